@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static void log_to_stderr(HdLogLevel level, const char *message, gpointer user_data)
+{
+        HdCli *cli = user_data;
+
+        if (level == HD_LOG_DEBUG && !cli->verbose)
+                return;
+        fprintf(stderr, "hostdev: %s\n", message);
+}
+
+GOptionGroup *cli_common_options(HdCli *cli)
+{
+        const GOptionEntry entries[] = {
+                { "root", 0, 0, G_OPTION_ARG_FILENAME, &cli->root,
+                  "Read (and write) the machine under DIR instead of / (a fixture or an "
+                  "unpacked snapshot)",
+                  "DIR" },
+                { "backend", 0, 0, G_OPTION_ARG_STRING, &cli->backend,
+                  "Kernel backend: real, sim or auto (default: real for /, sim otherwise)",
+                  "KIND" },
+                { "json", 0, 0, G_OPTION_ARG_NONE, &cli->json,
+                  "Print JSON (stable field names, see docs/json.md)", NULL },
+                { "verbose", 'v', 0, G_OPTION_ARG_NONE, &cli->verbose,
+                  "Show what the library does, including every sysfs write", NULL },
+                { NULL },
+        };
+        GOptionGroup *group = g_option_group_new("common", "Options of every command:",
+                                                 "Show options of every command", NULL, NULL);
+
+        g_option_group_add_entries(group, entries);
+        return group;
+}
+
+GOptionContext *cli_option_context(HdCli *cli, const char *params, const char *summary,
+                                   const char *example, const GOptionEntry *entries)
+{
+        GOptionContext *octx = g_option_context_new(params);
+        g_autofree char *desc = g_strdup_printf(
+                "Example:\n  %s\n\nExit status: 0 ok, 1 refused or not found, 2 bad usage.",
+                example);
+
+        g_option_context_set_summary(octx, summary);
+        g_option_context_set_description(octx, desc);
+        if (entries)
+                g_option_context_add_main_entries(octx, entries, NULL);
+        g_option_context_add_group(octx, cli_common_options(cli));
+        return octx;
+}
+
+gboolean cli_parse_options(HdCli *cli, GOptionContext *octx, int *argc, char ***argv)
+{
+        g_autoptr(GError) error = NULL;
+
+        if (!g_option_context_parse(octx, argc, argv, &error)) {
+                fprintf(stderr, "hostdev: %s (see --help)\n", error->message);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+HdCtx *cli_open_ctx(HdCli *cli, GError **error)
+{
+        HdBackendKind kind = HD_BACKEND_AUTO;
+
+        if (cli->ctx)
+                return cli->ctx;
+        if (cli->backend && !hd_backend_kind_from_string(cli->backend, &kind)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                            "--backend %s is not a backend; use real, sim or auto", cli->backend);
+                return NULL;
+        }
+        cli->ctx = hd_ctx_new(cli->root, kind, error);
+        if (cli->ctx)
+                hd_ctx_set_log_func(cli->ctx, log_to_stderr, cli);
+        return cli->ctx;
+}
+
+static const char *error_code_name(const GError *error)
+{
+        if (error->domain != HD_ERROR)
+                return "failed";
+        switch ((HdError)error->code) {
+        case HD_ERROR_INVALID_ARGUMENT:
+                return "invalid-argument";
+        case HD_ERROR_NOT_FOUND:
+                return "not-found";
+        case HD_ERROR_REFUSED:
+                return "refused";
+        case HD_ERROR_BUSY:
+                return "busy";
+        case HD_ERROR_NOT_SUPPORTED:
+                return "not-supported";
+        case HD_ERROR_NOT_SYSFS:
+                return "not-sysfs";
+        case HD_ERROR_FAILED:
+                break;
+        }
+        return "failed";
+}
+
+int cli_report_error(HdCli *cli, const GError *error)
+{
+        fprintf(stderr, "hostdev: %s\n", error->message);
+        if (cli->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new();
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "error");
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "code");
+                json_builder_add_string_value(b, error_code_name(error));
+                json_builder_set_member_name(b, "message");
+                json_builder_add_string_value(b, error->message);
+                json_builder_end_object(b);
+                json_builder_end_object(b);
+                cli_print_json(b);
+        }
+        if (error->domain == HD_ERROR && error->code == HD_ERROR_INVALID_ARGUMENT)
+                return HD_EXIT_USAGE;
+        return HD_EXIT_FAILURE;
+}
+
+int cli_usage_error(HdCli *cli, const char *format, ...)
+{
+        g_autofree char *msg = NULL;
+        va_list ap;
+
+        va_start(ap, format);
+        msg = g_strdup_vprintf(format, ap);
+        va_end(ap);
+        fprintf(stderr, "hostdev: %s (see --help)\n", msg);
+        return HD_EXIT_USAGE;
+}
+
+void cli_print_json(JsonBuilder *b)
+{
+        g_autofree char *s = hd_json_to_string(b, TRUE);
+
+        fputs(s, stdout);
+        fputc('\n', stdout);
+}
+
+int cli_terminal_width(void)
+{
+        struct winsize ws;
+
+        if (!isatty(STDOUT_FILENO) || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0)
+                return 0;
+        return ws.ws_col;
+}
+
+struct CliTable {
+        guint n_columns;
+        GPtrArray *rows; /* char** of n_columns strings */
+};
+
+CliTable *cli_table_new(guint n_columns, const char *const *headers)
+{
+        CliTable *t = g_new0(CliTable, 1);
+
+        t->n_columns = n_columns;
+        t->rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+        if (headers)
+                cli_table_add_row(t, headers);
+        return t;
+}
+
+void cli_table_add_row(CliTable *t, const char *const *cells)
+{
+        char **row = g_new0(char *, t->n_columns + 1);
+
+        for (guint i = 0; i < t->n_columns; i++)
+                row[i] = g_strdup(cells[i] ? cells[i] : "-");
+        g_ptr_array_add(t->rows, row);
+}
+
+void cli_table_print(CliTable *t, int shrink_column, int width)
+{
+        g_autofree glong *widths = g_new0(glong, t->n_columns);
+        glong total = 0;
+
+        for (guint r = 0; r < t->rows->len; r++) {
+                char **row = t->rows->pdata[r];
+                for (guint c = 0; c < t->n_columns; c++)
+                        widths[c] = MAX(widths[c], g_utf8_strlen(row[c], -1));
+        }
+        for (guint c = 0; c < t->n_columns; c++)
+                total += widths[c] + (c + 1 < t->n_columns ? 2 : 0);
+        if (width > 0 && shrink_column >= 0 && total > width) {
+                glong excess = total - width;
+                widths[shrink_column] = MAX(8, widths[shrink_column] - excess);
+        }
+        for (guint r = 0; r < t->rows->len; r++) {
+                char **row = t->rows->pdata[r];
+                g_autoptr(GString) line = g_string_new(NULL);
+                for (guint c = 0; c < t->n_columns; c++) {
+                        const char *cell = row[c];
+                        glong len = g_utf8_strlen(cell, -1);
+                        gboolean last = c + 1 == t->n_columns;
+
+                        if (len > widths[c]) {
+                                const char *cut = g_utf8_offset_to_pointer(cell, widths[c] - 1);
+                                g_string_append_len(line, cell, cut - cell);
+                                g_string_append(line, "…");
+                                len = widths[c];
+                        } else {
+                                g_string_append(line, cell);
+                        }
+                        if (!last)
+                                for (glong pad = len; pad < widths[c] + 2; pad++)
+                                        g_string_append_c(line, ' ');
+                }
+                /* trailing spaces of an empty last column are noise */
+                while (line->len && line->str[line->len - 1] == ' ')
+                        g_string_truncate(line, line->len - 1);
+                puts(line->str);
+        }
+}
+
+void cli_table_free(CliTable *t)
+{
+        if (!t)
+                return;
+        g_ptr_array_unref(t->rows);
+        g_free(t);
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Shared state and helpers of the `hostdev` command line tool. Each subcommand lives in its
+ * own cmd-*.c file and is listed in the table in main.c.
+ *
+ * Exit codes (documented in docs/cli.md and `hostdev --help`):
+ *   0  success
+ *   1  refused, not found, or failed
+ *   2  bad usage (unknown option, malformed address)
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "hostdev.h"
+
+enum {
+        HD_EXIT_OK = 0,
+        HD_EXIT_FAILURE = 1,
+        HD_EXIT_USAGE = 2,
+};
+
+typedef struct {
+        char *root;        /* --root, NULL for "/" */
+        char *backend;     /* --backend */
+        gboolean json;     /* --json */
+        gboolean verbose;  /* -v: library debug messages on stderr */
+        gboolean is_tty;   /* stdout is a terminal: tables may be trimmed, colours allowed */
+        HdCtx *ctx;        /* opened by cli_open_ctx() */
+} HdCli;
+
+typedef struct {
+        const char *name;
+        int (*run)(HdCli *cli, int argc, char **argv);
+        const char *summary;
+} HdCommand;
+
+/* Options every subcommand accepts (--root, --backend, --json, -v). */
+GOptionGroup *cli_common_options(HdCli *cli);
+
+/* Parse a subcommand's options. On failure prints the reason and returns FALSE; the caller
+ * exits with HD_EXIT_USAGE. */
+gboolean cli_parse_options(HdCli *cli, GOptionContext *octx, int *argc, char ***argv);
+
+/* A GOptionContext for a subcommand with its usage line, summary and example. */
+GOptionContext *cli_option_context(HdCli *cli, const char *params, const char *summary,
+                                   const char *example, const GOptionEntry *entries);
+
+/* Open the library context for --root/--backend. */
+HdCtx *cli_open_ctx(HdCli *cli, GError **error);
+
+/* Report @error (stderr, and as {"error":{...}} on stdout with --json) and return the exit
+ * code its domain and code call for. */
+int cli_report_error(HdCli *cli, const GError *error);
+
+/* Usage error: one line on stderr, exit code 2. */
+int cli_usage_error(HdCli *cli, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+/* Print a finished JSON builder to stdout, indented. */
+void cli_print_json(JsonBuilder *b);
+
+/* A plain text table: collect rows, then print with columns padded to fit. */
+typedef struct CliTable CliTable;
+CliTable *cli_table_new(guint n_columns, const char *const *headers);
+void cli_table_add_row(CliTable *t, const char *const *cells);
+/* @shrink_column may be trimmed with "…" so lines fit a terminal of @width (0: no limit). */
+void cli_table_print(CliTable *t, int shrink_column, int width);
+void cli_table_free(CliTable *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CliTable, cli_table_free)
+
+/* Terminal width of stdout, 0 when not a terminal. */
+int cli_terminal_width(void);
+
+int cmd_list(HdCli *cli, int argc, char **argv);
+int cmd_show(HdCli *cli, int argc, char **argv);
+int cmd_groups(HdCli *cli, int argc, char **argv);

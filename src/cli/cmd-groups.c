@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `hostdev groups`: every IOMMU group with a verdict in plain words. */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "cli.h"
+
+static void print_group(const HdGroup *g)
+{
+        printf("group %d: %s\n", g->number, g->verdict_text);
+        if (g->shared_reason)
+                printf("  why shared: %s\n", g->shared_reason);
+        for (guint i = 0; i < g->members->len; i++) {
+                const HdDevice *dev = g->members->pdata[i];
+                g_autofree char *what = hd_device_describe(dev);
+                const char *mark = hd_device_is_bridge(dev)              ? "bridge"
+                                   : hd_device_is_host_bridge(dev)       ? "host bridge"
+                                   : hd_driver_is_vfio(dev->driver)       ? "on vfio"
+                                   : hd_group_member_is_viable(dev)       ? "free"
+                                                                          : "host driver";
+                printf("  %s  %-11s %s%s%s\n", dev->name, mark, what,
+                       dev->product_name ? " — " : "", dev->product_name ? dev->product_name : "");
+        }
+}
+
+int cmd_groups(HdCli *cli, int argc, char **argv)
+{
+        g_autoptr(GOptionContext) octx = cli_option_context(
+                cli, "", "Show the IOMMU groups, their members, and whether each can be given "
+                         "to a VM (the kernel's viability rule) with what must move along.",
+                "hostdev groups --json", NULL);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdInventory) inv = NULL;
+        HdCtx *ctx;
+
+        if (!cli_parse_options(cli, octx, &argc, &argv))
+                return HD_EXIT_USAGE;
+        if (argc > 1)
+                return cli_usage_error(cli, "unexpected argument '%s'", argv[1]);
+        ctx = cli_open_ctx(cli, &error);
+        if (!ctx)
+                return cli_report_error(cli, error);
+        inv = hd_inventory_scan(ctx, HD_FIELDS_LIST, &error);
+        if (!inv)
+                return cli_report_error(cli, error);
+        for (guint i = 0; i < inv->groups->len; i++)
+                hd_group_evaluate(inv->groups->pdata[i], ctx);
+
+        if (cli->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new();
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "groups");
+                json_builder_begin_array(b);
+                for (guint i = 0; i < inv->groups->len; i++)
+                        hd_json_add_group(b, inv->groups->pdata[i]);
+                json_builder_end_array(b);
+                json_builder_end_object(b);
+                cli_print_json(b);
+                return HD_EXIT_OK;
+        }
+        if (inv->groups->len == 0) {
+                printf("No IOMMU groups: the kernel is not using an IOMMU on this machine, so no "
+                       "device can be passed through.\n'hostdev check' says what to change.\n");
+                return HD_EXIT_OK;
+        }
+        for (guint i = 0; i < inv->groups->len; i++) {
+                if (i)
+                        putchar('\n');
+                print_group(inv->groups->pdata[i]);
+        }
+        return HD_EXIT_OK;
+}

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `hostdev show ADDR`: everything about one device, with its IOMMU group. */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "cli.h"
+#include "fileio.h"
+
+/* The other members of @dev's group, loaded from the group's own directory so that showing
+ * one device does not scan the whole bus. */
+static GPtrArray *load_group_members(HdCtx *ctx, const HdDevice *dev)
+{
+        g_autofree char *dir = g_strdup_printf("kernel/iommu_groups/%d/devices", dev->iommu_group);
+        g_autoptr(GPtrArray) names = hd_list_dir_at(hd_ctx_get_sys_fd(ctx), dir, NULL);
+        GPtrArray *members = g_ptr_array_new_with_free_func((GDestroyNotify)hd_device_free);
+
+        for (guint i = 0; names && i < names->len; i++) {
+                HdAddress a;
+                HdDevice *m;
+                if (!hd_address_parse_sysfs_name(names->pdata[i], &a))
+                        continue;
+                m = hd_device_load(ctx, &a, HD_FIELDS_LIST, NULL);
+                if (m)
+                        g_ptr_array_add(members, m);
+        }
+        return members;
+}
+
+static void print_kv(const char *key, const char *value)
+{
+        printf("%-18s %s\n", key, value ? value : "-");
+}
+
+static char *join_array(GPtrArray *a)
+{
+        g_autoptr(GString) s = g_string_new(NULL);
+
+        for (guint i = 0; a && i < a->len; i++)
+                g_string_append_printf(s, "%s%s", i ? ", " : "", (char *)a->pdata[i]);
+        return s->len ? g_string_free(g_steal_pointer(&s), FALSE) : NULL;
+}
+
+static char *link_text(const HdLink *l)
+{
+        if (!l->speed && !l->width)
+                return NULL;
+        return g_strdup_printf("%s x%d", hd_pcie_speed_to_string(l->speed)
+                                                 ? hd_pcie_speed_to_string(l->speed)
+                                                 : "?",
+                               l->width);
+}
+
+static void print_device(const HdDevice *dev, const HdGroup *group)
+{
+        const char *reason = NULL;
+        gboolean assignable = hd_device_is_assignable(dev, &reason);
+        g_autofree char *ids = NULL, *subsys = NULL, *cls = NULL, *numa = NULL, *grp = NULL;
+        g_autofree char *vfs = NULL, *up = NULL, *lcap = NULL, *lsta = NULL, *resets = NULL;
+        g_autofree char *nets = NULL, *blocks = NULL, *sriov = NULL, *assign = NULL;
+
+        ids = g_strdup_printf("%04x:%04x rev %02x", dev->vendor_id & 0xffff,
+                              dev->device_id & 0xffff, dev->revision & 0xff);
+        subsys = g_strdup_printf("%04x:%04x", dev->subsystem_vendor_id & 0xffff,
+                                 dev->subsystem_device_id & 0xffff);
+        cls = g_strdup_printf("%06x (%s)", (unsigned)dev->class_code & 0xffffff,
+                              dev->class_name ? dev->class_name : "unknown");
+        numa = dev->numa_node >= 0 ? g_strdup_printf("%d", dev->numa_node) : NULL;
+        grp = dev->iommu_group >= 0 ? g_strdup_printf("%d", dev->iommu_group) : NULL;
+        vfs = join_array(dev->virtfns);
+        up = join_array(dev->upstream);
+        lcap = link_text(&dev->link_max);
+        lsta = link_text(&dev->link_current);
+        resets = dev->reset_methods && *dev->reset_methods
+                         ? g_strjoinv(" ", dev->reset_methods)
+                         : NULL;
+        nets = join_array(dev->netdevs);
+        blocks = join_array(dev->blockdevs);
+        if (dev->sriov_totalvfs >= 0)
+                sriov = g_strdup_printf("%d of %d VFs enabled", dev->sriov_numvfs,
+                                        dev->sriov_totalvfs);
+        assign = assignable ? g_strdup("yes") : g_strdup_printf("no: %s", reason);
+
+        print_kv("address", dev->name);
+        print_kv("vendor", dev->vendor_name);
+        print_kv("product", dev->product_name);
+        print_kv("ids", ids);
+        print_kv("subsystem", subsys);
+        print_kv("class", cls);
+        print_kv("driver", dev->driver ? dev->driver : "none");
+        if (dev->driver_override)
+                print_kv("driver_override", dev->driver_override);
+        print_kv("iommu group", grp ? grp : "none (no IOMMU)");
+        print_kv("numa node", numa);
+        print_kv("kind", hd_device_is_bridge(dev)  ? "bridge"
+                         : dev->multifunction       ? "endpoint, multifunction"
+                                                    : "endpoint");
+        if (dev->is_pcie)
+                print_kv("pcie type", hd_pcie_type_to_string(dev->pcie_type));
+        if (lcap)
+                print_kv("link capability", lcap);
+        if (lsta)
+                print_kv("link status", lsta);
+        if (sriov)
+                print_kv("sr-iov", sriov);
+        if (vfs)
+                print_kv("virtual functions", vfs);
+        if (dev->physfn)
+                print_kv("physical function", dev->physfn);
+        if (dev->boot_vga >= 0)
+                print_kv("boot vga", dev->boot_vga ? "yes (the host's console)" : "no");
+        print_kv("reset methods", resets ? resets : "none known");
+        print_kv("upstream bridges", up ? up : "none (root bus)");
+        if (nets)
+                print_kv("network", nets);
+        if (blocks)
+                print_kv("block devices", blocks);
+        print_kv("assignable", assign);
+        if (group) {
+                printf("\nIOMMU group %d: %s%s\n", group->number, group->verdict_text,
+                       group->viable ? " (viable now)" : "");
+                if (group->shared_reason)
+                        printf("  why shared: %s\n", group->shared_reason);
+                for (guint i = 0; i < group->members->len; i++) {
+                        const HdDevice *m = group->members->pdata[i];
+                        g_autofree char *what = hd_device_describe(m);
+                        printf("  %s %s (%s)%s\n", m == dev ? "*" : " ", m->name, what,
+                               hd_device_is_bridge(m) ? " [bridge]" : "");
+                }
+        }
+}
+
+int cmd_show(HdCli *cli, int argc, char **argv)
+{
+        g_autoptr(GOptionContext) octx = cli_option_context(
+                cli, "ADDRESS", "Show everything about one PCI device and its IOMMU group.",
+                "hostdev show 0000:01:00.0", NULL);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdDevice) dev = NULL;
+        g_autoptr(GPtrArray) members = NULL;
+        g_autoptr(HdGroup) group = NULL;
+        HdAddress addr;
+        HdCtx *ctx;
+
+        if (!cli_parse_options(cli, octx, &argc, &argv))
+                return HD_EXIT_USAGE;
+        if (argc != 2)
+                return cli_usage_error(cli, "show takes exactly one device address");
+        if (!hd_address_parse(argv[1], &addr, &error))
+                return cli_report_error(cli, error);
+        ctx = cli_open_ctx(cli, &error);
+        if (!ctx)
+                return cli_report_error(cli, error);
+        dev = hd_device_load(ctx, &addr, HD_FIELDS_ALL, &error);
+        if (!dev)
+                return cli_report_error(cli, error);
+
+        if (dev->iommu_group >= 0) {
+                members = load_group_members(ctx, dev);
+                group = hd_group_new(dev->iommu_group);
+                for (guint i = 0; i < members->len; i++) {
+                        HdDevice *m = members->pdata[i];
+                        /* Our own entry: use the fully loaded device. */
+                        g_ptr_array_add(group->members,
+                                        hd_address_equal(&m->address, &dev->address) ? dev : m);
+                }
+                hd_group_evaluate(group, ctx);
+        }
+
+        if (cli->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new();
+                g_autoptr(JsonNode) dev_node = NULL;
+                JsonObject *obj;
+
+                hd_json_add_device(b, dev, TRUE);
+                dev_node = json_builder_get_root(b);
+                obj = json_node_get_object(dev_node);
+                if (group) {
+                        g_autoptr(JsonBuilder) gb = json_builder_new();
+                        hd_json_add_group(gb, group);
+                        json_object_set_member(obj, "group", json_builder_get_root(gb));
+                } else {
+                        json_object_set_null_member(obj, "group");
+                }
+                {
+                        g_autoptr(JsonGenerator) gen = json_generator_new();
+                        g_autofree char *s = NULL;
+                        json_generator_set_pretty(gen, TRUE);
+                        json_generator_set_indent(gen, 2);
+                        json_generator_set_root(gen, dev_node);
+                        s = json_generator_to_data(gen, NULL);
+                        puts(s);
+                }
+                return HD_EXIT_OK;
+        }
+        print_device(dev, group);
+        return HD_EXIT_OK;
+}

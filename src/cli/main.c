@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * `hostdev`: the command line face of libhostdev. This file only finds the subcommand and
+ * hands it the arguments; each subcommand is a cmd-*.c file of its own.
+ */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const HdCommand commands[] = {
+        { "list", cmd_list, "List PCI devices with what passthrough needs to know" },
+        { "show", cmd_show, "Everything about one device, with its IOMMU group" },
+        { "groups", cmd_groups, "IOMMU groups and whether each can go to a VM" },
+};
+
+static void print_usage(FILE *out)
+{
+        fprintf(out, "Usage: hostdev [--root DIR] [--backend KIND] COMMAND [OPTIONS...]\n\n"
+                     "PCI device passthrough for KVM hosts.\n\nCommands:\n");
+        for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+                fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "\n'hostdev COMMAND --help' shows a command's options and an example.\n"
+                     "Every command takes --json (stable field names, docs/json.md), --root DIR\n"
+                     "and --backend real|sim.\n\n"
+                     "Example:\n  hostdev groups\n\n"
+                     "Exit status: 0 ok, 1 refused or not found, 2 bad usage.\n");
+}
+
+/* Global options may come before the command; they are handed on to it so that its own
+ * option parser sees them as if they came after. Returns the index of the command. */
+static int find_command(int argc, char **argv)
+{
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i];
+                if (a[0] != '-')
+                        return i;
+                if ((strcmp(a, "--root") == 0 || strcmp(a, "--backend") == 0) && i + 1 < argc)
+                        i++;
+        }
+        return -1;
+}
+
+int main(int argc, char **argv)
+{
+        HdCli cli = { 0 };
+        int idx;
+        int r;
+
+        setlocale(LC_ALL, "");
+        cli.is_tty = isatty(STDOUT_FILENO);
+
+        for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
+                if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
+                        printf("hostdev %s\n", HOSTDEV_VERSION);
+                        return HD_EXIT_OK;
+                }
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                        print_usage(stdout);
+                        return HD_EXIT_OK;
+                }
+        }
+
+        idx = find_command(argc, argv);
+        if (idx < 0) {
+                print_usage(stderr);
+                return HD_EXIT_USAGE;
+        }
+        for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
+                g_autoptr(GPtrArray) args = NULL;
+
+                if (strcmp(argv[idx], commands[i].name) != 0)
+                        continue;
+                /* argv for the command: "hostdev COMMAND", then the global options that came
+                 * before the command, then the rest. */
+                args = g_ptr_array_new();
+                g_ptr_array_add(args, g_strdup_printf("hostdev %s", commands[i].name));
+                for (int j = 1; j < idx; j++)
+                        g_ptr_array_add(args, g_strdup(argv[j]));
+                for (int j = idx + 1; j < argc; j++)
+                        g_ptr_array_add(args, g_strdup(argv[j]));
+                g_ptr_array_add(args, NULL);
+                {
+                        int sub_argc = (int)args->len - 1;
+                        char **sub_argv = (char **)g_ptr_array_free(g_steal_pointer(&args), FALSE);
+                        /* The option parser drops parsed entries from sub_argv without
+                         * freeing them: keep the original pointers to free afterwards. */
+                        char **owned = g_memdup2(sub_argv, sizeof(char *) * (gsize)(sub_argc + 1));
+                        r = commands[i].run(&cli, sub_argc, sub_argv);
+                        g_free(sub_argv);
+                        g_strfreev(owned);
+                }
+                hd_ctx_free(cli.ctx);
+                g_free(cli.root);
+                g_free(cli.backend);
+                return r;
+        }
+        fprintf(stderr, "hostdev: '%s' is not a command (hostdev --help lists them)\n", argv[idx]);
+        return HD_EXIT_USAGE;
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "address.h"
+#include "hd-error.h"
+
+G_DEFINE_QUARK(hd-error-quark, hd_error)
+
+/* Parse exactly @len hex digits from @s, none missing, no prefix. */
+static gboolean parse_hex_field(const char *s, gsize len, guint32 *out)
+{
+        guint32 v = 0;
+
+        for (gsize i = 0; i < len; i++) {
+                int d = g_ascii_xdigit_value(s[i]);
+                if (d < 0)
+                        return FALSE;
+                v = (v << 4) | (guint32)d;
+        }
+        *out = v;
+        return TRUE;
+}
+
+/* Shared parser. The accepted grammar is deliberately narrow:
+ *   [DDDD:]BB:SS.F   with DDDD 4..8 hex digits, BB 2 hex digits, SS 2 hex digits <= 0x1f,
+ *                    F one digit 0..7.
+ * Upper-case hex is accepted from users and normalised on output. */
+static gboolean parse(const char *text, gboolean allow_short, HdAddress *out)
+{
+        gsize n;
+        gsize domain_len;
+        guint32 domain = 0, bus, slot, function;
+        const char *p;
+
+        if (!text)
+                return FALSE;
+        n = strnlen(text, HD_ADDRESS_STRLEN);
+        if (n == 0 || n >= HD_ADDRESS_STRLEN)
+                return FALSE;
+        /* "BB:SS.F" is 7 characters; anything before it is "DDDD:" */
+        if (n < 7)
+                return FALSE;
+        if (n == 7) {
+                if (!allow_short)
+                        return FALSE;
+                domain_len = 0;
+        } else {
+                domain_len = n - 8;
+                if (domain_len < 4 || domain_len > 8 || text[domain_len] != ':')
+                        return FALSE;
+                if (!parse_hex_field(text, domain_len, &domain))
+                        return FALSE;
+        }
+        p = text + (domain_len ? domain_len + 1 : 0);
+        if (p[2] != ':' || p[5] != '.')
+                return FALSE;
+        if (!parse_hex_field(p, 2, &bus) || !parse_hex_field(p + 3, 2, &slot))
+                return FALSE;
+        if (p[6] < '0' || p[6] > '7' || p[7] != '\0')
+                return FALSE;
+        function = (guint32)(p[6] - '0');
+        if (slot > 0x1f)
+                return FALSE;
+        out->domain = domain;
+        out->bus = (guint8)bus;
+        out->slot = (guint8)slot;
+        out->function = (guint8)function;
+        return TRUE;
+}
+
+gboolean hd_address_parse(const char *text, HdAddress *out, GError **error)
+{
+        if (parse(text, TRUE, out))
+                return TRUE;
+        g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                    "'%.40s%s' is not a PCI address; expected DDDD:BB:DD.F, e.g. 0000:01:00.0",
+                    text ? text : "", text && strlen(text) > 40 ? "..." : "");
+        return FALSE;
+}
+
+gboolean hd_address_parse_sysfs_name(const char *name, HdAddress *out)
+{
+        return parse(name, FALSE, out);
+}
+
+char *hd_address_format(const HdAddress *addr, char *buf)
+{
+        g_snprintf(buf, HD_ADDRESS_STRLEN, "%04x:%02x:%02x.%u", addr->domain, addr->bus,
+                   addr->slot, addr->function);
+        return buf;
+}
+
+int hd_address_compare(const HdAddress *a, const HdAddress *b)
+{
+        if (a->domain != b->domain)
+                return a->domain < b->domain ? -1 : 1;
+        if (a->bus != b->bus)
+                return a->bus < b->bus ? -1 : 1;
+        if (a->slot != b->slot)
+                return a->slot < b->slot ? -1 : 1;
+        if (a->function != b->function)
+                return a->function < b->function ? -1 : 1;
+        return 0;
+}
+
+gboolean hd_address_equal(const HdAddress *a, const HdAddress *b)
+{
+        return hd_address_compare(a, b) == 0;
+}
+
+gboolean hd_address_same_slot(const HdAddress *a, const HdAddress *b)
+{
+        return a->domain == b->domain && a->bus == b->bus && a->slot == b->slot;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The real backend: writes go to the kernel's sysfs files below the root, modules are loaded
+ * with modprobe, host tools run as child processes. This is the only file in the library
+ * that changes a live host.
+ */
+#include "config.h"
+
+#include <gio/gio.h>
+
+#include "backend.h"
+#include "ctx.h"
+#include "fileio.h"
+#include "hd-error.h"
+
+static gboolean real_write(HdCtx *ctx, int root_fd, const char *path, const char *value,
+                           GError **error)
+{
+        return hd_write_attr_at(root_fd, path, value, error);
+}
+
+static gboolean real_run(HdCtx *ctx, int root_fd, const char *const *argv, char **output,
+                         GError **error)
+{
+        g_autoptr(GSubprocess) proc = NULL;
+        g_autofree char *out = NULL;
+        g_autofree char *err = NULL;
+
+        proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                               G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                                 error);
+        if (!proc)
+                return FALSE;
+        if (!g_subprocess_communicate_utf8(proc, NULL, NULL, &out, &err, error))
+                return FALSE;
+        if (!g_subprocess_get_successful(proc)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "%s failed (exit %d): %s", argv[0],
+                            g_subprocess_get_exit_status(proc),
+                            err && *err ? g_strstrip(err) : "no message");
+                return FALSE;
+        }
+        if (output)
+                *output = g_steal_pointer(&out);
+        return TRUE;
+}
+
+static gboolean real_load_module(HdCtx *ctx, int root_fd, const char *module, GError **error)
+{
+        const char *argv[] = { "modprobe", module, NULL };
+
+        if (!hd_ctx_is_live_root(ctx)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_NOT_SUPPORTED,
+                            "cannot load module %s into a kernel under %s; use --backend sim",
+                            module, hd_ctx_get_root(ctx));
+                return FALSE;
+        }
+        return real_run(ctx, root_fd, argv, NULL, error);
+}
+
+const HdBackendOps hd_backend_real = {
+        .name = "real",
+        .write = real_write,
+        .load_module = real_load_module,
+        .run = real_run,
+};

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Kernel side effects behind a table of functions.
+ *
+ * Reading is the same for every backend (files below the context's root). Writing is not:
+ * the real backend writes sysfs and runs host tools; the sim backend imitates the kernel on a
+ * fixture tree so that every path of detach, attach, rollback and recovery runs in unit tests
+ * without privileges. A backend sees paths relative to the root and values as given.
+ */
+#pragma once
+
+#include <glib.h>
+
+typedef struct HdCtx HdCtx;
+
+typedef enum {
+        HD_BACKEND_AUTO,
+        HD_BACKEND_REAL,
+        HD_BACKEND_SIM,
+} HdBackendKind;
+
+typedef enum {
+        HD_BACKEND_OP_WRITE,
+        HD_BACKEND_OP_LOAD_MODULE,
+        HD_BACKEND_OP_RUN,
+} HdBackendOp;
+
+typedef struct {
+        const char *name;
+        /* Write @value to the kernel attribute at @path (relative to the root). */
+        gboolean (*write)(HdCtx *ctx, int root_fd, const char *path, const char *value,
+                          GError **error);
+        /* Make a kernel module available (modprobe on a host; imitation in sim). */
+        gboolean (*load_module)(HdCtx *ctx, int root_fd, const char *module, GError **error);
+        /* Run a host tool (bootloader update, initramfs rebuild). @output may be NULL. */
+        gboolean (*run)(HdCtx *ctx, int root_fd, const char *const *argv, char **output,
+                        GError **error);
+} HdBackendOps;
+
+extern const HdBackendOps hd_backend_real;
+extern const HdBackendOps hd_backend_sim;
+
+const char *hd_backend_kind_to_string(HdBackendKind kind);
+/* "real", "sim" or "auto"; FALSE for anything else. */
+gboolean hd_backend_kind_from_string(const char *s, HdBackendKind *out);

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctx.h"
+#include "fileio.h"
+#include "hd-error.h"
+#include "macros.h"
+#include "names.h"
+#include "parse.h"
+
+struct HdCtx {
+        char *root;
+        int root_fd;
+        int sys_fd;
+        int pci_devices_fd;
+        HdBackendKind backend_kind;
+        const HdBackendOps *backend;
+        HdLogFunc log_func;
+        gpointer log_data;
+        gboolean dry_run;
+        GPtrArray *write_log; /* HdCtxWrite* */
+        guint side_effects;   /* counted for crash injection */
+        guint crash_at;       /* 0 = never */
+        HdNames *names;
+};
+
+static void write_free(gpointer p)
+{
+        HdCtxWrite *w = p;
+
+        g_free(w->path);
+        g_free(w->value);
+        g_free(w);
+}
+
+static guint parse_crash_at(void)
+{
+        const char *env = g_getenv("HOSTDEV_CRASH_AT");
+        gint64 n;
+
+        if (!env || !g_str_has_prefix(env, "write:"))
+                return 0;
+        if (!hd_parse_int(env + strlen("write:"), 1, G_MAXUINT, &n))
+                return 0;
+        return (guint)n;
+}
+
+HdCtx *hd_ctx_new(const char *root, HdBackendKind backend, GError **error)
+{
+        g_autoptr(HdCtx) ctx = g_new0(HdCtx, 1);
+        char *resolved;
+
+        ctx->root_fd = ctx->sys_fd = ctx->pci_devices_fd = -1;
+        if (!root || !*root)
+                root = "/";
+        resolved = realpath(root, NULL);
+        if (!resolved) {
+                int err = errno;
+                g_set_error(error, HD_ERROR, HD_ERROR_NOT_SYSFS, "cannot use root %s: %s", root,
+                            g_strerror(err));
+                return NULL;
+        }
+        ctx->root = g_strdup(resolved);
+        free(resolved);
+
+        ctx->root_fd = open(ctx->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (ctx->root_fd < 0) {
+                int err = errno;
+                g_set_error(error, HD_ERROR, HD_ERROR_NOT_SYSFS, "cannot open root %s: %s",
+                            ctx->root, g_strerror(err));
+                return NULL;
+        }
+        ctx->sys_fd = openat(ctx->root_fd, "sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (ctx->sys_fd >= 0)
+                ctx->pci_devices_fd = openat(ctx->sys_fd, "bus/pci/devices",
+                                             O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (ctx->pci_devices_fd < 0) {
+                g_set_error(error, HD_ERROR, HD_ERROR_NOT_SYSFS,
+                            "%s is not a system root: %s%ssys/bus/pci/devices is missing; pass "
+                            "the directory that holds sys/ and proc/ (for example an unpacked "
+                            "'hostdev snapshot')",
+                            ctx->root, ctx->root, g_str_has_suffix(ctx->root, "/") ? "" : "/");
+                return NULL;
+        }
+
+        if (backend == HD_BACKEND_AUTO)
+                backend = hd_ctx_is_live_root(ctx) ? HD_BACKEND_REAL : HD_BACKEND_SIM;
+        ctx->backend_kind = backend;
+        ctx->backend = backend == HD_BACKEND_REAL ? &hd_backend_real : &hd_backend_sim;
+        ctx->write_log = g_ptr_array_new_with_free_func(write_free);
+        ctx->crash_at = parse_crash_at();
+        return g_steal_pointer(&ctx);
+}
+
+void hd_ctx_free(HdCtx *ctx)
+{
+        if (!ctx)
+                return;
+        hd_close_fdp(&ctx->pci_devices_fd);
+        hd_close_fdp(&ctx->sys_fd);
+        hd_close_fdp(&ctx->root_fd);
+        if (ctx->write_log)
+                g_ptr_array_unref(ctx->write_log);
+        hd_names_free(ctx->names);
+        g_free(ctx->root);
+        g_free(ctx);
+}
+
+const char *hd_ctx_get_root(HdCtx *ctx)
+{
+        return ctx->root;
+}
+
+gboolean hd_ctx_is_live_root(HdCtx *ctx)
+{
+        return strcmp(ctx->root, "/") == 0;
+}
+
+int hd_ctx_get_root_fd(HdCtx *ctx)
+{
+        return ctx->root_fd;
+}
+
+int hd_ctx_get_sys_fd(HdCtx *ctx)
+{
+        return ctx->sys_fd;
+}
+
+int hd_ctx_get_pci_devices_fd(HdCtx *ctx)
+{
+        return ctx->pci_devices_fd;
+}
+
+HdBackendKind hd_ctx_get_backend_kind(HdCtx *ctx)
+{
+        return ctx->backend_kind;
+}
+
+void hd_ctx_set_log_func(HdCtx *ctx, HdLogFunc func, gpointer user_data)
+{
+        ctx->log_func = func;
+        ctx->log_data = user_data;
+}
+
+void hd_ctx_log(HdCtx *ctx, HdLogLevel level, const char *format, ...)
+{
+        g_autofree char *msg = NULL;
+        va_list ap;
+
+        if (!ctx->log_func)
+                return;
+        va_start(ap, format);
+        msg = g_strdup_vprintf(format, ap);
+        va_end(ap);
+        ctx->log_func(level, msg, ctx->log_data);
+}
+
+void hd_ctx_set_dry_run(HdCtx *ctx, gboolean dry_run)
+{
+        ctx->dry_run = dry_run;
+}
+
+gboolean hd_ctx_get_dry_run(HdCtx *ctx)
+{
+        return ctx->dry_run;
+}
+
+static void record(HdCtx *ctx, HdBackendOp op, const char *path, const char *value)
+{
+        HdCtxWrite *w = g_new0(HdCtxWrite, 1);
+
+        w->op = op;
+        w->path = g_strdup(path);
+        w->value = g_strdup(value);
+        g_ptr_array_add(ctx->write_log, w);
+}
+
+/* Called after every side effect that really happened: the crash-injection point. */
+static void side_effect_done(HdCtx *ctx)
+{
+        ctx->side_effects++;
+        if (ctx->crash_at && ctx->side_effects == ctx->crash_at) {
+                hd_ctx_log(ctx, HD_LOG_WARNING, "HOSTDEV_CRASH_AT=write:%u: killing the process",
+                           ctx->crash_at);
+                (void)kill(getpid(), SIGKILL);
+        }
+}
+
+gboolean hd_ctx_write(HdCtx *ctx, const char *path, const char *value, GError **error)
+{
+        g_return_val_if_fail(path && path[0] != '/' && !strstr(path, ".."), FALSE);
+
+        record(ctx, HD_BACKEND_OP_WRITE, path, value);
+        hd_ctx_log(ctx, HD_LOG_DEBUG, "%swrite '%s' to /%s", ctx->dry_run ? "(dry run) " : "",
+                   value, path);
+        if (ctx->dry_run)
+                return TRUE;
+        if (!ctx->backend->write(ctx, ctx->root_fd, path, value, error))
+                return FALSE;
+        side_effect_done(ctx);
+        return TRUE;
+}
+
+gboolean hd_ctx_load_module(HdCtx *ctx, const char *module, GError **error)
+{
+        record(ctx, HD_BACKEND_OP_LOAD_MODULE, module, NULL);
+        if (ctx->dry_run)
+                return TRUE;
+        if (!ctx->backend->load_module(ctx, ctx->root_fd, module, error))
+                return FALSE;
+        side_effect_done(ctx);
+        return TRUE;
+}
+
+gboolean hd_ctx_run(HdCtx *ctx, const char *const *argv, char **output, GError **error)
+{
+        g_autofree char *line = g_strjoinv(" ", (char **)argv);
+
+        record(ctx, HD_BACKEND_OP_RUN, argv[0], line);
+        if (ctx->dry_run) {
+                if (output)
+                        *output = g_strdup("");
+                return TRUE;
+        }
+        if (!ctx->backend->run(ctx, ctx->root_fd, argv, output, error))
+                return FALSE;
+        side_effect_done(ctx);
+        return TRUE;
+}
+
+const GPtrArray *hd_ctx_get_write_log(HdCtx *ctx)
+{
+        return ctx->write_log;
+}
+
+void hd_ctx_clear_write_log(HdCtx *ctx)
+{
+        g_ptr_array_set_size(ctx->write_log, 0);
+}
+
+guint hd_ctx_get_crash_at(HdCtx *ctx)
+{
+        return ctx->crash_at;
+}
+
+HdNames *hd_ctx_get_names(HdCtx *ctx)
+{
+        if (!ctx->names)
+                ctx->names = hd_names_new();
+        return ctx->names;
+}
+
+const char *hd_backend_kind_to_string(HdBackendKind kind)
+{
+        switch (kind) {
+        case HD_BACKEND_AUTO:
+                return "auto";
+        case HD_BACKEND_REAL:
+                return "real";
+        case HD_BACKEND_SIM:
+                return "sim";
+        }
+        return "unknown";
+}
+
+gboolean hd_backend_kind_from_string(const char *s, HdBackendKind *out)
+{
+        static const struct {
+                const char *name;
+                HdBackendKind kind;
+        } table[] = {
+                { "auto", HD_BACKEND_AUTO },
+                { "real", HD_BACKEND_REAL },
+                { "sim", HD_BACKEND_SIM },
+        };
+
+        for (gsize i = 0; i < HD_ELEMENTSOF(table); i++)
+                if (g_strcmp0(s, table[i].name) == 0) {
+                        *out = table[i].kind;
+                        return TRUE;
+                }
+        return FALSE;
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * HdCtx: everything the library needs from its caller, in one object.
+ *
+ *  - the root directory ("/" on a live host, a fixture or an unpacked snapshot otherwise),
+ *    opened once; every read and write is relative to its file descriptors;
+ *  - the kernel backend that carries out side effects (see backend.h);
+ *  - a log callback (the library never prints);
+ *  - a write log and the dry-run switch, so a caller can show every sysfs write an operation
+ *    makes, in order, without making it.
+ *
+ * A context is not thread-safe; use one per thread.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "backend.h"
+
+typedef struct HdCtx HdCtx;
+
+typedef enum {
+        HD_LOG_DEBUG,
+        HD_LOG_INFO,
+        HD_LOG_WARNING,
+} HdLogLevel;
+
+typedef void (*HdLogFunc)(HdLogLevel level, const char *message, gpointer user_data);
+
+/* Open @root (NULL means "/"). With HD_BACKEND_AUTO the real backend is used for "/" and the
+ * sim backend for any other root, so a fixture behaves like a kernel when written to. Fails
+ * with HD_ERROR_NOT_SYSFS when @root holds no sys/bus/pci/devices. */
+HdCtx *hd_ctx_new(const char *root, HdBackendKind backend, GError **error);
+void hd_ctx_free(HdCtx *ctx);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdCtx, hd_ctx_free)
+
+/* The root as given, normalised to an absolute path without a trailing slash ("/" stays). */
+const char *hd_ctx_get_root(HdCtx *ctx);
+gboolean hd_ctx_is_live_root(HdCtx *ctx);
+
+/* Directory descriptors owned by the context. */
+int hd_ctx_get_root_fd(HdCtx *ctx);
+int hd_ctx_get_sys_fd(HdCtx *ctx);              /* <root>/sys */
+int hd_ctx_get_pci_devices_fd(HdCtx *ctx);      /* <root>/sys/bus/pci/devices */
+
+HdBackendKind hd_ctx_get_backend_kind(HdCtx *ctx);
+
+void hd_ctx_set_log_func(HdCtx *ctx, HdLogFunc func, gpointer user_data);
+void hd_ctx_log(HdCtx *ctx, HdLogLevel level, const char *format, ...) G_GNUC_PRINTF(3, 4);
+
+/* Dry run: writes are recorded but not carried out. */
+void hd_ctx_set_dry_run(HdCtx *ctx, gboolean dry_run);
+gboolean hd_ctx_get_dry_run(HdCtx *ctx);
+
+/* The kernel side effects, routed through the backend. @path is relative to the root
+ * ("sys/bus/pci/devices/0000:01:00.0/driver_override") and must come from code that built
+ * it from an HdAddress or a constant, never from raw input. Every call is appended to the
+ * write log first. */
+gboolean hd_ctx_write(HdCtx *ctx, const char *path, const char *value, GError **error);
+gboolean hd_ctx_load_module(HdCtx *ctx, const char *module, GError **error);
+gboolean hd_ctx_run(HdCtx *ctx, const char *const *argv, char **output, GError **error);
+
+/* One recorded side effect. */
+typedef struct {
+        HdBackendOp op;
+        char *path;  /* write: path below the root; module: name; run: argv[0] */
+        char *value; /* write: the value; run: the whole command line */
+} HdCtxWrite;
+
+/* The writes recorded since the context was made or the log was cleared. */
+const GPtrArray *hd_ctx_get_write_log(HdCtx *ctx);
+void hd_ctx_clear_write_log(HdCtx *ctx);
+
+/* Crash injection for tests of the journal: when the environment names
+ * HOSTDEV_CRASH_AT=write:N, the process is killed with SIGKILL right after the N-th side
+ * effect of this context. Parsed once when the context is made. */
+guint hd_ctx_get_crash_at(HdCtx *ctx);
+
+/* Lazily created per-context caches (names database, etc.) live behind these. */
+typedef struct HdNames HdNames;
+HdNames *hd_ctx_get_names(HdCtx *ctx);

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * IOMMU groups: the unit the kernel hands to a VM.
+ *
+ * Viability is the kernel's rule (vfio): every member has no driver, a vfio driver, pci-stub,
+ * or is a bridge. The verdict answers the user's question "can I give this group to a VM,
+ * and what else goes with it?" in plain words, and where a group holds more than one
+ * endpoint, the explanation says why (a port without ACS, a multifunction device without
+ * ACS, conventional PCI behind a PCIe-to-PCI bridge).
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ctx.h"
+#include "device.h"
+
+typedef enum {
+        HD_VERDICT_READY,             /* one endpoint (or all already free): detach it */
+        HD_VERDICT_READY_WITH_BRIDGE, /* as READY, and bridges in the group stay put */
+        HD_VERDICT_NEEDS_GROUP,       /* more endpoints on host drivers must move together */
+        HD_VERDICT_BOOT_GPU,          /* the host's boot display is in the group */
+        HD_VERDICT_NO_ENDPOINT,       /* only bridges: nothing to assign */
+} HdGroupVerdict;
+
+const char *hd_group_verdict_to_string(HdGroupVerdict verdict);
+
+typedef struct {
+        int number;
+        GPtrArray *members;      /* HdDevice*, borrowed from the inventory, by address */
+        guint n_endpoints;       /* members that are not bridges or host bridges */
+        gboolean viable;         /* the kernel's rule, now */
+        HdGroupVerdict verdict;
+        char *verdict_text;      /* "ready", "needs 0000:01:00.1 (Audio device, ...) ..." */
+        char *shared_reason;     /* why several endpoints share it; NULL otherwise */
+} HdGroup;
+
+HdGroup *hd_group_new(int number);
+void hd_group_free(HdGroup *group);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdGroup, hd_group_free)
+
+/* Members that count for the kernel's rule as "not in the way". */
+gboolean hd_group_member_is_viable(const HdDevice *dev);
+
+/* Fill viable, verdict and verdict_text from the members (which must have IDS, NAMES, DRIVER,
+ * HEADER, BOOT_VGA). When the group holds several endpoints, also work out shared_reason,
+ * reading the config space of the members and the bridges above them through @ctx. */
+void hd_group_evaluate(HdGroup *group, HdCtx *ctx);
+
+/* Endpoints of the group other than @except that are on a driver the kernel's rule does not
+ * accept: what must be detached as well. Borrowed pointers. */
+GPtrArray *hd_group_blockers(const HdGroup *group, const HdDevice *except);

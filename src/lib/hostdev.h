@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libhostdev: the umbrella header. */
+#pragma once
+
+#include "address.h"
+#include "backend.h"
+#include "ctx.h"
+#include "device.h"
+#include "group.h"
+#include "hd-error.h"
+#include "inventory.h"
+#include "json-export.h"
+#include "pciconfig.h"

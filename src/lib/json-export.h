@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The stable JSON objects that the CLI prints with --json and the agent serves. Field names
+ * are a contract with scripts and other tools: add fields, never rename or retype them.
+ * docs/json.md documents every field.
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "device.h"
+#include "group.h"
+#include "inventory.h"
+
+/* One device object: the `hostdev list --json` fields, and with @detail the rest that
+ * `hostdev show --json` prints (fields that were not loaded are left out, not null). */
+void hd_json_add_device(JsonBuilder *b, const HdDevice *dev, gboolean detail);
+
+/* One group object: group, devices, bridges, viable, verdict, verdict_code, shared_reason. */
+void hd_json_add_group(JsonBuilder *b, const HdGroup *group);
+
+/* Serialize a finished builder's root to a string, with or without indentation. */
+char *hd_json_to_string(JsonBuilder *b, gboolean pretty);

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <gio/gio.h>
+#include <stdlib.h>
+
+#include "testlib.h"
+
+static const char *source_dir(void)
+{
+        const char *d = g_getenv("HOSTDEV_SOURCE_DIR");
+
+        g_assert_nonnull(d);
+        return d;
+}
+
+HdTestFixture *hd_test_fixture_new(const char *topology)
+{
+        HdTestFixture *fx = g_new0(HdTestFixture, 1);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *tmp = g_dir_make_tmp("hostdev-fixture-XXXXXX", &error);
+        g_autofree char *script = NULL;
+        g_autofree char *topo = NULL;
+        g_autofree char *err = NULL;
+        int status = 0;
+
+        g_assert_no_error(error);
+        fx->root = g_build_filename(tmp, "root", NULL);
+        script = g_build_filename(source_dir(), "tests", "fixtures", "mkfixture.py", NULL);
+        topo = g_strdup_printf("%s/tests/fixtures/topologies/%s.json", source_dir(), topology);
+        {
+                const char *argv[] = { "python3", script, topo, fx->root, NULL };
+                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                             &err, &status, &error);
+        }
+        g_assert_no_error(error);
+        if (!g_spawn_check_wait_status(status, NULL))
+                g_error("mkfixture.py %s failed: %s", topology, err);
+        return fx;
+}
+
+void hd_test_fixture_free(HdTestFixture *fx)
+{
+        g_autofree char *parent = NULL;
+
+        if (!fx)
+                return;
+        parent = g_path_get_dirname(fx->root);
+        if (!g_getenv("HOSTDEV_TEST_KEEP")) {
+                const char *argv[] = { "rm", "-rf", parent, NULL };
+                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                             NULL, NULL, NULL);
+        }
+        g_free(fx->root);
+        g_free(fx);
+}
+
+HdCtx *hd_test_ctx_new(const HdTestFixture *fx)
+{
+        g_autoptr(GError) error = NULL;
+        HdCtx *ctx = hd_ctx_new(fx->root, HD_BACKEND_SIM, &error);
+
+        g_assert_no_error(error);
+        g_assert_nonnull(ctx);
+        return ctx;
+}
+
+char *hd_test_path(const HdTestFixture *fx, const char *relpath)
+{
+        return g_build_filename(fx->root, relpath, NULL);
+}
+
+int hd_test_run_cli(const char *const *argv, const char *const *env, char **out, char **err)
+{
+        const char *cli = g_getenv("HOSTDEV_CLI");
+        g_autoptr(GPtrArray) args = g_ptr_array_new();
+        g_auto(GStrv) envp = g_get_environ();
+        g_autoptr(GError) error = NULL;
+        int status = 0;
+
+        g_assert_nonnull(cli);
+        g_ptr_array_add(args, (gpointer)cli);
+        for (const char *const *a = argv; *a; a++)
+                g_ptr_array_add(args, (gpointer)*a);
+        g_ptr_array_add(args, NULL);
+        for (const char *const *e = env; e && *e; e++) {
+                g_auto(GStrv) kv = g_strsplit(*e, "=", 2);
+                envp = g_environ_setenv(envp, kv[0], kv[1] ? kv[1] : "", TRUE);
+        }
+        g_spawn_sync(NULL, (char **)args->pdata, envp, 0, NULL, NULL, out, err, &status, &error);
+        g_assert_no_error(error);
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        if (WIFSIGNALED(status))
+                return 128 + WTERMSIG(status);
+        return -1;
+}
+
+JsonNode *hd_test_parse_json(const char *text)
+{
+        g_autoptr(JsonParser) parser = json_parser_new();
+        g_autoptr(GError) error = NULL;
+
+        json_parser_load_from_data(parser, text, -1, &error);
+        g_assert_no_error(error);
+        return json_node_copy(json_parser_get_root(parser));
+}

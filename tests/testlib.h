@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Helpers shared by the unit tests: fixture trees and running the CLI.
+ *
+ * Every test gets its own copy of a fixture: hd_test_fixture_new() builds the topology
+ * tests/fixtures/topologies/NAME.json into a fresh temporary directory with
+ * tests/fixtures/mkfixture.py, and hd_test_fixture_free() removes it.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "hostdev.h"
+
+typedef struct {
+        char *root; /* the machine root: <root>/sys, <root>/proc, ... */
+} HdTestFixture;
+
+HdTestFixture *hd_test_fixture_new(const char *topology);
+void hd_test_fixture_free(HdTestFixture *fx);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdTestFixture, hd_test_fixture_free)
+
+/* A context on the fixture with the sim backend; asserts on failure. */
+HdCtx *hd_test_ctx_new(const HdTestFixture *fx);
+
+/* Path of a file below the fixture root. */
+char *hd_test_path(const HdTestFixture *fx, const char *relpath);
+
+/* Run the built `hostdev` binary with @argv (NULL-terminated, without the program name) and
+ * an optional extra environment (NULL-terminated "NAME=value" list). Returns the exit
+ * status; stdout and stderr are returned when the pointers are non-NULL. */
+int hd_test_run_cli(const char *const *argv, const char *const *env, char **out, char **err);
+
+/* Parse @text as JSON and return the root node (asserting that it parses). */
+#include <json-glib/json-glib.h>
+JsonNode *hd_test_parse_json(const char *text);
