@@ -74,3 +74,4 @@ int cli_terminal_width(void);
 int cmd_list(HdCli *cli, int argc, char **argv);
 int cmd_show(HdCli *cli, int argc, char **argv);
 int cmd_groups(HdCli *cli, int argc, char **argv);
+int cmd_snapshot(HdCli *cli, int argc, char **argv);

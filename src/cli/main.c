@@ -16,6 +16,7 @@ static const HdCommand commands[] = {
         { "list", cmd_list, "List PCI devices with what passthrough needs to know" },
         { "show", cmd_show, "Everything about one device, with its IOMMU group" },
         { "groups", cmd_groups, "IOMMU groups and whether each can go to a VM" },
+        { "snapshot", cmd_snapshot, "Capture this machine's PCI view to replay with --root" },
 };
 
 static void print_usage(FILE *out)

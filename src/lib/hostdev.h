@@ -11,3 +11,4 @@
 #include "inventory.h"
 #include "json-export.h"
 #include "pciconfig.h"
+#include "snapshot.h"
