@@ -75,3 +75,5 @@ int cmd_list(HdCli *cli, int argc, char **argv);
 int cmd_show(HdCli *cli, int argc, char **argv);
 int cmd_groups(HdCli *cli, int argc, char **argv);
 int cmd_snapshot(HdCli *cli, int argc, char **argv);
+int cmd_xml(HdCli *cli, int argc, char **argv);
+int cmd_qemu_args(HdCli *cli, int argc, char **argv);

@@ -16,6 +16,8 @@ static const HdCommand commands[] = {
         { "list", cmd_list, "List PCI devices with what passthrough needs to know" },
         { "show", cmd_show, "Everything about one device, with its IOMMU group" },
         { "groups", cmd_groups, "IOMMU groups and whether each can go to a VM" },
+        { "xml", cmd_xml, "libvirt <hostdev> XML for devices, or add them to a domain" },
+        { "qemu-args", cmd_qemu_args, "QEMU -device arguments that give devices to a VM" },
         { "snapshot", cmd_snapshot, "Capture this machine's PCI view to replay with --root" },
 };
 

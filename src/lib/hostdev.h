@@ -12,3 +12,4 @@
 #include "json-export.h"
 #include "pciconfig.h"
 #include "snapshot.h"
+#include "guest.h"
