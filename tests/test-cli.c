@@ -281,7 +281,7 @@ static void test_bad_input(void)
                 g_assert_cmpstr(json_object_get_string_member(e, "code"), ==, "not-found");
         }
         {
-                g_autofree char *tmp = g_dir_make_tmp("hostdev-notsys-XXXXXX", NULL);
+                g_autofree char *tmp = hd_test_make_tmp_dir();
                 const char *argv[] = { "list", "--root", tmp, NULL };
                 g_autofree char *err = NULL;
                 g_assert_cmpint(run(argv, NULL, &err), ==, 1);
@@ -336,7 +336,7 @@ static void test_help_and_version(void)
 static void test_snapshot_roundtrip(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
-        g_autofree char *tmp = g_dir_make_tmp("hostdev-snap-XXXXXX", NULL);
+        g_autofree char *tmp = hd_test_make_tmp_dir();
         g_autofree char *tree = g_build_filename(tmp, "tree", NULL);
         g_autofree char *tarball = g_build_filename(tmp, "snap.tar.gz", NULL);
         g_autofree char *unpacked = g_build_filename(tmp, "unpacked", NULL);
@@ -376,7 +376,7 @@ static void test_snapshot_roundtrip(void)
 /* The snapshot of a real machine in the fixtures replays. */
 static void test_real_snapshot(void)
 {
-        g_autofree char *tmp = g_dir_make_tmp("hostdev-real-XXXXXX", NULL);
+        g_autofree char *tmp = hd_test_make_tmp_dir();
         g_autofree char *cmd = g_strdup_printf(
                 "tar xzf '%s/tests/fixtures/snapshots/kvm-guest-virtio.tar.gz' -C '%s'",
                 g_getenv("HOSTDEV_SOURCE_DIR"), tmp);

@@ -129,7 +129,7 @@ static void test_sriov_vf_managed(void)
 static void test_domain_patch(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("already-vfio");
-        g_autofree char *tmp = g_dir_make_tmp("hostdev-domain-XXXXXX", NULL);
+        g_autofree char *tmp = hd_test_make_tmp_dir();
         g_autofree char *file = g_build_filename(tmp, "vm.xml", NULL);
         g_autofree char *backup = g_strconcat(file, ".orig", NULL);
         const char *print[] = { "xml", "--domain", file, "0000:01:00.0", "0000:01:00.1", "--root", fx->root, NULL };

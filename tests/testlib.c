@@ -71,7 +71,7 @@ static char *pristine_tree(const char *topology)
 
 /* Fixtures are thousands of tiny files: on a disk file system creating them costs a
  * millisecond each, on tmpfs a few microseconds. Prefer /dev/shm when it is usable. */
-static char *make_tmp_dir(void)
+char *hd_test_make_tmp_dir(void)
 {
         const char *base = g_getenv("HOSTDEV_TEST_TMPDIR");
         g_autofree char *tmpl = NULL;
@@ -89,7 +89,7 @@ HdTestFixture *hd_test_fixture_new(const char *topology)
 {
         HdTestFixture *fx = g_new0(HdTestFixture, 1);
         g_autoptr(GError) error = NULL;
-        g_autofree char *tmp = make_tmp_dir();
+        g_autofree char *tmp = hd_test_make_tmp_dir();
         g_autofree char *pristine = pristine_tree(topology);
 
         g_assert_no_error(error);

@@ -298,6 +298,25 @@ char *hd_guest_patch_domain_xml(const char *domain_xml, const HdAddress *hosts, 
         return g_string_free(out, FALSE);
 }
 
+GArray *hd_guest_domain_hostdevs(const char *domain_xml)
+{
+        static const GMarkupParser parser = { .start_element = scan_start,
+                                              .end_element = scan_end };
+        g_autoptr(GHashTable) used = g_hash_table_new(g_direct_hash, g_direct_equal);
+        g_autoptr(GPtrArray) sources = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GMarkupParseContext) pc = NULL;
+        DomainScan scan = { .used_slots = used, .host_sources = sources };
+        GArray *out = g_array_new(FALSE, FALSE, sizeof(HdAddress));
+
+        pc = g_markup_parse_context_new(&parser, 0, &scan, NULL);
+        if (g_markup_parse_context_parse(pc, domain_xml, -1, NULL) &&
+            g_markup_parse_context_end_parse(pc, NULL))
+                for (guint i = 0; i < sources->len; i++)
+                        g_array_append_val(out, *(HdAddress *)sources->pdata[i]);
+        g_slist_free_full(scan.stack, g_free);
+        return out;
+}
+
 gboolean hd_guest_check_devices(HdCtx *ctx, const HdAddress *hosts, guint n_hosts,
                                 const HdGuestOptions *opts, GError **error)
 {

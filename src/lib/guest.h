@@ -61,6 +61,10 @@ char **hd_guest_qemu_args(const GPtrArray *plan, const HdGuestOptions *opts);
 char *hd_guest_patch_domain_xml(const char *domain_xml, const HdAddress *hosts, guint n_hosts,
                                 const HdGuestOptions *opts, GError **error);
 
+/* The PCI host devices (<hostdev><source><address>) of a domain XML document; empty when
+ * it cannot be parsed. */
+GArray *hd_guest_domain_hostdevs(const char *domain_xml);
+
 /* Check that the devices can be given to a guest now: each exists and is on a vfio driver
  * (unless @opts->managed). Warnings (a group not given whole) go to the context's log. */
 gboolean hd_guest_check_devices(HdCtx *ctx, const HdAddress *hosts, guint n_hosts,

@@ -13,3 +13,4 @@
 #include "pciconfig.h"
 #include "snapshot.h"
 #include "guest.h"
+#include "vm.h"
