@@ -34,7 +34,7 @@ static void put_file(Capture *c, const char *relpath, const char *data, gsize le
 {
         if (!ensure_parent(c, relpath))
                 return;
-        if (hd_write_file_atomic_at(c->dst, relpath, data, (gssize)len, NULL))
+        if (hd_write_file_at(c->dst, relpath, data, len, NULL))
                 c->files++;
 }
 
