@@ -16,6 +16,12 @@ static const HdCommand commands[] = {
         { "list", cmd_list, "List PCI devices with what passthrough needs to know" },
         { "show", cmd_show, "Everything about one device, with its IOMMU group" },
         { "groups", cmd_groups, "IOMMU groups and whether each can go to a VM" },
+        { "detach", cmd_detach, "Move devices (with --group, their groups) to vfio-pci, safely" },
+        { "attach", cmd_attach, "Give devices on vfio-pci back to their host drivers" },
+        { "reattach", cmd_attach, "Same as attach" },
+        { "verify", cmd_verify, "Prove a VM can use a device: open it through VFIO" },
+        { "recover", cmd_recover, "Finish or undo operations a crash interrupted" },
+        { "persist", cmd_persist, "Bindings applied at boot: list, add, remove" },
 };
 
 static void print_usage(FILE *out)

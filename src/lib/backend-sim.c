@@ -720,8 +720,8 @@ static guint64 parse_u64(const char *s)
 }
 
 /* BARs and ROM from the device's resource file ("start end flags" per line, as the kernel
- * prints them); a device without one gets one 16 MiB memory BAR, which is what most simple
- * devices have. Config space is 4 KiB for PCIe (config file longer than 256 bytes). */
+ * prints them); a device without one, or whose file has no sized BAR, gets one 16 MiB memory
+ * BAR, which is what most simple devices have. Config space is 4 KiB for PCIe (config file longer than 256 bytes). */
 static void sim_regions(int root_fd, const HdDevice *dev, const char *dir, HdVfioInfo *info)
 {
         g_autofree char *res_path = g_strdup_printf("%s/resource", dir);
@@ -750,7 +750,10 @@ static void sim_regions(int root_fd, const HdDevice *dev, const char *dir, HdVfi
                         r.mmap = i < 6 && (flags & 0x200) && r.size >= 4096;
                         g_array_append_val(info->regions, r);
                 }
-        } else {
+        }
+        /* No resource file, or one with no sized BAR (a tree built without addresses): a
+         * device with nothing to map is not what a fixture means, so assume the usual. */
+        if (info->regions->len == 0) {
                 HdVfioRegion r = { .index = 0, .size = 16 << 20, .readable = TRUE,
                                    .writable = TRUE, .mmap = TRUE };
                 g_array_append_val(info->regions, r);

@@ -201,8 +201,11 @@ gboolean hd_ctx_write(HdCtx *ctx, const char *path, const char *value, GError **
         g_return_val_if_fail(path && path[0] != '/' && !strstr(path, ".."), FALSE);
 
         record(ctx, HD_BACKEND_OP_WRITE, path, value);
-        hd_ctx_log(ctx, HD_LOG_DEBUG, "%swrite '%s' to /%s", ctx->dry_run ? "(dry run) " : "",
-                   value, path);
+        if (ctx->log_func) {
+                g_autofree char *shown = g_strescape(value, NULL);
+                hd_ctx_log(ctx, HD_LOG_DEBUG, "%swrite '%s' to /%s",
+                           ctx->dry_run ? "(dry run) " : "", shown, path);
+        }
         if (ctx->dry_run)
                 return TRUE;
         if (!ctx->backend->write(ctx, ctx->root_fd, path, value, error))
