@@ -328,9 +328,10 @@ static gboolean is_bridge_header(const HdDevice *dev)
         return dev->header_type > 0 || (dev->header_type < 0 && hd_device_is_bridge(dev));
 }
 
-/* Probe one unbound device the way the driver core does; silent on failure. */
+/* Probe one unbound device the way the driver core does, with @only (a driver that is being
+ * registered) or with the driver the device's override or ids choose; silent on failure. */
 static gboolean probe_device(HdCtx *ctx, int root_fd, GKeyFile *kf, const HdDevice *dev,
-                             GError **error)
+                             const char *only, GError **error)
 {
         g_autofree char *dir = device_dir(root_fd, dev->name);
         g_autofree char *override = current_override(root_fd, dir);
@@ -338,7 +339,9 @@ static gboolean probe_device(HdCtx *ctx, int root_fd, GKeyFile *kf, const HdDevi
 
         if (dev->driver)
                 return TRUE;
-        if (override) {
+        if (only) {
+                chosen = g_strdup(only);
+        } else if (override) {
                 chosen = g_strdup(override);
         } else {
                 g_autofree char *native = native_driver(root_fd, kf, dev->name);
@@ -373,7 +376,7 @@ static gboolean attach_driver(HdCtx *ctx, int root_fd, GKeyFile *kf, const char 
 
                 if (!dev || dev->driver || !driver_matches(root_fd, kf, dev, drv))
                         continue;
-                if (!probe_device(ctx, root_fd, kf, dev, error))
+                if (!probe_device(ctx, root_fd, kf, dev, drv, error))
                         return FALSE;
         }
         return TRUE;
@@ -497,7 +500,7 @@ static gboolean sim_write(HdCtx *ctx, int root_fd, const char *path, const char 
                 /* bus_rescan_devices_helper() ignores probe errors; an unknown name is ENODEV. */
                 if (!dev)
                         return errno_error(error, ENODEV, path, NULL);
-                ok = probe_device(ctx, root_fd, kf, dev, error);
+                ok = probe_device(ctx, root_fd, kf, dev, NULL, error);
         } else {
                 if (!hd_exists_at(root_fd, path, FALSE))
                         return errno_error(error, ENOENT, path, NULL);
