@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <string.h>
 
 #include "testlib.h"
 
@@ -158,7 +159,10 @@ int hd_test_run_cli(const char *const *argv, const char *const *env, char **out,
                 g_auto(GStrv) kv = g_strsplit(*e, "=", 2);
                 envp = g_environ_setenv(envp, kv[0], kv[1] ? kv[1] : "", TRUE);
         }
-        g_spawn_sync(NULL, (char **)args->pdata, envp, 0, NULL, NULL, out, err, &status, &error);
+        /* Output nobody asked for must not reach the TAP stream. */
+        g_spawn_sync(NULL, (char **)args->pdata, envp,
+                     (out ? 0 : G_SPAWN_STDOUT_TO_DEV_NULL) | (err ? 0 : G_SPAWN_STDERR_TO_DEV_NULL),
+                     NULL, NULL, out, err, &status, &error);
         g_assert_no_error(error);
         if (WIFEXITED(status))
                 return WEXITSTATUS(status);
@@ -175,4 +179,52 @@ JsonNode *hd_test_parse_json(const char *text)
         json_parser_load_from_data(parser, text, -1, &error);
         g_assert_no_error(error);
         return json_node_copy(json_parser_get_root(parser));
+}
+
+HdTestFixture *hd_test_fixture_copy(const HdTestFixture *fx)
+{
+        HdTestFixture *copy = g_new0(HdTestFixture, 1);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *tmp = g_dir_make_tmp("hostdev-fixture-XXXXXX", &error);
+        int status = 0;
+
+        g_assert_no_error(error);
+        copy->root = g_build_filename(tmp, "root", NULL);
+        {
+                const char *argv[] = { "cp", "-a", fx->root, copy->root, NULL };
+                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                             NULL, &status, &error);
+        }
+        g_assert_no_error(error);
+        g_assert_true(g_spawn_check_wait_status(status, NULL));
+        return copy;
+}
+
+char *hd_test_driver(const HdTestFixture *fx, const char *addr)
+{
+        g_autofree char *link = g_strdup_printf("%s/sys/bus/pci/devices/%s/driver", fx->root, addr);
+        g_autofree char *target = g_file_read_link(link, NULL);
+
+        return target ? g_path_get_basename(target) : NULL;
+}
+
+char *hd_test_override(const HdTestFixture *fx, const char *addr)
+{
+        g_autofree char *path = g_strdup_printf("%s/sys/bus/pci/devices/%s/driver_override",
+                                                fx->root, addr);
+        g_autofree char *v = NULL;
+
+        g_assert_true(g_file_get_contents(path, &v, NULL, NULL));
+        g_strchomp(v);
+        if (strcmp(v, "(null)") == 0 || !*v)
+                return NULL;
+        return g_steal_pointer(&v);
+}
+
+HdAddress hd_test_address(const char *addr)
+{
+        HdAddress a;
+
+        g_assert_true(hd_address_parse(addr, &a, NULL));
+        return a;
 }

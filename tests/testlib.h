@@ -26,6 +26,17 @@ char *hd_test_make_tmp_dir(void);
 /* A context on the fixture with the sim backend; asserts on failure. */
 HdCtx *hd_test_ctx_new(const HdTestFixture *fx);
 
+/* A copy of @fx in a new temporary directory (cheaper than building the topology again). */
+HdTestFixture *hd_test_fixture_copy(const HdTestFixture *fx);
+
+/* The driver bound to @addr in the fixture (NULL: none) and its driver_override (NULL when
+ * "(null)"), read straight from the tree. */
+char *hd_test_driver(const HdTestFixture *fx, const char *addr);
+char *hd_test_override(const HdTestFixture *fx, const char *addr);
+
+/* Parse @addr, asserting it is valid. */
+HdAddress hd_test_address(const char *addr);
+
 /* Path of a file below the fixture root. */
 char *hd_test_path(const HdTestFixture *fx, const char *relpath);
 

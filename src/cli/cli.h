@@ -77,3 +77,17 @@ int cmd_groups(HdCli *cli, int argc, char **argv);
 int cmd_snapshot(HdCli *cli, int argc, char **argv);
 int cmd_xml(HdCli *cli, int argc, char **argv);
 int cmd_qemu_args(HdCli *cli, int argc, char **argv);
+int cmd_detach(HdCli *cli, int argc, char **argv);
+int cmd_attach(HdCli *cli, int argc, char **argv);
+int cmd_verify(HdCli *cli, int argc, char **argv);
+int cmd_recover(HdCli *cli, int argc, char **argv);
+int cmd_persist(HdCli *cli, int argc, char **argv);
+
+/* Shared by the commands that change devices (cmd-detach.c). */
+/* Parse argv[1..] as device addresses; on failure *exit_code is what to return. */
+gboolean cli_parse_addresses(HdCli *cli, int argc, char **argv, GArray **out, int *exit_code);
+/* Print a detach/attach report (text or --json, with the write log). */
+int cli_print_bind_report(HdCli *cli, HdCtx *ctx, const HdBindReport *report);
+/* The context's write log: as a "writes" member of @b, or as a numbered list under @title. */
+void cli_add_write_log(JsonBuilder *b, HdCtx *ctx);
+void cli_print_write_log(HdCtx *ctx, const char *title);

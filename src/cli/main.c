@@ -19,6 +19,12 @@ static const HdCommand commands[] = {
         { "xml", cmd_xml, "libvirt <hostdev> XML for devices, or add them to a domain" },
         { "qemu-args", cmd_qemu_args, "QEMU -device arguments that give devices to a VM" },
         { "snapshot", cmd_snapshot, "Capture this machine's PCI view to replay with --root" },
+        { "detach", cmd_detach, "Move devices (with --group, their groups) to vfio-pci, safely" },
+        { "attach", cmd_attach, "Give devices on vfio-pci back to their host drivers" },
+        { "reattach", cmd_attach, "Same as attach" },
+        { "verify", cmd_verify, "Prove a VM can use a device: open it through VFIO" },
+        { "recover", cmd_recover, "Finish or undo operations a crash interrupted" },
+        { "persist", cmd_persist, "Bindings applied at boot: list, add, remove" },
 };
 
 static void print_usage(FILE *out)

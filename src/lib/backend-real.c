@@ -6,12 +6,18 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <gio/gio.h>
 
 #include "backend.h"
 #include "ctx.h"
 #include "fileio.h"
 #include "hd-error.h"
+#include "vfio.h"
 
 static gboolean real_write(HdCtx *ctx, int root_fd, const char *path, const char *value,
                            GError **error)
@@ -57,9 +63,40 @@ static gboolean real_load_module(HdCtx *ctx, int root_fd, const char *module, GE
         return real_run(ctx, root_fd, argv, NULL, error);
 }
 
+static gboolean real_install_file(HdCtx *ctx, int root_fd, const char *path,
+                                  const char *contents, int mode, GError **error)
+{
+        g_autofree char *dir = g_path_get_dirname(path);
+
+        if (!hd_mkdir_p_at(root_fd, dir, 0755, error) ||
+            !hd_write_file_atomic_at(root_fd, path, contents, -1, error))
+                return FALSE;
+        if (fchmodat(root_fd, path, (mode_t)mode, 0) < 0) {
+                int err = errno;
+                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot chmod %s: %s",
+                            path, g_strerror(err));
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static gboolean real_remove_file(HdCtx *ctx, int root_fd, const char *path, GError **error)
+{
+        if (unlinkat(root_fd, path, 0) < 0 && errno != ENOENT) {
+                int err = errno;
+                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot remove %s: %s",
+                            path, g_strerror(err));
+                return FALSE;
+        }
+        return TRUE;
+}
+
 const HdBackendOps hd_backend_real = {
         .name = "real",
         .write = real_write,
         .load_module = real_load_module,
         .run = real_run,
+        .install_file = real_install_file,
+        .remove_file = real_remove_file,
+        .vfio_inspect = hd_vfio_inspect_kernel,
 };

@@ -1,23 +1,685 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The sim backend: imitates the kernel on a tree shaped like sysfs.
+ * The sim backend: imitates the kernel's PCI driver core on any tree shaped like sysfs (a
+ * fixture, or an unpacked snapshot of a real machine), so that detach, attach, rollback and
+ * recovery run in unit tests and `hostdev --root DIR` can rehearse an operation.
+ *
+ * What it imitates (drivers/pci/pci-driver.c, drivers/base/bus.c, drivers/vfio):
+ *
+ *   devices/<a>/driver_override   stored; "" or "\n" clears it to "(null)"
+ *   drivers/<drv>/unbind <a>      removes <a>/driver and drivers/<drv>/<a>; ENODEV when <a> is
+ *                                 not bound to <drv>
+ *   drivers/<drv>/bind <a>        binds when <drv> matches (see below); EBUSY when <a> already
+ *                                 has a driver, ENODEV when <drv> does not match, EINVAL from
+ *                                 vfio-pci for a bridge
+ *   drivers_probe <a>             when <a> has no driver: with an override, the override driver
+ *                                 if it is loaded (a vfio-pci probe of a bridge fails the way
+ *                                 the kernel's "probe failed with error -22" does: the write
+ *                                 succeeds, the device stays unbound); without one, the
+ *                                 device's native driver, else a driver whose new_id matches
+ *   drivers/<drv>/new_id "v d"    remembered; unbound matching devices are probed at once
+ *   drivers/<drv>/remove_id "v d" forgotten
+ *   anything else that exists     stored as written (sriov_numvfs, reset, ...)
+ *
+ * A driver "matches" a device when it is the device's override, or (without an override) its
+ * native driver or a new_id match. The native driver stands in for the kernel's modalias
+ * lookup: the sim remembers each device's driver the first time it touches the tree, in
+ * var/lib/hostdev-sim/state below the root. A device first seen on vfio-pci or pci-stub has no
+ * known native driver and stays unbound when reprobed without an override (the limit of
+ * imitating modalias matching without the modules).
+ *
+ * dev/vfio/<N> appears when a member of group N binds to vfio-pci and goes when none is left,
+ * as the kernel registers the group with the first vfio device; whether the group is viable is
+ * answered at open time (vfio_inspect), as VFIO_GROUP_GET_STATUS does.
+ *
+ * load_module creates sys/module/<mod> (and its dependencies from modules.dep) and the PCI
+ * driver directory it registers, when <mod> is listed in lib/modules/<release>/modules.dep or
+ * modules.builtin (<release> from proc/sys/kernel/osrelease); otherwise it fails like modprobe.
+ * A loaded driver probes unbound devices it matches, as driver_register() does.
+ *
+ * Faults (hd_ctx_set_sim_faults(), or HOSTDEV_SIM_FAIL): a comma-separated list of
+ * OP@TARGET=ERRNO where OP is override, unbind, bind or probe (TARGET a device address), load
+ * (TARGET a module name) or write (TARGET a path below the root), and ERRNO a name (EBUSY,
+ * EINVAL, ENODEV, EIO, EPERM, ENOENT, ENOMEM, EAGAIN) or a number. TARGET "*" matches anything.
+ * A failing probe is silent (the write succeeds and the device stays unbound), like the
+ * kernel's; every other fault fails the write with that errno.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
 #include "backend.h"
 #include "ctx.h"
+#include "device.h"
 #include "fileio.h"
+#include "group.h"
 #include "hd-error.h"
+#include "macros.h"
+#include "parse.h"
+#include "pciconfig.h"
+#include "usage.h"
+#include "vfio.h"
+
+#define SIM_STATE_DIR "var/lib/hostdev-sim"
+#define SIM_STATE_FILE SIM_STATE_DIR "/state"
+
+/* ---------------------------------------------------------------- faults */
+
+static int errno_from_name(const char *s)
+{
+        static const struct {
+                const char *name;
+                int value;
+        } table[] = {
+                { "EBUSY", EBUSY },   { "EINVAL", EINVAL }, { "ENODEV", ENODEV },
+                { "EIO", EIO },       { "EPERM", EPERM },   { "ENOENT", ENOENT },
+                { "ENOMEM", ENOMEM }, { "EAGAIN", EAGAIN }, { "EEXIST", EEXIST },
+        };
+        gint64 n;
+
+        for (gsize i = 0; i < HD_ELEMENTSOF(table); i++)
+                if (g_ascii_strcasecmp(s, table[i].name) == 0)
+                        return table[i].value;
+        if (hd_parse_int(s, 1, 4095, &n))
+                return (int)n;
+        return EIO;
+}
+
+/* The errno injected for @op on @target, 0 for none. */
+static int sim_fault(HdCtx *ctx, const char *op, const char *target)
+{
+        const char *spec = hd_ctx_get_sim_faults(ctx);
+        g_auto(GStrv) items = NULL;
+
+        if (!spec || !*spec)
+                return 0;
+        items = g_strsplit(spec, ",", -1);
+        for (char **it = items; *it; it++) {
+                g_autofree char *item = g_strstrip(g_strdup(*it));
+                char *at = strchr(item, '@');
+                char *eq = at ? strchr(at, '=') : NULL;
+
+                if (!at || !eq)
+                        continue;
+                *at = '\0';
+                *eq = '\0';
+                if (strcmp(item, op) != 0)
+                        continue;
+                if (strcmp(at + 1, "*") != 0 && strcmp(at + 1, target) != 0)
+                        continue;
+                return errno_from_name(eq + 1);
+        }
+        return 0;
+}
+
+static gboolean errno_error(GError **error, int err, const char *path, const char *why)
+{
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot write %s: %s%s%s",
+                    path, g_strerror(err), why ? " " : "", why ? why : "");
+        return FALSE;
+}
+
+/* ---------------------------------------------------------------- tree helpers */
+
+/* The device's real directory below the root ("sys/devices/pci0000:00/0000:00:01.0/..."), or
+ * NULL when there is no such device. */
+static char *device_dir(int root_fd, const char *addr)
+{
+        g_autofree char *link = g_strdup_printf("sys/bus/pci/devices/%s", addr);
+        g_autofree char *target = hd_readlink_at(root_fd, link, NULL);
+
+        if (!target)
+                return hd_exists_at(root_fd, link, FALSE) ? g_steal_pointer(&link) : NULL;
+        return hd_path_resolve("sys/bus/pci/devices", target);
+}
+
+/* A relative symlink at @link (below the root) pointing at @target (below the root), the way
+ * the kernel makes them relative so the tree can be moved. */
+static gboolean make_link(int root_fd, const char *link, const char *target, GError **error)
+{
+        g_autoptr(GString) rel = g_string_new(NULL);
+
+        for (const char *p = link; *p; p++)
+                if (*p == '/')
+                        g_string_append(rel, "../");
+        g_string_append(rel, target);
+        (void)unlinkat(root_fd, link, 0);
+        if (symlinkat(rel->str, root_fd, link) < 0)
+                return errno_error(error, errno, link, NULL);
+        return TRUE;
+}
+
+static char *current_driver(int root_fd, const char *dir)
+{
+        g_autofree char *link = g_strdup_printf("%s/driver", dir);
+
+        return hd_readlink_basename_at(root_fd, link);
+}
+
+static char *current_override(int root_fd, const char *dir)
+{
+        g_autofree char *path = g_strdup_printf("%s/driver_override", dir);
+        g_autofree char *v = hd_read_attr_optional_at(root_fd, path);
+
+        if (!v || !*v || strcmp(v, "(null)") == 0)
+                return NULL;
+        return g_steal_pointer(&v);
+}
+
+static gboolean driver_loaded(int root_fd, const char *drv)
+{
+        g_autofree char *path = g_strdup_printf("sys/bus/pci/drivers/%s", drv);
+
+        return hd_exists_at(root_fd, path, FALSE);
+}
+
+static HdDevice *load_device(HdCtx *ctx, const char *addr)
+{
+        HdAddress a;
+
+        if (!hd_address_parse_sysfs_name(addr, &a))
+                return NULL;
+        return hd_device_load(ctx, &a, HD_FIELD_IDS | HD_FIELD_DRIVER | HD_FIELD_IOMMU |
+                                               HD_FIELD_HEADER,
+                              NULL);
+}
+
+/* ---------------------------------------------------------------- remembered state */
+
+static GKeyFile *state_load(HdCtx *ctx, int root_fd)
+{
+        g_autoptr(GKeyFile) kf = g_key_file_new();
+        g_autofree char *data = hd_read_file_at(root_fd, SIM_STATE_FILE, 1 << 20, NULL);
+        g_autoptr(GPtrArray) names = NULL;
+
+        if (data && g_key_file_load_from_data(kf, data, -1, G_KEY_FILE_NONE, NULL))
+                return g_steal_pointer(&kf);
+        /* First touch of this tree: remember every device's driver as its native one. */
+        names = hd_list_dir_at(root_fd, "sys/bus/pci/devices", NULL);
+        for (guint i = 0; names && i < names->len; i++) {
+                g_autofree char *dir = device_dir(root_fd, names->pdata[i]);
+                g_autofree char *drv = dir ? current_driver(root_fd, dir) : NULL;
+
+                if (drv && !hd_driver_is_viable(drv))
+                        g_key_file_set_string(kf, "native", names->pdata[i], drv);
+                else
+                        g_key_file_set_string(kf, "native", names->pdata[i], "");
+        }
+        return g_steal_pointer(&kf);
+}
+
+static gboolean state_save(int root_fd, GKeyFile *kf, GError **error)
+{
+        g_autofree char *data = g_key_file_to_data(kf, NULL, NULL);
+
+        return hd_mkdir_p_at(root_fd, SIM_STATE_DIR, 0755, error) &&
+               hd_write_file_atomic_at(root_fd, SIM_STATE_FILE, data, -1, error);
+}
+
+/* The native driver of @addr; "" when unknown. A device the state has not seen yet (hot-added
+ * since) gets its current driver remembered now. */
+static char *native_driver(int root_fd, GKeyFile *kf, const char *addr)
+{
+        char *drv = g_key_file_get_string(kf, "native", addr, NULL);
+
+        if (!drv) {
+                g_autofree char *dir = device_dir(root_fd, addr);
+                g_autofree char *cur = dir ? current_driver(root_fd, dir) : NULL;
+
+                drv = g_strdup(cur && !hd_driver_is_viable(cur) ? cur : "");
+                g_key_file_set_string(kf, "native", addr, drv);
+        }
+        return drv;
+}
+
+static gboolean new_id_matches(GKeyFile *kf, const char *drv, const HdDevice *dev)
+{
+        g_autofree char *group = g_strdup_printf("new_id %s", drv);
+        g_auto(GStrv) ids = g_key_file_get_string_list(kf, group, "ids", NULL, NULL);
+        char want[16];
+
+        g_snprintf(want, sizeof(want), "%04x:%04x", dev->vendor_id & 0xffff,
+                   dev->device_id & 0xffff);
+        for (char **i = ids; i && *i; i++)
+                if (strcmp(*i, want) == 0)
+                        return TRUE;
+        return FALSE;
+}
+
+/* Whether @drv would accept @dev (pci_match_device() with driver_override). */
+static gboolean driver_matches(int root_fd, GKeyFile *kf, const HdDevice *dev, const char *drv)
+{
+        g_autofree char *dir = device_dir(root_fd, dev->name);
+        g_autofree char *override = dir ? current_override(root_fd, dir) : NULL;
+        g_autofree char *native = NULL;
+
+        if (override)
+                return strcmp(override, drv) == 0;
+        native = native_driver(root_fd, kf, dev->name);
+        return strcmp(native, drv) == 0 || new_id_matches(kf, drv, dev);
+}
+
+/* ---------------------------------------------------------------- /dev/vfio nodes */
+
+static void update_vfio_node(HdCtx *ctx, int root_fd, int group)
+{
+        g_autofree char *dir = g_strdup_printf("sys/kernel/iommu_groups/%d/devices", group);
+        g_autoptr(GPtrArray) names = NULL;
+        char node[32];
+        gboolean any_vfio = FALSE;
+
+        if (group < 0)
+                return;
+        names = hd_list_dir_at(root_fd, dir, NULL);
+        for (guint i = 0; names && i < names->len; i++) {
+                g_autofree char *ddir = device_dir(root_fd, names->pdata[i]);
+                g_autofree char *drv = ddir ? current_driver(root_fd, ddir) : NULL;
+
+                if (hd_driver_is_vfio(drv))
+                        any_vfio = TRUE;
+        }
+        g_snprintf(node, sizeof(node), "dev/vfio/%d", group);
+        if (any_vfio) {
+                if (!hd_exists_at(root_fd, node, TRUE) &&
+                    hd_mkdir_p_at(root_fd, "dev/vfio", 0755, NULL))
+                        (void)hd_write_file_atomic_at(root_fd, node, "", 0, NULL);
+        } else {
+                (void)unlinkat(root_fd, node, 0);
+        }
+}
+
+/* ---------------------------------------------------------------- bind / unbind */
+
+static gboolean do_bind(HdCtx *ctx, int root_fd, const HdDevice *dev, const char *drv,
+                        GError **error)
+{
+        g_autofree char *dir = device_dir(root_fd, dev->name);
+        g_autofree char *dlink = NULL;
+        g_autofree char *dtarget = g_strdup_printf("sys/bus/pci/drivers/%s", drv);
+        g_autofree char *blink = g_strdup_printf("sys/bus/pci/drivers/%s/%s", drv, dev->name);
+
+        dlink = g_strdup_printf("%s/driver", dir);
+        if (!make_link(root_fd, dlink, dtarget, error) || !make_link(root_fd, blink, dir, error))
+                return FALSE;
+        update_vfio_node(ctx, root_fd, dev->iommu_group);
+        return TRUE;
+}
+
+static gboolean do_unbind(HdCtx *ctx, int root_fd, const HdDevice *dev, const char *drv)
+{
+        g_autofree char *dir = device_dir(root_fd, dev->name);
+        g_autofree char *dlink = g_strdup_printf("%s/driver", dir);
+        g_autofree char *blink = g_strdup_printf("sys/bus/pci/drivers/%s/%s", drv, dev->name);
+
+        (void)unlinkat(root_fd, dlink, 0);
+        (void)unlinkat(root_fd, blink, 0);
+        update_vfio_node(ctx, root_fd, dev->iommu_group);
+        return TRUE;
+}
+
+static gboolean is_bridge_header(const HdDevice *dev)
+{
+        return dev->header_type > 0 || (dev->header_type < 0 && hd_device_is_bridge(dev));
+}
+
+/* Probe one unbound device the way the driver core does, with @only (a driver that is being
+ * registered) or with the driver the device's override or ids choose; silent on failure. */
+static gboolean probe_device(HdCtx *ctx, int root_fd, GKeyFile *kf, const HdDevice *dev,
+                             const char *only, GError **error)
+{
+        g_autofree char *dir = device_dir(root_fd, dev->name);
+        g_autofree char *override = current_override(root_fd, dir);
+        g_autofree char *chosen = NULL;
+
+        if (dev->driver)
+                return TRUE;
+        if (only) {
+                chosen = g_strdup(only);
+        } else if (override) {
+                chosen = g_strdup(override);
+        } else {
+                g_autofree char *native = native_driver(root_fd, kf, dev->name);
+                if (*native)
+                        chosen = g_steal_pointer(&native);
+                else if (new_id_matches(kf, "vfio-pci", dev))
+                        chosen = g_strdup("vfio-pci");
+        }
+        if (!chosen || !driver_loaded(root_fd, chosen))
+                return TRUE;
+        if (hd_driver_is_vfio(chosen) && is_bridge_header(dev)) {
+                hd_ctx_log(ctx, HD_LOG_DEBUG, "sim: vfio-pci %s: probe failed with error -22",
+                           dev->name);
+                return TRUE;
+        }
+        if (sim_fault(ctx, "probe", dev->name)) {
+                hd_ctx_log(ctx, HD_LOG_DEBUG, "sim: %s %s: probe failed (injected)", chosen,
+                           dev->name);
+                return TRUE;
+        }
+        return do_bind(ctx, root_fd, dev, chosen, error);
+}
+
+/* A driver that just appeared (load, new_id) probes every unbound device it matches. */
+static gboolean attach_driver(HdCtx *ctx, int root_fd, GKeyFile *kf, const char *drv,
+                              GError **error)
+{
+        g_autoptr(GPtrArray) names = hd_list_dir_at(root_fd, "sys/bus/pci/devices", NULL);
+
+        for (guint i = 0; names && i < names->len; i++) {
+                g_autoptr(HdDevice) dev = load_device(ctx, names->pdata[i]);
+
+                if (!dev || dev->driver || !driver_matches(root_fd, kf, dev, drv))
+                        continue;
+                if (!probe_device(ctx, root_fd, kf, dev, drv, error))
+                        return FALSE;
+        }
+        return TRUE;
+}
+
+/* The address a bind/unbind/drivers_probe write names; NULL (ENODEV) when none. */
+static HdDevice *device_from_value(HdCtx *ctx, int root_fd, const char *value)
+{
+        g_autofree char *name = g_strstrip(g_strdup(value));
+
+        if (!device_dir(root_fd, name))
+                return NULL;
+        return load_device(ctx, name);
+}
+
+static gboolean write_override(HdCtx *ctx, int root_fd, const char *path, const char *addr,
+                               const char *value, GError **error)
+{
+        g_autofree char *v = g_strdup(value);
+        g_autofree char *stored = NULL;
+        int err = sim_fault(ctx, "override", addr);
+
+        if (err)
+                return errno_error(error, err, path, "(injected)");
+        g_strchomp(v);
+        if (strlen(v) >= 4096)
+                return errno_error(error, EINVAL, path, NULL);
+        stored = g_strdup_printf("%s\n", *v ? v : "(null)");
+        return hd_write_file_atomic_at(root_fd, path, stored, -1, error);
+}
+
+static gboolean write_driver_file(HdCtx *ctx, int root_fd, GKeyFile *kf, const char *path,
+                                  const char *drv, const char *file, const char *value,
+                                  GError **error)
+{
+        g_autoptr(HdDevice) dev = NULL;
+        int err;
+
+        if (strcmp(file, "new_id") == 0 || strcmp(file, "remove_id") == 0) {
+                g_autofree char *group = g_strdup_printf("new_id %s", drv);
+                g_auto(GStrv) f = g_strsplit_set(g_strstrip(g_strdup(value)), " ", -1);
+                g_auto(GStrv) ids = g_key_file_get_string_list(kf, group, "ids", NULL, NULL);
+                g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func(g_free);
+                guint64 v, d;
+                char id[16];
+
+                if (g_strv_length(f) < 2 || !hd_parse_hex(f[0], 0xffff, &v) ||
+                    !hd_parse_hex(f[1], 0xffff, &d))
+                        return errno_error(error, EINVAL, path, NULL);
+                g_snprintf(id, sizeof(id), "%04x:%04x", (guint)v, (guint)d);
+                for (char **i = ids; i && *i; i++)
+                        if (strcmp(*i, id) != 0)
+                                g_ptr_array_add(keep, g_strdup(*i));
+                if (strcmp(file, "new_id") == 0)
+                        g_ptr_array_add(keep, g_strdup(id));
+                else if (g_strv_length(ids) == keep->len)
+                        return errno_error(error, ENODEV, path, NULL);
+                g_key_file_set_string_list(kf, group, "ids", (const char *const *)keep->pdata,
+                                           keep->len);
+                if (strcmp(file, "new_id") == 0)
+                        return attach_driver(ctx, root_fd, kf, drv, error);
+                return TRUE;
+        }
+
+        dev = device_from_value(ctx, root_fd, value);
+        if (!dev)
+                return errno_error(error, ENODEV, path, NULL);
+        if (strcmp(file, "unbind") == 0) {
+                if ((err = sim_fault(ctx, "unbind", dev->name)))
+                        return errno_error(error, err, path, "(injected)");
+                if (g_strcmp0(dev->driver, drv) != 0)
+                        return errno_error(error, ENODEV, path, NULL);
+                return do_unbind(ctx, root_fd, dev, drv);
+        }
+        if (strcmp(file, "bind") == 0) {
+                if ((err = sim_fault(ctx, "bind", dev->name)))
+                        return errno_error(error, err, path, "(injected)");
+                if (dev->driver)
+                        return errno_error(error, EBUSY, path, NULL);
+                if (hd_driver_is_vfio(drv) && is_bridge_header(dev))
+                        return errno_error(error, EINVAL, path, NULL);
+                /* bind_store() does not consult modalias: any driver the device's ids or
+                 * override allow; the native driver stands for the ids here. */
+                if (!driver_matches(root_fd, kf, dev, drv))
+                        return errno_error(error, ENODEV, path, NULL);
+                return do_bind(ctx, root_fd, dev, drv, error);
+        }
+        return hd_write_file_atomic_at(root_fd, path, value, -1, error);
+}
 
 static gboolean sim_write(HdCtx *ctx, int root_fd, const char *path, const char *value,
                           GError **error)
 {
-        return hd_write_file_atomic_at(root_fd, path, value, -1, error);
+        g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+        guint n = g_strv_length(parts);
+        g_autoptr(GKeyFile) kf = NULL;
+        gboolean ok;
+        int err;
+
+        if ((err = sim_fault(ctx, "write", path)))
+                return errno_error(error, err, path, "(injected)");
+        if (n < 4 || strcmp(parts[0], "sys") != 0 || strcmp(parts[1], "bus") != 0 ||
+            strcmp(parts[2], "pci") != 0) {
+                if (!hd_exists_at(root_fd, path, FALSE))
+                        return errno_error(error, ENOENT, path, NULL);
+                return hd_write_file_atomic_at(root_fd, path, value, -1, error);
+        }
+        kf = state_load(ctx, root_fd);
+        if (n == 6 && strcmp(parts[3], "devices") == 0 &&
+            strcmp(parts[5], "driver_override") == 0) {
+                if (!device_dir(root_fd, parts[4]))
+                        return errno_error(error, ENOENT, path, NULL);
+                ok = write_override(ctx, root_fd, path, parts[4], value, error);
+        } else if (n == 6 && strcmp(parts[3], "drivers") == 0) {
+                if (!driver_loaded(root_fd, parts[4]))
+                        return errno_error(error, ENOENT, path, NULL);
+                ok = write_driver_file(ctx, root_fd, kf, path, parts[4], parts[5], value, error);
+        } else if (n == 4 && strcmp(parts[3], "drivers_probe") == 0) {
+                g_autoptr(HdDevice) dev = device_from_value(ctx, root_fd, value);
+
+                /* bus_rescan_devices_helper() ignores probe errors; an unknown name is ENODEV. */
+                if (!dev)
+                        return errno_error(error, ENODEV, path, NULL);
+                ok = probe_device(ctx, root_fd, kf, dev, NULL, error);
+        } else {
+                if (!hd_exists_at(root_fd, path, FALSE))
+                        return errno_error(error, ENOENT, path, NULL);
+                ok = hd_write_file_atomic_at(root_fd, path, value, -1, error);
+        }
+        if (!ok)
+                return FALSE;
+        return state_save(root_fd, kf, error);
+}
+
+/* ---------------------------------------------------------------- modules */
+
+/* "kernel/drivers/vfio/pci/vfio-pci.ko.xz" -> "vfio_pci" */
+static char *module_name_of(const char *path)
+{
+        g_autofree char *base = g_path_get_basename(path);
+        char *dot = strstr(base, ".ko");
+
+        if (dot)
+                *dot = '\0';
+        g_strdelimit(base, "-", '_');
+        return g_steal_pointer(&base);
+}
+
+/* The PCI driver a module registers, where its name differs from the module's. */
+static const char *module_driver(const char *mod)
+{
+        static const struct {
+                const char *module, *driver;
+        } table[] = {
+                { "vfio_pci", "vfio-pci" },      { "pci_stub", "pci-stub" },
+                { "xhci_pci", "xhci_hcd" },      { "ehci_pci", "ehci-pci" },
+                { "i2c_i801", "i801_smbus" },    { "i2c_piix4", "piix4_smbus" },
+                { "vfio", NULL },                { "vfio_pci_core", NULL },
+                { "vfio_iommu_type1", NULL },    { "vfio_virqfd", NULL },
+                { "irqbypass", NULL },           { "kvm", NULL },
+                { "kvm_intel", NULL },           { "kvm_amd", NULL },
+                { "nvme_core", NULL },           { "libahci", NULL },
+        };
+
+        for (gsize i = 0; i < HD_ELEMENTSOF(table); i++)
+                if (strcmp(mod, table[i].module) == 0)
+                        return table[i].driver;
+        return mod;
+}
+
+/* Find @mod in modules.dep (returning its dependencies) or modules.builtin. */
+static gboolean module_lookup(int root_fd, const char *mod, GPtrArray *deps, gboolean *builtin,
+                              char **release_out)
+{
+        g_autofree char *release = hd_read_attr_optional_at(root_fd, "proc/sys/kernel/osrelease");
+        g_autofree char *dep_path = NULL, *builtin_path = NULL;
+        g_autofree char *dep = NULL, *bi = NULL;
+
+        if (!release)
+                return FALSE;
+        dep_path = g_strdup_printf("lib/modules/%s/modules.dep", release);
+        builtin_path = g_strdup_printf("lib/modules/%s/modules.builtin", release);
+        dep = hd_read_file_at(root_fd, dep_path, 1 << 24, NULL);
+        bi = hd_read_file_at(root_fd, builtin_path, 1 << 24, NULL);
+        *release_out = g_steal_pointer(&release);
+        if (dep) {
+                g_auto(GStrv) lines = g_strsplit(dep, "\n", -1);
+                for (char **l = lines; *l; l++) {
+                        char *colon = strchr(*l, ':');
+                        g_autofree char *name = NULL;
+
+                        if (!colon)
+                                continue;
+                        *colon = '\0';
+                        name = module_name_of(*l);
+                        if (strcmp(name, mod) != 0)
+                                continue;
+                        {
+                                g_auto(GStrv) d = g_strsplit(g_strstrip(colon + 1), " ", -1);
+                                for (char **x = d; *x; x++)
+                                        if (**x)
+                                                g_ptr_array_add(deps, module_name_of(*x));
+                        }
+                        *builtin = FALSE;
+                        return TRUE;
+                }
+        }
+        if (bi) {
+                g_auto(GStrv) lines = g_strsplit(bi, "\n", -1);
+                for (char **l = lines; *l; l++) {
+                        g_autofree char *name = **l ? module_name_of(*l) : NULL;
+                        if (name && strcmp(name, mod) == 0) {
+                                *builtin = TRUE;
+                                return TRUE;
+                        }
+                }
+        }
+        return FALSE;
+}
+
+static gboolean instantiate_module(HdCtx *ctx, int root_fd, const char *mod, gboolean builtin,
+                                   GError **error)
+{
+        g_autofree char *mdir = g_strdup_printf("sys/module/%s", mod);
+        const char *drv = module_driver(mod);
+
+        if (!hd_mkdir_p_at(root_fd, mdir, 0755, error))
+                return FALSE;
+        if (!builtin) {
+                g_autofree char *init = g_strdup_printf("%s/initstate", mdir);
+                g_autofree char *ref = g_strdup_printf("%s/refcnt", mdir);
+                if (!hd_write_file_atomic_at(root_fd, init, "live\n", -1, error) ||
+                    !hd_write_file_atomic_at(root_fd, ref, "0\n", -1, error))
+                        return FALSE;
+        }
+        if (drv && !driver_loaded(root_fd, drv)) {
+                static const char *const files[] = { "bind", "unbind", "new_id", "remove_id",
+                                                     "uevent" };
+                g_autofree char *ddir = g_strdup_printf("sys/bus/pci/drivers/%s", drv);
+                g_autofree char *mlink = g_strdup_printf("%s/module", ddir);
+
+                if (!hd_mkdir_p_at(root_fd, ddir, 0755, error))
+                        return FALSE;
+                for (gsize i = 0; i < HD_ELEMENTSOF(files); i++) {
+                        g_autofree char *f = g_strdup_printf("%s/%s", ddir, files[i]);
+                        if (!hd_write_file_atomic_at(root_fd, f, "", 0, error))
+                                return FALSE;
+                }
+                if (!builtin && !make_link(root_fd, mlink, mdir, error))
+                        return FALSE;
+        }
+        if (strcmp(mod, "vfio") == 0 && !hd_exists_at(root_fd, "dev/vfio/vfio", FALSE)) {
+                if (!hd_mkdir_p_at(root_fd, "dev/vfio", 0755, error) ||
+                    !hd_write_file_atomic_at(root_fd, "dev/vfio/vfio", "", 0, error))
+                        return FALSE;
+        }
+        return TRUE;
 }
 
 static gboolean sim_load_module(HdCtx *ctx, int root_fd, const char *module, GError **error)
 {
-        return TRUE;
+        g_autofree char *mod = g_strdelimit(g_strdup(module), "-", '_');
+        g_autoptr(GPtrArray) deps = g_ptr_array_new_with_free_func(g_free);
+        g_autofree char *release = NULL;
+        g_autoptr(GKeyFile) kf = NULL;
+        gboolean builtin = FALSE;
+        const char *drv;
+        int err;
+
+        if ((err = sim_fault(ctx, "load", mod))) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "modprobe %s failed: %s (injected)", mod, g_strerror(err));
+                return FALSE;
+        }
+        if (!module_lookup(root_fd, mod, deps, &builtin, &release)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "modprobe: FATAL: Module %s not found in directory "
+                            "/lib/modules/%s",
+                            mod, release ? release : "(unknown release)");
+                return FALSE;
+        }
+        kf = state_load(ctx, root_fd);
+        /* Dependencies first, as modprobe loads them; vfio pulls its IOMMU backend in through
+         * a softdep. */
+        for (guint i = deps->len; i > 0; i--)
+                if (!instantiate_module(ctx, root_fd, deps->pdata[i - 1], FALSE, error))
+                        return FALSE;
+        if (!instantiate_module(ctx, root_fd, mod, builtin, error))
+                return FALSE;
+        if (strcmp(mod, "vfio_pci") == 0 || strcmp(mod, "vfio") == 0) {
+                g_autoptr(GPtrArray) tdeps = g_ptr_array_new_with_free_func(g_free);
+                g_autofree char *rel = NULL;
+                gboolean tbuiltin = FALSE;
+                if (module_lookup(root_fd, "vfio_iommu_type1", tdeps, &tbuiltin, &rel) &&
+                    !instantiate_module(ctx, root_fd, "vfio_iommu_type1", tbuiltin, error))
+                        return FALSE;
+                if (!instantiate_module(ctx, root_fd, "vfio", FALSE, error))
+                        return FALSE;
+        }
+        drv = module_driver(mod);
+        if (drv && !attach_driver(ctx, root_fd, kf, drv, error))
+                return FALSE;
+        return state_save(root_fd, kf, error);
 }
 
 static gboolean sim_run(HdCtx *ctx, int root_fd, const char *const *argv, char **output,
@@ -28,9 +690,203 @@ static gboolean sim_run(HdCtx *ctx, int root_fd, const char *const *argv, char *
         return TRUE;
 }
 
+static gboolean sim_install_file(HdCtx *ctx, int root_fd, const char *path, const char *contents,
+                                 int mode, GError **error)
+{
+        g_autofree char *dir = g_path_get_dirname(path);
+        int err;
+
+        if ((err = sim_fault(ctx, "write", path)))
+                return errno_error(error, err, path, "(injected)");
+        if (!hd_mkdir_p_at(root_fd, dir, 0755, error) ||
+            !hd_write_file_atomic_at(root_fd, path, contents, -1, error))
+                return FALSE;
+        (void)fchmodat(root_fd, path, (mode_t)mode, 0);
+        return TRUE;
+}
+
+static gboolean sim_remove_file(HdCtx *ctx, int root_fd, const char *path, GError **error)
+{
+        if (unlinkat(root_fd, path, 0) < 0 && errno != ENOENT)
+                return errno_error(error, errno, path, NULL);
+        return TRUE;
+}
+
+/* ---------------------------------------------------------------- vfio imitation */
+
+static guint64 parse_u64(const char *s)
+{
+        guint64 v = 0;
+
+        (void)hd_parse_hex(s, G_MAXUINT64, &v);
+        return v;
+}
+
+/* BARs and ROM from the device's resource file ("start end flags" per line, as the kernel
+ * prints them); a device without one, or whose file has no sized BAR, gets one 16 MiB memory
+ * BAR, which is what most simple devices have. Config space is 4 KiB for PCIe (config file longer than 256 bytes). */
+static void sim_regions(int root_fd, const HdDevice *dev, const char *dir, HdVfioInfo *info)
+{
+        g_autofree char *res_path = g_strdup_printf("%s/resource", dir);
+        g_autofree char *res = hd_read_file_at(root_fd, res_path, 1 << 16, NULL);
+        g_autofree char *cfg_path = g_strdup_printf("%s/config", dir);
+        struct stat st;
+        HdVfioRegion cfg = { .index = HD_VFIO_REGION_CONFIG, .readable = TRUE, .writable = TRUE };
+
+        if (res) {
+                g_auto(GStrv) lines = g_strsplit(res, "\n", -1);
+                for (guint i = 0; lines[i] && i <= 6; i++) {
+                        g_auto(GStrv) f = g_strsplit(lines[i], " ", -1);
+                        guint64 start, end, flags;
+                        HdVfioRegion r = { .index = i, .readable = TRUE };
+
+                        if (g_strv_length(f) < 3)
+                                continue;
+                        start = parse_u64(f[0]);
+                        end = parse_u64(f[1]);
+                        flags = parse_u64(f[2]);
+                        if (end <= start)
+                                continue;
+                        r.size = end - start + 1;
+                        r.writable = i < 6;
+                        /* IORESOURCE_MEM: memory BARs can be mapped; I/O ports cannot. */
+                        r.mmap = i < 6 && (flags & 0x200) && r.size >= 4096;
+                        g_array_append_val(info->regions, r);
+                }
+        }
+        /* No resource file, or one with no sized BAR (a tree built without addresses): a
+         * device with nothing to map is not what a fixture means, so assume the usual. */
+        if (info->regions->len == 0) {
+                HdVfioRegion r = { .index = 0, .size = 16 << 20, .readable = TRUE,
+                                   .writable = TRUE, .mmap = TRUE };
+                g_array_append_val(info->regions, r);
+        }
+        cfg.size = fstatat(root_fd, cfg_path, &st, 0) == 0 && st.st_size > 256 ? 4096 : 256;
+        g_array_append_val(info->regions, cfg);
+        if (dev->class_code >= 0 && ((guint32)dev->class_code >> 8) == 0x0300) {
+                HdVfioRegion vga = { .index = HD_VFIO_REGION_VGA, .size = 0xc0000,
+                                     .readable = TRUE, .writable = TRUE };
+                g_array_append_val(info->regions, vga);
+        }
+}
+
+/* Interrupts from config space: INTx when an interrupt pin is set, MSI vectors from the MSI
+ * capability, MSI-X table size, ERR for PCIe, REQ always (vfio-pci offers it to every device). */
+static void sim_irqs(int root_fd, const char *dir, HdVfioInfo *info)
+{
+        g_autofree char *cfg_path = g_strdup_printf("%s/config", dir);
+        g_autoptr(GBytes) bytes = hd_read_bytes_at(root_fd, cfg_path, 4096, NULL);
+        HdConfig cfg = { 0 };
+        guint counts[5] = { 0, 0, 0, 0, 1 };
+        guint off;
+        guint16 ctrl;
+
+        if (bytes) {
+                cfg.data = g_bytes_get_data(bytes, &cfg.len);
+                if (cfg.len > 0x3d && cfg.data[0x3d] != 0)
+                        counts[HD_VFIO_IRQ_INTX] = 1;
+                if ((off = hd_config_find_cap(&cfg, 0x05)) && hd_config_read16(&cfg, off + 2, &ctrl))
+                        counts[HD_VFIO_IRQ_MSI] = 1u << ((ctrl >> 1) & 7);
+                if ((off = hd_config_find_cap(&cfg, 0x11)) && hd_config_read16(&cfg, off + 2, &ctrl))
+                        counts[HD_VFIO_IRQ_MSIX] = (ctrl & 0x7ff) + 1;
+                if (hd_config_find_cap(&cfg, 0x10))
+                        counts[3] = 1;
+        } else {
+                counts[HD_VFIO_IRQ_INTX] = counts[HD_VFIO_IRQ_MSI] = 1;
+        }
+        for (guint i = 0; i < G_N_ELEMENTS(counts); i++) {
+                HdVfioIrq q = { .index = i, .count = counts[i] };
+                g_array_append_val(info->irqs, q);
+        }
+}
+
+/* What VFIO would answer, from the tree. Limits: the API version is always 0 and TYPE1 is
+ * offered when the vfio_iommu_type1 module is loaded or built in; regions and interrupts are
+ * what sysfs and config space say, not what the device would accept; reset support is the
+ * presence of a reset method. */
+static gboolean sim_vfio_inspect(HdCtx *ctx, int root_fd, int group, const char *address,
+                                 HdVfioInfo *info, GError **error)
+{
+        g_autofree char *gdir = g_strdup_printf("sys/kernel/iommu_groups/%d/devices", group);
+        g_autoptr(GPtrArray) members = hd_list_dir_at(root_fd, gdir, NULL);
+        g_autoptr(GPtrArray) holders = NULL;
+        g_autoptr(HdDevice) dev = NULL;
+        g_autofree char *dir = device_dir(root_fd, address);
+        g_autofree char *node = g_strdup_printf("dev/vfio/%d", group);
+        g_autofree char *reset_method = NULL;
+        g_autofree char *rm_path = NULL, *reset_path = NULL;
+
+        if (!hd_exists_at(root_fd, "dev/vfio/vfio", FALSE)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_NOT_SUPPORTED,
+                            "%s: cannot open /dev/vfio/vfio (No such file or directory): the "
+                            "vfio modules are not loaded; hostdev detach loads them",
+                            address);
+                return FALSE;
+        }
+        info->api_version = 0;
+        info->type1 = hd_exists_at(root_fd, "sys/module/vfio_iommu_type1", FALSE);
+        if (!info->type1) {
+                g_set_error(error, HD_ERROR, HD_ERROR_NOT_SUPPORTED,
+                            "%s: the kernel offers no TYPE1 IOMMU backend (is vfio_iommu_type1 "
+                            "loaded and the IOMMU on? hostdev check says)",
+                            address);
+                return FALSE;
+        }
+        if (!hd_exists_at(root_fd, node, FALSE)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                            "%s: cannot open /dev/vfio/%d (No such file or directory): no member "
+                            "of IOMMU group %d is on vfio-pci; run hostdev detach %s --group",
+                            address, group, group, address);
+                return FALSE;
+        }
+        info->group = group;
+        holders = hd_usage_group_holders(ctx, group);
+        if (holders->len > 0) {
+                g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
+                            "%s: /dev/vfio/%d is busy: process %s holds IOMMU group %d", address,
+                            group, (char *)holders->pdata[0], group);
+                return FALSE;
+        }
+        info->viable = TRUE;
+        for (guint i = 0; members && i < members->len; i++) {
+                g_autoptr(HdDevice) m = load_device(ctx, members->pdata[i]);
+                if (m && !(is_bridge_header(m) || hd_driver_is_viable(m->driver)))
+                        info->viable = FALSE;
+        }
+        if (!info->viable) {
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                            "%s: IOMMU group %d is not viable: a member is still on a host "
+                            "driver; run hostdev detach %s --group",
+                            address, group, address);
+                return FALSE;
+        }
+        dev = dir ? load_device(ctx, address) : NULL;
+        if (!dev || !hd_driver_is_vfio(dev->driver)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "%s: VFIO_GROUP_GET_DEVICE_FD failed: Invalid argument (the device "
+                            "is not bound to vfio-pci)",
+                            address);
+                return FALSE;
+        }
+        rm_path = g_strdup_printf("%s/reset_method", dir);
+        reset_path = g_strdup_printf("%s/reset", dir);
+        reset_method = hd_read_attr_optional_at(root_fd, rm_path);
+        info->reset = (reset_method && *reset_method) ||
+                      (!reset_method && hd_exists_at(root_fd, reset_path, FALSE));
+        info->num_regions = 9; /* VFIO_PCI_NUM_REGIONS */
+        info->num_irqs = 5;    /* VFIO_PCI_NUM_IRQS */
+        sim_regions(root_fd, dev, dir, info);
+        sim_irqs(root_fd, dir, info);
+        info->source = "sim";
+        return TRUE;
+}
+
 const HdBackendOps hd_backend_sim = {
         .name = "sim",
         .write = sim_write,
         .load_module = sim_load_module,
         .run = sim_run,
+        .install_file = sim_install_file,
+        .remove_file = sim_remove_file,
+        .vfio_inspect = sim_vfio_inspect,
 };

@@ -12,6 +12,7 @@
 #include <glib.h>
 
 typedef struct HdCtx HdCtx;
+typedef struct HdVfioInfo HdVfioInfo; /* vfio.h */
 
 typedef enum {
         HD_BACKEND_AUTO,
@@ -23,7 +24,12 @@ typedef enum {
         HD_BACKEND_OP_WRITE,
         HD_BACKEND_OP_LOAD_MODULE,
         HD_BACKEND_OP_RUN,
+        HD_BACKEND_OP_INSTALL_FILE,
+        HD_BACKEND_OP_REMOVE_FILE,
 } HdBackendOp;
+
+/* "write", "load-module", "run", "install-file", "remove-file" */
+const char *hd_backend_op_to_string(HdBackendOp op);
 
 typedef struct {
         const char *name;
@@ -35,6 +41,16 @@ typedef struct {
         /* Run a host tool (bootloader update, initramfs rebuild). @output may be NULL. */
         gboolean (*run)(HdCtx *ctx, int root_fd, const char *const *argv, char **output,
                         GError **error);
+        /* Create or replace a configuration file (udev rule, modprobe.d, initramfs hook) with
+         * @contents and @mode, creating its directories. Never used for sysfs. */
+        gboolean (*install_file)(HdCtx *ctx, int root_fd, const char *path, const char *contents,
+                                 int mode, GError **error);
+        /* Remove a file installed with install_file; a missing file is not an error. */
+        gboolean (*remove_file)(HdCtx *ctx, int root_fd, const char *path, GError **error);
+        /* Do what a VMM does with /dev/vfio/@group and device @address (see vfio.h) and fill
+         * @info. Reads only; the group is released again before returning. */
+        gboolean (*vfio_inspect)(HdCtx *ctx, int root_fd, int group, const char *address,
+                                 HdVfioInfo *info, GError **error);
 } HdBackendOps;
 
 extern const HdBackendOps hd_backend_real;

@@ -29,6 +29,7 @@ struct HdCtx {
         guint side_effects;   /* counted for crash injection */
         guint crash_at;       /* 0 = never */
         HdNames *names;
+        char *sim_faults;     /* see hd_ctx_set_sim_faults() */
 };
 
 static void write_free(gpointer p)
@@ -96,6 +97,7 @@ HdCtx *hd_ctx_new(const char *root, HdBackendKind backend, GError **error)
         ctx->backend = backend == HD_BACKEND_REAL ? &hd_backend_real : &hd_backend_sim;
         ctx->write_log = g_ptr_array_new_with_free_func(write_free);
         ctx->crash_at = parse_crash_at();
+        ctx->sim_faults = g_strdup(g_getenv("HOSTDEV_SIM_FAIL"));
         return g_steal_pointer(&ctx);
 }
 
@@ -109,6 +111,7 @@ void hd_ctx_free(HdCtx *ctx)
         if (ctx->write_log)
                 g_ptr_array_unref(ctx->write_log);
         hd_names_free(ctx->names);
+        g_free(ctx->sim_faults);
         g_free(ctx->root);
         g_free(ctx);
 }
@@ -198,8 +201,11 @@ gboolean hd_ctx_write(HdCtx *ctx, const char *path, const char *value, GError **
         g_return_val_if_fail(path && path[0] != '/' && !strstr(path, ".."), FALSE);
 
         record(ctx, HD_BACKEND_OP_WRITE, path, value);
-        hd_ctx_log(ctx, HD_LOG_DEBUG, "%swrite '%s' to /%s", ctx->dry_run ? "(dry run) " : "",
-                   value, path);
+        if (ctx->log_func) {
+                g_autofree char *shown = g_strescape(value, NULL);
+                hd_ctx_log(ctx, HD_LOG_DEBUG, "%swrite '%s' to /%s",
+                           ctx->dry_run ? "(dry run) " : "", shown, path);
+        }
         if (ctx->dry_run)
                 return TRUE;
         if (!ctx->backend->write(ctx, ctx->root_fd, path, value, error))
@@ -235,6 +241,52 @@ gboolean hd_ctx_run(HdCtx *ctx, const char *const *argv, char **output, GError *
         return TRUE;
 }
 
+gboolean hd_ctx_install_file(HdCtx *ctx, const char *path, const char *contents, int mode,
+                             GError **error)
+{
+        g_return_val_if_fail(path && path[0] != '/' && !strstr(path, ".."), FALSE);
+
+        record(ctx, HD_BACKEND_OP_INSTALL_FILE, path, contents);
+        hd_ctx_log(ctx, HD_LOG_DEBUG, "%sinstall /%s", ctx->dry_run ? "(dry run) " : "", path);
+        if (ctx->dry_run)
+                return TRUE;
+        if (!ctx->backend->install_file(ctx, ctx->root_fd, path, contents, mode, error))
+                return FALSE;
+        side_effect_done(ctx);
+        return TRUE;
+}
+
+gboolean hd_ctx_remove_file(HdCtx *ctx, const char *path, GError **error)
+{
+        g_return_val_if_fail(path && path[0] != '/' && !strstr(path, ".."), FALSE);
+
+        record(ctx, HD_BACKEND_OP_REMOVE_FILE, path, NULL);
+        hd_ctx_log(ctx, HD_LOG_DEBUG, "%sremove /%s", ctx->dry_run ? "(dry run) " : "", path);
+        if (ctx->dry_run)
+                return TRUE;
+        if (!ctx->backend->remove_file(ctx, ctx->root_fd, path, error))
+                return FALSE;
+        side_effect_done(ctx);
+        return TRUE;
+}
+
+gboolean hd_ctx_vfio_inspect(HdCtx *ctx, int group, const char *address, HdVfioInfo *info,
+                             GError **error)
+{
+        return ctx->backend->vfio_inspect(ctx, ctx->root_fd, group, address, info, error);
+}
+
+void hd_ctx_set_sim_faults(HdCtx *ctx, const char *spec)
+{
+        g_free(ctx->sim_faults);
+        ctx->sim_faults = g_strdup(spec);
+}
+
+const char *hd_ctx_get_sim_faults(HdCtx *ctx)
+{
+        return ctx->sim_faults;
+}
+
 const GPtrArray *hd_ctx_get_write_log(HdCtx *ctx)
 {
         return ctx->write_log;
@@ -266,6 +318,23 @@ const char *hd_backend_kind_to_string(HdBackendKind kind)
                 return "real";
         case HD_BACKEND_SIM:
                 return "sim";
+        }
+        return "unknown";
+}
+
+const char *hd_backend_op_to_string(HdBackendOp op)
+{
+        switch (op) {
+        case HD_BACKEND_OP_WRITE:
+                return "write";
+        case HD_BACKEND_OP_LOAD_MODULE:
+                return "load-module";
+        case HD_BACKEND_OP_RUN:
+                return "run";
+        case HD_BACKEND_OP_INSTALL_FILE:
+                return "install-file";
+        case HD_BACKEND_OP_REMOVE_FILE:
+                return "remove-file";
         }
         return "unknown";
 }

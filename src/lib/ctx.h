@@ -59,6 +59,22 @@ gboolean hd_ctx_get_dry_run(HdCtx *ctx);
 gboolean hd_ctx_write(HdCtx *ctx, const char *path, const char *value, GError **error);
 gboolean hd_ctx_load_module(HdCtx *ctx, const char *module, GError **error);
 gboolean hd_ctx_run(HdCtx *ctx, const char *const *argv, char **output, GError **error);
+/* Configuration files below the root (udev rules, modprobe.d, initramfs hooks): recorded and
+ * counted like writes, carried out by the backend. */
+gboolean hd_ctx_install_file(HdCtx *ctx, const char *path, const char *contents, int mode,
+                             GError **error);
+gboolean hd_ctx_remove_file(HdCtx *ctx, const char *path, GError **error);
+
+/* What a VMM would see when opening @address through its group (vfio.h has the struct and
+ * the friendly entry point hd_vfio_verify()). Reads only: not recorded, not dry-run aware. */
+gboolean hd_ctx_vfio_inspect(HdCtx *ctx, int group, const char *address, HdVfioInfo *info,
+                             GError **error);
+
+/* Faults the sim backend injects (see backend-sim.c): "OP@TARGET=ERRNO[,...]", for example
+ * "unbind@0000:01:00.1=EBUSY,probe@0000:01:00.0=EINVAL". Taken from HOSTDEV_SIM_FAIL when the
+ * context is made; tests may replace it. NULL clears. The real backend ignores it. */
+void hd_ctx_set_sim_faults(HdCtx *ctx, const char *spec);
+const char *hd_ctx_get_sim_faults(HdCtx *ctx);
 
 /* One recorded side effect. */
 typedef struct {

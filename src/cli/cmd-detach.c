@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * `hostdev detach ADDR...`: move devices (and with --group the rest of their IOMMU groups) to
+ * vfio-pci as one transaction. Also the report printer shared with `hostdev attach`.
+ */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "cli.h"
+
+/* --force may be given twice (the default-route NIC); GOption has no counting flag. */
+static guint force_count;
+
+static gboolean count_force(const char *name, const char *value, gpointer data, GError **error)
+{
+        force_count++;
+        return TRUE;
+}
+
+static void add_nullable(JsonBuilder *b, const char *name, const char *value)
+{
+        json_builder_set_member_name(b, name);
+        if (value)
+                json_builder_add_string_value(b, value);
+        else
+                json_builder_add_null_value(b);
+}
+
+/* One line per side effect, as a user would type it. */
+static char *describe_write(const HdCtxWrite *w)
+{
+        g_autofree char *value = w->value ? g_strescape(w->value, NULL) : NULL;
+
+        switch (w->op) {
+        case HD_BACKEND_OP_WRITE:
+                return g_strdup_printf("write '%s' to /%s", value, w->path);
+        case HD_BACKEND_OP_LOAD_MODULE:
+                return g_strdup_printf("load module %s", w->path);
+        case HD_BACKEND_OP_RUN:
+                return g_strdup_printf("run %s", w->value);
+        case HD_BACKEND_OP_INSTALL_FILE:
+                return g_strdup_printf("install /%s", w->path);
+        case HD_BACKEND_OP_REMOVE_FILE:
+                return g_strdup_printf("remove /%s", w->path);
+        }
+        return g_strdup("?");
+}
+
+void cli_add_write_log(JsonBuilder *b, HdCtx *ctx)
+{
+        const GPtrArray *log = hd_ctx_get_write_log(ctx);
+
+        json_builder_set_member_name(b, "writes");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < log->len; i++) {
+                const HdCtxWrite *w = log->pdata[i];
+                g_autofree char *path = w->op == HD_BACKEND_OP_LOAD_MODULE ||
+                                                        w->op == HD_BACKEND_OP_RUN
+                                                ? g_strdup(w->path)
+                                                : g_strconcat("/", w->path, NULL);
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "op");
+                json_builder_add_string_value(b, hd_backend_op_to_string(w->op));
+                json_builder_set_member_name(b, "path");
+                json_builder_add_string_value(b, path);
+                add_nullable(b, "value", w->value);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+}
+
+void cli_print_write_log(HdCtx *ctx, const char *title)
+{
+        const GPtrArray *log = hd_ctx_get_write_log(ctx);
+
+        if (log->len == 0)
+                return;
+        printf("%s\n", title);
+        for (guint i = 0; i < log->len; i++) {
+                g_autofree char *line = describe_write(log->pdata[i]);
+                printf("  %2u. %s\n", i + 1, line);
+        }
+}
+
+int cli_print_bind_report(HdCli *cli, HdCtx *ctx, const HdBindReport *report)
+{
+        if (cli->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new();
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "devices");
+                json_builder_begin_array(b);
+                for (guint i = 0; i < report->devices->len; i++) {
+                        const HdBindDevice *d = report->devices->pdata[i];
+                        json_builder_begin_object(b);
+                        json_builder_set_member_name(b, "address");
+                        json_builder_add_string_value(b, d->name);
+                        json_builder_set_member_name(b, "iommu_group");
+                        if (d->group >= 0)
+                                json_builder_add_int_value(b, d->group);
+                        else
+                                json_builder_add_null_value(b);
+                        add_nullable(b, "from_driver", d->from_driver);
+                        add_nullable(b, "to_driver", d->to_driver);
+                        json_builder_set_member_name(b, "changed");
+                        json_builder_add_boolean_value(b, d->changed);
+                        json_builder_set_member_name(b, "requested");
+                        json_builder_add_boolean_value(b, d->requested);
+                        json_builder_end_object(b);
+                }
+                json_builder_end_array(b);
+                cli_add_write_log(b, ctx);
+                json_builder_set_member_name(b, "dry_run");
+                json_builder_add_boolean_value(b, report->dry_run);
+                json_builder_set_member_name(b, "recovered");
+                json_builder_add_int_value(b, report->recovered);
+                json_builder_set_member_name(b, "persisted");
+                json_builder_add_boolean_value(b, report->persisted);
+                json_builder_end_object(b);
+                cli_print_json(b);
+                return HD_EXIT_OK;
+        }
+        if (report->recovered)
+                printf("Recovered %u interrupted operation%s first.\n", report->recovered,
+                       report->recovered == 1 ? "" : "s");
+        for (guint i = 0; i < report->devices->len; i++) {
+                const HdBindDevice *d = report->devices->pdata[i];
+                const char *from = d->from_driver ? d->from_driver : "no driver";
+                const char *to = d->to_driver ? d->to_driver : "no driver";
+                const char *extra = d->requested ? "" : "  (same IOMMU group)";
+
+                if (!d->changed)
+                        printf("%s  already on %s%s\n", d->name, from, extra);
+                else
+                        printf("%s  %s -> %s%s%s\n", d->name, from, to,
+                               report->dry_run ? " (dry run)" : "", extra);
+        }
+        if (report->dry_run)
+                cli_print_write_log(ctx, "Would make these changes, in order (nothing was "
+                                         "changed):");
+        else if (cli->verbose)
+                cli_print_write_log(ctx, "Changes made, in order:");
+        if (report->persisted && !report->dry_run)
+                printf("The binding is persistent: it is applied again at boot (hostdev persist "
+                       "list).\n");
+        return HD_EXIT_OK;
+}
+
+gboolean cli_parse_addresses(HdCli *cli, int argc, char **argv, GArray **out, int *exit_code)
+{
+        g_autoptr(GArray) addrs = g_array_new(FALSE, FALSE, sizeof(HdAddress));
+
+        if (argc < 2) {
+                *exit_code = cli_usage_error(cli, "name at least one device address "
+                                                  "(DDDD:BB:DD.F)");
+                return FALSE;
+        }
+        for (int i = 1; i < argc; i++) {
+                g_autoptr(GError) error = NULL;
+                HdAddress a;
+
+                if (!hd_address_parse(argv[i], &a, &error)) {
+                        *exit_code = cli_report_error(cli, error);
+                        return FALSE;
+                }
+                g_array_append_val(addrs, a);
+        }
+        *out = g_steal_pointer(&addrs);
+        return TRUE;
+}
+
+int cmd_detach(HdCli *cli, int argc, char **argv)
+{
+        gboolean group = FALSE, dry_run = FALSE, persist = FALSE;
+        const GOptionEntry entries[] = {
+                { "group", 'g', 0, G_OPTION_ARG_NONE, &group,
+                  "Also detach the other endpoints of each device's IOMMU group (never bridges)",
+                  NULL },
+                { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
+                  "Print every write the operation would make, in order, and change nothing",
+                  NULL },
+                { "force", 'f', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, count_force,
+                  "Detach even the boot GPU, a NIC with routes, a controller of mounted "
+                  "filesystems; twice: even the NIC with the default route",
+                  NULL },
+                { "persist", 'p', 0, G_OPTION_ARG_NONE, &persist,
+                  "Bind to vfio-pci again at every boot (udev rule, modprobe.d, initramfs)",
+                  NULL },
+                { NULL },
+        };
+        g_autoptr(GOptionContext) octx = cli_option_context(
+                cli, "ADDR...",
+                "Move devices from their host drivers to vfio-pci, checking first that the host "
+                "does not need them; roll back on any failure.",
+                "hostdev detach 0000:01:00.0 --group --dry-run", entries);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GArray) addrs = NULL;
+        g_autoptr(HdBindReport) report = NULL;
+        HdBindOptions opts = { 0 };
+        HdCtx *ctx;
+        int code;
+
+        force_count = 0;
+        if (!cli_parse_options(cli, octx, &argc, &argv))
+                return HD_EXIT_USAGE;
+        if (!cli_parse_addresses(cli, argc, argv, &addrs, &code))
+                return code;
+        ctx = cli_open_ctx(cli, &error);
+        if (!ctx)
+                return cli_report_error(cli, error);
+        hd_ctx_set_dry_run(ctx, dry_run);
+        opts.group = group;
+        opts.force = force_count;
+        opts.persist = persist;
+        report = hd_bind_detach(ctx, (const HdAddress *)addrs->data, addrs->len, &opts, &error);
+        if (!report)
+                return cli_report_error(cli, error);
+        return cli_print_bind_report(cli, ctx, report);
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `hostdev persist list|add|remove`: bindings applied at boot (persist.h). */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int persist_list(HdCli *cli, HdCtx *ctx)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) entries = hd_persist_list(ctx, &error);
+
+        if (!entries)
+                return cli_report_error(cli, error);
+        if (cli->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new();
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "persistent");
+                json_builder_begin_array(b);
+                for (guint i = 0; i < entries->len; i++) {
+                        HdPersistEntry *e = entries->pdata[i];
+                        json_builder_begin_object(b);
+                        json_builder_set_member_name(b, "address");
+                        json_builder_add_string_value(b, e->name);
+                        json_builder_set_member_name(b, "driver");
+                        json_builder_add_string_value(b, e->driver);
+                        json_builder_set_member_name(b, "host_driver");
+                        if (e->host_driver)
+                                json_builder_add_string_value(b, e->host_driver);
+                        else
+                                json_builder_add_null_value(b);
+                        json_builder_set_member_name(b, "host_driver_builtin");
+                        json_builder_add_boolean_value(b, e->builtin);
+                        json_builder_end_object(b);
+                }
+                json_builder_end_array(b);
+                json_builder_end_object(b);
+                cli_print_json(b);
+                return HD_EXIT_OK;
+        }
+        if (entries->len == 0) {
+                printf("No boot-time bindings ('hostdev detach --persist' makes one).\n");
+                return HD_EXIT_OK;
+        }
+        for (guint i = 0; i < entries->len; i++) {
+                HdPersistEntry *e = entries->pdata[i];
+                printf("%s  %s at boot (instead of %s)%s\n", e->name, e->driver,
+                       e->host_driver ? e->host_driver : "the kernel's choice",
+                       e->builtin ? "  WARNING: that driver is built into the kernel and "
+                                    "probes before udev; the rule cannot win"
+                                  : "");
+        }
+        return HD_EXIT_OK;
+}
+
+int cmd_persist(HdCli *cli, int argc, char **argv)
+{
+        gboolean dry_run = FALSE;
+        const GOptionEntry entries[] = {
+                { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
+                  "Print the files that would be written and change nothing", NULL },
+                { NULL },
+        };
+        g_autoptr(GOptionContext) octx = cli_option_context(
+                cli, "list | add ADDR... | remove ADDR...",
+                "Bindings to vfio-pci applied at every boot, by address, before the host driver "
+                "can take the device (udev rule, modprobe.d softdep, initramfs).",
+                "hostdev persist remove 0000:01:00.0", entries);
+        g_autoptr(GError) error = NULL;
+        HdCtx *ctx;
+        const char *verb;
+
+        if (!cli_parse_options(cli, octx, &argc, &argv))
+                return HD_EXIT_USAGE;
+        if (argc < 2)
+                return cli_usage_error(cli, "say list, add or remove");
+        verb = argv[1];
+        if (strcmp(verb, "list") != 0 && strcmp(verb, "add") != 0 && strcmp(verb, "remove") != 0)
+                return cli_usage_error(cli, "'%s' is not list, add or remove", verb);
+        if (strcmp(verb, "list") == 0 && argc > 2)
+                return cli_usage_error(cli, "unexpected argument '%s'", argv[2]);
+        if (strcmp(verb, "list") != 0 && argc < 3)
+                return cli_usage_error(cli, "name at least one device address");
+        ctx = cli_open_ctx(cli, &error);
+        if (!ctx)
+                return cli_report_error(cli, error);
+        hd_ctx_set_dry_run(ctx, dry_run);
+        if (strcmp(verb, "list") == 0)
+                return persist_list(cli, ctx);
+        {
+                g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+                for (int i = 2; i < argc; i++) {
+                        HdAddress a;
+                        char buf[HD_ADDRESS_STRLEN];
+                        g_autoptr(HdDevice) dev = NULL;
+                        if (!hd_address_parse(argv[i], &a, &error))
+                                return cli_report_error(cli, error);
+                        if (strcmp(verb, "add") == 0 &&
+                            !(dev = hd_device_load(ctx, &a, 0, &error)))
+                                return cli_report_error(cli, error);
+                        g_ptr_array_add(names, g_strdup(hd_address_format(&a, buf)));
+                }
+                if (strcmp(verb, "add") == 0) {
+                        if (!hd_persist_add(ctx, names, "vfio-pci", &error))
+                                return cli_report_error(cli, error);
+                } else {
+                        for (guint i = 0; i < names->len; i++)
+                                if (!hd_persist_remove(ctx, names->pdata[i], &error))
+                                        return cli_report_error(cli, error);
+                }
+        }
+        if (dry_run)
+                cli_print_write_log(ctx, "Would make these changes, in order (nothing was "
+                                         "changed):");
+        else if (!cli->json)
+                printf("%s.\n", strcmp(verb, "add") == 0
+                                        ? "Bound to vfio-pci at every boot from now on"
+                                        : "Removed: the host driver takes the device at the next "
+                                          "boot");
+        return HD_EXIT_OK;
+}

@@ -1,0 +1,767 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Detach and attach as transactions. The lifecycle they implement, its edges and invariants
+ * are documented in bind.h; the journal that makes them undoable in journal.h.
+ *
+ * Both operations run the same four phases:
+ *   1. recover   finish or undo what an earlier, interrupted run left (journal.h);
+ *   2. plan      the devices asked for, their group's other endpoints with --group, never a
+ *                bridge; lock the groups;
+ *   3. check     every device, every rule, before anything is written (B1); all refusals are
+ *                reported together, one line each;
+ *   4. write     journal first, then the sysfs writes one device at a time, each verified; on
+ *                the first failure roll everything back in reverse order.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "bind.h"
+#include "fileio.h"
+#include "group.h"
+#include "hd-error.h"
+#include "inventory.h"
+#include "journal.h"
+#include "lock.h"
+#include "persist.h"
+#include "usage.h"
+
+#define VFIO_DRIVER "vfio-pci"
+
+static const char *const state_names[] = {
+        [HD_DEVICE_STATE_HOST_DRIVER] = "host-driver",
+        [HD_DEVICE_STATE_UNBOUND] = "unbound",
+        [HD_DEVICE_STATE_VFIO_FREE] = "vfio-free",
+        [HD_DEVICE_STATE_ASSIGNED] = "assigned",
+};
+
+const char *hd_device_state_to_string(HdDeviceState state)
+{
+        return (guint)state < G_N_ELEMENTS(state_names) ? state_names[state] : "unknown";
+}
+
+HdDeviceState hd_bind_get_state(HdCtx *ctx, const HdDevice *dev)
+{
+        g_autoptr(GPtrArray) holders = NULL;
+
+        if (!dev->driver)
+                return HD_DEVICE_STATE_UNBOUND;
+        if (!hd_driver_is_viable(dev->driver))
+                return HD_DEVICE_STATE_HOST_DRIVER;
+        if (dev->iommu_group >= 0) {
+                holders = hd_usage_group_holders(ctx, dev->iommu_group);
+                if (holders->len > 0)
+                        return HD_DEVICE_STATE_ASSIGNED;
+        }
+        return HD_DEVICE_STATE_VFIO_FREE;
+}
+
+static void bind_device_free(gpointer p)
+{
+        HdBindDevice *d = p;
+
+        g_free(d->from_driver);
+        g_free(d->to_driver);
+        g_free(d);
+}
+
+void hd_bind_report_free(HdBindReport *report)
+{
+        if (!report)
+                return;
+        g_ptr_array_unref(report->devices);
+        g_free(report);
+}
+
+static HdBindReport *report_new(HdCtx *ctx)
+{
+        HdBindReport *r = g_new0(HdBindReport, 1);
+
+        r->devices = g_ptr_array_new_with_free_func(bind_device_free);
+        r->dry_run = hd_ctx_get_dry_run(ctx);
+        return r;
+}
+
+static HdBindDevice *report_add(HdBindReport *r, const HdDevice *dev, gboolean requested)
+{
+        HdBindDevice *d = g_new0(HdBindDevice, 1);
+
+        g_strlcpy(d->name, dev->name, sizeof(d->name));
+        d->group = dev->iommu_group;
+        d->from_driver = g_strdup(dev->driver);
+        d->requested = requested;
+        g_ptr_array_add(r->devices, d);
+        return d;
+}
+
+/* ---------------------------------------------------------------- planning */
+
+typedef struct {
+        HdDevice *dev; /* borrowed from the inventory */
+        gboolean requested;
+} PlanEntry;
+
+static gboolean is_endpoint(const HdDevice *dev)
+{
+        return !hd_device_is_bridge(dev) && !hd_device_is_host_bridge(dev);
+}
+
+static gboolean plan_has(GArray *plan, const HdDevice *dev)
+{
+        for (guint i = 0; i < plan->len; i++)
+                if (g_array_index(plan, PlanEntry, i).dev == dev)
+                        return TRUE;
+        return FALSE;
+}
+
+static gint compare_entries(gconstpointer a, gconstpointer b)
+{
+        const PlanEntry *x = a, *y = b;
+
+        if (x->dev->iommu_group != y->dev->iommu_group)
+                return x->dev->iommu_group < y->dev->iommu_group ? -1 : 1;
+        return hd_address_compare(&x->dev->address, &y->dev->address);
+}
+
+/* The groups of @addresses, read from each device alone: what to lock before the scan. */
+static GArray *groups_of(HdCtx *ctx, const HdAddress *addresses, guint n, GError **error)
+{
+        g_autoptr(GArray) groups = g_array_new(FALSE, FALSE, sizeof(int));
+
+        for (guint i = 0; i < n; i++) {
+                g_autoptr(HdDevice) dev = hd_device_load(ctx, &addresses[i], HD_FIELD_IOMMU,
+                                                         error);
+                if (!dev)
+                        return NULL;
+                g_array_append_val(groups, dev->iommu_group);
+        }
+        return g_steal_pointer(&groups);
+}
+
+/* "0000:01:00.1 (Audio device, snd_hda_intel)" */
+static char *describe(const HdDevice *dev)
+{
+        g_autofree char *what = hd_device_describe(dev);
+
+        return g_strdup_printf("%s (%s)", dev->name, what);
+}
+
+/* Requested devices plus, with @whole_group, the other endpoints of their groups that
+ * @want says should move. Bridges named by the caller are refused (B2). */
+static GArray *make_plan(HdInventory *inv, const HdAddress *addresses, guint n,
+                         gboolean whole_group, gboolean (*want)(const HdDevice *),
+                         const char *verb, GError **error)
+{
+        g_autoptr(GArray) plan = g_array_new(FALSE, FALSE, sizeof(PlanEntry));
+
+        for (guint i = 0; i < n; i++) {
+                char name[HD_ADDRESS_STRLEN];
+                HdDevice *dev = hd_inventory_lookup(inv, hd_address_format(&addresses[i], name));
+                PlanEntry e = { dev, TRUE };
+
+                if (!dev) {
+                        g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
+                                    "no PCI device %s (hostdev list shows the devices)", name);
+                        return NULL;
+                }
+                if (!is_endpoint(dev)) {
+                        g_autofree char *d = describe(dev);
+                        g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                                    "%s is a %s: bridges stay on the host (the kernel accepts "
+                                    "them in a group given to a VM); %s the devices behind it",
+                                    d, hd_device_is_host_bridge(dev) ? "host bridge" : "PCI bridge",
+                                    verb);
+                        return NULL;
+                }
+                if (!plan_has(plan, dev))
+                        g_array_append_val(plan, e);
+        }
+        if (whole_group) {
+                guint n_requested = plan->len;
+                for (guint i = 0; i < n_requested; i++) {
+                        HdDevice *dev = g_array_index(plan, PlanEntry, i).dev;
+                        HdGroup *group = hd_inventory_lookup_group(inv, dev->iommu_group);
+
+                        for (guint k = 0; group && k < group->members->len; k++) {
+                                HdDevice *m = group->members->pdata[k];
+                                PlanEntry e = { m, FALSE };
+                                if (is_endpoint(m) && want(m) && !plan_has(plan, m))
+                                        g_array_append_val(plan, e);
+                        }
+                }
+        }
+        g_array_sort(plan, compare_entries);
+        return g_steal_pointer(&plan);
+}
+
+static gboolean wants_detach(const HdDevice *dev)
+{
+        return TRUE;
+}
+
+static gboolean wants_attach(const HdDevice *dev)
+{
+        return hd_driver_is_vfio(dev->driver);
+}
+
+/* Without --group: a group is refused when an endpoint outside the plan keeps it from being
+ * viable, naming the members that must move too. */
+static gboolean check_viability(HdInventory *inv, GArray *plan, GError **error)
+{
+        g_autoptr(GString) msg = g_string_new(NULL);
+
+        for (guint i = 0; i < plan->len; i++) {
+                PlanEntry *e = &g_array_index(plan, PlanEntry, i);
+                HdGroup *group = hd_inventory_lookup_group(inv, e->dev->iommu_group);
+                g_autoptr(GPtrArray) outside = g_ptr_array_new();
+                g_autoptr(GString) who = g_string_new(NULL);
+                gboolean seen = FALSE;
+
+                if (!group)
+                        continue;
+                /* one message per group */
+                for (guint k = 0; k < i; k++)
+                        if (g_array_index(plan, PlanEntry, k).dev->iommu_group == group->number)
+                                seen = TRUE;
+                if (seen)
+                        continue;
+                for (guint k = 0; k < group->members->len; k++) {
+                        HdDevice *m = group->members->pdata[k];
+                        if (is_endpoint(m) && !hd_driver_is_viable(m->driver) &&
+                            !plan_has(plan, m))
+                                g_ptr_array_add(outside, m);
+                }
+                if (outside->len == 0)
+                        continue;
+                for (guint k = 0; k < outside->len; k++) {
+                        g_autofree char *d = describe(outside->pdata[k]);
+                        if (k)
+                                g_string_append(who, k + 1 == outside->len ? " and " : ", ");
+                        g_string_append(who, d);
+                }
+                if (msg->len)
+                        g_string_append_c(msg, '\n');
+                g_string_append_printf(msg,
+                                       "%s %s IOMMU group %d with %s; detach the whole group "
+                                       "with --group",
+                                       who->str, outside->len > 1 ? "share" : "shares",
+                                       group->number, e->dev->name);
+        }
+        if (msg->len) {
+                g_set_error_literal(error, HD_ERROR, HD_ERROR_REFUSED, msg->str);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+/* ---------------------------------------------------------------- checks */
+
+static void refuse(GString *msg, const char *format, ...) G_GNUC_PRINTF(2, 3);
+static void refuse(GString *msg, const char *format, ...)
+{
+        va_list ap;
+
+        if (msg->len)
+                g_string_append_c(msg, '\n');
+        va_start(ap, format);
+        g_string_append_vprintf(msg, format, ap);
+        va_end(ap);
+}
+
+static void check_network(HdCtx *ctx, const HdDevice *dev, const char *d, guint force,
+                          GString *msg)
+{
+        for (guint i = 0; i < dev->netdevs->len; i++) {
+                const char *ifname = dev->netdevs->pdata[i];
+                g_autofree char *detail = NULL;
+                HdNetUse use = hd_usage_netdev(ctx, ifname, &detail);
+
+                if (use == HD_NET_DEFAULT_ROUTE && force < 2)
+                        refuse(msg,
+                               "%s is %s, which %s: detaching it cuts the host off the network; "
+                               "move the route to another interface first, or pass --force twice",
+                               d, ifname, detail);
+                else if (use == HD_NET_ADDRESS && force < 1)
+                        refuse(msg,
+                               "%s is %s, which %s: the host is using it; take the interface down "
+                               "first (ip link set %s down), or pass --force",
+                               d, ifname, detail, ifname);
+        }
+}
+
+static void check_storage(HdCtx *ctx, const HdDevice *dev, const char *d, guint force,
+                          GString *msg)
+{
+        g_autoptr(GPtrArray) uses = g_ptr_array_new_with_free_func(g_free);
+        gboolean is_root = FALSE;
+        g_autoptr(GString) list = g_string_new(NULL);
+
+        for (guint i = 0; i < dev->blockdevs->len; i++) {
+                g_autoptr(GPtrArray) u = hd_usage_blockdev(ctx, dev->blockdevs->pdata[i], &is_root);
+                for (guint k = 0; u && k < u->len; k++) {
+                        gboolean dup = FALSE;
+                        for (guint m = 0; m < uses->len; m++)
+                                if (strcmp(uses->pdata[m], u->pdata[k]) == 0)
+                                        dup = TRUE;
+                        if (!dup)
+                                g_ptr_array_add(uses, g_strdup(u->pdata[k]));
+                }
+        }
+        if (uses->len == 0)
+                return;
+        for (guint i = 0; i < uses->len; i++)
+                g_string_append_printf(list, "%s%s", i ? ", " : "", (char *)uses->pdata[i]);
+        /* The root filesystem is not overridable: the host would lose itself mid-command. */
+        if (is_root)
+                refuse(msg,
+                       "%s holds the host's root filesystem (%s): the host cannot run without "
+                       "it; pass through another controller",
+                       d, list->str);
+        else if (force < 1)
+                refuse(msg, "%s holds filesystems or swap in use (%s); unmount them (or swapoff) "
+                            "first, or pass --force",
+                       d, list->str);
+}
+
+static gboolean check_detach(HdCtx *ctx, GArray *plan, guint force, GError **error)
+{
+        g_autoptr(GString) msg = g_string_new(NULL);
+        g_autoptr(GString) busy = g_string_new(NULL);
+        g_autoptr(GArray) groups_seen = g_array_new(FALSE, FALSE, sizeof(int));
+
+        for (guint i = 0; i < plan->len; i++) {
+                HdDevice *dev = g_array_index(plan, PlanEntry, i).dev;
+                g_autoptr(HdDevice) full = NULL;
+                g_autofree char *d = describe(dev);
+                gboolean seen = FALSE;
+
+                for (guint k = 0; k < groups_seen->len; k++)
+                        if (g_array_index(groups_seen, int, k) == dev->iommu_group)
+                                seen = TRUE;
+                if (!seen && dev->iommu_group >= 0) {
+                        g_autoptr(GPtrArray) holders = hd_usage_group_holders(ctx, dev->iommu_group);
+                        g_array_append_val(groups_seen, dev->iommu_group);
+                        if (holders->len > 0)
+                                refuse(busy,
+                                       "IOMMU group %d of %s is held open by process %s (a VM "
+                                       "is using it); shut the VM down first",
+                                       dev->iommu_group, dev->name, (char *)holders->pdata[0]);
+                }
+                if (hd_driver_is_vfio(dev->driver))
+                        continue; /* already there: left as is */
+                if (dev->iommu_group < 0) {
+                        refuse(msg,
+                               "%s has no IOMMU group: the kernel is not using an IOMMU, so no "
+                               "VM can be given it; hostdev check says what to change",
+                               d);
+                        continue;
+                }
+                if (hd_device_is_boot_vga(dev) && force < 1)
+                        refuse(msg,
+                               "%s is the boot VGA device (the host's console would go dark); "
+                               "pass through another GPU, or pass --force if the host runs "
+                               "headless",
+                               d);
+                if (dev->sriov_numvfs > 0)
+                        refuse(msg,
+                               "%s is an SR-IOV physical function with %d VFs enabled; detach "
+                               "the VFs instead, or disable them first (echo 0 > "
+                               "/sys/bus/pci/devices/%s/sriov_numvfs)",
+                               d, dev->sriov_numvfs, dev->name);
+                full = hd_device_load(ctx, &dev->address, HD_FIELD_USERS, NULL);
+                if (!full)
+                        continue;
+                check_network(ctx, full, d, force, msg);
+                check_storage(ctx, full, d, force, msg);
+        }
+        if (busy->len) {
+                g_set_error_literal(error, HD_ERROR, HD_ERROR_BUSY, busy->str);
+                return FALSE;
+        }
+        if (msg->len) {
+                g_set_error_literal(error, HD_ERROR, HD_ERROR_REFUSED, msg->str);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static gboolean check_attach(HdCtx *ctx, GArray *plan, GError **error)
+{
+        g_autoptr(GString) busy = g_string_new(NULL);
+
+        for (guint i = 0; i < plan->len; i++) {
+                HdDevice *dev = g_array_index(plan, PlanEntry, i).dev;
+                g_autoptr(GPtrArray) holders = NULL;
+
+                if (dev->iommu_group < 0 || !hd_driver_is_vfio(dev->driver))
+                        continue;
+                holders = hd_usage_group_holders(ctx, dev->iommu_group);
+                if (holders->len > 0 && !strstr(busy->str, dev->name))
+                        refuse(busy,
+                               "%s: IOMMU group %d is held open by process %s (a VM is using "
+                               "it); shut the VM down before giving the device back",
+                               dev->name, dev->iommu_group, (char *)holders->pdata[0]);
+        }
+        if (busy->len) {
+                g_set_error_literal(error, HD_ERROR, HD_ERROR_BUSY, busy->str);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+typedef struct {
+        HdCtx *ctx;
+        HdJournal *journal; /* NULL in a dry run */
+        guint next_step;
+} Tx;
+
+static gboolean tx_write(Tx *tx, const char *path, const char *value, GError **error)
+{
+        if (!hd_ctx_write(tx->ctx, path, value, error))
+                return FALSE;
+        if (tx->journal && tx->next_step < tx->journal->steps->len &&
+            !hd_journal_step_done(tx->journal, tx->next_step, error))
+                return FALSE;
+        tx->next_step++;
+        return TRUE;
+}
+
+/* Turn @cause into the caller's error after rolling back. */
+static void fail_and_roll_back(Tx *tx, GError *cause, GError **error)
+{
+        g_autoptr(GError) rb = NULL;
+        g_autoptr(GError) owned = cause;
+
+        if (!tx->journal) {
+                g_propagate_error(error, g_steal_pointer(&owned));
+                return;
+        }
+        if (hd_journal_rollback(tx->journal, &rb))
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "%s; rolled back: every device is on its original driver again",
+                            cause->message);
+        else
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "%s; %s", cause->message,
+                            rb->message);
+}
+
+static char *reload_driver(HdCtx *ctx, const HdDevice *dev)
+{
+        g_autoptr(HdDevice) now = hd_device_load(ctx, &dev->address, HD_FIELD_DRIVER, NULL);
+
+        return now ? g_strdup(now->driver) : NULL;
+}
+
+static char *attr_path(const HdDevice *dev, const char *attr)
+{
+        return hd_device_attr_path(&dev->address, attr);
+}
+
+static char *driver_file(const char *driver, const char *file)
+{
+        return g_strdup_printf("sys/bus/pci/drivers/%s/%s", driver, file);
+}
+
+static GPtrArray *plan_names(GArray *plan)
+{
+        GPtrArray *names = g_ptr_array_new();
+
+        for (guint i = 0; i < plan->len; i++)
+                g_ptr_array_add(names, g_array_index(plan, PlanEntry, i).dev->name);
+        return names;
+}
+
+HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
+                             const HdBindOptions *opts, GError **error)
+{
+        g_autoptr(HdBindReport) report = report_new(ctx);
+        g_autoptr(GArray) groups = NULL;
+        g_autoptr(HdGroupLocks) locks = NULL;
+        g_autoptr(HdInventory) inv = NULL;
+        g_autoptr(GArray) plan = NULL;
+        g_autoptr(HdJournal) journal = NULL;
+        g_autoptr(GPtrArray) changing = g_ptr_array_new();
+        gboolean dry = hd_ctx_get_dry_run(ctx);
+        Tx tx = { ctx, NULL, 0 };
+
+        if (!dry && !hd_journal_recover(ctx, &report->recovered, error))
+                return NULL;
+        if (!(groups = groups_of(ctx, addresses, n, error)))
+                return NULL;
+        if (!dry && !(locks = hd_group_locks_acquire(ctx, groups, error)))
+                return NULL;
+        if (!(inv = hd_inventory_scan(ctx, HD_FIELDS_LIST, error)))
+                return NULL;
+        if (!(plan = make_plan(inv, addresses, n, opts->group, wants_detach, "detach", error)))
+                return NULL;
+        if (!opts->group && !check_viability(inv, plan, error))
+                return NULL;
+        /* --group may have pulled in members of groups not locked yet: none, since members
+         * share the group of the device that pulled them in. */
+        if (!check_detach(ctx, plan, opts->force, error))
+                return NULL;
+
+        journal = dry ? NULL : hd_journal_new(ctx, HD_TX_DETACH);
+        for (guint i = 0; i < plan->len; i++) {
+                PlanEntry *e = &g_array_index(plan, PlanEntry, i);
+                HdBindDevice *rd = report_add(report, e->dev, e->requested);
+
+                if (hd_driver_is_vfio(e->dev->driver)) {
+                        rd->to_driver = g_strdup(e->dev->driver);
+                        continue;
+                }
+                rd->changed = TRUE;
+                rd->to_driver = g_strdup(VFIO_DRIVER);
+                g_ptr_array_add(changing, e->dev);
+                if (journal) {
+                        g_autofree char *ov = attr_path(e->dev, "driver_override");
+                        g_autofree char *unbind = e->dev->driver
+                                                          ? driver_file(e->dev->driver, "unbind")
+                                                          : NULL;
+                        hd_journal_add_device(journal, e->dev->name, e->dev->iommu_group,
+                                              e->dev->driver, e->dev->driver_override,
+                                              VFIO_DRIVER);
+                        hd_journal_add_step(journal, ov, VFIO_DRIVER);
+                        if (unbind)
+                                hd_journal_add_step(journal, unbind, e->dev->name);
+                        hd_journal_add_step(journal, "sys/bus/pci/drivers_probe", e->dev->name);
+                }
+        }
+
+        if (changing->len > 0) {
+                gboolean need_module = !hd_exists_at(hd_ctx_get_root_fd(ctx),
+                                                     "sys/bus/pci/drivers/" VFIO_DRIVER, FALSE);
+
+                if (journal && !hd_journal_begin(journal, error))
+                        return NULL;
+                tx.journal = journal;
+                if (need_module) {
+                        GError *local = NULL;
+                        if (!hd_ctx_load_module(ctx, VFIO_DRIVER, &local)) {
+                                GError *cause = g_error_new(
+                                        HD_ERROR, HD_ERROR_FAILED,
+                                        "vfio-pci is not available (%s); install the kernel's vfio "
+                                        "modules or build them in",
+                                        local->message);
+                                g_error_free(local);
+                                fail_and_roll_back(&tx, cause, error);
+                                return NULL;
+                        }
+                }
+                for (guint i = 0; i < changing->len; i++) {
+                        HdDevice *dev = changing->pdata[i];
+                        g_autofree char *ov = attr_path(dev, "driver_override");
+                        GError *local = NULL;
+
+                        if (!tx_write(&tx, ov, VFIO_DRIVER, &local)) {
+                                fail_and_roll_back(&tx, local, error);
+                                return NULL;
+                        }
+                        if (dev->driver) {
+                                g_autofree char *unbind = driver_file(dev->driver, "unbind");
+                                if (!tx_write(&tx, unbind, dev->name, &local)) {
+                                        fail_and_roll_back(&tx, local, error);
+                                        return NULL;
+                                }
+                        }
+                        if (!tx_write(&tx, "sys/bus/pci/drivers_probe", dev->name, &local)) {
+                                fail_and_roll_back(&tx, local, error);
+                                return NULL;
+                        }
+                        if (!dry) {
+                                g_autofree char *now = reload_driver(ctx, dev);
+                                if (!hd_driver_is_vfio(now)) {
+                                        g_autofree char *d = describe(dev);
+                                        local = g_error_new(HD_ERROR, HD_ERROR_FAILED,
+                                                            "%s did not bind to vfio-pci (it has %s "
+                                                            "after drivers_probe; dmesg says why)",
+                                                            d, now ? now : "no driver");
+                                        fail_and_roll_back(&tx, local, error);
+                                        return NULL;
+                                }
+                        }
+                }
+                if (journal && !hd_journal_commit(journal, error))
+                        return NULL;
+        }
+
+        if (opts->persist) {
+                g_autoptr(GPtrArray) names = plan_names(plan);
+                GError *local = NULL;
+
+                if (!hd_persist_add(ctx, names, VFIO_DRIVER, &local)) {
+                        g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                                    "the devices are on vfio-pci, but the boot-time binding was "
+                                    "not installed: %s",
+                                    local->message);
+                        g_error_free(local);
+                        return NULL;
+                }
+                report->persisted = TRUE;
+        }
+        return g_steal_pointer(&report);
+}
+
+/* Attach one device: override back, unbind vfio, reprobe, then make sure it is on @target. */
+static gboolean attach_one(Tx *tx, const HdDevice *dev, const char *target, const char *override,
+                           gboolean forced, GError **error)
+{
+        HdCtx *ctx = tx->ctx;
+        g_autofree char *ov = attr_path(dev, "driver_override");
+        g_autofree char *unbind = driver_file(dev->driver, "unbind");
+        g_autofree char *now = NULL;
+        g_autofree char *bind = NULL;
+        g_autofree char *ddir = NULL;
+
+        if (!tx_write(tx, ov, override ? override : "\n", error) ||
+            !tx_write(tx, unbind, dev->name, error) ||
+            !tx_write(tx, "sys/bus/pci/drivers_probe", dev->name, error))
+                return FALSE;
+        if (hd_ctx_get_dry_run(ctx) || !target)
+                return TRUE;
+        now = reload_driver(ctx, dev);
+        if (g_strcmp0(now, target) == 0)
+                return TRUE;
+        if (forced) {
+                g_autofree char *d = describe(dev);
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "%s did not bind to %s (it has %s after drivers_probe; dmesg says "
+                            "why)",
+                            d, target, now ? now : "no driver");
+                return FALSE;
+        }
+        /* The probe chose another driver, or none: bind the one it came from. */
+        if (now) {
+                g_autofree char *other = driver_file(now, "unbind");
+                if (!hd_ctx_write(ctx, other, dev->name, error))
+                        return FALSE;
+        }
+        ddir = g_strdup_printf("sys/bus/pci/drivers/%s", target);
+        if (!hd_exists_at(hd_ctx_get_root_fd(ctx), ddir, FALSE) &&
+            !hd_ctx_load_module(ctx, target, error))
+                return FALSE;
+        bind = driver_file(target, "bind");
+        if (!hd_ctx_write(ctx, bind, dev->name, error))
+                return FALSE;
+        g_free(now);
+        now = reload_driver(ctx, dev);
+        if (g_strcmp0(now, target) != 0) {
+                g_autofree char *d = describe(dev);
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "%s did not bind to %s (it has %s)",
+                            d, target, now ? now : "no driver");
+                return FALSE;
+        }
+        return TRUE;
+}
+
+HdBindReport *hd_bind_attach(HdCtx *ctx, const HdAddress *addresses, guint n,
+                             const HdBindOptions *opts, GError **error)
+{
+        g_autoptr(HdBindReport) report = report_new(ctx);
+        g_autoptr(GArray) groups = NULL;
+        g_autoptr(HdGroupLocks) locks = NULL;
+        g_autoptr(HdInventory) inv = NULL;
+        g_autoptr(GArray) plan = NULL;
+        g_autoptr(HdJournal) journal = NULL;
+        g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) overrides = g_ptr_array_new_with_free_func(g_free);
+        gboolean dry = hd_ctx_get_dry_run(ctx);
+        Tx tx = { ctx, NULL, 0 };
+        guint n_changing = 0;
+
+        if (!dry && !hd_journal_recover(ctx, &report->recovered, error))
+                return NULL;
+        if (!(groups = groups_of(ctx, addresses, n, error)))
+                return NULL;
+        if (!dry && !(locks = hd_group_locks_acquire(ctx, groups, error)))
+                return NULL;
+        if (!(inv = hd_inventory_scan(ctx, HD_FIELDS_LIST, error)))
+                return NULL;
+        if (!(plan = make_plan(inv, addresses, n, opts->group, wants_attach, "attach", error)))
+                return NULL;
+        if (!check_attach(ctx, plan, error))
+                return NULL;
+
+        journal = dry ? NULL : hd_journal_new(ctx, HD_TX_ATTACH);
+        for (guint i = 0; i < plan->len; i++) {
+                PlanEntry *e = &g_array_index(plan, PlanEntry, i);
+                HdBindDevice *rd = report_add(report, e->dev, e->requested);
+                g_autofree char *orig = NULL;
+                g_autofree char *orig_ov = NULL;
+
+                if (!hd_driver_is_vfio(e->dev->driver)) {
+                        rd->to_driver = g_strdup(e->dev->driver);
+                        g_ptr_array_add(targets, NULL);
+                        g_ptr_array_add(overrides, NULL);
+                        continue;
+                }
+                (void)hd_journal_get_origin(ctx, e->dev->name, &orig, &orig_ov);
+                if (opts->driver) {
+                        g_free(orig);
+                        orig = g_strdup(opts->driver);
+                        g_free(orig_ov);
+                        /* driver_override makes the choice stick, as driverctl does. */
+                        orig_ov = g_strdup(opts->driver);
+                }
+                rd->changed = TRUE;
+                rd->to_driver = g_strdup(orig);
+                n_changing++;
+                if (journal) {
+                        g_autofree char *ov = attr_path(e->dev, "driver_override");
+                        g_autofree char *unbind = driver_file(e->dev->driver, "unbind");
+                        hd_journal_add_device(journal, e->dev->name, e->dev->iommu_group,
+                                              e->dev->driver, e->dev->driver_override, orig);
+                        hd_journal_add_step(journal, ov, orig_ov ? orig_ov : "\n");
+                        hd_journal_add_step(journal, unbind, e->dev->name);
+                        hd_journal_add_step(journal, "sys/bus/pci/drivers_probe", e->dev->name);
+                }
+                g_ptr_array_add(targets, g_steal_pointer(&orig));
+                g_ptr_array_add(overrides, g_steal_pointer(&orig_ov));
+        }
+
+        if (n_changing > 0) {
+                if (journal && !hd_journal_begin(journal, error))
+                        return NULL;
+                tx.journal = journal;
+                if (opts->driver) {
+                        g_autofree char *ddir = g_strdup_printf("sys/bus/pci/drivers/%s",
+                                                                opts->driver);
+                        GError *local = NULL;
+                        if (!hd_exists_at(hd_ctx_get_root_fd(ctx), ddir, FALSE) &&
+                            !hd_ctx_load_module(ctx, opts->driver, &local)) {
+                                fail_and_roll_back(&tx, local, error);
+                                return NULL;
+                        }
+                }
+                for (guint i = 0; i < plan->len; i++) {
+                        PlanEntry *e = &g_array_index(plan, PlanEntry, i);
+                        HdBindDevice *rd = report->devices->pdata[i];
+                        GError *local = NULL;
+
+                        if (!rd->changed)
+                                continue;
+                        if (!attach_one(&tx, e->dev, targets->pdata[i], overrides->pdata[i],
+                                        opts->driver != NULL, &local)) {
+                                fail_and_roll_back(&tx, local, error);
+                                return NULL;
+                        }
+                        if (!dry) {
+                                g_free(rd->to_driver);
+                                rd->to_driver = reload_driver(ctx, e->dev);
+                        }
+                }
+                if (journal && !hd_journal_commit(journal, error))
+                        return NULL;
+        }
+
+        /* A binding that would come back at the next boot undoes the attach: drop it. */
+        for (guint i = 0; i < plan->len; i++) {
+                PlanEntry *e = &g_array_index(plan, PlanEntry, i);
+                if (hd_persist_has(ctx, e->dev->name) &&
+                    !hd_persist_remove(ctx, e->dev->name, error))
+                        return NULL;
+        }
+        return g_steal_pointer(&report);
+}

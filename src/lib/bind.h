@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Detach and attach: moving devices between their host drivers and vfio-pci as one
+ * transaction that either completes or leaves the host as it was.
+ *
+ * THE DEVICE LIFECYCLE
+ *
+ *                 detach (hd_bind_detach)
+ *   HOST_DRIVER ----------------------------> UNBOUND ------------------> VFIO_FREE
+ *        ^      override=vfio-pci, unbind       |     drivers_probe          |  ^
+ *        |                                      |     (vfio-pci binds)       |  | VM stops
+ *        |   attach (hd_bind_attach)            |                            v  | (closes N)
+ *        +--------------------------------------+  <---------------  ASSIGNED(vm)
+ *            drivers_probe / drivers/<orig>/bind     override cleared,   a process holds
+ *                                                    unbind vfio-pci     /dev/vfio/N open
+ *
+ *   HOST_DRIVER  bound to a driver the kernel's viability rule does not accept (nouveau, igc).
+ *   UNBOUND      no driver. Transient inside a transaction; a resting state only for a device
+ *                that had no driver to begin with (an idle bridge) or whose driver is gone.
+ *   VFIO_FREE    bound to vfio-pci (or a vfio variant, or pci-stub) and nobody has the group
+ *                open: a VM may take it, and attach may give it back.
+ *   ASSIGNED     VFIO_FREE and a process (QEMU) holds /dev/vfio/N open. Entered and left by the
+ *                VMM, never by hostdev; detach and attach refuse to touch such a group
+ *                (HD_ERROR_BUSY), because unbinding under a running VM is what makes the
+ *                kernel hang in vfio_unregister_group_dev() waiting for it.
+ *
+ * Edges and who is responsible:
+ *   HOST_DRIVER -> UNBOUND -> VFIO_FREE   hd_bind_detach(): plan, checks, then per device
+ *                                         driver_override=vfio-pci, unbind, drivers_probe,
+ *                                         verify the driver link.
+ *   VFIO_FREE -> UNBOUND -> HOST_DRIVER   hd_bind_attach(): clear driver_override, unbind
+ *                                         vfio-pci, drivers_probe, and bind the recorded
+ *                                         original driver when the probe chose another.
+ *   VFIO_FREE <-> ASSIGNED                the VMM (open/close of /dev/vfio/N).
+ *   any -> original state                 hd_journal_rollback() after a failure,
+ *                                         hd_journal_recover() after a crash (journal.h).
+ *
+ * Invariants:
+ *   B1  every check runs on every device before the first write: a refusal changes nothing;
+ *   B2  a bridge is never unbound (the kernel's rule accepts bridges on their driver);
+ *   B3  the journal is written before the first write and names every device with its
+ *       original driver and override (journal.h J1, J2);
+ *   B4  after hd_bind_detach()/hd_bind_attach() returns, with success or not, and after
+ *       hd_journal_recover(), each device of the transaction is on its original driver or on
+ *       its target driver, never left without a driver it had;
+ *   B5  a group is changed by one process at a time (lock.h); ASSIGNED groups are not changed;
+ *   B6  --dry-run records the same writes in the same order and changes nothing (no journal,
+ *       no lock, no module load).
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "address.h"
+#include "ctx.h"
+#include "device.h"
+
+typedef enum {
+        HD_DEVICE_STATE_HOST_DRIVER,
+        HD_DEVICE_STATE_UNBOUND,
+        HD_DEVICE_STATE_VFIO_FREE,
+        HD_DEVICE_STATE_ASSIGNED,
+} HdDeviceState;
+
+const char *hd_device_state_to_string(HdDeviceState state);
+
+/* The lifecycle state of @dev (loaded with HD_FIELD_DRIVER and HD_FIELD_IOMMU). */
+HdDeviceState hd_bind_get_state(HdCtx *ctx, const HdDevice *dev);
+
+typedef struct {
+        gboolean group;       /* take the other endpoints of each device's IOMMU group along */
+        guint force;          /* how many --force: 1 overrides boot VGA, routed NICs, mounted
+                               * non-root filesystems; 2 also the default-route NIC */
+        gboolean persist;     /* detach: also bind at boot (persist.h) */
+        const char *driver;   /* attach: this driver instead of the original one */
+} HdBindOptions;
+
+typedef struct {
+        char name[HD_ADDRESS_STRLEN];
+        int group;
+        char *from_driver;    /* NULL: none */
+        char *to_driver;      /* NULL: none */
+        gboolean changed;     /* FALSE: was already where asked */
+        gboolean requested;   /* named by the caller (FALSE: added by --group) */
+} HdBindDevice;
+
+typedef struct {
+        GPtrArray *devices;   /* HdBindDevice*, in the order they were handled */
+        gboolean dry_run;
+        guint recovered;      /* interrupted transactions recovered before starting */
+        gboolean persisted;
+} HdBindReport;
+
+void hd_bind_report_free(HdBindReport *report);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdBindReport, hd_bind_report_free)
+
+/* Move @addresses (and with opts->group the rest of their groups) to vfio-pci. Errors:
+ * NOT_FOUND, REFUSED (a safety check, one line per refusal naming the device, the reason and
+ * the way forward), BUSY (group locked or held open), FAILED (a write failed or a device did
+ * not bind; everything was rolled back, and the message says so). The writes made (or, in a
+ * dry run, that would be made) are in hd_ctx_get_write_log(). */
+HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
+                             const HdBindOptions *opts, GError **error);
+
+/* Give @addresses (and with opts->group the vfio-bound rest of their groups) back to the
+ * host: the driver recorded when they were detached, opts->driver, or the kernel's choice. */
+HdBindReport *hd_bind_attach(HdCtx *ctx, const HdAddress *addresses, guint n,
+                             const HdBindOptions *opts, GError **error);

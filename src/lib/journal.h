@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The bind journal: what a detach or attach is about to do, written down before it does it,
+ * so that a failure or a crash can always be undone.
+ *
+ * One transaction is one file, var/lib/hostdev/journal/<id> below the root (a GKeyFile, written
+ * atomically with fsync of the file and its directory). It holds:
+ *   - the operation (detach or attach) and its state: "writing" from before the first write,
+ *     "committing" once every write is done and verified, "rolling-back" while undoing;
+ *   - every device touched, with its original driver and original driver_override (the
+ *     state to return to) and the driver it is moving to;
+ *   - the planned steps (path, value) with a done mark set after each completed write.
+ *
+ * Invariants:
+ *   J1  the journal file exists before the first side effect of a transaction and is removed
+ *       only after the last (commit or completed rollback);
+ *   J2  a device named in a journal is, at any moment, recoverable from what the journal says:
+ *       its original driver and override are recorded before they are changed;
+ *   J3  recovery is driven by the devices' actual state, not by the done marks: a crash can
+ *       happen between a write and its mark, so the marks are a record for humans, and every
+ *       recovery step is idempotent (it checks before it writes);
+ *   J4  recovery rolls back. A transaction is completed forward only when its state is
+ *       "committing" (every write done and verified: finishing is only bookkeeping). Anything
+ *       else returns every device to its original driver and override: the command that
+ *       started it did not report success, so the host must look as if it never ran, and the
+ *       user can run it again. Rolling back always has a known good target (the state the
+ *       host was in), which rolling forward does not (the probe that failed may fail again);
+ *       so no device ever ends without a driver it had before.
+ *
+ * The journal also keeps the origin of every device it moved to vfio-pci
+ * (var/lib/hostdev/origins): `attach` returns a device to the driver it had before the detach,
+ * not to whatever the kernel would pick now.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ctx.h"
+
+typedef enum {
+        HD_TX_DETACH,
+        HD_TX_ATTACH,
+} HdTxKind;
+
+const char *hd_tx_kind_to_string(HdTxKind kind);
+
+typedef struct {
+        char *name;              /* canonical address */
+        int group;               /* IOMMU group, -1 none */
+        char *original_driver;   /* NULL: none */
+        char *original_override; /* NULL: none */
+        char *target_driver;     /* NULL: the kernel's choice */
+} HdJournalDevice;
+
+typedef struct {
+        char *path;
+        char *value;
+        gboolean done;
+} HdJournalStep;
+
+typedef struct {
+        HdCtx *ctx;
+        char *id;
+        char *file;            /* below the root */
+        HdTxKind kind;
+        char *state;           /* "writing", "committing", "rolling-back" */
+        GPtrArray *devices;    /* HdJournalDevice* */
+        GPtrArray *steps;      /* HdJournalStep* */
+} HdJournal;
+
+/* A new, unsaved transaction. */
+HdJournal *hd_journal_new(HdCtx *ctx, HdTxKind kind);
+void hd_journal_free(HdJournal *j);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdJournal, hd_journal_free)
+
+void hd_journal_add_device(HdJournal *j, const char *name, int group, const char *driver,
+                           const char *override, const char *target);
+void hd_journal_add_step(HdJournal *j, const char *path, const char *value);
+
+/* Write the journal (state "writing"): call before the first side effect (J1). */
+gboolean hd_journal_begin(HdJournal *j, GError **error);
+/* Mark step @index done and save. */
+gboolean hd_journal_step_done(HdJournal *j, guint index, GError **error);
+/* Every write done and verified: save state "committing", then remove the file. */
+gboolean hd_journal_commit(HdJournal *j, GError **error);
+/* Return every device to its original driver and override, in reverse order, then remove
+ * the file. Devices that cannot be restored are named in @error and the file stays for the
+ * next recovery. */
+gboolean hd_journal_rollback(HdJournal *j, GError **error);
+
+/* Complete or roll back every interrupted transaction below the root (J4). Transactions whose
+ * groups are locked by a live process are left alone (they are not interrupted). *n_recovered
+ * gets the number handled. Run by every mutating command before it starts. */
+gboolean hd_journal_recover(HdCtx *ctx, guint *n_recovered, GError **error);
+
+/* Number of journal files present (for `hostdev recover --check` and tests). */
+guint hd_journal_count_pending(HdCtx *ctx);
+
+/* Origins: the driver and override a device had before hostdev moved it to vfio-pci. */
+gboolean hd_journal_set_origin(HdCtx *ctx, const char *name, const char *driver,
+                               const char *override, GError **error);
+/* FALSE when no origin is recorded; *driver and *override may come back NULL. */
+gboolean hd_journal_get_origin(HdCtx *ctx, const char *name, char **driver, char **override);
+gboolean hd_journal_clear_origin(HdCtx *ctx, const char *name, GError **error);
+
+/* Return one device to @driver and @override (the recovery primitive; idempotent). */
+gboolean hd_journal_restore_device(HdCtx *ctx, const char *name, const char *driver,
+                                   const char *override, GError **error);

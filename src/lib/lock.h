@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Locks that keep two hostdev processes (the CLI, the agent) from interleaving their writes on
+ * one IOMMU group: one lock file per group, run/hostdev/group-N.lock below the root, held with
+ * flock() for the whole transaction including its rollback. Different groups are independent.
+ *
+ * Taking a lock never waits: a second detach or attach on a group that another process is
+ * changing fails at once with HD_ERROR_BUSY naming the holder's pid. Waiting would hide a
+ * stuck process and make two admins' commands race for whichever comes second; failing says
+ * who is in the way. The lock dies with its process, so a crash never leaves a group locked
+ * (its journal is what recovery then finds).
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ctx.h"
+
+typedef struct HdGroupLocks HdGroupLocks;
+
+/* Lock every group in @groups (ints; -1 stands for "no IOMMU group" and is skipped), in
+ * ascending order. On failure nothing stays locked. */
+HdGroupLocks *hd_group_locks_acquire(HdCtx *ctx, GArray *groups, GError **error);
+void hd_group_locks_release(HdGroupLocks *locks);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdGroupLocks, hd_group_locks_release)

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Bindings that survive a reboot (`hostdev detach --persist`, `hostdev persist`).
+ *
+ * The device must be claimed by address before its host driver can take it at boot. As
+ * driverctl does, a udev rule sets driver_override when the device is added:
+ *
+ *   ACTION=="add", SUBSYSTEM=="pci", KERNEL=="0000:01:00.0", ATTR{driver_override}="vfio-pci"
+ *
+ * Per address, unlike vfio-pci.ids=, which cannot tell two identical cards apart. The rule
+ * runs before 80-drivers.rules loads the host driver's module; a modprobe.d softdep makes
+ * vfio-pci load before that module, so the override finds its driver; and both files go into
+ * the initramfs (an initramfs-tools hook or a dracut.conf.d snippet, whichever the host has)
+ * because a GPU or NVMe driver is often loaded from there, before the root filesystem's udev
+ * rules exist. A host driver built into the kernel probes before udev runs and cannot be
+ * pre-empted this way; `hostdev persist list` says so for such devices.
+ *
+ * Files (all written through the backend, so the sim and --dry-run see them):
+ *   etc/hostdev/persist.d/<address>         one per device: driver=, host_driver=
+ *   etc/udev/rules.d/60-hostdev-vfio.rules  generated from persist.d
+ *   etc/modprobe.d/hostdev-vfio.conf        softdep <host module> pre: vfio-pci
+ *   etc/initramfs-tools/hooks/hostdev-vfio  when etc/initramfs-tools exists (then
+ *                                           update-initramfs -u)
+ *   etc/dracut.conf.d/hostdev-vfio.conf     when etc/dracut.conf.d exists (then dracut -f)
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ctx.h"
+
+typedef struct {
+        char *name;        /* address */
+        char *driver;      /* the driver it is bound to at boot: vfio-pci */
+        char *host_driver; /* the driver it would get otherwise, NULL when unknown */
+        gboolean builtin;  /* host_driver is built into the kernel: the rule cannot win */
+} HdPersistEntry;
+
+void hd_persist_entry_free(HdPersistEntry *e);
+
+/* Add (or refresh) @names, then regenerate the files. */
+gboolean hd_persist_add(HdCtx *ctx, GPtrArray *names, const char *driver, GError **error);
+/* Remove @name (HD_ERROR_NOT_FOUND when it is not persisted), then regenerate. */
+gboolean hd_persist_remove(HdCtx *ctx, const char *name, GError **error);
+gboolean hd_persist_has(HdCtx *ctx, const char *name);
+/* HdPersistEntry*, sorted by address; empty when none. */
+GPtrArray *hd_persist_list(HdCtx *ctx, GError **error);
