@@ -23,6 +23,7 @@ typedef enum {
         HD_BACKEND_OP_WRITE,
         HD_BACKEND_OP_LOAD_MODULE,
         HD_BACKEND_OP_RUN,
+        HD_BACKEND_OP_REPLACE_FILE, /* a regular config file (hd_ctx_replace_file) */
 } HdBackendOp;
 
 typedef struct {

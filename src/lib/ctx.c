@@ -235,6 +235,28 @@ gboolean hd_ctx_run(HdCtx *ctx, const char *const *argv, char **output, GError *
         return TRUE;
 }
 
+gboolean hd_ctx_replace_file(HdCtx *ctx, const char *path, const char *data, gssize len,
+                             GError **error)
+{
+        g_autofree char *copy = NULL;
+        g_autofree char *dir = NULL;
+
+        g_return_val_if_fail(path && path[0] != '/' && !strstr(path, ".."), FALSE);
+
+        copy = len < 0 ? g_strdup(data) : g_strndup(data, (gsize)len);
+        record(ctx, HD_BACKEND_OP_REPLACE_FILE, path, copy);
+        hd_ctx_log(ctx, HD_LOG_DEBUG, "%sreplace /%s", ctx->dry_run ? "(dry run) " : "", path);
+        if (ctx->dry_run)
+                return TRUE;
+        dir = g_path_get_dirname(path);
+        if (strcmp(dir, ".") != 0 && !hd_mkdir_p_at(ctx->root_fd, dir, 0755, error))
+                return FALSE;
+        if (!hd_write_file_atomic_at(ctx->root_fd, path, data, len, error))
+                return FALSE;
+        side_effect_done(ctx);
+        return TRUE;
+}
+
 const GPtrArray *hd_ctx_get_write_log(HdCtx *ctx)
 {
         return ctx->write_log;

@@ -60,11 +60,19 @@ gboolean hd_ctx_write(HdCtx *ctx, const char *path, const char *value, GError **
 gboolean hd_ctx_load_module(HdCtx *ctx, const char *module, GError **error);
 gboolean hd_ctx_run(HdCtx *ctx, const char *const *argv, char **output, GError **error);
 
+/* Replace a regular configuration file below the root (etc/default/grub, a state file)
+ * atomically, creating its directory when needed. Not a kernel write, so it is the same for
+ * every backend and does not go through the backend table; it is still a side effect, so it
+ * is recorded in the write log (value: the new contents) and skipped in a dry run. */
+gboolean hd_ctx_replace_file(HdCtx *ctx, const char *path, const char *data, gssize len,
+                             GError **error);
+
 /* One recorded side effect. */
 typedef struct {
         HdBackendOp op;
         char *path;  /* write: path below the root; module: name; run: argv[0] */
-        char *value; /* write: the value; run: the whole command line */
+        char *value; /* write: the value; run: the whole command line; replace-file: the
+                      * new contents */
 } HdCtxWrite;
 
 /* The writes recorded since the context was made or the log was cleared. */

@@ -4,10 +4,13 @@
 
 #include "address.h"
 #include "backend.h"
+#include "bootloader.h"
+#include "cmdline.h"
 #include "ctx.h"
 #include "device.h"
 #include "group.h"
 #include "hd-error.h"
+#include "host.h"
 #include "inventory.h"
 #include "json-export.h"
 #include "pciconfig.h"
