@@ -74,3 +74,5 @@ int cli_terminal_width(void);
 int cmd_list(HdCli *cli, int argc, char **argv);
 int cmd_show(HdCli *cli, int argc, char **argv);
 int cmd_groups(HdCli *cli, int argc, char **argv);
+int cmd_check(HdCli *cli, int argc, char **argv);
+int cmd_kernel_args(HdCli *cli, int argc, char **argv);

@@ -16,6 +16,8 @@ static const HdCommand commands[] = {
         { "list", cmd_list, "List PCI devices with what passthrough needs to know" },
         { "show", cmd_show, "Everything about one device, with its IOMMU group" },
         { "groups", cmd_groups, "IOMMU groups and whether each can go to a VM" },
+        { "check", cmd_check, "Is this host ready for passthrough, and what to change" },
+        { "kernel-args", cmd_kernel_args, "Kernel command line: running, configured, desired" },
 };
 
 static void print_usage(FILE *out)
