@@ -88,6 +88,8 @@ static void value_free(gpointer p)
 {
         Value *v = p;
 
+        if (!v)
+                return;
         g_free(v->decoded);
         g_free(v->edited);
         g_free(v);
@@ -779,20 +781,35 @@ HdBootloader *hd_bootloader_detect(HdCtx *ctx, GError **error)
 
 /* ---- applying ---- */
 
+static gint compare_start_descending(gconstpointer a, gconstpointer b)
+{
+        const Value *va = *(Value *const *)a;
+        const Value *vb = *(Value *const *)b;
+
+        return (va->start < vb->start) - (va->start > vb->start);
+}
+
 static char *edited_content(const ConfigFile *f)
 {
         g_autoptr(GString) s = g_string_new(f->content);
+        g_autoptr(GPtrArray) order = g_ptr_array_new();
 
-        /* back to front, so earlier offsets stay valid */
-        for (guint j = f->values->len; j-- > 0;) {
-                const Value *v = f->values->pdata[j];
+        /* back to front in the file, so earlier offsets stay valid */
+        for (guint j = 0; j < f->values->len; j++)
+                g_ptr_array_add(order, f->values->pdata[j]);
+        g_ptr_array_sort(order, compare_start_descending);
+        for (guint j = 0; j < order->len; j++) {
+                const Value *v = order->pdata[j];
                 g_autofree char *encoded = NULL;
 
                 if (!v->edited || strcmp(v->edited, v->decoded) == 0)
                         continue;
                 encoded = v->quote || !v->simple ? encode_shell_value(v, v->edited) : g_strdup(v->edited);
-                if (v->insert)
-                        encoded = g_strconcat(v->prefix, encoded, v->suffix, NULL);
+                if (v->insert) {
+                        char *wrapped = g_strconcat(v->prefix, encoded, v->suffix, NULL);
+                        g_free(encoded);
+                        encoded = wrapped;
+                }
                 g_string_erase(s, v->start, v->end - v->start);
                 g_string_insert(s, v->start, encoded);
         }
