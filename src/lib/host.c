@@ -246,8 +246,11 @@ static void check_cpu_virt(HdHostReport *r, Facts *f)
         }
         f->cpu_status = HD_CHECK_FAIL;
         add_check(r, "cpu-virt", HD_CHECK_FAIL,
-                  g_strdup_printf("CPU virtualization extensions (%s) not available",
-                                  virt_name(f->vendor)),
+                  g_strdup_printf("CPU virtualization extensions not available (no %s flag in "
+                                  "/proc/cpuinfo)",
+                                  f->vendor == HD_CPU_VENDOR_AMD     ? "svm"
+                                  : f->vendor == HD_CPU_VENDOR_INTEL ? "vmx"
+                                                                     : "vmx/svm"),
                   has_word(f->cpu_flags, "hypervisor")
                           ? g_strdup("this machine is itself a virtual machine: enable nested "
                                      "virtualization on its host (e.g. kvm-intel.nested=1 or "
@@ -351,6 +354,19 @@ static char *iommu_kernel_hint(const Facts *f)
         return g_strdup("enable the IOMMU driver for this platform in the kernel");
 }
 
+/* What the kernel will need once the firmware describes the IOMMU. */
+static const char *iommu_kernel_next_step(const Facts *f)
+{
+        if (f->vendor == HD_CPU_VENDOR_AMD)
+                return "AMD-Vi then needs no kernel argument (it is on by default)";
+        if (f->vendor != HD_CPU_VENDOR_INTEL)
+                return "then check that the kernel enables it";
+        if (kconfig_value(f, "CONFIG_INTEL_IOMMU_DEFAULT_ON"))
+                return "this kernel then enables VT-d by itself "
+                       "(CONFIG_INTEL_IOMMU_DEFAULT_ON=y)";
+        return "then add intel_iommu=on: " APPLY_IOMMU ", and reboot";
+}
+
 static void check_iommu_kernel(HdHostReport *r, Facts *f)
 {
         if (f->n_iommu_units > 0 && f->n_groups > 0) {
@@ -373,8 +389,9 @@ static void check_iommu_kernel(HdHostReport *r, Facts *f)
         if (f->fw_status == HD_CHECK_FAIL) {
                 add_check(r, "iommu-kernel", HD_CHECK_FAIL,
                           g_strdup("IOMMU not enabled by the kernel"),
-                          g_strdup("the firmware describes no IOMMU; enable it there first (see "
-                                   "iommu-firmware)"));
+                          g_strdup_printf("the firmware describes no IOMMU: enable it there "
+                                          "first (see iommu-firmware); %s",
+                                          iommu_kernel_next_step(f)));
                 return;
         }
         add_check(r, "iommu-kernel", HD_CHECK_FAIL, g_strdup("IOMMU not enabled by the kernel"),
@@ -528,6 +545,16 @@ static void check_vfio(HdHostReport *r, Facts *f)
                      g_strcmp0(kconfig_value(f, "CONFIG_VFIO_PCI"), "y") == 0;
         is_module = module_list_has(dep, "vfio-pci");
 
+        if (!loaded && !is_builtin && !is_module && !dep && !builtin) {
+                add_check(r, "vfio", HD_CHECK_FAIL,
+                          g_strdup_printf("vfio-pci not found: no module list for kernel %s",
+                                          f->release ? f->release : "(unknown release)"),
+                          g_strdup_printf("lib/modules/%s/modules.dep is missing, so the "
+                                          "running kernel's modules are not installed; install "
+                                          "them (or boot a kernel with CONFIG_VFIO_PCI=y)",
+                                          f->release ? f->release : "RELEASE"));
+                return;
+        }
         if (!loaded && !is_builtin && !is_module) {
                 add_check(r, "vfio", HD_CHECK_FAIL,
                           g_strdup_printf("vfio-pci not available in kernel %s",
@@ -601,7 +628,9 @@ static void check_kernel_features(HdHostReport *r, Facts *f)
         /* A probe on a real device beats the version: distribution kernels backport. */
         gboolean override = probe_override >= 0 ? probe_override
                                                 : release_at_least(f, 3, 16, &known);
-        gboolean reset = probe_reset >= 0 ? probe_reset : release_at_least(f, 5, 15, &known);
+        /* reset_method is hidden on devices that have no reset method at all, so a device
+         * without it proves nothing when the release says the kernel has it. */
+        gboolean reset = probe_reset == 1 || release_at_least(f, 5, 15, &known);
         const char *rel = f->release ? f->release : "unknown release";
 
         if (!override) {
@@ -658,11 +687,11 @@ static void check_groups(HdHostReport *r, Facts *f, GError **error)
                 if (n_shared > 1)
                         g_string_append(shared, "; ");
                 g_string_append_printf(shared, "group %d holds", g->number);
-                for (guint m = 0; m < g->members->len; m++) {
+                for (guint m = 0, k = 0; m < g->members->len; m++) {
                         const HdDevice *dev = g->members->pdata[m];
                         if (hd_device_is_bridge(dev) || hd_device_is_host_bridge(dev))
                                 continue;
-                        g_string_append_printf(shared, " %s", dev->name);
+                        g_string_append_printf(shared, "%s %s", k++ ? "," : "", dev->name);
                 }
                 if (g->shared_reason)
                         g_string_append_printf(shared, " (%s)", g->shared_reason);
