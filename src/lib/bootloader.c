@@ -25,6 +25,7 @@ typedef struct {
         gsize start, end;
         char quote;       /* '"', '\'' or 0 for a bare word (GRUB); 0 for raw values */
         gboolean simple;  /* the encoded bytes are quote + decoded + quote exactly */
+        gboolean shell;   /* a shell word (GRUB) rather than raw text (BLS, kernel/cmdline) */
         char *decoded;    /* the command line text */
         gboolean accepts_add; /* new words go here (GRUB_CMDLINE_LINUX, not _DEFAULT) */
         gboolean insert;  /* not in the file yet */
@@ -356,6 +357,7 @@ static Value *parse_shell_value(const char *path, const char *text, gsize pos, G
                 }
         }
         v = g_new0(Value, 1);
+        v->shell = TRUE;
         v->start = pos;
         v->end = i;
         v->quote = segments == 1 ? first_quote : 0;
@@ -437,6 +439,7 @@ static gboolean parse_grub(ConfigFile *f, GError **error)
                 /* No GRUB_CMDLINE_LINUX yet: one is added at the end if needed. */
                 Value *v = g_new0(Value, 1);
                 gsize len = strlen(text);
+                v->shell = TRUE;
                 v->start = v->end = len;
                 v->quote = '"';
                 v->simple = TRUE;
@@ -804,7 +807,7 @@ static char *edited_content(const ConfigFile *f)
 
                 if (!v->edited || strcmp(v->edited, v->decoded) == 0)
                         continue;
-                encoded = v->quote || !v->simple ? encode_shell_value(v, v->edited) : g_strdup(v->edited);
+                encoded = v->shell ? encode_shell_value(v, v->edited) : g_strdup(v->edited);
                 if (v->insert) {
                         char *wrapped = g_strconcat(v->prefix, encoded, v->suffix, NULL);
                         g_free(encoded);
