@@ -9,6 +9,25 @@
 
 #include "testlib.h"
 
+/* Fixtures that tests only read (plans without --apply), built once per program: building
+ * one takes seconds on a slow filesystem. */
+static GHashTable *shared_fixtures;
+
+static const HdTestFixture *shared_fixture(const char *topology)
+{
+        HdTestFixture *fx;
+
+        if (!shared_fixtures)
+                shared_fixtures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                        (GDestroyNotify)hd_test_fixture_free);
+        fx = g_hash_table_lookup(shared_fixtures, topology);
+        if (!fx) {
+                fx = hd_test_fixture_new(topology);
+                g_hash_table_insert(shared_fixtures, g_strdup(topology), fx);
+        }
+        return fx;
+}
+
 static char *read_root_file(const HdTestFixture *fx, const char *rel)
 {
         g_autofree char *path = hd_test_path(fx, rel);
@@ -156,7 +175,7 @@ static void test_arg_equal(void)
 
 static char *added_for(const char *topology, const char *option)
 {
-        g_autoptr(HdTestFixture) fx = hd_test_fixture_new(topology);
+        const HdTestFixture *fx = shared_fixture(topology);
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdKernelArgs) ka = NULL;
@@ -213,7 +232,7 @@ static void test_amd_iommu_removes_off(void)
 
 static void expect_plan_error(const char *topology, Req *r, int code, const char *needle)
 {
-        g_autoptr(HdTestFixture) fx = hd_test_fixture_new(topology);
+        const HdTestFixture *fx = shared_fixture(topology);
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdKernelArgs) ka = plan(ctx, r, &error);
@@ -321,14 +340,17 @@ static void test_grub_quoting_kept(void)
                 "GRUB_CMDLINE_LINUX=\"dyndbg=\\\"module vfio +p\\\" quiet\"\n",
         };
 
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
+
         for (gsize i = 0; i < G_N_ELEMENTS(variants); i++) {
-                g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
+                g_autofree char *state = hd_test_path(fx, HD_KERNEL_ARGS_STATE);
                 g_autofree char *l1 = NULL;
                 g_autofree char *l2 = NULL;
                 g_autofree char *back = NULL;
                 g_autoptr(HdKernelArgs) ka = NULL;
                 Req r = { .enable = strs("iommu-pt", "nested", NULL) };
 
+                (void)g_unlink(state);
                 write_root_file(fx, "etc/default/grub", variants[i]);
                 l1 = apply(fx, &r, &ka);
                 g_assert_true(ka->applied);
@@ -367,8 +389,9 @@ static void test_grub_unparseable(void)
                 "GRUB_CMDLINE_LINUX=\"foo=\\\"open\"\n",
         };
 
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
+
         for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
-                g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
                 g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
                 g_autoptr(GError) error = NULL;
                 g_autoptr(HdKernelArgs) ka = NULL;
@@ -701,6 +724,8 @@ static void test_cli(void)
 
 int main(int argc, char **argv)
 {
+        int r;
+
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/cmdline/split", test_split);
         g_test_add_func("/cmdline/arg-equal", test_arg_equal);
@@ -723,5 +748,7 @@ int main(int argc, char **argv)
         g_test_add_func("/cmdline/proxmox-grub", test_proxmox_grub);
         g_test_add_func("/cmdline/unknown-bootloader", test_unknown_bootloader);
         g_test_add_func("/cmdline/cli", test_cli);
-        return g_test_run();
+        r = g_test_run();
+        g_clear_pointer(&shared_fixtures, g_hash_table_unref);
+        return r;
 }

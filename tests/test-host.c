@@ -6,6 +6,24 @@
 
 #include "testlib.h"
 
+/* Fixtures the tests only read, built once per program (building one takes seconds). */
+static GHashTable *shared_fixtures;
+
+static const HdTestFixture *shared_fixture(const char *topology)
+{
+        HdTestFixture *fx;
+
+        if (!shared_fixtures)
+                shared_fixtures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                        (GDestroyNotify)hd_test_fixture_free);
+        fx = g_hash_table_lookup(shared_fixtures, topology);
+        if (!fx) {
+                fx = hd_test_fixture_new(topology);
+                g_hash_table_insert(shared_fixtures, g_strdup(topology), fx);
+        }
+        return fx;
+}
+
 static HdHostReport *check_fixture(const HdTestFixture *fx)
 {
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
@@ -51,7 +69,7 @@ static void in_root(const HdTestFixture *fx, const char *script)
 
 static void test_ids_in_order(void)
 {
-        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const HdTestFixture *fx = shared_fixture("desktop");
         g_autoptr(HdHostReport) r = check_fixture(fx);
         static const char *const ids[] = { "cpu-virt", "kvm", "iommu-firmware", "iommu-kernel",
                                            "interrupt-remapping", "vfio", "kernel-features",
@@ -64,7 +82,7 @@ static void test_ids_in_order(void)
 
 static void test_intel_ready(void)
 {
-        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const HdTestFixture *fx = shared_fixture("desktop");
         g_autoptr(HdHostReport) r = check_fixture(fx);
 
         g_assert_cmpint(r->cpu_vendor, ==, HD_CPU_VENDOR_INTEL);
@@ -86,7 +104,7 @@ static void test_intel_ready(void)
 
 static void test_amd_ready(void)
 {
-        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("amd-host");
+        const HdTestFixture *fx = shared_fixture("amd-host");
         g_autoptr(HdHostReport) r = check_fixture(fx);
 
         g_assert_cmpint(r->cpu_vendor, ==, HD_CPU_VENDOR_AMD);
@@ -102,7 +120,7 @@ static void test_amd_ready(void)
 
 static void test_firmware_on_kernel_off(void)
 {
-        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("firmware-only");
+        const HdTestFixture *fx = shared_fixture("firmware-only");
         g_autoptr(HdHostReport) r = check_fixture(fx);
 
         assert_status(r, "iommu-firmware", HD_CHECK_PASS);
@@ -118,7 +136,7 @@ static void test_firmware_on_kernel_off(void)
 static void test_intel_default_off_kernel(void)
 {
         /* Fedora-like: no intel_iommu=off, and the kernel does not turn VT-d on by itself. */
-        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("grubby-host");
+        const HdTestFixture *fx = shared_fixture("grubby-host");
         g_autoptr(HdHostReport) r = check_fixture(fx);
 
         assert_status(r, "iommu-kernel", HD_CHECK_FAIL);
@@ -161,7 +179,7 @@ static void test_amd_kernel_off(void)
 
 static void test_no_firmware_iommu(void)
 {
-        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
+        const HdTestFixture *fx = shared_fixture("no-iommu");
         g_autoptr(HdHostReport) r = check_fixture(fx);
 
         assert_status(r, "iommu-firmware", HD_CHECK_FAIL);
@@ -174,7 +192,7 @@ static void test_no_firmware_iommu(void)
 
 static void test_no_vfio(void)
 {
-        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-vfio");
+        const HdTestFixture *fx = shared_fixture("no-vfio");
         g_autoptr(HdHostReport) r = check_fixture(fx);
 
         assert_status(r, "iommu-kernel", HD_CHECK_PASS);
@@ -185,7 +203,7 @@ static void test_no_vfio(void)
 
 static void test_vfio_builtin_and_loaded(void)
 {
-        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("already-vfio");
+        const HdTestFixture *fx = shared_fixture("already-vfio");
         g_autoptr(HdHostReport) r = check_fixture(fx);
 
         assert_status(r, "vfio", HD_CHECK_PASS);
@@ -194,7 +212,7 @@ static void test_vfio_builtin_and_loaded(void)
 
 static void test_interrupt_remapping_off(void)
 {
-        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("ir-off");
+        const HdTestFixture *fx = shared_fixture("ir-off");
         g_autoptr(HdHostReport) r = check_fixture(fx);
 
         assert_status(r, "interrupt-remapping", HD_CHECK_WARN);
@@ -270,8 +288,8 @@ static void test_old_kernel(void)
 
 static void test_cli_exit_codes(void)
 {
-        g_autoptr(HdTestFixture) ready = hd_test_fixture_new("desktop");
-        g_autoptr(HdTestFixture) off = hd_test_fixture_new("firmware-only");
+        const HdTestFixture *ready = shared_fixture("desktop");
+        const HdTestFixture *off = shared_fixture("firmware-only");
         g_autofree char *out = NULL;
         g_autofree char *out_q = NULL;
         g_autofree char *out_ready = NULL;
@@ -305,7 +323,7 @@ static void test_cli_exit_codes(void)
 
 static void test_cli_json(void)
 {
-        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("firmware-only");
+        const HdTestFixture *fx = shared_fixture("firmware-only");
         g_autofree char *out = NULL;
         g_autoptr(JsonNode) root = NULL;
         JsonObject *o;
@@ -344,6 +362,8 @@ static void test_cli_json(void)
 
 int main(int argc, char **argv)
 {
+        int r;
+
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/host/ids-in-order", test_ids_in_order);
         g_test_add_func("/host/intel-ready", test_intel_ready);
@@ -362,5 +382,7 @@ int main(int argc, char **argv)
         g_test_add_func("/host/old-kernel", test_old_kernel);
         g_test_add_func("/host/cli-exit-codes", test_cli_exit_codes);
         g_test_add_func("/host/cli-json", test_cli_json);
-        return g_test_run();
+        r = g_test_run();
+        g_clear_pointer(&shared_fixtures, g_hash_table_unref);
+        return r;
 }
