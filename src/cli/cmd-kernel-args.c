@@ -67,7 +67,12 @@ static void print_human(const HdKernelArgs *ka, gboolean apply)
         printf("%-11s %s%s%s\n", "bootloader", hd_bootloader_kind_to_string(ka->bootloader),
                ka->config_path ? " /" : "", ka->config_path ? ka->config_path : "");
         print_line("running", ka->running);
-        print_line("configured", ka->configured);
+        if (ka->bootloader == HD_BOOTLOADER_UNKNOWN)
+                printf("%-11s %s\n", "configured",
+                       "unknown: no supported bootloader found (GRUB, grubby, systemd-boot, "
+                       "Proxmox)");
+        else
+                print_line("configured", ka->configured);
         print_line("desired", ka->desired);
         for (guint i = 0; i < ka->added->len; i++)
                 printf("  + %s\n", (const char *)ka->added->pdata[i]);
