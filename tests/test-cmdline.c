@@ -496,6 +496,7 @@ static void test_dry_run(void)
         g_assert_true(hd_kernel_args_apply(ctx, ka, &error));
         g_assert_no_error(error);
         g_assert_cmpuint(hd_ctx_get_write_log(ctx)->len, ==, 4);
+        g_assert_false(ka->applied);
         after = read_root_file(fx, "etc/default/grub");
         g_assert_cmpstr(after, ==, orig);
         g_assert_false(root_file_exists(fx, "etc/default/grub.hostdev-backup"));
@@ -515,6 +516,45 @@ static void test_real_backend_refused_on_fixture(void)
         g_assert_false(hd_kernel_args_apply(ctx, ka, &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
         g_assert_cmpuint(hd_ctx_get_write_log(ctx)->len, ==, 0);
+}
+
+static void test_comma_list_counts(void)
+{
+        /* intel_iommu=on,sm_on already says "on": nothing to add, nothing replaced */
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
+        g_autofree char *l1 = NULL;
+        g_autoptr(HdKernelArgs) ka = NULL;
+        Req r = { .enable = strs("iommu", NULL) };
+
+        write_root_file(fx, "etc/default/grub", "GRUB_CMDLINE_LINUX=\"intel_iommu=on,sm_on\"\n");
+        l1 = apply(fx, &r, &ka);
+        g_assert_cmpstr(l1, ==, "");
+        g_assert_cmpuint(ka->added->len, ==, 0);
+}
+
+static void test_vfio_ids_change_and_disable(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
+        const char *orig = "GRUB_CMDLINE_LINUX=\"quiet\"\n";
+        g_autofree char *l1 = NULL;
+        g_autofree char *l2 = NULL;
+        g_autofree char *l3 = NULL;
+        g_autofree char *mid = NULL;
+        g_autofree char *back = NULL;
+        Req r = { .enable = strs("vfio-ids=10de:1b80", NULL) };
+
+        write_root_file(fx, "etc/default/grub", orig);
+        l1 = apply(fx, &r, NULL);
+        /* a second value replaces hostdev's first one in place */
+        r = (Req){ .enable = strs("vfio-ids=10de:1b80,10de:10f0", NULL) };
+        l2 = apply(fx, &r, NULL);
+        mid = read_root_file(fx, "etc/default/grub");
+        g_assert_cmpstr(mid, ==, "GRUB_CMDLINE_LINUX=\"quiet vfio-pci.ids=10de:1b80,10de:10f0\"\n");
+        /* --disable without a value: whatever hostdev set */
+        r = (Req){ .disable = strs("vfio-ids", NULL) };
+        l3 = apply(fx, &r, NULL);
+        back = read_root_file(fx, "etc/default/grub");
+        g_assert_cmpstr(back, ==, orig);
 }
 
 /* ---- the other bootloaders ---- */
@@ -740,6 +780,8 @@ int main(int argc, char **argv)
         g_test_add_func("/cmdline/idempotent", test_idempotent);
         g_test_add_func("/cmdline/hand-written-stays", test_hand_written_stays);
         g_test_add_func("/cmdline/dry-run", test_dry_run);
+        g_test_add_func("/cmdline/comma-list-counts", test_comma_list_counts);
+        g_test_add_func("/cmdline/vfio-ids-change-and-disable", test_vfio_ids_change_and_disable);
         g_test_add_func("/cmdline/real-backend-refused", test_real_backend_refused_on_fixture);
         g_test_add_func("/cmdline/grubby-apply-revert", test_grubby_apply_revert);
         g_test_add_func("/cmdline/grubby-kernelopts", test_grubby_kernelopts_unparseable);

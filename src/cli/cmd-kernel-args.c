@@ -62,7 +62,7 @@ static void print_line(const char *label, const GPtrArray *words)
         printf("%-11s %s\n", label, s->len ? s->str : "(empty)");
 }
 
-static void print_human(const HdKernelArgs *ka, gboolean apply)
+static void print_human(const HdKernelArgs *ka, gboolean apply, gboolean dry_run)
 {
         printf("%-11s %s%s%s\n", "bootloader", hd_bootloader_kind_to_string(ka->bootloader),
                ka->config_path ? " /" : "", ka->config_path ? ka->config_path : "");
@@ -80,7 +80,9 @@ static void print_human(const HdKernelArgs *ka, gboolean apply)
                 printf("  - %s\n", (const char *)ka->removed->pdata[i]);
         for (guint i = 0; i < ka->notes->len; i++)
                 printf("note: %s\n", (const char *)ka->notes->pdata[i]);
-        if (ka->applied)
+        if (dry_run)
+                printf("dry run: nothing was changed\n");
+        else if (ka->applied)
                 printf("applied: the bootloader will boot with the desired command line\n");
         else if (ka->added->len || ka->removed->len)
                 printf("%s\n", apply ? "nothing applied"
@@ -169,6 +171,6 @@ int cmd_kernel_args(HdCli *cli, int argc, char **argv)
         if (cli->json)
                 print_json(ka);
         else
-                print_human(ka, apply);
+                print_human(ka, apply, dry_run);
         return HD_EXIT_OK;
 }

@@ -906,7 +906,7 @@ gboolean hd_bootloader_apply(HdBootloader *bl, HdCtx *ctx, const GPtrArray *edit
                 goto restore;
         }
         /* The files now say what was asked: they are the new baseline. */
-        for (guint i = 0; i < changed->len; i++) {
+        for (guint i = 0; !hd_ctx_get_dry_run(ctx) && i < changed->len; i++) {
                 ConfigFile *f = changed->pdata[i];
                 g_free(f->content);
                 f->content = g_strdup(contents->pdata[i]);

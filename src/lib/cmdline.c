@@ -165,8 +165,10 @@ static gboolean valid_vfio_ids(const char *ids)
         return TRUE;
 }
 
-/* "vfio-ids=10de:1b80" -> the option and its value. */
-static const HdKernelOption *parse_option(const char *text, char **value, GError **error)
+/* "vfio-ids=10de:1b80" -> the option and its value. With @value_optional an option that
+ * takes a value may come without one (--disable vfio-ids: whatever hostdev set). */
+static const HdKernelOption *parse_option(const char *text, gboolean value_optional, char **value,
+                                          GError **error)
 {
         const char *eq = strchr(text, '=');
         g_autofree char *name = eq ? g_strndup(text, eq - text) : g_strdup(text);
@@ -175,7 +177,7 @@ static const HdKernelOption *parse_option(const char *text, char **value, GError
         for (gsize i = 0; i < G_N_ELEMENTS(options); i++) {
                 if (strcmp(options[i].name, name) != 0)
                         continue;
-                if (options[i].takes_value && !eq) {
+                if (options[i].takes_value && !eq && !value_optional) {
                         g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
                                     "option %s needs a value: %s=VENDOR:DEVICE[,...] (e.g. "
                                     "%s=10de:1b80,10de:10f0)",
@@ -464,6 +466,22 @@ static void note(Planner *p, const char *format, ...)
 }
 
 /* Ask for @arg to be in the desired command line. */
+/* Whether @have ("intel_iommu=on,sm_on") already says what @arg ("intel_iommu=on") asks
+ * for: same parameter, and the value is one item of its comma-separated list. */
+static gboolean value_listed(const char *have, const char *arg)
+{
+        g_autofree char *kh = hd_cmdline_arg_key(have);
+        g_autofree char *ka = hd_cmdline_arg_key(arg);
+        const char *vh = strchr(have, '=');
+        const char *va = strchr(arg, '=');
+        g_auto(GStrv) items = NULL;
+
+        if (strcmp(kh, ka) != 0 || !vh || !va)
+                return FALSE;
+        items = g_strsplit(vh + 1, ",", -1);
+        return g_strv_contains((const char *const *)items, va + 1);
+}
+
 static gboolean want(Planner *p, const char *arg, GError **error)
 {
         g_autofree char *key = hd_cmdline_arg_key(arg);
@@ -487,6 +505,13 @@ static gboolean want(Planner *p, const char *arg, GError **error)
                 note(p, "%s is already configured", arg);
                 return TRUE;
         }
+        for (guint i = 0; i < desired->len; i++) {
+                if (value_listed(desired->pdata[i], arg)) {
+                        note(p, "%s is already configured (%s)", arg,
+                             (const char *)desired->pdata[i]);
+                        return TRUE;
+                }
+        }
         if (key_is_exclusive(key)) {
                 for (guint i = 0; i < desired->len; i++) {
                         g_autofree char *k = hd_cmdline_arg_key(desired->pdata[i]);
@@ -506,7 +531,7 @@ static gboolean want(Planner *p, const char *arg, GError **error)
 static gboolean plan_enable(Planner *p, const char *text, GError **error)
 {
         g_autofree char *value = NULL;
-        const HdKernelOption *opt = parse_option(text, &value, error);
+        const HdKernelOption *opt = parse_option(text, FALSE, &value, error);
         g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
         g_autoptr(GPtrArray) clears = g_ptr_array_new_with_free_func(g_free);
 
@@ -530,16 +555,30 @@ static gboolean plan_enable(Planner *p, const char *text, GError **error)
 static gboolean plan_disable(Planner *p, const char *text, GError **error)
 {
         g_autofree char *value = NULL;
-        const HdKernelOption *opt = parse_option(text, &value, error);
+        const HdKernelOption *opt = parse_option(text, TRUE, &value, error);
         g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
         g_autoptr(GPtrArray) clears = g_ptr_array_new_with_free_func(g_free);
 
         if (!opt)
                 return FALSE;
-        if (opt->takes_value && !value)
+        if (opt->takes_value && !value) {
+                /* whatever value hostdev set for it */
+                g_autofree char *key = NULL;
+                if (!option_args(opt, "0000:0000", p->vendor, args, clears, error))
+                        return FALSE;
+                key = hd_cmdline_arg_key(args->pdata[0]);
+                g_ptr_array_set_size(args, 0);
+                for (guint i = 0; i < p->ka->state->len; i++) {
+                        Remembered *r = p->ka->state->pdata[i];
+                        g_autofree char *k = hd_cmdline_arg_key(r->arg);
+                        if (strcmp(k, key) == 0)
+                                g_ptr_array_add(args, g_strdup(r->arg));
+                }
+                if (args->len == 0)
+                        note(p, "hostdev set no %s", key);
+        } else if (!option_args(opt, value, p->vendor, args, clears, error)) {
                 return FALSE;
-        if (!option_args(opt, value, p->vendor, args, clears, error))
-                return FALSE;
+        }
         if (strcmp(opt->name, "iommu") == 0 && p->vendor == HD_CPU_VENDOR_AMD)
                 note(p, "AMD-Vi is on whenever the firmware has an IVRS table; to turn it off, "
                         "--custom amd_iommu=off");
@@ -731,7 +770,12 @@ gboolean hd_kernel_args_apply(HdCtx *ctx, HdKernelArgs *ka, GError **error)
                         continue;
                 r = g_new0(Remembered, 1);
                 r->arg = g_strdup(e->new_arg);
-                r->replaced = e->op == HD_ARG_EDIT_REPLACE ? g_strdup(e->old_arg) : NULL;
+                if (e->op == HD_ARG_EDIT_REPLACE) {
+                        /* Replacing a word hostdev wrote itself: what that one replaced is
+                         * what the admin had. */
+                        Remembered *prev = state_find(ka->state, e->old_arg);
+                        r->replaced = g_strdup(prev ? prev->replaced : e->old_arg);
+                }
                 g_ptr_array_add(state, r);
         }
         if (!save_state(ctx, ka->bootloader, state, error)) {
@@ -739,6 +783,8 @@ gboolean hd_kernel_args_apply(HdCtx *ctx, HdKernelArgs *ka, GError **error)
                                       "not be recorded: ");
                 return FALSE;
         }
+        if (hd_ctx_get_dry_run(ctx))
+                return TRUE; /* the write log says what would have happened */
         g_ptr_array_unref(ka->state);
         ka->state = g_steal_pointer(&state);
         g_ptr_array_unref(ka->configured);
