@@ -81,7 +81,7 @@ static void req_clear(Req *r)
 
 static HdKernelArgs *plan(HdCtx *ctx, Req *r, GError **error)
 {
-        HdKernelArgsRequest req = { r->enable, r->disable, r->custom, r->remove };
+        HdKernelArgsRequest req = {r->enable, r->disable, r->custom, r->remove};
         HdKernelArgs *ka = hd_kernel_args_plan(ctx, &req, error);
 
         req_clear(r);
@@ -133,14 +133,15 @@ static void test_split(void)
                 const char *line;
                 const char *joined; /* words joined with '|' */
         } cases[] = {
-                { "", "" },
-                { "   \t\n", "" },
-                { "quiet", "quiet" },
-                { "  ro  quiet\tsplash\n", "ro|quiet|splash" },
-                { "foo=\"a b\" bar", "foo=\"a b\"|bar" },
-                { "\"quoted word\" x", "\"quoted word\"|x" },
-                { "dyndbg=\"file drivers/x.c +p\" intel_iommu=on", "dyndbg=\"file drivers/x.c +p\"|intel_iommu=on" },
-                { "a -- init args", "a|--|init|args" },
+            {"", ""},
+            {"   \t\n", ""},
+            {"quiet", "quiet"},
+            {"  ro  quiet\tsplash\n", "ro|quiet|splash"},
+            {"foo=\"a b\" bar", "foo=\"a b\"|bar"},
+            {"\"quoted word\" x", "\"quoted word\"|x"},
+            {"dyndbg=\"file drivers/x.c +p\" intel_iommu=on",
+             "dyndbg=\"file drivers/x.c +p\"|intel_iommu=on"},
+            {"a -- init args", "a|--|init|args"},
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -150,7 +151,8 @@ static void test_split(void)
 
                 g_assert_no_error(error);
                 for (guint w = 0; w < words->len; w++)
-                        g_string_append_printf(s, "%s%s", w ? "|" : "", (const char *)words->pdata[w]);
+                        g_string_append_printf(s, "%s%s", w ? "|" : "",
+                                               (const char *)words->pdata[w]);
                 g_assert_cmpstr(s->str, ==, cases[i].joined);
         }
         {
@@ -179,7 +181,7 @@ static char *added_for(const char *topology, const char *option)
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdKernelArgs) ka = NULL;
-        Req r = { .enable = strs(option, NULL) };
+        Req r = {.enable = strs(option, NULL)};
 
         ka = plan(ctx, &r, &error);
         g_assert_no_error(error);
@@ -191,16 +193,16 @@ static void test_options_per_vendor(void)
         static const struct {
                 const char *option, *intel, *amd;
         } cases[] = {
-                { "iommu", "intel_iommu=on", "" },
-                { "iommu-pt", "iommu=pt", "iommu=pt" },
-                { "nested", "kvm-intel.nested=1", "kvm-amd.nested=1" },
-                { "unsafe-interrupts", "vfio_iommu_type1.allow_unsafe_interrupts=1",
-                  "vfio_iommu_type1.allow_unsafe_interrupts=1" },
-                { "pci-realloc", "pci=realloc", "pci=realloc" },
-                { "blacklist-nouveau", "modprobe.blacklist=nouveau rd.driver.blacklist=nouveau",
-                  "modprobe.blacklist=nouveau rd.driver.blacklist=nouveau" },
-                { "vfio-ids=10de:1b80,10de:10f0", "vfio-pci.ids=10de:1b80,10de:10f0",
-                  "vfio-pci.ids=10de:1b80,10de:10f0" },
+            {"iommu", "intel_iommu=on", ""},
+            {"iommu-pt", "iommu=pt", "iommu=pt"},
+            {"nested", "kvm-intel.nested=1", "kvm-amd.nested=1"},
+            {"unsafe-interrupts", "vfio_iommu_type1.allow_unsafe_interrupts=1",
+             "vfio_iommu_type1.allow_unsafe_interrupts=1"},
+            {"pci-realloc", "pci=realloc", "pci=realloc"},
+            {"blacklist-nouveau", "modprobe.blacklist=nouveau rd.driver.blacklist=nouveau",
+             "modprobe.blacklist=nouveau rd.driver.blacklist=nouveau"},
+            {"vfio-ids=10de:1b80,10de:10f0", "vfio-pci.ids=10de:1b80,10de:10f0",
+             "vfio-pci.ids=10de:1b80,10de:10f0"},
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -218,7 +220,7 @@ static void test_amd_iommu_removes_off(void)
         g_autoptr(HdKernelArgs) ka = NULL;
         g_autofree char *log = NULL;
         g_autofree char *text = NULL;
-        Req r = { .enable = strs("iommu", NULL) };
+        Req r = {.enable = strs("iommu", NULL)};
 
         write_root_file(fx, "etc/kernel/cmdline", "root=UUID=7e6d rw amd_iommu=off quiet\n");
         log = apply(fx, &r, &ka);
@@ -248,17 +250,19 @@ static void test_bad_input(void)
 {
         Req r;
 
-        r = (Req){ .enable = strs("iommmu", NULL) };
-        expect_plan_error("desktop", &r, HD_ERROR_INVALID_ARGUMENT, "valid options: iommu, iommu-pt");
-        r = (Req){ .disable = strs("turbo", NULL) };
-        expect_plan_error("desktop", &r, HD_ERROR_INVALID_ARGUMENT, "unknown kernel option 'turbo'");
-        r = (Req){ .enable = strs("vfio-ids", NULL) };
+        r = (Req){.enable = strs("iommmu", NULL)};
+        expect_plan_error("desktop", &r, HD_ERROR_INVALID_ARGUMENT,
+                          "valid options: iommu, iommu-pt");
+        r = (Req){.disable = strs("turbo", NULL)};
+        expect_plan_error("desktop", &r, HD_ERROR_INVALID_ARGUMENT,
+                          "unknown kernel option 'turbo'");
+        r = (Req){.enable = strs("vfio-ids", NULL)};
         expect_plan_error("desktop", &r, HD_ERROR_INVALID_ARGUMENT, "needs a value");
-        r = (Req){ .enable = strs("vfio-ids=nvidia", NULL) };
+        r = (Req){.enable = strs("vfio-ids=nvidia", NULL)};
         expect_plan_error("desktop", &r, HD_ERROR_INVALID_ARGUMENT, "VENDOR:DEVICE");
-        r = (Req){ .enable = strs("iommu=on", NULL) };
+        r = (Req){.enable = strs("iommu=on", NULL)};
         expect_plan_error("desktop", &r, HD_ERROR_INVALID_ARGUMENT, "takes no value");
-        r = (Req){ .custom = strs("foo=\"open", NULL) };
+        r = (Req){.custom = strs("foo=\"open", NULL)};
         expect_plan_error("desktop", &r, HD_ERROR_INVALID_ARGUMENT, "unterminated");
 }
 
@@ -266,17 +270,17 @@ static void test_conflicts(void)
 {
         Req r;
 
-        r = (Req){ .enable = strs("iommu", NULL), .disable = strs("iommu", NULL) };
+        r = (Req){.enable = strs("iommu", NULL), .disable = strs("iommu", NULL)};
         expect_plan_error("desktop", &r, HD_ERROR_INVALID_ARGUMENT, "contradict");
         /* Intel arguments on an AMD host */
-        r = (Req){ .custom = strs("intel_iommu=on", NULL) };
+        r = (Req){.custom = strs("intel_iommu=on", NULL)};
         expect_plan_error("amd-host", &r, HD_ERROR_REFUSED, "no effect on this AMD host");
-        r = (Req){ .custom = strs("kvm-amd.nested=1", NULL) };
+        r = (Req){.custom = strs("kvm-amd.nested=1", NULL)};
         expect_plan_error("desktop", &r, HD_ERROR_REFUSED, "AMD CPUs");
         /* an option and a custom word that say the opposite */
-        r = (Req){ .enable = strs("iommu", NULL), .custom = strs("intel_iommu=off", NULL) };
+        r = (Req){.enable = strs("iommu", NULL), .custom = strs("intel_iommu=off", NULL)};
         expect_plan_error("firmware-only", &r, HD_ERROR_REFUSED, "contradict");
-        r = (Req){ .custom = strs("foo=1", NULL), .remove = strs("foo", NULL) };
+        r = (Req){.custom = strs("foo=1", NULL), .remove = strs("foo", NULL)};
         expect_plan_error("desktop", &r, HD_ERROR_INVALID_ARGUMENT, "contradicts");
 }
 
@@ -293,7 +297,8 @@ static void test_grub_apply_revert(void)
         g_autofree char *backup = NULL;
         g_autoptr(HdKernelArgs) ka = NULL;
         g_autoptr(HdKernelArgs) ka2 = NULL;
-        Req r = { .enable = strs("iommu", "iommu-pt", NULL), .custom = strs("foo=\"a b\" bar", NULL) };
+        Req r = {.enable = strs("iommu", "iommu-pt", NULL),
+                 .custom = strs("foo=\"a b\" bar", NULL)};
 
         log = apply(fx, &r, &ka);
         g_assert_cmpstr(log, ==,
@@ -317,7 +322,7 @@ static void test_grub_apply_revert(void)
         }
 
         /* revert: every byte comes back */
-        r = (Req){ .disable = strs("iommu", "iommu-pt", NULL), .remove = strs("foo", "bar", NULL) };
+        r = (Req){.disable = strs("iommu", "iommu-pt", NULL), .remove = strs("foo", "bar", NULL)};
         log2 = apply(fx, &r, &ka2);
         back = read_root_file(fx, "etc/default/grub");
         g_assert_cmpstr(back, ==, orig);
@@ -327,17 +332,17 @@ static void test_grub_apply_revert(void)
 static void test_grub_quoting_kept(void)
 {
         static const char *const variants[] = {
-                /* single quotes, export, comments around, a DEFAULT after LINUX */
-                "# comment\nexport GRUB_CMDLINE_LINUX='console=ttyS0,115200n8'  # serial\n"
-                "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet   splash\"\n",
-                /* unquoted, and an earlier assignment that is overridden */
-                "GRUB_CMDLINE_LINUX=\"old\"\nGRUB_CMDLINE_LINUX=quiet\n",
-                /* empty, no newline at the end */
-                "GRUB_CMDLINE_LINUX=\"\"",
-                /* no GRUB_CMDLINE_LINUX at all */
-                "GRUB_DEFAULT=0\n",
-                /* a kernel-quoted value inside shell quotes */
-                "GRUB_CMDLINE_LINUX=\"dyndbg=\\\"module vfio +p\\\" quiet\"\n",
+            /* single quotes, export, comments around, a DEFAULT after LINUX */
+            "# comment\nexport GRUB_CMDLINE_LINUX='console=ttyS0,115200n8'  # serial\n"
+            "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet   splash\"\n",
+            /* unquoted, and an earlier assignment that is overridden */
+            "GRUB_CMDLINE_LINUX=\"old\"\nGRUB_CMDLINE_LINUX=quiet\n",
+            /* empty, no newline at the end */
+            "GRUB_CMDLINE_LINUX=\"\"",
+            /* no GRUB_CMDLINE_LINUX at all */
+            "GRUB_DEFAULT=0\n",
+            /* a kernel-quoted value inside shell quotes */
+            "GRUB_CMDLINE_LINUX=\"dyndbg=\\\"module vfio +p\\\" quiet\"\n",
         };
 
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
@@ -348,7 +353,7 @@ static void test_grub_quoting_kept(void)
                 g_autofree char *l2 = NULL;
                 g_autofree char *back = NULL;
                 g_autoptr(HdKernelArgs) ka = NULL;
-                Req r = { .enable = strs("iommu-pt", "nested", NULL) };
+                Req r = {.enable = strs("iommu-pt", "nested", NULL)};
 
                 (void)g_unlink(state);
                 write_root_file(fx, "etc/default/grub", variants[i]);
@@ -358,19 +363,20 @@ static void test_grub_quoting_kept(void)
                         /* what is configured now is what the next plan reads back */
                         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
                         g_autoptr(GError) error = NULL;
-                        Req none = { 0 };
+                        Req none = {0};
                         g_autoptr(HdKernelArgs) again = plan(ctx, &none, &error);
                         g_autofree char *conf = NULL;
                         g_assert_no_error(error);
                         conf = join(again->configured);
                         g_assert_nonnull(strstr(conf, "iommu=pt kvm-intel.nested=1"));
                 }
-                r = (Req){ .disable = strs("iommu-pt", "nested", NULL) };
+                r = (Req){.disable = strs("iommu-pt", "nested", NULL)};
                 l2 = apply(fx, &r, NULL);
                 back = read_root_file(fx, "etc/default/grub");
                 if (i == 1)
                         /* a bare word that needed quotes once keeps them (same value) */
-                        g_assert_cmpstr(back, ==, "GRUB_CMDLINE_LINUX=\"old\"\nGRUB_CMDLINE_LINUX=\"quiet\"\n");
+                        g_assert_cmpstr(
+                            back, ==, "GRUB_CMDLINE_LINUX=\"old\"\nGRUB_CMDLINE_LINUX=\"quiet\"\n");
                 else if (i == 3)
                         /* the line hostdev had to add stays, empty */
                         g_assert_cmpstr(back, ==, "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX=\"\"\n");
@@ -382,11 +388,11 @@ static void test_grub_quoting_kept(void)
 static void test_grub_unparseable(void)
 {
         static const char *const bad[] = {
-                "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX iommu=pt\"\n",
-                "GRUB_CMDLINE_LINUX=\"quiet\n",
-                "GRUB_CMDLINE_LINUX=`cat /etc/cmdline`\n",
-                "GRUB_CMDLINE_LINUX=\"quiet\" splash\n",
-                "GRUB_CMDLINE_LINUX=\"foo=\\\"open\"\n",
+            "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX iommu=pt\"\n",
+            "GRUB_CMDLINE_LINUX=\"quiet\n",
+            "GRUB_CMDLINE_LINUX=`cat /etc/cmdline`\n",
+            "GRUB_CMDLINE_LINUX=\"quiet\" splash\n",
+            "GRUB_CMDLINE_LINUX=\"foo=\\\"open\"\n",
         };
 
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
@@ -396,7 +402,7 @@ static void test_grub_unparseable(void)
                 g_autoptr(GError) error = NULL;
                 g_autoptr(HdKernelArgs) ka = NULL;
                 g_autofree char *after = NULL;
-                Req r = { .enable = strs("iommu", NULL) };
+                Req r = {.enable = strs("iommu", NULL)};
 
                 write_root_file(fx, "etc/default/grub", bad[i]);
                 ka = plan(ctx, &r, &error);
@@ -418,7 +424,7 @@ static void test_failed_command_restores(void)
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdKernelArgs) ka = NULL;
-        Req r = { .enable = strs("iommu", NULL) };
+        Req r = {.enable = strs("iommu", NULL)};
 
         ka = plan(ctx, &r, &error);
         g_assert_no_error(error);
@@ -441,10 +447,10 @@ static void test_idempotent(void)
         g_autofree char *l1 = NULL;
         g_autofree char *l2 = NULL;
         g_autoptr(HdKernelArgs) ka = NULL;
-        Req r = { .enable = strs("iommu", NULL) };
+        Req r = {.enable = strs("iommu", NULL)};
 
         l1 = apply(fx, &r, NULL);
-        r = (Req){ .enable = strs("iommu", NULL) };
+        r = (Req){.enable = strs("iommu", NULL)};
         l2 = apply(fx, &r, &ka);
         g_assert_cmpstr(l2, ==, "");
         g_assert_false(ka->applied);
@@ -461,20 +467,21 @@ static void test_hand_written_stays(void)
         g_autofree char *after = NULL;
         g_autoptr(HdKernelArgs) ka = NULL;
         g_autoptr(HdKernelArgs) ka2 = NULL;
-        Req r = { .disable = strs("iommu", "iommu-pt", NULL) };
+        Req r = {.disable = strs("iommu", "iommu-pt", NULL)};
 
         l1 = apply(fx, &r, &ka);
         g_assert_cmpstr(l1, ==, "");
         g_assert_false(ka->reboot_required);
         {
                 g_autofree char *notes = join(ka->notes);
-                g_assert_nonnull(strstr(notes, "intel_iommu=on was not added by hostdev and stays"));
+                g_assert_nonnull(
+                    strstr(notes, "intel_iommu=on was not added by hostdev and stays"));
         }
         after = read_root_file(fx, "etc/default/grub");
         g_assert_cmpstr(after, ==, orig);
 
         /* an explicit --remove takes it away */
-        r = (Req){ .remove = strs("iommu", NULL) };
+        r = (Req){.remove = strs("iommu", NULL)};
         l2 = apply(fx, &r, &ka2);
         g_assert_cmpuint(ka2->removed->len, ==, 1);
         g_assert_cmpstr(ka2->removed->pdata[0], ==, "iommu=pt");
@@ -489,7 +496,7 @@ static void test_dry_run(void)
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdKernelArgs) ka = NULL;
-        Req r = { .enable = strs("iommu", NULL) };
+        Req r = {.enable = strs("iommu", NULL)};
 
         hd_ctx_set_dry_run(ctx, TRUE);
         ka = plan(ctx, &r, &error);
@@ -508,7 +515,7 @@ static void test_real_backend_refused_on_fixture(void)
         g_autoptr(GError) error = NULL;
         g_autoptr(HdCtx) ctx = hd_ctx_new(fx->root, HD_BACKEND_REAL, &error);
         g_autoptr(HdKernelArgs) ka = NULL;
-        Req r = { .enable = strs("iommu", NULL) };
+        Req r = {.enable = strs("iommu", NULL)};
 
         g_assert_no_error(error);
         ka = plan(ctx, &r, &error);
@@ -524,7 +531,7 @@ static void test_comma_list_counts(void)
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
         g_autofree char *l1 = NULL;
         g_autoptr(HdKernelArgs) ka = NULL;
-        Req r = { .enable = strs("iommu", NULL) };
+        Req r = {.enable = strs("iommu", NULL)};
 
         write_root_file(fx, "etc/default/grub", "GRUB_CMDLINE_LINUX=\"intel_iommu=on,sm_on\"\n");
         l1 = apply(fx, &r, &ka);
@@ -541,17 +548,17 @@ static void test_vfio_ids_change_and_disable(void)
         g_autofree char *l3 = NULL;
         g_autofree char *mid = NULL;
         g_autofree char *back = NULL;
-        Req r = { .enable = strs("vfio-ids=10de:1b80", NULL) };
+        Req r = {.enable = strs("vfio-ids=10de:1b80", NULL)};
 
         write_root_file(fx, "etc/default/grub", orig);
         l1 = apply(fx, &r, NULL);
         /* a second value replaces hostdev's first one in place */
-        r = (Req){ .enable = strs("vfio-ids=10de:1b80,10de:10f0", NULL) };
+        r = (Req){.enable = strs("vfio-ids=10de:1b80,10de:10f0", NULL)};
         l2 = apply(fx, &r, NULL);
         mid = read_root_file(fx, "etc/default/grub");
         g_assert_cmpstr(mid, ==, "GRUB_CMDLINE_LINUX=\"quiet vfio-pci.ids=10de:1b80,10de:10f0\"\n");
         /* --disable without a value: whatever hostdev set */
-        r = (Req){ .disable = strs("vfio-ids", NULL) };
+        r = (Req){.disable = strs("vfio-ids", NULL)};
         l3 = apply(fx, &r, NULL);
         back = read_root_file(fx, "etc/default/grub");
         g_assert_cmpstr(back, ==, orig);
@@ -562,8 +569,10 @@ static void test_vfio_ids_change_and_disable(void)
 static void test_grubby_apply_revert(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("grubby-host");
-        const char *e39 = "boot/loader/entries/4c4c4544004e3510805ab3c04f4e3332-6.5.6-300.fc39.x86_64.conf";
-        const char *e38 = "boot/loader/entries/4c4c4544004e3510805ab3c04f4e3332-6.2.9-300.fc38.x86_64.conf";
+        const char *e39 =
+            "boot/loader/entries/4c4c4544004e3510805ab3c04f4e3332-6.5.6-300.fc39.x86_64.conf";
+        const char *e38 =
+            "boot/loader/entries/4c4c4544004e3510805ab3c04f4e3332-6.2.9-300.fc38.x86_64.conf";
         g_autofree char *o39 = read_root_file(fx, e39);
         g_autofree char *o38 = read_root_file(fx, e38);
         g_autofree char *l1 = NULL;
@@ -573,24 +582,28 @@ static void test_grubby_apply_revert(void)
         g_autofree char *b38 = NULL;
         g_autofree char *expect = NULL;
         g_autoptr(HdKernelArgs) ka = NULL;
-        Req r = { .enable = strs("iommu", "iommu-pt", NULL), .custom = strs("foo=\"a b\"", NULL) };
+        Req r = {.enable = strs("iommu", "iommu-pt", NULL), .custom = strs("foo=\"a b\"", NULL)};
 
         l1 = apply(fx, &r, &ka);
         g_assert_cmpint(ka->bootloader, ==, HD_BOOTLOADER_GRUBBY);
         /* the default (newest) entry is what boots next */
         g_assert_cmpstr(ka->config_path, ==, e39);
-        expect = g_strdup_printf("file %s.hostdev-backup\nfile %s\nfile %s.hostdev-backup\nfile %s\n"
-                                 "run grubby --update-kernel=ALL --args=intel_iommu=on iommu=pt foo=\"a b\"\n"
-                                 "file var/lib/hostdev/kernel-args.json\n",
-                                 e38, e38, e39, e39);
+        expect = g_strdup_printf(
+            "file %s.hostdev-backup\nfile %s\nfile %s.hostdev-backup\nfile %s\n"
+            "run grubby --update-kernel=ALL --args=intel_iommu=on iommu=pt foo=\"a b\"\n"
+            "file var/lib/hostdev/kernel-args.json\n",
+            e38, e38, e39, e39);
         g_assert_cmpstr(l1, ==, expect);
         n39 = read_root_file(fx, e39);
-        g_assert_nonnull(strstr(n39, "\noptions root=UUID=8d1f5c3a-2b4e-4f6a-9c7d-0e1f2a3b4c5d ro rhgb quiet "
-                                     "intel_iommu=on iommu=pt foo=\"a b\"\n"));
+        g_assert_nonnull(
+            strstr(n39, "\noptions root=UUID=8d1f5c3a-2b4e-4f6a-9c7d-0e1f2a3b4c5d ro rhgb quiet "
+                        "intel_iommu=on iommu=pt foo=\"a b\"\n"));
 
-        r = (Req){ .disable = strs("iommu", "iommu-pt", NULL), .remove = strs("foo", NULL) };
+        r = (Req){.disable = strs("iommu", "iommu-pt", NULL), .remove = strs("foo", NULL)};
         l2 = apply(fx, &r, NULL);
-        g_assert_nonnull(strstr(l2, "run grubby --update-kernel=ALL --remove-args=intel_iommu=on iommu=pt foo=\"a b\"\n"));
+        g_assert_nonnull(strstr(
+            l2,
+            "run grubby --update-kernel=ALL --remove-args=intel_iommu=on iommu=pt foo=\"a b\"\n"));
         b39 = read_root_file(fx, e39);
         b38 = read_root_file(fx, e38);
         g_assert_cmpstr(b39, ==, o39);
@@ -603,10 +616,11 @@ static void test_grubby_kernelopts_unparseable(void)
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdKernelArgs) ka = NULL;
-        Req r = { .enable = strs("iommu", NULL) };
+        Req r = {.enable = strs("iommu", NULL)};
 
-        write_root_file(fx, "boot/loader/entries/4c4c4544004e3510805ab3c04f4e3332-6.5.6-300.fc39.x86_64.conf",
-                        "title x\noptions $kernelopts $tuned_params\n");
+        write_root_file(
+            fx, "boot/loader/entries/4c4c4544004e3510805ab3c04f4e3332-6.5.6-300.fc39.x86_64.conf",
+            "title x\noptions $kernelopts $tuned_params\n");
         ka = plan(ctx, &r, &error);
         g_assert_null(ka);
         g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
@@ -622,7 +636,7 @@ static void test_systemd_boot_apply_revert(void)
         g_autofree char *now = NULL;
         g_autofree char *back = NULL;
         g_autoptr(HdKernelArgs) ka = NULL;
-        Req r = { .enable = strs("nested", "vfio-ids=1002:73bf,1002:ab28", NULL) };
+        Req r = {.enable = strs("nested", "vfio-ids=1002:73bf,1002:ab28", NULL)};
 
         l1 = apply(fx, &r, &ka);
         g_assert_cmpint(ka->bootloader, ==, HD_BOOTLOADER_SYSTEMD_BOOT);
@@ -632,9 +646,10 @@ static void test_systemd_boot_apply_revert(void)
                         "run kernel-install add 6.6.1-arch1-1 /boot/vmlinuz-6.6.1-arch1-1\n"
                         "file var/lib/hostdev/kernel-args.json\n");
         now = read_root_file(fx, "etc/kernel/cmdline");
-        g_assert_cmpstr(now, ==, "root=UUID=7e6d5c4b-3a29-4817-9605-f4e3d2c1b0a9 rw quiet "
-                                 "kvm-amd.nested=1 vfio-pci.ids=1002:73bf,1002:ab28\n");
-        r = (Req){ .disable = strs("nested", "vfio-ids=1002:73bf,1002:ab28", NULL) };
+        g_assert_cmpstr(now, ==,
+                        "root=UUID=7e6d5c4b-3a29-4817-9605-f4e3d2c1b0a9 rw quiet "
+                        "kvm-amd.nested=1 vfio-pci.ids=1002:73bf,1002:ab28\n");
+        r = (Req){.disable = strs("nested", "vfio-ids=1002:73bf,1002:ab28", NULL)};
         l2 = apply(fx, &r, NULL);
         back = read_root_file(fx, "etc/kernel/cmdline");
         g_assert_cmpstr(back, ==, orig);
@@ -648,7 +663,7 @@ static void test_proxmox_apply_revert(void)
         g_autofree char *l2 = NULL;
         g_autofree char *back = NULL;
         g_autoptr(HdKernelArgs) ka = NULL;
-        Req r = { .enable = strs("iommu", "iommu-pt", NULL) };
+        Req r = {.enable = strs("iommu", "iommu-pt", NULL)};
 
         l1 = apply(fx, &r, &ka);
         g_assert_cmpint(ka->bootloader, ==, HD_BOOTLOADER_PROXMOX);
@@ -657,7 +672,7 @@ static void test_proxmox_apply_revert(void)
                         "file etc/kernel/cmdline\n"
                         "run proxmox-boot-tool refresh\n"
                         "file var/lib/hostdev/kernel-args.json\n");
-        r = (Req){ .disable = strs("iommu", "iommu-pt", NULL) };
+        r = (Req){.disable = strs("iommu", "iommu-pt", NULL)};
         l2 = apply(fx, &r, NULL);
         back = read_root_file(fx, "etc/kernel/cmdline");
         g_assert_cmpstr(back, ==, orig);
@@ -670,7 +685,7 @@ static void test_proxmox_grub(void)
         g_autofree char *l1 = NULL;
         g_autoptr(HdKernelArgs) ka = NULL;
         g_autofree char *path = hd_test_path(fx, "etc/kernel/cmdline");
-        Req r = { .enable = strs("iommu-pt", NULL) };
+        Req r = {.enable = strs("iommu-pt", NULL)};
 
         g_assert_cmpint(g_unlink(path), ==, 0);
         l1 = apply(fx, &r, &ka);
@@ -686,7 +701,7 @@ static void test_unknown_bootloader(void)
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdKernelArgs) ka = NULL;
-        Req r = { .enable = strs("iommu-pt", NULL) };
+        Req r = {.enable = strs("iommu-pt", NULL)};
 
         g_assert_cmpint(g_unlink(path), ==, 0);
         ka = plan(ctx, &r, &error);
@@ -712,7 +727,7 @@ static void test_cli(void)
         JsonObject *o;
 
         {
-                const char *argv[] = { "--root", fx->root, "kernel-args", NULL };
+                const char *argv[] = {"--root", fx->root, "kernel-args", NULL};
                 g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, NULL), ==, 0);
         }
         g_assert_nonnull(strstr(out, "running     BOOT_IMAGE="));
@@ -721,24 +736,24 @@ static void test_cli(void)
         g_assert_null(strstr(out, "reboot required"));
 
         {
-                const char *argv[] = { "--root", fx->root, "kernel-args", "--enable", "iomu", NULL };
+                const char *argv[] = {"--root", fx->root, "kernel-args", "--enable", "iomu", NULL};
                 g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, &err), ==, 2);
         }
         g_assert_nonnull(strstr(err, "valid options"));
 
         /* a failing update-grub: exit 1, the file is as it was */
         {
-                const char *argv[] = { "--root", fx->root, "kernel-args", "--enable", "iommu",
-                                       "--apply", NULL };
-                const char *env[] = { "HOSTDEV_SIM_FAIL_RUN=*", NULL };
+                const char *argv[] = {"--root", fx->root,  "kernel-args", "--enable",
+                                      "iommu",  "--apply", NULL};
+                const char *env[] = {"HOSTDEV_SIM_FAIL_RUN=*", NULL};
                 g_assert_cmpint(hd_test_run_cli(argv, env, NULL, &err2), ==, 1);
         }
         after = read_root_file(fx, "etc/default/grub");
         g_assert_cmpstr(after, ==, orig);
 
         {
-                const char *argv[] = { "--root", fx->root, "kernel-args", "--enable", "iommu",
-                                       "--apply", "--json", NULL };
+                const char *argv[] = {"--root", fx->root,  "kernel-args", "--enable",
+                                      "iommu",  "--apply", "--json",      NULL};
                 g_assert_cmpint(hd_test_run_cli(argv, NULL, &out2, NULL), ==, 0);
         }
         root = hd_test_parse_json(out2);
@@ -748,14 +763,15 @@ static void test_cli(void)
         g_assert_true(json_object_get_boolean_member(o, "reboot_required"));
         g_assert_cmpstr(json_array_get_string_element(json_object_get_array_member(o, "added"), 0),
                         ==, "intel_iommu=on");
-        g_assert_cmpstr(json_array_get_string_element(json_object_get_array_member(o, "removed"), 0),
-                        ==, "intel_iommu=off");
+        g_assert_cmpstr(
+            json_array_get_string_element(json_object_get_array_member(o, "removed"), 0), ==,
+            "intel_iommu=off");
         g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "running")), ==, 5);
         g_assert_true(json_object_has_member(o, "configured"));
         g_assert_true(json_object_has_member(o, "desired"));
 
         {
-                const char *argv[] = { "--root", fx->root, "kernel-args", NULL };
+                const char *argv[] = {"--root", fx->root, "kernel-args", NULL};
                 g_assert_cmpint(hd_test_run_cli(argv, NULL, &out3, NULL), ==, 0);
         }
         g_assert_nonnull(strstr(out3, "configured  quiet intel_iommu=on\n"));

@@ -43,7 +43,9 @@ static const HdCheck *get(const HdHostReport *r, const char *id)
         return c;
 }
 
-#define assert_status(r, id, st) g_assert_cmpstr(hd_check_status_to_string(get((r), (id))->status), ==, hd_check_status_to_string(st))
+#define assert_status(r, id, st)                                                                   \
+        g_assert_cmpstr(hd_check_status_to_string(get((r), (id))->status), ==,                     \
+                        hd_check_status_to_string(st))
 
 static void assert_hint_has(const HdHostReport *r, const char *id, const char *needle)
 {
@@ -59,7 +61,7 @@ static void in_root(const HdTestFixture *fx, const char *script)
 {
         g_autoptr(GError) error = NULL;
         int status = 0;
-        const char *argv[] = { "sh", "-ec", script, NULL };
+        const char *argv[] = {"sh", "-ec", script, NULL};
 
         g_spawn_sync(fx->root, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
                      &status, &error);
@@ -71,9 +73,14 @@ static void test_ids_in_order(void)
 {
         const HdTestFixture *fx = shared_fixture("desktop");
         g_autoptr(HdHostReport) r = check_fixture(fx);
-        static const char *const ids[] = { "cpu-virt", "kvm", "iommu-firmware", "iommu-kernel",
-                                           "interrupt-remapping", "vfio", "kernel-features",
-                                           "groups" };
+        static const char *const ids[] = {"cpu-virt",
+                                          "kvm",
+                                          "iommu-firmware",
+                                          "iommu-kernel",
+                                          "interrupt-remapping",
+                                          "vfio",
+                                          "kernel-features",
+                                          "groups"};
 
         g_assert_cmpuint(r->checks->len, ==, G_N_ELEMENTS(ids));
         for (guint i = 0; i < G_N_ELEMENTS(ids); i++)
@@ -296,27 +303,28 @@ static void test_cli_exit_codes(void)
         g_autofree char *err_usage = NULL;
 
         {
-                const char *argv[] = { "--root", ready->root, "check", NULL };
+                const char *argv[] = {"--root", ready->root, "check", NULL};
                 g_assert_cmpint(hd_test_run_cli(argv, NULL, &out_ready, NULL), ==, 0);
         }
         g_assert_nonnull(strstr(out_ready, "Passthrough is possible"));
         {
-                const char *argv[] = { "--root", off->root, "check", NULL };
+                const char *argv[] = {"--root", off->root, "check", NULL};
                 g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, NULL), ==, 1);
         }
         /* not a tty: no colours; one line per check, the hint indented below */
-        g_assert_nonnull(strstr(out, "PASS  Firmware describes an IOMMU (ACPI DMAR: Intel VT-d)\n"));
+        g_assert_nonnull(
+            strstr(out, "PASS  Firmware describes an IOMMU (ACPI DMAR: Intel VT-d)\n"));
         g_assert_nonnull(strstr(out, "FAIL  IOMMU not enabled by the kernel\n      "));
         g_assert_null(strstr(out, "\033["));
         {
-                const char *argv[] = { "check", "-q", "--root", off->root, NULL };
+                const char *argv[] = {"check", "-q", "--root", off->root, NULL};
                 g_assert_cmpint(hd_test_run_cli(argv, NULL, &out_q, NULL), ==, 1);
         }
         g_assert_null(strstr(out_q, "PASS"));
         g_assert_null(strstr(out_q, "SKIP"));
         g_assert_nonnull(strstr(out_q, "FAIL  IOMMU not enabled by the kernel"));
         {
-                const char *argv[] = { "--root", off->root, "check", "extra", NULL };
+                const char *argv[] = {"--root", off->root, "check", "extra", NULL};
                 g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, &err_usage), ==, 2);
         }
 }
@@ -329,7 +337,7 @@ static void test_cli_json(void)
         JsonObject *o;
         JsonArray *checks;
         gboolean seen_kernel = FALSE;
-        const char *argv[] = { "--root", fx->root, "check", "--json", NULL };
+        const char *argv[] = {"--root", fx->root, "check", "--json", NULL};
 
         g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, NULL), ==, 1);
         root = hd_test_parse_json(out);
@@ -349,8 +357,8 @@ static void test_cli_json(void)
                 if (strcmp(id, "iommu-kernel") == 0) {
                         seen_kernel = TRUE;
                         g_assert_cmpstr(status, ==, "fail");
-                        g_assert_nonnull(strstr(json_object_get_string_member(c, "hint"),
-                                                "intel_iommu=on"));
+                        g_assert_nonnull(
+                            strstr(json_object_get_string_member(c, "hint"), "intel_iommu=on"));
                 }
                 if (strcmp(id, "iommu-firmware") == 0) {
                         g_assert_cmpstr(status, ==, "pass");

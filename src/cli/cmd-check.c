@@ -77,17 +77,17 @@ int cmd_check(HdCli *cli, int argc, char **argv)
 {
         gboolean quiet = FALSE;
         const GOptionEntry entries[] = {
-                { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet,
-                  "Print only the checks that failed or warn", NULL },
-                { NULL },
+            {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet,
+             "Print only the checks that failed or warn", NULL},
+            {NULL},
         };
         g_autoptr(GOptionContext) octx = cli_option_context(
-                cli, "",
-                "Check whether this machine can pass PCI devices to VMs: CPU virtualization, "
-                "KVM, the IOMMU in firmware and kernel, interrupt remapping, VFIO, kernel "
-                "features and IOMMU groups, each with the change that fixes it.\n"
-                "Exit status 0 when passthrough is possible, 1 when not.",
-                "hostdev check -q", entries);
+            cli, "",
+            "Check whether this machine can pass PCI devices to VMs: CPU virtualization, "
+            "KVM, the IOMMU in firmware and kernel, interrupt remapping, VFIO, kernel "
+            "features and IOMMU groups, each with the change that fixes it.\n"
+            "Exit status 0 when passthrough is possible, 1 when not.",
+            "hostdev check -q", entries);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdHostReport) report = NULL;
         HdCtx *ctx;

@@ -103,34 +103,33 @@ int cmd_kernel_args(HdCli *cli, int argc, char **argv)
         gboolean apply = FALSE, dry_run = FALSE;
         g_autofree char *names = hd_kernel_option_names();
         g_autofree char *enable_help =
-                g_strdup_printf("Add the arguments of option OPT (repeatable): %s", names);
+            g_strdup_printf("Add the arguments of option OPT (repeatable): %s", names);
         const GOptionEntry entries[] = {
-                { "enable", 0, 0, G_OPTION_ARG_STRING_ARRAY, &enable, enable_help, "OPT" },
-                { "disable", 0, 0, G_OPTION_ARG_STRING_ARRAY, &disable,
-                  "Remove the arguments of OPT that hostdev added (repeatable)", "OPT" },
-                { "custom", 0, 0, G_OPTION_ARG_STRING_ARRAY, &custom,
-                  "Add these arguments, split like the kernel splits them (repeatable)", "ARGS" },
-                { "remove", 0, 0, G_OPTION_ARG_STRING_ARRAY, &remove,
-                  "Remove an argument even if hostdev did not add it: NAME=VALUE, or NAME for "
-                  "every value (repeatable)",
-                  "ARG" },
-                { "apply", 0, 0, G_OPTION_ARG_NONE, &apply,
-                  "Write the bootloader's config (keeping FILE.hostdev-backup) and run its "
-                  "update command",
-                  NULL },
-                { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
-                  "With --apply: print the files and commands it would change, change nothing",
-                  NULL },
-                { NULL },
+            {"enable", 0, 0, G_OPTION_ARG_STRING_ARRAY, &enable, enable_help, "OPT"},
+            {"disable", 0, 0, G_OPTION_ARG_STRING_ARRAY, &disable,
+             "Remove the arguments of OPT that hostdev added (repeatable)", "OPT"},
+            {"custom", 0, 0, G_OPTION_ARG_STRING_ARRAY, &custom,
+             "Add these arguments, split like the kernel splits them (repeatable)", "ARGS"},
+            {"remove", 0, 0, G_OPTION_ARG_STRING_ARRAY, &remove,
+             "Remove an argument even if hostdev did not add it: NAME=VALUE, or NAME for "
+             "every value (repeatable)",
+             "ARG"},
+            {"apply", 0, 0, G_OPTION_ARG_NONE, &apply,
+             "Write the bootloader's config (keeping FILE.hostdev-backup) and run its "
+             "update command",
+             NULL},
+            {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
+             "With --apply: print the files and commands it would change, change nothing", NULL},
+            {NULL},
         };
         g_autoptr(GOptionContext) octx = cli_option_context(
-                cli, "",
-                "Show the kernel command line the host runs with, the one its bootloader will "
-                "boot next, and the one asked for; with --apply, write it through the "
-                "bootloader (GRUB, grubby, systemd-boot/kernel-install, Proxmox).\n"
-                "--disable removes only arguments hostdev added itself (remembered in "
-                "/var/lib/hostdev/kernel-args.json); --remove removes any.",
-                "hostdev kernel-args --enable iommu --enable iommu-pt --apply", entries);
+            cli, "",
+            "Show the kernel command line the host runs with, the one its bootloader will "
+            "boot next, and the one asked for; with --apply, write it through the "
+            "bootloader (GRUB, grubby, systemd-boot/kernel-install, Proxmox).\n"
+            "--disable removes only arguments hostdev added itself (remembered in "
+            "/var/lib/hostdev/kernel-args.json); --remove removes any.",
+            "hostdev kernel-args --enable iommu --enable iommu-pt --apply", entries);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdKernelArgs) ka = NULL;
         g_autoptr(GPtrArray) a_enable = NULL, a_disable = NULL, a_custom = NULL, a_remove = NULL;

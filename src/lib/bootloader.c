@@ -23,29 +23,29 @@
  * around it (a missing GRUB_CMDLINE_LINUX line, a missing etc/kernel/cmdline). */
 typedef struct {
         gsize start, end;
-        char quote;       /* '"', '\'' or 0 for a bare word (GRUB); 0 for raw values */
-        gboolean simple;  /* the encoded bytes are quote + decoded + quote exactly */
-        gboolean shell;   /* a shell word (GRUB) rather than raw text (BLS, kernel/cmdline) */
-        char *decoded;    /* the command line text */
+        char quote;           /* '"', '\'' or 0 for a bare word (GRUB); 0 for raw values */
+        gboolean simple;      /* the encoded bytes are quote + decoded + quote exactly */
+        gboolean shell;       /* a shell word (GRUB) rather than raw text (BLS, kernel/cmdline) */
+        char *decoded;        /* the command line text */
         gboolean accepts_add; /* new words go here (GRUB_CMDLINE_LINUX, not _DEFAULT) */
-        gboolean insert;  /* not in the file yet */
+        gboolean insert;      /* not in the file yet */
         const char *prefix, *suffix; /* around an inserted value */
-        char *edited;     /* after hd_bootloader_apply() computed the edit */
+        char *edited;                /* after hd_bootloader_apply() computed the edit */
 } Value;
 
 typedef struct {
-        char *path;       /* below the root */
-        char *content;    /* as read; "" when the file does not exist */
+        char *path;    /* below the root */
+        char *content; /* as read; "" when the file does not exist */
         gboolean exists;
-        GPtrArray *values; /* Value*, in file order */
+        GPtrArray *values;   /* Value*, in file order */
         gboolean is_default; /* grubby: the entry that boots next */
 } ConfigFile;
 
 struct HdBootloader {
         HdBootloaderKind kind;
-        GPtrArray *files;    /* ConfigFile* */
-        GPtrArray *cmdline;  /* char*, configured words */
-        char **command;      /* update command; NULL for UNKNOWN */
+        GPtrArray *files;   /* ConfigFile* */
+        GPtrArray *cmdline; /* char*, configured words */
+        char **command;     /* update command; NULL for UNKNOWN */
         char *config_path;
 };
 
@@ -155,9 +155,11 @@ static void erase_word(GString *s, const GArray *spans, guint i)
         guint n = spans->len / 2;
 
         if (i + 1 < n)
-                g_string_erase(s, SPAN_START(spans, i), SPAN_START(spans, i + 1) - SPAN_START(spans, i));
+                g_string_erase(s, SPAN_START(spans, i),
+                               SPAN_START(spans, i + 1) - SPAN_START(spans, i));
         else if (i > 0)
-                g_string_erase(s, SPAN_END(spans, i - 1), SPAN_END(spans, i) - SPAN_END(spans, i - 1));
+                g_string_erase(s, SPAN_END(spans, i - 1),
+                               SPAN_END(spans, i) - SPAN_END(spans, i - 1));
         else
                 g_string_erase(s, SPAN_START(spans, i), SPAN_END(spans, i) - SPAN_START(spans, i));
 }
@@ -200,7 +202,8 @@ static char *edit_string(const char *value, const GPtrArray *edits, gboolean acc
                                 erase_word(s, spans, (guint)i);
                                 break;
                         }
-                        g_string_erase(s, SPAN_START(spans, i), SPAN_END(spans, i) - SPAN_START(spans, i));
+                        g_string_erase(s, SPAN_START(spans, i),
+                                       SPAN_END(spans, i) - SPAN_START(spans, i));
                         g_string_insert(s, SPAN_START(spans, i), edit->new_arg);
                         break;
                 }
@@ -215,9 +218,11 @@ void hd_arg_edits_apply_words(GPtrArray *words, const GPtrArray *edits)
                 int found = -1, found_new = -1;
 
                 for (guint i = 0; i < words->len; i++) {
-                        if (found < 0 && edit->old_arg && hd_cmdline_arg_equal(words->pdata[i], edit->old_arg))
+                        if (found < 0 && edit->old_arg &&
+                            hd_cmdline_arg_equal(words->pdata[i], edit->old_arg))
                                 found = (int)i;
-                        if (found_new < 0 && edit->new_arg && hd_cmdline_arg_equal(words->pdata[i], edit->new_arg))
+                        if (found_new < 0 && edit->new_arg &&
+                            hd_cmdline_arg_equal(words->pdata[i], edit->new_arg))
                                 found_new = (int)i;
                 }
                 switch (edit->op) {
@@ -293,7 +298,8 @@ static Value *parse_shell_value(const char *path, const char *text, gsize pos, G
                         prev_bare = FALSE;
                         for (i++; text[i] != '"'; i++) {
                                 if (text[i] == '\0') {
-                                        unparseable(error, path, text, pos, "unterminated double quote");
+                                        unparseable(error, path, text, pos,
+                                                    "unterminated double quote");
                                         return NULL;
                                 }
                                 if (text[i] == '$' || text[i] == '`') {
@@ -302,7 +308,8 @@ static Value *parse_shell_value(const char *path, const char *text, gsize pos, G
                                                     "substitution");
                                         return NULL;
                                 }
-                                if (text[i] == '\\' && text[i + 1] && strchr("$`\"\\\n", text[i + 1])) {
+                                if (text[i] == '\\' && text[i + 1] &&
+                                    strchr("$`\"\\\n", text[i + 1])) {
                                         escapes = TRUE;
                                         i++;
                                         if (text[i] == '\n')
@@ -317,7 +324,8 @@ static Value *parse_shell_value(const char *path, const char *text, gsize pos, G
                         prev_bare = FALSE;
                         for (i++; text[i] != '\''; i++) {
                                 if (text[i] == '\0') {
-                                        unparseable(error, path, text, pos, "unterminated single quote");
+                                        unparseable(error, path, text, pos,
+                                                    "unterminated single quote");
                                         return NULL;
                                 }
                                 g_string_append_c(out, text[i]);
@@ -398,8 +406,8 @@ static char *encode_shell_value(const Value *v, const char *value)
  * the shell that grub-mkconfig sources the file with. */
 static gboolean parse_grub(ConfigFile *f, GError **error)
 {
-        static const char *const names[] = { "GRUB_CMDLINE_LINUX_DEFAULT", "GRUB_CMDLINE_LINUX" };
-        Value *found[2] = { NULL, NULL };
+        static const char *const names[] = {"GRUB_CMDLINE_LINUX_DEFAULT", "GRUB_CMDLINE_LINUX"};
+        Value *found[2] = {NULL, NULL};
         const char *text = f->content;
         gsize pos = 0;
 
@@ -445,7 +453,8 @@ static gboolean parse_grub(ConfigFile *f, GError **error)
                 v->simple = TRUE;
                 v->decoded = g_strdup("");
                 v->insert = TRUE;
-                v->prefix = len > 0 && text[len - 1] != '\n' ? "\nGRUB_CMDLINE_LINUX=" : "GRUB_CMDLINE_LINUX=";
+                v->prefix = len > 0 && text[len - 1] != '\n' ? "\nGRUB_CMDLINE_LINUX="
+                                                             : "GRUB_CMDLINE_LINUX=";
                 v->suffix = "\n";
                 found[1] = v;
         }
@@ -554,8 +563,8 @@ static ConfigFile *read_config(HdCtx *ctx, const char *path, gboolean must_exist
         char *content = hd_read_file_at(hd_ctx_get_root_fd(ctx), path, CONFIG_MAX, &local);
 
         if (!content && (must_exist || !g_error_matches(local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))) {
-                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot read the bootloader config: %s",
-                            local->message);
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "cannot read the bootloader config: %s", local->message);
                 return NULL;
         }
         if (content && memchr(content, '\0', strlen(content)) != NULL) {
@@ -574,7 +583,8 @@ static ConfigFile *read_config(HdCtx *ctx, const char *path, gboolean must_exist
 /* ID and ID_LIKE of etc/os-release, as one space-separated lowercase string. */
 static char *os_ids(HdCtx *ctx)
 {
-        g_autofree char *text = hd_read_file_at(hd_ctx_get_root_fd(ctx), "etc/os-release", 65536, NULL);
+        g_autofree char *text =
+            hd_read_file_at(hd_ctx_get_root_fd(ctx), "etc/os-release", 65536, NULL);
         g_auto(GStrv) lines = NULL;
         g_autoptr(GString) ids = g_string_new(NULL);
 
@@ -614,7 +624,8 @@ static gboolean exists(HdCtx *ctx, const char *path)
 
 static GPtrArray *bls_entries(HdCtx *ctx)
 {
-        g_autoptr(GPtrArray) names = hd_list_dir_at(hd_ctx_get_root_fd(ctx), "boot/loader/entries", NULL);
+        g_autoptr(GPtrArray) names =
+            hd_list_dir_at(hd_ctx_get_root_fd(ctx), "boot/loader/entries", NULL);
         GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
 
         for (guint i = 0; names && i < names->len; i++)
@@ -635,14 +646,16 @@ static gint compare_versions(gconstpointer a, gconstpointer b)
 /* The entry grub boots by default: saved_entry in grubenv, else the newest version. */
 static char *bls_default_entry(HdCtx *ctx, GPtrArray *entries)
 {
-        g_autofree char *env = hd_read_file_at(hd_ctx_get_root_fd(ctx), "boot/grub2/grubenv", 65536, NULL);
+        g_autofree char *env =
+            hd_read_file_at(hd_ctx_get_root_fd(ctx), "boot/grub2/grubenv", 65536, NULL);
 
         if (env) {
                 g_auto(GStrv) lines = g_strsplit(env, "\n", -1);
                 for (char **l = lines; *l; l++) {
                         if (!g_str_has_prefix(*l, "saved_entry="))
                                 continue;
-                        g_autofree char *name = g_strdup_printf("%s.conf", *l + strlen("saved_entry="));
+                        g_autofree char *name =
+                            g_strdup_printf("%s.conf", *l + strlen("saved_entry="));
                         for (guint i = 0; i < entries->len; i++)
                                 if (strcmp(entries->pdata[i], name) == 0)
                                         return g_steal_pointer(&name);
@@ -659,10 +672,10 @@ static char **grub_command(HdCtx *ctx)
         g_autofree char *ids = os_ids(ctx);
 
         if (os_is(ids, "debian") || os_is(ids, "ubuntu"))
-                return g_strdupv((char *[]){ "update-grub", NULL });
+                return g_strdupv((char *[]){"update-grub", NULL});
         if (exists(ctx, "boot/grub2"))
-                return g_strdupv((char *[]){ "grub2-mkconfig", "-o", "/boot/grub2/grub.cfg", NULL });
-        return g_strdupv((char *[]){ "grub-mkconfig", "-o", "/boot/grub/grub.cfg", NULL });
+                return g_strdupv((char *[]){"grub2-mkconfig", "-o", "/boot/grub2/grub.cfg", NULL});
+        return g_strdupv((char *[]){"grub-mkconfig", "-o", "/boot/grub/grub.cfg", NULL});
 }
 
 static gboolean add_file(HdBootloader *bl, HdCtx *ctx, const char *path, gboolean must_exist,
@@ -704,9 +717,10 @@ HdBootloader *hd_bootloader_detect(HdCtx *ctx, GError **error)
 
         if (exists(ctx, "etc/kernel/proxmox-boot-uuids")) {
                 bl->kind = HD_BOOTLOADER_PROXMOX;
-                bl->command = g_strdupv((char *[]){ "proxmox-boot-tool", "refresh", NULL });
+                bl->command = g_strdupv((char *[]){"proxmox-boot-tool", "refresh", NULL});
                 if (exists(ctx, "etc/kernel/cmdline")) {
-                        if (!add_file(bl, ctx, "etc/kernel/cmdline", TRUE, parse_kernel_cmdline_file, error))
+                        if (!add_file(bl, ctx, "etc/kernel/cmdline", TRUE,
+                                      parse_kernel_cmdline_file, error))
                                 return NULL;
                 } else if (!add_file(bl, ctx, "etc/default/grub", TRUE, parse_grub, error)) {
                         return NULL;
@@ -715,14 +729,14 @@ HdBootloader *hd_bootloader_detect(HdCtx *ctx, GError **error)
                 g_autofree char *def = bls_default_entry(ctx, entries);
 
                 bl->kind = HD_BOOTLOADER_GRUBBY;
-                bl->command = g_strdupv((char *[]){ "grubby", "--update-kernel=ALL", NULL });
+                bl->command = g_strdupv((char *[]){"grubby", "--update-kernel=ALL", NULL});
                 for (guint i = 0; i < entries->len; i++) {
                         g_autofree char *path = g_strdup_printf("boot/loader/entries/%s",
                                                                 (const char *)entries->pdata[i]);
                         if (!add_file(bl, ctx, path, TRUE, parse_bls_entry, error))
                                 return NULL;
                         ((ConfigFile *)bl->files->pdata[bl->files->len - 1])->is_default =
-                                g_strcmp0(def, entries->pdata[i]) == 0;
+                            g_strcmp0(def, entries->pdata[i]) == 0;
                 }
         } else if (exists(ctx, "etc/kernel/cmdline") || has_loader_conf) {
                 g_autofree char *rel = hd_host_get_kernel_release(ctx);
@@ -732,16 +746,19 @@ HdBootloader *hd_bootloader_detect(HdCtx *ctx, GError **error)
                 if (rel) {
                         g_autofree char *modimage = g_strdup_printf("lib/modules/%s/vmlinuz", rel);
                         g_autofree char *image = exists(ctx, modimage)
-                                                         ? g_strdup_printf("/%s", modimage)
-                                                         : g_strdup_printf("/boot/vmlinuz-%s", rel);
-                        bl->command = g_strdupv((char *[]){ "kernel-install", "add", rel, image, NULL });
+                                                     ? g_strdup_printf("/%s", modimage)
+                                                     : g_strdup_printf("/boot/vmlinuz-%s", rel);
+                        bl->command =
+                            g_strdupv((char *[]){"kernel-install", "add", rel, image, NULL});
                 }
-                if (!add_file(bl, ctx, "etc/kernel/cmdline", FALSE, parse_kernel_cmdline_file, error))
+                if (!add_file(bl, ctx, "etc/kernel/cmdline", FALSE, parse_kernel_cmdline_file,
+                              error))
                         return NULL;
                 f = bl->files->pdata[0];
                 if (!f->exists) {
                         /* kernel-install falls back to the running command line. */
-                        g_autofree char *line = hd_read_attr_optional_at(hd_ctx_get_root_fd(ctx), "proc/cmdline");
+                        g_autofree char *line =
+                            hd_read_attr_optional_at(hd_ctx_get_root_fd(ctx), "proc/cmdline");
                         g_autoptr(GPtrArray) words = line ? hd_cmdline_split(line, NULL) : NULL;
                         g_autoptr(GString) s = g_string_new(NULL);
                         Value *v = f->values->pdata[0];
@@ -834,9 +851,11 @@ static char **update_command(const HdBootloader *bl, const GPtrArray *edits)
                 for (guint i = 0; i < edits->len; i++) {
                         const HdArgEdit *e = edits->pdata[i];
                         if (e->old_arg && e->op != HD_ARG_EDIT_ADD)
-                                g_string_append_printf(del, "%s%s", del->len ? " " : "", e->old_arg);
+                                g_string_append_printf(del, "%s%s", del->len ? " " : "",
+                                                       e->old_arg);
                         if (e->new_arg && e->op != HD_ARG_EDIT_REMOVE)
-                                g_string_append_printf(add, "%s%s", add->len ? " " : "", e->new_arg);
+                                g_string_append_printf(add, "%s%s", add->len ? " " : "",
+                                                       e->new_arg);
                 }
                 if (add->len)
                         g_ptr_array_add(argv, g_strdup_printf("--args=%s", add->str));
@@ -902,7 +921,8 @@ gboolean hd_bootloader_apply(HdBootloader *bl, HdCtx *ctx, const GPtrArray *edit
         argv = update_command(bl, edits);
         if (!hd_ctx_run(ctx, (const char *const *)argv, NULL, &run_error)) {
                 g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
-                            "%s; the bootloader config was restored from its backup", run_error->message);
+                            "%s; the bootloader config was restored from its backup",
+                            run_error->message);
                 goto restore;
         }
         /* The files now say what was asked: they are the new baseline. */

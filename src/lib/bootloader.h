@@ -8,7 +8,8 @@
  *                 then `proxmox-boot-tool refresh`
  *   grubby        BLS entries (boot/loader/entries/NAME.conf) on a Fedora/RHEL family system or
  *                 with grubby installed: the `options` line of every entry (the default entry
- *                 is what runs next), then `grubby --update-kernel=ALL --args=... --remove-args=...`
+ *                 is what runs next), then
+ *                 `grubby --update-kernel=ALL --args=... --remove-args=...`
  *   systemd-boot  etc/kernel/cmdline (kernel-install), then `kernel-install add REL IMAGE`
  *   grub          GRUB_CMDLINE_LINUX (and _DEFAULT) in etc/default/grub, then update-grub
  *                 (Debian/Ubuntu) or grub-mkconfig / grub2-mkconfig
@@ -74,5 +75,4 @@ const GPtrArray *hd_bootloader_get_cmdline(const HdBootloader *bl);
 /* Edit the config files (backup FILE.hostdev-backup first, atomic replace, both through
  * hd_ctx_replace_file), run the update command through hd_ctx_run(), and put every file back
  * when the command fails. */
-gboolean hd_bootloader_apply(HdBootloader *bl, HdCtx *ctx, const GPtrArray *edits,
-                             GError **error);
+gboolean hd_bootloader_apply(HdBootloader *bl, HdCtx *ctx, const GPtrArray *edits, GError **error);

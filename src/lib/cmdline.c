@@ -79,19 +79,25 @@ gboolean hd_cmdline_arg_equal(const char *a, const char *b)
 /* ---- the options ---- */
 
 static const HdKernelOption options[] = {
-        { "iommu", "turn the IOMMU on: intel_iommu=on on Intel; AMD-Vi is on by default (an "
-                   "amd_iommu=off or iommu=off is removed)", FALSE },
-        { "iommu-pt", "IOMMU pass-through for host-owned devices: iommu=pt", FALSE },
-        { "nested", "nested virtualization: kvm-intel.nested=1 or kvm-amd.nested=1", FALSE },
-        { "unsafe-interrupts", "let vfio assign devices without interrupt remapping: "
-                               "vfio_iommu_type1.allow_unsafe_interrupts=1 (trusted guests only)",
-          FALSE },
-        { "pci-realloc", "let the kernel reassign PCI resources (large BARs, SR-IOV): "
-                         "pci=realloc", FALSE },
-        { "blacklist-nouveau", "keep nouveau off NVIDIA GPUs: modprobe.blacklist=nouveau "
-                               "rd.driver.blacklist=nouveau", FALSE },
-        { "vfio-ids", "bind these vendor:device ids to vfio-pci at boot: vfio-pci.ids=IDS",
-          TRUE },
+    {"iommu",
+     "turn the IOMMU on: intel_iommu=on on Intel; AMD-Vi is on by default (an "
+     "amd_iommu=off or iommu=off is removed)",
+     FALSE},
+    {"iommu-pt", "IOMMU pass-through for host-owned devices: iommu=pt", FALSE},
+    {"nested", "nested virtualization: kvm-intel.nested=1 or kvm-amd.nested=1", FALSE},
+    {"unsafe-interrupts",
+     "let vfio assign devices without interrupt remapping: "
+     "vfio_iommu_type1.allow_unsafe_interrupts=1 (trusted guests only)",
+     FALSE},
+    {"pci-realloc",
+     "let the kernel reassign PCI resources (large BARs, SR-IOV): "
+     "pci=realloc",
+     FALSE},
+    {"blacklist-nouveau",
+     "keep nouveau off NVIDIA GPUs: modprobe.blacklist=nouveau "
+     "rd.driver.blacklist=nouveau",
+     FALSE},
+    {"vfio-ids", "bind these vendor:device ids to vfio-pci at boot: vfio-pci.ids=IDS", TRUE},
 };
 
 const HdKernelOption *hd_kernel_options(gsize *n_options)
@@ -115,8 +121,9 @@ char *hd_kernel_option_names(void)
 static gboolean key_is_exclusive(const char *key)
 {
         static const char *const keys[] = {
-                "intel_iommu", "amd_iommu", "iommu", "kvm_intel.nested", "kvm_amd.nested",
-                "vfio_iommu_type1.allow_unsafe_interrupts", "vfio_pci.ids", "intremap",
+            "intel_iommu",      "amd_iommu",      "iommu",
+            "kvm_intel.nested", "kvm_amd.nested", "vfio_iommu_type1.allow_unsafe_interrupts",
+            "vfio_pci.ids",     "intremap",
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS(keys); i++)
@@ -231,7 +238,7 @@ static gboolean option_args(const HdKernelOption *opt, const char *value, HdCpuV
                 g_ptr_array_add(args, g_strdup("iommu=pt"));
         } else if (strcmp(name, "nested") == 0) {
                 g_ptr_array_add(args, g_strdup(vendor == HD_CPU_VENDOR_INTEL ? "kvm-intel.nested=1"
-                                                                            : "kvm-amd.nested=1"));
+                                                                             : "kvm-amd.nested=1"));
         } else if (strcmp(name, "unsafe-interrupts") == 0) {
                 g_ptr_array_add(args, g_strdup("vfio_iommu_type1.allow_unsafe_interrupts=1"));
         } else if (strcmp(name, "pci-realloc") == 0) {
@@ -281,8 +288,8 @@ static Remembered *state_find(GPtrArray *state, const char *arg)
 static GPtrArray *load_state(HdCtx *ctx)
 {
         GPtrArray *state = g_ptr_array_new_with_free_func(remembered_free);
-        g_autofree char *text = hd_read_file_at(hd_ctx_get_root_fd(ctx), HD_KERNEL_ARGS_STATE,
-                                                1024 * 1024, NULL);
+        g_autofree char *text =
+            hd_read_file_at(hd_ctx_get_root_fd(ctx), HD_KERNEL_ARGS_STATE, 1024 * 1024, NULL);
         g_autoptr(JsonParser) parser = json_parser_new();
         g_autoptr(GError) error = NULL;
         JsonNode *root;
@@ -409,8 +416,8 @@ static GPtrArray *difference(const GPtrArray *a, const GPtrArray *b)
  * command line: they are in proc/cmdline without being "configured" there. */
 static gboolean supplied_by_boot(const char *word)
 {
-        static const char *const prefixes[] = { "BOOT_IMAGE=", "initrd=", "root=", "rootflags=",
-                                                "rootfstype=", "systemd.machine_id=" };
+        static const char *const prefixes[] = {
+            "BOOT_IMAGE=", "initrd=", "root=", "rootflags=", "rootfstype=", "systemd.machine_id="};
 
         if (strcmp(word, "ro") == 0 || strcmp(word, "rw") == 0)
                 return TRUE;
@@ -543,7 +550,8 @@ static gboolean plan_enable(Planner *p, const char *text, GError **error)
         for (guint i = 0; i < clears->len; i++) {
                 if (find_arg(p->ka->desired, clears->pdata[i]) < 0)
                         continue;
-                note(p, "%s is removed: it would keep the IOMMU off", (const char *)clears->pdata[i]);
+                note(p, "%s is removed: it would keep the IOMMU off",
+                     (const char *)clears->pdata[i]);
                 push_edit(p, HD_ARG_EDIT_REMOVE, clears->pdata[i], NULL, FALSE);
         }
         if (strcmp(opt->name, "iommu") == 0 && p->vendor == HD_CPU_VENDOR_AMD)
@@ -593,8 +601,9 @@ static gboolean plan_disable(Planner *p, const char *text, GError **error)
                 }
                 r = state_find(p->ka->state, arg);
                 if (!r) {
-                        note(p, "%s was not added by hostdev and stays (remove it with --remove "
-                                "%s)",
+                        note(p,
+                             "%s was not added by hostdev and stays (remove it with --remove "
+                             "%s)",
                              arg, arg);
                         continue;
                 }
@@ -639,7 +648,8 @@ static gboolean plan_remove(Planner *p, const char *text, GError **error)
 
         for (guint i = 0; i < p->wanted->len; i++) {
                 g_autofree char *k = hd_cmdline_arg_key(p->wanted->pdata[i]);
-                if (has_value ? hd_cmdline_arg_equal(p->wanted->pdata[i], text) : strcmp(k, key) == 0) {
+                if (has_value ? hd_cmdline_arg_equal(p->wanted->pdata[i], text)
+                              : strcmp(k, key) == 0) {
                         g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
                                     "--remove %s contradicts asking for %s", text,
                                     (const char *)p->wanted->pdata[i]);
@@ -687,7 +697,7 @@ HdKernelArgs *hd_kernel_args_plan(HdCtx *ctx, const HdKernelArgsRequest *req, GE
         g_autoptr(HdKernelArgs) ka = g_new0(HdKernelArgs, 1);
         g_autofree char *line = NULL;
         g_autoptr(GPtrArray) wanted = g_ptr_array_new_with_free_func(g_free);
-        Planner p = { ka, hd_host_get_cpu_vendor(ctx), wanted };
+        Planner p = {ka, hd_host_get_cpu_vendor(ctx), wanted};
 
         if (!check_contradictions(req, error))
                 return NULL;

@@ -64,19 +64,19 @@ typedef struct {
 
 typedef struct {
         HdBootloaderKind bootloader;
-        char *config_path;       /* the file the bootloader reads, below the root; NULL */
-        GPtrArray *running;      /* char*, proc/cmdline */
-        GPtrArray *configured;   /* char*, what the bootloader boots next */
-        GPtrArray *desired;      /* char* */
-        GPtrArray *added;        /* desired - configured */
-        GPtrArray *removed;      /* configured - desired */
-        GPtrArray *notes;        /* char*, what was decided and why, for the user */
+        char *config_path;        /* the file the bootloader reads, below the root; NULL */
+        GPtrArray *running;       /* char*, proc/cmdline */
+        GPtrArray *configured;    /* char*, what the bootloader boots next */
+        GPtrArray *desired;       /* char* */
+        GPtrArray *added;         /* desired - configured */
+        GPtrArray *removed;       /* configured - desired */
+        GPtrArray *notes;         /* char*, what was decided and why, for the user */
         gboolean reboot_required; /* configured (after applying) differs from running */
         gboolean applied;         /* the bootloader's config was changed */
 
         /* private */
-        GPtrArray *edits;    /* HdArgEdit* turning configured into desired */
-        GPtrArray *state;    /* remembered arguments (internal records) */
+        GPtrArray *edits; /* HdArgEdit* turning configured into desired */
+        GPtrArray *state; /* remembered arguments (internal records) */
         HdBootloader *loader;
 } HdKernelArgs;
 
@@ -84,8 +84,7 @@ typedef struct {
  * fail with HD_ERROR_INVALID_ARGUMENT (listing the valid names); contradictions and
  * arguments for the other CPU vendor with HD_ERROR_REFUSED; a bootloader config that cannot
  * be parsed with HD_ERROR_FAILED (nothing is written). */
-HdKernelArgs *hd_kernel_args_plan(HdCtx *ctx, const HdKernelArgsRequest *request,
-                                  GError **error);
+HdKernelArgs *hd_kernel_args_plan(HdCtx *ctx, const HdKernelArgsRequest *request, GError **error);
 
 /* Write the bootloader's config (each edited file backed up as FILE.hostdev-backup first,
  * then replaced atomically), run its update command through the backend, restore the

@@ -89,7 +89,7 @@ static HdCpuVendor vendor_from_id(const char *vendor_id)
 HdCpuVendor hd_host_get_cpu_vendor(HdCtx *ctx)
 {
         g_autofree char *cpuinfo =
-                hd_read_file_at(hd_ctx_get_root_fd(ctx), "proc/cpuinfo", PROC_FILE_MAX, NULL);
+            hd_read_file_at(hd_ctx_get_root_fd(ctx), "proc/cpuinfo", PROC_FILE_MAX, NULL);
         g_autofree char *vendor_id = cpuinfo_field(cpuinfo, "vendor_id");
 
         return vendor_from_id(vendor_id);
@@ -98,7 +98,7 @@ HdCpuVendor hd_host_get_cpu_vendor(HdCtx *ctx)
 char *hd_host_get_kernel_release(HdCtx *ctx)
 {
         g_autofree char *rel =
-                hd_read_attr_optional_at(hd_ctx_get_root_fd(ctx), "proc/sys/kernel/osrelease");
+            hd_read_attr_optional_at(hd_ctx_get_root_fd(ctx), "proc/sys/kernel/osrelease");
 
         if (!rel)
                 return NULL;
@@ -112,7 +112,7 @@ char *hd_host_get_kernel_release(HdCtx *ctx)
 
 gboolean hd_kernel_release_parse(const char *release, guint *major, guint *minor)
 {
-        guint64 v[2] = { 0, 0 };
+        guint64 v[2] = {0, 0};
         const char *p = release;
 
         if (!release)
@@ -142,8 +142,8 @@ typedef struct {
         HdCpuVendor vendor;
         char *release;
         char *cpu_flags;
-        GPtrArray *cmdline;   /* running kernel's words, never NULL */
-        char *kconfig;        /* boot/config-REL, NULL when absent */
+        GPtrArray *cmdline; /* running kernel's words, never NULL */
+        char *kconfig;      /* boot/config-REL, NULL when absent */
         gboolean fw_dmar, fw_ivrs, fw_tables_visible;
         guint n_iommu_units, n_groups;
         HdCheckStatus cpu_status, fw_status, kernel_status;
@@ -218,7 +218,9 @@ static void check_free(gpointer p)
 
 static const char *virt_name(HdCpuVendor v)
 {
-        return v == HD_CPU_VENDOR_AMD ? "AMD-V (SVM)" : v == HD_CPU_VENDOR_INTEL ? "VT-x" : "VT-x/AMD-V";
+        return v == HD_CPU_VENDOR_AMD     ? "AMD-V (SVM)"
+               : v == HD_CPU_VENDOR_INTEL ? "VT-x"
+                                          : "VT-x/AMD-V";
 }
 
 static const char *iommu_name(HdCpuVendor v)
@@ -252,11 +254,11 @@ static void check_cpu_virt(HdHostReport *r, Facts *f)
                                   : f->vendor == HD_CPU_VENDOR_INTEL ? "vmx"
                                                                      : "vmx/svm"),
                   has_word(f->cpu_flags, "hypervisor")
-                          ? g_strdup("this machine is itself a virtual machine: enable nested "
-                                     "virtualization on its host (e.g. kvm-intel.nested=1 or "
-                                     "kvm-amd.nested=1 there, and -cpu host)")
-                          : g_strdup_printf("enable %s in the firmware setup (BIOS/UEFI)",
-                                            virt_name(f->vendor)));
+                      ? g_strdup("this machine is itself a virtual machine: enable nested "
+                                 "virtualization on its host (e.g. kvm-intel.nested=1 or "
+                                 "kvm-amd.nested=1 there, and -cpu host)")
+                      : g_strdup_printf("enable %s in the firmware setup (BIOS/UEFI)",
+                                        virt_name(f->vendor)));
 }
 
 static void check_kvm(HdHostReport *r, Facts *f)
@@ -269,9 +271,9 @@ static void check_kvm(HdHostReport *r, Facts *f)
         }
         add_check(r, "kvm", HD_CHECK_FAIL, g_strdup("KVM not available (no /dev/kvm)"),
                   f->cpu_status == HD_CHECK_FAIL
-                          ? g_strdup("KVM needs the CPU virtualization extensions first "
-                                     "(see cpu-virt)")
-                          : g_strdup_printf("load the KVM module: modprobe %s", module));
+                      ? g_strdup("KVM needs the CPU virtualization extensions first "
+                                 "(see cpu-virt)")
+                      : g_strdup_printf("load the KVM module: modprobe %s", module));
 }
 
 static void check_iommu_firmware(HdHostReport *r, Facts *f)
@@ -299,18 +301,18 @@ static void check_iommu_firmware(HdHostReport *r, Facts *f)
                 return;
         }
         f->fw_status = HD_CHECK_FAIL;
-        add_check(r, "iommu-firmware", HD_CHECK_FAIL,
-                  g_strdup_printf("Firmware describes no IOMMU (no ACPI %s table)",
-                                  f->vendor == HD_CPU_VENDOR_AMD     ? "IVRS"
-                                  : f->vendor == HD_CPU_VENDOR_INTEL ? "DMAR"
-                                                                     : "DMAR or IVRS"),
-                  has_word(f->cpu_flags, "hypervisor")
-                          ? g_strdup_printf("this machine is a virtual machine: its hypervisor "
-                                            "must provide a virtual IOMMU (QEMU: -device %s)",
-                                            f->vendor == HD_CPU_VENDOR_AMD ? "amd-iommu"
-                                                                           : "intel-iommu")
-                          : g_strdup_printf("enable %s in the firmware setup (BIOS/UEFI)",
-                                            iommu_name(f->vendor)));
+        add_check(
+            r, "iommu-firmware", HD_CHECK_FAIL,
+            g_strdup_printf("Firmware describes no IOMMU (no ACPI %s table)",
+                            f->vendor == HD_CPU_VENDOR_AMD     ? "IVRS"
+                            : f->vendor == HD_CPU_VENDOR_INTEL ? "DMAR"
+                                                               : "DMAR or IVRS"),
+            has_word(f->cpu_flags, "hypervisor")
+                ? g_strdup_printf("this machine is a virtual machine: its hypervisor "
+                                  "must provide a virtual IOMMU (QEMU: -device %s)",
+                                  f->vendor == HD_CPU_VENDOR_AMD ? "amd-iommu" : "intel-iommu")
+                : g_strdup_printf("enable %s in the firmware setup (BIOS/UEFI)",
+                                  iommu_name(f->vendor)));
 }
 
 /* Why the kernel did not turn on an IOMMU that the firmware describes, and the fix. */
@@ -329,10 +331,11 @@ static char *iommu_kernel_hint(const Facts *f)
                         return g_strdup("this kernel is built without CONFIG_INTEL_IOMMU; boot "
                                         "a kernel that has it (any distribution kernel)");
                 if (default_on)
-                        return g_strdup("this kernel enables VT-d by default "
-                                        "(CONFIG_INTEL_IOMMU_DEFAULT_ON=y) but did not: look "
-                                        "for DMAR errors in 'dmesg'; adding intel_iommu=on ("
-                                        APPLY_IOMMU ") rules out a config override");
+                        return g_strdup(
+                            "this kernel enables VT-d by default "
+                            "(CONFIG_INTEL_IOMMU_DEFAULT_ON=y) but did not: look "
+                            "for DMAR errors in 'dmesg'; adding intel_iommu=on (" APPLY_IOMMU
+                            ") rules out a config override");
                 return g_strdup_printf("add the kernel argument intel_iommu=on (this kernel%s "
                                        "does not enable VT-d by default): " APPLY_IOMMU
                                        ", then reboot",
@@ -406,9 +409,8 @@ static int intel_ir_capable(const Facts *f)
         int result = -1;
 
         for (guint i = 0; units && i < units->len; i++) {
-                g_autofree char *path =
-                        g_strdup_printf("sys/class/iommu/%s/intel-iommu/ecap",
-                                        (const char *)units->pdata[i]);
+                g_autofree char *path = g_strdup_printf("sys/class/iommu/%s/intel-iommu/ecap",
+                                                        (const char *)units->pdata[i]);
                 g_autofree char *ecap = hd_read_attr_optional_at(f->root_fd, path);
                 guint64 v;
 
@@ -424,7 +426,7 @@ static int intel_ir_capable(const Facts *f)
 static char *unsafe_interrupts_text(const Facts *f)
 {
         g_autofree char *param = hd_read_attr_optional_at(
-                f->root_fd, "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts");
+            f->root_fd, "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts");
         gboolean allowed = running_has(f, "vfio_iommu_type1.allow_unsafe_interrupts=1") ||
                            (param && (param[0] == 'Y' || param[0] == '1'));
 
@@ -442,7 +444,7 @@ static char *unsafe_interrupts_text(const Facts *f)
 static void check_interrupt_remapping(HdHostReport *r, Facts *f)
 {
         g_autofree char *interrupts =
-                hd_read_file_at(f->root_fd, "proc/interrupts", PROC_FILE_MAX, NULL);
+            hd_read_file_at(f->root_fd, "proc/interrupts", PROC_FILE_MAX, NULL);
         gboolean seen_chips = FALSE, seen_ir = FALSE;
         int intel_ir = intel_ir_capable(f);
 
@@ -487,8 +489,7 @@ static void check_interrupt_remapping(HdHostReport *r, Facts *f)
         /* No usable /proc/interrupts (a partial snapshot): fall back to the hardware. */
         if (intel_ir == 1) {
                 add_check(r, "interrupt-remapping", HD_CHECK_PASS,
-                          g_strdup("Interrupt remapping supported by the IOMMU (VT-d ecap)"),
-                          NULL);
+                          g_strdup("Interrupt remapping supported by the IOMMU (VT-d ecap)"), NULL);
                 return;
         }
         if (f->vendor == HD_CPU_VENDOR_AMD && f->kernel_status == HD_CHECK_PASS) {
@@ -534,10 +535,10 @@ static void check_vfio(HdHostReport *r, Facts *f)
         gboolean is_builtin, is_module;
 
         if (f->release) {
-                g_autofree char *dep_path = g_strdup_printf("lib/modules/%s/modules.dep",
-                                                            f->release);
+                g_autofree char *dep_path =
+                    g_strdup_printf("lib/modules/%s/modules.dep", f->release);
                 g_autofree char *builtin_path =
-                        g_strdup_printf("lib/modules/%s/modules.builtin", f->release);
+                    g_strdup_printf("lib/modules/%s/modules.builtin", f->release);
                 dep = hd_read_file_at(f->root_fd, dep_path, PROC_FILE_MAX * 4, NULL);
                 builtin = hd_read_file_at(f->root_fd, builtin_path, PROC_FILE_MAX, NULL);
         }
@@ -591,8 +592,7 @@ static void check_vfio(HdHostReport *r, Facts *f)
  * feature for every device or for none. -1 when there are no devices to probe. */
 static int probe_device_attr(const Facts *f, const char *attr)
 {
-        g_autoptr(GPtrArray) names =
-                hd_list_dir_at(hd_ctx_get_pci_devices_fd(f->ctx), ".", NULL);
+        g_autoptr(GPtrArray) names = hd_list_dir_at(hd_ctx_get_pci_devices_fd(f->ctx), ".", NULL);
         int result = -1;
 
         for (guint i = 0; names && i < names->len; i++) {
@@ -626,8 +626,8 @@ static void check_kernel_features(HdHostReport *r, Facts *f)
         int probe_override = probe_device_attr(f, "driver_override");
         int probe_reset = probe_device_attr(f, "reset_method");
         /* A probe on a real device beats the version: distribution kernels backport. */
-        gboolean override = probe_override >= 0 ? probe_override
-                                                : release_at_least(f, 3, 16, &known);
+        gboolean override =
+            probe_override >= 0 ? probe_override : release_at_least(f, 3, 16, &known);
         /* reset_method is hidden on devices that have no reset method at all, so a device
          * without it proves nothing when the release says the kernel has it. */
         gboolean reset = probe_reset == 1 || release_at_least(f, 5, 15, &known);
@@ -740,7 +740,7 @@ static void read_facts(HdCtx *ctx, Facts *f)
 HdHostReport *hd_host_check(HdCtx *ctx, GError **error)
 {
         g_autoptr(HdHostReport) r = g_new0(HdHostReport, 1);
-        Facts f = { 0 };
+        Facts f = {0};
 
         read_facts(ctx, &f);
         r->cpu_vendor = f.vendor;

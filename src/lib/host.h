@@ -45,10 +45,10 @@ char *hd_host_get_kernel_release(HdCtx *ctx);
 gboolean hd_kernel_release_parse(const char *release, guint *major, guint *minor);
 
 typedef struct {
-        const char *id;       /* stable: "iommu-kernel" */
+        const char *id; /* stable: "iommu-kernel" */
         HdCheckStatus status;
-        char *summary;        /* "IOMMU enabled by the kernel (14 groups)" */
-        char *hint;           /* what to do; NULL when nothing */
+        char *summary; /* "IOMMU enabled by the kernel (14 groups)" */
+        char *hint;    /* what to do; NULL when nothing */
 } HdCheck;
 
 typedef struct {
