@@ -385,6 +385,25 @@ static void test_grub_quoting_kept(void)
         }
 }
 
+static void test_grub_d_noted(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
+        g_autofree char *dir = hd_test_path(fx, "etc/default/grub.d");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdKernelArgs) ka = NULL;
+        g_autofree char *notes = NULL;
+        Req r = {0};
+
+        g_assert_cmpint(g_mkdir(dir, 0755), ==, 0);
+        write_root_file(fx, "etc/default/grub.d/50-cloudimg-settings.cfg",
+                        "GRUB_CMDLINE_LINUX_DEFAULT=\"console=tty1 console=ttyS0\"\n");
+        ka = plan(ctx, &r, &error);
+        g_assert_no_error(error);
+        notes = join(ka->notes);
+        g_assert_nonnull(strstr(notes, "/etc/default/grub.d/50-cloudimg-settings.cfg also sets"));
+}
+
 static void test_grub_unparseable(void)
 {
         static const char *const bad[] = {
@@ -792,6 +811,7 @@ int main(int argc, char **argv)
         g_test_add_func("/cmdline/grub-apply-revert", test_grub_apply_revert);
         g_test_add_func("/cmdline/grub-quoting-kept", test_grub_quoting_kept);
         g_test_add_func("/cmdline/grub-unparseable", test_grub_unparseable);
+        g_test_add_func("/cmdline/grub-d-noted", test_grub_d_noted);
         g_test_add_func("/cmdline/failed-command-restores", test_failed_command_restores);
         g_test_add_func("/cmdline/idempotent", test_idempotent);
         g_test_add_func("/cmdline/hand-written-stays", test_hand_written_stays);

@@ -47,6 +47,7 @@ struct HdBootloader {
         GPtrArray *cmdline; /* char*, configured words */
         char **command;     /* update command; NULL for UNKNOWN */
         char *config_path;
+        GPtrArray *warnings; /* char*: what may make the configured line differ */
 };
 
 const char *hd_bootloader_kind_to_string(HdBootloaderKind kind)
@@ -114,6 +115,8 @@ void hd_bootloader_free(HdBootloader *bl)
         g_ptr_array_unref(bl->cmdline);
         g_strfreev(bl->command);
         g_free(bl->config_path);
+        if (bl->warnings)
+                g_ptr_array_unref(bl->warnings);
         g_free(bl);
 }
 
@@ -130,6 +133,36 @@ const char *hd_bootloader_get_config_path(const HdBootloader *bl)
 const GPtrArray *hd_bootloader_get_cmdline(const HdBootloader *bl)
 {
         return bl->cmdline;
+}
+
+const GPtrArray *hd_bootloader_get_warnings(const HdBootloader *bl)
+{
+        return bl->warnings;
+}
+
+/* grub-mkconfig sources etc/default/grub.d/NAME.cfg after etc/default/grub (Ubuntu cloud
+ * images set GRUB_CMDLINE_LINUX_DEFAULT there): hostdev does not edit those, so say so. */
+static void warn_grub_d(HdBootloader *bl, HdCtx *ctx)
+{
+        g_autoptr(GPtrArray) names =
+            hd_list_dir_at(hd_ctx_get_root_fd(ctx), "etc/default/grub.d", NULL);
+
+        for (guint i = 0; names && i < names->len; i++) {
+                const char *name = names->pdata[i];
+                g_autofree char *path = NULL;
+                g_autofree char *text = NULL;
+
+                if (!g_str_has_suffix(name, ".cfg"))
+                        continue;
+                path = g_strdup_printf("etc/default/grub.d/%s", name);
+                text = hd_read_file_at(hd_ctx_get_root_fd(ctx), path, CONFIG_MAX, NULL);
+                if (text && strstr(text, "GRUB_CMDLINE_LINUX"))
+                        g_ptr_array_add(bl->warnings,
+                                        g_strdup_printf("/%s also sets GRUB_CMDLINE_LINUX*, "
+                                                        "after /etc/default/grub; hostdev does "
+                                                        "not edit it, check it by hand",
+                                                        path));
+        }
 }
 
 /* ---- editing a command line string, keeping every byte that is not touched ---- */
@@ -628,8 +661,10 @@ static GPtrArray *bls_entries(HdCtx *ctx)
             hd_list_dir_at(hd_ctx_get_root_fd(ctx), "boot/loader/entries", NULL);
         GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
 
+        /* A name with ".." could not be handed to hd_ctx_replace_file(); no real entry has
+         * one. */
         for (guint i = 0; names && i < names->len; i++)
-                if (g_str_has_suffix(names->pdata[i], ".conf"))
+                if (g_str_has_suffix(names->pdata[i], ".conf") && !strstr(names->pdata[i], ".."))
                         g_ptr_array_add(out, g_strdup(names->pdata[i]));
         return out;
 }
@@ -714,6 +749,7 @@ HdBootloader *hd_bootloader_detect(HdCtx *ctx, GError **error)
 
         bl->files = g_ptr_array_new_with_free_func(config_file_free);
         bl->cmdline = g_ptr_array_new_with_free_func(g_free);
+        bl->warnings = g_ptr_array_new_with_free_func(g_free);
 
         if (exists(ctx, "etc/kernel/proxmox-boot-uuids")) {
                 bl->kind = HD_BOOTLOADER_PROXMOX;
@@ -724,6 +760,8 @@ HdBootloader *hd_bootloader_detect(HdCtx *ctx, GError **error)
                                 return NULL;
                 } else if (!add_file(bl, ctx, "etc/default/grub", TRUE, parse_grub, error)) {
                         return NULL;
+                } else {
+                        warn_grub_d(bl, ctx);
                 }
         } else if (entries->len > 0 && (has_grubby || grubby_os)) {
                 g_autofree char *def = bls_default_entry(ctx, entries);
@@ -778,6 +816,7 @@ HdBootloader *hd_bootloader_detect(HdCtx *ctx, GError **error)
                 bl->command = grub_command(ctx);
                 if (!add_file(bl, ctx, "etc/default/grub", TRUE, parse_grub, error))
                         return NULL;
+                warn_grub_d(bl, ctx);
         } else {
                 bl->kind = HD_BOOTLOADER_UNKNOWN;
         }
@@ -912,10 +951,13 @@ gboolean hd_bootloader_apply(HdBootloader *bl, HdCtx *ctx, const GPtrArray *edit
                 ConfigFile *f = changed->pdata[i];
                 g_autofree char *backup = g_strconcat(f->path, BACKUP_SUFFIX, NULL);
 
-                if (f->exists && !hd_ctx_replace_file(ctx, backup, f->content, -1, error))
+                if ((f->exists && !hd_ctx_replace_file(ctx, backup, f->content, -1, error)) ||
+                    !hd_ctx_replace_file(ctx, f->path, contents->pdata[i], -1, error)) {
+                        g_prefix_error(
+                            error, "cannot update /%s (the bootloader config was left as it was): ",
+                            f->path);
                         goto restore;
-                if (!hd_ctx_replace_file(ctx, f->path, contents->pdata[i], -1, error))
-                        goto restore;
+                }
         }
 
         argv = update_command(bl, edits);

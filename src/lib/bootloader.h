@@ -71,6 +71,8 @@ HdBootloaderKind hd_bootloader_get_kind(const HdBootloader *bl);
 const char *hd_bootloader_get_config_path(const HdBootloader *bl);
 /* The words the bootloader will boot with next (borrowed). */
 const GPtrArray *hd_bootloader_get_cmdline(const HdBootloader *bl);
+/* char* messages about config hostdev reads but does not edit (borrowed, may be empty). */
+const GPtrArray *hd_bootloader_get_warnings(const HdBootloader *bl);
 
 /* Edit the config files (backup FILE.hostdev-backup first, atomic replace, both through
  * hd_ctx_replace_file), run the update command through hd_ctx_run(), and put every file back

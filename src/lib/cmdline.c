@@ -722,6 +722,11 @@ HdKernelArgs *hd_kernel_args_plan(HdCtx *ctx, const HdKernelArgsRequest *req, GE
         ka->configured = copy_words(hd_bootloader_get_cmdline(ka->loader));
         ka->desired = copy_words(ka->configured);
         ka->state = load_state(ctx);
+        {
+                const GPtrArray *warnings = hd_bootloader_get_warnings(ka->loader);
+                for (guint i = 0; i < warnings->len; i++)
+                        g_ptr_array_add(ka->notes, g_strdup(warnings->pdata[i]));
+        }
 
         for (guint i = 0; req->enable && i < req->enable->len; i++)
                 if (!plan_enable(&p, req->enable->pdata[i], error))
