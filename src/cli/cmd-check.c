@@ -106,12 +106,15 @@ int cmd_check(HdCli *cli, int argc, char **argv)
         if (cli->json) {
                 print_json(report);
         } else {
+                /* https://no-color.org: any value turns colours off */
+                gboolean colour = cli->is_tty && !g_getenv("NO_COLOR");
+
                 for (guint i = 0; i < report->checks->len; i++) {
                         const HdCheck *c = report->checks->pdata[i];
 
                         if (quiet && c->status != HD_CHECK_FAIL && c->status != HD_CHECK_WARN)
                                 continue;
-                        if (cli->is_tty)
+                        if (colour)
                                 printf("%s%s\033[0m  %s\n", status_colour(c->status),
                                        status_label(c->status), c->summary);
                         else
