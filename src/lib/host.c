@@ -656,7 +656,7 @@ static void check_kernel_features(HdHostReport *r, Facts *f)
                   g_strdup_printf("Kernel %s has driver_override and reset_method", rel), NULL);
 }
 
-static void check_groups(HdHostReport *r, Facts *f, GError **error)
+static void check_groups(HdHostReport *r, Facts *f)
 {
         g_autoptr(HdInventory) inv = NULL;
         g_autoptr(GString) shared = g_string_new(NULL);
@@ -754,7 +754,7 @@ HdHostReport *hd_host_check(HdCtx *ctx, GError **error)
         check_interrupt_remapping(r, &f);
         check_vfio(r, &f);
         check_kernel_features(r, &f);
-        check_groups(r, &f, error);
+        check_groups(r, &f);
         facts_clear(&f);
 
         r->passthrough_possible = TRUE;
