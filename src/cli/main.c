@@ -25,6 +25,8 @@ static const HdCommand commands[] = {
         { "verify", cmd_verify, "Prove a VM can use a device: open it through VFIO" },
         { "recover", cmd_recover, "Finish or undo operations a crash interrupted" },
         { "persist", cmd_persist, "Bindings applied at boot: list, add, remove" },
+        { "check", cmd_check, "Is this host ready for passthrough, and what to change" },
+        { "kernel-args", cmd_kernel_args, "Kernel command line: running, configured, desired" },
 };
 
 static void print_usage(FILE *out)

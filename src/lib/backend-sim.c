@@ -682,9 +682,24 @@ static gboolean sim_load_module(HdCtx *ctx, int root_fd, const char *module, GEr
         return state_save(root_fd, kf, error);
 }
 
+/* Tests make a host tool fail on demand: HOSTDEV_SIM_FAIL_RUN names the program (argv[0])
+ * or is "*" for every program. Read at each call so a test can set it between steps. */
+static gboolean sim_run_should_fail(const char *program)
+{
+        const char *fail = g_getenv("HOSTDEV_SIM_FAIL_RUN");
+
+        return fail && (g_strcmp0(fail, "*") == 0 || g_strcmp0(fail, program) == 0);
+}
+
 static gboolean sim_run(HdCtx *ctx, int root_fd, const char *const *argv, char **output,
                         GError **error)
 {
+        if (sim_run_should_fail(argv[0])) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "%s failed (exit 1): simulated failure (HOSTDEV_SIM_FAIL_RUN)",
+                            argv[0]);
+                return FALSE;
+        }
         if (output)
                 *output = g_strdup("");
         return TRUE;
