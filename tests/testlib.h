@@ -20,6 +20,9 @@ HdTestFixture *hd_test_fixture_new(const char *topology);
 void hd_test_fixture_free(HdTestFixture *fx);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdTestFixture, hd_test_fixture_free)
 
+/* A fresh temporary directory, on tmpfs when there is one. */
+char *hd_test_make_tmp_dir(void);
+
 /* A context on the fixture with the sim backend; asserts on failure. */
 HdCtx *hd_test_ctx_new(const HdTestFixture *fx);
 

@@ -285,3 +285,23 @@ char *hd_path_resolve(const char *base, const char *target)
         g_ptr_array_add(parts, NULL);
         return g_strjoinv("/", (char **)parts->pdata);
 }
+
+gboolean hd_write_file_at(int dirfd, const char *path, const char *data, gsize len,
+                          GError **error)
+{
+        hd_autofd int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+        if (fd < 0)
+                return set_errno_error(error, errno, "cannot create", path);
+        while (len > 0) {
+                gssize n = write(fd, data, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return set_errno_error(error, errno, "cannot write", path);
+                }
+                data += n;
+                len -= (gsize)n;
+        }
+        return TRUE;
+}

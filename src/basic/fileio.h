@@ -59,3 +59,8 @@ gboolean hd_mkdir_p_at(int dirfd, const char *path, int mode, GError **error);
  * "sys/devices/pci0000:00/0000:00:02.0"). An absolute target is taken as relative to the
  * root. NULL when the result would leave the root. */
 char *hd_path_resolve(const char *base, const char *target);
+
+/* Create or truncate a regular file and write @data; no fsync. For output trees (snapshots)
+ * where durability of each file does not matter. */
+gboolean hd_write_file_at(int dirfd, const char *path, const char *data, gsize len,
+                          GError **error);

@@ -88,3 +88,6 @@ int cli_print_bind_report(HdCli *cli, HdCtx *ctx, const HdBindReport *report);
 /* The context's write log: as a "writes" member of @b, or as a numbered list under @title. */
 void cli_add_write_log(JsonBuilder *b, HdCtx *ctx);
 void cli_print_write_log(HdCtx *ctx, const char *title);
+int cmd_snapshot(HdCli *cli, int argc, char **argv);
+int cmd_xml(HdCli *cli, int argc, char **argv);
+int cmd_qemu_args(HdCli *cli, int argc, char **argv);

@@ -22,6 +22,9 @@ static const HdCommand commands[] = {
         { "verify", cmd_verify, "Prove a VM can use a device: open it through VFIO" },
         { "recover", cmd_recover, "Finish or undo operations a crash interrupted" },
         { "persist", cmd_persist, "Bindings applied at boot: list, add, remove" },
+        { "xml", cmd_xml, "libvirt <hostdev> XML for devices, or add them to a domain" },
+        { "qemu-args", cmd_qemu_args, "QEMU -device arguments that give devices to a VM" },
+        { "snapshot", cmd_snapshot, "Capture this machine's PCI view to replay with --root" },
 };
 
 static void print_usage(FILE *out)

@@ -198,7 +198,29 @@ static void load_link(HdDevice *dev, int dfd)
                 dev->link_current.width = cur_width;
 }
 
-static void load_reset(HdDevice *dev, int dfd)
+/* The kernel resets a device through its parent bridge's secondary bus only when the device
+ * is alone on that bus (pci_parent_bus_reset()): a reset would hit every device there, and
+ * there must be a bridge to do it, so never on the root bus. */
+static gboolean bus_reset_possible(const HdDevice *dev, HdCtx *ctx)
+{
+        g_autofree char *parent = NULL;
+        g_autoptr(GPtrArray) siblings = NULL;
+
+        if (!dev->sysfs_path || !dev->upstream || dev->upstream->len == 0)
+                return FALSE;
+        parent = g_path_get_dirname(dev->sysfs_path);
+        siblings = hd_list_dir_at(hd_ctx_get_root_fd(ctx), parent, NULL);
+        for (guint i = 0; siblings && i < siblings->len; i++) {
+                HdAddress a;
+                if (hd_address_parse_sysfs_name(siblings->pdata[i], &a) &&
+                    a.bus == dev->address.bus && a.domain == dev->address.domain &&
+                    !hd_address_equal(&a, &dev->address))
+                        return FALSE;
+        }
+        return TRUE;
+}
+
+static void load_reset(HdDevice *dev, HdCtx *ctx, int dfd)
 {
         g_autofree char *methods = hd_read_attr_optional_at(dfd, "reset_method");
         g_autoptr(GPtrArray) list = NULL;
@@ -218,9 +240,7 @@ static void load_reset(HdDevice *dev, int dfd)
                         g_ptr_array_add(list, g_strdup("af_flr"));
                 if (dev->cap_pm_reset)
                         g_ptr_array_add(list, g_strdup("pm"));
-                /* A secondary bus reset needs a bridge above us; on the root bus there is
-                 * none. */
-                if (dev->upstream && dev->upstream->len > 0)
+                if (bus_reset_possible(dev, ctx))
                         g_ptr_array_add(list, g_strdup("bus"));
                 dev->reset_source = "config";
         }
@@ -339,7 +359,7 @@ HdDevice *hd_device_load_at(HdCtx *ctx, int dfd, const HdAddress *address, guint
         if (fields & HD_FIELD_LINK)
                 load_link(dev, dfd);
         if (fields & HD_FIELD_RESET)
-                load_reset(dev, dfd);
+                load_reset(dev, ctx, dfd);
         if (fields & HD_FIELD_USERS)
                 load_users(dev, ctx);
         return dev;

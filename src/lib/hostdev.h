@@ -17,3 +17,6 @@
 #include "persist.h"
 #include "usage.h"
 #include "vfio.h"
+#include "snapshot.h"
+#include "guest.h"
+#include "vm.h"

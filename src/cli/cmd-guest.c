@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `hostdev xml` and `hostdev qemu-args`: the configuration that gives devices to a VM. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "fileio.h"
+#include "parse.h"
+
+typedef struct {
+        gboolean managed;
+        char *rom_bar;
+        char *rom_file;
+        char *guest_address;
+        char *domain_file;
+        gboolean write_back;
+} GuestArgs;
+
+/* "DDDD:BB:SS" (or "BB:SS"): where the first guest slot goes. */
+static gboolean parse_guest_address(const char *s, HdGuestOptions *o, GError **error)
+{
+        g_auto(GStrv) parts = g_strsplit(s, ":", -1);
+        guint n = g_strv_length(parts);
+        guint64 dom = 0, bus, slot;
+
+        if ((n == 3 && hd_is_hex_string(parts[0], 4, 4) && hd_parse_hex(parts[0], 0xffff, &dom) &&
+             hd_is_hex_string(parts[1], 2, 2) && hd_parse_hex(parts[1], 0xff, &bus) &&
+             hd_is_hex_string(parts[2], 2, 2) && hd_parse_hex(parts[2], 0x1f, &slot)) ||
+            (n == 2 && hd_is_hex_string(parts[0], 2, 2) && hd_parse_hex(parts[0], 0xff, &bus) &&
+             hd_is_hex_string(parts[1], 2, 2) && hd_parse_hex(parts[1], 0x1f, &slot))) {
+                o->fixed_address = TRUE;
+                o->guest_domain = (guint)dom;
+                o->guest_bus = (guint)bus;
+                o->guest_slot = (guint)slot;
+                return TRUE;
+        }
+        g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                    "--guest-address %s is not 'auto' or a guest slot DDDD:BB:SS (e.g. "
+                    "0000:00:10)",
+                    s);
+        return FALSE;
+}
+
+static gboolean build_options(const GuestArgs *a, HdGuestOptions *o, GError **error)
+{
+        memset(o, 0, sizeof(*o));
+        o->managed = a->managed;
+        o->rom_bar = HD_ROM_BAR_DEFAULT;
+        o->rom_file = a->rom_file;
+        if (a->rom_bar) {
+                if (strcmp(a->rom_bar, "on") == 0)
+                        o->rom_bar = HD_ROM_BAR_ON;
+                else if (strcmp(a->rom_bar, "off") == 0)
+                        o->rom_bar = HD_ROM_BAR_OFF;
+                else {
+                        g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                                    "--rom-bar %s: use on or off", a->rom_bar);
+                        return FALSE;
+                }
+        }
+        if (a->guest_address && strcmp(a->guest_address, "auto") != 0)
+                return parse_guest_address(a->guest_address, o, error);
+        return TRUE;
+}
+
+static GArray *parse_hosts(int argc, char **argv, GError **error)
+{
+        g_autoptr(GArray) hosts = g_array_new(FALSE, FALSE, sizeof(HdAddress));
+
+        for (int i = 1; i < argc; i++) {
+                HdAddress a;
+                if (!hd_address_parse(argv[i], &a, error))
+                        return NULL;
+                g_array_append_val(hosts, a);
+        }
+        return g_steal_pointer(&hosts);
+}
+
+static void free_args(GuestArgs *a)
+{
+        g_free(a->rom_bar);
+        g_free(a->rom_file);
+        g_free(a->guest_address);
+        g_free(a->domain_file);
+}
+
+static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
+{
+        GuestArgs a = { 0 };
+        const GOptionEntry common[] = {
+                { "managed", 0, 0, G_OPTION_ARG_NONE, &a.managed,
+                  "libvirt detaches and reattaches the devices (devices need not be on vfio-pci "
+                  "yet)",
+                  NULL },
+                { "rom-bar", 0, 0, G_OPTION_ARG_STRING, &a.rom_bar,
+                  "Expose the device's option ROM to the guest: on or off", "on|off" },
+                { "rom-file", 0, 0, G_OPTION_ARG_FILENAME, &a.rom_file,
+                  "Give the guest this ROM image instead of the device's (e.g. a GPU vBIOS)",
+                  "FILE" },
+                { "guest-address", 0, 0, G_OPTION_ARG_STRING, &a.guest_address,
+                  "Guest slot of the first device: auto (default) or DDDD:BB:SS", "ADDR" },
+                { NULL },
+        };
+        const GOptionEntry xml_only[] = {
+                { "domain", 0, 0, G_OPTION_ARG_FILENAME, &a.domain_file,
+                  "Add the devices to this libvirt domain XML and print the result", "FILE" },
+                { "write", 0, 0, G_OPTION_ARG_NONE, &a.write_back,
+                  "With --domain: write the result back to FILE instead of printing it", NULL },
+                { NULL },
+        };
+        g_autoptr(GOptionContext) octx = cli_option_context(
+                cli, "ADDRESS...",
+                xml ? "Print libvirt <hostdev> elements for the devices: the functions of one "
+                      "host device become functions of one guest slot (multifunction='on' on "
+                      "function 0). The devices must be on vfio-pci unless --managed."
+                    : "Print the QEMU -device arguments that give the devices to a VM, one "
+                      "'-device vfio-pci,...' per line. The devices must be on vfio-pci.",
+                xml ? "hostdev xml --domain vm.xml --write 0000:01:00.0 0000:01:00.1"
+                    : "hostdev qemu-args 0000:01:00.0 0000:01:00.1",
+                common);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GArray) hosts = NULL;
+        g_autoptr(GPtrArray) plan = NULL;
+        HdGuestOptions opts;
+        HdCtx *ctx;
+        int r = HD_EXIT_OK;
+
+        if (xml)
+                g_option_context_add_main_entries(octx, xml_only, NULL);
+        if (!cli_parse_options(cli, octx, &argc, &argv)) {
+                free_args(&a);
+                return HD_EXIT_USAGE;
+        }
+        if (argc < 2) {
+                r = cli_usage_error(cli, "give at least one device address");
+                goto out;
+        }
+        if (a.write_back && !a.domain_file) {
+                r = cli_usage_error(cli, "--write needs --domain FILE");
+                goto out;
+        }
+        if (!build_options(&a, &opts, &error) || !(hosts = parse_hosts(argc, argv, &error)) ||
+            !(ctx = cli_open_ctx(cli, &error)) ||
+            !hd_guest_check_devices(ctx, (HdAddress *)hosts->data, hosts->len, &opts, &error)) {
+                r = cli_report_error(cli, error);
+                goto out;
+        }
+
+        if (xml && a.domain_file) {
+                g_autofree char *doc = NULL;
+                g_autofree char *patched = NULL;
+                if (!g_file_get_contents(a.domain_file, &doc, NULL, &error) ||
+                    !(patched = hd_guest_patch_domain_xml(doc, (HdAddress *)hosts->data,
+                                                          hosts->len, &opts, &error))) {
+                        r = cli_report_error(cli, error);
+                        goto out;
+                }
+                if (a.write_back) {
+                        g_autofree char *backup = g_strconcat(a.domain_file, ".orig", NULL);
+                        if (!g_file_set_contents(backup, doc, -1, &error) ||
+                            !g_file_set_contents(a.domain_file, patched, -1, &error)) {
+                                r = cli_report_error(cli, error);
+                                goto out;
+                        }
+                        if (!cli->json)
+                                printf("added %u device(s) to %s (previous version: %s)\n",
+                                       hosts->len, a.domain_file, backup);
+                } else if (!cli->json) {
+                        fputs(patched, stdout);
+                }
+                if (cli->json) {
+                        g_autoptr(JsonBuilder) b = json_builder_new();
+                        json_builder_begin_object(b);
+                        json_builder_set_member_name(b, "domain_xml");
+                        json_builder_add_string_value(b, patched);
+                        json_builder_set_member_name(b, "written");
+                        json_builder_add_boolean_value(b, a.write_back);
+                        json_builder_end_object(b);
+                        cli_print_json(b);
+                }
+                goto out;
+        }
+
+        plan = hd_guest_plan((HdAddress *)hosts->data, hosts->len, &opts, NULL, &error);
+        if (!plan) {
+                r = cli_report_error(cli, error);
+                goto out;
+        }
+        if (xml) {
+                g_autofree char *s = hd_guest_hostdev_xml(plan, &opts, 0);
+                if (cli->json) {
+                        g_autoptr(JsonBuilder) b = json_builder_new();
+                        json_builder_begin_object(b);
+                        json_builder_set_member_name(b, "hostdev_xml");
+                        json_builder_add_string_value(b, s);
+                        json_builder_end_object(b);
+                        cli_print_json(b);
+                } else {
+                        fputs(s, stdout);
+                }
+        } else {
+                g_auto(GStrv) args = hd_guest_qemu_args(plan, &opts);
+                if (cli->json) {
+                        g_autoptr(JsonBuilder) b = json_builder_new();
+                        json_builder_begin_object(b);
+                        json_builder_set_member_name(b, "args");
+                        json_builder_begin_array(b);
+                        for (char **p = args; *p; p++)
+                                json_builder_add_string_value(b, *p);
+                        json_builder_end_array(b);
+                        json_builder_end_object(b);
+                        cli_print_json(b);
+                } else {
+                        for (char **p = args; *p && p[1]; p += 2)
+                                printf("%s %s\n", p[0], p[1]);
+                }
+        }
+out:
+        free_args(&a);
+        return r;
+}
+
+int cmd_xml(HdCli *cli, int argc, char **argv)
+{
+        return run_guest(cli, argc, argv, TRUE);
+}
+
+int cmd_qemu_args(HdCli *cli, int argc, char **argv)
+{
+        return run_guest(cli, argc, argv, FALSE);
+}

@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "device.h"
+#include "fileio.h"
+#include "guest.h"
+#include "hd-error.h"
+#include "inventory.h"
+
+/* First guest slot used on bus 0 when nothing else is said: clear of the slots machine types
+ * keep for themselves (q35: 0x00 host bridge, 0x01 VGA, 0x1f LPC/SATA/SMBus; i440fx: 0x01
+ * PIIX) and of the low slots libvirt fills first. */
+#define AUTO_FIRST_SLOT 0x10
+#define MAX_SLOT 0x1f
+
+void hd_guest_device_free(HdGuestDevice *gd)
+{
+        if (!gd)
+                return;
+        g_free(gd->id);
+        g_free(gd);
+}
+
+static gint compare_hosts(gconstpointer a, gconstpointer b)
+{
+        const HdGuestDevice *x = *(HdGuestDevice *const *)a;
+        const HdGuestDevice *y = *(HdGuestDevice *const *)b;
+
+        return hd_address_compare(&x->host, &y->host);
+}
+
+GPtrArray *hd_guest_plan(const HdAddress *hosts, guint n_hosts, const HdGuestOptions *opts,
+                         GHashTable *used_slots, GError **error)
+{
+        g_autoptr(GPtrArray) plan =
+                g_ptr_array_new_with_free_func((GDestroyNotify)hd_guest_device_free);
+        guint next_slot = opts->fixed_address ? opts->guest_slot : AUTO_FIRST_SLOT;
+        guint bus = opts->fixed_address ? opts->guest_bus : 0;
+        gboolean any_multi = FALSE;
+
+        for (guint i = 0; i < n_hosts; i++) {
+                HdGuestDevice *gd = g_new0(HdGuestDevice, 1);
+
+                for (guint j = 0; j < i; j++)
+                        if (hd_address_equal(&hosts[i], &hosts[j])) {
+                                char name[HD_ADDRESS_STRLEN];
+                                hd_guest_device_free(gd);
+                                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                                            "%s is listed twice",
+                                            hd_address_format(&hosts[i], name));
+                                return NULL;
+                        }
+                gd->host = hosts[i];
+                hd_address_format(&hosts[i], gd->host_name);
+                g_ptr_array_add(plan, gd);
+        }
+        g_ptr_array_sort(plan, compare_hosts);
+
+        /* Group by host slot; every group of more than one function needs explicit guest
+         * addresses, and so does everything when the user gave an address. */
+        for (guint i = 0; i < plan->len;) {
+                HdGuestDevice *first = plan->pdata[i];
+                guint j = i + 1;
+                gboolean has_fn0;
+
+                while (j < plan->len &&
+                       hd_address_same_slot(&first->host, &((HdGuestDevice *)plan->pdata[j])->host))
+                        j++;
+                if (j - i > 1)
+                        any_multi = TRUE;
+                if (j - i > 1 || opts->fixed_address || used_slots) {
+                        while (used_slots &&
+                               g_hash_table_contains(used_slots,
+                                                     GUINT_TO_POINTER(bus << 8 | next_slot)) &&
+                               next_slot <= MAX_SLOT)
+                                next_slot++;
+                        if (next_slot > MAX_SLOT) {
+                                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                                            "no free guest slot left on bus %02x for %s", bus,
+                                            first->host_name);
+                                return NULL;
+                        }
+                        /* Keep the host's function numbers when function 0 is among them;
+                         * otherwise renumber from 0, since a guest only scans a slot whose
+                         * function 0 exists. */
+                        has_fn0 = first->host.function == 0;
+                        for (guint k = i; k < j; k++) {
+                                HdGuestDevice *gd = plan->pdata[k];
+                                gd->has_guest_address = TRUE;
+                                gd->guest.domain = opts->fixed_address ? opts->guest_domain : 0;
+                                gd->guest.bus = (guint8)bus;
+                                gd->guest.slot = (guint8)next_slot;
+                                gd->guest.function = has_fn0 ? gd->host.function : (guint8)(k - i);
+                                gd->multifunction = j - i > 1 && gd->guest.function == 0;
+                        }
+                        next_slot++;
+                }
+                i = j;
+        }
+        (void)any_multi;
+        for (guint i = 0; i < plan->len; i++)
+                ((HdGuestDevice *)plan->pdata[i])->id = g_strdup_printf("hostdev%u", i);
+        return g_steal_pointer(&plan);
+}
+
+char *hd_guest_hostdev_xml(const GPtrArray *plan, const HdGuestOptions *opts, guint indent)
+{
+        g_autoptr(GString) s = g_string_new(NULL);
+        g_autofree char *pad = g_strnfill(indent, ' ');
+
+        for (guint i = 0; i < plan->len; i++) {
+                const HdGuestDevice *gd = plan->pdata[i];
+
+                g_string_append_printf(s, "%s<hostdev mode='subsystem' type='pci' managed='%s'>\n",
+                                       pad, opts->managed ? "yes" : "no");
+                g_string_append_printf(s, "%s  <driver name='vfio'/>\n", pad);
+                g_string_append_printf(s, "%s  <source>\n", pad);
+                g_string_append_printf(s,
+                                       "%s    <address domain='0x%04x' bus='0x%02x' slot='0x%02x' "
+                                       "function='0x%x'/>\n",
+                                       pad, gd->host.domain, gd->host.bus, gd->host.slot,
+                                       gd->host.function);
+                g_string_append_printf(s, "%s  </source>\n", pad);
+                if (opts->rom_bar != HD_ROM_BAR_DEFAULT || opts->rom_file) {
+                        g_autofree char *file = opts->rom_file
+                                                        ? g_markup_printf_escaped(" file='%s'",
+                                                                                  opts->rom_file)
+                                                        : g_strdup("");
+                        g_string_append_printf(s, "%s  <rom%s%s%s/>\n", pad,
+                                               opts->rom_bar == HD_ROM_BAR_DEFAULT ? "" : " bar='",
+                                               opts->rom_bar == HD_ROM_BAR_DEFAULT
+                                                       ? ""
+                                                       : (opts->rom_bar == HD_ROM_BAR_ON ? "on'"
+                                                                                         : "off'"),
+                                               file);
+                }
+                if (gd->has_guest_address)
+                        g_string_append_printf(s,
+                                               "%s  <address type='pci' domain='0x%04x' "
+                                               "bus='0x%02x' slot='0x%02x' function='0x%x'%s/>\n",
+                                               pad, gd->guest.domain, gd->guest.bus,
+                                               gd->guest.slot, gd->guest.function,
+                                               gd->multifunction ? " multifunction='on'" : "");
+                g_string_append_printf(s, "%s</hostdev>\n", pad);
+        }
+        return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+char **hd_guest_qemu_args(const GPtrArray *plan, const HdGuestOptions *opts)
+{
+        GPtrArray *args = g_ptr_array_new();
+
+        for (guint i = 0; i < plan->len; i++) {
+                const HdGuestDevice *gd = plan->pdata[i];
+                g_autoptr(GString) d = g_string_new("vfio-pci");
+
+                g_string_append_printf(d, ",host=%s,id=%s", gd->host_name, gd->id);
+                if (gd->has_guest_address) {
+                        /* QEMU names the q35 root bus pcie.0 and i440fx's pci.0; bus 0 is the
+                         * only one we can name without knowing the machine, so other buses
+                         * use libvirt's naming convention (pci.N). */
+                        if (gd->guest.bus == 0)
+                                g_string_append(d, ",bus=pcie.0");
+                        else
+                                g_string_append_printf(d, ",bus=pci.%u", gd->guest.bus);
+                        g_string_append_printf(d, ",addr=0x%x.0x%x", gd->guest.slot,
+                                               gd->guest.function);
+                        if (gd->multifunction)
+                                g_string_append(d, ",multifunction=on");
+                }
+                if (opts->rom_bar != HD_ROM_BAR_DEFAULT)
+                        g_string_append_printf(d, ",rombar=%d", opts->rom_bar == HD_ROM_BAR_ON);
+                if (opts->rom_file)
+                        g_string_append_printf(d, ",romfile=%s", opts->rom_file);
+                g_ptr_array_add(args, g_strdup("-device"));
+                g_ptr_array_add(args, g_string_free(g_steal_pointer(&d), FALSE));
+        }
+        g_ptr_array_add(args, NULL);
+        return (char **)g_ptr_array_free(args, FALSE);
+}
+
+/* What a domain document already uses: guest PCI slots and host devices. */
+typedef struct {
+        GHashTable *used_slots;
+        GPtrArray *host_sources; /* HdAddress* of <hostdev><source><address> */
+        GSList *stack;           /* element names, innermost first */
+        gboolean has_devices;
+} DomainScan;
+
+static const char *attr(const char **names, const char **values, const char *name)
+{
+        for (guint i = 0; names[i]; i++)
+                if (strcmp(names[i], name) == 0)
+                        return values[i];
+        return NULL;
+}
+
+static guint parse_num(const char *s)
+{
+        return s ? (guint)g_ascii_strtoull(s, NULL, 0) : 0;
+}
+
+static void scan_start(GMarkupParseContext *pc, const char *element, const char **names,
+                       const char **values, gpointer data, GError **error)
+{
+        DomainScan *scan = data;
+        const char *parent = scan->stack ? scan->stack->data : NULL;
+        const char *grandparent = scan->stack && scan->stack->next ? scan->stack->next->data : NULL;
+
+        if (strcmp(element, "devices") == 0)
+                scan->has_devices = TRUE;
+        if (strcmp(element, "address") == 0) {
+                if (g_strcmp0(parent, "source") == 0 && g_strcmp0(grandparent, "hostdev") == 0) {
+                        HdAddress *a = g_new0(HdAddress, 1);
+                        a->domain = parse_num(attr(names, values, "domain"));
+                        a->bus = (guint8)parse_num(attr(names, values, "bus"));
+                        a->slot = (guint8)parse_num(attr(names, values, "slot"));
+                        a->function = (guint8)parse_num(attr(names, values, "function"));
+                        g_ptr_array_add(scan->host_sources, a);
+                } else if (g_strcmp0(attr(names, values, "type"), "pci") == 0) {
+                        guint bus = parse_num(attr(names, values, "bus"));
+                        guint slot = parse_num(attr(names, values, "slot"));
+                        g_hash_table_add(scan->used_slots, GUINT_TO_POINTER(bus << 8 | slot));
+                }
+        }
+        scan->stack = g_slist_prepend(scan->stack, g_strdup(element));
+}
+
+static void scan_end(GMarkupParseContext *pc, const char *element, gpointer data,
+                     GError **error)
+{
+        DomainScan *scan = data;
+        GSList *top = scan->stack;
+
+        scan->stack = top->next;
+        g_free(top->data);
+        g_slist_free_1(top);
+}
+
+char *hd_guest_patch_domain_xml(const char *domain_xml, const HdAddress *hosts, guint n_hosts,
+                                const HdGuestOptions *opts, GError **error)
+{
+        static const GMarkupParser parser = { .start_element = scan_start,
+                                              .end_element = scan_end };
+        DomainScan scan = { 0 };
+        g_autoptr(GMarkupParseContext) pc = NULL;
+        g_autoptr(GPtrArray) plan = NULL;
+        g_autoptr(GHashTable) used = g_hash_table_new(g_direct_hash, g_direct_equal);
+        g_autoptr(GPtrArray) sources = g_ptr_array_new_with_free_func(g_free);
+        g_autofree char *xml = NULL;
+        const char *close;
+        const char *line_start;
+        guint indent = 4;
+        GString *out;
+
+        scan.used_slots = used;
+        scan.host_sources = sources;
+        pc = g_markup_parse_context_new(&parser, 0, &scan, NULL);
+        if (!g_markup_parse_context_parse(pc, domain_xml, -1, error) ||
+            !g_markup_parse_context_end_parse(pc, error)) {
+                g_slist_free_full(scan.stack, g_free);
+                g_prefix_error(error, "the domain XML cannot be parsed: ");
+                if (*error) {
+                        (*error)->domain = HD_ERROR;
+                        (*error)->code = HD_ERROR_INVALID_ARGUMENT;
+                }
+                return NULL;
+        }
+        close = g_strrstr(domain_xml, "</devices>");
+        if (!scan.has_devices || !close) {
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                            "the domain XML has no <devices> element to add host devices to");
+                return NULL;
+        }
+        for (guint i = 0; i < n_hosts; i++)
+                for (guint j = 0; j < sources->len; j++)
+                        if (hd_address_equal(&hosts[i], sources->pdata[j])) {
+                                char name[HD_ADDRESS_STRLEN];
+                                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                                            "%s is already a <hostdev> of this domain",
+                                            hd_address_format(&hosts[i], name));
+                                return NULL;
+                        }
+        plan = hd_guest_plan(hosts, n_hosts, opts, used, error);
+        if (!plan)
+                return NULL;
+        /* Indent like the document's </devices> line, plus one level. */
+        line_start = close;
+        while (line_start > domain_xml && line_start[-1] == ' ')
+                line_start--;
+        indent = (guint)(close - line_start) + 2;
+        xml = hd_guest_hostdev_xml(plan, opts, indent);
+        out = g_string_new_len(domain_xml, line_start - domain_xml);
+        g_string_append(out, xml);
+        g_string_append(out, line_start);
+        return g_string_free(out, FALSE);
+}
+
+GArray *hd_guest_domain_hostdevs(const char *domain_xml)
+{
+        static const GMarkupParser parser = { .start_element = scan_start,
+                                              .end_element = scan_end };
+        g_autoptr(GHashTable) used = g_hash_table_new(g_direct_hash, g_direct_equal);
+        g_autoptr(GPtrArray) sources = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GMarkupParseContext) pc = NULL;
+        DomainScan scan = { .used_slots = used, .host_sources = sources };
+        GArray *out = g_array_new(FALSE, FALSE, sizeof(HdAddress));
+
+        pc = g_markup_parse_context_new(&parser, 0, &scan, NULL);
+        if (g_markup_parse_context_parse(pc, domain_xml, -1, NULL) &&
+            g_markup_parse_context_end_parse(pc, NULL))
+                for (guint i = 0; i < sources->len; i++)
+                        g_array_append_val(out, *(HdAddress *)sources->pdata[i]);
+        g_slist_free_full(scan.stack, g_free);
+        return out;
+}
+
+gboolean hd_guest_check_devices(HdCtx *ctx, const HdAddress *hosts, guint n_hosts,
+                                const HdGuestOptions *opts, GError **error)
+{
+        for (guint i = 0; i < n_hosts; i++) {
+                g_autoptr(HdDevice) dev = hd_device_load(ctx, &hosts[i],
+                                                         HD_FIELD_DRIVER | HD_FIELD_IOMMU |
+                                                                 HD_FIELD_HEADER | HD_FIELD_IDS,
+                                                         error);
+                if (!dev)
+                        return FALSE;
+                if (hd_device_is_bridge(dev)) {
+                        g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                                    "%s is a bridge; bridges stay with the host", dev->name);
+                        return FALSE;
+                }
+                if (!opts->managed && !hd_driver_is_vfio(dev->driver)) {
+                        g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                                    "%s is on %s, not vfio-pci: run 'hostdev detach --group %s' "
+                                    "first, or pass --managed to let libvirt detach it",
+                                    dev->name, dev->driver ? dev->driver : "no driver",
+                                    dev->name);
+                        return FALSE;
+                }
+                if (dev->iommu_group >= 0) {
+                        g_autofree char *dir = g_strdup_printf("kernel/iommu_groups/%d/devices",
+                                                               dev->iommu_group);
+                        g_autoptr(GPtrArray) members =
+                                hd_list_dir_at(hd_ctx_get_sys_fd(ctx), dir, NULL);
+                        for (guint m = 0; members && m < members->len; m++) {
+                                HdAddress a;
+                                gboolean listed = FALSE;
+                                g_autoptr(HdDevice) other = NULL;
+                                if (!hd_address_parse_sysfs_name(members->pdata[m], &a))
+                                        continue;
+                                for (guint k = 0; k < n_hosts; k++)
+                                        listed |= hd_address_equal(&a, &hosts[k]);
+                                if (listed)
+                                        continue;
+                                other = hd_device_load(ctx, &a, HD_FIELD_HEADER | HD_FIELD_DRIVER |
+                                                                        HD_FIELD_IDS,
+                                                       NULL);
+                                if (!other || hd_device_is_bridge(other) ||
+                                    hd_device_is_host_bridge(other))
+                                        continue;
+                                hd_ctx_log(ctx, HD_LOG_WARNING,
+                                           "IOMMU group %d is not given whole: %s (%s) stays "
+                                           "behind%s",
+                                           dev->iommu_group, other->name,
+                                           other->driver ? other->driver : "no driver",
+                                           hd_driver_is_viable(other->driver)
+                                                   ? ""
+                                                   : "; the VM will not start until it is "
+                                                     "detached too");
+                        }
+                }
+        }
+        return TRUE;
+}

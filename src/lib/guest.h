@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Guest configuration: how host devices appear in a VM. From a list of host addresses this
+ * module makes a plan (which guest PCI address each gets, which are multifunction) and turns
+ * it into libvirt <hostdev> XML, QEMU -device arguments, or a patch of an existing libvirt
+ * domain definition.
+ *
+ * The part people get wrong by hand: the functions of one host device (a GPU and its HDMI
+ * audio) must be functions of one guest slot, with multifunction='on' on function 0, or guest
+ * drivers that expect the pair (NVIDIA's, AMD's) misbehave. The plan does that by itself.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "address.h"
+#include "ctx.h"
+
+typedef enum {
+        HD_ROM_BAR_DEFAULT = -1,
+        HD_ROM_BAR_OFF = 0,
+        HD_ROM_BAR_ON = 1,
+} HdRomBar;
+
+typedef struct {
+        gboolean managed;       /* libvirt detaches and reattaches the devices itself */
+        HdRomBar rom_bar;
+        const char *rom_file;   /* a ROM image for the guest (GPU vBIOS), or NULL */
+        gboolean fixed_address; /* put the first slot at guest_bus/guest_slot */
+        guint guest_domain;
+        guint guest_bus;
+        guint guest_slot;
+} HdGuestOptions;
+
+typedef struct {
+        HdAddress host;
+        char host_name[HD_ADDRESS_STRLEN];
+        gboolean has_guest_address;
+        HdAddress guest;
+        gboolean multifunction; /* function 0 of a guest slot holding several functions */
+        char *id;               /* "hostdev0" */
+} HdGuestDevice;
+
+void hd_guest_device_free(HdGuestDevice *gd);
+
+/* Plan the guest addresses. @used_slots (may be NULL) lists guest "bus:slot" pairs
+ * (GUINT_TO_POINTER(bus << 8 | slot)) that are taken, for patching an existing domain.
+ * Duplicate host addresses are refused. */
+GPtrArray *hd_guest_plan(const HdAddress *hosts, guint n_hosts, const HdGuestOptions *opts,
+                         GHashTable *used_slots, GError **error);
+
+/* The <hostdev> elements, one per line group, indented by @indent spaces. */
+char *hd_guest_hostdev_xml(const GPtrArray *plan, const HdGuestOptions *opts, guint indent);
+
+/* The QEMU arguments: pairs "-device" "vfio-pci,host=...". NULL-terminated. */
+char **hd_guest_qemu_args(const GPtrArray *plan, const HdGuestOptions *opts);
+
+/* Add the devices to a libvirt domain XML document, preserving every byte of it except the
+ * inserted elements (before </devices>). Guest slots already used in the document are
+ * avoided; a host device already in the document is refused. */
+char *hd_guest_patch_domain_xml(const char *domain_xml, const HdAddress *hosts, guint n_hosts,
+                                const HdGuestOptions *opts, GError **error);
+
+/* The PCI host devices (<hostdev><source><address>) of a domain XML document; empty when
+ * it cannot be parsed. */
+GArray *hd_guest_domain_hostdevs(const char *domain_xml);
+
+/* Check that the devices can be given to a guest now: each exists and is on a vfio driver
+ * (unless @opts->managed). Warnings (a group not given whole) go to the context's log. */
+gboolean hd_guest_check_devices(HdCtx *ctx, const HdAddress *hosts, guint n_hosts,
+                                const HdGuestOptions *opts, GError **error);

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "address.h"
+#include "fileio.h"
+#include "hd-error.h"
+#include "macros.h"
+#include "snapshot.h"
+
+/* Big enough for modules.dep and /proc/cpuinfo on large machines. */
+#define MAX_COPY (8 * 1024 * 1024)
+
+typedef struct {
+        HdCtx *ctx;
+        int src;  /* the root being captured */
+        int dst;  /* the snapshot directory */
+        guint files, links;
+} Capture;
+
+static gboolean ensure_parent(Capture *c, const char *relpath)
+{
+        g_autofree char *dir = g_path_get_dirname(relpath);
+
+        return strcmp(dir, ".") == 0 || hd_mkdir_p_at(c->dst, dir, 0755, NULL);
+}
+
+static void put_file(Capture *c, const char *relpath, const char *data, gsize len)
+{
+        if (!ensure_parent(c, relpath))
+                return;
+        if (hd_write_file_at(c->dst, relpath, data, len, NULL))
+                c->files++;
+}
+
+/* Copy one file if it can be read; an empty file when it is write-only (sysfs bind,
+ * unbind, remove...) so the snapshot takes writes like the machine did. */
+static void copy_file(Capture *c, const char *relpath)
+{
+        struct stat st;
+        g_autofree char *data = NULL;
+        gsize len = 0;
+
+        if (fstatat(c->src, relpath, &st, 0) < 0 || !S_ISREG(st.st_mode))
+                return;
+        if (!(st.st_mode & 0444)) {
+                put_file(c, relpath, "", 0);
+                return;
+        }
+        {
+                g_autoptr(GBytes) bytes = hd_read_bytes_at(c->src, relpath, MAX_COPY, NULL);
+                if (!bytes)
+                        return; /* readable mode bits but the kernel said no: skip */
+                data = g_memdup2(g_bytes_get_data(bytes, &len), g_bytes_get_size(bytes) + 1);
+        }
+        put_file(c, relpath, data, len);
+}
+
+static void copy_link(Capture *c, const char *relpath)
+{
+        g_autofree char *target = hd_readlink_at(c->src, relpath, NULL);
+
+        if (!target || !ensure_parent(c, relpath))
+                return;
+        if (symlinkat(target, c->dst, relpath) == 0)
+                c->links++;
+}
+
+static void mark_present(Capture *c, const char *relpath)
+{
+        if (hd_exists_at(c->src, relpath, FALSE))
+                put_file(c, relpath, "", 0);
+}
+
+/* Attributes of a device directory: every regular file but BAR mappings and the ROM, and
+ * the links the library follows. Subdirectories are left out (class entries are copied on
+ * their own below). */
+static void copy_device_dir(Capture *c, const char *dir)
+{
+        g_autoptr(GPtrArray) names = hd_list_dir_at(c->src, dir, NULL);
+
+        hd_mkdir_p_at(c->dst, dir, 0755, NULL);
+        for (guint i = 0; names && i < names->len; i++) {
+                const char *name = names->pdata[i];
+                g_autofree char *path = g_strdup_printf("%s/%s", dir, name);
+                struct stat st;
+
+                if (g_str_has_prefix(name, "resource") || strcmp(name, "rom") == 0 ||
+                    strcmp(name, "uevent") == 0)
+                        continue;
+                if (fstatat(c->src, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (S_ISLNK(st.st_mode)) {
+                        if (strcmp(name, "driver") == 0 || strcmp(name, "iommu_group") == 0 ||
+                            strcmp(name, "physfn") == 0 || g_str_has_prefix(name, "virtfn") ||
+                            strcmp(name, "subsystem") == 0 || strcmp(name, "iommu") == 0)
+                                copy_link(c, path);
+                } else if (S_ISREG(st.st_mode)) {
+                        copy_file(c, path);
+                }
+        }
+}
+
+static void capture_pci(Capture *c)
+{
+        g_autoptr(GPtrArray) devices = hd_list_dir_at(c->src, "sys/bus/pci/devices", NULL);
+        g_autoptr(GPtrArray) drivers = hd_list_dir_at(c->src, "sys/bus/pci/drivers", NULL);
+
+        for (guint i = 0; devices && i < devices->len; i++) {
+                const char *name = devices->pdata[i];
+                g_autofree char *link = g_strdup_printf("sys/bus/pci/devices/%s", name);
+                g_autofree char *target = NULL;
+                g_autofree char *real = NULL;
+                HdAddress a;
+
+                if (!hd_address_parse_sysfs_name(name, &a))
+                        continue;
+                target = hd_readlink_at(c->src, link, NULL);
+                real = target ? hd_path_resolve("sys/bus/pci/devices", target) : NULL;
+                if (!real)
+                        continue;
+                copy_device_dir(c, real);
+                copy_link(c, link);
+        }
+        for (guint i = 0; drivers && i < drivers->len; i++) {
+                const char *drv = drivers->pdata[i];
+                g_autofree char *dir = g_strdup_printf("sys/bus/pci/drivers/%s", drv);
+                g_autoptr(GPtrArray) entries = hd_list_dir_at(c->src, dir, NULL);
+
+                hd_mkdir_p_at(c->dst, dir, 0755, NULL);
+                for (guint j = 0; entries && j < entries->len; j++) {
+                        const char *e = entries->pdata[j];
+                        g_autofree char *path = g_strdup_printf("%s/%s", dir, e);
+                        HdAddress a;
+                        if (hd_address_parse_sysfs_name(e, &a) || strcmp(e, "module") == 0)
+                                copy_link(c, path);
+                        else if (strcmp(e, "bind") == 0 || strcmp(e, "unbind") == 0 ||
+                                 strcmp(e, "new_id") == 0 || strcmp(e, "remove_id") == 0)
+                                put_file(c, path, "", 0);
+                }
+        }
+        put_file(c, "sys/bus/pci/drivers_probe", "", 0);
+        put_file(c, "sys/bus/pci/rescan", "", 0);
+        copy_file(c, "sys/bus/pci/drivers_autoprobe");
+}
+
+static void capture_iommu(Capture *c)
+{
+        g_autoptr(GPtrArray) groups = hd_list_dir_at(c->src, "sys/kernel/iommu_groups", NULL);
+        g_autoptr(GPtrArray) units = hd_list_dir_at(c->src, "sys/class/iommu", NULL);
+
+        hd_mkdir_p_at(c->dst, "sys/kernel/iommu_groups", 0755, NULL);
+        for (guint i = 0; groups && i < groups->len; i++) {
+                g_autofree char *dir = g_strdup_printf("sys/kernel/iommu_groups/%s/devices",
+                                                       (char *)groups->pdata[i]);
+                g_autofree char *type = g_strdup_printf("sys/kernel/iommu_groups/%s/type",
+                                                        (char *)groups->pdata[i]);
+                g_autoptr(GPtrArray) members = hd_list_dir_at(c->src, dir, NULL);
+
+                hd_mkdir_p_at(c->dst, dir, 0755, NULL);
+                copy_file(c, type);
+                for (guint j = 0; members && j < members->len; j++) {
+                        g_autofree char *path = g_strdup_printf("%s/%s", dir,
+                                                                (char *)members->pdata[j]);
+                        copy_link(c, path);
+                }
+        }
+        hd_mkdir_p_at(c->dst, "sys/class/iommu", 0755, NULL);
+        for (guint i = 0; units && i < units->len; i++) {
+                g_autofree char *link = g_strdup_printf("sys/class/iommu/%s",
+                                                        (char *)units->pdata[i]);
+                g_autofree char *target = hd_readlink_at(c->src, link, NULL);
+                g_autofree char *real = target ? hd_path_resolve("sys/class/iommu", target) : NULL;
+                static const char *const attrs[] = { "intel-iommu/cap", "intel-iommu/ecap",
+                                                     "intel-iommu/version", "amd-iommu/cap",
+                                                     "amd-iommu/features" };
+                copy_link(c, link);
+                if (!real)
+                        continue;
+                hd_mkdir_p_at(c->dst, real, 0755, NULL);
+                for (gsize k = 0; k < G_N_ELEMENTS(attrs); k++) {
+                        g_autofree char *p = g_strdup_printf("%s/%s", real, attrs[k]);
+                        copy_file(c, p);
+                }
+        }
+}
+
+/* Class entries (network interfaces, disks, DRM cards) that live under a PCI device: the link
+ * and a directory at its target, with the attributes the in-use checks read. */
+static void capture_class(Capture *c, const char *class_dir)
+{
+        g_autoptr(GPtrArray) names = hd_list_dir_at(c->src, class_dir, NULL);
+
+        for (guint i = 0; names && i < names->len; i++) {
+                g_autofree char *link = g_strdup_printf("%s/%s", class_dir,
+                                                        (char *)names->pdata[i]);
+                g_autofree char *target = hd_readlink_at(c->src, link, NULL);
+                g_autofree char *real = target ? hd_path_resolve(class_dir, target) : NULL;
+                static const char *const attrs[] = { "dev", "partition", "operstate", "ifindex",
+                                                     "removable", "size" };
+
+                if (!real || !g_str_has_prefix(real, "sys/devices/pci"))
+                        continue;
+                copy_link(c, link);
+                hd_mkdir_p_at(c->dst, real, 0755, NULL);
+                for (gsize k = 0; k < G_N_ELEMENTS(attrs); k++) {
+                        g_autofree char *p = g_strdup_printf("%s/%s", real, attrs[k]);
+                        copy_file(c, p);
+                }
+                {
+                        g_autofree char *holders = g_strdup_printf("%s/holders", real);
+                        g_autoptr(GPtrArray) hs = hd_list_dir_at(c->src, holders, NULL);
+                        for (guint j = 0; hs && j < hs->len; j++) {
+                                g_autofree char *h = g_strdup_printf("%s/%s", holders,
+                                                                     (char *)hs->pdata[j]);
+                                copy_link(c, h);
+                        }
+                }
+        }
+}
+
+static void capture_host(Capture *c)
+{
+        static const char *const files[] = {
+                "proc/cmdline", "proc/cpuinfo", "proc/sys/kernel/osrelease", "proc/mounts",
+                "proc/swaps", "proc/net/route", "proc/interrupts", "etc/os-release",
+                "etc/default/grub", "etc/kernel/cmdline", "etc/hostname",
+        };
+        static const char *const present[] = {
+                "sys/firmware/acpi/tables/DMAR", "sys/firmware/acpi/tables/IVRS",
+                "dev/kvm", "dev/vfio/vfio",
+        };
+        static const char *const modules[] = {
+                "vfio", "vfio_pci", "vfio_pci_core", "vfio_iommu_type1", "kvm", "kvm_intel",
+                "kvm_amd", "pci_stub",
+        };
+        g_autofree char *release = hd_read_attr_optional_at(c->src, "proc/sys/kernel/osrelease");
+
+        for (gsize i = 0; i < G_N_ELEMENTS(files); i++)
+                copy_file(c, files[i]);
+        for (gsize i = 0; i < G_N_ELEMENTS(present); i++)
+                mark_present(c, present[i]);
+        for (gsize i = 0; i < G_N_ELEMENTS(modules); i++) {
+                g_autofree char *dir = g_strdup_printf("sys/module/%s", modules[i]);
+                g_autofree char *params = g_strdup_printf("%s/parameters", dir);
+                g_autoptr(GPtrArray) ps = hd_list_dir_at(c->src, params, NULL);
+                g_autofree char *initstate = g_strdup_printf("%s/initstate", dir);
+
+                if (!hd_exists_at(c->src, dir, FALSE))
+                        continue;
+                hd_mkdir_p_at(c->dst, dir, 0755, NULL);
+                copy_file(c, initstate);
+                for (guint j = 0; ps && j < ps->len; j++) {
+                        g_autofree char *p = g_strdup_printf("%s/%s", params, (char *)ps->pdata[j]);
+                        copy_file(c, p);
+                }
+        }
+        {
+                g_autoptr(GPtrArray) vfio = hd_list_dir_at(c->src, "dev/vfio", NULL);
+                for (guint i = 0; vfio && i < vfio->len; i++) {
+                        g_autofree char *p = g_strdup_printf("dev/vfio/%s", (char *)vfio->pdata[i]);
+                        put_file(c, p, "", 0);
+                }
+        }
+        if (release && !strchr(release, '/') && strcmp(release, "..") != 0) {
+                static const char *const modfiles[] = { "modules.dep", "modules.builtin",
+                                                        "modules.alias" };
+                g_autofree char *cfg = g_strdup_printf("boot/config-%s", release);
+                for (gsize i = 0; i < G_N_ELEMENTS(modfiles); i++) {
+                        g_autofree char *p = g_strdup_printf("lib/modules/%s/%s", release,
+                                                             modfiles[i]);
+                        copy_file(c, p);
+                }
+                copy_file(c, cfg);
+        }
+}
+
+gboolean hd_snapshot_capture(HdCtx *ctx, const char *dest_dir, GError **error)
+{
+        Capture c = { .ctx = ctx, .src = hd_ctx_get_root_fd(ctx), .dst = -1 };
+
+        if (mkdir(dest_dir, 0755) < 0) {
+                int err = errno;
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot create %s: %s", dest_dir,
+                            g_strerror(err));
+                return FALSE;
+        }
+        c.dst = open(dest_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (c.dst < 0) {
+                int err = errno;
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot open %s: %s", dest_dir,
+                            g_strerror(err));
+                return FALSE;
+        }
+        capture_pci(&c);
+        capture_iommu(&c);
+        capture_class(&c, "sys/class/net");
+        capture_class(&c, "sys/class/block");
+        capture_class(&c, "sys/class/drm");
+        capture_host(&c);
+        hd_ctx_log(ctx, HD_LOG_INFO, "snapshot: %u files, %u links", c.files, c.links);
+        close(c.dst);
+        return TRUE;
+}

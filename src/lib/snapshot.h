@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Snapshots: capture what the library reads from a machine into a directory tree of the same
+ * shape, so that `hostdev --root DIR` on the unpacked copy replays that machine. For bug
+ * reports ("attach `hostdev snapshot`") and for test fixtures.
+ *
+ * Captured: every PCI device directory (its readable attributes, config space, and links:
+ * driver, iommu_group, physfn, virtfnN, subsystem), the bus and driver directories with their
+ * links, the IOMMU groups, sys/class/{iommu,net,block,drm} entries that belong to PCI
+ * devices, the presence of the ACPI DMAR/IVRS tables (not their contents), the modules the
+ * tool cares about, and from procfs and /etc the files the readiness checks and the kernel
+ * command line read. Never captured: memory-mapped BARs (resourceN), ROMs, MAC addresses.
+ * Write-only kernel files become empty regular files so the sim backend can take writes.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ctx.h"
+
+/* Copy into @dest_dir (created, must not exist). Counts of what was copied go to the log. */
+gboolean hd_snapshot_capture(HdCtx *ctx, const char *dest_dir, GError **error);

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <libvirt/libvirt.h>
+#include <stdlib.h>
+#include <libvirt/virterror.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "hd-error.h"
+#include "vm.h"
+
+struct HdVirt {
+        virConnectPtr conn;
+        char *uri;
+        char *hv_type; /* "QEMU", "Test", ... */
+};
+
+/* libvirt prints every error to stderr by default; the library never prints. */
+static void silent(void *data, virErrorPtr err)
+{
+}
+
+static const char *last_message(void)
+{
+        const char *m = virGetLastErrorMessage();
+
+        return m && *m ? m : "unknown libvirt error";
+}
+
+static int last_code(void)
+{
+        virErrorPtr e = virGetLastError();
+
+        return e ? e->code : VIR_ERR_OK;
+}
+
+HdVirt *hd_virt_open(const char *uri, GError **error)
+{
+        HdVirt *virt;
+        const char *type;
+
+        virSetErrorFunc(NULL, silent);
+        if (!uri)
+                uri = "qemu:///system";
+        virt = g_new0(HdVirt, 1);
+        virt->uri = g_strdup(uri);
+        virt->conn = virConnectOpen(uri);
+        if (!virt->conn) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "cannot connect to libvirt at %s: %s; is libvirtd (or virtqemud) "
+                            "running, and may this user use it (the libvirt group)?",
+                            uri, last_message());
+                hd_virt_close(virt);
+                return NULL;
+        }
+        type = virConnectGetType(virt->conn);
+        virt->hv_type = g_strdup(type ? type : "");
+        return virt;
+}
+
+void hd_virt_close(HdVirt *virt)
+{
+        if (!virt)
+                return;
+        if (virt->conn)
+                virConnectClose(virt->conn);
+        g_free(virt->uri);
+        g_free(virt->hv_type);
+        g_free(virt);
+}
+
+/* The domain type libvirt wants for this hypervisor: the test driver has its own; QEMU runs
+ * as 'kvm' with /dev/kvm and as plain emulation ('qemu') without. */
+static const char *domain_type(HdVirt *virt)
+{
+        if (g_ascii_strcasecmp(virt->hv_type, "Test") == 0)
+                return "test";
+        return access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm" : "qemu";
+}
+
+static gboolean valid_name(const char *name)
+{
+        if (!name || !*name || strlen(name) > 64)
+                return FALSE;
+        for (const char *p = name; *p; p++)
+                if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_' && *p != '.')
+                        return FALSE;
+        return name[0] != '.';
+}
+
+char *hd_virt_spec_to_xml(HdVirt *virt, const HdVmSpec *spec, GError **error)
+{
+        g_autoptr(GString) s = g_string_new(NULL);
+        HdGuestOptions gopts = { .managed = spec->managed, .rom_bar = HD_ROM_BAR_DEFAULT };
+
+        if (!valid_name(spec->name)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                            "'%s' is not a usable VM name: use letters, digits, '-', '_' and '.', "
+                            "at most 64 characters",
+                            spec->name ? spec->name : "");
+                return NULL;
+        }
+        if (spec->memory_mib < 16 || spec->vcpus < 1) {
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                            "VM %s needs at least 16 MiB of memory and one vCPU", spec->name);
+                return NULL;
+        }
+        g_string_append_printf(s, "<domain type='%s'>\n", domain_type(virt));
+        g_string_append_printf(s, "  <name>%s</name>\n", spec->name);
+        g_string_append_printf(s, "  <memory unit='MiB'>%" G_GUINT64_FORMAT "</memory>\n",
+                               spec->memory_mib);
+        g_string_append_printf(s, "  <vcpu>%u</vcpu>\n", spec->vcpus);
+        g_string_append(s, "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n  </os>\n");
+        g_string_append(s, "  <features>\n    <acpi/>\n");
+        if (spec->viommu)
+                g_string_append(s, "    <ioapic driver='qemu'/>\n");
+        g_string_append(s, "  </features>\n  <devices>\n");
+        if (spec->disk_image) {
+                g_autofree char *path = g_markup_escape_text(spec->disk_image, -1);
+                g_string_append_printf(s,
+                                       "    <disk type='file' device='disk'>\n"
+                                       "      <driver name='qemu' type='%s'/>\n"
+                                       "      <source file='%s'/>\n"
+                                       "      <target dev='vda' bus='virtio'/>\n"
+                                       "    </disk>\n",
+                                       g_str_has_suffix(spec->disk_image, ".qcow2") ? "qcow2"
+                                                                                    : "raw",
+                                       path);
+        }
+        if (spec->n_hostdevs > 0) {
+                g_autoptr(GPtrArray) plan = hd_guest_plan(spec->hostdevs, spec->n_hostdevs, &gopts,
+                                                          NULL, error);
+                g_autofree char *xml = NULL;
+                if (!plan)
+                        return NULL;
+                xml = hd_guest_hostdev_xml(plan, &gopts, 4);
+                g_string_append(s, xml);
+        }
+        if (spec->viommu)
+                /* vfio needs the guest IOMMU to report every mapping (caching mode), or
+                 * assigned devices DMA to stale addresses. */
+                g_string_append(s, "    <iommu model='intel'>\n"
+                                   "      <driver intremap='on' caching_mode='on'/>\n"
+                                   "    </iommu>\n");
+        g_string_append(s, "  </devices>\n</domain>\n");
+        return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+gboolean hd_virt_define(HdVirt *virt, const HdVmSpec *spec, GError **error)
+{
+        g_autofree char *xml = hd_virt_spec_to_xml(virt, spec, error);
+        virDomainPtr dom;
+
+        if (!xml)
+                return FALSE;
+        dom = virDomainDefineXML(virt->conn, xml);
+        if (!dom) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "libvirt refused to define VM %s: %s", spec->name, last_message());
+                return FALSE;
+        }
+        virDomainFree(dom);
+        return TRUE;
+}
+
+static virDomainPtr lookup(HdVirt *virt, const char *name, GError **error)
+{
+        virDomainPtr dom = valid_name(name) ? virDomainLookupByName(virt->conn, name) : NULL;
+
+        if (!dom)
+                g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
+                            "no VM named '%s' at %s (virsh -c %s list --all shows them)",
+                            name ? name : "", virt->uri, virt->uri);
+        return dom;
+}
+
+typedef int (*DomainOp)(virDomainPtr dom);
+
+/* What the operation needs the domain to be, checked first so that the caller gets a plain
+ * refusal instead of whatever the driver calls it. */
+typedef enum { NEED_ANY, NEED_ACTIVE, NEED_INACTIVE } Need;
+
+static gboolean domain_op(HdVirt *virt, const char *name, DomainOp op, Need need,
+                          const char *what, const char *hint, GError **error)
+{
+        virDomainPtr dom = lookup(virt, name, error);
+        int r;
+
+        if (!dom)
+                return FALSE;
+        if (need != NEED_ANY && (virDomainIsActive(dom) == 1) != (need == NEED_ACTIVE)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED, "cannot %s VM %s: it is %s",
+                            what, name, need == NEED_ACTIVE ? "not running" : "already running");
+                virDomainFree(dom);
+                return FALSE;
+        }
+        r = op(dom);
+        if (r < 0) {
+                int code = last_code();
+                g_set_error(error, HD_ERROR,
+                            code == VIR_ERR_OPERATION_INVALID ? HD_ERROR_REFUSED : HD_ERROR_FAILED,
+                            "cannot %s VM %s: %s%s", what, name, last_message(), hint);
+        }
+        virDomainFree(dom);
+        return r >= 0;
+}
+
+gboolean hd_virt_start(HdVirt *virt, const char *name, GError **error)
+{
+        return domain_op(virt, name, virDomainCreate, NEED_INACTIVE, "start",
+                         "; if it names an IOMMU group that is not viable, 'hostdev groups' "
+                         "says which devices must be detached too",
+                         error);
+}
+
+gboolean hd_virt_stop(HdVirt *virt, const char *name, GError **error)
+{
+        return domain_op(virt, name, virDomainShutdown, NEED_ACTIVE, "stop", "", error);
+}
+
+gboolean hd_virt_destroy(HdVirt *virt, const char *name, GError **error)
+{
+        return domain_op(virt, name, virDomainDestroy, NEED_ACTIVE, "destroy", "", error);
+}
+
+gboolean hd_virt_undefine(HdVirt *virt, const char *name, GError **error)
+{
+        return domain_op(virt, name, virDomainUndefine, NEED_ANY, "undefine",
+                         "; a running VM must be stopped first", error);
+}
+
+void hd_vm_info_free(HdVmInfo *info)
+{
+        if (!info)
+                return;
+        g_free(info->name);
+        g_free(info->state);
+        if (info->hostdevs)
+                g_array_unref(info->hostdevs);
+        g_free(info);
+}
+
+static const char *state_name(int state)
+{
+        switch (state) {
+        case VIR_DOMAIN_RUNNING:
+                return "running";
+        case VIR_DOMAIN_BLOCKED:
+                return "blocked";
+        case VIR_DOMAIN_PAUSED:
+                return "paused";
+        case VIR_DOMAIN_SHUTDOWN:
+                return "shutting down";
+        case VIR_DOMAIN_SHUTOFF:
+                return "shut off";
+        case VIR_DOMAIN_CRASHED:
+                return "crashed";
+        case VIR_DOMAIN_PMSUSPENDED:
+                return "suspended";
+        default:
+                return "unknown";
+        }
+}
+
+static HdVmInfo *info_from_domain(virDomainPtr dom)
+{
+        HdVmInfo *info = g_new0(HdVmInfo, 1);
+        int state = VIR_DOMAIN_NOSTATE, reason = 0;
+        char *xml;
+
+        info->name = g_strdup(virDomainGetName(dom));
+        if (virDomainGetState(dom, &state, &reason, 0) < 0)
+                state = VIR_DOMAIN_NOSTATE;
+        info->state = g_strdup(state_name(state));
+        info->active = virDomainIsActive(dom) == 1;
+        xml = virDomainGetXMLDesc(dom, 0);
+        info->hostdevs = xml ? hd_guest_domain_hostdevs(xml) : g_array_new(FALSE, FALSE,
+                                                                        sizeof(HdAddress));
+        free(xml);
+        return info;
+}
+
+static gint compare_info(gconstpointer a, gconstpointer b)
+{
+        return g_strcmp0((*(HdVmInfo *const *)a)->name, (*(HdVmInfo *const *)b)->name);
+}
+
+GPtrArray *hd_virt_list(HdVirt *virt, GError **error)
+{
+        virDomainPtr *doms = NULL;
+        int n = virConnectListAllDomains(virt->conn, &doms, 0);
+        GPtrArray *out;
+
+        if (n < 0) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot list VMs at %s: %s",
+                            virt->uri, last_message());
+                return NULL;
+        }
+        out = g_ptr_array_new_with_free_func((GDestroyNotify)hd_vm_info_free);
+        for (int i = 0; i < n; i++) {
+                g_ptr_array_add(out, info_from_domain(doms[i]));
+                virDomainFree(doms[i]);
+        }
+        free(doms);
+        g_ptr_array_sort(out, compare_info);
+        return out;
+}
+
+HdVmInfo *hd_virt_get(HdVirt *virt, const char *name, GError **error)
+{
+        virDomainPtr dom = lookup(virt, name, error);
+        HdVmInfo *info;
+
+        if (!dom)
+                return NULL;
+        info = info_from_domain(dom);
+        virDomainFree(dom);
+        return info;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Virtual machines with host devices, through libvirt's C API.
+ *
+ * A small spec (name, memory, vCPUs, an optional disk image, host devices) becomes a libvirt
+ * domain; the functions define, start, stop, destroy, undefine and list domains with their
+ * host devices. The connection URI is the caller's choice: qemu:///system on a host,
+ * test:///default in tests. Errors carry libvirt's own message and what to do about it.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "address.h"
+
+typedef struct HdVirt HdVirt;
+
+/* NULL @uri means qemu:///system. */
+HdVirt *hd_virt_open(const char *uri, GError **error);
+void hd_virt_close(HdVirt *virt);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdVirt, hd_virt_close)
+
+typedef struct {
+        const char *name;
+        guint64 memory_mib;
+        guint vcpus;
+        const char *disk_image;      /* qcow2 or raw file, or NULL */
+        const HdAddress *hostdevs;
+        guint n_hostdevs;
+        gboolean managed;            /* libvirt detaches/reattaches the host devices */
+        gboolean viommu;             /* a guest IOMMU (intel, caching mode on, as vfio needs) */
+} HdVmSpec;
+
+/* The domain XML for @spec on the connection's hypervisor. */
+char *hd_virt_spec_to_xml(HdVirt *virt, const HdVmSpec *spec, GError **error);
+
+gboolean hd_virt_define(HdVirt *virt, const HdVmSpec *spec, GError **error);
+gboolean hd_virt_start(HdVirt *virt, const char *name, GError **error);
+/* A graceful ACPI shutdown request. */
+gboolean hd_virt_stop(HdVirt *virt, const char *name, GError **error);
+/* Immediate power-off. */
+gboolean hd_virt_destroy(HdVirt *virt, const char *name, GError **error);
+gboolean hd_virt_undefine(HdVirt *virt, const char *name, GError **error);
+
+typedef struct {
+        char *name;
+        char *state;        /* "running", "shut off", "paused", ... */
+        gboolean active;
+        GArray *hostdevs;   /* HdAddress of its PCI host devices */
+} HdVmInfo;
+
+void hd_vm_info_free(HdVmInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdVmInfo, hd_vm_info_free)
+
+/* Every domain, defined or transient, sorted by name. */
+GPtrArray *hd_virt_list(HdVirt *virt, GError **error);
+/* One domain; HD_ERROR_NOT_FOUND when there is none by that name. */
+HdVmInfo *hd_virt_get(HdVirt *virt, const char *name, GError **error);

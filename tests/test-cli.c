@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The `hostdev` command line: list, show, groups, snapshot; JSON contract and bad input. */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testlib.h"
+
+static int run(const char *const *argv, char **out, char **err)
+{
+        return hd_test_run_cli(argv, NULL, out, err);
+}
+
+/* The stable names of `hostdev list --json` device objects (docs/json.md). */
+static const char *const device_keys[] = {
+        "address", "vendor_id", "device_id", "subsystem_vendor_id", "subsystem_device_id",
+        "class", "class_name", "vendor", "product", "driver", "iommu_group", "numa_node",
+        "is_bridge", "assignable", "physfn", "virtfns", "sriov_totalvfs", "sriov_numvfs",
+        "boot_vga",
+};
+
+static JsonArray *member_array(JsonNode *root, const char *name)
+{
+        JsonObject *o = json_node_get_object(root);
+
+        g_assert_true(json_object_has_member(o, name));
+        return json_object_get_array_member(o, name);
+}
+
+static JsonObject *find_device(JsonArray *devices, const char *address)
+{
+        for (guint i = 0; i < json_array_get_length(devices); i++) {
+                JsonObject *d = json_array_get_object_element(devices, i);
+                if (g_strcmp0(json_object_get_string_member(d, "address"), address) == 0)
+                        return d;
+        }
+        g_error("no %s in JSON", address);
+        return NULL;
+}
+
+static void test_list_json(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *argv[] = { "list", "--json", "--root", fx->root, NULL };
+        g_autofree char *out = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonArray *devices;
+        JsonObject *gpu, *host, *igpu;
+
+        g_assert_cmpint(run(argv, &out, NULL), ==, 0);
+        root = hd_test_parse_json(out);
+        devices = member_array(root, "devices");
+        g_assert_cmpuint(json_array_get_length(devices), ==, 13);
+        for (guint i = 0; i < json_array_get_length(devices); i++) {
+                JsonObject *d = json_array_get_object_element(devices, i);
+                for (gsize k = 0; k < G_N_ELEMENTS(device_keys); k++)
+                        g_assert_true(json_object_has_member(d, device_keys[k]));
+        }
+        gpu = find_device(devices, "0000:01:00.0");
+        g_assert_cmpstr(json_object_get_string_member(gpu, "vendor_id"), ==, "10de");
+        g_assert_cmpstr(json_object_get_string_member(gpu, "device_id"), ==, "1b80");
+        g_assert_cmpstr(json_object_get_string_member(gpu, "class"), ==, "030000");
+        g_assert_cmpuint(strlen(json_object_get_string_member(gpu, "subsystem_vendor_id")), ==, 4);
+        g_assert_cmpstr(json_object_get_string_member(gpu, "driver"), ==, "nouveau");
+        g_assert_cmpstr(json_object_get_string_member(gpu, "vendor"), ==, "NVIDIA Corporation");
+        g_assert_true(JSON_NODE_HOLDS_VALUE(json_object_get_member(gpu, "iommu_group")));
+        g_assert_cmpint(json_object_get_int_member(gpu, "iommu_group"), >=, 0);
+        g_assert_true(json_object_get_null_member(gpu, "numa_node"));
+        g_assert_true(json_object_get_null_member(gpu, "physfn"));
+        g_assert_true(json_object_get_null_member(gpu, "sriov_totalvfs"));
+        g_assert_false(json_object_get_boolean_member(gpu, "is_bridge"));
+        g_assert_true(json_object_get_boolean_member(gpu, "assignable"));
+        g_assert_false(json_object_get_boolean_member(gpu, "boot_vga"));
+        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(gpu, "virtfns")), ==, 0);
+
+        host = find_device(devices, "0000:00:1f.0");
+        g_assert_true(json_object_get_null_member(host, "driver"));
+        g_assert_true(json_object_get_null_member(host, "boot_vga"));
+        igpu = find_device(devices, "0000:00:02.0");
+        g_assert_true(json_object_get_boolean_member(igpu, "boot_vga"));
+        g_assert_false(json_object_get_boolean_member(igpu, "assignable"));
+}
+
+static void test_list_sriov_json(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
+        const char *argv[] = { "--root", fx->root, "list", "--json", NULL };
+        g_autofree char *out = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonObject *pf, *vf;
+
+        g_assert_cmpint(run(argv, &out, NULL), ==, 0);
+        root = hd_test_parse_json(out);
+        pf = find_device(member_array(root, "devices"), "0000:18:00.0");
+        vf = find_device(member_array(root, "devices"), "0000:18:01.0");
+        g_assert_cmpint(json_object_get_int_member(pf, "sriov_totalvfs"), ==, 64);
+        g_assert_cmpint(json_object_get_int_member(pf, "sriov_numvfs"), ==, 4);
+        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(pf, "virtfns")), ==, 4);
+        g_assert_cmpstr(json_object_get_string_member(vf, "physfn"), ==, "0000:18:00.0");
+        g_assert_cmpint(json_object_get_int_member(pf, "numa_node"), ==, 0);
+}
+
+static guint count_devices(const char *root, const char *const *filter)
+{
+        g_autoptr(GPtrArray) args = g_ptr_array_new();
+        g_autofree char *out = NULL;
+        g_autoptr(JsonNode) node = NULL;
+
+        g_ptr_array_add(args, "list");
+        g_ptr_array_add(args, "--json");
+        g_ptr_array_add(args, "--root");
+        g_ptr_array_add(args, (gpointer)root);
+        for (const char *const *f = filter; *f; f++)
+                g_ptr_array_add(args, (gpointer)*f);
+        g_ptr_array_add(args, NULL);
+        g_assert_cmpint(run((const char *const *)args->pdata, &out, NULL), ==, 0);
+        node = hd_test_parse_json(out);
+        return json_array_get_length(member_array(node, "devices"));
+}
+
+static void test_list_filters(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *gpu[] = { "--class", "gpu", NULL };
+        const char *net[] = { "--class", "net", NULL };
+        const char *storage[] = { "--class", "storage", NULL };
+        const char *usb[] = { "--class", "usb", NULL };
+        const char *audio[] = { "--class", "audio", NULL };
+        const char *nouveau[] = { "--driver", "nouveau", NULL };
+        const char *none[] = { "--driver", "none", NULL };
+        const char *vendor_id[] = { "--vendor", "10de", NULL };
+        const char *vendor_name[] = { "--vendor", "nvidia", NULL };
+        const char *both[] = { "--vendor", "8086", "--class", "audio", NULL };
+        const char *group[] = { "--group", "1", NULL };
+
+        g_assert_cmpuint(count_devices(fx->root, gpu), ==, 2);
+        g_assert_cmpuint(count_devices(fx->root, net), ==, 1);
+        g_assert_cmpuint(count_devices(fx->root, storage), ==, 1);
+        g_assert_cmpuint(count_devices(fx->root, usb), ==, 1);
+        g_assert_cmpuint(count_devices(fx->root, audio), ==, 2);
+        g_assert_cmpuint(count_devices(fx->root, nouveau), ==, 1);
+        g_assert_cmpuint(count_devices(fx->root, none), ==, 1);
+        g_assert_cmpuint(count_devices(fx->root, vendor_id), ==, 2);
+        g_assert_cmpuint(count_devices(fx->root, vendor_name), ==, 2);
+        g_assert_cmpuint(count_devices(fx->root, both), ==, 1);
+        g_assert_cmpuint(count_devices(fx->root, group), ==, 3);
+}
+
+static void test_list_table_and_tree(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *table[] = { "list", "--root", fx->root, NULL };
+        const char *tree[] = { "list", "--tree", "--root", fx->root, NULL };
+        g_autofree char *out = NULL;
+        g_autofree char *tree_out = NULL;
+        g_auto(GStrv) lines = NULL;
+
+        g_assert_cmpint(run(table, &out, NULL), ==, 0);
+        lines = g_strsplit(out, "\n", -1);
+        g_assert_true(g_str_has_prefix(lines[0], "ADDRESS"));
+        for (const char *h = "CLASS\0VENDOR:DEVICE\0NAME\0DRIVER\0GROUP\0NUMA\0"; *h; h += strlen(h) + 1)
+                g_assert_nonnull(strstr(lines[0], h));
+        g_assert_cmpuint(g_strv_length(lines), ==, 13 + 2); /* header, rows, trailing "" */
+        g_assert_nonnull(strstr(out, "0000:01:00.0  gpu"));
+
+        g_assert_cmpint(run(tree, &tree_out, NULL), ==, 0);
+        /* the GPU sits under its root port */
+        g_assert_nonnull(strstr(tree_out, "0000:00:01.0"));
+        g_assert_nonnull(strstr(tree_out, "└─0000:01:00.0"));
+        g_assert_true(strstr(tree_out, "0000:00:01.0") < strstr(tree_out, "└─0000:01:00.0"));
+}
+
+static void test_show(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *json[] = { "show", "0000:01:00.0", "--json", "--root", fx->root, NULL };
+        const char *text[] = { "show", "01:00.0", "--root", fx->root, NULL };
+        g_autofree char *out = NULL;
+        g_autofree char *txt = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonObject *o, *group;
+
+        g_assert_cmpint(run(json, &out, NULL), ==, 0);
+        root = hd_test_parse_json(out);
+        o = json_node_get_object(root);
+        for (gsize k = 0; k < G_N_ELEMENTS(device_keys); k++)
+                g_assert_true(json_object_has_member(o, device_keys[k]));
+        g_assert_cmpstr(json_object_get_string_member(o, "pcie_type"), ==, "endpoint");
+        g_assert_cmpstr(json_array_get_string_element(json_object_get_array_member(o, "upstream"), 0),
+                        ==, "0000:00:01.0");
+        g_assert_true(json_object_has_member(o, "link_capability"));
+        g_assert_true(json_object_has_member(o, "reset_methods"));
+        group = json_object_get_object_member(o, "group");
+        g_assert_nonnull(group);
+        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(group, "devices")), ==, 3);
+        g_assert_false(json_object_get_boolean_member(group, "viable"));
+        g_assert_cmpstr(json_object_get_string_member(group, "verdict_code"), ==, "needs-group");
+
+        g_assert_cmpint(run(text, &txt, NULL), ==, 0);
+        g_assert_nonnull(strstr(txt, "NVIDIA Corporation"));
+        g_assert_nonnull(strstr(txt, "0000:01:00.1 (Audio device, snd_hda_intel)"));
+}
+
+static void test_groups_json(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *argv[] = { "groups", "--json", "--root", fx->root, NULL };
+        const char *text[] = { "groups", "--root", fx->root, NULL };
+        g_autofree char *out = NULL;
+        g_autofree char *txt = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonArray *groups;
+        guint n_devices = 0;
+
+        g_assert_cmpint(run(argv, &out, NULL), ==, 0);
+        root = hd_test_parse_json(out);
+        groups = member_array(root, "groups");
+        g_assert_cmpuint(json_array_get_length(groups), ==, 9);
+        for (guint i = 0; i < json_array_get_length(groups); i++) {
+                JsonObject *g = json_array_get_object_element(groups, i);
+                g_assert_true(json_object_has_member(g, "group"));
+                g_assert_true(json_object_has_member(g, "viable"));
+                g_assert_true(json_object_has_member(g, "verdict"));
+                n_devices += json_array_get_length(json_object_get_array_member(g, "devices"));
+        }
+        /* every device with an IOMMU is in exactly one group */
+        g_assert_cmpuint(n_devices, ==, 13);
+
+        g_assert_cmpint(run(text, &txt, NULL), ==, 0);
+        g_assert_nonnull(strstr(txt, "needs 0000:01:00.1 (Audio device, snd_hda_intel) detached as well"));
+        g_assert_nonnull(strstr(txt, "holds the boot GPU"));
+        g_assert_nonnull(strstr(txt, "why shared:"));
+}
+
+static void test_groups_no_iommu(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
+        const char *argv[] = { "groups", "--json", "--root", fx->root, NULL };
+        const char *text[] = { "groups", "--root", fx->root, NULL };
+        g_autofree char *out = NULL;
+        g_autofree char *txt = NULL;
+        g_autoptr(JsonNode) root = NULL;
+
+        g_assert_cmpint(run(argv, &out, NULL), ==, 0);
+        root = hd_test_parse_json(out);
+        g_assert_cmpuint(json_array_get_length(member_array(root, "groups")), ==, 0);
+        g_assert_cmpint(run(text, &txt, NULL), ==, 0);
+        g_assert_nonnull(strstr(txt, "No IOMMU groups"));
+}
+
+static void test_bad_input(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        static const char *const bad[] = { "0000:zz:00.0", "../../etc", "",
+                                           "0000:01:00.0aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+
+        for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+                const char *argv[] = { "show", bad[i], "--root", fx->root, NULL };
+                g_autofree char *err = NULL;
+                g_assert_cmpint(run(argv, NULL, &err), ==, 2);
+                /* one line naming the argument */
+                g_assert_nonnull(strstr(err, "is not a PCI address"));
+                g_assert_true(strchr(err, '\n') == err + strlen(err) - 1);
+        }
+        {
+                const char *argv[] = { "show", "0000:09:00.0", "--root", fx->root, NULL };
+                g_autofree char *err = NULL;
+                g_assert_cmpint(run(argv, NULL, &err), ==, 1);
+                g_assert_cmpstr(err, ==, "hostdev: no PCI device 0000:09:00.0 (hostdev list shows the devices)\n");
+        }
+        {
+                const char *argv[] = { "show", "0000:09:00.0", "--json", "--root", fx->root, NULL };
+                g_autofree char *out = NULL;
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *e;
+                g_assert_cmpint(run(argv, &out, NULL), ==, 1);
+                root = hd_test_parse_json(out);
+                e = json_object_get_object_member(json_node_get_object(root), "error");
+                g_assert_cmpstr(json_object_get_string_member(e, "code"), ==, "not-found");
+        }
+        {
+                g_autofree char *tmp = hd_test_make_tmp_dir();
+                const char *argv[] = { "list", "--root", tmp, NULL };
+                g_autofree char *err = NULL;
+                g_assert_cmpint(run(argv, NULL, &err), ==, 1);
+                g_assert_nonnull(strstr(err, "is not a system root"));
+                g_rmdir(tmp);
+        }
+        {
+                const char *argv[] = { "list", "--class", "toaster", "--root", fx->root, NULL };
+                g_autofree char *err = NULL;
+                g_assert_cmpint(run(argv, NULL, &err), ==, 2);
+                g_assert_nonnull(strstr(err, "--class toaster is not a class"));
+        }
+        {
+                const char *argv[] = { "list", "--bogus", NULL };
+                g_assert_cmpint(run(argv, NULL, NULL), ==, 2);
+        }
+        {
+                const char *argv[] = { "frobnicate", NULL };
+                g_autofree char *err = NULL;
+                g_assert_cmpint(run(argv, NULL, &err), ==, 2);
+                g_assert_nonnull(strstr(err, "'frobnicate' is not a command"));
+        }
+        {
+                const char *argv[] = { "list", "--backend", "magic", "--root", fx->root, NULL };
+                g_assert_cmpint(run(argv, NULL, NULL), ==, 2);
+        }
+}
+
+static void test_help_and_version(void)
+{
+        static const char *const commands[] = { "list", "show", "groups", "snapshot" };
+        const char *version[] = { "--version", NULL };
+        const char *help[] = { "--help", NULL };
+        g_autofree char *out = NULL;
+        g_autofree char *usage = NULL;
+
+        g_assert_cmpint(run(version, &out, NULL), ==, 0);
+        g_assert_true(g_str_has_prefix(out, "hostdev "));
+        g_assert_cmpint(run(help, &usage, NULL), ==, 0);
+        g_assert_nonnull(strstr(usage, "Exit status"));
+        for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
+                const char *argv[] = { commands[i], "--help", NULL };
+                g_autofree char *h = NULL;
+                g_assert_cmpint(run(argv, &h, NULL), ==, 0);
+                g_assert_nonnull(strstr(h, "Example:"));
+                g_assert_nonnull(strstr(h, "hostdev "));
+                g_assert_nonnull(strstr(usage, commands[i]));
+        }
+}
+
+/* A snapshot of a tree replays it: the same devices, drivers and groups. */
+static void test_snapshot_roundtrip(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
+        g_autofree char *tmp = hd_test_make_tmp_dir();
+        g_autofree char *tree = g_build_filename(tmp, "tree", NULL);
+        g_autofree char *tarball = g_build_filename(tmp, "snap.tar.gz", NULL);
+        g_autofree char *unpacked = g_build_filename(tmp, "unpacked", NULL);
+        const char *snap_dir[] = { "snapshot", "-d", tree, "--root", fx->root, NULL };
+        const char *snap_tar[] = { "snapshot", "-o", tarball, "--root", fx->root, NULL };
+        const char *orig_list[] = { "list", "--json", "--root", fx->root, NULL };
+        const char *orig_groups[] = { "groups", "--json", "--root", fx->root, NULL };
+        g_autofree char *a = NULL, *b = NULL, *c = NULL, *ga = NULL, *gb = NULL;
+        g_autofree char *cmd = NULL;
+
+        g_assert_cmpint(run(snap_dir, NULL, NULL), ==, 0);
+        g_assert_cmpint(run(snap_tar, NULL, NULL), ==, 0);
+        g_assert_cmpint(run(orig_list, &a, NULL), ==, 0);
+        g_assert_cmpint(run(orig_groups, &ga, NULL), ==, 0);
+        {
+                const char *argv[] = { "list", "--json", "--root", tree, NULL };
+                const char *gargv[] = { "groups", "--json", "--root", tree, NULL };
+                g_assert_cmpint(run(argv, &b, NULL), ==, 0);
+                g_assert_cmpint(run(gargv, &gb, NULL), ==, 0);
+        }
+        g_assert_cmpstr(a, ==, b);
+        g_assert_cmpstr(ga, ==, gb);
+
+        cmd = g_strdup_printf("mkdir '%s' && tar xzf '%s' -C '%s'", unpacked, tarball, unpacked);
+        g_assert_cmpint(system(cmd), ==, 0);
+        {
+                const char *argv[] = { "list", "--json", "--root", unpacked, NULL };
+                g_assert_cmpint(run(argv, &c, NULL), ==, 0);
+        }
+        g_assert_cmpstr(a, ==, c);
+        {
+                g_autofree char *rm = g_strdup_printf("rm -rf '%s'", tmp);
+                g_assert_cmpint(system(rm), ==, 0);
+        }
+}
+
+/* The snapshot of a real machine in the fixtures replays. */
+static void test_real_snapshot(void)
+{
+        g_autofree char *tmp = hd_test_make_tmp_dir();
+        g_autofree char *cmd = g_strdup_printf(
+                "tar xzf '%s/tests/fixtures/snapshots/kvm-guest-virtio.tar.gz' -C '%s'",
+                g_getenv("HOSTDEV_SOURCE_DIR"), tmp);
+        const char *argv[] = { "list", "--json", "--root", tmp, NULL };
+        g_autofree char *out = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonObject *blk;
+
+        g_assert_cmpint(system(cmd), ==, 0);
+        g_assert_cmpint(run(argv, &out, NULL), ==, 0);
+        root = hd_test_parse_json(out);
+        g_assert_cmpuint(json_array_get_length(member_array(root, "devices")), ==, 6);
+        blk = find_device(member_array(root, "devices"), "0000:00:02.0");
+        g_assert_cmpstr(json_object_get_string_member(blk, "vendor_id"), ==, "1af4");
+        g_assert_cmpstr(json_object_get_string_member(blk, "driver"), ==, "virtio-pci");
+        g_assert_true(json_object_get_null_member(blk, "iommu_group"));
+        {
+                g_autofree char *rm = g_strdup_printf("rm -rf '%s'", tmp);
+                g_assert_cmpint(system(rm), ==, 0);
+        }
+}
+
+int main(int argc, char **argv)
+{
+        g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/cli/list/json", test_list_json);
+        g_test_add_func("/cli/list/sriov-json", test_list_sriov_json);
+        g_test_add_func("/cli/list/filters", test_list_filters);
+        g_test_add_func("/cli/list/table-and-tree", test_list_table_and_tree);
+        g_test_add_func("/cli/show", test_show);
+        g_test_add_func("/cli/groups/json", test_groups_json);
+        g_test_add_func("/cli/groups/no-iommu", test_groups_no_iommu);
+        g_test_add_func("/cli/bad-input", test_bad_input);
+        g_test_add_func("/cli/help-and-version", test_help_and_version);
+        g_test_add_func("/cli/snapshot/roundtrip", test_snapshot_roundtrip);
+        g_test_add_func("/cli/snapshot/real-machine", test_real_snapshot);
+        return g_test_run();
+}

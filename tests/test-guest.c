@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Guest configuration: libvirt <hostdev> XML (validated by libvirt's own schema with
+ * virt-xml-validate), domain patching, QEMU arguments, and refusals.
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+static const char *const minimal_domain =
+        "<domain type='kvm'>\n"
+        "  <name>guest</name>\n"
+        "  <memory unit='MiB'>1024</memory>\n"
+        "  <vcpu>2</vcpu>\n"
+        "  <os>\n"
+        "    <type arch='x86_64' machine='q35'>hvm</type>\n"
+        "  </os>\n"
+        "  <devices>\n"
+        "    <disk type='file' device='disk'>\n"
+        "      <source file='/var/lib/libvirt/images/guest.qcow2'/>\n"
+        "      <target dev='vda' bus='virtio'/>\n"
+        "      <address type='pci' domain='0x0000' bus='0x00' slot='0x10' function='0x0'/>\n"
+        "    </disk>\n"
+        "    <!-- a comment that must survive -->\n"
+        "  </devices>\n"
+        "</domain>\n";
+
+/* virt-xml-validate against libvirt's domain schema. */
+static void assert_valid_domain(const char *xml)
+{
+        g_autofree char *path = NULL;
+        g_autofree char *out = NULL;
+        g_autofree char *err = NULL;
+        g_autoptr(GError) error = NULL;
+        int fd = g_file_open_tmp("hostdev-domain-XXXXXX.xml", &path, &error);
+        int status = 0;
+
+        g_assert_no_error(error);
+        close(fd);
+        g_assert_true(g_file_set_contents(path, xml, -1, NULL));
+        {
+                const char *argv[] = { "virt-xml-validate", path, "domain", NULL };
+                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
+                             &err, &status, &error);
+        }
+        g_assert_no_error(error);
+        if (!g_spawn_check_wait_status(status, NULL))
+                g_error("libvirt's schema rejects:\n%s\n%s%s", xml, out, err);
+        g_unlink(path);
+}
+
+/* Wrap hostdev elements into the minimal domain and validate the whole. */
+static void assert_valid_hostdevs(const char *hostdevs)
+{
+        g_autofree char *doc = NULL;
+        const char *close = strstr(minimal_domain, "  </devices>");
+
+        doc = g_strdup_printf("%.*s%s%s", (int)(close - minimal_domain), minimal_domain, hostdevs,
+                              close);
+        assert_valid_domain(doc);
+}
+
+static int run(const char *const *argv, char **out, char **err)
+{
+        return hd_test_run_cli(argv, NULL, out, err);
+}
+
+static void test_gpu_audio_pair(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("already-vfio");
+        const char *argv[] = { "xml", "0000:01:00.1", "0000:01:00.0", "--root", fx->root, NULL };
+        g_autofree char *out = NULL;
+        const char *fn0, *fn1;
+
+        g_assert_cmpint(run(argv, &out, NULL), ==, 0);
+        /* both functions in one guest slot, function 0 multifunction, order by host address */
+        fn0 = strstr(out, "function='0x0' multifunction='on'/>");
+        fn1 = strstr(out, "bus='0x00' slot='0x10' function='0x1'/>");
+        g_assert_nonnull(fn0);
+        g_assert_nonnull(fn1);
+        g_assert_true(fn0 < fn1);
+        g_assert_nonnull(strstr(out, "managed='no'"));
+        g_assert_nonnull(strstr(out, "<address domain='0x0000' bus='0x01' slot='0x00' function='0x1'/>"));
+        assert_valid_hostdevs(out);
+}
+
+static void test_rom_options(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("already-vfio");
+        const char *argv[] = { "xml", "0000:01:00.0", "--rom-bar", "off", "--rom-file",
+                               "/usr/share/vbios/gp104.rom", "--guest-address", "0000:00:05",
+                               "--root", fx->root, NULL };
+        const char *bad_bar[] = { "xml", "0000:01:00.0", "--rom-bar", "maybe", "--root", fx->root, NULL };
+        const char *bad_addr[] = { "xml", "0000:01:00.0", "--guest-address", "00:20", "--root", fx->root, NULL };
+        g_autofree char *out = NULL;
+
+        g_assert_cmpint(run(argv, &out, NULL), ==, 0);
+        g_assert_nonnull(strstr(out, "<rom bar='off' file='/usr/share/vbios/gp104.rom'/>"));
+        g_assert_nonnull(strstr(out, "slot='0x05' function='0x0'/>"));
+        assert_valid_hostdevs(out);
+        g_assert_cmpint(run(bad_bar, NULL, NULL), ==, 2);
+        g_assert_cmpint(run(bad_addr, NULL, NULL), ==, 2);
+}
+
+static void test_sriov_vf_managed(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
+        const char *argv[] = { "xml", "--managed", "0000:18:01.0", "--root", fx->root, NULL };
+        const char *unmanaged[] = { "xml", "0000:18:01.0", "--root", fx->root, NULL };
+        g_autofree char *out = NULL;
+        g_autofree char *err = NULL;
+
+        g_assert_cmpint(run(argv, &out, NULL), ==, 0);
+        g_assert_nonnull(strstr(out, "managed='yes'"));
+        /* a single function lets libvirt choose the guest address */
+        g_assert_null(strstr(out, "<address type='pci'"));
+        assert_valid_hostdevs(out);
+
+        g_assert_cmpint(run(unmanaged, NULL, &err), ==, 1);
+        g_assert_nonnull(strstr(err, "0000:18:01.0 is on iavf, not vfio-pci"));
+        g_assert_nonnull(strstr(err, "--managed"));
+}
+
+static void test_domain_patch(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("already-vfio");
+        g_autofree char *tmp = hd_test_make_tmp_dir();
+        g_autofree char *file = g_build_filename(tmp, "vm.xml", NULL);
+        g_autofree char *backup = g_strconcat(file, ".orig", NULL);
+        const char *print[] = { "xml", "--domain", file, "0000:01:00.0", "0000:01:00.1", "--root", fx->root, NULL };
+        const char *write[] = { "xml", "--domain", file, "--write", "0000:01:00.0", "0000:01:00.1", "--root", fx->root, NULL };
+        g_autofree char *out = NULL;
+        g_autofree char *written = NULL;
+        g_autofree char *saved = NULL;
+        g_autofree char *err = NULL;
+        const char *ins;
+
+        g_assert_true(g_file_set_contents(file, minimal_domain, -1, NULL));
+        g_assert_cmpint(run(print, &out, NULL), ==, 0);
+        /* everything of the original is still there, byte for byte, around the insertion */
+        ins = strstr(out, "    <hostdev");
+        g_assert_nonnull(ins);
+        g_assert_cmpint(strncmp(out, minimal_domain, ins - out), ==, 0);
+        g_assert_cmpstr(strstr(out, "  </devices>"), ==, strstr(minimal_domain, "  </devices>"));
+        g_assert_nonnull(strstr(out, "<!-- a comment that must survive -->"));
+        /* slot 0x10 is taken by the disk: the pair goes to the next free slot */
+        g_assert_nonnull(strstr(out, "slot='0x11' function='0x0' multifunction='on'"));
+        assert_valid_domain(out);
+
+        g_assert_cmpint(run(write, NULL, NULL), ==, 0);
+        g_assert_true(g_file_get_contents(file, &written, NULL, NULL));
+        g_assert_true(g_file_get_contents(backup, &saved, NULL, NULL));
+        g_assert_cmpstr(written, ==, out);
+        g_assert_cmpstr(saved, ==, minimal_domain);
+
+        /* adding the same device again is refused */
+        g_assert_cmpint(run(print, NULL, &err), ==, 1);
+        g_assert_nonnull(strstr(err, "already a <hostdev> of this domain"));
+        {
+                g_autofree char *rm = g_strdup_printf("rm -rf '%s'", tmp);
+                g_assert_cmpint(system(rm), ==, 0);
+        }
+}
+
+static void test_domain_patch_bad(void)
+{
+        g_autoptr(GError) error = NULL;
+        HdGuestOptions o = { .rom_bar = HD_ROM_BAR_DEFAULT };
+        HdAddress a;
+
+        hd_address_parse("0000:01:00.0", &a, NULL);
+        g_assert_null(hd_guest_patch_domain_xml("<domain><devices>", &a, 1, &o, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+        g_clear_error(&error);
+        g_assert_null(hd_guest_patch_domain_xml("<domain/>", &a, 1, &o, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+}
+
+static void test_qemu_args(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("already-vfio");
+        const char *pair[] = { "qemu-args", "0000:01:00.0", "0000:01:00.1", "--root", fx->root, NULL };
+        const char *json[] = { "qemu-args", "--json", "0000:01:00.0", "--root", fx->root, NULL };
+        const char *host_driver[] = { "qemu-args", "0000:02:00.0", "--root", fx->root, NULL };
+        const char *bridge[] = { "qemu-args", "--managed", "0000:00:01.0", "--root", fx->root, NULL };
+        const char *dup[] = { "qemu-args", "0000:01:00.0", "01:00.0", "--root", fx->root, NULL };
+        g_autofree char *out = NULL;
+        g_autofree char *jout = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonArray *args;
+
+        g_assert_cmpint(run(pair, &out, NULL), ==, 0);
+        g_assert_cmpstr(out, ==,
+                        "-device vfio-pci,host=0000:01:00.0,id=hostdev0,bus=pcie.0,addr=0x10.0x0,multifunction=on\n"
+                        "-device vfio-pci,host=0000:01:00.1,id=hostdev1,bus=pcie.0,addr=0x10.0x1\n");
+        g_assert_cmpint(run(json, &jout, NULL), ==, 0);
+        root = hd_test_parse_json(jout);
+        args = json_object_get_array_member(json_node_get_object(root), "args");
+        g_assert_cmpuint(json_array_get_length(args), ==, 2);
+        g_assert_cmpstr(json_array_get_string_element(args, 0), ==, "-device");
+        g_assert_cmpstr(json_array_get_string_element(args, 1), ==, "vfio-pci,host=0000:01:00.0,id=hostdev0");
+        g_assert_cmpint(run(host_driver, NULL, NULL), ==, 1);
+        g_assert_cmpint(run(bridge, NULL, NULL), ==, 1);
+        g_assert_cmpint(run(dup, NULL, NULL), ==, 2);
+}
+
+static void test_group_not_whole(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *argv[] = { "xml", "--managed", "0000:01:00.0", "--root", fx->root, NULL };
+        g_autofree char *err = NULL;
+
+        g_assert_cmpint(run(argv, NULL, &err), ==, 0);
+        g_assert_nonnull(strstr(err, "IOMMU group"));
+        g_assert_nonnull(strstr(err, "0000:01:00.1 (snd_hda_intel) stays behind"));
+}
+
+int main(int argc, char **argv)
+{
+        g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/guest/xml/gpu-audio-pair", test_gpu_audio_pair);
+        g_test_add_func("/guest/xml/rom-options", test_rom_options);
+        g_test_add_func("/guest/xml/sriov-vf-managed", test_sriov_vf_managed);
+        g_test_add_func("/guest/xml/domain-patch", test_domain_patch);
+        g_test_add_func("/guest/xml/domain-patch-bad", test_domain_patch_bad);
+        g_test_add_func("/guest/qemu-args", test_qemu_args);
+        g_test_add_func("/guest/group-not-whole", test_group_not_whole);
+        return g_test_run();
+}

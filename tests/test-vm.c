@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* VM lifecycle with host devices through libvirt, on its test:///default driver. */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+static HdVirt *open_test(void)
+{
+        g_autoptr(GError) error = NULL;
+        HdVirt *virt = hd_virt_open("test:///default", &error);
+
+        g_assert_no_error(error);
+        return virt;
+}
+
+static HdVmInfo *find(GPtrArray *list, const char *name)
+{
+        for (guint i = 0; i < list->len; i++)
+                if (g_strcmp0(((HdVmInfo *)list->pdata[i])->name, name) == 0)
+                        return list->pdata[i];
+        return NULL;
+}
+
+static void test_lifecycle(void)
+{
+        g_autoptr(HdVirt) virt = open_test();
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) list = NULL;
+        g_autoptr(HdVmInfo) info = NULL;
+        HdAddress devs[2];
+        HdVmSpec spec = { .name = "gpu-vm", .memory_mib = 4096, .vcpus = 4,
+                          .disk_image = "/var/lib/libvirt/images/gpu-vm.qcow2",
+                          .hostdevs = devs, .n_hostdevs = 2, .viommu = TRUE };
+        HdVmInfo *vm;
+        char name[HD_ADDRESS_STRLEN];
+
+        hd_address_parse("0000:01:00.0", &devs[0], NULL);
+        hd_address_parse("0000:01:00.1", &devs[1], NULL);
+        g_assert_true(hd_virt_define(virt, &spec, &error));
+        g_assert_no_error(error);
+
+        list = hd_virt_list(virt, &error);
+        g_assert_no_error(error);
+        vm = find(list, "gpu-vm");
+        g_assert_nonnull(vm);
+        g_assert_false(vm->active);
+        g_assert_cmpstr(vm->state, ==, "shut off");
+        g_assert_cmpuint(vm->hostdevs->len, ==, 2);
+        g_assert_cmpstr(hd_address_format(&g_array_index(vm->hostdevs, HdAddress, 1), name), ==,
+                        "0000:01:00.1");
+
+        g_assert_true(hd_virt_start(virt, "gpu-vm", &error));
+        info = hd_virt_get(virt, "gpu-vm", &error);
+        g_assert_no_error(error);
+        g_assert_true(info->active);
+        g_assert_cmpstr(info->state, ==, "running");
+
+        /* starting twice is refused with libvirt's reason */
+        g_assert_false(hd_virt_start(virt, "gpu-vm", &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+        g_assert_cmpstr(error->message, ==, "cannot start VM gpu-vm: it is already running");
+        g_clear_error(&error);
+
+        g_assert_true(hd_virt_destroy(virt, "gpu-vm", &error));
+        g_clear_pointer(&info, hd_vm_info_free);
+        info = hd_virt_get(virt, "gpu-vm", &error);
+        g_assert_false(info->active);
+        g_assert_false(hd_virt_destroy(virt, "gpu-vm", &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+        g_clear_error(&error);
+        g_assert_true(hd_virt_undefine(virt, "gpu-vm", &error));
+        g_assert_null(hd_virt_get(virt, "gpu-vm", &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_NOT_FOUND);
+}
+
+static void test_stop(void)
+{
+        g_autoptr(HdVirt) virt = open_test();
+        g_autoptr(GError) error = NULL;
+        HdVmSpec spec = { .name = "plain", .memory_mib = 512, .vcpus = 1 };
+
+        g_assert_true(hd_virt_define(virt, &spec, &error));
+        g_assert_true(hd_virt_start(virt, "plain", &error));
+        g_assert_true(hd_virt_stop(virt, "plain", &error));
+        g_assert_no_error(error);
+        g_assert_true(hd_virt_undefine(virt, "plain", &error));
+}
+
+static void test_errors(void)
+{
+        g_autoptr(HdVirt) virt = open_test();
+        g_autoptr(GError) error = NULL;
+        HdVmSpec bad_name = { .name = "../etc", .memory_mib = 512, .vcpus = 1 };
+        HdVmSpec no_mem = { .name = "tiny", .memory_mib = 1, .vcpus = 1 };
+        HdAddress dup[2];
+        HdVmSpec dups = { .name = "dups", .memory_mib = 512, .vcpus = 1, .hostdevs = dup,
+                          .n_hostdevs = 2 };
+
+        g_assert_false(hd_virt_define(virt, &bad_name, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+        g_clear_error(&error);
+        g_assert_false(hd_virt_define(virt, &no_mem, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+        g_clear_error(&error);
+        hd_address_parse("0000:01:00.0", &dup[0], NULL);
+        dup[1] = dup[0];
+        g_assert_false(hd_virt_define(virt, &dups, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+        g_clear_error(&error);
+        g_assert_false(hd_virt_start(virt, "no-such-vm", &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_NOT_FOUND);
+        g_assert_nonnull(strstr(error->message, "virsh -c test:///default list --all"));
+        g_clear_error(&error);
+        g_assert_null(hd_virt_open("bogus:///nowhere", &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
+        g_assert_nonnull(strstr(error->message, "cannot connect to libvirt at bogus:///nowhere"));
+}
+
+/* The generated XML passes libvirt's schema. */
+static void test_spec_xml_valid(void)
+{
+        g_autoptr(HdVirt) virt = open_test();
+        g_autoptr(GError) error = NULL;
+        HdAddress dev;
+        HdVmSpec spec = { .name = "valid", .memory_mib = 2048, .vcpus = 2,
+                          .disk_image = "/images/a&b.raw", .hostdevs = &dev, .n_hostdevs = 1,
+                          .managed = TRUE, .viommu = TRUE };
+        g_autofree char *xml = NULL;
+        g_autofree char *path = NULL;
+        int fd, status = 0;
+
+        hd_address_parse("0000:18:01.0", &dev, NULL);
+        xml = hd_virt_spec_to_xml(virt, &spec, &error);
+        g_assert_no_error(error);
+        g_assert_nonnull(strstr(xml, "caching_mode='on'"));
+        g_assert_nonnull(strstr(xml, "a&amp;b.raw"));
+        fd = g_file_open_tmp("hostdev-vm-XXXXXX.xml", &path, &error);
+        close(fd);
+        g_assert_true(g_file_set_contents(path, xml, -1, NULL));
+        {
+                const char *argv[] = { "virt-xml-validate", path, "domain", NULL };
+                g_autofree char *out = NULL;
+                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
+                             NULL, &status, &error);
+                g_assert_no_error(error);
+                if (!g_spawn_check_wait_status(status, NULL))
+                        g_error("schema rejects:\n%s\n%s", xml, out);
+        }
+        g_unlink(path);
+}
+
+int main(int argc, char **argv)
+{
+        g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/vm/lifecycle", test_lifecycle);
+        g_test_add_func("/vm/stop", test_stop);
+        g_test_add_func("/vm/errors", test_errors);
+        g_test_add_func("/vm/spec-xml-valid", test_spec_xml_valid);
+        return g_test_run();
+}
