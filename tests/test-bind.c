@@ -543,7 +543,7 @@ static void test_cli_detach_json_and_exit_codes(void)
                 g_assert_nonnull(strstr(err, "shares IOMMU group 1 with 0000:01:00.0; detach the "
                                              "whole group with --group"));
                 /* one line per refusal */
-                g_assert_cmpint(g_strv_length(g_strsplit(g_strstrip(err), "\n", -1)), ==, 1);
+                g_assert_null(strchr(g_strstrip(err), '\n'));
         }
         g_clear_pointer(&out, g_free);
         g_clear_pointer(&err, g_free);

@@ -37,6 +37,18 @@ static void assert_on(const HdTestFixture *fx, const char *addr, const char *dri
         g_assert_cmpstr(ov, ==, override);
 }
 
+/* A key of the journal, freed with the test's other strings. */
+static const char *key(GKeyFile *kf, const char *group, const char *name)
+{
+        static GPtrArray *keep;
+        char *v = g_key_file_get_string(kf, group, name, NULL);
+
+        if (!keep)
+                keep = g_ptr_array_new_with_free_func(g_free);
+        g_ptr_array_add(keep, v);
+        return v;
+}
+
 static int run(const HdTestFixture *fx, const char *const *args, const char *const *env,
                char **out, char **err)
 {
@@ -191,21 +203,21 @@ static void test_journal_contents(void)
         file = g_build_filename(dir, g_dir_read_name(d), NULL);
         g_assert_true(g_file_get_contents(file, &data, NULL, NULL));
         g_assert_true(g_key_file_load_from_data(kf, data, -1, 0, NULL));
-        g_assert_cmpstr(g_key_file_get_string(kf, "transaction", "operation", NULL), ==, "detach");
-        g_assert_cmpstr(g_key_file_get_string(kf, "transaction", "state", NULL), ==, "writing");
+        g_assert_cmpstr(key(kf, "transaction", "operation"), ==, "detach");
+        g_assert_cmpstr(key(kf, "transaction", "state"), ==, "writing");
         g_assert_cmpint(g_key_file_get_integer(kf, "transaction", "devices", NULL), ==, 2);
         g_assert_cmpint(g_key_file_get_integer(kf, "transaction", "steps", NULL), ==, 6);
-        g_assert_cmpstr(g_key_file_get_string(kf, "device 0", "address", NULL), ==, GPU);
-        g_assert_cmpstr(g_key_file_get_string(kf, "device 0", "original_driver", NULL), ==,
+        g_assert_cmpstr(key(kf, "device 0", "address"), ==, GPU);
+        g_assert_cmpstr(key(kf, "device 0", "original_driver"), ==,
                         "nouveau");
         g_assert_false(g_key_file_has_key(kf, "device 0", "original_override", NULL));
-        g_assert_cmpstr(g_key_file_get_string(kf, "device 1", "original_driver", NULL), ==,
+        g_assert_cmpstr(key(kf, "device 1", "original_driver"), ==,
                         "snd_hda_intel");
         /* write 1 was the module, 2 the override (marked), 3 the unbind (killed before its
          * mark: the marks lag, which is why recovery looks at the devices, J3) */
         g_assert_true(g_key_file_get_boolean(kf, "step 0", "done", NULL));
         g_assert_false(g_key_file_get_boolean(kf, "step 1", "done", NULL));
-        g_assert_cmpstr(g_key_file_get_string(kf, "step 1", "path", NULL), ==,
+        g_assert_cmpstr(key(kf, "step 1", "path"), ==,
                         "sys/bus/pci/drivers/nouveau/unbind");
         /* the device is driverless right now; recovery fixes it */
         {
@@ -220,6 +232,7 @@ static void test_committing_is_completed(void)
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdJournal) j = hd_journal_new(ctx, HD_TX_DETACH);
+        g_auto(GStrv) parts = NULL;
         g_autofree char *drv = NULL;
         guint n = 0;
 
@@ -235,7 +248,8 @@ static void test_committing_is_completed(void)
                 g_autofree char *data = NULL;
                 g_autofree char *edited = NULL;
                 g_assert_true(g_file_get_contents(path, &data, NULL, NULL));
-                edited = g_strjoinv("state=committing", g_strsplit(data, "state=writing", -1));
+                parts = g_strsplit(data, "state=writing", -1);
+                edited = g_strjoinv("state=committing", parts);
                 g_assert_true(g_file_set_contents(path, edited, -1, NULL));
         }
         g_assert_true(hd_journal_recover(ctx, &n, &error));

@@ -139,6 +139,13 @@ static char *device_dir(int root_fd, const char *addr)
         return hd_path_resolve("sys/bus/pci/devices", target);
 }
 
+static gboolean device_exists(int root_fd, const char *addr)
+{
+        g_autofree char *dir = device_dir(root_fd, addr);
+
+        return dir != NULL;
+}
+
 /* A relative symlink at @link (below the root) pointing at @target (below the root), the way
  * the kernel makes them relative so the tree can be moved. */
 static gboolean make_link(int root_fd, const char *link, const char *target, GError **error)
@@ -387,7 +394,7 @@ static HdDevice *device_from_value(HdCtx *ctx, int root_fd, const char *value)
 {
         g_autofree char *name = g_strstrip(g_strdup(value));
 
-        if (!device_dir(root_fd, name))
+        if (!device_exists(root_fd, name))
                 return NULL;
         return load_device(ctx, name);
 }
@@ -417,7 +424,8 @@ static gboolean write_driver_file(HdCtx *ctx, int root_fd, GKeyFile *kf, const c
 
         if (strcmp(file, "new_id") == 0 || strcmp(file, "remove_id") == 0) {
                 g_autofree char *group = g_strdup_printf("new_id %s", drv);
-                g_auto(GStrv) f = g_strsplit_set(g_strstrip(g_strdup(value)), " ", -1);
+                g_autofree char *text = g_strstrip(g_strdup(value));
+                g_auto(GStrv) f = g_strsplit_set(text, " ", -1);
                 g_auto(GStrv) ids = g_key_file_get_string_list(kf, group, "ids", NULL, NULL);
                 g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func(g_free);
                 guint64 v, d;
@@ -487,7 +495,7 @@ static gboolean sim_write(HdCtx *ctx, int root_fd, const char *path, const char 
         kf = state_load(ctx, root_fd);
         if (n == 6 && strcmp(parts[3], "devices") == 0 &&
             strcmp(parts[5], "driver_override") == 0) {
-                if (!device_dir(root_fd, parts[4]))
+                if (!device_exists(root_fd, parts[4]))
                         return errno_error(error, ENOENT, path, NULL);
                 ok = write_override(ctx, root_fd, path, parts[4], value, error);
         } else if (n == 6 && strcmp(parts[3], "drivers") == 0) {
