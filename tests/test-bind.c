@@ -188,12 +188,57 @@ static void test_default_route_nic(void)
 
 static void test_routed_nic_needs_force_once(void)
 {
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autofree char *route = hd_test_path(fx, "proc/net/route");
+        g_autofree char *inet6 = hd_test_path(fx, "proc/net/if_inet6");
+        g_autoptr(HdCtx) ctx = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdBindReport) r = NULL;
+
+        /* enp3s0 keeps only its subnet route: no default route */
+        g_assert_true(g_file_set_contents(
+                route,
+                "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+                "enp3s0\t0001A8C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0\n",
+                -1, NULL));
+        ctx = hd_test_ctx_new(fx);
+        r = detach(ctx, NIC, FALSE, 0, &error);
+        g_assert_null(r);
+        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+        g_assert_nonnull(strstr(error->message, "has a route to 192.168.1.0"));
+        g_assert_nonnull(strstr(error->message, "ip link set enp3s0 down"));
+        g_clear_error(&error);
+
+        /* no route, but a global IPv6 address (a link-local one would not count) */
+        g_assert_true(g_file_set_contents(route, "Iface\tDestination\n", -1, NULL));
+        g_assert_true(g_file_set_contents(
+                inet6,
+                "fe800000000000001ac04dfffe123456 02 40 20 80   enp3s0\n"
+                "20010db8000000000000000000000001 02 40 00 80   enp3s0\n",
+                -1, NULL));
+        r = detach(ctx, NIC, FALSE, 0, &error);
+        g_assert_null(r);
+        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+        g_assert_nonnull(strstr(error->message, "global IPv6 address"));
+        g_clear_error(&error);
+
+        /* link-local only: idle */
+        g_assert_true(g_file_set_contents(
+                inet6, "fe800000000000001ac04dfffe123456 02 40 20 80   enp3s0\n", -1, NULL));
+        r = detach(ctx, NIC, FALSE, 0, &error);
+        g_assert_no_error(error);
+        g_assert_nonnull(r);
+}
+
+static void test_sriov_pf_with_vfs(void)
+{
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdBindReport) r = NULL;
 
-        /* ens3f0np0 has a route (not the default) but also enabled VFs: refused either way */
+        /* ens3f0np0 has a route (not the default) and enabled VFs: the VFs refuse it even
+         * with --force twice */
         r = detach(ctx, "0000:3b:00.0", FALSE, 2, &error);
         g_assert_null(r);
         g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
@@ -599,7 +644,8 @@ int main(int argc, char **argv)
         g_test_add_func("/bind/group/refused-without", test_group_refused_without_group);
         g_test_add_func("/bind/group/bridge-stays", test_bridge_group);
         g_test_add_func("/bind/refuse/default-route", test_default_route_nic);
-        g_test_add_func("/bind/refuse/sriov-pf", test_routed_nic_needs_force_once);
+        g_test_add_func("/bind/refuse/routed-nic", test_routed_nic_needs_force_once);
+        g_test_add_func("/bind/refuse/sriov-pf", test_sriov_pf_with_vfs);
         g_test_add_func("/bind/refuse/root-disk", test_root_disk_refused);
         g_test_add_func("/bind/refuse/mounted-data", test_mounted_data_disk_needs_force);
         g_test_add_func("/bind/refuse/boot-vga", test_boot_vga);

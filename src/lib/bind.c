@@ -473,6 +473,23 @@ static GPtrArray *plan_names(GArray *plan)
         return names;
 }
 
+/* Phase 1: recover what a crash left. A dry run changes nothing, so it only says that the
+ * real run will roll something back first (its plan may then differ). */
+static gboolean start(HdCtx *ctx, HdBindReport *report, GError **error)
+{
+        guint pending;
+
+        if (!hd_ctx_get_dry_run(ctx))
+                return hd_journal_recover(ctx, &report->recovered, error);
+        pending = hd_journal_count_pending(ctx);
+        if (pending > 0)
+                hd_ctx_log(ctx, HD_LOG_WARNING,
+                           "%u interrupted operation%s will be rolled back first by the real run "
+                           "(or run hostdev recover)",
+                           pending, pending == 1 ? "" : "s");
+        return TRUE;
+}
+
 HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
                              const HdBindOptions *opts, GError **error)
 {
@@ -486,7 +503,7 @@ HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
         gboolean dry = hd_ctx_get_dry_run(ctx);
         Tx tx = { ctx, NULL, 0 };
 
-        if (!dry && !hd_journal_recover(ctx, &report->recovered, error))
+        if (!start(ctx, report, error))
                 return NULL;
         if (!(groups = groups_of(ctx, addresses, n, error)))
                 return NULL;
@@ -671,7 +688,7 @@ HdBindReport *hd_bind_attach(HdCtx *ctx, const HdAddress *addresses, guint n,
         Tx tx = { ctx, NULL, 0 };
         guint n_changing = 0;
 
-        if (!dry && !hd_journal_recover(ctx, &report->recovered, error))
+        if (!start(ctx, report, error))
                 return NULL;
         if (!(groups = groups_of(ctx, addresses, n, error)))
                 return NULL;

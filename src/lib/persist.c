@@ -152,7 +152,14 @@ static gboolean regenerate(HdCtx *ctx, GPtrArray *entries, GError **error)
                                          0644, error))
                         return FALSE;
         }
-        if (tools) {
+        /* Host tools act on the running system, not on a tree under --root. */
+        if ((tools || dracut) && hd_ctx_get_backend_kind(ctx) == HD_BACKEND_REAL &&
+            !hd_ctx_is_live_root(ctx)) {
+                hd_ctx_log(ctx, HD_LOG_WARNING,
+                           "not rebuilding the initramfs of %s: run update-initramfs or dracut "
+                           "inside that system",
+                           hd_ctx_get_root(ctx));
+        } else if (tools) {
                 const char *argv[] = { "update-initramfs", "-u", NULL };
                 if (!hd_ctx_run(ctx, argv, NULL, error))
                         return FALSE;
