@@ -157,6 +157,22 @@ static void test_bridge_group(void)
         }
 }
 
+static void test_group_skips_driverless_members(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdBindReport) r = detach(ctx, "0000:00:1f.3", TRUE, 0, &error);
+
+        /* the chipset group: ISA bridge function (no driver), HD audio, SMBus */
+        g_assert_no_error(error);
+        g_assert_cmpuint(r->devices->len, ==, 2);
+        assert_driver(fx, "0000:00:1f.3", "vfio-pci");
+        assert_driver(fx, "0000:00:1f.4", "vfio-pci");
+        assert_driver(fx, "0000:00:1f.0", NULL);
+        assert_override(fx, "0000:00:1f.0", NULL);
+}
+
 static void test_default_route_nic(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
@@ -643,6 +659,7 @@ int main(int argc, char **argv)
         g_test_add_func("/bind/group/with-group", test_group_moves_with_group);
         g_test_add_func("/bind/group/refused-without", test_group_refused_without_group);
         g_test_add_func("/bind/group/bridge-stays", test_bridge_group);
+        g_test_add_func("/bind/group/skips-driverless", test_group_skips_driverless_members);
         g_test_add_func("/bind/refuse/default-route", test_default_route_nic);
         g_test_add_func("/bind/refuse/routed-nic", test_routed_nic_needs_force_once);
         g_test_add_func("/bind/refuse/sriov-pf", test_sriov_pf_with_vfs);

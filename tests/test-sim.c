@@ -245,6 +245,43 @@ static void test_install_remove_file(void)
         g_assert_cmpuint(hd_ctx_get_write_log(ctx)->len, ==, 3);
 }
 
+/* Not only our fixtures: a snapshot of a real machine (no driver back-links, no modules). */
+static void test_snapshot_tree(void)
+{
+        g_autofree char *tmp = hd_test_make_tmp_dir();
+        g_autofree char *tarball = g_build_filename(g_getenv("HOSTDEV_SOURCE_DIR"), "tests",
+                                                    "fixtures", "snapshots",
+                                                    "kvm-guest-virtio.tar.gz", NULL);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdCtx) ctx = NULL;
+        HdTestFixture fx = { .root = tmp };
+        int status = 0;
+        const char *rng = "0000:00:05.0";
+
+        {
+                const char *argv[] = { "tar", "xzf", tarball, "-C", tmp, NULL };
+                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                             NULL, &status, &error);
+                g_assert_no_error(error);
+                g_assert_true(g_spawn_check_wait_status(status, NULL));
+        }
+        ctx = hd_test_ctx_new(&fx);
+        assert_driver(&fx, rng, "virtio-pci");
+        g_assert_true(hd_ctx_write(ctx, "sys/bus/pci/drivers/virtio-pci/unbind", rng, &error));
+        g_assert_no_error(error);
+        assert_driver(&fx, rng, NULL);
+        g_assert_true(hd_ctx_write(ctx, "sys/bus/pci/drivers_probe", rng, &error));
+        assert_driver(&fx, rng, "virtio-pci");
+        /* no lib/modules in the snapshot: modprobe's answer */
+        g_assert_false(hd_ctx_load_module(ctx, "vfio-pci", &error));
+        g_assert_nonnull(strstr(error->message, "modprobe"));
+        {
+                const char *argv[] = { "rm", "-rf", tmp, NULL };
+                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                             NULL, NULL, NULL);
+        }
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -257,5 +294,6 @@ int main(int argc, char **argv)
         g_test_add_func("/sim/faults", test_faults);
         g_test_add_func("/sim/native-state", test_native_state_survives_contexts);
         g_test_add_func("/sim/install-remove-file", test_install_remove_file);
+        g_test_add_func("/sim/snapshot-tree", test_snapshot_tree);
         return g_test_run();
 }
