@@ -334,6 +334,35 @@ static void test_recover_skips_live_transaction(void)
         assert_on(fx, GPU, "nouveau", NULL);
 }
 
+static void test_bad_journal_does_not_block_others(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *detach[] = { "detach", GPU, "--group", NULL };
+        const char *env[] = { "HOSTDEV_CRASH_AT=write:3", NULL };
+        g_autofree char *bad = hd_test_path(fx, "var/lib/hostdev/journal/0-garbage");
+        g_autofree char *stale = hd_test_path(fx, "var/lib/hostdev/journal/x.tmp.999999999");
+        g_autoptr(HdCtx) ctx = NULL;
+        g_autoptr(GError) error = NULL;
+        guint n = 0;
+
+        g_assert_cmpint(run(fx, detach, env, NULL, NULL), ==, 128 + SIGKILL);
+        g_assert_true(g_file_set_contents(bad, "[transaction]\noperation=explode\n", -1, NULL));
+        g_assert_true(g_file_set_contents(stale, "half a journal", -1, NULL));
+        ctx = hd_test_ctx_new(fx);
+        g_assert_false(hd_journal_recover(ctx, &n, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
+        g_assert_nonnull(strstr(error->message, "0-garbage"));
+        g_assert_nonnull(strstr(error->message, "remove it by hand"));
+        /* the good one was still rolled back, the dead writer's temp file removed */
+        g_assert_cmpuint(n, ==, 1);
+        assert_on(fx, GPU, "nouveau", NULL);
+        g_assert_false(g_file_test(stale, G_FILE_TEST_EXISTS));
+        /* and mutating commands refuse to start until a human looks */
+        g_assert_cmpint(run(fx, detach, NULL, NULL, NULL), ==, 1);
+        g_assert_cmpint(unlink(bad), ==, 0);
+        g_assert_cmpint(run(fx, detach, NULL, NULL, NULL), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -342,6 +371,7 @@ int main(int argc, char **argv)
         g_test_add_func("/journal/crash/during-rollback", test_crash_during_rollback);
         g_test_add_func("/journal/contents", test_journal_contents);
         g_test_add_func("/journal/committing-completed", test_committing_is_completed);
+        g_test_add_func("/journal/bad-journal", test_bad_journal_does_not_block_others);
         g_test_add_func("/journal/lock/same-group-busy", test_lock_same_group_busy);
         g_test_add_func("/journal/lock/recover-skips-live", test_recover_skips_live_transaction);
         return g_test_run();
