@@ -11,6 +11,14 @@
  *     state to return to) and the driver it is moving to;
  *   - the planned steps (path, value) with a done mark set after each completed write.
  *
+ * The life of one journal file:
+ *
+ *     (none) --begin--> writing --every write done and verified--> committing --> (removed)
+ *                          |                                            |
+ *                          +--failure, or recovery after a crash-----> rolling-back --> (removed)
+ *                                                                      (crash: rolled back again)
+ *   A crash in "committing" is finished forward by recovery (only bookkeeping is left).
+ *
  * Invariants:
  *   J1  the journal file exists before the first side effect of a transaction and is removed
  *       only after the last (commit or completed rollback);
