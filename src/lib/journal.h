@@ -13,11 +13,14 @@
  *
  * The life of one journal file:
  *
- *     (none) --begin--> writing --every write done and verified--> committing --> (removed)
- *                          |                                            |
- *                          +--failure, or recovery after a crash-----> rolling-back --> (removed)
- *                                                                      (crash: rolled back again)
- *   A crash in "committing" is finished forward by recovery (only bookkeeping is left).
+ *     (none) --begin--> writing --all writes done and verified--> committing --origins--> (removed)
+ *                          |
+ *                          +--a failure, or recovery after a crash--> rolling-back --every
+ *                                                                     device restored--> (removed)
+ *
+ *   Recovery finds a file in one of three states: "writing" and "rolling-back" are rolled back
+ *   (again: every step checks first), "committing" is finished forward (only bookkeeping is
+ *   left). A file whose devices could not all be restored stays for the next recovery.
  *
  * Invariants:
  *   J1  the journal file exists before the first side effect of a transaction and is removed
