@@ -419,10 +419,14 @@ typedef struct {
         guint next_step;
 } Tx;
 
-static gboolean tx_write(Tx *tx, const char *path, const char *value, GError **error)
+/* One planned write of device @who, marked done in the journal once made. */
+static gboolean tx_write(Tx *tx, const char *who, const char *path, const char *value,
+                         GError **error)
 {
-        if (!hd_ctx_write(tx->ctx, path, value, error))
+        if (!hd_ctx_write(tx->ctx, path, value, error)) {
+                g_prefix_error(error, "%s: ", who);
                 return FALSE;
+        }
         if (tx->journal && tx->next_step < tx->journal->steps->len &&
             !hd_journal_step_done(tx->journal, tx->next_step, error))
                 return FALSE;
@@ -442,7 +446,8 @@ static void fail_and_roll_back(Tx *tx, GError *cause, GError **error)
         }
         if (hd_journal_rollback(tx->journal, &rb))
                 g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
-                            "%s; rolled back: every device is on its original driver again",
+                            "%s; rolled back: every device is on its original driver again "
+                            "(dmesg may say more; retry when the cause is gone)",
                             cause->message);
         else
                 g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "%s; %s", cause->message,
@@ -574,18 +579,18 @@ HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
                         g_autofree char *ov = attr_path(dev, "driver_override");
                         GError *local = NULL;
 
-                        if (!tx_write(&tx, ov, VFIO_DRIVER, &local)) {
+                        if (!tx_write(&tx, dev->name, ov, VFIO_DRIVER, &local)) {
                                 fail_and_roll_back(&tx, local, error);
                                 return NULL;
                         }
                         if (dev->driver) {
                                 g_autofree char *unbind = driver_file(dev->driver, "unbind");
-                                if (!tx_write(&tx, unbind, dev->name, &local)) {
+                                if (!tx_write(&tx, dev->name, unbind, dev->name, &local)) {
                                         fail_and_roll_back(&tx, local, error);
                                         return NULL;
                                 }
                         }
-                        if (!tx_write(&tx, "sys/bus/pci/drivers_probe", dev->name, &local)) {
+                        if (!tx_write(&tx, dev->name, "sys/bus/pci/drivers_probe", dev->name, &local)) {
                                 fail_and_roll_back(&tx, local, error);
                                 return NULL;
                         }
@@ -634,9 +639,9 @@ static gboolean attach_one(Tx *tx, const HdDevice *dev, const char *target, cons
         g_autofree char *bind = NULL;
         g_autofree char *ddir = NULL;
 
-        if (!tx_write(tx, ov, override ? override : "\n", error) ||
-            !tx_write(tx, unbind, dev->name, error) ||
-            !tx_write(tx, "sys/bus/pci/drivers_probe", dev->name, error))
+        if (!tx_write(tx, dev->name, ov, override ? override : "\n", error) ||
+            !tx_write(tx, dev->name, unbind, dev->name, error) ||
+            !tx_write(tx, dev->name, "sys/bus/pci/drivers_probe", dev->name, error))
                 return FALSE;
         if (hd_ctx_get_dry_run(ctx) || !target)
                 return TRUE;
