@@ -472,6 +472,7 @@ static void test_attach_returns_to_original(void)
         g_autoptr(HdBindReport) a = NULL;
 
         g_assert_no_error(error);
+        g_assert_nonnull(r);
         a = attach(ctx, GPU, TRUE, NULL, &error);
         g_assert_no_error(error);
         g_assert_cmpuint(a->devices->len, ==, 2);
@@ -493,6 +494,7 @@ static void test_attach_binds_original_when_probe_picks_other(void)
         g_autoptr(HdBindReport) a = NULL;
 
         g_assert_no_error(error);
+        g_assert_nonnull(r);
         /* the kernel's probe would not choose the original driver: attach binds it */
         hd_ctx_set_sim_faults(ctx, "probe@" GPU "=ENODEV");
         a = attach(ctx, GPU, FALSE, NULL, &error);
@@ -539,6 +541,7 @@ static void test_attach_refused_while_held(void)
         g_autoptr(HdBindReport) a = NULL;
 
         g_assert_no_error(error);
+        g_assert_nonnull(r);
         hold_group_open(fx, 1);
         {
                 g_autoptr(HdDevice) dev = NULL;
@@ -560,7 +563,6 @@ static void test_detach_refused_while_held(void)
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdBindReport) r = NULL;
-        g_autofree char *grp = NULL;
         g_autoptr(HdDevice) dev = NULL;
         HdAddress addr = hd_test_address(GPU);
 

@@ -120,6 +120,7 @@ static void test_attach_drops_persist_and_dracut(void)
         {
                 g_autoptr(HdBindReport) r = hd_bind_detach(ctx, &a, 1, &opts, &error);
                 g_assert_no_error(error);
+                g_assert_nonnull(r);
         }
         dracut = read_file(fx, DRACUT);
         g_assert_nonnull(strstr(dracut, "add_drivers+=\" vfio-pci \""));
@@ -127,6 +128,7 @@ static void test_attach_drops_persist_and_dracut(void)
         {
                 g_autoptr(HdBindReport) r = hd_bind_attach(ctx, &a, 1, &back, &error);
                 g_assert_no_error(error);
+                g_assert_nonnull(r);
         }
         /* an attach that the next boot would undo is no attach: the binding goes too */
         g_assert_false(hd_persist_has(ctx, GPU));
