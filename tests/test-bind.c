@@ -212,11 +212,12 @@ static void test_routed_nic_needs_force_once(void)
         g_autoptr(HdBindReport) r = NULL;
 
         /* enp3s0 keeps only its subnet route: no default route */
-        g_assert_true(g_file_set_contents(
-                route,
-                "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
-                "enp3s0\t0001A8C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0\n",
-                -1, NULL));
+        g_assert_true(g_file_set_contents(route,
+                                          "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\t"
+                                          "Metric\tMask\t\tMTU\tWindow\tIRTT\n"
+                                          "enp3s0\t0001A8C0\t00000000\t0001\t0\t0\t100\t"
+                                          "00FFFFFF\t0\t0\t0\n",
+                                          -1, NULL));
         ctx = hd_test_ctx_new(fx);
         r = detach(ctx, NIC, FALSE, 0, &error);
         g_assert_null(r);
@@ -675,7 +676,8 @@ int main(int argc, char **argv)
         g_test_add_func("/bind/rollback/override-module", test_override_failure_and_module_failure);
         g_test_add_func("/bind/dry-run", test_dry_run);
         g_test_add_func("/bind/attach/original", test_attach_returns_to_original);
-        g_test_add_func("/bind/attach/bind-original", test_attach_binds_original_when_probe_picks_other);
+        g_test_add_func("/bind/attach/bind-original",
+                        test_attach_binds_original_when_probe_picks_other);
         g_test_add_func("/bind/attach/driver", test_attach_driver_option);
         g_test_add_func("/bind/attach/held", test_attach_refused_while_held);
         g_test_add_func("/bind/detach/held", test_detach_refused_while_held);

@@ -59,8 +59,9 @@ static void test_detach_persist_list_remove(void)
 
         rules = read_file(fx, RULES);
         g_assert_nonnull(rules);
-        g_assert_nonnull(strstr(rules, "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"0000:01:00.0\", "
-                                       "ATTR{driver_override}=\"vfio-pci\"\n"));
+        g_assert_nonnull(strstr(rules,
+                                "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"0000:01:00.0\", "
+                                "ATTR{driver_override}=\"vfio-pci\"\n"));
         g_assert_nonnull(strstr(rules, "KERNEL==\"0000:01:00.1\""));
         modprobe = read_file(fx, MODPROBE);
         g_assert_nonnull(strstr(modprobe, "softdep nouveau pre: vfio-pci\n"));

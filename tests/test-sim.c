@@ -106,7 +106,8 @@ static void test_load_module(void)
 
         g_assert_false(hd_ctx_load_module(ctx, "no_such_module", &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
-        g_assert_nonnull(strstr(error->message, "not found in directory /lib/modules/6.1.0-18-amd64"));
+        g_assert_nonnull(
+                strstr(error->message, "not found in directory /lib/modules/6.1.0-18-amd64"));
 }
 
 static void test_probe_with_override_and_vfio_node(void)
@@ -167,7 +168,8 @@ static void test_new_id(void)
         g_assert_true(hd_ctx_load_module(ctx, "vfio-pci", &error));
         g_assert_true(hd_ctx_write(ctx, "sys/bus/pci/drivers/snd_hda_intel/unbind", AUDIO, &error));
         /* new_id probes unbound devices with that id at once */
-        g_assert_true(hd_ctx_write(ctx, "sys/bus/pci/drivers/vfio-pci/new_id", "10de 10f0", &error));
+        g_assert_true(
+                hd_ctx_write(ctx, "sys/bus/pci/drivers/vfio-pci/new_id", "10de 10f0", &error));
         g_assert_no_error(error);
         assert_driver(fx, AUDIO, "vfio-pci");
         g_assert_true(hd_ctx_write(ctx, "sys/bus/pci/drivers/vfio-pci/remove_id", "10de 10f0",
@@ -184,7 +186,8 @@ static void test_faults(void)
         g_autoptr(GError) error = NULL;
 
         hd_ctx_set_sim_faults(ctx, "unbind@" AUDIO "=EBUSY,probe@" GPU "=EINVAL,load@vfio_pci=EIO");
-        g_assert_false(hd_ctx_write(ctx, "sys/bus/pci/drivers/snd_hda_intel/unbind", AUDIO, &error));
+        g_assert_false(
+                hd_ctx_write(ctx, "sys/bus/pci/drivers/snd_hda_intel/unbind", AUDIO, &error));
         g_assert_error(error, G_IO_ERROR, G_IO_ERROR_BUSY);
         g_clear_error(&error);
         assert_driver(fx, AUDIO, "snd_hda_intel");

@@ -732,7 +732,8 @@ static guint64 parse_u64(const char *s)
 
 /* BARs and ROM from the device's resource file ("start end flags" per line, as the kernel
  * prints them); a device without one, or whose file has no sized BAR, gets one 16 MiB memory
- * BAR, which is what most simple devices have. Config space is 4 KiB for PCIe (config file longer than 256 bytes). */
+ * BAR, which is what most simple devices have. Config space is 4 KiB for PCIe (a config file
+ * longer than 256 bytes). */
 static void sim_regions(int root_fd, const HdDevice *dev, const char *dir, HdVfioInfo *info)
 {
         g_autofree char *res_path = g_strdup_printf("%s/resource", dir);
@@ -793,9 +794,11 @@ static void sim_irqs(int root_fd, const char *dir, HdVfioInfo *info)
                 cfg.data = g_bytes_get_data(bytes, &cfg.len);
                 if (cfg.len > 0x3d && cfg.data[0x3d] != 0)
                         counts[HD_VFIO_IRQ_INTX] = 1;
-                if ((off = hd_config_find_cap(&cfg, 0x05)) && hd_config_read16(&cfg, off + 2, &ctrl))
+                if ((off = hd_config_find_cap(&cfg, 0x05)) &&
+                    hd_config_read16(&cfg, off + 2, &ctrl))
                         counts[HD_VFIO_IRQ_MSI] = 1u << ((ctrl >> 1) & 7);
-                if ((off = hd_config_find_cap(&cfg, 0x11)) && hd_config_read16(&cfg, off + 2, &ctrl))
+                if ((off = hd_config_find_cap(&cfg, 0x11)) &&
+                    hd_config_read16(&cfg, off + 2, &ctrl))
                         counts[HD_VFIO_IRQ_MSIX] = (ctrl & 0x7ff) + 1;
                 if (hd_config_find_cap(&cfg, 0x10))
                         counts[3] = 1;

@@ -341,7 +341,8 @@ static gboolean check_detach(HdCtx *ctx, GArray *plan, guint force, GError **err
                         if (g_array_index(groups_seen, int, k) == dev->iommu_group)
                                 seen = TRUE;
                 if (!seen && dev->iommu_group >= 0) {
-                        g_autoptr(GPtrArray) holders = hd_usage_group_holders(ctx, dev->iommu_group);
+                        g_autoptr(GPtrArray) holders =
+                                hd_usage_group_holders(ctx, dev->iommu_group);
                         g_array_append_val(groups_seen, dev->iommu_group);
                         if (holders->len > 0)
                                 refuse(busy,
@@ -590,7 +591,8 @@ HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
                                         return NULL;
                                 }
                         }
-                        if (!tx_write(&tx, dev->name, "sys/bus/pci/drivers_probe", dev->name, &local)) {
+                        if (!tx_write(&tx, dev->name, "sys/bus/pci/drivers_probe", dev->name,
+                                      &local)) {
                                 fail_and_roll_back(&tx, local, error);
                                 return NULL;
                         }
@@ -598,10 +600,11 @@ HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
                                 g_autofree char *now = reload_driver(ctx, dev);
                                 if (!hd_driver_is_vfio(now)) {
                                         g_autofree char *d = describe(dev);
-                                        local = g_error_new(HD_ERROR, HD_ERROR_FAILED,
-                                                            "%s did not bind to vfio-pci (it has %s "
-                                                            "after drivers_probe; dmesg says why)",
-                                                            d, now ? now : "no driver");
+                                        local = g_error_new(
+                                                HD_ERROR, HD_ERROR_FAILED,
+                                                "%s did not bind to vfio-pci (it has %s after "
+                                                "drivers_probe; dmesg says why)",
+                                                d, now ? now : "no driver");
                                         fail_and_roll_back(&tx, local, error);
                                         return NULL;
                                 }

@@ -435,6 +435,7 @@ gboolean hd_journal_recover(HdCtx *ctx, guint *n_recovered, GError **error)
                 g_autoptr(GArray) groups = g_array_new(FALSE, FALSE, sizeof(int));
                 g_autoptr(GError) local = NULL;
                 g_autoptr(HdJournal) again = NULL;
+                gboolean ok;
 
                 if (strstr(name, ".tmp.")) {
                         remove_stale_temp(ctx, name);
@@ -447,7 +448,8 @@ gboolean hd_journal_recover(HdCtx *ctx, guint *n_recovered, GError **error)
                         continue;
                 }
                 for (guint k = 0; k < j->devices->len; k++)
-                        g_array_append_val(groups, ((HdJournalDevice *)j->devices->pdata[k])->group);
+                        g_array_append_val(groups,
+                                           ((HdJournalDevice *)j->devices->pdata[k])->group);
                 locks = hd_group_locks_acquire(ctx, groups, &local);
                 if (!locks) {
                         if (g_error_matches(local, HD_ERROR, HD_ERROR_BUSY)) {
@@ -469,8 +471,10 @@ gboolean hd_journal_recover(HdCtx *ctx, guint *n_recovered, GError **error)
                 hd_ctx_log(ctx, HD_LOG_INFO, "recovering interrupted %s (%s, state %s)",
                            hd_tx_kind_to_string(again->kind), name, again->state);
                 /* One transaction that cannot be recovered does not stop the others. */
-                if (g_strcmp0(again->state, "committing") == 0 ? !finish_commit(again, &local)
-                                                               : !hd_journal_rollback(again, &local)) {
+                ok = g_strcmp0(again->state, "committing") == 0
+                             ? finish_commit(again, &local)
+                             : hd_journal_rollback(again, &local);
+                if (!ok) {
                         note_failure(failures, &local);
                         continue;
                 }
