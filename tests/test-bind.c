@@ -519,6 +519,17 @@ static void test_attach_driver_option(void)
         assert_driver(fx, GPU, "nouveau");
         assert_override(fx, GPU, "nouveau");
         assert_driver(fx, AUDIO, "vfio-pci");
+
+        /* a name that would leave sys/bus/pci/drivers never becomes a path */
+        {
+                g_autoptr(HdBindReport) bad = attach(ctx, AUDIO, FALSE, "../../../etc", &error);
+                g_assert_null(bad);
+                g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+        }
+        g_assert_false(hd_driver_name_is_valid(".."));
+        g_assert_false(hd_driver_name_is_valid(""));
+        g_assert_true(hd_driver_name_is_valid("snd_hda_intel"));
+        g_assert_true(hd_driver_name_is_valid("vfio-pci"));
 }
 
 static void hold_group_open(const HdTestFixture *fx, int group)

@@ -698,6 +698,12 @@ HdBindReport *hd_bind_attach(HdCtx *ctx, const HdAddress *addresses, guint n,
         Tx tx = { ctx, NULL, 0 };
         guint n_changing = 0;
 
+        if (opts->driver && !hd_driver_name_is_valid(opts->driver)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                            "%s is not a driver name (ls /sys/bus/pci/drivers lists them)",
+                            opts->driver);
+                return NULL;
+        }
         if (!start(ctx, report, error))
                 return NULL;
         if (!(groups = groups_of(ctx, addresses, n, error)))

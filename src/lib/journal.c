@@ -218,9 +218,11 @@ static HdJournal *journal_load(HdCtx *ctx, const char *name, GError **error)
                 g_autofree char *target = get_optional(kf, grp, "target_driver");
                 HdAddress a;
 
-                /* The journal lives below the root and could be edited: addresses become
-                 * paths only after parsing, like any other input. */
-                if (!addr || !hd_address_parse_sysfs_name(addr, &a)) {
+                /* The journal lives below the root and could be edited: addresses and
+                 * driver names become paths only after checking, like any other input. */
+                if (!addr || !hd_address_parse_sysfs_name(addr, &a) ||
+                    (drv && !hd_driver_name_is_valid(drv)) ||
+                    (target && !hd_driver_name_is_valid(target))) {
                         g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
                                     "journal /%s has a bad device entry %d; inspect it and remove "
                                     "it by hand",
@@ -533,6 +535,9 @@ gboolean hd_journal_get_origin(HdCtx *ctx, const char *name, char **driver, char
                 return FALSE;
         drv = g_key_file_get_string(kf, name, "driver", NULL);
         ov = g_key_file_get_string(kf, name, "driver_override", NULL);
+        /* An origin that is not a driver name is no origin (the file could be edited). */
+        if (drv && *drv && !hd_driver_name_is_valid(drv))
+                return FALSE;
         if (driver)
                 *driver = drv && *drv ? g_steal_pointer(&drv) : NULL;
         if (override)
