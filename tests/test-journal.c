@@ -145,9 +145,20 @@ static void test_crash_every_attach_step(void)
         {
                 g_autoptr(HdTestFixture) fx = hd_test_fixture_copy(tmpl);
                 const char *env[] = { "HOSTDEV_CRASH_AT=write:5", NULL };
-                const char *recover[] = { "recover", NULL };
+                const char *recover[] = { "recover", "--json", NULL };
+                g_autofree char *out = NULL;
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *o;
+
                 g_assert_cmpint(run(fx, attach, env, NULL, NULL), ==, 128 + SIGKILL);
-                g_assert_cmpint(run(fx, recover, NULL, NULL, NULL), ==, 0);
+                g_assert_cmpint(run(fx, recover, NULL, &out, NULL), ==, 0);
+                root = hd_test_parse_json(out);
+                o = json_node_get_object(root);
+                g_assert_cmpint(json_object_get_int_member(o, "recovered"), ==, 1);
+                g_assert_cmpint(json_object_get_int_member(o, "pending"), ==, 0);
+                /* the rollback's own writes are reported */
+                g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "writes")),
+                                 >, 0);
                 assert_on(fx, GPU, "vfio-pci", "vfio-pci");
                 assert_on(fx, AUDIO, "vfio-pci", "vfio-pci");
         }

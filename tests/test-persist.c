@@ -201,10 +201,23 @@ static void test_cli_persist(void)
                 g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, NULL), ==, 2);
         }
         {
+                const char *argv[] = { "--root", fx->root, "persist", "add", GPU, "--dry-run",
+                                       NULL };
+                g_autofree char *dry = NULL;
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, &dry, NULL), ==, 0);
+                g_assert_nonnull(strstr(dry, "install /" RULES));
+        }
+        g_assert_false(exists(fx, RULES));
+        {
                 const char *argv[] = { "--root", fx->root, "persist", "add", GPU, NULL };
                 g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, NULL), ==, 0);
         }
         g_assert_true(exists(fx, RULES));
+        {
+                const char *argv[] = { "--root", fx->root, "persist", "add", "0000:09:00.0",
+                                       NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, NULL), ==, 1);
+        }
 }
 
 int main(int argc, char **argv)

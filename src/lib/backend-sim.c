@@ -19,7 +19,8 @@
  *                                 device's native driver, else a driver whose new_id matches
  *   drivers/<drv>/new_id "v d"    remembered; unbound matching devices are probed at once
  *   drivers/<drv>/remove_id "v d" forgotten
- *   anything else that exists     stored as written (sriov_numvfs, reset, ...)
+ *   anything else that exists     stored as written (sriov_numvfs, reset, ...); VFs are not
+ *                                 created or removed
  *
  * A driver "matches" a device when it is the device's override, or (without an override) its
  * native driver or a new_id match. The native driver stands in for the kernel's modalias
