@@ -248,6 +248,30 @@ static void test_install_remove_file(void)
         g_assert_cmpuint(hd_ctx_get_write_log(ctx)->len, ==, 3);
 }
 
+static void test_sriov_numvfs(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        const char *numvfs = "sys/bus/pci/devices/0000:3b:00.0/sriov_numvfs";
+
+        /* 2 enabled: changing to 4 needs 0 first, as the kernel says */
+        g_assert_false(hd_ctx_write(ctx, numvfs, "4", &error));
+        g_assert_error(error, G_IO_ERROR, G_IO_ERROR_BUSY);
+        g_clear_error(&error);
+        g_assert_true(hd_ctx_write(ctx, numvfs, "0", &error));
+        g_assert_true(hd_ctx_write(ctx, numvfs, "4", &error));
+        g_assert_no_error(error);
+        g_assert_false(hd_ctx_write(ctx, numvfs, "0", &error) &&
+                       hd_ctx_write(ctx, numvfs, "100000", &error));
+        g_assert_nonnull(error);
+        g_clear_error(&error);
+        /* not a PF */
+        g_assert_false(hd_ctx_write(ctx, "sys/bus/pci/devices/0000:5e:00.0/sriov_numvfs", "1",
+                                    &error));
+        g_assert_nonnull(error);
+}
+
 /* Not only our fixtures: a snapshot of a real machine (no driver back-links, no modules). */
 static void test_snapshot_tree(void)
 {
@@ -298,5 +322,6 @@ int main(int argc, char **argv)
         g_test_add_func("/sim/native-state", test_native_state_survives_contexts);
         g_test_add_func("/sim/install-remove-file", test_install_remove_file);
         g_test_add_func("/sim/snapshot-tree", test_snapshot_tree);
+        g_test_add_func("/sim/sriov-numvfs", test_sriov_numvfs);
         return g_test_run();
 }

@@ -19,8 +19,10 @@
  *                                 device's native driver, else a driver whose new_id matches
  *   drivers/<drv>/new_id "v d"    remembered; unbound matching devices are probed at once
  *   drivers/<drv>/remove_id "v d" forgotten
- *   anything else that exists     stored as written (sriov_numvfs, reset, ...); VFs are not
- *                                 created or removed
+ *   devices/<a>/sriov_numvfs N    checked as the kernel does (ERANGE above totalvfs, EBUSY
+ *                                 from N VFs to M without 0 between) and stored; the VF
+ *                                 devices are not created or removed
+ *   anything else that exists     stored as written (reset, remove, ...)
  *
  * A driver "matches" a device when it is the device's override, or (without an override) its
  * native driver or a new_id match. The native driver stands in for the kernel's modalias
@@ -476,6 +478,32 @@ static gboolean write_driver_file(HdCtx *ctx, int root_fd, GKeyFile *kf, const c
         return hd_write_file_atomic_at(root_fd, path, value, -1, error);
 }
 
+/* sriov_numvfs_store(): the count is checked and stored; the VFs themselves are not created
+ * or removed (a fixture describes the VFs it has). */
+static gboolean write_numvfs(HdCtx *ctx, int root_fd, const char *path, const char *value,
+                             GError **error)
+{
+        g_autofree char *dir = g_path_get_dirname(path);
+        g_autofree char *total_path = g_strdup_printf("%s/sriov_totalvfs", dir);
+        g_autofree char *total_text = hd_read_attr_optional_at(root_fd, total_path);
+        g_autofree char *cur_text = hd_read_attr_optional_at(root_fd, path);
+        g_autofree char *want_text = g_strstrip(g_strdup(value));
+        gint64 total, cur = 0, want;
+
+        if (!total_text || !hd_parse_int(total_text, 0, 65535, &total))
+                return errno_error(error, ENOENT, path, NULL);
+        if (!hd_parse_int(want_text, 0, 65535, &want))
+                return errno_error(error, EINVAL, path, NULL);
+        if (want > total)
+                return errno_error(error, ERANGE, path, NULL);
+        if (cur_text)
+                (void)hd_parse_int(cur_text, 0, 65535, &cur);
+        /* the kernel: "%d VFs already enabled. Disable before enabling %d VFs" */
+        if (cur > 0 && want > 0 && want != cur)
+                return errno_error(error, EBUSY, path, NULL);
+        return hd_write_file_atomic_at(root_fd, path, value, -1, error);
+}
+
 static gboolean sim_write(HdCtx *ctx, int root_fd, const char *path, const char *value,
                           GError **error)
 {
@@ -499,6 +527,9 @@ static gboolean sim_write(HdCtx *ctx, int root_fd, const char *path, const char 
                 if (!device_exists(root_fd, parts[4]))
                         return errno_error(error, ENOENT, path, NULL);
                 ok = write_override(ctx, root_fd, path, parts[4], value, error);
+        } else if (n == 6 && strcmp(parts[3], "devices") == 0 &&
+                   strcmp(parts[5], "sriov_numvfs") == 0) {
+                ok = write_numvfs(ctx, root_fd, path, value, error);
         } else if (n == 6 && strcmp(parts[3], "drivers") == 0) {
                 if (!driver_loaded(root_fd, parts[4]))
                         return errno_error(error, ENOENT, path, NULL);
