@@ -4,8 +4,8 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
+#include <string.h>
 
 #include "testlib.h"
 

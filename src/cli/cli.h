@@ -74,6 +74,9 @@ int cli_terminal_width(void);
 int cmd_list(HdCli *cli, int argc, char **argv);
 int cmd_show(HdCli *cli, int argc, char **argv);
 int cmd_groups(HdCli *cli, int argc, char **argv);
+int cmd_snapshot(HdCli *cli, int argc, char **argv);
+int cmd_xml(HdCli *cli, int argc, char **argv);
+int cmd_qemu_args(HdCli *cli, int argc, char **argv);
 int cmd_detach(HdCli *cli, int argc, char **argv);
 int cmd_attach(HdCli *cli, int argc, char **argv);
 int cmd_verify(HdCli *cli, int argc, char **argv);
@@ -88,6 +91,3 @@ int cli_print_bind_report(HdCli *cli, HdCtx *ctx, const HdBindReport *report);
 /* The context's write log: as a "writes" member of @b, or as a numbered list under @title. */
 void cli_add_write_log(JsonBuilder *b, HdCtx *ctx);
 void cli_print_write_log(HdCtx *ctx, const char *title);
-int cmd_snapshot(HdCli *cli, int argc, char **argv);
-int cmd_xml(HdCli *cli, int argc, char **argv);
-int cmd_qemu_args(HdCli *cli, int argc, char **argv);
