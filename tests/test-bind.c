@@ -7,6 +7,8 @@
 
 #include <gio/gio.h>
 
+#include <glib/gstdio.h>
+
 #include "testlib.h"
 
 #define GPU "0000:01:00.0"
@@ -171,6 +173,28 @@ static void test_group_skips_driverless_members(void)
         assert_driver(fx, "0000:00:1f.4", "vfio-pci");
         assert_driver(fx, "0000:00:1f.0", NULL);
         assert_override(fx, "0000:00:1f.0", NULL);
+}
+
+/* A driverless function that is a real device (the GPU's audio with snd_hda_intel not loaded)
+ * goes to vfio-pci with --group: the VM can only be given functions on vfio-pci. */
+static void test_group_takes_driverless_endpoints(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autofree char *link = hd_test_path(fx, "sys/devices/pci0000:00/0000:00:01.0/0000:01:00.1/driver");
+        g_autofree char *back = hd_test_path(fx, "sys/bus/pci/drivers/snd_hda_intel/0000:01:00.1");
+        g_autoptr(HdCtx) ctx = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdBindReport) r = NULL;
+
+        g_assert_cmpint(g_unlink(link), ==, 0);
+        g_assert_cmpint(g_unlink(back), ==, 0);
+        ctx = hd_test_ctx_new(fx);
+        r = detach(ctx, "0000:01:00.0", TRUE, 0, &error);
+        g_assert_no_error(error);
+        g_assert_cmpuint(r->devices->len, ==, 2);
+        assert_driver(fx, "0000:01:00.0", "vfio-pci");
+        assert_driver(fx, "0000:01:00.1", "vfio-pci");
+        assert_driver(fx, "0000:00:01.0", "pcieport");
 }
 
 static void test_default_route_nic(void)
@@ -674,6 +698,8 @@ int main(int argc, char **argv)
         g_test_add_func("/bind/group/refused-without", test_group_refused_without_group);
         g_test_add_func("/bind/group/bridge-stays", test_bridge_group);
         g_test_add_func("/bind/group/skips-driverless", test_group_skips_driverless_members);
+        g_test_add_func("/bind/group/takes-driverless-endpoints",
+                        test_group_takes_driverless_endpoints);
         g_test_add_func("/bind/refuse/default-route", test_default_route_nic);
         g_test_add_func("/bind/refuse/routed-nic", test_routed_nic_needs_force_once);
         g_test_add_func("/bind/refuse/sriov-pf", test_sriov_pf_with_vfs);

@@ -194,11 +194,16 @@ static GArray *make_plan(HdInventory *inv, const HdAddress *addresses, guint n,
         return g_steal_pointer(&plan);
 }
 
-/* A member without a driver already satisfies the kernel's rule: --group leaves it alone
- * rather than binding vfio-pci to, say, an idle ISA bridge function. */
+/* With --group every endpoint goes to vfio-pci, driverless ones too: a VM can only be given
+ * a function that is on vfio-pci (a GPU's audio function with snd_hda_intel not loaded is
+ * still wanted in the guest), and a bound function cannot be grabbed by a host driver that
+ * loads later. The exception is an idle function of bridge class (an LPC/ISA bridge beside
+ * the chipset audio): nobody passes those through, and the kernel's rule is already met. */
 static gboolean wants_detach(const HdDevice *dev)
 {
-        return dev->driver != NULL;
+        gboolean bridge_class = dev->class_code >= 0 && ((guint32)dev->class_code >> 16) == 0x06;
+
+        return dev->driver != NULL || !bridge_class;
 }
 
 static gboolean wants_attach(const HdDevice *dev)
