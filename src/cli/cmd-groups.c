@@ -32,6 +32,7 @@ int cmd_groups(HdCli *cli, int argc, char **argv)
                 "hostdev groups --json", NULL);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdInventory) inv = NULL;
+        g_autoptr(GHashTable) usage = NULL;
         HdCtx *ctx;
         int exit_code;
 
@@ -41,8 +42,11 @@ int cmd_groups(HdCli *cli, int argc, char **argv)
         inv = hd_inventory_scan(ctx, HD_FIELDS_LIST, &error);
         if (!inv)
                 return cli_report_error(cli, error);
-        for (guint i = 0; i < inv->groups->len; i++)
+        usage = hd_usage_index(ctx);
+        for (guint i = 0; i < inv->groups->len; i++) {
                 hd_group_evaluate(inv->groups->pdata[i], ctx);
+                hd_group_note_host_use(inv->groups->pdata[i], usage);
+        }
 
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
