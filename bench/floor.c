@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,15 +46,16 @@ static long attr_num(int dfd, const char *name, int base)
         return strtol(buf, NULL, base);
 }
 
-static void link_base(int dfd, const char *name)
+static int link_base(int dfd, const char *name)
 {
         char buf[4096];
         ssize_t n = readlinkat(dfd, name, buf, sizeof(buf) - 1);
 
-        if (n > 0) {
-                buf[n] = '\0';
-                sum += (unsigned char)buf[n - 1] + (uint64_t)n;
-        }
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        sum += (unsigned char)buf[n - 1] + (uint64_t)n;
+        return 1;
 }
 
 static void scan_device(int dfd)
@@ -82,14 +84,26 @@ static void scan_device(int dfd)
                         close(fd);
                 }
         }
-        sum += (uint64_t)attr_num(dfd, "sriov_totalvfs", 10);
+        /* Same skips as hostdev (device.c load_sriov): a VF (physfn link) has no sriov_*
+         * files, and sriov_numvfs exists only beside sriov_totalvfs. */
+        if (link_base(dfd, "physfn"))
+                goto vga;
+        {
+                char tv[64];
+                if (read_attr(dfd, "sriov_totalvfs", tv, sizeof(tv)) < 0) {
+                        if (errno == ENOENT)
+                                goto vga;
+                } else {
+                        sum += strtoul(tv, NULL, 10);
+                }
+        }
         numvfs = attr_num(dfd, "sriov_numvfs", 10);
-        link_base(dfd, "physfn");
         for (long i = 0; i < numvfs; i++) {
                 char name[32];
                 snprintf(name, sizeof(name), "virtfn%ld", i);
                 link_base(dfd, name);
         }
+vga:
         if (cls >= 0 && (cls >> 8) == 0x0300)
                 sum += (uint64_t)attr_num(dfd, "boot_vga", 10);
 }
