@@ -92,55 +92,65 @@ void hd_json_writer_free(HdJsonWriter *w)
         g_free(w);
 }
 
+/* Bytes that end a plain run: NUL (the end), and what json-glib 1.6 escapes: '"', '\\',
+ * 0x01..0x1e and 0x7f. Every other byte passes through (0x1f included, UTF-8 untouched). */
+static const guint8 stops_run[256] = {
+        [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+        [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+        [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+        [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+        [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, ['"'] = 1,  ['\\'] = 1, [0x7f] = 1,
+};
+
 void hd_json_escape_append(GString *out, const char *s)
 {
         static const char hex[] = "0123456789abcdef";
-        const char *run = s;
+        const unsigned char *p = (const unsigned char *)s;
 
-        /* json-glib 1.6 escapes '"', '\\', 0x01..0x1e and 0x7f, and passes every other byte
-         * through (0x1f included, UTF-8 untouched). */
-        for (const char *p = s; *p; p++) {
-                unsigned char c = (unsigned char)*p;
-                const char *esc = NULL;
-                char u[7];
+        for (;;) {
+                const unsigned char *run = p;
+                char u[6];
+                const char *esc;
+                gsize len = 2;
 
-                if (c == '"')
+                while (!stops_run[*p])
+                        p++;
+                put(out, (const char *)run, (gsize)(p - run));
+                switch (*p) {
+                case '\0':
+                        return;
+                case '"':
                         esc = "\\\"";
-                else if (c == '\\')
+                        break;
+                case '\\':
                         esc = "\\\\";
-                else if ((c >= 0x01 && c < 0x1f) || c == 0x7f) {
-                        switch (c) {
-                        case '\b':
-                                esc = "\\b";
-                                break;
-                        case '\f':
-                                esc = "\\f";
-                                break;
-                        case '\n':
-                                esc = "\\n";
-                                break;
-                        case '\r':
-                                esc = "\\r";
-                                break;
-                        case '\t':
-                                esc = "\\t";
-                                break;
-                        default:
-                                memcpy(u, "\\u00", 4);
-                                u[4] = hex[c >> 4];
-                                u[5] = hex[c & 0xf];
-                                u[6] = '\0';
-                                esc = u;
-                                break;
-                        }
+                        break;
+                case '\b':
+                        esc = "\\b";
+                        break;
+                case '\f':
+                        esc = "\\f";
+                        break;
+                case '\n':
+                        esc = "\\n";
+                        break;
+                case '\r':
+                        esc = "\\r";
+                        break;
+                case '\t':
+                        esc = "\\t";
+                        break;
+                default:
+                        memcpy(u, "\\u00", 4);
+                        u[4] = hex[*p >> 4];
+                        u[5] = hex[*p & 0xf];
+                        esc = u;
+                        len = 6;
+                        break;
                 }
-                if (!esc)
-                        continue;
-                put(out, run, (gsize)(p - run));
-                put(out, esc, strlen(esc));
-                run = p + 1;
+                put(out, esc, len);
+                p++;
         }
-        put(out, run, strlen(run));
 }
 
 static void indent(GString *buf, int level)
