@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -28,22 +29,25 @@ char *hd_device_attr_path(const HdAddress *address, const char *attr)
         return g_strdup_printf("sys/bus/pci/devices/%s/%s", name, attr);
 }
 
+/* Numeric attributes are a few bytes; anything longer does not parse anyway. */
+#define NUMBER_ATTR_MAX 64
+
 static int read_hex_attr(int dfd, const char *name, guint64 max)
 {
-        g_autofree char *s = hd_read_attr_optional_at(dfd, name);
+        char s[NUMBER_ATTR_MAX];
         guint64 v;
 
-        if (!s || !hd_parse_hex(s, max, &v))
+        if (hd_read_attr_buf_at(dfd, name, s, sizeof(s)) < 0 || !hd_parse_hex(s, max, &v))
                 return -1;
         return (int)v;
 }
 
 static int read_int_attr(int dfd, const char *name, gint64 min, gint64 max)
 {
-        g_autofree char *s = hd_read_attr_optional_at(dfd, name);
+        char s[NUMBER_ATTR_MAX];
         gint64 v;
 
-        if (!s || !hd_parse_int(s, min, max, &v))
+        if (hd_read_attr_buf_at(dfd, name, s, sizeof(s)) < 0 || !hd_parse_int(s, min, max, &v))
                 return -1;
         return (int)v;
 }
@@ -51,11 +55,12 @@ static int read_int_attr(int dfd, const char *name, gint64 min, gint64 max)
 /* Basename of a symlink that must name a PCI device; NULL otherwise. */
 static char *read_address_link(int dfd, const char *name)
 {
-        g_autofree char *base = hd_readlink_basename_at(dfd, name);
+        char base[NAME_MAX + 1];
         HdAddress a;
         char buf[HD_ADDRESS_STRLEN];
 
-        if (!base || !hd_address_parse_sysfs_name(base, &a))
+        if (hd_readlink_basename_buf_at(dfd, name, base, sizeof(base)) < 0 ||
+            !hd_address_parse_sysfs_name(base, &a))
                 return NULL;
         return g_strdup(hd_address_format(&a, buf));
 }
@@ -89,27 +94,45 @@ static void load_names(HdDevice *dev, HdCtx *ctx)
 
 static void load_driver(HdDevice *dev, int dfd)
 {
-        g_autofree char *override = hd_read_attr_optional_at(dfd, "driver_override");
+        char override[HD_ATTR_MAX + 1];
+        char driver[NAME_MAX + 1];
 
-        dev->driver = hd_readlink_basename_at(dfd, "driver");
-        if (override && *override && strcmp(override, "(null)") != 0)
-                dev->driver_override = g_steal_pointer(&override);
+        if (hd_readlink_basename_buf_at(dfd, "driver", driver, sizeof(driver)) >= 0)
+                dev->driver = g_strdup(driver);
+        if (hd_read_attr_buf_at(dfd, "driver_override", override, sizeof(override)) > 0 &&
+            strcmp(override, "(null)") != 0)
+                dev->driver_override = g_strdup(override);
 }
 
 static void load_iommu(HdDevice *dev, int dfd)
 {
-        g_autofree char *group = hd_readlink_basename_at(dfd, "iommu_group");
+        char group[NAME_MAX + 1];
         gint64 n;
 
-        if (group && hd_parse_int(group, 0, G_MAXINT, &n))
+        if (hd_readlink_basename_buf_at(dfd, "iommu_group", group, sizeof(group)) >= 0 &&
+            hd_parse_int(group, 0, G_MAXINT, &n))
                 dev->iommu_group = (int)n;
 }
 
 static void load_sriov(HdDevice *dev, int dfd)
 {
-        dev->sriov_totalvfs = read_int_attr(dfd, "sriov_totalvfs", 0, 65535);
-        dev->sriov_numvfs = read_int_attr(dfd, "sriov_numvfs", 0, 65535);
+        char s[NUMBER_ATTR_MAX];
+        gint64 v;
+
+        /* The kernel shows sriov_totalvfs and sriov_numvfs together (one attribute group,
+         * visible on PFs only), and a VF is never a PF. So a VF skips both lookups and a
+         * device without sriov_totalvfs skips sriov_numvfs: on a server with thousands of
+         * VFs that is most of the failed opens of a scan. */
         dev->physfn = read_address_link(dfd, "physfn");
+        if (dev->physfn)
+                return;
+        if (hd_read_attr_buf_at(dfd, "sriov_totalvfs", s, sizeof(s)) < 0) {
+                if (errno == ENOENT)
+                        return;
+        } else if (hd_parse_int(s, 0, 65535, &v)) {
+                dev->sriov_totalvfs = (int)v;
+        }
+        dev->sriov_numvfs = read_int_attr(dfd, "sriov_numvfs", 0, 65535);
         /* virtfnN links exist for enabled VFs only; numvfs says how many to look for. */
         for (int i = 0; i < dev->sriov_numvfs; i++) {
                 char link[32];
