@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The floor: read, per PCI device, exactly the attributes `hostdev list --json` reads
- * (HD_FIELDS_LIST in src/lib/device.c), with nothing else -- no names, no JSON, no allocation
+ * (HD_FIELDS_LIST in src/lib/device.c: the config header, which carries the ids of type-0
+ * functions, then the attributes it lacks), with nothing else -- no names, no JSON, no allocation
  * per device, no error messages. One openat+read+close per attribute, one readlinkat per link.
  * What this program costs is the physical limit of the "read sysfs" approach.
  *
@@ -9,8 +10,8 @@
  *
  * --uevent: what the floor would be if the ids, class and driver came from the device's
  * `uevent` file (PCI_ID, PCI_SUBSYS_ID, PCI_CLASS, DRIVER: the same struct pci_dev fields
- * the kernel shows in vendor, device, subsystem_*, class and the driver link) instead of one
- * file each: 1 open instead of 5 files and a link. hostdev does not do this (see README.md).
+ * the kernel shows in vendor, device, subsystem_*, class and the driver link) instead of the
+ * config header and one file each. hostdev does not do this (see README.md).
  *
  * Prints the number of devices and a checksum of what was read (so nothing is optimized away).
  */
@@ -68,7 +69,18 @@ static void scan_device(int dfd)
 {
         char buf[256];
         long cls, numvfs;
+        unsigned char cfg[64 + 1];
+        ssize_t cfg_len = -1;
+        int is_vf = 0;
 
+        /* Config header first, as hostdev reads it (device.c load_config + load_ids). */
+        {
+                int fd = openat(dfd, "config", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd >= 0) {
+                        cfg_len = read(fd, cfg, 64);
+                        close(fd);
+                }
+        }
         if (use_uevent) {
                 char ev[1024];
                 const char *p;
@@ -83,32 +95,44 @@ static void scan_device(int dfd)
                         if ((p = strstr(ev, "DRIVER=")))
                                 sum += (unsigned char)p[7];
                 }
+                sum += (uint64_t)attr_num(dfd, "revision", 16);
         } else {
-                sum += (uint64_t)attr_num(dfd, "vendor", 16);
-                sum += (uint64_t)attr_num(dfd, "device", 16);
-                sum += (uint64_t)attr_num(dfd, "subsystem_vendor", 16);
-                sum += (uint64_t)attr_num(dfd, "subsystem_device", 16);
+                int type0 = cfg_len >= 64 && (cfg[14] & 0x7f) == 0;
+                unsigned vendor = type0 ? (unsigned)(cfg[0] | cfg[1] << 8) : 0xffff;
+
+                /* ids from the header for type-0 functions; a VF (vendor 0xffff) and bridges
+                 * take vendor/device (and for bridges subsystem, revision) from attributes */
+                if (type0 && vendor != 0xffff && vendor != 0) {
+                        sum += vendor + (unsigned)(cfg[2] | cfg[3] << 8);
+                } else if (cfg_len >= 2 && cfg[0] == 0xff && cfg[1] == 0xff &&
+                           link_base(dfd, "physfn")) {
+                        /* a VF: hostdev takes vendor, device and NUMA node from its PF */
+                        is_vf = 1;
+                } else {
+                        sum += (uint64_t)attr_num(dfd, "vendor", 16);
+                        sum += (uint64_t)attr_num(dfd, "device", 16);
+                }
+                if (type0) {
+                        sum += (unsigned)(cfg[0x2c] | cfg[0x2d] << 8) + cfg[0x2e] + cfg[8];
+                } else {
+                        sum += (uint64_t)attr_num(dfd, "subsystem_vendor", 16);
+                        sum += (uint64_t)attr_num(dfd, "subsystem_device", 16);
+                        sum += (uint64_t)attr_num(dfd, "revision", 16);
+                }
                 cls = attr_num(dfd, "class", 16);
                 link_base(dfd, "driver");
         }
         sum += (uint64_t)cls;
-        sum += (uint64_t)attr_num(dfd, "revision", 16);
+        if (cfg_len >= 15)
+                sum += cfg[14];
         if (read_attr(dfd, "driver_override", buf, sizeof(buf)) > 0)
                 sum += (unsigned char)buf[0];
         link_base(dfd, "iommu_group");
-        sum += (uint64_t)attr_num(dfd, "numa_node", 10);
-        {
-                unsigned char cfg[64 + 1];
-                int fd = openat(dfd, "config", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                if (fd >= 0) {
-                        if (read(fd, cfg, 64) >= 15)
-                                sum += cfg[14];
-                        close(fd);
-                }
-        }
+        if (!is_vf)
+                sum += (uint64_t)attr_num(dfd, "numa_node", 10);
         /* Same skips as hostdev (device.c load_sriov): a VF (physfn link) has no sriov_*
          * files, and sriov_numvfs exists only beside sriov_totalvfs. */
-        if (link_base(dfd, "physfn"))
+        if (is_vf || link_base(dfd, "physfn"))
                 goto vga;
         {
                 char tv[64];
@@ -120,6 +144,7 @@ static void scan_device(int dfd)
                 }
         }
         numvfs = attr_num(dfd, "sriov_numvfs", 10);
+        sum += (uint64_t)attr_num(dfd, "sriov_vf_device", 16);
         for (long i = 0; i < numvfs; i++) {
                 char name[32];
                 snprintf(name, sizeof(name), "virtfn%ld", i);
