@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The host:
+ *   GET /v1/host          identity (hostname, machine id, CPU vendor, kernel), readiness (the
+ *                         `hostdev check` results) and the kernel arguments
+ *   GET /v1/kernel-args   running / configured / desired command lines
+ *   PUT /v1/kernel-args   {enable, disable, custom, remove, dry_run}: plan and apply through the
+ *                         bootloader; answers reboot_required
+ *
+ * Readiness and kernel arguments come from the library's host and cmdline modules
+ * (host.h, cmdline.h). Until those are in this tree (HAVE_HOST_CHECK, set by meson when
+ * src/lib/host.c exists), /v1/host says so in "readiness": {"available": false, ...} and
+ * PUT /v1/kernel-args answers 501: the agent does not carry a second copy of the checks.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "agent.h"
+#include "fileio.h"
+
+#if HAVE_HOST_CHECK
+#include "cmdline.h"
+#include "host.h"
+#endif
+
+#define MISSING_HOST "the readiness checks (host.h, branch check) are not in this build yet"
+#define MISSING_CMDLINE "kernel arguments (cmdline.h, branch check) are not in this build yet"
+
+static char *read_root_file(HdCtx *ctx, const char *path)
+{
+        g_autofree char *text = NULL;
+        g_autofree char *full = g_build_filename(hd_ctx_get_root(ctx), path, NULL);
+
+        if (!g_file_get_contents(full, &text, NULL, NULL))
+                return NULL;
+        g_strstrip(text);
+        if (!*text || !g_utf8_validate(text, -1, NULL))
+                return NULL;
+        return g_steal_pointer(&text);
+}
+
+static void add_nullable(JsonBuilder *b, const char *name, const char *value)
+{
+        json_builder_set_member_name(b, name);
+        if (value)
+                json_builder_add_string_value(b, value);
+        else
+                json_builder_add_null_value(b);
+}
+
+G_GNUC_UNUSED static void add_strv(JsonBuilder *b, const char *name, GPtrArray *words)
+{
+        json_builder_set_member_name(b, name);
+        json_builder_begin_array(b);
+        for (guint i = 0; words && i < words->len; i++)
+                json_builder_add_string_value(b, words->pdata[i]);
+        json_builder_end_array(b);
+}
+
+#if HAVE_HOST_CHECK
+static void add_kernel_args(JsonBuilder *b, const HdKernelArgs *args)
+{
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "available");
+        json_builder_add_boolean_value(b, TRUE);
+        add_nullable(b, "bootloader", hd_bootloader_kind_to_string(args->bootloader));
+        add_nullable(b, "config_path", args->config_path);
+        add_strv(b, "running", args->running);
+        add_strv(b, "configured", args->configured);
+        add_strv(b, "desired", args->desired);
+        add_strv(b, "added", args->added);
+        add_strv(b, "removed", args->removed);
+        add_strv(b, "notes", args->notes);
+        json_builder_set_member_name(b, "reboot_required");
+        json_builder_add_boolean_value(b, args->reboot_required);
+        json_builder_set_member_name(b, "applied");
+        json_builder_add_boolean_value(b, args->applied);
+        json_builder_end_object(b);
+}
+#endif
+
+/* Without the cmdline module: the running command line only, as the kernel shows it. */
+static void add_kernel_args_fallback(JsonBuilder *b, HdCtx *ctx)
+{
+        g_autofree char *line = read_root_file(ctx, "proc/cmdline");
+
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "available");
+        json_builder_add_boolean_value(b, FALSE);
+        json_builder_set_member_name(b, "missing");
+        json_builder_add_string_value(b, MISSING_CMDLINE);
+        add_nullable(b, "running_line", line);
+        json_builder_set_member_name(b, "configured");
+        json_builder_add_null_value(b);
+        json_builder_set_member_name(b, "reboot_required");
+        json_builder_add_null_value(b);
+        json_builder_end_object(b);
+}
+
+static gboolean add_kernel_args_current(JsonBuilder *b, HdCtx *ctx, GError **error)
+{
+#if HAVE_HOST_CHECK
+        HdKernelArgsRequest request = { 0 };
+        g_autoptr(HdKernelArgs) args = hd_kernel_args_plan(ctx, &request, error);
+
+        if (!args)
+                return FALSE;
+        add_kernel_args(b, args);
+#else
+        add_kernel_args_fallback(b, ctx);
+#endif
+        return TRUE;
+}
+
+static void get_host(HdRequest *req)
+{
+        HdCtx *ctx = req->agent->ctx;
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *hostname = read_root_file(ctx, "etc/hostname");
+        g_autofree char *machine_id = read_root_file(ctx, "etc/machine-id");
+
+        if (!hostname)
+                hostname = read_root_file(ctx, "proc/sys/kernel/hostname");
+        if (!hostname && hd_ctx_is_live_root(ctx))
+                hostname = g_strdup(g_get_host_name());
+        json_builder_begin_object(b);
+        add_nullable(b, "hostname", hostname);
+        add_nullable(b, "machine_id", machine_id);
+        add_nullable(b, "root", hd_ctx_get_root(ctx));
+        add_nullable(b, "backend", hd_backend_kind_to_string(hd_ctx_get_backend_kind(ctx)));
+        json_builder_set_member_name(b, "agent_version");
+        json_builder_add_string_value(b, HOSTDEV_VERSION);
+        json_builder_set_member_name(b, "iommu_groups");
+        json_builder_add_boolean_value(b, hd_host_has_iommu_groups(ctx));
+#if HAVE_HOST_CHECK
+        {
+                g_autoptr(HdHostReport) report = hd_host_check(ctx, &error);
+                if (!report)
+                        return hd_respond_gerror(req->msg, error);
+                add_nullable(b, "cpu_vendor", hd_cpu_vendor_to_string(report->cpu_vendor));
+                add_nullable(b, "kernel", report->kernel_release);
+                json_builder_set_member_name(b, "readiness");
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "available");
+                json_builder_add_boolean_value(b, TRUE);
+                json_builder_set_member_name(b, "passthrough_possible");
+                json_builder_add_boolean_value(b, report->passthrough_possible);
+                json_builder_set_member_name(b, "checks");
+                json_builder_begin_array(b);
+                for (guint i = 0; i < report->checks->len; i++) {
+                        const HdCheck *c = report->checks->pdata[i];
+                        json_builder_begin_object(b);
+                        add_nullable(b, "id", c->id);
+                        add_nullable(b, "status", hd_check_status_to_string(c->status));
+                        add_nullable(b, "summary", c->summary);
+                        add_nullable(b, "hint", c->hint);
+                        json_builder_end_object(b);
+                }
+                json_builder_end_array(b);
+                json_builder_end_object(b);
+        }
+#else
+        {
+                /* Identity facts that are plain file reads; the judgement waits for host.h. */
+                g_autofree char *cpuinfo = read_root_file(ctx, "proc/cpuinfo");
+                g_autofree char *kernel = read_root_file(ctx, "proc/sys/kernel/osrelease");
+                const char *vendor = NULL;
+
+                if (cpuinfo && strstr(cpuinfo, "GenuineIntel"))
+                        vendor = "intel";
+                else if (cpuinfo && (strstr(cpuinfo, "AuthenticAMD") || strstr(cpuinfo, "HygonGenuine")))
+                        vendor = "amd";
+                else if (cpuinfo)
+                        vendor = "other";
+                add_nullable(b, "cpu_vendor", vendor);
+                add_nullable(b, "kernel", kernel);
+                json_builder_set_member_name(b, "readiness");
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "available");
+                json_builder_add_boolean_value(b, FALSE);
+                json_builder_set_member_name(b, "missing");
+                json_builder_add_string_value(b, MISSING_HOST);
+                json_builder_set_member_name(b, "passthrough_possible");
+                json_builder_add_null_value(b);
+                json_builder_set_member_name(b, "checks");
+                json_builder_begin_array(b);
+                json_builder_end_array(b);
+                json_builder_end_object(b);
+        }
+#endif
+        json_builder_set_member_name(b, "kernel_args");
+        if (!add_kernel_args_current(b, ctx, &error)) {
+                /* an unreadable bootloader config must not hide the rest of the host */
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "available");
+                json_builder_add_boolean_value(b, FALSE);
+                add_nullable(b, "error", error->message);
+                json_builder_end_object(b);
+        }
+        json_builder_end_object(b);
+        hd_respond_builder(req->msg, SOUP_STATUS_OK, b);
+}
+
+#if HAVE_HOST_CHECK
+typedef struct {
+        HdKernelArgsRequest request;
+        gboolean dry_run;
+} ArgsOp;
+
+static void args_op_free(gpointer p)
+{
+        ArgsOp *a = p;
+
+        g_clear_pointer(&a->request.enable, g_ptr_array_unref);
+        g_clear_pointer(&a->request.disable, g_ptr_array_unref);
+        g_clear_pointer(&a->request.custom, g_ptr_array_unref);
+        g_clear_pointer(&a->request.remove, g_ptr_array_unref);
+        g_free(a);
+}
+
+static JsonBuilder *run_kernel_args(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)
+{
+        ArgsOp *a = data;
+        g_autoptr(HdKernelArgs) args = NULL;
+        JsonBuilder *b;
+
+        hd_ctx_set_dry_run(ctx, a->dry_run);
+        args = hd_kernel_args_plan(ctx, &a->request, error);
+        if (!args)
+                return NULL;
+        if (!a->dry_run && !hd_kernel_args_apply(ctx, args, error))
+                return NULL;
+        b = json_builder_new();
+        add_kernel_args(b, args);
+        return b;
+}
+
+static gboolean get_words(HdRequest *req, JsonObject *o, const char *name, GPtrArray **out)
+{
+        JsonNode *n = json_object_get_member(o, name);
+        JsonArray *arr;
+
+        if (!n || JSON_NODE_HOLDS_NULL(n))
+                return TRUE;
+        if (!JSON_NODE_HOLDS_ARRAY(n))
+                goto bad;
+        arr = json_node_get_array(n);
+        *out = g_ptr_array_new_with_free_func(g_free);
+        for (guint i = 0; i < json_array_get_length(arr); i++) {
+                JsonNode *e = json_array_get_element(arr, i);
+                if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_STRING)
+                        goto bad;
+                g_ptr_array_add(*out, g_strdup(json_node_get_string(e)));
+        }
+        return TRUE;
+bad:
+        hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
+                         "\"%s\" must be an array of strings", name);
+        return FALSE;
+}
+#endif
+
+static void put_kernel_args(HdRequest *req)
+{
+        static const char *const members[] = { "enable", "disable", "custom", "remove", "dry_run",
+                                                NULL };
+        g_autoptr(JsonObject) body = hd_request_json_object(req);
+#if HAVE_HOST_CHECK
+        ArgsOp *a;
+#endif
+
+        if (!body || !hd_json_check_members(req, body, members))
+                return;
+#if HAVE_HOST_CHECK
+        a = g_new0(ArgsOp, 1);
+        if (!get_words(req, body, "enable", &a->request.enable) ||
+            !get_words(req, body, "disable", &a->request.disable) ||
+            !get_words(req, body, "custom", &a->request.custom) ||
+            !get_words(req, body, "remove", &a->request.remove) ||
+            !hd_json_get_bool(req, body, "dry_run", &a->dry_run)) {
+                args_op_free(a);
+                return;
+        }
+        hd_agent_run_op(req, "kernel-args", FALSE, NULL, run_kernel_args, a, args_op_free);
+#else
+        hd_respond_error(req->msg, SOUP_STATUS_NOT_IMPLEMENTED, "not-supported", MISSING_CMDLINE);
+#endif
+}
+
+gboolean hd_api_host(HdRequest *req)
+{
+        if (req->n_segments != 1)
+                return FALSE;
+        if (strcmp(req->segments[0], "host") == 0) {
+                if (strcmp(req->method, "GET") != 0)
+                        hd_respond_bad_method(req->msg, "GET");
+                else
+                        get_host(req);
+                return TRUE;
+        }
+        if (strcmp(req->method, "GET") == 0) {
+                g_autoptr(JsonBuilder) b = json_builder_new();
+                g_autoptr(GError) error = NULL;
+
+                if (!add_kernel_args_current(b, req->agent->ctx, &error))
+                        hd_respond_gerror(req->msg, error);
+                else
+                        hd_respond_builder(req->msg, SOUP_STATUS_OK, b);
+        } else if (strcmp(req->method, "PUT") == 0) {
+                put_kernel_args(req);
+        } else {
+                hd_respond_bad_method(req->msg, "GET, PUT");
+        }
+        return TRUE;
+}

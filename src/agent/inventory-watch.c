@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The inventory generation: a number that moves when a device appears, disappears or changes
+ * driver, and the ETag built from it. Every inventory answer carries both, a poller that sends
+ * If-None-Match gets 304 without the agent reading sysfs, and the serialized JSON of
+ * /v1/devices and /v1/groups is built at most once per generation.
+ *
+ * What moves it:
+ *   - on the live root, the kernel's uevents for the pci subsystem (GUdevClient: add, remove,
+ *     bind, unbind, change) — no timer, no polling;
+ *   - under --root (a fixture or snapshot, where no kernel sends uevents), inotify through
+ *     GFileMonitor on sys/bus/pci/devices (devices appearing and disappearing) and on each
+ *     device's directory (its `driver` link);
+ *   - the agent's own mutations, synchronously when they finish (hd_watch_bump), so a client
+ *     never sees the old ETag after its own detach returned.
+ * The ETag also holds a random boot id, so a restarted agent never answers 304 to an ETag
+ * of its previous life.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef HAVE_GUDEV
+#include <gudev/gudev.h>
+#endif
+
+#include "agent.h"
+
+struct HdWatch {
+        HdAgent *agent;
+        guint64 generation;
+        char boot[9];
+        char *etag;
+        /* cache for the current generation */
+        guint64 cached_generation;
+        HdInventory *inv;
+        char *devices_json;
+        char *groups_json;
+#ifdef HAVE_GUDEV
+        GUdevClient *udev;
+#endif
+        GFileMonitor *dir_monitor;
+        GPtrArray *dev_monitors; /* GFileMonitor* */
+};
+
+static void update_etag(HdWatch *w)
+{
+        g_free(w->etag);
+        w->etag = g_strdup_printf("\"%s-%" G_GUINT64_FORMAT "\"", w->boot, w->generation);
+}
+
+static void drop_cache(HdWatch *w)
+{
+        g_clear_pointer(&w->inv, hd_inventory_free);
+        g_clear_pointer(&w->devices_json, g_free);
+        g_clear_pointer(&w->groups_json, g_free);
+}
+
+void hd_watch_bump(HdWatch *w, const char *why)
+{
+        char gen[32];
+
+        w->generation++;
+        update_etag(w);
+        drop_cache(w);
+        g_snprintf(gen, sizeof(gen), "%" G_GUINT64_FORMAT, w->generation);
+        hd_agent_log("debug", "inventory changed", "generation", gen, "why", why, NULL);
+}
+
+guint64 hd_watch_get_generation(HdWatch *w)
+{
+        return w->generation;
+}
+
+const char *hd_watch_get_etag(HdWatch *w)
+{
+        return w->etag;
+}
+
+/* ---- sources of change -------------------------------------------------------------------- */
+
+#ifdef HAVE_GUDEV
+static void on_uevent(GUdevClient *client, const char *action, GUdevDevice *device,
+                      gpointer user_data)
+{
+        HdWatch *w = user_data;
+        g_autofree char *why = g_strdup_printf("uevent %s %s", action,
+                                               g_udev_device_get_name(device));
+
+        if (g_strcmp0(action, "add") == 0 || g_strcmp0(action, "remove") == 0 ||
+            g_strcmp0(action, "bind") == 0 || g_strcmp0(action, "unbind") == 0 ||
+            g_strcmp0(action, "change") == 0)
+                hd_watch_bump(w, why);
+}
+#endif
+
+static void watch_devices(HdWatch *w);
+
+static void on_device_dir_event(GFileMonitor *mon, GFile *file, GFile *other,
+                                GFileMonitorEvent event, gpointer user_data)
+{
+        HdWatch *w = user_data;
+        g_autofree char *base = g_file_get_basename(file);
+
+        if (strcmp(base, "driver") != 0)
+                return;
+        if (event == G_FILE_MONITOR_EVENT_CREATED || event == G_FILE_MONITOR_EVENT_DELETED ||
+            event == G_FILE_MONITOR_EVENT_MOVED_IN || event == G_FILE_MONITOR_EVENT_MOVED_OUT ||
+            event == G_FILE_MONITOR_EVENT_RENAMED) {
+                g_autoptr(GFile) parent = g_file_get_parent(file);
+                g_autofree char *dev = g_file_get_basename(parent);
+                g_autofree char *why = g_strdup_printf("driver link of %s", dev);
+                hd_watch_bump(w, why);
+        }
+}
+
+static void on_bus_dir_event(GFileMonitor *mon, GFile *file, GFile *other,
+                             GFileMonitorEvent event, gpointer user_data)
+{
+        HdWatch *w = user_data;
+
+        if (event == G_FILE_MONITOR_EVENT_CREATED || event == G_FILE_MONITOR_EVENT_DELETED ||
+            event == G_FILE_MONITOR_EVENT_MOVED_IN || event == G_FILE_MONITOR_EVENT_MOVED_OUT) {
+                g_autofree char *name = g_file_get_basename(file);
+                g_autofree char *why = g_strdup_printf("device %s %s", name,
+                                                       event == G_FILE_MONITOR_EVENT_CREATED ||
+                                                                       event == G_FILE_MONITOR_EVENT_MOVED_IN
+                                                               ? "appeared"
+                                                               : "disappeared");
+                hd_watch_bump(w, why);
+                watch_devices(w);
+        }
+}
+
+/* One monitor per device directory (the real directory behind the bus link). */
+static void watch_devices(HdWatch *w)
+{
+        g_autofree char *bus = g_build_filename(w->agent->root, "sys/bus/pci/devices", NULL);
+        g_autoptr(GDir) dir = g_dir_open(bus, 0, NULL);
+        const char *name;
+
+        g_ptr_array_set_size(w->dev_monitors, 0);
+        if (!dir)
+                return;
+        while ((name = g_dir_read_name(dir))) {
+                HdAddress a;
+                g_autofree char *link = NULL;
+                g_autofree char *real = NULL;
+                g_autoptr(GFile) f = NULL;
+                GFileMonitor *mon;
+
+                if (!hd_address_parse_sysfs_name(name, &a))
+                        continue;
+                link = g_build_filename(bus, name, NULL);
+                real = realpath(link, NULL);
+                if (!real)
+                        continue;
+                f = g_file_new_for_path(real);
+                mon = g_file_monitor_directory(f, G_FILE_MONITOR_NONE, NULL, NULL);
+                if (!mon)
+                        continue;
+                g_signal_connect(mon, "changed", G_CALLBACK(on_device_dir_event), w);
+                g_ptr_array_add(w->dev_monitors, mon);
+        }
+}
+
+static void monitor_free(gpointer p)
+{
+        GFileMonitor *mon = p;
+
+        g_signal_handlers_disconnect_matched(mon, G_SIGNAL_MATCH_FUNC, 0, 0, NULL,
+                                             on_device_dir_event, NULL);
+        g_file_monitor_cancel(mon);
+        g_object_unref(mon);
+}
+
+HdWatch *hd_watch_new(HdAgent *agent)
+{
+        HdWatch *w = g_new0(HdWatch, 1);
+
+        w->agent = agent;
+        g_snprintf(w->boot, sizeof(w->boot), "%08x", g_random_int());
+        w->generation = 1;
+        update_etag(w);
+        w->dev_monitors = g_ptr_array_new_with_free_func(monitor_free);
+        if (hd_ctx_is_live_root(agent->ctx)) {
+#ifdef HAVE_GUDEV
+                const char *subsystems[] = { "pci", NULL };
+                w->udev = g_udev_client_new(subsystems);
+                g_signal_connect(w->udev, "uevent", G_CALLBACK(on_uevent), w);
+                hd_agent_log("info", "watching uevents", "subsystem", "pci", NULL);
+#else
+                hd_agent_log("warning",
+                             "built without libgudev: device changes made outside the agent "
+                             "are not noticed",
+                             NULL);
+#endif
+        } else {
+                g_autofree char *bus = g_build_filename(agent->root, "sys/bus/pci/devices", NULL);
+                g_autoptr(GFile) f = g_file_new_for_path(bus);
+
+                w->dir_monitor = g_file_monitor_directory(f, G_FILE_MONITOR_NONE, NULL, NULL);
+                if (w->dir_monitor)
+                        g_signal_connect(w->dir_monitor, "changed", G_CALLBACK(on_bus_dir_event),
+                                         w);
+                watch_devices(w);
+                hd_agent_log("info", "watching the tree (inotify)", "dir", bus, NULL);
+        }
+        return w;
+}
+
+void hd_watch_free(HdWatch *w)
+{
+        if (!w)
+                return;
+#ifdef HAVE_GUDEV
+        if (w->udev) {
+                g_signal_handlers_disconnect_by_data(w->udev, w);
+                g_object_unref(w->udev);
+        }
+#endif
+        if (w->dir_monitor) {
+                g_signal_handlers_disconnect_by_data(w->dir_monitor, w);
+                g_file_monitor_cancel(w->dir_monitor);
+                g_object_unref(w->dir_monitor);
+        }
+        g_ptr_array_unref(w->dev_monitors);
+        drop_cache(w);
+        g_free(w->etag);
+        g_free(w);
+}
+
+/* ---- the cached answers ------------------------------------------------------------------- */
+
+static gboolean ensure_inventory(HdWatch *w, GError **error)
+{
+        if (w->inv && w->cached_generation == w->generation)
+                return TRUE;
+        drop_cache(w);
+        w->inv = hd_inventory_scan(w->agent->ctx, HD_FIELDS_LIST, error);
+        if (!w->inv)
+                return FALSE;
+        for (guint i = 0; i < w->inv->groups->len; i++)
+                hd_group_evaluate(w->inv->groups->pdata[i], w->agent->ctx);
+        w->cached_generation = w->generation;
+        return TRUE;
+}
+
+const char *hd_watch_get_devices_json(HdWatch *w, GError **error)
+{
+        g_autoptr(JsonBuilder) b = NULL;
+
+        if (!ensure_inventory(w, error))
+                return NULL;
+        if (w->devices_json)
+                return w->devices_json;
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "generation");
+        json_builder_add_int_value(b, (gint64)w->generation);
+        json_builder_set_member_name(b, "devices");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < w->inv->devices->len; i++)
+                hd_json_add_device(b, w->inv->devices->pdata[i], FALSE);
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        w->devices_json = hd_json_to_string(b, FALSE);
+        return w->devices_json;
+}
+
+const char *hd_watch_get_groups_json(HdWatch *w, GError **error)
+{
+        g_autoptr(JsonBuilder) b = NULL;
+
+        if (!ensure_inventory(w, error))
+                return NULL;
+        if (w->groups_json)
+                return w->groups_json;
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "generation");
+        json_builder_add_int_value(b, (gint64)w->generation);
+        json_builder_set_member_name(b, "groups");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < w->inv->groups->len; i++)
+                hd_json_add_group(b, w->inv->groups->pdata[i]);
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        w->groups_json = hd_json_to_string(b, FALSE);
+        return w->groups_json;
+}
+
+void hd_watch_get_counts(HdWatch *w, int *n_devices, int *n_groups)
+{
+        if (!ensure_inventory(w, NULL)) {
+                *n_devices = *n_groups = -1;
+                return;
+        }
+        *n_devices = w->inv->devices->len;
+        *n_groups = w->inv->groups->len;
+}
+
+static gboolean etag_matches(const char *header, const char *etag)
+{
+        g_auto(GStrv) tags = g_strsplit(header, ",", -1);
+
+        for (char **t = tags; *t; t++) {
+                char *tag = g_strstrip(*t);
+                if (strcmp(tag, "*") == 0)
+                        return TRUE;
+                if (g_str_has_prefix(tag, "W/"))
+                        tag += 2;
+                if (strcmp(tag, etag) == 0)
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+gboolean hd_watch_handle_conditional(HdWatch *w, SoupServerMessage *msg)
+{
+        SoupMessageHeaders *rh = soup_server_message_get_response_headers(msg);
+        const char *inm = soup_message_headers_get_one(soup_server_message_get_request_headers(msg),
+                                                       "If-None-Match");
+        char gen[32];
+
+        g_snprintf(gen, sizeof(gen), "%" G_GUINT64_FORMAT, w->generation);
+        soup_message_headers_replace(rh, "ETag", w->etag);
+        soup_message_headers_replace(rh, "X-Hostdev-Generation", gen);
+        soup_message_headers_replace(rh, "Cache-Control", "no-cache");
+        if (inm && etag_matches(inm, w->etag)) {
+                soup_server_message_set_status(msg, SOUP_STATUS_NOT_MODIFIED, NULL);
+                return TRUE;
+        }
+        return FALSE;
+}
