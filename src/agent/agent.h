@@ -70,6 +70,8 @@ typedef struct {
         GHashTable *busy_groups;    /* GINT_TO_POINTER(group + 1) */
         GHashTable *busy_vms;       /* VM names with an operation running (same lock) */
         GMutex state_lock;          /* the VM state file */
+        gint running;               /* operations past the queue, working (atomic) */
+        gint running_max;           /* the most that ever worked at once (atomic) */
         guint test_op_delay_ms;     /* HOSTDEVD_TEST_OP_DELAY_MS: tests of the queue */
 } HdAgent;
 

@@ -24,6 +24,21 @@
 #include "host.h"
 #endif
 
+#if !HAVE_HOST_CHECK
+/* The shape of cmdline.h's HdKernelArgsRequest, so a body is validated the same way. */
+typedef struct {
+        GPtrArray *enable, *disable, *custom, *remove;
+} HdKernelArgsRequestStub;
+static void stub_clear(HdKernelArgsRequestStub *r)
+{
+        g_clear_pointer(&r->enable, g_ptr_array_unref);
+        g_clear_pointer(&r->disable, g_ptr_array_unref);
+        g_clear_pointer(&r->custom, g_ptr_array_unref);
+        g_clear_pointer(&r->remove, g_ptr_array_unref);
+}
+#define args_op_free(a) stub_clear(&(a)->request)
+#endif
+
 #define MISSING_HOST "the readiness checks (host.h, branch check) are not in this build yet"
 #define MISSING_CMDLINE "kernel arguments (cmdline.h, branch check) are not in this build yet"
 
@@ -237,6 +252,8 @@ static JsonBuilder *run_kernel_args(HdAgent *agent, HdCtx *ctx, gpointer data, G
         return b;
 }
 
+#endif
+
 static gboolean get_words(HdRequest *req, JsonObject *o, const char *name, GPtrArray **out)
 {
         JsonNode *n = json_object_get_member(o, name);
@@ -260,8 +277,6 @@ bad:
                          "\"%s\" must be an array of strings", name);
         return FALSE;
 }
-#endif
-
 static void put_kernel_args(HdRequest *req)
 {
         static const char *const members[] = { "enable", "disable", "custom", "remove", "dry_run",
@@ -269,12 +284,18 @@ static void put_kernel_args(HdRequest *req)
         g_autoptr(JsonObject) body = hd_request_json_object(req);
 #if HAVE_HOST_CHECK
         ArgsOp *a;
+#else
+        struct {
+                HdKernelArgsRequestStub request;
+                gboolean dry_run;
+        } stub = { 0 }, *a = &stub;
 #endif
 
         if (!body || !hd_json_check_members(req, body, members))
                 return;
 #if HAVE_HOST_CHECK
         a = g_new0(ArgsOp, 1);
+#endif
         if (!get_words(req, body, "enable", &a->request.enable) ||
             !get_words(req, body, "disable", &a->request.disable) ||
             !get_words(req, body, "custom", &a->request.custom) ||
@@ -283,8 +304,11 @@ static void put_kernel_args(HdRequest *req)
                 args_op_free(a);
                 return;
         }
+#if HAVE_HOST_CHECK
         hd_agent_run_op(req, "kernel-args", FALSE, NULL, run_kernel_args, a, args_op_free);
 #else
+        /* the body was valid: what is missing is on our side */
+        args_op_free(a);
         hd_respond_error(req->msg, SOUP_STATUS_NOT_IMPLEMENTED, "not-supported", MISSING_CMDLINE);
 #endif
 }

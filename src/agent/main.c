@@ -103,12 +103,13 @@ int main(int argc, char **argv)
                 rc = fail("cannot load the tokens", error);
                 goto out;
         }
+        /* before the "listening" line: a supervisor may signal as soon as it reads it */
+        g_unix_signal_add(SIGTERM, on_signal, &agent);
+        g_unix_signal_add(SIGINT, on_signal, &agent);
         if (!hd_agent_server_start(&agent, &error)) {
                 rc = fail("cannot serve", error);
                 goto out;
         }
-        g_unix_signal_add(SIGTERM, on_signal, &agent);
-        g_unix_signal_add(SIGINT, on_signal, &agent);
         g_main_loop_run(agent.loop);
         hd_agent_log("info", "stopped", NULL);
 

@@ -126,6 +126,11 @@ char *hd_metrics_render(HdMetrics *m, HdAgent *agent)
         g_string_append(s, "# HELP hostdev_operations_in_flight Mutations running now.\n"
                            "# TYPE hostdev_operations_in_flight gauge\n");
         g_string_append_printf(s, "hostdev_operations_in_flight %u\n", agent->inflight);
+        g_string_append(s, "# HELP hostdev_operations_parallel_max The most operations that "
+                           "worked at the same time (on different IOMMU groups).\n"
+                           "# TYPE hostdev_operations_parallel_max gauge\n");
+        g_string_append_printf(s, "hostdev_operations_parallel_max %d\n",
+                               g_atomic_int_get(&agent->running_max));
 
         g_mutex_lock(&m->lock);
         keys = sorted_keys(m->ops, cmp_str);

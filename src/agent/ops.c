@@ -128,9 +128,17 @@ static void op_thread(GTask *task, gpointer source, gpointer task_data, GCancell
                                             op->addresses->len);
                 hd_agent_groups_acquire(op->agent, groups);
         }
+        {
+                gint now = g_atomic_int_add(&op->agent->running, 1) + 1;
+                gint max = g_atomic_int_get(&op->agent->running_max);
+                while (now > max &&
+                       !g_atomic_int_compare_and_exchange(&op->agent->running_max, max, now))
+                        max = g_atomic_int_get(&op->agent->running_max);
+        }
         if (op->agent->test_op_delay_ms)
                 g_usleep(op->agent->test_op_delay_ms * 1000);
         op->result = op->func(op->agent, ctx, op->data, &op->error);
+        g_atomic_int_add(&op->agent->running, -1);
         if (groups)
                 hd_agent_groups_release(op->agent, groups);
 }
