@@ -198,9 +198,34 @@ static void test_show(void)
         g_assert_false(json_object_get_boolean_member(group, "viable"));
         g_assert_cmpstr(json_object_get_string_member(group, "verdict_code"), ==, "needs-group");
 
+        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "host_use")), ==, 0);
         g_assert_cmpint(run(text, &txt, NULL), ==, 0);
         g_assert_nonnull(strstr(txt, "NVIDIA Corporation"));
         g_assert_nonnull(strstr(txt, "0000:01:00.1 (Audio device, snd_hda_intel)"));
+}
+
+/* show names what the host does with a device: the root disk, the default route. */
+static void test_show_host_use(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *nvme[] = { "show", "0000:02:00.0", "--json", "--root", fx->root, NULL };
+        const char *nic[] = { "show", "0000:03:00.0", "--root", fx->root, NULL };
+        g_autofree char *out = NULL;
+        g_autofree char *txt = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonArray *uses;
+        gboolean root_fs = FALSE;
+
+        g_assert_cmpint(run(nvme, &out, NULL), ==, 0);
+        root = hd_test_parse_json(out);
+        uses = json_object_get_array_member(json_node_get_object(root), "host_use");
+        for (guint i = 0; i < json_array_get_length(uses); i++)
+                if (g_str_has_suffix(json_array_get_string_element(uses, i), " on /"))
+                        root_fs = TRUE;
+        g_assert_true(root_fs);
+        g_assert_cmpint(run(nic, &txt, NULL), ==, 0);
+        g_assert_nonnull(strstr(txt, "enp3s0"));
+        g_assert_nonnull(strstr(txt, "default route"));
 }
 
 static void test_groups_json(void)
@@ -407,6 +432,7 @@ int main(int argc, char **argv)
         g_test_add_func("/cli/list/filters", test_list_filters);
         g_test_add_func("/cli/list/table-and-tree", test_list_table_and_tree);
         g_test_add_func("/cli/show", test_show);
+        g_test_add_func("/cli/show/host-use", test_show_host_use);
         g_test_add_func("/cli/groups/json", test_groups_json);
         g_test_add_func("/cli/groups/no-iommu", test_groups_no_iommu);
         g_test_add_func("/cli/bad-input", test_bad_input);

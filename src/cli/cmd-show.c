@@ -51,7 +51,7 @@ static char *link_text(const HdLink *l)
                                l->width);
 }
 
-static void print_device(const HdDevice *dev, const HdGroup *group)
+static void print_device(const HdDevice *dev, const HdGroup *group, GPtrArray *uses)
 {
         const char *reason = NULL;
         gboolean assignable = hd_device_is_assignable(dev, &reason);
@@ -115,6 +115,8 @@ static void print_device(const HdDevice *dev, const HdGroup *group)
                 print_kv("network", nets);
         if (blocks)
                 print_kv("block devices", blocks);
+        for (guint i = 0; i < uses->len; i++)
+                print_kv(i == 0 ? "host use" : "", uses->pdata[i]);
         print_kv("assignable", assign);
         if (group) {
                 printf("\nIOMMU group %d: %s%s\n", group->number, group->verdict_text,
@@ -139,6 +141,7 @@ int cmd_show(HdCli *cli, int argc, char **argv)
         g_autoptr(HdDevice) dev = NULL;
         g_autoptr(GPtrArray) members = NULL;
         g_autoptr(HdGroup) group = NULL;
+        g_autoptr(GPtrArray) uses = NULL;
         HdAddress addr;
         HdCtx *ctx;
 
@@ -155,6 +158,7 @@ int cmd_show(HdCli *cli, int argc, char **argv)
         if (!dev)
                 return cli_report_error(cli, error);
 
+        uses = hd_usage_describe(ctx, dev);
         if (dev->iommu_group >= 0) {
                 members = load_group_members(ctx, dev);
                 group = hd_group_new(dev->iommu_group);
@@ -175,6 +179,12 @@ int cmd_show(HdCli *cli, int argc, char **argv)
                 hd_json_add_device(b, dev, TRUE);
                 dev_node = json_builder_get_root(b);
                 obj = json_node_get_object(dev_node);
+                {
+                        JsonArray *a = json_array_new();
+                        for (guint i = 0; i < uses->len; i++)
+                                json_array_add_string_element(a, uses->pdata[i]);
+                        json_object_set_array_member(obj, "host_use", a);
+                }
                 if (group) {
                         g_autoptr(JsonBuilder) gb = json_builder_new();
                         hd_json_add_group(gb, group);
@@ -193,6 +203,6 @@ int cmd_show(HdCli *cli, int argc, char **argv)
                 }
                 return HD_EXIT_OK;
         }
-        print_device(dev, group);
+        print_device(dev, group, uses);
         return HD_EXIT_OK;
 }

@@ -196,3 +196,33 @@ GPtrArray *hd_usage_group_holders(HdCtx *ctx, int group)
         }
         return out;
 }
+
+GPtrArray *hd_usage_describe(HdCtx *ctx, const HdDevice *dev)
+{
+        GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+
+        for (guint i = 0; i < dev->netdevs->len; i++) {
+                const char *ifname = dev->netdevs->pdata[i];
+                g_autofree char *detail = NULL;
+
+                if (hd_usage_netdev(ctx, ifname, &detail) != HD_NET_IDLE)
+                        g_ptr_array_add(out, g_strdup_printf("%s %s", ifname,
+                                                             detail ? detail : "is in use"));
+        }
+        for (guint i = 0; i < dev->blockdevs->len; i++) {
+                gboolean is_root = FALSE;
+                g_autoptr(GPtrArray) uses = hd_usage_blockdev(ctx, dev->blockdevs->pdata[i],
+                                                              &is_root);
+
+                for (guint j = 0; uses && j < uses->len; j++)
+                        g_ptr_array_add(out, g_strdup(uses->pdata[j]));
+        }
+        if (dev->iommu_group >= 0) {
+                g_autoptr(GPtrArray) holders = hd_usage_group_holders(ctx, dev->iommu_group);
+                for (guint i = 0; holders && i < holders->len; i++)
+                        g_ptr_array_add(out, g_strdup_printf("IOMMU group %d is held open by %s",
+                                                             dev->iommu_group,
+                                                             (char *)holders->pdata[i]));
+        }
+        return out;
+}

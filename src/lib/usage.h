@@ -31,3 +31,9 @@ GPtrArray *hd_usage_blockdev(HdCtx *ctx, const char *blockdev, gboolean *is_root
 
 /* Processes with /dev/vfio/@group open: "1234 (qemu-system-x86)" each; empty when none. */
 GPtrArray *hd_usage_group_holders(HdCtx *ctx, int group);
+
+/* Everything above for one device (loaded with HD_FIELD_USERS and HD_FIELD_IOMMU), as short
+ * sentences for people: "enp3s0 carries the default route via 192.168.1.1",
+ * "/dev/nvme0n1p2 on /", "IOMMU group 7 is held open by 1234 (qemu-system-x86)". Empty when
+ * the host does not use the device. */
+GPtrArray *hd_usage_describe(HdCtx *ctx, const HdDevice *dev);
