@@ -1012,10 +1012,11 @@ static void test_tls(void)
                                   "-keyout", key, "-out", cert, "-days", "1", "-subj",
                                   "/CN=localhost", NULL };
         const char *args[] = { "--tls-cert", cert, "--tls-key", key, NULL };
+        g_autofree char *openssl_path = g_find_program_in_path("openssl");
         int status = 0;
         Daemon *d;
 
-        if (!g_find_program_in_path("openssl")) {
+        if (!openssl_path) {
                 g_test_skip("openssl is not installed to make a test certificate");
                 return;
         }
