@@ -12,6 +12,7 @@
  *   config.c           GKeyFile configuration and command line options
  *   token.c            the bearer tokens: generated at first start, 0600, constant-time check
  *   server.c           SoupServer: listening, TLS, auth, body limit, routing, errors, access log
+ *   request.c          request bodies to validated values (no HTTP: fuzzed on its own)
  *   api-devices.c      /v1/devices, /v1/groups, detach / attach / verify
  *   api-host.c         /v1/host, /v1/kernel-args
  *   api-vms.c          /v1/vms: libvirt domains and the host devices detached for them
@@ -27,6 +28,7 @@
 #include <libsoup/soup.h>
 
 #include "hostdev.h"
+#include "request.h"
 
 /* The largest request body accepted (413 above it). */
 #define HD_AGENT_MAX_BODY (64 * 1024)
@@ -119,16 +121,9 @@ const char *hd_error_code_name(const GError *error);
 /* 405 with an Allow header. */
 void hd_respond_bad_method(SoupServerMessage *msg, const char *allow);
 
-/* Parse the request body as a JSON object (an empty body is an empty object). On failure
- * responds 400 and returns NULL. */
+/* The request body as a JSON object (request.h rules; an empty body is an empty object). On
+ * failure responds 400 or 413 and returns NULL. */
 JsonObject *hd_request_json_object(HdRequest *req);
-/* Optional boolean/string/int members with type checks; on a wrong type respond 400 and
- * return FALSE. */
-gboolean hd_json_get_bool(HdRequest *req, JsonObject *o, const char *name, gboolean *out);
-gboolean hd_json_get_string(HdRequest *req, JsonObject *o, const char *name, const char **out);
-gboolean hd_json_get_uint(HdRequest *req, JsonObject *o, const char *name, guint64 *out);
-/* Reject members other than @allowed (NULL-terminated): typos must not be silently ignored. */
-gboolean hd_json_check_members(HdRequest *req, JsonObject *o, const char *const *allowed);
 
 /* api-*.c: return TRUE when the path was theirs (answered or paused). */
 gboolean hd_api_devices(HdRequest *req);

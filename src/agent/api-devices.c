@@ -106,27 +106,25 @@ static void get_device(HdRequest *req, const HdAddress *addr)
 
 typedef struct {
         HdAddress address;
-        gboolean group, dry_run, persist;
-        guint force;
-        char *driver;
+        HdBindArgs b;
 } BindArgs;
 
 static void bind_args_free(gpointer p)
 {
         BindArgs *a = p;
 
-        g_free(a->driver);
+        hd_bind_args_clear(&a->b);
         g_free(a);
 }
 
 static JsonBuilder *run_detach(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)
 {
         BindArgs *a = data;
-        HdBindOptions opts = { .group = a->group, .force = a->force, .persist = a->persist };
+        HdBindOptions opts = { .group = a->b.group, .force = a->b.force, .persist = a->b.persist };
         g_autoptr(HdBindReport) report = NULL;
         JsonBuilder *b;
 
-        hd_ctx_set_dry_run(ctx, a->dry_run);
+        hd_ctx_set_dry_run(ctx, a->b.dry_run);
         report = hd_bind_detach(ctx, &a->address, 1, &opts, error);
         if (!report)
                 return NULL;
@@ -140,11 +138,11 @@ static JsonBuilder *run_detach(HdAgent *agent, HdCtx *ctx, gpointer data, GError
 static JsonBuilder *run_attach(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)
 {
         BindArgs *a = data;
-        HdBindOptions opts = { .group = a->group, .force = a->force, .driver = a->driver };
+        HdBindOptions opts = { .group = a->b.group, .force = a->b.force, .driver = a->b.driver };
         g_autoptr(HdBindReport) report = NULL;
         JsonBuilder *b;
 
-        hd_ctx_set_dry_run(ctx, a->dry_run);
+        hd_ctx_set_dry_run(ctx, a->b.dry_run);
         report = hd_bind_attach(ctx, &a->address, 1, &opts, error);
         if (!report)
                 return NULL;
@@ -230,11 +228,6 @@ static JsonBuilder *run_verify(HdAgent *agent, HdCtx *ctx, gpointer data, GError
 
 static void post_action(HdRequest *req, const HdAddress *addr, const char *action)
 {
-        static const char *const detach_members[] = { "group", "dry_run", "force", "persist",
-                                                      NULL };
-        static const char *const attach_members[] = { "group", "dry_run", "force", "driver",
-                                                      NULL };
-        static const char *const verify_members[] = { NULL };
         gboolean is_detach = strcmp(action, "detach") == 0;
         gboolean is_attach = strcmp(action, "attach") == 0;
         g_autoptr(JsonObject) body = NULL;
@@ -242,10 +235,6 @@ static void post_action(HdRequest *req, const HdAddress *addr, const char *actio
         g_autoptr(HdDevice) dev = NULL;
         g_autoptr(GError) error = NULL;
         BindArgs *args;
-        JsonNode *force_node;
-        const char *driver = NULL;
-        gboolean force_bool = FALSE;
-        guint64 force_count = 0;
 
         if (!is_detach && !is_attach && strcmp(action, "verify") != 0) {
                 hd_respond_error(req->msg, SOUP_STATUS_NOT_FOUND, "not-found",
@@ -258,47 +247,13 @@ static void post_action(HdRequest *req, const HdAddress *addr, const char *actio
         body = hd_request_json_object(req);
         if (!body)
                 return;
-        if (!hd_json_check_members(req, body,
-                                   is_detach ? detach_members
-                                   : is_attach ? attach_members
-                                               : verify_members))
-                return;
         args = g_new0(BindArgs, 1);
         args->address = *addr;
-        /* "force": true, or a count (2 also overrides the default-route NIC, like -ff) */
-        force_node = json_object_get_member(body, "force");
-        if (force_node && JSON_NODE_HOLDS_VALUE(force_node) &&
-            json_node_get_value_type(force_node) == G_TYPE_INT64) {
-                if (!hd_json_get_uint(req, body, "force", &force_count) || force_count > 2) {
-                        if (force_count > 2)
-                                hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST,
-                                                 "invalid-argument",
-                                                 "\"force\" is true/false or 0, 1, 2");
-                        bind_args_free(args);
-                        return;
-                }
-                args->force = force_count;
-        } else {
-                if (!hd_json_get_bool(req, body, "force", &force_bool)) {
-                        bind_args_free(args);
-                        return;
-                }
-                args->force = force_bool ? 1 : 0;
-        }
-        if (!hd_json_get_bool(req, body, "group", &args->group) ||
-            !hd_json_get_bool(req, body, "dry_run", &args->dry_run) ||
-            !hd_json_get_bool(req, body, "persist", &args->persist) ||
-            !hd_json_get_string(req, body, "driver", &driver)) {
+        if (!hd_body_parse_bind(body, action, &args->b, &error)) {
+                hd_respond_gerror(req->msg, error);
                 bind_args_free(args);
                 return;
         }
-        if (driver && (!*driver || strchr(driver, '/') || strlen(driver) > 64)) {
-                hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
-                                 "\"driver\" must be a driver name");
-                bind_args_free(args);
-                return;
-        }
-        args->driver = g_strdup(driver);
         /* 404 before queueing: an unknown device is the caller's mistake, not a conflict */
         dev = hd_device_load(req->agent->ctx, addr, 0, &error);
         if (!dev) {
@@ -306,7 +261,7 @@ static void post_action(HdRequest *req, const HdAddress *addr, const char *actio
                 bind_args_free(args);
                 return;
         }
-        if (is_attach && !args->dry_run && args->force == 0) {
+        if (is_attach && !args->b.dry_run && args->b.force == 0) {
                 char name[HD_ADDRESS_STRLEN];
                 g_autofree char *vm = hd_agent_vm_holding(req->agent,
                                                           hd_address_format(addr, name));
@@ -322,7 +277,7 @@ static void post_action(HdRequest *req, const HdAddress *addr, const char *actio
         }
         addrs = g_array_new(FALSE, FALSE, sizeof(HdAddress));
         g_array_append_val(addrs, *addr);
-        hd_agent_run_op(req, action, !args->dry_run && (is_detach || is_attach), addrs,
+        hd_agent_run_op(req, action, !args->b.dry_run && (is_detach || is_attach), addrs,
                         is_detach   ? run_detach
                         : is_attach ? run_attach
                                     : run_verify,

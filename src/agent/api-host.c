@@ -24,21 +24,6 @@
 #include "host.h"
 #endif
 
-#if !HAVE_HOST_CHECK
-/* The shape of cmdline.h's HdKernelArgsRequest, so a body is validated the same way. */
-typedef struct {
-        GPtrArray *enable, *disable, *custom, *remove;
-} HdKernelArgsRequestStub;
-static void stub_clear(HdKernelArgsRequestStub *r)
-{
-        g_clear_pointer(&r->enable, g_ptr_array_unref);
-        g_clear_pointer(&r->disable, g_ptr_array_unref);
-        g_clear_pointer(&r->custom, g_ptr_array_unref);
-        g_clear_pointer(&r->remove, g_ptr_array_unref);
-}
-#define args_op_free(a) stub_clear(&(a)->request)
-#endif
-
 #define MISSING_HOST "the readiness checks (host.h, branch check) are not in this build yet"
 #define MISSING_CMDLINE "kernel arguments (cmdline.h, branch check) are not in this build yet"
 
@@ -219,30 +204,22 @@ static void get_host(HdRequest *req)
 }
 
 #if HAVE_HOST_CHECK
-typedef struct {
-        HdKernelArgsRequest request;
-        gboolean dry_run;
-} ArgsOp;
-
 static void args_op_free(gpointer p)
 {
-        ArgsOp *a = p;
-
-        g_clear_pointer(&a->request.enable, g_ptr_array_unref);
-        g_clear_pointer(&a->request.disable, g_ptr_array_unref);
-        g_clear_pointer(&a->request.custom, g_ptr_array_unref);
-        g_clear_pointer(&a->request.remove, g_ptr_array_unref);
-        g_free(a);
+        hd_kernel_args_body_clear(p);
+        g_free(p);
 }
 
 static JsonBuilder *run_kernel_args(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)
 {
-        ArgsOp *a = data;
+        HdKernelArgsBody *a = data;
+        HdKernelArgsRequest request = { .enable = a->enable, .disable = a->disable,
+                                        .custom = a->custom, .remove = a->remove };
         g_autoptr(HdKernelArgs) args = NULL;
         JsonBuilder *b;
 
         hd_ctx_set_dry_run(ctx, a->dry_run);
-        args = hd_kernel_args_plan(ctx, &a->request, error);
+        args = hd_kernel_args_plan(ctx, &request, error);
         if (!args)
                 return NULL;
         if (!a->dry_run && !hd_kernel_args_apply(ctx, args, error))
@@ -254,61 +231,27 @@ static JsonBuilder *run_kernel_args(HdAgent *agent, HdCtx *ctx, gpointer data, G
 
 #endif
 
-static gboolean get_words(HdRequest *req, JsonObject *o, const char *name, GPtrArray **out)
-{
-        JsonNode *n = json_object_get_member(o, name);
-        JsonArray *arr;
-
-        if (!n || JSON_NODE_HOLDS_NULL(n))
-                return TRUE;
-        if (!JSON_NODE_HOLDS_ARRAY(n))
-                goto bad;
-        arr = json_node_get_array(n);
-        *out = g_ptr_array_new_with_free_func(g_free);
-        for (guint i = 0; i < json_array_get_length(arr); i++) {
-                JsonNode *e = json_array_get_element(arr, i);
-                if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_STRING)
-                        goto bad;
-                g_ptr_array_add(*out, g_strdup(json_node_get_string(e)));
-        }
-        return TRUE;
-bad:
-        hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
-                         "\"%s\" must be an array of strings", name);
-        return FALSE;
-}
 static void put_kernel_args(HdRequest *req)
 {
-        static const char *const members[] = { "enable", "disable", "custom", "remove", "dry_run",
-                                                NULL };
         g_autoptr(JsonObject) body = hd_request_json_object(req);
-#if HAVE_HOST_CHECK
-        ArgsOp *a;
-#else
-        struct {
-                HdKernelArgsRequestStub request;
-                gboolean dry_run;
-        } stub = { 0 }, *a = &stub;
-#endif
+        g_autoptr(GError) error = NULL;
+        HdKernelArgsBody *a;
 
-        if (!body || !hd_json_check_members(req, body, members))
+        if (!body)
                 return;
-#if HAVE_HOST_CHECK
-        a = g_new0(ArgsOp, 1);
-#endif
-        if (!get_words(req, body, "enable", &a->request.enable) ||
-            !get_words(req, body, "disable", &a->request.disable) ||
-            !get_words(req, body, "custom", &a->request.custom) ||
-            !get_words(req, body, "remove", &a->request.remove) ||
-            !hd_json_get_bool(req, body, "dry_run", &a->dry_run)) {
-                args_op_free(a);
+        a = g_new0(HdKernelArgsBody, 1);
+        if (!hd_body_parse_kernel_args(body, a, &error)) {
+                hd_respond_gerror(req->msg, error);
+                hd_kernel_args_body_clear(a);
+                g_free(a);
                 return;
         }
 #if HAVE_HOST_CHECK
         hd_agent_run_op(req, "kernel-args", FALSE, NULL, run_kernel_args, a, args_op_free);
 #else
         /* the body was valid: what is missing is on our side */
-        args_op_free(a);
+        hd_kernel_args_body_clear(a);
+        g_free(a);
         hd_respond_error(req->msg, SOUP_STATUS_NOT_IMPLEMENTED, "not-supported", MISSING_CMDLINE);
 #endif
 }

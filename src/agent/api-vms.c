@@ -170,9 +170,7 @@ static void add_vm(JsonBuilder *b, HdAgent *agent, const HdVmInfo *vm)
 
 typedef struct {
         char *name;
-        HdVmSpec spec;
-        GArray *hostdevs;
-        char *disk_image;
+        HdVmArgs def;       /* POST /v1/vms */
         const char *action;
 } VmArgs;
 
@@ -181,9 +179,7 @@ static void vm_args_free(gpointer p)
         VmArgs *a = p;
 
         g_free(a->name);
-        g_free(a->disk_image);
-        if (a->hostdevs)
-                g_array_unref(a->hostdevs);
+        hd_vm_args_clear(&a->def);
         g_free(a);
 }
 
@@ -244,9 +240,9 @@ static JsonBuilder *run_define(HdAgent *agent, HdCtx *ctx, gpointer data, GError
                 vm_release(agent, a->name);
                 return NULL;
         }
-        for (guint i = 0; i < a->hostdevs->len; i++) {
+        for (guint i = 0; i < a->def.hostdevs->len; i++) {
                 g_autoptr(HdDevice) dev = hd_device_load(
-                        ctx, &g_array_index(a->hostdevs, HdAddress, i), HD_FIELDS_LIST, error);
+                        ctx, &g_array_index(a->def.hostdevs, HdAddress, i), HD_FIELDS_LIST, error);
                 const char *why = NULL;
                 if (!dev) {
                         vm_release(agent, a->name);
@@ -261,12 +257,16 @@ static JsonBuilder *run_define(HdAgent *agent, HdCtx *ctx, gpointer data, GError
                         return NULL;
                 }
         }
-        a->spec.name = a->name;
-        a->spec.disk_image = a->disk_image;
-        a->spec.hostdevs = (const HdAddress *)a->hostdevs->data;
-        a->spec.n_hostdevs = a->hostdevs->len;
-        a->spec.managed = FALSE;
-        if (!hd_virt_define(virt, &a->spec, error)) {
+        if (!hd_virt_define(virt,
+                            &(HdVmSpec){ .name = a->name,
+                                         .memory_mib = a->def.memory_mib,
+                                         .vcpus = (guint)a->def.vcpus,
+                                         .disk_image = a->def.disk_image,
+                                         .hostdevs = (const HdAddress *)a->def.hostdevs->data,
+                                         .n_hostdevs = a->def.hostdevs->len,
+                                         .managed = FALSE,
+                                         .viommu = a->def.viommu },
+                            error)) {
                 vm_release(agent, a->name);
                 return NULL;
         }
@@ -424,80 +424,21 @@ static JsonBuilder *run_action(HdAgent *agent, HdCtx *ctx, gpointer data, GError
 
 /* ---- routing -------------------------------------------------------------------------------- */
 
-static gboolean valid_vm_name(const char *name)
-{
-        if (!name || !*name || strlen(name) > 64 || name[0] == '.')
-                return FALSE;
-        for (const char *p = name; *p; p++)
-                if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_' && *p != '.')
-                        return FALSE;
-        return TRUE;
-}
-
 static void post_define(HdRequest *req)
 {
-        static const char *const members[] = { "name", "memory_mib", "vcpus", "disk_image",
-                                               "hostdevs", "viommu", NULL };
         g_autoptr(JsonObject) body = hd_request_json_object(req);
+        g_autoptr(GError) error = NULL;
         VmArgs *a;
-        const char *name = NULL, *disk = NULL;
-        guint64 memory = 1024, vcpus = 1;
-        JsonNode *devs;
 
-        if (!body || !hd_json_check_members(req, body, members))
+        if (!body)
                 return;
-        if (!hd_json_get_string(req, body, "name", &name) ||
-            !hd_json_get_string(req, body, "disk_image", &disk) ||
-            !hd_json_get_uint(req, body, "memory_mib", &memory) ||
-            !hd_json_get_uint(req, body, "vcpus", &vcpus))
-                return;
-        if (!valid_vm_name(name))
-                return hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
-                                        "\"name\" is required: 1-64 letters, digits, '-', '_' "
-                                        "or '.', not starting with '.'");
-        if (memory < 16 || memory > 16 * 1024 * 1024 || vcpus < 1 || vcpus > 4096)
-                return hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
-                                        "\"memory_mib\" must be 16..16777216 and \"vcpus\" "
-                                        "1..4096");
-        if (disk && (!g_path_is_absolute(disk) || strlen(disk) > 4096))
-                return hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
-                                        "\"disk_image\" must be an absolute path");
         a = g_new0(VmArgs, 1);
-        a->name = g_strdup(name);
-        a->disk_image = g_strdup(disk);
-        a->spec.memory_mib = memory;
-        a->spec.vcpus = vcpus;
-        a->hostdevs = g_array_new(FALSE, FALSE, sizeof(HdAddress));
-        if (!hd_json_get_bool(req, body, "viommu", &a->spec.viommu)) {
+        if (!hd_body_parse_vm(body, &a->def, &error)) {
+                hd_respond_gerror(req->msg, error);
                 vm_args_free(a);
                 return;
         }
-        devs = json_object_get_member(body, "hostdevs");
-        if (devs && !JSON_NODE_HOLDS_NULL(devs)) {
-                JsonArray *arr;
-                if (!JSON_NODE_HOLDS_ARRAY(devs)) {
-                        vm_args_free(a);
-                        return hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST,
-                                                "invalid-argument",
-                                                "\"hostdevs\" must be an array of addresses");
-                }
-                arr = json_node_get_array(devs);
-                for (guint i = 0; i < json_array_get_length(arr); i++) {
-                        JsonNode *e = json_array_get_element(arr, i);
-                        g_autoptr(GError) error = NULL;
-                        HdAddress addr;
-                        if (!JSON_NODE_HOLDS_VALUE(e) ||
-                            json_node_get_value_type(e) != G_TYPE_STRING ||
-                            !hd_address_parse(json_node_get_string(e), &addr, &error)) {
-                                vm_args_free(a);
-                                return hd_respond_error(
-                                        req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
-                                        "\"hostdevs\"[%u]: %s", i,
-                                        error ? error->message : "must be a string");
-                        }
-                        g_array_append_val(a->hostdevs, addr);
-                }
-        }
+        a->name = g_strdup(a->def.name);
         hd_agent_run_op(req, "vm-define", FALSE, NULL, run_define, a, vm_args_free);
 }
 
@@ -516,7 +457,7 @@ gboolean hd_api_vms(HdRequest *req)
         }
         if (req->n_segments > 3)
                 return FALSE;
-        if (!valid_vm_name(req->segments[1])) {
+        if (!hd_vm_name_valid(req->segments[1])) {
                 hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
                                  "\"%s\" is not a VM name (letters, digits, '-', '_', '.')",
                                  req->segments[1]);
@@ -555,7 +496,10 @@ gboolean hd_api_vms(HdRequest *req)
         {
                 g_autoptr(JsonObject) body = hd_request_json_object(req);
                 static const char *const none[] = { NULL };
-                if (!body || !hd_json_check_members(req, body, none)) {
+                g_autoptr(GError) error = NULL;
+                if (body && !hd_body_check_members(body, none, &error))
+                        hd_respond_gerror(req->msg, error);
+                if (!body || error) {
                         vm_args_free(a);
                         return TRUE;
                 }

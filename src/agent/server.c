@@ -130,12 +130,12 @@ JsonObject *hd_request_json_object(HdRequest *req)
 {
         SoupMessageBody *body = soup_server_message_get_request_body(req->msg);
         g_autoptr(GBytes) bytes = soup_message_body_flatten(body);
-        g_autoptr(JsonParser) parser = json_parser_new();
         g_autoptr(GError) error = NULL;
         gsize len = 0;
         const char *data = g_bytes_get_data(bytes, &len);
-        JsonNode *root;
+        JsonObject *o;
 
+        /* a chunked body has no Content-Length for the early check */
         if (len > HD_AGENT_MAX_BODY) {
                 hd_respond_error(req->msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too-large",
                                  "the request body has %" G_GSIZE_FORMAT " bytes; the limit is "
@@ -143,97 +143,10 @@ JsonObject *hd_request_json_object(HdRequest *req)
                                  len, HD_AGENT_MAX_BODY);
                 return NULL;
         }
-        if (len == 0)
-                return json_object_new();
-        if (!g_utf8_validate(data, len, NULL)) {
-                hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
-                                 "the request body is not UTF-8 JSON");
-                return NULL;
-        }
-        if (!json_parser_load_from_data(parser, data, len, &error)) {
-                hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
-                                 "the request body is not valid JSON: %s", error->message);
-                return NULL;
-        }
-        root = json_parser_get_root(parser);
-        if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-                hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
-                                 "the request body must be a JSON object");
-                return NULL;
-        }
-        return json_object_ref(json_node_get_object(root));
-}
-
-gboolean hd_json_check_members(HdRequest *req, JsonObject *o, const char *const *allowed)
-{
-        g_autoptr(GList) names = json_object_get_members(o);
-
-        for (GList *l = names; l; l = l->next) {
-                gboolean ok = FALSE;
-                for (const char *const *a = allowed; *a && !ok; a++)
-                        ok = strcmp(*a, l->data) == 0;
-                if (!ok) {
-                        g_autofree char *list = g_strjoinv(", ", (char **)allowed);
-                        hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
-                                         "unknown member \"%s\" in the request body; known: %s",
-                                         (const char *)l->data, list);
-                        return FALSE;
-                }
-        }
-        return TRUE;
-}
-
-static JsonNode *member_value(JsonObject *o, const char *name)
-{
-        JsonNode *n = json_object_get_member(o, name);
-
-        return n && !JSON_NODE_HOLDS_NULL(n) ? n : NULL;
-}
-
-gboolean hd_json_get_bool(HdRequest *req, JsonObject *o, const char *name, gboolean *out)
-{
-        JsonNode *n = member_value(o, name);
-
-        if (!n)
-                return TRUE;
-        if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN) {
-                hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
-                                 "\"%s\" must be true or false", name);
-                return FALSE;
-        }
-        *out = json_node_get_boolean(n);
-        return TRUE;
-}
-
-gboolean hd_json_get_string(HdRequest *req, JsonObject *o, const char *name, const char **out)
-{
-        JsonNode *n = member_value(o, name);
-
-        if (!n)
-                return TRUE;
-        if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING) {
-                hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
-                                 "\"%s\" must be a string", name);
-                return FALSE;
-        }
-        *out = json_node_get_string(n);
-        return TRUE;
-}
-
-gboolean hd_json_get_uint(HdRequest *req, JsonObject *o, const char *name, guint64 *out)
-{
-        JsonNode *n = member_value(o, name);
-
-        if (!n)
-                return TRUE;
-        if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64 ||
-            json_node_get_int(n) < 0) {
-                hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
-                                 "\"%s\" must be a non-negative integer", name);
-                return FALSE;
-        }
-        *out = (guint64)json_node_get_int(n);
-        return TRUE;
+        o = hd_body_parse(data, len, &error);
+        if (!o)
+                hd_respond_gerror(req->msg, error);
+        return o;
 }
 
 /* ---- authentication, limits, routing ------------------------------------------------------ */
