@@ -80,6 +80,7 @@ static void add_kernel_args(JsonBuilder *b, const HdKernelArgs *args)
 }
 #endif
 
+#if !HAVE_HOST_CHECK
 /* Without the cmdline module: the running command line only, as the kernel shows it. */
 static void add_kernel_args_fallback(JsonBuilder *b, HdCtx *ctx)
 {
@@ -97,6 +98,7 @@ static void add_kernel_args_fallback(JsonBuilder *b, HdCtx *ctx)
         json_builder_add_null_value(b);
         json_builder_end_object(b);
 }
+#endif
 
 static gboolean add_kernel_args_current(JsonBuilder *b, HdCtx *ctx, GError **error)
 {
