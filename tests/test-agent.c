@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -997,6 +998,54 @@ static void test_config_and_listen(void)
         g_clear_error(&error);
 }
 
+/* The snapshot of a real machine, served read-only: the same devices as `hostdev list --json`
+ * on it, and nothing may change. */
+static void test_read_only_snapshot(void)
+{
+        g_autofree char *tmp = hd_test_make_tmp_dir();
+        g_autofree char *cmd = g_strdup_printf(
+                "tar xzf '%s/tests/fixtures/snapshots/kvm-guest-virtio.tar.gz' -C '%s'",
+                g_getenv("HOSTDEV_SOURCE_DIR"), tmp);
+        HdTestFixture fx = { .root = tmp };
+        const char *args[] = { "--read-only", NULL };
+        Daemon *d;
+        Reply r;
+
+        g_assert_cmpint(system(cmd), ==, 0);
+        d = daemon_start_full(&fx, NULL, args, TRUE);
+        {
+                const char *list[] = { "list", NULL };
+                g_autofree char *cli = cli_json(&fx, list, 0);
+                g_autoptr(JsonNode) cli_root = hd_test_parse_json(cli);
+                g_autoptr(JsonNode) api_root = NULL;
+                JsonObject *api;
+
+                r = request(d, "GET", "/v1/devices", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                api = body_object(&r, &api_root);
+                g_assert_cmpuint(json_array_get_length(json_object_get_array_member(api, "devices")),
+                                 ==, 6);
+                g_assert_true(json_node_equal(json_object_get_member(api, "devices"),
+                                              json_object_get_member(json_node_get_object(cli_root),
+                                                                     "devices")));
+                reply_clear(&r);
+        }
+        /* no IOMMU on that machine: no groups */
+        r = request(d, "GET", "/v1/groups", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"groups\":[]"));
+        reply_clear(&r);
+        /* even the full token may not change anything */
+        r = request(d, "POST", "/v1/devices/0000:00:02.0/detach", "{}");
+        assert_error(&r, 403, "forbidden");
+        reply_clear(&r);
+        daemon_stop(d);
+        {
+                g_autofree char *rm = g_strdup_printf("rm -rf '%s'", tmp);
+                g_assert_cmpint(system(rm), ==, 0);
+        }
+}
+
 static gboolean accept_any(SoupMessage *msg, GTlsCertificate *cert, GTlsCertificateFlags errors,
                            gpointer data)
 {
@@ -1059,5 +1108,6 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/kernel-args", test_kernel_args_put);
         g_test_add_func("/agent/config-and-listen", test_config_and_listen);
         g_test_add_func("/agent/tls", test_tls);
+        g_test_add_func("/agent/read-only-snapshot", test_read_only_snapshot);
         return g_test_run();
 }

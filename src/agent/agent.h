@@ -44,6 +44,7 @@ typedef struct {
         char *tls_key;
         char *config_file;
         guint stop_timeout;    /* seconds to wait for a VM to shut down before giving up */
+        gboolean read_only;    /* serve reads only: no recovery, 403 on every mutating call */
         gboolean verbose;
 } HdAgentOptions;
 

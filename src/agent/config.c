@@ -10,6 +10,7 @@
  *   tls-cert=/etc/hostdev/agent.crt
  *   tls-key=/etc/hostdev/agent.key
  *   stop-timeout=120
+ *   read-only=false
  *
  * A value given on the command line wins over the file.
  */
@@ -49,6 +50,8 @@ static gboolean load_file(HdAgentOptions *opts, const char *path, gboolean must_
                 if (v && !*strings[i].target)
                         *strings[i].target = g_steal_pointer(&v);
         }
+        if (g_key_file_get_boolean(kf, "agent", "read-only", NULL))
+                opts->read_only = TRUE;
         if (g_key_file_has_key(kf, "agent", "stop-timeout", NULL) && opts->stop_timeout == 0) {
                 gint v = g_key_file_get_integer(kf, "agent", "stop-timeout", &local);
                 if (local || v <= 0) {
@@ -93,6 +96,10 @@ gboolean hd_agent_options_parse(HdAgentOptions *opts, int *argc, char ***argv, G
                   "SECONDS" },
                 { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opts->config_file,
                   "Configuration file (default " DEFAULT_CONFIG " when it exists)", "PATH" },
+                { "read-only", 0, 0, G_OPTION_ARG_NONE, &opts->read_only,
+                  "Only read: answer every mutating call 403 and leave interrupted journals for "
+                  "`hostdev recover` (serve a live host for inspection)",
+                  NULL },
                 { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opts->verbose,
                   "Log debug lines too", NULL },
                 { NULL },

@@ -82,7 +82,12 @@ int main(int argc, char **argv)
                      "backend", hd_backend_kind_to_string(hd_ctx_get_backend_kind(agent.ctx)),
                      NULL);
 
-        if (!hd_journal_recover(agent.ctx, &n_recovered, &error)) {
+        if (agent.opts.read_only) {
+                char n[16];
+                g_snprintf(n, sizeof(n), "%u", hd_journal_count_pending(agent.ctx));
+                hd_agent_log("info", "read-only: journal recovery left to `hostdev recover`",
+                             "pending", n, NULL);
+        } else if (!hd_journal_recover(agent.ctx, &n_recovered, &error)) {
                 /* Devices the journal could not restore stay named in it; serving the API
                  * lets the admin see them, so this is a warning, not an exit. */
                 hd_agent_log("warning", "journal recovery incomplete", "error", error->message,
@@ -97,7 +102,8 @@ int main(int argc, char **argv)
         agent.metrics = hd_metrics_new();
         agent.loop = g_main_loop_new(NULL, FALSE);
         agent.watch = hd_watch_new(&agent);
-        hd_agent_vms_reconcile(&agent);
+        if (!agent.opts.read_only)
+                hd_agent_vms_reconcile(&agent);
 
         if (!hd_agent_tokens_load(&agent, &error)) {
                 rc = fail("cannot load the tokens", error);

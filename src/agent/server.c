@@ -246,6 +246,13 @@ static void handler(SoupServer *server, SoupServerMessage *msg, const char *path
                                  path);
                 return;
         }
+        if (is_mutating(method) && agent->opts.read_only) {
+                hd_respond_error(msg, SOUP_STATUS_FORBIDDEN, "forbidden",
+                                 "hostdevd serves this host read-only (--read-only); %s %s is "
+                                 "not allowed",
+                                 method, path);
+                return;
+        }
         if (is_mutating(method) &&
             GPOINTER_TO_INT(g_object_get_data(G_OBJECT(msg), ACCESS_KEY)) != HD_ACCESS_WRITE + 1) {
                 hd_respond_error(msg, SOUP_STATUS_FORBIDDEN, "forbidden",
