@@ -998,6 +998,45 @@ static void test_config_and_listen(void)
         g_clear_error(&error);
 }
 
+/* SIGTERM while a detach runs: the agent stops accepting, the operation finishes (it is one
+ * journaled transaction) and is answered, the agent exits 0, the group is wholly on vfio-pci
+ * and no journal is left. */
+static void test_sigterm_mid_operation(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *env[] = { "HOSTDEVD_TEST_OP_DELAY_MS=800", NULL };
+        Daemon *d = daemon_start(fx, env);
+        Call c = { d, "/v1/devices/" GPU "/detach", "{\"group\":true}" };
+        GThread *t = g_thread_new("call", call_thread, &c);
+        gint64 start;
+
+        g_usleep(300 * 1000); /* the request is in, the operation sleeps in its thread */
+        start = g_get_monotonic_time();
+        g_subprocess_send_signal(d->proc, SIGTERM);
+        g_assert_true(wait_exit(d->proc, 10));
+        if (!g_subprocess_get_if_exited(d->proc)) {
+                g_autofree char *log = daemon_log(d);
+                g_error("hostdevd died of signal %d: %s", g_subprocess_get_term_sig(d->proc), log);
+        }
+        g_assert_cmpint(g_subprocess_get_exit_status(d->proc), ==, 0);
+        g_test_message("stopped %.3f s after SIGTERM",
+                       (g_get_monotonic_time() - start) / 1e6);
+        g_thread_join(t);
+        /* the caller got its answer before the agent closed the connection */
+        g_assert_cmpuint(c.status, ==, 200);
+        g_free(c.reply);
+        assert_driver(fx, GPU, "vfio-pci");
+        assert_driver(fx, AUDIO, "vfio-pci");
+        g_assert_cmpuint(pending_journals(fx), ==, 0);
+        {
+                g_autofree char *log = daemon_log(d);
+                g_assert_nonnull(strstr(log, "msg=stopping operations_running=1"));
+                g_assert_nonnull(strstr(log, "msg=stopped"));
+        }
+        g_clear_object(&d->proc);
+        daemon_stop(d);
+}
+
 /* The snapshot of a real machine, served read-only: the same devices as `hostdev list --json`
  * on it, and nothing may change. */
 static void test_read_only_snapshot(void)
@@ -1109,5 +1148,6 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/config-and-listen", test_config_and_listen);
         g_test_add_func("/agent/tls", test_tls);
         g_test_add_func("/agent/read-only-snapshot", test_read_only_snapshot);
+        g_test_add_func("/agent/sigterm-mid-operation", test_sigterm_mid_operation);
         return g_test_run();
 }

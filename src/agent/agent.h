@@ -94,6 +94,8 @@ void hd_agent_set_verbose(gboolean verbose);
 
 /* server.c */
 gboolean hd_agent_server_start(HdAgent *agent, GError **error);
+/* SIGTERM: accept no new connections; answer what runs. */
+void hd_agent_server_stop_accepting(HdAgent *agent);
 void hd_agent_server_stop(HdAgent *agent);
 
 typedef enum {

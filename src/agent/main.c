@@ -29,7 +29,7 @@ static gboolean on_signal(gpointer user_data)
         agent->stopping = TRUE;
         g_snprintf(n, sizeof(n), "%u", agent->inflight);
         hd_agent_log("info", "stopping", "operations_running", n, NULL);
-        hd_agent_server_stop(agent);
+        hd_agent_server_stop_accepting(agent);
         if (agent->inflight == 0)
                 g_main_loop_quit(agent->loop);
         return G_SOURCE_CONTINUE;
@@ -117,6 +117,10 @@ int main(int argc, char **argv)
                 goto out;
         }
         g_main_loop_run(agent.loop);
+        /* let the last answers be written before the connections close */
+        while (g_main_context_iteration(NULL, FALSE))
+                ;
+        hd_agent_server_stop(&agent);
         hd_agent_log("info", "stopped", NULL);
 
 out:

@@ -88,6 +88,7 @@ typedef struct {
         HdAgent *agent;
         SoupServerMessage *msg;
         gulong finished_id;
+        gulong disconnected_id;
         gboolean finished;      /* the client went away before the answer */
         char *op_name;
         gboolean mutates;
@@ -104,6 +105,8 @@ static void op_free(Op *op)
 {
         if (op->finished_id)
                 g_signal_handler_disconnect(op->msg, op->finished_id);
+        if (op->disconnected_id)
+                g_signal_handler_disconnect(op->msg, op->disconnected_id);
         g_object_unref(op->msg);
         g_free(op->op_name);
         if (op->addresses)
@@ -195,6 +198,9 @@ void hd_agent_run_op(HdRequest *req, const char *op_name, gboolean mutates, GArr
         op->data_free = data_free;
         op->started = g_get_monotonic_time();
         op->finished_id = g_signal_connect(req->msg, "finished", G_CALLBACK(on_finished), op);
+        /* the caller went away, or the agent is stopping: nobody to answer */
+        op->disconnected_id = g_signal_connect(req->msg, "disconnected", G_CALLBACK(on_finished),
+                                               op);
         req->agent->inflight++;
         soup_server_message_pause(req->msg);
         g_task_set_task_data(task, op, (GDestroyNotify)op_free);

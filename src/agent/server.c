@@ -420,6 +420,20 @@ gboolean hd_agent_server_start(HdAgent *agent, GError **error)
         return TRUE;
 }
 
+void hd_agent_server_stop_accepting(HdAgent *agent)
+{
+        GSList *listeners;
+
+        if (!agent->server)
+                return;
+        /* Close the listening sockets only: callers whose operation is running keep their
+         * connection and get their answer; anything new on a kept-alive connection gets 503. */
+        listeners = soup_server_get_listeners(agent->server);
+        for (GSList *l = listeners; l; l = l->next)
+                g_socket_shutdown(l->data, TRUE, FALSE, NULL);
+        g_slist_free(listeners);
+}
+
 void hd_agent_server_stop(HdAgent *agent)
 {
         if (agent->server)
