@@ -1037,6 +1037,37 @@ static void test_sigterm_mid_operation(void)
         daemon_stop(d);
 }
 
+/* The agent killed in the middle of a detach (HOSTDEV_CRASH_AT kills it after its third
+ * write): the next agent rolls the transaction back before it serves. */
+static void test_restart_after_kill(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *env[] = { "HOSTDEV_CRASH_AT=write:3", NULL };
+        Daemon *d = daemon_start(fx, env);
+        Call c = { d, "/v1/devices/" GPU "/detach", "{\"group\":true}" };
+        Reply r;
+
+        call_thread(&c);
+        g_assert_cmpuint(c.status / 100, !=, 2); /* no answer: the agent died */
+        g_free(c.reply);
+        g_assert_true(wait_exit(d->proc, 10));
+        g_assert_true(g_subprocess_get_if_signaled(d->proc));
+        g_assert_cmpint(g_subprocess_get_term_sig(d->proc), ==, SIGKILL);
+        g_assert_cmpuint(pending_journals(fx), ==, 1);
+        g_clear_object(&d->proc);
+        daemon_stop(d);
+
+        d = daemon_start(fx, NULL);
+        g_assert_cmpuint(pending_journals(fx), ==, 0);
+        assert_driver(fx, GPU, "nouveau");
+        assert_driver(fx, AUDIO, "snd_hda_intel");
+        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\":true}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        assert_driver(fx, GPU, "vfio-pci");
+        daemon_stop(d);
+}
+
 /* The snapshot of a real machine, served read-only: the same devices as `hostdev list --json`
  * on it, and nothing may change. */
 static void test_read_only_snapshot(void)
@@ -1149,5 +1180,6 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/tls", test_tls);
         g_test_add_func("/agent/read-only-snapshot", test_read_only_snapshot);
         g_test_add_func("/agent/sigterm-mid-operation", test_sigterm_mid_operation);
+        g_test_add_func("/agent/restart-after-kill", test_restart_after_kill);
         return g_test_run();
 }
