@@ -27,10 +27,10 @@
 typedef struct {
         HdTestFixture *fx;
         GSubprocess *proc;
-        char *url;      /* "http://127.0.0.1:PORT" without the trailing slash */
+        char *url; /* "http://127.0.0.1:PORT" without the trailing slash */
         char *token;
         char *ro_token;
-        char *log;      /* the daemon's stderr */
+        char *log; /* the daemon's stderr */
         SoupSession *session;
 } Daemon;
 
@@ -121,9 +121,10 @@ static Daemon *daemon_start_full(HdTestFixture *fx, const char *const *env,
         if (g_str_has_suffix(d->url, "/"))
                 d->url[strlen(d->url) - 1] = '\0';
         {
-                g_autofree char *t = g_build_filename(fx->root, "var/lib/hostdev/agent.token", NULL);
-                g_autofree char *rt = g_build_filename(fx->root, "var/lib/hostdev/agent-ro.token",
-                                                       NULL);
+                g_autofree char *t =
+                    g_build_filename(fx->root, "var/lib/hostdev/agent.token", NULL);
+                g_autofree char *rt =
+                    g_build_filename(fx->root, "var/lib/hostdev/agent-ro.token", NULL);
                 if (g_file_test(t, G_FILE_TEST_EXISTS)) {
                         d->token = read_token(t);
                         d->ro_token = read_token(rt);
@@ -192,11 +193,11 @@ static void daemon_stop(Daemon *d)
                                 "signal %d): %s",
                                 g_subprocess_get_if_exited(d->proc),
                                 g_subprocess_get_if_exited(d->proc)
-                                        ? g_subprocess_get_exit_status(d->proc)
-                                        : -1,
+                                    ? g_subprocess_get_exit_status(d->proc)
+                                    : -1,
                                 g_subprocess_get_if_signaled(d->proc)
-                                        ? g_subprocess_get_term_sig(d->proc)
-                                        : -1,
+                                    ? g_subprocess_get_term_sig(d->proc)
+                                    : -1,
                                 log);
                 }
         }
@@ -218,7 +219,7 @@ static Reply request_full(Daemon *d, const char *method, const char *path, const
         g_autoptr(GError) error = NULL;
         g_autoptr(GBytes) bytes = NULL;
         SoupMessageHeaders *h;
-        Reply r = { 0 };
+        Reply r = {0};
 
         g_assert_nonnull(msg);
         h = soup_message_get_request_headers(msg);
@@ -236,12 +237,12 @@ static Reply request_full(Daemon *d, const char *method, const char *path, const
         g_assert_no_error(error);
         r.status = soup_message_get_status(msg);
         r.body = g_bytes_get_size(bytes)
-                         ? g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes))
-                         : g_strdup("");
-        r.etag = g_strdup(soup_message_headers_get_one(soup_message_get_response_headers(msg),
-                                                       "ETag"));
-        r.content_type = g_strdup(soup_message_headers_get_content_type(
-                soup_message_get_response_headers(msg), NULL));
+                     ? g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes))
+                     : g_strdup("");
+        r.etag =
+            g_strdup(soup_message_headers_get_one(soup_message_get_response_headers(msg), "ETag"));
+        r.content_type = g_strdup(
+            soup_message_headers_get_content_type(soup_message_get_response_headers(msg), NULL));
         return r;
 }
 
@@ -273,7 +274,7 @@ static void assert_error(const Reply *r, guint status, const char *code)
 static const char *error_message(const Reply *r, JsonNode **keep)
 {
         return json_object_get_string_member(
-                json_object_get_object_member(body_object(r, keep), "error"), "message");
+            json_object_get_object_member(body_object(r, keep), "error"), "message");
 }
 
 static char *cli_json(HdTestFixture *fx, const char *const *args, int expect)
@@ -326,7 +327,7 @@ static void test_read_endpoints(void)
         reply_clear(&r);
 
         {
-                const char *args[] = { "list", NULL };
+                const char *args[] = {"list", NULL};
                 g_autofree char *cli = cli_json(fx, args, 0);
                 g_autoptr(JsonNode) cli_root = hd_test_parse_json(cli);
                 g_autoptr(JsonNode) api_root = NULL;
@@ -338,13 +339,13 @@ static void test_read_endpoints(void)
                 g_assert_nonnull(r.etag);
                 api = body_object(&r, &api_root);
                 g_assert_cmpint(json_object_get_int_member(api, "generation"), >=, 1);
-                g_assert_true(json_node_equal(json_object_get_member(api, "devices"),
-                                              json_object_get_member(json_node_get_object(cli_root),
-                                                                     "devices")));
+                g_assert_true(json_node_equal(
+                    json_object_get_member(api, "devices"),
+                    json_object_get_member(json_node_get_object(cli_root), "devices")));
                 reply_clear(&r);
         }
         {
-                const char *args[] = { "groups", NULL };
+                const char *args[] = {"groups", NULL};
                 g_autofree char *cli = cli_json(fx, args, 0);
                 g_autoptr(JsonNode) cli_root = hd_test_parse_json(cli);
                 g_autoptr(JsonNode) api_root = NULL;
@@ -353,13 +354,13 @@ static void test_read_endpoints(void)
                 r = request(d, "GET", "/v1/groups", NULL);
                 g_assert_cmpuint(r.status, ==, 200);
                 api = body_object(&r, &api_root);
-                g_assert_true(json_node_equal(json_object_get_member(api, "groups"),
-                                              json_object_get_member(json_node_get_object(cli_root),
-                                                                     "groups")));
+                g_assert_true(json_node_equal(
+                    json_object_get_member(api, "groups"),
+                    json_object_get_member(json_node_get_object(cli_root), "groups")));
                 reply_clear(&r);
         }
         {
-                const char *args[] = { "show", GPU, NULL };
+                const char *args[] = {"show", GPU, NULL};
                 g_autofree char *cli = cli_json(fx, args, 0);
                 g_autoptr(JsonNode) cli_root = hd_test_parse_json(cli);
                 g_autoptr(JsonNode) api_root = NULL;
@@ -406,7 +407,8 @@ static void test_read_endpoints(void)
         g_assert_true(g_str_has_prefix(r.content_type, "text/plain"));
         g_assert_nonnull(strstr(r.body, "\nhostdev_devices 13\n"));
         g_assert_nonnull(strstr(r.body, "\nhostdev_iommu_groups 9\n"));
-        g_assert_nonnull(strstr(r.body, "hostdev_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
+        g_assert_nonnull(
+            strstr(r.body, "hostdev_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
         g_assert_nonnull(strstr(r.body, "hostdev_http_requests_total{code=\"200\"}"));
         reply_clear(&r);
         daemon_stop(d);
@@ -450,7 +452,7 @@ static void test_etag(void)
 
         /* a change made outside the agent (the CLI) is noticed too (inotify on the tree) */
         {
-                const char *args[] = { "attach", GPU, "--group", NULL };
+                const char *args[] = {"attach", GPU, "--group", NULL};
                 g_autofree char *out = cli_json(fx, args, 0);
                 gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
                 for (;;) {
@@ -600,12 +602,12 @@ static void test_errors(void)
 
         /* 409: a safety check, with the CLI's message */
         {
-                const char *args[] = { "detach", GPU, NULL };
+                const char *args[] = {"detach", GPU, NULL};
                 g_autofree char *cli = cli_json(fx, args, 1);
                 g_autoptr(JsonNode) cli_root = hd_test_parse_json(cli);
                 g_autoptr(JsonNode) keep = NULL;
-                JsonObject *cli_err = json_object_get_object_member(
-                        json_node_get_object(cli_root), "error");
+                JsonObject *cli_err =
+                    json_object_get_object_member(json_node_get_object(cli_root), "error");
 
                 r = request(d, "POST", "/v1/devices/" GPU "/detach", "{}");
                 assert_error(&r, 409, "refused");
@@ -647,7 +649,7 @@ static void test_detach_attach(void)
 
         /* dry run: the CLI's writes, nothing changed */
         {
-                const char *args[] = { "detach", GPU, "--group", "--dry-run", NULL };
+                const char *args[] = {"detach", GPU, "--group", "--dry-run", NULL};
                 g_autofree char *cli = cli_json(twin, args, 0);
                 g_autoptr(JsonNode) cli_root = hd_test_parse_json(cli);
                 g_autoptr(JsonNode) api_root = NULL;
@@ -662,7 +664,7 @@ static void test_detach_attach(void)
         }
         /* the real thing: the same result as the CLI on a twin tree */
         {
-                const char *args[] = { "detach", GPU, "--group", NULL };
+                const char *args[] = {"detach", GPU, "--group", NULL};
                 g_autofree char *cli = cli_json(twin, args, 0);
                 g_autoptr(JsonNode) cli_root = hd_test_parse_json(cli);
                 g_autoptr(JsonNode) api_root = NULL;
@@ -726,6 +728,12 @@ static gpointer call_thread(gpointer data)
 }
 
 /* Two calls at once; returns the elapsed seconds. */
+static void assert_ok(const Call *c)
+{
+        if (c->status != 200)
+                g_error("%s: %u %s", c->path, c->status, c->reply ? c->reply : "");
+}
+
 static double run_pair(Call *a, Call *b)
 {
         gint64 start = g_get_monotonic_time();
@@ -742,19 +750,19 @@ static double run_pair(Call *a, Call *b)
 static void test_concurrency(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
-        const char *env[] = { "HOSTDEVD_TEST_OP_DELAY_MS=500", NULL };
+        const char *env[] = {"HOSTDEVD_TEST_OP_DELAY_MS=500", NULL};
         Daemon *d = daemon_start(fx, env);
         double t;
 
         /* the same group (1) from two devices: one after the other, both succeed */
         {
-                Call a = { d, "/v1/devices/" GPU "/detach", "{\"group\":true}" };
-                Call b = { d, "/v1/devices/" AUDIO "/detach", "{\"group\":true}" };
+                Call a = {d, "/v1/devices/" GPU "/detach", "{\"group\":true}"};
+                Call b = {d, "/v1/devices/" AUDIO "/detach", "{\"group\":true}"};
                 Reply r;
                 t = run_pair(&a, &b);
                 g_test_message("one group: %.3f s", t);
-                g_assert_cmpuint(a.status, ==, 200);
-                g_assert_cmpuint(b.status, ==, 200);
+                assert_ok(&a);
+                assert_ok(&b);
                 g_assert_cmpfloat(t, >=, 2 * DELAY_MS / 1000.0);
                 g_free(a.reply);
                 g_free(b.reply);
@@ -766,13 +774,13 @@ static void test_concurrency(void)
         assert_driver(fx, AUDIO, "vfio-pci");
         /* different groups (1 and 3): at the same time */
         {
-                Call a = { d, "/v1/devices/" GPU "/attach", "{\"group\":true}" };
-                Call b = { d, "/v1/devices/" USB "/detach", "{}" };
+                Call a = {d, "/v1/devices/" GPU "/attach", "{\"group\":true}"};
+                Call b = {d, "/v1/devices/" USB "/detach", "{}"};
                 Reply r;
                 t = run_pair(&a, &b);
                 g_test_message("two groups: %.3f s", t);
-                g_assert_cmpuint(a.status, ==, 200);
-                g_assert_cmpuint(b.status, ==, 200);
+                assert_ok(&a);
+                assert_ok(&b);
                 g_free(a.reply);
                 g_free(b.reply);
                 r = request(d, "GET", "/metrics", NULL);
@@ -787,10 +795,10 @@ static void test_concurrency(void)
                 Call calls[8];
                 GThread *threads[8];
                 for (guint i = 0; i < 8; i++) {
-                        calls[i] = (Call){ d,
-                                           i % 2 ? "/v1/devices/" AUDIO "/attach"
-                                                 : "/v1/devices/" GPU "/detach",
-                                           "{\"group\":true}" };
+                        calls[i] = (Call){d,
+                                          i % 2 ? "/v1/devices/" AUDIO "/attach"
+                                                : "/v1/devices/" GPU "/detach",
+                                          "{\"group\":true}"};
                         threads[i] = g_thread_new("c", call_thread, &calls[i]);
                 }
                 for (guint i = 0; i < 8; i++) {
@@ -803,9 +811,9 @@ static void test_concurrency(void)
                 g_autofree char *gpu = hd_test_driver(fx, GPU);
                 g_autofree char *audio = hd_test_driver(fx, AUDIO);
                 /* whichever came last, the group moved as one */
-                g_assert_true((g_strcmp0(gpu, "vfio-pci") == 0 && g_strcmp0(audio, "vfio-pci") == 0) ||
-                              (g_strcmp0(gpu, "nouveau") == 0 &&
-                               g_strcmp0(audio, "snd_hda_intel") == 0));
+                g_assert_true(
+                    (g_strcmp0(gpu, "vfio-pci") == 0 && g_strcmp0(audio, "vfio-pci") == 0) ||
+                    (g_strcmp0(gpu, "nouveau") == 0 && g_strcmp0(audio, "snd_hda_intel") == 0));
         }
         g_assert_cmpuint(pending_journals(fx), ==, 0);
         daemon_stop(d);
@@ -921,8 +929,8 @@ static void test_vm(void)
 static void test_recovery_at_start(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
-        const char *argv[] = { "--root", fx->root, "detach", GPU, "--group", NULL };
-        const char *env[] = { "HOSTDEV_CRASH_AT=write:3", NULL };
+        const char *argv[] = {"--root", fx->root, "detach", GPU, "--group", NULL};
+        const char *env[] = {"HOSTDEV_CRASH_AT=write:3", NULL};
         Daemon *d;
         Reply r;
 
@@ -976,7 +984,7 @@ static void test_config_and_listen(void)
         g_autofree char *conf = hd_test_path(fx, "hostdevd.conf");
         g_autofree char *tok = hd_test_path(fx, "secret/full.token");
         g_autofree char *text = g_strdup_printf("[agent]\nlisten=[::1]:0\ntoken-file=%s\n", tok);
-        const char *args[] = { "--config", conf, NULL };
+        const char *args[] = {"--config", conf, NULL};
         GError *error = NULL;
         Daemon *d;
         Reply r;
@@ -1004,9 +1012,9 @@ static void test_config_and_listen(void)
 static void test_sigterm_mid_operation(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
-        const char *env[] = { "HOSTDEVD_TEST_OP_DELAY_MS=800", NULL };
+        const char *env[] = {"HOSTDEVD_TEST_OP_DELAY_MS=800", NULL};
         Daemon *d = daemon_start(fx, env);
-        Call c = { d, "/v1/devices/" GPU "/detach", "{\"group\":true}" };
+        Call c = {d, "/v1/devices/" GPU "/detach", "{\"group\":true}"};
         GThread *t = g_thread_new("call", call_thread, &c);
         gint64 start;
 
@@ -1019,8 +1027,7 @@ static void test_sigterm_mid_operation(void)
                 g_error("hostdevd died of signal %d: %s", g_subprocess_get_term_sig(d->proc), log);
         }
         g_assert_cmpint(g_subprocess_get_exit_status(d->proc), ==, 0);
-        g_test_message("stopped %.3f s after SIGTERM",
-                       (g_get_monotonic_time() - start) / 1e6);
+        g_test_message("stopped %.3f s after SIGTERM", (g_get_monotonic_time() - start) / 1e6);
         g_thread_join(t);
         /* the caller got its answer before the agent closed the connection */
         g_assert_cmpuint(c.status, ==, 200);
@@ -1042,9 +1049,9 @@ static void test_sigterm_mid_operation(void)
 static void test_restart_after_kill(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
-        const char *env[] = { "HOSTDEV_CRASH_AT=write:3", NULL };
+        const char *env[] = {"HOSTDEV_CRASH_AT=write:3", NULL};
         Daemon *d = daemon_start(fx, env);
-        Call c = { d, "/v1/devices/" GPU "/detach", "{\"group\":true}" };
+        Call c = {d, "/v1/devices/" GPU "/detach", "{\"group\":true}"};
         Reply r;
 
         call_thread(&c);
@@ -1073,18 +1080,18 @@ static void test_restart_after_kill(void)
 static void test_read_only_snapshot(void)
 {
         g_autofree char *tmp = hd_test_make_tmp_dir();
-        g_autofree char *cmd = g_strdup_printf(
-                "tar xzf '%s/tests/fixtures/snapshots/kvm-guest-virtio.tar.gz' -C '%s'",
-                g_getenv("HOSTDEV_SOURCE_DIR"), tmp);
-        HdTestFixture fx = { .root = tmp };
-        const char *args[] = { "--read-only", NULL };
+        g_autofree char *cmd =
+            g_strdup_printf("tar xzf '%s/tests/fixtures/snapshots/kvm-guest-virtio.tar.gz' -C '%s'",
+                            g_getenv("HOSTDEV_SOURCE_DIR"), tmp);
+        HdTestFixture fx = {.root = tmp};
+        const char *args[] = {"--read-only", NULL};
         Daemon *d;
         Reply r;
 
         g_assert_cmpint(system(cmd), ==, 0);
         d = daemon_start_full(&fx, NULL, args, TRUE);
         {
-                const char *list[] = { "list", NULL };
+                const char *list[] = {"list", NULL};
                 g_autofree char *cli = cli_json(&fx, list, 0);
                 g_autoptr(JsonNode) cli_root = hd_test_parse_json(cli);
                 g_autoptr(JsonNode) api_root = NULL;
@@ -1093,11 +1100,11 @@ static void test_read_only_snapshot(void)
                 r = request(d, "GET", "/v1/devices", NULL);
                 g_assert_cmpuint(r.status, ==, 200);
                 api = body_object(&r, &api_root);
-                g_assert_cmpuint(json_array_get_length(json_object_get_array_member(api, "devices")),
-                                 ==, 6);
-                g_assert_true(json_node_equal(json_object_get_member(api, "devices"),
-                                              json_object_get_member(json_node_get_object(cli_root),
-                                                                     "devices")));
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(api, "devices")), ==, 6);
+                g_assert_true(json_node_equal(
+                    json_object_get_member(api, "devices"),
+                    json_object_get_member(json_node_get_object(cli_root), "devices")));
                 reply_clear(&r);
         }
         /* no IOMMU on that machine: no groups */
@@ -1127,10 +1134,10 @@ static void test_tls(void)
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         g_autofree char *cert = hd_test_path(fx, "agent.crt");
         g_autofree char *key = hd_test_path(fx, "agent.key");
-        const char *openssl[] = { "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                                  "-keyout", key, "-out", cert, "-days", "1", "-subj",
-                                  "/CN=localhost", NULL };
-        const char *args[] = { "--tls-cert", cert, "--tls-key", key, NULL };
+        const char *openssl[] = {"openssl", "req",     "-x509", "-newkey",       "rsa:2048",
+                                 "-nodes",  "-keyout", key,     "-out",          cert,
+                                 "-days",   "1",       "-subj", "/CN=localhost", NULL};
+        const char *args[] = {"--tls-cert", cert, "--tls-key", key, NULL};
         g_autofree char *openssl_path = g_find_program_in_path("openssl");
         int status = 0;
         Daemon *d;
@@ -1152,8 +1159,8 @@ static void test_tls(void)
                 g_autoptr(GBytes) out = NULL;
                 g_autoptr(GError) error = NULL;
 
-                soup_message_headers_replace(soup_message_get_request_headers(msg),
-                                             "Authorization", auth);
+                soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization",
+                                             auth);
                 g_signal_connect(msg, "accept-certificate", G_CALLBACK(accept_any), NULL);
                 out = soup_session_send_and_read(d->session, msg, NULL, &error);
                 g_assert_no_error(error);

@@ -34,17 +34,17 @@
 #define HD_AGENT_MAX_BODY (64 * 1024)
 
 typedef struct {
-        char *root;            /* NULL: "/" */
-        char *backend;         /* "real", "sim", "auto" */
-        char *listen;          /* "127.0.0.1:8086", "[::1]:0" */
-        char *token_file;      /* NULL: <root>/var/lib/hostdev/agent.token */
-        char *ro_token_file;   /* NULL: <root>/var/lib/hostdev/agent-ro.token */
-        char *libvirt_uri;     /* NULL: qemu:///system */
+        char *root;          /* NULL: "/" */
+        char *backend;       /* "real", "sim", "auto" */
+        char *listen;        /* "127.0.0.1:8086", "[::1]:0" */
+        char *token_file;    /* NULL: <root>/var/lib/hostdev/agent.token */
+        char *ro_token_file; /* NULL: <root>/var/lib/hostdev/agent-ro.token */
+        char *libvirt_uri;   /* NULL: qemu:///system */
         char *tls_cert;
         char *tls_key;
         char *config_file;
-        guint stop_timeout;    /* seconds to wait for a VM to shut down before giving up */
-        gboolean read_only;    /* serve reads only: no recovery, 403 on every mutating call */
+        guint stop_timeout; /* seconds to wait for a VM to shut down before giving up */
+        gboolean read_only; /* serve reads only: no recovery, 403 on every mutating call */
         gboolean verbose;
 } HdAgentOptions;
 
@@ -54,28 +54,28 @@ typedef struct HdMetrics HdMetrics;
 typedef struct {
         HdAgentOptions opts;
         HdBackendKind backend;
-        char *root;                 /* normalised root ("/" for the live host) */
-        HdCtx *ctx;                 /* main thread's context (reads) */
+        char *root; /* normalised root ("/" for the live host) */
+        HdCtx *ctx; /* main thread's context (reads) */
         char *token;
         char *ro_token;
         SoupServer *server;
         GMainLoop *loop;
         HdWatch *watch;
         HdMetrics *metrics;
-        HdVirt *virt;               /* NULL until first use (lazy: libvirtd may be absent) */
-        GMutex virt_lock;           /* opening virt */
+        HdVirt *virt;     /* NULL until first use (lazy: libvirtd may be absent) */
+        GMutex virt_lock; /* opening virt */
         char *virt_error;
-        guint inflight;             /* mutations running in threads */
+        guint inflight; /* mutations running in threads */
         gboolean stopping;
         /* per-group queue: groups being changed by a thread of this process */
         GMutex groups_lock;
         GCond groups_cond;
-        GHashTable *busy_groups;    /* GINT_TO_POINTER(group + 1) */
-        GHashTable *busy_vms;       /* VM names with an operation running (same lock) */
-        GMutex state_lock;          /* the VM state file */
-        gint running;               /* operations past the queue, working (atomic) */
-        gint running_max;           /* the most that ever worked at once (atomic) */
-        guint test_op_delay_ms;     /* HOSTDEVD_TEST_OP_DELAY_MS: tests of the queue */
+        GHashTable *busy_groups; /* GINT_TO_POINTER(group + 1) */
+        GHashTable *busy_vms;    /* VM names with an operation running (same lock) */
+        GMutex state_lock;       /* the VM state file */
+        gint running;            /* operations past the queue, working (atomic) */
+        gint running_max;        /* the most that ever worked at once (atomic) */
+        guint test_op_delay_ms;  /* HOSTDEVD_TEST_OP_DELAY_MS: tests of the queue */
 } HdAgent;
 
 /* config.c */
@@ -108,15 +108,15 @@ typedef struct {
         HdAgent *agent;
         SoupServerMessage *msg;
         const char *method;
-        char **segments;        /* path split on '/', without the leading "v1" */
+        char **segments; /* path split on '/', without the leading "v1" */
         guint n_segments;
 } HdRequest;
 
 /* Responses. The body is JSON; errors are {"error":{"code","message"}}. */
 void hd_respond_json(SoupServerMessage *msg, guint status, const char *json);
 void hd_respond_builder(SoupServerMessage *msg, guint status, JsonBuilder *b);
-void hd_respond_error(SoupServerMessage *msg, guint status, const char *code,
-                      const char *format, ...) G_GNUC_PRINTF(4, 5);
+void hd_respond_error(SoupServerMessage *msg, guint status, const char *code, const char *format,
+                      ...) G_GNUC_PRINTF(4, 5);
 /* An HD_ERROR (or other) GError as its HTTP status and error code. */
 void hd_respond_gerror(SoupServerMessage *msg, const GError *error);
 guint hd_http_status_for_error(const GError *error);
@@ -143,8 +143,8 @@ char *hd_agent_vm_holding(HdAgent *agent, const char *name);
  * operation changes: the agent queues operations on a group one behind the other (and the
  * library's lock keeps the CLI out). */
 typedef JsonBuilder *(*HdOpFunc)(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error);
-void hd_agent_run_op(HdRequest *req, const char *op_name, gboolean mutates, GArray *addresses,
-                     HdOpFunc func, gpointer data, GDestroyNotify data_free);
+void hd_agent_run_op(HdRequest *req, const char *op_name, const char *target, gboolean mutates,
+                     GArray *addresses, HdOpFunc func, gpointer data, GDestroyNotify data_free);
 /* Used by the ops themselves: wait for the groups of @addresses (ints in @groups) to be free
  * in this process, and mark them busy; release afterwards. */
 void hd_agent_groups_acquire(HdAgent *agent, GArray *groups);

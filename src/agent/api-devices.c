@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Devices and groups:
- *   GET  /v1/devices                     {"generation", "devices": [DEVICE...]}  (hostdev list --json)
- *   GET  /v1/devices/{address}           DEVICE with detail and its "group"       (hostdev show --json)
- *   GET  /v1/groups                      {"generation", "groups": [GROUP...]}    (hostdev groups --json)
- *   POST /v1/devices/{address}/detach    {group, dry_run, force, persist}        (hostdev detach --json)
- *   POST /v1/devices/{address}/attach    {group, dry_run, driver}                (hostdev attach --json)
- *   POST /v1/devices/{address}/verify    {}                                      (hostdev verify --json)
- * The objects are the library's (json-export.h), so the API and the CLI's --json agree.
+ *   GET  /v1/devices                     {"generation", "devices": [DEVICE...]}  (hostdev list
+ * --json) GET  /v1/devices/{address}           DEVICE with detail and its "group"       (hostdev
+ * show --json) GET  /v1/groups                      {"generation", "groups": [GROUP...]} (hostdev
+ * groups --json) POST /v1/devices/{address}/detach    {group, dry_run, force, persist} (hostdev
+ * detach --json) POST /v1/devices/{address}/attach    {group, dry_run, driver} (hostdev attach
+ * --json) POST /v1/devices/{address}/verify    {}                                      (hostdev
+ * verify --json) The objects are the library's (json-export.h), so the API and the CLI's --json
+ * agree.
  */
 #include "config.h"
 
@@ -120,7 +121,7 @@ static void bind_args_free(gpointer p)
 static JsonBuilder *run_detach(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)
 {
         BindArgs *a = data;
-        HdBindOptions opts = { .group = a->b.group, .force = a->b.force, .persist = a->b.persist };
+        HdBindOptions opts = {.group = a->b.group, .force = a->b.force, .persist = a->b.persist};
         g_autoptr(HdBindReport) report = NULL;
         JsonBuilder *b;
 
@@ -138,7 +139,7 @@ static JsonBuilder *run_detach(HdAgent *agent, HdCtx *ctx, gpointer data, GError
 static JsonBuilder *run_attach(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)
 {
         BindArgs *a = data;
-        HdBindOptions opts = { .group = a->b.group, .force = a->b.force, .driver = a->b.driver };
+        HdBindOptions opts = {.group = a->b.group, .force = a->b.force, .driver = a->b.driver};
         g_autoptr(HdBindReport) report = NULL;
         JsonBuilder *b;
 
@@ -263,8 +264,8 @@ static void post_action(HdRequest *req, const HdAddress *addr, const char *actio
         }
         if (is_attach && !args->b.dry_run && args->b.force == 0) {
                 char name[HD_ADDRESS_STRLEN];
-                g_autofree char *vm = hd_agent_vm_holding(req->agent,
-                                                          hd_address_format(addr, name));
+                g_autofree char *vm =
+                    hd_agent_vm_holding(req->agent, hd_address_format(addr, name));
                 if (vm) {
                         hd_respond_error(req->msg, SOUP_STATUS_CONFLICT, "refused",
                                          "%s was detached for VM %s; stop the VM (POST "
@@ -277,7 +278,8 @@ static void post_action(HdRequest *req, const HdAddress *addr, const char *actio
         }
         addrs = g_array_new(FALSE, FALSE, sizeof(HdAddress));
         g_array_append_val(addrs, *addr);
-        hd_agent_run_op(req, action, !args->b.dry_run && (is_detach || is_attach), addrs,
+        hd_agent_run_op(req, action, req->segments[1], !args->b.dry_run && (is_detach || is_attach),
+                        addrs,
                         is_detach   ? run_detach
                         : is_attach ? run_attach
                                     : run_verify,

@@ -103,7 +103,7 @@ static void add_kernel_args_fallback(JsonBuilder *b, HdCtx *ctx)
 static gboolean add_kernel_args_current(JsonBuilder *b, HdCtx *ctx, GError **error)
 {
 #if HAVE_HOST_CHECK
-        HdKernelArgsRequest request = { 0 };
+        HdKernelArgsRequest request = {0};
         g_autoptr(HdKernelArgs) args = hd_kernel_args_plan(ctx, &request, error);
 
         if (!args)
@@ -172,7 +172,8 @@ static void get_host(HdRequest *req)
 
                 if (cpuinfo && strstr(cpuinfo, "GenuineIntel"))
                         vendor = "intel";
-                else if (cpuinfo && (strstr(cpuinfo, "AuthenticAMD") || strstr(cpuinfo, "HygonGenuine")))
+                else if (cpuinfo &&
+                         (strstr(cpuinfo, "AuthenticAMD") || strstr(cpuinfo, "HygonGenuine")))
                         vendor = "amd";
                 else if (cpuinfo)
                         vendor = "other";
@@ -215,8 +216,8 @@ static void args_op_free(gpointer p)
 static JsonBuilder *run_kernel_args(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)
 {
         HdKernelArgsBody *a = data;
-        HdKernelArgsRequest request = { .enable = a->enable, .disable = a->disable,
-                                        .custom = a->custom, .remove = a->remove };
+        HdKernelArgsRequest request = {
+            .enable = a->enable, .disable = a->disable, .custom = a->custom, .remove = a->remove};
         g_autoptr(HdKernelArgs) args = NULL;
         JsonBuilder *b;
 
@@ -249,7 +250,7 @@ static void put_kernel_args(HdRequest *req)
                 return;
         }
 #if HAVE_HOST_CHECK
-        hd_agent_run_op(req, "kernel-args", FALSE, NULL, run_kernel_args, a, args_op_free);
+        hd_agent_run_op(req, "kernel-args", NULL, FALSE, NULL, run_kernel_args, a, args_op_free);
 #else
         /* the body was valid: what is missing is on our side */
         hd_kernel_args_body_clear(a);

@@ -70,8 +70,8 @@ static gboolean state_set(HdAgent *agent, const char *vm, GPtrArray *names, GErr
         g_mutex_lock(&agent->state_lock);
         kf = state_load(agent);
         if (names && names->len)
-                g_key_file_set_string_list(kf, group, "detached",
-                                           (const char *const *)names->pdata, names->len);
+                g_key_file_set_string_list(kf, group, "detached", (const char *const *)names->pdata,
+                                           names->len);
         else
                 (void)g_key_file_remove_group(kf, group, NULL);
         ok = state_save(agent, kf, error);
@@ -103,7 +103,8 @@ char *hd_agent_vm_holding(HdAgent *agent, const char *name)
         groups = g_key_file_get_groups(kf, NULL);
         for (char **g = groups; *g; g++) {
                 g_auto(GStrv) list = g_key_file_get_string_list(kf, *g, "detached", NULL, NULL);
-                if (g_str_has_prefix(*g, "vm ") && list && g_strv_contains((const char *const *)list, name))
+                if (g_str_has_prefix(*g, "vm ") && list &&
+                    g_strv_contains((const char *const *)list, name))
                         return g_strdup(*g + 3);
         }
         return NULL;
@@ -156,7 +157,7 @@ static void add_vm(JsonBuilder *b, HdAgent *agent, const HdVmInfo *vm)
         json_builder_begin_array(b);
         for (guint i = 0; i < vm->hostdevs->len; i++)
                 json_builder_add_string_value(
-                        b, hd_address_format(&g_array_index(vm->hostdevs, HdAddress, i), name));
+                    b, hd_address_format(&g_array_index(vm->hostdevs, HdAddress, i), name));
         json_builder_end_array(b);
         json_builder_set_member_name(b, "detached_for_vm");
         json_builder_begin_array(b);
@@ -170,7 +171,7 @@ static void add_vm(JsonBuilder *b, HdAgent *agent, const HdVmInfo *vm)
 
 typedef struct {
         char *name;
-        HdVmArgs def;       /* POST /v1/vms */
+        HdVmArgs def; /* POST /v1/vms */
         const char *action;
 } VmArgs;
 
@@ -242,7 +243,7 @@ static JsonBuilder *run_define(HdAgent *agent, HdCtx *ctx, gpointer data, GError
         }
         for (guint i = 0; i < a->def.hostdevs->len; i++) {
                 g_autoptr(HdDevice) dev = hd_device_load(
-                        ctx, &g_array_index(a->def.hostdevs, HdAddress, i), HD_FIELDS_LIST, error);
+                    ctx, &g_array_index(a->def.hostdevs, HdAddress, i), HD_FIELDS_LIST, error);
                 const char *why = NULL;
                 if (!dev) {
                         vm_release(agent, a->name);
@@ -258,14 +259,14 @@ static JsonBuilder *run_define(HdAgent *agent, HdCtx *ctx, gpointer data, GError
                 }
         }
         if (!hd_virt_define(virt,
-                            &(HdVmSpec){ .name = a->name,
-                                         .memory_mib = a->def.memory_mib,
-                                         .vcpus = (guint)a->def.vcpus,
-                                         .disk_image = a->def.disk_image,
-                                         .hostdevs = (const HdAddress *)a->def.hostdevs->data,
-                                         .n_hostdevs = a->def.hostdevs->len,
-                                         .managed = FALSE,
-                                         .viommu = a->def.viommu },
+                            &(HdVmSpec){.name = a->name,
+                                        .memory_mib = a->def.memory_mib,
+                                        .vcpus = (guint)a->def.vcpus,
+                                        .disk_image = a->def.disk_image,
+                                        .hostdevs = (const HdAddress *)a->def.hostdevs->data,
+                                        .n_hostdevs = a->def.hostdevs->len,
+                                        .managed = FALSE,
+                                        .viommu = a->def.viommu},
                             error)) {
                 vm_release(agent, a->name);
                 return NULL;
@@ -282,7 +283,7 @@ static gboolean reattach_for(HdAgent *agent, HdCtx *ctx, const char *vm, GError 
         g_autoptr(GArray) addrs = g_array_new(FALSE, FALSE, sizeof(HdAddress));
         g_autoptr(GArray) groups = NULL;
         g_autoptr(HdBindReport) report = NULL;
-        HdBindOptions opts = { 0 };
+        HdBindOptions opts = {0};
 
         for (char **n = names; n && *n; n++) {
                 HdAddress a;
@@ -296,16 +297,16 @@ static gboolean reattach_for(HdAgent *agent, HdCtx *ctx, const char *vm, GError 
         report = hd_bind_attach(ctx, (const HdAddress *)addrs->data, addrs->len, &opts, error);
         hd_agent_groups_release(agent, groups);
         if (!report) {
-                g_prefix_error(error, "VM %s stopped, but its host devices could not be given "
-                                      "back (they stay on vfio-pci): ",
+                g_prefix_error(error,
+                               "VM %s stopped, but its host devices could not be given "
+                               "back (they stay on vfio-pci): ",
                                vm);
                 return FALSE;
         }
         return state_set(agent, vm, NULL, error);
 }
 
-static JsonBuilder *run_start(HdAgent *agent, HdCtx *ctx, VmArgs *a, HdVirt *virt,
-                              GError **error)
+static JsonBuilder *run_start(HdAgent *agent, HdCtx *ctx, VmArgs *a, HdVirt *virt, GError **error)
 {
         g_autoptr(HdVmInfo) info = hd_virt_get(virt, a->name, error);
         g_autoptr(GArray) to_detach = g_array_new(FALSE, FALSE, sizeof(HdAddress));
@@ -330,11 +331,11 @@ static JsonBuilder *run_start(HdAgent *agent, HdCtx *ctx, VmArgs *a, HdVirt *vir
                 if (!hd_driver_is_vfio(dev->driver))
                         g_array_append_val(to_detach, *addr);
         }
-        groups = hd_agent_groups_of(ctx, (const HdAddress *)info->hostdevs->data,
-                                    info->hostdevs->len);
+        groups =
+            hd_agent_groups_of(ctx, (const HdAddress *)info->hostdevs->data, info->hostdevs->len);
         hd_agent_groups_acquire(agent, groups);
         if (to_detach->len) {
-                HdBindOptions opts = { .group = TRUE };
+                HdBindOptions opts = {.group = TRUE};
                 report = hd_bind_detach(ctx, (const HdAddress *)to_detach->data, to_detach->len,
                                         &opts, error);
                 if (!report) {
@@ -439,7 +440,7 @@ static void post_define(HdRequest *req)
                 return;
         }
         a->name = g_strdup(a->def.name);
-        hd_agent_run_op(req, "vm-define", FALSE, NULL, run_define, a, vm_args_free);
+        hd_agent_run_op(req, "vm-define", a->name, FALSE, NULL, run_define, a, vm_args_free);
 }
 
 gboolean hd_api_vms(HdRequest *req)
@@ -448,7 +449,7 @@ gboolean hd_api_vms(HdRequest *req)
 
         if (req->n_segments == 1) {
                 if (strcmp(req->method, "GET") == 0)
-                        hd_agent_run_op(req, "vm-list", FALSE, NULL, run_list, NULL, NULL);
+                        hd_agent_run_op(req, "vm-list", NULL, FALSE, NULL, run_list, NULL, NULL);
                 else if (strcmp(req->method, "POST") == 0)
                         post_define(req);
                 else
@@ -467,10 +468,11 @@ gboolean hd_api_vms(HdRequest *req)
         a->name = g_strdup(req->segments[1]);
         if (req->n_segments == 2) {
                 if (strcmp(req->method, "GET") == 0) {
-                        hd_agent_run_op(req, "vm-get", FALSE, NULL, run_get, a, vm_args_free);
+                        hd_agent_run_op(req, "vm-get", a->name, FALSE, NULL, run_get, a,
+                                        vm_args_free);
                 } else if (strcmp(req->method, "DELETE") == 0) {
                         a->action = "delete";
-                        hd_agent_run_op(req, "vm-delete", TRUE, NULL, run_action, a,
+                        hd_agent_run_op(req, "vm-delete", a->name, TRUE, NULL, run_action, a,
                                         vm_args_free);
                 } else {
                         vm_args_free(a);
@@ -495,7 +497,7 @@ gboolean hd_api_vms(HdRequest *req)
         }
         {
                 g_autoptr(JsonObject) body = hd_request_json_object(req);
-                static const char *const none[] = { NULL };
+                static const char *const none[] = {NULL};
                 g_autoptr(GError) error = NULL;
                 if (body && !hd_body_check_members(body, none, &error))
                         hd_respond_gerror(req->msg, error);
@@ -506,7 +508,7 @@ gboolean hd_api_vms(HdRequest *req)
         }
         {
                 g_autofree char *op = g_strconcat("vm-", a->action, NULL);
-                hd_agent_run_op(req, op, TRUE, NULL, run_action, a, vm_args_free);
+                hd_agent_run_op(req, op, a->name, TRUE, NULL, run_action, a, vm_args_free);
         }
         return TRUE;
 }

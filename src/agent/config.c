@@ -29,13 +29,13 @@ static gboolean load_file(HdAgentOptions *opts, const char *path, gboolean must_
                 const char *key;
                 char **target;
         } strings[] = {
-                { "listen", &opts->listen },
-                { "token-file", &opts->token_file },
-                { "read-only-token-file", &opts->ro_token_file },
-                { "libvirt-uri", &opts->libvirt_uri },
-                { "tls-cert", &opts->tls_cert },
-                { "tls-key", &opts->tls_key },
-                { "backend", &opts->backend },
+            {"listen", &opts->listen},
+            {"token-file", &opts->token_file},
+            {"read-only-token-file", &opts->ro_token_file},
+            {"libvirt-uri", &opts->libvirt_uri},
+            {"tls-cert", &opts->tls_cert},
+            {"tls-key", &opts->tls_key},
+            {"backend", &opts->backend},
         };
 
         if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local)) {
@@ -56,8 +56,7 @@ static gboolean load_file(HdAgentOptions *opts, const char *path, gboolean must_
                 gint v = g_key_file_get_integer(kf, "agent", "stop-timeout", &local);
                 if (local || v <= 0) {
                         g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
-                                    "%s: stop-timeout must be a positive number of seconds",
-                                    path);
+                                    "%s: stop-timeout must be a positive number of seconds", path);
                         return FALSE;
                 }
                 opts->stop_timeout = v;
@@ -69,40 +68,36 @@ gboolean hd_agent_options_parse(HdAgentOptions *opts, int *argc, char ***argv, G
 {
         gint stop_timeout = 0;
         const GOptionEntry entries[] = {
-                { "root", 0, 0, G_OPTION_ARG_FILENAME, &opts->root,
-                  "Serve the machine under DIR instead of / (a fixture or a snapshot)", "DIR" },
-                { "backend", 0, 0, G_OPTION_ARG_STRING, &opts->backend,
-                  "Kernel backend: real, sim or auto (default: real for /, sim otherwise)",
-                  "KIND" },
-                { "listen", 'l', 0, G_OPTION_ARG_STRING, &opts->listen,
-                  "Address and port (default 127.0.0.1:8086; port 0 picks a free one and "
-                  "prints it)",
-                  "ADDR:PORT" },
-                { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &opts->token_file,
-                  "The bearer token (created, mode 0600, when missing; default "
-                  "ROOT/var/lib/hostdev/agent.token)",
-                  "PATH" },
-                { "read-only-token-file", 0, 0, G_OPTION_ARG_FILENAME, &opts->ro_token_file,
-                  "A token for read-only callers (default ROOT/var/lib/hostdev/agent-ro.token)",
-                  "PATH" },
-                { "libvirt-uri", 0, 0, G_OPTION_ARG_STRING, &opts->libvirt_uri,
-                  "libvirt connection (default qemu:///system)", "URI" },
-                { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &opts->tls_cert,
-                  "Serve HTTPS with this PEM certificate", "PATH" },
-                { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &opts->tls_key,
-                  "The certificate's private key (PEM)", "PATH" },
-                { "stop-timeout", 0, 0, G_OPTION_ARG_INT, &stop_timeout,
-                  "Seconds to wait for a VM to shut down before giving up (default 120)",
-                  "SECONDS" },
-                { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opts->config_file,
-                  "Configuration file (default " DEFAULT_CONFIG " when it exists)", "PATH" },
-                { "read-only", 0, 0, G_OPTION_ARG_NONE, &opts->read_only,
-                  "Only read: answer every mutating call 403 and leave interrupted journals for "
-                  "`hostdev recover` (serve a live host for inspection)",
-                  NULL },
-                { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opts->verbose,
-                  "Log debug lines too", NULL },
-                { NULL },
+            {"root", 0, 0, G_OPTION_ARG_FILENAME, &opts->root,
+             "Serve the machine under DIR instead of / (a fixture or a snapshot)", "DIR"},
+            {"backend", 0, 0, G_OPTION_ARG_STRING, &opts->backend,
+             "Kernel backend: real, sim or auto (default: real for /, sim otherwise)", "KIND"},
+            {"listen", 'l', 0, G_OPTION_ARG_STRING, &opts->listen,
+             "Address and port (default 127.0.0.1:8086; port 0 picks a free one and "
+             "prints it)",
+             "ADDR:PORT"},
+            {"token-file", 0, 0, G_OPTION_ARG_FILENAME, &opts->token_file,
+             "The bearer token (created, mode 0600, when missing; default "
+             "ROOT/var/lib/hostdev/agent.token)",
+             "PATH"},
+            {"read-only-token-file", 0, 0, G_OPTION_ARG_FILENAME, &opts->ro_token_file,
+             "A token for read-only callers (default ROOT/var/lib/hostdev/agent-ro.token)", "PATH"},
+            {"libvirt-uri", 0, 0, G_OPTION_ARG_STRING, &opts->libvirt_uri,
+             "libvirt connection (default qemu:///system)", "URI"},
+            {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &opts->tls_cert,
+             "Serve HTTPS with this PEM certificate", "PATH"},
+            {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &opts->tls_key,
+             "The certificate's private key (PEM)", "PATH"},
+            {"stop-timeout", 0, 0, G_OPTION_ARG_INT, &stop_timeout,
+             "Seconds to wait for a VM to shut down before giving up (default 120)", "SECONDS"},
+            {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opts->config_file,
+             "Configuration file (default " DEFAULT_CONFIG " when it exists)", "PATH"},
+            {"read-only", 0, 0, G_OPTION_ARG_NONE, &opts->read_only,
+             "Only read: answer every mutating call 403 and leave interrupted journals for "
+             "`hostdev recover` (serve a live host for inspection)",
+             NULL},
+            {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opts->verbose, "Log debug lines too", NULL},
+            {NULL},
         };
         g_autoptr(GOptionContext) octx = g_option_context_new(NULL);
 
@@ -116,8 +111,8 @@ gboolean hd_agent_options_parse(HdAgentOptions *opts, int *argc, char ***argv, G
         if (!g_option_context_parse(octx, argc, argv, error))
                 return FALSE;
         if (*argc > 1) {
-                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
-                            "unexpected argument '%s'", (*argv)[1]);
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT, "unexpected argument '%s'",
+                            (*argv)[1]);
                 return FALSE;
         }
         if (stop_timeout < 0) {

@@ -85,8 +85,8 @@ static void on_uevent(GUdevClient *client, const char *action, GUdevDevice *devi
                       gpointer user_data)
 {
         HdWatch *w = user_data;
-        g_autofree char *why = g_strdup_printf("uevent %s %s", action,
-                                               g_udev_device_get_name(device));
+        g_autofree char *why =
+            g_strdup_printf("uevent %s %s", action, g_udev_device_get_name(device));
 
         if (g_strcmp0(action, "add") == 0 || g_strcmp0(action, "remove") == 0 ||
             g_strcmp0(action, "bind") == 0 || g_strcmp0(action, "unbind") == 0 ||
@@ -115,19 +115,19 @@ static void on_device_dir_event(GFileMonitor *mon, GFile *file, GFile *other,
         }
 }
 
-static void on_bus_dir_event(GFileMonitor *mon, GFile *file, GFile *other,
-                             GFileMonitorEvent event, gpointer user_data)
+static void on_bus_dir_event(GFileMonitor *mon, GFile *file, GFile *other, GFileMonitorEvent event,
+                             gpointer user_data)
 {
         HdWatch *w = user_data;
 
         if (event == G_FILE_MONITOR_EVENT_CREATED || event == G_FILE_MONITOR_EVENT_DELETED ||
             event == G_FILE_MONITOR_EVENT_MOVED_IN || event == G_FILE_MONITOR_EVENT_MOVED_OUT) {
                 g_autofree char *name = g_file_get_basename(file);
-                g_autofree char *why = g_strdup_printf("device %s %s", name,
-                                                       event == G_FILE_MONITOR_EVENT_CREATED ||
-                                                                       event == G_FILE_MONITOR_EVENT_MOVED_IN
-                                                               ? "appeared"
-                                                               : "disappeared");
+                g_autofree char *why = g_strdup_printf(
+                    "device %s %s", name,
+                    event == G_FILE_MONITOR_EVENT_CREATED || event == G_FILE_MONITOR_EVENT_MOVED_IN
+                        ? "appeared"
+                        : "disappeared");
                 hd_watch_bump(w, why);
                 watch_devices(w);
         }
@@ -186,7 +186,7 @@ HdWatch *hd_watch_new(HdAgent *agent)
         w->dev_monitors = g_ptr_array_new_with_free_func(monitor_free);
         if (hd_ctx_is_live_root(agent->ctx)) {
 #ifdef HAVE_GUDEV
-                const char *subsystems[] = { "pci", NULL };
+                const char *subsystems[] = {"pci", NULL};
                 w->udev = g_udev_client_new(subsystems);
                 g_signal_connect(w->udev, "uevent", G_CALLBACK(on_uevent), w);
                 hd_agent_log("info", "watching uevents", "subsystem", "pci", NULL);

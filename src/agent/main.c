@@ -43,7 +43,7 @@ static int fail(const char *what, const GError *error)
 
 int main(int argc, char **argv)
 {
-        HdAgent agent = { 0 };
+        HdAgent agent = {0};
         g_autoptr(GError) error = NULL;
         guint n_recovered = 0;
         const char *delay;
@@ -57,7 +57,8 @@ int main(int argc, char **argv)
         }
         hd_agent_set_verbose(agent.opts.verbose);
         agent.backend = HD_BACKEND_AUTO;
-        if (agent.opts.backend && !hd_backend_kind_from_string(agent.opts.backend, &agent.backend)) {
+        if (agent.opts.backend &&
+            !hd_backend_kind_from_string(agent.opts.backend, &agent.backend)) {
                 fprintf(stderr, "hostdevd: --backend %s is not a backend; use real, sim or auto\n",
                         agent.opts.backend);
                 return 2;
@@ -78,9 +79,8 @@ int main(int argc, char **argv)
                 goto out;
         }
         agent.root = g_strdup(hd_ctx_get_root(agent.ctx));
-        hd_agent_log("info", "starting", "version", HOSTDEV_VERSION, "root", agent.root,
-                     "backend", hd_backend_kind_to_string(hd_ctx_get_backend_kind(agent.ctx)),
-                     NULL);
+        hd_agent_log("info", "starting", "version", HOSTDEV_VERSION, "root", agent.root, "backend",
+                     hd_backend_kind_to_string(hd_ctx_get_backend_kind(agent.ctx)), NULL);
 
         if (agent.opts.read_only) {
                 char n[16];

@@ -4,8 +4,8 @@
 
 #include "agent.h"
 
-static const double buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                  0.25,  0.5,    1,     2.5,  5,     10 };
+static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                 0.25,  0.5,    1,     2.5,  5,     10};
 
 typedef struct {
         guint64 ok;
@@ -17,8 +17,8 @@ struct HdMetrics {
         guint64 bucket_counts[G_N_ELEMENTS(buckets)];
         guint64 count;
         double sum;
-        GHashTable *by_status;  /* GUINT_TO_POINTER(status) -> guint64* */
-        GHashTable *ops;        /* op name -> OpCount* */
+        GHashTable *by_status; /* GUINT_TO_POINTER(status) -> guint64* */
+        GHashTable *ops;       /* op name -> OpCount* */
         gint64 started;
 };
 
@@ -139,20 +139,20 @@ char *hd_metrics_render(HdMetrics *m, HdAgent *agent)
                            "# TYPE hostdev_operations_total counter\n");
         for (guint i = 0; i < keys->len; i++) {
                 OpCount *c = g_hash_table_lookup(m->ops, keys->pdata[i]);
-                g_string_append_printf(s,
-                                       "hostdev_operations_total{op=\"%s\",result=\"ok\"} %" G_GUINT64_FORMAT "\n"
-                                       "hostdev_operations_total{op=\"%s\",result=\"failed\"} %" G_GUINT64_FORMAT "\n",
-                                       (char *)keys->pdata[i], c->ok, (char *)keys->pdata[i],
-                                       c->failed);
+                g_string_append_printf(
+                    s,
+                    "hostdev_operations_total{op=\"%s\",result=\"ok\"} %" G_GUINT64_FORMAT "\n"
+                    "hostdev_operations_total{op=\"%s\",result=\"failed\"} %" G_GUINT64_FORMAT "\n",
+                    (char *)keys->pdata[i], c->ok, (char *)keys->pdata[i], c->failed);
         }
         g_string_append(s, "# HELP hostdev_operation_failures_total Operations that failed or "
                            "were refused.\n"
                            "# TYPE hostdev_operation_failures_total counter\n");
         for (guint i = 0; i < keys->len; i++) {
                 OpCount *c = g_hash_table_lookup(m->ops, keys->pdata[i]);
-                g_string_append_printf(s,
-                                       "hostdev_operation_failures_total{op=\"%s\"} %" G_GUINT64_FORMAT "\n",
-                                       (char *)keys->pdata[i], c->failed);
+                g_string_append_printf(
+                    s, "hostdev_operation_failures_total{op=\"%s\"} %" G_GUINT64_FORMAT "\n",
+                    (char *)keys->pdata[i], c->failed);
         }
         g_clear_pointer(&keys, g_ptr_array_unref);
         keys = sorted_keys(m->by_status, cmp_uint);
@@ -160,8 +160,9 @@ char *hd_metrics_render(HdMetrics *m, HdAgent *agent)
                            "# TYPE hostdev_http_requests_total counter\n");
         for (guint i = 0; i < keys->len; i++) {
                 guint64 *n = g_hash_table_lookup(m->by_status, keys->pdata[i]);
-                g_string_append_printf(s, "hostdev_http_requests_total{code=\"%u\"} %" G_GUINT64_FORMAT "\n",
-                                       GPOINTER_TO_UINT(keys->pdata[i]), *n);
+                g_string_append_printf(
+                    s, "hostdev_http_requests_total{code=\"%u\"} %" G_GUINT64_FORMAT "\n",
+                    GPOINTER_TO_UINT(keys->pdata[i]), *n);
         }
         g_string_append(s, "# HELP hostdev_http_request_duration_seconds Time to answer a "
                            "request.\n"
@@ -169,18 +170,22 @@ char *hd_metrics_render(HdMetrics *m, HdAgent *agent)
         for (gsize i = 0; i < G_N_ELEMENTS(buckets); i++) {
                 char le[G_ASCII_DTOSTR_BUF_SIZE];
                 g_ascii_formatd(le, sizeof(le), "%g", buckets[i]);
-                g_string_append_printf(s,
-                                       "hostdev_http_request_duration_seconds_bucket{le=\"%s\"} %" G_GUINT64_FORMAT "\n",
-                                       le, m->bucket_counts[i]);
+                g_string_append_printf(
+                    s,
+                    "hostdev_http_request_duration_seconds_bucket{le=\"%s\"} %" G_GUINT64_FORMAT
+                    "\n",
+                    le, m->bucket_counts[i]);
         }
         {
                 char sum[G_ASCII_DTOSTR_BUF_SIZE];
                 g_ascii_formatd(sum, sizeof(sum), "%.6f", m->sum);
-                g_string_append_printf(s,
-                                       "hostdev_http_request_duration_seconds_bucket{le=\"+Inf\"} %" G_GUINT64_FORMAT "\n"
-                                       "hostdev_http_request_duration_seconds_sum %s\n"
-                                       "hostdev_http_request_duration_seconds_count %" G_GUINT64_FORMAT "\n",
-                                       m->count, sum, m->count);
+                g_string_append_printf(
+                    s,
+                    "hostdev_http_request_duration_seconds_bucket{le=\"+Inf\"} %" G_GUINT64_FORMAT
+                    "\n"
+                    "hostdev_http_request_duration_seconds_sum %s\n"
+                    "hostdev_http_request_duration_seconds_count %" G_GUINT64_FORMAT "\n",
+                    m->count, sum, m->count);
         }
         g_string_append(s, "# HELP hostdev_agent_start_time_seconds When hostdevd started.\n"
                            "# TYPE hostdev_agent_start_time_seconds gauge\n");

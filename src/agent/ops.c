@@ -19,7 +19,9 @@
 
 static void log_from_lib(HdLogLevel level, const char *message, gpointer user_data)
 {
-        hd_agent_log(level == HD_LOG_WARNING ? "warning" : level == HD_LOG_INFO ? "info" : "debug",
+        hd_agent_log(level == HD_LOG_WARNING ? "warning"
+                     : level == HD_LOG_INFO  ? "info"
+                                             : "debug",
                      message, NULL);
 }
 
@@ -62,8 +64,8 @@ void hd_agent_groups_acquire(HdAgent *agent, GArray *groups)
         for (;;) {
                 gboolean all_free = TRUE;
                 for (guint i = 0; i < groups->len && all_free; i++)
-                        all_free = !g_hash_table_contains(agent->busy_groups,
-                                                      GINT_TO_POINTER(g_array_index(groups, int, i) + 1));
+                        all_free = !g_hash_table_contains(
+                            agent->busy_groups, GINT_TO_POINTER(g_array_index(groups, int, i) + 1));
                 if (all_free)
                         break;
                 g_cond_wait(&agent->groups_cond, &agent->groups_lock);
@@ -89,10 +91,11 @@ typedef struct {
         SoupServerMessage *msg;
         gulong finished_id;
         gulong disconnected_id;
-        gboolean finished;      /* the client went away before the answer */
+        gboolean finished; /* the client went away before the answer */
         char *op_name;
+        char *target; /* device or VM, for the log */
         gboolean mutates;
-        GArray *addresses;      /* HdAddress, may be NULL */
+        GArray *addresses; /* HdAddress, may be NULL */
         HdOpFunc func;
         gpointer data;
         GDestroyNotify data_free;
@@ -109,6 +112,7 @@ static void op_free(Op *op)
                 g_signal_handler_disconnect(op->msg, op->disconnected_id);
         g_object_unref(op->msg);
         g_free(op->op_name);
+        g_free(op->target);
         if (op->addresses)
                 g_array_unref(op->addresses);
         if (op->data_free)
@@ -158,11 +162,12 @@ static void op_done(GObject *source, GAsyncResult *res, gpointer user_data)
         hd_metrics_operation(agent->metrics, op->op_name, ok);
         g_snprintf(ms, sizeof(ms), "%.3f", (g_get_monotonic_time() - op->started) / 1000.0);
         if (ok)
-                hd_agent_log("info", "operation done", "op", op->op_name, "ms", ms, NULL);
+                hd_agent_log("info", "operation done", "op", op->op_name, "target", op->target,
+                             "ms", ms, NULL);
         else
-                hd_agent_log("info", "operation failed", "op", op->op_name, "code",
-                             hd_error_code_name(op->error), "error", op->error->message, "ms",
-                             ms, NULL);
+                hd_agent_log("info", "operation failed", "op", op->op_name, "target", op->target,
+                             "code", hd_error_code_name(op->error), "error", op->error->message,
+                             "ms", ms, NULL);
         if (!op->finished) {
                 if (ok)
                         hd_respond_builder(op->msg, SOUP_STATUS_OK, op->result);
@@ -182,8 +187,8 @@ static void on_finished(SoupServerMessage *msg, gpointer user_data)
         op->finished = TRUE;
 }
 
-void hd_agent_run_op(HdRequest *req, const char *op_name, gboolean mutates, GArray *addresses,
-                     HdOpFunc func, gpointer data, GDestroyNotify data_free)
+void hd_agent_run_op(HdRequest *req, const char *op_name, const char *target, gboolean mutates,
+                     GArray *addresses, HdOpFunc func, gpointer data, GDestroyNotify data_free)
 {
         Op *op = g_new0(Op, 1);
         g_autoptr(GTask) task = g_task_new(NULL, NULL, op_done, NULL);
@@ -191,6 +196,7 @@ void hd_agent_run_op(HdRequest *req, const char *op_name, gboolean mutates, GArr
         op->agent = req->agent;
         op->msg = g_object_ref(req->msg);
         op->op_name = g_strdup(op_name);
+        op->target = g_strdup(target ? target : "-");
         op->mutates = mutates;
         op->addresses = addresses ? g_array_ref(addresses) : NULL;
         op->func = func;
@@ -199,8 +205,8 @@ void hd_agent_run_op(HdRequest *req, const char *op_name, gboolean mutates, GArr
         op->started = g_get_monotonic_time();
         op->finished_id = g_signal_connect(req->msg, "finished", G_CALLBACK(on_finished), op);
         /* the caller went away, or the agent is stopping: nobody to answer */
-        op->disconnected_id = g_signal_connect(req->msg, "disconnected", G_CALLBACK(on_finished),
-                                               op);
+        op->disconnected_id =
+            g_signal_connect(req->msg, "disconnected", G_CALLBACK(on_finished), op);
         req->agent->inflight++;
         soup_server_message_pause(req->msg);
         g_task_set_task_data(task, op, (GDestroyNotify)op_free);
@@ -247,10 +253,10 @@ void hd_agent_add_bind_report(JsonBuilder *b, HdCtx *ctx, const HdBindReport *re
         json_builder_begin_array(b);
         for (guint i = 0; i < log->len; i++) {
                 const HdCtxWrite *w = log->pdata[i];
-                g_autofree char *path = w->op == HD_BACKEND_OP_LOAD_MODULE ||
-                                                        w->op == HD_BACKEND_OP_RUN
-                                                ? g_strdup(w->path)
-                                                : g_strconcat("/", w->path, NULL);
+                g_autofree char *path =
+                    w->op == HD_BACKEND_OP_LOAD_MODULE || w->op == HD_BACKEND_OP_RUN
+                        ? g_strdup(w->path)
+                        : g_strconcat("/", w->path, NULL);
                 json_builder_begin_object(b);
                 json_builder_set_member_name(b, "op");
                 json_builder_add_string_value(b, hd_backend_op_to_string(w->op));

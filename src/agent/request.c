@@ -57,8 +57,7 @@ gboolean hd_body_check_members(JsonObject *o, const char *const *allowed, GError
                         g_autofree char *list = g_strjoinv(", ", (char **)allowed);
                         g_autofree char *shown = g_strndup(l->data, 64);
                         return invalid(error, "unknown member \"%s\" in the request body; %s%s",
-                                       shown, *allowed ? "known: " : "it takes none",
-                                       list);
+                                       shown, *allowed ? "known: " : "it takes none", list);
                 }
         }
         return TRUE;
@@ -136,11 +135,9 @@ gboolean hd_body_get_strings(JsonObject *o, const char *name, GPtrArray **out, G
 
 gboolean hd_body_parse_bind(JsonObject *o, const char *action, HdBindArgs *out, GError **error)
 {
-        static const char *const detach_members[] = { "group", "dry_run", "force", "persist",
-                                                      NULL };
-        static const char *const attach_members[] = { "group", "dry_run", "force", "driver",
-                                                      NULL };
-        static const char *const verify_members[] = { NULL };
+        static const char *const detach_members[] = {"group", "dry_run", "force", "persist", NULL};
+        static const char *const attach_members[] = {"group", "dry_run", "force", "driver", NULL};
+        static const char *const verify_members[] = {NULL};
         gboolean is_detach = strcmp(action, "detach") == 0;
         gboolean is_attach = strcmp(action, "attach") == 0;
         JsonNode *force = member_value(o, "force");
@@ -199,8 +196,8 @@ gboolean hd_vm_name_valid(const char *name)
 
 gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error)
 {
-        static const char *const members[] = { "name", "memory_mib", "vcpus", "disk_image",
-                                               "hostdevs", "viommu", NULL };
+        static const char *const members[] = {"name",     "memory_mib", "vcpus", "disk_image",
+                                              "hostdevs", "viommu",     NULL};
         const char *name = NULL, *disk = NULL;
         JsonNode *devs;
 
@@ -256,8 +253,8 @@ void hd_vm_args_clear(HdVmArgs *a)
 
 gboolean hd_body_parse_kernel_args(JsonObject *o, HdKernelArgsBody *out, GError **error)
 {
-        static const char *const members[] = { "enable", "disable", "custom", "remove", "dry_run",
-                                               NULL };
+        static const char *const members[] = {"enable", "disable", "custom",
+                                              "remove", "dry_run", NULL};
 
         memset(out, 0, sizeof(*out));
         return hd_body_check_members(o, members, error) &&

@@ -26,9 +26,9 @@ gboolean hd_body_get_strings(JsonObject *o, const char *name, GPtrArray **out, G
 typedef struct {
         gboolean group;
         gboolean dry_run;
-        gboolean persist;   /* detach */
-        guint force;        /* true = 1; 0..2 */
-        char *driver;       /* attach */
+        gboolean persist; /* detach */
+        guint force;      /* true = 1; 0..2 */
+        char *driver;     /* attach */
 } HdBindArgs;
 gboolean hd_body_parse_bind(JsonObject *o, const char *action, HdBindArgs *out, GError **error);
 void hd_bind_args_clear(HdBindArgs *a);
@@ -40,7 +40,7 @@ typedef struct {
         guint64 memory_mib;
         guint64 vcpus;
         gboolean viommu;
-        GArray *hostdevs;   /* HdAddress */
+        GArray *hostdevs; /* HdAddress */
 } HdVmArgs;
 gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error);
 void hd_vm_args_clear(HdVmArgs *a);

@@ -117,8 +117,7 @@ void hd_respond_gerror(SoupServerMessage *msg, const GError *error)
 
 void hd_respond_bad_method(SoupServerMessage *msg, const char *allow)
 {
-        soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow",
-                                     allow);
+        soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow", allow);
         hd_respond_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method-not-allowed",
                          "%s is not allowed here; use %s", soup_server_message_get_method(msg),
                          allow);
@@ -205,12 +204,12 @@ static gboolean is_mutating(const char *method)
         return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
 }
 
-static void handler(SoupServer *server, SoupServerMessage *msg, const char *path,
-                    GHashTable *query, gpointer user_data)
+static void handler(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+                    gpointer user_data)
 {
         HdAgent *agent = user_data;
         const char *method = soup_server_message_get_method(msg);
-        HdRequest req = { .agent = agent, .msg = msg, .method = method };
+        HdRequest req = {.agent = agent, .msg = msg, .method = method};
         g_auto(GStrv) parts = NULL;
         g_autoptr(GPtrArray) segs = g_ptr_array_new_with_free_func(g_free);
         gboolean handled = FALSE;
@@ -234,9 +233,8 @@ static void handler(SoupServer *server, SoupServerMessage *msg, const char *path
                         return hd_respond_bad_method(msg, "GET");
                 text = hd_metrics_render(agent->metrics, agent);
                 soup_server_message_set_status(msg, SOUP_STATUS_OK, NULL);
-                soup_server_message_set_response(msg, "text/plain; version=0.0.4",
-                                                 SOUP_MEMORY_TAKE, g_steal_pointer(&text),
-                                                 strlen(text));
+                soup_server_message_set_response(msg, "text/plain; version=0.0.4", SOUP_MEMORY_TAKE,
+                                                 g_steal_pointer(&text), strlen(text));
                 return;
         }
         if (!g_str_has_prefix(path, "/v1/")) {
@@ -274,7 +272,8 @@ static void handler(SoupServer *server, SoupServerMessage *msg, const char *path
         req.segments = (char **)segs->pdata;
         req.n_segments = segs->len - 1;
         if (req.n_segments > 0) {
-                if (strcmp(req.segments[0], "devices") == 0 || strcmp(req.segments[0], "groups") == 0)
+                if (strcmp(req.segments[0], "devices") == 0 ||
+                    strcmp(req.segments[0], "groups") == 0)
                         handled = hd_api_devices(&req);
                 else if (strcmp(req.segments[0], "host") == 0 ||
                          strcmp(req.segments[0], "kernel-args") == 0)
@@ -309,9 +308,9 @@ static void request_done(SoupServerMessage *msg, HdAgent *agent, gboolean aborte
 
         if (remote && G_IS_INET_SOCKET_ADDRESS(remote)) {
                 g_autofree char *ip = g_inet_address_to_string(
-                        g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote)));
-                peer = g_strdup_printf("%s:%u", ip,
-                                       g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(remote)));
+                    g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote)));
+                peer = g_strdup_printf(
+                    "%s:%u", ip, g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(remote)));
         }
         hd_metrics_request(agent->metrics, status, seconds);
         g_snprintf(status_s, sizeof(status_s), "%u", status);
@@ -364,8 +363,7 @@ static GSocketAddress *parse_listen(const char *listen, GError **error)
         return sa;
 bad:
         g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
-                    "--listen %s is not ADDR:PORT (127.0.0.1:8086, [::1]:8086, 0.0.0.0:0)",
-                    listen);
+                    "--listen %s is not ADDR:PORT (127.0.0.1:8086, [::1]:8086, 0.0.0.0:0)", listen);
         return NULL;
 }
 
@@ -382,8 +380,8 @@ gboolean hd_agent_server_start(HdAgent *agent, GError **error)
                 cert = g_tls_certificate_new_from_files(agent->opts.tls_cert, agent->opts.tls_key,
                                                         error);
                 if (!cert) {
-                        g_prefix_error(error, "cannot load the TLS certificate %s: ",
-                                       agent->opts.tls_cert);
+                        g_prefix_error(
+                            error, "cannot load the TLS certificate %s: ", agent->opts.tls_cert);
                         return FALSE;
                 }
                 lopts |= SOUP_SERVER_LISTEN_HTTPS;
@@ -405,8 +403,8 @@ gboolean hd_agent_server_start(HdAgent *agent, GError **error)
                         hd_agent_log("warning",
                                      "listening beyond loopback: every caller that can reach "
                                      "this address and holds a token may change the host",
-                                     "listen", agent->opts.listen, "tls",
-                                     cert ? "yes" : "no", NULL);
+                                     "listen", agent->opts.listen, "tls", cert ? "yes" : "no",
+                                     NULL);
         }
         uris = soup_server_get_uris(agent->server);
         for (GSList *l = uris; l; l = l->next) {

@@ -137,8 +137,8 @@ static char *load_or_create(const char *path, gboolean *created, GError **error)
 gboolean hd_agent_tokens_load(HdAgent *agent, GError **error)
 {
         g_autofree char *def = g_build_filename(agent->root, "var/lib/hostdev/agent.token", NULL);
-        g_autofree char *def_ro = g_build_filename(agent->root, "var/lib/hostdev/agent-ro.token",
-                                                   NULL);
+        g_autofree char *def_ro =
+            g_build_filename(agent->root, "var/lib/hostdev/agent-ro.token", NULL);
         const char *path = agent->opts.token_file ? agent->opts.token_file : def;
         const char *ro_path = agent->opts.ro_token_file ? agent->opts.ro_token_file : def_ro;
         gboolean created;
@@ -153,11 +153,12 @@ gboolean hd_agent_tokens_load(HdAgent *agent, GError **error)
                 return FALSE;
         if (hd_token_equal(agent->token, agent->ro_token)) {
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
-                            "%s and %s hold the same token; the read-only token must differ",
-                            path, ro_path);
+                            "%s and %s hold the same token; the read-only token must differ", path,
+                            ro_path);
                 return FALSE;
         }
-        hd_agent_log("info", created ? "created the read-only token file" : "read-only token loaded",
+        hd_agent_log("info",
+                     created ? "created the read-only token file" : "read-only token loaded",
                      "file", ro_path, NULL);
         return TRUE;
 }

@@ -27,7 +27,7 @@ static void check_error(gboolean ok, GError *error)
 
 int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
 {
-        static const char *const actions[] = { "detach", "attach", "verify" };
+        static const char *const actions[] = {"detach", "attach", "verify"};
         g_autoptr(GError) error = NULL;
         g_autoptr(JsonObject) o = hd_body_parse((const char *)data, size, &error);
 
