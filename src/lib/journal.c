@@ -58,12 +58,12 @@ static void step_free(gpointer p)
 HdJournal *hd_journal_new(HdCtx *ctx, HdTxKind kind)
 {
         HdJournal *j = g_new0(HdJournal, 1);
-        static guint counter;
+        static gint counter; /* atomic: the agent begins transactions in several threads */
 
         j->ctx = ctx;
         j->kind = kind;
         j->id = g_strdup_printf("%" G_GINT64_FORMAT "-%d-%u", g_get_real_time(), (int)getpid(),
-                                counter++);
+                                (guint)g_atomic_int_add(&counter, 1));
         j->file = g_strdup_printf(JOURNAL_DIR "/%s", j->id);
         j->state = g_strdup("writing");
         j->devices = g_ptr_array_new_with_free_func(device_free);
