@@ -471,6 +471,91 @@ static void test_etag(void)
         daemon_stop(d);
 }
 
+typedef struct {
+        Daemon *d;
+        const char *path;
+        const char *etag;
+        guint status;
+        char *new_etag;
+        double seconds;
+} Poll;
+
+static gpointer poll_thread(gpointer data)
+{
+        Poll *p = data;
+        g_autoptr(SoupSession) s = soup_session_new_with_options("timeout", 30, NULL);
+        g_autofree char *uri = g_strconcat(p->d->url, p->path, NULL);
+        g_autoptr(SoupMessage) msg = soup_message_new("GET", uri);
+        g_autofree char *auth = g_strconcat("Bearer ", p->d->token, NULL);
+        g_autoptr(GBytes) out = NULL;
+        gint64 start = g_get_monotonic_time();
+
+        soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", auth);
+        soup_message_headers_replace(soup_message_get_request_headers(msg), "If-None-Match",
+                                     p->etag);
+        out = soup_session_send_and_read(s, msg, NULL, NULL);
+        p->seconds = (g_get_monotonic_time() - start) / 1e6;
+        p->status = soup_message_get_status(msg);
+        p->new_etag =
+            g_strdup(soup_message_headers_get_one(soup_message_get_response_headers(msg), "ETag"));
+        return NULL;
+}
+
+/* Long poll: ?wait=N with the current ETag answers as soon as the generation moves, or 304
+ * when the wait runs out. */
+static void test_long_poll(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        Daemon *d = daemon_start(fx, NULL);
+        g_autofree char *etag = NULL;
+        Reply r;
+
+        r = request(d, "GET", "/v1/groups", NULL);
+        etag = g_strdup(r.etag);
+        reply_clear(&r);
+        {
+                Poll p = {d, "/v1/devices?wait=1", etag};
+                poll_thread(&p);
+                g_assert_cmpuint(p.status, ==, 304);
+                g_assert_cmpfloat(p.seconds, >=, 0.9);
+                g_free(p.new_etag);
+        }
+        {
+                Poll p = {d, "/v1/groups?wait=20", etag};
+                GThread *t = g_thread_new("poll", poll_thread, &p);
+                g_usleep(300 * 1000);
+                r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": true}");
+                g_assert_cmpuint(r.status, ==, 200);
+                reply_clear(&r);
+                g_thread_join(t);
+                g_assert_cmpuint(p.status, ==, 200);
+                g_assert_cmpstr(p.new_etag, !=, etag);
+                g_assert_cmpfloat(p.seconds, <, 10);
+                g_free(p.new_etag);
+        }
+        r = request(d, "GET", "/v1/devices?wait=301", NULL);
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/devices?wait=x", NULL);
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        /* a waiting poll does not keep the agent from stopping */
+        {
+                Poll p = {d, "/v1/devices?wait=60", NULL};
+                GThread *t;
+                r = request(d, "GET", "/v1/devices", NULL);
+                p.etag = r.etag;
+                t = g_thread_new("poll", poll_thread, &p);
+                g_usleep(300 * 1000);
+                daemon_stop(d);
+                g_thread_join(t);
+                g_assert_cmpuint(p.status, ==, 304);
+                g_assert_cmpfloat(p.seconds, <, 30);
+                g_free(p.new_etag);
+                reply_clear(&r);
+        }
+}
+
 static void test_auth(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
@@ -1175,6 +1260,7 @@ int main(int argc, char **argv)
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/agent/read-endpoints", test_read_endpoints);
         g_test_add_func("/agent/etag", test_etag);
+        g_test_add_func("/agent/long-poll", test_long_poll);
         g_test_add_func("/agent/auth", test_auth);
         g_test_add_func("/agent/errors", test_errors);
         g_test_add_func("/agent/detach-attach", test_detach_attach);

@@ -108,7 +108,8 @@ typedef struct {
         HdAgent *agent;
         SoupServerMessage *msg;
         const char *method;
-        char **segments; /* path split on '/', without the leading "v1" */
+        GHashTable *query; /* decoded query parameters, may be NULL */
+        char **segments;   /* path split on '/', without the leading "v1" */
         guint n_segments;
 } HdRequest;
 
@@ -176,6 +177,13 @@ void hd_watch_get_counts(HdWatch *watch, int *n_devices, int *n_groups);
 /* 304 handling: TRUE when the request's If-None-Match matches (the answer was sent). Sets
  * ETag and X-Hostdev-Generation on the response either way. */
 gboolean hd_watch_handle_conditional(HdWatch *watch, SoupServerMessage *msg);
+
+/* Long poll: the request (whose If-None-Match holds the current ETag) waits up to @seconds
+ * for the next generation and gets its JSON from @get, or 304 when nothing changed. */
+void hd_watch_wait(HdWatch *watch, SoupServerMessage *msg, guint seconds,
+                   const char *(*get)(HdWatch *, GError **));
+/* Answer every waiting long poll with 304 (the agent is stopping). */
+void hd_watch_release_waiters(HdWatch *watch);
 
 /* metrics.c */
 HdMetrics *hd_metrics_new(void);

@@ -22,10 +22,21 @@ static void respond_cached(HdRequest *req, const char *(*get)(HdWatch *, GError 
         g_autoptr(GError) error = NULL;
         const char *json;
 
+        const char *wait = req->query ? g_hash_table_lookup(req->query, "wait") : NULL;
+        guint64 seconds = 0;
+
         if (strcmp(req->method, "GET") != 0)
                 return hd_respond_bad_method(req->msg, "GET");
-        if (hd_watch_handle_conditional(req->agent->watch, req->msg))
+        if (wait && !g_ascii_string_to_unsigned(wait, 10, 0, 300, &seconds, NULL))
+                return hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
+                                        "wait=%s: give the seconds to wait for a change, 0..300",
+                                        wait);
+        if (hd_watch_handle_conditional(req->agent->watch, req->msg)) {
+                /* the caller has the current generation: wait for the next one if asked */
+                if (seconds > 0)
+                        hd_watch_wait(req->agent->watch, req->msg, (guint)seconds, get);
                 return;
+        }
         json = get(req->agent->watch, &error);
         if (!json)
                 return hd_respond_gerror(req->msg, error);

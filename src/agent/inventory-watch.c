@@ -42,7 +42,20 @@ struct HdWatch {
 #endif
         GFileMonitor *dir_monitor;
         GPtrArray *dev_monitors; /* GFileMonitor* */
+        GList *waiters;          /* Waiter*: long polls waiting for the next generation */
+        guint flush_id;          /* the debounce before waiters are answered */
 };
+
+/* A long poll: GET /v1/devices?wait=N with the current ETag in If-None-Match. */
+typedef struct {
+        HdWatch *w;
+        SoupServerMessage *msg;
+        const char *(*get)(HdWatch *, GError **);
+        guint timeout_id;
+        gulong disconnected_id;
+} Waiter;
+
+static void answer_waiter(Waiter *wt, gboolean changed);
 
 static void update_etag(HdWatch *w)
 {
@@ -57,6 +70,18 @@ static void drop_cache(HdWatch *w)
         g_clear_pointer(&w->groups_json, g_free);
 }
 
+static gboolean flush_waiters(gpointer data)
+{
+        HdWatch *w = data;
+        GList *list = g_steal_pointer(&w->waiters);
+
+        w->flush_id = 0;
+        for (GList *l = list; l; l = l->next)
+                answer_waiter(l->data, TRUE);
+        g_list_free(list);
+        return G_SOURCE_REMOVE;
+}
+
 void hd_watch_bump(HdWatch *w, const char *why)
 {
         char gen[32];
@@ -66,6 +91,9 @@ void hd_watch_bump(HdWatch *w, const char *why)
         drop_cache(w);
         g_snprintf(gen, sizeof(gen), "%" G_GUINT64_FORMAT, w->generation);
         hd_agent_log("debug", "inventory changed", "generation", gen, "why", why, NULL);
+        /* A transaction moves several drivers in a row: answer long polls once it settles. */
+        if (w->waiters && !w->flush_id)
+                w->flush_id = g_timeout_add(100, flush_waiters, w);
 }
 
 guint64 hd_watch_get_generation(HdWatch *w)
@@ -210,10 +238,21 @@ HdWatch *hd_watch_new(HdAgent *agent)
         return w;
 }
 
+void hd_watch_release_waiters(HdWatch *w)
+{
+        GList *list = g_steal_pointer(&w->waiters);
+
+        g_clear_handle_id(&w->flush_id, g_source_remove);
+        for (GList *l = list; l; l = l->next)
+                answer_waiter(l->data, FALSE);
+        g_list_free(list);
+}
+
 void hd_watch_free(HdWatch *w)
 {
         if (!w)
                 return;
+        hd_watch_release_waiters(w);
 #ifdef HAVE_GUDEV
         if (w->udev) {
                 g_signal_handlers_disconnect_by_data(w->udev, w);
@@ -333,4 +372,67 @@ gboolean hd_watch_handle_conditional(HdWatch *w, SoupServerMessage *msg)
                 return TRUE;
         }
         return FALSE;
+}
+
+/* ---- long polls ----------------------------------------------------------------------------- */
+
+static void waiter_free(Waiter *wt)
+{
+        g_clear_handle_id(&wt->timeout_id, g_source_remove);
+        if (wt->disconnected_id)
+                g_signal_handler_disconnect(wt->msg, wt->disconnected_id);
+        g_object_unref(wt->msg);
+        g_free(wt);
+}
+
+/* Answer with the new generation's JSON (@changed), or 304 (the wait ran out, or the agent is
+ * stopping). */
+static void answer_waiter(Waiter *wt, gboolean changed)
+{
+        g_autoptr(GError) error = NULL;
+
+        if (!hd_watch_handle_conditional(wt->w, wt->msg) || !changed) {
+                const char *json = changed ? wt->get(wt->w, &error) : NULL;
+                if (json)
+                        hd_respond_json(wt->msg, SOUP_STATUS_OK, json);
+                else if (error)
+                        hd_respond_gerror(wt->msg, error);
+                else
+                        soup_server_message_set_status(wt->msg, SOUP_STATUS_NOT_MODIFIED, NULL);
+        }
+        soup_server_message_unpause(wt->msg);
+        waiter_free(wt);
+}
+
+static gboolean waiter_timeout(gpointer data)
+{
+        Waiter *wt = data;
+
+        wt->timeout_id = 0;
+        wt->w->waiters = g_list_remove(wt->w->waiters, wt);
+        answer_waiter(wt, FALSE);
+        return G_SOURCE_REMOVE;
+}
+
+static void waiter_disconnected(SoupServerMessage *msg, gpointer data)
+{
+        Waiter *wt = data;
+
+        wt->w->waiters = g_list_remove(wt->w->waiters, wt);
+        waiter_free(wt);
+}
+
+void hd_watch_wait(HdWatch *w, SoupServerMessage *msg, guint seconds,
+                   const char *(*get)(HdWatch *, GError **))
+{
+        Waiter *wt = g_new0(Waiter, 1);
+
+        wt->w = w;
+        wt->msg = g_object_ref(msg);
+        wt->get = get;
+        wt->timeout_id = g_timeout_add_seconds(seconds, waiter_timeout, wt);
+        wt->disconnected_id =
+            g_signal_connect(msg, "disconnected", G_CALLBACK(waiter_disconnected), wt);
+        w->waiters = g_list_prepend(w->waiters, wt);
+        soup_server_message_pause(msg);
 }

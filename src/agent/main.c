@@ -30,6 +30,7 @@ static gboolean on_signal(gpointer user_data)
         g_snprintf(n, sizeof(n), "%u", agent->inflight);
         hd_agent_log("info", "stopping", "operations_running", n, NULL);
         hd_agent_server_stop_accepting(agent);
+        hd_watch_release_waiters(agent->watch);
         if (agent->inflight == 0)
                 g_main_loop_quit(agent->loop);
         return G_SOURCE_CONTINUE;

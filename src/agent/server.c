@@ -209,7 +209,7 @@ static void handler(SoupServer *server, SoupServerMessage *msg, const char *path
 {
         HdAgent *agent = user_data;
         const char *method = soup_server_message_get_method(msg);
-        HdRequest req = {.agent = agent, .msg = msg, .method = method};
+        HdRequest req = {.agent = agent, .msg = msg, .method = method, .query = query};
         g_auto(GStrv) parts = NULL;
         g_autoptr(GPtrArray) segs = g_ptr_array_new_with_free_func(g_free);
         gboolean handled = FALSE;
