@@ -7,6 +7,8 @@
 
 #include <gio/gio.h>
 
+#include <glib/gstdio.h>
+
 #include "testlib.h"
 
 #define GPU "0000:01:00.0"
@@ -157,6 +159,44 @@ static void test_bridge_group(void)
         }
 }
 
+static void test_group_skips_driverless_members(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdBindReport) r = detach(ctx, "0000:00:1f.3", TRUE, 0, &error);
+
+        /* the chipset group: ISA bridge function (no driver), HD audio, SMBus */
+        g_assert_no_error(error);
+        g_assert_cmpuint(r->devices->len, ==, 2);
+        assert_driver(fx, "0000:00:1f.3", "vfio-pci");
+        assert_driver(fx, "0000:00:1f.4", "vfio-pci");
+        assert_driver(fx, "0000:00:1f.0", NULL);
+        assert_override(fx, "0000:00:1f.0", NULL);
+}
+
+/* A driverless function that is a real device (the GPU's audio with snd_hda_intel not loaded)
+ * goes to vfio-pci with --group: the VM can only be given functions on vfio-pci. */
+static void test_group_takes_driverless_endpoints(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autofree char *link = hd_test_path(fx, "sys/devices/pci0000:00/0000:00:01.0/0000:01:00.1/driver");
+        g_autofree char *back = hd_test_path(fx, "sys/bus/pci/drivers/snd_hda_intel/0000:01:00.1");
+        g_autoptr(HdCtx) ctx = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdBindReport) r = NULL;
+
+        g_assert_cmpint(g_unlink(link), ==, 0);
+        g_assert_cmpint(g_unlink(back), ==, 0);
+        ctx = hd_test_ctx_new(fx);
+        r = detach(ctx, "0000:01:00.0", TRUE, 0, &error);
+        g_assert_no_error(error);
+        g_assert_cmpuint(r->devices->len, ==, 2);
+        assert_driver(fx, "0000:01:00.0", "vfio-pci");
+        assert_driver(fx, "0000:01:00.1", "vfio-pci");
+        assert_driver(fx, "0000:00:01.0", "pcieport");
+}
+
 static void test_default_route_nic(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
@@ -188,12 +228,58 @@ static void test_default_route_nic(void)
 
 static void test_routed_nic_needs_force_once(void)
 {
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autofree char *route = hd_test_path(fx, "proc/net/route");
+        g_autofree char *inet6 = hd_test_path(fx, "proc/net/if_inet6");
+        g_autoptr(HdCtx) ctx = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdBindReport) r = NULL;
+
+        /* enp3s0 keeps only its subnet route: no default route */
+        g_assert_true(g_file_set_contents(route,
+                                          "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\t"
+                                          "Metric\tMask\t\tMTU\tWindow\tIRTT\n"
+                                          "enp3s0\t0001A8C0\t00000000\t0001\t0\t0\t100\t"
+                                          "00FFFFFF\t0\t0\t0\n",
+                                          -1, NULL));
+        ctx = hd_test_ctx_new(fx);
+        r = detach(ctx, NIC, FALSE, 0, &error);
+        g_assert_null(r);
+        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+        g_assert_nonnull(strstr(error->message, "has a route to 192.168.1.0"));
+        g_assert_nonnull(strstr(error->message, "ip link set enp3s0 down"));
+        g_clear_error(&error);
+
+        /* no route, but a global IPv6 address (a link-local one would not count) */
+        g_assert_true(g_file_set_contents(route, "Iface\tDestination\n", -1, NULL));
+        g_assert_true(g_file_set_contents(
+                inet6,
+                "fe800000000000001ac04dfffe123456 02 40 20 80   enp3s0\n"
+                "20010db8000000000000000000000001 02 40 00 80   enp3s0\n",
+                -1, NULL));
+        r = detach(ctx, NIC, FALSE, 0, &error);
+        g_assert_null(r);
+        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+        g_assert_nonnull(strstr(error->message, "global IPv6 address"));
+        g_clear_error(&error);
+
+        /* link-local only: idle */
+        g_assert_true(g_file_set_contents(
+                inet6, "fe800000000000001ac04dfffe123456 02 40 20 80   enp3s0\n", -1, NULL));
+        r = detach(ctx, NIC, FALSE, 0, &error);
+        g_assert_no_error(error);
+        g_assert_nonnull(r);
+}
+
+static void test_sriov_pf_with_vfs(void)
+{
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdBindReport) r = NULL;
 
-        /* ens3f0np0 has a route (not the default) but also enabled VFs: refused either way */
+        /* ens3f0np0 has a route (not the default) and enabled VFs: the VFs refuse it even
+         * with --force twice */
         r = detach(ctx, "0000:3b:00.0", FALSE, 2, &error);
         g_assert_null(r);
         g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
@@ -411,6 +497,7 @@ static void test_attach_returns_to_original(void)
         g_autoptr(HdBindReport) a = NULL;
 
         g_assert_no_error(error);
+        g_assert_nonnull(r);
         a = attach(ctx, GPU, TRUE, NULL, &error);
         g_assert_no_error(error);
         g_assert_cmpuint(a->devices->len, ==, 2);
@@ -432,6 +519,7 @@ static void test_attach_binds_original_when_probe_picks_other(void)
         g_autoptr(HdBindReport) a = NULL;
 
         g_assert_no_error(error);
+        g_assert_nonnull(r);
         /* the kernel's probe would not choose the original driver: attach binds it */
         hd_ctx_set_sim_faults(ctx, "probe@" GPU "=ENODEV");
         a = attach(ctx, GPU, FALSE, NULL, &error);
@@ -455,6 +543,17 @@ static void test_attach_driver_option(void)
         assert_driver(fx, GPU, "nouveau");
         assert_override(fx, GPU, "nouveau");
         assert_driver(fx, AUDIO, "vfio-pci");
+
+        /* a name that would leave sys/bus/pci/drivers never becomes a path */
+        {
+                g_autoptr(HdBindReport) bad = attach(ctx, AUDIO, FALSE, "../../../etc", &error);
+                g_assert_null(bad);
+                g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+        }
+        g_assert_false(hd_driver_name_is_valid(".."));
+        g_assert_false(hd_driver_name_is_valid(""));
+        g_assert_true(hd_driver_name_is_valid("snd_hda_intel"));
+        g_assert_true(hd_driver_name_is_valid("vfio-pci"));
 }
 
 static void hold_group_open(const HdTestFixture *fx, int group)
@@ -478,6 +577,7 @@ static void test_attach_refused_while_held(void)
         g_autoptr(HdBindReport) a = NULL;
 
         g_assert_no_error(error);
+        g_assert_nonnull(r);
         hold_group_open(fx, 1);
         {
                 g_autoptr(HdDevice) dev = NULL;
@@ -499,7 +599,6 @@ static void test_detach_refused_while_held(void)
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdBindReport) r = NULL;
-        g_autofree char *grp = NULL;
         g_autoptr(HdDevice) dev = NULL;
         HdAddress addr = hd_test_address(GPU);
 
@@ -543,7 +642,7 @@ static void test_cli_detach_json_and_exit_codes(void)
                 g_assert_nonnull(strstr(err, "shares IOMMU group 1 with 0000:01:00.0; detach the "
                                              "whole group with --group"));
                 /* one line per refusal */
-                g_assert_cmpint(g_strv_length(g_strsplit(g_strstrip(err), "\n", -1)), ==, 1);
+                g_assert_null(strchr(g_strstrip(err), '\n'));
         }
         g_clear_pointer(&out, g_free);
         g_clear_pointer(&err, g_free);
@@ -598,8 +697,12 @@ int main(int argc, char **argv)
         g_test_add_func("/bind/group/with-group", test_group_moves_with_group);
         g_test_add_func("/bind/group/refused-without", test_group_refused_without_group);
         g_test_add_func("/bind/group/bridge-stays", test_bridge_group);
+        g_test_add_func("/bind/group/skips-driverless", test_group_skips_driverless_members);
+        g_test_add_func("/bind/group/takes-driverless-endpoints",
+                        test_group_takes_driverless_endpoints);
         g_test_add_func("/bind/refuse/default-route", test_default_route_nic);
-        g_test_add_func("/bind/refuse/sriov-pf", test_routed_nic_needs_force_once);
+        g_test_add_func("/bind/refuse/routed-nic", test_routed_nic_needs_force_once);
+        g_test_add_func("/bind/refuse/sriov-pf", test_sriov_pf_with_vfs);
         g_test_add_func("/bind/refuse/root-disk", test_root_disk_refused);
         g_test_add_func("/bind/refuse/mounted-data", test_mounted_data_disk_needs_force);
         g_test_add_func("/bind/refuse/boot-vga", test_boot_vga);
@@ -610,7 +713,8 @@ int main(int argc, char **argv)
         g_test_add_func("/bind/rollback/override-module", test_override_failure_and_module_failure);
         g_test_add_func("/bind/dry-run", test_dry_run);
         g_test_add_func("/bind/attach/original", test_attach_returns_to_original);
-        g_test_add_func("/bind/attach/bind-original", test_attach_binds_original_when_probe_picks_other);
+        g_test_add_func("/bind/attach/bind-original",
+                        test_attach_binds_original_when_probe_picks_other);
         g_test_add_func("/bind/attach/driver", test_attach_driver_option);
         g_test_add_func("/bind/attach/held", test_attach_refused_while_held);
         g_test_add_func("/bind/detach/held", test_detach_refused_while_held);

@@ -253,8 +253,25 @@ static void test_groups_json(void)
         /* every device with an IOMMU is in exactly one group */
         g_assert_cmpuint(n_devices, ==, 13);
 
+        /* the NVMe's group is ready by the kernel's rule, but it holds / */
+        for (guint i = 0; i < json_array_get_length(groups); i++) {
+                JsonObject *g = json_array_get_object_element(groups, i);
+                JsonArray *members = json_object_get_array_member(g, "devices");
+                JsonArray *use = json_object_get_array_member(g, "host_use");
+                if (g_strcmp0(json_array_get_string_element(members, 0), "0000:02:00.0") == 0) {
+                        g_assert_cmpstr(json_object_get_string_member(g, "verdict_code"), ==, "ready");
+                        g_assert_cmpuint(json_array_get_length(use), ==, 2);
+                        g_assert_nonnull(strstr(json_object_get_string_member(g, "verdict"),
+                                                "but the host uses it"));
+                } else if (g_strcmp0(json_array_get_string_element(members, 0), "0000:00:14.0") == 0) {
+                        g_assert_cmpuint(json_array_get_length(use), ==, 0);
+                        g_assert_cmpstr(json_object_get_string_member(g, "verdict"), ==, "ready");
+                }
+        }
+
         g_assert_cmpint(run(text, &txt, NULL), ==, 0);
         g_assert_nonnull(strstr(txt, "needs 0000:01:00.1 (Audio device, snd_hda_intel) detached as well"));
+        g_assert_nonnull(strstr(txt, "0000:03:00.0: enp3s0 carries the host's default route"));
         g_assert_nonnull(strstr(txt, "holds the boot GPU"));
         g_assert_nonnull(strstr(txt, "why shared:"));
 }

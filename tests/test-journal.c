@@ -37,6 +37,18 @@ static void assert_on(const HdTestFixture *fx, const char *addr, const char *dri
         g_assert_cmpstr(ov, ==, override);
 }
 
+/* A key of the journal, freed with the test's other strings. */
+static const char *key(GKeyFile *kf, const char *group, const char *name)
+{
+        static GPtrArray *keep;
+        char *v = g_key_file_get_string(kf, group, name, NULL);
+
+        if (!keep)
+                keep = g_ptr_array_new_with_free_func(g_free);
+        g_ptr_array_add(keep, v);
+        return v;
+}
+
 static int run(const HdTestFixture *fx, const char *const *args, const char *const *env,
                char **out, char **err)
 {
@@ -133,9 +145,20 @@ static void test_crash_every_attach_step(void)
         {
                 g_autoptr(HdTestFixture) fx = hd_test_fixture_copy(tmpl);
                 const char *env[] = { "HOSTDEV_CRASH_AT=write:5", NULL };
-                const char *recover[] = { "recover", NULL };
+                const char *recover[] = { "recover", "--json", NULL };
+                g_autofree char *out = NULL;
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *o;
+
                 g_assert_cmpint(run(fx, attach, env, NULL, NULL), ==, 128 + SIGKILL);
-                g_assert_cmpint(run(fx, recover, NULL, NULL, NULL), ==, 0);
+                g_assert_cmpint(run(fx, recover, NULL, &out, NULL), ==, 0);
+                root = hd_test_parse_json(out);
+                o = json_node_get_object(root);
+                g_assert_cmpint(json_object_get_int_member(o, "recovered"), ==, 1);
+                g_assert_cmpint(json_object_get_int_member(o, "pending"), ==, 0);
+                /* the rollback's own writes are reported */
+                g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "writes")),
+                                 >, 0);
                 assert_on(fx, GPU, "vfio-pci", "vfio-pci");
                 assert_on(fx, AUDIO, "vfio-pci", "vfio-pci");
         }
@@ -191,21 +214,21 @@ static void test_journal_contents(void)
         file = g_build_filename(dir, g_dir_read_name(d), NULL);
         g_assert_true(g_file_get_contents(file, &data, NULL, NULL));
         g_assert_true(g_key_file_load_from_data(kf, data, -1, 0, NULL));
-        g_assert_cmpstr(g_key_file_get_string(kf, "transaction", "operation", NULL), ==, "detach");
-        g_assert_cmpstr(g_key_file_get_string(kf, "transaction", "state", NULL), ==, "writing");
+        g_assert_cmpstr(key(kf, "transaction", "operation"), ==, "detach");
+        g_assert_cmpstr(key(kf, "transaction", "state"), ==, "writing");
         g_assert_cmpint(g_key_file_get_integer(kf, "transaction", "devices", NULL), ==, 2);
         g_assert_cmpint(g_key_file_get_integer(kf, "transaction", "steps", NULL), ==, 6);
-        g_assert_cmpstr(g_key_file_get_string(kf, "device 0", "address", NULL), ==, GPU);
-        g_assert_cmpstr(g_key_file_get_string(kf, "device 0", "original_driver", NULL), ==,
+        g_assert_cmpstr(key(kf, "device 0", "address"), ==, GPU);
+        g_assert_cmpstr(key(kf, "device 0", "original_driver"), ==,
                         "nouveau");
         g_assert_false(g_key_file_has_key(kf, "device 0", "original_override", NULL));
-        g_assert_cmpstr(g_key_file_get_string(kf, "device 1", "original_driver", NULL), ==,
+        g_assert_cmpstr(key(kf, "device 1", "original_driver"), ==,
                         "snd_hda_intel");
         /* write 1 was the module, 2 the override (marked), 3 the unbind (killed before its
          * mark: the marks lag, which is why recovery looks at the devices, J3) */
         g_assert_true(g_key_file_get_boolean(kf, "step 0", "done", NULL));
         g_assert_false(g_key_file_get_boolean(kf, "step 1", "done", NULL));
-        g_assert_cmpstr(g_key_file_get_string(kf, "step 1", "path", NULL), ==,
+        g_assert_cmpstr(key(kf, "step 1", "path"), ==,
                         "sys/bus/pci/drivers/nouveau/unbind");
         /* the device is driverless right now; recovery fixes it */
         {
@@ -220,6 +243,7 @@ static void test_committing_is_completed(void)
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdJournal) j = hd_journal_new(ctx, HD_TX_DETACH);
+        g_auto(GStrv) parts = NULL;
         g_autofree char *drv = NULL;
         guint n = 0;
 
@@ -235,7 +259,8 @@ static void test_committing_is_completed(void)
                 g_autofree char *data = NULL;
                 g_autofree char *edited = NULL;
                 g_assert_true(g_file_get_contents(path, &data, NULL, NULL));
-                edited = g_strjoinv("state=committing", g_strsplit(data, "state=writing", -1));
+                parts = g_strsplit(data, "state=writing", -1);
+                edited = g_strjoinv("state=committing", parts);
                 g_assert_true(g_file_set_contents(path, edited, -1, NULL));
         }
         g_assert_true(hd_journal_recover(ctx, &n, &error));
@@ -320,6 +345,35 @@ static void test_recover_skips_live_transaction(void)
         assert_on(fx, GPU, "nouveau", NULL);
 }
 
+static void test_bad_journal_does_not_block_others(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *detach[] = { "detach", GPU, "--group", NULL };
+        const char *env[] = { "HOSTDEV_CRASH_AT=write:3", NULL };
+        g_autofree char *bad = hd_test_path(fx, "var/lib/hostdev/journal/0-garbage");
+        g_autofree char *stale = hd_test_path(fx, "var/lib/hostdev/journal/x.tmp.999999999");
+        g_autoptr(HdCtx) ctx = NULL;
+        g_autoptr(GError) error = NULL;
+        guint n = 0;
+
+        g_assert_cmpint(run(fx, detach, env, NULL, NULL), ==, 128 + SIGKILL);
+        g_assert_true(g_file_set_contents(bad, "[transaction]\noperation=explode\n", -1, NULL));
+        g_assert_true(g_file_set_contents(stale, "half a journal", -1, NULL));
+        ctx = hd_test_ctx_new(fx);
+        g_assert_false(hd_journal_recover(ctx, &n, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
+        g_assert_nonnull(strstr(error->message, "0-garbage"));
+        g_assert_nonnull(strstr(error->message, "remove it by hand"));
+        /* the good one was still rolled back, the dead writer's temp file removed */
+        g_assert_cmpuint(n, ==, 1);
+        assert_on(fx, GPU, "nouveau", NULL);
+        g_assert_false(g_file_test(stale, G_FILE_TEST_EXISTS));
+        /* and mutating commands refuse to start until a human looks */
+        g_assert_cmpint(run(fx, detach, NULL, NULL, NULL), ==, 1);
+        g_assert_cmpint(unlink(bad), ==, 0);
+        g_assert_cmpint(run(fx, detach, NULL, NULL, NULL), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -328,6 +382,7 @@ int main(int argc, char **argv)
         g_test_add_func("/journal/crash/during-rollback", test_crash_during_rollback);
         g_test_add_func("/journal/contents", test_journal_contents);
         g_test_add_func("/journal/committing-completed", test_committing_is_completed);
+        g_test_add_func("/journal/bad-journal", test_bad_journal_does_not_block_others);
         g_test_add_func("/journal/lock/same-group-busy", test_lock_same_group_busy);
         g_test_add_func("/journal/lock/recover-skips-live", test_recover_skips_live_transaction);
         return g_test_run();

@@ -1,7 +1,231 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* --persist: boot-time bindings installed, listed and removed through the backend. */
 #include "config.h"
+
+#include <string.h>
+
+#include <gio/gio.h>
+
 #include "testlib.h"
+
+#define GPU "0000:01:00.0"
+#define AUDIO "0000:01:00.1"
+#define RULES "etc/udev/rules.d/60-hostdev-vfio.rules"
+#define MODPROBE "etc/modprobe.d/hostdev-vfio.conf"
+#define HOOK "etc/initramfs-tools/hooks/hostdev-vfio"
+#define DRACUT "etc/dracut.conf.d/hostdev-vfio.conf"
+
+static char *read_file(const HdTestFixture *fx, const char *rel)
+{
+        g_autofree char *p = hd_test_path(fx, rel);
+        char *data = NULL;
+
+        if (!g_file_get_contents(p, &data, NULL, NULL))
+                return NULL;
+        return data;
+}
+
+static gboolean exists(const HdTestFixture *fx, const char *rel)
+{
+        g_autofree char *p = hd_test_path(fx, rel);
+
+        return g_file_test(p, G_FILE_TEST_EXISTS);
+}
+
+static void make_dir(const HdTestFixture *fx, const char *rel)
+{
+        g_autofree char *p = hd_test_path(fx, rel);
+
+        g_assert_cmpint(g_mkdir_with_parents(p, 0755), ==, 0);
+}
+
+static void test_detach_persist_list_remove(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(HdCtx) ctx = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdBindReport) r = NULL;
+        g_autoptr(GPtrArray) list = NULL;
+        g_autofree char *rules = NULL, *modprobe = NULL, *hook = NULL;
+        HdAddress a = hd_test_address(GPU);
+        HdBindOptions opts = { .group = TRUE, .persist = TRUE };
+        gboolean ran_update = FALSE;
+
+        make_dir(fx, "etc/initramfs-tools/hooks");
+        ctx = hd_test_ctx_new(fx);
+        r = hd_bind_detach(ctx, &a, 1, &opts, &error);
+        g_assert_no_error(error);
+        g_assert_true(r->persisted);
+
+        rules = read_file(fx, RULES);
+        g_assert_nonnull(rules);
+        g_assert_nonnull(strstr(rules,
+                                "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"0000:01:00.0\", "
+                                "ATTR{driver_override}=\"vfio-pci\"\n"));
+        g_assert_nonnull(strstr(rules, "KERNEL==\"0000:01:00.1\""));
+        modprobe = read_file(fx, MODPROBE);
+        g_assert_nonnull(strstr(modprobe, "softdep nouveau pre: vfio-pci\n"));
+        g_assert_nonnull(strstr(modprobe, "softdep snd_hda_intel pre: vfio-pci\n"));
+        hook = read_file(fx, HOOK);
+        g_assert_nonnull(strstr(hook, "manual_add_modules vfio-pci"));
+        {
+                g_autofree char *p = hd_test_path(fx, HOOK);
+                g_assert_true(g_file_test(p, G_FILE_TEST_IS_EXECUTABLE));
+        }
+        g_assert_false(exists(fx, DRACUT));
+        for (guint i = 0; i < hd_ctx_get_write_log(ctx)->len; i++) {
+                const HdCtxWrite *w = hd_ctx_get_write_log(ctx)->pdata[i];
+                if (w->op == HD_BACKEND_OP_RUN && strcmp(w->value, "update-initramfs -u") == 0)
+                        ran_update = TRUE;
+        }
+        g_assert_true(ran_update);
+
+        list = hd_persist_list(ctx, &error);
+        g_assert_cmpuint(list->len, ==, 2);
+        g_assert_cmpstr(((HdPersistEntry *)list->pdata[0])->name, ==, GPU);
+        g_assert_cmpstr(((HdPersistEntry *)list->pdata[0])->driver, ==, "vfio-pci");
+        g_assert_cmpstr(((HdPersistEntry *)list->pdata[0])->host_driver, ==, "nouveau");
+        g_assert_false(((HdPersistEntry *)list->pdata[0])->builtin);
+        g_clear_pointer(&list, g_ptr_array_unref);
+
+        g_assert_true(hd_persist_remove(ctx, AUDIO, &error));
+        g_assert_no_error(error);
+        g_free(rules);
+        rules = read_file(fx, RULES);
+        g_assert_null(strstr(rules, AUDIO));
+        g_assert_nonnull(strstr(rules, GPU));
+        g_assert_false(hd_persist_remove(ctx, AUDIO, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+
+        g_assert_true(hd_persist_remove(ctx, GPU, &error));
+        g_assert_false(exists(fx, RULES));
+        g_assert_false(exists(fx, MODPROBE));
+        g_assert_false(exists(fx, HOOK));
+        list = hd_persist_list(ctx, &error);
+        g_assert_cmpuint(list->len, ==, 0);
+}
+
+static void test_attach_drops_persist_and_dracut(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(HdCtx) ctx = NULL;
+        g_autoptr(GError) error = NULL;
+        HdAddress a = hd_test_address(GPU);
+        HdBindOptions opts = { .group = TRUE, .persist = TRUE };
+        HdBindOptions back = { .group = TRUE };
+        g_autofree char *dracut = NULL;
+
+        make_dir(fx, "etc/dracut.conf.d");
+        ctx = hd_test_ctx_new(fx);
+        {
+                g_autoptr(HdBindReport) r = hd_bind_detach(ctx, &a, 1, &opts, &error);
+                g_assert_no_error(error);
+                g_assert_nonnull(r);
+        }
+        dracut = read_file(fx, DRACUT);
+        g_assert_nonnull(strstr(dracut, "add_drivers+=\" vfio-pci \""));
+        g_assert_nonnull(strstr(dracut, "/etc/udev/rules.d/60-hostdev-vfio.rules"));
+        {
+                g_autoptr(HdBindReport) r = hd_bind_attach(ctx, &a, 1, &back, &error);
+                g_assert_no_error(error);
+                g_assert_nonnull(r);
+        }
+        /* an attach that the next boot would undo is no attach: the binding goes too */
+        g_assert_false(hd_persist_has(ctx, GPU));
+        g_assert_false(hd_persist_has(ctx, AUDIO));
+        g_assert_false(exists(fx, RULES));
+        g_assert_false(exists(fx, DRACUT));
+}
+
+static void test_persist_dry_run(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        HdAddress a = hd_test_address(GPU);
+        HdBindOptions opts = { .group = TRUE, .persist = TRUE };
+        g_autoptr(HdBindReport) r = NULL;
+        const GPtrArray *log;
+        gboolean saw_rules = FALSE;
+
+        hd_ctx_set_dry_run(ctx, TRUE);
+        r = hd_bind_detach(ctx, &a, 1, &opts, &error);
+        g_assert_no_error(error);
+        log = hd_ctx_get_write_log(ctx);
+        for (guint i = 0; i < log->len; i++) {
+                const HdCtxWrite *w = log->pdata[i];
+                if (w->op == HD_BACKEND_OP_INSTALL_FILE && strcmp(w->path, RULES) == 0) {
+                        saw_rules = TRUE;
+                        g_assert_nonnull(strstr(w->value, "KERNEL==\"0000:01:00.1\""));
+                }
+        }
+        g_assert_true(saw_rules);
+        g_assert_false(exists(fx, RULES));
+        g_assert_false(exists(fx, "etc/hostdev"));
+}
+
+static void test_cli_persist(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autofree char *out = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonArray *arr;
+
+        {
+                const char *argv[] = { "--root", fx->root, "detach", GPU, "--group", "--persist",
+                                       NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, NULL), ==, 0);
+        }
+        {
+                const char *argv[] = { "--root", fx->root, "persist", "list", "--json", NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, NULL), ==, 0);
+        }
+        root = hd_test_parse_json(out);
+        arr = json_object_get_array_member(json_node_get_object(root), "persistent");
+        g_assert_cmpuint(json_array_get_length(arr), ==, 2);
+        g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(arr, 1),
+                                                      "host_driver"),
+                        ==, "snd_hda_intel");
+        {
+                const char *argv[] = { "--root", fx->root, "persist", "remove", GPU, AUDIO, NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, NULL), ==, 0);
+        }
+        g_assert_false(exists(fx, RULES));
+        {
+                const char *argv[] = { "--root", fx->root, "persist", "remove", GPU, NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, NULL), ==, 1);
+        }
+        {
+                const char *argv[] = { "--root", fx->root, "persist", "frobnicate", NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, NULL), ==, 2);
+        }
+        {
+                const char *argv[] = { "--root", fx->root, "persist", "add", GPU, "--dry-run",
+                                       NULL };
+                g_autofree char *dry = NULL;
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, &dry, NULL), ==, 0);
+                g_assert_nonnull(strstr(dry, "install /" RULES));
+        }
+        g_assert_false(exists(fx, RULES));
+        {
+                const char *argv[] = { "--root", fx->root, "persist", "add", GPU, NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, NULL), ==, 0);
+        }
+        g_assert_true(exists(fx, RULES));
+        {
+                const char *argv[] = { "--root", fx->root, "persist", "add", "0000:09:00.0",
+                                       NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, NULL), ==, 1);
+        }
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/persist/detach-list-remove", test_detach_persist_list_remove);
+        g_test_add_func("/persist/attach-drops-dracut", test_attach_drops_persist_and_dracut);
+        g_test_add_func("/persist/dry-run", test_persist_dry_run);
+        g_test_add_func("/persist/cli", test_cli_persist);
         return g_test_run();
 }

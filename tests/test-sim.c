@@ -106,7 +106,8 @@ static void test_load_module(void)
 
         g_assert_false(hd_ctx_load_module(ctx, "no_such_module", &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
-        g_assert_nonnull(strstr(error->message, "not found in directory /lib/modules/6.1.0-18-amd64"));
+        g_assert_nonnull(
+                strstr(error->message, "not found in directory /lib/modules/6.1.0-18-amd64"));
 }
 
 static void test_probe_with_override_and_vfio_node(void)
@@ -167,7 +168,8 @@ static void test_new_id(void)
         g_assert_true(hd_ctx_load_module(ctx, "vfio-pci", &error));
         g_assert_true(hd_ctx_write(ctx, "sys/bus/pci/drivers/snd_hda_intel/unbind", AUDIO, &error));
         /* new_id probes unbound devices with that id at once */
-        g_assert_true(hd_ctx_write(ctx, "sys/bus/pci/drivers/vfio-pci/new_id", "10de 10f0", &error));
+        g_assert_true(
+                hd_ctx_write(ctx, "sys/bus/pci/drivers/vfio-pci/new_id", "10de 10f0", &error));
         g_assert_no_error(error);
         assert_driver(fx, AUDIO, "vfio-pci");
         g_assert_true(hd_ctx_write(ctx, "sys/bus/pci/drivers/vfio-pci/remove_id", "10de 10f0",
@@ -184,7 +186,8 @@ static void test_faults(void)
         g_autoptr(GError) error = NULL;
 
         hd_ctx_set_sim_faults(ctx, "unbind@" AUDIO "=EBUSY,probe@" GPU "=EINVAL,load@vfio_pci=EIO");
-        g_assert_false(hd_ctx_write(ctx, "sys/bus/pci/drivers/snd_hda_intel/unbind", AUDIO, &error));
+        g_assert_false(
+                hd_ctx_write(ctx, "sys/bus/pci/drivers/snd_hda_intel/unbind", AUDIO, &error));
         g_assert_error(error, G_IO_ERROR, G_IO_ERROR_BUSY);
         g_clear_error(&error);
         assert_driver(fx, AUDIO, "snd_hda_intel");
@@ -245,6 +248,67 @@ static void test_install_remove_file(void)
         g_assert_cmpuint(hd_ctx_get_write_log(ctx)->len, ==, 3);
 }
 
+static void test_sriov_numvfs(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        const char *numvfs = "sys/bus/pci/devices/0000:3b:00.0/sriov_numvfs";
+
+        /* 2 enabled: changing to 4 needs 0 first, as the kernel says */
+        g_assert_false(hd_ctx_write(ctx, numvfs, "4", &error));
+        g_assert_error(error, G_IO_ERROR, G_IO_ERROR_BUSY);
+        g_clear_error(&error);
+        g_assert_true(hd_ctx_write(ctx, numvfs, "0", &error));
+        g_assert_true(hd_ctx_write(ctx, numvfs, "4", &error));
+        g_assert_no_error(error);
+        g_assert_false(hd_ctx_write(ctx, numvfs, "0", &error) &&
+                       hd_ctx_write(ctx, numvfs, "100000", &error));
+        g_assert_nonnull(error);
+        g_clear_error(&error);
+        /* not a PF */
+        g_assert_false(hd_ctx_write(ctx, "sys/bus/pci/devices/0000:5e:00.0/sriov_numvfs", "1",
+                                    &error));
+        g_assert_nonnull(error);
+}
+
+/* Not only our fixtures: a snapshot of a real machine (no driver back-links, no modules). */
+static void test_snapshot_tree(void)
+{
+        g_autofree char *tmp = hd_test_make_tmp_dir();
+        g_autofree char *tarball = g_build_filename(g_getenv("HOSTDEV_SOURCE_DIR"), "tests",
+                                                    "fixtures", "snapshots",
+                                                    "kvm-guest-virtio.tar.gz", NULL);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdCtx) ctx = NULL;
+        HdTestFixture fx = { .root = tmp };
+        int status = 0;
+        const char *rng = "0000:00:05.0";
+
+        {
+                const char *argv[] = { "tar", "xzf", tarball, "-C", tmp, NULL };
+                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                             NULL, &status, &error);
+                g_assert_no_error(error);
+                g_assert_true(g_spawn_check_wait_status(status, NULL));
+        }
+        ctx = hd_test_ctx_new(&fx);
+        assert_driver(&fx, rng, "virtio-pci");
+        g_assert_true(hd_ctx_write(ctx, "sys/bus/pci/drivers/virtio-pci/unbind", rng, &error));
+        g_assert_no_error(error);
+        assert_driver(&fx, rng, NULL);
+        g_assert_true(hd_ctx_write(ctx, "sys/bus/pci/drivers_probe", rng, &error));
+        assert_driver(&fx, rng, "virtio-pci");
+        /* no lib/modules in the snapshot: modprobe's answer */
+        g_assert_false(hd_ctx_load_module(ctx, "vfio-pci", &error));
+        g_assert_nonnull(strstr(error->message, "modprobe"));
+        {
+                const char *argv[] = { "rm", "-rf", tmp, NULL };
+                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                             NULL, NULL, NULL);
+        }
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -257,5 +321,7 @@ int main(int argc, char **argv)
         g_test_add_func("/sim/faults", test_faults);
         g_test_add_func("/sim/native-state", test_native_state_survives_contexts);
         g_test_add_func("/sim/install-remove-file", test_install_remove_file);
+        g_test_add_func("/sim/snapshot-tree", test_snapshot_tree);
+        g_test_add_func("/sim/sriov-numvfs", test_sriov_numvfs);
         return g_test_run();
 }

@@ -185,10 +185,9 @@ HdTestFixture *hd_test_fixture_copy(const HdTestFixture *fx)
 {
         HdTestFixture *copy = g_new0(HdTestFixture, 1);
         g_autoptr(GError) error = NULL;
-        g_autofree char *tmp = g_dir_make_tmp("hostdev-fixture-XXXXXX", &error);
+        g_autofree char *tmp = hd_test_make_tmp_dir();
         int status = 0;
 
-        g_assert_no_error(error);
         copy->root = g_build_filename(tmp, "root", NULL);
         {
                 const char *argv[] = { "cp", "-a", fx->root, copy->root, NULL };

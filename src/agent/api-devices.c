@@ -68,6 +68,10 @@ static HdGroup *load_group(HdCtx *ctx, HdDevice *dev, GPtrArray **members)
                 }
         }
         hd_group_evaluate(group, ctx);
+        {
+                g_autoptr(GHashTable) usage = hd_usage_index(ctx);
+                hd_group_note_host_use(group, usage);
+        }
         return group;
 }
 

@@ -234,10 +234,12 @@ gboolean hd_write_file_atomic_at(int dirfd, const char *path, const char *data, 
                                  GError **error)
 {
         /* unique per call, not only per process: threads of one process (the agent runs
-         * transactions on different groups at once) must not share a temporary file */
+         * transactions on different groups at once) must not share a temporary file. The pid
+         * stays last: recovery reads it to tell a dead writer's leftover from a live one. */
         static gint counter;
-        g_autofree char *tmp = g_strdup_printf("%s.tmp.%d.%d", path, (int)getpid(),
-                                               g_atomic_int_add(&counter, 1));
+        g_autofree char *tmp = g_strdup_printf("%s.tmp.%u.%d", path,
+                                               (guint)g_atomic_int_add(&counter, 1),
+                                               (int)getpid());
         size_t remaining = len < 0 ? strlen(data) : (size_t)len;
         hd_autofd int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 

@@ -84,6 +84,26 @@ HdCtx *cli_open_ctx(HdCli *cli, GError **error)
         return cli->ctx;
 }
 
+HdCtx *cli_start_without_arguments(HdCli *cli, GOptionContext *octx, int *argc, char ***argv,
+                                   int *exit_code)
+{
+        g_autoptr(GError) error = NULL;
+        HdCtx *ctx;
+
+        if (!cli_parse_options(cli, octx, argc, argv)) {
+                *exit_code = HD_EXIT_USAGE;
+                return NULL;
+        }
+        if (*argc > 1) {
+                *exit_code = cli_usage_error(cli, "unexpected argument '%s'", (*argv)[1]);
+                return NULL;
+        }
+        ctx = cli_open_ctx(cli, &error);
+        if (!ctx)
+                *exit_code = cli_report_error(cli, error);
+        return ctx;
+}
+
 static const char *error_code_name(const GError *error)
 {
         if (error->domain != HD_ERROR)

@@ -46,6 +46,11 @@ gboolean cli_parse_options(HdCli *cli, GOptionContext *octx, int *argc, char ***
 GOptionContext *cli_option_context(HdCli *cli, const char *params, const char *summary,
                                    const char *example, const GOptionEntry *entries);
 
+/* The start of every command that takes options but no arguments: parse, refuse stray
+ * arguments, open the context. NULL with *exit_code set (2 usage, 1 failure) when it cannot. */
+HdCtx *cli_start_without_arguments(HdCli *cli, GOptionContext *octx, int *argc, char ***argv,
+                                   int *exit_code);
+
 /* Open the library context for --root/--backend. */
 HdCtx *cli_open_ctx(HdCli *cli, GError **error);
 
@@ -91,3 +96,5 @@ int cli_print_bind_report(HdCli *cli, HdCtx *ctx, const HdBindReport *report);
 /* The context's write log: as a "writes" member of @b, or as a numbered list under @title. */
 void cli_add_write_log(JsonBuilder *b, HdCtx *ctx);
 void cli_print_write_log(HdCtx *ctx, const char *title);
+int cmd_check(HdCli *cli, int argc, char **argv);
+int cmd_kernel_args(HdCli *cli, int argc, char **argv);

@@ -40,10 +40,8 @@ int cmd_attach(HdCli *cli, int argc, char **argv)
         if (!cli_parse_options(cli, octx, &argc, &argv))
                 return HD_EXIT_USAGE;
         driver_owned = driver;
-        /* A driver name becomes a path: the kernel's own names are [A-Za-z0-9_-]. */
-        if (driver && (!*driver || strspn(driver, "abcdefghijklmnopqrstuvwxyz"
-                                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
-                                           strlen(driver)))
+        /* A driver name becomes a path: only names the kernel could use. */
+        if (driver && !hd_driver_name_is_valid(driver))
                 return cli_usage_error(cli, "--driver %s is not a driver name", driver);
         if (!cli_parse_addresses(cli, argc, argv, &addrs, &code))
                 return code;

@@ -27,26 +27,6 @@ static void add_nullable(JsonBuilder *b, const char *name, const char *value)
                 json_builder_add_null_value(b);
 }
 
-/* One line per side effect, as a user would type it. */
-static char *describe_write(const HdCtxWrite *w)
-{
-        g_autofree char *value = w->value ? g_strescape(w->value, NULL) : NULL;
-
-        switch (w->op) {
-        case HD_BACKEND_OP_WRITE:
-                return g_strdup_printf("write '%s' to /%s", value, w->path);
-        case HD_BACKEND_OP_LOAD_MODULE:
-                return g_strdup_printf("load module %s", w->path);
-        case HD_BACKEND_OP_RUN:
-                return g_strdup_printf("run %s", w->value);
-        case HD_BACKEND_OP_INSTALL_FILE:
-                return g_strdup_printf("install /%s", w->path);
-        case HD_BACKEND_OP_REMOVE_FILE:
-                return g_strdup_printf("remove /%s", w->path);
-        }
-        return g_strdup("?");
-}
-
 void cli_add_write_log(JsonBuilder *b, HdCtx *ctx)
 {
         const GPtrArray *log = hd_ctx_get_write_log(ctx);
@@ -78,7 +58,7 @@ void cli_print_write_log(HdCtx *ctx, const char *title)
                 return;
         printf("%s\n", title);
         for (guint i = 0; i < log->len; i++) {
-                g_autofree char *line = describe_write(log->pdata[i]);
+                g_autofree char *line = hd_ctx_write_describe(log->pdata[i]);
                 printf("  %2u. %s\n", i + 1, line);
         }
 }

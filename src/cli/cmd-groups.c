@@ -32,20 +32,21 @@ int cmd_groups(HdCli *cli, int argc, char **argv)
                 "hostdev groups --json", NULL);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdInventory) inv = NULL;
+        g_autoptr(GHashTable) usage = NULL;
         HdCtx *ctx;
+        int exit_code;
 
-        if (!cli_parse_options(cli, octx, &argc, &argv))
-                return HD_EXIT_USAGE;
-        if (argc > 1)
-                return cli_usage_error(cli, "unexpected argument '%s'", argv[1]);
-        ctx = cli_open_ctx(cli, &error);
+        ctx = cli_start_without_arguments(cli, octx, &argc, &argv, &exit_code);
         if (!ctx)
-                return cli_report_error(cli, error);
+                return exit_code;
         inv = hd_inventory_scan(ctx, HD_FIELDS_LIST, &error);
         if (!inv)
                 return cli_report_error(cli, error);
-        for (guint i = 0; i < inv->groups->len; i++)
+        usage = hd_usage_index(ctx);
+        for (guint i = 0; i < inv->groups->len; i++) {
                 hd_group_evaluate(inv->groups->pdata[i], ctx);
+                hd_group_note_host_use(inv->groups->pdata[i], usage);
+        }
 
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();

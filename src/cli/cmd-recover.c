@@ -17,14 +17,11 @@ int cmd_recover(HdCli *cli, int argc, char **argv)
         g_autoptr(GError) error = NULL;
         guint n = 0;
         HdCtx *ctx;
+        int exit_code;
 
-        if (!cli_parse_options(cli, octx, &argc, &argv))
-                return HD_EXIT_USAGE;
-        if (argc > 1)
-                return cli_usage_error(cli, "unexpected argument '%s'", argv[1]);
-        ctx = cli_open_ctx(cli, &error);
+        ctx = cli_start_without_arguments(cli, octx, &argc, &argv, &exit_code);
         if (!ctx)
-                return cli_report_error(cli, error);
+                return exit_code;
         if (!hd_journal_recover(ctx, &n, &error))
                 return cli_report_error(cli, error);
         if (cli->json) {

@@ -169,6 +169,10 @@ int cmd_show(HdCli *cli, int argc, char **argv)
                                         hd_address_equal(&m->address, &dev->address) ? dev : m);
                 }
                 hd_group_evaluate(group, ctx);
+                {
+                        g_autoptr(GHashTable) usage = hd_usage_index(ctx);
+                        hd_group_note_host_use(group, usage);
+                }
         }
 
         if (cli->json) {

@@ -13,18 +13,20 @@
 #include "cli.h"
 
 static const HdCommand commands[] = {
+        { "check", cmd_check, "Is this host ready for passthrough, and what to change" },
+        { "kernel-args", cmd_kernel_args, "Kernel command line: running, configured, desired" },
         { "list", cmd_list, "List PCI devices with what passthrough needs to know" },
         { "show", cmd_show, "Everything about one device, with its IOMMU group" },
         { "groups", cmd_groups, "IOMMU groups and whether each can go to a VM" },
-        { "xml", cmd_xml, "libvirt <hostdev> XML for devices, or add them to a domain" },
-        { "qemu-args", cmd_qemu_args, "QEMU -device arguments that give devices to a VM" },
-        { "snapshot", cmd_snapshot, "Capture this machine's PCI view to replay with --root" },
         { "detach", cmd_detach, "Move devices (with --group, their groups) to vfio-pci, safely" },
         { "attach", cmd_attach, "Give devices on vfio-pci back to their host drivers" },
         { "reattach", cmd_attach, "Same as attach" },
         { "verify", cmd_verify, "Prove a VM can use a device: open it through VFIO" },
         { "recover", cmd_recover, "Finish or undo operations a crash interrupted" },
         { "persist", cmd_persist, "Bindings applied at boot: list, add, remove" },
+        { "xml", cmd_xml, "libvirt <hostdev> XML for devices, or add them to a domain" },
+        { "qemu-args", cmd_qemu_args, "QEMU -device arguments that give devices to a VM" },
+        { "snapshot", cmd_snapshot, "Capture this machine's PCI view to replay with --root" },
 };
 
 static void print_usage(FILE *out)

@@ -19,7 +19,10 @@
  *                                 device's native driver, else a driver whose new_id matches
  *   drivers/<drv>/new_id "v d"    remembered; unbound matching devices are probed at once
  *   drivers/<drv>/remove_id "v d" forgotten
- *   anything else that exists     stored as written (sriov_numvfs, reset, ...)
+ *   devices/<a>/sriov_numvfs N    checked as the kernel does (ERANGE above totalvfs, EBUSY
+ *                                 from N VFs to M without 0 between) and stored; the VF
+ *                                 devices are not created or removed
+ *   anything else that exists     stored as written (reset, remove, ...)
  *
  * A driver "matches" a device when it is the device's override, or (without an override) its
  * native driver or a new_id match. The native driver stands in for the kernel's modalias
@@ -138,6 +141,13 @@ static char *device_dir(int root_fd, const char *addr)
         if (!target)
                 return hd_exists_at(root_fd, link, FALSE) ? g_steal_pointer(&link) : NULL;
         return hd_path_resolve("sys/bus/pci/devices", target);
+}
+
+static gboolean device_exists(int root_fd, const char *addr)
+{
+        g_autofree char *dir = device_dir(root_fd, addr);
+
+        return dir != NULL;
 }
 
 /* A relative symlink at @link (below the root) pointing at @target (below the root), the way
@@ -388,7 +398,7 @@ static HdDevice *device_from_value(HdCtx *ctx, int root_fd, const char *value)
 {
         g_autofree char *name = g_strstrip(g_strdup(value));
 
-        if (!device_dir(root_fd, name))
+        if (!device_exists(root_fd, name))
                 return NULL;
         return load_device(ctx, name);
 }
@@ -418,7 +428,8 @@ static gboolean write_driver_file(HdCtx *ctx, int root_fd, GKeyFile *kf, const c
 
         if (strcmp(file, "new_id") == 0 || strcmp(file, "remove_id") == 0) {
                 g_autofree char *group = g_strdup_printf("new_id %s", drv);
-                g_auto(GStrv) f = g_strsplit_set(g_strstrip(g_strdup(value)), " ", -1);
+                g_autofree char *text = g_strstrip(g_strdup(value));
+                g_auto(GStrv) f = g_strsplit_set(text, " ", -1);
                 g_auto(GStrv) ids = g_key_file_get_string_list(kf, group, "ids", NULL, NULL);
                 g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func(g_free);
                 guint64 v, d;
@@ -468,6 +479,32 @@ static gboolean write_driver_file(HdCtx *ctx, int root_fd, GKeyFile *kf, const c
         return hd_write_file_atomic_at(root_fd, path, value, -1, error);
 }
 
+/* sriov_numvfs_store(): the count is checked and stored; the VFs themselves are not created
+ * or removed (a fixture describes the VFs it has). */
+static gboolean write_numvfs(HdCtx *ctx, int root_fd, const char *path, const char *value,
+                             GError **error)
+{
+        g_autofree char *dir = g_path_get_dirname(path);
+        g_autofree char *total_path = g_strdup_printf("%s/sriov_totalvfs", dir);
+        g_autofree char *total_text = hd_read_attr_optional_at(root_fd, total_path);
+        g_autofree char *cur_text = hd_read_attr_optional_at(root_fd, path);
+        g_autofree char *want_text = g_strstrip(g_strdup(value));
+        gint64 total, cur = 0, want;
+
+        if (!total_text || !hd_parse_int(total_text, 0, 65535, &total))
+                return errno_error(error, ENOENT, path, NULL);
+        if (!hd_parse_int(want_text, 0, 65535, &want))
+                return errno_error(error, EINVAL, path, NULL);
+        if (want > total)
+                return errno_error(error, ERANGE, path, NULL);
+        if (cur_text)
+                (void)hd_parse_int(cur_text, 0, 65535, &cur);
+        /* the kernel: "%d VFs already enabled. Disable before enabling %d VFs" */
+        if (cur > 0 && want > 0 && want != cur)
+                return errno_error(error, EBUSY, path, NULL);
+        return hd_write_file_atomic_at(root_fd, path, value, -1, error);
+}
+
 /* The kernel makes each driver-core write atomic (device_lock, the bus's locks); the sim
  * reads and rewrites the tree and its state file, so it holds one lock file across each write
  * and module load: threads and processes writing at once (the agent runs transactions on
@@ -512,9 +549,12 @@ static gboolean sim_write_locked(HdCtx *ctx, int root_fd, const char *path, cons
         kf = state_load(ctx, root_fd);
         if (n == 6 && strcmp(parts[3], "devices") == 0 &&
             strcmp(parts[5], "driver_override") == 0) {
-                if (!device_dir(root_fd, parts[4]))
+                if (!device_exists(root_fd, parts[4]))
                         return errno_error(error, ENOENT, path, NULL);
                 ok = write_override(ctx, root_fd, path, parts[4], value, error);
+        } else if (n == 6 && strcmp(parts[3], "devices") == 0 &&
+                   strcmp(parts[5], "sriov_numvfs") == 0) {
+                ok = write_numvfs(ctx, root_fd, path, value, error);
         } else if (n == 6 && strcmp(parts[3], "drivers") == 0) {
                 if (!driver_loaded(root_fd, parts[4]))
                         return errno_error(error, ENOENT, path, NULL);
@@ -720,9 +760,24 @@ static gboolean sim_load_module_locked(HdCtx *ctx, int root_fd, const char *modu
         return state_save(root_fd, kf, error);
 }
 
+/* Tests make a host tool fail on demand: HOSTDEV_SIM_FAIL_RUN names the program (argv[0])
+ * or is "*" for every program. Read at each call so a test can set it between steps. */
+static gboolean sim_run_should_fail(const char *program)
+{
+        const char *fail = g_getenv("HOSTDEV_SIM_FAIL_RUN");
+
+        return fail && (g_strcmp0(fail, "*") == 0 || g_strcmp0(fail, program) == 0);
+}
+
 static gboolean sim_run(HdCtx *ctx, int root_fd, const char *const *argv, char **output,
                         GError **error)
 {
+        if (sim_run_should_fail(argv[0])) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "%s failed (exit 1): simulated failure (HOSTDEV_SIM_FAIL_RUN)",
+                            argv[0]);
+                return FALSE;
+        }
         if (output)
                 *output = g_strdup("");
         return TRUE;
@@ -762,7 +817,8 @@ static guint64 parse_u64(const char *s)
 
 /* BARs and ROM from the device's resource file ("start end flags" per line, as the kernel
  * prints them); a device without one, or whose file has no sized BAR, gets one 16 MiB memory
- * BAR, which is what most simple devices have. Config space is 4 KiB for PCIe (config file longer than 256 bytes). */
+ * BAR, which is what most simple devices have. Config space is 4 KiB for PCIe (a config file
+ * longer than 256 bytes). */
 static void sim_regions(int root_fd, const HdDevice *dev, const char *dir, HdVfioInfo *info)
 {
         g_autofree char *res_path = g_strdup_printf("%s/resource", dir);
@@ -823,9 +879,11 @@ static void sim_irqs(int root_fd, const char *dir, HdVfioInfo *info)
                 cfg.data = g_bytes_get_data(bytes, &cfg.len);
                 if (cfg.len > 0x3d && cfg.data[0x3d] != 0)
                         counts[HD_VFIO_IRQ_INTX] = 1;
-                if ((off = hd_config_find_cap(&cfg, 0x05)) && hd_config_read16(&cfg, off + 2, &ctrl))
+                if ((off = hd_config_find_cap(&cfg, 0x05)) &&
+                    hd_config_read16(&cfg, off + 2, &ctrl))
                         counts[HD_VFIO_IRQ_MSI] = 1u << ((ctrl >> 1) & 7);
-                if ((off = hd_config_find_cap(&cfg, 0x11)) && hd_config_read16(&cfg, off + 2, &ctrl))
+                if ((off = hd_config_find_cap(&cfg, 0x11)) &&
+                    hd_config_read16(&cfg, off + 2, &ctrl))
                         counts[HD_VFIO_IRQ_MSIX] = (ctrl & 0x7ff) + 1;
                 if (hd_config_find_cap(&cfg, 0x10))
                         counts[3] = 1;

@@ -26,6 +26,7 @@ typedef enum {
         HD_BACKEND_OP_RUN,
         HD_BACKEND_OP_INSTALL_FILE,
         HD_BACKEND_OP_REMOVE_FILE,
+        HD_BACKEND_OP_REPLACE_FILE, /* a regular config file (hd_ctx_replace_file) */
 } HdBackendOp;
 
 /* "write", "load-module", "run", "install-file", "remove-file" */

@@ -194,9 +194,16 @@ static GArray *make_plan(HdInventory *inv, const HdAddress *addresses, guint n,
         return g_steal_pointer(&plan);
 }
 
+/* With --group every endpoint goes to vfio-pci, driverless ones too: a VM can only be given
+ * a function that is on vfio-pci (a GPU's audio function with snd_hda_intel not loaded is
+ * still wanted in the guest), and a bound function cannot be grabbed by a host driver that
+ * loads later. The exception is an idle function of bridge class (an LPC/ISA bridge beside
+ * the chipset audio): nobody passes those through, and the kernel's rule is already met. */
 static gboolean wants_detach(const HdDevice *dev)
 {
-        return TRUE;
+        gboolean bridge_class = dev->class_code >= 0 && ((guint32)dev->class_code >> 16) == 0x06;
+
+        return dev->driver != NULL || !bridge_class;
 }
 
 static gboolean wants_attach(const HdDevice *dev)
@@ -339,7 +346,8 @@ static gboolean check_detach(HdCtx *ctx, GArray *plan, guint force, GError **err
                         if (g_array_index(groups_seen, int, k) == dev->iommu_group)
                                 seen = TRUE;
                 if (!seen && dev->iommu_group >= 0) {
-                        g_autoptr(GPtrArray) holders = hd_usage_group_holders(ctx, dev->iommu_group);
+                        g_autoptr(GPtrArray) holders =
+                                hd_usage_group_holders(ctx, dev->iommu_group);
                         g_array_append_val(groups_seen, dev->iommu_group);
                         if (holders->len > 0)
                                 refuse(busy,
@@ -417,10 +425,14 @@ typedef struct {
         guint next_step;
 } Tx;
 
-static gboolean tx_write(Tx *tx, const char *path, const char *value, GError **error)
+/* One planned write of device @who, marked done in the journal once made. */
+static gboolean tx_write(Tx *tx, const char *who, const char *path, const char *value,
+                         GError **error)
 {
-        if (!hd_ctx_write(tx->ctx, path, value, error))
+        if (!hd_ctx_write(tx->ctx, path, value, error)) {
+                g_prefix_error(error, "%s: ", who);
                 return FALSE;
+        }
         if (tx->journal && tx->next_step < tx->journal->steps->len &&
             !hd_journal_step_done(tx->journal, tx->next_step, error))
                 return FALSE;
@@ -440,7 +452,8 @@ static void fail_and_roll_back(Tx *tx, GError *cause, GError **error)
         }
         if (hd_journal_rollback(tx->journal, &rb))
                 g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
-                            "%s; rolled back: every device is on its original driver again",
+                            "%s; rolled back: every device is on its original driver again "
+                            "(dmesg may say more; retry when the cause is gone)",
                             cause->message);
         else
                 g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "%s; %s", cause->message,
@@ -473,6 +486,23 @@ static GPtrArray *plan_names(GArray *plan)
         return names;
 }
 
+/* Phase 1: recover what a crash left. A dry run changes nothing, so it only says that the
+ * real run will roll something back first (its plan may then differ). */
+static gboolean start(HdCtx *ctx, HdBindReport *report, GError **error)
+{
+        guint pending;
+
+        if (!hd_ctx_get_dry_run(ctx))
+                return hd_journal_recover(ctx, &report->recovered, error);
+        pending = hd_journal_count_pending(ctx);
+        if (pending > 0)
+                hd_ctx_log(ctx, HD_LOG_WARNING,
+                           "%u interrupted operation%s will be rolled back first by the real run "
+                           "(or run hostdev recover)",
+                           pending, pending == 1 ? "" : "s");
+        return TRUE;
+}
+
 HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
                              const HdBindOptions *opts, GError **error)
 {
@@ -486,7 +516,7 @@ HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
         gboolean dry = hd_ctx_get_dry_run(ctx);
         Tx tx = { ctx, NULL, 0 };
 
-        if (!dry && !hd_journal_recover(ctx, &report->recovered, error))
+        if (!start(ctx, report, error))
                 return NULL;
         if (!(groups = groups_of(ctx, addresses, n, error)))
                 return NULL;
@@ -555,18 +585,19 @@ HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
                         g_autofree char *ov = attr_path(dev, "driver_override");
                         GError *local = NULL;
 
-                        if (!tx_write(&tx, ov, VFIO_DRIVER, &local)) {
+                        if (!tx_write(&tx, dev->name, ov, VFIO_DRIVER, &local)) {
                                 fail_and_roll_back(&tx, local, error);
                                 return NULL;
                         }
                         if (dev->driver) {
                                 g_autofree char *unbind = driver_file(dev->driver, "unbind");
-                                if (!tx_write(&tx, unbind, dev->name, &local)) {
+                                if (!tx_write(&tx, dev->name, unbind, dev->name, &local)) {
                                         fail_and_roll_back(&tx, local, error);
                                         return NULL;
                                 }
                         }
-                        if (!tx_write(&tx, "sys/bus/pci/drivers_probe", dev->name, &local)) {
+                        if (!tx_write(&tx, dev->name, "sys/bus/pci/drivers_probe", dev->name,
+                                      &local)) {
                                 fail_and_roll_back(&tx, local, error);
                                 return NULL;
                         }
@@ -574,10 +605,11 @@ HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
                                 g_autofree char *now = reload_driver(ctx, dev);
                                 if (!hd_driver_is_vfio(now)) {
                                         g_autofree char *d = describe(dev);
-                                        local = g_error_new(HD_ERROR, HD_ERROR_FAILED,
-                                                            "%s did not bind to vfio-pci (it has %s "
-                                                            "after drivers_probe; dmesg says why)",
-                                                            d, now ? now : "no driver");
+                                        local = g_error_new(
+                                                HD_ERROR, HD_ERROR_FAILED,
+                                                "%s did not bind to vfio-pci (it has %s after "
+                                                "drivers_probe; dmesg says why)",
+                                                d, now ? now : "no driver");
                                         fail_and_roll_back(&tx, local, error);
                                         return NULL;
                                 }
@@ -615,9 +647,9 @@ static gboolean attach_one(Tx *tx, const HdDevice *dev, const char *target, cons
         g_autofree char *bind = NULL;
         g_autofree char *ddir = NULL;
 
-        if (!tx_write(tx, ov, override ? override : "\n", error) ||
-            !tx_write(tx, unbind, dev->name, error) ||
-            !tx_write(tx, "sys/bus/pci/drivers_probe", dev->name, error))
+        if (!tx_write(tx, dev->name, ov, override ? override : "\n", error) ||
+            !tx_write(tx, dev->name, unbind, dev->name, error) ||
+            !tx_write(tx, dev->name, "sys/bus/pci/drivers_probe", dev->name, error))
                 return FALSE;
         if (hd_ctx_get_dry_run(ctx) || !target)
                 return TRUE;
@@ -671,7 +703,13 @@ HdBindReport *hd_bind_attach(HdCtx *ctx, const HdAddress *addresses, guint n,
         Tx tx = { ctx, NULL, 0 };
         guint n_changing = 0;
 
-        if (!dry && !hd_journal_recover(ctx, &report->recovered, error))
+        if (opts->driver && !hd_driver_name_is_valid(opts->driver)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                            "%s is not a driver name (ls /sys/bus/pci/drivers lists them)",
+                            opts->driver);
+                return NULL;
+        }
+        if (!start(ctx, report, error))
                 return NULL;
         if (!(groups = groups_of(ctx, addresses, n, error)))
                 return NULL;

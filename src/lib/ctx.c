@@ -256,6 +256,28 @@ gboolean hd_ctx_install_file(HdCtx *ctx, const char *path, const char *contents,
         return TRUE;
 }
 
+gboolean hd_ctx_replace_file(HdCtx *ctx, const char *path, const char *data, gssize len,
+                             GError **error)
+{
+        g_autofree char *copy = NULL;
+        g_autofree char *dir = NULL;
+
+        g_return_val_if_fail(path && path[0] != '/' && !strstr(path, ".."), FALSE);
+
+        copy = len < 0 ? g_strdup(data) : g_strndup(data, (gsize)len);
+        record(ctx, HD_BACKEND_OP_REPLACE_FILE, path, copy);
+        hd_ctx_log(ctx, HD_LOG_DEBUG, "%sreplace /%s", ctx->dry_run ? "(dry run) " : "", path);
+        if (ctx->dry_run)
+                return TRUE;
+        dir = g_path_get_dirname(path);
+        if (strcmp(dir, ".") != 0 && !hd_mkdir_p_at(ctx->root_fd, dir, 0755, error))
+                return FALSE;
+        if (!hd_write_file_atomic_at(ctx->root_fd, path, data, len, error))
+                return FALSE;
+        side_effect_done(ctx);
+        return TRUE;
+}
+
 gboolean hd_ctx_remove_file(HdCtx *ctx, const char *path, GError **error)
 {
         g_return_val_if_fail(path && path[0] != '/' && !strstr(path, ".."), FALSE);
@@ -285,6 +307,27 @@ void hd_ctx_set_sim_faults(HdCtx *ctx, const char *spec)
 const char *hd_ctx_get_sim_faults(HdCtx *ctx)
 {
         return ctx->sim_faults;
+}
+
+char *hd_ctx_write_describe(const HdCtxWrite *w)
+{
+        g_autofree char *value = w->value ? g_strescape(w->value, NULL) : NULL;
+
+        switch (w->op) {
+        case HD_BACKEND_OP_WRITE:
+                return g_strdup_printf("write '%s' to /%s", value, w->path);
+        case HD_BACKEND_OP_LOAD_MODULE:
+                return g_strdup_printf("load module %s", w->path);
+        case HD_BACKEND_OP_RUN:
+                return g_strdup_printf("run %s", w->value);
+        case HD_BACKEND_OP_INSTALL_FILE:
+                return g_strdup_printf("install /%s", w->path);
+        case HD_BACKEND_OP_REMOVE_FILE:
+                return g_strdup_printf("remove /%s", w->path);
+        case HD_BACKEND_OP_REPLACE_FILE:
+                return g_strdup_printf("replace /%s", w->path);
+        }
+        return g_strdup("?");
 }
 
 const GPtrArray *hd_ctx_get_write_log(HdCtx *ctx)
@@ -335,6 +378,8 @@ const char *hd_backend_op_to_string(HdBackendOp op)
                 return "install-file";
         case HD_BACKEND_OP_REMOVE_FILE:
                 return "remove-file";
+        case HD_BACKEND_OP_REPLACE_FILE:
+                return "replace-file";
         }
         return "unknown";
 }

@@ -76,12 +76,24 @@ gboolean hd_ctx_vfio_inspect(HdCtx *ctx, int group, const char *address, HdVfioI
 void hd_ctx_set_sim_faults(HdCtx *ctx, const char *spec);
 const char *hd_ctx_get_sim_faults(HdCtx *ctx);
 
+/* Replace a regular configuration file below the root (etc/default/grub, a state file)
+ * atomically, creating its directory when needed. Not a kernel write, so it is the same for
+ * every backend and does not go through the backend table; it is still a side effect, so it
+ * is recorded in the write log (value: the new contents) and skipped in a dry run. */
+gboolean hd_ctx_replace_file(HdCtx *ctx, const char *path, const char *data, gssize len,
+                             GError **error);
+
 /* One recorded side effect. */
 typedef struct {
         HdBackendOp op;
         char *path;  /* write: path below the root; module: name; run: argv[0] */
-        char *value; /* write: the value; run: the whole command line */
+        char *value; /* write: the value; run: the whole command line; replace-file: the
+                      * new contents */
 } HdCtxWrite;
+
+/* One line per side effect, as a user would type it: "write 'vfio-pci' to /sys/...",
+ * "run update-grub", "replace /etc/default/grub". */
+char *hd_ctx_write_describe(const HdCtxWrite *w);
 
 /* The writes recorded since the context was made or the log was cleared. */
 const GPtrArray *hd_ctx_get_write_log(HdCtx *ctx);

@@ -439,6 +439,15 @@ gboolean hd_driver_is_viable(const char *driver)
         return !driver || hd_driver_is_vfio(driver) || strcmp(driver, "pci-stub") == 0;
 }
 
+gboolean hd_driver_name_is_valid(const char *name)
+{
+        static const char allowed[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789_-.";
+
+        return name && *name && strlen(name) < 64 && strspn(name, allowed) == strlen(name) &&
+               strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
 gboolean hd_device_is_assignable(const HdDevice *dev, const char **reason)
 {
         const char *why = NULL;

@@ -123,6 +123,10 @@ gboolean hd_device_is_boot_vga(const HdDevice *dev);
 /* Driver the kernel's viability rule accepts: vfio-pci, a vfio variant driver, pci-stub. */
 gboolean hd_driver_is_vfio(const char *driver);
 gboolean hd_driver_is_viable(const char *driver);
+/* Whether @name can be a kernel driver name ([A-Za-z0-9_.-], not "." or ".."): the check a
+ * driver name from the user or from a file below the root passes before it becomes part of
+ * "sys/bus/pci/drivers/NAME/...". */
+gboolean hd_driver_name_is_valid(const char *name);
 
 /* Whether a VM could be given this device at all, and why not (static reason, NULL when
  * assignable). */

@@ -24,6 +24,7 @@ HdGroup *hd_group_new(int number)
 
         group->number = number;
         group->members = g_ptr_array_new();
+        group->host_use = g_ptr_array_new_with_free_func(g_free);
         return group;
 }
 
@@ -32,6 +33,7 @@ void hd_group_free(HdGroup *group)
         if (!group)
                 return;
         g_ptr_array_unref(group->members);
+        g_ptr_array_unref(group->host_use);
         g_free(group->verdict_text);
         g_free(group->shared_reason);
         g_free(group);
@@ -246,4 +248,30 @@ void hd_group_evaluate(HdGroup *group, HdCtx *ctx)
         }
         g_free(group->verdict_text);
         group->verdict_text = g_string_free(g_steal_pointer(&text), FALSE);
+}
+
+void hd_group_note_host_use(HdGroup *group, GHashTable *usage_index)
+{
+        g_autoptr(GString) note = NULL;
+
+        g_ptr_array_set_size(group->host_use, 0);
+        for (guint i = 0; i < group->members->len; i++) {
+                const HdDevice *dev = group->members->pdata[i];
+                GPtrArray *uses = g_hash_table_lookup(usage_index, dev->name);
+
+                for (guint j = 0; uses && j < uses->len; j++)
+                        g_ptr_array_add(group->host_use,
+                                        g_strdup_printf("%s: %s", dev->name,
+                                                        (char *)uses->pdata[j]));
+        }
+        if (group->host_use->len == 0 || group->verdict == HD_VERDICT_NO_ENDPOINT)
+                return;
+        note = g_string_new(group->verdict_text);
+        g_string_append(note, "; but the host uses it (");
+        for (guint i = 0; i < group->host_use->len; i++)
+                g_string_append_printf(note, "%s%s", i ? ", " : "",
+                                       (char *)group->host_use->pdata[i]);
+        g_string_append(note, "), so detach refuses it");
+        g_free(group->verdict_text);
+        group->verdict_text = g_string_free(g_steal_pointer(&note), FALSE);
 }

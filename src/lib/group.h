@@ -33,6 +33,7 @@ typedef struct {
         HdGroupVerdict verdict;
         char *verdict_text;      /* "ready", "needs 0000:01:00.1 (Audio device, ...) ..." */
         char *shared_reason;     /* why several endpoints share it; NULL otherwise */
+        GPtrArray *host_use;     /* "0000:02:00.0: /dev/nvme0n1p2 on /", see below */
 } HdGroup;
 
 HdGroup *hd_group_new(int number);
@@ -46,6 +47,11 @@ gboolean hd_group_member_is_viable(const HdDevice *dev);
  * HEADER, BOOT_VGA). When the group holds several endpoints, also work out shared_reason,
  * reading the config space of the members and the bridges above them through @ctx. */
 void hd_group_evaluate(HdGroup *group, HdCtx *ctx);
+
+/* Record what the host does with the members, from an index made by hd_usage_index()
+ * (address -> sentences), and say so in the verdict: a group that is "ready" by the kernel's
+ * rule is not ready when it holds the root disk. Call after hd_group_evaluate(). */
+void hd_group_note_host_use(HdGroup *group, GHashTable *usage_index);
 
 /* Endpoints of the group other than @except that are on a driver the kernel's rule does not
  * accept: what must be detached as well. Borrowed pointers. */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -218,9 +219,11 @@ static HdJournal *journal_load(HdCtx *ctx, const char *name, GError **error)
                 g_autofree char *target = get_optional(kf, grp, "target_driver");
                 HdAddress a;
 
-                /* The journal lives below the root and could be edited: addresses become
-                 * paths only after parsing, like any other input. */
-                if (!addr || !hd_address_parse_sysfs_name(addr, &a)) {
+                /* The journal lives below the root and could be edited: addresses and
+                 * driver names become paths only after checking, like any other input. */
+                if (!addr || !hd_address_parse_sysfs_name(addr, &a) ||
+                    (drv && !hd_driver_name_is_valid(drv)) ||
+                    (target && !hd_driver_name_is_valid(target))) {
                         g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
                                     "journal /%s has a bad device entry %d; inspect it and remove "
                                     "it by hand",
@@ -400,9 +403,30 @@ guint hd_journal_count_pending(HdCtx *ctx)
         return n;
 }
 
+static void note_failure(GString *failures, GError **local)
+{
+        g_string_append_printf(failures, "%s%s", failures->len ? "; " : "", (*local)->message);
+        g_clear_error(local);
+}
+
+/* "<name>.tmp.<n>.<pid>": the temporary file of an atomic write. Remove it only when its writer is
+ * gone (a crash between write and rename); a live writer is about to rename it. */
+static void remove_stale_temp(HdCtx *ctx, const char *name)
+{
+        const char *pid_text = strrchr(name, '.');
+        g_autofree char *path = g_strdup_printf(JOURNAL_DIR "/%s", name);
+        gint64 pid;
+
+        if (!pid_text || !hd_parse_int(pid_text + 1, 1, G_MAXINT, &pid))
+                return;
+        if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+                (void)unlinkat(hd_ctx_get_root_fd(ctx), path, 0);
+}
+
 gboolean hd_journal_recover(HdCtx *ctx, guint *n_recovered, GError **error)
 {
         g_autoptr(GPtrArray) names = hd_list_dir_at(hd_ctx_get_root_fd(ctx), JOURNAL_DIR, NULL);
+        g_autoptr(GString) failures = g_string_new(NULL);
         guint n = 0;
 
         if (n_recovered)
@@ -414,21 +438,21 @@ gboolean hd_journal_recover(HdCtx *ctx, guint *n_recovered, GError **error)
                 g_autoptr(GArray) groups = g_array_new(FALSE, FALSE, sizeof(int));
                 g_autoptr(GError) local = NULL;
                 g_autoptr(HdJournal) again = NULL;
+                gboolean ok;
 
                 if (strstr(name, ".tmp.")) {
-                        /* A temp file of an interrupted atomic write: never the journal. */
-                        g_autofree char *tmp = g_strdup_printf(JOURNAL_DIR "/%s", name);
-                        (void)unlinkat(hd_ctx_get_root_fd(ctx), tmp, 0);
+                        remove_stale_temp(ctx, name);
                         continue;
                 }
-                j = journal_load(ctx, name, error);
+                j = journal_load(ctx, name, &local);
                 if (!j) {
-                        if (error && *error)
-                                return FALSE;
+                        if (local)
+                                note_failure(failures, &local);
                         continue;
                 }
                 for (guint k = 0; k < j->devices->len; k++)
-                        g_array_append_val(groups, ((HdJournalDevice *)j->devices->pdata[k])->group);
+                        g_array_append_val(groups,
+                                           ((HdJournalDevice *)j->devices->pdata[k])->group);
                 locks = hd_group_locks_acquire(ctx, groups, &local);
                 if (!locks) {
                         if (g_error_matches(local, HD_ERROR, HD_ERROR_BUSY)) {
@@ -441,24 +465,31 @@ gboolean hd_journal_recover(HdCtx *ctx, guint *n_recovered, GError **error)
                         return FALSE;
                 }
                 /* Reread under the lock: its owner may have finished meanwhile. */
-                again = journal_load(ctx, name, error);
+                again = journal_load(ctx, name, &local);
                 if (!again) {
-                        if (error && *error)
-                                return FALSE;
+                        if (local)
+                                note_failure(failures, &local);
                         continue;
                 }
                 hd_ctx_log(ctx, HD_LOG_INFO, "recovering interrupted %s (%s, state %s)",
                            hd_tx_kind_to_string(again->kind), name, again->state);
-                if (g_strcmp0(again->state, "committing") == 0) {
-                        if (!finish_commit(again, error))
-                                return FALSE;
-                } else if (!hd_journal_rollback(again, error)) {
-                        return FALSE;
+                /* One transaction that cannot be recovered does not stop the others. */
+                ok = g_strcmp0(again->state, "committing") == 0
+                             ? finish_commit(again, &local)
+                             : hd_journal_rollback(again, &local);
+                if (!ok) {
+                        note_failure(failures, &local);
+                        continue;
                 }
                 n++;
         }
         if (n_recovered)
                 *n_recovered = n;
+        if (failures->len) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "cannot recover an interrupted operation: %s", failures->str);
+                return FALSE;
+        }
         return TRUE;
 }
 
@@ -522,6 +553,9 @@ gboolean hd_journal_get_origin(HdCtx *ctx, const char *name, char **driver, char
                 return FALSE;
         drv = g_key_file_get_string(kf, name, "driver", NULL);
         ov = g_key_file_get_string(kf, name, "driver_override", NULL);
+        /* An origin that is not a driver name is no origin (the file could be edited). */
+        if (drv && *drv && !hd_driver_name_is_valid(drv))
+                return FALSE;
         if (driver)
                 *driver = drv && *drv ? g_steal_pointer(&drv) : NULL;
         if (override)

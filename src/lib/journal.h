@@ -11,6 +11,17 @@
  *     state to return to) and the driver it is moving to;
  *   - the planned steps (path, value) with a done mark set after each completed write.
  *
+ * The life of one journal file:
+ *
+ *     (none) --begin--> writing --all writes done and verified--> committing --origins--> (removed)
+ *                          |
+ *                          +--a failure, or recovery after a crash--> rolling-back --every
+ *                                                                     device restored--> (removed)
+ *
+ *   Recovery finds a file in one of three states: "writing" and "rolling-back" are rolled back
+ *   (again: every step checks first), "committing" is finished forward (only bookkeeping is
+ *   left). A file whose devices could not all be restored stays for the next recovery.
+ *
  * Invariants:
  *   J1  the journal file exists before the first side effect of a transaction and is removed
  *       only after the last (commit or completed rollback);

@@ -158,6 +158,7 @@ void hd_json_add_group(JsonBuilder *b, const HdGroup *group)
         add_string(b, "verdict", group->verdict_text);
         add_string(b, "verdict_code", hd_group_verdict_to_string(group->verdict));
         add_string(b, "shared_reason", group->shared_reason);
+        add_string_array(b, "host_use", group->host_use);
         json_builder_end_object(b);
 }
 

@@ -68,12 +68,12 @@ GPtrArray *hd_persist_list(HdCtx *ctx, GError **error)
                 e = g_new0(HdPersistEntry, 1);
                 e->name = g_strdup(hd_address_format(&a, buf));
                 e->driver = g_key_file_get_string(kf, "persist", "driver", NULL);
-                if (!e->driver || strpbrk(e->driver, "\"\\\n ")) {
+                if (!e->driver || !hd_driver_name_is_valid(e->driver)) {
                         g_free(e->driver);
                         e->driver = g_strdup("vfio-pci");
                 }
                 e->host_driver = g_key_file_get_string(kf, "persist", "host_driver", NULL);
-                if (e->host_driver && !*e->host_driver)
+                if (e->host_driver && !hd_driver_name_is_valid(e->host_driver))
                         g_clear_pointer(&e->host_driver, g_free);
                 e->builtin = e->host_driver && driver_is_builtin(ctx, e->host_driver);
                 g_ptr_array_add(out, e);
@@ -152,7 +152,14 @@ static gboolean regenerate(HdCtx *ctx, GPtrArray *entries, GError **error)
                                          0644, error))
                         return FALSE;
         }
-        if (tools) {
+        /* Host tools act on the running system, not on a tree under --root. */
+        if ((tools || dracut) && hd_ctx_get_backend_kind(ctx) == HD_BACKEND_REAL &&
+            !hd_ctx_is_live_root(ctx)) {
+                hd_ctx_log(ctx, HD_LOG_WARNING,
+                           "not rebuilding the initramfs of %s: run update-initramfs or dracut "
+                           "inside that system",
+                           hd_ctx_get_root(ctx));
+        } else if (tools) {
                 const char *argv[] = { "update-initramfs", "-u", NULL };
                 if (!hd_ctx_run(ctx, argv, NULL, error))
                         return FALSE;

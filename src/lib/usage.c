@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "address.h"
 #include "fileio.h"
 #include "macros.h"
 #include "parse.h"
@@ -225,4 +226,69 @@ GPtrArray *hd_usage_describe(HdCtx *ctx, const HdDevice *dev)
                                                              (char *)holders->pdata[i]));
         }
         return out;
+}
+
+/* The PCI device a class entry belongs to: the last component of its sysfs path that is a
+ * PCI address. */
+static gboolean owning_device(const char *path, char *name)
+{
+        g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+        gboolean found = FALSE;
+
+        for (char **p = parts; *p; p++) {
+                HdAddress a;
+                if (hd_address_parse_sysfs_name(*p, &a)) {
+                        hd_address_format(&a, name);
+                        found = TRUE;
+                }
+        }
+        return found;
+}
+
+static void index_add(GHashTable *index, const char *device, char *sentence)
+{
+        GPtrArray *list = g_hash_table_lookup(index, device);
+
+        if (!list) {
+                list = g_ptr_array_new_with_free_func(g_free);
+                g_hash_table_insert(index, g_strdup(device), list);
+        }
+        g_ptr_array_add(list, sentence);
+}
+
+GHashTable *hd_usage_index(HdCtx *ctx)
+{
+        static const char *const classes[] = { "sys/class/net", "sys/class/block" };
+        GHashTable *index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                  (GDestroyNotify)g_ptr_array_unref);
+        int root_fd = hd_ctx_get_root_fd(ctx);
+
+        for (gsize c = 0; c < G_N_ELEMENTS(classes); c++) {
+                g_autoptr(GPtrArray) names = hd_list_dir_at(root_fd, classes[c], NULL);
+
+                for (guint i = 0; names && i < names->len; i++) {
+                        const char *name = names->pdata[i];
+                        g_autofree char *link = g_strdup_printf("%s/%s", classes[c], name);
+                        g_autofree char *target = hd_readlink_at(root_fd, link, NULL);
+                        g_autofree char *path = target ? hd_path_resolve(classes[c], target)
+                                                       : NULL;
+                        char device[HD_ADDRESS_STRLEN];
+
+                        if (!path || !owning_device(path, device))
+                                continue;
+                        if (c == 0) {
+                                g_autofree char *detail = NULL;
+                                if (hd_usage_netdev(ctx, name, &detail) != HD_NET_IDLE)
+                                        index_add(index, device,
+                                                  g_strdup_printf("%s %s", name,
+                                                                  detail ? detail : "is in use"));
+                        } else {
+                                gboolean is_root = FALSE;
+                                g_autoptr(GPtrArray) uses = hd_usage_blockdev(ctx, name, &is_root);
+                                for (guint j = 0; uses && j < uses->len; j++)
+                                        index_add(index, device, g_strdup(uses->pdata[j]));
+                        }
+                }
+        }
+        return index;
 }

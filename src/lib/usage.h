@@ -37,3 +37,9 @@ GPtrArray *hd_usage_group_holders(HdCtx *ctx, int group);
  * "/dev/nvme0n1p2 on /", "IOMMU group 7 is held open by 1234 (qemu-system-x86)". Empty when
  * the host does not use the device. */
 GPtrArray *hd_usage_describe(HdCtx *ctx, const HdDevice *dev);
+
+/* Host use of every PCI device at once, from one pass over sys/class/net and sys/class/block:
+ * canonical address -> GPtrArray of sentences as hd_usage_describe() gives them (network and
+ * storage only). Devices the host does not use are absent. For listing many devices without
+ * a per-device walk of the class directories. */
+GHashTable *hd_usage_index(HdCtx *ctx);

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The bootloader that will boot this host next, found from the files it leaves, and the one
+ * place where its kernel command line is configured:
+ *
+ *   proxmox       etc/kernel/proxmox-boot-uuids: proxmox-boot-tool manages the ESPs;
+ *                 etc/kernel/cmdline (systemd-boot) or GRUB_CMDLINE_LINUX in etc/default/grub,
+ *                 then `proxmox-boot-tool refresh`
+ *   grubby        BLS entries (boot/loader/entries/NAME.conf) on a Fedora/RHEL family system or
+ *                 with grubby installed: the `options` line of every entry (the default entry
+ *                 is what runs next), then
+ *                 `grubby --update-kernel=ALL --args=... --remove-args=...`
+ *   systemd-boot  etc/kernel/cmdline (kernel-install), then `kernel-install add REL IMAGE`
+ *   grub          GRUB_CMDLINE_LINUX (and _DEFAULT) in etc/default/grub, then update-grub
+ *                 (Debian/Ubuntu) or grub-mkconfig / grub2-mkconfig
+ *
+ * Editing changes only the bytes of the command line value: the rest of the file stays
+ * identical, words are appended with one space and removed with the space before them, and
+ * the value keeps its quoting. A value the parser does not fully understand (a shell
+ * variable, command substitution, an unterminated quote) makes the whole config unparseable,
+ * and it is left untouched.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ctx.h"
+
+typedef enum {
+        HD_BOOTLOADER_UNKNOWN,
+        HD_BOOTLOADER_GRUB,
+        HD_BOOTLOADER_GRUBBY,
+        HD_BOOTLOADER_SYSTEMD_BOOT,
+        HD_BOOTLOADER_PROXMOX,
+} HdBootloaderKind;
+
+/* "unknown", "grub", "grubby", "systemd-boot", "proxmox" */
+const char *hd_bootloader_kind_to_string(HdBootloaderKind kind);
+
+/* One change to a command line. */
+typedef enum {
+        HD_ARG_EDIT_ADD,     /* append new_arg */
+        HD_ARG_EDIT_REMOVE,  /* drop old_arg */
+        HD_ARG_EDIT_REPLACE, /* put new_arg where old_arg is */
+} HdArgEditOp;
+
+typedef struct {
+        HdArgEditOp op;
+        char *old_arg;
+        char *new_arg;
+        gboolean by_hostdev; /* an argument hostdev adds on request (remembered) */
+} HdArgEdit;
+
+HdArgEdit *hd_arg_edit_new(HdArgEditOp op, const char *old_arg, const char *new_arg);
+void hd_arg_edit_free(HdArgEdit *edit);
+
+/* Apply @edits to a word list in place (the model of what the files will say). */
+void hd_arg_edits_apply_words(GPtrArray *words, const GPtrArray *edits);
+
+typedef struct HdBootloader HdBootloader;
+
+/* Detect the bootloader below the root and parse its config. UNKNOWN is not an error (the
+ * configured command line is then empty); an unparseable config is (HD_ERROR_FAILED, naming
+ * the file and the line). */
+HdBootloader *hd_bootloader_detect(HdCtx *ctx, GError **error);
+void hd_bootloader_free(HdBootloader *bl);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdBootloader, hd_bootloader_free)
+
+HdBootloaderKind hd_bootloader_get_kind(const HdBootloader *bl);
+/* The file that holds the command line, below the root ("etc/default/grub"), or NULL. */
+const char *hd_bootloader_get_config_path(const HdBootloader *bl);
+/* The words the bootloader will boot with next (borrowed). */
+const GPtrArray *hd_bootloader_get_cmdline(const HdBootloader *bl);
+/* char* messages about config hostdev reads but does not edit (borrowed, may be empty). */
+const GPtrArray *hd_bootloader_get_warnings(const HdBootloader *bl);
+
+/* Edit the config files (backup FILE.hostdev-backup first, atomic replace, both through
+ * hd_ctx_replace_file), run the update command through hd_ctx_run(), and put every file back
+ * when the command fails. */
+gboolean hd_bootloader_apply(HdBootloader *bl, HdCtx *ctx, const GPtrArray *edits, GError **error);

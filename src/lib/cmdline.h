@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The kernel command line: the oVirt "kernel tab", with the comparison oVirt never made.
+ *
+ * Three command lines matter: the one the kernel runs with (proc/cmdline), the one the
+ * bootloader will boot next (configured, read through bootloader.h), and the one the admin
+ * asks for (desired = configured + enabled options + custom words - disabled options -
+ * removed words). Options have names that mean the same on every host and are mapped to
+ * kernel arguments per CPU vendor ("iommu" is intel_iommu=on on Intel and nothing on AMD,
+ * where AMD-Vi is on by default and amd_iommu=on is not an argument the kernel knows).
+ *
+ * hostdev only takes away what it added: the arguments it wrote are remembered in
+ * <root>/var/lib/hostdev/kernel-args.json, and --disable removes an argument only when it is
+ * listed there. An argument the admin wrote by hand stays unless it is named with an explicit
+ * --remove. An argument hostdev replaced (intel_iommu=off by intel_iommu=on) is remembered
+ * too, and put back where it was when the option is disabled, so enable-then-disable leaves
+ * the bootloader's file as it was, byte for byte.
+ *
+ * Every argument is its own word: custom arguments are split like the kernel splits its
+ * command line (whitespace, with double quotes grouping), never passed on as one string.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "bootloader.h"
+#include "ctx.h"
+
+/* Split a command line into words as the kernel does (lib/cmdline.c next_arg): whitespace
+ * separates, double quotes group and stay part of the word. An unterminated quote fails with
+ * HD_ERROR_INVALID_ARGUMENT. Returns char* words. */
+GPtrArray *hd_cmdline_split(const char *line, GError **error);
+
+/* The same split as byte offsets: pairs [start, end) as gsize, so an editor can change one
+ * word and keep every other byte. */
+GArray *hd_cmdline_split_spans(const char *line, GError **error);
+
+/* The parameter name of @arg ("kvm-intel.nested=1" -> "kvm_intel.nested"), with '-' and '_'
+ * made equal as the kernel's parameq() does. Newly allocated. */
+char *hd_cmdline_arg_key(const char *arg);
+
+/* Same parameter (by hd_cmdline_arg_key) and same value. */
+gboolean hd_cmdline_arg_equal(const char *a, const char *b);
+
+/* The named options. */
+typedef struct {
+        const char *name;     /* "iommu" */
+        const char *summary;  /* for --help */
+        gboolean takes_value; /* "vfio-ids=10de:1b80,10de:10f0" */
+} HdKernelOption;
+
+const HdKernelOption *hd_kernel_options(gsize *n_options);
+/* "iommu, iommu-pt, nested, ..." for messages. */
+char *hd_kernel_option_names(void);
+
+/* What the caller asks for. Every array holds char* and may be NULL. */
+typedef struct {
+        GPtrArray *enable;  /* option names, "vfio-ids=IDS" */
+        GPtrArray *disable; /* option names */
+        GPtrArray *custom;  /* command line fragments, split into words */
+        GPtrArray *remove;  /* words or parameter names to remove even if hostdev did not add
+                             * them */
+} HdKernelArgsRequest;
+
+typedef struct {
+        HdBootloaderKind bootloader;
+        char *config_path;        /* the file the bootloader reads, below the root; NULL */
+        GPtrArray *running;       /* char*, proc/cmdline */
+        GPtrArray *configured;    /* char*, what the bootloader boots next */
+        GPtrArray *desired;       /* char* */
+        GPtrArray *added;         /* desired - configured */
+        GPtrArray *removed;       /* configured - desired */
+        GPtrArray *notes;         /* char*, what was decided and why, for the user */
+        gboolean reboot_required; /* configured (after applying) differs from running */
+        gboolean applied;         /* the bootloader's config was changed */
+
+        /* private */
+        GPtrArray *edits; /* HdArgEdit* turning configured into desired */
+        GPtrArray *state; /* remembered arguments (internal records) */
+        HdBootloader *loader;
+} HdKernelArgs;
+
+/* Work out the three command lines and the edits. Unknown option names and malformed values
+ * fail with HD_ERROR_INVALID_ARGUMENT (listing the valid names); contradictions and
+ * arguments for the other CPU vendor with HD_ERROR_REFUSED; a bootloader config that cannot
+ * be parsed with HD_ERROR_FAILED (nothing is written). */
+HdKernelArgs *hd_kernel_args_plan(HdCtx *ctx, const HdKernelArgsRequest *request, GError **error);
+
+/* Write the bootloader's config (each edited file backed up as FILE.hostdev-backup first,
+ * then replaced atomically), run its update command through the backend, restore the
+ * backups when that command fails, and remember the arguments hostdev added. Does nothing
+ * (and leaves applied FALSE) when desired equals configured. */
+gboolean hd_kernel_args_apply(HdCtx *ctx, HdKernelArgs *args, GError **error);
+
+void hd_kernel_args_free(HdKernelArgs *args);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdKernelArgs, hd_kernel_args_free)
+
+/* Where the remembered arguments live, below the root. */
+#define HD_KERNEL_ARGS_STATE "var/lib/hostdev/kernel-args.json"

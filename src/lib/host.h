@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Host readiness: "can this machine do passthrough, and if not, what exactly do I change?"
+ *
+ * Every requirement the passthrough guides list becomes one check with a stable id, a status,
+ * a one-line summary of what was found and, when something is missing, a hint that names the
+ * exact change (a firmware setting, a kernel argument for this CPU vendor and the hostdev
+ * command that applies it, a package). Everything is read below the context's root, so a
+ * snapshot of another machine is judged the same way as the live one.
+ *
+ * Check ids (a contract with scripts, documented in docs/json-check.md):
+ *   cpu-virt, kvm, iommu-firmware, iommu-kernel, interrupt-remapping, vfio, kernel-features,
+ *   groups.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ctx.h"
+
+typedef enum {
+        HD_CHECK_PASS,
+        HD_CHECK_WARN, /* works, with a caveat the admin should know about */
+        HD_CHECK_FAIL, /* passthrough cannot work until this is fixed */
+        HD_CHECK_SKIP, /* cannot be judged (depends on a failed check, or no data) */
+} HdCheckStatus;
+
+const char *hd_check_status_to_string(HdCheckStatus status); /* "pass", "warn", ... */
+
+typedef enum {
+        HD_CPU_VENDOR_INTEL,
+        HD_CPU_VENDOR_AMD, /* AMD and Hygon: AMD-V and AMD-Vi */
+        HD_CPU_VENDOR_OTHER,
+} HdCpuVendor;
+
+const char *hd_cpu_vendor_to_string(HdCpuVendor vendor); /* "intel", "amd", "other" */
+
+/* From proc/cpuinfo's vendor_id; OTHER when it cannot be read. */
+HdCpuVendor hd_host_get_cpu_vendor(HdCtx *ctx);
+
+/* proc/sys/kernel/osrelease ("6.1.0-18-amd64"), NULL when absent. */
+char *hd_host_get_kernel_release(HdCtx *ctx);
+
+/* "6.1.0-18-amd64" -> 6, 1. FALSE when the string does not start with MAJOR.MINOR. */
+gboolean hd_kernel_release_parse(const char *release, guint *major, guint *minor);
+
+typedef struct {
+        const char *id; /* stable: "iommu-kernel" */
+        HdCheckStatus status;
+        char *summary; /* "IOMMU enabled by the kernel (14 groups)" */
+        char *hint;    /* what to do; NULL when nothing */
+} HdCheck;
+
+typedef struct {
+        HdCpuVendor cpu_vendor;
+        char *kernel_release;          /* NULL when unknown */
+        GPtrArray *checks;             /* HdCheck*, in the order above */
+        gboolean passthrough_possible; /* no check failed */
+} HdHostReport;
+
+/* Run every check. Fails only when the root cannot be read at all; a missing fact is a
+ * check result, not an error. */
+HdHostReport *hd_host_check(HdCtx *ctx, GError **error);
+void hd_host_report_free(HdHostReport *report);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdHostReport, hd_host_report_free)
+
+/* The check with @id, or NULL. */
+const HdCheck *hd_host_report_get(const HdHostReport *report, const char *id);

@@ -1,0 +1,832 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Kernel command line options, bootloader editing and `hostdev kernel-args`, on fixtures with
+ * the sim backend: the write log shows the exact files and commands. */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "testlib.h"
+
+/* Fixtures that tests only read (plans without --apply), built once per program: building
+ * one takes seconds on a slow filesystem. */
+static GHashTable *shared_fixtures;
+
+static const HdTestFixture *shared_fixture(const char *topology)
+{
+        HdTestFixture *fx;
+
+        if (!shared_fixtures)
+                shared_fixtures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                        (GDestroyNotify)hd_test_fixture_free);
+        fx = g_hash_table_lookup(shared_fixtures, topology);
+        if (!fx) {
+                fx = hd_test_fixture_new(topology);
+                g_hash_table_insert(shared_fixtures, g_strdup(topology), fx);
+        }
+        return fx;
+}
+
+static char *read_root_file(const HdTestFixture *fx, const char *rel)
+{
+        g_autofree char *path = hd_test_path(fx, rel);
+        g_autoptr(GError) error = NULL;
+        char *text = NULL;
+
+        g_file_get_contents(path, &text, NULL, &error);
+        g_assert_no_error(error);
+        return text;
+}
+
+static void write_root_file(const HdTestFixture *fx, const char *rel, const char *text)
+{
+        g_autofree char *path = hd_test_path(fx, rel);
+        g_autoptr(GError) error = NULL;
+
+        g_file_set_contents(path, text, -1, &error);
+        g_assert_no_error(error);
+}
+
+static gboolean root_file_exists(const HdTestFixture *fx, const char *rel)
+{
+        g_autofree char *path = hd_test_path(fx, rel);
+
+        return g_file_test(path, G_FILE_TEST_EXISTS);
+}
+
+static GPtrArray *strs(const char *first, ...)
+{
+        GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+        va_list ap;
+
+        va_start(ap, first);
+        for (const char *s = first; s; s = va_arg(ap, const char *))
+                g_ptr_array_add(a, g_strdup(s));
+        va_end(ap);
+        return a;
+}
+
+typedef struct {
+        GPtrArray *enable, *disable, *custom, *remove;
+} Req;
+
+static void req_clear(Req *r)
+{
+        g_clear_pointer(&r->enable, g_ptr_array_unref);
+        g_clear_pointer(&r->disable, g_ptr_array_unref);
+        g_clear_pointer(&r->custom, g_ptr_array_unref);
+        g_clear_pointer(&r->remove, g_ptr_array_unref);
+}
+
+static HdKernelArgs *plan(HdCtx *ctx, Req *r, GError **error)
+{
+        HdKernelArgsRequest req = {r->enable, r->disable, r->custom, r->remove};
+        HdKernelArgs *ka = hd_kernel_args_plan(ctx, &req, error);
+
+        req_clear(r);
+        return ka;
+}
+
+/* Plan and apply on a fresh context; returns the context's write log as "op path|value"
+ * lines (file contents left out). */
+static char *apply(const HdTestFixture *fx, Req *r, HdKernelArgs **out)
+{
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdKernelArgs) ka = plan(ctx, r, &error);
+        g_autoptr(GString) log = g_string_new(NULL);
+        const GPtrArray *writes;
+
+        g_assert_no_error(error);
+        g_assert_true(hd_kernel_args_apply(ctx, ka, &error));
+        g_assert_no_error(error);
+        writes = hd_ctx_get_write_log(ctx);
+        for (guint i = 0; i < writes->len; i++) {
+                const HdCtxWrite *w = writes->pdata[i];
+                if (w->op == HD_BACKEND_OP_RUN)
+                        g_string_append_printf(log, "run %s\n", w->value);
+                else if (w->op == HD_BACKEND_OP_REPLACE_FILE)
+                        g_string_append_printf(log, "file %s\n", w->path);
+                else
+                        g_string_append_printf(log, "other %s\n", w->path);
+        }
+        if (out)
+                *out = g_steal_pointer(&ka);
+        return g_string_free(g_steal_pointer(&log), FALSE);
+}
+
+static char *join(const GPtrArray *words)
+{
+        g_autoptr(GString) s = g_string_new(NULL);
+
+        for (guint i = 0; i < words->len; i++)
+                g_string_append_printf(s, "%s%s", i ? " " : "", (const char *)words->pdata[i]);
+        return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+/* ---- parsing ---- */
+
+static void test_split(void)
+{
+        static const struct {
+                const char *line;
+                const char *joined; /* words joined with '|' */
+        } cases[] = {
+            {"", ""},
+            {"   \t\n", ""},
+            {"quiet", "quiet"},
+            {"  ro  quiet\tsplash\n", "ro|quiet|splash"},
+            {"foo=\"a b\" bar", "foo=\"a b\"|bar"},
+            {"\"quoted word\" x", "\"quoted word\"|x"},
+            {"dyndbg=\"file drivers/x.c +p\" intel_iommu=on",
+             "dyndbg=\"file drivers/x.c +p\"|intel_iommu=on"},
+            {"a -- init args", "a|--|init|args"},
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GPtrArray) words = hd_cmdline_split(cases[i].line, &error);
+                g_autoptr(GString) s = g_string_new(NULL);
+
+                g_assert_no_error(error);
+                for (guint w = 0; w < words->len; w++)
+                        g_string_append_printf(s, "%s%s", w ? "|" : "",
+                                               (const char *)words->pdata[w]);
+                g_assert_cmpstr(s->str, ==, cases[i].joined);
+        }
+        {
+                g_autoptr(GError) error = NULL;
+                g_assert_null(hd_cmdline_split("foo=\"unterminated bar", &error));
+                g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+        }
+}
+
+static void test_arg_equal(void)
+{
+        g_autofree char *key = hd_cmdline_arg_key("kvm-intel.nested=1");
+
+        g_assert_cmpstr(key, ==, "kvm_intel.nested");
+        g_assert_true(hd_cmdline_arg_equal("kvm-intel.nested=1", "kvm_intel.nested=1"));
+        g_assert_false(hd_cmdline_arg_equal("kvm-intel.nested=1", "kvm-intel.nested=0"));
+        g_assert_false(hd_cmdline_arg_equal("quiet", "quiet=1"));
+        g_assert_true(hd_cmdline_arg_equal("quiet", "quiet"));
+}
+
+/* ---- options per vendor ---- */
+
+static char *added_for(const char *topology, const char *option)
+{
+        const HdTestFixture *fx = shared_fixture(topology);
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdKernelArgs) ka = NULL;
+        Req r = {.enable = strs(option, NULL)};
+
+        ka = plan(ctx, &r, &error);
+        g_assert_no_error(error);
+        return join(ka->added);
+}
+
+static void test_options_per_vendor(void)
+{
+        static const struct {
+                const char *option, *intel, *amd;
+        } cases[] = {
+            {"iommu", "intel_iommu=on", ""},
+            {"iommu-pt", "iommu=pt", "iommu=pt"},
+            {"nested", "kvm-intel.nested=1", "kvm-amd.nested=1"},
+            {"unsafe-interrupts", "vfio_iommu_type1.allow_unsafe_interrupts=1",
+             "vfio_iommu_type1.allow_unsafe_interrupts=1"},
+            {"pci-realloc", "pci=realloc", "pci=realloc"},
+            {"blacklist-nouveau", "modprobe.blacklist=nouveau rd.driver.blacklist=nouveau",
+             "modprobe.blacklist=nouveau rd.driver.blacklist=nouveau"},
+            {"vfio-ids=10de:1b80,10de:10f0", "vfio-pci.ids=10de:1b80,10de:10f0",
+             "vfio-pci.ids=10de:1b80,10de:10f0"},
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+                g_autofree char *intel = added_for("grubby-host", cases[i].option);
+                g_autofree char *amd = added_for("systemd-boot-host", cases[i].option);
+
+                g_assert_cmpstr(intel, ==, cases[i].intel);
+                g_assert_cmpstr(amd, ==, cases[i].amd);
+        }
+}
+
+static void test_amd_iommu_removes_off(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("systemd-boot-host");
+        g_autoptr(HdKernelArgs) ka = NULL;
+        g_autofree char *log = NULL;
+        g_autofree char *text = NULL;
+        Req r = {.enable = strs("iommu", NULL)};
+
+        write_root_file(fx, "etc/kernel/cmdline", "root=UUID=7e6d rw amd_iommu=off quiet\n");
+        log = apply(fx, &r, &ka);
+        text = read_root_file(fx, "etc/kernel/cmdline");
+        g_assert_cmpstr(text, ==, "root=UUID=7e6d rw quiet\n");
+        g_assert_cmpuint(ka->removed->len, ==, 1);
+        g_assert_cmpstr(ka->removed->pdata[0], ==, "amd_iommu=off");
+}
+
+/* ---- bad input ---- */
+
+static void expect_plan_error(const char *topology, Req *r, int code, const char *needle)
+{
+        const HdTestFixture *fx = shared_fixture(topology);
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdKernelArgs) ka = plan(ctx, r, &error);
+
+        g_assert_null(ka);
+        g_assert_error(error, HD_ERROR, code);
+        if (!strstr(error->message, needle))
+                g_error("error '%s' does not mention '%s'", error->message, needle);
+        g_assert_cmpuint(hd_ctx_get_write_log(ctx)->len, ==, 0);
+}
+
+static void test_bad_input(void)
+{
+        Req r;
+
+        r = (Req){.enable = strs("iommmu", NULL)};
+        expect_plan_error("desktop", &r, HD_ERROR_INVALID_ARGUMENT,
+                          "valid options: iommu, iommu-pt");
+        r = (Req){.disable = strs("turbo", NULL)};
+        expect_plan_error("desktop", &r, HD_ERROR_INVALID_ARGUMENT,
+                          "unknown kernel option 'turbo'");
+        r = (Req){.enable = strs("vfio-ids", NULL)};
+        expect_plan_error("desktop", &r, HD_ERROR_INVALID_ARGUMENT, "needs a value");
+        r = (Req){.enable = strs("vfio-ids=nvidia", NULL)};
+        expect_plan_error("desktop", &r, HD_ERROR_INVALID_ARGUMENT, "VENDOR:DEVICE");
+        r = (Req){.enable = strs("iommu=on", NULL)};
+        expect_plan_error("desktop", &r, HD_ERROR_INVALID_ARGUMENT, "takes no value");
+        r = (Req){.custom = strs("foo=\"open", NULL)};
+        expect_plan_error("desktop", &r, HD_ERROR_INVALID_ARGUMENT, "unterminated");
+}
+
+static void test_conflicts(void)
+{
+        Req r;
+
+        r = (Req){.enable = strs("iommu", NULL), .disable = strs("iommu", NULL)};
+        expect_plan_error("desktop", &r, HD_ERROR_INVALID_ARGUMENT, "contradict");
+        /* Intel arguments on an AMD host */
+        r = (Req){.custom = strs("intel_iommu=on", NULL)};
+        expect_plan_error("amd-host", &r, HD_ERROR_REFUSED, "no effect on this AMD host");
+        r = (Req){.custom = strs("kvm-amd.nested=1", NULL)};
+        expect_plan_error("desktop", &r, HD_ERROR_REFUSED, "AMD CPUs");
+        /* an option and a custom word that say the opposite */
+        r = (Req){.enable = strs("iommu", NULL), .custom = strs("intel_iommu=off", NULL)};
+        expect_plan_error("firmware-only", &r, HD_ERROR_REFUSED, "contradict");
+        r = (Req){.custom = strs("foo=1", NULL), .remove = strs("foo", NULL)};
+        expect_plan_error("desktop", &r, HD_ERROR_INVALID_ARGUMENT, "contradicts");
+}
+
+/* ---- GRUB ---- */
+
+static void test_grub_apply_revert(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("firmware-only");
+        g_autofree char *orig = read_root_file(fx, "etc/default/grub");
+        g_autofree char *log = NULL;
+        g_autofree char *log2 = NULL;
+        g_autofree char *text = NULL;
+        g_autofree char *back = NULL;
+        g_autofree char *backup = NULL;
+        g_autoptr(HdKernelArgs) ka = NULL;
+        g_autoptr(HdKernelArgs) ka2 = NULL;
+        Req r = {.enable = strs("iommu", "iommu-pt", NULL),
+                 .custom = strs("foo=\"a b\" bar", NULL)};
+
+        log = apply(fx, &r, &ka);
+        g_assert_cmpstr(log, ==,
+                        "file etc/default/grub.hostdev-backup\n"
+                        "file etc/default/grub\n"
+                        "run update-grub\n"
+                        "file var/lib/hostdev/kernel-args.json\n");
+        g_assert_true(ka->applied);
+        g_assert_true(ka->reboot_required);
+        g_assert_cmpint(ka->bootloader, ==, HD_BOOTLOADER_GRUB);
+        text = read_root_file(fx, "etc/default/grub");
+        /* intel_iommu=off replaced in place; new words go to GRUB_CMDLINE_LINUX; custom
+         * quotes escaped for the shell */
+        g_assert_nonnull(strstr(text, "\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on\"\n"));
+        g_assert_nonnull(strstr(text, "\nGRUB_CMDLINE_LINUX=\"iommu=pt foo=\\\"a b\\\" bar\"\n"));
+        backup = read_root_file(fx, "etc/default/grub.hostdev-backup");
+        g_assert_cmpstr(backup, ==, orig);
+        {
+                g_autofree char *notes = join(ka->notes);
+                g_assert_nonnull(strstr(notes, "intel_iommu=on replaces intel_iommu=off"));
+        }
+
+        /* revert: every byte comes back */
+        r = (Req){.disable = strs("iommu", "iommu-pt", NULL), .remove = strs("foo", "bar", NULL)};
+        log2 = apply(fx, &r, &ka2);
+        back = read_root_file(fx, "etc/default/grub");
+        g_assert_cmpstr(back, ==, orig);
+        g_assert_false(ka2->reboot_required);
+}
+
+static void test_grub_quoting_kept(void)
+{
+        static const char *const variants[] = {
+            /* single quotes, export, comments around, a DEFAULT after LINUX */
+            "# comment\nexport GRUB_CMDLINE_LINUX='console=ttyS0,115200n8'  # serial\n"
+            "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet   splash\"\n",
+            /* unquoted, and an earlier assignment that is overridden */
+            "GRUB_CMDLINE_LINUX=\"old\"\nGRUB_CMDLINE_LINUX=quiet\n",
+            /* empty, no newline at the end */
+            "GRUB_CMDLINE_LINUX=\"\"",
+            /* no GRUB_CMDLINE_LINUX at all */
+            "GRUB_DEFAULT=0\n",
+            /* a kernel-quoted value inside shell quotes */
+            "GRUB_CMDLINE_LINUX=\"dyndbg=\\\"module vfio +p\\\" quiet\"\n",
+        };
+
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
+
+        for (gsize i = 0; i < G_N_ELEMENTS(variants); i++) {
+                g_autofree char *state = hd_test_path(fx, HD_KERNEL_ARGS_STATE);
+                g_autofree char *l1 = NULL;
+                g_autofree char *l2 = NULL;
+                g_autofree char *back = NULL;
+                g_autoptr(HdKernelArgs) ka = NULL;
+                Req r = {.enable = strs("iommu-pt", "nested", NULL)};
+
+                (void)g_unlink(state);
+                write_root_file(fx, "etc/default/grub", variants[i]);
+                l1 = apply(fx, &r, &ka);
+                g_assert_true(ka->applied);
+                {
+                        /* what is configured now is what the next plan reads back */
+                        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+                        g_autoptr(GError) error = NULL;
+                        Req none = {0};
+                        g_autoptr(HdKernelArgs) again = plan(ctx, &none, &error);
+                        g_autofree char *conf = NULL;
+                        g_assert_no_error(error);
+                        conf = join(again->configured);
+                        g_assert_nonnull(strstr(conf, "iommu=pt kvm-intel.nested=1"));
+                }
+                r = (Req){.disable = strs("iommu-pt", "nested", NULL)};
+                l2 = apply(fx, &r, NULL);
+                back = read_root_file(fx, "etc/default/grub");
+                if (i == 1)
+                        /* a bare word that needed quotes once keeps them (same value) */
+                        g_assert_cmpstr(
+                            back, ==, "GRUB_CMDLINE_LINUX=\"old\"\nGRUB_CMDLINE_LINUX=\"quiet\"\n");
+                else if (i == 3)
+                        /* the line hostdev had to add stays, empty */
+                        g_assert_cmpstr(back, ==, "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX=\"\"\n");
+                else
+                        g_assert_cmpstr(back, ==, variants[i]);
+        }
+}
+
+static void test_grub_d_noted(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
+        g_autofree char *dir = hd_test_path(fx, "etc/default/grub.d");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdKernelArgs) ka = NULL;
+        g_autofree char *notes = NULL;
+        Req r = {0};
+
+        g_assert_cmpint(g_mkdir(dir, 0755), ==, 0);
+        write_root_file(fx, "etc/default/grub.d/50-cloudimg-settings.cfg",
+                        "GRUB_CMDLINE_LINUX_DEFAULT=\"console=tty1 console=ttyS0\"\n");
+        ka = plan(ctx, &r, &error);
+        g_assert_no_error(error);
+        notes = join(ka->notes);
+        g_assert_nonnull(strstr(notes, "/etc/default/grub.d/50-cloudimg-settings.cfg also sets"));
+}
+
+static void test_grub_unparseable(void)
+{
+        static const char *const bad[] = {
+            "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX iommu=pt\"\n",
+            "GRUB_CMDLINE_LINUX=\"quiet\n",
+            "GRUB_CMDLINE_LINUX=`cat /etc/cmdline`\n",
+            "GRUB_CMDLINE_LINUX=\"quiet\" splash\n",
+            "GRUB_CMDLINE_LINUX=\"foo=\\\"open\"\n",
+        };
+
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
+
+        for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+                g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+                g_autoptr(GError) error = NULL;
+                g_autoptr(HdKernelArgs) ka = NULL;
+                g_autofree char *after = NULL;
+                Req r = {.enable = strs("iommu", NULL)};
+
+                write_root_file(fx, "etc/default/grub", bad[i]);
+                ka = plan(ctx, &r, &error);
+                g_assert_null(ka);
+                g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
+                g_assert_nonnull(strstr(error->message, "cannot parse /etc/default/grub line 1"));
+                g_assert_nonnull(strstr(error->message, "left untouched"));
+                g_assert_cmpuint(hd_ctx_get_write_log(ctx)->len, ==, 0);
+                after = read_root_file(fx, "etc/default/grub");
+                g_assert_cmpstr(after, ==, bad[i]);
+        }
+}
+
+static void test_failed_command_restores(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("firmware-only");
+        g_autofree char *orig = read_root_file(fx, "etc/default/grub");
+        g_autofree char *after = NULL;
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdKernelArgs) ka = NULL;
+        Req r = {.enable = strs("iommu", NULL)};
+
+        ka = plan(ctx, &r, &error);
+        g_assert_no_error(error);
+        g_setenv("HOSTDEV_SIM_FAIL_RUN", "update-grub", TRUE);
+        g_assert_false(hd_kernel_args_apply(ctx, ka, &error));
+        g_unsetenv("HOSTDEV_SIM_FAIL_RUN");
+        g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
+        g_assert_nonnull(strstr(error->message, "update-grub failed"));
+        g_assert_nonnull(strstr(error->message, "restored"));
+        g_assert_false(ka->applied);
+        after = read_root_file(fx, "etc/default/grub");
+        g_assert_cmpstr(after, ==, orig);
+        /* nothing remembered as added */
+        g_assert_false(root_file_exists(fx, HD_KERNEL_ARGS_STATE));
+}
+
+static void test_idempotent(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("firmware-only");
+        g_autofree char *l1 = NULL;
+        g_autofree char *l2 = NULL;
+        g_autoptr(HdKernelArgs) ka = NULL;
+        Req r = {.enable = strs("iommu", NULL)};
+
+        l1 = apply(fx, &r, NULL);
+        r = (Req){.enable = strs("iommu", NULL)};
+        l2 = apply(fx, &r, &ka);
+        g_assert_cmpstr(l2, ==, "");
+        g_assert_false(ka->applied);
+        g_assert_cmpuint(ka->added->len, ==, 0);
+}
+
+static void test_hand_written_stays(void)
+{
+        /* desktop's admin wrote intel_iommu=on and iommu=pt by hand */
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autofree char *orig = read_root_file(fx, "etc/default/grub");
+        g_autofree char *l1 = NULL;
+        g_autofree char *l2 = NULL;
+        g_autofree char *after = NULL;
+        g_autoptr(HdKernelArgs) ka = NULL;
+        g_autoptr(HdKernelArgs) ka2 = NULL;
+        Req r = {.disable = strs("iommu", "iommu-pt", NULL)};
+
+        l1 = apply(fx, &r, &ka);
+        g_assert_cmpstr(l1, ==, "");
+        g_assert_false(ka->reboot_required);
+        {
+                g_autofree char *notes = join(ka->notes);
+                g_assert_nonnull(
+                    strstr(notes, "intel_iommu=on was not added by hostdev and stays"));
+        }
+        after = read_root_file(fx, "etc/default/grub");
+        g_assert_cmpstr(after, ==, orig);
+
+        /* an explicit --remove takes it away */
+        r = (Req){.remove = strs("iommu", NULL)};
+        l2 = apply(fx, &r, &ka2);
+        g_assert_cmpuint(ka2->removed->len, ==, 1);
+        g_assert_cmpstr(ka2->removed->pdata[0], ==, "iommu=pt");
+        g_assert_true(ka2->reboot_required);
+}
+
+static void test_dry_run(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("firmware-only");
+        g_autofree char *orig = read_root_file(fx, "etc/default/grub");
+        g_autofree char *after = NULL;
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdKernelArgs) ka = NULL;
+        Req r = {.enable = strs("iommu", NULL)};
+
+        hd_ctx_set_dry_run(ctx, TRUE);
+        ka = plan(ctx, &r, &error);
+        g_assert_true(hd_kernel_args_apply(ctx, ka, &error));
+        g_assert_no_error(error);
+        g_assert_cmpuint(hd_ctx_get_write_log(ctx)->len, ==, 4);
+        g_assert_false(ka->applied);
+        after = read_root_file(fx, "etc/default/grub");
+        g_assert_cmpstr(after, ==, orig);
+        g_assert_false(root_file_exists(fx, "etc/default/grub.hostdev-backup"));
+}
+
+static void test_real_backend_refused_on_fixture(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("firmware-only");
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdCtx) ctx = hd_ctx_new(fx->root, HD_BACKEND_REAL, &error);
+        g_autoptr(HdKernelArgs) ka = NULL;
+        Req r = {.enable = strs("iommu", NULL)};
+
+        g_assert_no_error(error);
+        ka = plan(ctx, &r, &error);
+        g_assert_no_error(error);
+        g_assert_false(hd_kernel_args_apply(ctx, ka, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+        g_assert_cmpuint(hd_ctx_get_write_log(ctx)->len, ==, 0);
+}
+
+static void test_comma_list_counts(void)
+{
+        /* intel_iommu=on,sm_on already says "on": nothing to add, nothing replaced */
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
+        g_autofree char *l1 = NULL;
+        g_autoptr(HdKernelArgs) ka = NULL;
+        Req r = {.enable = strs("iommu", NULL)};
+
+        write_root_file(fx, "etc/default/grub", "GRUB_CMDLINE_LINUX=\"intel_iommu=on,sm_on\"\n");
+        l1 = apply(fx, &r, &ka);
+        g_assert_cmpstr(l1, ==, "");
+        g_assert_cmpuint(ka->added->len, ==, 0);
+}
+
+static void test_vfio_ids_change_and_disable(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
+        const char *orig = "GRUB_CMDLINE_LINUX=\"quiet\"\n";
+        g_autofree char *l1 = NULL;
+        g_autofree char *l2 = NULL;
+        g_autofree char *l3 = NULL;
+        g_autofree char *mid = NULL;
+        g_autofree char *back = NULL;
+        Req r = {.enable = strs("vfio-ids=10de:1b80", NULL)};
+
+        write_root_file(fx, "etc/default/grub", orig);
+        l1 = apply(fx, &r, NULL);
+        /* a second value replaces hostdev's first one in place */
+        r = (Req){.enable = strs("vfio-ids=10de:1b80,10de:10f0", NULL)};
+        l2 = apply(fx, &r, NULL);
+        mid = read_root_file(fx, "etc/default/grub");
+        g_assert_cmpstr(mid, ==, "GRUB_CMDLINE_LINUX=\"quiet vfio-pci.ids=10de:1b80,10de:10f0\"\n");
+        /* --disable without a value: whatever hostdev set */
+        r = (Req){.disable = strs("vfio-ids", NULL)};
+        l3 = apply(fx, &r, NULL);
+        back = read_root_file(fx, "etc/default/grub");
+        g_assert_cmpstr(back, ==, orig);
+}
+
+/* ---- the other bootloaders ---- */
+
+static void test_grubby_apply_revert(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("grubby-host");
+        const char *e39 =
+            "boot/loader/entries/4c4c4544004e3510805ab3c04f4e3332-6.5.6-300.fc39.x86_64.conf";
+        const char *e38 =
+            "boot/loader/entries/4c4c4544004e3510805ab3c04f4e3332-6.2.9-300.fc38.x86_64.conf";
+        g_autofree char *o39 = read_root_file(fx, e39);
+        g_autofree char *o38 = read_root_file(fx, e38);
+        g_autofree char *l1 = NULL;
+        g_autofree char *l2 = NULL;
+        g_autofree char *n39 = NULL;
+        g_autofree char *b39 = NULL;
+        g_autofree char *b38 = NULL;
+        g_autofree char *expect = NULL;
+        g_autoptr(HdKernelArgs) ka = NULL;
+        Req r = {.enable = strs("iommu", "iommu-pt", NULL), .custom = strs("foo=\"a b\"", NULL)};
+
+        l1 = apply(fx, &r, &ka);
+        g_assert_cmpint(ka->bootloader, ==, HD_BOOTLOADER_GRUBBY);
+        /* the default (newest) entry is what boots next */
+        g_assert_cmpstr(ka->config_path, ==, e39);
+        expect = g_strdup_printf(
+            "file %s.hostdev-backup\nfile %s\nfile %s.hostdev-backup\nfile %s\n"
+            "run grubby --update-kernel=ALL --args=intel_iommu=on iommu=pt foo=\"a b\"\n"
+            "file var/lib/hostdev/kernel-args.json\n",
+            e38, e38, e39, e39);
+        g_assert_cmpstr(l1, ==, expect);
+        n39 = read_root_file(fx, e39);
+        g_assert_nonnull(
+            strstr(n39, "\noptions root=UUID=8d1f5c3a-2b4e-4f6a-9c7d-0e1f2a3b4c5d ro rhgb quiet "
+                        "intel_iommu=on iommu=pt foo=\"a b\"\n"));
+
+        r = (Req){.disable = strs("iommu", "iommu-pt", NULL), .remove = strs("foo", NULL)};
+        l2 = apply(fx, &r, NULL);
+        g_assert_nonnull(strstr(
+            l2,
+            "run grubby --update-kernel=ALL --remove-args=intel_iommu=on iommu=pt foo=\"a b\"\n"));
+        b39 = read_root_file(fx, e39);
+        b38 = read_root_file(fx, e38);
+        g_assert_cmpstr(b39, ==, o39);
+        g_assert_cmpstr(b38, ==, o38);
+}
+
+static void test_grubby_kernelopts_unparseable(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("grubby-host");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdKernelArgs) ka = NULL;
+        Req r = {.enable = strs("iommu", NULL)};
+
+        write_root_file(
+            fx, "boot/loader/entries/4c4c4544004e3510805ab3c04f4e3332-6.5.6-300.fc39.x86_64.conf",
+            "title x\noptions $kernelopts $tuned_params\n");
+        ka = plan(ctx, &r, &error);
+        g_assert_null(ka);
+        g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
+        g_assert_nonnull(strstr(error->message, "grubenv"));
+}
+
+static void test_systemd_boot_apply_revert(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("systemd-boot-host");
+        g_autofree char *orig = read_root_file(fx, "etc/kernel/cmdline");
+        g_autofree char *l1 = NULL;
+        g_autofree char *l2 = NULL;
+        g_autofree char *now = NULL;
+        g_autofree char *back = NULL;
+        g_autoptr(HdKernelArgs) ka = NULL;
+        Req r = {.enable = strs("nested", "vfio-ids=1002:73bf,1002:ab28", NULL)};
+
+        l1 = apply(fx, &r, &ka);
+        g_assert_cmpint(ka->bootloader, ==, HD_BOOTLOADER_SYSTEMD_BOOT);
+        g_assert_cmpstr(l1, ==,
+                        "file etc/kernel/cmdline.hostdev-backup\n"
+                        "file etc/kernel/cmdline\n"
+                        "run kernel-install add 6.6.1-arch1-1 /boot/vmlinuz-6.6.1-arch1-1\n"
+                        "file var/lib/hostdev/kernel-args.json\n");
+        now = read_root_file(fx, "etc/kernel/cmdline");
+        g_assert_cmpstr(now, ==,
+                        "root=UUID=7e6d5c4b-3a29-4817-9605-f4e3d2c1b0a9 rw quiet "
+                        "kvm-amd.nested=1 vfio-pci.ids=1002:73bf,1002:ab28\n");
+        r = (Req){.disable = strs("nested", "vfio-ids=1002:73bf,1002:ab28", NULL)};
+        l2 = apply(fx, &r, NULL);
+        back = read_root_file(fx, "etc/kernel/cmdline");
+        g_assert_cmpstr(back, ==, orig);
+}
+
+static void test_proxmox_apply_revert(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("proxmox-host");
+        g_autofree char *orig = read_root_file(fx, "etc/kernel/cmdline");
+        g_autofree char *l1 = NULL;
+        g_autofree char *l2 = NULL;
+        g_autofree char *back = NULL;
+        g_autoptr(HdKernelArgs) ka = NULL;
+        Req r = {.enable = strs("iommu", "iommu-pt", NULL)};
+
+        l1 = apply(fx, &r, &ka);
+        g_assert_cmpint(ka->bootloader, ==, HD_BOOTLOADER_PROXMOX);
+        g_assert_cmpstr(l1, ==,
+                        "file etc/kernel/cmdline.hostdev-backup\n"
+                        "file etc/kernel/cmdline\n"
+                        "run proxmox-boot-tool refresh\n"
+                        "file var/lib/hostdev/kernel-args.json\n");
+        r = (Req){.disable = strs("iommu", "iommu-pt", NULL)};
+        l2 = apply(fx, &r, NULL);
+        back = read_root_file(fx, "etc/kernel/cmdline");
+        g_assert_cmpstr(back, ==, orig);
+}
+
+static void test_proxmox_grub(void)
+{
+        /* proxmox-boot-tool on a GRUB install: etc/default/grub, then refresh */
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("proxmox-host");
+        g_autofree char *l1 = NULL;
+        g_autoptr(HdKernelArgs) ka = NULL;
+        g_autofree char *path = hd_test_path(fx, "etc/kernel/cmdline");
+        Req r = {.enable = strs("iommu-pt", NULL)};
+
+        g_assert_cmpint(g_unlink(path), ==, 0);
+        l1 = apply(fx, &r, &ka);
+        g_assert_cmpint(ka->bootloader, ==, HD_BOOTLOADER_PROXMOX);
+        g_assert_cmpstr(ka->config_path, ==, "etc/default/grub");
+        g_assert_nonnull(strstr(l1, "file etc/default/grub\nrun proxmox-boot-tool refresh\n"));
+}
+
+static void test_unknown_bootloader(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
+        g_autofree char *path = hd_test_path(fx, "etc/default/grub");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdKernelArgs) ka = NULL;
+        Req r = {.enable = strs("iommu-pt", NULL)};
+
+        g_assert_cmpint(g_unlink(path), ==, 0);
+        ka = plan(ctx, &r, &error);
+        g_assert_no_error(error);
+        g_assert_cmpint(ka->bootloader, ==, HD_BOOTLOADER_UNKNOWN);
+        g_assert_false(hd_kernel_args_apply(ctx, ka, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_NOT_SUPPORTED);
+}
+
+/* ---- through the CLI ---- */
+
+static void test_cli(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("firmware-only");
+        g_autofree char *orig = read_root_file(fx, "etc/default/grub");
+        g_autofree char *out = NULL;
+        g_autofree char *out2 = NULL;
+        g_autofree char *out3 = NULL;
+        g_autofree char *err = NULL;
+        g_autofree char *err2 = NULL;
+        g_autofree char *after = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonObject *o;
+
+        {
+                const char *argv[] = {"--root", fx->root, "kernel-args", NULL};
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, NULL), ==, 0);
+        }
+        g_assert_nonnull(strstr(out, "running     BOOT_IMAGE="));
+        g_assert_nonnull(strstr(out, "configured  quiet intel_iommu=off\n"));
+        g_assert_nonnull(strstr(out, "desired     quiet intel_iommu=off\n"));
+        g_assert_null(strstr(out, "reboot required"));
+
+        {
+                const char *argv[] = {"--root", fx->root, "kernel-args", "--enable", "iomu", NULL};
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, &err), ==, 2);
+        }
+        g_assert_nonnull(strstr(err, "valid options"));
+
+        /* a failing update-grub: exit 1, the file is as it was */
+        {
+                const char *argv[] = {"--root", fx->root,  "kernel-args", "--enable",
+                                      "iommu",  "--apply", NULL};
+                const char *env[] = {"HOSTDEV_SIM_FAIL_RUN=*", NULL};
+                g_assert_cmpint(hd_test_run_cli(argv, env, NULL, &err2), ==, 1);
+        }
+        after = read_root_file(fx, "etc/default/grub");
+        g_assert_cmpstr(after, ==, orig);
+
+        {
+                const char *argv[] = {"--root", fx->root,  "kernel-args", "--enable",
+                                      "iommu",  "--apply", "--json",      NULL};
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, &out2, NULL), ==, 0);
+        }
+        root = hd_test_parse_json(out2);
+        o = json_node_get_object(root);
+        g_assert_cmpstr(json_object_get_string_member(o, "bootloader"), ==, "grub");
+        g_assert_true(json_object_get_boolean_member(o, "applied"));
+        g_assert_true(json_object_get_boolean_member(o, "reboot_required"));
+        g_assert_cmpstr(json_array_get_string_element(json_object_get_array_member(o, "added"), 0),
+                        ==, "intel_iommu=on");
+        g_assert_cmpstr(
+            json_array_get_string_element(json_object_get_array_member(o, "removed"), 0), ==,
+            "intel_iommu=off");
+        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "running")), ==, 5);
+        g_assert_true(json_object_has_member(o, "configured"));
+        g_assert_true(json_object_has_member(o, "desired"));
+
+        {
+                const char *argv[] = {"--root", fx->root, "kernel-args", NULL};
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, &out3, NULL), ==, 0);
+        }
+        g_assert_nonnull(strstr(out3, "configured  quiet intel_iommu=on\n"));
+        g_assert_nonnull(strstr(out3, "reboot required"));
+}
+
+int main(int argc, char **argv)
+{
+        int r;
+
+        g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/cmdline/split", test_split);
+        g_test_add_func("/cmdline/arg-equal", test_arg_equal);
+        g_test_add_func("/cmdline/options-per-vendor", test_options_per_vendor);
+        g_test_add_func("/cmdline/amd-iommu-removes-off", test_amd_iommu_removes_off);
+        g_test_add_func("/cmdline/bad-input", test_bad_input);
+        g_test_add_func("/cmdline/conflicts", test_conflicts);
+        g_test_add_func("/cmdline/grub-apply-revert", test_grub_apply_revert);
+        g_test_add_func("/cmdline/grub-quoting-kept", test_grub_quoting_kept);
+        g_test_add_func("/cmdline/grub-unparseable", test_grub_unparseable);
+        g_test_add_func("/cmdline/grub-d-noted", test_grub_d_noted);
+        g_test_add_func("/cmdline/failed-command-restores", test_failed_command_restores);
+        g_test_add_func("/cmdline/idempotent", test_idempotent);
+        g_test_add_func("/cmdline/hand-written-stays", test_hand_written_stays);
+        g_test_add_func("/cmdline/dry-run", test_dry_run);
+        g_test_add_func("/cmdline/comma-list-counts", test_comma_list_counts);
+        g_test_add_func("/cmdline/vfio-ids-change-and-disable", test_vfio_ids_change_and_disable);
+        g_test_add_func("/cmdline/real-backend-refused", test_real_backend_refused_on_fixture);
+        g_test_add_func("/cmdline/grubby-apply-revert", test_grubby_apply_revert);
+        g_test_add_func("/cmdline/grubby-kernelopts", test_grubby_kernelopts_unparseable);
+        g_test_add_func("/cmdline/systemd-boot-apply-revert", test_systemd_boot_apply_revert);
+        g_test_add_func("/cmdline/proxmox-apply-revert", test_proxmox_apply_revert);
+        g_test_add_func("/cmdline/proxmox-grub", test_proxmox_grub);
+        g_test_add_func("/cmdline/unknown-bootloader", test_unknown_bootloader);
+        g_test_add_func("/cmdline/cli", test_cli);
+        r = g_test_run();
+        g_clear_pointer(&shared_fixtures, g_hash_table_unref);
+        return r;
+}

@@ -1,0 +1,555 @@
+#!/bin/sh
+# Guest side of tests/vm: runs inside the QEMU guest (busybox ash), prints TAP.
+#
+#   sh /tests/guest-tests.sh            run every scenario (HOSTDEV_VM_FILTER: ERE on names)
+#   sh /tests/guest-tests.sh --list     list scenario names
+#   sh /tests/guest-tests.sh --run FN   run one scenario function, verbosely, no TAP
+#
+# Each scenario runs in its own process under a timeout; after each one every
+# device is put back the way it was at boot (raw sysfs writes), so a failing
+# scenario cannot poison the next.
+
+P=/sys/bus/pci/devices
+STATE=/run/hostdev-vm
+TEST_TIMEOUT=${HOSTDEV_VM_TEST_TIMEOUT:-120}
+SELF=/tests/guest-tests.sh
+
+# ------------------------------------------------------------------ topology
+# The host builds the same topology for intel and amd (tests/vm/run, qemu_topology);
+# amd-iommu adds its own PCI function (00:03.0). Bus numbers come from firmware, so
+# devices behind root ports are found through sysfs.
+children() {   # PCI functions directly below $1 (skipping portdrv service dirs like 0000:00:01.0:pcie001)
+    for _c in "$P/$1"/0000:*; do
+        _n=${_c##*/}
+        case "$_n" in ????:??:??.?) [ -e "$P/$_n" ] && echo "$_n" ;; esac
+    done
+}
+RP_LONE=0000:00:01.0
+RP_BRIDGE=0000:00:02.0
+RP_NIC=0000:00:04.0
+EDU_LONE=$(children $RP_LONE | head -n1)
+BRIDGE=$(children $RP_BRIDGE | head -n1)
+BR_EDU1=$( [ -n "$BRIDGE" ] && children "$BRIDGE" | sed -n 1p)
+BR_EDU2=$( [ -n "$BRIDGE" ] && children "$BRIDGE" | sed -n 2p)
+NIC_LONE=$(children $RP_NIC | head -n1)
+MF0=0000:00:05.0
+MF1=0000:00:05.1
+NIC_MF=0000:00:06.0
+EDU_MFNIC=0000:00:06.1
+
+# ------------------------------------------------------------------ helpers
+fail() { echo "$*" >"$STATE/reason"; echo "FAIL: $*" >&2; exit 1; }
+note() { echo "$*" >&2; }
+need_hostdev() { command -v hostdev >/dev/null 2>&1 || fail "hostdev binary missing"; }
+
+ids() { _v=$(cat "$P/$1/vendor"); _d=$(cat "$P/$1/device"); echo "${_v#0x}:${_d#0x}"; }
+cls() { _k=$(cat "$P/$1/class"); echo "${_k#0x}"; }
+drv() { if [ -e "$P/$1/driver" ]; then basename "$(readlink "$P/$1/driver")"; else echo none; fi; }
+ovr() { cat "$P/$1/driver_override" 2>/dev/null || echo "(none)"; }
+grp() { if [ -e "$P/$1/iommu_group" ]; then basename "$(readlink "$P/$1/iommu_group")"; else echo none; fi; }
+group_members() { ls "/sys/kernel/iommu_groups/$1/devices" 2>/dev/null | sort | tr '\n' ' ' | sed 's/ $//'; }
+netdevs() { ls "$P/$1/net" 2>/dev/null | tr '\n' ' ' | sed 's/ $//'; }
+orig() { cat "$STATE/orig/$1" 2>/dev/null || echo none; }
+is_bridge() { case "$(cls "$1")" in 0604*|0600*|0601*) return 0 ;; esac; return 1; }
+state() { echo "$1 driver=$(drv "$1") override=$(ovr "$1") group=$(grp "$1")"; }
+
+expect_driver() {   # dev driver context
+    _got=$(drv "$1")
+    [ "$_got" = "$2" ] || fail "$3: $1 is on '$_got', expected '$2'"
+}
+expect_override_clear() {
+    _o=$(ovr "$1")
+    [ "$_o" = "(null)" ] || [ -z "$_o" ] || fail "$2: $1 still has driver_override '$_o'"
+}
+wait_netdev() {   # dev seconds
+    _i=0
+    while [ $_i -lt $(($2 * 10)) ]; do
+        [ -n "$(netdevs "$1")" ] && return 0
+        sleep 0.1; _i=$((_i + 1))
+    done
+    return 1
+}
+
+# raw sysfs binds (the harness's own, independent of hostdev)
+raw_to_vfio() {
+    echo vfio-pci >"$P/$1/driver_override" || return 1
+    if [ -e "$P/$1/driver" ]; then echo "$1" >"$P/$1/driver/unbind" || return 1; fi
+    echo "$1" >/sys/bus/pci/drivers_probe || true
+    [ "$(drv "$1")" = vfio-pci ]
+}
+raw_restore() {
+    _want=$(orig "$1")
+    echo >"$P/$1/driver_override" 2>/dev/null
+    _cur=$(drv "$1")
+    [ "$_cur" = "$_want" ] && return 0
+    if [ "$_cur" != none ]; then echo "$1" >"$P/$1/driver/unbind" || return 1; fi
+    if [ "$_want" != none ]; then echo "$1" >/sys/bus/pci/drivers_probe || true; fi
+    [ "$(drv "$1")" = "$_want" ]
+}
+
+# run hostdev, keep stdout/stderr/rc in $STATE/hd.{out,err,rc}; never fails itself
+hd() {
+    note "+ hostdev $*"
+    timeout 60 hostdev "$@" >"$STATE/hd.out" 2>"$STATE/hd.err"
+    HD_RC=$?
+    echo $HD_RC >"$STATE/hd.rc"
+    sed 's/^/  stdout: /' "$STATE/hd.out" | head -n 40 >&2
+    sed 's/^/  stderr: /' "$STATE/hd.err" | head -n 20 >&2
+    note "  exit $HD_RC"
+    return 0
+}
+hd_expect() {   # rc args...
+    _want=$1; shift
+    hd "$@"
+    [ "$HD_RC" = "$_want" ] || fail "hostdev $* exited $HD_RC, expected $_want: $(head -c 200 "$STATE/hd.err" | tr '\n' ' ')"
+}
+hd_json() {   # args... ; leaves valid JSON in $STATE/hd.out
+    hd_expect 0 "$@"
+    jq -e . "$STATE/hd.out" >/dev/null 2>&1 || fail "hostdev $* did not print valid JSON"
+}
+
+# ------------------------------------------------------------------ nested QEMU over QMP (stdio + fifo)
+NQ=/tmp/nested-qemu
+nested_start() {   # qemu args...
+    rm -rf $NQ; mkdir -p $NQ; mkfifo $NQ/in
+    note "+ qemu-system-x86_64 -nodefaults -display none -accel tcg -m 64 -S -machine q35 $* -qmp stdio"
+    qemu-system-x86_64 -nodefaults -display none -accel tcg -m 64 -S -machine q35 "$@" -qmp stdio \
+        <$NQ/in >$NQ/out 2>$NQ/err &
+    QPID=$!
+    echo $QPID >$NQ/pid
+    exec 4>$NQ/in
+}
+qmp_wait() {   # ERE, seconds: wait for a line matching ERE in the QMP output
+    _i=0
+    while [ $_i -lt $(($2 * 10)) ]; do
+        grep -Eq "$1" $NQ/out 2>/dev/null && return 0
+        kill -0 "$QPID" 2>/dev/null || { sleep 0.2; grep -Eq "$1" $NQ/out 2>/dev/null; return $?; }
+        sleep 0.1; _i=$((_i + 1))
+    done
+    return 1
+}
+qmp_send() { printf '%s\n' "$1" >&4 2>/dev/null; }
+nested_handshake() {   # -> 0 when QMP answered qmp_capabilities
+    qmp_wait '"QMP"' 30 || return 1
+    qmp_send '{"execute":"qmp_capabilities"}'
+    qmp_wait '^\{"return": \{\}\}' 15
+}
+nested_sees_edu() {   # -> 0 when query-pci lists 1234:11e8 (4660/4584)
+    qmp_send '{"execute":"query-pci"}'
+    qmp_wait '"return": \[' 15 || { note "no query-pci reply"; return 1; }
+    grep '"return": \[' $NQ/out | head -n1 >$NQ/pci.json
+    jq -e '[.. | objects | select(.vendor? == 4660 and .device? == 4584)] | length > 0' $NQ/pci.json >/dev/null
+}
+nested_stop() {
+    [ -n "${QPID:-}" ] || return 0
+    qmp_send '{"execute":"quit"}'
+    _i=0
+    while kill -0 "$QPID" 2>/dev/null && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+    kill -9 "$QPID" 2>/dev/null
+    wait "$QPID" 2>/dev/null
+    exec 4>&-
+    QPID=
+}
+nested_wait_exit() {   # seconds -> 0 when the nested QEMU has exited
+    _i=0
+    while kill -0 "$QPID" 2>/dev/null; do
+        [ $_i -ge $(($1 * 10)) ] && return 1
+        sleep 0.1; _i=$((_i + 1))
+    done
+    return 0
+}
+# QEMU prints the QMP greeting before it realizes devices, so a refused device
+# shows as QEMU exiting after the greeting: wait for the exit, not the greeting.
+nested_expect_refusal() {
+    if ! nested_wait_exit 30; then
+        nested_handshake; nested_dump; nested_stop
+        fail "nested QEMU is still running with a non-viable group"
+    fi
+    nested_stop
+    grep -q 'not viable' $NQ/err || { nested_dump; fail "QEMU did not say 'not viable'"; }
+    note "$(head -n2 $NQ/err)"
+}
+nested_dump() { sed 's/^/  qemu stderr: /' $NQ/err >&2; cut -c1-300 $NQ/out | sed 's/^/  qmp: /' >&2; }
+
+# ------------------------------------------------------------------ state bookkeeping
+record_orig() {
+    mkdir -p "$STATE/orig"
+    for _d in "$P"/*; do _a=${_d##*/}; drv "$_a" >"$STATE/orig/$_a"; done
+}
+restore_all() {
+    for _p in $(pidof qemu-system-x86_64 2>/dev/null); do kill -9 "$_p" 2>/dev/null; done
+    _i=0
+    while pidof qemu-system-x86_64 >/dev/null 2>&1 && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+    for _d in "$P"/*; do
+        _a=${_d##*/}
+        is_bridge "$_a" && continue
+        _o=$(ovr "$_a")
+        if [ "$(drv "$_a")" != "$(orig "$_a")" ] || { [ "$_o" != "(null)" ] && [ -n "$_o" ]; }; then
+            raw_restore "$_a" || echo "# warning: could not restore $(state "$_a") (boot: $(orig "$_a"))"
+        fi
+    done
+}
+
+# ================================================================== harness scenarios (no hostdev)
+t_topology() {
+    for v in EDU_LONE BRIDGE BR_EDU1 BR_EDU2 NIC_LONE; do
+        eval "_x=\$$v"; [ -n "$_x" ] || fail "topology: no device found for $v"
+    done
+    for d in $EDU_LONE $BR_EDU1 $BR_EDU2 $MF0 $MF1 $EDU_MFNIC; do
+        [ "$(ids "$d")" = 1234:11e8 ] || fail "$d is $(ids "$d"), expected edu 1234:11e8"
+    done
+    [ "$(ids "$BRIDGE")" = 1b36:000e ] || fail "$BRIDGE is $(ids "$BRIDGE"), expected pcie-pci-bridge 1b36:000e"
+    [ "$(ids "$NIC_LONE")" = 8086:10d3 ] || fail "$NIC_LONE is $(ids "$NIC_LONE"), expected e1000e 8086:10d3"
+    [ "$(ids "$NIC_MF")" = 8086:100e ] || fail "$NIC_MF is $(ids "$NIC_MF"), expected e1000 8086:100e"
+}
+t_groups_exist() {
+    n=$(ls /sys/kernel/iommu_groups | wc -l)
+    [ "$n" -gt 0 ] || fail "no IOMMU groups in /sys/kernel/iommu_groups"
+    for d in $EDU_LONE $BRIDGE $BR_EDU1 $BR_EDU2 $NIC_LONE $MF0 $MF1 $NIC_MF $EDU_MFNIC; do
+        [ "$(grp "$d")" != none ] || fail "$d has no iommu_group"
+    done
+    [ -c /dev/vfio/vfio ] || fail "/dev/vfio/vfio missing (vfio not loaded?)"
+    note "$n groups"
+}
+t_irq_remapping() {
+    dmesg | grep -Eq 'Enabled IRQ remapping|Interrupt remapping enabled' ||
+        fail "kernel did not report interrupt remapping"
+}
+t_lone_group() {
+    g=$(grp "$EDU_LONE")
+    [ "$(group_members "$g")" = "$EDU_LONE" ] || fail "group $g of $EDU_LONE has: $(group_members "$g")"
+}
+t_mf_group() {
+    g=$(grp $MF0)
+    [ "$(grp $MF1)" = "$g" ] || fail "$MF0 in group $g, $MF1 in group $(grp $MF1)"
+    [ "$(group_members "$g")" = "$MF0 $MF1" ] || fail "group $g has: $(group_members "$g")"
+}
+t_bridge_group() {
+    g=$(grp "$BRIDGE")
+    want=$(printf '%s\n' "$BRIDGE" "$BR_EDU1" "$BR_EDU2" | sort | tr '\n' ' ' | sed 's/ $//')
+    [ "$(group_members "$g")" = "$want" ] || fail "group $g has: $(group_members "$g"), expected $want"
+    [ "$(grp $RP_BRIDGE)" != "$g" ] || fail "root port $RP_BRIDGE is in the bridge's group"
+}
+t_nics() {
+    expect_driver "$NIC_LONE" e1000e "boot"
+    [ -n "$(netdevs "$NIC_LONE")" ] || fail "$NIC_LONE has no netdev"
+    expect_driver $NIC_MF e1000 "boot"
+    [ -n "$(netdevs $NIC_MF)" ] || fail "$NIC_MF has no netdev"
+    [ "$(grp $NIC_MF)" = "$(grp $EDU_MFNIC)" ] || fail "$NIC_MF and $EDU_MFNIC are not in one group"
+    note "$NIC_LONE: $(netdevs "$NIC_LONE"); $NIC_MF: $(netdevs $NIC_MF)"
+}
+t_raw_bind_lone() {
+    g=$(grp "$EDU_LONE")
+    raw_to_vfio "$EDU_LONE" || fail "raw bind of $EDU_LONE to vfio-pci failed: $(state "$EDU_LONE")"
+    [ -c "/dev/vfio/$g" ] || fail "/dev/vfio/$g did not appear"
+    raw_restore "$EDU_LONE" || fail "raw return failed: $(state "$EDU_LONE")"
+    expect_override_clear "$EDU_LONE" "raw return"
+    [ ! -e "/dev/vfio/$g" ] || fail "/dev/vfio/$g still exists after the device left vfio-pci"
+}
+t_raw_nested() {
+    raw_to_vfio "$EDU_LONE" || fail "raw bind of $EDU_LONE to vfio-pci failed"
+    nested_start -device "vfio-pci,host=$EDU_LONE,id=hostdev0"
+    nested_handshake || { nested_dump; fail "nested QEMU did not answer QMP"; }
+    nested_sees_edu || { nested_dump; fail "query-pci does not list vendor 4660 device 4584"; }
+    nested_stop
+    raw_restore "$EDU_LONE" || fail "return after nested QEMU failed: $(state "$EDU_LONE")"
+}
+t_raw_nic_roundtrip() {
+    raw_to_vfio "$NIC_LONE" || fail "raw bind of $NIC_LONE to vfio-pci failed: $(state "$NIC_LONE")"
+    [ -z "$(netdevs "$NIC_LONE")" ] || fail "netdev still present on vfio-pci"
+    raw_restore "$NIC_LONE" || fail "rebinding e1000e failed: $(state "$NIC_LONE")"
+    wait_netdev "$NIC_LONE" 10 || fail "no netdev after rebinding e1000e"
+}
+t_raw_not_viable() {
+    raw_to_vfio $EDU_MFNIC || fail "raw bind of $EDU_MFNIC failed"
+    expect_driver $NIC_MF e1000 "partner"
+    nested_start -device "vfio-pci,host=$EDU_MFNIC"
+    nested_expect_refusal
+    note "$(head -n2 $NQ/err)"
+}
+
+# ================================================================== hostdev scenarios (contract)
+# The guest runs under TCG without KVM: cpu-virt and kvm may fail there (hostdev check then
+# exits 1); everything the IOMMU side needs must pass.
+t_hd_check() {
+    need_hostdev
+    hd check --json
+    [ "$HD_RC" = 0 ] || [ "$HD_RC" = 1 ] || fail "hostdev check exited $HD_RC"
+    jq -e . "$STATE/hd.out" >/dev/null 2>&1 || fail "hostdev check did not print valid JSON"
+    for id in iommu-firmware iommu-kernel vfio; do
+        s=$(jq -r --arg id "$id" '.checks[] | select(.id == $id) | .status' "$STATE/hd.out")
+        [ "$s" = pass ] || fail "check $id: status '${s:-absent}', expected pass"
+    done
+    bad=$(jq -r '.checks[] | select(.status | IN("pass","warn","fail","skip") | not) | .id' "$STATE/hd.out")
+    [ -z "$bad" ] || fail "checks with a status outside pass|warn|fail|skip: $bad"
+    others=$(jq -r '.checks[] | select(.status == "fail") | select(.id | IN("cpu-virt","kvm") | not) | .id' "$STATE/hd.out")
+    [ -z "$others" ] || fail "checks failing besides cpu-virt/kvm: $others"
+    if jq -e '[.checks[] | select(.status == "fail")] | length == 0' "$STATE/hd.out" >/dev/null; then
+        jq -e '.passthrough_possible == true' "$STATE/hd.out" >/dev/null || fail "passthrough_possible is not true"
+        [ "$HD_RC" = 0 ] || fail "no check failed but hostdev check exited $HD_RC"
+    else
+        [ "$HD_RC" = 1 ] || fail "a check failed but hostdev check exited $HD_RC"
+    fi
+}
+t_hd_list() {
+    need_hostdev
+    hd_json list --json
+    for d in "$P"/*; do
+        a=${d##*/}; v=$(cat "$d/vendor"); dv=$(cat "$d/device")
+        echo "$a ${v#0x} ${dv#0x} $(cls "$a") $(drv "$a") $(grp "$a")"
+    done | sort >"$STATE/sys.txt"
+    jq -r '.devices[] | "\(.address) \(.vendor_id) \(.device_id) \(.class) \(.driver // "none") \(.iommu_group // "none")"' \
+        "$STATE/hd.out" | sort >"$STATE/hd.txt"
+    diff "$STATE/sys.txt" "$STATE/hd.txt" >&2 || fail "hostdev list --json disagrees with /sys (see diff)"
+}
+t_hd_groups() {
+    need_hostdev
+    hd_json groups --json
+    for g in /sys/kernel/iommu_groups/*; do echo "${g##*/} $(group_members "${g##*/}" | tr ' ' ',')"; done |
+        sort >"$STATE/sys.txt"
+    jq -r '.groups[] | "\(.group) \(.devices | sort | join(","))"' "$STATE/hd.out" | sort >"$STATE/hd.txt"
+    diff "$STATE/sys.txt" "$STATE/hd.txt" >&2 || fail "hostdev groups --json disagrees with /sys (see diff)"
+    # kernel rule: every member driverless, on vfio-pci/pci-stub, or a bridge
+    for pair in "$(grp $MF0):true" "$(grp "$EDU_LONE"):true" "$(grp $NIC_MF):false"; do
+        g=${pair%:*}; want=${pair#*:}
+        got=$(jq -r --argjson g "$g" '.groups[] | select(.group == $g) | .viable' "$STATE/hd.out")
+        [ "$got" = "$want" ] || fail "group $g: viable=$got, expected $want (members: $(group_members "$g"))"
+    done
+}
+t_hd_lone_roundtrip() {
+    need_hostdev
+    hd_expect 0 detach "$EDU_LONE"
+    expect_driver "$EDU_LONE" vfio-pci "after detach"
+    [ -c "/dev/vfio/$(grp "$EDU_LONE")" ] || fail "/dev/vfio/$(grp "$EDU_LONE") missing after detach"
+    hd_expect 0 verify "$EDU_LONE"
+    hd_expect 0 attach "$EDU_LONE"
+    expect_driver "$EDU_LONE" "$(orig "$EDU_LONE")" "after attach"
+    expect_override_clear "$EDU_LONE" "after attach"
+}
+# The kernel's rule decides what "would not become viable" means: the edu pair's functions
+# have no driver, so one of them alone may go; the edu beside the e1000 may not, because
+# e1000 keeps the group from being viable.
+t_hd_mf_refuse_partial() {
+    need_hostdev
+    hd_expect 1 detach $EDU_MFNIC
+    grep -q "$NIC_MF" "$STATE/hd.err" || fail "refusal does not name $NIC_MF: $(head -c 200 "$STATE/hd.err")"
+    grep -q -- "--group" "$STATE/hd.err" || fail "refusal does not suggest --group: $(head -c 200 "$STATE/hd.err")"
+    for d in $NIC_MF $EDU_MFNIC; do
+        expect_driver $d "$(orig $d)" "after refused detach"
+        expect_override_clear $d "after refused detach"
+    done
+    hd_expect 0 detach $MF0
+    expect_driver $MF0 vfio-pci "after detach of one driverless function"
+    expect_driver $MF1 "$(orig $MF1)" "sibling after detach of $MF0"
+    hd_expect 0 attach $MF0
+    expect_driver $MF0 "$(orig $MF0)" "after attach"
+    expect_override_clear $MF0 "after attach"
+}
+t_hd_mf_group() {
+    need_hostdev
+    hd_expect 0 detach --group $MF0
+    expect_driver $MF0 vfio-pci "after detach --group"
+    expect_driver $MF1 vfio-pci "after detach --group"
+    hd_json groups --json
+    v=$(jq -r --argjson g "$(grp $MF0)" '.groups[] | select(.group == $g) | .viable' "$STATE/hd.out")
+    [ "$v" = true ] || fail "group $(grp $MF0) viable=$v after detach --group"
+    hd_expect 0 attach --group $MF0
+    for d in $MF0 $MF1; do
+        expect_driver $d "$(orig $d)" "after attach --group"
+        expect_override_clear $d "after attach --group"
+    done
+}
+t_hd_bridge_group() {
+    need_hostdev
+    bdrv=$(drv "$BRIDGE")
+    hd_expect 0 detach --group "$BR_EDU1"
+    expect_driver "$BR_EDU1" vfio-pci "after detach --group"
+    expect_driver "$BR_EDU2" vfio-pci "after detach --group"
+    [ "$(drv "$BRIDGE")" = "$bdrv" ] || fail "bridge $BRIDGE moved from '$bdrv' to '$(drv "$BRIDGE")'"
+    hd_json groups --json
+    v=$(jq -r --argjson g "$(grp "$BR_EDU1")" '.groups[] | select(.group == $g) | .viable' "$STATE/hd.out")
+    [ "$v" = true ] || fail "group $(grp "$BR_EDU1") viable=$v after detach --group"
+    hd_expect 0 attach --group "$BR_EDU1"
+    for d in $BR_EDU1 $BR_EDU2; do
+        expect_driver "$d" "$(orig "$d")" "after attach --group"
+        expect_override_clear "$d" "after attach --group"
+    done
+    [ "$(drv "$BRIDGE")" = "$bdrv" ] || fail "bridge $BRIDGE ended on '$(drv "$BRIDGE")'"
+}
+t_hd_nic_roundtrip() {
+    need_hostdev
+    nd=$(netdevs "$NIC_LONE")
+    [ -n "$nd" ] || fail "$NIC_LONE has no netdev before detach"
+    hd_expect 0 detach "$NIC_LONE"
+    expect_driver "$NIC_LONE" vfio-pci "after detach"
+    for n in $nd; do [ ! -e "/sys/class/net/$n" ] || fail "netdev $n still exists after detach"; done
+    hd_expect 0 verify "$NIC_LONE"
+    hd_expect 0 attach "$NIC_LONE"
+    expect_driver "$NIC_LONE" e1000e "after attach"
+    wait_netdev "$NIC_LONE" 10 || fail "no netdev after attach"
+    expect_override_clear "$NIC_LONE" "after attach"
+}
+crash_then_recover() {   # K dev [--group]
+    k=$1; dev=$2; shift 2
+    need_hostdev
+    members=$dev
+    [ "${1:-}" = --group ] && members=$(group_members "$(grp "$dev")")
+    note "+ HOSTDEV_CRASH_AT=write:$k hostdev detach $* $dev"
+    HOSTDEV_CRASH_AT=write:$k timeout 60 hostdev detach "$@" "$dev" >"$STATE/hd.out" 2>"$STATE/hd.err"
+    rc=$?
+    sed 's/^/  stderr: /' "$STATE/hd.err" | head -n 10 >&2
+    note "  exit $rc; $(for m in $members; do state "$m"; done | tr '\n' ';')"
+    if [ $rc = 0 ]; then
+        # write:K lies beyond the operation's last write: it must have completed
+        note "crash point write:$k not reached (detach completed)"
+        for m in $members; do
+            is_bridge "$m" || expect_driver "$m" vfio-pci "detach exited 0 with HOSTDEV_CRASH_AT=write:$k"
+        done
+    elif [ $rc -lt 128 ] || [ $rc = 124 ]; then
+        fail "detach with HOSTDEV_CRASH_AT=write:$k exited $rc instead of dying by a signal: $(head -c 160 "$STATE/hd.err" | tr '\n' ' ')"
+    fi
+    hd_expect 0 recover
+    for m in $members; do
+        is_bridge "$m" && continue
+        d=$(drv "$m"); o=$(ovr "$m")
+        if [ "$d" = vfio-pci ]; then continue; fi
+        [ "$d" = "$(orig "$m")" ] || fail "after recover $m is on '$d', neither vfio-pci nor its original '$(orig "$m")'"
+        [ "$o" = "(null)" ] || [ -z "$o" ] || fail "after recover $m is on '$d' with driver_override '$o' left behind"
+    done
+    # the tool must be usable again: no stale journal blocking the next operation
+    for m in $members; do
+        if [ "$(drv "$m")" = vfio-pci ]; then hd_expect 0 attach "$@" "$dev"; break; fi
+    done
+    for m in $members; do
+        is_bridge "$m" && continue
+        expect_driver "$m" "$(orig "$m")" "after recover (+ attach)"
+        expect_override_clear "$m" "after recover (+ attach)"
+    done
+    hd_expect 0 detach "$@" "$dev"
+    hd_expect 0 attach "$@" "$dev"
+}
+t_hd_vm_sees() {
+    need_hostdev
+    hd_expect 0 detach "$EDU_LONE"
+    hd_expect 0 qemu-args "$EDU_LONE"
+    args=$(cat "$STATE/hd.out")
+    case "$args" in *"host=$EDU_LONE"*) ;; *) fail "qemu-args does not name host=$EDU_LONE: $args" ;; esac
+    # shellcheck disable=SC2086
+    set -- $args
+    nested_start "$@"
+    nested_handshake || { nested_dump; fail "nested QEMU with hostdev's arguments did not answer QMP"; }
+    nested_sees_edu || { nested_dump; fail "query-pci does not list vendor 4660 device 4584"; }
+    nested_stop
+}
+t_hd_not_viable() {
+    need_hostdev
+    raw_to_vfio $EDU_MFNIC || fail "raw bind of $EDU_MFNIC failed"
+    expect_driver $NIC_MF e1000 "partner"
+    hd_json groups --json
+    v=$(jq -r --argjson g "$(grp $EDU_MFNIC)" '.groups[] | select(.group == $g) | .viable' "$STATE/hd.out")
+    [ "$v" = false ] || fail "group $(grp $EDU_MFNIC) viable=$v with $NIC_MF on e1000"
+    nested_start -device "vfio-pci,host=$EDU_MFNIC,id=hostdev0"
+    nested_expect_refusal
+}
+t_hd_busy() {
+    need_hostdev
+    hd_expect 0 detach "$EDU_LONE"
+    hd_expect 0 qemu-args "$EDU_LONE"
+    # shellcheck disable=SC2046
+    set -- $(cat "$STATE/hd.out")
+    nested_start "$@"
+    nested_handshake || { nested_dump; fail "nested QEMU did not answer QMP"; }
+    hd_expect 1 attach "$EDU_LONE"
+    expect_driver "$EDU_LONE" vfio-pci "after refused attach"
+    kill -0 "$QPID" 2>/dev/null || fail "nested QEMU died during the refused attach"
+    nested_sees_edu || { nested_dump; fail "nested QEMU lost the device"; }
+    nested_stop
+}
+
+# ------------------------------------------------------------------ the list
+# name|function [args]
+scenarios() {
+    cat <<EOF
+harness: topology as configured (lone edu $EDU_LONE, bridge $BRIDGE -> $BR_EDU1 $BR_EDU2, e1000e $NIC_LONE, mf pair $MF0 $MF1, e1000+edu $NIC_MF $EDU_MFNIC)|t_topology
+harness: IOMMU groups exist, /dev/vfio/vfio present|t_groups_exist
+harness: interrupt remapping enabled|t_irq_remapping
+harness: lone edu alone in group $(grp "$EDU_LONE")|t_lone_group
+harness: multifunction pair shares group $(grp $MF0)|t_mf_group
+harness: pcie-pci-bridge and both edu behind it share group $(grp "$BRIDGE")|t_bridge_group
+harness: e1000e and e1000 bound with netdevs, e1000+edu share group $(grp $NIC_MF)|t_nics
+harness: raw bind of lone edu to vfio-pci creates /dev/vfio/$(grp "$EDU_LONE"), raw return clears it|t_raw_bind_lone
+harness: nested QEMU with -device vfio-pci,host=$EDU_LONE lists 1234:11e8 in query-pci|t_raw_nested
+harness: e1000e raw vfio-pci round trip gets its netdev back|t_raw_nic_roundtrip
+harness: nested QEMU refuses non-viable group $(grp $EDU_MFNIC) ('not viable')|t_raw_not_viable
+hostdev check --json: iommu-firmware, iommu-kernel, vfio pass|t_hd_check
+hostdev list --json agrees with /sys|t_hd_list
+hostdev groups --json agrees with /sys and the kernel viability rule|t_hd_groups
+hostdev detach/verify/attach lone edu $EDU_LONE|t_hd_lone_roundtrip
+hostdev detach $EDU_MFNIC without --group refused, names $NIC_MF|t_hd_mf_refuse_partial
+hostdev detach/attach --group multifunction pair $MF0|t_hd_mf_group
+hostdev detach/attach --group behind pcie-pci-bridge $BR_EDU1, bridge untouched|t_hd_bridge_group
+hostdev detach/verify/attach e1000e $NIC_LONE, netdev goes and comes back|t_hd_nic_roundtrip
+hostdev crash at write:1 during detach --group $MF0, recover|crash_then_recover 1 $MF0 --group
+hostdev crash at write:2 during detach --group $MF0, recover|crash_then_recover 2 $MF0 --group
+hostdev crash at write:3 during detach --group $MF0, recover|crash_then_recover 3 $MF0 --group
+hostdev crash at write:4 during detach --group $MF0, recover|crash_then_recover 4 $MF0 --group
+hostdev crash at write:5 during detach --group $MF0, recover|crash_then_recover 5 $MF0 --group
+hostdev crash at write:6 during detach --group $MF0, recover|crash_then_recover 6 $MF0 --group
+hostdev crash at write:1 during detach e1000e $NIC_LONE, recover|crash_then_recover 1 $NIC_LONE
+hostdev crash at write:2 during detach e1000e $NIC_LONE, recover|crash_then_recover 2 $NIC_LONE
+hostdev crash at write:3 during detach e1000e $NIC_LONE, recover|crash_then_recover 3 $NIC_LONE
+hostdev qemu-args: nested QEMU sees detached $EDU_LONE|t_hd_vm_sees
+hostdev groups shows group $(grp $EDU_MFNIC) not viable, QEMU refuses it|t_hd_not_viable
+hostdev attach refused while nested QEMU holds $EDU_LONE|t_hd_busy
+EOF
+}
+
+# ------------------------------------------------------------------ main
+mkdir -p "$STATE"
+case "${1:-}" in
+    --list) scenarios | cut -d'|' -f1; exit 0 ;;
+    --run)
+        shift
+        [ -d "$STATE/orig" ] || record_orig
+        trap '' PIPE
+        "$@"
+        rc=$?
+        exit $rc ;;
+esac
+
+record_orig
+echo "# topology: lone edu $EDU_LONE (group $(grp "$EDU_LONE")); mf pair $MF0 $MF1 (group $(grp $MF0));" \
+     "bridge $BRIDGE -> $BR_EDU1 $BR_EDU2 (group $(grp "$BRIDGE")); e1000e $NIC_LONE (group $(grp "$NIC_LONE"));" \
+     "e1000 $NIC_MF + edu $EDU_MFNIC (group $(grp $NIC_MF))"
+if command -v hostdev >/dev/null 2>&1; then
+    echo "# hostdev binaries: $(cat /etc/hostdev-vm/binaries 2>/dev/null | tr '\n' ' ')"
+else
+    echo "# hostdev binary missing: hostdev scenarios will fail"
+fi
+n=0
+scenarios >"$STATE/scenarios"
+while IFS='|' read -r name cmd; do
+    if [ -n "${HOSTDEV_VM_FILTER:-}" ] && ! echo "$name" | grep -Eq -- "$HOSTDEV_VM_FILTER"; then
+        continue
+    fi
+    n=$((n + 1))
+    rm -f "$STATE/reason"
+    start=$(date +%s)
+    # shellcheck disable=SC2086
+    timeout "$TEST_TIMEOUT" sh "$SELF" --run $cmd >"$STATE/log" 2>&1 </dev/null
+    rc=$?
+    secs=$(($(date +%s) - start))
+    if [ $rc = 0 ]; then
+        echo "ok $n - $name"
+        [ -n "${HOSTDEV_VM_VERBOSE:-}" ] && sed 's/^/# /' "$STATE/log"
+    else
+        reason=$(cat "$STATE/reason" 2>/dev/null)
+        [ -z "$reason" ] && [ $rc -ge 124 ] && reason="timed out or killed (exit $rc) after ${secs}s"
+        [ -z "$reason" ] && reason="exit $rc"
+        echo "not ok $n - $name # $reason"
+        tail -n 40 "$STATE/log" | sed 's/^/# /'
+    fi
+    [ "$secs" -ge 5 ] && echo "# ($secs s)"
+    restore_all
+done <"$STATE/scenarios"
+echo "1..$n"
