@@ -394,9 +394,47 @@ static void test_read_endpoints(void)
                 g_assert_nonnull(json_object_get_object_member(host, "kernel_args"));
                 reply_clear(&r);
         }
-        r = request(d, "GET", "/v1/kernel-args", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        {
+                /* readiness is `hostdev check --json`, kernel arguments `hostdev kernel-args
+                 * --json`, each with "available" */
+                const char *check[] = {"check", NULL};
+                const char *kargs[] = {"kernel-args", NULL};
+                g_autofree char *check_out = NULL;
+                g_autofree char *kargs_out = cli_json(fx, kargs, 0);
+                g_autoptr(JsonNode) check_root = NULL;
+                g_autoptr(JsonNode) kargs_root = hd_test_parse_json(kargs_out);
+                g_autoptr(JsonNode) host_root = NULL;
+                g_autoptr(JsonNode) api_root = NULL;
+                JsonObject *readiness, *api;
+
+                {
+                        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+                        g_ptr_array_add(argv, (gpointer) "--root");
+                        g_ptr_array_add(argv, fx->root);
+                        g_ptr_array_add(argv, (gpointer) "--json");
+                        g_ptr_array_add(argv, (gpointer)check[0]);
+                        g_ptr_array_add(argv, NULL);
+                        /* exit status says pass/fail: only the JSON matters here */
+                        hd_test_run_cli((const char *const *)argv->pdata, NULL, &check_out, NULL);
+                }
+                check_root = hd_test_parse_json(check_out);
+                r = request(d, "GET", "/v1/host", NULL);
+                readiness = json_object_get_object_member(body_object(&r, &host_root), "readiness");
+                g_assert_true(json_object_get_boolean_member(readiness, "available"));
+                json_object_remove_member(readiness, "available");
+                g_assert_true(json_node_equal(
+                    json_object_get_member(json_node_get_object(host_root), "readiness"),
+                    check_root));
+                reply_clear(&r);
+
+                r = request(d, "GET", "/v1/kernel-args", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                api = body_object(&r, &api_root);
+                g_assert_true(json_object_get_boolean_member(api, "available"));
+                json_object_remove_member(api, "available");
+                g_assert_true(json_node_equal(api_root, kargs_root));
+                reply_clear(&r);
+        }
         r = request(d, "GET", "/v1/vms", NULL);
         g_assert_cmpuint(r.status, ==, 200);
         g_assert_nonnull(strstr(r.body, "\"vms\""));
@@ -1051,11 +1089,44 @@ static void test_kernel_args_put(void)
         r = request(d, "PUT", "/v1/kernel-args", "{\"bogus\": []}");
         assert_error(&r, 400, "invalid-argument");
         reply_clear(&r);
-        r = request(d, "PUT", "/v1/kernel-args", "{\"enable\": [\"iommu\"], \"dry_run\": true}");
-        /* 200 with the cmdline module, 501 until it is part of the library */
-        g_assert_true(r.status == 200 || r.status == 501);
-        if (r.status == 200)
-                g_assert_nonnull(strstr(r.body, "\"reboot_required\""));
+        {
+                /* a plan (dry_run) changes nothing; applying answers what the CLI answers */
+                g_autoptr(HdTestFixture) twin = hd_test_fixture_copy(fx);
+                const char *plan[] = {"kernel-args", "--enable", "nested", NULL};
+                const char *apply[] = {"kernel-args", "--enable", "nested", "--apply", NULL};
+                g_autofree char *plan_out = cli_json(twin, plan, 0);
+                g_autofree char *apply_out = cli_json(twin, apply, 0);
+                g_autoptr(JsonNode) plan_root = hd_test_parse_json(plan_out);
+                g_autoptr(JsonNode) apply_root = hd_test_parse_json(apply_out);
+                g_autoptr(JsonNode) api_root = NULL;
+                g_autofree char *grub = hd_test_path(fx, "etc/default/grub");
+                g_autofree char *before = NULL;
+                g_autofree char *after = NULL;
+                JsonObject *api;
+
+                g_assert_true(g_file_get_contents(grub, &before, NULL, NULL));
+                r = request(d, "PUT", "/v1/kernel-args",
+                            "{\"enable\": [\"nested\"], \"dry_run\": true}");
+                g_assert_cmpuint(r.status, ==, 200);
+                api = body_object(&r, &api_root);
+                json_object_remove_member(api, "available");
+                g_assert_true(json_node_equal(api_root, plan_root));
+                reply_clear(&r);
+                g_clear_pointer(&api_root, json_node_unref);
+                g_assert_true(g_file_get_contents(grub, &after, NULL, NULL));
+                g_assert_cmpstr(before, ==, after);
+
+                r = request(d, "PUT", "/v1/kernel-args", "{\"enable\": [\"nested\"]}");
+                g_assert_cmpuint(r.status, ==, 200);
+                api = body_object(&r, &api_root);
+                g_assert_true(json_object_get_boolean_member(api, "applied"));
+                g_assert_true(json_object_get_boolean_member(api, "reboot_required"));
+                json_object_remove_member(api, "available");
+                g_assert_true(json_node_equal(api_root, apply_root));
+                reply_clear(&r);
+        }
+        r = request(d, "PUT", "/v1/kernel-args", "{\"enable\": [\"bogus\"]}");
+        assert_error(&r, 400, "invalid-argument");
         reply_clear(&r);
         r = request(d, "POST", "/v1/kernel-args", "{}");
         assert_error(&r, 405, "method-not-allowed");

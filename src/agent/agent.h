@@ -72,6 +72,7 @@ typedef struct {
         GCond groups_cond;
         GHashTable *busy_groups; /* GINT_TO_POINTER(group + 1) */
         GHashTable *busy_vms;    /* VM names with an operation running (same lock) */
+        GMutex kernel_args_lock; /* one bootloader change at a time */
         GMutex state_lock;       /* the VM state file */
         gint running;            /* operations past the queue, working (atomic) */
         gint running_max;        /* the most that ever worked at once (atomic) */

@@ -65,7 +65,12 @@ static void add_kernel_args(JsonBuilder *b, const HdKernelArgs *args)
         json_builder_set_member_name(b, "available");
         json_builder_add_boolean_value(b, TRUE);
         add_nullable(b, "bootloader", hd_bootloader_kind_to_string(args->bootloader));
-        add_nullable(b, "config_path", args->config_path);
+        {
+                /* absolute, as `hostdev kernel-args --json` prints it */
+                g_autofree char *abs =
+                    args->config_path ? g_strconcat("/", args->config_path, NULL) : NULL;
+                add_nullable(b, "config_path", abs);
+        }
         add_strv(b, "running", args->running);
         add_strv(b, "configured", args->configured);
         add_strv(b, "desired", args->desired);
@@ -149,6 +154,9 @@ static void get_host(HdRequest *req)
                 json_builder_add_boolean_value(b, TRUE);
                 json_builder_set_member_name(b, "passthrough_possible");
                 json_builder_add_boolean_value(b, report->passthrough_possible);
+                /* with these, "readiness" is `hostdev check --json` plus "available" */
+                add_nullable(b, "cpu_vendor", hd_cpu_vendor_to_string(report->cpu_vendor));
+                add_nullable(b, "kernel_release", report->kernel_release);
                 json_builder_set_member_name(b, "checks");
                 json_builder_begin_array(b);
                 for (guint i = 0; i < report->checks->len; i++) {
@@ -220,12 +228,16 @@ static JsonBuilder *run_kernel_args(HdAgent *agent, HdCtx *ctx, gpointer data, G
             .enable = a->enable, .disable = a->disable, .custom = a->custom, .remove = a->remove};
         g_autoptr(HdKernelArgs) args = NULL;
         JsonBuilder *b;
+        gboolean ok;
 
         hd_ctx_set_dry_run(ctx, a->dry_run);
+        /* plan and apply under one lock: two callers must not edit the bootloader's file
+         * from the same starting point */
+        g_mutex_lock(&agent->kernel_args_lock);
         args = hd_kernel_args_plan(ctx, &request, error);
-        if (!args)
-                return NULL;
-        if (!a->dry_run && !hd_kernel_args_apply(ctx, args, error))
+        ok = args && (a->dry_run || hd_kernel_args_apply(ctx, args, error));
+        g_mutex_unlock(&agent->kernel_args_lock);
+        if (!ok)
                 return NULL;
         b = json_builder_new();
         add_kernel_args(b, args);
