@@ -7,10 +7,10 @@
  *   PUT /v1/kernel-args   {enable, disable, custom, remove, dry_run}: plan and apply through the
  *                         bootloader; answers reboot_required
  *
- * Readiness and kernel arguments come from the library's host and cmdline modules
- * (host.h, cmdline.h). Until those are in this tree (HAVE_HOST_CHECK, set by meson when
- * src/lib/host.c exists), /v1/host says so in "readiness": {"available": false, ...} and
- * PUT /v1/kernel-args answers 501: the agent does not carry a second copy of the checks.
+ * Readiness and kernel arguments come from the library's host and cmdline modules (host.h,
+ * cmdline.h): "readiness" is the object of `hostdev check --json` and the kernel arguments
+ * that of `hostdev kernel-args --json`, each with "available": true (false, with "error", when
+ * the bootloader's configuration cannot be read: the rest of the host is still answered).
  */
 #include "config.h"
 
@@ -18,14 +18,6 @@
 
 #include "agent.h"
 #include "fileio.h"
-
-#if HAVE_HOST_CHECK
-#include "cmdline.h"
-#include "host.h"
-#endif
-
-#define MISSING_HOST "the readiness checks (host.h, branch check) are not in this build yet"
-#define MISSING_CMDLINE "kernel arguments (cmdline.h, branch check) are not in this build yet"
 
 static char *read_root_file(HdCtx *ctx, const char *path)
 {
@@ -49,7 +41,7 @@ static void add_nullable(JsonBuilder *b, const char *name, const char *value)
                 json_builder_add_null_value(b);
 }
 
-G_GNUC_UNUSED static void add_strv(JsonBuilder *b, const char *name, GPtrArray *words)
+static void add_strv(JsonBuilder *b, const char *name, GPtrArray *words)
 {
         json_builder_set_member_name(b, name);
         json_builder_begin_array(b);
@@ -58,7 +50,6 @@ G_GNUC_UNUSED static void add_strv(JsonBuilder *b, const char *name, GPtrArray *
         json_builder_end_array(b);
 }
 
-#if HAVE_HOST_CHECK
 static void add_kernel_args(JsonBuilder *b, const HdKernelArgs *args)
 {
         json_builder_begin_object(b);
@@ -83,40 +74,15 @@ static void add_kernel_args(JsonBuilder *b, const HdKernelArgs *args)
         json_builder_add_boolean_value(b, args->applied);
         json_builder_end_object(b);
 }
-#endif
-
-#if !HAVE_HOST_CHECK
-/* Without the cmdline module: the running command line only, as the kernel shows it. */
-static void add_kernel_args_fallback(JsonBuilder *b, HdCtx *ctx)
-{
-        g_autofree char *line = read_root_file(ctx, "proc/cmdline");
-
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "available");
-        json_builder_add_boolean_value(b, FALSE);
-        json_builder_set_member_name(b, "missing");
-        json_builder_add_string_value(b, MISSING_CMDLINE);
-        add_nullable(b, "running_line", line);
-        json_builder_set_member_name(b, "configured");
-        json_builder_add_null_value(b);
-        json_builder_set_member_name(b, "reboot_required");
-        json_builder_add_null_value(b);
-        json_builder_end_object(b);
-}
-#endif
 
 static gboolean add_kernel_args_current(JsonBuilder *b, HdCtx *ctx, GError **error)
 {
-#if HAVE_HOST_CHECK
         HdKernelArgsRequest request = {0};
         g_autoptr(HdKernelArgs) args = hd_kernel_args_plan(ctx, &request, error);
 
         if (!args)
                 return FALSE;
         add_kernel_args(b, args);
-#else
-        add_kernel_args_fallback(b, ctx);
-#endif
         return TRUE;
 }
 
@@ -141,7 +107,6 @@ static void get_host(HdRequest *req)
         json_builder_add_string_value(b, HOSTDEV_VERSION);
         json_builder_set_member_name(b, "iommu_groups");
         json_builder_add_boolean_value(b, hd_host_has_iommu_groups(ctx));
-#if HAVE_HOST_CHECK
         {
                 g_autoptr(HdHostReport) report = hd_host_check(ctx, &error);
                 if (!report)
@@ -171,36 +136,6 @@ static void get_host(HdRequest *req)
                 json_builder_end_array(b);
                 json_builder_end_object(b);
         }
-#else
-        {
-                /* Identity facts that are plain file reads; the judgement waits for host.h. */
-                g_autofree char *cpuinfo = read_root_file(ctx, "proc/cpuinfo");
-                g_autofree char *kernel = read_root_file(ctx, "proc/sys/kernel/osrelease");
-                const char *vendor = NULL;
-
-                if (cpuinfo && strstr(cpuinfo, "GenuineIntel"))
-                        vendor = "intel";
-                else if (cpuinfo &&
-                         (strstr(cpuinfo, "AuthenticAMD") || strstr(cpuinfo, "HygonGenuine")))
-                        vendor = "amd";
-                else if (cpuinfo)
-                        vendor = "other";
-                add_nullable(b, "cpu_vendor", vendor);
-                add_nullable(b, "kernel", kernel);
-                json_builder_set_member_name(b, "readiness");
-                json_builder_begin_object(b);
-                json_builder_set_member_name(b, "available");
-                json_builder_add_boolean_value(b, FALSE);
-                json_builder_set_member_name(b, "missing");
-                json_builder_add_string_value(b, MISSING_HOST);
-                json_builder_set_member_name(b, "passthrough_possible");
-                json_builder_add_null_value(b);
-                json_builder_set_member_name(b, "checks");
-                json_builder_begin_array(b);
-                json_builder_end_array(b);
-                json_builder_end_object(b);
-        }
-#endif
         json_builder_set_member_name(b, "kernel_args");
         if (!add_kernel_args_current(b, ctx, &error)) {
                 /* an unreadable bootloader config must not hide the rest of the host */
@@ -214,7 +149,6 @@ static void get_host(HdRequest *req)
         hd_respond_builder(req->msg, SOUP_STATUS_OK, b);
 }
 
-#if HAVE_HOST_CHECK
 static void args_op_free(gpointer p)
 {
         hd_kernel_args_body_clear(p);
@@ -244,8 +178,6 @@ static JsonBuilder *run_kernel_args(HdAgent *agent, HdCtx *ctx, gpointer data, G
         return b;
 }
 
-#endif
-
 static void put_kernel_args(HdRequest *req)
 {
         g_autoptr(JsonObject) body = hd_request_json_object(req);
@@ -261,14 +193,7 @@ static void put_kernel_args(HdRequest *req)
                 g_free(a);
                 return;
         }
-#if HAVE_HOST_CHECK
         hd_agent_run_op(req, "kernel-args", NULL, FALSE, NULL, run_kernel_args, a, args_op_free);
-#else
-        /* the body was valid: what is missing is on our side */
-        hd_kernel_args_body_clear(a);
-        g_free(a);
-        hd_respond_error(req->msg, SOUP_STATUS_NOT_IMPLEMENTED, "not-supported", MISSING_CMDLINE);
-#endif
 }
 
 gboolean hd_api_host(HdRequest *req)
