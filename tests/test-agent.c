@@ -1266,7 +1266,12 @@ static void test_read_only_snapshot(void)
         /* no IOMMU on that machine: no groups */
         r = request(d, "GET", "/v1/groups", NULL);
         g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"groups\":[]"));
+        {
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *o = body_object(&r, &root);
+                g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "groups")),
+                                 ==, 0);
+        }
         reply_clear(&r);
         /* even the full token may not change anything */
         r = request(d, "POST", "/v1/devices/0000:00:02.0/detach", "{}");

@@ -83,6 +83,30 @@ static void test_list_json(void)
         g_assert_false(json_object_get_boolean_member(igpu, "assignable"));
 }
 
+/* Every topology: what list --json says is what the kernel's attribute files say, although
+ * the library reads ids from config space and a VF's from its PF. */
+static void test_list_matches_attributes(void)
+{
+        static const char *const topologies[] = { "desktop", "sriov-server", "pci-bridge",
+                                                  "amd-host", "no-iommu", "already-vfio" };
+
+        for (gsize i = 0; i < G_N_ELEMENTS(topologies); i++) {
+                g_autoptr(HdTestFixture) fx = hd_test_fixture_new(topologies[i]);
+                g_assert_cmpuint(hd_test_assert_list_matches_sys(fx->root), >, 0);
+        }
+}
+
+/* A kernel without the PF's sriov_vf_device attribute: VFs fall back to their own files. */
+static void test_list_vf_without_vf_device(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
+        g_autofree char *cmd = g_strdup_printf("find '%s/sys/devices' -name sriov_vf_device -delete",
+                                               fx->root);
+
+        g_assert_cmpint(system(cmd), ==, 0);
+        g_assert_cmpuint(hd_test_assert_list_matches_sys(fx->root), ==, 23);
+}
+
 static void test_list_sriov_json(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
@@ -446,6 +470,8 @@ int main(int argc, char **argv)
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/cli/list/json", test_list_json);
         g_test_add_func("/cli/list/sriov-json", test_list_sriov_json);
+        g_test_add_func("/cli/list/matches-attributes", test_list_matches_attributes);
+        g_test_add_func("/cli/list/vf-without-vf-device", test_list_vf_without_vf_device);
         g_test_add_func("/cli/list/filters", test_list_filters);
         g_test_add_func("/cli/list/table-and-tree", test_list_table_and_tree);
         g_test_add_func("/cli/show", test_show);

@@ -278,6 +278,11 @@ static void test_sriov(void)
         for (guint i = 0; i < pf->virtfns->len; i++) {
                 HdDevice *vf = get(inv, pf->virtfns->pdata[i]);
                 g_assert_cmpstr(vf->physfn, ==, pf->name);
+                /* a VF's config header reads 0xffff as vendor and device: the ids come from
+                 * the kernel's attributes instead */
+                g_assert_cmpint(vf->vendor_id, ==, 0x8086);
+                g_assert_cmpint(vf->device_id, ==, 0x1889);
+                g_assert_cmpint(vf->class_code, ==, 0x020000);
                 g_assert_cmpint(vf->sriov_totalvfs, ==, -1);
                 g_assert_cmpint(vf->numa_node, ==, pf->numa_node);
         }

@@ -227,3 +227,101 @@ HdAddress hd_test_address(const char *addr)
         g_assert_true(hd_address_parse(addr, &a, NULL));
         return a;
 }
+
+static char *sys_attr(const char *dir, const char *attr)
+{
+        g_autofree char *path = g_build_filename(dir, attr, NULL);
+        char *s = NULL;
+
+        if (!g_file_get_contents(path, &s, NULL, NULL))
+                return NULL;
+        return g_strstrip(s);
+}
+
+static char *sys_link_base(const char *dir, const char *attr)
+{
+        g_autofree char *path = g_build_filename(dir, attr, NULL);
+        g_autofree char *target = g_file_read_link(path, NULL);
+
+        return target ? g_path_get_basename(target) : NULL;
+}
+
+/* The attribute as the JSON prints it: lowercase hex of @digits, or NULL. */
+static char *sys_hex(const char *dir, const char *attr, int digits)
+{
+        g_autofree char *v = sys_attr(dir, attr);
+
+        if (!v)
+                return NULL;
+        return g_strdup_printf("%0*" G_GINT64_MODIFIER "x", digits, g_ascii_strtoll(v, NULL, 16));
+}
+
+guint hd_test_assert_list_matches_sys(const char *root)
+{
+        const char *argv_live[] = { "list", "--json", NULL };
+        const char *argv_root[] = { "list", "--json", "--root", root, NULL };
+        g_autofree char *out = NULL;
+        g_autofree char *devices_dir = g_build_filename(root ? root : "/", "sys/bus/pci/devices", NULL);
+        g_autoptr(GDir) dir = g_dir_open(devices_dir, 0, NULL);
+        g_autoptr(JsonNode) node = NULL;
+        g_autoptr(GHashTable) by_address = g_hash_table_new(g_str_hash, g_str_equal);
+        static const struct {
+                const char *key, *attr;
+                int digits;
+        } hex[] = {
+                { "vendor_id", "vendor", 4 },
+                { "device_id", "device", 4 },
+                { "subsystem_vendor_id", "subsystem_vendor", 4 },
+                { "subsystem_device_id", "subsystem_device", 4 },
+                { "revision", "revision", 2 },
+                { "class", "class", 6 },
+        };
+        JsonArray *devices;
+        const char *name;
+        guint n = 0;
+
+        g_assert_nonnull(dir);
+        g_assert_cmpint(hd_test_run_cli(root ? argv_root : argv_live, NULL, &out, NULL), ==, 0);
+        node = hd_test_parse_json(out);
+        devices = json_object_get_array_member(json_node_get_object(node), "devices");
+        for (guint i = 0; i < json_array_get_length(devices); i++) {
+                JsonObject *d = json_array_get_object_element(devices, i);
+                g_hash_table_insert(by_address, (gpointer)json_object_get_string_member(d, "address"), d);
+        }
+        while ((name = g_dir_read_name(dir))) {
+                g_autofree char *dev_dir = g_build_filename(devices_dir, name, NULL);
+                g_autofree char *driver = sys_link_base(dev_dir, "driver");
+                g_autofree char *group = sys_link_base(dev_dir, "iommu_group");
+                g_autofree char *numa = sys_attr(dev_dir, "numa_node");
+                JsonObject *d = g_hash_table_lookup(by_address, name);
+
+                if (!d)
+                        g_error("hostdev list misses %s", name);
+                for (gsize k = 0; k < G_N_ELEMENTS(hex); k++) {
+                        g_autofree char *want = sys_hex(dev_dir, hex[k].attr, hex[k].digits);
+                        const char *have = json_object_get_null_member(d, hex[k].key)
+                                                   ? NULL
+                                                   : json_object_get_string_member(d, hex[k].key);
+                        if (g_strcmp0(want, have) != 0)
+                                g_error("%s %s: hostdev says %s, sysfs says %s", name, hex[k].key,
+                                        have, want);
+                }
+                if (driver)
+                        g_assert_cmpstr(json_object_get_string_member(d, "driver"), ==, driver);
+                else
+                        g_assert_true(json_object_get_null_member(d, "driver"));
+                if (group)
+                        g_assert_cmpint(json_object_get_int_member(d, "iommu_group"), ==,
+                                        g_ascii_strtoll(group, NULL, 10));
+                else
+                        g_assert_true(json_object_get_null_member(d, "iommu_group"));
+                if (numa && g_ascii_strtoll(numa, NULL, 10) >= 0)
+                        g_assert_cmpint(json_object_get_int_member(d, "numa_node"), ==,
+                                        g_ascii_strtoll(numa, NULL, 10));
+                else
+                        g_assert_true(json_object_get_null_member(d, "numa_node"));
+                n++;
+        }
+        g_assert_cmpuint(n, ==, json_array_get_length(devices));
+        return n;
+}

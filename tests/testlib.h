@@ -45,6 +45,12 @@ char *hd_test_path(const HdTestFixture *fx, const char *relpath);
  * status; stdout and stderr are returned when the pointers are non-NULL. */
 int hd_test_run_cli(const char *const *argv, const char *const *env, char **out, char **err);
 
+/* Run `hostdev list --json` on @root (NULL: the live machine) and check every device against
+ * the kernel's attribute files under @root: ids, revision, class, driver, IOMMU group, NUMA
+ * node. The library reads many of these from config space or a VF's PF; this is the proof
+ * that it sees what the kernel shows. Returns the number of devices checked. */
+guint hd_test_assert_list_matches_sys(const char *root);
+
 /* Parse @text as JSON and return the root node (asserting that it parses). */
 #include <json-glib/json-glib.h>
 JsonNode *hd_test_parse_json(const char *text);

@@ -292,47 +292,52 @@ static gboolean ensure_inventory(HdWatch *w, GError **error)
         return TRUE;
 }
 
+static gboolean append_to_string(const char *data, gsize len, gpointer user_data)
+{
+        g_string_append_len(user_data, data, len);
+        return TRUE;
+}
+
+/* {"generation": N, "<member>": [...]}, streamed (no JSON tree for thousands of VFs) with the
+ * objects `hostdev list --json` and `hostdev groups --json` write. */
+static char *serialize(HdWatch *w, const char *member, gboolean groups)
+{
+        GString *out = g_string_sized_new(4096);
+        g_autoptr(HdJsonWriter) jw = hd_json_writer_new_stream(append_to_string, out);
+        GPtrArray *items = groups ? w->inv->groups : w->inv->devices;
+
+        hd_json_writer_begin_object(jw);
+        hd_json_writer_member(jw, "generation");
+        hd_json_writer_int(jw, (gint64)w->generation);
+        hd_json_writer_member(jw, member);
+        hd_json_writer_begin_array(jw);
+        for (guint i = 0; i < items->len; i++) {
+                if (groups)
+                        hd_json_write_group(jw, items->pdata[i]);
+                else
+                        hd_json_write_device(jw, items->pdata[i], FALSE);
+        }
+        hd_json_writer_end_array(jw);
+        hd_json_writer_end_object(jw);
+        hd_json_writer_finish(jw);
+        return g_string_free(out, FALSE);
+}
+
 const char *hd_watch_get_devices_json(HdWatch *w, GError **error)
 {
-        g_autoptr(JsonBuilder) b = NULL;
-
         if (!ensure_inventory(w, error))
                 return NULL;
-        if (w->devices_json)
-                return w->devices_json;
-        b = json_builder_new();
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "generation");
-        json_builder_add_int_value(b, (gint64)w->generation);
-        json_builder_set_member_name(b, "devices");
-        json_builder_begin_array(b);
-        for (guint i = 0; i < w->inv->devices->len; i++)
-                hd_json_add_device(b, w->inv->devices->pdata[i], FALSE);
-        json_builder_end_array(b);
-        json_builder_end_object(b);
-        w->devices_json = hd_json_to_string(b, FALSE);
+        if (!w->devices_json)
+                w->devices_json = serialize(w, "devices", FALSE);
         return w->devices_json;
 }
 
 const char *hd_watch_get_groups_json(HdWatch *w, GError **error)
 {
-        g_autoptr(JsonBuilder) b = NULL;
-
         if (!ensure_inventory(w, error))
                 return NULL;
-        if (w->groups_json)
-                return w->groups_json;
-        b = json_builder_new();
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "generation");
-        json_builder_add_int_value(b, (gint64)w->generation);
-        json_builder_set_member_name(b, "groups");
-        json_builder_begin_array(b);
-        for (guint i = 0; i < w->inv->groups->len; i++)
-                hd_json_add_group(b, w->inv->groups->pdata[i]);
-        json_builder_end_array(b);
-        json_builder_end_object(b);
-        w->groups_json = hd_json_to_string(b, FALSE);
+        if (!w->groups_json)
+                w->groups_json = serialize(w, "groups", TRUE);
         return w->groups_json;
 }
 

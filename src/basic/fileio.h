@@ -20,6 +20,12 @@ char *hd_read_attr_at(int dirfd, const char *path, GError **error);
  * cannot be read: for optional facts that are simply absent on some kernels or devices. */
 char *hd_read_attr_optional_at(int dirfd, const char *path);
 
+/* The scanner's allocation-free forms: the attribute text (one trailing newline stripped) or
+ * the basename of a link target into @buf of @size bytes; the length, or -1 (errno set) when
+ * absent or unreadable. A value longer than @size - 1 bytes is cut to fit. */
+gssize hd_read_attr_buf_at(int dirfd, const char *path, char *buf, gsize size);
+gssize hd_readlink_basename_buf_at(int dirfd, const char *path, char *buf, gsize size);
+
 /* Read up to @max bytes of a binary file (config space). */
 GBytes *hd_read_bytes_at(int dirfd, const char *path, gsize max, GError **error);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -166,6 +167,27 @@ void cli_print_json(JsonBuilder *b)
 
         fputs(s, stdout);
         fputc('\n', stdout);
+}
+
+static gboolean flush_to_stdout(const char *data, gsize len, gpointer user_data)
+{
+        return fwrite(data, 1, len, stdout) == len;
+}
+
+HdJsonWriter *cli_json_writer_new(void)
+{
+        return hd_json_writer_new_stream(flush_to_stdout, NULL);
+}
+
+int cli_json_writer_finish(HdJsonWriter *w)
+{
+        gboolean ok = hd_json_writer_finish(w);
+
+        if (!ok || fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
+                fprintf(stderr, "hostdev: cannot write the JSON output: %s\n", g_strerror(errno));
+                return HD_EXIT_FAILURE;
+        }
+        return HD_EXIT_OK;
 }
 
 int cli_terminal_width(void)

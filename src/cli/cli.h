@@ -63,6 +63,10 @@ int cli_usage_error(HdCli *cli, const char *format, ...) G_GNUC_PRINTF(2, 3);
 
 /* Print a finished JSON builder to stdout, indented. */
 void cli_print_json(JsonBuilder *b);
+/* Stream JSON to stdout as it is produced (same text as cli_print_json), for the big lists. */
+HdJsonWriter *cli_json_writer_new(void);
+/* Flush, end with a newline; HD_EXIT_FAILURE (and a message) if stdout could not be written. */
+int cli_json_writer_finish(HdJsonWriter *w);
 
 /* A plain text table: collect rows, then print with columns padded to fit. */
 typedef struct CliTable CliTable;

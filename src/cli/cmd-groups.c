@@ -49,16 +49,15 @@ int cmd_groups(HdCli *cli, int argc, char **argv)
         }
 
         if (cli->json) {
-                g_autoptr(JsonBuilder) b = json_builder_new();
-                json_builder_begin_object(b);
-                json_builder_set_member_name(b, "groups");
-                json_builder_begin_array(b);
+                g_autoptr(HdJsonWriter) w = cli_json_writer_new();
+                hd_json_writer_begin_object(w);
+                hd_json_writer_member(w, "groups");
+                hd_json_writer_begin_array(w);
                 for (guint i = 0; i < inv->groups->len; i++)
-                        hd_json_add_group(b, inv->groups->pdata[i]);
-                json_builder_end_array(b);
-                json_builder_end_object(b);
-                cli_print_json(b);
-                return HD_EXIT_OK;
+                        hd_json_write_group(w, inv->groups->pdata[i]);
+                hd_json_writer_end_array(w);
+                hd_json_writer_end_object(w);
+                return cli_json_writer_finish(w);
         }
         if (inv->groups->len == 0) {
                 printf("No IOMMU groups: the kernel is not using an IOMMU on this machine, so no "

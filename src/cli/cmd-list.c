@@ -167,15 +167,16 @@ int cmd_list(HdCli *cli, int argc, char **argv)
                         g_ptr_array_add(shown, inv->devices->pdata[i]);
 
         if (cli->json) {
-                g_autoptr(JsonBuilder) b = json_builder_new();
-                json_builder_begin_object(b);
-                json_builder_set_member_name(b, "devices");
-                json_builder_begin_array(b);
+                /* Streamed: no JSON tree for thousands of devices. */
+                g_autoptr(HdJsonWriter) w = cli_json_writer_new();
+                hd_json_writer_begin_object(w);
+                hd_json_writer_member(w, "devices");
+                hd_json_writer_begin_array(w);
                 for (guint i = 0; i < shown->len; i++)
-                        hd_json_add_device(b, shown->pdata[i], FALSE);
-                json_builder_end_array(b);
-                json_builder_end_object(b);
-                cli_print_json(b);
+                        hd_json_write_device(w, shown->pdata[i], FALSE);
+                hd_json_writer_end_array(w);
+                hd_json_writer_end_object(w);
+                r = cli_json_writer_finish(w);
                 goto out;
         }
 

@@ -87,8 +87,30 @@ gboolean hd_address_parse_sysfs_name(const char *name, HdAddress *out)
 
 char *hd_address_format(const HdAddress *addr, char *buf)
 {
-        g_snprintf(buf, HD_ADDRESS_STRLEN, "%04x:%02x:%02x.%u", addr->domain, addr->bus,
-                   addr->slot, addr->function);
+        /* "%04x:%02x:%02x.%u" by hand: a scan formats every address several times, and
+         * printf was a tenth of `hostdev list`. */
+        static const char hex[] = "0123456789abcdef";
+        char *p = buf;
+        int digits = 4;
+
+        if (addr->function > 7) { /* not from our parser; keep the printf form */
+                g_snprintf(buf, HD_ADDRESS_STRLEN, "%04x:%02x:%02x.%u", addr->domain, addr->bus,
+                           addr->slot, addr->function);
+                return buf;
+        }
+        while (digits < 8 && (addr->domain >> (4 * digits)) != 0)
+                digits++;
+        for (int i = digits - 1; i >= 0; i--)
+                *p++ = hex[(addr->domain >> (4 * i)) & 0xf];
+        *p++ = ':';
+        *p++ = hex[addr->bus >> 4];
+        *p++ = hex[addr->bus & 0xf];
+        *p++ = ':';
+        *p++ = hex[(addr->slot >> 4) & 0xf];
+        *p++ = hex[addr->slot & 0xf];
+        *p++ = '.';
+        *p++ = (char)('0' + addr->function);
+        *p = '\0';
         return buf;
 }
 

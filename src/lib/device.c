@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -28,22 +29,25 @@ char *hd_device_attr_path(const HdAddress *address, const char *attr)
         return g_strdup_printf("sys/bus/pci/devices/%s/%s", name, attr);
 }
 
+/* Numeric attributes are a few bytes; anything longer does not parse anyway. */
+#define NUMBER_ATTR_MAX 64
+
 static int read_hex_attr(int dfd, const char *name, guint64 max)
 {
-        g_autofree char *s = hd_read_attr_optional_at(dfd, name);
+        char s[NUMBER_ATTR_MAX];
         guint64 v;
 
-        if (!s || !hd_parse_hex(s, max, &v))
+        if (hd_read_attr_buf_at(dfd, name, s, sizeof(s)) < 0 || !hd_parse_hex(s, max, &v))
                 return -1;
         return (int)v;
 }
 
 static int read_int_attr(int dfd, const char *name, gint64 min, gint64 max)
 {
-        g_autofree char *s = hd_read_attr_optional_at(dfd, name);
+        char s[NUMBER_ATTR_MAX];
         gint64 v;
 
-        if (!s || !hd_parse_int(s, min, max, &v))
+        if (hd_read_attr_buf_at(dfd, name, s, sizeof(s)) < 0 || !hd_parse_int(s, min, max, &v))
                 return -1;
         return (int)v;
 }
@@ -51,26 +55,57 @@ static int read_int_attr(int dfd, const char *name, gint64 min, gint64 max)
 /* Basename of a symlink that must name a PCI device; NULL otherwise. */
 static char *read_address_link(int dfd, const char *name)
 {
-        g_autofree char *base = hd_readlink_basename_at(dfd, name);
+        char base[NAME_MAX + 1];
         HdAddress a;
         char buf[HD_ADDRESS_STRLEN];
 
-        if (!base || !hd_address_parse_sysfs_name(base, &a))
+        if (hd_readlink_basename_buf_at(dfd, name, base, sizeof(base)) < 0 ||
+            !hd_address_parse_sysfs_name(base, &a))
                 return NULL;
         return g_strdup(hd_address_format(&a, buf));
 }
 
-static void load_ids(HdDevice *dev, int dfd)
+/* The ids come from the standard config header when it is there: one read gives vendor,
+ * device, revision and subsystem ids, where the attribute files cost an open each (lspci does
+ * the same). The header holds what the kernel holds (pci_setup_device() reads them from it),
+ * except where it cannot: a VF reads 0xffff as vendor and device (the kernel takes them from
+ * the PF's SR-IOV capability), and bridges keep their subsystem ids in a capability. Those,
+ * and any device whose header is missing or short, use the attribute files. The class always
+ * comes from its attribute: the kernel fixes wrong class codes with quirks. */
+static void load_ids(HdDevice *dev, int dfd, GBytes *header, const HdDevice *pf)
 {
-        gint32 class_code;
+        HdConfig cfg = { NULL, 0 };
+        guint16 vendor = 0xffff, device = 0xffff, sub_vendor = 0, sub_device = 0;
+        gboolean type0 = FALSE;
 
-        dev->vendor_id = read_hex_attr(dfd, "vendor", 0xffff);
-        dev->device_id = read_hex_attr(dfd, "device", 0xffff);
-        dev->subsystem_vendor_id = read_hex_attr(dfd, "subsystem_vendor", 0xffff);
-        dev->subsystem_device_id = read_hex_attr(dfd, "subsystem_device", 0xffff);
-        dev->revision = read_hex_attr(dfd, "revision", 0xff);
-        class_code = read_hex_attr(dfd, "class", 0xffffff);
-        dev->class_code = class_code;
+        if (header)
+                cfg.data = g_bytes_get_data(header, &cfg.len);
+        type0 = cfg.len >= CONFIG_HEADER_LEN && hd_config_header_type(&cfg) == 0 &&
+                hd_config_read16(&cfg, 0x00, &vendor) && hd_config_read16(&cfg, 0x02, &device) &&
+                hd_config_read16(&cfg, 0x2c, &sub_vendor) &&
+                hd_config_read16(&cfg, 0x2e, &sub_device);
+        if (type0 && vendor != 0xffff && vendor != 0x0000) {
+                dev->vendor_id = vendor;
+                dev->device_id = device;
+        } else if (pf && pf->vendor_id >= 0 && pf->sriov_vf_device >= 0) {
+                /* What the kernel does for a VF (pci_iov_add_virtfn()): the PF's vendor and
+                 * the VF device id of the PF's SR-IOV capability. */
+                dev->vendor_id = pf->vendor_id;
+                dev->device_id = pf->sriov_vf_device;
+        } else {
+                dev->vendor_id = read_hex_attr(dfd, "vendor", 0xffff);
+                dev->device_id = read_hex_attr(dfd, "device", 0xffff);
+        }
+        if (type0) {
+                dev->subsystem_vendor_id = sub_vendor;
+                dev->subsystem_device_id = sub_device;
+                dev->revision = cfg.data[0x08];
+        } else {
+                dev->subsystem_vendor_id = read_hex_attr(dfd, "subsystem_vendor", 0xffff);
+                dev->subsystem_device_id = read_hex_attr(dfd, "subsystem_device", 0xffff);
+                dev->revision = read_hex_attr(dfd, "revision", 0xff);
+        }
+        dev->class_code = read_hex_attr(dfd, "class", 0xffffff);
 }
 
 static void load_names(HdDevice *dev, HdCtx *ctx)
@@ -89,27 +124,47 @@ static void load_names(HdDevice *dev, HdCtx *ctx)
 
 static void load_driver(HdDevice *dev, int dfd)
 {
-        g_autofree char *override = hd_read_attr_optional_at(dfd, "driver_override");
+        char override[HD_ATTR_MAX + 1];
+        char driver[NAME_MAX + 1];
 
-        dev->driver = hd_readlink_basename_at(dfd, "driver");
-        if (override && *override && strcmp(override, "(null)") != 0)
-                dev->driver_override = g_steal_pointer(&override);
+        if (hd_readlink_basename_buf_at(dfd, "driver", driver, sizeof(driver)) >= 0)
+                dev->driver = g_strdup(driver);
+        if (hd_read_attr_buf_at(dfd, "driver_override", override, sizeof(override)) > 0 &&
+            strcmp(override, "(null)") != 0)
+                dev->driver_override = g_strdup(override);
 }
 
 static void load_iommu(HdDevice *dev, int dfd)
 {
-        g_autofree char *group = hd_readlink_basename_at(dfd, "iommu_group");
+        char group[NAME_MAX + 1];
         gint64 n;
 
-        if (group && hd_parse_int(group, 0, G_MAXINT, &n))
+        if (hd_readlink_basename_buf_at(dfd, "iommu_group", group, sizeof(group)) >= 0 &&
+            hd_parse_int(group, 0, G_MAXINT, &n))
                 dev->iommu_group = (int)n;
 }
 
 static void load_sriov(HdDevice *dev, int dfd)
 {
-        dev->sriov_totalvfs = read_int_attr(dfd, "sriov_totalvfs", 0, 65535);
+        char s[NUMBER_ATTR_MAX];
+        gint64 v;
+
+        /* The kernel shows sriov_totalvfs and sriov_numvfs together (one attribute group,
+         * visible on PFs only), and a VF is never a PF. So a VF skips both lookups and a
+         * device without sriov_totalvfs skips sriov_numvfs: on a server with thousands of
+         * VFs that is most of the failed opens of a scan. */
+        if (!dev->physfn)
+                dev->physfn = read_address_link(dfd, "physfn");
+        if (dev->physfn)
+                return;
+        if (hd_read_attr_buf_at(dfd, "sriov_totalvfs", s, sizeof(s)) < 0) {
+                if (errno == ENOENT)
+                        return;
+        } else if (hd_parse_int(s, 0, 65535, &v)) {
+                dev->sriov_totalvfs = (int)v;
+        }
         dev->sriov_numvfs = read_int_attr(dfd, "sriov_numvfs", 0, 65535);
-        dev->physfn = read_address_link(dfd, "physfn");
+        dev->sriov_vf_device = read_hex_attr(dfd, "sriov_vf_device", 0xffff);
         /* virtfnN links exist for enabled VFs only; numvfs says how many to look for. */
         for (int i = 0; i < dev->sriov_numvfs; i++) {
                 char link[32];
@@ -148,7 +203,8 @@ static void load_topology(HdDevice *dev, HdCtx *ctx)
         }
 }
 
-static void load_config(HdDevice *dev, int dfd, guint fields)
+/* Returns the bytes read (the header at least), for load_ids(); NULL when unreadable. */
+static GBytes *load_config(HdDevice *dev, int dfd, guint fields)
 {
         gsize want = (fields & (HD_FIELD_CONFIG | HD_FIELD_RESET | HD_FIELD_LINK))
                              ? CONFIG_SPACE_MAX
@@ -158,12 +214,12 @@ static void load_config(HdDevice *dev, int dfd, guint fields)
         HdPcieInfo pcie;
 
         if (!bytes)
-                return;
+                return NULL;
         cfg.data = g_bytes_get_data(bytes, &cfg.len);
         dev->header_type = hd_config_header_type(&cfg);
         dev->multifunction = hd_config_is_multifunction(&cfg);
         if (want == CONFIG_HEADER_LEN)
-                return;
+                return g_steal_pointer(&bytes);
         dev->config_readable = cfg.len > CONFIG_HEADER_LEN;
         if (hd_config_get_pcie(&cfg, &pcie)) {
                 dev->is_pcie = TRUE;
@@ -177,6 +233,7 @@ static void load_config(HdDevice *dev, int dfd, guint fields)
         dev->has_acs = hd_config_get_acs(&cfg, &dev->acs_cap, &dev->acs_ctrl);
         dev->cap_af_flr = hd_config_af_flr(&cfg);
         dev->cap_pm_reset = hd_config_pm_reset(&cfg);
+        return g_steal_pointer(&bytes);
 }
 
 static void load_link(HdDevice *dev, int dfd)
@@ -312,6 +369,7 @@ static HdDevice *device_new(const HdAddress *address)
         dev->numa_node = -1;
         dev->header_type = -1;
         dev->sriov_totalvfs = dev->sriov_numvfs = -1;
+        dev->sriov_vf_device = -1;
         dev->boot_vga = -1;
         dev->virtfns = g_ptr_array_new_with_free_func(g_free);
         dev->upstream = g_ptr_array_new_with_free_func(g_free);
@@ -321,9 +379,21 @@ static HdDevice *device_new(const HdAddress *address)
         return dev;
 }
 
-HdDevice *hd_device_load_at(HdCtx *ctx, int dfd, const HdAddress *address, guint fields)
+/* A VF's config header reads 0xffff as vendor: the hint to look for its PF. */
+static gboolean header_says_vf(GBytes *header)
+{
+        gsize len = 0;
+        const guint8 *d = header ? g_bytes_get_data(header, &len) : NULL;
+
+        return len >= 2 && d[0] == 0xff && d[1] == 0xff;
+}
+
+HdDevice *hd_device_load_at(HdCtx *ctx, int dfd, const HdAddress *address, guint fields,
+                            GHashTable *loaded)
 {
         HdDevice *dev = device_new(address);
+        g_autoptr(GBytes) header = NULL;
+        const HdDevice *pf = NULL;
 
         if (fields & HD_FIELD_NAMES)
                 fields |= HD_FIELD_IDS;
@@ -333,8 +403,17 @@ HdDevice *hd_device_load_at(HdCtx *ctx, int dfd, const HdAddress *address, guint
                 fields |= HD_FIELD_CONFIG;
         dev->fields = fields;
 
+        /* Config first: its header carries most of the ids. */
+        if (fields & (HD_FIELD_IDS | HD_FIELD_HEADER | HD_FIELD_CONFIG | HD_FIELD_LINK))
+                header = load_config(dev, dfd, fields);
+        if (loaded && (fields & HD_FIELD_SRIOV) && header_says_vf(header)) {
+                dev->physfn = read_address_link(dfd, "physfn");
+                pf = dev->physfn ? g_hash_table_lookup(loaded, dev->physfn) : NULL;
+                if (pf && (pf->fields & fields) != fields)
+                        pf = NULL;
+        }
         if (fields & HD_FIELD_IDS)
-                load_ids(dev, dfd);
+                load_ids(dev, dfd, header, pf);
         if (fields & HD_FIELD_NAMES)
                 load_names(dev, ctx);
         if (fields & HD_FIELD_DRIVER)
@@ -342,10 +421,10 @@ HdDevice *hd_device_load_at(HdCtx *ctx, int dfd, const HdAddress *address, guint
         if (fields & HD_FIELD_IOMMU)
                 load_iommu(dev, dfd);
         if (fields & HD_FIELD_NUMA) {
-                dev->numa_node = read_int_attr(dfd, "numa_node", -1, 65535);
+                /* A VF hangs off its PF's parent bus, so the kernel gives it the PF's node. */
+                dev->numa_node = pf ? pf->numa_node
+                                    : read_int_attr(dfd, "numa_node", -1, 65535);
         }
-        if (fields & (HD_FIELD_HEADER | HD_FIELD_CONFIG | HD_FIELD_LINK))
-                load_config(dev, dfd, fields);
         if (fields & HD_FIELD_SRIOV)
                 load_sriov(dev, dfd);
         if (fields & HD_FIELD_BOOT_VGA) {
@@ -382,7 +461,7 @@ HdDevice *hd_device_load(HdCtx *ctx, const HdAddress *address, guint fields, GEr
                                     name, g_strerror(err));
                 return NULL;
         }
-        return hd_device_load_at(ctx, dfd, address, fields);
+        return hd_device_load_at(ctx, dfd, address, fields, NULL);
 }
 
 void hd_device_free(HdDevice *dev)

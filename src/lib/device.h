@@ -71,6 +71,7 @@ typedef struct {
 
         /* HD_FIELD_SRIOV */
         int sriov_totalvfs, sriov_numvfs; /* -1: not an SR-IOV PF */
+        int sriov_vf_device;              /* PFs: the device id of their VFs, else -1 */
         char *physfn;                     /* address of the PF for a VF, else NULL */
         GPtrArray *virtfns;               /* char* addresses, empty for non-PFs */
 
@@ -106,8 +107,12 @@ typedef struct {
  * exist. Unreadable attributes do not fail the load; they stay absent. */
 HdDevice *hd_device_load(HdCtx *ctx, const HdAddress *address, guint fields, GError **error);
 
-/* Same, from an already opened device directory (the scanner's fast path). */
-HdDevice *hd_device_load_at(HdCtx *ctx, int dirfd, const HdAddress *address, guint fields);
+/* Same, from an already opened device directory (the scanner's fast path). @loaded, when not
+ * NULL, maps canonical addresses to devices loaded before with the same fields: a VF then
+ * takes its vendor, device and NUMA node from its PF, as the kernel does, instead of reading
+ * three more files (most of a scan of a host with thousands of VFs). */
+HdDevice *hd_device_load_at(HdCtx *ctx, int dirfd, const HdAddress *address, guint fields,
+                            GHashTable *loaded);
 
 void hd_device_free(HdDevice *dev);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdDevice, hd_device_free)

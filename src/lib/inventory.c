@@ -81,7 +81,7 @@ HdInventory *hd_inventory_scan(HdCtx *ctx, guint fields, GError **error)
                                    g_strerror(errno));
                         continue;
                 }
-                dev = hd_device_load_at(ctx, dfd, a, fields);
+                dev = hd_device_load_at(ctx, dfd, a, fields, inv->by_name);
                 g_ptr_array_add(inv->devices, dev);
                 g_hash_table_insert(inv->by_name, dev->name, dev);
         }

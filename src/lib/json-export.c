@@ -3,70 +3,79 @@
 
 #include "json-export.h"
 
-static void add_hex(JsonBuilder *b, const char *name, int value, int digits)
+static void add_hex(HdJsonWriter *b, const char *name, int value, int digits)
 {
-        json_builder_set_member_name(b, name);
+        hd_json_writer_member(b, name);
         if (value < 0) {
-                json_builder_add_null_value(b);
+                hd_json_writer_null(b);
         } else {
+                static const char hex[] = "0123456789abcdef";
                 char buf[16];
-                g_snprintf(buf, sizeof(buf), "%0*x", digits, (unsigned)value);
-                json_builder_add_string_value(b, buf);
+                unsigned v = (unsigned)value;
+                int n = digits;
+
+                /* "%0*x" without printf: at least @digits digits, more if the value needs */
+                while (n < 8 && (v >> (4 * n)) != 0)
+                        n++;
+                buf[n] = '\0';
+                for (int i = n - 1; i >= 0; i--, v >>= 4)
+                        buf[i] = hex[v & 0xf];
+                hd_json_writer_string(b, buf);
         }
 }
 
-static void add_string(JsonBuilder *b, const char *name, const char *value)
+static void add_string(HdJsonWriter *b, const char *name, const char *value)
 {
-        json_builder_set_member_name(b, name);
+        hd_json_writer_member(b, name);
         if (value)
-                json_builder_add_string_value(b, value);
+                hd_json_writer_string(b, value);
         else
-                json_builder_add_null_value(b);
+                hd_json_writer_null(b);
 }
 
-static void add_int_or_null(JsonBuilder *b, const char *name, gint64 value)
+static void add_int_or_null(HdJsonWriter *b, const char *name, gint64 value)
 {
-        json_builder_set_member_name(b, name);
+        hd_json_writer_member(b, name);
         if (value < 0)
-                json_builder_add_null_value(b);
+                hd_json_writer_null(b);
         else
-                json_builder_add_int_value(b, value);
+                hd_json_writer_int(b, value);
 }
 
-static void add_bool(JsonBuilder *b, const char *name, gboolean value)
+static void add_bool(HdJsonWriter *b, const char *name, gboolean value)
 {
-        json_builder_set_member_name(b, name);
-        json_builder_add_boolean_value(b, value);
+        hd_json_writer_member(b, name);
+        hd_json_writer_bool(b, value);
 }
 
-static void add_string_array(JsonBuilder *b, const char *name, GPtrArray *values)
+static void add_string_array(HdJsonWriter *b, const char *name, GPtrArray *values)
 {
-        json_builder_set_member_name(b, name);
-        json_builder_begin_array(b);
+        hd_json_writer_member(b, name);
+        hd_json_writer_begin_array(b);
         for (guint i = 0; values && i < values->len; i++)
-                json_builder_add_string_value(b, values->pdata[i]);
-        json_builder_end_array(b);
+                hd_json_writer_string(b, values->pdata[i]);
+        hd_json_writer_end_array(b);
 }
 
-static void add_link(JsonBuilder *b, const char *name, const HdLink *link)
+static void add_link(HdJsonWriter *b, const char *name, const HdLink *link)
 {
-        json_builder_set_member_name(b, name);
+        hd_json_writer_member(b, name);
         if (!link->speed && !link->width) {
-                json_builder_add_null_value(b);
+                hd_json_writer_null(b);
                 return;
         }
-        json_builder_begin_object(b);
+        hd_json_writer_begin_object(b);
         add_string(b, "speed", hd_pcie_speed_to_string(link->speed));
         add_int_or_null(b, "width", link->width ? link->width : -1);
-        json_builder_end_object(b);
+        hd_json_writer_end_object(b);
 }
 
-void hd_json_add_device(JsonBuilder *b, const HdDevice *dev, gboolean detail)
+void hd_json_write_device(HdJsonWriter *b, const HdDevice *dev, gboolean detail)
 {
         const char *reason = NULL;
         gboolean assignable = hd_device_is_assignable(dev, &reason);
 
-        json_builder_begin_object(b);
+        hd_json_writer_begin_object(b);
         add_string(b, "address", dev->name);
         add_hex(b, "vendor_id", dev->vendor_id, 4);
         add_hex(b, "device_id", dev->device_id, 4);
@@ -88,11 +97,11 @@ void hd_json_add_device(JsonBuilder *b, const HdDevice *dev, gboolean detail)
         add_string_array(b, "virtfns", dev->virtfns);
         add_int_or_null(b, "sriov_totalvfs", dev->sriov_totalvfs);
         add_int_or_null(b, "sriov_numvfs", dev->sriov_numvfs);
-        json_builder_set_member_name(b, "boot_vga");
+        hd_json_writer_member(b, "boot_vga");
         if (dev->boot_vga < 0)
-                json_builder_add_null_value(b);
+                hd_json_writer_null(b);
         else
-                json_builder_add_boolean_value(b, dev->boot_vga == 1);
+                hd_json_writer_bool(b, dev->boot_vga == 1);
 
         if (detail) {
                 add_string(b, "driver_override", dev->driver_override);
@@ -104,14 +113,14 @@ void hd_json_add_device(JsonBuilder *b, const HdDevice *dev, gboolean detail)
                 if (dev->fields & HD_FIELD_CONFIG) {
                         add_string(b, "pcie_type",
                                    dev->is_pcie ? hd_pcie_type_to_string(dev->pcie_type) : NULL);
-                        json_builder_set_member_name(b, "acs");
+                        hd_json_writer_member(b, "acs");
                         if (!dev->has_acs) {
-                                json_builder_add_null_value(b);
+                                hd_json_writer_null(b);
                         } else {
-                                json_builder_begin_object(b);
+                                hd_json_writer_begin_object(b);
                                 add_hex(b, "capability", dev->acs_cap, 4);
                                 add_hex(b, "control", dev->acs_ctrl, 4);
-                                json_builder_end_object(b);
+                                hd_json_writer_end_object(b);
                         }
                 }
                 if (dev->fields & HD_FIELD_LINK) {
@@ -119,12 +128,12 @@ void hd_json_add_device(JsonBuilder *b, const HdDevice *dev, gboolean detail)
                         add_link(b, "link_status", &dev->link_current);
                 }
                 if (dev->fields & HD_FIELD_RESET) {
-                        json_builder_set_member_name(b, "reset_methods");
-                        json_builder_begin_array(b);
+                        hd_json_writer_member(b, "reset_methods");
+                        hd_json_writer_begin_array(b);
                         for (char **m = dev->reset_methods; m && *m; m++)
                                 if (**m)
-                                        json_builder_add_string_value(b, *m);
-                        json_builder_end_array(b);
+                                        hd_json_writer_string(b, *m);
+                        hd_json_writer_end_array(b);
                         add_string(b, "reset_source", dev->reset_source);
                 }
                 if (dev->fields & HD_FIELD_USERS) {
@@ -133,33 +142,47 @@ void hd_json_add_device(JsonBuilder *b, const HdDevice *dev, gboolean detail)
                         add_string_array(b, "drm_cards", dev->drm_cards);
                 }
         }
-        json_builder_end_object(b);
+        hd_json_writer_end_object(b);
 }
 
-void hd_json_add_group(JsonBuilder *b, const HdGroup *group)
+void hd_json_write_group(HdJsonWriter *b, const HdGroup *group)
 {
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "group");
-        json_builder_add_int_value(b, group->number);
-        json_builder_set_member_name(b, "devices");
-        json_builder_begin_array(b);
+        hd_json_writer_begin_object(b);
+        hd_json_writer_member(b, "group");
+        hd_json_writer_int(b, group->number);
+        hd_json_writer_member(b, "devices");
+        hd_json_writer_begin_array(b);
         for (guint i = 0; i < group->members->len; i++)
-                json_builder_add_string_value(b, ((HdDevice *)group->members->pdata[i])->name);
-        json_builder_end_array(b);
-        json_builder_set_member_name(b, "bridges");
-        json_builder_begin_array(b);
+                hd_json_writer_string(b, ((HdDevice *)group->members->pdata[i])->name);
+        hd_json_writer_end_array(b);
+        hd_json_writer_member(b, "bridges");
+        hd_json_writer_begin_array(b);
         for (guint i = 0; i < group->members->len; i++) {
                 HdDevice *dev = group->members->pdata[i];
                 if (hd_device_is_bridge(dev))
-                        json_builder_add_string_value(b, dev->name);
+                        hd_json_writer_string(b, dev->name);
         }
-        json_builder_end_array(b);
+        hd_json_writer_end_array(b);
         add_bool(b, "viable", group->viable);
         add_string(b, "verdict", group->verdict_text);
         add_string(b, "verdict_code", hd_group_verdict_to_string(group->verdict));
         add_string(b, "shared_reason", group->shared_reason);
         add_string_array(b, "host_use", group->host_use);
-        json_builder_end_object(b);
+        hd_json_writer_end_object(b);
+}
+
+void hd_json_add_device(JsonBuilder *b, const HdDevice *dev, gboolean detail)
+{
+        g_autoptr(HdJsonWriter) w = hd_json_writer_new_builder(b);
+
+        hd_json_write_device(w, dev, detail);
+}
+
+void hd_json_add_group(JsonBuilder *b, const HdGroup *group)
+{
+        g_autoptr(HdJsonWriter) w = hd_json_writer_new_builder(b);
+
+        hd_json_write_group(w, group);
 }
 
 char *hd_json_to_string(JsonBuilder *b, gboolean pretty)

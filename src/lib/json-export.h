@@ -11,10 +11,15 @@
 #include "device.h"
 #include "group.h"
 #include "inventory.h"
+#include "json-writer.h"
 
 /* One device object: the `hostdev list --json` fields, and with @detail the rest that
  * `hostdev show --json` prints (fields that were not loaded are left out, not null). */
 void hd_json_add_device(JsonBuilder *b, const HdDevice *dev, gboolean detail);
+
+/* The same objects written to any HdJsonWriter (a stream for `list --json`, see json-writer.h). */
+void hd_json_write_device(HdJsonWriter *w, const HdDevice *dev, gboolean detail);
+void hd_json_write_group(HdJsonWriter *w, const HdGroup *group);
 
 /* One group object: group, devices, bridges, viable, verdict, verdict_code, shared_reason. */
 void hd_json_add_group(JsonBuilder *b, const HdGroup *group);
