@@ -441,7 +441,7 @@ void hd_watch_wait(HdWatch *w, SoupServerMessage *msg, guint seconds,
         wt->w = w;
         wt->msg = g_object_ref(msg);
         wt->get = get;
-        wt->timeout_id = g_timeout_add_seconds(seconds, waiter_timeout, wt);
+        wt->timeout_id = g_timeout_add(seconds * 1000, waiter_timeout, wt);
         wt->disconnected_id =
             g_signal_connect(msg, "disconnected", G_CALLBACK(waiter_disconnected), wt);
         w->waiters = g_list_prepend(w->waiters, wt);
