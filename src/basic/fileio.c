@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -282,7 +283,13 @@ gboolean hd_mkdir_p_at(int dirfd, const char *path, int mode, GError **error)
 gboolean hd_write_file_atomic_at(int dirfd, const char *path, const char *data, gssize len,
                                  GError **error)
 {
-        g_autofree char *tmp = g_strdup_printf("%s.tmp.%d", path, (int)getpid());
+        /* unique per call, not only per process: threads of one process (the agent runs
+         * transactions on different groups at once) must not share a temporary file. The pid
+         * stays last: recovery reads it to tell a dead writer's leftover from a live one. */
+        static gint counter;
+        g_autofree char *tmp = g_strdup_printf("%s.tmp.%u.%d", path,
+                                               (guint)g_atomic_int_add(&counter, 1),
+                                               (int)getpid());
         size_t remaining = len < 0 ? strlen(data) : (size_t)len;
         hd_autofd int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
@@ -306,6 +313,23 @@ gboolean hd_write_file_atomic_at(int dirfd, const char *path, const char *data, 
                 return set_errno_error(error, err, "cannot replace", path);
         }
         return TRUE;
+}
+
+int hd_lock_file_at(int dirfd, const char *path, GError **error)
+{
+        hd_autofd int fd = openat(dirfd, path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+        if (fd < 0) {
+                set_errno_error(error, errno, "cannot open", path);
+                return -1;
+        }
+        while (flock(fd, LOCK_EX) < 0) {
+                if (errno != EINTR) {
+                        set_errno_error(error, errno, "cannot lock", path);
+                        return -1;
+                }
+        }
+        return hd_steal_fd(&fd);
 }
 
 char *hd_path_resolve(const char *base, const char *target)

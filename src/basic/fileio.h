@@ -60,6 +60,11 @@ gboolean hd_write_file_atomic_at(int dirfd, const char *path, const char *data, 
 /* mkdir -p below @dirfd. */
 gboolean hd_mkdir_p_at(int dirfd, const char *path, int mode, GError **error);
 
+/* Open (creating it) the lock file @path and take an exclusive flock on it, waiting for
+ * other holders (threads or processes); returns the descriptor, closing it unlocks. -1 with
+ * @error on failure. For short read-modify-write sections of shared state files. */
+int hd_lock_file_at(int dirfd, const char *path, GError **error);
+
 /* Resolve a symlink target against the directory @base that holds the link, both relative to
  * the root ("sys/bus/pci/devices" + "../../../devices/pci0000:00/0000:00:02.0" ->
  * "sys/devices/pci0000:00/0000:00:02.0"). An absolute target is taken as relative to the

@@ -71,6 +71,7 @@
 
 #define SIM_STATE_DIR "var/lib/hostdev-sim"
 #define SIM_STATE_FILE SIM_STATE_DIR "/state"
+#define SIM_LOCK_FILE SIM_STATE_DIR "/lock"
 
 /* ---------------------------------------------------------------- faults */
 
@@ -504,8 +505,32 @@ static gboolean write_numvfs(HdCtx *ctx, int root_fd, const char *path, const ch
         return hd_write_file_atomic_at(root_fd, path, value, -1, error);
 }
 
+/* The kernel makes each driver-core write atomic (device_lock, the bus's locks); the sim
+ * reads and rewrites the tree and its state file, so it holds one lock file across each write
+ * and module load: threads and processes writing at once (the agent runs transactions on
+ * different groups in parallel) never lose an update. */
+static int sim_lock(int root_fd, GError **error)
+{
+        if (!hd_mkdir_p_at(root_fd, SIM_STATE_DIR, 0755, error))
+                return -1;
+        return hd_lock_file_at(root_fd, SIM_LOCK_FILE, error);
+}
+
+static gboolean sim_write_locked(HdCtx *ctx, int root_fd, const char *path, const char *value,
+                                 GError **error);
+
 static gboolean sim_write(HdCtx *ctx, int root_fd, const char *path, const char *value,
                           GError **error)
+{
+        hd_autofd int lock = sim_lock(root_fd, error);
+
+        if (lock < 0)
+                return FALSE;
+        return sim_write_locked(ctx, root_fd, path, value, error);
+}
+
+static gboolean sim_write_locked(HdCtx *ctx, int root_fd, const char *path, const char *value,
+                                 GError **error)
 {
         g_auto(GStrv) parts = g_strsplit(path, "/", -1);
         guint n = g_strv_length(parts);
@@ -676,7 +701,20 @@ static gboolean instantiate_module(HdCtx *ctx, int root_fd, const char *mod, gbo
         return TRUE;
 }
 
+static gboolean sim_load_module_locked(HdCtx *ctx, int root_fd, const char *module,
+                                       GError **error);
+
 static gboolean sim_load_module(HdCtx *ctx, int root_fd, const char *module, GError **error)
+{
+        hd_autofd int lock = sim_lock(root_fd, error);
+
+        if (lock < 0)
+                return FALSE;
+        return sim_load_module_locked(ctx, root_fd, module, error);
+}
+
+static gboolean sim_load_module_locked(HdCtx *ctx, int root_fd, const char *module,
+                                       GError **error)
 {
         g_autofree char *mod = g_strdelimit(g_strdup(module), "-", '_');
         g_autoptr(GPtrArray) deps = g_ptr_array_new_with_free_func(g_free);

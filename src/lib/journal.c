@@ -18,6 +18,7 @@
 
 #define JOURNAL_DIR "var/lib/hostdev/journal"
 #define ORIGINS_FILE "var/lib/hostdev/origins"
+#define ORIGINS_LOCK "var/lib/hostdev/origins.lock"
 
 const char *hd_tx_kind_to_string(HdTxKind kind)
 {
@@ -58,12 +59,12 @@ static void step_free(gpointer p)
 HdJournal *hd_journal_new(HdCtx *ctx, HdTxKind kind)
 {
         HdJournal *j = g_new0(HdJournal, 1);
-        static guint counter;
+        static gint counter; /* atomic: the agent begins transactions in several threads */
 
         j->ctx = ctx;
         j->kind = kind;
         j->id = g_strdup_printf("%" G_GINT64_FORMAT "-%d-%u", g_get_real_time(), (int)getpid(),
-                                counter++);
+                                (guint)g_atomic_int_add(&counter, 1));
         j->file = g_strdup_printf(JOURNAL_DIR "/%s", j->id);
         j->state = g_strdup("writing");
         j->devices = g_ptr_array_new_with_free_func(device_free);
@@ -408,7 +409,7 @@ static void note_failure(GString *failures, GError **local)
         g_clear_error(local);
 }
 
-/* "<name>.tmp.<pid>": the temporary file of an atomic write. Remove it only when its writer is
+/* "<name>.tmp.<n>.<pid>": the temporary file of an atomic write. Remove it only when its writer is
  * gone (a crash between write and rename); a live writer is about to rename it. */
 static void remove_stale_temp(HdCtx *ctx, const char *name)
 {
@@ -514,10 +515,27 @@ static gboolean origins_save(HdCtx *ctx, GKeyFile *kf, GError **error)
                hd_write_file_atomic_at(root_fd, ORIGINS_FILE, data, -1, error);
 }
 
+/* The origins file is shared by every transaction, whatever its group: transactions on
+ * different groups run at the same time (the agent, the CLI next to it), so its
+ * read-modify-write happens under a lock file, or one transaction's origin would be lost. */
+static int origins_lock(HdCtx *ctx, GError **error)
+{
+        int root_fd = hd_ctx_get_root_fd(ctx);
+
+        if (!hd_mkdir_p_at(root_fd, "var/lib/hostdev", 0755, error))
+                return -1;
+        return hd_lock_file_at(root_fd, ORIGINS_LOCK, error);
+}
+
 gboolean hd_journal_set_origin(HdCtx *ctx, const char *name, const char *driver,
                                const char *override, GError **error)
 {
-        g_autoptr(GKeyFile) kf = origins_load(ctx);
+        hd_autofd int lock = origins_lock(ctx, error);
+        g_autoptr(GKeyFile) kf = NULL;
+
+        if (lock < 0)
+                return FALSE;
+        kf = origins_load(ctx);
 
         g_key_file_remove_group(kf, name, NULL);
         g_key_file_set_string(kf, name, "driver", driver ? driver : "");
@@ -547,8 +565,16 @@ gboolean hd_journal_get_origin(HdCtx *ctx, const char *name, char **driver, char
 
 gboolean hd_journal_clear_origin(HdCtx *ctx, const char *name, GError **error)
 {
+        hd_autofd int lock = -1;
         g_autoptr(GKeyFile) kf = origins_load(ctx);
 
+        if (!g_key_file_has_group(kf, name))
+                return TRUE;
+        lock = origins_lock(ctx, error);
+        if (lock < 0)
+                return FALSE;
+        g_clear_pointer(&kf, g_key_file_unref);
+        kf = origins_load(ctx); /* again, under the lock */
         if (!g_key_file_has_group(kf, name))
                 return TRUE;
         g_key_file_remove_group(kf, name, NULL);

@@ -466,6 +466,42 @@ t_hd_busy() {
     nested_stop
 }
 
+# hostdevd on the guest's real sysfs: one detach and attach of the lone edu over HTTP
+# (busybox wget as the client), the answer checked against the kernel's own view.
+t_agent_roundtrip() {
+    command -v hostdevd >/dev/null 2>&1 || fail "hostdevd binary missing"
+    _ad=/tmp/agent
+    mkdir -p $_ad
+    timeout 100 hostdevd --listen 127.0.0.1:0 --token-file $_ad/token \
+        --read-only-token-file $_ad/ro-token >$_ad/out 2>$_ad/log &
+    _apid=$!
+    _i=0
+    while ! grep -q '^listening' $_ad/out 2>/dev/null; do
+        _i=$((_i + 1))
+        [ $_i -lt 100 ] || { sed 's/^/  hostdevd: /' $_ad/log >&2; fail "hostdevd did not start"; }
+        sleep 0.1
+    done
+    _url=$(awk '/^listening/ { sub(/\/$/, "", $2); print $2; exit }' $_ad/out)
+    _auth="Authorization: Bearer $(cat $_ad/token)"
+    note "+ hostdevd at $_url"
+    wget -q -O $_ad/devices --header "$_auth" "$_url/v1/devices" || fail "GET /v1/devices failed"
+    _n=$(jq '.devices | length' $_ad/devices)
+    [ "$_n" = "$(ls $P | wc -l)" ] || fail "GET /v1/devices lists $_n devices, /sys has $(ls $P | wc -l)"
+    wget -q -O $_ad/detach --header "$_auth" --post-data '{}' "$_url/v1/devices/$EDU_LONE/detach" ||
+        { sed 's/^/  hostdevd: /' $_ad/log >&2; fail "POST detach failed"; }
+    expect_driver "$EDU_LONE" vfio-pci "after detach over HTTP"
+    jq -e '.devices[0].to_driver == "vfio-pci"' $_ad/detach >/dev/null || fail "detach answer: $(cat $_ad/detach)"
+    wget -q -O $_ad/verify --header "$_auth" --post-data '{}' "$_url/v1/devices/$EDU_LONE/verify" ||
+        fail "POST verify failed"
+    jq -e '.usable and .source == "kernel"' $_ad/verify >/dev/null || fail "verify answer: $(cat $_ad/verify)"
+    wget -q -O $_ad/attach --header "$_auth" --post-data '{}' "$_url/v1/devices/$EDU_LONE/attach" ||
+        fail "POST attach failed"
+    expect_driver "$EDU_LONE" "$(orig "$EDU_LONE")" "after attach over HTTP"
+    expect_override_clear "$EDU_LONE" "after attach over HTTP"
+    kill -TERM $_apid
+    wait $_apid || fail "hostdevd exited $? on SIGTERM"
+}
+
 # ------------------------------------------------------------------ the list
 # name|function [args]
 scenarios() {
@@ -501,6 +537,7 @@ hostdev crash at write:3 during detach e1000e $NIC_LONE, recover|crash_then_reco
 hostdev qemu-args: nested QEMU sees detached $EDU_LONE|t_hd_vm_sees
 hostdev groups shows group $(grp $EDU_MFNIC) not viable, QEMU refuses it|t_hd_not_viable
 hostdev attach refused while nested QEMU holds $EDU_LONE|t_hd_busy
+hostdevd: detach/verify/attach lone edu $EDU_LONE over HTTP|t_agent_roundtrip
 EOF
 }
 

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * hostdevd: the per-host agent. An authenticated HTTP+JSON API over libhostdev and libvirt.
+ *
+ * One process, one GMainLoop. Reads (inventory, host facts, metrics) are answered on the main
+ * thread from a per-generation cache; mutations (detach, attach, verify, VM start/stop) run
+ * in GTask threads, each with its own HdCtx, and report back on the main thread, which is
+ * the only thread that touches the server, the generation and the caches.
+ *
+ * Modules:
+ *   main.c             options, configuration, recovery at start, signals, the main loop
+ *   config.c           GKeyFile configuration and command line options
+ *   token.c            the bearer tokens: generated at first start, 0600, constant-time check
+ *   server.c           SoupServer: listening, TLS, auth, body limit, routing, errors, access log
+ *   request.c          request bodies to validated values (no HTTP: fuzzed on its own)
+ *   api-devices.c      /v1/devices, /v1/groups, detach / attach / verify
+ *   api-host.c         /v1/host, /v1/kernel-args
+ *   api-vms.c          /v1/vms: libvirt domains and the host devices detached for them
+ *   ops.c              running a mutation in a thread under the agent's per-group queue
+ *   inventory-watch.c  the inventory generation, its ETag, the cached JSON, uevents/inotify
+ *   metrics.c          Prometheus counters and the request latency histogram
+ *   log.c              structured key=value log lines on stderr
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#include "hostdev.h"
+#include "request.h"
+
+/* The largest request body accepted (413 above it). */
+#define HD_AGENT_MAX_BODY (64 * 1024)
+
+typedef struct {
+        char *root;          /* NULL: "/" */
+        char *backend;       /* "real", "sim", "auto" */
+        char *listen;        /* "127.0.0.1:8086", "[::1]:0" */
+        char *token_file;    /* NULL: <root>/var/lib/hostdev/agent.token */
+        char *ro_token_file; /* NULL: <root>/var/lib/hostdev/agent-ro.token */
+        char *libvirt_uri;   /* NULL: qemu:///system */
+        char *tls_cert;
+        char *tls_key;
+        char *config_file;
+        guint stop_timeout; /* seconds to wait for a VM to shut down before giving up */
+        gboolean read_only; /* serve reads only: no recovery, 403 on every mutating call */
+        gboolean verbose;
+} HdAgentOptions;
+
+typedef struct HdWatch HdWatch;
+typedef struct HdMetrics HdMetrics;
+
+typedef struct {
+        HdAgentOptions opts;
+        HdBackendKind backend;
+        char *root; /* normalised root ("/" for the live host) */
+        HdCtx *ctx; /* main thread's context (reads) */
+        char *token;
+        char *ro_token;
+        SoupServer *server;
+        GMainLoop *loop;
+        HdWatch *watch;
+        HdMetrics *metrics;
+        HdVirt *virt;     /* NULL until first use (lazy: libvirtd may be absent) */
+        GMutex virt_lock; /* opening virt */
+        char *virt_error;
+        guint inflight; /* mutations running in threads */
+        gboolean stopping;
+        /* per-group queue: groups being changed by a thread of this process */
+        GMutex groups_lock;
+        GCond groups_cond;
+        GHashTable *busy_groups; /* GINT_TO_POINTER(group + 1) */
+        GHashTable *busy_vms;    /* VM names with an operation running (same lock) */
+        GMutex kernel_args_lock; /* one bootloader change at a time */
+        GMutex state_lock;       /* the VM state file */
+        gint running;            /* operations past the queue, working (atomic) */
+        gint running_max;        /* the most that ever worked at once (atomic) */
+        guint test_op_delay_ms;  /* HOSTDEVD_TEST_OP_DELAY_MS: tests of the queue */
+} HdAgent;
+
+/* config.c */
+gboolean hd_agent_options_parse(HdAgentOptions *opts, int *argc, char ***argv, GError **error);
+void hd_agent_options_clear(HdAgentOptions *opts);
+
+/* token.c */
+gboolean hd_agent_tokens_load(HdAgent *agent, GError **error);
+/* Constant-time comparison of two NUL-terminated secrets. */
+gboolean hd_token_equal(const char *a, const char *b);
+
+/* log.c: one line "hostdevd: level=info msg=\"...\" key=value ..." on stderr. @kv is a
+ * NULL-terminated list of key, value pairs. */
+void hd_agent_log(const char *level, const char *msg, ...) G_GNUC_NULL_TERMINATED;
+void hd_agent_set_verbose(gboolean verbose);
+
+/* server.c */
+gboolean hd_agent_server_start(HdAgent *agent, GError **error);
+/* SIGTERM: accept no new connections; answer what runs. */
+void hd_agent_server_stop_accepting(HdAgent *agent);
+void hd_agent_server_stop(HdAgent *agent);
+
+typedef enum {
+        HD_ACCESS_READ,
+        HD_ACCESS_WRITE,
+} HdAccess;
+
+/* Route context given to every API handler. */
+typedef struct {
+        HdAgent *agent;
+        SoupServerMessage *msg;
+        const char *method;
+        GHashTable *query; /* decoded query parameters, may be NULL */
+        char **segments;   /* path split on '/', without the leading "v1" */
+        guint n_segments;
+} HdRequest;
+
+/* Responses. The body is JSON; errors are {"error":{"code","message"}}. */
+void hd_respond_json(SoupServerMessage *msg, guint status, const char *json);
+void hd_respond_builder(SoupServerMessage *msg, guint status, JsonBuilder *b);
+void hd_respond_error(SoupServerMessage *msg, guint status, const char *code, const char *format,
+                      ...) G_GNUC_PRINTF(4, 5);
+/* An HD_ERROR (or other) GError as its HTTP status and error code. */
+void hd_respond_gerror(SoupServerMessage *msg, const GError *error);
+guint hd_http_status_for_error(const GError *error);
+const char *hd_error_code_name(const GError *error);
+/* 405 with an Allow header. */
+void hd_respond_bad_method(SoupServerMessage *msg, const char *allow);
+
+/* The request body as a JSON object (request.h rules; an empty body is an empty object). On
+ * failure responds 400 or 413 and returns NULL. */
+JsonObject *hd_request_json_object(HdRequest *req);
+
+/* api-*.c: return TRUE when the path was theirs (answered or paused). */
+gboolean hd_api_devices(HdRequest *req);
+gboolean hd_api_host(HdRequest *req);
+gboolean hd_api_vms(HdRequest *req);
+
+/* api-vms.c: give back the devices of VMs that are no longer running (at start). */
+void hd_agent_vms_reconcile(HdAgent *agent);
+/* The VM for which the agent detached @name and which may be running, or NULL. */
+char *hd_agent_vm_holding(HdAgent *agent, const char *name);
+
+/* ops.c: run @func in a thread with a fresh HdCtx; the request is paused until it is done and
+ * @func's JSON (or error) is the answer. @groups_of names the devices whose IOMMU groups the
+ * operation changes: the agent queues operations on a group one behind the other (and the
+ * library's lock keeps the CLI out). */
+typedef JsonBuilder *(*HdOpFunc)(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error);
+void hd_agent_run_op(HdRequest *req, const char *op_name, const char *target, gboolean mutates,
+                     GArray *addresses, HdOpFunc func, gpointer data, GDestroyNotify data_free);
+/* Used by the ops themselves: wait for the groups of @addresses (ints in @groups) to be free
+ * in this process, and mark them busy; release afterwards. */
+void hd_agent_groups_acquire(HdAgent *agent, GArray *groups);
+void hd_agent_groups_release(HdAgent *agent, GArray *groups);
+/* The IOMMU groups of @addresses, sorted and unique (-1 skipped). */
+GArray *hd_agent_groups_of(HdCtx *ctx, const HdAddress *addresses, guint n);
+/* A new context for a worker thread. */
+HdCtx *hd_agent_ctx_new(HdAgent *agent, GError **error);
+/* The JSON of a bind report (the same object `hostdev detach --json` prints). */
+void hd_agent_add_bind_report(JsonBuilder *b, HdCtx *ctx, const HdBindReport *report);
+/* libvirt, opened on first use; NULL with @error when it cannot be reached. Call with
+ * virt_lock held. */
+HdVirt *hd_agent_get_virt(HdAgent *agent, GError **error);
+
+/* inventory-watch.c */
+HdWatch *hd_watch_new(HdAgent *agent);
+void hd_watch_free(HdWatch *watch);
+/* The agent changed the tree itself: move the generation now. */
+void hd_watch_bump(HdWatch *watch, const char *why);
+guint64 hd_watch_get_generation(HdWatch *watch);
+/* "\"<boot>-<generation>\"" */
+const char *hd_watch_get_etag(HdWatch *watch);
+/* Serialized {"generation":N,"devices":[...]} / {"generation":N,"groups":[...]} for the current
+ * generation, scanned at most once per generation. NULL with @error when the scan fails. */
+const char *hd_watch_get_devices_json(HdWatch *watch, GError **error);
+const char *hd_watch_get_groups_json(HdWatch *watch, GError **error);
+/* Device and group counts of the cached inventory (-1 before the first scan). */
+void hd_watch_get_counts(HdWatch *watch, int *n_devices, int *n_groups);
+/* 304 handling: TRUE when the request's If-None-Match matches (the answer was sent). Sets
+ * ETag and X-Hostdev-Generation on the response either way. */
+gboolean hd_watch_handle_conditional(HdWatch *watch, SoupServerMessage *msg);
+
+/* Long poll: the request (whose If-None-Match holds the current ETag) waits up to @seconds
+ * for the next generation and gets its JSON from @get, or 304 when nothing changed. */
+void hd_watch_wait(HdWatch *watch, SoupServerMessage *msg, guint seconds,
+                   const char *(*get)(HdWatch *, GError **));
+/* Answer every waiting long poll with 304 (the agent is stopping). */
+void hd_watch_release_waiters(HdWatch *watch);
+
+/* metrics.c */
+HdMetrics *hd_metrics_new(void);
+void hd_metrics_free(HdMetrics *m);
+void hd_metrics_request(HdMetrics *m, guint status, double seconds);
+void hd_metrics_operation(HdMetrics *m, const char *op, gboolean ok);
+char *hd_metrics_render(HdMetrics *m, HdAgent *agent);

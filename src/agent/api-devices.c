@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Devices and groups:
+ *   GET  /v1/devices                     {"generation", "devices": [DEVICE...]}  (hostdev list
+ * --json) GET  /v1/devices/{address}           DEVICE with detail and its "group"       (hostdev
+ * show --json) GET  /v1/groups                      {"generation", "groups": [GROUP...]} (hostdev
+ * groups --json) POST /v1/devices/{address}/detach    {group, dry_run, force, persist} (hostdev
+ * detach --json) POST /v1/devices/{address}/attach    {group, dry_run, driver} (hostdev attach
+ * --json) POST /v1/devices/{address}/verify    {}                                      (hostdev
+ * verify --json) The objects are the library's (json-export.h), so the API and the CLI's --json
+ * agree.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "agent.h"
+#include "fileio.h"
+
+static void respond_cached(HdRequest *req, const char *(*get)(HdWatch *, GError **))
+{
+        g_autoptr(GError) error = NULL;
+        const char *json;
+
+        const char *wait = req->query ? g_hash_table_lookup(req->query, "wait") : NULL;
+        guint64 seconds = 0;
+
+        if (strcmp(req->method, "GET") != 0)
+                return hd_respond_bad_method(req->msg, "GET");
+        if (wait && !g_ascii_string_to_unsigned(wait, 10, 0, 300, &seconds, NULL))
+                return hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
+                                        "wait=%s: give the seconds to wait for a change, 0..300",
+                                        wait);
+        if (hd_watch_handle_conditional(req->agent->watch, req->msg)) {
+                /* the caller has the current generation: wait for the next one if asked */
+                if (seconds > 0)
+                        hd_watch_wait(req->agent->watch, req->msg, (guint)seconds, get);
+                return;
+        }
+        json = get(req->agent->watch, &error);
+        if (!json)
+                return hd_respond_gerror(req->msg, error);
+        hd_respond_json(req->msg, SOUP_STATUS_OK, json);
+}
+
+/* The members of @dev's group, each loaded for the list fields (as `hostdev show` does);
+ * @dev itself stands for its own entry. The group borrows; *members owns the others. */
+static HdGroup *load_group(HdCtx *ctx, HdDevice *dev, GPtrArray **members)
+{
+        g_autofree char *dir = g_strdup_printf("kernel/iommu_groups/%d/devices", dev->iommu_group);
+        g_autoptr(GPtrArray) names = hd_list_dir_at(hd_ctx_get_sys_fd(ctx), dir, NULL);
+        HdGroup *group = hd_group_new(dev->iommu_group);
+
+        *members = g_ptr_array_new_with_free_func((GDestroyNotify)hd_device_free);
+        for (guint i = 0; names && i < names->len; i++) {
+                HdAddress a;
+                HdDevice *m;
+                if (!hd_address_parse_sysfs_name(names->pdata[i], &a))
+                        continue;
+                if (hd_address_equal(&a, &dev->address)) {
+                        g_ptr_array_add(group->members, dev);
+                        continue;
+                }
+                m = hd_device_load(ctx, &a, HD_FIELDS_LIST, NULL);
+                if (m) {
+                        g_ptr_array_add(*members, m);
+                        g_ptr_array_add(group->members, m);
+                }
+        }
+        hd_group_evaluate(group, ctx);
+        {
+                g_autoptr(GHashTable) usage = hd_usage_index(ctx);
+                hd_group_note_host_use(group, usage);
+        }
+        return group;
+}
+
+static void get_device(HdRequest *req, const HdAddress *addr)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdDevice) dev = NULL;
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(JsonNode) node = NULL;
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        g_autofree char *text = NULL;
+        JsonObject *obj;
+
+        if (strcmp(req->method, "GET") != 0)
+                return hd_respond_bad_method(req->msg, "GET");
+        if (hd_watch_handle_conditional(req->agent->watch, req->msg))
+                return;
+        dev = hd_device_load(req->agent->ctx, addr, HD_FIELDS_ALL, &error);
+        if (!dev)
+                return hd_respond_gerror(req->msg, error);
+        hd_json_add_device(b, dev, TRUE);
+        node = json_builder_get_root(b);
+        obj = json_node_get_object(node);
+        {
+                /* what the host does with it now, as `hostdev show --json` says */
+                g_autoptr(GPtrArray) uses = hd_usage_describe(req->agent->ctx, dev);
+                JsonArray *a = json_array_new();
+                for (guint i = 0; uses && i < uses->len; i++)
+                        json_array_add_string_element(a, uses->pdata[i]);
+                json_object_set_array_member(obj, "host_use", a);
+        }
+        if (dev->iommu_group >= 0) {
+                g_autoptr(GPtrArray) members = NULL;
+                g_autoptr(HdGroup) group = load_group(req->agent->ctx, dev, &members);
+                g_autoptr(JsonBuilder) gb = json_builder_new();
+
+                hd_json_add_group(gb, group);
+                json_object_set_member(obj, "group", json_builder_get_root(gb));
+        } else {
+                json_object_set_null_member(obj, "group");
+        }
+        json_object_set_int_member(obj, "generation",
+                                   (gint64)hd_watch_get_generation(req->agent->watch));
+        json_generator_set_root(gen, node);
+        text = json_generator_to_data(gen, NULL);
+        hd_respond_json(req->msg, SOUP_STATUS_OK, text);
+}
+
+typedef struct {
+        HdAddress address;
+        HdBindArgs b;
+} BindArgs;
+
+static void bind_args_free(gpointer p)
+{
+        BindArgs *a = p;
+
+        hd_bind_args_clear(&a->b);
+        g_free(a);
+}
+
+static JsonBuilder *run_detach(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)
+{
+        BindArgs *a = data;
+        HdBindOptions opts = {.group = a->b.group, .force = a->b.force, .persist = a->b.persist};
+        g_autoptr(HdBindReport) report = NULL;
+        JsonBuilder *b;
+
+        hd_ctx_set_dry_run(ctx, a->b.dry_run);
+        report = hd_bind_detach(ctx, &a->address, 1, &opts, error);
+        if (!report)
+                return NULL;
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        hd_agent_add_bind_report(b, ctx, report);
+        json_builder_end_object(b);
+        return b;
+}
+
+static JsonBuilder *run_attach(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)
+{
+        BindArgs *a = data;
+        HdBindOptions opts = {.group = a->b.group, .force = a->b.force, .driver = a->b.driver};
+        g_autoptr(HdBindReport) report = NULL;
+        JsonBuilder *b;
+
+        hd_ctx_set_dry_run(ctx, a->b.dry_run);
+        report = hd_bind_attach(ctx, &a->address, 1, &opts, error);
+        if (!report)
+                return NULL;
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        hd_agent_add_bind_report(b, ctx, report);
+        json_builder_end_object(b);
+        return b;
+}
+
+static JsonBuilder *run_verify(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)
+{
+        BindArgs *a = data;
+        HdVfioInfo info;
+        char name[HD_ADDRESS_STRLEN];
+        JsonBuilder *b;
+
+        hd_vfio_info_init(&info);
+        if (!hd_vfio_verify(ctx, &a->address, &info, error)) {
+                hd_vfio_info_clear(&info);
+                return NULL;
+        }
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "address");
+        json_builder_add_string_value(b, hd_address_format(&a->address, name));
+        json_builder_set_member_name(b, "usable");
+        json_builder_add_boolean_value(b, TRUE);
+        json_builder_set_member_name(b, "iommu_group");
+        json_builder_add_int_value(b, info.group);
+        json_builder_set_member_name(b, "viable");
+        json_builder_add_boolean_value(b, info.viable);
+        json_builder_set_member_name(b, "api_version");
+        json_builder_add_int_value(b, info.api_version);
+        json_builder_set_member_name(b, "type1");
+        json_builder_add_boolean_value(b, info.type1);
+        json_builder_set_member_name(b, "reset");
+        json_builder_add_boolean_value(b, info.reset);
+        json_builder_set_member_name(b, "num_regions");
+        json_builder_add_int_value(b, info.num_regions);
+        json_builder_set_member_name(b, "num_irqs");
+        json_builder_add_int_value(b, info.num_irqs);
+        json_builder_set_member_name(b, "regions");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < info.regions->len; i++) {
+                const HdVfioRegion *r = &g_array_index(info.regions, HdVfioRegion, i);
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "index");
+                json_builder_add_int_value(b, r->index);
+                json_builder_set_member_name(b, "name");
+                json_builder_add_string_value(b, hd_vfio_region_name(r->index));
+                json_builder_set_member_name(b, "size");
+                json_builder_add_int_value(b, (gint64)r->size);
+                json_builder_set_member_name(b, "read");
+                json_builder_add_boolean_value(b, r->readable);
+                json_builder_set_member_name(b, "write");
+                json_builder_add_boolean_value(b, r->writable);
+                json_builder_set_member_name(b, "mmap");
+                json_builder_add_boolean_value(b, r->mmap);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "irqs");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < info.irqs->len; i++) {
+                const HdVfioIrq *q = &g_array_index(info.irqs, HdVfioIrq, i);
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "index");
+                json_builder_add_int_value(b, q->index);
+                json_builder_set_member_name(b, "name");
+                json_builder_add_string_value(b, hd_vfio_irq_name(q->index));
+                json_builder_set_member_name(b, "count");
+                json_builder_add_int_value(b, q->count);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "source");
+        json_builder_add_string_value(b, info.source ? info.source : "kernel");
+        json_builder_end_object(b);
+        hd_vfio_info_clear(&info);
+        return b;
+}
+
+static void post_action(HdRequest *req, const HdAddress *addr, const char *action)
+{
+        gboolean is_detach = strcmp(action, "detach") == 0;
+        gboolean is_attach = strcmp(action, "attach") == 0;
+        g_autoptr(JsonObject) body = NULL;
+        g_autoptr(GArray) addrs = NULL;
+        g_autoptr(HdDevice) dev = NULL;
+        g_autoptr(GError) error = NULL;
+        BindArgs *args;
+
+        if (!is_detach && !is_attach && strcmp(action, "verify") != 0) {
+                hd_respond_error(req->msg, SOUP_STATUS_NOT_FOUND, "not-found",
+                                 "no action \"%s\" on devices; use detach, attach or verify",
+                                 action);
+                return;
+        }
+        if (strcmp(req->method, "POST") != 0)
+                return hd_respond_bad_method(req->msg, "POST");
+        body = hd_request_json_object(req);
+        if (!body)
+                return;
+        args = g_new0(BindArgs, 1);
+        args->address = *addr;
+        if (!hd_body_parse_bind(body, action, &args->b, &error)) {
+                hd_respond_gerror(req->msg, error);
+                bind_args_free(args);
+                return;
+        }
+        /* 404 before queueing: an unknown device is the caller's mistake, not a conflict */
+        dev = hd_device_load(req->agent->ctx, addr, 0, &error);
+        if (!dev) {
+                hd_respond_gerror(req->msg, error);
+                bind_args_free(args);
+                return;
+        }
+        if (is_attach && !args->b.dry_run && args->b.force == 0) {
+                char name[HD_ADDRESS_STRLEN];
+                g_autofree char *vm =
+                    hd_agent_vm_holding(req->agent, hd_address_format(addr, name));
+                if (vm) {
+                        hd_respond_error(req->msg, SOUP_STATUS_CONFLICT, "refused",
+                                         "%s was detached for VM %s; stop the VM (POST "
+                                         "/v1/vms/%s/stop) and the agent gives it back, or "
+                                         "attach with \"force\": true",
+                                         name, vm, vm);
+                        bind_args_free(args);
+                        return;
+                }
+        }
+        addrs = g_array_new(FALSE, FALSE, sizeof(HdAddress));
+        g_array_append_val(addrs, *addr);
+        hd_agent_run_op(req, action, req->segments[1], !args->b.dry_run && (is_detach || is_attach),
+                        addrs,
+                        is_detach   ? run_detach
+                        : is_attach ? run_attach
+                                    : run_verify,
+                        args, bind_args_free);
+}
+
+gboolean hd_api_devices(HdRequest *req)
+{
+        g_autoptr(GError) error = NULL;
+        HdAddress addr;
+
+        if (strcmp(req->segments[0], "groups") == 0) {
+                if (req->n_segments != 1)
+                        return FALSE;
+                respond_cached(req, hd_watch_get_groups_json);
+                return TRUE;
+        }
+        if (req->n_segments == 1) {
+                respond_cached(req, hd_watch_get_devices_json);
+                return TRUE;
+        }
+        if (req->n_segments > 3)
+                return FALSE;
+        if (!hd_address_parse(req->segments[1], &addr, &error)) {
+                hd_respond_gerror(req->msg, error);
+                return TRUE;
+        }
+        if (req->n_segments == 2)
+                get_device(req, &addr);
+        else
+                post_action(req, &addr, req->segments[2]);
+        return TRUE;
+}

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The host:
+ *   GET /v1/host          identity (hostname, machine id, CPU vendor, kernel), readiness (the
+ *                         `hostdev check` results) and the kernel arguments
+ *   GET /v1/kernel-args   running / configured / desired command lines
+ *   PUT /v1/kernel-args   {enable, disable, custom, remove, dry_run}: plan and apply through the
+ *                         bootloader; answers reboot_required
+ *
+ * Readiness and kernel arguments come from the library's host and cmdline modules (host.h,
+ * cmdline.h): "readiness" is the object of `hostdev check --json` and the kernel arguments
+ * that of `hostdev kernel-args --json`, each with "available": true (false, with "error", when
+ * the bootloader's configuration cannot be read: the rest of the host is still answered).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "agent.h"
+#include "fileio.h"
+
+static char *read_root_file(HdCtx *ctx, const char *path)
+{
+        g_autofree char *text = NULL;
+        g_autofree char *full = g_build_filename(hd_ctx_get_root(ctx), path, NULL);
+
+        if (!g_file_get_contents(full, &text, NULL, NULL))
+                return NULL;
+        g_strstrip(text);
+        if (!*text || !g_utf8_validate(text, -1, NULL))
+                return NULL;
+        return g_steal_pointer(&text);
+}
+
+static void add_nullable(JsonBuilder *b, const char *name, const char *value)
+{
+        json_builder_set_member_name(b, name);
+        if (value)
+                json_builder_add_string_value(b, value);
+        else
+                json_builder_add_null_value(b);
+}
+
+static void add_strv(JsonBuilder *b, const char *name, GPtrArray *words)
+{
+        json_builder_set_member_name(b, name);
+        json_builder_begin_array(b);
+        for (guint i = 0; words && i < words->len; i++)
+                json_builder_add_string_value(b, words->pdata[i]);
+        json_builder_end_array(b);
+}
+
+static void add_kernel_args(JsonBuilder *b, const HdKernelArgs *args)
+{
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "available");
+        json_builder_add_boolean_value(b, TRUE);
+        add_nullable(b, "bootloader", hd_bootloader_kind_to_string(args->bootloader));
+        {
+                /* absolute, as `hostdev kernel-args --json` prints it */
+                g_autofree char *abs =
+                    args->config_path ? g_strconcat("/", args->config_path, NULL) : NULL;
+                add_nullable(b, "config_path", abs);
+        }
+        add_strv(b, "running", args->running);
+        add_strv(b, "configured", args->configured);
+        add_strv(b, "desired", args->desired);
+        add_strv(b, "added", args->added);
+        add_strv(b, "removed", args->removed);
+        add_strv(b, "notes", args->notes);
+        json_builder_set_member_name(b, "reboot_required");
+        json_builder_add_boolean_value(b, args->reboot_required);
+        json_builder_set_member_name(b, "applied");
+        json_builder_add_boolean_value(b, args->applied);
+        json_builder_end_object(b);
+}
+
+static gboolean add_kernel_args_current(JsonBuilder *b, HdCtx *ctx, GError **error)
+{
+        HdKernelArgsRequest request = {0};
+        g_autoptr(HdKernelArgs) args = hd_kernel_args_plan(ctx, &request, error);
+
+        if (!args)
+                return FALSE;
+        add_kernel_args(b, args);
+        return TRUE;
+}
+
+static void get_host(HdRequest *req)
+{
+        HdCtx *ctx = req->agent->ctx;
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *hostname = read_root_file(ctx, "etc/hostname");
+        g_autofree char *machine_id = read_root_file(ctx, "etc/machine-id");
+
+        if (!hostname)
+                hostname = read_root_file(ctx, "proc/sys/kernel/hostname");
+        if (!hostname && hd_ctx_is_live_root(ctx))
+                hostname = g_strdup(g_get_host_name());
+        json_builder_begin_object(b);
+        add_nullable(b, "hostname", hostname);
+        add_nullable(b, "machine_id", machine_id);
+        add_nullable(b, "root", hd_ctx_get_root(ctx));
+        add_nullable(b, "backend", hd_backend_kind_to_string(hd_ctx_get_backend_kind(ctx)));
+        json_builder_set_member_name(b, "agent_version");
+        json_builder_add_string_value(b, HOSTDEV_VERSION);
+        json_builder_set_member_name(b, "iommu_groups");
+        json_builder_add_boolean_value(b, hd_host_has_iommu_groups(ctx));
+        {
+                g_autoptr(HdHostReport) report = hd_host_check(ctx, &error);
+                if (!report)
+                        return hd_respond_gerror(req->msg, error);
+                add_nullable(b, "cpu_vendor", hd_cpu_vendor_to_string(report->cpu_vendor));
+                add_nullable(b, "kernel", report->kernel_release);
+                json_builder_set_member_name(b, "readiness");
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "available");
+                json_builder_add_boolean_value(b, TRUE);
+                json_builder_set_member_name(b, "passthrough_possible");
+                json_builder_add_boolean_value(b, report->passthrough_possible);
+                /* with these, "readiness" is `hostdev check --json` plus "available" */
+                add_nullable(b, "cpu_vendor", hd_cpu_vendor_to_string(report->cpu_vendor));
+                add_nullable(b, "kernel_release", report->kernel_release);
+                json_builder_set_member_name(b, "checks");
+                json_builder_begin_array(b);
+                for (guint i = 0; i < report->checks->len; i++) {
+                        const HdCheck *c = report->checks->pdata[i];
+                        json_builder_begin_object(b);
+                        add_nullable(b, "id", c->id);
+                        add_nullable(b, "status", hd_check_status_to_string(c->status));
+                        add_nullable(b, "summary", c->summary);
+                        add_nullable(b, "hint", c->hint);
+                        json_builder_end_object(b);
+                }
+                json_builder_end_array(b);
+                json_builder_end_object(b);
+        }
+        json_builder_set_member_name(b, "kernel_args");
+        if (!add_kernel_args_current(b, ctx, &error)) {
+                /* an unreadable bootloader config must not hide the rest of the host */
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "available");
+                json_builder_add_boolean_value(b, FALSE);
+                add_nullable(b, "error", error->message);
+                json_builder_end_object(b);
+        }
+        json_builder_end_object(b);
+        hd_respond_builder(req->msg, SOUP_STATUS_OK, b);
+}
+
+static void args_op_free(gpointer p)
+{
+        hd_kernel_args_body_clear(p);
+        g_free(p);
+}
+
+static JsonBuilder *run_kernel_args(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)
+{
+        HdKernelArgsBody *a = data;
+        HdKernelArgsRequest request = {
+            .enable = a->enable, .disable = a->disable, .custom = a->custom, .remove = a->remove};
+        g_autoptr(HdKernelArgs) args = NULL;
+        JsonBuilder *b;
+        gboolean ok;
+
+        hd_ctx_set_dry_run(ctx, a->dry_run);
+        /* plan and apply under one lock: two callers must not edit the bootloader's file
+         * from the same starting point */
+        g_mutex_lock(&agent->kernel_args_lock);
+        args = hd_kernel_args_plan(ctx, &request, error);
+        ok = args && (a->dry_run || hd_kernel_args_apply(ctx, args, error));
+        g_mutex_unlock(&agent->kernel_args_lock);
+        if (!ok)
+                return NULL;
+        b = json_builder_new();
+        add_kernel_args(b, args);
+        return b;
+}
+
+static void put_kernel_args(HdRequest *req)
+{
+        g_autoptr(JsonObject) body = hd_request_json_object(req);
+        g_autoptr(GError) error = NULL;
+        HdKernelArgsBody *a;
+
+        if (!body)
+                return;
+        a = g_new0(HdKernelArgsBody, 1);
+        if (!hd_body_parse_kernel_args(body, a, &error)) {
+                hd_respond_gerror(req->msg, error);
+                hd_kernel_args_body_clear(a);
+                g_free(a);
+                return;
+        }
+        hd_agent_run_op(req, "kernel-args", NULL, FALSE, NULL, run_kernel_args, a, args_op_free);
+}
+
+gboolean hd_api_host(HdRequest *req)
+{
+        if (req->n_segments != 1)
+                return FALSE;
+        if (strcmp(req->segments[0], "host") == 0) {
+                if (strcmp(req->method, "GET") != 0)
+                        hd_respond_bad_method(req->msg, "GET");
+                else
+                        get_host(req);
+                return TRUE;
+        }
+        if (strcmp(req->method, "GET") == 0) {
+                g_autoptr(JsonBuilder) b = json_builder_new();
+                g_autoptr(GError) error = NULL;
+
+                if (!add_kernel_args_current(b, req->agent->ctx, &error))
+                        hd_respond_gerror(req->msg, error);
+                else
+                        hd_respond_builder(req->msg, SOUP_STATUS_OK, b);
+        } else if (strcmp(req->method, "PUT") == 0) {
+                put_kernel_args(req);
+        } else {
+                hd_respond_bad_method(req->msg, "GET, PUT");
+        }
+        return TRUE;
+}

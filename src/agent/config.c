@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Options: the command line, over a GKeyFile configuration (data/hostdevd.conf):
+ *
+ *   [agent]
+ *   listen=127.0.0.1:8086
+ *   token-file=/var/lib/hostdev/agent.token
+ *   read-only-token-file=/var/lib/hostdev/agent-ro.token
+ *   libvirt-uri=qemu:///system
+ *   tls-cert=/etc/hostdev/agent.crt
+ *   tls-key=/etc/hostdev/agent.key
+ *   stop-timeout=120
+ *   read-only=false
+ *
+ * A value given on the command line wins over the file.
+ */
+#include "config.h"
+
+#include "agent.h"
+
+#define DEFAULT_CONFIG "/etc/hostdev/hostdevd.conf"
+
+static gboolean load_file(HdAgentOptions *opts, const char *path, gboolean must_exist,
+                          GError **error)
+{
+        g_autoptr(GKeyFile) kf = g_key_file_new();
+        g_autoptr(GError) local = NULL;
+        struct {
+                const char *key;
+                char **target;
+        } strings[] = {
+            {"listen", &opts->listen},
+            {"token-file", &opts->token_file},
+            {"read-only-token-file", &opts->ro_token_file},
+            {"libvirt-uri", &opts->libvirt_uri},
+            {"tls-cert", &opts->tls_cert},
+            {"tls-key", &opts->tls_key},
+            {"backend", &opts->backend},
+        };
+
+        if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local)) {
+                if (!must_exist && g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+                        return TRUE;
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                            "cannot read the configuration %s: %s", path, local->message);
+                return FALSE;
+        }
+        for (gsize i = 0; i < G_N_ELEMENTS(strings); i++) {
+                g_autofree char *v = g_key_file_get_string(kf, "agent", strings[i].key, NULL);
+                if (v && !*strings[i].target)
+                        *strings[i].target = g_steal_pointer(&v);
+        }
+        if (g_key_file_get_boolean(kf, "agent", "read-only", NULL))
+                opts->read_only = TRUE;
+        if (g_key_file_has_key(kf, "agent", "stop-timeout", NULL) && opts->stop_timeout == 0) {
+                gint v = g_key_file_get_integer(kf, "agent", "stop-timeout", &local);
+                if (local || v <= 0) {
+                        g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                                    "%s: stop-timeout must be a positive number of seconds", path);
+                        return FALSE;
+                }
+                opts->stop_timeout = v;
+        }
+        return TRUE;
+}
+
+gboolean hd_agent_options_parse(HdAgentOptions *opts, int *argc, char ***argv, GError **error)
+{
+        gint stop_timeout = 0;
+        const GOptionEntry entries[] = {
+            {"root", 0, 0, G_OPTION_ARG_FILENAME, &opts->root,
+             "Serve the machine under DIR instead of / (a fixture or a snapshot)", "DIR"},
+            {"backend", 0, 0, G_OPTION_ARG_STRING, &opts->backend,
+             "Kernel backend: real, sim or auto (default: real for /, sim otherwise)", "KIND"},
+            {"listen", 'l', 0, G_OPTION_ARG_STRING, &opts->listen,
+             "Address and port (default 127.0.0.1:8086; port 0 picks a free one and "
+             "prints it)",
+             "ADDR:PORT"},
+            {"token-file", 0, 0, G_OPTION_ARG_FILENAME, &opts->token_file,
+             "The bearer token (created, mode 0600, when missing; default "
+             "ROOT/var/lib/hostdev/agent.token)",
+             "PATH"},
+            {"read-only-token-file", 0, 0, G_OPTION_ARG_FILENAME, &opts->ro_token_file,
+             "A token for read-only callers (default ROOT/var/lib/hostdev/agent-ro.token)", "PATH"},
+            {"libvirt-uri", 0, 0, G_OPTION_ARG_STRING, &opts->libvirt_uri,
+             "libvirt connection (default qemu:///system)", "URI"},
+            {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &opts->tls_cert,
+             "Serve HTTPS with this PEM certificate", "PATH"},
+            {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &opts->tls_key,
+             "The certificate's private key (PEM)", "PATH"},
+            {"stop-timeout", 0, 0, G_OPTION_ARG_INT, &stop_timeout,
+             "Seconds to wait for a VM to shut down before giving up (default 120)", "SECONDS"},
+            {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opts->config_file,
+             "Configuration file (default " DEFAULT_CONFIG " when it exists)", "PATH"},
+            {"read-only", 0, 0, G_OPTION_ARG_NONE, &opts->read_only,
+             "Only read: answer every mutating call 403 and leave interrupted journals for "
+             "`hostdev recover` (serve a live host for inspection)",
+             NULL},
+            {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opts->verbose, "Log debug lines too", NULL},
+            {NULL},
+        };
+        g_autoptr(GOptionContext) octx = g_option_context_new(NULL);
+
+        g_option_context_set_summary(octx,
+                                     "hostdevd: the hostdev host agent, an authenticated HTTP+JSON "
+                                     "API for PCI passthrough (docs/api/openapi.yaml).");
+        g_option_context_set_description(octx,
+                                         "Example:\n  hostdevd --root tests/fixture --backend sim "
+                                         "--listen 127.0.0.1:0");
+        g_option_context_add_main_entries(octx, entries, NULL);
+        if (!g_option_context_parse(octx, argc, argv, error))
+                return FALSE;
+        if (*argc > 1) {
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT, "unexpected argument '%s'",
+                            (*argv)[1]);
+                return FALSE;
+        }
+        if (stop_timeout < 0) {
+                g_set_error_literal(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                                    "--stop-timeout must be positive");
+                return FALSE;
+        }
+        opts->stop_timeout = stop_timeout;
+        if (!load_file(opts, opts->config_file ? opts->config_file : DEFAULT_CONFIG,
+                       opts->config_file != NULL, error))
+                return FALSE;
+        if (!opts->listen)
+                opts->listen = g_strdup("127.0.0.1:8086");
+        if (opts->stop_timeout == 0)
+                opts->stop_timeout = 120;
+        if (!!opts->tls_cert != !!opts->tls_key) {
+                g_set_error_literal(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                                    "TLS needs both --tls-cert and --tls-key");
+                return FALSE;
+        }
+        return TRUE;
+}
+
+void hd_agent_options_clear(HdAgentOptions *opts)
+{
+        g_free(opts->root);
+        g_free(opts->backend);
+        g_free(opts->listen);
+        g_free(opts->token_file);
+        g_free(opts->ro_token_file);
+        g_free(opts->libvirt_uri);
+        g_free(opts->tls_cert);
+        g_free(opts->tls_key);
+        g_free(opts->config_file);
+}

@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The inventory generation: a number that moves when a device appears, disappears or changes
+ * driver, and the ETag built from it. Every inventory answer carries both, a poller that sends
+ * If-None-Match gets 304 without the agent reading sysfs, and the serialized JSON of
+ * /v1/devices and /v1/groups is built at most once per generation.
+ *
+ * What moves it:
+ *   - on the live root, the kernel's uevents for the pci subsystem (GUdevClient: add, remove,
+ *     bind, unbind, change) — no timer, no polling;
+ *   - under --root (a fixture or snapshot, where no kernel sends uevents), inotify through
+ *     GFileMonitor on sys/bus/pci/devices (devices appearing and disappearing) and on each
+ *     device's directory (its `driver` link);
+ *   - the agent's own mutations, synchronously when they finish (hd_watch_bump), so a client
+ *     never sees the old ETag after its own detach returned.
+ * The ETag also holds a random boot id, so a restarted agent never answers 304 to an ETag
+ * of its previous life.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef HAVE_GUDEV
+#include <gudev/gudev.h>
+#endif
+
+#include "agent.h"
+
+struct HdWatch {
+        HdAgent *agent;
+        guint64 generation;
+        char boot[9];
+        char *etag;
+        /* cache for the current generation */
+        guint64 cached_generation;
+        HdInventory *inv;
+        char *devices_json;
+        char *groups_json;
+#ifdef HAVE_GUDEV
+        GUdevClient *udev;
+#endif
+        GFileMonitor *dir_monitor;
+        GPtrArray *dev_monitors; /* GFileMonitor* */
+        GList *waiters;          /* Waiter*: long polls waiting for the next generation */
+        guint flush_id;          /* the debounce before waiters are answered */
+};
+
+/* A long poll: GET /v1/devices?wait=N with the current ETag in If-None-Match. */
+typedef struct {
+        HdWatch *w;
+        SoupServerMessage *msg;
+        const char *(*get)(HdWatch *, GError **);
+        guint timeout_id;
+        gulong disconnected_id;
+} Waiter;
+
+static void answer_waiter(Waiter *wt, gboolean changed);
+
+static void update_etag(HdWatch *w)
+{
+        g_free(w->etag);
+        w->etag = g_strdup_printf("\"%s-%" G_GUINT64_FORMAT "\"", w->boot, w->generation);
+}
+
+static void drop_cache(HdWatch *w)
+{
+        g_clear_pointer(&w->inv, hd_inventory_free);
+        g_clear_pointer(&w->devices_json, g_free);
+        g_clear_pointer(&w->groups_json, g_free);
+}
+
+static gboolean flush_waiters(gpointer data)
+{
+        HdWatch *w = data;
+        GList *list = g_steal_pointer(&w->waiters);
+
+        w->flush_id = 0;
+        for (GList *l = list; l; l = l->next)
+                answer_waiter(l->data, TRUE);
+        g_list_free(list);
+        return G_SOURCE_REMOVE;
+}
+
+void hd_watch_bump(HdWatch *w, const char *why)
+{
+        char gen[32];
+
+        w->generation++;
+        update_etag(w);
+        drop_cache(w);
+        g_snprintf(gen, sizeof(gen), "%" G_GUINT64_FORMAT, w->generation);
+        hd_agent_log("debug", "inventory changed", "generation", gen, "why", why, NULL);
+        /* A transaction moves several drivers in a row: answer long polls once it settles. */
+        if (w->waiters && !w->flush_id)
+                w->flush_id = g_timeout_add(100, flush_waiters, w);
+}
+
+guint64 hd_watch_get_generation(HdWatch *w)
+{
+        return w->generation;
+}
+
+const char *hd_watch_get_etag(HdWatch *w)
+{
+        return w->etag;
+}
+
+/* ---- sources of change -------------------------------------------------------------------- */
+
+#ifdef HAVE_GUDEV
+static void on_uevent(GUdevClient *client, const char *action, GUdevDevice *device,
+                      gpointer user_data)
+{
+        HdWatch *w = user_data;
+        g_autofree char *why =
+            g_strdup_printf("uevent %s %s", action, g_udev_device_get_name(device));
+
+        if (g_strcmp0(action, "add") == 0 || g_strcmp0(action, "remove") == 0 ||
+            g_strcmp0(action, "bind") == 0 || g_strcmp0(action, "unbind") == 0 ||
+            g_strcmp0(action, "change") == 0)
+                hd_watch_bump(w, why);
+}
+#endif
+
+static void watch_devices(HdWatch *w);
+
+static void on_device_dir_event(GFileMonitor *mon, GFile *file, GFile *other,
+                                GFileMonitorEvent event, gpointer user_data)
+{
+        HdWatch *w = user_data;
+        g_autofree char *base = g_file_get_basename(file);
+
+        if (strcmp(base, "driver") != 0)
+                return;
+        if (event == G_FILE_MONITOR_EVENT_CREATED || event == G_FILE_MONITOR_EVENT_DELETED ||
+            event == G_FILE_MONITOR_EVENT_MOVED_IN || event == G_FILE_MONITOR_EVENT_MOVED_OUT ||
+            event == G_FILE_MONITOR_EVENT_RENAMED) {
+                g_autoptr(GFile) parent = g_file_get_parent(file);
+                g_autofree char *dev = g_file_get_basename(parent);
+                g_autofree char *why = g_strdup_printf("driver link of %s", dev);
+                hd_watch_bump(w, why);
+        }
+}
+
+static void on_bus_dir_event(GFileMonitor *mon, GFile *file, GFile *other, GFileMonitorEvent event,
+                             gpointer user_data)
+{
+        HdWatch *w = user_data;
+
+        if (event == G_FILE_MONITOR_EVENT_CREATED || event == G_FILE_MONITOR_EVENT_DELETED ||
+            event == G_FILE_MONITOR_EVENT_MOVED_IN || event == G_FILE_MONITOR_EVENT_MOVED_OUT) {
+                g_autofree char *name = g_file_get_basename(file);
+                g_autofree char *why = g_strdup_printf(
+                    "device %s %s", name,
+                    event == G_FILE_MONITOR_EVENT_CREATED || event == G_FILE_MONITOR_EVENT_MOVED_IN
+                        ? "appeared"
+                        : "disappeared");
+                hd_watch_bump(w, why);
+                watch_devices(w);
+        }
+}
+
+/* One monitor per device directory (the real directory behind the bus link). */
+static void watch_devices(HdWatch *w)
+{
+        g_autofree char *bus = g_build_filename(w->agent->root, "sys/bus/pci/devices", NULL);
+        g_autoptr(GDir) dir = g_dir_open(bus, 0, NULL);
+        const char *name;
+
+        g_ptr_array_set_size(w->dev_monitors, 0);
+        if (!dir)
+                return;
+        while ((name = g_dir_read_name(dir))) {
+                HdAddress a;
+                g_autofree char *link = NULL;
+                g_autofree char *real = NULL;
+                g_autoptr(GFile) f = NULL;
+                GFileMonitor *mon;
+
+                if (!hd_address_parse_sysfs_name(name, &a))
+                        continue;
+                link = g_build_filename(bus, name, NULL);
+                real = realpath(link, NULL);
+                if (!real)
+                        continue;
+                f = g_file_new_for_path(real);
+                mon = g_file_monitor_directory(f, G_FILE_MONITOR_NONE, NULL, NULL);
+                if (!mon)
+                        continue;
+                g_signal_connect(mon, "changed", G_CALLBACK(on_device_dir_event), w);
+                g_ptr_array_add(w->dev_monitors, mon);
+        }
+}
+
+static void monitor_free(gpointer p)
+{
+        GFileMonitor *mon = p;
+
+        g_signal_handlers_disconnect_matched(mon, G_SIGNAL_MATCH_FUNC, 0, 0, NULL,
+                                             on_device_dir_event, NULL);
+        g_file_monitor_cancel(mon);
+        g_object_unref(mon);
+}
+
+HdWatch *hd_watch_new(HdAgent *agent)
+{
+        HdWatch *w = g_new0(HdWatch, 1);
+
+        w->agent = agent;
+        g_snprintf(w->boot, sizeof(w->boot), "%08x", g_random_int());
+        w->generation = 1;
+        update_etag(w);
+        w->dev_monitors = g_ptr_array_new_with_free_func(monitor_free);
+        if (hd_ctx_is_live_root(agent->ctx)) {
+#ifdef HAVE_GUDEV
+                const char *subsystems[] = {"pci", NULL};
+                w->udev = g_udev_client_new(subsystems);
+                g_signal_connect(w->udev, "uevent", G_CALLBACK(on_uevent), w);
+                hd_agent_log("info", "watching uevents", "subsystem", "pci", NULL);
+#else
+                hd_agent_log("warning",
+                             "built without libgudev: device changes made outside the agent "
+                             "are not noticed",
+                             NULL);
+#endif
+        } else {
+                g_autofree char *bus = g_build_filename(agent->root, "sys/bus/pci/devices", NULL);
+                g_autoptr(GFile) f = g_file_new_for_path(bus);
+
+                w->dir_monitor = g_file_monitor_directory(f, G_FILE_MONITOR_NONE, NULL, NULL);
+                if (w->dir_monitor)
+                        g_signal_connect(w->dir_monitor, "changed", G_CALLBACK(on_bus_dir_event),
+                                         w);
+                watch_devices(w);
+                hd_agent_log("info", "watching the tree (inotify)", "dir", bus, NULL);
+        }
+        return w;
+}
+
+void hd_watch_release_waiters(HdWatch *w)
+{
+        GList *list = g_steal_pointer(&w->waiters);
+
+        g_clear_handle_id(&w->flush_id, g_source_remove);
+        for (GList *l = list; l; l = l->next)
+                answer_waiter(l->data, FALSE);
+        g_list_free(list);
+}
+
+void hd_watch_free(HdWatch *w)
+{
+        if (!w)
+                return;
+        hd_watch_release_waiters(w);
+#ifdef HAVE_GUDEV
+        if (w->udev) {
+                g_signal_handlers_disconnect_by_data(w->udev, w);
+                g_object_unref(w->udev);
+        }
+#endif
+        if (w->dir_monitor) {
+                g_signal_handlers_disconnect_by_data(w->dir_monitor, w);
+                g_file_monitor_cancel(w->dir_monitor);
+                g_object_unref(w->dir_monitor);
+        }
+        g_ptr_array_unref(w->dev_monitors);
+        drop_cache(w);
+        g_free(w->etag);
+        g_free(w);
+}
+
+/* ---- the cached answers ------------------------------------------------------------------- */
+
+static gboolean ensure_inventory(HdWatch *w, GError **error)
+{
+        if (w->inv && w->cached_generation == w->generation)
+                return TRUE;
+        drop_cache(w);
+        w->inv = hd_inventory_scan(w->agent->ctx, HD_FIELDS_LIST, error);
+        if (!w->inv)
+                return FALSE;
+        {
+                /* as `hostdev groups`: the verdict says when the host uses a group */
+                g_autoptr(GHashTable) usage = hd_usage_index(w->agent->ctx);
+                for (guint i = 0; i < w->inv->groups->len; i++) {
+                        hd_group_evaluate(w->inv->groups->pdata[i], w->agent->ctx);
+                        hd_group_note_host_use(w->inv->groups->pdata[i], usage);
+                }
+        }
+        w->cached_generation = w->generation;
+        return TRUE;
+}
+
+static gboolean append_to_string(const char *data, gsize len, gpointer user_data)
+{
+        g_string_append_len(user_data, data, len);
+        return TRUE;
+}
+
+/* {"generation": N, "<member>": [...]}, streamed (no JSON tree for thousands of VFs) with the
+ * objects `hostdev list --json` and `hostdev groups --json` write. */
+static char *serialize(HdWatch *w, const char *member, gboolean groups)
+{
+        GString *out = g_string_sized_new(4096);
+        g_autoptr(HdJsonWriter) jw = hd_json_writer_new_stream(append_to_string, out);
+        GPtrArray *items = groups ? w->inv->groups : w->inv->devices;
+
+        hd_json_writer_begin_object(jw);
+        hd_json_writer_member(jw, "generation");
+        hd_json_writer_int(jw, (gint64)w->generation);
+        hd_json_writer_member(jw, member);
+        hd_json_writer_begin_array(jw);
+        for (guint i = 0; i < items->len; i++) {
+                if (groups)
+                        hd_json_write_group(jw, items->pdata[i]);
+                else
+                        hd_json_write_device(jw, items->pdata[i], FALSE);
+        }
+        hd_json_writer_end_array(jw);
+        hd_json_writer_end_object(jw);
+        hd_json_writer_finish(jw);
+        return g_string_free(out, FALSE);
+}
+
+const char *hd_watch_get_devices_json(HdWatch *w, GError **error)
+{
+        if (!ensure_inventory(w, error))
+                return NULL;
+        if (!w->devices_json)
+                w->devices_json = serialize(w, "devices", FALSE);
+        return w->devices_json;
+}
+
+const char *hd_watch_get_groups_json(HdWatch *w, GError **error)
+{
+        if (!ensure_inventory(w, error))
+                return NULL;
+        if (!w->groups_json)
+                w->groups_json = serialize(w, "groups", TRUE);
+        return w->groups_json;
+}
+
+void hd_watch_get_counts(HdWatch *w, int *n_devices, int *n_groups)
+{
+        if (!ensure_inventory(w, NULL)) {
+                *n_devices = *n_groups = -1;
+                return;
+        }
+        *n_devices = w->inv->devices->len;
+        *n_groups = w->inv->groups->len;
+}
+
+static gboolean etag_matches(const char *header, const char *etag)
+{
+        g_auto(GStrv) tags = g_strsplit(header, ",", -1);
+
+        for (char **t = tags; *t; t++) {
+                char *tag = g_strstrip(*t);
+                if (strcmp(tag, "*") == 0)
+                        return TRUE;
+                if (g_str_has_prefix(tag, "W/"))
+                        tag += 2;
+                if (strcmp(tag, etag) == 0)
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+gboolean hd_watch_handle_conditional(HdWatch *w, SoupServerMessage *msg)
+{
+        SoupMessageHeaders *rh = soup_server_message_get_response_headers(msg);
+        const char *inm = soup_message_headers_get_one(soup_server_message_get_request_headers(msg),
+                                                       "If-None-Match");
+        char gen[32];
+
+        g_snprintf(gen, sizeof(gen), "%" G_GUINT64_FORMAT, w->generation);
+        soup_message_headers_replace(rh, "ETag", w->etag);
+        soup_message_headers_replace(rh, "X-Hostdev-Generation", gen);
+        soup_message_headers_replace(rh, "Cache-Control", "no-cache");
+        if (inm && etag_matches(inm, w->etag)) {
+                soup_server_message_set_status(msg, SOUP_STATUS_NOT_MODIFIED, NULL);
+                return TRUE;
+        }
+        return FALSE;
+}
+
+/* ---- long polls ----------------------------------------------------------------------------- */
+
+static void waiter_free(Waiter *wt)
+{
+        g_clear_handle_id(&wt->timeout_id, g_source_remove);
+        if (wt->disconnected_id)
+                g_signal_handler_disconnect(wt->msg, wt->disconnected_id);
+        g_object_unref(wt->msg);
+        g_free(wt);
+}
+
+/* Answer with the new generation's JSON (@changed), or 304 (the wait ran out, or the agent is
+ * stopping). */
+static void answer_waiter(Waiter *wt, gboolean changed)
+{
+        g_autoptr(GError) error = NULL;
+
+        if (!hd_watch_handle_conditional(wt->w, wt->msg) || !changed) {
+                const char *json = changed ? wt->get(wt->w, &error) : NULL;
+                if (json)
+                        hd_respond_json(wt->msg, SOUP_STATUS_OK, json);
+                else if (error)
+                        hd_respond_gerror(wt->msg, error);
+                else
+                        soup_server_message_set_status(wt->msg, SOUP_STATUS_NOT_MODIFIED, NULL);
+        }
+        soup_server_message_unpause(wt->msg);
+        waiter_free(wt);
+}
+
+static gboolean waiter_timeout(gpointer data)
+{
+        Waiter *wt = data;
+
+        wt->timeout_id = 0;
+        wt->w->waiters = g_list_remove(wt->w->waiters, wt);
+        answer_waiter(wt, FALSE);
+        return G_SOURCE_REMOVE;
+}
+
+static void waiter_disconnected(SoupServerMessage *msg, gpointer data)
+{
+        Waiter *wt = data;
+
+        wt->w->waiters = g_list_remove(wt->w->waiters, wt);
+        waiter_free(wt);
+}
+
+void hd_watch_wait(HdWatch *w, SoupServerMessage *msg, guint seconds,
+                   const char *(*get)(HdWatch *, GError **))
+{
+        Waiter *wt = g_new0(Waiter, 1);
+
+        wt->w = w;
+        wt->msg = g_object_ref(msg);
+        wt->get = get;
+        wt->timeout_id = g_timeout_add(seconds * 1000, waiter_timeout, wt);
+        wt->disconnected_id =
+            g_signal_connect(msg, "disconnected", G_CALLBACK(waiter_disconnected), wt);
+        w->waiters = g_list_prepend(w->waiters, wt);
+        soup_server_message_pause(msg);
+}

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Operations that touch the host run in a GTask thread with their own HdCtx (a context is
+ * not thread-safe), while the request waits paused; the answer is set back on the main
+ * thread.
+ *
+ * Serialization. The library's per-group flock (lock.h) never waits: a second transaction on
+ * a locked group fails with HD_ERROR_BUSY. That is right between processes (the CLI says who
+ * is in the way), but two API callers of this agent asking for the same group should simply
+ * be served one after the other. So the agent keeps its own queue: an operation first marks
+ * the IOMMU groups of the devices it names as busy in this process, waiting while another
+ * thread holds any of them (all-or-nothing, so two operations never deadlock), and only then
+ * calls the library, whose flock then keeps the CLI out (and answers 409 busy when the CLI
+ * holds the group). Operations on different groups run in parallel.
+ */
+#include "config.h"
+
+#include "agent.h"
+
+static void log_from_lib(HdLogLevel level, const char *message, gpointer user_data)
+{
+        hd_agent_log(level == HD_LOG_WARNING ? "warning"
+                     : level == HD_LOG_INFO  ? "info"
+                                             : "debug",
+                     message, NULL);
+}
+
+HdCtx *hd_agent_ctx_new(HdAgent *agent, GError **error)
+{
+        HdCtx *ctx = hd_ctx_new(agent->opts.root, agent->backend, error);
+
+        if (ctx)
+                hd_ctx_set_log_func(ctx, log_from_lib, agent);
+        return ctx;
+}
+
+static gint cmp_int(gconstpointer a, gconstpointer b)
+{
+        return *(const int *)a - *(const int *)b;
+}
+
+GArray *hd_agent_groups_of(HdCtx *ctx, const HdAddress *addresses, guint n)
+{
+        GArray *groups = g_array_new(FALSE, FALSE, sizeof(int));
+
+        for (guint i = 0; i < n; i++) {
+                g_autoptr(HdDevice) dev = hd_device_load(ctx, &addresses[i], HD_FIELD_IOMMU, NULL);
+                gboolean seen = FALSE;
+
+                if (!dev || dev->iommu_group < 0)
+                        continue;
+                for (guint j = 0; j < groups->len && !seen; j++)
+                        seen = g_array_index(groups, int, j) == dev->iommu_group;
+                if (!seen)
+                        g_array_append_val(groups, dev->iommu_group);
+        }
+        g_array_sort(groups, cmp_int);
+        return groups;
+}
+
+void hd_agent_groups_acquire(HdAgent *agent, GArray *groups)
+{
+        g_mutex_lock(&agent->groups_lock);
+        for (;;) {
+                gboolean all_free = TRUE;
+                for (guint i = 0; i < groups->len && all_free; i++)
+                        all_free = !g_hash_table_contains(
+                            agent->busy_groups, GINT_TO_POINTER(g_array_index(groups, int, i) + 1));
+                if (all_free)
+                        break;
+                g_cond_wait(&agent->groups_cond, &agent->groups_lock);
+        }
+        for (guint i = 0; i < groups->len; i++)
+                g_hash_table_add(agent->busy_groups,
+                                 GINT_TO_POINTER(g_array_index(groups, int, i) + 1));
+        g_mutex_unlock(&agent->groups_lock);
+}
+
+void hd_agent_groups_release(HdAgent *agent, GArray *groups)
+{
+        g_mutex_lock(&agent->groups_lock);
+        for (guint i = 0; i < groups->len; i++)
+                g_hash_table_remove(agent->busy_groups,
+                                    GINT_TO_POINTER(g_array_index(groups, int, i) + 1));
+        g_cond_broadcast(&agent->groups_cond);
+        g_mutex_unlock(&agent->groups_lock);
+}
+
+typedef struct {
+        HdAgent *agent;
+        SoupServerMessage *msg;
+        gulong finished_id;
+        gulong disconnected_id;
+        gboolean finished; /* the client went away before the answer */
+        char *op_name;
+        char *target; /* device or VM, for the log */
+        gboolean mutates;
+        GArray *addresses; /* HdAddress, may be NULL */
+        HdOpFunc func;
+        gpointer data;
+        GDestroyNotify data_free;
+        JsonBuilder *result;
+        GError *error;
+        gint64 started;
+} Op;
+
+static void op_free(Op *op)
+{
+        if (op->finished_id)
+                g_signal_handler_disconnect(op->msg, op->finished_id);
+        if (op->disconnected_id)
+                g_signal_handler_disconnect(op->msg, op->disconnected_id);
+        g_object_unref(op->msg);
+        g_free(op->op_name);
+        g_free(op->target);
+        if (op->addresses)
+                g_array_unref(op->addresses);
+        if (op->data_free)
+                op->data_free(op->data);
+        g_clear_object(&op->result);
+        g_clear_error(&op->error);
+        g_free(op);
+}
+
+static void op_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancel)
+{
+        Op *op = task_data;
+        g_autoptr(HdCtx) ctx = hd_agent_ctx_new(op->agent, &op->error);
+        g_autoptr(GArray) groups = NULL;
+
+        if (!ctx)
+                return;
+        if (op->addresses && op->addresses->len) {
+                groups = hd_agent_groups_of(ctx, (const HdAddress *)op->addresses->data,
+                                            op->addresses->len);
+                hd_agent_groups_acquire(op->agent, groups);
+        }
+        {
+                gint now = g_atomic_int_add(&op->agent->running, 1) + 1;
+                gint max = g_atomic_int_get(&op->agent->running_max);
+                while (now > max &&
+                       !g_atomic_int_compare_and_exchange(&op->agent->running_max, max, now))
+                        max = g_atomic_int_get(&op->agent->running_max);
+        }
+        if (op->agent->test_op_delay_ms)
+                g_usleep(op->agent->test_op_delay_ms * 1000);
+        op->result = op->func(op->agent, ctx, op->data, &op->error);
+        g_atomic_int_add(&op->agent->running, -1);
+        if (groups)
+                hd_agent_groups_release(op->agent, groups);
+}
+
+static void op_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+        Op *op = g_task_get_task_data(G_TASK(res));
+        HdAgent *agent = op->agent;
+        gboolean ok = op->result != NULL;
+        char ms[32];
+
+        if (op->mutates)
+                hd_watch_bump(agent->watch, op->op_name);
+        hd_metrics_operation(agent->metrics, op->op_name, ok);
+        g_snprintf(ms, sizeof(ms), "%.3f", (g_get_monotonic_time() - op->started) / 1000.0);
+        if (ok)
+                hd_agent_log("info", "operation done", "op", op->op_name, "target", op->target,
+                             "ms", ms, NULL);
+        else
+                hd_agent_log("info", "operation failed", "op", op->op_name, "target", op->target,
+                             "code", hd_error_code_name(op->error), "error", op->error->message,
+                             "ms", ms, NULL);
+        if (!op->finished) {
+                if (ok)
+                        hd_respond_builder(op->msg, SOUP_STATUS_OK, op->result);
+                else
+                        hd_respond_gerror(op->msg, op->error);
+                soup_server_message_unpause(op->msg);
+        }
+        agent->inflight--;
+        if (agent->stopping && agent->inflight == 0)
+                g_main_loop_quit(agent->loop);
+}
+
+static void on_finished(SoupServerMessage *msg, gpointer user_data)
+{
+        Op *op = user_data;
+
+        op->finished = TRUE;
+}
+
+void hd_agent_run_op(HdRequest *req, const char *op_name, const char *target, gboolean mutates,
+                     GArray *addresses, HdOpFunc func, gpointer data, GDestroyNotify data_free)
+{
+        Op *op = g_new0(Op, 1);
+        g_autoptr(GTask) task = g_task_new(NULL, NULL, op_done, NULL);
+
+        op->agent = req->agent;
+        op->msg = g_object_ref(req->msg);
+        op->op_name = g_strdup(op_name);
+        op->target = g_strdup(target ? target : "-");
+        op->mutates = mutates;
+        op->addresses = addresses ? g_array_ref(addresses) : NULL;
+        op->func = func;
+        op->data = data;
+        op->data_free = data_free;
+        op->started = g_get_monotonic_time();
+        op->finished_id = g_signal_connect(req->msg, "finished", G_CALLBACK(on_finished), op);
+        /* the caller went away, or the agent is stopping: nobody to answer */
+        op->disconnected_id =
+            g_signal_connect(req->msg, "disconnected", G_CALLBACK(on_finished), op);
+        req->agent->inflight++;
+        soup_server_message_pause(req->msg);
+        g_task_set_task_data(task, op, (GDestroyNotify)op_free);
+        g_task_run_in_thread(task, op_thread);
+}
+
+/* ---- the bind report, as `hostdev detach --json` prints it -------------------------------- */
+
+static void add_nullable(JsonBuilder *b, const char *name, const char *value)
+{
+        json_builder_set_member_name(b, name);
+        if (value)
+                json_builder_add_string_value(b, value);
+        else
+                json_builder_add_null_value(b);
+}
+
+void hd_agent_add_bind_report(JsonBuilder *b, HdCtx *ctx, const HdBindReport *report)
+{
+        const GPtrArray *log = hd_ctx_get_write_log(ctx);
+
+        json_builder_set_member_name(b, "devices");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < report->devices->len; i++) {
+                const HdBindDevice *d = report->devices->pdata[i];
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "address");
+                json_builder_add_string_value(b, d->name);
+                json_builder_set_member_name(b, "iommu_group");
+                if (d->group >= 0)
+                        json_builder_add_int_value(b, d->group);
+                else
+                        json_builder_add_null_value(b);
+                add_nullable(b, "from_driver", d->from_driver);
+                add_nullable(b, "to_driver", d->to_driver);
+                json_builder_set_member_name(b, "changed");
+                json_builder_add_boolean_value(b, d->changed);
+                json_builder_set_member_name(b, "requested");
+                json_builder_add_boolean_value(b, d->requested);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "writes");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < log->len; i++) {
+                const HdCtxWrite *w = log->pdata[i];
+                g_autofree char *path =
+                    w->op == HD_BACKEND_OP_LOAD_MODULE || w->op == HD_BACKEND_OP_RUN
+                        ? g_strdup(w->path)
+                        : g_strconcat("/", w->path, NULL);
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "op");
+                json_builder_add_string_value(b, hd_backend_op_to_string(w->op));
+                json_builder_set_member_name(b, "path");
+                json_builder_add_string_value(b, path);
+                add_nullable(b, "value", w->value);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "dry_run");
+        json_builder_add_boolean_value(b, report->dry_run);
+        json_builder_set_member_name(b, "recovered");
+        json_builder_add_int_value(b, report->recovered);
+        json_builder_set_member_name(b, "persisted");
+        json_builder_add_boolean_value(b, report->persisted);
+}
+
+HdVirt *hd_agent_get_virt(HdAgent *agent, GError **error)
+{
+        if (!agent->virt) {
+                agent->virt = hd_virt_open(agent->opts.libvirt_uri, error);
+                if (!agent->virt)
+                        g_prefix_error(error, "libvirt (%s): ",
+                                       agent->opts.libvirt_uri ? agent->opts.libvirt_uri
+                                                               : "qemu:///system");
+        }
+        return agent->virt;
+}

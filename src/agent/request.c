@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "request.h"
+
+static gboolean invalid(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+static gboolean invalid(GError **error, const char *format, ...)
+{
+        g_autofree char *message = NULL;
+        va_list ap;
+
+        va_start(ap, format);
+        message = g_strdup_vprintf(format, ap);
+        va_end(ap);
+        g_set_error_literal(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT, message);
+        return FALSE;
+}
+
+JsonObject *hd_body_parse(const char *data, gsize len, GError **error)
+{
+        g_autoptr(JsonParser) parser = NULL;
+        g_autoptr(GError) local = NULL;
+        JsonNode *root;
+
+        if (len == 0)
+                return json_object_new();
+        if (!g_utf8_validate(data, len, NULL)) {
+                invalid(error, "the request body is not UTF-8 JSON");
+                return NULL;
+        }
+        parser = json_parser_new_immutable();
+        if (!json_parser_load_from_data(parser, data, len, &local)) {
+                invalid(error, "the request body is not valid JSON: %s", local->message);
+                return NULL;
+        }
+        root = json_parser_get_root(parser);
+        if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+                invalid(error, "the request body must be a JSON object");
+                return NULL;
+        }
+        return json_object_ref(json_node_get_object(root));
+}
+
+gboolean hd_body_check_members(JsonObject *o, const char *const *allowed, GError **error)
+{
+        g_autoptr(GList) names = json_object_get_members(o);
+
+        for (GList *l = names; l; l = l->next) {
+                gboolean ok = FALSE;
+                for (const char *const *a = allowed; *a && !ok; a++)
+                        ok = strcmp(*a, l->data) == 0;
+                if (!ok) {
+                        g_autofree char *list = g_strjoinv(", ", (char **)allowed);
+                        g_autofree char *shown = g_strndup(l->data, 64);
+                        return invalid(error, "unknown member \"%s\" in the request body; %s%s",
+                                       shown, *allowed ? "known: " : "it takes none", list);
+                }
+        }
+        return TRUE;
+}
+
+static JsonNode *member_value(JsonObject *o, const char *name)
+{
+        JsonNode *n = json_object_get_member(o, name);
+
+        return n && !JSON_NODE_HOLDS_NULL(n) ? n : NULL;
+}
+
+static gboolean holds(JsonNode *n, GType type)
+{
+        return JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == type;
+}
+
+gboolean hd_body_get_bool(JsonObject *o, const char *name, gboolean *out, GError **error)
+{
+        JsonNode *n = member_value(o, name);
+
+        if (!n)
+                return TRUE;
+        if (!holds(n, G_TYPE_BOOLEAN))
+                return invalid(error, "\"%s\" must be true or false", name);
+        *out = json_node_get_boolean(n);
+        return TRUE;
+}
+
+gboolean hd_body_get_string(JsonObject *o, const char *name, const char **out, GError **error)
+{
+        JsonNode *n = member_value(o, name);
+
+        if (!n)
+                return TRUE;
+        if (!holds(n, G_TYPE_STRING))
+                return invalid(error, "\"%s\" must be a string", name);
+        *out = json_node_get_string(n);
+        return TRUE;
+}
+
+gboolean hd_body_get_uint(JsonObject *o, const char *name, guint64 *out, GError **error)
+{
+        JsonNode *n = member_value(o, name);
+
+        if (!n)
+                return TRUE;
+        if (!holds(n, G_TYPE_INT64) || json_node_get_int(n) < 0)
+                return invalid(error, "\"%s\" must be a non-negative integer", name);
+        *out = (guint64)json_node_get_int(n);
+        return TRUE;
+}
+
+gboolean hd_body_get_strings(JsonObject *o, const char *name, GPtrArray **out, GError **error)
+{
+        JsonNode *n = member_value(o, name);
+        JsonArray *arr;
+        g_autoptr(GPtrArray) words = NULL;
+
+        if (!n)
+                return TRUE;
+        if (!JSON_NODE_HOLDS_ARRAY(n))
+                return invalid(error, "\"%s\" must be an array of strings", name);
+        arr = json_node_get_array(n);
+        words = g_ptr_array_new_with_free_func(g_free);
+        for (guint i = 0; i < json_array_get_length(arr); i++) {
+                JsonNode *e = json_array_get_element(arr, i);
+                if (!holds(e, G_TYPE_STRING))
+                        return invalid(error, "\"%s\" must be an array of strings", name);
+                g_ptr_array_add(words, g_strdup(json_node_get_string(e)));
+        }
+        *out = g_steal_pointer(&words);
+        return TRUE;
+}
+
+gboolean hd_body_parse_bind(JsonObject *o, const char *action, HdBindArgs *out, GError **error)
+{
+        static const char *const detach_members[] = {"group", "dry_run", "force", "persist", NULL};
+        static const char *const attach_members[] = {"group", "dry_run", "force", "driver", NULL};
+        static const char *const verify_members[] = {NULL};
+        gboolean is_detach = strcmp(action, "detach") == 0;
+        gboolean is_attach = strcmp(action, "attach") == 0;
+        JsonNode *force = member_value(o, "force");
+        const char *driver = NULL;
+
+        memset(out, 0, sizeof(*out));
+        if (!hd_body_check_members(o,
+                                   is_detach   ? detach_members
+                                   : is_attach ? attach_members
+                                               : verify_members,
+                                   error))
+                return FALSE;
+        /* "force": true, or a count (2 also overrides the default-route NIC, like -ff) */
+        if (force && holds(force, G_TYPE_INT64)) {
+                gint64 v = json_node_get_int(force);
+                if (v < 0 || v > 2)
+                        return invalid(error, "\"force\" is true, false, 0, 1 or 2");
+                out->force = (guint)v;
+        } else if (force) {
+                gboolean b = FALSE;
+                if (!hd_body_get_bool(o, "force", &b, error))
+                        return FALSE;
+                out->force = b ? 1 : 0;
+        }
+        if (!hd_body_get_bool(o, "group", &out->group, error) ||
+            !hd_body_get_bool(o, "dry_run", &out->dry_run, error) ||
+            !hd_body_get_bool(o, "persist", &out->persist, error) ||
+            !hd_body_get_string(o, "driver", &driver, error))
+                return FALSE;
+        if (driver) {
+                gboolean ok = *driver && strlen(driver) <= 64;
+                for (const char *p = driver; *p && ok; p++)
+                        ok = g_ascii_isalnum(*p) || *p == '_' || *p == '-';
+                if (!ok)
+                        return invalid(error, "\"driver\" must be a driver name (letters, "
+                                              "digits, '_' or '-')");
+                out->driver = g_strdup(driver);
+        }
+        return TRUE;
+}
+
+void hd_bind_args_clear(HdBindArgs *a)
+{
+        g_clear_pointer(&a->driver, g_free);
+}
+
+gboolean hd_vm_name_valid(const char *name)
+{
+        if (!name || !*name || strlen(name) > 64 || name[0] == '.')
+                return FALSE;
+        for (const char *p = name; *p; p++)
+                if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_' && *p != '.')
+                        return FALSE;
+        return TRUE;
+}
+
+gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error)
+{
+        static const char *const members[] = {"name",     "memory_mib", "vcpus", "disk_image",
+                                              "hostdevs", "viommu",     NULL};
+        const char *name = NULL, *disk = NULL;
+        JsonNode *devs;
+
+        memset(out, 0, sizeof(*out));
+        out->memory_mib = 1024;
+        out->vcpus = 1;
+        out->hostdevs = g_array_new(FALSE, FALSE, sizeof(HdAddress));
+        if (!hd_body_check_members(o, members, error) ||
+            !hd_body_get_string(o, "name", &name, error) ||
+            !hd_body_get_string(o, "disk_image", &disk, error) ||
+            !hd_body_get_uint(o, "memory_mib", &out->memory_mib, error) ||
+            !hd_body_get_uint(o, "vcpus", &out->vcpus, error) ||
+            !hd_body_get_bool(o, "viommu", &out->viommu, error))
+                return FALSE;
+        if (!hd_vm_name_valid(name))
+                return invalid(error, "\"name\" is required: 1-64 letters, digits, '-', '_' or "
+                                      "'.', not starting with '.'");
+        if (out->memory_mib < 16 || out->memory_mib > 16 * 1024 * 1024 || out->vcpus < 1 ||
+            out->vcpus > 4096)
+                return invalid(error, "\"memory_mib\" must be 16..16777216 and \"vcpus\" 1..4096");
+        if (disk && (!g_path_is_absolute(disk) || strlen(disk) > 4096 || strstr(disk, "/../")))
+                return invalid(error, "\"disk_image\" must be an absolute path");
+        devs = member_value(o, "hostdevs");
+        if (devs) {
+                JsonArray *arr;
+                if (!JSON_NODE_HOLDS_ARRAY(devs))
+                        return invalid(error, "\"hostdevs\" must be an array of addresses");
+                arr = json_node_get_array(devs);
+                if (json_array_get_length(arr) > 256)
+                        return invalid(error, "\"hostdevs\" may name at most 256 devices");
+                for (guint i = 0; i < json_array_get_length(arr); i++) {
+                        JsonNode *e = json_array_get_element(arr, i);
+                        g_autoptr(GError) local = NULL;
+                        HdAddress addr;
+                        if (!holds(e, G_TYPE_STRING))
+                                return invalid(error, "\"hostdevs\"[%u] must be a string", i);
+                        if (!hd_address_parse(json_node_get_string(e), &addr, &local))
+                                return invalid(error, "\"hostdevs\"[%u]: %s", i, local->message);
+                        g_array_append_val(out->hostdevs, addr);
+                }
+        }
+        out->name = g_strdup(name);
+        out->disk_image = g_strdup(disk);
+        return TRUE;
+}
+
+void hd_vm_args_clear(HdVmArgs *a)
+{
+        g_clear_pointer(&a->name, g_free);
+        g_clear_pointer(&a->disk_image, g_free);
+        g_clear_pointer(&a->hostdevs, g_array_unref);
+}
+
+gboolean hd_body_parse_kernel_args(JsonObject *o, HdKernelArgsBody *out, GError **error)
+{
+        static const char *const members[] = {"enable", "disable", "custom",
+                                              "remove", "dry_run", NULL};
+
+        memset(out, 0, sizeof(*out));
+        return hd_body_check_members(o, members, error) &&
+               hd_body_get_strings(o, "enable", &out->enable, error) &&
+               hd_body_get_strings(o, "disable", &out->disable, error) &&
+               hd_body_get_strings(o, "custom", &out->custom, error) &&
+               hd_body_get_strings(o, "remove", &out->remove, error) &&
+               hd_body_get_bool(o, "dry_run", &out->dry_run, error);
+}
+
+void hd_kernel_args_body_clear(HdKernelArgsBody *a)
+{
+        g_clear_pointer(&a->enable, g_ptr_array_unref);
+        g_clear_pointer(&a->disable, g_ptr_array_unref);
+        g_clear_pointer(&a->custom, g_ptr_array_unref);
+        g_clear_pointer(&a->remove, g_ptr_array_unref);
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Request bodies: JSON in, validated C values out, with the reason in an HD_ERROR_INVALID_ARGUMENT
+ * error (the agent answers it as 400). No HTTP here, so the libFuzzer target
+ * (tests/fuzz/fuzz-agent-body.c) runs every parser on arbitrary bytes.
+ *
+ * Rules: the body is a UTF-8 JSON object (an empty body is {}); unknown members are refused,
+ * not ignored (a typo like "grup" must not silently detach one device instead of a group);
+ * every member has one type; null means "not given".
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "hostdev.h"
+
+JsonObject *hd_body_parse(const char *data, gsize len, GError **error);
+gboolean hd_body_check_members(JsonObject *o, const char *const *allowed, GError **error);
+gboolean hd_body_get_bool(JsonObject *o, const char *name, gboolean *out, GError **error);
+gboolean hd_body_get_string(JsonObject *o, const char *name, const char **out, GError **error);
+gboolean hd_body_get_uint(JsonObject *o, const char *name, guint64 *out, GError **error);
+/* An array of strings; *out stays NULL when the member is absent. */
+gboolean hd_body_get_strings(JsonObject *o, const char *name, GPtrArray **out, GError **error);
+
+/* POST /v1/devices/{address}/detach|attach|verify */
+typedef struct {
+        gboolean group;
+        gboolean dry_run;
+        gboolean persist; /* detach */
+        guint force;      /* true = 1; 0..2 */
+        char *driver;     /* attach */
+} HdBindArgs;
+gboolean hd_body_parse_bind(JsonObject *o, const char *action, HdBindArgs *out, GError **error);
+void hd_bind_args_clear(HdBindArgs *a);
+
+/* POST /v1/vms */
+typedef struct {
+        char *name;
+        char *disk_image;
+        guint64 memory_mib;
+        guint64 vcpus;
+        gboolean viommu;
+        GArray *hostdevs; /* HdAddress */
+} HdVmArgs;
+gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error);
+void hd_vm_args_clear(HdVmArgs *a);
+
+/* 1-64 letters, digits, '-', '_' or '.', not starting with '.' (libvirt's and vm.c's rule). */
+gboolean hd_vm_name_valid(const char *name);
+
+/* PUT /v1/kernel-args */
+typedef struct {
+        GPtrArray *enable, *disable, *custom, *remove;
+        gboolean dry_run;
+} HdKernelArgsBody;
+gboolean hd_body_parse_kernel_args(JsonObject *o, HdKernelArgsBody *out, GError **error);
+void hd_kernel_args_body_clear(HdKernelArgsBody *a);

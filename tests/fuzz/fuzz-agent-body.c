@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libFuzzer target for hostdevd's request bodies (src/agent/request.c): every parser the API
+ * runs on a POST/PUT body, on arbitrary bytes. Invariants: a parser either succeeds or fails
+ * with HD_ERROR_INVALID_ARGUMENT and a message (the agent's 400, never a crash or a 500); a
+ * parsed VM has a valid name and addresses; a parsed force is 0..2.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "request.h"
+
+int LLVMFuzzerTestOneInput(const guint8 *data, size_t size);
+
+static void check_error(gboolean ok, GError *error)
+{
+        if (ok) {
+                g_assert_null(error);
+                return;
+        }
+        g_assert_nonnull(error);
+        g_assert_true(g_error_matches(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT));
+        g_assert_nonnull(error->message);
+        g_assert_true(g_utf8_validate(error->message, -1, NULL));
+}
+
+int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
+{
+        static const char *const actions[] = {"detach", "attach", "verify"};
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonObject) o = hd_body_parse((const char *)data, size, &error);
+
+        check_error(o != NULL, error);
+        if (!o)
+                return 0;
+        for (gsize i = 0; i < G_N_ELEMENTS(actions); i++) {
+                HdBindArgs b;
+                g_autoptr(GError) e = NULL;
+                gboolean ok = hd_body_parse_bind(o, actions[i], &b, &e);
+                check_error(ok, e);
+                if (ok)
+                        g_assert_cmpuint(b.force, <=, 2);
+                hd_bind_args_clear(&b);
+        }
+        {
+                HdVmArgs v;
+                g_autoptr(GError) e = NULL;
+                gboolean ok = hd_body_parse_vm(o, &v, &e);
+                check_error(ok, e);
+                if (ok) {
+                        g_assert_true(hd_vm_name_valid(v.name));
+                        g_assert_nonnull(v.hostdevs);
+                        g_assert_true(v.vcpus >= 1 && v.memory_mib >= 16);
+                }
+                hd_vm_args_clear(&v);
+        }
+        {
+                HdKernelArgsBody k;
+                g_autoptr(GError) e = NULL;
+                check_error(hd_body_parse_kernel_args(o, &k, &e), e);
+                hd_kernel_args_body_clear(&k);
+        }
+        return 0;
+}

@@ -1,0 +1,1354 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * hostdevd against a fixture: the daemon runs as a child process (--root FIXTURE --backend sim
+ * --listen 127.0.0.1:0 --libvirt-uri test:///default), a SoupSession talks to it. Every daemon
+ * dies with the test (PR_SET_PDEATHSIG) and is stopped with SIGTERM at the end of each test,
+ * which must make it exit 0.
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <libsoup/soup.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+#define GPU "0000:01:00.0"
+#define AUDIO "0000:01:00.1"
+#define USB "0000:00:14.0"
+
+typedef struct {
+        HdTestFixture *fx;
+        GSubprocess *proc;
+        char *url; /* "http://127.0.0.1:PORT" without the trailing slash */
+        char *token;
+        char *ro_token;
+        char *log; /* the daemon's stderr */
+        SoupSession *session;
+} Daemon;
+
+typedef struct {
+        guint status;
+        char *body;
+        char *etag;
+        char *content_type;
+} Reply;
+
+static void reply_clear(Reply *r)
+{
+        g_free(r->body);
+        g_free(r->etag);
+        g_free(r->content_type);
+        memset(r, 0, sizeof(*r));
+}
+
+static void die_with_parent(gpointer data)
+{
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static char *read_token(const char *path)
+{
+        char *text = NULL;
+
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+        return g_strstrip(text);
+}
+
+static Daemon *daemon_start_full(HdTestFixture *fx, const char *const *env,
+                                 const char *const *extra_args, gboolean expect_ok)
+{
+        const char *bin = g_getenv("HOSTDEVD");
+        g_autoptr(GSubprocessLauncher) l = NULL;
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GDataInputStream) in = NULL;
+        g_autofree char *line = NULL;
+        Daemon *d = g_new0(Daemon, 1);
+
+        g_assert_nonnull(bin);
+        d->fx = fx;
+        d->log = g_build_filename(fx->root, "hostdevd.log", NULL);
+        (void)g_unlink(d->log);
+        l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+        g_subprocess_launcher_set_stderr_file_path(l, d->log);
+        g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
+        for (const char *const *e = env; e && *e; e++) {
+                g_auto(GStrv) kv = g_strsplit(*e, "=", 2);
+                g_subprocess_launcher_setenv(l, kv[0], kv[1], TRUE);
+        }
+        g_ptr_array_add(argv, (gpointer)bin);
+        g_ptr_array_add(argv, (gpointer) "--root");
+        g_ptr_array_add(argv, fx->root);
+        g_ptr_array_add(argv, (gpointer) "--backend");
+        g_ptr_array_add(argv, (gpointer) "sim");
+        g_ptr_array_add(argv, (gpointer) "--libvirt-uri");
+        g_ptr_array_add(argv, (gpointer) "test:///default");
+        g_ptr_array_add(argv, (gpointer) "--stop-timeout");
+        g_ptr_array_add(argv, (gpointer) "5");
+        g_ptr_array_add(argv, (gpointer) "-v");
+        if (!extra_args || (!g_strv_contains(extra_args, "--listen") &&
+                            !g_strv_contains(extra_args, "--config"))) {
+                g_ptr_array_add(argv, (gpointer) "--listen");
+                g_ptr_array_add(argv, (gpointer) "127.0.0.1:0");
+        }
+        for (const char *const *a = extra_args; a && *a; a++)
+                g_ptr_array_add(argv, (gpointer)*a);
+        g_ptr_array_add(argv, NULL);
+        d->proc = g_subprocess_launcher_spawnv(l, (const char *const *)argv->pdata, &error);
+        g_assert_no_error(error);
+        in = g_data_input_stream_new(g_subprocess_get_stdout_pipe(d->proc));
+        line = g_data_input_stream_read_line_utf8(in, NULL, NULL, &error);
+        g_assert_no_error(error);
+        if (!expect_ok) {
+                g_assert_null(line);
+                return d;
+        }
+        if (!line) {
+                g_autofree char *log = NULL;
+                g_file_get_contents(d->log, &log, NULL, NULL);
+                g_error("hostdevd did not start: %s", log);
+        }
+        g_assert_true(g_str_has_prefix(line, "listening "));
+        d->url = g_strdup(line + strlen("listening "));
+        if (g_str_has_suffix(d->url, "/"))
+                d->url[strlen(d->url) - 1] = '\0';
+        {
+                g_autofree char *t =
+                    g_build_filename(fx->root, "var/lib/hostdev/agent.token", NULL);
+                g_autofree char *rt =
+                    g_build_filename(fx->root, "var/lib/hostdev/agent-ro.token", NULL);
+                if (g_file_test(t, G_FILE_TEST_EXISTS)) {
+                        d->token = read_token(t);
+                        d->ro_token = read_token(rt);
+                }
+        }
+        d->session = soup_session_new_with_options("timeout", 30, NULL);
+        return d;
+}
+
+static Daemon *daemon_start(HdTestFixture *fx, const char *const *env)
+{
+        return daemon_start_full(fx, env, NULL, TRUE);
+}
+
+static gboolean timeout_cb(gpointer data)
+{
+        *(gboolean *)data = TRUE;
+        return G_SOURCE_REMOVE;
+}
+
+static void wait_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+        g_subprocess_wait_finish(G_SUBPROCESS(src), res, NULL);
+        *(gboolean *)data = TRUE;
+}
+
+/* Wait up to @seconds for the process to exit; TRUE when it did. */
+static gboolean wait_exit(GSubprocess *proc, guint seconds)
+{
+        gboolean done = FALSE, timed_out = FALSE;
+        guint id = g_timeout_add_seconds(seconds, timeout_cb, &timed_out);
+
+        g_subprocess_wait_async(proc, NULL, wait_done, &done);
+        while (!done && !timed_out)
+                g_main_context_iteration(NULL, TRUE);
+        if (!timed_out)
+                g_source_remove(id);
+        while (!done) /* let the async wait finish before returning */
+                if (!g_main_context_iteration(NULL, FALSE))
+                        break;
+        return done;
+}
+
+static char *daemon_log(Daemon *d)
+{
+        char *log = NULL;
+
+        g_file_get_contents(d->log, &log, NULL, NULL);
+        return log ? log : g_strdup("");
+}
+
+/* SIGTERM; the daemon must exit 0 within 10 s. */
+static void daemon_stop(Daemon *d)
+{
+        if (d->proc) {
+                g_subprocess_send_signal(d->proc, SIGTERM);
+                if (!wait_exit(d->proc, 10)) {
+                        g_subprocess_force_exit(d->proc);
+                        wait_exit(d->proc, 5);
+                        g_error("hostdevd did not stop on SIGTERM");
+                }
+                if (!g_subprocess_get_if_exited(d->proc) ||
+                    g_subprocess_get_exit_status(d->proc) != 0) {
+                        g_autofree char *log = daemon_log(d);
+                        g_error("hostdevd did not exit 0 on SIGTERM (exited %d, status %d, "
+                                "signal %d): %s",
+                                g_subprocess_get_if_exited(d->proc),
+                                g_subprocess_get_if_exited(d->proc)
+                                    ? g_subprocess_get_exit_status(d->proc)
+                                    : -1,
+                                g_subprocess_get_if_signaled(d->proc)
+                                    ? g_subprocess_get_term_sig(d->proc)
+                                    : -1,
+                                log);
+                }
+        }
+        g_clear_object(&d->proc);
+        g_clear_object(&d->session);
+        g_free(d->url);
+        g_free(d->token);
+        g_free(d->ro_token);
+        g_free(d->log);
+        g_free(d);
+}
+
+/* One request; @token NULL sends none. @if_none_match may be NULL. */
+static Reply request_full(Daemon *d, const char *method, const char *path, const char *body,
+                          const char *token, const char *if_none_match)
+{
+        g_autofree char *uri = g_strconcat(d->url, path, NULL);
+        g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GBytes) bytes = NULL;
+        SoupMessageHeaders *h;
+        Reply r = {0};
+
+        g_assert_nonnull(msg);
+        h = soup_message_get_request_headers(msg);
+        if (token) {
+                g_autofree char *auth = g_strconcat("Bearer ", token, NULL);
+                soup_message_headers_replace(h, "Authorization", auth);
+        }
+        if (if_none_match)
+                soup_message_headers_replace(h, "If-None-Match", if_none_match);
+        if (body) {
+                g_autoptr(GBytes) b = g_bytes_new(body, strlen(body));
+                soup_message_set_request_body_from_bytes(msg, "application/json", b);
+        }
+        bytes = soup_session_send_and_read(d->session, msg, NULL, &error);
+        g_assert_no_error(error);
+        r.status = soup_message_get_status(msg);
+        r.body = g_bytes_get_size(bytes)
+                     ? g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes))
+                     : g_strdup("");
+        r.etag =
+            g_strdup(soup_message_headers_get_one(soup_message_get_response_headers(msg), "ETag"));
+        r.content_type = g_strdup(
+            soup_message_headers_get_content_type(soup_message_get_response_headers(msg), NULL));
+        return r;
+}
+
+static Reply request(Daemon *d, const char *method, const char *path, const char *body)
+{
+        return request_full(d, method, path, body, d->token, NULL);
+}
+
+static JsonObject *body_object(const Reply *r, JsonNode **keep)
+{
+        *keep = hd_test_parse_json(r->body);
+        g_assert_true(JSON_NODE_HOLDS_OBJECT(*keep));
+        return json_node_get_object(*keep);
+}
+
+static void assert_error(const Reply *r, guint status, const char *code)
+{
+        g_autoptr(JsonNode) root = NULL;
+        JsonObject *err;
+
+        if (r->status != status)
+                g_error("expected %u, got %u: %s", status, r->status, r->body);
+        err = json_object_get_object_member(body_object(r, &root), "error");
+        g_assert_nonnull(err);
+        g_assert_cmpstr(json_object_get_string_member(err, "code"), ==, code);
+        g_assert_nonnull(json_object_get_string_member(err, "message"));
+}
+
+static const char *error_message(const Reply *r, JsonNode **keep)
+{
+        return json_object_get_string_member(
+            json_object_get_object_member(body_object(r, keep), "error"), "message");
+}
+
+static char *cli_json(HdTestFixture *fx, const char *const *args, int expect)
+{
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        char *out = NULL;
+
+        g_ptr_array_add(argv, (gpointer) "--root");
+        g_ptr_array_add(argv, fx->root);
+        g_ptr_array_add(argv, (gpointer) "--json");
+        for (const char *const *a = args; *a; a++)
+                g_ptr_array_add(argv, (gpointer)*a);
+        g_ptr_array_add(argv, NULL);
+        g_assert_cmpint(hd_test_run_cli((const char *const *)argv->pdata, NULL, &out, NULL), ==,
+                        expect);
+        return out;
+}
+
+static guint pending_journals(HdTestFixture *fx)
+{
+        g_autofree char *dir = hd_test_path(fx, "var/lib/hostdev/journal");
+        g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+        guint n = 0;
+
+        while (d && g_dir_read_name(d))
+                n++;
+        return n;
+}
+
+static void assert_driver(HdTestFixture *fx, const char *addr, const char *driver)
+{
+        g_autofree char *now = hd_test_driver(fx, addr);
+
+        g_assert_cmpstr(now, ==, driver);
+}
+
+/* ---- tests -------------------------------------------------------------------------------- */
+
+/* Every read endpoint; /v1/devices, /v1/groups and /v1/devices/{address} are exactly the CLI's
+ * --json objects. */
+static void test_read_endpoints(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        Daemon *d = daemon_start(fx, NULL);
+        Reply r;
+
+        r = request_full(d, "GET", "/healthz", NULL, NULL, NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_cmpstr(r.body, ==, "{\"status\":\"ok\"}");
+        reply_clear(&r);
+
+        {
+                const char *args[] = {"list", NULL};
+                g_autofree char *cli = cli_json(fx, args, 0);
+                g_autoptr(JsonNode) cli_root = hd_test_parse_json(cli);
+                g_autoptr(JsonNode) api_root = NULL;
+                JsonObject *api;
+
+                r = request(d, "GET", "/v1/devices", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_cmpstr(r.content_type, ==, "application/json");
+                g_assert_nonnull(r.etag);
+                api = body_object(&r, &api_root);
+                g_assert_cmpint(json_object_get_int_member(api, "generation"), >=, 1);
+                g_assert_true(json_node_equal(
+                    json_object_get_member(api, "devices"),
+                    json_object_get_member(json_node_get_object(cli_root), "devices")));
+                reply_clear(&r);
+        }
+        {
+                const char *args[] = {"groups", NULL};
+                g_autofree char *cli = cli_json(fx, args, 0);
+                g_autoptr(JsonNode) cli_root = hd_test_parse_json(cli);
+                g_autoptr(JsonNode) api_root = NULL;
+                JsonObject *api;
+
+                r = request(d, "GET", "/v1/groups", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                api = body_object(&r, &api_root);
+                g_assert_true(json_node_equal(
+                    json_object_get_member(api, "groups"),
+                    json_object_get_member(json_node_get_object(cli_root), "groups")));
+                reply_clear(&r);
+        }
+        {
+                const char *args[] = {"show", GPU, NULL};
+                g_autofree char *cli = cli_json(fx, args, 0);
+                g_autoptr(JsonNode) cli_root = hd_test_parse_json(cli);
+                g_autoptr(JsonNode) api_root = NULL;
+                JsonObject *api;
+
+                r = request(d, "GET", "/v1/devices/" GPU, NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                api = body_object(&r, &api_root);
+                g_assert_true(json_object_has_member(api, "generation"));
+                json_object_remove_member(api, "generation");
+                g_assert_true(json_node_equal(api_root, cli_root));
+                reply_clear(&r);
+        }
+        /* the short form of an address is accepted, as by the CLI */
+        r = request(d, "GET", "/v1/devices/01:00.1", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+
+        {
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *host;
+
+                r = request(d, "GET", "/v1/host", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                host = body_object(&r, &root);
+                g_assert_nonnull(json_object_get_string_member(host, "hostname"));
+                g_assert_nonnull(json_object_get_string_member(host, "kernel"));
+                g_assert_cmpstr(json_object_get_string_member(host, "cpu_vendor"), ==, "intel");
+                g_assert_true(json_object_get_boolean_member(host, "iommu_groups"));
+                g_assert_nonnull(json_object_get_object_member(host, "readiness"));
+                g_assert_nonnull(json_object_get_object_member(host, "kernel_args"));
+                reply_clear(&r);
+        }
+        {
+                /* readiness is `hostdev check --json`, kernel arguments `hostdev kernel-args
+                 * --json`, each with "available" */
+                const char *check[] = {"check", NULL};
+                const char *kargs[] = {"kernel-args", NULL};
+                g_autofree char *check_out = NULL;
+                g_autofree char *kargs_out = cli_json(fx, kargs, 0);
+                g_autoptr(JsonNode) check_root = NULL;
+                g_autoptr(JsonNode) kargs_root = hd_test_parse_json(kargs_out);
+                g_autoptr(JsonNode) host_root = NULL;
+                g_autoptr(JsonNode) api_root = NULL;
+                JsonObject *readiness, *api;
+
+                {
+                        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+                        g_ptr_array_add(argv, (gpointer) "--root");
+                        g_ptr_array_add(argv, fx->root);
+                        g_ptr_array_add(argv, (gpointer) "--json");
+                        g_ptr_array_add(argv, (gpointer)check[0]);
+                        g_ptr_array_add(argv, NULL);
+                        /* exit status says pass/fail: only the JSON matters here */
+                        hd_test_run_cli((const char *const *)argv->pdata, NULL, &check_out, NULL);
+                }
+                check_root = hd_test_parse_json(check_out);
+                r = request(d, "GET", "/v1/host", NULL);
+                readiness = json_object_get_object_member(body_object(&r, &host_root), "readiness");
+                g_assert_true(json_object_get_boolean_member(readiness, "available"));
+                json_object_remove_member(readiness, "available");
+                g_assert_true(json_node_equal(
+                    json_object_get_member(json_node_get_object(host_root), "readiness"),
+                    check_root));
+                reply_clear(&r);
+
+                r = request(d, "GET", "/v1/kernel-args", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                api = body_object(&r, &api_root);
+                g_assert_true(json_object_get_boolean_member(api, "available"));
+                json_object_remove_member(api, "available");
+                g_assert_true(json_node_equal(api_root, kargs_root));
+                reply_clear(&r);
+        }
+        r = request(d, "GET", "/v1/vms", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"vms\""));
+        reply_clear(&r);
+
+        r = request(d, "GET", "/metrics", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_true(g_str_has_prefix(r.content_type, "text/plain"));
+        g_assert_nonnull(strstr(r.body, "\nhostdev_devices 13\n"));
+        g_assert_nonnull(strstr(r.body, "\nhostdev_iommu_groups 9\n"));
+        g_assert_nonnull(
+            strstr(r.body, "hostdev_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
+        g_assert_nonnull(strstr(r.body, "hostdev_http_requests_total{code=\"200\"}"));
+        reply_clear(&r);
+        daemon_stop(d);
+}
+
+static void test_etag(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        Daemon *d = daemon_start(fx, NULL);
+        g_autofree char *etag = NULL;
+        g_autofree char *etag2 = NULL;
+        g_autofree char *groups_etag = NULL;
+        Reply r;
+
+        r = request(d, "GET", "/v1/devices", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        etag = g_strdup(r.etag);
+        reply_clear(&r);
+        r = request_full(d, "GET", "/v1/devices", NULL, d->token, etag);
+        g_assert_cmpuint(r.status, ==, 304);
+        g_assert_cmpstr(r.body, ==, "");
+        g_assert_cmpstr(r.etag, ==, etag);
+        reply_clear(&r);
+        r = request_full(d, "GET", "/v1/groups", NULL, d->token, etag);
+        g_assert_cmpuint(r.status, ==, 304);
+        reply_clear(&r);
+        r = request_full(d, "GET", "/v1/devices/" GPU, NULL, d->token, etag);
+        g_assert_cmpuint(r.status, ==, 304);
+        reply_clear(&r);
+
+        /* a detach through the API moves the generation before it answers */
+        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": true}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request_full(d, "GET", "/v1/devices", NULL, d->token, etag);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_cmpstr(r.etag, !=, etag);
+        g_assert_nonnull(strstr(r.body, "\"vfio-pci\""));
+        etag2 = g_strdup(r.etag);
+        reply_clear(&r);
+
+        /* a change made outside the agent (the CLI) is noticed too (inotify on the tree) */
+        {
+                const char *args[] = {"attach", GPU, "--group", NULL};
+                g_autofree char *out = cli_json(fx, args, 0);
+                gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+                for (;;) {
+                        r = request_full(d, "GET", "/v1/devices", NULL, d->token, etag2);
+                        if (r.status == 200)
+                                break;
+                        g_assert_cmpuint(r.status, ==, 304);
+                        reply_clear(&r);
+                        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+                        g_usleep(50 * 1000);
+                }
+                g_assert_cmpstr(r.etag, !=, etag2);
+                g_assert_nonnull(strstr(r.body, "\"nouveau\""));
+                reply_clear(&r);
+        }
+        daemon_stop(d);
+}
+
+typedef struct {
+        Daemon *d;
+        const char *path;
+        const char *etag;
+        guint status;
+        char *new_etag;
+        double seconds;
+} Poll;
+
+static gpointer poll_thread(gpointer data)
+{
+        Poll *p = data;
+        g_autoptr(SoupSession) s = soup_session_new_with_options("timeout", 30, NULL);
+        g_autofree char *uri = g_strconcat(p->d->url, p->path, NULL);
+        g_autoptr(SoupMessage) msg = soup_message_new("GET", uri);
+        g_autofree char *auth = g_strconcat("Bearer ", p->d->token, NULL);
+        g_autoptr(GBytes) out = NULL;
+        gint64 start = g_get_monotonic_time();
+
+        soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", auth);
+        soup_message_headers_replace(soup_message_get_request_headers(msg), "If-None-Match",
+                                     p->etag);
+        out = soup_session_send_and_read(s, msg, NULL, NULL);
+        p->seconds = (g_get_monotonic_time() - start) / 1e6;
+        p->status = soup_message_get_status(msg);
+        p->new_etag =
+            g_strdup(soup_message_headers_get_one(soup_message_get_response_headers(msg), "ETag"));
+        return NULL;
+}
+
+/* Long poll: ?wait=N with the current ETag answers as soon as the generation moves, or 304
+ * when the wait runs out. */
+static void test_long_poll(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        Daemon *d = daemon_start(fx, NULL);
+        g_autofree char *etag = NULL;
+        Reply r;
+
+        r = request(d, "GET", "/v1/groups", NULL);
+        etag = g_strdup(r.etag);
+        reply_clear(&r);
+        {
+                Poll p = {d, "/v1/devices?wait=1", etag};
+                poll_thread(&p);
+                g_assert_cmpuint(p.status, ==, 304);
+                g_assert_cmpfloat(p.seconds, >=, 0.9);
+                g_free(p.new_etag);
+        }
+        {
+                Poll p = {d, "/v1/groups?wait=20", etag};
+                GThread *t = g_thread_new("poll", poll_thread, &p);
+                g_usleep(300 * 1000);
+                r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": true}");
+                g_assert_cmpuint(r.status, ==, 200);
+                reply_clear(&r);
+                g_thread_join(t);
+                g_assert_cmpuint(p.status, ==, 200);
+                g_assert_cmpstr(p.new_etag, !=, etag);
+                g_assert_cmpfloat(p.seconds, <, 10);
+                g_free(p.new_etag);
+        }
+        r = request(d, "GET", "/v1/devices?wait=301", NULL);
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/devices?wait=x", NULL);
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        /* a waiting poll does not keep the agent from stopping */
+        {
+                Poll p = {d, "/v1/devices?wait=60", NULL};
+                GThread *t;
+                r = request(d, "GET", "/v1/devices", NULL);
+                p.etag = r.etag;
+                t = g_thread_new("poll", poll_thread, &p);
+                g_usleep(300 * 1000);
+                daemon_stop(d);
+                g_thread_join(t);
+                g_assert_cmpuint(p.status, ==, 304);
+                g_assert_cmpfloat(p.seconds, <, 30);
+                g_free(p.new_etag);
+                reply_clear(&r);
+        }
+}
+
+static void test_auth(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        Daemon *d = daemon_start(fx, NULL);
+        g_autofree char *path = hd_test_path(fx, "var/lib/hostdev/agent.token");
+        g_autofree char *ro_path = hd_test_path(fx, "var/lib/hostdev/agent-ro.token");
+        struct stat st;
+        Reply r;
+
+        g_assert_cmpint(stat(path, &st), ==, 0);
+        g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+        g_assert_cmpint(stat(ro_path, &st), ==, 0);
+        g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+        g_assert_cmpuint(strlen(d->token), ==, 64);
+        g_assert_cmpstr(d->token, !=, d->ro_token);
+
+        r = request_full(d, "GET", "/v1/devices", NULL, NULL, NULL);
+        assert_error(&r, 401, "unauthorized");
+        reply_clear(&r);
+        r = request_full(d, "GET", "/v1/devices", NULL, "0123456789abcdef", NULL);
+        assert_error(&r, 401, "unauthorized");
+        reply_clear(&r);
+        r = request_full(d, "GET", "/metrics", NULL, NULL, NULL);
+        assert_error(&r, 401, "unauthorized");
+        reply_clear(&r);
+        r = request_full(d, "POST", "/v1/devices/" GPU "/detach", "{}", NULL, NULL);
+        assert_error(&r, 401, "unauthorized");
+        reply_clear(&r);
+
+        /* the read-only token reads, and may not change anything */
+        r = request_full(d, "GET", "/v1/devices", NULL, d->ro_token, NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request_full(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\":true}", d->ro_token,
+                         NULL);
+        assert_error(&r, 403, "forbidden");
+        reply_clear(&r);
+        r = request_full(d, "POST", "/v1/vms", "{\"name\":\"x\"}", d->ro_token, NULL);
+        assert_error(&r, 403, "forbidden");
+        reply_clear(&r);
+        r = request_full(d, "PUT", "/v1/kernel-args", "{}", d->ro_token, NULL);
+        assert_error(&r, 403, "forbidden");
+        reply_clear(&r);
+        assert_driver(fx, GPU, "nouveau");
+        daemon_stop(d);
+
+        /* a restart keeps the tokens; a token file others can read is refused */
+        d = daemon_start(fx, NULL);
+        {
+                g_autofree char *again = read_token(path);
+                g_assert_cmpstr(again, ==, d->token);
+        }
+        daemon_stop(d);
+        g_assert_cmpint(chmod(path, 0644), ==, 0);
+        d = daemon_start_full(fx, NULL, NULL, FALSE);
+        g_assert_true(wait_exit(d->proc, 10));
+        g_assert_cmpint(g_subprocess_get_exit_status(d->proc), ==, 1);
+        {
+                g_autofree char *log = daemon_log(d);
+                g_assert_nonnull(strstr(log, "chmod 600"));
+        }
+        g_clear_object(&d->proc);
+        daemon_stop(d);
+}
+
+static void test_errors(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        Daemon *d = daemon_start(fx, NULL);
+        Reply r;
+
+        /* 400: malformed address, JSON, members */
+        r = request(d, "GET", "/v1/devices/0000:01:00.9", NULL);
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/not-an-address/detach", "{}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": tru");
+        assert_error(&r, 400, "invalid-argument");
+        {
+                g_autoptr(JsonNode) keep = NULL;
+                g_assert_nonnull(strstr(error_message(&r, &keep), "not valid JSON"));
+        }
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/" GPU "/detach", "[true]");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"grup\": true}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": \"yes\"}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/" GPU "/detach", "\xff\xfe");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"../etc\"}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+
+        /* 404: unknown device, unknown endpoint; path tricks never reach the tree */
+        r = request(d, "GET", "/v1/devices/0000:09:00.0", NULL);
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/0000:09:00.0/detach", "{}");
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/nothing", NULL);
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/" GPU "/explode", "{}");
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/devices/..%2F..%2Fetc%2Fpasswd", NULL);
+        g_assert_cmpuint(r.status / 100, ==, 4);
+        reply_clear(&r);
+
+        /* 405 */
+        r = request(d, "DELETE", "/v1/devices", NULL);
+        assert_error(&r, 405, "method-not-allowed");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/devices/" GPU "/detach", NULL);
+        assert_error(&r, 405, "method-not-allowed");
+        reply_clear(&r);
+        r = request(d, "POST", "/healthz", "{}");
+        g_assert_cmpuint(r.status, ==, 405);
+        reply_clear(&r);
+
+        /* 409: a safety check, with the CLI's message */
+        {
+                const char *args[] = {"detach", GPU, NULL};
+                g_autofree char *cli = cli_json(fx, args, 1);
+                g_autoptr(JsonNode) cli_root = hd_test_parse_json(cli);
+                g_autoptr(JsonNode) keep = NULL;
+                JsonObject *cli_err =
+                    json_object_get_object_member(json_node_get_object(cli_root), "error");
+
+                r = request(d, "POST", "/v1/devices/" GPU "/detach", "{}");
+                assert_error(&r, 409, "refused");
+                g_assert_cmpstr(error_message(&r, &keep), ==,
+                                json_object_get_string_member(cli_err, "message"));
+                reply_clear(&r);
+        }
+        /* the boot GPU: refused, and nothing was written */
+        r = request(d, "POST", "/v1/devices/0000:00:02.0/detach", "{}");
+        assert_error(&r, 409, "refused");
+        reply_clear(&r);
+        assert_driver(fx, "0000:00:02.0", "i915");
+
+        /* 413 with a Content-Length over the limit, before the body is read */
+        {
+                GString *big = g_string_new("{\"group\": true, \"pad\": \"");
+                while (big->len < 70 * 1024)
+                        g_string_append(big, "xxxxxxxxxxxxxxxx");
+                g_string_append(big, "\"}");
+                r = request(d, "POST", "/v1/devices/" GPU "/detach", big->str);
+                assert_error(&r, 413, "too-large");
+                reply_clear(&r);
+                g_string_free(big, TRUE);
+        }
+        /* the daemon is still fine, and never answered 500 */
+        r = request(d, "GET", "/metrics", NULL);
+        g_assert_null(strstr(r.body, "code=\"500\""));
+        reply_clear(&r);
+        assert_driver(fx, GPU, "nouveau");
+        daemon_stop(d);
+}
+
+static void test_detach_attach(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(HdTestFixture) twin = hd_test_fixture_copy(fx);
+        Daemon *d = daemon_start(fx, NULL);
+        Reply r;
+
+        /* dry run: the CLI's writes, nothing changed */
+        {
+                const char *args[] = {"detach", GPU, "--group", "--dry-run", NULL};
+                g_autofree char *cli = cli_json(twin, args, 0);
+                g_autoptr(JsonNode) cli_root = hd_test_parse_json(cli);
+                g_autoptr(JsonNode) api_root = NULL;
+
+                r = request(d, "POST", "/v1/devices/" GPU "/detach",
+                            "{\"group\": true, \"dry_run\": true}");
+                g_assert_cmpuint(r.status, ==, 200);
+                body_object(&r, &api_root);
+                g_assert_true(json_node_equal(api_root, cli_root));
+                reply_clear(&r);
+                assert_driver(fx, GPU, "nouveau");
+        }
+        /* the real thing: the same result as the CLI on a twin tree */
+        {
+                const char *args[] = {"detach", GPU, "--group", NULL};
+                g_autofree char *cli = cli_json(twin, args, 0);
+                g_autoptr(JsonNode) cli_root = hd_test_parse_json(cli);
+                g_autoptr(JsonNode) api_root = NULL;
+
+                r = request(d, "POST", "/v1/devices/" GPU "/detach",
+                            "{\"group\": true, \"dry_run\": false, \"force\": false, "
+                            "\"persist\": false}");
+                g_assert_cmpuint(r.status, ==, 200);
+                body_object(&r, &api_root);
+                g_assert_true(json_node_equal(api_root, cli_root));
+                reply_clear(&r);
+                assert_driver(fx, GPU, "vfio-pci");
+                assert_driver(fx, AUDIO, "vfio-pci");
+        }
+        r = request(d, "POST", "/v1/devices/" GPU "/verify", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"usable\":true"));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/" GPU "/attach", "{\"group\": true}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        assert_driver(fx, GPU, "nouveau");
+        assert_driver(fx, AUDIO, "snd_hda_intel");
+        /* verify of a device on its host driver: refused, as by the CLI */
+        r = request(d, "POST", "/v1/devices/" GPU "/verify", "{}");
+        assert_error(&r, 409, "refused");
+        reply_clear(&r);
+        g_assert_cmpuint(pending_journals(fx), ==, 0);
+
+        r = request(d, "GET", "/metrics", NULL);
+        g_assert_nonnull(strstr(r.body, "hostdev_operations_total{op=\"detach\",result=\"ok\"} 2"));
+        g_assert_nonnull(strstr(r.body, "hostdev_operation_failures_total{op=\"verify\"} 1"));
+        reply_clear(&r);
+        daemon_stop(d);
+}
+
+typedef struct {
+        Daemon *d;
+        const char *path;
+        const char *body;
+        guint status;
+        char *reply;
+} Call;
+
+static gpointer call_thread(gpointer data)
+{
+        Call *c = data;
+        g_autoptr(SoupSession) s = soup_session_new_with_options("timeout", 30, NULL);
+        g_autofree char *uri = g_strconcat(c->d->url, c->path, NULL);
+        g_autoptr(SoupMessage) msg = soup_message_new("POST", uri);
+        g_autofree char *auth = g_strconcat("Bearer ", c->d->token, NULL);
+        g_autoptr(GBytes) body = g_bytes_new(c->body, strlen(c->body));
+        g_autoptr(GBytes) out = NULL;
+
+        soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", auth);
+        soup_message_set_request_body_from_bytes(msg, "application/json", body);
+        out = soup_session_send_and_read(s, msg, NULL, NULL);
+        c->status = soup_message_get_status(msg);
+        c->reply = out ? g_strndup(g_bytes_get_data(out, NULL), g_bytes_get_size(out)) : NULL;
+        return NULL;
+}
+
+/* Two calls at once; returns the elapsed seconds. */
+static void assert_ok(const Call *c)
+{
+        if (c->status != 200)
+                g_error("%s: %u %s", c->path, c->status, c->reply ? c->reply : "");
+}
+
+static double run_pair(Call *a, Call *b)
+{
+        gint64 start = g_get_monotonic_time();
+        GThread *ta = g_thread_new("a", call_thread, a);
+        GThread *tb = g_thread_new("b", call_thread, b);
+
+        g_thread_join(ta);
+        g_thread_join(tb);
+        return (g_get_monotonic_time() - start) / 1e6;
+}
+
+#define DELAY_MS 500
+
+static void test_concurrency(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *env[] = {"HOSTDEVD_TEST_OP_DELAY_MS=500", NULL};
+        Daemon *d = daemon_start(fx, env);
+        double t;
+
+        /* the same group (1) from two devices: one after the other, both succeed */
+        {
+                Call a = {d, "/v1/devices/" GPU "/detach", "{\"group\":true}"};
+                Call b = {d, "/v1/devices/" AUDIO "/detach", "{\"group\":true}"};
+                Reply r;
+                t = run_pair(&a, &b);
+                g_test_message("one group: %.3f s", t);
+                assert_ok(&a);
+                assert_ok(&b);
+                g_assert_cmpfloat(t, >=, 2 * DELAY_MS / 1000.0);
+                g_free(a.reply);
+                g_free(b.reply);
+                r = request(d, "GET", "/metrics", NULL);
+                g_assert_nonnull(strstr(r.body, "\nhostdev_operations_parallel_max 1\n"));
+                reply_clear(&r);
+        }
+        assert_driver(fx, GPU, "vfio-pci");
+        assert_driver(fx, AUDIO, "vfio-pci");
+        /* different groups (1 and 3): at the same time */
+        {
+                Call a = {d, "/v1/devices/" GPU "/attach", "{\"group\":true}"};
+                Call b = {d, "/v1/devices/" USB "/detach", "{}"};
+                Reply r;
+                t = run_pair(&a, &b);
+                g_test_message("two groups: %.3f s", t);
+                assert_ok(&a);
+                assert_ok(&b);
+                g_free(a.reply);
+                g_free(b.reply);
+                r = request(d, "GET", "/metrics", NULL);
+                g_assert_nonnull(strstr(r.body, "\nhostdev_operations_parallel_max 2\n"));
+                reply_clear(&r);
+        }
+        assert_driver(fx, GPU, "nouveau");
+        assert_driver(fx, AUDIO, "snd_hda_intel");
+        assert_driver(fx, USB, "vfio-pci");
+        /* many clients, detaching and attaching the same group: no lost state, journal clean */
+        {
+                Call calls[8];
+                GThread *threads[8];
+                for (guint i = 0; i < 8; i++) {
+                        calls[i] = (Call){d,
+                                          i % 2 ? "/v1/devices/" AUDIO "/attach"
+                                                : "/v1/devices/" GPU "/detach",
+                                          "{\"group\":true}"};
+                        threads[i] = g_thread_new("c", call_thread, &calls[i]);
+                }
+                for (guint i = 0; i < 8; i++) {
+                        g_thread_join(threads[i]);
+                        g_assert_cmpuint(calls[i].status, ==, 200);
+                        g_free(calls[i].reply);
+                }
+        }
+        {
+                g_autofree char *gpu = hd_test_driver(fx, GPU);
+                g_autofree char *audio = hd_test_driver(fx, AUDIO);
+                /* whichever came last, the group moved as one */
+                g_assert_true(
+                    (g_strcmp0(gpu, "vfio-pci") == 0 && g_strcmp0(audio, "vfio-pci") == 0) ||
+                    (g_strcmp0(gpu, "nouveau") == 0 && g_strcmp0(audio, "snd_hda_intel") == 0));
+        }
+        g_assert_cmpuint(pending_journals(fx), ==, 0);
+        daemon_stop(d);
+}
+
+/* While another process (the CLI) holds the group's lock, the agent answers 409 busy. */
+static void test_busy_with_cli(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        Daemon *d = daemon_start(fx, NULL);
+        g_autofree char *lock = hd_test_path(fx, "run/hostdev/group-1.lock");
+        g_autofree char *dir = g_path_get_dirname(lock);
+        Reply r;
+        int fd;
+
+        /* this test process stands in for a CLI in the middle of a transaction on group 1 */
+        g_mkdir_with_parents(dir, 0755);
+        fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(flock(fd, LOCK_EX | LOCK_NB), ==, 0);
+        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\":true}");
+        assert_error(&r, 409, "busy");
+        reply_clear(&r);
+        assert_driver(fx, GPU, "nouveau");
+        close(fd);
+        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\":true}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        assert_driver(fx, GPU, "vfio-pci");
+        daemon_stop(d);
+}
+
+static void test_vm(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        Daemon *d = daemon_start(fx, NULL);
+        Reply r;
+
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"gpu-vm\", \"memory_mib\": 2048, \"vcpus\": 2, "
+                    "\"hostdevs\": [\"" GPU "\", \"" AUDIO "\"]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"shut off\""));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"gpu-vm\"}");
+        assert_error(&r, 409, "refused");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"bad\", \"hostdevs\": [\"0000:01:00\"]}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+
+        /* start: the devices go to vfio-pci first */
+        r = request(d, "POST", "/v1/vms/gpu-vm/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"running\""));
+        g_assert_nonnull(strstr(r.body, "\"detached_for_vm\":[\"" GPU "\",\"" AUDIO "\"]"));
+        reply_clear(&r);
+        assert_driver(fx, GPU, "vfio-pci");
+        assert_driver(fx, AUDIO, "vfio-pci");
+        /* the agent will not give a running VM's device back to the host */
+        r = request(d, "POST", "/v1/devices/" GPU "/attach", "{\"group\": true}");
+        assert_error(&r, 409, "refused");
+        reply_clear(&r);
+        r = request(d, "DELETE", "/v1/vms/gpu-vm", NULL);
+        assert_error(&r, 409, "refused");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/vms/gpu-vm", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+
+        /* stop: back to the host drivers they had */
+        r = request(d, "POST", "/v1/vms/gpu-vm/stop", "{}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"shut off\""));
+        g_assert_nonnull(strstr(r.body, "\"detached_for_vm\":[]"));
+        reply_clear(&r);
+        assert_driver(fx, GPU, "nouveau");
+        assert_driver(fx, AUDIO, "snd_hda_intel");
+
+        /* a device already on vfio-pci stays there after the VM (it was not detached for it) */
+        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": true}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/gpu-vm/start", "{}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"detached_for_vm\":[]"));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/gpu-vm/destroy", "{}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        assert_driver(fx, GPU, "vfio-pci");
+
+        r = request(d, "POST", "/v1/vms/gpu-vm/stop", "{}");
+        assert_error(&r, 409, "refused");
+        reply_clear(&r);
+        r = request(d, "DELETE", "/v1/vms/gpu-vm", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/vms/gpu-vm", NULL);
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/nope/start", NULL);
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        r = request(d, "PUT", "/v1/vms/gpu-vm", NULL);
+        assert_error(&r, 405, "method-not-allowed");
+        reply_clear(&r);
+        g_assert_cmpuint(pending_journals(fx), ==, 0);
+        daemon_stop(d);
+}
+
+/* A detach killed mid-way by HOSTDEV_CRASH_AT is rolled back before the first answer. */
+static void test_recovery_at_start(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *argv[] = {"--root", fx->root, "detach", GPU, "--group", NULL};
+        const char *env[] = {"HOSTDEV_CRASH_AT=write:3", NULL};
+        Daemon *d;
+        Reply r;
+
+        g_assert_cmpint(hd_test_run_cli(argv, env, NULL, NULL), ==, 128 + SIGKILL);
+        g_assert_cmpuint(pending_journals(fx), ==, 1);
+        {
+                g_autofree char *drv = hd_test_driver(fx, GPU);
+                g_assert_cmpstr(drv, !=, "nouveau"); /* left mid-way */
+        }
+        d = daemon_start(fx, NULL);
+        g_assert_cmpuint(pending_journals(fx), ==, 0);
+        r = request(d, "GET", "/v1/devices/" GPU, NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"driver\":\"nouveau\""));
+        reply_clear(&r);
+        assert_driver(fx, AUDIO, "snd_hda_intel");
+        {
+                g_autofree char *log = daemon_log(d);
+                g_assert_nonnull(strstr(log, "msg=\"journal recovery done\" recovered=1"));
+        }
+        daemon_stop(d);
+}
+
+static void test_kernel_args_put(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        Daemon *d = daemon_start(fx, NULL);
+        Reply r;
+
+        r = request(d, "PUT", "/v1/kernel-args", "{\"enable\": 7}");
+        g_assert_cmpuint(r.status, ==, 400);
+        reply_clear(&r);
+        r = request(d, "PUT", "/v1/kernel-args", "{\"bogus\": []}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        {
+                /* a plan (dry_run) changes nothing; applying answers what the CLI answers */
+                g_autoptr(HdTestFixture) twin = hd_test_fixture_copy(fx);
+                const char *plan[] = {"kernel-args", "--enable", "nested", NULL};
+                const char *apply[] = {"kernel-args", "--enable", "nested", "--apply", NULL};
+                g_autofree char *plan_out = cli_json(twin, plan, 0);
+                g_autofree char *apply_out = cli_json(twin, apply, 0);
+                g_autoptr(JsonNode) plan_root = hd_test_parse_json(plan_out);
+                g_autoptr(JsonNode) apply_root = hd_test_parse_json(apply_out);
+                g_autoptr(JsonNode) api_root = NULL;
+                g_autofree char *grub = hd_test_path(fx, "etc/default/grub");
+                g_autofree char *before = NULL;
+                g_autofree char *after = NULL;
+                JsonObject *api;
+
+                g_assert_true(g_file_get_contents(grub, &before, NULL, NULL));
+                r = request(d, "PUT", "/v1/kernel-args",
+                            "{\"enable\": [\"nested\"], \"dry_run\": true}");
+                g_assert_cmpuint(r.status, ==, 200);
+                api = body_object(&r, &api_root);
+                json_object_remove_member(api, "available");
+                g_assert_true(json_node_equal(api_root, plan_root));
+                reply_clear(&r);
+                g_clear_pointer(&api_root, json_node_unref);
+                g_assert_true(g_file_get_contents(grub, &after, NULL, NULL));
+                g_assert_cmpstr(before, ==, after);
+
+                r = request(d, "PUT", "/v1/kernel-args", "{\"enable\": [\"nested\"]}");
+                g_assert_cmpuint(r.status, ==, 200);
+                api = body_object(&r, &api_root);
+                g_assert_true(json_object_get_boolean_member(api, "applied"));
+                g_assert_true(json_object_get_boolean_member(api, "reboot_required"));
+                json_object_remove_member(api, "available");
+                g_assert_true(json_node_equal(api_root, apply_root));
+                reply_clear(&r);
+        }
+        r = request(d, "PUT", "/v1/kernel-args", "{\"enable\": [\"bogus\"]}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/kernel-args", "{}");
+        assert_error(&r, 405, "method-not-allowed");
+        reply_clear(&r);
+        daemon_stop(d);
+}
+
+static void test_config_and_listen(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
+        g_autofree char *conf = hd_test_path(fx, "hostdevd.conf");
+        g_autofree char *tok = hd_test_path(fx, "secret/full.token");
+        g_autofree char *text = g_strdup_printf("[agent]\nlisten=[::1]:0\ntoken-file=%s\n", tok);
+        const char *args[] = {"--config", conf, NULL};
+        GError *error = NULL;
+        Daemon *d;
+        Reply r;
+
+        g_assert_true(g_file_set_contents(conf, text, -1, &error));
+        d = daemon_start_full(fx, NULL, args, TRUE);
+        /* the file's listen and token-file are used (the command line names neither) */
+        if (!g_str_has_prefix(d->url, "http://[::1]:")) {
+                g_autofree char *log = daemon_log(d);
+                /* an IPv6-less host may refuse ::1: then the daemon would not have started */
+                g_error("unexpected url %s: %s", d->url, log);
+        }
+        g_free(d->token);
+        d->token = read_token(tok);
+        r = request(d, "GET", "/v1/groups", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        daemon_stop(d);
+        g_clear_error(&error);
+}
+
+/* SIGTERM while a detach runs: the agent stops accepting, the operation finishes (it is one
+ * journaled transaction) and is answered, the agent exits 0, the group is wholly on vfio-pci
+ * and no journal is left. */
+static void test_sigterm_mid_operation(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *env[] = {"HOSTDEVD_TEST_OP_DELAY_MS=800", NULL};
+        Daemon *d = daemon_start(fx, env);
+        Call c = {d, "/v1/devices/" GPU "/detach", "{\"group\":true}"};
+        GThread *t = g_thread_new("call", call_thread, &c);
+        gint64 start;
+
+        g_usleep(300 * 1000); /* the request is in, the operation sleeps in its thread */
+        start = g_get_monotonic_time();
+        g_subprocess_send_signal(d->proc, SIGTERM);
+        g_assert_true(wait_exit(d->proc, 10));
+        if (!g_subprocess_get_if_exited(d->proc)) {
+                g_autofree char *log = daemon_log(d);
+                g_error("hostdevd died of signal %d: %s", g_subprocess_get_term_sig(d->proc), log);
+        }
+        g_assert_cmpint(g_subprocess_get_exit_status(d->proc), ==, 0);
+        g_test_message("stopped %.3f s after SIGTERM", (g_get_monotonic_time() - start) / 1e6);
+        g_thread_join(t);
+        /* the caller got its answer before the agent closed the connection */
+        g_assert_cmpuint(c.status, ==, 200);
+        g_free(c.reply);
+        assert_driver(fx, GPU, "vfio-pci");
+        assert_driver(fx, AUDIO, "vfio-pci");
+        g_assert_cmpuint(pending_journals(fx), ==, 0);
+        {
+                g_autofree char *log = daemon_log(d);
+                g_assert_nonnull(strstr(log, "msg=stopping operations_running=1"));
+                g_assert_nonnull(strstr(log, "msg=stopped"));
+        }
+        g_clear_object(&d->proc);
+        daemon_stop(d);
+}
+
+/* The agent killed in the middle of a detach (HOSTDEV_CRASH_AT kills it after its third
+ * write): the next agent rolls the transaction back before it serves. */
+static void test_restart_after_kill(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *env[] = {"HOSTDEV_CRASH_AT=write:3", NULL};
+        Daemon *d = daemon_start(fx, env);
+        Call c = {d, "/v1/devices/" GPU "/detach", "{\"group\":true}"};
+        Reply r;
+
+        call_thread(&c);
+        g_assert_cmpuint(c.status / 100, !=, 2); /* no answer: the agent died */
+        g_free(c.reply);
+        g_assert_true(wait_exit(d->proc, 10));
+        g_assert_true(g_subprocess_get_if_signaled(d->proc));
+        g_assert_cmpint(g_subprocess_get_term_sig(d->proc), ==, SIGKILL);
+        g_assert_cmpuint(pending_journals(fx), ==, 1);
+        g_clear_object(&d->proc);
+        daemon_stop(d);
+
+        d = daemon_start(fx, NULL);
+        g_assert_cmpuint(pending_journals(fx), ==, 0);
+        assert_driver(fx, GPU, "nouveau");
+        assert_driver(fx, AUDIO, "snd_hda_intel");
+        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\":true}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        assert_driver(fx, GPU, "vfio-pci");
+        daemon_stop(d);
+}
+
+/* The snapshot of a real machine, served read-only: the same devices as `hostdev list --json`
+ * on it, and nothing may change. */
+static void test_read_only_snapshot(void)
+{
+        g_autofree char *tmp = hd_test_make_tmp_dir();
+        g_autofree char *cmd =
+            g_strdup_printf("tar xzf '%s/tests/fixtures/snapshots/kvm-guest-virtio.tar.gz' -C '%s'",
+                            g_getenv("HOSTDEV_SOURCE_DIR"), tmp);
+        HdTestFixture fx = {.root = tmp};
+        const char *args[] = {"--read-only", NULL};
+        Daemon *d;
+        Reply r;
+
+        g_assert_cmpint(system(cmd), ==, 0);
+        d = daemon_start_full(&fx, NULL, args, TRUE);
+        {
+                const char *list[] = {"list", NULL};
+                g_autofree char *cli = cli_json(&fx, list, 0);
+                g_autoptr(JsonNode) cli_root = hd_test_parse_json(cli);
+                g_autoptr(JsonNode) api_root = NULL;
+                JsonObject *api;
+
+                r = request(d, "GET", "/v1/devices", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                api = body_object(&r, &api_root);
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(api, "devices")), ==, 6);
+                g_assert_true(json_node_equal(
+                    json_object_get_member(api, "devices"),
+                    json_object_get_member(json_node_get_object(cli_root), "devices")));
+                reply_clear(&r);
+        }
+        /* no IOMMU on that machine: no groups */
+        r = request(d, "GET", "/v1/groups", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        {
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *o = body_object(&r, &root);
+                g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "groups")),
+                                 ==, 0);
+        }
+        reply_clear(&r);
+        /* even the full token may not change anything */
+        r = request(d, "POST", "/v1/devices/0000:00:02.0/detach", "{}");
+        assert_error(&r, 403, "forbidden");
+        reply_clear(&r);
+        daemon_stop(d);
+        {
+                g_autofree char *rm = g_strdup_printf("rm -rf '%s'", tmp);
+                g_assert_cmpint(system(rm), ==, 0);
+        }
+}
+
+static gboolean accept_any(SoupMessage *msg, GTlsCertificate *cert, GTlsCertificateFlags errors,
+                           gpointer data)
+{
+        return TRUE;
+}
+
+static void test_tls(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autofree char *cert = hd_test_path(fx, "agent.crt");
+        g_autofree char *key = hd_test_path(fx, "agent.key");
+        const char *openssl[] = {"openssl", "req",     "-x509", "-newkey",       "rsa:2048",
+                                 "-nodes",  "-keyout", key,     "-out",          cert,
+                                 "-days",   "1",       "-subj", "/CN=localhost", NULL};
+        const char *args[] = {"--tls-cert", cert, "--tls-key", key, NULL};
+        g_autofree char *openssl_path = g_find_program_in_path("openssl");
+        int status = 0;
+        Daemon *d;
+
+        if (!openssl_path) {
+                g_test_skip("openssl is not installed to make a test certificate");
+                return;
+        }
+        g_spawn_sync(NULL, (char **)openssl, NULL,
+                     G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                     NULL, NULL, NULL, NULL, &status, NULL);
+        g_assert_true(g_spawn_check_wait_status(status, NULL));
+        d = daemon_start_full(fx, NULL, args, TRUE);
+        g_assert_true(g_str_has_prefix(d->url, "https://127.0.0.1:"));
+        {
+                g_autofree char *uri = g_strconcat(d->url, "/v1/devices", NULL);
+                g_autoptr(SoupMessage) msg = soup_message_new("GET", uri);
+                g_autofree char *auth = g_strconcat("Bearer ", d->token, NULL);
+                g_autoptr(GBytes) out = NULL;
+                g_autoptr(GError) error = NULL;
+
+                soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization",
+                                             auth);
+                g_signal_connect(msg, "accept-certificate", G_CALLBACK(accept_any), NULL);
+                out = soup_session_send_and_read(d->session, msg, NULL, &error);
+                g_assert_no_error(error);
+                g_assert_cmpuint(soup_message_get_status(msg), ==, 200);
+                g_assert_nonnull(soup_message_get_tls_peer_certificate(msg));
+        }
+        daemon_stop(d);
+}
+
+int main(int argc, char **argv)
+{
+        g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/agent/read-endpoints", test_read_endpoints);
+        g_test_add_func("/agent/etag", test_etag);
+        g_test_add_func("/agent/long-poll", test_long_poll);
+        g_test_add_func("/agent/auth", test_auth);
+        g_test_add_func("/agent/errors", test_errors);
+        g_test_add_func("/agent/detach-attach", test_detach_attach);
+        g_test_add_func("/agent/concurrency", test_concurrency);
+        g_test_add_func("/agent/busy-with-cli", test_busy_with_cli);
+        g_test_add_func("/agent/vm", test_vm);
+        g_test_add_func("/agent/recovery-at-start", test_recovery_at_start);
+        g_test_add_func("/agent/kernel-args", test_kernel_args_put);
+        g_test_add_func("/agent/config-and-listen", test_config_and_listen);
+        g_test_add_func("/agent/tls", test_tls);
+        g_test_add_func("/agent/read-only-snapshot", test_read_only_snapshot);
+        g_test_add_func("/agent/sigterm-mid-operation", test_sigterm_mid_operation);
+        g_test_add_func("/agent/restart-after-kill", test_restart_after_kill);
+        return g_test_run();
+}
