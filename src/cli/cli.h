@@ -97,8 +97,7 @@ int cmd_persist(HdCli *cli, int argc, char **argv);
 gboolean cli_parse_addresses(HdCli *cli, int argc, char **argv, GArray **out, int *exit_code);
 /* Print a detach/attach report (text or --json, with the write log). */
 int cli_print_bind_report(HdCli *cli, HdCtx *ctx, const HdBindReport *report);
-/* The context's write log: as a "writes" member of @b, or as a numbered list under @title. */
-void cli_add_write_log(JsonBuilder *b, HdCtx *ctx);
+/* The context's write log as a numbered list under @title. */
 void cli_print_write_log(HdCtx *ctx, const char *title);
 int cmd_check(HdCli *cli, int argc, char **argv);
 int cmd_kernel_args(HdCli *cli, int argc, char **argv);

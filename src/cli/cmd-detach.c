@@ -18,38 +18,6 @@ static gboolean count_force(const char *name, const char *value, gpointer data, 
         return TRUE;
 }
 
-static void add_nullable(JsonBuilder *b, const char *name, const char *value)
-{
-        json_builder_set_member_name(b, name);
-        if (value)
-                json_builder_add_string_value(b, value);
-        else
-                json_builder_add_null_value(b);
-}
-
-void cli_add_write_log(JsonBuilder *b, HdCtx *ctx)
-{
-        const GPtrArray *log = hd_ctx_get_write_log(ctx);
-
-        json_builder_set_member_name(b, "writes");
-        json_builder_begin_array(b);
-        for (guint i = 0; i < log->len; i++) {
-                const HdCtxWrite *w = log->pdata[i];
-                g_autofree char *path = w->op == HD_BACKEND_OP_LOAD_MODULE ||
-                                                        w->op == HD_BACKEND_OP_RUN
-                                                ? g_strdup(w->path)
-                                                : g_strconcat("/", w->path, NULL);
-                json_builder_begin_object(b);
-                json_builder_set_member_name(b, "op");
-                json_builder_add_string_value(b, hd_backend_op_to_string(w->op));
-                json_builder_set_member_name(b, "path");
-                json_builder_add_string_value(b, path);
-                add_nullable(b, "value", w->value);
-                json_builder_end_object(b);
-        }
-        json_builder_end_array(b);
-}
-
 void cli_print_write_log(HdCtx *ctx, const char *title)
 {
         const GPtrArray *log = hd_ctx_get_write_log(ctx);
@@ -68,34 +36,7 @@ int cli_print_bind_report(HdCli *cli, HdCtx *ctx, const HdBindReport *report)
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
                 json_builder_begin_object(b);
-                json_builder_set_member_name(b, "devices");
-                json_builder_begin_array(b);
-                for (guint i = 0; i < report->devices->len; i++) {
-                        const HdBindDevice *d = report->devices->pdata[i];
-                        json_builder_begin_object(b);
-                        json_builder_set_member_name(b, "address");
-                        json_builder_add_string_value(b, d->name);
-                        json_builder_set_member_name(b, "iommu_group");
-                        if (d->group >= 0)
-                                json_builder_add_int_value(b, d->group);
-                        else
-                                json_builder_add_null_value(b);
-                        add_nullable(b, "from_driver", d->from_driver);
-                        add_nullable(b, "to_driver", d->to_driver);
-                        json_builder_set_member_name(b, "changed");
-                        json_builder_add_boolean_value(b, d->changed);
-                        json_builder_set_member_name(b, "requested");
-                        json_builder_add_boolean_value(b, d->requested);
-                        json_builder_end_object(b);
-                }
-                json_builder_end_array(b);
-                cli_add_write_log(b, ctx);
-                json_builder_set_member_name(b, "dry_run");
-                json_builder_add_boolean_value(b, report->dry_run);
-                json_builder_set_member_name(b, "recovered");
-                json_builder_add_int_value(b, report->recovered);
-                json_builder_set_member_name(b, "persisted");
-                json_builder_add_boolean_value(b, report->persisted);
+                hd_json_add_bind_report(b, ctx, report);
                 json_builder_end_object(b);
                 cli_print_json(b);
                 return HD_EXIT_OK;

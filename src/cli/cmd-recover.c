@@ -31,7 +31,7 @@ int cmd_recover(HdCli *cli, int argc, char **argv)
                 json_builder_add_int_value(b, n);
                 json_builder_set_member_name(b, "pending");
                 json_builder_add_int_value(b, hd_journal_count_pending(ctx));
-                cli_add_write_log(b, ctx);
+                hd_json_add_write_log(b, ctx);
                 json_builder_end_object(b);
                 cli_print_json(b);
                 return HD_EXIT_OK;

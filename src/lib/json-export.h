@@ -8,6 +8,8 @@
 
 #include <json-glib/json-glib.h>
 
+#include "bind.h"
+#include "ctx.h"
 #include "device.h"
 #include "group.h"
 #include "inventory.h"
@@ -26,3 +28,11 @@ void hd_json_add_group(JsonBuilder *b, const HdGroup *group);
 
 /* Serialize a finished builder's root to a string, with or without indentation. */
 char *hd_json_to_string(JsonBuilder *b, gboolean pretty);
+
+/* The context's write log as a "writes" member: [{"op","path","value"}], paths absolute. */
+void hd_json_add_write_log(JsonBuilder *b, HdCtx *ctx);
+
+/* The members of a detach/attach answer, into an object the caller has begun: "devices",
+ * "writes", "dry_run", "recovered", "persisted" (docs/json-bind.md). The CLI and the agent
+ * both print this. */
+void hd_json_add_bind_report(JsonBuilder *b, HdCtx *ctx, const HdBindReport *report);
