@@ -21,62 +21,7 @@ static void print_json(const char *name, const HdVfioInfo *info)
 {
         g_autoptr(JsonBuilder) b = json_builder_new();
 
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "address");
-        json_builder_add_string_value(b, name);
-        json_builder_set_member_name(b, "usable");
-        json_builder_add_boolean_value(b, TRUE);
-        json_builder_set_member_name(b, "iommu_group");
-        json_builder_add_int_value(b, info->group);
-        json_builder_set_member_name(b, "viable");
-        json_builder_add_boolean_value(b, info->viable);
-        json_builder_set_member_name(b, "api_version");
-        json_builder_add_int_value(b, info->api_version);
-        json_builder_set_member_name(b, "type1");
-        json_builder_add_boolean_value(b, info->type1);
-        json_builder_set_member_name(b, "reset");
-        json_builder_add_boolean_value(b, info->reset);
-        json_builder_set_member_name(b, "num_regions");
-        json_builder_add_int_value(b, info->num_regions);
-        json_builder_set_member_name(b, "num_irqs");
-        json_builder_add_int_value(b, info->num_irqs);
-        json_builder_set_member_name(b, "regions");
-        json_builder_begin_array(b);
-        for (guint i = 0; i < info->regions->len; i++) {
-                const HdVfioRegion *r = &g_array_index(info->regions, HdVfioRegion, i);
-                json_builder_begin_object(b);
-                json_builder_set_member_name(b, "index");
-                json_builder_add_int_value(b, r->index);
-                json_builder_set_member_name(b, "name");
-                json_builder_add_string_value(b, hd_vfio_region_name(r->index));
-                json_builder_set_member_name(b, "size");
-                json_builder_add_int_value(b, (gint64)r->size);
-                json_builder_set_member_name(b, "read");
-                json_builder_add_boolean_value(b, r->readable);
-                json_builder_set_member_name(b, "write");
-                json_builder_add_boolean_value(b, r->writable);
-                json_builder_set_member_name(b, "mmap");
-                json_builder_add_boolean_value(b, r->mmap);
-                json_builder_end_object(b);
-        }
-        json_builder_end_array(b);
-        json_builder_set_member_name(b, "irqs");
-        json_builder_begin_array(b);
-        for (guint i = 0; i < info->irqs->len; i++) {
-                const HdVfioIrq *q = &g_array_index(info->irqs, HdVfioIrq, i);
-                json_builder_begin_object(b);
-                json_builder_set_member_name(b, "index");
-                json_builder_add_int_value(b, q->index);
-                json_builder_set_member_name(b, "name");
-                json_builder_add_string_value(b, hd_vfio_irq_name(q->index));
-                json_builder_set_member_name(b, "count");
-                json_builder_add_int_value(b, q->count);
-                json_builder_end_object(b);
-        }
-        json_builder_end_array(b);
-        json_builder_set_member_name(b, "source");
-        json_builder_add_string_value(b, info->source ? info->source : "kernel");
-        json_builder_end_object(b);
+        hd_json_add_vfio_info(b, name, info);
         cli_print_json(b);
 }
 

@@ -13,6 +13,7 @@
 #include "device.h"
 #include "group.h"
 #include "inventory.h"
+#include "vfio.h"
 #include "json-writer.h"
 
 /* One device object: the `hostdev list --json` fields, and with @detail the rest that
@@ -36,3 +37,6 @@ void hd_json_add_write_log(JsonBuilder *b, HdCtx *ctx);
  * "writes", "dry_run", "recovered", "persisted" (docs/json-bind.md). The CLI and the agent
  * both print this. */
 void hd_json_add_bind_report(JsonBuilder *b, HdCtx *ctx, const HdBindReport *report);
+
+/* The answer of `hostdev verify` and POST .../verify: one object (docs/json-bind.md). */
+void hd_json_add_vfio_info(JsonBuilder *b, const char *name, const HdVfioInfo *info);
