@@ -1284,6 +1284,77 @@ static void test_read_only_snapshot(void)
         }
 }
 
+/* This machine, served read-only: GET /v1/devices answers what `hostdev list --json` says.
+ * The daemon runs with the real backend on / but --read-only, with its tokens in a temporary
+ * directory: nothing on the host is written. */
+static void test_live_read_only(void)
+{
+        const char *bin = g_getenv("HOSTDEVD");
+        g_autofree char *tmp = hd_test_make_tmp_dir();
+        g_autofree char *token_file = g_build_filename(tmp, "agent.token", NULL);
+        g_autofree char *ro_file = g_build_filename(tmp, "agent-ro.token", NULL);
+        HdTestFixture fx = {.root = tmp};
+        const char *argv[] = {bin, "--root", "/", "--read-only", "--listen", "127.0.0.1:0",
+                              "--token-file", token_file, "--read-only-token-file", ro_file,
+                              "--libvirt-uri", "test:///default", NULL};
+        g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+        g_autoptr(GDataInputStream) in = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *line = NULL;
+        const char *list[] = {"list", "--json", NULL};
+        g_autofree char *cli = NULL;
+        g_autoptr(JsonNode) cli_root = NULL;
+        g_autoptr(JsonNode) api_root = NULL;
+        Daemon *d = g_new0(Daemon, 1);
+        Reply r;
+
+        if (!g_file_test("/sys/bus/pci/devices", G_FILE_TEST_IS_DIR)) {
+                g_test_skip("this machine has no /sys/bus/pci");
+                g_free(d);
+                return;
+        }
+        d->fx = &fx;
+        d->log = g_build_filename(tmp, "hostdevd.log", NULL);
+        g_subprocess_launcher_set_stderr_file_path(l, d->log);
+        g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
+        d->proc = g_subprocess_launcher_spawnv(l, argv, &error);
+        g_assert_no_error(error);
+        in = g_data_input_stream_new(g_subprocess_get_stdout_pipe(d->proc));
+        line = g_data_input_stream_read_line_utf8(in, NULL, NULL, &error);
+        g_assert_no_error(error);
+        if (!line) {
+                g_autofree char *log = daemon_log(d);
+                g_error("hostdevd did not start on /: %s", log);
+        }
+        g_assert_true(g_str_has_prefix(line, "listening "));
+        d->url = g_strdup(line + strlen("listening "));
+        if (g_str_has_suffix(d->url, "/"))
+                d->url[strlen(d->url) - 1] = '\0';
+        d->token = read_token(token_file);
+        d->ro_token = read_token(ro_file);
+        d->session = soup_session_new_with_options("timeout", 30, NULL);
+
+        g_assert_cmpint(hd_test_run_cli(list, NULL, &cli, NULL), ==, 0);
+        cli_root = hd_test_parse_json(cli);
+        r = request(d, "GET", "/v1/devices", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        {
+                JsonObject *api = body_object(&r, &api_root);
+                g_assert_true(json_node_equal(
+                    json_object_get_member(api, "devices"),
+                    json_object_get_member(json_node_get_object(cli_root), "devices")));
+        }
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/0000:00:00.0/detach", "{}");
+        assert_error(&r, 403, "forbidden");
+        reply_clear(&r);
+        daemon_stop(d);
+        {
+                g_autofree char *rm = g_strdup_printf("rm -rf '%s'", tmp);
+                g_assert_cmpint(system(rm), ==, 0);
+        }
+}
+
 static gboolean accept_any(SoupMessage *msg, GTlsCertificate *cert, GTlsCertificateFlags errors,
                            gpointer data)
 {
@@ -1348,6 +1419,7 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/config-and-listen", test_config_and_listen);
         g_test_add_func("/agent/tls", test_tls);
         g_test_add_func("/agent/read-only-snapshot", test_read_only_snapshot);
+        g_test_add_func("/agent/live-read-only", test_live_read_only);
         g_test_add_func("/agent/sigterm-mid-operation", test_sigterm_mid_operation);
         g_test_add_func("/agent/restart-after-kill", test_restart_after_kill);
         return g_test_run();
