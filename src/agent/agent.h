@@ -122,7 +122,6 @@ void hd_respond_error(SoupServerMessage *msg, guint status, const char *code, co
 /* An HD_ERROR (or other) GError as its HTTP status and error code. */
 void hd_respond_gerror(SoupServerMessage *msg, const GError *error);
 guint hd_http_status_for_error(const GError *error);
-const char *hd_error_code_name(const GError *error);
 /* 405 with an Allow header. */
 void hd_respond_bad_method(SoupServerMessage *msg, const char *allow);
 

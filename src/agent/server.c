@@ -64,30 +64,6 @@ void hd_respond_error(SoupServerMessage *msg, guint status, const char *code, co
         respond_error_literal(msg, status, code, message);
 }
 
-/* The same names as the CLI's --json errors (docs/json.md). */
-const char *hd_error_code_name(const GError *error)
-{
-        if (error->domain != HD_ERROR)
-                return "failed";
-        switch ((HdError)error->code) {
-        case HD_ERROR_INVALID_ARGUMENT:
-                return "invalid-argument";
-        case HD_ERROR_NOT_FOUND:
-                return "not-found";
-        case HD_ERROR_REFUSED:
-                return "refused";
-        case HD_ERROR_BUSY:
-                return "busy";
-        case HD_ERROR_NOT_SUPPORTED:
-                return "not-supported";
-        case HD_ERROR_NOT_SYSFS:
-                return "not-sysfs";
-        case HD_ERROR_FAILED:
-                break;
-        }
-        return "failed";
-}
-
 /* hd-error.h: INVALID_ARGUMENT 400, NOT_FOUND 404, REFUSED/BUSY 409, the rest 500. */
 guint hd_http_status_for_error(const GError *error)
 {

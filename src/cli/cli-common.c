@@ -105,29 +105,6 @@ HdCtx *cli_start_without_arguments(HdCli *cli, GOptionContext *octx, int *argc, 
         return ctx;
 }
 
-static const char *error_code_name(const GError *error)
-{
-        if (error->domain != HD_ERROR)
-                return "failed";
-        switch ((HdError)error->code) {
-        case HD_ERROR_INVALID_ARGUMENT:
-                return "invalid-argument";
-        case HD_ERROR_NOT_FOUND:
-                return "not-found";
-        case HD_ERROR_REFUSED:
-                return "refused";
-        case HD_ERROR_BUSY:
-                return "busy";
-        case HD_ERROR_NOT_SUPPORTED:
-                return "not-supported";
-        case HD_ERROR_NOT_SYSFS:
-                return "not-sysfs";
-        case HD_ERROR_FAILED:
-                break;
-        }
-        return "failed";
-}
-
 int cli_report_error(HdCli *cli, const GError *error)
 {
         fprintf(stderr, "hostdev: %s\n", error->message);
@@ -137,7 +114,7 @@ int cli_report_error(HdCli *cli, const GError *error)
                 json_builder_set_member_name(b, "error");
                 json_builder_begin_object(b);
                 json_builder_set_member_name(b, "code");
-                json_builder_add_string_value(b, error_code_name(error));
+                json_builder_add_string_value(b, hd_error_code_name(error));
                 json_builder_set_member_name(b, "message");
                 json_builder_add_string_value(b, error->message);
                 json_builder_end_object(b);

@@ -6,8 +6,6 @@
 #include "address.h"
 #include "hd-error.h"
 
-G_DEFINE_QUARK(hd-error-quark, hd_error)
-
 /* Parse exactly @len hex digits from @s, none missing, no prefix. */
 static gboolean parse_hex_field(const char *s, gsize len, guint32 *out)
 {

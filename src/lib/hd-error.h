@@ -20,3 +20,8 @@ typedef enum {
         HD_ERROR_NOT_SUPPORTED,    /* the host or kernel lacks the feature */
         HD_ERROR_NOT_SYSFS,        /* the root directory does not hold a sysfs tree */
 } HdError;
+
+/* The stable name of an error for JSON answers ({"error":{"code":...}}) of the CLI and the
+ * agent: "invalid-argument", "not-found", "refused", "busy", "not-supported", "not-sysfs",
+ * "failed" (also for errors of other domains). */
+const char *hd_error_code_name(const GError *error);
