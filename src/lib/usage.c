@@ -9,12 +9,41 @@
 #include "parse.h"
 #include "usage.h"
 
+/* The procfs tables the facts come from, each read at most once per question: listing the
+ * use of thousands of VF interfaces must not read and parse /proc/net/route thousands of
+ * times. */
+enum { TABLE_ROUTE, TABLE_INET6, TABLE_MOUNTS, TABLE_SWAPS, N_TABLES };
+
+typedef struct {
+        HdCtx *ctx;
+        gboolean read[N_TABLES];
+        char *text[N_TABLES]; /* NULL when the file is absent */
+} ProcTables;
+
+static const char *proc_table(ProcTables *t, int which)
+{
+        static const char *const paths[N_TABLES] = { "proc/net/route", "proc/net/if_inet6",
+                                                     "proc/mounts", "proc/swaps" };
+
+        if (!t->read[which]) {
+                t->text[which] = hd_read_file_at(hd_ctx_get_root_fd(t->ctx), paths[which],
+                                                 which == TABLE_MOUNTS ? 1 << 22 : 1 << 20, NULL);
+                t->read[which] = TRUE;
+        }
+        return t->text[which];
+}
+
+static void proc_tables_clear(ProcTables *t)
+{
+        for (int i = 0; i < N_TABLES; i++)
+                g_free(t->text[i]);
+}
+
 /* /proc/net/route is the IPv4 table: "Iface Destination Gateway Flags ... Mask", hex in host
  * byte order. The default route has destination 0 and mask 0. */
-static HdNetUse route_use(HdCtx *ctx, const char *ifname, char **detail)
+static HdNetUse route_use(ProcTables *t, const char *ifname, char **detail)
 {
-        g_autofree char *table =
-                hd_read_file_at(hd_ctx_get_root_fd(ctx), "proc/net/route", 1 << 20, NULL);
+        const char *table = proc_table(t, TABLE_ROUTE);
         g_auto(GStrv) lines = NULL;
         HdNetUse use = HD_NET_IDLE;
 
@@ -56,10 +85,9 @@ static HdNetUse route_use(HdCtx *ctx, const char *ifname, char **detail)
 
 /* /proc/net/if_inet6: "addr ifindex prefixlen scope flags ifname"; scope 0x20 is link-local,
  * which every interface that is up has and which carries no host traffic. */
-static gboolean has_global_ipv6(HdCtx *ctx, const char *ifname)
+static gboolean has_global_ipv6(ProcTables *t, const char *ifname)
 {
-        g_autofree char *table =
-                hd_read_file_at(hd_ctx_get_root_fd(ctx), "proc/net/if_inet6", 1 << 20, NULL);
+        const char *table = proc_table(t, TABLE_INET6);
         g_auto(GStrv) lines = NULL;
 
         if (!table)
@@ -79,15 +107,24 @@ static gboolean has_global_ipv6(HdCtx *ctx, const char *ifname)
         return FALSE;
 }
 
-HdNetUse hd_usage_netdev(HdCtx *ctx, const char *ifname, char **detail)
+static HdNetUse netdev_use(ProcTables *t, const char *ifname, char **detail)
 {
-        HdNetUse use = route_use(ctx, ifname, detail);
+        HdNetUse use = route_use(t, ifname, detail);
 
-        if (use == HD_NET_IDLE && has_global_ipv6(ctx, ifname)) {
+        if (use == HD_NET_IDLE && has_global_ipv6(t, ifname)) {
                 if (detail)
                         *detail = g_strdup("has a global IPv6 address");
                 use = HD_NET_ADDRESS;
         }
+        return use;
+}
+
+HdNetUse hd_usage_netdev(HdCtx *ctx, const char *ifname, char **detail)
+{
+        ProcTables t = { .ctx = ctx };
+        HdNetUse use = netdev_use(&t, ifname, detail);
+
+        proc_tables_clear(&t);
         return use;
 }
 
@@ -125,15 +162,14 @@ static gboolean name_in(GPtrArray *names, const char *s)
         return FALSE;
 }
 
-GPtrArray *hd_usage_blockdev(HdCtx *ctx, const char *blockdev, gboolean *is_root)
+static GPtrArray *blockdev_use(ProcTables *t, const char *blockdev, gboolean *is_root)
 {
-        int root_fd = hd_ctx_get_root_fd(ctx);
         g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
         g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
-        g_autofree char *mounts = hd_read_file_at(root_fd, "proc/mounts", 1 << 22, NULL);
-        g_autofree char *swaps = hd_read_file_at(root_fd, "proc/swaps", 1 << 20, NULL);
+        const char *mounts = proc_table(t, TABLE_MOUNTS);
+        const char *swaps = proc_table(t, TABLE_SWAPS);
 
-        collect_holders(ctx, blockdev, names, 0);
+        collect_holders(t->ctx, blockdev, names, 0);
         if (mounts) {
                 g_auto(GStrv) lines = g_strsplit(mounts, "\n", -1);
                 for (char **l = lines; *l; l++) {
@@ -154,6 +190,34 @@ GPtrArray *hd_usage_blockdev(HdCtx *ctx, const char *blockdev, gboolean *is_root
                 }
         }
         return out->len ? g_steal_pointer(&out) : NULL;
+}
+
+GPtrArray *hd_usage_blockdev(HdCtx *ctx, const char *blockdev, gboolean *is_root)
+{
+        ProcTables t = { .ctx = ctx };
+        GPtrArray *out = blockdev_use(&t, blockdev, is_root);
+
+        proc_tables_clear(&t);
+        return out;
+}
+
+/* The sentences for people that hd_usage_describe() and hd_usage_index() give. */
+static void add_netdev_sentence(ProcTables *t, const char *ifname, GPtrArray *out)
+{
+        g_autofree char *detail = NULL;
+
+        if (netdev_use(t, ifname, &detail) != HD_NET_IDLE)
+                g_ptr_array_add(out, g_strdup_printf("%s %s", ifname,
+                                                     detail ? detail : "is in use"));
+}
+
+static void add_blockdev_sentences(ProcTables *t, const char *blockdev, GPtrArray *out)
+{
+        gboolean is_root = FALSE;
+        g_autoptr(GPtrArray) uses = blockdev_use(t, blockdev, &is_root);
+
+        for (guint j = 0; uses && j < uses->len; j++)
+                g_ptr_array_add(out, g_strdup(uses->pdata[j]));
 }
 
 GPtrArray *hd_usage_group_holders(HdCtx *ctx, int group)
@@ -201,23 +265,13 @@ GPtrArray *hd_usage_group_holders(HdCtx *ctx, int group)
 GPtrArray *hd_usage_describe(HdCtx *ctx, const HdDevice *dev)
 {
         GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+        ProcTables t = { .ctx = ctx };
 
-        for (guint i = 0; i < dev->netdevs->len; i++) {
-                const char *ifname = dev->netdevs->pdata[i];
-                g_autofree char *detail = NULL;
-
-                if (hd_usage_netdev(ctx, ifname, &detail) != HD_NET_IDLE)
-                        g_ptr_array_add(out, g_strdup_printf("%s %s", ifname,
-                                                             detail ? detail : "is in use"));
-        }
-        for (guint i = 0; i < dev->blockdevs->len; i++) {
-                gboolean is_root = FALSE;
-                g_autoptr(GPtrArray) uses = hd_usage_blockdev(ctx, dev->blockdevs->pdata[i],
-                                                              &is_root);
-
-                for (guint j = 0; uses && j < uses->len; j++)
-                        g_ptr_array_add(out, g_strdup(uses->pdata[j]));
-        }
+        for (guint i = 0; i < dev->netdevs->len; i++)
+                add_netdev_sentence(&t, dev->netdevs->pdata[i], out);
+        for (guint i = 0; i < dev->blockdevs->len; i++)
+                add_blockdev_sentences(&t, dev->blockdevs->pdata[i], out);
+        proc_tables_clear(&t);
         if (dev->iommu_group >= 0) {
                 g_autoptr(GPtrArray) holders = hd_usage_group_holders(ctx, dev->iommu_group);
                 for (guint i = 0; holders && i < holders->len; i++)
@@ -245,7 +299,8 @@ static gboolean owning_device(const char *path, char *name)
         return found;
 }
 
-static void index_add(GHashTable *index, const char *device, char *sentence)
+/* The list of sentences of @device in @index, made on first use. */
+static GPtrArray *index_list(GHashTable *index, const char *device)
 {
         GPtrArray *list = g_hash_table_lookup(index, device);
 
@@ -253,7 +308,7 @@ static void index_add(GHashTable *index, const char *device, char *sentence)
                 list = g_ptr_array_new_with_free_func(g_free);
                 g_hash_table_insert(index, g_strdup(device), list);
         }
-        g_ptr_array_add(list, sentence);
+        return list;
 }
 
 GHashTable *hd_usage_index(HdCtx *ctx)
@@ -262,6 +317,9 @@ GHashTable *hd_usage_index(HdCtx *ctx)
         GHashTable *index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                                   (GDestroyNotify)g_ptr_array_unref);
         int root_fd = hd_ctx_get_root_fd(ctx);
+        ProcTables t = { .ctx = ctx };
+        GHashTableIter iter;
+        gpointer key, value;
 
         for (gsize c = 0; c < G_N_ELEMENTS(classes); c++) {
                 g_autoptr(GPtrArray) names = hd_list_dir_at(root_fd, classes[c], NULL);
@@ -276,19 +334,17 @@ GHashTable *hd_usage_index(HdCtx *ctx)
 
                         if (!path || !owning_device(path, device))
                                 continue;
-                        if (c == 0) {
-                                g_autofree char *detail = NULL;
-                                if (hd_usage_netdev(ctx, name, &detail) != HD_NET_IDLE)
-                                        index_add(index, device,
-                                                  g_strdup_printf("%s %s", name,
-                                                                  detail ? detail : "is in use"));
-                        } else {
-                                gboolean is_root = FALSE;
-                                g_autoptr(GPtrArray) uses = hd_usage_blockdev(ctx, name, &is_root);
-                                for (guint j = 0; uses && j < uses->len; j++)
-                                        index_add(index, device, g_strdup(uses->pdata[j]));
-                        }
+                        if (c == 0)
+                                add_netdev_sentence(&t, name, index_list(index, device));
+                        else
+                                add_blockdev_sentences(&t, name, index_list(index, device));
                 }
         }
+        proc_tables_clear(&t);
+        /* only devices the host uses have an entry */
+        g_hash_table_iter_init(&iter, index);
+        while (g_hash_table_iter_next(&iter, &key, &value))
+                if (((GPtrArray *)value)->len == 0)
+                        g_hash_table_iter_remove(&iter);
         return index;
 }
