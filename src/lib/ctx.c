@@ -260,7 +260,6 @@ gboolean hd_ctx_replace_file(HdCtx *ctx, const char *path, const char *data, gss
                              GError **error)
 {
         g_autofree char *copy = NULL;
-        g_autofree char *dir = NULL;
 
         g_return_val_if_fail(path && path[0] != '/' && !strstr(path, ".."), FALSE);
 
@@ -269,10 +268,7 @@ gboolean hd_ctx_replace_file(HdCtx *ctx, const char *path, const char *data, gss
         hd_ctx_log(ctx, HD_LOG_DEBUG, "%sreplace /%s", ctx->dry_run ? "(dry run) " : "", path);
         if (ctx->dry_run)
                 return TRUE;
-        dir = g_path_get_dirname(path);
-        if (strcmp(dir, ".") != 0 && !hd_mkdir_p_at(ctx->root_fd, dir, 0755, error))
-                return FALSE;
-        if (!hd_write_file_atomic_at(ctx->root_fd, path, data, len, error))
+        if (!ctx->backend->install_file(ctx, ctx->root_fd, path, copy, 0644, error))
                 return FALSE;
         side_effect_done(ctx);
         return TRUE;

@@ -77,9 +77,10 @@ void hd_ctx_set_sim_faults(HdCtx *ctx, const char *spec);
 const char *hd_ctx_get_sim_faults(HdCtx *ctx);
 
 /* Replace a regular configuration file below the root (etc/default/grub, a state file)
- * atomically, creating its directory when needed. Not a kernel write, so it is the same for
- * every backend and does not go through the backend table; it is still a side effect, so it
- * is recorded in the write log (value: the new contents) and skipped in a dry run. */
+ * atomically with mode 0644, creating its directory when needed. It goes through the
+ * backend's install_file like every other file hostdev writes on the host (so the sim can
+ * inject failures), and is logged as "replace" (value: the new contents); skipped in a dry
+ * run. */
 gboolean hd_ctx_replace_file(HdCtx *ctx, const char *path, const char *data, gssize len,
                              GError **error);
 
