@@ -124,6 +124,7 @@ static char *explain_sharing(const HdGroup *group, HdCtx *ctx)
 {
         g_autoptr(GPtrArray) endpoints = g_ptr_array_new();
         g_autoptr(GString) why = g_string_new(NULL);
+        g_autoptr(HdDevice) ep = NULL;
         gboolean one_slot = TRUE;
         const HdDevice *first;
 
@@ -138,48 +139,43 @@ static char *explain_sharing(const HdGroup *group, HdCtx *ctx)
                                           &((HdDevice *)endpoints->pdata[i])->address))
                         one_slot = FALSE;
 
-        if (one_slot) {
-                g_autoptr(HdDevice) fn = load_for_acs(ctx, first->name);
-                if (fn && !acs_isolates(fn))
-                        g_string_append_printf(why,
-                                               "%s is a multifunction device without ACS, so "
-                                               "its functions are grouped together",
-                                               first->name);
-        }
+        /* The first endpoint with its config space and the bridges above it. */
+        ep = load_for_acs(ctx, first->name);
+        if (one_slot && ep && !acs_isolates(ep))
+                g_string_append_printf(why,
+                                       "%s is a multifunction device without ACS, so its "
+                                       "functions are grouped together",
+                                       first->name);
 
         /* The bridges above the first endpoint, nearest first. */
-        {
-                g_autoptr(HdDevice) ep = load_for_acs(ctx, first->name);
-                for (guint i = 0; ep && i < ep->upstream->len; i++) {
-                        g_autoptr(HdDevice) br = load_for_acs(ctx, ep->upstream->pdata[i]);
-                        const char *problem = NULL;
+        for (guint i = 0; ep && i < ep->upstream->len; i++) {
+                g_autoptr(HdDevice) br = load_for_acs(ctx, ep->upstream->pdata[i]);
+                const char *problem = NULL;
 
-                        if (!br)
-                                break;
-                        if (!br->is_pcie && br->config_readable)
-                                problem = "is a conventional PCI bridge: devices behind it "
-                                          "cannot be told apart by the IOMMU";
-                        else if (br->is_pcie && br->pcie_type == HD_PCIE_TYPE_PCIE_TO_PCI_BRIDGE)
-                                problem = "leads to conventional PCI, where the IOMMU cannot "
-                                          "tell the devices behind it apart";
-                        else if (br->is_pcie && (br->pcie_type == HD_PCIE_TYPE_ROOT_PORT ||
-                                                 br->pcie_type == HD_PCIE_TYPE_DOWNSTREAM_PORT) &&
-                                 !acs_isolates(br))
-                                problem = "lacks ACS, so everything below it shares one group";
-                        if (problem) {
-                                if (why->len)
-                                        g_string_append(why, "; ");
-                                g_string_append_printf(why, "upstream %s %s %s", port_kind(br),
-                                                       br->name, problem);
-                                break;
-                        }
-                }
-                if (ep && ep->upstream->len == 0 && !one_slot) {
+                if (!br)
+                        break;
+                if (!br->is_pcie && br->config_readable)
+                        problem = "is a conventional PCI bridge: devices behind it "
+                                  "cannot be told apart by the IOMMU";
+                else if (br->is_pcie && br->pcie_type == HD_PCIE_TYPE_PCIE_TO_PCI_BRIDGE)
+                        problem = "leads to conventional PCI, where the IOMMU cannot "
+                                  "tell the devices behind it apart";
+                else if (br->is_pcie && (br->pcie_type == HD_PCIE_TYPE_ROOT_PORT ||
+                                         br->pcie_type == HD_PCIE_TYPE_DOWNSTREAM_PORT) &&
+                         !acs_isolates(br))
+                        problem = "lacks ACS, so everything below it shares one group";
+                if (problem) {
                         if (why->len)
                                 g_string_append(why, "; ");
-                        g_string_append(why, "devices on the root bus without ACS between "
-                                             "them");
+                        g_string_append_printf(why, "upstream %s %s %s", port_kind(br), br->name,
+                                               problem);
+                        break;
                 }
+        }
+        if (ep && ep->upstream->len == 0 && !one_slot) {
+                if (why->len)
+                        g_string_append(why, "; ");
+                g_string_append(why, "devices on the root bus without ACS between them");
         }
         if (why->len == 0)
                 g_string_append(why, "the platform grouped them (no missing ACS found: a "
