@@ -38,7 +38,6 @@ GPtrArray *hd_guest_plan(const HdAddress *hosts, guint n_hosts, const HdGuestOpt
                 g_ptr_array_new_with_free_func((GDestroyNotify)hd_guest_device_free);
         guint next_slot = opts->fixed_address ? opts->guest_slot : AUTO_FIRST_SLOT;
         guint bus = opts->fixed_address ? opts->guest_bus : 0;
-        gboolean any_multi = FALSE;
 
         for (guint i = 0; i < n_hosts; i++) {
                 HdGuestDevice *gd = g_new0(HdGuestDevice, 1);
@@ -68,8 +67,6 @@ GPtrArray *hd_guest_plan(const HdAddress *hosts, guint n_hosts, const HdGuestOpt
                 while (j < plan->len &&
                        hd_address_same_slot(&first->host, &((HdGuestDevice *)plan->pdata[j])->host))
                         j++;
-                if (j - i > 1)
-                        any_multi = TRUE;
                 if (j - i > 1 || opts->fixed_address || used_slots) {
                         while (used_slots &&
                                g_hash_table_contains(used_slots,
@@ -99,7 +96,6 @@ GPtrArray *hd_guest_plan(const HdAddress *hosts, guint n_hosts, const HdGuestOpt
                 }
                 i = j;
         }
-        (void)any_multi;
         for (guint i = 0; i < plan->len; i++)
                 ((HdGuestDevice *)plan->pdata[i])->id = g_strdup_printf("hostdev%u", i);
         return g_steal_pointer(&plan);
@@ -320,6 +316,9 @@ GArray *hd_guest_domain_hostdevs(const char *domain_xml)
 gboolean hd_guest_check_devices(HdCtx *ctx, const HdAddress *hosts, guint n_hosts,
                                 const HdGuestOptions *opts, GError **error)
 {
+        /* Each group is looked at once, however many of its devices are listed. */
+        g_autoptr(GHashTable) groups_seen = g_hash_table_new(g_direct_hash, g_direct_equal);
+
         for (guint i = 0; i < n_hosts; i++) {
                 g_autoptr(HdDevice) dev = hd_device_load(ctx, &hosts[i],
                                                          HD_FIELD_DRIVER | HD_FIELD_IOMMU |
@@ -340,7 +339,8 @@ gboolean hd_guest_check_devices(HdCtx *ctx, const HdAddress *hosts, guint n_host
                                     dev->name);
                         return FALSE;
                 }
-                if (dev->iommu_group >= 0) {
+                if (dev->iommu_group >= 0 &&
+                    g_hash_table_add(groups_seen, GINT_TO_POINTER(dev->iommu_group + 1))) {
                         g_autofree char *dir = g_strdup_printf("kernel/iommu_groups/%d/devices",
                                                                dev->iommu_group);
                         g_autoptr(GPtrArray) members =
