@@ -43,8 +43,9 @@ static void put_file(Capture *c, const char *relpath, const char *data, gsize le
 static void copy_file(Capture *c, const char *relpath)
 {
         struct stat st;
-        g_autofree char *data = NULL;
+        g_autoptr(GBytes) bytes = NULL;
         gsize len = 0;
+        const char *data;
 
         if (fstatat(c->src, relpath, &st, 0) < 0 || !S_ISREG(st.st_mode))
                 return;
@@ -52,13 +53,11 @@ static void copy_file(Capture *c, const char *relpath)
                 put_file(c, relpath, "", 0);
                 return;
         }
-        {
-                g_autoptr(GBytes) bytes = hd_read_bytes_at(c->src, relpath, MAX_COPY, NULL);
-                if (!bytes)
-                        return; /* readable mode bits but the kernel said no: skip */
-                data = g_memdup2(g_bytes_get_data(bytes, &len), g_bytes_get_size(bytes) + 1);
-        }
-        put_file(c, relpath, data, len);
+        bytes = hd_read_bytes_at(c->src, relpath, MAX_COPY, NULL);
+        if (!bytes)
+                return; /* readable mode bits but the kernel said no: skip */
+        data = g_bytes_get_data(bytes, &len);
+        put_file(c, relpath, data ? data : "", len);
 }
 
 static void copy_link(Capture *c, const char *relpath)
