@@ -43,38 +43,6 @@ static void respond_cached(HdRequest *req, const char *(*get)(HdWatch *, GError 
         hd_respond_json(req->msg, SOUP_STATUS_OK, json);
 }
 
-/* The members of @dev's group, each loaded for the list fields (as `hostdev show` does);
- * @dev itself stands for its own entry. The group borrows; *members owns the others. */
-static HdGroup *load_group(HdCtx *ctx, HdDevice *dev, GPtrArray **members)
-{
-        g_autofree char *dir = g_strdup_printf("kernel/iommu_groups/%d/devices", dev->iommu_group);
-        g_autoptr(GPtrArray) names = hd_list_dir_at(hd_ctx_get_sys_fd(ctx), dir, NULL);
-        HdGroup *group = hd_group_new(dev->iommu_group);
-
-        *members = g_ptr_array_new_with_free_func((GDestroyNotify)hd_device_free);
-        for (guint i = 0; names && i < names->len; i++) {
-                HdAddress a;
-                HdDevice *m;
-                if (!hd_address_parse_sysfs_name(names->pdata[i], &a))
-                        continue;
-                if (hd_address_equal(&a, &dev->address)) {
-                        g_ptr_array_add(group->members, dev);
-                        continue;
-                }
-                m = hd_device_load(ctx, &a, HD_FIELDS_LIST, NULL);
-                if (m) {
-                        g_ptr_array_add(*members, m);
-                        g_ptr_array_add(group->members, m);
-                }
-        }
-        hd_group_evaluate(group, ctx);
-        {
-                g_autoptr(GHashTable) usage = hd_usage_index(ctx);
-                hd_group_note_host_use(group, usage);
-        }
-        return group;
-}
-
 static void get_device(HdRequest *req, const HdAddress *addr)
 {
         g_autoptr(GError) error = NULL;
@@ -105,7 +73,7 @@ static void get_device(HdRequest *req, const HdAddress *addr)
         }
         if (dev->iommu_group >= 0) {
                 g_autoptr(GPtrArray) members = NULL;
-                g_autoptr(HdGroup) group = load_group(req->agent->ctx, dev, &members);
+                g_autoptr(HdGroup) group = hd_iommu_group_load(req->agent->ctx, dev, &members);
                 g_autoptr(JsonBuilder) gb = json_builder_new();
 
                 hd_json_add_group(gb, group);

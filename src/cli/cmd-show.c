@@ -7,26 +7,6 @@
 #include "cli.h"
 #include "fileio.h"
 
-/* The other members of @dev's group, loaded from the group's own directory so that showing
- * one device does not scan the whole bus. */
-static GPtrArray *load_group_members(HdCtx *ctx, const HdDevice *dev)
-{
-        g_autofree char *dir = g_strdup_printf("kernel/iommu_groups/%d/devices", dev->iommu_group);
-        g_autoptr(GPtrArray) names = hd_list_dir_at(hd_ctx_get_sys_fd(ctx), dir, NULL);
-        GPtrArray *members = g_ptr_array_new_with_free_func((GDestroyNotify)hd_device_free);
-
-        for (guint i = 0; names && i < names->len; i++) {
-                HdAddress a;
-                HdDevice *m;
-                if (!hd_address_parse_sysfs_name(names->pdata[i], &a))
-                        continue;
-                m = hd_device_load(ctx, &a, HD_FIELDS_LIST, NULL);
-                if (m)
-                        g_ptr_array_add(members, m);
-        }
-        return members;
-}
-
 static void print_kv(const char *key, const char *value)
 {
         printf("%-18s %s\n", key, value ? value : "-");
@@ -159,21 +139,7 @@ int cmd_show(HdCli *cli, int argc, char **argv)
                 return cli_report_error(cli, error);
 
         uses = hd_usage_describe(ctx, dev);
-        if (dev->iommu_group >= 0) {
-                members = load_group_members(ctx, dev);
-                group = hd_group_new(dev->iommu_group);
-                for (guint i = 0; i < members->len; i++) {
-                        HdDevice *m = members->pdata[i];
-                        /* Our own entry: use the fully loaded device. */
-                        g_ptr_array_add(group->members,
-                                        hd_address_equal(&m->address, &dev->address) ? dev : m);
-                }
-                hd_group_evaluate(group, ctx);
-                {
-                        g_autoptr(GHashTable) usage = hd_usage_index(ctx);
-                        hd_group_note_host_use(group, usage);
-                }
-        }
+        group = hd_iommu_group_load(ctx, dev, &members);
 
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();

@@ -341,22 +341,17 @@ gboolean hd_guest_check_devices(HdCtx *ctx, const HdAddress *hosts, guint n_host
                 }
                 if (dev->iommu_group >= 0 &&
                     g_hash_table_add(groups_seen, GINT_TO_POINTER(dev->iommu_group + 1))) {
-                        g_autofree char *dir = g_strdup_printf("kernel/iommu_groups/%d/devices",
-                                                               dev->iommu_group);
-                        g_autoptr(GPtrArray) members =
-                                hd_list_dir_at(hd_ctx_get_sys_fd(ctx), dir, NULL);
-                        for (guint m = 0; members && m < members->len; m++) {
-                                HdAddress a;
+                        g_autoptr(GArray) members = hd_iommu_group_addresses(ctx, dev->iommu_group);
+                        for (guint m = 0; m < members->len; m++) {
+                                const HdAddress *a = &g_array_index(members, HdAddress, m);
                                 gboolean listed = FALSE;
                                 g_autoptr(HdDevice) other = NULL;
-                                if (!hd_address_parse_sysfs_name(members->pdata[m], &a))
-                                        continue;
                                 for (guint k = 0; k < n_hosts; k++)
-                                        listed |= hd_address_equal(&a, &hosts[k]);
+                                        listed |= hd_address_equal(a, &hosts[k]);
                                 if (listed)
                                         continue;
-                                other = hd_device_load(ctx, &a, HD_FIELD_HEADER | HD_FIELD_DRIVER |
-                                                                        HD_FIELD_IDS,
+                                other = hd_device_load(ctx, a, HD_FIELD_HEADER | HD_FIELD_DRIVER |
+                                                                       HD_FIELD_IDS,
                                                        NULL);
                                 if (!other || hd_device_is_bridge(other) ||
                                     hd_device_is_host_bridge(other))

@@ -11,6 +11,7 @@
 #include "hd-error.h"
 #include "inventory.h"
 #include "macros.h"
+#include "usage.h"
 
 static gint compare_addresses(gconstpointer a, gconstpointer b)
 {
@@ -131,6 +132,52 @@ HdDevice *hd_inventory_lookup(const HdInventory *inv, const char *name)
 HdGroup *hd_inventory_lookup_group(const HdInventory *inv, int number)
 {
         return g_hash_table_lookup(inv->by_group, GINT_TO_POINTER(number));
+}
+
+GArray *hd_iommu_group_addresses(HdCtx *ctx, int group)
+{
+        g_autofree char *dir = g_strdup_printf("kernel/iommu_groups/%d/devices", group);
+        g_autoptr(GPtrArray) names = hd_list_dir_at(hd_ctx_get_sys_fd(ctx), dir, NULL);
+        GArray *out = g_array_new(FALSE, FALSE, sizeof(HdAddress));
+
+        for (guint i = 0; names && i < names->len; i++) {
+                HdAddress a;
+                if (hd_address_parse_sysfs_name(names->pdata[i], &a))
+                        g_array_append_val(out, a);
+        }
+        g_array_sort(out, compare_addresses);
+        return out;
+}
+
+HdGroup *hd_iommu_group_load(HdCtx *ctx, HdDevice *dev, GPtrArray **members)
+{
+        g_autoptr(GArray) addrs = NULL;
+        g_autoptr(GHashTable) usage = NULL;
+        HdGroup *group;
+
+        *members = g_ptr_array_new_with_free_func((GDestroyNotify)hd_device_free);
+        if (dev->iommu_group < 0)
+                return NULL;
+        addrs = hd_iommu_group_addresses(ctx, dev->iommu_group);
+        group = hd_group_new(dev->iommu_group);
+        for (guint i = 0; i < addrs->len; i++) {
+                const HdAddress *a = &g_array_index(addrs, HdAddress, i);
+                HdDevice *m;
+
+                if (hd_address_equal(a, &dev->address)) {
+                        g_ptr_array_add(group->members, dev);
+                        continue;
+                }
+                m = hd_device_load(ctx, a, HD_FIELDS_LIST, NULL);
+                if (m) {
+                        g_ptr_array_add(*members, m);
+                        g_ptr_array_add(group->members, m);
+                }
+        }
+        hd_group_evaluate(group, ctx);
+        usage = hd_usage_index(ctx);
+        hd_group_note_host_use(group, usage);
+        return group;
 }
 
 gboolean hd_host_has_iommu_groups(HdCtx *ctx)

@@ -31,5 +31,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdInventory, hd_inventory_free)
 HdDevice *hd_inventory_lookup(const HdInventory *inv, const char *name);
 HdGroup *hd_inventory_lookup_group(const HdInventory *inv, int number);
 
+/* The addresses listed in sys/kernel/iommu_groups/N/devices, sorted; empty when there is no
+ * such group. */
+GArray *hd_iommu_group_addresses(HdCtx *ctx, int group);
+
+/* @dev's IOMMU group read from the group's own directory, without scanning the bus: the other
+ * members loaded with HD_FIELDS_LIST (owned by *members), @dev standing for itself, the
+ * verdict evaluated and what the host does with the members noted (`hostdev show` and the
+ * agent's device answer). NULL when @dev has no group. */
+HdGroup *hd_iommu_group_load(HdCtx *ctx, HdDevice *dev, GPtrArray **members);
+
 /* Whether the host has an IOMMU the kernel uses (sys/kernel/iommu_groups is not empty). */
 gboolean hd_host_has_iommu_groups(HdCtx *ctx);

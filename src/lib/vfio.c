@@ -12,6 +12,7 @@
 #include "fileio.h"
 #include "group.h"
 #include "hd-error.h"
+#include "inventory.h"
 #include "macros.h"
 #include "vfio.h"
 
@@ -166,18 +167,14 @@ gboolean hd_vfio_inspect_kernel(HdCtx *ctx, int root_fd, int group, const char *
  * being viable; NULL when none. */
 static char *describe_blockers(HdCtx *ctx, int group)
 {
-        g_autofree char *dir = g_strdup_printf("kernel/iommu_groups/%d/devices", group);
-        g_autoptr(GPtrArray) names = hd_list_dir_at(hd_ctx_get_sys_fd(ctx), dir, NULL);
+        g_autoptr(GArray) addrs = hd_iommu_group_addresses(ctx, group);
         g_autoptr(GString) s = g_string_new(NULL);
 
-        for (guint i = 0; names && i < names->len; i++) {
-                HdAddress a;
-                g_autoptr(HdDevice) m = NULL;
+        for (guint i = 0; i < addrs->len; i++) {
+                g_autoptr(HdDevice) m = hd_device_load(ctx, &g_array_index(addrs, HdAddress, i),
+                                                       HD_FIELDS_LIST, NULL);
                 g_autofree char *what = NULL;
 
-                if (!hd_address_parse_sysfs_name(names->pdata[i], &a))
-                        continue;
-                m = hd_device_load(ctx, &a, HD_FIELDS_LIST, NULL);
                 if (!m || hd_group_member_is_viable(m))
                         continue;
                 what = hd_device_describe(m);
