@@ -61,6 +61,22 @@ static gssize read_fd_once(int fd, char *buf, gsize max)
         return n;
 }
 
+/* Write all of @data to a regular file; -1 with errno set on failure. */
+static int write_all(int fd, const char *data, gsize len)
+{
+        while (len > 0) {
+                gssize n = write(fd, data, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -1;
+                }
+                data += n;
+                len -= (gsize)n;
+        }
+        return 0;
+}
+
 char *hd_read_attr_at(int dirfd, const char *path, GError **error)
 {
         hd_autofd int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -295,17 +311,10 @@ gboolean hd_write_file_atomic_at(int dirfd, const char *path, const char *data, 
 
         if (fd < 0)
                 return set_errno_error(error, errno, "cannot create", tmp);
-        while (remaining > 0) {
-                gssize n = write(fd, data, remaining);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        int err = errno;
-                        (void)unlinkat(dirfd, tmp, 0);
-                        return set_errno_error(error, err, "cannot write", tmp);
-                }
-                data += n;
-                remaining -= (size_t)n;
+        if (write_all(fd, data, remaining) < 0) {
+                int err = errno;
+                (void)unlinkat(dirfd, tmp, 0);
+                return set_errno_error(error, err, "cannot write", tmp);
         }
         if (fsync(fd) < 0 || renameat(dirfd, tmp, dirfd, path) < 0) {
                 int err = errno;
@@ -367,15 +376,7 @@ gboolean hd_write_file_at(int dirfd, const char *path, const char *data, gsize l
 
         if (fd < 0)
                 return set_errno_error(error, errno, "cannot create", path);
-        while (len > 0) {
-                gssize n = write(fd, data, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return set_errno_error(error, errno, "cannot write", path);
-                }
-                data += n;
-                len -= (gsize)n;
-        }
+        if (write_all(fd, data, len) < 0)
+                return set_errno_error(error, errno, "cannot write", path);
         return TRUE;
 }
