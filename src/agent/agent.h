@@ -154,8 +154,6 @@ void hd_agent_groups_release(HdAgent *agent, GArray *groups);
 GArray *hd_agent_groups_of(HdCtx *ctx, const HdAddress *addresses, guint n);
 /* A new context for a worker thread. */
 HdCtx *hd_agent_ctx_new(HdAgent *agent, GError **error);
-/* The JSON of a bind report (the same object `hostdev detach --json` prints). */
-void hd_agent_add_bind_report(JsonBuilder *b, HdCtx *ctx, const HdBindReport *report);
 /* libvirt, opened on first use; NULL with @error when it cannot be reached. Call with
  * virt_lock held. */
 HdVirt *hd_agent_get_virt(HdAgent *agent, GError **error);

@@ -101,22 +101,26 @@ static void bind_args_free(gpointer p)
         g_free(a);
 }
 
+/* The answer of a detach or attach: the same object the CLI prints with --json. */
+static JsonBuilder *bind_answer(HdCtx *ctx, HdBindReport *report)
+{
+        JsonBuilder *b = json_builder_new();
+
+        json_builder_begin_object(b);
+        hd_json_add_bind_report(b, ctx, report);
+        json_builder_end_object(b);
+        return b;
+}
+
 static JsonBuilder *run_detach(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)
 {
         BindArgs *a = data;
         HdBindOptions opts = {.group = a->b.group, .force = a->b.force, .persist = a->b.persist};
         g_autoptr(HdBindReport) report = NULL;
-        JsonBuilder *b;
 
         hd_ctx_set_dry_run(ctx, a->b.dry_run);
         report = hd_bind_detach(ctx, &a->address, 1, &opts, error);
-        if (!report)
-                return NULL;
-        b = json_builder_new();
-        json_builder_begin_object(b);
-        hd_agent_add_bind_report(b, ctx, report);
-        json_builder_end_object(b);
-        return b;
+        return report ? bind_answer(ctx, report) : NULL;
 }
 
 static JsonBuilder *run_attach(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)
@@ -124,17 +128,10 @@ static JsonBuilder *run_attach(HdAgent *agent, HdCtx *ctx, gpointer data, GError
         BindArgs *a = data;
         HdBindOptions opts = {.group = a->b.group, .force = a->b.force, .driver = a->b.driver};
         g_autoptr(HdBindReport) report = NULL;
-        JsonBuilder *b;
 
         hd_ctx_set_dry_run(ctx, a->b.dry_run);
         report = hd_bind_attach(ctx, &a->address, 1, &opts, error);
-        if (!report)
-                return NULL;
-        b = json_builder_new();
-        json_builder_begin_object(b);
-        hd_agent_add_bind_report(b, ctx, report);
-        json_builder_end_object(b);
-        return b;
+        return report ? bind_answer(ctx, report) : NULL;
 }
 
 static JsonBuilder *run_verify(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)

@@ -215,11 +215,6 @@ void hd_agent_run_op(HdRequest *req, const char *op_name, const char *target, gb
 
 /* ---- the bind report, as `hostdev detach --json` prints it -------------------------------- */
 
-void hd_agent_add_bind_report(JsonBuilder *b, HdCtx *ctx, const HdBindReport *report)
-{
-        hd_json_add_bind_report(b, ctx, report);
-}
-
 HdVirt *hd_agent_get_virt(HdAgent *agent, GError **error)
 {
         if (!agent->virt) {
