@@ -331,16 +331,6 @@ const GPtrArray *hd_ctx_get_write_log(HdCtx *ctx)
         return ctx->write_log;
 }
 
-void hd_ctx_clear_write_log(HdCtx *ctx)
-{
-        g_ptr_array_set_size(ctx->write_log, 0);
-}
-
-guint hd_ctx_get_crash_at(HdCtx *ctx)
-{
-        return ctx->crash_at;
-}
-
 HdNames *hd_ctx_get_names(HdCtx *ctx)
 {
         if (!ctx->names)

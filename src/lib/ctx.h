@@ -96,14 +96,10 @@ typedef struct {
  * "run update-grub", "replace /etc/default/grub". */
 char *hd_ctx_write_describe(const HdCtxWrite *w);
 
-/* The writes recorded since the context was made or the log was cleared. */
+/* The writes recorded since the context was made. Crash injection for tests of the journal
+ * counts the same side effects: with HOSTDEV_CRASH_AT=write:N in the environment when the
+ * context is made, the process is killed with SIGKILL right after the N-th one. */
 const GPtrArray *hd_ctx_get_write_log(HdCtx *ctx);
-void hd_ctx_clear_write_log(HdCtx *ctx);
-
-/* Crash injection for tests of the journal: when the environment names
- * HOSTDEV_CRASH_AT=write:N, the process is killed with SIGKILL right after the N-th side
- * effect of this context. Parsed once when the context is made. */
-guint hd_ctx_get_crash_at(HdCtx *ctx);
 
 /* Lazily created per-context caches (names database, etc.) live behind these. */
 typedef struct HdNames HdNames;

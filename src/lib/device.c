@@ -497,11 +497,6 @@ gboolean hd_device_is_host_bridge(const HdDevice *dev)
         return dev->class_code >= 0 && ((guint32)dev->class_code >> 8) == 0x0600;
 }
 
-gboolean hd_device_is_display(const HdDevice *dev)
-{
-        return dev->class_code >= 0 && ((guint32)dev->class_code >> 16) == 0x03;
-}
-
 gboolean hd_device_is_boot_vga(const HdDevice *dev)
 {
         return dev->boot_vga == 1;

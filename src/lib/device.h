@@ -121,8 +121,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdDevice, hd_device_free)
 gboolean hd_device_is_bridge(const HdDevice *dev);
 /* Class 0x0600: the host bridge, which is never given to a guest. */
 gboolean hd_device_is_host_bridge(const HdDevice *dev);
-/* Class 0x03xx. */
-gboolean hd_device_is_display(const HdDevice *dev);
 gboolean hd_device_is_boot_vga(const HdDevice *dev);
 
 /* Driver the kernel's viability rule accepts: vfio-pci, a vfio variant driver, pci-stub. */
