@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "json-strict.h"
+#include "utf8.h"
 
 G_DEFINE_QUARK(hd-json-strict-error-quark, hd_json_strict_error)
 
@@ -83,41 +84,6 @@ static int hex4(const guint8 *s)
         return v;
 }
 
-/* Length of the well-formed UTF-8 sequence at @s (at most @n bytes), 0 if not well formed
- * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). */
-static gsize utf8_sequence(const guint8 *s, gsize n)
-{
-        guint8 c = s[0], lo = 0x80, hi = 0xBF;
-        gsize need;
-
-        if (c < 0x80)
-                return 1;
-        if (c >= 0xC2 && c <= 0xDF)
-                need = 1;
-        else if (c >= 0xE0 && c <= 0xEF)
-                need = 2;
-        else if (c >= 0xF0 && c <= 0xF4)
-                need = 3;
-        else
-                return 0;
-        if (c == 0xE0)
-                lo = 0xA0;
-        else if (c == 0xED)
-                hi = 0x9F;
-        else if (c == 0xF0)
-                lo = 0x90;
-        else if (c == 0xF4)
-                hi = 0x8F;
-        if (n < need + 1)
-                return 0;
-        if (s[1] < lo || s[1] > hi)
-                return 0;
-        for (gsize i = 2; i <= need; i++)
-                if (s[i] < 0x80 || s[i] > 0xBF)
-                        return 0;
-        return need + 1;
-}
-
 static void append_code_point(GByteArray *out, gunichar cp)
 {
         char buf[6];
@@ -146,7 +112,7 @@ static gboolean parse_string(Parser *p, GByteArray *decoded)
                         return fail(p, HD_JSON_STRICT_ERROR_ENCODING, p->pos,
                                     "a control character in a string must be escaped");
                 if (c != '\\') {
-                        n = utf8_sequence(p->s + p->pos, p->len - p->pos);
+                        n = hd_utf8_char_len(p->s + p->pos, p->len - p->pos);
                         if (n == 0)
                                 return fail(p, HD_JSON_STRICT_ERROR_ENCODING, p->pos,
                                             "bytes that are not UTF-8 in a string");

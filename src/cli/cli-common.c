@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "utf8.h"
 
 static void log_to_stderr(HdLogLevel level, const char *message, gpointer user_data)
 {
@@ -196,8 +197,9 @@ void cli_table_add_row(CliTable *t, const char *const *cells)
 {
         char **row = g_new0(char *, t->n_columns + 1);
 
+        /* names read from sysfs are bytes: no raw control bytes or broken UTF-8 on a tty */
         for (guint i = 0; i < t->n_columns; i++)
-                row[i] = g_strdup(cells[i] ? cells[i] : "-");
+                row[i] = cells[i] ? hd_utf8_printable(cells[i]) : g_strdup("-");
         g_ptr_array_add(t->rows, row);
 }
 
@@ -241,6 +243,24 @@ void cli_table_print(CliTable *t, int shrink_column, int width)
                 while (line->len && line->str[line->len - 1] == ' ')
                         g_string_truncate(line, line->len - 1);
                 puts(line->str);
+        }
+}
+
+void cli_print(const char *format, ...)
+{
+        g_autofree char *text = NULL;
+        g_auto(GStrv) lines = NULL;
+        va_list ap;
+
+        va_start(ap, format);
+        text = g_strdup_vprintf(format, ap);
+        va_end(ap);
+        lines = g_strsplit(text, "\n", -1);
+        for (guint i = 0; lines[i]; i++) {
+                g_autofree char *shown = hd_utf8_printable(lines[i]);
+                fputs(shown, stdout);
+                if (lines[i + 1])
+                        fputc('\n', stdout);
         }
 }
 

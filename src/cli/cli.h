@@ -77,6 +77,10 @@ void cli_table_print(CliTable *t, int shrink_column, int width);
 void cli_table_free(CliTable *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CliTable, cli_table_free)
 
+/* printf() to stdout for text that holds names read from the system: line breaks as given,
+ * any other control character shown as '?', bytes that are not UTF-8 as U+FFFD. */
+void cli_print(const char *format, ...) G_GNUC_PRINTF(1, 2);
+
 /* Terminal width of stdout, 0 when not a terminal. */
 int cli_terminal_width(void);
 

@@ -9,6 +9,7 @@
 #include "fileio.h"
 #include "hd-error.h"
 #include "host.h"
+#include "json-writer.h"
 #include "macros.h"
 #include "parse.h"
 
@@ -333,7 +334,6 @@ static GPtrArray *load_state(HdCtx *ctx)
 static gboolean save_state(HdCtx *ctx, HdBootloaderKind kind, GPtrArray *state, GError **error)
 {
         g_autoptr(JsonBuilder) b = json_builder_new();
-        g_autoptr(JsonGenerator) gen = json_generator_new();
         g_autoptr(JsonNode) root = NULL;
         g_autofree char *text = NULL;
         g_autofree char *with_nl = NULL;
@@ -358,9 +358,7 @@ static gboolean save_state(HdCtx *ctx, HdBootloaderKind kind, GPtrArray *state, 
         json_builder_end_array(b);
         json_builder_end_object(b);
         root = json_builder_get_root(b);
-        json_generator_set_root(gen, root);
-        json_generator_set_pretty(gen, TRUE);
-        text = json_generator_to_data(gen, NULL);
+        text = hd_json_node_to_text(root, TRUE);
         with_nl = g_strconcat(text, "\n", NULL);
         return hd_ctx_replace_file(ctx, HD_KERNEL_ARGS_STATE, with_nl, -1, error);
 }
