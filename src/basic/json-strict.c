@@ -250,6 +250,8 @@ static gboolean parse_name(Parser *p, Level *level, char **duplicate)
         if (!g_hash_table_add(level->names, key)) {
                 gsize n;
                 const char *data = g_bytes_get_data(key, &n);
+                if (!data) /* the empty name: GBytes hold no data */
+                        data = "";
                 g_autofree char *shown = g_utf8_make_valid(data, (gssize)MIN(n, 64));
                 g_set_error(p->error, HD_JSON_STRICT_ERROR, HD_JSON_STRICT_ERROR_DUPLICATE,
                             "duplicate member \"%s\" at byte %" G_GSIZE_FORMAT, shown, start);

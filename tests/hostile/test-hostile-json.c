@@ -114,6 +114,7 @@ static const Case cases[] = {
         BAD("\"\\uDE00\\uD83D\"", ENCODING), /* reversed pair */
         /* duplicates, after unescaping */
         BAD("{\"a\":1,\"a\":1}", DUPLICATE),
+        BAD("{\"\":1,\"\":2}", DUPLICATE), /* the empty name (found by fuzz-json-strict) */
         BAD("{\"a\":1,\"b\":2,\"a\":3}", DUPLICATE),
         BAD("{\"a\":1,\"\\u0061\":2}", DUPLICATE),
         BAD("{\"\\/\":1,\"/\":2}", DUPLICATE),
@@ -195,6 +196,11 @@ static void test_duplicate_name(void)
         g_assert_error(error, HD_JSON_STRICT_ERROR, HD_JSON_STRICT_ERROR_DUPLICATE);
         g_assert_cmpstr(name, ==, "dry_run");
         g_assert_nonnull(strstr(error->message, "\"dry_run\""));
+        g_clear_error(&error);
+        g_clear_pointer(&name, g_free);
+        g_assert_false(hd_json_strict_validate("{\"\":1,\"\":2}", 13, 8, 0, &name, &error));
+        g_assert_error(error, HD_JSON_STRICT_ERROR, HD_JSON_STRICT_ERROR_DUPLICATE);
+        g_assert_cmpstr(name, ==, "");
 }
 
 /* hd_body_parse() refuses @body with HD_ERROR_INVALID_ARGUMENT (the agent's 400) and a
