@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json-strict.h"
@@ -219,6 +222,53 @@ gboolean hd_body_parse_bind(JsonObject *o, const char *action, HdBindArgs *out, 
 void hd_bind_args_clear(HdBindArgs *a)
 {
         g_clear_pointer(&a->driver, g_free);
+}
+
+/* realpath(), or for a file that does not exist yet its directory's realpath() and its name. */
+static char *resolve_path(const char *path)
+{
+        g_autofree char *dir = NULL, *base = NULL, *real_dir = NULL;
+        char *real = realpath(path, NULL);
+
+        if (real || errno != ENOENT)
+                return real;
+        dir = g_path_get_dirname(path);
+        base = g_path_get_basename(path);
+        if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0 || strcmp(base, "/") == 0)
+                return NULL;
+        real_dir = realpath(dir, NULL);
+        if (!real_dir)
+                return NULL;
+        return g_build_filename(real_dir, base, NULL);
+}
+
+gboolean hd_disk_image_resolve(const char *images_dir, const char *path, char **out,
+                               GError **error)
+{
+        g_autofree char *dir = realpath(images_dir, NULL);
+        g_autofree char *real = NULL;
+        g_autofree char *prefix = NULL;
+
+        if (!dir)
+                dir = g_canonicalize_filename(images_dir, "/");
+        if (!g_path_is_absolute(path))
+                return invalid(error, "\"disk_image\" must be an absolute path beneath %s",
+                               dir);
+        real = resolve_path(path);
+        if (!real)
+                return invalid(error,
+                               "\"disk_image\" %s cannot be resolved (its directory must exist): "
+                               "put the image beneath %s (the agent's images-dir)",
+                               path, dir);
+        prefix = g_str_has_suffix(dir, "/") ? g_strdup(dir) : g_strconcat(dir, "/", NULL);
+        if (!g_str_has_prefix(real, prefix) || real[strlen(prefix)] == '\0')
+                return invalid(error,
+                               "\"disk_image\" %s is not a file beneath %s (the agent's "
+                               "images-dir)%s%s; put the image there or change images-dir",
+                               path, dir, strcmp(real, path) != 0 ? ": it resolves to " : "",
+                               strcmp(real, path) != 0 ? real : "");
+        *out = g_steal_pointer(&real);
+        return TRUE;
 }
 
 gboolean hd_vm_name_valid(const char *name)

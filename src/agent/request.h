@@ -54,6 +54,14 @@ typedef struct {
 gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error);
 void hd_vm_args_clear(HdVmArgs *a);
 
+/* The image a VM may boot from: @path (absolute) with its symbolic links resolved, which must
+ * name a file beneath @images_dir (resolved too), never the directory itself: a disk_image of
+ * "/etc/shadow", "/var/lib/libvirt/images/../../x" or a link in the images directory that
+ * points out of it is refused (INVALID_ARGUMENT, the agent's 400). The file need not exist,
+ * its directory must. *@out: the resolved path, for libvirt. */
+gboolean hd_disk_image_resolve(const char *images_dir, const char *path, char **out,
+                               GError **error);
+
 /* 1-64 letters, digits, '-', '_' or '.', not starting with '.' (libvirt's and vm.c's rule). */
 gboolean hd_vm_name_valid(const char *name);
 
