@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json-strict.h"
 #include "testlib.h"
 
 #define GPU "0000:01:00.0"
@@ -1013,6 +1014,21 @@ static void test_hostile_requests(void)
                 r = request(d, "POST", "/v1/vms", body);
                 g_assert_cmpuint(r.status, ==, 200);
                 reply_clear(&r);
+        }
+        /* bytes that are not UTF-8 in the request path come back as valid JSON */
+        {
+                const char *paths[] = {"/v1/nothing%FF%1F%C0%AF", "/v1/devices/%FE%1F%ED%A0%80",
+                                       "/v1/vms/%FF%1Fx"};
+                for (gsize i = 0; i < G_N_ELEMENTS(paths); i++) {
+                        g_autoptr(GError) error = NULL;
+                        r = request(d, "GET", paths[i], NULL);
+                        g_assert_cmpuint(r.status, >=, 400);
+                        g_assert_cmpuint(r.status, <, 500);
+                        if (!hd_json_strict_validate(r.body, strlen(r.body), 32,
+                                                     HD_JSON_STRICT_NO_NUL, NULL, &error))
+                                g_error("%s: %s: %s", paths[i], error->message, r.body);
+                        reply_clear(&r);
+                }
         }
         /* a control character in a kernel argument */
         r = request(d, "PUT", "/v1/kernel-args",
