@@ -20,6 +20,12 @@ static gboolean invalid(GError **error, const char *format, ...)
         va_start(ap, format);
         message = g_strdup_vprintf(format, ap);
         va_end(ap);
+        if (!g_utf8_validate(message, -1, NULL)) {
+                /* a member or value quoted in the message may be cut inside a character */
+                char *valid = g_utf8_make_valid(message, -1);
+                g_free(message);
+                message = valid;
+        }
         g_set_error_literal(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT, message);
         return FALSE;
 }

@@ -314,6 +314,30 @@ static void test_body_not_json(void)
         assert_body_refused("{\"dry_run\": true}\0{}", 19, "end of the text");
 }
 
+/* Found by fuzz-agent-body: an address cut after 40 bytes inside a character made a message
+ * that is not UTF-8. */
+static void test_body_message_utf8(void)
+{
+        const char *body = "{\"name\": \"vm\", \"hostdevs\": [\"0000:01:00.0xxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                           "\u00e9\u00e9\"]}";
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonObject) o = hd_body_parse(body, strlen(body), &error);
+        HdVmArgs v;
+        gboolean ok;
+        HdAddress a;
+
+        g_assert_no_error(error);
+        ok = hd_body_parse_vm(o, &v, &error);
+        hd_vm_args_clear(&v);
+        g_assert_false(ok);
+        g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+        g_assert_true(g_utf8_validate(error->message, -1, NULL));
+        g_clear_error(&error);
+        g_assert_false(hd_address_parse("0000:01:00.0xxxxxxxxxxxxxxxxxxxxxxxxxxx\xc3\xa9\xc3\xa9", &a,
+                                        &error));
+        g_assert_true(g_utf8_validate(error->message, -1, NULL));
+}
+
 static void test_body_deep(void)
 {
         g_autoptr(GString) s = g_string_new("{\"group\":");
@@ -364,6 +388,7 @@ int main(int argc, char **argv)
         g_test_add_func("/hostile/json/body/duplicates", test_body_duplicates);
         g_test_add_func("/hostile/json/body/not-json", test_body_not_json);
         g_test_add_func("/hostile/json/body/deep", test_body_deep);
+        g_test_add_func("/hostile/json/body/message-utf8", test_body_message_utf8);
         g_test_add_func("/hostile/json/body/valid", test_body_valid);
         return g_test_run();
 }
