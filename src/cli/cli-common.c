@@ -14,9 +14,12 @@ static void log_to_stderr(HdLogLevel level, const char *message, gpointer user_d
 {
         HdCli *cli = user_data;
 
+        g_autofree char *shown = NULL;
+
         if (level == HD_LOG_DEBUG && !cli->verbose)
                 return;
-        fprintf(stderr, "hostdev: %s\n", message);
+        shown = hd_utf8_printable(message); /* names from sysfs: no raw escapes on a tty */
+        fprintf(stderr, "hostdev: %s\n", shown);
 }
 
 GOptionGroup *cli_common_options(HdCli *cli)
@@ -156,7 +159,15 @@ HdCtx *cli_start_without_arguments(HdCli *cli, GOptionContext *octx, int *argc, 
 
 int cli_report_error(HdCli *cli, const GError *error)
 {
-        fprintf(stderr, "hostdev: %s\n", error->message);
+        g_autofree char *shown = NULL;
+        g_auto(GStrv) lines = g_strsplit(error->message, "\n", -1);
+
+        /* one line per refusal; each printable (driver names come from sysfs) */
+        for (char **l = lines; *l; l++) {
+                shown = hd_utf8_printable(*l);
+                fprintf(stderr, "%s%s\n", l == lines ? "hostdev: " : "", shown);
+                g_clear_pointer(&shown, g_free);
+        }
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
                 json_builder_begin_object(b);

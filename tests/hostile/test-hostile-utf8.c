@@ -116,6 +116,23 @@ static void test_cli_human(void)
         assert_printable(groups_out);
 }
 
+/* A refusal that names the GPU (and so its driver) on stderr, and as JSON. */
+static void test_cli_error_message(void)
+{
+        g_autoptr(HdTestFixture) fx = hostile_fixture();
+        const char *argv[] = {"detach", "--dry-run", "--root", fx->root, "0000:01:00.1", NULL};
+        const char *json[] = {"detach", "--dry-run", "--json", "--root", fx->root,
+                              "0000:01:00.1", NULL};
+        g_autofree char *err = NULL, *out = NULL, *jerr = NULL;
+
+        g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, &err), ==, 1);
+        assert_printable(err);
+        g_assert_nonnull(strstr(err, "nouvev?[31m"));
+        g_assert_cmpint(hd_test_run_cli(json, NULL, &out, &jerr), ==, 1);
+        assert_valid_json(out);
+        g_assert_nonnull(strstr(out, "nouvev\\u001b[31m"));
+}
+
 typedef void (*WriteFunc)(HdJsonWriter *w);
 
 static void write_hostile(HdJsonWriter *w)
@@ -208,6 +225,7 @@ int main(int argc, char **argv)
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/hostile/utf8/cli-json", test_cli_json);
         g_test_add_func("/hostile/utf8/cli-human", test_cli_human);
+        g_test_add_func("/hostile/utf8/cli-error-message", test_cli_error_message);
         g_test_add_func("/hostile/utf8/writer", test_writer);
         g_test_add_func("/hostile/utf8/node-to-text", test_node_to_text);
         g_test_add_func("/hostile/utf8/printable", test_printable);
