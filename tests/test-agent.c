@@ -989,6 +989,16 @@ static void test_hostile_requests(void)
         };
 
         g_assert_cmpint(g_mkdir_with_parents(images, 0755), ==, 0);
+        {
+                /* a CPU neither Intel nor AMD, and a device entry that is a symlink loop */
+                g_autofree char *cpuinfo = hd_test_path(fx, "proc/cpuinfo");
+                g_autofree char *entry = hd_test_path(fx, "sys/bus/pci/devices/0000:00:14.0");
+                g_assert_true(g_file_set_contents(cpuinfo, "processor\t: 0\nvendor_id\t: "
+                                                           "CentaurHauls\n\n",
+                                                  -1, NULL));
+                g_assert_cmpint(unlink(entry), ==, 0);
+                g_assert_cmpint(symlink("0000:00:14.0", entry), ==, 0);
+        }
         d = daemon_start_full(fx, NULL, args, TRUE);
         for (gsize i = 0; i < G_N_ELEMENTS(bad_bodies); i++) {
                 r = request(d, "POST", "/v1/devices/" GPU "/detach", bad_bodies[i]);
@@ -996,6 +1006,19 @@ static void test_hostile_requests(void)
                 reply_clear(&r);
                 assert_driver(fx, GPU, "nouveau");
         }
+        /* the caller's mistakes that were 500 */
+        r = request(d, "POST", "/v1/devices/" GPU "/attach", "{\"driver\": \"no_such_driver\"}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/devices/" USB, NULL);
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/" USB "/detach", "{\"dry_run\": true}");
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        r = request(d, "PUT", "/v1/kernel-args", "{\"enable\": [\"iommu\"], \"dry_run\": true}");
+        assert_error(&r, 409, "refused");
+        reply_clear(&r);
         /* VM define refuses what start refuses */
         r = request(d, "POST", "/v1/vms", "{\"name\": \"hb\", \"hostdevs\": [\"0000:00:00.0\"]}");
         assert_error(&r, 409, "refused");
