@@ -87,7 +87,9 @@ static void test_option_errors_json(void)
         const char *b[] = {"show", "--json", "--nope", "--root", fx->root, GPU, NULL};
         const char *c[] = {"list", "--json", "--class", "toaster", "--root", fx->root, NULL};
         const char *d[] = {"groups", "--json", "--root", fx->root, "extra", NULL};
-        const char *const *cases[] = {a, b, c, d};
+        const char *e[] = {"frobnicate", "--json", NULL};
+        const char *f[] = {"--json", NULL};
+        const char *const *cases[] = {a, b, c, d, e, f};
 
         for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
                 g_autofree char *out = NULL;
