@@ -21,8 +21,7 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
         g_autoptr(GError) error = NULL;
         g_autoptr(GError) strict_error = NULL;
         g_autofree char *duplicate = NULL;
-        gboolean ok = hd_json_strict_validate((const char *)data, size, 16, 0, &duplicate,
-                                              &error);
+        gboolean ok = hd_json_strict_validate((const char *)data, size, 16, 0, &duplicate, &error);
         gboolean ok_strict = hd_json_strict_validate((const char *)data, size, 16,
                                                      HD_JSON_STRICT_NO_NUL, NULL, &strict_error);
 

@@ -20,6 +20,7 @@ typedef struct {
         int code;   /* -1: valid; else the HdJsonStrictError */
 } Case;
 
+/* clang-format off */
 #define OK(t) {t, -1, -1}
 #define BAD(t, c) {t, -1, HD_JSON_STRICT_ERROR_##c}
 #define BADN(t, n, c) {t, n, HD_JSON_STRICT_ERROR_##c}
@@ -122,6 +123,7 @@ static const Case cases[] = {
         BAD("[{\"a\":1},{\"b\":1,\"b\":2}]", DUPLICATE),
         BAD("{\"\xc3\xa9\":1,\"\\u00e9\":2}", DUPLICATE),
 };
+/* clang-format on */
 
 static void test_case(gconstpointer data)
 {
@@ -150,8 +152,8 @@ static void test_nul(void)
 
         g_assert_true(hd_json_strict_validate("\"a\\u0000b\"", 10, 8, 0, NULL, &error));
         g_assert_no_error(error);
-        g_assert_false(hd_json_strict_validate("\"a\\u0000b\"", 10, 8, HD_JSON_STRICT_NO_NUL,
-                                               NULL, &error));
+        g_assert_false(
+            hd_json_strict_validate("\"a\\u0000b\"", 10, 8, HD_JSON_STRICT_NO_NUL, NULL, &error));
         g_assert_error(error, HD_JSON_STRICT_ERROR, HD_JSON_STRICT_ERROR_ENCODING);
 }
 
@@ -180,8 +182,7 @@ static void test_depth(void)
         g_assert_error(error, HD_JSON_STRICT_ERROR, HD_JSON_STRICT_ERROR_DEPTH);
         g_clear_error(&error);
         /* no recursion: the ceiling holds whatever the caller asks */
-        g_assert_false(
-                hd_json_strict_validate(huge, strlen(huge), G_MAXUINT, 0, NULL, &error));
+        g_assert_false(hd_json_strict_validate(huge, strlen(huge), G_MAXUINT, 0, NULL, &error));
         g_assert_error(error, HD_JSON_STRICT_ERROR, HD_JSON_STRICT_ERROR_DEPTH);
 }
 
@@ -191,8 +192,7 @@ static void test_duplicate_name(void)
         g_autofree char *name = NULL;
         const char *text = "{\"group\":true,\"dry\\u005frun\":true,\"dry_run\":false}";
 
-        g_assert_false(
-                hd_json_strict_validate(text, strlen(text), 8, 0, &name, &error));
+        g_assert_false(hd_json_strict_validate(text, strlen(text), 8, 0, &name, &error));
         g_assert_error(error, HD_JSON_STRICT_ERROR, HD_JSON_STRICT_ERROR_DUPLICATE);
         g_assert_cmpstr(name, ==, "dry_run");
         g_assert_nonnull(strstr(error->message, "\"dry_run\""));
@@ -208,8 +208,7 @@ static void test_duplicate_name(void)
 static void assert_body_refused(const char *body, gssize len, const char *needle)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(JsonObject) o =
-                hd_body_parse(body, len < 0 ? strlen(body) : (gsize)len, &error);
+        g_autoptr(JsonObject) o = hd_body_parse(body, len < 0 ? strlen(body) : (gsize)len, &error);
 
         g_assert_null(o);
         g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
@@ -251,11 +250,11 @@ static void test_body_null_dry_run(void)
 static void test_body_null_vm_and_kernel_args(void)
 {
         const char *bad_vm[] = {
-                "{\"name\":\"vm1\",\"hostdevs\":null}",
-                "{\"name\":\"vm1\",\"disk_image\":null}",
-                "{\"name\":\"vm1\",\"viommu\":null}",
-                "{\"name\":\"vm1\",\"memory_mib\":null}",
-                "{\"name\":null}",
+            "{\"name\":\"vm1\",\"hostdevs\":null}",
+            "{\"name\":\"vm1\",\"disk_image\":null}",
+            "{\"name\":\"vm1\",\"viommu\":null}",
+            "{\"name\":\"vm1\",\"memory_mib\":null}",
+            "{\"name\":null}",
         };
         const char *bad_ka[] = {"{\"dry_run\":null}", "{\"enable\":null}", "{\"custom\":null}"};
 
@@ -292,8 +291,7 @@ static void test_body_duplicates(void)
         assert_body_refused("{\"dry_run\": true, \"dry_run\": false}", -1,
                             "member \"dry_run\" appears more than once");
         assert_body_refused("{\"dry_run\": false, \"dry_run\": true}", -1, "\"dry_run\"");
-        assert_body_refused("{\"dry_run\": true, \"dry\\u005frun\": false}", -1,
-                            "\"dry_run\"");
+        assert_body_refused("{\"dry_run\": true, \"dry\\u005frun\": false}", -1, "\"dry_run\"");
         assert_body_refused("{\"name\":\"a\",\"hostdevs\":[],\"name\":\"b\"}", -1, "\"name\"");
 }
 
@@ -306,7 +304,9 @@ static void test_body_not_json(void)
         assert_body_refused("\xef\xbb\xbf{\"dry_run\": true}", -1, "byte order mark");
         assert_body_refused("{\"dry_run\": true,}", -1, "trailing comma");
         assert_body_refused("{\"driver\": \"vfio\xff\"}", -1, "not UTF-8");
-        assert_body_refused("{\"driver\": \"\xc0\xaf" "etc\"}", -1, "not UTF-8");
+        assert_body_refused("{\"driver\": \"\xc0\xaf"
+                            "etc\"}",
+                            -1, "not UTF-8");
         assert_body_refused("{\"driver\": \"\\uD800\"}", -1, "surrogate");
         assert_body_refused("{\"driver\": \"vfio\\u0000x\"}", -1, "\\u0000");
         assert_body_refused("{\"memory_mib\": 01024}", -1, "leading zero");
@@ -318,8 +318,9 @@ static void test_body_not_json(void)
  * that is not UTF-8. */
 static void test_body_message_utf8(void)
 {
-        const char *body = "{\"name\": \"vm\", \"hostdevs\": [\"0000:01:00.0xxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                           "\u00e9\u00e9\"]}";
+        const char *body =
+            "{\"name\": \"vm\", \"hostdevs\": [\"0000:01:00.0xxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "\u00e9\u00e9\"]}";
         g_autoptr(GError) error = NULL;
         g_autoptr(JsonObject) o = hd_body_parse(body, strlen(body), &error);
         HdVmArgs v;
@@ -333,8 +334,8 @@ static void test_body_message_utf8(void)
         g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
         g_assert_true(g_utf8_validate(error->message, -1, NULL));
         g_clear_error(&error);
-        g_assert_false(hd_address_parse("0000:01:00.0xxxxxxxxxxxxxxxxxxxxxxxxxxx\xc3\xa9\xc3\xa9", &a,
-                                        &error));
+        g_assert_false(hd_address_parse("0000:01:00.0xxxxxxxxxxxxxxxxxxxxxxxxxxx\xc3\xa9\xc3\xa9",
+                                        &a, &error));
         g_assert_true(g_utf8_validate(error->message, -1, NULL));
 }
 

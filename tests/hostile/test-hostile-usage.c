@@ -59,11 +59,11 @@ static void test_flag_with_value(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         const char *force[] = {"detach", "--force=abc", "--dry-run", "--group",
-                               "--root", fx->root, GPU, NULL};
+                               "--root", fx->root,      GPU,         NULL};
         const char *persist[] = {"detach", "--persist=no", "--group", "--root", fx->root, GPU,
                                  NULL};
         const char *dry[] = {"detach", "--group", "--dry-run=false", "--json", "--root", fx->root,
-                             GPU, NULL};
+                             GPU,      NULL};
         g_autofree char *err = NULL, *err2 = NULL, *out3 = NULL;
 
         g_assert_cmpint(run(force, NULL, &err), ==, 2);
@@ -105,13 +105,18 @@ static void test_kernel_args_control_chars(void)
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         g_autofree char *grub = hd_test_path(fx, "etc/default/grub");
         g_autofree char *before = NULL, *after = NULL;
-        const char *bad[] = {"quiet\nGRUB_DISABLE_RECOVERY=true", "a\x01" "b", "x=\x1b[2J",
-                             "tab\there", "del\x7f", "caf\xc3\xa9=1"};
+        const char *bad[] = {"quiet\nGRUB_DISABLE_RECOVERY=true",
+                             "a\x01"
+                             "b",
+                             "x=\x1b[2J",
+                             "tab\there",
+                             "del\x7f",
+                             "caf\xc3\xa9=1"};
 
         g_assert_true(g_file_get_contents(grub, &before, NULL, NULL));
         for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
-                const char *argv[] = {"kernel-args", "--custom", bad[i], "--apply", "--json",
-                                      "--root",      fx->root, NULL};
+                const char *argv[] = {"kernel-args", "--custom", bad[i],   "--apply",
+                                      "--json",      "--root",   fx->root, NULL};
                 g_autofree char *out = NULL, *err = NULL;
                 g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
                 g_autoptr(GPtrArray) custom = g_ptr_array_new();
@@ -132,7 +137,7 @@ static void test_kernel_args_control_chars(void)
         {
                 /* printable words still pass */
                 const char *argv[] = {"kernel-args", "--custom", "pcie_aspm=off quiet",
-                                      "--root", fx->root, NULL};
+                                      "--root",      fx->root,   NULL};
                 g_assert_cmpint(run(argv, NULL, NULL), ==, 0);
         }
 }
@@ -217,8 +222,8 @@ static void test_attach_unknown_driver(void)
         g_autoptr(HdBindReport) report = NULL;
         HdAddress a = hd_test_address(GPU);
         HdBindOptions opts = {.group = TRUE, .driver = "no_such_driver"};
-        const char *argv[] = {"attach", "--group", "--driver", "no_such_driver", "--json",
-                              "--root", fx->root, GPU, NULL};
+        const char *argv[] = {"attach", "--group", "--driver", "no_such_driver", "--json", "--root",
+                              fx->root, GPU,       NULL};
         g_autofree char *out = NULL, *drv = NULL, *drv2 = NULL;
 
         report = hd_bind_attach(ctx, &a, 1, &opts, &error);
@@ -335,18 +340,15 @@ static void test_disk_image(void)
                 const char *path;
                 gboolean ok;
         } cases[] = {
-                {file, TRUE},
-                {"new.qcow2", FALSE}, /* relative */
-                {"/etc/shadow", FALSE},
-                {outside, FALSE},
-                {images, FALSE},        /* the directory itself */
-                {images_slash, FALSE},
-                {link, FALSE},          /* a link out of the directory */
-                {NULL, FALSE},          /* filled in below: .../images/../outside.qcow2 */
-                {NULL, FALSE},          /* .../images-evil/x.qcow2 (a prefix, not a parent) */
-                {NULL, FALSE},          /* .../images/etc/passwd through a directory link */
-                {NULL, TRUE},           /* .../images/new.qcow2 (not created yet) */
-                {NULL, FALSE},          /* .../images/nodir/new.qcow2 */
+            {file, TRUE},           {"new.qcow2", FALSE}, /* relative */
+            {"/etc/shadow", FALSE}, {outside, FALSE},
+            {images, FALSE},                       /* the directory itself */
+            {images_slash, FALSE},  {link, FALSE}, /* a link out of the directory */
+            {NULL, FALSE}, /* filled in below: .../images/../outside.qcow2 */
+            {NULL, FALSE}, /* .../images-evil/x.qcow2 (a prefix, not a parent) */
+            {NULL, FALSE}, /* .../images/etc/passwd through a directory link */
+            {NULL, TRUE},  /* .../images/new.qcow2 (not created yet) */
+            {NULL, FALSE}, /* .../images/nodir/new.qcow2 */
         };
         g_autofree char *dotdot = g_build_filename(images, "..", "outside.qcow2", NULL);
         g_autofree char *prefix = g_build_filename(evil, "x.qcow2", NULL);
@@ -399,8 +401,7 @@ int main(int argc, char **argv)
         g_test_add_func("/hostile/usage/list-negative-group", test_list_negative_group);
         g_test_add_func("/hostile/usage/flag-with-value", test_flag_with_value);
         g_test_add_func("/hostile/usage/option-errors-json", test_option_errors_json);
-        g_test_add_func("/hostile/usage/kernel-args-control-chars",
-                        test_kernel_args_control_chars);
+        g_test_add_func("/hostile/usage/kernel-args-control-chars", test_kernel_args_control_chars);
         g_test_add_func("/hostile/usage/kernel-args-unknown-vendor",
                         test_kernel_args_unknown_vendor);
         g_test_add_func("/hostile/usage/no-iommu-verify-as-detach", test_no_iommu_verify_as_detach);

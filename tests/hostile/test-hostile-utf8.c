@@ -86,7 +86,8 @@ static void test_cli_json(void)
 
         run_ok(list, &list_out);
         assert_valid_json(list_out);
-        g_assert_nonnull(strstr(list_out, "\"nouvev\\u001b[31mil\\u001f\\u0001" HD_UTF8_REPLACEMENT));
+        g_assert_nonnull(
+            strstr(list_out, "\"nouvev\\u001b[31mil\\u001f\\u0001" HD_UTF8_REPLACEMENT));
         run_ok(show, &show_out);
         assert_valid_json(show_out);
         run_ok(groups, &groups_out);
@@ -121,8 +122,8 @@ static void test_cli_error_message(void)
 {
         g_autoptr(HdTestFixture) fx = hostile_fixture();
         const char *argv[] = {"detach", "--dry-run", "--root", fx->root, "0000:01:00.1", NULL};
-        const char *json[] = {"detach", "--dry-run", "--json", "--root", fx->root,
-                              "0000:01:00.1", NULL};
+        const char *json[] = {"detach", "--dry-run",    "--json", "--root",
+                              fx->root, "0000:01:00.1", NULL};
         g_autofree char *err = NULL, *out = NULL, *jerr = NULL;
 
         g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, &err), ==, 1);
@@ -142,7 +143,7 @@ static void write_hostile(HdJsonWriter *w)
         hd_json_writer_string(w, HOSTILE);
         hd_json_writer_member(w, "list");
         hd_json_writer_begin_array(w);
-        hd_json_writer_string(w, "\xf4\x90\x80\x80");       /* above U+10FFFF */
+        hd_json_writer_string(w, "\xf4\x90\x80\x80");             /* above U+10FFFF */
         hd_json_writer_string(w, "\xf0\x9f\x98\x80 caf\xc3\xa9"); /* valid: kept */
         hd_json_writer_string(w, "\x7f\"\\\b\f\n\r\t");
         hd_json_writer_end_array(w);
@@ -178,16 +179,17 @@ static void test_writer(void)
         /* both sinks still print the same text */
         g_assert_cmpstr(streamed->str, ==, built);
         g_assert_nonnull(strstr(built, "\"na" HD_UTF8_REPLACEMENT "me\\u001f\" : "));
-        g_assert_nonnull(strstr(built, "\"ev\\u001b[31mil\\u001f\\u0001" HD_UTF8_REPLACEMENT
-                                       HD_UTF8_REPLACEMENT HD_UTF8_REPLACEMENT));
+        g_assert_nonnull(
+            strstr(built, "\"ev\\u001b[31mil\\u001f\\u0001" HD_UTF8_REPLACEMENT HD_UTF8_REPLACEMENT
+                              HD_UTF8_REPLACEMENT));
         g_assert_nonnull(strstr(built, "\xf0\x9f\x98\x80 caf\xc3\xa9"));
         compact = hd_json_to_string(b, FALSE);
         assert_valid_json(compact);
         parsed = hd_test_parse_json(compact);
         o = json_node_get_object(parsed);
         g_assert_true(
-                g_str_has_prefix(json_object_get_string_member(o, "na" HD_UTF8_REPLACEMENT "me\x1f"),
-                                 "ev\x1b[31mil\x1f\x01"));
+            g_str_has_prefix(json_object_get_string_member(o, "na" HD_UTF8_REPLACEMENT "me\x1f"),
+                             "ev\x1b[31mil\x1f\x01"));
 }
 
 /* A JsonNode built without the writer (as the agent's handlers do) still comes out valid. */
@@ -212,10 +214,11 @@ static void test_printable(void)
         g_autofree char *a = hd_utf8_printable(HOSTILE);
         g_autofree char *b = hd_utf8_printable("caf\xc3\xa9 \xc2\x9b x\x7f");
 
-        g_assert_cmpstr(a, ==, "ev?[31mil??" HD_UTF8_REPLACEMENT HD_UTF8_REPLACEMENT
-                               HD_UTF8_REPLACEMENT HD_UTF8_REPLACEMENT HD_UTF8_REPLACEMENT
-                               HD_UTF8_REPLACEMENT HD_UTF8_REPLACEMENT "-" HD_UTF8_REPLACEMENT
-                               HD_UTF8_REPLACEMENT);
+        g_assert_cmpstr(
+            a, ==,
+            "ev?[31mil??" HD_UTF8_REPLACEMENT HD_UTF8_REPLACEMENT HD_UTF8_REPLACEMENT
+                HD_UTF8_REPLACEMENT HD_UTF8_REPLACEMENT HD_UTF8_REPLACEMENT HD_UTF8_REPLACEMENT
+            "-" HD_UTF8_REPLACEMENT HD_UTF8_REPLACEMENT);
         g_assert_cmpstr(b, ==, "caf\xc3\xa9 ? x?"); /* C1 CSI too */
         g_assert_null(hd_utf8_printable(NULL));
 }
