@@ -981,11 +981,11 @@ static void test_hostile_requests(void)
         Daemon *d;
         Reply r;
         const char *bad_bodies[] = {
-                "{\"group\": true, \"dry_run\": null}",
-                "{\"group\": true, \"dry_run\": true, \"dry_run\": false}",
-                "{\"group\": true, \"dry_run\": true /* yes */}",
-                "{'group': true, 'dry_run': true}",
-                "\xef\xbb\xbf{\"group\": true, \"dry_run\": true}",
+            "{\"group\": true, \"dry_run\": null}",
+            "{\"group\": true, \"dry_run\": true, \"dry_run\": false}",
+            "{\"group\": true, \"dry_run\": true /* yes */}",
+            "{'group': true, 'dry_run': true}",
+            "\xef\xbb\xbf{\"group\": true, \"dry_run\": true}",
         };
 
         g_assert_cmpint(g_mkdir_with_parents(images, 0755), ==, 0);
@@ -993,8 +993,9 @@ static void test_hostile_requests(void)
                 /* a CPU neither Intel nor AMD, and a device entry that is a symlink loop */
                 g_autofree char *cpuinfo = hd_test_path(fx, "proc/cpuinfo");
                 g_autofree char *entry = hd_test_path(fx, "sys/bus/pci/devices/0000:00:14.0");
-                g_assert_true(g_file_set_contents(cpuinfo, "processor\t: 0\nvendor_id\t: "
-                                                           "CentaurHauls\n\n",
+                g_assert_true(g_file_set_contents(cpuinfo,
+                                                  "processor\t: 0\nvendor_id\t: "
+                                                  "CentaurHauls\n\n",
                                                   -1, NULL));
                 g_assert_cmpint(unlink(entry), ==, 0);
                 g_assert_cmpint(symlink("0000:00:14.0", entry), ==, 0);
@@ -1023,7 +1024,8 @@ static void test_hostile_requests(void)
         r = request(d, "POST", "/v1/vms", "{\"name\": \"hb\", \"hostdevs\": [\"0000:00:00.0\"]}");
         assert_error(&r, 409, "refused");
         reply_clear(&r);
-        r = request(d, "POST", "/v1/vms", "{\"name\": \"bootgpu\", \"hostdevs\": [\"0000:00:02.0\"]}");
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"bootgpu\", \"hostdevs\": [\"0000:00:02.0\"]}");
         assert_error(&r, 409, "refused");
         g_assert_nonnull(strstr(r.body, "boot VGA"));
         reply_clear(&r);
@@ -1032,8 +1034,8 @@ static void test_hostile_requests(void)
         assert_error(&r, 400, "invalid-argument");
         reply_clear(&r);
         {
-                g_autofree char *body = g_strdup_printf(
-                        "{\"name\": \"ok\", \"disk_image\": \"%s/ok.qcow2\"}", images);
+                g_autofree char *body =
+                    g_strdup_printf("{\"name\": \"ok\", \"disk_image\": \"%s/ok.qcow2\"}", images);
                 r = request(d, "POST", "/v1/vms", body);
                 g_assert_cmpuint(r.status, ==, 200);
                 reply_clear(&r);

@@ -41,11 +41,11 @@ JsonObject *hd_body_parse(const char *data, gsize len, GError **error)
                 return json_object_new();
         /* json-glib alone would take comments, single quotes, a BOM and the last of two
          * members with one name: only what the strict validator passes reaches it. */
-        if (!hd_json_strict_validate(data, len, HD_JSON_STRICT_DEPTH_DEFAULT,
-                                     HD_JSON_STRICT_NO_NUL, &duplicate, &local)) {
+        if (!hd_json_strict_validate(data, len, HD_JSON_STRICT_DEPTH_DEFAULT, HD_JSON_STRICT_NO_NUL,
+                                     &duplicate, &local)) {
                 if (duplicate) {
                         g_autofree char *shown =
-                                g_utf8_make_valid(duplicate, (gssize)MIN(strlen(duplicate), 64));
+                            g_utf8_make_valid(duplicate, (gssize)MIN(strlen(duplicate), 64));
                         invalid(error,
                                 "member \"%s\" appears more than once in one object of the "
                                 "request body; give each member once",
@@ -81,7 +81,7 @@ gboolean hd_body_check_members(JsonObject *o, const char *const *allowed, GError
                 if (!ok) {
                         g_autofree char *list = g_strjoinv(", ", (char **)allowed);
                         g_autofree char *shown =
-                                g_utf8_make_valid(l->data, (gssize)MIN(strlen(l->data), 64));
+                            g_utf8_make_valid(l->data, (gssize)MIN(strlen(l->data), 64));
                         return invalid(error, "unknown member \"%s\" in the request body; %s%s",
                                        shown, *allowed ? "known: " : "it takes none", list);
                 }
@@ -248,8 +248,7 @@ static char *resolve_path(const char *path)
         return g_build_filename(real_dir, base, NULL);
 }
 
-gboolean hd_disk_image_resolve(const char *images_dir, const char *path, char **out,
-                               GError **error)
+gboolean hd_disk_image_resolve(const char *images_dir, const char *path, char **out, GError **error)
 {
         g_autofree char *dir = realpath(images_dir, NULL);
         g_autofree char *real = NULL;
@@ -258,8 +257,7 @@ gboolean hd_disk_image_resolve(const char *images_dir, const char *path, char **
         if (!dir)
                 dir = g_canonicalize_filename(images_dir, "/");
         if (!g_path_is_absolute(path))
-                return invalid(error, "\"disk_image\" must be an absolute path beneath %s",
-                               dir);
+                return invalid(error, "\"disk_image\" must be an absolute path beneath %s", dir);
         real = resolve_path(path);
         if (!real)
                 return invalid(error,

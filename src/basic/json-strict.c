@@ -6,7 +6,9 @@
 #include "json-strict.h"
 #include "utf8.h"
 
+/* clang-format off */
 G_DEFINE_QUARK(hd-json-strict-error-quark, hd_json_strict_error)
+/* clang-format on */
 
 typedef struct {
         gboolean is_object;

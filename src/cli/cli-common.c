@@ -84,9 +84,9 @@ static gboolean is_flag(const HdCli *cli, const char *name, gsize len)
                         return TRUE;
         for (gsize i = 0; i < G_N_ELEMENTS(cli->entry_sets) && cli->entry_sets[i]; i++) {
                 for (const GOptionEntry *e = cli->entry_sets[i]; e->long_name; e++) {
-                        gboolean flag = e->arg == G_OPTION_ARG_NONE ||
-                                        (e->arg == G_OPTION_ARG_CALLBACK &&
-                                         (e->flags & G_OPTION_FLAG_NO_ARG));
+                        gboolean flag =
+                            e->arg == G_OPTION_ARG_NONE ||
+                            (e->arg == G_OPTION_ARG_CALLBACK && (e->flags & G_OPTION_FLAG_NO_ARG));
                         if (flag && strlen(e->long_name) == len &&
                             strncmp(e->long_name, name, len) == 0)
                                 return TRUE;

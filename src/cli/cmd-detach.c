@@ -54,7 +54,7 @@ int cli_print_bind_report(HdCli *cli, HdCtx *ctx, const HdBindReport *report)
                         cli_print("%s  already on %s%s\n", d->name, from, extra);
                 else
                         cli_print("%s  %s -> %s%s%s\n", d->name, from, to,
-                               report->dry_run ? " (dry run)" : "", extra);
+                                  report->dry_run ? " (dry run)" : "", extra);
         }
         if (report->dry_run)
                 cli_print_write_log(ctx, "Would make these changes, in order (nothing was "

@@ -20,7 +20,8 @@ static void print_group(const HdGroup *g)
                                    : hd_group_member_is_viable(dev)       ? "free"
                                                                           : "host driver";
                 cli_print("  %s  %-11s %s%s%s\n", dev->name, mark, what,
-                       dev->product_name ? " — " : "", dev->product_name ? dev->product_name : "");
+                          dev->product_name ? " — " : "",
+                          dev->product_name ? dev->product_name : "");
         }
 }
 

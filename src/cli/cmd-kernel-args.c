@@ -69,8 +69,8 @@ static void print_human(const HdKernelArgs *ka, gboolean apply, gboolean dry_run
         print_line("running", ka->running);
         if (ka->bootloader == HD_BOOTLOADER_UNKNOWN)
                 cli_print("%-11s %s\n", "configured",
-                       "unknown: no supported bootloader found (GRUB, grubby, systemd-boot, "
-                       "Proxmox)");
+                          "unknown: no supported bootloader found (GRUB, grubby, systemd-boot, "
+                          "Proxmox)");
         else
                 print_line("configured", ka->configured);
         print_line("desired", ka->desired);

@@ -143,8 +143,9 @@ int cmd_list(HdCli *cli, int argc, char **argv)
                                          "audio, bridge or other",
                                     o.class_filter);
         else if (o.group_filter != G_MININT && o.group_filter < 0)
-                r = cli_usage_error(cli, "--group %d is not an IOMMU group number; groups are "
-                                         "numbered from 0 ('hostdev groups' lists them)",
+                r = cli_usage_error(cli,
+                                    "--group %d is not an IOMMU group number; groups are "
+                                    "numbered from 0 ('hostdev groups' lists them)",
                                     o.group_filter);
         if (r != HD_EXIT_OK)
                 goto out;

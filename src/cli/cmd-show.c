@@ -100,14 +100,14 @@ static void print_device(const HdDevice *dev, const HdGroup *group, GPtrArray *u
         print_kv("assignable", assign);
         if (group) {
                 cli_print("\nIOMMU group %d: %s%s\n", group->number, group->verdict_text,
-                       group->viable ? " (viable now)" : "");
+                          group->viable ? " (viable now)" : "");
                 if (group->shared_reason)
                         cli_print("  why shared: %s\n", group->shared_reason);
                 for (guint i = 0; i < group->members->len; i++) {
                         const HdDevice *m = group->members->pdata[i];
                         g_autofree char *what = hd_device_describe(m);
                         cli_print("  %s %s (%s)%s\n", m == dev ? "*" : " ", m->name, what,
-                               hd_device_is_bridge(m) ? " [bridge]" : "");
+                                  hd_device_is_bridge(m) ? " [bridge]" : "");
                 }
         }
 }

@@ -114,6 +114,5 @@ int main(int argc, char **argv)
                 g_free(cli.backend);
                 return r;
         }
-        return cli_usage_error(&cli, "'%s' is not a command",
-                               argv[idx]);
+        return cli_usage_error(&cli, "'%s' is not a command", argv[idx]);
 }

@@ -80,8 +80,8 @@ gboolean hd_address_parse(const char *text, HdAddress *out, GError **error)
         len = text ? strlen(text) : 0;
         shown = g_utf8_make_valid(text ? text : "", (gssize)MIN(len, 40));
         g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
-                    "'%s%s' is not a PCI address; expected DDDD:BB:DD.F, e.g. 0000:01:00.0",
-                    shown, len > 40 ? "..." : "");
+                    "'%s%s' is not a PCI address; expected DDDD:BB:DD.F, e.g. 0000:01:00.0", shown,
+                    len > 40 ? "..." : "");
         return FALSE;
 }
 

@@ -753,7 +753,7 @@ static gboolean check_driver_exists(HdCtx *ctx, const char *driver, GError **err
             strcmp(release, "..") != 0) {
                 g_autofree char *dep_path = g_strdup_printf("lib/modules/%s/modules.dep", release);
                 g_autofree char *bi_path =
-                        g_strdup_printf("lib/modules/%s/modules.builtin", release);
+                    g_strdup_printf("lib/modules/%s/modules.builtin", release);
                 dep = hd_read_file_at(root, dep_path, 1 << 24, NULL);
                 builtin = hd_read_file_at(root, bi_path, 1 << 24, NULL);
         }
@@ -768,8 +768,7 @@ static gboolean check_driver_exists(HdCtx *ctx, const char *driver, GError **err
                     "there is no PCI driver %s: it is not registered (%s) and %s; name one of "
                     "those, or leave the driver out to give the devices back to the driver they "
                     "had before detach",
-                    driver,
-                    list->len ? list->str : "sys/bus/pci/drivers is empty",
+                    driver, list->len ? list->str : "sys/bus/pci/drivers is empty",
                     dep || builtin ? "the running kernel has no module of that name"
                                    : "the running kernel's module lists are missing");
         return FALSE;

@@ -690,8 +690,7 @@ static gboolean check_arg_bytes(const char *option, const GPtrArray *texts, GErr
                                     "%s '%s': byte 0x%02x at offset %u is %s; kernel arguments "
                                     "are printable ASCII words separated by spaces",
                                     option, shown, *b, (guint)(b - (const guchar *)text),
-                                    *b < 0x20 || *b == 0x7f ? "a control character"
-                                                            : "not ASCII");
+                                    *b < 0x20 || *b == 0x7f ? "a control character" : "not ASCII");
                         return FALSE;
                 }
         }

@@ -97,12 +97,12 @@ void hd_json_writer_free(HdJsonWriter *w)
  * 0x01..0x1e, 0x7f), 0x1f (which json-glib 1.6 leaves raw, making invalid JSON), and every
  * byte >= 0x80, checked to be well formed UTF-8. ASCII text passes through in runs. */
 static const guint8 stops_run[256] = {
-        [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
-        [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
-        [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
-        [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
-        [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1, [0x7f] = 1,
-        [0x80 ... 0xff] = 1,
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
+    [0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
+    [0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
+    [0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+    [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
+    [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1, [0x7f] = 1, [0x80 ... 0xff] = 1,
 };
 
 static gsize bounded_len(const unsigned char *p)
@@ -204,7 +204,8 @@ char *hd_json_text_make_valid(const char *text)
                         u[6] = '\0';
                         g_string_append(out, u);
                         p++;
-                } else if ((k = hd_utf8_char_len(p, n - (gsize)(p - (const unsigned char *)text)))) {
+                } else if ((k = hd_utf8_char_len(p,
+                                                 n - (gsize)(p - (const unsigned char *)text)))) {
                         g_string_append_len(out, (const char *)p, (gssize)k);
                         p += k;
                 } else {

@@ -5,8 +5,9 @@
  * - a stream: text is produced as values are added, byte for byte what
  *   hd_json_node_to_text() (json-glib 1.6's JsonGenerator, then made valid) prints for the same
  *   tree with pretty=TRUE (member layout `"name" : value`, `[]` for an empty array, json-glib's
- *   string escaping), and handed to a flush callback in chunks. No tree is built, so listing thousands of devices costs no
- *   node allocations and the memory stays flat whatever the device count.
+ *   string escaping), and handed to a flush callback in chunks. No tree is built, so listing
+ * thousands of devices costs no node allocations and the memory stays flat whatever the device
+ * count.
  * - a JsonBuilder: every call is forwarded, for callers that want a JsonNode (show, the agent).
  *
  * The JSON objects (json-export.c) are written once, against this API, so both sinks always
