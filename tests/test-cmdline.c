@@ -797,6 +797,40 @@ static void test_cli(void)
         g_assert_nonnull(strstr(out3, "reboot required"));
 }
 
+/* Found by fuzz-bootloader: in etc/kernel/cmdline a word starting with '#' became a comment
+ * line when the word before it was removed, and a quoted word spanning lines boots as two
+ * (kernel-install knows no quotes). Both are refused, the file left alone. */
+static void test_kernel_cmdline_file_refusals(void)
+{
+        g_autoptr(GPtrArray) words = NULL;
+        g_autoptr(GPtrArray) edits =
+            g_ptr_array_new_with_free_func((GDestroyNotify)hd_arg_edit_free);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *edited = NULL;
+
+        g_assert_false(hd_bootloader_edit_text(HD_BOOTLOADER_FILE_KERNEL_CMDLINE,
+                                               "root=/dev/sda1\nquiet #x\n", NULL, &words, NULL,
+                                               &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
+        g_assert_nonnull(strstr(error->message, "starts with '#'"));
+        g_clear_error(&error);
+        g_assert_false(hd_bootloader_edit_text(HD_BOOTLOADER_FILE_KERNEL_CMDLINE,
+                                               "root=/dev/sda1 a=\"b\nc\" quiet\n", NULL,
+                                               &words, NULL, &error));
+        g_assert_nonnull(strstr(error->message, "spans lines"));
+        g_clear_error(&error);
+
+        /* what it accepts round-trips */
+        g_ptr_array_add(edits, hd_arg_edit_new(HD_ARG_EDIT_REMOVE, "quiet", NULL));
+        g_ptr_array_add(edits, hd_arg_edit_new(HD_ARG_EDIT_ADD, NULL, "intel_iommu=on"));
+        g_assert_true(hd_bootloader_edit_text(HD_BOOTLOADER_FILE_KERNEL_CMDLINE,
+                                              "root=/dev/sda1\nquiet a=\"b c\"\n", edits,
+                                              &words, &edited, &error));
+        g_assert_no_error(error);
+        g_assert_cmpuint(words->len, ==, 3);
+        g_assert_cmpstr(edited, ==, "root=/dev/sda1\na=\"b c\" intel_iommu=on\n");
+}
+
 int main(int argc, char **argv)
 {
         int r;
@@ -826,6 +860,8 @@ int main(int argc, char **argv)
         g_test_add_func("/cmdline/proxmox-grub", test_proxmox_grub);
         g_test_add_func("/cmdline/unknown-bootloader", test_unknown_bootloader);
         g_test_add_func("/cmdline/cli", test_cli);
+        g_test_add_func("/cmdline/kernel-cmdline-file-refusals",
+                        test_kernel_cmdline_file_refusals);
         r = g_test_run();
         g_clear_pointer(&shared_fixtures, g_hash_table_unref);
         return r;
