@@ -435,6 +435,52 @@ static char *encode_shell_value(const Value *v, const char *value)
         return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
+/* Where the shell's next command line starts after the line at @pos that is not one of ours:
+ * a quoted string or a backslash-newline carries the line on, a comment ends it. (Without
+ * this, "GRUB_CMDLINE_LINUX=" inside another variable's multi-line quotes would be read as
+ * an assignment the shell never makes.) (gsize)-1 when a quote is never closed, (gsize)-2
+ * when a continued line sets GRUB_CMDLINE_LINUX* or the file ends in a continuation. */
+static gsize shell_next_line(const char *text, gsize pos)
+{
+        gsize i = pos;
+        gboolean word_start = TRUE;
+
+        while (text[i] && text[i] != '\n') {
+                char c = text[i];
+
+                if (c == '#' && word_start) {
+                        while (text[i] && text[i] != '\n')
+                                i++;
+                        break;
+                }
+                if (c == '\'' || c == '"') {
+                        for (i++; text[i] && text[i] != c; i++)
+                                if (c == '"' && text[i] == '\\' && text[i + 1])
+                                        i++;
+                        if (!text[i])
+                                return (gsize)-1;
+                } else if (c == '\\' && !text[i + 1]) {
+                        return (gsize)-2; /* a newline we append would continue the line */
+                } else if (c == '\\') {
+                        i++; /* an escaped character, a newline included */
+                        if (text[i] == '\n') {
+                                gsize j = i + 1;
+                                while (text[j] == ' ' || text[j] == '\t')
+                                        j++;
+                                /* one command with ours: the shell assigns it, we would
+                                 * not; at the end, a line we append would join it */
+                                if (g_str_has_prefix(text + j, "GRUB_CMDLINE_LINUX") ||
+                                    text[j] == '\0')
+                                        return (gsize)-2;
+                        }
+                }
+                word_start = c == ' ' || c == '\t' || c == ';' || c == '&' || c == '|' ||
+                             c == '(' || c == ')';
+                i++;
+        }
+        return text[i] ? i + 1 : i;
+}
+
 /* GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT: the last assignment of each wins, as in
  * the shell that grub-mkconfig sources the file with. */
 static gboolean parse_grub(ConfigFile *f, GError **error)
@@ -446,8 +492,18 @@ static gboolean parse_grub(ConfigFile *f, GError **error)
 
         while (text[pos]) {
                 gsize q = pos;
-                const char *nl = strchr(text + pos, '\n');
-                gsize next = nl ? (gsize)(nl - text) + 1 : strlen(text);
+                const char *nl;
+                gsize next = shell_next_line(text, pos);
+
+                if (next == (gsize)-1 || next == (gsize)-2) {
+                        value_free(found[0]);
+                        value_free(found[1]);
+                        return unparseable(error, f->path, text, pos,
+                                           next == (gsize)-1
+                                               ? "unterminated quote"
+                                               : "GRUB_CMDLINE_LINUX is set on a continued "
+                                                 "line, or the file ends in one");
+                }
 
                 while (text[q] == ' ' || text[q] == '\t')
                         q++;

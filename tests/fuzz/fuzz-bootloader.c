@@ -27,21 +27,36 @@ static gint compare_strings(gconstpointer a, gconstpointer b)
         return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void assert_same_words(GPtrArray *a, GPtrArray *b)
+static char *join(GPtrArray *words)
 {
-        g_ptr_array_sort(a, compare_strings);
-        g_ptr_array_sort(b, compare_strings);
-        g_assert_cmpuint(a->len, ==, b->len);
-        for (guint i = 0; i < a->len; i++)
-                g_assert_cmpstr(a->pdata[i], ==, b->pdata[i]);
+        g_ptr_array_add(words, NULL);
+        g_ptr_array_set_size(words, words->len - 1);
+        return g_strjoinv("|", (char **)words->pdata);
 }
 
+/* Same words as a multiset, or fail showing both files. */
+static void assert_same_words(GPtrArray *a, GPtrArray *b, const char *text, const char *edited)
+{
+        gboolean same = a->len == b->len;
+
+        g_ptr_array_sort(a, compare_strings);
+        g_ptr_array_sort(b, compare_strings);
+        for (guint i = 0; same && i < a->len; i++)
+                same = strcmp(a->pdata[i], b->pdata[i]) == 0;
+        if (!same) {
+                g_autofree char *ja = join(a), *jb = join(b);
+                g_error("expected words %s, the edited file says %s\n--- before\n%s\n--- after\n%s",
+                        ja, jb, text, edited);
+        }
+}
+
+/* as the kernel compares them: '-' and '_' alike in the key */
 static guint count_word(const GPtrArray *words, const char *w)
 {
         guint n = 0;
 
         for (guint i = 0; i < words->len; i++)
-                n += strcmp(words->pdata[i], w) == 0;
+                n += hd_cmdline_arg_equal(words->pdata[i], w);
         return n;
 }
 
@@ -79,7 +94,7 @@ static void check_edit(HdBootloaderFile format, const char *text, GPtrArray *bef
         if (!hd_bootloader_edit_text(format, edited, NULL, &after, NULL, &error))
                 g_error("the edited file does not parse: %s\n--- before\n%s\n--- after\n%s",
                         error->message, text, edited);
-        assert_same_words(expected, after);
+        assert_same_words(expected, after, text, edited);
 }
 
 int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
