@@ -797,6 +797,66 @@ static void test_cli(void)
         g_assert_nonnull(strstr(out3, "reboot required"));
 }
 
+/* Found by fuzz-bootloader: in etc/kernel/cmdline a word starting with '#' became a comment
+ * line when the word before it was removed, and a quoted word spanning lines boots as two
+ * (kernel-install knows no quotes). Both are refused, the file left alone. */
+static void test_kernel_cmdline_file_refusals(void)
+{
+        g_autoptr(GPtrArray) words = NULL;
+        g_autoptr(GPtrArray) edits =
+            g_ptr_array_new_with_free_func((GDestroyNotify)hd_arg_edit_free);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *edited = NULL;
+
+        g_assert_false(hd_bootloader_edit_text(HD_BOOTLOADER_FILE_KERNEL_CMDLINE,
+                                               "root=/dev/sda1\nquiet #x\n", NULL, &words, NULL,
+                                               &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
+        g_assert_nonnull(strstr(error->message, "starts with '#'"));
+        g_clear_error(&error);
+        g_assert_false(hd_bootloader_edit_text(HD_BOOTLOADER_FILE_KERNEL_CMDLINE,
+                                               "root=/dev/sda1 a=\"b\nc\" quiet\n", NULL,
+                                               &words, NULL, &error));
+        g_assert_nonnull(strstr(error->message, "spans lines"));
+        g_clear_error(&error);
+
+        /* what it accepts round-trips */
+        g_ptr_array_add(edits, hd_arg_edit_new(HD_ARG_EDIT_REMOVE, "quiet", NULL));
+        g_ptr_array_add(edits, hd_arg_edit_new(HD_ARG_EDIT_ADD, NULL, "intel_iommu=on"));
+        g_assert_true(hd_bootloader_edit_text(HD_BOOTLOADER_FILE_KERNEL_CMDLINE,
+                                              "root=/dev/sda1\nquiet a=\"b c\"\n", edits,
+                                              &words, &edited, &error));
+        g_assert_no_error(error);
+        g_assert_cmpuint(words->len, ==, 3);
+        g_assert_cmpstr(edited, ==, "root=/dev/sda1\na=\"b c\" intel_iommu=on\n");
+}
+
+/* Found by fuzz-bootloader: a GRUB_CMDLINE_LINUX line inside another variable's multi-line
+ * quotes is no assignment to the shell, and a file whose quote never closes is refused. */
+static void test_grub_quoted_lines(void)
+{
+        g_autoptr(GPtrArray) words = NULL;
+        g_autoptr(GError) error = NULL;
+
+        g_assert_true(hd_bootloader_edit_text(
+            HD_BOOTLOADER_FILE_GRUB_DEFAULT,
+            "GRUB_CMDLINE_LINUX=\"quiet\"\n# it's a comment\nX=\"a\nGRUB_CMDLINE_LINUX=bogus\n\"\n",
+            NULL, &words, NULL, &error));
+        g_assert_no_error(error);
+        g_assert_cmpuint(words->len, ==, 1);
+        g_assert_cmpstr(words->pdata[0], ==, "quiet");
+        g_clear_pointer(&words, g_ptr_array_unref);
+        g_assert_false(hd_bootloader_edit_text(HD_BOOTLOADER_FILE_GRUB_DEFAULT,
+                                               "GRUB_CMDLINE_LINUX=quiet\nX='open\n", NULL,
+                                               &words, NULL, &error));
+        g_assert_nonnull(strstr(error->message, "unterminated quote"));
+        g_clear_error(&error);
+        g_assert_false(hd_bootloader_edit_text(HD_BOOTLOADER_FILE_GRUB_DEFAULT,
+                                               "X=1 \\\n  GRUB_CMDLINE_LINUX=quiet\n", NULL,
+                                               &words, NULL, &error));
+        g_assert_nonnull(strstr(error->message, "continued line"));
+}
+
 int main(int argc, char **argv)
 {
         int r;
@@ -826,6 +886,9 @@ int main(int argc, char **argv)
         g_test_add_func("/cmdline/proxmox-grub", test_proxmox_grub);
         g_test_add_func("/cmdline/unknown-bootloader", test_unknown_bootloader);
         g_test_add_func("/cmdline/cli", test_cli);
+        g_test_add_func("/cmdline/kernel-cmdline-file-refusals",
+                        test_kernel_cmdline_file_refusals);
+        g_test_add_func("/cmdline/grub-quoted-lines", test_grub_quoted_lines);
         r = g_test_run();
         g_clear_pointer(&shared_fixtures, g_hash_table_unref);
         return r;

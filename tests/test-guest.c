@@ -179,6 +179,9 @@ static void test_domain_patch_bad(void)
         g_clear_error(&error);
         g_assert_null(hd_guest_patch_domain_xml("<domain/>", &a, 1, &o, &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+        /* found by fuzz-domain-xml: an unparseable document with no error to fill crashed */
+        g_assert_null(hd_guest_patch_domain_xml("<domain><devices>", &a, 1, &o, NULL));
+        g_assert_null(hd_guest_patch_domain_xml("", &a, 1, &o, NULL));
 }
 
 static void test_qemu_args(void)

@@ -435,6 +435,52 @@ static char *encode_shell_value(const Value *v, const char *value)
         return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
+/* Where the shell's next command line starts after the line at @pos that is not one of ours:
+ * a quoted string or a backslash-newline carries the line on, a comment ends it. (Without
+ * this, "GRUB_CMDLINE_LINUX=" inside another variable's multi-line quotes would be read as
+ * an assignment the shell never makes.) (gsize)-1 when a quote is never closed, (gsize)-2
+ * when a continued line sets GRUB_CMDLINE_LINUX* or the file ends in a continuation. */
+static gsize shell_next_line(const char *text, gsize pos)
+{
+        gsize i = pos;
+        gboolean word_start = TRUE;
+
+        while (text[i] && text[i] != '\n') {
+                char c = text[i];
+
+                if (c == '#' && word_start) {
+                        while (text[i] && text[i] != '\n')
+                                i++;
+                        break;
+                }
+                if (c == '\'' || c == '"') {
+                        for (i++; text[i] && text[i] != c; i++)
+                                if (c == '"' && text[i] == '\\' && text[i + 1])
+                                        i++;
+                        if (!text[i])
+                                return (gsize)-1;
+                } else if (c == '\\' && !text[i + 1]) {
+                        return (gsize)-2; /* a newline we append would continue the line */
+                } else if (c == '\\') {
+                        i++; /* an escaped character, a newline included */
+                        if (text[i] == '\n') {
+                                gsize j = i + 1;
+                                while (text[j] == ' ' || text[j] == '\t')
+                                        j++;
+                                /* one command with ours: the shell assigns it, we would
+                                 * not; at the end, a line we append would join it */
+                                if (g_str_has_prefix(text + j, "GRUB_CMDLINE_LINUX") ||
+                                    text[j] == '\0')
+                                        return (gsize)-2;
+                        }
+                }
+                word_start = c == ' ' || c == '\t' || c == ';' || c == '&' || c == '|' ||
+                             c == '(' || c == ')';
+                i++;
+        }
+        return text[i] ? i + 1 : i;
+}
+
 /* GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT: the last assignment of each wins, as in
  * the shell that grub-mkconfig sources the file with. */
 static gboolean parse_grub(ConfigFile *f, GError **error)
@@ -446,8 +492,18 @@ static gboolean parse_grub(ConfigFile *f, GError **error)
 
         while (text[pos]) {
                 gsize q = pos;
-                const char *nl = strchr(text + pos, '\n');
-                gsize next = nl ? (gsize)(nl - text) + 1 : strlen(text);
+                const char *nl;
+                gsize next = shell_next_line(text, pos);
+
+                if (next == (gsize)-1 || next == (gsize)-2) {
+                        value_free(found[0]);
+                        value_free(found[1]);
+                        return unparseable(error, f->path, text, pos,
+                                           next == (gsize)-1
+                                               ? "unterminated quote"
+                                               : "GRUB_CMDLINE_LINUX is set on a continued "
+                                                 "line, or the file ends in one");
+                }
 
                 while (text[q] == ' ' || text[q] == '\t')
                         q++;
@@ -530,6 +586,22 @@ static gboolean parse_kernel_cmdline_file(ConfigFile *f, GError **error)
                         value_free(v);
                         return unparseable(error, f->path, text, 0, "unterminated double quote");
                 }
+                /* kernel-install splits the file on blanks and newlines and knows no quotes,
+                 * and tools read a line starting with '#' as a comment: a word that spans
+                 * lines or starts with '#' would not boot as the word hostdev shows, and
+                 * removing the word before it could turn it into a comment line. */
+                for (guint i = 0; i < spans->len; i += 2) {
+                        gsize a = g_array_index(spans, gsize, i);
+                        gsize b = g_array_index(spans, gsize, i + 1);
+                        const char *why = v->decoded[a] == '#' ? "a word starts with '#'"
+                                          : memchr(v->decoded + a, '\n', b - a)
+                                              ? "a double-quoted word spans lines"
+                                              : NULL;
+                        if (why) {
+                                value_free(v);
+                                return unparseable(error, f->path, text, a, why);
+                        }
+                }
         }
         g_ptr_array_add(f->values, v);
         return TRUE;
@@ -584,6 +656,62 @@ static gboolean parse_bls_entry(ConfigFile *f, GError **error)
         }
         v->accepts_add = TRUE;
         g_ptr_array_add(f->values, v);
+        return TRUE;
+}
+
+/* ---- text only (tests, fuzzing) ---- */
+
+static void config_file_words(const ConfigFile *f, GPtrArray *out)
+{
+        for (guint j = 0; j < f->values->len; j++) {
+                const Value *v = f->values->pdata[j];
+                g_autoptr(GPtrArray) words = hd_cmdline_split(v->decoded, NULL);
+                for (guint k = 0; words && k < words->len; k++)
+                        g_ptr_array_add(out, g_strdup(words->pdata[k]));
+        }
+}
+
+static char *edited_content(const ConfigFile *f);
+
+gboolean hd_bootloader_edit_text(HdBootloaderFile format, const char *text,
+                                 const GPtrArray *edits, GPtrArray **words, char **edited,
+                                 GError **error)
+{
+        static const char *const paths[] = {"etc/default/grub", "etc/kernel/cmdline",
+                                            "boot/loader/entries/entry.conf"};
+        gboolean (*parse)(ConfigFile *, GError **) =
+            format == HD_BOOTLOADER_FILE_GRUB_DEFAULT     ? parse_grub
+            : format == HD_BOOTLOADER_FILE_KERNEL_CMDLINE ? parse_kernel_cmdline_file
+                                                          : parse_bls_entry;
+        ConfigFile *f;
+
+        if ((guint)format >= G_N_ELEMENTS(paths)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT, "unknown file format %d",
+                            (int)format);
+                return FALSE;
+        }
+        f = g_new0(ConfigFile, 1);
+        f->path = g_strdup(paths[format]);
+        f->exists = TRUE;
+        f->content = g_strdup(text);
+        f->values = g_ptr_array_new_with_free_func(value_free);
+        if (!parse(f, error)) {
+                config_file_free(f);
+                return FALSE;
+        }
+        if (words) {
+                *words = g_ptr_array_new_with_free_func(g_free);
+                config_file_words(f, *words);
+        }
+        if (edits && edited) {
+                for (guint j = 0; j < f->values->len; j++) {
+                        Value *v = f->values->pdata[j];
+                        g_free(v->edited);
+                        v->edited = edit_string(v->decoded, edits, v->accepts_add);
+                }
+                *edited = edited_content(f);
+        }
+        config_file_free(f);
         return TRUE;
 }
 
@@ -828,12 +956,7 @@ HdBootloader *hd_bootloader_detect(HdCtx *ctx, GError **error)
                         continue;
                 if (!bl->config_path)
                         bl->config_path = g_strdup(f->path);
-                for (guint j = 0; j < f->values->len; j++) {
-                        Value *v = f->values->pdata[j];
-                        g_autoptr(GPtrArray) words = hd_cmdline_split(v->decoded, NULL);
-                        for (guint k = 0; words && k < words->len; k++)
-                                g_ptr_array_add(bl->cmdline, g_strdup(words->pdata[k]));
-                }
+                config_file_words(f, bl->cmdline);
         }
         return g_steal_pointer(&bl);
 }

@@ -59,6 +59,21 @@ void hd_arg_edits_apply_words(GPtrArray *words, const GPtrArray *edits);
 
 typedef struct HdBootloader HdBootloader;
 
+/* The three file formats that hold a command line. */
+typedef enum {
+        HD_BOOTLOADER_FILE_GRUB_DEFAULT,   /* etc/default/grub: shell assignments */
+        HD_BOOTLOADER_FILE_KERNEL_CMDLINE, /* etc/kernel/cmdline: raw text */
+        HD_BOOTLOADER_FILE_BLS_ENTRY,      /* boot/loader/entries/NAME.conf: the options line */
+} HdBootloaderFile;
+
+/* The parser and editor on text, without a tree (tests and the fuzzer): parse @text as a
+ * file of @format, return the command line words it configures in @words, and, when @edits
+ * is not NULL, the file's text after the edits in @edited. Fails as hd_bootloader_detect()
+ * does on a file it will not rewrite. */
+gboolean hd_bootloader_edit_text(HdBootloaderFile format, const char *text,
+                                 const GPtrArray *edits, GPtrArray **words, char **edited,
+                                 GError **error);
+
 /* Detect the bootloader below the root and parse its config. UNKNOWN is not an error (the
  * configured command line is then empty); an unparseable config is (HD_ERROR_FAILED, naming
  * the file and the line). */

@@ -242,6 +242,7 @@ char *hd_guest_patch_domain_xml(const char *domain_xml, const HdAddress *hosts, 
                                               .end_element = scan_end };
         DomainScan scan = { 0 };
         g_autoptr(GMarkupParseContext) pc = NULL;
+        g_autoptr(GError) parse_error = NULL;
         g_autoptr(GPtrArray) plan = NULL;
         g_autoptr(GHashTable) used = g_hash_table_new(g_direct_hash, g_direct_equal);
         g_autoptr(GPtrArray) sources = g_ptr_array_new_with_free_func(g_free);
@@ -254,14 +255,11 @@ char *hd_guest_patch_domain_xml(const char *domain_xml, const HdAddress *hosts, 
         scan.used_slots = used;
         scan.host_sources = sources;
         pc = g_markup_parse_context_new(&parser, 0, &scan, NULL);
-        if (!g_markup_parse_context_parse(pc, domain_xml, -1, error) ||
-            !g_markup_parse_context_end_parse(pc, error)) {
+        if (!g_markup_parse_context_parse(pc, domain_xml, -1, &parse_error) ||
+            !g_markup_parse_context_end_parse(pc, &parse_error)) {
                 g_slist_free_full(scan.stack, g_free);
-                g_prefix_error(error, "the domain XML cannot be parsed: ");
-                if (*error) {
-                        (*error)->domain = HD_ERROR;
-                        (*error)->code = HD_ERROR_INVALID_ARGUMENT;
-                }
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                            "the domain XML cannot be parsed: %s", parse_error->message);
                 return NULL;
         }
         close = g_strrstr(domain_xml, "</devices>");
