@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json-strict.h"
 #include "testlib.h"
 
 #define GPU "0000:01:00.0"
@@ -969,6 +970,99 @@ static void test_busy_with_cli(void)
         daemon_stop(d);
 }
 
+/* Issue 11: bodies that used to be misread and answered 200 with real writes, and the
+ * caller's mistakes that were 500. The parsers are tested on their own in
+ * tests/hostile/test-hostile-json.c; this is the same through HTTP. */
+static void test_hostile_requests(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autofree char *images = hd_test_path(fx, "images");
+        const char *args[] = {"--images-dir", images, NULL};
+        Daemon *d;
+        Reply r;
+        const char *bad_bodies[] = {
+            "{\"group\": true, \"dry_run\": null}",
+            "{\"group\": true, \"dry_run\": true, \"dry_run\": false}",
+            "{\"group\": true, \"dry_run\": true /* yes */}",
+            "{'group': true, 'dry_run': true}",
+            "\xef\xbb\xbf{\"group\": true, \"dry_run\": true}",
+        };
+
+        g_assert_cmpint(g_mkdir_with_parents(images, 0755), ==, 0);
+        {
+                /* a CPU neither Intel nor AMD, and a device entry that is a symlink loop */
+                g_autofree char *cpuinfo = hd_test_path(fx, "proc/cpuinfo");
+                g_autofree char *entry = hd_test_path(fx, "sys/bus/pci/devices/0000:00:14.0");
+                g_assert_true(g_file_set_contents(cpuinfo,
+                                                  "processor\t: 0\nvendor_id\t: "
+                                                  "CentaurHauls\n\n",
+                                                  -1, NULL));
+                g_assert_cmpint(unlink(entry), ==, 0);
+                g_assert_cmpint(symlink("0000:00:14.0", entry), ==, 0);
+        }
+        d = daemon_start_full(fx, NULL, args, TRUE);
+        for (gsize i = 0; i < G_N_ELEMENTS(bad_bodies); i++) {
+                r = request(d, "POST", "/v1/devices/" GPU "/detach", bad_bodies[i]);
+                assert_error(&r, 400, "invalid-argument");
+                reply_clear(&r);
+                assert_driver(fx, GPU, "nouveau");
+        }
+        /* the caller's mistakes that were 500 */
+        r = request(d, "POST", "/v1/devices/" GPU "/attach", "{\"driver\": \"no_such_driver\"}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/devices/" USB, NULL);
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/" USB "/detach", "{\"dry_run\": true}");
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        r = request(d, "PUT", "/v1/kernel-args", "{\"enable\": [\"iommu\"], \"dry_run\": true}");
+        assert_error(&r, 409, "refused");
+        reply_clear(&r);
+        /* VM define refuses what start refuses */
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"hb\", \"hostdevs\": [\"0000:00:00.0\"]}");
+        assert_error(&r, 409, "refused");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"bootgpu\", \"hostdevs\": [\"0000:00:02.0\"]}");
+        assert_error(&r, 409, "refused");
+        g_assert_nonnull(strstr(r.body, "boot VGA"));
+        reply_clear(&r);
+        /* disk_image beneath --images-dir only */
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"x\", \"disk_image\": \"/etc/shadow\"}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        {
+                g_autofree char *body =
+                    g_strdup_printf("{\"name\": \"ok\", \"disk_image\": \"%s/ok.qcow2\"}", images);
+                r = request(d, "POST", "/v1/vms", body);
+                g_assert_cmpuint(r.status, ==, 200);
+                reply_clear(&r);
+        }
+        /* bytes that are not UTF-8 in the request path come back as valid JSON */
+        {
+                const char *paths[] = {"/v1/nothing%FF%1F%C0%AF", "/v1/devices/%FE%1F%ED%A0%80",
+                                       "/v1/vms/%FF%1Fx"};
+                for (gsize i = 0; i < G_N_ELEMENTS(paths); i++) {
+                        g_autoptr(GError) error = NULL;
+                        r = request(d, "GET", paths[i], NULL);
+                        g_assert_cmpuint(r.status, >=, 400);
+                        g_assert_cmpuint(r.status, <, 500);
+                        if (!hd_json_strict_validate(r.body, strlen(r.body), 32,
+                                                     HD_JSON_STRICT_NO_NUL, NULL, &error))
+                                g_error("%s: %s: %s", paths[i], error->message, r.body);
+                        reply_clear(&r);
+                }
+        }
+        /* a control character in a kernel argument */
+        r = request(d, "PUT", "/v1/kernel-args",
+                    "{\"custom\": [\"quiet\\nGRUB_X=1\"], \"dry_run\": true}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        daemon_stop(d);
+}
+
 static void test_vm(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
@@ -1414,6 +1508,7 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/concurrency", test_concurrency);
         g_test_add_func("/agent/busy-with-cli", test_busy_with_cli);
         g_test_add_func("/agent/vm", test_vm);
+        g_test_add_func("/agent/hostile-requests", test_hostile_requests);
         g_test_add_func("/agent/recovery-at-start", test_recovery_at_start);
         g_test_add_func("/agent/kernel-args", test_kernel_args_put);
         g_test_add_func("/agent/config-and-listen", test_config_and_listen);

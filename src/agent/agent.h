@@ -43,6 +43,7 @@ typedef struct {
         char *tls_cert;
         char *tls_key;
         char *config_file;
+        char *images_dir;   /* a VM's disk_image must be beneath it (/var/lib/libvirt/images) */
         guint stop_timeout; /* seconds to wait for a VM to shut down before giving up */
         gboolean read_only; /* serve reads only: no recovery, 403 on every mutating call */
         gboolean verbose;

@@ -49,7 +49,6 @@ static void get_device(HdRequest *req, const HdAddress *addr)
         g_autoptr(HdDevice) dev = NULL;
         g_autoptr(JsonBuilder) b = json_builder_new();
         g_autoptr(JsonNode) node = NULL;
-        g_autoptr(JsonGenerator) gen = json_generator_new();
         g_autofree char *text = NULL;
         JsonObject *obj;
 
@@ -83,8 +82,7 @@ static void get_device(HdRequest *req, const HdAddress *addr)
         }
         json_object_set_int_member(obj, "generation",
                                    (gint64)hd_watch_get_generation(req->agent->watch));
-        json_generator_set_root(gen, node);
-        text = json_generator_to_data(gen, NULL);
+        text = hd_json_node_to_text(node, FALSE);
         hd_respond_json(req->msg, SOUP_STATUS_OK, text);
 }
 

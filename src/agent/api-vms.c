@@ -241,19 +241,22 @@ static JsonBuilder *run_define(HdAgent *agent, HdCtx *ctx, gpointer data, GError
                 vm_release(agent, a->name);
                 return NULL;
         }
-        for (guint i = 0; i < a->def.hostdevs->len; i++) {
-                g_autoptr(HdDevice) dev = hd_device_load(
-                    ctx, &g_array_index(a->def.hostdevs, HdAddress, i), HD_FIELDS_LIST, error);
-                const char *why = NULL;
-                if (!dev) {
+        if (a->def.disk_image) {
+                g_autofree char *resolved = NULL;
+                if (!hd_disk_image_resolve(agent->opts.images_dir, a->def.disk_image, &resolved,
+                                           error)) {
                         vm_release(agent, a->name);
                         return NULL;
                 }
-                if (!hd_device_is_assignable(dev, &why) && hd_device_is_bridge(dev)) {
-                        char n[HD_ADDRESS_STRLEN];
-                        g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
-                                    "%s cannot be given to a VM: %s",
-                                    hd_address_format(&dev->address, n), why ? why : "bridge");
+                g_free(a->def.disk_image);
+                a->def.disk_image = g_steal_pointer(&resolved);
+        }
+        /* refuse what start would always refuse (a bridge, a host bridge, the boot GPU, no
+         * IOMMU), in start's words */
+        for (guint i = 0; i < a->def.hostdevs->len; i++) {
+                if (!hd_bind_check_for_vm(ctx, &g_array_index(a->def.hostdevs, HdAddress, i),
+                                          error)) {
+                        g_prefix_error(error, "cannot define VM %s: ", a->name);
                         vm_release(agent, a->name);
                         return NULL;
                 }

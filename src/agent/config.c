@@ -11,6 +11,7 @@
  *   tls-key=/etc/hostdev/agent.key
  *   stop-timeout=120
  *   read-only=false
+ *   images-dir=/var/lib/libvirt/images
  *
  * A value given on the command line wins over the file.
  */
@@ -36,6 +37,7 @@ static gboolean load_file(HdAgentOptions *opts, const char *path, gboolean must_
             {"tls-cert", &opts->tls_cert},
             {"tls-key", &opts->tls_key},
             {"backend", &opts->backend},
+            {"images-dir", &opts->images_dir},
         };
 
         if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local)) {
@@ -90,6 +92,8 @@ gboolean hd_agent_options_parse(HdAgentOptions *opts, int *argc, char ***argv, G
              "The certificate's private key (PEM)", "PATH"},
             {"stop-timeout", 0, 0, G_OPTION_ARG_INT, &stop_timeout,
              "Seconds to wait for a VM to shut down before giving up (default 120)", "SECONDS"},
+            {"images-dir", 0, 0, G_OPTION_ARG_FILENAME, &opts->images_dir,
+             "The directory a VM's disk_image must be in (default /var/lib/libvirt/images)", "DIR"},
             {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opts->config_file,
              "Configuration file (default " DEFAULT_CONFIG " when it exists)", "PATH"},
             {"read-only", 0, 0, G_OPTION_ARG_NONE, &opts->read_only,
@@ -128,6 +132,13 @@ gboolean hd_agent_options_parse(HdAgentOptions *opts, int *argc, char ***argv, G
                 opts->listen = g_strdup("127.0.0.1:8086");
         if (opts->stop_timeout == 0)
                 opts->stop_timeout = 120;
+        if (!opts->images_dir)
+                opts->images_dir = g_strdup("/var/lib/libvirt/images");
+        if (!g_path_is_absolute(opts->images_dir)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                            "images-dir %s must be an absolute path", opts->images_dir);
+                return FALSE;
+        }
         if (!!opts->tls_cert != !!opts->tls_key) {
                 g_set_error_literal(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
                                     "TLS needs both --tls-cert and --tls-key");
@@ -147,4 +158,5 @@ void hd_agent_options_clear(HdAgentOptions *opts)
         g_free(opts->tls_cert);
         g_free(opts->tls_key);
         g_free(opts->config_file);
+        g_free(opts->images_dir);
 }

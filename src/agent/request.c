@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "json-strict.h"
 #include "request.h"
 
 static gboolean invalid(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
@@ -16,6 +20,12 @@ static gboolean invalid(GError **error, const char *format, ...)
         va_start(ap, format);
         message = g_strdup_vprintf(format, ap);
         va_end(ap);
+        if (!g_utf8_validate(message, -1, NULL)) {
+                /* a member or value quoted in the message may be cut inside a character */
+                char *valid = g_utf8_make_valid(message, -1);
+                g_free(message);
+                message = valid;
+        }
         g_set_error_literal(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT, message);
         return FALSE;
 }
@@ -24,16 +34,31 @@ JsonObject *hd_body_parse(const char *data, gsize len, GError **error)
 {
         g_autoptr(JsonParser) parser = NULL;
         g_autoptr(GError) local = NULL;
+        g_autofree char *duplicate = NULL;
         JsonNode *root;
 
         if (len == 0)
                 return json_object_new();
-        if (!g_utf8_validate(data, len, NULL)) {
-                invalid(error, "the request body is not UTF-8 JSON");
+        /* json-glib alone would take comments, single quotes, a BOM and the last of two
+         * members with one name: only what the strict validator passes reaches it. */
+        if (!hd_json_strict_validate(data, len, HD_JSON_STRICT_DEPTH_DEFAULT, HD_JSON_STRICT_NO_NUL,
+                                     &duplicate, &local)) {
+                if (duplicate) {
+                        g_autofree char *shown =
+                            g_utf8_make_valid(duplicate, (gssize)MIN(strlen(duplicate), 64));
+                        invalid(error,
+                                "member \"%s\" appears more than once in one object of the "
+                                "request body; give each member once",
+                                shown);
+                } else {
+                        invalid(error, "the request body is not valid JSON (RFC 8259): %s",
+                                local->message);
+                }
                 return NULL;
         }
         parser = json_parser_new_immutable();
-        if (!json_parser_load_from_data(parser, data, len, &local)) {
+        g_clear_error(&local);
+        if (!json_parser_load_from_data(parser, data, (gssize)len, &local)) {
                 invalid(error, "the request body is not valid JSON: %s", local->message);
                 return NULL;
         }
@@ -55,7 +80,8 @@ gboolean hd_body_check_members(JsonObject *o, const char *const *allowed, GError
                         ok = strcmp(*a, l->data) == 0;
                 if (!ok) {
                         g_autofree char *list = g_strjoinv(", ", (char **)allowed);
-                        g_autofree char *shown = g_strndup(l->data, 64);
+                        g_autofree char *shown =
+                            g_utf8_make_valid(l->data, (gssize)MIN(strlen(l->data), 64));
                         return invalid(error, "unknown member \"%s\" in the request body; %s%s",
                                        shown, *allowed ? "known: " : "it takes none", list);
                 }
@@ -63,11 +89,25 @@ gboolean hd_body_check_members(JsonObject *o, const char *const *allowed, GError
         return TRUE;
 }
 
-static JsonNode *member_value(JsonObject *o, const char *name)
+typedef enum { MEMBER_ERROR = -1, MEMBER_ABSENT = 0, MEMBER_PRESENT = 1 } MemberState;
+
+/* The member @name into *out when present. Null is a wrong type like any other, never "not
+ * given": a client that sends "dry_run": null must not get a real detach. */
+static MemberState member_value(JsonObject *o, const char *name, const char *expected,
+                                JsonNode **out, GError **error)
 {
         JsonNode *n = json_object_get_member(o, name);
 
-        return n && !JSON_NODE_HOLDS_NULL(n) ? n : NULL;
+        *out = NULL;
+        if (!n)
+                return MEMBER_ABSENT;
+        if (JSON_NODE_HOLDS_NULL(n)) {
+                invalid(error, "\"%s\" must be %s, not null; leave it out for the default", name,
+                        expected);
+                return MEMBER_ERROR;
+        }
+        *out = n;
+        return MEMBER_PRESENT;
 }
 
 static gboolean holds(JsonNode *n, GType type)
@@ -77,10 +117,11 @@ static gboolean holds(JsonNode *n, GType type)
 
 gboolean hd_body_get_bool(JsonObject *o, const char *name, gboolean *out, GError **error)
 {
-        JsonNode *n = member_value(o, name);
+        JsonNode *n;
+        MemberState state = member_value(o, name, "true or false", &n, error);
 
-        if (!n)
-                return TRUE;
+        if (state != MEMBER_PRESENT)
+                return state == MEMBER_ABSENT;
         if (!holds(n, G_TYPE_BOOLEAN))
                 return invalid(error, "\"%s\" must be true or false", name);
         *out = json_node_get_boolean(n);
@@ -89,10 +130,11 @@ gboolean hd_body_get_bool(JsonObject *o, const char *name, gboolean *out, GError
 
 gboolean hd_body_get_string(JsonObject *o, const char *name, const char **out, GError **error)
 {
-        JsonNode *n = member_value(o, name);
+        JsonNode *n;
+        MemberState state = member_value(o, name, "a string", &n, error);
 
-        if (!n)
-                return TRUE;
+        if (state != MEMBER_PRESENT)
+                return state == MEMBER_ABSENT;
         if (!holds(n, G_TYPE_STRING))
                 return invalid(error, "\"%s\" must be a string", name);
         *out = json_node_get_string(n);
@@ -101,10 +143,11 @@ gboolean hd_body_get_string(JsonObject *o, const char *name, const char **out, G
 
 gboolean hd_body_get_uint(JsonObject *o, const char *name, guint64 *out, GError **error)
 {
-        JsonNode *n = member_value(o, name);
+        JsonNode *n;
+        MemberState state = member_value(o, name, "a non-negative integer", &n, error);
 
-        if (!n)
-                return TRUE;
+        if (state != MEMBER_PRESENT)
+                return state == MEMBER_ABSENT;
         if (!holds(n, G_TYPE_INT64) || json_node_get_int(n) < 0)
                 return invalid(error, "\"%s\" must be a non-negative integer", name);
         *out = (guint64)json_node_get_int(n);
@@ -113,12 +156,13 @@ gboolean hd_body_get_uint(JsonObject *o, const char *name, guint64 *out, GError 
 
 gboolean hd_body_get_strings(JsonObject *o, const char *name, GPtrArray **out, GError **error)
 {
-        JsonNode *n = member_value(o, name);
+        JsonNode *n;
+        MemberState state = member_value(o, name, "an array of strings", &n, error);
         JsonArray *arr;
         g_autoptr(GPtrArray) words = NULL;
 
-        if (!n)
-                return TRUE;
+        if (state != MEMBER_PRESENT)
+                return state == MEMBER_ABSENT;
         if (!JSON_NODE_HOLDS_ARRAY(n))
                 return invalid(error, "\"%s\" must be an array of strings", name);
         arr = json_node_get_array(n);
@@ -140,7 +184,7 @@ gboolean hd_body_parse_bind(JsonObject *o, const char *action, HdBindArgs *out, 
         static const char *const verify_members[] = {NULL};
         gboolean is_detach = strcmp(action, "detach") == 0;
         gboolean is_attach = strcmp(action, "attach") == 0;
-        JsonNode *force = member_value(o, "force");
+        JsonNode *force = NULL;
         const char *driver = NULL;
 
         memset(out, 0, sizeof(*out));
@@ -149,6 +193,8 @@ gboolean hd_body_parse_bind(JsonObject *o, const char *action, HdBindArgs *out, 
                                    : is_attach ? attach_members
                                                : verify_members,
                                    error))
+                return FALSE;
+        if (member_value(o, "force", "true, false, 0, 1 or 2", &force, error) == MEMBER_ERROR)
                 return FALSE;
         /* "force": true, or a count (2 also overrides the default-route NIC, like -ff) */
         if (force && holds(force, G_TYPE_INT64)) {
@@ -182,6 +228,51 @@ gboolean hd_body_parse_bind(JsonObject *o, const char *action, HdBindArgs *out, 
 void hd_bind_args_clear(HdBindArgs *a)
 {
         g_clear_pointer(&a->driver, g_free);
+}
+
+/* realpath(), or for a file that does not exist yet its directory's realpath() and its name. */
+static char *resolve_path(const char *path)
+{
+        g_autofree char *dir = NULL, *base = NULL, *real_dir = NULL;
+        char *real = realpath(path, NULL);
+
+        if (real || errno != ENOENT)
+                return real;
+        dir = g_path_get_dirname(path);
+        base = g_path_get_basename(path);
+        if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0 || strcmp(base, "/") == 0)
+                return NULL;
+        real_dir = realpath(dir, NULL);
+        if (!real_dir)
+                return NULL;
+        return g_build_filename(real_dir, base, NULL);
+}
+
+gboolean hd_disk_image_resolve(const char *images_dir, const char *path, char **out, GError **error)
+{
+        g_autofree char *dir = realpath(images_dir, NULL);
+        g_autofree char *real = NULL;
+        g_autofree char *prefix = NULL;
+
+        if (!dir)
+                dir = g_canonicalize_filename(images_dir, "/");
+        if (!g_path_is_absolute(path))
+                return invalid(error, "\"disk_image\" must be an absolute path beneath %s", dir);
+        real = resolve_path(path);
+        if (!real)
+                return invalid(error,
+                               "\"disk_image\" %s cannot be resolved (its directory must exist): "
+                               "put the image beneath %s (the agent's images-dir)",
+                               path, dir);
+        prefix = g_str_has_suffix(dir, "/") ? g_strdup(dir) : g_strconcat(dir, "/", NULL);
+        if (!g_str_has_prefix(real, prefix) || real[strlen(prefix)] == '\0')
+                return invalid(error,
+                               "\"disk_image\" %s is not a file beneath %s (the agent's "
+                               "images-dir)%s%s; put the image there or change images-dir",
+                               path, dir, strcmp(real, path) != 0 ? ": it resolves to " : "",
+                               strcmp(real, path) != 0 ? real : "");
+        *out = g_steal_pointer(&real);
+        return TRUE;
 }
 
 gboolean hd_vm_name_valid(const char *name)
@@ -220,7 +311,8 @@ gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error)
                 return invalid(error, "\"memory_mib\" must be 16..16777216 and \"vcpus\" 1..4096");
         if (disk && (!g_path_is_absolute(disk) || strlen(disk) > 4096 || strstr(disk, "/../")))
                 return invalid(error, "\"disk_image\" must be an absolute path");
-        devs = member_value(o, "hostdevs");
+        if (member_value(o, "hostdevs", "an array of addresses", &devs, error) == MEMBER_ERROR)
+                return FALSE;
         if (devs) {
                 JsonArray *arr;
                 if (!JSON_NODE_HOLDS_ARRAY(devs))

@@ -4,9 +4,18 @@
  * error (the agent answers it as 400). No HTTP here, so the libFuzzer target
  * (tests/fuzz/fuzz-agent-body.c) runs every parser on arbitrary bytes.
  *
- * Rules: the body is a UTF-8 JSON object (an empty body is {}); unknown members are refused,
- * not ignored (a typo like "grup" must not silently detach one device instead of a group);
- * every member has one type; null means "not given".
+ * Rules (a request is acted on only when it can mean one thing):
+ * - the body is one JSON object (an empty body is {}), strictly RFC 8259
+ *   (src/basic/json-strict.h, run before json-glib): no comments, single quotes, BOM, trailing
+ *   commas, NaN/Infinity or leading zeros; valid UTF-8 only, no raw control characters, no lone
+ *   surrogate escapes, no \u0000; nested at most HD_JSON_STRICT_DEPTH_DEFAULT deep;
+ * - a member named twice in any object is refused, naming the member (json-glib would keep the
+ *   last: {"dry_run": true, "dry_run": false} must not run a real detach);
+ * - unknown members are refused, not ignored (a typo like "grup" must not silently detach one
+ *   device instead of a group);
+ * - every member has one type, and a member present with another type is refused; null
+ *   included: null is not "not given" ("dry_run": null must not run a real detach). To take
+ *   the default, leave the member out.
  */
 #pragma once
 
@@ -44,6 +53,14 @@ typedef struct {
 } HdVmArgs;
 gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error);
 void hd_vm_args_clear(HdVmArgs *a);
+
+/* The image a VM may boot from: @path (absolute) with its symbolic links resolved, which must
+ * name a file beneath @images_dir (resolved too), never the directory itself: a disk_image of
+ * "/etc/shadow", "/var/lib/libvirt/images/../../x" or a link in the images directory that
+ * points out of it is refused (INVALID_ARGUMENT, the agent's 400). The file need not exist,
+ * its directory must. *@out: the resolved path, for libvirt. */
+gboolean hd_disk_image_resolve(const char *images_dir, const char *path, char **out,
+                               GError **error);
 
 /* 1-64 letters, digits, '-', '_' or '.', not starting with '.' (libvirt's and vm.c's rule). */
 gboolean hd_vm_name_valid(const char *name);

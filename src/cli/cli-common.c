@@ -8,14 +8,18 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "utf8.h"
 
 static void log_to_stderr(HdLogLevel level, const char *message, gpointer user_data)
 {
         HdCli *cli = user_data;
 
+        g_autofree char *shown = NULL;
+
         if (level == HD_LOG_DEBUG && !cli->verbose)
                 return;
-        fprintf(stderr, "hostdev: %s\n", message);
+        shown = hd_utf8_printable(message); /* names from sysfs: no raw escapes on a tty */
+        fprintf(stderr, "hostdev: %s\n", shown);
 }
 
 GOptionGroup *cli_common_options(HdCli *cli)
@@ -51,18 +55,66 @@ GOptionContext *cli_option_context(HdCli *cli, const char *params, const char *s
 
         g_option_context_set_summary(octx, summary);
         g_option_context_set_description(octx, desc);
+        memset(cli->entry_sets, 0, sizeof(cli->entry_sets));
         if (entries)
-                g_option_context_add_main_entries(octx, entries, NULL);
+                cli_option_context_add(cli, octx, entries);
         g_option_context_add_group(octx, cli_common_options(cli));
         return octx;
+}
+
+void cli_option_context_add(HdCli *cli, GOptionContext *octx, const GOptionEntry *entries)
+{
+        for (gsize i = 0; i < G_N_ELEMENTS(cli->entry_sets); i++) {
+                if (!cli->entry_sets[i]) {
+                        cli->entry_sets[i] = entries;
+                        break;
+                }
+        }
+        g_option_context_add_main_entries(octx, entries, NULL);
+}
+
+/* Whether --@name (@len bytes) is an option that takes no value: GOption silently drops the
+ * "=value" of "--force=abc" or "--persist=no" and takes the flag as given. */
+static gboolean is_flag(const HdCli *cli, const char *name, gsize len)
+{
+        static const char *const common_flags[] = {"json", "verbose"};
+
+        for (gsize i = 0; i < G_N_ELEMENTS(common_flags); i++)
+                if (strlen(common_flags[i]) == len && strncmp(common_flags[i], name, len) == 0)
+                        return TRUE;
+        for (gsize i = 0; i < G_N_ELEMENTS(cli->entry_sets) && cli->entry_sets[i]; i++) {
+                for (const GOptionEntry *e = cli->entry_sets[i]; e->long_name; e++) {
+                        gboolean flag =
+                            e->arg == G_OPTION_ARG_NONE ||
+                            (e->arg == G_OPTION_ARG_CALLBACK && (e->flags & G_OPTION_FLAG_NO_ARG));
+                        if (flag && strlen(e->long_name) == len &&
+                            strncmp(e->long_name, name, len) == 0)
+                                return TRUE;
+                }
+        }
+        return FALSE;
 }
 
 gboolean cli_parse_options(HdCli *cli, GOptionContext *octx, int *argc, char ***argv)
 {
         g_autoptr(GError) error = NULL;
+        gboolean json = FALSE;
 
-        if (!g_option_context_parse(octx, argc, argv, &error)) {
-                fprintf(stderr, "hostdev: %s (see --help)\n", error->message);
+        /* The parser stops at the first bad option, maybe before --json: look for it first,
+         * so that a caller reading JSON gets a JSON error whatever the order. */
+        for (int i = 1; i < *argc && strcmp((*argv)[i], "--") != 0; i++)
+                json = json || strcmp((*argv)[i], "--json") == 0;
+        for (int i = 1; i < *argc && !error && strcmp((*argv)[i], "--") != 0; i++) {
+                const char *a = (*argv)[i], *eq = strchr(a, '=');
+                if (g_str_has_prefix(a, "--") && eq && is_flag(cli, a + 2, (gsize)(eq - a - 2)))
+                        g_set_error(&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                                    "%.*s takes no value (\"%s\")", (int)(eq - a), a, eq + 1);
+        }
+        if (error || !g_option_context_parse(octx, argc, argv, &error)) {
+                g_autoptr(GError) usage = g_error_new(HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                                                      "%s (see --help)", error->message);
+                cli->json = cli->json || json;
+                cli_report_error(cli, usage);
                 return FALSE;
         }
         return TRUE;
@@ -107,7 +159,15 @@ HdCtx *cli_start_without_arguments(HdCli *cli, GOptionContext *octx, int *argc, 
 
 int cli_report_error(HdCli *cli, const GError *error)
 {
-        fprintf(stderr, "hostdev: %s\n", error->message);
+        g_autofree char *shown = NULL;
+        g_auto(GStrv) lines = g_strsplit(error->message, "\n", -1);
+
+        /* one line per refusal; each printable (driver names come from sysfs) */
+        for (char **l = lines; *l; l++) {
+                shown = hd_utf8_printable(*l);
+                fprintf(stderr, "%s%s\n", l == lines ? "hostdev: " : "", shown);
+                g_clear_pointer(&shown, g_free);
+        }
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
                 json_builder_begin_object(b);
@@ -129,12 +189,14 @@ int cli_report_error(HdCli *cli, const GError *error)
 int cli_usage_error(HdCli *cli, const char *format, ...)
 {
         g_autofree char *msg = NULL;
+        g_autoptr(GError) error = NULL;
         va_list ap;
 
         va_start(ap, format);
         msg = g_strdup_vprintf(format, ap);
         va_end(ap);
-        fprintf(stderr, "hostdev: %s (see --help)\n", msg);
+        error = g_error_new(HD_ERROR, HD_ERROR_INVALID_ARGUMENT, "%s (see --help)", msg);
+        cli_report_error(cli, error); /* with --json, also the JSON error object */
         return HD_EXIT_USAGE;
 }
 
@@ -196,8 +258,9 @@ void cli_table_add_row(CliTable *t, const char *const *cells)
 {
         char **row = g_new0(char *, t->n_columns + 1);
 
+        /* names read from sysfs are bytes: no raw control bytes or broken UTF-8 on a tty */
         for (guint i = 0; i < t->n_columns; i++)
-                row[i] = g_strdup(cells[i] ? cells[i] : "-");
+                row[i] = cells[i] ? hd_utf8_printable(cells[i]) : g_strdup("-");
         g_ptr_array_add(t->rows, row);
 }
 
@@ -241,6 +304,24 @@ void cli_table_print(CliTable *t, int shrink_column, int width)
                 while (line->len && line->str[line->len - 1] == ' ')
                         g_string_truncate(line, line->len - 1);
                 puts(line->str);
+        }
+}
+
+void cli_print(const char *format, ...)
+{
+        g_autofree char *text = NULL;
+        g_auto(GStrv) lines = NULL;
+        va_list ap;
+
+        va_start(ap, format);
+        text = g_strdup_vprintf(format, ap);
+        va_end(ap);
+        lines = g_strsplit(text, "\n", -1);
+        for (guint i = 0; lines[i]; i++) {
+                g_autofree char *shown = hd_utf8_printable(lines[i]);
+                fputs(shown, stdout);
+                if (lines[i + 1])
+                        fputc('\n', stdout);
         }
 }
 

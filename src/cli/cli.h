@@ -27,6 +27,9 @@ typedef struct {
         gboolean verbose;  /* -v: library debug messages on stderr */
         gboolean is_tty;   /* stdout is a terminal: tables may be trimmed, colours allowed */
         HdCtx *ctx;        /* opened by cli_open_ctx() */
+        /* the command's option tables (cli_option_context, cli_option_context_add), for the
+         * check that flags get no "=value" */
+        const GOptionEntry *entry_sets[4];
 } HdCli;
 
 typedef struct {
@@ -38,13 +41,16 @@ typedef struct {
 /* Options every subcommand accepts (--root, --backend, --json, -v). */
 GOptionGroup *cli_common_options(HdCli *cli);
 
-/* Parse a subcommand's options. On failure prints the reason and returns FALSE; the caller
- * exits with HD_EXIT_USAGE. */
+/* Parse a subcommand's options. On failure prints the reason (and with --json anywhere on
+ * the command line, the JSON error object, code "invalid-argument") and returns FALSE; the
+ * caller exits with HD_EXIT_USAGE. */
 gboolean cli_parse_options(HdCli *cli, GOptionContext *octx, int *argc, char ***argv);
 
 /* A GOptionContext for a subcommand with its usage line, summary and example. */
 GOptionContext *cli_option_context(HdCli *cli, const char *params, const char *summary,
                                    const char *example, const GOptionEntry *entries);
+/* Add more main entries to @octx (an option table the command adds conditionally). */
+void cli_option_context_add(HdCli *cli, GOptionContext *octx, const GOptionEntry *entries);
 
 /* The start of every command that takes options but no arguments: parse, refuse stray
  * arguments, open the context. NULL with *exit_code set (2 usage, 1 failure) when it cannot. */
@@ -58,7 +64,7 @@ HdCtx *cli_open_ctx(HdCli *cli, GError **error);
  * code its domain and code call for. */
 int cli_report_error(HdCli *cli, const GError *error);
 
-/* Usage error: one line on stderr, exit code 2. */
+/* Usage error: one line on stderr (and the JSON error object with --json), exit code 2. */
 int cli_usage_error(HdCli *cli, const char *format, ...) G_GNUC_PRINTF(2, 3);
 
 /* Print a finished JSON builder to stdout, indented. */
@@ -76,6 +82,10 @@ void cli_table_add_row(CliTable *t, const char *const *cells);
 void cli_table_print(CliTable *t, int shrink_column, int width);
 void cli_table_free(CliTable *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CliTable, cli_table_free)
+
+/* printf() to stdout for text that holds names read from the system: line breaks as given,
+ * any other control character shown as '?', bytes that are not UTF-8 as U+FFFD. */
+void cli_print(const char *format, ...) G_GNUC_PRINTF(1, 2);
 
 /* Terminal width of stdout, 0 when not a terminal. */
 int cli_terminal_width(void);

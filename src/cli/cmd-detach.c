@@ -14,7 +14,7 @@ static guint force_count;
 
 static gboolean count_force(const char *name, const char *value, gpointer data, GError **error)
 {
-        force_count++;
+        force_count++; /* "--force=abc" is refused before (cli_parse_options) */
         return TRUE;
 }
 
@@ -27,7 +27,7 @@ void cli_print_write_log(HdCtx *ctx, const char *title)
         printf("%s\n", title);
         for (guint i = 0; i < log->len; i++) {
                 g_autofree char *line = hd_ctx_write_describe(log->pdata[i]);
-                printf("  %2u. %s\n", i + 1, line);
+                cli_print("  %2u. %s\n", i + 1, line);
         }
 }
 
@@ -51,10 +51,10 @@ int cli_print_bind_report(HdCli *cli, HdCtx *ctx, const HdBindReport *report)
                 const char *extra = d->requested ? "" : "  (same IOMMU group)";
 
                 if (!d->changed)
-                        printf("%s  already on %s%s\n", d->name, from, extra);
+                        cli_print("%s  already on %s%s\n", d->name, from, extra);
                 else
-                        printf("%s  %s -> %s%s%s\n", d->name, from, to,
-                               report->dry_run ? " (dry run)" : "", extra);
+                        cli_print("%s  %s -> %s%s%s\n", d->name, from, to,
+                                  report->dry_run ? " (dry run)" : "", extra);
         }
         if (report->dry_run)
                 cli_print_write_log(ctx, "Would make these changes, in order (nothing was "

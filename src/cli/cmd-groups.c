@@ -8,9 +8,9 @@
 
 static void print_group(const HdGroup *g)
 {
-        printf("group %d: %s\n", g->number, g->verdict_text);
+        cli_print("group %d: %s\n", g->number, g->verdict_text);
         if (g->shared_reason)
-                printf("  why shared: %s\n", g->shared_reason);
+                cli_print("  why shared: %s\n", g->shared_reason);
         for (guint i = 0; i < g->members->len; i++) {
                 const HdDevice *dev = g->members->pdata[i];
                 g_autofree char *what = hd_device_describe(dev);
@@ -19,8 +19,9 @@ static void print_group(const HdGroup *g)
                                    : hd_driver_is_vfio(dev->driver)       ? "on vfio"
                                    : hd_group_member_is_viable(dev)       ? "free"
                                                                           : "host driver";
-                printf("  %s  %-11s %s%s%s\n", dev->name, mark, what,
-                       dev->product_name ? " — " : "", dev->product_name ? dev->product_name : "");
+                cli_print("  %s  %-11s %s%s%s\n", dev->name, mark, what,
+                          dev->product_name ? " — " : "",
+                          dev->product_name ? dev->product_name : "");
         }
 }
 

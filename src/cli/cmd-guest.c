@@ -128,7 +128,7 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
         int r = HD_EXIT_OK;
 
         if (xml)
-                g_option_context_add_main_entries(octx, xml_only, NULL);
+                cli_option_context_add(cli, octx, xml_only);
         if (!cli_parse_options(cli, octx, &argc, &argv)) {
                 free_args(&a);
                 return HD_EXIT_USAGE;

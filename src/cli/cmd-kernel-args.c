@@ -59,7 +59,7 @@ static void print_line(const char *label, const GPtrArray *words)
 
         for (guint i = 0; words && i < words->len; i++)
                 g_string_append_printf(s, "%s%s", i ? " " : "", (const char *)words->pdata[i]);
-        printf("%-11s %s\n", label, s->len ? s->str : "(empty)");
+        cli_print("%-11s %s\n", label, s->len ? s->str : "(empty)");
 }
 
 static void print_human(const HdKernelArgs *ka, gboolean apply, gboolean dry_run)
@@ -68,18 +68,18 @@ static void print_human(const HdKernelArgs *ka, gboolean apply, gboolean dry_run
                ka->config_path ? " /" : "", ka->config_path ? ka->config_path : "");
         print_line("running", ka->running);
         if (ka->bootloader == HD_BOOTLOADER_UNKNOWN)
-                printf("%-11s %s\n", "configured",
-                       "unknown: no supported bootloader found (GRUB, grubby, systemd-boot, "
-                       "Proxmox)");
+                cli_print("%-11s %s\n", "configured",
+                          "unknown: no supported bootloader found (GRUB, grubby, systemd-boot, "
+                          "Proxmox)");
         else
                 print_line("configured", ka->configured);
         print_line("desired", ka->desired);
         for (guint i = 0; i < ka->added->len; i++)
-                printf("  + %s\n", (const char *)ka->added->pdata[i]);
+                cli_print("  + %s\n", (const char *)ka->added->pdata[i]);
         for (guint i = 0; i < ka->removed->len; i++)
-                printf("  - %s\n", (const char *)ka->removed->pdata[i]);
+                cli_print("  - %s\n", (const char *)ka->removed->pdata[i]);
         for (guint i = 0; i < ka->notes->len; i++)
-                printf("note: %s\n", (const char *)ka->notes->pdata[i]);
+                cli_print("note: %s\n", (const char *)ka->notes->pdata[i]);
         if (dry_run)
                 printf("dry run: nothing was changed\n");
         else if (ka->applied)

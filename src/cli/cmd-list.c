@@ -108,7 +108,8 @@ static gint compare_sysfs_path(gconstpointer a, gconstpointer b)
 
 int cmd_list(HdCli *cli, int argc, char **argv)
 {
-        ListOptions o = { .group_filter = -1, .vendor_id = -1 };
+        /* G_MININT: --group not given (GOption cannot say whether it saw an option) */
+        ListOptions o = { .group_filter = G_MININT, .vendor_id = -1 };
         const GOptionEntry entries[] = {
                 { "class", 0, 0, G_OPTION_ARG_STRING, &o.class_filter,
                   "Only devices of a class: gpu, net, storage, usb, audio, bridge, other",
@@ -141,8 +142,15 @@ int cmd_list(HdCli *cli, int argc, char **argv)
                 r = cli_usage_error(cli, "--class %s is not a class; use gpu, net, storage, usb, "
                                          "audio, bridge or other",
                                     o.class_filter);
+        else if (o.group_filter != G_MININT && o.group_filter < 0)
+                r = cli_usage_error(cli,
+                                    "--group %d is not an IOMMU group number; groups are "
+                                    "numbered from 0 ('hostdev groups' lists them)",
+                                    o.group_filter);
         if (r != HD_EXIT_OK)
                 goto out;
+        if (o.group_filter == G_MININT)
+                o.group_filter = -1;
         o.has_category = o.class_filter != NULL;
         if (o.vendor_filter && hd_is_hex_string(o.vendor_filter, 4, 4)) {
                 guint64 v;

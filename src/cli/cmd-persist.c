@@ -46,11 +46,11 @@ static int persist_list(HdCli *cli, HdCtx *ctx)
         }
         for (guint i = 0; i < entries->len; i++) {
                 HdPersistEntry *e = entries->pdata[i];
-                printf("%s  %s at boot (instead of %s)%s\n", e->name, e->driver,
-                       e->host_driver ? e->host_driver : "the kernel's choice",
-                       e->builtin ? "  WARNING: that driver is built into the kernel and "
-                                    "probes before udev; the rule cannot win"
-                                  : "");
+                cli_print("%s  %s at boot (instead of %s)%s\n", e->name, e->driver,
+                          e->host_driver ? e->host_driver : "the kernel's choice",
+                          e->builtin ? "  WARNING: that driver is built into the kernel and "
+                                       "probes before udev; the rule cannot win"
+                                     : "");
         }
         return HD_EXIT_OK;
 }

@@ -9,7 +9,7 @@
 
 static void print_kv(const char *key, const char *value)
 {
-        printf("%-18s %s\n", key, value ? value : "-");
+        cli_print("%-18s %s\n", key, value ? value : "-");
 }
 
 static char *join_array(GPtrArray *a)
@@ -99,15 +99,15 @@ static void print_device(const HdDevice *dev, const HdGroup *group, GPtrArray *u
                 print_kv(i == 0 ? "host use" : "", uses->pdata[i]);
         print_kv("assignable", assign);
         if (group) {
-                printf("\nIOMMU group %d: %s%s\n", group->number, group->verdict_text,
-                       group->viable ? " (viable now)" : "");
+                cli_print("\nIOMMU group %d: %s%s\n", group->number, group->verdict_text,
+                          group->viable ? " (viable now)" : "");
                 if (group->shared_reason)
-                        printf("  why shared: %s\n", group->shared_reason);
+                        cli_print("  why shared: %s\n", group->shared_reason);
                 for (guint i = 0; i < group->members->len; i++) {
                         const HdDevice *m = group->members->pdata[i];
                         g_autofree char *what = hd_device_describe(m);
-                        printf("  %s %s (%s)%s\n", m == dev ? "*" : " ", m->name, what,
-                               hd_device_is_bridge(m) ? " [bridge]" : "");
+                        cli_print("  %s %s (%s)%s\n", m == dev ? "*" : " ", m->name, what,
+                                  hd_device_is_bridge(m) ? " [bridge]" : "");
                 }
         }
 }
@@ -163,12 +163,7 @@ int cmd_show(HdCli *cli, int argc, char **argv)
                         json_object_set_null_member(obj, "group");
                 }
                 {
-                        g_autoptr(JsonGenerator) gen = json_generator_new();
-                        g_autofree char *s = NULL;
-                        json_generator_set_pretty(gen, TRUE);
-                        json_generator_set_indent(gen, 2);
-                        json_generator_set_root(gen, dev_node);
-                        s = json_generator_to_data(gen, NULL);
+                        g_autofree char *s = hd_json_node_to_text(dev_node, TRUE);
                         puts(s);
                 }
                 return HD_EXIT_OK;

@@ -76,9 +76,13 @@ int main(int argc, char **argv)
                 }
         }
 
+        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+                cli.json = cli.json || strcmp(argv[i], "--json") == 0;
         idx = find_command(argc, argv);
         if (idx < 0) {
                 print_usage(stderr);
+                if (cli.json) /* the JSON error too, for a caller that reads stdout */
+                        return cli_usage_error(&cli, "no command given");
                 return HD_EXIT_USAGE;
         }
         for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
@@ -110,6 +114,5 @@ int main(int argc, char **argv)
                 g_free(cli.backend);
                 return r;
         }
-        fprintf(stderr, "hostdev: '%s' is not a command (hostdev --help lists them)\n", argv[idx]);
-        return HD_EXIT_USAGE;
+        return cli_usage_error(&cli, "'%s' is not a command", argv[idx]);
 }

@@ -70,11 +70,18 @@ static gboolean parse(const char *text, gboolean allow_short, HdAddress *out)
 
 gboolean hd_address_parse(const char *text, HdAddress *out, GError **error)
 {
+        gsize len;
+        g_autofree char *shown = NULL;
+
         if (parse(text, TRUE, out))
                 return TRUE;
+        /* the first 40 bytes, as valid UTF-8 (a cut inside a character, or bytes that are
+         * not UTF-8, become U+FFFD): the message ends up in JSON */
+        len = text ? strlen(text) : 0;
+        shown = g_utf8_make_valid(text ? text : "", (gssize)MIN(len, 40));
         g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
-                    "'%.40s%s' is not a PCI address; expected DDDD:BB:DD.F, e.g. 0000:01:00.0",
-                    text ? text : "", text && strlen(text) > 40 ? "..." : "");
+                    "'%s%s' is not a PCI address; expected DDDD:BB:DD.F, e.g. 0000:01:00.0", shown,
+                    len > 40 ? "..." : "");
         return FALSE;
 }
 

@@ -146,6 +146,32 @@ static char *describe(const HdDevice *dev)
         return g_strdup_printf("%s (%s)", dev->name, what);
 }
 
+/* The words of the refusals that hd_bind_check_for_vm() shares with detach. */
+static void refuse_bridge(const HdDevice *dev, const char *verb, GError **error)
+{
+        g_autofree char *d = describe(dev);
+
+        g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                    "%s is a %s: bridges stay on the host (the kernel accepts them in a group "
+                    "given to a VM); %s the devices behind it",
+                    d, hd_device_is_host_bridge(dev) ? "host bridge" : "PCI bridge", verb);
+}
+
+static char *no_iommu_text(const char *d)
+{
+        return g_strdup_printf("%s has no IOMMU group: the kernel is not using an IOMMU, so no "
+                               "VM can be given it; hostdev check says what to change",
+                               d);
+}
+
+static char *boot_vga_text(const char *d)
+{
+        return g_strdup_printf("%s is the boot VGA device (the host's console would go dark); "
+                               "pass through another GPU, or pass --force if the host runs "
+                               "headless",
+                               d);
+}
+
 /* Requested devices plus, with @whole_group, the other endpoints of their groups that
  * @want says should move. Bridges named by the caller are refused (B2). */
 static GArray *make_plan(HdInventory *inv, const HdAddress *addresses, guint n,
@@ -165,12 +191,7 @@ static GArray *make_plan(HdInventory *inv, const HdAddress *addresses, guint n,
                         return NULL;
                 }
                 if (!is_endpoint(dev)) {
-                        g_autofree char *d = describe(dev);
-                        g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
-                                    "%s is a %s: bridges stay on the host (the kernel accepts "
-                                    "them in a group given to a VM); %s the devices behind it",
-                                    d, hd_device_is_host_bridge(dev) ? "host bridge" : "PCI bridge",
-                                    verb);
+                        refuse_bridge(dev, verb, error);
                         return NULL;
                 }
                 if (!plan_has(plan, dev))
@@ -358,18 +379,14 @@ static gboolean check_detach(HdCtx *ctx, GArray *plan, guint force, GError **err
                 if (hd_driver_is_vfio(dev->driver))
                         continue; /* already there: left as is */
                 if (dev->iommu_group < 0) {
-                        refuse(msg,
-                               "%s has no IOMMU group: the kernel is not using an IOMMU, so no "
-                               "VM can be given it; hostdev check says what to change",
-                               d);
+                        g_autofree char *text = no_iommu_text(d);
+                        refuse(msg, "%s", text);
                         continue;
                 }
-                if (hd_device_is_boot_vga(dev) && force < 1)
-                        refuse(msg,
-                               "%s is the boot VGA device (the host's console would go dark); "
-                               "pass through another GPU, or pass --force if the host runs "
-                               "headless",
-                               d);
+                if (hd_device_is_boot_vga(dev) && force < 1) {
+                        g_autofree char *text = boot_vga_text(d);
+                        refuse(msg, "%s", text);
+                }
                 if (dev->sriov_numvfs > 0)
                         refuse(msg,
                                "%s is an SR-IOV physical function with %d VFs enabled; detach "
@@ -688,6 +705,75 @@ static gboolean attach_one(Tx *tx, const HdDevice *dev, const char *target, cons
         return TRUE;
 }
 
+/* Whether a modules.dep or modules.builtin text names module @mod ('-' and '_' alike, as
+ * modprobe takes them; "kernel/drivers/x/foo-bar.ko.xz: ..." names foo_bar). */
+static gboolean module_list_names(const char *list, const char *mod)
+{
+        g_auto(GStrv) lines = NULL;
+
+        if (!list)
+                return FALSE;
+        lines = g_strsplit(list, "\n", -1);
+        for (char **l = lines; *l; l++) {
+                char *colon = strchr(*l, ':');
+                char *slash, *dot;
+
+                if (colon)
+                        *colon = '\0';
+                slash = strrchr(*l, '/');
+                slash = slash ? slash + 1 : *l;
+                dot = strstr(slash, ".ko");
+                if (!dot)
+                        continue;
+                *dot = '\0';
+                g_strdelimit(slash, "-", '_');
+                if (strcmp(slash, mod) == 0)
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+/* attach --driver NAME: NAME must be registered with the PCI core (sys/bus/pci/drivers/NAME)
+ * or be a module or built-in of the running kernel, or the attach would unbind the devices
+ * and then fail. Checked before anything is written; the answer names the drivers there are. */
+static gboolean check_driver_exists(HdCtx *ctx, const char *driver, GError **error)
+{
+        int root = hd_ctx_get_root_fd(ctx);
+        g_autofree char *ddir = g_strdup_printf("sys/bus/pci/drivers/%s", driver);
+        g_autofree char *release = NULL, *mod = NULL, *dep = NULL, *builtin = NULL;
+        g_autoptr(GPtrArray) names = NULL;
+        g_autoptr(GString) list = g_string_new(NULL);
+
+        if (hd_exists_at(root, ddir, FALSE))
+                return TRUE;
+        release = hd_read_attr_optional_at(root, "proc/sys/kernel/osrelease");
+        mod = g_strdelimit(g_strdup(driver), "-", '_');
+        /* the release names a directory: one path component */
+        if (release && *release && !strchr(release, '/') && strcmp(release, ".") != 0 &&
+            strcmp(release, "..") != 0) {
+                g_autofree char *dep_path = g_strdup_printf("lib/modules/%s/modules.dep", release);
+                g_autofree char *bi_path =
+                    g_strdup_printf("lib/modules/%s/modules.builtin", release);
+                dep = hd_read_file_at(root, dep_path, 1 << 24, NULL);
+                builtin = hd_read_file_at(root, bi_path, 1 << 24, NULL);
+        }
+        if (module_list_names(dep, mod) || module_list_names(builtin, mod))
+                return TRUE;
+        names = hd_list_dir_at(root, "sys/bus/pci/drivers", NULL);
+        for (guint i = 0; names && i < names->len && i < 40; i++)
+                g_string_append_printf(list, "%s%s", i ? ", " : "", (char *)names->pdata[i]);
+        if (names && names->len > 40)
+                g_string_append(list, ", …");
+        g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                    "there is no PCI driver %s: it is not registered (%s) and %s; name one of "
+                    "those, or leave the driver out to give the devices back to the driver they "
+                    "had before detach",
+                    driver, list->len ? list->str : "sys/bus/pci/drivers is empty",
+                    dep || builtin ? "the running kernel has no module of that name"
+                                   : "the running kernel's module lists are missing");
+        return FALSE;
+}
+
 HdBindReport *hd_bind_attach(HdCtx *ctx, const HdAddress *addresses, guint n,
                              const HdBindOptions *opts, GError **error)
 {
@@ -709,6 +795,9 @@ HdBindReport *hd_bind_attach(HdCtx *ctx, const HdAddress *addresses, guint n,
                             opts->driver);
                 return NULL;
         }
+        /* before recovery, the journal or any write: a driver that cannot exist */
+        if (opts->driver && !check_driver_exists(ctx, opts->driver, error))
+                return NULL;
         if (!start(ctx, report, error))
                 return NULL;
         if (!(groups = groups_of(ctx, addresses, n, error)))
@@ -802,4 +891,30 @@ HdBindReport *hd_bind_attach(HdCtx *ctx, const HdAddress *addresses, guint n,
                         return NULL;
         }
         return g_steal_pointer(&report);
+}
+
+gboolean hd_bind_check_for_vm(HdCtx *ctx, const HdAddress *address, GError **error)
+{
+        g_autoptr(HdDevice) dev = hd_device_load(ctx, address, HD_FIELDS_LIST, error);
+        g_autofree char *d = NULL;
+        g_autofree char *text = NULL;
+
+        if (!dev)
+                return FALSE;
+        if (!is_endpoint(dev)) {
+                refuse_bridge(dev, "detach", error);
+                return FALSE;
+        }
+        if (hd_driver_is_vfio(dev->driver))
+                return TRUE; /* a VM start leaves it as it is */
+        d = describe(dev);
+        if (dev->iommu_group < 0)
+                text = no_iommu_text(d);
+        else if (hd_device_is_boot_vga(dev))
+                text = boot_vga_text(d);
+        if (text) {
+                g_set_error_literal(error, HD_ERROR, HD_ERROR_REFUSED, text);
+                return FALSE;
+        }
+        return TRUE;
 }

@@ -103,6 +103,14 @@ HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
                              const HdBindOptions *opts, GError **error);
 
 /* Give @addresses (and with opts->group the vfio-bound rest of their groups) back to the
- * host: the driver recorded when they were detached, opts->driver, or the kernel's choice. */
+ * host: the driver recorded when they were detached, opts->driver, or the kernel's choice.
+ * An opts->driver that is neither registered nor a module or built-in of the running kernel
+ * fails with INVALID_ARGUMENT, naming the drivers there are, before anything is written. */
 HdBindReport *hd_bind_attach(HdCtx *ctx, const HdAddress *addresses, guint n,
                              const HdBindOptions *opts, GError **error);
+
+/* Whether a VM could be started with @address: the refusals of hd_bind_detach() without
+ * force that no later state can lift, in the same words (REFUSED): a bridge or host bridge, a
+ * device without an IOMMU group, the boot VGA device (unless it is on vfio-pci already).
+ * NOT_FOUND for no such device. For defining a VM, so that define refuses what start would. */
+gboolean hd_bind_check_for_vm(HdCtx *ctx, const HdAddress *address, GError **error);

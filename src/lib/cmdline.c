@@ -9,8 +9,10 @@
 #include "fileio.h"
 #include "hd-error.h"
 #include "host.h"
+#include "json-writer.h"
 #include "macros.h"
 #include "parse.h"
+#include "utf8.h"
 
 GArray *hd_cmdline_split_spans(const char *line, GError **error)
 {
@@ -218,7 +220,9 @@ static gboolean option_args(const HdKernelOption *opt, const char *value, HdCpuV
 
         if (strcmp(name, "iommu") == 0 || strcmp(name, "nested") == 0) {
                 if (vendor == HD_CPU_VENDOR_OTHER) {
-                        g_set_error(error, HD_ERROR, HD_ERROR_NOT_SUPPORTED,
+                        /* the caller's request cannot be mapped: a refusal (409), not a
+                         * failure of the host (500) */
+                        g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                                     "option %s has no mapping for this CPU (neither Intel nor "
                                     "AMD in proc/cpuinfo); use --custom with the argument your "
                                     "platform needs",
@@ -333,7 +337,6 @@ static GPtrArray *load_state(HdCtx *ctx)
 static gboolean save_state(HdCtx *ctx, HdBootloaderKind kind, GPtrArray *state, GError **error)
 {
         g_autoptr(JsonBuilder) b = json_builder_new();
-        g_autoptr(JsonGenerator) gen = json_generator_new();
         g_autoptr(JsonNode) root = NULL;
         g_autofree char *text = NULL;
         g_autofree char *with_nl = NULL;
@@ -358,9 +361,7 @@ static gboolean save_state(HdCtx *ctx, HdBootloaderKind kind, GPtrArray *state, 
         json_builder_end_array(b);
         json_builder_end_object(b);
         root = json_builder_get_root(b);
-        json_generator_set_root(gen, root);
-        json_generator_set_pretty(gen, TRUE);
-        text = json_generator_to_data(gen, NULL);
+        text = hd_json_node_to_text(root, TRUE);
         with_nl = g_strconcat(text, "\n", NULL);
         return hd_ctx_replace_file(ctx, HD_KERNEL_ARGS_STATE, with_nl, -1, error);
 }
@@ -673,6 +674,29 @@ static gboolean plan_remove(Planner *p, const char *text, GError **error)
         return TRUE;
 }
 
+/* The kernel and the bootloaders take printable ASCII words separated by spaces: a control
+ * character (a newline ends GRUB's line, ESC drives the console) or a byte above 0x7e in what
+ * the caller asks for is refused before anything is planned or written. */
+static gboolean check_arg_bytes(const char *option, const GPtrArray *texts, GError **error)
+{
+        for (guint i = 0; texts && i < texts->len; i++) {
+                const char *text = texts->pdata[i];
+                for (const guchar *b = (const guchar *)text; *b; b++) {
+                        g_autofree char *shown = NULL;
+                        if (*b == ' ' || (*b > 0x20 && *b < 0x7f))
+                                continue;
+                        shown = hd_utf8_printable(text);
+                        g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                                    "%s '%s': byte 0x%02x at offset %u is %s; kernel arguments "
+                                    "are printable ASCII words separated by spaces",
+                                    option, shown, *b, (guint)(b - (const guchar *)text),
+                                    *b < 0x20 || *b == 0x7f ? "a control character" : "not ASCII");
+                        return FALSE;
+                }
+        }
+        return TRUE;
+}
+
 /* Options named both ways, or one the other cannot change. */
 static gboolean check_contradictions(const HdKernelArgsRequest *req, GError **error)
 {
@@ -699,7 +723,10 @@ HdKernelArgs *hd_kernel_args_plan(HdCtx *ctx, const HdKernelArgsRequest *req, GE
         g_autoptr(GPtrArray) wanted = g_ptr_array_new_with_free_func(g_free);
         Planner p = {ka, hd_host_get_cpu_vendor(ctx), wanted};
 
-        if (!check_contradictions(req, error))
+        if (!check_arg_bytes("--enable", req->enable, error) ||
+            !check_arg_bytes("--disable", req->disable, error) ||
+            !check_arg_bytes("--custom", req->custom, error) ||
+            !check_arg_bytes("--remove", req->remove, error) || !check_contradictions(req, error))
                 return NULL;
         ka->notes = g_ptr_array_new_with_free_func(g_free);
         ka->edits = g_ptr_array_new_with_free_func((GDestroyNotify)hd_arg_edit_free);

@@ -80,9 +80,11 @@ typedef struct {
         HdBootloader *loader;
 } HdKernelArgs;
 
-/* Work out the three command lines and the edits. Unknown option names and malformed values
- * fail with HD_ERROR_INVALID_ARGUMENT (listing the valid names); contradictions and
- * arguments for the other CPU vendor with HD_ERROR_REFUSED; a bootloader config that cannot
+/* Work out the three command lines and the edits. Unknown option names, malformed values and
+ * any byte that is not printable ASCII or a space (control characters, UTF-8) fail with
+ * HD_ERROR_INVALID_ARGUMENT (listing the valid names); contradictions, arguments for the
+ * other CPU vendor and vendor-specific options on a CPU neither Intel nor AMD with
+ * HD_ERROR_REFUSED; a bootloader config that cannot
  * be parsed with HD_ERROR_FAILED (nothing is written). */
 HdKernelArgs *hd_kernel_args_plan(HdCtx *ctx, const HdKernelArgsRequest *request, GError **error);
 

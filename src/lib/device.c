@@ -456,6 +456,12 @@ HdDevice *hd_device_load(HdCtx *ctx, const HdAddress *address, guint fields, GEr
                 if (err == ENOENT || err == ENOTDIR)
                         g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
                                     "no PCI device %s (hostdev list shows the devices)", name);
+                else if (err == ELOOP)
+                        /* a damaged or hostile tree; the scan skips such entries too */
+                        g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
+                                    "no PCI device %s: its entry in sys/bus/pci/devices is a "
+                                    "symbolic link loop (hostdev list shows the devices)",
+                                    name);
                 else
                         g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot open PCI device %s: %s",
                                     name, g_strerror(err));

@@ -187,13 +187,9 @@ void hd_json_add_group(JsonBuilder *b, const HdGroup *group)
 
 char *hd_json_to_string(JsonBuilder *b, gboolean pretty)
 {
-        g_autoptr(JsonGenerator) gen = json_generator_new();
         g_autoptr(JsonNode) root = json_builder_get_root(b);
 
-        json_generator_set_pretty(gen, pretty);
-        json_generator_set_indent(gen, 2);
-        json_generator_set_root(gen, root);
-        return json_generator_to_data(gen, NULL);
+        return hd_json_node_to_text(root, pretty);
 }
 
 static void builder_nullable(JsonBuilder *b, const char *name, const char *value)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "json-writer.h"
+#include "utf8.h"
 
 /* Containers nest at most this deep; deeper writes are a programming error. */
 #define MAX_DEPTH 32
@@ -92,15 +93,26 @@ void hd_json_writer_free(HdJsonWriter *w)
         g_free(w);
 }
 
-/* Bytes that end a plain run: NUL (the end), and what json-glib 1.6 escapes: '"', '\\',
- * 0x01..0x1e and 0x7f. Every other byte passes through (0x1f included, UTF-8 untouched). */
+/* Bytes that end a plain run: NUL (the end), what json-glib 1.6 escapes ('"', '\\',
+ * 0x01..0x1e, 0x7f), 0x1f (which json-glib 1.6 leaves raw, making invalid JSON), and every
+ * byte >= 0x80, checked to be well formed UTF-8. ASCII text passes through in runs. */
 static const guint8 stops_run[256] = {
-        [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
-        [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
-        [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
-        [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
-        [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, ['"'] = 1,  ['\\'] = 1, [0x7f] = 1,
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
+    [0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
+    [0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
+    [0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+    [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
+    [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1, [0x7f] = 1, [0x80 ... 0xff] = 1,
 };
+
+static gsize bounded_len(const unsigned char *p)
+{
+        gsize n = 0;
+
+        while (n < 4 && p[n])
+                n++;
+        return n;
+}
 
 void hd_json_escape_append(GString *out, const char *s)
 {
@@ -116,6 +128,18 @@ void hd_json_escape_append(GString *out, const char *s)
                 while (!stops_run[*p])
                         p++;
                 put(out, (const char *)run, (gsize)(p - run));
+                if (*p >= 0x80) {
+                        /* well formed UTF-8 as it is; any other byte becomes U+FFFD */
+                        gsize k = hd_utf8_char_len(p, bounded_len(p));
+                        if (k) {
+                                put(out, (const char *)p, k);
+                                p += k;
+                        } else {
+                                PUT_LITERAL(out, HD_UTF8_REPLACEMENT);
+                                p++;
+                        }
+                        continue;
+                }
                 switch (*p) {
                 case '\0':
                         return;
@@ -151,6 +175,66 @@ void hd_json_escape_append(GString *out, const char *s)
                 put(out, esc, len);
                 p++;
         }
+}
+
+char *hd_json_text_make_valid(const char *text)
+{
+        static const char hex[] = "0123456789abcdef";
+        const unsigned char *p = (const unsigned char *)text;
+        gsize n = strlen(text);
+        GString *out = g_string_sized_new(n + 16);
+
+        while (*p) {
+                const unsigned char *run = p;
+                gsize k;
+
+                while (*p >= 0x20 && *p < 0x80)
+                        p++;
+                g_string_append_len(out, (const char *)run, (gssize)(p - run));
+                if (!*p)
+                        break;
+                if (*p == '\n') {
+                        /* a generator's own line breaks; inside strings it escapes them */
+                        g_string_append_c(out, '\n');
+                        p++;
+                } else if (*p < 0x20) {
+                        char u[7] = "\\u00";
+                        u[4] = hex[*p >> 4];
+                        u[5] = hex[*p & 0xf];
+                        u[6] = '\0';
+                        g_string_append(out, u);
+                        p++;
+                } else if ((k = hd_utf8_char_len(p,
+                                                 n - (gsize)(p - (const unsigned char *)text)))) {
+                        g_string_append_len(out, (const char *)p, (gssize)k);
+                        p += k;
+                } else {
+                        g_string_append(out, HD_UTF8_REPLACEMENT);
+                        p++;
+                }
+        }
+        return g_string_free(out, FALSE);
+}
+
+char *hd_json_node_to_text(JsonNode *root, gboolean pretty)
+{
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        g_autofree char *text = NULL;
+
+        json_generator_set_pretty(gen, pretty);
+        json_generator_set_indent(gen, 2);
+        json_generator_set_root(gen, root);
+        text = json_generator_to_data(gen, NULL);
+        return hd_json_text_make_valid(text);
+}
+
+/* For the builder sink: @s itself when it is UTF-8, else a valid copy in *@tmp. */
+static const char *valid_utf8(const char *s, char **tmp)
+{
+        if (!s || g_utf8_validate(s, -1, NULL))
+                return s;
+        *tmp = g_utf8_make_valid(s, -1);
+        return *tmp;
 }
 
 static void indent(GString *buf, int level)
@@ -257,9 +341,10 @@ void hd_json_writer_end_array(HdJsonWriter *w)
 
 void hd_json_writer_member(HdJsonWriter *w, const char *name)
 {
-        if (w->builder)
-                json_builder_set_member_name(w->builder, name);
-        else
+        if (w->builder) {
+                g_autofree char *tmp = NULL;
+                json_builder_set_member_name(w->builder, valid_utf8(name, &tmp));
+        } else
                 w->pending_name = name;
 }
 
@@ -281,7 +366,8 @@ void hd_json_writer_string(HdJsonWriter *w, const char *value)
                 return;
         }
         if (w->builder) {
-                json_builder_add_string_value(w->builder, value);
+                g_autofree char *tmp = NULL;
+                json_builder_add_string_value(w->builder, valid_utf8(value, &tmp));
                 return;
         }
         before_value(w);

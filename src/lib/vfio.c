@@ -192,9 +192,11 @@ gboolean hd_vfio_verify(HdCtx *ctx, const HdAddress *address, HdVfioInfo *info, 
         if (!dev)
                 return FALSE;
         if (dev->iommu_group < 0) {
-                g_set_error(error, HD_ERROR, HD_ERROR_NOT_SUPPORTED,
-                            "%s has no IOMMU group: the kernel is not using an IOMMU; hostdev "
-                            "check says what to change",
+                /* as detach answers it (REFUSED, the agent's 409): the host is what it is,
+                 * and the caller asked for something it cannot have */
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                            "%s has no IOMMU group: the kernel is not using an IOMMU, so no VM "
+                            "can be given it; hostdev check says what to change",
                             dev->name);
                 return FALSE;
         }

@@ -57,9 +57,10 @@ void hd_vfio_info_init(HdVfioInfo *info);
 void hd_vfio_info_clear(HdVfioInfo *info);
 
 /* Inspect @address as a VMM would. Errors: HD_ERROR_NOT_FOUND (no such device),
- * HD_ERROR_NOT_SUPPORTED (no IOMMU group, vfio not loaded, no TYPE1), HD_ERROR_REFUSED
- * (the device is not on vfio-pci, or the group is not viable: the message names the members
- * in the way), HD_ERROR_BUSY (a VM or another process holds the group). */
+ * HD_ERROR_NOT_SUPPORTED (vfio not loaded, no TYPE1), HD_ERROR_REFUSED (no IOMMU group, as
+ * hd_bind_detach() says; the device is not on vfio-pci, or the group is not viable: the
+ * message names the members in the way), HD_ERROR_BUSY (a VM or another process holds the group).
+ */
 gboolean hd_vfio_verify(HdCtx *ctx, const HdAddress *address, HdVfioInfo *info, GError **error);
 
 /* The real kernel's answer through the ioctls; the real backend's vfio_inspect. */

@@ -2,8 +2,9 @@
 /*
  * libFuzzer target for hostdevd's request bodies (src/agent/request.c): every parser the API
  * runs on a POST/PUT body, on arbitrary bytes. Invariants: a parser either succeeds or fails
- * with HD_ERROR_INVALID_ARGUMENT and a message (the agent's 400, never a crash or a 500); a
- * parsed VM has a valid name and addresses; a parsed force is 0..2.
+ * with HD_ERROR_INVALID_ARGUMENT and a UTF-8 message (the agent's 400, never a crash or a
+ * 500); a parsed VM has a valid name and addresses; a parsed force is 0..2; a body a parser
+ * accepted has no null member.
  */
 #include "config.h"
 
@@ -25,6 +26,15 @@ static void check_error(gboolean ok, GError *error)
         g_assert_true(g_utf8_validate(error->message, -1, NULL));
 }
 
+/* A body a parser accepted has no null member: null is a wrong type, never "not given". */
+static void assert_no_null_member(JsonObject *o)
+{
+        g_autoptr(GList) names = json_object_get_members(o);
+
+        for (GList *l = names; l; l = l->next)
+                g_assert_false(JSON_NODE_HOLDS_NULL(json_object_get_member(o, l->data)));
+}
+
 int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
 {
         static const char *const actions[] = {"detach", "attach", "verify"};
@@ -39,8 +49,10 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
                 g_autoptr(GError) e = NULL;
                 gboolean ok = hd_body_parse_bind(o, actions[i], &b, &e);
                 check_error(ok, e);
-                if (ok)
+                if (ok) {
                         g_assert_cmpuint(b.force, <=, 2);
+                        assert_no_null_member(o);
+                }
                 hd_bind_args_clear(&b);
         }
         {
@@ -49,6 +61,7 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
                 gboolean ok = hd_body_parse_vm(o, &v, &e);
                 check_error(ok, e);
                 if (ok) {
+                        assert_no_null_member(o);
                         g_assert_true(hd_vm_name_valid(v.name));
                         g_assert_nonnull(v.hostdevs);
                         g_assert_true(v.vcpus >= 1 && v.memory_mib >= 16);
@@ -58,7 +71,10 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
         {
                 HdKernelArgsBody k;
                 g_autoptr(GError) e = NULL;
-                check_error(hd_body_parse_kernel_args(o, &k, &e), e);
+                gboolean ok = hd_body_parse_kernel_args(o, &k, &e);
+                check_error(ok, e);
+                if (ok)
+                        assert_no_null_member(o);
                 hd_kernel_args_body_clear(&k);
         }
         return 0;
