@@ -617,6 +617,9 @@ HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
                 }
                 if (journal && !hd_journal_commit(journal, error))
                         return NULL;
+                /* committed: a caller that records the result (the agent's VM start) must
+                 * survive a crash here */
+                hd_ctx_crash_point(ctx);
         }
 
         if (opts->persist) {
@@ -792,6 +795,9 @@ HdBindReport *hd_bind_attach(HdCtx *ctx, const HdAddress *addresses, guint n,
                 }
                 if (journal && !hd_journal_commit(journal, error))
                         return NULL;
+                /* committed: a caller that records the result (the agent's VM start) must
+                 * survive a crash here */
+                hd_ctx_crash_point(ctx);
         }
 
         /* A binding that would come back at the next boot undoes the attach: drop it. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -388,6 +389,36 @@ gboolean hd_journal_rollback(HdJournal *j, GError **error)
                 return FALSE;
         }
         return journal_remove(j, error);
+}
+
+/* ---------------------------------------------------------------- hostile files */
+
+gboolean hd_quarantine_file(HdCtx *ctx, const char *dir, const char *name, const char *why)
+{
+        int root_fd = hd_ctx_get_root_fd(ctx);
+        g_autofree char *qdir = g_strdup_printf("%s/quarantine", dir);
+        g_autofree char *from = g_strdup_printf("%s/%s", dir, name);
+        g_autofree char *to = g_strdup_printf("%s/%s.%" G_GINT64_FORMAT, qdir, name,
+                                              g_get_real_time());
+        g_autoptr(GError) error = NULL;
+
+        g_return_val_if_fail(!strchr(name, '/') && strcmp(name, "..") != 0, FALSE);
+        if (!hd_mkdir_p_at(root_fd, qdir, 0700, &error)) {
+                hd_ctx_log(ctx, HD_LOG_WARNING, "cannot quarantine /%s (%s): %s", from, why,
+                           error->message);
+                return FALSE;
+        }
+        if (renameat(root_fd, from, root_fd, to) < 0) {
+                int err = errno;
+                hd_ctx_log(ctx, HD_LOG_WARNING, "cannot quarantine /%s (%s): %s", from, why,
+                           g_strerror(err));
+                return FALSE;
+        }
+        (void)sync_dir(root_fd, dir);
+        hd_ctx_log(ctx, HD_LOG_WARNING,
+                   "moved /%s to /%s: %s; it is no longer read (inspect it, then delete it)",
+                   from, to, why);
+        return TRUE;
 }
 
 /* ---------------------------------------------------------------- recovery */

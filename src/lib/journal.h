@@ -117,3 +117,9 @@ gboolean hd_journal_clear_origin(HdCtx *ctx, const char *name, GError **error);
 /* Return one device to @driver and @override (the recovery primitive; idempotent). */
 gboolean hd_journal_restore_device(HdCtx *ctx, const char *name, const char *driver,
                                    const char *override, GError **error);
+
+/* Move the unparseable state file @dir/@name (below the root) into @dir/quarantine/, with a
+ * warning in the log naming both paths and @why: a hostile or damaged file stops being read
+ * and stops blocking, and is kept for a human (never deleted). FALSE when it could not be
+ * moved (logged as well). */
+gboolean hd_quarantine_file(HdCtx *ctx, const char *dir, const char *name, const char *why);

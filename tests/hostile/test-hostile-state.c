@@ -42,7 +42,7 @@ static char *read_rel(const HdTestFixture *fx, const char *rel)
         return data;
 }
 
-G_GNUC_UNUSED static void write_rel(const HdTestFixture *fx, const char *rel, const char *data, gssize len)
+static void write_rel(const HdTestFixture *fx, const char *rel, const char *data, gssize len)
 {
         g_autofree char *p = hd_test_path(fx, rel);
         g_autofree char *dir = g_path_get_dirname(p);
@@ -170,10 +170,287 @@ static void test_persist_concurrent(void)
         }
 }
 
+
+/* ---- the agent -------------------------------------------------------------------------- */
+
+typedef struct {
+        GSubprocess *proc;
+        char *url;
+        char *token;
+        char *log;
+        SoupSession *session;
+} Daemon;
+
+static void die_with_parent(gpointer data)
+{
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* hostdevd on @fx (sim backend, test:///default, a loopback port) with @env added. */
+static Daemon *daemon_start(const HdTestFixture *fx, const char *const *env)
+{
+        const char *bin = g_getenv("HOSTDEVD");
+        g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GDataInputStream) in = NULL;
+        g_autofree char *line = NULL;
+        g_autofree char *token_path = hd_test_path(fx, "var/lib/hostdev/agent.token");
+        Daemon *d = g_new0(Daemon, 1);
+
+        g_assert_nonnull(bin);
+        d->log = hd_test_path(fx, "hostdevd.log");
+        g_subprocess_launcher_set_stderr_file_path(l, d->log);
+        g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
+        for (const char *const *e = env; e && *e; e++) {
+                g_auto(GStrv) kv = g_strsplit(*e, "=", 2);
+                g_subprocess_launcher_setenv(l, kv[0], kv[1], TRUE);
+        }
+        d->proc = g_subprocess_launcher_spawn(l, &error, bin, "--root", fx->root, "--backend",
+                                              "sim", "--libvirt-uri", "test:///default",
+                                              "--listen", "127.0.0.1:0", "-v", NULL);
+        g_assert_no_error(error);
+        in = g_data_input_stream_new(g_subprocess_get_stdout_pipe(d->proc));
+        line = g_data_input_stream_read_line_utf8(in, NULL, NULL, &error);
+        g_assert_no_error(error);
+        if (!line || !g_str_has_prefix(line, "listening ")) {
+                g_autofree char *log = NULL;
+                g_file_get_contents(d->log, &log, NULL, NULL);
+                g_error("hostdevd did not start: %s", log);
+        }
+        d->url = g_strdup(line + strlen("listening "));
+        if (g_str_has_suffix(d->url, "/"))
+                d->url[strlen(d->url) - 1] = '\0';
+        g_assert_true(g_file_get_contents(token_path, &d->token, NULL, NULL));
+        g_strstrip(d->token);
+        d->session = soup_session_new_with_options("timeout", 30, NULL);
+        return d;
+}
+
+static char *daemon_log(const Daemon *d)
+{
+        char *log = NULL;
+
+        g_file_get_contents(d->log, &log, NULL, NULL);
+        return log ? log : g_strdup("");
+}
+
+static void daemon_free(Daemon *d)
+{
+        g_clear_object(&d->proc);
+        g_clear_object(&d->session);
+        g_free(d->url);
+        g_free(d->token);
+        g_free(d->log);
+        g_free(d);
+}
+
+/* SIGTERM: must exit 0. */
+static void daemon_stop(Daemon *d)
+{
+        g_autoptr(GError) error = NULL;
+
+        g_subprocess_send_signal(d->proc, SIGTERM);
+        g_assert_true(g_subprocess_wait(d->proc, NULL, &error));
+        if (!g_subprocess_get_if_exited(d->proc) || g_subprocess_get_exit_status(d->proc) != 0) {
+                g_autofree char *log = daemon_log(d);
+                g_error("hostdevd did not exit 0 on SIGTERM: %s", log);
+        }
+        daemon_free(d);
+}
+
+/* One request with the full token; the status, and the body in *body when asked. */
+static guint request(Daemon *d, const char *method, const char *path, const char *body,
+                     char **reply)
+{
+        g_autofree char *uri = g_strconcat(d->url, path, NULL);
+        g_autofree char *auth = g_strconcat("Bearer ", d->token, NULL);
+        g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GBytes) bytes = NULL;
+
+        soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization",
+                                     auth);
+        if (body) {
+                g_autoptr(GBytes) b = g_bytes_new(body, strlen(body));
+                soup_message_set_request_body_from_bytes(msg, "application/json", b);
+        }
+        bytes = soup_session_send_and_read(d->session, msg, NULL, &error);
+        if (reply)
+                *reply = bytes ? g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes))
+                               : g_strdup(error ? error->message : "");
+        return error ? 0 : soup_message_get_status(msg);
+}
+
+static guint pending_journals(const HdTestFixture *fx)
+{
+        g_autofree char *dir = hd_test_path(fx, JOURNAL_DIR);
+        g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+        const char *name;
+        guint n = 0;
+
+        while (d && (name = g_dir_read_name(d)))
+                if (strcmp(name, "quarantine") != 0)
+                        n++;
+        return n;
+}
+
+static void assert_driver(const HdTestFixture *fx, const char *addr, const char *driver)
+{
+        g_autofree char *now = hd_test_driver(fx, addr);
+
+        if (g_strcmp0(now, driver) != 0)
+                g_error("%s is on %s, expected %s", addr, now ? now : "no driver", driver);
+}
+
+#define VM_DEFINE                                                                                \
+        "{\"name\": \"gpu-vm\", \"memory_mib\": 1024, \"vcpus\": 1, \"hostdevs\": [\"" GPU  \
+        "\", \"" AUDIO "\"]}"
+#define VMS_FILE "var/lib/hostdev/agent/vms.ini"
+
+/* The invariant: a device of the VM that is on vfio-pci is named by a pending journal (which
+ * recovery rolls back) or by the VM record (which the agent gives back). */
+static void assert_nothing_lost(const HdTestFixture *fx, const char *when)
+{
+        const char *devs[] = { GPU, AUDIO };
+        g_autofree char *record = read_rel(fx, VMS_FILE);
+
+        if (pending_journals(fx) > 0)
+                return;
+        for (guint i = 0; i < G_N_ELEMENTS(devs); i++) {
+                g_autofree char *drv = hd_test_driver(fx, devs[i]);
+                if (g_strcmp0(drv, "vfio-pci") == 0 && !(record && strstr(record, devs[i])))
+                        g_error("%s: %s is on vfio-pci and nothing records it (record: %s)", when,
+                                devs[i], record ? record : "none");
+        }
+}
+
+/* Kill the agent (HOSTDEV_CRASH_AT) at every step of a VM start, restart it, and check that
+ * nothing stays on vfio-pci that nothing gives back: after the restart every device is on its
+ * host driver again (the test driver forgets the VM with the process: it is not running). */
+static void test_vm_start_kill_loop(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        guint kills = 0;
+        gboolean started = FALSE;
+
+        for (guint n = 1; n <= 30 && !started; n++) {
+                g_autofree char *crash = g_strdup_printf("HOSTDEV_CRASH_AT=write:%u", n);
+                const char *env[] = { crash, NULL };
+                g_autofree char *reply = NULL;
+                g_autofree char *when = g_strdup_printf("killed at step %u", n);
+                Daemon *d = daemon_start(fx, env);
+                guint status;
+
+                g_assert_cmpuint(request(d, "POST", "/v1/vms", VM_DEFINE, NULL), ==, 200);
+                status = request(d, "POST", "/v1/vms/gpu-vm/start", "{}", &reply);
+                if (status == 200) {
+                        g_test_message("the start makes %u crash points", n - 1);
+                        started = TRUE;
+                        assert_driver(fx, GPU, "vfio-pci");
+                        daemon_stop(d);
+                } else {
+                        g_autoptr(GError) error = NULL;
+                        g_assert_true(g_subprocess_wait(d->proc, NULL, &error));
+                        if (!g_subprocess_get_if_signaled(d->proc)) {
+                                g_autofree char *log = daemon_log(d);
+                                g_error("step %u: the start answered %u (%s) without a crash: %s",
+                                        n, status, reply, log);
+                        }
+                        g_assert_cmpint(g_subprocess_get_term_sig(d->proc), ==, SIGKILL);
+                        kills++;
+                        assert_nothing_lost(fx, when);
+                        daemon_free(d);
+                }
+                /* the next agent: journal recovery, then the VM records */
+                d = daemon_start(fx, NULL);
+                {
+                        g_autofree char *record = read_rel(fx, VMS_FILE);
+                        if (g_strcmp0(hd_test_driver(fx, GPU), "nouveau") != 0 ||
+                            (record && strstr(record, "gpu-vm"))) {
+                                g_autofree char *log = daemon_log(d);
+                                g_error("%s: after a restart %s is on %s, record: %s\n%s", when,
+                                        GPU, hd_test_driver(fx, GPU), record ? record : "none",
+                                        log);
+                        }
+                }
+                assert_driver(fx, GPU, "nouveau");
+                assert_driver(fx, AUDIO, "snd_hda_intel");
+                g_assert_cmpuint(pending_journals(fx), ==, 0);
+                daemon_stop(d);
+        }
+        g_assert_true(started);
+        g_assert_cmpuint(kills, >=, 8);
+}
+
+/* The record cannot be written at all (its directory is a file: even root cannot write it):
+ * the start is refused before anything moves. */
+static void test_vm_start_record_unwritable(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autofree char *reply = NULL;
+        Daemon *d;
+
+        write_rel(fx, "var/lib/hostdev/agent", "not a directory\n", -1);
+        d = daemon_start(fx, NULL);
+        g_assert_cmpuint(request(d, "POST", "/v1/vms", VM_DEFINE, NULL), ==, 200);
+        g_assert_cmpuint(request(d, "POST", "/v1/vms/gpu-vm/start", "{}", &reply), ==, 500);
+        g_test_message("%s", reply);
+        g_assert_nonnull(strstr(reply, "nothing was moved"));
+        assert_driver(fx, GPU, "nouveau");
+        assert_driver(fx, AUDIO, "snd_hda_intel");
+        g_assert_cmpuint(pending_journals(fx), ==, 0);
+        daemon_stop(d);
+
+        /* the same through the backend's fault injection */
+        g_assert_cmpint(g_unlink(hd_test_path(fx, "var/lib/hostdev/agent")), ==, 0);
+        {
+                const char *env[] = { "HOSTDEV_SIM_FAIL=write@" VMS_FILE "=EROFS", NULL };
+                g_autofree char *r2 = NULL;
+                d = daemon_start(fx, env);
+                g_assert_cmpuint(request(d, "POST", "/v1/vms", VM_DEFINE, NULL), ==, 200);
+                g_assert_cmpuint(request(d, "POST", "/v1/vms/gpu-vm/start", "{}", &r2), ==, 500);
+                g_assert_nonnull(strstr(r2, "nothing was moved"));
+                assert_driver(fx, GPU, "nouveau");
+                assert_driver(fx, AUDIO, "snd_hda_intel");
+                daemon_stop(d);
+        }
+}
+
+/* The intent is recorded, the devices move, and then the result cannot be written: the move
+ * is undone, and the start fails saying so. */
+static void test_vm_start_result_unwritable(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *env[] = { "HOSTDEV_VM_RECORD_FAIL=started", NULL };
+        g_autofree char *reply = NULL;
+        g_autofree char *record = NULL;
+        Daemon *d = daemon_start(fx, env);
+
+        g_assert_cmpuint(request(d, "POST", "/v1/vms", VM_DEFINE, NULL), ==, 200);
+        g_assert_cmpuint(request(d, "POST", "/v1/vms/gpu-vm/start", "{}", &reply), ==, 500);
+        g_test_message("%s", reply);
+        g_assert_nonnull(strstr(reply, "given back"));
+        assert_driver(fx, GPU, "nouveau");
+        assert_driver(fx, AUDIO, "snd_hda_intel");
+        record = read_rel(fx, VMS_FILE);
+        g_assert_true(!record || !strstr(record, "gpu-vm"));
+        g_free(reply);
+        reply = NULL;
+        g_assert_cmpuint(request(d, "GET", "/v1/vms/gpu-vm", NULL, &reply), ==, 200);
+        g_assert_nonnull(strstr(reply, "\"shut off\""));
+        g_assert_cmpuint(pending_journals(fx), ==, 0);
+        daemon_stop(d);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/hostile-state/lock-holder-pid", test_lock_holder_pid);
         g_test_add_func("/hostile-state/persist-concurrent", test_persist_concurrent);
+        g_test_add_func("/hostile-state/vm-start-kill-loop", test_vm_start_kill_loop);
+        g_test_add_func("/hostile-state/vm-start-record-unwritable",
+                        test_vm_start_record_unwritable);
+        g_test_add_func("/hostile-state/vm-start-result-unwritable",
+                        test_vm_start_result_unwritable);
         return g_test_run();
 }
