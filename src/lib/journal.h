@@ -36,7 +36,15 @@
  *       started it did not report success, so the host must look as if it never ran, and the
  *       user can run it again. Rolling back always has a known good target (the state the
  *       host was in), which rolling forward does not (the probe that failed may fail again);
- *       so no device ever ends without a driver it had before.
+ *       so no device ever ends without a driver it had before;
+ *   J5  a journal is read like any input: at most HD_JOURNAL_MAX_BYTES, every count bounded by
+ *       a maximum and by the groups the file holds, every address and driver name checked.
+ *       Whatever breaks that (and anything in the directory that is not a regular file) is
+ *       not a journal: it is moved into journal/quarantine/ with a warning, never deleted,
+ *       and never read again;
+ *   J6  a journal that cannot be recovered now (a device that will not go back) blocks only
+ *       the IOMMU groups it names: detach and attach of those groups fail with
+ *       HD_ERROR_BUSY naming the journal and `hostdev recover`; every other group goes on.
  *
  * The journal also keeps the origin of every device it moved to vfio-pci
  * (var/lib/hostdev/origins): `attach` returns a device to the driver it had before the detach,
@@ -47,6 +55,11 @@
 #include <glib.h>
 
 #include "ctx.h"
+
+/* Bounds on what a journal file may claim (J5). */
+#define HD_JOURNAL_MAX_BYTES (1 << 20)
+#define HD_JOURNAL_MAX_DEVICES 1024
+#define HD_JOURNAL_MAX_STEPS (8 * HD_JOURNAL_MAX_DEVICES)
 
 typedef enum {
         HD_TX_DETACH,
@@ -103,6 +116,12 @@ gboolean hd_journal_rollback(HdJournal *j, GError **error);
  * groups are locked by a live process are left alone (they are not interrupted). *n_recovered
  * gets the number handled. Run by every mutating command before it starts. */
 gboolean hd_journal_recover(HdCtx *ctx, guint *n_recovered, GError **error);
+
+/* hd_journal_recover() for a transaction about to change @groups (ints): a journal that cannot
+ * be recovered now stops it only when it names one of @groups (HD_ERROR_BUSY naming the
+ * journal and what to do); journals of other groups are logged and the transaction goes on
+ * (J6). Run by detach and attach before they start. */
+gboolean hd_journal_recover_for(HdCtx *ctx, GArray *groups, guint *n_recovered, GError **error);
 
 /* Number of journal files present (for `hostdev recover --check` and tests). */
 guint hd_journal_count_pending(HdCtx *ctx);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -442,6 +443,199 @@ static void test_vm_start_result_unwritable(void)
         daemon_stop(d);
 }
 
+/* ---- journals ----------------------------------------------------------------------------- */
+
+static guint quarantined(const HdTestFixture *fx, const char *dir)
+{
+        g_autofree char *rel = g_strdup_printf("%s/quarantine", dir);
+        g_autofree char *path = hd_test_path(fx, rel);
+        g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
+        guint n = 0;
+
+        while (d && g_dir_read_name(d))
+                n++;
+        return n;
+}
+
+static int run_cli(const HdTestFixture *fx, const char *const *args, char **err)
+{
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+
+        g_ptr_array_add(argv, (gpointer) "--root");
+        g_ptr_array_add(argv, fx->root);
+        for (const char *const *a = args; *a; a++)
+                g_ptr_array_add(argv, (gpointer)*a);
+        g_ptr_array_add(argv, NULL);
+        return hd_test_run_cli((const char *const *)argv->pdata, NULL, NULL, err);
+}
+
+/* A journal that cannot be rolled back yet (vfio-pci will not let go of the GPU) refuses only
+ * operations on its own group, 409 with its path and `hostdev recover`; the USB controller in
+ * another group is detached as usual. */
+static void test_journal_stuck_blocks_only_its_groups(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *detach[] = { "--root", fx->root, "detach", GPU, "--group", NULL };
+        const char *crash[] = { "HOSTDEV_CRASH_AT=write:4", NULL };
+        const char *stuck[] = { "HOSTDEV_SIM_FAIL=unbind@" GPU "=EBUSY", NULL };
+        g_autofree char *reply = NULL;
+        Daemon *d;
+
+        g_assert_cmpint(hd_test_run_cli(detach, crash, NULL, NULL), ==, 128 + SIGKILL);
+        g_assert_cmpuint(pending_journals(fx), ==, 1);
+        assert_driver(fx, GPU, "vfio-pci"); /* mid-way: module, override, unbind, probe */
+
+        d = daemon_start(fx, stuck);
+        g_assert_cmpuint(pending_journals(fx), ==, 1); /* could not be rolled back */
+        g_assert_cmpuint(request(d, "POST", "/v1/devices/" USB "/detach", "{}", &reply), ==, 200);
+        assert_driver(fx, USB, "vfio-pci");
+        g_free(reply);
+        g_assert_cmpuint(request(d, "POST", "/v1/devices/" USB "/attach", "{}", &reply), ==, 200);
+        assert_driver(fx, USB, "xhci_hcd");
+        g_free(reply);
+        g_assert_cmpuint(request(d, "POST", "/v1/devices/" AUDIO "/detach", "{\"group\":true}",
+                                 &reply),
+                         ==, 409);
+        g_test_message("%s", reply);
+        g_assert_nonnull(strstr(reply, "\"busy\""));
+        g_assert_nonnull(strstr(reply, "/var/lib/hostdev/journal/"));
+        g_assert_nonnull(strstr(reply, "hostdev recover"));
+        daemon_stop(d);
+
+        /* once the cause is gone, recovery puts the group back and it works again */
+        {
+                const char *recover[] = { "recover", NULL };
+                const char *again[] = { "detach", GPU, "--group", NULL };
+                g_assert_cmpint(run_cli(fx, recover, NULL), ==, 0);
+                assert_driver(fx, GPU, "nouveau");
+                assert_driver(fx, AUDIO, "snd_hda_intel");
+                g_assert_cmpint(run_cli(fx, again, NULL), ==, 0);
+                assert_driver(fx, GPU, "vfio-pci");
+        }
+}
+
+/* Stray files in the journal directory (text, a FIFO, a directory, a symlink out of the root)
+ * block nothing: they are moved into journal/quarantine/, never opened, never deleted. */
+static void test_journal_stray_files(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autofree char *dir = hd_test_path(fx, JOURNAL_DIR);
+        g_autofree char *fifo = g_build_filename(dir, "a-fifo", NULL);
+        g_autofree char *sub = g_build_filename(dir, "a-directory", NULL);
+        g_autofree char *link = g_build_filename(dir, "a-link", NULL);
+        g_autofree char *err = NULL;
+        const char *detach[] = { "detach", USB, NULL };
+
+        write_rel(fx, JOURNAL_DIR "/README", "notes of an admin\n", -1);
+        write_rel(fx, JOURNAL_DIR "/empty", "", 0);
+        g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+        g_assert_cmpint(g_mkdir(sub, 0700), ==, 0);
+        g_assert_cmpint(symlink("/etc/passwd", link), ==, 0);
+
+        g_assert_cmpint(run_cli(fx, detach, &err), ==, 0);
+        assert_driver(fx, USB, "vfio-pci");
+        g_assert_cmpuint(pending_journals(fx), ==, 0);
+        g_assert_cmpuint(quarantined(fx, JOURNAL_DIR), ==, 5);
+        g_assert_nonnull(strstr(err, "quarantine"));
+}
+
+/* A 70-byte journal claiming 2e9 steps is not read as one: recovery and every command go on
+ * in bounded memory (the CLI runs with a 1 GiB address-space limit where the sanitizers allow
+ * it), and the file is quarantined. */
+static void limit_memory(gpointer data)
+{
+#if !defined(__SANITIZE_ADDRESS__)
+        struct rlimit rl = { 1u << 30, 1u << 30 };
+        (void)setrlimit(RLIMIT_AS, &rl);
+#endif
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static void test_journal_huge_counts(void)
+{
+        static const char *const journals[] = {
+                "[transaction]\noperation=detach\nstate=writing\ndevices=0\nsteps=2000000000\n",
+                "[transaction]\noperation=detach\nstate=writing\ndevices=2000000000\nsteps=0\n",
+                "[transaction]\noperation=attach\nstate=writing\ndevices=-5\nsteps=-1\n",
+                "[transaction]\noperation=detach\ndevices=3\nsteps=0\n[device 0]\n",
+                "[transaction]\noperation=detach\ndevices=1\nsteps=0\n[device 0]\naddress=" GPU
+                "\niommu_group=-7\n",
+        };
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *bin = g_getenv("HOSTDEV_CLI");
+
+        g_assert_cmpuint(strlen(journals[0]), <=, 72);
+        for (guint i = 0; i < G_N_ELEMENTS(journals); i++) {
+                g_autofree char *rel = g_strdup_printf(JOURNAL_DIR "/1-%u-0", i);
+                write_rel(fx, rel, journals[i], -1);
+        }
+        for (guint round = 0; round < 2; round++) {
+                g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(
+                        G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+                g_autoptr(GSubprocess) p = NULL;
+                g_autoptr(GError) error = NULL;
+
+                g_subprocess_launcher_set_child_setup(l, limit_memory, NULL, NULL);
+                p = round == 0 ? g_subprocess_launcher_spawn(l, &error, bin, "--root", fx->root,
+                                                             "recover", NULL)
+                               : g_subprocess_launcher_spawn(l, &error, bin, "--root", fx->root,
+                                                             "detach", USB, NULL);
+                g_assert_no_error(error);
+                g_assert_true(g_subprocess_wait(p, NULL, &error));
+                if (!g_subprocess_get_if_exited(p))
+                        g_error("round %u: the CLI died of signal %d", round,
+                                g_subprocess_get_term_sig(p));
+                g_assert_cmpint(g_subprocess_get_exit_status(p), ==, 0);
+                g_assert_cmpuint(pending_journals(fx), ==, 0);
+                g_assert_cmpuint(quarantined(fx, JOURNAL_DIR), ==, G_N_ELEMENTS(journals));
+        }
+        assert_driver(fx, USB, "vfio-pci");
+        assert_driver(fx, GPU, "nouveau");
+}
+
+/* The VM record is read like any input: a record naming something that is not an address, or
+ * more devices than a VM can have, is quarantined, not acted on. */
+static void test_vm_record_hostile(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GString) many = g_string_new("[vm big]\nstate=started\ndetached=");
+        g_autoptr(GPtrArray) records = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) devs = g_ptr_array_new();
+
+        write_rel(fx, VMS_FILE, "[vm x]\nstate=started\ndetached=../../etc/passwd;\n", -1);
+        records = hd_vm_records_load(ctx);
+        g_assert_cmpuint(records->len, ==, 0);
+        g_assert_cmpuint(quarantined(fx, "var/lib/hostdev/agent"), ==, 1);
+        g_clear_pointer(&records, g_ptr_array_unref);
+
+        for (guint i = 0; i < HD_VM_RECORD_MAX_DEVICES + 1; i++)
+                g_string_append_printf(many, "0000:%02x:%02x.0;", i / 32, i % 32);
+        g_string_append(many, "\n");
+        write_rel(fx, VMS_FILE, many->str, -1);
+        records = hd_vm_records_load(ctx);
+        g_assert_cmpuint(records->len, ==, 0);
+        g_assert_cmpuint(quarantined(fx, "var/lib/hostdev/agent"), ==, 2);
+        g_clear_pointer(&records, g_ptr_array_unref);
+
+        /* a good record round-trips, with its state */
+        g_ptr_array_add(devs, (gpointer)GPU);
+        g_assert_true(hd_vm_record_set(ctx, "vm-1", HD_VM_RECORD_STARTING, devs, &error));
+        g_assert_no_error(error);
+        records = hd_vm_records_load(ctx);
+        g_assert_cmpuint(records->len, ==, 1);
+        g_assert_cmpint(((HdVmRecord *)records->pdata[0])->state, ==, HD_VM_RECORD_STARTING);
+        {
+                g_autofree char *who = hd_vm_record_holding(ctx, GPU);
+                g_assert_cmpstr(who, ==, "vm-1");
+        }
+        g_assert_true(hd_vm_record_drop(ctx, "vm-1", &error));
+        g_clear_pointer(&records, g_ptr_array_unref);
+        records = hd_vm_records_load(ctx);
+        g_assert_cmpuint(records->len, ==, 0);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -452,5 +646,10 @@ int main(int argc, char **argv)
                         test_vm_start_record_unwritable);
         g_test_add_func("/hostile-state/vm-start-result-unwritable",
                         test_vm_start_result_unwritable);
+        g_test_add_func("/hostile-state/journal-stuck-blocks-only-its-groups",
+                        test_journal_stuck_blocks_only_its_groups);
+        g_test_add_func("/hostile-state/journal-stray-files", test_journal_stray_files);
+        g_test_add_func("/hostile-state/journal-huge-counts", test_journal_huge_counts);
+        g_test_add_func("/hostile-state/vm-record-hostile", test_vm_record_hostile);
         return g_test_run();
 }
