@@ -52,6 +52,18 @@ static void write_rel(const HdTestFixture *fx, const char *rel, const char *data
         g_assert_true(g_file_set_contents(p, data, len, NULL));
 }
 
+static int run_cli(const HdTestFixture *fx, const char *const *args, char **err)
+{
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+
+        g_ptr_array_add(argv, (gpointer) "--root");
+        g_ptr_array_add(argv, fx->root);
+        for (const char *const *a = args; *a; a++)
+                g_ptr_array_add(argv, (gpointer)*a);
+        g_ptr_array_add(argv, NULL);
+        return hd_test_run_cli((const char *const *)argv->pdata, NULL, NULL, err);
+}
+
 /* ---- the busy message names the holder ---------------------------------------------------- */
 
 /* A holder that has taken the group lock but not yet written its pid into the file (the
@@ -187,8 +199,8 @@ static void die_with_parent(gpointer data)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
-/* hostdevd on @fx (sim backend, test:///default, a loopback port) with @env added. */
-static Daemon *daemon_start(const HdTestFixture *fx, const char *const *env)
+/* hostdevd on @fx (sim backend, libvirt @uri, a loopback port) with @env added. */
+static Daemon *daemon_start_uri(const HdTestFixture *fx, const char *const *env, const char *uri)
 {
         const char *bin = g_getenv("HOSTDEVD");
         g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
@@ -207,7 +219,7 @@ static Daemon *daemon_start(const HdTestFixture *fx, const char *const *env)
                 g_subprocess_launcher_setenv(l, kv[0], kv[1], TRUE);
         }
         d->proc = g_subprocess_launcher_spawn(l, &error, bin, "--root", fx->root, "--backend",
-                                              "sim", "--libvirt-uri", "test:///default",
+                                              "sim", "--libvirt-uri", uri,
                                               "--listen", "127.0.0.1:0", "-v", NULL);
         g_assert_no_error(error);
         in = g_data_input_stream_new(g_subprocess_get_stdout_pipe(d->proc));
@@ -225,6 +237,11 @@ static Daemon *daemon_start(const HdTestFixture *fx, const char *const *env)
         g_strstrip(d->token);
         d->session = soup_session_new_with_options("timeout", 30, NULL);
         return d;
+}
+
+static Daemon *daemon_start(const HdTestFixture *fx, const char *const *env)
+{
+        return daemon_start_uri(fx, env, "test:///default");
 }
 
 static char *daemon_log(const Daemon *d)
@@ -383,6 +400,47 @@ static void test_vm_start_kill_loop(void)
         g_assert_cmpuint(kills, >=, 8);
 }
 
+/* The agent was killed between the move and the record of a start that went through: the VM
+ * runs (libvirt's test driver loads it running from a file), the record says "starting". The
+ * next agent completes the record instead of taking the devices from a running VM, and gives
+ * them back when the VM is destroyed. */
+static void test_vm_interrupted_start_of_running_vm(void)
+{
+        static const char node[] =
+                "<node><domain type='test'><name>gpu-vm</name><memory>1048576</memory>"
+                "<vcpu>1</vcpu><os><type>hvm</type></os><devices>"
+                "<hostdev mode='subsystem' type='pci' managed='no'><source><address "
+                "domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source></hostdev>"
+                "<hostdev mode='subsystem' type='pci' managed='no'><source><address "
+                "domain='0x0000' bus='0x01' slot='0x00' function='0x1'/></source></hostdev>"
+                "</devices></domain></node>";
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *detach[] = { "detach", GPU, "--group", NULL };
+        g_autofree char *node_path = hd_test_path(fx, "libvirt-node.xml");
+        g_autofree char *uri = g_strconcat("test://", node_path, NULL);
+        g_autofree char *reply = NULL;
+        g_autofree char *record = NULL;
+        Daemon *d;
+
+        write_rel(fx, "libvirt-node.xml", node, -1);
+        g_assert_cmpint(run_cli(fx, detach, NULL), ==, 0);
+        write_rel(fx, VMS_FILE, "[vm gpu-vm]\nstate=starting\ndetached=" GPU ";" AUDIO ";\n",
+                  -1);
+        d = daemon_start_uri(fx, NULL, uri);
+        assert_driver(fx, GPU, "vfio-pci");
+        assert_driver(fx, AUDIO, "vfio-pci");
+        record = read_rel(fx, VMS_FILE);
+        g_assert_nonnull(strstr(record, "state=started"));
+        g_assert_cmpuint(request(d, "GET", "/v1/vms/gpu-vm", NULL, &reply), ==, 200);
+        g_assert_nonnull(strstr(reply, "\"running\""));
+        g_assert_nonnull(strstr(reply, "\"detached_for_vm\":[\"" GPU "\",\"" AUDIO "\"]"));
+        g_free(reply);
+        g_assert_cmpuint(request(d, "POST", "/v1/vms/gpu-vm/destroy", "{}", &reply), ==, 200);
+        assert_driver(fx, GPU, "nouveau");
+        assert_driver(fx, AUDIO, "snd_hda_intel");
+        daemon_stop(d);
+}
+
 /* The record cannot be written at all (its directory is a file: even root cannot write it):
  * the start is refused before anything moves. */
 static void test_vm_start_record_unwritable(void)
@@ -457,17 +515,6 @@ static guint quarantined(const HdTestFixture *fx, const char *dir)
         return n;
 }
 
-static int run_cli(const HdTestFixture *fx, const char *const *args, char **err)
-{
-        g_autoptr(GPtrArray) argv = g_ptr_array_new();
-
-        g_ptr_array_add(argv, (gpointer) "--root");
-        g_ptr_array_add(argv, fx->root);
-        for (const char *const *a = args; *a; a++)
-                g_ptr_array_add(argv, (gpointer)*a);
-        g_ptr_array_add(argv, NULL);
-        return hd_test_run_cli((const char *const *)argv->pdata, NULL, NULL, err);
-}
 
 /* A journal that cannot be rolled back yet (vfio-pci will not let go of the GPU) refuses only
  * operations on its own group, 409 with its path and `hostdev recover`; the USB controller in
@@ -642,6 +689,8 @@ int main(int argc, char **argv)
         g_test_add_func("/hostile-state/lock-holder-pid", test_lock_holder_pid);
         g_test_add_func("/hostile-state/persist-concurrent", test_persist_concurrent);
         g_test_add_func("/hostile-state/vm-start-kill-loop", test_vm_start_kill_loop);
+        g_test_add_func("/hostile-state/vm-interrupted-start-of-running-vm",
+                        test_vm_interrupted_start_of_running_vm);
         g_test_add_func("/hostile-state/vm-start-record-unwritable",
                         test_vm_start_record_unwritable);
         g_test_add_func("/hostile-state/vm-start-result-unwritable",
