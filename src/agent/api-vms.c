@@ -274,10 +274,16 @@ static gboolean settle(HdAgent *agent, HdCtx *ctx, HdVirt *virt, const char *vm,
         g_autoptr(HdVmRecord) record = hd_vm_record_get(ctx, vm);
         g_autoptr(HdVmInfo) info = NULL;
         g_autoptr(GPtrArray) on_vfio = NULL;
+        g_autoptr(GError) local = NULL;
 
         if (!record || (record->state == HD_VM_RECORD_STARTED && !all))
                 return TRUE;
-        info = hd_virt_get(virt, vm, NULL);
+        /* Only a VM that libvirt says is gone or shut off gets its devices taken back. */
+        info = hd_virt_get(virt, vm, &local);
+        if (!info && !g_error_matches(local, HD_ERROR, HD_ERROR_NOT_FOUND)) {
+                g_propagate_error(error, g_steal_pointer(&local));
+                return FALSE;
+        }
         if (!info || !info->active) {
                 if (!reattach_for(agent, ctx, vm, error))
                         return FALSE;
@@ -386,19 +392,28 @@ static JsonBuilder *run_start(HdAgent *agent, HdCtx *ctx, VmArgs *a, HdVirt *vir
                             "cannot start VM %s: it is already running", a->name);
                 return NULL;
         }
+        groups =
+            hd_agent_groups_of(ctx, (const HdAddress *)info->hostdevs->data, info->hostdevs->len);
+        hd_agent_groups_acquire(agent, groups);
+        /* An interrupted transaction on these groups is undone before the devices are looked
+         * at: a device it left on vfio-pci would otherwise be taken as the admin's and missing
+         * from the intent record. */
+        if (!hd_journal_recover_for(ctx, groups, NULL, error)) {
+                hd_agent_groups_release(agent, groups);
+                g_prefix_error(error, "cannot start VM %s: ", a->name);
+                return NULL;
+        }
         for (guint i = 0; i < info->hostdevs->len; i++) {
                 const HdAddress *addr = &g_array_index(info->hostdevs, HdAddress, i);
                 g_autoptr(HdDevice) dev = hd_device_load(ctx, addr, HD_FIELD_DRIVER, error);
                 if (!dev) {
+                        hd_agent_groups_release(agent, groups);
                         g_prefix_error(error, "cannot start VM %s: ", a->name);
                         return NULL;
                 }
                 if (!hd_driver_is_vfio(dev->driver))
                         g_array_append_val(to_detach, *addr);
         }
-        groups =
-            hd_agent_groups_of(ctx, (const HdAddress *)info->hostdevs->data, info->hostdevs->len);
-        hd_agent_groups_acquire(agent, groups);
         if (to_detach->len && !detach_for(agent, ctx, a->name, to_detach, error)) {
                 hd_agent_groups_release(agent, groups);
                 g_prefix_error(error, "cannot start VM %s: ", a->name);

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <string.h>
-#include <unistd.h>
 
 #include "address.h"
 #include "device.h"
@@ -198,21 +197,17 @@ static char *host_driver_of(HdCtx *ctx, const char *name)
 /* P1: the entries and the files generated from them change under one lock, or two processes
  * adding different devices each regenerate from a list that lacks the other's entry and the
  * last to write wins. A dry run changes nothing and takes no lock (bind.h B6). */
-static int persist_lock(HdCtx *ctx, GError **error)
+static gboolean persist_lock(HdCtx *ctx, int *fd, GError **error)
 {
         int root_fd = hd_ctx_get_root_fd(ctx);
 
+        *fd = -1;
         if (hd_ctx_get_dry_run(ctx))
-                return G_MAXINT; /* "locked": nothing to close */
+                return TRUE;
         if (!hd_mkdir_p_at(root_fd, PERSIST_LOCK_DIR, 0755, error))
-                return -1;
-        return hd_lock_file_at(root_fd, PERSIST_LOCK, error);
-}
-
-static void persist_unlock(int fd)
-{
-        if (fd >= 0 && fd != G_MAXINT)
-                close(fd);
+                return FALSE;
+        *fd = hd_lock_file_at(root_fd, PERSIST_LOCK, error);
+        return *fd >= 0;
 }
 
 static gboolean persist_add_locked(HdCtx *ctx, GPtrArray *names, const char *driver,
@@ -250,14 +245,9 @@ static gboolean persist_add_locked(HdCtx *ctx, GPtrArray *names, const char *dri
 
 gboolean hd_persist_add(HdCtx *ctx, GPtrArray *names, const char *driver, GError **error)
 {
-        int lock = persist_lock(ctx, error);
-        gboolean ok;
+        hd_autofd int lock = -1;
 
-        if (lock < 0)
-                return FALSE;
-        ok = persist_add_locked(ctx, names, driver, error);
-        persist_unlock(lock);
-        return ok;
+        return persist_lock(ctx, &lock, error) && persist_add_locked(ctx, names, driver, error);
 }
 
 static gboolean persist_remove_locked(HdCtx *ctx, const char *name, GError **error)
@@ -283,12 +273,7 @@ static gboolean persist_remove_locked(HdCtx *ctx, const char *name, GError **err
 
 gboolean hd_persist_remove(HdCtx *ctx, const char *name, GError **error)
 {
-        int lock = persist_lock(ctx, error);
-        gboolean ok;
+        hd_autofd int lock = -1;
 
-        if (lock < 0)
-                return FALSE;
-        ok = persist_remove_locked(ctx, name, error);
-        persist_unlock(lock);
-        return ok;
+        return persist_lock(ctx, &lock, error) && persist_remove_locked(ctx, name, error);
 }
