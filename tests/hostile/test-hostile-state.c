@@ -383,11 +383,11 @@ static void test_vm_start_kill_loop(void)
                 d = daemon_start(fx, NULL);
                 {
                         g_autofree char *record = read_rel(fx, VMS_FILE);
-                        if (g_strcmp0(hd_test_driver(fx, GPU), "nouveau") != 0 ||
-                            (record && strstr(record, "gpu-vm"))) {
+                        g_autofree char *gpu = hd_test_driver(fx, GPU);
+                        if (g_strcmp0(gpu, "nouveau") != 0 || (record && strstr(record, "gpu-vm"))) {
                                 g_autofree char *log = daemon_log(d);
                                 g_error("%s: after a restart %s is on %s, record: %s\n%s", when,
-                                        GPU, hd_test_driver(fx, GPU), record ? record : "none",
+                                        GPU, gpu ? gpu : "no driver", record ? record : "none",
                                         log);
                         }
                 }
@@ -461,9 +461,12 @@ static void test_vm_start_record_unwritable(void)
         daemon_stop(d);
 
         /* the same through the backend's fault injection */
-        g_assert_cmpint(g_unlink(hd_test_path(fx, "var/lib/hostdev/agent")), ==, 0);
         {
-                const char *env[] = { "HOSTDEV_SIM_FAIL=write@" VMS_FILE "=EROFS", NULL };
+                g_autofree char *not_dir = hd_test_path(fx, "var/lib/hostdev/agent");
+                g_assert_cmpint(g_unlink(not_dir), ==, 0);
+        }
+        {
+                const char *env[] = { "HOSTDEV_SIM_FAIL=write@" VMS_FILE "=EIO", NULL };
                 g_autofree char *r2 = NULL;
                 d = daemon_start(fx, env);
                 g_assert_cmpuint(request(d, "POST", "/v1/vms", VM_DEFINE, NULL), ==, 200);
