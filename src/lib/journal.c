@@ -651,15 +651,29 @@ gboolean hd_journal_recover_for(HdCtx *ctx, GArray *groups, guint *n_recovered, 
 
 /* ---------------------------------------------------------------- origins */
 
+/* The origins as a key file. One that cannot be read or parsed (too large, not a key file) is
+ * quarantined rather than taken as empty and overwritten by the next detach (J5): the origins
+ * it holds stay there for a human. */
 static GKeyFile *origins_load(HdCtx *ctx)
 {
         GKeyFile *kf = g_key_file_new();
-        g_autofree char *data = hd_read_file_at(hd_ctx_get_root_fd(ctx), ORIGINS_FILE, 1 << 20,
-                                                NULL);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *data = hd_read_file_at(hd_ctx_get_root_fd(ctx), ORIGINS_FILE,
+                                                HD_JOURNAL_MAX_BYTES, &error);
 
-        if (data)
-                (void)g_key_file_load_from_data(kf, data, -1, G_KEY_FILE_NONE, NULL);
-        return kf;
+        if (!data && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+                return kf;
+        if (data && g_key_file_load_from_data(kf, data, -1, G_KEY_FILE_NONE, &error))
+                return kf;
+        {
+                g_autofree char *why = g_strdup_printf(
+                        "the origins of detached devices are unreadable (%s); attach gives "
+                        "such devices to the kernel's choice of driver",
+                        error ? error->message : "unknown error");
+                (void)hd_quarantine_file(ctx, "var/lib/hostdev", "origins", why);
+        }
+        g_key_file_unref(kf);
+        return g_key_file_new();
 }
 
 static gboolean origins_save(HdCtx *ctx, GKeyFile *kf, GError **error)

@@ -41,7 +41,8 @@
  *       a maximum and by the groups the file holds, every address and driver name checked.
  *       Whatever breaks that (and anything in the directory that is not a regular file) is
  *       not a journal: it is moved into journal/quarantine/ with a warning, never deleted,
- *       and never read again;
+ *       and never read again. An origins file that cannot be read or parsed is likewise moved
+ *       into var/lib/hostdev/quarantine/ instead of being overwritten;
  *   J6  a journal that cannot be recovered now (a device that will not go back) blocks only
  *       the IOMMU groups it names: detach and attach of those groups fail with
  *       HD_ERROR_BUSY naming the journal and `hostdev recover`; every other group goes on.

@@ -94,26 +94,24 @@ static pid_t holder_from_file(int fd)
         return (pid_t)pid;
 }
 
-/* Who holds the lock open at @fd. The holder writes its pid just after taking the lock, so a
- * contender can come in between; the kernel's lock table has it from the first moment. Should
- * that not be readable, wait a little for the holder to write the file. */
-static pid_t lock_holder(int fd)
+/* The lock at @fd is taken: find its holder, or take the lock when it was released meanwhile
+ * (TRUE). The holder writes its pid just after taking the lock, so a contender can come in
+ * between; the kernel's lock table has it from the first moment. Should that not be readable,
+ * wait a little for the holder to write the file. *holder stays 0 when it cannot be known. */
+static gboolean lock_or_find_holder(int fd, pid_t *holder)
 {
+        *holder = 0;
         for (guint attempt = 0; attempt < 50; attempt++) {
-                pid_t pid = holder_from_proc_locks(fd);
-
-                if (!pid)
-                        pid = holder_from_file(fd);
-                if (pid)
-                        return pid;
-                if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
-                        /* released meanwhile: nobody to name */
-                        (void)flock(fd, LOCK_UN);
-                        return 0;
-                }
+                if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+                        return TRUE;
+                *holder = holder_from_proc_locks(fd);
+                if (!*holder)
+                        *holder = holder_from_file(fd);
+                if (*holder)
+                        return FALSE;
                 g_usleep(2000);
         }
-        return 0;
+        return FALSE;
 }
 
 HdGroupLocks *hd_group_locks_acquire(HdCtx *ctx, GArray *groups, GError **error)
@@ -145,22 +143,28 @@ HdGroupLocks *hd_group_locks_acquire(HdCtx *ctx, GArray *groups, GError **error)
                 }
                 if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
                         int err = errno;
-                        pid_t holder = err == EWOULDBLOCK ? lock_holder(fd) : 0;
+                        pid_t holder = 0;
                         char who[32] = "pid unknown";
 
-                        close(fd);
-                        if (holder)
-                                g_snprintf(who, sizeof(who), "pid %d", (int)holder);
-                        if (err == EWOULDBLOCK)
-                                g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
-                                            "IOMMU group %d is being changed by another hostdev "
-                                            "process (%s); try again when it has finished",
-                                            group, who);
-                        else
-                                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
-                                            "cannot lock IOMMU group %d: %s", group,
-                                            g_strerror(err));
-                        return NULL;
+                        /* (a holder that let go meanwhile leaves the lock to us) */
+                        if (err == EWOULDBLOCK && lock_or_find_holder(fd, &holder))
+                                err = 0;
+                        if (err) {
+                                close(fd);
+                                if (holder)
+                                        g_snprintf(who, sizeof(who), "pid %d", (int)holder);
+                                if (err == EWOULDBLOCK)
+                                        g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
+                                                    "IOMMU group %d is being changed by another "
+                                                    "hostdev process (%s); try again when it has "
+                                                    "finished",
+                                                    group, who);
+                                else
+                                        g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                                                    "cannot lock IOMMU group %d: %s", group,
+                                                    g_strerror(err));
+                                return NULL;
+                        }
                 }
                 /* The holder's pid, for the message another process prints. */
                 g_snprintf(pid, sizeof(pid), "%d\n", (int)getpid());

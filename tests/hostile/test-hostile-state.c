@@ -643,6 +643,27 @@ static void test_journal_huge_counts(void)
         assert_driver(fx, GPU, "nouveau");
 }
 
+/* An origins file that is not a key file is kept (quarantined), not silently overwritten by
+ * the next detach with the origins it held lost. */
+static void test_origins_unparseable(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        static const char garbage[] = "[0000:01:00.0\ndriver=nouveau\n\xff\xfe not a key file\n";
+        const char *detach[] = { "detach", USB, NULL };
+        const char *attach[] = { "attach", USB, NULL };
+        g_autofree char *origins = NULL;
+
+        write_rel(fx, "var/lib/hostdev/origins", garbage, -1);
+        g_assert_cmpint(run_cli(fx, detach, NULL), ==, 0);
+        g_assert_cmpuint(quarantined(fx, "var/lib/hostdev"), ==, 1);
+        origins = read_rel(fx, "var/lib/hostdev/origins");
+        g_assert_nonnull(origins);
+        g_assert_nonnull(strstr(origins, "[" USB "]"));
+        g_assert_nonnull(strstr(origins, "driver=xhci_hcd"));
+        g_assert_cmpint(run_cli(fx, attach, NULL), ==, 0);
+        assert_driver(fx, USB, "xhci_hcd");
+}
+
 /* The VM record is read like any input: a record naming something that is not an address, or
  * more devices than a VM can have, is quarantined, not acted on. */
 static void test_vm_record_hostile(void)
@@ -702,6 +723,7 @@ int main(int argc, char **argv)
                         test_journal_stuck_blocks_only_its_groups);
         g_test_add_func("/hostile-state/journal-stray-files", test_journal_stray_files);
         g_test_add_func("/hostile-state/journal-huge-counts", test_journal_huge_counts);
+        g_test_add_func("/hostile-state/origins-unparseable", test_origins_unparseable);
         g_test_add_func("/hostile-state/vm-record-hostile", test_vm_record_hostile);
         return g_test_run();
 }
