@@ -438,6 +438,12 @@ gboolean hd_quarantine_file(HdCtx *ctx, const char *dir, const char *name, const
         g_autoptr(GError) error = NULL;
 
         g_return_val_if_fail(!strchr(name, '/') && strcmp(name, "..") != 0, FALSE);
+        if (hd_ctx_get_dry_run(ctx)) {
+                /* a dry run changes nothing, this included */
+                hd_ctx_log(ctx, HD_LOG_WARNING, "/%s would be quarantined by a real run: %s",
+                           from, why);
+                return FALSE;
+        }
         if (!hd_mkdir_p_at(root_fd, qdir, 0700, &error)) {
                 hd_ctx_log(ctx, HD_LOG_WARNING, "cannot quarantine /%s (%s): %s", from, why,
                            error->message);

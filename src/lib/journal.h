@@ -141,5 +141,5 @@ gboolean hd_journal_restore_device(HdCtx *ctx, const char *name, const char *dri
 /* Move the unparseable state file @dir/@name (below the root) into @dir/quarantine/, with a
  * warning in the log naming both paths and @why: a hostile or damaged file stops being read
  * and stops blocking, and is kept for a human (never deleted). FALSE when it could not be
- * moved (logged as well). */
+ * moved (logged as well), and in a dry run, which only says it would. */
 gboolean hd_quarantine_file(HdCtx *ctx, const char *dir, const char *name, const char *why);

@@ -651,11 +651,23 @@ static void test_origins_unparseable(void)
         static const char garbage[] = "[0000:01:00.0\ndriver=nouveau\n\xff\xfe not a key file\n";
         const char *detach[] = { "detach", USB, NULL };
         const char *attach[] = { "attach", USB, NULL };
+        const char *attach_dry[] = { "attach", USB, "--dry-run", NULL };
         g_autofree char *origins = NULL;
+
+        /* a dry run that reads it changes nothing, the quarantine included */
+        g_assert_cmpint(run_cli(fx, detach, NULL), ==, 0);
+        write_rel(fx, "var/lib/hostdev/origins", garbage, -1);
+        g_assert_cmpint(run_cli(fx, attach_dry, NULL), ==, 0);
+        g_assert_cmpuint(quarantined(fx, "var/lib/hostdev"), ==, 0);
+        origins = read_rel(fx, "var/lib/hostdev/origins");
+        g_assert_cmpstr(origins, ==, garbage);
+        g_clear_pointer(&origins, g_free);
+        g_assert_cmpint(run_cli(fx, attach, NULL), ==, 0);
+        g_assert_cmpuint(quarantined(fx, "var/lib/hostdev"), ==, 1);
 
         write_rel(fx, "var/lib/hostdev/origins", garbage, -1);
         g_assert_cmpint(run_cli(fx, detach, NULL), ==, 0);
-        g_assert_cmpuint(quarantined(fx, "var/lib/hostdev"), ==, 1);
+        g_assert_cmpuint(quarantined(fx, "var/lib/hostdev"), ==, 2);
         origins = read_rel(fx, "var/lib/hostdev/origins");
         g_assert_nonnull(origins);
         g_assert_nonnull(strstr(origins, "[" USB "]"));
