@@ -49,8 +49,10 @@ static gboolean vm_name_is_valid(const char *name)
         return TRUE;
 }
 
-/* The file as a key file; a file that breaks V3 is quarantined and reads as empty. */
-static GKeyFile *records_read(HdCtx *ctx)
+/* The file as a key file; a file that breaks V3 reads as empty, and with @quarantine is moved
+ * away (the writers and the agent's start do that; readers that only show the record, which a
+ * read-only agent serves too, leave it where it is). */
+static GKeyFile *records_read(HdCtx *ctx, gboolean quarantine)
 {
         int root_fd = hd_ctx_get_root_fd(ctx);
         GKeyFile *kf = g_key_file_new();
@@ -94,6 +96,10 @@ static GKeyFile *records_read(HdCtx *ctx)
                         }
                 }
         }
+        if (why && !quarantine) {
+                g_key_file_unref(kf);
+                return g_key_file_new();
+        }
         if (why) {
                 g_autofree char *reason = g_strdup_printf(
                         "the record of the devices moved for VMs is unreadable (%s); the devices "
@@ -124,7 +130,7 @@ static HdVmRecord *record_from(GKeyFile *kf, const char *group)
 
 GPtrArray *hd_vm_records_load(HdCtx *ctx)
 {
-        g_autoptr(GKeyFile) kf = records_read(ctx);
+        g_autoptr(GKeyFile) kf = records_read(ctx, TRUE);
         g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
         GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)hd_vm_record_free);
 
@@ -135,7 +141,7 @@ GPtrArray *hd_vm_records_load(HdCtx *ctx)
 
 HdVmRecord *hd_vm_record_get(HdCtx *ctx, const char *vm)
 {
-        g_autoptr(GKeyFile) kf = records_read(ctx);
+        g_autoptr(GKeyFile) kf = records_read(ctx, FALSE);
         g_autofree char *group = g_strconcat(VM_PREFIX, vm, NULL);
 
         return g_key_file_has_group(kf, group) ? record_from(kf, group) : NULL;
@@ -143,10 +149,11 @@ HdVmRecord *hd_vm_record_get(HdCtx *ctx, const char *vm)
 
 char *hd_vm_record_holding(HdCtx *ctx, const char *device)
 {
-        g_autoptr(GPtrArray) records = hd_vm_records_load(ctx);
+        g_autoptr(GKeyFile) kf = records_read(ctx, FALSE);
+        g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
 
-        for (guint i = 0; i < records->len; i++) {
-                HdVmRecord *r = records->pdata[i];
+        for (char **g = groups; *g; g++) {
+                g_autoptr(HdVmRecord) r = record_from(kf, *g);
                 for (guint k = 0; k < r->devices->len; k++)
                         if (strcmp(r->devices->pdata[k], device) == 0)
                                 return g_strdup(r->vm);
@@ -188,7 +195,7 @@ static gboolean records_update(HdCtx *ctx, const char *vm, HdVmRecordState state
         if (!hd_mkdir_p_at(root_fd, RECORD_DIR, 0700, error) ||
             (lock = hd_lock_file_at(root_fd, RECORD_LOCK, error)) < 0)
                 goto failed;
-        kf = records_read(ctx);
+        kf = records_read(ctx, TRUE);
         if (!devices) {
                 if (!g_key_file_has_group(kf, group))
                         return TRUE;

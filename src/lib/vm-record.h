@@ -37,8 +37,9 @@
  *       candidates), and reconciling gives back only those on a vfio driver;
  *   V3  the file is read like any input: only valid VM names and addresses are taken, at most
  *       HD_VM_RECORD_MAX_DEVICES per VM and HD_VM_RECORD_MAX_BYTES in all; a file that breaks
- *       the rules is moved into var/lib/hostdev/agent/quarantine/ (never deleted) with a
- *       warning;
+ *       the rules reads as empty, and is moved into var/lib/hostdev/agent/quarantine/ (never
+ *       deleted, with a warning) by the next write or by hd_vm_records_load() (the agent's
+ *       start), never by the readers that only show it;
  *   V4  every write is a side effect of the context (hd_ctx_replace_file: the write log, crash
  *       injection with HOSTDEV_CRASH_AT, the sim's HOSTDEV_SIM_FAIL), under the lock file
  *       var/lib/hostdev/agent/vms.lock (threads and processes).
@@ -69,7 +70,7 @@ typedef struct {
 void hd_vm_record_free(HdVmRecord *record);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdVmRecord, hd_vm_record_free)
 
-/* Every record, sorted by VM name; empty when there are none. */
+/* Every record, in the file's order; empty when there are none (a bad file is quarantined). */
 GPtrArray *hd_vm_records_load(HdCtx *ctx);
 /* The record of @vm, NULL when there is none. */
 HdVmRecord *hd_vm_record_get(HdCtx *ctx, const char *vm);

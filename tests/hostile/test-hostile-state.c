@@ -688,6 +688,10 @@ static void test_vm_record_hostile(void)
         g_autoptr(GPtrArray) devs = g_ptr_array_new();
 
         write_rel(fx, VMS_FILE, "[vm x]\nstate=started\ndetached=../../etc/passwd;\n", -1);
+        /* readers that only show it (a read-only agent) leave it where it is */
+        g_assert_null(hd_vm_record_get(ctx, "x"));
+        g_assert_null(hd_vm_record_holding(ctx, "../../etc/passwd"));
+        g_assert_cmpuint(quarantined(fx, "var/lib/hostdev/agent"), ==, 0);
         records = hd_vm_records_load(ctx);
         g_assert_cmpuint(records->len, ==, 0);
         g_assert_cmpuint(quarantined(fx, "var/lib/hostdev/agent"), ==, 1);
