@@ -441,6 +441,30 @@ static void test_vm_interrupted_start_of_running_vm(void)
         daemon_stop(d);
 }
 
+/* A "starting" record found while the agent runs (a start whose clean-up could not write the
+ * record) is settled before the next operation on that VM: the VM is not running, so the
+ * devices it names that are on vfio-pci go back, whatever the operation then answers. */
+static void test_vm_settled_before_operation(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *detach[] = { "detach", GPU, "--group", NULL };
+        g_autofree char *reply = NULL;
+        g_autofree char *record = NULL;
+        Daemon *d = daemon_start(fx, NULL);
+
+        g_assert_cmpuint(request(d, "POST", "/v1/vms", VM_DEFINE, NULL), ==, 200);
+        g_assert_cmpint(run_cli(fx, detach, NULL), ==, 0);
+        write_rel(fx, VMS_FILE, "[vm gpu-vm]\nstate=starting\ndetached=" GPU ";" AUDIO ";\n",
+                  -1);
+        /* the VM is not running: stop is refused, after the devices went back */
+        g_assert_cmpuint(request(d, "POST", "/v1/vms/gpu-vm/stop", "{}", &reply), ==, 409);
+        assert_driver(fx, GPU, "nouveau");
+        assert_driver(fx, AUDIO, "snd_hda_intel");
+        record = read_rel(fx, VMS_FILE);
+        g_assert_true(!record || !strstr(record, "gpu-vm"));
+        daemon_stop(d);
+}
+
 /* The record cannot be written at all (its directory is a file: even root cannot write it):
  * the start is refused before anything moves. */
 static void test_vm_start_record_unwritable(void)
@@ -731,6 +755,8 @@ int main(int argc, char **argv)
         g_test_add_func("/hostile-state/vm-start-kill-loop", test_vm_start_kill_loop);
         g_test_add_func("/hostile-state/vm-interrupted-start-of-running-vm",
                         test_vm_interrupted_start_of_running_vm);
+        g_test_add_func("/hostile-state/vm-settled-before-operation",
+                        test_vm_settled_before_operation);
         g_test_add_func("/hostile-state/vm-start-record-unwritable",
                         test_vm_start_record_unwritable);
         g_test_add_func("/hostile-state/vm-start-result-unwritable",
