@@ -316,10 +316,10 @@ static gboolean detach_for(HdAgent *agent, HdCtx *ctx, const char *vm, GArray *t
                            GError **error)
 {
         g_autoptr(HdVmRecord) before = hd_vm_record_get(ctx, vm);
-        g_autoptr(GPtrArray) previous = before ? g_ptr_array_ref(before->devices)
-                                               : g_ptr_array_new_with_free_func(g_free);
-        g_autoptr(GPtrArray) intent = hd_vm_record_candidates(
-                ctx, (const HdAddress *)to_detach->data, to_detach->len);
+        g_autoptr(GPtrArray) previous =
+            before ? g_ptr_array_ref(before->devices) : g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) intent =
+            hd_vm_record_candidates(ctx, (const HdAddress *)to_detach->data, to_detach->len);
         g_autoptr(GPtrArray) moved = g_ptr_array_new_with_free_func(g_free);
         g_autoptr(GPtrArray) record = g_ptr_array_new_with_free_func(g_free);
         g_autoptr(HdBindReport) report = NULL;
@@ -337,8 +337,8 @@ static gboolean detach_for(HdAgent *agent, HdCtx *ctx, const char *vm, GArray *t
                             local->message);
                 return FALSE;
         }
-        report = hd_bind_detach(ctx, (const HdAddress *)to_detach->data, to_detach->len, &opts,
-                                error);
+        report =
+            hd_bind_detach(ctx, (const HdAddress *)to_detach->data, to_detach->len, &opts, error);
         if (!report) {
                 /* the transaction rolled itself back: nothing was moved by this start */
                 if (!(previous->len

@@ -20,8 +20,8 @@
 #define VM_PREFIX "vm "
 
 static const char *const state_names[] = {
-        [HD_VM_RECORD_STARTING] = "starting",
-        [HD_VM_RECORD_STARTED] = "started",
+    [HD_VM_RECORD_STARTING] = "starting",
+    [HD_VM_RECORD_STARTED] = "started",
 };
 
 const char *hd_vm_record_state_to_string(HdVmRecordState state)
@@ -102,9 +102,9 @@ static GKeyFile *records_read(HdCtx *ctx, gboolean quarantine)
         }
         if (why) {
                 g_autofree char *reason = g_strdup_printf(
-                        "the record of the devices moved for VMs is unreadable (%s); the devices "
-                        "it names stay where they are (hostdev list shows them)",
-                        why);
+                    "the record of the devices moved for VMs is unreadable (%s); the devices "
+                    "it names stay where they are (hostdev list shows them)",
+                    why);
                 (void)hd_quarantine_file(ctx, RECORD_DIR, RECORD_NAME, reason);
                 g_key_file_unref(kf);
                 kf = g_key_file_new();
@@ -120,8 +120,7 @@ static HdVmRecord *record_from(GKeyFile *kf, const char *group)
 
         r->vm = g_strdup(group + strlen(VM_PREFIX));
         /* A record without a state predates the intent record: it was written after a move. */
-        r->state = g_strcmp0(state, "starting") == 0 ? HD_VM_RECORD_STARTING
-                                                     : HD_VM_RECORD_STARTED;
+        r->state = g_strcmp0(state, "starting") == 0 ? HD_VM_RECORD_STARTING : HD_VM_RECORD_STARTED;
         r->devices = g_ptr_array_new_with_free_func(g_free);
         for (char **d = list; d && *d; d++)
                 g_ptr_array_add(r->devices, g_strdup(*d));
@@ -242,8 +241,8 @@ GPtrArray *hd_vm_record_candidates(HdCtx *ctx, const HdAddress *addresses, guint
         GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
 
         for (guint i = 0; i < n; i++) {
-                g_autoptr(HdDevice) dev = hd_device_load(ctx, &addresses[i],
-                                                         HD_FIELD_DRIVER | HD_FIELD_IOMMU, NULL);
+                g_autoptr(HdDevice) dev =
+                    hd_device_load(ctx, &addresses[i], HD_FIELD_DRIVER | HD_FIELD_IOMMU, NULL);
                 g_autoptr(GArray) members = NULL;
                 char name[HD_ADDRESS_STRLEN];
 

@@ -168,8 +168,8 @@ static void test_persist_concurrent(void)
                 rules = read_rel(fx, RULES);
                 g_assert_nonnull(rules);
                 for (guint i = 0; i < addrs->len; i++) {
-                        g_autofree char *rule = g_strdup_printf("KERNEL==\"%s\"",
-                                                                (char *)addrs->pdata[i]);
+                        g_autofree char *rule =
+                            g_strdup_printf("KERNEL==\"%s\"", (char *)addrs->pdata[i]);
                         if (!strstr(rules, rule))
                                 g_error("round %u: %s is persisted but the boot rule lacks it:\n%s",
                                         round, (char *)addrs->pdata[i], rules);
@@ -182,7 +182,6 @@ static void test_persist_concurrent(void)
                                 round, rules);
         }
 }
-
 
 /* ---- the agent -------------------------------------------------------------------------- */
 
@@ -203,7 +202,8 @@ static void die_with_parent(gpointer data)
 static Daemon *daemon_start_uri(const HdTestFixture *fx, const char *const *env, const char *uri)
 {
         const char *bin = g_getenv("HOSTDEVD");
-        g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+        g_autoptr(GSubprocessLauncher) l =
+            g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
         g_autoptr(GError) error = NULL;
         g_autoptr(GDataInputStream) in = NULL;
         g_autofree char *line = NULL;
@@ -219,8 +219,8 @@ static Daemon *daemon_start_uri(const HdTestFixture *fx, const char *const *env,
                 g_subprocess_launcher_setenv(l, kv[0], kv[1], TRUE);
         }
         d->proc = g_subprocess_launcher_spawn(l, &error, bin, "--root", fx->root, "--backend",
-                                              "sim", "--libvirt-uri", uri,
-                                              "--listen", "127.0.0.1:0", "-v", NULL);
+                                              "sim", "--libvirt-uri", uri, "--listen",
+                                              "127.0.0.1:0", "-v", NULL);
         g_assert_no_error(error);
         in = g_data_input_stream_new(g_subprocess_get_stdout_pipe(d->proc));
         line = g_data_input_stream_read_line_utf8(in, NULL, NULL, &error);
@@ -286,8 +286,7 @@ static guint request(Daemon *d, const char *method, const char *path, const char
         g_autoptr(GError) error = NULL;
         g_autoptr(GBytes) bytes = NULL;
 
-        soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization",
-                                     auth);
+        soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", auth);
         if (body) {
                 g_autoptr(GBytes) b = g_bytes_new(body, strlen(body));
                 soup_message_set_request_body_from_bytes(msg, "application/json", b);
@@ -320,8 +319,8 @@ static void assert_driver(const HdTestFixture *fx, const char *addr, const char 
                 g_error("%s is on %s, expected %s", addr, now ? now : "no driver", driver);
 }
 
-#define VM_DEFINE                                                                                \
-        "{\"name\": \"gpu-vm\", \"memory_mib\": 1024, \"vcpus\": 1, \"hostdevs\": [\"" GPU  \
+#define VM_DEFINE                                                                                  \
+        "{\"name\": \"gpu-vm\", \"memory_mib\": 1024, \"vcpus\": 1, \"hostdevs\": [\"" GPU         \
         "\", \"" AUDIO "\"]}"
 #define VMS_FILE "var/lib/hostdev/agent/vms.ini"
 
@@ -329,7 +328,7 @@ static void assert_driver(const HdTestFixture *fx, const char *addr, const char 
  * recovery rolls back) or by the VM record (which the agent gives back). */
 static void assert_nothing_lost(const HdTestFixture *fx, const char *when)
 {
-        const char *devs[] = { GPU, AUDIO };
+        const char *devs[] = {GPU, AUDIO};
         g_autofree char *record = read_rel(fx, VMS_FILE);
 
         if (pending_journals(fx) > 0)
@@ -353,7 +352,7 @@ static void test_vm_start_kill_loop(void)
 
         for (guint n = 1; n <= 30 && !started; n++) {
                 g_autofree char *crash = g_strdup_printf("HOSTDEV_CRASH_AT=write:%u", n);
-                const char *env[] = { crash, NULL };
+                const char *env[] = {crash, NULL};
                 g_autofree char *reply = NULL;
                 g_autofree char *when = g_strdup_printf("killed at step %u", n);
                 Daemon *d = daemon_start(fx, env);
@@ -384,7 +383,8 @@ static void test_vm_start_kill_loop(void)
                 {
                         g_autofree char *record = read_rel(fx, VMS_FILE);
                         g_autofree char *gpu = hd_test_driver(fx, GPU);
-                        if (g_strcmp0(gpu, "nouveau") != 0 || (record && strstr(record, "gpu-vm"))) {
+                        if (g_strcmp0(gpu, "nouveau") != 0 ||
+                            (record && strstr(record, "gpu-vm"))) {
                                 g_autofree char *log = daemon_log(d);
                                 g_error("%s: after a restart %s is on %s, record: %s\n%s", when,
                                         GPU, gpu ? gpu : "no driver", record ? record : "none",
@@ -407,15 +407,15 @@ static void test_vm_start_kill_loop(void)
 static void test_vm_interrupted_start_of_running_vm(void)
 {
         static const char node[] =
-                "<node><domain type='test'><name>gpu-vm</name><memory>1048576</memory>"
-                "<vcpu>1</vcpu><os><type>hvm</type></os><devices>"
-                "<hostdev mode='subsystem' type='pci' managed='no'><source><address "
-                "domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source></hostdev>"
-                "<hostdev mode='subsystem' type='pci' managed='no'><source><address "
-                "domain='0x0000' bus='0x01' slot='0x00' function='0x1'/></source></hostdev>"
-                "</devices></domain></node>";
+            "<node><domain type='test'><name>gpu-vm</name><memory>1048576</memory>"
+            "<vcpu>1</vcpu><os><type>hvm</type></os><devices>"
+            "<hostdev mode='subsystem' type='pci' managed='no'><source><address "
+            "domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source></hostdev>"
+            "<hostdev mode='subsystem' type='pci' managed='no'><source><address "
+            "domain='0x0000' bus='0x01' slot='0x00' function='0x1'/></source></hostdev>"
+            "</devices></domain></node>";
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
-        const char *detach[] = { "detach", GPU, "--group", NULL };
+        const char *detach[] = {"detach", GPU, "--group", NULL};
         g_autofree char *node_path = hd_test_path(fx, "libvirt-node.xml");
         g_autofree char *uri = g_strconcat("test://", node_path, NULL);
         g_autofree char *reply = NULL;
@@ -424,8 +424,7 @@ static void test_vm_interrupted_start_of_running_vm(void)
 
         write_rel(fx, "libvirt-node.xml", node, -1);
         g_assert_cmpint(run_cli(fx, detach, NULL), ==, 0);
-        write_rel(fx, VMS_FILE, "[vm gpu-vm]\nstate=starting\ndetached=" GPU ";" AUDIO ";\n",
-                  -1);
+        write_rel(fx, VMS_FILE, "[vm gpu-vm]\nstate=starting\ndetached=" GPU ";" AUDIO ";\n", -1);
         d = daemon_start_uri(fx, NULL, uri);
         assert_driver(fx, GPU, "vfio-pci");
         assert_driver(fx, AUDIO, "vfio-pci");
@@ -447,15 +446,14 @@ static void test_vm_interrupted_start_of_running_vm(void)
 static void test_vm_settled_before_operation(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
-        const char *detach[] = { "detach", GPU, "--group", NULL };
+        const char *detach[] = {"detach", GPU, "--group", NULL};
         g_autofree char *reply = NULL;
         g_autofree char *record = NULL;
         Daemon *d = daemon_start(fx, NULL);
 
         g_assert_cmpuint(request(d, "POST", "/v1/vms", VM_DEFINE, NULL), ==, 200);
         g_assert_cmpint(run_cli(fx, detach, NULL), ==, 0);
-        write_rel(fx, VMS_FILE, "[vm gpu-vm]\nstate=starting\ndetached=" GPU ";" AUDIO ";\n",
-                  -1);
+        write_rel(fx, VMS_FILE, "[vm gpu-vm]\nstate=starting\ndetached=" GPU ";" AUDIO ";\n", -1);
         /* the VM is not running: stop is refused, after the devices went back */
         g_assert_cmpuint(request(d, "POST", "/v1/vms/gpu-vm/stop", "{}", &reply), ==, 409);
         assert_driver(fx, GPU, "nouveau");
@@ -490,7 +488,7 @@ static void test_vm_start_record_unwritable(void)
                 g_assert_cmpint(g_unlink(not_dir), ==, 0);
         }
         {
-                const char *env[] = { "HOSTDEV_SIM_FAIL=write@" VMS_FILE "=EIO", NULL };
+                const char *env[] = {"HOSTDEV_SIM_FAIL=write@" VMS_FILE "=EIO", NULL};
                 g_autofree char *r2 = NULL;
                 d = daemon_start(fx, env);
                 g_assert_cmpuint(request(d, "POST", "/v1/vms", VM_DEFINE, NULL), ==, 200);
@@ -507,7 +505,7 @@ static void test_vm_start_record_unwritable(void)
 static void test_vm_start_result_unwritable(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
-        const char *env[] = { "HOSTDEV_VM_RECORD_FAIL=started", NULL };
+        const char *env[] = {"HOSTDEV_VM_RECORD_FAIL=started", NULL};
         g_autofree char *reply = NULL;
         g_autofree char *record = NULL;
         Daemon *d = daemon_start(fx, env);
@@ -542,16 +540,15 @@ static guint quarantined(const HdTestFixture *fx, const char *dir)
         return n;
 }
 
-
 /* A journal that cannot be rolled back yet (vfio-pci will not let go of the GPU) refuses only
  * operations on its own group, 409 with its path and `hostdev recover`; the USB controller in
  * another group is detached as usual. */
 static void test_journal_stuck_blocks_only_its_groups(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
-        const char *detach[] = { "--root", fx->root, "detach", GPU, "--group", NULL };
-        const char *crash[] = { "HOSTDEV_CRASH_AT=write:4", NULL };
-        const char *stuck[] = { "HOSTDEV_SIM_FAIL=unbind@" GPU "=EBUSY", NULL };
+        const char *detach[] = {"--root", fx->root, "detach", GPU, "--group", NULL};
+        const char *crash[] = {"HOSTDEV_CRASH_AT=write:4", NULL};
+        const char *stuck[] = {"HOSTDEV_SIM_FAIL=unbind@" GPU "=EBUSY", NULL};
         g_autofree char *reply = NULL;
         Daemon *d;
 
@@ -567,9 +564,9 @@ static void test_journal_stuck_blocks_only_its_groups(void)
         g_assert_cmpuint(request(d, "POST", "/v1/devices/" USB "/attach", "{}", &reply), ==, 200);
         assert_driver(fx, USB, "xhci_hcd");
         g_free(reply);
-        g_assert_cmpuint(request(d, "POST", "/v1/devices/" AUDIO "/detach", "{\"group\":true}",
-                                 &reply),
-                         ==, 409);
+        g_assert_cmpuint(
+            request(d, "POST", "/v1/devices/" AUDIO "/detach", "{\"group\":true}", &reply), ==,
+            409);
         g_test_message("%s", reply);
         g_assert_nonnull(strstr(reply, "\"busy\""));
         g_assert_nonnull(strstr(reply, "/var/lib/hostdev/journal/"));
@@ -578,8 +575,8 @@ static void test_journal_stuck_blocks_only_its_groups(void)
 
         /* once the cause is gone, recovery puts the group back and it works again */
         {
-                const char *recover[] = { "recover", NULL };
-                const char *again[] = { "detach", GPU, "--group", NULL };
+                const char *recover[] = {"recover", NULL};
+                const char *again[] = {"detach", GPU, "--group", NULL};
                 g_assert_cmpint(run_cli(fx, recover, NULL), ==, 0);
                 assert_driver(fx, GPU, "nouveau");
                 assert_driver(fx, AUDIO, "snd_hda_intel");
@@ -598,7 +595,7 @@ static void test_journal_stray_files(void)
         g_autofree char *sub = g_build_filename(dir, "a-directory", NULL);
         g_autofree char *link = g_build_filename(dir, "a-link", NULL);
         g_autofree char *err = NULL;
-        const char *detach[] = { "detach", USB, NULL };
+        const char *detach[] = {"detach", USB, NULL};
 
         write_rel(fx, JOURNAL_DIR "/README", "notes of an admin\n", -1);
         write_rel(fx, JOURNAL_DIR "/empty", "", 0);
@@ -619,7 +616,7 @@ static void test_journal_stray_files(void)
 static void limit_memory(gpointer data)
 {
 #if !defined(__SANITIZE_ADDRESS__)
-        struct rlimit rl = { 1u << 30, 1u << 30 };
+        struct rlimit rl = {1u << 30, 1u << 30};
         (void)setrlimit(RLIMIT_AS, &rl);
 #endif
         prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -628,12 +625,12 @@ static void limit_memory(gpointer data)
 static void test_journal_huge_counts(void)
 {
         static const char *const journals[] = {
-                "[transaction]\noperation=detach\nstate=writing\ndevices=0\nsteps=2000000000\n",
-                "[transaction]\noperation=detach\nstate=writing\ndevices=2000000000\nsteps=0\n",
-                "[transaction]\noperation=attach\nstate=writing\ndevices=-5\nsteps=-1\n",
-                "[transaction]\noperation=detach\ndevices=3\nsteps=0\n[device 0]\n",
-                "[transaction]\noperation=detach\ndevices=1\nsteps=0\n[device 0]\naddress=" GPU
-                "\niommu_group=-7\n",
+            "[transaction]\noperation=detach\nstate=writing\ndevices=0\nsteps=2000000000\n",
+            "[transaction]\noperation=detach\nstate=writing\ndevices=2000000000\nsteps=0\n",
+            "[transaction]\noperation=attach\nstate=writing\ndevices=-5\nsteps=-1\n",
+            "[transaction]\noperation=detach\ndevices=3\nsteps=0\n[device 0]\n",
+            "[transaction]\noperation=detach\ndevices=1\nsteps=0\n[device 0]\naddress=" GPU
+            "\niommu_group=-7\n",
         };
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         const char *bin = g_getenv("HOSTDEV_CLI");
@@ -645,7 +642,7 @@ static void test_journal_huge_counts(void)
         }
         for (guint round = 0; round < 2; round++) {
                 g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(
-                        G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+                    G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
                 g_autoptr(GSubprocess) p = NULL;
                 g_autoptr(GError) error = NULL;
 
@@ -673,9 +670,9 @@ static void test_origins_unparseable(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         static const char garbage[] = "[0000:01:00.0\ndriver=nouveau\n\xff\xfe not a key file\n";
-        const char *detach[] = { "detach", USB, NULL };
-        const char *attach[] = { "attach", USB, NULL };
-        const char *attach_dry[] = { "attach", USB, "--dry-run", NULL };
+        const char *detach[] = {"detach", USB, NULL};
+        const char *attach[] = {"attach", USB, NULL};
+        const char *attach_dry[] = {"attach", USB, "--dry-run", NULL};
         g_autofree char *origins = NULL;
 
         /* a dry run that reads it changes nothing, the quarantine included */
