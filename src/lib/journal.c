@@ -664,9 +664,16 @@ static GKeyFile *origins_load(HdCtx *ctx)
 {
         GKeyFile *kf = g_key_file_new();
         g_autoptr(GError) error = NULL;
-        g_autofree char *data = hd_read_file_at(hd_ctx_get_root_fd(ctx), ORIGINS_FILE,
-                                                HD_JOURNAL_MAX_BYTES, &error);
+        g_autofree char *data = NULL;
+        struct stat st;
 
+        if (fstatat(hd_ctx_get_root_fd(ctx), ORIGINS_FILE, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return kf;
+        if (!S_ISREG(st.st_mode)) /* never opened: a FIFO would block */
+                g_set_error_literal(&error, HD_ERROR, HD_ERROR_FAILED, "not a regular file");
+        else
+                data = hd_read_file_at(hd_ctx_get_root_fd(ctx), ORIGINS_FILE,
+                                       HD_JOURNAL_MAX_BYTES, &error);
         if (!data && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
                 return kf;
         if (data && g_key_file_load_from_data(kf, data, -1, G_KEY_FILE_NONE, &error))

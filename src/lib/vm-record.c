@@ -2,7 +2,9 @@
 /* The record of the devices moved for VMs; the state machine and invariants are in vm-record.h. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "device.h"
@@ -61,10 +63,13 @@ static GKeyFile *records_read(HdCtx *ctx, gboolean quarantine)
         g_auto(GStrv) groups = NULL;
         const char *why = NULL;
 
-        if (!hd_exists_at(root_fd, RECORD_FILE, TRUE))
+        struct stat st;
+
+        if (fstatat(root_fd, RECORD_FILE, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return kf;
-        data = hd_read_file_at(root_fd, RECORD_FILE, HD_VM_RECORD_MAX_BYTES, &error);
-        if (!data)
+        if (!S_ISREG(st.st_mode))
+                why = "not a regular file"; /* never opened: a FIFO would block */
+        else if (!(data = hd_read_file_at(root_fd, RECORD_FILE, HD_VM_RECORD_MAX_BYTES, &error)))
                 why = error->message;
         else if (!g_key_file_load_from_data(kf, data, -1, G_KEY_FILE_NONE, &error))
                 why = error->message;

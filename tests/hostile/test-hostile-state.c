@@ -695,6 +695,16 @@ static void test_origins_unparseable(void)
         g_assert_nonnull(strstr(origins, "driver=xhci_hcd"));
         g_assert_cmpint(run_cli(fx, attach, NULL), ==, 0);
         assert_driver(fx, USB, "xhci_hcd");
+
+        /* a FIFO in its place is never opened (it would block), only moved away */
+        {
+                g_autofree char *path = hd_test_path(fx, "var/lib/hostdev/origins");
+                (void)g_unlink(path);
+                g_assert_cmpint(mkfifo(path, 0600), ==, 0);
+                g_assert_cmpint(run_cli(fx, detach, NULL), ==, 0);
+                g_assert_cmpuint(quarantined(fx, "var/lib/hostdev"), ==, 3);
+                assert_driver(fx, USB, "vfio-pci");
+        }
 }
 
 /* The VM record is read like any input: a record naming something that is not an address, or
@@ -726,6 +736,17 @@ static void test_vm_record_hostile(void)
         g_assert_cmpuint(records->len, ==, 0);
         g_assert_cmpuint(quarantined(fx, "var/lib/hostdev/agent"), ==, 2);
         g_clear_pointer(&records, g_ptr_array_unref);
+
+        /* a FIFO in its place is never opened (it would block), only moved away */
+        {
+                g_autofree char *path = hd_test_path(fx, VMS_FILE);
+                g_assert_cmpint(mkfifo(path, 0600), ==, 0);
+                g_assert_null(hd_vm_record_get(ctx, "x"));
+                records = hd_vm_records_load(ctx);
+                g_assert_cmpuint(records->len, ==, 0);
+                g_assert_cmpuint(quarantined(fx, "var/lib/hostdev/agent"), ==, 3);
+                g_clear_pointer(&records, g_ptr_array_unref);
+        }
 
         /* a good record round-trips, with its state */
         g_ptr_array_add(devs, (gpointer)GPU);
