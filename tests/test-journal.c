@@ -300,8 +300,14 @@ static void test_lock_same_group_busy(void)
 
         /* another process is changing group 1: fail at once, name it */
         g_assert_cmpint(run(fx, detach, NULL, NULL, &err), ==, 1);
-        g_assert_nonnull(strstr(err, "IOMMU group 1 is being changed by another hostdev process "
-                                     "(pid 31337)"));
+        {
+                /* the holder is this process (the kernel's lock table says so, whatever the
+                 * file holds) */
+                g_autofree char *expect = g_strdup_printf(
+                        "IOMMU group 1 is being changed by another hostdev process (pid %d)",
+                        (int)getpid());
+                g_assert_nonnull(strstr(err, expect));
+        }
         {
                 HdAddress gpu = hd_test_address(GPU);
                 HdBindOptions opts = { .group = TRUE };
@@ -360,17 +366,27 @@ static void test_bad_journal_does_not_block_others(void)
         g_assert_true(g_file_set_contents(bad, "[transaction]\noperation=explode\n", -1, NULL));
         g_assert_true(g_file_set_contents(stale, "half a journal", -1, NULL));
         ctx = hd_test_ctx_new(fx);
-        g_assert_false(hd_journal_recover(ctx, &n, &error));
-        g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
-        g_assert_nonnull(strstr(error->message, "0-garbage"));
-        g_assert_nonnull(strstr(error->message, "remove it by hand"));
+        /* J5: the file that is not a journal is quarantined (kept, no longer read) */
+        g_assert_true(hd_journal_recover(ctx, &n, &error));
+        g_assert_no_error(error);
+        g_assert_false(g_file_test(bad, G_FILE_TEST_EXISTS));
+        {
+                g_autofree char *qdir = hd_test_path(fx, "var/lib/hostdev/journal/quarantine");
+                g_autoptr(GDir) d = g_dir_open(qdir, 0, NULL);
+                const char *name = d ? g_dir_read_name(d) : NULL;
+                g_autofree char *kept = name ? g_build_filename(qdir, name, NULL) : NULL;
+                g_autofree char *text = NULL;
+                g_assert_nonnull(name);
+                g_assert_true(g_str_has_prefix(name, "0-garbage."));
+                g_assert_true(g_file_get_contents(kept, &text, NULL, NULL));
+                g_assert_cmpstr(text, ==, "[transaction]\noperation=explode\n");
+        }
         /* the good one was still rolled back, the dead writer's temp file removed */
         g_assert_cmpuint(n, ==, 1);
         assert_on(fx, GPU, "nouveau", NULL);
         g_assert_false(g_file_test(stale, G_FILE_TEST_EXISTS));
-        /* and mutating commands refuse to start until a human looks */
-        g_assert_cmpint(run(fx, detach, NULL, NULL, NULL), ==, 1);
-        g_assert_cmpint(unlink(bad), ==, 0);
+        g_assert_cmpuint(hd_journal_count_pending(ctx), ==, 0);
+        /* and mutating commands go on */
         g_assert_cmpint(run(fx, detach, NULL, NULL, NULL), ==, 0);
 }
 

@@ -12,10 +12,12 @@
  *
  * Like VDSM, the agent defines domains with managed='no' and moves the devices itself, so the
  * bind journal, the per-group locks and the safety checks apply to VM starts exactly as to a
- * `hostdev detach`. The devices the agent moved for a VM are recorded in
- * <root>/var/lib/hostdev/agent/vms.ini; only those are given back when the VM stops (a device
- * the admin had put on vfio-pci stays there), and at start the agent gives back the devices of
- * recorded VMs that are no longer running (a VM that stopped while the agent was down).
+ * `hostdev detach`. What the agent moves for a VM is recorded (vm-record.h: the record's state
+ * machine and invariants) before the move as an intent ("starting") and after it as the result
+ * ("started"); only those devices are given back when the VM stops (a device the admin had put
+ * on vfio-pci stays there). At its start, and before any operation on a VM, the agent settles
+ * records of starts that were interrupted and gives back the devices of recorded VMs that are
+ * no longer running (a VM that stopped while the agent was down).
  */
 #include "config.h"
 
@@ -23,91 +25,27 @@
 
 #include "agent.h"
 
-#define STATE_FILE "var/lib/hostdev/agent/vms.ini"
-
-/* ---- state -------------------------------------------------------------------------------- */
-
-static char *state_path(HdAgent *agent)
-{
-        return g_build_filename(agent->root, STATE_FILE, NULL);
-}
-
-static GKeyFile *state_load(HdAgent *agent)
-{
-        g_autofree char *path = state_path(agent);
-        GKeyFile *kf = g_key_file_new();
-
-        (void)g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, NULL);
-        return kf;
-}
-
-static gboolean state_save(HdAgent *agent, GKeyFile *kf, GError **error)
-{
-        g_autofree char *path = state_path(agent);
-        g_autofree char *dir = g_path_get_dirname(path);
-        g_autofree char *data = g_key_file_to_data(kf, NULL, NULL);
-
-        if (g_mkdir_with_parents(dir, 0700) < 0) {
-                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot create %s", dir);
-                return FALSE;
-        }
-        return g_file_set_contents_full(path, data, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
-                                        error);
-}
-
-static char *group_name(const char *vm)
-{
-        return g_strconcat("vm ", vm, NULL);
-}
-
-/* Record (or with n == 0 forget) the devices detached for @vm. */
-static gboolean state_set(HdAgent *agent, const char *vm, GPtrArray *names, GError **error)
-{
-        g_autoptr(GKeyFile) kf = NULL;
-        g_autofree char *group = group_name(vm);
-        gboolean ok;
-
-        g_mutex_lock(&agent->state_lock);
-        kf = state_load(agent);
-        if (names && names->len)
-                g_key_file_set_string_list(kf, group, "detached", (const char *const *)names->pdata,
-                                           names->len);
-        else
-                (void)g_key_file_remove_group(kf, group, NULL);
-        ok = state_save(agent, kf, error);
-        g_mutex_unlock(&agent->state_lock);
-        return ok;
-}
-
-static GStrv state_get(HdAgent *agent, const char *vm)
-{
-        g_autoptr(GKeyFile) kf = NULL;
-        g_autofree char *group = group_name(vm);
-        GStrv list;
-
-        g_mutex_lock(&agent->state_lock);
-        kf = state_load(agent);
-        list = g_key_file_get_string_list(kf, group, "detached", NULL, NULL);
-        g_mutex_unlock(&agent->state_lock);
-        return list;
-}
+/* ---- the record of devices moved for VMs (vm-record.h) ------------------------------------ */
 
 char *hd_agent_vm_holding(HdAgent *agent, const char *name)
 {
-        g_autoptr(GKeyFile) kf = NULL;
-        g_auto(GStrv) groups = NULL;
+        /* reads only (the root's descriptor): safe from any thread */
+        return hd_vm_record_holding(agent->ctx, name);
+}
 
-        g_mutex_lock(&agent->state_lock);
-        kf = state_load(agent);
-        g_mutex_unlock(&agent->state_lock);
-        groups = g_key_file_get_groups(kf, NULL);
-        for (char **g = groups; *g; g++) {
-                g_auto(GStrv) list = g_key_file_get_string_list(kf, *g, "detached", NULL, NULL);
-                if (g_str_has_prefix(*g, "vm ") && list &&
-                    g_strv_contains((const char *const *)list, name))
-                        return g_strdup(*g + 3);
-        }
-        return NULL;
+static GPtrArray *recorded_devices(HdCtx *ctx, const char *vm)
+{
+        g_autoptr(HdVmRecord) r = hd_vm_record_get(ctx, vm);
+
+        return r ? g_ptr_array_ref(r->devices) : g_ptr_array_new_with_free_func(g_free);
+}
+
+static void add_unique(GPtrArray *list, const char *name)
+{
+        for (guint i = 0; i < list->len; i++)
+                if (strcmp(list->pdata[i], name) == 0)
+                        return;
+        g_ptr_array_add(list, g_strdup(name));
 }
 
 /* ---- per-VM serialization ----------------------------------------------------------------- */
@@ -141,9 +79,9 @@ static HdVirt *get_virt(HdAgent *agent, GError **error)
 
 /* ---- JSON ----------------------------------------------------------------------------------- */
 
-static void add_vm(JsonBuilder *b, HdAgent *agent, const HdVmInfo *vm)
+static void add_vm(JsonBuilder *b, HdCtx *ctx, const HdVmInfo *vm)
 {
-        g_auto(GStrv) detached = state_get(agent, vm->name);
+        g_autoptr(GPtrArray) detached = recorded_devices(ctx, vm->name);
         char name[HD_ADDRESS_STRLEN];
 
         json_builder_begin_object(b);
@@ -161,8 +99,8 @@ static void add_vm(JsonBuilder *b, HdAgent *agent, const HdVmInfo *vm)
         json_builder_end_array(b);
         json_builder_set_member_name(b, "detached_for_vm");
         json_builder_begin_array(b);
-        for (char **d = detached; d && *d; d++)
-                json_builder_add_string_value(b, *d);
+        for (guint i = 0; i < detached->len; i++)
+                json_builder_add_string_value(b, detached->pdata[i]);
         json_builder_end_array(b);
         json_builder_end_object(b);
 }
@@ -184,7 +122,7 @@ static void vm_args_free(gpointer p)
         g_free(a);
 }
 
-static JsonBuilder *vm_json(HdAgent *agent, HdVirt *virt, const char *name, GError **error)
+static JsonBuilder *vm_json(HdCtx *ctx, HdVirt *virt, const char *name, GError **error)
 {
         g_autoptr(HdVmInfo) info = hd_virt_get(virt, name, error);
         JsonBuilder *b;
@@ -192,7 +130,7 @@ static JsonBuilder *vm_json(HdAgent *agent, HdVirt *virt, const char *name, GErr
         if (!info)
                 return NULL;
         b = json_builder_new();
-        add_vm(b, agent, info);
+        add_vm(b, ctx, info);
         return b;
 }
 
@@ -209,7 +147,7 @@ static JsonBuilder *run_list(HdAgent *agent, HdCtx *ctx, gpointer data, GError *
         json_builder_set_member_name(b, "vms");
         json_builder_begin_array(b);
         for (guint i = 0; i < list->len; i++)
-                add_vm(b, agent, list->pdata[i]);
+                add_vm(b, ctx, list->pdata[i]);
         json_builder_end_array(b);
         json_builder_end_object(b);
         return b;
@@ -220,7 +158,7 @@ static JsonBuilder *run_get(HdAgent *agent, HdCtx *ctx, gpointer data, GError **
         VmArgs *a = data;
         HdVirt *virt = get_virt(agent, error);
 
-        return virt ? vm_json(agent, virt, a->name, error) : NULL;
+        return virt ? vm_json(ctx, virt, a->name, error) : NULL;
 }
 
 static JsonBuilder *run_define(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)
@@ -274,39 +212,174 @@ static JsonBuilder *run_define(HdAgent *agent, HdCtx *ctx, gpointer data, GError
                 vm_release(agent, a->name);
                 return NULL;
         }
-        b = vm_json(agent, virt, a->name, error);
+        b = vm_json(ctx, virt, a->name, error);
         vm_release(agent, a->name);
         return b;
 }
 
-/* Give back what was detached for @vm (the names in the state file), then forget it. */
-static gboolean reattach_for(HdAgent *agent, HdCtx *ctx, const char *vm, GError **error)
+/* Give @names back to their host drivers (their origins, journal.h): those that are on a vfio
+ * driver now; the others were never moved or are back already. With @lock_groups the agent's
+ * queue is taken for their groups (not when the caller holds it already). */
+static gboolean give_back(HdAgent *agent, HdCtx *ctx, GPtrArray *names, gboolean lock_groups,
+                          GError **error)
 {
-        g_auto(GStrv) names = state_get(agent, vm);
         g_autoptr(GArray) addrs = g_array_new(FALSE, FALSE, sizeof(HdAddress));
         g_autoptr(GArray) groups = NULL;
         g_autoptr(HdBindReport) report = NULL;
         HdBindOptions opts = {0};
 
-        for (char **n = names; n && *n; n++) {
+        for (guint i = 0; i < names->len; i++) {
+                g_autoptr(HdDevice) dev = NULL;
                 HdAddress a;
-                if (hd_address_parse(*n, &a, NULL))
-                        g_array_append_val(addrs, a);
+
+                if (!hd_address_parse(names->pdata[i], &a, NULL) ||
+                    !(dev = hd_device_load(ctx, &a, HD_FIELD_DRIVER, NULL)) ||
+                    !hd_driver_is_vfio(dev->driver))
+                        continue;
+                g_array_append_val(addrs, a);
         }
         if (addrs->len == 0)
-                return state_set(agent, vm, NULL, error);
+                return TRUE;
         groups = hd_agent_groups_of(ctx, (const HdAddress *)addrs->data, addrs->len);
-        hd_agent_groups_acquire(agent, groups);
+        if (lock_groups)
+                hd_agent_groups_acquire(agent, groups);
         report = hd_bind_attach(ctx, (const HdAddress *)addrs->data, addrs->len, &opts, error);
-        hd_agent_groups_release(agent, groups);
-        if (!report) {
+        if (lock_groups)
+                hd_agent_groups_release(agent, groups);
+        return report != NULL;
+}
+
+/* Give back what was moved for @vm (its record), then forget it. The record is dropped only
+ * once the devices are back (vm-record.h V1). */
+static gboolean reattach_for(HdAgent *agent, HdCtx *ctx, const char *vm, GError **error)
+{
+        g_autoptr(HdVmRecord) record = hd_vm_record_get(ctx, vm);
+
+        if (!record)
+                return TRUE;
+        if (!give_back(agent, ctx, record->devices, TRUE, error)) {
                 g_prefix_error(error,
-                               "VM %s stopped, but its host devices could not be given "
-                               "back (they stay on vfio-pci): ",
+                               "VM %s is not running, but its host devices could not be given "
+                               "back (they stay on vfio-pci, still recorded for it): ",
                                vm);
                 return FALSE;
         }
-        return state_set(agent, vm, NULL, error);
+        return hd_vm_record_drop(ctx, vm, error);
+}
+
+/* A "starting" record left by a start that did not finish (the agent was killed, or a write
+ * failed): complete it when the VM runs, otherwise give back what it names (vm-record.h). With
+ * @all, a "started" record of a VM that is not running is given back too (the agent's start:
+ * the VM stopped while it was down). */
+static gboolean settle(HdAgent *agent, HdCtx *ctx, HdVirt *virt, const char *vm, gboolean all,
+                       GError **error)
+{
+        g_autoptr(HdVmRecord) record = hd_vm_record_get(ctx, vm);
+        g_autoptr(HdVmInfo) info = NULL;
+        g_autoptr(GPtrArray) on_vfio = NULL;
+        g_autoptr(GError) local = NULL;
+
+        if (!record || (record->state == HD_VM_RECORD_STARTED && !all))
+                return TRUE;
+        /* Only a VM that libvirt says is gone or shut off gets its devices taken back. */
+        info = hd_virt_get(virt, vm, &local);
+        if (!info && !g_error_matches(local, HD_ERROR, HD_ERROR_NOT_FOUND)) {
+                g_propagate_error(error, g_steal_pointer(&local));
+                return FALSE;
+        }
+        if (!info || !info->active) {
+                if (!reattach_for(agent, ctx, vm, error))
+                        return FALSE;
+                hd_agent_log("info", "gave back the devices of a VM that is not running", "vm", vm,
+                             "record", hd_vm_record_state_to_string(record->state), NULL);
+                return TRUE;
+        }
+        if (record->state == HD_VM_RECORD_STARTED)
+                return TRUE;
+        /* It runs: the start went through. Its devices are the named ones on vfio-pci. */
+        on_vfio = g_ptr_array_new_with_free_func(g_free);
+        for (guint i = 0; i < record->devices->len; i++) {
+                g_autoptr(HdDevice) dev = NULL;
+                HdAddress a;
+
+                if (hd_address_parse(record->devices->pdata[i], &a, NULL) &&
+                    (dev = hd_device_load(ctx, &a, HD_FIELD_DRIVER, NULL)) &&
+                    hd_driver_is_vfio(dev->driver))
+                        g_ptr_array_add(on_vfio, g_strdup(record->devices->pdata[i]));
+        }
+        if (!hd_vm_record_set(ctx, vm, HD_VM_RECORD_STARTED, on_vfio, error))
+                return FALSE;
+        hd_agent_log("info", "completed the record of an interrupted VM start", "vm", vm, NULL);
+        return TRUE;
+}
+
+/* Move @to_detach (with their groups) to vfio-pci for @vm, recorded before and after the move
+ * (vm-record.h). On failure nothing stays moved without a record naming it. */
+static gboolean detach_for(HdAgent *agent, HdCtx *ctx, const char *vm, GArray *to_detach,
+                           GError **error)
+{
+        g_autoptr(HdVmRecord) before = hd_vm_record_get(ctx, vm);
+        g_autoptr(GPtrArray) previous =
+            before ? g_ptr_array_ref(before->devices) : g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) intent =
+            hd_vm_record_candidates(ctx, (const HdAddress *)to_detach->data, to_detach->len);
+        g_autoptr(GPtrArray) moved = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) record = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(HdBindReport) report = NULL;
+        g_autoptr(GError) local = NULL;
+        g_autoptr(GError) back = NULL;
+        HdBindOptions opts = {.group = TRUE};
+
+        /* A VM that stopped on its own keeps the record of what was moved for it before. */
+        for (guint i = 0; i < previous->len; i++)
+                add_unique(intent, previous->pdata[i]);
+        if (!hd_vm_record_set(ctx, vm, HD_VM_RECORD_STARTING, intent, &local)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "%s; nothing was moved (make /var/lib/hostdev/agent writable, then "
+                            "start it again)",
+                            local->message);
+                return FALSE;
+        }
+        report =
+            hd_bind_detach(ctx, (const HdAddress *)to_detach->data, to_detach->len, &opts, error);
+        if (!report) {
+                /* the transaction rolled itself back: nothing was moved by this start */
+                if (!(previous->len
+                          ? hd_vm_record_set(ctx, vm, HD_VM_RECORD_STARTED, previous, &local)
+                          : hd_vm_record_drop(ctx, vm, &local)))
+                        hd_agent_log("warning", "could not clear the intent of a failed start",
+                                     "vm", vm, "error", local->message, NULL);
+                return FALSE;
+        }
+        for (guint i = 0; i < report->devices->len; i++) {
+                const HdBindDevice *d = report->devices->pdata[i];
+                if (d->changed)
+                        g_ptr_array_add(moved, g_strdup(d->name));
+        }
+        for (guint i = 0; i < previous->len; i++)
+                add_unique(record, previous->pdata[i]);
+        for (guint i = 0; i < moved->len; i++)
+                add_unique(record, moved->pdata[i]);
+        if (hd_vm_record_set(ctx, vm, HD_VM_RECORD_STARTED, record, &local))
+                return TRUE;
+        /* V1: a device may not stay moved without a record that gives it back. */
+        if (!give_back(agent, ctx, moved, FALSE, &back)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "%s, and giving back the devices moved for it failed too (%s); they "
+                            "stay on vfio-pci, named by the intent record: the agent gives them "
+                            "back at its next start or next operation on the VM",
+                            local->message, back->message);
+                return FALSE;
+        }
+        if (!(previous->len ? hd_vm_record_set(ctx, vm, HD_VM_RECORD_STARTED, previous, &back)
+                            : hd_vm_record_drop(ctx, vm, &back)))
+                hd_agent_log("warning", "could not clear the intent of a failed start", "vm", vm,
+                             "error", back->message, NULL);
+        g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                    "%s; the devices moved for it were given back to their host drivers (make "
+                    "/var/lib/hostdev/agent writable, then start it again)",
+                    local->message);
+        return FALSE;
 }
 
 static JsonBuilder *run_start(HdAgent *agent, HdCtx *ctx, VmArgs *a, HdVirt *virt, GError **error)
@@ -314,8 +387,6 @@ static JsonBuilder *run_start(HdAgent *agent, HdCtx *ctx, VmArgs *a, HdVirt *vir
         g_autoptr(HdVmInfo) info = hd_virt_get(virt, a->name, error);
         g_autoptr(GArray) to_detach = g_array_new(FALSE, FALSE, sizeof(HdAddress));
         g_autoptr(GArray) groups = NULL;
-        g_autoptr(GPtrArray) moved = g_ptr_array_new_with_free_func(g_free);
-        g_autoptr(HdBindReport) report = NULL;
 
         if (!info)
                 return NULL;
@@ -324,37 +395,32 @@ static JsonBuilder *run_start(HdAgent *agent, HdCtx *ctx, VmArgs *a, HdVirt *vir
                             "cannot start VM %s: it is already running", a->name);
                 return NULL;
         }
+        groups =
+            hd_agent_groups_of(ctx, (const HdAddress *)info->hostdevs->data, info->hostdevs->len);
+        hd_agent_groups_acquire(agent, groups);
+        /* An interrupted transaction on these groups is undone before the devices are looked
+         * at: a device it left on vfio-pci would otherwise be taken as the admin's and missing
+         * from the intent record. */
+        if (!hd_journal_recover_for(ctx, groups, NULL, error)) {
+                hd_agent_groups_release(agent, groups);
+                g_prefix_error(error, "cannot start VM %s: ", a->name);
+                return NULL;
+        }
         for (guint i = 0; i < info->hostdevs->len; i++) {
                 const HdAddress *addr = &g_array_index(info->hostdevs, HdAddress, i);
                 g_autoptr(HdDevice) dev = hd_device_load(ctx, addr, HD_FIELD_DRIVER, error);
                 if (!dev) {
+                        hd_agent_groups_release(agent, groups);
                         g_prefix_error(error, "cannot start VM %s: ", a->name);
                         return NULL;
                 }
                 if (!hd_driver_is_vfio(dev->driver))
                         g_array_append_val(to_detach, *addr);
         }
-        groups =
-            hd_agent_groups_of(ctx, (const HdAddress *)info->hostdevs->data, info->hostdevs->len);
-        hd_agent_groups_acquire(agent, groups);
-        if (to_detach->len) {
-                HdBindOptions opts = {.group = TRUE};
-                report = hd_bind_detach(ctx, (const HdAddress *)to_detach->data, to_detach->len,
-                                        &opts, error);
-                if (!report) {
-                        hd_agent_groups_release(agent, groups);
-                        g_prefix_error(error, "cannot start VM %s: ", a->name);
-                        return NULL;
-                }
-                for (guint i = 0; i < report->devices->len; i++) {
-                        const HdBindDevice *d = report->devices->pdata[i];
-                        if (d->changed)
-                                g_ptr_array_add(moved, g_strdup(d->name));
-                }
-                if (!state_set(agent, a->name, moved, error)) {
-                        hd_agent_groups_release(agent, groups);
-                        return NULL;
-                }
+        if (to_detach->len && !detach_for(agent, ctx, a->name, to_detach, error)) {
+                hd_agent_groups_release(agent, groups);
+                g_prefix_error(error, "cannot start VM %s: ", a->name);
+                return NULL;
         }
         if (!hd_virt_start(virt, a->name, error)) {
                 g_autoptr(GError) back = NULL;
@@ -365,7 +431,7 @@ static JsonBuilder *run_start(HdAgent *agent, HdCtx *ctx, VmArgs *a, HdVirt *vir
                 return NULL;
         }
         hd_agent_groups_release(agent, groups);
-        return vm_json(agent, virt, a->name, error);
+        return vm_json(ctx, virt, a->name, error);
 }
 
 static gboolean wait_inactive(HdAgent *agent, HdVirt *virt, const char *name, GError **error)
@@ -398,6 +464,11 @@ static JsonBuilder *run_action(HdAgent *agent, HdCtx *ctx, gpointer data, GError
         if (!virt)
                 return NULL;
         vm_acquire(agent, a->name);
+        /* an interrupted start of this VM is settled before anything else is done to it */
+        if (!settle(agent, ctx, virt, a->name, FALSE, error)) {
+                vm_release(agent, a->name);
+                return NULL;
+        }
         if (strcmp(a->action, "start") == 0) {
                 b = run_start(agent, ctx, a, virt, error);
         } else if (strcmp(a->action, "stop") == 0 || strcmp(a->action, "destroy") == 0) {
@@ -406,7 +477,7 @@ static JsonBuilder *run_action(HdAgent *agent, HdCtx *ctx, gpointer data, GError
                           : hd_virt_destroy(virt, a->name, error)) &&
                     wait_inactive(agent, virt, a->name, error) &&
                     reattach_for(agent, ctx, a->name, error))
-                        b = vm_json(agent, virt, a->name, error);
+                        b = vm_json(ctx, virt, a->name, error);
         } else if (strcmp(a->action, "delete") == 0) {
                 g_autoptr(HdVmInfo) info = hd_virt_get(virt, a->name, error);
                 if (info && info->active)
@@ -518,16 +589,11 @@ gboolean hd_api_vms(HdRequest *req)
 
 void hd_agent_vms_reconcile(HdAgent *agent)
 {
-        g_autoptr(GKeyFile) kf = NULL;
-        g_auto(GStrv) groups = NULL;
+        g_autoptr(GPtrArray) records = hd_vm_records_load(agent->ctx);
         g_autoptr(GError) error = NULL;
         HdVirt *virt;
 
-        g_mutex_lock(&agent->state_lock);
-        kf = state_load(agent);
-        g_mutex_unlock(&agent->state_lock);
-        groups = g_key_file_get_groups(kf, NULL);
-        if (!groups[0])
+        if (records->len == 0)
                 return;
         virt = get_virt(agent, &error);
         if (!virt) {
@@ -535,21 +601,12 @@ void hd_agent_vms_reconcile(HdAgent *agent)
                              "error", error->message, NULL);
                 return;
         }
-        for (char **g = groups; *g; g++) {
-                const char *vm = *g + 3;
-                g_autoptr(HdVmInfo) info = NULL;
+        for (guint i = 0; i < records->len; i++) {
+                const HdVmRecord *r = records->pdata[i];
                 g_autoptr(GError) e = NULL;
 
-                if (!g_str_has_prefix(*g, "vm "))
-                        continue;
-                info = hd_virt_get(virt, vm, NULL);
-                if (info && info->active)
-                        continue;
-                if (reattach_for(agent, agent->ctx, vm, &e))
-                        hd_agent_log("info", "gave back the devices of a VM that is not running",
-                                     "vm", vm, NULL);
-                else
-                        hd_agent_log("warning", "could not give back the devices of a stopped VM",
-                                     "vm", vm, "error", e->message, NULL);
+                if (!settle(agent, agent->ctx, virt, r->vm, TRUE, &e))
+                        hd_agent_log("warning", "could not settle the devices recorded for a VM",
+                                     "vm", r->vm, "error", e->message, NULL);
         }
 }

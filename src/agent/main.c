@@ -3,9 +3,10 @@
  * hostdevd: options, recovery of interrupted transactions, then serving until SIGTERM/SIGINT.
  *
  * Order at start (the first answer must never see a half-done transaction):
- *   1. open the root; 2. recover every interrupted bind journal (journal.h); 3. give back the
- *   devices of VMs that stopped while the agent was down; 4. load or create the tokens;
- *   5. listen, and print "listening URL" on stdout.
+ *   1. open the root; 2. recover every interrupted bind journal (journal.h); 3. settle the
+ *   VM records (vm-record.h): give back the devices of VMs that stopped while the agent was
+ *   down or whose start was interrupted, complete the record of interrupted starts whose VM
+ *   runs; 4. load or create the tokens; 5. listen, and print "listening URL" on stdout.
  * On SIGTERM the agent stops accepting, lets running operations finish (each is a journaled
  * transaction), and exits 0.
  */

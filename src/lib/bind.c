@@ -503,14 +503,15 @@ static GPtrArray *plan_names(GArray *plan)
         return names;
 }
 
-/* Phase 1: recover what a crash left. A dry run changes nothing, so it only says that the
- * real run will roll something back first (its plan may then differ). */
-static gboolean start(HdCtx *ctx, HdBindReport *report, GError **error)
+/* Phase 1: recover what a crash left. A journal that cannot be recovered stops the transaction
+ * only when it names one of @groups (journal.h J6). A dry run changes nothing, so it only says
+ * that the real run will roll something back first (its plan may then differ). */
+static gboolean start(HdCtx *ctx, HdBindReport *report, GArray *groups, GError **error)
 {
         guint pending;
 
         if (!hd_ctx_get_dry_run(ctx))
-                return hd_journal_recover(ctx, &report->recovered, error);
+                return hd_journal_recover_for(ctx, groups, &report->recovered, error);
         pending = hd_journal_count_pending(ctx);
         if (pending > 0)
                 hd_ctx_log(ctx, HD_LOG_WARNING,
@@ -533,9 +534,9 @@ HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
         gboolean dry = hd_ctx_get_dry_run(ctx);
         Tx tx = { ctx, NULL, 0 };
 
-        if (!start(ctx, report, error))
-                return NULL;
         if (!(groups = groups_of(ctx, addresses, n, error)))
+                return NULL;
+        if (!start(ctx, report, groups, error))
                 return NULL;
         if (!dry && !(locks = hd_group_locks_acquire(ctx, groups, error)))
                 return NULL;
@@ -634,6 +635,9 @@ HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
                 }
                 if (journal && !hd_journal_commit(journal, error))
                         return NULL;
+                /* committed: a caller that records the result (the agent's VM start) must
+                 * survive a crash here */
+                hd_ctx_crash_point(ctx);
         }
 
         if (opts->persist) {
@@ -798,9 +802,9 @@ HdBindReport *hd_bind_attach(HdCtx *ctx, const HdAddress *addresses, guint n,
         /* before recovery, the journal or any write: a driver that cannot exist */
         if (opts->driver && !check_driver_exists(ctx, opts->driver, error))
                 return NULL;
-        if (!start(ctx, report, error))
-                return NULL;
         if (!(groups = groups_of(ctx, addresses, n, error)))
+                return NULL;
+        if (!start(ctx, report, groups, error))
                 return NULL;
         if (!dry && !(locks = hd_group_locks_acquire(ctx, groups, error)))
                 return NULL;
@@ -881,6 +885,9 @@ HdBindReport *hd_bind_attach(HdCtx *ctx, const HdAddress *addresses, guint n,
                 }
                 if (journal && !hd_journal_commit(journal, error))
                         return NULL;
+                /* committed: a caller that records the result (the agent's VM start) must
+                 * survive a crash here */
+                hd_ctx_crash_point(ctx);
         }
 
         /* A binding that would come back at the next boot undoes the attach: drop it. */

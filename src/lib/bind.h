@@ -45,7 +45,13 @@
  *       its target driver, never left without a driver it had;
  *   B5  a group is changed by one process at a time (lock.h); ASSIGNED groups are not changed;
  *   B6  --dry-run records the same writes in the same order and changes nothing (no journal,
- *       no lock, no module load).
+ *       no lock, no module load);
+ *   B7  phase 1 recovers every interrupted transaction first, but one that cannot be
+ *       recovered yet stops only transactions on the IOMMU groups it names (journal.h J6);
+ *       files in the journal directory that are not journals are quarantined (J5);
+ *   B8  the moment after a commit is a crash-injection point (hd_ctx_crash_point()): a caller
+ *       that records the result elsewhere (the agent's VM record, vm-record.h) is tested
+ *       against a crash between the two.
  */
 #pragma once
 

@@ -196,6 +196,12 @@ static void side_effect_done(HdCtx *ctx)
         }
 }
 
+void hd_ctx_crash_point(HdCtx *ctx)
+{
+        if (!ctx->dry_run)
+                side_effect_done(ctx);
+}
+
 gboolean hd_ctx_write(HdCtx *ctx, const char *path, const char *value, GError **error)
 {
         g_return_val_if_fail(path && path[0] != '/' && !strstr(path, ".."), FALSE);

@@ -101,6 +101,11 @@ char *hd_ctx_write_describe(const HdCtxWrite *w);
  * context is made, the process is killed with SIGKILL right after the N-th one. */
 const GPtrArray *hd_ctx_get_write_log(HdCtx *ctx);
 
+/* A step between side effects where a crash matters (a transaction committed, its result not
+ * yet recorded elsewhere): HOSTDEV_CRASH_AT counts it like a side effect, without a write-log
+ * entry. Nothing in a dry run. */
+void hd_ctx_crash_point(HdCtx *ctx);
+
 /* Lazily created per-context caches (names database, etc.) live behind these. */
 typedef struct HdNames HdNames;
 HdNames *hd_ctx_get_names(HdCtx *ctx);

@@ -20,6 +20,7 @@
 #include "snapshot.h"
 #include "guest.h"
 #include "vm.h"
+#include "vm-record.h"
 #include "persist.h"
 #include "usage.h"
 #include "vfio.h"

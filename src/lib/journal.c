@@ -4,9 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <gio/gio.h>
 
 #include "device.h"
 #include "fileio.h"
@@ -17,6 +21,7 @@
 #include "parse.h"
 
 #define JOURNAL_DIR "var/lib/hostdev/journal"
+#define QUARANTINE_NAME "quarantine"
 #define ORIGINS_FILE "var/lib/hostdev/origins"
 #define ORIGINS_LOCK "var/lib/hostdev/origins.lock"
 
@@ -180,37 +185,67 @@ static char *get_optional(GKeyFile *kf, const char *group, const char *key)
         return g_key_file_get_string(kf, group, key, NULL);
 }
 
-/* Load the journal file @name; NULL when it vanished (finished meanwhile) or is unreadable. */
+/* A count or number read from a journal: an integer in [@min, @max], else FALSE. */
+static gboolean get_bounded_int(GKeyFile *kf, const char *group, const char *key, int min,
+                                int max, int *out)
+{
+        g_autoptr(GError) error = NULL;
+        int v = g_key_file_get_integer(kf, group, key, &error);
+
+        if (error || v < min || v > max)
+                return FALSE;
+        *out = v;
+        return TRUE;
+}
+
+static HdJournal *unparseable(GError **error, const char *file, const char *what)
+{
+        g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "journal /%s %s", file, what);
+        return NULL;
+}
+
+/* Load the journal file @name; NULL without an error when it vanished (finished meanwhile),
+ * NULL with an error when it is not a journal this version wrote (J5). */
 static HdJournal *journal_load(HdCtx *ctx, const char *name, GError **error)
 {
         g_autoptr(HdJournal) j = hd_journal_new(ctx, HD_TX_DETACH);
         g_autoptr(GKeyFile) kf = g_key_file_new();
+        g_autoptr(GError) local = NULL;
         g_autofree char *file = g_strdup_printf(JOURNAL_DIR "/%s", name);
-        g_autofree char *data = hd_read_file_at(hd_ctx_get_root_fd(ctx), file, 1 << 20, NULL);
+        g_autofree char *data = NULL;
         g_autofree char *op = NULL;
+        gsize n_groups = 0;
+        g_auto(GStrv) groups = NULL;
         int n_devices, n_steps;
 
-        if (!data)
-                return NULL;
-        if (!g_key_file_load_from_data(kf, data, -1, G_KEY_FILE_NONE, error))
-                return NULL;
-        op = g_key_file_get_string(kf, "transaction", "operation", NULL);
-        if (!tx_kind_from_string(op, &j->kind)) {
-                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
-                            "journal /%s names no operation; inspect it and remove it by hand",
-                            file);
-                return NULL;
+        data = hd_read_file_at(hd_ctx_get_root_fd(ctx), file, HD_JOURNAL_MAX_BYTES, &local);
+        if (!data) {
+                if (g_error_matches(local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+                        return NULL;
+                return unparseable(error, file, local ? local->message : "cannot be read");
         }
+        if (!g_key_file_load_from_data(kf, data, -1, G_KEY_FILE_NONE, &local))
+                return unparseable(error, file, local->message);
+        op = g_key_file_get_string(kf, "transaction", "operation", NULL);
+        if (!tx_kind_from_string(op, &j->kind))
+                return unparseable(error, file, "names no operation");
         g_free(j->id);
         j->id = g_strdup(name);
         g_free(j->file);
-        j->file = g_steal_pointer(&file);
+        j->file = g_strdup(file);
         g_free(j->state);
         j->state = g_key_file_get_string(kf, "transaction", "state", NULL);
         if (!j->state)
                 j->state = g_strdup("writing");
-        n_devices = g_key_file_get_integer(kf, "transaction", "devices", NULL);
-        n_steps = g_key_file_get_integer(kf, "transaction", "steps", NULL);
+        /* Every count is bounded by a sane maximum and by what the file holds (one group per
+         * device and per step): a 70-byte file claiming 2e9 steps is not a journal. */
+        groups = g_key_file_get_groups(kf, &n_groups);
+        if (!get_bounded_int(kf, "transaction", "devices", 0, HD_JOURNAL_MAX_DEVICES,
+                             &n_devices) ||
+            !get_bounded_int(kf, "transaction", "steps", 0, HD_JOURNAL_MAX_STEPS, &n_steps) ||
+            (gsize)n_devices + (gsize)n_steps >= n_groups)
+                return unparseable(error, file,
+                                   "has device or step counts that do not match its contents");
         for (int i = 0; i < n_devices; i++) {
                 g_autofree char *grp = g_strdup_printf("device %d", i);
                 g_autofree char *addr = g_key_file_get_string(kf, grp, "address", NULL);
@@ -218,21 +253,18 @@ static HdJournal *journal_load(HdCtx *ctx, const char *name, GError **error)
                 g_autofree char *ov = get_optional(kf, grp, "original_override");
                 g_autofree char *target = get_optional(kf, grp, "target_driver");
                 HdAddress a;
+                int group;
 
                 /* The journal lives below the root and could be edited: addresses and
                  * driver names become paths only after checking, like any other input. */
                 if (!addr || !hd_address_parse_sysfs_name(addr, &a) ||
                     (drv && !hd_driver_name_is_valid(drv)) ||
-                    (target && !hd_driver_name_is_valid(target))) {
-                        g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
-                                    "journal /%s has a bad device entry %d; inspect it and remove "
-                                    "it by hand",
-                                    j->file, i);
-                        return NULL;
+                    (target && !hd_driver_name_is_valid(target)) ||
+                    !get_bounded_int(kf, grp, "iommu_group", -1, G_MAXINT, &group)) {
+                        g_autofree char *what = g_strdup_printf("has a bad device entry %d", i);
+                        return unparseable(error, file, what);
                 }
-                hd_journal_add_device(j, addr,
-                                      g_key_file_get_integer(kf, grp, "iommu_group", NULL), drv,
-                                      ov, target);
+                hd_journal_add_device(j, addr, group, drv, ov, target);
         }
         for (int i = 0; i < n_steps; i++) {
                 g_autofree char *grp = g_strdup_printf("step %d", i);
@@ -240,6 +272,10 @@ static HdJournal *journal_load(HdCtx *ctx, const char *name, GError **error)
                 g_autofree char *value = g_key_file_get_string(kf, grp, "value", NULL);
                 g_autofree char *raw = value ? g_strcompress(value) : NULL;
 
+                if (!g_key_file_has_group(kf, grp)) {
+                        g_autofree char *what = g_strdup_printf("lacks step %d", i);
+                        return unparseable(error, file, what);
+                }
                 hd_journal_add_step(j, path ? path : "", raw ? raw : "");
                 ((HdJournalStep *)j->steps->pdata[j->steps->len - 1])->done =
                         g_key_file_get_boolean(kf, grp, "done", NULL);
@@ -390,6 +426,42 @@ gboolean hd_journal_rollback(HdJournal *j, GError **error)
         return journal_remove(j, error);
 }
 
+/* ---------------------------------------------------------------- hostile files */
+
+gboolean hd_quarantine_file(HdCtx *ctx, const char *dir, const char *name, const char *why)
+{
+        int root_fd = hd_ctx_get_root_fd(ctx);
+        g_autofree char *qdir = g_strdup_printf("%s/quarantine", dir);
+        g_autofree char *from = g_strdup_printf("%s/%s", dir, name);
+        g_autofree char *to = g_strdup_printf("%s/%s.%" G_GINT64_FORMAT, qdir, name,
+                                              g_get_real_time());
+        g_autoptr(GError) error = NULL;
+
+        g_return_val_if_fail(!strchr(name, '/') && strcmp(name, "..") != 0, FALSE);
+        if (hd_ctx_get_dry_run(ctx)) {
+                /* a dry run changes nothing, this included */
+                hd_ctx_log(ctx, HD_LOG_WARNING, "/%s would be quarantined by a real run: %s",
+                           from, why);
+                return FALSE;
+        }
+        if (!hd_mkdir_p_at(root_fd, qdir, 0700, &error)) {
+                hd_ctx_log(ctx, HD_LOG_WARNING, "cannot quarantine /%s (%s): %s", from, why,
+                           error->message);
+                return FALSE;
+        }
+        if (renameat(root_fd, from, root_fd, to) < 0) {
+                int err = errno;
+                hd_ctx_log(ctx, HD_LOG_WARNING, "cannot quarantine /%s (%s): %s", from, why,
+                           g_strerror(err));
+                return FALSE;
+        }
+        (void)sync_dir(root_fd, dir);
+        hd_ctx_log(ctx, HD_LOG_WARNING,
+                   "moved /%s to /%s: %s; it is no longer read (inspect it, then delete it)",
+                   from, to, why);
+        return TRUE;
+}
+
 /* ---------------------------------------------------------------- recovery */
 
 guint hd_journal_count_pending(HdCtx *ctx)
@@ -398,15 +470,10 @@ guint hd_journal_count_pending(HdCtx *ctx)
         guint n = 0;
 
         for (guint i = 0; names && i < names->len; i++)
-                if (!strstr(names->pdata[i], ".tmp."))
+                if (!strstr(names->pdata[i], ".tmp.") &&
+                    strcmp(names->pdata[i], QUARANTINE_NAME) != 0)
                         n++;
         return n;
-}
-
-static void note_failure(GString *failures, GError **local)
-{
-        g_string_append_printf(failures, "%s%s", failures->len ? "; " : "", (*local)->message);
-        g_clear_error(local);
 }
 
 /* "<name>.tmp.<n>.<pid>": the temporary file of an atomic write. Remove it only when its writer is
@@ -423,23 +490,63 @@ static void remove_stale_temp(HdCtx *ctx, const char *name)
                 (void)unlinkat(hd_ctx_get_root_fd(ctx), path, 0);
 }
 
-gboolean hd_journal_recover(HdCtx *ctx, guint *n_recovered, GError **error)
+/* A journal that is still there after recovery: it could not be rolled back (yet). */
+typedef struct {
+        char *file;    /* below the root */
+        GArray *groups; /* int: the IOMMU groups of its devices */
+        char *why;
+} Stuck;
+
+static void stuck_free(gpointer p)
 {
-        g_autoptr(GPtrArray) names = hd_list_dir_at(hd_ctx_get_root_fd(ctx), JOURNAL_DIR, NULL);
-        g_autoptr(GString) failures = g_string_new(NULL);
+        Stuck *st = p;
+
+        g_free(st->file);
+        g_array_unref(st->groups);
+        g_free(st->why);
+        g_free(st);
+}
+
+static void add_stuck(GPtrArray *stuck, const char *file, GArray *groups, GError **local)
+{
+        Stuck *st = g_new0(Stuck, 1);
+
+        st->file = g_strdup(file);
+        st->groups = g_array_ref(groups);
+        st->why = g_strdup((*local)->message);
+        g_clear_error(local);
+        g_ptr_array_add(stuck, st);
+}
+
+/* Every journal below the root: recovered, left to its live owner, quarantined when it is not
+ * a journal (J5), or added to @stuck when it cannot be recovered now. */
+static void recover_all(HdCtx *ctx, guint *n_recovered, GPtrArray *stuck)
+{
+        int root_fd = hd_ctx_get_root_fd(ctx);
+        g_autoptr(GPtrArray) names = hd_list_dir_at(root_fd, JOURNAL_DIR, NULL);
         guint n = 0;
 
-        if (n_recovered)
-                *n_recovered = 0;
         for (guint i = 0; names && i < names->len; i++) {
                 const char *name = names->pdata[i];
+                g_autofree char *path = g_strdup_printf(JOURNAL_DIR "/%s", name);
                 g_autoptr(HdJournal) j = NULL;
                 g_autoptr(HdGroupLocks) locks = NULL;
                 g_autoptr(GArray) groups = g_array_new(FALSE, FALSE, sizeof(int));
                 g_autoptr(GError) local = NULL;
                 g_autoptr(HdJournal) again = NULL;
+                struct stat st;
                 gboolean ok;
 
+                if (strcmp(name, QUARANTINE_NAME) == 0)
+                        continue;
+                if (fstatat(root_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue; /* gone meanwhile */
+                if (!S_ISREG(st.st_mode)) {
+                        /* never opened: a FIFO would block, a link could lead anywhere */
+                        (void)hd_quarantine_file(ctx, JOURNAL_DIR, name,
+                                                 "not a regular file, so not a journal");
+                        continue;
+                }
                 if (strstr(name, ".tmp.")) {
                         remove_stale_temp(ctx, name);
                         continue;
@@ -447,7 +554,7 @@ gboolean hd_journal_recover(HdCtx *ctx, guint *n_recovered, GError **error)
                 j = journal_load(ctx, name, &local);
                 if (!j) {
                         if (local)
-                                note_failure(failures, &local);
+                                (void)hd_quarantine_file(ctx, JOURNAL_DIR, name, local->message);
                         continue;
                 }
                 for (guint k = 0; k < j->devices->len; k++)
@@ -461,14 +568,14 @@ gboolean hd_journal_recover(HdCtx *ctx, guint *n_recovered, GError **error)
                                            local->message);
                                 continue;
                         }
-                        g_propagate_error(error, g_steal_pointer(&local));
-                        return FALSE;
+                        add_stuck(stuck, path, groups, &local);
+                        continue;
                 }
                 /* Reread under the lock: its owner may have finished meanwhile. */
                 again = journal_load(ctx, name, &local);
                 if (!again) {
                         if (local)
-                                note_failure(failures, &local);
+                                (void)hd_quarantine_file(ctx, JOURNAL_DIR, name, local->message);
                         continue;
                 }
                 hd_ctx_log(ctx, HD_LOG_INFO, "recovering interrupted %s (%s, state %s)",
@@ -478,13 +585,24 @@ gboolean hd_journal_recover(HdCtx *ctx, guint *n_recovered, GError **error)
                              ? finish_commit(again, &local)
                              : hd_journal_rollback(again, &local);
                 if (!ok) {
-                        note_failure(failures, &local);
+                        add_stuck(stuck, path, groups, &local);
                         continue;
                 }
                 n++;
         }
         if (n_recovered)
                 *n_recovered = n;
+}
+
+gboolean hd_journal_recover(HdCtx *ctx, guint *n_recovered, GError **error)
+{
+        g_autoptr(GPtrArray) stuck = g_ptr_array_new_with_free_func(stuck_free);
+        g_autoptr(GString) failures = g_string_new(NULL);
+
+        recover_all(ctx, n_recovered, stuck);
+        for (guint i = 0; i < stuck->len; i++)
+                g_string_append_printf(failures, "%s%s", failures->len ? "; " : "",
+                                       ((Stuck *)stuck->pdata[i])->why);
         if (failures->len) {
                 g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
                             "cannot recover an interrupted operation: %s", failures->str);
@@ -493,17 +611,82 @@ gboolean hd_journal_recover(HdCtx *ctx, guint *n_recovered, GError **error)
         return TRUE;
 }
 
+static gboolean names_group(const Stuck *st, int group)
+{
+        for (guint i = 0; i < st->groups->len; i++)
+                if (g_array_index(st->groups, int, i) == group)
+                        return TRUE;
+        return FALSE;
+}
+
+gboolean hd_journal_recover_for(HdCtx *ctx, GArray *groups, guint *n_recovered, GError **error)
+{
+        g_autoptr(GPtrArray) stuck = g_ptr_array_new_with_free_func(stuck_free);
+        g_autoptr(GString) refusal = g_string_new(NULL);
+
+        recover_all(ctx, n_recovered, stuck);
+        for (guint i = 0; i < stuck->len; i++) {
+                const Stuck *st = stuck->pdata[i];
+                int hit = -2;
+
+                for (guint k = 0; k < groups->len && hit == -2; k++) {
+                        int g = g_array_index(groups, int, k);
+                        if (g >= 0 && names_group(st, g))
+                                hit = g;
+                }
+                if (hit == -2) {
+                        hd_ctx_log(ctx, HD_LOG_WARNING,
+                                   "an interrupted operation on other IOMMU groups could not be "
+                                   "undone yet (/%s: %s); run hostdev recover",
+                                   st->file, st->why);
+                        continue;
+                }
+                g_string_append_printf(
+                        refusal,
+                        "%sIOMMU group %d has an interrupted operation that could not be undone "
+                        "yet (journal /%s: %s); run hostdev recover, which retries it and says "
+                        "what is in the way, then try again",
+                        refusal->len ? "\n" : "", hit, st->file, st->why);
+        }
+        if (refusal->len) {
+                g_set_error_literal(error, HD_ERROR, HD_ERROR_BUSY, refusal->str);
+                return FALSE;
+        }
+        return TRUE;
+}
+
 /* ---------------------------------------------------------------- origins */
 
+/* The origins as a key file. One that cannot be read or parsed (too large, not a key file) is
+ * quarantined rather than taken as empty and overwritten by the next detach (J5): the origins
+ * it holds stay there for a human. */
 static GKeyFile *origins_load(HdCtx *ctx)
 {
         GKeyFile *kf = g_key_file_new();
-        g_autofree char *data = hd_read_file_at(hd_ctx_get_root_fd(ctx), ORIGINS_FILE, 1 << 20,
-                                                NULL);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *data = NULL;
+        struct stat st;
 
-        if (data)
-                (void)g_key_file_load_from_data(kf, data, -1, G_KEY_FILE_NONE, NULL);
-        return kf;
+        if (fstatat(hd_ctx_get_root_fd(ctx), ORIGINS_FILE, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return kf;
+        if (!S_ISREG(st.st_mode)) /* never opened: a FIFO would block */
+                g_set_error_literal(&error, HD_ERROR, HD_ERROR_FAILED, "not a regular file");
+        else
+                data = hd_read_file_at(hd_ctx_get_root_fd(ctx), ORIGINS_FILE,
+                                       HD_JOURNAL_MAX_BYTES, &error);
+        if (!data && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+                return kf;
+        if (data && g_key_file_load_from_data(kf, data, -1, G_KEY_FILE_NONE, &error))
+                return kf;
+        {
+                g_autofree char *why = g_strdup_printf(
+                        "the origins of detached devices are unreadable (%s); attach gives "
+                        "such devices to the kernel's choice of driver",
+                        error ? error->message : "unknown error");
+                (void)hd_quarantine_file(ctx, "var/lib/hostdev", "origins", why);
+        }
+        g_key_file_unref(kf);
+        return g_key_file_new();
 }
 
 static gboolean origins_save(HdCtx *ctx, GKeyFile *kf, GError **error)

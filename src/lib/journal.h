@@ -36,7 +36,16 @@
  *       started it did not report success, so the host must look as if it never ran, and the
  *       user can run it again. Rolling back always has a known good target (the state the
  *       host was in), which rolling forward does not (the probe that failed may fail again);
- *       so no device ever ends without a driver it had before.
+ *       so no device ever ends without a driver it had before;
+ *   J5  a journal is read like any input: at most HD_JOURNAL_MAX_BYTES, every count bounded by
+ *       a maximum and by the groups the file holds, every address and driver name checked.
+ *       Whatever breaks that (and anything in the directory that is not a regular file) is
+ *       not a journal: it is moved into journal/quarantine/ with a warning, never deleted,
+ *       and never read again. An origins file that cannot be read or parsed is likewise moved
+ *       into var/lib/hostdev/quarantine/ instead of being overwritten;
+ *   J6  a journal that cannot be recovered now (a device that will not go back) blocks only
+ *       the IOMMU groups it names: detach and attach of those groups fail with
+ *       HD_ERROR_BUSY naming the journal and `hostdev recover`; every other group goes on.
  *
  * The journal also keeps the origin of every device it moved to vfio-pci
  * (var/lib/hostdev/origins): `attach` returns a device to the driver it had before the detach,
@@ -47,6 +56,11 @@
 #include <glib.h>
 
 #include "ctx.h"
+
+/* Bounds on what a journal file may claim (J5). */
+#define HD_JOURNAL_MAX_BYTES (1 << 20)
+#define HD_JOURNAL_MAX_DEVICES 1024
+#define HD_JOURNAL_MAX_STEPS (8 * HD_JOURNAL_MAX_DEVICES)
 
 typedef enum {
         HD_TX_DETACH,
@@ -104,6 +118,12 @@ gboolean hd_journal_rollback(HdJournal *j, GError **error);
  * gets the number handled. Run by every mutating command before it starts. */
 gboolean hd_journal_recover(HdCtx *ctx, guint *n_recovered, GError **error);
 
+/* hd_journal_recover() for a transaction about to change @groups (ints): a journal that cannot
+ * be recovered now stops it only when it names one of @groups (HD_ERROR_BUSY naming the
+ * journal and what to do); journals of other groups are logged and the transaction goes on
+ * (J6). Run by detach and attach before they start. */
+gboolean hd_journal_recover_for(HdCtx *ctx, GArray *groups, guint *n_recovered, GError **error);
+
 /* Number of journal files present (for `hostdev recover --check` and tests). */
 guint hd_journal_count_pending(HdCtx *ctx);
 
@@ -117,3 +137,9 @@ gboolean hd_journal_clear_origin(HdCtx *ctx, const char *name, GError **error);
 /* Return one device to @driver and @override (the recovery primitive; idempotent). */
 gboolean hd_journal_restore_device(HdCtx *ctx, const char *name, const char *driver,
                                    const char *override, GError **error);
+
+/* Move the unparseable state file @dir/@name (below the root) into @dir/quarantine/, with a
+ * warning in the log naming both paths and @why: a hostile or damaged file stops being read
+ * and stops blocking, and is kept for a human (never deleted). FALSE when it could not be
+ * moved (logged as well), and in a dry run, which only says it would. */
+gboolean hd_quarantine_file(HdCtx *ctx, const char *dir, const char *name, const char *why);

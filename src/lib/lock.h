@@ -9,6 +9,12 @@
  * stuck process and make two admins' commands race for whichever comes second; failing says
  * who is in the way. The lock dies with its process, so a crash never leaves a group locked
  * (its journal is what recovery then finds).
+ *
+ * The holder's pid: the holder writes it into the lock file just after taking the lock and
+ * empties the file before releasing it, and a contender takes the pid from the kernel's table
+ * of locks (/proc/locks, by the file's device and inode) first, so the message names the
+ * holder even in the moment between its flock() and its write; a pid left in the file by a
+ * process that is gone is never named.
  */
 #pragma once
 

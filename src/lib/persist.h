@@ -22,6 +22,13 @@
  *   etc/initramfs-tools/hooks/hostdev-vfio  when etc/initramfs-tools exists (then
  *                                           update-initramfs -u)
  *   etc/dracut.conf.d/hostdev-vfio.conf     when etc/dracut.conf.d exists (then dracut -f)
+ *
+ * Invariants:
+ *   P1  every generated file is derived from the whole of persist.d: an add or remove writes
+ *       its entry and regenerates under run/hostdev/persist.lock (an flock that waits), so
+ *       concurrent adds and removes (two CLIs, the agent) never drop each other's rules;
+ *   P2  only names that are addresses and driver names that are names reach a generated file
+ *       (persist.d is read like any input).
  */
 #pragma once
 

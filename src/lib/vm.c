@@ -169,7 +169,13 @@ static virDomainPtr lookup(HdVirt *virt, const char *name, GError **error)
 {
         virDomainPtr dom = valid_name(name) ? virDomainLookupByName(virt->conn, name) : NULL;
 
-        if (!dom)
+        /* Only "no such domain" is NOT_FOUND: a caller takes that for "not running" and gives
+         * the VM's devices back, which must not happen because libvirt is unreachable. */
+        if (!dom && valid_name(name) && last_code() != VIR_ERR_NO_DOMAIN)
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "cannot look up VM '%s' at %s: %s; is libvirtd (or virtqemud) running?",
+                            name, virt->uri, last_message());
+        else if (!dom)
                 g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
                             "no VM named '%s' at %s (virsh -c %s list --all shows them)",
                             name ? name : "", virt->uri, virt->uri);
