@@ -5,10 +5,38 @@
  * Every path handed to these functions is relative to @dirfd and must not be absolute: the
  * library opens its root once and never leaves it, which is what makes --root work on a
  * snapshot of another machine. Failures come back as G_IO_ERROR with the path in the message.
+ *
+ * The confinement rule. @dirfd is a root: every path is resolved with openat2()'s
+ * RESOLVE_IN_ROOT, so an absolute symlink or a ".." met on the way is resolved inside @dirfd
+ * as if it were "/" (a tree holding etc -> /etc reaches TREE/etc, never the machine's /etc),
+ * and magic links (/proc/PID/fd/N) are not followed. Functions that act on a path's last
+ * component without opening it (readlink, mkdir, unlink, symlink, rename) first open its
+ * parent that way and then act relative to that descriptor. So nothing here reads or writes
+ * outside @dirfd, whatever the tree holds. Callers pass the context's root fd (or <root>/sys,
+ * whose kernel links never climb above it) when a path crosses a link; a subdirectory fd
+ * (a device's directory) only with names of one component, because a link that climbs above
+ * the fd it is resolved from stops there. On "/" this is the ordinary resolution at the cost
+ * of openat(). Without openat2() (Linux < 5.6, or a seccomp filter that refuses it) the
+ * functions fall back to plain openat(): hd_fileio_can_confine() says so, and HdCtx refuses
+ * any root but "/" then.
+ *
+ * Files: every file opened for reading or writing must be a regular file (sysfs attributes
+ * are): it is opened with O_NONBLOCK|O_NOCTTY and checked with fstat() before the first read
+ * or write, so a FIFO, socket, device node or directory planted where a file is expected is
+ * refused (G_IO_ERROR_NOT_REGULAR_FILE, naming the path) instead of blocking or being read.
+ * Every read has a size bound.
  */
 #pragma once
 
 #include <glib.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* openat() confined as above: @flags and @mode as for openat(); -1 with errno set. */
+int hd_open_at(int dirfd, const char *path, int flags, mode_t mode);
+
+/* Whether the kernel has openat2() (and lets us use it). */
+gboolean hd_fileio_can_confine(void);
 
 /* Upper bound for one sysfs text attribute: the kernel hands out one page at most. */
 #define HD_ATTR_MAX 4096
@@ -44,6 +72,15 @@ int hd_open_dir_at(int dirfd, const char *path, GError **error);
 /* Write @value to an existing attribute file, as sysfs expects: one write() of the whole
  * string, no creation, no truncation semantics beyond O_WRONLY|O_TRUNC for regular files. */
 gboolean hd_write_attr_at(int dirfd, const char *path, const char *value, GError **error);
+
+/* stat() of @path (of a final symlink itself when @nofollow); FALSE with errno set. */
+gboolean hd_stat_at(int dirfd, const char *path, gboolean nofollow, struct stat *st);
+
+/* mkdir, unlink (@flags: 0 or AT_REMOVEDIR), symlink of @path's last component, its parent
+ * resolved confined. FALSE with errno set. */
+gboolean hd_mkdir_at(int dirfd, const char *path, int mode);
+gboolean hd_unlink_at(int dirfd, const char *path, int flags);
+gboolean hd_symlink_at(const char *target, int dirfd, const char *path);
 
 /* Whether @path exists below @dirfd (without following a final symlink when @nofollow). */
 gboolean hd_exists_at(int dirfd, const char *path, gboolean nofollow);

@@ -82,7 +82,7 @@ static gboolean real_install_file(HdCtx *ctx, int root_fd, const char *path,
 
 static gboolean real_remove_file(HdCtx *ctx, int root_fd, const char *path, GError **error)
 {
-        if (unlinkat(root_fd, path, 0) < 0 && errno != ENOENT) {
+        if (!hd_unlink_at(root_fd, path, 0) && errno != ENOENT) {
                 int err = errno;
                 g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot remove %s: %s",
                             path, g_strerror(err));

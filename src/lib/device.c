@@ -450,7 +450,7 @@ HdDevice *hd_device_load(HdCtx *ctx, const HdAddress *address, guint fields, GEr
         hd_autofd int dfd = -1;
 
         hd_address_format(address, name);
-        dfd = openat(hd_ctx_get_pci_devices_fd(ctx), name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dfd = hd_ctx_open_device_dir(ctx, name);
         if (dfd < 0) {
                 int err = errno;
                 if (err == ENOENT || err == ENOTDIR)

@@ -235,16 +235,18 @@ GPtrArray *hd_usage_group_holders(HdCtx *ctx, int group)
                 const char *pid = pids->pdata[i];
                 g_autofree char *fd_dir = NULL;
                 g_autoptr(GPtrArray) fds = NULL;
+                hd_autofd int dfd = -1;
                 gint64 n;
 
                 if (!hd_parse_int(pid, 1, G_MAXINT, &n))
                         continue;
                 fd_dir = g_strdup_printf("proc/%s/fd", pid);
-                fds = hd_list_dir_at(root_fd, fd_dir, NULL);
+                /* One confined open of the directory, then names of one component. */
+                dfd = hd_open_dir_at(root_fd, fd_dir, NULL);
+                if (dfd >= 0)
+                        fds = hd_list_dir_at(dfd, ".", NULL);
                 for (guint j = 0; fds && j < fds->len; j++) {
-                        g_autofree char *link = g_strdup_printf("%s/%s", fd_dir,
-                                                                (char *)fds->pdata[j]);
-                        g_autofree char *target = hd_readlink_at(root_fd, link, NULL);
+                        g_autofree char *target = hd_readlink_at(dfd, fds->pdata[j], NULL);
                         g_autofree char *comm_path = NULL;
                         g_autofree char *comm = NULL;
 
