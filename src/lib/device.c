@@ -180,8 +180,9 @@ static void load_sriov(HdDevice *dev, int dfd)
 
 static void load_topology(HdDevice *dev, HdCtx *ctx)
 {
-        g_autofree char *bus_link = hd_device_attr_path(&dev->address, NULL);
-        g_autofree char *target = hd_readlink_at(hd_ctx_get_root_fd(ctx), bus_link, NULL);
+        /* The entry's name alone, from the pci-devices fd: readlink never follows the last
+         * component, so this stays inside and costs no parent lookup. */
+        g_autofree char *target = hd_readlink_at(hd_ctx_get_pci_devices_fd(ctx), dev->name, NULL);
         g_auto(GStrv) parts = NULL;
         int n;
 
