@@ -181,6 +181,31 @@ static void test_sim_state_fifo(void)
         (void)run_cli(fx, args, NULL, NULL);
 }
 
+/* Block device holders that fan out and loop (each of 24 "holders" lists all 24): the walk
+ * is bounded in count, not only in depth (24^9 steps before). */
+static void test_holders_fanout(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_copy(pristine);
+        g_autofree char *out = NULL;
+
+        for (int k = -1; k < 24; k++) {
+                g_autofree char *name = k < 0 ? g_strdup("nvme0n1") : g_strdup_printf("h%d", k);
+                for (int j = 0; j < 24; j++) {
+                        g_autofree char *rel = g_strdup_printf("sys/class/block/%s/holders/h%d",
+                                                               name, j);
+                        g_autofree char *path = hd_test_path(fx, rel);
+                        g_autofree char *dir = g_path_get_dirname(path);
+                        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+                        g_assert_true(g_file_set_contents(path, "", 0, NULL));
+                }
+        }
+        {
+                const char *args[] = { "show", "0000:02:00.0", "--json", NULL };
+                g_assert_cmpint(run_cli(fx, args, &out, NULL), ==, 0);
+                g_assert_nonnull(strstr(out, "0000:02:00.0"));
+        }
+}
+
 /* Run hostdevd with @token_file as its token file; it must stop at once with an error. */
 static char *agent_refuses(const HdTestFixture *fx, const char *token_file)
 {
@@ -257,6 +282,7 @@ int main(int argc, char **argv)
         g_test_add_func("/hostile/files/proc-etc-fifo", test_proc_etc_fifo);
         g_test_add_func("/hostile/files/state-fifo", test_state_fifo);
         g_test_add_func("/hostile/files/sim-state-fifo", test_sim_state_fifo);
+        g_test_add_func("/hostile/files/holders-fanout", test_holders_fanout);
         g_test_add_func("/hostile/files/token-fifo", test_token_fifo);
         g_test_add_func("/hostile/files/token-dev-null", test_token_dev_null);
         g_test_add_func("/hostile/files/token-other", test_token_other);
