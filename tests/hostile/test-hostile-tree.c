@@ -453,6 +453,21 @@ static void test_agent_tokens(gconstpointer data)
         assert_canary_untouched(h);
 }
 
+/* A kernel without openat2() (played with HOSTDEV_TEST_NO_OPENAT2): a root other than "/"
+ * cannot be confined, so it is refused, saying why. */
+static void test_no_openat2(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_copy(pristine);
+        const char *argv[] = { "--root", fx->root, "list", "--json", NULL };
+        const char *env[] = { "HOSTDEV_TEST_NO_OPENAT2=1", NULL };
+        g_autofree char *out = NULL;
+        g_autofree char *err = NULL;
+
+        g_assert_cmpint(hd_test_run_cli_guarded(argv, env, GUARD, &out, &err), !=, 0);
+        g_assert_nonnull(strstr(err, "openat2"));
+        g_assert_null(strstr(out, GPU));
+}
+
 static void add(const char *name, GTestDataFunc func)
 {
         g_autofree char *abs = g_strdup_printf("/hostile/tree/%s/absolute", name);
@@ -479,6 +494,7 @@ int main(int argc, char **argv)
         add("kernel-args-apply", test_kernel_args_apply);
         add("sys-link", test_sys_link);
         add("agent-tokens", test_agent_tokens);
+        g_test_add_func("/hostile/tree/no-openat2", test_no_openat2);
         r = g_test_run();
         hd_test_fixture_free(pristine);
         return r;
