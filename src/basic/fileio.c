@@ -67,9 +67,15 @@ int hd_open_at(int dirfd, const char *path, int flags, mode_t mode)
                 return -1;
         }
         /* One component that is not a link (O_NOFOLLOW) cannot leave @dirfd: the scanner's
-         * attribute reads below a device's directory fd take this path, as cheap as ever. */
-        if (!strchr(path, '/') && strcmp(path, "..") != 0 && !(flags & O_CREAT))
-                return openat(dirfd, path, flags | O_NOFOLLOW, mode);
+         * attribute reads below a device's directory fd take this path, as cheap as ever. A
+         * link there (ELOOP; ENOTDIR with O_DIRECTORY) is resolved confined below, unless the
+         * caller said O_NOFOLLOW. */
+        if (!strchr(path, '/') && strcmp(path, "..") != 0 && !(flags & (O_CREAT | O_PATH))) {
+                fd = openat(dirfd, path, flags | O_NOFOLLOW, mode);
+                if (fd >= 0 || (flags & O_NOFOLLOW) ||
+                    !(errno == ELOOP || (errno == ENOTDIR && (flags & O_DIRECTORY))))
+                        return fd;
+        }
         if (G_UNLIKELY(!hd_fileio_can_confine()))
                 return openat(dirfd, path, flags, mode);
         do

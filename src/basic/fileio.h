@@ -11,7 +11,8 @@
  * as if it were "/" (a tree holding etc -> /etc reaches TREE/etc, never the machine's /etc),
  * and magic links (/proc/PID/fd/N) are not followed. Functions that act on a path's last
  * component without opening it (readlink, mkdir, unlink, symlink, rename) first open its
- * parent that way and then act relative to that descriptor. So nothing here reads or writes
+ * parent that way and then act relative to that descriptor (a name of one component that is
+ * not a link is opened with plain openat(O_NOFOLLOW): it cannot leave its directory). So nothing here reads or writes
  * outside @dirfd, whatever the tree holds. Callers pass the context's root fd (or <root>/sys,
  * whose kernel links never climb above it) when a path crosses a link; a subdirectory fd
  * (a device's directory) only with names of one component, because a link that climbs above
@@ -22,7 +23,7 @@
  *
  * Files: every file opened for reading or writing must be a regular file (sysfs attributes
  * are): it is opened with O_NONBLOCK|O_NOCTTY and checked with fstat() before the first read
- * or write, so a FIFO, socket, device node or directory planted where a file is expected is
+ * or write (hd_read_attr_buf_at(): see there), so a FIFO, socket, device node or directory planted where a file is expected is
  * refused (G_IO_ERROR_NOT_REGULAR_FILE, naming the path) instead of blocking or being read.
  * Every read has a size bound.
  */
@@ -50,7 +51,10 @@ char *hd_read_attr_optional_at(int dirfd, const char *path);
 
 /* The scanner's allocation-free forms: the attribute text (one trailing newline stripped) or
  * the basename of a link target into @buf of @size bytes; the length, or -1 (errno set) when
- * absent or unreadable. A value longer than @size - 1 bytes is cut to fit. */
+ * absent or unreadable. A value longer than @size - 1 bytes is cut to fit. The attribute reader
+ * checks the file type only when the answer is not a short line ending in a newline (every
+ * sysfs text attribute is one), which keeps a scan at one open, read and close per
+ * attribute; anything else that is not a regular file gives -1 (EINVAL). */
 gssize hd_read_attr_buf_at(int dirfd, const char *path, char *buf, gsize size);
 gssize hd_readlink_basename_buf_at(int dirfd, const char *path, char *buf, gsize size);
 

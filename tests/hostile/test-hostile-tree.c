@@ -453,6 +453,36 @@ static void test_agent_tokens(gconstpointer data)
         assert_canary_untouched(h);
 }
 
+/* Links that stay inside are followed, the absolute ones as if the root were "/": an
+ * unpacked tree with sys -> snap/sys and etc -> /snap/etc works as it would on its machine. */
+static void test_inside_links(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_copy(pristine);
+        g_autofree char *sys = hd_test_path(fx, "sys");
+        g_autofree char *etc = hd_test_path(fx, "etc");
+        g_autofree char *snap = hd_test_path(fx, "snap");
+        g_autofree char *snap_sys = hd_test_path(fx, "snap/sys");
+        g_autofree char *snap_etc = hd_test_path(fx, "snap/etc");
+        g_autofree char *out = NULL;
+        g_autofree char *out2 = NULL;
+
+        g_assert_cmpint(g_mkdir(snap, 0755), ==, 0);
+        g_assert_cmpint(g_rename(sys, snap_sys), ==, 0);
+        g_assert_cmpint(g_rename(etc, snap_etc), ==, 0);
+        g_assert_cmpint(symlink("snap/sys", sys), ==, 0);
+        g_assert_cmpint(symlink("/snap/etc", etc), ==, 0);
+        {
+                const char *argv[] = { "--root", fx->root, "list", "--json", NULL };
+                g_assert_cmpint(hd_test_run_cli_guarded(argv, NULL, GUARD, &out, NULL), ==, 0);
+                g_assert_nonnull(strstr(out, GPU));
+        }
+        {
+                const char *argv[] = { "--root", fx->root, "kernel-args", "--json", NULL };
+                g_assert_cmpint(hd_test_run_cli_guarded(argv, NULL, GUARD, &out2, NULL), ==, 0);
+                g_assert_nonnull(strstr(out2, "etc/default/grub"));
+        }
+}
+
 /* A kernel without openat2() (played with HOSTDEV_TEST_NO_OPENAT2): a root other than "/"
  * cannot be confined, so it is refused, saying why. */
 static void test_no_openat2(void)
@@ -495,6 +525,7 @@ int main(int argc, char **argv)
         add("sys-link", test_sys_link);
         add("agent-tokens", test_agent_tokens);
         g_test_add_func("/hostile/tree/no-openat2", test_no_openat2);
+        g_test_add_func("/hostile/tree/inside-links", test_inside_links);
         r = g_test_run();
         hd_test_fixture_free(pristine);
         return r;
