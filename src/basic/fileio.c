@@ -513,6 +513,12 @@ gboolean hd_symlink_at(const char *target, int dirfd, const char *path)
 gboolean hd_write_file_atomic_at(int dirfd, const char *path, const char *data, gssize len,
                                  GError **error)
 {
+        return hd_write_file_atomic_mode_at(dirfd, path, data, len, 0644, error);
+}
+
+gboolean hd_write_file_atomic_mode_at(int dirfd, const char *path, const char *data, gssize len,
+                                      int mode, GError **error)
+{
         /* unique per call, not only per process: threads of one process (the agent runs
          * transactions on different groups at once) must not share a temporary file. The pid
          * stays last: recovery reads it to tell a dead writer's leftover from a live one. */
@@ -540,7 +546,9 @@ gboolean hd_write_file_atomic_at(int dirfd, const char *path, const char *data, 
         if (fd < 0)
                 return set_errno_error(error, errno, "cannot create a temporary file for",
                                        path);
-        if (write_all(fd, data, remaining) < 0) {
+        /* The mode on the descriptor, whatever the umask: never a chmod by path afterwards,
+         * which would follow a link the tree holds. */
+        if (fchmod(fd, (mode_t)mode) < 0 || write_all(fd, data, remaining) < 0) {
                 int err = errno;
                 (void)unlinkat(pfd, tmp, 0);
                 return set_errno_error(error, err, "cannot write", path);

@@ -98,6 +98,11 @@ GPtrArray *hd_list_dir_at(int dirfd, const char *path, GError **error);
 gboolean hd_write_file_atomic_at(int dirfd, const char *path, const char *data, gssize len,
                                  GError **error);
 
+/* The same with the file's mode (set on the temporary file's descriptor before the rename;
+ * the umask does not apply). */
+gboolean hd_write_file_atomic_mode_at(int dirfd, const char *path, const char *data, gssize len,
+                                      int mode, GError **error);
+
 /* mkdir -p below @dirfd. */
 gboolean hd_mkdir_p_at(int dirfd, const char *path, int mode, GError **error);
 

@@ -69,14 +69,8 @@ static gboolean real_install_file(HdCtx *ctx, int root_fd, const char *path,
         g_autofree char *dir = g_path_get_dirname(path);
 
         if (!hd_mkdir_p_at(root_fd, dir, 0755, error) ||
-            !hd_write_file_atomic_at(root_fd, path, contents, -1, error))
+            !hd_write_file_atomic_mode_at(root_fd, path, contents, -1, mode, error))
                 return FALSE;
-        if (fchmodat(root_fd, path, (mode_t)mode, 0) < 0) {
-                int err = errno;
-                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot chmod %s: %s",
-                            path, g_strerror(err));
-                return FALSE;
-        }
         return TRUE;
 }
 

@@ -792,9 +792,8 @@ static gboolean sim_install_file(HdCtx *ctx, int root_fd, const char *path, cons
         if ((err = sim_fault(ctx, "write", path)))
                 return errno_error(error, err, path, "(injected)");
         if (!hd_mkdir_p_at(root_fd, dir, 0755, error) ||
-            !hd_write_file_atomic_at(root_fd, path, contents, -1, error))
+            !hd_write_file_atomic_mode_at(root_fd, path, contents, -1, mode, error))
                 return FALSE;
-        (void)fchmodat(root_fd, path, (mode_t)mode, 0);
         return TRUE;
 }
 

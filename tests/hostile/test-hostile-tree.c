@@ -128,6 +128,15 @@ static Hostile *hostile_new(LinkKind kind)
         p = g_build_filename(h->canary, "etc/udev/rules.d/README", NULL);
         write_file(p, SECRET "\n");
         g_free(p);
+        /* what detach --persist installs, so a chmod by path would show */
+        p = g_build_filename(h->canary, "etc/udev/rules.d/60-hostdev-vfio.rules", NULL);
+        write_file(p, SECRET "\n");
+        g_assert_cmpint(g_chmod(p, 0600), ==, 0);
+        g_free(p);
+        p = g_build_filename(h->canary, "etc/initramfs-tools/hooks/hostdev-vfio", NULL);
+        write_file(p, SECRET "\n");
+        g_assert_cmpint(g_chmod(p, 0600), ==, 0);
+        g_free(p);
         p = g_build_filename(h->canary, "var/lib/hostdev/README", NULL);
         write_file(p, SECRET "\n");
         g_free(p);
@@ -189,6 +198,16 @@ static void plant_link(Hostile *h, const char *rel, const char *target)
         g_assert_cmpint(symlink(text, link), ==, 0);
         /* the link really reaches the canary from the outside */
         g_assert_true(g_file_test(link, G_FILE_TEST_EXISTS));
+}
+
+/* Where a link planted by plant_link() leads when resolved inside the root (both kinds):
+ * <root>/<canary>/@target. Made as a directory so that commands work there. */
+static char *make_decoy(Hostile *h, const char *target)
+{
+        char *inside = g_build_filename(h->fx->root, h->canary, target, NULL);
+
+        g_assert_cmpint(g_mkdir_with_parents(inside, 0755), ==, 0);
+        return inside;
 }
 
 /* Copy <root>/@rel into <canary>/@target, so the escape has something that works. */
@@ -279,15 +298,37 @@ static void test_library_install(gconstpointer data)
         assert_canary_untouched(h);
 }
 
-/* etc -> canary: detach --persist installs udev rules, modprobe.d and initramfs files. */
+/* etc -> canary: detach --persist installs udev rules, modprobe.d and initramfs files. Once
+ * where the link leads nowhere inside the root (it fails, saying so) and once where it does
+ * (the files land there, with their modes, and nothing is changed by path outside). */
 static void test_etc_persist(gconstpointer data)
 {
         g_autoptr(Hostile) h = hostile_new(kind_of(data));
+        g_autofree char *inside = NULL;
+        g_autofree char *rules = NULL;
+        g_autofree char *hook = NULL;
+        GStatBuf st;
 
         plant_link(h, "etc", "etc");
         arm(h);
         RUN(h, "detach", GPU, "--group", "--persist");
+        RUN(h, "attach", GPU, "--group");
+        assert_canary_untouched(h);
+
+        inside = make_decoy(h, "etc/initramfs-tools");
+        {
+                const char *args[] = { "detach", GPU, "--group", "--persist", NULL };
+                g_assert_cmpint(run_on(h, args), ==, 0);
+        }
         RUN(h, "persist", "list", "--json");
+        rules = g_build_filename(h->fx->root, h->canary,
+                                 "etc/udev/rules.d/60-hostdev-vfio.rules", NULL);
+        hook = g_build_filename(h->fx->root, h->canary,
+                                "etc/initramfs-tools/hooks/hostdev-vfio", NULL);
+        g_assert_cmpint(g_stat(rules, &st), ==, 0);
+        g_assert_cmpint(st.st_mode & 0777, ==, 0644);
+        g_assert_cmpint(g_stat(hook, &st), ==, 0);
+        g_assert_cmpint(st.st_mode & 0777, ==, 0755);
         RUN(h, "attach", GPU, "--group");
         assert_canary_untouched(h);
 }
@@ -299,6 +340,11 @@ static void test_var_journal(gconstpointer data)
 
         plant_link(h, "var", "var");
         arm(h);
+        RUN(h, "detach", GPU, "--group");
+        RUN(h, "recover");
+        RUN(h, "attach", GPU, "--group");
+        assert_canary_untouched(h);
+        g_free(make_decoy(h, "var"));
         RUN(h, "detach", GPU, "--group");
         RUN(h, "recover");
         RUN(h, "attach", GPU, "--group");
@@ -406,6 +452,11 @@ static void test_kernel_args_apply(gconstpointer data)
         plant_link(h, "boot", "boot");
         arm(h);
         RUN(h, "kernel-args", "--json");
+        RUN(h, "kernel-args", "--enable", "iommu", "--apply");
+        RUN(h, "kernel-args", "--disable", "iommu", "--apply");
+        assert_canary_untouched(h);
+        g_free(make_decoy(h, "etc/default"));
+        g_free(make_decoy(h, "boot"));
         RUN(h, "kernel-args", "--enable", "iommu", "--apply");
         RUN(h, "kernel-args", "--disable", "iommu", "--apply");
         assert_canary_untouched(h);
