@@ -32,6 +32,14 @@ static gboolean real_run(HdCtx *ctx, int root_fd, const char *const *argv, char 
         g_autofree char *out = NULL;
         g_autofree char *err = NULL;
 
+        /* A host tool acts on the running system, never on a tree: the last guard of "nothing
+         * below --root reaches the machine" (the callers say so earlier, with advice). */
+        if (!hd_ctx_is_live_root(ctx)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                            "refusing to run %s on this host for the tree %s; use --backend sim",
+                            argv[0], hd_ctx_get_root(ctx));
+                return FALSE;
+        }
         proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE |
                                                G_SUBPROCESS_FLAGS_STDERR_PIPE,
                                  error);

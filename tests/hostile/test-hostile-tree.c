@@ -534,6 +534,21 @@ static void test_inside_links(void)
         }
 }
 
+/* The real backend on a tree never runs a host tool (it would act on this machine). The
+ * command is harmless: `true`. */
+static void test_real_backend_run(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_copy(pristine);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdCtx) ctx = hd_ctx_new(fx->root, HD_BACKEND_REAL, &error);
+        const char *argv[] = { "true", NULL };
+
+        g_assert_no_error(error);
+        g_assert_false(hd_ctx_run(ctx, argv, NULL, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+        g_assert_nonnull(strstr(error->message, fx->root));
+}
+
 /* A kernel without openat2() (played with HOSTDEV_TEST_NO_OPENAT2): a root other than "/"
  * cannot be confined, so it is refused, saying why. */
 static void test_no_openat2(void)
@@ -577,6 +592,7 @@ int main(int argc, char **argv)
         add("agent-tokens", test_agent_tokens);
         g_test_add_func("/hostile/tree/no-openat2", test_no_openat2);
         g_test_add_func("/hostile/tree/inside-links", test_inside_links);
+        g_test_add_func("/hostile/tree/real-backend-run", test_real_backend_run);
         r = g_test_run();
         hd_test_fixture_free(pristine);
         return r;
