@@ -328,6 +328,25 @@ GBytes *hd_read_bytes_at(int dirfd, const char *path, gsize max, GError **error)
         return g_bytes_new_take(g_steal_pointer(&buf), (gsize)n);
 }
 
+GBytes *hd_read_sysfs_bytes_at(int dirfd, const char *path, gsize max, GError **error)
+{
+        hd_autofd int fd = hd_open_at(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
+        g_autofree char *buf = NULL;
+        gssize n;
+
+        if (fd < 0) {
+                set_errno_error(error, errno, "cannot open", path);
+                return NULL;
+        }
+        buf = g_malloc(max + 1);
+        n = read_fd_bounded(fd, buf, max);
+        if (n < 0) {
+                set_errno_error(error, errno, "cannot read", path);
+                return NULL;
+        }
+        return g_bytes_new_take(g_steal_pointer(&buf), (gsize)n);
+}
+
 char *hd_read_file_at(int dirfd, const char *path, gsize max, GError **error)
 {
         mode_t type;

@@ -61,6 +61,10 @@ gssize hd_readlink_basename_buf_at(int dirfd, const char *path, char *buf, gsize
 /* Read up to @max bytes of a binary file (config space). */
 GBytes *hd_read_bytes_at(int dirfd, const char *path, gsize max, GError **error);
 
+/* The same without the type check, for a descriptor of the live /sys only, whose files the
+ * kernel makes (all regular): a device scan reads one per device. */
+GBytes *hd_read_sysfs_bytes_at(int dirfd, const char *path, gsize max, GError **error);
+
 /* Read a whole regular file of any size up to @max (procfs tables, config files). */
 char *hd_read_file_at(int dirfd, const char *path, gsize max, GError **error);
 

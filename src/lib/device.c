@@ -205,12 +205,16 @@ static void load_topology(HdDevice *dev, HdCtx *ctx)
 }
 
 /* Returns the bytes read (the header at least), for load_ids(); NULL when unreadable. */
-static GBytes *load_config(HdDevice *dev, int dfd, guint fields)
+static GBytes *load_config(HdDevice *dev, HdCtx *ctx, int dfd, guint fields)
 {
         gsize want = (fields & (HD_FIELD_CONFIG | HD_FIELD_RESET | HD_FIELD_LINK))
                              ? CONFIG_SPACE_MAX
                              : CONFIG_HEADER_LEN;
-        g_autoptr(GBytes) bytes = hd_read_bytes_at(dfd, "config", want, NULL);
+        /* On the live root the file is the kernel's (sysfs makes nothing but regular files
+         * there): no type check, one per device in a scan. A tree's is checked. */
+        g_autoptr(GBytes) bytes = hd_ctx_is_live_root(ctx)
+                                          ? hd_read_sysfs_bytes_at(dfd, "config", want, NULL)
+                                          : hd_read_bytes_at(dfd, "config", want, NULL);
         HdConfig cfg;
         HdPcieInfo pcie;
 
@@ -406,7 +410,7 @@ HdDevice *hd_device_load_at(HdCtx *ctx, int dfd, const HdAddress *address, guint
 
         /* Config first: its header carries most of the ids. */
         if (fields & (HD_FIELD_IDS | HD_FIELD_HEADER | HD_FIELD_CONFIG | HD_FIELD_LINK))
-                header = load_config(dev, dfd, fields);
+                header = load_config(dev, ctx, dfd, fields);
         if (loaded && (fields & HD_FIELD_SRIOV) && header_says_vf(header)) {
                 dev->physfn = read_address_link(dfd, "physfn");
                 pf = dev->physfn ? g_hash_table_lookup(loaded, dev->physfn) : NULL;
