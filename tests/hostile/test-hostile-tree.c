@@ -146,6 +146,9 @@ static Hostile *hostile_new(LinkKind kind)
         p = g_build_filename(h->canary, "run/README", NULL);
         write_file(p, SECRET "\n");
         g_free(p);
+        p = g_build_filename(h->canary, "dev/README", NULL);
+        write_file(p, SECRET "\n");
+        g_free(p);
         p = g_build_filename(h->canary, "boot/README", NULL);
         write_file(p, SECRET "\n");
         g_free(p);
@@ -351,16 +354,38 @@ static void test_var_journal(gconstpointer data)
         assert_canary_untouched(h);
 }
 
-/* var/lib/hostdev and run -> canary: state and lock directories. */
+/* var/lib/hostdev, run and dev -> canary: state and lock directories, the VFIO nodes the sim
+ * makes. Then again where the links lead somewhere inside the root. */
 static void test_state_dirs(gconstpointer data)
 {
         g_autoptr(Hostile) h = hostile_new(kind_of(data));
 
         plant_link(h, "var/lib/hostdev", "state");
         plant_link(h, "run", "run");
+        plant_link(h, "dev", "dev");
         arm(h);
         RUN(h, "detach", GPU, "--group");
         RUN(h, "attach", GPU, "--group");
+        RUN(h, "recover");
+        assert_canary_untouched(h);
+        {
+                /* dev again a directory (a decoy for it would be reached through the link
+                 * itself: the canary lies below /dev/shm), the others leading inside */
+                g_autofree char *dev = hd_test_path(h->fx, "dev");
+                g_assert_cmpint(g_unlink(dev), ==, 0);
+                g_assert_cmpint(g_mkdir(dev, 0755), ==, 0);
+        }
+        g_free(make_decoy(h, "state"));
+        g_free(make_decoy(h, "run"));
+        {
+                const char *args[] = { "detach", GPU, "--group", NULL };
+                g_assert_cmpint(run_on(h, args), ==, 0);
+        }
+        RUN(h, "verify", GPU);
+        {
+                const char *args[] = { "attach", GPU, "--group", NULL };
+                g_assert_cmpint(run_on(h, args), ==, 0);
+        }
         RUN(h, "recover");
         assert_canary_untouched(h);
 }
