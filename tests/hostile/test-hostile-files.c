@@ -8,10 +8,15 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <glib/gstdio.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -206,6 +211,105 @@ static void test_holders_fanout(void)
         }
 }
 
+static void set_guard(gpointer data)
+{
+        alarm(GPOINTER_TO_UINT(data));
+}
+
+static int free_port(void)
+{
+        struct sockaddr_in sa = { .sin_family = AF_INET };
+        socklen_t len = sizeof(sa);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        g_assert_cmpint(fd, >=, 0);
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+        g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
+        close(fd);
+        return ntohs(sa.sin_port);
+}
+
+/* One HTTP/1.1 request with Connection: close; the whole answer. */
+static char *http_get(int port, const char *path, const char *token)
+{
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+        g_autoptr(GString) answer = g_string_new(NULL);
+        g_autofree char *req = g_strdup_printf("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                               "Authorization: Bearer %s\r\n"
+                                               "Connection: close\r\n\r\n",
+                                               path, token);
+        char buf[4096];
+        int fd = -1;
+
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        /* the agent is starting: retry until it listens (the alarm bounds this) */
+        for (;;) {
+                fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                g_assert_cmpint(fd, >=, 0);
+                if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+                        break;
+                close(fd);
+                g_usleep(50 * 1000);
+        }
+        g_assert_cmpint(write(fd, req, strlen(req)), ==, (gssize)strlen(req));
+        for (;;) {
+                gssize n = read(fd, buf, sizeof(buf));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                g_string_append_len(answer, buf, n);
+        }
+        close(fd);
+        return g_string_free(g_steal_pointer(&answer), FALSE);
+}
+
+/* The agent serves the device list from a tree whose attributes are FIFOs: before, its
+ * scan blocked for good and no request was answered again. The test's own alarm is the
+ * hang guard (the agent has one too). */
+static void test_agent_attribute_fifo(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_copy(pristine);
+        const char *bin = g_getenv("HOSTDEVD");
+        g_autofree char *tok = hd_test_path(fx, "agent.token");
+        g_autofree char *ro = hd_test_path(fx, "agent-ro.token");
+        g_autofree char *listen = NULL;
+        g_autofree char *answer = NULL;
+        g_autoptr(GError) error = NULL;
+        const char *token = "0123456789abcdef0123456789abcdef";
+        int port = free_port();
+        GPid pid;
+        int status;
+
+        g_assert_nonnull(bin);
+        mkfifo_at(fx, "sys/bus/pci/devices/" GPU "/driver_override");
+        mkfifo_at(fx, "sys/bus/pci/devices/" GPU "/numa_node");
+        g_assert_true(g_file_set_contents(tok, token, -1, NULL));
+        g_assert_true(g_file_set_contents(ro, "fedcba9876543210fedcba9876543210", -1, NULL));
+        g_assert_cmpint(g_chmod(tok, 0600), ==, 0);
+        g_assert_cmpint(g_chmod(ro, 0600), ==, 0);
+        listen = g_strdup_printf("127.0.0.1:%d", port);
+        {
+                const char *argv[] = { bin, "--root", fx->root, "--listen", listen,
+                                       "--libvirt-uri", "test:///default", "--token-file", tok,
+                                       "--read-only-token-file", ro, NULL };
+                g_spawn_async(NULL, (char **)argv, NULL,
+                              G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                                      G_SPAWN_STDERR_TO_DEV_NULL,
+                              set_guard, GUINT_TO_POINTER(GUARD), &pid, &error);
+                g_assert_no_error(error);
+        }
+        alarm(GUARD);
+        answer = http_get(port, "/v1/devices", token);
+        alarm(0);
+        kill(pid, SIGTERM);
+        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+        g_spawn_close_pid(pid);
+        g_assert_true(g_str_has_prefix(answer, "HTTP/1.1 200"));
+        g_assert_nonnull(strstr(answer, GPU));
+}
+
 /* Run hostdevd with @token_file as its token file; it must stop at once with an error. */
 static char *agent_refuses(const HdTestFixture *fx, const char *token_file)
 {
@@ -283,6 +387,7 @@ int main(int argc, char **argv)
         g_test_add_func("/hostile/files/state-fifo", test_state_fifo);
         g_test_add_func("/hostile/files/sim-state-fifo", test_sim_state_fifo);
         g_test_add_func("/hostile/files/holders-fanout", test_holders_fanout);
+        g_test_add_func("/hostile/files/agent-attribute-fifo", test_agent_attribute_fifo);
         g_test_add_func("/hostile/files/token-fifo", test_token_fifo);
         g_test_add_func("/hostile/files/token-dev-null", test_token_dev_null);
         g_test_add_func("/hostile/files/token-other", test_token_other);
