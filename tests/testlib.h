@@ -53,8 +53,8 @@ int hd_test_run_cli(const char *const *argv, const char *const *env, char **out,
 int hd_test_run_guarded(const char *const *argv, const char *const *env, guint guard_seconds,
                         char **out, char **err);
 /* The same for the built `hostdev` binary (@argv without the program name). */
-int hd_test_run_cli_guarded(const char *const *argv, const char *const *env,
-                            guint guard_seconds, char **out, char **err);
+int hd_test_run_cli_guarded(const char *const *argv, const char *const *env, guint guard_seconds,
+                            char **out, char **err);
 
 /* Run `hostdev list --json` on @root (NULL: the live machine) and check every device against
  * the kernel's attribute files under @root: ids, revision, class, driver, IOMMU group, NUMA

@@ -98,8 +98,7 @@ static char *read_token(const TokenPath *tp, int fd, GError **error)
                 if (n < 0) {
                         int e = errno;
                         g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
-                                    "cannot read the token file %s: %s", tp->shown,
-                                    g_strerror(e));
+                                    "cannot read the token file %s: %s", tp->shown, g_strerror(e));
                         return NULL;
                 }
                 if (n == 0)
@@ -148,8 +147,8 @@ static char *load_or_create(const TokenPath *tp, gboolean *created, GError **err
                 dir_ok = g_mkdir_with_parents(dir, 0700) == 0;
         if (!dir_ok) {
                 int e = errno;
-                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot create the directory of %s: %s",
-                            tp->shown, g_strerror(e));
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "cannot create the directory of %s: %s", tp->shown, g_strerror(e));
                 return NULL;
         }
         fd = token_open(tp, O_RDONLY, 0);
@@ -236,10 +235,10 @@ gboolean hd_agent_tokens_load(HdAgent *agent, GError **error)
         int root_fd = hd_ctx_get_root_fd(agent->ctx);
         const char *path = agent->opts.token_file ? agent->opts.token_file : def;
         const char *ro_path = agent->opts.ro_token_file ? agent->opts.ro_token_file : def_ro;
-        TokenPath tp = { agent->opts.token_file ? -1 : root_fd,
-                         agent->opts.token_file ? path : def_rel, path };
-        TokenPath tp_ro = { agent->opts.ro_token_file ? -1 : root_fd,
-                            agent->opts.ro_token_file ? ro_path : def_ro_rel, ro_path };
+        TokenPath tp = {agent->opts.token_file ? -1 : root_fd,
+                        agent->opts.token_file ? path : def_rel, path};
+        TokenPath tp_ro = {agent->opts.ro_token_file ? -1 : root_fd,
+                           agent->opts.ro_token_file ? ro_path : def_ro_rel, ro_path};
         gboolean created;
 
         agent->token = load_or_create(&tp, &created, error);

@@ -33,9 +33,9 @@ static gboolean set_errno_error(GError **error, int err, const char *what, const
 static int sys_openat2(int dirfd, const char *path, int flags, mode_t mode)
 {
         struct open_how how = {
-                .flags = (guint64)flags,
-                .mode = (flags & O_CREAT) ? (guint64)mode : 0,
-                .resolve = CONFINE,
+            .flags = (guint64)flags,
+            .mode = (flags & O_CREAT) ? (guint64)mode : 0,
+            .resolve = CONFINE,
         };
 
         return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
@@ -49,8 +49,8 @@ gboolean hd_fileio_can_confine(void)
                 /* HOSTDEV_TEST_NO_OPENAT2=1 plays an old kernel for the tests: it only ever
                  * makes hostdev refuse more (a root other than "/"). */
                 int fd = g_getenv("HOSTDEV_TEST_NO_OPENAT2")
-                                 ? -1
-                                 : sys_openat2(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+                             ? -1
+                             : sys_openat2(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
                 if (fd >= 0)
                         close(fd);
                 g_once_init_leave(&openat2_state, fd >= 0 ? 1 : 2);
@@ -154,13 +154,12 @@ static int open_regular(int dirfd, const char *path, int flags, mode_t *type)
         return hd_steal_fd(&fd);
 }
 
-static void set_open_error(GError **error, int err, mode_t type, const char *what,
-                           const char *path)
+static void set_open_error(GError **error, int err, mode_t type, const char *what, const char *path)
 {
         if (type)
                 g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
-                            "%s %s: it is %s, not a regular file; remove or replace it", what,
-                            path, file_type(type));
+                            "%s %s: it is %s, not a regular file; remove or replace it", what, path,
+                            file_type(type));
         else
                 set_errno_error(error, err, what, path);
 }
@@ -437,8 +436,8 @@ gboolean hd_write_attr_at(int dirfd, const char *path, const char *value, GError
 
 gboolean hd_stat_at(int dirfd, const char *path, gboolean nofollow, struct stat *st)
 {
-        hd_autofd int fd = hd_open_at(dirfd, path,
-                                      O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0), 0);
+        hd_autofd int fd =
+            hd_open_at(dirfd, path, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0), 0);
 
         return fd >= 0 && fstat(fd, st) == 0;
 }
@@ -490,8 +489,7 @@ gboolean hd_mkdir_p_at(int dirfd, const char *path, int mode, GError **error)
                 if (*p == '/' || *p == '\0') {
                         char saved = *p;
                         *p = '\0';
-                        if (copy[0] != '\0' && !hd_mkdir_at(dirfd, copy, mode) &&
-                            errno != EEXIST)
+                        if (copy[0] != '\0' && !hd_mkdir_at(dirfd, copy, mode) && errno != EEXIST)
                                 return set_errno_error(error, errno, "cannot create directory",
                                                        copy);
                         *p = saved;
@@ -559,12 +557,10 @@ gboolean hd_write_file_atomic_mode_at(int dirfd, const char *path, const char *d
         if (fd < 0 && errno == EEXIST) {
                 /* a leftover of a dead process whose pid came back: it is ours to replace */
                 (void)unlinkat(pfd, tmp, 0);
-                fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                            0644);
+                fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         }
         if (fd < 0)
-                return set_errno_error(error, errno, "cannot create a temporary file for",
-                                       path);
+                return set_errno_error(error, errno, "cannot create a temporary file for", path);
         /* The mode on the descriptor, whatever the umask: never a chmod by path afterwards,
          * which would follow a link the tree holds. */
         if (fchmod(fd, (mode_t)mode) < 0 || write_all(fd, data, remaining) < 0) {
@@ -626,8 +622,7 @@ char *hd_path_resolve(const char *base, const char *target)
         return g_strjoinv("/", (char **)parts->pdata);
 }
 
-gboolean hd_write_file_at(int dirfd, const char *path, const char *data, gsize len,
-                          GError **error)
+gboolean hd_write_file_at(int dirfd, const char *path, const char *data, gsize len, GError **error)
 {
         mode_t type;
         hd_autofd int fd = open_regular(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC, &type);

@@ -12,20 +12,20 @@
  * and magic links (/proc/PID/fd/N) are not followed. Functions that act on a path's last
  * component without opening it (readlink, mkdir, unlink, symlink, rename) first open its
  * parent that way and then act relative to that descriptor (a name of one component that is
- * not a link is opened with plain openat(O_NOFOLLOW): it cannot leave its directory). So nothing here reads or writes
- * outside @dirfd, whatever the tree holds. Callers pass the context's root fd (or <root>/sys,
- * whose kernel links never climb above it) when a path crosses a link; a subdirectory fd
- * (a device's directory) only with names of one component, because a link that climbs above
- * the fd it is resolved from stops there. On "/" this is the ordinary resolution at the cost
- * of openat(). Without openat2() (Linux < 5.6, or a seccomp filter that refuses it) the
+ * not a link is opened with plain openat(O_NOFOLLOW): it cannot leave its directory). So nothing
+ * here reads or writes outside @dirfd, whatever the tree holds. Callers pass the context's root fd
+ * (or <root>/sys, whose kernel links never climb above it) when a path crosses a link; a
+ * subdirectory fd (a device's directory) only with names of one component, because a link that
+ * climbs above the fd it is resolved from stops there. On "/" this is the ordinary resolution at
+ * the cost of openat(). Without openat2() (Linux < 5.6, or a seccomp filter that refuses it) the
  * functions fall back to plain openat(): hd_fileio_can_confine() says so, and HdCtx refuses
  * any root but "/" then.
  *
  * Files: every file opened for reading or writing must be a regular file (sysfs attributes
  * are): it is opened with O_NONBLOCK|O_NOCTTY and checked with fstat() before the first read
- * or write (hd_read_attr_buf_at(): see there), so a FIFO, socket, device node or directory planted where a file is expected is
- * refused (G_IO_ERROR_NOT_REGULAR_FILE, naming the path) instead of blocking or being read.
- * Every read has a size bound.
+ * or write (hd_read_attr_buf_at(): see there), so a FIFO, socket, device node or directory planted
+ * where a file is expected is refused (G_IO_ERROR_NOT_REGULAR_FILE, naming the path) instead of
+ * blocking or being read. Every read has a size bound.
  */
 #pragma once
 
@@ -123,5 +123,4 @@ char *hd_path_resolve(const char *base, const char *target);
 
 /* Create or truncate a regular file and write @data; no fsync. For output trees (snapshots)
  * where durability of each file does not matter. */
-gboolean hd_write_file_at(int dirfd, const char *path, const char *data, gsize len,
-                          GError **error);
+gboolean hd_write_file_at(int dirfd, const char *path, const char *data, gsize len, GError **error);

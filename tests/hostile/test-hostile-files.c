@@ -64,10 +64,10 @@ static int run_cli(const HdTestFixture *fx, const char *const *args, char **out,
         return rc;
 }
 
-#define RUN_OK(fx, ...)                                                                     \
-        do {                                                                                \
-                const char *args_[] = { __VA_ARGS__, NULL };                                \
-                g_assert_cmpint(run_cli(fx, args_, NULL, NULL), ==, 0);                      \
+#define RUN_OK(fx, ...)                                                                            \
+        do {                                                                                       \
+                const char *args_[] = {__VA_ARGS__, NULL};                                         \
+                g_assert_cmpint(run_cli(fx, args_, NULL, NULL), ==, 0);                            \
         } while (0)
 
 /* Sysfs attributes that are FIFOs: the scan, show and groups go on without them. */
@@ -81,7 +81,7 @@ static void test_attribute_fifo(void)
         mkfifo_at(fx, "sys/bus/pci/devices/" GPU "/reset_method");
         mkfifo_at(fx, "sys/bus/pci/devices/" GPU "/config");
         {
-                const char *args[] = { "list", "--json", NULL };
+                const char *args[] = {"list", "--json", NULL};
                 g_assert_cmpint(run_cli(fx, args, &out, NULL), ==, 0);
                 g_assert_nonnull(strstr(out, GPU));
         }
@@ -113,8 +113,8 @@ static void test_fileio_fifo(void)
         g_assert_cmpint(hd_read_attr_buf_at(root_fd, "sys/bus/pci/devices/" GPU "/driver_override",
                                             buf, sizeof(buf)),
                         ==, -1);
-        bytes = hd_read_bytes_at(root_fd, "sys/bus/pci/devices/" GPU "/driver_override", 64,
-                                 &error2);
+        bytes =
+            hd_read_bytes_at(root_fd, "sys/bus/pci/devices/" GPU "/driver_override", 64, &error2);
         g_assert_null(bytes);
         g_assert_error(error2, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE);
         g_clear_error(&error);
@@ -137,11 +137,11 @@ static void test_proc_etc_fifo(void)
         mkfifo_at(fx, "etc/default/grub");
         mkfifo_at(fx, "etc/os-release");
         {
-                const char *args[] = { "kernel-args", "--json", NULL };
+                const char *args[] = {"kernel-args", "--json", NULL};
                 (void)run_cli(fx, args, NULL, NULL);
         }
         {
-                const char *args[] = { "check", "--json", NULL };
+                const char *args[] = {"check", "--json", NULL};
                 (void)run_cli(fx, args, NULL, NULL);
         }
         RUN_OK(fx, "show", GPU, "--json");
@@ -164,15 +164,15 @@ static void test_state_fifo(void)
         mkfifo_at(fx, "var/lib/hostdev/journal/group-1.journal");
         mkfifo_at(fx, "var/lib/hostdev/origins");
         {
-                const char *args[] = { "recover", NULL };
+                const char *args[] = {"recover", NULL};
                 (void)run_cli(fx, args, NULL, NULL);
         }
         {
-                const char *args[] = { "detach", GPU, "--group", NULL };
+                const char *args[] = {"detach", GPU, "--group", NULL};
                 (void)run_cli(fx, args, NULL, NULL);
         }
         {
-                const char *args[] = { "attach", GPU, "--group", NULL };
+                const char *args[] = {"attach", GPU, "--group", NULL};
                 (void)run_cli(fx, args, NULL, NULL);
         }
 }
@@ -180,7 +180,7 @@ static void test_state_fifo(void)
 static void test_sim_state_fifo(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_copy(pristine);
-        const char *args[] = { "detach", GPU, "--group", NULL };
+        const char *args[] = {"detach", GPU, "--group", NULL};
 
         mkfifo_at(fx, "var/lib/hostdev-sim/state");
         (void)run_cli(fx, args, NULL, NULL);
@@ -196,8 +196,8 @@ static void test_holders_fanout(void)
         for (int k = -1; k < 24; k++) {
                 g_autofree char *name = k < 0 ? g_strdup("nvme0n1") : g_strdup_printf("h%d", k);
                 for (int j = 0; j < 24; j++) {
-                        g_autofree char *rel = g_strdup_printf("sys/class/block/%s/holders/h%d",
-                                                               name, j);
+                        g_autofree char *rel =
+                            g_strdup_printf("sys/class/block/%s/holders/h%d", name, j);
                         g_autofree char *path = hd_test_path(fx, rel);
                         g_autofree char *dir = g_path_get_dirname(path);
                         g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
@@ -205,7 +205,7 @@ static void test_holders_fanout(void)
                 }
         }
         {
-                const char *args[] = { "show", "0000:02:00.0", "--json", NULL };
+                const char *args[] = {"show", "0000:02:00.0", "--json", NULL};
                 g_assert_cmpint(run_cli(fx, args, &out, NULL), ==, 0);
                 g_assert_nonnull(strstr(out, "0000:02:00.0"));
         }
@@ -218,7 +218,7 @@ static void set_guard(gpointer data)
 
 static int free_port(void)
 {
-        struct sockaddr_in sa = { .sin_family = AF_INET };
+        struct sockaddr_in sa = {.sin_family = AF_INET};
         socklen_t len = sizeof(sa);
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -233,7 +233,7 @@ static int free_port(void)
 /* One HTTP/1.1 request with Connection: close; the whole answer. */
 static char *http_get(int port, const char *path, const char *token)
 {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
         g_autoptr(GString) answer = g_string_new(NULL);
         g_autofree char *req = g_strdup_printf("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                                "Authorization: Bearer %s\r\n"
@@ -291,12 +291,21 @@ static void test_agent_attribute_fifo(void)
         g_assert_cmpint(g_chmod(ro, 0600), ==, 0);
         listen = g_strdup_printf("127.0.0.1:%d", port);
         {
-                const char *argv[] = { bin, "--root", fx->root, "--listen", listen,
-                                       "--libvirt-uri", "test:///default", "--token-file", tok,
-                                       "--read-only-token-file", ro, NULL };
+                const char *argv[] = {bin,
+                                      "--root",
+                                      fx->root,
+                                      "--listen",
+                                      listen,
+                                      "--libvirt-uri",
+                                      "test:///default",
+                                      "--token-file",
+                                      tok,
+                                      "--read-only-token-file",
+                                      ro,
+                                      NULL};
                 g_spawn_async(NULL, (char **)argv, NULL,
                               G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
-                                      G_SPAWN_STDERR_TO_DEV_NULL,
+                                  G_SPAWN_STDERR_TO_DEV_NULL,
                               set_guard, GUINT_TO_POINTER(GUARD), &pid, &error);
                 g_assert_no_error(error);
         }
@@ -320,9 +329,18 @@ static char *agent_refuses(const HdTestFixture *fx, const char *token_file)
 
         g_assert_nonnull(bin);
         {
-                const char *argv[] = { bin, "--root", fx->root, "--listen", "127.0.0.1:0",
-                                       "--libvirt-uri", "test:///default", "--token-file",
-                                       token_file, "--read-only-token-file", ro, NULL };
+                const char *argv[] = {bin,
+                                      "--root",
+                                      fx->root,
+                                      "--listen",
+                                      "127.0.0.1:0",
+                                      "--libvirt-uri",
+                                      "test:///default",
+                                      "--token-file",
+                                      token_file,
+                                      "--read-only-token-file",
+                                      ro,
+                                      NULL};
                 rc = hd_test_run_guarded(argv, NULL, GUARD, NULL, &err);
         }
         g_test_message("hostdevd: exit %d\n%s", rc, err);

@@ -33,8 +33,8 @@ static HdTestFixture *pristine;
 
 typedef struct {
         HdTestFixture *fx;
-        char *canary;   /* the directory outside the root */
-        char *before;   /* its fingerprint when the test started */
+        char *canary; /* the directory outside the root */
+        char *before; /* its fingerprint when the test started */
         LinkKind kind;
 } Hostile;
 
@@ -77,8 +77,8 @@ static void fingerprint_into(GString *out, const char *dir, const char *rel)
                 g_ptr_array_add(names, g_strdup(name));
         g_ptr_array_sort(names, compare_names);
         for (guint i = 0; i < names->len; i++) {
-                g_autofree char *r = rel ? g_build_filename(rel, names->pdata[i], NULL)
-                                         : g_strdup(names->pdata[i]);
+                g_autofree char *r =
+                    rel ? g_build_filename(rel, names->pdata[i], NULL) : g_strdup(names->pdata[i]);
                 g_autofree char *full = g_build_filename(dir, r, NULL);
                 GStatBuf st;
 
@@ -160,7 +160,7 @@ static Hostile *hostile_new(LinkKind kind)
 static void hostile_free(Hostile *h)
 {
         g_autofree char *parent = g_path_get_dirname(h->canary);
-        const char *argv[] = { "rm", "-rf", parent, NULL };
+        const char *argv[] = {"rm", "-rf", parent, NULL};
 
         run_or_fail(argv);
         hd_test_fixture_free(h->fx);
@@ -180,7 +180,7 @@ static void plant_link(Hostile *h, const char *rel, const char *target)
         g_autofree char *text = NULL;
 
         {
-                const char *argv[] = { "rm", "-rf", link, NULL };
+                const char *argv[] = {"rm", "-rf", link, NULL};
                 run_or_fail(argv);
         }
         g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
@@ -219,7 +219,7 @@ static void copy_to_canary(Hostile *h, const char *rel, const char *target)
         g_autofree char *src = g_build_filename(h->fx->root, rel, NULL);
         g_autofree char *dst = g_build_filename(h->canary, target, NULL);
         g_autofree char *dir = g_path_get_dirname(dst);
-        const char *argv[] = { "cp", "-a", src, dst, NULL };
+        const char *argv[] = {"cp", "-a", src, dst, NULL};
 
         g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
         run_or_fail(argv);
@@ -263,10 +263,10 @@ static int run_on(Hostile *h, const char *const *args)
         return rc;
 }
 
-#define RUN(h, ...)                                                                         \
-        do {                                                                                \
-                const char *args_[] = { __VA_ARGS__, NULL };                                \
-                (void)run_on(h, args_);                                                     \
+#define RUN(h, ...)                                                                                \
+        do {                                                                                       \
+                const char *args_[] = {__VA_ARGS__, NULL};                                         \
+                (void)run_on(h, args_);                                                            \
         } while (0)
 
 static LinkKind kind_of(gconstpointer data)
@@ -290,8 +290,8 @@ static void test_library_install(gconstpointer data)
                 g_autofree char *text = NULL;
                 const char *rel = h->kind == LINK_ABSOLUTE ? h->canary + 1 : NULL;
                 if (rel) {
-                        inside = g_build_filename(h->fx->root, rel, "etc/udev/rules.d/99-test.rules",
-                                                  NULL);
+                        inside = g_build_filename(h->fx->root, rel,
+                                                  "etc/udev/rules.d/99-test.rules", NULL);
                         g_assert_true(g_file_get_contents(inside, &text, NULL, NULL));
                         g_assert_cmpstr(text, ==, "x\n");
                 }
@@ -320,14 +320,14 @@ static void test_etc_persist(gconstpointer data)
 
         inside = make_decoy(h, "etc/initramfs-tools");
         {
-                const char *args[] = { "detach", GPU, "--group", "--persist", NULL };
+                const char *args[] = {"detach", GPU, "--group", "--persist", NULL};
                 g_assert_cmpint(run_on(h, args), ==, 0);
         }
         RUN(h, "persist", "list", "--json");
-        rules = g_build_filename(h->fx->root, h->canary,
-                                 "etc/udev/rules.d/60-hostdev-vfio.rules", NULL);
-        hook = g_build_filename(h->fx->root, h->canary,
-                                "etc/initramfs-tools/hooks/hostdev-vfio", NULL);
+        rules = g_build_filename(h->fx->root, h->canary, "etc/udev/rules.d/60-hostdev-vfio.rules",
+                                 NULL);
+        hook = g_build_filename(h->fx->root, h->canary, "etc/initramfs-tools/hooks/hostdev-vfio",
+                                NULL);
         g_assert_cmpint(g_stat(rules, &st), ==, 0);
         g_assert_cmpint(st.st_mode & 0777, ==, 0644);
         g_assert_cmpint(g_stat(hook, &st), ==, 0);
@@ -378,12 +378,12 @@ static void test_state_dirs(gconstpointer data)
         g_free(make_decoy(h, "state"));
         g_free(make_decoy(h, "run"));
         {
-                const char *args[] = { "detach", GPU, "--group", NULL };
+                const char *args[] = {"detach", GPU, "--group", NULL};
                 g_assert_cmpint(run_on(h, args), ==, 0);
         }
         RUN(h, "verify", GPU);
         {
-                const char *args[] = { "attach", GPU, "--group", NULL };
+                const char *args[] = {"attach", GPU, "--group", NULL};
                 g_assert_cmpint(run_on(h, args), ==, 0);
         }
         RUN(h, "recover");
@@ -428,7 +428,7 @@ static void test_device_entry(gconstpointer data)
 {
         g_autoptr(Hostile) h = hostile_new(kind_of(data));
         g_autofree char *out = NULL;
-        const char *argv[] = { "--root", h->fx->root, "list", "--json", NULL };
+        const char *argv[] = {"--root", h->fx->root, "list", "--json", NULL};
 
         copy_to_canary(h, "sys/bus/pci/devices/" GPU "/", "dev05");
         plant_link(h, "sys/bus/pci/devices/0000:05:00.0", "dev05");
@@ -463,7 +463,7 @@ static void test_proc_snapshot(gconstpointer data)
         }
         assert_canary_untouched(h);
         {
-                const char *argv[] = { "rm", "-rf", tmp, NULL };
+                const char *argv[] = {"rm", "-rf", tmp, NULL};
                 run_or_fail(argv);
         }
 }
@@ -494,7 +494,7 @@ static void test_sys_link(gconstpointer data)
         g_autoptr(Hostile) h = hostile_new(kind_of(data));
         g_autofree char *out = NULL;
         g_autofree char *err = NULL;
-        const char *argv[] = { "--root", h->fx->root, "list", "--json", NULL };
+        const char *argv[] = {"--root", h->fx->root, "list", "--json", NULL};
 
         copy_to_canary(h, "sys", "sys");
         plant_link(h, "sys", "sys");
@@ -519,8 +519,8 @@ static void test_agent_tokens(gconstpointer data)
         {
                 /* 192.0.2.1 (TEST-NET-1) is not ours: the agent stops when it cannot listen,
                  * after it has loaded (or created) its tokens. */
-                const char *argv[] = { bin, "--root", h->fx->root, "--listen", "192.0.2.1:9",
-                                       "--libvirt-uri", "test:///default", NULL };
+                const char *argv[] = {bin,           "--root",        h->fx->root,       "--listen",
+                                      "192.0.2.1:9", "--libvirt-uri", "test:///default", NULL};
                 rc = hd_test_run_guarded(argv, NULL, GUARD, NULL, &err);
         }
         g_test_message("hostdevd: exit %d\n%s", rc, err);
@@ -548,12 +548,12 @@ static void test_inside_links(void)
         g_assert_cmpint(symlink("snap/sys", sys), ==, 0);
         g_assert_cmpint(symlink("/snap/etc", etc), ==, 0);
         {
-                const char *argv[] = { "--root", fx->root, "list", "--json", NULL };
+                const char *argv[] = {"--root", fx->root, "list", "--json", NULL};
                 g_assert_cmpint(hd_test_run_cli_guarded(argv, NULL, GUARD, &out, NULL), ==, 0);
                 g_assert_nonnull(strstr(out, GPU));
         }
         {
-                const char *argv[] = { "--root", fx->root, "kernel-args", "--json", NULL };
+                const char *argv[] = {"--root", fx->root, "kernel-args", "--json", NULL};
                 g_assert_cmpint(hd_test_run_cli_guarded(argv, NULL, GUARD, &out2, NULL), ==, 0);
                 g_assert_nonnull(strstr(out2, "etc/default/grub"));
         }
@@ -566,7 +566,7 @@ static void test_real_backend_run(void)
         g_autoptr(HdTestFixture) fx = hd_test_fixture_copy(pristine);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdCtx) ctx = hd_ctx_new(fx->root, HD_BACKEND_REAL, &error);
-        const char *argv[] = { "true", NULL };
+        const char *argv[] = {"true", NULL};
 
         g_assert_no_error(error);
         g_assert_false(hd_ctx_run(ctx, argv, NULL, &error));
@@ -579,8 +579,8 @@ static void test_real_backend_run(void)
 static void test_no_openat2(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_copy(pristine);
-        const char *argv[] = { "--root", fx->root, "list", "--json", NULL };
-        const char *env[] = { "HOSTDEV_TEST_NO_OPENAT2=1", NULL };
+        const char *argv[] = {"--root", fx->root, "list", "--json", NULL};
+        const char *env[] = {"HOSTDEV_TEST_NO_OPENAT2=1", NULL};
         g_autofree char *out = NULL;
         g_autofree char *err = NULL;
 
