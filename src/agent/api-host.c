@@ -21,10 +21,10 @@
 
 static char *read_root_file(HdCtx *ctx, const char *path)
 {
-        g_autofree char *text = NULL;
-        g_autofree char *full = g_build_filename(hd_ctx_get_root(ctx), path, NULL);
+        /* Below the root, resolved inside it, regular files only, bounded (fileio.h). */
+        g_autofree char *text = hd_read_file_at(hd_ctx_get_root_fd(ctx), path, 65536, NULL);
 
-        if (!g_file_get_contents(full, &text, NULL, NULL))
+        if (!text)
                 return NULL;
         g_strstrip(text);
         if (!*text || !g_utf8_validate(text, -1, NULL))

@@ -182,7 +182,11 @@ static void watch_devices(HdWatch *w)
                         continue;
                 link = g_build_filename(bus, name, NULL);
                 real = realpath(link, NULL);
-                if (!real)
+                /* A link out of the root (a hostile tree) is not one of its devices: watch
+                 * nothing outside the root (the library will not read there either). */
+                if (!real ||
+                    (strcmp(w->agent->root, "/") != 0 && (!g_str_has_prefix(real, w->agent->root) ||
+                                                          real[strlen(w->agent->root)] != '/')))
                         continue;
                 f = g_file_new_for_path(real);
                 mon = g_file_monitor_directory(f, G_FILE_MONITOR_NONE, NULL, NULL);
