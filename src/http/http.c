@@ -636,6 +636,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         hd_http_request_unref(req);
 }
 
+/* A connection closed: MHD frees its descriptor at the end of the run, and a listening socket
+ * it took out of its epoll set (at the connection limit, or after EMFILE) only goes back in at
+ * the start of the next run, which nothing else may trigger: run it again now. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+        HdHttpServer *s = cls;
+
+        if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+                s->kick = TRUE;
+}
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
         HdHttpServer *s = cls;
@@ -645,8 +657,9 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
         g_strstrip(msg);
         /* "Error accepting connection: Too many open files", then "Hit process or system
          * resource limit at N connections, temporarily suspending accept()" (MHD accepts again
-         * when a connection closes) or "... at FIRST connection" (MHD would spin: back off) */
-        if (strstr(msg, "resource limit") || strstr(msg, "accepting connection")) {
+         * when a connection closes: said once) or "... at FIRST connection" (MHD would spin:
+         * back off, and say it once a second at most) */
+        if (strstr(msg, "FIRST") || strstr(msg, "accepting connection")) {
                 if (strstr(msg, "FIRST"))
                         s->backoff_until = now + 100 * 1000;
                 if (now - s->last_limit_log < G_USEC_PER_SEC) {
@@ -836,7 +849,8 @@ HdHttpServer *hd_http_server_new(const HdHttpConfig *config, GError **error)
                     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)s->cfg.max_per_peer,
                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->cfg.idle_timeout,
                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)s->cfg.connection_memory,
-                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK,
+                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+                    on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK,
                     no_unescape, s, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, s->key_pem,
                     MHD_OPTION_END);
         else
@@ -847,7 +861,8 @@ HdHttpServer *hd_http_server_new(const HdHttpConfig *config, GError **error)
                     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)s->cfg.max_per_peer,
                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->cfg.idle_timeout,
                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)s->cfg.connection_memory,
-                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK,
+                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+                    on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK,
                     no_unescape, s, MHD_OPTION_END);
         if (!s->daemon) {
                 int e = errno;
