@@ -527,6 +527,62 @@ static HdHttpRequest *request_new(HdHttpServer *s, struct MHD_Connection *conn, 
         return req;
 }
 
+/* ---- deadlines ----------------------------------------------------------------------------- */
+
+/* MHD's timeout counts inactivity: a client that sends one byte a second never reaches it.
+ * The layer adds deadlines of idle_timeout seconds for the phases where the client owes bytes:
+ * from the connection's start or the previous answer to a complete header block, and from the
+ * headers to a complete body. Past one, the socket is shut down and MHD closes the connection
+ * at its next run (shutdown, not close: the descriptor stays MHD's). */
+typedef struct {
+        HdHttpServer *server;
+        struct MHD_Connection *conn;
+        GSource *deadline; /* on the server's context */
+} ConnCtx;
+
+static void deadline_clear(ConnCtx *cc)
+{
+        if (cc->deadline) {
+                g_source_destroy(cc->deadline);
+                g_clear_pointer(&cc->deadline, g_source_unref);
+        }
+}
+
+static gboolean deadline_passed(gpointer data)
+{
+        ConnCtx *cc = data;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(cc->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+        g_clear_pointer(&cc->deadline, g_source_unref);
+        if (ci)
+                shutdown(ci->connect_fd, SHUT_RDWR);
+        cc->server->kick = TRUE;
+        return G_SOURCE_REMOVE;
+}
+
+static ConnCtx *conn_ctx(struct MHD_Connection *conn)
+{
+        const union MHD_ConnectionInfo *ci =
+            conn ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+
+        return ci ? ci->socket_context : NULL;
+}
+
+static void deadline_arm(struct MHD_Connection *conn, gboolean arm)
+{
+        ConnCtx *cc = conn_ctx(conn);
+
+        if (!cc)
+                return;
+        deadline_clear(cc);
+        if (arm) {
+                cc->deadline = g_timeout_source_new_seconds(cc->server->cfg.idle_timeout);
+                g_source_set_callback(cc->deadline, deadline_passed, cc, NULL);
+                g_source_attach(cc->deadline, cc->server->context);
+        }
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version,
                                  const char *upload_data, size_t *upload_data_size,
@@ -541,6 +597,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 
                 req = request_new(s, conn, url, method);
                 *con_cls = req;
+                deadline_arm(conn, FALSE);
                 cl = hd_http_request_get_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
                 req->has_body = hd_http_request_get_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
                                 (cl && strcmp(cl, "0") != 0);
@@ -573,6 +630,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                  * still writing a small body would otherwise get a reset instead of it) */
                 if (req->answered && !req->has_body)
                         return queue(req);
+                /* the body is owed now */
+                deadline_arm(conn, req->has_body);
                 return MHD_YES;
         }
         if (*upload_data_size > 0) {
@@ -600,6 +659,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                 g_byte_array_append(req->body, (const guint8 *)upload_data, n);
                 return MHD_YES;
         }
+        deadline_arm(conn, FALSE);
         if (req->answered)
                 return queue(req);
         if (!req->handled) {
@@ -626,6 +686,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                 return;
         *con_cls = NULL;
         req->conn = NULL;
+        /* a kept-alive connection owes the next request's headers */
+        deadline_arm(conn, TRUE);
         if (req->suspended) {
                 req->suspended = FALSE;
                 g_hash_table_remove(s->suspended, req);
@@ -643,9 +705,22 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
                           enum MHD_ConnectionNotificationCode code)
 {
         HdHttpServer *s = cls;
+        ConnCtx *cc = *socket_context;
 
-        if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+        if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+                cc = g_new0(ConnCtx, 1);
+                cc->server = s;
+                cc->conn = conn;
+                *socket_context = cc;
+                deadline_arm(conn, TRUE);
+        } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+                if (cc) {
+                        deadline_clear(cc);
+                        g_free(cc);
+                        *socket_context = NULL;
+                }
                 s->kick = TRUE;
+        }
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)

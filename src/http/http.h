@@ -41,9 +41,13 @@
  * HEAD is answered by the GET's handler; MHD sends the headers (Content-Length included)
  * without the body.
  *
- * Limits (HdHttpConfig): total connections, connections per peer address, the idle timeout
- * (a connection sending nothing, an unfinished request, a kept-alive connection with nothing
- * to do), the memory MHD may use per connection (headers included: larger headers are 431).
+ * Limits (HdHttpConfig): total connections (at the cap MHD stops accepting until one closes),
+ * connections per peer address (beyond it, closed at once), the idle timeout (a connection
+ * sending nothing, an unfinished request, a kept-alive connection with nothing to do), the
+ * memory MHD may use per connection (headers included: larger headers are 431). MHD's timeout
+ * counts inactivity only, so the layer adds deadlines of the same length for the phases where
+ * the client owes bytes (a complete header block since the connection's start or the previous
+ * answer, a complete body since the headers): a client dripping a byte a second is cut off.
  * When accept() fails for lack of descriptors (EMFILE/ENFILE), MHD stops polling the listening
  * socket until a connection closes, then accepts again; the layer logs it through log_func.
  */

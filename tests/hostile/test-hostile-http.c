@@ -495,6 +495,68 @@ static void test_abandoned_connections(void)
         daemon_stop(d);
 }
 
+/* Send @text one byte every 200 ms (never idle long enough for an inactivity timeout); TRUE
+ * when the agent closed the connection before the end (checked after each byte). */
+static gboolean drip_until_closed(int fd, const char *text)
+{
+        for (const char *p = text; *p; p++) {
+                struct pollfd pfd = {.fd = fd, .events = POLLIN};
+                if (!send_all(fd, p, 1))
+                        return TRUE;
+                if (poll(&pfd, 1, 200) > 0)
+                        return conn_ended(fd);
+        }
+        return FALSE;
+}
+
+/* A client that sends its headers, or its body, one byte at a time: the idle timeout (2 s)
+ * never strikes, the deadline for the phase does (MHD's own timeout counts inactivity only). */
+static void test_slow_drip(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const Limits limits = {
+            .nofile = 64, .max_connections = 40, .max_per_peer = 40, .idle_timeout = 2};
+        Daemon *d = daemon_start(fx, &limits);
+        g_autoptr(GString) headers = g_string_new("GET /healthz HTTP/1.1\r\n");
+        g_autoptr(GString) body = g_string_new(NULL);
+        g_autofree char *head = NULL;
+        guint base = base_fds(d);
+        int fd;
+
+        /* 150 bytes of headers at 5 bytes/s: 30 s, far past the 2 s deadline */
+        while (headers->len < 150)
+                g_string_append(headers, "X-Drip: 0123456789\r\n");
+        fd = conn_open(d, NULL);
+        g_assert_true(drip_until_closed(fd, headers->str));
+        close(fd);
+        /* the body likewise, after complete headers */
+        while (body->len < 150)
+                g_string_append(body, "{\"group\": true, \"dry_run\": true}      ");
+        head = g_strdup_printf(DETACH_GPU "%sContent-Length: %u\r\n\r\n", d->auth,
+                               (guint)body->len);
+        fd = conn_open(d, NULL);
+        send_str(fd, head);
+        g_assert_true(drip_until_closed(fd, body->str));
+        close(fd);
+        /* and a kept-alive connection that drips its second request */
+        fd = conn_open(d, NULL);
+        {
+                Reader rd = {fd, g_byte_array_new()};
+                Response r;
+                send_str(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+                r = read_response(&rd, FALSE);
+                g_assert_cmpuint(r.status, ==, 200);
+                response_clear(&r);
+                g_byte_array_unref(rd.buf);
+        }
+        g_assert_true(drip_until_closed(fd, headers->str));
+        close(fd);
+        g_assert_cmpuint(wait_fds_at_most(d, base, 20), <=, base);
+        assert_driver(fx, GPU, "nouveau");
+        assert_healthy(d);
+        daemon_stop(d);
+}
+
 /* 1,000 abandoned connections from one peer while another is served: the per-peer cap keeps
  * them from taking the agent's descriptors (each one beyond it is closed at once). At the total
  * cap the agent stops accepting until a connection closes. */
@@ -878,6 +940,7 @@ int main(int argc, char **argv)
         g_test_add_func("/hostile/http/keepalive-clients-close", test_keepalive_clients_close);
         g_test_add_func("/hostile/http/emfile-recovery", test_emfile_recovery);
         g_test_add_func("/hostile/http/abandoned-connections", test_abandoned_connections);
+        g_test_add_func("/hostile/http/slow-drip", test_slow_drip);
         g_test_add_func("/hostile/http/per-peer-and-total-caps", test_per_peer_and_total_caps);
         g_test_add_func("/hostile/http/many-keepalive-requests", test_many_keepalive_requests);
         g_test_add_func("/hostile/http/content-length-garbage", test_content_length_garbage);
