@@ -995,6 +995,15 @@ guint hd_http_server_get_max_connections(HdHttpServer *s)
         return s->cfg.max_connections;
 }
 
+guint hd_http_server_get_connections(HdHttpServer *s)
+{
+        const union MHD_DaemonInfo *info =
+            s->daemon ? MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS)
+                      : NULL;
+
+        return info ? info->num_connections : 0;
+}
+
 void hd_http_server_quiesce(HdHttpServer *s)
 {
         MHD_socket fd;

@@ -111,8 +111,9 @@ HdHttpServer *hd_http_server_new(const HdHttpConfig *config, GError **error);
 /* "http://127.0.0.1:PORT/" (the real port when 0 was asked). */
 const char *hd_http_server_get_url(HdHttpServer *server);
 gboolean hd_http_server_is_loopback(HdHttpServer *server);
-/* The connection limit in force (after the descriptor check). */
+/* The connection limit in force, and the connections open now. */
 guint hd_http_server_get_max_connections(HdHttpServer *server);
+guint hd_http_server_get_connections(HdHttpServer *server);
 /* Stop accepting (close the listening socket); open connections are served on. */
 void hd_http_server_quiesce(HdHttpServer *server);
 /* Answer every suspended request 503, close every connection, free. */
