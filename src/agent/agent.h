@@ -14,6 +14,7 @@
  *   server.c           the agent on the HTTP layer (src/http/http.h): auth and method checks
  *                      before any body byte, routing, JSON errors, access log and metrics
  *   request.c          request bodies to validated values (no HTTP: fuzzed on its own)
+ *   respond.c          JSON answers and errors, HD_ERROR to HTTP status, bodies as JSON objects
  *   api-devices.c      /v1/devices, /v1/groups, detach / attach / verify
  *   api-host.c         /v1/host, /v1/kernel-args
  *   api-vms.c          /v1/vms: libvirt domains and the host devices detached for them
@@ -113,16 +114,16 @@ typedef struct {
         HdAgent *agent;
         HdHttpRequest *msg;
         const char *method; /* HEAD is routed as GET */
-        GHashTable *query; /* decoded query parameters, may be NULL */
-        char **segments;   /* path split on '/', without the leading "v1" */
+        GHashTable *query;  /* decoded query parameters, may be NULL */
+        char **segments;    /* path split on '/', without the leading "v1" */
         guint n_segments;
 } HdRequest;
 
-/* Responses. The body is JSON; errors are {"error":{"code","message"}}. */
+/* respond.c: answers. The body is JSON; errors are {"error":{"code","message"}}. */
 void hd_respond_json(HdHttpRequest *msg, guint status, const char *json);
 void hd_respond_builder(HdHttpRequest *msg, guint status, JsonBuilder *b);
-void hd_respond_error(HdHttpRequest *msg, guint status, const char *code, const char *format,
-                      ...) G_GNUC_PRINTF(4, 5);
+void hd_respond_error(HdHttpRequest *msg, guint status, const char *code, const char *format, ...)
+    G_GNUC_PRINTF(4, 5);
 /* An HD_ERROR (or other) GError as its HTTP status and error code. */
 void hd_respond_gerror(HdHttpRequest *msg, const GError *error);
 guint hd_http_status_for_error(const GError *error);
@@ -133,7 +134,7 @@ void hd_respond_bad_method(HdHttpRequest *msg, const char *allow);
  * failure responds 400 or 413 and returns NULL. */
 JsonObject *hd_request_json_object(HdRequest *req);
 
-/* api-*.c: return TRUE when the path was theirs (answered or paused). */
+/* api-*.c: return TRUE when the path was theirs (answered or suspended). */
 gboolean hd_api_devices(HdRequest *req);
 gboolean hd_api_host(HdRequest *req);
 gboolean hd_api_vms(HdRequest *req);

@@ -214,8 +214,7 @@ gboolean hd_http_request_is_answered(HdHttpRequest *req)
         return req->answered;
 }
 
-void hd_http_respond_bytes(HdHttpRequest *req, guint status, const char *content_type,
-                           GBytes *body)
+void hd_http_respond_bytes(HdHttpRequest *req, guint status, const char *content_type, GBytes *body)
 {
         if (req->answered)
                 return;
@@ -273,8 +272,7 @@ void hd_http_respond_error(HdHttpRequest *req, guint status, const char *code, c
         json_builder_end_object(b);
         root = json_builder_get_root(b);
         json_generator_set_root(gen, root);
-        hd_http_respond_take(req, status, "application/json",
-                             json_generator_to_data(gen, NULL));
+        hd_http_respond_take(req, status, "application/json", json_generator_to_data(gen, NULL));
 }
 
 static void free_bytes(void *cls)
@@ -584,9 +582,8 @@ static void deadline_arm(struct MHD_Connection *conn, gboolean arm)
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size,
-                                 void **con_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
 {
         HdHttpServer *s = cls;
         HdHttpRequest *req = *con_cls;
@@ -599,8 +596,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                 *con_cls = req;
                 deadline_arm(conn, FALSE);
                 cl = hd_http_request_get_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
-                req->has_body = hd_http_request_get_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
-                                (cl && strcmp(cl, "0") != 0);
+                req->has_body =
+                    hd_http_request_get_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
+                    (cl && strcmp(cl, "0") != 0);
                 if (!check_framing(req, method))
                         return queue(req);
                 want_body = s->cfg.headers ? s->cfg.headers(req, s->cfg.user_data) : TRUE;
@@ -613,11 +611,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                         /* answered from the headers, and the connection closes after it */
                         req->close = TRUE;
                         if (!req->answered)
-                                hd_http_respond_error(
-                                    req, HD_HTTP_PAYLOAD_TOO_LARGE, "too-large",
-                                    "the request body has %s bytes; the limit is "
-                                    "%" G_GSIZE_FORMAT,
-                                    cl, s->cfg.max_body);
+                                hd_http_respond_error(req, HD_HTTP_PAYLOAD_TOO_LARGE, "too-large",
+                                                      "the request body has %s bytes; the limit is "
+                                                      "%" G_GSIZE_FORMAT,
+                                                      cl, s->cfg.max_body);
                         /* a body a little over the limit is skipped (never held) so that a
                          * client still writing it reads the 413 rather than a reset; a larger
                          * one is not read at all */
@@ -742,8 +739,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
                         return;
                 }
                 if (s->limit_suppressed) {
-                        g_autofree char *m = g_strdup_printf(
-                            "%s (and %u more such messages)", msg, s->limit_suppressed);
+                        g_autofree char *m = g_strdup_printf("%s (and %u more such messages)", msg,
+                                                             s->limit_suppressed);
                         g_free(msg);
                         msg = g_steal_pointer(&m);
                 }
@@ -874,8 +871,8 @@ HdHttpServer *hd_http_server_new(const HdHttpConfig *config, GError **error)
         s->cfg.idle_timeout = config->idle_timeout ?: DEFAULT_IDLE_TIMEOUT;
         s->cfg.max_body = config->max_body ?: DEFAULT_MAX_BODY;
         s->cfg.connection_memory = config->connection_memory ?: DEFAULT_CONNECTION_MEMORY;
-        s->suspended = g_hash_table_new_full(NULL, NULL, (GDestroyNotify)hd_http_request_unref,
-                                             NULL);
+        s->suspended =
+            g_hash_table_new_full(NULL, NULL, (GDestroyNotify)hd_http_request_unref, NULL);
         s->context = g_main_context_ref_thread_default();
         if (!hd_http_parse_listen(config->listen, &host, &port, error))
                 return NULL;
@@ -901,8 +898,8 @@ HdHttpServer *hd_http_server_new(const HdHttpConfig *config, GError **error)
                 }
                 if (!g_file_get_contents(config->tls_cert_file, &s->cert_pem, NULL, error) ||
                     !g_file_get_contents(config->tls_key_file, &s->key_pem, NULL, error)) {
-                        g_prefix_error(error, "cannot load the TLS certificate %s: ",
-                                       config->tls_cert_file);
+                        g_prefix_error(
+                            error, "cannot load the TLS certificate %s: ", config->tls_cert_file);
                         return NULL;
                 }
                 flags |= MHD_USE_TLS;
@@ -919,38 +916,35 @@ HdHttpServer *hd_http_server_new(const HdHttpConfig *config, GError **error)
         if (s->cert_pem)
                 s->daemon = MHD_start_daemon(
                     flags, 0, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-                    MHD_OPTION_SOCK_ADDR, &ss,
-                    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->cfg.max_connections,
-                    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)s->cfg.max_per_peer,
-                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->cfg.idle_timeout,
-                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)s->cfg.connection_memory,
-                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
-                    on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK,
-                    no_unescape, s, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, s->key_pem,
-                    MHD_OPTION_END);
+                    MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_CONNECTION_LIMIT,
+                    (unsigned int)s->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                    (unsigned int)s->cfg.max_per_peer, MHD_OPTION_CONNECTION_TIMEOUT,
+                    (unsigned int)s->cfg.idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                    (size_t)s->cfg.connection_memory, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK,
+                    no_unescape, s, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
+                    MHD_OPTION_HTTPS_MEM_KEY, s->key_pem, MHD_OPTION_END);
         else
                 s->daemon = MHD_start_daemon(
                     flags, 0, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-                    MHD_OPTION_SOCK_ADDR, &ss,
-                    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->cfg.max_connections,
-                    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)s->cfg.max_per_peer,
-                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->cfg.idle_timeout,
-                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)s->cfg.connection_memory,
-                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
-                    on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK,
+                    MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_CONNECTION_LIMIT,
+                    (unsigned int)s->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                    (unsigned int)s->cfg.max_per_peer, MHD_OPTION_CONNECTION_TIMEOUT,
+                    (unsigned int)s->cfg.idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                    (size_t)s->cfg.connection_memory, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK,
                     no_unescape, s, MHD_OPTION_END);
         if (!s->daemon) {
                 int e = errno;
                 g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e),
                             "cannot listen on %s%s: %s", config->listen,
-                            s->cert_pem ? " with the TLS certificate and key" : "",
-                            g_strerror(e));
+                            s->cert_pem ? " with the TLS certificate and key" : "", g_strerror(e));
                 return NULL;
         }
         info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_LISTEN_FD);
         if (!info || getsockname(info->listen_fd, (struct sockaddr *)&ss, &sl) != 0) {
-                g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                            "cannot read the address of %s", config->listen);
+                g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read the address of %s",
+                            config->listen);
                 return NULL;
         }
         if (ss.ss_family == AF_INET6) {
@@ -998,8 +992,7 @@ guint hd_http_server_get_max_connections(HdHttpServer *s)
 guint hd_http_server_get_connections(HdHttpServer *s)
 {
         const union MHD_DaemonInfo *info =
-            s->daemon ? MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS)
-                      : NULL;
+            s->daemon ? MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS) : NULL;
 
         return info ? info->num_connections : 0;
 }
@@ -1023,8 +1016,8 @@ void hd_http_server_free(HdHttpServer *s)
         if (s->daemon) {
                 GHashTableIter it;
                 gpointer key;
-                g_autoptr(GPtrArray) waiting = g_ptr_array_new_with_free_func(
-                    (GDestroyNotify)hd_http_request_unref);
+                g_autoptr(GPtrArray) waiting =
+                    g_ptr_array_new_with_free_func((GDestroyNotify)hd_http_request_unref);
 
                 /* MHD must not stop with suspended connections: answer them */
                 g_hash_table_iter_init(&it, s->suspended);

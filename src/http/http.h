@@ -89,12 +89,12 @@ typedef struct {
         const char *listen;        /* "127.0.0.1:8086", "[::1]:0" */
         const char *tls_cert_file; /* PEM; NULL: plain HTTP */
         const char *tls_key_file;
-        const char *server_name;  /* the Server header, may be NULL */
-        guint max_connections;    /* 0: 512 */
-        guint max_per_peer;       /* 0: 64 */
-        guint idle_timeout;       /* seconds, 0: 30 */
-        gsize max_body;           /* bytes, 0: 64 KiB */
-        gsize connection_memory;  /* bytes MHD may use per connection, 0: 32 KiB */
+        const char *server_name; /* the Server header, may be NULL */
+        guint max_connections;   /* 0: 512 */
+        guint max_per_peer;      /* 0: 64 */
+        guint idle_timeout;      /* seconds, 0: 30 */
+        gsize max_body;          /* bytes, 0: 64 KiB */
+        gsize connection_memory; /* bytes MHD may use per connection, 0: 32 KiB */
         HdHttpHeadersFunc headers;
         HdHttpHandlerFunc handler;
         HdHttpDoneFunc done;

@@ -69,7 +69,8 @@ static void child_setup(gpointer data)
 static Daemon *daemon_start(HdTestFixture *fx, const Limits *limits)
 {
         const char *bin = g_getenv("HOSTDEVD");
-        g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+        g_autoptr(GSubprocessLauncher) l =
+            g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
         g_autoptr(GError) error = NULL;
         g_autoptr(GDataInputStream) in = NULL;
         g_autofree char *line = NULL;
@@ -92,17 +93,17 @@ static Daemon *daemon_start(HdTestFixture *fx, const Limits *limits)
                 /* under ASan, freed memory waits in a quarantine (256 MiB by default) and
                  * would count as growth of the peak: keep it small */
                 const char *asan = g_getenv("ASAN_OPTIONS");
-                g_autofree char *opts = g_strdup_printf(
-                    "%s%squarantine_size_mb=1:thread_local_quarantine_size_kb=64", asan ? asan : "",
-                    asan && *asan ? ":" : "");
+                g_autofree char *opts =
+                    g_strdup_printf("%s%squarantine_size_mb=1:thread_local_quarantine_size_kb=64",
+                                    asan ? asan : "", asan && *asan ? ":" : "");
                 g_subprocess_launcher_setenv(l, "ASAN_OPTIONS", opts, TRUE);
         }
         /* the child's copy of the Limits: the launcher calls child_setup after fork */
         g_subprocess_launcher_set_child_setup(l, child_setup, g_memdup2(limits, sizeof(*limits)),
                                               g_free);
-        d->proc = g_subprocess_launcher_spawn(l, &error, bin, "--root", fx->root, "--backend",
-                                              "sim", "--libvirt-uri", "test:///default",
-                                              "--config", conf, NULL);
+        d->proc =
+            g_subprocess_launcher_spawn(l, &error, bin, "--root", fx->root, "--backend", "sim",
+                                        "--libvirt-uri", "test:///default", "--config", conf, NULL);
         g_assert_no_error(error);
         d->pid = atoi(g_subprocess_get_identifier(d->proc));
         in = g_data_input_stream_new(g_subprocess_get_stdout_pipe(d->proc));
@@ -371,8 +372,8 @@ static Response get(Daemon *d, const char *path, const char *extra_headers)
 
 static void assert_healthy(Daemon *d)
 {
-        Response r = exchange(d, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                              FALSE);
+        Response r =
+            exchange(d, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", FALSE);
 
         g_assert_cmpuint(r.status, ==, 200);
         g_assert_cmpstr(r.body, ==, "{\"status\":\"ok\"}");
@@ -476,7 +477,8 @@ static void test_abandoned_connections(void)
         guint base;
 
         base = base_fds(d);
-        partial_body = g_strdup_printf(DETACH_GPU "%sContent-Length: 100\r\n\r\n{\"group\"", d->auth);
+        partial_body =
+            g_strdup_printf(DETACH_GPU "%sContent-Length: 100\r\n\r\n{\"group\"", d->auth);
         for (guint i = 0; i < G_N_ELEMENTS(fds); i++) {
                 fds[i] = conn_open(d, NULL);
                 if (i % 3 == 0)
@@ -532,8 +534,8 @@ static void test_slow_drip(void)
         /* the body likewise, after complete headers */
         while (body->len < 150)
                 g_string_append(body, "{\"group\": true, \"dry_run\": true}      ");
-        head = g_strdup_printf(DETACH_GPU "%sContent-Length: %u\r\n\r\n", d->auth,
-                               (guint)body->len);
+        head =
+            g_strdup_printf(DETACH_GPU "%sContent-Length: %u\r\n\r\n", d->auth, (guint)body->len);
         fd = conn_open(d, NULL);
         send_str(fd, head);
         g_assert_true(drip_until_closed(fd, body->str));
@@ -554,6 +556,29 @@ static void test_slow_drip(void)
         g_assert_cmpuint(wait_fds_at_most(d, base, 20), <=, base);
         assert_driver(fx, GPU, "nouveau");
         assert_healthy(d);
+        daemon_stop(d);
+}
+
+/* A long poll is not idle: with a 2 s idle timeout, ?wait=4 waits its 4 s and answers 304. */
+static void test_long_poll_not_idle(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const Limits limits = {
+            .nofile = 64, .max_connections = 40, .max_per_peer = 40, .idle_timeout = 2};
+        Daemon *d = daemon_start(fx, &limits);
+        Response r = get(d, "/v1/devices", NULL);
+        g_autofree char *etag = header_value(r.headers, "ETag");
+        g_autofree char *inm = g_strdup_printf("If-None-Match: %s\r\n", etag);
+        gint64 start;
+
+        g_assert_cmpuint(r.status, ==, 200);
+        response_clear(&r);
+        start = g_get_monotonic_time();
+        r = get(d, "/v1/devices?wait=4", inm);
+        g_assert_cmpuint(r.status, ==, 304);
+        /* it really waited (past the idle timeout), it was not cut off */
+        g_assert_cmpint(g_get_monotonic_time() - start, >=, 3 * G_USEC_PER_SEC);
+        response_clear(&r);
         daemon_stop(d);
 }
 
@@ -643,8 +668,8 @@ static void test_many_keepalive_requests(void)
                 response_clear(&r);
         }
         for (guint i = 0; i < 50; i++)
-                g_string_append(batch, i % 2 ? "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-                                             : etag_req);
+                g_string_append(batch,
+                                i % 2 ? "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" : etag_req);
         for (guint c = 0; c < 4; c++) {
                 int fd = conn_open(d, NULL);
                 Reader rd = {fd, g_byte_array_new()};
@@ -693,8 +718,8 @@ static void test_content_length_garbage(void)
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS(lengths); i++) {
-                g_autofree char *req = g_strdup_printf(DETACH_GPU "%s%s\r\n" DRY_RUN_BODY, d->auth,
-                                                       lengths[i]);
+                g_autofree char *req =
+                    g_strdup_printf(DETACH_GPU "%s%s\r\n" DRY_RUN_BODY, d->auth, lengths[i]);
                 int fd = conn_open(d, NULL);
                 Reader rd = {fd, g_byte_array_new()};
                 Response r;
@@ -713,8 +738,8 @@ static void test_content_length_garbage(void)
         }
         /* over the limit: 413 from the headers, before a body byte is sent */
         {
-                g_autofree char *req = g_strdup_printf(
-                    DETACH_GPU "%sContent-Length: 104857600\r\n\r\n", d->auth);
+                g_autofree char *req =
+                    g_strdup_printf(DETACH_GPU "%sContent-Length: 104857600\r\n\r\n", d->auth);
                 Response r = exchange(d, req, FALSE);
                 assert_error_json(&r, 413);
                 g_assert_true(r.closing);
@@ -752,8 +777,8 @@ static void test_chunked_stream_bounded(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         Daemon *d = daemon_start(fx, &default_limits);
-        g_autofree char *head = g_strdup_printf(
-            DETACH_GPU "%sTransfer-Encoding: chunked\r\n\r\n", d->auth);
+        g_autofree char *head =
+            g_strdup_printf(DETACH_GPU "%sTransfer-Encoding: chunked\r\n\r\n", d->auth);
         guint64 hwm_before, sent;
         int fd;
 
@@ -777,7 +802,8 @@ static void test_unauthorized_body_not_buffered(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         Daemon *d = daemon_start(fx, &default_limits);
-        g_autofree char *ro_path = g_build_filename(fx->root, "var/lib/hostdev/agent-ro.token", NULL);
+        g_autofree char *ro_path =
+            g_build_filename(fx->root, "var/lib/hostdev/agent-ro.token", NULL);
         g_autofree char *ro = NULL;
         g_autofree char *ro_head = NULL;
         guint64 hwm_before;
@@ -814,7 +840,8 @@ static void test_unauthorized_body_not_buffered(void)
         daemon_stop(d);
 }
 
-/* ---- smaller things --------------------------------------------------------------------------- */
+/* ---- smaller things ---------------------------------------------------------------------------
+ */
 
 /* HEAD on a GET endpoint: the GET's status and headers, no body (the next response on the
  * connection starts right after the headers). */
@@ -941,6 +968,7 @@ int main(int argc, char **argv)
         g_test_add_func("/hostile/http/emfile-recovery", test_emfile_recovery);
         g_test_add_func("/hostile/http/abandoned-connections", test_abandoned_connections);
         g_test_add_func("/hostile/http/slow-drip", test_slow_drip);
+        g_test_add_func("/hostile/http/long-poll-not-idle", test_long_poll_not_idle);
         g_test_add_func("/hostile/http/per-peer-and-total-caps", test_per_peer_and_total_caps);
         g_test_add_func("/hostile/http/many-keepalive-requests", test_many_keepalive_requests);
         g_test_add_func("/hostile/http/content-length-garbage", test_content_length_garbage);
