@@ -913,27 +913,26 @@ HdHttpServer *hd_http_server_new(const HdHttpConfig *config, GError **error)
                     s->cfg.max_connections, (unsigned long)rl.rlim_cur);
                 s->cfg.log("warning", m, s->cfg.user_data);
         }
-        if (s->cert_pem)
+        {
+                /* the TLS pair only when there is a certificate */
+                struct MHD_OptionItem tls[] = {
+                    {s->cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, s->cert_pem},
+                    {MHD_OPTION_HTTPS_MEM_KEY, 0, s->key_pem},
+                    {MHD_OPTION_END, 0, NULL},
+                };
+                /* STRICT_FOR_CLIENT 1: an HTTP/1.1 request without Host, or with a space in
+                 * its target, is 400 */
                 s->daemon = MHD_start_daemon(
                     flags, 0, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
                     MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_CONNECTION_LIMIT,
                     (unsigned int)s->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                     (unsigned int)s->cfg.max_per_peer, MHD_OPTION_CONNECTION_TIMEOUT,
                     (unsigned int)s->cfg.idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                    (size_t)s->cfg.connection_memory, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK,
-                    no_unescape, s, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
-                    MHD_OPTION_HTTPS_MEM_KEY, s->key_pem, MHD_OPTION_END);
-        else
-                s->daemon = MHD_start_daemon(
-                    flags, 0, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-                    MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_CONNECTION_LIMIT,
-                    (unsigned int)s->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                    (unsigned int)s->cfg.max_per_peer, MHD_OPTION_CONNECTION_TIMEOUT,
-                    (unsigned int)s->cfg.idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                    (size_t)s->cfg.connection_memory, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK,
-                    no_unescape, s, MHD_OPTION_END);
+                    (size_t)s->cfg.connection_memory, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+                    on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, s,
+                    MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+        }
         if (!s->daemon) {
                 int e = errno;
                 g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e),

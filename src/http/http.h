@@ -19,7 +19,8 @@
  *      an obs-folded header line (RFC 9112 §5.2), or a path that is not valid UTF-8 without
  *      control characters: 400, and the connection is closed. Nothing raw is echoed back.
  *      (MHD itself answers 400/413 and closes for a Content-Length it cannot parse: a sign, a
- *      list, more than 2^64-1.)
+ *      list, more than 2^64-1; and 400 for an HTTP/1.1 request without Host or with a space
+ *      in its target, MHD_OPTION_STRICT_FOR_CLIENT. Its answers are small HTML pages.)
  *   2. the headers hook (HdHttpHeadersFunc) decides, before any body byte is read: it answers
  *      (401, 403, 405, ... or a whole GET), or returns TRUE to have the body read. A request
  *      whose hook did not ask for the body and that carries one is answered 400. A body that

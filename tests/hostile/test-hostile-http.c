@@ -901,7 +901,8 @@ static void test_if_none_match_star(void)
 }
 
 /* Two Authorization headers, or one folded over two lines (obs-fold): 400, even when each part
- * would be a valid token; any folded header line likewise. */
+ * would be a valid token; any folded header line, a missing Host, a space before a colon
+ * likewise. */
 static void test_authorization_framing(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
@@ -928,6 +929,21 @@ static void test_authorization_framing(void)
         for (gsize i = 0; i < G_N_ELEMENTS(reqs); i++) {
                 r = exchange(d, reqs[i], FALSE);
                 assert_error_json(&r, 400);
+                response_clear(&r);
+        }
+        /* HTTP/1.1 without Host, a header name with a space before its colon: 400 */
+        {
+                g_autofree char *no_host = g_strdup_printf(
+                    "GET /v1/host HTTP/1.1\r\n%sConnection: close\r\n\r\n", d->auth);
+                g_autofree char *spaced = g_strdup_printf(
+                    "GET /v1/host HTTP/1.1\r\nHost: x\r\nAuthorization : Bearer %s\r\n"
+                    "Connection: close\r\n\r\n",
+                    d->token);
+                r = exchange(d, no_host, FALSE);
+                g_assert_cmpuint(r.status, ==, 400);
+                response_clear(&r);
+                r = exchange(d, spaced, FALSE);
+                g_assert_cmpuint(r.status, ==, 400);
                 response_clear(&r);
         }
         /* the same token, sent once: 200 */
