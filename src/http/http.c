@@ -26,6 +26,7 @@
  * libvirt, journal and sysfs files of running operations) */
 #define FD_RESERVE 32
 /* body bytes skipped (read and dropped) after an answer from the headers, at most */
+#define LOG_PER_SECOND 10
 #define SKIP_LIMIT(s) ((guint64)(s)->cfg.max_body * 16)
 
 typedef struct {
@@ -51,6 +52,9 @@ struct HdHttpServer {
         gboolean fd_paused;
         gint64 last_limit_log; /* rate limit of the descriptor warnings */
         guint limit_suppressed;
+        gint64 log_window; /* rate limit of every MHD message */
+        guint log_count;
+        guint log_dropped;
 };
 
 struct HdHttpRequest {
@@ -746,6 +750,22 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
                 }
                 s->last_limit_log = now;
                 s->limit_suppressed = 0;
+        }
+        /* whatever clients make MHD say (a line per malformed request, per peer that left
+         * half-way): at most LOG_PER_SECOND lines a second, then a count of the rest */
+        if (now - s->log_window >= G_USEC_PER_SEC) {
+                if (s->log_dropped && s->cfg.log) {
+                        g_autofree char *m = g_strdup_printf(
+                            "%u more messages of libmicrohttpd were dropped", s->log_dropped);
+                        s->cfg.log("warning", m, s->cfg.user_data);
+                }
+                s->log_window = now;
+                s->log_count = 0;
+                s->log_dropped = 0;
+        }
+        if (++s->log_count > LOG_PER_SECOND) {
+                s->log_dropped++;
+                return;
         }
         if (s->cfg.log)
                 s->cfg.log("warning", msg, s->cfg.user_data);

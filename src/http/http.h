@@ -51,6 +51,8 @@
  * answer, a complete body since the headers): a client dripping a byte a second is cut off.
  * When accept() fails for lack of descriptors (EMFILE/ENFILE), MHD stops polling the listening
  * socket until a connection closes, then accepts again; the layer logs it through log_func.
+ * What MHD says goes to log_func too, at most 10 lines a second (then a count of the rest): a
+ * client cannot flood the journal with malformed requests.
  */
 #pragma once
 

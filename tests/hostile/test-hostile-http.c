@@ -745,6 +745,27 @@ static void test_content_length_garbage(void)
                 g_assert_true(r.closing);
                 response_clear(&r);
         }
+        /* a flood of them does not flood the log: at most 10 lines of libmicrohttpd a
+         * second, plus one line counting the rest */
+        {
+                g_autofree char *req = g_strdup_printf(
+                    DETACH_GPU "%sContent-Length: -1\r\n\r\n" DRY_RUN_BODY, d->auth);
+                g_autofree char *text = NULL;
+                gint64 start = g_get_monotonic_time();
+                guint lines = 0;
+                gint64 seconds;
+
+                for (guint i = 0; i < 200; i++) {
+                        Response r = exchange(d, req, FALSE);
+                        g_assert_cmpuint(r.status, ==, 400);
+                        response_clear(&r);
+                }
+                seconds = (g_get_monotonic_time() - start) / G_USEC_PER_SEC + 1;
+                g_assert_true(g_file_get_contents(d->log, &text, NULL, NULL));
+                for (const char *p = text; (p = strstr(p, "msg=http ")); p++)
+                        lines++;
+                g_assert_cmpuint(lines, <=, 11 * (seconds + 2) + 2 * G_N_ELEMENTS(lengths));
+        }
         /* the agent never answered 2xx to any of it: nothing ran */
         g_assert_false(log_contains(d, "operation done"));
         assert_healthy(d);
