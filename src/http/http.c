@@ -624,6 +624,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                          * one is not read at all */
                         if (n > SKIP_LIMIT(s))
                                 return queue(req);
+                        deadline_arm(conn, TRUE);
                         return MHD_YES;
                 }
                 /* Answered without a body, or with one within the limit: the body is skipped
