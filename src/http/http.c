@@ -594,7 +594,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 
         if (!req) {
                 gboolean want_body = FALSE;
-                const char *cl;
+                const char *cl, *expect;
 
                 req = request_new(s, conn, url, method);
                 *con_cls = req;
@@ -610,6 +610,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                         hd_http_respond_error(req, HD_HTTP_BAD_REQUEST, "bad-request",
                                               "%s %s takes no request body", req->method,
                                               req->path);
+                expect = hd_http_request_get_header(req, MHD_HTTP_HEADER_EXPECT);
+                /* a client waiting for "100 Continue" gets the refusal instead, and keeps its
+                 * body (MHD sends no 100 once an answer is queued) */
+                if (req->answered && expect && g_ascii_strcasecmp(expect, "100-continue") == 0)
+                        req->close = TRUE;
                 if (cl && g_ascii_strtoull(cl, NULL, 10) > s->cfg.max_body) {
                         guint64 n = g_ascii_strtoull(cl, NULL, 10);
                         /* answered from the headers, and the connection closes after it */
@@ -622,11 +627,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                         /* a body a little over the limit is skipped (never held) so that a
                          * client still writing it reads the 413 rather than a reset; a larger
                          * one is not read at all */
-                        if (n > SKIP_LIMIT(s))
+                        if (n > SKIP_LIMIT(s) || expect)
                                 return queue(req);
                         deadline_arm(conn, TRUE);
                         return MHD_YES;
                 }
+                if (req->answered && expect)
+                        return queue(req);
                 /* Answered without a body, or with one within the limit: the body is skipped
                  * as it arrives, never held, and the answer goes out once it is over (a client
                  * still writing a small body would otherwise get a reset instead of it) */

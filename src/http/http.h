@@ -26,7 +26,8 @@
  *      whose hook did not ask for the body and that carries one is answered 400. A body that
  *      comes with a request answered from its headers is never held: up to 16 * max_body bytes
  *      are skipped as they arrive (so a client still writing reads the answer, not a reset),
- *      beyond that the connection is closed.
+ *      beyond that the connection is closed. A client that sent "Expect: 100-continue" gets
+ *      the answer at once (and no 100), then the connection is closed.
  *   3. the body, when asked for: a Content-Length over max_body is 413 from the headers and
  *      the connection closes after it; a chunked body is counted as it arrives and the
  *      connection is closed as soon as it passes max_body (MHD 0.9.75 takes no answer in the
@@ -56,7 +57,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h> /* G_IO_ERROR */
 
 G_BEGIN_DECLS
 
