@@ -146,7 +146,7 @@ static void get_host(HdRequest *req)
                 json_builder_end_object(b);
         }
         json_builder_end_object(b);
-        hd_respond_builder(req->msg, SOUP_STATUS_OK, b);
+        hd_respond_builder(req->msg, HD_HTTP_OK, b);
 }
 
 static void args_op_free(gpointer p)
@@ -214,7 +214,7 @@ gboolean hd_api_host(HdRequest *req)
                 if (!add_kernel_args_current(b, req->agent->ctx, &error))
                         hd_respond_gerror(req->msg, error);
                 else
-                        hd_respond_builder(req->msg, SOUP_STATUS_OK, b);
+                        hd_respond_builder(req->msg, HD_HTTP_OK, b);
         } else if (strcmp(req->method, "PUT") == 0) {
                 put_kernel_args(req);
         } else {
