@@ -393,6 +393,30 @@ static void test_token_other(void)
         g_assert_nonnull(strstr(err2, "token.big"));
 }
 
+/* --config naming a FIFO: refused at once, not a start that hangs reading it. */
+static void test_config_fifo(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_copy(pristine);
+        g_autofree char *fifo = hd_test_path(fx, "hostdevd.conf");
+        g_autofree char *err = NULL;
+        const char *bin = g_getenv("HOSTDEVD");
+        int rc;
+
+        g_assert_nonnull(bin);
+        g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+        {
+                const char *argv[] = {bin, "--root", fx->root, "--listen", "127.0.0.1:0",
+                                      "--config", fifo, NULL};
+                rc = hd_test_run_guarded(argv, NULL, GUARD, NULL, &err);
+        }
+        g_test_message("hostdevd: exit %d\n%s", rc, err);
+        g_assert_cmpint(rc, !=, HD_TEST_HUNG);
+        g_assert_cmpint(rc, >, 0);
+        g_assert_cmpint(rc, <, 128);
+        g_assert_nonnull(strstr(err, "hostdevd.conf"));
+        g_assert_nonnull(strstr(err, "not a regular file"));
+}
+
 int main(int argc, char **argv)
 {
         int r;
@@ -409,6 +433,7 @@ int main(int argc, char **argv)
         g_test_add_func("/hostile/files/token-fifo", test_token_fifo);
         g_test_add_func("/hostile/files/token-dev-null", test_token_dev_null);
         g_test_add_func("/hostile/files/token-other", test_token_other);
+        g_test_add_func("/hostile/files/config-fifo", test_config_fifo);
         r = g_test_run();
         hd_test_fixture_free(pristine);
         return r;
