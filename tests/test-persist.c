@@ -353,6 +353,69 @@ static void test_persist_add_group_plan(void)
         }
 }
 
+/* attach removes the boot-time binding and says so, in words and in JSON; --keep-persist keeps
+ * it (and then says nothing about it). */
+static void test_attach_says_persist_removed(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(HdCtx) ctx = NULL;
+        g_autofree char *out = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonArray *devs;
+
+        {
+                const char *argv[] = { "--root", fx->root, "detach", GPU, "--group", "--persist",
+                                       NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, NULL), ==, 0);
+        }
+        /* a dry run says it would remove it, and does not */
+        {
+                const char *argv[] = { "--root", fx->root, "attach", GPU, "--group", "--dry-run",
+                                       NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, NULL), ==, 0);
+                g_assert_nonnull(strstr(out, GPU ": its boot-time binding would be removed"));
+                g_assert_nonnull(strstr(out, AUDIO ": its boot-time binding would be removed"));
+                g_assert_true(exists(fx, RULES));
+                g_clear_pointer(&out, g_free);
+        }
+        /* --keep-persist: the binding stays, and nothing claims it went */
+        {
+                g_autoptr(HdTestFixture) keep = hd_test_fixture_copy(fx);
+                g_autoptr(HdCtx) kctx = NULL;
+                const char *argv[] = { "--root", keep->root, "attach", GPU, "--group",
+                                       "--keep-persist", NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, NULL), ==, 0);
+                g_assert_null(strstr(out, "boot-time binding"));
+                g_clear_pointer(&out, g_free);
+                kctx = hd_test_ctx_new(keep);
+                g_assert_true(hd_persist_has(kctx, GPU));
+                g_assert_true(hd_persist_has(kctx, AUDIO));
+                g_assert_true(exists(keep, RULES));
+        }
+        {
+                g_autoptr(HdTestFixture) words = hd_test_fixture_copy(fx);
+                const char *argv[] = { "--root", words->root, "attach", GPU, "--group", NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, NULL), ==, 0);
+                g_assert_nonnull(strstr(out, GPU ": its boot-time binding is removed: the host "
+                                              "keeps it after a reboot too"));
+                g_clear_pointer(&out, g_free);
+        }
+        {
+                const char *argv[] = { "--root", fx->root, "--json", "attach", GPU, "--group",
+                                       NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, NULL), ==, 0);
+        }
+        root = hd_test_parse_json(out);
+        devs = json_object_get_array_member(json_node_get_object(root), "devices");
+        g_assert_cmpuint(json_array_get_length(devs), ==, 2);
+        for (guint i = 0; i < 2; i++)
+                g_assert_true(json_object_get_boolean_member(
+                        json_array_get_object_element(devs, i), "persist_removed"));
+        ctx = hd_test_ctx_new(fx);
+        g_assert_false(hd_persist_has(ctx, GPU));
+        g_assert_false(exists(fx, RULES));
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -363,5 +426,6 @@ int main(int argc, char **argv)
         g_test_add_func("/persist/add-checks", test_persist_add_checks);
         g_test_add_func("/persist/add-bridge-forced", test_persist_add_bridge_forced);
         g_test_add_func("/persist/add-group-plan", test_persist_add_group_plan);
+        g_test_add_func("/persist/attach-says-removed", test_attach_says_persist_removed);
         return g_test_run();
 }
