@@ -150,8 +150,9 @@ static void test_desktop_named(void)
                 { "verify", "0000:00:1c.0", "verify the devices behind it" },
                 { "verify", "0000:02:00.0", "root filesystem" },
                 { "verify", "0000:01:00.0", "run 'hostdev detach 0000:01:00.0 --group'" },
-                { "xml", "0000:01:00.0", "run 'hostdev detach 0000:01:00.0 --group' first, or "
-                                         "pass --managed" },
+                { "xml", "0000:01:00.0", "run 'hostdev detach 0000:01:00.0 --group' first" },
+                { "xml", "0000:00:14.0", "run 'hostdev detach 0000:00:14.0' first, or pass "
+                                         "--managed" },
                 { "verify", "0000:00:14.0", "run 'hostdev detach 0000:00:14.0'" },
         };
 
@@ -211,11 +212,42 @@ static void test_managed_checked(void)
         }
 }
 
+/* Without ACS the USB controller shares its group with the NIC that carries the default
+ * route: --group would be refused too, so no command suggests it (detach, persist add,
+ * verify, xml): each says why, naming the NIC and the route. */
+static void test_group_refused_too(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-acs-pch");
+        const char *const cmds[][4] = {
+                { "detach", "0000:03:00.0", NULL },
+                { "persist", "add", "0000:03:00.0", NULL },
+                { "verify", "0000:03:00.0", NULL },
+                { "xml", "0000:03:00.0", NULL },
+        };
+
+        for (guint i = 0; i < G_N_ELEMENTS(cmds); i++) {
+                g_autofree char *err = NULL;
+                g_assert_cmpint(run_on(fx->root, cmds[i], &err), ==, 1);
+                if (strstr(err, "--group") || strstr(err, "run '") ||
+                    !strstr(err, "whole group is refused too") ||
+                    !strstr(err, "0000:02:00.0 (Ethernet controller, igc) is enp2s0, which "
+                                 "carries the host's default route"))
+                        g_error("%s %s: %s", cmds[i][0], cmds[i][1], err);
+        }
+        /* and the group, asked for, is refused for the NIC */
+        {
+                const char *words[] = { "detach", "0000:03:00.0", "--group", NULL };
+                g_autofree char *err = NULL;
+                g_assert_cmpint(run_on(fx->root, words, &err), ==, 1);
+                g_assert_nonnull(strstr(err, "default route"));
+        }
+}
+
 int main(int argc, char **argv)
 {
         static const char *const topologies[] = { "desktop",      "pci-bridge", "sriov-server",
                                                   "proxmox-host", "already-vfio", "amd-host",
-                                                  "no-iommu" };
+                                                  "no-iommu",     "no-acs-pch" };
 
         g_test_init(&argc, &argv, NULL);
         for (guint i = 0; i < G_N_ELEMENTS(topologies); i++) {
@@ -224,5 +256,6 @@ int main(int argc, char **argv)
         }
         g_test_add_func("/hints/desktop-named", test_desktop_named);
         g_test_add_func("/hints/managed-checked", test_managed_checked);
+        g_test_add_func("/hints/group-refused-too", test_group_refused_too);
         return g_test_run();
 }

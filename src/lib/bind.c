@@ -260,10 +260,13 @@ static gboolean member_in_the_way(HdCtx *ctx, const HdDevice *m, CheckMode mode)
 }
 
 /* Without --group: a group is refused when an endpoint outside the plan keeps it from being
- * viable, naming the members that must move too. */
+ * viable, naming the members that must move too. The way forward is --group only when the
+ * whole group passes the checks (hint.h H2): @whole_refused is that plan's refusal, NULL when
+ * it passes; @error may be NULL to ask only whether the plan is viable. */
 static gboolean check_viability(HdCtx *ctx, HdInventory *inv, GArray *plan, CheckMode mode,
-                                GError **error)
+                                const GError *whole_refused, GError **error)
 {
+        const char *verb = mode == CHECK_PERSIST ? "bind at boot" : "detach";
         g_autoptr(GString) msg = g_string_new(NULL);
 
         for (guint i = 0; i < plan->len; i++) {
@@ -296,12 +299,22 @@ static gboolean check_viability(HdCtx *ctx, HdInventory *inv, GArray *plan, Chec
                 }
                 if (msg->len)
                         g_string_append_c(msg, '\n');
-                g_string_append_printf(msg, "%s %s IOMMU group %d with %s; %s the whole group with %s",
-                                       who->str, outside->len > 1 ? "share" : "shares",
-                                       group->number, e->dev->name,
-                                       mode == CHECK_PERSIST ? "bind at boot" : "detach",
-                                       hd_hint_option(ctx, HD_HINT_GROUP));
+                if (whole_refused)
+                        g_string_append_printf(msg,
+                                               "%s %s IOMMU group %d with %s, and to %s the whole "
+                                               "group is refused too:",
+                                               who->str, outside->len > 1 ? "share" : "shares",
+                                               group->number, e->dev->name, verb);
+                else
+                        g_string_append_printf(msg,
+                                               "%s %s IOMMU group %d with %s; %s the whole group "
+                                               "with %s",
+                                               who->str, outside->len > 1 ? "share" : "shares",
+                                               group->number, e->dev->name, verb,
+                                               hd_hint_option(ctx, HD_HINT_GROUP));
         }
+        if (msg->len && whole_refused)
+                g_string_append_printf(msg, "\n%s", whole_refused->message);
         if (msg->len) {
                 g_set_error_literal(error, HD_ERROR, HD_ERROR_REFUSED, msg->str);
                 return FALSE;
@@ -473,8 +486,16 @@ static GArray *plan_and_check(HdCtx *ctx, HdInventory *inv, const HdAddress *add
         if (!plan)
                 return NULL;
         if (!opts->group && mode != CHECK_MANAGED &&
-            !check_viability(ctx, inv, plan, mode, error))
+            !check_viability(ctx, inv, plan, mode, NULL, NULL)) {
+                /* suggest --group only when the whole group would pass */
+                g_autoptr(GError) whole_refused = NULL;
+                g_autoptr(GArray) whole = make_plan(ctx, inv, addresses, n, TRUE, wants_detach,
+                                                    "detach", &whole_refused);
+                if (whole)
+                        (void)check_detach(ctx, whole, opts->force, &whole_refused);
+                (void)check_viability(ctx, inv, plan, mode, whole_refused, error);
                 return NULL;
+        }
         if (!check_detach(ctx, plan, opts->force, error))
                 return NULL;
         return g_steal_pointer(&plan);
@@ -506,17 +527,27 @@ gboolean hd_bind_check_managed(HdCtx *ctx, const HdAddress *addresses, guint n, 
         return check_only(ctx, addresses, n, &opts, CHECK_MANAGED, error);
 }
 
-char *hd_bind_suggest_detach(HdCtx *ctx, const HdAddress *address, GError **error)
+char *hd_bind_suggest_detach(HdCtx *ctx, const HdAddress *address, gboolean *needs_group,
+                             GError **error)
 {
         HdBindOptions alone = { 0 };
         HdBindOptions group = { .group = TRUE };
+        g_autoptr(GError) alone_refused = NULL;
         char name[HD_ADDRESS_STRLEN];
 
         hd_address_format(address, name);
-        if (check_only(ctx, address, 1, &alone, CHECK_DETACH, NULL))
+        if (needs_group)
+                *needs_group = FALSE;
+        if (check_only(ctx, address, 1, &alone, CHECK_DETACH, &alone_refused))
                 return hd_hint_command(ctx, HD_HINT_CMD_DETACH, name, FALSE, 0);
-        if (check_only(ctx, address, 1, &group, CHECK_DETACH, error))
+        if (check_only(ctx, address, 1, &group, CHECK_DETACH, NULL)) {
+                if (needs_group)
+                        *needs_group = TRUE;
                 return hd_hint_command(ctx, HD_HINT_CMD_DETACH, name, TRUE, 0);
+        }
+        /* the device alone's refusal tells the whole story: its own checks, or the group's
+         * members and why the whole group is refused too */
+        g_propagate_error(error, g_steal_pointer(&alone_refused));
         return NULL;
 }
 

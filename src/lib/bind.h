@@ -133,9 +133,11 @@ gboolean hd_bind_check_managed(HdCtx *ctx, const HdAddress *addresses, guint n, 
                                GError **error);
 
 /* The detach that would pass the checks for @address without force, in the context's
- * vocabulary (hint.h): the device alone, else with its group ("hostdev detach ADDR --group").
- * NULL when neither passes, with the refusal in @error: why, and what would work (H2). */
-char *hd_bind_suggest_detach(HdCtx *ctx, const HdAddress *address, GError **error);
+ * vocabulary (hint.h): the device alone, else with its group ("hostdev detach ADDR --group";
+ * *@needs_group, may be NULL, says which). NULL when neither passes, with the refusal of the
+ * device alone in @error: why, and what would work (H2). */
+char *hd_bind_suggest_detach(HdCtx *ctx, const HdAddress *address, gboolean *needs_group,
+                             GError **error);
 
 /* Give @addresses (and with opts->group the vfio-bound rest of their groups) back to the
  * host: the driver recorded when they were detached, opts->driver, or the kernel's choice.

@@ -313,24 +313,25 @@ GArray *hd_guest_domain_hostdevs(const char *domain_xml)
 }
 
 /* A device a VM cannot be given yet: say what would work, computed from detach's own checks
- * (hint.h H2): the detach that passes them, and --managed only when libvirt's detach would
- * pass them too; otherwise why not. */
+ * (hint.h H2): the detach that passes them; --managed only when the device alone may go (a
+ * group that needs its other members would keep the VM from starting) and libvirt's detach
+ * passes the checks too; otherwise why not. */
 static void not_on_vfio_error(HdCtx *ctx, const HdDevice *dev, GError **error)
 {
         g_autoptr(GError) why = NULL;
-        g_autofree char *cmd = hd_bind_suggest_detach(ctx, &dev->address, &why);
+        gboolean needs_group = FALSE;
+        g_autofree char *cmd = hd_bind_suggest_detach(ctx, &dev->address, &needs_group, &why);
         const char *driver = dev->driver ? dev->driver : "no driver";
 
         if (!cmd) {
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
-                            "%s is on %s, not vfio-pci, and detaching it is refused (by hostdev, "
-                            "and with --managed too): %s",
+                            "%s is on %s, not vfio-pci, and detaching it is refused: %s",
                             dev->name, driver, why ? why->message : "the checks did not say why");
                 return;
         }
         g_set_error(error, HD_ERROR, HD_ERROR_REFUSED, "%s is on %s, not vfio-pci: run '%s' first%s",
                     dev->name, driver, cmd,
-                    hd_bind_check_managed(ctx, &dev->address, 1, 0, NULL)
+                    !needs_group && hd_bind_check_managed(ctx, &dev->address, 1, 0, NULL)
                             ? ", or pass --managed to let libvirt detach it"
                             : "");
 }

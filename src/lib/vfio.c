@@ -190,7 +190,7 @@ static char *describe_blockers(HdCtx *ctx, int group)
 static char *detach_advice(HdCtx *ctx, const HdAddress *address)
 {
         g_autoptr(GError) why = NULL;
-        g_autofree char *cmd = hd_bind_suggest_detach(ctx, address, &why);
+        g_autofree char *cmd = hd_bind_suggest_detach(ctx, address, NULL, &why);
 
         if (cmd)
                 return g_strdup_printf("run '%s'", cmd);
