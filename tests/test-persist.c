@@ -353,6 +353,39 @@ static void test_persist_add_group_plan(void)
         }
 }
 
+/* detach --persist judges the group as it will be at boot, as persist add does: the audio
+ * function on vfio-pci now but not bound at boot would keep the GPU's group from being viable
+ * after a reboot. */
+static void test_detach_persist_boot_viability(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        HdAddress a = hd_test_address(GPU);
+        g_autoptr(GError) error = NULL;
+
+        {
+                HdBindOptions opts = { .group = TRUE };
+                g_autoptr(HdBindReport) r = hd_bind_detach(ctx, &a, 1, &opts, &error);
+                g_assert_no_error(error);
+        }
+        {
+                HdBindOptions opts = { .persist = TRUE };
+                g_autoptr(HdBindReport) r = hd_bind_detach(ctx, &a, 1, &opts, &error);
+                g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+                g_assert_nonnull(strstr(error->message, AUDIO));
+                g_assert_nonnull(strstr(error->message, "bind at boot the whole group with --group"));
+                g_assert_false(hd_persist_has(ctx, GPU));
+                g_clear_error(&error);
+        }
+        {
+                HdBindOptions opts = { .persist = TRUE, .group = TRUE };
+                g_autoptr(HdBindReport) r = hd_bind_detach(ctx, &a, 1, &opts, &error);
+                g_assert_no_error(error);
+                g_assert_true(hd_persist_has(ctx, GPU));
+                g_assert_true(hd_persist_has(ctx, AUDIO));
+        }
+}
+
 /* attach removes the boot-time binding and says so, in words and in JSON; --keep-persist keeps
  * it (and then says nothing about it). */
 static void test_attach_says_persist_removed(void)
@@ -427,5 +460,7 @@ int main(int argc, char **argv)
         g_test_add_func("/persist/add-bridge-forced", test_persist_add_bridge_forced);
         g_test_add_func("/persist/add-group-plan", test_persist_add_group_plan);
         g_test_add_func("/persist/attach-says-removed", test_attach_says_persist_removed);
+        g_test_add_func("/persist/detach-persist-boot-viability",
+                        test_detach_persist_boot_viability);
         return g_test_run();
 }

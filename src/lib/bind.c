@@ -661,7 +661,9 @@ HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
                 return NULL;
         /* --group may pull in members of groups not locked yet: none, since members share
          * the group of the device that pulled them in. */
-        if (!(plan = plan_and_check(ctx, inv, addresses, n, opts, CHECK_DETACH, error)))
+        /* with persist, the group must also be viable at the next boot */
+        if (!(plan = plan_and_check(ctx, inv, addresses, n, opts,
+                                    opts->persist ? CHECK_PERSIST : CHECK_DETACH, error)))
                 return NULL;
 
         journal = dry ? NULL : hd_journal_new(ctx, HD_TX_DETACH);
