@@ -107,8 +107,8 @@ gboolean hd_vfio_inspect_kernel(HdCtx *ctx, int root_fd, int group, const char *
                 else
                         g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                                     "%s: cannot open /dev/vfio/%d (%s): no member of IOMMU group "
-                                    "%d is on vfio-pci; run hostdev detach %s --group",
-                                    address, group, g_strerror(err), group, address);
+                                    "%d is on vfio-pci",
+                                    address, group, g_strerror(err), group);
                 return FALSE;
         }
         info->group = group;
@@ -118,8 +118,8 @@ gboolean hd_vfio_inspect_kernel(HdCtx *ctx, int root_fd, int group, const char *
         if (!info->viable) {
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                             "%s: IOMMU group %d is not viable: a member is still on a host "
-                            "driver; run hostdev detach %s --group",
-                            address, group, address);
+                            "driver",
+                            address, group);
                 return FALSE;
         }
         if (ioctl(gfd, VFIO_GROUP_SET_CONTAINER, &container) < 0)
@@ -241,6 +241,12 @@ gboolean hd_vfio_verify(HdCtx *ctx, const HdAddress *address, HdVfioInfo *info, 
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                             "%s: IOMMU group %d is not viable: %s still on a host driver; %s",
                             dev->name, dev->iommu_group, blockers, advice);
+                return FALSE;
+        }
+        /* the backends' refusals name no command: the advice is computed here (hint.h H2) */
+        if (local->domain == HD_ERROR && local->code == HD_ERROR_REFUSED) {
+                g_autofree char *advice = detach_advice(ctx, address);
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED, "%s; %s", local->message, advice);
                 return FALSE;
         }
         g_propagate_error(error, g_steal_pointer(&local));
