@@ -660,8 +660,8 @@ HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
         if (!(inv = hd_inventory_scan(ctx, HD_FIELDS_LIST, error)))
                 return NULL;
         /* --group may pull in members of groups not locked yet: none, since members share
-         * the group of the device that pulled them in. */
-        /* with persist, the group must also be viable at the next boot */
+         * the group of the device that pulled them in. With persist, the group must also be
+         * viable at the next boot. */
         if (!(plan = plan_and_check(ctx, inv, addresses, n, opts,
                                     opts->persist ? CHECK_PERSIST : CHECK_DETACH, error)))
                 return NULL;
