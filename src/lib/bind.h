@@ -93,7 +93,9 @@ typedef struct {
 typedef struct {
         GPtrArray *devices;   /* HdBindDevice*, in the order they were handled */
         gboolean dry_run;
-        guint recovered;      /* interrupted transactions recovered before starting */
+        guint recovered;      /* interrupted transactions recovered before starting (in a
+                               * dry run: that the real run will recover first) */
+        guint recovery_writes; /* the first writes of the write log that are recovery's */
         gboolean persisted;
 } HdBindReport;
 
