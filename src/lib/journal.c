@@ -414,7 +414,8 @@ gboolean hd_journal_rollback(HdJournal *j, GError **error)
                 HdJournalDevice *d = j->devices->pdata[i - 1];
                 g_autoptr(GError) local = NULL;
 
-                hd_ctx_log(j->ctx, HD_LOG_INFO, "rolling back %s to %s", d->name,
+                hd_ctx_log(j->ctx, HD_LOG_INFO, "%s %s to %s",
+                           hd_ctx_get_dry_run(j->ctx) ? "would roll back" : "rolling back", d->name,
                            d->original_driver ? d->original_driver : "no driver");
                 if (!hd_journal_restore_device(j->ctx, d->name, d->original_driver,
                                                d->original_override, &local))
@@ -693,7 +694,8 @@ static void recover_all(HdCtx *ctx, guint *n_recovered, GPtrArray *stuck)
                         continue;
                 }
         recover:
-                hd_ctx_log(ctx, HD_LOG_INFO, "recovering interrupted %s (%s, state %s)",
+                hd_ctx_log(ctx, HD_LOG_INFO, "%s interrupted %s (%s, state %s)",
+                           hd_ctx_get_dry_run(ctx) ? "a real run would recover" : "recovering",
                            hd_tx_kind_to_string(again->kind), name, again->state);
                 /* One transaction that cannot be recovered does not stop the others. */
                 ok = g_strcmp0(again->state, "committing") == 0

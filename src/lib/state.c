@@ -269,6 +269,12 @@ void hd_state_apply_device(HdDevice *dev, const HdStateFacts *f)
                 for (guint i = 0; i < uses->len; i++)
                         g_string_append_printf(s, "%s%s", i ? ", " : "", (char *)uses->pdata[i]);
                 dev->host_need = g_string_free(g_steal_pointer(&s), FALSE);
+        } else if (dev->sriov_numvfs > 0 && dev->state == HD_DEVICE_STATE_HOST_DRIVER) {
+                /* detach refuses it (bind.c): the VFs hang off the PF's driver */
+                dev->host_need = g_strdup_printf("an SR-IOV physical function with %d VFs "
+                                                 "enabled: pass through the VFs, or disable "
+                                                 "them first",
+                                                 dev->sriov_numvfs);
         }
 }
 
