@@ -159,6 +159,13 @@ static void test_groups_in_use(void)
                                     json_object_get_object_member(o, "group"), "state"),
                                 ==, "in-use");
         }
+        /* verify says who holds it */
+        {
+                const char *verify[] = {"verify", GPU, NULL};
+                g_autofree char *err = NULL;
+                g_assert_cmpint(run(fx, verify, NULL, &err), ==, 1);
+                g_assert_nonnull(strstr(err, "4242 (qemu-system-x86, VM win10)"));
+        }
         /* attach refuses, naming the VM */
         {
                 const char *attach[] = {"attach", "--group", GPU, NULL};
