@@ -118,11 +118,19 @@ static int vfio_group_of_link(const char *target, const char *root_prefix)
 GHashTable *hd_state_scan_holders(HdCtx *ctx)
 {
         int root_fd = hd_ctx_get_root_fd(ctx);
-        g_autoptr(GPtrArray) pids = hd_list_dir_at(root_fd, "proc", NULL);
+        g_autoptr(GPtrArray) pids = NULL;
         const char *root_prefix = hd_ctx_is_live_root(ctx) ? NULL : hd_ctx_get_root(ctx);
         GHashTable *out = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
                                                 (GDestroyNotify)g_ptr_array_unref);
+        g_autoptr(GPtrArray) nodes = hd_list_dir_at(root_fd, "dev/vfio", NULL);
+        gboolean any_group = FALSE;
 
+        /* No /dev/vfio/N, no holder: `list` on a host without vfio does not walk /proc */
+        for (guint i = 0; nodes && i < nodes->len; i++)
+                any_group = any_group || g_ascii_isdigit(((char *)nodes->pdata[i])[0]);
+        if (!any_group)
+                return out;
+        pids = hd_list_dir_at(root_fd, "proc", NULL);
         for (guint i = 0; pids && i < pids->len; i++) {
                 const char *pid = pids->pdata[i];
                 g_autofree char *fd_dir = NULL;
