@@ -576,6 +576,35 @@ static void test_detach_dry_run_after_crash(void)
         g_assert_false(g_file_test(journal, G_FILE_TEST_EXISTS));
 }
 
+/* attach --dry-run after a crash too: recovery first puts the GPU back on nouveau, so the
+ * attach itself has nothing to do, and the real run writes exactly the same. */
+static void test_attach_dry_run_after_crash(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("mid-crash");
+        const char *dry[] = {"attach", "--dry-run", "--group", GPU, NULL};
+        const char *real[] = {"attach", "--group", GPU, NULL};
+        g_autoptr(JsonNode) d = run_json(fx, dry, 0);
+        g_autoptr(JsonNode) r = NULL;
+        JsonObject *o = json_node_get_object(d);
+        JsonArray *devices = json_object_get_array_member(o, "devices");
+        g_autofree char *drv = NULL;
+
+        /* before the fix the dry run planned from vfio-pci: unbind it, probe */
+        for (guint i = 0; i < json_array_get_length(devices); i++)
+                g_assert_false(json_object_get_boolean_member(
+                    json_array_get_object_element(devices, i), "changed"));
+        g_assert_cmpint(json_object_get_int_member(o, "recovered"), ==, 1);
+        g_assert_cmpint(json_object_get_int_member(o, "recovery_writes"), ==,
+                        json_array_get_length(writes_of(d)));
+        r = run_json(fx, real, 0);
+        g_assert_cmpuint(json_array_get_length(writes_of(r)), ==,
+                         json_array_get_length(writes_of(d)));
+        g_assert_true(
+            same_writes(writes_of(d), writes_of(r), 0, 0, json_array_get_length(writes_of(d))));
+        drv = hd_test_driver(fx, GPU);
+        g_assert_cmpstr(drv, ==, "nouveau");
+}
+
 /* The mid-crash topology is what a real crash leaves: a detach killed after its 4th write. */
 static void test_mid_crash_is_a_real_crash(void)
 {
@@ -621,6 +650,7 @@ int main(int argc, char **argv)
         g_test_add_func("/state/interrupted/visible", test_interrupted_visible);
         g_test_add_func("/state/interrupted/recover-dry-run", test_recover_dry_run);
         g_test_add_func("/state/interrupted/detach-dry-run", test_detach_dry_run_after_crash);
+        g_test_add_func("/state/interrupted/attach-dry-run", test_attach_dry_run_after_crash);
         g_test_add_func("/state/interrupted/mid-crash-fixture", test_mid_crash_is_a_real_crash);
         return g_test_run();
 }
