@@ -454,7 +454,7 @@ gboolean hd_quarantine_file(HdCtx *ctx, const char *dir, const char *name, const
                            error->message);
                 return FALSE;
         }
-        if (renameat(root_fd, from, root_fd, to) < 0) {
+        if (!hd_rename_at(root_fd, from, to)) {
                 int err = errno;
                 hd_ctx_log(ctx, HD_LOG_WARNING, "cannot quarantine /%s (%s): %s", from, why,
                            g_strerror(err));
@@ -556,7 +556,7 @@ GPtrArray *hd_journal_list_pending(HdCtx *ctx)
                 struct stat st;
 
                 if (strcmp(name, QUARANTINE_NAME) == 0 || strstr(name, ".tmp.") ||
-                    fstatat(root_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                    !hd_stat_at(root_fd, path, TRUE, &st))
                         continue;
                 op = g_new0(HdPendingOp, 1);
                 op->file = g_steal_pointer(&path);
@@ -644,7 +644,7 @@ static void recover_all(HdCtx *ctx, guint *n_recovered, GPtrArray *stuck)
 
                 if (strcmp(name, QUARANTINE_NAME) == 0)
                         continue;
-                if (fstatat(root_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                if (!hd_stat_at(root_fd, path, TRUE, &st))
                         continue; /* gone meanwhile */
                 if (!S_ISREG(st.st_mode)) {
                         /* never opened: a FIFO would block, a link could lead anywhere */
@@ -784,7 +784,7 @@ static GKeyFile *origins_load(HdCtx *ctx)
         g_autofree char *data = NULL;
         struct stat st;
 
-        if (fstatat(hd_ctx_get_root_fd(ctx), ORIGINS_FILE, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        if (!hd_stat_at(hd_ctx_get_root_fd(ctx), ORIGINS_FILE, TRUE, &st))
                 return kf;
         if (!S_ISREG(st.st_mode)) /* never opened: a FIFO would block */
                 g_set_error_literal(&error, HD_ERROR, HD_ERROR_FAILED, "not a regular file");
