@@ -595,6 +595,91 @@ static void test_long_poll(void)
         }
 }
 
+/* The group of @addr in a /v1/groups answer: its number and state. */
+static const char *group_state_of(const Reply *r, const char *addr, int *number, JsonNode **keep)
+{
+        JsonArray *groups = json_object_get_array_member(body_object(r, keep), "groups");
+
+        for (guint i = 0; i < json_array_get_length(groups); i++) {
+                JsonObject *g = json_array_get_object_element(groups, i);
+                JsonArray *members = json_object_get_array_member(g, "devices");
+                for (guint k = 0; members && k < json_array_get_length(members); k++) {
+                        JsonNode *m = json_array_get_element(members, k);
+                        const char *a = JSON_NODE_HOLDS_OBJECT(m)
+                                            ? json_object_get_string_member(
+                                                  json_node_get_object(m), "address")
+                                            : json_node_get_string(m);
+                        if (g_strcmp0(a, addr) == 0) {
+                                *number = (int)json_object_get_int_member(g, "group");
+                                return json_object_get_string_member(g, "state");
+                        }
+                }
+        }
+        g_error("%s is in no group of %s", addr, r->body);
+        return NULL;
+}
+
+/* What no uevent or inotify announces still moves the generation: a VM opening a group that
+ * is already on vfio-pci (its state goes ready -> in-use), and closing it again, seen by a
+ * conditional GET and by a waiting long poll. (HOSTDEVD_TEST_RECHECK_MS=0: every request
+ * checks; the agent's default is once a second.) */
+static void test_etag_follows_holders(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *env[] = {"HOSTDEVD_TEST_RECHECK_MS=0", NULL};
+        Daemon *d = daemon_start(fx, env);
+        g_autofree char *etag = NULL;
+        g_autofree char *etag2 = NULL;
+        g_autofree char *fd_dir = hd_test_path(fx, "proc/4242/fd");
+        g_autofree char *link = g_build_filename(fd_dir, "17", NULL);
+        g_autofree char *comm = hd_test_path(fx, "proc/4242/comm");
+        g_autofree char *target = NULL;
+        int group = -1;
+        Reply r;
+
+        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": true}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/groups", NULL);
+        {
+                g_autoptr(JsonNode) root = NULL;
+                g_assert_cmpstr(group_state_of(&r, GPU, &group, &root), ==, "ready");
+        }
+        etag = g_strdup(r.etag);
+        reply_clear(&r);
+
+        /* a QEMU opens the group */
+        target = g_strdup_printf("/dev/vfio/%d", group);
+        g_assert_cmpint(g_mkdir_with_parents(fd_dir, 0755), ==, 0);
+        g_assert_true(g_file_set_contents(comm, "qemu-system-x86\n", -1, NULL));
+        g_assert_cmpint(symlink(target, link), ==, 0);
+        r = request_full(d, "GET", "/v1/groups", NULL, d->token, etag);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_cmpstr(r.etag, !=, etag);
+        {
+                g_autoptr(JsonNode) root = NULL;
+                g_assert_cmpstr(group_state_of(&r, GPU, &group, &root), ==, "in-use");
+        }
+        etag2 = g_strdup(r.etag);
+        reply_clear(&r);
+        r = request_full(d, "GET", "/v1/groups", NULL, d->token, etag2);
+        g_assert_cmpuint(r.status, ==, 304);
+        reply_clear(&r);
+
+        /* ... and closes it while a long poll waits */
+        {
+                Poll p = {d, "/v1/groups?wait=60", etag2};
+                GThread *t = g_thread_new("poll", poll_thread, &p);
+                g_usleep(300 * 1000);
+                g_assert_cmpint(g_unlink(link), ==, 0);
+                g_thread_join(t);
+                g_assert_cmpuint(p.status, ==, 200);
+                g_assert_cmpstr(p.new_etag, !=, etag2);
+                g_free(p.new_etag);
+        }
+        daemon_stop(d);
+}
+
 static void test_auth(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
@@ -1687,6 +1772,7 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/read-endpoints", test_read_endpoints);
         g_test_add_func("/agent/etag", test_etag);
         g_test_add_func("/agent/long-poll", test_long_poll);
+        g_test_add_func("/agent/etag-follows-holders", test_etag_follows_holders);
         g_test_add_func("/agent/auth", test_auth);
         g_test_add_func("/agent/errors", test_errors);
         g_test_add_func("/agent/detach-attach", test_detach_attach);
