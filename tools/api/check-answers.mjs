@@ -10,7 +10,8 @@
 //   - its Content-Type must be one the response documents, and a response documented without
 //     content must have an empty body;
 //   - its body must be valid UTF-8 and validate against the response schema ($refs resolved,
-//     OpenAPI 3.0's nullable turned into JSON Schema's null type).
+//     OpenAPI 3.0's nullable turned into JSON Schema's null type), where an object that lists
+//     its properties is closed: a member the document does not name is a disagreement.
 // An answer to a path no operation has must be 404, and to a documented path with a method it
 // does not have 405 (or, refused before routing, 400 bad-request), all with the Error schema.
 // One TAP line per operation (not ok when an answer disagrees or no answer covers it), one for
@@ -64,14 +65,44 @@ function deref(node) {
   return node;
 }
 
+// allOf of object schemas merged into one (properties and required united), so that the
+// merged object can be closed below.
+function mergeAllOf(schema, stack) {
+  const merged = { ...schema };
+  delete merged.allOf;
+  merged.properties = { ...(schema.properties || {}) };
+  const required = new Set(schema.required || []);
+  for (let branch of schema.allOf) {
+    if (branch.$ref) {
+      if (stack.includes(branch.$ref)) throw new Error(`recursive schema ${branch.$ref}`);
+      stack = [...stack, branch.$ref];
+      branch = lookup(branch.$ref);
+    }
+    if (branch.allOf) branch = mergeAllOf(branch, stack);
+    for (const [k, v] of Object.entries(branch)) {
+      if (k === 'properties') Object.assign(merged.properties, v);
+      else if (k === 'required') v.forEach((r) => required.add(r));
+      else if (k === 'type' && merged.type && merged.type !== v) throw new Error(`allOf of ${merged.type} and ${v}`);
+      else if (!(k in merged) && k !== 'description' && k !== 'nullable') merged[k] = v;
+    }
+  }
+  if (required.size) merged.required = [...required];
+  if (Object.keys(merged.properties).length === 0) delete merged.properties;
+  return merged;
+}
+
 // An OpenAPI 3.0 schema object to a JSON Schema (draft 7) that Ajv validates: $refs inlined,
-// nullable as a null alternative, the OpenAPI-only annotations dropped.
+// nullable as a null alternative, the OpenAPI-only annotations dropped, allOf merged, and every
+// object with properties closed (additionalProperties false unless the document says
+// otherwise), so that a member the agent sends but the document does not name fails: answers'
+// shapes are the contract.
 function toJsonSchema(schema, stack = []) {
   if (typeof schema === 'boolean') return schema;
   if (schema.$ref) {
     if (stack.includes(schema.$ref)) throw new Error(`recursive schema ${schema.$ref}`);
     return toJsonSchema(lookup(schema.$ref), [...stack, schema.$ref]);
   }
+  if (schema.allOf) schema = mergeAllOf(schema, stack);
   const out = {};
   for (const [k, v] of Object.entries(schema)) {
     switch (k) {
@@ -101,6 +132,7 @@ function toJsonSchema(schema, stack = []) {
         out[k] = v;
     }
   }
+  if (out.properties && !('additionalProperties' in out)) out.additionalProperties = false;
   if (schema.nullable === true) return { anyOf: [{ type: 'null' }, out] };
   return out;
 }
