@@ -41,7 +41,12 @@ int cli_print_bind_report(HdCli *cli, HdCtx *ctx, const HdBindReport *report)
                 cli_print_json(b);
                 return HD_EXIT_OK;
         }
-        if (report->recovered)
+        if (report->recovered && report->dry_run)
+                printf("Would first recover %u interrupted operation%s (writes 1-%u below), "
+                       "then:\n",
+                       report->recovered, report->recovered == 1 ? "" : "s",
+                       report->recovery_writes);
+        else if (report->recovered)
                 printf("Recovered %u interrupted operation%s first.\n", report->recovered,
                        report->recovered == 1 ? "" : "s");
         for (guint i = 0; i < report->devices->len; i++) {
@@ -61,6 +66,15 @@ int cli_print_bind_report(HdCli *cli, HdCtx *ctx, const HdBindReport *report)
                                          "changed):");
         else if (cli->verbose)
                 cli_print_write_log(ctx, "Changes made, in order:");
+        for (guint i = 0; i < report->devices->len; i++) {
+                const HdBindDevice *d = report->devices->pdata[i];
+                if (d->persist_removed)
+                        cli_print("%s: its boot-time binding %s: the host keeps it after a "
+                                  "reboot too (hostdev persist add %s binds it at boot again; "
+                                  "attach --keep-persist leaves the binding)\n",
+                                  d->name, report->dry_run ? "would be removed" : "is removed",
+                                  d->name);
+        }
         if (report->persisted && !report->dry_run)
                 printf("The binding is persistent: it is applied again at boot (hostdev persist "
                        "list).\n");

@@ -10,6 +10,7 @@
 #include "device.h"
 #include "fileio.h"
 #include "hd-error.h"
+#include "hint.h"
 #include "macros.h"
 #include "names.h"
 #include "parse.h"
@@ -376,6 +377,7 @@ static HdDevice *device_new(const HdAddress *address)
         dev->sriov_totalvfs = dev->sriov_numvfs = -1;
         dev->sriov_vf_device = -1;
         dev->boot_vga = -1;
+        dev->state = -1;
         dev->virtfns = g_ptr_array_new_with_free_func(g_free);
         dev->upstream = g_ptr_array_new_with_free_func(g_free);
         dev->netdevs = g_ptr_array_new_with_free_func(g_free);
@@ -458,15 +460,16 @@ HdDevice *hd_device_load(HdCtx *ctx, const HdAddress *address, guint fields, GEr
         dfd = hd_ctx_open_device_dir(ctx, name);
         if (dfd < 0) {
                 int err = errno;
+                g_autofree char *list = hd_hint_command(ctx, HD_HINT_CMD_LIST, NULL, FALSE, 0);
                 if (err == ENOENT || err == ENOTDIR)
                         g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
-                                    "no PCI device %s (hostdev list shows the devices)", name);
+                                    "no PCI device %s (%s shows the devices)", name, list);
                 else if (err == ELOOP)
                         /* a damaged or hostile tree; the scan skips such entries too */
                         g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
                                     "no PCI device %s: its entry in sys/bus/pci/devices is a "
-                                    "symbolic link loop (hostdev list shows the devices)",
-                                    name);
+                                    "symbolic link loop (%s shows the devices)",
+                                    name, list);
                 else
                         g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot open PCI device %s: %s",
                                     name, g_strerror(err));
@@ -489,6 +492,7 @@ void hd_device_free(HdDevice *dev)
         g_ptr_array_unref(dev->netdevs);
         g_ptr_array_unref(dev->blockdevs);
         g_ptr_array_unref(dev->drm_cards);
+        g_free(dev->host_need);
         g_free(dev);
 }
 
@@ -545,6 +549,8 @@ gboolean hd_device_is_assignable(const HdDevice *dev, const char **reason)
                 why = "boot GPU (the host's console)";
         else if ((dev->fields & HD_FIELD_IOMMU) && dev->iommu_group < 0)
                 why = "no IOMMU";
+        else if (dev->host_need)
+                why = dev->host_need;
         if (reason)
                 *reason = why;
         return why == NULL;
