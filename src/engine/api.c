@@ -448,7 +448,8 @@ static void route_hosts(HdEngine *e, HdHttpRequest *req, char **seg, guint n)
                         return check_query(req, NULL) ? add_host_call(e, req) : (void)0;
                 return bad_method(req, "GET, POST");
         }
-        if (!check_query(req, NULL) && !(n == 3 && strcmp(seg[2], "devices") == 0))
+        /* only devices takes a parameter (list_inventory checks it) */
+        if (!(n == 3 && strcmp(seg[2], "devices") == 0) && !check_query(req, NULL))
                 return;
         if (n == 2) {
                 if (get)
