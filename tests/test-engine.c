@@ -5,6 +5,10 @@
  * (--listen 127.0.0.1:0, short long polls and backoff); every child dies with the test
  * (PR_SET_PDEATHSIG). Waits are bounded loops on the engine's API (the state is asserted, never
  * a duration).
+ *
+ * With HOSTDEV_ENGINE_API_ANSWERS=DIR every answer of the engine is also written to
+ * DIR/answer-PID-N.json for tools/api/check-answers.mjs --spec docs/api/engine-openapi.yaml
+ * (the agent's calls made by these tests are not recorded).
  */
 #include "config.h"
 
@@ -178,6 +182,49 @@ static char *token_create(const char *dir, const char *name, const char *role)
         return out;
 }
 
+/* With HOSTDEV_ENGINE_API_ANSWERS set, write the answer there (see the top). */
+static void record_answer(const char *method, const char *path, guint status,
+                          const char *content_type, const char *body)
+{
+        static gint serial;
+        const char *dir = g_getenv("HOSTDEV_ENGINE_API_ANSWERS");
+        g_autoptr(JsonBuilder) b = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        g_autofree char *text = NULL;
+        g_autofree char *name = NULL;
+        g_autofree char *file = NULL;
+
+        if (!dir || !*dir)
+                return;
+        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "test");
+        json_builder_add_string_value(b, g_test_get_path());
+        json_builder_set_member_name(b, "method");
+        json_builder_add_string_value(b, method);
+        json_builder_set_member_name(b, "path");
+        json_builder_add_string_value(b, path);
+        json_builder_set_member_name(b, "status");
+        json_builder_add_int_value(b, status);
+        json_builder_set_member_name(b, "content_type");
+        if (content_type)
+                json_builder_add_string_value(b, content_type);
+        else
+                json_builder_add_null_value(b);
+        json_builder_set_member_name(b, "body_utf8");
+        json_builder_add_boolean_value(b, g_utf8_validate(body, -1, NULL));
+        json_builder_set_member_name(b, "body");
+        json_builder_add_string_value(b, g_utf8_validate(body, -1, NULL) ? body : "");
+        json_builder_end_object(b);
+        root = json_builder_get_root(b);
+        text = json_to_string(root, FALSE);
+        name = g_strdup_printf("answer-%d-%05d.json", (int)getpid(),
+                               g_atomic_int_add(&serial, 1));
+        file = g_build_filename(dir, name, NULL);
+        g_assert_true(g_file_set_contents(file, text, -1, NULL));
+}
+
 static Reply call(const char *base, const char *method, const char *path, const char *body,
                   const char *token)
 {
@@ -205,6 +252,12 @@ static Reply call(const char *base, const char *method, const char *path, const 
                      : g_strdup("");
         if (*r.body)
                 r.json = json_from_string(r.body, NULL);
+        /* the agents' own paths are theirs (docs/api/openapi.yaml) */
+        if (!g_str_has_prefix(path, "/v1/devices") && !g_str_has_prefix(path, "/v1/groups"))
+                record_answer(method, path, r.status,
+                              soup_message_headers_get_content_type(
+                                  soup_message_get_response_headers(msg), NULL),
+                              r.body);
         return r;
 }
 

@@ -185,12 +185,22 @@ static void on_sync_event(const char *host_id, const char *action, const char *r
                       action, message);
 }
 
+static void options_clear(HdEngineOptions *o)
+{
+        g_free(o->db_path);
+        g_free(o->listen);
+        g_free(o->tls_cert);
+        g_free(o->tls_key);
+        memset(o, 0, sizeof(*o));
+}
+
+static int serve(HdEngine *e);
+
 int main(int argc, char **argv)
 {
         HdEngine e = {0};
         g_autoptr(GError) error = NULL;
         g_autofree char *config = NULL;
-        g_autofree char *replica = NULL;
         gint poll_wait = 0, retry_max = 0;
         GOptionEntry entries[] = {
             {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
@@ -227,63 +237,73 @@ int main(int argc, char **argv)
         }
         e.opts.poll_wait = (guint)poll_wait;
         e.opts.retry_max = (guint)retry_max;
-        if (!load_config(&e.opts, config ? config : DEFAULT_CONFIG, config != NULL, &error))
-                return fail("configuration", error);
-        if (!e.opts.db_path)
-                e.opts.db_path = g_strdup(DEFAULT_DB);
-        if (argc > 1 && strcmp(argv[1], "token") == 0)
-                return token_main(e.opts.db_path, argc - 1, argv + 1);
-        if (argc > 1) {
-                fprintf(stderr, "hostdev-engine: unknown command \"%s\" (see --help)\n",
-                        g_utf8_validate(argv[1], -1, NULL) ? argv[1] : "?");
-                return 2;
+        if (!load_config(&e.opts, config ? config : DEFAULT_CONFIG, config != NULL, &error)) {
+                rc = fail("configuration", error);
+        } else {
+                if (!e.opts.db_path)
+                        e.opts.db_path = g_strdup(DEFAULT_DB);
+                if (argc > 1 && strcmp(argv[1], "token") == 0) {
+                        rc = token_main(e.opts.db_path, argc - 1, argv + 1);
+                } else if (argc > 1) {
+                        fprintf(stderr, "hostdev-engine: unknown command \"%s\" (see --help)\n",
+                                g_utf8_validate(argv[1], -1, NULL) ? argv[1] : "?");
+                        rc = 2;
+                } else {
+                        rc = serve(&e);
+                }
         }
-        if (!e.opts.listen)
-                e.opts.listen = g_strdup("127.0.0.1:8087");
-        if (!e.opts.poll_wait)
-                e.opts.poll_wait = 60;
-        if (!e.opts.retry_max)
-                e.opts.retry_max = 60;
+        options_clear(&e.opts);
+        return rc;
+}
 
-        e.store = hd_store_open_sqlite(e.opts.db_path, &error);
-        if (!e.store)
+static int serve(HdEngine *e)
+{
+        g_autofree char *uuid = g_uuid_string_random();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *replica = NULL;
+        int rc = 0;
+
+        if (!e->opts.listen)
+                e->opts.listen = g_strdup("127.0.0.1:8087");
+        if (!e->opts.poll_wait)
+                e->opts.poll_wait = 60;
+        if (!e->opts.retry_max)
+                e->opts.retry_max = 60;
+
+        e->store = hd_store_open_sqlite(e->opts.db_path, &error);
+        if (!e->store)
                 return fail("cannot open the database", error);
-        e.loop = g_main_loop_new(NULL, FALSE);
-        replica = g_strdup_printf("%s/%d/%s", g_get_host_name(), (int)getpid(),
-                                  g_uuid_string_random());
+        e->loop = g_main_loop_new(NULL, FALSE);
+        replica = g_strdup_printf("%s/%d/%s", g_get_host_name(), (int)getpid(), uuid);
         {
                 HdSyncConfig sc = {
-                    .poll_wait = e.opts.poll_wait,
-                    .retry_max = e.opts.retry_max,
-                    .lease_ttl = e.opts.poll_wait * 2 + 30,
+                    .poll_wait = e->opts.poll_wait,
+                    .retry_max = e->opts.retry_max,
+                    .lease_ttl = e->opts.poll_wait * 2 + 30,
                     .owner = replica,
                 };
-                e.sync = hd_sync_manager_new(e.store, &sc, on_sync_event, &e);
+                e->sync = hd_sync_manager_new(e->store, &sc, on_sync_event, e);
         }
-        if (!hd_engine_api_start(&e, &error)) {
+        if (!hd_engine_api_start(e, &error)) {
                 rc = fail("cannot listen", error);
                 goto out;
         }
-        hd_engine_event(&e, "engine", "engine.start", "engine", "ok", replica);
-        if (!hd_sync_manager_start_all(e.sync, &error)) {
+        hd_engine_event(e, "engine", "engine.start", "engine", "ok", replica);
+        if (!hd_sync_manager_start_all(e->sync, &error)) {
                 rc = fail("cannot start the sync", error);
                 goto out;
         }
-        g_unix_signal_add(SIGTERM, on_signal, e.loop);
-        g_unix_signal_add(SIGINT, on_signal, e.loop);
-        g_main_loop_run(e.loop);
-        hd_engine_log(&e, "info", "stopping");
+        g_unix_signal_add(SIGTERM, on_signal, e->loop);
+        g_unix_signal_add(SIGINT, on_signal, e->loop);
+        g_main_loop_run(e->loop);
+        hd_engine_log(e, "info", "stopping");
 out:
-        hd_engine_api_stop(&e);
-        hd_sync_manager_free(e.sync);
+        hd_engine_api_stop(e);
+        hd_sync_manager_free(e->sync);
         /* the cancelled agent calls finish (and free themselves) on the loop */
         for (guint i = 0; i < 100 && g_main_context_iteration(NULL, FALSE); i++)
                 ;
-        hd_store_free(e.store);
-        g_main_loop_unref(e.loop);
-        g_free(e.opts.db_path);
-        g_free(e.opts.listen);
-        g_free(e.opts.tls_cert);
-        g_free(e.opts.tls_key);
+        hd_store_free(e->store);
+        g_main_loop_unref(e->loop);
         return rc;
 }
