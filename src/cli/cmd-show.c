@@ -138,7 +138,6 @@ int cmd_show(HdCli *cli, int argc, char **argv)
         if (!dev)
                 return cli_report_error(cli, error);
 
-        uses = hd_usage_describe(ctx, dev);
         group = hd_iommu_group_load(ctx, dev, &members);
 
         if (cli->json) {
@@ -149,12 +148,7 @@ int cmd_show(HdCli *cli, int argc, char **argv)
                 hd_json_add_device(b, dev, TRUE);
                 dev_node = json_builder_get_root(b);
                 obj = json_node_get_object(dev_node);
-                {
-                        JsonArray *a = json_array_new();
-                        for (guint i = 0; i < uses->len; i++)
-                                json_array_add_string_element(a, uses->pdata[i]);
-                        json_object_set_array_member(obj, "host_use", a);
-                }
+                hd_json_set_host_use(obj, ctx, dev);
                 if (group) {
                         g_autoptr(JsonBuilder) gb = json_builder_new();
                         hd_json_add_group(gb, group);
@@ -168,6 +162,7 @@ int cmd_show(HdCli *cli, int argc, char **argv)
                 }
                 return HD_EXIT_OK;
         }
+        uses = hd_usage_describe(ctx, dev);
         print_device(dev, group, uses);
         return HD_EXIT_OK;
 }

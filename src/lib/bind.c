@@ -164,12 +164,17 @@ static char *no_iommu_text(const char *d)
                                d);
 }
 
-static char *boot_vga_text(const char *d)
+/* With the framebuffer that shows the console when there is one (usage.h): the firmware's
+ * (efifb, simplefb) is released only by kernel arguments, which the text names. */
+static char *boot_vga_text(HdCtx *ctx, const HdDevice *dev, const char *d)
 {
-        return g_strdup_printf("%s is the boot VGA device (the host's console would go dark); "
+        g_autoptr(HdFramebuffer) fb = hd_usage_framebuffer(ctx, dev);
+        g_autofree char *fb_text = fb ? hd_framebuffer_describe(fb) : NULL;
+
+        return g_strdup_printf("%s is the boot VGA device (the host's console would go dark%s%s); "
                                "pass through another GPU, or pass --force if the host runs "
                                "headless",
-                               d);
+                               d, fb_text ? ": " : "", fb_text ? fb_text : "");
 }
 
 /* Requested devices plus, with @whole_group, the other endpoints of their groups that
@@ -296,25 +301,55 @@ static void refuse(GString *msg, const char *format, ...)
         va_end(ap);
 }
 
+/* A NIC is judged by everything stacked on it (usage.h): the port of a bridge that carries
+ * the default route is the default-route NIC, and the refusal names the chain. */
 static void check_network(HdCtx *ctx, const HdDevice *dev, const char *d, guint force,
                           GString *msg)
 {
         for (guint i = 0; i < dev->netdevs->len; i++) {
                 const char *ifname = dev->netdevs->pdata[i];
-                g_autofree char *detail = NULL;
-                HdNetUse use = hd_usage_netdev(ctx, ifname, &detail);
+                g_autoptr(HdNetUsage) u = hd_usage_netdev_full(ctx, ifname);
 
-                if (use == HD_NET_DEFAULT_ROUTE && force < 2)
+                const HdNetHop *first = u->via->len ? u->via->pdata[0] : NULL;
+                /* a bridge, bond or team keeps the route when it has another port */
+                gboolean ported =
+                    first && (strcmp(first->kind, "bridge") == 0 ||
+                              strcmp(first->kind, "bond") == 0 || strcmp(first->kind, "team") == 0);
+
+                if (u->use == HD_NET_DEFAULT_ROUTE && force < 2)
                         refuse(msg,
-                               "%s is %s, which %s: detaching it cuts the host off the network; "
-                               "move the route to another interface first, or pass --force twice",
-                               d, ifname, detail);
-                else if (use == HD_NET_ADDRESS && force < 1)
+                               "%s: %s: detaching it cuts the host off the network; move the "
+                               "route to another interface%s%s%s first, or pass --force twice",
+                               d, u->text, ported ? " or give " : "", ported ? first->ifname : "",
+                               ported ? " another port" : "");
+                else if (u->use == HD_NET_ADDRESS && force < 1)
                         refuse(msg,
-                               "%s is %s, which %s: the host is using it; take the interface down "
-                               "first (ip link set %s down), or pass --force",
-                               d, ifname, detail, ifname);
+                               "%s: %s: the host is using it; take the interface down first (ip "
+                               "link set %s down), or pass --force",
+                               d, u->text, u->carrier);
         }
+}
+
+/* Processes holding the GPU's nodes: unbinding a DRM or nvidia driver under a display server
+ * or nvidia-persistenced is the classic host hang (the driver's remove waits for them, or
+ * they crash the session). Overridable only with --force twice. */
+static void check_gpu_clients(HdCtx *ctx, const HdDevice *dev, const char *d, guint force,
+                              GString *msg)
+{
+        g_autoptr(GPtrArray) clients = NULL;
+        g_autofree char *list = NULL;
+
+        if (force >= 2)
+                return;
+        clients = hd_usage_gpu_clients(ctx, dev);
+        if (clients->len == 0)
+                return;
+        list = hd_usage_gpu_clients_text(clients);
+        refuse(msg,
+               "%s is in use: %s; unbinding %s under them can hang the host or its session; stop "
+               "them first (the display manager: systemctl stop display-manager; "
+               "nvidia-persistenced: systemctl stop nvidia-persistenced), or pass --force twice",
+               d, list, dev->driver ? dev->driver : "its driver");
 }
 
 static void check_storage(HdCtx *ctx, const HdDevice *dev, const char *d, guint force,
@@ -384,8 +419,14 @@ static gboolean check_detach(HdCtx *ctx, GArray *plan, guint force, GError **err
                         continue;
                 }
                 if (hd_device_is_boot_vga(dev) && force < 1) {
-                        g_autofree char *text = boot_vga_text(d);
+                        g_autofree char *text = boot_vga_text(ctx, dev, d);
                         refuse(msg, "%s", text);
+                } else if (hd_device_is_boot_vga(dev)) {
+                        g_autoptr(HdFramebuffer) fb = hd_usage_framebuffer(ctx, dev);
+                        if (fb && fb->firmware && !fb->release_in_cmdline) {
+                                g_autofree char *fb_text = hd_framebuffer_describe(fb);
+                                hd_ctx_log(ctx, HD_LOG_WARNING, "%s: %s", dev->name, fb_text);
+                        }
                 }
                 if (dev->sriov_numvfs > 0)
                         refuse(msg,
@@ -398,6 +439,7 @@ static gboolean check_detach(HdCtx *ctx, GArray *plan, guint force, GError **err
                         continue;
                 check_network(ctx, full, d, force, msg);
                 check_storage(ctx, full, d, force, msg);
+                check_gpu_clients(ctx, dev, d, force, msg);
         }
         if (busy->len) {
                 g_set_error_literal(error, HD_ERROR, HD_ERROR_BUSY, busy->str);
@@ -918,7 +960,7 @@ gboolean hd_bind_check_for_vm(HdCtx *ctx, const HdAddress *address, GError **err
         if (dev->iommu_group < 0)
                 text = no_iommu_text(d);
         else if (hd_device_is_boot_vga(dev))
-                text = boot_vga_text(d);
+                text = boot_vga_text(ctx, dev, d);
         if (text) {
                 g_set_error_literal(error, HD_ERROR, HD_ERROR_REFUSED, text);
                 return FALSE;
