@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -230,6 +231,41 @@ static void test_show_names_chain(void)
                         "route via 192.168.1.1");
 }
 
+/* A snapshot replays the stacked interfaces, the IPv6 tables and the framebuffer: show --json
+ * on it says what it says on the tree. */
+static void test_snapshot_keeps_stack(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("proxmox-bridged");
+        g_autofree char *tmp = hd_test_make_tmp_dir();
+        g_autofree char *tree = g_build_filename(tmp, "snap", NULL);
+        const char *argv[] = {"snapshot", "-d", tree, "--root", fx->root, NULL};
+        const char *const addrs[] = {BRIDGED_NIC, BOND_NIC, VLAN_NIC, MACVLAN_NIC, PVE_GPU};
+
+        g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, NULL), ==, 0);
+        for (gsize i = 0; i < G_N_ELEMENTS(addrs); i++) {
+                HdTestFixture snap = {tree};
+                g_autoptr(JsonNode) a = NULL;
+                g_autoptr(JsonNode) b = NULL;
+                JsonObject *oa = show_json(fx, addrs[i], &a);
+                JsonObject *ob = show_json(&snap, addrs[i], &b);
+                g_autofree char *ta =
+                    json_to_string(json_object_get_member(oa, "network_use"), FALSE);
+                g_autofree char *tb =
+                    json_to_string(json_object_get_member(ob, "network_use"), FALSE);
+                g_autofree char *fa =
+                    json_to_string(json_object_get_member(oa, "framebuffer"), FALSE);
+                g_autofree char *fb =
+                    json_to_string(json_object_get_member(ob, "framebuffer"), FALSE);
+
+                g_assert_cmpstr(tb, ==, ta);
+                g_assert_cmpstr(fb, ==, fa);
+        }
+        {
+                g_autofree char *rm = g_strdup_printf("rm -rf '%s'", tmp);
+                g_assert_cmpint(system(rm), ==, 0);
+        }
+}
+
 /* ---------------------------------------------------------------- GPU */
 
 static void test_gpu_clients_refused(void)
@@ -363,6 +399,7 @@ int main(int argc, char **argv)
         g_test_add_func("/hostuse/net/link-loop", test_link_loop);
         g_test_add_func("/hostuse/net/api", test_usage_api);
         g_test_add_func("/hostuse/net/show", test_show_names_chain);
+        g_test_add_func("/hostuse/net/snapshot", test_snapshot_keeps_stack);
         g_test_add_func("/hostuse/gpu/clients-refused", test_gpu_clients_refused);
         g_test_add_func("/hostuse/gpu/boot-gpu-clients", test_boot_gpu_clients);
         g_test_add_func("/hostuse/gpu/boot-gpu-without-clients", test_boot_gpu_without_clients);
