@@ -266,6 +266,25 @@ static void test_snapshot_keeps_stack(void)
         }
 }
 
+/* groups: the verdict of a bridged NIC's group and of a GPU with clients says the host uses
+ * them. */
+static void test_groups_see_use(void)
+{
+        g_autoptr(HdTestFixture) pve = hd_test_fixture_new("proxmox-bridged");
+        g_autoptr(HdTestFixture) desk = hd_test_fixture_new("desktop-drm");
+        const char *pve_argv[] = {"--root", pve->root, "groups", NULL};
+        const char *desk_argv[] = {"--root", desk->root, "groups", NULL};
+        g_autofree char *pve_out = NULL;
+        g_autofree char *desk_out = NULL;
+
+        g_assert_cmpint(hd_test_run_cli(pve_argv, NULL, &pve_out, NULL), ==, 0);
+        assert_has(pve_out, "0000:03:00.0: enp3s0f0 is a port of bridge vmbr0, which carries");
+        assert_has(pve_out, "0000:07:00.0: enp7s0 is a slave of bond bond0, which is a port of "
+                            "bridge vmbr1");
+        g_assert_cmpint(hd_test_run_cli(desk_argv, NULL, &desk_out, NULL), ==, 0);
+        assert_has(desk_out, "0000:01:00.0: 900 (nvidia-persiste) has /dev/nvidia0 open");
+}
+
 /* ---------------------------------------------------------------- GPU */
 
 static void test_gpu_clients_refused(void)
@@ -400,6 +419,7 @@ int main(int argc, char **argv)
         g_test_add_func("/hostuse/net/api", test_usage_api);
         g_test_add_func("/hostuse/net/show", test_show_names_chain);
         g_test_add_func("/hostuse/net/snapshot", test_snapshot_keeps_stack);
+        g_test_add_func("/hostuse/groups", test_groups_see_use);
         g_test_add_func("/hostuse/gpu/clients-refused", test_gpu_clients_refused);
         g_test_add_func("/hostuse/gpu/boot-gpu-clients", test_boot_gpu_clients);
         g_test_add_func("/hostuse/gpu/boot-gpu-without-clients", test_boot_gpu_without_clients);

@@ -680,6 +680,7 @@ static GPtrArray *index_list(GHashTable *index, const char *device)
 }
 
 static gboolean node_name(const char *name, const char *prefix);
+static int nvidia_minor(HdCtx *ctx, const HdDevice *dev);
 
 /* @node (taken) belongs to PCI device @device. */
 static void add_node(GHashTable *owner, GPtrArray *nodes, char *node, const char *device)
@@ -733,6 +734,24 @@ GHashTable *hd_usage_index(HdCtx *ctx)
                 }
         }
         proc_tables_clear(&t);
+        /* the proprietary nvidia driver's /dev/nvidiaN of the devices bound to it */
+        {
+                g_autoptr(GPtrArray) bound =
+                    hd_list_dir_at(root_fd, "sys/bus/pci/drivers/nvidia", NULL);
+                for (guint i = 0; bound && i < bound->len; i++) {
+                        HdDevice gpu = {0};
+                        int minor;
+
+                        if (!hd_address_parse_sysfs_name(bound->pdata[i], &gpu.address))
+                                continue;
+                        hd_address_format(&gpu.address, gpu.name);
+                        minor = nvidia_minor(ctx, &gpu);
+                        add_node(node_owner, gpu_nodes,
+                                 minor >= 0 ? g_strdup_printf("/dev/nvidia%d", minor)
+                                            : g_strdup("/dev/nvidiactl"),
+                                 gpu.name);
+                }
+        }
         /* one pass over the processes for the nodes of every GPU */
         if (gpu_nodes->len > 0) {
                 g_autoptr(GPtrArray) holders = scan_node_holders(ctx, gpu_nodes);
