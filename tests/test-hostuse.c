@@ -378,6 +378,7 @@ static void test_boot_gpu_firmware_framebuffer(void)
         g_assert_cmpstr(json_object_get_string_member(fb, "fb"), ==, "fb0");
         g_assert_cmpstr(json_object_get_string_member(fb, "driver"), ==, "efifb");
         g_assert_true(json_object_get_boolean_member(fb, "firmware"));
+        g_assert_true(json_object_get_boolean_member(fb, "console"));
         g_assert_cmpstr(json_object_get_string_member(fb, "release_option"), ==,
                         "release-framebuffer");
 

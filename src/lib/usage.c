@@ -1049,6 +1049,7 @@ HdFramebuffer *hd_usage_framebuffer(HdCtx *ctx, const HdDevice *dev)
                         out->fb = g_steal_pointer(&fb);
                         out->name = g_strdup(name);
                         out->driver = g_strdup(dev->driver);
+                        out->console = hd_device_is_boot_vga(dev);
                         return out;
                 }
                 if (!hd_device_is_boot_vga(dev))
@@ -1062,6 +1063,7 @@ HdFramebuffer *hd_usage_framebuffer(HdCtx *ctx, const HdDevice *dev)
                         out->name = g_strdup(name);
                         out->driver = g_strdup(fw);
                         out->firmware = TRUE;
+                        out->console = TRUE;
                         out->release_in_cmdline = release_in_cmdline(ctx);
                         return out;
                 }
@@ -1072,8 +1074,9 @@ HdFramebuffer *hd_usage_framebuffer(HdCtx *ctx, const HdDevice *dev)
 char *hd_framebuffer_describe(const HdFramebuffer *fb)
 {
         if (!fb->firmware)
-                return g_strdup_printf("the console is on %s (%s) of %s", fb->fb, fb->name,
-                                       fb->driver ? fb->driver : "its driver");
+                return g_strdup_printf("%s on %s (%s) of %s",
+                                       fb->console ? "the console is" : "a framebuffer is", fb->fb,
+                                       fb->name, fb->driver ? fb->driver : "its driver");
         if (fb->release_in_cmdline)
                 return g_strdup_printf(
                     "the console is on %s (%s) of %s, the firmware's framebuffer in this "

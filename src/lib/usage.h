@@ -107,6 +107,7 @@ typedef struct {
         char *driver;      /* "efifb", "vesafb", "simplefb", "simpledrm", "vga16fb", or the
                             * GPU's driver; NULL unknown */
         gboolean firmware; /* the firmware's framebuffer */
+        gboolean console;  /* on the boot GPU: the console is drawn there */
         gboolean release_in_cmdline; /* the running command line already has the arguments of
                                       * kernel-args' release-framebuffer */
 } HdFramebuffer;
