@@ -188,6 +188,36 @@ static void test_usage_api(void)
         g_assert_cmpuint(u->via->len, ==, 0);
 }
 
+/* Names that are no interface names (a path in bonding/slaves, "upper_.." links) and lines
+ * that are no routes are passed over; the real chain is still found. */
+static void test_hostile_names(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("proxmox-bridged");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autofree char *slaves = hd_test_path(fx, "sys/devices/virtual/net/bond0/bonding/slaves");
+        g_autofree char *dotdot = hd_test_path(
+            fx, "sys/devices/pci0000:00/0000:00:01.2/0000:06:00.0/net/enp6s0/upper_..");
+        g_autofree char *route6 = hd_test_path(fx, "proc/net/ipv6_route");
+        g_autofree char *old6 = NULL;
+        g_autofree char *bad6 = NULL;
+        g_autoptr(HdNetUsage) u = NULL;
+
+        g_assert_true(g_file_set_contents(slaves, "../../../../etc enp6s0 enp7s0 /x\n", -1, NULL));
+        g_assert_cmpint(symlink("../../../../../../../../etc", dotdot), ==, 0);
+        g_assert_true(g_file_get_contents(route6, &old6, NULL, NULL));
+        bad6 = g_strconcat("zz 00 00 00 00 00 00 00 00 enp8s0.100\n"
+                           "00000000000000000000000000000000 ff\n",
+                           old6, NULL);
+        g_assert_true(g_file_set_contents(route6, bad6, -1, NULL));
+        u = hd_usage_netdev_full(ctx, "enp6s0");
+        g_assert_cmpstr(u->carrier, ==, "vmbr1");
+        g_assert_cmpuint(u->via->len, ==, 2);
+        g_clear_pointer(&u, hd_net_usage_free);
+        u = hd_usage_netdev_full(ctx, "enp8s0");
+        g_assert_cmpint(u->use, ==, HD_NET_DEFAULT_ROUTE);
+        g_assert_cmpstr(u->carrier, ==, "enp8s0.100");
+}
+
 static JsonObject *show_json(const HdTestFixture *fx, const char *addr, JsonNode **keep)
 {
         const char *argv[] = {"--root", fx->root, "show", addr, "--json", NULL};
@@ -418,6 +448,7 @@ int main(int argc, char **argv)
         g_test_add_func("/hostuse/net/reverse-link-only", test_reverse_link_only);
         g_test_add_func("/hostuse/net/link-loop", test_link_loop);
         g_test_add_func("/hostuse/net/api", test_usage_api);
+        g_test_add_func("/hostuse/net/hostile-names", test_hostile_names);
         g_test_add_func("/hostuse/net/show", test_show_names_chain);
         g_test_add_func("/hostuse/net/snapshot", test_snapshot_keeps_stack);
         g_test_add_func("/hostuse/groups", test_groups_see_use);
