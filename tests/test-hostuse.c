@@ -437,6 +437,33 @@ static void test_framebuffer_released(void)
         g_assert_null(strstr(error->message, "release-framebuffer"));
 }
 
+/* After kernel-args --enable release-framebuffer --apply and before the reboot: the
+ * framebuffer is still there, and the advice is to reboot, not to run kernel-args again. */
+static void test_framebuffer_release_configured(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("proxmox-bridged");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(HdCtx) ctx2 = hd_test_ctx_new(fx);
+        g_autoptr(GPtrArray) enable = g_ptr_array_new();
+        HdKernelArgsRequest req = {enable, NULL, NULL, NULL};
+        g_autoptr(HdKernelArgs) ka = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonNode) node = NULL;
+        JsonObject *fb;
+        const char *const needles[] = {"efifb", "configured for the next boot: reboot", NULL};
+
+        g_ptr_array_add(enable, (gpointer) "release-framebuffer");
+        ka = hd_kernel_args_plan(ctx, &req, &error);
+        g_assert_no_error(error);
+        g_assert_true(hd_kernel_args_apply(ctx, ka, &error));
+        g_assert_no_error(error);
+
+        assert_refused(ctx2, PVE_GPU, TRUE, 0, needles);
+        fb = json_object_get_object_member(show_json(fx, PVE_GPU, &node), "framebuffer");
+        g_assert_true(json_object_get_boolean_member(fb, "release_configured"));
+        g_assert_true(json_object_get_null_member(fb, "release_option"));
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -458,5 +485,7 @@ int main(int argc, char **argv)
         g_test_add_func("/hostuse/gpu/api-and-show", test_gpu_clients_api_and_show);
         g_test_add_func("/hostuse/gpu/firmware-framebuffer", test_boot_gpu_firmware_framebuffer);
         g_test_add_func("/hostuse/gpu/framebuffer-released", test_framebuffer_released);
+        g_test_add_func("/hostuse/gpu/framebuffer-release-configured",
+                        test_framebuffer_release_configured);
         return g_test_run();
 }

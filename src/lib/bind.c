@@ -423,7 +423,8 @@ static gboolean check_detach(HdCtx *ctx, GArray *plan, guint force, GError **err
                         refuse(msg, "%s", text);
                 } else if (hd_device_is_boot_vga(dev)) {
                         g_autoptr(HdFramebuffer) fb = hd_usage_framebuffer(ctx, dev);
-                        if (fb && fb->firmware && !fb->release_in_cmdline) {
+                        if (fb && fb->firmware && !fb->release_in_cmdline &&
+                            !fb->release_configured) {
                                 g_autofree char *fb_text = hd_framebuffer_describe(fb);
                                 hd_ctx_log(ctx, HD_LOG_WARNING, "%s: %s", dev->name, fb_text);
                         }

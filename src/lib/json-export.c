@@ -387,7 +387,8 @@ void hd_json_set_host_use(JsonObject *obj, HdCtx *ctx, const HdDevice *dev)
                         json_object_set_null_member(o, "driver");
                 json_object_set_boolean_member(o, "firmware", fb->firmware);
                 json_object_set_boolean_member(o, "console", fb->console);
-                if (fb->firmware && !fb->release_in_cmdline)
+                json_object_set_boolean_member(o, "release_configured", fb->release_configured);
+                if (fb->firmware && !fb->release_in_cmdline && !fb->release_configured)
                         json_object_set_string_member(o, "release_option",
                                                       HD_FRAMEBUFFER_RELEASE_OPTION);
                 else

@@ -993,11 +993,9 @@ static const char *firmware_fb_driver(const char *name, const char *device)
         return NULL;
 }
 
-/* Whether the running command line has every argument of release-framebuffer. */
-static gboolean release_in_cmdline(HdCtx *ctx)
+/* Whether @words hold every argument of release-framebuffer. */
+static gboolean words_release(GPtrArray *words)
 {
-        g_autofree char *line = hd_read_attr_optional_at(hd_ctx_get_root_fd(ctx), "proc/cmdline");
-        g_autoptr(GPtrArray) words = line ? hd_cmdline_split(line, NULL) : NULL;
         g_auto(GStrv) wanted = g_strsplit(HD_FRAMEBUFFER_RELEASE_ARGS, " ", -1);
 
         if (!words)
@@ -1011,6 +1009,24 @@ static gboolean release_in_cmdline(HdCtx *ctx)
                         return FALSE;
         }
         return TRUE;
+}
+
+/* The running command line (proc/cmdline) has them. */
+static gboolean release_in_cmdline(HdCtx *ctx)
+{
+        g_autofree char *line = hd_read_attr_optional_at(hd_ctx_get_root_fd(ctx), "proc/cmdline");
+        g_autoptr(GPtrArray) words = line ? hd_cmdline_split(line, NULL) : NULL;
+
+        return words_release(words);
+}
+
+/* The command line the bootloader boots next has them (as `kernel-args` reads it). */
+static gboolean release_configured(HdCtx *ctx)
+{
+        HdKernelArgsRequest req = {NULL, NULL, NULL, NULL};
+        g_autoptr(HdKernelArgs) ka = hd_kernel_args_plan(ctx, &req, NULL);
+
+        return ka && words_release(ka->configured);
 }
 
 HdFramebuffer *hd_usage_framebuffer(HdCtx *ctx, const HdDevice *dev)
@@ -1065,6 +1081,8 @@ HdFramebuffer *hd_usage_framebuffer(HdCtx *ctx, const HdDevice *dev)
                         out->firmware = TRUE;
                         out->console = TRUE;
                         out->release_in_cmdline = release_in_cmdline(ctx);
+                        out->release_configured =
+                            !out->release_in_cmdline && release_configured(ctx);
                         return out;
                 }
         }
@@ -1082,6 +1100,13 @@ char *hd_framebuffer_describe(const HdFramebuffer *fb)
                     "the console is on %s (%s) of %s, the firmware's framebuffer in this "
                     "GPU's memory, although the running kernel has " HD_FRAMEBUFFER_RELEASE_ARGS,
                     fb->fb, fb->name, fb->driver);
+        if (fb->release_configured)
+                return g_strdup_printf(
+                    "the console is on %s (%s) of %s, the firmware's framebuffer in this "
+                    "GPU's memory, which vfio-pci cannot reserve while %s holds it; the "
+                    "kernel arguments that release it (" HD_FRAMEBUFFER_RELEASE_ARGS
+                    ") are configured for the next boot: reboot",
+                    fb->fb, fb->name, fb->driver, fb->driver);
         return g_strdup_printf("the console is on %s (%s) of %s, the firmware's framebuffer in "
                                "this GPU's memory, which vfio-pci cannot reserve while %s holds "
                                "it; hostdev kernel-args --enable " HD_FRAMEBUFFER_RELEASE_OPTION

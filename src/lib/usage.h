@@ -110,6 +110,8 @@ typedef struct {
         gboolean console;  /* on the boot GPU: the console is drawn there */
         gboolean release_in_cmdline; /* the running command line already has the arguments of
                                       * kernel-args' release-framebuffer */
+        gboolean release_configured; /* the bootloader's command line has them (kernel-args'
+                                      * configured): released after a reboot */
 } HdFramebuffer;
 
 void hd_framebuffer_free(HdFramebuffer *fb);
