@@ -38,6 +38,7 @@ typedef struct {
         gboolean persist; /* detach */
         guint force;      /* true = 1; 0..2 */
         char *driver;     /* attach */
+        gboolean keep_persist; /* attach */
 } HdBindArgs;
 gboolean hd_body_parse_bind(JsonObject *o, const char *action, HdBindArgs *out, GError **error);
 void hd_bind_args_clear(HdBindArgs *a);
@@ -61,9 +62,6 @@ void hd_vm_args_clear(HdVmArgs *a);
  * its directory must. *@out: the resolved path, for libvirt. */
 gboolean hd_disk_image_resolve(const char *images_dir, const char *path, char **out,
                                GError **error);
-
-/* 1-64 letters, digits, '-', '_' or '.', not starting with '.' (libvirt's and vm.c's rule). */
-gboolean hd_vm_name_valid(const char *name);
 
 /* PUT /v1/kernel-args */
 typedef struct {

@@ -245,6 +245,8 @@ void hd_json_add_bind_report(JsonBuilder *b, HdCtx *ctx, const HdBindReport *rep
                 json_builder_add_boolean_value(b, d->changed);
                 json_builder_set_member_name(b, "requested");
                 json_builder_add_boolean_value(b, d->requested);
+                json_builder_set_member_name(b, "persist_removed");
+                json_builder_add_boolean_value(b, d->persist_removed);
                 json_builder_end_object(b);
         }
         json_builder_end_array(b);
@@ -377,7 +379,7 @@ void hd_json_set_host_use(JsonObject *obj, HdCtx *ctx, const HdDevice *dev)
 
         if (fb) {
                 JsonObject *o = json_object_new();
-                g_autofree char *text = hd_framebuffer_describe(fb);
+                g_autofree char *text = hd_framebuffer_describe(ctx, fb);
 
                 json_object_set_string_member(o, "fb", fb->fb);
                 json_object_set_string_member(o, "name", fb->name);

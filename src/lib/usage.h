@@ -123,8 +123,9 @@ HdFramebuffer *hd_usage_framebuffer(HdCtx *ctx, const HdDevice *dev);
 /* The sentence for people: "the console is on fb0 (EFI VGA) of efifb, the firmware's
  * framebuffer in this GPU's memory, which vfio-pci cannot reserve while efifb holds it;
  * hostdev kernel-args --enable release-framebuffer --apply (video=efifb:off
- * initcall_blacklist=sysfb_init) releases it at the next boot". */
-char *hd_framebuffer_describe(const HdFramebuffer *fb);
+ * initcall_blacklist=sysfb_init) releases it at the next boot", the command in @ctx's
+ * vocabulary (hint.h). */
+char *hd_framebuffer_describe(HdCtx *ctx, const HdFramebuffer *fb);
 
 /* The kernel-args option that releases a firmware framebuffer and its arguments. */
 #define HD_FRAMEBUFFER_RELEASE_OPTION "release-framebuffer"
