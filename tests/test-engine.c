@@ -726,6 +726,42 @@ static void test_bad_input(void)
                 g_auto(Reply) r = call(e, "POST", p, "{\"now\": true}", admin);
                 assert_error(&r, 400, "invalid-argument");
         }
+        {
+                /* a CA file that cannot be read: never a fallback to the system's CAs */
+                g_autofree char *tid = NULL;
+                g_autofree char *ca = g_build_filename(dir, "missing-ca.pem", NULL);
+                g_autofree char *b = g_strdup_printf(
+                    "{\"name\": \"tls1\", \"agent_url\": \"https://127.0.0.1:1\", "
+                    "\"agent_token\": \"secret-agent-token-0123456789\", \"tls_ca_file\": \"%s\"}",
+                    ca);
+                g_auto(Reply) r = call(e, "POST", "/v1/hosts", b, admin);
+                g_assert_cmpuint(r.status, ==, 201);
+                tid = g_strdup(json_object_get_string_member(obj(&r), "id"));
+                g_auto(Reply) h = wait_status(e, admin, tid, "non_responsive");
+                g_assert_nonnull(strstr(json_object_get_string_member(obj(&h), "last_error"),
+                                        "CA file"));
+                /* and after a retry (the backoff is 1 s here) still the CA file, not a
+                 * connection made without it */
+                {
+                        g_autofree char *first =
+                            g_strdup(json_object_get_string_member(obj(&h), "updated_at"));
+                        g_autofree char *p = g_strconcat("/v1/hosts/", tid, NULL);
+                        gboolean retried = FALSE;
+                        for (guint i = 0; i < 1200 && !retried; i++) {
+                                g_auto(Reply) r2 = call(e, "GET", p, NULL, admin);
+                                retried = strcmp(json_object_get_string_member(obj(&r2),
+                                                                               "updated_at"),
+                                                 first) != 0;
+                                if (retried)
+                                        g_assert_nonnull(strstr(
+                                            json_object_get_string_member(obj(&r2), "last_error"),
+                                            "CA file"));
+                                else
+                                        g_usleep(50000);
+                        }
+                        g_assert_true(retried);
+                }
+        }
         g_assert_true(has_event(e, admin, "host.add", "refused"));
         proc_stop(engine, SIGTERM);
         rm_rf(dir);

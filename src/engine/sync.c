@@ -29,6 +29,7 @@ typedef struct {
         char *url;   /* without the trailing slash */
         char *token; /* the agent's */
         GTlsCertificate *pinned;
+        char *tls_error; /* the host's CA file or pinned certificate cannot be used */
         SoupSession *session;
         GCancellable *cancel;
         guint timer;
@@ -59,6 +60,7 @@ static void sync_unref(HdSync *s)
                 return;
         g_free(s->id);
         g_free(s->url);
+        g_free(s->tls_error);
         if (s->token)
                 explicit_bzero(s->token, strlen(s->token));
         g_free(s->token);
@@ -111,6 +113,7 @@ static void fail(HdSync *s, const char *message)
         g_autoptr(GError) error = NULL;
 
         restart_cancellable(s);
+        g_clear_handle_id(&s->timer, g_source_remove);
         s->backoff = s->backoff ? MIN(s->backoff * 2, s->m->cfg.retry_max) : 1;
         if (!hd_store_host_set_status(s->m->store, s->id, HD_HOST_NON_RESPONSIVE, message,
                                       s->backoff, &error))
@@ -453,6 +456,9 @@ static void on_host(HdSync *s, guint status, GBytes *body, const char *etag)
 
 static void connect_host(HdSync *s)
 {
+        /* never fall back to the system's CAs: the files are read again on edit or refresh */
+        if (s->tls_error)
+                return fail(s, s->tls_error);
         if (!lease(s))
                 return;
         call(s, "/v1/host", NULL, on_host);
@@ -530,9 +536,11 @@ void hd_sync_host_start(HdSyncManager *m, const char *host_id)
         if (h->tls_ca_file) {
                 GTlsDatabase *db = g_tls_file_database_new(h->tls_ca_file, &error);
                 if (!db) {
-                        g_autofree char *msg =
-                            g_strdup_printf("the host's TLS CA file: %s", error->message);
-                        fail(s, msg);
+                        s->tls_error = g_strdup_printf(
+                            "the host's TLS CA file: %s; fix it, then POST "
+                            "/v1/hosts/{id}/refresh",
+                            error->message);
+                        connect_host(s);
                         return;
                 }
                 soup_session_set_tls_database(s->session, db);
@@ -541,9 +549,11 @@ void hd_sync_host_start(HdSyncManager *m, const char *host_id)
         if (h->tls_pinned_cert) {
                 s->pinned = g_tls_certificate_new_from_file(h->tls_pinned_cert, &error);
                 if (!s->pinned) {
-                        g_autofree char *msg = g_strdup_printf(
-                            "the host's pinned certificate: %s", error->message);
-                        fail(s, msg);
+                        s->tls_error = g_strdup_printf(
+                            "the host's pinned certificate: %s; fix it, then POST "
+                            "/v1/hosts/{id}/refresh",
+                            error->message);
+                        connect_host(s);
                         return;
                 }
         }
