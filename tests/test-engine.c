@@ -33,6 +33,7 @@ typedef struct {
 typedef struct {
         guint status;
         char *body;
+        char *location;
         JsonNode *json;
 } Reply;
 
@@ -41,6 +42,7 @@ static SoupSession *session;
 static void reply_clear(Reply *r)
 {
         g_free(r->body);
+        g_free(r->location);
         g_clear_pointer(&r->json, json_node_unref);
         memset(r, 0, sizeof(*r));
 }
@@ -250,6 +252,8 @@ static Reply call(const char *base, const char *method, const char *path, const 
         r.body = g_bytes_get_size(bytes)
                      ? g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes))
                      : g_strdup("");
+        r.location = g_strdup(
+            soup_message_headers_get_one(soup_message_get_response_headers(msg), "Location"));
         if (*r.body)
                 r.json = json_from_string(r.body, NULL);
         /* the agents' own paths are theirs (docs/api/openapi.yaml) */
@@ -287,9 +291,12 @@ static char *add_host(const char *engine, const char *admin, const char *name, c
             "{\"name\": \"%s\", \"agent_url\": \"%s\", \"agent_token\": \"%s\"}", name, url,
             token);
         g_auto(Reply) r = call(engine, "POST", "/v1/hosts", body, admin);
+        g_autofree char *location = NULL;
 
         if (r.status != 201)
                 g_error("add host: %u %s", r.status, r.body);
+        location = g_strconcat("/v1/hosts/", json_object_get_string_member(obj(&r), "id"), NULL);
+        g_assert_cmpstr(r.location, ==, location);
         g_assert_null(strstr(r.body, token)); /* the agent token never comes back */
         return g_strdup(json_object_get_string_member(obj(&r), "id"));
 }

@@ -328,7 +328,10 @@ static void add_host_call(HdEngine *e, HdHttpRequest *req)
         object = g_strdup_printf("host %s (%s)", hb.name, id);
         hd_engine_event(e, caller_name(req), "host.add", object, "ok", hb.agent_url);
         hd_sync_host_start(e->sync, id);
-        hd_http_request_set_header(req, "Location", "/v1/hosts");
+        {
+                g_autofree char *location = g_strconcat("/v1/hosts/", id, NULL);
+                hd_http_request_set_header(req, "Location", location);
+        }
         respond_host(e, req, 201, id);
 }
 
