@@ -366,6 +366,15 @@ static void rm_rf(const char *dir)
         g_assert_cmpint(hd_test_run_guarded(argv, NULL, 60, NULL, NULL), ==, 0);
 }
 
+static void on_async_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+        GBytes **out = data;
+        g_autoptr(GError) error = NULL;
+
+        *out = soup_session_send_and_read_finish(SOUP_SESSION(src), res, &error);
+        g_assert_no_error(error);
+}
+
 /* ---- tests ---- */
 
 static void test_tokens(void)
@@ -425,6 +434,47 @@ static void test_tokens(void)
                 assert_error(&r, 403, "forbidden");
         }
         g_assert_true(has_event(engine->url, admin, "api.call", "refused"));
+        {
+                /* the events long poll: answered by the next event, not by the end of the wait */
+                g_auto(Reply) now = call(engine->url, "GET", "/v1/events?since=0&limit=1000",
+                                         NULL, admin);
+                gint64 last = json_object_get_int_member(obj(&now), "last_id");
+                g_autofree char *uri = g_strdup_printf("%s/v1/events?since=%" G_GINT64_FORMAT
+                                                       "&wait=120",
+                                                       engine->url, last);
+                g_autofree char *auth = g_strconcat("Bearer ", viewer, NULL);
+                g_autoptr(SoupMessage) msg = soup_message_new("GET", uri);
+                g_autoptr(SoupSession) s2 = soup_session_new_with_options("timeout", 150, NULL);
+                g_autoptr(GBytes) bytes = NULL;
+                g_autoptr(JsonNode) n = NULL;
+                JsonArray *events;
+
+                soup_message_headers_replace(soup_message_get_request_headers(msg),
+                                             "Authorization", auth);
+                soup_session_send_and_read_async(s2, msg, G_PRIORITY_DEFAULT, NULL,
+                                                 on_async_done, &bytes);
+                /* the poll is waiting when nothing newer than last_id came back at once */
+                for (guint i = 0; i < 5; i++)
+                        g_main_context_iteration(NULL, FALSE);
+                g_assert_null(bytes);
+                {
+                        g_auto(Reply) r = call(engine->url, "DELETE", "/v1/hosts/x", NULL, viewer);
+                        assert_error(&r, 403, "forbidden");
+                }
+                while (!bytes)
+                        g_main_context_iteration(NULL, TRUE);
+                g_assert_cmpuint(soup_message_get_status(msg), ==, 200);
+                n = json_from_string(g_bytes_get_data(bytes, NULL), NULL);
+                events = json_object_get_array_member(json_node_get_object(n), "events");
+                g_assert_cmpuint(json_array_get_length(events), ==, 1);
+                g_assert_cmpint(json_object_get_int_member(json_array_get_object_element(events, 0),
+                                                           "id"),
+                                ==, last + 1);
+        }
+        {
+                g_auto(Reply) r = call(engine->url, "GET", "/v1/events?wait=301", NULL, viewer);
+                assert_error(&r, 400, "invalid-argument");
+        }
         {
                 g_auto(Reply) r = call(engine->url, "GET", "/healthz", NULL, NULL);
                 g_assert_cmpuint(r.status, ==, 200);

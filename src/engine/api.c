@@ -7,7 +7,7 @@
  *   GET|PATCH|DELETE /v1/hosts/{id}
  *   GET  /v1/hosts/{id}/devices?driver=   GET /v1/hosts/{id}/groups   (from the store only)
  *   POST /v1/hosts/{id}/refresh
- *   GET  /v1/events?since=ID&limit=N
+ *   GET  /v1/events?since=ID&limit=N&wait=S   (a long poll when nothing is newer than ID)
  *
  * Authentication and roles run in the headers hook, before a body byte is read: no or an
  * unknown bearer token is 401; a viewer token on anything but GET/HEAD is 403 (and an audit
@@ -52,6 +52,17 @@ void hd_engine_log(HdEngine *e, const char *level, const char *format, ...)
         fprintf(stderr, "hostdev-engine: %s: %s\n", level, message);
 }
 
+static void wake_event_waiters(HdEngine *e);
+
+static gboolean wake_idle(gpointer data)
+{
+        HdEngine *e = data;
+
+        e->wake_id = 0;
+        wake_event_waiters(e);
+        return G_SOURCE_REMOVE;
+}
+
 void hd_engine_event(HdEngine *e, const char *actor, const char *action, const char *object,
                      const char *result, const char *message)
 {
@@ -59,6 +70,9 @@ void hd_engine_event(HdEngine *e, const char *actor, const char *action, const c
 
         if (!hd_store_event_add(e->store, actor, action, object, result, message, &error))
                 hd_engine_log(e, "warning", "cannot write the audit log: %s", error->message);
+        else if (e->event_waiters && !e->wake_id)
+                /* from the main loop, not from inside the HTTP layer's hooks */
+                e->wake_id = g_idle_add(wake_idle, e);
 }
 
 /* ---- answers ---- */
@@ -481,22 +495,18 @@ static void route_hosts(HdEngine *e, HdHttpRequest *req, char **seg, guint n)
 
 /* ---- events ---- */
 
-static void list_events(HdEngine *e, HdHttpRequest *req)
+/* Answer @req with the events after @since (at most @limit); the number answered. */
+static guint answer_events(HdEngine *e, HdHttpRequest *req, gint64 since, guint limit)
 {
-        static const char *const params[] = {"since", "limit", NULL};
         g_autoptr(GError) error = NULL;
-        g_autoptr(GPtrArray) events = NULL;
+        g_autoptr(GPtrArray) events = hd_store_events_list(e->store, since, limit, &error);
         g_autoptr(JsonBuilder) b = json_builder_new();
-        guint64 since = 0, limit = 100;
-        gint64 last;
+        gint64 last = since;
 
-        if (!check_query(req, params) || !query_uint(req, "since", 0, G_MAXINT64, &since) ||
-            !query_uint(req, "limit", 1, 1000, &limit))
-                return;
-        events = hd_store_events_list(e->store, (gint64)since, (guint)limit, &error);
-        if (!events)
-                return respond_gerror(req, error);
-        last = (gint64)since;
+        if (!events) {
+                respond_gerror(req, error);
+                return 0;
+        }
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "events");
         json_builder_begin_array(b);
@@ -519,6 +529,69 @@ static void list_events(HdEngine *e, HdHttpRequest *req)
         json_builder_add_int_value(b, last);
         json_builder_end_object(b);
         respond_builder(req, HD_HTTP_OK, b);
+        return events->len;
+}
+
+/* A long poll on the audit log (the portal's way to follow changes without polling). A
+ * suspended request is not watched by the HTTP layer: a caller that goes away is noticed when
+ * the wait ends (at most 300 s). Events written by another process (hostdev-engine token ...)
+ * are seen at the end of the wait. */
+typedef struct {
+        HdEngine *e;
+        HdHttpRequest *req;
+        gint64 since;
+        guint limit;
+        guint timeout_id;
+} EventWaiter;
+
+static void event_waiter_answer(EventWaiter *w)
+{
+        w->e->event_waiters = g_list_remove(w->e->event_waiters, w);
+        g_clear_handle_id(&w->timeout_id, g_source_remove);
+        answer_events(w->e, w->req, w->since, w->limit);
+        hd_http_request_resume(w->req);
+        hd_http_request_unref(w->req);
+        g_free(w);
+}
+
+static gboolean event_waiter_timeout(gpointer data)
+{
+        EventWaiter *w = data;
+
+        w->timeout_id = 0;
+        event_waiter_answer(w);
+        return G_SOURCE_REMOVE;
+}
+
+/* An event was written: every waiter gets it (they all wait for id > since <= the new id). */
+static void wake_event_waiters(HdEngine *e)
+{
+        while (e->event_waiters)
+                event_waiter_answer(e->event_waiters->data);
+}
+
+static void list_events(HdEngine *e, HdHttpRequest *req)
+{
+        static const char *const params[] = {"since", "limit", "wait", NULL};
+        guint64 since = 0, limit = 100, wait = 0;
+        EventWaiter *w;
+
+        if (!check_query(req, params) || !query_uint(req, "since", 0, G_MAXINT64, &since) ||
+            !query_uint(req, "limit", 1, 1000, &limit) ||
+            !query_uint(req, "wait", 0, 300, &wait))
+                return;
+        if (answer_events(e, req, (gint64)since, (guint)limit) > 0 || wait == 0 ||
+            hd_http_request_get_status(req) != HD_HTTP_OK)
+                return;
+        /* nothing new yet: wait for the next event or the end of the wait */
+        w = g_new0(EventWaiter, 1);
+        w->e = e;
+        w->req = hd_http_request_ref(req);
+        w->since = (gint64)since;
+        w->limit = (guint)limit;
+        w->timeout_id = g_timeout_add_seconds((guint)wait, event_waiter_timeout, w);
+        e->event_waiters = g_list_prepend(e->event_waiters, w);
+        hd_http_request_suspend(req); /* drops the empty answer given above */
 }
 
 /* ---- authentication, routing ---- */
@@ -669,5 +742,8 @@ gboolean hd_engine_api_start(HdEngine *e, GError **error)
 
 void hd_engine_api_stop(HdEngine *e)
 {
+        /* the long polls get what there is before the server goes */
+        g_clear_handle_id(&e->wake_id, g_source_remove);
+        wake_event_waiters(e);
         g_clear_pointer(&e->server, hd_http_server_free);
 }

@@ -37,6 +37,8 @@ typedef struct {
         HdSyncManager *sync;
         HdHttpServer *server;
         GMainLoop *loop;
+        GList *event_waiters; /* GET /v1/events?wait=N suspended until an event or N s */
+        guint wake_id;        /* the idle that answers them after an event */
 } HdEngine;
 
 gboolean hd_engine_api_start(HdEngine *engine, GError **error);
