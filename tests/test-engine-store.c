@@ -76,9 +76,9 @@ static void test_open_migrate(void)
         }
         /* a database from a newer engine is refused, not damaged */
         g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
-        g_assert_cmpint(sqlite3_exec(db, "INSERT INTO schema_version VALUES (99)", NULL, NULL,
-                                     NULL),
-                        ==, SQLITE_OK);
+        g_assert_cmpint(
+            sqlite3_exec(db, "INSERT INTO schema_version VALUES (99)", NULL, NULL, NULL), ==,
+            SQLITE_OK);
         sqlite3_close(db);
         {
                 g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
@@ -96,7 +96,8 @@ static void test_hosts_inventory(void)
         g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
         g_autofree char *id = NULL;
         g_autofree char *id2 = NULL;
-        g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func((GDestroyNotify)hd_inv_item_free);
+        g_autoptr(GPtrArray) items =
+            g_ptr_array_new_with_free_func((GDestroyNotify)hd_inv_item_free);
         g_autoptr(GPtrArray) list = NULL;
         g_autoptr(HdHost) h = NULL;
         HdInvDiff diff;
@@ -113,16 +114,16 @@ static void test_hosts_inventory(void)
         g_ptr_array_add(items, item("0000:01:00.0", "nouveau"));
         g_ptr_array_add(items, item("0000:01:00.1", "snd_hda_intel"));
         g_ptr_array_add(items, item("0000:02:00.0", "nvme"));
-        g_assert_true(hd_store_inventory_apply(s, id, HD_INV_DEVICES, "\"b-1\"", items, &diff,
-                                               &error));
+        g_assert_true(
+            hd_store_inventory_apply(s, id, HD_INV_DEVICES, "\"b-1\"", items, &diff, &error));
         g_assert_cmpuint(diff.inserted, ==, 3);
         g_assert_cmpuint(diff.updated + diff.deleted, ==, 0);
         /* one changes driver, one vanishes, one stays: one update, one delete */
         g_ptr_array_remove_index(items, 2);
         hd_inv_item_free(items->pdata[0]);
         items->pdata[0] = item("0000:01:00.0", "vfio-pci");
-        g_assert_true(hd_store_inventory_apply(s, id, HD_INV_DEVICES, "\"b-2\"", items, &diff,
-                                               &error));
+        g_assert_true(
+            hd_store_inventory_apply(s, id, HD_INV_DEVICES, "\"b-2\"", items, &diff, &error));
         g_assert_cmpuint(diff.inserted, ==, 0);
         g_assert_cmpuint(diff.updated, ==, 1);
         g_assert_cmpuint(diff.deleted, ==, 1);
@@ -135,8 +136,8 @@ static void test_hosts_inventory(void)
         g_assert_nonnull(strstr(list->pdata[0], "0000:01:00.0"));
         g_clear_pointer(&list, g_ptr_array_unref);
         /* an unknown host: NOT_FOUND, nothing written */
-        g_assert_false(hd_store_inventory_apply(s, "nope", HD_INV_DEVICES, NULL, items, &diff,
-                                                &error));
+        g_assert_false(
+            hd_store_inventory_apply(s, "nope", HD_INV_DEVICES, NULL, items, &diff, &error));
         g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND);
         g_clear_error(&error);
 
@@ -147,8 +148,8 @@ static void test_hosts_inventory(void)
                 g_assert_cmpuint(total, ==, 1);
                 g_assert_cmpstr(((HdHost *)hosts->pdata[0])->name, ==, "n_2");
         }
-        g_assert_true(hd_store_host_set_status(s, id2, HD_HOST_NON_RESPONSIVE, "refused", 4,
-                                               &error));
+        g_assert_true(
+            hd_store_host_set_status(s, id2, HD_HOST_NON_RESPONSIVE, "refused", 4, &error));
         {
                 HdHostFilter f = {.status = "non_responsive", .passthrough = -1, .limit = 10};
                 g_autoptr(GPtrArray) hosts = hd_store_hosts_list(s, &f, &total, &error);

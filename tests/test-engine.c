@@ -65,7 +65,8 @@ static char *file_text(const char *path)
 /* Start @argv; its first stdout line must be "listening URL". */
 static Proc *proc_start(const char *const *argv, const char *log)
 {
-        g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+        g_autoptr(GSubprocessLauncher) l =
+            g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
         g_autoptr(GError) error = NULL;
         g_autoptr(GDataInputStream) in = NULL;
         g_autofree char *line = NULL;
@@ -120,8 +121,8 @@ static void proc_stop(Proc *p, int sig)
                 g_subprocess_force_exit(p->proc);
                 g_error("%s did not stop", p->url);
         }
-        if (sig == SIGTERM && (!g_subprocess_get_if_exited(p->proc) ||
-                               g_subprocess_get_exit_status(p->proc) != 0)) {
+        if (sig == SIGTERM &&
+            (!g_subprocess_get_if_exited(p->proc) || g_subprocess_get_exit_status(p->proc) != 0)) {
                 g_autofree char *text = file_text(p->log);
                 g_error("did not exit 0 on SIGTERM: %s", text);
         }
@@ -134,9 +135,9 @@ static void proc_stop(Proc *p, int sig)
 static Proc *agent_start(HdTestFixture *fx, const char *listen)
 {
         g_autofree char *log = g_build_filename(fx->root, "hostdevd.log", NULL);
-        const char *argv[] = {g_getenv("HOSTDEVD"), "--root", fx->root, "--backend", "sim",
-                              "--libvirt-uri", "test:///default", "--stop-timeout", "5",
-                              "--listen", listen, NULL};
+        const char *argv[] = {
+            g_getenv("HOSTDEVD"), "--root",         fx->root, "--backend", "sim",  "--libvirt-uri",
+            "test:///default",    "--stop-timeout", "5",      "--listen",  listen, NULL};
         g_assert_nonnull(argv[0]);
         return proc_start(argv, log);
 }
@@ -152,8 +153,17 @@ static Proc *engine_start(const char *dir)
 {
         g_autofree char *db = g_build_filename(dir, "engine.db", NULL);
         g_autofree char *log = g_build_filename(dir, "engine.log", NULL);
-        const char *argv[] = {g_getenv("HOSTDEV_ENGINE"), "--db", db, "--listen", "127.0.0.1:0",
-                              "--poll-wait", "5", "--retry-max", "1", "-v", NULL};
+        const char *argv[] = {g_getenv("HOSTDEV_ENGINE"),
+                              "--db",
+                              db,
+                              "--listen",
+                              "127.0.0.1:0",
+                              "--poll-wait",
+                              "5",
+                              "--retry-max",
+                              "1",
+                              "-v",
+                              NULL};
         g_assert_nonnull(argv[0]);
         return proc_start(argv, log);
 }
@@ -221,8 +231,7 @@ static void record_answer(const char *method, const char *path, guint status,
         json_builder_end_object(b);
         root = json_builder_get_root(b);
         text = json_to_string(root, FALSE);
-        name = g_strdup_printf("answer-%d-%05d.json", (int)getpid(),
-                               g_atomic_int_add(&serial, 1));
+        name = g_strdup_printf("answer-%d-%05d.json", (int)getpid(), g_atomic_int_add(&serial, 1));
         file = g_build_filename(dir, name, NULL);
         g_assert_true(g_file_set_contents(file, text, -1, NULL));
 }
@@ -239,8 +248,8 @@ static Reply call(const char *base, const char *method, const char *path, const 
         g_assert_nonnull(msg);
         if (token) {
                 g_autofree char *auth = g_strconcat("Bearer ", token, NULL);
-                soup_message_headers_replace(soup_message_get_request_headers(msg),
-                                             "Authorization", auth);
+                soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization",
+                                             auth);
         }
         if (body) {
                 g_autoptr(GBytes) b = g_bytes_new(body, strlen(body));
@@ -288,8 +297,7 @@ static char *add_host(const char *engine, const char *admin, const char *name, c
                       const char *token)
 {
         g_autofree char *body = g_strdup_printf(
-            "{\"name\": \"%s\", \"agent_url\": \"%s\", \"agent_token\": \"%s\"}", name, url,
-            token);
+            "{\"name\": \"%s\", \"agent_url\": \"%s\", \"agent_token\": \"%s\"}", name, url, token);
         g_auto(Reply) r = call(engine, "POST", "/v1/hosts", body, admin);
         g_autofree char *location = NULL;
 
@@ -396,18 +404,17 @@ static void test_tokens(void)
         g_assert_null(strstr(out, admin)); /* only the hash is kept */
         g_clear_pointer(&out, g_free);
         /* a taken name, a bad role, a bad name */
-        g_assert_cmpint(engine_cli(dir, (const char *[]){"token", "create", "ops", "--role",
-                                                         "admin", NULL},
-                                   NULL),
-                        !=, 0);
-        g_assert_cmpint(engine_cli(dir, (const char *[]){"token", "create", "x", "--role",
-                                                         "root", NULL},
-                                   NULL),
-                        !=, 0);
-        g_assert_cmpint(engine_cli(dir, (const char *[]){"token", "create", "../x", "--role",
-                                                         "admin", NULL},
-                                   NULL),
-                        !=, 0);
+        g_assert_cmpint(
+            engine_cli(dir, (const char *[]){"token", "create", "ops", "--role", "admin", NULL},
+                       NULL),
+            !=, 0);
+        g_assert_cmpint(
+            engine_cli(dir, (const char *[]){"token", "create", "x", "--role", "root", NULL}, NULL),
+            !=, 0);
+        g_assert_cmpint(
+            engine_cli(dir, (const char *[]){"token", "create", "../x", "--role", "admin", NULL},
+                       NULL),
+            !=, 0);
         engine = engine_start(dir);
         {
                 g_auto(Reply) r = call(engine->url, "GET", "/v1/hosts", NULL, NULL);
@@ -436,12 +443,11 @@ static void test_tokens(void)
         g_assert_true(has_event(engine->url, admin, "api.call", "refused"));
         {
                 /* the events long poll: answered by the next event, not by the end of the wait */
-                g_auto(Reply) now = call(engine->url, "GET", "/v1/events?since=0&limit=1000",
-                                         NULL, admin);
+                g_auto(Reply) now =
+                    call(engine->url, "GET", "/v1/events?since=0&limit=1000", NULL, admin);
                 gint64 last = json_object_get_int_member(obj(&now), "last_id");
-                g_autofree char *uri = g_strdup_printf("%s/v1/events?since=%" G_GINT64_FORMAT
-                                                       "&wait=120",
-                                                       engine->url, last);
+                g_autofree char *uri = g_strdup_printf(
+                    "%s/v1/events?since=%" G_GINT64_FORMAT "&wait=120", engine->url, last);
                 g_autofree char *auth = g_strconcat("Bearer ", viewer, NULL);
                 g_autoptr(SoupMessage) msg = soup_message_new("GET", uri);
                 g_autoptr(SoupSession) s2 = soup_session_new_with_options("timeout", 150, NULL);
@@ -449,10 +455,10 @@ static void test_tokens(void)
                 g_autoptr(JsonNode) n = NULL;
                 JsonArray *events;
 
-                soup_message_headers_replace(soup_message_get_request_headers(msg),
-                                             "Authorization", auth);
-                soup_session_send_and_read_async(s2, msg, G_PRIORITY_DEFAULT, NULL,
-                                                 on_async_done, &bytes);
+                soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization",
+                                             auth);
+                soup_session_send_and_read_async(s2, msg, G_PRIORITY_DEFAULT, NULL, on_async_done,
+                                                 &bytes);
                 /* the poll is waiting when nothing newer than last_id came back at once */
                 for (guint i = 0; i < 5; i++)
                         g_main_context_iteration(NULL, FALSE);
@@ -467,9 +473,9 @@ static void test_tokens(void)
                 n = json_from_string(g_bytes_get_data(bytes, NULL), NULL);
                 events = json_object_get_array_member(json_node_get_object(n), "events");
                 g_assert_cmpuint(json_array_get_length(events), ==, 1);
-                g_assert_cmpint(json_object_get_int_member(json_array_get_object_element(events, 0),
-                                                           "id"),
-                                ==, last + 1);
+                g_assert_cmpint(
+                    json_object_get_int_member(json_array_get_object_element(events, 0), "id"), ==,
+                    last + 1);
         }
         {
                 g_auto(Reply) r = call(engine->url, "GET", "/v1/events?wait=301", NULL, viewer);
@@ -480,15 +486,13 @@ static void test_tokens(void)
                 g_assert_cmpuint(r.status, ==, 200);
         }
         /* revoked: 401 from the next request on (the store is read per request) */
-        g_assert_cmpint(engine_cli(dir, (const char *[]){"token", "revoke", "portal", NULL},
-                                   NULL),
+        g_assert_cmpint(engine_cli(dir, (const char *[]){"token", "revoke", "portal", NULL}, NULL),
                         ==, 0);
         {
                 g_auto(Reply) r = call(engine->url, "GET", "/v1/hosts", NULL, viewer);
                 assert_error(&r, 401, "unauthorized");
         }
-        g_assert_cmpint(engine_cli(dir, (const char *[]){"token", "revoke", "portal", NULL},
-                                   NULL),
+        g_assert_cmpint(engine_cli(dir, (const char *[]){"token", "revoke", "portal", NULL}, NULL),
                         !=, 0);
         proc_stop(engine, SIGTERM);
         rm_rf(dir);
@@ -542,14 +546,14 @@ static void test_sync(void)
                 g_autofree char *p = g_strconcat("/v1/hosts/", id1, "/groups", NULL);
                 g_auto(Reply) r = call(engine->url, "GET", p, NULL, viewer);
                 g_assert_cmpuint(r.status, ==, 200);
-                g_assert_cmpuint(json_array_get_length(json_object_get_array_member(obj(&r),
-                                                                                    "groups")),
-                                 ==, agent_count(a1->url, t1, "groups"));
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(obj(&r), "groups")), ==,
+                    agent_count(a1->url, t1, "groups"));
         }
         /* a driver change on the agent reaches the engine through the long poll */
         {
-                g_auto(Reply) r = call(a1->url, "POST", "/v1/devices/" GPU "/detach",
-                                       "{\"group\": true}", t1);
+                g_auto(Reply) r =
+                    call(a1->url, "POST", "/v1/devices/" GPU "/detach", "{\"group\": true}", t1);
                 if (r.status != 200)
                         g_error("detach: %u %s", r.status, r.body);
         }
@@ -570,13 +574,12 @@ static void test_sync(void)
         g_assert_cmpstr(driver, ==, "vfio-pci");
         {
                 /* filtered by driver, from the store */
-                g_autofree char *p = g_strconcat("/v1/hosts/", id1, "/devices?driver=vfio-pci",
-                                                 NULL);
+                g_autofree char *p =
+                    g_strconcat("/v1/hosts/", id1, "/devices?driver=vfio-pci", NULL);
                 g_auto(Reply) r = call(engine->url, "GET", p, NULL, viewer);
                 g_assert_cmpuint(r.status, ==, 200);
-                g_assert_cmpuint(json_array_get_length(json_object_get_array_member(obj(&r),
-                                                                                    "devices")),
-                                 >=, 1);
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(obj(&r), "devices")), >=, 1);
         }
         /* the other host did not move */
         g_free(driver);
@@ -605,8 +608,8 @@ static void test_sync(void)
         }
         /* edit: a name, then the connection (back through connecting to up) */
         {
-                g_auto(Reply) r = call(engine->url, "PATCH", path1, "{\"name\": \"node1b\"}",
-                                       admin);
+                g_auto(Reply) r =
+                    call(engine->url, "PATCH", path1, "{\"name\": \"node1b\"}", admin);
                 g_assert_cmpuint(r.status, ==, 200);
                 g_assert_cmpstr(json_object_get_string_member(obj(&r), "name"), ==, "node1b");
         }
@@ -622,12 +625,12 @@ static void test_sync(void)
         }
         /* a wrong agent token: non_responsive, the reason says so */
         {
-                g_auto(Reply) r = call(engine->url, "PATCH", path1, "{\"agent_token\": \"nope\"}",
-                                       admin);
+                g_auto(Reply) r =
+                    call(engine->url, "PATCH", path1, "{\"agent_token\": \"nope\"}", admin);
                 g_assert_cmpuint(r.status, ==, 200);
                 g_auto(Reply) r2 = wait_status(engine->url, viewer, id1, "non_responsive");
-                g_assert_nonnull(strstr(json_object_get_string_member(obj(&r2), "last_error"),
-                                        "token"));
+                g_assert_nonnull(
+                    strstr(json_object_get_string_member(obj(&r2), "last_error"), "token"));
         }
         /* remove: gone with its inventory */
         {
@@ -644,13 +647,32 @@ static void test_sync(void)
                 assert_error(&r, 404, "not-found");
         }
         g_assert_true(has_event(engine->url, viewer, "host.remove", "ok"));
-        /* a restarted engine syncs what its database holds */
-        proc_stop(engine, SIGTERM);
+        /* killed (-9), and a driver changes while it is down: the restarted engine syncs the
+         * hosts its database holds and catches up with the agent */
+        proc_stop(engine, SIGKILL);
+        {
+                g_auto(Reply) r =
+                    call(a2->url, "POST", "/v1/devices/" GPU "/detach", "{\"group\": true}", t2);
+                if (r.status != 200)
+                        g_error("detach: %u %s", r.status, r.body);
+        }
         engine = engine_start(dir);
         {
-                g_auto(Reply) r = wait_status(engine->url, viewer, id2, "up");
                 g_auto(Reply) l = call(engine->url, "GET", "/v1/hosts", NULL, viewer);
                 g_assert_cmpint(json_object_get_int_member(obj(&l), "total"), ==, 1);
+        }
+        for (guint i = 0; i < 1200; i++) {
+                g_free(driver);
+                driver = engine_driver(engine->url, viewer, id2, GPU);
+                if (g_strcmp0(driver, "vfio-pci") == 0)
+                        break;
+                g_usleep(50000);
+        }
+        g_assert_cmpstr(driver, ==, "vfio-pci");
+        {
+                g_auto(Reply) r = wait_status(engine->url, viewer, id2, "up");
+                g_assert_cmpint(json_object_get_int_member(obj(&r), "device_count"), ==,
+                                agent_count(a2->url, t2, "devices"));
         }
         proc_stop(engine, SIGTERM);
         proc_stop(a1, SIGTERM);
@@ -681,7 +703,8 @@ static void test_bad_input(void)
             "{\"name\": \"h\", \"agent_url\": \"http://127.0.0.1:1\", \"agent_token\": \"\"}",
             "{\"name\": \"h\", \"agent_url\": \"http://127.0.0.1:1\", \"agent_token\": \"t\", "
             "\"tls_ca_file\": \"relative.pem\"}",
-            "{\"name\": \"h\", \"agent_url\": \"http://127.0.0.1:1\", \"agent_token\": \"a\\u0000\"}",
+            "{\"name\": \"h\", \"agent_url\": \"http://127.0.0.1:1\", \"agent_token\": "
+            "\"a\\u0000\"}",
             "[1]",
             "{\"name\": \"h\",}",
             "{'name': 'h'}",
@@ -741,7 +764,8 @@ static void test_bad_input(void)
         for (guint i = 0; i < 30; i++) {
                 g_autofree char *name = g_strdup_printf("%s%02u", i < 10 ? "rack1-" : "rack2-", i);
                 g_free(id);
-                id = add_host(e, admin, name, "http://127.0.0.1:1", "secret-agent-token-0123456789");
+                id =
+                    add_host(e, admin, name, "http://127.0.0.1:1", "secret-agent-token-0123456789");
         }
         {
                 g_auto(Reply) r = call(e, "POST", "/v1/hosts",
@@ -753,13 +777,12 @@ static void test_bad_input(void)
         {
                 g_auto(Reply) r = call(e, "GET", "/v1/hosts?limit=7&offset=28", NULL, admin);
                 g_assert_cmpint(json_object_get_int_member(obj(&r), "total"), ==, 30);
-                g_assert_cmpuint(json_array_get_length(json_object_get_array_member(obj(&r),
-                                                                                    "hosts")),
-                                 ==, 2);
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(obj(&r), "hosts")), ==, 2);
         }
         {
-                g_auto(Reply) r = call(e, "GET", "/v1/hosts?name_prefix=rack1-&limit=1000", NULL,
-                                       admin);
+                g_auto(Reply) r =
+                    call(e, "GET", "/v1/hosts?name_prefix=rack1-&limit=1000", NULL, admin);
                 g_assert_cmpint(json_object_get_int_member(obj(&r), "total"), ==, 10);
         }
         {
@@ -770,8 +793,7 @@ static void test_bad_input(void)
         path = g_strconcat("/v1/hosts/", id, NULL);
         {
                 g_auto(Reply) r = wait_status(e, admin, id, "non_responsive");
-                g_auto(Reply) l =
-                    call(e, "GET", "/v1/hosts?status=up", NULL, admin);
+                g_auto(Reply) l = call(e, "GET", "/v1/hosts?status=up", NULL, admin);
                 g_assert_cmpint(json_object_get_int_member(obj(&l), "total"), ==, 0);
         }
         {
@@ -795,8 +817,8 @@ static void test_bad_input(void)
                 g_assert_cmpuint(r.status, ==, 201);
                 tid = g_strdup(json_object_get_string_member(obj(&r), "id"));
                 g_auto(Reply) h = wait_status(e, admin, tid, "non_responsive");
-                g_assert_nonnull(strstr(json_object_get_string_member(obj(&h), "last_error"),
-                                        "CA file"));
+                g_assert_nonnull(
+                    strstr(json_object_get_string_member(obj(&h), "last_error"), "CA file"));
                 /* and after a retry (the backoff is 1 s here) still the CA file, not a
                  * connection made without it */
                 {
@@ -806,9 +828,9 @@ static void test_bad_input(void)
                         gboolean retried = FALSE;
                         for (guint i = 0; i < 1200 && !retried; i++) {
                                 g_auto(Reply) r2 = call(e, "GET", p, NULL, admin);
-                                retried = strcmp(json_object_get_string_member(obj(&r2),
-                                                                               "updated_at"),
-                                                 first) != 0;
+                                retried =
+                                    strcmp(json_object_get_string_member(obj(&r2), "updated_at"),
+                                           first) != 0;
                                 if (retried)
                                         g_assert_nonnull(strstr(
                                             json_object_get_string_member(obj(&r2), "last_error"),

@@ -3,11 +3,10 @@
  * The engine's HTTP API (docs/api/engine-openapi.yaml) on the HTTP layer (src/http/http.h):
  *   GET  /healthz                         (no token)
  *   GET  /v1/hosts?status=&name_prefix=&passthrough=enabled|disabled&limit=&offset=
- *   POST /v1/hosts                        {name, agent_url, agent_token, tls_ca_file?, tls_pinned_cert?}
- *   GET|PATCH|DELETE /v1/hosts/{id}
- *   GET  /v1/hosts/{id}/devices?driver=   GET /v1/hosts/{id}/groups   (from the store only)
- *   POST /v1/hosts/{id}/refresh
- *   GET  /v1/events?since=ID&limit=N&wait=S   (a long poll when nothing is newer than ID)
+ *   POST /v1/hosts                        {name, agent_url, agent_token, tls_ca_file?,
+ * tls_pinned_cert?} GET|PATCH|DELETE /v1/hosts/{id} GET  /v1/hosts/{id}/devices?driver=   GET
+ * /v1/hosts/{id}/groups   (from the store only) POST /v1/hosts/{id}/refresh GET
+ * /v1/events?since=ID&limit=N&wait=S   (a long poll when nothing is newer than ID)
  *
  * Authentication and roles run in the headers hook, before a body byte is read: no or an
  * unknown bearer token is 401; a viewer token on anything but GET/HEAD is 403 (and an audit
@@ -256,8 +255,8 @@ static void respond_host(HdEngine *e, HdHttpRequest *req, guint status, const ch
 
 static void list_hosts(HdEngine *e, HdHttpRequest *req)
 {
-        static const char *const params[] = {"status", "name_prefix", "passthrough", "limit",
-                                             "offset", NULL};
+        static const char *const params[] = {"status", "name_prefix", "passthrough",
+                                             "limit",  "offset",      NULL};
         g_autoptr(GError) error = NULL;
         g_autoptr(GPtrArray) hosts = NULL;
         g_autoptr(JsonBuilder) b = json_builder_new();
@@ -362,8 +361,8 @@ static void edit_host(HdEngine *e, HdHttpRequest *req, const char *id)
         if (!hd_engine_body_host(o, FALSE, &hb, &error))
                 return refuse(e, req, "host.edit", object, error);
         reconnect = hb.agent_url || hb.agent_token || hb.tls_ca_file || hb.tls_pinned_cert;
-        if (!hd_store_host_edit(e->store, id, hb.name, hb.agent_url, hb.agent_token,
-                                hb.tls_ca_file, hb.tls_pinned_cert, &error))
+        if (!hd_store_host_edit(e->store, id, hb.name, hb.agent_url, hb.agent_token, hb.tls_ca_file,
+                                hb.tls_pinned_cert, &error))
                 return refuse(e, req, "host.edit", object, error);
         {
                 g_autoptr(GList) names = json_object_get_members(o);
@@ -426,8 +425,8 @@ static void list_inventory(HdEngine *e, HdHttpRequest *req, const char *id, HdIn
         if (!check_query(req, kind == HD_INV_DEVICES ? dev_params : NULL))
                 return;
         h = hd_store_host_get(e->store, id, &error);
-        items = h ? hd_store_inventory_list(e->store, id, kind, query(req, "driver"), &error)
-                  : NULL;
+        items =
+            h ? hd_store_inventory_list(e->store, id, kind, query(req, "driver"), &error) : NULL;
         if (!items)
                 return respond_gerror(req, error);
         /* the agent's objects as stored, spliced as they are */
@@ -437,8 +436,8 @@ static void list_inventory(HdEngine *e, HdHttpRequest *req, const char *id, HdIn
                 g_autofree char *s = json_to_string(n, FALSE);
                 g_string_append(out, s);
         }
-        g_string_append_printf(out, ",\"status\":\"%s\",\"last_sync\":",
-                               hd_host_status_to_string(h->status));
+        g_string_append_printf(
+            out, ",\"status\":\"%s\",\"last_sync\":", hd_host_status_to_string(h->status));
         if (h->last_sync)
                 g_string_append_printf(out, "\"%s\"", h->last_sync);
         else
@@ -577,8 +576,7 @@ static void list_events(HdEngine *e, HdHttpRequest *req)
         EventWaiter *w;
 
         if (!check_query(req, params) || !query_uint(req, "since", 0, G_MAXINT64, &since) ||
-            !query_uint(req, "limit", 1, 1000, &limit) ||
-            !query_uint(req, "wait", 0, 300, &wait))
+            !query_uint(req, "limit", 1, 1000, &limit) || !query_uint(req, "wait", 0, 300, &wait))
                 return;
         if (answer_events(e, req, (gint64)since, (guint)limit) > 0 || wait == 0 ||
             hd_http_request_get_status(req) != HD_HTTP_OK)
@@ -604,8 +602,7 @@ static gboolean authenticate(HdEngine *e, HdHttpRequest *req)
         if (auth && g_ascii_strncasecmp(auth, "Bearer ", 7) == 0) {
                 g_autofree char *copy = g_strdup(auth + 7);
                 const char *token = g_strstrip(copy);
-                g_autofree char *hash =
-                    g_compute_checksum_for_string(G_CHECKSUM_SHA256, token, -1);
+                g_autofree char *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, token, -1);
                 g_autoptr(HdToken) t = NULL;
 
                 explicit_bzero(copy, strlen(copy));
@@ -644,8 +641,8 @@ static gboolean on_headers(HdHttpRequest *req, gpointer user_data)
         if (hd_http_request_is_get(req))
                 return FALSE;
         if (!caller_is_admin(req)) {
-                g_autofree char *what = g_strdup_printf("%s %s", hd_http_request_get_method(req),
-                                                        path);
+                g_autofree char *what =
+                    g_strdup_printf("%s %s", hd_http_request_get_method(req), path);
                 hd_engine_event(e, caller_name(req), "api.call", what, "refused",
                                 "a viewer token may only read");
                 hd_http_respond_error(req, HD_HTTP_FORBIDDEN, "forbidden",

@@ -97,8 +97,8 @@ static gboolean get_string(JsonObject *o, const char *name, gsize max, char **ou
         return TRUE;
 }
 
-static const char *const host_members[] = {"name", "agent_url", "agent_token", "tls_ca_file",
-                                           "tls_pinned_cert", NULL};
+static const char *const host_members[] = {"name",        "agent_url",       "agent_token",
+                                           "tls_ca_file", "tls_pinned_cert", NULL};
 
 gboolean hd_engine_body_host(JsonObject *o, gboolean create, HdHostBody *out, GError **error)
 {
@@ -108,8 +108,9 @@ gboolean hd_engine_body_host(JsonObject *o, gboolean create, HdHostBody *out, GE
         for (GList *l = names; l; l = l->next)
                 if (!g_strv_contains(host_members, l->data)) {
                         g_autofree char *list = g_strjoinv(", ", (char **)host_members);
-                        return invalid(error, "unknown member \"%.64s\" in the request body; "
-                                              "known: %s",
+                        return invalid(error,
+                                       "unknown member \"%.64s\" in the request body; "
+                                       "known: %s",
                                        (const char *)l->data, list);
                 }
         if (!get_string(o, "name", 64, &out->name, error) ||

@@ -25,6 +25,7 @@ typedef struct {
         char *db_path;
         char *listen;
         char *tls_cert, *tls_key;
+        char *replica; /* the lease owner name (hosts.h) */
         guint poll_wait;
         guint retry_max;
         guint max_connections, max_per_peer, idle_timeout;

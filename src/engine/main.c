@@ -6,7 +6,7 @@
  * hostdev-engine [--db PATH] token revoke NAME
  *
  * Options come from the command line over a GKeyFile (data/hostdev-engine.conf, group
- * [engine], keys named like the long options: db, listen, tls-cert, tls-key, poll-wait,
+ * [engine], keys named like the long options: db, listen, tls-cert, tls-key, replica, poll-wait,
  * retry-max, max-connections, max-connections-per-peer, idle-timeout); a value given on the
  * command line wins. The start: 1. options; 2. open and migrate the store; 3. listen, print
  * "listening URL" on stdout; 4. start every host's sync; 5. run until SIGTERM/SIGINT (exit 0).
@@ -39,7 +39,8 @@ static gboolean load_config(HdEngineOptions *o, const char *path, gboolean must_
         struct {
                 const char *key;
                 char **target;
-        } strings[] = {{"db", &o->db_path},
+        } strings[] = {{"replica", &o->replica},
+                       {"db", &o->db_path},
                        {"listen", &o->listen},
                        {"tls-cert", &o->tls_cert},
                        {"tls-key", &o->tls_key}};
@@ -77,8 +78,8 @@ static gboolean load_config(HdEngineOptions *o, const char *path, gboolean must_
                         continue;
                 if (!g_ascii_string_to_unsigned(v, 10, 1, numbers[i].max, &n, NULL)) {
                         g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                                    "%s: %s=%s: give a number from 1 to %u", path,
-                                    numbers[i].key, v, numbers[i].max);
+                                    "%s: %s=%s: give a number from 1 to %u", path, numbers[i].key,
+                                    v, numbers[i].max);
                         return FALSE;
                 }
                 *numbers[i].target = (guint)n;
@@ -115,8 +116,9 @@ static int token_main(const char *db_path, int argc, char **argv)
                 return 2;
         }
         if (strcmp(sub, "list") != 0 && !hd_engine_name_valid(argv[2])) {
-                fprintf(stderr, "hostdev-engine: token name \"%s\": use 1 to 64 of A-Z a-z 0-9 "
-                                ". _ - (not starting with . or -)\n",
+                fprintf(stderr,
+                        "hostdev-engine: token name \"%s\": use 1 to 64 of A-Z a-z 0-9 "
+                        ". _ - (not starting with . or -)\n",
                         g_utf8_validate(argv[2], -1, NULL) ? argv[2] : "?");
                 return 2;
         }
@@ -181,8 +183,8 @@ static void on_sync_event(const char *host_id, const char *action, const char *r
         g_autofree char *object = g_strdup_printf("host %s", host_id);
 
         hd_engine_event(e, "engine", action, object, result, message);
-        hd_engine_log(e, strcmp(result, "ok") == 0 ? "debug" : "info", "%s %s: %s", object,
-                      action, message);
+        hd_engine_log(e, strcmp(result, "ok") == 0 ? "debug" : "info", "%s %s: %s", object, action,
+                      message);
 }
 
 static void options_clear(HdEngineOptions *o)
@@ -191,6 +193,7 @@ static void options_clear(HdEngineOptions *o)
         g_free(o->listen);
         g_free(o->tls_cert);
         g_free(o->tls_key);
+        g_free(o->replica);
         memset(o, 0, sizeof(*o));
 }
 
@@ -215,6 +218,8 @@ int main(int argc, char **argv)
              "Seconds an agent holds a long poll (default 60)", "N"},
             {"retry-max", 0, 0, G_OPTION_ARG_INT, &retry_max,
              "Longest retry backoff for a non-responsive host (default 60)", "SECONDS"},
+            {"replica", 0, 0, G_OPTION_ARG_STRING, &e.opts.replica,
+             "This replica's name in the sync leases (default: the host name)", "NAME"},
             {"verbose", 'v', 0, G_OPTION_ARG_NONE, &e.opts.verbose, "Log every request", NULL},
             {NULL},
         };
@@ -258,7 +263,6 @@ int main(int argc, char **argv)
 
 static int serve(HdEngine *e)
 {
-        g_autofree char *uuid = g_uuid_string_random();
         g_autoptr(GError) error = NULL;
         g_autofree char *replica = NULL;
         int rc = 0;
@@ -274,7 +278,10 @@ static int serve(HdEngine *e)
         if (!e->store)
                 return fail("cannot open the database", error);
         e->loop = g_main_loop_new(NULL, FALSE);
-        replica = g_strdup_printf("%s/%d/%s", g_get_host_name(), (int)getpid(), uuid);
+        /* The lease owner: stable across restarts, so a restarted (or killed) engine takes its
+         * hosts back at once instead of waiting for its own leases to expire. Two replicas on
+         * one machine need distinct --replica names. */
+        replica = g_strdup(e->opts.replica ? e->opts.replica : g_get_host_name());
         {
                 HdSyncConfig sc = {
                     .poll_wait = e->opts.poll_wait,

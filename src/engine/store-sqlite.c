@@ -16,7 +16,7 @@
 
 #include "store.h"
 
-G_DEFINE_QUARK(hd-store-error-quark, hd_store_error)
+G_DEFINE_QUARK(hd - store - error - quark, hd_store_error)
 
 struct HdStore {
         sqlite3 *db;
@@ -100,8 +100,8 @@ static gboolean exec(HdStore *s, const char *sql, GError **error)
         char *msg = NULL;
 
         if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-                g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_FAILED,
-                            "the engine database: %s", msg ? msg : "error");
+                g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_FAILED, "the engine database: %s",
+                            msg ? msg : "error");
                 sqlite3_free(msg);
                 return FALSE;
         }
@@ -263,8 +263,7 @@ static gboolean migrate(HdStore *s, GError **error)
 {
         g_autoptr(Stmt) st = NULL;
 
-        if (!exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
-                  error))
+        if (!exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", error))
                 return FALSE;
         st = prepare(s, "SELECT COALESCE(MAX(version), 0) FROM schema_version", error);
         if (!st)
@@ -349,10 +348,10 @@ guint hd_store_schema_version(HdStore *store)
 
 /* ---- hosts ---- */
 
-#define HOST_COLUMNS                                                                             \
-        "id, name, agent_url, tls_ca_file, tls_pinned_cert, status, last_error, retry_at, "     \
-        "retry_seconds, passthrough, passthrough_reason, cpu_vendor, kernel_release, "          \
-        "kernel_args_running, kernel_args_configured, device_count, group_count, "              \
+#define HOST_COLUMNS                                                                               \
+        "id, name, agent_url, tls_ca_file, tls_pinned_cert, status, last_error, retry_at, "        \
+        "retry_seconds, passthrough, passthrough_reason, cpu_vendor, kernel_release, "             \
+        "kernel_args_running, kernel_args_configured, device_count, group_count, "                 \
         "devices_etag, groups_etag, last_sync, created_at, updated_at"
 
 static HdHost *host_from_row(sqlite3_stmt *st)
@@ -595,8 +594,7 @@ gboolean hd_store_host_edit(HdStore *s, const char *id, const char *name, const 
         if (!end(s, ok, ok ? error : NULL)) {
                 if (local && local->code == HD_STORE_ERROR_EXISTS)
                         g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_EXISTS,
-                                    "a host named \"%s\" exists already; pick another name",
-                                    name);
+                                    "a host named \"%s\" exists already; pick another name", name);
                 else if (local)
                         g_propagate_error(error, g_steal_pointer(&local));
                 return FALSE;
@@ -731,9 +729,8 @@ static gboolean host_exists(HdStore *s, const char *id, GError **error)
         return db_fail(s, error, "hosts");
 }
 
-gboolean hd_store_inventory_apply(HdStore *s, const char *host_id, HdInvKind kind,
-                                  const char *etag, GPtrArray *items, HdInvDiff *diff,
-                                  GError **error)
+gboolean hd_store_inventory_apply(HdStore *s, const char *host_id, HdInvKind kind, const char *etag,
+                                  GPtrArray *items, HdInvDiff *diff, GError **error)
 {
         gboolean dev = kind == HD_INV_DEVICES;
         g_autoptr(GHashTable) old = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -1055,8 +1052,8 @@ GPtrArray *hd_store_events_list(HdStore *s, gint64 since, guint limit, GError **
 
 /* ---- leases ---- */
 
-gboolean hd_store_lease_claim(HdStore *s, const char *host_id, const char *owner,
-                              guint ttl_seconds, GError **error)
+gboolean hd_store_lease_claim(HdStore *s, const char *host_id, const char *owner, guint ttl_seconds,
+                              GError **error)
 {
         g_autoptr(Stmt) st = NULL;
         g_autofree char *now = hd_store_now();

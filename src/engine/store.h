@@ -173,9 +173,9 @@ GPtrArray *hd_store_hosts_list(HdStore *store, const HdHostFilter *filter, guint
 GPtrArray *hd_store_host_ids(HdStore *store, GError **error);
 /* Edit: NULL leaves a field as it is; "" clears an optional one. Connection fields changing
  * put the host back to connecting. */
-gboolean hd_store_host_edit(HdStore *store, const char *id, const char *name,
-                            const char *agent_url, const char *agent_token,
-                            const char *tls_ca_file, const char *tls_pinned_cert, GError **error);
+gboolean hd_store_host_edit(HdStore *store, const char *id, const char *name, const char *agent_url,
+                            const char *agent_token, const char *tls_ca_file,
+                            const char *tls_pinned_cert, GError **error);
 /* The VMs that have host devices on the host (names); empty until VMs exist (issue 13's next
  * increment adds the vms tables and fills this in: the one place the rule lives). */
 GPtrArray *hd_store_host_users(HdStore *store, const char *id, GError **error);
@@ -201,8 +201,8 @@ GPtrArray *hd_store_inventory_list(HdStore *store, const char *host_id, HdInvKin
 
 /* ---- tokens ---- */
 /* @hash: hex SHA-256 of the token. EXISTS when the name is taken. */
-gboolean hd_store_token_add(HdStore *store, const char *name, const char *role,
-                            const char *hash, GError **error);
+gboolean hd_store_token_add(HdStore *store, const char *name, const char *role, const char *hash,
+                            GError **error);
 GPtrArray *hd_store_tokens_list(HdStore *store, GError **error);
 gboolean hd_store_token_revoke(HdStore *store, const char *name, GError **error);
 /* The token whose hash equals @hash (compared in constant time against every row), or NULL
@@ -210,9 +210,8 @@ gboolean hd_store_token_revoke(HdStore *store, const char *name, GError **error)
 HdToken *hd_store_token_find(HdStore *store, const char *hash, GError **error);
 
 /* ---- events ---- */
-gint64 hd_store_event_add(HdStore *store, const char *actor, const char *action,
-                          const char *object, const char *result, const char *message,
-                          GError **error);
+gint64 hd_store_event_add(HdStore *store, const char *actor, const char *action, const char *object,
+                          const char *result, const char *message, GError **error);
 /* Events with id > @since, oldest first, at most @limit. */
 GPtrArray *hd_store_events_list(HdStore *store, gint64 since, guint limit, GError **error);
 

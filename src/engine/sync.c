@@ -294,8 +294,8 @@ static GPtrArray *parse_inventory(GBytes *body, HdInvKind kind)
         g_autoptr(JsonObject) o = parse_object(body);
         g_autoptr(GPtrArray) items =
             g_ptr_array_new_with_free_func((GDestroyNotify)hd_inv_item_free);
-        JsonNode *n = o ? json_object_get_member(o, kind == HD_INV_DEVICES ? "devices" : "groups")
-                        : NULL;
+        JsonNode *n =
+            o ? json_object_get_member(o, kind == HD_INV_DEVICES ? "devices" : "groups") : NULL;
         JsonArray *a;
 
         if (!n || !JSON_NODE_HOLDS_ARRAY(n))
@@ -324,8 +324,8 @@ static GPtrArray *parse_inventory(GBytes *body, HdInvKind kind)
                         g = json_object_get_member(eo, "group");
                         if (g && JSON_NODE_HOLDS_VALUE(g) &&
                             json_node_get_value_type(g) == G_TYPE_INT64)
-                                it->key = g_strdup_printf("%" G_GINT64_FORMAT,
-                                                          json_node_get_int(g));
+                                it->key =
+                                    g_strdup_printf("%" G_GINT64_FORMAT, json_node_get_int(g));
                 }
                 it->data = json_to_string(e, FALSE);
                 g_ptr_array_add(items, it);
@@ -536,10 +536,10 @@ void hd_sync_host_start(HdSyncManager *m, const char *host_id)
         if (h->tls_ca_file) {
                 GTlsDatabase *db = g_tls_file_database_new(h->tls_ca_file, &error);
                 if (!db) {
-                        s->tls_error = g_strdup_printf(
-                            "the host's TLS CA file: %s; fix it, then POST "
-                            "/v1/hosts/{id}/refresh",
-                            error->message);
+                        s->tls_error =
+                            g_strdup_printf("the host's TLS CA file: %s; fix it, then POST "
+                                            "/v1/hosts/{id}/refresh",
+                                            error->message);
                         connect_host(s);
                         return;
                 }
@@ -549,10 +549,10 @@ void hd_sync_host_start(HdSyncManager *m, const char *host_id)
         if (h->tls_pinned_cert) {
                 s->pinned = g_tls_certificate_new_from_file(h->tls_pinned_cert, &error);
                 if (!s->pinned) {
-                        s->tls_error = g_strdup_printf(
-                            "the host's pinned certificate: %s; fix it, then POST "
-                            "/v1/hosts/{id}/refresh",
-                            error->message);
+                        s->tls_error =
+                            g_strdup_printf("the host's pinned certificate: %s; fix it, then POST "
+                                            "/v1/hosts/{id}/refresh",
+                                            error->message);
                         connect_host(s);
                         return;
                 }
