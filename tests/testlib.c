@@ -3,7 +3,9 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -169,6 +171,50 @@ int hd_test_run_cli(const char *const *argv, const char *const *env, char **out,
         if (WIFSIGNALED(status))
                 return 128 + WTERMSIG(status);
         return -1;
+}
+
+static void set_guard(gpointer data)
+{
+        alarm(GPOINTER_TO_UINT(data));
+}
+
+int hd_test_run_guarded(const char *const *argv, const char *const *env, guint guard_seconds,
+                        char **out, char **err)
+{
+        g_auto(GStrv) envp = g_get_environ();
+        g_autoptr(GError) error = NULL;
+        int status = 0;
+
+        for (const char *const *e = env; e && *e; e++) {
+                g_auto(GStrv) kv = g_strsplit(*e, "=", 2);
+                envp = g_environ_setenv(envp, kv[0], kv[1] ? kv[1] : "", TRUE);
+        }
+        g_spawn_sync(NULL, (char **)argv, envp,
+                     (out ? 0 : G_SPAWN_STDOUT_TO_DEV_NULL) | (err ? 0 : G_SPAWN_STDERR_TO_DEV_NULL),
+                     set_guard, GUINT_TO_POINTER(guard_seconds), out, err, &status, &error);
+        g_assert_no_error(error);
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+                return HD_TEST_HUNG;
+        if (WIFSIGNALED(status))
+                return 128 + WTERMSIG(status);
+        return -1;
+}
+
+int hd_test_run_cli_guarded(const char *const *argv, const char *const *env,
+                            guint guard_seconds, char **out, char **err)
+{
+        const char *cli = g_getenv("HOSTDEV_CLI");
+        g_autoptr(GPtrArray) args = g_ptr_array_new();
+
+        g_assert_nonnull(cli);
+        g_ptr_array_add(args, (gpointer)cli);
+        for (const char *const *a = argv; *a; a++)
+                g_ptr_array_add(args, (gpointer)*a);
+        g_ptr_array_add(args, NULL);
+        return hd_test_run_guarded((const char *const *)args->pdata, env, guard_seconds, out,
+                                   err);
 }
 
 JsonNode *hd_test_parse_json(const char *text)

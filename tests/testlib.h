@@ -45,6 +45,17 @@ char *hd_test_path(const HdTestFixture *fx, const char *relpath);
  * status; stdout and stderr are returned when the pointers are non-NULL. */
 int hd_test_run_cli(const char *const *argv, const char *const *env, char **out, char **err);
 
+/* Like hd_test_run_cli() for any program (@argv[0] is its path), with a hang guard: the
+ * child gets alarm(@guard_seconds) before exec, so a regression that blocks ends as
+ * HD_TEST_HUNG instead of hanging the suite. The bound is a guard, not a timed assertion:
+ * make it generous. */
+#define HD_TEST_HUNG (-2)
+int hd_test_run_guarded(const char *const *argv, const char *const *env, guint guard_seconds,
+                        char **out, char **err);
+/* The same for the built `hostdev` binary (@argv without the program name). */
+int hd_test_run_cli_guarded(const char *const *argv, const char *const *env, guint guard_seconds,
+                            char **out, char **err);
+
 /* Run `hostdev list --json` on @root (NULL: the live machine) and check every device against
  * the kernel's attribute files under @root: ids, revision, class, driver, IOMMU group, NUMA
  * node. The library reads many of these from config space or a VF's PF; this is the proof

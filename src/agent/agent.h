@@ -11,8 +11,10 @@
  *   main.c             options, configuration, recovery at start, signals, the main loop
  *   config.c           GKeyFile configuration and command line options
  *   token.c            the bearer tokens: generated at first start, 0600, constant-time check
- *   server.c           SoupServer: listening, TLS, auth, body limit, routing, errors, access log
+ *   server.c           the agent on the HTTP layer (src/http/http.h): auth and method checks
+ *                      before any body byte, routing, JSON errors, access log and metrics
  *   request.c          request bodies to validated values (no HTTP: fuzzed on its own)
+ *   respond.c          JSON answers and errors, HD_ERROR to HTTP status, bodies as JSON objects
  *   api-devices.c      /v1/devices, /v1/groups, detach / attach / verify
  *   api-host.c         /v1/host, /v1/kernel-args
  *   api-vms.c          /v1/vms: libvirt domains and the host devices detached for them
@@ -25,9 +27,8 @@
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
-#include <libsoup/soup.h>
-
 #include "hostdev.h"
+#include "http.h"
 #include "request.h"
 
 /* The largest request body accepted (413 above it). */
@@ -47,6 +48,10 @@ typedef struct {
         guint stop_timeout; /* seconds to wait for a VM to shut down before giving up */
         gboolean read_only; /* serve reads only: no recovery, 403 on every mutating call */
         gboolean verbose;
+        /* HTTP limits (src/http/http.h): 0 takes the layer's default */
+        guint max_connections; /* total */
+        guint max_per_peer;    /* per client address */
+        guint idle_timeout;    /* seconds */
 } HdAgentOptions;
 
 typedef struct HdWatch HdWatch;
@@ -59,7 +64,7 @@ typedef struct {
         HdCtx *ctx; /* main thread's context (reads) */
         char *token;
         char *ro_token;
-        SoupServer *server;
+        HdHttpServer *server;
         GMainLoop *loop;
         HdWatch *watch;
         HdMetrics *metrics;
@@ -108,29 +113,29 @@ typedef enum {
 /* Route context given to every API handler. */
 typedef struct {
         HdAgent *agent;
-        SoupServerMessage *msg;
-        const char *method;
-        GHashTable *query; /* decoded query parameters, may be NULL */
-        char **segments;   /* path split on '/', without the leading "v1" */
+        HdHttpRequest *msg;
+        const char *method; /* HEAD is routed as GET */
+        GHashTable *query;  /* decoded query parameters, may be NULL */
+        char **segments;    /* path split on '/', without the leading "v1" */
         guint n_segments;
 } HdRequest;
 
-/* Responses. The body is JSON; errors are {"error":{"code","message"}}. */
-void hd_respond_json(SoupServerMessage *msg, guint status, const char *json);
-void hd_respond_builder(SoupServerMessage *msg, guint status, JsonBuilder *b);
-void hd_respond_error(SoupServerMessage *msg, guint status, const char *code, const char *format,
-                      ...) G_GNUC_PRINTF(4, 5);
+/* respond.c: answers. The body is JSON; errors are {"error":{"code","message"}}. */
+void hd_respond_json(HdHttpRequest *msg, guint status, const char *json);
+void hd_respond_builder(HdHttpRequest *msg, guint status, JsonBuilder *b);
+void hd_respond_error(HdHttpRequest *msg, guint status, const char *code, const char *format, ...)
+    G_GNUC_PRINTF(4, 5);
 /* An HD_ERROR (or other) GError as its HTTP status and error code. */
-void hd_respond_gerror(SoupServerMessage *msg, const GError *error);
+void hd_respond_gerror(HdHttpRequest *msg, const GError *error);
 guint hd_http_status_for_error(const GError *error);
 /* 405 with an Allow header. */
-void hd_respond_bad_method(SoupServerMessage *msg, const char *allow);
+void hd_respond_bad_method(HdHttpRequest *msg, const char *allow);
 
 /* The request body as a JSON object (request.h rules; an empty body is an empty object). On
  * failure responds 400 or 413 and returns NULL. */
 JsonObject *hd_request_json_object(HdRequest *req);
 
-/* api-*.c: return TRUE when the path was theirs (answered or paused). */
+/* api-*.c: return TRUE when the path was theirs (answered or suspended). */
 gboolean hd_api_devices(HdRequest *req);
 gboolean hd_api_host(HdRequest *req);
 gboolean hd_api_vms(HdRequest *req);
@@ -168,19 +173,20 @@ guint64 hd_watch_get_generation(HdWatch *watch);
 /* "\"<boot>-<generation>\"" */
 const char *hd_watch_get_etag(HdWatch *watch);
 /* Serialized {"generation":N,"devices":[...]} / {"generation":N,"groups":[...]} for the current
- * generation, scanned at most once per generation. NULL with @error when the scan fails. */
-const char *hd_watch_get_devices_json(HdWatch *watch, GError **error);
-const char *hd_watch_get_groups_json(HdWatch *watch, GError **error);
+ * generation, scanned at most once per generation (borrowed: answers reference the bytes, they
+ * are not copied). NULL with @error when the scan fails. */
+typedef GBytes *(*HdWatchGetFunc)(HdWatch *watch, GError **error);
+GBytes *hd_watch_get_devices_json(HdWatch *watch, GError **error);
+GBytes *hd_watch_get_groups_json(HdWatch *watch, GError **error);
 /* Device and group counts of the cached inventory (-1 before the first scan). */
 void hd_watch_get_counts(HdWatch *watch, int *n_devices, int *n_groups);
 /* 304 handling: TRUE when the request's If-None-Match matches (the answer was sent). Sets
  * ETag and X-Hostdev-Generation on the response either way. */
-gboolean hd_watch_handle_conditional(HdWatch *watch, SoupServerMessage *msg);
+gboolean hd_watch_handle_conditional(HdWatch *watch, HdHttpRequest *msg);
 
 /* Long poll: the request (whose If-None-Match holds the current ETag) waits up to @seconds
  * for the next generation and gets its JSON from @get, or 304 when nothing changed. */
-void hd_watch_wait(HdWatch *watch, SoupServerMessage *msg, guint seconds,
-                   const char *(*get)(HdWatch *, GError **));
+void hd_watch_wait(HdWatch *watch, HdHttpRequest *msg, guint seconds, HdWatchGetFunc get);
 /* Answer every waiting long poll with 304 (the agent is stopping). */
 void hd_watch_release_waiters(HdWatch *watch);
 

@@ -17,10 +17,10 @@
 #include "agent.h"
 #include "fileio.h"
 
-static void respond_cached(HdRequest *req, const char *(*get)(HdWatch *, GError **))
+static void respond_cached(HdRequest *req, HdWatchGetFunc get)
 {
         g_autoptr(GError) error = NULL;
-        const char *json;
+        GBytes *json;
 
         const char *wait = req->query ? g_hash_table_lookup(req->query, "wait") : NULL;
         guint64 seconds = 0;
@@ -28,7 +28,7 @@ static void respond_cached(HdRequest *req, const char *(*get)(HdWatch *, GError 
         if (strcmp(req->method, "GET") != 0)
                 return hd_respond_bad_method(req->msg, "GET");
         if (wait && !g_ascii_string_to_unsigned(wait, 10, 0, 300, &seconds, NULL))
-                return hd_respond_error(req->msg, SOUP_STATUS_BAD_REQUEST, "invalid-argument",
+                return hd_respond_error(req->msg, HD_HTTP_BAD_REQUEST, "invalid-argument",
                                         "wait=%s: give the seconds to wait for a change, 0..300",
                                         wait);
         if (hd_watch_handle_conditional(req->agent->watch, req->msg)) {
@@ -40,7 +40,8 @@ static void respond_cached(HdRequest *req, const char *(*get)(HdWatch *, GError 
         json = get(req->agent->watch, &error);
         if (!json)
                 return hd_respond_gerror(req->msg, error);
-        hd_respond_json(req->msg, SOUP_STATUS_OK, json);
+        /* the generation's bytes, referenced by the answer, not copied */
+        hd_http_respond_bytes(req->msg, HD_HTTP_OK, "application/json", json);
 }
 
 static void get_device(HdRequest *req, const HdAddress *addr)
@@ -54,6 +55,11 @@ static void get_device(HdRequest *req, const HdAddress *addr)
 
         if (strcmp(req->method, "GET") != 0)
                 return hd_respond_bad_method(req->msg, "GET");
+        /* a missing device is 404 whatever the caller's If-None-Match (even "*") */
+        dev = hd_device_load(req->agent->ctx, addr, 0, &error);
+        if (!dev)
+                return hd_respond_gerror(req->msg, error);
+        g_clear_pointer(&dev, hd_device_free);
         if (hd_watch_handle_conditional(req->agent->watch, req->msg))
                 return;
         dev = hd_device_load(req->agent->ctx, addr, HD_FIELDS_ALL, &error);
@@ -83,7 +89,7 @@ static void get_device(HdRequest *req, const HdAddress *addr)
         json_object_set_int_member(obj, "generation",
                                    (gint64)hd_watch_get_generation(req->agent->watch));
         text = hd_json_node_to_text(node, FALSE);
-        hd_respond_json(req->msg, SOUP_STATUS_OK, text);
+        hd_respond_json(req->msg, HD_HTTP_OK, text);
 }
 
 typedef struct {
@@ -161,7 +167,7 @@ static void post_action(HdRequest *req, const HdAddress *addr, const char *actio
         BindArgs *args;
 
         if (!is_detach && !is_attach && strcmp(action, "verify") != 0) {
-                hd_respond_error(req->msg, SOUP_STATUS_NOT_FOUND, "not-found",
+                hd_respond_error(req->msg, HD_HTTP_NOT_FOUND, "not-found",
                                  "no action \"%s\" on devices; use detach, attach or verify",
                                  action);
                 return;
@@ -190,7 +196,7 @@ static void post_action(HdRequest *req, const HdAddress *addr, const char *actio
                 g_autofree char *vm =
                     hd_agent_vm_holding(req->agent, hd_address_format(addr, name));
                 if (vm) {
-                        hd_respond_error(req->msg, SOUP_STATUS_CONFLICT, "refused",
+                        hd_respond_error(req->msg, HD_HTTP_CONFLICT, "refused",
                                          "%s was detached for VM %s; stop the VM (POST "
                                          "/v1/vms/%s/stop) and the agent gives it back, or "
                                          "attach with \"force\": true",

@@ -21,10 +21,10 @@
 
 static char *read_root_file(HdCtx *ctx, const char *path)
 {
-        g_autofree char *text = NULL;
-        g_autofree char *full = g_build_filename(hd_ctx_get_root(ctx), path, NULL);
+        /* Below the root, resolved inside it, regular files only, bounded (fileio.h). */
+        g_autofree char *text = hd_read_file_at(hd_ctx_get_root_fd(ctx), path, 65536, NULL);
 
-        if (!g_file_get_contents(full, &text, NULL, NULL))
+        if (!text)
                 return NULL;
         g_strstrip(text);
         if (!*text || !g_utf8_validate(text, -1, NULL))
@@ -146,7 +146,7 @@ static void get_host(HdRequest *req)
                 json_builder_end_object(b);
         }
         json_builder_end_object(b);
-        hd_respond_builder(req->msg, SOUP_STATUS_OK, b);
+        hd_respond_builder(req->msg, HD_HTTP_OK, b);
 }
 
 static void args_op_free(gpointer p)
@@ -214,7 +214,7 @@ gboolean hd_api_host(HdRequest *req)
                 if (!add_kernel_args_current(b, req->agent->ctx, &error))
                         hd_respond_gerror(req->msg, error);
                 else
-                        hd_respond_builder(req->msg, SOUP_STATUS_OK, b);
+                        hd_respond_builder(req->msg, HD_HTTP_OK, b);
         } else if (strcmp(req->method, "PUT") == 0) {
                 put_kernel_args(req);
         } else {

@@ -12,14 +12,27 @@
  *   stop-timeout=120
  *   read-only=false
  *   images-dir=/var/lib/libvirt/images
+ *   max-connections=512
+ *   max-connections-per-peer=64
+ *   idle-timeout=30
  *
  * A value given on the command line wins over the file.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+#include "fileio.h"
+
 #include "agent.h"
 
 #define DEFAULT_CONFIG "/etc/hostdev/hostdevd.conf"
+/* A configuration file is a few hundred bytes. */
+#define CONFIG_MAX (64 * 1024)
 
 static gboolean load_file(HdAgentOptions *opts, const char *path, gboolean must_exist,
                           GError **error)
@@ -40,9 +53,27 @@ static gboolean load_file(HdAgentOptions *opts, const char *path, gboolean must_
             {"images-dir", &opts->images_dir},
         };
 
-        if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local)) {
-                if (!must_exist && g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        /* Opened non-blocking and read only when it is a regular file of sane size, like every
+         * file the agent reads: a FIFO given as --config must not hang the start. */
+        g_autofree char *abs = g_canonicalize_filename(path, NULL);
+        g_autofree char *data = NULL;
+        int slash = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (slash < 0) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot open /: %s",
+                            g_strerror(errno));
+                return FALSE;
+        }
+        data = hd_read_file_at(slash, abs + 1, CONFIG_MAX, &local);
+        close(slash);
+        if (!data) {
+                if (!must_exist && g_error_matches(local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
                         return TRUE;
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                            "cannot read the configuration %s: %s", path, local->message);
+                return FALSE;
+        }
+        if (!g_key_file_load_from_data(kf, data, -1, G_KEY_FILE_NONE, &local)) {
                 g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
                             "cannot read the configuration %s: %s", path, local->message);
                 return FALSE;
@@ -54,6 +85,32 @@ static gboolean load_file(HdAgentOptions *opts, const char *path, gboolean must_
         }
         if (g_key_file_get_boolean(kf, "agent", "read-only", NULL))
                 opts->read_only = TRUE;
+        {
+                struct {
+                        const char *key;
+                        guint *target;
+                        guint max;
+                } uints[] = {
+                    {"max-connections", &opts->max_connections, 1000000},
+                    {"max-connections-per-peer", &opts->max_per_peer, 1000000},
+                    {"idle-timeout", &opts->idle_timeout, 86400},
+                };
+                for (gsize i = 0; i < G_N_ELEMENTS(uints); i++) {
+                        g_autofree char *v =
+                            g_key_file_get_string(kf, "agent", uints[i].key, NULL);
+                        guint64 n;
+                        if (!v || *uints[i].target)
+                                continue;
+                        if (!g_ascii_string_to_unsigned(g_strstrip(v), 10, 1, uints[i].max, &n,
+                                                        NULL)) {
+                                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                                            "%s: %s must be a number from 1 to %u", path,
+                                            uints[i].key, uints[i].max);
+                                return FALSE;
+                        }
+                        *uints[i].target = (guint)n;
+                }
+        }
         if (g_key_file_has_key(kf, "agent", "stop-timeout", NULL) && opts->stop_timeout == 0) {
                 gint v = g_key_file_get_integer(kf, "agent", "stop-timeout", &local);
                 if (local || v <= 0) {
@@ -69,6 +126,7 @@ static gboolean load_file(HdAgentOptions *opts, const char *path, gboolean must_
 gboolean hd_agent_options_parse(HdAgentOptions *opts, int *argc, char ***argv, GError **error)
 {
         gint stop_timeout = 0;
+        gint max_connections = 0, max_per_peer = 0, idle_timeout = 0;
         const GOptionEntry entries[] = {
             {"root", 0, 0, G_OPTION_ARG_FILENAME, &opts->root,
              "Serve the machine under DIR instead of / (a fixture or a snapshot)", "DIR"},
@@ -94,6 +152,14 @@ gboolean hd_agent_options_parse(HdAgentOptions *opts, int *argc, char ***argv, G
              "Seconds to wait for a VM to shut down before giving up (default 120)", "SECONDS"},
             {"images-dir", 0, 0, G_OPTION_ARG_FILENAME, &opts->images_dir,
              "The directory a VM's disk_image must be in (default /var/lib/libvirt/images)", "DIR"},
+            {"max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections,
+             "Open HTTP connections at most (default 512; keep it below LimitNOFILE)", "N"},
+            {"max-connections-per-peer", 0, 0, G_OPTION_ARG_INT, &max_per_peer,
+             "Open HTTP connections from one client address at most (default 64)", "N"},
+            {"idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle_timeout,
+             "Seconds before an idle connection or an unfinished request is closed (default "
+             "30; long polls are not idle)",
+             "SECONDS"},
             {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opts->config_file,
              "Configuration file (default " DEFAULT_CONFIG " when it exists)", "PATH"},
             {"read-only", 0, 0, G_OPTION_ARG_NONE, &opts->read_only,
@@ -124,7 +190,16 @@ gboolean hd_agent_options_parse(HdAgentOptions *opts, int *argc, char ***argv, G
                                     "--stop-timeout must be positive");
                 return FALSE;
         }
+        if (max_connections < 0 || max_per_peer < 0 || idle_timeout < 0) {
+                g_set_error_literal(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                                    "--max-connections, --max-connections-per-peer and "
+                                    "--idle-timeout must be positive");
+                return FALSE;
+        }
         opts->stop_timeout = stop_timeout;
+        opts->max_connections = max_connections;
+        opts->max_per_peer = max_per_peer;
+        opts->idle_timeout = idle_timeout;
         if (!load_file(opts, opts->config_file ? opts->config_file : DEFAULT_CONFIG,
                        opts->config_file != NULL, error))
                 return FALSE;
@@ -139,6 +214,12 @@ gboolean hd_agent_options_parse(HdAgentOptions *opts, int *argc, char ***argv, G
                             "images-dir %s must be an absolute path", opts->images_dir);
                 return FALSE;
         }
+        if (opts->max_connections == 0)
+                opts->max_connections = 512;
+        if (opts->max_per_peer == 0)
+                opts->max_per_peer = 64;
+        if (opts->idle_timeout == 0)
+                opts->idle_timeout = 30;
         if (!!opts->tls_cert != !!opts->tls_key) {
                 g_set_error_literal(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
                                     "TLS needs both --tls-cert and --tls-key");

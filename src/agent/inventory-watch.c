@@ -35,8 +35,8 @@ struct HdWatch {
         /* cache for the current generation */
         guint64 cached_generation;
         HdInventory *inv;
-        char *devices_json;
-        char *groups_json;
+        GBytes *devices_json;
+        GBytes *groups_json;
 #ifdef HAVE_GUDEV
         GUdevClient *udev;
 #endif
@@ -49,10 +49,9 @@ struct HdWatch {
 /* A long poll: GET /v1/devices?wait=N with the current ETag in If-None-Match. */
 typedef struct {
         HdWatch *w;
-        SoupServerMessage *msg;
-        const char *(*get)(HdWatch *, GError **);
+        HdHttpRequest *msg; /* suspended */
+        HdWatchGetFunc get;
         guint timeout_id;
-        gulong disconnected_id;
 } Waiter;
 
 static void answer_waiter(Waiter *wt, gboolean changed);
@@ -66,8 +65,8 @@ static void update_etag(HdWatch *w)
 static void drop_cache(HdWatch *w)
 {
         g_clear_pointer(&w->inv, hd_inventory_free);
-        g_clear_pointer(&w->devices_json, g_free);
-        g_clear_pointer(&w->groups_json, g_free);
+        g_clear_pointer(&w->devices_json, g_bytes_unref);
+        g_clear_pointer(&w->groups_json, g_bytes_unref);
 }
 
 static gboolean flush_waiters(gpointer data)
@@ -182,7 +181,11 @@ static void watch_devices(HdWatch *w)
                         continue;
                 link = g_build_filename(bus, name, NULL);
                 real = realpath(link, NULL);
-                if (!real)
+                /* A link out of the root (a hostile tree) is not one of its devices: watch
+                 * nothing outside the root (the library will not read there either). */
+                if (!real ||
+                    (strcmp(w->agent->root, "/") != 0 && (!g_str_has_prefix(real, w->agent->root) ||
+                                                          real[strlen(w->agent->root)] != '/')))
                         continue;
                 f = g_file_new_for_path(real);
                 mon = g_file_monitor_directory(f, G_FILE_MONITOR_NONE, NULL, NULL);
@@ -300,7 +303,7 @@ static gboolean append_to_string(const char *data, gsize len, gpointer user_data
 
 /* {"generation": N, "<member>": [...]}, streamed (no JSON tree for thousands of VFs) with the
  * objects `hostdev list --json` and `hostdev groups --json` write. */
-static char *serialize(HdWatch *w, const char *member, gboolean groups)
+static GBytes *serialize(HdWatch *w, const char *member, gboolean groups)
 {
         GString *out = g_string_sized_new(4096);
         g_autoptr(HdJsonWriter) jw = hd_json_writer_new_stream(append_to_string, out);
@@ -320,10 +323,10 @@ static char *serialize(HdWatch *w, const char *member, gboolean groups)
         hd_json_writer_end_array(jw);
         hd_json_writer_end_object(jw);
         hd_json_writer_finish(jw);
-        return g_string_free(out, FALSE);
+        return g_string_free_to_bytes(out);
 }
 
-const char *hd_watch_get_devices_json(HdWatch *w, GError **error)
+GBytes *hd_watch_get_devices_json(HdWatch *w, GError **error)
 {
         if (!ensure_inventory(w, error))
                 return NULL;
@@ -332,7 +335,7 @@ const char *hd_watch_get_devices_json(HdWatch *w, GError **error)
         return w->devices_json;
 }
 
-const char *hd_watch_get_groups_json(HdWatch *w, GError **error)
+GBytes *hd_watch_get_groups_json(HdWatch *w, GError **error)
 {
         if (!ensure_inventory(w, error))
                 return NULL;
@@ -367,19 +370,17 @@ static gboolean etag_matches(const char *header, const char *etag)
         return FALSE;
 }
 
-gboolean hd_watch_handle_conditional(HdWatch *w, SoupServerMessage *msg)
+gboolean hd_watch_handle_conditional(HdWatch *w, HdHttpRequest *msg)
 {
-        SoupMessageHeaders *rh = soup_server_message_get_response_headers(msg);
-        const char *inm = soup_message_headers_get_one(soup_server_message_get_request_headers(msg),
-                                                       "If-None-Match");
+        const char *inm = hd_http_request_get_header(msg, "If-None-Match");
         char gen[32];
 
         g_snprintf(gen, sizeof(gen), "%" G_GUINT64_FORMAT, w->generation);
-        soup_message_headers_replace(rh, "ETag", w->etag);
-        soup_message_headers_replace(rh, "X-Hostdev-Generation", gen);
-        soup_message_headers_replace(rh, "Cache-Control", "no-cache");
+        hd_http_request_set_header(msg, "ETag", w->etag);
+        hd_http_request_set_header(msg, "X-Hostdev-Generation", gen);
+        hd_http_request_set_header(msg, "Cache-Control", "no-cache");
         if (inm && etag_matches(inm, w->etag)) {
-                soup_server_message_set_status(msg, SOUP_STATUS_NOT_MODIFIED, NULL);
+                hd_http_respond_empty(msg, HD_HTTP_NOT_MODIFIED);
                 return TRUE;
         }
         return FALSE;
@@ -390,9 +391,7 @@ gboolean hd_watch_handle_conditional(HdWatch *w, SoupServerMessage *msg)
 static void waiter_free(Waiter *wt)
 {
         g_clear_handle_id(&wt->timeout_id, g_source_remove);
-        if (wt->disconnected_id)
-                g_signal_handler_disconnect(wt->msg, wt->disconnected_id);
-        g_object_unref(wt->msg);
+        hd_http_request_unref(wt->msg);
         g_free(wt);
 }
 
@@ -403,15 +402,15 @@ static void answer_waiter(Waiter *wt, gboolean changed)
         g_autoptr(GError) error = NULL;
 
         if (!hd_watch_handle_conditional(wt->w, wt->msg) || !changed) {
-                const char *json = changed ? wt->get(wt->w, &error) : NULL;
+                GBytes *json = changed ? wt->get(wt->w, &error) : NULL;
                 if (json)
-                        hd_respond_json(wt->msg, SOUP_STATUS_OK, json);
+                        hd_http_respond_bytes(wt->msg, HD_HTTP_OK, "application/json", json);
                 else if (error)
                         hd_respond_gerror(wt->msg, error);
                 else
-                        soup_server_message_set_status(wt->msg, SOUP_STATUS_NOT_MODIFIED, NULL);
+                        hd_http_respond_empty(wt->msg, HD_HTTP_NOT_MODIFIED);
         }
-        soup_server_message_unpause(wt->msg);
+        hd_http_request_resume(wt->msg);
         waiter_free(wt);
 }
 
@@ -425,25 +424,16 @@ static gboolean waiter_timeout(gpointer data)
         return G_SOURCE_REMOVE;
 }
 
-static void waiter_disconnected(SoupServerMessage *msg, gpointer data)
-{
-        Waiter *wt = data;
-
-        wt->w->waiters = g_list_remove(wt->w->waiters, wt);
-        waiter_free(wt);
-}
-
-void hd_watch_wait(HdWatch *w, SoupServerMessage *msg, guint seconds,
-                   const char *(*get)(HdWatch *, GError **))
+/* A suspended request is not watched by the HTTP layer: a caller that goes away is noticed
+ * when the wait ends (bounded by ?wait, at most 300 s, and by the connection limits). */
+void hd_watch_wait(HdWatch *w, HdHttpRequest *msg, guint seconds, HdWatchGetFunc get)
 {
         Waiter *wt = g_new0(Waiter, 1);
 
         wt->w = w;
-        wt->msg = g_object_ref(msg);
+        wt->msg = hd_http_request_ref(msg);
         wt->get = get;
         wt->timeout_id = g_timeout_add(seconds * 1000, waiter_timeout, wt);
-        wt->disconnected_id =
-            g_signal_connect(msg, "disconnected", G_CALLBACK(waiter_disconnected), wt);
         w->waiters = g_list_prepend(w->waiters, wt);
-        soup_server_message_pause(msg);
+        hd_http_request_suspend(msg);
 }

@@ -127,7 +127,7 @@ int main(int argc, char **argv)
         hd_agent_log("info", "stopped", NULL);
 
 out:
-        g_clear_object(&agent.server);
+        g_clear_pointer(&agent.server, hd_http_server_free);
         g_clear_pointer(&agent.watch, hd_watch_free);
         g_clear_pointer(&agent.metrics, hd_metrics_free);
         g_clear_pointer(&agent.loop, g_main_loop_unref);

@@ -126,6 +126,17 @@ char *hd_metrics_render(HdMetrics *m, HdAgent *agent)
         g_string_append(s, "# HELP hostdev_operations_in_flight Mutations running now.\n"
                            "# TYPE hostdev_operations_in_flight gauge\n");
         g_string_append_printf(s, "hostdev_operations_in_flight %u\n", agent->inflight);
+        if (agent->server) {
+                g_string_append(s, "# HELP hostdev_http_connections Open HTTP connections.\n"
+                                   "# TYPE hostdev_http_connections gauge\n");
+                g_string_append_printf(s, "hostdev_http_connections %u\n",
+                                       hd_http_server_get_connections(agent->server));
+                g_string_append(s, "# HELP hostdev_http_connections_max The connection limit "
+                                   "(max-connections).\n"
+                                   "# TYPE hostdev_http_connections_max gauge\n");
+                g_string_append_printf(s, "hostdev_http_connections_max %u\n",
+                                       hd_http_server_get_max_connections(agent->server));
+        }
         g_string_append(s, "# HELP hostdev_operations_parallel_max The most operations that "
                            "worked at the same time (on different IOMMU groups).\n"
                            "# TYPE hostdev_operations_parallel_max gauge\n");

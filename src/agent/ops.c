@@ -88,10 +88,7 @@ void hd_agent_groups_release(HdAgent *agent, GArray *groups)
 
 typedef struct {
         HdAgent *agent;
-        SoupServerMessage *msg;
-        gulong finished_id;
-        gulong disconnected_id;
-        gboolean finished; /* the client went away before the answer */
+        HdHttpRequest *msg; /* suspended until the answer */
         char *op_name;
         char *target; /* device or VM, for the log */
         gboolean mutates;
@@ -106,11 +103,7 @@ typedef struct {
 
 static void op_free(Op *op)
 {
-        if (op->finished_id)
-                g_signal_handler_disconnect(op->msg, op->finished_id);
-        if (op->disconnected_id)
-                g_signal_handler_disconnect(op->msg, op->disconnected_id);
-        g_object_unref(op->msg);
+        hd_http_request_unref(op->msg);
         g_free(op->op_name);
         g_free(op->target);
         if (op->addresses)
@@ -168,23 +161,15 @@ static void op_done(GObject *source, GAsyncResult *res, gpointer user_data)
                 hd_agent_log("info", "operation failed", "op", op->op_name, "target", op->target,
                              "code", hd_error_code_name(op->error), "error", op->error->message,
                              "ms", ms, NULL);
-        if (!op->finished) {
-                if (ok)
-                        hd_respond_builder(op->msg, SOUP_STATUS_OK, op->result);
-                else
-                        hd_respond_gerror(op->msg, op->error);
-                soup_server_message_unpause(op->msg);
-        }
+        /* (a peer that went away meanwhile is noticed by the HTTP layer after the resume) */
+        if (ok)
+                hd_respond_builder(op->msg, HD_HTTP_OK, op->result);
+        else
+                hd_respond_gerror(op->msg, op->error);
+        hd_http_request_resume(op->msg);
         agent->inflight--;
         if (agent->stopping && agent->inflight == 0)
                 g_main_loop_quit(agent->loop);
-}
-
-static void on_finished(SoupServerMessage *msg, gpointer user_data)
-{
-        Op *op = user_data;
-
-        op->finished = TRUE;
 }
 
 void hd_agent_run_op(HdRequest *req, const char *op_name, const char *target, gboolean mutates,
@@ -194,7 +179,7 @@ void hd_agent_run_op(HdRequest *req, const char *op_name, const char *target, gb
         g_autoptr(GTask) task = g_task_new(NULL, NULL, op_done, NULL);
 
         op->agent = req->agent;
-        op->msg = g_object_ref(req->msg);
+        op->msg = hd_http_request_ref(req->msg);
         op->op_name = g_strdup(op_name);
         op->target = g_strdup(target ? target : "-");
         op->mutates = mutates;
@@ -203,12 +188,8 @@ void hd_agent_run_op(HdRequest *req, const char *op_name, const char *target, gb
         op->data = data;
         op->data_free = data_free;
         op->started = g_get_monotonic_time();
-        op->finished_id = g_signal_connect(req->msg, "finished", G_CALLBACK(on_finished), op);
-        /* the caller went away, or the agent is stopping: nobody to answer */
-        op->disconnected_id =
-            g_signal_connect(req->msg, "disconnected", G_CALLBACK(on_finished), op);
         req->agent->inflight++;
-        soup_server_message_pause(req->msg);
+        hd_http_request_suspend(req->msg);
         g_task_set_task_data(task, op, (GDestroyNotify)op_free);
         g_task_run_in_thread(task, op_thread);
 }

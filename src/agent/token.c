@@ -3,7 +3,10 @@
  * Bearer tokens. The full token may change anything; the read-only token may only read
  * (403 on mutating calls). Each is generated at first start (32 random bytes from the
  * kernel, hex) into its own file created with mode 0600; a token file that others may read
- * is refused, as ssh refuses a private key with loose permissions.
+ * is refused, as ssh refuses a private key with loose permissions, and so is one that is not
+ * a regular file (a FIFO, /dev/null): it is opened non-blocking and checked before it is read,
+ * so it can neither block the start nor be taken for an empty token. The default files lie
+ * below the root and are resolved inside it (fileio.h).
  */
 #include "config.h"
 
@@ -15,6 +18,8 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "fileio.h"
+#include "macros.h"
 
 gboolean hd_token_equal(const char *a, const char *b)
 {
@@ -60,37 +65,110 @@ static char *new_token(GError **error)
         return g_string_free(s, FALSE);
 }
 
-static char *load_or_create(const char *path, gboolean *created, GError **error)
-{
-        g_autofree char *dir = g_path_get_dirname(path);
-        g_autofree char *text = NULL;
-        g_autofree char *token = NULL;
-        struct stat st;
-        int fd;
+/* Where a token file lives: below the agent's root (the default path, resolved inside it
+ * like every file the library touches: a root whose var is a link to /var gets its own) or
+ * anywhere (a path given with --token-file). */
+typedef struct {
+        int root_fd;      /* -1: @path is an ordinary path */
+        const char *path; /* relative to the root when root_fd >= 0 */
+        const char *shown;
+} TokenPath;
 
-        *created = FALSE;
-        if (g_mkdir_with_parents(dir, 0700) < 0) {
-                int e = errno;
-                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot create %s: %s", dir,
-                            g_strerror(e));
+static int token_open(const TokenPath *tp, int flags, mode_t mode)
+{
+        /* O_NONBLOCK: a FIFO planted as the token file must not block the agent's start. */
+        flags |= O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK;
+        return tp->root_fd >= 0 ? hd_open_at(tp->root_fd, tp->path, flags, mode)
+                                : open(tp->path, flags, mode);
+}
+
+/* The token files are 65 bytes; anything much longer is not one of ours. */
+#define TOKEN_FILE_MAX 4096
+
+static char *read_token(const TokenPath *tp, int fd, GError **error)
+{
+        char buf[TOKEN_FILE_MAX + 1];
+        gsize total = 0;
+        gssize n;
+
+        while (total < sizeof(buf) - 1) {
+                n = read(fd, buf + total, sizeof(buf) - 1 - total);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        int e = errno;
+                        g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                                    "cannot read the token file %s: %s", tp->shown, g_strerror(e));
+                        return NULL;
+                }
+                if (n == 0)
+                        break;
+                total += (gsize)n;
+        }
+        if (total >= sizeof(buf) - 1) {
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                            "the token file %s is larger than %d bytes, so it holds no token of "
+                            "hostdevd's; remove it to get a new token",
+                            tp->shown, TOKEN_FILE_MAX);
                 return NULL;
         }
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        buf[total] = '\0';
+        return g_strdup(buf);
+}
+
+static const char *file_kind(mode_t mode)
+{
+        if (S_ISFIFO(mode))
+                return "a FIFO";
+        if (S_ISSOCK(mode))
+                return "a socket";
+        if (S_ISCHR(mode))
+                return "a character device";
+        if (S_ISBLK(mode))
+                return "a block device";
+        if (S_ISDIR(mode))
+                return "a directory";
+        return "not a regular file";
+}
+
+static char *load_or_create(const TokenPath *tp, gboolean *created, GError **error)
+{
+        g_autofree char *dir = g_path_get_dirname(tp->path);
+        g_autofree char *text = NULL;
+        g_autofree char *token = NULL;
+        hd_autofd int fd = -1;
+        struct stat st;
+        gboolean dir_ok;
+
+        *created = FALSE;
+        if (tp->root_fd >= 0)
+                dir_ok = strcmp(dir, ".") == 0 || hd_mkdir_p_at(tp->root_fd, dir, 0700, NULL);
+        else
+                dir_ok = g_mkdir_with_parents(dir, 0700) == 0;
+        if (!dir_ok) {
+                int e = errno;
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "cannot create the directory of %s: %s", tp->shown, g_strerror(e));
+                return NULL;
+        }
+        fd = token_open(tp, O_RDONLY, 0);
         if (fd < 0 && errno == ENOENT) {
                 token = new_token(error);
                 if (!token)
                         return NULL;
-                fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+                fd = token_open(tp, O_WRONLY | O_CREAT | O_EXCL, 0600);
                 if (fd >= 0) {
                         g_autofree char *line = g_strconcat(token, "\n", NULL);
                         gboolean ok = write(fd, line, strlen(line)) == (ssize_t)strlen(line) &&
                                       fsync(fd) == 0;
                         int e = errno;
-                        close(fd);
                         if (!ok) {
-                                unlink(path);
+                                if (tp->root_fd >= 0)
+                                        (void)hd_unlink_at(tp->root_fd, tp->path, 0);
+                                else
+                                        (void)unlink(tp->path);
                                 g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
-                                            "cannot write the token file %s: %s", path,
+                                            "cannot write the token file %s: %s", tp->shown,
                                             g_strerror(e));
                                 return NULL;
                         }
@@ -100,35 +178,49 @@ static char *load_or_create(const char *path, gboolean *created, GError **error)
                 if (errno != EEXIST) {
                         int e = errno;
                         g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
-                                    "cannot create the token file %s: %s", path, g_strerror(e));
+                                    "cannot create the token file %s: %s", tp->shown,
+                                    g_strerror(e));
                         return NULL;
                 }
                 /* someone else created it meanwhile: read theirs */
-                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                fd = token_open(tp, O_RDONLY, 0);
         }
         if (fd < 0) {
                 int e = errno;
                 g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot open the token file %s: %s",
-                            path, g_strerror(e));
+                            tp->shown, g_strerror(e));
                 return NULL;
         }
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
-                close(fd);
+        if (fstat(fd, &st) < 0) {
+                int e = errno;
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot stat the token file %s: %s",
+                            tp->shown, g_strerror(e));
+                return NULL;
+        }
+        if (!S_ISREG(st.st_mode)) {
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
-                            "the token file %s may be read by others (or is not a regular file); "
-                            "make it mode 0600 (chmod 600 %s) or remove it to get a new token",
-                            path, path);
+                            "the token file %s is %s, not a regular file; give the path of a "
+                            "regular file with mode 0600, or of one that does not exist yet "
+                            "(hostdevd then creates it with a new token)",
+                            tp->shown, file_kind(st.st_mode));
                 return NULL;
         }
-        close(fd);
-        if (!g_file_get_contents(path, &text, NULL, error))
+        if (st.st_mode & 077) {
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                            "the token file %s may be read by others; make it mode 0600 "
+                            "(chmod 600 %s) or remove it to get a new token",
+                            tp->shown, tp->shown);
+                return NULL;
+        }
+        text = read_token(tp, fd, error);
+        if (!text)
                 return NULL;
         g_strstrip(text);
         if (strlen(text) < 16) {
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                             "the token in %s is shorter than 16 characters; remove the file to "
                             "get a new token",
-                            path);
+                            tp->shown);
                 return NULL;
         }
         return g_steal_pointer(&text);
@@ -136,19 +228,25 @@ static char *load_or_create(const char *path, gboolean *created, GError **error)
 
 gboolean hd_agent_tokens_load(HdAgent *agent, GError **error)
 {
-        g_autofree char *def = g_build_filename(agent->root, "var/lib/hostdev/agent.token", NULL);
-        g_autofree char *def_ro =
-            g_build_filename(agent->root, "var/lib/hostdev/agent-ro.token", NULL);
+        static const char def_rel[] = "var/lib/hostdev/agent.token";
+        static const char def_ro_rel[] = "var/lib/hostdev/agent-ro.token";
+        g_autofree char *def = g_build_filename(agent->root, def_rel, NULL);
+        g_autofree char *def_ro = g_build_filename(agent->root, def_ro_rel, NULL);
+        int root_fd = hd_ctx_get_root_fd(agent->ctx);
         const char *path = agent->opts.token_file ? agent->opts.token_file : def;
         const char *ro_path = agent->opts.ro_token_file ? agent->opts.ro_token_file : def_ro;
+        TokenPath tp = {agent->opts.token_file ? -1 : root_fd,
+                        agent->opts.token_file ? path : def_rel, path};
+        TokenPath tp_ro = {agent->opts.ro_token_file ? -1 : root_fd,
+                           agent->opts.ro_token_file ? ro_path : def_ro_rel, ro_path};
         gboolean created;
 
-        agent->token = load_or_create(path, &created, error);
+        agent->token = load_or_create(&tp, &created, error);
         if (!agent->token)
                 return FALSE;
         hd_agent_log("info", created ? "created the token file" : "token loaded", "file", path,
                      NULL);
-        agent->ro_token = load_or_create(ro_path, &created, error);
+        agent->ro_token = load_or_create(&tp_ro, &created, error);
         if (!agent->ro_token)
                 return FALSE;
         if (hd_token_equal(agent->token, agent->ro_token)) {

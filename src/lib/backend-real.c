@@ -32,6 +32,14 @@ static gboolean real_run(HdCtx *ctx, int root_fd, const char *const *argv, char 
         g_autofree char *out = NULL;
         g_autofree char *err = NULL;
 
+        /* A host tool acts on the running system, never on a tree: the last guard of "nothing
+         * below --root reaches the machine" (the callers say so earlier, with advice). */
+        if (!hd_ctx_is_live_root(ctx)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                            "refusing to run %s on this host for the tree %s; use --backend sim",
+                            argv[0], hd_ctx_get_root(ctx));
+                return FALSE;
+        }
         proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE |
                                                G_SUBPROCESS_FLAGS_STDERR_PIPE,
                                  error);
@@ -72,20 +80,14 @@ static gboolean real_install_file(HdCtx *ctx, int root_fd, const char *path,
         g_autofree char *dir = g_path_get_dirname(path);
 
         if (!hd_mkdir_p_at(root_fd, dir, 0755, error) ||
-            !hd_write_file_atomic_at(root_fd, path, contents, -1, error))
+            !hd_write_file_atomic_mode_at(root_fd, path, contents, -1, mode, error))
                 return FALSE;
-        if (fchmodat(root_fd, path, (mode_t)mode, 0) < 0) {
-                int err = errno;
-                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot chmod %s: %s",
-                            path, g_strerror(err));
-                return FALSE;
-        }
         return TRUE;
 }
 
 static gboolean real_remove_file(HdCtx *ctx, int root_fd, const char *path, GError **error)
 {
-        if (unlinkat(root_fd, path, 0) < 0 && errno != ENOENT) {
+        if (!hd_unlink_at(root_fd, path, 0) && errno != ENOENT) {
                 int err = errno;
                 g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot remove %s: %s",
                             path, g_strerror(err));

@@ -163,8 +163,8 @@ static gboolean make_link(int root_fd, const char *link, const char *target, GEr
                 if (*p == '/')
                         g_string_append(rel, "../");
         g_string_append(rel, target);
-        (void)unlinkat(root_fd, link, 0);
-        if (symlinkat(rel->str, root_fd, link) < 0)
+        (void)hd_unlink_at(root_fd, link, 0);
+        if (!hd_symlink_at(rel->str, root_fd, link))
                 return errno_error(error, errno, link, NULL);
         return TRUE;
 }
@@ -304,7 +304,7 @@ static void update_vfio_node(HdCtx *ctx, int root_fd, int group)
                     hd_mkdir_p_at(root_fd, "dev/vfio", 0755, NULL))
                         (void)hd_write_file_atomic_at(root_fd, node, "", 0, NULL);
         } else {
-                (void)unlinkat(root_fd, node, 0);
+                (void)hd_unlink_at(root_fd, node, 0);
         }
 }
 
@@ -331,8 +331,8 @@ static gboolean do_unbind(HdCtx *ctx, int root_fd, const HdDevice *dev, const ch
         g_autofree char *dlink = g_strdup_printf("%s/driver", dir);
         g_autofree char *blink = g_strdup_printf("sys/bus/pci/drivers/%s/%s", drv, dev->name);
 
-        (void)unlinkat(root_fd, dlink, 0);
-        (void)unlinkat(root_fd, blink, 0);
+        (void)hd_unlink_at(root_fd, dlink, 0);
+        (void)hd_unlink_at(root_fd, blink, 0);
         update_vfio_node(ctx, root_fd, dev->iommu_group);
         return TRUE;
 }
@@ -806,15 +806,14 @@ static gboolean sim_install_file(HdCtx *ctx, int root_fd, const char *path, cons
         if ((err = sim_fault(ctx, "write", path)))
                 return errno_error(error, err, path, "(injected)");
         if (!hd_mkdir_p_at(root_fd, dir, 0755, error) ||
-            !hd_write_file_atomic_at(root_fd, path, contents, -1, error))
+            !hd_write_file_atomic_mode_at(root_fd, path, contents, -1, mode, error))
                 return FALSE;
-        (void)fchmodat(root_fd, path, (mode_t)mode, 0);
         return TRUE;
 }
 
 static gboolean sim_remove_file(HdCtx *ctx, int root_fd, const char *path, GError **error)
 {
-        if (unlinkat(root_fd, path, 0) < 0 && errno != ENOENT)
+        if (!hd_unlink_at(root_fd, path, 0) && errno != ENOENT)
                 return errno_error(error, errno, path, NULL);
         return TRUE;
 }
@@ -869,7 +868,7 @@ static void sim_regions(int root_fd, const HdDevice *dev, const char *dir, HdVfi
                                    .writable = TRUE, .mmap = TRUE };
                 g_array_append_val(info->regions, r);
         }
-        cfg.size = fstatat(root_fd, cfg_path, &st, 0) == 0 && st.st_size > 256 ? 4096 : 256;
+        cfg.size = hd_stat_at(root_fd, cfg_path, FALSE, &st) && st.st_size > 256 ? 4096 : 256;
         g_array_append_val(info->regions, cfg);
         if (dev->class_code >= 0 && ((guint32)dev->class_code >> 8) == 0x0300) {
                 HdVfioRegion vga = { .index = HD_VFIO_REGION_VGA, .size = 0xc0000,

@@ -1371,7 +1371,7 @@ restore:
                         (void)hd_ctx_replace_file(ctx, f->path, f->content, -1, NULL);
                 else if (!hd_ctx_get_dry_run(ctx))
                         /* It did not exist before: an empty one would mean "no arguments". */
-                        (void)unlinkat(hd_ctx_get_root_fd(ctx), f->path, 0);
+                        (void)hd_unlink_at(hd_ctx_get_root_fd(ctx), f->path, 0);
         }
         return FALSE;
 }

@@ -78,10 +78,20 @@ HdCtx *hd_ctx_new(const char *root, HdBackendKind backend, GError **error)
                             ctx->root, g_strerror(err));
                 return NULL;
         }
-        ctx->sys_fd = openat(ctx->root_fd, "sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (!hd_ctx_is_live_root(ctx) && !hd_fileio_can_confine()) {
+                g_set_error(error, HD_ERROR, HD_ERROR_NOT_SUPPORTED,
+                            "cannot use root %s: this kernel has no openat2() (Linux 5.6 or "
+                            "later), so hostdev cannot keep reads and writes inside the tree; "
+                            "run it on a newer kernel or copy the tree to a machine with one",
+                            ctx->root);
+                return NULL;
+        }
+        /* Confined like every access below the root (fileio.h): a tree whose sys is a
+         * link to /sys gets its own sys, never the machine's. */
+        ctx->sys_fd = hd_open_at(ctx->root_fd, "sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (ctx->sys_fd >= 0)
-                ctx->pci_devices_fd = openat(ctx->sys_fd, "bus/pci/devices",
-                                             O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                ctx->pci_devices_fd = hd_open_at(ctx->root_fd, "sys/bus/pci/devices",
+                                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (ctx->pci_devices_fd < 0) {
                 g_set_error(error, HD_ERROR, HD_ERROR_NOT_SYSFS,
                             "%s is not a system root: %s%ssys/bus/pci/devices is missing; pass "
@@ -139,6 +149,24 @@ int hd_ctx_get_sys_fd(HdCtx *ctx)
 int hd_ctx_get_pci_devices_fd(HdCtx *ctx)
 {
         return ctx->pci_devices_fd;
+}
+
+int hd_ctx_open_device_dir(HdCtx *ctx, const char *name)
+{
+        char path[64];
+
+        /* From the sys fd, not the pci-devices fd: the entry is a link that climbs to
+         * sys/devices/... and would stop at the fd it is resolved from. */
+        if (g_snprintf(path, sizeof(path), "bus/pci/devices/%s", name) >= (int)sizeof(path) ||
+            strchr(name, '/')) {
+                errno = EINVAL;
+                return -1;
+        }
+        /* On "/" there is nothing to escape to: the plain walk from the pci-devices fd is the
+         * same resolution, and the cheapest (one per device in a scan). */
+        if (hd_ctx_is_live_root(ctx))
+                return openat(ctx->pci_devices_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return hd_open_at(ctx->sys_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 }
 
 HdBackendKind hd_ctx_get_backend_kind(HdCtx *ctx)

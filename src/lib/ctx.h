@@ -3,7 +3,15 @@
  * HdCtx: everything the library needs from its caller, in one object.
  *
  *  - the root directory ("/" on a live host, a fixture or an unpacked snapshot otherwise),
- *    opened once; every read and write is relative to its file descriptors;
+ *    opened once; every read and write is relative to its file descriptors, through
+ *    src/basic/fileio.h, which resolves each path inside the descriptor it is given
+ *    (openat2() RESOLVE_IN_ROOT): an absolute or ".."-climbing symlink in the tree (etc ->
+ *    /etc, var -> ../../..) is resolved inside the root, so nothing below a root other than
+ *    "/" ever reads or writes the machine that runs hostdev. Paths that cross a link (a
+ *    device's entry in sys/bus/pci/devices, its driver link) are resolved from the root fd
+ *    or the sys fd; the pci-devices fd and a device's directory fd are used with names of
+ *    one component only. A root other than "/" is refused on kernels without openat2();
+ *    backends get the root fd and follow the same rule;
  *  - the kernel backend that carries out side effects (see backend.h);
  *  - a log callback (the library never prints);
  *  - a write log and the dry-run switch, so a caller can show every sysfs write an operation
@@ -38,10 +46,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdCtx, hd_ctx_free)
 const char *hd_ctx_get_root(HdCtx *ctx);
 gboolean hd_ctx_is_live_root(HdCtx *ctx);
 
-/* Directory descriptors owned by the context. */
+/* Directory descriptors owned by the context (see the rule at the top). */
 int hd_ctx_get_root_fd(HdCtx *ctx);
 int hd_ctx_get_sys_fd(HdCtx *ctx);              /* <root>/sys */
 int hd_ctx_get_pci_devices_fd(HdCtx *ctx);      /* <root>/sys/bus/pci/devices */
+/* Open the directory of the device @name ("0000:01:00.0", one component) through its
+ * sys/bus/pci/devices link, resolved inside the root; -1 with errno set. */
+int hd_ctx_open_device_dir(HdCtx *ctx, const char *name);
 
 HdBackendKind hd_ctx_get_backend_kind(HdCtx *ctx);
 

@@ -180,8 +180,9 @@ static void load_sriov(HdDevice *dev, int dfd)
 
 static void load_topology(HdDevice *dev, HdCtx *ctx)
 {
-        g_autofree char *bus_link = hd_device_attr_path(&dev->address, NULL);
-        g_autofree char *target = hd_readlink_at(hd_ctx_get_root_fd(ctx), bus_link, NULL);
+        /* The entry's name alone, from the pci-devices fd: readlink never follows the last
+         * component, so this stays inside and costs no parent lookup. */
+        g_autofree char *target = hd_readlink_at(hd_ctx_get_pci_devices_fd(ctx), dev->name, NULL);
         g_auto(GStrv) parts = NULL;
         int n;
 
@@ -204,12 +205,16 @@ static void load_topology(HdDevice *dev, HdCtx *ctx)
 }
 
 /* Returns the bytes read (the header at least), for load_ids(); NULL when unreadable. */
-static GBytes *load_config(HdDevice *dev, int dfd, guint fields)
+static GBytes *load_config(HdDevice *dev, HdCtx *ctx, int dfd, guint fields)
 {
         gsize want = (fields & (HD_FIELD_CONFIG | HD_FIELD_RESET | HD_FIELD_LINK))
                              ? CONFIG_SPACE_MAX
                              : CONFIG_HEADER_LEN;
-        g_autoptr(GBytes) bytes = hd_read_bytes_at(dfd, "config", want, NULL);
+        /* On the live root the file is the kernel's (sysfs makes nothing but regular files
+         * there): no type check, one per device in a scan. A tree's is checked. */
+        g_autoptr(GBytes) bytes = hd_ctx_is_live_root(ctx)
+                                          ? hd_read_sysfs_bytes_at(dfd, "config", want, NULL)
+                                          : hd_read_bytes_at(dfd, "config", want, NULL);
         HdConfig cfg;
         HdPcieInfo pcie;
 
@@ -405,7 +410,7 @@ HdDevice *hd_device_load_at(HdCtx *ctx, int dfd, const HdAddress *address, guint
 
         /* Config first: its header carries most of the ids. */
         if (fields & (HD_FIELD_IDS | HD_FIELD_HEADER | HD_FIELD_CONFIG | HD_FIELD_LINK))
-                header = load_config(dev, dfd, fields);
+                header = load_config(dev, ctx, dfd, fields);
         if (loaded && (fields & HD_FIELD_SRIOV) && header_says_vf(header)) {
                 dev->physfn = read_address_link(dfd, "physfn");
                 pf = dev->physfn ? g_hash_table_lookup(loaded, dev->physfn) : NULL;
@@ -450,7 +455,7 @@ HdDevice *hd_device_load(HdCtx *ctx, const HdAddress *address, guint fields, GEr
         hd_autofd int dfd = -1;
 
         hd_address_format(address, name);
-        dfd = openat(hd_ctx_get_pci_devices_fd(ctx), name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dfd = hd_ctx_open_device_dir(ctx, name);
         if (dfd < 0) {
                 int err = errno;
                 if (err == ENOENT || err == ENOTDIR)

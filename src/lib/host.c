@@ -678,8 +678,9 @@ static int probe_device_attr(const Facts *f, const char *attr)
 
                 if (!hd_address_parse_sysfs_name(names->pdata[i], &a))
                         continue;
-                path = g_strdup_printf("%s/%s", (const char *)names->pdata[i], attr);
-                if (hd_exists_at(hd_ctx_get_pci_devices_fd(f->ctx), path, FALSE))
+                path =
+                    g_strdup_printf("bus/pci/devices/%s/%s", (const char *)names->pdata[i], attr);
+                if (hd_exists_at(hd_ctx_get_sys_fd(f->ctx), path, FALSE))
                         return 1;
                 result = 0;
         }

@@ -58,7 +58,6 @@ HdInventory *hd_inventory_scan(HdCtx *ctx, guint fields, GError **error)
 {
         g_autoptr(HdInventory) inv = g_new0(HdInventory, 1);
         g_autoptr(GArray) addrs = NULL;
-        int devices_fd = hd_ctx_get_pci_devices_fd(ctx);
 
         inv->fields = fields;
         inv->devices = g_ptr_array_new_with_free_func((GDestroyNotify)hd_device_free);
@@ -76,7 +75,7 @@ HdInventory *hd_inventory_scan(HdCtx *ctx, guint fields, GError **error)
                 HdDevice *dev;
 
                 hd_address_format(a, name);
-                dfd = openat(devices_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                dfd = hd_ctx_open_device_dir(ctx, name);
                 if (dfd < 0) {
                         hd_ctx_log(ctx, HD_LOG_DEBUG, "%s vanished during the scan: %s", name,
                                    g_strerror(errno));

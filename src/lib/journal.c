@@ -121,7 +121,7 @@ static void set_optional(GKeyFile *kf, const char *group, const char *key, const
 
 static gboolean sync_dir(int root_fd, const char *dir)
 {
-        hd_autofd int fd = openat(root_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        hd_autofd int fd = hd_open_at(root_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 
         /* The rename is durable only once the directory is: fsync it too. */
         return fd >= 0 && fsync(fd) == 0;
@@ -170,7 +170,7 @@ static gboolean journal_remove(HdJournal *j, GError **error)
 {
         int root_fd = hd_ctx_get_root_fd(j->ctx);
 
-        if (unlinkat(root_fd, j->file, 0) < 0 && errno != ENOENT) {
+        if (!hd_unlink_at(root_fd, j->file, 0) && errno != ENOENT) {
                 int err = errno;
                 g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot remove journal /%s: %s",
                             j->file, g_strerror(err));
@@ -487,7 +487,7 @@ static void remove_stale_temp(HdCtx *ctx, const char *name)
         if (!pid_text || !hd_parse_int(pid_text + 1, 1, G_MAXINT, &pid))
                 return;
         if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
-                (void)unlinkat(hd_ctx_get_root_fd(ctx), path, 0);
+                (void)hd_unlink_at(hd_ctx_get_root_fd(ctx), path, 0);
 }
 
 /* A journal that is still there after recovery: it could not be rolled back (yet). */

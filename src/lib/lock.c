@@ -133,7 +133,8 @@ HdGroupLocks *hd_group_locks_acquire(HdCtx *ctx, GArray *groups, GError **error)
                 if (group < 0 || (i > 0 && group == g_array_index(sorted, int, i - 1)))
                         continue;
                 path = g_strdup_printf(LOCK_DIR "/group-%d.lock", group);
-                fd = openat(root_fd, path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+                fd = hd_open_at(root_fd, path,
+                                O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
                 if (fd < 0) {
                         int err = errno;
                         g_set_error(error, HD_ERROR, HD_ERROR_FAILED,

@@ -62,7 +62,7 @@ static void copy_file(Capture *c, const char *relpath)
         gsize len = 0;
         const char *data;
 
-        if (fstatat(c->src, relpath, &st, 0) < 0 || !S_ISREG(st.st_mode))
+        if (!hd_stat_at(c->src, relpath, FALSE, &st) || !S_ISREG(st.st_mode))
                 return;
         if (!(st.st_mode & 0444)) {
                 put_file(c, relpath, "", 0);
@@ -81,7 +81,7 @@ static void copy_link(Capture *c, const char *relpath)
 
         if (!target || !ensure_parent(c, relpath))
                 return;
-        if (symlinkat(target, c->dst, relpath) == 0)
+        if (hd_symlink_at(target, c->dst, relpath))
                 c->links++;
 }
 
@@ -138,7 +138,7 @@ static void copy_device_dir(Capture *c, const char *dir)
                 if (g_str_has_prefix(name, "resource") || strcmp(name, "rom") == 0 ||
                     strcmp(name, "uevent") == 0)
                         continue;
-                if (fstatat(c->src, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                if (!hd_stat_at(c->src, path, TRUE, &st))
                         continue;
                 if (S_ISLNK(st.st_mode)) {
                         if (strcmp(name, "driver") == 0 || strcmp(name, "iommu_group") == 0 ||

@@ -140,18 +140,29 @@ static void add_dev_names(HdCtx *ctx, const char *name, GPtrArray *out)
                 g_ptr_array_add(out, g_strdup_printf("/dev/mapper/%s", dm_name));
 }
 
-/* @name and everything stacked on it (holders/ of each, recursively), bounded. */
-static void collect_holders(HdCtx *ctx, const char *name, GPtrArray *out, guint depth)
+/* At most this many block devices stacked on one disk are followed: a real stack is a
+ * handful (partitions, dm-crypt, LVM, md); a tree whose holders fan out and loop would
+ * otherwise take exponential time. */
+#define HOLDERS_MAX 256
+
+/* @name and everything stacked on it (holders/ of each, recursively), bounded in depth and
+ * in count, each device once. @seen holds the names already visited. */
+static void collect_holders(HdCtx *ctx, const char *name, GPtrArray *out, GHashTable *seen,
+                            guint depth)
 {
-        g_autofree char *dir = g_strdup_printf("sys/class/block/%s/holders", name);
+        g_autofree char *dir = NULL;
         g_autoptr(GPtrArray) holders = NULL;
 
+        if (g_hash_table_size(seen) >= HOLDERS_MAX || g_hash_table_contains(seen, name))
+                return;
+        g_hash_table_add(seen, g_strdup(name));
         add_dev_names(ctx, name, out);
         if (depth > 8)
                 return;
+        dir = g_strdup_printf("sys/class/block/%s/holders", name);
         holders = hd_list_dir_at(hd_ctx_get_root_fd(ctx), dir, NULL);
         for (guint i = 0; holders && i < holders->len; i++)
-                collect_holders(ctx, holders->pdata[i], out, depth + 1);
+                collect_holders(ctx, holders->pdata[i], out, seen, depth + 1);
 }
 
 static gboolean name_in(GPtrArray *names, const char *s)
@@ -169,7 +180,9 @@ static GPtrArray *blockdev_use(ProcTables *t, const char *blockdev, gboolean *is
         const char *mounts = proc_table(t, TABLE_MOUNTS);
         const char *swaps = proc_table(t, TABLE_SWAPS);
 
-        collect_holders(t->ctx, blockdev, names, 0);
+        g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+        collect_holders(t->ctx, blockdev, names, seen, 0);
         if (mounts) {
                 g_auto(GStrv) lines = g_strsplit(mounts, "\n", -1);
                 for (char **l = lines; *l; l++) {
@@ -235,16 +248,18 @@ GPtrArray *hd_usage_group_holders(HdCtx *ctx, int group)
                 const char *pid = pids->pdata[i];
                 g_autofree char *fd_dir = NULL;
                 g_autoptr(GPtrArray) fds = NULL;
+                hd_autofd int dfd = -1;
                 gint64 n;
 
                 if (!hd_parse_int(pid, 1, G_MAXINT, &n))
                         continue;
                 fd_dir = g_strdup_printf("proc/%s/fd", pid);
-                fds = hd_list_dir_at(root_fd, fd_dir, NULL);
+                /* One confined open of the directory, then names of one component. */
+                dfd = hd_open_dir_at(root_fd, fd_dir, NULL);
+                if (dfd >= 0)
+                        fds = hd_list_dir_at(dfd, ".", NULL);
                 for (guint j = 0; fds && j < fds->len; j++) {
-                        g_autofree char *link = g_strdup_printf("%s/%s", fd_dir,
-                                                                (char *)fds->pdata[j]);
-                        g_autofree char *target = hd_readlink_at(root_fd, link, NULL);
+                        g_autofree char *target = hd_readlink_at(dfd, fds->pdata[j], NULL);
                         g_autofree char *comm_path = NULL;
                         g_autofree char *comm = NULL;
 

@@ -68,7 +68,7 @@ gboolean hd_vfio_inspect_kernel(HdCtx *ctx, int root_fd, int group, const char *
         hd_autofd int gfd = -1;
         hd_autofd int dfd = -1;
 
-        container = openat(root_fd, "dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+        container = hd_open_at(root_fd, "dev/vfio/vfio", O_RDWR | O_CLOEXEC, 0);
         if (container < 0) {
                 g_set_error(error, HD_ERROR, HD_ERROR_NOT_SUPPORTED,
                             "%s: cannot open /dev/vfio/vfio (%s): the vfio modules are not "
@@ -94,7 +94,7 @@ gboolean hd_vfio_inspect_kernel(HdCtx *ctx, int root_fd, int group, const char *
         }
 
         g_snprintf(group_path, sizeof(group_path), "dev/vfio/%d", group);
-        gfd = openat(root_fd, group_path, O_RDWR | O_CLOEXEC);
+        gfd = hd_open_at(root_fd, group_path, O_RDWR | O_CLOEXEC, 0);
         if (gfd < 0) {
                 int err = errno;
                 if (err == EBUSY)
