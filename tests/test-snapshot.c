@@ -110,8 +110,8 @@ static void test_procfs_read_whole(void)
         int root_fd;
 
         g_assert_cmpint(uname(&u), ==, 0);
-        root_fd = hd_open_dir_at(AT_FDCWD, "/", &error);
-        g_assert_no_error(error);
+        root_fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        g_assert_cmpint(root_fd, >=, 0);
         b = hd_read_bytes_at(root_fd, "proc/sys/kernel/osrelease", 8 * 1024 * 1024, &error);
         close(root_fd);
         g_assert_no_error(error);

@@ -343,7 +343,7 @@ static gboolean check_rom_file(HdCtx *ctx, const char *dev, const char *file, GE
                             dev, file);
                 return FALSE;
         }
-        if (!*rel || fstatat(hd_ctx_get_root_fd(ctx), rel, &st, 0) < 0) {
+        if (!*rel || !hd_stat_at(hd_ctx_get_root_fd(ctx), rel, FALSE, &st)) {
                 int err = *rel ? errno : EISDIR;
                 g_set_error(error, HD_ERROR, err == ENOENT ? HD_ERROR_NOT_FOUND : HD_ERROR_FAILED,
                             "ROM file for %s: cannot use %s%s: %s; give the path of the ROM "
