@@ -233,6 +233,23 @@ static void test_interrupt_remapping_off(void)
         g_assert_true(r->passthrough_possible);
 }
 
+/* Running vs configured for the unsafe-interrupts option too (issue 12 item 5). */
+static void test_unsafe_interrupts_pending(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("ir-off");
+        const char *apply[] = {"--root", fx->root, "--backend", "sim", "kernel-args",
+                               "--enable", "unsafe-interrupts", "--apply", NULL};
+
+        g_assert_cmpint(hd_test_run_cli(apply, NULL, NULL, NULL), ==, 0);
+        {
+                g_autoptr(HdHostReport) r = check_fixture(fx);
+                assert_hint_has(r, "interrupt-remapping",
+                                "vfio_iommu_type1.allow_unsafe_interrupts=1 is configured for "
+                                "the next boot: reboot");
+                g_assert_null(strstr(get(r, "interrupt-remapping")->hint, "kernel-args"));
+        }
+}
+
 static void test_interrupt_remapping_fallback(void)
 {
         /* Without /proc/interrupts the VT-d capability decides. */
@@ -475,6 +492,7 @@ int main(int argc, char **argv)
         g_test_add_func("/host/pending-reboot", test_pending_reboot);
         g_test_add_func("/host/pending-reboot-variants", test_pending_reboot_variants);
         g_test_add_func("/host/pending-reboot-amd", test_pending_reboot_amd);
+        g_test_add_func("/host/unsafe-interrupts-pending", test_unsafe_interrupts_pending);
         r = g_test_run();
         g_clear_pointer(&shared_fixtures, g_hash_table_unref);
         return r;

@@ -508,6 +508,11 @@ static char *unsafe_interrupts_text(const Facts *f)
                                 "devices anyway: a guest can make its device send interrupt "
                                 "messages (MSI writes) the host did not route to it — only for "
                                 "trusted guests");
+        if (configured_has(f, "vfio_iommu_type1.allow_unsafe_interrupts=1"))
+                return g_strdup("vfio refuses to assign devices without it; "
+                                "vfio_iommu_type1.allow_unsafe_interrupts=1 is configured for "
+                                "the next boot: reboot (it lets a guest's device forge interrupt "
+                                "messages (MSI writes) to the host — only for trusted guests)");
         return g_strdup("vfio refuses to assign devices without it unless "
                         "vfio_iommu_type1.allow_unsafe_interrupts=1 is set (hostdev kernel-args "
                         "--enable unsafe-interrupts --apply); that lets a guest's device forge "
