@@ -532,7 +532,7 @@ gboolean hd_api_vms(HdRequest *req)
         }
         if (req->n_segments > 3)
                 return FALSE;
-        if (!hd_vm_name_valid(req->segments[1])) {
+        if (!hd_vm_name_is_valid(req->segments[1])) {
                 hd_respond_error(req->msg, HD_HTTP_BAD_REQUEST, "invalid-argument",
                                  "\"%s\" is not a VM name (letters, digits, '-', '_', '.')",
                                  req->segments[1]);

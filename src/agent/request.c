@@ -275,16 +275,6 @@ gboolean hd_disk_image_resolve(const char *images_dir, const char *path, char **
         return TRUE;
 }
 
-gboolean hd_vm_name_valid(const char *name)
-{
-        if (!name || !*name || strlen(name) > 64 || name[0] == '.')
-                return FALSE;
-        for (const char *p = name; *p; p++)
-                if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_' && *p != '.')
-                        return FALSE;
-        return TRUE;
-}
-
 gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error)
 {
         static const char *const members[] = {"name",     "memory_mib", "vcpus", "disk_image",
@@ -303,7 +293,7 @@ gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error)
             !hd_body_get_uint(o, "vcpus", &out->vcpus, error) ||
             !hd_body_get_bool(o, "viommu", &out->viommu, error))
                 return FALSE;
-        if (!hd_vm_name_valid(name))
+        if (!hd_vm_name_is_valid(name))
                 return invalid(error, "\"name\" is required: 1-64 letters, digits, '-', '_' or "
                                       "'.', not starting with '.'");
         if (out->memory_mib < 16 || out->memory_mib > 16 * 1024 * 1024 || out->vcpus < 1 ||

@@ -62,9 +62,6 @@ void hd_vm_args_clear(HdVmArgs *a);
 gboolean hd_disk_image_resolve(const char *images_dir, const char *path, char **out,
                                GError **error);
 
-/* 1-64 letters, digits, '-', '_' or '.', not starting with '.' (libvirt's and vm.c's rule). */
-gboolean hd_vm_name_valid(const char *name);
-
 /* PUT /v1/kernel-args */
 typedef struct {
         GPtrArray *enable, *disable, *custom, *remove;

@@ -116,21 +116,6 @@ static char *read_token(const TokenPath *tp, int fd, GError **error)
         return g_strdup(buf);
 }
 
-static const char *file_kind(mode_t mode)
-{
-        if (S_ISFIFO(mode))
-                return "a FIFO";
-        if (S_ISSOCK(mode))
-                return "a socket";
-        if (S_ISCHR(mode))
-                return "a character device";
-        if (S_ISBLK(mode))
-                return "a block device";
-        if (S_ISDIR(mode))
-                return "a directory";
-        return "not a regular file";
-}
-
 static char *load_or_create(const TokenPath *tp, gboolean *created, GError **error)
 {
         g_autofree char *dir = g_path_get_dirname(tp->path);
@@ -202,7 +187,7 @@ static char *load_or_create(const TokenPath *tp, gboolean *created, GError **err
                             "the token file %s is %s, not a regular file; give the path of a "
                             "regular file with mode 0600, or of one that does not exist yet "
                             "(hostdevd then creates it with a new token)",
-                            tp->shown, file_kind(st.st_mode));
+                            tp->shown, hd_file_type_name(st.st_mode));
                 return NULL;
         }
         if (st.st_mode & 077) {

@@ -103,7 +103,7 @@ static int open_parent(int dirfd, const char *path, const char **base, int *owne
         return *owned;
 }
 
-static const char *file_type(mode_t mode)
+const char *hd_file_type_name(mode_t mode)
 {
         if (S_ISFIFO(mode))
                 return "a FIFO";
@@ -159,7 +159,7 @@ static void set_open_error(GError **error, int err, mode_t type, const char *wha
         if (type)
                 g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
                             "%s %s: it is %s, not a regular file; remove or replace it", what, path,
-                            file_type(type));
+                            hd_file_type_name(type));
         else
                 set_errno_error(error, err, what, path);
 }

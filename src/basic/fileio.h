@@ -36,6 +36,9 @@
 /* openat() confined as above: @flags and @mode as for openat(); -1 with errno set. */
 int hd_open_at(int dirfd, const char *path, int flags, mode_t mode);
 
+/* What a file of @mode is, for a refusal: "a FIFO", "a directory", ... */
+const char *hd_file_type_name(mode_t mode);
+
 /* Whether the kernel has openat2() (and lets us use it). */
 gboolean hd_fileio_can_confine(void);
 

@@ -732,6 +732,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         }
 }
 
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) G_GNUC_PRINTF(2, 0);
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
         HdHttpServer *s = cls;

@@ -12,6 +12,7 @@
 #include "hd-error.h"
 #include "inventory.h"
 #include "journal.h"
+#include "vm.h"
 #include "macros.h"
 #include "vm-record.h"
 
@@ -38,17 +39,6 @@ void hd_vm_record_free(HdVmRecord *record)
         g_free(record->vm);
         g_ptr_array_unref(record->devices);
         g_free(record);
-}
-
-/* The agent's rule for VM names (request.c): 1-64 of [A-Za-z0-9._-], not starting with '.'. */
-static gboolean vm_name_is_valid(const char *name)
-{
-        if (!name || !*name || strlen(name) > 64 || name[0] == '.')
-                return FALSE;
-        for (const char *p = name; *p; p++)
-                if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_' && *p != '.')
-                        return FALSE;
-        return TRUE;
 }
 
 /* The file as a key file; a file that breaks V3 reads as empty, and with @quarantine is moved
@@ -81,7 +71,7 @@ static GKeyFile *records_read(HdCtx *ctx, gboolean quarantine)
                         gsize n = 0;
 
                         if (!g_str_has_prefix(*g, VM_PREFIX) ||
-                            !vm_name_is_valid(*g + strlen(VM_PREFIX))) {
+                            !hd_vm_name_is_valid(*g + strlen(VM_PREFIX))) {
                                 why = "a group that is not a VM";
                                 break;
                         }
@@ -189,7 +179,7 @@ static gboolean records_update(HdCtx *ctx, const char *vm, HdVmRecordState state
         g_autofree char *data = NULL;
         hd_autofd int lock = -1;
 
-        g_return_val_if_fail(vm_name_is_valid(vm), FALSE);
+        g_return_val_if_fail(hd_vm_name_is_valid(vm), FALSE);
         if (devices && devices->len > HD_VM_RECORD_MAX_DEVICES) {
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                             "VM %s would hold %u devices; at most %d can be recorded", vm,

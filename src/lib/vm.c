@@ -80,7 +80,7 @@ static const char *domain_type(HdVirt *virt)
         return access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm" : "qemu";
 }
 
-static gboolean valid_name(const char *name)
+gboolean hd_vm_name_is_valid(const char *name)
 {
         if (!name || !*name || strlen(name) > 64)
                 return FALSE;
@@ -95,7 +95,7 @@ char *hd_virt_spec_to_xml(HdVirt *virt, const HdVmSpec *spec, GError **error)
         g_autoptr(GString) s = g_string_new(NULL);
         HdGuestOptions gopts = { .managed = spec->managed, .rom_bar = HD_ROM_BAR_DEFAULT };
 
-        if (!valid_name(spec->name)) {
+        if (!hd_vm_name_is_valid(spec->name)) {
                 g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
                             "'%s' is not a usable VM name: use letters, digits, '-', '_' and '.', "
                             "at most 64 characters",
@@ -167,11 +167,11 @@ gboolean hd_virt_define(HdVirt *virt, const HdVmSpec *spec, GError **error)
 
 static virDomainPtr lookup(HdVirt *virt, const char *name, GError **error)
 {
-        virDomainPtr dom = valid_name(name) ? virDomainLookupByName(virt->conn, name) : NULL;
+        virDomainPtr dom = hd_vm_name_is_valid(name) ? virDomainLookupByName(virt->conn, name) : NULL;
 
         /* Only "no such domain" is NOT_FOUND: a caller takes that for "not running" and gives
          * the VM's devices back, which must not happen because libvirt is unreachable. */
-        if (!dom && valid_name(name) && last_code() != VIR_ERR_NO_DOMAIN)
+        if (!dom && hd_vm_name_is_valid(name) && last_code() != VIR_ERR_NO_DOMAIN)
                 g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
                             "cannot look up VM '%s' at %s: %s; is libvirtd (or virtqemud) running?",
                             name, virt->uri, last_message());

@@ -15,6 +15,10 @@
 
 typedef struct HdVirt HdVirt;
 
+/* The rule for VM names everywhere (define, the agent's API, the VM record): 1-64 of
+ * [A-Za-z0-9._-], not starting with '.'. Such a name is safe in a path and in XML. */
+gboolean hd_vm_name_is_valid(const char *name);
+
 /* NULL @uri means qemu:///system. */
 HdVirt *hd_virt_open(const char *uri, GError **error);
 void hd_virt_close(HdVirt *virt);

@@ -297,7 +297,8 @@ static Response read_response(Reader *rd, gboolean head)
         g_autofree char *cl = NULL;
         g_autofree char *conn = NULL;
 
-        while (!(end = memmem(rd->buf->data, rd->buf->len, "\r\n\r\n", 4)))
+        /* an empty GByteArray's data may be NULL, which memmem() must not get */
+        while (rd->buf->len < 4 || !(end = memmem(rd->buf->data, rd->buf->len, "\r\n\r\n", 4)))
                 if (!reader_fill(rd))
                         return r;
         hlen = (gsize)(end - rd->buf->data) + 4;
