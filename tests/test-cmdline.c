@@ -935,8 +935,8 @@ static char *diff_u(const char *label, const char *a, const char *b)
 
         g_assert_true(g_file_set_contents(pa, a, -1, NULL));
         g_assert_true(g_file_set_contents(pb, b, -1, NULL));
-        g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-                                   &out, NULL, NULL, NULL));
+        g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
+                                   NULL, NULL, NULL));
         g_unlink(pa);
         g_unlink(pb);
         g_rmdir(tmp);
@@ -958,12 +958,12 @@ static void test_dry_run_diff(void)
         g_autoptr(JsonNode) root = NULL;
         JsonArray *changes;
         JsonObject *c;
-        const char *argv[] = {"--root", fx->root, "kernel-args", "--enable", "iommu",
-                              "--apply", "--dry-run", NULL};
-        const char *jargv[] = {"--root", fx->root, "kernel-args", "--enable", "iommu",
-                               "--enable", "iommu-pt", "--json", NULL};
-        const char *sargv[] = {"--root", sd->root, "kernel-args", "--enable", "iommu-pt",
-                               "--apply", "--dry-run", NULL};
+        const char *argv[] = {"--root", fx->root,  "kernel-args", "--enable",
+                              "iommu",  "--apply", "--dry-run",   NULL};
+        const char *jargv[] = {"--root",   fx->root,   "kernel-args", "--enable", "iommu",
+                               "--enable", "iommu-pt", "--json",      NULL};
+        const char *sargv[] = {"--root",   sd->root,  "kernel-args", "--enable",
+                               "iommu-pt", "--apply", "--dry-run",   NULL};
 
         g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, NULL), ==, 0);
         after = read_root_file(fx, "etc/default/grub");
@@ -984,8 +984,9 @@ static void test_dry_run_diff(void)
                 expect = diff_u("etc/default/grub", orig, want->str);
                 g_assert_cmpstr(((HdBootloaderChange *)ka->changes->pdata[0])->diff, ==, expect);
                 g_assert_nonnull(strstr(out, expect));
-                g_assert_nonnull(strstr(expect, "-GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=off\"\n"
-                                                "+GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on\"\n"));
+                g_assert_nonnull(strstr(expect,
+                                        "-GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=off\"\n"
+                                        "+GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on\"\n"));
         }
 
         g_assert_cmpint(hd_test_run_cli(jargv, NULL, &jout, NULL), ==, 0);
@@ -995,8 +996,8 @@ static void test_dry_run_diff(void)
         c = json_array_get_object_element(changes, 0);
         g_assert_cmpstr(json_object_get_string_member(c, "path"), ==, "/etc/default/grub");
         g_assert_cmpstr(json_object_get_string_member(c, "action"), ==, "replace");
-        g_assert_nonnull(strstr(json_object_get_string_member(c, "diff"),
-                                "+GRUB_CMDLINE_LINUX=\"iommu=pt\"\n"));
+        g_assert_nonnull(
+            strstr(json_object_get_string_member(c, "diff"), "+GRUB_CMDLINE_LINUX=\"iommu=pt\"\n"));
         g_assert_true(json_object_get_null_member(c, "backup"));
         g_assert_cmpstr(json_object_get_string_member(c, "first_backup"), ==,
                         "/etc/default/grub.hostdev-backup");
@@ -1051,8 +1052,8 @@ static void test_update_command_outcome(void)
                 g_assert_cmpstr(after, ==, orig);
         }
         {
-                const char *argv[] = {"--root", fx->root, "kernel-args", "--enable", "iommu",
-                                      "--apply", NULL};
+                const char *argv[] = {"--root", fx->root,  "kernel-args", "--enable",
+                                      "iommu",  "--apply", NULL};
                 const char *env[] = {"HOSTDEV_SIM_FAIL=run@update-grub=1", NULL};
 
                 g_assert_cmpint(hd_test_run_cli(argv, env, NULL, &err), ==, 1);
@@ -1073,8 +1074,8 @@ static void test_update_command_outcome(void)
                 g_assert_cmpstr(after, ==, orig);
         }
         {
-                const char *argv[] = {"--root", fx->root, "kernel-args", "--enable", "iommu-pt",
-                                      "--apply", "--json", NULL};
+                const char *argv[] = {"--root",   fx->root,  "kernel-args", "--enable",
+                                      "iommu-pt", "--apply", "--json",      NULL};
                 JsonObject *c;
 
                 g_assert_cmpint(hd_test_run_cli(argv, NULL, &jout, NULL), ==, 0);
@@ -1085,9 +1086,9 @@ static void test_update_command_outcome(void)
                 g_assert_cmpint(json_object_get_int_member(u, "exit_status"), ==, 0);
                 g_assert_cmpstr(json_object_get_string_member(u, "output_tail"), ==,
                                 "sim: ran update-grub\ndone");
-                g_assert_cmpstr(json_array_get_string_element(
-                                    json_object_get_array_member(u, "command"), 0),
-                                ==, "update-grub");
+                g_assert_cmpstr(
+                    json_array_get_string_element(json_object_get_array_member(u, "command"), 0),
+                    ==, "update-grub");
                 c = json_array_get_object_element(
                     json_object_get_array_member(json_node_get_object(root), "changes"), 0);
                 g_assert_true(g_str_has_prefix(json_object_get_string_member(c, "backup"),

@@ -237,8 +237,9 @@ static void test_interrupt_remapping_off(void)
 static void test_unsafe_interrupts_pending(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("ir-off");
-        const char *apply[] = {"--root", fx->root, "--backend", "sim", "kernel-args",
-                               "--enable", "unsafe-interrupts", "--apply", NULL};
+        const char *apply[] = {"--root",      fx->root,   "--backend",         "sim",
+                               "kernel-args", "--enable", "unsafe-interrupts", "--apply",
+                               NULL};
 
         g_assert_cmpint(hd_test_run_cli(apply, NULL, NULL, NULL), ==, 0);
         {
@@ -399,8 +400,8 @@ static void test_pending_reboot(void)
         g_autoptr(JsonNode) root = NULL;
         JsonArray *checks;
         const char *hint = NULL;
-        const char *apply[] = {"--root", fx->root, "--backend", "sim", "kernel-args",
-                               "--enable", "iommu", "--apply", NULL};
+        const char *apply[] = {"--root",   fx->root, "--backend", "sim", "kernel-args",
+                               "--enable", "iommu",  "--apply",   NULL};
         const char *check_json[] = {"--root", fx->root, "check", "--json", NULL};
         const char *check_text[] = {"--root", fx->root, "check", NULL};
 
@@ -432,8 +433,8 @@ static void test_pending_reboot_variants(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("grubby-host");
         g_autoptr(HdHostReport) before = check_fixture(fx);
-        const char *apply[] = {"--root", fx->root, "--backend", "sim", "kernel-args",
-                               "--enable", "iommu", "--apply", NULL};
+        const char *apply[] = {"--root",   fx->root, "--backend", "sim", "kernel-args",
+                               "--enable", "iommu",  "--apply",   NULL};
 
         g_assert_null(strstr(get(before, "iommu-kernel")->hint, "next boot"));
         g_assert_cmpint(hd_test_run_cli(apply, NULL, NULL, NULL), ==, 0);
@@ -448,8 +449,8 @@ static void test_pending_reboot_variants(void)
 static void test_pending_reboot_amd(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("amd-host");
-        const char *apply[] = {"--root", fx->root, "--backend", "sim", "kernel-args",
-                               "--enable", "iommu", "--apply", NULL};
+        const char *apply[] = {"--root",   fx->root, "--backend", "sim", "kernel-args",
+                               "--enable", "iommu",  "--apply",   NULL};
 
         /* AMD booted with amd_iommu=off, groups gone; the config is then fixed */
         in_root(fx, "rm -rf sys/kernel/iommu_groups/* sys/class/iommu/*; "

@@ -15,17 +15,17 @@
 #include "testlib.h"
 
 static const char *const commands[][2] = {
-        {"check", "--json"},
-        {"list", "--json"},
-        {"groups", "--json"},
+    {"check", "--json"},
+    {"list", "--json"},
+    {"groups", "--json"},
 };
 
 static void remove_tree(const char *dir)
 {
         const char *argv[] = {"rm", "-rf", dir, NULL};
 
-        g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-                                   NULL, NULL, NULL, NULL));
+        g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                                   NULL, NULL, NULL));
 }
 
 /* Snapshot @root, then run every command on both and compare exit status and output. */
@@ -123,9 +123,9 @@ static void test_procfs_read_whole(void)
 int main(int argc, char **argv)
 {
         static const char *const topologies[] = {
-                "desktop",       "amd-host",          "no-iommu",    "firmware-only",
-                "ir-off",        "grubby-host",       "proxmox-host", "systemd-boot-host",
-                "sriov-server",  "already-vfio",      "pci-bridge",  "no-vfio",
+            "desktop",      "amd-host",     "no-iommu",     "firmware-only",
+            "ir-off",       "grubby-host",  "proxmox-host", "systemd-boot-host",
+            "sriov-server", "already-vfio", "pci-bridge",   "no-vfio",
         };
 
         g_test_init(&argc, &argv, NULL);

@@ -126,8 +126,7 @@ static void print_human(const HdKernelArgs *ka, gboolean apply, gboolean dry_run
         } else if (ka->applied) {
                 print_applied(ka);
                 printf("applied: the bootloader will boot with the desired command line\n");
-        }
-        else if (ka->added->len || ka->removed->len)
+        } else if (ka->added->len || ka->removed->len)
                 printf("%s\n", apply ? "nothing applied"
                                      : "not applied: run again with --apply to write it");
         else if (apply)

@@ -48,8 +48,8 @@ static gboolean real_run(HdCtx *ctx, int root_fd, const char *const *argv, char 
         if (!g_subprocess_communicate_utf8(proc, NULL, NULL, &out, &err, error))
                 return FALSE;
         if (exit_status)
-                *exit_status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc)
-                                                                 : -1;
+                *exit_status =
+                    g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
         if (output)
                 *output = g_strconcat(out ? out : "", err ? err : "", NULL);
         if (!g_subprocess_get_successful(proc)) {

@@ -1106,8 +1106,7 @@ static void diff_range(GString *out, guint start, guint count)
  * the common first and last lines (edits touch one or two adjacent assignment lines, so this
  * is what diff -u prints for them; for changes far apart it is still a correct diff, with
  * the unchanged lines between them shown as removed and added). */
-static char *unified_diff(const char *path, const char *before, const char *after,
-                          gboolean create)
+static char *unified_diff(const char *path, const char *before, const char *after, gboolean create)
 {
         g_autoptr(GPtrArray) a = split_lines(before);
         g_autoptr(GPtrArray) b = split_lines(after);
@@ -1213,8 +1212,7 @@ static GPtrArray *stamped_backups(HdCtx *ctx, const char *path)
 /* Copy @f's current content before it is replaced: to FILE.hostdev-backup the first time,
  * else to a new FILE.hostdev-backup.STAMP, pruning the oldest stamped copies beyond
  * HD_BOOTLOADER_BACKUPS_KEPT. Sets @change->backup to the copy written. */
-static gboolean back_up(HdCtx *ctx, const ConfigFile *f, HdBootloaderChange *change,
-                        GError **error)
+static gboolean back_up(HdCtx *ctx, const ConfigFile *f, HdBootloaderChange *change, GError **error)
 {
         g_autofree char *dir = g_path_get_dirname(f->path);
         g_autoptr(GPtrArray) stamped = NULL;
@@ -1346,8 +1344,9 @@ gboolean hd_bootloader_apply(HdBootloader *bl, HdCtx *ctx, const GPtrArray *edit
                         g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
                                     "%s failed (exit %d)%s%s; the bootloader config is as it "
                                     "was (%s): fix what %s reports, then run kernel-args again",
-                                    cmd, u->exit_status, *u->output_tail ? ", its last output: " : "",
-                                    u->output_tail, restored->str, u->argv[0]);
+                                    cmd, u->exit_status,
+                                    *u->output_tail ? ", its last output: " : "", u->output_tail,
+                                    restored->str, u->argv[0]);
                 else
                         g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
                                     "%s; the bootloader config is as it was (%s): install or "

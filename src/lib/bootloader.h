@@ -105,12 +105,12 @@ const GPtrArray *hd_bootloader_get_warnings(const HdBootloader *bl);
 
 /* One file an apply changes. */
 typedef struct {
-        char *path;   /* below the root */
-        gboolean create; /* it does not exist yet ("create"), else "replace" */
-        char *diff;      /* unified diff of the change (--- a/PATH +++ b/PATH, or /dev/null) */
-        char *backup;    /* after apply: the copy of the previous content it wrote (a dry
-                          * run: would write), below the root (FILE.hostdev-backup the first
-                          * time, then a STAMP one); NULL before apply and for create */
+        char *path;         /* below the root */
+        gboolean create;    /* it does not exist yet ("create"), else "replace" */
+        char *diff;         /* unified diff of the change (--- a/PATH +++ b/PATH, or /dev/null) */
+        char *backup;       /* after apply: the copy of the previous content it wrote (a dry
+                             * run: would write), below the root (FILE.hostdev-backup the first
+                             * time, then a STAMP one); NULL before apply and for create */
         char *first_backup; /* FILE.hostdev-backup: the admin's original, kept forever */
 } HdBootloaderChange;
 

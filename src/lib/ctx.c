@@ -29,7 +29,7 @@ struct HdCtx {
         guint side_effects;   /* counted for crash injection */
         guint crash_at;       /* 0 = never */
         HdNames *names;
-        char *sim_faults;     /* see hd_ctx_set_sim_faults() */
+        char *sim_faults; /* see hd_ctx_set_sim_faults() */
 };
 
 static void write_free(gpointer p)

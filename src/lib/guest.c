@@ -135,7 +135,7 @@ char *hd_guest_hostdev_xml(const GPtrArray *plan, const HdGuestOptions *opts, gu
 
                 if (opts->rom_bar != HD_ROM_BAR_DEFAULT || rom) {
                         g_autofree char *file =
-                                rom ? g_markup_printf_escaped(" file='%s'", rom) : g_strdup("");
+                            rom ? g_markup_printf_escaped(" file='%s'", rom) : g_strdup("");
                         g_string_append_printf(s, "%s  <rom%s%s%s/>\n", pad,
                                                opts->rom_bar == HD_ROM_BAR_DEFAULT ? "" : " bar='",
                                                opts->rom_bar == HD_ROM_BAR_DEFAULT
@@ -439,8 +439,7 @@ gboolean hd_guest_check_devices(HdCtx *ctx, const HdAddress *hosts, guint n_host
                         g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                                     "%s is on %s, not vfio-pci: run 'hostdev detach --group %s' "
                                     "first, or pass --managed to let libvirt detach it",
-                                    dev->name, dev->driver ? dev->driver : "no driver",
-                                    dev->name);
+                                    dev->name, dev->driver ? dev->driver : "no driver", dev->name);
                         return FALSE;
                 }
                 if (dev->iommu_group >= 0 &&

@@ -146,7 +146,7 @@ typedef struct {
         /* What the bootloader boots next (kernel-args' "configured"): NULL when no supported
          * bootloader was found or its config cannot be parsed. */
         GPtrArray *configured;
-        char *config_path; /* "/etc/default/grub", NULL when unknown */
+        char *config_path;  /* "/etc/default/grub", NULL when unknown */
         char *kconfig;      /* boot/config-REL, NULL when absent */
         gboolean fw_dmar, fw_ivrs, fw_tables_visible;
         guint n_iommu_units, n_groups;
@@ -234,8 +234,7 @@ static char *pending_reboot(const Facts *f, const char *add, const char *const *
                 if (!running_has(f, *d))
                         continue;
                 differs = TRUE;
-                g_string_append_printf(running, "%s%s", running->len ? " and with " : "with ",
-                                       *d);
+                g_string_append_printf(running, "%s%s", running->len ? " and with " : "with ", *d);
         }
         if (!differs)
                 return NULL;
@@ -378,8 +377,7 @@ static char *iommu_kernel_hint(const Facts *f)
 
         /* What kernel-args --apply already wrote (configured) but the running kernel does not
          * have yet: the answer is a reboot, not the command that was already run. */
-        if (f->vendor == HD_CPU_VENDOR_INTEL &&
-            !kconfig_value(f, "CONFIG_INTEL_IOMMU_DEFAULT_ON"))
+        if (f->vendor == HD_CPU_VENDOR_INTEL && !kconfig_value(f, "CONFIG_INTEL_IOMMU_DEFAULT_ON"))
                 pending = pending_reboot(f, "intel_iommu=on", intel_drop);
         else if (f->vendor == HD_CPU_VENDOR_INTEL)
                 pending = pending_reboot(f, NULL, intel_drop);

@@ -43,6 +43,5 @@ void hd_json_add_bind_report(JsonBuilder *b, HdCtx *ctx, const HdBindReport *rep
  * begun (docs/json-check.md); `hostdev kernel-args --json` and the agent both print them. */
 void hd_json_add_kernel_args_changes(JsonBuilder *b, const HdKernelArgs *args);
 
-
 /* The answer of `hostdev verify` and POST .../verify: one object (docs/json-bind.md). */
 void hd_json_add_vfio_info(JsonBuilder *b, const char *name, const HdVfioInfo *info);

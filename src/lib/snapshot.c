@@ -330,7 +330,7 @@ static void capture_host(Capture *c)
 gboolean hd_snapshot_capture(HdCtx *ctx, const char *dest_dir, GError **error)
 {
         g_autoptr(GPtrArray) absent = g_ptr_array_new_with_free_func(g_free);
-        Capture c = { .ctx = ctx, .src = hd_ctx_get_root_fd(ctx), .dst = -1, .absent = absent };
+        Capture c = {.ctx = ctx, .src = hd_ctx_get_root_fd(ctx), .dst = -1, .absent = absent};
 
         if (mkdir(dest_dir, 0755) < 0) {
                 int err = errno;
