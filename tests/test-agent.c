@@ -724,7 +724,7 @@ static void test_errors(void)
         g_assert_cmpuint(r.status, ==, 405);
         reply_clear(&r);
 
-        /* 409: a safety check, with the CLI's message */
+        /* 409: a safety check, with the CLI's message in the API's words (hint.h) */
         {
                 const char *args[] = {"detach", GPU, NULL};
                 g_autofree char *cli = cli_json(fx, args, 1);
@@ -732,11 +732,13 @@ static void test_errors(void)
                 g_autoptr(JsonNode) keep = NULL;
                 JsonObject *cli_err =
                     json_object_get_object_member(json_node_get_object(cli_root), "error");
+                g_autoptr(GString) want =
+                    g_string_new(json_object_get_string_member(cli_err, "message"));
 
+                g_assert_cmpuint(g_string_replace(want, "--group", "\"group\": true", 0), ==, 1);
                 r = request(d, "POST", "/v1/devices/" GPU "/detach", "{}");
                 assert_error(&r, 409, "refused");
-                g_assert_cmpstr(error_message(&r, &keep), ==,
-                                json_object_get_string_member(cli_err, "message"));
+                g_assert_cmpstr(error_message(&r, &keep), ==, want->str);
                 reply_clear(&r);
         }
         /* the boot GPU: refused, and nothing was written */
@@ -823,6 +825,113 @@ static void test_detach_attach(void)
         g_assert_nonnull(strstr(r.body, "hostdev_operation_failures_total{op=\"verify\"} 1"));
         reply_clear(&r);
         daemon_stop(d);
+}
+
+/* The agent's refusals name the API's fields and endpoints, never the CLI's flags (hint.h H1),
+ * and the advice they give works when followed through the API; the CLI's say the same in
+ * flags. Also: persist through the API is checked as the detach is, and attach reports (or
+ * with "keep_persist" keeps) the boot-time binding. */
+static void assert_api_words(const Reply *r, const char *want)
+{
+        g_autoptr(JsonNode) keep = NULL;
+        const char *msg;
+
+        assert_error(r, 409, "refused");
+        msg = error_message(r, &keep);
+        if (!strstr(msg, want))
+                g_error("wanted '%s' in: %s", want, msg);
+        if (strstr(msg, "--") || strstr(msg, "hostdev detach") || strstr(msg, "hostdev check"))
+                g_error("the API speaks CLI: %s", msg);
+}
+
+static void test_api_vocabulary(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        Daemon *d = daemon_start(fx, NULL);
+        g_autoptr(JsonNode) keep = NULL;
+        Reply r;
+
+        /* an unknown device: the API's list, not the CLI's */
+        r = request(d, "POST", "/v1/devices/0000:09:00.0/detach", "{}");
+        assert_error(&r, 404, "not-found");
+        g_assert_nonnull(strstr(r.body, "(GET /v1/devices shows the devices)"));
+        reply_clear(&r);
+        /* a single function of a shared group */
+        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{}");
+        assert_api_words(&r, "detach the whole group with \"group\": true");
+        reply_clear(&r);
+        /* the default-route NIC: "force": 2; with "force": 1 still refused */
+        r = request(d, "POST", "/v1/devices/0000:03:00.0/detach", "{\"force\": 1}");
+        assert_api_words(&r, "or pass \"force\": 2");
+        reply_clear(&r);
+        /* the boot GPU, by detach with persist and by verify */
+        r = request(d, "POST", "/v1/devices/0000:00:02.0/detach", "{\"persist\": true}");
+        assert_api_words(&r, "or pass \"force\": 1 if the host runs headless");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/0000:00:02.0/verify", "{}");
+        assert_api_words(&r, "detaching it is refused");
+        reply_clear(&r);
+        /* persist: true of the root-filesystem NVMe and of a root port: refused whatever the
+         * force, and nothing bound at boot */
+        r = request(d, "POST", "/v1/devices/0000:02:00.0/detach",
+                    "{\"persist\": true, \"force\": 2}");
+        assert_api_words(&r, "root filesystem");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/0000:00:01.0/detach",
+                    "{\"persist\": true, \"force\": 2, \"group\": true}");
+        assert_api_words(&r, "PCI bridge");
+        reply_clear(&r);
+        {
+                g_autofree char *rules =
+                    hd_test_path(fx, "etc/udev/rules.d/60-hostdev-vfio.rules");
+                g_assert_false(g_file_test(rules, G_FILE_TEST_EXISTS));
+        }
+        /* verify of the shared group's GPU names the API call that works; follow it */
+        r = request(d, "POST", "/v1/devices/" GPU "/verify", "{}");
+        assert_api_words(&r, "run 'POST /v1/devices/" GPU "/detach with {\"group\": true}'");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/" GPU "/detach",
+                    "{\"group\": true, \"persist\": true}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/" GPU "/verify", "{}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        /* attach with "keep_persist" keeps the binding and says none was removed; without it
+         * the binding goes and the answer says so */
+        r = request(d, "POST", "/v1/devices/" GPU "/attach",
+                    "{\"group\": true, \"keep_persist\": true, \"dry_run\": true}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"persist_removed\":false"));
+        g_assert_null(strstr(r.body, "\"persist_removed\":true"));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/" GPU "/attach", "{\"group\": true}");
+        g_assert_cmpuint(r.status, ==, 200);
+        {
+                JsonArray *devs = json_object_get_array_member(body_object(&r, &keep), "devices");
+                g_assert_cmpuint(json_array_get_length(devs), ==, 2);
+                for (guint i = 0; i < 2; i++)
+                        g_assert_true(json_object_get_boolean_member(
+                            json_array_get_object_element(devs, i), "persist_removed"));
+        }
+        reply_clear(&r);
+        daemon_stop(d);
+
+        /* the CLI says the same in its own words */
+        {
+                const char *argv[] = {"--root", fx->root, "detach", GPU, NULL};
+                g_autofree char *err = NULL;
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, &err), ==, 1);
+                g_assert_nonnull(strstr(err, "detach the whole group with --group"));
+                g_assert_null(strstr(err, "\"group\""));
+        }
+        {
+                const char *argv[] = {"--root", fx->root, "verify", GPU, NULL};
+                g_autofree char *err = NULL;
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, &err), ==, 1);
+                g_assert_nonnull(strstr(err, "run 'hostdev detach " GPU " --group'"));
+                g_assert_null(strstr(err, "POST"));
+        }
 }
 
 typedef struct {
@@ -1505,6 +1614,7 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/auth", test_auth);
         g_test_add_func("/agent/errors", test_errors);
         g_test_add_func("/agent/detach-attach", test_detach_attach);
+        g_test_add_func("/agent/api-vocabulary", test_api_vocabulary);
         g_test_add_func("/agent/concurrency", test_concurrency);
         g_test_add_func("/agent/busy-with-cli", test_busy_with_cli);
         g_test_add_func("/agent/vm", test_vm);

@@ -201,15 +201,16 @@ static void test_cli_persist(void)
                 g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, NULL), ==, 2);
         }
         {
-                const char *argv[] = { "--root", fx->root, "persist", "add", GPU, "--dry-run",
-                                       NULL };
+                const char *argv[] = { "--root", fx->root, "persist", "add", GPU, "--group",
+                                       "--dry-run", NULL };
                 g_autofree char *dry = NULL;
                 g_assert_cmpint(hd_test_run_cli(argv, NULL, &dry, NULL), ==, 0);
                 g_assert_nonnull(strstr(dry, "install /" RULES));
         }
         g_assert_false(exists(fx, RULES));
         {
-                const char *argv[] = { "--root", fx->root, "persist", "add", GPU, NULL };
+                const char *argv[] = { "--root", fx->root, "persist", "add", GPU, "--group",
+                                       NULL };
                 g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, NULL), ==, 0);
         }
         g_assert_true(exists(fx, RULES));
@@ -220,6 +221,234 @@ static void test_cli_persist(void)
         }
 }
 
+/* persist add goes through detach's planner and rules (hd_bind_persist()): on the desktop
+ * fixture, the root-filesystem NVMe, the NIC with the default route, the boot GPU, a root port
+ * and a single function of a shared group are each refused, with the same --force levels and
+ * --group as detach, and nothing is written. */
+typedef struct {
+        const char *addr;
+        guint force_needed; /* 0: allowed as is; 3: never */
+        const char *words;  /* in the refusal */
+} PersistCase;
+
+static const PersistCase persist_cases[] = {
+        { "0000:02:00.0", 3, "root filesystem" },                 /* NVMe holding / */
+        { "0000:03:00.0", 2, "default route" },                   /* enp3s0 */
+        { "0000:00:02.0", 1, "boot VGA" },                        /* i915 */
+        { "0000:00:01.0", 3, "PCI bridge" },                      /* root port */
+        { "0000:01:00.0", 3, "with --group" },                    /* without --group */
+        { "0000:00:14.0", 0, NULL },                              /* xhci: nothing needs it */
+};
+
+static void test_persist_add_checks(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+
+        for (guint c = 0; c < G_N_ELEMENTS(persist_cases); c++) {
+                const PersistCase *pc = &persist_cases[c];
+                g_autoptr(HdTestFixture) copy = hd_test_fixture_copy(fx);
+                g_autoptr(HdCtx) ctx = hd_test_ctx_new(copy);
+                HdAddress a = hd_test_address(pc->addr);
+
+                for (guint force = 0; force <= 2; force++) {
+                        HdBindOptions opts = { .force = force };
+                        g_autoptr(GError) error = NULL;
+                        g_autoptr(HdBindReport) r = hd_bind_persist(ctx, &a, 1, &opts, &error);
+
+                        if (force < pc->force_needed) {
+                                g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+                                g_assert_null(r);
+                                g_assert_nonnull(strstr(error->message, pc->words));
+                                g_assert_false(exists(copy, RULES));
+                                g_assert_false(hd_persist_has(ctx, pc->addr));
+                        } else {
+                                g_assert_no_error(error);
+                                g_assert_true(r->persisted);
+                                g_assert_true(hd_persist_has(ctx, pc->addr));
+                                break;
+                        }
+                }
+                /* and through the CLI, without --force: exit 1, the reason, nothing written */
+                if (pc->force_needed > 0) {
+                        g_autoptr(HdTestFixture) c2 = hd_test_fixture_copy(fx);
+                        const char *argv[] = { "--root", c2->root, "persist", "add", pc->addr,
+                                               NULL };
+                        g_autofree char *out = NULL, *err = NULL;
+                        g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, &err), ==, 1);
+                        g_assert_nonnull(strstr(err, pc->words));
+                        g_assert_null(strstr(out, "every boot"));
+                        g_assert_false(exists(c2, RULES));
+                }
+        }
+}
+
+/* A bridge is refused even with --force --force, by the CLI too. */
+static void test_persist_add_bridge_forced(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *argv[] = { "--root", fx->root, "persist", "add", "0000:00:1c.0", "--force",
+                               "--force", "--group", NULL };
+        g_autofree char *err = NULL;
+
+        g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, &err), ==, 1);
+        g_assert_nonnull(strstr(err, "PCI bridge"));
+        g_assert_false(exists(fx, RULES));
+}
+
+/* --group binds the whole group at boot; --dry-run shows that plan and writes nothing; a
+ * member on vfio-pci now but not bound at boot still keeps the group from being viable at
+ * boot. */
+static void test_persist_add_group_plan(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(HdCtx) ctx = NULL;
+        g_autofree char *out = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonArray *devs;
+
+        {
+                const char *argv[] = { "--root", fx->root, "persist", "add", GPU, "--group",
+                                       "--dry-run", NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, NULL), ==, 0);
+                g_assert_nonnull(strstr(out, GPU "  nouveau now, vfio-pci at every boot"));
+                g_assert_nonnull(strstr(out, AUDIO "  snd_hda_intel now, vfio-pci at every boot"));
+                g_assert_nonnull(strstr(out, "install /" RULES));
+                g_assert_false(exists(fx, RULES));
+                g_clear_pointer(&out, g_free);
+        }
+        {
+                const char *argv[] = { "--root", fx->root, "--json", "persist", "add", GPU,
+                                       "--group", NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, NULL), ==, 0);
+        }
+        root = hd_test_parse_json(out);
+        devs = json_object_get_array_member(json_node_get_object(root), "devices");
+        g_assert_cmpuint(json_array_get_length(devs), ==, 2);
+        g_assert_false(json_object_get_boolean_member(json_array_get_object_element(devs, 1),
+                                                      "requested"));
+        g_assert_true(json_object_get_boolean_member(json_node_get_object(root), "persisted"));
+        ctx = hd_test_ctx_new(fx);
+        g_assert_true(hd_persist_has(ctx, GPU));
+        g_assert_true(hd_persist_has(ctx, AUDIO));
+
+        /* detached now, only the GPU bound at boot: the audio would be back on its host driver
+         * after a reboot */
+        {
+                HdAddress a = hd_test_address(GPU);
+                HdBindOptions opts = { .group = TRUE };
+                g_autoptr(GError) error = NULL;
+                g_autoptr(HdBindReport) r = hd_bind_detach(ctx, &a, 1, &opts, &error);
+                g_assert_no_error(error);
+                g_assert_true(hd_persist_remove(ctx, AUDIO, &error));
+                g_assert_true(hd_persist_remove(ctx, GPU, &error));
+        }
+        {
+                HdAddress a = hd_test_address(GPU);
+                HdBindOptions opts = { 0 };
+                g_autoptr(GError) error = NULL;
+                g_autoptr(HdBindReport) r = hd_bind_persist(ctx, &a, 1, &opts, &error);
+                g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+                g_assert_nonnull(strstr(error->message, AUDIO));
+                g_assert_false(hd_persist_has(ctx, GPU));
+        }
+}
+
+/* detach --persist judges the group as it will be at boot, as persist add does: the audio
+ * function on vfio-pci now but not bound at boot would keep the GPU's group from being viable
+ * after a reboot. */
+static void test_detach_persist_boot_viability(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        HdAddress a = hd_test_address(GPU);
+        g_autoptr(GError) error = NULL;
+
+        {
+                HdBindOptions opts = { .group = TRUE };
+                g_autoptr(HdBindReport) r = hd_bind_detach(ctx, &a, 1, &opts, &error);
+                g_assert_no_error(error);
+        }
+        {
+                HdBindOptions opts = { .persist = TRUE };
+                g_autoptr(HdBindReport) r = hd_bind_detach(ctx, &a, 1, &opts, &error);
+                g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+                g_assert_nonnull(strstr(error->message, AUDIO));
+                g_assert_nonnull(strstr(error->message, "bind at boot the whole group with --group"));
+                g_assert_false(hd_persist_has(ctx, GPU));
+                g_clear_error(&error);
+        }
+        {
+                HdBindOptions opts = { .persist = TRUE, .group = TRUE };
+                g_autoptr(HdBindReport) r = hd_bind_detach(ctx, &a, 1, &opts, &error);
+                g_assert_no_error(error);
+                g_assert_true(hd_persist_has(ctx, GPU));
+                g_assert_true(hd_persist_has(ctx, AUDIO));
+        }
+}
+
+/* attach removes the boot-time binding and says so, in words and in JSON; --keep-persist keeps
+ * it (and then says nothing about it). */
+static void test_attach_says_persist_removed(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(HdCtx) ctx = NULL;
+        g_autofree char *out = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonArray *devs;
+
+        {
+                const char *argv[] = { "--root", fx->root, "detach", GPU, "--group", "--persist",
+                                       NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, NULL, NULL), ==, 0);
+        }
+        /* a dry run says it would remove it, and does not */
+        {
+                const char *argv[] = { "--root", fx->root, "attach", GPU, "--group", "--dry-run",
+                                       NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, NULL), ==, 0);
+                g_assert_nonnull(strstr(out, GPU ": its boot-time binding would be removed"));
+                g_assert_nonnull(strstr(out, AUDIO ": its boot-time binding would be removed"));
+                g_assert_true(exists(fx, RULES));
+                g_clear_pointer(&out, g_free);
+        }
+        /* --keep-persist: the binding stays, and nothing claims it went */
+        {
+                g_autoptr(HdTestFixture) keep = hd_test_fixture_copy(fx);
+                g_autoptr(HdCtx) kctx = NULL;
+                const char *argv[] = { "--root", keep->root, "attach", GPU, "--group",
+                                       "--keep-persist", NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, NULL), ==, 0);
+                g_assert_null(strstr(out, "boot-time binding"));
+                g_clear_pointer(&out, g_free);
+                kctx = hd_test_ctx_new(keep);
+                g_assert_true(hd_persist_has(kctx, GPU));
+                g_assert_true(hd_persist_has(kctx, AUDIO));
+                g_assert_true(exists(keep, RULES));
+        }
+        {
+                g_autoptr(HdTestFixture) words = hd_test_fixture_copy(fx);
+                const char *argv[] = { "--root", words->root, "attach", GPU, "--group", NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, NULL), ==, 0);
+                g_assert_nonnull(strstr(out, GPU ": its boot-time binding is removed: the host "
+                                              "keeps it after a reboot too"));
+                g_clear_pointer(&out, g_free);
+        }
+        {
+                const char *argv[] = { "--root", fx->root, "--json", "attach", GPU, "--group",
+                                       NULL };
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, NULL), ==, 0);
+        }
+        root = hd_test_parse_json(out);
+        devs = json_object_get_array_member(json_node_get_object(root), "devices");
+        g_assert_cmpuint(json_array_get_length(devs), ==, 2);
+        for (guint i = 0; i < 2; i++)
+                g_assert_true(json_object_get_boolean_member(
+                        json_array_get_object_element(devs, i), "persist_removed"));
+        ctx = hd_test_ctx_new(fx);
+        g_assert_false(hd_persist_has(ctx, GPU));
+        g_assert_false(exists(fx, RULES));
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -227,5 +456,11 @@ int main(int argc, char **argv)
         g_test_add_func("/persist/attach-drops-dracut", test_attach_drops_persist_and_dracut);
         g_test_add_func("/persist/dry-run", test_persist_dry_run);
         g_test_add_func("/persist/cli", test_cli_persist);
+        g_test_add_func("/persist/add-checks", test_persist_add_checks);
+        g_test_add_func("/persist/add-bridge-forced", test_persist_add_bridge_forced);
+        g_test_add_func("/persist/add-group-plan", test_persist_add_group_plan);
+        g_test_add_func("/persist/attach-says-removed", test_attach_says_persist_removed);
+        g_test_add_func("/persist/detach-persist-boot-viability",
+                        test_detach_persist_boot_viability);
         return g_test_run();
 }

@@ -111,7 +111,7 @@ static void test_verify_failures(void)
         g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
         g_assert_nonnull(strstr(error->message, "IOMMU group 1 is not viable: 0000:01:00.1 "
                                                 "(Audio device, snd_hda_intel) still on a host "
-                                                "driver"));
+                                                "driver; run 'hostdev detach " GPU " --group'"));
         g_clear_error(&error);
 
         /* a VM holds the group */

@@ -130,7 +130,10 @@ static JsonBuilder *run_detach(HdAgent *agent, HdCtx *ctx, gpointer data, GError
 static JsonBuilder *run_attach(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)
 {
         BindArgs *a = data;
-        HdBindOptions opts = {.group = a->b.group, .force = a->b.force, .driver = a->b.driver};
+        HdBindOptions opts = {.group = a->b.group,
+                              .force = a->b.force,
+                              .driver = a->b.driver,
+                              .keep_persist = a->b.keep_persist};
         g_autoptr(HdBindReport) report = NULL;
 
         hd_ctx_set_dry_run(ctx, a->b.dry_run);

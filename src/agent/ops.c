@@ -31,6 +31,8 @@ HdCtx *hd_agent_ctx_new(HdAgent *agent, GError **error)
 
         if (ctx)
                 hd_ctx_set_log_func(ctx, log_from_lib, agent);
+        if (ctx) /* hints name the API's fields, not the CLI's flags (hint.h) */
+                hd_ctx_set_vocabulary(ctx, HD_VOCABULARY_API);
         return ctx;
 }
 

@@ -180,7 +180,8 @@ gboolean hd_body_get_strings(JsonObject *o, const char *name, GPtrArray **out, G
 gboolean hd_body_parse_bind(JsonObject *o, const char *action, HdBindArgs *out, GError **error)
 {
         static const char *const detach_members[] = {"group", "dry_run", "force", "persist", NULL};
-        static const char *const attach_members[] = {"group", "dry_run", "force", "driver", NULL};
+        static const char *const attach_members[] = {"group",  "dry_run",      "force",
+                                                     "driver", "keep_persist", NULL};
         static const char *const verify_members[] = {NULL};
         gboolean is_detach = strcmp(action, "detach") == 0;
         gboolean is_attach = strcmp(action, "attach") == 0;
@@ -211,6 +212,7 @@ gboolean hd_body_parse_bind(JsonObject *o, const char *action, HdBindArgs *out, 
         if (!hd_body_get_bool(o, "group", &out->group, error) ||
             !hd_body_get_bool(o, "dry_run", &out->dry_run, error) ||
             !hd_body_get_bool(o, "persist", &out->persist, error) ||
+            !hd_body_get_bool(o, "keep_persist", &out->keep_persist, error) ||
             !hd_body_get_string(o, "driver", &driver, error))
                 return FALSE;
         if (driver) {

@@ -38,6 +38,7 @@ typedef struct {
         gboolean persist; /* detach */
         guint force;      /* true = 1; 0..2 */
         char *driver;     /* attach */
+        gboolean keep_persist; /* attach */
 } HdBindArgs;
 gboolean hd_body_parse_bind(JsonObject *o, const char *action, HdBindArgs *out, GError **error);
 void hd_bind_args_clear(HdBindArgs *a);

@@ -9,7 +9,7 @@
 
 int cmd_attach(HdCli *cli, int argc, char **argv)
 {
-        gboolean group = FALSE, dry_run = FALSE;
+        gboolean group = FALSE, dry_run = FALSE, keep_persist = FALSE;
         char *driver = NULL;
         const GOptionEntry entries[] = {
                 { "group", 'g', 0, G_OPTION_ARG_NONE, &group,
@@ -19,6 +19,10 @@ int cmd_attach(HdCli *cli, int argc, char **argv)
                   "Bind this driver (kept with driver_override) instead of the one the device "
                   "had before it was detached",
                   "NAME" },
+                { "keep-persist", 0, 0, G_OPTION_ARG_NONE, &keep_persist,
+                  "Keep the devices' boot-time bindings (hostdev persist): they go back to "
+                  "vfio-pci at the next boot. Without it attach removes them and says so",
+                  NULL },
                 { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
                   "Print every write the operation would make, in order, and change nothing",
                   NULL },
@@ -27,7 +31,9 @@ int cmd_attach(HdCli *cli, int argc, char **argv)
         g_autoptr(GOptionContext) octx = cli_option_context(
                 cli, "ADDR...",
                 "Give devices on vfio-pci back to the host: to the driver they had before "
-                "'hostdev detach', or the kernel's choice. Refused while a VM holds the group.",
+                "'hostdev detach', or the kernel's choice. Refused while a VM holds the group. "
+                "A device given back is given back for good: its boot-time binding (hostdev "
+                "persist) is removed and the output says so, unless --keep-persist.",
                 "hostdev attach 0000:01:00.0 --group", entries);
         g_autoptr(GError) error = NULL;
         g_autoptr(GArray) addrs = NULL;
@@ -51,6 +57,7 @@ int cmd_attach(HdCli *cli, int argc, char **argv)
         hd_ctx_set_dry_run(ctx, dry_run);
         opts.group = group;
         opts.driver = driver;
+        opts.keep_persist = keep_persist;
         report = hd_bind_attach(ctx, (const HdAddress *)addrs->data, addrs->len, &opts, &error);
         if (!report)
                 return cli_report_error(cli, error);

@@ -61,6 +61,15 @@ int cli_print_bind_report(HdCli *cli, HdCtx *ctx, const HdBindReport *report)
                                          "changed):");
         else if (cli->verbose)
                 cli_print_write_log(ctx, "Changes made, in order:");
+        for (guint i = 0; i < report->devices->len; i++) {
+                const HdBindDevice *d = report->devices->pdata[i];
+                if (d->persist_removed)
+                        cli_print("%s: its boot-time binding %s: the host keeps it after a "
+                                  "reboot too (hostdev persist add %s binds it at boot again; "
+                                  "attach --keep-persist leaves the binding)\n",
+                                  d->name, report->dry_run ? "would be removed" : "is removed",
+                                  d->name);
+        }
         if (report->persisted && !report->dry_run)
                 printf("The binding is persistent: it is applied again at boot (hostdev persist "
                        "list).\n");

@@ -19,6 +19,15 @@ typedef struct {
         gboolean write_back;
 } GuestArgs;
 
+/* --force may be given twice, as for detach; GOption has no counting flag. */
+static guint force_count;
+
+static gboolean count_force(const char *name, const char *value, gpointer data, GError **error)
+{
+        force_count++;
+        return TRUE;
+}
+
 /* "DDDD:BB:SS" (or "BB:SS"): where the first guest slot goes. */
 static gboolean parse_guest_address(const char *s, HdGuestOptions *o, GError **error)
 {
@@ -84,6 +93,7 @@ static gboolean build_options(GuestArgs *a, const GArray *hosts, HdGuestOptions 
 {
         memset(o, 0, sizeof(*o));
         o->managed = a->managed;
+        o->force = force_count;
         o->rom_bar = HD_ROM_BAR_DEFAULT;
         if (!parse_roms(a, hosts, error))
                 return FALSE;
@@ -134,7 +144,13 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
         const GOptionEntry common[] = {
                 { "managed", 0, 0, G_OPTION_ARG_NONE, &a.managed,
                   "libvirt detaches and reattaches the devices (devices need not be on vfio-pci "
-                  "yet)",
+                  "yet); refused for devices hostdev detach would refuse (the boot GPU, a NIC "
+                  "with routes, a controller of mounted filesystems) unless --force",
+                  NULL },
+                { "force", 'f', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, count_force,
+                  "With --managed: as for detach, let libvirt take even the boot GPU, a NIC "
+                  "with routes, a controller of mounted filesystems; twice: even the NIC with "
+                  "the default route",
                   NULL },
                 { "rom-bar", 0, 0, G_OPTION_ARG_STRING, &a.rom_bar,
                   "Expose the device's option ROM to the guest: on or off", "on|off" },
@@ -171,6 +187,7 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
         HdCtx *ctx;
         int r = HD_EXIT_OK;
 
+        force_count = 0;
         if (xml)
                 cli_option_context_add(cli, octx, xml_only);
         if (!cli_parse_options(cli, octx, &argc, &argv)) {
@@ -179,6 +196,10 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
         }
         if (argc < 2) {
                 r = cli_usage_error(cli, "give at least one device address");
+                goto out;
+        }
+        if (force_count && !a.managed) {
+                r = cli_usage_error(cli, "--force goes with --managed");
                 goto out;
         }
         if (a.write_back && !a.domain_file) {

@@ -55,23 +55,82 @@ static int persist_list(HdCli *cli, HdCtx *ctx)
         return HD_EXIT_OK;
 }
 
+/* --force may be given twice, as for detach. */
+static guint force_count;
+
+static gboolean count_force(const char *name, const char *value, gpointer data, GError **error)
+{
+        force_count++;
+        return TRUE;
+}
+
+/* `persist add`: the plan and checks of detach (hd_bind_persist()), then the plan printed. */
+static int persist_add(HdCli *cli, HdCtx *ctx, GArray *addrs, gboolean group)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdBindReport) report = NULL;
+        HdBindOptions opts = { .group = group, .force = force_count };
+
+        report = hd_bind_persist(ctx, (const HdAddress *)addrs->data, addrs->len, &opts, &error);
+        if (!report)
+                return cli_report_error(cli, error);
+        if (cli->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new();
+                json_builder_begin_object(b);
+                hd_json_add_bind_report(b, ctx, report);
+                json_builder_end_object(b);
+                cli_print_json(b);
+                return HD_EXIT_OK;
+        }
+        for (guint i = 0; i < report->devices->len; i++) {
+                const HdBindDevice *d = report->devices->pdata[i];
+                const char *extra = d->requested ? "" : "  (same IOMMU group)";
+
+                if (!d->changed)
+                        cli_print("%s  already bound to vfio-pci at boot%s\n", d->name, extra);
+                else
+                        cli_print("%s  %s now, vfio-pci at every boot%s%s\n", d->name,
+                                  d->from_driver ? d->from_driver : "no driver",
+                                  report->dry_run ? " (dry run)" : "", extra);
+        }
+        if (report->dry_run)
+                cli_print_write_log(ctx, "Would make these changes, in order (nothing was "
+                                         "changed):");
+        else
+                printf("Bound to vfio-pci at every boot from now on (the devices stay where "
+                       "they are until then; hostdev detach moves them now).\n");
+        return HD_EXIT_OK;
+}
+
 int cmd_persist(HdCli *cli, int argc, char **argv)
 {
-        gboolean dry_run = FALSE;
+        gboolean dry_run = FALSE, group = FALSE;
         const GOptionEntry entries[] = {
                 { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
-                  "Print the files that would be written and change nothing", NULL },
+                  "Print the plan and the files that would be written, and change nothing",
+                  NULL },
+                { "group", 'g', 0, G_OPTION_ARG_NONE, &group,
+                  "add: also bind the other endpoints of each device's IOMMU group (never "
+                  "bridges)",
+                  NULL },
+                { "force", 'f', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, count_force,
+                  "add: as for detach: bind even the boot GPU, a NIC with routes, a controller "
+                  "of mounted filesystems; twice: even the NIC with the default route",
+                  NULL },
                 { NULL },
         };
         g_autoptr(GOptionContext) octx = cli_option_context(
-                cli, "list | add ADDR... | remove ADDR...",
+                cli, "list | add ADDR... [--group] [--force] | remove ADDR...",
                 "Bindings to vfio-pci applied at every boot, by address, before the host driver "
-                "can take the device (udev rule, modprobe.d softdep, initramfs).",
-                "hostdev persist remove 0000:01:00.0", entries);
+                "can take the device (udev rule, modprobe.d softdep, initramfs). add plans and "
+                "checks as detach does: it refuses what detach refuses (with the same --group "
+                "and --force), and bridges always.",
+                "hostdev persist add 0000:01:00.0 --group --dry-run", entries);
         g_autoptr(GError) error = NULL;
         HdCtx *ctx;
         const char *verb;
 
+        force_count = 0;
         if (!cli_parse_options(cli, octx, &argc, &argv))
                 return HD_EXIT_USAGE;
         if (argc < 2)
@@ -87,37 +146,34 @@ int cmd_persist(HdCli *cli, int argc, char **argv)
         if (!ctx)
                 return cli_report_error(cli, error);
         hd_ctx_set_dry_run(ctx, dry_run);
+        if (strcmp(verb, "list") != 0 && strcmp(verb, "add") != 0 && (group || force_count))
+                return cli_usage_error(cli, "--group and --force go with add");
         if (strcmp(verb, "list") == 0)
                 return persist_list(cli, ctx);
+        if (strcmp(verb, "add") == 0) {
+                g_autoptr(GArray) addrs = NULL;
+                int code;
+                if (!cli_parse_addresses(cli, argc - 1, argv + 1, &addrs, &code))
+                        return code;
+                return persist_add(cli, ctx, addrs, group);
+        }
         {
                 g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
                 for (int i = 2; i < argc; i++) {
                         HdAddress a;
                         char buf[HD_ADDRESS_STRLEN];
-                        g_autoptr(HdDevice) dev = NULL;
                         if (!hd_address_parse(argv[i], &a, &error))
-                                return cli_report_error(cli, error);
-                        if (strcmp(verb, "add") == 0 &&
-                            !(dev = hd_device_load(ctx, &a, 0, &error)))
                                 return cli_report_error(cli, error);
                         g_ptr_array_add(names, g_strdup(hd_address_format(&a, buf)));
                 }
-                if (strcmp(verb, "add") == 0) {
-                        if (!hd_persist_add(ctx, names, "vfio-pci", &error))
+                for (guint i = 0; i < names->len; i++)
+                        if (!hd_persist_remove(ctx, names->pdata[i], &error))
                                 return cli_report_error(cli, error);
-                } else {
-                        for (guint i = 0; i < names->len; i++)
-                                if (!hd_persist_remove(ctx, names->pdata[i], &error))
-                                        return cli_report_error(cli, error);
-                }
         }
         if (dry_run)
                 cli_print_write_log(ctx, "Would make these changes, in order (nothing was "
                                          "changed):");
         else if (!cli->json)
-                printf("%s.\n", strcmp(verb, "add") == 0
-                                        ? "Bound to vfio-pci at every boot from now on"
-                                        : "Removed: the host driver takes the device at the next "
-                                          "boot");
+                printf("Removed: the host driver takes the device at the next boot.\n");
         return HD_EXIT_OK;
 }

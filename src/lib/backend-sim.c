@@ -944,8 +944,8 @@ static gboolean sim_vfio_inspect(HdCtx *ctx, int root_fd, int group, const char 
         if (!hd_exists_at(root_fd, node, FALSE)) {
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                             "%s: cannot open /dev/vfio/%d (No such file or directory): no member "
-                            "of IOMMU group %d is on vfio-pci; run hostdev detach %s --group",
-                            address, group, group, address);
+                            "of IOMMU group %d is on vfio-pci",
+                            address, group, group);
                 return FALSE;
         }
         info->group = group;
@@ -965,8 +965,8 @@ static gboolean sim_vfio_inspect(HdCtx *ctx, int root_fd, int group, const char 
         if (!info->viable) {
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                             "%s: IOMMU group %d is not viable: a member is still on a host "
-                            "driver; run hostdev detach %s --group",
-                            address, group, address);
+                            "driver",
+                            address, group);
                 return FALSE;
         }
         dev = dir ? load_device(ctx, address) : NULL;

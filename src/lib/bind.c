@@ -20,6 +20,7 @@
 #include "fileio.h"
 #include "group.h"
 #include "hd-error.h"
+#include "hint.h"
 #include "inventory.h"
 #include "journal.h"
 #include "lock.h"
@@ -157,24 +158,26 @@ static void refuse_bridge(const HdDevice *dev, const char *verb, GError **error)
                     d, hd_device_is_host_bridge(dev) ? "host bridge" : "PCI bridge", verb);
 }
 
-static char *no_iommu_text(const char *d)
+static char *no_iommu_text(HdCtx *ctx, const char *d)
 {
+        g_autofree char *check = hd_hint_command(ctx, HD_HINT_CMD_CHECK, NULL, FALSE, 0);
+
         return g_strdup_printf("%s has no IOMMU group: the kernel is not using an IOMMU, so no "
-                               "VM can be given it; hostdev check says what to change",
-                               d);
+                               "VM can be given it; %s says what to change",
+                               d, check);
 }
 
-static char *boot_vga_text(const char *d)
+static char *boot_vga_text(HdCtx *ctx, const char *d)
 {
         return g_strdup_printf("%s is the boot VGA device (the host's console would go dark); "
-                               "pass through another GPU, or pass --force if the host runs "
+                               "pass through another GPU, or pass %s if the host runs "
                                "headless",
-                               d);
+                               d, hd_hint_option(ctx, HD_HINT_FORCE));
 }
 
 /* Requested devices plus, with @whole_group, the other endpoints of their groups that
  * @want says should move. Bridges named by the caller are refused (B2). */
-static GArray *make_plan(HdInventory *inv, const HdAddress *addresses, guint n,
+static GArray *make_plan(HdCtx *ctx, HdInventory *inv, const HdAddress *addresses, guint n,
                          gboolean whole_group, gboolean (*want)(const HdDevice *),
                          const char *verb, GError **error)
 {
@@ -186,8 +189,10 @@ static GArray *make_plan(HdInventory *inv, const HdAddress *addresses, guint n,
                 PlanEntry e = { dev, TRUE };
 
                 if (!dev) {
+                        g_autofree char *list =
+                                hd_hint_command(ctx, HD_HINT_CMD_LIST, NULL, FALSE, 0);
                         g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
-                                    "no PCI device %s (hostdev list shows the devices)", name);
+                                    "no PCI device %s (%s shows the devices)", name, list);
                         return NULL;
                 }
                 if (!is_endpoint(dev)) {
@@ -232,10 +237,36 @@ static gboolean wants_attach(const HdDevice *dev)
         return hd_driver_is_vfio(dev->driver);
 }
 
-/* Without --group: a group is refused when an endpoint outside the plan keeps it from being
- * viable, naming the members that must move too. */
-static gboolean check_viability(HdInventory *inv, GArray *plan, GError **error)
+/* What a plan is checked for. libvirt's managed='yes' detaches the listed devices when the
+ * VM starts: the host-safety checks apply, group viability is the VM start's concern (and
+ * hd_guest_check_devices() warns about it). A boot-time binding is checked as a detach, with
+ * the group as it will be at boot. */
+typedef enum {
+        CHECK_DETACH,
+        CHECK_PERSIST,
+        CHECK_MANAGED,
+} CheckMode;
+
+/* Whether group member @m, outside the plan, keeps the group from being viable: now (on a
+ * host driver), or for CHECK_PERSIST at boot (on a host driver, or on vfio-pci now without a
+ * boot-time binding of its own, so back on its host driver after a reboot). */
+static gboolean member_in_the_way(HdCtx *ctx, const HdDevice *m, CheckMode mode)
 {
+        if (!is_endpoint(m))
+                return FALSE;
+        if (mode == CHECK_PERSIST && hd_driver_is_vfio(m->driver))
+                return !hd_persist_has(ctx, m->name);
+        return !hd_driver_is_viable(m->driver);
+}
+
+/* Without --group: a group is refused when an endpoint outside the plan keeps it from being
+ * viable, naming the members that must move too. The way forward is --group only when the
+ * whole group passes the checks (hint.h H2): @whole_refused is that plan's refusal, NULL when
+ * it passes; @error may be NULL to ask only whether the plan is viable. */
+static gboolean check_viability(HdCtx *ctx, HdInventory *inv, GArray *plan, CheckMode mode,
+                                const GError *whole_refused, GError **error)
+{
+        const char *verb = mode == CHECK_PERSIST ? "bind at boot" : "detach";
         g_autoptr(GString) msg = g_string_new(NULL);
 
         for (guint i = 0; i < plan->len; i++) {
@@ -255,8 +286,7 @@ static gboolean check_viability(HdInventory *inv, GArray *plan, GError **error)
                         continue;
                 for (guint k = 0; k < group->members->len; k++) {
                         HdDevice *m = group->members->pdata[k];
-                        if (is_endpoint(m) && !hd_driver_is_viable(m->driver) &&
-                            !plan_has(plan, m))
+                        if (member_in_the_way(ctx, m, mode) && !plan_has(plan, m))
                                 g_ptr_array_add(outside, m);
                 }
                 if (outside->len == 0)
@@ -269,12 +299,22 @@ static gboolean check_viability(HdInventory *inv, GArray *plan, GError **error)
                 }
                 if (msg->len)
                         g_string_append_c(msg, '\n');
-                g_string_append_printf(msg,
-                                       "%s %s IOMMU group %d with %s; detach the whole group "
-                                       "with --group",
-                                       who->str, outside->len > 1 ? "share" : "shares",
-                                       group->number, e->dev->name);
+                if (whole_refused)
+                        g_string_append_printf(msg,
+                                               "%s %s IOMMU group %d with %s, and to %s the whole "
+                                               "group is refused too:",
+                                               who->str, outside->len > 1 ? "share" : "shares",
+                                               group->number, e->dev->name, verb);
+                else
+                        g_string_append_printf(msg,
+                                               "%s %s IOMMU group %d with %s; %s the whole group "
+                                               "with %s",
+                                               who->str, outside->len > 1 ? "share" : "shares",
+                                               group->number, e->dev->name, verb,
+                                               hd_hint_option(ctx, HD_HINT_GROUP));
         }
+        if (msg->len && whole_refused)
+                g_string_append_printf(msg, "\n%s", whole_refused->message);
         if (msg->len) {
                 g_set_error_literal(error, HD_ERROR, HD_ERROR_REFUSED, msg->str);
                 return FALSE;
@@ -307,13 +347,13 @@ static void check_network(HdCtx *ctx, const HdDevice *dev, const char *d, guint 
                 if (use == HD_NET_DEFAULT_ROUTE && force < 2)
                         refuse(msg,
                                "%s is %s, which %s: detaching it cuts the host off the network; "
-                               "move the route to another interface first, or pass --force twice",
-                               d, ifname, detail);
+                               "move the route to another interface first, or pass %s",
+                               d, ifname, detail, hd_hint_option(ctx, HD_HINT_FORCE_TWICE));
                 else if (use == HD_NET_ADDRESS && force < 1)
                         refuse(msg,
                                "%s is %s, which %s: the host is using it; take the interface down "
-                               "first (ip link set %s down), or pass --force",
-                               d, ifname, detail, ifname);
+                               "first (ip link set %s down), or pass %s",
+                               d, ifname, detail, ifname, hd_hint_option(ctx, HD_HINT_FORCE));
         }
 }
 
@@ -347,8 +387,8 @@ static void check_storage(HdCtx *ctx, const HdDevice *dev, const char *d, guint 
                        d, list->str);
         else if (force < 1)
                 refuse(msg, "%s holds filesystems or swap in use (%s); unmount them (or swapoff) "
-                            "first, or pass --force",
-                       d, list->str);
+                            "first, or pass %s",
+                       d, list->str, hd_hint_option(ctx, HD_HINT_FORCE));
 }
 
 static gboolean check_detach(HdCtx *ctx, GArray *plan, guint force, GError **error)
@@ -379,12 +419,12 @@ static gboolean check_detach(HdCtx *ctx, GArray *plan, guint force, GError **err
                 if (hd_driver_is_vfio(dev->driver))
                         continue; /* already there: left as is */
                 if (dev->iommu_group < 0) {
-                        g_autofree char *text = no_iommu_text(d);
+                        g_autofree char *text = no_iommu_text(ctx, d);
                         refuse(msg, "%s", text);
                         continue;
                 }
                 if (hd_device_is_boot_vga(dev) && force < 1) {
-                        g_autofree char *text = boot_vga_text(d);
+                        g_autofree char *text = boot_vga_text(ctx, d);
                         refuse(msg, "%s", text);
                 }
                 if (dev->sriov_numvfs > 0)
@@ -432,6 +472,83 @@ static gboolean check_attach(HdCtx *ctx, GArray *plan, GError **error)
                 return FALSE;
         }
         return TRUE;
+}
+
+/* Phases 2 and 3 of a detach (and of what stands for one: a boot-time binding, libvirt's
+ * managed detach): the one place where the rules are applied. */
+static GArray *plan_and_check(HdCtx *ctx, HdInventory *inv, const HdAddress *addresses, guint n,
+                              const HdBindOptions *opts, CheckMode mode, GError **error)
+{
+        g_autoptr(GArray) plan = make_plan(ctx, inv, addresses, n, opts->group, wants_detach,
+                                           mode == CHECK_PERSIST ? "bind at boot" : "detach",
+                                           error);
+
+        if (!plan)
+                return NULL;
+        if (!opts->group && mode != CHECK_MANAGED &&
+            !check_viability(ctx, inv, plan, mode, NULL, NULL)) {
+                /* suggest --group only when the whole group would pass */
+                g_autoptr(GError) whole_refused = NULL;
+                g_autoptr(GArray) whole = make_plan(ctx, inv, addresses, n, TRUE, wants_detach,
+                                                    "detach", &whole_refused);
+                if (whole)
+                        (void)check_detach(ctx, whole, opts->force, &whole_refused);
+                (void)check_viability(ctx, inv, plan, mode, whole_refused, error);
+                return NULL;
+        }
+        if (!check_detach(ctx, plan, opts->force, error))
+                return NULL;
+        return g_steal_pointer(&plan);
+}
+
+static gboolean check_only(HdCtx *ctx, const HdAddress *addresses, guint n,
+                           const HdBindOptions *opts, CheckMode mode, GError **error)
+{
+        g_autoptr(HdInventory) inv = hd_inventory_scan(ctx, HD_FIELDS_LIST, error);
+        g_autoptr(GArray) plan = NULL;
+
+        if (!inv)
+                return FALSE;
+        plan = plan_and_check(ctx, inv, addresses, n, opts, mode, error);
+        return plan != NULL;
+}
+
+gboolean hd_bind_check_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
+                              const HdBindOptions *opts, GError **error)
+{
+        return check_only(ctx, addresses, n, opts, CHECK_DETACH, error);
+}
+
+gboolean hd_bind_check_managed(HdCtx *ctx, const HdAddress *addresses, guint n, guint force,
+                               GError **error)
+{
+        HdBindOptions opts = { .force = force };
+
+        return check_only(ctx, addresses, n, &opts, CHECK_MANAGED, error);
+}
+
+char *hd_bind_suggest_detach(HdCtx *ctx, const HdAddress *address, gboolean *needs_group,
+                             GError **error)
+{
+        HdBindOptions alone = { 0 };
+        HdBindOptions group = { .group = TRUE };
+        g_autoptr(GError) alone_refused = NULL;
+        char name[HD_ADDRESS_STRLEN];
+
+        hd_address_format(address, name);
+        if (needs_group)
+                *needs_group = FALSE;
+        if (check_only(ctx, address, 1, &alone, CHECK_DETACH, &alone_refused))
+                return hd_hint_command(ctx, HD_HINT_CMD_DETACH, name, FALSE, 0);
+        if (check_only(ctx, address, 1, &group, CHECK_DETACH, NULL)) {
+                if (needs_group)
+                        *needs_group = TRUE;
+                return hd_hint_command(ctx, HD_HINT_CMD_DETACH, name, TRUE, 0);
+        }
+        /* the device alone's refusal tells the whole story: its own checks, or the group's
+         * members and why the whole group is refused too */
+        g_propagate_error(error, g_steal_pointer(&alone_refused));
+        return NULL;
 }
 
 /* ---------------------------------------------------------------- writing */
@@ -542,13 +659,11 @@ HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
                 return NULL;
         if (!(inv = hd_inventory_scan(ctx, HD_FIELDS_LIST, error)))
                 return NULL;
-        if (!(plan = make_plan(inv, addresses, n, opts->group, wants_detach, "detach", error)))
-                return NULL;
-        if (!opts->group && !check_viability(inv, plan, error))
-                return NULL;
-        /* --group may have pulled in members of groups not locked yet: none, since members
-         * share the group of the device that pulled them in. */
-        if (!check_detach(ctx, plan, opts->force, error))
+        /* --group may pull in members of groups not locked yet: none, since members share
+         * the group of the device that pulled them in. With persist, the group must also be
+         * viable at the next boot. */
+        if (!(plan = plan_and_check(ctx, inv, addresses, n, opts,
+                                    opts->persist ? CHECK_PERSIST : CHECK_DETACH, error)))
                 return NULL;
 
         journal = dry ? NULL : hd_journal_new(ctx, HD_TX_DETACH);
@@ -654,6 +769,31 @@ HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
                 }
                 report->persisted = TRUE;
         }
+        return g_steal_pointer(&report);
+}
+
+HdBindReport *hd_bind_persist(HdCtx *ctx, const HdAddress *addresses, guint n,
+                              const HdBindOptions *opts, GError **error)
+{
+        g_autoptr(HdBindReport) report = report_new(ctx);
+        g_autoptr(HdInventory) inv = hd_inventory_scan(ctx, HD_FIELDS_LIST, error);
+        g_autoptr(GArray) plan = NULL;
+        g_autoptr(GPtrArray) names = g_ptr_array_new();
+
+        if (!inv || !(plan = plan_and_check(ctx, inv, addresses, n, opts, CHECK_PERSIST, error)))
+                return NULL;
+        for (guint i = 0; i < plan->len; i++) {
+                PlanEntry *e = &g_array_index(plan, PlanEntry, i);
+                HdBindDevice *rd = report_add(report, e->dev, e->requested);
+
+                rd->to_driver = g_strdup(VFIO_DRIVER);
+                rd->changed = !hd_persist_has(ctx, e->dev->name);
+                if (rd->changed)
+                        g_ptr_array_add(names, e->dev->name);
+        }
+        if (names->len > 0 && !hd_persist_add(ctx, names, VFIO_DRIVER, error))
+                return NULL;
+        report->persisted = TRUE;
         return g_steal_pointer(&report);
 }
 
@@ -810,7 +950,7 @@ HdBindReport *hd_bind_attach(HdCtx *ctx, const HdAddress *addresses, guint n,
                 return NULL;
         if (!(inv = hd_inventory_scan(ctx, HD_FIELDS_LIST, error)))
                 return NULL;
-        if (!(plan = make_plan(inv, addresses, n, opts->group, wants_attach, "attach", error)))
+        if (!(plan = make_plan(ctx, inv, addresses, n, opts->group, wants_attach, "attach", error)))
                 return NULL;
         if (!check_attach(ctx, plan, error))
                 return NULL;
@@ -890,12 +1030,17 @@ HdBindReport *hd_bind_attach(HdCtx *ctx, const HdAddress *addresses, guint n,
                 hd_ctx_crash_point(ctx);
         }
 
-        /* A binding that would come back at the next boot undoes the attach: drop it. */
-        for (guint i = 0; i < plan->len; i++) {
+        /* A binding that would come back at the next boot undoes the attach: drop it, and
+         * say so in the report (bind.h, "attach and the boot-time binding"). */
+        for (guint i = 0; i < plan->len && !opts->keep_persist; i++) {
                 PlanEntry *e = &g_array_index(plan, PlanEntry, i);
-                if (hd_persist_has(ctx, e->dev->name) &&
-                    !hd_persist_remove(ctx, e->dev->name, error))
+                HdBindDevice *rd = report->devices->pdata[i];
+
+                if (!hd_persist_has(ctx, e->dev->name))
+                        continue;
+                if (!hd_persist_remove(ctx, e->dev->name, error))
                         return NULL;
+                rd->persist_removed = TRUE;
         }
         return g_steal_pointer(&report);
 }
@@ -916,9 +1061,9 @@ gboolean hd_bind_check_for_vm(HdCtx *ctx, const HdAddress *address, GError **err
                 return TRUE; /* a VM start leaves it as it is */
         d = describe(dev);
         if (dev->iommu_group < 0)
-                text = no_iommu_text(d);
+                text = no_iommu_text(ctx, d);
         else if (hd_device_is_boot_vga(dev))
-                text = boot_vga_text(d);
+                text = boot_vga_text(ctx, d);
         if (text) {
                 g_set_error_literal(error, HD_ERROR, HD_ERROR_REFUSED, text);
                 return FALSE;

@@ -79,6 +79,7 @@ typedef struct {
                                * non-root filesystems; 2 also the default-route NIC */
         gboolean persist;     /* detach: also bind at boot (persist.h) */
         const char *driver;   /* attach: this driver instead of the original one */
+        gboolean keep_persist; /* attach: leave the boot-time bindings in place */
 } HdBindOptions;
 
 typedef struct {
@@ -88,6 +89,8 @@ typedef struct {
         char *to_driver;      /* NULL: none */
         gboolean changed;     /* FALSE: was already where asked */
         gboolean requested;   /* named by the caller (FALSE: added by --group) */
+        gboolean persist_removed; /* attach: its boot-time binding was removed (would be, in
+                                   * a dry run) */
 } HdBindDevice;
 
 typedef struct {
@@ -108,8 +111,43 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdBindReport, hd_bind_report_free)
 HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
                              const HdBindOptions *opts, GError **error);
 
+/* `hostdev persist add`: bind @addresses (with opts->group the rest of their groups) to
+ * vfio-pci at every boot, without moving them now. Planned and checked exactly as
+ * hd_bind_detach() (the same refusals, the same opts->force levels and opts->group; bridges
+ * are refused whatever the force, B2), with the group as it will be at boot: a member outside
+ * the plan that is not bound at boot itself keeps the group from being viable. The report
+ * lists the plan (to_driver: vfio-pci at boot; changed FALSE when already bound at boot);
+ * a dry run records the files it would write. This, detach with opts->persist and nothing
+ * else installs boot-time bindings: hd_persist_add() is the unchecked writer below them. */
+HdBindReport *hd_bind_persist(HdCtx *ctx, const HdAddress *addresses, guint n,
+                              const HdBindOptions *opts, GError **error);
+
+/* The plan and checks of hd_bind_detach() (phases 2 and 3) without recovery, locks or writes:
+ * the same errors in the same words. For answers that must agree with detach. */
+gboolean hd_bind_check_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
+                              const HdBindOptions *opts, GError **error);
+
+/* The checks of hd_bind_detach() that hold for devices libvirt detaches itself
+ * (managed='yes' when the VM starts), group viability aside: for `hostdev xml --managed`. */
+gboolean hd_bind_check_managed(HdCtx *ctx, const HdAddress *addresses, guint n, guint force,
+                               GError **error);
+
+/* The detach that would pass the checks for @address without force, in the context's
+ * vocabulary (hint.h): the device alone, else with its group ("hostdev detach ADDR --group";
+ * *@needs_group, may be NULL, says which). NULL when neither passes, with the refusal of the
+ * device alone in @error: why, and what would work (H2). */
+char *hd_bind_suggest_detach(HdCtx *ctx, const HdAddress *address, gboolean *needs_group,
+                             GError **error);
+
 /* Give @addresses (and with opts->group the vfio-bound rest of their groups) back to the
  * host: the driver recorded when they were detached, opts->driver, or the kernel's choice.
+ *
+ * Attach and the boot-time binding: a device given back to the host is given back for good.
+ * A boot-time binding left in place would take the device from the host again at the next
+ * boot, which is the surprise hostdev exists to prevent, so attach removes it (persist.h) and
+ * reports it (HdBindDevice.persist_removed; the CLI says so in words). opts->keep_persist
+ * (`--keep-persist`, the API's "keep_persist": true) keeps it, for a device given back only
+ * until the next boot.
  * An opts->driver that is neither registered nor a module or built-in of the running kernel
  * fails with INVALID_ARGUMENT, naming the drivers there are, before anything is written. */
 HdBindReport *hd_bind_attach(HdCtx *ctx, const HdAddress *addresses, guint n,

@@ -29,7 +29,8 @@ struct HdCtx {
         guint side_effects;   /* counted for crash injection */
         guint crash_at;       /* 0 = never */
         HdNames *names;
-        char *sim_faults; /* see hd_ctx_set_sim_faults() */
+        char *sim_faults;     /* see hd_ctx_set_sim_faults() */
+        HdVocabulary vocabulary;
 };
 
 static void write_free(gpointer p)
@@ -191,6 +192,16 @@ void hd_ctx_log(HdCtx *ctx, HdLogLevel level, const char *format, ...)
         msg = g_strdup_vprintf(format, ap);
         va_end(ap);
         ctx->log_func(level, msg, ctx->log_data);
+}
+
+void hd_ctx_set_vocabulary(HdCtx *ctx, HdVocabulary vocabulary)
+{
+        ctx->vocabulary = vocabulary;
+}
+
+HdVocabulary hd_ctx_get_vocabulary(HdCtx *ctx)
+{
+        return ctx->vocabulary;
 }
 
 void hd_ctx_set_dry_run(HdCtx *ctx, gboolean dry_run)

@@ -59,6 +59,17 @@ HdBackendKind hd_ctx_get_backend_kind(HdCtx *ctx);
 void hd_ctx_set_log_func(HdCtx *ctx, HdLogFunc func, gpointer user_data);
 void hd_ctx_log(HdCtx *ctx, HdLogLevel level, const char *format, ...) G_GNUC_PRINTF(3, 4);
 
+/* The words the library's messages use for the caller's options and commands (hint.h): the
+ * CLI's ("--group", "hostdev detach ADDR") by default; the agent's API fields ("\"group\":
+ * true", "POST /v1/devices/ADDR/detach") for a context the agent made. */
+typedef enum {
+        HD_VOCABULARY_CLI,
+        HD_VOCABULARY_API,
+} HdVocabulary;
+
+void hd_ctx_set_vocabulary(HdCtx *ctx, HdVocabulary vocabulary);
+HdVocabulary hd_ctx_get_vocabulary(HdCtx *ctx);
+
 /* Dry run: writes are recorded but not carried out. */
 void hd_ctx_set_dry_run(HdCtx *ctx, gboolean dry_run);
 gboolean hd_ctx_get_dry_run(HdCtx *ctx);

@@ -10,6 +10,7 @@
 #include "device.h"
 #include "fileio.h"
 #include "hd-error.h"
+#include "hint.h"
 #include "macros.h"
 #include "names.h"
 #include "parse.h"
@@ -458,15 +459,16 @@ HdDevice *hd_device_load(HdCtx *ctx, const HdAddress *address, guint fields, GEr
         dfd = hd_ctx_open_device_dir(ctx, name);
         if (dfd < 0) {
                 int err = errno;
+                g_autofree char *list = hd_hint_command(ctx, HD_HINT_CMD_LIST, NULL, FALSE, 0);
                 if (err == ENOENT || err == ENOTDIR)
                         g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
-                                    "no PCI device %s (hostdev list shows the devices)", name);
+                                    "no PCI device %s (%s shows the devices)", name, list);
                 else if (err == ELOOP)
                         /* a damaged or hostile tree; the scan skips such entries too */
                         g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
                                     "no PCI device %s: its entry in sys/bus/pci/devices is a "
-                                    "symbolic link loop (hostdev list shows the devices)",
-                                    name);
+                                    "symbolic link loop (%s shows the devices)",
+                                    name, list);
                 else
                         g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot open PCI device %s: %s",
                                     name, g_strerror(err));

@@ -9,6 +9,7 @@
 #include "device.h"
 #include "fileio.h"
 #include "guest.h"
+#include "bind.h"
 #include "hd-error.h"
 #include "inventory.h"
 
@@ -417,11 +418,37 @@ gboolean hd_guest_check_roms(HdCtx *ctx, const HdAddress *hosts, guint n_hosts,
         return TRUE;
 }
 
+/* A device a VM cannot be given yet: say what would work, computed from detach's own checks
+ * (hint.h H2): the detach that passes them; --managed only when the device alone may go (a
+ * group that needs its other members would keep the VM from starting) and libvirt's detach
+ * passes the checks too; otherwise why not. */
+static void not_on_vfio_error(HdCtx *ctx, const HdDevice *dev, GError **error)
+{
+        g_autoptr(GError) why = NULL;
+        gboolean needs_group = FALSE;
+        g_autofree char *cmd = hd_bind_suggest_detach(ctx, &dev->address, &needs_group, &why);
+        const char *driver = dev->driver ? dev->driver : "no driver";
+
+        if (!cmd) {
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                            "%s is on %s, not vfio-pci, and detaching it is refused: %s",
+                            dev->name, driver, why ? why->message : "the checks did not say why");
+                return;
+        }
+        g_set_error(error, HD_ERROR, HD_ERROR_REFUSED, "%s is on %s, not vfio-pci: run '%s' first%s",
+                    dev->name, driver, cmd,
+                    !needs_group && hd_bind_check_managed(ctx, &dev->address, 1, 0, NULL)
+                            ? ", or pass --managed to let libvirt detach it"
+                            : "");
+}
+
 gboolean hd_guest_check_devices(HdCtx *ctx, const HdAddress *hosts, guint n_hosts,
                                 const HdGuestOptions *opts, GError **error)
 {
         /* Each group is looked at once, however many of its devices are listed. */
         g_autoptr(GHashTable) groups_seen = g_hash_table_new(g_direct_hash, g_direct_equal);
+        /* what libvirt would detach itself (managed='yes') */
+        g_autoptr(GArray) managed = g_array_new(FALSE, FALSE, sizeof(HdAddress));
 
         for (guint i = 0; i < n_hosts; i++) {
                 g_autoptr(HdDevice) dev = hd_device_load(ctx, &hosts[i],
@@ -436,12 +463,11 @@ gboolean hd_guest_check_devices(HdCtx *ctx, const HdAddress *hosts, guint n_host
                         return FALSE;
                 }
                 if (!opts->managed && !hd_driver_is_vfio(dev->driver)) {
-                        g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
-                                    "%s is on %s, not vfio-pci: run 'hostdev detach --group %s' "
-                                    "first, or pass --managed to let libvirt detach it",
-                                    dev->name, dev->driver ? dev->driver : "no driver", dev->name);
+                        not_on_vfio_error(ctx, dev, error);
                         return FALSE;
                 }
+                if (opts->managed && !hd_driver_is_vfio(dev->driver))
+                        g_array_append_val(managed, hosts[i]);
                 if (dev->iommu_group >= 0 &&
                     g_hash_table_add(groups_seen, GINT_TO_POINTER(dev->iommu_group + 1))) {
                         g_autoptr(GArray) members = hd_iommu_group_addresses(ctx, dev->iommu_group);
@@ -470,6 +496,16 @@ gboolean hd_guest_check_devices(HdCtx *ctx, const HdAddress *hosts, guint n_host
                                                      "detached too");
                         }
                 }
+        }
+        /* managed='yes': libvirt unbinds these from their host drivers when the VM starts,
+         * without hostdev's checks; the host must not lose what it needs that way either */
+        if (managed->len > 0 &&
+            !hd_bind_check_managed(ctx, (const HdAddress *)managed->data, managed->len,
+                                   opts->force, error)) {
+                g_prefix_error(error, "with --managed libvirt would detach %s when the VM "
+                                      "starts, and hostdev refuses that detach: ",
+                               managed->len == 1 ? "this device" : "these devices");
+                return FALSE;
         }
         return TRUE;
 }

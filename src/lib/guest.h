@@ -38,6 +38,7 @@ typedef struct {
 
 typedef struct {
         gboolean managed;       /* libvirt detaches and reattaches the devices itself */
+        guint force;            /* with managed: as detach's force levels (bind.h) */
         HdRomBar rom_bar;       /* every device */
         const HdGuestRom *roms; /* ROM images, each for the device it names; may be NULL */
         guint n_roms;
@@ -88,6 +89,11 @@ gboolean hd_guest_check_roms(HdCtx *ctx, const HdAddress *hosts, guint n_hosts,
                              const HdGuestOptions *opts, GError **error);
 
 /* Check that the devices can be given to a guest now: each exists and is on a vfio driver
- * (unless @opts->managed). Warnings (a group not given whole) go to the context's log. */
+ * (unless @opts->managed). With @opts->managed, the devices that are not on vfio-pci yet
+ * (libvirt would detach them when the VM starts) must pass detach's checks with
+ * @opts->force (hd_bind_check_managed(): the boot GPU, a routed NIC, a mounted disk's
+ * controller are refused, REFUSED). A refusal's advice names a command that passes the same
+ * checks, or none (hd_bind_suggest_detach()). Warnings (a group not given whole) go to the
+ * context's log. */
 gboolean hd_guest_check_devices(HdCtx *ctx, const HdAddress *hosts, guint n_hosts,
                                 const HdGuestOptions *opts, GError **error);

@@ -11,6 +11,7 @@
 #include "device.h"
 #include "group.h"
 #include "hd-error.h"
+#include "hint.h"
 #include "host.h"
 #include "inventory.h"
 #include "journal.h"

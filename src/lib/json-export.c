@@ -245,6 +245,8 @@ void hd_json_add_bind_report(JsonBuilder *b, HdCtx *ctx, const HdBindReport *rep
                 json_builder_add_boolean_value(b, d->changed);
                 json_builder_set_member_name(b, "requested");
                 json_builder_add_boolean_value(b, d->requested);
+                json_builder_set_member_name(b, "persist_removed");
+                json_builder_add_boolean_value(b, d->persist_removed);
                 json_builder_end_object(b);
         }
         json_builder_end_array(b);

@@ -45,7 +45,9 @@ typedef struct {
 
 void hd_persist_entry_free(HdPersistEntry *e);
 
-/* Add (or refresh) @names, then regenerate the files. */
+/* Add (or refresh) @names, then regenerate the files. No safety checks: this is the writer
+ * under hd_bind_persist() and hd_bind_detach() with persist, which plan and check first;
+ * callers that take addresses from a user go through those (bind.h). */
 gboolean hd_persist_add(HdCtx *ctx, GPtrArray *names, const char *driver, GError **error);
 /* Remove @name (HD_ERROR_NOT_FOUND when it is not persisted), then regenerate. */
 gboolean hd_persist_remove(HdCtx *ctx, const char *name, GError **error);

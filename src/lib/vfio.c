@@ -12,6 +12,8 @@
 #include "fileio.h"
 #include "group.h"
 #include "hd-error.h"
+#include "hint.h"
+#include "bind.h"
 #include "inventory.h"
 #include "macros.h"
 #include "vfio.h"
@@ -105,8 +107,8 @@ gboolean hd_vfio_inspect_kernel(HdCtx *ctx, int root_fd, int group, const char *
                 else
                         g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                                     "%s: cannot open /dev/vfio/%d (%s): no member of IOMMU group "
-                                    "%d is on vfio-pci; run hostdev detach %s --group",
-                                    address, group, g_strerror(err), group, address);
+                                    "%d is on vfio-pci",
+                                    address, group, g_strerror(err), group);
                 return FALSE;
         }
         info->group = group;
@@ -116,8 +118,8 @@ gboolean hd_vfio_inspect_kernel(HdCtx *ctx, int root_fd, int group, const char *
         if (!info->viable) {
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                             "%s: IOMMU group %d is not viable: a member is still on a host "
-                            "driver; run hostdev detach %s --group",
-                            address, group, address);
+                            "driver",
+                            address, group);
                 return FALSE;
         }
         if (ioctl(gfd, VFIO_GROUP_SET_CONTAINER, &container) < 0)
@@ -183,6 +185,19 @@ static char *describe_blockers(HdCtx *ctx, int group)
         return s->len ? g_string_free(g_steal_pointer(&s), FALSE) : NULL;
 }
 
+/* What to do about a device a VM cannot open yet, from the same checks as detach (hint.h H2):
+ * "run 'hostdev detach ADDR --group'" when that detach would pass, else why it would not. */
+static char *detach_advice(HdCtx *ctx, const HdAddress *address)
+{
+        g_autoptr(GError) why = NULL;
+        g_autofree char *cmd = hd_bind_suggest_detach(ctx, address, NULL, &why);
+
+        if (cmd)
+                return g_strdup_printf("run '%s'", cmd);
+        return g_strdup_printf("detaching it is refused: %s",
+                               why ? why->message : "the checks did not say why");
+}
+
 gboolean hd_vfio_verify(HdCtx *ctx, const HdAddress *address, HdVfioInfo *info, GError **error)
 {
         g_autoptr(HdDevice) dev = hd_device_load(ctx, address, HD_FIELDS_LIST, error);
@@ -191,20 +206,30 @@ gboolean hd_vfio_verify(HdCtx *ctx, const HdAddress *address, HdVfioInfo *info, 
 
         if (!dev)
                 return FALSE;
+        if (hd_device_is_bridge(dev) || hd_device_is_host_bridge(dev)) {
+                /* detach refuses bridges whatever the force: nothing to suggest */
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                            "%s is a %s: bridges stay on the host and no VM is given one (the "
+                            "kernel accepts them in a group given to a VM); verify the devices "
+                            "behind it",
+                            dev->name, hd_device_is_host_bridge(dev) ? "host bridge" : "PCI bridge");
+                return FALSE;
+        }
         if (dev->iommu_group < 0) {
+                g_autofree char *check = hd_hint_command(ctx, HD_HINT_CMD_CHECK, NULL, FALSE, 0);
                 /* as detach answers it (REFUSED, the agent's 409): the host is what it is,
                  * and the caller asked for something it cannot have */
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                             "%s has no IOMMU group: the kernel is not using an IOMMU, so no VM "
-                            "can be given it; hostdev check says what to change",
-                            dev->name);
+                            "can be given it; %s says what to change",
+                            dev->name, check);
                 return FALSE;
         }
         if (!hd_driver_is_vfio(dev->driver)) {
+                g_autofree char *advice = detach_advice(ctx, address);
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
-                            "%s is on %s, not on vfio-pci, so no VM can open it; run hostdev "
-                            "detach %s",
-                            dev->name, dev->driver ? dev->driver : "no driver", dev->name);
+                            "%s is on %s, not on vfio-pci, so no VM can open it; %s", dev->name,
+                            dev->driver ? dev->driver : "no driver", advice);
                 return FALSE;
         }
         if (hd_ctx_vfio_inspect(ctx, dev->iommu_group, dev->name, info, &local))
@@ -212,10 +237,16 @@ gboolean hd_vfio_verify(HdCtx *ctx, const HdAddress *address, HdVfioInfo *info, 
         /* Name the members in the way: the kernel only says "not viable". */
         if (local->domain == HD_ERROR && local->code == HD_ERROR_REFUSED &&
             (blockers = describe_blockers(ctx, dev->iommu_group))) {
+                g_autofree char *advice = detach_advice(ctx, address);
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
-                            "%s: IOMMU group %d is not viable: %s still on a host driver; run "
-                            "hostdev detach %s --group",
-                            dev->name, dev->iommu_group, blockers, dev->name);
+                            "%s: IOMMU group %d is not viable: %s still on a host driver; %s",
+                            dev->name, dev->iommu_group, blockers, advice);
+                return FALSE;
+        }
+        /* the backends' refusals name no command: the advice is computed here (hint.h H2) */
+        if (local->domain == HD_ERROR && local->code == HD_ERROR_REFUSED) {
+                g_autofree char *advice = detach_advice(ctx, address);
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED, "%s; %s", local->message, advice);
                 return FALSE;
         }
         g_propagate_error(error, g_steal_pointer(&local));

@@ -119,16 +119,25 @@ static void test_lock_holder_pid(void)
 
 #define PERSIST_ROUNDS 20
 
+/* The devices `persist add --group --force --force` accepts (issue 12: persist is checked as
+ * detach is; bridges and the root filesystem's controller are refused whatever the force). */
 static GPtrArray *endpoint_addresses(const HdTestFixture *fx)
 {
         g_autofree char *dir = hd_test_path(fx, "sys/bus/pci/devices");
         g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+        const HdBindOptions opts = { .group = TRUE, .force = 2 };
         const char *name;
 
         g_assert_nonnull(d);
-        while ((name = g_dir_read_name(d)))
-                g_ptr_array_add(out, g_strdup(name));
+        hd_ctx_set_dry_run(ctx, TRUE);
+        while ((name = g_dir_read_name(d))) {
+                HdAddress a = hd_test_address(name);
+                g_autoptr(HdBindReport) r = hd_bind_persist(ctx, &a, 1, &opts, NULL);
+                if (r)
+                        g_ptr_array_add(out, g_strdup(name));
+        }
         g_ptr_array_sort(out, (GCompareFunc)g_strcmp0);
         return out;
 }
@@ -142,9 +151,12 @@ static void persist_all_at_once(const HdTestFixture *fx, const char *verb, GPtrA
         g_assert_nonnull(bin);
         for (guint i = 0; i < addrs->len; i++) {
                 g_autoptr(GError) error = NULL;
-                GSubprocess *p = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, bin,
-                                                  "--root", fx->root, "persist", verb,
-                                                  (const char *)addrs->pdata[i], NULL);
+                /* add: "--group --force --force"; remove: the list ends at the NULL */
+                gboolean add = strcmp(verb, "add") == 0;
+                GSubprocess *p = g_subprocess_new(
+                        G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, bin, "--root", fx->root,
+                        "persist", verb, (const char *)addrs->pdata[i], add ? "--group" : NULL,
+                        "--force", "--force", NULL);
                 g_assert_no_error(error);
                 g_ptr_array_add(procs, p);
         }

@@ -528,6 +528,49 @@ t_agent_roundtrip() {
     wait $_apid || fail "hostdevd exited $? on SIGTERM"
 }
 
+# ------------------------------------------------------------------ issue 12 items 1, 7 (persist checked, hints that work)
+# persist add is planned and checked as detach is: a root port is refused even with
+# --force --force, one function of the e1000+edu group is refused naming the e1000, and a
+# refused add writes no boot rule. The dry run of the group shows the plan.
+t_hd12_persist_checked() {
+    need_hostdev
+    rules=/etc/udev/rules.d/60-hostdev-vfio.rules
+    hd_expect 1 persist add --force --force "$RP_LONE"
+    grep -q "PCI bridge" "$STATE/hd.err" || fail "persist add of root port: $(head -c 200 "$STATE/hd.err")"
+    hd_expect 1 persist add "$EDU_MFNIC"
+    grep -q "$NIC_MF" "$STATE/hd.err" || fail "persist add refusal does not name $NIC_MF: $(head -c 200 "$STATE/hd.err")"
+    grep -q -- "--group" "$STATE/hd.err" || fail "persist add refusal does not suggest --group"
+    [ ! -e "$rules" ] || fail "a refused persist add wrote $rules"
+    hd_expect 0 persist add --dry-run --group "$EDU_MFNIC"
+    grep -q "$NIC_MF  e1000 now, vfio-pci at every boot (dry run)" "$STATE/hd.out" ||
+        fail "persist add --dry-run --group does not show $NIC_MF in the plan: $(head -c 300 "$STATE/hd.out")"
+    [ ! -e "$rules" ] || fail "persist add --dry-run wrote $rules"
+}
+# verify's advice is a command that works on the real kernel: follow it, then verify again
+# (real VFIO ioctls). A root port gets no command at all.
+t_hd12_verify_hint_works() {
+    need_hostdev
+    hd_expect 1 verify "$RP_LONE"
+    if grep -q "hostdev detach" "$STATE/hd.err"; then fail "verify of a root port suggests a detach: $(head -c 200 "$STATE/hd.err")"; fi
+    hd_expect 1 verify "$EDU_MFNIC"
+    cmd=$(sed -n "s/.*run 'hostdev \([^']*\)'.*/\1/p" "$STATE/hd.err" | head -n1)
+    [ "$cmd" = "detach $EDU_MFNIC --group" ] || fail "verify $EDU_MFNIC suggests '$cmd': $(head -c 300 "$STATE/hd.err")"
+    # shellcheck disable=SC2086
+    hd_expect 0 $cmd
+    hd_expect 0 verify "$EDU_MFNIC"
+    hd_expect 0 attach --group "$EDU_MFNIC"
+    for d in $NIC_MF $EDU_MFNIC; do
+        expect_driver "$d" "$(orig "$d")" "after attach --group"
+        expect_override_clear "$d" "after attach --group"
+    done
+}
+scenarios_issue12_hints() {
+    cat <<EOF
+hostdev persist add checked as detach: root port refused with -ff, $EDU_MFNIC alone refused, dry run of the group|t_hd12_persist_checked
+hostdev verify $EDU_MFNIC suggests a detach that works, then verifies; root port gets no command|t_hd12_verify_hint_works
+EOF
+}
+
 # ------------------------------------------------------------------ the list
 # name|function [args]
 scenarios() {
@@ -566,6 +609,7 @@ hostdev groups shows group $(grp $EDU_MFNIC) not viable, QEMU refuses it|t_hd_no
 hostdev attach refused while nested QEMU holds $EDU_LONE|t_hd_busy
 hostdevd: detach/verify/attach lone edu $EDU_LONE over HTTP|t_agent_roundtrip
 EOF
+    scenarios_issue12_hints
 }
 
 # ------------------------------------------------------------------ main

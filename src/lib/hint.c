@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Hints in the caller's words (hint.h). */
+#include "config.h"
+
+#include "hint.h"
+
+const char *hd_hint_option(HdCtx *ctx, HdHintOption opt)
+{
+        gboolean api = hd_ctx_get_vocabulary(ctx) == HD_VOCABULARY_API;
+
+        switch (opt) {
+        case HD_HINT_GROUP:
+                return api ? "\"group\": true" : "--group";
+        case HD_HINT_FORCE:
+                return api ? "\"force\": 1" : "--force";
+        case HD_HINT_FORCE_TWICE:
+                return api ? "\"force\": 2" : "--force twice";
+        }
+        g_return_val_if_reached("");
+}
+
+static char *api_command(HdHintCommand cmd, const char *address, gboolean group, guint force)
+{
+        g_autoptr(GString) body = g_string_new(NULL);
+
+        switch (cmd) {
+        case HD_HINT_CMD_CHECK:
+                return g_strdup("GET /v1/host");
+        case HD_HINT_CMD_LIST:
+                return g_strdup("GET /v1/devices");
+        case HD_HINT_CMD_PERSIST_ADD:
+                g_string_append(body, "\"persist\": true");
+                break;
+        case HD_HINT_CMD_DETACH:
+                break;
+        }
+        if (group)
+                g_string_append_printf(body, "%s\"group\": true", body->len ? ", " : "");
+        if (force)
+                g_string_append_printf(body, "%s\"force\": %u", body->len ? ", " : "", force);
+        return g_strdup_printf("POST /v1/devices/%s/detach with {%s}", address, body->str);
+}
+
+char *hd_hint_command(HdCtx *ctx, HdHintCommand cmd, const char *address, gboolean group,
+                      guint force)
+{
+        g_autoptr(GString) s = NULL;
+
+        if (hd_ctx_get_vocabulary(ctx) == HD_VOCABULARY_API)
+                return api_command(cmd, address, group, force);
+        switch (cmd) {
+        case HD_HINT_CMD_CHECK:
+                return g_strdup("hostdev check");
+        case HD_HINT_CMD_LIST:
+                return g_strdup("hostdev list");
+        case HD_HINT_CMD_PERSIST_ADD:
+                s = g_string_new("hostdev persist add");
+                break;
+        case HD_HINT_CMD_DETACH:
+                s = g_string_new("hostdev detach");
+                break;
+        }
+        if (address)
+                g_string_append_printf(s, " %s", address);
+        if (group)
+                g_string_append(s, " --group");
+        for (guint i = 0; i < force; i++)
+                g_string_append(s, " --force");
+        return g_string_free(g_steal_pointer(&s), FALSE);
+}
