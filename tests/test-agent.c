@@ -1434,6 +1434,82 @@ static void test_restart_after_kill(void)
         daemon_stop(d);
 }
 
+/* Issue 12 item 10: an interrupted operation shows in the agent's readiness (/v1/host is
+ * `hostdev check --json`), in its groups and device answers, as in the CLI's. Read-only, so
+ * the agent does not recover it at start; a full agent recovers it at start. */
+static void test_interrupted_readiness(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("mid-crash");
+        const char *args[] = {"--read-only", NULL};
+        Daemon *d = daemon_start_full(fx, NULL, args, TRUE);
+        Reply r;
+
+        r = request(d, "GET", "/v1/host", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        {
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *o = json_object_get_object_member(body_object(&r, &root), "readiness");
+                JsonArray *checks = json_object_get_array_member(o, "checks");
+                JsonObject *last = json_array_get_object_element(checks,
+                                                                 json_array_get_length(checks) - 1);
+                g_assert_cmpint(json_object_get_int_member(o, "interrupted_operations"), ==, 1);
+                g_assert_cmpstr(json_object_get_string_member(last, "id"), ==, "interrupted");
+                g_assert_cmpstr(json_object_get_string_member(last, "status"), ==, "warn");
+                g_assert_nonnull(strstr(json_object_get_string_member(last, "summary"),
+                                        "1 interrupted operation: run hostdev recover"));
+        }
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/groups", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        {
+                g_autoptr(JsonNode) root = NULL;
+                const char *list[] = {"groups", NULL};
+                g_autofree char *cli = cli_json(fx, list, 0);
+                g_autoptr(JsonNode) cli_root = hd_test_parse_json(cli);
+                JsonArray *groups = json_object_get_array_member(body_object(&r, &root), "groups");
+                gboolean seen = FALSE;
+                for (guint i = 0; i < json_array_get_length(groups); i++) {
+                        JsonObject *g = json_array_get_object_element(groups, i);
+                        if (json_object_get_int_member(g, "group") != 1)
+                                continue;
+                        g_assert_cmpstr(json_object_get_string_member(g, "state"), ==,
+                                        "interrupted");
+                        seen = TRUE;
+                }
+                g_assert_true(seen);
+                g_assert_true(json_node_equal(
+                    json_object_get_member(json_node_get_object(root), "groups"),
+                    json_object_get_member(json_node_get_object(cli_root), "groups")));
+        }
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/devices/0000:01:00.1", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        {
+                g_autoptr(JsonNode) root = NULL;
+                g_assert_cmpint(
+                    json_object_get_int_member(body_object(&r, &root), "interrupted_operations"),
+                    ==, 1);
+        }
+        reply_clear(&r);
+        daemon_stop(d);
+
+        /* a full agent recovers at start: nothing is left to report */
+        d = daemon_start(fx, NULL);
+        r = request(d, "GET", "/v1/host", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        {
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *o = json_object_get_object_member(body_object(&r, &root), "readiness");
+                g_assert_cmpint(json_object_get_int_member(o, "interrupted_operations"), ==, 0);
+        }
+        reply_clear(&r);
+        daemon_stop(d);
+        {
+                g_autofree char *drv = hd_test_driver(fx, "0000:01:00.0");
+                g_assert_cmpstr(drv, ==, "nouveau");
+        }
+}
+
 /* The snapshot of a real machine, served read-only: the same devices as `hostdev list --json`
  * on it, and nothing may change. */
 static void test_read_only_snapshot(void)
@@ -1624,6 +1700,7 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/config-and-listen", test_config_and_listen);
         g_test_add_func("/agent/tls", test_tls);
         g_test_add_func("/agent/read-only-snapshot", test_read_only_snapshot);
+        g_test_add_func("/agent/interrupted-readiness", test_interrupted_readiness);
         g_test_add_func("/agent/live-read-only", test_live_read_only);
         g_test_add_func("/agent/sigterm-mid-operation", test_sigterm_mid_operation);
         g_test_add_func("/agent/restart-after-kill", test_restart_after_kill);

@@ -593,7 +593,9 @@ static void test_attach_refused_while_held(void)
         assert_driver(fx, GPU, "vfio-pci");
 }
 
-static void test_detach_refused_while_held(void)
+/* Issue 12 item 4: a group already on vfio-pci and in use by a VM is where detach would put
+ * it: detach is a no-op there (it used to fail with BUSY). */
+static void test_detach_noop_while_held(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("already-vfio");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
@@ -605,9 +607,35 @@ static void test_detach_refused_while_held(void)
         dev = hd_device_load(ctx, &addr, HD_FIELD_IOMMU, NULL);
         hold_group_open(fx, dev->iommu_group);
         r = detach(ctx, GPU, TRUE, 0, &error);
+        g_assert_no_error(error);
+        g_assert_nonnull(r);
+        g_assert_cmpuint(r->devices->len, ==, 2);
+        for (guint i = 0; i < r->devices->len; i++)
+                g_assert_false(((HdBindDevice *)r->devices->pdata[i])->changed);
+        g_assert_cmpuint(hd_ctx_get_write_log(ctx)->len, ==, 0);
+        assert_driver(fx, GPU, "vfio-pci");
+}
+
+/* A group held open while a member is still on a host driver is refused, and the refusal
+ * names the VM (QEMU's -name guest=NAME, libvirt's domain), not only the pid. */
+static void test_detach_refused_while_held(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdBindReport) r = NULL;
+        g_autofree char *cmdline = hd_test_path(fx, "proc/4242/cmdline");
+        static const char args[] = "/usr/bin/qemu-system-x86_64\0-name\0guest=win,,10,debug-"
+                                   "threads=on\0-S\0";
+
+        hold_group_open(fx, 1);
+        g_assert_true(g_file_set_contents(cmdline, args, sizeof(args) - 1, NULL));
+        r = detach(ctx, GPU, TRUE, 0, &error);
         g_assert_null(r);
         g_assert_error(error, HD_ERROR, HD_ERROR_BUSY);
         g_assert_nonnull(strstr(error->message, "held open by process 4242"));
+        g_assert_nonnull(strstr(error->message, "VM win,10"));
+        assert_driver(fx, GPU, "nouveau");
 }
 
 static void test_already_vfio_left_alone(void)
@@ -718,6 +746,7 @@ int main(int argc, char **argv)
         g_test_add_func("/bind/attach/driver", test_attach_driver_option);
         g_test_add_func("/bind/attach/held", test_attach_refused_while_held);
         g_test_add_func("/bind/detach/held", test_detach_refused_while_held);
+        g_test_add_func("/bind/detach/held-noop", test_detach_noop_while_held);
         g_test_add_func("/bind/detach/already-vfio", test_already_vfio_left_alone);
         g_test_add_func("/bind/cli/detach", test_cli_detach_json_and_exit_codes);
         return g_test_run();

@@ -283,7 +283,12 @@ static void test_groups_json(void)
                 JsonArray *members = json_object_get_array_member(g, "devices");
                 JsonArray *use = json_object_get_array_member(g, "host_use");
                 if (g_strcmp0(json_array_get_string_element(members, 0), "0000:02:00.0") == 0) {
-                        g_assert_cmpstr(json_object_get_string_member(g, "verdict_code"), ==, "ready");
+                        /* state.h: the host needs it, so it is not "ready" */
+                        g_assert_cmpstr(json_object_get_string_member(g, "verdict_code"), ==,
+                                        "host-needs-it");
+                        g_assert_cmpstr(json_object_get_string_member(g, "state"), ==,
+                                        "host-driver");
+                        g_assert_true(json_object_get_boolean_member(g, "host_needs_it"));
                         g_assert_cmpuint(json_array_get_length(use), ==, 2);
                         g_assert_nonnull(strstr(json_object_get_string_member(g, "verdict"),
                                                 "but the host uses it"));

@@ -51,6 +51,8 @@ static void get_device(HdRequest *req, const HdAddress *addr)
         g_autoptr(JsonBuilder) b = json_builder_new();
         g_autoptr(JsonNode) node = NULL;
         g_autofree char *text = NULL;
+        g_autoptr(GPtrArray) members = NULL;
+        g_autoptr(HdGroup) group = NULL;
         JsonObject *obj;
 
         if (strcmp(req->method, "GET") != 0)
@@ -65,6 +67,8 @@ static void get_device(HdRequest *req, const HdAddress *addr)
         dev = hd_device_load(req->agent->ctx, addr, HD_FIELDS_ALL, &error);
         if (!dev)
                 return hd_respond_gerror(req->msg, error);
+        /* the group first: loading it decides the device's state too (state.h) */
+        group = hd_iommu_group_load(req->agent->ctx, dev, &members);
         hd_json_add_device(b, dev, TRUE);
         node = json_builder_get_root(b);
         obj = json_node_get_object(node);
@@ -76,9 +80,7 @@ static void get_device(HdRequest *req, const HdAddress *addr)
                         json_array_add_string_element(a, uses->pdata[i]);
                 json_object_set_array_member(obj, "host_use", a);
         }
-        if (dev->iommu_group >= 0) {
-                g_autoptr(GPtrArray) members = NULL;
-                g_autoptr(HdGroup) group = hd_iommu_group_load(req->agent->ctx, dev, &members);
+        if (group) {
                 g_autoptr(JsonBuilder) gb = json_builder_new();
 
                 hd_json_add_group(gb, group);
@@ -86,6 +88,8 @@ static void get_device(HdRequest *req, const HdAddress *addr)
         } else {
                 json_object_set_null_member(obj, "group");
         }
+        json_object_set_int_member(obj, "interrupted_operations",
+                                   hd_state_count_interrupted(req->agent->ctx));
         json_object_set_int_member(obj, "generation",
                                    (gint64)hd_watch_get_generation(req->agent->watch));
         text = hd_json_node_to_text(node, FALSE);

@@ -120,6 +120,8 @@ static void get_host(HdRequest *req)
                 json_builder_add_boolean_value(b, TRUE);
                 json_builder_set_member_name(b, "passthrough_possible");
                 json_builder_add_boolean_value(b, report->passthrough_possible);
+                json_builder_set_member_name(b, "interrupted_operations");
+                json_builder_add_int_value(b, report->interrupted_operations);
                 /* with these, "readiness" is `hostdev check --json` plus "available" */
                 add_nullable(b, "cpu_vendor", hd_cpu_vendor_to_string(report->cpu_vendor));
                 add_nullable(b, "kernel_release", report->kernel_release);

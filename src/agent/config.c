@@ -20,15 +20,10 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <gio/gio.h>
 
-#include "fileio.h"
-
 #include "agent.h"
+#include "fileio.h"
 
 #define DEFAULT_CONFIG "/etc/hostdev/hostdevd.conf"
 /* A configuration file is a few hundred bytes. */
@@ -53,19 +48,9 @@ static gboolean load_file(HdAgentOptions *opts, const char *path, gboolean must_
             {"images-dir", &opts->images_dir},
         };
 
-        /* Opened non-blocking and read only when it is a regular file of sane size, like every
-         * file the agent reads: a FIFO given as --config must not hang the start. */
-        g_autofree char *abs = g_canonicalize_filename(path, NULL);
-        g_autofree char *data = NULL;
-        int slash = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        /* Like every file the agent reads: a FIFO given as --config must not hang the start. */
+        g_autofree char *data = hd_read_path(path, CONFIG_MAX, &local);
 
-        if (slash < 0) {
-                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot open /: %s",
-                            g_strerror(errno));
-                return FALSE;
-        }
-        data = hd_read_file_at(slash, abs + 1, CONFIG_MAX, &local);
-        close(slash);
         if (!data) {
                 if (!must_exist && g_error_matches(local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
                         return TRUE;

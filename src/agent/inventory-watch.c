@@ -283,14 +283,8 @@ static gboolean ensure_inventory(HdWatch *w, GError **error)
         w->inv = hd_inventory_scan(w->agent->ctx, HD_FIELDS_LIST, error);
         if (!w->inv)
                 return FALSE;
-        {
-                /* as `hostdev groups`: the verdict says when the host uses a group */
-                g_autoptr(GHashTable) usage = hd_usage_index(w->agent->ctx);
-                for (guint i = 0; i < w->inv->groups->len; i++) {
-                        hd_group_evaluate(w->inv->groups->pdata[i], w->agent->ctx);
-                        hd_group_note_host_use(w->inv->groups->pdata[i], usage);
-                }
-        }
+        /* as `hostdev list` and `hostdev groups`: one state for every device and group */
+        (void)hd_state_evaluate_inventory(w->agent->ctx, w->inv);
         w->cached_generation = w->generation;
         return TRUE;
 }

@@ -350,36 +350,58 @@ GBytes *hd_read_sysfs_bytes_at(int dirfd, const char *path, gsize max, GError **
         return g_bytes_new_take(g_steal_pointer(&buf), (gsize)n);
 }
 
-char *hd_read_file_at(int dirfd, const char *path, gsize max, GError **error)
+/* The whole of an open regular file, at most @max bytes; @shown names it in errors. */
+static char *read_whole_fd(int fd, const char *shown, gsize max, GError **error)
 {
-        mode_t type;
-        hd_autofd int fd = open_regular(dirfd, path, O_RDONLY, &type);
-        g_autoptr(GString) s = NULL;
+        g_autoptr(GString) s = g_string_new(NULL);
         char chunk[16384];
 
-        if (fd < 0) {
-                set_open_error(error, errno, type, "cannot open", path);
-                return NULL;
-        }
-        s = g_string_new(NULL);
         for (;;) {
                 gssize n = read(fd, chunk, sizeof(chunk));
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        set_errno_error(error, errno, "cannot read", path);
+                        set_errno_error(error, errno, "cannot read", shown);
                         return NULL;
                 }
                 if (n == 0)
                         break;
                 if (s->len + (gsize)n > max) {
                         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                                    "%s is larger than %" G_GSIZE_FORMAT " bytes", path, max);
+                                    "%s is larger than %" G_GSIZE_FORMAT " bytes", shown, max);
                         return NULL;
                 }
                 g_string_append_len(s, chunk, n);
         }
         return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+char *hd_read_file_at(int dirfd, const char *path, gsize max, GError **error)
+{
+        mode_t type;
+        hd_autofd int fd = open_regular(dirfd, path, O_RDONLY, &type);
+
+        if (fd < 0) {
+                set_open_error(error, errno, type, "cannot open", path);
+                return NULL;
+        }
+        return read_whole_fd(fd, path, max, error);
+}
+
+char *hd_read_path(const char *path, gsize max, GError **error)
+{
+        hd_autofd int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        struct stat st;
+
+        if (fd < 0 || fstat_fd(fd, &st) < 0) {
+                set_errno_error(error, errno, "cannot open", path);
+                return NULL;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                set_open_error(error, EINVAL, st.st_mode, "cannot open", path);
+                return NULL;
+        }
+        return read_whole_fd(fd, path, max, error);
 }
 
 char *hd_readlink_at(int dirfd, const char *path, GError **error)
@@ -520,6 +542,17 @@ gboolean hd_unlink_at(int dirfd, const char *path, int flags)
         int pfd = open_parent(dirfd, path, &base, &owned);
 
         return pfd >= 0 && unlinkat(pfd, base, flags) == 0;
+}
+
+gboolean hd_rename_at(int dirfd, const char *from, const char *to)
+{
+        hd_autofd int owned_from = -1;
+        hd_autofd int owned_to = -1;
+        const char *base_from, *base_to;
+        int pfrom = open_parent(dirfd, from, &base_from, &owned_from);
+        int pto = pfrom >= 0 ? open_parent(dirfd, to, &base_to, &owned_to) : -1;
+
+        return pto >= 0 && renameat(pfrom, base_from, pto, base_to) == 0;
 }
 
 gboolean hd_symlink_at(const char *target, int dirfd, const char *path)

@@ -71,6 +71,11 @@ GBytes *hd_read_sysfs_bytes_at(int dirfd, const char *path, gsize max, GError **
 /* Read a whole regular file of any size up to @max (procfs tables, config files). */
 char *hd_read_file_at(int dirfd, const char *path, gsize max, GError **error);
 
+/* The same for a file the operator named on the command line or in a configuration (not below
+ * a root: absolute, or relative to the working directory): opened non-blocking, refused
+ * unless it is a regular file, at most @max bytes. */
+char *hd_read_path(const char *path, gsize max, GError **error);
+
 /* Target of a symbolic link, or NULL with @error. */
 char *hd_readlink_at(int dirfd, const char *path, GError **error);
 
@@ -92,6 +97,8 @@ gboolean hd_stat_at(int dirfd, const char *path, gboolean nofollow, struct stat 
 gboolean hd_mkdir_at(int dirfd, const char *path, int mode);
 gboolean hd_unlink_at(int dirfd, const char *path, int flags);
 gboolean hd_symlink_at(const char *target, int dirfd, const char *path);
+/* rename() of @from to @to, both below @dirfd and resolved as above; FALSE with errno set. */
+gboolean hd_rename_at(int dirfd, const char *from, const char *to);
 
 /* Whether @path exists below @dirfd (without following a final symlink when @nofollow). */
 gboolean hd_exists_at(int dirfd, const char *path, gboolean nofollow);

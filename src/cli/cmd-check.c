@@ -62,6 +62,8 @@ static void print_json(const HdHostReport *r)
         json_builder_end_array(b);
         json_builder_set_member_name(b, "passthrough_possible");
         json_builder_add_boolean_value(b, r->passthrough_possible);
+        json_builder_set_member_name(b, "interrupted_operations");
+        json_builder_add_int_value(b, r->interrupted_operations);
         json_builder_set_member_name(b, "cpu_vendor");
         json_builder_add_string_value(b, hd_cpu_vendor_to_string(r->cpu_vendor));
         json_builder_set_member_name(b, "kernel_release");

@@ -41,7 +41,12 @@ int cli_print_bind_report(HdCli *cli, HdCtx *ctx, const HdBindReport *report)
                 cli_print_json(b);
                 return HD_EXIT_OK;
         }
-        if (report->recovered)
+        if (report->recovered && report->dry_run)
+                printf("Would first recover %u interrupted operation%s (writes 1-%u below), "
+                       "then:\n",
+                       report->recovered, report->recovered == 1 ? "" : "s",
+                       report->recovery_writes);
+        else if (report->recovered)
                 printf("Recovered %u interrupted operation%s first.\n", report->recovered,
                        report->recovered == 1 ? "" : "s");
         for (guint i = 0; i < report->devices->len; i++) {

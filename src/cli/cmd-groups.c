@@ -16,6 +16,7 @@ static void print_group(const HdGroup *g)
                 g_autofree char *what = hd_device_describe(dev);
                 const char *mark = hd_device_is_bridge(dev)              ? "bridge"
                                    : hd_device_is_host_bridge(dev)       ? "host bridge"
+                                   : dev->state == HD_DEVICE_STATE_ASSIGNED ? "in use"
                                    : hd_driver_is_vfio(dev->driver)       ? "on vfio"
                                    : hd_group_member_is_viable(dev)       ? "free"
                                                                           : "host driver";
@@ -33,7 +34,8 @@ int cmd_groups(HdCli *cli, int argc, char **argv)
                 "hostdev groups --json", NULL);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdInventory) inv = NULL;
-        g_autoptr(GHashTable) usage = NULL;
+        g_autofree char *interrupted = NULL;
+        guint n_interrupted;
         HdCtx *ctx;
         int exit_code;
 
@@ -43,11 +45,9 @@ int cmd_groups(HdCli *cli, int argc, char **argv)
         inv = hd_inventory_scan(ctx, HD_FIELDS_LIST, &error);
         if (!inv)
                 return cli_report_error(cli, error);
-        usage = hd_usage_index(ctx);
-        for (guint i = 0; i < inv->groups->len; i++) {
-                hd_group_evaluate(inv->groups->pdata[i], ctx);
-                hd_group_note_host_use(inv->groups->pdata[i], usage);
-        }
+        /* state.h: the verdicts every command and the agent give */
+        n_interrupted = hd_state_evaluate_inventory(ctx, inv);
+        interrupted = hd_state_interrupted_text(n_interrupted);
 
         if (cli->json) {
                 g_autoptr(HdJsonWriter) w = cli_json_writer_new();
@@ -57,9 +57,13 @@ int cmd_groups(HdCli *cli, int argc, char **argv)
                 for (guint i = 0; i < inv->groups->len; i++)
                         hd_json_write_group(w, inv->groups->pdata[i]);
                 hd_json_writer_end_array(w);
+                hd_json_writer_member(w, "interrupted_operations");
+                hd_json_writer_int(w, n_interrupted);
                 hd_json_writer_end_object(w);
                 return cli_json_writer_finish(w);
         }
+        if (interrupted)
+                printf("%s\n\n", interrupted);
         if (inv->groups->len == 0) {
                 printf("No IOMMU groups: the kernel is not using an IOMMU on this machine, so no "
                        "device can be passed through.\n'hostdev check' says what to change.\n");

@@ -9,6 +9,9 @@
 #include "fileio.h"
 #include "parse.h"
 
+/* libvirt keeps domain XML far smaller than this. */
+#define DOMAIN_XML_MAX (16 * 1024 * 1024)
+
 typedef struct {
         gboolean managed;
         char *rom_bar;
@@ -217,7 +220,7 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
         if (xml && a.domain_file) {
                 g_autofree char *doc = NULL;
                 g_autofree char *patched = NULL;
-                if (!g_file_get_contents(a.domain_file, &doc, NULL, &error) ||
+                if (!(doc = hd_read_path(a.domain_file, DOMAIN_XML_MAX, &error)) ||
                     !(patched = hd_guest_patch_domain_xml(doc, (HdAddress *)hosts->data,
                                                           hosts->len, &opts, &error))) {
                         r = cli_report_error(cli, error);

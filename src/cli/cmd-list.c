@@ -130,6 +130,8 @@ int cmd_list(HdCli *cli, int argc, char **argv)
         g_autoptr(GError) error = NULL;
         g_autoptr(HdInventory) inv = NULL;
         g_autoptr(GPtrArray) shown = g_ptr_array_new();
+        g_autoptr(HdStateFacts) facts = NULL;
+        guint n_interrupted = 0;
         HdCtx *ctx;
         guint fields = HD_FIELDS_LIST;
         int r = HD_EXIT_OK;
@@ -170,9 +172,14 @@ int cmd_list(HdCli *cli, int argc, char **argv)
                 r = cli_report_error(cli, error);
                 goto out;
         }
+        /* state.h: assignable and state as show, groups and the agent say them */
+        facts = hd_state_facts_read(ctx);
+        n_interrupted = hd_state_facts_interrupted(facts);
         for (guint i = 0; i < inv->devices->len; i++)
-                if (matches(&o, inv->devices->pdata[i]))
+                if (matches(&o, inv->devices->pdata[i])) {
+                        hd_state_apply_device(inv->devices->pdata[i], facts);
                         g_ptr_array_add(shown, inv->devices->pdata[i]);
+                }
 
         if (cli->json) {
                 /* Streamed: no JSON tree for thousands of devices. */
@@ -183,6 +190,8 @@ int cmd_list(HdCli *cli, int argc, char **argv)
                 for (guint i = 0; i < shown->len; i++)
                         hd_json_write_device(w, shown->pdata[i], FALSE);
                 hd_json_writer_end_array(w);
+                hd_json_writer_member(w, "interrupted_operations");
+                hd_json_writer_int(w, n_interrupted);
                 hd_json_writer_end_object(w);
                 r = cli_json_writer_finish(w);
                 goto out;
@@ -207,6 +216,10 @@ int cmd_list(HdCli *cli, int argc, char **argv)
                 cli_table_print(t, 3, cli->is_tty ? cli_terminal_width() : 0);
                 if (shown->len == 0)
                         printf("(no device matches)\n");
+                if (n_interrupted) {
+                        g_autofree char *text = hd_state_interrupted_text(n_interrupted);
+                        printf("\n%s\n", text);
+                }
         }
 out:
         g_free(o.class_filter);

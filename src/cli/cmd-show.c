@@ -98,9 +98,12 @@ static void print_device(const HdDevice *dev, const HdGroup *group, GPtrArray *u
         for (guint i = 0; i < uses->len; i++)
                 print_kv(i == 0 ? "host use" : "", uses->pdata[i]);
         print_kv("assignable", assign);
+        if (dev->state >= 0)
+                print_kv("state", hd_device_state_to_string(dev->state));
         if (group) {
-                cli_print("\nIOMMU group %d: %s%s\n", group->number, group->verdict_text,
-                          group->viable ? " (viable now)" : "");
+                cli_print("\nIOMMU group %d (%s): %s%s\n", group->number,
+                          group->state >= 0 ? hd_group_state_to_string(group->state) : "?",
+                          group->verdict_text, group->viable ? " (viable now)" : "");
                 if (group->shared_reason)
                         cli_print("  why shared: %s\n", group->shared_reason);
                 for (guint i = 0; i < group->members->len; i++) {
@@ -122,6 +125,8 @@ int cmd_show(HdCli *cli, int argc, char **argv)
         g_autoptr(GPtrArray) members = NULL;
         g_autoptr(HdGroup) group = NULL;
         g_autoptr(GPtrArray) uses = NULL;
+        g_autofree char *interrupted = NULL;
+        guint n_interrupted;
         HdAddress addr;
         HdCtx *ctx;
 
@@ -139,6 +144,9 @@ int cmd_show(HdCli *cli, int argc, char **argv)
                 return cli_report_error(cli, error);
 
         uses = hd_usage_describe(ctx, dev);
+        /* state.h: the same verdict as list, groups, detach and the agent */
+        n_interrupted = hd_state_count_interrupted(ctx);
+        interrupted = hd_state_interrupted_text(n_interrupted);
         group = hd_iommu_group_load(ctx, dev, &members);
 
         if (cli->json) {
@@ -162,12 +170,15 @@ int cmd_show(HdCli *cli, int argc, char **argv)
                 } else {
                         json_object_set_null_member(obj, "group");
                 }
+                json_object_set_int_member(obj, "interrupted_operations", n_interrupted);
                 {
                         g_autofree char *s = hd_json_node_to_text(dev_node, TRUE);
                         puts(s);
                 }
                 return HD_EXIT_OK;
         }
+        if (interrupted)
+                printf("%s\n\n", interrupted);
         print_device(dev, group, uses);
         return HD_EXIT_OK;
 }

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "http.h"
 
 #define DEFAULT_MAX_CONNECTIONS 512
@@ -25,6 +26,8 @@
 /* descriptors the process needs besides its connections (stdio, epoll, inotify, udev,
  * libvirt, journal and sysfs files of running operations) */
 #define FD_RESERVE 32
+/* A certificate chain or key in PEM is a few KiB. */
+#define PEM_MAX (1024 * 1024)
 /* body bytes skipped (read and dropped) after an answer from the headers, at most */
 #define LOG_PER_SECOND 10
 #define SKIP_LIMIT(s) ((guint64)(s)->cfg.max_body * 16)
@@ -926,8 +929,8 @@ HdHttpServer *hd_http_server_new(const HdHttpConfig *config, GError **error)
                                             "this libmicrohttpd was built without TLS");
                         return NULL;
                 }
-                if (!g_file_get_contents(config->tls_cert_file, &s->cert_pem, NULL, error) ||
-                    !g_file_get_contents(config->tls_key_file, &s->key_pem, NULL, error)) {
+                if (!(s->cert_pem = hd_read_path(config->tls_cert_file, PEM_MAX, error)) ||
+                    !(s->key_pem = hd_read_path(config->tls_key_file, PEM_MAX, error))) {
                         g_prefix_error(
                             error, "cannot load the TLS certificate %s: ", config->tls_cert_file);
                         return NULL;

@@ -2,8 +2,8 @@
 /*
  * hdhttp: the HTTP server of hostdevd (and of the engine): libmicrohttpd driven from the
  * GMainLoop, with the framing rules and limits a daemon facing whatever reaches its port needs.
- * It depends on GLib, json-glib and libmicrohttpd only; what a request means (tokens, routes)
- * is the caller's business.
+ * It depends on GLib, json-glib, libmicrohttpd and src/basic only; what a request means
+ * (tokens, routes) is the caller's business.
  *
  * Threading. Everything runs on the thread of the GMainContext that was the thread-default
  * when hd_http_server_new() was called (the agent's main thread): MHD is driven by a GSource

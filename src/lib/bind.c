@@ -407,9 +407,20 @@ static gboolean check_detach(HdCtx *ctx, GArray *plan, guint force, GError **err
                         if (g_array_index(groups_seen, int, k) == dev->iommu_group)
                                 seen = TRUE;
                 if (!seen && dev->iommu_group >= 0) {
-                        g_autoptr(GPtrArray) holders =
-                                hd_usage_group_holders(ctx, dev->iommu_group);
+                        g_autoptr(GPtrArray) holders = NULL;
+                        gboolean changes = FALSE;
+
+                        /* A group already on vfio-pci and in use by a VM is where detach would
+                         * put it: nothing to write, so nothing to refuse (state.h, in-use). */
+                        for (guint k = 0; k < plan->len; k++) {
+                                HdDevice *o = g_array_index(plan, PlanEntry, k).dev;
+                                if (o->iommu_group == dev->iommu_group &&
+                                    !hd_driver_is_vfio(o->driver))
+                                        changes = TRUE;
+                        }
                         g_array_append_val(groups_seen, dev->iommu_group);
+                        holders = changes ? hd_usage_group_holders(ctx, dev->iommu_group)
+                                          : g_ptr_array_new();
                         if (holders->len > 0)
                                 refuse(busy,
                                        "IOMMU group %d of %s is held open by process %s (a VM "
@@ -621,21 +632,53 @@ static GPtrArray *plan_names(GArray *plan)
 }
 
 /* Phase 1: recover what a crash left. A journal that cannot be recovered stops the transaction
- * only when it names one of @groups (journal.h J6). A dry run changes nothing, so it only says
- * that the real run will roll something back first (its plan may then differ). */
+ * only when it names one of @groups (journal.h J6). A dry run runs the same recovery as a dry
+ * run (its writes come first in the write log, report->recovery_writes of them), and then
+ * plans on the devices as recovery will leave them (predict_recovery()): the plan shown is the
+ * plan the real run follows. */
 static gboolean start(HdCtx *ctx, HdBindReport *report, GArray *groups, GError **error)
 {
-        guint pending;
+        gboolean ok = hd_journal_recover_for(ctx, groups, &report->recovered, error);
 
-        if (!hd_ctx_get_dry_run(ctx))
-                return hd_journal_recover_for(ctx, groups, &report->recovered, error);
-        pending = hd_journal_count_pending(ctx);
-        if (pending > 0)
+        report->recovery_writes = hd_ctx_get_write_log(ctx)->len;
+        if (ok && hd_ctx_get_dry_run(ctx) && report->recovered > 0)
                 hd_ctx_log(ctx, HD_LOG_WARNING,
                            "%u interrupted operation%s will be rolled back first by the real run "
-                           "(or run hostdev recover)",
-                           pending, pending == 1 ? "" : "s");
-        return TRUE;
+                           "(the first %u writes below; hostdev recover --dry-run shows them)",
+                           report->recovered, report->recovered == 1 ? "" : "s",
+                           report->recovery_writes);
+        return ok;
+}
+
+/* In a dry run nothing was recovered: give the devices of @inv the drivers recovery will
+ * return them to (journal.h J4: every device of a rolled-back transaction goes back to its
+ * original driver and override; a finished one stays where it is). */
+static void predict_recovery(HdCtx *ctx, HdInventory *inv)
+{
+        g_autoptr(GPtrArray) pending = NULL;
+
+        if (!hd_ctx_get_dry_run(ctx))
+                return;
+        pending = hd_journal_list_pending(ctx);
+        for (guint i = 0; i < pending->len; i++) {
+                const HdPendingOp *op = pending->pdata[i];
+
+                if (op->action != HD_PENDING_ROLL_BACK)
+                        continue;
+                for (guint k = 0; k < op->devices->len; k++) {
+                        const HdJournalDevice *d = op->devices->pdata[k];
+                        HdDevice *dev = hd_inventory_lookup(inv, d->name);
+
+                        if (!dev)
+                                continue;
+                        g_free(dev->driver);
+                        dev->driver = g_strdup(d->original_driver);
+                        g_free(dev->driver_override);
+                        dev->driver_override = g_strdup(d->original_override);
+                }
+        }
+        for (guint i = 0; i < inv->groups->len; i++)
+                hd_group_evaluate(inv->groups->pdata[i], NULL);
 }
 
 HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
@@ -659,6 +702,7 @@ HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
                 return NULL;
         if (!(inv = hd_inventory_scan(ctx, HD_FIELDS_LIST, error)))
                 return NULL;
+        predict_recovery(ctx, inv);
         /* --group may pull in members of groups not locked yet: none, since members share
          * the group of the device that pulled them in. With persist, the group must also be
          * viable at the next boot. */
@@ -950,6 +994,7 @@ HdBindReport *hd_bind_attach(HdCtx *ctx, const HdAddress *addresses, guint n,
                 return NULL;
         if (!(inv = hd_inventory_scan(ctx, HD_FIELDS_LIST, error)))
                 return NULL;
+        predict_recovery(ctx, inv);
         if (!(plan = make_plan(ctx, inv, addresses, n, opts->group, wants_attach, "attach", error)))
                 return NULL;
         if (!check_attach(ctx, plan, error))

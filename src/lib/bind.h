@@ -20,9 +20,14 @@
  *   VFIO_FREE    bound to vfio-pci (or a vfio variant, or pci-stub) and nobody has the group
  *                open: a VM may take it, and attach may give it back.
  *   ASSIGNED     VFIO_FREE and a process (QEMU) holds /dev/vfio/N open. Entered and left by the
- *                VMM, never by hostdev; detach and attach refuse to touch such a group
- *                (HD_ERROR_BUSY), because unbinding under a running VM is what makes the
- *                kernel hang in vfio_unregister_group_dev() waiting for it.
+ *                VMM, never by hostdev; attach refuses to touch such a group (HD_ERROR_BUSY),
+ *                because unbinding under a running VM is what makes the kernel hang in
+ *                vfio_unregister_group_dev() waiting for it; detach refuses it too unless
+ *                every device it would move is on vfio already (then it is a no-op).
+ *
+ * These states are decided, for every command and the agent, by state.h, which also gives
+ * the state of a whole group (ready, partly-detached, in-use, interrupted, ...) and what the
+ * host needs a device for.
  *
  * Edges and who is responsible:
  *   HOST_DRIVER -> UNBOUND -> VFIO_FREE   hd_bind_detach(): plan, checks, then per device
@@ -96,7 +101,9 @@ typedef struct {
 typedef struct {
         GPtrArray *devices;   /* HdBindDevice*, in the order they were handled */
         gboolean dry_run;
-        guint recovered;      /* interrupted transactions recovered before starting */
+        guint recovered;      /* interrupted transactions recovered before starting (in a
+                               * dry run: that the real run will recover first) */
+        guint recovery_writes; /* the first writes of the write log that are recovery's */
         gboolean persisted;
 } HdBindReport;
 

@@ -377,6 +377,7 @@ static HdDevice *device_new(const HdAddress *address)
         dev->sriov_totalvfs = dev->sriov_numvfs = -1;
         dev->sriov_vf_device = -1;
         dev->boot_vga = -1;
+        dev->state = -1;
         dev->virtfns = g_ptr_array_new_with_free_func(g_free);
         dev->upstream = g_ptr_array_new_with_free_func(g_free);
         dev->netdevs = g_ptr_array_new_with_free_func(g_free);
@@ -491,6 +492,7 @@ void hd_device_free(HdDevice *dev)
         g_ptr_array_unref(dev->netdevs);
         g_ptr_array_unref(dev->blockdevs);
         g_ptr_array_unref(dev->drm_cards);
+        g_free(dev->host_need);
         g_free(dev);
 }
 
@@ -547,6 +549,8 @@ gboolean hd_device_is_assignable(const HdDevice *dev, const char **reason)
                 why = "boot GPU (the host's console)";
         else if ((dev->fields & HD_FIELD_IOMMU) && dev->iommu_group < 0)
                 why = "no IOMMU";
+        else if (dev->host_need)
+                why = dev->host_need;
         if (reason)
                 *reason = why;
         return why == NULL;

@@ -101,6 +101,11 @@ typedef struct {
         GPtrArray *netdevs; /* char* interface names */
         GPtrArray *blockdevs; /* char* block device names (disks and partitions) */
         GPtrArray *drm_cards; /* char* "card0" */
+
+        /* Set by the state module (state.h), never by the load: NULL / -1 until then. */
+        char *host_need; /* why the host needs it now ("the host uses it: /dev/nvme0n1p2 on
+                          * /"): detach refuses it without --force, so it is not assignable */
+        int state;       /* HdDeviceState (bind.h): host-driver, unbound, vfio-free, assigned */
 } HdDevice;
 
 /* Load one device. HD_ERROR_NOT_FOUND ("no PCI device 0000:09:00.0 ...") when it does not
@@ -131,8 +136,9 @@ gboolean hd_driver_is_viable(const char *driver);
  * "sys/bus/pci/drivers/NAME/...". */
 gboolean hd_driver_name_is_valid(const char *name);
 
-/* Whether a VM could be given this device at all, and why not (static reason, NULL when
- * assignable). */
+/* Whether a VM could be given this device at all, and why not (NULL when assignable; borrowed
+ * from @dev or static). Static rules (bridge, host bridge, boot GPU, no IOMMU), and once the
+ * state module has looked at the device (state.h), what the host needs it for. */
 gboolean hd_device_is_assignable(const HdDevice *dev, const char **reason);
 
 /* "Audio device, snd_hda_intel": the short description used in messages. */

@@ -11,6 +11,10 @@ static const char *const verdict_names[] = {
         [HD_VERDICT_NEEDS_GROUP] = "needs-group",
         [HD_VERDICT_BOOT_GPU] = "boot-gpu",
         [HD_VERDICT_NO_ENDPOINT] = "no-endpoint",
+        [HD_VERDICT_PARTLY_DETACHED] = "partly-detached",
+        [HD_VERDICT_IN_USE] = "in-use",
+        [HD_VERDICT_HOST_NEEDS_IT] = "host-needs-it",
+        [HD_VERDICT_INTERRUPTED] = "interrupted",
 };
 
 const char *hd_group_verdict_to_string(HdGroupVerdict verdict)
@@ -25,6 +29,8 @@ HdGroup *hd_group_new(int number)
         group->number = number;
         group->members = g_ptr_array_new();
         group->host_use = g_ptr_array_new_with_free_func(g_free);
+        group->state = -1;
+        group->holders = g_ptr_array_new_with_free_func((GDestroyNotify)hd_holder_free);
         return group;
 }
 
@@ -34,9 +40,28 @@ void hd_group_free(HdGroup *group)
                 return;
         g_ptr_array_unref(group->members);
         g_ptr_array_unref(group->host_use);
+        g_ptr_array_unref(group->holders);
+        g_free(group->interrupted);
         g_free(group->verdict_text);
         g_free(group->shared_reason);
         g_free(group);
+}
+
+void hd_holder_free(HdHolder *holder)
+{
+        if (!holder)
+                return;
+        g_free(holder->process);
+        g_free(holder->vm);
+        g_free(holder);
+}
+
+char *hd_holder_describe(const HdHolder *h)
+{
+        if (h->vm)
+                return g_strdup_printf("VM %s (process %d, %s)", h->vm, h->pid,
+                                       h->process ? h->process : "unknown");
+        return g_strdup_printf("process %d (%s)", h->pid, h->process ? h->process : "unknown");
 }
 
 static gboolean is_endpoint(const HdDevice *dev)

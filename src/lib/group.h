@@ -21,6 +21,11 @@ typedef enum {
         HD_VERDICT_NEEDS_GROUP,       /* more endpoints on host drivers must move together */
         HD_VERDICT_BOOT_GPU,          /* the host's boot display is in the group */
         HD_VERDICT_NO_ENDPOINT,       /* only bridges: nothing to assign */
+        /* From the group's state (state.h), which overrides the ones above: */
+        HD_VERDICT_PARTLY_DETACHED,   /* some endpoints on vfio, others on host drivers */
+        HD_VERDICT_IN_USE,            /* a process (a VM) holds /dev/vfio/N open */
+        HD_VERDICT_HOST_NEEDS_IT,     /* the host uses a member: detach refuses it */
+        HD_VERDICT_INTERRUPTED,       /* an interrupted detach/attach names it: hostdev recover */
 } HdGroupVerdict;
 
 const char *hd_group_verdict_to_string(HdGroupVerdict verdict);
@@ -34,7 +39,25 @@ typedef struct {
         char *verdict_text;      /* "ready", "needs 0000:01:00.1 (Audio device, ...) ..." */
         char *shared_reason;     /* why several endpoints share it; NULL otherwise */
         GPtrArray *host_use;     /* "0000:02:00.0: /dev/nvme0n1p2 on /", see below */
+
+        /* Filled by the state module (state.h); -1 / NULL / empty until then. */
+        int state;               /* HdGroupState */
+        GPtrArray *holders;      /* HdHolder*: processes with /dev/vfio/N open */
+        gboolean host_needs_it;  /* a member on a host driver is used by the host */
+        char *interrupted;       /* the journal (below the root) of an interrupted operation
+                                  * on the group, NULL when none */
 } HdGroup;
+
+/* A process holding /dev/vfio/N open. */
+typedef struct {
+        int pid;
+        char *process; /* comm, NULL when unreadable */
+        char *vm;      /* the VM's name (QEMU's -name guest=NAME: libvirt's domain), NULL */
+} HdHolder;
+
+void hd_holder_free(HdHolder *holder);
+/* "VM win10 (process 4242, qemu-system-x86)" or "process 4242 (qemu-system-x86)" */
+char *hd_holder_describe(const HdHolder *holder);
 
 HdGroup *hd_group_new(int number);
 void hd_group_free(HdGroup *group);

@@ -8,6 +8,8 @@
 #include "hd-error.h"
 #include "host.h"
 #include "inventory.h"
+#include "journal.h"
+#include "state.h"
 #include "macros.h"
 #include "parse.h"
 
@@ -788,6 +790,40 @@ static void check_groups(HdHostReport *r, Facts *f)
                   n_shared > 0 ? g_string_free(g_steal_pointer(&shared), FALSE) : NULL);
 }
 
+/* Interrupted operations (journal.h): until recovered, the devices they name are wherever the
+ * crash left them, and detach and attach of those groups recover them first. */
+static void check_interrupted(HdHostReport *r, Facts *f)
+{
+        g_autoptr(GPtrArray) pending = hd_journal_list_pending(f->ctx);
+        g_autoptr(GString) what = g_string_new(NULL);
+        guint n = 0;
+
+        for (guint i = 0; i < pending->len; i++) {
+                const HdPendingOp *op = pending->pdata[i];
+                if (op->action == HD_PENDING_IN_PROGRESS)
+                        continue;
+                n++;
+                if (what->len)
+                        g_string_append(what, "; ");
+                if (op->action == HD_PENDING_QUARANTINE)
+                        g_string_append_printf(what, "/%s is not a journal (%s)", op->file,
+                                               op->why);
+                else
+                        g_string_append_printf(what, "a %s (/%s) was interrupted while %s",
+                                               op->operation, op->file, op->state);
+        }
+        r->interrupted_operations = n;
+        if (n == 0) {
+                add_check(r, "interrupted", HD_CHECK_PASS,
+                          g_strdup("No interrupted detach or attach"), NULL);
+                return;
+        }
+        add_check(r, "interrupted", HD_CHECK_WARN, hd_state_interrupted_text(n),
+                  g_strdup_printf("%s; hostdev recover --dry-run shows what recovery would "
+                                  "write, hostdev recover does it",
+                                  what->str));
+}
+
 static void read_facts(HdCtx *ctx, Facts *f)
 {
         g_autofree char *cpuinfo = NULL;
@@ -850,6 +886,7 @@ HdHostReport *hd_host_check(HdCtx *ctx, GError **error)
         check_vfio(r, &f);
         check_kernel_features(r, &f);
         check_groups(r, &f);
+        check_interrupted(r, &f);
         facts_clear(&f);
 
         r->passthrough_possible = TRUE;

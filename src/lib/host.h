@@ -14,7 +14,7 @@
  *
  * Check ids (a contract with scripts, documented in docs/json-check.md):
  *   cpu-virt, kvm, iommu-firmware, iommu-kernel, interrupt-remapping, vfio, kernel-features,
- *   groups.
+ *   groups, interrupted (a warning while a crashed detach/attach waits for hostdev recover).
  */
 #pragma once
 
@@ -60,6 +60,7 @@ typedef struct {
         char *kernel_release;          /* NULL when unknown */
         GPtrArray *checks;             /* HdCheck*, in the order above */
         gboolean passthrough_possible; /* no check failed */
+        guint interrupted_operations;  /* journals waiting for hostdev recover (state.h) */
 } HdHostReport;
 
 /* Run every check. Fails only when the root cannot be read at all; a missing fact is a

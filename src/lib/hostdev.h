@@ -19,6 +19,7 @@
 #include "lock.h"
 #include "pciconfig.h"
 #include "snapshot.h"
+#include "state.h"
 #include "guest.h"
 #include "vm.h"
 #include "vm-record.h"

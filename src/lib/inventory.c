@@ -11,6 +11,7 @@
 #include "hd-error.h"
 #include "inventory.h"
 #include "macros.h"
+#include "state.h"
 #include "usage.h"
 
 static gint compare_addresses(gconstpointer a, gconstpointer b)
@@ -151,12 +152,15 @@ GArray *hd_iommu_group_addresses(HdCtx *ctx, int group)
 HdGroup *hd_iommu_group_load(HdCtx *ctx, HdDevice *dev, GPtrArray **members)
 {
         g_autoptr(GArray) addrs = NULL;
-        g_autoptr(GHashTable) usage = NULL;
+        g_autoptr(HdStateFacts) facts = NULL;
         HdGroup *group;
 
         *members = g_ptr_array_new_with_free_func((GDestroyNotify)hd_device_free);
-        if (dev->iommu_group < 0)
+        if (dev->iommu_group < 0) {
+                facts = hd_state_facts_read(ctx);
+                hd_state_apply_device(dev, facts);
                 return NULL;
+        }
         addrs = hd_iommu_group_addresses(ctx, dev->iommu_group);
         group = hd_group_new(dev->iommu_group);
         for (guint i = 0; i < addrs->len; i++) {
@@ -174,8 +178,8 @@ HdGroup *hd_iommu_group_load(HdCtx *ctx, HdDevice *dev, GPtrArray **members)
                 }
         }
         hd_group_evaluate(group, ctx);
-        usage = hd_usage_index(ctx);
-        hd_group_note_host_use(group, usage);
+        facts = hd_state_facts_read(ctx);
+        hd_state_apply_group(group, facts);
         return group;
 }
 

@@ -37,8 +37,9 @@ GArray *hd_iommu_group_addresses(HdCtx *ctx, int group);
 
 /* @dev's IOMMU group read from the group's own directory, without scanning the bus: the other
  * members loaded with HD_FIELDS_LIST (owned by *members), @dev standing for itself, the
- * verdict evaluated and what the host does with the members noted (`hostdev show` and the
- * agent's device answer). NULL when @dev has no group. */
+ * verdict evaluated and the state of the group and its members decided (state.h: `hostdev
+ * show` and the agent's device answer). NULL when @dev has no group (@dev's state is decided
+ * all the same). */
 HdGroup *hd_iommu_group_load(HdCtx *ctx, HdDevice *dev, GPtrArray **members);
 
 /* Whether the host has an IOMMU the kernel uses (sys/kernel/iommu_groups is not empty). */

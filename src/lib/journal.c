@@ -133,6 +133,8 @@ static gboolean journal_save(HdJournal *j, GError **error)
         g_autofree char *data = NULL;
         int root_fd = hd_ctx_get_root_fd(j->ctx);
 
+        if (hd_ctx_get_dry_run(j->ctx))
+                return TRUE; /* a dry run (recover --dry-run) changes nothing (B6) */
         g_key_file_set_string(kf, "transaction", "id", j->id);
         g_key_file_set_string(kf, "transaction", "operation", hd_tx_kind_to_string(j->kind));
         g_key_file_set_string(kf, "transaction", "state", j->state);
@@ -170,6 +172,8 @@ static gboolean journal_remove(HdJournal *j, GError **error)
 {
         int root_fd = hd_ctx_get_root_fd(j->ctx);
 
+        if (hd_ctx_get_dry_run(j->ctx))
+                return TRUE;
         if (!hd_unlink_at(root_fd, j->file, 0) && errno != ENOENT) {
                 int err = errno;
                 g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot remove journal /%s: %s",
@@ -410,7 +414,8 @@ gboolean hd_journal_rollback(HdJournal *j, GError **error)
                 HdJournalDevice *d = j->devices->pdata[i - 1];
                 g_autoptr(GError) local = NULL;
 
-                hd_ctx_log(j->ctx, HD_LOG_INFO, "rolling back %s to %s", d->name,
+                hd_ctx_log(j->ctx, HD_LOG_INFO, "%s %s to %s",
+                           hd_ctx_get_dry_run(j->ctx) ? "would roll back" : "rolling back", d->name,
                            d->original_driver ? d->original_driver : "no driver");
                 if (!hd_journal_restore_device(j->ctx, d->name, d->original_driver,
                                                d->original_override, &local))
@@ -449,7 +454,7 @@ gboolean hd_quarantine_file(HdCtx *ctx, const char *dir, const char *name, const
                            error->message);
                 return FALSE;
         }
-        if (renameat(root_fd, from, root_fd, to) < 0) {
+        if (!hd_rename_at(root_fd, from, to)) {
                 int err = errno;
                 hd_ctx_log(ctx, HD_LOG_WARNING, "cannot quarantine /%s (%s): %s", from, why,
                            g_strerror(err));
@@ -463,6 +468,11 @@ gboolean hd_quarantine_file(HdCtx *ctx, const char *dir, const char *name, const
 }
 
 /* ---------------------------------------------------------------- recovery */
+
+static gint compare_names(gconstpointer a, gconstpointer b)
+{
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
 guint hd_journal_count_pending(HdCtx *ctx)
 {
@@ -484,10 +494,105 @@ static void remove_stale_temp(HdCtx *ctx, const char *name)
         g_autofree char *path = g_strdup_printf(JOURNAL_DIR "/%s", name);
         gint64 pid;
 
-        if (!pid_text || !hd_parse_int(pid_text + 1, 1, G_MAXINT, &pid))
+        if (!pid_text || !hd_parse_int(pid_text + 1, 1, G_MAXINT, &pid) ||
+            hd_ctx_get_dry_run(ctx))
                 return;
         if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
                 (void)hd_unlink_at(hd_ctx_get_root_fd(ctx), path, 0);
+}
+
+/* The pid of a live process holding the lock of one of @groups, 0 when none. */
+static int groups_in_progress(HdCtx *ctx, GArray *groups)
+{
+        for (guint i = 0; i < groups->len; i++) {
+                int g = g_array_index(groups, int, i);
+                int pid = g >= 0 ? hd_group_lock_holder(ctx, g) : 0;
+                if (pid)
+                        return pid;
+        }
+        return 0;
+}
+
+static const char *const pending_action_names[] = {
+        [HD_PENDING_ROLL_BACK] = "roll-back",
+        [HD_PENDING_FINISH] = "finish",
+        [HD_PENDING_QUARANTINE] = "quarantine",
+        [HD_PENDING_IN_PROGRESS] = "in-progress",
+};
+
+const char *hd_pending_action_to_string(HdPendingAction action)
+{
+        return (guint)action < G_N_ELEMENTS(pending_action_names) ? pending_action_names[action]
+                                                                   : "unknown";
+}
+
+void hd_pending_op_free(HdPendingOp *op)
+{
+        if (!op)
+                return;
+        g_free(op->file);
+        g_free(op->operation);
+        g_free(op->state);
+        g_free(op->why);
+        g_array_unref(op->groups);
+        g_ptr_array_unref(op->devices);
+        g_free(op);
+}
+
+GPtrArray *hd_journal_list_pending(HdCtx *ctx)
+{
+        int root_fd = hd_ctx_get_root_fd(ctx);
+        g_autoptr(GPtrArray) names = hd_list_dir_at(root_fd, JOURNAL_DIR, NULL);
+        GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)hd_pending_op_free);
+
+        if (names)
+                g_ptr_array_sort(names, compare_names);
+        for (guint i = 0; names && i < names->len; i++) {
+                const char *name = names->pdata[i];
+                g_autofree char *path = g_strdup_printf(JOURNAL_DIR "/%s", name);
+                g_autoptr(GError) local = NULL;
+                g_autoptr(HdJournal) j = NULL;
+                HdPendingOp *op;
+                struct stat st;
+
+                if (strcmp(name, QUARANTINE_NAME) == 0 || strstr(name, ".tmp.") ||
+                    !hd_stat_at(root_fd, path, TRUE, &st))
+                        continue;
+                op = g_new0(HdPendingOp, 1);
+                op->file = g_steal_pointer(&path);
+                op->groups = g_array_new(FALSE, FALSE, sizeof(int));
+                op->devices = g_ptr_array_new_with_free_func(device_free);
+                g_ptr_array_add(out, op);
+                if (!S_ISREG(st.st_mode)) {
+                        op->action = HD_PENDING_QUARANTINE;
+                        op->why = g_strdup("not a regular file, so not a journal");
+                        continue;
+                }
+                j = journal_load(ctx, name, &local);
+                if (!j) {
+                        op->action = HD_PENDING_QUARANTINE;
+                        op->why = g_strdup(local ? local->message : "vanished");
+                        continue;
+                }
+                op->operation = g_strdup(hd_tx_kind_to_string(j->kind));
+                op->state = g_strdup(j->state);
+                for (guint k = 0; k < j->devices->len; k++) {
+                        HdJournalDevice *d = j->devices->pdata[k];
+                        gboolean seen = FALSE;
+
+                        for (guint m = 0; m < op->groups->len; m++)
+                                seen = seen || g_array_index(op->groups, int, m) == d->group;
+                        if (!seen)
+                                g_array_append_val(op->groups, d->group);
+                }
+                g_ptr_array_extend_and_steal(op->devices, g_steal_pointer(&j->devices));
+                j->devices = g_ptr_array_new_with_free_func(device_free);
+                op->pid = groups_in_progress(ctx, op->groups);
+                op->action = op->pid                                  ? HD_PENDING_IN_PROGRESS
+                             : g_strcmp0(op->state, "committing") == 0 ? HD_PENDING_FINISH
+                                                                       : HD_PENDING_ROLL_BACK;
+        }
+        return out;
 }
 
 /* A journal that is still there after recovery: it could not be rolled back (yet). */
@@ -539,7 +644,7 @@ static void recover_all(HdCtx *ctx, guint *n_recovered, GPtrArray *stuck)
 
                 if (strcmp(name, QUARANTINE_NAME) == 0)
                         continue;
-                if (fstatat(root_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                if (!hd_stat_at(root_fd, path, TRUE, &st))
                         continue; /* gone meanwhile */
                 if (!S_ISREG(st.st_mode)) {
                         /* never opened: a FIFO would block, a link could lead anywhere */
@@ -560,6 +665,16 @@ static void recover_all(HdCtx *ctx, guint *n_recovered, GPtrArray *stuck)
                 for (guint k = 0; k < j->devices->len; k++)
                         g_array_append_val(groups,
                                            ((HdJournalDevice *)j->devices->pdata[k])->group);
+                if (hd_ctx_get_dry_run(ctx)) {
+                        /* no lock taken, nothing written: only ask whether a live process
+                         * runs it, then say what recovery would write */
+                        if (groups_in_progress(ctx, groups)) {
+                                hd_ctx_log(ctx, HD_LOG_INFO, "journal %s: in progress", name);
+                                continue;
+                        }
+                        again = g_steal_pointer(&j);
+                        goto recover;
+                }
                 locks = hd_group_locks_acquire(ctx, groups, &local);
                 if (!locks) {
                         if (g_error_matches(local, HD_ERROR, HD_ERROR_BUSY)) {
@@ -578,7 +693,9 @@ static void recover_all(HdCtx *ctx, guint *n_recovered, GPtrArray *stuck)
                                 (void)hd_quarantine_file(ctx, JOURNAL_DIR, name, local->message);
                         continue;
                 }
-                hd_ctx_log(ctx, HD_LOG_INFO, "recovering interrupted %s (%s, state %s)",
+        recover:
+                hd_ctx_log(ctx, HD_LOG_INFO, "%s interrupted %s (%s, state %s)",
+                           hd_ctx_get_dry_run(ctx) ? "a real run would recover" : "recovering",
                            hd_tx_kind_to_string(again->kind), name, again->state);
                 /* One transaction that cannot be recovered does not stop the others. */
                 ok = g_strcmp0(again->state, "committing") == 0
@@ -667,7 +784,7 @@ static GKeyFile *origins_load(HdCtx *ctx)
         g_autofree char *data = NULL;
         struct stat st;
 
-        if (fstatat(hd_ctx_get_root_fd(ctx), ORIGINS_FILE, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        if (!hd_stat_at(hd_ctx_get_root_fd(ctx), ORIGINS_FILE, TRUE, &st))
                 return kf;
         if (!S_ISREG(st.st_mode)) /* never opened: a FIFO would block */
                 g_set_error_literal(&error, HD_ERROR, HD_ERROR_FAILED, "not a regular file");
@@ -713,9 +830,12 @@ static int origins_lock(HdCtx *ctx, GError **error)
 gboolean hd_journal_set_origin(HdCtx *ctx, const char *name, const char *driver,
                                const char *override, GError **error)
 {
-        hd_autofd int lock = origins_lock(ctx, error);
+        hd_autofd int lock = -1;
         g_autoptr(GKeyFile) kf = NULL;
 
+        if (hd_ctx_get_dry_run(ctx))
+                return TRUE;
+        lock = origins_lock(ctx, error);
         if (lock < 0)
                 return FALSE;
         kf = origins_load(ctx);
@@ -749,8 +869,11 @@ gboolean hd_journal_get_origin(HdCtx *ctx, const char *name, char **driver, char
 gboolean hd_journal_clear_origin(HdCtx *ctx, const char *name, GError **error)
 {
         hd_autofd int lock = -1;
-        g_autoptr(GKeyFile) kf = origins_load(ctx);
+        g_autoptr(GKeyFile) kf = NULL;
 
+        if (hd_ctx_get_dry_run(ctx))
+                return TRUE;
+        kf = origins_load(ctx);
         if (!g_key_file_has_group(kf, name))
                 return TRUE;
         lock = origins_lock(ctx, error);

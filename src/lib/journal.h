@@ -124,6 +124,34 @@ gboolean hd_journal_recover(HdCtx *ctx, guint *n_recovered, GError **error);
  * (J6). Run by detach and attach before they start. */
 gboolean hd_journal_recover_for(HdCtx *ctx, GArray *groups, guint *n_recovered, GError **error);
 
+/* What recovery would do with one file of the journal directory (hd_journal_list_pending). */
+typedef enum {
+        HD_PENDING_ROLL_BACK,   /* "roll-back": interrupted while writing or rolling back */
+        HD_PENDING_FINISH,      /* "finish": interrupted while committing (bookkeeping left) */
+        HD_PENDING_QUARANTINE,  /* "quarantine": not a journal (J5) */
+        HD_PENDING_IN_PROGRESS, /* "in-progress": a live process holds its groups' locks */
+} HdPendingAction;
+
+const char *hd_pending_action_to_string(HdPendingAction action);
+
+typedef struct {
+        char *file;               /* below the root */
+        HdPendingAction action;
+        char *operation;          /* "detach", "attach"; NULL when not a journal */
+        char *state;              /* "writing", ...; NULL when not a journal */
+        char *why;                /* QUARANTINE: why it is not a journal */
+        int pid;                  /* IN_PROGRESS: the process running it, else 0 */
+        GArray *groups;           /* int: the IOMMU groups it names */
+        GPtrArray *devices;       /* HdJournalDevice*: the devices and their original drivers */
+} HdPendingOp;
+
+void hd_pending_op_free(HdPendingOp *op);
+
+/* Every file in the journal directory and what recovery would do with it, in name order.
+ * Reads only: nothing is locked, quarantined or written (journal.h J5 still holds: a file
+ * that is not a regular file is never opened). */
+GPtrArray *hd_journal_list_pending(HdCtx *ctx);
+
 /* Number of journal files present (for `hostdev recover --check` and tests). */
 guint hd_journal_count_pending(HdCtx *ctx);
 

@@ -3,6 +3,7 @@
 
 #include "cmdline.h"
 #include "json-export.h"
+#include "state.h"
 
 static void add_hex(HdJsonWriter *b, const char *name, int value, int digits)
 {
@@ -94,6 +95,8 @@ void hd_json_write_device(HdJsonWriter *b, const HdDevice *dev, gboolean detail)
         add_bool(b, "multifunction", dev->multifunction);
         add_bool(b, "assignable", assignable);
         add_string(b, "assignable_reason", reason);
+        /* state.h: the lifecycle state, null when the state was not decided */
+        add_string(b, "state", dev->state >= 0 ? hd_device_state_to_string(dev->state) : NULL);
         add_string(b, "physfn", dev->physfn);
         add_string_array(b, "virtfns", dev->virtfns);
         add_int_or_null(b, "sriov_totalvfs", dev->sriov_totalvfs);
@@ -169,6 +172,26 @@ void hd_json_write_group(HdJsonWriter *b, const HdGroup *group)
         add_string(b, "verdict_code", hd_group_verdict_to_string(group->verdict));
         add_string(b, "shared_reason", group->shared_reason);
         add_string_array(b, "host_use", group->host_use);
+        /* state.h */
+        add_string(b, "state", group->state >= 0 ? hd_group_state_to_string(group->state) : NULL);
+        add_bool(b, "host_needs_it", group->host_needs_it);
+        hd_json_writer_member(b, "held_by");
+        hd_json_writer_begin_array(b);
+        for (guint i = 0; i < group->holders->len; i++) {
+                const HdHolder *h = group->holders->pdata[i];
+                hd_json_writer_begin_object(b);
+                hd_json_writer_member(b, "pid");
+                hd_json_writer_int(b, h->pid);
+                add_string(b, "process", h->process);
+                add_string(b, "vm", h->vm);
+                hd_json_writer_end_object(b);
+        }
+        hd_json_writer_end_array(b);
+        {
+                g_autofree char *journal =
+                        group->interrupted ? g_strconcat("/", group->interrupted, NULL) : NULL;
+                add_string(b, "interrupted", journal);
+        }
         hd_json_writer_end_object(b);
 }
 
@@ -255,6 +278,8 @@ void hd_json_add_bind_report(JsonBuilder *b, HdCtx *ctx, const HdBindReport *rep
         json_builder_add_boolean_value(b, report->dry_run);
         json_builder_set_member_name(b, "recovered");
         json_builder_add_int_value(b, report->recovered);
+        json_builder_set_member_name(b, "recovery_writes");
+        json_builder_add_int_value(b, report->recovery_writes);
         json_builder_set_member_name(b, "persisted");
         json_builder_add_boolean_value(b, report->persisted);
 }

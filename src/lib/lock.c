@@ -175,3 +175,18 @@ HdGroupLocks *hd_group_locks_acquire(HdCtx *ctx, GArray *groups, GError **error)
         }
         return g_steal_pointer(&locks);
 }
+
+int hd_group_lock_holder(HdCtx *ctx, int group)
+{
+        g_autofree char *path = g_strdup_printf(LOCK_DIR "/group-%d.lock", group);
+        int fd = hd_open_at(hd_ctx_get_root_fd(ctx), path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+        pid_t pid;
+
+        if (fd < 0)
+                return 0;
+        pid = holder_from_proc_locks(fd);
+        if (!pid)
+                pid = holder_from_file(fd);
+        close(fd);
+        return (int)pid;
+}

@@ -29,3 +29,8 @@ typedef struct HdGroupLocks HdGroupLocks;
 HdGroupLocks *hd_group_locks_acquire(HdCtx *ctx, GArray *groups, GError **error);
 void hd_group_locks_release(HdGroupLocks *locks);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdGroupLocks, hd_group_locks_release)
+
+/* The pid of the live process holding the lock of @group, 0 when nobody holds it (or the
+ * holder cannot be known). Changes nothing: no lock file is created, no lock taken (for the
+ * read-only commands that report interrupted operations). */
+int hd_group_lock_holder(HdCtx *ctx, int group);

@@ -7,6 +7,7 @@
 #include "fileio.h"
 #include "macros.h"
 #include "parse.h"
+#include "state.h"
 #include "usage.h"
 
 /* The procfs tables the facts come from, each read at most once per question: listing the
@@ -262,6 +263,7 @@ GPtrArray *hd_usage_group_holders(HdCtx *ctx, int group)
                         g_autofree char *target = hd_readlink_at(dfd, fds->pdata[j], NULL);
                         g_autofree char *comm_path = NULL;
                         g_autofree char *comm = NULL;
+                        g_autofree char *vm = NULL;
 
                         /* A snapshot's links name the host's /dev; a process on this host that
                          * opened a fixture's node names it with the fixture's prefix. */
@@ -269,8 +271,11 @@ GPtrArray *hd_usage_group_holders(HdCtx *ctx, int group)
                                 continue;
                         comm_path = g_strdup_printf("proc/%s/comm", pid);
                         comm = hd_read_attr_optional_at(root_fd, comm_path);
-                        g_ptr_array_add(out, g_strdup_printf("%s (%s)", pid,
-                                                             comm ? comm : "unknown"));
+                        vm = hd_state_vm_of_pid(ctx, (int)n); /* the libvirt domain */
+                        g_ptr_array_add(out, vm ? g_strdup_printf("%s (%s, VM %s)", pid,
+                                                                  comm ? comm : "unknown", vm)
+                                                : g_strdup_printf("%s (%s)", pid,
+                                                                  comm ? comm : "unknown"));
                         break;
                 }
         }

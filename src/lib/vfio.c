@@ -16,6 +16,7 @@
 #include "bind.h"
 #include "inventory.h"
 #include "macros.h"
+#include "usage.h"
 #include "vfio.h"
 
 void hd_vfio_info_init(HdVfioInfo *info)
@@ -99,7 +100,13 @@ gboolean hd_vfio_inspect_kernel(HdCtx *ctx, int root_fd, int group, const char *
         gfd = hd_open_at(root_fd, group_path, O_RDWR | O_CLOEXEC, 0);
         if (gfd < 0) {
                 int err = errno;
-                if (err == EBUSY)
+                g_autoptr(GPtrArray) holders =
+                        err == EBUSY ? hd_usage_group_holders(ctx, group) : NULL;
+                if (err == EBUSY && holders->len > 0) /* name it: pid, process, VM (state.h) */
+                        g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
+                                    "%s: /dev/vfio/%d is busy: process %s holds IOMMU group %d",
+                                    address, group, (char *)holders->pdata[0], group);
+                else if (err == EBUSY)
                         g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
                                     "%s: /dev/vfio/%d is busy: a VM or another process holds "
                                     "IOMMU group %d",

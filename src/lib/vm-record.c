@@ -55,7 +55,7 @@ static GKeyFile *records_read(HdCtx *ctx, gboolean quarantine)
 
         struct stat st;
 
-        if (fstatat(root_fd, RECORD_FILE, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        if (!hd_stat_at(root_fd, RECORD_FILE, TRUE, &st))
                 return kf;
         if (!S_ISREG(st.st_mode))
                 why = "not a regular file"; /* never opened: a FIFO would block */

@@ -393,28 +393,53 @@ static void test_token_other(void)
         g_assert_nonnull(strstr(err2, "token.big"));
 }
 
-/* --config naming a FIFO: refused at once, not a start that hangs reading it. */
-static void test_config_fifo(void)
+/* hostdevd with @option naming a FIFO: refused at once, naming it, not a start that hangs
+ * reading it (the files an operator names: --config, --tls-cert, --tls-key). */
+static void assert_agent_refuses_fifo(const char *option, const char *name)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_copy(pristine);
-        g_autofree char *fifo = hd_test_path(fx, "hostdevd.conf");
+        g_autofree char *fifo = hd_test_path(fx, name);
+        g_autofree char *other = hd_test_path(fx, "other.pem");
         g_autofree char *err = NULL;
         const char *bin = g_getenv("HOSTDEVD");
+        gboolean tls = strcmp(option, "--config") != 0;
         int rc;
 
         g_assert_nonnull(bin);
         g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+        g_assert_true(g_file_set_contents(other, "-----BEGIN X-----\n", -1, NULL));
         {
-                const char *argv[] = {bin, "--root", fx->root, "--listen", "127.0.0.1:0",
-                                      "--config", fifo, NULL};
+                const char *argv[] = {bin,
+                                      "--root",
+                                      fx->root,
+                                      "--listen",
+                                      "127.0.0.1:0",
+                                      option,
+                                      fifo,
+                                      tls ? (strcmp(option, "--tls-cert") == 0 ? "--tls-key"
+                                                                               : "--tls-cert")
+                                          : NULL,
+                                      other,
+                                      NULL};
                 rc = hd_test_run_guarded(argv, NULL, GUARD, NULL, &err);
         }
-        g_test_message("hostdevd: exit %d\n%s", rc, err);
+        g_test_message("hostdevd %s FIFO: exit %d\n%s", option, rc, err);
         g_assert_cmpint(rc, !=, HD_TEST_HUNG);
         g_assert_cmpint(rc, >, 0);
         g_assert_cmpint(rc, <, 128);
-        g_assert_nonnull(strstr(err, "hostdevd.conf"));
+        g_assert_nonnull(strstr(err, name));
         g_assert_nonnull(strstr(err, "not a regular file"));
+}
+
+static void test_config_fifo(void)
+{
+        assert_agent_refuses_fifo("--config", "hostdevd.conf");
+}
+
+static void test_tls_fifo(void)
+{
+        assert_agent_refuses_fifo("--tls-cert", "agent.crt");
+        assert_agent_refuses_fifo("--tls-key", "agent.key");
 }
 
 int main(int argc, char **argv)
@@ -434,6 +459,7 @@ int main(int argc, char **argv)
         g_test_add_func("/hostile/files/token-dev-null", test_token_dev_null);
         g_test_add_func("/hostile/files/token-other", test_token_other);
         g_test_add_func("/hostile/files/config-fifo", test_config_fifo);
+        g_test_add_func("/hostile/files/tls-fifo", test_tls_fifo);
         r = g_test_run();
         hd_test_fixture_free(pristine);
         return r;

@@ -573,6 +573,61 @@ EOF
 
 # ------------------------------------------------------------------ the list
 # name|function [args]
+# ------------------------------------------------------------------ issue 12 items 4 and 10: state
+# One state for a group (src/lib/state.h): a nested QEMU started as libvirt does (-name
+# guest=NAME) holding the lone edu's group makes it "in-use", named by its VM, in groups and
+# show; detach of it is a no-op there, not a refusal.
+t_hd_state_in_use() {
+    need_hostdev
+    hd_expect 0 detach "$EDU_LONE"
+    hd_expect 0 qemu-args "$EDU_LONE"
+    # shellcheck disable=SC2046
+    set -- $(cat "$STATE/hd.out")
+    nested_start -name guest=nested-vm,debug-threads=on "$@"
+    nested_handshake || { nested_dump; fail "nested QEMU did not answer QMP"; }
+    _g=$(grp "$EDU_LONE")
+    hd_json groups --json
+    _s=$(jq -r --argjson g "$_g" '.groups[] | select(.group == $g) | "\(.state) \(.verdict_code) \(.held_by[0].vm)"' "$STATE/hd.out")
+    [ "$_s" = "in-use in-use nested-vm" ] || { nested_stop; fail "group $_g: '$_s', expected 'in-use in-use nested-vm'"; }
+    hd_json show "$EDU_LONE" --json
+    _s=$(jq -r '"\(.state) \(.group.state)"' "$STATE/hd.out")
+    [ "$_s" = "assigned in-use" ] || { nested_stop; fail "show $EDU_LONE: '$_s', expected 'assigned in-use'"; }
+    hd_expect 0 detach "$EDU_LONE"
+    grep -q "already on vfio-pci" "$STATE/hd.out" || { nested_stop; fail "detach of a held group on vfio-pci was not a no-op"; }
+    hd_expect 1 attach "$EDU_LONE"
+    grep -q "VM nested-vm" "$STATE/hd.err" || { nested_stop; fail "attach refusal does not name VM nested-vm"; }
+    kill -0 "$QPID" 2>/dev/null || fail "nested QEMU died"
+    nested_stop
+}
+# Interrupted operations are visible in every read command until recovered; recover
+# --dry-run changes nothing; detach --dry-run after the crash plans recovery first.
+t_hd_interrupted_visible() {
+    need_hostdev
+    note "+ HOSTDEV_CRASH_AT=write:2 hostdev detach $EDU_LONE"
+    HOSTDEV_CRASH_AT=write:2 timeout 60 hostdev detach "$EDU_LONE" >/dev/null 2>&1
+    _before=$(state "$EDU_LONE")
+    for _c in groups check list "show $EDU_LONE"; do
+        # shellcheck disable=SC2086
+        hd $_c
+        grep -q "1 interrupted operation: run hostdev recover" "$STATE/hd.out" ||
+            fail "hostdev $_c does not say '1 interrupted operation: run hostdev recover'"
+    done
+    hd check --json
+    jq -e '.interrupted_operations == 1' "$STATE/hd.out" >/dev/null || fail "check --json: interrupted_operations is not 1"
+    hd_json recover --dry-run --json
+    jq -e '.dry_run == true and .recovered == 1 and (.operations | length) == 1' "$STATE/hd.out" >/dev/null ||
+        fail "recover --dry-run --json does not report the one interrupted detach"
+    [ "$(state "$EDU_LONE")" = "$_before" ] || fail "recover --dry-run changed $EDU_LONE: $(state "$EDU_LONE")"
+    hd_json detach --dry-run "$EDU_LONE" --json
+    jq -e '.recovered == 1' "$STATE/hd.out" >/dev/null || fail "detach --dry-run does not plan recovery first"
+    [ "$(state "$EDU_LONE")" = "$_before" ] || fail "detach --dry-run changed $EDU_LONE"
+    hd_expect 0 recover
+    expect_driver "$EDU_LONE" "$(orig "$EDU_LONE")" "after recover"
+    hd groups
+    grep -q "interrupted operation" "$STATE/hd.out" && fail "groups still reports an interrupted operation after recover"
+    return 0
+}
+
 scenarios() {
     cat <<EOF
 harness: topology as configured (lone edu $EDU_LONE, bridge $BRIDGE -> $BR_EDU1 $BR_EDU2, e1000e $NIC_LONE, mf pair $MF0 $MF1, e1000+edu $NIC_MF $EDU_MFNIC)|t_topology
@@ -608,6 +663,8 @@ hostdev qemu-args: nested QEMU sees detached $EDU_LONE|t_hd_vm_sees
 hostdev groups shows group $(grp $EDU_MFNIC) not viable, QEMU refuses it|t_hd_not_viable
 hostdev attach refused while nested QEMU holds $EDU_LONE|t_hd_busy
 hostdevd: detach/verify/attach lone edu $EDU_LONE over HTTP|t_agent_roundtrip
+hostdev state: nested QEMU -name guest=nested-vm holds $EDU_LONE: in-use, named, detach a no-op|t_hd_state_in_use
+hostdev interrupted detach of $EDU_LONE visible in groups/check/list/show, recover --dry-run, detach --dry-run|t_hd_interrupted_visible
 EOF
     scenarios_issue12_hints
 }
