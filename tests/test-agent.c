@@ -4,6 +4,10 @@
  * --listen 127.0.0.1:0 --libvirt-uri test:///default), a SoupSession talks to it. Every daemon
  * dies with the test (PR_SET_PDEATHSIG) and is stopped with SIGTERM at the end of each test,
  * which must make it exit 0.
+ *
+ * With HOSTDEV_API_ANSWERS=DIR every answer request_full() gets is also written to
+ * DIR/answer-PID-N.json ({test, method, path, status, content_type, body}) for
+ * tools/api/check-answers.mjs, which checks it against docs/api/openapi.yaml (scripts/test).
  */
 #include "config.h"
 
@@ -211,6 +215,55 @@ static void daemon_stop(Daemon *d)
         g_free(d);
 }
 
+/* With HOSTDEV_API_ANSWERS set, write the answer to a file there (see the top). */
+static void record_answer(const char *method, const char *path, const Reply *r)
+{
+        static gint serial;
+        const char *dir = g_getenv("HOSTDEV_API_ANSWERS");
+        g_autoptr(JsonBuilder) b = NULL;
+        g_autoptr(JsonGenerator) gen = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *text = NULL;
+        g_autofree char *name = NULL;
+        g_autofree char *file = NULL;
+        gboolean utf8 = g_utf8_validate(r->body, -1, NULL);
+        g_autofree char *body = utf8 ? g_strdup(r->body) : g_utf8_make_valid(r->body, -1);
+
+        if (!dir || !*dir)
+                return;
+        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "test");
+        json_builder_add_string_value(b, g_test_get_path());
+        json_builder_set_member_name(b, "method");
+        json_builder_add_string_value(b, method);
+        json_builder_set_member_name(b, "path");
+        json_builder_add_string_value(b, path);
+        json_builder_set_member_name(b, "status");
+        json_builder_add_int_value(b, r->status);
+        json_builder_set_member_name(b, "content_type");
+        if (r->content_type)
+                json_builder_add_string_value(b, r->content_type);
+        else
+                json_builder_add_null_value(b);
+        json_builder_set_member_name(b, "body_utf8");
+        json_builder_add_boolean_value(b, utf8);
+        json_builder_set_member_name(b, "body");
+        json_builder_add_string_value(b, body);
+        json_builder_end_object(b);
+        root = json_builder_get_root(b);
+        gen = json_generator_new();
+        json_generator_set_root(gen, root);
+        text = json_generator_to_data(gen, NULL);
+        name = g_strdup_printf("answer-%d-%05d.json", (int)getpid(),
+                               g_atomic_int_add(&serial, 1));
+        file = g_build_filename(dir, name, NULL);
+        g_file_set_contents(file, text, -1, &error);
+        g_assert_no_error(error);
+}
+
 /* One request; @token NULL sends none. @if_none_match may be NULL. */
 static Reply request_full(Daemon *d, const char *method, const char *path, const char *body,
                           const char *token, const char *if_none_match)
@@ -244,6 +297,7 @@ static Reply request_full(Daemon *d, const char *method, const char *path, const
             g_strdup(soup_message_headers_get_one(soup_message_get_response_headers(msg), "ETag"));
         r.content_type = g_strdup(
             soup_message_headers_get_content_type(soup_message_get_response_headers(msg), NULL));
+        record_answer(method, path, &r);
         return r;
 }
 
@@ -593,6 +647,91 @@ static void test_long_poll(void)
                 g_free(p.new_etag);
                 reply_clear(&r);
         }
+}
+
+/* The group of @addr in a /v1/groups answer: its number and state. */
+static const char *group_state_of(const Reply *r, const char *addr, int *number, JsonNode **keep)
+{
+        JsonArray *groups = json_object_get_array_member(body_object(r, keep), "groups");
+
+        for (guint i = 0; i < json_array_get_length(groups); i++) {
+                JsonObject *g = json_array_get_object_element(groups, i);
+                JsonArray *members = json_object_get_array_member(g, "devices");
+                for (guint k = 0; members && k < json_array_get_length(members); k++) {
+                        JsonNode *m = json_array_get_element(members, k);
+                        const char *a = JSON_NODE_HOLDS_OBJECT(m)
+                                            ? json_object_get_string_member(
+                                                  json_node_get_object(m), "address")
+                                            : json_node_get_string(m);
+                        if (g_strcmp0(a, addr) == 0) {
+                                *number = (int)json_object_get_int_member(g, "group");
+                                return json_object_get_string_member(g, "state");
+                        }
+                }
+        }
+        g_error("%s is in no group of %s", addr, r->body);
+        return NULL;
+}
+
+/* What no uevent or inotify announces still moves the generation: a VM opening a group that
+ * is already on vfio-pci (its state goes ready -> in-use), and closing it again, seen by a
+ * conditional GET and by a waiting long poll. (HOSTDEVD_TEST_RECHECK_MS=0: every request
+ * checks; the agent's default is once a second.) */
+static void test_etag_follows_holders(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *env[] = {"HOSTDEVD_TEST_RECHECK_MS=0", NULL};
+        Daemon *d = daemon_start(fx, env);
+        g_autofree char *etag = NULL;
+        g_autofree char *etag2 = NULL;
+        g_autofree char *fd_dir = hd_test_path(fx, "proc/4242/fd");
+        g_autofree char *link = g_build_filename(fd_dir, "17", NULL);
+        g_autofree char *comm = hd_test_path(fx, "proc/4242/comm");
+        g_autofree char *target = NULL;
+        int group = -1;
+        Reply r;
+
+        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": true}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/groups", NULL);
+        {
+                g_autoptr(JsonNode) root = NULL;
+                g_assert_cmpstr(group_state_of(&r, GPU, &group, &root), ==, "ready");
+        }
+        etag = g_strdup(r.etag);
+        reply_clear(&r);
+
+        /* a QEMU opens the group */
+        target = g_strdup_printf("/dev/vfio/%d", group);
+        g_assert_cmpint(g_mkdir_with_parents(fd_dir, 0755), ==, 0);
+        g_assert_true(g_file_set_contents(comm, "qemu-system-x86\n", -1, NULL));
+        g_assert_cmpint(symlink(target, link), ==, 0);
+        r = request_full(d, "GET", "/v1/groups", NULL, d->token, etag);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_cmpstr(r.etag, !=, etag);
+        {
+                g_autoptr(JsonNode) root = NULL;
+                g_assert_cmpstr(group_state_of(&r, GPU, &group, &root), ==, "in-use");
+        }
+        etag2 = g_strdup(r.etag);
+        reply_clear(&r);
+        r = request_full(d, "GET", "/v1/groups", NULL, d->token, etag2);
+        g_assert_cmpuint(r.status, ==, 304);
+        reply_clear(&r);
+
+        /* ... and closes it while a long poll waits */
+        {
+                Poll p = {d, "/v1/groups?wait=60", etag2};
+                GThread *t = g_thread_new("poll", poll_thread, &p);
+                g_usleep(300 * 1000);
+                g_assert_cmpint(g_unlink(link), ==, 0);
+                g_thread_join(t);
+                g_assert_cmpuint(p.status, ==, 200);
+                g_assert_cmpstr(p.new_etag, !=, etag2);
+                g_free(p.new_etag);
+        }
+        daemon_stop(d);
 }
 
 static void test_auth(void)
@@ -1687,6 +1826,7 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/read-endpoints", test_read_endpoints);
         g_test_add_func("/agent/etag", test_etag);
         g_test_add_func("/agent/long-poll", test_long_poll);
+        g_test_add_func("/agent/etag-follows-holders", test_etag_follows_holders);
         g_test_add_func("/agent/auth", test_auth);
         g_test_add_func("/agent/errors", test_errors);
         g_test_add_func("/agent/detach-attach", test_detach_attach);

@@ -12,7 +12,14 @@
  *     GFileMonitor on sys/bus/pci/devices (devices appearing and disappearing) and on each
  *     device's directory (its `driver` link);
  *   - the agent's own mutations, synchronously when they finish (hd_watch_bump), so a client
- *     never sees the old ETag after its own detach returned.
+ *     never sees the old ETag after its own detach returned;
+ *   - what no event announces but the answers show (state.h): a process opening or closing a
+ *     group's /dev/vfio/N (a VM starting), a journal left by a crashed CLI or removed by
+ *     `hostdev recover`. These facts are fingerprinted when the inventory is scanned and
+ *     checked again at most once a second (RECHECK_US), lazily when a client asks for the
+ *     inventory and on a timer while long polls wait; a different fingerprint moves the
+ *     generation. A poller thus sees such a change within a second, without the agent
+ *     scanning /proc for every 304.
  * The ETag also holds a random boot id, so a restarted agent never answers 304 to an ETag
  * of its previous life.
  */
@@ -27,8 +34,15 @@
 
 #include "agent.h"
 
+/* How often the facts without events are checked again (HOSTDEVD_TEST_RECHECK_MS for tests). */
+#define RECHECK_US G_USEC_PER_SEC
+
 struct HdWatch {
         HdAgent *agent;
+        char *fingerprint;  /* of the facts without events, for the cached generation */
+        gint64 checked_at;  /* monotonic time of the last check */
+        gint64 recheck_us;
+        guint recheck_id;   /* the timer while long polls wait */
         guint64 generation;
         char boot[9];
         char *etag;
@@ -64,6 +78,7 @@ static void update_etag(HdWatch *w)
 
 static void drop_cache(HdWatch *w)
 {
+        g_clear_pointer(&w->fingerprint, g_free);
         g_clear_pointer(&w->inv, hd_inventory_free);
         g_clear_pointer(&w->devices_json, g_bytes_unref);
         g_clear_pointer(&w->groups_json, g_bytes_unref);
@@ -214,6 +229,12 @@ HdWatch *hd_watch_new(HdAgent *agent)
         g_snprintf(w->boot, sizeof(w->boot), "%08x", g_random_int());
         w->generation = 1;
         update_etag(w);
+        w->recheck_us = RECHECK_US;
+        {
+                const char *ms = g_getenv("HOSTDEVD_TEST_RECHECK_MS");
+                if (ms)
+                        w->recheck_us = (gint64)g_ascii_strtoull(ms, NULL, 10) * 1000;
+        }
         w->dev_monitors = g_ptr_array_new_with_free_func(monitor_free);
         if (hd_ctx_is_live_root(agent->ctx)) {
 #ifdef HAVE_GUDEV
@@ -256,6 +277,7 @@ void hd_watch_free(HdWatch *w)
         if (!w)
                 return;
         hd_watch_release_waiters(w);
+        g_clear_handle_id(&w->recheck_id, g_source_remove);
 #ifdef HAVE_GUDEV
         if (w->udev) {
                 g_signal_handlers_disconnect_by_data(w->udev, w);
@@ -273,6 +295,73 @@ void hd_watch_free(HdWatch *w)
         g_free(w);
 }
 
+/* ---- facts no event announces --------------------------------------------------------------- */
+
+static gboolean ensure_inventory(HdWatch *w, GError **error);
+
+static gint compare_ints(gconstpointer a, gconstpointer b)
+{
+        return *(const int *)a - *(const int *)b;
+}
+
+/* The holders of every group the inventory has, and the journals recovery would act on, as
+ * one string: what moves group states without moving a driver. */
+static char *facts_fingerprint(HdWatch *w)
+{
+        g_autoptr(HdStateFacts) facts = hd_state_facts_read(w->agent->ctx);
+        g_autoptr(GPtrArray) pending = hd_journal_list_pending(w->agent->ctx);
+        GString *s = g_string_new(NULL);
+
+        for (guint i = 0; w->inv && i < w->inv->groups->len; i++) {
+                const HdGroup *g = w->inv->groups->pdata[i];
+                GPtrArray *holders = hd_state_facts_holders(facts, g->number);
+                g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(int));
+
+                for (guint k = 0; holders && k < holders->len; k++)
+                        g_array_append_val(pids, ((const HdHolder *)holders->pdata[k])->pid);
+                g_array_sort(pids, compare_ints);
+                for (guint k = 0; k < pids->len; k++)
+                        g_string_append_printf(s, "%d:%d,", g->number, g_array_index(pids, int, k));
+        }
+        g_string_append_c(s, '|');
+        for (guint i = 0; pending && i < pending->len; i++) {
+                const HdPendingOp *op = pending->pdata[i];
+                g_string_append_printf(s, "%s=%s,", op->file,
+                                       hd_pending_action_to_string(op->action));
+        }
+        return g_string_free(s, FALSE);
+}
+
+/* Check the facts again when the last check is older than recheck_us; move the generation
+ * when they changed since the cached inventory was read. */
+static void recheck_facts(HdWatch *w)
+{
+        gint64 now = g_get_monotonic_time();
+        g_autofree char *now_fp = NULL;
+
+        if (!w->inv || !w->fingerprint || now - w->checked_at < w->recheck_us)
+                return;
+        w->checked_at = now;
+        now_fp = facts_fingerprint(w);
+        if (strcmp(now_fp, w->fingerprint) != 0)
+                hd_watch_bump(w, "a group was opened or closed, or an interrupted operation "
+                                 "appeared or was recovered");
+}
+
+static gboolean recheck_timer(gpointer data)
+{
+        HdWatch *w = data;
+
+        if (!w->waiters) {
+                w->recheck_id = 0;
+                return G_SOURCE_REMOVE;
+        }
+        /* the waiters wait for the next generation: read it so that a change is seen */
+        (void)ensure_inventory(w, NULL);
+        recheck_facts(w);
+        return G_SOURCE_CONTINUE;
+}
+
 /* ---- the cached answers ------------------------------------------------------------------- */
 
 static gboolean ensure_inventory(HdWatch *w, GError **error)
@@ -286,6 +375,9 @@ static gboolean ensure_inventory(HdWatch *w, GError **error)
         /* as `hostdev list` and `hostdev groups`: one state for every device and group */
         (void)hd_state_evaluate_inventory(w->agent->ctx, w->inv);
         w->cached_generation = w->generation;
+        g_free(w->fingerprint);
+        w->fingerprint = facts_fingerprint(w);
+        w->checked_at = g_get_monotonic_time();
         return TRUE;
 }
 
@@ -322,6 +414,7 @@ static GBytes *serialize(HdWatch *w, const char *member, gboolean groups)
 
 GBytes *hd_watch_get_devices_json(HdWatch *w, GError **error)
 {
+        recheck_facts(w);
         if (!ensure_inventory(w, error))
                 return NULL;
         if (!w->devices_json)
@@ -331,6 +424,7 @@ GBytes *hd_watch_get_devices_json(HdWatch *w, GError **error)
 
 GBytes *hd_watch_get_groups_json(HdWatch *w, GError **error)
 {
+        recheck_facts(w);
         if (!ensure_inventory(w, error))
                 return NULL;
         if (!w->groups_json)
@@ -369,6 +463,7 @@ gboolean hd_watch_handle_conditional(HdWatch *w, HdHttpRequest *msg)
         const char *inm = hd_http_request_get_header(msg, "If-None-Match");
         char gen[32];
 
+        recheck_facts(w);
         g_snprintf(gen, sizeof(gen), "%" G_GUINT64_FORMAT, w->generation);
         hd_http_request_set_header(msg, "ETag", w->etag);
         hd_http_request_set_header(msg, "X-Hostdev-Generation", gen);
@@ -429,5 +524,7 @@ void hd_watch_wait(HdWatch *w, HdHttpRequest *msg, guint seconds, HdWatchGetFunc
         wt->get = get;
         wt->timeout_id = g_timeout_add(seconds * 1000, waiter_timeout, wt);
         w->waiters = g_list_prepend(w->waiters, wt);
+        if (!w->recheck_id)
+                w->recheck_id = g_timeout_add(MAX(w->recheck_us / 1000, 100), recheck_timer, w);
         hd_http_request_suspend(msg);
 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// Every package in package-lock.json must accept the node and npm of a clean Debian 12 (nodejs
+// 18.19, npm 9.2), which CI and new users run: a lock refreshed on a newer node would
+// otherwise pull in a release that needs node 20 and break only there.
+//
+//   node check-engines.mjs [NODE_VERSION [NPM_VERSION]]
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import semver from 'semver';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const nodeVersion = process.argv[2] || '18.19.0';
+const npmVersion = process.argv[3] || '9.2.0';
+const lock = JSON.parse(fs.readFileSync(path.join(here, 'package-lock.json'), 'utf8'));
+const bad = [];
+for (const [name, pkg] of Object.entries(lock.packages || {})) {
+  const engines = pkg.engines;
+  if (!engines || Array.isArray(engines)) continue;
+  const label = `${name || '(root)'}@${pkg.version || ''}`;
+  if (engines.node && !semver.satisfies(nodeVersion, engines.node))
+    bad.push(`${label} needs node ${engines.node}`);
+  if (engines.npm && !semver.satisfies(npmVersion, engines.npm))
+    bad.push(`${label} needs npm ${engines.npm}`);
+}
+for (const b of bad) console.log(`# ${b}`);
+console.log(`# ${Object.keys(lock.packages || {}).length} locked packages checked against node ${nodeVersion}, npm ${npmVersion}`);
+process.exit(bad.length ? 1 : 0);
