@@ -1021,8 +1021,7 @@ static void test_api_vocabulary(void)
         assert_api_words(&r, "PCI bridge");
         reply_clear(&r);
         {
-                g_autofree char *rules =
-                    hd_test_path(fx, "etc/udev/rules.d/60-hostdev-vfio.rules");
+                g_autofree char *rules = hd_test_path(fx, "etc/udev/rules.d/60-hostdev-vfio.rules");
                 g_assert_false(g_file_test(rules, G_FILE_TEST_EXISTS));
         }
         /* verify of the shared group's GPU names the API call that works; follow it */
@@ -1820,6 +1819,52 @@ static void test_tls(void)
         daemon_stop(d);
 }
 
+/* Issue 12 items 2, 3: the agent sees what the CLI sees: the bridge above a NIC and the
+ * processes on a GPU, in GET /v1/devices/ADDR and in the refusal of a detach. */
+static void test_host_use_through_stack(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("proxmox-bridged");
+        Daemon *d = daemon_start(fx, NULL);
+        Reply r;
+
+        r = request(d, "GET", "/v1/devices/0000:03:00.0", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        {
+                g_autoptr(JsonNode) root = NULL;
+                JsonArray *uses =
+                    json_object_get_array_member(body_object(&r, &root), "network_use");
+                g_assert_cmpuint(json_array_get_length(uses), ==, 1);
+                g_assert_cmpstr(json_object_get_string_member(
+                                    json_array_get_object_element(uses, 0), "carrier"),
+                                ==, "vmbr0");
+        }
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/0000:03:00.0/detach", "{\"force\": 1}");
+        assert_error(&r, 409, "refused");
+        {
+                g_autoptr(JsonNode) root = NULL;
+                const char *m = error_message(&r, &root);
+                g_assert_nonnull(strstr(m, "enp3s0f0 is a port of bridge vmbr0, which carries the "
+                                           "host's default route"));
+                g_assert_nonnull(strstr(m, "\"force\": 2"));
+                g_assert_null(strstr(m, "--force"));
+        }
+        reply_clear(&r);
+        /* the boot GPU's framebuffer: the kernel-args hint in the API's words */
+        r = request(d, "POST", "/v1/devices/0000:0c:00.0/detach", "{\"group\": true}");
+        assert_error(&r, 409, "refused");
+        {
+                g_autoptr(JsonNode) root = NULL;
+                const char *m = error_message(&r, &root);
+                g_assert_nonnull(
+                    strstr(m, "PUT /v1/kernel-args with {\"enable\": [\"release-framebuffer\"]}"));
+                g_assert_null(strstr(m, "hostdev "));
+        }
+        reply_clear(&r);
+        assert_driver(fx, "0000:03:00.0", "igb");
+        daemon_stop(d);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -1844,5 +1889,6 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/live-read-only", test_live_read_only);
         g_test_add_func("/agent/sigterm-mid-operation", test_sigterm_mid_operation);
         g_test_add_func("/agent/restart-after-kill", test_restart_after_kill);
+        g_test_add_func("/agent/host-use-through-stack", test_host_use_through_stack);
         return g_test_run();
 }

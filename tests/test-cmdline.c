@@ -201,6 +201,8 @@ static void test_options_per_vendor(void)
             {"pci-realloc", "pci=realloc", "pci=realloc"},
             {"blacklist-nouveau", "modprobe.blacklist=nouveau rd.driver.blacklist=nouveau",
              "modprobe.blacklist=nouveau rd.driver.blacklist=nouveau"},
+            {"release-framebuffer", "video=efifb:off initcall_blacklist=sysfb_init",
+             "video=efifb:off initcall_blacklist=sysfb_init"},
             {"vfio-ids=10de:1b80,10de:10f0", "vfio-pci.ids=10de:1b80,10de:10f0",
              "vfio-pci.ids=10de:1b80,10de:10f0"},
         };

@@ -72,14 +72,8 @@ static void get_device(HdRequest *req, const HdAddress *addr)
         hd_json_add_device(b, dev, TRUE);
         node = json_builder_get_root(b);
         obj = json_node_get_object(node);
-        {
-                /* what the host does with it now, as `hostdev show --json` says */
-                g_autoptr(GPtrArray) uses = hd_usage_describe(req->agent->ctx, dev);
-                JsonArray *a = json_array_new();
-                for (guint i = 0; uses && i < uses->len; i++)
-                        json_array_add_string_element(a, uses->pdata[i]);
-                json_object_set_array_member(obj, "host_use", a);
-        }
+        /* what the host does with it now, as `hostdev show --json` says */
+        hd_json_set_host_use(obj, req->agent->ctx, dev);
         if (group) {
                 g_autoptr(JsonBuilder) gb = json_builder_new();
 

@@ -9,6 +9,7 @@
 
 #include "json-strict.h"
 #include "request.h"
+#include "utf8.h"
 
 static gboolean invalid(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
 
@@ -17,15 +18,10 @@ static gboolean invalid(GError **error, const char *format, ...)
         g_autofree char *message = NULL;
         va_list ap;
 
+        /* a member or value quoted in the message may be cut inside a character */
         va_start(ap, format);
-        message = g_strdup_vprintf(format, ap);
+        message = hd_utf8_vprintf(format, ap);
         va_end(ap);
-        if (!g_utf8_validate(message, -1, NULL)) {
-                /* a member or value quoted in the message may be cut inside a character */
-                char *valid = g_utf8_make_valid(message, -1);
-                g_free(message);
-                message = valid;
-        }
         g_set_error_literal(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT, message);
         return FALSE;
 }

@@ -61,3 +61,15 @@ char *hd_utf8_printable(const char *s)
         }
         return g_string_free(out, FALSE);
 }
+
+char *hd_utf8_vprintf(const char *format, va_list ap)
+{
+        char *message = g_strdup_vprintf(format, ap);
+        char *valid;
+
+        if (g_utf8_validate(message, -1, NULL))
+                return message;
+        valid = g_utf8_make_valid(message, -1);
+        g_free(message);
+        return valid;
+}

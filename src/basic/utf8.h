@@ -22,3 +22,7 @@ gsize hd_utf8_char_len(const guint8 *s, gsize n);
 /* A copy of @s safe to print on a terminal or in a table: bytes that are not UTF-8 become
  * U+FFFD, control characters (C0, DEL and C1) become '?'. NULL gives NULL. */
 char *hd_utf8_printable(const char *s);
+
+/* g_strdup_vprintf() whose result is valid UTF-8 (bytes that are not, or a character cut by a
+ * precision, become U+FFFD): for messages that quote the caller's input and end up in JSON. */
+char *hd_utf8_vprintf(const char *format, va_list ap) G_GNUC_PRINTF(1, 0);

@@ -74,14 +74,8 @@ static int persist_add(HdCli *cli, HdCtx *ctx, GArray *addrs, gboolean group)
         report = hd_bind_persist(ctx, (const HdAddress *)addrs->data, addrs->len, &opts, &error);
         if (!report)
                 return cli_report_error(cli, error);
-        if (cli->json) {
-                g_autoptr(JsonBuilder) b = json_builder_new();
-                json_builder_begin_object(b);
-                hd_json_add_bind_report(b, ctx, report);
-                json_builder_end_object(b);
-                cli_print_json(b);
-                return HD_EXIT_OK;
-        }
+        if (cli->json)
+                return cli_print_bind_report(cli, ctx, report);
         for (guint i = 0; i < report->devices->len; i++) {
                 const HdBindDevice *d = report->devices->pdata[i];
                 const char *extra = d->requested ? "" : "  (same IOMMU group)";

@@ -143,7 +143,6 @@ int cmd_show(HdCli *cli, int argc, char **argv)
         if (!dev)
                 return cli_report_error(cli, error);
 
-        uses = hd_usage_describe(ctx, dev);
         /* state.h: the same verdict as list, groups, detach and the agent */
         n_interrupted = hd_state_count_interrupted(ctx);
         interrupted = hd_state_interrupted_text(n_interrupted);
@@ -157,12 +156,7 @@ int cmd_show(HdCli *cli, int argc, char **argv)
                 hd_json_add_device(b, dev, TRUE);
                 dev_node = json_builder_get_root(b);
                 obj = json_node_get_object(dev_node);
-                {
-                        JsonArray *a = json_array_new();
-                        for (guint i = 0; i < uses->len; i++)
-                                json_array_add_string_element(a, uses->pdata[i]);
-                        json_object_set_array_member(obj, "host_use", a);
-                }
+                hd_json_set_host_use(obj, ctx, dev);
                 if (group) {
                         g_autoptr(JsonBuilder) gb = json_builder_new();
                         hd_json_add_group(gb, group);
@@ -177,6 +171,7 @@ int cmd_show(HdCli *cli, int argc, char **argv)
                 }
                 return HD_EXIT_OK;
         }
+        uses = hd_usage_describe(ctx, dev);
         if (interrupted)
                 printf("%s\n\n", interrupted);
         print_device(dev, group, uses);

@@ -17,6 +17,7 @@
 
 #include "fileio.h"
 #include "http.h"
+#include "utf8.h"
 
 #define DEFAULT_MAX_CONNECTIONS 512
 #define DEFAULT_MAX_PER_PEER 64
@@ -259,15 +260,10 @@ void hd_http_respond_error(HdHttpRequest *req, guint status, const char *code, c
         g_autofree char *message = NULL;
         va_list ap;
 
-        va_start(ap, format);
-        message = g_strdup_vprintf(format, ap);
-        va_end(ap);
         /* JSON must be UTF-8: whatever a caller formatted in is made valid */
-        if (!g_utf8_validate(message, -1, NULL)) {
-                char *valid = g_utf8_make_valid(message, -1);
-                g_free(message);
-                message = valid;
-        }
+        va_start(ap, format);
+        message = hd_utf8_vprintf(format, ap);
+        va_end(ap);
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "error");
         json_builder_begin_object(b);

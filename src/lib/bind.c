@@ -167,19 +167,24 @@ static char *no_iommu_text(HdCtx *ctx, const char *d)
                                d, check);
 }
 
-static char *boot_vga_text(HdCtx *ctx, const char *d)
+/* With the framebuffer that shows the console when there is one (usage.h): the firmware's
+ * (efifb, simplefb) is released only by kernel arguments, which the text names. */
+static char *boot_vga_text(HdCtx *ctx, const HdDevice *dev, const char *d)
 {
-        return g_strdup_printf("%s is the boot VGA device (the host's console would go dark); "
-                               "pass through another GPU, or pass %s if the host runs "
-                               "headless",
-                               d, hd_hint_option(ctx, HD_HINT_FORCE));
+        g_autoptr(HdFramebuffer) fb = hd_usage_framebuffer(ctx, dev);
+        g_autofree char *fb_text = fb ? hd_framebuffer_describe(ctx, fb) : NULL;
+
+        return g_strdup_printf("%s is the boot VGA device (the host's console would go dark%s%s); "
+                               "pass through another GPU, or pass %s if the host runs headless",
+                               d, fb_text ? ": " : "", fb_text ? fb_text : "",
+                               hd_hint_option(ctx, HD_HINT_FORCE));
 }
 
 /* Requested devices plus, with @whole_group, the other endpoints of their groups that
  * @want says should move. Bridges named by the caller are refused (B2). */
 static GArray *make_plan(HdCtx *ctx, HdInventory *inv, const HdAddress *addresses, guint n,
-                         gboolean whole_group, gboolean (*want)(const HdDevice *),
-                         const char *verb, GError **error)
+                         gboolean whole_group, gboolean (*want)(const HdDevice *), const char *verb,
+                         GError **error)
 {
         g_autoptr(GArray) plan = g_array_new(FALSE, FALSE, sizeof(PlanEntry));
 
@@ -190,7 +195,7 @@ static GArray *make_plan(HdCtx *ctx, HdInventory *inv, const HdAddress *addresse
 
                 if (!dev) {
                         g_autofree char *list =
-                                hd_hint_command(ctx, HD_HINT_CMD_LIST, NULL, FALSE, 0);
+                            hd_hint_command(ctx, HD_HINT_CMD_LIST, NULL, FALSE, 0);
                         g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
                                     "no PCI device %s (%s shows the devices)", name, list);
                         return NULL;
@@ -336,25 +341,62 @@ static void refuse(GString *msg, const char *format, ...)
         va_end(ap);
 }
 
+/* A NIC is judged by everything stacked on it (usage.h): the port of a bridge that carries
+ * the default route is the default-route NIC, and the refusal names the chain. */
 static void check_network(HdCtx *ctx, const HdDevice *dev, const char *d, guint force,
                           GString *msg)
 {
         for (guint i = 0; i < dev->netdevs->len; i++) {
                 const char *ifname = dev->netdevs->pdata[i];
-                g_autofree char *detail = NULL;
-                HdNetUse use = hd_usage_netdev(ctx, ifname, &detail);
+                g_autoptr(HdNetUsage) u = hd_usage_netdev_full(ctx, ifname);
+                const HdNetHop *first = u->via->len ? u->via->pdata[0] : NULL;
+                /* a bridge, bond or team keeps the route when it has another port */
+                gboolean ported =
+                    first && (strcmp(first->kind, "bridge") == 0 ||
+                              strcmp(first->kind, "bond") == 0 || strcmp(first->kind, "team") == 0);
+                /* "X is enp2s0, which carries ..." or "X: enp3s0f0 is a port of bridge vmbr0,
+                 * which carries ..." */
+                g_autofree char *what =
+                    u->use == HD_NET_IDLE ? NULL
+                    : first               ? g_strdup_printf("%s: %s", d, u->text)
+                            : g_strdup_printf("%s is %s, which %s", d, ifname, u->detail);
 
-                if (use == HD_NET_DEFAULT_ROUTE && force < 2)
+                if (u->use == HD_NET_DEFAULT_ROUTE && force < 2)
                         refuse(msg,
-                               "%s is %s, which %s: detaching it cuts the host off the network; "
-                               "move the route to another interface first, or pass %s",
-                               d, ifname, detail, hd_hint_option(ctx, HD_HINT_FORCE_TWICE));
-                else if (use == HD_NET_ADDRESS && force < 1)
+                               "%s: detaching it cuts the host off the network; move the route "
+                               "to another interface%s%s%s first, or pass %s",
+                               what, ported ? " or give " : "", ported ? first->ifname : "",
+                               ported ? " another port" : "",
+                               hd_hint_option(ctx, HD_HINT_FORCE_TWICE));
+                else if (u->use == HD_NET_ADDRESS && force < 1)
                         refuse(msg,
-                               "%s is %s, which %s: the host is using it; take the interface down "
-                               "first (ip link set %s down), or pass %s",
-                               d, ifname, detail, ifname, hd_hint_option(ctx, HD_HINT_FORCE));
+                               "%s: the host is using it; take the interface down first (ip link "
+                               "set %s down), or pass %s",
+                               what, u->carrier, hd_hint_option(ctx, HD_HINT_FORCE));
         }
+}
+
+/* Processes holding the GPU's nodes: unbinding a DRM or nvidia driver under a display server
+ * or nvidia-persistenced is the classic host hang (the driver's remove waits for them, or
+ * they crash the session). Overridable only with --force twice. */
+static void check_gpu_clients(HdCtx *ctx, const HdDevice *dev, const char *d, guint force,
+                              GString *msg)
+{
+        g_autoptr(GPtrArray) clients = NULL;
+        g_autofree char *list = NULL;
+
+        if (force >= 2)
+                return;
+        clients = hd_usage_gpu_clients(ctx, dev);
+        if (clients->len == 0)
+                return;
+        list = hd_usage_gpu_clients_text(clients);
+        refuse(msg,
+               "%s is in use: %s; unbinding %s under them can hang the host or its session; stop "
+               "them first (the display manager: systemctl stop display-manager; "
+               "nvidia-persistenced: systemctl stop nvidia-persistenced), or pass %s",
+               d, list, dev->driver ? dev->driver : "its driver",
+               hd_hint_option(ctx, HD_HINT_FORCE_TWICE));
 }
 
 static void check_storage(HdCtx *ctx, const HdDevice *dev, const char *d, guint force,
@@ -386,8 +428,9 @@ static void check_storage(HdCtx *ctx, const HdDevice *dev, const char *d, guint 
                        "it; pass through another controller",
                        d, list->str);
         else if (force < 1)
-                refuse(msg, "%s holds filesystems or swap in use (%s); unmount them (or swapoff) "
-                            "first, or pass %s",
+                refuse(msg,
+                       "%s holds filesystems or swap in use (%s); unmount them (or swapoff) "
+                       "first, or pass %s",
                        d, list->str, hd_hint_option(ctx, HD_HINT_FORCE));
 }
 
@@ -435,8 +478,15 @@ static gboolean check_detach(HdCtx *ctx, GArray *plan, guint force, GError **err
                         continue;
                 }
                 if (hd_device_is_boot_vga(dev) && force < 1) {
-                        g_autofree char *text = boot_vga_text(ctx, d);
+                        g_autofree char *text = boot_vga_text(ctx, dev, d);
                         refuse(msg, "%s", text);
+                } else if (hd_device_is_boot_vga(dev)) {
+                        g_autoptr(HdFramebuffer) fb = hd_usage_framebuffer(ctx, dev);
+                        if (fb && fb->firmware && !fb->release_in_cmdline &&
+                            !fb->release_configured) {
+                                g_autofree char *fb_text = hd_framebuffer_describe(ctx, fb);
+                                hd_ctx_log(ctx, HD_LOG_WARNING, "%s: %s", dev->name, fb_text);
+                        }
                 }
                 if (dev->sriov_numvfs > 0)
                         refuse(msg,
@@ -449,6 +499,7 @@ static gboolean check_detach(HdCtx *ctx, GArray *plan, guint force, GError **err
                         continue;
                 check_network(ctx, full, d, force, msg);
                 check_storage(ctx, full, d, force, msg);
+                check_gpu_clients(ctx, dev, d, force, msg);
         }
         if (busy->len) {
                 g_set_error_literal(error, HD_ERROR, HD_ERROR_BUSY, busy->str);
@@ -490,9 +541,9 @@ static gboolean check_attach(HdCtx *ctx, GArray *plan, GError **error)
 static GArray *plan_and_check(HdCtx *ctx, HdInventory *inv, const HdAddress *addresses, guint n,
                               const HdBindOptions *opts, CheckMode mode, GError **error)
 {
-        g_autoptr(GArray) plan = make_plan(ctx, inv, addresses, n, opts->group, wants_detach,
-                                           mode == CHECK_PERSIST ? "bind at boot" : "detach",
-                                           error);
+        g_autoptr(GArray) plan =
+            make_plan(ctx, inv, addresses, n, opts->group, wants_detach,
+                      mode == CHECK_PERSIST ? "bind at boot" : "detach", error);
 
         if (!plan)
                 return NULL;
@@ -500,8 +551,8 @@ static GArray *plan_and_check(HdCtx *ctx, HdInventory *inv, const HdAddress *add
             !check_viability(ctx, inv, plan, mode, NULL, NULL)) {
                 /* suggest --group only when the whole group would pass */
                 g_autoptr(GError) whole_refused = NULL;
-                g_autoptr(GArray) whole = make_plan(ctx, inv, addresses, n, TRUE, wants_detach,
-                                                    "detach", &whole_refused);
+                g_autoptr(GArray) whole =
+                    make_plan(ctx, inv, addresses, n, TRUE, wants_detach, "detach", &whole_refused);
                 if (whole)
                         (void)check_detach(ctx, whole, opts->force, &whole_refused);
                 (void)check_viability(ctx, inv, plan, mode, whole_refused, error);
@@ -533,7 +584,7 @@ gboolean hd_bind_check_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
 gboolean hd_bind_check_managed(HdCtx *ctx, const HdAddress *addresses, guint n, guint force,
                                GError **error)
 {
-        HdBindOptions opts = { .force = force };
+        HdBindOptions opts = {.force = force};
 
         return check_only(ctx, addresses, n, &opts, CHECK_MANAGED, error);
 }
@@ -541,8 +592,8 @@ gboolean hd_bind_check_managed(HdCtx *ctx, const HdAddress *addresses, guint n, 
 char *hd_bind_suggest_detach(HdCtx *ctx, const HdAddress *address, gboolean *needs_group,
                              GError **error)
 {
-        HdBindOptions alone = { 0 };
-        HdBindOptions group = { .group = TRUE };
+        HdBindOptions alone = {0};
+        HdBindOptions group = {.group = TRUE};
         g_autoptr(GError) alone_refused = NULL;
         char name[HD_ADDRESS_STRLEN];
 
@@ -1108,7 +1159,7 @@ gboolean hd_bind_check_for_vm(HdCtx *ctx, const HdAddress *address, GError **err
         if (dev->iommu_group < 0)
                 text = no_iommu_text(ctx, d);
         else if (hd_device_is_boot_vga(dev))
-                text = boot_vga_text(ctx, d);
+                text = boot_vga_text(ctx, dev, d);
         if (text) {
                 g_set_error_literal(error, HD_ERROR, HD_ERROR_REFUSED, text);
                 return FALSE;

@@ -81,7 +81,9 @@ HdDeviceState hd_bind_get_state(HdCtx *ctx, const HdDevice *dev);
 typedef struct {
         gboolean group;       /* take the other endpoints of each device's IOMMU group along */
         guint force;          /* how many --force: 1 overrides boot VGA, routed NICs, mounted
-                               * non-root filesystems; 2 also the default-route NIC */
+                               * non-root filesystems; 2 also the default-route NIC (or the
+                               * port of a bridge, bond, VLAN... that carries it) and a GPU
+                               * whose nodes processes hold open */
         gboolean persist;     /* detach: also bind at boot (persist.h) */
         const char *driver;   /* attach: this driver instead of the original one */
         gboolean keep_persist; /* attach: leave the boot-time bindings in place */

@@ -100,6 +100,10 @@ static const HdKernelOption options[] = {
      "rd.driver.blacklist=nouveau",
      FALSE},
     {"vfio-ids", "bind these vendor:device ids to vfio-pci at boot: vfio-pci.ids=IDS", TRUE},
+    {"release-framebuffer",
+     "keep the firmware's framebuffer (efifb, simplefb, simpledrm) off the boot GPU, so that "
+     "vfio-pci can take it: video=efifb:off initcall_blacklist=sysfb_init",
+     FALSE},
 };
 
 const HdKernelOption *hd_kernel_options(gsize *n_options)
@@ -250,6 +254,11 @@ static gboolean option_args(const HdKernelOption *opt, const char *value, HdCpuV
         } else if (strcmp(name, "blacklist-nouveau") == 0) {
                 g_ptr_array_add(args, g_strdup("modprobe.blacklist=nouveau"));
                 g_ptr_array_add(args, g_strdup("rd.driver.blacklist=nouveau"));
+        } else if (strcmp(name, "release-framebuffer") == 0) {
+                /* efifb off when it is built in; sysfb_init never registers the firmware
+                 * framebuffer's platform device (simplefb, simpledrm, efifb on 5.15+) */
+                g_ptr_array_add(args, g_strdup("video=efifb:off"));
+                g_ptr_array_add(args, g_strdup("initcall_blacklist=sysfb_init"));
         } else if (strcmp(name, "vfio-ids") == 0) {
                 if (!valid_vfio_ids(value)) {
                         g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,

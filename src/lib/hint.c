@@ -68,3 +68,10 @@ char *hd_hint_command(HdCtx *ctx, HdHintCommand cmd, const char *address, gboole
                 g_string_append(s, " --force");
         return g_string_free(g_steal_pointer(&s), FALSE);
 }
+
+char *hd_hint_kernel_args_enable(HdCtx *ctx, const char *option)
+{
+        if (hd_ctx_get_vocabulary(ctx) == HD_VOCABULARY_API)
+                return g_strdup_printf("PUT /v1/kernel-args with {\"enable\": [\"%s\"]}", option);
+        return g_strdup_printf("hostdev kernel-args --enable %s --apply", option);
+}

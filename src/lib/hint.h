@@ -35,6 +35,10 @@ typedef enum {
         HD_HINT_CMD_LIST,        /* hostdev list            GET /v1/devices */
 } HdHintCommand;
 
+/* Enabling kernel-args option @option (applied): "hostdev kernel-args --enable OPT --apply",
+ * or "PUT /v1/kernel-args with {\"enable\": [\"OPT\"]}". */
+char *hd_hint_kernel_args_enable(HdCtx *ctx, const char *option);
+
 /* The command, with @address (may be NULL for CHECK and LIST), --group when @group and
  * @force times --force: "hostdev detach 0000:01:00.0 --group", or
  * "POST /v1/devices/0000:01:00.0/detach with {\"group\": true}". */

@@ -4,6 +4,7 @@
 #include "cmdline.h"
 #include "json-export.h"
 #include "state.h"
+#include "usage.h"
 
 static void add_hex(HdJsonWriter *b, const char *name, int value, int digits)
 {
@@ -399,4 +400,87 @@ void hd_json_add_vfio_info(JsonBuilder *b, const char *name, const HdVfioInfo *i
         json_builder_set_member_name(b, "source");
         json_builder_add_string_value(b, info->source ? info->source : "kernel");
         json_builder_end_object(b);
+}
+
+static const char *net_use_code(HdNetUse use)
+{
+        return use == HD_NET_DEFAULT_ROUTE ? "default-route" : "address";
+}
+
+void hd_json_set_host_use(JsonObject *obj, HdCtx *ctx, const HdDevice *dev)
+{
+        g_autoptr(GPtrArray) uses = hd_usage_describe(ctx, dev);
+        g_autoptr(GPtrArray) clients = hd_usage_gpu_clients(ctx, dev);
+        g_autoptr(HdFramebuffer) fb = hd_usage_framebuffer(ctx, dev);
+        JsonArray *a = json_array_new();
+        JsonArray *net = json_array_new();
+        JsonArray *gpu = json_array_new();
+
+        for (guint i = 0; i < uses->len; i++)
+                json_array_add_string_element(a, uses->pdata[i]);
+        json_object_set_array_member(obj, "host_use", a);
+
+        for (guint i = 0; i < dev->netdevs->len; i++) {
+                g_autoptr(HdNetUsage) u = hd_usage_netdev_full(ctx, dev->netdevs->pdata[i]);
+                JsonObject *o;
+                JsonArray *via;
+
+                if (u->use == HD_NET_IDLE)
+                        continue;
+                o = json_object_new();
+                via = json_array_new();
+                json_object_set_string_member(o, "interface", u->ifname);
+                json_object_set_string_member(o, "use", net_use_code(u->use));
+                json_object_set_string_member(o, "carrier", u->carrier);
+                for (guint k = 0; k < u->via->len; k++) {
+                        HdNetHop *hop = u->via->pdata[k];
+                        JsonObject *h = json_object_new();
+                        json_object_set_string_member(h, "interface", hop->ifname);
+                        json_object_set_string_member(h, "kind", hop->kind);
+                        json_array_add_object_element(via, h);
+                }
+                json_object_set_array_member(o, "via", via);
+                json_object_set_string_member(o, "detail", u->detail);
+                json_object_set_string_member(o, "text", u->text);
+                json_array_add_object_element(net, o);
+        }
+        json_object_set_array_member(obj, "network_use", net);
+
+        for (guint i = 0; i < clients->len; i++) {
+                HdProcUse *u = clients->pdata[i];
+                JsonObject *o = json_object_new();
+                JsonArray *nodes = json_array_new();
+
+                json_object_set_int_member(o, "pid", u->pid);
+                json_object_set_string_member(o, "comm", u->comm);
+                for (guint k = 0; k < u->nodes->len; k++)
+                        json_array_add_string_element(nodes, u->nodes->pdata[k]);
+                json_object_set_array_member(o, "nodes", nodes);
+                json_array_add_object_element(gpu, o);
+        }
+        json_object_set_array_member(obj, "gpu_clients", gpu);
+
+        if (fb) {
+                JsonObject *o = json_object_new();
+                g_autofree char *text = hd_framebuffer_describe(ctx, fb);
+
+                json_object_set_string_member(o, "fb", fb->fb);
+                json_object_set_string_member(o, "name", fb->name);
+                if (fb->driver)
+                        json_object_set_string_member(o, "driver", fb->driver);
+                else
+                        json_object_set_null_member(o, "driver");
+                json_object_set_boolean_member(o, "firmware", fb->firmware);
+                json_object_set_boolean_member(o, "console", fb->console);
+                json_object_set_boolean_member(o, "release_configured", fb->release_configured);
+                if (fb->firmware && !fb->release_in_cmdline && !fb->release_configured)
+                        json_object_set_string_member(o, "release_option",
+                                                      HD_FRAMEBUFFER_RELEASE_OPTION);
+                else
+                        json_object_set_null_member(o, "release_option");
+                json_object_set_string_member(o, "text", text);
+                json_object_set_object_member(obj, "framebuffer", o);
+        } else {
+                json_object_set_null_member(obj, "framebuffer");
+        }
 }

@@ -21,6 +21,13 @@
  * `hostdev show --json` prints (fields that were not loaded are left out, not null). */
 void hd_json_add_device(JsonBuilder *b, const HdDevice *dev, gboolean detail);
 
+/* What the host does with @dev now (loaded with HD_FIELDS_ALL), as members of the device
+ * object @obj of `show --json` and GET /v1/devices/ADDR (docs/json.md): "host_use" (the
+ * sentences of hd_usage_describe()), "network_use" (per interface that is in use: the chain
+ * of interfaces stacked on it to the one that carries the use), "gpu_clients" (processes
+ * holding its device nodes) and "framebuffer" (the console's, or null). */
+void hd_json_set_host_use(JsonObject *obj, HdCtx *ctx, const HdDevice *dev);
+
 /* The same objects written to any HdJsonWriter (a stream for `list --json`, see json-writer.h). */
 void hd_json_write_device(HdJsonWriter *w, const HdDevice *dev, gboolean detail);
 void hd_json_write_group(HdJsonWriter *w, const HdGroup *group);

@@ -235,6 +235,57 @@ static void capture_iommu(Capture *c)
         }
 }
 
+/* The links that stack interfaces (usage.h): master, upper_*, lower_*, brport/bridge, and
+ * the kind (uevent's DEVTYPE, bridge/, bonding/slaves). */
+static void copy_net_stack(Capture *c, const char *real)
+{
+        g_autoptr(GPtrArray) names = hd_list_dir_at(c->src, real, NULL);
+        static const char *const links[] = {"master", "brport/bridge"};
+        static const char *const files[] = {"uevent", "bonding/slaves", "bridge/bridge_id"};
+
+        for (guint i = 0; names && i < names->len; i++) {
+                const char *name = names->pdata[i];
+                if (g_str_has_prefix(name, "upper_") || g_str_has_prefix(name, "lower_")) {
+                        g_autofree char *p = g_strdup_printf("%s/%s", real, name);
+                        copy_link(c, p);
+                }
+        }
+        for (gsize k = 0; k < G_N_ELEMENTS(links); k++) {
+                g_autofree char *p = g_strdup_printf("%s/%s", real, links[k]);
+                copy_link(c, p);
+        }
+        for (gsize k = 0; k < G_N_ELEMENTS(files); k++) {
+                g_autofree char *p = g_strdup_printf("%s/%s", real, files[k]);
+                copy_file(c, p);
+        }
+}
+
+/* GPUs' framebuffers (sys/class/graphics/fbN: the PCI device's own or the firmware's
+ * platform device) and their entries below the PCI device. */
+static void capture_graphics(Capture *c)
+{
+        g_autoptr(GPtrArray) names = hd_list_dir_at(c->src, "sys/class/graphics", NULL);
+
+        for (guint i = 0; names && i < names->len; i++) {
+                g_autofree char *link =
+                    g_strdup_printf("sys/class/graphics/%s", (char *)names->pdata[i]);
+                g_autofree char *target = hd_readlink_at(c->src, link, NULL);
+                g_autofree char *real =
+                    target ? hd_path_resolve("sys/class/graphics", target) : NULL;
+                g_autofree char *dev = NULL;
+                g_autofree char *name = NULL;
+
+                if (!real || !g_str_has_prefix(real, "sys/devices/"))
+                        continue;
+                copy_link(c, link);
+                hd_mkdir_p_at(c->dst, real, 0755, NULL);
+                dev = g_strdup_printf("%s/device", real);
+                name = g_strdup_printf("%s/name", real);
+                copy_link(c, dev);
+                copy_file(c, name);
+        }
+}
+
 /* Class entries (network interfaces, disks, DRM cards) that live under a PCI device: the link
  * and a directory at its target, with the attributes the in-use checks read. */
 static void capture_class(Capture *c, const char *class_dir)
@@ -249,7 +300,9 @@ static void capture_class(Capture *c, const char *class_dir)
                 static const char *const attrs[] = { "dev", "partition", "operstate", "ifindex",
                                                      "removable", "size" };
 
-                if (!real || !g_str_has_prefix(real, "sys/devices/pci"))
+                if (!real || !(g_str_has_prefix(real, "sys/devices/pci") ||
+                               (strcmp(class_dir, "sys/class/net") == 0 &&
+                                g_str_has_prefix(real, "sys/devices/virtual/net/"))))
                         continue;
                 copy_link(c, link);
                 hd_mkdir_p_at(c->dst, real, 0755, NULL);
@@ -257,6 +310,8 @@ static void capture_class(Capture *c, const char *class_dir)
                         g_autofree char *p = g_strdup_printf("%s/%s", real, attrs[k]);
                         copy_file(c, p);
                 }
+                if (strcmp(class_dir, "sys/class/net") == 0)
+                        copy_net_stack(c, real);
                 {
                         g_autofree char *holders = g_strdup_printf("%s/holders", real);
                         g_autoptr(GPtrArray) hs = hd_list_dir_at(c->src, holders, NULL);
@@ -272,9 +327,11 @@ static void capture_class(Capture *c, const char *class_dir)
 static void capture_host(Capture *c)
 {
         static const char *const files[] = {
-                "proc/cmdline", "proc/cpuinfo", "proc/sys/kernel/osrelease", "proc/mounts",
-                "proc/swaps", "proc/net/route", "proc/interrupts", "etc/os-release",
-                "etc/default/grub", "etc/kernel/cmdline", "etc/hostname",
+            "proc/cmdline",       "proc/cpuinfo",   "proc/sys/kernel/osrelease",
+            "proc/mounts",        "proc/swaps",     "proc/net/route",
+            "proc/interrupts",    "etc/os-release", "proc/net/ipv6_route",
+            "proc/net/if_inet6",  "proc/fb",        "etc/default/grub",
+            "etc/kernel/cmdline", "etc/hostname",
         };
         static const char *const present[] = {
                 "sys/firmware/acpi/tables/DMAR", "sys/firmware/acpi/tables/IVRS",
@@ -350,6 +407,7 @@ gboolean hd_snapshot_capture(HdCtx *ctx, const char *dest_dir, GError **error)
         capture_class(&c, "sys/class/net");
         capture_class(&c, "sys/class/block");
         capture_class(&c, "sys/class/drm");
+        capture_graphics(&c);
         capture_host(&c);
         write_manifest(&c);
         hd_ctx_log(ctx, HD_LOG_INFO, "snapshot: %u files, %u links", c.files, c.links);

@@ -571,6 +571,39 @@ hostdev verify $EDU_MFNIC suggests a detach that works, then verifies; root port
 EOF
 }
 
+# ------------------------------------------------------------------ issue 12: a NIC in a Linux bridge
+# The Proxmox host: the NIC is a port of a bridge, which has the address and the default
+# route. hostdev must refuse to detach the NIC (also with one --force) and name the bridge.
+t_hd_bridged_nic() {
+    need_hostdev
+    _if=$(netdevs "$NIC_LONE" | cut -d' ' -f1)
+    [ -n "$_if" ] || fail "e1000e $NIC_LONE has no netdev"
+    ip link add name hdbr0 type bridge 2>/dev/null || brctl addbr hdbr0 2>/dev/null ||
+        fail "cannot create a bridge: the guest kernel has no bridge support (module bridge) or busybox lacks ip/brctl"
+    trap 'ip route del default dev hdbr0 2>/dev/null; ip link set dev "$_if" nomaster 2>/dev/null; ip link set dev hdbr0 down 2>/dev/null; ip link del dev hdbr0 2>/dev/null || brctl delbr hdbr0 2>/dev/null' EXIT
+    ip link set dev "$_if" master hdbr0 2>/dev/null || brctl addif hdbr0 "$_if" || fail "cannot make $_if a port of hdbr0"
+    ip link set dev "$_if" up || fail "cannot set $_if up"
+    ip link set dev hdbr0 up || fail "cannot set hdbr0 up"
+    ip addr add 10.0.2.15/24 dev hdbr0 || fail "cannot give hdbr0 an address"
+    ip route add default via 10.0.2.2 dev hdbr0 2>/dev/null || ip route add default dev hdbr0 ||
+        fail "cannot put the default route on hdbr0"
+    grep -Eq '^hdbr0[[:space:]]+00000000' /proc/net/route || fail "no default route on hdbr0 in /proc/net/route: $(cat /proc/net/route)"
+    [ -e "/sys/class/net/$_if/brport" ] || fail "$_if has no brport/ (not a bridge port?)"
+    note "$(cat /proc/net/route)"
+    hd_expect 1 detach "$NIC_LONE"
+    grep -q "$_if is a port of bridge hdbr0, which carries the host's default route" "$STATE/hd.err" ||
+        fail "the refusal does not name the bridge: $(head -c 300 "$STATE/hd.err")"
+    expect_driver "$NIC_LONE" e1000e "after the refused detach"
+    hd_expect 1 detach --force "$NIC_LONE"
+    expect_driver "$NIC_LONE" e1000e "after the refused detach --force"
+    hd_json show "$NIC_LONE" --json
+    jq -e '.network_use[0].interface == "'"$_if"'" and .network_use[0].carrier == "hdbr0" and .network_use[0].use == "default-route" and .network_use[0].via[0].kind == "bridge"' \
+        "$STATE/hd.out" >/dev/null || fail "show --json network_use: $(jq -c .network_use "$STATE/hd.out")"
+    hd_json groups --json
+    jq -e '[.groups[] | .host_use[] | select(test("is a port of bridge hdbr0"))] | length == 1' "$STATE/hd.out" >/dev/null ||
+        fail "groups --json host_use does not name the bridge: $(jq -c '[.groups[].host_use]' "$STATE/hd.out")"
+}
+
 # ------------------------------------------------------------------ the list
 # name|function [args]
 # ------------------------------------------------------------------ issue 12 items 4 and 10: state
@@ -665,6 +698,7 @@ hostdev attach refused while nested QEMU holds $EDU_LONE|t_hd_busy
 hostdevd: detach/verify/attach lone edu $EDU_LONE over HTTP|t_agent_roundtrip
 hostdev state: nested QEMU -name guest=nested-vm holds $EDU_LONE: in-use, named, detach a no-op|t_hd_state_in_use
 hostdev interrupted detach of $EDU_LONE visible in groups/check/list/show, recover --dry-run, detach --dry-run|t_hd_interrupted_visible
+hostdev detach refused for e1000e $NIC_LONE, a port of a Linux bridge with the default route|t_hd_bridged_nic
 EOF
     scenarios_issue12_hints
 }
