@@ -859,6 +859,245 @@ static void test_grub_quoted_lines(void)
         g_assert_nonnull(strstr(error->message, "continued line"));
 }
 
+/* ---- issue 12 item 6: backups, diffs, the update command's outcome ---- */
+
+static guint count_stamped_backups(const HdTestFixture *fx, const char *dir, const char *base)
+{
+        g_autofree char *path = hd_test_path(fx, dir);
+        g_autofree char *prefix = g_strdup_printf("%s.hostdev-backup.", base);
+        g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
+        const char *name;
+        guint n = 0;
+
+        g_assert_nonnull(d);
+        while ((name = g_dir_read_name(d)))
+                n += g_str_has_prefix(name, prefix);
+        return n;
+}
+
+/* Two changes must not lose the admin's file: the first backup stays the original forever,
+ * every later apply keeps the version it replaced (timestamped), at most 10 of them. */
+static void test_backups_keep_original(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("firmware-only");
+        g_autofree char *orig = read_root_file(fx, "etc/default/grub");
+        g_autofree char *after1 = NULL;
+        g_autofree char *backup = NULL;
+        g_autofree char *first = NULL;
+        g_autofree char *log = NULL;
+        g_autoptr(HdKernelArgs) ka = NULL;
+        const HdBootloaderChange *c;
+        Req r = {.enable = strs("iommu", NULL)};
+
+        g_free(apply(fx, &r, NULL));
+        after1 = read_root_file(fx, "etc/default/grub");
+        r = (Req){.enable = strs("iommu-pt", NULL)};
+        log = apply(fx, &r, &ka);
+        /* the second change: the original stays, the version it replaced is kept */
+        first = read_root_file(fx, "etc/default/grub.hostdev-backup");
+        g_assert_cmpstr(first, ==, orig);
+        g_assert_cmpuint(ka->changes->len, ==, 1);
+        c = ka->changes->pdata[0];
+        g_assert_cmpstr(c->first_backup, ==, "etc/default/grub.hostdev-backup");
+        g_assert_true(g_str_has_prefix(c->backup, "etc/default/grub.hostdev-backup.20"));
+        g_assert_nonnull(strstr(log, c->backup));
+        backup = read_root_file(fx, c->backup);
+        g_assert_cmpstr(backup, ==, after1);
+        g_assert_cmpuint(count_stamped_backups(fx, "etc/default", "grub"), ==, 1);
+
+        /* many more: bounded, oldest pruned, the original never */
+        for (guint i = 0; i < 14; i++) {
+                g_autoptr(HdKernelArgs) k = NULL;
+                g_autofree char *before = read_root_file(fx, "etc/default/grub");
+                g_autofree char *kept = NULL;
+
+                r = i % 2 ? (Req){.enable = strs("iommu-pt", NULL)}
+                          : (Req){.disable = strs("iommu-pt", NULL)};
+                g_free(apply(fx, &r, &k));
+                kept = read_root_file(fx, ((HdBootloaderChange *)k->changes->pdata[0])->backup);
+                g_assert_cmpstr(kept, ==, before);
+        }
+        g_assert_cmpuint(count_stamped_backups(fx, "etc/default", "grub"), ==,
+                         HD_BOOTLOADER_BACKUPS_KEPT);
+        g_free(first);
+        first = read_root_file(fx, "etc/default/grub.hostdev-backup");
+        g_assert_cmpstr(first, ==, orig);
+}
+
+/* `diff -u` of two texts with the given labels (diffutils is essential on Debian). */
+static char *diff_u(const char *label, const char *a, const char *b)
+{
+        g_autofree char *tmp = hd_test_make_tmp_dir();
+        g_autofree char *pa = g_build_filename(tmp, "a", NULL);
+        g_autofree char *pb = g_build_filename(tmp, "b", NULL);
+        g_autofree char *la = g_strdup_printf("a/%s", label);
+        g_autofree char *lb = g_strdup_printf("b/%s", label);
+        const char *argv[] = {"diff", "-u", "--label", la, "--label", lb, pa, pb, NULL};
+        char *out = NULL;
+
+        g_assert_true(g_file_set_contents(pa, a, -1, NULL));
+        g_assert_true(g_file_set_contents(pb, b, -1, NULL));
+        g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
+                                   NULL, NULL, NULL));
+        g_unlink(pa);
+        g_unlink(pb);
+        g_rmdir(tmp);
+        return out;
+}
+
+/* The dry run shows each change as a unified diff (the one `diff -u` prints) and says
+ * "create" or "replace"; JSON carries the same. */
+static void test_dry_run_diff(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("firmware-only");
+        g_autoptr(HdTestFixture) sd = hd_test_fixture_new("systemd-boot-host");
+        g_autofree char *orig = read_root_file(fx, "etc/default/grub");
+        g_autofree char *out = NULL;
+        g_autofree char *jout = NULL;
+        g_autofree char *sout = NULL;
+        g_autofree char *after = NULL;
+        g_autofree char *expect = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonArray *changes;
+        JsonObject *c;
+        const char *argv[] = {"--root", fx->root,  "kernel-args", "--enable",
+                              "iommu",  "--apply", "--dry-run",   NULL};
+        const char *jargv[] = {"--root",   fx->root,   "kernel-args", "--enable", "iommu",
+                               "--enable", "iommu-pt", "--json",      NULL};
+        const char *sargv[] = {"--root",   sd->root,  "kernel-args", "--enable",
+                               "iommu-pt", "--apply", "--dry-run",   NULL};
+
+        g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, NULL), ==, 0);
+        after = read_root_file(fx, "etc/default/grub");
+        g_assert_cmpstr(after, ==, orig);
+        g_assert_nonnull(strstr(out, "replace /etc/default/grub\n--- a/etc/default/grub\n"));
+        {
+                g_autoptr(GString) want = NULL;
+
+                /* what the change would write: the same edit through the library */
+                g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+                g_autoptr(GError) error = NULL;
+                Req r = {.enable = strs("iommu", NULL)};
+                g_autoptr(HdKernelArgs) ka = plan(ctx, &r, &error);
+                g_assert_no_error(error);
+                g_assert_cmpuint(ka->changes->len, ==, 1);
+                want = g_string_new(orig);
+                g_string_replace(want, "intel_iommu=off", "intel_iommu=on", 1);
+                expect = diff_u("etc/default/grub", orig, want->str);
+                g_assert_cmpstr(((HdBootloaderChange *)ka->changes->pdata[0])->diff, ==, expect);
+                g_assert_nonnull(strstr(out, expect));
+                g_assert_nonnull(strstr(expect,
+                                        "-GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=off\"\n"
+                                        "+GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on\"\n"));
+        }
+
+        g_assert_cmpint(hd_test_run_cli(jargv, NULL, &jout, NULL), ==, 0);
+        root = hd_test_parse_json(jout);
+        changes = json_object_get_array_member(json_node_get_object(root), "changes");
+        g_assert_cmpuint(json_array_get_length(changes), ==, 1);
+        c = json_array_get_object_element(changes, 0);
+        g_assert_cmpstr(json_object_get_string_member(c, "path"), ==, "/etc/default/grub");
+        g_assert_cmpstr(json_object_get_string_member(c, "action"), ==, "replace");
+        g_assert_nonnull(
+            strstr(json_object_get_string_member(c, "diff"), "+GRUB_CMDLINE_LINUX=\"iommu=pt\"\n"));
+        g_assert_true(json_object_get_null_member(c, "backup"));
+        g_assert_cmpstr(json_object_get_string_member(c, "first_backup"), ==,
+                        "/etc/default/grub.hostdev-backup");
+        g_assert_true(json_object_get_null_member(json_node_get_object(root), "update"));
+
+        /* systemd-boot without etc/kernel/cmdline: the file is created */
+        {
+                g_autofree char *p = hd_test_path(sd, "etc/kernel/cmdline");
+                g_unlink(p);
+        }
+        g_assert_cmpint(hd_test_run_cli(sargv, NULL, &sout, NULL), ==, 0);
+        g_assert_nonnull(strstr(sout, "create /etc/kernel/cmdline\n--- /dev/null\n"
+                                      "+++ b/etc/kernel/cmdline\n@@ -0,0 +1 @@\n+"));
+        g_assert_nonnull(strstr(sout, " iommu=pt\n"));
+        g_assert_false(root_file_exists(sd, "etc/kernel/cmdline"));
+}
+
+/* --apply reports the update command's outcome, and a failing one (a sim fault) fails the
+ * apply with its exit status and output, the file restored. */
+static void test_update_command_outcome(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("firmware-only");
+        g_autofree char *orig = read_root_file(fx, "etc/default/grub");
+        g_autofree char *after = NULL;
+        g_autofree char *out = NULL;
+        g_autofree char *err = NULL;
+        g_autofree char *jout = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonObject *u;
+
+        {
+                g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+                g_autoptr(GError) error = NULL;
+                g_autoptr(HdKernelArgs) ka = NULL;
+                Req r = {.enable = strs("iommu", NULL)};
+
+                hd_ctx_set_sim_faults(ctx, "run@update-grub=2");
+                ka = plan(ctx, &r, &error);
+                g_assert_no_error(error);
+                g_assert_false(hd_kernel_args_apply(ctx, ka, &error));
+                g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
+                if (!strstr(error->message, "update-grub failed (exit 2), its last output: "
+                                            "update-grub: simulated failure") ||
+                    !strstr(error->message, "etc/default/grub restored"))
+                        g_error("message: %s", error->message);
+                g_assert_nonnull(ka->update);
+                g_assert_true(ka->update->ran);
+                g_assert_false(ka->update->succeeded);
+                g_assert_cmpint(ka->update->exit_status, ==, 2);
+                g_assert_false(ka->applied);
+                after = read_root_file(fx, "etc/default/grub");
+                g_assert_cmpstr(after, ==, orig);
+        }
+        {
+                const char *argv[] = {"--root", fx->root,  "kernel-args", "--enable",
+                                      "iommu",  "--apply", NULL};
+                const char *env[] = {"HOSTDEV_SIM_FAIL=run@update-grub=1", NULL};
+
+                g_assert_cmpint(hd_test_run_cli(argv, env, NULL, &err), ==, 1);
+                g_assert_nonnull(strstr(err, "update-grub failed (exit 1)"));
+                g_free(after);
+                after = read_root_file(fx, "etc/default/grub");
+                g_assert_cmpstr(after, ==, orig);
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, &out, NULL), ==, 0);
+                g_assert_nonnull(strstr(out, "update-grub: succeeded (exit 0)\n"
+                                             "  | sim: ran update-grub\n"));
+                /* the failed runs left the original in the first backup; this apply keeps
+                 * the version it replaced as well */
+                g_assert_nonnull(strstr(out, "replaced /etc/default/grub (previous version: "
+                                             "/etc/default/grub.hostdev-backup.20"));
+                g_assert_nonnull(strstr(out, "; the original: /etc/default/grub.hostdev-backup)"));
+                g_free(after);
+                after = read_root_file(fx, "etc/default/grub.hostdev-backup");
+                g_assert_cmpstr(after, ==, orig);
+        }
+        {
+                const char *argv[] = {"--root",   fx->root,  "kernel-args", "--enable",
+                                      "iommu-pt", "--apply", "--json",      NULL};
+                JsonObject *c;
+
+                g_assert_cmpint(hd_test_run_cli(argv, NULL, &jout, NULL), ==, 0);
+                root = hd_test_parse_json(jout);
+                u = json_object_get_object_member(json_node_get_object(root), "update");
+                g_assert_true(json_object_get_boolean_member(u, "ran"));
+                g_assert_true(json_object_get_boolean_member(u, "succeeded"));
+                g_assert_cmpint(json_object_get_int_member(u, "exit_status"), ==, 0);
+                g_assert_cmpstr(json_object_get_string_member(u, "output_tail"), ==,
+                                "sim: ran update-grub\ndone");
+                g_assert_cmpstr(
+                    json_array_get_string_element(json_object_get_array_member(u, "command"), 0),
+                    ==, "update-grub");
+                c = json_array_get_object_element(
+                    json_object_get_array_member(json_node_get_object(root), "changes"), 0);
+                g_assert_true(g_str_has_prefix(json_object_get_string_member(c, "backup"),
+                                               "/etc/default/grub.hostdev-backup.20"));
+        }
+}
+
 int main(int argc, char **argv)
 {
         int r;
@@ -891,6 +1130,9 @@ int main(int argc, char **argv)
         g_test_add_func("/cmdline/kernel-cmdline-file-refusals",
                         test_kernel_cmdline_file_refusals);
         g_test_add_func("/cmdline/grub-quoted-lines", test_grub_quoted_lines);
+        g_test_add_func("/cmdline/backups-keep-original", test_backups_keep_original);
+        g_test_add_func("/cmdline/dry-run-diff", test_dry_run_diff);
+        g_test_add_func("/cmdline/update-command-outcome", test_update_command_outcome);
         r = g_test_run();
         g_clear_pointer(&shared_fixtures, g_hash_table_unref);
         return r;

@@ -89,6 +89,22 @@ static void test_gpu_audio_pair(void)
         assert_valid_hostdevs(out);
 }
 
+/* Write @size bytes starting with @head (@n bytes) at @relpath below the fixture root. */
+static void put_rom(const HdTestFixture *fx, const char *relpath, const guint8 *head, gsize n,
+                    gsize size)
+{
+        g_autofree char *path = hd_test_path(fx, relpath);
+        g_autofree char *dir = g_path_get_dirname(path);
+        g_autofree guint8 *data = g_malloc0(size);
+
+        if (size > 0)
+                memcpy(data, head, MIN(n, size));
+        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+        g_assert_true(g_file_set_contents(path, (const char *)data, (gssize)size, NULL));
+}
+
+static const guint8 rom_sig[] = { 0x55, 0xaa, 0x80 };
+
 static void test_rom_options(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("already-vfio");
@@ -99,12 +115,104 @@ static void test_rom_options(void)
         const char *bad_addr[] = { "xml", "0000:01:00.0", "--guest-address", "00:20", "--root", fx->root, NULL };
         g_autofree char *out = NULL;
 
+        put_rom(fx, "usr/share/vbios/gp104.rom", rom_sig, sizeof(rom_sig), 65536);
         g_assert_cmpint(run(argv, &out, NULL), ==, 0);
         g_assert_nonnull(strstr(out, "<rom bar='off' file='/usr/share/vbios/gp104.rom'/>"));
         g_assert_nonnull(strstr(out, "slot='0x05' function='0x0'/>"));
         assert_valid_hostdevs(out);
         g_assert_cmpint(run(bad_bar, NULL, NULL), ==, 2);
         g_assert_cmpint(run(bad_addr, NULL, NULL), ==, 2);
+}
+
+/* Issue 12 item 11: the vBIOS goes to the GPU only, never to its HDMI audio function; the CLI
+ * names the device (the first address, or ADDRESS=FILE). */
+static void test_rom_file_one_device(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("already-vfio");
+        const char *xml[] = { "xml", "0000:01:00.0", "0000:01:00.1", "--rom-file", "/vbios.rom",
+                              "--root", fx->root, NULL };
+        const char *named[] = { "xml", "0000:01:00.0", "0000:01:00.1", "--rom-file",
+                                "0000:01:00.1=/vbios.rom", "--root", fx->root, NULL };
+        const char *qemu[] = { "qemu-args", "0000:01:00.1", "0000:01:00.0", "--rom-file",
+                               "01:00.0=/v,bios.rom", "--root", fx->root, NULL };
+        g_autofree char *out = NULL;
+        g_autofree char *out2 = NULL;
+        g_autofree char *out3 = NULL;
+        const char *fn0, *fn1;
+
+        put_rom(fx, "vbios.rom", rom_sig, sizeof(rom_sig), 131072);
+        put_rom(fx, "v,bios.rom", rom_sig, sizeof(rom_sig), 131072);
+        g_assert_cmpint(run(xml, &out, NULL), ==, 0);
+        fn0 = strstr(out, "function='0x0'/>");
+        fn1 = strstr(out, "function='0x1'/>");
+        g_assert_nonnull(fn0);
+        g_assert_nonnull(fn1);
+        /* one <rom>, inside the first <hostdev> (function 0), none in the audio's */
+        g_assert_nonnull(strstr(out, "<rom file='/vbios.rom'/>"));
+        g_assert_true(strstr(out, "<rom file=") < fn1);
+        g_assert_null(strstr(strstr(out, "<rom file=") + 1, "<rom"));
+        assert_valid_hostdevs(out);
+
+        g_assert_cmpint(run(named, &out2, NULL), ==, 0);
+        g_assert_nonnull(strstr(out2, "<rom file='/vbios.rom'/>"));
+        g_assert_true(strstr(out2, "<rom file=") > strstr(out2, "function='0x1'/>"));
+        g_assert_null(strstr(strstr(out2, "<rom file=") + 1, "<rom"));
+
+        g_assert_cmpint(run(qemu, &out3, NULL), ==, 0);
+        g_assert_cmpstr(out3, ==,
+                        "-device vfio-pci,host=0000:01:00.0,id=hostdev0,bus=pcie.0,addr=0x10.0x0,"
+                        "multifunction=on,romfile=/v,,bios.rom\n"
+                        "-device vfio-pci,host=0000:01:00.1,id=hostdev1,bus=pcie.0,addr=0x10.0x1\n");
+}
+
+/* The file must exist, be a regular file, not be absurdly large and start with 55 AA. */
+static void test_rom_file_checked(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("already-vfio");
+        static const guint8 nvflash[] = { 0x4e, 0x56, 0x47, 0x49 };
+        struct {
+                const char *arg;
+                int status;
+                const char *message;
+        } cases[] = {
+                { "/missing.rom", 1, "cannot use /missing.rom below the root" },
+                { "/sys", 1, "/sys is not a regular file" },
+                { "/nvflash.rom", 1, "does not start with the PCI option ROM signature 55 AA (it starts with 4e 56)" },
+                { "/empty.rom", 1, "too short" },
+                { "/huge.rom", 1, "more than a PCI option ROM can have" },
+                { "vbios.rom", 2, "not an absolute path" },
+                { "0000:02:00.0=/vbios.rom", 2, "0000:02:00.0, which is not among the devices" },
+                { "0000:01:00.0=", 2, "give a file after '='" },
+        };
+        g_autofree char *huge = hd_test_path(fx, "huge.rom");
+
+        put_rom(fx, "vbios.rom", rom_sig, sizeof(rom_sig), 512);
+        put_rom(fx, "nvflash.rom", nvflash, sizeof(nvflash), 65536);
+        put_rom(fx, "empty.rom", rom_sig, 0, 0);
+        put_rom(fx, "huge.rom", rom_sig, sizeof(rom_sig), 512);
+        g_assert_cmpint(truncate(huge, (off_t)HD_GUEST_ROM_MAX + 1), ==, 0);
+        for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+                const char *argv[] = { "xml", "0000:01:00.0", "0000:01:00.1", "--rom-file",
+                                       cases[i].arg, "--root", fx->root, NULL };
+                g_autofree char *out = NULL;
+                g_autofree char *err = NULL;
+
+                g_assert_cmpint(run(argv, &out, &err), ==, cases[i].status);
+                if (!strstr(err, cases[i].message))
+                        g_error("--rom-file %s: '%s', expected '%s'", cases[i].arg, err,
+                                cases[i].message);
+                g_assert_cmpstr(out, ==, "");
+        }
+        {
+                /* two plain files cannot both be for the first device */
+                const char *argv[] = { "xml", "0000:01:00.0", "0000:01:00.1", "--rom-file",
+                                       "/vbios.rom", "--rom-file", "/vbios.rom", "--root",
+                                       fx->root, NULL };
+                g_autofree char *err = NULL;
+
+                g_assert_cmpint(run(argv, NULL, &err), ==, 2);
+                g_assert_nonnull(strstr(err, "--rom-file ADDRESS=FILE"));
+        }
 }
 
 static void test_sriov_vf_managed(void)
@@ -228,6 +336,8 @@ int main(int argc, char **argv)
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/guest/xml/gpu-audio-pair", test_gpu_audio_pair);
         g_test_add_func("/guest/xml/rom-options", test_rom_options);
+        g_test_add_func("/guest/xml/rom-file-one-device", test_rom_file_one_device);
+        g_test_add_func("/guest/xml/rom-file-checked", test_rom_file_checked);
         g_test_add_func("/guest/xml/sriov-vf-managed", test_sriov_vf_managed);
         g_test_add_func("/guest/xml/domain-patch", test_domain_patch);
         g_test_add_func("/guest/xml/domain-patch-bad", test_domain_patch_bad);

@@ -72,6 +72,7 @@ static void add_kernel_args(JsonBuilder *b, const HdKernelArgs *args)
         json_builder_add_boolean_value(b, args->reboot_required);
         json_builder_set_member_name(b, "applied");
         json_builder_add_boolean_value(b, args->applied);
+        hd_json_add_kernel_args_changes(b, args);
         json_builder_end_object(b);
 }
 

@@ -55,6 +55,7 @@ int main(int argc, char **argv)
         signal(SIGPIPE, SIG_IGN);
         if (!hd_agent_options_parse(&agent.opts, &argc, &argv, &error)) {
                 fprintf(stderr, "hostdevd: %s (see --help)\n", error->message);
+                hd_agent_options_clear(&agent.opts); /* what was parsed before the error */
                 return 2;
         }
         hd_agent_set_verbose(agent.opts.verbose);

@@ -169,9 +169,13 @@ static void set_open_error(GError **error, int err, mode_t type, const char *wha
 static gssize read_fd_bounded(int fd, char *buf, gsize max)
 {
         gsize total = 0;
+        const gsize chunk = 16384; /* procfs and sysfs hand out at most a page per read */
 
         while (total < max) {
-                gssize n = read(fd, buf + total, max - total);
+                /* Small reads until EOF: a sysctl file (proc/sys/kernel/osrelease) fails a
+                 * read whose size the kernel cannot allocate with ENOMEM, whatever the
+                 * file's length, so the caller's bound must not become the read size. */
+                gssize n = read(fd, buf + total, MIN(max - total, chunk));
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;

@@ -15,7 +15,8 @@
 typedef struct {
         gboolean managed;
         char *rom_bar;
-        char *rom_file;
+        char **rom_files; /* "FILE" (the first device) or "ADDRESS=FILE", repeatable */
+        GArray *roms;     /* HdGuestRom, pointing into rom_files */
         char *guest_address;
         char *domain_file;
         gboolean write_back;
@@ -55,13 +56,52 @@ static gboolean parse_guest_address(const char *s, HdGuestOptions *o, GError **e
         return FALSE;
 }
 
-static gboolean build_options(const GuestArgs *a, HdGuestOptions *o, GError **error)
+/* --rom-file FILE is for the first device on the command line (the GPU of "xml GPU AUDIO");
+ * --rom-file ADDRESS=FILE names the device; either way no other function gets the image. */
+static gboolean parse_roms(GuestArgs *a, const GArray *hosts, GError **error)
+{
+        gboolean plain_seen = FALSE;
+
+        a->roms = g_array_new(FALSE, FALSE, sizeof(HdGuestRom));
+        for (char **r = a->rom_files; r && *r; r++) {
+                const char *eq = strchr(*r, '=');
+                g_autofree char *addr = eq ? g_strndup(*r, eq - *r) : NULL;
+                HdGuestRom rom;
+
+                if (addr && hd_address_parse(addr, &rom.device, NULL)) {
+                        rom.file = eq + 1;
+                } else if (plain_seen) {
+                        g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                                    "--rom-file %s: name the device of each ROM file when there "
+                                    "are several (--rom-file ADDRESS=FILE)",
+                                    *r);
+                        return FALSE;
+                } else {
+                        plain_seen = TRUE;
+                        rom.device = g_array_index(hosts, HdAddress, 0);
+                        rom.file = *r;
+                }
+                if (!*rom.file) {
+                        g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                                    "--rom-file %s: give a file after '='", *r);
+                        return FALSE;
+                }
+                g_array_append_val(a->roms, rom);
+        }
+        return TRUE;
+}
+
+static gboolean build_options(GuestArgs *a, const GArray *hosts, HdGuestOptions *o,
+                              GError **error)
 {
         memset(o, 0, sizeof(*o));
         o->managed = a->managed;
         o->force = force_count;
         o->rom_bar = HD_ROM_BAR_DEFAULT;
-        o->rom_file = a->rom_file;
+        if (!parse_roms(a, hosts, error))
+                return FALSE;
+        o->roms = (const HdGuestRom *)a->roms->data;
+        o->n_roms = a->roms->len;
         if (a->rom_bar) {
                 if (strcmp(a->rom_bar, "on") == 0)
                         o->rom_bar = HD_ROM_BAR_ON;
@@ -94,7 +134,9 @@ static GArray *parse_hosts(int argc, char **argv, GError **error)
 static void free_args(GuestArgs *a)
 {
         g_free(a->rom_bar);
-        g_free(a->rom_file);
+        g_strfreev(a->rom_files);
+        if (a->roms)
+                g_array_unref(a->roms);
         g_free(a->guest_address);
         g_free(a->domain_file);
 }
@@ -115,9 +157,11 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
                   NULL },
                 { "rom-bar", 0, 0, G_OPTION_ARG_STRING, &a.rom_bar,
                   "Expose the device's option ROM to the guest: on or off", "on|off" },
-                { "rom-file", 0, 0, G_OPTION_ARG_FILENAME, &a.rom_file,
-                  "Give the guest this ROM image instead of the device's (e.g. a GPU vBIOS)",
-                  "FILE" },
+                { "rom-file", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &a.rom_files,
+                  "Give the guest this ROM image (a GPU vBIOS, starting with 55 AA) instead of "
+                  "the device's, for the first ADDRESS only; ADDRESS=FILE names the device "
+                  "(repeatable)",
+                  "[ADDRESS=]FILE" },
                 { "guest-address", 0, 0, G_OPTION_ARG_STRING, &a.guest_address,
                   "Guest slot of the first device: auto (default) or DDDD:BB:SS", "ADDR" },
                 { NULL },
@@ -165,8 +209,9 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
                 r = cli_usage_error(cli, "--write needs --domain FILE");
                 goto out;
         }
-        if (!build_options(&a, &opts, &error) || !(hosts = parse_hosts(argc, argv, &error)) ||
-            !(ctx = cli_open_ctx(cli, &error)) ||
+        if (!(hosts = parse_hosts(argc, argv, &error)) ||
+            !build_options(&a, hosts, &opts, &error) || !(ctx = cli_open_ctx(cli, &error)) ||
+            !hd_guest_check_roms(ctx, (HdAddress *)hosts->data, hosts->len, &opts, &error) ||
             !hd_guest_check_devices(ctx, (HdAddress *)hosts->data, hosts->len, &opts, &error)) {
                 r = cli_report_error(cli, error);
                 goto out;

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -23,6 +24,44 @@ static void add_words(JsonBuilder *b, const char *name, const GPtrArray *words)
         for (guint i = 0; words && i < words->len; i++)
                 json_builder_add_string_value(b, words->pdata[i]);
         json_builder_end_array(b);
+}
+
+/* The dry run: each file with "create" or "replace" and the change as a unified diff. */
+static void print_changes(const HdKernelArgs *ka)
+{
+        for (guint i = 0; ka->changes && i < ka->changes->len; i++) {
+                const HdBootloaderChange *c = ka->changes->pdata[i];
+
+                cli_print("%s /%s\n", c->create ? "create" : "replace", c->path);
+                cli_print("%s", c->diff);
+        }
+}
+
+/* After --apply: the backups and what the update command said. */
+static void print_applied(const HdKernelArgs *ka)
+{
+        for (guint i = 0; ka->changes && i < ka->changes->len; i++) {
+                const HdBootloaderChange *c = ka->changes->pdata[i];
+
+                if (c->create)
+                        cli_print("created /%s\n", c->path);
+                else if (c->backup && strcmp(c->backup, c->first_backup) == 0)
+                        cli_print("replaced /%s (the original is kept in /%s)\n", c->path,
+                                  c->backup);
+                else if (c->backup)
+                        cli_print("replaced /%s (previous version: /%s; the original: /%s)\n",
+                                  c->path, c->backup, c->first_backup);
+        }
+        if (ka->update && ka->update->ran) {
+                g_autofree char *cmd = g_strjoinv(" ", ka->update->argv);
+
+                cli_print("%s: succeeded (exit %d)\n", cmd, ka->update->exit_status);
+                if (*ka->update->output_tail) {
+                        g_auto(GStrv) lines = g_strsplit(ka->update->output_tail, "\n", -1);
+                        for (char **l = lines; *l; l++)
+                                cli_print("  | %s\n", *l);
+                }
+        }
 }
 
 static void print_json(const HdKernelArgs *ka)
@@ -49,6 +88,7 @@ static void print_json(const HdKernelArgs *ka)
         json_builder_add_boolean_value(b, ka->reboot_required);
         json_builder_set_member_name(b, "applied");
         json_builder_add_boolean_value(b, ka->applied);
+        hd_json_add_kernel_args_changes(b, ka);
         json_builder_end_object(b);
         cli_print_json(b);
 }
@@ -80,11 +120,13 @@ static void print_human(const HdKernelArgs *ka, gboolean apply, gboolean dry_run
                 cli_print("  - %s\n", (const char *)ka->removed->pdata[i]);
         for (guint i = 0; i < ka->notes->len; i++)
                 cli_print("note: %s\n", (const char *)ka->notes->pdata[i]);
-        if (dry_run)
+        if (dry_run) {
+                print_changes(ka);
                 printf("dry run: nothing was changed\n");
-        else if (ka->applied)
+        } else if (ka->applied) {
+                print_applied(ka);
                 printf("applied: the bootloader will boot with the desired command line\n");
-        else if (ka->added->len || ka->removed->len)
+        } else if (ka->added->len || ka->removed->len)
                 printf("%s\n", apply ? "nothing applied"
                                      : "not applied: run again with --apply to write it");
         else if (apply)
@@ -115,8 +157,8 @@ int cmd_kernel_args(HdCli *cli, int argc, char **argv)
              "every value (repeatable)",
              "ARG"},
             {"apply", 0, 0, G_OPTION_ARG_NONE, &apply,
-             "Write the bootloader's config (keeping FILE.hostdev-backup) and run its "
-             "update command",
+             "Write the bootloader's config and run its update command; the first backup "
+             "(FILE.hostdev-backup) is kept forever, later ones as FILE.hostdev-backup.STAMP",
              NULL},
             {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
              "With --apply: print the files and commands it would change, change nothing", NULL},

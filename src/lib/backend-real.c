@@ -26,7 +26,7 @@ static gboolean real_write(HdCtx *ctx, int root_fd, const char *path, const char
 }
 
 static gboolean real_run(HdCtx *ctx, int root_fd, const char *const *argv, char **output,
-                         GError **error)
+                         int *exit_status, GError **error)
 {
         g_autoptr(GSubprocess) proc = NULL;
         g_autofree char *out = NULL;
@@ -47,14 +47,17 @@ static gboolean real_run(HdCtx *ctx, int root_fd, const char *const *argv, char 
                 return FALSE;
         if (!g_subprocess_communicate_utf8(proc, NULL, NULL, &out, &err, error))
                 return FALSE;
+        if (exit_status)
+                *exit_status =
+                    g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc) : -1;
+        if (output)
+                *output = g_strconcat(out ? out : "", err ? err : "", NULL);
         if (!g_subprocess_get_successful(proc)) {
                 g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "%s failed (exit %d): %s", argv[0],
                             g_subprocess_get_exit_status(proc),
                             err && *err ? g_strstrip(err) : "no message");
                 return FALSE;
         }
-        if (output)
-                *output = g_steal_pointer(&out);
         return TRUE;
 }
 
@@ -68,7 +71,7 @@ static gboolean real_load_module(HdCtx *ctx, int root_fd, const char *module, GE
                             module, hd_ctx_get_root(ctx));
                 return FALSE;
         }
-        return real_run(ctx, root_fd, argv, NULL, error);
+        return real_run(ctx, root_fd, argv, NULL, NULL, error);
 }
 
 static gboolean real_install_file(HdCtx *ctx, int root_fd, const char *path,

@@ -45,7 +45,10 @@
  * (TARGET a module name) or write (TARGET a path below the root), and ERRNO a name (EBUSY,
  * EINVAL, ENODEV, EIO, EPERM, ENOENT, ENOMEM, EAGAIN) or a number. TARGET "*" matches anything.
  * A failing probe is silent (the write succeeds and the device stays unbound), like the
- * kernel's; every other fault fails the write with that errno.
+ * kernel's; every other fault fails the write with that errno. run@PROGRAM=STATUS makes the
+ * host tool PROGRAM (argv[0]: update-grub, grubby, proxmox-boot-tool, kernel-install,
+ * update-initramfs, "*" for any) exit with STATUS (a number, or an errno name for its value)
+ * after printing a line to stderr, as a failing update-grub does.
  */
 #include "config.h"
 
@@ -769,17 +772,28 @@ static gboolean sim_run_should_fail(const char *program)
         return fail && (g_strcmp0(fail, "*") == 0 || g_strcmp0(fail, program) == 0);
 }
 
+/* A host tool imitated: it prints what it was asked to do (the real ones print their
+ * progress) and exits 0, or fails as the faults say. */
 static gboolean sim_run(HdCtx *ctx, int root_fd, const char *const *argv, char **output,
-                        GError **error)
+                        int *exit_status, GError **error)
 {
-        if (sim_run_should_fail(argv[0])) {
-                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
-                            "%s failed (exit 1): simulated failure (HOSTDEV_SIM_FAIL_RUN)",
-                            argv[0]);
+        g_autofree char *line = g_strjoinv(" ", (char **)argv);
+        int status = sim_fault(ctx, "run", argv[0]);
+
+        if (!status && sim_run_should_fail(argv[0]))
+                status = 1;
+        if (exit_status)
+                *exit_status = status;
+        if (status) {
+                const char *why = "simulated failure (run fault or HOSTDEV_SIM_FAIL_RUN)";
+                if (output)
+                        *output = g_strdup_printf("%s: %s\n", argv[0], why);
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "%s failed (exit %d): %s: %s",
+                            argv[0], status, argv[0], why);
                 return FALSE;
         }
         if (output)
-                *output = g_strdup("");
+                *output = g_strdup_printf("sim: ran %s\ndone\n", line);
         return TRUE;
 }
 

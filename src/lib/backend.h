@@ -39,9 +39,12 @@ typedef struct {
                           GError **error);
         /* Make a kernel module available (modprobe on a host; imitation in sim). */
         gboolean (*load_module)(HdCtx *ctx, int root_fd, const char *module, GError **error);
-        /* Run a host tool (bootloader update, initramfs rebuild). @output may be NULL. */
+        /* Run a host tool (bootloader update, initramfs rebuild). @output (may be NULL) gets
+         * what it printed, stdout then stderr, and @exit_status (may be NULL) its exit status
+         * (-1: it did not start or was killed), also when it fails: FALSE and @error then
+         * say "PROGRAM failed (exit N): ...". */
         gboolean (*run)(HdCtx *ctx, int root_fd, const char *const *argv, char **output,
-                        GError **error);
+                        int *exit_status, GError **error);
         /* Create or replace a configuration file (udev rule, modprobe.d, initramfs hook) with
          * @contents and @mode, creating its directories. Never used for sysfs. */
         gboolean (*install_file)(HdCtx *ctx, int root_fd, const char *path, const char *contents,

@@ -16,7 +16,14 @@
 /* Bootloader configs are small; a larger file is not one we should rewrite. */
 #define CONFIG_MAX (1024 * 1024)
 
-#define BACKUP_SUFFIX ".hostdev-backup"
+#define BACKUP_SUFFIX HD_BOOTLOADER_BACKUP_SUFFIX
+
+/* The update command's output kept for the report: its last lines, at most this many bytes. */
+#define OUTPUT_TAIL_MAX 2048
+#define OUTPUT_TAIL_LINES 10
+
+/* Context lines around a change in a diff, as diff -u. */
+#define DIFF_CONTEXT 3
 
 /* One command line value inside a file: bytes [start, end) of the file hold its encoded
  * form. A value that does not exist yet is inserted at start == end with prefix and suffix
@@ -48,7 +55,29 @@ struct HdBootloader {
         char **command;     /* update command; NULL for UNKNOWN */
         char *config_path;
         GPtrArray *warnings; /* char*: what may make the configured line differ */
+        GPtrArray *changes;  /* HdBootloaderChange*, of the last apply; NULL before */
+        HdBootloaderUpdate *update; /* of the last apply; NULL when not reached */
 };
+
+static void update_free(HdBootloaderUpdate *u)
+{
+        if (!u)
+                return;
+        g_strfreev(u->argv);
+        g_free(u->output_tail);
+        g_free(u);
+}
+
+void hd_bootloader_change_free(HdBootloaderChange *change)
+{
+        if (!change)
+                return;
+        g_free(change->path);
+        g_free(change->diff);
+        g_free(change->backup);
+        g_free(change->first_backup);
+        g_free(change);
+}
 
 const char *hd_bootloader_kind_to_string(HdBootloaderKind kind)
 {
@@ -117,7 +146,20 @@ void hd_bootloader_free(HdBootloader *bl)
         g_free(bl->config_path);
         if (bl->warnings)
                 g_ptr_array_unref(bl->warnings);
+        if (bl->changes)
+                g_ptr_array_unref(bl->changes);
+        update_free(bl->update);
         g_free(bl);
+}
+
+const GPtrArray *hd_bootloader_get_changes(const HdBootloader *bl)
+{
+        return bl->changes;
+}
+
+const HdBootloaderUpdate *hd_bootloader_get_update(const HdBootloader *bl)
+{
+        return bl->update;
 }
 
 HdBootloaderKind hd_bootloader_get_kind(const HdBootloader *bl)
@@ -1028,12 +1070,222 @@ static char **update_command(const HdBootloader *bl, const GPtrArray *edits)
         return (char **)g_ptr_array_free(g_steal_pointer(&argv), FALSE);
 }
 
+/* ---- diffs ---- */
+
+/* The lines of @text, each with its '\n' (the last may lack it). */
+static GPtrArray *split_lines(const char *text)
+{
+        GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
+
+        for (const char *p = text; *p;) {
+                const char *nl = strchr(p, '\n');
+                gsize n = nl ? (gsize)(nl - p) + 1 : strlen(p);
+                g_ptr_array_add(lines, g_strndup(p, n));
+                p += n;
+        }
+        return lines;
+}
+
+static void diff_line(GString *out, char mark, const char *line)
+{
+        g_string_append_c(out, mark);
+        g_string_append(out, line);
+        if (!g_str_has_suffix(line, "\n"))
+                g_string_append(out, "\n\\ No newline at end of file\n");
+}
+
+/* "start,count" of a unified diff range (start of an empty range: the line before it). */
+static void diff_range(GString *out, guint start, guint count)
+{
+        g_string_append_printf(out, "%u", count ? start + 1 : start);
+        if (count != 1)
+                g_string_append_printf(out, ",%u", count);
+}
+
+/* A unified diff of one file, as `diff -u` prints it. The changed lines are the span between
+ * the common first and last lines (edits touch one or two adjacent assignment lines, so this
+ * is what diff -u prints for them; for changes far apart it is still a correct diff, with
+ * the unchanged lines between them shown as removed and added). */
+static char *unified_diff(const char *path, const char *before, const char *after, gboolean create)
+{
+        g_autoptr(GPtrArray) a = split_lines(before);
+        g_autoptr(GPtrArray) b = split_lines(after);
+        g_autoptr(GString) out = g_string_new(NULL);
+        guint pre = 0, suf = 0, ctx_start, a_end, b_end;
+
+        while (pre < a->len && pre < b->len && strcmp(a->pdata[pre], b->pdata[pre]) == 0)
+                pre++;
+        while (suf < a->len - pre && suf < b->len - pre &&
+               strcmp(a->pdata[a->len - 1 - suf], b->pdata[b->len - 1 - suf]) == 0)
+                suf++;
+        if (pre == a->len && pre == b->len)
+                return g_strdup("");
+        ctx_start = pre > DIFF_CONTEXT ? pre - DIFF_CONTEXT : 0;
+        a_end = a->len - suf + MIN(suf, (guint)DIFF_CONTEXT);
+        b_end = b->len - suf + MIN(suf, (guint)DIFF_CONTEXT);
+
+        if (create)
+                g_string_append_printf(out, "--- /dev/null\n+++ b/%s\n", path);
+        else
+                g_string_append_printf(out, "--- a/%s\n+++ b/%s\n", path, path);
+        g_string_append(out, "@@ -");
+        diff_range(out, ctx_start, a_end - ctx_start);
+        g_string_append(out, " +");
+        diff_range(out, ctx_start, b_end - ctx_start);
+        g_string_append(out, " @@\n");
+        for (guint i = ctx_start; i < pre; i++)
+                diff_line(out, ' ', a->pdata[i]);
+        for (guint i = pre; i < a->len - suf; i++)
+                diff_line(out, '-', a->pdata[i]);
+        for (guint i = pre; i < b->len - suf; i++)
+                diff_line(out, '+', b->pdata[i]);
+        for (guint i = a->len - suf; i < a_end; i++)
+                diff_line(out, ' ', a->pdata[i]);
+        return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* ---- backups and the update command ---- */
+
+/* Every file the edits change (ConfigFile*) and its new content (char*), in file order. */
+static void compute_changes(HdBootloader *bl, const GPtrArray *edits, GPtrArray *changed,
+                            GPtrArray *contents)
+{
+        for (guint i = 0; i < bl->files->len; i++) {
+                ConfigFile *f = bl->files->pdata[i];
+                char *content;
+
+                for (guint j = 0; j < f->values->len; j++) {
+                        Value *v = f->values->pdata[j];
+                        g_free(v->edited);
+                        v->edited = edit_string(v->decoded, edits, v->accepts_add);
+                }
+                content = edited_content(f);
+                if (f->exists && strcmp(content, f->content) == 0) {
+                        g_free(content);
+                        continue;
+                }
+                g_ptr_array_add(changed, f);
+                g_ptr_array_add(contents, content);
+        }
+}
+
+static HdBootloaderChange *change_new(const ConfigFile *f, const char *content)
+{
+        HdBootloaderChange *c = g_new0(HdBootloaderChange, 1);
+
+        c->path = g_strdup(f->path);
+        c->create = !f->exists;
+        c->diff = unified_diff(f->path, f->exists ? f->content : "", content, !f->exists);
+        c->first_backup = g_strconcat(f->path, BACKUP_SUFFIX, NULL);
+        return c;
+}
+
+GPtrArray *hd_bootloader_preview(HdBootloader *bl, const GPtrArray *edits)
+{
+        g_autoptr(GPtrArray) changed = g_ptr_array_new();
+        g_autoptr(GPtrArray) contents = g_ptr_array_new_with_free_func(g_free);
+        GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)hd_bootloader_change_free);
+
+        compute_changes(bl, edits, changed, contents);
+        for (guint i = 0; i < changed->len; i++)
+                g_ptr_array_add(out, change_new(changed->pdata[i], contents->pdata[i]));
+        return out;
+}
+
+/* The names of @path's timestamped backups (basenames), oldest first. */
+static GPtrArray *stamped_backups(HdCtx *ctx, const char *path)
+{
+        g_autofree char *dir = g_path_get_dirname(path);
+        g_autofree char *base = g_path_get_basename(path);
+        g_autofree char *prefix = g_strconcat(base, BACKUP_SUFFIX, ".", NULL);
+        g_autoptr(GPtrArray) names = hd_list_dir_at(hd_ctx_get_root_fd(ctx), dir, NULL);
+        GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+
+        for (guint i = 0; names && i < names->len; i++)
+                if (g_str_has_prefix(names->pdata[i], prefix) &&
+                    !strchr((const char *)names->pdata[i] + strlen(prefix), '/'))
+                        g_ptr_array_add(out, g_strdup(names->pdata[i]));
+        g_ptr_array_sort(out, compare_versions);
+        return out;
+}
+
+/* Copy @f's current content before it is replaced: to FILE.hostdev-backup the first time,
+ * else to a new FILE.hostdev-backup.STAMP, pruning the oldest stamped copies beyond
+ * HD_BOOTLOADER_BACKUPS_KEPT. Sets @change->backup to the copy written. */
+static gboolean back_up(HdCtx *ctx, const ConfigFile *f, HdBootloaderChange *change, GError **error)
+{
+        g_autofree char *dir = g_path_get_dirname(f->path);
+        g_autoptr(GPtrArray) stamped = NULL;
+        g_autoptr(GDateTime) now = NULL;
+        g_autofree char *stamp = NULL;
+        g_autofree char *name = NULL;
+
+        if (!exists(ctx, change->first_backup)) {
+                if (!hd_ctx_replace_file(ctx, change->first_backup, f->content, -1, error))
+                        return FALSE;
+                change->backup = g_strdup(change->first_backup);
+                return TRUE;
+        }
+        stamped = stamped_backups(ctx, f->path);
+        now = g_date_time_new_now_utc();
+        stamp = g_date_time_format(now, "%Y%m%dT%H%M%SZ");
+        name = g_strdup_printf("%s.%s", change->first_backup, stamp);
+        for (guint n = 2; exists(ctx, name); n++) {
+                g_free(name);
+                name = g_strdup_printf("%s.%s-%u", change->first_backup, stamp, n);
+        }
+        if (!hd_ctx_replace_file(ctx, name, f->content, -1, error))
+                return FALSE;
+        change->backup = g_steal_pointer(&name);
+        /* the new one is the newest; keep HD_BOOTLOADER_BACKUPS_KEPT in all */
+        for (guint i = 0; stamped->len + 1 > HD_BOOTLOADER_BACKUPS_KEPT &&
+                          i < stamped->len + 1 - HD_BOOTLOADER_BACKUPS_KEPT;
+             i++) {
+                g_autofree char *old = strcmp(dir, ".") == 0
+                                           ? g_strdup(stamped->pdata[i])
+                                           : g_build_filename(dir, stamped->pdata[i], NULL);
+                if (!hd_ctx_remove_file(ctx, old, error))
+                        return FALSE;
+        }
+        return TRUE;
+}
+
+/* The last lines of @output, at most OUTPUT_TAIL_MAX bytes, starting at a line. */
+static char *output_tail(const char *output)
+{
+        const char *end, *p;
+        guint lines = 0;
+
+        if (!output)
+                return g_strdup("");
+        end = output + strlen(output);
+        while (end > output && (end[-1] == '\n' || end[-1] == ' '))
+                end--;
+        p = end;
+        while (p > output && (gsize)(end - p) < OUTPUT_TAIL_MAX) {
+                if (p[-1] == '\n' && ++lines == OUTPUT_TAIL_LINES)
+                        break;
+                p--;
+        }
+        {
+                char *tail = g_utf8_make_valid(p, end - p);
+
+                /* no terminal control sequences (colours, cursor moves) in a report */
+                for (char *c = tail; *c; c++)
+                        if (((guchar)*c < 0x20 && *c != '\n' && *c != '\t') || *c == 0x7f)
+                                *c = '?';
+                return tail;
+        }
+}
+
 gboolean hd_bootloader_apply(HdBootloader *bl, HdCtx *ctx, const GPtrArray *edits, GError **error)
 {
         g_autoptr(GPtrArray) changed = g_ptr_array_new(); /* ConfigFile* */
         g_autoptr(GPtrArray) contents = g_ptr_array_new_with_free_func(g_free);
-        g_auto(GStrv) argv = NULL;
         g_autoptr(GError) run_error = NULL;
+        g_autofree char *output = NULL;
+        g_autofree char *cmd = NULL;
+        HdBootloaderUpdate *u;
 
         if (bl->kind == HD_BOOTLOADER_UNKNOWN || !bl->command) {
                 g_set_error(error, HD_ERROR, HD_ERROR_NOT_SUPPORTED,
@@ -1052,29 +1304,18 @@ gboolean hd_bootloader_apply(HdBootloader *bl, HdCtx *ctx, const GPtrArray *edit
         }
 
         /* Compute everything before touching anything. */
-        for (guint i = 0; i < bl->files->len; i++) {
-                ConfigFile *f = bl->files->pdata[i];
-                char *content;
-
-                for (guint j = 0; j < f->values->len; j++) {
-                        Value *v = f->values->pdata[j];
-                        g_free(v->edited);
-                        v->edited = edit_string(v->decoded, edits, v->accepts_add);
-                }
-                content = edited_content(f);
-                if (f->exists && strcmp(content, f->content) == 0) {
-                        g_free(content);
-                        continue;
-                }
-                g_ptr_array_add(changed, f);
-                g_ptr_array_add(contents, content);
-        }
+        compute_changes(bl, edits, changed, contents);
+        if (bl->changes)
+                g_ptr_array_unref(bl->changes);
+        bl->changes = g_ptr_array_new_with_free_func((GDestroyNotify)hd_bootloader_change_free);
+        for (guint i = 0; i < changed->len; i++)
+                g_ptr_array_add(bl->changes, change_new(changed->pdata[i], contents->pdata[i]));
+        g_clear_pointer(&bl->update, update_free);
 
         for (guint i = 0; i < changed->len; i++) {
                 ConfigFile *f = changed->pdata[i];
-                g_autofree char *backup = g_strconcat(f->path, BACKUP_SUFFIX, NULL);
 
-                if ((f->exists && !hd_ctx_replace_file(ctx, backup, f->content, -1, error)) ||
+                if ((f->exists && !back_up(ctx, f, bl->changes->pdata[i], error)) ||
                     !hd_ctx_replace_file(ctx, f->path, contents->pdata[i], -1, error)) {
                         g_prefix_error(
                             error, "cannot update /%s (the bootloader config was left as it was): ",
@@ -1083,11 +1324,34 @@ gboolean hd_bootloader_apply(HdBootloader *bl, HdCtx *ctx, const GPtrArray *edit
                 }
         }
 
-        argv = update_command(bl, edits);
-        if (!hd_ctx_run(ctx, (const char *const *)argv, NULL, &run_error)) {
-                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
-                            "%s; the bootloader config was restored from its backup",
-                            run_error->message);
+        u = bl->update = g_new0(HdBootloaderUpdate, 1);
+        u->argv = update_command(bl, edits);
+        u->ran = !hd_ctx_get_dry_run(ctx);
+        cmd = g_strjoinv(" ", u->argv);
+        (void)hd_ctx_run_full(ctx, (const char *const *)u->argv, &output, &u->exit_status,
+                              &run_error);
+        u->output_tail = output_tail(output);
+        u->succeeded = !run_error;
+        if (run_error) {
+                g_autoptr(GString) restored = g_string_new(NULL);
+
+                for (guint i = 0; i < changed->len; i++) {
+                        const ConfigFile *f = changed->pdata[i];
+                        g_string_append_printf(restored, "%s/%s %s", restored->len ? ", " : "",
+                                               f->path, f->exists ? "restored" : "removed again");
+                }
+                if (u->exit_status >= 0)
+                        g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                                    "%s failed (exit %d)%s%s; the bootloader config is as it "
+                                    "was (%s): fix what %s reports, then run kernel-args again",
+                                    cmd, u->exit_status,
+                                    *u->output_tail ? ", its last output: " : "", u->output_tail,
+                                    restored->str, u->argv[0]);
+                else
+                        g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                                    "%s; the bootloader config is as it was (%s): install or "
+                                    "repair %s, then run kernel-args again",
+                                    run_error->message, restored->str, u->argv[0]);
                 goto restore;
         }
         /* The files now say what was asked: they are the new baseline. */

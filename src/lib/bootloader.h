@@ -19,6 +19,17 @@
  * the value keeps its quoting. A value the parser does not fully understand (a shell
  * variable, command substitution, an unterminated quote) makes the whole config unparseable,
  * and it is left untouched.
+ *
+ * Backups: the admin's own configuration is never lost. The first time hostdev changes a
+ * file it copies it to FILE.hostdev-backup, and that copy is never replaced or removed.
+ * Every later change first copies the file as it is then to FILE.hostdev-backup.STAMP
+ * (STAMP: UTC, YYYYMMDDTHHMMSSZ, with -N when two changes share a second); the newest
+ * HD_BOOTLOADER_BACKUPS_KEPT of those stay, older ones are removed (never the first).
+ * A file hostdev creates (etc/kernel/cmdline) has nothing to back up.
+ *
+ * The update command's outcome is kept (exit status, the tail of its output); when it fails
+ * every edited file is put back as it was (a file hostdev created is removed) and apply
+ * fails, naming the command, its status and its last lines.
  */
 #pragma once
 
@@ -89,7 +100,41 @@ const GPtrArray *hd_bootloader_get_cmdline(const HdBootloader *bl);
 /* char* messages about config hostdev reads but does not edit (borrowed, may be empty). */
 const GPtrArray *hd_bootloader_get_warnings(const HdBootloader *bl);
 
-/* Edit the config files (backup FILE.hostdev-backup first, atomic replace, both through
- * hd_ctx_replace_file), run the update command through hd_ctx_run(), and put every file back
- * when the command fails. */
+#define HD_BOOTLOADER_BACKUPS_KEPT 10
+#define HD_BOOTLOADER_BACKUP_SUFFIX ".hostdev-backup"
+
+/* One file an apply changes. */
+typedef struct {
+        char *path;         /* below the root */
+        gboolean create;    /* it does not exist yet ("create"), else "replace" */
+        char *diff;         /* unified diff of the change (--- a/PATH +++ b/PATH, or /dev/null) */
+        char *backup;       /* after apply: the copy of the previous content it wrote (a dry
+                             * run: would write), below the root (FILE.hostdev-backup the first
+                             * time, then a STAMP one); NULL before apply and for create */
+        char *first_backup; /* FILE.hostdev-backup: the admin's original, kept forever */
+} HdBootloaderChange;
+
+void hd_bootloader_change_free(HdBootloaderChange *change);
+
+/* What the update command did. */
+typedef struct {
+        char **argv;        /* the command */
+        gboolean ran;       /* it was run (FALSE in a dry run or when a file write failed) */
+        int exit_status;    /* -1: it did not start or was killed */
+        char *output_tail;  /* its last lines (stdout, then stderr), at most ~2 KiB */
+        gboolean succeeded; /* ran and exited 0 */
+} HdBootloaderUpdate;
+
+/* The files @edits would change, with their diffs (HdBootloaderChange*); empty when none.
+ * Nothing is written. */
+GPtrArray *hd_bootloader_preview(HdBootloader *bl, const GPtrArray *edits);
+
+/* Edit the config files (backups as above, atomic replace, all through hd_ctx_replace_file),
+ * run the update command through hd_ctx_run_full(), and put every file back when the command
+ * fails. */
 gboolean hd_bootloader_apply(HdBootloader *bl, HdCtx *ctx, const GPtrArray *edits, GError **error);
+
+/* After hd_bootloader_apply(): the files it changed (HdBootloaderChange*, with backups) and
+ * what the update command did (NULL when it was not reached). Borrowed. */
+const GPtrArray *hd_bootloader_get_changes(const HdBootloader *bl);
+const HdBootloaderUpdate *hd_bootloader_get_update(const HdBootloader *bl);

@@ -390,6 +390,7 @@ void hd_kernel_args_free(HdKernelArgs *ka)
         g_clear_pointer(&ka->notes, g_ptr_array_unref);
         g_clear_pointer(&ka->edits, g_ptr_array_unref);
         g_clear_pointer(&ka->state, g_ptr_array_unref);
+        g_clear_pointer(&ka->changes, g_ptr_array_unref);
         hd_bootloader_free(ka->loader);
         g_free(ka);
 }
@@ -780,6 +781,7 @@ HdKernelArgs *hd_kernel_args_plan(HdCtx *ctx, const HdKernelArgsRequest *req, GE
         ka->added = difference(ka->desired, ka->configured);
         ka->removed = difference(ka->configured, ka->desired);
         ka->reboot_required = compute_reboot_required(ka);
+        ka->changes = hd_bootloader_preview(ka->loader, ka->edits);
         return g_steal_pointer(&ka);
 }
 
@@ -797,9 +799,17 @@ gboolean hd_kernel_args_apply(HdCtx *ctx, HdKernelArgs *ka, GError **error)
 {
         g_autoptr(GPtrArray) state = g_ptr_array_new_with_free_func(remembered_free);
 
+        gboolean ok;
+
         if (same_words(ka->desired, ka->configured))
                 return TRUE;
-        if (!hd_bootloader_apply(ka->loader, ctx, ka->edits, error))
+        ok = hd_bootloader_apply(ka->loader, ctx, ka->edits, error);
+        if (hd_bootloader_get_changes(ka->loader)) {
+                g_ptr_array_unref(ka->changes);
+                ka->changes = g_ptr_array_ref((GPtrArray *)hd_bootloader_get_changes(ka->loader));
+        }
+        ka->update = hd_bootloader_get_update(ka->loader);
+        if (!ok)
                 return FALSE;
 
         /* Remember what hostdev added; forget what is gone. */

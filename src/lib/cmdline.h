@@ -73,6 +73,12 @@ typedef struct {
         GPtrArray *notes;         /* char*, what was decided and why, for the user */
         gboolean reboot_required; /* configured (after applying) differs from running */
         gboolean applied;         /* the bootloader's config was changed */
+        /* HdBootloaderChange*: the files the edits change, with their diffs (create or
+         * replace); after apply also the backups written. Empty when nothing changes. */
+        GPtrArray *changes;
+        /* After apply: what the update command did (borrowed from the loader); NULL before,
+         * or when nothing was applied. */
+        const HdBootloaderUpdate *update;
 
         /* private */
         GPtrArray *edits; /* HdArgEdit* turning configured into desired */
@@ -88,10 +94,12 @@ typedef struct {
  * be parsed with HD_ERROR_FAILED (nothing is written). */
 HdKernelArgs *hd_kernel_args_plan(HdCtx *ctx, const HdKernelArgsRequest *request, GError **error);
 
-/* Write the bootloader's config (each edited file backed up as FILE.hostdev-backup first,
- * then replaced atomically), run its update command through the backend, restore the
- * backups when that command fails, and remember the arguments hostdev added. Does nothing
- * (and leaves applied FALSE) when desired equals configured. */
+/* Write the bootloader's config (each edited file backed up first: FILE.hostdev-backup the
+ * first time, FILE.hostdev-backup.STAMP after that, see bootloader.h; then replaced
+ * atomically), run its update command through the backend, put the files back when that
+ * command fails (the error names its exit status and last output; args->update says the
+ * same), and remember the arguments hostdev added. Does nothing (and leaves applied FALSE)
+ * when desired equals configured. */
 gboolean hd_kernel_args_apply(HdCtx *ctx, HdKernelArgs *args, GError **error);
 
 void hd_kernel_args_free(HdKernelArgs *args);

@@ -270,19 +270,33 @@ gboolean hd_ctx_load_module(HdCtx *ctx, const char *module, GError **error)
         return TRUE;
 }
 
-gboolean hd_ctx_run(HdCtx *ctx, const char *const *argv, char **output, GError **error)
+gboolean hd_ctx_run_full(HdCtx *ctx, const char *const *argv, char **output, int *exit_status,
+                         GError **error)
 {
         g_autofree char *line = g_strjoinv(" ", (char **)argv);
 
         record(ctx, HD_BACKEND_OP_RUN, argv[0], line);
+        if (exit_status)
+                *exit_status = ctx->dry_run ? 0 : -1;
         if (ctx->dry_run) {
                 if (output)
                         *output = g_strdup("");
                 return TRUE;
         }
-        if (!ctx->backend->run(ctx, ctx->root_fd, argv, output, error))
+        if (!ctx->backend->run(ctx, ctx->root_fd, argv, output, exit_status, error))
                 return FALSE;
         side_effect_done(ctx);
+        return TRUE;
+}
+
+gboolean hd_ctx_run(HdCtx *ctx, const char *const *argv, char **output, GError **error)
+{
+        g_autofree char *all = NULL;
+
+        if (!hd_ctx_run_full(ctx, argv, output ? &all : NULL, NULL, error))
+                return FALSE;
+        if (output)
+                *output = g_steal_pointer(&all);
         return TRUE;
 }
 

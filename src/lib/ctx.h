@@ -81,6 +81,10 @@ gboolean hd_ctx_get_dry_run(HdCtx *ctx);
 gboolean hd_ctx_write(HdCtx *ctx, const char *path, const char *value, GError **error);
 gboolean hd_ctx_load_module(HdCtx *ctx, const char *module, GError **error);
 gboolean hd_ctx_run(HdCtx *ctx, const char *const *argv, char **output, GError **error);
+/* The same with the tool's exit status and everything it printed (stdout then stderr), both
+ * set also when it fails (see HdBackendOps.run); a dry run reports 0 and "". */
+gboolean hd_ctx_run_full(HdCtx *ctx, const char *const *argv, char **output, int *exit_status,
+                         GError **error);
 /* Configuration files below the root (udev rules, modprobe.d, initramfs hooks): recorded and
  * counted like writes, carried out by the backend. */
 gboolean hd_ctx_install_file(HdCtx *ctx, const char *path, const char *contents, int mode,

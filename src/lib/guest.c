@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "device.h"
 #include "fileio.h"
@@ -22,6 +25,15 @@ void hd_guest_device_free(HdGuestDevice *gd)
                 return;
         g_free(gd->id);
         g_free(gd);
+}
+
+/* The ROM image for @host, or NULL. */
+static const char *rom_for(const HdGuestOptions *opts, const HdAddress *host)
+{
+        for (guint i = 0; opts->roms && i < opts->n_roms; i++)
+                if (hd_address_equal(&opts->roms[i].device, host))
+                        return opts->roms[i].file;
+        return NULL;
 }
 
 static gint compare_hosts(gconstpointer a, gconstpointer b)
@@ -120,11 +132,11 @@ char *hd_guest_hostdev_xml(const GPtrArray *plan, const HdGuestOptions *opts, gu
                                        pad, gd->host.domain, gd->host.bus, gd->host.slot,
                                        gd->host.function);
                 g_string_append_printf(s, "%s  </source>\n", pad);
-                if (opts->rom_bar != HD_ROM_BAR_DEFAULT || opts->rom_file) {
-                        g_autofree char *file = opts->rom_file
-                                                        ? g_markup_printf_escaped(" file='%s'",
-                                                                                  opts->rom_file)
-                                                        : g_strdup("");
+                const char *rom = rom_for(opts, &gd->host);
+
+                if (opts->rom_bar != HD_ROM_BAR_DEFAULT || rom) {
+                        g_autofree char *file =
+                            rom ? g_markup_printf_escaped(" file='%s'", rom) : g_strdup("");
                         g_string_append_printf(s, "%s  <rom%s%s%s/>\n", pad,
                                                opts->rom_bar == HD_ROM_BAR_DEFAULT ? "" : " bar='",
                                                opts->rom_bar == HD_ROM_BAR_DEFAULT
@@ -169,8 +181,12 @@ char **hd_guest_qemu_args(const GPtrArray *plan, const HdGuestOptions *opts)
                 }
                 if (opts->rom_bar != HD_ROM_BAR_DEFAULT)
                         g_string_append_printf(d, ",rombar=%d", opts->rom_bar == HD_ROM_BAR_ON);
-                if (opts->rom_file)
-                        g_string_append_printf(d, ",romfile=%s", opts->rom_file);
+                if (rom_for(opts, &gd->host)) {
+                        /* QEMU's option syntax: a comma in a value is written twice. */
+                        g_auto(GStrv) parts = g_strsplit(rom_for(opts, &gd->host), ",", -1);
+                        g_autofree char *escaped = g_strjoinv(",,", parts);
+                        g_string_append_printf(d, ",romfile=%s", escaped);
+                }
                 g_ptr_array_add(args, g_strdup("-device"));
                 g_ptr_array_add(args, g_string_free(g_steal_pointer(&d), FALSE));
         }
@@ -310,6 +326,96 @@ GArray *hd_guest_domain_hostdevs(const char *domain_xml)
                         g_array_append_val(out, *(HdAddress *)sources->pdata[i]);
         g_slist_free_full(scan.stack, g_free);
         return out;
+}
+
+static gboolean check_rom_file(HdCtx *ctx, const char *dev, const char *file, GError **error)
+{
+        struct stat st;
+        g_autoptr(GBytes) head = NULL;
+        g_autoptr(GError) local = NULL;
+        const guint8 *b;
+        gsize n = 0;
+        const char *rel = file + strspn(file, "/");
+
+        if (file[0] != '/') {
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                            "ROM file for %s: '%s' is not an absolute path; QEMU and libvirt "
+                            "need one (e.g. /usr/share/vbios/gpu.rom)",
+                            dev, file);
+                return FALSE;
+        }
+        if (!*rel || !hd_stat_at(hd_ctx_get_root_fd(ctx), rel, FALSE, &st)) {
+                int err = *rel ? errno : EISDIR;
+                g_set_error(error, HD_ERROR, err == ENOENT ? HD_ERROR_NOT_FOUND : HD_ERROR_FAILED,
+                            "ROM file for %s: cannot use %s%s: %s; give the path of the ROM "
+                            "image (a vBIOS dump) with --rom-file %s=FILE",
+                            dev, file, hd_ctx_is_live_root(ctx) ? "" : " below the root",
+                            g_strerror(err), dev);
+                return FALSE;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                            "ROM file for %s: %s is not a regular file; give the ROM image "
+                            "itself",
+                            dev, file);
+                return FALSE;
+        }
+        if (st.st_size > HD_GUEST_ROM_MAX) {
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                            "ROM file for %s: %s has %lld bytes, more than a PCI option ROM "
+                            "can have (%d MiB); is it the right file?",
+                            dev, file, (long long)st.st_size, HD_GUEST_ROM_MAX / (1024 * 1024));
+                return FALSE;
+        }
+        head = hd_read_bytes_at(hd_ctx_get_root_fd(ctx), rel, 2, &local);
+        if (!head) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "ROM file for %s: %s", dev,
+                            local->message);
+                return FALSE;
+        }
+        b = g_bytes_get_data(head, &n);
+        if (n < 2 || b[0] != 0x55 || b[1] != 0xaa) {
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                            "ROM file for %s: %s does not start with the PCI option ROM "
+                            "signature 55 AA (%s%02x %02x); a vBIOS dump from the device's "
+                            "sysfs rom file or GPU-Z starts with it, an nvflash dump must have "
+                            "its header cut off first",
+                            dev, file, n < 2 ? "it is too short: " : "it starts with ",
+                            n > 0 ? b[0] : 0, n > 1 ? b[1] : 0);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+gboolean hd_guest_check_roms(HdCtx *ctx, const HdAddress *hosts, guint n_hosts,
+                             const HdGuestOptions *opts, GError **error)
+{
+        for (guint i = 0; opts->roms && i < opts->n_roms; i++) {
+                const HdGuestRom *rom = &opts->roms[i];
+                char name[HD_ADDRESS_STRLEN];
+                gboolean listed = FALSE;
+
+                hd_address_format(&rom->device, name);
+                for (guint k = 0; k < n_hosts; k++)
+                        listed |= hd_address_equal(&rom->device, &hosts[k]);
+                if (!listed) {
+                        g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                                    "a ROM file is given for %s, which is not among the devices; "
+                                    "list it, or name one of them (--rom-file ADDRESS=FILE)",
+                                    name);
+                        return FALSE;
+                }
+                for (guint j = 0; j < i; j++)
+                        if (hd_address_equal(&rom->device, &opts->roms[j].device)) {
+                                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                                            "two ROM files are given for %s; a device has one",
+                                            name);
+                                return FALSE;
+                        }
+                if (!check_rom_file(ctx, name, rom->file, error))
+                        return FALSE;
+        }
+        return TRUE;
 }
 
 /* A device a VM cannot be given yet: say what would work, computed from detach's own checks

@@ -8,6 +8,11 @@
  * The part people get wrong by hand: the functions of one host device (a GPU and its HDMI
  * audio) must be functions of one guest slot, with multifunction='on' on function 0, or guest
  * drivers that expect the pair (NVIDIA's, AMD's) misbehave. The plan does that by itself.
+ *
+ * A ROM image (a GPU's vBIOS) belongs to one device: each HdGuestRom names the host device it
+ * is for, and the other functions of the slot (the HDMI audio) never get it. A ROM file is
+ * checked before it is named (hd_guest_check_roms): a regular file below the context's root,
+ * at most HD_GUEST_ROM_MAX bytes, starting with the PCI option ROM signature 0x55 0xAA.
  */
 #pragma once
 
@@ -22,11 +27,21 @@ typedef enum {
         HD_ROM_BAR_ON = 1,
 } HdRomBar;
 
+/* An option ROM image for one device: QEMU's romfile=, libvirt's <rom file=>. */
+typedef struct {
+        HdAddress device;
+        const char *file; /* absolute path on the host that runs the VM */
+} HdGuestRom;
+
+/* A PCI expansion ROM BAR decodes at most 16 MiB; real vBIOS images are 64 KiB to 1 MiB. */
+#define HD_GUEST_ROM_MAX (16 * 1024 * 1024)
+
 typedef struct {
         gboolean managed;       /* libvirt detaches and reattaches the devices itself */
         guint force;            /* with managed: as detach's force levels (bind.h) */
-        HdRomBar rom_bar;
-        const char *rom_file;   /* a ROM image for the guest (GPU vBIOS), or NULL */
+        HdRomBar rom_bar;       /* every device */
+        const HdGuestRom *roms; /* ROM images, each for the device it names; may be NULL */
+        guint n_roms;
         gboolean fixed_address; /* put the first slot at guest_bus/guest_slot */
         guint guest_domain;
         guint guest_bus;
@@ -65,6 +80,13 @@ char *hd_guest_patch_domain_xml(const char *domain_xml, const HdAddress *hosts, 
 /* The PCI host devices (<hostdev><source><address>) of a domain XML document; empty when
  * it cannot be parsed. */
 GArray *hd_guest_domain_hostdevs(const char *domain_xml);
+
+/* Check the ROM images of @opts: each names one of @hosts (at most one image per device), and
+ * its file is absolute, exists below the context's root, is a regular file of at most
+ * HD_GUEST_ROM_MAX bytes and starts with 0x55 0xAA. HD_ERROR_INVALID_ARGUMENT (a device not
+ * listed, twice, a relative path) or HD_ERROR_NOT_FOUND / HD_ERROR_REFUSED naming the file. */
+gboolean hd_guest_check_roms(HdCtx *ctx, const HdAddress *hosts, guint n_hosts,
+                             const HdGuestOptions *opts, GError **error);
 
 /* Check that the devices can be given to a guest now: each exists and is on a vfio driver
  * (unless @opts->managed). With @opts->managed, the devices that are not on vfio-pci yet

@@ -145,6 +145,10 @@ typedef struct {
         char *release;
         char *cpu_flags;
         GPtrArray *cmdline; /* running kernel's words, never NULL */
+        /* What the bootloader boots next (kernel-args' "configured"): NULL when no supported
+         * bootloader was found or its config cannot be parsed. */
+        GPtrArray *configured;
+        char *config_path;  /* "/etc/default/grub", NULL when unknown */
         char *kconfig;      /* boot/config-REL, NULL when absent */
         gboolean fw_dmar, fw_ivrs, fw_tables_visible;
         guint n_iommu_units, n_groups;
@@ -156,6 +160,9 @@ static void facts_clear(Facts *f)
         g_free(f->release);
         g_free(f->cpu_flags);
         g_ptr_array_unref(f->cmdline);
+        if (f->configured)
+                g_ptr_array_unref(f->configured);
+        g_free(f->config_path);
         g_free(f->kconfig);
 }
 
@@ -195,6 +202,51 @@ static gboolean running_has(const Facts *f, const char *arg)
                 if (hd_cmdline_arg_equal(f->cmdline->pdata[i], arg))
                         return TRUE;
         return FALSE;
+}
+
+static gboolean configured_has(const Facts *f, const char *arg)
+{
+        for (guint i = 0; f->configured && i < f->configured->len; i++)
+                if (hd_cmdline_arg_equal(f->configured->pdata[i], arg))
+                        return TRUE;
+        return FALSE;
+}
+
+/* Running versus configured: when the bootloader's config already boots the next kernel with
+ * @add (NULL: nothing to add) and without every word of @drop, while the running kernel
+ * lacks @add or has one of @drop, the fix is made and only a reboot is missing. Returns the
+ * hint that says so, or NULL when the configuration does not have the fix (or is unknown). */
+static char *pending_reboot(const Facts *f, const char *add, const char *const *drop)
+{
+        g_autoptr(GString) running = g_string_new(NULL);
+        gboolean differs = FALSE;
+
+        if (!f->configured)
+                return NULL;
+        if (add && !configured_has(f, add))
+                return NULL;
+        for (const char *const *d = drop; d && *d; d++)
+                if (configured_has(f, *d))
+                        return NULL;
+        if (add && !running_has(f, add)) {
+                differs = TRUE;
+                g_string_append_printf(running, "without %s", add);
+        }
+        for (const char *const *d = drop; d && *d; d++) {
+                if (!running_has(f, *d))
+                        continue;
+                differs = TRUE;
+                g_string_append_printf(running, "%s%s", running->len ? " and with " : "with ", *d);
+        }
+        if (!differs)
+                return NULL;
+        if (add)
+                return g_strdup_printf("%s is configured for the next boot: reboot (the running "
+                                       "kernel was booted %s; %s already has the change)",
+                                       add, running->str, f->config_path);
+        return g_strdup_printf("the fix is configured for the next boot: reboot (the running "
+                               "kernel was booted %s; %s no longer has it)",
+                               running->str, f->config_path);
 }
 
 static void add_check(HdHostReport *r, const char *id, HdCheckStatus status, char *summary,
@@ -320,6 +372,23 @@ static void check_iommu_firmware(HdHostReport *r, Facts *f)
 /* Why the kernel did not turn on an IOMMU that the firmware describes, and the fix. */
 static char *iommu_kernel_hint(const Facts *f)
 {
+        static const char *const intel_drop[] = {"intel_iommu=off", "iommu=off", NULL};
+        static const char *const amd_drop[] = {"amd_iommu=off", "iommu=off", NULL};
+        static const char *const other_drop[] = {"iommu=off", NULL};
+        char *pending = NULL;
+
+        /* What kernel-args --apply already wrote (configured) but the running kernel does not
+         * have yet: the answer is a reboot, not the command that was already run. */
+        if (f->vendor == HD_CPU_VENDOR_INTEL && !kconfig_value(f, "CONFIG_INTEL_IOMMU_DEFAULT_ON"))
+                pending = pending_reboot(f, "intel_iommu=on", intel_drop);
+        else if (f->vendor == HD_CPU_VENDOR_INTEL)
+                pending = pending_reboot(f, NULL, intel_drop);
+        else if (f->vendor == HD_CPU_VENDOR_AMD)
+                pending = pending_reboot(f, NULL, amd_drop);
+        else
+                pending = pending_reboot(f, NULL, other_drop);
+        if (pending)
+                return pending;
         if (running_has(f, "iommu=off"))
                 return g_strdup("the kernel was booted with iommu=off; remove it: " APPLY_IOMMU
                                 ", then reboot");
@@ -369,6 +438,8 @@ static const char *iommu_kernel_next_step(const Facts *f)
         if (kconfig_value(f, "CONFIG_INTEL_IOMMU_DEFAULT_ON"))
                 return "this kernel then enables VT-d by itself "
                        "(CONFIG_INTEL_IOMMU_DEFAULT_ON=y)";
+        if (configured_has(f, "intel_iommu=on"))
+                return "intel_iommu=on is already configured for the next boot";
         return "then add intel_iommu=on: " APPLY_IOMMU ", and reboot";
 }
 
@@ -437,6 +508,11 @@ static char *unsafe_interrupts_text(const Facts *f)
                                 "devices anyway: a guest can make its device send interrupt "
                                 "messages (MSI writes) the host did not route to it — only for "
                                 "trusted guests");
+        if (configured_has(f, "vfio_iommu_type1.allow_unsafe_interrupts=1"))
+                return g_strdup("vfio refuses to assign devices without it; "
+                                "vfio_iommu_type1.allow_unsafe_interrupts=1 is configured for "
+                                "the next boot: reboot (it lets a guest's device forge interrupt "
+                                "messages (MSI writes) to the host — only for trusted guests)");
         return g_strdup("vfio refuses to assign devices without it unless "
                         "vfio_iommu_type1.allow_unsafe_interrupts=1 is set (hostdev kernel-args "
                         "--enable unsafe-interrupts --apply); that lets a guest's device forge "
@@ -476,6 +552,10 @@ static void check_interrupt_remapping(HdHostReport *r, Facts *f)
                 if (intel_ir == 0)
                         why = "the IOMMU hardware cannot remap interrupts (VT-d ecap IR bit "
                               "clear)";
+                else if (running_has(f, "intremap=off") && f->configured &&
+                         !configured_has(f, "intremap=off"))
+                        why = "the kernel was booted with intremap=off, which is no longer "
+                              "configured for the next boot: reboot";
                 else if (running_has(f, "intremap=off"))
                         why = "the kernel was booted with intremap=off; remove it";
                 else if (f->kernel_status != HD_CHECK_PASS)
@@ -762,6 +842,20 @@ static void read_facts(HdCtx *ctx, Facts *f)
         f->cmdline = line ? hd_cmdline_split(line, NULL) : NULL;
         if (!f->cmdline)
                 f->cmdline = g_ptr_array_new_with_free_func(g_free);
+        {
+                g_autoptr(HdBootloader) bl = hd_bootloader_detect(ctx, NULL);
+
+                if (bl && hd_bootloader_get_kind(bl) != HD_BOOTLOADER_UNKNOWN) {
+                        const GPtrArray *words = hd_bootloader_get_cmdline(bl);
+                        const char *path = hd_bootloader_get_config_path(bl);
+
+                        f->configured = g_ptr_array_new_with_free_func(g_free);
+                        for (guint i = 0; i < words->len; i++)
+                                g_ptr_array_add(f->configured, g_strdup(words->pdata[i]));
+                        f->config_path = path ? g_strdup_printf("/%s", path)
+                                              : g_strdup("the bootloader's configuration");
+                }
+        }
         if (f->release) {
                 g_autofree char *path = g_strdup_printf("boot/config-%s", f->release);
                 f->kconfig = hd_read_file_at(f->root_fd, path, PROC_FILE_MAX, NULL);

@@ -8,6 +8,10 @@
  * command that applies it, a package). Everything is read below the context's root, so a
  * snapshot of another machine is judged the same way as the live one.
  *
+ * Kernel arguments are judged running versus configured (cmdline.h): when the bootloader's
+ * config already holds the fix the running kernel lacks, the hint is a reboot, never the
+ * command that was already run.
+ *
  * Check ids (a contract with scripts, documented in docs/json-check.md):
  *   cpu-virt, kvm, iommu-firmware, iommu-kernel, interrupt-remapping, vfio, kernel-features,
  *   groups, interrupted (a warning while a crashed detach/attach waits for hostdev recover).

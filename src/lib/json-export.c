@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "cmdline.h"
 #include "json-export.h"
 #include "state.h"
 #include "usage.h"
@@ -282,6 +283,63 @@ void hd_json_add_bind_report(JsonBuilder *b, HdCtx *ctx, const HdBindReport *rep
         json_builder_add_int_value(b, report->recovery_writes);
         json_builder_set_member_name(b, "persisted");
         json_builder_add_boolean_value(b, report->persisted);
+}
+
+/* ---- kernel-args ---- */
+
+static void add_path_or_null(JsonBuilder *b, const char *name, const char *path)
+{
+        json_builder_set_member_name(b, name);
+        if (path) {
+                g_autofree char *abs = g_strconcat("/", path, NULL);
+                json_builder_add_string_value(b, abs);
+        } else {
+                json_builder_add_null_value(b);
+        }
+}
+
+void hd_json_add_kernel_args_changes(JsonBuilder *b, const HdKernelArgs *ka)
+{
+        json_builder_set_member_name(b, "changes");
+        json_builder_begin_array(b);
+        for (guint i = 0; ka->changes && i < ka->changes->len; i++) {
+                const HdBootloaderChange *c = ka->changes->pdata[i];
+
+                json_builder_begin_object(b);
+                add_path_or_null(b, "path", c->path);
+                json_builder_set_member_name(b, "action");
+                json_builder_add_string_value(b, c->create ? "create" : "replace");
+                json_builder_set_member_name(b, "diff");
+                json_builder_add_string_value(b, c->diff);
+                add_path_or_null(b, "backup", c->backup);
+                add_path_or_null(b, "first_backup", c->create ? NULL : c->first_backup);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+
+        json_builder_set_member_name(b, "update");
+        if (!ka->update) {
+                json_builder_add_null_value(b);
+                return;
+        }
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "command");
+        json_builder_begin_array(b);
+        for (char **a = ka->update->argv; a && *a; a++)
+                json_builder_add_string_value(b, *a);
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "ran");
+        json_builder_add_boolean_value(b, ka->update->ran);
+        json_builder_set_member_name(b, "exit_status");
+        if (ka->update->ran && ka->update->exit_status >= 0)
+                json_builder_add_int_value(b, ka->update->exit_status);
+        else
+                json_builder_add_null_value(b);
+        json_builder_set_member_name(b, "succeeded");
+        json_builder_add_boolean_value(b, ka->update->succeeded);
+        json_builder_set_member_name(b, "output_tail");
+        json_builder_add_string_value(b, ka->update->output_tail);
+        json_builder_end_object(b);
 }
 
 void hd_json_add_vfio_info(JsonBuilder *b, const char *name, const HdVfioInfo *info)

@@ -9,6 +9,7 @@
 #include <json-glib/json-glib.h>
 
 #include "bind.h"
+#include "cmdline.h"
 #include "ctx.h"
 #include "device.h"
 #include "group.h"
@@ -44,6 +45,10 @@ void hd_json_add_write_log(JsonBuilder *b, HdCtx *ctx);
  * "writes", "dry_run", "recovered", "persisted" (docs/json-bind.md). The CLI and the agent
  * both print this. */
 void hd_json_add_bind_report(JsonBuilder *b, HdCtx *ctx, const HdBindReport *report);
+
+/* The "changes" and "update" members of a kernel-args answer, into an object the caller has
+ * begun (docs/json-check.md); `hostdev kernel-args --json` and the agent both print them. */
+void hd_json_add_kernel_args_changes(JsonBuilder *b, const HdKernelArgs *args);
 
 /* The answer of `hostdev verify` and POST .../verify: one object (docs/json-bind.md). */
 void hd_json_add_vfio_info(JsonBuilder *b, const char *name, const HdVfioInfo *info);

@@ -10,6 +10,7 @@
 #include "address.h"
 #include "fileio.h"
 #include "hd-error.h"
+#include "json-export.h"
 #include "macros.h"
 #include "snapshot.h"
 
@@ -21,7 +22,21 @@ typedef struct {
         int src;  /* the root being captured */
         int dst;  /* the snapshot directory */
         guint files, links;
+        GPtrArray *absent; /* char*: paths looked for and not on the machine */
 } Capture;
+
+/* @relpath does not exist on the machine: say so in the manifest, and give the snapshot the
+ * directory it would have been in when the machine has that directory, so that the tree
+ * itself shows "looked, not there" (sys/firmware/acpi/tables without DMAR) rather than
+ * "never captured" (no tables directory at all). */
+static void note_absent(Capture *c, const char *relpath)
+{
+        g_autofree char *dir = g_path_get_dirname(relpath);
+
+        g_ptr_array_add(c->absent, g_strdup(relpath));
+        if (strcmp(dir, ".") != 0 && hd_exists_at(c->src, dir, FALSE))
+                hd_mkdir_p_at(c->dst, dir, 0755, NULL);
+}
 
 static gboolean ensure_parent(Capture *c, const char *relpath)
 {
@@ -74,6 +89,37 @@ static void mark_present(Capture *c, const char *relpath)
 {
         if (hd_exists_at(c->src, relpath, FALSE))
                 put_file(c, relpath, "", 0);
+        else
+                note_absent(c, relpath);
+}
+
+/* copy_file() for a file the library reads by name (not found by listing a directory): its
+ * absence is recorded. */
+static void copy_named_file(Capture *c, const char *relpath)
+{
+        if (!hd_exists_at(c->src, relpath, FALSE))
+                note_absent(c, relpath);
+        else
+                copy_file(c, relpath);
+}
+
+/* HD_SNAPSHOT_MANIFEST: what the snapshot is and what the machine did not have. */
+static void write_manifest(Capture *c)
+{
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autofree char *text = NULL;
+
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "format");
+        json_builder_add_int_value(b, 1);
+        json_builder_set_member_name(b, "absent");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < c->absent->len; i++)
+                json_builder_add_string_value(b, c->absent->pdata[i]);
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        text = hd_json_to_string(b, TRUE);
+        put_file(c, HD_SNAPSHOT_MANIFEST, text, strlen(text));
 }
 
 /* Attributes of a device directory: every regular file but BAR mappings and the ROM, and
@@ -298,7 +344,7 @@ static void capture_host(Capture *c)
         g_autofree char *release = hd_read_attr_optional_at(c->src, "proc/sys/kernel/osrelease");
 
         for (gsize i = 0; i < G_N_ELEMENTS(files); i++)
-                copy_file(c, files[i]);
+                copy_named_file(c, files[i]);
         for (gsize i = 0; i < G_N_ELEMENTS(present); i++)
                 mark_present(c, present[i]);
         for (gsize i = 0; i < G_N_ELEMENTS(modules); i++) {
@@ -307,8 +353,10 @@ static void capture_host(Capture *c)
                 g_autoptr(GPtrArray) ps = hd_list_dir_at(c->src, params, NULL);
                 g_autofree char *initstate = g_strdup_printf("%s/initstate", dir);
 
-                if (!hd_exists_at(c->src, dir, FALSE))
+                if (!hd_exists_at(c->src, dir, FALSE)) {
+                        note_absent(c, dir);
                         continue;
+                }
                 hd_mkdir_p_at(c->dst, dir, 0755, NULL);
                 copy_file(c, initstate);
                 for (guint j = 0; ps && j < ps->len; j++) {
@@ -330,15 +378,16 @@ static void capture_host(Capture *c)
                 for (gsize i = 0; i < G_N_ELEMENTS(modfiles); i++) {
                         g_autofree char *p = g_strdup_printf("lib/modules/%s/%s", release,
                                                              modfiles[i]);
-                        copy_file(c, p);
+                        copy_named_file(c, p);
                 }
-                copy_file(c, cfg);
+                copy_named_file(c, cfg);
         }
 }
 
 gboolean hd_snapshot_capture(HdCtx *ctx, const char *dest_dir, GError **error)
 {
-        Capture c = { .ctx = ctx, .src = hd_ctx_get_root_fd(ctx), .dst = -1 };
+        g_autoptr(GPtrArray) absent = g_ptr_array_new_with_free_func(g_free);
+        Capture c = {.ctx = ctx, .src = hd_ctx_get_root_fd(ctx), .dst = -1, .absent = absent};
 
         if (mkdir(dest_dir, 0755) < 0) {
                 int err = errno;
@@ -360,6 +409,7 @@ gboolean hd_snapshot_capture(HdCtx *ctx, const char *dest_dir, GError **error)
         capture_class(&c, "sys/class/drm");
         capture_graphics(&c);
         capture_host(&c);
+        write_manifest(&c);
         hd_ctx_log(ctx, HD_LOG_INFO, "snapshot: %u files, %u links", c.files, c.links);
         close(c.dst);
         return TRUE;

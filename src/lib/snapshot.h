@@ -11,12 +11,22 @@
  * tool cares about, and from procfs and /etc the files the readiness checks and the kernel
  * command line read. Never captured: memory-mapped BARs (resourceN), ROMs, MAC addresses.
  * Write-only kernel files become empty regular files so the sim backend can take writes.
+ *
+ * Faithful replay: every command says on the snapshot what it says on the machine. Kernel
+ * files are read the way procfs wants (small reads until EOF: a sysctl refuses a large read
+ * with ENOMEM). What the machine does not have is recorded, not just left out: the
+ * directory it would be in is created when the machine has it (sys/firmware/acpi/tables
+ * without DMAR reads as "no IOMMU table", not as "no ACPI data"), and the manifest
+ * HD_SNAPSHOT_MANIFEST at the top of the tree lists every path looked for and absent
+ * ({"format": 1, "absent": ["sys/firmware/acpi/tables/IVRS", ...]}).
  */
 #pragma once
 
 #include <glib.h>
 
 #include "ctx.h"
+
+#define HD_SNAPSHOT_MANIFEST "hostdev-snapshot.json"
 
 /* Copy into @dest_dir (created, must not exist). Counts of what was copied go to the log. */
 gboolean hd_snapshot_capture(HdCtx *ctx, const char *dest_dir, GError **error);

@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
                 check_error(ok, e);
                 if (ok) {
                         assert_no_null_member(o);
-                        g_assert_true(hd_vm_name_valid(v.name));
+                        g_assert_true(hd_vm_name_is_valid(v.name));
                         g_assert_nonnull(v.hostdevs);
                         g_assert_true(v.vcpus >= 1 && v.memory_mib >= 16);
                 }

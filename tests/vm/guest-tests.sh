@@ -291,6 +291,32 @@ t_hd_check() {
         [ "$HD_RC" = 1 ] || fail "a check failed but hostdev check exited $HD_RC"
     fi
 }
+
+# ------------------------------------------------------------------ snapshot replay (issue 12 item 9)
+# A snapshot taken here and replayed with --root here must say what the kernel says:
+# check, list and groups --json byte for byte, same exit status (procfs read whole: the
+# kernel release; absent ACPI tables recorded as absent).
+t_snapshot_replay() {
+    need_hostdev
+    _snap=/tmp/hostdev-snapshot
+    rm -rf "$_snap"
+    hd_expect 0 snapshot -d "$_snap"
+    [ "$(cat "$_snap/proc/sys/kernel/osrelease" 2>/dev/null)" = "$(cat /proc/sys/kernel/osrelease)" ] ||
+        fail "the snapshot lost the kernel release (proc/sys/kernel/osrelease)"
+    jq -e '.absent | type == "array"' "$_snap/hostdev-snapshot.json" >/dev/null 2>&1 ||
+        fail "the snapshot has no manifest of what was absent"
+    for _c in check list groups; do
+        hd "$_c" --json
+        _rc=$HD_RC
+        cp "$STATE/hd.out" "$STATE/live.json"
+        hd --root "$_snap" "$_c" --json
+        if [ "$HD_RC" != "$_rc" ] || ! cmp -s "$STATE/live.json" "$STATE/hd.out"; then
+            diff -u "$STATE/live.json" "$STATE/hd.out" | head -n 40 >&2
+            fail "$_c --json on the snapshot differs from the guest (exit $_rc live, $HD_RC replayed)"
+        fi
+    done
+    rm -rf "$_snap"
+}
 t_hd_list() {
     need_hostdev
     hd_json list --json
@@ -649,6 +675,7 @@ harness: nested QEMU with -device vfio-pci,host=$EDU_LONE lists 1234:11e8 in que
 harness: e1000e raw vfio-pci round trip gets its netdev back|t_raw_nic_roundtrip
 harness: nested QEMU refuses non-viable group $(grp $EDU_MFNIC) ('not viable')|t_raw_not_viable
 hostdev check --json: iommu-firmware, iommu-kernel, vfio pass|t_hd_check
+hostdev snapshot replayed with --root: check, list, groups --json as on the guest|t_snapshot_replay
 hostdev list --json agrees with /sys|t_hd_list
 hostdev groups --json agrees with /sys and the kernel viability rule|t_hd_groups
 hostdev detach/verify/attach lone edu $EDU_LONE|t_hd_lone_roundtrip
