@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The floor: read, per PCI device, exactly the attributes `hostdev list --json` reads
- * (HD_FIELDS_LIST in src/lib/device.c: the config header, which carries the ids of type-0
+ * (HD_FIELDS_LIST in src/lib/devices/device.c: the config header, which carries the ids of type-0
  * functions, then the attributes it lacks), with nothing else -- no names, no JSON, no allocation
  * per device, no error messages. One openat+read+close per attribute, one readlinkat per link.
  * What this program costs is the physical limit of the "read sysfs" approach.

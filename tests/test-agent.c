@@ -513,7 +513,6 @@ static void test_etag(void)
         Daemon *d = daemon_start(fx, NULL);
         g_autofree char *etag = NULL;
         g_autofree char *etag2 = NULL;
-        g_autofree char *groups_etag = NULL;
         Reply r;
 
         r = request(d, "GET", "/v1/devices", NULL);
@@ -548,6 +547,7 @@ static void test_etag(void)
                 const char *args[] = {"attach", GPU, "--group", NULL};
                 g_autofree char *out = cli_json(fx, args, 0);
                 gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+                g_assert_nonnull(strstr(out, "\"nouveau\""));
                 for (;;) {
                         r = request_full(d, "GET", "/v1/devices", NULL, d->token, etag2);
                         if (r.status == 200)

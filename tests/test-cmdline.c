@@ -335,8 +335,8 @@ static void test_grub_quoting_kept(void)
 {
         static const char *const variants[] = {
             /* single quotes, export, comments around, a DEFAULT after LINUX */
-            "# comment\nexport GRUB_CMDLINE_LINUX='console=ttyS0,115200n8'  # serial\n"
-            "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet   splash\"\n",
+            ("# comment\nexport GRUB_CMDLINE_LINUX='console=ttyS0,115200n8'  # serial\n"
+             "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet   splash\"\n"),
             /* unquoted, and an earlier assignment that is overridden */
             "GRUB_CMDLINE_LINUX=\"old\"\nGRUB_CMDLINE_LINUX=quiet\n",
             /* empty, no newline at the end */

@@ -122,6 +122,7 @@ static void test_attach_drops_persist_and_dracut(void)
                 g_autoptr(HdBindReport) r = hd_bind_detach(ctx, &a, 1, &opts, &error);
                 g_assert_no_error(error);
                 g_assert_nonnull(r);
+                g_assert_nonnull(r);
         }
         dracut = read_file(fx, DRACUT);
         g_assert_nonnull(strstr(dracut, "add_drivers+=\" vfio-pci \""));
@@ -339,6 +340,7 @@ static void test_persist_add_group_plan(void)
                 g_autoptr(GError) error = NULL;
                 g_autoptr(HdBindReport) r = hd_bind_detach(ctx, &a, 1, &opts, &error);
                 g_assert_no_error(error);
+                g_assert_nonnull(r);
                 g_assert_true(hd_persist_remove(ctx, AUDIO, &error));
                 g_assert_true(hd_persist_remove(ctx, GPU, &error));
         }
@@ -347,6 +349,7 @@ static void test_persist_add_group_plan(void)
                 HdBindOptions opts = { 0 };
                 g_autoptr(GError) error = NULL;
                 g_autoptr(HdBindReport) r = hd_bind_persist(ctx, &a, 1, &opts, &error);
+                g_assert_null(r);
                 g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
                 g_assert_nonnull(strstr(error->message, AUDIO));
                 g_assert_false(hd_persist_has(ctx, GPU));
@@ -367,10 +370,12 @@ static void test_detach_persist_boot_viability(void)
                 HdBindOptions opts = { .group = TRUE };
                 g_autoptr(HdBindReport) r = hd_bind_detach(ctx, &a, 1, &opts, &error);
                 g_assert_no_error(error);
+                g_assert_nonnull(r);
         }
         {
                 HdBindOptions opts = { .persist = TRUE };
                 g_autoptr(HdBindReport) r = hd_bind_detach(ctx, &a, 1, &opts, &error);
+                g_assert_null(r);
                 g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
                 g_assert_nonnull(strstr(error->message, AUDIO));
                 g_assert_nonnull(strstr(error->message, "bind at boot the whole group with --group"));
@@ -381,6 +386,7 @@ static void test_detach_persist_boot_viability(void)
                 HdBindOptions opts = { .persist = TRUE, .group = TRUE };
                 g_autoptr(HdBindReport) r = hd_bind_detach(ctx, &a, 1, &opts, &error);
                 g_assert_no_error(error);
+                g_assert_nonnull(r);
                 g_assert_true(hd_persist_has(ctx, GPU));
                 g_assert_true(hd_persist_has(ctx, AUDIO));
         }

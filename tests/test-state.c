@@ -204,7 +204,7 @@ static void test_vm_name(void)
                 g_autofree char *vm = NULL;
                 g_assert_true(
                     g_file_set_contents(cmdline, cases[i].args, (gssize)cases[i].len, NULL));
-                vm = hd_state_vm_of_pid(ctx, 77);
+                vm = hd_usage_vm_of_pid(ctx, 77);
                 g_assert_cmpstr(vm, ==, cases[i].vm);
         }
 }

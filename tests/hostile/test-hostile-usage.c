@@ -106,8 +106,7 @@ static void test_kernel_args_control_chars(void)
         g_autofree char *grub = hd_test_path(fx, "etc/default/grub");
         g_autofree char *before = NULL, *after = NULL;
         const char *bad[] = {"quiet\nGRUB_DISABLE_RECOVERY=true",
-                             "a\x01"
-                             "b",
+                             ("a\x01" /* the hex escape ends here */ "b"),
                              "x=\x1b[2J",
                              "tab\there",
                              "del\x7f",

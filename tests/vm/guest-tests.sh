@@ -607,7 +607,7 @@ t_hd_bridged_nic() {
 # ------------------------------------------------------------------ the list
 # name|function [args]
 # ------------------------------------------------------------------ issue 12 items 4 and 10: state
-# One state for a group (src/lib/state.h): a nested QEMU started as libvirt does (-name
+# One state for a group (src/lib/devices/state.h): a nested QEMU started as libvirt does (-name
 # guest=NAME) holding the lone edu's group makes it "in-use", named by its VM, in groups and
 # show; detach of it is a no-op there, not a refusal.
 t_hd_state_in_use() {
