@@ -287,6 +287,25 @@ static void test_domain_patch_bad(void)
         g_clear_error(&error);
         g_assert_null(hd_guest_patch_domain_xml("<domain/>", &a, 1, &o, &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+        g_clear_error(&error);
+        /* found by fuzz-domain-xml: "</devices>" inside an attribute or a comment after the
+         * real end tag got the <hostdev> inserted there; a second top-level element */
+        {
+                g_autofree char *patched = hd_guest_patch_domain_xml(
+                    "<domain><devices></devices><os><type arch='</devices>'/></os>"
+                    "<!-- </devices> --></domain>",
+                    &a, 1, &o, &error);
+                g_assert_no_error(error);
+                g_assert_nonnull(patched);
+                g_assert_true(g_str_has_prefix(patched, "<domain><devices>"));
+                g_assert_true(strstr(patched, "<hostdev") < strstr(patched, "</devices>"));
+                g_assert_true(g_str_has_suffix(patched, "<type arch='</devices>'/></os>"
+                                                        "<!-- </devices> --></domain>"));
+        }
+        g_assert_null(hd_guest_patch_domain_xml("<domain><devices></devices></domain><x/>", &a,
+                                                1, &o, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+        g_clear_error(&error);
         /* found by fuzz-domain-xml: an unparseable document with no error to fill crashed */
         g_assert_null(hd_guest_patch_domain_xml("<domain><devices>", &a, 1, &o, NULL));
         g_assert_null(hd_guest_patch_domain_xml("", &a, 1, &o, NULL));

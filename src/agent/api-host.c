@@ -32,15 +32,6 @@ static char *read_root_file(HdCtx *ctx, const char *path)
         return g_steal_pointer(&text);
 }
 
-static void add_nullable(JsonBuilder *b, const char *name, const char *value)
-{
-        json_builder_set_member_name(b, name);
-        if (value)
-                json_builder_add_string_value(b, value);
-        else
-                json_builder_add_null_value(b);
-}
-
 static void add_strv(JsonBuilder *b, const char *name, GPtrArray *words)
 {
         json_builder_set_member_name(b, name);
@@ -55,12 +46,12 @@ static void add_kernel_args(JsonBuilder *b, const HdKernelArgs *args)
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "available");
         json_builder_add_boolean_value(b, TRUE);
-        add_nullable(b, "bootloader", hd_bootloader_kind_to_string(args->bootloader));
+        hd_json_add_string_or_null(b, "bootloader", hd_bootloader_kind_to_string(args->bootloader));
         {
                 /* absolute, as `hostdev kernel-args --json` prints it */
                 g_autofree char *abs =
                     args->config_path ? g_strconcat("/", args->config_path, NULL) : NULL;
-                add_nullable(b, "config_path", abs);
+                hd_json_add_string_or_null(b, "config_path", abs);
         }
         add_strv(b, "running", args->running);
         add_strv(b, "configured", args->configured);
@@ -100,10 +91,10 @@ static void get_host(HdRequest *req)
         if (!hostname && hd_ctx_is_live_root(ctx))
                 hostname = g_strdup(g_get_host_name());
         json_builder_begin_object(b);
-        add_nullable(b, "hostname", hostname);
-        add_nullable(b, "machine_id", machine_id);
-        add_nullable(b, "root", hd_ctx_get_root(ctx));
-        add_nullable(b, "backend", hd_backend_kind_to_string(hd_ctx_get_backend_kind(ctx)));
+        hd_json_add_string_or_null(b, "hostname", hostname);
+        hd_json_add_string_or_null(b, "machine_id", machine_id);
+        hd_json_add_string_or_null(b, "root", hd_ctx_get_root(ctx));
+        hd_json_add_string_or_null(b, "backend", hd_backend_kind_to_string(hd_ctx_get_backend_kind(ctx)));
         json_builder_set_member_name(b, "agent_version");
         json_builder_add_string_value(b, HOSTDEV_VERSION);
         json_builder_set_member_name(b, "iommu_groups");
@@ -112,31 +103,14 @@ static void get_host(HdRequest *req)
                 g_autoptr(HdHostReport) report = hd_host_check(ctx, &error);
                 if (!report)
                         return hd_respond_gerror(req->msg, error);
-                add_nullable(b, "cpu_vendor", hd_cpu_vendor_to_string(report->cpu_vendor));
-                add_nullable(b, "kernel", report->kernel_release);
+                hd_json_add_string_or_null(b, "cpu_vendor", hd_cpu_vendor_to_string(report->cpu_vendor));
+                hd_json_add_string_or_null(b, "kernel", report->kernel_release);
                 json_builder_set_member_name(b, "readiness");
                 json_builder_begin_object(b);
                 json_builder_set_member_name(b, "available");
                 json_builder_add_boolean_value(b, TRUE);
-                json_builder_set_member_name(b, "passthrough_possible");
-                json_builder_add_boolean_value(b, report->passthrough_possible);
-                json_builder_set_member_name(b, "interrupted_operations");
-                json_builder_add_int_value(b, report->interrupted_operations);
-                /* with these, "readiness" is `hostdev check --json` plus "available" */
-                add_nullable(b, "cpu_vendor", hd_cpu_vendor_to_string(report->cpu_vendor));
-                add_nullable(b, "kernel_release", report->kernel_release);
-                json_builder_set_member_name(b, "checks");
-                json_builder_begin_array(b);
-                for (guint i = 0; i < report->checks->len; i++) {
-                        const HdCheck *c = report->checks->pdata[i];
-                        json_builder_begin_object(b);
-                        add_nullable(b, "id", c->id);
-                        add_nullable(b, "status", hd_check_status_to_string(c->status));
-                        add_nullable(b, "summary", c->summary);
-                        add_nullable(b, "hint", c->hint);
-                        json_builder_end_object(b);
-                }
-                json_builder_end_array(b);
+                /* "readiness" is `hostdev check --json` plus "available" */
+                hd_json_add_host_report(b, report);
                 json_builder_end_object(b);
         }
         json_builder_set_member_name(b, "kernel_args");
@@ -145,7 +119,7 @@ static void get_host(HdRequest *req)
                 json_builder_begin_object(b);
                 json_builder_set_member_name(b, "available");
                 json_builder_add_boolean_value(b, FALSE);
-                add_nullable(b, "error", error->message);
+                hd_json_add_string_or_null(b, "error", error->message);
                 json_builder_end_object(b);
         }
         json_builder_end_object(b);

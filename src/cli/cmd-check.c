@@ -41,36 +41,7 @@ static void print_json(const HdHostReport *r)
         g_autoptr(JsonBuilder) b = json_builder_new();
 
         json_builder_begin_object(b);
-        json_builder_set_member_name(b, "checks");
-        json_builder_begin_array(b);
-        for (guint i = 0; i < r->checks->len; i++) {
-                const HdCheck *c = r->checks->pdata[i];
-                json_builder_begin_object(b);
-                json_builder_set_member_name(b, "id");
-                json_builder_add_string_value(b, c->id);
-                json_builder_set_member_name(b, "status");
-                json_builder_add_string_value(b, hd_check_status_to_string(c->status));
-                json_builder_set_member_name(b, "summary");
-                json_builder_add_string_value(b, c->summary);
-                json_builder_set_member_name(b, "hint");
-                if (c->hint)
-                        json_builder_add_string_value(b, c->hint);
-                else
-                        json_builder_add_null_value(b);
-                json_builder_end_object(b);
-        }
-        json_builder_end_array(b);
-        json_builder_set_member_name(b, "passthrough_possible");
-        json_builder_add_boolean_value(b, r->passthrough_possible);
-        json_builder_set_member_name(b, "interrupted_operations");
-        json_builder_add_int_value(b, r->interrupted_operations);
-        json_builder_set_member_name(b, "cpu_vendor");
-        json_builder_add_string_value(b, hd_cpu_vendor_to_string(r->cpu_vendor));
-        json_builder_set_member_name(b, "kernel_release");
-        if (r->kernel_release)
-                json_builder_add_string_value(b, r->kernel_release);
-        else
-                json_builder_add_null_value(b);
+        hd_json_add_host_report(b, r);
         json_builder_end_object(b);
         cli_print_json(b);
 }

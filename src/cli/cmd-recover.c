@@ -6,15 +6,6 @@
 
 #include "cli.h"
 
-static void add_nullable(JsonBuilder *b, const char *name, const char *value)
-{
-        json_builder_set_member_name(b, name);
-        if (value)
-                json_builder_add_string_value(b, value);
-        else
-                json_builder_add_null_value(b);
-}
-
 /* The files of the journal directory and what recovery does with each (docs/json-bind.md). */
 static void add_operations(JsonBuilder *b, GPtrArray *pending)
 {
@@ -25,11 +16,11 @@ static void add_operations(JsonBuilder *b, GPtrArray *pending)
                 g_autofree char *file = g_strconcat("/", op->file, NULL);
 
                 json_builder_begin_object(b);
-                add_nullable(b, "journal", file);
-                add_nullable(b, "action", hd_pending_action_to_string(op->action));
-                add_nullable(b, "operation", op->operation);
-                add_nullable(b, "state", op->state);
-                add_nullable(b, "why", op->why);
+                hd_json_add_string_or_null(b, "journal", file);
+                hd_json_add_string_or_null(b, "action", hd_pending_action_to_string(op->action));
+                hd_json_add_string_or_null(b, "operation", op->operation);
+                hd_json_add_string_or_null(b, "state", op->state);
+                hd_json_add_string_or_null(b, "why", op->why);
                 json_builder_set_member_name(b, "iommu_groups");
                 json_builder_begin_array(b);
                 for (guint k = 0; k < op->groups->len; k++)
@@ -40,9 +31,9 @@ static void add_operations(JsonBuilder *b, GPtrArray *pending)
                 for (guint k = 0; k < op->devices->len; k++) {
                         const HdJournalDevice *d = op->devices->pdata[k];
                         json_builder_begin_object(b);
-                        add_nullable(b, "address", d->name);
-                        add_nullable(b, "original_driver", d->original_driver);
-                        add_nullable(b, "target_driver", d->target_driver);
+                        hd_json_add_string_or_null(b, "address", d->name);
+                        hd_json_add_string_or_null(b, "original_driver", d->original_driver);
+                        hd_json_add_string_or_null(b, "target_driver", d->target_driver);
                         json_builder_end_object(b);
                 }
                 json_builder_end_array(b);

@@ -484,3 +484,34 @@ void hd_json_set_host_use(JsonObject *obj, HdCtx *ctx, const HdDevice *dev)
                 json_object_set_null_member(obj, "framebuffer");
         }
 }
+
+void hd_json_add_string_or_null(JsonBuilder *b, const char *name, const char *value)
+{
+        json_builder_set_member_name(b, name);
+        if (value)
+                json_builder_add_string_value(b, value);
+        else
+                json_builder_add_null_value(b);
+}
+
+void hd_json_add_host_report(JsonBuilder *b, const HdHostReport *r)
+{
+        json_builder_set_member_name(b, "checks");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < r->checks->len; i++) {
+                const HdCheck *c = r->checks->pdata[i];
+                json_builder_begin_object(b);
+                hd_json_add_string_or_null(b, "id", c->id);
+                hd_json_add_string_or_null(b, "status", hd_check_status_to_string(c->status));
+                hd_json_add_string_or_null(b, "summary", c->summary);
+                hd_json_add_string_or_null(b, "hint", c->hint);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "passthrough_possible");
+        json_builder_add_boolean_value(b, r->passthrough_possible);
+        json_builder_set_member_name(b, "interrupted_operations");
+        json_builder_add_int_value(b, r->interrupted_operations);
+        hd_json_add_string_or_null(b, "cpu_vendor", hd_cpu_vendor_to_string(r->cpu_vendor));
+        hd_json_add_string_or_null(b, "kernel_release", r->kernel_release);
+}

@@ -13,6 +13,7 @@
 #include "ctx.h"
 #include "device.h"
 #include "group.h"
+#include "host.h"
 #include "inventory.h"
 #include "vfio.h"
 #include "json-writer.h"
@@ -34,6 +35,14 @@ void hd_json_write_group(HdJsonWriter *w, const HdGroup *group);
 
 /* One group object: group, devices, bridges, viable, verdict, verdict_code, shared_reason. */
 void hd_json_add_group(JsonBuilder *b, const HdGroup *group);
+
+/* A string member, null when @value is NULL. */
+void hd_json_add_string_or_null(JsonBuilder *b, const char *name, const char *value);
+
+/* The members of `hostdev check --json` (checks, passthrough_possible, interrupted_operations,
+ * cpu_vendor, kernel_release: docs/json-check.md) into the object being built: the CLI prints
+ * them, the agent's GET /v1/host answers them as "readiness". */
+void hd_json_add_host_report(JsonBuilder *b, const HdHostReport *report);
 
 /* Serialize a finished builder's root to a string, with or without indentation. */
 char *hd_json_to_string(JsonBuilder *b, gboolean pretty);

@@ -200,6 +200,10 @@ typedef struct {
         GPtrArray *host_sources; /* HdAddress* of <hostdev><source><address> */
         GSList *stack;           /* element names, innermost first */
         gboolean has_devices;
+        guint n_roots;           /* top-level elements */
+        gboolean other_root;     /* one of them is not <domain> */
+        guint n_domain_devices;  /* <devices> ends directly below <domain> */
+        int devices_line, devices_char; /* where the last of them ends (just past its '>') */
 } DomainScan;
 
 static const char *attr(const char **names, const char **values, const char *name)
@@ -224,6 +228,10 @@ static void scan_start(GMarkupParseContext *pc, const char *element, const char 
 
         if (strcmp(element, "devices") == 0)
                 scan->has_devices = TRUE;
+        if (!scan->stack) {
+                scan->n_roots++;
+                scan->other_root |= strcmp(element, "domain") != 0;
+        }
         if (strcmp(element, "address") == 0) {
                 if (g_strcmp0(parent, "source") == 0 && g_strcmp0(grandparent, "hostdev") == 0) {
                         HdAddress *a = g_new0(HdAddress, 1);
@@ -247,9 +255,28 @@ static void scan_end(GMarkupParseContext *pc, const char *element, gpointer data
         DomainScan *scan = data;
         GSList *top = scan->stack;
 
+        if (strcmp(element, "devices") == 0 && top->next && !top->next->next &&
+            strcmp(top->next->data, "domain") == 0) {
+                scan->n_domain_devices++;
+                g_markup_parse_context_get_position(pc, &scan->devices_line,
+                                                    &scan->devices_char);
+        }
         scan->stack = top->next;
         g_free(top->data);
         g_slist_free_1(top);
+}
+
+/* The byte offset of GMarkup's position (1-based line, 1-based character on the line). */
+static gsize markup_offset(const char *text, int line, int ch)
+{
+        const char *p = text;
+
+        for (int l = 1; l < line && *p; p++)
+                if (*p == '\n')
+                        l++;
+        for (int c = 1; c < ch && *p; c++)
+                p = g_utf8_next_char(p);
+        return (gsize)(p - text);
 }
 
 char *hd_guest_patch_domain_xml(const char *domain_xml, const HdAddress *hosts, guint n_hosts,
@@ -279,10 +306,25 @@ char *hd_guest_patch_domain_xml(const char *domain_xml, const HdAddress *hosts, 
                             "the domain XML cannot be parsed: %s", parse_error->message);
                 return NULL;
         }
-        close = g_strrstr(domain_xml, "</devices>");
-        if (!scan.has_devices || !close) {
+        if (scan.n_roots != 1 || scan.other_root) {
                 g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
-                            "the domain XML has no <devices> element to add host devices to");
+                            "the domain XML must be one <domain> element (as virsh dumpxml "
+                            "writes it)");
+                return NULL;
+        }
+        /* The end tag the parser saw, not a "</devices>" in an attribute or comment. */
+        close = scan.n_domain_devices == 1
+                    ? g_strrstr_len(domain_xml,
+                                    (gssize)markup_offset(domain_xml, scan.devices_line,
+                                                          scan.devices_char),
+                                    "</devices")
+                    : NULL;
+        if (!close) {
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                            scan.n_domain_devices > 1
+                                ? "the domain XML has more than one <devices> element"
+                                : "the domain XML has no <devices> element to add host "
+                                  "devices to");
                 return NULL;
         }
         for (guint i = 0; i < n_hosts; i++)
