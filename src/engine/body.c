@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Request bodies of the engine, with the agent's rules (src/agent/request.h): one strict JSON
+ * object, no member twice, unknown members refused, every member of one type (null is a wrong
+ * type, never "not given"). Errors are G_IO_ERROR_INVALID_ARGUMENT, answered 400.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "engine.h"
+#include "json-strict.h"
+#include "utf8.h"
+
+static gboolean invalid(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+static gboolean invalid(GError **error, const char *format, ...)
+{
+        g_autofree char *message = NULL;
+        va_list ap;
+
+        va_start(ap, format);
+        message = hd_utf8_vprintf(format, ap);
+        va_end(ap);
+        g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, message);
+        return FALSE;
+}
+
+JsonObject *hd_engine_body_parse(const char *data, gsize len, GError **error)
+{
+        g_autoptr(JsonParser) parser = NULL;
+        g_autoptr(GError) local = NULL;
+        g_autofree char *duplicate = NULL;
+        JsonNode *root;
+
+        if (len == 0)
+                return json_object_new();
+        if (!hd_json_strict_validate(data, len, HD_JSON_STRICT_DEPTH_DEFAULT, HD_JSON_STRICT_NO_NUL,
+                                     &duplicate, &local)) {
+                if (duplicate)
+                        invalid(error,
+                                "member \"%.64s\" appears more than once in one object of the "
+                                "request body; give each member once",
+                                duplicate);
+                else
+                        invalid(error, "the request body is not valid JSON (RFC 8259): %s",
+                                local->message);
+                return NULL;
+        }
+        parser = json_parser_new_immutable();
+        if (!json_parser_load_from_data(parser, data, (gssize)len, &local)) {
+                invalid(error, "the request body is not valid JSON: %s", local->message);
+                return NULL;
+        }
+        root = json_parser_get_root(parser);
+        if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+                invalid(error, "the request body must be a JSON object");
+                return NULL;
+        }
+        return json_object_ref(json_node_get_object(root));
+}
+
+gboolean hd_engine_name_valid(const char *name)
+{
+        gsize n = strlen(name);
+
+        if (n == 0 || n > 64 || name[0] == '.' || name[0] == '-')
+                return FALSE;
+        for (const char *c = name; *c; c++)
+                if (!g_ascii_isalnum(*c) && *c != '.' && *c != '_' && *c != '-')
+                        return FALSE;
+        return TRUE;
+}
+
+/* A string member: absent leaves *out NULL; present must be a string of at most @max bytes
+ * without control characters. */
+static gboolean get_string(JsonObject *o, const char *name, gsize max, char **out, GError **error)
+{
+        JsonNode *n = json_object_get_member(o, name);
+        const char *v;
+
+        *out = NULL;
+        if (!n)
+                return TRUE;
+        if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+                return invalid(error, "\"%s\" must be a string%s", name,
+                               JSON_NODE_HOLDS_NULL(n) ? ", not null; leave it out to keep it"
+                                                       : "");
+        v = json_node_get_string(n);
+        if (strlen(v) > max)
+                return invalid(error, "\"%s\" is longer than %" G_GSIZE_FORMAT " bytes", name, max);
+        for (const char *c = v; *c; c++)
+                if ((guchar)*c < 0x20 || *c == 0x7f)
+                        return invalid(error, "\"%s\" holds a control character", name);
+        *out = g_strdup(v);
+        return TRUE;
+}
+
+static const char *const host_members[] = {"name",        "agent_url",       "agent_token",
+                                           "tls_ca_file", "tls_pinned_cert", NULL};
+
+gboolean hd_engine_body_host(JsonObject *o, gboolean create, HdHostBody *out, GError **error)
+{
+        g_autoptr(GList) names = json_object_get_members(o);
+
+        memset(out, 0, sizeof(*out));
+        for (GList *l = names; l; l = l->next)
+                if (!g_strv_contains(host_members, l->data)) {
+                        g_autofree char *list = g_strjoinv(", ", (char **)host_members);
+                        return invalid(error,
+                                       "unknown member \"%.64s\" in the request body; "
+                                       "known: %s",
+                                       (const char *)l->data, list);
+                }
+        if (!get_string(o, "name", 64, &out->name, error) ||
+            !get_string(o, "agent_url", 2048, &out->agent_url, error) ||
+            !get_string(o, "agent_token", 4096, &out->agent_token, error) ||
+            !get_string(o, "tls_ca_file", 4096, &out->tls_ca_file, error) ||
+            !get_string(o, "tls_pinned_cert", 4096, &out->tls_pinned_cert, error))
+                goto fail;
+        if (create && (!out->name || !out->agent_url || !out->agent_token)) {
+                invalid(error, "a host needs \"name\", \"agent_url\" and \"agent_token\" (the "
+                               "agent's token file, /var/lib/hostdev/agent.token on the host)");
+                goto fail;
+        }
+        if (out->name && !hd_engine_name_valid(out->name)) {
+                invalid(error, "\"name\" must be 1 to 64 of A-Z a-z 0-9 . _ - (not starting "
+                               "with . or -)");
+                goto fail;
+        }
+        if (out->agent_url) {
+                g_autoptr(GUri) uri = g_uri_parse(out->agent_url, G_URI_FLAGS_NONE, NULL);
+                const char *scheme = uri ? g_uri_get_scheme(uri) : NULL;
+                if (!uri || !scheme ||
+                    (g_ascii_strcasecmp(scheme, "http") != 0 &&
+                     g_ascii_strcasecmp(scheme, "https") != 0) ||
+                    !g_uri_get_host(uri) || !*g_uri_get_host(uri) || g_uri_get_query(uri) ||
+                    g_uri_get_fragment(uri) || g_uri_get_userinfo(uri) ||
+                    (*g_uri_get_path(uri) && strcmp(g_uri_get_path(uri), "/") != 0)) {
+                        invalid(error, "\"agent_url\" must be the agent's base URL, "
+                                       "http(s)://HOST:PORT, without a path, query or user");
+                        goto fail;
+                }
+        }
+        if (out->agent_token && !*out->agent_token) {
+                invalid(error, "\"agent_token\" must not be empty");
+                goto fail;
+        }
+        if ((out->tls_ca_file && *out->tls_ca_file && !g_path_is_absolute(out->tls_ca_file)) ||
+            (out->tls_pinned_cert && *out->tls_pinned_cert &&
+             !g_path_is_absolute(out->tls_pinned_cert))) {
+                invalid(error, "\"tls_ca_file\" and \"tls_pinned_cert\" must be absolute paths "
+                               "to PEM files");
+                goto fail;
+        }
+        if (create) {
+                /* "" clears a field on edit; on create it means nothing */
+                if (out->tls_ca_file && !*out->tls_ca_file)
+                        g_clear_pointer(&out->tls_ca_file, g_free);
+                if (out->tls_pinned_cert && !*out->tls_pinned_cert)
+                        g_clear_pointer(&out->tls_pinned_cert, g_free);
+        }
+        return TRUE;
+fail:
+        hd_host_body_clear(out);
+        return FALSE;
+}
+
+void hd_host_body_clear(HdHostBody *b)
+{
+        g_free(b->name);
+        if (b->agent_token)
+                explicit_bzero(b->agent_token, strlen(b->agent_token));
+        g_free(b->agent_token);
+        g_free(b->agent_url);
+        g_free(b->tls_ca_file);
+        g_free(b->tls_pinned_cert);
+        memset(b, 0, sizeof(*b));
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * hostdev-engine: the fleet manager (docs/ARCHITECTURE.md, "Engine"). One process, one
+ * GMainLoop on the main thread: the HTTP server (src/http, libmicrohttpd on the loop), the
+ * per-host sync with the agents (sync.c, libsoup's SoupSession on the loop), the store
+ * (store.h; SQLite, synchronous calls on the main thread, see store.h for why and for the
+ * PostgreSQL seam).
+ *
+ * Modules: main.c (options, configuration file, the token subcommands), api.c (routing,
+ * authentication, roles, the /v1 handlers, the audit log of API calls), body.c (strict request
+ * bodies, no HTTP), sync.c (hosts.h: the state machine and long polls), store-sqlite.c.
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "hosts.h"
+#include "http.h"
+#include "store.h"
+
+/* The largest request body the engine reads (413 beyond). */
+#define HD_ENGINE_MAX_BODY (64 * 1024)
+
+typedef struct {
+        char *db_path;
+        char *listen;
+        char *tls_cert, *tls_key;
+        char *replica; /* the lease owner name (hosts.h) */
+        guint poll_wait;
+        guint retry_max;
+        guint max_connections, max_per_peer, idle_timeout;
+        gboolean verbose;
+} HdEngineOptions;
+
+typedef struct {
+        HdEngineOptions opts;
+        HdStore *store;
+        HdSyncManager *sync;
+        HdHttpServer *server;
+        GMainLoop *loop;
+        GList *event_waiters; /* GET /v1/events?wait=N suspended until an event or N s */
+        guint wake_id;        /* the idle that answers them after an event */
+} HdEngine;
+
+gboolean hd_engine_api_start(HdEngine *engine, GError **error);
+void hd_engine_api_stop(HdEngine *engine);
+/* The audit log (store events), from the API and the sync. Never fails the caller. */
+void hd_engine_event(HdEngine *engine, const char *actor, const char *action, const char *object,
+                     const char *result, const char *message);
+void hd_engine_log(HdEngine *engine, const char *level, const char *format, ...)
+    G_GNUC_PRINTF(3, 4);
+
+/* ---- request bodies (body.c): JSON in, validated values out, messages for a 400 ---- */
+
+/* The body as one JSON object, strictly (src/basic/json-strict.h: no duplicates, no \u0000);
+ * an empty body is {}. */
+JsonObject *hd_engine_body_parse(const char *data, gsize len, GError **error);
+
+/* POST /v1/hosts (all of name, agent_url, agent_token required) and PATCH /v1/hosts/{id}
+ * (every member optional; tls_* "" clears). Unknown members, null and wrong types are
+ * refused. */
+typedef struct {
+        char *name, *agent_url, *agent_token, *tls_ca_file, *tls_pinned_cert;
+} HdHostBody;
+gboolean hd_engine_body_host(JsonObject *o, gboolean create, HdHostBody *out, GError **error);
+void hd_host_body_clear(HdHostBody *b);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(HdHostBody, hd_host_body_clear)
+
+/* Names of hosts and tokens: 1..64 of [A-Za-z0-9._-], not starting with '.' or '-'. */
+gboolean hd_engine_name_valid(const char *name);

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Hosts and their sync with the agents (sync.c): one HdSync per host on the main loop, talking
+ * to the host's hostdevd through a SoupSession (async, main context).
+ *
+ * The host state machine (the status column, store.h HdHostStatus):
+ *
+ *   (added / edited connection) --> connecting
+ *   connecting      -- GET /v1/host, /v1/devices, /v1/groups answered -----------> up
+ *   connecting, up  -- any agent call fails (refused, reset, timeout, 401, 5xx) -> non_responsive
+ *   non_responsive  -- after the backoff (1, 2, 4 ... --retry-max seconds):
+ *                      the same three calls answered --------------------------> up
+ *                      (boot id new or not: the ETags hold the agent's boot id,
+ *                      so a restarted agent never answers 304 to an old one)
+ *   up              -- stays up while the long polls answer (200: a new generation,
+ *                      applied in one store transaction; 304: none in wait seconds)
+ *   maintenance, rebooting: in the enum and the schema for the next increment
+ *                      (maintenance <- up by an admin while no VM runs; rebooting <-
+ *                      maintenance by POST .../reboot until a new boot id; activate ->
+ *                      connecting). No transition reaches them yet.
+ *   (removed)       -- the sync is cancelled, its requests aborted, its rows deleted.
+ *
+ * While up, each host has exactly two requests outstanding on its agent: GET /v1/devices?wait=N
+ * and GET /v1/groups?wait=N, each with If-None-Match: the ETag last stored. A 200 on devices
+ * also re-reads GET /v1/host (readiness and kernel arguments may follow a driver change).
+ * A refresh (POST /v1/hosts/{id}/refresh) cancels the polls and runs connecting's reads again.
+ *
+ * The store is the truth (store.h rule 2): the in-memory HdSync holds the requests in flight
+ * and the backoff timer only; status, facts, ETags and inventory are written through the store
+ * the moment they are learnt. Each cycle renews the host's sync lease (rule 3); a host whose
+ * lease another replica holds is not polled.
+ */
+#pragma once
+
+#include "store.h"
+
+typedef struct HdSyncManager HdSyncManager;
+
+typedef struct {
+        guint poll_wait;   /* seconds the agent holds a long poll, 1..300 */
+        guint retry_max;   /* the backoff's cap in seconds */
+        guint lease_ttl;   /* seconds */
+        const char *owner; /* this replica's lease owner name */
+} HdSyncConfig;
+
+/* Hooks the sync calls on the main thread (the audit log). */
+typedef void (*HdSyncEventFunc)(const char *host_id, const char *action, const char *result,
+                                const char *message, gpointer user_data);
+
+HdSyncManager *hd_sync_manager_new(HdStore *store, const HdSyncConfig *config,
+                                   HdSyncEventFunc event, gpointer user_data);
+void hd_sync_manager_free(HdSyncManager *m);
+/* Start syncing every host of the store. */
+gboolean hd_sync_manager_start_all(HdSyncManager *m, GError **error);
+/* (Re)start the host's sync from connecting's reads (added, edited, refresh). */
+void hd_sync_host_start(HdSyncManager *m, const char *host_id);
+/* Stop the host's sync (removed). */
+void hd_sync_host_stop(HdSyncManager *m, const char *host_id);

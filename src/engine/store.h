@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The engine's store: every piece of fleet state (hosts, their devices and IOMMU groups, API
+ * tokens, the audit log, sync leases) behind one interface in domain terms. No SQL leaves
+ * store-*.c; the rest of the engine never sees a statement, a row id or a connection.
+ *
+ * Rules that let a PostgreSQL store and several engine replicas follow without a rewrite:
+ * 1. Every state change is exactly one store call, and every store call that changes something
+ *    is one transaction (an inventory diff, a host removal with its check, an event append).
+ *    Callers never compose transactions out of several calls.
+ * 2. The database is the only truth. What the engine keeps in memory (per-host sync state:
+ *    the SoupMessage in flight, the backoff timer) is a cache of rows and can be rebuilt from
+ *    the store after a restart; an API answer is always read from the store.
+ * 3. Who syncs a host is a row: host_leases (host, owner, expires_at). A replica syncs a host
+ *    only while hd_store_lease_claim() gives it the lease; it renews the lease on each cycle.
+ *    Today one replica holds every lease; a second replica would find them taken until they
+ *    expire.
+ * 4. Ids are chosen by the engine (hosts: random UUIDs) or computed inside the transaction
+ *    (events: MAX(id)+1 under the primary key, which a concurrent writer makes fail and retry
+ *    on PostgreSQL rather than duplicate), so no AUTOINCREMENT / SERIAL dialect is needed.
+ * 5. The SQL is the common subset of SQLite and PostgreSQL: TEXT, INTEGER, BIGINT, explicit
+ *    PRIMARY KEY / UNIQUE / CHECK / REFERENCES ... ON DELETE CASCADE; booleans are INTEGER 0/1
+ *    with a CHECK; times are TEXT in ISO 8601 UTC ("2026-12-01T16:50:00.123456Z"), which sorts
+ *    as it reads; JSON documents from agents are TEXT.
+ * 6. Migrations are numbered (store-sqlite.c: migrations[]), each applied in its own
+ *    transaction with its number written to schema_version; a database newer than the engine
+ *    is refused at start.
+ *
+ * Threads. The calls are synchronous and run on the main loop's thread. For SQLite this is
+ * a deliberate choice: the database is a local file in WAL mode with synchronous=NORMAL, so a
+ * commit is a write to the WAL without fsync; the largest transaction (a 128-device inventory
+ * diff) is one prepared statement per changed row, well under a millisecond; reads are
+ * indexed and paginated (hosts are read at most a page at a time). A busy timeout of 5 s only
+ * matters when another process (hostdev-engine token ...) writes at the same moment.
+ * A PostgreSQL backend cannot block the loop on a network round trip: it implements the same
+ * operations on a worker thread (each operation is self-contained: arguments in, owned
+ * results out, no cursor or row object crosses the call): each becomes a GTask run on a
+ * worker thread with an _async/_finish pair of the same arguments, and the engine's few call
+ * sites (api.c, sync.c) move to the pair. The SQLite backend keeps the synchronous call.
+ *
+ * Errors: G_IO_ERROR for the database itself (open, I/O, corrupt), HD_STORE_ERROR for what a
+ * caller can act on (NOT_FOUND, EXISTS, REFUSED with the reason).
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define HD_STORE_ERROR (hd_store_error_quark())
+GQuark hd_store_error_quark(void);
+
+typedef enum {
+        HD_STORE_ERROR_NOT_FOUND, /* no such host / token */
+        HD_STORE_ERROR_EXISTS,    /* the name is taken */
+        HD_STORE_ERROR_REFUSED,   /* e.g. removing a host whose devices VMs use */
+        HD_STORE_ERROR_FAILED,    /* the database */
+} HdStoreError;
+
+typedef struct HdStore HdStore;
+
+/* The host status: see hosts.h for the state machine. */
+typedef enum {
+        HD_HOST_CONNECTING,
+        HD_HOST_UP,
+        HD_HOST_MAINTENANCE,
+        HD_HOST_REBOOTING,
+        HD_HOST_NON_RESPONSIVE,
+} HdHostStatus;
+
+const char *hd_host_status_to_string(HdHostStatus s);
+gboolean hd_host_status_from_string(const char *s, HdHostStatus *out);
+
+/* A host row. The agent token is never part of it (hd_store_host_get_secret). */
+typedef struct {
+        char *id;
+        char *name;
+        char *agent_url;
+        char *tls_ca_file;     /* PEM of the CA that signs the agent's certificate, or NULL */
+        char *tls_pinned_cert; /* PEM of the one certificate accepted, or NULL */
+        HdHostStatus status;
+        char *last_error;
+        char *retry_at;      /* when the next attempt runs while non_responsive */
+        guint retry_seconds; /* the current backoff */
+        int passthrough;     /* -1 unknown, 0 disabled, 1 enabled */
+        char *passthrough_reason;
+        char *cpu_vendor;
+        char *kernel_release;
+        char *kernel_args_running;    /* JSON array text or NULL */
+        char *kernel_args_configured; /* JSON array text or NULL */
+        guint device_count;
+        guint group_count;
+        char *devices_etag;
+        char *groups_etag;
+        char *last_sync;
+        char *created_at;
+        char *updated_at;
+} HdHost;
+
+void hd_host_free(HdHost *h);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdHost, hd_host_free)
+
+/* Filters of hd_store_hosts_list(); NULL / -1 for "any". */
+typedef struct {
+        const char *status;      /* one status name */
+        const char *name_prefix; /* names starting with this (literal, no wildcards) */
+        int passthrough;         /* -1 any, 0, 1 */
+        guint limit;             /* 1..1000 */
+        guint offset;
+} HdHostFilter;
+
+/* An inventory item from an agent: its key (a device's address, a group's number as text),
+ * the agent's JSON object as text, and the columns the engine queries. */
+typedef struct {
+        char *key;
+        char *data;
+        char *vendor_id, *device_id, *driver; /* devices */
+        gint64 iommu_group;                   /* devices: -1 none */
+} HdInvItem;
+
+void hd_inv_item_free(HdInvItem *it);
+
+typedef enum { HD_INV_DEVICES, HD_INV_GROUPS } HdInvKind;
+
+typedef struct {
+        guint inserted, updated, deleted;
+} HdInvDiff;
+
+/* Host facts from the agent's GET /v1/host (one update). */
+typedef struct {
+        int passthrough;
+        const char *passthrough_reason;
+        const char *cpu_vendor;
+        const char *kernel_release;
+        const char *kernel_args_running;
+        const char *kernel_args_configured;
+} HdHostFacts;
+
+typedef struct {
+        char *name;
+        char *role; /* "admin" | "viewer" */
+        char *created_at;
+} HdToken;
+void hd_token_free(HdToken *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdToken, hd_token_free)
+
+typedef struct {
+        gint64 id;
+        char *at, *actor, *action, *object, *result, *message;
+} HdEvent;
+void hd_event_free(HdEvent *e);
+
+/* ---- the store ---- */
+
+/* Open (creating it 0600 when missing, its directory 0700) and migrate. */
+HdStore *hd_store_open_sqlite(const char *path, GError **error);
+void hd_store_free(HdStore *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdStore, hd_store_free)
+guint hd_store_schema_version(HdStore *store);
+
+/* ---- hosts ---- */
+/* Insert a host in status connecting. *@id_out: its new id. EXISTS when the name is taken. */
+gboolean hd_store_host_add(HdStore *store, const char *name, const char *agent_url,
+                           const char *agent_token, const char *tls_ca_file,
+                           const char *tls_pinned_cert, char **id_out, GError **error);
+HdHost *hd_store_host_get(HdStore *store, const char *id, GError **error);
+/* The agent token of a host, for the sync only. */
+char *hd_store_host_get_secret(HdStore *store, const char *id, GError **error);
+/* A page of hosts sorted by name; *@total: how many match the filter. */
+GPtrArray *hd_store_hosts_list(HdStore *store, const HdHostFilter *filter, guint *total,
+                               GError **error);
+/* Every host id (the sync at start). */
+GPtrArray *hd_store_host_ids(HdStore *store, GError **error);
+/* Edit: NULL leaves a field as it is; "" clears an optional one. Connection fields changing
+ * put the host back to connecting. */
+gboolean hd_store_host_edit(HdStore *store, const char *id, const char *name, const char *agent_url,
+                            const char *agent_token, const char *tls_ca_file,
+                            const char *tls_pinned_cert, GError **error);
+/* The VMs that have host devices on the host (names); empty until VMs exist (issue 13's next
+ * increment adds the vms tables and fills this in: the one place the rule lives). */
+GPtrArray *hd_store_host_users(HdStore *store, const char *id, GError **error);
+/* Remove the host with its devices, groups and lease, in one transaction with the check of
+ * hd_store_host_users(): REFUSED naming the VMs. */
+gboolean hd_store_host_remove(HdStore *store, const char *id, GError **error);
+gboolean hd_store_host_set_status(HdStore *store, const char *id, HdHostStatus status,
+                                  const char *last_error, guint retry_seconds, GError **error);
+gboolean hd_store_host_set_facts(HdStore *store, const char *id, const HdHostFacts *facts,
+                                 GError **error);
+
+/* ---- inventory ---- */
+/* Replace the host's devices or groups by @items (HdInvItem) in one transaction: insert the
+ * new keys, update the changed ones, delete the vanished; record @etag, the count and the
+ * sync time. */
+gboolean hd_store_inventory_apply(HdStore *store, const char *host_id, HdInvKind kind,
+                                  const char *etag, GPtrArray *items, HdInvDiff *diff,
+                                  GError **error);
+/* The JSON texts, sorted by key (address, group number); filtered by driver when not NULL.
+ * NOT_FOUND when the host does not exist. */
+GPtrArray *hd_store_inventory_list(HdStore *store, const char *host_id, HdInvKind kind,
+                                   const char *driver, GError **error);
+
+/* ---- tokens ---- */
+/* @hash: hex SHA-256 of the token. EXISTS when the name is taken. */
+gboolean hd_store_token_add(HdStore *store, const char *name, const char *role, const char *hash,
+                            GError **error);
+GPtrArray *hd_store_tokens_list(HdStore *store, GError **error);
+gboolean hd_store_token_revoke(HdStore *store, const char *name, GError **error);
+/* The token whose hash equals @hash (compared in constant time against every row), or NULL
+ * without an error when none does. */
+HdToken *hd_store_token_find(HdStore *store, const char *hash, GError **error);
+
+/* ---- events ---- */
+gint64 hd_store_event_add(HdStore *store, const char *actor, const char *action, const char *object,
+                          const char *result, const char *message, GError **error);
+/* Events with id > @since, oldest first, at most @limit. */
+GPtrArray *hd_store_events_list(HdStore *store, gint64 since, guint limit, GError **error);
+
+/* ---- leases (rule 3) ---- */
+/* TRUE when @owner holds the host's sync lease until now + @ttl_seconds (taken when free or
+ * expired, renewed when already @owner's). */
+gboolean hd_store_lease_claim(HdStore *store, const char *host_id, const char *owner,
+                              guint ttl_seconds, GError **error);
+
+/* ISO 8601 UTC now. */
+char *hd_store_now(void);
+
+G_END_DECLS

@@ -1,0 +1,566 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The per-host sync (hosts.h): the state machine's transitions, the long polls, the diff
+ * handed to the store. Everything here runs on the main thread; a request's callback holds a
+ * reference on its HdSync and does nothing once the request was cancelled (the host was
+ * removed, edited or failed: the cancellable is replaced, never reused).
+ */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "hosts.h"
+
+struct HdSyncManager {
+        HdStore *store;
+        HdSyncConfig cfg;
+        char *owner;
+        HdSyncEventFunc event;
+        gpointer user_data;
+        GHashTable *hosts; /* id -> HdSync */
+};
+
+typedef struct {
+        gint ref;
+        HdSyncManager *m; /* NULL once stopped */
+        char *id;
+        char *url;   /* without the trailing slash */
+        char *token; /* the agent's */
+        GTlsCertificate *pinned;
+        char *tls_error; /* the host's CA file or pinned certificate cannot be used */
+        SoupSession *session;
+        GCancellable *cancel;
+        guint timer;
+        guint backoff;
+        gboolean up;
+        gboolean polling;
+} HdSync;
+
+typedef void (*ReplyFunc)(HdSync *s, guint status, GBytes *body, const char *etag);
+
+typedef struct {
+        HdSync *sync;
+        SoupMessage *msg;
+        ReplyFunc func;
+        GCancellable *cancel;
+        char *what;
+} Call;
+
+static HdSync *sync_ref(HdSync *s)
+{
+        g_atomic_int_inc(&s->ref);
+        return s;
+}
+
+static void sync_unref(HdSync *s)
+{
+        if (!g_atomic_int_dec_and_test(&s->ref))
+                return;
+        g_free(s->id);
+        g_free(s->url);
+        g_free(s->tls_error);
+        if (s->token)
+                explicit_bzero(s->token, strlen(s->token));
+        g_free(s->token);
+        g_clear_object(&s->pinned);
+        g_clear_object(&s->session);
+        g_clear_object(&s->cancel);
+        g_free(s);
+}
+
+static void emit(HdSync *s, const char *action, const char *result, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
+
+static void emit(HdSync *s, const char *action, const char *result, const char *fmt, ...)
+{
+        g_autofree char *message = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        message = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+        if (s->m && s->m->event)
+                s->m->event(s->id, action, result, message, s->m->user_data);
+}
+
+static void connect_host(HdSync *s);
+static void poll_kind(HdSync *s, HdInvKind kind);
+
+/* ---- failure and backoff ---- */
+
+static gboolean retry_cb(gpointer data)
+{
+        HdSync *s = data;
+
+        s->timer = 0;
+        connect_host(s);
+        return G_SOURCE_REMOVE;
+}
+
+static void restart_cancellable(HdSync *s)
+{
+        g_cancellable_cancel(s->cancel);
+        g_clear_object(&s->cancel);
+        s->cancel = g_cancellable_new();
+        s->polling = FALSE;
+}
+
+/* Any agent call failed: non_responsive, abort the other calls, retry after the backoff. */
+static void fail(HdSync *s, const char *message)
+{
+        g_autoptr(GError) error = NULL;
+
+        restart_cancellable(s);
+        g_clear_handle_id(&s->timer, g_source_remove);
+        s->backoff = s->backoff ? MIN(s->backoff * 2, s->m->cfg.retry_max) : 1;
+        if (!hd_store_host_set_status(s->m->store, s->id, HD_HOST_NON_RESPONSIVE, message,
+                                      s->backoff, &error))
+                g_warning("host %s: %s", s->id, error->message);
+        if (s->up || s->backoff == 1)
+                emit(s, "host.non_responsive", "failed", "%s; retrying in %u s", message,
+                     s->backoff);
+        s->up = FALSE;
+        s->timer = g_timeout_add_seconds(s->backoff, retry_cb, s);
+}
+
+/* ---- calls ---- */
+
+static void call_free(Call *c)
+{
+        sync_unref(c->sync);
+        g_object_unref(c->msg);
+        g_object_unref(c->cancel);
+        g_free(c->what);
+        g_free(c);
+}
+
+static void on_reply(GObject *src, GAsyncResult *res, gpointer data)
+{
+        Call *c = data;
+        HdSync *s = c->sync;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GBytes) body = soup_session_send_and_read_finish(SOUP_SESSION(src), res, &error);
+        guint status;
+
+        if (g_cancellable_is_cancelled(c->cancel) || !s->m || c->cancel != s->cancel) {
+                call_free(c);
+                return;
+        }
+        if (!body) {
+                g_autofree char *m = g_strdup_printf("%s: %s", c->what, error->message);
+                fail(s, m);
+                call_free(c);
+                return;
+        }
+        status = soup_message_get_status(c->msg);
+        if (status == SOUP_STATUS_UNAUTHORIZED || status == SOUP_STATUS_FORBIDDEN) {
+                g_autofree char *m = g_strdup_printf(
+                    "%s: the agent refused the host's agent token (%u); set the agent's token "
+                    "with PATCH /v1/hosts/{id}",
+                    c->what, status);
+                fail(s, m);
+        } else if (status != SOUP_STATUS_OK && status != SOUP_STATUS_NOT_MODIFIED) {
+                g_autofree char *m =
+                    g_strdup_printf("%s: the agent answered HTTP %u", c->what, status);
+                fail(s, m);
+        } else {
+                c->func(s, status, body,
+                        soup_message_headers_get_one(soup_message_get_response_headers(c->msg),
+                                                     "ETag"));
+        }
+        call_free(c);
+}
+
+static gboolean accept_pinned(SoupMessage *msg, GTlsCertificate *cert, GTlsCertificateFlags errors,
+                              gpointer data)
+{
+        HdSync *s = data;
+        /* the pinned certificate is accepted whoever signed it; nothing else that failed */
+        return s->pinned && g_tls_certificate_is_same(cert, s->pinned);
+}
+
+static void call(HdSync *s, const char *path_query, const char *etag, ReplyFunc func)
+{
+        g_autofree char *uri = g_strconcat(s->url, path_query, NULL);
+        g_autofree char *auth = g_strconcat("Bearer ", s->token, NULL);
+        Call *c = g_new0(Call, 1);
+
+        c->msg = soup_message_new("GET", uri);
+        if (!c->msg) {
+                g_free(c);
+                fail(s, "the host's agent URL is not a valid http(s) URL; edit the host");
+                return;
+        }
+        c->sync = sync_ref(s);
+        c->func = func;
+        c->cancel = g_object_ref(s->cancel);
+        c->what = g_strdup_printf("GET %s", path_query);
+        soup_message_headers_replace(soup_message_get_request_headers(c->msg), "Authorization",
+                                     auth);
+        if (etag)
+                soup_message_headers_replace(soup_message_get_request_headers(c->msg),
+                                             "If-None-Match", etag);
+        if (s->pinned)
+                g_signal_connect(c->msg, "accept-certificate", G_CALLBACK(accept_pinned), s);
+        soup_session_send_and_read_async(s->session, c->msg, G_PRIORITY_DEFAULT, c->cancel,
+                                         on_reply, c);
+}
+
+/* ---- parsing the agent's answers ---- */
+
+static JsonObject *parse_object(GBytes *body)
+{
+        g_autoptr(JsonParser) p = json_parser_new_immutable();
+        gsize len = 0;
+        const char *data = g_bytes_get_data(body, &len);
+        JsonNode *root;
+
+        if (!json_parser_load_from_data(p, data, (gssize)len, NULL))
+                return NULL;
+        root = json_parser_get_root(p);
+        return root && JSON_NODE_HOLDS_OBJECT(root) ? json_object_ref(json_node_get_object(root))
+                                                    : NULL;
+}
+
+static const char *obj_string(JsonObject *o, const char *name)
+{
+        JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+        return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
+                   ? json_node_get_string(n)
+                   : NULL;
+}
+
+static JsonObject *obj_object(JsonObject *o, const char *name)
+{
+        JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+        return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+}
+
+static char *member_json(JsonObject *o, const char *name)
+{
+        JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+        return n && JSON_NODE_HOLDS_ARRAY(n) ? json_to_string(n, FALSE) : NULL;
+}
+
+/* GET /v1/host: passthrough, its reason, CPU vendor, kernel, kernel arguments. */
+static gboolean store_facts(HdSync *s, GBytes *body)
+{
+        g_autoptr(JsonObject) o = parse_object(body);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GString) reason = g_string_new(NULL);
+        JsonObject *ready = obj_object(o, "readiness");
+        JsonObject *kargs = obj_object(o, "kernel_args");
+        g_autofree char *running = member_json(kargs, "running");
+        g_autofree char *configured = member_json(kargs, "configured");
+        HdHostFacts f = {.passthrough = -1};
+        JsonNode *n;
+
+        if (!o || !ready)
+                return FALSE;
+        n = json_object_get_member(ready, "passthrough_possible");
+        if (n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_BOOLEAN)
+                f.passthrough = json_node_get_boolean(n) ? 1 : 0;
+        n = json_object_get_member(ready, "checks");
+        if (n && JSON_NODE_HOLDS_ARRAY(n)) {
+                JsonArray *checks = json_node_get_array(n);
+                for (guint i = 0; i < json_array_get_length(checks); i++) {
+                        JsonNode *c = json_array_get_element(checks, i);
+                        JsonObject *co = JSON_NODE_HOLDS_OBJECT(c) ? json_node_get_object(c) : NULL;
+                        const char *st = obj_string(co, "status");
+                        const char *summary = obj_string(co, "summary");
+                        if (st && summary && strcmp(st, "fail") == 0)
+                                g_string_append_printf(reason, "%s%s", reason->len ? "; " : "",
+                                                       summary);
+                }
+        }
+        if (f.passthrough == 1 && reason->len == 0)
+                g_string_assign(reason, "every passthrough check passes");
+        f.passthrough_reason = reason->len ? reason->str : NULL;
+        f.cpu_vendor = obj_string(o, "cpu_vendor");
+        f.kernel_release = obj_string(o, "kernel");
+        f.kernel_args_running = running;
+        f.kernel_args_configured = configured;
+        if (!hd_store_host_set_facts(s->m->store, s->id, &f, &error)) {
+                g_warning("host %s: %s", s->id, error->message);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static GPtrArray *parse_inventory(GBytes *body, HdInvKind kind)
+{
+        g_autoptr(JsonObject) o = parse_object(body);
+        g_autoptr(GPtrArray) items =
+            g_ptr_array_new_with_free_func((GDestroyNotify)hd_inv_item_free);
+        JsonNode *n =
+            o ? json_object_get_member(o, kind == HD_INV_DEVICES ? "devices" : "groups") : NULL;
+        JsonArray *a;
+
+        if (!n || !JSON_NODE_HOLDS_ARRAY(n))
+                return NULL;
+        a = json_node_get_array(n);
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+                JsonNode *e = json_array_get_element(a, i);
+                JsonObject *eo = JSON_NODE_HOLDS_OBJECT(e) ? json_node_get_object(e) : NULL;
+                HdInvItem *it;
+                JsonNode *g;
+
+                if (!eo)
+                        return NULL;
+                it = g_new0(HdInvItem, 1);
+                it->iommu_group = -1;
+                if (kind == HD_INV_DEVICES) {
+                        it->key = g_strdup(obj_string(eo, "address"));
+                        it->vendor_id = g_strdup(obj_string(eo, "vendor_id"));
+                        it->device_id = g_strdup(obj_string(eo, "device_id"));
+                        it->driver = g_strdup(obj_string(eo, "driver"));
+                        g = json_object_get_member(eo, "iommu_group");
+                        if (g && JSON_NODE_HOLDS_VALUE(g) &&
+                            json_node_get_value_type(g) == G_TYPE_INT64)
+                                it->iommu_group = json_node_get_int(g);
+                } else {
+                        g = json_object_get_member(eo, "group");
+                        if (g && JSON_NODE_HOLDS_VALUE(g) &&
+                            json_node_get_value_type(g) == G_TYPE_INT64)
+                                it->key =
+                                    g_strdup_printf("%" G_GINT64_FORMAT, json_node_get_int(g));
+                }
+                it->data = json_to_string(e, FALSE);
+                g_ptr_array_add(items, it);
+                if (!it->key)
+                        return NULL;
+        }
+        return g_steal_pointer(&items);
+}
+
+/* A 200 of /v1/devices or /v1/groups: one transaction. */
+static gboolean apply(HdSync *s, HdInvKind kind, GBytes *body, const char *etag)
+{
+        g_autoptr(GPtrArray) items = parse_inventory(body, kind);
+        g_autoptr(GError) error = NULL;
+        const char *what = kind == HD_INV_DEVICES ? "devices" : "groups";
+        HdInvDiff diff;
+
+        if (!items) {
+                g_autofree char *m =
+                    g_strdup_printf("GET /v1/%s: the agent's answer is not the inventory "
+                                    "document (docs/api/openapi.yaml)",
+                                    what);
+                fail(s, m);
+                return FALSE;
+        }
+        if (!hd_store_inventory_apply(s->m->store, s->id, kind, etag, items, &diff, &error)) {
+                g_warning("host %s: %s", s->id, error->message);
+                fail(s, error->message);
+                return FALSE;
+        }
+        if (diff.inserted || diff.updated || diff.deleted)
+                emit(s, kind == HD_INV_DEVICES ? "host.sync.devices" : "host.sync.groups", "ok",
+                     "%u %s: %u new, %u changed, %u gone", items->len, what, diff.inserted,
+                     diff.updated, diff.deleted);
+        return TRUE;
+}
+
+/* ---- up: the long polls ---- */
+
+static gboolean lease(HdSync *s)
+{
+        g_autoptr(GError) error = NULL;
+
+        if (hd_store_lease_claim(s->m->store, s->id, s->m->owner, s->m->cfg.lease_ttl, &error))
+                return TRUE;
+        if (error)
+                g_warning("host %s: %s", s->id, error->message);
+        /* another replica syncs it: look again when its lease may have expired */
+        s->timer = g_timeout_add_seconds(s->m->cfg.lease_ttl, retry_cb, s);
+        return FALSE;
+}
+
+static void on_facts_refreshed(HdSync *s, guint status, GBytes *body, const char *etag)
+{
+        if (!store_facts(s, body))
+                fail(s, "GET /v1/host: the agent's answer is not the host document");
+}
+
+static void on_poll(HdSync *s, HdInvKind kind, guint status, GBytes *body, const char *etag)
+{
+        if (status == SOUP_STATUS_OK) {
+                if (!apply(s, kind, body, etag))
+                        return;
+                if (kind == HD_INV_DEVICES)
+                        call(s, "/v1/host", NULL, on_facts_refreshed);
+        }
+        poll_kind(s, kind);
+}
+
+static void on_poll_devices(HdSync *s, guint status, GBytes *body, const char *etag)
+{
+        on_poll(s, HD_INV_DEVICES, status, body, etag);
+}
+
+static void on_poll_groups(HdSync *s, guint status, GBytes *body, const char *etag)
+{
+        on_poll(s, HD_INV_GROUPS, status, body, etag);
+}
+
+static void poll_kind(HdSync *s, HdInvKind kind)
+{
+        g_autoptr(HdHost) h = hd_store_host_get(s->m->store, s->id, NULL);
+        g_autofree char *pq = NULL;
+
+        if (!h || !lease(s))
+                return;
+        pq = g_strdup_printf("/v1/%s?wait=%u", kind == HD_INV_DEVICES ? "devices" : "groups",
+                             s->m->cfg.poll_wait);
+        call(s, pq, kind == HD_INV_DEVICES ? h->devices_etag : h->groups_etag,
+             kind == HD_INV_DEVICES ? on_poll_devices : on_poll_groups);
+}
+
+/* ---- connecting: host, devices, groups, then up ---- */
+
+static void on_groups(HdSync *s, guint status, GBytes *body, const char *etag)
+{
+        g_autoptr(GError) error = NULL;
+        gboolean was_up = s->up;
+        guint backoff = s->backoff;
+
+        if (status != SOUP_STATUS_OK || !apply(s, HD_INV_GROUPS, body, etag))
+                return status == SOUP_STATUS_OK ? (void)0 : fail(s, "GET /v1/groups: no answer");
+        s->up = TRUE;
+        s->backoff = 0;
+        if (!hd_store_host_set_status(s->m->store, s->id, HD_HOST_UP, NULL, 0, &error))
+                g_warning("host %s: %s", s->id, error->message);
+        if (!was_up)
+                emit(s, "host.up", "ok", backoff ? "the agent answers again" : "the agent answers");
+        s->polling = TRUE;
+        poll_kind(s, HD_INV_DEVICES);
+        poll_kind(s, HD_INV_GROUPS);
+}
+
+static void on_devices(HdSync *s, guint status, GBytes *body, const char *etag)
+{
+        if (status != SOUP_STATUS_OK)
+                return fail(s, "GET /v1/devices: no answer");
+        if (apply(s, HD_INV_DEVICES, body, etag))
+                call(s, "/v1/groups", NULL, on_groups);
+}
+
+static void on_host(HdSync *s, guint status, GBytes *body, const char *etag)
+{
+        if (status != SOUP_STATUS_OK || !store_facts(s, body))
+                return fail(s, "GET /v1/host: the agent's answer is not the host document");
+        call(s, "/v1/devices", NULL, on_devices);
+}
+
+static void connect_host(HdSync *s)
+{
+        /* never fall back to the system's CAs: the files are read again on edit or refresh */
+        if (s->tls_error)
+                return fail(s, s->tls_error);
+        if (!lease(s))
+                return;
+        call(s, "/v1/host", NULL, on_host);
+}
+
+/* ---- the manager ---- */
+
+static void stop(HdSync *s)
+{
+        g_cancellable_cancel(s->cancel);
+        g_clear_handle_id(&s->timer, g_source_remove);
+        s->m = NULL;
+        sync_unref(s);
+}
+
+HdSyncManager *hd_sync_manager_new(HdStore *store, const HdSyncConfig *config,
+                                   HdSyncEventFunc event, gpointer user_data)
+{
+        HdSyncManager *m = g_new0(HdSyncManager, 1);
+
+        m->store = store;
+        m->cfg = *config;
+        m->owner = g_strdup(config->owner);
+        m->cfg.owner = m->owner;
+        m->event = event;
+        m->user_data = user_data;
+        m->hosts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)stop);
+        return m;
+}
+
+void hd_sync_manager_free(HdSyncManager *m)
+{
+        if (!m)
+                return;
+        g_hash_table_destroy(m->hosts);
+        g_free(m->owner);
+        g_free(m);
+}
+
+gboolean hd_sync_manager_start_all(HdSyncManager *m, GError **error)
+{
+        g_autoptr(GPtrArray) ids = hd_store_host_ids(m->store, error);
+
+        if (!ids)
+                return FALSE;
+        for (guint i = 0; i < ids->len; i++)
+                hd_sync_host_start(m, ids->pdata[i]);
+        return TRUE;
+}
+
+void hd_sync_host_start(HdSyncManager *m, const char *host_id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdHost) h = hd_store_host_get(m->store, host_id, &error);
+        HdSync *s;
+
+        g_hash_table_remove(m->hosts, host_id);
+        if (!h)
+                return;
+        s = g_new0(HdSync, 1);
+        s->ref = 1;
+        s->m = m;
+        s->id = g_strdup(host_id);
+        s->url = g_strdup(h->agent_url);
+        if (g_str_has_suffix(s->url, "/"))
+                s->url[strlen(s->url) - 1] = '\0';
+        s->token = hd_store_host_get_secret(m->store, host_id, NULL);
+        if (!s->token)
+                s->token = g_strdup("");
+        s->cancel = g_cancellable_new();
+        /* the agent holds a long poll poll_wait seconds: allow it that and some */
+        s->session = soup_session_new_with_options("timeout", m->cfg.poll_wait + 15,
+                                                   "max-conns-per-host", 4, NULL);
+        g_hash_table_insert(m->hosts, g_strdup(host_id), s);
+        if (h->tls_ca_file) {
+                GTlsDatabase *db = g_tls_file_database_new(h->tls_ca_file, &error);
+                if (!db) {
+                        s->tls_error =
+                            g_strdup_printf("the host's TLS CA file: %s; fix it, then POST "
+                                            "/v1/hosts/{id}/refresh",
+                                            error->message);
+                        connect_host(s);
+                        return;
+                }
+                soup_session_set_tls_database(s->session, db);
+                g_object_unref(db);
+        }
+        if (h->tls_pinned_cert) {
+                s->pinned = g_tls_certificate_new_from_file(h->tls_pinned_cert, &error);
+                if (!s->pinned) {
+                        s->tls_error =
+                            g_strdup_printf("the host's pinned certificate: %s; fix it, then POST "
+                                            "/v1/hosts/{id}/refresh",
+                                            error->message);
+                        connect_host(s);
+                        return;
+                }
+        }
+        connect_host(s);
+}
+
+void hd_sync_host_stop(HdSyncManager *m, const char *host_id)
+{
+        g_hash_table_remove(m->hosts, host_id);
+}

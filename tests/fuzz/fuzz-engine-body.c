@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libFuzzer target for hostdev-engine's request bodies (src/engine/body.c) on arbitrary bytes:
+ * the body either parses or fails with G_IO_ERROR_INVALID_ARGUMENT and a UTF-8 message (the
+ * engine's 400, never a crash or a 500); a host body accepted for create has a valid name, an
+ * http(s) URL and a non-empty token, and no member it accepted is null.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "engine.h"
+
+int LLVMFuzzerTestOneInput(const guint8 *data, size_t size);
+
+static void check_error(gboolean ok, GError *error)
+{
+        if (ok) {
+                g_assert_null(error);
+                return;
+        }
+        g_assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT));
+        g_assert_true(g_utf8_validate(error->message, -1, NULL));
+}
+
+int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonObject) o = hd_engine_body_parse((const char *)data, size, &error);
+
+        check_error(o != NULL, error);
+        if (!o)
+                return 0;
+        for (int create = 0; create <= 1; create++) {
+                g_auto(HdHostBody) b = {0};
+                g_autoptr(GError) e = NULL;
+                gboolean ok = hd_engine_body_host(o, create, &b, &e);
+
+                check_error(ok, e);
+                if (!ok)
+                        continue;
+                {
+                        g_autoptr(GList) names = json_object_get_members(o);
+                        for (GList *l = names; l; l = l->next)
+                                g_assert_false(
+                                    JSON_NODE_HOLDS_NULL(json_object_get_member(o, l->data)));
+                }
+                if (b.name)
+                        g_assert_true(hd_engine_name_valid(b.name));
+                if (b.agent_url)
+                        g_assert_true(g_ascii_strncasecmp(b.agent_url, "http", 4) == 0);
+                if (b.agent_token)
+                        g_assert_cmpuint(strlen(b.agent_token), >, 0);
+                if (create)
+                        g_assert_true(b.name && b.agent_url && b.agent_token);
+        }
+        return 0;
+}
