@@ -325,6 +325,14 @@ static Reply wait_status(const char *engine, const char *tok, const char *id, co
         g_error("host %s never became %s", id, status);
 }
 
+/* wait_status() for a caller that needs only the wait. */
+static void await_status(const char *engine, const char *tok, const char *id, const char *status)
+{
+        Reply r = wait_status(engine, tok, id, status);
+
+        reply_clear(&r);
+}
+
 /* The driver of @addr in the engine's GET /v1/hosts/{id}/devices (NULL: none/absent). */
 static char *engine_driver(const char *engine, const char *tok, const char *id, const char *addr)
 {
@@ -596,7 +604,7 @@ static void test_sync(void)
         }
         a1 = agent_start(fx1, a1_listen);
         {
-                g_auto(Reply) r = wait_status(engine->url, viewer, id1, "up");
+                await_status(engine->url, viewer, id1, "up");
         }
         g_assert_true(has_event(engine->url, viewer, "host.non_responsive", "failed"));
         /* on-demand refresh */
@@ -604,7 +612,7 @@ static void test_sync(void)
                 g_autofree char *p = g_strconcat(path1, "/refresh", NULL);
                 g_auto(Reply) r = call(engine->url, "POST", p, NULL, admin);
                 g_assert_cmpuint(r.status, ==, 202);
-                g_auto(Reply) r2 = wait_status(engine->url, viewer, id1, "up");
+                await_status(engine->url, viewer, id1, "up");
         }
         /* edit: a name, then the connection (back through connecting to up) */
         {
@@ -621,7 +629,7 @@ static void test_sync(void)
                 g_autofree char *b = g_strdup_printf("{\"agent_token\": \"%s\"}", t1);
                 g_auto(Reply) r = call(engine->url, "PATCH", path1, b, admin);
                 g_assert_cmpuint(r.status, ==, 200);
-                g_auto(Reply) r2 = wait_status(engine->url, viewer, id1, "up");
+                await_status(engine->url, viewer, id1, "up");
         }
         /* a wrong agent token: non_responsive, the reason says so */
         {
@@ -792,7 +800,7 @@ static void test_bad_input(void)
         }
         path = g_strconcat("/v1/hosts/", id, NULL);
         {
-                g_auto(Reply) r = wait_status(e, admin, id, "non_responsive");
+                await_status(e, admin, id, "non_responsive");
                 g_auto(Reply) l = call(e, "GET", "/v1/hosts?status=up", NULL, admin);
                 g_assert_cmpint(json_object_get_int_member(obj(&l), "total"), ==, 0);
         }

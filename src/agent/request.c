@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json-strict.h"
+#include "body.h"
 #include "request.h"
 #include "utf8.h"
 
@@ -28,42 +28,13 @@ static gboolean invalid(GError **error, const char *format, ...)
 
 JsonObject *hd_body_parse(const char *data, gsize len, GError **error)
 {
-        g_autoptr(JsonParser) parser = NULL;
         g_autoptr(GError) local = NULL;
-        g_autofree char *duplicate = NULL;
-        JsonNode *root;
+        JsonObject *o = hd_http_body_parse_object(data, len, &local);
 
-        if (len == 0)
-                return json_object_new();
-        /* json-glib alone would take comments, single quotes, a BOM and the last of two
-         * members with one name: only what the strict validator passes reaches it. */
-        if (!hd_json_strict_validate(data, len, HD_JSON_STRICT_DEPTH_DEFAULT, HD_JSON_STRICT_NO_NUL,
-                                     &duplicate, &local)) {
-                if (duplicate) {
-                        g_autofree char *shown =
-                            g_utf8_make_valid(duplicate, (gssize)MIN(strlen(duplicate), 64));
-                        invalid(error,
-                                "member \"%s\" appears more than once in one object of the "
-                                "request body; give each member once",
-                                shown);
-                } else {
-                        invalid(error, "the request body is not valid JSON (RFC 8259): %s",
-                                local->message);
-                }
-                return NULL;
-        }
-        parser = json_parser_new_immutable();
-        g_clear_error(&local);
-        if (!json_parser_load_from_data(parser, data, (gssize)len, &local)) {
-                invalid(error, "the request body is not valid JSON: %s", local->message);
-                return NULL;
-        }
-        root = json_parser_get_root(parser);
-        if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-                invalid(error, "the request body must be a JSON object");
-                return NULL;
-        }
-        return json_object_ref(json_node_get_object(root));
+        /* the agent's errors are HD_ERROR's, answered with the CLI's codes */
+        if (!o)
+                g_set_error_literal(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT, local->message);
+        return o;
 }
 
 gboolean hd_body_check_members(JsonObject *o, const char *const *allowed, GError **error)

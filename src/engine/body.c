@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "engine.h"
-#include "json-strict.h"
+#include "body.h"
 #include "utf8.h"
 
 static gboolean invalid(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
@@ -29,36 +29,7 @@ static gboolean invalid(GError **error, const char *format, ...)
 
 JsonObject *hd_engine_body_parse(const char *data, gsize len, GError **error)
 {
-        g_autoptr(JsonParser) parser = NULL;
-        g_autoptr(GError) local = NULL;
-        g_autofree char *duplicate = NULL;
-        JsonNode *root;
-
-        if (len == 0)
-                return json_object_new();
-        if (!hd_json_strict_validate(data, len, HD_JSON_STRICT_DEPTH_DEFAULT, HD_JSON_STRICT_NO_NUL,
-                                     &duplicate, &local)) {
-                if (duplicate)
-                        invalid(error,
-                                "member \"%.64s\" appears more than once in one object of the "
-                                "request body; give each member once",
-                                duplicate);
-                else
-                        invalid(error, "the request body is not valid JSON (RFC 8259): %s",
-                                local->message);
-                return NULL;
-        }
-        parser = json_parser_new_immutable();
-        if (!json_parser_load_from_data(parser, data, (gssize)len, &local)) {
-                invalid(error, "the request body is not valid JSON: %s", local->message);
-                return NULL;
-        }
-        root = json_parser_get_root(parser);
-        if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-                invalid(error, "the request body must be a JSON object");
-                return NULL;
-        }
-        return json_object_ref(json_node_get_object(root));
+        return hd_http_body_parse_object(data, len, error);
 }
 
 gboolean hd_engine_name_valid(const char *name)
