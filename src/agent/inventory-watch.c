@@ -299,37 +299,12 @@ void hd_watch_free(HdWatch *w)
 
 static gboolean ensure_inventory(HdWatch *w, GError **error);
 
-static gint compare_ints(gconstpointer a, gconstpointer b)
-{
-        return *(const int *)a - *(const int *)b;
-}
-
-/* The holders of every group the inventory has, and the journals recovery would act on, as
- * one string: what moves group states without moving a driver. */
+/* The fingerprint of the facts as they are now (state.h). */
 static char *facts_fingerprint(HdWatch *w)
 {
         g_autoptr(HdStateFacts) facts = hd_state_facts_read(w->agent->ctx);
-        g_autoptr(GPtrArray) pending = hd_journal_list_pending(w->agent->ctx);
-        GString *s = g_string_new(NULL);
 
-        for (guint i = 0; w->inv && i < w->inv->groups->len; i++) {
-                const HdGroup *g = w->inv->groups->pdata[i];
-                GPtrArray *holders = hd_state_facts_holders(facts, g->number);
-                g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(int));
-
-                for (guint k = 0; holders && k < holders->len; k++)
-                        g_array_append_val(pids, ((const HdHolder *)holders->pdata[k])->pid);
-                g_array_sort(pids, compare_ints);
-                for (guint k = 0; k < pids->len; k++)
-                        g_string_append_printf(s, "%d:%d,", g->number, g_array_index(pids, int, k));
-        }
-        g_string_append_c(s, '|');
-        for (guint i = 0; pending && i < pending->len; i++) {
-                const HdPendingOp *op = pending->pdata[i];
-                g_string_append_printf(s, "%s=%s,", op->file,
-                                       hd_pending_action_to_string(op->action));
-        }
-        return g_string_free(s, FALSE);
+        return hd_state_facts_fingerprint(facts);
 }
 
 /* Check the facts again when the last check is older than recheck_us; move the generation
@@ -372,11 +347,15 @@ static gboolean ensure_inventory(HdWatch *w, GError **error)
         w->inv = hd_inventory_scan(w->agent->ctx, HD_FIELDS_LIST, error);
         if (!w->inv)
                 return FALSE;
-        /* as `hostdev list` and `hostdev groups`: one state for every device and group */
-        (void)hd_state_evaluate_inventory(w->agent->ctx, w->inv);
+        /* as `hostdev list` and `hostdev groups`: one state for every device and group, from
+         * facts read once, whose fingerprint the next checks compare with */
+        {
+                g_autoptr(HdStateFacts) facts = hd_state_facts_read(w->agent->ctx);
+                hd_state_evaluate_inventory_with(w->agent->ctx, w->inv, facts);
+                g_free(w->fingerprint);
+                w->fingerprint = hd_state_facts_fingerprint(facts);
+        }
         w->cached_generation = w->generation;
-        g_free(w->fingerprint);
-        w->fingerprint = facts_fingerprint(w);
         w->checked_at = g_get_monotonic_time();
         return TRUE;
 }

@@ -358,6 +358,12 @@ guint hd_state_evaluate_inventory(HdCtx *ctx, HdInventory *inv)
 {
         g_autoptr(HdStateFacts) f = hd_state_facts_read(ctx);
 
+        hd_state_evaluate_inventory_with(ctx, inv, f);
+        return hd_state_facts_interrupted(f);
+}
+
+void hd_state_evaluate_inventory_with(HdCtx *ctx, HdInventory *inv, const HdStateFacts *f)
+{
         for (guint i = 0; i < inv->groups->len; i++) {
                 hd_group_evaluate(inv->groups->pdata[i], ctx);
                 hd_state_apply_group(inv->groups->pdata[i], f);
@@ -367,7 +373,44 @@ guint hd_state_evaluate_inventory(HdCtx *ctx, HdInventory *inv)
                 if (dev->state < 0)
                         hd_state_apply_device(dev, f);
         }
-        return hd_state_facts_interrupted(f);
+}
+
+static gint compare_ints(gconstpointer a, gconstpointer b)
+{
+        return *(const int *)a - *(const int *)b;
+}
+
+char *hd_state_facts_fingerprint(const HdStateFacts *f)
+{
+        g_autoptr(GArray) groups = g_array_new(FALSE, FALSE, sizeof(int));
+        GHashTableIter it;
+        gpointer key;
+        GString *s = g_string_new(NULL);
+
+        g_hash_table_iter_init(&it, f->holders);
+        while (g_hash_table_iter_next(&it, &key, NULL)) {
+                int g = GPOINTER_TO_INT(key);
+                g_array_append_val(groups, g);
+        }
+        g_array_sort(groups, compare_ints);
+        for (guint i = 0; i < groups->len; i++) {
+                int g = g_array_index(groups, int, i);
+                GPtrArray *holders = g_hash_table_lookup(f->holders, GINT_TO_POINTER(g));
+                g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(int));
+
+                for (guint k = 0; holders && k < holders->len; k++)
+                        g_array_append_val(pids, ((const HdHolder *)holders->pdata[k])->pid);
+                g_array_sort(pids, compare_ints);
+                for (guint k = 0; k < pids->len; k++)
+                        g_string_append_printf(s, "%d:%d,", g, g_array_index(pids, int, k));
+        }
+        g_string_append_c(s, '|');
+        for (guint i = 0; f->pending && i < f->pending->len; i++) {
+                const HdPendingOp *op = f->pending->pdata[i];
+                g_string_append_printf(s, "%s=%s,", op->file,
+                                       hd_pending_action_to_string(op->action));
+        }
+        return g_string_free(s, FALSE);
 }
 
 HdGroup *hd_iommu_group_load(HdCtx *ctx, HdDevice *dev, GPtrArray **members)

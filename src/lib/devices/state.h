@@ -94,6 +94,13 @@ void hd_state_apply_device(HdDevice *dev, const HdStateFacts *facts);
  * without a group: what `list`, `groups` and the agent's inventory call. Returns
  * hd_state_facts_interrupted(). */
 guint hd_state_evaluate_inventory(HdCtx *ctx, HdInventory *inv);
+/* The same with facts the caller read (and keeps, e.g. to fingerprint them). */
+void hd_state_evaluate_inventory_with(HdCtx *ctx, HdInventory *inv, const HdStateFacts *facts);
+
+/* The facts that change group states without an event (holders of every /dev/vfio/N, the
+ * journals recovery would act on) as one string: equal strings, equal facts. The agent moves
+ * its inventory generation when it changes. */
+char *hd_state_facts_fingerprint(const HdStateFacts *facts);
 
 /* Processes with /dev/vfio/N open, for every N at once (one pass over /proc below the root):
  * GINT_TO_POINTER(N) -> GPtrArray of HdHolder*. */
