@@ -58,11 +58,14 @@ static void test_open_migrate(void)
         g_autoptr(GError) error = NULL;
         struct stat st;
         sqlite3 *db = NULL;
+        guint version;
 
         {
+                /* every migration applied: 2 (VMs) is the newest this test knows */
                 g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
                 g_assert_no_error(error);
-                g_assert_cmpuint(hd_store_schema_version(s), ==, 1);
+                version = hd_store_schema_version(s);
+                g_assert_cmpuint(version, >=, 2);
         }
         g_assert_cmpint(stat(path, &st), ==, 0);
         g_assert_cmpint(st.st_mode & 0777, ==, 0600);
@@ -72,7 +75,7 @@ static void test_open_migrate(void)
                 /* opened again: nothing to migrate, same version */
                 g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
                 g_assert_no_error(error);
-                g_assert_cmpuint(hd_store_schema_version(s), ==, 1);
+                g_assert_cmpuint(hd_store_schema_version(s), ==, version);
         }
         /* a database from a newer engine is refused, not damaged */
         g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);

@@ -21,18 +21,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine.h"
+#include "api.h"
 
 /* hd_http_request_set_data(): the interned "ROLE:NAME" of the caller's token */
 
-static const char *caller_name(HdHttpRequest *req)
+const char *hd_api_caller(HdHttpRequest *req)
 {
         const char *who = hd_http_request_get_data(req);
         const char *colon = who ? strchr(who, ':') : NULL;
         return colon ? colon + 1 : "anonymous";
 }
 
-static gboolean caller_is_admin(HdHttpRequest *req)
+gboolean hd_api_caller_is_admin(HdHttpRequest *req)
 {
         const char *who = hd_http_request_get_data(req);
         return who && g_str_has_prefix(who, "admin:");
@@ -51,14 +51,12 @@ void hd_engine_log(HdEngine *e, const char *level, const char *format, ...)
         fprintf(stderr, "hostdev-engine: %s: %s\n", level, message);
 }
 
-static void wake_event_waiters(HdEngine *e);
-
 static gboolean wake_idle(gpointer data)
 {
         HdEngine *e = data;
 
         e->wake_id = 0;
-        wake_event_waiters(e);
+        hd_api_events_wake(e);
         return G_SOURCE_REMOVE;
 }
 
@@ -76,13 +74,13 @@ void hd_engine_event(HdEngine *e, const char *actor, const char *action, const c
 
 /* ---- answers ---- */
 
-static void respond_builder(HdHttpRequest *req, guint status, JsonBuilder *b)
+void hd_api_respond_builder(HdHttpRequest *req, guint status, JsonBuilder *b)
 {
         g_autoptr(JsonNode) root = json_builder_get_root(b);
         hd_http_respond_take(req, status, "application/json", json_to_string(root, FALSE));
 }
 
-static void bad_method(HdHttpRequest *req, const char *allow)
+void hd_api_bad_method(HdHttpRequest *req, const char *allow)
 {
         hd_http_request_set_header(req, "Allow", allow);
         hd_http_respond_error(req, HD_HTTP_METHOD_NOT_ALLOWED, "method-not-allowed",
@@ -90,7 +88,7 @@ static void bad_method(HdHttpRequest *req, const char *allow)
                               allow);
 }
 
-static guint store_status(const GError *error, const char **code)
+guint hd_api_error_status(const GError *error, const char **code)
 {
         if (error->domain == HD_STORE_ERROR) {
                 switch ((HdStoreError)error->code) {
@@ -115,28 +113,28 @@ static guint store_status(const GError *error, const char **code)
         return HD_HTTP_INTERNAL_SERVER_ERROR;
 }
 
-static void respond_gerror(HdHttpRequest *req, const GError *error)
+void hd_api_respond_gerror(HdHttpRequest *req, const GError *error)
 {
         const char *code;
-        guint status = store_status(error, &code);
+        guint status = hd_api_error_status(error, &code);
         hd_http_respond_error(req, status, code, "%s", error->message);
 }
 
 /* Answer a failed change and write its audit row ("refused" for 4xx, "failed" for 5xx). */
-static void refuse(HdEngine *e, HdHttpRequest *req, const char *action, const char *object,
+void hd_api_refuse(HdEngine *e, HdHttpRequest *req, const char *action, const char *object,
                    const GError *error)
 {
         const char *code;
-        guint status = store_status(error, &code);
+        guint status = hd_api_error_status(error, &code);
 
-        hd_engine_event(e, caller_name(req), action, object, status < 500 ? "refused" : "failed",
+        hd_engine_event(e, hd_api_caller(req), action, object, status < 500 ? "refused" : "failed",
                         error->message);
         hd_http_respond_error(req, status, code, "%s", error->message);
 }
 
 /* ---- query parameters ---- */
 
-static gboolean check_query(HdHttpRequest *req, const char *const *allowed)
+gboolean hd_api_check_query(HdHttpRequest *req, const char *const *allowed)
 {
         GHashTable *q = hd_http_request_get_query(req);
         GHashTableIter it;
@@ -155,16 +153,16 @@ static gboolean check_query(HdHttpRequest *req, const char *const *allowed)
         return TRUE;
 }
 
-static const char *query(HdHttpRequest *req, const char *name)
+const char *hd_api_query(HdHttpRequest *req, const char *name)
 {
         GHashTable *q = hd_http_request_get_query(req);
         return q ? g_hash_table_lookup(q, name) : NULL;
 }
 
-static gboolean query_uint(HdHttpRequest *req, const char *name, guint64 min, guint64 max,
+gboolean hd_api_query_uint(HdHttpRequest *req, const char *name, guint64 min, guint64 max,
                            guint64 *out)
 {
-        const char *v = query(req, name);
+        const char *v = hd_api_query(req, name);
 
         if (!v)
                 return TRUE;
@@ -179,9 +177,9 @@ static gboolean query_uint(HdHttpRequest *req, const char *name, guint64 min, gu
         return TRUE;
 }
 
-/* ---- hosts ---- */
+/* ---- JSON members ---- */
 
-static void add_string(JsonBuilder *b, const char *name, const char *value)
+void hd_api_add_string(JsonBuilder *b, const char *name, const char *value)
 {
         json_builder_set_member_name(b, name);
         if (value)
@@ -190,7 +188,7 @@ static void add_string(JsonBuilder *b, const char *name, const char *value)
                 json_builder_add_null_value(b);
 }
 
-static void add_json_array(JsonBuilder *b, const char *name, const char *json)
+void hd_api_add_json_array(JsonBuilder *b, const char *name, const char *json)
 {
         g_autoptr(JsonNode) n = json ? json_from_string(json, NULL) : NULL;
 
@@ -201,107 +199,9 @@ static void add_json_array(JsonBuilder *b, const char *name, const char *json)
                 json_builder_add_null_value(b);
 }
 
-/* A host as the API shows it: never the agent token. */
-static void add_host(JsonBuilder *b, const HdHost *h)
-{
-        json_builder_begin_object(b);
-        add_string(b, "id", h->id);
-        add_string(b, "name", h->name);
-        add_string(b, "agent_url", h->agent_url);
-        add_string(b, "tls_ca_file", h->tls_ca_file);
-        add_string(b, "tls_pinned_cert", h->tls_pinned_cert);
-        add_string(b, "status", hd_host_status_to_string(h->status));
-        add_string(b, "last_error", h->last_error);
-        add_string(b, "retry_at", h->status == HD_HOST_NON_RESPONSIVE ? h->retry_at : NULL);
-        json_builder_set_member_name(b, "retry_seconds");
-        json_builder_add_int_value(b, h->status == HD_HOST_NON_RESPONSIVE ? h->retry_seconds : 0);
-        json_builder_set_member_name(b, "passthrough");
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "enabled");
-        if (h->passthrough < 0)
-                json_builder_add_null_value(b);
-        else
-                json_builder_add_boolean_value(b, h->passthrough == 1);
-        add_string(b, "reason", h->passthrough_reason);
-        json_builder_end_object(b);
-        add_string(b, "cpu_vendor", h->cpu_vendor);
-        add_string(b, "kernel_release", h->kernel_release);
-        json_builder_set_member_name(b, "kernel_args");
-        json_builder_begin_object(b);
-        add_json_array(b, "running", h->kernel_args_running);
-        add_json_array(b, "configured", h->kernel_args_configured);
-        json_builder_end_object(b);
-        json_builder_set_member_name(b, "device_count");
-        json_builder_add_int_value(b, h->device_count);
-        json_builder_set_member_name(b, "group_count");
-        json_builder_add_int_value(b, h->group_count);
-        add_string(b, "last_sync", h->last_sync);
-        add_string(b, "created_at", h->created_at);
-        add_string(b, "updated_at", h->updated_at);
-        json_builder_end_object(b);
-}
+/* ---- request bodies ---- */
 
-static void respond_host(HdEngine *e, HdHttpRequest *req, guint status, const char *id)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(HdHost) h = hd_store_host_get(e->store, id, &error);
-        g_autoptr(JsonBuilder) b = json_builder_new();
-
-        if (!h)
-                return respond_gerror(req, error);
-        add_host(b, h);
-        respond_builder(req, status, b);
-}
-
-static void list_hosts(HdEngine *e, HdHttpRequest *req)
-{
-        static const char *const params[] = {"status", "name_prefix", "passthrough",
-                                             "limit",  "offset",      NULL};
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GPtrArray) hosts = NULL;
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        HdHostFilter f = {.passthrough = -1};
-        guint64 limit = 100, offset = 0;
-        const char *pt = query(req, "passthrough");
-        HdHostStatus st;
-        guint total = 0;
-
-        if (!check_query(req, params) || !query_uint(req, "limit", 1, 1000, &limit) ||
-            !query_uint(req, "offset", 0, G_MAXINT32, &offset))
-                return;
-        f.status = query(req, "status");
-        if (f.status && !hd_host_status_from_string(f.status, &st))
-                return hd_http_respond_error(req, HD_HTTP_BAD_REQUEST, "invalid-argument",
-                                             "status must be connecting, up, maintenance, "
-                                             "rebooting or non_responsive");
-        if (pt && strcmp(pt, "enabled") != 0 && strcmp(pt, "disabled") != 0)
-                return hd_http_respond_error(req, HD_HTTP_BAD_REQUEST, "invalid-argument",
-                                             "passthrough must be enabled or disabled");
-        if (pt)
-                f.passthrough = strcmp(pt, "enabled") == 0;
-        f.name_prefix = query(req, "name_prefix");
-        f.limit = (guint)limit;
-        f.offset = (guint)offset;
-        hosts = hd_store_hosts_list(e->store, &f, &total, &error);
-        if (!hosts)
-                return respond_gerror(req, error);
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "hosts");
-        json_builder_begin_array(b);
-        for (guint i = 0; i < hosts->len; i++)
-                add_host(b, hosts->pdata[i]);
-        json_builder_end_array(b);
-        json_builder_set_member_name(b, "total");
-        json_builder_add_int_value(b, total);
-        json_builder_set_member_name(b, "limit");
-        json_builder_add_int_value(b, (gint64)limit);
-        json_builder_set_member_name(b, "offset");
-        json_builder_add_int_value(b, (gint64)offset);
-        json_builder_end_object(b);
-        respond_builder(req, HD_HTTP_OK, b);
-}
-
-static JsonObject *body_object(HdEngine *e, HdHttpRequest *req, const char *action,
+JsonObject *hd_api_body_object(HdEngine *e, HdHttpRequest *req, const char *action,
                                const char *object)
 {
         g_autoptr(GError) error = NULL;
@@ -317,279 +217,8 @@ static JsonObject *body_object(HdEngine *e, HdHttpRequest *req, const char *acti
         }
         o = hd_engine_body_parse(data, len, &error);
         if (!o)
-                refuse(e, req, action, object, error);
+                hd_api_refuse(e, req, action, object, error);
         return o;
-}
-
-static void add_host_call(HdEngine *e, HdHttpRequest *req)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(JsonObject) o = body_object(e, req, "host.add", "hosts");
-        g_auto(HdHostBody) hb = {0};
-        g_autofree char *id = NULL;
-        g_autofree char *object = NULL;
-
-        if (!o)
-                return;
-        if (!hd_engine_body_host(o, TRUE, &hb, &error))
-                return refuse(e, req, "host.add", "hosts", error);
-        object = g_strdup_printf("host %s", hb.name);
-        if (!hd_store_host_add(e->store, hb.name, hb.agent_url, hb.agent_token, hb.tls_ca_file,
-                               hb.tls_pinned_cert, &id, &error))
-                return refuse(e, req, "host.add", object, error);
-        g_free(object);
-        object = g_strdup_printf("host %s (%s)", hb.name, id);
-        hd_engine_event(e, caller_name(req), "host.add", object, "ok", hb.agent_url);
-        hd_sync_host_start(e->sync, id);
-        {
-                g_autofree char *location = g_strconcat("/v1/hosts/", id, NULL);
-                hd_http_request_set_header(req, "Location", location);
-        }
-        respond_host(e, req, 201, id);
-}
-
-static void edit_host(HdEngine *e, HdHttpRequest *req, const char *id)
-{
-        g_autoptr(GError) error = NULL;
-        g_autofree char *object = g_strdup_printf("host %s", id);
-        g_autoptr(JsonObject) o = body_object(e, req, "host.edit", object);
-        g_auto(HdHostBody) hb = {0};
-        gboolean reconnect;
-
-        if (!o)
-                return;
-        if (!hd_engine_body_host(o, FALSE, &hb, &error))
-                return refuse(e, req, "host.edit", object, error);
-        reconnect = hb.agent_url || hb.agent_token || hb.tls_ca_file || hb.tls_pinned_cert;
-        if (!hd_store_host_edit(e->store, id, hb.name, hb.agent_url, hb.agent_token, hb.tls_ca_file,
-                                hb.tls_pinned_cert, &error))
-                return refuse(e, req, "host.edit", object, error);
-        {
-                g_autoptr(GList) names = json_object_get_members(o);
-                g_autoptr(GString) what = g_string_new("changed:");
-                for (GList *l = names; l; l = l->next)
-                        g_string_append_printf(what, " %s", (const char *)l->data);
-                hd_engine_event(e, caller_name(req), "host.edit", object, "ok", what->str);
-        }
-        if (reconnect)
-                hd_sync_host_start(e->sync, id);
-        respond_host(e, req, HD_HTTP_OK, id);
-}
-
-static void remove_host(HdEngine *e, HdHttpRequest *req, const char *id)
-{
-        g_autoptr(GError) error = NULL;
-        g_autofree char *object = g_strdup_printf("host %s", id);
-
-        if (!hd_store_host_remove(e->store, id, &error))
-                return refuse(e, req, "host.remove", object, error);
-        hd_sync_host_stop(e->sync, id);
-        hd_engine_event(e, caller_name(req), "host.remove", object, "ok", "removed");
-        hd_http_respond_empty(req, 204);
-}
-
-static void refresh_host(HdEngine *e, HdHttpRequest *req, const char *id)
-{
-        g_autoptr(GError) error = NULL;
-        g_autofree char *object = g_strdup_printf("host %s", id);
-        g_autoptr(HdHost) h = hd_store_host_get(e->store, id, &error);
-        gsize len = 0;
-
-        hd_http_request_get_body(req, &len);
-        if (!h)
-                return refuse(e, req, "host.refresh", object, error);
-        if (len > 0) {
-                g_autoptr(JsonObject) o = body_object(e, req, "host.refresh", object);
-                if (!o)
-                        return;
-                if (json_object_get_size(o) > 0) {
-                        g_set_error(&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                                    "refresh takes no members; send {} or no body");
-                        return refuse(e, req, "host.refresh", object, error);
-                }
-        }
-        hd_sync_host_start(e->sync, id);
-        hd_engine_event(e, caller_name(req), "host.refresh", object, "ok",
-                        "inventory and readiness re-read from the agent");
-        hd_http_respond_text(req, 202, "application/json", "{\"refreshing\":true}");
-}
-
-static void list_inventory(HdEngine *e, HdHttpRequest *req, const char *id, HdInvKind kind)
-{
-        static const char *const dev_params[] = {"driver", NULL};
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GPtrArray) items = NULL;
-        g_autoptr(HdHost) h = NULL;
-        GString *out;
-
-        if (!check_query(req, kind == HD_INV_DEVICES ? dev_params : NULL))
-                return;
-        h = hd_store_host_get(e->store, id, &error);
-        items =
-            h ? hd_store_inventory_list(e->store, id, kind, query(req, "driver"), &error) : NULL;
-        if (!items)
-                return respond_gerror(req, error);
-        /* the agent's objects as stored, spliced as they are */
-        out = g_string_new("{\"host_id\":");
-        {
-                g_autoptr(JsonNode) n = json_node_init_string(json_node_alloc(), id);
-                g_autofree char *s = json_to_string(n, FALSE);
-                g_string_append(out, s);
-        }
-        g_string_append_printf(
-            out, ",\"status\":\"%s\",\"last_sync\":", hd_host_status_to_string(h->status));
-        if (h->last_sync)
-                g_string_append_printf(out, "\"%s\"", h->last_sync);
-        else
-                g_string_append(out, "null");
-        g_string_append(out, kind == HD_INV_DEVICES ? ",\"devices\":[" : ",\"groups\":[");
-        for (guint i = 0; i < items->len; i++) {
-                if (i)
-                        g_string_append_c(out, ',');
-                g_string_append(out, items->pdata[i]);
-        }
-        g_string_append(out, "]}");
-        hd_http_respond_take(req, HD_HTTP_OK, "application/json", g_string_free(out, FALSE));
-}
-
-static void route_hosts(HdEngine *e, HdHttpRequest *req, char **seg, guint n)
-{
-        const char *method = hd_http_request_get_method(req);
-        gboolean get = hd_http_request_is_get(req);
-
-        if (n == 1) {
-                if (get)
-                        return list_hosts(e, req);
-                if (strcmp(method, "POST") == 0)
-                        return check_query(req, NULL) ? add_host_call(e, req) : (void)0;
-                return bad_method(req, "GET, POST");
-        }
-        /* only devices takes a parameter (list_inventory checks it) */
-        if (!(n == 3 && strcmp(seg[2], "devices") == 0) && !check_query(req, NULL))
-                return;
-        if (n == 2) {
-                if (get)
-                        return respond_host(e, req, HD_HTTP_OK, seg[1]);
-                if (strcmp(method, "PATCH") == 0)
-                        return edit_host(e, req, seg[1]);
-                if (strcmp(method, "DELETE") == 0)
-                        return remove_host(e, req, seg[1]);
-                return bad_method(req, "GET, PATCH, DELETE");
-        }
-        if (n == 3 && (strcmp(seg[2], "devices") == 0 || strcmp(seg[2], "groups") == 0)) {
-                if (!get)
-                        return bad_method(req, "GET");
-                return list_inventory(e, req, seg[1],
-                                      strcmp(seg[2], "devices") == 0 ? HD_INV_DEVICES
-                                                                     : HD_INV_GROUPS);
-        }
-        if (n == 3 && strcmp(seg[2], "refresh") == 0) {
-                if (strcmp(method, "POST") != 0)
-                        return bad_method(req, "POST");
-                return refresh_host(e, req, seg[1]);
-        }
-        hd_http_respond_error(req, HD_HTTP_NOT_FOUND, "not-found", "no such endpoint %s",
-                              hd_http_request_get_path(req));
-}
-
-/* ---- events ---- */
-
-/* Answer @req with the events after @since (at most @limit); the number answered. */
-static guint answer_events(HdEngine *e, HdHttpRequest *req, gint64 since, guint limit)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GPtrArray) events = hd_store_events_list(e->store, since, limit, &error);
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        gint64 last = since;
-
-        if (!events) {
-                respond_gerror(req, error);
-                return 0;
-        }
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "events");
-        json_builder_begin_array(b);
-        for (guint i = 0; i < events->len; i++) {
-                const HdEvent *ev = events->pdata[i];
-                json_builder_begin_object(b);
-                json_builder_set_member_name(b, "id");
-                json_builder_add_int_value(b, ev->id);
-                add_string(b, "at", ev->at);
-                add_string(b, "actor", ev->actor);
-                add_string(b, "action", ev->action);
-                add_string(b, "object", ev->object);
-                add_string(b, "result", ev->result);
-                add_string(b, "message", ev->message);
-                json_builder_end_object(b);
-                last = ev->id;
-        }
-        json_builder_end_array(b);
-        json_builder_set_member_name(b, "last_id");
-        json_builder_add_int_value(b, last);
-        json_builder_end_object(b);
-        respond_builder(req, HD_HTTP_OK, b);
-        return events->len;
-}
-
-/* A long poll on the audit log (the portal's way to follow changes without polling). A
- * suspended request is not watched by the HTTP layer: a caller that goes away is noticed when
- * the wait ends (at most 300 s). Events written by another process (hostdev-engine token ...)
- * are seen at the end of the wait. */
-typedef struct {
-        HdEngine *e;
-        HdHttpRequest *req;
-        gint64 since;
-        guint limit;
-        guint timeout_id;
-} EventWaiter;
-
-static void event_waiter_answer(EventWaiter *w)
-{
-        w->e->event_waiters = g_list_remove(w->e->event_waiters, w);
-        g_clear_handle_id(&w->timeout_id, g_source_remove);
-        answer_events(w->e, w->req, w->since, w->limit);
-        hd_http_request_resume(w->req);
-        hd_http_request_unref(w->req);
-        g_free(w);
-}
-
-static gboolean event_waiter_timeout(gpointer data)
-{
-        EventWaiter *w = data;
-
-        w->timeout_id = 0;
-        event_waiter_answer(w);
-        return G_SOURCE_REMOVE;
-}
-
-/* An event was written: every waiter gets it (they all wait for id > since <= the new id). */
-static void wake_event_waiters(HdEngine *e)
-{
-        while (e->event_waiters)
-                event_waiter_answer(e->event_waiters->data);
-}
-
-static void list_events(HdEngine *e, HdHttpRequest *req)
-{
-        static const char *const params[] = {"since", "limit", "wait", NULL};
-        guint64 since = 0, limit = 100, wait = 0;
-        EventWaiter *w;
-
-        if (!check_query(req, params) || !query_uint(req, "since", 0, G_MAXINT64, &since) ||
-            !query_uint(req, "limit", 1, 1000, &limit) || !query_uint(req, "wait", 0, 300, &wait))
-                return;
-        if (answer_events(e, req, (gint64)since, (guint)limit) > 0 || wait == 0 ||
-            hd_http_request_get_status(req) != HD_HTTP_OK)
-                return;
-        /* nothing new yet: wait for the next event or the end of the wait */
-        w = g_new0(EventWaiter, 1);
-        w->e = e;
-        w->req = hd_http_request_ref(req);
-        w->since = (gint64)since;
-        w->limit = (guint)limit;
-        w->timeout_id = g_timeout_add_seconds((guint)wait, event_waiter_timeout, w);
-        e->event_waiters = g_list_prepend(e->event_waiters, w);
-        hd_http_request_suspend(req); /* drops the empty answer given above */
 }
 
 /* ---- authentication, routing ---- */
@@ -640,15 +269,15 @@ static gboolean on_headers(HdHttpRequest *req, gpointer user_data)
                 return FALSE;
         if (hd_http_request_is_get(req))
                 return FALSE;
-        if (!caller_is_admin(req)) {
+        if (!hd_api_caller_is_admin(req)) {
                 g_autofree char *what =
                     g_strdup_printf("%s %s", hd_http_request_get_method(req), path);
-                hd_engine_event(e, caller_name(req), "api.call", what, "refused",
+                hd_engine_event(e, hd_api_caller(req), "api.call", what, "refused",
                                 "a viewer token may only read");
                 hd_http_respond_error(req, HD_HTTP_FORBIDDEN, "forbidden",
                                       "the token \"%s\" has the viewer role: it may only read; "
                                       "%s needs an admin token",
-                                      caller_name(req), what);
+                                      hd_api_caller(req), what);
                 return FALSE;
         }
         return TRUE;
@@ -665,7 +294,7 @@ static void on_request(HdHttpRequest *req, gpointer user_data)
                 return;
         if (strcmp(path, "/healthz") == 0) {
                 if (!hd_http_request_is_get(req))
-                        return bad_method(req, "GET");
+                        return hd_api_bad_method(req, "GET");
                 return hd_http_respond_text(req, HD_HTTP_OK, "application/json",
                                             "{\"status\":\"ok\"}");
         }
@@ -681,11 +310,11 @@ static void on_request(HdHttpRequest *req, gpointer user_data)
                         return hd_http_respond_error(req, HD_HTTP_NOT_FOUND, "not-found",
                                                      "no such endpoint %s", path);
         if (n >= 1 && n <= 3 && strcmp(seg[0], "hosts") == 0)
-                return route_hosts(e, req, seg, n);
+                return hd_api_route_hosts(e, req, seg, n);
         if (n == 1 && strcmp(seg[0], "events") == 0) {
                 if (!hd_http_request_is_get(req))
-                        return bad_method(req, "GET");
-                return list_events(e, req);
+                        return hd_api_bad_method(req, "GET");
+                return hd_api_list_events(e, req);
         }
         hd_http_respond_error(req, HD_HTTP_NOT_FOUND, "not-found", "no such endpoint %s", path);
 }
@@ -741,6 +370,6 @@ void hd_engine_api_stop(HdEngine *e)
 {
         /* the long polls get what there is before the server goes */
         g_clear_handle_id(&e->wake_id, g_source_remove);
-        wake_event_waiters(e);
+        hd_api_events_wake(e);
         g_clear_pointer(&e->server, hd_http_server_free);
 }

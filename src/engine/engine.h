@@ -6,9 +6,11 @@
  * (store.h; SQLite, synchronous calls on the main thread, see store.h for why and for the
  * PostgreSQL seam).
  *
- * Modules: main.c (options, configuration file, the token subcommands), api.c (routing,
- * authentication, roles, the /v1 handlers, the audit log of API calls), body.c (strict request
- * bodies, no HTTP), sync.c (hosts.h: the state machine and long polls), store-sqlite.c.
+ * Modules: main.c (options, configuration file, the token subcommands); api.c (the server,
+ * authentication, roles, routing, the helpers of api.h) and api-<resource>.c (the /v1
+ * handlers, one file per resource, each writing the audit log of its calls); body.c (strict
+ * request bodies, no HTTP); sync.c (hosts.h: the state machine, the long polls, one-off agent
+ * calls); store-sqlite.c and store-sqlite-<concept>.c (store.h).
  */
 #pragma once
 

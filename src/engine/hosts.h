@@ -56,3 +56,18 @@ gboolean hd_sync_manager_start_all(HdSyncManager *m, GError **error);
 void hd_sync_host_start(HdSyncManager *m, const char *host_id);
 /* Stop the host's sync (removed). */
 void hd_sync_host_stop(HdSyncManager *m, const char *host_id);
+
+/* The answer of hd_sync_agent_call(), on the main thread, exactly once: @error set (and
+ * @status 0, @body NULL) when no HTTP answer came (connection refused or reset, TLS, timeout,
+ * a URL that is not http(s), a host this engine does not sync); else the HTTP status and the
+ * body (any status: the caller reads the agent's error document). */
+typedef void (*HdAgentReplyFunc)(guint status, GBytes *body, const GError *error,
+                                 gpointer user_data);
+
+/* One call on the host's agent besides the sync's own (VM define/start/stop, kernel arguments,
+ * reboot): the host's URL, agent token and TLS settings (CA file, pinned certificate), JSON
+ * @body (NULL: none) sent as application/json. It is not aborted when the sync's polls fail
+ * or restart (a VM start in flight finishes and reports); it is aborted with the manager. */
+void hd_sync_agent_call(HdSyncManager *m, const char *host_id, const char *method,
+                        const char *path_query, const char *body, HdAgentReplyFunc func,
+                        gpointer user_data);

@@ -14,14 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store-sqlite-private.h"
 
 G_DEFINE_QUARK(hd - store - error - quark, hd_store_error)
-
-struct HdStore {
-        sqlite3 *db;
-        guint version;
-};
 
 /* ---- migrations: numbered, each in its own transaction; never edit one that shipped ---- */
 
@@ -84,18 +79,44 @@ static const char *const migrations[] = {
     " host_id TEXT PRIMARY KEY REFERENCES hosts (id) ON DELETE CASCADE,"
     " owner TEXT NOT NULL,"
     " expires_at TEXT NOT NULL);",
+    /* 2: VMs and their host devices (store-sqlite-vms.c). A VM with host devices is pinned to
+     * their host (host_id); requested = 0 rows are the placeholders of the rest of a
+     * requested device's IOMMU group; vendor_id/device_id are the ids seen when the device was
+     * added, against which "hardware changed" is decided. */
+    "CREATE TABLE vms ("
+    " id TEXT PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " memory_mib BIGINT NOT NULL CHECK (memory_mib > 0),"
+    " vcpus INTEGER NOT NULL CHECK (vcpus > 0),"
+    " host_id TEXT REFERENCES hosts (id),"
+    " state TEXT NOT NULL CHECK (state IN ('down', 'starting', 'running', 'stopping')),"
+    " hardware_changed TEXT,"
+    " last_error TEXT,"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE INDEX vms_host ON vms (host_id, state);"
+    "CREATE TABLE vm_devices ("
+    " vm_id TEXT NOT NULL REFERENCES vms (id) ON DELETE CASCADE,"
+    " host_id TEXT NOT NULL REFERENCES hosts (id),"
+    " address TEXT NOT NULL,"
+    " iommu_group BIGINT NOT NULL,"
+    " requested INTEGER NOT NULL CHECK (requested IN (0, 1)),"
+    " vendor_id TEXT,"
+    " device_id TEXT,"
+    " PRIMARY KEY (vm_id, address));"
+    "CREATE INDEX vm_devices_group ON vm_devices (host_id, iommu_group);",
 };
 
 /* ---- helpers ---- */
 
-static gboolean db_fail(HdStore *s, GError **error, const char *what)
+gboolean sq_db_fail(HdStore *s, GError **error, const char *what)
 {
         g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_FAILED, "the engine database: %s: %s",
                     what, sqlite3_errmsg(s->db));
         return FALSE;
 }
 
-static gboolean exec(HdStore *s, const char *sql, GError **error)
+gboolean sq_exec(HdStore *s, const char *sql, GError **error)
 {
         char *msg = NULL;
 
@@ -108,35 +129,32 @@ static gboolean exec(HdStore *s, const char *sql, GError **error)
         return TRUE;
 }
 
-static gboolean begin(HdStore *s, GError **error)
+gboolean sq_begin(HdStore *s, GError **error)
 {
-        return exec(s, "BEGIN IMMEDIATE", error);
+        return sq_exec(s, "BEGIN IMMEDIATE", error);
 }
 
 /* Commit when @ok, else roll back; returns @ok && committed. */
-static gboolean end(HdStore *s, gboolean ok, GError **error)
+gboolean sq_end(HdStore *s, gboolean ok, GError **error)
 {
         if (ok)
-                return exec(s, "COMMIT", error) || (exec(s, "ROLLBACK", NULL), FALSE);
-        exec(s, "ROLLBACK", NULL);
+                return sq_exec(s, "COMMIT", error) || (sq_exec(s, "ROLLBACK", NULL), FALSE);
+        sq_exec(s, "ROLLBACK", NULL);
         return FALSE;
 }
 
-static sqlite3_stmt *prepare(HdStore *s, const char *sql, GError **error)
+sqlite3_stmt *sq_prepare(HdStore *s, const char *sql, GError **error)
 {
         sqlite3_stmt *st = NULL;
 
         if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-                db_fail(s, error, "prepare");
+                sq_db_fail(s, error, "prepare");
                 return NULL;
         }
         return st;
 }
 
-typedef sqlite3_stmt Stmt;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Stmt, sqlite3_finalize)
-
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
+void sq_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
         if (v)
                 sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
@@ -144,14 +162,14 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
                 sqlite3_bind_null(st, i);
 }
 
-static char *col_text(sqlite3_stmt *st, int i)
+char *sq_col_text(sqlite3_stmt *st, int i)
 {
         const unsigned char *t = sqlite3_column_text(st, i);
         return t ? g_strdup((const char *)t) : NULL;
 }
 
 /* Run a statement that returns no row; @changes (may be NULL): rows changed. */
-static gboolean step_done(HdStore *s, sqlite3_stmt *st, int *changes, GError **error)
+gboolean sq_step_done(HdStore *s, sqlite3_stmt *st, int *changes, GError **error)
 {
         int rc = sqlite3_step(st);
 
@@ -161,7 +179,7 @@ static gboolean step_done(HdStore *s, sqlite3_stmt *st, int *changes, GError **e
                 return FALSE;
         }
         if (rc != SQLITE_DONE)
-                return db_fail(s, error, "step");
+                return sq_db_fail(s, error, "step");
         if (changes)
                 *changes = sqlite3_changes(s->db);
         return TRUE;
@@ -173,7 +191,7 @@ char *hd_store_now(void)
         return g_date_time_format_iso8601(now);
 }
 
-static char *time_in(guint seconds)
+char *sq_time_in(guint seconds)
 {
         g_autoptr(GDateTime) now = g_date_time_new_now_utc();
         g_autoptr(GDateTime) t = g_date_time_add_seconds(now, seconds);
@@ -263,13 +281,14 @@ static gboolean migrate(HdStore *s, GError **error)
 {
         g_autoptr(Stmt) st = NULL;
 
-        if (!exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", error))
+        if (!sq_exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+                     error))
                 return FALSE;
-        st = prepare(s, "SELECT COALESCE(MAX(version), 0) FROM schema_version", error);
+        st = sq_prepare(s, "SELECT COALESCE(MAX(version), 0) FROM schema_version", error);
         if (!st)
                 return FALSE;
         if (sqlite3_step(st) != SQLITE_ROW)
-                return db_fail(s, error, "schema_version");
+                return sq_db_fail(s, error, "schema_version");
         s->version = (guint)sqlite3_column_int(st, 0);
         if (s->version > G_N_ELEMENTS(migrations)) {
                 g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_FAILED,
@@ -282,10 +301,11 @@ static gboolean migrate(HdStore *s, GError **error)
         while (s->version < G_N_ELEMENTS(migrations)) {
                 g_autofree char *record = g_strdup_printf(
                     "INSERT INTO schema_version (version) VALUES (%u)", s->version + 1);
-                if (!begin(s, error))
+                if (!sq_begin(s, error))
                         return FALSE;
-                if (!end(s, exec(s, migrations[s->version], error) && exec(s, record, error),
-                         error)) {
+                if (!sq_end(s,
+                            sq_exec(s, migrations[s->version], error) && sq_exec(s, record, error),
+                            error)) {
                         g_prefix_error(error, "migration %u: ", s->version + 1);
                         return FALSE;
                 }
@@ -322,10 +342,10 @@ HdStore *hd_store_open_sqlite(const char *path, GError **error)
                 return NULL;
         }
         sqlite3_busy_timeout(s->db, 5000);
-        if (!exec(s,
-                  "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-                  "PRAGMA foreign_keys = ON",
-                  error) ||
+        if (!sq_exec(s,
+                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                     "PRAGMA foreign_keys = ON",
+                     error) ||
             !migrate(s, error)) {
                 g_prefix_error(error, "%s: ", path);
                 return NULL;
@@ -359,37 +379,37 @@ static HdHost *host_from_row(sqlite3_stmt *st)
         HdHost *h = g_new0(HdHost, 1);
         g_autofree char *status = NULL;
 
-        h->id = col_text(st, 0);
-        h->name = col_text(st, 1);
-        h->agent_url = col_text(st, 2);
-        h->tls_ca_file = col_text(st, 3);
-        h->tls_pinned_cert = col_text(st, 4);
-        status = col_text(st, 5);
+        h->id = sq_col_text(st, 0);
+        h->name = sq_col_text(st, 1);
+        h->agent_url = sq_col_text(st, 2);
+        h->tls_ca_file = sq_col_text(st, 3);
+        h->tls_pinned_cert = sq_col_text(st, 4);
+        status = sq_col_text(st, 5);
         if (!hd_host_status_from_string(status, &h->status))
                 h->status = HD_HOST_CONNECTING;
-        h->last_error = col_text(st, 6);
-        h->retry_at = col_text(st, 7);
+        h->last_error = sq_col_text(st, 6);
+        h->retry_at = sq_col_text(st, 7);
         h->retry_seconds = (guint)sqlite3_column_int(st, 8);
         h->passthrough = sqlite3_column_type(st, 9) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 9);
-        h->passthrough_reason = col_text(st, 10);
-        h->cpu_vendor = col_text(st, 11);
-        h->kernel_release = col_text(st, 12);
-        h->kernel_args_running = col_text(st, 13);
-        h->kernel_args_configured = col_text(st, 14);
+        h->passthrough_reason = sq_col_text(st, 10);
+        h->cpu_vendor = sq_col_text(st, 11);
+        h->kernel_release = sq_col_text(st, 12);
+        h->kernel_args_running = sq_col_text(st, 13);
+        h->kernel_args_configured = sq_col_text(st, 14);
         h->device_count = (guint)sqlite3_column_int(st, 15);
         h->group_count = (guint)sqlite3_column_int(st, 16);
-        h->devices_etag = col_text(st, 17);
-        h->groups_etag = col_text(st, 18);
-        h->last_sync = col_text(st, 19);
-        h->created_at = col_text(st, 20);
-        h->updated_at = col_text(st, 21);
+        h->devices_etag = sq_col_text(st, 17);
+        h->groups_etag = sq_col_text(st, 18);
+        h->last_sync = sq_col_text(st, 19);
+        h->created_at = sq_col_text(st, 20);
+        h->updated_at = sq_col_text(st, 21);
         return h;
 }
 
-static gboolean not_found(GError **error, const char *what, const char *id)
+gboolean sq_not_found(GError **error, const char *what, const char *id)
 {
         g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND,
-                    "no %s %s (GET /v1/hosts lists them)", what, id);
+                    "no %s %s (GET /v1/%ss lists them)", what, id, what);
         return FALSE;
 }
 
@@ -403,25 +423,25 @@ gboolean hd_store_host_add(HdStore *s, const char *name, const char *agent_url,
         g_autoptr(GError) local = NULL;
         gboolean ok;
 
-        if (!begin(s, error))
+        if (!sq_begin(s, error))
                 return FALSE;
-        st = prepare(s,
-                     "INSERT INTO hosts (id, name, agent_url, agent_token, tls_ca_file, "
-                     "tls_pinned_cert, status, created_at, updated_at) "
-                     "VALUES (?, ?, ?, ?, ?, ?, 'connecting', ?, ?)",
-                     error);
+        st = sq_prepare(s,
+                        "INSERT INTO hosts (id, name, agent_url, agent_token, tls_ca_file, "
+                        "tls_pinned_cert, status, created_at, updated_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, 'connecting', ?, ?)",
+                        error);
         if (!st)
-                return end(s, FALSE, NULL);
-        bind_text(st, 1, id);
-        bind_text(st, 2, name);
-        bind_text(st, 3, agent_url);
-        bind_text(st, 4, agent_token);
-        bind_text(st, 5, tls_ca_file);
-        bind_text(st, 6, tls_pinned_cert);
-        bind_text(st, 7, now);
-        bind_text(st, 8, now);
-        ok = step_done(s, st, NULL, &local);
-        if (!end(s, ok, ok ? error : NULL)) {
+                return sq_end(s, FALSE, NULL);
+        sq_bind_text(st, 1, id);
+        sq_bind_text(st, 2, name);
+        sq_bind_text(st, 3, agent_url);
+        sq_bind_text(st, 4, agent_token);
+        sq_bind_text(st, 5, tls_ca_file);
+        sq_bind_text(st, 6, tls_pinned_cert);
+        sq_bind_text(st, 7, now);
+        sq_bind_text(st, 8, now);
+        ok = sq_step_done(s, st, NULL, &local);
+        if (!sq_end(s, ok, ok ? error : NULL)) {
                 if (local && local->code == HD_STORE_ERROR_EXISTS)
                         g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_EXISTS,
                                     "a host named \"%s\" exists already; pick another name or "
@@ -437,37 +457,38 @@ gboolean hd_store_host_add(HdStore *s, const char *name, const char *agent_url,
 
 HdHost *hd_store_host_get(HdStore *s, const char *id, GError **error)
 {
-        g_autoptr(Stmt) st = prepare(s, "SELECT " HOST_COLUMNS " FROM hosts WHERE id = ?", error);
+        g_autoptr(Stmt) st =
+            sq_prepare(s, "SELECT " HOST_COLUMNS " FROM hosts WHERE id = ?", error);
         int rc;
 
         if (!st)
                 return NULL;
-        bind_text(st, 1, id);
+        sq_bind_text(st, 1, id);
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW)
                 return host_from_row(st);
         if (rc == SQLITE_DONE)
-                not_found(error, "host", id);
+                sq_not_found(error, "host", id);
         else
-                db_fail(s, error, "hosts");
+                sq_db_fail(s, error, "hosts");
         return NULL;
 }
 
 char *hd_store_host_get_secret(HdStore *s, const char *id, GError **error)
 {
-        g_autoptr(Stmt) st = prepare(s, "SELECT agent_token FROM hosts WHERE id = ?", error);
+        g_autoptr(Stmt) st = sq_prepare(s, "SELECT agent_token FROM hosts WHERE id = ?", error);
         int rc;
 
         if (!st)
                 return NULL;
-        bind_text(st, 1, id);
+        sq_bind_text(st, 1, id);
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW)
-                return col_text(st, 0);
+                return sq_col_text(st, 0);
         if (rc == SQLITE_DONE)
-                not_found(error, "host", id);
+                sq_not_found(error, "host", id);
         else
-                db_fail(s, error, "hosts");
+                sq_db_fail(s, error, "hosts");
         return NULL;
 }
 
@@ -504,16 +525,16 @@ GPtrArray *hd_store_hosts_list(HdStore *s, const HdHostFilter *f, guint *total, 
         count_sql = g_strconcat("SELECT COUNT(*) FROM hosts", where->str, NULL);
         list_sql = g_strconcat("SELECT " HOST_COLUMNS " FROM hosts", where->str,
                                " ORDER BY name LIMIT :limit OFFSET :offset", NULL);
-        count = prepare(s, count_sql, error);
-        list = count ? prepare(s, list_sql, error) : NULL;
+        count = sq_prepare(s, count_sql, error);
+        list = count ? sq_prepare(s, list_sql, error) : NULL;
         if (!list)
                 return NULL;
         for (sqlite3_stmt **st = (sqlite3_stmt *[]){count, list, NULL}; *st; st++) {
                 int i;
                 if ((i = sqlite3_bind_parameter_index(*st, ":status")))
-                        bind_text(*st, i, f->status);
+                        sq_bind_text(*st, i, f->status);
                 if ((i = sqlite3_bind_parameter_index(*st, ":name")))
-                        bind_text(*st, i, pattern);
+                        sq_bind_text(*st, i, pattern);
                 if ((i = sqlite3_bind_parameter_index(*st, ":pt")))
                         sqlite3_bind_int(*st, i, f->passthrough);
                 if ((i = sqlite3_bind_parameter_index(*st, ":limit")))
@@ -522,14 +543,14 @@ GPtrArray *hd_store_hosts_list(HdStore *s, const HdHostFilter *f, guint *total, 
                         sqlite3_bind_int64(*st, i, f->offset);
         }
         if (sqlite3_step(count) != SQLITE_ROW) {
-                db_fail(s, error, "hosts");
+                sq_db_fail(s, error, "hosts");
                 return NULL;
         }
         *total = (guint)sqlite3_column_int64(count, 0);
         while ((rc = sqlite3_step(list)) == SQLITE_ROW)
                 g_ptr_array_add(hosts, host_from_row(list));
         if (rc != SQLITE_DONE) {
-                db_fail(s, error, "hosts");
+                sq_db_fail(s, error, "hosts");
                 return NULL;
         }
         return g_steal_pointer(&hosts);
@@ -537,16 +558,16 @@ GPtrArray *hd_store_hosts_list(HdStore *s, const HdHostFilter *f, guint *total, 
 
 GPtrArray *hd_store_host_ids(HdStore *s, GError **error)
 {
-        g_autoptr(Stmt) st = prepare(s, "SELECT id FROM hosts ORDER BY name", error);
+        g_autoptr(Stmt) st = sq_prepare(s, "SELECT id FROM hosts ORDER BY name", error);
         g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
         int rc;
 
         if (!st)
                 return NULL;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-                g_ptr_array_add(ids, col_text(st, 0));
+                g_ptr_array_add(ids, sq_col_text(st, 0));
         if (rc != SQLITE_DONE) {
-                db_fail(s, error, "hosts");
+                sq_db_fail(s, error, "hosts");
                 return NULL;
         }
         return g_steal_pointer(&ids);
@@ -563,35 +584,36 @@ gboolean hd_store_host_edit(HdStore *s, const char *id, const char *name, const 
         int changes = 0;
         gboolean ok;
 
-        if (!begin(s, error))
+        if (!sq_begin(s, error))
                 return FALSE;
         /* COALESCE keeps a field that was not given; NULLIF turns "" into NULL (cleared) */
-        st = prepare(s,
-                     "UPDATE hosts SET name = COALESCE(?1, name), "
-                     "agent_url = COALESCE(?2, agent_url), "
-                     "agent_token = COALESCE(?3, agent_token), "
-                     "tls_ca_file = CASE WHEN ?4 IS NULL THEN tls_ca_file ELSE NULLIF(?4, '') END, "
-                     "tls_pinned_cert = CASE WHEN ?5 IS NULL THEN tls_pinned_cert "
-                     "ELSE NULLIF(?5, '') END, "
-                     "status = CASE WHEN ?6 = 1 THEN 'connecting' ELSE status END, "
-                     "updated_at = ?7 WHERE id = ?8",
-                     error);
+        st = sq_prepare(
+            s,
+            "UPDATE hosts SET name = COALESCE(?1, name), "
+            "agent_url = COALESCE(?2, agent_url), "
+            "agent_token = COALESCE(?3, agent_token), "
+            "tls_ca_file = CASE WHEN ?4 IS NULL THEN tls_ca_file ELSE NULLIF(?4, '') END, "
+            "tls_pinned_cert = CASE WHEN ?5 IS NULL THEN tls_pinned_cert "
+            "ELSE NULLIF(?5, '') END, "
+            "status = CASE WHEN ?6 = 1 THEN 'connecting' ELSE status END, "
+            "updated_at = ?7 WHERE id = ?8",
+            error);
         if (!st)
-                return end(s, FALSE, NULL);
-        bind_text(st, 1, name);
-        bind_text(st, 2, agent_url);
-        bind_text(st, 3, agent_token);
-        bind_text(st, 4, tls_ca_file);
-        bind_text(st, 5, tls_pinned_cert);
+                return sq_end(s, FALSE, NULL);
+        sq_bind_text(st, 1, name);
+        sq_bind_text(st, 2, agent_url);
+        sq_bind_text(st, 3, agent_token);
+        sq_bind_text(st, 4, tls_ca_file);
+        sq_bind_text(st, 5, tls_pinned_cert);
         sqlite3_bind_int(st, 6, reconnect ? 1 : 0);
-        bind_text(st, 7, now);
-        bind_text(st, 8, id);
-        ok = step_done(s, st, &changes, &local);
+        sq_bind_text(st, 7, now);
+        sq_bind_text(st, 8, id);
+        ok = sq_step_done(s, st, &changes, &local);
         if (ok && changes == 0) {
-                end(s, FALSE, NULL);
-                return not_found(error, "host", id);
+                sq_end(s, FALSE, NULL);
+                return sq_not_found(error, "host", id);
         }
-        if (!end(s, ok, ok ? error : NULL)) {
+        if (!sq_end(s, ok, ok ? error : NULL)) {
                 if (local && local->code == HD_STORE_ERROR_EXISTS)
                         g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_EXISTS,
                                     "a host named \"%s\" exists already; pick another name", name);
@@ -602,14 +624,6 @@ gboolean hd_store_host_edit(HdStore *s, const char *id, const char *name, const 
         return TRUE;
 }
 
-GPtrArray *hd_store_host_users(HdStore *s, const char *id, GError **error)
-{
-        /* No VM tables yet (the next increment): no VM can have devices on a host. When they
-         * come, this selects the names of the VMs with host device rows on @id, and
-         * hd_store_host_remove() below keeps calling it inside its transaction. */
-        return g_ptr_array_new_with_free_func(g_free);
-}
-
 gboolean hd_store_host_remove(HdStore *s, const char *id, GError **error)
 {
         g_autoptr(Stmt) st = NULL;
@@ -617,32 +631,32 @@ gboolean hd_store_host_remove(HdStore *s, const char *id, GError **error)
         int changes = 0;
         gboolean ok;
 
-        if (!begin(s, error))
+        if (!sq_begin(s, error))
                 return FALSE;
         users = hd_store_host_users(s, id, error);
         if (!users)
-                return end(s, FALSE, NULL);
+                return sq_end(s, FALSE, NULL);
         if (users->len > 0) {
                 g_autofree char *names = NULL;
                 g_ptr_array_add(users, NULL);
                 names = g_strjoinv(", ", (char **)users->pdata);
-                end(s, FALSE, NULL);
+                sq_end(s, FALSE, NULL);
                 g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_REFUSED,
                             "VMs have host devices on this host: %s; remove their devices or "
                             "the VMs first",
                             names);
                 return FALSE;
         }
-        st = prepare(s, "DELETE FROM hosts WHERE id = ?", error);
+        st = sq_prepare(s, "DELETE FROM hosts WHERE id = ?", error);
         if (!st)
-                return end(s, FALSE, NULL);
-        bind_text(st, 1, id);
-        ok = step_done(s, st, &changes, error);
+                return sq_end(s, FALSE, NULL);
+        sq_bind_text(st, 1, id);
+        ok = sq_step_done(s, st, &changes, error);
         if (ok && changes == 0) {
-                end(s, FALSE, NULL);
-                return not_found(error, "host", id);
+                sq_end(s, FALSE, NULL);
+                return sq_not_found(error, "host", id);
         }
-        return end(s, ok, error);
+        return sq_end(s, ok, error);
 }
 
 gboolean hd_store_host_set_status(HdStore *s, const char *id, HdHostStatus status,
@@ -650,30 +664,30 @@ gboolean hd_store_host_set_status(HdStore *s, const char *id, HdHostStatus statu
 {
         g_autoptr(Stmt) st = NULL;
         g_autofree char *now = hd_store_now();
-        g_autofree char *retry_at = retry_seconds ? time_in(retry_seconds) : NULL;
+        g_autofree char *retry_at = retry_seconds ? sq_time_in(retry_seconds) : NULL;
         int changes = 0;
         gboolean ok;
 
-        if (!begin(s, error))
+        if (!sq_begin(s, error))
                 return FALSE;
-        st = prepare(s,
-                     "UPDATE hosts SET status = ?, last_error = COALESCE(?, last_error), "
-                     "retry_at = ?, retry_seconds = ?, updated_at = ? WHERE id = ?",
-                     error);
+        st = sq_prepare(s,
+                        "UPDATE hosts SET status = ?, last_error = COALESCE(?, last_error), "
+                        "retry_at = ?, retry_seconds = ?, updated_at = ? WHERE id = ?",
+                        error);
         if (!st)
-                return end(s, FALSE, NULL);
-        bind_text(st, 1, hd_host_status_to_string(status));
-        bind_text(st, 2, last_error);
-        bind_text(st, 3, retry_at);
+                return sq_end(s, FALSE, NULL);
+        sq_bind_text(st, 1, hd_host_status_to_string(status));
+        sq_bind_text(st, 2, last_error);
+        sq_bind_text(st, 3, retry_at);
         sqlite3_bind_int(st, 4, (int)retry_seconds);
-        bind_text(st, 5, now);
-        bind_text(st, 6, id);
-        ok = step_done(s, st, &changes, error);
+        sq_bind_text(st, 5, now);
+        sq_bind_text(st, 6, id);
+        ok = sq_step_done(s, st, &changes, error);
         if (ok && changes == 0) {
-                end(s, FALSE, NULL);
-                return not_found(error, "host", id);
+                sq_end(s, FALSE, NULL);
+                return sq_not_found(error, "host", id);
         }
-        return end(s, ok, error);
+        return sq_end(s, ok, error);
 }
 
 gboolean hd_store_host_set_facts(HdStore *s, const char *id, const HdHostFacts *f, GError **error)
@@ -683,50 +697,50 @@ gboolean hd_store_host_set_facts(HdStore *s, const char *id, const HdHostFacts *
         int changes = 0;
         gboolean ok;
 
-        if (!begin(s, error))
+        if (!sq_begin(s, error))
                 return FALSE;
-        st = prepare(s,
-                     "UPDATE hosts SET passthrough = ?, passthrough_reason = ?, cpu_vendor = ?, "
-                     "kernel_release = ?, kernel_args_running = ?, kernel_args_configured = ?, "
-                     "updated_at = ? WHERE id = ?",
-                     error);
+        st = sq_prepare(s,
+                        "UPDATE hosts SET passthrough = ?, passthrough_reason = ?, cpu_vendor = ?, "
+                        "kernel_release = ?, kernel_args_running = ?, kernel_args_configured = ?, "
+                        "updated_at = ? WHERE id = ?",
+                        error);
         if (!st)
-                return end(s, FALSE, NULL);
+                return sq_end(s, FALSE, NULL);
         if (f->passthrough < 0)
                 sqlite3_bind_null(st, 1);
         else
                 sqlite3_bind_int(st, 1, f->passthrough ? 1 : 0);
-        bind_text(st, 2, f->passthrough_reason);
-        bind_text(st, 3, f->cpu_vendor);
-        bind_text(st, 4, f->kernel_release);
-        bind_text(st, 5, f->kernel_args_running);
-        bind_text(st, 6, f->kernel_args_configured);
-        bind_text(st, 7, now);
-        bind_text(st, 8, id);
-        ok = step_done(s, st, &changes, error);
+        sq_bind_text(st, 2, f->passthrough_reason);
+        sq_bind_text(st, 3, f->cpu_vendor);
+        sq_bind_text(st, 4, f->kernel_release);
+        sq_bind_text(st, 5, f->kernel_args_running);
+        sq_bind_text(st, 6, f->kernel_args_configured);
+        sq_bind_text(st, 7, now);
+        sq_bind_text(st, 8, id);
+        ok = sq_step_done(s, st, &changes, error);
         if (ok && changes == 0) {
-                end(s, FALSE, NULL);
-                return not_found(error, "host", id);
+                sq_end(s, FALSE, NULL);
+                return sq_not_found(error, "host", id);
         }
-        return end(s, ok, error);
+        return sq_end(s, ok, error);
 }
 
 /* ---- inventory ---- */
 
-static gboolean host_exists(HdStore *s, const char *id, GError **error)
+gboolean sq_host_exists(HdStore *s, const char *id, GError **error)
 {
-        g_autoptr(Stmt) st = prepare(s, "SELECT 1 FROM hosts WHERE id = ?", error);
+        g_autoptr(Stmt) st = sq_prepare(s, "SELECT 1 FROM hosts WHERE id = ?", error);
         int rc;
 
         if (!st)
                 return FALSE;
-        bind_text(st, 1, id);
+        sq_bind_text(st, 1, id);
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW)
                 return TRUE;
         if (rc == SQLITE_DONE)
-                return not_found(error, "host", id);
-        return db_fail(s, error, "hosts");
+                return sq_not_found(error, "host", id);
+        return sq_db_fail(s, error, "hosts");
 }
 
 gboolean hd_store_inventory_apply(HdStore *s, const char *host_id, HdInvKind kind, const char *etag,
@@ -745,48 +759,51 @@ gboolean hd_store_inventory_apply(HdStore *s, const char *host_id, HdInvKind kin
         int rc;
 
         memset(diff, 0, sizeof(*diff));
-        if (!begin(s, error))
+        if (!sq_begin(s, error))
                 return FALSE;
-        if (!host_exists(s, host_id, error))
-                return end(s, FALSE, NULL);
-        sel = prepare(s,
-                      dev ? "SELECT address, data FROM devices WHERE host_id = ?"
-                          : "SELECT CAST(number AS TEXT), data FROM iommu_groups WHERE host_id = ?",
-                      error);
-        ins = sel ? prepare(s,
-                            dev ? "INSERT INTO devices (host_id, address, vendor_id, device_id, "
-                                  "driver, iommu_group, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                                : "INSERT INTO iommu_groups (host_id, number, data) "
-                                  "VALUES (?1, CAST(?2 AS INTEGER), ?7)",
-                            error)
-                  : NULL;
-        upd = ins ? prepare(s,
-                            dev ? "UPDATE devices SET vendor_id = ?3, device_id = ?4, driver = ?5, "
-                                  "iommu_group = ?6, data = ?7 WHERE host_id = ?1 AND address = ?2"
-                                : "UPDATE iommu_groups SET data = ?7 "
-                                  "WHERE host_id = ?1 AND number = CAST(?2 AS INTEGER)",
-                            error)
-                  : NULL;
-        del = upd ? prepare(s,
-                            dev ? "DELETE FROM devices WHERE host_id = ? AND address = ?"
-                                : "DELETE FROM iommu_groups WHERE host_id = ? AND "
-                                  "number = CAST(? AS INTEGER)",
-                            error)
-                  : NULL;
-        host = del ? prepare(s,
-                             dev ? "UPDATE hosts SET device_count = ?, devices_etag = ?, "
-                                   "last_sync = ?, updated_at = ? WHERE id = ?"
-                                 : "UPDATE hosts SET group_count = ?, groups_etag = ?, "
-                                   "last_sync = ?, updated_at = ? WHERE id = ?",
+        if (!sq_host_exists(s, host_id, error))
+                return sq_end(s, FALSE, NULL);
+        sel = sq_prepare(
+            s,
+            dev ? "SELECT address, data FROM devices WHERE host_id = ?"
+                : "SELECT CAST(number AS TEXT), data FROM iommu_groups WHERE host_id = ?",
+            error);
+        ins =
+            sel ? sq_prepare(s,
+                             dev ? "INSERT INTO devices (host_id, address, vendor_id, device_id, "
+                                   "driver, iommu_group, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                                 : "INSERT INTO iommu_groups (host_id, number, data) "
+                                   "VALUES (?1, CAST(?2 AS INTEGER), ?7)",
                              error)
+                : NULL;
+        upd = ins ? sq_prepare(
+                        s,
+                        dev ? "UPDATE devices SET vendor_id = ?3, device_id = ?4, driver = ?5, "
+                              "iommu_group = ?6, data = ?7 WHERE host_id = ?1 AND address = ?2"
+                            : "UPDATE iommu_groups SET data = ?7 "
+                              "WHERE host_id = ?1 AND number = CAST(?2 AS INTEGER)",
+                        error)
+                  : NULL;
+        del = upd ? sq_prepare(s,
+                               dev ? "DELETE FROM devices WHERE host_id = ? AND address = ?"
+                                   : "DELETE FROM iommu_groups WHERE host_id = ? AND "
+                                     "number = CAST(? AS INTEGER)",
+                               error)
+                  : NULL;
+        host = del ? sq_prepare(s,
+                                dev ? "UPDATE hosts SET device_count = ?, devices_etag = ?, "
+                                      "last_sync = ?, updated_at = ? WHERE id = ?"
+                                    : "UPDATE hosts SET group_count = ?, groups_etag = ?, "
+                                      "last_sync = ?, updated_at = ? WHERE id = ?",
+                                error)
                    : NULL;
         if (!host)
-                return end(s, FALSE, NULL);
-        bind_text(sel, 1, host_id);
+                return sq_end(s, FALSE, NULL);
+        sq_bind_text(sel, 1, host_id);
         while ((rc = sqlite3_step(sel)) == SQLITE_ROW)
-                g_hash_table_insert(old, col_text(sel, 0), col_text(sel, 1));
+                g_hash_table_insert(old, sq_col_text(sel, 0), sq_col_text(sel, 1));
         if (rc != SQLITE_DONE)
-                return end(s, db_fail(s, error, "inventory"), NULL);
+                return sq_end(s, sq_db_fail(s, error, "inventory"), NULL);
         for (guint i = 0; i < items->len; i++) {
                 const HdInvItem *it = items->pdata[i];
                 const char *prev = g_hash_table_lookup(old, it->key);
@@ -799,18 +816,18 @@ gboolean hd_store_inventory_apply(HdStore *s, const char *host_id, HdInvKind kin
                 st = prev ? upd : ins;
                 sqlite3_reset(st);
                 sqlite3_clear_bindings(st);
-                bind_text(st, 1, host_id);
-                bind_text(st, 2, it->key);
-                bind_text(st, 3, it->vendor_id);
-                bind_text(st, 4, it->device_id);
-                bind_text(st, 5, it->driver);
+                sq_bind_text(st, 1, host_id);
+                sq_bind_text(st, 2, it->key);
+                sq_bind_text(st, 3, it->vendor_id);
+                sq_bind_text(st, 4, it->device_id);
+                sq_bind_text(st, 5, it->driver);
                 if (it->iommu_group >= 0)
                         sqlite3_bind_int64(st, 6, it->iommu_group);
                 else
                         sqlite3_bind_null(st, 6);
-                bind_text(st, 7, it->data);
-                if (!step_done(s, st, NULL, error))
-                        return end(s, FALSE, NULL);
+                sq_bind_text(st, 7, it->data);
+                if (!sq_step_done(s, st, NULL, error))
+                        return sq_end(s, FALSE, NULL);
                 if (prev) {
                         diff->updated++;
                         g_hash_table_remove(old, it->key);
@@ -821,20 +838,20 @@ gboolean hd_store_inventory_apply(HdStore *s, const char *host_id, HdInvKind kin
         g_hash_table_iter_init(&iter, old);
         while (g_hash_table_iter_next(&iter, &key, NULL)) {
                 sqlite3_reset(del);
-                bind_text(del, 1, host_id);
-                bind_text(del, 2, key);
-                if (!step_done(s, del, NULL, error))
-                        return end(s, FALSE, NULL);
+                sq_bind_text(del, 1, host_id);
+                sq_bind_text(del, 2, key);
+                if (!sq_step_done(s, del, NULL, error))
+                        return sq_end(s, FALSE, NULL);
                 diff->deleted++;
         }
         sqlite3_bind_int(host, 1, (int)items->len);
-        bind_text(host, 2, etag);
-        bind_text(host, 3, now);
-        bind_text(host, 4, now);
-        bind_text(host, 5, host_id);
-        if (!step_done(s, host, NULL, error))
-                return end(s, FALSE, NULL);
-        return end(s, TRUE, error);
+        sq_bind_text(host, 2, etag);
+        sq_bind_text(host, 3, now);
+        sq_bind_text(host, 4, now);
+        sq_bind_text(host, 5, host_id);
+        if (!sq_step_done(s, host, NULL, error))
+                return sq_end(s, FALSE, NULL);
+        return sq_end(s, TRUE, error);
 }
 
 GPtrArray *hd_store_inventory_list(HdStore *s, const char *host_id, HdInvKind kind,
@@ -844,26 +861,27 @@ GPtrArray *hd_store_inventory_list(HdStore *s, const char *host_id, HdInvKind ki
         g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
         int rc;
 
-        if (!host_exists(s, host_id, error))
+        if (!sq_host_exists(s, host_id, error))
                 return NULL;
         if (kind == HD_INV_DEVICES)
-                st = prepare(s,
-                             driver ? "SELECT data FROM devices WHERE host_id = ? AND driver = ? "
+                st = sq_prepare(s,
+                                driver
+                                    ? "SELECT data FROM devices WHERE host_id = ? AND driver = ? "
                                       "ORDER BY address"
                                     : "SELECT data FROM devices WHERE host_id = ? ORDER BY address",
-                             error);
+                                error);
         else
-                st = prepare(s, "SELECT data FROM iommu_groups WHERE host_id = ? ORDER BY number",
-                             error);
+                st = sq_prepare(
+                    s, "SELECT data FROM iommu_groups WHERE host_id = ? ORDER BY number", error);
         if (!st)
                 return NULL;
-        bind_text(st, 1, host_id);
+        sq_bind_text(st, 1, host_id);
         if (kind == HD_INV_DEVICES && driver)
-                bind_text(st, 2, driver);
+                sq_bind_text(st, 2, driver);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-                g_ptr_array_add(out, col_text(st, 0));
+                g_ptr_array_add(out, sq_col_text(st, 0));
         if (rc != SQLITE_DONE) {
-                db_fail(s, error, "inventory");
+                sq_db_fail(s, error, "inventory");
                 return NULL;
         }
         return g_steal_pointer(&out);
@@ -879,18 +897,18 @@ gboolean hd_store_token_add(HdStore *s, const char *name, const char *role, cons
         g_autoptr(GError) local = NULL;
         gboolean ok;
 
-        if (!begin(s, error))
+        if (!sq_begin(s, error))
                 return FALSE;
-        st = prepare(s, "INSERT INTO tokens (name, role, hash, created_at) VALUES (?, ?, ?, ?)",
-                     error);
+        st = sq_prepare(s, "INSERT INTO tokens (name, role, hash, created_at) VALUES (?, ?, ?, ?)",
+                        error);
         if (!st)
-                return end(s, FALSE, NULL);
-        bind_text(st, 1, name);
-        bind_text(st, 2, role);
-        bind_text(st, 3, hash);
-        bind_text(st, 4, now);
-        ok = step_done(s, st, NULL, &local);
-        if (!end(s, ok, ok ? error : NULL)) {
+                return sq_end(s, FALSE, NULL);
+        sq_bind_text(st, 1, name);
+        sq_bind_text(st, 2, role);
+        sq_bind_text(st, 3, hash);
+        sq_bind_text(st, 4, now);
+        ok = sq_step_done(s, st, NULL, &local);
+        if (!sq_end(s, ok, ok ? error : NULL)) {
                 if (local && local->code == HD_STORE_ERROR_EXISTS)
                         g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_EXISTS,
                                     "a token named \"%s\" exists already; revoke it first or "
@@ -906,7 +924,7 @@ gboolean hd_store_token_add(HdStore *s, const char *name, const char *role, cons
 GPtrArray *hd_store_tokens_list(HdStore *s, GError **error)
 {
         g_autoptr(Stmt) st =
-            prepare(s, "SELECT name, role, created_at FROM tokens ORDER BY name", error);
+            sq_prepare(s, "SELECT name, role, created_at FROM tokens ORDER BY name", error);
         g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)hd_token_free);
         int rc;
 
@@ -914,13 +932,13 @@ GPtrArray *hd_store_tokens_list(HdStore *s, GError **error)
                 return NULL;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 HdToken *t = g_new0(HdToken, 1);
-                t->name = col_text(st, 0);
-                t->role = col_text(st, 1);
-                t->created_at = col_text(st, 2);
+                t->name = sq_col_text(st, 0);
+                t->role = sq_col_text(st, 1);
+                t->created_at = sq_col_text(st, 2);
                 g_ptr_array_add(out, t);
         }
         if (rc != SQLITE_DONE) {
-                db_fail(s, error, "tokens");
+                sq_db_fail(s, error, "tokens");
                 return NULL;
         }
         return g_steal_pointer(&out);
@@ -932,20 +950,20 @@ gboolean hd_store_token_revoke(HdStore *s, const char *name, GError **error)
         int changes = 0;
         gboolean ok;
 
-        if (!begin(s, error))
+        if (!sq_begin(s, error))
                 return FALSE;
-        st = prepare(s, "DELETE FROM tokens WHERE name = ?", error);
+        st = sq_prepare(s, "DELETE FROM tokens WHERE name = ?", error);
         if (!st)
-                return end(s, FALSE, NULL);
-        bind_text(st, 1, name);
-        ok = step_done(s, st, &changes, error);
+                return sq_end(s, FALSE, NULL);
+        sq_bind_text(st, 1, name);
+        ok = sq_step_done(s, st, &changes, error);
         if (ok && changes == 0) {
-                end(s, FALSE, NULL);
+                sq_end(s, FALSE, NULL);
                 g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND,
                             "no token named \"%s\" (hostdev-engine token list shows them)", name);
                 return FALSE;
         }
-        return end(s, ok, error);
+        return sq_end(s, ok, error);
 }
 
 static gboolean equal_ct(const char *a, const char *b)
@@ -960,7 +978,8 @@ static gboolean equal_ct(const char *a, const char *b)
 
 HdToken *hd_store_token_find(HdStore *s, const char *hash, GError **error)
 {
-        g_autoptr(Stmt) st = prepare(s, "SELECT name, role, created_at, hash FROM tokens", error);
+        g_autoptr(Stmt) st =
+            sq_prepare(s, "SELECT name, role, created_at, hash FROM tokens", error);
         HdToken *found = NULL;
         int rc;
 
@@ -971,14 +990,14 @@ HdToken *hd_store_token_find(HdStore *s, const char *hash, GError **error)
                 const char *h = (const char *)sqlite3_column_text(st, 3);
                 if (h && equal_ct(h, hash) && !found) {
                         found = g_new0(HdToken, 1);
-                        found->name = col_text(st, 0);
-                        found->role = col_text(st, 1);
-                        found->created_at = col_text(st, 2);
+                        found->name = sq_col_text(st, 0);
+                        found->role = sq_col_text(st, 1);
+                        found->created_at = sq_col_text(st, 2);
                 }
         }
         if (rc != SQLITE_DONE) {
                 hd_token_free(found);
-                db_fail(s, error, "tokens");
+                sq_db_fail(s, error, "tokens");
                 return NULL;
         }
         return found;
@@ -994,37 +1013,37 @@ gint64 hd_store_event_add(HdStore *s, const char *actor, const char *action, con
         g_autofree char *now = hd_store_now();
         gint64 new_id;
 
-        if (!begin(s, error))
+        if (!sq_begin(s, error))
                 return 0;
-        id = prepare(s, "SELECT COALESCE(MAX(id), 0) + 1 FROM events", error);
-        st = id ? prepare(s,
-                          "INSERT INTO events (id, at, actor, action, object, result, message) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          error)
+        id = sq_prepare(s, "SELECT COALESCE(MAX(id), 0) + 1 FROM events", error);
+        st = id ? sq_prepare(s,
+                             "INSERT INTO events (id, at, actor, action, object, result, message) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             error)
                 : NULL;
         if (!st)
-                return end(s, FALSE, NULL);
+                return sq_end(s, FALSE, NULL);
         if (sqlite3_step(id) != SQLITE_ROW)
-                return end(s, db_fail(s, error, "events"), NULL);
+                return sq_end(s, sq_db_fail(s, error, "events"), NULL);
         new_id = sqlite3_column_int64(id, 0);
         sqlite3_bind_int64(st, 1, new_id);
-        bind_text(st, 2, now);
-        bind_text(st, 3, actor);
-        bind_text(st, 4, action);
-        bind_text(st, 5, object);
-        bind_text(st, 6, result);
-        bind_text(st, 7, message ? message : "");
-        if (!step_done(s, st, NULL, error))
-                return end(s, FALSE, NULL);
-        return end(s, TRUE, error) ? new_id : 0;
+        sq_bind_text(st, 2, now);
+        sq_bind_text(st, 3, actor);
+        sq_bind_text(st, 4, action);
+        sq_bind_text(st, 5, object);
+        sq_bind_text(st, 6, result);
+        sq_bind_text(st, 7, message ? message : "");
+        if (!sq_step_done(s, st, NULL, error))
+                return sq_end(s, FALSE, NULL);
+        return sq_end(s, TRUE, error) ? new_id : 0;
 }
 
 GPtrArray *hd_store_events_list(HdStore *s, gint64 since, guint limit, GError **error)
 {
-        g_autoptr(Stmt) st = prepare(s,
-                                     "SELECT id, at, actor, action, object, result, message "
-                                     "FROM events WHERE id > ? ORDER BY id LIMIT ?",
-                                     error);
+        g_autoptr(Stmt) st = sq_prepare(s,
+                                        "SELECT id, at, actor, action, object, result, message "
+                                        "FROM events WHERE id > ? ORDER BY id LIMIT ?",
+                                        error);
         g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)hd_event_free);
         int rc;
 
@@ -1035,16 +1054,16 @@ GPtrArray *hd_store_events_list(HdStore *s, gint64 since, guint limit, GError **
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 HdEvent *e = g_new0(HdEvent, 1);
                 e->id = sqlite3_column_int64(st, 0);
-                e->at = col_text(st, 1);
-                e->actor = col_text(st, 2);
-                e->action = col_text(st, 3);
-                e->object = col_text(st, 4);
-                e->result = col_text(st, 5);
-                e->message = col_text(st, 6);
+                e->at = sq_col_text(st, 1);
+                e->actor = sq_col_text(st, 2);
+                e->action = sq_col_text(st, 3);
+                e->object = sq_col_text(st, 4);
+                e->result = sq_col_text(st, 5);
+                e->message = sq_col_text(st, 6);
                 g_ptr_array_add(out, e);
         }
         if (rc != SQLITE_DONE) {
-                db_fail(s, error, "events");
+                sq_db_fail(s, error, "events");
                 return NULL;
         }
         return g_steal_pointer(&out);
@@ -1057,26 +1076,26 @@ gboolean hd_store_lease_claim(HdStore *s, const char *host_id, const char *owner
 {
         g_autoptr(Stmt) st = NULL;
         g_autofree char *now = hd_store_now();
-        g_autofree char *until = time_in(ttl_seconds);
+        g_autofree char *until = sq_time_in(ttl_seconds);
         int changes = 0;
 
-        if (!begin(s, error))
+        if (!sq_begin(s, error))
                 return FALSE;
         /* take it when free, expired or ours (the upsert PostgreSQL spells the same way) */
-        st = prepare(s,
-                     "INSERT INTO host_leases (host_id, owner, expires_at) VALUES (?1, ?2, ?3) "
-                     "ON CONFLICT (host_id) DO UPDATE SET owner = ?2, expires_at = ?3 "
-                     "WHERE host_leases.owner = ?2 OR host_leases.expires_at < ?4",
-                     error);
+        st = sq_prepare(s,
+                        "INSERT INTO host_leases (host_id, owner, expires_at) VALUES (?1, ?2, ?3) "
+                        "ON CONFLICT (host_id) DO UPDATE SET owner = ?2, expires_at = ?3 "
+                        "WHERE host_leases.owner = ?2 OR host_leases.expires_at < ?4",
+                        error);
         if (!st)
-                return end(s, FALSE, NULL);
-        bind_text(st, 1, host_id);
-        bind_text(st, 2, owner);
-        bind_text(st, 3, until);
-        bind_text(st, 4, now);
-        if (!step_done(s, st, &changes, error))
-                return end(s, FALSE, NULL);
-        if (!end(s, TRUE, error))
+                return sq_end(s, FALSE, NULL);
+        sq_bind_text(st, 1, host_id);
+        sq_bind_text(st, 2, owner);
+        sq_bind_text(st, 3, until);
+        sq_bind_text(st, 4, now);
+        if (!sq_step_done(s, st, &changes, error))
+                return sq_end(s, FALSE, NULL);
+        if (!sq_end(s, TRUE, error))
                 return FALSE;
         return changes > 0;
 }

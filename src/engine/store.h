@@ -176,9 +176,11 @@ GPtrArray *hd_store_host_ids(HdStore *store, GError **error);
 gboolean hd_store_host_edit(HdStore *store, const char *id, const char *name, const char *agent_url,
                             const char *agent_token, const char *tls_ca_file,
                             const char *tls_pinned_cert, GError **error);
-/* The VMs that have host devices on the host (names); empty until VMs exist (issue 13's next
- * increment adds the vms tables and fills this in: the one place the rule lives). */
+/* The names of the VMs that have host devices (requested or placeholders) on the host. */
 GPtrArray *hd_store_host_users(HdStore *store, const char *id, GError **error);
+/* The names of the VMs on the host that are not down (starting, running, stopping): they block
+ * maintenance. */
+GPtrArray *hd_store_host_running_vms(HdStore *store, const char *id, GError **error);
 /* Remove the host with its devices, groups and lease, in one transaction with the check of
  * hd_store_host_users(): REFUSED naming the VMs. */
 gboolean hd_store_host_remove(HdStore *store, const char *id, GError **error);

@@ -15,6 +15,7 @@
 
 struct HdSyncManager {
         HdStore *store;
+        GCancellable *calls; /* hd_sync_agent_call()s: cancelled with the manager */
         HdSyncConfig cfg;
         char *owner;
         HdSyncEventFunc event;
@@ -486,6 +487,7 @@ HdSyncManager *hd_sync_manager_new(HdStore *store, const HdSyncConfig *config,
         m->event = event;
         m->user_data = user_data;
         m->hosts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)stop);
+        m->calls = g_cancellable_new();
         return m;
 }
 
@@ -493,6 +495,8 @@ void hd_sync_manager_free(HdSyncManager *m)
 {
         if (!m)
                 return;
+        g_cancellable_cancel(m->calls);
+        g_clear_object(&m->calls);
         g_hash_table_destroy(m->hosts);
         g_free(m->owner);
         g_free(m);
@@ -563,4 +567,92 @@ void hd_sync_host_start(HdSyncManager *m, const char *host_id)
 void hd_sync_host_stop(HdSyncManager *m, const char *host_id)
 {
         g_hash_table_remove(m->hosts, host_id);
+}
+
+/* ---- one-off agent calls ---- */
+
+typedef struct {
+        HdSync *sync; /* NULL when the call failed before it was sent */
+        SoupMessage *msg;
+        HdAgentReplyFunc func;
+        gpointer user_data;
+        GError *error; /* the early failure */
+} AgentCall;
+
+static void agent_call_free(AgentCall *c)
+{
+        if (c->sync)
+                sync_unref(c->sync);
+        g_clear_object(&c->msg);
+        g_clear_error(&c->error);
+        g_free(c);
+}
+
+static gboolean agent_call_fail_idle(gpointer data)
+{
+        AgentCall *c = data;
+
+        c->func(0, NULL, c->error, c->user_data);
+        agent_call_free(c);
+        return G_SOURCE_REMOVE;
+}
+
+static void on_agent_reply(GObject *src, GAsyncResult *res, gpointer data)
+{
+        AgentCall *c = data;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GBytes) body = soup_session_send_and_read_finish(SOUP_SESSION(src), res, &error);
+
+        if (body)
+                c->func(soup_message_get_status(c->msg), body, NULL, c->user_data);
+        else
+                c->func(0, NULL, error, c->user_data);
+        agent_call_free(c);
+}
+
+void hd_sync_agent_call(HdSyncManager *m, const char *host_id, const char *method,
+                        const char *path_query, const char *body, HdAgentReplyFunc func,
+                        gpointer user_data)
+{
+        HdSync *s = g_hash_table_lookup(m->hosts, host_id);
+        AgentCall *c = g_new0(AgentCall, 1);
+        g_autofree char *uri = NULL;
+        g_autofree char *auth = NULL;
+        SoupMessageHeaders *h;
+
+        c->func = func;
+        c->user_data = user_data;
+        if (!s) {
+                g_set_error(&c->error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                            "the engine does not sync host %s; POST /v1/hosts/%s/refresh", host_id,
+                            host_id);
+                g_idle_add(agent_call_fail_idle, c);
+                return;
+        }
+        if (s->tls_error) {
+                g_set_error_literal(&c->error, G_IO_ERROR, G_IO_ERROR_FAILED, s->tls_error);
+                g_idle_add(agent_call_fail_idle, c);
+                return;
+        }
+        uri = g_strconcat(s->url, path_query, NULL);
+        c->msg = soup_message_new(method, uri);
+        if (!c->msg) {
+                g_set_error_literal(&c->error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                    "the host's agent URL is not a valid http(s) URL; edit the "
+                                    "host");
+                g_idle_add(agent_call_fail_idle, c);
+                return;
+        }
+        c->sync = sync_ref(s);
+        h = soup_message_get_request_headers(c->msg);
+        auth = g_strconcat("Bearer ", s->token, NULL);
+        soup_message_headers_replace(h, "Authorization", auth);
+        if (body) {
+                g_autoptr(GBytes) b = g_bytes_new(body, strlen(body));
+                soup_message_set_request_body_from_bytes(c->msg, "application/json", b);
+        }
+        if (s->pinned)
+                g_signal_connect(c->msg, "accept-certificate", G_CALLBACK(accept_pinned), s);
+        soup_session_send_and_read_async(s->session, c->msg, G_PRIORITY_DEFAULT, m->calls,
+                                         on_agent_reply, c);
 }

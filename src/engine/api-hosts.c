@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The engine API's hosts: /v1/hosts, /v1/hosts/{id}, its devices, groups and refresh
+ * (docs/api/engine-openapi.yaml). Routed from api.c; the helpers are in api.h.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "api.h"
+
+/* A host as the API shows it: never the agent token. */
+static void add_host(JsonBuilder *b, const HdHost *h)
+{
+        json_builder_begin_object(b);
+        hd_api_add_string(b, "id", h->id);
+        hd_api_add_string(b, "name", h->name);
+        hd_api_add_string(b, "agent_url", h->agent_url);
+        hd_api_add_string(b, "tls_ca_file", h->tls_ca_file);
+        hd_api_add_string(b, "tls_pinned_cert", h->tls_pinned_cert);
+        hd_api_add_string(b, "status", hd_host_status_to_string(h->status));
+        hd_api_add_string(b, "last_error", h->last_error);
+        hd_api_add_string(b, "retry_at", h->status == HD_HOST_NON_RESPONSIVE ? h->retry_at : NULL);
+        json_builder_set_member_name(b, "retry_seconds");
+        json_builder_add_int_value(b, h->status == HD_HOST_NON_RESPONSIVE ? h->retry_seconds : 0);
+        json_builder_set_member_name(b, "passthrough");
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "enabled");
+        if (h->passthrough < 0)
+                json_builder_add_null_value(b);
+        else
+                json_builder_add_boolean_value(b, h->passthrough == 1);
+        hd_api_add_string(b, "reason", h->passthrough_reason);
+        json_builder_end_object(b);
+        hd_api_add_string(b, "cpu_vendor", h->cpu_vendor);
+        hd_api_add_string(b, "kernel_release", h->kernel_release);
+        json_builder_set_member_name(b, "kernel_args");
+        json_builder_begin_object(b);
+        hd_api_add_json_array(b, "running", h->kernel_args_running);
+        hd_api_add_json_array(b, "configured", h->kernel_args_configured);
+        json_builder_end_object(b);
+        json_builder_set_member_name(b, "device_count");
+        json_builder_add_int_value(b, h->device_count);
+        json_builder_set_member_name(b, "group_count");
+        json_builder_add_int_value(b, h->group_count);
+        hd_api_add_string(b, "last_sync", h->last_sync);
+        hd_api_add_string(b, "created_at", h->created_at);
+        hd_api_add_string(b, "updated_at", h->updated_at);
+        json_builder_end_object(b);
+}
+
+static void respond_host(HdEngine *e, HdHttpRequest *req, guint status, const char *id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdHost) h = hd_store_host_get(e->store, id, &error);
+        g_autoptr(JsonBuilder) b = json_builder_new();
+
+        if (!h)
+                return hd_api_respond_gerror(req, error);
+        add_host(b, h);
+        hd_api_respond_builder(req, status, b);
+}
+
+static void list_hosts(HdEngine *e, HdHttpRequest *req)
+{
+        static const char *const params[] = {"status", "name_prefix", "passthrough",
+                                             "limit",  "offset",      NULL};
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) hosts = NULL;
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        HdHostFilter f = {.passthrough = -1};
+        guint64 limit = 100, offset = 0;
+        const char *pt = hd_api_query(req, "passthrough");
+        HdHostStatus st;
+        guint total = 0;
+
+        if (!hd_api_check_query(req, params) || !hd_api_query_uint(req, "limit", 1, 1000, &limit) ||
+            !hd_api_query_uint(req, "offset", 0, G_MAXINT32, &offset))
+                return;
+        f.status = hd_api_query(req, "status");
+        if (f.status && !hd_host_status_from_string(f.status, &st))
+                return hd_http_respond_error(req, HD_HTTP_BAD_REQUEST, "invalid-argument",
+                                             "status must be connecting, up, maintenance, "
+                                             "rebooting or non_responsive");
+        if (pt && strcmp(pt, "enabled") != 0 && strcmp(pt, "disabled") != 0)
+                return hd_http_respond_error(req, HD_HTTP_BAD_REQUEST, "invalid-argument",
+                                             "passthrough must be enabled or disabled");
+        if (pt)
+                f.passthrough = strcmp(pt, "enabled") == 0;
+        f.name_prefix = hd_api_query(req, "name_prefix");
+        f.limit = (guint)limit;
+        f.offset = (guint)offset;
+        hosts = hd_store_hosts_list(e->store, &f, &total, &error);
+        if (!hosts)
+                return hd_api_respond_gerror(req, error);
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "hosts");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < hosts->len; i++)
+                add_host(b, hosts->pdata[i]);
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "total");
+        json_builder_add_int_value(b, total);
+        json_builder_set_member_name(b, "limit");
+        json_builder_add_int_value(b, (gint64)limit);
+        json_builder_set_member_name(b, "offset");
+        json_builder_add_int_value(b, (gint64)offset);
+        json_builder_end_object(b);
+        hd_api_respond_builder(req, HD_HTTP_OK, b);
+}
+
+static void add_host_call(HdEngine *e, HdHttpRequest *req)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonObject) o = hd_api_body_object(e, req, "host.add", "hosts");
+        g_auto(HdHostBody) hb = {0};
+        g_autofree char *id = NULL;
+        g_autofree char *object = NULL;
+
+        if (!o)
+                return;
+        if (!hd_engine_body_host(o, TRUE, &hb, &error))
+                return hd_api_refuse(e, req, "host.add", "hosts", error);
+        object = g_strdup_printf("host %s", hb.name);
+        if (!hd_store_host_add(e->store, hb.name, hb.agent_url, hb.agent_token, hb.tls_ca_file,
+                               hb.tls_pinned_cert, &id, &error))
+                return hd_api_refuse(e, req, "host.add", object, error);
+        g_free(object);
+        object = g_strdup_printf("host %s (%s)", hb.name, id);
+        hd_engine_event(e, hd_api_caller(req), "host.add", object, "ok", hb.agent_url);
+        hd_sync_host_start(e->sync, id);
+        {
+                g_autofree char *location = g_strconcat("/v1/hosts/", id, NULL);
+                hd_http_request_set_header(req, "Location", location);
+        }
+        respond_host(e, req, 201, id);
+}
+
+static void edit_host(HdEngine *e, HdHttpRequest *req, const char *id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *object = g_strdup_printf("host %s", id);
+        g_autoptr(JsonObject) o = hd_api_body_object(e, req, "host.edit", object);
+        g_auto(HdHostBody) hb = {0};
+        gboolean reconnect;
+
+        if (!o)
+                return;
+        if (!hd_engine_body_host(o, FALSE, &hb, &error))
+                return hd_api_refuse(e, req, "host.edit", object, error);
+        reconnect = hb.agent_url || hb.agent_token || hb.tls_ca_file || hb.tls_pinned_cert;
+        if (!hd_store_host_edit(e->store, id, hb.name, hb.agent_url, hb.agent_token, hb.tls_ca_file,
+                                hb.tls_pinned_cert, &error))
+                return hd_api_refuse(e, req, "host.edit", object, error);
+        {
+                g_autoptr(GList) names = json_object_get_members(o);
+                g_autoptr(GString) what = g_string_new("changed:");
+                for (GList *l = names; l; l = l->next)
+                        g_string_append_printf(what, " %s", (const char *)l->data);
+                hd_engine_event(e, hd_api_caller(req), "host.edit", object, "ok", what->str);
+        }
+        if (reconnect)
+                hd_sync_host_start(e->sync, id);
+        respond_host(e, req, HD_HTTP_OK, id);
+}
+
+static void remove_host(HdEngine *e, HdHttpRequest *req, const char *id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *object = g_strdup_printf("host %s", id);
+
+        if (!hd_store_host_remove(e->store, id, &error))
+                return hd_api_refuse(e, req, "host.remove", object, error);
+        hd_sync_host_stop(e->sync, id);
+        hd_engine_event(e, hd_api_caller(req), "host.remove", object, "ok", "removed");
+        hd_http_respond_empty(req, 204);
+}
+
+static void refresh_host(HdEngine *e, HdHttpRequest *req, const char *id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *object = g_strdup_printf("host %s", id);
+        g_autoptr(HdHost) h = hd_store_host_get(e->store, id, &error);
+        gsize len = 0;
+
+        hd_http_request_get_body(req, &len);
+        if (!h)
+                return hd_api_refuse(e, req, "host.refresh", object, error);
+        if (len > 0) {
+                g_autoptr(JsonObject) o = hd_api_body_object(e, req, "host.refresh", object);
+                if (!o)
+                        return;
+                if (json_object_get_size(o) > 0) {
+                        g_set_error(&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                    "refresh takes no members; send {} or no body");
+                        return hd_api_refuse(e, req, "host.refresh", object, error);
+                }
+        }
+        hd_sync_host_start(e->sync, id);
+        hd_engine_event(e, hd_api_caller(req), "host.refresh", object, "ok",
+                        "inventory and readiness re-read from the agent");
+        hd_http_respond_text(req, 202, "application/json", "{\"refreshing\":true}");
+}
+
+static void list_inventory(HdEngine *e, HdHttpRequest *req, const char *id, HdInvKind kind)
+{
+        static const char *const dev_params[] = {"driver", NULL};
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) items = NULL;
+        g_autoptr(HdHost) h = NULL;
+        GString *out;
+
+        if (!hd_api_check_query(req, kind == HD_INV_DEVICES ? dev_params : NULL))
+                return;
+        h = hd_store_host_get(e->store, id, &error);
+        items = h ? hd_store_inventory_list(e->store, id, kind, hd_api_query(req, "driver"), &error)
+                  : NULL;
+        if (!items)
+                return hd_api_respond_gerror(req, error);
+        /* the agent's objects as stored, spliced as they are */
+        out = g_string_new("{\"host_id\":");
+        {
+                g_autoptr(JsonNode) n = json_node_init_string(json_node_alloc(), id);
+                g_autofree char *s = json_to_string(n, FALSE);
+                g_string_append(out, s);
+        }
+        g_string_append_printf(
+            out, ",\"status\":\"%s\",\"last_sync\":", hd_host_status_to_string(h->status));
+        if (h->last_sync)
+                g_string_append_printf(out, "\"%s\"", h->last_sync);
+        else
+                g_string_append(out, "null");
+        g_string_append(out, kind == HD_INV_DEVICES ? ",\"devices\":[" : ",\"groups\":[");
+        for (guint i = 0; i < items->len; i++) {
+                if (i)
+                        g_string_append_c(out, ',');
+                g_string_append(out, items->pdata[i]);
+        }
+        g_string_append(out, "]}");
+        hd_http_respond_take(req, HD_HTTP_OK, "application/json", g_string_free(out, FALSE));
+}
+
+void hd_api_route_hosts(HdEngine *e, HdHttpRequest *req, char **seg, guint n)
+{
+        const char *method = hd_http_request_get_method(req);
+        gboolean get = hd_http_request_is_get(req);
+
+        if (n == 1) {
+                if (get)
+                        return list_hosts(e, req);
+                if (strcmp(method, "POST") == 0)
+                        return hd_api_check_query(req, NULL) ? add_host_call(e, req) : (void)0;
+                return hd_api_bad_method(req, "GET, POST");
+        }
+        /* only devices takes a parameter (list_inventory checks it) */
+        if (!(n == 3 && strcmp(seg[2], "devices") == 0) && !hd_api_check_query(req, NULL))
+                return;
+        if (n == 2) {
+                if (get)
+                        return respond_host(e, req, HD_HTTP_OK, seg[1]);
+                if (strcmp(method, "PATCH") == 0)
+                        return edit_host(e, req, seg[1]);
+                if (strcmp(method, "DELETE") == 0)
+                        return remove_host(e, req, seg[1]);
+                return hd_api_bad_method(req, "GET, PATCH, DELETE");
+        }
+        if (n == 3 && (strcmp(seg[2], "devices") == 0 || strcmp(seg[2], "groups") == 0)) {
+                if (!get)
+                        return hd_api_bad_method(req, "GET");
+                return list_inventory(e, req, seg[1],
+                                      strcmp(seg[2], "devices") == 0 ? HD_INV_DEVICES
+                                                                     : HD_INV_GROUPS);
+        }
+        if (n == 3 && strcmp(seg[2], "refresh") == 0) {
+                if (strcmp(method, "POST") != 0)
+                        return hd_api_bad_method(req, "POST");
+                return refresh_host(e, req, seg[1]);
+        }
+        hd_http_respond_error(req, HD_HTTP_NOT_FOUND, "not-found", "no such endpoint %s",
+                              hd_http_request_get_path(req));
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the engine API's files share (api.c: server, authentication, routing, these helpers;
+ * api-<resource>.c: one file per resource). Nothing outside api*.c includes it.
+ *
+ * A handler answers exactly once: a hd_api_respond_* / hd_http_respond_* call, or
+ * hd_http_request_suspend() and an answer later from the main loop (long polls, calls that
+ * wait for an agent). Every change and every refusal of an authenticated caller writes one
+ * audit row (hd_engine_event, or hd_api_refuse which answers and writes it).
+ */
+#pragma once
+
+#include "engine.h"
+
+/* The caller's token name ("anonymous" before authentication) and role. */
+const char *hd_api_caller(HdHttpRequest *req);
+gboolean hd_api_caller_is_admin(HdHttpRequest *req);
+
+/* ---- answers ---- */
+void hd_api_respond_builder(HdHttpRequest *req, guint status, JsonBuilder *b);
+/* 405 with Allow: @allow. */
+void hd_api_bad_method(HdHttpRequest *req, const char *allow);
+/* The HTTP status and stable code of a store error (404 not-found, 409 exists / refused,
+ * 400 invalid-argument for G_IO_ERROR_INVALID_ARGUMENT, else 500 failed). */
+guint hd_api_error_status(const GError *error, const char **code);
+void hd_api_respond_gerror(HdHttpRequest *req, const GError *error);
+/* Answer a failed change and write its audit row ("refused" for 4xx, "failed" for 5xx). */
+void hd_api_refuse(HdEngine *e, HdHttpRequest *req, const char *action, const char *object,
+                   const GError *error);
+
+/* ---- query parameters ---- */
+/* FALSE (answered 400) when a parameter is not in @allowed (NULL: none allowed). */
+gboolean hd_api_check_query(HdHttpRequest *req, const char *const *allowed);
+const char *hd_api_query(HdHttpRequest *req, const char *name);
+/* @out keeps its value when the parameter is absent; FALSE (answered 400) when it is not a
+ * whole number in [min, max]. */
+gboolean hd_api_query_uint(HdHttpRequest *req, const char *name, guint64 min, guint64 max,
+                           guint64 *out);
+
+/* ---- JSON members ---- */
+/* A string member, null for NULL. */
+void hd_api_add_string(JsonBuilder *b, const char *name, const char *value);
+/* A member holding the JSON array text @json as a value, null for NULL. */
+void hd_api_add_json_array(JsonBuilder *b, const char *name, const char *json);
+
+/* ---- request bodies ---- */
+/* The body as one JSON object (hd_engine_body_parse), or NULL after answering 400/413 with
+ * the audit row for @action on @object. */
+JsonObject *hd_api_body_object(HdEngine *e, HdHttpRequest *req, const char *action,
+                               const char *object);
+
+/* ---- resources ---- */
+/* /v1/hosts... (@seg: the path's segments after /v1/, @n of them, 1..3) */
+void hd_api_route_hosts(HdEngine *e, HdHttpRequest *req, char **seg, guint n);
+/* GET /v1/events */
+void hd_api_list_events(HdEngine *e, HdHttpRequest *req);
+/* Answer every suspended GET /v1/events (an event was written, or the engine stops). */
+void hd_api_events_wake(HdEngine *e);

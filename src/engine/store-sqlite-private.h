@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the SQLite store's files share (store-sqlite.c: open, migrations, hosts, inventory,
+ * tokens, events, leases; store-sqlite-*.c: one file per further concept). Nothing outside
+ * store-sqlite*.c includes this: the rest of the engine sees store.h only.
+ *
+ * A changing store call is sq_begin() ... sq_end(s, ok, error): BEGIN IMMEDIATE, then COMMIT
+ * when ok, else ROLLBACK. Statements are prepared per call and finalized by g_autoptr(Stmt).
+ */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct HdStore {
+        sqlite3 *db;
+        guint version;
+};
+
+typedef sqlite3_stmt Stmt;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Stmt, sqlite3_finalize)
+
+/* HD_STORE_ERROR_FAILED with SQLite's message; returns FALSE. */
+gboolean sq_db_fail(HdStore *s, GError **error, const char *what);
+gboolean sq_exec(HdStore *s, const char *sql, GError **error);
+gboolean sq_begin(HdStore *s, GError **error);
+/* Commit when @ok, else roll back; returns @ok && committed. */
+gboolean sq_end(HdStore *s, gboolean ok, GError **error);
+sqlite3_stmt *sq_prepare(HdStore *s, const char *sql, GError **error);
+/* NULL binds SQL NULL. */
+void sq_bind_text(sqlite3_stmt *st, int i, const char *v);
+/* A copy of the column's text, NULL for SQL NULL. */
+char *sq_col_text(sqlite3_stmt *st, int i);
+/* Run a statement that returns no row; @changes (may be NULL): rows changed. A constraint
+ * failure is HD_STORE_ERROR_EXISTS. */
+gboolean sq_step_done(HdStore *s, sqlite3_stmt *st, int *changes, GError **error);
+/* ISO 8601 UTC of now + @seconds. */
+char *sq_time_in(guint seconds);
+/* HD_STORE_ERROR_NOT_FOUND "no @what @id"; returns FALSE. */
+gboolean sq_not_found(GError **error, const char *what, const char *id);
+/* TRUE when the host exists; FALSE with NOT_FOUND or a database error. */
+gboolean sq_host_exists(HdStore *s, const char *id, GError **error);

@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The engine tests' helpers (engine-testlib.h). */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine-testlib.h"
+
+SoupSession *hd_et_session;
+
+void hd_et_reply_clear(HdEtReply *r)
+{
+        g_free(r->body);
+        g_free(r->location);
+        g_clear_pointer(&r->json, json_node_unref);
+        memset(r, 0, sizeof(*r));
+}
+
+static void die_with_parent(gpointer data)
+{
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+char *hd_et_file_text(const char *path)
+{
+        char *text = NULL;
+
+        if (!g_file_get_contents(path, &text, NULL, NULL))
+                return g_strdup("");
+        return text;
+}
+
+/* Start @argv; its first stdout line must be "listening URL". */
+HdEtProc *hd_et_proc_start(const char *const *argv, const char *log)
+{
+        g_autoptr(GSubprocessLauncher) l =
+            g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GDataInputStream) in = NULL;
+        g_autofree char *line = NULL;
+        HdEtProc *p = g_new0(HdEtProc, 1);
+
+        p->log = g_strdup(log);
+        g_subprocess_launcher_set_stderr_file_path(l, log);
+        g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
+        p->proc = g_subprocess_launcher_spawnv(l, argv, &error);
+        g_assert_no_error(error);
+        in = g_data_input_stream_new(g_subprocess_get_stdout_pipe(p->proc));
+        line = g_data_input_stream_read_line_utf8(in, NULL, NULL, &error);
+        g_assert_no_error(error);
+        if (!line || !g_str_has_prefix(line, "listening ")) {
+                g_autofree char *text = hd_et_file_text(log);
+                g_error("%s did not start: %s", argv[0], text);
+        }
+        p->url = g_strdup(line + strlen("listening "));
+        if (g_str_has_suffix(p->url, "/"))
+                p->url[strlen(p->url) - 1] = '\0';
+        return p;
+}
+
+static void wait_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+        g_subprocess_wait_finish(G_SUBPROCESS(src), res, NULL);
+        *(gboolean *)data = TRUE;
+}
+
+static gboolean timeout_cb(gpointer data)
+{
+        *(gboolean *)data = TRUE;
+        return G_SOURCE_REMOVE;
+}
+
+/* Stop with @sig; with SIGTERM the process must exit 0. */
+void hd_et_proc_stop(HdEtProc *p, int sig)
+{
+        gboolean done = FALSE, timed_out = FALSE;
+        guint id;
+
+        if (!p)
+                return;
+        g_subprocess_send_signal(p->proc, sig);
+        id = g_timeout_add_seconds(15, timeout_cb, &timed_out);
+        g_subprocess_wait_async(p->proc, NULL, wait_done, &done);
+        while (!done && !timed_out)
+                g_main_context_iteration(NULL, TRUE);
+        if (!timed_out)
+                g_source_remove(id);
+        if (!done) {
+                g_subprocess_force_exit(p->proc);
+                g_error("%s did not stop", p->url);
+        }
+        if (sig == SIGTERM &&
+            (!g_subprocess_get_if_exited(p->proc) || g_subprocess_get_exit_status(p->proc) != 0)) {
+                g_autofree char *text = hd_et_file_text(p->log);
+                g_error("did not exit 0 on SIGTERM: %s", text);
+        }
+        g_object_unref(p->proc);
+        g_free(p->url);
+        g_free(p->log);
+        g_free(p);
+}
+
+HdEtProc *hd_et_agent_start(HdTestFixture *fx, const char *listen)
+{
+        g_autofree char *log = g_build_filename(fx->root, "hostdevd.log", NULL);
+        const char *argv[] = {
+            g_getenv("HOSTDEVD"), "--root",         fx->root, "--backend", "sim",  "--libvirt-uri",
+            "test:///default",    "--stop-timeout", "5",      "--listen",  listen, NULL};
+        g_assert_nonnull(argv[0]);
+        return hd_et_proc_start(argv, log);
+}
+
+char *hd_et_agent_token(HdTestFixture *fx)
+{
+        g_autofree char *path = g_build_filename(fx->root, "var/lib/hostdev/agent.token", NULL);
+        char *t = hd_et_file_text(path);
+        return g_strstrip(t);
+}
+
+HdEtProc *hd_et_engine_start(const char *dir)
+{
+        g_autofree char *db = g_build_filename(dir, "engine.db", NULL);
+        g_autofree char *log = g_build_filename(dir, "engine.log", NULL);
+        const char *argv[] = {g_getenv("HOSTDEV_ENGINE"),
+                              "--db",
+                              db,
+                              "--listen",
+                              "127.0.0.1:0",
+                              "--poll-wait",
+                              "5",
+                              "--retry-max",
+                              "1",
+                              "-v",
+                              NULL};
+        g_assert_nonnull(argv[0]);
+        return hd_et_proc_start(argv, log);
+}
+
+/* hostdev-engine --db DIR/engine.db ARGS...; its stdout in *@out. */
+int hd_et_engine_cli(const char *dir, const char *const *args, char **out)
+{
+        g_autofree char *db = g_build_filename(dir, "engine.db", NULL);
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+
+        g_ptr_array_add(argv, (gpointer)g_getenv("HOSTDEV_ENGINE"));
+        g_ptr_array_add(argv, (gpointer) "--db");
+        g_ptr_array_add(argv, db);
+        for (const char *const *a = args; *a; a++)
+                g_ptr_array_add(argv, (gpointer)*a);
+        g_ptr_array_add(argv, NULL);
+        return hd_test_run_guarded((const char *const *)argv->pdata, NULL, 60, out, NULL);
+}
+
+char *hd_et_token_create(const char *dir, const char *name, const char *role)
+{
+        char *out = NULL;
+        const char *args[] = {"token", "create", name, "--role", role, NULL};
+
+        g_assert_cmpint(hd_et_engine_cli(dir, args, &out), ==, 0);
+        g_strstrip(out);
+        g_assert_cmpuint(strlen(out), ==, 64);
+        return out;
+}
+
+/* With HOSTDEV_ENGINE_API_ANSWERS set, write the answer there (see the top). */
+void hd_et_record_answer(const char *method, const char *path, guint status,
+                         const char *content_type, const char *body)
+{
+        static gint serial;
+        const char *dir = g_getenv("HOSTDEV_ENGINE_API_ANSWERS");
+        g_autoptr(JsonBuilder) b = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        g_autofree char *text = NULL;
+        g_autofree char *name = NULL;
+        g_autofree char *file = NULL;
+
+        if (!dir || !*dir)
+                return;
+        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "test");
+        json_builder_add_string_value(b, g_test_get_path());
+        json_builder_set_member_name(b, "method");
+        json_builder_add_string_value(b, method);
+        json_builder_set_member_name(b, "path");
+        json_builder_add_string_value(b, path);
+        json_builder_set_member_name(b, "status");
+        json_builder_add_int_value(b, status);
+        json_builder_set_member_name(b, "content_type");
+        if (content_type)
+                json_builder_add_string_value(b, content_type);
+        else
+                json_builder_add_null_value(b);
+        json_builder_set_member_name(b, "body_utf8");
+        json_builder_add_boolean_value(b, g_utf8_validate(body, -1, NULL));
+        json_builder_set_member_name(b, "body");
+        json_builder_add_string_value(b, g_utf8_validate(body, -1, NULL) ? body : "");
+        json_builder_end_object(b);
+        root = json_builder_get_root(b);
+        text = json_to_string(root, FALSE);
+        name = g_strdup_printf("answer-%d-%05d.json", (int)getpid(), g_atomic_int_add(&serial, 1));
+        file = g_build_filename(dir, name, NULL);
+        g_assert_true(g_file_set_contents(file, text, -1, NULL));
+}
+
+HdEtReply hd_et_call(const char *base, const char *method, const char *path, const char *body,
+                     const char *token)
+{
+        g_autofree char *uri = g_strconcat(base, path, NULL);
+        g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GBytes) bytes = NULL;
+        HdEtReply r = {0};
+
+        g_assert_nonnull(msg);
+        if (token) {
+                g_autofree char *auth = g_strconcat("Bearer ", token, NULL);
+                soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization",
+                                             auth);
+        }
+        if (body) {
+                g_autoptr(GBytes) b = g_bytes_new(body, strlen(body));
+                soup_message_set_request_body_from_bytes(msg, "application/json", b);
+        }
+        bytes = soup_session_send_and_read(hd_et_session, msg, NULL, &error);
+        g_assert_no_error(error);
+        r.status = soup_message_get_status(msg);
+        r.body = g_bytes_get_size(bytes)
+                     ? g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes))
+                     : g_strdup("");
+        r.location = g_strdup(
+            soup_message_headers_get_one(soup_message_get_response_headers(msg), "Location"));
+        if (*r.body)
+                r.json = json_from_string(r.body, NULL);
+        /* the agents' own paths are theirs (docs/api/openapi.yaml) */
+        if (!g_str_has_prefix(path, "/v1/devices") && !g_str_has_prefix(path, "/v1/groups"))
+                hd_et_record_answer(method, path, r.status,
+                                    soup_message_headers_get_content_type(
+                                        soup_message_get_response_headers(msg), NULL),
+                                    r.body);
+        return r;
+}
+
+JsonObject *hd_et_obj(const HdEtReply *r)
+{
+        if (!r->json || !JSON_NODE_HOLDS_OBJECT(r->json))
+                g_error("not a JSON object (%u): %s", r->status, r->body);
+        return json_node_get_object(r->json);
+}
+
+void hd_et_assert_error(const HdEtReply *r, guint status, const char *code)
+{
+        JsonObject *err;
+
+        if (r->status != status)
+                g_error("expected %u %s, got %u: %s", status, code, r->status, r->body);
+        err = json_object_get_object_member(hd_et_obj(r), "error");
+        g_assert_nonnull(err);
+        g_assert_cmpstr(json_object_get_string_member(err, "code"), ==, code);
+        g_assert_cmpuint(strlen(json_object_get_string_member(err, "message")), >, 0);
+}
+
+char *hd_et_add_host(const char *engine, const char *admin, const char *name, const char *url,
+                     const char *token)
+{
+        g_autofree char *body = g_strdup_printf(
+            "{\"name\": \"%s\", \"agent_url\": \"%s\", \"agent_token\": \"%s\"}", name, url, token);
+        g_auto(HdEtReply) r = hd_et_call(engine, "POST", "/v1/hosts", body, admin);
+        g_autofree char *location = NULL;
+
+        if (r.status != 201)
+                g_error("add host: %u %s", r.status, r.body);
+        location =
+            g_strconcat("/v1/hosts/", json_object_get_string_member(hd_et_obj(&r), "id"), NULL);
+        g_assert_cmpstr(r.location, ==, location);
+        g_assert_null(strstr(r.body, token)); /* the agent token never comes back */
+        return g_strdup(json_object_get_string_member(hd_et_obj(&r), "id"));
+}
+
+/* Poll GET /v1/hosts/{id} until its status is @status (at most ~60 s). */
+HdEtReply hd_et_wait_status(const char *engine, const char *tok, const char *id, const char *status)
+{
+        g_autofree char *path = g_strconcat("/v1/hosts/", id, NULL);
+
+        for (guint i = 0; i < 1200; i++) {
+                HdEtReply r = hd_et_call(engine, "GET", path, NULL, tok);
+                g_assert_cmpuint(r.status, ==, 200);
+                if (strcmp(json_object_get_string_member(hd_et_obj(&r), "status"), status) == 0)
+                        return r;
+                hd_et_reply_clear(&r);
+                g_usleep(50000);
+        }
+        g_error("host %s never became %s", id, status);
+}
+
+/* hd_et_wait_status() for a caller that needs only the wait. */
+void hd_et_await_status(const char *engine, const char *tok, const char *id, const char *status)
+{
+        HdEtReply r = hd_et_wait_status(engine, tok, id, status);
+
+        hd_et_reply_clear(&r);
+}
+
+/* The driver of @addr in the engine's GET /v1/hosts/{id}/devices (NULL: none/absent). */
+char *hd_et_engine_driver(const char *engine, const char *tok, const char *id, const char *addr)
+{
+        g_autofree char *path = g_strconcat("/v1/hosts/", id, "/devices", NULL);
+        g_auto(HdEtReply) r = hd_et_call(engine, "GET", path, NULL, tok);
+        JsonArray *a;
+
+        g_assert_cmpuint(r.status, ==, 200);
+        a = json_object_get_array_member(hd_et_obj(&r), "devices");
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+                JsonObject *d = json_array_get_object_element(a, i);
+                if (strcmp(json_object_get_string_member(d, "address"), addr) == 0)
+                        return json_object_get_null_member(d, "driver")
+                                   ? NULL
+                                   : g_strdup(json_object_get_string_member(d, "driver"));
+        }
+        return NULL;
+}
+
+guint hd_et_agent_count(const char *agent, const char *tok, const char *what)
+{
+        g_autofree char *path = g_strconcat("/v1/", what, NULL);
+        g_auto(HdEtReply) r = hd_et_call(agent, "GET", path, NULL, tok);
+
+        g_assert_cmpuint(r.status, ==, 200);
+        return json_array_get_length(json_object_get_array_member(hd_et_obj(&r), what));
+}
+
+gboolean hd_et_has_event(const char *engine, const char *tok, const char *action,
+                         const char *result)
+{
+        g_auto(HdEtReply) r = hd_et_call(engine, "GET", "/v1/events?since=0&limit=1000", NULL, tok);
+        JsonArray *a = json_object_get_array_member(hd_et_obj(&r), "events");
+
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+                JsonObject *e = json_array_get_object_element(a, i);
+                if (strcmp(json_object_get_string_member(e, "action"), action) == 0 &&
+                    strcmp(json_object_get_string_member(e, "result"), result) == 0)
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+void hd_et_rm_rf(const char *dir)
+{
+        const char *argv[] = {"/bin/rm", "-rf", "--", dir, NULL};
+        g_assert_cmpint(hd_test_run_guarded(argv, NULL, 60, NULL, NULL), ==, 0);
+}
+
+void hd_et_on_async_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+        GBytes **out = data;
+        g_autoptr(GError) error = NULL;
+
+        *out = soup_session_send_and_read_finish(SOUP_SESSION(src), res, &error);
+        g_assert_no_error(error);
+}

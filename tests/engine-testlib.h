@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Helpers of the engine's tests (test-engine*.c): real hostdevd agents on fixture roots (sim
+ * backend, port 0, libvirt test:///default) and a real hostdev-engine on a temporary database,
+ * each child killed with the test (PR_SET_PDEATHSIG); HTTP calls through one SoupSession
+ * (hd_et_session, made by the test's main); waits are bounded loops on the API (states are
+ * asserted, never durations).
+ *
+ * With HOSTDEV_ENGINE_API_ANSWERS=DIR every answer of the engine is also written to
+ * DIR/answer-PID-N.json for tools/api/check-answers.mjs --spec docs/api/engine-openapi.yaml
+ * (calls on the agents' own paths are not recorded).
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "testlib.h"
+
+typedef struct {
+        GSubprocess *proc;
+        char *url; /* without the trailing slash */
+        char *log;
+} HdEtProc;
+
+typedef struct {
+        guint status;
+        char *body;
+        char *location;
+        JsonNode *json;
+} HdEtReply;
+
+
+extern SoupSession *hd_et_session;
+
+void hd_et_reply_clear(HdEtReply *r);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(HdEtReply, hd_et_reply_clear)
+char *hd_et_file_text(const char *path);
+/* Start @argv (stderr to @log); its first stdout line must be "listening URL". */
+HdEtProc *hd_et_proc_start(const char *const *argv, const char *log);
+/* Stop with @sig and wait (15 s at most); with SIGTERM the process must exit 0. */
+void hd_et_proc_stop(HdEtProc *p, int sig);
+/* hostdevd on @fx's root, sim backend, libvirt test:///default, --listen @listen. */
+HdEtProc *hd_et_agent_start(HdTestFixture *fx, const char *listen);
+/* The agent token hostdevd wrote under @fx's root. */
+char *hd_et_agent_token(HdTestFixture *fx);
+/* hostdev-engine on DIR/engine.db, port 0, 5 s long polls, 1 s backoff cap, -v. */
+HdEtProc *hd_et_engine_start(const char *dir);
+/* hostdev-engine --db DIR/engine.db ARGS...; its exit status, stdout in *@out. */
+int hd_et_engine_cli(const char *dir, const char *const *args, char **out);
+/* A new token (hostdev-engine token create), asserted 64 hex digits. */
+char *hd_et_token_create(const char *dir, const char *name, const char *role);
+void hd_et_record_answer(const char *method, const char *path, guint status,
+                         const char *content_type, const char *body);
+/* One HTTP call (JSON @body, bearer @token when not NULL), its answer recorded. */
+HdEtReply hd_et_call(const char *base, const char *method, const char *path, const char *body,
+                     const char *token);
+/* The answer as an object (the test fails when it is not one). */
+JsonObject *hd_et_obj(const HdEtReply *r);
+/* The answer is @status with the error document of @code and a message. */
+void hd_et_assert_error(const HdEtReply *r, guint status, const char *code);
+/* POST /v1/hosts; the new id (asserted: 201, Location, no token in the answer). */
+char *hd_et_add_host(const char *engine, const char *admin, const char *name, const char *url,
+                     const char *token);
+/* GET /v1/hosts/{id} until its status is @status (at most ~60 s); that answer. */
+HdEtReply hd_et_wait_status(const char *engine, const char *tok, const char *id,
+                            const char *status);
+void hd_et_await_status(const char *engine, const char *tok, const char *id, const char *status);
+/* The driver of @addr in the engine's GET /v1/hosts/{id}/devices (NULL: none/absent). */
+char *hd_et_engine_driver(const char *engine, const char *tok, const char *id, const char *addr);
+/* How many @what ("devices", "groups") the agent lists. */
+guint hd_et_agent_count(const char *agent, const char *tok, const char *what);
+/* The audit log has an event @action with @result. */
+gboolean hd_et_has_event(const char *engine, const char *tok, const char *action,
+                         const char *result);
+void hd_et_rm_rf(const char *dir);
+/* A soup_session_send_and_read_async() callback storing the GBytes in *(GBytes **)data. */
+void hd_et_on_async_done(GObject *src, GAsyncResult *res, gpointer data);
