@@ -229,6 +229,51 @@ static void test_show(void)
 }
 
 /* show names what the host does with a device: the root disk, the default route. */
+/* The device names admins paste (address.h): every command that takes devices resolves them
+ * the same way. */
+static void test_pasted_names(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *forms[] = { "1:0.0", "pci_0000_01_00_0", "10de:1b80", "0000:01:00.0" };
+        const char *slot_show[] = { "show", "01:00", "--root", fx->root, NULL };
+        const char *slot_xml[] = { "xml", "01:00", "--managed", "--root", fx->root, NULL };
+        const char *slot_dry[] = { "detach", "1:0", "--dry-run", "--root", fx->root, "--backend",
+                                   "sim", NULL };
+        const char *bad[] = { "show", "gpu0", "--root", fx->root, NULL };
+        const char *none[] = { "show", "abcd:0001", "--root", fx->root, NULL };
+        g_autofree char *out = NULL;
+        g_autofree char *err = NULL;
+
+        for (gsize i = 0; i < G_N_ELEMENTS(forms); i++) {
+                const char *argv[] = { "show", forms[i], "--json", "--root", fx->root, NULL };
+                g_autofree char *o = NULL;
+                g_autoptr(JsonNode) root = NULL;
+
+                g_assert_cmpint(run(argv, &o, NULL), ==, 0);
+                root = hd_test_parse_json(o);
+                g_assert_cmpstr(json_object_get_string_member(json_node_get_object(root), "address"),
+                                ==, "0000:01:00.0");
+        }
+        /* a slot where one device is wanted: its functions are named */
+        g_assert_cmpint(run(slot_show, NULL, &err), !=, 0);
+        g_assert_nonnull(strstr(err, "0000:01:00.0, 0000:01:00.1"));
+        g_clear_pointer(&err, g_free);
+        /* a slot where several are taken: every function */
+        g_assert_cmpint(run(slot_xml, &out, NULL), ==, 0);
+        g_assert_nonnull(strstr(out, "bus='0x01' slot='0x00' function='0x0'"));
+        g_assert_nonnull(strstr(out, "bus='0x01' slot='0x00' function='0x1'"));
+        g_clear_pointer(&out, g_free);
+        g_assert_cmpint(run(slot_dry, &out, NULL), ==, 0);
+        g_assert_nonnull(strstr(out, "0000:01:00.0"));
+        g_assert_nonnull(strstr(out, "0000:01:00.1"));
+        /* what is not a device name, and ids nobody has */
+        g_assert_cmpint(run(bad, NULL, &err), !=, 0);
+        g_assert_nonnull(strstr(err, "10de:1b80"));
+        g_clear_pointer(&err, g_free);
+        g_assert_cmpint(run(none, NULL, &err), !=, 0);
+        g_assert_nonnull(strstr(err, "no device with vendor:device abcd:0001"));
+}
+
 static void test_show_host_use(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
@@ -481,6 +526,7 @@ int main(int argc, char **argv)
         g_test_add_func("/cli/list/table-and-tree", test_list_table_and_tree);
         g_test_add_func("/cli/show", test_show);
         g_test_add_func("/cli/show/host-use", test_show_host_use);
+        g_test_add_func("/cli/pasted-names", test_pasted_names);
         g_test_add_func("/cli/groups/json", test_groups_json);
         g_test_add_func("/cli/groups/no-iommu", test_groups_no_iommu);
         g_test_add_func("/cli/bad-input", test_bad_input);

@@ -120,6 +120,36 @@ gboolean cli_parse_options(HdCli *cli, GOptionContext *octx, int *argc, char ***
         return TRUE;
 }
 
+GArray *cli_resolve_devices(HdCli *cli, int argc, char **argv, gboolean many,
+                            const char *command, GError **error)
+{
+        g_autoptr(GArray) specs = g_array_new(FALSE, FALSE, sizeof(HdDeviceSpec));
+        g_autoptr(GArray) out = g_array_new(FALSE, FALSE, sizeof(HdAddress));
+        gboolean need_host = FALSE;
+
+        /* every argument is checked before the host is read */
+        for (int i = 1; i < argc; i++) {
+                HdDeviceSpec spec;
+                if (!hd_device_spec_parse(argv[i], &spec, error))
+                        return NULL;
+                need_host |= spec.kind != HD_DEVICE_SPEC_ADDRESS;
+                g_array_append_val(specs, spec);
+        }
+        if (need_host && !cli_open_ctx(cli, error))
+                return NULL;
+        for (guint i = 0; i < specs->len; i++)
+                if (!hd_device_spec_resolve(cli->ctx, &g_array_index(specs, HdDeviceSpec, i),
+                                            argv[i + 1], many, command, out, error))
+                        return NULL;
+        if (!many && out->len != 1) {
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                            "%s takes exactly one device, e.g. %s 0000:01:00.0", command,
+                            command);
+                return NULL;
+        }
+        return g_steal_pointer(&out);
+}
+
 HdCtx *cli_open_ctx(HdCli *cli, GError **error)
 {
         HdBackendKind kind = HD_BACKEND_AUTO;

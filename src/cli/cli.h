@@ -102,9 +102,17 @@ int cmd_verify(HdCli *cli, int argc, char **argv);
 int cmd_recover(HdCli *cli, int argc, char **argv);
 int cmd_persist(HdCli *cli, int argc, char **argv);
 
+/* The devices argv[1..] name (address.h: addresses in every form people paste, slots, and
+ * vendor:device ids; device-spec.h resolves the last two on this host), in order (a device
+ * named twice is there twice: the command refuses it as before).
+ * @many FALSE: exactly one device. @command: "hostdev show", for the hints. */
+GArray *cli_resolve_devices(HdCli *cli, int argc, char **argv, gboolean many,
+                            const char *command, GError **error);
+
 /* Shared by the commands that change devices (cmd-detach.c). */
-/* Parse argv[1..] as device addresses; on failure *exit_code is what to return. */
-gboolean cli_parse_addresses(HdCli *cli, int argc, char **argv, GArray **out, int *exit_code);
+/* cli_resolve_devices(many); on failure *exit_code is what to return. */
+gboolean cli_parse_addresses(HdCli *cli, int argc, char **argv, const char *command, GArray **out,
+                             int *exit_code);
 /* Print a detach/attach report (text or --json, with the write log). */
 int cli_print_bind_report(HdCli *cli, HdCtx *ctx, const HdBindReport *report);
 /* The context's write log as a numbered list under @title. */

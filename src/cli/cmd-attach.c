@@ -49,7 +49,7 @@ int cmd_attach(HdCli *cli, int argc, char **argv)
         /* A driver name becomes a path: only names the kernel could use. */
         if (driver && !hd_driver_name_is_valid(driver))
                 return cli_usage_error(cli, "--driver %s is not a driver name", driver);
-        if (!cli_parse_addresses(cli, argc, argv, &addrs, &code))
+        if (!cli_parse_addresses(cli, argc, argv, "hostdev attach", &addrs, &code))
                 return code;
         ctx = cli_open_ctx(cli, &error);
         if (!ctx)

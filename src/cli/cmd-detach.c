@@ -81,26 +81,21 @@ int cli_print_bind_report(HdCli *cli, HdCtx *ctx, const HdBindReport *report)
         return HD_EXIT_OK;
 }
 
-gboolean cli_parse_addresses(HdCli *cli, int argc, char **argv, GArray **out, int *exit_code)
+gboolean cli_parse_addresses(HdCli *cli, int argc, char **argv, const char *command, GArray **out,
+                             int *exit_code)
 {
-        g_autoptr(GArray) addrs = g_array_new(FALSE, FALSE, sizeof(HdAddress));
+        g_autoptr(GError) error = NULL;
 
         if (argc < 2) {
-                *exit_code = cli_usage_error(cli, "name at least one device address "
-                                                  "(DDDD:BB:DD.F)");
+                *exit_code = cli_usage_error(cli, "name at least one device (0000:01:00.0, a "
+                                                  "slot such as 01:00, or vendor:device ids)");
                 return FALSE;
         }
-        for (int i = 1; i < argc; i++) {
-                g_autoptr(GError) error = NULL;
-                HdAddress a;
-
-                if (!hd_address_parse(argv[i], &a, &error)) {
-                        *exit_code = cli_report_error(cli, error);
-                        return FALSE;
-                }
-                g_array_append_val(addrs, a);
+        *out = cli_resolve_devices(cli, argc, argv, TRUE, command, &error);
+        if (!*out) {
+                *exit_code = cli_report_error(cli, error);
+                return FALSE;
         }
-        *out = g_steal_pointer(&addrs);
         return TRUE;
 }
 
@@ -138,7 +133,7 @@ int cmd_detach(HdCli *cli, int argc, char **argv)
         force_count = 0;
         if (!cli_parse_options(cli, octx, &argc, &argv))
                 return HD_EXIT_USAGE;
-        if (!cli_parse_addresses(cli, argc, argv, &addrs, &code))
+        if (!cli_parse_addresses(cli, argc, argv, "hostdev detach", &addrs, &code))
                 return code;
         ctx = cli_open_ctx(cli, &error);
         if (!ctx)

@@ -118,19 +118,6 @@ static gboolean build_options(GuestArgs *a, const GArray *hosts, HdGuestOptions 
         return TRUE;
 }
 
-static GArray *parse_hosts(int argc, char **argv, GError **error)
-{
-        g_autoptr(GArray) hosts = g_array_new(FALSE, FALSE, sizeof(HdAddress));
-
-        for (int i = 1; i < argc; i++) {
-                HdAddress a;
-                if (!hd_address_parse(argv[i], &a, error))
-                        return NULL;
-                g_array_append_val(hosts, a);
-        }
-        return g_steal_pointer(&hosts);
-}
-
 static void free_args(GuestArgs *a)
 {
         g_free(a->rom_bar);
@@ -209,7 +196,8 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
                 r = cli_usage_error(cli, "--write needs --domain FILE");
                 goto out;
         }
-        if (!(hosts = parse_hosts(argc, argv, &error)) ||
+        if (!(hosts = cli_resolve_devices(cli, argc, argv, TRUE,
+                                          xml ? "hostdev xml" : "hostdev qemu-args", &error)) ||
             !build_options(&a, hosts, &opts, &error) || !(ctx = cli_open_ctx(cli, &error)) ||
             !hd_guest_check_roms(ctx, (HdAddress *)hosts->data, hosts->len, &opts, &error) ||
             !hd_guest_check_devices(ctx, (HdAddress *)hosts->data, hosts->len, &opts, &error)) {

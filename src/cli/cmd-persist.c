@@ -147,7 +147,8 @@ int cmd_persist(HdCli *cli, int argc, char **argv)
         if (strcmp(verb, "add") == 0) {
                 g_autoptr(GArray) addrs = NULL;
                 int code;
-                if (!cli_parse_addresses(cli, argc - 1, argv + 1, &addrs, &code))
+                if (!cli_parse_addresses(cli, argc - 1, argv + 1, "hostdev persist add", &addrs,
+                                         &code))
                         return code;
                 return persist_add(cli, ctx, addrs, group);
         }

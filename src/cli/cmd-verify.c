@@ -70,8 +70,13 @@ int cmd_verify(HdCli *cli, int argc, char **argv)
                 return HD_EXIT_USAGE;
         if (argc != 2)
                 return cli_usage_error(cli, "name exactly one device address");
-        if (!hd_address_parse(argv[1], &a, &error))
-                return cli_report_error(cli, error);
+        {
+                g_autoptr(GArray) one =
+                    cli_resolve_devices(cli, argc, argv, FALSE, "hostdev verify", &error);
+                if (!one)
+                        return cli_report_error(cli, error);
+                a = g_array_index(one, HdAddress, 0);
+        }
         ctx = cli_open_ctx(cli, &error);
         if (!ctx)
                 return cli_report_error(cli, error);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "address.h"
+#include "device-spec.h"
 #include "backend.h"
 #include "bind.h"
 #include "bootloader.h"
