@@ -274,6 +274,64 @@ static void test_pasted_names(void)
         g_assert_nonnull(strstr(err, "no device with vendor:device abcd:0001"));
 }
 
+/* groups N (one group) and groups --problems (only those that are not ready, with why). */
+static void test_groups_one_and_problems(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *one[] = { "groups", "1", "--json", "--root", fx->root, NULL };
+        const char *problems[] = { "groups", "--problems", "--json", "--root", fx->root, NULL };
+        const char *all[] = { "groups", "--json", "--root", fx->root, NULL };
+        const char *text[] = { "groups", "--problems", "--root", fx->root, NULL };
+        const char *missing[] = { "groups", "99", "--root", fx->root, NULL };
+        const char *bad[] = { "groups", "x", "--root", fx->root, NULL };
+        g_autofree char *out = NULL;
+        g_autofree char *err = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        g_autoptr(JsonNode) all_root = NULL;
+        JsonArray *groups;
+        guint n_all, n_ready = 0;
+
+        g_assert_cmpint(run(one, &out, NULL), ==, 0);
+        root = hd_test_parse_json(out);
+        groups = member_array(root, "groups");
+        g_assert_cmpuint(json_array_get_length(groups), ==, 1);
+        g_assert_cmpint(json_object_get_int_member(json_array_get_object_element(groups, 0), "group"),
+                        ==, 1);
+        g_clear_pointer(&out, g_free);
+        g_clear_pointer(&root, json_node_unref);
+
+        /* --problems: every group but the ready ones, those of bridges only and those in use */
+        g_assert_cmpint(run(all, &out, NULL), ==, 0);
+        all_root = hd_test_parse_json(out);
+        n_all = json_array_get_length(member_array(all_root, "groups"));
+        for (guint i = 0; i < n_all; i++) {
+                JsonObject *g = json_array_get_object_element(member_array(all_root, "groups"), i);
+                const char *v = json_object_get_string_member(g, "verdict_code");
+                n_ready += strcmp(v, "ready") == 0 || strcmp(v, "ready-with-bridge") == 0 ||
+                           strcmp(v, "no-endpoint") == 0 || strcmp(v, "in-use") == 0;
+        }
+        g_assert_cmpuint(n_ready, >, 0);
+        g_clear_pointer(&out, g_free);
+        g_assert_cmpint(run(problems, &out, NULL), ==, 0);
+        root = hd_test_parse_json(out);
+        groups = member_array(root, "groups");
+        g_assert_cmpuint(json_array_get_length(groups), ==, n_all - n_ready);
+        for (guint i = 0; i < json_array_get_length(groups); i++) {
+                JsonObject *g = json_array_get_object_element(groups, i);
+                g_assert_cmpstr(json_object_get_string_member(g, "verdict_code"), !=, "ready");
+        }
+        g_clear_pointer(&out, g_free);
+        g_assert_cmpint(run(text, &out, NULL), ==, 0);
+        g_assert_nonnull(strstr(out, "holds the boot GPU"));
+        g_assert_nonnull(strstr(out, "needs 0000:01:00.1"));
+
+        g_assert_cmpint(run(missing, NULL, &err), ==, 1);
+        g_assert_nonnull(strstr(err, "no IOMMU group 99"));
+        g_clear_pointer(&err, g_free);
+        g_assert_cmpint(run(bad, NULL, &err), ==, 2);
+        g_assert_nonnull(strstr(err, "not an IOMMU group number"));
+}
+
 static void test_show_host_use(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
@@ -527,6 +585,7 @@ int main(int argc, char **argv)
         g_test_add_func("/cli/show", test_show);
         g_test_add_func("/cli/show/host-use", test_show_host_use);
         g_test_add_func("/cli/pasted-names", test_pasted_names);
+        g_test_add_func("/cli/groups/one-and-problems", test_groups_one_and_problems);
         g_test_add_func("/cli/groups/json", test_groups_json);
         g_test_add_func("/cli/groups/no-iommu", test_groups_no_iommu);
         g_test_add_func("/cli/bad-input", test_bad_input);

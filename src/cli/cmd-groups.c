@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* `hostdev groups`: every IOMMU group with a verdict in plain words. */
+/* `hostdev groups [N] [--problems]`: IOMMU groups with a verdict in plain words. */
 #include "config.h"
 
 #include <stdio.h>
@@ -26,36 +26,96 @@ static void print_group(const HdGroup *g)
         }
 }
 
+/* What --problems shows: groups that cannot simply be given to a VM as they are, or whose
+ * state needs the admin. Ready groups (with or without bridges), groups of bridges only and
+ * groups a VM holds are not problems. */
+static gboolean is_problem(const HdGroup *g)
+{
+        switch (g->verdict) {
+        case HD_VERDICT_READY:
+        case HD_VERDICT_READY_WITH_BRIDGE:
+        case HD_VERDICT_NO_ENDPOINT:
+        case HD_VERDICT_IN_USE:
+                return FALSE;
+        case HD_VERDICT_NEEDS_GROUP:
+        case HD_VERDICT_BOOT_GPU:
+        case HD_VERDICT_PARTLY_DETACHED:
+        case HD_VERDICT_HOST_NEEDS_IT:
+        case HD_VERDICT_INTERRUPTED:
+                break;
+        }
+        return TRUE;
+}
+
 int cmd_groups(HdCli *cli, int argc, char **argv)
 {
+        gboolean problems = FALSE;
+        const GOptionEntry entries[] = {
+                { "problems", 'p', 0, G_OPTION_ARG_NONE, &problems,
+                  "Only the groups that are not ready to give to a VM as they are, with why",
+                  NULL },
+                { NULL },
+        };
         g_autoptr(GOptionContext) octx = cli_option_context(
-                cli, "", "Show the IOMMU groups, their members, and whether each can be given "
-                         "to a VM (the kernel's viability rule) with what must move along.",
-                "hostdev groups --json", NULL);
+                cli, "[GROUP]",
+                "Show the IOMMU groups (or group GROUP), their members, and whether each can be "
+                "given to a VM (the kernel's viability rule) with what must move along.",
+                "hostdev groups 14\n  hostdev groups --problems\n  hostdev groups --json",
+                entries);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdInventory) inv = NULL;
+        g_autoptr(GPtrArray) shown = g_ptr_array_new();
         g_autofree char *interrupted = NULL;
         guint n_interrupted;
+        guint64 number = 0;
+        gboolean one = FALSE;
         HdCtx *ctx;
-        int exit_code;
 
-        ctx = cli_start_without_arguments(cli, octx, &argc, &argv, &exit_code);
+        if (!cli_parse_options(cli, octx, &argc, &argv))
+                return HD_EXIT_USAGE;
+        if (argc > 2)
+                return cli_usage_error(cli, "unexpected argument '%s'", argv[2]);
+        if (argc == 2) {
+                if (!g_ascii_string_to_unsigned(argv[1], 10, 0, G_MAXINT, &number, NULL))
+                        return cli_usage_error(cli,
+                                               "'%s' is not an IOMMU group number; hostdev "
+                                               "groups lists them",
+                                               argv[1]);
+                one = TRUE;
+        }
+        ctx = cli_open_ctx(cli, &error);
         if (!ctx)
-                return exit_code;
+                return cli_report_error(cli, error);
         inv = hd_inventory_scan(ctx, HD_FIELDS_LIST, &error);
         if (!inv)
                 return cli_report_error(cli, error);
         /* state.h: the verdicts every command and the agent give */
         n_interrupted = hd_state_evaluate_inventory(ctx, inv);
         interrupted = hd_state_interrupted_text(n_interrupted);
+        for (guint i = 0; i < inv->groups->len; i++) {
+                HdGroup *g = inv->groups->pdata[i];
+                if ((one && g->number != (int)number) || (problems && !is_problem(g)))
+                        continue;
+                g_ptr_array_add(shown, g);
+        }
+        if (one && shown->len == 0 && !hd_inventory_lookup_group(inv, (int)number)) {
+                g_set_error(&error, HD_ERROR, HD_ERROR_NOT_FOUND,
+                            inv->groups->len ? "no IOMMU group %" G_GUINT64_FORMAT
+                                               " on this machine; hostdev groups lists them"
+                                             : "no IOMMU group %" G_GUINT64_FORMAT
+                                               ": the kernel is not using an IOMMU on this "
+                                               "machine; hostdev check says what to change",
+                            number);
+                return cli_report_error(cli, error);
+        }
 
         if (cli->json) {
                 g_autoptr(HdJsonWriter) w = cli_json_writer_new();
                 hd_json_writer_begin_object(w);
                 hd_json_writer_member(w, "groups");
                 hd_json_writer_begin_array(w);
-                for (guint i = 0; i < inv->groups->len; i++)
-                        hd_json_write_group(w, inv->groups->pdata[i]);
+                for (guint i = 0; i < shown->len; i++)
+                        hd_json_write_group(w, shown->pdata[i]);
                 hd_json_writer_end_array(w);
                 hd_json_writer_member(w, "interrupted_operations");
                 hd_json_writer_int(w, n_interrupted);
@@ -69,10 +129,13 @@ int cmd_groups(HdCli *cli, int argc, char **argv)
                        "device can be passed through.\n'hostdev check' says what to change.\n");
                 return HD_EXIT_OK;
         }
-        for (guint i = 0; i < inv->groups->len; i++) {
+        if (shown->len == 0) /* --problems, none */
+                printf("Every IOMMU group is ready to give to a VM, held by one, or holds only "
+                       "bridges.\n");
+        for (guint i = 0; i < shown->len; i++) {
                 if (i)
                         putchar('\n');
-                print_group(inv->groups->pdata[i]);
+                print_group(shown->pdata[i]);
         }
         return HD_EXIT_OK;
 }
