@@ -170,6 +170,32 @@ static void test_list_filters(void)
         g_assert_cmpuint(count_devices(fx->root, vendor_name), ==, 2);
         g_assert_cmpuint(count_devices(fx->root, both), ==, 1);
         g_assert_cmpuint(count_devices(fx->root, group), ==, 3);
+        {
+                /* a vendor's name matches as whole words: "ati" is in "Corporation" */
+                const char *ati[] = { "--vendor", "ati", NULL };
+                const char *hex0x[] = { "--vendor", "0x10DE", NULL };
+                const char *word[] = { "--vendor", "electronics", NULL };
+                const char *part[] = { "--vendor", "nvid", NULL };
+                /* repeated or comma-separated: any of them */
+                const char *classes[] = { "--class", "gpu", "--class", "audio", NULL };
+                const char *classes_comma[] = { "--class", "gpu,net", NULL };
+                const char *drivers[] = { "--driver", "nouveau,snd_hda_intel", NULL };
+                const char *drivers2[] = { "--driver", "nvme", "--driver", "none", NULL };
+
+                g_assert_cmpuint(count_devices(fx->root, ati), ==, 0);
+                g_assert_cmpuint(count_devices(fx->root, hex0x), ==, 2);
+                g_assert_cmpuint(count_devices(fx->root, word), ==, 1);
+                g_assert_cmpuint(count_devices(fx->root, part), ==, 0);
+                g_assert_cmpuint(count_devices(fx->root, classes), ==, 4);
+                g_assert_cmpuint(count_devices(fx->root, classes_comma), ==, 3);
+                g_assert_cmpuint(count_devices(fx->root, drivers), ==, 3);
+                g_assert_cmpuint(count_devices(fx->root, drivers2), ==, 2);
+        }
+        {
+                g_autoptr(HdTestFixture) amd = hd_test_fixture_new("amd-host");
+                const char *ati[] = { "--vendor", "amd", NULL };
+                g_assert_cmpuint(count_devices(amd->root, ati), >, 0);
+        }
 }
 
 static void test_list_table_and_tree(void)
@@ -184,16 +210,37 @@ static void test_list_table_and_tree(void)
         g_assert_cmpint(run(table, &out, NULL), ==, 0);
         lines = g_strsplit(out, "\n", -1);
         g_assert_true(g_str_has_prefix(lines[0], "ADDRESS"));
-        for (const char *h = "CLASS\0VENDOR:DEVICE\0NAME\0DRIVER\0GROUP\0NUMA\0"; *h; h += strlen(h) + 1)
+        for (const char *h = "CLASS\0IDS\0DRIVER\0GROUP\0NAME\0"; *h; h += strlen(h) + 1)
                 g_assert_nonnull(strstr(lines[0], h));
+        /* NAME last; NUMA is "-" for every device of this machine: left out */
+        g_assert_true(g_str_has_suffix(lines[0], "NAME"));
+        g_assert_null(strstr(lines[0], "NUMA"));
         g_assert_cmpuint(g_strv_length(lines), ==, 13 + 2); /* header, rows, trailing "" */
         g_assert_nonnull(strstr(out, "0000:01:00.0  gpu"));
 
         g_assert_cmpint(run(tree, &tree_out, NULL), ==, 0);
-        /* the GPU sits under its root port */
+        /* the GPU and its audio function sit under their root port: ├ then └ */
         g_assert_nonnull(strstr(tree_out, "0000:00:01.0"));
-        g_assert_nonnull(strstr(tree_out, "└─0000:01:00.0"));
-        g_assert_true(strstr(tree_out, "0000:00:01.0") < strstr(tree_out, "└─0000:01:00.0"));
+        g_assert_nonnull(strstr(tree_out, "├─0000:01:00.0"));
+        g_assert_nonnull(strstr(tree_out, "└─0000:01:00.1"));
+        g_assert_true(strstr(tree_out, "0000:00:01.0") < strstr(tree_out, "├─0000:01:00.0"));
+        g_assert_true(strstr(tree_out, "├─0000:01:00.0") < strstr(tree_out, "└─0000:01:00.1"));
+        /* an only child gets └ */
+        g_assert_nonnull(strstr(tree_out, "└─0000:03:00.0"));
+        {
+                /* at 80 columns every line fits, names are cut, not the other columns, and
+                 * domain-0 addresses are shown as lspci does */
+                const char *narrow_env[] = { "COLUMNS=80", NULL };
+                g_autofree char *narrow = NULL;
+                g_auto(GStrv) nl = NULL;
+
+                g_assert_cmpint(hd_test_run_cli(table, narrow_env, &narrow, NULL), ==, 0);
+                nl = g_strsplit(narrow, "\n", -1);
+                for (guint i = 0; nl[i]; i++)
+                        g_assert_cmpint(g_utf8_strlen(nl[i], -1), <=, 80);
+                g_assert_nonnull(strstr(narrow, "\n01:00.0  gpu      10de:1b80  nouveau"));
+                g_assert_nonnull(strstr(narrow, "…"));
+        }
 }
 
 static void test_show(void)

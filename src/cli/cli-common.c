@@ -268,6 +268,18 @@ int cli_terminal_width(void)
         return ws.ws_col;
 }
 
+int cli_output_width(HdCli *cli)
+{
+        const char *columns = g_getenv("COLUMNS");
+        guint64 n;
+
+        if (cli->is_tty)
+                return cli_terminal_width();
+        if (columns && g_ascii_string_to_unsigned(columns, 10, 20, 10000, &n, NULL))
+                return (int)n;
+        return 0;
+}
+
 struct CliTable {
         guint n_columns;
         GPtrArray *rows; /* char** of n_columns strings */

@@ -89,6 +89,9 @@ void cli_print(const char *format, ...) G_GNUC_PRINTF(1, 2);
 
 /* Terminal width of stdout, 0 when not a terminal. */
 int cli_terminal_width(void);
+/* The width tables are cut to: the terminal's, or $COLUMNS when stdout is not one and it is
+ * set; 0 (no limit) otherwise, so scripts get whole lines. */
+int cli_output_width(HdCli *cli);
 
 int cmd_list(HdCli *cli, int argc, char **argv);
 int cmd_show(HdCli *cli, int argc, char **argv);
