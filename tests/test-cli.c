@@ -554,6 +554,40 @@ static void test_help_and_version(void)
 }
 
 /* A snapshot of a tree replays it: the same devices, drivers and groups. */
+/* A snapshot that cannot be written says so in one line, with what to do, and leaves no half
+ * archive behind. */
+static void test_snapshot_write_errors(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autofree char *tmp = hd_test_make_tmp_dir();
+        g_autofree char *missing = g_build_filename(tmp, "no-such-dir", "x.tar.gz", NULL);
+        g_autofree char *big = g_build_filename(tmp, "big.tar.gz", NULL);
+        const char *nodir[] = { "snapshot", "-o", missing, "--root", fx->root, NULL };
+        g_autofree char *err = NULL;
+        g_autofree char *script = NULL;
+
+        g_assert_cmpint(run(nodir, NULL, &err), ==, 1);
+        g_assert_nonnull(strstr(err, "cannot write the snapshot to"));
+        g_assert_nonnull(strstr(err, "give -o a file in a directory"));
+        /* nothing was captured first: the one line is all */
+        g_assert_true(strchr(err, '\n') == err + strlen(err) - 1);
+        g_clear_pointer(&err, g_free);
+
+        /* a write that fails half-way (a file size limit: EFBIG, SIGXFSZ ignored) */
+        script = g_strdup_printf("trap '' XFSZ; exec prlimit --fsize=2048 '%s' snapshot -o '%s' "
+                                 "--root '%s'",
+                                 g_getenv("HOSTDEV_CLI"), big, fx->root);
+        {
+                const char *argv[] = { "/bin/sh", "-c", script, NULL };
+                g_assert_cmpint(hd_test_run_guarded(argv, NULL, 60, NULL, &err), ==, 1);
+        }
+        g_assert_nonnull(strstr(err, "cannot write the snapshot to"));
+        g_assert_nonnull(strstr(err, "File too large"));
+        g_assert_null(strstr(err, "tar:"));
+        g_assert_false(g_file_test(big, G_FILE_TEST_EXISTS));
+        g_assert_cmpint(g_rmdir(tmp), ==, 0); /* empty: nothing was left in it */
+}
+
 static void test_snapshot_roundtrip(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
@@ -638,6 +672,7 @@ int main(int argc, char **argv)
         g_test_add_func("/cli/bad-input", test_bad_input);
         g_test_add_func("/cli/help-and-version", test_help_and_version);
         g_test_add_func("/cli/snapshot/roundtrip", test_snapshot_roundtrip);
+        g_test_add_func("/cli/snapshot/write-errors", test_snapshot_write_errors);
         g_test_add_func("/cli/snapshot/real-machine", test_real_snapshot);
         return g_test_run();
 }

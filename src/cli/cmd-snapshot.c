@@ -2,27 +2,79 @@
 /* `hostdev snapshot`: capture this machine's PCI view for a bug report or a fixture. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <gio/gio.h>
+#include <gio/gunixoutputstream.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
-static gboolean make_tarball(const char *dir, const char *output, GError **error)
+/* Open @output for the archive before anything is captured: a path that cannot be written is
+ * said at once, in one line, with what to do. */
+static int open_output(const char *output, GError **error)
+{
+        int fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+
+        if (fd < 0) {
+                int e = errno;
+                g_autofree char *dir = g_path_get_dirname(output);
+                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e),
+                            "cannot write the snapshot to %s: %s; give -o a file in a directory "
+                            "that exists and that you can write (%s)",
+                            output, g_strerror(e), dir);
+        }
+        return fd;
+}
+
+/* tar's archive from its stdout into @fd: a write that fails (a full disk) is our error, said
+ * in one line, not tar's. */
+static gboolean make_tarball(const char *dir, int fd, const char *output, GError **error)
 {
         const char *argv[] = { "tar", "--sort=name", "--owner=0", "--group=0", "--numeric-owner",
-                               "-C", dir, "-czf", output, ".", NULL };
-        g_autoptr(GSubprocess) proc =
-                g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDERR_PIPE, error);
-        g_autofree char *err = NULL;
+                               "-C", dir, "-czf", "-", ".", NULL };
+        g_autoptr(GSubprocess) proc = g_subprocess_newv(
+                argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, error);
+        g_autoptr(GOutputStream) out = NULL;
+        g_autoptr(GError) local = NULL;
 
-        if (!proc || !g_subprocess_communicate_utf8(proc, NULL, NULL, NULL, &err, error))
+        if (!proc)
                 return FALSE;
-        if (!g_subprocess_get_successful(proc)) {
-                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "tar could not write %s: %s", output,
-                            err ? g_strstrip(err) : "");
+        out = g_unix_output_stream_new(fd, FALSE);
+        if (g_output_stream_splice(out, g_subprocess_get_stdout_pipe(proc),
+                                   G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE, NULL, &local) < 0 ||
+            !g_output_stream_flush(out, NULL, &local) || fsync(fd) < 0) {
+                if (!local)
+                        g_set_error(&local, G_IO_ERROR, g_io_error_from_errno(errno), "%s",
+                                    g_strerror(errno));
+                g_subprocess_force_exit(proc);
+                g_subprocess_wait(proc, NULL, NULL);
+                g_set_error(error, local->domain, local->code,
+                            "cannot write the snapshot to %s: %s; free space there or give -o "
+                            "another place",
+                            output, local->message);
+                return FALSE;
+        }
+        if (!g_subprocess_wait_check(proc, NULL, &local)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "tar could not archive the captured tree for %s (%s); "
+                            "hostdev snapshot -d DIR writes it unpacked",
+                            output, local->message);
                 return FALSE;
         }
         return TRUE;
+}
+
+/* A failed archive is removed when it is a regular file (never a device such as /dev/full or
+ * a pipe the caller named). */
+static void remove_partial(int fd, const char *output)
+{
+        struct stat st;
+
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+                unlink(output);
 }
 
 static void remove_tree(const char *dir)
@@ -56,6 +108,7 @@ int cmd_snapshot(HdCli *cli, int argc, char **argv)
         g_autofree char *tmp = NULL;
         g_autofree char *tree = NULL;
         HdCtx *ctx;
+        int fd = -1;
         int r = HD_EXIT_OK;
 
         if (!cli_parse_options(cli, octx, &argc, &argv))
@@ -71,14 +124,22 @@ int cmd_snapshot(HdCli *cli, int argc, char **argv)
         if (directory) {
                 tree = g_strdup(directory);
         } else {
-                tmp = g_dir_make_tmp("hostdev-snapshot-XXXXXX", &error);
-                if (!tmp)
+                fd = open_output(output, &error);
+                if (fd < 0)
                         return cli_report_error(cli, error);
+                tmp = g_dir_make_tmp("hostdev-snapshot-XXXXXX", &error);
+                if (!tmp) {
+                        remove_partial(fd, output);
+                        close(fd);
+                        return cli_report_error(cli, error);
+                }
                 tree = g_build_filename(tmp, "root", NULL);
         }
         if (!hd_snapshot_capture(ctx, tree, &error) ||
-            (output && !make_tarball(tree, output, &error))) {
+            (output && !make_tarball(tree, fd, output, &error))) {
                 r = cli_report_error(cli, error);
+                if (output) /* no half archive left behind */
+                        remove_partial(fd, output);
         } else if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
                 json_builder_begin_object(b);
@@ -89,6 +150,8 @@ int cmd_snapshot(HdCli *cli, int argc, char **argv)
         } else {
                 printf("snapshot written to %s\n", output ? output : directory);
         }
+        if (fd >= 0)
+                close(fd);
         if (tmp)
                 remove_tree(tmp);
         return r;
