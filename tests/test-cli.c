@@ -319,6 +319,24 @@ static void test_pasted_names(void)
         g_clear_pointer(&err, g_free);
         g_assert_cmpint(run(none, NULL, &err), !=, 0);
         g_assert_nonnull(strstr(err, "no device with vendor:device abcd:0001"));
+        {
+                /* after a detach: what to do next (verify, xml, --persist), never in JSON */
+                g_autoptr(HdTestFixture) copy = hd_test_fixture_copy(fx);
+                const char *detach[] = { "detach", "01:00", "--root", copy->root, "--backend", "sim",
+                                         NULL };
+                const char *again_json[] = { "detach", "01:00", "--json", "--root", copy->root,
+                                             "--backend", "sim", NULL };
+                g_autofree char *o = NULL;
+                g_autofree char *j = NULL;
+
+                g_assert_cmpint(run(detach, &o, NULL), ==, 0);
+                g_assert_nonnull(strstr(o, "Next:"));
+                g_assert_nonnull(strstr(o, "hostdev verify 0000:01:00.0"));
+                g_assert_nonnull(strstr(o, "hostdev xml 0000:01:00.0 0000:01:00.1"));
+                g_assert_nonnull(strstr(o, "hostdev detach 0000:01:00.0 0000:01:00.1 --persist"));
+                g_assert_cmpint(run(again_json, &j, NULL), ==, 0);
+                g_assert_null(strstr(j, "Next:"));
+        }
 }
 
 /* groups N (one group) and groups --problems (only those that are not ready, with why). */
@@ -551,9 +569,50 @@ static void test_help_and_version(void)
                 g_assert_nonnull(strstr(h, "hostdev "));
                 g_assert_nonnull(strstr(usage, commands[i]));
         }
+        /* help COMMAND is COMMAND --help; help alone the list */
+        {
+                const char *help_cmd[] = { "help", "groups", NULL };
+                const char *groups_help[] = { "groups", "--help", NULL };
+                const char *help_alone[] = { "help", NULL };
+                g_autofree char *a = NULL, *b = NULL, *c = NULL;
+
+                g_assert_cmpint(run(help_cmd, &a, NULL), ==, 0);
+                g_assert_cmpint(run(groups_help, &b, NULL), ==, 0);
+                g_assert_cmpstr(a, ==, b);
+                g_assert_cmpint(run(help_alone, &c, NULL), ==, 0);
+                g_assert_cmpstr(c, ==, usage);
+        }
+        /* a mistyped command: did you mean */
+        {
+                static const char *const typos[][2] = {
+                        { "detatch", "detach" }, { "lsit", "list" }, { "gr", "groups" },
+                        { "snapshto", "snapshot" }, { "kernel-arg", "kernel-args" },
+                };
+                for (gsize i = 0; i < G_N_ELEMENTS(typos); i++) {
+                        const char *argv[] = { typos[i][0], NULL };
+                        g_autofree char *err = NULL;
+                        g_autofree char *want = g_strdup_printf("did you mean '%s'?", typos[i][1]);
+                        g_assert_cmpint(run(argv, NULL, &err), ==, 2);
+                        g_assert_nonnull(strstr(err, want));
+                }
+        }
+        {
+                const char *argv[] = { "frobnicate", NULL };
+                g_autofree char *err = NULL;
+                g_assert_cmpint(run(argv, NULL, &err), ==, 2);
+                g_assert_nonnull(strstr(err, "'frobnicate' is not a command"));
+                g_assert_null(strstr(err, "did you mean"));
+        }
+        /* --version on every program */
+        {
+                const char *argv[] = { g_getenv("HOSTDEVD"), "--version", NULL };
+                g_autofree char *v = NULL;
+                g_assert_nonnull(argv[0]);
+                g_assert_cmpint(hd_test_run_guarded(argv, NULL, 30, &v, NULL), ==, 0);
+                g_assert_true(g_str_has_prefix(v, "hostdevd "));
+        }
 }
 
-/* A snapshot of a tree replays it: the same devices, drivers and groups. */
 /* A snapshot that cannot be written says so in one line, with what to do, and leaves no half
  * archive behind. */
 static void test_snapshot_write_errors(void)
@@ -588,6 +647,7 @@ static void test_snapshot_write_errors(void)
         g_assert_cmpint(g_rmdir(tmp), ==, 0); /* empty: nothing was left in it */
 }
 
+/* A snapshot of a tree replays it: the same devices, drivers and groups. */
 static void test_snapshot_roundtrip(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");

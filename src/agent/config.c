@@ -20,6 +20,9 @@
  */
 #include "config.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include <gio/gio.h>
 
 #include "agent.h"
@@ -108,6 +111,12 @@ static gboolean load_file(HdAgentOptions *opts, const char *path, gboolean must_
         return TRUE;
 }
 
+static gboolean print_version(const char *name, const char *value, gpointer data, GError **error)
+{
+        printf("hostdevd %s\n", HOSTDEV_VERSION);
+        exit(0);
+}
+
 gboolean hd_agent_options_parse(HdAgentOptions *opts, int *argc, char ***argv, GError **error)
 {
         gint stop_timeout = 0;
@@ -152,6 +161,8 @@ gboolean hd_agent_options_parse(HdAgentOptions *opts, int *argc, char ***argv, G
              "`hostdev recover` (serve a live host for inspection)",
              NULL},
             {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opts->verbose, "Log debug lines too", NULL},
+            {"version", 'V', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, print_version,
+             "Print the version and exit", NULL},
             {NULL},
         };
         g_autoptr(GOptionContext) octx = g_option_context_new(NULL);

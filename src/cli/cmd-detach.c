@@ -99,6 +99,27 @@ gboolean cli_parse_addresses(HdCli *cli, int argc, char **argv, const char *comm
         return TRUE;
 }
 
+/* After a detach, what an admin does next: prove it, hand it to a VM, keep it at boot. */
+static void print_next_steps(const HdBindReport *report, gboolean persisted)
+{
+        g_autoptr(GString) all = g_string_new(NULL);
+        const char *first = NULL;
+
+        for (guint i = 0; i < report->devices->len; i++) {
+                const HdBindDevice *d = report->devices->pdata[i];
+                first = first ? first : d->name;
+                g_string_append_printf(all, " %s", d->name);
+        }
+        if (!first)
+                return;
+        printf("\nNext:\n"
+               "  open it the way QEMU will:  hostdev verify %s\n"
+               "  give it to a libvirt VM:    hostdev xml%s (or qemu-args)\n",
+               first, all->str);
+        if (!persisted)
+                printf("  keep it at every boot:      hostdev detach%s --persist\n", all->str);
+}
+
 int cmd_detach(HdCli *cli, int argc, char **argv)
 {
         gboolean group = FALSE, dry_run = FALSE, persist = FALSE;
@@ -145,5 +166,8 @@ int cmd_detach(HdCli *cli, int argc, char **argv)
         report = hd_bind_detach(ctx, (const HdAddress *)addrs->data, addrs->len, &opts, &error);
         if (!report)
                 return cli_report_error(cli, error);
-        return cli_print_bind_report(cli, ctx, report);
+        code = cli_print_bind_report(cli, ctx, report);
+        if (code == HD_EXIT_OK && !cli->json && !dry_run)
+                print_next_steps(report, persist);
+        return code;
 }

@@ -27,7 +27,49 @@ static const HdCommand commands[] = {
         { "xml", cmd_xml, "libvirt <hostdev> XML for devices, or add them to a domain" },
         { "qemu-args", cmd_qemu_args, "QEMU -device arguments that give devices to a VM" },
         { "snapshot", cmd_snapshot, "Capture this machine's PCI view to replay with --root" },
+        { "help", NULL, "This list, or 'help COMMAND': a command's options and an example" },
 };
+
+/* Edit distance (insert, delete, substitute, swap of neighbours), capped at 9. */
+static guint distance(const char *a, const char *b)
+{
+        gsize la = MIN(strlen(a), 31), lb = MIN(strlen(b), 31);
+        guint d[32][32];
+
+        for (gsize i = 0; i <= la; i++)
+                d[i][0] = (guint)i;
+        for (gsize j = 0; j <= lb; j++)
+                d[0][j] = (guint)j;
+        for (gsize i = 1; i <= la; i++)
+                for (gsize j = 1; j <= lb; j++) {
+                        guint cost = a[i - 1] != b[j - 1];
+                        d[i][j] = MIN(MIN(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+                        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                                d[i][j] = MIN(d[i][j], d[i - 2][j - 2] + 1);
+                }
+        return MIN(d[la][lb], 9);
+}
+
+/* The command @word was most likely meant to be: a prefix of exactly one command, else the
+ * nearest within two edits; NULL when nothing is close. */
+static const char *did_you_mean(const char *word)
+{
+        const char *best = NULL, *prefixed = NULL;
+        guint best_d = 3, n_prefixed = 0;
+
+        for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
+                guint d = distance(word, commands[i].name);
+                if (*word && g_str_has_prefix(commands[i].name, word)) {
+                        prefixed = commands[i].name;
+                        n_prefixed++;
+                }
+                if (d < best_d) {
+                        best_d = d;
+                        best = commands[i].name;
+                }
+        }
+        return n_prefixed == 1 ? prefixed : best;
+}
 
 static void print_usage(FILE *out)
 {
@@ -85,10 +127,19 @@ int main(int argc, char **argv)
                         return cli_usage_error(&cli, "no command given");
                 return HD_EXIT_USAGE;
         }
+        if (strcmp(argv[idx], "help") == 0) {
+                /* "help COMMAND" is "COMMAND --help" */
+                if (idx + 1 >= argc) {
+                        print_usage(stdout);
+                        return HD_EXIT_OK;
+                }
+                argv[idx] = argv[idx + 1];
+                argv[idx + 1] = (char *)"--help";
+        }
         for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
                 g_autoptr(GPtrArray) args = NULL;
 
-                if (strcmp(argv[idx], commands[i].name) != 0)
+                if (!commands[i].run || strcmp(argv[idx], commands[i].name) != 0)
                         continue;
                 /* argv for the command: "hostdev COMMAND", then the global options that came
                  * before the command, then the rest. */
@@ -114,5 +165,14 @@ int main(int argc, char **argv)
                 g_free(cli.backend);
                 return r;
         }
-        return cli_usage_error(&cli, "'%s' is not a command", argv[idx]);
+        {
+                g_autofree char *shown =
+                    g_utf8_make_valid(argv[idx], (gssize)MIN(strlen(argv[idx]), 40));
+                const char *guess = did_you_mean(argv[idx]);
+                if (guess)
+                        return cli_usage_error(&cli,
+                                               "'%s' is not a command; did you mean '%s'?",
+                                               shown, guess);
+                return cli_usage_error(&cli, "'%s' is not a command", shown);
+        }
 }
