@@ -2,6 +2,8 @@
 /* The `hostdev` command line: list, show, groups, snapshot; JSON contract and bad input. */
 #include "config.h"
 
+#include <unistd.h>
+
 #include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -613,6 +615,45 @@ static void test_help_and_version(void)
         }
 }
 
+/* A user who is not root gets the file the kernel refused and "this needs root", not a bare
+ * "Permission denied". Run as nobody (setpriv) when the test runs as root. */
+static void test_needs_root(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autofree char *parent = g_path_get_dirname(fx->root);
+        g_autofree char *chmod_cmd = g_strdup_printf("chmod -R a+rX '%s'", parent);
+        const char *cli = g_getenv("HOSTDEV_CLI");
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_autofree char *err = NULL;
+
+        g_assert_cmpint(system(chmod_cmd), ==, 0);
+        if (geteuid() == 0) {
+                g_ptr_array_add(argv, "/usr/bin/setpriv");
+                g_ptr_array_add(argv, "--reuid=65534");
+                g_ptr_array_add(argv, "--regid=65534");
+                g_ptr_array_add(argv, "--clear-groups");
+        }
+        g_ptr_array_add(argv, (gpointer)cli);
+        g_ptr_array_add(argv, "detach");
+        g_ptr_array_add(argv, "0000:01:00.0");
+        g_ptr_array_add(argv, "--group");
+        g_ptr_array_add(argv, "--root");
+        g_ptr_array_add(argv, fx->root);
+        g_ptr_array_add(argv, "--backend");
+        g_ptr_array_add(argv, "sim");
+        g_ptr_array_add(argv, NULL);
+        g_assert_cmpint(hd_test_run_guarded((const char *const *)argv->pdata, NULL, 60, NULL, &err),
+                        ==, 1);
+        if (!strstr(err, "Permission denied") || !strstr(err, "/run") ||
+            !strstr(err, "this needs root")) /* the file it could not open, and why */
+                g_error("not the needs-root refusal: %s", err);
+        /* nothing moved */
+        {
+                g_autofree char *drv = hd_test_driver(fx, "0000:01:00.0");
+                g_assert_cmpstr(drv, ==, "nouveau");
+        }
+}
+
 /* A snapshot that cannot be written says so in one line, with what to do, and leaves no half
  * archive behind. */
 static void test_snapshot_write_errors(void)
@@ -733,6 +774,7 @@ int main(int argc, char **argv)
         g_test_add_func("/cli/help-and-version", test_help_and_version);
         g_test_add_func("/cli/snapshot/roundtrip", test_snapshot_roundtrip);
         g_test_add_func("/cli/snapshot/write-errors", test_snapshot_write_errors);
+        g_test_add_func("/cli/needs-root", test_needs_root);
         g_test_add_func("/cli/snapshot/real-machine", test_real_snapshot);
         return g_test_run();
 }

@@ -515,9 +515,15 @@ gboolean hd_mkdir_p_at(int dirfd, const char *path, int mode, GError **error)
                 if (*p == '/' || *p == '\0') {
                         char saved = *p;
                         *p = '\0';
-                        if (copy[0] != '\0' && !hd_mkdir_at(dirfd, copy, mode) && errno != EEXIST)
-                                return set_errno_error(error, errno, "cannot create directory",
-                                                       copy);
+                        if (copy[0] != '\0' && !hd_mkdir_at(dirfd, copy, mode) &&
+                            errno != EEXIST) {
+                                /* named as on the machine (below its root): /run, not run */
+                                int err = errno;
+                                g_autofree char *shown =
+                                    copy[0] == '/' ? g_strdup(copy) : g_strconcat("/", copy, NULL);
+                                return set_errno_error(error, err, "cannot create directory",
+                                                       shown);
+                        }
                         *p = saved;
                         if (saved == '\0')
                                 break;

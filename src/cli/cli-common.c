@@ -187,10 +187,26 @@ HdCtx *cli_start_without_arguments(HdCli *cli, GOptionContext *octx, int *argc, 
         return ctx;
 }
 
+/* A refusal of the kernel or a file's permissions to a user who is not root: the message names
+ * the file already; say what it means. */
+static gboolean needs_root(const GError *error)
+{
+        if (geteuid() == 0)
+                return FALSE;
+        return g_error_matches(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED) ||
+               strstr(error->message, "Permission denied") ||
+               strstr(error->message, "Operation not permitted");
+}
+
 int cli_report_error(HdCli *cli, const GError *error)
 {
         g_autofree char *shown = NULL;
-        g_auto(GStrv) lines = g_strsplit(error->message, "\n", -1);
+        g_autofree char *text = needs_root(error)
+                                    ? g_strdup_printf("%s\nthis needs root: run it again as root "
+                                                      "(sudo hostdev ...)",
+                                                      error->message)
+                                    : g_strdup(error->message);
+        g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
 
         /* one line per refusal; each printable (driver names come from sysfs) */
         for (char **l = lines; *l; l++) {
@@ -206,7 +222,7 @@ int cli_report_error(HdCli *cli, const GError *error)
                 json_builder_set_member_name(b, "code");
                 json_builder_add_string_value(b, hd_error_code_name(error));
                 json_builder_set_member_name(b, "message");
-                json_builder_add_string_value(b, error->message);
+                json_builder_add_string_value(b, text);
                 json_builder_end_object(b);
                 json_builder_end_object(b);
                 cli_print_json(b);
