@@ -272,9 +272,49 @@ static void test_show(void)
         g_assert_cmpstr(json_object_get_string_member(group, "verdict_code"), ==, "needs-group");
 
         g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "host_use")), ==, 0);
+        /* lspci -k's "Kernel modules:" from modules.alias: the vendor and class pattern and the
+         * id pattern both name nouveau, once */
+        {
+                JsonArray *mods = json_object_get_array_member(o, "kernel_modules");
+                JsonArray *caps = json_object_get_array_member(o, "capabilities");
+                gboolean pcie = FALSE, aer = FALSE;
+
+                g_assert_cmpuint(json_array_get_length(mods), ==, 1);
+                g_assert_cmpstr(json_array_get_string_element(mods, 0), ==, "nouveau");
+                g_assert_cmpuint(json_array_get_length(caps), >=, 2);
+                for (guint i = 0; i < json_array_get_length(caps); i++) {
+                        JsonObject *c = json_array_get_object_element(caps, i);
+                        const char *name = json_object_get_string_member(c, "name");
+                        pcie |= !json_object_get_boolean_member(c, "extended") &&
+                                g_strcmp0(name, "PCI Express") == 0 &&
+                                json_object_get_int_member(c, "id") == 0x10;
+                        aer |= json_object_get_boolean_member(c, "extended") &&
+                               g_strcmp0(name, "Advanced Error Reporting") == 0 &&
+                               json_object_get_int_member(c, "offset") >= 0x100;
+                }
+                g_assert_true(pcie);
+                g_assert_true(aer);
+        }
         g_assert_cmpint(run(text, &txt, NULL), ==, 0);
         g_assert_nonnull(strstr(txt, "NVIDIA Corporation"));
         g_assert_nonnull(strstr(txt, "0000:01:00.1 (Audio device, snd_hda_intel)"));
+        g_assert_nonnull(strstr(txt, "kernel modules     nouveau\n"));
+        g_assert_null(strstr(txt, "capabilities"));
+        {
+                /* --capabilities: lspci -v's list; the audio function matches two patterns of
+                 * one module and the NVMe drive a class pattern */
+                const char *caps[] = { "show", "01:00.0", "--capabilities", "--root", fx->root,
+                                       NULL };
+                const char *audio[] = { "show", "01:00.1", "--root", fx->root, NULL };
+                g_autofree char *c = NULL;
+                g_autofree char *a = NULL;
+
+                g_assert_cmpint(run(caps, &c, NULL), ==, 0);
+                g_assert_nonnull(strstr(c, "capabilities       Power Management (0x"));
+                g_assert_nonnull(strstr(c, "[ext] Advanced Error Reporting v"));
+                g_assert_cmpint(run(audio, &a, NULL), ==, 0);
+                g_assert_nonnull(strstr(a, "kernel modules     snd_hda_intel\n"));
+        }
 }
 
 /* show names what the host does with a device: the root disk, the default route. */

@@ -395,6 +395,62 @@ static void test_backend_choice(void)
         g_assert_false(hd_ctx_is_live_root(ctx));
 }
 
+/* modules.alias matching as modprobe does it: shell patterns, pci: lines only, each module
+ * once, in the file's order; malformed lines are skipped. */
+static void test_modalias_match(void)
+{
+        const char *text = "# Aliases extracted from modules themselves.\n"
+                           "alias usb:v10DEp*d*dc*dsc*dp*ic*isc*ip*in* nvusb\n"
+                           "alias pci:v000010DEd*sv*sd*bc03sc*i* nvidiafb\n"
+                           "alias pci:v000010DEd00001B80sv*sd*bc*sc*i* nouveau\n"
+                           "alias pci:v*d*sv*sd*bc03sc00i00* nouveau\n"
+                           "alias pci:v*d*sv*sd*bc02sc*i* e1000e\n"
+                           "alias pci:v000010DE* two words here\n"
+                           "alias pci:v*\n"
+                           "alias pci:v000010DEd00001B80sv*sd*bc*sc*i* vfio_pci_fake";
+        const char *gpu = "pci:v000010DEd00001B80sv00001458sd00003702bc03sc00i00";
+        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+
+        hd_modalias_match(text, gpu, out);
+        g_assert_cmpuint(out->len, ==, 3);
+        g_assert_cmpstr(out->pdata[0], ==, "nvidiafb");
+        g_assert_cmpstr(out->pdata[1], ==, "nouveau");
+        g_assert_cmpstr(out->pdata[2], ==, "vfio_pci_fake");
+        g_ptr_array_set_size(out, 0);
+        hd_modalias_match(text, "pci:v00008086d000015F3sv00008086sd00000000bc02sc00i00", out);
+        g_assert_cmpuint(out->len, ==, 1);
+        g_assert_cmpstr(out->pdata[0], ==, "e1000e");
+        g_ptr_array_set_size(out, 0);
+        hd_modalias_match("", gpu, out);
+        g_assert_cmpuint(out->len, ==, 0);
+}
+
+/* A device of a tree without the kernel's module files has no candidates, not an error. */
+static void test_kernel_modules_missing_files(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autofree char *alias = NULL;
+        g_autoptr(GPtrArray) mods = NULL;
+        g_autoptr(GError) error = NULL;
+        HdAddress gpu = hd_test_address("0000:01:00.0");
+        HdAddress none = hd_test_address("0000:09:00.0");
+        g_autofree char *rel = hd_host_get_kernel_release(ctx);
+
+        mods = hd_device_kernel_modules(ctx, &gpu, &error);
+        g_assert_no_error(error);
+        g_assert_cmpuint(mods->len, ==, 1);
+        g_clear_pointer(&mods, g_ptr_array_unref);
+        alias = g_strdup_printf("%s/lib/modules/%s/modules.alias", fx->root, rel);
+        g_assert_cmpint(g_unlink(alias), ==, 0);
+        mods = hd_device_kernel_modules(ctx, &gpu, &error);
+        g_assert_no_error(error);
+        g_assert_cmpuint(mods->len, ==, 0);
+        g_clear_pointer(&mods, g_ptr_array_unref);
+        g_assert_null(hd_device_kernel_modules(ctx, &none, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_NOT_FOUND);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -412,5 +468,7 @@ int main(int argc, char **argv)
         g_test_add_func("/inventory/not-sysfs", test_not_sysfs);
         g_test_add_func("/inventory/unknown-device", test_unknown_device);
         g_test_add_func("/inventory/backend-choice", test_backend_choice);
+        g_test_add_func("/inventory/modalias-match", test_modalias_match);
+        g_test_add_func("/inventory/kernel-modules-missing-files", test_kernel_modules_missing_files);
         return g_test_run();
 }

@@ -31,7 +31,20 @@ static char *link_text(const HdLink *l)
                                l->width);
 }
 
-static void print_device(const HdDevice *dev, const HdGroup *group, GPtrArray *uses)
+/* "Power Management (0x40)", "[ext] Access Control Services v1 (0x148)" */
+static char *capability_text(const HdCapability *c)
+{
+        const char *name = hd_pci_capability_name(c->id, c->extended);
+        g_autofree char *unnamed = name ? NULL : g_strdup_printf("id 0x%02x", c->id);
+
+        if (c->extended)
+                return g_strdup_printf("[ext] %s v%u (0x%03x)", name ? name : unnamed, c->version,
+                                       c->offset);
+        return g_strdup_printf("%s (0x%02x)", name ? name : unnamed, c->offset);
+}
+
+static void print_device(const HdDevice *dev, const HdGroup *group, GPtrArray *uses,
+                         GPtrArray *modules, gboolean capabilities)
 {
         const char *reason = NULL;
         gboolean assignable = hd_device_is_assignable(dev, &reason);
@@ -68,6 +81,11 @@ static void print_device(const HdDevice *dev, const HdGroup *group, GPtrArray *u
         print_kv("subsystem", subsys);
         print_kv("class", cls);
         print_kv("driver", dev->driver ? dev->driver : "none");
+        {
+                /* lspci -k's "Kernel modules:" */
+                g_autofree char *mods = join_array(modules);
+                print_kv("kernel modules", mods ? mods : "none match (modules.alias)");
+        }
         if (dev->driver_override)
                 print_kv("driver_override", dev->driver_override);
         print_kv("iommu group", grp ? grp : "none (no IOMMU)");
@@ -100,6 +118,18 @@ static void print_device(const HdDevice *dev, const HdGroup *group, GPtrArray *u
         print_kv("assignable", assign);
         if (dev->state >= 0)
                 print_kv("state", hd_device_state_to_string(dev->state));
+        if (capabilities) {
+                guint n = dev->capabilities ? dev->capabilities->len : 0;
+                if (n == 0)
+                        print_kv("capabilities", dev->config_readable
+                                                     ? "none"
+                                                     : "not readable (needs root)");
+                for (guint i = 0; i < n; i++) {
+                        g_autofree char *t = capability_text(
+                            &g_array_index(dev->capabilities, HdCapability, i));
+                        print_kv(i == 0 ? "capabilities" : "", t);
+                }
+        }
         if (group) {
                 cli_print("\nIOMMU group %d (%s): %s%s\n", group->number,
                           group->state >= 0 ? hd_group_state_to_string(group->state) : "?",
@@ -117,11 +147,20 @@ static void print_device(const HdDevice *dev, const HdGroup *group, GPtrArray *u
 
 int cmd_show(HdCli *cli, int argc, char **argv)
 {
+        gboolean capabilities = FALSE;
+        const GOptionEntry entries[] = {
+                { "capabilities", 'c', 0, G_OPTION_ARG_NONE, &capabilities,
+                  "Also list the PCI and PCIe capabilities, as lspci -v does (JSON always has "
+                  "them)",
+                  NULL },
+                { NULL },
+        };
         g_autoptr(GOptionContext) octx = cli_option_context(
                 cli, "ADDRESS", "Show everything about one PCI device and its IOMMU group.",
-                "hostdev show 0000:01:00.0", NULL);
+                "hostdev show 0000:01:00.0", entries);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdDevice) dev = NULL;
+        g_autoptr(GPtrArray) modules = NULL;
         g_autoptr(GPtrArray) members = NULL;
         g_autoptr(HdGroup) group = NULL;
         g_autoptr(GPtrArray) uses = NULL;
@@ -152,6 +191,9 @@ int cmd_show(HdCli *cli, int argc, char **argv)
         n_interrupted = hd_state_count_interrupted(ctx);
         interrupted = hd_state_interrupted_text(n_interrupted);
         group = hd_iommu_group_load(ctx, dev, &members);
+        modules = hd_device_kernel_modules(ctx, &addr, &error);
+        if (!modules)
+                return cli_report_error(cli, error);
 
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
@@ -171,6 +213,29 @@ int cmd_show(HdCli *cli, int argc, char **argv)
                 }
                 json_object_set_int_member(obj, "interrupted_operations", n_interrupted);
                 {
+                        JsonArray *mods = json_array_new();
+                        JsonArray *caps = json_array_new();
+                        for (guint i = 0; i < modules->len; i++)
+                                json_array_add_string_element(mods, modules->pdata[i]);
+                        json_object_set_array_member(obj, "kernel_modules", mods);
+                        for (guint i = 0; dev->capabilities && i < dev->capabilities->len; i++) {
+                                const HdCapability *c =
+                                    &g_array_index(dev->capabilities, HdCapability, i);
+                                const char *name = hd_pci_capability_name(c->id, c->extended);
+                                JsonObject *co = json_object_new();
+                                json_object_set_int_member(co, "offset", c->offset);
+                                json_object_set_int_member(co, "id", c->id);
+                                json_object_set_boolean_member(co, "extended", c->extended);
+                                json_object_set_int_member(co, "version", c->version);
+                                if (name)
+                                        json_object_set_string_member(co, "name", name);
+                                else
+                                        json_object_set_null_member(co, "name");
+                                json_array_add_object_element(caps, co);
+                        }
+                        json_object_set_array_member(obj, "capabilities", caps);
+                }
+                {
                         g_autofree char *s = hd_json_node_to_text(dev_node, TRUE);
                         puts(s);
                 }
@@ -179,6 +244,6 @@ int cmd_show(HdCli *cli, int argc, char **argv)
         uses = hd_usage_describe(ctx, dev);
         if (interrupted)
                 printf("%s\n\n", interrupted);
-        print_device(dev, group, uses);
+        print_device(dev, group, uses, modules, capabilities);
         return HD_EXIT_OK;
 }

@@ -4,6 +4,7 @@
 
 #include "address.h"
 #include "device-spec.h"
+#include "modalias.h"
 #include "backend.h"
 #include "bind.h"
 #include "bootloader.h"

@@ -238,6 +238,8 @@ static GBytes *load_config(HdDevice *dev, HdCtx *ctx, int dfd, guint fields)
         }
         dev->has_acs = hd_config_get_acs(&cfg, &dev->acs_cap, &dev->acs_ctrl);
         dev->cap_af_flr = hd_config_af_flr(&cfg);
+        if (fields & HD_FIELD_CONFIG)
+                dev->capabilities = hd_config_capabilities(&cfg);
         dev->cap_pm_reset = hd_config_pm_reset(&cfg);
         return g_steal_pointer(&bytes);
 }
@@ -489,6 +491,8 @@ void hd_device_free(HdDevice *dev)
         g_free(dev->sysfs_path);
         g_ptr_array_unref(dev->upstream);
         g_strfreev(dev->reset_methods);
+        if (dev->capabilities)
+                g_array_unref(dev->capabilities);
         g_ptr_array_unref(dev->netdevs);
         g_ptr_array_unref(dev->blockdevs);
         g_ptr_array_unref(dev->drm_cards);

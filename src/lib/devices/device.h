@@ -89,6 +89,7 @@ typedef struct {
         gboolean has_acs;
         guint16 acs_cap, acs_ctrl;
         gboolean cap_flr, cap_af_flr, cap_pm_reset;
+        GArray *capabilities; /* HdCapability (pciconfig.h), both lists in order */
 
         /* HD_FIELD_LINK */
         HdLink link_max, link_current;

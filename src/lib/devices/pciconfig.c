@@ -189,3 +189,121 @@ int hd_pcie_speed_from_sysfs(const char *text)
                 return 6;
         return 0;
 }
+
+GArray *hd_config_capabilities(const HdConfig *cfg)
+{
+        GArray *caps = g_array_new(FALSE, FALSE, sizeof(HdCapability));
+        guint16 status;
+        guint pos;
+
+        if (hd_config_read16(cfg, HD_PCI_STATUS, &status) && (status & HD_PCI_STATUS_CAP_LIST) &&
+            cfg->len > HD_PCI_CAPABILITY_LIST) {
+                pos = cfg->data[hd_config_header_type(cfg) == 2 ? 0x14 : HD_PCI_CAPABILITY_LIST];
+                for (int i = 0; i < MAX_CAPS && pos >= 0x40; i++) {
+                        HdCapability c = { 0 };
+                        pos &= ~3u;
+                        if ((gsize)pos + 2 > cfg->len || cfg->data[pos] == 0xff)
+                                break;
+                        c.offset = (guint16)pos;
+                        c.id = cfg->data[pos];
+                        g_array_append_val(caps, c);
+                        pos = cfg->data[pos + 1];
+                }
+        }
+        pos = 0x100;
+        for (int i = 0; i < MAX_EXT_CAPS && pos >= 0x100; i++) {
+                HdCapability c = { 0 };
+                guint32 header;
+                if (!hd_config_read32(cfg, pos, &header) || header == 0 || header == 0xffffffff)
+                        break;
+                c.offset = (guint16)pos;
+                c.id = header & 0xffff;
+                c.extended = TRUE;
+                c.version = (header >> 16) & 0xf;
+                g_array_append_val(caps, c);
+                pos = (header >> 20) & 0xffc;
+        }
+        return caps;
+}
+
+const char *hd_pci_capability_name(guint16 id, gboolean extended)
+{
+        /* PCI Code and ID Assignment Specification: capability ids */
+        static const char *const std[] = {
+                [0x01] = "Power Management",
+                [0x02] = "AGP",
+                [0x03] = "Vital Product Data",
+                [0x04] = "Slot Identification",
+                [0x05] = "MSI",
+                [0x06] = "CompactPCI Hot Swap",
+                [0x07] = "PCI-X",
+                [0x08] = "HyperTransport",
+                [0x09] = "Vendor Specific",
+                [0x0a] = "Debug Port",
+                [0x0b] = "CompactPCI Central Resource Control",
+                [0x0c] = "PCI Hot-Plug",
+                [0x0d] = "Bridge Subsystem Vendor ID",
+                [0x0e] = "AGP 8x",
+                [0x0f] = "Secure Device",
+                [0x10] = "PCI Express",
+                [0x11] = "MSI-X",
+                [0x12] = "SATA Data/Index Configuration",
+                [0x13] = "Advanced Features",
+                [0x14] = "Enhanced Allocation",
+                [0x15] = "Flattening Portal Bridge",
+        };
+        static const char *const ext[] = {
+                [0x01] = "Advanced Error Reporting",
+                [0x02] = "Virtual Channel",
+                [0x03] = "Device Serial Number",
+                [0x04] = "Power Budgeting",
+                [0x05] = "Root Complex Link Declaration",
+                [0x06] = "Root Complex Internal Link Control",
+                [0x07] = "Root Complex Event Collector Endpoint Association",
+                [0x08] = "Multi-Function Virtual Channel",
+                [0x09] = "Virtual Channel (MFVC)",
+                [0x0a] = "RCRB Header",
+                [0x0b] = "Vendor-Specific Extended",
+                [0x0c] = "Configuration Access Correlation",
+                [0x0d] = "Access Control Services",
+                [0x0e] = "Alternative Routing-ID Interpretation",
+                [0x0f] = "Address Translation Services",
+                [0x10] = "Single Root I/O Virtualization",
+                [0x11] = "Multi-Root I/O Virtualization",
+                [0x12] = "Multicast",
+                [0x13] = "Page Request Interface",
+                [0x15] = "Resizable BAR",
+                [0x16] = "Dynamic Power Allocation",
+                [0x17] = "TPH Requester",
+                [0x18] = "Latency Tolerance Reporting",
+                [0x19] = "Secondary PCI Express",
+                [0x1a] = "Protocol Multiplexing",
+                [0x1b] = "Process Address Space ID",
+                [0x1c] = "LN Requester",
+                [0x1d] = "Downstream Port Containment",
+                [0x1e] = "L1 PM Substates",
+                [0x1f] = "Precision Time Measurement",
+                [0x20] = "PCI Express over M-PHY",
+                [0x21] = "FRS Queueing",
+                [0x22] = "Readiness Time Reporting",
+                [0x23] = "Designated Vendor-Specific",
+                [0x24] = "VF Resizable BAR",
+                [0x25] = "Data Link Feature",
+                [0x26] = "Physical Layer 16.0 GT/s",
+                [0x27] = "Lane Margining at the Receiver",
+                [0x28] = "Hierarchy ID",
+                [0x29] = "Native PCIe Enclosure Management",
+                [0x2a] = "Physical Layer 32.0 GT/s",
+                [0x2b] = "Alternate Protocol",
+                [0x2c] = "System Firmware Intermediary",
+                [0x2d] = "Shadow Functions",
+                [0x2e] = "Data Object Exchange",
+                [0x2f] = "Device 3",
+                [0x30] = "Integrity and Data Encryption",
+                [0x31] = "Physical Layer 64.0 GT/s",
+        };
+
+        if (extended)
+                return id < G_N_ELEMENTS(ext) ? ext[id] : NULL;
+        return id < G_N_ELEMENTS(std) ? std[id] : NULL;
+}

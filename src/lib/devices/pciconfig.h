@@ -88,5 +88,20 @@ gboolean hd_config_af_flr(const HdConfig *cfg);
 /* Power management capability present and No_Soft_Reset clear: D3hot->D0 resets. */
 gboolean hd_config_pm_reset(const HdConfig *cfg);
 
+/* One entry of the capability lists, as lspci -v lists them. */
+typedef struct {
+        guint16 offset;
+        guint16 id;
+        gboolean extended; /* the PCIe extended list (from 0x100) */
+        guint8 version;    /* extended capabilities: the version field; 0 otherwise */
+} HdCapability;
+
+/* Every capability of both lists in list order (standard first), within the bytes read and
+ * the loop guards; empty when there are none. */
+GArray *hd_config_capabilities(const HdConfig *cfg);
+/* "Power Management", "Access Control Services", ...; NULL for an id the specifications do
+ * not name (shown as "id 0x..") */
+const char *hd_pci_capability_name(guint16 id, gboolean extended);
+
 /* ACS capability and control registers; FALSE without the capability. */
 gboolean hd_config_get_acs(const HdConfig *cfg, guint16 *cap, guint16 *ctrl);
