@@ -655,6 +655,80 @@ static void test_help_and_version(void)
         }
 }
 
+/* hostdev reset (virsh nodedev-reset): only a released device, the method chosen and
+ * reported, the kernel's list of methods restored; warnings for devices whose only reset is
+ * weak and shared. */
+static void test_reset(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(HdTestFixture) amd = hd_test_fixture_new("amd-host");
+        const char *on_host[] = { "reset", "01:00.0", "--root", fx->root, "--backend", "sim",
+                                  NULL };
+        const char *detach[] = { "detach", "01:00.0", "--group", "--root", fx->root, "--backend",
+                                 "sim", NULL };
+        const char *reset[] = { "reset", "01:00.0", "--json", "--root", fx->root, "--backend",
+                                "sim", NULL };
+        const char *pm[] = { "reset", "01:00.0", "--method", "pm", "--dry-run", "--root",
+                             fx->root, "--backend", "sim", NULL };
+        const char *bus[] = { "reset", "01:00.0", "--method", "bus", "--root", fx->root,
+                              "--backend", "sim", NULL };
+        const char *groups[] = { "groups", "--root", amd->root, NULL };
+        const char *show_amd[] = { "show", "0c:00.0", "--json", "--root", amd->root, NULL };
+        const char *groups_desktop[] = { "groups", "--root", fx->root, NULL };
+        g_autofree char *err = NULL;
+        g_autofree char *out = NULL;
+        g_autofree char *methods_path =
+            g_build_filename(fx->root, "sys/bus/pci/devices/0000:01:00.0/reset_method", NULL);
+        g_autofree char *methods = NULL;
+        g_autoptr(JsonNode) root = NULL;
+
+        /* under its host driver: refused, naming what to do */
+        g_assert_cmpint(run(on_host, NULL, &err), ==, 1);
+        g_assert_nonnull(strstr(err, "0000:01:00.0 is on nouveau"));
+        g_assert_nonnull(strstr(err, "hostdev detach 0000:01:00.0 first"));
+        g_clear_pointer(&err, g_free);
+        g_assert_cmpint(run(detach, NULL, NULL), ==, 0);
+
+        /* the kernel's first method, reported; its list restored after */
+        g_assert_cmpint(run(reset, &out, NULL), ==, 0);
+        root = hd_test_parse_json(out);
+        g_assert_cmpstr(json_object_get_string_member(json_node_get_object(root), "method"), ==,
+                        "flr");
+        g_assert_false(json_object_get_boolean_member(json_node_get_object(root), "kernel_chose"));
+        g_assert_true(g_file_get_contents(methods_path, &methods, NULL, NULL));
+        g_assert_cmpstr(g_strstrip(methods), ==, "flr pm");
+        g_clear_pointer(&out, g_free);
+
+        /* a method asked for: written for the reset, then the list back */
+        g_assert_cmpint(run(pm, &out, NULL), ==, 0);
+        g_assert_nonnull(strstr(out, "0000:01:00.0 would be reset (pm)"));
+        g_assert_nonnull(strstr(out, "write 'pm' to /sys/bus/pci/devices/0000:01:00.0/reset_method"));
+        g_assert_nonnull(strstr(out, "write '1' to /sys/bus/pci/devices/0000:01:00.0/reset"));
+        g_assert_nonnull(strstr(out, "write 'flr pm' to"));
+        /* one the kernel does not offer */
+        g_assert_cmpint(run(bus, NULL, &err), ==, 2);
+        g_assert_nonnull(strstr(err, "has no bus reset; the kernel offers: flr, pm"));
+        g_clear_pointer(&err, g_free);
+        g_clear_pointer(&out, g_free);
+
+        /* an AMD GPU without FLR beside its audio function: warned in groups and show */
+        g_assert_cmpint(run(groups, &out, NULL), ==, 0);
+        g_assert_nonnull(strstr(out, "warning: 0000:0c:00.0 has no function-level reset (only: pm) "
+                                     "and shares its bus with 1 other device"));
+        g_assert_nonnull(strstr(out, "may not come back after a VM restart"));
+        g_clear_pointer(&out, g_free);
+        g_clear_pointer(&root, json_node_unref);
+        g_assert_cmpint(run(show_amd, &out, NULL), ==, 0);
+        root = hd_test_parse_json(out);
+        g_assert_nonnull(strstr(json_object_get_string_member(json_node_get_object(root),
+                                                              "reset_warning"),
+                                "no function-level reset"));
+        g_clear_pointer(&out, g_free);
+        /* a GPU with FLR: none */
+        g_assert_cmpint(run(groups_desktop, &out, NULL), ==, 0);
+        g_assert_null(strstr(out, "warning:"));
+}
+
 /* A user who is not root gets the file the kernel refused and "this needs root", not a bare
  * "Permission denied". Run as nobody (setpriv) when the test runs as root. */
 static void test_needs_root(void)
@@ -815,6 +889,7 @@ int main(int argc, char **argv)
         g_test_add_func("/cli/snapshot/roundtrip", test_snapshot_roundtrip);
         g_test_add_func("/cli/snapshot/write-errors", test_snapshot_write_errors);
         g_test_add_func("/cli/needs-root", test_needs_root);
+        g_test_add_func("/cli/reset", test_reset);
         g_test_add_func("/cli/snapshot/real-machine", test_real_snapshot);
         return g_test_run();
 }

@@ -6,7 +6,7 @@
 
 #include "cli.h"
 
-static void print_group(const HdGroup *g)
+static void print_group(const HdInventory *inv, const HdGroup *g)
 {
         cli_print("group %d: %s\n", g->number, g->verdict_text);
         if (g->shared_reason)
@@ -23,6 +23,16 @@ static void print_group(const HdGroup *g)
                 cli_print("  %s  %-11s %s%s%s\n", dev->name, mark, what,
                           dev->product_name ? " — " : "",
                           dev->product_name ? dev->product_name : "");
+        }
+        for (guint i = 0; i < g->members->len; i++) {
+                const HdDevice *dev = g->members->pdata[i];
+                g_autofree char *warning = NULL;
+                if (hd_device_is_bridge(dev) || hd_device_is_host_bridge(dev))
+                        continue;
+                warning = hd_device_reset_warning((const char *const *)dev->reset_methods,
+                                                  dev->name, cli_bus_mates(inv, dev));
+                if (warning)
+                        cli_print("  warning: %s\n", warning);
         }
 }
 
@@ -86,7 +96,8 @@ int cmd_groups(HdCli *cli, int argc, char **argv)
         ctx = cli_open_ctx(cli, &error);
         if (!ctx)
                 return cli_report_error(cli, error);
-        inv = hd_inventory_scan(ctx, HD_FIELDS_LIST, &error);
+        inv = hd_inventory_scan(ctx, HD_FIELDS_LIST | HD_FIELD_RESET | HD_FIELD_TOPOLOGY,
+                                  &error);
         if (!inv)
                 return cli_report_error(cli, error);
         /* state.h: the verdicts every command and the agent give */
@@ -135,7 +146,7 @@ int cmd_groups(HdCli *cli, int argc, char **argv)
         for (guint i = 0; i < shown->len; i++) {
                 if (i)
                         putchar('\n');
-                print_group(shown->pdata[i]);
+                print_group(inv, shown->pdata[i]);
         }
         return HD_EXIT_OK;
 }

@@ -44,7 +44,7 @@ static char *capability_text(const HdCapability *c)
 }
 
 static void print_device(const HdDevice *dev, const HdGroup *group, GPtrArray *uses,
-                         GPtrArray *modules, gboolean capabilities)
+                         GPtrArray *modules, gboolean capabilities, const char *reset_warning)
 {
         const char *reason = NULL;
         gboolean assignable = hd_device_is_assignable(dev, &reason);
@@ -108,6 +108,8 @@ static void print_device(const HdDevice *dev, const HdGroup *group, GPtrArray *u
         if (dev->boot_vga >= 0)
                 print_kv("boot vga", dev->boot_vga ? "yes (the host's console)" : "no");
         print_kv("reset methods", resets ? resets : "none known");
+        if (reset_warning)
+                print_kv("reset warning", reset_warning);
         print_kv("upstream bridges", up ? up : "none (root bus)");
         if (nets)
                 print_kv("network", nets);
@@ -161,6 +163,7 @@ int cmd_show(HdCli *cli, int argc, char **argv)
         g_autoptr(GError) error = NULL;
         g_autoptr(HdDevice) dev = NULL;
         g_autoptr(GPtrArray) modules = NULL;
+        g_autofree char *reset_warning = NULL;
         g_autoptr(GPtrArray) members = NULL;
         g_autoptr(HdGroup) group = NULL;
         g_autoptr(GPtrArray) uses = NULL;
@@ -194,6 +197,14 @@ int cmd_show(HdCli *cli, int argc, char **argv)
         modules = hd_device_kernel_modules(ctx, &addr, &error);
         if (!modules)
                 return cli_report_error(cli, error);
+        {
+                g_autoptr(HdInventory) bus = hd_inventory_scan(ctx, 0, &error);
+                if (!bus)
+                        return cli_report_error(cli, error);
+                reset_warning = hd_device_reset_warning(
+                    (const char *const *)dev->reset_methods, dev->name,
+                    cli_bus_mates(bus, dev));
+        }
 
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
@@ -234,6 +245,10 @@ int cmd_show(HdCli *cli, int argc, char **argv)
                                 json_array_add_object_element(caps, co);
                         }
                         json_object_set_array_member(obj, "capabilities", caps);
+                        if (reset_warning)
+                                json_object_set_string_member(obj, "reset_warning", reset_warning);
+                        else
+                                json_object_set_null_member(obj, "reset_warning");
                 }
                 {
                         g_autofree char *s = hd_json_node_to_text(dev_node, TRUE);
@@ -244,6 +259,6 @@ int cmd_show(HdCli *cli, int argc, char **argv)
         uses = hd_usage_describe(ctx, dev);
         if (interrupted)
                 printf("%s\n\n", interrupted);
-        print_device(dev, group, uses, modules, capabilities);
+        print_device(dev, group, uses, modules, capabilities, reset_warning);
         return HD_EXIT_OK;
 }

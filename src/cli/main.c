@@ -22,6 +22,7 @@ static const HdCommand commands[] = {
         { "attach", cmd_attach, "Give devices on vfio-pci back to their host drivers" },
         { "reattach", cmd_attach, "Same as attach" },
         { "verify", cmd_verify, "Prove a VM can use a device: open it through VFIO" },
+        { "reset", cmd_reset, "Reset a released device with the kernel's reset" },
         { "recover", cmd_recover, "Finish or undo operations a crash interrupted" },
         { "persist", cmd_persist, "Bindings applied at boot: list, add, remove" },
         { "xml", cmd_xml, "libvirt <hostdev> XML for devices, or add them to a domain" },

@@ -28,3 +28,4 @@
 #include "persist.h"
 #include "usage.h"
 #include "vfio.h"
+#include "reset.h"
