@@ -317,7 +317,7 @@ static void test_qemu_args(void)
         const char *pair[] = { "qemu-args", "0000:01:00.0", "0000:01:00.1", "--root", fx->root, NULL };
         const char *json[] = { "qemu-args", "--json", "0000:01:00.0", "--root", fx->root, NULL };
         const char *host_driver[] = { "qemu-args", "0000:02:00.0", "--root", fx->root, NULL };
-        const char *bridge[] = { "qemu-args", "--managed", "0000:00:01.0", "--root", fx->root, NULL };
+        const char *bridge[] = { "qemu-args", "0000:00:01.0", "--root", fx->root, NULL };
         const char *dup[] = { "qemu-args", "0000:01:00.0", "01:00.0", "--root", fx->root, NULL };
         g_autofree char *out = NULL;
         g_autofree char *jout = NULL;
@@ -337,6 +337,80 @@ static void test_qemu_args(void)
         g_assert_cmpint(run(host_driver, NULL, NULL), ==, 1);
         g_assert_cmpint(run(bridge, NULL, NULL), ==, 1);
         g_assert_cmpint(run(dup, NULL, NULL), ==, 2);
+        {
+                /* options without a meaning for QEMU are refused, saying what to do */
+                const char *managed[] = { "qemu-args", "--managed", "0000:01:00.0", "--root",
+                                          fx->root, NULL };
+                g_autofree char *err = NULL;
+                g_assert_cmpint(run(managed, NULL, &err), ==, 2);
+                g_assert_nonnull(strstr(err, "--managed has no meaning for qemu-args"));
+                g_assert_nonnull(strstr(err, "hostdev detach"));
+        }
+}
+
+/* --machine q35: each host device (all its functions) behind a PCIe root port of its own;
+ * --machine pc: i440fx's root bus; --primary-gpu: x-vga on the GPU and no emulated VGA; a ROM
+ * BAR per device. */
+static void test_qemu_args_machine(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("already-vfio");
+        const char *q35[] = { "qemu-args", "0000:01:00", "--machine", "q35", "--primary-gpu",
+                              "--rom-bar", "0000:01:00.1=off", "--root", fx->root, NULL };
+        const char *pc[] = { "qemu-args", "0000:01:00.0", "0000:01:00.1", "--machine", "pc",
+                             "--root", fx->root, NULL };
+        const char *not_vga[] = { "qemu-args", "0000:01:00.1", "--primary-gpu", "--root",
+                                  fx->root, NULL };
+        const char *bad_machine[] = { "qemu-args", "0000:01:00.0", "--machine", "virt", "--root",
+                                      fx->root, NULL };
+        const char *q35_fixed[] = { "qemu-args", "0000:01:00.0", "--machine", "q35",
+                                    "--guest-address", "00:10", "--root", fx->root, NULL };
+        const char *foreign_bar[] = { "qemu-args", "0000:01:00.0", "--rom-bar", "0000:02:00.0=on",
+                                      "--root", fx->root, NULL };
+        const char *xml_machine[] = { "xml", "0000:01:00.0", "--machine", "q35", "--root",
+                                      fx->root, NULL };
+        g_autofree char *out = NULL;
+        g_autofree char *err = NULL;
+
+        g_assert_cmpint(run(q35, &out, NULL), ==, 0);
+        g_assert_cmpstr(out, ==,
+                        "-vga none\n"
+                        "-device pcie-root-port,id=hostdev-rp0,chassis=100,slot=0\n"
+                        "-device vfio-pci,host=0000:01:00.0,id=hostdev0,bus=hostdev-rp0,"
+                        "addr=0x0.0x0,multifunction=on,x-vga=on\n"
+                        "-device vfio-pci,host=0000:01:00.1,id=hostdev1,bus=hostdev-rp0,"
+                        "addr=0x0.0x1,rombar=0\n");
+        g_clear_pointer(&out, g_free);
+        g_assert_cmpint(run(pc, &out, NULL), ==, 0);
+        g_assert_cmpstr(out, ==,
+                        "-device vfio-pci,host=0000:01:00.0,id=hostdev0,bus=pci.0,addr=0x10.0x0,"
+                        "multifunction=on\n"
+                        "-device vfio-pci,host=0000:01:00.1,id=hostdev1,bus=pci.0,addr=0x10.0x1\n");
+        g_assert_cmpint(run(not_vga, NULL, &err), ==, 2);
+        g_assert_nonnull(strstr(err, "0000:01:00.1 is not a VGA controller"));
+        g_clear_pointer(&err, g_free);
+        g_assert_cmpint(run(bad_machine, NULL, &err), ==, 2);
+        g_assert_nonnull(strstr(err, "use q35"));
+        g_clear_pointer(&err, g_free);
+        g_assert_cmpint(run(q35_fixed, NULL, &err), ==, 2);
+        g_assert_nonnull(strstr(err, "root port"));
+        g_clear_pointer(&err, g_free);
+        g_assert_cmpint(run(foreign_bar, NULL, &err), ==, 2);
+        g_assert_nonnull(strstr(err, "is not one of the devices given"));
+        g_clear_pointer(&err, g_free);
+        /* libvirt's domain has the machine: not an xml option */
+        g_assert_cmpint(run(xml_machine, NULL, &err), ==, 2);
+        {
+                /* a ROM BAR per device in libvirt XML too */
+                const char *xml[] = { "xml", "0000:01:00.0", "0000:01:00.1", "--rom-bar",
+                                      "0000:01:00.1=off", "--root", fx->root, NULL };
+                g_autofree char *x = NULL;
+                const char *audio;
+                g_assert_cmpint(run(xml, &x, NULL), ==, 0);
+                audio = strstr(x, "function='0x1'");
+                g_assert_nonnull(audio);
+                g_assert_null(g_strstr_len(x, audio - x, "<rom"));
+                g_assert_nonnull(strstr(audio, "<rom bar='off'/>"));
+        }
 }
 
 static void test_group_not_whole(void)
@@ -361,6 +435,7 @@ int main(int argc, char **argv)
         g_test_add_func("/guest/xml/domain-patch", test_domain_patch);
         g_test_add_func("/guest/xml/domain-patch-bad", test_domain_patch_bad);
         g_test_add_func("/guest/qemu-args", test_qemu_args);
+        g_test_add_func("/guest/qemu-args-machine", test_qemu_args_machine);
         g_test_add_func("/guest/group-not-whole", test_group_not_whole);
         return g_test_run();
 }

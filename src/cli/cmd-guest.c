@@ -14,7 +14,10 @@
 
 typedef struct {
         gboolean managed;
-        char *rom_bar;
+        char **rom_bar;     /* "on|off" (every device) or "ADDRESS=on|off", repeatable */
+        GArray *rom_bars;   /* HdGuestRomBar */
+        char *machine;
+        gboolean primary_gpu;
         char **rom_files; /* "FILE" (the first device) or "ADDRESS=FILE", repeatable */
         GArray *roms;     /* HdGuestRom, pointing into rom_files */
         char *guest_address;
@@ -102,25 +105,102 @@ static gboolean build_options(GuestArgs *a, const GArray *hosts, HdGuestOptions 
                 return FALSE;
         o->roms = (const HdGuestRom *)a->roms->data;
         o->n_roms = a->roms->len;
-        if (a->rom_bar) {
-                if (strcmp(a->rom_bar, "on") == 0)
-                        o->rom_bar = HD_ROM_BAR_ON;
-                else if (strcmp(a->rom_bar, "off") == 0)
-                        o->rom_bar = HD_ROM_BAR_OFF;
+        a->rom_bars = g_array_new(FALSE, FALSE, sizeof(HdGuestRomBar));
+        for (char **r = a->rom_bar; r && *r; r++) {
+                const char *eq = strchr(*r, '=');
+                const char *value = eq ? eq + 1 : *r;
+                HdRomBar bar;
+
+                if (strcmp(value, "on") == 0)
+                        bar = HD_ROM_BAR_ON;
+                else if (strcmp(value, "off") == 0)
+                        bar = HD_ROM_BAR_OFF;
                 else {
                         g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
-                                    "--rom-bar %s: use on or off", a->rom_bar);
+                                    "--rom-bar %s: use on, off, or ADDRESS=on|off for one device",
+                                    *r);
                         return FALSE;
                 }
+                if (eq) {
+                        g_autofree char *addr = g_strndup(*r, eq - *r);
+                        HdGuestRomBar rb = { .bar = bar };
+                        gboolean listed = FALSE;
+                        if (!hd_address_parse(addr, &rb.device, error)) {
+                                g_prefix_error(error, "--rom-bar %s: ", *r);
+                                return FALSE;
+                        }
+                        for (guint i = 0; i < hosts->len && !listed; i++)
+                                listed = hd_address_equal(&rb.device,
+                                                          &g_array_index(hosts, HdAddress, i));
+                        if (!listed) {
+                                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                                            "--rom-bar %s: %s is not one of the devices given",
+                                            *r, addr);
+                                return FALSE;
+                        }
+                        g_array_append_val(a->rom_bars, rb);
+                } else {
+                        o->rom_bar = bar;
+                }
+        }
+        o->rom_bars = (const HdGuestRomBar *)a->rom_bars->data;
+        o->n_rom_bars = a->rom_bars->len;
+        if (a->machine) {
+                if (strcmp(a->machine, "q35") == 0)
+                        o->machine = HD_GUEST_MACHINE_Q35;
+                else if (strcmp(a->machine, "pc") == 0 || strcmp(a->machine, "i440fx") == 0)
+                        o->machine = HD_GUEST_MACHINE_PC;
+                else {
+                        g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                                    "--machine %s: use q35 (each device behind a PCIe root port "
+                                    "of its own) or pc (i440fx)",
+                                    a->machine);
+                        return FALSE;
+                }
+        }
+        if (a->primary_gpu) {
+                o->primary_gpu = TRUE;
+                o->primary = g_array_index(hosts, HdAddress, 0);
+        }
+        if (o->machine == HD_GUEST_MACHINE_Q35 && a->guest_address &&
+            strcmp(a->guest_address, "auto") != 0) {
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                            "--guest-address goes with --machine pc or no --machine: with q35 "
+                            "each device sits at slot 0 of its own root port");
+                return FALSE;
         }
         if (a->guest_address && strcmp(a->guest_address, "auto") != 0)
                 return parse_guest_address(a->guest_address, o, error);
         return TRUE;
 }
 
+/* --primary-gpu: x-vga=on is for a VGA controller (class 0300) only. */
+static gboolean check_primary(HdCtx *ctx, const GuestArgs *a, const GArray *hosts, GError **error)
+{
+        const HdAddress *first = &g_array_index(hosts, HdAddress, 0);
+        g_autoptr(HdDevice) dev = NULL;
+
+        if (!a->primary_gpu)
+                return TRUE;
+        dev = hd_device_load(ctx, first, HD_FIELD_IDS, error);
+        if (!dev)
+                return FALSE;
+        if (((guint)dev->class_code >> 8) != 0x0300) {
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                            "--primary-gpu: %s is not a VGA controller (class %06x); name the "
+                            "GPU first, e.g. hostdev qemu-args --primary-gpu GPU AUDIO",
+                            dev->name, (guint)dev->class_code & 0xffffff);
+                return FALSE;
+        }
+        return TRUE;
+}
+
 static void free_args(GuestArgs *a)
 {
-        g_free(a->rom_bar);
+        g_strfreev(a->rom_bar);
+        if (a->rom_bars)
+                g_array_unref(a->rom_bars);
+        g_free(a->machine);
         g_strfreev(a->rom_files);
         if (a->roms)
                 g_array_unref(a->roms);
@@ -142,8 +222,10 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
                   "with routes, a controller of mounted filesystems; twice: even the NIC with "
                   "the default route",
                   NULL },
-                { "rom-bar", 0, 0, G_OPTION_ARG_STRING, &a.rom_bar,
-                  "Expose the device's option ROM to the guest: on or off", "on|off" },
+                { "rom-bar", 0, 0, G_OPTION_ARG_STRING_ARRAY, &a.rom_bar,
+                  "Expose the devices' option ROMs to the guest: on or off; ADDRESS=on|off for "
+                  "one device (repeatable)",
+                  "[ADDRESS=]on|off" },
                 { "rom-file", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &a.rom_files,
                   "Give the guest this ROM image (a GPU vBIOS, starting with 55 AA) instead of "
                   "the device's, for the first ADDRESS only; ADDRESS=FILE names the device "
@@ -151,6 +233,17 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
                   "[ADDRESS=]FILE" },
                 { "guest-address", 0, 0, G_OPTION_ARG_STRING, &a.guest_address,
                   "Guest slot of the first device: auto (default) or DDDD:BB:SS", "ADDR" },
+                { NULL },
+        };
+        const GOptionEntry qemu_only[] = {
+                { "machine", 0, 0, G_OPTION_ARG_STRING, &a.machine,
+                  "The guest's machine: q35 (each device behind a PCIe root port of its own, as "
+                  "Proxmox's PCI-Express option) or pc (i440fx)",
+                  "q35|pc" },
+                { "primary-gpu", 0, 0, G_OPTION_ARG_NONE, &a.primary_gpu,
+                  "The first device (a VGA GPU) is the guest's primary display: x-vga=on, and "
+                  "-vga none for QEMU's own",
+                  NULL },
                 { NULL },
         };
         const GOptionEntry xml_only[] = {
@@ -178,14 +271,20 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
         int r = HD_EXIT_OK;
 
         force_count = 0;
-        if (xml)
-                cli_option_context_add(cli, octx, xml_only);
+        cli_option_context_add(cli, octx, xml ? xml_only : qemu_only);
         if (!cli_parse_options(cli, octx, &argc, &argv)) {
                 free_args(&a);
                 return HD_EXIT_USAGE;
         }
         if (argc < 2) {
                 r = cli_usage_error(cli, "give at least one device address");
+                goto out;
+        }
+        if (!xml && (a.managed || force_count)) {
+                r = cli_usage_error(cli, "%s has no meaning for qemu-args: QEMU does not move "
+                                         "devices; run 'hostdev detach ADDRESS --group' first, "
+                                         "or use 'hostdev xml --managed' for libvirt",
+                                    a.managed ? "--managed" : "--force");
                 goto out;
         }
         if (force_count && !a.managed) {
@@ -199,6 +298,7 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
         if (!(hosts = cli_resolve_devices(cli, argc, argv, TRUE,
                                           xml ? "hostdev xml" : "hostdev qemu-args", &error)) ||
             !build_options(&a, hosts, &opts, &error) || !(ctx = cli_open_ctx(cli, &error)) ||
+            !check_primary(ctx, &a, hosts, &error) ||
             !hd_guest_check_roms(ctx, (HdAddress *)hosts->data, hosts->len, &opts, &error) ||
             !hd_guest_check_devices(ctx, (HdAddress *)hosts->data, hosts->len, &opts, &error)) {
                 r = cli_report_error(cli, error);

@@ -36,6 +36,15 @@ static const char *rom_for(const HdGuestOptions *opts, const HdAddress *host)
         return NULL;
 }
 
+/* The ROM BAR setting of @host: its own, else every device's. */
+static HdRomBar rom_bar_for(const HdGuestOptions *opts, const HdAddress *host)
+{
+        for (guint i = 0; opts->rom_bars && i < opts->n_rom_bars; i++)
+                if (hd_address_equal(&opts->rom_bars[i].device, host))
+                        return opts->rom_bars[i].bar;
+        return opts->rom_bar;
+}
+
 static gint compare_hosts(gconstpointer a, gconstpointer b)
 {
         const HdGuestDevice *x = *(HdGuestDevice *const *)a;
@@ -133,16 +142,16 @@ char *hd_guest_hostdev_xml(const GPtrArray *plan, const HdGuestOptions *opts, gu
                                        gd->host.function);
                 g_string_append_printf(s, "%s  </source>\n", pad);
                 const char *rom = rom_for(opts, &gd->host);
+                HdRomBar bar = rom_bar_for(opts, &gd->host);
 
-                if (opts->rom_bar != HD_ROM_BAR_DEFAULT || rom) {
+                if (bar != HD_ROM_BAR_DEFAULT || rom) {
                         g_autofree char *file =
                             rom ? g_markup_printf_escaped(" file='%s'", rom) : g_strdup("");
                         g_string_append_printf(s, "%s  <rom%s%s%s/>\n", pad,
-                                               opts->rom_bar == HD_ROM_BAR_DEFAULT ? "" : " bar='",
-                                               opts->rom_bar == HD_ROM_BAR_DEFAULT
+                                               bar == HD_ROM_BAR_DEFAULT ? "" : " bar='",
+                                               bar == HD_ROM_BAR_DEFAULT
                                                        ? ""
-                                                       : (opts->rom_bar == HD_ROM_BAR_ON ? "on'"
-                                                                                         : "off'"),
+                                                       : (bar == HD_ROM_BAR_ON ? "on'" : "off'"),
                                                file);
                 }
                 if (gd->has_guest_address)
@@ -157,38 +166,87 @@ char *hd_guest_hostdev_xml(const GPtrArray *plan, const HdGuestOptions *opts, gu
         return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
+/* rombar=, romfile= and x-vga= of one device. */
+static void append_rom_and_vga(GString *d, const HdGuestDevice *gd, const HdGuestOptions *opts,
+                               gboolean primary)
+{
+        HdRomBar bar = rom_bar_for(opts, &gd->host);
+        const char *rom = rom_for(opts, &gd->host);
+
+        if (bar != HD_ROM_BAR_DEFAULT)
+                g_string_append_printf(d, ",rombar=%d", bar == HD_ROM_BAR_ON);
+        if (rom) {
+                /* QEMU's option syntax: a comma in a value is written twice. */
+                g_auto(GStrv) parts = g_strsplit(rom, ",", -1);
+                g_autofree char *escaped = g_strjoinv(",,", parts);
+                g_string_append_printf(d, ",romfile=%s", escaped);
+        }
+        if (primary)
+                g_string_append(d, ",x-vga=on");
+}
+
+/* The first chassis number of our root ports: clear of the small numbers libvirt and people
+ * give their own (chassis/slot pairs must be unique in a guest). */
+#define ROOT_PORT_CHASSIS_BASE 100
+
 char **hd_guest_qemu_args(const GPtrArray *plan, const HdGuestOptions *opts)
 {
         GPtrArray *args = g_ptr_array_new();
+        const char *root_bus = opts->machine == HD_GUEST_MACHINE_PC ? "pci.0" : "pcie.0";
+        guint port = 0;
 
-        for (guint i = 0; i < plan->len; i++) {
-                const HdGuestDevice *gd = plan->pdata[i];
-                g_autoptr(GString) d = g_string_new("vfio-pci");
+        if (opts->primary_gpu) {
+                g_ptr_array_add(args, g_strdup("-vga"));
+                g_ptr_array_add(args, g_strdup("none"));
+        }
+        for (guint i = 0; i < plan->len;) {
+                const HdGuestDevice *first = plan->pdata[i];
+                guint j = i + 1;
+                g_autofree char *rp = NULL;
 
-                g_string_append_printf(d, ",host=%s,id=%s", gd->host_name, gd->id);
-                if (gd->has_guest_address) {
-                        /* QEMU names the q35 root bus pcie.0 and i440fx's pci.0; bus 0 is the
-                         * only one we can name without knowing the machine, so other buses
-                         * use libvirt's naming convention (pci.N). */
-                        if (gd->guest.bus == 0)
-                                g_string_append(d, ",bus=pcie.0");
-                        else
-                                g_string_append_printf(d, ",bus=pci.%u", gd->guest.bus);
-                        g_string_append_printf(d, ",addr=0x%x.0x%x", gd->guest.slot,
-                                               gd->guest.function);
-                        if (gd->multifunction)
-                                g_string_append(d, ",multifunction=on");
+                while (j < plan->len &&
+                       hd_address_same_slot(&first->host,
+                                            &((const HdGuestDevice *)plan->pdata[j])->host))
+                        j++;
+                if (opts->machine == HD_GUEST_MACHINE_Q35) {
+                        rp = g_strdup_printf("hostdev-rp%u", port);
+                        g_ptr_array_add(args, g_strdup("-device"));
+                        g_ptr_array_add(args,
+                                        g_strdup_printf("pcie-root-port,id=%s,chassis=%u,slot=0",
+                                                        rp, ROOT_PORT_CHASSIS_BASE + port));
+                        port++;
                 }
-                if (opts->rom_bar != HD_ROM_BAR_DEFAULT)
-                        g_string_append_printf(d, ",rombar=%d", opts->rom_bar == HD_ROM_BAR_ON);
-                if (rom_for(opts, &gd->host)) {
-                        /* QEMU's option syntax: a comma in a value is written twice. */
-                        g_auto(GStrv) parts = g_strsplit(rom_for(opts, &gd->host), ",", -1);
-                        g_autofree char *escaped = g_strjoinv(",,", parts);
-                        g_string_append_printf(d, ",romfile=%s", escaped);
+                for (guint k = i; k < j; k++) {
+                        const HdGuestDevice *gd = plan->pdata[k];
+                        g_autoptr(GString) d = g_string_new("vfio-pci");
+                        gboolean primary =
+                            opts->primary_gpu && hd_address_equal(&gd->host, &opts->primary);
+
+                        g_string_append_printf(d, ",host=%s,id=%s", gd->host_name, gd->id);
+                        if (rp) {
+                                /* behind its own root port: slot 0, the functions kept */
+                                g_string_append_printf(d, ",bus=%s,addr=0x0.0x%x", rp,
+                                                       gd->has_guest_address ? gd->guest.function
+                                                                             : 0);
+                                if (gd->multifunction)
+                                        g_string_append(d, ",multifunction=on");
+                        } else if (gd->has_guest_address) {
+                                /* QEMU names the q35 root bus pcie.0 and i440fx's pci.0; other
+                                 * buses use libvirt's naming convention (pci.N). */
+                                if (gd->guest.bus == 0)
+                                        g_string_append_printf(d, ",bus=%s", root_bus);
+                                else
+                                        g_string_append_printf(d, ",bus=pci.%u", gd->guest.bus);
+                                g_string_append_printf(d, ",addr=0x%x.0x%x", gd->guest.slot,
+                                                       gd->guest.function);
+                                if (gd->multifunction)
+                                        g_string_append(d, ",multifunction=on");
+                        }
+                        append_rom_and_vga(d, gd, opts, primary);
+                        g_ptr_array_add(args, g_strdup("-device"));
+                        g_ptr_array_add(args, g_string_free(g_steal_pointer(&d), FALSE));
                 }
-                g_ptr_array_add(args, g_strdup("-device"));
-                g_ptr_array_add(args, g_string_free(g_steal_pointer(&d), FALSE));
+                i = j;
         }
         g_ptr_array_add(args, NULL);
         return (char **)g_ptr_array_free(args, FALSE);

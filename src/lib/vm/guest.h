@@ -36,10 +36,32 @@ typedef struct {
 /* A PCI expansion ROM BAR decodes at most 16 MiB; real vBIOS images are 64 KiB to 1 MiB. */
 #define HD_GUEST_ROM_MAX (16 * 1024 * 1024)
 
+/* The ROM BAR of one device (overrides HdGuestOptions.rom_bar for it). */
+typedef struct {
+        HdAddress device;
+        HdRomBar bar;
+} HdGuestRomBar;
+
+/* The guest's machine type, for QEMU arguments. DEFAULT: devices on the root bus, named
+ * pcie.0 (q35) where an address is needed, as before machines could be named. Q35: each host
+ * device (all its functions) behind a PCIe root port of its own, as Proxmox's "PCI-Express"
+ * option does, so guest drivers see a PCIe link. PC (i440fx): the root bus pci.0, no PCIe. */
+typedef enum {
+        HD_GUEST_MACHINE_DEFAULT,
+        HD_GUEST_MACHINE_Q35,
+        HD_GUEST_MACHINE_PC,
+} HdGuestMachine;
+
 typedef struct {
         gboolean managed;       /* libvirt detaches and reattaches the devices itself */
         guint force;            /* with managed: as detach's force levels (bind.h) */
         HdRomBar rom_bar;       /* every device */
+        const HdGuestRomBar *rom_bars; /* per device, may be NULL */
+        guint n_rom_bars;
+        HdGuestMachine machine; /* QEMU arguments only */
+        gboolean primary_gpu;   /* QEMU: @primary is the guest's primary VGA (x-vga=on, and
+                                 * -vga none for QEMU's own) */
+        HdAddress primary;
         const HdGuestRom *roms; /* ROM images, each for the device it names; may be NULL */
         guint n_roms;
         gboolean fixed_address; /* put the first slot at guest_bus/guest_slot */
@@ -68,7 +90,9 @@ GPtrArray *hd_guest_plan(const HdAddress *hosts, guint n_hosts, const HdGuestOpt
 /* The <hostdev> elements, one per line group, indented by @indent spaces. */
 char *hd_guest_hostdev_xml(const GPtrArray *plan, const HdGuestOptions *opts, guint indent);
 
-/* The QEMU arguments: pairs "-device" "vfio-pci,host=...". NULL-terminated. */
+/* The QEMU arguments: pairs "-device" "vfio-pci,host=..." (on Q35 each host device after
+ * its "-device" "pcie-root-port,id=hostdev-rpN,chassis=N+100,slot=0"; with primary_gpu
+ * "-vga" "none" first). NULL-terminated. */
 char **hd_guest_qemu_args(const GPtrArray *plan, const HdGuestOptions *opts);
 
 /* Add the devices to a libvirt domain XML document, preserving every byte of it except the
