@@ -1588,8 +1588,13 @@ static void test_interrupted_readiness(void)
                 g_autoptr(JsonNode) root = NULL;
                 JsonObject *o = json_object_get_object_member(body_object(&r, &root), "readiness");
                 JsonArray *checks = json_object_get_array_member(o, "checks");
-                JsonObject *last = json_array_get_object_element(checks,
-                                                                 json_array_get_length(checks) - 1);
+                JsonObject *last = NULL;
+                for (guint i = 0; i < json_array_get_length(checks); i++) {
+                        JsonObject *c = json_array_get_object_element(checks, i);
+                        if (strcmp(json_object_get_string_member(c, "id"), "interrupted") == 0)
+                                last = c;
+                }
+                g_assert_nonnull(last);
                 g_assert_cmpint(json_object_get_int_member(o, "interrupted_operations"), ==, 1);
                 g_assert_cmpstr(json_object_get_string_member(last, "id"), ==, "interrupted");
                 g_assert_cmpstr(json_object_get_string_member(last, "status"), ==, "warn");

@@ -81,7 +81,7 @@ static void test_ids_in_order(void)
                                           "vfio",
                                           "kernel-features",
                                           "groups",
-                                          "interrupted"};
+                                          "interrupted", "boot-bindings"};
 
         g_assert_cmpuint(r->checks->len, ==, G_N_ELEMENTS(ids));
         for (guint i = 0; i < G_N_ELEMENTS(ids); i++)
@@ -368,7 +368,7 @@ static void test_cli_json(void)
         g_assert_cmpstr(json_object_get_string_member(o, "cpu_vendor"), ==, "intel");
         g_assert_cmpstr(json_object_get_string_member(o, "kernel_release"), ==, "6.1.0-18-amd64");
         checks = json_object_get_array_member(o, "checks");
-        g_assert_cmpuint(json_array_get_length(checks), ==, 9); /* ..., groups, interrupted */
+        g_assert_cmpuint(json_array_get_length(checks), ==, 10); /* ..., interrupted, boot-bindings */
         for (guint i = 0; i < json_array_get_length(checks); i++) {
                 JsonObject *c = json_array_get_object_element(checks, i);
                 const char *id = json_object_get_string_member(c, "id");

@@ -59,8 +59,12 @@ static void test_detach_persist_list_remove(void)
 
         rules = read_file(fx, RULES);
         g_assert_nonnull(rules);
+        /* by address, and only for the card there now (its vendor, device, subsystem ids) */
         g_assert_nonnull(strstr(rules,
                                 "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"0000:01:00.0\", "
+                                "ATTR{vendor}==\"0x10de\", ATTR{device}==\"0x1b80\", "
+                                "ATTR{subsystem_vendor}==\"0x1458\", "
+                                "ATTR{subsystem_device}==\"0x3702\", "
                                 "ATTR{driver_override}=\"vfio-pci\"\n"));
         g_assert_nonnull(strstr(rules, "KERNEL==\"0000:01:00.1\""));
         modprobe = read_file(fx, MODPROBE);
@@ -455,6 +459,125 @@ static void test_attach_says_persist_removed(void)
         g_assert_false(exists(fx, RULES));
 }
 
+/* driverctl parity: a boot-time binding to any driver the host has (here pci-stub for the USB
+ * controller), checked as detach is; an unknown driver refused. */
+static void test_persist_other_driver(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(HdCtx) ctx = NULL;
+        g_autoptr(HdBindReport) r = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) list = NULL;
+        g_autofree char *rules = NULL;
+        g_autofree char *modprobe = NULL;
+        g_autofree char *hook = NULL;
+        HdAddress usb = hd_test_address("0000:00:14.0");
+        HdAddress nvme = hd_test_address("0000:02:00.0");
+        HdBindOptions stub = { .driver = "pci-stub" };
+        HdBindOptions unknown = { .driver = "no_such_driver" };
+
+        make_dir(fx, "etc/initramfs-tools/hooks");
+        ctx = hd_test_ctx_new(fx);
+        r = hd_bind_persist(ctx, &usb, 1, &stub, &error);
+        g_assert_no_error(error);
+        g_assert_cmpstr(((HdBindDevice *)r->devices->pdata[0])->to_driver, ==, "pci-stub");
+        rules = read_file(fx, RULES);
+        g_assert_nonnull(strstr(rules, "KERNEL==\"0000:00:14.0\", ATTR{vendor}==\"0x8086\", "
+                                       "ATTR{device}==\"0xa36d\""));
+        g_assert_nonnull(strstr(rules, "ATTR{driver_override}=\"pci-stub\"\n"));
+        modprobe = read_file(fx, MODPROBE);
+        g_assert_nonnull(strstr(modprobe, "softdep xhci_pci pre: pci-stub\n"));
+        hook = read_file(fx, HOOK);
+        g_assert_nonnull(strstr(hook, "manual_add_modules pci-stub\n"));
+        list = hd_persist_list(ctx, &error);
+        g_assert_cmpuint(list->len, ==, 1);
+        g_assert_cmpstr(((HdPersistEntry *)list->pdata[0])->driver, ==, "pci-stub");
+        g_assert_null(((HdPersistEntry *)list->pdata[0])->not_applied);
+        g_clear_pointer(&r, hd_bind_report_free);
+
+        /* the same safety as detach: the root disk's controller is refused */
+        g_assert_null(hd_bind_persist(ctx, &nvme, 1, &stub, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+        g_clear_error(&error);
+        /* a driver this host does not have */
+        g_assert_null(hd_bind_persist(ctx, &usb, 1, &unknown, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_NOT_FOUND);
+        g_assert_nonnull(strstr(error->message, "no PCI driver no_such_driver on this host"));
+}
+
+/* Cards move between slots: a binding is for the card it was made for. Another card at the
+ * address is not bound at boot (the rule matches the recorded ids) and list, check and so the
+ * agent's readiness say so; an entry from before ids were recorded still binds by address. */
+static void test_persist_card_replaced(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(HdBindReport) r = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) list = NULL;
+        g_autoptr(HdHostReport) report = NULL;
+        g_autofree char *entry = g_build_filename(fx->root, "etc/hostdev/persist.d", GPU, NULL);
+        g_autofree char *text = NULL;
+        g_autofree char *changed = NULL;
+        HdAddress a = hd_test_address(GPU);
+        HdBindOptions opts = { .group = TRUE };
+        const HdCheck *check;
+        const HdPersistEntry *e = NULL;
+
+        r = hd_bind_persist(ctx, &a, 1, &opts, &error);
+        g_assert_no_error(error);
+        report = hd_host_check(ctx, &error);
+        check = hd_host_report_get(report, "boot-bindings");
+        g_assert_cmpint(check->status, ==, HD_CHECK_PASS);
+        g_clear_pointer(&report, hd_host_report_free);
+
+        /* the binding was made for another card (an AMD one) */
+        g_assert_true(g_file_get_contents(entry, &text, NULL, NULL));
+        g_assert_nonnull(strstr(text, "vendor=10de\ndevice=1b80\n"));
+        {
+                g_auto(GStrv) parts = g_strsplit(text, "vendor=10de\ndevice=1b80\n", 2);
+                changed = g_strjoinv("vendor=1002\ndevice=73bf\n", parts);
+        }
+        g_assert_true(g_file_set_contents(entry, changed, -1, NULL));
+        list = hd_persist_list(ctx, &error);
+        for (guint i = 0; i < list->len; i++)
+                if (strcmp(((HdPersistEntry *)list->pdata[i])->name, GPU) == 0)
+                        e = list->pdata[i];
+        g_assert_nonnull(e);
+        g_assert_nonnull(e->not_applied);
+        g_assert_nonnull(strstr(e->not_applied, "0000:01:00.0 now holds 10de:1b80"));
+        g_assert_nonnull(strstr(e->not_applied, "not the card the binding was made for (1002:73bf"));
+        g_assert_nonnull(strstr(e->not_applied, "hostdev persist remove 0000:01:00.0"));
+        report = hd_host_check(ctx, &error);
+        check = hd_host_report_get(report, "boot-bindings");
+        g_assert_cmpint(check->status, ==, HD_CHECK_WARN);
+        g_assert_nonnull(strstr(check->summary, "1 boot-time binding will not apply"));
+        g_assert_nonnull(strstr(check->hint, "0000:01:00.0 now holds 10de:1b80"));
+        /* passthrough itself is not at stake */
+        g_assert_true(report->passthrough_possible);
+        {
+                /* and the regenerated rule would not match the card there now */
+                g_autoptr(GPtrArray) names = g_ptr_array_new();
+                g_autofree char *rules = NULL;
+                g_ptr_array_add(names, (gpointer)AUDIO);
+                g_assert_true(hd_persist_add(ctx, names, "vfio-pci", &error));
+                rules = read_file(fx, RULES);
+                g_assert_nonnull(strstr(rules, "KERNEL==\"0000:01:00.0\", ATTR{vendor}==\"0x1002\", "
+                                               "ATTR{device}==\"0x73bf\""));
+        }
+        /* an entry without ids (written before they were recorded): by address, applies */
+        g_assert_true(g_file_set_contents(entry, "[persist]\ndriver=vfio-pci\nhost_driver=nouveau\n",
+                                          -1, NULL));
+        g_clear_pointer(&list, g_ptr_array_unref);
+        list = hd_persist_list(ctx, &error);
+        for (guint i = 0; i < list->len; i++)
+                if (strcmp(((HdPersistEntry *)list->pdata[i])->name, GPU) == 0) {
+                        e = list->pdata[i];
+                        g_assert_cmpint(e->vendor_id, ==, -1);
+                        g_assert_null(e->not_applied);
+                }
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -462,6 +585,8 @@ int main(int argc, char **argv)
         g_test_add_func("/persist/attach-drops-dracut", test_attach_drops_persist_and_dracut);
         g_test_add_func("/persist/dry-run", test_persist_dry_run);
         g_test_add_func("/persist/cli", test_cli_persist);
+        g_test_add_func("/persist/other-driver", test_persist_other_driver);
+        g_test_add_func("/persist/card-replaced", test_persist_card_replaced);
         g_test_add_func("/persist/add-checks", test_persist_add_checks);
         g_test_add_func("/persist/add-bridge-forced", test_persist_add_bridge_forced);
         g_test_add_func("/persist/add-group-plan", test_persist_add_group_plan);

@@ -74,6 +74,7 @@ static void get_device(HdRequest *req, const HdAddress *addr)
         obj = json_node_get_object(node);
         /* what the host does with it now, as `hostdev show --json` says */
         hd_json_set_host_use(obj, req->agent->ctx, dev);
+        hd_json_set_device_extras(obj, req->agent->ctx, dev);
         if (group) {
                 g_autoptr(JsonBuilder) gb = json_builder_new();
 

@@ -284,22 +284,6 @@ int cli_terminal_width(void)
         return ws.ws_col;
 }
 
-guint cli_bus_mates(const HdInventory *inv, const HdDevice *dev)
-{
-        const HdAddress *addr = &dev->address;
-        guint n = 0;
-
-        /* a root bus has no bridge above it to reset it */
-        if (!dev->upstream || dev->upstream->len == 0)
-                return 0;
-        for (guint i = 0; i < inv->devices->len; i++) {
-                const HdDevice *d = inv->devices->pdata[i];
-                n += d->address.domain == addr->domain && d->address.bus == addr->bus &&
-                     !hd_address_equal(&d->address, addr);
-        }
-        return n;
-}
-
 int cli_output_width(HdCli *cli)
 {
         const char *columns = g_getenv("COLUMNS");

@@ -92,9 +92,6 @@ int cli_terminal_width(void);
 /* The width tables are cut to: the terminal's, or $COLUMNS when stdout is not one and it is
  * set; 0 (no limit) otherwise, so scripts get whole lines. */
 int cli_output_width(HdCli *cli);
-/* How many devices of @inv other than @dev a reset of its bus reaches (0 on a root bus, which
- * no bridge can reset; @dev needs HD_FIELD_TOPOLOGY). */
-guint cli_bus_mates(const HdInventory *inv, const HdDevice *dev);
 
 int cmd_list(HdCli *cli, int argc, char **argv);
 int cmd_show(HdCli *cli, int argc, char **argv);

@@ -30,7 +30,7 @@ static void print_group(const HdInventory *inv, const HdGroup *g)
                 if (hd_device_is_bridge(dev) || hd_device_is_host_bridge(dev))
                         continue;
                 warning = hd_device_reset_warning((const char *const *)dev->reset_methods,
-                                                  dev->name, cli_bus_mates(inv, dev));
+                                                  dev->name, hd_inventory_bus_mates(inv, dev));
                 if (warning)
                         cli_print("  warning: %s\n", warning);
         }

@@ -7,6 +7,19 @@
 
 #include "cli.h"
 
+/* A recorded 16-bit id as 4 hex digits, null when not recorded. */
+static void add_id(JsonBuilder *b, const char *name, int id)
+{
+        json_builder_set_member_name(b, name);
+        if (id < 0) {
+                json_builder_add_null_value(b);
+        } else {
+                char hex[5];
+                g_snprintf(hex, sizeof(hex), "%04x", id);
+                json_builder_add_string_value(b, hex);
+        }
+}
+
 static int persist_list(HdCli *cli, HdCtx *ctx)
 {
         g_autoptr(GError) error = NULL;
@@ -33,6 +46,17 @@ static int persist_list(HdCli *cli, HdCtx *ctx)
                                 json_builder_add_null_value(b);
                         json_builder_set_member_name(b, "host_driver_builtin");
                         json_builder_add_boolean_value(b, e->builtin);
+                        add_id(b, "vendor_id", e->vendor_id);
+                        add_id(b, "device_id", e->device_id);
+                        add_id(b, "subsystem_vendor_id", e->subsystem_vendor_id);
+                        add_id(b, "subsystem_device_id", e->subsystem_device_id);
+                        json_builder_set_member_name(b, "applies");
+                        json_builder_add_boolean_value(b, e->not_applied == NULL);
+                        json_builder_set_member_name(b, "not_applied");
+                        if (e->not_applied)
+                                json_builder_add_string_value(b, e->not_applied);
+                        else
+                                json_builder_add_null_value(b);
                         json_builder_end_object(b);
                 }
                 json_builder_end_array(b);
@@ -46,11 +70,17 @@ static int persist_list(HdCli *cli, HdCtx *ctx)
         }
         for (guint i = 0; i < entries->len; i++) {
                 HdPersistEntry *e = entries->pdata[i];
-                cli_print("%s  %s at boot (instead of %s)%s\n", e->name, e->driver,
-                          e->host_driver ? e->host_driver : "the kernel's choice",
+                g_autofree char *card = e->vendor_id >= 0 ? g_strdup_printf(
+                                                                " for %04x:%04x", e->vendor_id,
+                                                                e->device_id)
+                                                          : g_strdup(" (any card: no ids recorded)");
+                cli_print("%s  %s at boot (instead of %s)%s%s\n", e->name, e->driver,
+                          e->host_driver ? e->host_driver : "the kernel's choice", card,
                           e->builtin ? "  WARNING: that driver is built into the kernel and "
                                        "probes before udev; the rule cannot win"
                                      : "");
+                if (e->not_applied)
+                        cli_print("  NOT APPLIED: %s\n", e->not_applied);
         }
         return HD_EXIT_OK;
 }
@@ -65,11 +95,12 @@ static gboolean count_force(const char *name, const char *value, gpointer data, 
 }
 
 /* `persist add`: the plan and checks of detach (hd_bind_persist()), then the plan printed. */
-static int persist_add(HdCli *cli, HdCtx *ctx, GArray *addrs, gboolean group)
+static int persist_add(HdCli *cli, HdCtx *ctx, GArray *addrs, gboolean group, const char *driver)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(HdBindReport) report = NULL;
-        HdBindOptions opts = { .group = group, .force = force_count };
+        HdBindOptions opts = { .group = group, .force = force_count, .driver = driver };
+        const char *to = driver ? driver : "vfio-pci";
 
         report = hd_bind_persist(ctx, (const HdAddress *)addrs->data, addrs->len, &opts, &error);
         if (!report)
@@ -81,24 +112,26 @@ static int persist_add(HdCli *cli, HdCtx *ctx, GArray *addrs, gboolean group)
                 const char *extra = d->requested ? "" : "  (same IOMMU group)";
 
                 if (!d->changed)
-                        cli_print("%s  already bound to vfio-pci at boot%s\n", d->name, extra);
+                        cli_print("%s  already bound to %s at boot%s\n", d->name, to, extra);
                 else
-                        cli_print("%s  %s now, vfio-pci at every boot%s%s\n", d->name,
-                                  d->from_driver ? d->from_driver : "no driver",
+                        cli_print("%s  %s now, %s at every boot%s%s\n", d->name,
+                                  d->from_driver ? d->from_driver : "no driver", to,
                                   report->dry_run ? " (dry run)" : "", extra);
         }
         if (report->dry_run)
                 cli_print_write_log(ctx, "Would make these changes, in order (nothing was "
                                          "changed):");
         else
-                printf("Bound to vfio-pci at every boot from now on (the devices stay where "
-                       "they are until then; hostdev detach moves them now).\n");
+                printf("Bound to %s at every boot from now on, while the same cards sit at these "
+                       "addresses (the devices stay where they are until then%s).\n",
+                       to, driver ? "" : "; hostdev detach moves them now");
         return HD_EXIT_OK;
 }
 
 int cmd_persist(HdCli *cli, int argc, char **argv)
 {
         gboolean dry_run = FALSE, group = FALSE;
+        g_autofree char *driver = NULL;
         const GOptionEntry entries[] = {
                 { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
                   "Print the plan and the files that would be written, and change nothing",
@@ -111,14 +144,20 @@ int cmd_persist(HdCli *cli, int argc, char **argv)
                   "add: as for detach: bind even the boot GPU, a NIC with routes, a controller "
                   "of mounted filesystems; twice: even the NIC with the default route",
                   NULL },
+                { "driver", 'd', 0, G_OPTION_ARG_STRING, &driver,
+                  "add: bind to this driver at boot instead of vfio-pci (any PCI driver the "
+                  "host has, as driverctl set-override)",
+                  "NAME" },
                 { NULL },
         };
         g_autoptr(GOptionContext) octx = cli_option_context(
-                cli, "list | add ADDR... [--group] [--force] | remove ADDR...",
-                "Bindings to vfio-pci applied at every boot, by address, before the host driver "
-                "can take the device (udev rule, modprobe.d softdep, initramfs). add plans and "
-                "checks as detach does: it refuses what detach refuses (with the same --group "
-                "and --force), and bridges always.",
+                cli, "list | add ADDR... [--group] [--force] [--driver NAME] | remove ADDR...",
+                "Bindings applied at every boot, by address and for the card that sits there "
+                "now, before the host driver can take the device (udev rule, modprobe.d "
+                "softdep, initramfs): to vfio-pci, or with --driver to any driver (driverctl's "
+                "overrides). add plans and checks as detach does: it refuses what detach "
+                "refuses (with the same --group and --force), and bridges always. A binding "
+                "whose card was replaced is not applied, and list says so.",
                 "hostdev persist add 0000:01:00.0 --group --dry-run", entries);
         g_autoptr(GError) error = NULL;
         HdCtx *ctx;
@@ -140,8 +179,11 @@ int cmd_persist(HdCli *cli, int argc, char **argv)
         if (!ctx)
                 return cli_report_error(cli, error);
         hd_ctx_set_dry_run(ctx, dry_run);
-        if (strcmp(verb, "list") != 0 && strcmp(verb, "add") != 0 && (group || force_count))
-                return cli_usage_error(cli, "--group and --force go with add");
+        if (strcmp(verb, "list") != 0 && strcmp(verb, "add") != 0 &&
+            (group || force_count || driver))
+                return cli_usage_error(cli, "--group, --force and --driver go with add");
+        if (driver && !hd_driver_name_is_valid(driver))
+                return cli_usage_error(cli, "--driver %s is not a driver name", driver);
         if (strcmp(verb, "list") == 0)
                 return persist_list(cli, ctx);
         if (strcmp(verb, "add") == 0) {
@@ -150,7 +192,7 @@ int cmd_persist(HdCli *cli, int argc, char **argv)
                 if (!cli_parse_addresses(cli, argc - 1, argv + 1, "hostdev persist add", &addrs,
                                          &code))
                         return code;
-                return persist_add(cli, ctx, addrs, group);
+                return persist_add(cli, ctx, addrs, group, driver);
         }
         {
                 g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);

@@ -203,7 +203,7 @@ int cmd_show(HdCli *cli, int argc, char **argv)
                         return cli_report_error(cli, error);
                 reset_warning = hd_device_reset_warning(
                     (const char *const *)dev->reset_methods, dev->name,
-                    cli_bus_mates(bus, dev));
+                    hd_inventory_bus_mates(bus, dev));
         }
 
         if (cli->json) {
@@ -223,33 +223,7 @@ int cmd_show(HdCli *cli, int argc, char **argv)
                         json_object_set_null_member(obj, "group");
                 }
                 json_object_set_int_member(obj, "interrupted_operations", n_interrupted);
-                {
-                        JsonArray *mods = json_array_new();
-                        JsonArray *caps = json_array_new();
-                        for (guint i = 0; i < modules->len; i++)
-                                json_array_add_string_element(mods, modules->pdata[i]);
-                        json_object_set_array_member(obj, "kernel_modules", mods);
-                        for (guint i = 0; dev->capabilities && i < dev->capabilities->len; i++) {
-                                const HdCapability *c =
-                                    &g_array_index(dev->capabilities, HdCapability, i);
-                                const char *name = hd_pci_capability_name(c->id, c->extended);
-                                JsonObject *co = json_object_new();
-                                json_object_set_int_member(co, "offset", c->offset);
-                                json_object_set_int_member(co, "id", c->id);
-                                json_object_set_boolean_member(co, "extended", c->extended);
-                                json_object_set_int_member(co, "version", c->version);
-                                if (name)
-                                        json_object_set_string_member(co, "name", name);
-                                else
-                                        json_object_set_null_member(co, "name");
-                                json_array_add_object_element(caps, co);
-                        }
-                        json_object_set_array_member(obj, "capabilities", caps);
-                        if (reset_warning)
-                                json_object_set_string_member(obj, "reset_warning", reset_warning);
-                        else
-                                json_object_set_null_member(obj, "reset_warning");
-                }
+                hd_json_set_device_extras(obj, ctx, dev);
                 {
                         g_autofree char *s = hd_json_node_to_text(dev_node, TRUE);
                         puts(s);

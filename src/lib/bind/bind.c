@@ -870,23 +870,39 @@ HdBindReport *hd_bind_detach(HdCtx *ctx, const HdAddress *addresses, guint n,
 HdBindReport *hd_bind_persist(HdCtx *ctx, const HdAddress *addresses, guint n,
                               const HdBindOptions *opts, GError **error)
 {
+        const char *driver = opts->driver ? opts->driver : VFIO_DRIVER;
+        /* a driver VFIO can use makes the group a VM's: the group's rules; any other driver
+         * (driverctl's overrides) only the host's safety */
+        CheckMode mode = hd_driver_is_viable(driver) ? CHECK_PERSIST : CHECK_MANAGED;
         g_autoptr(HdBindReport) report = report_new(ctx);
-        g_autoptr(HdInventory) inv = hd_inventory_scan(ctx, HD_FIELDS_LIST, error);
+        g_autoptr(HdInventory) inv = NULL;
         g_autoptr(GArray) plan = NULL;
         g_autoptr(GPtrArray) names = g_ptr_array_new();
 
-        if (!inv || !(plan = plan_and_check(ctx, inv, addresses, n, opts, CHECK_PERSIST, error)))
+        if (!hd_driver_available(ctx, driver)) {
+                char first[HD_ADDRESS_STRLEN];
+                hd_address_format(&addresses[0], first);
+                g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
+                            "no PCI driver %s on this host (not registered, not a module of the "
+                            "running kernel); hostdev show %s lists the modules that could drive "
+                            "the device",
+                            hd_driver_name_is_valid(driver) ? driver : "(invalid name)", first);
+                return NULL;
+        }
+        inv = hd_inventory_scan(ctx, HD_FIELDS_LIST, error);
+        if (!inv || !(plan = plan_and_check(ctx, inv, addresses, n, opts, mode, error)))
                 return NULL;
         for (guint i = 0; i < plan->len; i++) {
                 PlanEntry *e = &g_array_index(plan, PlanEntry, i);
                 HdBindDevice *rd = report_add(report, e->dev, e->requested);
+                g_autofree char *now = hd_persist_get_driver(ctx, e->dev->name);
 
-                rd->to_driver = g_strdup(VFIO_DRIVER);
-                rd->changed = !hd_persist_has(ctx, e->dev->name);
+                rd->to_driver = g_strdup(driver);
+                rd->changed = g_strcmp0(now, driver) != 0;
                 if (rd->changed)
                         g_ptr_array_add(names, e->dev->name);
         }
-        if (names->len > 0 && !hd_persist_add(ctx, names, VFIO_DRIVER, error))
+        if (names->len > 0 && !hd_persist_add(ctx, names, driver, error))
                 return NULL;
         report->persisted = TRUE;
         return g_steal_pointer(&report);

@@ -85,7 +85,9 @@ typedef struct {
                                * port of a bridge, bond, VLAN... that carries it) and a GPU
                                * whose nodes processes hold open */
         gboolean persist;     /* detach: also bind at boot (persist.h) */
-        const char *driver;   /* attach: this driver instead of the original one */
+        const char *driver;   /* attach: this driver instead of the original one; persist:
+                               * this driver at boot instead of vfio-pci (any driver the
+                               * host has, as driverctl's overrides) */
         gboolean keep_persist; /* attach: leave the boot-time bindings in place */
 } HdBindOptions;
 

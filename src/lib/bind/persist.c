@@ -9,6 +9,7 @@
 #include "hd-error.h"
 #include "journal.h"
 #include "macros.h"
+#include "machine.h"
 #include "persist.h"
 
 #define PERSIST_DIR "etc/hostdev/persist.d"
@@ -31,7 +32,61 @@ void hd_persist_entry_free(HdPersistEntry *e)
         g_free(e->name);
         g_free(e->driver);
         g_free(e->host_driver);
+        g_free(e->not_applied);
         g_free(e);
+}
+
+static void normalize_module(char *name)
+{
+        for (char *p = name; *p; p++)
+                if (*p == '-')
+                        *p = '_';
+}
+
+/* A module of the running kernel named in @list_file's lines ("kernel/.../vfio-pci.ko:",
+ * "kernel/drivers/pci/pcie/portdrv.ko", compressed or not). */
+static gboolean module_listed(HdCtx *ctx, const char *release, const char *list_file,
+                              const char *want)
+{
+        g_autofree char *path = g_strdup_printf("lib/modules/%s/%s", release, list_file);
+        g_autofree char *text = hd_read_file_at(hd_ctx_get_root_fd(ctx), path, 16 << 20, NULL);
+        g_auto(GStrv) lines = text ? g_strsplit(text, "\n", -1) : NULL;
+
+        for (char **l = lines; l && *l; l++) {
+                char *colon = strchr(*l, ':');
+                g_autofree char *base = NULL;
+                char *dot;
+
+                if (colon)
+                        *colon = '\0';
+                base = g_path_get_basename(*l);
+                dot = strstr(base, ".ko");
+                if (!dot)
+                        continue;
+                *dot = '\0';
+                normalize_module(base);
+                if (strcmp(base, want) == 0)
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+gboolean hd_driver_available(HdCtx *ctx, const char *driver)
+{
+        g_autofree char *dir = NULL;
+        g_autofree char *want = NULL;
+        g_autofree char *release = NULL;
+
+        if (!hd_driver_name_is_valid(driver))
+                return FALSE;
+        dir = g_strdup_printf("sys/bus/pci/drivers/%s", driver);
+        if (hd_exists_at(hd_ctx_get_root_fd(ctx), dir, FALSE))
+                return TRUE;
+        want = g_strdup(driver);
+        normalize_module(want);
+        release = hd_host_get_kernel_release(ctx);
+        return release && (module_listed(ctx, release, "modules.dep", want) ||
+                           module_listed(ctx, release, "modules.builtin", want));
 }
 
 /* The module that provides @driver (the driver directory's module link); NULL when built in
@@ -49,6 +104,51 @@ static gboolean driver_is_builtin(HdCtx *ctx, const char *driver)
         g_autofree char *mod = driver_module(ctx, driver);
 
         return hd_exists_at(hd_ctx_get_root_fd(ctx), dir, FALSE) && !mod;
+}
+
+/* A recorded id: exactly 4 hex digits, else -1 (not recorded, or not trusted). */
+static int key_id(GKeyFile *kf, const char *key)
+{
+        g_autofree char *v = g_key_file_get_string(kf, "persist", key, NULL);
+        guint64 n;
+
+        if (!v || strlen(v) != 4 || !g_ascii_string_to_unsigned(v, 16, 0, 0xffff, &n, NULL))
+                return -1;
+        return (int)n;
+}
+
+static char *ids_text(int v, int d, int sv, int sd)
+{
+        if (sv < 0 || sd < 0)
+                return g_strdup_printf("%04x:%04x", v & 0xffff, d & 0xffff);
+        return g_strdup_printf("%04x:%04x (subsystem %04x:%04x)", v & 0xffff, d & 0xffff,
+                               sv & 0xffff, sd & 0xffff);
+}
+
+/* Why the entry's rule will not bind the device at the next boot, or NULL. */
+static char *not_applied(HdCtx *ctx, const HdPersistEntry *e, const HdAddress *a)
+{
+        g_autoptr(HdDevice) dev = hd_device_load(ctx, a, HD_FIELD_IDS, NULL);
+        g_autofree char *want = NULL;
+        g_autofree char *have = NULL;
+
+        if (!dev)
+                return g_strdup_printf("no device at %s now: the binding waits for its card; "
+                                       "hostdev persist remove %s drops it",
+                                       e->name, e->name);
+        if (e->vendor_id < 0)
+                return NULL; /* recorded before ids were: by address alone */
+        if (dev->vendor_id == e->vendor_id && dev->device_id == e->device_id &&
+            (e->subsystem_vendor_id < 0 || dev->subsystem_vendor_id == e->subsystem_vendor_id) &&
+            (e->subsystem_device_id < 0 || dev->subsystem_device_id == e->subsystem_device_id))
+                return NULL;
+        want = ids_text(e->vendor_id, e->device_id, e->subsystem_vendor_id, e->subsystem_device_id);
+        have = ids_text(dev->vendor_id, dev->device_id, dev->subsystem_vendor_id,
+                        dev->subsystem_device_id);
+        return g_strdup_printf("%s now holds %s, not the card the binding was made for (%s): "
+                               "it keeps its own driver at boot; hostdev persist remove %s, or "
+                               "hostdev persist add %s to bind the new card",
+                               e->name, have, want, e->name, e->name);
 }
 
 GPtrArray *hd_persist_list(HdCtx *ctx, GError **error)
@@ -80,9 +180,26 @@ GPtrArray *hd_persist_list(HdCtx *ctx, GError **error)
                 if (e->host_driver && !hd_driver_name_is_valid(e->host_driver))
                         g_clear_pointer(&e->host_driver, g_free);
                 e->builtin = e->host_driver && driver_is_builtin(ctx, e->host_driver);
+                e->vendor_id = key_id(kf, "vendor");
+                e->device_id = key_id(kf, "device");
+                e->subsystem_vendor_id = key_id(kf, "subsystem_vendor");
+                e->subsystem_device_id = key_id(kf, "subsystem_device");
+                e->not_applied = not_applied(ctx, e, &a);
                 g_ptr_array_add(out, e);
         }
         return out;
+}
+
+char *hd_persist_get_driver(HdCtx *ctx, const char *name)
+{
+        g_autoptr(GPtrArray) entries = hd_persist_list(ctx, NULL);
+
+        for (guint i = 0; entries && i < entries->len; i++) {
+                HdPersistEntry *e = entries->pdata[i];
+                if (strcmp(e->name, name) == 0)
+                        return g_strdup(e->driver);
+        }
+        return NULL;
 }
 
 gboolean hd_persist_has(HdCtx *ctx, const char *name)
@@ -92,19 +209,42 @@ gboolean hd_persist_has(HdCtx *ctx, const char *name)
         return hd_exists_at(hd_ctx_get_root_fd(ctx), path, FALSE);
 }
 
-static char *initramfs_hook(void)
+/* @modules: the bound drivers' modules, space-separated ("vfio-pci"). */
+static char *initramfs_hook(const char *modules)
 {
-        return g_strdup("#!/bin/sh\n" GENERATED
-                        "# Puts the per-address vfio-pci bindings into the initramfs, so that the\n"
-                        "# devices are claimed before a host driver loaded from it can take them.\n"
-                        "PREREQ=\"\"\n"
-                        "prereqs() { echo \"$PREREQ\"; }\n"
-                        "case \"$1\" in prereqs) prereqs; exit 0 ;; esac\n"
-                        ". /usr/share/initramfs-tools/hook-functions\n"
-                        "manual_add_modules vfio-pci\n"
-                        "mkdir -p \"${DESTDIR}/etc/udev/rules.d\" \"${DESTDIR}/etc/modprobe.d\"\n"
-                        "cp /" UDEV_RULES " \"${DESTDIR}/etc/udev/rules.d/\"\n"
-                        "cp /" MODPROBE_CONF " \"${DESTDIR}/etc/modprobe.d/\"\n");
+        return g_strdup_printf("#!/bin/sh\n" GENERATED
+                               "# Puts the per-address bindings into the initramfs, so that the\n"
+                               "# devices are claimed before a host driver loaded from it can "
+                               "take them.\n"
+                               "PREREQ=\"\"\n"
+                               "prereqs() { echo \"$PREREQ\"; }\n"
+                               "case \"$1\" in prereqs) prereqs; exit 0 ;; esac\n"
+                               ". /usr/share/initramfs-tools/hook-functions\n"
+                               "manual_add_modules %s\n"
+                               "mkdir -p \"${DESTDIR}/etc/udev/rules.d\" "
+                               "\"${DESTDIR}/etc/modprobe.d\"\n"
+                               "cp /" UDEV_RULES " \"${DESTDIR}/etc/udev/rules.d/\"\n"
+                               "cp /" MODPROBE_CONF " \"${DESTDIR}/etc/modprobe.d/\"\n",
+                               modules);
+}
+
+/* The module that provides bound driver @driver: its registered module, else its name (as
+ * modprobe takes it). NULL when the driver is built in. */
+static char *bound_module(HdCtx *ctx, const char *driver)
+{
+        g_autofree char *mod = driver_module(ctx, driver);
+        g_autofree char *a = NULL;
+        g_autofree char *b = NULL;
+
+        if (!mod)
+                return driver_is_builtin(ctx, driver) ? NULL : g_strdup(driver);
+        /* the driver's own name when it is its module's (vfio-pci, vfio_pci): the same text
+         * whether the module is loaded or not */
+        a = g_strdup(mod);
+        b = g_strdup(driver);
+        normalize_module(a);
+        normalize_module(b);
+        return strcmp(a, b) == 0 ? g_strdup(driver) : g_steal_pointer(&mod);
 }
 
 /* Regenerate every derived file from persist.d; with no entries left, remove them. */
@@ -123,38 +263,65 @@ static gboolean regenerate(HdCtx *ctx, GPtrArray *entries, GError **error)
         } else {
                 g_autoptr(GString) rules = g_string_new(GENERATED);
                 g_autoptr(GString) modprobe = g_string_new(GENERATED);
-                g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal,
-                                                                   g_free, NULL);
+                g_autoptr(GString) bound = g_string_new(NULL);
+                g_autoptr(GHashTable) seen =
+                    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+                g_autoptr(GHashTable) bound_seen =
+                    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
                 for (guint i = 0; i < entries->len; i++) {
                         HdPersistEntry *e = entries->pdata[i];
-                        g_autofree char *mod = e->host_driver ? driver_module(ctx, e->host_driver)
-                                                              : NULL;
+                        g_autofree char *mod =
+                            e->host_driver ? driver_module(ctx, e->host_driver) : NULL;
+                        g_autofree char *pre = bound_module(ctx, e->driver);
+                        g_autofree char *key = NULL;
 
                         g_string_append_printf(rules,
                                                "ACTION==\"add\", SUBSYSTEM==\"pci\", "
-                                               "KERNEL==\"%s\", ATTR{driver_override}=\"%s\"\n",
-                                               e->name, e->driver);
-                        if (mod && !g_hash_table_contains(seen, mod)) {
-                                g_string_append_printf(modprobe, "softdep %s pre: vfio-pci\n", mod);
-                                g_hash_table_add(seen, g_steal_pointer(&mod));
+                                               "KERNEL==\"%s\", ",
+                                               e->name);
+                        /* only the card the binding was made for (persist.h) */
+                        if (e->vendor_id >= 0 && e->device_id >= 0)
+                                g_string_append_printf(rules,
+                                                       "ATTR{vendor}==\"0x%04x\", "
+                                                       "ATTR{device}==\"0x%04x\", ",
+                                                       e->vendor_id, e->device_id);
+                        if (e->subsystem_vendor_id >= 0 && e->subsystem_device_id >= 0)
+                                g_string_append_printf(rules,
+                                                       "ATTR{subsystem_vendor}==\"0x%04x\", "
+                                                       "ATTR{subsystem_device}==\"0x%04x\", ",
+                                                       e->subsystem_vendor_id,
+                                                       e->subsystem_device_id);
+                        g_string_append_printf(rules, "ATTR{driver_override}=\"%s\"\n", e->driver);
+                        if (pre && !g_hash_table_contains(bound_seen, pre)) {
+                                g_string_append_printf(bound, "%s%s", bound->len ? " " : "", pre);
+                                g_hash_table_add(bound_seen, g_strdup(pre));
+                        }
+                        if (!mod || !pre || strcmp(mod, pre) == 0)
+                                continue;
+                        key = g_strdup_printf("%s %s", mod, pre);
+                        if (!g_hash_table_contains(seen, key)) {
+                                g_string_append_printf(modprobe, "softdep %s pre: %s\n", mod, pre);
+                                g_hash_table_add(seen, g_steal_pointer(&key));
                         }
                 }
                 if (!hd_ctx_install_file(ctx, UDEV_RULES, rules->str, 0644, error) ||
                     !hd_ctx_install_file(ctx, MODPROBE_CONF, modprobe->str, 0644, error))
                         return FALSE;
                 if (tools) {
-                        g_autofree char *hook = initramfs_hook();
+                        g_autofree char *hook =
+                            initramfs_hook(bound->len ? bound->str : "vfio-pci");
                         if (!hd_ctx_install_file(ctx, INITRAMFS_HOOK, hook, 0755, error))
                                 return FALSE;
                 }
-                if (dracut &&
-                    !hd_ctx_install_file(ctx, DRACUT_CONF,
-                                         GENERATED "add_drivers+=\" vfio-pci \"\n"
-                                                   "install_items+=\" /" UDEV_RULES
-                                                   " /" MODPROBE_CONF " \"\n",
-                                         0644, error))
-                        return FALSE;
+                if (dracut) {
+                        g_autofree char *conf = g_strdup_printf(
+                            GENERATED "add_drivers+=\" %s \"\n"
+                                      "install_items+=\" /" UDEV_RULES " /" MODPROBE_CONF " \"\n",
+                            bound->len ? bound->str : "vfio-pci");
+                        if (!hd_ctx_install_file(ctx, DRACUT_CONF, conf, 0644, error))
+                                return FALSE;
+                }
         }
         /* Host tools act on the running system, not on a tree under --root. */
         if ((tools || dracut) && hd_ctx_get_backend_kind(ctx) == HD_BACKEND_REAL &&
@@ -164,11 +331,11 @@ static gboolean regenerate(HdCtx *ctx, GPtrArray *entries, GError **error)
                            "inside that system",
                            hd_ctx_get_root(ctx));
         } else if (tools) {
-                const char *argv[] = { "update-initramfs", "-u", NULL };
+                const char *argv[] = {"update-initramfs", "-u", NULL};
                 if (!hd_ctx_run(ctx, argv, NULL, error))
                         return FALSE;
         } else if (dracut) {
-                const char *argv[] = { "dracut", "-f", NULL };
+                const char *argv[] = {"dracut", "-f", NULL};
                 if (!hd_ctx_run(ctx, argv, NULL, error))
                         return FALSE;
         } else {
@@ -194,6 +361,25 @@ static char *host_driver_of(HdCtx *ctx, const char *name)
         return hd_driver_is_viable(dev->driver) ? NULL : g_strdup(dev->driver);
 }
 
+/* The ids lines of the card at @name now ("" when it cannot be read). */
+static char *card_ids(HdCtx *ctx, const char *name)
+{
+        g_autoptr(HdDevice) dev = NULL;
+        HdAddress a;
+
+        if (!hd_address_parse(name, &a, NULL) ||
+            !(dev = hd_device_load(ctx, &a, HD_FIELD_IDS, NULL)) || dev->vendor_id < 0 ||
+            dev->device_id < 0)
+                return g_strdup("");
+        if (dev->subsystem_vendor_id < 0 || dev->subsystem_device_id < 0)
+                return g_strdup_printf("vendor=%04x\ndevice=%04x\n", dev->vendor_id,
+                                       dev->device_id);
+        return g_strdup_printf("vendor=%04x\ndevice=%04x\nsubsystem_vendor=%04x\n"
+                               "subsystem_device=%04x\n",
+                               dev->vendor_id, dev->device_id, dev->subsystem_vendor_id,
+                               dev->subsystem_device_id);
+}
+
 /* P1: the entries and the files generated from them change under one lock, or two processes
  * adding different devices each regenerate from a list that lacks the other's entry and the
  * last to write wins. A dry run changes nothing and takes no lock (bind.h B6). */
@@ -210,8 +396,7 @@ static gboolean persist_lock(HdCtx *ctx, int *fd, GError **error)
         return *fd >= 0;
 }
 
-static gboolean persist_add_locked(HdCtx *ctx, GPtrArray *names, const char *driver,
-                                   GError **error)
+static gboolean persist_add_locked(HdCtx *ctx, GPtrArray *names, const char *driver, GError **error)
 {
         g_autoptr(GPtrArray) entries = NULL;
 
@@ -219,9 +404,10 @@ static gboolean persist_add_locked(HdCtx *ctx, GPtrArray *names, const char *dri
                 const char *name = names->pdata[i];
                 g_autofree char *path = g_strdup_printf(PERSIST_DIR "/%s", name);
                 g_autofree char *host = host_driver_of(ctx, name);
-                g_autofree char *data = g_strdup_printf(
-                        GENERATED "[persist]\ndriver=%s\nhost_driver=%s\n", driver,
-                        host ? host : "");
+                g_autofree char *ids = card_ids(ctx, name);
+                g_autofree char *data =
+                    g_strdup_printf(GENERATED "[persist]\ndriver=%s\nhost_driver=%s\n%s", driver,
+                                    host ? host : "", ids);
 
                 if (!hd_ctx_install_file(ctx, path, data, 0644, error))
                         return FALSE;
@@ -232,12 +418,33 @@ static gboolean persist_add_locked(HdCtx *ctx, GPtrArray *names, const char *dri
         if (hd_ctx_get_dry_run(ctx))
                 for (guint i = 0; i < names->len; i++) {
                         HdPersistEntry *e;
-                        if (hd_persist_has(ctx, names->pdata[i]))
+                        HdAddress a;
+                        g_autoptr(HdDevice) dev = NULL;
+
+                        if (hd_persist_has(ctx, names->pdata[i])) {
+                                /* re-added, perhaps to another driver */
+                                for (guint k = 0; k < entries->len; k++) {
+                                        e = entries->pdata[k];
+                                        if (strcmp(e->name, names->pdata[i]) == 0) {
+                                                g_free(e->driver);
+                                                e->driver = g_strdup(driver);
+                                        }
+                                }
                                 continue;
+                        }
                         e = g_new0(HdPersistEntry, 1);
                         e->name = g_strdup(names->pdata[i]);
                         e->driver = g_strdup(driver);
                         e->host_driver = host_driver_of(ctx, names->pdata[i]);
+                        e->vendor_id = e->device_id = -1;
+                        e->subsystem_vendor_id = e->subsystem_device_id = -1;
+                        if (hd_address_parse(e->name, &a, NULL) &&
+                            (dev = hd_device_load(ctx, &a, HD_FIELD_IDS, NULL))) {
+                                e->vendor_id = dev->vendor_id;
+                                e->device_id = dev->device_id;
+                                e->subsystem_vendor_id = dev->subsystem_vendor_id;
+                                e->subsystem_device_id = dev->subsystem_device_id;
+                        }
                         g_ptr_array_add(entries, e);
                 }
         return regenerate(ctx, entries, error);

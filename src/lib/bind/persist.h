@@ -7,7 +7,11 @@
  *
  *   ACTION=="add", SUBSYSTEM=="pci", KERNEL=="0000:01:00.0", ATTR{driver_override}="vfio-pci"
  *
- * Per address, unlike vfio-pci.ids=, which cannot tell two identical cards apart. The rule
+ * Per address, unlike vfio-pci.ids=, which cannot tell two identical cards apart; and, as
+ * driverctl cannot, for the card recorded there only: the rule also matches the vendor,
+ * device and subsystem ids the device had when the binding was made, so a different card
+ * moved into that slot keeps its own driver (hd_persist_list() reports the binding as not
+ * applied, and so do `hostdev check` and the agent's readiness). The rule
  * runs before 80-drivers.rules loads the host driver's module; a modprobe.d softdep makes
  * vfio-pci load before that module, so the override finds its driver; and both files go into
  * the initramfs (an initramfs-tools hook or a dracut.conf.d snippet, whichever the host has)
@@ -16,9 +20,15 @@
  * pre-empted this way; `hostdev persist list` says so for such devices.
  *
  * Files (all written through the backend, so the sim and --dry-run see them):
- *   etc/hostdev/persist.d/<address>         one per device: driver=, host_driver=
+ *   etc/hostdev/persist.d/<address>         one per device: driver=, host_driver=, and the
+ *                                           ids vendor=, device=, subsystem_vendor=,
+ *                                           subsystem_device= (4 hex digits each; entries
+ *                                           written before ids were recorded have none and
+ *                                           match by address alone)
  *   etc/udev/rules.d/60-hostdev-vfio.rules  generated from persist.d
- *   etc/modprobe.d/hostdev-vfio.conf        softdep <host module> pre: vfio-pci
+ *   etc/modprobe.d/hostdev-vfio.conf        softdep <host module> pre: <bound driver's
+ *                                           module> (vfio-pci, or any driver: driverctl's
+ *                                           overrides)
  *   etc/initramfs-tools/hooks/hostdev-vfio  when etc/initramfs-tools exists (then
  *                                           update-initramfs -u)
  *   etc/dracut.conf.d/hostdev-vfio.conf     when etc/dracut.conf.d exists (then dracut -f)
@@ -38,9 +48,14 @@
 
 typedef struct {
         char *name;        /* address */
-        char *driver;      /* the driver it is bound to at boot: vfio-pci */
+        char *driver;      /* the driver it is bound to at boot: vfio-pci, or another */
         char *host_driver; /* the driver it would get otherwise, NULL when unknown */
         gboolean builtin;  /* host_driver is built into the kernel: the rule cannot win */
+        /* the card the binding is for: 16-bit ids, -1 when not recorded */
+        int vendor_id, device_id, subsystem_vendor_id, subsystem_device_id;
+        /* why the rule will not bind the device at the next boot: another card sits at the
+         * address, or none does; NULL when it applies */
+        char *not_applied;
 } HdPersistEntry;
 
 void hd_persist_entry_free(HdPersistEntry *e);
@@ -52,5 +67,10 @@ gboolean hd_persist_add(HdCtx *ctx, GPtrArray *names, const char *driver, GError
 /* Remove @name (HD_ERROR_NOT_FOUND when it is not persisted), then regenerate. */
 gboolean hd_persist_remove(HdCtx *ctx, const char *name, GError **error);
 gboolean hd_persist_has(HdCtx *ctx, const char *name);
+/* The driver @name is bound to at boot, NULL when none. */
+char *hd_persist_get_driver(HdCtx *ctx, const char *name);
+/* Whether this host has PCI driver @driver: registered now (sys/bus/pci/drivers), or a module
+ * of the running kernel (modules.dep, modules.builtin: '-' and '_' alike). */
+gboolean hd_driver_available(HdCtx *ctx, const char *driver);
 /* HdPersistEntry*, sorted by address; empty when none. */
 GPtrArray *hd_persist_list(HdCtx *ctx, GError **error);

@@ -188,3 +188,18 @@ char *hd_device_reset_warning(const char *const *reset_methods, const char *devi
                                "for an AMD GPU load the vendor-reset module",
                                device, have, bus_mates, bus_mates == 1 ? "" : "s");
 }
+
+guint hd_inventory_bus_mates(const HdInventory *inv, const HdDevice *dev)
+{
+        guint n = 0;
+
+        /* a root bus has no bridge above it to reset it */
+        if (!dev->upstream || dev->upstream->len == 0)
+                return 0;
+        for (guint i = 0; i < inv->devices->len; i++) {
+                const HdDevice *d = inv->devices->pdata[i];
+                n += d->address.domain == dev->address.domain &&
+                     d->address.bus == dev->address.bus && !hd_address_equal(&d->address, &dev->address);
+        }
+        return n;
+}

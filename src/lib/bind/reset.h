@@ -24,6 +24,7 @@
 
 #include "address.h"
 #include "ctx.h"
+#include "inventory.h"
 
 typedef struct {
         char *device;
@@ -47,3 +48,7 @@ HdResetReport *hd_device_reset(HdCtx *ctx, const HdAddress *addr, const char *me
  * @bus_mates: how many other devices a reset of its bus reaches (0 on a root bus). */
 char *hd_device_reset_warning(const char *const *reset_methods, const char *device,
                               guint bus_mates);
+
+/* How many devices of @inv other than @dev a reset of its bus reaches (0 on a root bus, which
+ * no bridge can reset; @dev needs HD_FIELD_TOPOLOGY). */
+guint hd_inventory_bus_mates(const HdInventory *inv, const HdDevice *dev);

@@ -7,6 +7,7 @@
 #include "fileio.h"
 #include "hd-error.h"
 #include "host.h"
+#include "persist.h"
 #include "inventory.h"
 #include "journal.h"
 #include "kernel-words.h"
@@ -734,6 +735,38 @@ static void check_interrupted(HdHostReport *r, Facts *f)
                                   what->str));
 }
 
+/* Boot-time bindings (persist.h) whose card was replaced or removed: they will not apply. */
+static void check_boot_bindings(HdHostReport *r, Facts *f)
+{
+        g_autoptr(GPtrArray) entries = hd_persist_list(f->ctx, NULL);
+        g_autoptr(GString) why = g_string_new(NULL);
+        guint n = 0;
+
+        for (guint i = 0; entries && i < entries->len; i++) {
+                const HdPersistEntry *e = entries->pdata[i];
+                if (!e->not_applied)
+                        continue;
+                n++;
+                g_string_append_printf(why, "%s%s", why->len ? "; " : "", e->not_applied);
+        }
+        if (n == 0) {
+                add_check(r, "boot-bindings", HD_CHECK_PASS,
+                          entries && entries->len
+                              ? g_strdup_printf("%u boot-time binding%s, each for the card at "
+                                                "its address",
+                                                entries->len, entries->len == 1 ? "" : "s")
+                              : g_strdup("No boot-time bindings"),
+                          NULL);
+                return;
+        }
+        add_check(r, "boot-bindings", HD_CHECK_WARN,
+                  g_strdup_printf("%u boot-time binding%s will not apply: %s not at %s address "
+                                  "any more",
+                                  n, n == 1 ? "" : "s", n == 1 ? "its card is" : "their cards are",
+                                  n == 1 ? "its" : "their"),
+                  g_strdup_printf("%s (hostdev persist list)", why->str));
+}
+
 static void read_facts(HdCtx *ctx, Facts *f)
 {
         g_autofree char *cpuinfo = NULL;
@@ -797,6 +830,7 @@ HdHostReport *hd_host_check(HdCtx *ctx, GError **error)
         check_kernel_features(r, &f);
         check_groups(r, &f);
         check_interrupted(r, &f);
+        check_boot_bindings(r, &f);
         facts_clear(&f);
 
         r->passthrough_possible = TRUE;

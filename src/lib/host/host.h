@@ -14,7 +14,8 @@
  *
  * Check ids (a contract with scripts, documented in docs/json-check.md):
  *   cpu-virt, kvm, iommu-firmware, iommu-kernel, interrupt-remapping, vfio, kernel-features,
- *   groups, interrupted (a warning while a crashed detach/attach waits for hostdev recover).
+ *   groups, interrupted (a warning while a crashed detach/attach waits for hostdev recover),
+ *   boot-bindings (a warning for boot-time bindings whose card is no longer at its address).
  */
 #pragma once
 

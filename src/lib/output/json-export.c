@@ -3,6 +3,8 @@
 
 #include "cmdline.h"
 #include "json-export.h"
+#include "reset.h"
+#include "modalias.h"
 #include "state.h"
 #include "usage.h"
 
@@ -405,6 +407,42 @@ void hd_json_add_vfio_info(JsonBuilder *b, const char *name, const HdVfioInfo *i
 static const char *net_use_code(HdNetUse use)
 {
         return use == HD_NET_DEFAULT_ROUTE ? "default-route" : "address";
+}
+
+void hd_json_set_device_extras(JsonObject *obj, HdCtx *ctx, const HdDevice *dev)
+{
+        g_autoptr(GPtrArray) modules = hd_device_kernel_modules(ctx, &dev->address, NULL);
+        g_autoptr(HdInventory) bus = hd_inventory_scan(ctx, 0, NULL);
+        g_autofree char *warning =
+            bus ? hd_device_reset_warning((const char *const *)dev->reset_methods, dev->name,
+                                          hd_inventory_bus_mates(bus, dev))
+                : NULL;
+        JsonArray *mods = json_array_new();
+        JsonArray *caps = json_array_new();
+
+        for (guint i = 0; modules && i < modules->len; i++)
+                json_array_add_string_element(mods, modules->pdata[i]);
+        json_object_set_array_member(obj, "kernel_modules", mods);
+        for (guint i = 0; dev->capabilities && i < dev->capabilities->len; i++) {
+                const HdCapability *c = &g_array_index(dev->capabilities, HdCapability, i);
+                const char *name = hd_pci_capability_name(c->id, c->extended);
+                JsonObject *co = json_object_new();
+
+                json_object_set_int_member(co, "offset", c->offset);
+                json_object_set_int_member(co, "id", c->id);
+                json_object_set_boolean_member(co, "extended", c->extended);
+                json_object_set_int_member(co, "version", c->version);
+                if (name)
+                        json_object_set_string_member(co, "name", name);
+                else
+                        json_object_set_null_member(co, "name");
+                json_array_add_object_element(caps, co);
+        }
+        json_object_set_array_member(obj, "capabilities", caps);
+        if (warning)
+                json_object_set_string_member(obj, "reset_warning", warning);
+        else
+                json_object_set_null_member(obj, "reset_warning");
 }
 
 void hd_json_set_host_use(JsonObject *obj, HdCtx *ctx, const HdDevice *dev)

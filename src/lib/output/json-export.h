@@ -28,6 +28,10 @@ void hd_json_add_device(JsonBuilder *b, const HdDevice *dev, gboolean detail);
  * of interfaces stacked on it to the one that carries the use), "gpu_clients" (processes
  * holding its device nodes) and "framebuffer" (the console's, or null). */
 void hd_json_set_host_use(JsonObject *obj, HdCtx *ctx, const HdDevice *dev);
+/* The rest of `hostdev show --json` and the agent's device answer (docs/json.md): the kernel
+ * modules that could drive @dev (modalias.h), its capability lists, its reset warning
+ * (reset.h). @dev loaded with HD_FIELDS_ALL. */
+void hd_json_set_device_extras(JsonObject *obj, HdCtx *ctx, const HdDevice *dev);
 
 /* The same objects written to any HdJsonWriter (a stream for `list --json`, see json-writer.h). */
 void hd_json_write_device(HdJsonWriter *w, const HdDevice *dev, gboolean detail);
