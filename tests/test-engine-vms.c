@@ -111,7 +111,7 @@ G_GNUC_UNUSED static const char *agent_state(Env *env, const char *id)
         return json_object_get_boolean_member(hd_et_obj(&r), "active") ? "running" : "down";
 }
 
-G_GNUC_UNUSED static void assert_reason(const HdEtReply *r, guint status, const char *code, const char *needle)
+static void assert_reason(const HdEtReply *r, guint status, const char *code, const char *needle)
 {
         const char *message;
 
@@ -342,6 +342,235 @@ static void test_workflow(void)
         env_teardown(&env);
 }
 
+/* ---- every refusal ---- */
+
+static void test_refusals(void)
+{
+        Env env = {0};
+        g_autoptr(HdTestFixture) fx2 = hd_test_fixture_new("no-vfio");
+        g_autoptr(HdTestFixture) fx3 = hd_test_fixture_new("desktop");
+        HdEtProc *a2 = NULL, *a3 = NULL;
+        g_autofree char *t2 = hd_et_agent_token(fx2);
+        g_autofree char *t3 = NULL;
+        g_autofree char *h2 = NULL, *h3 = NULL;
+        g_autofree char *a = NULL, *b = NULL, *c = NULL, *bare = NULL;
+        const char *e;
+
+        env_setup(&env);
+        e = env.engine->url;
+        a2 = hd_et_agent_start(fx2, "127.0.0.1:0");
+        g_free(t2);
+        t2 = hd_et_agent_token(fx2);
+        /* an agent whose unbind of the GPU fails (the sim backend's fault injection) */
+        g_setenv("HOSTDEV_SIM_FAIL", "unbind@" GPU "=EBUSY", TRUE);
+        a3 = hd_et_agent_start(fx3, "127.0.0.1:0");
+        g_unsetenv("HOSTDEV_SIM_FAIL");
+        t3 = hd_et_agent_token(fx3);
+        h2 = hd_et_add_host(e, env.admin, "h2", a2->url, t2);
+        h3 = hd_et_add_host(e, env.admin, "h3", a3->url, t3);
+        hd_et_await_status(e, env.viewer, h2, "up");
+        hd_et_await_status(e, env.viewer, h3, "up");
+        a = vm_create(&env, "a");
+        b = vm_create(&env, "b");
+        c = vm_create(&env, "c");
+        bare = vm_create(&env, "bare");
+
+        /* adding devices */
+        {
+                g_auto(HdEtReply) r = vm_add(&env, a, env.host, "0000:00:01.0");
+                assert_reason(&r, 409, "refused", "0000:00:01.0 on host h1 is a bridge");
+        }
+        {
+                g_auto(HdEtReply) r = vm_add(&env, a, env.host, "0000:00:00.0");
+                assert_reason(&r, 409, "refused", "is a host bridge");
+        }
+        {
+                g_auto(HdEtReply) r = vm_add(&env, a, env.host, "0000:00:02.0");
+                assert_reason(&r, 409, "refused", "cannot be given to VM a: boot GPU");
+        }
+        {
+                g_auto(HdEtReply) r = vm_add(&env, a, env.host, "0000:02:00.0");
+                assert_reason(&r, 409, "refused", "the host uses it");
+        }
+        {
+                g_auto(HdEtReply) r = vm_add(&env, a, env.host, "0000:0a:00.0");
+                assert_reason(&r, 409, "refused", "host h1 does not list 0000:0a:00.0");
+        }
+        {
+                g_auto(HdEtReply) r = vm_add(&env, a, "no-such-host", GPU);
+                assert_reason(&r, 404, "not-found", "no host no-such-host");
+        }
+        {
+                g_auto(HdEtReply) r = vm_add(&env, "no-such-vm", env.host, GPU);
+                assert_reason(&r, 404, "not-found", "no vm no-such-vm");
+        }
+        g_assert_true(hd_et_has_event(e, env.viewer, "vm.devices.add", "refused"));
+        {
+                g_auto(HdEtReply) r = vm_add(&env, a, env.host, GPU);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        {
+                g_auto(HdEtReply) r = vm_add(&env, a, h2, GPU);
+                assert_reason(&r, 409, "refused", "VM a is pinned to host h1");
+        }
+        {
+                g_autofree char *p = g_strconcat("/v1/vms/", a, "/devices/" AUDIO, NULL);
+                g_auto(HdEtReply) r = hd_et_call(e, "DELETE", p, NULL, env.admin);
+                assert_reason(&r, 409, "refused", AUDIO " is a placeholder of VM a");
+        }
+        {
+                g_autofree char *p = g_strconcat("/v1/vms/", a, "/devices/0000:00:14.0", NULL);
+                g_auto(HdEtReply) r = hd_et_call(e, "DELETE", p, NULL, env.admin);
+                assert_reason(&r, 404, "not-found", "VM a has no host device 0000:00:14.0");
+        }
+        {
+                g_autofree char *p = g_strconcat("/v1/hosts/", env.host, NULL);
+                g_auto(HdEtReply) r = hd_et_call(e, "DELETE", p, NULL, env.admin);
+                assert_reason(&r, 409, "refused", "VMs have host devices on this host: a");
+        }
+        /* starting */
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", bare, "/start");
+                assert_reason(&r, 409, "refused", "VM bare has no host devices");
+        }
+        {
+                g_auto(HdEtReply) r = vm_add(&env, c, h2, GPU);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", c, "/start");
+                assert_reason(&r, 409, "refused", "host h2 has device passthrough disabled");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/stop");
+                assert_reason(&r, 409, "refused", "VM a is down: only a running VM can be stopped");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/destroy");
+                assert_reason(&r, 409, "refused", "only a running VM can be destroyed");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/start");
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/start");
+                assert_reason(&r, 409, "refused", "VM a is running already");
+        }
+        {
+                /* b may get the GPU while a runs (down VMs do not conflict)... */
+                g_auto(HdEtReply) r = vm_add(&env, b, env.host, GPU);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        {
+                /* ...but not start with it */
+                g_auto(HdEtReply) r = vm_do(&env, "POST", b, "/start");
+                assert_reason(&r, 409, "refused",
+                              GPU " (IOMMU group 1) is used by VM a on host h1 (running); stop a "
+                                  "first");
+        }
+        {
+                /* the audio placeholder reserves the group too */
+                g_autofree char *p = g_strconcat("/v1/vms/", b, "/devices/" GPU, NULL);
+                g_auto(HdEtReply) r1 = vm_add(&env, b, env.host, AUDIO);
+                g_auto(HdEtReply) r2 = hd_et_call(e, "DELETE", p, NULL, env.admin);
+                g_auto(HdEtReply) r3 = vm_do(&env, "POST", b, "/start");
+                g_assert_cmpuint(r1.status, ==, 200);
+                g_assert_cmpuint(r2.status, ==, 200);
+                g_assert_cmpstr(role_of(hd_et_obj(&r2), GPU), ==, "placeholder");
+                g_assert_cmpstr(role_of(hd_et_obj(&r2), AUDIO), ==, "requested");
+                assert_reason(&r3, 409, "refused", "is used by VM a on host h1");
+        }
+        {
+                g_auto(HdEtReply) r = vm_add(&env, a, env.host, "0000:00:14.0");
+                assert_reason(&r, 409, "refused", "VM a is running: its host devices change only "
+                                                  "while it is down");
+        }
+        {
+                g_autofree char *p = g_strconcat("/v1/vms/", a, "/devices/" GPU, NULL);
+                g_auto(HdEtReply) r = hd_et_call(e, "DELETE", p, NULL, env.admin);
+                assert_reason(&r, 409, "refused", "change only while it is down");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "DELETE", a, "");
+                assert_reason(&r, 409, "refused", "VM a is running; stop it");
+        }
+        g_assert_true(hd_et_has_event(e, env.viewer, "vm.start", "refused"));
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/stop");
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        /* the agent fails the start: 502 agent-failed with its message; the VM is down with
+         * last_error, nothing stays reserved */
+        {
+                g_auto(HdEtReply) r0 = vm_add(&env, bare, h3, GPU);
+                g_auto(HdEtReply) r = vm_do(&env, "POST", bare, "/start");
+                g_auto(HdEtReply) g = {0};
+                g_assert_cmpuint(r0.status, ==, 200);
+                assert_reason(&r, 502, "agent-failed", "the agent of host h3 could not start it");
+                g = vm_do(&env, "GET", bare, "");
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&g), "state"), ==, "down");
+                g_assert_nonnull(json_object_get_string_member(hd_et_obj(&g), "last_error"));
+        }
+        {
+                /* the agent rolled back: the GPU is still on its host driver */
+                g_autofree char *d = hd_et_engine_driver(e, env.viewer, h3, GPU);
+                g_assert_cmpstr(d, ==, "nouveau");
+        }
+        g_assert_true(hd_et_has_event(e, env.viewer, "vm.start", "failed"));
+        /* its host stops answering: non_responsive refuses the start */
+        hd_et_proc_stop(a3, SIGKILL);
+        hd_et_await_status(e, env.viewer, h3, "non_responsive");
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", bare, "/start");
+                assert_reason(&r, 409, "refused", "its host h3 does not answer");
+        }
+        /* hardware changed: the audio function vanishes from h1 while a has it configured */
+        {
+                g_autofree char *link = g_build_filename(env.fx->root, "sys/bus/pci/devices", AUDIO,
+                                                         NULL);
+                g_autofree char *target = g_file_read_link(link, NULL);
+                g_autofree char *hw = NULL;
+                g_assert_nonnull(target);
+                g_assert_cmpint(g_unlink(link), ==, 0);
+                for (guint i = 0; i < 1200 && !hw; i++) {
+                        g_auto(HdEtReply) r = vm_do(&env, "GET", a, "");
+                        JsonObject *o = hd_et_obj(&r);
+                        if (!json_object_get_null_member(o, "hardware_changed"))
+                                hw = g_strdup(json_object_get_string_member(o, "hardware_changed"));
+                        else
+                                g_usleep(50000);
+                }
+                g_assert_nonnull(hw);
+                g_assert_nonnull(strstr(hw, AUDIO " is no longer on host h1"));
+                {
+                        g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/start");
+                        assert_reason(&r, 409, "refused", "hardware changed on host h1");
+                }
+                /* it comes back: the mark stays until the admin acts */
+                g_assert_cmpint(symlink(target, link), ==, 0);
+                for (guint i = 0; i < 1200; i++) {
+                        g_autofree char *d =
+                            hd_et_engine_driver(e, env.viewer, env.host, AUDIO);
+                        if (d)
+                                break;
+                        g_usleep(50000);
+                }
+                {
+                        g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/start");
+                        assert_reason(&r, 409, "refused", "hardware changed");
+                }
+                /* re-adding the device clears it */
+                {
+                        g_auto(HdEtReply) r = vm_add(&env, a, env.host, GPU);
+                        g_assert_cmpuint(r.status, ==, 200);
+                        g_assert_true(json_object_get_null_member(hd_et_obj(&r), "hardware_changed"));
+                }
+        }
+        hd_et_proc_stop(a2, SIGTERM);
+        env_teardown(&env);
+}
+
 int main(int argc, char **argv)
 {
         int rc;
@@ -350,6 +579,7 @@ int main(int argc, char **argv)
         signal(SIGPIPE, SIG_IGN);
         hd_et_session = soup_session_new_with_options("timeout", 60, NULL);
         g_test_add_func("/engine-vms/workflow", test_workflow);
+        g_test_add_func("/engine-vms/refusals", test_refusals);
         rc = g_test_run();
         g_object_unref(hd_et_session);
         return rc;
