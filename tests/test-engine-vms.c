@@ -100,7 +100,7 @@ static char *agent_driver(Env *env, const char *addr)
 }
 
 /* "running" / "down" as the agent has the domain of VM @id (absent: down). */
-G_GNUC_UNUSED static const char *agent_state(Env *env, const char *id)
+static const char *agent_state(Env *env, const char *id)
 {
         g_autofree char *path = g_strconcat("/v1/vms/", id, NULL);
         g_auto(HdEtReply) r = agent_call(env, "GET", path, NULL);
@@ -571,6 +571,220 @@ static void test_refusals(void)
         env_teardown(&env);
 }
 
+/* ---- two VMs sharing one GPU started at the same moment, 50 rounds ---- */
+
+typedef struct {
+        SoupMessage *msg;
+        GBytes *body;
+        gboolean done;
+} Async;
+
+static void on_async(GObject *src, GAsyncResult *res, gpointer data)
+{
+        Async *a = data;
+
+        /* an error (the engine killed under it) leaves body NULL */
+        a->body = soup_session_send_and_read_finish(SOUP_SESSION(src), res, NULL);
+        a->done = TRUE;
+}
+
+static void async_send(SoupSession *session, Env *env, Async *a, const char *path)
+{
+        g_autofree char *uri = g_strconcat(env->engine->url, path, NULL);
+        g_autofree char *auth = g_strconcat("Bearer ", env->admin, NULL);
+
+        memset(a, 0, sizeof(*a));
+        a->msg = soup_message_new("POST", uri);
+        soup_message_headers_replace(soup_message_get_request_headers(a->msg), "Authorization",
+                                     auth);
+        soup_session_send_and_read_async(session, a->msg, G_PRIORITY_DEFAULT, NULL, on_async, a);
+}
+
+static void async_clear(Async *a)
+{
+        g_clear_object(&a->msg);
+        g_clear_pointer(&a->body, g_bytes_unref);
+}
+
+static void test_concurrent_starts(void)
+{
+        Env env = {0};
+        g_autofree char *a = NULL, *b = NULL;
+        g_autoptr(SoupSession) session =
+            soup_session_new_with_options("timeout", 60, "max-conns-per-host", 4, NULL);
+        guint wins_a = 0, wins_b = 0;
+
+        env_setup(&env);
+        a = vm_create(&env, "a");
+        b = vm_create(&env, "b");
+        {
+                g_auto(HdEtReply) ra = vm_add(&env, a, env.host, GPU);
+                g_auto(HdEtReply) rb = vm_add(&env, b, env.host, GPU);
+                g_assert_cmpuint(ra.status, ==, 200);
+                g_assert_cmpuint(rb.status, ==, 200);
+        }
+        for (guint round = 0; round < 50; round++) {
+                g_autofree char *pa = g_strconcat("/v1/vms/", a, "/start", NULL);
+                g_autofree char *pb = g_strconcat("/v1/vms/", b, "/start", NULL);
+                Async xa, xb;
+                const char *winner;
+                guint sa, sb;
+
+                async_send(session, &env, &xa, pa);
+                async_send(session, &env, &xb, pb);
+                while (!xa.done || !xb.done)
+                        g_main_context_iteration(NULL, TRUE);
+                g_assert_nonnull(xa.body);
+                g_assert_nonnull(xb.body);
+                sa = soup_message_get_status(xa.msg);
+                sb = soup_message_get_status(xb.msg);
+                hd_et_record_answer("POST", pa, sa, "application/json",
+                                    g_bytes_get_data(xa.body, NULL));
+                hd_et_record_answer("POST", pb, sb, "application/json",
+                                    g_bytes_get_data(xb.body, NULL));
+                /* exactly one runs; the other was refused naming it */
+                if (!((sa == 200 && sb == 409) || (sa == 409 && sb == 200)))
+                        g_error("round %u: %u and %u", round, sa, sb);
+                {
+                        GBytes *lost = sa == 409 ? xa.body : xb.body;
+                        g_autofree char *text =
+                            g_strndup(g_bytes_get_data(lost, NULL), g_bytes_get_size(lost));
+                        g_assert_nonnull(strstr(text, "is used by VM"));
+                }
+                winner = sa == 200 ? a : b;
+                wins_a += sa == 200;
+                wins_b += sb == 200;
+                g_assert_cmpstr(agent_state(&env, winner), ==, "running");
+                g_assert_cmpstr(agent_state(&env, winner == a ? b : a), ==, "down");
+                {
+                        g_autofree char *loser = vm_state(&env, winner == a ? b : a);
+                        g_assert_cmpstr(loser, ==, "down");
+                }
+                {
+                        g_auto(HdEtReply) r = vm_do(&env, "POST", winner, "/stop");
+                        g_assert_cmpuint(r.status, ==, 200);
+                }
+                async_clear(&xa);
+                async_clear(&xb);
+        }
+        g_test_message("a won %u rounds, b %u", wins_a, wins_b);
+        g_assert_cmpuint(wins_a + wins_b, ==, 50);
+        wait_driver(&env, GPU, "nouveau");
+        env_teardown(&env);
+}
+
+/* ---- the engine killed (-9) during a start and during a stop ---- */
+
+/* Wait until the engine's state of @id is settled (down or running) and equals the agent's,
+ * with the GPU on the driver that state implies; that state. */
+static char *converge(Env *env, const char *id)
+{
+        for (guint i = 0; i < 1200; i++) {
+                g_autofree char *es = vm_state(env, id);
+                const char *as = agent_state(env, id);
+                g_autofree char *driver = agent_driver(env, GPU);
+                gboolean running = strcmp(es, "running") == 0;
+                if ((running || strcmp(es, "down") == 0) && strcmp(es, as) == 0 &&
+                    g_strcmp0(driver, running ? "vfio-pci" : "nouveau") == 0)
+                        return g_steal_pointer(&es);
+                g_usleep(50000);
+        }
+        g_error("VM %s: the engine never agreed with the agent", id);
+}
+
+/* At most one of @a, @b runs on the agent, and the engine refuses to start b while a runs. */
+static void assert_single(Env *env, const char *a, const char *b, const char *a_state)
+{
+        g_auto(HdEtReply) l = agent_call(env, "GET", "/v1/vms", NULL);
+        JsonArray *vms = json_object_get_array_member(hd_et_obj(&l), "vms");
+        guint active = 0;
+
+        /* (libvirt's test driver has a domain "test" of its own) */
+        for (guint i = 0; i < json_array_get_length(vms); i++) {
+                JsonObject *v = json_array_get_object_element(vms, i);
+                const char *name = json_object_get_string_member(v, "name");
+                if (strcmp(name, a) == 0 || strcmp(name, b) == 0)
+                        active += json_object_get_boolean_member(v, "active");
+        }
+        if (active > 1)
+                g_error("two VMs run: %s", l.body);
+        if (strcmp(a_state, "running") == 0) {
+                g_auto(HdEtReply) r = vm_do(env, "POST", b, "/start");
+                assert_reason(&r, 409, "refused", "is used by VM a");
+        }
+}
+
+static void kill_during(Env *env, const char *id, const char *action, const char *transient)
+{
+        g_autoptr(SoupSession) session = soup_session_new_with_options("timeout", 60, NULL);
+        g_autofree char *path = g_strconcat("/v1/vms/", id, action, NULL);
+        pid_t agent = (pid_t)g_ascii_strtoll(g_subprocess_get_identifier(env->agent->proc), NULL, 10);
+        gboolean seen = FALSE;
+        Async x;
+
+        /* the agent holds the call: the engine is caught between its reservation and the
+         * agent's answer */
+        g_assert_cmpint(kill(agent, SIGSTOP), ==, 0);
+        async_send(session, env, &x, path);
+        for (guint i = 0; i < 1200 && !seen; i++) {
+                g_autofree char *st = NULL;
+                while (g_main_context_iteration(NULL, FALSE))
+                        ;
+                st = vm_state(env, id);
+                seen = strcmp(st, transient) == 0;
+                if (!seen)
+                        g_usleep(20000);
+        }
+        g_assert_true(seen);
+        g_assert_false(x.done);
+        hd_et_proc_stop(env->engine, SIGKILL);
+        while (!x.done)
+                g_main_context_iteration(NULL, TRUE);
+        async_clear(&x);
+        g_assert_cmpint(kill(agent, SIGCONT), ==, 0);
+        env->engine = hd_et_engine_start(env->dir);
+}
+
+static void test_kill_engine(void)
+{
+        Env env = {0};
+        g_autofree char *a = NULL, *b = NULL;
+        g_autofree char *st = NULL;
+
+        env_setup(&env);
+        a = vm_create(&env, "a");
+        b = vm_create(&env, "b");
+        {
+                g_auto(HdEtReply) ra = vm_add(&env, a, env.host, GPU);
+                g_auto(HdEtReply) rb = vm_add(&env, b, env.host, GPU);
+                g_assert_cmpuint(ra.status, ==, 200);
+                g_assert_cmpuint(rb.status, ==, 200);
+        }
+        /* during a start */
+        kill_during(&env, a, "/start", "starting");
+        st = converge(&env, a);
+        g_test_message("after a kill during the start: %s", st);
+        assert_single(&env, a, b, st);
+        /* during a stop (of a running VM) */
+        if (strcmp(st, "running") != 0) {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/start");
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        kill_during(&env, a, "/stop", "stopping");
+        g_free(st);
+        st = converge(&env, a);
+        g_test_message("after a kill during the stop: %s", st);
+        assert_single(&env, a, b, st);
+        if (strcmp(st, "down") == 0) {
+                /* the GPU is free again: b gets it, a is refused */
+                g_auto(HdEtReply) r = vm_do(&env, "POST", b, "/start");
+                g_auto(HdEtReply) r2 = vm_do(&env, "POST", a, "/start");
+                g_assert_cmpuint(r.status, ==, 200);
+                assert_reason(&r2, 409, "refused", "is used by VM b");
+        }
+        env_teardown(&env);
+}
+
 int main(int argc, char **argv)
 {
         int rc;
@@ -580,6 +794,8 @@ int main(int argc, char **argv)
         hd_et_session = soup_session_new_with_options("timeout", 60, NULL);
         g_test_add_func("/engine-vms/workflow", test_workflow);
         g_test_add_func("/engine-vms/refusals", test_refusals);
+        g_test_add_func("/engine-vms/concurrent-starts", test_concurrent_starts);
+        g_test_add_func("/engine-vms/kill-engine", test_kill_engine);
         rc = g_test_run();
         g_object_unref(hd_et_session);
         return rc;
