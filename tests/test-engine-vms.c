@@ -785,6 +785,233 @@ static void test_kill_engine(void)
         env_teardown(&env);
 }
 
+/* ---- bad input on every VM endpoint ---- */
+
+static void test_bad_input(void)
+{
+        g_autofree char *dir = hd_test_make_tmp_dir();
+        g_autofree char *admin = hd_et_token_create(dir, "ops", "admin");
+        g_autofree char *viewer = hd_et_token_create(dir, "portal", "viewer");
+        HdEtProc *engine = hd_et_engine_start(dir);
+        const char *e = engine->url;
+        g_autoptr(GString) huge = g_string_new("{\"name\": \"");
+        g_autofree char *id = NULL;
+        g_autofree char *vm_path = NULL;
+        g_autofree char *dev_path = NULL;
+        g_autoptr(GString) many = g_string_new("{\"host_id\": \"h\", \"addresses\": [");
+        static const char *const bad_vms[] = {
+            "{\"name\": 5}",
+            "{\"name\": null}",
+            "{\"name\": \"x\", \"memory\": 1}",
+            "{\"name\": \"x\", \"memory_mib\": \"1024\"}",
+            "{\"name\": \"x\", \"memory_mib\": 1.5}",
+            "{\"name\": \"x\", \"memory_mib\": 8}",
+            "{\"name\": \"x\", \"memory_mib\": 99999999999}",
+            "{\"name\": \"x\", \"vcpus\": 0}",
+            "{\"name\": \"x\", \"vcpus\": true}",
+            "{\"name\": \"x\", \"vcpus\": -1}",
+            "{\"name\": \"../x\"}",
+            "{\"name\": \"\"}",
+            "{\"memory_mib\": 1024}",
+            "{\"name\": \"x\", \"name\": \"y\"}",
+            "[1]",
+            "{\"name\": \"x\",}",
+            "\xff\xfe",
+        };
+        static const char *const bad_devices[] = {
+            "{}",
+            "{\"host_id\": 1, \"addresses\": [\"0000:01:00.0\"]}",
+            "{\"host_id\": \"h\"}",
+            "{\"host_id\": \"h\", \"addresses\": \"0000:01:00.0\"}",
+            "{\"host_id\": \"h\", \"addresses\": []}",
+            "{\"host_id\": \"h\", \"addresses\": [5]}",
+            "{\"host_id\": \"h\", \"addresses\": [null]}",
+            "{\"host_id\": \"h\", \"addresses\": [\"0000:01:00\"]}",
+            "{\"host_id\": \"h\", \"addresses\": [\"0000:01:20.0\"]}",
+            "{\"host_id\": \"h\", \"addresses\": [\"0000:01:00.8\"]}",
+            "{\"host_id\": \"h\", \"addresses\": [\"../../etc/x\"]}",
+            "{\"host_id\": \"h\", \"addresses\": [\"0000:01:00.0\"], \"force\": true}",
+        };
+
+        id = NULL;
+        for (guint i = 0; i < G_N_ELEMENTS(bad_vms); i++) {
+                g_auto(HdEtReply) r = hd_et_call(e, "POST", "/v1/vms", bad_vms[i], admin);
+                hd_et_assert_error(&r, 400, "invalid-argument");
+        }
+        while (huge->len < 70 * 1024)
+                g_string_append(huge, "aaaaaaaaaaaaaaaa");
+        g_string_append(huge, "\"}");
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "POST", "/v1/vms", huge->str, admin);
+                g_assert_cmpuint(r.status, ==, 413);
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "GET", "/v1/vms", NULL, viewer);
+                g_assert_cmpint(json_object_get_int_member(hd_et_obj(&r), "total"), ==, 0);
+        }
+        {
+                g_auto(HdEtReply) r =
+                    hd_et_call(e, "POST", "/v1/vms", "{\"name\": \"x\"}", viewer);
+                hd_et_assert_error(&r, 403, "forbidden");
+        }
+        {
+                /* defaults: 1024 MiB, 1 vCPU */
+                g_auto(HdEtReply) r = hd_et_call(e, "POST", "/v1/vms", "{\"name\": \"x\"}", admin);
+                g_assert_cmpuint(r.status, ==, 201);
+                g_assert_cmpint(json_object_get_int_member(hd_et_obj(&r), "memory_mib"), ==, 1024);
+                g_assert_cmpint(json_object_get_int_member(hd_et_obj(&r), "vcpus"), ==, 1);
+                id = g_strdup(json_object_get_string_member(hd_et_obj(&r), "id"));
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "POST", "/v1/vms", "{\"name\": \"x\"}", admin);
+                hd_et_assert_error(&r, 409, "exists");
+        }
+        g_assert_true(hd_et_has_event(e, viewer, "vm.add", "refused"));
+        vm_path = g_strconcat("/v1/vms/", id, NULL);
+        dev_path = g_strconcat(vm_path, "/devices", NULL);
+        /* PATCH */
+        for (const char *const *b =
+                 (const char *[]){"{}", "{\"name\": 5}", "{\"vcpus\": \"2\"}", "{\"x\": 1}",
+                                  "{\"memory_mib\": null}", NULL};
+             *b; b++) {
+                g_auto(HdEtReply) r = hd_et_call(e, "PATCH", vm_path, *b, admin);
+                hd_et_assert_error(&r, 400, "invalid-argument");
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "PATCH", vm_path, huge->str, admin);
+                g_assert_cmpuint(r.status, ==, 413);
+        }
+        {
+                g_auto(HdEtReply) r =
+                    hd_et_call(e, "PATCH", vm_path, "{\"name\": \"y\", \"vcpus\": 3}", admin);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "name"), ==, "y");
+                g_assert_cmpint(json_object_get_int_member(hd_et_obj(&r), "vcpus"), ==, 3);
+        }
+        /* devices */
+        for (guint i = 0; i < G_N_ELEMENTS(bad_devices); i++) {
+                g_auto(HdEtReply) r = hd_et_call(e, "POST", dev_path, bad_devices[i], admin);
+                hd_et_assert_error(&r, 400, "invalid-argument");
+        }
+        for (guint i = 0; i < 65; i++)
+                g_string_append_printf(many, "%s\"0000:01:00.0\"", i ? ", " : "");
+        g_string_append(many, "]}");
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "POST", dev_path, many->str, admin);
+                hd_et_assert_error(&r, 400, "invalid-argument");
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "POST", dev_path, huge->str, admin);
+                g_assert_cmpuint(r.status, ==, 413);
+        }
+        {
+                g_autofree char *p = g_strconcat(dev_path, "/not-an-address", NULL);
+                g_auto(HdEtReply) r = hd_et_call(e, "DELETE", p, NULL, admin);
+                hd_et_assert_error(&r, 400, "invalid-argument");
+        }
+        {
+                g_autofree char *p = g_strconcat(dev_path, "/0000:01:00.0", NULL);
+                g_auto(HdEtReply) r = hd_et_call(e, "DELETE", p, "{\"x\": 1}", admin);
+                hd_et_assert_error(&r, 400, "invalid-argument");
+        }
+        {
+                g_autofree char *p = g_strconcat(dev_path, "/0000:01:00.0", NULL);
+                g_auto(HdEtReply) r = hd_et_call(e, "GET", p, NULL, admin);
+                hd_et_assert_error(&r, 405, "method-not-allowed");
+        }
+        /* actions */
+        for (const char *const *a = (const char *[]){"/start", "/stop", "/destroy", NULL}; *a;
+             a++) {
+                g_autofree char *p = g_strconcat(vm_path, *a, NULL);
+                g_autofree char *unknown = g_strconcat("/v1/vms/no-such-vm", *a, NULL);
+                g_auto(HdEtReply) r1 = hd_et_call(e, "POST", p, "{\"now\": true}", admin);
+                g_auto(HdEtReply) r2 = hd_et_call(e, "POST", p, "[", admin);
+                g_auto(HdEtReply) r3 = hd_et_call(e, "GET", p, NULL, admin);
+                g_auto(HdEtReply) r4 = hd_et_call(e, "POST", unknown, NULL, admin);
+                g_auto(HdEtReply) r5 = hd_et_call(e, "POST", p, huge->str, admin);
+                hd_et_assert_error(&r1, 400, "invalid-argument");
+                hd_et_assert_error(&r2, 400, "invalid-argument");
+                hd_et_assert_error(&r3, 405, "method-not-allowed");
+                hd_et_assert_error(&r4, 404, "not-found");
+                g_assert_cmpuint(r5.status, ==, 413);
+        }
+        /* unknown ids, endpoints, methods, query parameters */
+        for (const char *const *p = (const char *[]){"/v1/vms/nope", "/v1/vms/nope/nope",
+                                                     "/v1/vms/a/b/c/d", "/v1/vms/a/b/c/d/e", NULL};
+             *p; p++) {
+                g_auto(HdEtReply) r = hd_et_call(e, "GET", *p, NULL, admin);
+                hd_et_assert_error(&r, 404, "not-found");
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "PATCH", "/v1/vms/nope", "{\"vcpus\": 2}", admin);
+                hd_et_assert_error(&r, 404, "not-found");
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "DELETE", "/v1/vms/nope", NULL, admin);
+                hd_et_assert_error(&r, 404, "not-found");
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "DELETE", "/v1/vms/nope/devices/0000:01:00.0",
+                                                 NULL, admin);
+                hd_et_assert_error(&r, 404, "not-found");
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "PUT", "/v1/vms", "{}", admin);
+                hd_et_assert_error(&r, 405, "method-not-allowed");
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "GET", dev_path, NULL, admin);
+                hd_et_assert_error(&r, 405, "method-not-allowed");
+        }
+        for (const char *const *p =
+                 (const char *[]){"/v1/vms?limit=0", "/v1/vms?limit=x", "/v1/vms?state=up",
+                                  "/v1/vms?offset=-1", "/v1/vms?nmae=x", NULL};
+             *p; p++) {
+                g_auto(HdEtReply) r = hd_et_call(e, "GET", *p, NULL, admin);
+                hd_et_assert_error(&r, 400, "invalid-argument");
+        }
+        {
+                g_autofree char *p = g_strconcat(vm_path, "?x=1", NULL);
+                g_auto(HdEtReply) r = hd_et_call(e, "GET", p, NULL, admin);
+                hd_et_assert_error(&r, 400, "invalid-argument");
+        }
+        /* filters and pagination */
+        for (guint i = 0; i < 12; i++) {
+                g_autofree char *b = g_strdup_printf("{\"name\": \"%s%02u\"}",
+                                                     i < 5 ? "rack1-" : "rack2-", i);
+                g_auto(HdEtReply) r = hd_et_call(e, "POST", "/v1/vms", b, admin);
+                g_assert_cmpuint(r.status, ==, 201);
+        }
+        {
+                g_auto(HdEtReply) r =
+                    hd_et_call(e, "GET", "/v1/vms?limit=5&offset=10", NULL, viewer);
+                g_assert_cmpint(json_object_get_int_member(hd_et_obj(&r), "total"), ==, 13);
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(hd_et_obj(&r), "vms")), ==,
+                    3);
+        }
+        {
+                g_auto(HdEtReply) r =
+                    hd_et_call(e, "GET", "/v1/vms?name_prefix=rack1-&state=down", NULL, viewer);
+                g_assert_cmpint(json_object_get_int_member(hd_et_obj(&r), "total"), ==, 5);
+        }
+        {
+                g_auto(HdEtReply) r =
+                    hd_et_call(e, "GET", "/v1/vms?name_prefix=rack_", NULL, viewer);
+                g_assert_cmpint(json_object_get_int_member(hd_et_obj(&r), "total"), ==, 0);
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "GET", "/v1/vms?host_id=none", NULL, viewer);
+                g_assert_cmpint(json_object_get_int_member(hd_et_obj(&r), "total"), ==, 0);
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "DELETE", vm_path, NULL, admin);
+                g_assert_cmpuint(r.status, ==, 204);
+        }
+        hd_et_proc_stop(engine, SIGTERM);
+        hd_et_rm_rf(dir);
+}
+
 int main(int argc, char **argv)
 {
         int rc;
@@ -796,6 +1023,7 @@ int main(int argc, char **argv)
         g_test_add_func("/engine-vms/refusals", test_refusals);
         g_test_add_func("/engine-vms/concurrent-starts", test_concurrent_starts);
         g_test_add_func("/engine-vms/kill-engine", test_kill_engine);
+        g_test_add_func("/engine-vms/bad-input", test_bad_input);
         rc = g_test_run();
         g_object_unref(hd_et_session);
         return rc;
