@@ -374,20 +374,20 @@ static void test_vms(void)
         g_clear_error(&error);
 
         /* refusals of adding devices, each with its reason */
-        g_assert_false(hd_store_vm_devices_add(s, vm, h1, (const char *[]){"0000:00:01.0", NULL},
-                                               &error));
+        g_assert_false(
+            hd_store_vm_devices_add(s, vm, h1, (const char *[]){"0000:00:01.0", NULL}, &error));
         assert_refused(&error, "is a bridge");
-        g_assert_false(hd_store_vm_devices_add(s, vm, h1, (const char *[]){"0000:00:00.0", NULL},
-                                               &error));
+        g_assert_false(
+            hd_store_vm_devices_add(s, vm, h1, (const char *[]){"0000:00:00.0", NULL}, &error));
         assert_refused(&error, "is a host bridge");
-        g_assert_false(hd_store_vm_devices_add(s, vm, h1, (const char *[]){"0000:02:00.0", NULL},
-                                               &error));
+        g_assert_false(
+            hd_store_vm_devices_add(s, vm, h1, (const char *[]){"0000:02:00.0", NULL}, &error));
         assert_refused(&error, "the host uses it");
-        g_assert_false(hd_store_vm_devices_add(s, vm, h1, (const char *[]){"0000:05:00.0", NULL},
-                                               &error));
+        g_assert_false(
+            hd_store_vm_devices_add(s, vm, h1, (const char *[]){"0000:05:00.0", NULL}, &error));
         assert_refused(&error, "has no IOMMU group");
-        g_assert_false(hd_store_vm_devices_add(s, vm, h1, (const char *[]){"0000:09:00.0", NULL},
-                                               &error));
+        g_assert_false(
+            hd_store_vm_devices_add(s, vm, h1, (const char *[]){"0000:09:00.0", NULL}, &error));
         assert_refused(&error, "does not list 0000:09:00.0");
         /* a refused list adds nothing (one transaction) */
         g_assert_false(hd_store_vm_devices_add(
@@ -465,7 +465,8 @@ static void test_vms(void)
         g_assert_true(hd_store_host_set_status(s, h1, HD_HOST_MAINTENANCE, NULL, 0, &error));
         g_assert_false(hd_store_vm_start_reserve(s, vm, &error));
         assert_refused(&error, "is in maintenance");
-        g_assert_true(hd_store_host_set_status(s, h1, HD_HOST_NON_RESPONSIVE, "refused", 1, &error));
+        g_assert_true(
+            hd_store_host_set_status(s, h1, HD_HOST_NON_RESPONSIVE, "refused", 1, &error));
         g_assert_false(hd_store_vm_start_reserve(s, vm, &error));
         assert_refused(&error, "does not answer");
         g_assert_true(hd_store_host_set_status(s, h1, HD_HOST_CONNECTING, NULL, 0, &error));
@@ -514,17 +515,17 @@ static void test_vms(void)
                 g_assert_cmpuint(running->len, ==, 1);
         }
         /* transitions: starting -> running -> stopping -> down; wrong ones refused */
-        g_assert_false(hd_store_vm_set_state(s, vm, HD_VM_MASK(HD_VM_RUNNING), HD_VM_STOPPING,
-                                             NULL, &error));
+        g_assert_false(
+            hd_store_vm_set_state(s, vm, HD_VM_MASK(HD_VM_RUNNING), HD_VM_STOPPING, NULL, &error));
         assert_refused(&error, "is starting");
-        g_assert_true(hd_store_vm_set_state(s, vm, HD_VM_MASK(HD_VM_STARTING), HD_VM_RUNNING, NULL,
-                                            &error));
+        g_assert_true(
+            hd_store_vm_set_state(s, vm, HD_VM_MASK(HD_VM_STARTING), HD_VM_RUNNING, NULL, &error));
         g_assert_false(hd_store_vm_start_reserve(s, vm2, &error));
         assert_refused(&error, "is used by VM win10");
-        g_assert_true(hd_store_vm_set_state(s, vm, HD_VM_MASK(HD_VM_RUNNING), HD_VM_STOPPING, NULL,
-                                            &error));
-        g_assert_true(hd_store_vm_set_state(s, vm, HD_VM_MASK(HD_VM_STOPPING), HD_VM_DOWN, NULL,
-                                            &error));
+        g_assert_true(
+            hd_store_vm_set_state(s, vm, HD_VM_MASK(HD_VM_RUNNING), HD_VM_STOPPING, NULL, &error));
+        g_assert_true(
+            hd_store_vm_set_state(s, vm, HD_VM_MASK(HD_VM_STOPPING), HD_VM_DOWN, NULL, &error));
         g_assert_true(hd_store_vm_start_reserve(s, vm2, &error));
         g_assert_true(hd_store_vm_set_state(s, vm2, HD_VM_MASK(HD_VM_STARTING), HD_VM_DOWN,
                                             "agent: no", &error));
@@ -538,8 +539,8 @@ static void test_vms(void)
                 g_autoptr(GPtrArray) items = vm_inventory("10de:2204");
                 HdInvDiff diff;
                 g_autoptr(HdVm) v = NULL;
-                g_assert_true(hd_store_inventory_apply(s, h1, HD_INV_DEVICES, "\"f\"", items, &diff,
-                                                       &error));
+                g_assert_true(
+                    hd_store_inventory_apply(s, h1, HD_INV_DEVICES, "\"f\"", items, &diff, &error));
                 v = hd_store_vm_get(s, vm, &error);
                 g_assert_nonnull(v->hardware_changed);
                 g_assert_nonnull(strstr(v->hardware_changed, "0000:01:00.0 is now 10de:2204"));
@@ -553,10 +554,11 @@ static void test_vms(void)
                 HdInvDiff diff;
                 g_autoptr(HdVm) v = NULL;
                 g_ptr_array_remove_index(items, 3);
-                g_assert_true(hd_store_inventory_apply(s, h1, HD_INV_DEVICES, "\"g\"", items, &diff,
-                                                       &error));
+                g_assert_true(
+                    hd_store_inventory_apply(s, h1, HD_INV_DEVICES, "\"g\"", items, &diff, &error));
                 v = hd_store_vm_get(s, vm, &error);
-                g_assert_nonnull(strstr(v->hardware_changed, "0000:01:00.1 is no longer on host h1"));
+                g_assert_nonnull(
+                    strstr(v->hardware_changed, "0000:01:00.1 is no longer on host h1"));
         }
         /* re-adding the GPU takes its current ids and drops the vanished placeholder: cleared */
         g_assert_true(hd_store_vm_devices_add(s, vm, h1, gpu, &error));
@@ -670,8 +672,8 @@ static void test_vms_concurrent_start(void)
         g_assert_true(hd_store_vm_devices_add(s, b, h, gpu, &error));
         g_mutex_init(&lock);
         g_cond_init(&cond);
-        ra = (Racer){.path = path, .vm = a, .lock = &lock, .cond = &cond, .round = &round,
-                     .rounds = 50};
+        ra = (Racer){
+            .path = path, .vm = a, .lock = &lock, .cond = &cond, .round = &round, .rounds = 50};
         rb = ra;
         rb.vm = b;
         ta = g_thread_new("a", racer, &ra);
@@ -695,11 +697,11 @@ static void test_vms_concurrent_start(void)
                         g_autoptr(HdVm) va = hd_store_vm_get(s, a, &error);
                         g_autoptr(HdVm) vb = hd_store_vm_get(s, b, &error);
                         g_assert_no_error(error);
-                        g_assert_cmpint((va->state == HD_VM_STARTING) + (vb->state == HD_VM_STARTING),
-                                        ==, 1);
-                        g_assert_true(hd_store_vm_set_state(
-                            s, va->state == HD_VM_STARTING ? a : b, HD_VM_MASK(HD_VM_STARTING),
-                            HD_VM_DOWN, NULL, &error));
+                        g_assert_cmpint(
+                            (va->state == HD_VM_STARTING) + (vb->state == HD_VM_STARTING), ==, 1);
+                        g_assert_true(hd_store_vm_set_state(s, va->state == HD_VM_STARTING ? a : b,
+                                                            HD_VM_MASK(HD_VM_STARTING), HD_VM_DOWN,
+                                                            NULL, &error));
                 }
         }
         g_thread_join(ta);

@@ -483,8 +483,9 @@ static void test_refusals(void)
         }
         {
                 g_auto(HdEtReply) r = vm_add(&env, a, env.host, "0000:00:14.0");
-                assert_reason(&r, 409, "refused", "VM a is running: its host devices change only "
-                                                  "while it is down");
+                assert_reason(&r, 409, "refused",
+                              "VM a is running: its host devices change only "
+                              "while it is down");
         }
         {
                 g_autofree char *p = g_strconcat("/v1/vms/", a, "/devices/" GPU, NULL);
@@ -527,8 +528,8 @@ static void test_refusals(void)
         }
         /* hardware changed: the audio function vanishes from h1 while a has it configured */
         {
-                g_autofree char *link = g_build_filename(env.fx->root, "sys/bus/pci/devices", AUDIO,
-                                                         NULL);
+                g_autofree char *link =
+                    g_build_filename(env.fx->root, "sys/bus/pci/devices", AUDIO, NULL);
                 g_autofree char *target = g_file_read_link(link, NULL);
                 g_autofree char *hw = NULL;
                 g_assert_nonnull(target);
@@ -550,8 +551,7 @@ static void test_refusals(void)
                 /* it comes back: the mark stays until the admin acts */
                 g_assert_cmpint(symlink(target, link), ==, 0);
                 for (guint i = 0; i < 1200; i++) {
-                        g_autofree char *d =
-                            hd_et_engine_driver(e, env.viewer, env.host, AUDIO);
+                        g_autofree char *d = hd_et_engine_driver(e, env.viewer, env.host, AUDIO);
                         if (d)
                                 break;
                         g_usleep(50000);
@@ -564,7 +564,8 @@ static void test_refusals(void)
                 {
                         g_auto(HdEtReply) r = vm_add(&env, a, env.host, GPU);
                         g_assert_cmpuint(r.status, ==, 200);
-                        g_assert_true(json_object_get_null_member(hd_et_obj(&r), "hardware_changed"));
+                        g_assert_true(
+                            json_object_get_null_member(hd_et_obj(&r), "hardware_changed"));
                 }
         }
         hd_et_proc_stop(a2, SIGTERM);
@@ -718,7 +719,8 @@ static void kill_during(Env *env, const char *id, const char *action, const char
 {
         g_autoptr(SoupSession) session = soup_session_new_with_options("timeout", 60, NULL);
         g_autofree char *path = g_strconcat("/v1/vms/", id, action, NULL);
-        pid_t agent = (pid_t)g_ascii_strtoll(g_subprocess_get_identifier(env->agent->proc), NULL, 10);
+        pid_t agent =
+            (pid_t)g_ascii_strtoll(g_subprocess_get_identifier(env->agent->proc), NULL, 10);
         gboolean seen = FALSE;
         Async x;
 
@@ -850,8 +852,7 @@ static void test_bad_input(void)
                 g_assert_cmpint(json_object_get_int_member(hd_et_obj(&r), "total"), ==, 0);
         }
         {
-                g_auto(HdEtReply) r =
-                    hd_et_call(e, "POST", "/v1/vms", "{\"name\": \"x\"}", viewer);
+                g_auto(HdEtReply) r = hd_et_call(e, "POST", "/v1/vms", "{\"name\": \"x\"}", viewer);
                 hd_et_assert_error(&r, 403, "forbidden");
         }
         {
@@ -870,9 +871,8 @@ static void test_bad_input(void)
         vm_path = g_strconcat("/v1/vms/", id, NULL);
         dev_path = g_strconcat(vm_path, "/devices", NULL);
         /* PATCH */
-        for (const char *const *b =
-                 (const char *[]){"{}", "{\"name\": 5}", "{\"vcpus\": \"2\"}", "{\"x\": 1}",
-                                  "{\"memory_mib\": null}", NULL};
+        for (const char *const *b = (const char *[]){"{}", "{\"name\": 5}", "{\"vcpus\": \"2\"}",
+                                                     "{\"x\": 1}", "{\"memory_mib\": null}", NULL};
              *b; b++) {
                 g_auto(HdEtReply) r = hd_et_call(e, "PATCH", vm_path, *b, admin);
                 hd_et_assert_error(&r, 400, "invalid-argument");
@@ -943,7 +943,8 @@ static void test_bad_input(void)
                 hd_et_assert_error(&r, 404, "not-found");
         }
         {
-                g_auto(HdEtReply) r = hd_et_call(e, "PATCH", "/v1/vms/nope", "{\"vcpus\": 2}", admin);
+                g_auto(HdEtReply) r =
+                    hd_et_call(e, "PATCH", "/v1/vms/nope", "{\"vcpus\": 2}", admin);
                 hd_et_assert_error(&r, 404, "not-found");
         }
         {
@@ -951,8 +952,8 @@ static void test_bad_input(void)
                 hd_et_assert_error(&r, 404, "not-found");
         }
         {
-                g_auto(HdEtReply) r = hd_et_call(e, "DELETE", "/v1/vms/nope/devices/0000:01:00.0",
-                                                 NULL, admin);
+                g_auto(HdEtReply) r =
+                    hd_et_call(e, "DELETE", "/v1/vms/nope/devices/0000:01:00.0", NULL, admin);
                 hd_et_assert_error(&r, 404, "not-found");
         }
         {
@@ -977,8 +978,8 @@ static void test_bad_input(void)
         }
         /* filters and pagination */
         for (guint i = 0; i < 12; i++) {
-                g_autofree char *b = g_strdup_printf("{\"name\": \"%s%02u\"}",
-                                                     i < 5 ? "rack1-" : "rack2-", i);
+                g_autofree char *b =
+                    g_strdup_printf("{\"name\": \"%s%02u\"}", i < 5 ? "rack1-" : "rack2-", i);
                 g_auto(HdEtReply) r = hd_et_call(e, "POST", "/v1/vms", b, admin);
                 g_assert_cmpuint(r.status, ==, 201);
         }

@@ -3,8 +3,8 @@
  * The engine API's VMs (docs/api/engine-openapi.yaml; vms.h):
  *   GET  /v1/vms?host_id=&state=&name_prefix=&limit=&offset=     POST /v1/vms
  *   GET|PATCH|DELETE /v1/vms/{id}
- *   POST /v1/vms/{id}/devices {host_id, addresses}                DELETE /v1/vms/{id}/devices/{address}
- *   POST /v1/vms/{id}/start | stop | destroy
+ *   POST /v1/vms/{id}/devices {host_id, addresses}                DELETE
+ * /v1/vms/{id}/devices/{address} POST /v1/vms/{id}/start | stop | destroy
  *
  * Start: the store's check and reservation (one transaction: "starting"), then on the host's
  * agent: GET /v1/vms/{id}; absent -> POST /v1/vms (define with the requested devices); shut
@@ -114,8 +114,8 @@ static gboolean no_body(HdEngine *e, HdHttpRequest *req, const char *action, con
 
 static void list_vms(HdEngine *e, HdHttpRequest *req)
 {
-        static const char *const params[] = {"host_id", "state", "name_prefix", "limit", "offset",
-                                             NULL};
+        static const char *const params[] = {"host_id", "state",  "name_prefix",
+                                             "limit",   "offset", NULL};
         g_autoptr(GError) error = NULL;
         g_autoptr(GPtrArray) vms = NULL;
         g_autoptr(JsonBuilder) b = json_builder_new();
@@ -338,11 +338,10 @@ static void op_end(VmOp *op, HdVmState to, const char *failure)
         } else if (failure) {
                 g_autoptr(HdVm) vm = hd_store_vm_get(e->store, op->id, NULL);
                 hd_engine_event(e, hd_api_caller(op->req), action, op->object, "failed", failure);
-                hd_http_respond_error(op->req, 502, "agent-failed",
-                                      "VM %s: the agent of host %s could not %s it: %s",
-                                      vm ? vm->name : op->id,
-                                      vm && vm->host_name ? vm->host_name : op->host_id,
-                                      op->action, failure);
+                hd_http_respond_error(
+                    op->req, 502, "agent-failed", "VM %s: the agent of host %s could not %s it: %s",
+                    vm ? vm->name : op->id, vm && vm->host_name ? vm->host_name : op->host_id,
+                    op->action, failure);
         } else {
                 hd_engine_event(e, hd_api_caller(op->req), action, op->object, "ok",
                                 hd_vm_state_to_string(to));
@@ -595,9 +594,10 @@ static void on_agent_vms(guint status, GBytes *body, const GError *error, gpoint
         for (guint i = 0; i < changes->len; i++) {
                 const HdVmChange *c = changes->pdata[i];
                 g_autofree char *object = g_strdup_printf("vm %s (%s)", c->name, c->id);
-                g_autofree char *message = g_strdup_printf(
-                    "%s -> %s: its host's agent reports it %s", hd_vm_state_to_string(c->from),
-                    hd_vm_state_to_string(c->to), c->to == HD_VM_RUNNING ? "running" : "not running");
+                g_autofree char *message =
+                    g_strdup_printf("%s -> %s: its host's agent reports it %s",
+                                    hd_vm_state_to_string(c->from), hd_vm_state_to_string(c->to),
+                                    c->to == HD_VM_RUNNING ? "running" : "not running");
                 hd_engine_event(e, "engine", "vm.reconcile", object, "ok", message);
                 if (c->to == HD_VM_DOWN) {
                         /* give back what the agent may still hold for it; refused when it runs

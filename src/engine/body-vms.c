@@ -56,7 +56,8 @@ static gboolean get_int(JsonObject *o, const char *name, gint64 min, gint64 max,
                 return invalid(error, "\"%s\" must be a whole number%s", name, type_hint(n));
         *out = json_node_get_int(n);
         if (*out < min || *out > max)
-                return invalid(error, "\"%s\" must be from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT,
+                return invalid(error,
+                               "\"%s\" must be from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT,
                                name, min, max);
         return TRUE;
 }
@@ -123,8 +124,9 @@ gboolean hd_engine_pci_address(const char *in, char out[13])
                 return FALSE;
         for (guint i = 0; i < 12; i++) {
                 char c = in[i];
-                if (shape[i] == 'h' ? !g_ascii_isxdigit(c)
-                                    : shape[i] == 'f' ? (c < '0' || c > '7') : c != shape[i])
+                if (shape[i] == 'h'   ? !g_ascii_isxdigit(c)
+                    : shape[i] == 'f' ? (c < '0' || c > '7')
+                                      : c != shape[i])
                         return FALSE;
                 out[i] = g_ascii_tolower(c);
         }

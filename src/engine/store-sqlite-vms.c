@@ -175,8 +175,7 @@ static HdVm *vm_from_row(HdStore *s, sqlite3_stmt *st, GError **error)
 
 HdVm *hd_store_vm_get(HdStore *s, const char *id, GError **error)
 {
-        g_autoptr(Stmt) st =
-            sq_prepare(s, "SELECT " VM_COLUMNS VM_FROM " WHERE v.id = ?", error);
+        g_autoptr(Stmt) st = sq_prepare(s, "SELECT " VM_COLUMNS VM_FROM " WHERE v.id = ?", error);
         int rc;
 
         if (!st)
@@ -358,7 +357,8 @@ gboolean hd_store_vm_remove(HdStore *s, const char *id, GError **error)
                 return sq_end(s, FALSE, NULL);
         if (state != HD_VM_DOWN) {
                 sq_end(s, FALSE, NULL);
-                return refused(error, "VM %s is %s; stop it (POST /v1/vms/%s/stop) before deleting it",
+                return refused(error,
+                               "VM %s is %s; stop it (POST /v1/vms/%s/stop) before deleting it",
                                name, hd_vm_state_to_string(state), id);
         }
         st = sq_prepare(s, "DELETE FROM vms WHERE id = ?", error);
@@ -392,18 +392,19 @@ static void device_facts(const char *data, DeviceFacts *f)
                 return;
         }
         n = json_object_get_member(o, "is_bridge");
-        f->bridge = n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_BOOLEAN &&
-                    json_node_get_boolean(n);
+        f->bridge = n && JSON_NODE_HOLDS_VALUE(n) &&
+                    json_node_get_value_type(n) == G_TYPE_BOOLEAN && json_node_get_boolean(n);
         n = json_object_get_member(o, "assignable");
         if (n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_BOOLEAN &&
             json_node_get_boolean(n))
                 return;
         n = json_object_get_member(o, "assignable_reason");
-        f->not_assignable = g_strdup(n && JSON_NODE_HOLDS_VALUE(n) &&
-                                             json_node_get_value_type(n) == G_TYPE_STRING
-                                         ? json_node_get_string(n)
-                                         : "the agent says it is not assignable");
-        if (strcmp(f->not_assignable, "host bridge") == 0 || strcmp(f->not_assignable, "bridge") == 0)
+        f->not_assignable =
+            g_strdup(n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
+                         ? json_node_get_string(n)
+                         : "the agent says it is not assignable");
+        if (strcmp(f->not_assignable, "host bridge") == 0 ||
+            strcmp(f->not_assignable, "bridge") == 0)
                 f->bridge = TRUE;
 }
 
@@ -453,9 +454,9 @@ static gboolean hw_recompute(HdStore *s, const char *vm_id, gboolean may_clear, 
                 if (sqlite3_column_type(st, 4) == SQLITE_NULL)
                         problem = g_strdup_printf("%s is no longer on host %s", addr, host);
                 else if (g_strcmp0(v, xv) != 0 || g_strcmp0(d, xd) != 0)
-                        problem = g_strdup_printf("%s is now %s:%s (was %s:%s)", addr,
-                                                  xv ? xv : "?", xd ? xd : "?", v ? v : "?",
-                                                  d ? d : "?");
+                        problem =
+                            g_strdup_printf("%s is now %s:%s (was %s:%s)", addr, xv ? xv : "?",
+                                            xd ? xd : "?", v ? v : "?", d ? d : "?");
                 else if (sqlite3_column_type(st, 7) == SQLITE_NULL ||
                          sqlite3_column_int64(st, 7) != sqlite3_column_int64(st, 3))
                         problem = g_strdup_printf("%s left IOMMU group %" G_GINT64_FORMAT, addr,
@@ -497,14 +498,13 @@ gboolean sq_vms_inventory_changed(HdStore *s, const char *host_id, GError **erro
 
 /* V2 and V1 after a change of the VM's rows: groups without a requested row go, the pin
  * follows the rows, "hardware changed" is recomputed. */
-static gboolean vm_rows_settle(HdStore *s, const char *vm_id, const char *host_id,
-                               GError **error)
+static gboolean vm_rows_settle(HdStore *s, const char *vm_id, const char *host_id, GError **error)
 {
-        g_autoptr(Stmt) del = sq_prepare(
-            s,
-            "DELETE FROM vm_devices WHERE vm_id = ?1 AND iommu_group NOT IN "
-            "(SELECT iommu_group FROM vm_devices WHERE vm_id = ?1 AND requested = 1)",
-            error);
+        g_autoptr(Stmt) del =
+            sq_prepare(s,
+                       "DELETE FROM vm_devices WHERE vm_id = ?1 AND iommu_group NOT IN "
+                       "(SELECT iommu_group FROM vm_devices WHERE vm_id = ?1 AND requested = 1)",
+                       error);
         g_autoptr(Stmt) pin = NULL;
         g_autofree char *now = hd_store_now();
 
@@ -531,11 +531,11 @@ static gboolean vm_rows_settle(HdStore *s, const char *vm_id, const char *host_i
 static gboolean add_device(HdStore *s, const char *vm_id, const char *vm_name, const char *host_id,
                            const char *host_name, const char *address, GError **error)
 {
-        g_autoptr(Stmt) dev = sq_prepare(
-            s,
-            "SELECT vendor_id, device_id, iommu_group, data FROM devices "
-            "WHERE host_id = ? AND address = ?",
-            error);
+        g_autoptr(Stmt) dev =
+            sq_prepare(s,
+                       "SELECT vendor_id, device_id, iommu_group, data FROM devices "
+                       "WHERE host_id = ? AND address = ?",
+                       error);
         g_autoptr(Stmt) members = NULL;
         g_autoptr(Stmt) put = NULL;
         DeviceFacts facts;
@@ -710,8 +710,8 @@ gboolean hd_store_vm_device_remove(HdStore *s, const char *vm_id, const char *ad
                 if (rc != SQLITE_DONE)
                         return sq_db_fail(s, error, "vm_devices");
                 g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND,
-                            "VM %s has no host device %s (GET /v1/vms/%s lists its devices)",
-                            name, address, vm_id);
+                            "VM %s has no host device %s (GET /v1/vms/%s lists its devices)", name,
+                            address, vm_id);
                 return FALSE;
         }
         requested = sqlite3_column_int(row, 0) != 0;
@@ -719,11 +719,12 @@ gboolean hd_store_vm_device_remove(HdStore *s, const char *vm_id, const char *ad
         listed = sqlite3_column_type(row, 2) != SQLITE_NULL;
         if (!requested && listed) {
                 sq_end(s, FALSE, NULL);
-                return refused(error,
-                               "%s is a placeholder of VM %s: it shares IOMMU group %" G_GINT64_FORMAT
-                               " with a device the VM requests, and the whole group goes to the "
-                               "VM; remove the requested device(s) of that group instead",
-                               address, name, group);
+                return refused(
+                    error,
+                    "%s is a placeholder of VM %s: it shares IOMMU group %" G_GINT64_FORMAT
+                    " with a device the VM requests, and the whole group goes to the "
+                    "VM; remove the requested device(s) of that group instead",
+                    address, name, group);
         }
         /* a requested device becomes a placeholder while it is still in the group; a device the
          * host no longer lists simply goes; vm_rows_settle() drops groups with no requested
@@ -748,8 +749,9 @@ gboolean hd_store_vm_device_remove(HdStore *s, const char *vm_id, const char *ad
 static gboolean host_ready(HdStore *s, const char *host_id, const char *vm_name, GError **error)
 {
         g_autoptr(Stmt) st = sq_prepare(
-            s, "SELECT name, status, passthrough, passthrough_reason, last_error FROM hosts "
-               "WHERE id = ?",
+            s,
+            "SELECT name, status, passthrough, passthrough_reason, last_error FROM hosts "
+            "WHERE id = ?",
             error);
         g_autofree char *status = NULL;
         const char *name, *reason, *last;
@@ -844,8 +846,8 @@ gboolean hd_store_vm_start_reserve(HdStore *s, const char *vm_id, GError **error
         for (guint i = 0; i < devices->len && !changed; i++) {
                 const HdVmDevice *d = devices->pdata[i];
                 if (!d->present)
-                        changed = g_strdup_printf("%s is missing or changed on host %s",
-                                                  d->address, host_name);
+                        changed = g_strdup_printf("%s is missing or changed on host %s", d->address,
+                                                  host_name);
         }
         if (changed) {
                 sq_end(s, FALSE, NULL);
@@ -855,14 +857,14 @@ gboolean hd_store_vm_start_reserve(HdStore *s, const char *vm_id, GError **error
                                name, host_name, changed, vm_id);
         }
         /* V5: no other VM that is not down holds a row of these groups on this host */
-        conflict = sq_prepare(
-            s,
-            "SELECT o.address, v.name, v.state, o.iommu_group FROM vm_devices o "
-            "JOIN vms v ON v.id = o.vm_id WHERE o.host_id = ?2 AND o.vm_id <> ?1 AND "
-            "v.state <> 'down' AND o.iommu_group IN "
-            "(SELECT iommu_group FROM vm_devices WHERE vm_id = ?1) "
-            "ORDER BY o.requested DESC, o.address LIMIT 1",
-            error);
+        conflict =
+            sq_prepare(s,
+                       "SELECT o.address, v.name, v.state, o.iommu_group FROM vm_devices o "
+                       "JOIN vms v ON v.id = o.vm_id WHERE o.host_id = ?2 AND o.vm_id <> ?1 AND "
+                       "v.state <> 'down' AND o.iommu_group IN "
+                       "(SELECT iommu_group FROM vm_devices WHERE vm_id = ?1) "
+                       "ORDER BY o.requested DESC, o.address LIMIT 1",
+                       error);
         if (!conflict)
                 return sq_end(s, FALSE, NULL);
         sq_bind_text(conflict, 1, vm_id);
@@ -936,8 +938,8 @@ gboolean hd_store_host_has_vms(HdStore *s, const char *host_id, GError **error)
         return rc == SQLITE_ROW;
 }
 
-gboolean hd_store_vm_reconcile(HdStore *s, const char *host_id, GHashTable *agent,
-                               GHashTable *skip, GPtrArray **changes, GError **error)
+gboolean hd_store_vm_reconcile(HdStore *s, const char *host_id, GHashTable *agent, GHashTable *skip,
+                               GPtrArray **changes, GError **error)
 {
         g_autoptr(GPtrArray) out =
             g_ptr_array_new_with_free_func((GDestroyNotify)hd_vm_change_free);
@@ -948,8 +950,8 @@ gboolean hd_store_vm_reconcile(HdStore *s, const char *host_id, GHashTable *agen
 
         if (!sq_begin(s, error))
                 return FALSE;
-        sel = sq_prepare(s, "SELECT id, name, state FROM vms WHERE host_id = ? ORDER BY name",
-                         error);
+        sel =
+            sq_prepare(s, "SELECT id, name, state FROM vms WHERE host_id = ? ORDER BY name", error);
         upd = sel ? sq_prepare(s,
                                "UPDATE vms SET state = ?, last_error = COALESCE(?, last_error), "
                                "updated_at = ? WHERE id = ?",

@@ -67,7 +67,8 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
                         continue;
                 if (v.name)
                         g_assert_true(hd_engine_name_valid(v.name));
-                g_assert_true(v.memory_mib == 0 || (v.memory_mib >= 16 && v.memory_mib <= 16777216));
+                g_assert_true(v.memory_mib == 0 ||
+                              (v.memory_mib >= 16 && v.memory_mib <= 16777216));
                 g_assert_true(v.vcpus == 0 || (v.vcpus >= 1 && v.vcpus <= 1024));
                 if (create)
                         g_assert_true(v.name && v.memory_mib && v.vcpus);
