@@ -601,6 +601,20 @@ static void async_send(SoupSession *session, Env *env, Async *a, const char *pat
         soup_session_send_and_read_async(session, a->msg, G_PRIORITY_DEFAULT, NULL, on_async, a);
 }
 
+/* The answer's body as a string (GBytes need not end in a NUL). */
+static char *async_text(const Async *a)
+{
+        return g_strndup(g_bytes_get_data(a->body, NULL), g_bytes_get_size(a->body));
+}
+
+static void async_record(const Async *a, const char *path)
+{
+        g_autofree char *text = async_text(a);
+
+        hd_et_record_answer("POST", path, soup_message_get_status(a->msg), "application/json",
+                            text);
+}
+
 static void async_clear(Async *a)
 {
         g_clear_object(&a->msg);
@@ -639,17 +653,13 @@ static void test_concurrent_starts(void)
                 g_assert_nonnull(xb.body);
                 sa = soup_message_get_status(xa.msg);
                 sb = soup_message_get_status(xb.msg);
-                hd_et_record_answer("POST", pa, sa, "application/json",
-                                    g_bytes_get_data(xa.body, NULL));
-                hd_et_record_answer("POST", pb, sb, "application/json",
-                                    g_bytes_get_data(xb.body, NULL));
+                async_record(&xa, pa);
+                async_record(&xb, pb);
                 /* exactly one runs; the other was refused naming it */
                 if (!((sa == 200 && sb == 409) || (sa == 409 && sb == 200)))
                         g_error("round %u: %u and %u", round, sa, sb);
                 {
-                        GBytes *lost = sa == 409 ? xa.body : xb.body;
-                        g_autofree char *text =
-                            g_strndup(g_bytes_get_data(lost, NULL), g_bytes_get_size(lost));
+                        g_autofree char *text = async_text(sa == 409 ? &xa : &xb);
                         g_assert_nonnull(strstr(text, "is used by VM"));
                 }
                 winner = sa == 200 ? a : b;
@@ -671,6 +681,29 @@ static void test_concurrent_starts(void)
         g_test_message("a won %u rounds, b %u", wins_a, wins_b);
         g_assert_cmpuint(wins_a + wins_b, ==, 50);
         wait_driver(&env, GPU, "nouveau");
+        {
+                /* VMs of different groups start side by side */
+                g_autofree char *c = vm_create(&env, "c");
+                g_autofree char *pa = g_strconcat("/v1/vms/", a, "/start", NULL);
+                g_autofree char *pc = g_strconcat("/v1/vms/", c, "/start", NULL);
+                g_auto(HdEtReply) r = vm_add(&env, c, env.host, "0000:00:14.0");
+                Async xa, xc;
+
+                g_assert_cmpuint(r.status, ==, 200);
+                async_send(session, &env, &xa, pa);
+                async_send(session, &env, &xc, pc);
+                while (!xa.done || !xc.done)
+                        g_main_context_iteration(NULL, TRUE);
+                g_assert_cmpuint(soup_message_get_status(xa.msg), ==, 200);
+                g_assert_cmpuint(soup_message_get_status(xc.msg), ==, 200);
+                async_record(&xa, pa);
+                async_record(&xc, pc);
+                g_assert_cmpstr(agent_state(&env, a), ==, "running");
+                g_assert_cmpstr(agent_state(&env, c), ==, "running");
+                wait_driver(&env, "0000:00:14.0", "vfio-pci");
+                async_clear(&xa);
+                async_clear(&xc);
+        }
         env_teardown(&env);
 }
 
