@@ -548,6 +548,19 @@ static void test_vms(void)
         }
         g_assert_false(hd_store_vm_start_reserve(s, vm, &error));
         assert_refused(&error, "hardware changed on host h1");
+        {
+                /* audited in the apply's transaction */
+                g_autoptr(GPtrArray) ev = hd_store_events_list(s, 0, 100, &error);
+                gboolean seen = FALSE;
+                for (guint i = 0; i < ev->len; i++) {
+                        const HdEvent *ev_i = ev->pdata[i];
+                        if (strcmp(ev_i->action, "vm.hardware_changed") == 0 &&
+                            g_str_has_prefix(ev_i->object, "vm win10 (") &&
+                            strstr(ev_i->message, "0000:01:00.0 is now 10de:2204"))
+                                seen = TRUE;
+                }
+                g_assert_true(seen);
+        }
         /* the audio function vanishes too: both named */
         {
                 g_autoptr(GPtrArray) items = vm_inventory("10de:2204");

@@ -544,6 +544,7 @@ static void test_refusals(void)
                 }
                 g_assert_nonnull(hw);
                 g_assert_nonnull(strstr(hw, AUDIO " is no longer on host h1"));
+                g_assert_true(hd_et_has_event(e, env.viewer, "vm.hardware_changed", "failed"));
                 {
                         g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/start");
                         assert_reason(&r, 409, "refused", "hardware changed on host h1");
