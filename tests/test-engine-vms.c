@@ -199,6 +199,21 @@ static void wait_driver(Env *env, const char *addr, const char *driver)
         g_error("%s never on %s", addr, driver);
 }
 
+/* The agent has no domain for VM @id (any more). */
+static void wait_agent_gone(Env *env, const char *id)
+{
+        g_autofree char *path = g_strconcat("/v1/vms/", id, NULL);
+        guint status = 0;
+
+        for (guint i = 0; i < 1200 && status != 404; i++) {
+                g_auto(HdEtReply) r = agent_call(env, "GET", path, NULL);
+                status = r.status;
+                if (status != 404)
+                        g_usleep(50000);
+        }
+        g_assert_cmpuint(status, ==, 404);
+}
+
 /* ---- the seed's VM workflow ---- */
 
 static void test_workflow(void)
@@ -318,6 +333,25 @@ static void test_workflow(void)
         }
         g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.reconcile", "ok"));
         wait_driver(&env, GPU, "nouveau");
+        /* its last device removed: unpinned, and its definition goes from the agent */
+        {
+                g_autofree char *p = g_strconcat("/v1/vms/", id, "/devices/" GPU, NULL);
+                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "DELETE", p, NULL, env.admin);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_true(json_object_get_null_member(hd_et_obj(&r), "host_id"));
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(hd_et_obj(&r), "devices")),
+                    ==, 0);
+        }
+        wait_agent_gone(&env, id);
+        {
+                g_auto(HdEtReply) r = vm_add(&env, id, env.host, GPU);
+                g_auto(HdEtReply) r1 = vm_do(&env, "POST", id, "/start");
+                g_auto(HdEtReply) r2 = vm_do(&env, "POST", id, "/stop");
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_cmpuint(r1.status, ==, 200);
+                g_assert_cmpuint(r2.status, ==, 200);
+        }
         /* deleted: gone from the engine and (best effort, asynchronously) from the agent */
         {
                 g_auto(HdEtReply) r = vm_do(&env, "DELETE", id, "");
@@ -327,17 +361,7 @@ static void test_workflow(void)
                 g_auto(HdEtReply) r = vm_do(&env, "GET", id, "");
                 hd_et_assert_error(&r, 404, "not-found");
         }
-        {
-                g_autofree char *path = g_strconcat("/v1/vms/", id, NULL);
-                guint status = 0;
-                for (guint i = 0; i < 1200 && status != 404; i++) {
-                        g_auto(HdEtReply) r = agent_call(&env, "GET", path, NULL);
-                        status = r.status;
-                        if (status != 404)
-                                g_usleep(50000);
-                }
-                g_assert_cmpuint(status, ==, 404);
-        }
+        wait_agent_gone(&env, id);
         g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.remove", "ok"));
         env_teardown(&env);
 }
