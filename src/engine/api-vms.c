@@ -116,7 +116,6 @@ static void ignore_reply(guint status, GBytes *body, const GError *error, gpoint
 {
 }
 
-
 static void list_vms(HdEngine *e, HdHttpRequest *req)
 {
         static const char *const params[] = {"host_id", "state",  "name_prefix",
@@ -207,7 +206,6 @@ static void edit_vm(HdEngine *e, HdHttpRequest *req, const char *id)
         hd_engine_event(e, hd_api_caller(req), "vm.edit", object, "ok", what->str);
         respond_vm(e, req, HD_HTTP_OK, id);
 }
-
 
 static void delete_vm(HdEngine *e, HdHttpRequest *req, const char *id)
 {
