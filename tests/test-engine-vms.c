@@ -732,7 +732,7 @@ static void test_concurrent_starts(void)
         env_teardown(&env);
 }
 
-/* ---- the engine killed (-9) during a start and during a stop ---- */
+/* ---- the engine killed (-9) during a start and during a stop; down during a stop ---- */
 
 /* Wait until the engine's state of @id is settled (down or running) and equals the agent's,
  * with the GPU on the driver that state implies; that state. */
@@ -841,6 +841,27 @@ static void test_kill_engine(void)
                 g_auto(HdEtReply) r2 = vm_do(&env, "POST", a, "/start");
                 g_assert_cmpuint(r.status, ==, 200);
                 assert_reason(&r2, 409, "refused", "is used by VM b");
+        }
+        {
+                /* the engine is down while the running VM stops on its host: its restart
+                 * reconciles it down */
+                const char *running = strcmp(st, "down") == 0 ? b : a;
+                g_autofree char *path = g_strconcat("/v1/vms/", running, "/destroy", NULL);
+                g_autofree char *now = NULL;
+                hd_et_proc_stop(env.engine, SIGTERM);
+                {
+                        g_auto(HdEtReply) r = agent_call(&env, "POST", path, NULL);
+                        g_assert_cmpuint(r.status, ==, 200);
+                }
+                env.engine = hd_et_engine_start(env.dir);
+                now = converge(&env, running);
+                g_assert_cmpstr(now, ==, "down");
+                {
+                        g_auto(HdEtReply) r = vm_do(&env, "GET", running, "");
+                        g_assert_nonnull(
+                            strstr(json_object_get_string_member(hd_et_obj(&r), "last_error"),
+                                   "stopped outside the engine"));
+                }
         }
         env_teardown(&env);
 }
