@@ -361,6 +361,9 @@ static gboolean apply(HdSync *s, HdInvKind kind, GBytes *body, const char *etag)
                 emit(s, kind == HD_INV_DEVICES ? "host.sync.devices" : "host.sync.groups", "ok",
                      "%u %s: %u new, %u changed, %u gone", items->len, what, diff.inserted,
                      diff.updated, diff.deleted);
+        /* a device generation read (connecting, or a long poll's 200): the VMs' reconcile */
+        if (kind == HD_INV_DEVICES && s->m->cfg.host_synced)
+                s->m->cfg.host_synced(s->id, s->m->user_data);
         return TRUE;
 }
 
