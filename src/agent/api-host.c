@@ -262,8 +262,14 @@ static void post_reboot(HdRequest *req)
         json_builder_end_object(b);
         hd_respond_builder(req->msg, 202, b);
         hd_agent_log("info", "reboot requested", "boot_id", boot_id ? boot_id : "unknown", NULL);
-        /* after the answer has left: systemd stops this agent as one of its first steps */
-        g_timeout_add(200, reboot_start, agent);
+        /* after the answer has left: systemd stops this agent as one of its first steps.
+         * HOSTDEVD_TEST_REBOOT_DELAY_MS holds the reboot back (tests of a reboot that does
+         * not come back) */
+        g_timeout_add(200 + (guint)MIN(g_ascii_strtoull(g_getenv("HOSTDEVD_TEST_REBOOT_DELAY_MS")
+                                                            ?: "0",
+                                                        NULL, 10),
+                                       G_MAXINT32),
+                      reboot_start, agent);
 }
 
 gboolean hd_api_host(HdRequest *req)
