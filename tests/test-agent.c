@@ -1489,8 +1489,8 @@ static char *host_boot(Daemon *d, gboolean *possible, gboolean *groups, const ch
         g_assert_cmpuint(r.status, ==, 200);
         o = body_object(&r, &root);
         boot_id = g_strdup(json_object_get_string_member(o, "boot_id"));
-        *possible = json_object_get_boolean_member(
-            json_object_get_object_member(o, "readiness"), "passthrough_possible");
+        *possible = json_object_get_boolean_member(json_object_get_object_member(o, "readiness"),
+                                                   "passthrough_possible");
         *groups = json_object_get_boolean_member(o, "iommu_groups");
         running = json_object_get_array_member(json_object_get_object_member(o, "kernel_args"),
                                                "running");

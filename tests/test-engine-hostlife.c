@@ -31,8 +31,8 @@ static JsonObject *get_host(const char *engine, const char *tok, const char *id,
         return hd_et_obj(r);
 }
 
-static HdEtReply host_call(const char *engine, const char *method, const char *id,
-                           const char *what, const char *body, const char *tok)
+static HdEtReply host_call(const char *engine, const char *method, const char *id, const char *what,
+                           const char *body, const char *tok)
 {
         g_autofree char *path = g_strconcat("/v1/hosts/", id, "/", what, NULL);
         return hd_et_call(engine, method, path, body, tok);
@@ -61,8 +61,7 @@ static gboolean array_has(JsonArray *a, const char *word)
 static JsonArray *kargs_member(JsonObject *host, const char *name)
 {
         JsonObject *k = json_object_get_object_member(host, "kernel_args");
-        return json_object_get_null_member(k, name) ? NULL
-                                                    : json_object_get_array_member(k, name);
+        return json_object_get_null_member(k, name) ? NULL : json_object_get_array_member(k, name);
 }
 
 /* The agent's own boot id (GET /v1/host on the agent). */
@@ -129,9 +128,9 @@ static void test_workflow(void)
         }
         /* a plan is allowed while up; it becomes the host's desired command line */
         {
-                g_auto(HdEtReply) r = host_call(e, "PUT", id, "kernel-args",
-                                                "{\"enable\": [\"iommu\"], \"dry_run\": true}",
-                                                admin);
+                g_auto(HdEtReply) r =
+                    host_call(e, "PUT", id, "kernel-args",
+                              "{\"enable\": [\"iommu\"], \"dry_run\": true}", admin);
                 g_assert_cmpuint(r.status, ==, 200);
                 g_assert_true(array_has(json_object_get_array_member(hd_et_obj(&r), "added"),
                                         "intel_iommu=on"));
@@ -257,9 +256,10 @@ static void test_workflow(void)
                         if (back) {
                                 boot1 = g_strdup(json_object_get_string_member(h, "boot_id"));
                                 g_assert_cmpstr(boot1, !=, boot0);
-                                g_assert_false(json_object_get_boolean_member(h, "reboot_required"));
-                                g_assert_true(array_has(kargs_member(h, "running"),
-                                                        "intel_iommu=on"));
+                                g_assert_false(
+                                    json_object_get_boolean_member(h, "reboot_required"));
+                                g_assert_true(
+                                    array_has(kargs_member(h, "running"), "intel_iommu=on"));
                                 g_assert_true(json_object_get_boolean_member(
                                     json_object_get_object_member(h, "passthrough"), "enabled"));
                         } else {
@@ -293,9 +293,9 @@ static void test_workflow(void)
         }
         {
                 g_auto(HdEtReply) r = {0};
-                g_assert_cmpstr(json_object_get_string_member(get_host(e, viewer, id, &r),
-                                                              "status"),
-                                ==, "maintenance");
+                g_assert_cmpstr(
+                    json_object_get_string_member(get_host(e, viewer, id, &r), "status"), ==,
+                    "maintenance");
         }
         /* activate: up, passthrough enabled, groups present */
         {
@@ -318,8 +318,8 @@ static void test_workflow(void)
                 g_auto(HdEtReply) r = host_call(e, "GET", id, "groups", NULL, viewer);
                 g_assert_cmpuint(r.status, ==, 200);
                 g_assert_cmpuint(
-                    json_array_get_length(json_object_get_array_member(hd_et_obj(&r), "groups")),
-                    >, 0);
+                    json_array_get_length(json_object_get_array_member(hd_et_obj(&r), "groups")), >,
+                    0);
         }
         g_assert_true(hd_et_has_event(e, viewer, "host.activate", "ok"));
         {
@@ -393,25 +393,26 @@ static void test_refusals(void)
                 hd_et_assert_error(&r, 403, "forbidden");
         }
         /* unknown hosts */
-        for (const char *const *w = (const char *const[]){"maintenance", "reboot", "activate",
-                                                           NULL};
+        for (const char *const *w =
+                 (const char *const[]){"maintenance", "reboot", "activate", NULL};
              *w; w++) {
                 g_auto(HdEtReply) r = host_call(e, "POST", "no-such-host", *w, NULL, admin);
                 hd_et_assert_error(&r, 404, "not-found");
         }
         {
-                g_auto(HdEtReply) r = host_call(e, "GET", "no-such-host", "kernel-args", NULL, viewer);
+                g_auto(HdEtReply) r =
+                    host_call(e, "GET", "no-such-host", "kernel-args", NULL, viewer);
                 hd_et_assert_error(&r, 404, "not-found");
         }
         {
-                g_auto(HdEtReply) r =
-                    host_call(e, "PUT", "no-such-host", "kernel-args", "{\"dry_run\": true}", admin);
+                g_auto(HdEtReply) r = host_call(e, "PUT", "no-such-host", "kernel-args",
+                                                "{\"dry_run\": true}", admin);
                 hd_et_assert_error(&r, 404, "not-found");
         }
         /* the transitions take no members; methods */
         {
-                g_auto(HdEtReply) r = host_call(e, "POST", id, "maintenance", "{\"force\": true}",
-                                                admin);
+                g_auto(HdEtReply) r =
+                    host_call(e, "POST", id, "maintenance", "{\"force\": true}", admin);
                 assert_refused(&r, 400, "invalid-argument", "no members");
         }
         {
@@ -445,8 +446,8 @@ static void test_refusals(void)
                 g_auto(HdEtReply) r = {0};
                 JsonObject *h = get_host(e, viewer, id, &r);
                 g_assert_cmpstr(json_object_get_string_member(h, "status"), ==, "maintenance");
-                g_assert_nonnull(strstr(json_object_get_string_member(h, "last_error"),
-                                        "cannot be reached"));
+                g_assert_nonnull(
+                    strstr(json_object_get_string_member(h, "last_error"), "cannot be reached"));
         }
         g_assert_true(hd_et_has_event(e, viewer, "host.reboot", "failed"));
         hd_et_proc_stop(engine, SIGTERM);

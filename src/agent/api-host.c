@@ -265,11 +265,11 @@ static void post_reboot(HdRequest *req)
         /* after the answer has left: systemd stops this agent as one of its first steps.
          * HOSTDEVD_TEST_REBOOT_DELAY_MS holds the reboot back (tests of a reboot that does
          * not come back) */
-        g_timeout_add(200 + (guint)MIN(g_ascii_strtoull(g_getenv("HOSTDEVD_TEST_REBOOT_DELAY_MS")
-                                                            ?: "0",
-                                                        NULL, 10),
-                                       G_MAXINT32),
-                      reboot_start, agent);
+        g_timeout_add(
+            200 + (guint)MIN(
+                      g_ascii_strtoull(g_getenv("HOSTDEVD_TEST_REBOOT_DELAY_MS") ?: "0", NULL, 10),
+                      G_MAXINT32),
+            reboot_start, agent);
 }
 
 gboolean hd_api_host(HdRequest *req)

@@ -101,12 +101,12 @@ static void respond_agent_failure(Pending *p, const char *action, guint status, 
                               : status == 409 ? "refused"
                                               : "agent-failed",
                               "%s: %s%s", p->object, why,
-                              bad_input ? "" : "; check the agent (GET /v1/hosts/{id}), then retry");
+                              bad_input ? ""
+                                        : "; check the agent (GET /v1/hosts/{id}), then retry");
 }
 
 /* An empty body or {} (the transitions take no members); FALSE after answering 400/413. */
-static gboolean no_members(HdEngine *e, HdHttpRequest *req, const char *action,
-                           const char *object)
+static gboolean no_members(HdEngine *e, HdHttpRequest *req, const char *action, const char *object)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(JsonObject) o = NULL;
@@ -238,8 +238,7 @@ static gboolean check_option(const char *member, const char *text, gboolean valu
                                                "VENDOR:DEVICE ids in hex, separated by commas",
                                                member, name);
                 if (eq && !eq[1])
-                        return invalid(error, "\"%s\": option %s has an empty value", member,
-                                       name);
+                        return invalid(error, "\"%s\": option %s has an empty value", member, name);
                 return TRUE;
         }
         {
@@ -393,7 +392,8 @@ static char *answer_desired(GBytes *body, char **summary)
                         continue;
                 for (guint i = 0; i < json_array_get_length(json_node_get_array(n)); i++) {
                         JsonNode *w = json_array_get_element(json_node_get_array(n), i);
-                        if (JSON_NODE_HOLDS_VALUE(w) && json_node_get_value_type(w) == G_TYPE_STRING)
+                        if (JSON_NODE_HOLDS_VALUE(w) &&
+                            json_node_get_value_type(w) == G_TYPE_STRING)
                                 g_string_append_printf(s, " %c%s", **k == 'a' ? '+' : '-',
                                                        json_node_get_string(w));
                 }
@@ -418,8 +418,8 @@ static void on_kernel_args_put(guint status, GBytes *body, const GError *error, 
                     "%s: %s%s", p->dry_run ? "planned" : "applied", summary ? summary : "",
                     p->dry_run ? "" : "; reboot the host for it to take effect");
 
-                if (desired && !hd_store_host_set_kernel_desired(p->e->store, p->id, desired,
-                                                                 &local))
+                if (desired &&
+                    !hd_store_host_set_kernel_desired(p->e->store, p->id, desired, &local))
                         g_warning("host %s: %s", p->id, local->message);
                 hd_engine_event(p->e, p->actor, action, p->object, "ok", message);
                 /* the configured command line changed: read the host's facts again */

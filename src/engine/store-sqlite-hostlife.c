@@ -16,8 +16,8 @@
 static gboolean read_status(HdStore *s, const char *id, char **name, HdHostStatus *status,
                             char **boot_id, GError **error)
 {
-        g_autoptr(Stmt) st = sq_prepare(s, "SELECT name, status, boot_id FROM hosts WHERE id = ?",
-                                        error);
+        g_autoptr(Stmt) st =
+            sq_prepare(s, "SELECT name, status, boot_id FROM hosts WHERE id = ?", error);
         g_autofree char *text = NULL;
         int rc;
 
@@ -134,11 +134,11 @@ gboolean hd_store_host_begin_reboot(HdStore *s, const char *id, GError **error)
         if (!read_status(s, id, &name, &status, &boot_id, error))
                 return sq_end(s, FALSE, NULL);
         if (status != HD_HOST_MAINTENANCE)
-                return refuse(s, error, "host %s is %s: a reboot is allowed in maintenance only; %s",
-                              name, hd_host_status_to_string(status),
-                              status == HD_HOST_UP
-                                  ? "POST /v1/hosts/{id}/maintenance first"
-                                  : status_advice(status));
+                return refuse(s, error,
+                              "host %s is %s: a reboot is allowed in maintenance only; %s", name,
+                              hd_host_status_to_string(status),
+                              status == HD_HOST_UP ? "POST /v1/hosts/{id}/maintenance first"
+                                                   : status_advice(status));
         values[0] = boot_id;
         values[1] = now;
         values[2] = now;
@@ -153,8 +153,8 @@ gboolean hd_store_host_begin_reboot(HdStore *s, const char *id, GError **error)
 }
 
 /* rebooting -> maintenance with @last_error; *@changed: whether the host was rebooting. */
-static gboolean end_reboot(HdStore *s, const char *id, const char *last_error,
-                           gboolean *changed, GError **error)
+static gboolean end_reboot(HdStore *s, const char *id, const char *last_error, gboolean *changed,
+                           GError **error)
 {
         g_autoptr(Stmt) st = NULL;
         g_autofree char *now = hd_store_now();
@@ -176,8 +176,7 @@ static gboolean end_reboot(HdStore *s, const char *id, const char *last_error,
         return TRUE;
 }
 
-gboolean hd_store_host_abort_reboot(HdStore *s, const char *id, const char *message,
-                                    GError **error)
+gboolean hd_store_host_abort_reboot(HdStore *s, const char *id, const char *message, GError **error)
 {
         gboolean changed = FALSE;
 
@@ -188,8 +187,8 @@ gboolean hd_store_host_abort_reboot(HdStore *s, const char *id, const char *mess
         return changed;
 }
 
-gboolean hd_store_host_reboot_seen(HdStore *s, const char *id, const char *boot_id,
-                                   gboolean *back, GError **error)
+gboolean hd_store_host_reboot_seen(HdStore *s, const char *id, const char *boot_id, gboolean *back,
+                                   GError **error)
 {
         g_autoptr(Stmt) st = NULL;
         g_autofree char *from = NULL;
@@ -232,10 +231,10 @@ gboolean hd_store_host_activate(HdStore *s, const char *id, GError **error)
         if (!read_status(s, id, &name, &status, NULL, error))
                 return sq_end(s, FALSE, NULL);
         if (status != HD_HOST_MAINTENANCE)
-                return refuse(s, error, "host %s is %s: only a host in maintenance is activated; %s",
-                              name, hd_host_status_to_string(status),
-                              status == HD_HOST_UP ? "it is active already"
-                                                   : status_advice(status));
+                return refuse(
+                    s, error, "host %s is %s: only a host in maintenance is activated; %s", name,
+                    hd_host_status_to_string(status),
+                    status == HD_HOST_UP ? "it is active already" : status_advice(status));
         values[0] = now;
         values[1] = id;
         return sq_end(s,
@@ -275,8 +274,7 @@ gboolean hd_store_host_set_sync_status(HdStore *s, const char *id, HdHostStatus 
         sqlite3_bind_int(st, 5, (int)retry_seconds);
         sq_bind_text(st, 6, now);
         sq_bind_text(st, 7, id);
-        if (!sq_step_done(s, st, NULL, error) ||
-            !read_status(s, id, &name, &after, NULL, error))
+        if (!sq_step_done(s, st, NULL, error) || !read_status(s, id, &name, &after, NULL, error))
                 return sq_end(s, FALSE, NULL);
         if (status_out)
                 *status_out = after;

@@ -4,9 +4,10 @@
  * handed to the store. The admin's transitions (maintenance, reboot, activate) are store calls
  * made by api-hostlife.c; here the sync writes its own status only through
  * hd_store_host_set_sync_status(), which leaves a host in maintenance or rebooting there,
- * and ends rebooting when GET /v1/host answers with a new boot id (on_host). Everything here runs on the main thread; a request's callback holds a
- * reference on its HdSync and does nothing once the request was cancelled (the host was
- * removed, edited or failed: the cancellable is replaced, never reused).
+ * and ends rebooting when GET /v1/host answers with a new boot id (on_host). Everything here runs
+ * on the main thread; a request's callback holds a reference on its HdSync and does nothing once
+ * the request was cancelled (the host was removed, edited or failed: the cancellable is replaced,
+ * never reused).
  */
 #include "config.h"
 
@@ -474,8 +475,7 @@ static void on_host(HdSync *s, guint status, GBytes *body, const char *etag)
                 if (!back)
                         return fail(s, "the host has not rebooted yet: its agent answers with "
                                        "the boot id it had before the reboot");
-                emit(s, "host.rebooted", "ok", "back with boot id %s, in maintenance",
-                     h->boot_id);
+                emit(s, "host.rebooted", "ok", "back with boot id %s, in maintenance", h->boot_id);
                 s->backoff = 0;
         }
         call(s, "/v1/devices", NULL, on_devices);

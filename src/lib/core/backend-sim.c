@@ -1085,8 +1085,8 @@ static gboolean apply_boot_model(int root_fd, const char *model, const GPtrArray
                     strcmp(op, "default_on") == 0)
                         continue;
                 if (!model_path_valid(f[1]))
-                        return errno_error(error, EINVAL, SIM_BOOT_MODEL, "(a path that is not "
-                                           "relative and plain)");
+                        return errno_error(error, EINVAL, SIM_BOOT_MODEL,
+                                           "(a path that is not relative and plain)");
                 if (strcmp(op, "dir") == 0) {
                         if (on && !hd_mkdir_p_at(root_fd, f[1], 0755, error))
                                 return FALSE;
@@ -1161,8 +1161,7 @@ static gboolean sim_reboot(HdCtx *ctx, int root_fd, GError **error)
         }
         boot_id = g_strconcat(uuid, "\n", NULL);
         if (!hd_mkdir_p_at(root_fd, "proc/sys/kernel/random", 0755, error) ||
-            !hd_write_file_atomic_at(root_fd, "proc/sys/kernel/random/boot_id", boot_id, -1,
-                                     error))
+            !hd_write_file_atomic_at(root_fd, "proc/sys/kernel/random/boot_id", boot_id, -1, error))
                 return FALSE;
         model = hd_read_file_at(root_fd, SIM_BOOT_MODEL, 4 << 20, NULL);
         return !model || apply_boot_model(root_fd, model, words, error);

@@ -79,8 +79,8 @@ char *hd_host_get_kernel_release(HdCtx *ctx)
 
 char *hd_host_get_boot_id(HdCtx *ctx)
 {
-        g_autofree char *id = hd_read_attr_optional_at(hd_ctx_get_root_fd(ctx),
-                                                       "proc/sys/kernel/random/boot_id");
+        g_autofree char *id =
+            hd_read_attr_optional_at(hd_ctx_get_root_fd(ctx), "proc/sys/kernel/random/boot_id");
 
         if (!id)
                 return NULL;
