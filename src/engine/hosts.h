@@ -29,9 +29,10 @@
  *                      stays rebooting with last_error
  *   maintenance     -- POST .../activate by an admin -----------------------> connecting
  *                      (readiness and inventory read again, then up)
- *   Only the API (api-hostlife.c) enters or leaves maintenance and rebooting, through one
- *   store call each that checks the status it starts from (store.h, "the host lifecycle");
- *   the sync writes its status with hd_store_host_set_sync_status(), which leaves those two
+ *   Only the API (api-hostlife.c) enters maintenance and rebooting and leaves maintenance,
+ *   through one store call each that checks the status it starts from (store.h, "the host
+ *   lifecycle"); the sync leaves rebooting (hd_store_host_reboot_seen) and writes its own
+ *   statuses with hd_store_host_set_sync_status(), which leaves maintenance and rebooting
  *   where they are, so an admin's decision is never undone by a sync cycle.
  *   (removed)       -- the sync is cancelled, its requests aborted, its rows deleted.
  *
