@@ -259,6 +259,8 @@ static void test_workflow(void)
                 g_assert_cmpstr(b, ==, boot1);
         }
         g_assert_true(hd_et_has_event(e, viewer, "host.rebooted", "ok"));
+        /* the sync's reads after the reboot leave the host in maintenance, and say so */
+        g_assert_true(hd_et_has_event(e, viewer, "host.sync", "ok"));
         /* in maintenance the inventory is still synced: a detach on the host shows */
         {
                 g_auto(HdEtReply) r = hd_et_call(agent->url, "POST", "/v1/devices/" AUDIO "/detach",
