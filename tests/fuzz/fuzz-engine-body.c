@@ -3,7 +3,8 @@
  * libFuzzer target for hostdev-engine's request bodies (src/engine/body.c) on arbitrary bytes:
  * the body either parses or fails with G_IO_ERROR_INVALID_ARGUMENT and a UTF-8 message (the
  * engine's 400, never a crash or a 500); a host body accepted for create has a valid name, an
- * http(s) URL and a non-empty token, and no member it accepted is null.
+ * http(s) URL and a non-empty token, and no member it accepted is null; a kernel tab body
+ * accepted (body-kernel-args.c) becomes a JSON object for the agent with only its members.
  */
 #include "config.h"
 
@@ -53,6 +54,21 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
                         g_assert_cmpuint(strlen(b.agent_token), >, 0);
                 if (create)
                         g_assert_true(b.name && b.agent_url && b.agent_token);
+        }
+        {
+                g_autoptr(GError) e = NULL;
+                g_autofree char *out = NULL;
+                gboolean dry_run = FALSE;
+                gboolean ok = hd_engine_body_kernel_args(o, &out, &dry_run, &e);
+
+                check_error(ok, e);
+                if (ok) {
+                        g_autoptr(GError) pe = NULL;
+                        g_autoptr(JsonObject) agent = hd_engine_body_parse(out, strlen(out), &pe);
+                        g_assert_no_error(pe);
+                        g_assert_true(json_object_has_member(agent, "dry_run"));
+                        g_assert_cmpuint(json_object_get_size(agent), <=, 5);
+                }
         }
         return 0;
 }
