@@ -370,6 +370,24 @@ static void test_refusals(void)
                 g_assert_cmpuint(r.status / 100, ==, 4);
                 g_assert_nonnull(strstr(r.body, "the agent answered"));
         }
+        /* a body over 64 KiB */
+        {
+                g_autoptr(GString) big = g_string_new("{\"custom\": [\"");
+                while (big->len < 70 * 1024)
+                        g_string_append(big, "xxxxxxxxxxxxxxxx");
+                g_string_append(big, "\"], \"dry_run\": true}");
+                g_auto(HdEtReply) r = host_call(e, "PUT", id, "kernel-args", big->str, admin);
+                hd_et_assert_error(&r, 413, "too-large");
+        }
+        {
+                /* 65 items */
+                g_autoptr(GString) many = g_string_new("{\"remove\": [");
+                for (guint i = 0; i < 65; i++)
+                        g_string_append_printf(many, "%s\"w%u\"", i ? "," : "", i);
+                g_string_append(many, "], \"dry_run\": true}");
+                g_auto(HdEtReply) r = host_call(e, "PUT", id, "kernel-args", many->str, admin);
+                assert_refused(&r, 400, "invalid-argument", "more than 64 items");
+        }
         /* a viewer may read the tab, not change it */
         {
                 g_auto(HdEtReply) r =
