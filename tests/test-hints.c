@@ -184,7 +184,8 @@ static void test_managed_checked(void)
                 { "0000:02:00.0", 3, "root filesystem" },
                 { "0000:00:14.0", 0, NULL },
         };
-        static const char *const verbs[] = { "xml", "qemu-args" };
+        /* qemu-args refuses --managed: QEMU moves no device (test-guest) */
+        static const char *const verbs[] = { "xml" };
 
         for (guint v = 0; v < G_N_ELEMENTS(verbs); v++)
                 for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
