@@ -84,6 +84,14 @@ static const char *const migrations[] = {
     " host_id TEXT PRIMARY KEY REFERENCES hosts (id) ON DELETE CASCADE,"
     " owner TEXT NOT NULL,"
     " expires_at TEXT NOT NULL);",
+    /* N (the portal's sessions): a session is its id's hash, its token and its expiry; a
+     * revoked token's sessions go with it */
+    "CREATE TABLE portal_sessions ("
+    " hash TEXT PRIMARY KEY,"
+    " token_name TEXT NOT NULL REFERENCES tokens (name) ON DELETE CASCADE,"
+    " created_at TEXT NOT NULL,"
+    " expires_at TEXT NOT NULL);"
+    "CREATE INDEX portal_sessions_expiry ON portal_sessions (expires_at);",
 };
 
 /* ---- helpers ---- */
@@ -1079,4 +1087,101 @@ gboolean hd_store_lease_claim(HdStore *s, const char *host_id, const char *owner
         if (!end(s, TRUE, error))
                 return FALSE;
         return changes > 0;
+}
+
+/* ---- portal sessions ---- */
+
+gboolean hd_store_session_add(HdStore *s, const char *hash, const char *token_name,
+                              guint ttl_seconds, char **expires_at, GError **error)
+{
+        g_autoptr(Stmt) purge = NULL;
+        g_autoptr(Stmt) st = NULL;
+        g_autofree char *now = hd_store_now();
+        g_autofree char *until = time_in(ttl_seconds);
+
+        if (!begin(s, error))
+                return FALSE;
+        /* the expired sessions go at each login: the table holds the live ones only */
+        purge = prepare(s, "DELETE FROM portal_sessions WHERE expires_at <= ?", error);
+        st = purge ? prepare(s,
+                             "INSERT INTO portal_sessions (hash, token_name, created_at, "
+                             "expires_at) VALUES (?, ?, ?, ?)",
+                             error)
+                   : NULL;
+        if (!st)
+                return end(s, FALSE, NULL);
+        bind_text(purge, 1, now);
+        if (!step_done(s, purge, NULL, error))
+                return end(s, FALSE, NULL);
+        bind_text(st, 1, hash);
+        bind_text(st, 2, token_name);
+        bind_text(st, 3, now);
+        bind_text(st, 4, until);
+        if (!step_done(s, st, NULL, error)) {
+                end(s, FALSE, NULL);
+                g_prefix_error(error, "the session of token \"%s\": ", token_name);
+                return FALSE;
+        }
+        if (!end(s, TRUE, error))
+                return FALSE;
+        if (expires_at)
+                *expires_at = g_steal_pointer(&until);
+        return TRUE;
+}
+
+HdToken *hd_store_session_find(HdStore *s, const char *hash, char **expires_at, GError **error)
+{
+        g_autoptr(Stmt) st = prepare(s,
+                                     "SELECT t.name, t.role, t.created_at, p.expires_at FROM "
+                                     "portal_sessions p JOIN tokens t ON t.name = p.token_name "
+                                     "WHERE p.hash = ? AND p.expires_at > ?",
+                                     error);
+        g_autofree char *now = hd_store_now();
+        HdToken *t;
+        int rc;
+
+        if (!st)
+                return NULL;
+        bind_text(st, 1, hash);
+        bind_text(st, 2, now);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return NULL;
+        if (rc != SQLITE_ROW) {
+                db_fail(s, error, "portal_sessions");
+                return NULL;
+        }
+        t = g_new0(HdToken, 1);
+        t->name = col_text(st, 0);
+        t->role = col_text(st, 1);
+        t->created_at = col_text(st, 2);
+        if (expires_at)
+                *expires_at = col_text(st, 3);
+        return t;
+}
+
+gboolean hd_store_session_remove(HdStore *s, const char *hash, GError **error)
+{
+        g_autoptr(Stmt) st = NULL;
+
+        if (!begin(s, error))
+                return FALSE;
+        st = prepare(s, "DELETE FROM portal_sessions WHERE hash = ?", error);
+        if (!st)
+                return end(s, FALSE, NULL);
+        bind_text(st, 1, hash);
+        return end(s, step_done(s, st, NULL, error), error);
+}
+
+gint64 hd_store_events_last_id(HdStore *s, GError **error)
+{
+        g_autoptr(Stmt) st = prepare(s, "SELECT COALESCE(MAX(id), 0) FROM events", error);
+
+        if (!st)
+                return -1;
+        if (sqlite3_step(st) != SQLITE_ROW) {
+                db_fail(s, error, "events");
+                return -1;
+        }
+        return sqlite3_column_int64(st, 0);
 }
