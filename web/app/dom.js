@@ -57,7 +57,8 @@ export function alert(variant, title, description) {
 let ids = 0;
 export function field(labelText, input) {
   const id = `hd-field-${++ids}`;
-  input.id = id;
+  const control = input.matches('input, select, textarea') ? input : input.querySelector('input, select, textarea');
+  control.id = id;
   return h('div', {class: 'pf-v6-c-form__group'},
     h('div', {class: 'pf-v6-c-form__group-label'},
       h('label', {class: 'pf-v6-c-form__label', for: id}, h('span', {class: 'pf-v6-c-form__label-text'}, labelText))),

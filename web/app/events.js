@@ -16,7 +16,7 @@ export function eventsPage(el, ctx) {
   const color = {ok: 'green', refused: 'orange', failed: 'red'};
   function render() {
     const shown = events.filter((e) => !filter || [e.object, e.action, e.actor, e.message].some((v) => v && v.toLowerCase().includes(filter)));
-    clear(tbody).append(shown.map((e) => h('tr', {class: 'pf-v6-c-table__tr', 'data-event': e.id},
+    clear(tbody).append(...shown.map((e) => h('tr', {class: 'pf-v6-c-table__tr', 'data-event': e.id},
       [fmtTime(e.at), e.actor, e.action, e.object, label(e.result, color[e.result]), e.message]
         .map((c) => h('td', {class: 'pf-v6-c-table__td'}, c)))));
   }

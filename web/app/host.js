@@ -165,12 +165,23 @@ export function hostPage(el, id, tab, ctx) {
       for (let i = first; i < last; i++) {
         const d = shown[i];
         rows.push(h('tr', {class: 'pf-v6-c-table__tr hd-vrow', 'data-address': d.address, 'aria-rowindex': i + 2},
-          COLS.map(([t, f]) => h('td', {class: 'pf-v6-c-table__td', 'data-label': t}, String(f(d))))));
+          COLS.map(([t, f]) => h('td', {class: 'pf-v6-c-table__td', 'data-label': t, title: String(f(d))}, String(f(d))))));
       }
       clear(tbody).append(spacer(first * ROW), ...rows, spacer((shown.length - last) * ROW));
       if (!shown.length) tbody.append(h('tr', {}, h('td', {colspan: COLS.length}, 'No device matches the filters.')));
     };
     scroller.hdPaint();
+  }
+
+  const VERDICTS = {
+    'ready': ['Assignable', 'green'], 'ready-with-bridge': ['Assignable', 'green'],
+    'needs-group': ['Needs the whole group', 'orange'], 'partly-detached': ['Partly detached', 'orange'],
+    'boot-gpu': ['Host needs it', 'red'], 'host-needs-it': ['Host needs it', 'red'], 'in-use': ['In use', 'red'],
+    'no-endpoint': ['Bridges only', null], 'interrupted': ['Interrupted', 'red'],
+  };
+  function verdictLabel(g) {
+    const [text, color] = VERDICTS[g.verdict_code] || [g.verdict_code || 'Unknown', null];
+    return label(text, color);
   }
 
   function groupView(list, shown) {
@@ -179,16 +190,18 @@ export function hostPage(el, id, tab, ctx) {
     const cards = groups.filter((g) => (g.devices || []).some((a) => wanted.has(a)) || (!filters.text && !filters.cls && !filters.driver))
       .map((g) => h('section', {class: 'pf-v6-c-card pf-m-compact hd-group', 'aria-label': `IOMMU group ${g.group}`, 'data-group': g.group},
         h('div', {class: 'pf-v6-c-card__title'}, h('h2', {class: 'pf-v6-c-card__title-text'}, `IOMMU group ${g.group} `,
-          label(g.viable ? 'Viable' : 'Not viable', g.viable ? 'green' : 'orange'))),
+          verdictLabel(g), g.viable ? label('On vfio-pci', 'blue') : null)),
         h('div', {class: 'pf-v6-c-card__body'},
           h('p', {class: 'hd-verdict'}, g.verdict || ''),
           g.shared_reason ? h('p', {class: 'hd-note'}, g.shared_reason) : null,
           h('ul', {class: 'hd-members'}, (g.devices || []).map((a) => {
             const d = byAddr.get(a) || {};
-            return h('li', {}, h('code', {}, a), ` ${d.class_name || ''} — ${d.vendor || ''} ${d.product || ''} — driver ${d.driver || '(none)'}`);
-          }), (g.bridges || []).map((a) => h('li', {class: 'hd-bridge'}, h('code', {}, a), ' (bridge)'))))));
-    clear(list).append(h('div', {class: 'hd-vscroll hd-groups', tabindex: '0', role: 'region', 'aria-label': 'IOMMU groups, scrollable'},
-      cards.length ? cards : h('p', {}, 'No group matches the filters.')));
+            const bridge = (g.bridges || []).includes(a);
+            return h('li', {class: bridge ? 'hd-bridge' : null}, h('code', {}, a),
+              ` ${d.class_name || ''} — ${d.vendor || ''} ${d.product || ''} — driver ${d.driver || '(none)'}${bridge ? ' (bridge, stays on the host)' : ''}`);
+          })))));
+    clear(list).append(h('div', {class: 'hd-vscroll', tabindex: '0', role: 'region', 'aria-label': 'IOMMU groups, scrollable'},
+      h('div', {class: 'hd-groups'}, cards.length ? cards : h('p', {}, 'No group matches the filters.'))));
   }
 
   el.append(h('section', {class: 'pf-v6-c-page__main-section'}, header, msg, body));

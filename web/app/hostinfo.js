@@ -20,14 +20,14 @@ export function passthroughLabel(host) {
   return label(`Device passthrough: ${t}`, t === 'enabled' ? 'green' : t === 'disabled' ? 'red' : null);
 }
 
-// The configured kernel arguments differ from the running ones: a reboot applies them.
+// The engine's reboot_required when it has one; until then: a configured kernel argument is
+// not running (the running line also holds what the boot loader adds: BOOT_IMAGE, root, ro).
 export function rebootRequired(host) {
   const k = host.kernel_args || {};
   if (host.reboot_required !== undefined) return !!host.reboot_required;
   if (!Array.isArray(k.configured) || !Array.isArray(k.running)) return false;
-  const a = [...k.configured].sort().join(' ');
-  const b = [...k.running].sort().join(' ');
-  return a !== b;
+  const running = new Set(k.running);
+  return k.configured.some((a) => !running.has(a));
 }
 
 export function rebootBadge(host) {
