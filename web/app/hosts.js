@@ -49,7 +49,7 @@ export function hostsPage(el, ctx) {
     if (ctx.admin) head.push('Actions');
     return h('table', {class: 'pf-v6-c-table pf-m-compact pf-m-grid-md', 'aria-label': 'Hosts'},
       h('thead', {class: 'pf-v6-c-table__thead'}, h('tr', {class: 'pf-v6-c-table__tr'},
-        head.map((t) => h('th', {class: 'pf-v6-c-table__th', scope: 'col'}, t)))),
+        head.map((t) => h('th', {class: 'pf-v6-c-table__th pf-m-wrap', scope: 'col'}, t)))),
       h('tbody', {class: 'pf-v6-c-table__tbody'},
         hosts.length ? hosts.map(row) : h('tr', {class: 'pf-v6-c-table__tr'},
           h('td', {class: 'pf-v6-c-table__td', colspan: head.length}, 'No host matches. ',
@@ -63,7 +63,7 @@ export function hostsPage(el, ctx) {
       h('span', {}, passthroughLabel(host), ' ', rebootBadge(host)),
       String(host.device_count),
       String(host.group_count),
-      host.kernel_release || '—',
+      h('span', {class: 'hd-nowrap'}, host.kernel_release || '—'),
       fmtTime(host.last_sync),
     ];
     if (ctx.admin)
