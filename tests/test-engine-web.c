@@ -108,9 +108,21 @@ static Engine *engine_start(const char *dir, const char *web_root, gboolean tls)
         Engine *e = g_new0(Engine, 1);
 
         if (tls) {
-                const char *req[] = {"/usr/bin/openssl", "req",    "-x509", "-newkey", "rsa:2048",
-                                     "-nodes",  "-keyout", key,    "-out",    cert,
-                                     "-days",   "1",      "-subj", "/CN=localhost", NULL};
+                const char *req[] = {"/usr/bin/openssl",
+                                     "req",
+                                     "-x509",
+                                     "-newkey",
+                                     "rsa:2048",
+                                     "-nodes",
+                                     "-keyout",
+                                     key,
+                                     "-out",
+                                     cert,
+                                     "-days",
+                                     "1",
+                                     "-subj",
+                                     "/CN=localhost",
+                                     NULL};
                 g_assert_cmpint(hd_test_run_guarded(req, NULL, 60, NULL, NULL), ==, 0);
         }
         e->dir = g_strdup(dir);
@@ -203,8 +215,8 @@ static void record_answer(const char *method, const char *path, guint status,
         json_builder_end_object(b);
         root = json_builder_get_root(b);
         text = json_to_string(root, FALSE);
-        name = g_strdup_printf("answer-web-%d-%05d.json", (int)getpid(),
-                               g_atomic_int_add(&serial, 1));
+        name =
+            g_strdup_printf("answer-web-%d-%05d.json", (int)getpid(), g_atomic_int_add(&serial, 1));
         file = g_build_filename(dir, name, NULL);
         g_assert_true(g_file_set_contents(file, text, -1, NULL));
 }
@@ -291,8 +303,8 @@ static guint raw_get(Engine *e, const char *target)
         g_assert_no_error(error);
         req = g_strdup_printf("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", target,
                               host);
-        g_assert_true(g_output_stream_write_all(
-            g_io_stream_get_output_stream(G_IO_STREAM(conn)), req, strlen(req), NULL, NULL, &error));
+        g_assert_true(g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)),
+                                                req, strlen(req), NULL, NULL, &error));
         g_assert_true(g_input_stream_read_all(g_io_stream_get_input_stream(G_IO_STREAM(conn)), buf,
                                               sizeof(buf) - 1, &got, NULL, &error));
         g_assert_cmpint(sscanf(buf, "HTTP/1.1 %u", &status), ==, 1);
@@ -394,14 +406,14 @@ static void test_files(void)
         /* what is not a servable file below the root is 404, each for its own reason */
         {
                 const char *refused[] = {
-                    "/app/data.bin",  /* an extension without a known type */
-                    "/.hidden.txt",   /* hidden */
-                    "/fifo.txt",      /* not a regular file (and never blocks) */
-                    "/out.txt",       /* a symlink climbing out: resolved inside the root */
-                    "/abs.txt",       /* an absolute symlink: resolved inside the root */
-                    "/app",           /* a directory */
-                    "/app/",          /* an empty segment */
-                    "/missing.js",    /* absent */
+                    "/app/data.bin", /* an extension without a known type */
+                    "/.hidden.txt",  /* hidden */
+                    "/fifo.txt",     /* not a regular file (and never blocks) */
+                    "/out.txt",      /* a symlink climbing out: resolved inside the root */
+                    "/abs.txt",      /* an absolute symlink: resolved inside the root */
+                    "/app",          /* a directory */
+                    "/app/",         /* an empty segment */
+                    "/missing.js",   /* absent */
                 };
                 for (guint i = 0; i < G_N_ELEMENTS(refused); i++) {
                         g_auto(Reply) r = call_h(e, "GET", refused[i], NULL, NULL);
@@ -539,7 +551,7 @@ static void test_login(void)
                 g_assert_nonnull(strstr(sc, "; SameSite=Strict"));
                 g_assert_nonnull(strstr(sc, "; Path=/"));
                 g_assert_nonnull(strstr(sc, "; Max-Age=28800"));
-                g_assert_null(strstr(sc, "Secure")); /* plain HTTP: no Secure */
+                g_assert_null(strstr(sc, "Secure"));  /* plain HTTP: no Secure */
                 g_assert_null(strstr(r.body, admin)); /* the token never comes back */
                 cookie = cookie_of(&r);
                 g_assert_cmpuint(strlen(cookie), ==, strlen("hostdev_session=") + 43);
@@ -604,8 +616,8 @@ static void test_cookie_calls(void)
                 assert_error(&r, 403, "forbidden", "X-Hostdev-CSRF: 1");
         }
         {
-                const char *h[] = {"Cookie", ca, "X-Hostdev-CSRF", "1", "Origin",
-                                   "http://127.0.0.1:1", NULL};
+                const char *h[] = {
+                    "Cookie", ca, "X-Hostdev-CSRF", "1", "Origin", "http://127.0.0.1:1", NULL};
                 g_auto(Reply) r = call_h(e, "POST", "/v1/hosts", host, h);
                 assert_error(&r, 403, "forbidden", "another origin");
         }
@@ -728,9 +740,9 @@ static void test_events_tail(void)
                 last = json_object_get_int_member(obj(&all), "last_id");
                 g_assert_cmpuint(json_array_get_length(ev), ==, 2);
                 g_assert_cmpint(json_object_get_int_member(obj(&t), "last_id"), ==, last);
-                g_assert_cmpint(json_object_get_int_member(json_array_get_object_element(ev, 0),
-                                                           "id"),
-                                ==, last - 1);
+                g_assert_cmpint(
+                    json_object_get_int_member(json_array_get_object_element(ev, 0), "id"), ==,
+                    last - 1);
         }
         {
                 g_auto(Reply) r = call_h(e, "GET", "/v1/events?tail=2&since=1", NULL, h);

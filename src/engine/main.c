@@ -7,8 +7,8 @@
  *
  * Options come from the command line over a GKeyFile (data/hostdev-engine.conf, group
  * [engine], keys named like the long options: db, listen, tls-cert, tls-key, replica, web-root,
- * poll-wait, retry-max, max-connections, max-connections-per-peer, idle-timeout); a value given on the
- * command line wins. The start: 1. options; 2. open and migrate the store; 3. listen, print
+ * poll-wait, retry-max, max-connections, max-connections-per-peer, idle-timeout); a value given on
+ * the command line wins. The start: 1. options; 2. open and migrate the store; 3. listen, print
  * "listening URL" on stdout; 4. start every host's sync; 5. run until SIGTERM/SIGINT (exit 0).
  */
 #include "config.h"

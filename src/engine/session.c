@@ -145,7 +145,7 @@ static void respond_who(HdHttpRequest *req, guint status, const char *name, cons
 static void set_cookie(HdEngine *e, HdHttpRequest *req, const char *id, guint max_age)
 {
         g_autofree char *v = g_strdup_printf(HD_SESSION_COOKIE "=%s; Path=/; Max-Age=%u; "
-                                             "HttpOnly; SameSite=Strict%s",
+                                                               "HttpOnly; SameSite=Strict%s",
                                              id, max_age, e->opts.tls_cert ? "; Secure" : "");
         hd_http_request_set_header(req, "Set-Cookie", v);
 }
@@ -229,8 +229,7 @@ static void logout(HdEngine *e, HdHttpRequest *req, const char *name)
         hd_http_respond_empty(req, 204);
 }
 
-void hd_engine_session_call(HdEngine *e, HdHttpRequest *req, const char *who,
-                            gboolean via_session)
+void hd_engine_session_call(HdEngine *e, HdHttpRequest *req, const char *who, gboolean via_session)
 {
         const char *method = hd_http_request_get_method(req);
         const char *colon = who ? strchr(who, ':') : NULL;
@@ -248,9 +247,9 @@ void hd_engine_session_call(HdEngine *e, HdHttpRequest *req, const char *who,
                         gboolean had_cookie = FALSE;
                         g_autofree char *id = cookie_id(req, &had_cookie);
                         g_autofree char *hash = id ? hash_id(id) : NULL;
-                        HdToken *t = hash ? hd_store_session_find(e->store, hash,
-                                                                  &expires_at, &error)
-                                          : NULL;
+                        HdToken *t =
+                            hash ? hd_store_session_find(e->store, hash, &expires_at, &error)
+                                 : NULL;
                         hd_token_free(t);
                 }
                 /* "session/ROLE" when the cookie authenticated the call (api.c) */
