@@ -663,10 +663,12 @@ static void test_cookie_calls(void)
         /* a revoked token's sessions end with it */
         {
                 const char *args[] = {"token", "revoke", "alice", NULL};
-                g_autofree char *out = engine_cli(dir, args);
-                const char *h[] = {"Cookie", ca, NULL};
-                g_auto(Reply) r = call_h(e, "GET", "/v1/hosts", NULL, h);
-                assert_error(&r, 401, "unauthorized", "session has ended");
+                g_free(engine_cli(dir, args));
+                {
+                        const char *h[] = {"Cookie", ca, NULL};
+                        g_auto(Reply) r = call_h(e, "GET", "/v1/hosts", NULL, h);
+                        assert_error(&r, 401, "unauthorized", "session has ended");
+                }
         }
         /* a forged or malformed cookie is nobody */
         {
