@@ -259,6 +259,12 @@ async function adminSession(browser, url, agent, agentToken, admin) {
   await page.locator('tr[data-event]').first().waitFor();
   const firstRow = await page.locator('tr[data-event]').first().textContent();
   ok(/host\.sync\.(devices|groups)/.test(firstRow), 'Events lists the newest (the inventory change) first', firstRow);
+  await page.locator('tr[data-event]').first().getByRole('link', {name: 'host desk1'}).waitFor();
+  ok(true, 'Events names the host of a sync event by its name, with a link to its page');
+  await page.getByLabel('Filter events by host, VM or text').fill('desk1');
+  await page.waitForFunction(() => [...document.querySelectorAll('tr[data-event]')].every((r) => r.textContent.includes('desk1')));
+  ok(await page.locator('tr[data-event]').count() > 1, 'the events filter keeps the host\'s events');
+  await page.getByLabel('Filter events by host, VM or text').fill('');
   const nBefore = await page.locator('tr[data-event]').count();
   await http(url, 'POST', '/v1/hosts', admin, {name: 'desk1', agent_url: agent.url, agent_token: agentToken}); // refused: audit row
   await page.waitForFunction((k) => document.querySelectorAll('tr[data-event]').length > k, nBefore, {timeout: 30000});

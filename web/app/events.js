@@ -2,6 +2,7 @@
 import {h, clear, fmtTime, label} from './dom.js';
 import {subscribe, tail} from './feed.js';
 import {alert} from './dom.js';
+import {api} from './api.js';
 
 const MAX = 500;
 
@@ -14,10 +15,31 @@ export function eventsPage(el, ctx) {
   input.addEventListener('input', () => { filter = input.value.trim().toLowerCase(); render(); });
 
   const color = {ok: 'green', refused: 'orange', failed: 'red'};
+  // "host UUID" (the sync's events) shown as the host's name, a link to its page; names are
+  // read once per host, and a removed host keeps its id
+  const names = new Map();
+  const HOST = /^host ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+  function resolve(list) {
+    for (const e of list) {
+      const m = HOST.exec(e.object || '');
+      if (!m || names.has(m[1])) continue;
+      names.set(m[1], null);
+      api('GET', `/v1/hosts/${m[1]}`).then((host) => { names.set(m[1], host.name); render(); }).catch(() => {});
+    }
+  }
+  function objectCell(e) {
+    const m = HOST.exec(e.object || '');
+    if (!m) return e.object;
+    return h('a', {href: `#/hosts/${m[1]}/general`}, `host ${names.get(m[1]) || m[1]}`);
+  }
   function render() {
-    const shown = events.filter((e) => !filter || [e.object, e.action, e.actor, e.message].some((v) => v && v.toLowerCase().includes(filter)));
+    const shown = events.filter((e) => {
+      if (!filter) return true;
+      const m = HOST.exec(e.object || '');
+      return [e.object, e.action, e.actor, e.message, m && names.get(m[1])].some((v) => v && v.toLowerCase().includes(filter));
+    });
     clear(tbody).append(...shown.map((e) => h('tr', {class: 'pf-v6-c-table__tr', 'data-event': e.id},
-      [fmtTime(e.at), e.actor, e.action, e.object, label(e.result, color[e.result]), e.message]
+      [fmtTime(e.at), e.actor, e.action, objectCell(e), label(e.result, color[e.result]), e.message]
         .map((c) => h('td', {class: 'pf-v6-c-table__td'}, c)))));
   }
 
@@ -37,6 +59,7 @@ export function eventsPage(el, ctx) {
     if (!fresh.length) return;
     seen = fresh[fresh.length - 1].id;
     events = [...fresh.reverse(), ...events].slice(0, MAX);
+    resolve(fresh);
     render();
   }));
   tail(200).then((r) => {
@@ -44,6 +67,7 @@ export function eventsPage(el, ctx) {
     events = [...events, ...older.reverse()].filter((e, i, a) => a.findIndex((x) => x.id === e.id) === i)
       .sort((a, b) => b.id - a.id).slice(0, MAX);
     seen = Math.max(seen, r.last_id);
+    resolve(events);
     render();
   }).catch((e) => msg.append(alert('danger', 'The events cannot be read', e.message)));
 }
