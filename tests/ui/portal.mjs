@@ -48,8 +48,10 @@ const ok = (cond, what, detail) => {
 const note = (s) => console.log(`# ${s}`);
 
 const children = [];
+let bigTree = null;
 function cleanup() {
   for (const c of children) try { c.kill('SIGKILL'); } catch { /* gone */ }
+  if (bigTree) try { fs.rmSync(path.dirname(bigTree), {recursive: true, force: true, maxRetries: 3}); } catch { /* tmpfs */ }
   try { fs.rmSync(tmp, {recursive: true, force: true, maxRetries: 3}); } catch { /* logs kept elsewhere */ }
 }
 process.on('exit', cleanup);
@@ -106,12 +108,23 @@ async function main() {
     await new Promise((r) => setTimeout(r, 50));
   }
 
+  // a host of ~4,200 devices (bench/gen-tree.py large), built while the browser works
+  const bigRoot = path.join(fs.existsSync('/dev/shm') ? fs.mkdtempSync('/dev/shm/hostdev-ui-') : tmp, 'big');
+  bigTree = bigRoot;
+  const gen = new Promise((resolve, reject) => {
+    const c = spawn('python3', [path.join(SRC, 'bench/gen-tree.py'), 'large', bigRoot], {stdio: 'ignore'});
+    children.push(c);
+    c.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`gen-tree.py large exited ${code}`))));
+  });
+
   const browser = await chromium.launch({executablePath: CHROMIUM, headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-extensions',
       '--disable-background-networking', '--disable-component-update', '--disable-sync']});
   try {
     await adminSession(browser, engine.url, agent, agentToken, admin);
     await viewerSession(browser, engine.url, viewer);
+    await gen;
+    await bigHost(browser, engine.url, admin, bigRoot);
   } finally {
     await browser.close();
   }
@@ -311,6 +324,67 @@ async function viewerSession(browser, url, viewer) {
   ok(await page.evaluate(async () => (await fetch('/v1/hosts')).status) === 401, 'after Log out the cookie opens nothing');
   const problems = page.problems.filter((p) => !/status of 40[13]/.test(p)); // the 403s and 401 provoked above
   ok(problems.length === 0, 'no console error or failed request in the viewer\'s session', problems.join('\n'));
+  await page.context().close();
+}
+
+// ~4,200 devices on one host: the Host devices tab keeps a few dozen rows in the DOM and scrolls
+// to the last device; the frame times of a scroll from top to bottom are printed (measured, not
+// asserted).
+async function bigHost(browser, url, admin, root) {
+  const agent = await start([HOSTDEVD, '--root', root, '--backend', 'sim', '--libvirt-uri', 'test:///default',
+    '--listen', '127.0.0.1:0'], 'hostdevd-big.log');
+  const agentToken = fs.readFileSync(path.join(root, 'var/lib/hostdev/agent.token'), 'utf8').trim();
+  const add = await http(url, 'POST', '/v1/hosts', admin, {name: 'big1', agent_url: agent.url, agent_token: agentToken});
+  ok(add.status === 201, 'a host of ~4,200 devices is added', JSON.stringify(add.json));
+  let host = null;
+  for (let i = 0; i < 1200; i++) { // bounded: the first sync of 4,200 devices
+    host = (await http(url, 'GET', `/v1/hosts/${add.json.id}`, admin)).json;
+    if (host.status === 'up' && host.device_count > 4000 && host.group_count > 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  ok(host.device_count > 4000, `the engine holds its ${host.device_count} devices`);
+  const inv = await http(url, 'GET', `/v1/hosts/${add.json.id}/devices`, admin);
+  const lastAddr = inv.json.devices[inv.json.devices.length - 1].address;
+
+  const page = await newPage(browser);
+  await login(page, url, admin);
+  page.problems.length = 0;
+  const t0 = Date.now();
+  await page.goto(`${url}/#/hosts/${add.json.id}/devices`);
+  await page.locator('tr.hd-vrow').first().waitFor();
+  note(`measured: Host devices of ${host.device_count} devices shown ${Date.now() - t0} ms after the navigation`);
+  const inDom = await page.locator('tr.hd-vrow').count();
+  ok(inDom < 100, `only the rows in view are in the DOM (${inDom} of ${host.device_count})`);
+  const frames = await page.evaluate(async () => {
+    const sc = document.querySelector('.hd-vscroll');
+    const times = [];
+    let last = performance.now();
+    while (sc.scrollTop + sc.clientHeight < sc.scrollHeight - 1) {
+      sc.scrollTop += 600; // about 16 rows a frame
+      await new Promise((r) => requestAnimationFrame(r));
+      const now = performance.now();
+      times.push(now - last);
+      last = now;
+    }
+    await new Promise((r) => requestAnimationFrame(r));
+    times.sort((a, b) => a - b);
+    return {n: times.length, p50: times[Math.floor(times.length / 2)], p95: times[Math.floor(times.length * 0.95)], max: times[times.length - 1]};
+  });
+  note(`measured: scrolling top to bottom in ${frames.n} frames, frame interval p50 ${frames.p50.toFixed(1)} ms, p95 ${frames.p95.toFixed(1)} ms, max ${frames.max.toFixed(1)} ms`);
+  await page.locator(`tr[data-address="${lastAddr}"]`).waitFor();
+  ok(true, `scrolling reaches the last device (${lastAddr})`);
+  await shot(page, '10-host-devices-4200');
+  // keyboard: the list is a focusable region; Home brings the first device back
+  await page.locator('.hd-vscroll').focus();
+  await page.keyboard.press('Home');
+  await page.locator(`tr[data-address="${inv.json.devices[0].address}"]`).waitFor();
+  ok(true, 'Home on the focused list scrolls back to the first device');
+  await page.getByRole('button', {name: 'IOMMU groups'}).click();
+  await page.locator('section.hd-group').first().waitFor();
+  const cards = await page.locator('section.hd-group').count();
+  ok(cards <= 100 && await page.getByRole('button', {name: /Show more groups/}).count() === 1,
+    `the group view shows ${cards} groups and a "Show more groups" button`);
+  ok(page.problems.length === 0, 'no console error with 4,200 devices', page.problems.join('\n'));
   await page.context().close();
 }
 

@@ -134,6 +134,8 @@ export function hostPage(el, id, tab, ctx) {
     ['Product', (d) => d.product || d.device_id], ['Driver', (d) => d.driver || '(none)'],
     ['IOMMU group', (d) => d.iommu_group ?? '—'], ['NUMA node', (d) => d.numa_node ?? '—']];
 
+  const WIDTHS = [15, 15, 15, 25, 10, 10, 10]; // percent, PatternFly's pf-m-width-N
+
   // Only the rows in view (and a few around) are in the DOM: spacer rows above and below
   // take the height of the rest.
   function virtualTable(list, shown) {
@@ -144,7 +146,7 @@ export function hostPage(el, id, tab, ctx) {
       scroller = h('div', {class: 'hd-vscroll', tabindex: '0', role: 'region', 'aria-label': 'Host devices, scrollable'},
         h('table', {class: 'pf-v6-c-table pf-m-compact hd-vtable', 'aria-label': 'Host devices'},
           h('thead', {class: 'pf-v6-c-table__thead'}, h('tr', {class: 'pf-v6-c-table__tr'},
-            COLS.map(([t]) => h('th', {class: 'pf-v6-c-table__th', scope: 'col'}, t)))), tbody));
+            COLS.map(([t], i) => h('th', {class: `pf-v6-c-table__th pf-m-wrap pf-m-width-${WIDTHS[i]}`, scope: 'col'}, t)))), tbody));
       let frame = 0;
       scroller.addEventListener('scroll', () => {
         if (!frame) frame = requestAnimationFrame(() => { frame = 0; scroller.hdPaint(); });
@@ -184,10 +186,15 @@ export function hostPage(el, id, tab, ctx) {
     return label(text, color);
   }
 
+  // The groups as cards, GROUP_PAGE at a time ("Show more"): a host of 4,000 groups does not
+  // put 4,000 cards in the DOM at once.
+  const GROUP_PAGE = 100;
+  let groupLimit = GROUP_PAGE;
   function groupView(list, shown) {
     const byAddr = new Map(devices.map((d) => [d.address, d]));
     const wanted = new Set(shown.map((d) => d.address));
-    const cards = groups.filter((g) => (g.devices || []).some((a) => wanted.has(a)) || (!filters.text && !filters.cls && !filters.driver))
+    const matching = groups.filter((g) => (g.devices || []).some((a) => wanted.has(a)) || (!filters.text && !filters.cls && !filters.driver));
+    const cards = matching.slice(0, groupLimit)
       .map((g) => h('section', {class: 'pf-v6-c-card pf-m-compact hd-group', 'aria-label': `IOMMU group ${g.group}`, 'data-group': g.group},
         h('div', {class: 'pf-v6-c-card__title'}, h('h2', {class: 'pf-v6-c-card__title-text'}, `IOMMU group ${g.group} `,
           verdictLabel(g), g.viable ? label('On vfio-pci', 'blue') : null)),
@@ -200,8 +207,14 @@ export function hostPage(el, id, tab, ctx) {
             return h('li', {class: bridge ? 'hd-bridge' : null}, h('code', {}, a),
               ` ${d.class_name || ''} — ${d.vendor || ''} ${d.product || ''} — driver ${d.driver || '(none)'}${bridge ? ' (bridge, stays on the host)' : ''}`);
           })))));
+    const more = matching.length > groupLimit
+      ? h('div', {class: 'hd-more'}, button(`Show more groups (${groupLimit} of ${matching.length} shown)`, () => {
+        groupLimit += GROUP_PAGE * 5;
+        groupView(list, shown);
+      }, {variant: 'link'}))
+      : null;
     clear(list).append(h('div', {class: 'hd-vscroll', tabindex: '0', role: 'region', 'aria-label': 'IOMMU groups, scrollable'},
-      h('div', {class: 'hd-groups'}, cards.length ? cards : h('p', {}, 'No group matches the filters.'))));
+      h('div', {class: 'hd-groups'}, cards.length ? cards : h('p', {}, 'No group matches the filters.')), more));
   }
 
   el.append(h('section', {class: 'pf-v6-c-page__main-section'}, header, msg, body));
