@@ -153,8 +153,18 @@ async function newPage(browser) {
   return page;
 }
 
+// A screenshot, and axe-core's accessibility rules on the page: no serious or critical violation.
+// axe is evaluated through the driver (not a <script> the page's CSP would refuse).
+const axeSource = fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules/axe-core/axe.min.js'), 'utf8');
 async function shot(page, name) {
   await page.screenshot({path: path.join(logs, `${name}.png`), fullPage: true});
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource + ';0');
+  const {bad, passes} = await page.evaluate(async () => {
+    const r = await window.axe.run(document, {resultTypes: ['violations']});
+    return {passes: r.passes.length, bad: r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')})`)};
+  });
+  ok(passes > 0 && bad.length === 0, `axe-core: ${passes} rules pass, no serious or critical violation on ${name}`, bad.join('\n'));
 }
 
 async function login(page, url, token) {
