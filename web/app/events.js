@@ -10,7 +10,7 @@ export function eventsPage(el, ctx) {
   let events = [];
   let filter = '';
   const tbody = h('tbody', {class: 'pf-v6-c-table__tbody'});
-  const msg = h('div', {'aria-live': 'polite'});
+  const msg = h('div', {class: 'hd-messages', 'aria-live': 'polite'});
   const input = h('input', {type: 'search', 'aria-label': 'Filter events by host, VM or text', placeholder: 'Host, VM, action…'});
   input.addEventListener('input', () => { filter = input.value.trim().toLowerCase(); render(); });
 

@@ -67,7 +67,7 @@ export function hostPage(el, id, tab, ctx) {
   }
 
   function dl(pairs) {
-    return h('dl', {class: 'pf-v6-c-description-list pf-m-horizontal'}, pairs.map(([t, d]) =>
+    return h('dl', {class: 'pf-v6-c-description-list pf-m-horizontal hd-dl'}, pairs.map(([t, d]) =>
       h('div', {class: 'pf-v6-c-description-list__group'},
         h('dt', {class: 'pf-v6-c-description-list__term'}, h('span', {class: 'pf-v6-c-description-list__text'}, t)),
         h('dd', {class: 'pf-v6-c-description-list__description'}, h('div', {class: 'pf-v6-c-description-list__text'}, d)))));
@@ -76,7 +76,7 @@ export function hostPage(el, id, tab, ctx) {
   function general() {
     const pt = passthroughText(host);
     return h('section', {class: 'hd-general'}, dl([
-      ['Device passthrough', h('span', {'data-testid': 'passthrough'}, pt)],
+      ['Device passthrough', h('span', {'data-testid': 'passthrough'}, label(pt, pt === 'enabled' ? 'green' : pt === 'disabled' ? 'red' : null))],
       ['Why', (host.passthrough && host.passthrough.reason) || '—'],
       ['Status', host.status === 'non_responsive' && host.last_error ? `non responsive: ${host.last_error}` : host.status],
       ['CPU vendor', host.cpu_vendor || '—'],
