@@ -125,6 +125,7 @@ async function main() {
     await viewerSession(browser, engine.url, viewer);
     await gen;
     await bigHost(browser, engine.url, admin, bigRoot);
+    await thousandHosts(browser);
   } finally {
     await browser.close();
   }
@@ -395,6 +396,49 @@ async function bigHost(browser, url, admin, root) {
   ok(cards <= 100 && await page.getByRole('button', {name: /Show more groups/}).count() === 1,
     `the group view shows ${cards} groups and a "Show more groups" button`);
   ok(page.problems.length === 0, 'no console error with 4,200 devices', page.problems.join('\n'));
+  await page.context().close();
+}
+
+// 1,000 hosts (agents that do not answer: non_responsive, backoff up to an hour) on an engine of
+// their own: the list is one page at a time, its range and paging come from the engine.
+async function thousandHosts(browser) {
+  const db = path.join(tmp, 'thousand.db');
+  const admin = execFileSync(ENGINE, ['--db', db, 'token', 'create', 'ada', '--role', 'admin']).toString().trim();
+  const engine = await start([ENGINE, '--db', db, '--listen', '127.0.0.1:0', '--web-root', WEB,
+    '--retry-max', '3600'], 'engine-thousand.log');
+  const t0 = Date.now();
+  for (let i = 1; i <= 1000; i += 25) {
+    const batch = [];
+    for (let j = i; j < i + 25; j++)
+      batch.push(http(engine.url, 'POST', '/v1/hosts', admin,
+        {name: `host${String(j).padStart(4, '0')}`, agent_url: 'http://127.0.0.1:1', agent_token: 'agent-token-0123456789'}));
+    const r = await Promise.all(batch);
+    if (r.some((x) => x.status !== 201)) throw new Error(`adding hosts: ${JSON.stringify(r.find((x) => x.status !== 201))}`);
+  }
+  note(`measured: 1,000 hosts added through the API in ${Date.now() - t0} ms`);
+  const page = await newPage(browser);
+  let t = Date.now();
+  await login(page, engine.url, admin);
+  page.problems.length = 0; // the login page's GET /v1/session (401) was meant
+  await page.locator('tr[data-host="host0001"]').waitFor();
+  note(`measured: login to the first page of 1,000 hosts in ${Date.now() - t} ms`);
+  ok(await page.getByTestId('hosts-range').textContent() === '1 – 50 of 1000', 'the hosts list says 1 – 50 of 1000',
+    await page.getByTestId('hosts-range').textContent());
+  ok(await page.locator('tr[data-host]').count() === 50, 'one page of 50 hosts is in the DOM');
+  t = Date.now();
+  await page.getByRole('button', {name: 'Next page'}).click();
+  await page.locator('tr[data-host="host0051"]').waitFor();
+  note(`measured: the next page in ${Date.now() - t} ms`);
+  ok(await page.getByTestId('hosts-range').textContent() === '51 – 100 of 1000', 'Next page shows 51 – 100 of 1000');
+  await page.getByLabel('Filter hosts by name prefix').fill('host09');
+  await page.waitForFunction(() => document.querySelector('[data-testid=hosts-range]').textContent === '1 – 50 of 100');
+  const names = await page.locator('tr[data-host]').evaluateAll((rows) => rows.map((r) => r.dataset.host));
+  ok(names.length === 50 && names.every((n) => n.startsWith('host09')), 'the name filter pages through the engine: 1 – 50 of 100, all host09..');
+  await page.getByLabel('Hosts per page').selectOption('100');
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-host]').length === 100);
+  ok(true, '100 per page shows the 100 matching hosts');
+  await shot(page, '11-hosts-1000');
+  ok(page.problems.length === 0, 'no console error with 1,000 hosts', page.problems.join('\n'));
   await page.context().close();
 }
 

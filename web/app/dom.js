@@ -31,14 +31,31 @@ export function clear(el) {
   return el;
 }
 
+// A button; when its handler returns a promise (an API call), the button shows the progress:
+// disabled, aria-busy and PatternFly's in-progress look until the call ends.
 export function button(text, onclick, {variant = 'secondary', label, small = false, disabled = false} = {}) {
-  return h('button', {
+  const b = h('button', {
     type: 'button',
     class: `pf-v6-c-button pf-m-${variant}${small ? ' pf-m-small' : ''}`,
     'aria-label': label,
     disabled,
-    onclick,
+    onclick: (ev) => {
+      const r = onclick(ev);
+      if (!r || typeof r.then !== 'function') return;
+      b.disabled = true;
+      b.setAttribute('aria-busy', 'true');
+      b.classList.add('pf-m-in-progress', 'pf-m-progress');
+      const done = () => {
+        b.disabled = false;
+        b.removeAttribute('aria-busy');
+        b.classList.remove('pf-m-in-progress', 'pf-m-progress');
+        // disabling dropped the focus: give it back to the button (keyboard users stay put)
+        if (document.activeElement === document.body && b.isConnected) b.focus();
+      };
+      r.then(done, done);
+    },
   }, h('span', {class: 'pf-v6-c-button__text'}, text));
+  return b;
 }
 
 export function label(text, color) {

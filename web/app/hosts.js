@@ -79,7 +79,7 @@ export function hostsPage(el, ctx) {
     openModal(`Remove ${host.name}?`,
       h('p', {}, `The engine forgets ${host.name} and its inventory. The agent keeps running.`),
       (close) => [
-        button('Remove', () => { close(); act(`Remove ${host.name}`, () => api('DELETE', `/v1/hosts/${host.id}`)); },
+        button('Remove', () => { close(); return act(`Remove ${host.name}`, () => api('DELETE', `/v1/hosts/${host.id}`)); },
           {variant: 'danger', label: `Confirm removing ${host.name}`}),
         button('Cancel', close, {variant: 'link'}),
       ]);

@@ -7,6 +7,7 @@ export function openModal(title, body, actions) {
   const titleId = `hd-modal-title-${Date.now()}`;
   let backdrop;
   const close = () => {
+    document.removeEventListener('keydown', onKey, true);
     backdrop.remove();
     if (opener && opener.focus) opener.focus();
   };
@@ -19,14 +20,17 @@ export function openModal(title, body, actions) {
     h('div', {class: 'pf-v6-c-modal-box__body'}, body),
     h('footer', {class: 'pf-v6-c-modal-box__footer'}, actions(close)));
   backdrop = h('div', {class: 'pf-v6-c-backdrop'}, h('div', {class: 'pf-v6-l-bullseye'}, box));
-  backdrop.addEventListener('keydown', (ev) => {
+  // on the document: a button that disables itself while its call runs drops the focus to <body>
+  const onKey = (ev) => {
     if (ev.key === 'Escape') { ev.preventDefault(); close(); return; }
     if (ev.key !== 'Tab') return;
     const f = [...box.querySelectorAll('button, input, select, a[href]')].filter((e) => !e.disabled);
     if (!f.length) return;
     if (ev.shiftKey && document.activeElement === f[0]) { ev.preventDefault(); f[f.length - 1].focus(); }
     else if (!ev.shiftKey && document.activeElement === f[f.length - 1]) { ev.preventDefault(); f[0].focus(); }
-  });
+    else if (!box.contains(document.activeElement)) { ev.preventDefault(); f[0].focus(); }
+  };
+  document.addEventListener('keydown', onKey, true);
   document.body.append(backdrop);
   const first = box.querySelector('input, select') || closeBtn;
   first.focus();
