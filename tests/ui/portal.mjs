@@ -55,6 +55,7 @@ function cleanup() {
   try { fs.rmSync(tmp, {recursive: true, force: true, maxRetries: 3}); } catch { /* logs kept elsewhere */ }
 }
 process.on('exit', cleanup);
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { console.log(`Bail out! ${sig}`); process.exit(1); });
 const guard = setTimeout(() => {
   console.log(`Bail out! the browser test did not finish in ${deadline} s`);
   process.exit(1);
