@@ -5,7 +5,9 @@ const statusColor = {up: 'green', connecting: 'blue', maintenance: 'orange', reb
 const statusText = {up: 'Up', connecting: 'Connecting', maintenance: 'Maintenance', rebooting: 'Rebooting', non_responsive: 'Non responsive'};
 
 export function statusLabel(host) {
-  return label(statusText[host.status] || host.status, statusColor[host.status]);
+  const l = label(statusText[host.status] || host.status, statusColor[host.status]);
+  if (host.status === 'non_responsive' && host.last_error) l.title = host.last_error; // why, on hover
+  return l;
 }
 
 export function passthroughText(host) {
