@@ -854,6 +854,53 @@ static void test_host_lifecycle(void)
         cleanup(dir);
 }
 
+/* The portal's sessions: found while live, gone when expired, logged out or revoked. */
+static void test_sessions(void)
+{
+        g_autofree char *dir = NULL;
+        g_autofree char *path = tmp_db(&dir);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+        g_autofree char *expires = NULL;
+        HdToken *t;
+
+        g_assert_no_error(error);
+        g_assert_true(hd_store_token_add(s, "alice", "admin", "h-alice", &error));
+        g_assert_true(hd_store_token_add(s, "victor", "viewer", "h-victor", &error));
+        g_assert_true(hd_store_session_add(s, "s1", "alice", 3600, &expires, &error));
+        g_assert_no_error(error);
+        g_assert_nonnull(expires);
+        g_assert_true(hd_store_session_add(s, "s2", "victor", 3600, NULL, &error));
+        /* ttl 0: expired the moment it is written */
+        g_assert_true(hd_store_session_add(s, "s0", "alice", 0, NULL, &error));
+        t = hd_store_session_find(s, "s1", NULL, &error);
+        g_assert_no_error(error);
+        g_assert_nonnull(t);
+        g_assert_cmpstr(t->name, ==, "alice");
+        g_assert_cmpstr(t->role, ==, "admin");
+        hd_token_free(t);
+        g_assert_null(hd_store_session_find(s, "s0", NULL, &error));
+        g_assert_no_error(error);
+        g_assert_null(hd_store_session_find(s, "nope", NULL, &error));
+        g_assert_no_error(error);
+        /* a session for no token is refused */
+        g_assert_false(hd_store_session_add(s, "s3", "nobody", 3600, NULL, &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_EXISTS);
+        g_assert_nonnull(strstr(error->message, "nobody"));
+        g_clear_error(&error);
+        /* logout */
+        g_assert_true(hd_store_session_remove(s, "s1", &error));
+        g_assert_null(hd_store_session_find(s, "s1", NULL, &error));
+        g_assert_true(hd_store_session_remove(s, "s1", &error)); /* twice: no error */
+        /* revoking the token ends its sessions */
+        t = hd_store_session_find(s, "s2", NULL, &error);
+        g_assert_nonnull(t);
+        hd_token_free(t);
+        g_assert_true(hd_store_token_revoke(s, "victor", &error));
+        g_assert_null(hd_store_session_find(s, "s2", NULL, &error));
+        g_assert_no_error(error);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -863,5 +910,6 @@ int main(int argc, char **argv)
         g_test_add_func("/engine-store/vms", test_vms);
         g_test_add_func("/engine-store/vms-concurrent-start", test_vms_concurrent_start);
         g_test_add_func("/engine-store/host-lifecycle", test_host_lifecycle);
+        g_test_add_func("/engine-store/sessions", test_sessions);
         return g_test_run();
 }

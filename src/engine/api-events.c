@@ -86,15 +86,28 @@ void hd_api_events_wake(HdEngine *e)
 
 void hd_api_list_events(HdEngine *e, HdHttpRequest *req)
 {
-        static const char *const params[] = {"since", "limit", "wait", NULL};
-        guint64 since = 0, limit = 100, wait = 0;
+        static const char *const params[] = {"since", "limit", "wait", "tail", NULL};
+        guint64 since = 0, limit = 100, wait = 0, tail = 0;
         EventWaiter *w;
 
         if (!hd_api_check_query(req, params) ||
             !hd_api_query_uint(req, "since", 0, G_MAXINT64, &since) ||
             !hd_api_query_uint(req, "limit", 1, 1000, &limit) ||
-            !hd_api_query_uint(req, "wait", 0, 300, &wait))
+            !hd_api_query_uint(req, "wait", 0, 300, &wait) ||
+            !hd_api_query_uint(req, "tail", 1, 1000, &tail))
                 return;
+        if (tail) { /* the newest events (the portal's first page): ids are dense (store.h 4) */
+                g_autoptr(GError) error = NULL;
+                gint64 last = hd_store_events_last_id(e->store, &error);
+                if (last < 0)
+                        return hd_api_respond_gerror(req, error);
+                if (hd_api_query(req, "since") || hd_api_query(req, "wait"))
+                        return hd_http_respond_error(req, HD_HTTP_BAD_REQUEST, "invalid-argument",
+                                                     "tail=N answers the newest N events; it "
+                                                     "takes neither since nor wait");
+                answer_events(e, req, MAX(last - (gint64)tail, 0), (guint)tail);
+                return;
+        }
         if (answer_events(e, req, (gint64)since, (guint)limit) > 0 || wait == 0 ||
             hd_http_request_get_status(req) != HD_HTTP_OK)
                 return;

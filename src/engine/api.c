@@ -6,7 +6,8 @@
  *   POST /v1/hosts                        {name, agent_url, agent_token, tls_ca_file?,
  * tls_pinned_cert?} GET|PATCH|DELETE /v1/hosts/{id} GET  /v1/hosts/{id}/devices?driver=   GET
  * /v1/hosts/{id}/groups   (from the store only) POST /v1/hosts/{id}/refresh GET
- * /v1/events?since=ID&limit=N&wait=S   (a long poll when nothing is newer than ID)
+ * /v1/events?since=ID&limit=N&wait=S   (a long poll when nothing is newer than ID), or ?tail=N
+ *   GET|POST|DELETE /v1/session   (the portal's login, session.c); other paths: web.c
  *
  * Authentication and roles run in the headers hook, before a body byte is read: no or an
  * unknown bearer token is 401; a viewer token on anything but GET/HEAD is 403 (and an audit
@@ -23,7 +24,8 @@
 
 #include "api.h"
 
-/* hd_http_request_set_data(): the interned "ROLE:NAME" of the caller's token */
+/* hd_http_request_set_data(): the interned "ROLE:NAME" of the caller's token, "session/ROLE:NAME"
+ * when the portal's session cookie (session.c) stood for it */
 
 const char *hd_api_caller(HdHttpRequest *req)
 {
@@ -32,9 +34,17 @@ const char *hd_api_caller(HdHttpRequest *req)
         return colon ? colon + 1 : "anonymous";
 }
 
+static gboolean caller_via_session(HdHttpRequest *req)
+{
+        const char *who = hd_http_request_get_data(req);
+        return who && g_str_has_prefix(who, "session/");
+}
+
 gboolean hd_api_caller_is_admin(HdHttpRequest *req)
 {
         const char *who = hd_http_request_get_data(req);
+        if (caller_via_session(req))
+                who += strlen("session/");
         return who && g_str_has_prefix(who, "admin:");
 }
 
@@ -227,6 +237,22 @@ static gboolean authenticate(HdEngine *e, HdHttpRequest *req)
 {
         const char *auth = hd_http_request_get_header(req, "Authorization");
         g_autoptr(GError) error = NULL;
+        gboolean had_cookie = FALSE;
+
+        if (!auth) { /* the portal's session cookie (session.c) */
+                g_autoptr(HdToken) t = hd_engine_session_lookup(e, req, &had_cookie, &error);
+                if (t) {
+                        g_autofree char *who = g_strconcat("session/", t->role, ":", t->name, NULL);
+                        hd_http_request_set_data(req, (gpointer)g_intern_string(who));
+                        return TRUE;
+                }
+                if (error) {
+                        hd_http_respond_error(req, HD_HTTP_SERVICE_UNAVAILABLE, "failed",
+                                              "the engine cannot read its sessions: %s",
+                                              error->message);
+                        return FALSE;
+                }
+        }
 
         if (auth && g_ascii_strncasecmp(auth, "Bearer ", 7) == 0) {
                 g_autofree char *copy = g_strdup(auth + 7);
@@ -250,10 +276,17 @@ static gboolean authenticate(HdEngine *e, HdHttpRequest *req)
                 }
         }
         hd_http_request_set_header(req, "WWW-Authenticate", "Bearer realm=\"hostdev-engine\"");
-        hd_http_respond_error(req, HD_HTTP_UNAUTHORIZED, "unauthorized",
-                              auth ? "the bearer token is not valid for this engine"
-                                   : "this call needs \"Authorization: Bearer TOKEN\" (hostdev-"
-                                     "engine token create NAME --role admin|viewer makes one)");
+        if (had_cookie) /* the portal logs in again on this answer */
+                hd_http_respond_error(req, HD_HTTP_UNAUTHORIZED, "unauthorized",
+                                      "the portal's session has ended (expired, logged out or "
+                                      "its token revoked); log in again");
+        else
+                hd_http_respond_error(
+                    req, HD_HTTP_UNAUTHORIZED, "unauthorized",
+                    auth ? "the bearer token is not valid for this engine"
+                         : "this call needs \"Authorization: Bearer TOKEN\" or the portal's "
+                           "session (hostdev-engine token create NAME --role admin|viewer "
+                           "makes a token)");
         return FALSE;
 }
 
@@ -262,12 +295,26 @@ static gboolean on_headers(HdHttpRequest *req, gpointer user_data)
 {
         HdEngine *e = user_data;
         const char *path = hd_http_request_get_path(req);
+        gboolean session_call = strcmp(path, "/v1/session") == 0;
 
+        hd_engine_web_common_headers(req);
         if (strcmp(path, "/healthz") == 0)
                 return FALSE;
+        if (!g_str_has_prefix(path, "/v1/")) { /* the portal's files (web.c) */
+                hd_engine_web_serve(e, req);
+                return FALSE;
+        }
+        hd_http_request_set_header(req, "Cache-Control", "no-store");
+        if (session_call && strcmp(hd_http_request_get_method(req), "POST") == 0)
+                /* the login: its token is in the body */
+                return hd_engine_session_check_csrf(e, req);
         if (!authenticate(e, req))
                 return FALSE;
         if (hd_http_request_is_get(req))
+                return FALSE;
+        if (caller_via_session(req) && !hd_engine_session_check_csrf(e, req))
+                return FALSE;
+        if (session_call) /* any role may log out */
                 return FALSE;
         if (!hd_api_caller_is_admin(req)) {
                 g_autofree char *what =
@@ -309,6 +356,9 @@ static void on_request(HdHttpRequest *req, gpointer user_data)
                 if (!*seg[i])
                         return hd_http_respond_error(req, HD_HTTP_NOT_FOUND, "not-found",
                                                      "no such endpoint %s", path);
+        if (n == 1 && strcmp(seg[0], "session") == 0)
+                return hd_engine_session_call(e, req, hd_http_request_get_data(req),
+                                              caller_via_session(req));
         if (n >= 1 && n <= 3 && strcmp(seg[0], "hosts") == 0)
                 return hd_api_route_hosts(e, req, seg, n);
         if (n >= 1 && n <= 4 && strcmp(seg[0], "vms") == 0)

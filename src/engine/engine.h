@@ -10,7 +10,9 @@
  * authentication, roles, routing, the helpers of api.h) and api-<resource>.c (the /v1
  * handlers, one file per resource, each writing the audit log of its calls); body.c (strict
  * request bodies, no HTTP); sync.c (hosts.h: the state machine, the long polls, one-off agent
- * calls); store-sqlite.c and store-sqlite-<concept>.c (store.h).
+ * calls); store-sqlite.c and store-sqlite-<concept>.c (store.h); web.c (the portal's
+ * static files, the security headers); session.c (the portal's login: session cookies, CSRF
+ * checks, /v1/session).
  */
 #pragma once
 
@@ -28,6 +30,7 @@ typedef struct {
         char *listen;
         char *tls_cert, *tls_key;
         char *replica; /* the lease owner name (hosts.h) */
+        char *web_root; /* the portal's files (web.c) */
         guint poll_wait;
         guint retry_max;
         guint max_connections, max_per_peer, idle_timeout;
@@ -44,6 +47,7 @@ typedef struct {
         guint wake_id;        /* the idle that answers them after an event */
         GHashTable *vm_ops;   /* ids of the VMs with an agent call in flight (api-vms.c) */
         guint vm_op_seq;      /* moves when one begins or ends (api-vms.c, the reconcile) */
+        int web_fd;           /* opts.web_root, or -1 when it cannot be opened */
 } HdEngine;
 
 gboolean hd_engine_api_start(HdEngine *engine, GError **error);
@@ -76,3 +80,32 @@ gboolean hd_engine_body_kernel_args(JsonObject *o, char **out, gboolean *dry_run
 
 /* Names of hosts and tokens: 1..64 of [A-Za-z0-9._-], not starting with '.' or '-'. */
 gboolean hd_engine_name_valid(const char *name);
+
+/* ---- the portal's files (web.c) ---- */
+
+/* Open opts.web_root (a missing root is a warning: the API serves on, the portal answers 404
+ * saying where its files were looked for). */
+void hd_engine_web_open(HdEngine *engine);
+void hd_engine_web_close(HdEngine *engine);
+/* The headers every answer carries (nosniff, no framing, no referrer). */
+void hd_engine_web_common_headers(HdHttpRequest *req);
+/* Answer a request for a path outside /v1 and /healthz from the web root. */
+void hd_engine_web_serve(HdEngine *engine, HdHttpRequest *req);
+
+/* ---- portal sessions (session.c) ---- */
+
+#define HD_SESSION_COOKIE "hostdev_session"
+/* How long a session lasts after its login, in seconds. */
+#define HD_SESSION_TTL (8 * 3600)
+
+/* The token (name, role) behind the request's session cookie; NULL without an error when it
+ * carries none or one that is unknown or expired (*@had_cookie says which). */
+HdToken *hd_engine_session_lookup(HdEngine *engine, HdHttpRequest *req, gboolean *had_cookie,
+                                  GError **error);
+/* A state-changing call made with the session cookie (or a login): the X-Hostdev-CSRF header
+ * must be "1" and the Origin, when sent, must be this engine's own. FALSE: answered 403. */
+gboolean hd_engine_session_check_csrf(HdEngine *engine, HdHttpRequest *req);
+/* GET, POST (login: from the body), DELETE (logout) /v1/session. @who: "ROLE:NAME" of the
+ * caller or NULL (login); @via_session: the caller used the cookie. */
+void hd_engine_session_call(HdEngine *engine, HdHttpRequest *req, const char *who,
+                            gboolean via_session);

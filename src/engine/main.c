@@ -6,9 +6,9 @@
  * hostdev-engine [--db PATH] token revoke NAME
  *
  * Options come from the command line over a GKeyFile (data/hostdev-engine.conf, group
- * [engine], keys named like the long options: db, listen, tls-cert, tls-key, replica, poll-wait,
- * retry-max, max-connections, max-connections-per-peer, idle-timeout); a value given on the
- * command line wins. The start: 1. options; 2. open and migrate the store; 3. listen, print
+ * [engine], keys named like the long options: db, listen, tls-cert, tls-key, replica, web-root,
+ * poll-wait, retry-max, max-connections, max-connections-per-peer, idle-timeout); a value given on
+ * the command line wins. The start: 1. options; 2. open and migrate the store; 3. listen, print
  * "listening URL" on stdout; 4. start every host's sync; 5. run until SIGTERM/SIGINT (exit 0).
  */
 #include "config.h"
@@ -41,6 +41,7 @@ static gboolean load_config(HdEngineOptions *o, const char *path, gboolean must_
                 const char *key;
                 char **target;
         } strings[] = {{"replica", &o->replica},
+                       {"web-root", &o->web_root},
                        {"db", &o->db_path},
                        {"listen", &o->listen},
                        {"tls-cert", &o->tls_cert},
@@ -195,6 +196,7 @@ static void options_clear(HdEngineOptions *o)
         g_free(o->tls_cert);
         g_free(o->tls_key);
         g_free(o->replica);
+        g_free(o->web_root);
         memset(o, 0, sizeof(*o));
 }
 
@@ -202,7 +204,7 @@ static int serve(HdEngine *e);
 
 int main(int argc, char **argv)
 {
-        HdEngine e = {0};
+        HdEngine e = {.web_fd = -1};
         g_autoptr(GError) error = NULL;
         g_autofree char *config = NULL;
         gint poll_wait = 0, retry_max = 0;
@@ -219,6 +221,8 @@ int main(int argc, char **argv)
              "Seconds an agent holds a long poll (default 60)", "N"},
             {"retry-max", 0, 0, G_OPTION_ARG_INT, &retry_max,
              "Longest retry backoff for a non-responsive host (default 60)", "SECONDS"},
+            {"web-root", 0, 0, G_OPTION_ARG_FILENAME, &e.opts.web_root,
+             "The portal's files (default " HOSTDEV_WEB_DIR ")", "DIR"},
             {"replica", 0, 0, G_OPTION_ARG_STRING, &e.opts.replica,
              "This replica's name in the sync leases (default: the host name)", "NAME"},
             {"verbose", 'v', 0, G_OPTION_ARG_NONE, &e.opts.verbose, "Log every request", NULL},
@@ -274,6 +278,9 @@ static int serve(HdEngine *e)
                 e->opts.poll_wait = 60;
         if (!e->opts.retry_max)
                 e->opts.retry_max = 60;
+        if (!e->opts.web_root)
+                e->opts.web_root = g_strdup(HOSTDEV_WEB_DIR);
+        hd_engine_web_open(e);
 
         e->store = hd_store_open_sqlite(e->opts.db_path, &error);
         if (!e->store)
@@ -315,6 +322,7 @@ out:
                 ;
         hd_store_free(e->store);
         g_clear_pointer(&e->vm_ops, g_hash_table_unref);
+        hd_engine_web_close(e);
         g_main_loop_unref(e->loop);
         return rc;
 }

@@ -114,6 +114,14 @@ static const char *const migrations[] = {
     "ALTER TABLE hosts ADD COLUMN kernel_args_desired TEXT;"
     "ALTER TABLE hosts ADD COLUMN reboot_from_boot_id TEXT;"
     "ALTER TABLE hosts ADD COLUMN rebooting_since TEXT;",
+    /* 4: the portal's sessions: a session is its id's hash, its token and its expiry; a
+     * revoked token's sessions go with it */
+    "CREATE TABLE portal_sessions ("
+    " hash TEXT PRIMARY KEY,"
+    " token_name TEXT NOT NULL REFERENCES tokens (name) ON DELETE CASCADE,"
+    " created_at TEXT NOT NULL,"
+    " expires_at TEXT NOT NULL);"
+    "CREATE INDEX portal_sessions_expiry ON portal_sessions (expires_at);",
 };
 
 /* ---- helpers ---- */
@@ -1124,4 +1132,17 @@ gboolean hd_store_lease_claim(HdStore *s, const char *host_id, const char *owner
         if (!sq_end(s, TRUE, error))
                 return FALSE;
         return changes > 0;
+}
+
+gint64 hd_store_events_last_id(HdStore *s, GError **error)
+{
+        g_autoptr(Stmt) st = sq_prepare(s, "SELECT COALESCE(MAX(id), 0) FROM events", error);
+
+        if (!st)
+                return -1;
+        if (sqlite3_step(st) != SQLITE_ROW) {
+                sq_db_fail(s, error, "events");
+                return -1;
+        }
+        return sqlite3_column_int64(st, 0);
 }

@@ -249,8 +249,23 @@ HdToken *hd_store_token_find(HdStore *store, const char *hash, GError **error);
 /* ---- events ---- */
 gint64 hd_store_event_add(HdStore *store, const char *actor, const char *action, const char *object,
                           const char *result, const char *message, GError **error);
+/* The newest event's id (0 when there is none), or -1 with @error. */
+gint64 hd_store_events_last_id(HdStore *store, GError **error);
 /* Events with id > @since, oldest first, at most @limit. */
 GPtrArray *hd_store_events_list(HdStore *store, gint64 since, guint limit, GError **error);
+
+/* ---- portal sessions (session.c) ---- */
+/* A new session: @hash (hex SHA-256 of its random id) for the token @token_name, valid for
+ * @ttl_seconds; *@expires_at (may be NULL): when it ends. Expired sessions are deleted in the
+ * same transaction. A revoked token's sessions are deleted with it. */
+gboolean hd_store_session_add(HdStore *store, const char *hash, const char *token_name,
+                              guint ttl_seconds, char **expires_at, GError **error);
+/* The token of the live session whose hash is @hash, or NULL without an error when there is
+ * none (unknown, expired, logged out, token revoked). */
+HdToken *hd_store_session_find(HdStore *store, const char *hash, char **expires_at,
+                               GError **error);
+/* Log out (no error when it is already gone). */
+gboolean hd_store_session_remove(HdStore *store, const char *hash, GError **error);
 
 /* ---- leases (rule 3) ---- */
 /* TRUE when @owner holds the host's sync lease until now + @ttl_seconds (taken when free or

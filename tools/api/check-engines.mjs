@@ -3,16 +3,23 @@
 // 18.19, npm 9.2), which CI and new users run: a lock refreshed on a newer node would
 // otherwise pull in a release that needs node 20 and break only there.
 //
-//   node check-engines.mjs [NODE_VERSION [NPM_VERSION]]
+//   node check-engines.mjs [--lock PACKAGE-LOCK.json] [NODE_VERSION [NPM_VERSION]]
+// (default: tools/api's own lock; the portal's are web/ and tests/ui/)
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import semver from 'semver';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const nodeVersion = process.argv[2] || '18.19.0';
-const npmVersion = process.argv[3] || '9.2.0';
-const lock = JSON.parse(fs.readFileSync(path.join(here, 'package-lock.json'), 'utf8'));
+const argv = process.argv.slice(2);
+let lockFile = path.join(here, 'package-lock.json');
+if (argv[0] === '--lock') {
+  lockFile = argv[1];
+  argv.splice(0, 2);
+}
+const nodeVersion = argv[0] || '18.19.0';
+const npmVersion = argv[1] || '9.2.0';
+const lock = JSON.parse(fs.readFileSync(lockFile, 'utf8'));
 const bad = [];
 for (const [name, pkg] of Object.entries(lock.packages || {})) {
   const engines = pkg.engines;

@@ -1,0 +1,73 @@
+// Events: the engine's audit log, newest first, live through the portal's one long poll.
+import {h, clear, fmtTime, label} from './dom.js';
+import {subscribe, tail} from './feed.js';
+import {alert} from './dom.js';
+import {api} from './api.js';
+
+const MAX = 500;
+
+export function eventsPage(el, ctx) {
+  let events = [];
+  let filter = '';
+  const tbody = h('tbody', {class: 'pf-v6-c-table__tbody'});
+  const msg = h('div', {class: 'hd-messages', 'aria-live': 'polite'});
+  const input = h('input', {type: 'search', 'aria-label': 'Filter events by host, VM or text', placeholder: 'Host, VM, action…'});
+  input.addEventListener('input', () => { filter = input.value.trim().toLowerCase(); render(); });
+
+  const color = {ok: 'green', refused: 'orange', failed: 'red'};
+  // "host UUID" (the sync's events) shown as the host's name, a link to its page; names are
+  // read once per host, and a removed host keeps its id
+  const names = new Map();
+  const HOST = /^host ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+  function resolve(list) {
+    for (const e of list) {
+      const m = HOST.exec(e.object || '');
+      if (!m || names.has(m[1])) continue;
+      names.set(m[1], null);
+      api('GET', `/v1/hosts/${m[1]}`).then((host) => { names.set(m[1], host.name); render(); }).catch(() => {});
+    }
+  }
+  function objectCell(e) {
+    const m = HOST.exec(e.object || '');
+    if (!m) return e.object;
+    return h('a', {href: `#/hosts/${m[1]}/general`}, `host ${names.get(m[1]) || m[1]}`);
+  }
+  function render() {
+    const shown = events.filter((e) => {
+      if (!filter) return true;
+      const m = HOST.exec(e.object || '');
+      return [e.object, e.action, e.actor, e.message, m && names.get(m[1])].some((v) => v && v.toLowerCase().includes(filter));
+    });
+    clear(tbody).append(...shown.map((e) => h('tr', {class: 'pf-v6-c-table__tr', 'data-event': e.id},
+      [fmtTime(e.at), e.actor, e.action, objectCell(e), label(e.result, color[e.result]), e.message]
+        .map((c) => h('td', {class: 'pf-v6-c-table__td'}, c)))));
+  }
+
+  el.append(h('section', {class: 'pf-v6-c-page__main-section'},
+    h('h1', {class: 'pf-v6-c-title pf-m-2xl'}, 'Events'),
+    h('div', {class: 'pf-v6-c-toolbar'}, h('div', {class: 'pf-v6-c-toolbar__content'},
+      h('div', {class: 'pf-v6-c-toolbar__content-section'}, h('span', {class: 'pf-v6-c-form-control'}, input)))),
+    msg,
+    h('div', {class: 'hd-table-wrap'}, h('table', {class: 'pf-v6-c-table pf-m-compact', 'aria-label': 'Events'},
+      h('thead', {class: 'pf-v6-c-table__thead'}, h('tr', {class: 'pf-v6-c-table__tr'},
+        ['Time', 'Who', 'Action', 'Object', 'Result', 'Message'].map((t) => h('th', {class: 'pf-v6-c-table__th', scope: 'col'}, t)))),
+      tbody))));
+
+  let seen = 0;
+  ctx.onCleanup(subscribe((evs) => {
+    const fresh = evs.filter((e) => e.id > seen);
+    if (!fresh.length) return;
+    seen = fresh[fresh.length - 1].id;
+    events = [...fresh.reverse(), ...events].slice(0, MAX);
+    resolve(fresh);
+    render();
+  }));
+  tail(200).then((r) => {
+    const older = r.events.filter((e) => e.id > seen || !seen);
+    events = [...events, ...older.reverse()].filter((e, i, a) => a.findIndex((x) => x.id === e.id) === i)
+      .sort((a, b) => b.id - a.id).slice(0, MAX);
+    seen = Math.max(seen, r.last_id);
+    resolve(events);
+    render();
+  }).catch((e) => msg.append(alert('danger', 'The events cannot be read', e.message)));
+}
