@@ -424,6 +424,66 @@ static void test_group_not_whole(void)
         g_assert_nonnull(strstr(err, "0000:01:00.1 (snd_hda_intel) stays behind"));
 }
 
+/* A domain libvirt has, by name (test:///default's "test"): hostdev xml --domain NAME and hostdev
+ * vm attach-device / detach-device, with the checks of hostdev xml. */
+static void test_domain_by_name(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("already-vfio");
+        g_autoptr(HdTestFixture) desk = hd_test_fixture_new("desktop");
+        const char *print[] = { "xml", "0000:01:00.0", "--domain", "test", "--connect",
+                                "test:///default", "--root", fx->root, NULL };
+        const char *write[] = { "xml", "0000:01:00.0", "--domain", "test", "--connect",
+                                "test:///default", "--write", "--root", fx->root, NULL };
+        const char *attach[] = { "vm", "attach-device", "test", "0000:01:00", "--config",
+                                 "--connect", "test:///default", "--json", "--root", fx->root,
+                                 NULL };
+        const char *live[] = { "vm", "attach-device", "test", "0000:01:00.0", "--live",
+                               "--connect", "test:///default", "--root", fx->root, NULL };
+        const char *not_there[] = { "vm", "detach-device", "test", "0000:01:00.0", "--config",
+                                    "--connect", "test:///default", "--root", fx->root, NULL };
+        const char *no_vm[] = { "vm", "attach-device", "nosuch", "0000:01:00.0", "--connect",
+                                "test:///default", "--root", fx->root, NULL };
+        const char *host_driver[] = { "vm", "attach-device", "test", "0000:01:00.0", "--connect",
+                                      "test:///default", "--root", desk->root, NULL };
+        const char *bad_verb[] = { "vm", "plug", "test", "0000:01:00.0", "--root", fx->root, NULL };
+        g_autofree char *out = NULL;
+        g_autofree char *err = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonObject *o;
+
+        g_assert_cmpint(run(print, &out, NULL), ==, 0);
+        g_assert_nonnull(strstr(out, "<name>test</name>"));
+        g_assert_nonnull(strstr(out, "<address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>"));
+        g_clear_pointer(&out, g_free);
+        g_assert_cmpint(run(write, &out, NULL), ==, 0);
+        g_assert_nonnull(strstr(out, "added 1 device(s) to VM test in libvirt"));
+        g_clear_pointer(&out, g_free);
+
+        /* the definition: both functions, one guest slot */
+        g_assert_cmpint(run(attach, &out, NULL), ==, 0);
+        root = hd_test_parse_json(out);
+        o = json_node_get_object(root);
+        g_assert_cmpstr(json_object_get_string_member(o, "vm"), ==, "test");
+        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "attached")), ==, 2);
+        g_assert_true(json_object_get_boolean_member(o, "config"));
+        g_assert_false(json_object_get_boolean_member(o, "live"));
+        /* hot-plug goes through libvirt's API, which the test driver lacks: its word, the device */
+        g_assert_cmpint(run(live, NULL, &err), ==, 1);
+        g_assert_nonnull(strstr(err, "0000:01:00.0: libvirt could not attach the device to VM test"));
+        g_clear_pointer(&err, g_free);
+        g_assert_cmpint(run(not_there, NULL, &err), ==, 1);
+        g_assert_nonnull(strstr(err, "0000:01:00.0 is not a <hostdev> of this domain"));
+        g_clear_pointer(&err, g_free);
+        g_assert_cmpint(run(no_vm, NULL, &err), ==, 1);
+        g_assert_nonnull(strstr(err, "nosuch"));
+        g_clear_pointer(&err, g_free);
+        /* the checks of hostdev xml: a device on its host driver is refused, saying what to do */
+        g_assert_cmpint(run(host_driver, NULL, &err), ==, 1);
+        g_assert_nonnull(strstr(err, "hostdev detach 0000:01:00.0"));
+        g_clear_pointer(&err, g_free);
+        g_assert_cmpint(run(bad_verb, NULL, &err), ==, 2);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -436,6 +496,7 @@ int main(int argc, char **argv)
         g_test_add_func("/guest/xml/domain-patch-bad", test_domain_patch_bad);
         g_test_add_func("/guest/qemu-args", test_qemu_args);
         g_test_add_func("/guest/qemu-args-machine", test_qemu_args_machine);
+        g_test_add_func("/guest/domain-by-name", test_domain_by_name);
         g_test_add_func("/guest/group-not-whole", test_group_not_whole);
         return g_test_run();
 }

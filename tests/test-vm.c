@@ -153,6 +153,91 @@ static void test_spec_xml_valid(void)
         g_unlink(path);
 }
 
+/* A defined domain changed by name through libvirt (hostdev xml --domain NAME --write, hostdev
+ * vm attach-device/detach-device --config): its definition gets the host devices as one
+ * multifunction guest slot, and loses exactly them again, every other part kept. */
+static void test_definition_by_name(void)
+{
+        g_autoptr(HdVirt) virt = open_test();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *before = hd_virt_get_definition(virt, "test", &error);
+        g_autofree char *patched = NULL;
+        g_autofree char *after = NULL;
+        g_autofree char *removed = NULL;
+        g_autofree char *back = NULL;
+        g_autoptr(GArray) devs = NULL;
+        HdAddress hosts[2] = { hd_test_address("0000:01:00.0"), hd_test_address("0000:01:00.1") };
+        HdGuestOptions opts = { .rom_bar = HD_ROM_BAR_DEFAULT };
+        gboolean active = FALSE;
+
+        g_assert_no_error(error);
+        g_assert_nonnull(strstr(before, "<name>test</name>"));
+        patched = hd_guest_patch_domain_xml(before, hosts, 2, &opts, &error);
+        g_assert_no_error(error);
+        g_assert_true(hd_virt_define_xml(virt, patched, &error));
+        after = hd_virt_get_definition(virt, "test", &error);
+        devs = hd_guest_domain_hostdevs(after);
+        g_assert_cmpuint(devs->len, ==, 2);
+        g_assert_nonnull(strstr(after, "multifunction='on'"));
+        /* a device already there is refused */
+        g_assert_null(hd_guest_plan_for_domain(after, hosts, 1, &opts, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+        g_clear_error(&error);
+        /* and taken out again: one, then the other */
+        removed = hd_guest_remove_hostdevs(after, &hosts[1], 1, &error);
+        g_assert_no_error(error);
+        g_assert_true(hd_virt_define_xml(virt, removed, &error));
+        back = hd_virt_get_definition(virt, "test", &error);
+        g_clear_pointer(&devs, g_array_unref);
+        devs = hd_guest_domain_hostdevs(back);
+        g_assert_cmpuint(devs->len, ==, 1);
+        g_assert_true(hd_address_equal(&g_array_index(devs, HdAddress, 0), &hosts[0]));
+        /* a device the domain does not have */
+        g_assert_null(hd_guest_remove_hostdevs(back, &hosts[1], 1, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+        /* live changes need a running domain; the test driver's "test" runs */
+        g_assert_true(hd_virt_is_active(virt, "test", &active, &error));
+        g_assert_true(active);
+        g_assert_false(hd_virt_is_active(virt, "nosuchvm", &active, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_NOT_FOUND);
+}
+
+/* Removing <hostdev> elements keeps every other byte of the document. */
+static void test_remove_hostdevs_bytes(void)
+{
+        const char *doc = "<domain type='kvm'>\n"
+                          "  <name>w</name>\n"
+                          "  <devices>\n"
+                          "    <!-- <hostdev> in a comment stays -->\n"
+                          "    <hostdev mode='subsystem' type='pci' managed='no'>\n"
+                          "      <source><address domain='0x0000' bus='0x01' slot='0x00' "
+                          "function='0x0'/></source>\n"
+                          "    </hostdev>\n"
+                          "    <hostdev mode='subsystem' type='pci' managed='no'>\n"
+                          "      <source><address domain='0x0000' bus='0x02' slot='0x00' "
+                          "function='0x0'/></source>\n"
+                          "    </hostdev>\n"
+                          "  </devices>\n"
+                          "</domain>\n";
+        const char *want = "<domain type='kvm'>\n"
+                           "  <name>w</name>\n"
+                           "  <devices>\n"
+                           "    <!-- <hostdev> in a comment stays -->\n"
+                           "    <hostdev mode='subsystem' type='pci' managed='no'>\n"
+                           "      <source><address domain='0x0000' bus='0x02' slot='0x00' "
+                           "function='0x0'/></source>\n"
+                           "    </hostdev>\n"
+                           "  </devices>\n"
+                           "</domain>\n";
+        HdAddress gpu = hd_test_address("0000:01:00.0");
+        g_autoptr(GError) error = NULL;
+        g_autofree char *out = hd_guest_remove_hostdevs(doc, &gpu, 1, &error);
+
+        g_assert_no_error(error);
+        g_assert_cmpstr(out, ==, want);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -160,5 +245,7 @@ int main(int argc, char **argv)
         g_test_add_func("/vm/stop", test_stop);
         g_test_add_func("/vm/errors", test_errors);
         g_test_add_func("/vm/spec-xml-valid", test_spec_xml_valid);
+        g_test_add_func("/vm/definition-by-name", test_definition_by_name);
+        g_test_add_func("/vm/remove-hostdevs-bytes", test_remove_hostdevs_bytes);
         return g_test_run();
 }

@@ -21,7 +21,8 @@ typedef struct {
         char **rom_files; /* "FILE" (the first device) or "ADDRESS=FILE", repeatable */
         GArray *roms;     /* HdGuestRom, pointing into rom_files */
         char *guest_address;
-        char *domain_file;
+        char *domain_file; /* a file, or the name of a libvirt domain */
+        char *connect;     /* libvirt URI for a domain by name */
         gboolean write_back;
 } GuestArgs;
 
@@ -174,6 +175,13 @@ static gboolean build_options(GuestArgs *a, const GArray *hosts, HdGuestOptions 
         return TRUE;
 }
 
+/* --domain's argument: a path (a '/' in it, or a name ending in .xml) is a file; anything else
+ * is the name of a domain libvirt has. */
+static gboolean domain_is_name(const char *arg)
+{
+        return !strchr(arg, '/') && !g_str_has_suffix(arg, ".xml");
+}
+
 /* --primary-gpu: x-vga=on is for a VGA controller (class 0300) only. */
 static gboolean check_primary(HdCtx *ctx, const GuestArgs *a, const GArray *hosts, GError **error)
 {
@@ -206,6 +214,7 @@ static void free_args(GuestArgs *a)
                 g_array_unref(a->roms);
         g_free(a->guest_address);
         g_free(a->domain_file);
+        g_free(a->connect);
 }
 
 static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
@@ -248,9 +257,15 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
         };
         const GOptionEntry xml_only[] = {
                 { "domain", 0, 0, G_OPTION_ARG_FILENAME, &a.domain_file,
-                  "Add the devices to this libvirt domain XML and print the result", "FILE" },
+                  "Add the devices to a domain and print the result: a libvirt domain XML file "
+                  "(a path: it has a / or ends in .xml), or a domain libvirt has defined, by name",
+                  "FILE|NAME" },
                 { "write", 0, 0, G_OPTION_ARG_NONE, &a.write_back,
-                  "With --domain: write the result back to FILE instead of printing it", NULL },
+                  "With --domain: write the result back (FILE, keeping FILE.orig; a domain by "
+                  "name: define it in libvirt) instead of printing it",
+                  NULL },
+                { "connect", 'c', 0, G_OPTION_ARG_STRING, &a.connect,
+                  "With --domain NAME: the libvirt URI (default qemu:///system)", "URI" },
                 { NULL },
         };
         g_autoptr(GOptionContext) octx = cli_option_context(
@@ -308,13 +323,36 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
         if (xml && a.domain_file) {
                 g_autofree char *doc = NULL;
                 g_autofree char *patched = NULL;
-                if (!(doc = hd_read_path(a.domain_file, DOMAIN_XML_MAX, &error)) ||
-                    !(patched = hd_guest_patch_domain_xml(doc, (HdAddress *)hosts->data,
-                                                          hosts->len, &opts, &error))) {
+                g_autoptr(HdVirt) virt = NULL;
+                gboolean by_name = domain_is_name(a.domain_file);
+
+                if (!by_name && a.connect) {
+                        r = cli_usage_error(cli, "--connect goes with --domain NAME (a domain "
+                                                 "libvirt has), not a file");
+                        goto out;
+                }
+                if (by_name)
+                        doc = (virt = hd_virt_open(a.connect, &error))
+                                  ? hd_virt_get_definition(virt, a.domain_file, &error)
+                                  : NULL;
+                else
+                        doc = hd_read_path(a.domain_file, DOMAIN_XML_MAX, &error);
+                if (!doc || !(patched = hd_guest_patch_domain_xml(doc, (HdAddress *)hosts->data,
+                                                                  hosts->len, &opts, &error))) {
                         r = cli_report_error(cli, error);
                         goto out;
                 }
-                if (a.write_back) {
+                if (a.write_back && by_name) {
+                        if (!hd_virt_define_xml(virt, patched, &error)) {
+                                r = cli_report_error(cli, error);
+                                goto out;
+                        }
+                        if (!cli->json)
+                                printf("added %u device(s) to VM %s in libvirt (its next start "
+                                       "has them; hostdev vm attach-device %s ... --live "
+                                       "hot-plugs into a running VM)\n",
+                                       hosts->len, a.domain_file, a.domain_file);
+                } else if (a.write_back) {
                         g_autofree char *backup = g_strconcat(a.domain_file, ".orig", NULL);
                         if (!g_file_set_contents(backup, doc, -1, &error) ||
                             !g_file_set_contents(a.domain_file, patched, -1, &error)) {

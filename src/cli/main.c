@@ -27,6 +27,7 @@ static const HdCommand commands[] = {
         { "persist", cmd_persist, "Bindings applied at boot: list, add, remove" },
         { "xml", cmd_xml, "libvirt <hostdev> XML for devices, or add them to a domain" },
         { "qemu-args", cmd_qemu_args, "QEMU -device arguments that give devices to a VM" },
+        { "vm", cmd_vm, "Hot-plug devices into a libvirt VM, or out: attach-device, detach-device" },
         { "snapshot", cmd_snapshot, "Capture this machine's PCI view to replay with --root" },
         { "help", NULL, "This list, or 'help COMMAND': a command's options and an example" },
 };

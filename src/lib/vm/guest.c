@@ -337,22 +337,21 @@ static gsize markup_offset(const char *text, int line, int ch)
         return (gsize)(p - text);
 }
 
-char *hd_guest_patch_domain_xml(const char *domain_xml, const HdAddress *hosts, guint n_hosts,
-                                const HdGuestOptions *opts, GError **error)
+/* Parse @domain_xml (one <domain>), refuse @hosts already in it, and plan them around the guest
+ * slots it uses. *@devices_close: where its </devices> end tag is (NULL when it has none, or
+ * more than one: an error when @need_devices). */
+static GPtrArray *plan_in_domain(const char *domain_xml, const HdAddress *hosts, guint n_hosts,
+                                 const HdGuestOptions *opts, gboolean need_devices,
+                                 const char **devices_close, GError **error)
 {
         static const GMarkupParser parser = { .start_element = scan_start,
                                               .end_element = scan_end };
         DomainScan scan = { 0 };
         g_autoptr(GMarkupParseContext) pc = NULL;
         g_autoptr(GError) parse_error = NULL;
-        g_autoptr(GPtrArray) plan = NULL;
         g_autoptr(GHashTable) used = g_hash_table_new(g_direct_hash, g_direct_equal);
         g_autoptr(GPtrArray) sources = g_ptr_array_new_with_free_func(g_free);
-        g_autofree char *xml = NULL;
         const char *close;
-        const char *line_start;
-        guint indent = 4;
-        GString *out;
 
         scan.used_slots = used;
         scan.host_sources = sources;
@@ -377,7 +376,7 @@ char *hd_guest_patch_domain_xml(const char *domain_xml, const HdAddress *hosts, 
                                                           scan.devices_char),
                                     "</devices")
                     : NULL;
-        if (!close) {
+        if (!close && need_devices) {
                 g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
                             scan.n_domain_devices > 1
                                 ? "the domain XML has more than one <devices> element"
@@ -394,7 +393,29 @@ char *hd_guest_patch_domain_xml(const char *domain_xml, const HdAddress *hosts, 
                                             hd_address_format(&hosts[i], name));
                                 return NULL;
                         }
-        plan = hd_guest_plan(hosts, n_hosts, opts, used, error);
+        *devices_close = close;
+        return hd_guest_plan(hosts, n_hosts, opts, used, error);
+}
+
+GPtrArray *hd_guest_plan_for_domain(const char *domain_xml, const HdAddress *hosts,
+                                    guint n_hosts, const HdGuestOptions *opts, GError **error)
+{
+        const char *close = NULL;
+
+        return plan_in_domain(domain_xml, hosts, n_hosts, opts, FALSE, &close, error);
+}
+
+char *hd_guest_patch_domain_xml(const char *domain_xml, const HdAddress *hosts, guint n_hosts,
+                                const HdGuestOptions *opts, GError **error)
+{
+        g_autoptr(GPtrArray) plan = NULL;
+        g_autofree char *xml = NULL;
+        const char *close = NULL;
+        const char *line_start;
+        guint indent;
+        GString *out;
+
+        plan = plan_in_domain(domain_xml, hosts, n_hosts, opts, TRUE, &close, error);
         if (!plan)
                 return NULL;
         /* Indent like the document's </devices> line, plus one level. */
@@ -407,6 +428,86 @@ char *hd_guest_patch_domain_xml(const char *domain_xml, const HdAddress *hosts, 
         g_string_append(out, xml);
         g_string_append(out, line_start);
         return g_string_free(out, FALSE);
+}
+
+char *hd_guest_remove_hostdevs(const char *domain_xml, const HdAddress *hosts, guint n_hosts,
+                               GError **error)
+{
+        g_autoptr(GString) out = g_string_new(NULL);
+        g_autofree gboolean *found = g_new0(gboolean, n_hosts + 1);
+        g_autoptr(GArray) before = hd_guest_domain_hostdevs(domain_xml);
+        const char *p = domain_xml;
+
+        for (;;) {
+                const char *start, *end;
+                g_autofree char *wrapped = NULL;
+                g_autoptr(GArray) addrs = NULL;
+                gboolean drop = FALSE;
+                const char *open = strstr(p, "<hostdev");
+                const char *comment = strstr(p, "<!--");
+                const char *close;
+
+                /* a comment before the next element is copied whole: "<hostdev" in it is text */
+                if (comment && (!open || comment < open)) {
+                        const char *cend = strstr(comment + 4, "-->");
+                        cend = cend ? cend + 3 : comment + strlen(comment);
+                        g_string_append_len(out, p, cend - p);
+                        p = cend;
+                        continue;
+                }
+                /* "<hostdev" and not a longer name */
+                if (open && open[8] != ' ' && open[8] != '>' && open[8] != '\n' &&
+                    open[8] != '\t') {
+                        g_string_append_len(out, p, open + 8 - p);
+                        p = open + 8;
+                        continue;
+                }
+                close = open ? strstr(open, "</hostdev>") : NULL;
+
+                if (!open || !close) {
+                        g_string_append(out, p);
+                        break;
+                }
+                end = close + strlen("</hostdev>");
+                /* the element with the blanks before it on its line and its line end */
+                start = open;
+                while (start > p && (start[-1] == ' ' || start[-1] == '\t'))
+                        start--;
+                if (start > domain_xml && start[-1] != '\n')
+                        start = open;
+                else if (*end == '\n')
+                        end++;
+                wrapped = g_strdup_printf("<domain><devices>%.*s</devices></domain>",
+                                          (int)(close + strlen("</hostdev>") - open), open);
+                addrs = hd_guest_domain_hostdevs(wrapped);
+                for (guint i = 0; addrs->len == 1 && i < n_hosts; i++)
+                        if (hd_address_equal(&hosts[i], &g_array_index(addrs, HdAddress, 0))) {
+                                found[i] = TRUE;
+                                drop = TRUE;
+                        }
+                g_string_append_len(out, p, (drop ? start : end) - p);
+                p = end;
+        }
+        for (guint i = 0; i < n_hosts; i++)
+                if (!found[i]) {
+                        char name[HD_ADDRESS_STRLEN];
+                        g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
+                                    "%s is not a <hostdev> of this domain",
+                                    hd_address_format(&hosts[i], name));
+                        return NULL;
+                }
+        /* what is left parses and lost exactly those */
+        {
+                g_autoptr(GArray) after = hd_guest_domain_hostdevs(out->str);
+                if (after->len + n_hosts != before->len) {
+                        g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                                    "the domain XML could not be changed safely (its <hostdev> "
+                                    "elements are not as virsh dumpxml writes them); use virsh "
+                                    "edit");
+                        return NULL;
+                }
+        }
+        return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
 GArray *hd_guest_domain_hostdevs(const char *domain_xml)

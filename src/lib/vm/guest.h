@@ -95,6 +95,17 @@ char *hd_guest_hostdev_xml(const GPtrArray *plan, const HdGuestOptions *opts, gu
  * "-vga" "none" first). NULL-terminated. */
 char **hd_guest_qemu_args(const GPtrArray *plan, const HdGuestOptions *opts);
 
+/* @domain_xml without the <hostdev> elements of @hosts (each with its line), every other byte
+ * kept; NOT_FOUND naming a device it does not have. */
+char *hd_guest_remove_hostdevs(const char *domain_xml, const HdAddress *hosts, guint n_hosts,
+                               GError **error);
+
+/* hd_guest_plan() for devices to add to the domain @domain_xml: the guest slots it uses are
+ * avoided, a host device it already has is refused (REFUSED), XML that is not one <domain> is
+ * INVALID_ARGUMENT. For hot-plug (one <hostdev> element per device). */
+GPtrArray *hd_guest_plan_for_domain(const char *domain_xml, const HdAddress *hosts,
+                                    guint n_hosts, const HdGuestOptions *opts, GError **error);
+
 /* Add the devices to a libvirt domain XML document, preserving every byte of it except the
  * inserted elements (before </devices>). Guest slots already used in the document are
  * avoided; a host device already in the document is refused. */

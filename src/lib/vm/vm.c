@@ -325,3 +325,95 @@ HdVmInfo *hd_virt_get(HdVirt *virt, const char *name, GError **error)
         virDomainFree(dom);
         return info;
 }
+
+char *hd_virt_get_definition(HdVirt *virt, const char *name, GError **error)
+{
+        virDomainPtr dom = lookup(virt, name, error);
+        char *xml;
+        char *out;
+
+        if (!dom)
+                return NULL;
+        xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+        if (!xml)
+                xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+        if (!xml)
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "libvirt did not give the definition of VM %s: %s", name,
+                            last_message());
+        virDomainFree(dom);
+        if (!xml)
+                return NULL;
+        out = g_strdup(xml);
+        free(xml);
+        return out;
+}
+
+gboolean hd_virt_define_xml(HdVirt *virt, const char *xml, GError **error)
+{
+        virDomainPtr dom = virDomainDefineXML(virt->conn, xml);
+
+        if (!dom) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "libvirt refused the changed definition: %s", last_message());
+                return FALSE;
+        }
+        virDomainFree(dom);
+        return TRUE;
+}
+
+gboolean hd_virt_is_active(HdVirt *virt, const char *name, gboolean *active, GError **error)
+{
+        virDomainPtr dom = lookup(virt, name, error);
+
+        if (!dom)
+                return FALSE;
+        *active = virDomainIsActive(dom) == 1;
+        virDomainFree(dom);
+        return TRUE;
+}
+
+static gboolean device_change(HdVirt *virt, const char *name, const char *xml,
+                              HdVirtAffect affect, gboolean attach, GError **error)
+{
+        virDomainPtr dom = lookup(virt, name, error);
+        unsigned int flags = 0;
+        int rc;
+
+        if (!dom)
+                return FALSE;
+        if (affect & HD_VIRT_AFFECT_CONFIG)
+                flags |= VIR_DOMAIN_AFFECT_CONFIG;
+        if (affect & HD_VIRT_AFFECT_LIVE) {
+                if (virDomainIsActive(dom) != 1) {
+                        virDomainFree(dom);
+                        g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                                    "VM %s is not running: nothing to %s live; leave out --live "
+                                    "to change its definition",
+                                    name, attach ? "hot-plug" : "unplug");
+                        return FALSE;
+                }
+                flags |= VIR_DOMAIN_AFFECT_LIVE;
+        }
+        rc = attach ? virDomainAttachDeviceFlags(dom, xml, flags)
+                    : virDomainDetachDeviceFlags(dom, xml, flags);
+        /* the message before virDomainFree(), which resets libvirt's last error */
+        if (rc < 0)
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "libvirt could not %s VM %s: %s",
+                            attach ? "attach the device to" : "detach the device from", name,
+                            last_message());
+        virDomainFree(dom);
+        return rc >= 0;
+}
+
+gboolean hd_virt_attach_device(HdVirt *virt, const char *name, const char *xml,
+                               HdVirtAffect affect, GError **error)
+{
+        return device_change(virt, name, xml, affect, TRUE, error);
+}
+
+gboolean hd_virt_detach_device(HdVirt *virt, const char *name, const char *xml,
+                               HdVirtAffect affect, GError **error)
+{
+        return device_change(virt, name, xml, affect, FALSE, error);
+}

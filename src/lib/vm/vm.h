@@ -56,6 +56,28 @@ typedef struct {
 void hd_vm_info_free(HdVmInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdVmInfo, hd_vm_info_free)
 
+/* The persistent definition of domain @name (libvirt's inactive XML: what the next start uses),
+ * as libvirt gives it. HD_ERROR_NOT_FOUND when there is no such domain. */
+char *hd_virt_get_definition(HdVirt *virt, const char *name, GError **error);
+/* Define (or redefine) a domain from @xml; the document's <name> says which. */
+gboolean hd_virt_define_xml(HdVirt *virt, const char *xml, GError **error);
+
+typedef enum {
+        HD_VIRT_AFFECT_CONFIG = 1 << 0, /* the persistent definition */
+        HD_VIRT_AFFECT_LIVE = 1 << 1,   /* the running domain (hot-plug) */
+} HdVirtAffect;
+
+/* Hot-plug one device (@xml: a <hostdev> element) into domain @name, or unplug it, as
+ * `virsh attach-device` / `detach-device` with --config and/or --live. LIVE on a domain that is
+ * not running is refused naming the domain; the caller decides (hostdev vm: the running
+ * domain too when it runs). */
+gboolean hd_virt_attach_device(HdVirt *virt, const char *name, const char *xml,
+                               HdVirtAffect affect, GError **error);
+gboolean hd_virt_detach_device(HdVirt *virt, const char *name, const char *xml,
+                               HdVirtAffect affect, GError **error);
+/* Whether domain @name is running; HD_ERROR_NOT_FOUND (FALSE) when there is none. */
+gboolean hd_virt_is_active(HdVirt *virt, const char *name, gboolean *active, GError **error);
+
 /* Every domain, defined or transient, sorted by name. */
 GPtrArray *hd_virt_list(HdVirt *virt, GError **error);
 /* One domain; HD_ERROR_NOT_FOUND when there is none by that name. */
