@@ -258,11 +258,469 @@ static void test_tokens_events_leases(void)
         cleanup(dir);
 }
 
+/* ---- VMs (store-sqlite-vms.c) ---- */
+
+/* A device as the agent describes it: @group < 0 none; @why: assignable_reason (NULL:
+ * assignable). */
+static HdInvItem *vm_item(const char *addr, const char *ids, gint64 group, gboolean bridge,
+                          const char *why)
+{
+        HdInvItem *it = g_new0(HdInvItem, 1);
+        g_auto(GStrv) vd = g_strsplit(ids, ":", 2);
+
+        it->key = g_strdup(addr);
+        it->vendor_id = g_strdup(vd[0]);
+        it->device_id = g_strdup(vd[1]);
+        it->iommu_group = group;
+        it->data = g_strdup_printf(
+            "{\"address\":\"%s\",\"vendor_id\":\"%s\",\"device_id\":\"%s\",\"is_bridge\":%s,"
+            "\"assignable\":%s,\"assignable_reason\":%s%s%s}",
+            addr, vd[0], vd[1], bridge ? "true" : "false", why ? "false" : "true", why ? "\"" : "",
+            why ? why : "null", why ? "\"" : "");
+        return it;
+}
+
+/* The desktop seed's shape: group 1 = root port (bridge) + GPU + HDMI audio. */
+static GPtrArray *vm_inventory(const char *gpu_ids)
+{
+        GPtrArray *items = g_ptr_array_new_with_free_func((GDestroyNotify)hd_inv_item_free);
+
+        g_ptr_array_add(items, vm_item("0000:00:00.0", "8086:3e30", 0, FALSE, "host bridge"));
+        g_ptr_array_add(items, vm_item("0000:00:01.0", "8086:1901", 1, TRUE, "bridge"));
+        g_ptr_array_add(items, vm_item("0000:01:00.0", gpu_ids, 1, FALSE, NULL));
+        g_ptr_array_add(items, vm_item("0000:01:00.1", "10de:10f0", 1, FALSE, NULL));
+        g_ptr_array_add(items, vm_item("0000:02:00.0", "144d:a808", 7, FALSE,
+                                       "the host uses it: /dev/nvme0n1p2 on /"));
+        g_ptr_array_add(items, vm_item("0000:00:14.0", "8086:a36d", 3, FALSE, NULL));
+        g_ptr_array_add(items, vm_item("0000:05:00.0", "1af4:1000", -1, FALSE, NULL));
+        return items;
+}
+
+static void assert_refused(GError **error, const char *needle)
+{
+        g_assert_error(*error, HD_STORE_ERROR, HD_STORE_ERROR_REFUSED);
+        if (!strstr((*error)->message, needle))
+                g_error("\"%s\" not in \"%s\"", needle, (*error)->message);
+        g_clear_error(error);
+}
+
+/* The VM's row of @addr: 1 requested, 0 placeholder, -1 none. */
+static int vm_role(HdStore *s, const char *vm_id, const char *addr)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdVm) vm = hd_store_vm_get(s, vm_id, &error);
+
+        g_assert_no_error(error);
+        for (guint i = 0; i < vm->devices->len; i++) {
+                const HdVmDevice *d = vm->devices->pdata[i];
+                if (strcmp(d->address, addr) == 0)
+                        return d->requested ? 1 : 0;
+        }
+        return -1;
+}
+
+static void make_host_ready(HdStore *s, const char *id, const char *gpu_ids)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) items = vm_inventory(gpu_ids);
+        HdHostFacts f = {.passthrough = 1, .passthrough_reason = "every check passes"};
+        HdInvDiff diff;
+
+        g_assert_true(
+            hd_store_inventory_apply(s, id, HD_INV_DEVICES, "\"e\"", items, &diff, &error));
+        g_assert_true(hd_store_host_set_facts(s, id, &f, &error));
+        g_assert_true(hd_store_host_set_status(s, id, HD_HOST_UP, NULL, 0, &error));
+        g_assert_no_error(error);
+}
+
+static void test_vms(void)
+{
+        g_autofree char *dir = NULL;
+        g_autofree char *path = tmp_db(&dir);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+        g_autofree char *h1 = NULL, *h2 = NULL, *vm = NULL, *vm2 = NULL, *x = NULL;
+        g_autoptr(GPtrArray) list = NULL;
+        g_autoptr(GPtrArray) users = NULL;
+        const char *gpu[] = {"0000:01:00.0", NULL};
+        const char *audio[] = {"0000:01:00.1", NULL};
+        HdVmFilter f = {.limit = 100};
+        guint total = 0;
+
+        g_assert_no_error(error);
+        g_assert_true(hd_store_host_add(s, "h1", "http://a:1", "t", NULL, NULL, &h1, &error));
+        g_assert_true(hd_store_host_add(s, "h2", "http://b:1", "t", NULL, NULL, &h2, &error));
+        make_host_ready(s, h1, "10de:1b80");
+        make_host_ready(s, h2, "10de:1b80");
+        /* create, name taken, edit, list with filters */
+        g_assert_true(hd_store_vm_add(s, "win10", 4096, 4, &vm, &error));
+        g_assert_true(hd_store_vm_add(s, "linux", 2048, 2, &vm2, &error));
+        g_assert_false(hd_store_vm_add(s, "win10", 1, 1, &x, &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_EXISTS);
+        g_clear_error(&error);
+        g_assert_false(hd_store_vm_edit(s, vm2, "win10", 0, 0, &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_EXISTS);
+        g_clear_error(&error);
+        g_assert_true(hd_store_vm_edit(s, vm2, NULL, 3072, 0, &error));
+        {
+                g_autoptr(HdVm) v = hd_store_vm_get(s, vm2, &error);
+                g_assert_cmpint(v->memory_mib, ==, 3072);
+                g_assert_cmpuint(v->vcpus, ==, 2);
+                g_assert_null(v->host_id);
+                g_assert_cmpint(v->state, ==, HD_VM_DOWN);
+        }
+        g_assert_null(hd_store_vm_get(s, "nope", &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+
+        /* refusals of adding devices, each with its reason */
+        g_assert_false(
+            hd_store_vm_devices_add(s, vm, h1, (const char *[]){"0000:00:01.0", NULL}, &error));
+        assert_refused(&error, "is a bridge");
+        g_assert_false(
+            hd_store_vm_devices_add(s, vm, h1, (const char *[]){"0000:00:00.0", NULL}, &error));
+        assert_refused(&error, "is a host bridge");
+        g_assert_false(
+            hd_store_vm_devices_add(s, vm, h1, (const char *[]){"0000:02:00.0", NULL}, &error));
+        assert_refused(&error, "the host uses it");
+        g_assert_false(
+            hd_store_vm_devices_add(s, vm, h1, (const char *[]){"0000:05:00.0", NULL}, &error));
+        assert_refused(&error, "has no IOMMU group");
+        g_assert_false(
+            hd_store_vm_devices_add(s, vm, h1, (const char *[]){"0000:09:00.0", NULL}, &error));
+        assert_refused(&error, "does not list 0000:09:00.0");
+        /* a refused list adds nothing (one transaction) */
+        g_assert_false(hd_store_vm_devices_add(
+            s, vm, h1, (const char *[]){"0000:01:00.0", "0000:00:01.0", NULL}, &error));
+        assert_refused(&error, "is a bridge");
+        g_assert_cmpint(vm_role(s, vm, "0000:01:00.0"), ==, -1);
+
+        /* the GPU: requested, its audio a placeholder, the bridge never; pinned to h1 */
+        g_assert_true(hd_store_vm_devices_add(s, vm, h1, gpu, &error));
+        g_assert_no_error(error);
+        g_assert_cmpint(vm_role(s, vm, "0000:01:00.0"), ==, 1);
+        g_assert_cmpint(vm_role(s, vm, "0000:01:00.1"), ==, 0);
+        g_assert_cmpint(vm_role(s, vm, "0000:00:01.0"), ==, -1);
+        {
+                g_autoptr(HdVm) v = hd_store_vm_get(s, vm, &error);
+                g_assert_cmpstr(v->host_id, ==, h1);
+                g_assert_cmpstr(v->host_name, ==, "h1");
+                g_assert_true(((HdVmDevice *)v->devices->pdata[0])->present);
+        }
+        users = hd_store_host_users(s, h1, &error);
+        g_assert_cmpuint(users->len, ==, 1);
+        g_assert_false(hd_store_host_remove(s, h1, &error));
+        assert_refused(&error, "win10");
+        /* pinned elsewhere */
+        g_assert_false(hd_store_vm_devices_add(s, vm, h2, gpu, &error));
+        assert_refused(&error, "is pinned to host h1");
+        /* a placeholder cannot be removed; added explicitly it becomes requested */
+        g_assert_false(hd_store_vm_device_remove(s, vm, "0000:01:00.1", &error));
+        assert_refused(&error, "is a placeholder");
+        g_assert_false(hd_store_vm_device_remove(s, vm, "0000:03:00.0", &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+        g_assert_true(hd_store_vm_devices_add(s, vm, h1, audio, &error));
+        g_assert_cmpint(vm_role(s, vm, "0000:01:00.1"), ==, 1);
+        /* removing a requested one while the group keeps another: a placeholder */
+        g_assert_true(hd_store_vm_device_remove(s, vm, "0000:01:00.0", &error));
+        g_assert_cmpint(vm_role(s, vm, "0000:01:00.0"), ==, 0);
+        /* the last requested of the group: the group's rows go, and the pin */
+        g_assert_true(hd_store_vm_device_remove(s, vm, "0000:01:00.1", &error));
+        g_assert_cmpint(vm_role(s, vm, "0000:01:00.0"), ==, -1);
+        g_assert_cmpint(vm_role(s, vm, "0000:01:00.1"), ==, -1);
+        {
+                g_autoptr(HdVm) v = hd_store_vm_get(s, vm, &error);
+                g_assert_null(v->host_id);
+                g_assert_cmpuint(v->devices->len, ==, 0);
+        }
+        /* now free to go to h2, then back */
+        g_assert_true(hd_store_vm_devices_add(s, vm, h2, gpu, &error));
+        g_assert_true(hd_store_vm_device_remove(s, vm, "0000:01:00.0", &error));
+        g_assert_true(hd_store_vm_devices_add(s, vm, h1, gpu, &error));
+        g_assert_true(hd_store_vm_devices_add(s, vm2, h1, gpu, &error));
+        g_assert_no_error(error);
+
+        /* list: filters and pagination */
+        f.host_id = h1;
+        list = hd_store_vms_list(s, &f, &total, &error);
+        g_assert_cmpuint(total, ==, 2);
+        g_assert_cmpstr(((HdVm *)list->pdata[0])->name, ==, "linux");
+        g_clear_pointer(&list, g_ptr_array_unref);
+        f.host_id = NULL;
+        f.name_prefix = "win";
+        list = hd_store_vms_list(s, &f, &total, &error);
+        g_assert_cmpuint(total, ==, 1);
+        g_clear_pointer(&list, g_ptr_array_unref);
+        f.name_prefix = NULL;
+        f.limit = 1;
+        f.offset = 1;
+        list = hd_store_vms_list(s, &f, &total, &error);
+        g_assert_cmpuint(total, ==, 2);
+        g_assert_cmpuint(list->len, ==, 1);
+        g_assert_cmpstr(((HdVm *)list->pdata[0])->name, ==, "win10");
+        g_clear_pointer(&list, g_ptr_array_unref);
+
+        /* start refusals: host not up, in maintenance, passthrough disabled */
+        g_assert_true(hd_store_host_set_status(s, h1, HD_HOST_MAINTENANCE, NULL, 0, &error));
+        g_assert_false(hd_store_vm_start_reserve(s, vm, &error));
+        assert_refused(&error, "is in maintenance");
+        g_assert_true(
+            hd_store_host_set_status(s, h1, HD_HOST_NON_RESPONSIVE, "refused", 1, &error));
+        g_assert_false(hd_store_vm_start_reserve(s, vm, &error));
+        assert_refused(&error, "does not answer");
+        g_assert_true(hd_store_host_set_status(s, h1, HD_HOST_CONNECTING, NULL, 0, &error));
+        g_assert_false(hd_store_vm_start_reserve(s, vm, &error));
+        assert_refused(&error, "still connecting");
+        g_assert_true(hd_store_host_set_status(s, h1, HD_HOST_REBOOTING, NULL, 0, &error));
+        g_assert_false(hd_store_vm_start_reserve(s, vm, &error));
+        assert_refused(&error, "is rebooting");
+        g_assert_true(hd_store_host_set_status(s, h1, HD_HOST_UP, NULL, 0, &error));
+        {
+                HdHostFacts off = {.passthrough = 0, .passthrough_reason = "IOMMU off"};
+                HdHostFacts on = {.passthrough = 1, .passthrough_reason = "ok"};
+                g_assert_true(hd_store_host_set_facts(s, h1, &off, &error));
+                g_assert_false(hd_store_vm_start_reserve(s, vm, &error));
+                assert_refused(&error, "passthrough disabled (IOMMU off)");
+                g_assert_true(hd_store_host_set_facts(s, h1, &on, &error));
+        }
+        g_assert_false(hd_store_vm_start_reserve(s, x ? x : "nope", &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+        {
+                g_autofree char *bare = NULL;
+                g_assert_true(hd_store_vm_add(s, "bare", 512, 1, &bare, &error));
+                g_assert_false(hd_store_vm_start_reserve(s, bare, &error));
+                assert_refused(&error, "has no host devices");
+        }
+        /* reserved: starting; the other VM sharing the group is refused naming it */
+        g_assert_true(hd_store_vm_start_reserve(s, vm, &error));
+        g_assert_no_error(error);
+        g_assert_false(hd_store_vm_start_reserve(s, vm, &error));
+        assert_refused(&error, "is starting already");
+        g_assert_false(hd_store_vm_start_reserve(s, vm2, &error));
+        assert_refused(&error, "0000:01:00.0 (IOMMU group 1) is used by VM win10 on host h1 "
+                               "(starting); stop win10 first");
+        /* no device change, no delete while not down */
+        g_assert_false(hd_store_vm_device_remove(s, vm, "0000:01:00.0", &error));
+        assert_refused(&error, "change only while it is down");
+        g_assert_false(hd_store_vm_devices_add(s, vm, h1, audio, &error));
+        assert_refused(&error, "change only while it is down");
+        g_assert_false(hd_store_vm_remove(s, vm, &error));
+        assert_refused(&error, "before deleting it");
+        g_assert_false(hd_store_host_remove(s, h1, &error));
+        assert_refused(&error, "win10");
+        {
+                g_autoptr(GPtrArray) running = hd_store_host_running_vms(s, h1, &error);
+                g_assert_cmpuint(running->len, ==, 1);
+        }
+        /* transitions: starting -> running -> stopping -> down; wrong ones refused */
+        g_assert_false(
+            hd_store_vm_set_state(s, vm, HD_VM_MASK(HD_VM_RUNNING), HD_VM_STOPPING, NULL, &error));
+        assert_refused(&error, "is starting");
+        g_assert_true(
+            hd_store_vm_set_state(s, vm, HD_VM_MASK(HD_VM_STARTING), HD_VM_RUNNING, NULL, &error));
+        g_assert_false(hd_store_vm_start_reserve(s, vm2, &error));
+        assert_refused(&error, "is used by VM win10");
+        g_assert_true(
+            hd_store_vm_set_state(s, vm, HD_VM_MASK(HD_VM_RUNNING), HD_VM_STOPPING, NULL, &error));
+        g_assert_true(
+            hd_store_vm_set_state(s, vm, HD_VM_MASK(HD_VM_STOPPING), HD_VM_DOWN, NULL, &error));
+        g_assert_true(hd_store_vm_start_reserve(s, vm2, &error));
+        g_assert_true(hd_store_vm_set_state(s, vm2, HD_VM_MASK(HD_VM_STARTING), HD_VM_DOWN,
+                                            "agent: no", &error));
+        {
+                g_autoptr(HdVm) v = hd_store_vm_get(s, vm2, &error);
+                g_assert_cmpstr(v->last_error, ==, "agent: no");
+        }
+
+        /* hardware changed: the GPU's ids change at its address (the inventory apply) */
+        {
+                g_autoptr(GPtrArray) items = vm_inventory("10de:2204");
+                HdInvDiff diff;
+                g_autoptr(HdVm) v = NULL;
+                g_assert_true(
+                    hd_store_inventory_apply(s, h1, HD_INV_DEVICES, "\"f\"", items, &diff, &error));
+                v = hd_store_vm_get(s, vm, &error);
+                g_assert_nonnull(v->hardware_changed);
+                g_assert_nonnull(strstr(v->hardware_changed, "0000:01:00.0 is now 10de:2204"));
+                g_assert_false(((HdVmDevice *)v->devices->pdata[0])->present);
+        }
+        g_assert_false(hd_store_vm_start_reserve(s, vm, &error));
+        assert_refused(&error, "hardware changed on host h1");
+        /* the audio function vanishes too: both named */
+        {
+                g_autoptr(GPtrArray) items = vm_inventory("10de:2204");
+                HdInvDiff diff;
+                g_autoptr(HdVm) v = NULL;
+                g_ptr_array_remove_index(items, 3);
+                g_assert_true(
+                    hd_store_inventory_apply(s, h1, HD_INV_DEVICES, "\"g\"", items, &diff, &error));
+                v = hd_store_vm_get(s, vm, &error);
+                g_assert_nonnull(
+                    strstr(v->hardware_changed, "0000:01:00.1 is no longer on host h1"));
+        }
+        /* re-adding the GPU takes its current ids and drops the vanished placeholder: cleared */
+        g_assert_true(hd_store_vm_devices_add(s, vm, h1, gpu, &error));
+        g_assert_no_error(error);
+        {
+                g_autoptr(HdVm) v = hd_store_vm_get(s, vm, &error);
+                g_assert_null(v->hardware_changed);
+                g_assert_cmpuint(v->devices->len, ==, 1);
+        }
+        /* vm2 still has the old ids: it stays marked until its admin acts; removing it works */
+        g_assert_false(hd_store_vm_start_reserve(s, vm2, &error));
+        assert_refused(&error, "hardware changed");
+        g_assert_true(hd_store_vm_device_remove(s, vm2, "0000:01:00.1", &error));
+        g_assert_true(hd_store_vm_device_remove(s, vm2, "0000:01:00.0", &error));
+        {
+                g_autoptr(HdVm) v = hd_store_vm_get(s, vm2, &error);
+                g_assert_null(v->hardware_changed);
+                g_assert_null(v->host_id);
+        }
+
+        /* reconcile: the agent's view wins (the VM ids are the domain names) */
+        g_assert_true(hd_store_vm_start_reserve(s, vm, &error));
+        {
+                g_autoptr(GHashTable) agent = g_hash_table_new(g_str_hash, g_str_equal);
+                g_autoptr(GHashTable) skip = g_hash_table_new(g_str_hash, g_str_equal);
+                g_autoptr(GPtrArray) changes = NULL;
+                g_hash_table_insert(agent, vm, GINT_TO_POINTER(2));
+                g_hash_table_add(skip, vm);
+                g_assert_true(hd_store_vm_reconcile(s, h1, agent, skip, &changes, &error));
+                g_assert_cmpuint(changes->len, ==, 0); /* in flight: left alone */
+                g_clear_pointer(&changes, g_ptr_array_unref);
+                g_assert_true(hd_store_vm_reconcile(s, h1, agent, NULL, &changes, &error));
+                g_assert_cmpuint(changes->len, ==, 1);
+                g_assert_cmpint(((HdVmChange *)changes->pdata[0])->to, ==, HD_VM_RUNNING);
+                g_clear_pointer(&changes, g_ptr_array_unref);
+                /* it stopped on its own */
+                g_hash_table_insert(agent, vm, GINT_TO_POINTER(1));
+                g_assert_true(hd_store_vm_reconcile(s, h1, agent, NULL, &changes, &error));
+                g_assert_cmpuint(changes->len, ==, 1);
+                g_assert_cmpint(((HdVmChange *)changes->pdata[0])->from, ==, HD_VM_RUNNING);
+                g_assert_cmpint(((HdVmChange *)changes->pdata[0])->to, ==, HD_VM_DOWN);
+        }
+        {
+                g_autoptr(HdVm) v = hd_store_vm_get(s, vm, &error);
+                g_assert_cmpint(v->state, ==, HD_VM_DOWN);
+                g_assert_nonnull(strstr(v->last_error, "stopped outside the engine"));
+        }
+        g_assert_true(hd_store_vm_remove(s, vm, &error));
+        g_assert_true(hd_store_host_remove(s, h1, &error));
+        g_assert_no_error(error);
+        cleanup(dir);
+}
+
+/* Two connections on one file, two threads, two VMs sharing one GPU reserved at the same
+ * moment: exactly one wins each round. */
+typedef struct {
+        char *path;
+        const char *vm;
+        GMutex *lock;
+        GCond *cond;
+        guint *round;
+        guint rounds;
+        guint wins;
+        guint refusals;
+} Racer;
+
+static gpointer racer(gpointer data)
+{
+        Racer *r = data;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdStore) s = hd_store_open_sqlite(r->path, &error);
+
+        g_assert_no_error(error);
+        for (guint i = 0; i < r->rounds; i++) {
+                /* wait for the round to open */
+                g_mutex_lock(r->lock);
+                while (*r->round <= i)
+                        g_cond_wait(r->cond, r->lock);
+                g_mutex_unlock(r->lock);
+                if (hd_store_vm_start_reserve(s, r->vm, &error)) {
+                        r->wins++;
+                } else {
+                        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_REFUSED);
+                        g_assert_nonnull(strstr(error->message, "is used by VM"));
+                        r->refusals++;
+                        g_clear_error(&error);
+                }
+        }
+        return NULL;
+}
+
+static void test_vms_concurrent_start(void)
+{
+        g_autofree char *dir = NULL;
+        g_autofree char *path = tmp_db(&dir);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+        g_autofree char *h = NULL, *a = NULL, *b = NULL;
+        const char *gpu[] = {"0000:01:00.0", NULL};
+        GMutex lock;
+        GCond cond;
+        guint round = 0;
+        Racer ra, rb;
+        GThread *ta, *tb;
+
+        g_assert_true(hd_store_host_add(s, "h", "http://a:1", "t", NULL, NULL, &h, &error));
+        make_host_ready(s, h, "10de:1b80");
+        g_assert_true(hd_store_vm_add(s, "a", 1024, 1, &a, &error));
+        g_assert_true(hd_store_vm_add(s, "b", 1024, 1, &b, &error));
+        g_assert_true(hd_store_vm_devices_add(s, a, h, gpu, &error));
+        g_assert_true(hd_store_vm_devices_add(s, b, h, gpu, &error));
+        g_mutex_init(&lock);
+        g_cond_init(&cond);
+        ra = (Racer){
+            .path = path, .vm = a, .lock = &lock, .cond = &cond, .round = &round, .rounds = 50};
+        rb = ra;
+        rb.vm = b;
+        ta = g_thread_new("a", racer, &ra);
+        tb = g_thread_new("b", racer, &rb);
+        for (guint i = 0; i < 50; i++) {
+                guint before = ra.wins + rb.wins + ra.refusals + rb.refusals;
+                g_mutex_lock(&lock);
+                round = i + 1;
+                g_cond_broadcast(&cond);
+                g_mutex_unlock(&lock);
+                /* both tried: exactly one starting */
+                while (TRUE) {
+                        g_mutex_lock(&lock);
+                        guint done = ra.wins + rb.wins + ra.refusals + rb.refusals;
+                        g_mutex_unlock(&lock);
+                        if (done == before + 2)
+                                break;
+                        g_usleep(100);
+                }
+                {
+                        g_autoptr(HdVm) va = hd_store_vm_get(s, a, &error);
+                        g_autoptr(HdVm) vb = hd_store_vm_get(s, b, &error);
+                        g_assert_no_error(error);
+                        g_assert_cmpint(
+                            (va->state == HD_VM_STARTING) + (vb->state == HD_VM_STARTING), ==, 1);
+                        g_assert_true(hd_store_vm_set_state(s, va->state == HD_VM_STARTING ? a : b,
+                                                            HD_VM_MASK(HD_VM_STARTING), HD_VM_DOWN,
+                                                            NULL, &error));
+                }
+        }
+        g_thread_join(ta);
+        g_thread_join(tb);
+        g_assert_cmpuint(ra.wins + rb.wins, ==, 50);
+        g_assert_cmpuint(ra.refusals + rb.refusals, ==, 50);
+        g_test_message("a won %u rounds, b %u", ra.wins, rb.wins);
+        g_mutex_clear(&lock);
+        g_cond_clear(&cond);
+        cleanup(dir);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/engine-store/open-migrate", test_open_migrate);
         g_test_add_func("/engine-store/hosts-inventory", test_hosts_inventory);
         g_test_add_func("/engine-store/tokens-events-leases", test_tokens_events_leases);
+        g_test_add_func("/engine-store/vms", test_vms);
+        g_test_add_func("/engine-store/vms-concurrent-start", test_vms_concurrent_start);
         return g_test_run();
 }

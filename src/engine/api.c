@@ -311,6 +311,8 @@ static void on_request(HdHttpRequest *req, gpointer user_data)
                                                      "no such endpoint %s", path);
         if (n >= 1 && n <= 3 && strcmp(seg[0], "hosts") == 0)
                 return hd_api_route_hosts(e, req, seg, n);
+        if (n >= 1 && n <= 4 && strcmp(seg[0], "vms") == 0)
+                return hd_api_route_vms(e, req, seg, n);
         if (n == 1 && strcmp(seg[0], "events") == 0) {
                 if (!hd_http_request_is_get(req))
                         return hd_api_bad_method(req, "GET");

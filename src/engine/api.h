@@ -59,6 +59,8 @@ gboolean hd_api_not_modified(HdEngine *e, HdHttpRequest *req, HdEtagScope scope,
 /* ---- resources ---- */
 /* /v1/hosts... (@seg: the path's segments after /v1/, @n of them, 1..3) */
 void hd_api_route_hosts(HdEngine *e, HdHttpRequest *req, char **seg, guint n);
+/* /v1/vms... (api-vms.c; @n 1..4) */
+void hd_api_route_vms(HdEngine *e, HdHttpRequest *req, char **seg, guint n);
 /* GET /v1/events */
 void hd_api_list_events(HdEngine *e, HdHttpRequest *req);
 /* Answer every suspended GET /v1/events (an event was written, or the engine stops). */

@@ -42,6 +42,8 @@ typedef struct {
         GMainLoop *loop;
         GList *event_waiters; /* GET /v1/events?wait=N suspended until an event or N s */
         guint wake_id;        /* the idle that answers them after an event */
+        GHashTable *vm_ops;   /* ids of the VMs with an agent call in flight (api-vms.c) */
+        guint vm_op_seq;      /* moves when one begins or ends (api-vms.c, the reconcile) */
 } HdEngine;
 
 gboolean hd_engine_api_start(HdEngine *engine, GError **error);

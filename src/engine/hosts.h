@@ -41,6 +41,9 @@ typedef struct {
         guint retry_max;   /* the backoff's cap in seconds */
         guint lease_ttl;   /* seconds */
         const char *owner; /* this replica's lease owner name */
+        /* Called (with the manager's user_data) when the host came up and whenever its device
+         * generation moved: the VMs' reconcile (vms.h). NULL: none. */
+        void (*host_synced)(const char *host_id, gpointer user_data);
 } HdSyncConfig;
 
 /* Hooks the sync calls on the main thread (the audit log). */

@@ -22,6 +22,7 @@
 #include "client.h"
 #include "engine.h"
 #include "fileio.h"
+#include "vms.h"
 
 #define DEFAULT_DB "/var/lib/hostdev-engine/engine.db"
 #define DEFAULT_CONFIG "/etc/hostdev/hostdev-engine.conf"
@@ -291,6 +292,7 @@ static int serve(HdEngine *e)
         if (!e->store)
                 return fail("cannot open the database", error);
         e->loop = g_main_loop_new(NULL, FALSE);
+        e->vm_ops = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         /* The lease owner: stable across restarts, so a restarted (or killed) engine takes its
          * hosts back at once instead of waiting for its own leases to expire. Two replicas on
          * one machine need distinct --replica names. */
@@ -301,6 +303,7 @@ static int serve(HdEngine *e)
                     .retry_max = e->opts.retry_max,
                     .lease_ttl = e->opts.poll_wait * 2 + 30,
                     .owner = replica,
+                    .host_synced = hd_engine_vms_host_synced,
                 };
                 e->sync = hd_sync_manager_new(e->store, &sc, on_sync_event, e);
         }
@@ -324,6 +327,7 @@ out:
         for (guint i = 0; i < 100 && g_main_context_iteration(NULL, FALSE); i++)
                 ;
         hd_store_free(e->store);
+        g_clear_pointer(&e->vm_ops, g_hash_table_unref);
         g_main_loop_unref(e->loop);
         return rc;
 }

@@ -41,3 +41,9 @@ char *sq_time_in(guint seconds);
 gboolean sq_not_found(GError **error, const char *what, const char *id);
 /* TRUE when the host exists; FALSE with NOT_FOUND or a database error. */
 gboolean sq_host_exists(HdStore *s, const char *id, GError **error);
+/* The LIKE pattern (ESCAPE '\\') of a literal prefix. */
+char *sq_like_prefix(const char *prefix);
+/* Inside hd_store_inventory_apply's transaction (devices): mark the VMs whose configured
+ * devices on @host_id vanished or changed ids or group "hardware changed" (store-sqlite-vms.c;
+ * never clears the mark: the admin re-adds or removes the device). */
+gboolean sq_vms_inventory_changed(HdStore *s, const char *host_id, GError **error);

@@ -501,7 +501,7 @@ char *hd_store_host_get_secret(HdStore *s, const char *id, GError **error)
 }
 
 /* The LIKE pattern of a literal prefix: \ escapes the wildcards. */
-static char *like_prefix(const char *prefix)
+char *sq_like_prefix(const char *prefix)
 {
         GString *p = g_string_new(NULL);
 
@@ -518,7 +518,7 @@ GPtrArray *hd_store_hosts_list(HdStore *s, const HdHostFilter *f, guint *total, 
 {
         g_autoptr(GString) where = g_string_new(" WHERE 1 = 1");
         g_autoptr(GPtrArray) hosts = g_ptr_array_new_with_free_func((GDestroyNotify)hd_host_free);
-        g_autofree char *pattern = f->name_prefix ? like_prefix(f->name_prefix) : NULL;
+        g_autofree char *pattern = f->name_prefix ? sq_like_prefix(f->name_prefix) : NULL;
         g_autofree char *count_sql = NULL, *list_sql = NULL;
         g_autoptr(Stmt) count = NULL;
         g_autoptr(Stmt) list = NULL;
@@ -860,6 +860,9 @@ gboolean hd_store_inventory_apply(HdStore *s, const char *host_id, HdInvKind kin
                         return sq_end(s, FALSE, NULL);
                 diff->deleted++;
         }
+        /* a VM's configured device vanished or changed: "hardware changed", same transaction */
+        if (dev && (diff->updated || diff->deleted) && !sq_vms_inventory_changed(s, host_id, error))
+                return sq_end(s, FALSE, NULL);
         sqlite3_bind_int(host, 1, (int)items->len);
         sq_bind_text(host, 2, etag);
         sq_bind_text(host, 3, now);

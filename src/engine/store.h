@@ -225,6 +225,120 @@ GPtrArray *hd_store_events_list(HdStore *store, gint64 since, guint limit, GErro
 gboolean hd_store_lease_claim(HdStore *store, const char *host_id, const char *owner,
                               guint ttl_seconds, GError **error);
 
+/* ---- VMs and their host devices (store-sqlite-vms.c) ----
+ *
+ * A VM with host devices is pinned to their host. Rows of a VM's devices are "requested" (the
+ * admin asked for them; the agent passes them to the VM) or "placeholders" (the other
+ * endpoints of a requested device's IOMMU group: never passed, but reserved, because the whole
+ * group moves to vfio-pci when the VM starts). Invariants, kept by every call below in its one
+ * transaction:
+ *   V1 every row of a VM is on the VM's host (vms.host_id), and host_id is NULL iff no row;
+ *   V2 every group with rows has at least one requested row (else its rows go);
+ *   V3 no bridge or host bridge is ever a row;
+ *   V4 rows change only while the VM is down;
+ *   V5 at most one VM that is not down holds rows of one (host, IOMMU group): the start
+ *      reservation checks it and sets "starting" in the same transaction.
+ * The state machine (hd_store_vm_set_state's masks enforce it):
+ *   down -> starting (hd_store_vm_start_reserve) -> running (the agent started it) | down
+ *   (the agent failed: last_error); running -> stopping (stop/destroy) -> down | running
+ *   (the agent failed); running|stopping -> stopping (destroy); any -> down|running by the
+ *   reconcile with the agent's GET /v1/vms (hd_store_vm_reconcile). */
+typedef enum {
+        HD_VM_DOWN,
+        HD_VM_STARTING,
+        HD_VM_RUNNING,
+        HD_VM_STOPPING,
+} HdVmState;
+
+#define HD_VM_MASK(st) (1u << (st))
+
+const char *hd_vm_state_to_string(HdVmState s);
+gboolean hd_vm_state_from_string(const char *s, HdVmState *out);
+
+typedef struct {
+        char *address;
+        gint64 iommu_group;
+        gboolean requested;
+        char *vendor_id, *device_id; /* as seen when the device was added */
+        gboolean present;            /* the host lists it with those ids and that group */
+} HdVmDevice;
+
+typedef struct {
+        char *id;
+        char *name;
+        gint64 memory_mib;
+        guint vcpus;
+        char *host_id; /* NULL: no host devices */
+        char *host_name;
+        HdVmState state;
+        char *hardware_changed; /* the reason, NULL when nothing changed */
+        char *last_error;
+        char *created_at, *updated_at;
+        GPtrArray *devices; /* HdVmDevice, sorted by address */
+} HdVm;
+
+void hd_vm_free(HdVm *vm);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdVm, hd_vm_free)
+
+/* Filters of hd_store_vms_list(); NULL for "any". */
+typedef struct {
+        const char *host_id;
+        const char *state;       /* one state name */
+        const char *name_prefix; /* literal */
+        guint limit;             /* 1..1000 */
+        guint offset;
+} HdVmFilter;
+
+/* Insert a VM (down, no host). EXISTS when the name is taken. */
+gboolean hd_store_vm_add(HdStore *store, const char *name, gint64 memory_mib, guint vcpus,
+                         char **id_out, GError **error);
+HdVm *hd_store_vm_get(HdStore *store, const char *id, GError **error);
+/* A page of VMs sorted by name, with their devices; *@total: how many match. */
+GPtrArray *hd_store_vms_list(HdStore *store, const HdVmFilter *filter, guint *total,
+                             GError **error);
+/* Edit: NULL / 0 keeps a field (memory and vCPUs apply at the next start). */
+gboolean hd_store_vm_edit(HdStore *store, const char *id, const char *name, gint64 memory_mib,
+                          guint vcpus, GError **error);
+/* Delete a VM that is down (REFUSED otherwise), with its device rows. */
+gboolean hd_store_vm_remove(HdStore *store, const char *id, GError **error);
+/* Add @addresses (NULL-terminated) of @host_id as requested devices, their groups' other
+ * endpoints as placeholders (V1..V4); REFUSED when the VM is not down, is pinned to another
+ * host, or a device is a bridge, not assignable, without an IOMMU group or not listed by the
+ * host. Re-adding a device takes its current ids (and clears hardware_changed when nothing
+ * else changed). */
+gboolean hd_store_vm_devices_add(HdStore *store, const char *vm_id, const char *host_id,
+                                 const char *const *addresses, GError **error);
+/* Remove one device: a requested one becomes a placeholder while its group keeps a requested
+ * member, else the group's rows go; a placeholder is refused (it belongs to its group) unless
+ * the host no longer lists it. The pin goes with the last row. */
+gboolean hd_store_vm_device_remove(HdStore *store, const char *vm_id, const char *address,
+                                   GError **error);
+/* The start check and reservation in one transaction: REFUSED with the reason when the VM is
+ * not down or has no host devices, its host is not up (maintenance, rebooting, connecting,
+ * non_responsive) or has passthrough disabled, a device is missing or changed, or a device of
+ * its groups is held by another VM of the host that is not down; else the VM is "starting". */
+gboolean hd_store_vm_start_reserve(HdStore *store, const char *vm_id, GError **error);
+/* Move the VM to @to when its state is in @from_mask (HD_VM_MASK bits), else REFUSED naming
+ * its state; last_error becomes @last_error (NULL clears it). */
+gboolean hd_store_vm_set_state(HdStore *store, const char *vm_id, guint from_mask, HdVmState to,
+                               const char *last_error, GError **error);
+
+/* One VM whose state the reconcile changed. */
+typedef struct {
+        char *id, *name;
+        HdVmState from, to;
+} HdVmChange;
+void hd_vm_change_free(HdVmChange *c);
+
+/* The VMs pinned to @host_id take the state the agent reports: @agent maps a domain name (the
+ * VM's id) to GINT_TO_POINTER(1) shut off or 2 active; a VM the agent does not have is down.
+ * VMs whose ids are in @skip (may be NULL: operations in flight) are left alone. The changes
+ * (HdVmChange) in *@changes. One transaction. */
+gboolean hd_store_vm_reconcile(HdStore *store, const char *host_id, GHashTable *agent,
+                               GHashTable *skip, GPtrArray **changes, GError **error);
+/* TRUE when a VM is pinned to the host (the reconcile has something to do). */
+gboolean hd_store_host_has_vms(HdStore *store, const char *host_id, GError **error);
+
 /* ---- filtered pages and collection ETags (store-sqlite-query.c) ---- */
 
 /* Filters of hd_store_devices_list(); NULL / -1 for "any". */

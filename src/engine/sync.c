@@ -395,6 +395,8 @@ static void on_poll(HdSync *s, HdInvKind kind, guint status, GBytes *body, const
                         return;
                 if (kind == HD_INV_DEVICES)
                         call(s, "/v1/host", NULL, on_facts_refreshed);
+                if (kind == HD_INV_DEVICES && s->m->cfg.host_synced)
+                        s->m->cfg.host_synced(s->id, s->m->user_data);
         }
         poll_kind(s, kind);
 }
@@ -441,6 +443,8 @@ static void on_groups(HdSync *s, guint status, GBytes *body, const char *etag)
         s->polling = TRUE;
         poll_kind(s, HD_INV_DEVICES);
         poll_kind(s, HD_INV_GROUPS);
+        if (s->m->cfg.host_synced)
+                s->m->cfg.host_synced(s->id, s->m->user_data);
 }
 
 static void on_devices(HdSync *s, guint status, GBytes *body, const char *etag)

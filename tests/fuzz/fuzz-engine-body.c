@@ -3,13 +3,16 @@
  * libFuzzer target for hostdev-engine's request bodies (src/engine/body.c) on arbitrary bytes:
  * the body either parses or fails with G_IO_ERROR_INVALID_ARGUMENT and a UTF-8 message (the
  * engine's 400, never a crash or a 500); a host body accepted for create has a valid name, an
- * http(s) URL and a non-empty token, and no member it accepted is null.
+ * http(s) URL and a non-empty token, and no member it accepted is null; a VM body accepted has
+ * a valid name and memory / vCPUs in range; a VM devices body accepted has a host id and 1..64
+ * lower-case PCI addresses (src/engine/body-vms.c).
  */
 #include "config.h"
 
 #include <string.h>
 
 #include "engine.h"
+#include "vms.h"
 
 int LLVMFuzzerTestOneInput(const guint8 *data, size_t size);
 
@@ -53,6 +56,39 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
                         g_assert_cmpuint(strlen(b.agent_token), >, 0);
                 if (create)
                         g_assert_true(b.name && b.agent_url && b.agent_token);
+        }
+        for (int create = 0; create <= 1; create++) {
+                g_auto(HdVmBody) v = {0};
+                g_autoptr(GError) e = NULL;
+                gboolean ok = hd_engine_body_vm(o, create, &v, &e);
+
+                check_error(ok, e);
+                if (!ok)
+                        continue;
+                if (v.name)
+                        g_assert_true(hd_engine_name_valid(v.name));
+                g_assert_true(v.memory_mib == 0 ||
+                              (v.memory_mib >= 16 && v.memory_mib <= 16777216));
+                g_assert_true(v.vcpus == 0 || (v.vcpus >= 1 && v.vcpus <= 1024));
+                if (create)
+                        g_assert_true(v.name && v.memory_mib && v.vcpus);
+        }
+        {
+                g_auto(HdVmDevicesBody) d = {0};
+                g_autoptr(GError) e = NULL;
+                gboolean ok = hd_engine_body_vm_devices(o, &d, &e);
+
+                check_error(ok, e);
+                if (ok) {
+                        guint n = g_strv_length(d.addresses);
+                        g_assert_nonnull(d.host_id);
+                        g_assert_true(n >= 1 && n <= 64);
+                        for (guint i = 0; i < n; i++) {
+                                char norm[13];
+                                g_assert_true(hd_engine_pci_address(d.addresses[i], norm));
+                                g_assert_cmpstr(norm, ==, d.addresses[i]);
+                        }
+                }
         }
         return 0;
 }

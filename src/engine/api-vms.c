@@ -1,0 +1,683 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The engine API's VMs (docs/api/engine-openapi.yaml; vms.h):
+ *   GET  /v1/vms?host_id=&state=&name_prefix=&limit=&offset=     POST /v1/vms
+ *   GET|PATCH|DELETE /v1/vms/{id}
+ *   POST /v1/vms/{id}/devices {host_id, addresses}                DELETE
+ * /v1/vms/{id}/devices/{address} POST /v1/vms/{id}/start | stop | destroy
+ *
+ * Start: the store's check and reservation (one transaction: "starting"), then on the host's
+ * agent: GET /v1/vms/{id}; absent -> POST /v1/vms (define with the requested devices); shut
+ * off -> DELETE then define (memory, vCPUs or devices may have changed since); then POST
+ * .../start. The request is suspended until the agent answered: 200 with the VM "running", or
+ * 502 agent-failed with the agent's message (the VM "down" with last_error). Stop / destroy:
+ * "stopping", the agent's stop / destroy (which give the devices back), then "down" (or back to
+ * "running" with last_error when the agent failed). After each, the host's inventory is read
+ * again (hd_sync_host_start).
+ *
+ * Reconcile: when a host comes up and whenever its device generation moves (the sync's hook),
+ * the agent's GET /v1/vms decides which of the host's VMs run (hd_store_vm_reconcile): a VM
+ * that stopped on its own goes down, rows an engine killed during a start or stop left in
+ * "starting" / "stopping" are resolved. VMs with an operation in flight in this engine
+ * (e->vm_ops) are left to it, and an answer is dropped when an operation started or ended
+ * while it was on the way (e->vm_op_seq): the operation's end re-reads the host, which
+ * reconciles again. A VM the reconcile sets down is deleted on the agent (best effort), which
+ * gives back devices still recorded for it.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "api.h"
+#include "vms.h"
+
+/* ---- JSON ---- */
+
+static void add_vm(JsonBuilder *b, const HdVm *vm)
+{
+        json_builder_begin_object(b);
+        hd_api_add_string(b, "id", vm->id);
+        hd_api_add_string(b, "name", vm->name);
+        json_builder_set_member_name(b, "memory_mib");
+        json_builder_add_int_value(b, vm->memory_mib);
+        json_builder_set_member_name(b, "vcpus");
+        json_builder_add_int_value(b, vm->vcpus);
+        hd_api_add_string(b, "host_id", vm->host_id);
+        hd_api_add_string(b, "host_name", vm->host_name);
+        hd_api_add_string(b, "state", hd_vm_state_to_string(vm->state));
+        hd_api_add_string(b, "hardware_changed", vm->hardware_changed);
+        hd_api_add_string(b, "last_error", vm->last_error);
+        json_builder_set_member_name(b, "devices");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < vm->devices->len; i++) {
+                const HdVmDevice *d = vm->devices->pdata[i];
+                json_builder_begin_object(b);
+                hd_api_add_string(b, "address", d->address);
+                json_builder_set_member_name(b, "iommu_group");
+                json_builder_add_int_value(b, d->iommu_group);
+                hd_api_add_string(b, "role", d->requested ? "requested" : "placeholder");
+                hd_api_add_string(b, "vendor_id", d->vendor_id);
+                hd_api_add_string(b, "device_id", d->device_id);
+                json_builder_set_member_name(b, "present");
+                json_builder_add_boolean_value(b, d->present);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        hd_api_add_string(b, "created_at", vm->created_at);
+        hd_api_add_string(b, "updated_at", vm->updated_at);
+        json_builder_end_object(b);
+}
+
+static void respond_vm(HdEngine *e, HdHttpRequest *req, guint status, const char *id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdVm) vm = hd_store_vm_get(e->store, id, &error);
+        g_autoptr(JsonBuilder) b = json_builder_new();
+
+        if (!vm)
+                return hd_api_respond_gerror(req, error);
+        add_vm(b, vm);
+        hd_api_respond_builder(req, status, b);
+}
+
+/* "vm NAME (ID)" for the audit log, or "vm ID" when there is no such VM. */
+static char *vm_object(HdEngine *e, const char *id)
+{
+        g_autoptr(HdVm) vm = hd_store_vm_get(e->store, id, NULL);
+
+        return vm ? g_strdup_printf("vm %s (%s)", vm->name, id) : g_strdup_printf("vm %s", id);
+}
+
+/* An empty body or {} (start, stop, destroy, DELETE); FALSE after answering 400. */
+static gboolean no_body(HdEngine *e, HdHttpRequest *req, const char *action, const char *object)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonObject) o = NULL;
+        gsize len = 0;
+
+        hd_http_request_get_body(req, &len);
+        if (len == 0)
+                return TRUE;
+        o = hd_api_body_object(e, req, action, object);
+        if (!o)
+                return FALSE;
+        if (json_object_get_size(o) > 0) {
+                g_set_error(&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                            "%s takes no members; send {} or no body", action);
+                hd_api_refuse(e, req, action, object, error);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+/* ---- collection and items ---- */
+
+static void list_vms(HdEngine *e, HdHttpRequest *req)
+{
+        static const char *const params[] = {"host_id", "state",  "name_prefix",
+                                             "limit",   "offset", NULL};
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) vms = NULL;
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        HdVmFilter f = {0};
+        guint64 limit = 100, offset = 0;
+        HdVmState st;
+        guint total = 0;
+
+        if (!hd_api_check_query(req, params) || !hd_api_query_uint(req, "limit", 1, 1000, &limit) ||
+            !hd_api_query_uint(req, "offset", 0, G_MAXINT32, &offset))
+                return;
+        f.state = hd_api_query(req, "state");
+        if (f.state && !hd_vm_state_from_string(f.state, &st))
+                return hd_http_respond_error(req, HD_HTTP_BAD_REQUEST, "invalid-argument",
+                                             "state must be down, starting, running or stopping");
+        f.host_id = hd_api_query(req, "host_id");
+        f.name_prefix = hd_api_query(req, "name_prefix");
+        f.limit = (guint)limit;
+        f.offset = (guint)offset;
+        if (hd_api_not_modified(e, req, HD_ETAG_VMS, NULL)) /* api-etag.c */
+                return;
+        vms = hd_store_vms_list(e->store, &f, &total, &error);
+        if (!vms)
+                return hd_api_respond_gerror(req, error);
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "vms");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < vms->len; i++)
+                add_vm(b, vms->pdata[i]);
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "total");
+        json_builder_add_int_value(b, total);
+        json_builder_set_member_name(b, "limit");
+        json_builder_add_int_value(b, (gint64)limit);
+        json_builder_set_member_name(b, "offset");
+        json_builder_add_int_value(b, (gint64)offset);
+        json_builder_end_object(b);
+        hd_api_respond_builder(req, HD_HTTP_OK, b);
+}
+
+static void create_vm(HdEngine *e, HdHttpRequest *req)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonObject) o = hd_api_body_object(e, req, "vm.add", "vms");
+        g_auto(HdVmBody) vb = {0};
+        g_autofree char *id = NULL;
+        g_autofree char *object = NULL;
+        g_autofree char *what = NULL;
+        g_autofree char *location = NULL;
+
+        if (!o)
+                return;
+        if (!hd_engine_body_vm(o, TRUE, &vb, &error))
+                return hd_api_refuse(e, req, "vm.add", "vms", error);
+        object = g_strdup_printf("vm %s", vb.name);
+        if (!hd_store_vm_add(e->store, vb.name, vb.memory_mib, (guint)vb.vcpus, &id, &error))
+                return hd_api_refuse(e, req, "vm.add", object, error);
+        g_free(object);
+        object = g_strdup_printf("vm %s (%s)", vb.name, id);
+        what = g_strdup_printf("%" G_GINT64_FORMAT " MiB, %" G_GINT64_FORMAT " vCPUs",
+                               vb.memory_mib, vb.vcpus);
+        hd_engine_event(e, hd_api_caller(req), "vm.add", object, "ok", what);
+        location = g_strconcat("/v1/vms/", id, NULL);
+        hd_http_request_set_header(req, "Location", location);
+        respond_vm(e, req, 201, id);
+}
+
+static void edit_vm(HdEngine *e, HdHttpRequest *req, const char *id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *object = vm_object(e, id);
+        g_autoptr(JsonObject) o = hd_api_body_object(e, req, "vm.edit", object);
+        g_auto(HdVmBody) vb = {0};
+        g_autoptr(GList) names = NULL;
+        g_autoptr(GString) what = g_string_new("changed:");
+
+        if (!o)
+                return;
+        if (!hd_engine_body_vm(o, FALSE, &vb, &error))
+                return hd_api_refuse(e, req, "vm.edit", object, error);
+        if (!hd_store_vm_edit(e->store, id, vb.name, vb.memory_mib, (guint)vb.vcpus, &error))
+                return hd_api_refuse(e, req, "vm.edit", object, error);
+        names = json_object_get_members(o);
+        for (GList *l = names; l; l = l->next)
+                g_string_append_printf(what, " %s", (const char *)l->data);
+        hd_engine_event(e, hd_api_caller(req), "vm.edit", object, "ok", what->str);
+        respond_vm(e, req, HD_HTTP_OK, id);
+}
+
+static void ignore_reply(guint status, GBytes *body, const GError *error, gpointer user_data)
+{
+}
+
+static void delete_vm(HdEngine *e, HdHttpRequest *req, const char *id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *object = vm_object(e, id);
+        g_autoptr(HdVm) vm = NULL;
+
+        if (!no_body(e, req, "vm.remove", object))
+                return;
+        vm = hd_store_vm_get(e->store, id, &error);
+        if (!vm || !hd_store_vm_remove(e->store, id, &error))
+                return hd_api_refuse(e, req, "vm.remove", object, error);
+        /* its definition on the agent goes too (best effort: a start redefines anyway) */
+        if (vm->host_id) {
+                g_autofree char *path = g_strconcat("/v1/vms/", id, NULL);
+                hd_sync_agent_call(e->sync, vm->host_id, "DELETE", path, NULL, ignore_reply, NULL);
+        }
+        hd_engine_event(e, hd_api_caller(req), "vm.remove", object, "ok", "deleted");
+        hd_http_respond_empty(req, 204);
+}
+
+static void add_devices(HdEngine *e, HdHttpRequest *req, const char *id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *object = vm_object(e, id);
+        g_autoptr(JsonObject) o = hd_api_body_object(e, req, "vm.devices.add", object);
+        g_auto(HdVmDevicesBody) db = {0};
+        g_autofree char *what = NULL;
+
+        if (!o)
+                return;
+        if (!hd_engine_body_vm_devices(o, &db, &error) ||
+            !hd_store_vm_devices_add(e->store, id, db.host_id, (const char *const *)db.addresses,
+                                     &error))
+                return hd_api_refuse(e, req, "vm.devices.add", object, error);
+        {
+                g_autofree char *list = g_strjoinv(", ", db.addresses);
+                what = g_strdup_printf("host %s: %s", db.host_id, list);
+        }
+        hd_engine_event(e, hd_api_caller(req), "vm.devices.add", object, "ok", what);
+        respond_vm(e, req, HD_HTTP_OK, id);
+}
+
+static void remove_device(HdEngine *e, HdHttpRequest *req, const char *id, const char *address)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *object = vm_object(e, id);
+        char addr[13];
+
+        if (!no_body(e, req, "vm.devices.remove", object))
+                return;
+        if (!hd_engine_pci_address(address, addr)) {
+                g_set_error(&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                            "\"%.32s\" is not a PCI address DDDD:BB:DD.F", address);
+                return hd_api_refuse(e, req, "vm.devices.remove", object, error);
+        }
+        if (!hd_store_vm_device_remove(e->store, id, addr, &error))
+                return hd_api_refuse(e, req, "vm.devices.remove", object, error);
+        hd_engine_event(e, hd_api_caller(req), "vm.devices.remove", object, "ok", addr);
+        respond_vm(e, req, HD_HTTP_OK, id);
+}
+
+/* ---- start / stop / destroy through the agent ---- */
+
+typedef struct {
+        HdEngine *e;
+        HdHttpRequest *req;
+        char *id;
+        char *host_id;
+        char *action; /* "start", "stop", "destroy" */
+        char *object;
+        char *define; /* POST /v1/vms body */
+} VmOp;
+
+static void op_free(VmOp *op)
+{
+        hd_http_request_unref(op->req);
+        g_free(op->id);
+        g_free(op->host_id);
+        g_free(op->action);
+        g_free(op->object);
+        g_free(op->define);
+        g_free(op);
+}
+
+/* The agent's error message, or "HTTP STATUS". */
+static char *agent_message(guint status, GBytes *body, const GError *error)
+{
+        g_autoptr(JsonParser) p = json_parser_new_immutable();
+        gsize len = 0;
+        const char *data = body ? g_bytes_get_data(body, &len) : NULL;
+        JsonNode *root;
+
+        if (error)
+                return g_strdup(error->message);
+        if (data && json_parser_load_from_data(p, data, (gssize)len, NULL) &&
+            (root = json_parser_get_root(p)) && JSON_NODE_HOLDS_OBJECT(root)) {
+                JsonObject *o = json_node_get_object(root);
+                JsonNode *err = json_object_get_member(o, "error");
+                if (err && JSON_NODE_HOLDS_OBJECT(err)) {
+                        JsonNode *m = json_object_get_member(json_node_get_object(err), "message");
+                        if (m && JSON_NODE_HOLDS_VALUE(m) &&
+                            json_node_get_value_type(m) == G_TYPE_STRING)
+                                return g_strdup(json_node_get_string(m));
+                }
+        }
+        return g_strdup_printf("the agent answered HTTP %u", status);
+}
+
+static gboolean cancelled(const GError *error)
+{
+        return error && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+/* The end of an operation: the answer, the audit row, the host's inventory read again. */
+static void op_end(VmOp *op, HdVmState to, const char *failure)
+{
+        HdEngine *e = op->e;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *action = g_strconcat("vm.", op->action, NULL);
+        guint from = strcmp(op->action, "start") == 0 ? HD_VM_MASK(HD_VM_STARTING)
+                                                      : HD_VM_MASK(HD_VM_STOPPING);
+        g_autofree char *last_error =
+            failure ? g_strdup_printf("%s: %s", op->action, failure) : NULL;
+
+        g_hash_table_remove(e->vm_ops, op->id);
+        e->vm_op_seq++;
+        if (!hd_store_vm_set_state(e->store, op->id, from, to, last_error, &error)) {
+                hd_api_refuse(e, op->req, action, op->object, error);
+        } else if (failure) {
+                g_autoptr(HdVm) vm = hd_store_vm_get(e->store, op->id, NULL);
+                hd_engine_event(e, hd_api_caller(op->req), action, op->object, "failed", failure);
+                hd_http_respond_error(
+                    op->req, 502, "agent-failed", "VM %s: the agent of host %s could not %s it: %s",
+                    vm ? vm->name : op->id, vm && vm->host_name ? vm->host_name : op->host_id,
+                    op->action, failure);
+        } else {
+                hd_engine_event(e, hd_api_caller(op->req), action, op->object, "ok",
+                                hd_vm_state_to_string(to));
+                respond_vm(e, op->req, HD_HTTP_OK, op->id);
+        }
+        hd_sync_host_start(e->sync, op->host_id);
+        hd_http_request_resume(op->req);
+        op_free(op);
+}
+
+/* The engine stops (its agent calls are cancelled): the rows stay as they are, the next
+ * engine reconciles them. */
+static void op_abandon(VmOp *op)
+{
+        if (op->e->vm_ops)
+                g_hash_table_remove(op->e->vm_ops, op->id);
+        hd_http_request_resume(op->req);
+        op_free(op);
+}
+
+static void agent(VmOp *op, const char *method, const char *suffix, const char *body,
+                  HdAgentReplyFunc func)
+{
+        g_autofree char *path = g_strconcat("/v1/vms", suffix ? "/" : "", suffix ? op->id : "",
+                                            suffix ? suffix : "", NULL);
+        hd_sync_agent_call(op->e->sync, op->host_id, method, path, body, func, op);
+}
+
+static void on_action(guint status, GBytes *body, const GError *error, gpointer data)
+{
+        VmOp *op = data;
+        gboolean start = strcmp(op->action, "start") == 0;
+        g_autofree char *message = NULL;
+
+        if (cancelled(error))
+                return op_abandon(op);
+        if (status == 200)
+                return op_end(op, start ? HD_VM_RUNNING : HD_VM_DOWN, NULL);
+        if (!start && status == 404)
+                /* the agent has no such domain: nothing runs */
+                return op_end(op, HD_VM_DOWN, NULL);
+        message = agent_message(status, body, error);
+        op_end(op, start ? HD_VM_DOWN : HD_VM_RUNNING, message);
+}
+
+static void on_defined(guint status, GBytes *body, const GError *error, gpointer data)
+{
+        VmOp *op = data;
+        g_autofree char *message = NULL;
+
+        if (cancelled(error))
+                return op_abandon(op);
+        if (status != 200) {
+                message = agent_message(status, body, error);
+                return op_end(op, HD_VM_DOWN, message);
+        }
+        agent(op, "POST", "/start", NULL, on_action);
+}
+
+static void on_undefined(guint status, GBytes *body, const GError *error, gpointer data)
+{
+        VmOp *op = data;
+        g_autofree char *message = NULL;
+
+        if (cancelled(error))
+                return op_abandon(op);
+        if (status != 200 && status != 404) {
+                message = agent_message(status, body, error);
+                return op_end(op, HD_VM_DOWN, message);
+        }
+        agent(op, "POST", NULL, op->define, on_defined);
+}
+
+/* Whether the agent's VM document says it is active. */
+static gboolean agent_vm_active(GBytes *body)
+{
+        g_autoptr(JsonParser) p = json_parser_new_immutable();
+        gsize len = 0;
+        const char *data = g_bytes_get_data(body, &len);
+        JsonNode *root, *n;
+
+        if (!json_parser_load_from_data(p, data, (gssize)len, NULL) ||
+            !(root = json_parser_get_root(p)) || !JSON_NODE_HOLDS_OBJECT(root))
+                return FALSE;
+        n = json_object_get_member(json_node_get_object(root), "active");
+        return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_BOOLEAN &&
+               json_node_get_boolean(n);
+}
+
+static void on_looked_up(guint status, GBytes *body, const GError *error, gpointer data)
+{
+        VmOp *op = data;
+        g_autofree char *message = NULL;
+
+        if (cancelled(error))
+                return op_abandon(op);
+        if (status == 404)
+                return agent(op, "POST", NULL, op->define, on_defined);
+        if (status == 200 && agent_vm_active(body))
+                /* it runs already (an earlier start the engine did not see end) */
+                return op_end(op, HD_VM_RUNNING, NULL);
+        if (status == 200)
+                /* defined and shut off: defined again, memory, vCPUs or devices may differ */
+                return agent(op, "DELETE", "", NULL, on_undefined);
+        message = agent_message(status, body, error);
+        op_end(op, HD_VM_DOWN, message);
+}
+
+/* The agent's POST /v1/vms body: the requested devices only. */
+static char *define_body(const HdVm *vm)
+{
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(JsonNode) root = NULL;
+
+        json_builder_begin_object(b);
+        hd_api_add_string(b, "name", vm->id);
+        json_builder_set_member_name(b, "memory_mib");
+        json_builder_add_int_value(b, vm->memory_mib);
+        json_builder_set_member_name(b, "vcpus");
+        json_builder_add_int_value(b, vm->vcpus);
+        json_builder_set_member_name(b, "hostdevs");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < vm->devices->len; i++) {
+                const HdVmDevice *d = vm->devices->pdata[i];
+                if (d->requested)
+                        json_builder_add_string_value(b, d->address);
+        }
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        root = json_builder_get_root(b);
+        return json_to_string(root, FALSE);
+}
+
+static void vm_action(HdEngine *e, HdHttpRequest *req, const char *id, const char *action)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *object = vm_object(e, id);
+        g_autofree char *event = g_strconcat("vm.", action, NULL);
+        g_autoptr(HdVm) vm = NULL;
+        gboolean start = strcmp(action, "start") == 0;
+        VmOp *op;
+
+        if (!no_body(e, req, event, object))
+                return;
+        vm = hd_store_vm_get(e->store, id, &error);
+        if (!vm)
+                return hd_api_refuse(e, req, event, object, error);
+        if (g_hash_table_contains(e->vm_ops, id)) {
+                g_set_error(&error, HD_STORE_ERROR, HD_STORE_ERROR_REFUSED,
+                            "VM %s is %s: wait until that ends, then %s it", vm->name,
+                            hd_vm_state_to_string(vm->state), action);
+                return hd_api_refuse(e, req, event, object, error);
+        }
+        if (start ? !hd_store_vm_start_reserve(e->store, id, &error)
+                  : !hd_store_vm_set_state(e->store, id,
+                                           strcmp(action, "stop") == 0
+                                               ? HD_VM_MASK(HD_VM_RUNNING)
+                                               : HD_VM_MASK(HD_VM_RUNNING) |
+                                                     HD_VM_MASK(HD_VM_STOPPING),
+                                           HD_VM_STOPPING, NULL, &error)) {
+                if (!start && g_error_matches(error, HD_STORE_ERROR, HD_STORE_ERROR_REFUSED)) {
+                        g_clear_error(&error);
+                        g_set_error(&error, HD_STORE_ERROR, HD_STORE_ERROR_REFUSED,
+                                    "VM %s is %s: only a running VM can be %s", vm->name,
+                                    hd_vm_state_to_string(vm->state),
+                                    strcmp(action, "stop") == 0 ? "stopped" : "destroyed");
+                }
+                return hd_api_refuse(e, req, event, object, error);
+        }
+        op = g_new0(VmOp, 1);
+        op->e = e;
+        op->req = hd_http_request_ref(req);
+        op->id = g_strdup(id);
+        op->host_id = g_strdup(vm->host_id);
+        op->action = g_strdup(action);
+        op->object = g_steal_pointer(&object);
+        g_hash_table_add(e->vm_ops, g_strdup(id));
+        e->vm_op_seq++;
+        hd_http_request_suspend(req);
+        if (start) {
+                op->define = define_body(vm);
+                agent(op, "GET", "", NULL, on_looked_up);
+        } else {
+                agent(op, "POST", strcmp(action, "stop") == 0 ? "/stop" : "/destroy", NULL,
+                      on_action);
+        }
+}
+
+/* ---- reconcile ---- */
+
+typedef struct {
+        HdEngine *e;
+        char *host_id;
+        guint seq;
+} Reconcile;
+
+static void on_reconcile_delete(guint status, GBytes *body, const GError *error, gpointer data)
+{
+        Reconcile *r = data;
+
+        if (!cancelled(error) && r->e->vm_ops && status != 200 && status != 404)
+                hd_engine_vms_host_synced(r->host_id, r->e);
+        g_free(r->host_id);
+        g_free(r);
+}
+
+static void on_agent_vms(guint status, GBytes *body, const GError *error, gpointer data)
+{
+        Reconcile *r = data;
+        HdEngine *e = r->e;
+        g_autoptr(GError) local = NULL;
+        g_autoptr(JsonParser) p = json_parser_new_immutable();
+        g_autoptr(GHashTable) agent = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GPtrArray) changes = NULL;
+        JsonNode *root, *n;
+        JsonArray *a;
+        gsize len = 0;
+        const char *text;
+
+        if (cancelled(error) || !e->vm_ops || status != 200 || r->seq != e->vm_op_seq)
+                goto out;
+        text = g_bytes_get_data(body, &len);
+        if (!json_parser_load_from_data(p, text, (gssize)len, NULL) ||
+            !(root = json_parser_get_root(p)) || !JSON_NODE_HOLDS_OBJECT(root) ||
+            !(n = json_object_get_member(json_node_get_object(root), "vms")) ||
+            !JSON_NODE_HOLDS_ARRAY(n))
+                goto out;
+        a = json_node_get_array(n);
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+                JsonNode *v = json_array_get_element(a, i);
+                JsonObject *vo = JSON_NODE_HOLDS_OBJECT(v) ? json_node_get_object(v) : NULL;
+                JsonNode *name = vo ? json_object_get_member(vo, "name") : NULL;
+                JsonNode *active = vo ? json_object_get_member(vo, "active") : NULL;
+                if (!name || !JSON_NODE_HOLDS_VALUE(name) ||
+                    json_node_get_value_type(name) != G_TYPE_STRING)
+                        continue;
+                g_hash_table_insert(
+                    agent, (gpointer)json_node_get_string(name),
+                    GINT_TO_POINTER(active && JSON_NODE_HOLDS_VALUE(active) &&
+                                            json_node_get_value_type(active) == G_TYPE_BOOLEAN &&
+                                            json_node_get_boolean(active)
+                                        ? 2
+                                        : 1));
+        }
+        if (!hd_store_vm_reconcile(e->store, r->host_id, agent, e->vm_ops, &changes, &local)) {
+                hd_engine_log(e, "warning", "host %s: reconciling its VMs: %s", r->host_id,
+                              local->message);
+                goto out;
+        }
+        for (guint i = 0; i < changes->len; i++) {
+                const HdVmChange *c = changes->pdata[i];
+                g_autofree char *object = g_strdup_printf("vm %s (%s)", c->name, c->id);
+                g_autofree char *message =
+                    g_strdup_printf("%s -> %s: its host's agent reports it %s",
+                                    hd_vm_state_to_string(c->from), hd_vm_state_to_string(c->to),
+                                    c->to == HD_VM_RUNNING ? "running" : "not running");
+                hd_engine_event(e, "engine", "vm.reconcile", object, "ok", message);
+                if (c->to == HD_VM_DOWN) {
+                        /* give back what the agent may still hold for it; refused when it runs
+                         * after all (a start the agent finished after answering GET /v1/vms):
+                         * then reconciled again */
+                        g_autofree char *path = g_strconcat("/v1/vms/", c->id, NULL);
+                        Reconcile *again = g_new0(Reconcile, 1);
+                        again->e = e;
+                        again->host_id = g_strdup(r->host_id);
+                        hd_sync_agent_call(e->sync, r->host_id, "DELETE", path, NULL,
+                                           on_reconcile_delete, again);
+                }
+        }
+out:
+        g_free(r->host_id);
+        g_free(r);
+}
+
+void hd_engine_vms_host_synced(const char *host_id, gpointer user_data)
+{
+        HdEngine *e = user_data;
+        g_autoptr(GError) error = NULL;
+        Reconcile *r;
+
+        if (!hd_store_host_has_vms(e->store, host_id, &error)) {
+                if (error)
+                        hd_engine_log(e, "warning", "host %s: %s", host_id, error->message);
+                return;
+        }
+        r = g_new0(Reconcile, 1);
+        r->e = e;
+        r->host_id = g_strdup(host_id);
+        r->seq = e->vm_op_seq;
+        hd_sync_agent_call(e->sync, host_id, "GET", "/v1/vms", NULL, on_agent_vms, r);
+}
+
+/* ---- routing ---- */
+
+void hd_api_route_vms(HdEngine *e, HdHttpRequest *req, char **seg, guint n)
+{
+        const char *method = hd_http_request_get_method(req);
+        gboolean get = hd_http_request_is_get(req);
+        gboolean post = strcmp(method, "POST") == 0;
+
+        if (n == 1) {
+                if (get)
+                        return list_vms(e, req);
+                if (post)
+                        return hd_api_check_query(req, NULL) ? create_vm(e, req) : (void)0;
+                return hd_api_bad_method(req, "GET, POST");
+        }
+        if (!hd_api_check_query(req, NULL))
+                return;
+        if (n == 2) {
+                if (get)
+                        return respond_vm(e, req, HD_HTTP_OK, seg[1]);
+                if (strcmp(method, "PATCH") == 0)
+                        return edit_vm(e, req, seg[1]);
+                if (strcmp(method, "DELETE") == 0)
+                        return delete_vm(e, req, seg[1]);
+                return hd_api_bad_method(req, "GET, PATCH, DELETE");
+        }
+        if (n == 3 && strcmp(seg[2], "devices") == 0) {
+                if (!post)
+                        return hd_api_bad_method(req, "POST");
+                return add_devices(e, req, seg[1]);
+        }
+        if (n == 3 && (strcmp(seg[2], "start") == 0 || strcmp(seg[2], "stop") == 0 ||
+                       strcmp(seg[2], "destroy") == 0)) {
+                if (!post)
+                        return hd_api_bad_method(req, "POST");
+                return vm_action(e, req, seg[1], seg[2]);
+        }
+        if (n == 4 && strcmp(seg[2], "devices") == 0) {
+                if (strcmp(method, "DELETE") != 0)
+                        return hd_api_bad_method(req, "DELETE");
+                return remove_device(e, req, seg[1], seg[3]);
+        }
+        hd_http_respond_error(req, HD_HTTP_NOT_FOUND, "not-found", "no such endpoint %s",
+                              hd_http_request_get_path(req));
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * VMs with host devices in the engine: their request bodies (body-vms.c) and the engine side of
+ * their lifecycle (api-vms.c: the /v1/vms handlers, the agent calls of start / stop / destroy,
+ * the reconcile with the agents' GET /v1/vms). The rules (pinning, placeholders, the start
+ * reservation, the state machine) are the store's: store.h, "VMs".
+ *
+ * A VM is defined on its host's agent under its engine id (a UUID: stable across renames, never
+ * a name an admin gave a domain of their own), with its requested devices only: placeholders
+ * never reach the agent, they reserve their group in the engine.
+ */
+#pragma once
+
+#include "engine.h"
+
+/* POST /v1/vms (name required; memory_mib 16..16777216, default 1024; vcpus 1..1024, default
+ * 1) and PATCH /v1/vms/{id} (every member optional, at least one). */
+typedef struct {
+        char *name;
+        gint64 memory_mib; /* 0: not given */
+        gint64 vcpus;      /* 0: not given */
+} HdVmBody;
+gboolean hd_engine_body_vm(JsonObject *o, gboolean create, HdVmBody *out, GError **error);
+void hd_vm_body_clear(HdVmBody *b);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(HdVmBody, hd_vm_body_clear)
+
+/* POST /v1/vms/{id}/devices {host_id, addresses: [1..64 PCI addresses]}; the addresses
+ * normalized to lower case DDDD:BB:DD.F. */
+typedef struct {
+        char *host_id;
+        GStrv addresses;
+} HdVmDevicesBody;
+gboolean hd_engine_body_vm_devices(JsonObject *o, HdVmDevicesBody *out, GError **error);
+void hd_vm_devices_body_clear(HdVmDevicesBody *b);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(HdVmDevicesBody, hd_vm_devices_body_clear)
+
+/* A PCI address DDDD:BB:DD.F (any case) into @out in lower case; FALSE when it is not one. */
+gboolean hd_engine_pci_address(const char *in, char out[13]);
+
+/* The sync's hook (HdSyncConfig.host_synced, @user_data the HdEngine): the host came up or its
+ * device generation moved: reconcile its VMs with its agent's GET /v1/vms. */
+void hd_engine_vms_host_synced(const char *host_id, gpointer user_data);
