@@ -239,7 +239,9 @@ HdEtReply hd_et_call(const char *base, const char *method, const char *path, con
         if (*r.body)
                 r.json = json_from_string(r.body, NULL);
         /* the agents' own paths are theirs (docs/api/openapi.yaml) */
-        if (!g_str_has_prefix(path, "/v1/devices") && !g_str_has_prefix(path, "/v1/groups"))
+        if (!g_str_has_prefix(path, "/v1/devices") && !g_str_has_prefix(path, "/v1/groups") &&
+            strcmp(path, "/v1/host") != 0 && !g_str_has_prefix(path, "/v1/host/") &&
+            !g_str_has_prefix(path, "/v1/kernel-args"))
                 hd_et_record_answer(method, path, r.status,
                                     soup_message_headers_get_content_type(
                                         soup_message_get_response_headers(msg), NULL),

@@ -1475,6 +1475,110 @@ static void test_kernel_args_put(void)
         daemon_stop(d);
 }
 
+/* GET /v1/host's boot_id, passthrough_possible and whether the running command line has
+ * @word. */
+static char *host_boot(Daemon *d, gboolean *possible, gboolean *groups, const char *word,
+                       gboolean *has_word)
+{
+        g_autoptr(JsonNode) root = NULL;
+        Reply r = request(d, "GET", "/v1/host", NULL);
+        JsonObject *o;
+        JsonArray *running;
+        char *boot_id;
+
+        g_assert_cmpuint(r.status, ==, 200);
+        o = body_object(&r, &root);
+        boot_id = g_strdup(json_object_get_string_member(o, "boot_id"));
+        *possible = json_object_get_boolean_member(json_object_get_object_member(o, "readiness"),
+                                                   "passthrough_possible");
+        *groups = json_object_get_boolean_member(o, "iommu_groups");
+        running = json_object_get_array_member(json_object_get_object_member(o, "kernel_args"),
+                                               "running");
+        *has_word = FALSE;
+        for (guint i = 0; i < json_array_get_length(running); i++)
+                *has_word |= g_strcmp0(json_array_get_string_element(running, i), word) == 0;
+        reply_clear(&r);
+        return boot_id;
+}
+
+/* POST /v1/host/reboot on the sim: the configured command line becomes the running one, a new
+ * boot id, and the IOMMU the new line turns on brings its groups (the fixture's boot model). */
+static void test_host_reboot(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("firmware-only");
+        Daemon *d = daemon_start(fx, NULL);
+        g_autofree char *before = NULL;
+        g_autofree char *after = NULL;
+        gboolean possible, groups, has_on;
+        Reply r;
+
+        before = host_boot(d, &possible, &groups, "intel_iommu=on", &has_on);
+        g_assert_true(g_uuid_string_is_valid(before));
+        g_assert_false(possible);
+        g_assert_false(groups);
+        g_assert_false(has_on);
+        /* refusals: the read-only token, members, the method */
+        r = request_full(d, "POST", "/v1/host/reboot", NULL, d->ro_token, NULL);
+        assert_error(&r, 403, "forbidden");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/host/reboot", "{\"now\": true}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/host/reboot", NULL);
+        assert_error(&r, 405, "method-not-allowed");
+        reply_clear(&r);
+        r = request(d, "PUT", "/v1/kernel-args", "{\"enable\": [\"iommu\"]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        {
+                g_autoptr(JsonNode) root = NULL;
+                r = request(d, "POST", "/v1/host/reboot", "{}");
+                g_assert_cmpuint(r.status, ==, 202);
+                g_assert_true(json_object_get_boolean_member(body_object(&r, &root), "rebooting"));
+                g_assert_cmpstr(json_object_get_string_member(body_object(&r, &root), "boot_id"),
+                                ==, before);
+                reply_clear(&r);
+        }
+        /* bounded: the reboot runs just after the answer */
+        for (guint i = 0; i < 600; i++) {
+                g_free(after);
+                after = host_boot(d, &possible, &groups, "intel_iommu=on", &has_on);
+                if (g_strcmp0(after, before) != 0)
+                        break;
+                g_usleep(50000);
+        }
+        g_assert_cmpstr(after, !=, before);
+        g_assert_true(g_uuid_string_is_valid(after));
+        g_assert_true(has_on);
+        g_assert_true(groups);
+        g_assert_true(possible);
+        {
+                g_autoptr(JsonNode) root = NULL;
+                r = request(d, "GET", "/v1/groups", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_cmpuint(json_array_get_length(json_object_get_array_member(
+                                     body_object(&r, &root), "groups")),
+                                 >, 0);
+                reply_clear(&r);
+                r = request(d, "GET", "/v1/kernel-args", NULL);
+                g_clear_pointer(&root, json_node_unref);
+                g_assert_false(
+                    json_object_get_boolean_member(body_object(&r, &root), "reboot_required"));
+                reply_clear(&r);
+        }
+        daemon_stop(d);
+        {
+                /* the real backend on a tree: a reboot would restart this machine */
+                const char *args[] = {"--backend", "real", NULL};
+                g_autoptr(HdTestFixture) fx2 = hd_test_fixture_new("firmware-only");
+                Daemon *real = daemon_start_full(fx2, NULL, args, TRUE);
+                r = request(real, "POST", "/v1/host/reboot", NULL);
+                assert_error(&r, 409, "refused");
+                reply_clear(&r);
+                daemon_stop(real);
+        }
+}
+
 static void test_config_and_listen(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
@@ -1882,6 +1986,7 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/hostile-requests", test_hostile_requests);
         g_test_add_func("/agent/recovery-at-start", test_recovery_at_start);
         g_test_add_func("/agent/kernel-args", test_kernel_args_put);
+        g_test_add_func("/agent/host-reboot", test_host_reboot);
         g_test_add_func("/agent/config-and-listen", test_config_and_listen);
         g_test_add_func("/agent/tls", test_tls);
         g_test_add_func("/agent/read-only-snapshot", test_read_only_snapshot);

@@ -714,6 +714,111 @@ static void test_vms_concurrent_start(void)
         cleanup(dir);
 }
 
+/* The host lifecycle's transitions (store-sqlite-hostlife.c): each checks the status it starts
+ * from, the sync's status writes leave maintenance and rebooting alone, a reboot ends only with
+ * another boot id. */
+static void test_host_lifecycle(void)
+{
+        g_autofree char *dir = NULL;
+        g_autofree char *path = tmp_db(&dir);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+        g_autofree char *id = NULL;
+        HdHostFacts f = {.passthrough = 0, .boot_id = "boot-a", .reboot_required = TRUE};
+        HdHostStatus st;
+        gboolean back = TRUE;
+
+        g_assert_no_error(error);
+        g_assert_cmpuint(hd_store_schema_version(s), >=, 3);
+        g_assert_true(
+            hd_store_host_add(s, "n1", "http://127.0.0.1:1", "t", NULL, NULL, &id, &error));
+        g_assert_true(hd_store_host_set_facts(s, id, &f, &error));
+        {
+                g_autoptr(HdHost) h = hd_store_host_get(s, id, &error);
+                g_assert_cmpstr(h->boot_id, ==, "boot-a");
+                g_assert_true(h->reboot_required);
+                g_assert_null(h->kernel_args_desired);
+        }
+        /* connecting: none of the admin's transitions */
+        g_assert_false(hd_store_host_enter_maintenance(s, id, &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_REFUSED);
+        g_assert_nonnull(strstr(error->message, "host n1 is connecting"));
+        g_clear_error(&error);
+        g_assert_false(hd_store_host_begin_reboot(s, id, &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_REFUSED);
+        g_clear_error(&error);
+        g_assert_false(hd_store_host_activate(s, id, &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_REFUSED);
+        g_clear_error(&error);
+        g_assert_true(hd_store_host_set_sync_status(s, id, HD_HOST_UP, NULL, 0, &st, &error));
+        g_assert_cmpint(st, ==, HD_HOST_UP);
+        g_assert_true(hd_store_host_enter_maintenance(s, id, &error));
+        /* held: the sync records its failure, the status stays */
+        g_assert_true(
+            hd_store_host_set_sync_status(s, id, HD_HOST_NON_RESPONSIVE, "gone", 2, &st, &error));
+        g_assert_cmpint(st, ==, HD_HOST_MAINTENANCE);
+        g_assert_true(hd_store_host_set_sync_status(s, id, HD_HOST_UP, NULL, 0, &st, &error));
+        g_assert_cmpint(st, ==, HD_HOST_MAINTENANCE);
+        /* editing the connection keeps maintenance */
+        g_assert_true(
+            hd_store_host_edit(s, id, NULL, "http://127.0.0.1:2", NULL, NULL, NULL, &error));
+        {
+                g_autoptr(HdHost) h = hd_store_host_get(s, id, &error);
+                g_assert_cmpint(h->status, ==, HD_HOST_MAINTENANCE);
+                g_assert_null(h->last_error);
+        }
+        g_assert_true(hd_store_host_set_kernel_desired(s, id, "[\"intel_iommu=on\"]", &error));
+        g_assert_true(hd_store_host_begin_reboot(s, id, &error));
+        g_assert_false(hd_store_host_begin_reboot(s, id, &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_REFUSED);
+        g_assert_nonnull(strstr(error->message, "rebooting"));
+        g_clear_error(&error);
+        /* the same boot id, or none: still rebooting */
+        g_assert_true(hd_store_host_reboot_seen(s, id, "boot-a", &back, &error));
+        g_assert_false(back);
+        g_assert_true(hd_store_host_reboot_seen(s, id, NULL, &back, &error));
+        g_assert_false(back);
+        g_assert_true(hd_store_host_set_sync_status(s, id, HD_HOST_NON_RESPONSIVE, "refused", 1,
+                                                    &st, &error));
+        g_assert_cmpint(st, ==, HD_HOST_REBOOTING);
+        {
+                g_autoptr(HdHost) h = hd_store_host_get(s, id, &error);
+                g_assert_cmpstr(h->last_error, ==, "refused");
+                g_assert_cmpstr(h->reboot_from_boot_id, ==, "boot-a");
+                g_assert_nonnull(h->rebooting_since);
+                g_assert_cmpstr(h->kernel_args_desired, ==, "[\"intel_iommu=on\"]");
+        }
+        g_assert_true(hd_store_host_reboot_seen(s, id, "boot-b", &back, &error));
+        g_assert_true(back);
+        {
+                g_autoptr(HdHost) h = hd_store_host_get(s, id, &error);
+                g_assert_cmpint(h->status, ==, HD_HOST_MAINTENANCE);
+                g_assert_null(h->last_error);
+                g_assert_null(h->reboot_from_boot_id);
+                g_assert_null(h->rebooting_since);
+        }
+        /* a refused reboot goes back to maintenance with the reason; only from rebooting */
+        g_assert_true(hd_store_host_begin_reboot(s, id, &error));
+        g_assert_true(hd_store_host_abort_reboot(s, id, "agent said no", &error));
+        g_assert_false(hd_store_host_abort_reboot(s, id, "again", &error));
+        g_assert_no_error(error);
+        {
+                g_autoptr(HdHost) h = hd_store_host_get(s, id, &error);
+                g_assert_cmpint(h->status, ==, HD_HOST_MAINTENANCE);
+                g_assert_cmpstr(h->last_error, ==, "agent said no");
+        }
+        g_assert_true(hd_store_host_activate(s, id, &error));
+        {
+                g_autoptr(HdHost) h = hd_store_host_get(s, id, &error);
+                g_assert_cmpint(h->status, ==, HD_HOST_CONNECTING);
+        }
+        g_assert_false(hd_store_host_activate(s, "nope", &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+        g_clear_pointer(&s, hd_store_free);
+        cleanup(dir);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -722,5 +827,6 @@ int main(int argc, char **argv)
         g_test_add_func("/engine-store/tokens-events-leases", test_tokens_events_leases);
         g_test_add_func("/engine-store/vms", test_vms);
         g_test_add_func("/engine-store/vms-concurrent-start", test_vms_concurrent_start);
+        g_test_add_func("/engine-store/host-lifecycle", test_host_lifecycle);
         return g_test_run();
 }

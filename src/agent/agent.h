@@ -16,7 +16,7 @@
  *   request.c          request bodies to validated values (no HTTP: fuzzed on its own)
  *   respond.c          JSON answers and errors, HD_ERROR to HTTP status, bodies as JSON objects
  *   api-devices.c      /v1/devices, /v1/groups, detach / attach / verify
- *   api-host.c         /v1/host, /v1/kernel-args
+ *   api-host.c         /v1/host, /v1/host/reboot, /v1/kernel-args
  *   api-vms.c          /v1/vms: libvirt domains and the host devices detached for them
  *   ops.c              running a mutation in a thread under the agent's per-group queue
  *   inventory-watch.c  the inventory generation, its ETag, the cached JSON, uevents/inotify
@@ -79,6 +79,7 @@ typedef struct {
         GHashTable *busy_groups; /* GINT_TO_POINTER(group + 1) */
         GHashTable *busy_vms;    /* VM names with an operation running (same lock) */
         GMutex kernel_args_lock; /* one bootloader change at a time */
+        gboolean reboot_pending;  /* POST /v1/host/reboot answered, the reboot not yet done */
         GMutex state_lock;       /* the VM state file */
         gint running;            /* operations past the queue, working (atomic) */
         gint running_max;        /* the most that ever worked at once (atomic) */

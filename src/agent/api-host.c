@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The host:
- *   GET /v1/host          identity (hostname, machine id, CPU vendor, kernel), readiness (the
- *                         `hostdev check` results) and the kernel arguments
+ *   GET /v1/host          identity (hostname, machine id, boot id, CPU vendor, kernel),
+ *                         readiness (the `hostdev check` results) and the kernel arguments
+ *   POST /v1/host/reboot  a clean reboot (hd_ctx_reboot: systemd on a live root, the sim's
+ *                         reboot on a tree), answered 202 with the boot id before it happens;
+ *                         refused while an operation runs or another reboot is pending, and
+ *                         with the real backend on any root but "/" (it would restart the
+ *                         machine the agent runs on, not the tree). Whoever asked sees the
+ *                         reboot done when GET /v1/host answers another boot_id.
  *   GET /v1/kernel-args   running / configured / desired command lines
  *   PUT /v1/kernel-args   {enable, disable, custom, remove, dry_run}: plan and apply through the
  *                         bootloader; answers reboot_required
@@ -93,6 +99,10 @@ static void get_host(HdRequest *req)
         json_builder_begin_object(b);
         hd_json_add_string_or_null(b, "hostname", hostname);
         hd_json_add_string_or_null(b, "machine_id", machine_id);
+        {
+                g_autofree char *boot_id = hd_host_get_boot_id(ctx);
+                hd_json_add_string_or_null(b, "boot_id", boot_id);
+        }
         hd_json_add_string_or_null(b, "root", hd_ctx_get_root(ctx));
         hd_json_add_string_or_null(b, "backend", hd_backend_kind_to_string(hd_ctx_get_backend_kind(ctx)));
         json_builder_set_member_name(b, "agent_version");
@@ -173,8 +183,105 @@ static void put_kernel_args(HdRequest *req)
         hd_agent_run_op(req, "kernel-args", NULL, FALSE, NULL, run_kernel_args, a, args_op_free);
 }
 
+/* ---- POST /v1/host/reboot ---- */
+
+static void reboot_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel)
+{
+        HdAgent *agent = data;
+        GError *error = NULL;
+        g_autoptr(HdCtx) ctx = hd_agent_ctx_new(agent, &error);
+
+        if (ctx && hd_ctx_reboot(ctx, &error))
+                g_task_return_boolean(task, TRUE);
+        else
+                g_task_return_error(task, error);
+}
+
+static void reboot_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+        HdAgent *agent = data;
+        g_autoptr(GError) error = NULL;
+
+        agent->reboot_pending = FALSE;
+        if (!g_task_propagate_boolean(G_TASK(res), &error)) {
+                hd_agent_log("warning", "reboot failed", "error", error->message, NULL);
+                return;
+        }
+        hd_agent_log("info", "rebooted", "backend", hd_backend_kind_to_string(agent->backend),
+                     NULL);
+        /* the sim booted the tree again in this process: what the kernel shows may differ
+         * (IOMMU groups); a real reboot ends this process before it gets here */
+        hd_watch_bump(agent->watch, "reboot");
+}
+
+static gboolean reboot_start(gpointer data)
+{
+        HdAgent *agent = data;
+        g_autoptr(GTask) task = g_task_new(NULL, NULL, reboot_done, agent);
+
+        g_task_set_task_data(task, agent, NULL);
+        g_task_run_in_thread(task, reboot_thread);
+        return G_SOURCE_REMOVE;
+}
+
+static void post_reboot(HdRequest *req)
+{
+        static const char *const members[] = {NULL};
+        HdAgent *agent = req->agent;
+        g_autoptr(JsonObject) body = hd_request_json_object(req);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonBuilder) b = NULL;
+        g_autofree char *boot_id = NULL;
+
+        if (!body)
+                return;
+        if (!hd_body_check_members(body, members, &error))
+                return hd_respond_gerror(req->msg, error);
+        if (agent->backend == HD_BACKEND_REAL && !hd_ctx_is_live_root(agent->ctx))
+                return hd_respond_error(
+                    req->msg, HD_HTTP_CONFLICT, "refused",
+                    "hostdevd serves the tree %s with the real backend: a reboot would restart "
+                    "this machine, not the tree; run the agent with --backend sim",
+                    hd_ctx_get_root(agent->ctx));
+        if (agent->reboot_pending)
+                return hd_respond_error(req->msg, HD_HTTP_CONFLICT, "refused",
+                                        "a reboot of this host is already under way; watch "
+                                        "GET /v1/host for a new boot_id");
+        if (agent->inflight > 0)
+                return hd_respond_error(req->msg, HD_HTTP_CONFLICT, "refused",
+                                        "%u operation(s) are running on this host; reboot once "
+                                        "they are done",
+                                        agent->inflight);
+        agent->reboot_pending = TRUE;
+        boot_id = hd_host_get_boot_id(agent->ctx);
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "rebooting");
+        json_builder_add_boolean_value(b, TRUE);
+        hd_json_add_string_or_null(b, "boot_id", boot_id);
+        json_builder_end_object(b);
+        hd_respond_builder(req->msg, 202, b);
+        hd_agent_log("info", "reboot requested", "boot_id", boot_id ? boot_id : "unknown", NULL);
+        /* after the answer has left: systemd stops this agent as one of its first steps.
+         * HOSTDEVD_TEST_REBOOT_DELAY_MS holds the reboot back (tests of a reboot that does
+         * not come back) */
+        g_timeout_add(
+            200 + (guint)MIN(
+                      g_ascii_strtoull(g_getenv("HOSTDEVD_TEST_REBOOT_DELAY_MS") ?: "0", NULL, 10),
+                      G_MAXINT32),
+            reboot_start, agent);
+}
+
 gboolean hd_api_host(HdRequest *req)
 {
+        if (req->n_segments == 2 && strcmp(req->segments[0], "host") == 0 &&
+            strcmp(req->segments[1], "reboot") == 0) {
+                if (strcmp(req->method, "POST") != 0)
+                        hd_respond_bad_method(req->msg, "POST");
+                else
+                        post_reboot(req);
+                return TRUE;
+        }
         if (req->n_segments != 1)
                 return FALSE;
         if (strcmp(req->segments[0], "host") == 0) {

@@ -11,7 +11,7 @@
 #include "devices.h"
 
 /* A host as the API shows it: never the agent token. */
-static void add_host(JsonBuilder *b, const HdHost *h)
+void hd_api_add_host(JsonBuilder *b, const HdHost *h)
 {
         json_builder_begin_object(b);
         hd_api_add_string(b, "id", h->id);
@@ -39,7 +39,13 @@ static void add_host(JsonBuilder *b, const HdHost *h)
         json_builder_begin_object(b);
         hd_api_add_json_array(b, "running", h->kernel_args_running);
         hd_api_add_json_array(b, "configured", h->kernel_args_configured);
+        hd_api_add_json_array(b, "desired", h->kernel_args_desired);
         json_builder_end_object(b);
+        hd_api_add_string(b, "boot_id", h->boot_id);
+        json_builder_set_member_name(b, "reboot_required");
+        json_builder_add_boolean_value(b, h->reboot_required);
+        hd_api_add_string(b, "rebooting_since",
+                          h->status == HD_HOST_REBOOTING ? h->rebooting_since : NULL);
         json_builder_set_member_name(b, "device_count");
         json_builder_add_int_value(b, h->device_count);
         json_builder_set_member_name(b, "group_count");
@@ -50,7 +56,7 @@ static void add_host(JsonBuilder *b, const HdHost *h)
         json_builder_end_object(b);
 }
 
-static void respond_host(HdEngine *e, HdHttpRequest *req, guint status, const char *id)
+void hd_api_respond_host(HdEngine *e, HdHttpRequest *req, guint status, const char *id)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(HdHost) h = hd_store_host_get(e->store, id, &error);
@@ -58,7 +64,7 @@ static void respond_host(HdEngine *e, HdHttpRequest *req, guint status, const ch
 
         if (!h)
                 return hd_api_respond_gerror(req, error);
-        add_host(b, h);
+        hd_api_add_host(b, h);
         hd_api_respond_builder(req, status, b);
 }
 
@@ -100,7 +106,7 @@ static void list_hosts(HdEngine *e, HdHttpRequest *req)
         json_builder_set_member_name(b, "hosts");
         json_builder_begin_array(b);
         for (guint i = 0; i < hosts->len; i++)
-                add_host(b, hosts->pdata[i]);
+                hd_api_add_host(b, hosts->pdata[i]);
         json_builder_end_array(b);
         json_builder_set_member_name(b, "total");
         json_builder_add_int_value(b, total);
@@ -136,7 +142,7 @@ static void add_host_call(HdEngine *e, HdHttpRequest *req)
                 g_autofree char *location = g_strconcat("/v1/hosts/", id, NULL);
                 hd_http_request_set_header(req, "Location", location);
         }
-        respond_host(e, req, 201, id);
+        hd_api_respond_host(e, req, 201, id);
 }
 
 static void edit_host(HdEngine *e, HdHttpRequest *req, const char *id)
@@ -164,7 +170,7 @@ static void edit_host(HdEngine *e, HdHttpRequest *req, const char *id)
         }
         if (reconnect)
                 hd_sync_host_start(e->sync, id);
-        respond_host(e, req, HD_HTTP_OK, id);
+        hd_api_respond_host(e, req, HD_HTTP_OK, id);
 }
 
 static void remove_host(HdEngine *e, HdHttpRequest *req, const char *id)
@@ -315,7 +321,7 @@ void hd_api_route_hosts(HdEngine *e, HdHttpRequest *req, char **seg, guint n)
                 return;
         if (n == 2) {
                 if (get)
-                        return respond_host(e, req, HD_HTTP_OK, seg[1]);
+                        return hd_api_respond_host(e, req, HD_HTTP_OK, seg[1]);
                 if (strcmp(method, "PATCH") == 0)
                         return edit_host(e, req, seg[1]);
                 if (strcmp(method, "DELETE") == 0)
@@ -329,6 +335,8 @@ void hd_api_route_hosts(HdEngine *e, HdHttpRequest *req, char **seg, guint n)
                                       strcmp(seg[2], "devices") == 0 ? HD_INV_DEVICES
                                                                      : HD_INV_GROUPS);
         }
+        if (n == 3 && hd_api_route_hostlife(e, req, seg[1], seg[2]))
+                return;
         if (n == 3 && strcmp(seg[2], "refresh") == 0) {
                 if (strcmp(method, "POST") != 0)
                         return hd_api_bad_method(req, "POST");

@@ -61,6 +61,13 @@ gboolean hd_api_not_modified(HdEngine *e, HdHttpRequest *req, HdEtagScope scope,
 void hd_api_route_hosts(HdEngine *e, HdHttpRequest *req, char **seg, guint n);
 /* /v1/vms... (api-vms.c; @n 1..4) */
 void hd_api_route_vms(HdEngine *e, HdHttpRequest *req, char **seg, guint n);
+/* A host as the API shows it (never its agent token); the host @id read from the store and
+ * answered with @status (404 when it is gone). */
+void hd_api_add_host(JsonBuilder *b, const HdHost *h);
+void hd_api_respond_host(HdEngine *e, HdHttpRequest *req, guint status, const char *id);
+/* /v1/hosts/{id}/{maintenance,reboot,activate,kernel-args} (api-hostlife.c): FALSE when
+ * @what is none of them. */
+gboolean hd_api_route_hostlife(HdEngine *e, HdHttpRequest *req, const char *id, const char *what);
 /* GET /v1/events */
 void hd_api_list_events(HdEngine *e, HdHttpRequest *req);
 /* Answer every suspended GET /v1/events (an event was written, or the engine stops). */

@@ -14,10 +14,26 @@
  *                      so a restarted agent never answers 304 to an old one)
  *   up              -- stays up while the long polls answer (200: a new generation,
  *                      applied in one store transaction; 304: none in wait seconds)
- *   maintenance, rebooting: in the enum and the schema for the next increment
- *                      (maintenance <- up by an admin while no VM runs; rebooting <-
- *                      maintenance by POST .../reboot until a new boot id; activate ->
- *                      connecting). No transition reaches them yet.
+ *   up              -- POST .../maintenance by an admin, while no VM on the host is
+ *                      other than down (refused naming them) ----------------> maintenance
+ *   maintenance     -- the sync keeps running (long polls, facts, inventory: devices are
+ *                      still watched) but never changes the status; an agent failure is
+ *                      the host's last_error, retried with the backoff
+ *   maintenance     -- POST .../reboot by an admin: the boot id is remembered, then the
+ *                      agent's POST /v1/host/reboot (refused: back to maintenance with
+ *                      the agent's message) ---------------------------------> rebooting
+ *   rebooting       -- GET /v1/host with the backoff (connection failures and answers with
+ *                      the old boot id are last_error, never non_responsive); the first
+ *                      answer with another boot id --------------------------> maintenance
+ *                      (then the inventory is read again); a host that never comes back
+ *                      stays rebooting with last_error
+ *   maintenance     -- POST .../activate by an admin -----------------------> connecting
+ *                      (readiness and inventory read again, then up)
+ *   Only the API (api-hostlife.c) enters maintenance and rebooting and leaves maintenance,
+ *   through one store call each that checks the status it starts from (store.h, "the host
+ *   lifecycle"); the sync leaves rebooting (hd_store_host_reboot_seen) and writes its own
+ *   statuses with hd_store_host_set_sync_status(), which leaves maintenance and rebooting
+ *   where they are, so an admin's decision is never undone by a sync cycle.
  *   (removed)       -- the sync is cancelled, its requests aborted, its rows deleted.
  *
  * While up, each host has exactly two requests outstanding on its agent: GET /v1/devices?wait=N

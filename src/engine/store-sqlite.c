@@ -105,7 +105,16 @@ static const char *const migrations[] = {
     " device_id TEXT,"
     " PRIMARY KEY (vm_id, address));"
     "CREATE INDEX vm_devices_group ON vm_devices (host_id, iommu_group);",
-    /* 3: what GET /v1/hosts/{id}/devices filters on (store-sqlite-query.c): the device's
+    /* 3: the host lifecycle (store-sqlite-hostlife.c): the agent's boot id, whether the
+     * configured command line differs from the running one, the kernel tab's last plan, and
+     * while rebooting the boot id the reboot must change and since when */
+    "ALTER TABLE hosts ADD COLUMN boot_id TEXT;"
+    "ALTER TABLE hosts ADD COLUMN reboot_required INTEGER NOT NULL DEFAULT 0"
+    " CHECK (reboot_required IN (0, 1));"
+    "ALTER TABLE hosts ADD COLUMN kernel_args_desired TEXT;"
+    "ALTER TABLE hosts ADD COLUMN reboot_from_boot_id TEXT;"
+    "ALTER TABLE hosts ADD COLUMN rebooting_since TEXT;",
+    /* 4: what GET /v1/hosts/{id}/devices filters on (store-sqlite-query.c): the device's
      * class category (hostdev list --class names) and its search text (casefolded address,
      * ids, vendor, product, class name, driver). Rows written before have NULL in both and
      * are rewritten by the next inventory diff (hd_store_inventory_apply). */
@@ -240,6 +249,10 @@ void hd_host_free(HdHost *h)
         g_free(h->kernel_args_configured);
         g_free(h->devices_etag);
         g_free(h->groups_etag);
+        g_free(h->boot_id);
+        g_free(h->kernel_args_desired);
+        g_free(h->reboot_from_boot_id);
+        g_free(h->rebooting_since);
         g_free(h->last_sync);
         g_free(h->created_at);
         g_free(h->updated_at);
@@ -380,7 +393,8 @@ guint hd_store_schema_version(HdStore *store)
         "id, name, agent_url, tls_ca_file, tls_pinned_cert, status, last_error, retry_at, "        \
         "retry_seconds, passthrough, passthrough_reason, cpu_vendor, kernel_release, "             \
         "kernel_args_running, kernel_args_configured, device_count, group_count, "                 \
-        "devices_etag, groups_etag, last_sync, created_at, updated_at"
+        "devices_etag, groups_etag, last_sync, created_at, updated_at, "                           \
+        "boot_id, reboot_required, kernel_args_desired, reboot_from_boot_id, rebooting_since"
 
 static HdHost *host_from_row(sqlite3_stmt *st)
 {
@@ -411,6 +425,11 @@ static HdHost *host_from_row(sqlite3_stmt *st)
         h->last_sync = sq_col_text(st, 19);
         h->created_at = sq_col_text(st, 20);
         h->updated_at = sq_col_text(st, 21);
+        h->boot_id = sq_col_text(st, 22);
+        h->reboot_required = sqlite3_column_int(st, 23) == 1;
+        h->kernel_args_desired = sq_col_text(st, 24);
+        h->reboot_from_boot_id = sq_col_text(st, 25);
+        h->rebooting_since = sq_col_text(st, 26);
         return h;
 }
 
@@ -603,7 +622,9 @@ gboolean hd_store_host_edit(HdStore *s, const char *id, const char *name, const 
             "tls_ca_file = CASE WHEN ?4 IS NULL THEN tls_ca_file ELSE NULLIF(?4, '') END, "
             "tls_pinned_cert = CASE WHEN ?5 IS NULL THEN tls_pinned_cert "
             "ELSE NULLIF(?5, '') END, "
-            "status = CASE WHEN ?6 = 1 THEN 'connecting' ELSE status END, "
+            /* an admin's maintenance / rebooting stays (hosts.h) */
+            "status = CASE WHEN ?6 = 1 AND status NOT IN ('maintenance', 'rebooting') "
+            "THEN 'connecting' ELSE status END, "
             "updated_at = ?7 WHERE id = ?8",
             error);
         if (!st)
@@ -710,7 +731,7 @@ gboolean hd_store_host_set_facts(HdStore *s, const char *id, const HdHostFacts *
         st = sq_prepare(s,
                         "UPDATE hosts SET passthrough = ?, passthrough_reason = ?, cpu_vendor = ?, "
                         "kernel_release = ?, kernel_args_running = ?, kernel_args_configured = ?, "
-                        "updated_at = ? WHERE id = ?",
+                        "updated_at = ?, boot_id = ?, reboot_required = ? WHERE id = ?",
                         error);
         if (!st)
                 return sq_end(s, FALSE, NULL);
@@ -724,7 +745,9 @@ gboolean hd_store_host_set_facts(HdStore *s, const char *id, const HdHostFacts *
         sq_bind_text(st, 5, f->kernel_args_running);
         sq_bind_text(st, 6, f->kernel_args_configured);
         sq_bind_text(st, 7, now);
-        sq_bind_text(st, 8, id);
+        sq_bind_text(st, 8, f->boot_id);
+        sqlite3_bind_int(st, 9, f->reboot_required ? 1 : 0);
+        sq_bind_text(st, 10, id);
         ok = sq_step_done(s, st, &changes, error);
         if (ok && changes == 0) {
                 sq_end(s, FALSE, NULL);

@@ -95,6 +95,12 @@ typedef struct {
         char *last_sync;
         char *created_at;
         char *updated_at;
+        /* the host lifecycle (migration 3, store-sqlite-hostlife.c) */
+        char *boot_id;             /* the agent's kernel boot id, NULL when unknown */
+        gboolean reboot_required;  /* the agent: configured command line != running */
+        char *kernel_args_desired; /* JSON array text of the last kernel tab plan, or NULL */
+        char *reboot_from_boot_id; /* while rebooting: the boot id the reboot must change */
+        char *rebooting_since;     /* while rebooting: when it was asked */
 } HdHost;
 
 void hd_host_free(HdHost *h);
@@ -136,6 +142,8 @@ typedef struct {
         const char *kernel_release;
         const char *kernel_args_running;
         const char *kernel_args_configured;
+        const char *boot_id;      /* NULL: the agent does not say */
+        gboolean reboot_required; /* the agent's kernel_args.reboot_required */
 } HdHostFacts;
 
 typedef struct {
@@ -174,7 +182,7 @@ GPtrArray *hd_store_hosts_list(HdStore *store, const HdHostFilter *filter, guint
 /* Every host id (the sync at start). */
 GPtrArray *hd_store_host_ids(HdStore *store, GError **error);
 /* Edit: NULL leaves a field as it is; "" clears an optional one. Connection fields changing
- * put the host back to connecting. */
+ * put the host back to connecting (one in maintenance or rebooting stays there). */
 gboolean hd_store_host_edit(HdStore *store, const char *id, const char *name, const char *agent_url,
                             const char *agent_token, const char *tls_ca_file,
                             const char *tls_pinned_cert, GError **error);
@@ -190,6 +198,33 @@ gboolean hd_store_host_set_status(HdStore *store, const char *id, HdHostStatus s
                                   const char *last_error, guint retry_seconds, GError **error);
 gboolean hd_store_host_set_facts(HdStore *store, const char *id, const HdHostFacts *facts,
                                  GError **error);
+
+/* ---- the host lifecycle (hosts.h: maintenance, reboot, activate; store-sqlite-hostlife.c)
+ * Each transition is one transaction that checks the status it starts from; a refusal is
+ * REFUSED with a message naming the host and saying what to do. ---- */
+/* up -> maintenance, refused while VMs on the host are not down (naming them). */
+gboolean hd_store_host_enter_maintenance(HdStore *store, const char *id, GError **error);
+/* maintenance -> rebooting, remembering the current boot id (the one the reboot changes). */
+gboolean hd_store_host_begin_reboot(HdStore *store, const char *id, GError **error);
+/* rebooting -> maintenance with @message as last_error (the agent refused the reboot).
+ * FALSE without an error when the host is not rebooting any more. */
+gboolean hd_store_host_abort_reboot(HdStore *store, const char *id, const char *message,
+                                    GError **error);
+/* The agent answered with @boot_id while the host is rebooting: when it differs from the one
+ * before the reboot, rebooting -> maintenance and *@back TRUE. Other statuses: *@back FALSE. */
+gboolean hd_store_host_reboot_seen(HdStore *store, const char *id, const char *boot_id,
+                                   gboolean *back, GError **error);
+/* maintenance -> connecting (the sync re-reads readiness and inventory, then up). */
+gboolean hd_store_host_activate(HdStore *store, const char *id, GError **error);
+/* The sync's status (up, non_responsive): written only when the host is not held by an admin
+ * (maintenance, rebooting), where only last_error and the retry are; *@status_out (may be
+ * NULL): the status the host has afterwards. */
+gboolean hd_store_host_set_sync_status(HdStore *store, const char *id, HdHostStatus status,
+                                       const char *last_error, guint retry_seconds,
+                                       HdHostStatus *status_out, GError **error);
+/* The kernel tab's last plan or apply (the agent's "desired", JSON array text). */
+gboolean hd_store_host_set_kernel_desired(HdStore *store, const char *id, const char *desired,
+                                          GError **error);
 
 /* ---- inventory ---- */
 /* Replace the host's devices or groups by @items (HdInvItem) in one transaction: insert the

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The per-host sync (hosts.h): the state machine's transitions, the long polls, the diff
- * handed to the store. Everything here runs on the main thread; a request's callback holds a
- * reference on its HdSync and does nothing once the request was cancelled (the host was
- * removed, edited or failed: the cancellable is replaced, never reused).
+ * handed to the store. The admin's transitions (maintenance, reboot, activate) are store calls
+ * made by api-hostlife.c; here the sync writes its own status only through
+ * hd_store_host_set_sync_status(), which leaves a host in maintenance or rebooting there,
+ * and ends rebooting when GET /v1/host answers with a new boot id (on_host). Everything here runs
+ * on the main thread; a request's callback holds a reference on its HdSync and does nothing once
+ * the request was cancelled (the host was removed, edited or failed: the cancellable is replaced,
+ * never reused).
  */
 #include "config.h"
 
@@ -113,14 +117,16 @@ static void restart_cancellable(HdSync *s)
 static void fail(HdSync *s, const char *message)
 {
         g_autoptr(GError) error = NULL;
+        HdHostStatus status = HD_HOST_NON_RESPONSIVE;
 
         restart_cancellable(s);
         g_clear_handle_id(&s->timer, g_source_remove);
         s->backoff = s->backoff ? MIN(s->backoff * 2, s->m->cfg.retry_max) : 1;
-        if (!hd_store_host_set_status(s->m->store, s->id, HD_HOST_NON_RESPONSIVE, message,
-                                      s->backoff, &error))
+        /* maintenance and rebooting are held: the failure is the host's last_error */
+        if (!hd_store_host_set_sync_status(s->m->store, s->id, HD_HOST_NON_RESPONSIVE, message,
+                                           s->backoff, &status, &error))
                 g_warning("host %s: %s", s->id, error->message);
-        if (s->up || s->backoff == 1)
+        if ((s->up || s->backoff == 1) && status == HD_HOST_NON_RESPONSIVE)
                 emit(s, "host.non_responsive", "failed", "%s; retrying in %u s", message,
                      s->backoff);
         s->up = FALSE;
@@ -284,6 +290,11 @@ static gboolean store_facts(HdSync *s, GBytes *body)
         f.kernel_release = obj_string(o, "kernel");
         f.kernel_args_running = running;
         f.kernel_args_configured = configured;
+        f.boot_id = obj_string(o, "boot_id");
+        n = kargs ? json_object_get_member(kargs, "reboot_required") : NULL;
+        f.reboot_required = n && JSON_NODE_HOLDS_VALUE(n) &&
+                            json_node_get_value_type(n) == G_TYPE_BOOLEAN &&
+                            json_node_get_boolean(n);
         if (!hd_store_host_set_facts(s->m->store, s->id, &f, &error)) {
                 g_warning("host %s: %s", s->id, error->message);
                 return FALSE;
@@ -436,7 +447,7 @@ static void on_groups(HdSync *s, guint status, GBytes *body, const char *etag)
                 return status == SOUP_STATUS_OK ? (void)0 : fail(s, "GET /v1/groups: no answer");
         s->up = TRUE;
         s->backoff = 0;
-        if (!hd_store_host_set_status(s->m->store, s->id, HD_HOST_UP, NULL, 0, &error))
+        if (!hd_store_host_set_sync_status(s->m->store, s->id, HD_HOST_UP, NULL, 0, NULL, &error))
                 g_warning("host %s: %s", s->id, error->message);
         if (!was_up)
                 emit(s, "host.up", "ok", backoff ? "the agent answers again" : "the agent answers");
@@ -457,8 +468,23 @@ static void on_devices(HdSync *s, guint status, GBytes *body, const char *etag)
 
 static void on_host(HdSync *s, guint status, GBytes *body, const char *etag)
 {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdHost) h = NULL;
+        gboolean back = FALSE;
+
         if (status != SOUP_STATUS_OK || !store_facts(s, body))
                 return fail(s, "GET /v1/host: the agent's answer is not the host document");
+        h = hd_store_host_get(s->m->store, s->id, &error);
+        if (h && h->status == HD_HOST_REBOOTING) {
+                /* rebooting ends with the first answer that carries another boot id */
+                if (!hd_store_host_reboot_seen(s->m->store, s->id, h->boot_id, &back, &error))
+                        g_warning("host %s: %s", s->id, error->message);
+                if (!back)
+                        return fail(s, "the host has not rebooted yet: its agent answers with "
+                                       "the boot id it had before the reboot");
+                emit(s, "host.rebooted", "ok", "back with boot id %s, in maintenance", h->boot_id);
+                s->backoff = 0;
+        }
         call(s, "/v1/devices", NULL, on_devices);
 }
 

@@ -96,6 +96,15 @@ static gboolean real_remove_file(HdCtx *ctx, int root_fd, const char *path, GErr
         return TRUE;
 }
 
+static gboolean real_reboot(HdCtx *ctx, int root_fd, GError **error)
+{
+        /* systemd stops every unit in order, then reboots; real_run refuses any root but the
+         * live one */
+        static const char *const argv[] = {"systemctl", "reboot", NULL};
+
+        return real_run(ctx, root_fd, argv, NULL, NULL, error);
+}
+
 const HdBackendOps hd_backend_real = {
         .name = "real",
         .write = real_write,
@@ -104,4 +113,5 @@ const HdBackendOps hd_backend_real = {
         .install_file = real_install_file,
         .remove_file = real_remove_file,
         .vfio_inspect = hd_vfio_inspect_kernel,
+        .reboot = real_reboot,
 };

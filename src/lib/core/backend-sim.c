@@ -49,6 +49,22 @@
  * host tool PROGRAM (argv[0]: update-grub, grubby, proxmox-boot-tool, kernel-install,
  * update-initramfs, "*" for any) exit with STATUS (a number, or an errno name for its value)
  * after printing a line to stderr, as a failing update-grub does.
+ *
+ * Reboot (HdBackendOps.reboot) boots the tree again, as far as the kernel's view of the
+ * command line and the IOMMU goes:
+ *   - proc/cmdline becomes the words the bootloader supplies by itself from the old line
+ *     (BOOT_IMAGE=, root=, ro, ...: hd_kernel_arg_supplied_by_boot) followed by the configured
+ *     command line (bootloader.h); without a bootloader configuration it stays as it was;
+ *   - proc/sys/kernel/random/boot_id gets a new random UUID;
+ *   - the IOMMU follows the new command line when the tree has a boot model,
+ *     var/lib/hostdev-sim/boot/iommu (mkfixture.py writes it for a host whose firmware has
+ *     an IOMMU that the running kernel left off): "IOMMU on at boot" (iommu=off: off; Intel:
+ *     intel_iommu=on / =off, else the model's default_on; AMD: on unless amd_iommu=off) makes
+ *     the model's entries appear (iommu_groups with their type, identity under iommu=pt, the
+ *     units in sys/class/iommu, each device's iommu_group and iommu links); "off" removes them.
+ *     Without a model the IOMMU stays as it is.
+ * What it does not model: drivers stay bound as they are (no probe order at boot), modules
+ * stay loaded, /proc/interrupts is unchanged.
  */
 #include "config.h"
 
@@ -61,6 +77,8 @@
 #include <gio/gio.h>
 
 #include "backend.h"
+#include "bootloader.h"
+#include "cmdline.h"
 #include "ctx.h"
 #include "device.h"
 #include "fileio.h"
@@ -990,6 +1008,165 @@ static gboolean sim_vfio_inspect(HdCtx *ctx, int root_fd, int group, const char 
         return TRUE;
 }
 
+/* ---------------------------------------------------------------- reboot */
+
+#define SIM_BOOT_MODEL SIM_STATE_DIR "/boot/iommu"
+
+/* A path of the boot model: relative, no "." or ".." component, nothing the tree's own
+ * names would not use. */
+static gboolean model_path_valid(const char *path)
+{
+        g_auto(GStrv) parts = NULL;
+
+        if (!*path || path[0] == '/')
+                return FALSE;
+        for (const char *c = path; *c; c++)
+                if (!g_ascii_isalnum(*c) && !strchr("._:/-+", *c))
+                        return FALSE;
+        parts = g_strsplit(path, "/", -1);
+        for (char **p = parts; *p; p++)
+                if (!**p || strcmp(*p, ".") == 0 || strcmp(*p, "..") == 0)
+                        return FALSE;
+        return TRUE;
+}
+
+static gboolean words_have(const GPtrArray *words, const char *key, const char *value)
+{
+        for (guint i = 0; i < words->len; i++) {
+                const char *w = words->pdata[i];
+                gsize n = strlen(key);
+                if (strncmp(w, key, n) == 0 && w[n] == '=') {
+                        /* intel_iommu=on,sm_on: the first of the comma list decides */
+                        g_auto(GStrv) vals = g_strsplit(w + n + 1, ",", -1);
+                        for (char **v = vals; *v; v++)
+                                if (strcmp(*v, value) == 0)
+                                        return TRUE;
+                }
+        }
+        return FALSE;
+}
+
+static gboolean iommu_on_at_boot(const char *kind, gboolean default_on, const GPtrArray *words)
+{
+        if (words_have(words, "iommu", "off"))
+                return FALSE;
+        if (g_strcmp0(kind, "amd") == 0)
+                return !words_have(words, "amd_iommu", "off");
+        if (words_have(words, "intel_iommu", "off"))
+                return FALSE;
+        return words_have(words, "intel_iommu", "on") || default_on;
+}
+
+/* Create (@on) or remove the boot model's entries. */
+static gboolean apply_boot_model(int root_fd, const char *model, const GPtrArray *words,
+                                 GError **error)
+{
+        g_auto(GStrv) lines = g_strsplit(model, "\n", -1);
+        g_autoptr(GPtrArray) dirs = g_ptr_array_new();
+        const char *kind = NULL;
+        gboolean default_on = FALSE, on;
+        gboolean pt = words_have(words, "iommu", "pt");
+
+        for (char **l = lines; *l; l++) {
+                g_auto(GStrv) f = g_strsplit(*l, "\t", 3);
+                if (!f[0] || !f[1] || f[0][0] == '#')
+                        continue;
+                if (strcmp(f[0], "kind") == 0)
+                        kind = strcmp(f[1], "amd") == 0 ? "amd" : "intel";
+                else if (strcmp(f[0], "default_on") == 0)
+                        default_on = strcmp(f[1], "1") == 0;
+        }
+        on = iommu_on_at_boot(kind, default_on, words);
+        for (char **l = lines; *l; l++) {
+                g_auto(GStrv) f = g_strsplit(*l, "\t", 3);
+                const char *op = f[0];
+
+                if (!op || !f[1] || op[0] == '#' || strcmp(op, "kind") == 0 ||
+                    strcmp(op, "default_on") == 0)
+                        continue;
+                if (!model_path_valid(f[1]))
+                        return errno_error(error, EINVAL, SIM_BOOT_MODEL,
+                                           "(a path that is not relative and plain)");
+                if (strcmp(op, "dir") == 0) {
+                        if (on && !hd_mkdir_p_at(root_fd, f[1], 0755, error))
+                                return FALSE;
+                        g_ptr_array_add(dirs, *l + 4);
+                        continue;
+                }
+                if (!on) {
+                        (void)hd_unlink_at(root_fd, f[1], 0);
+                        continue;
+                }
+                if (strcmp(op, "link") == 0 && f[2] && f[2][0] != '/') {
+                        g_autofree char *dir = g_path_get_dirname(f[1]);
+                        if (!hd_mkdir_p_at(root_fd, dir, 0755, error))
+                                return FALSE;
+                        (void)hd_unlink_at(root_fd, f[1], 0);
+                        if (!hd_symlink_at(f[2], root_fd, f[1]))
+                                return errno_error(error, errno, f[1], "(boot model link)");
+                } else if (strcmp(op, "file") == 0 || strcmp(op, "domain") == 0) {
+                        g_autofree char *text = strcmp(op, "domain") == 0
+                                                    ? g_strdup(pt ? "identity\n" : "DMA\n")
+                                                    : g_strcompress(f[2] ? f[2] : "");
+                        g_autofree char *dir = g_path_get_dirname(f[1]);
+                        if (!hd_mkdir_p_at(root_fd, dir, 0755, error) ||
+                            !hd_write_file_atomic_at(root_fd, f[1], text, -1, error))
+                                return FALSE;
+                }
+        }
+        /* off: the directories the model made go, deepest first, once empty */
+        for (guint i = dirs->len; !on && i > 0; i--)
+                (void)hd_unlink_at(root_fd, dirs->pdata[i - 1], AT_REMOVEDIR);
+        return TRUE;
+}
+
+static gboolean sim_reboot(HdCtx *ctx, int root_fd, GError **error)
+{
+        hd_autofd int lock = sim_lock(root_fd, error);
+        g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func(g_free);
+        g_autofree char *old_line = NULL;
+        g_autoptr(GPtrArray) old_words = NULL;
+        g_autoptr(HdBootloader) bl = NULL;
+        g_autofree char *model = NULL;
+        g_autofree char *boot_id = NULL;
+        g_autofree char *uuid = g_uuid_string_random();
+        int err;
+
+        if (lock < 0)
+                return FALSE;
+        if ((err = sim_fault(ctx, "write", "proc/cmdline")))
+                return errno_error(error, err, "proc/cmdline", "(injected)");
+        old_line = hd_read_attr_optional_at(root_fd, "proc/cmdline");
+        old_words = old_line ? hd_cmdline_split(old_line, NULL) : NULL;
+        bl = hd_bootloader_detect(ctx, NULL);
+        if (bl && hd_bootloader_get_kind(bl) != HD_BOOTLOADER_UNKNOWN) {
+                const GPtrArray *configured = hd_bootloader_get_cmdline(bl);
+                g_autofree char *line = NULL;
+                g_autofree char *text = NULL;
+
+                for (guint i = 0; old_words && i < old_words->len; i++)
+                        if (hd_kernel_arg_supplied_by_boot(old_words->pdata[i]))
+                                g_ptr_array_add(words, g_strdup(old_words->pdata[i]));
+                for (guint i = 0; i < configured->len; i++)
+                        g_ptr_array_add(words, g_strdup(configured->pdata[i]));
+                g_ptr_array_add(words, NULL);
+                line = g_strjoinv(" ", (char **)words->pdata);
+                g_ptr_array_remove_index(words, words->len - 1);
+                text = g_strconcat(line, "\n", NULL);
+                if (!hd_write_file_atomic_at(root_fd, "proc/cmdline", text, -1, error))
+                        return FALSE;
+        } else {
+                for (guint i = 0; old_words && i < old_words->len; i++)
+                        g_ptr_array_add(words, g_strdup(old_words->pdata[i]));
+        }
+        boot_id = g_strconcat(uuid, "\n", NULL);
+        if (!hd_mkdir_p_at(root_fd, "proc/sys/kernel/random", 0755, error) ||
+            !hd_write_file_atomic_at(root_fd, "proc/sys/kernel/random/boot_id", boot_id, -1, error))
+                return FALSE;
+        model = hd_read_file_at(root_fd, SIM_BOOT_MODEL, 4 << 20, NULL);
+        return !model || apply_boot_model(root_fd, model, words, error);
+}
+
 const HdBackendOps hd_backend_sim = {
         .name = "sim",
         .write = sim_write,
@@ -998,4 +1175,5 @@ const HdBackendOps hd_backend_sim = {
         .install_file = sim_install_file,
         .remove_file = sim_remove_file,
         .vfio_inspect = sim_vfio_inspect,
+        .reboot = sim_reboot,
 };

@@ -55,6 +55,11 @@ typedef struct {
          * @info. Reads only; the group is released again before returning. */
         gboolean (*vfio_inspect)(HdCtx *ctx, int root_fd, int group, const char *address,
                                  HdVfioInfo *info, GError **error);
+        /* Reboot the machine cleanly: real asks systemd (`systemctl reboot`, which returns
+         * once the job is queued; the live root only); sim boots the tree again (the
+         * configured command line becomes the running one, a new boot id, the IOMMU as the
+         * new command line says: backend-sim.c, "Reboot"). */
+        gboolean (*reboot)(HdCtx *ctx, int root_fd, GError **error);
 } HdBackendOps;
 
 extern const HdBackendOps hd_backend_real;

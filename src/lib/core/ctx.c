@@ -289,6 +289,17 @@ gboolean hd_ctx_run_full(HdCtx *ctx, const char *const *argv, char **output, int
         return TRUE;
 }
 
+gboolean hd_ctx_reboot(HdCtx *ctx, GError **error)
+{
+        record(ctx, HD_BACKEND_OP_RUN, "systemctl", "systemctl reboot");
+        if (ctx->dry_run)
+                return TRUE;
+        if (!ctx->backend->reboot(ctx, ctx->root_fd, error))
+                return FALSE;
+        side_effect_done(ctx);
+        return TRUE;
+}
+
 gboolean hd_ctx_run(HdCtx *ctx, const char *const *argv, char **output, GError **error)
 {
         g_autofree char *all = NULL;

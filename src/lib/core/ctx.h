@@ -85,6 +85,9 @@ gboolean hd_ctx_run(HdCtx *ctx, const char *const *argv, char **output, GError *
  * set also when it fails (see HdBackendOps.run); a dry run reports 0 and "". */
 gboolean hd_ctx_run_full(HdCtx *ctx, const char *const *argv, char **output, int *exit_status,
                          GError **error);
+/* Reboot the machine the context stands for (HdBackendOps.reboot): recorded as the run of
+ * "systemctl reboot"; a dry run does nothing. Real: the live root only. */
+gboolean hd_ctx_reboot(HdCtx *ctx, GError **error);
 /* Configuration files below the root (udev rules, modprobe.d, initramfs hooks): recorded and
  * counted like writes, carried out by the backend. */
 gboolean hd_ctx_install_file(HdCtx *ctx, const char *path, const char *contents, int mode,

@@ -15,49 +15,7 @@
 #include "parse.h"
 #include "utf8.h"
 
-/* ---- the options ---- */
-
-static const HdKernelOption options[] = {
-    {"iommu",
-     "turn the IOMMU on: intel_iommu=on on Intel; AMD-Vi is on by default (an "
-     "amd_iommu=off or iommu=off is removed)",
-     FALSE},
-    {"iommu-pt", "IOMMU pass-through for host-owned devices: iommu=pt", FALSE},
-    {"nested", "nested virtualization: kvm-intel.nested=1 or kvm-amd.nested=1", FALSE},
-    {"unsafe-interrupts",
-     "let vfio assign devices without interrupt remapping: "
-     "vfio_iommu_type1.allow_unsafe_interrupts=1 (trusted guests only)",
-     FALSE},
-    {"pci-realloc",
-     "let the kernel reassign PCI resources (large BARs, SR-IOV): "
-     "pci=realloc",
-     FALSE},
-    {"blacklist-nouveau",
-     "keep nouveau off NVIDIA GPUs: modprobe.blacklist=nouveau "
-     "rd.driver.blacklist=nouveau",
-     FALSE},
-    {"vfio-ids", "bind these vendor:device ids to vfio-pci at boot: vfio-pci.ids=IDS", TRUE},
-    {"release-framebuffer",
-     "keep the firmware's framebuffer (efifb, simplefb, simpledrm) off the boot GPU, so that "
-     "vfio-pci can take it: video=efifb:off initcall_blacklist=sysfb_init",
-     FALSE},
-};
-
-const HdKernelOption *hd_kernel_options(gsize *n_options)
-{
-        *n_options = G_N_ELEMENTS(options);
-        return options;
-}
-
-char *hd_kernel_option_names(void)
-{
-        g_autoptr(GString) s = g_string_new(NULL);
-
-        for (gsize i = 0; i < G_N_ELEMENTS(options); i++)
-                g_string_append_printf(s, "%s%s%s", i ? ", " : "", options[i].name,
-                                       options[i].takes_value ? "=IDS" : "");
-        return g_string_free(g_steal_pointer(&s), FALSE);
-}
+/* ---- the options (kernel-options.c) ---- */
 
 /* Parameters that take one value: a second word with another value is a contradiction, and
  * enabling replaces the old word in place. Keys as hd_cmdline_arg_key() makes them. */
@@ -123,8 +81,11 @@ static const HdKernelOption *parse_option(const char *text, gboolean value_optio
         const char *eq = strchr(text, '=');
         g_autofree char *name = eq ? g_strndup(text, eq - text) : g_strdup(text);
 
+        gsize n_options = 0;
+        const HdKernelOption *options = hd_kernel_options(&n_options);
+
         *value = NULL;
-        for (gsize i = 0; i < G_N_ELEMENTS(options); i++) {
+        for (gsize i = 0; i < n_options; i++) {
                 if (strcmp(options[i].name, name) != 0)
                         continue;
                 if (options[i].takes_value && !eq && !value_optional) {
@@ -362,7 +323,7 @@ static GPtrArray *difference(const GPtrArray *a, const GPtrArray *b)
 
 /* Words the bootloader or the boot entry supply by themselves rather than the configured
  * command line: they are in proc/cmdline without being "configured" there. */
-static gboolean supplied_by_boot(const char *word)
+gboolean hd_kernel_arg_supplied_by_boot(const char *word)
 {
         static const char *const prefixes[] = {
             "BOOT_IMAGE=", "initrd=", "root=", "rootflags=", "rootfstype=", "systemd.machine_id="};
@@ -386,7 +347,7 @@ static gboolean compute_reboot_required(const HdKernelArgs *ka)
                 const char *w = ka->running->pdata[i];
                 if (strcmp(w, "--") == 0)
                         break; /* the rest belongs to init */
-                if (!supplied_by_boot(w) && find_arg(ka->configured, w) < 0)
+                if (!hd_kernel_arg_supplied_by_boot(w) && find_arg(ka->configured, w) < 0)
                         return TRUE;
         }
         return FALSE;

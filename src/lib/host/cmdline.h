@@ -25,19 +25,16 @@
 
 #include "bootloader.h"
 #include "ctx.h"
+#include "kernel-options.h"
 #include "kernel-words.h"
 #include "machine.h"
 
-/* The named options. */
-typedef struct {
-        const char *name;     /* "iommu" */
-        const char *summary;  /* for --help */
-        gboolean takes_value; /* "vfio-ids=10de:1b80,10de:10f0" */
-} HdKernelOption;
 
-const HdKernelOption *hd_kernel_options(gsize *n_options);
-/* "iommu, iommu-pt, nested, ..." for messages. */
-char *hd_kernel_option_names(void);
+
+/* A word the bootloader or the boot entry supplies by itself (BOOT_IMAGE=, initrd=, root=,
+ * rootflags=, rootfstype=, ro, rw, systemd.machine_id=): in proc/cmdline without being part of
+ * the configured command line. */
+gboolean hd_kernel_arg_supplied_by_boot(const char *word);
 
 /* What the caller asks for. Every array holds char* and may be NULL. */
 typedef struct {

@@ -77,6 +77,17 @@ char *hd_host_get_kernel_release(HdCtx *ctx)
         return g_steal_pointer(&rel);
 }
 
+char *hd_host_get_boot_id(HdCtx *ctx)
+{
+        g_autofree char *id =
+            hd_read_attr_optional_at(hd_ctx_get_root_fd(ctx), "proc/sys/kernel/random/boot_id");
+
+        if (!id)
+                return NULL;
+        g_strstrip(id);
+        return g_uuid_string_is_valid(id) ? g_steal_pointer(&id) : NULL;
+}
+
 gboolean hd_kernel_release_parse(const char *release, guint *major, guint *minor)
 {
         guint64 v[2] = {0, 0};

@@ -24,6 +24,10 @@ HdCpuVendor hd_host_get_cpu_vendor(HdCtx *ctx);
 /* proc/sys/kernel/osrelease ("6.1.0-18-amd64"), NULL when absent. */
 char *hd_host_get_kernel_release(HdCtx *ctx);
 
+/* proc/sys/kernel/random/boot_id: the UUID the kernel draws at each boot (a reboot is seen as
+ * a new one), NULL when absent or not a UUID. */
+char *hd_host_get_boot_id(HdCtx *ctx);
+
 /* "6.1.0-18-amd64" -> 6, 1. FALSE when the string does not start with MAJOR.MINOR. */
 gboolean hd_kernel_release_parse(const char *release, guint *major, guint *minor);
 

@@ -1,0 +1,493 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The engine API's host lifecycle and kernel tab (docs/api/engine-openapi.yaml; the state
+ * machine is at the top of hosts.h):
+ *
+ *   POST /v1/hosts/{id}/maintenance  up -> maintenance (refused while VMs on it are not
+ *                                    down, naming them) -> 200 Host
+ *   POST /v1/hosts/{id}/reboot       maintenance -> rebooting, then the agent's
+ *                                    POST /v1/host/reboot -> 202 Host (the agent refused or
+ *                                    failed: back to maintenance, 502 agent-failed)
+ *   POST /v1/hosts/{id}/activate     maintenance -> connecting (the sync re-reads readiness
+ *                                    and inventory, then up) -> 200 Host
+ *   GET  /v1/hosts/{id}/kernel-args  the agent's GET /v1/kernel-args document, as it is
+ *   PUT  /v1/hosts/{id}/kernel-args  {enable, disable, custom, remove, dry_run}: validated
+ *                                    here (option names from kernel-options.h, the table
+ *                                    the agents use; custom words printable ASCII), then the
+ *                                    agent's PUT /v1/kernel-args; applying (dry_run false) is
+ *                                    refused 409 unless the host is in maintenance
+ *
+ * Invariants: a transition is one store call that checks the status it starts from
+ * (store.h, "the host lifecycle"); every change and every refusal writes one audit row; the
+ * agent is asked only after the request was validated; an agent's 400/409 is answered as
+ * the same status with the agent's message (bad input stays 4xx), anything else it does
+ * wrong as 502 agent-failed.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "api.h"
+#include "kernel-options.h"
+
+/* An audited change of a host waiting for its agent's answer. */
+typedef struct {
+        HdEngine *e;
+        HdHttpRequest *req;
+        char *id;
+        char *object;
+        char *actor;
+        gboolean dry_run;
+} Pending;
+
+static Pending *pending_new(HdEngine *e, HdHttpRequest *req, const char *id, const char *object)
+{
+        Pending *p = g_new0(Pending, 1);
+
+        p->e = e;
+        p->req = hd_http_request_ref(req);
+        p->id = g_strdup(id);
+        p->object = g_strdup(object);
+        p->actor = g_strdup(hd_api_caller(req));
+        return p;
+}
+
+/* Send the answer given by now, and free. */
+static void pending_finish(Pending *p)
+{
+        hd_http_request_resume(p->req);
+        hd_http_request_unref(p->req);
+        g_free(p->id);
+        g_free(p->object);
+        g_free(p->actor);
+        g_free(p);
+}
+
+/* The agent's error message from its error document, or a description of the answer. */
+static char *agent_message(guint status, GBytes *body, const GError *error)
+{
+        g_autoptr(JsonParser) parser = json_parser_new_immutable();
+        gsize len = 0;
+        const char *data = body ? g_bytes_get_data(body, &len) : NULL;
+        JsonNode *root;
+
+        if (error)
+                return g_strdup_printf("the agent cannot be reached: %s", error->message);
+        if (data && json_parser_load_from_data(parser, data, (gssize)len, NULL) &&
+            (root = json_parser_get_root(parser)) && JSON_NODE_HOLDS_OBJECT(root)) {
+                JsonObject *o = json_node_get_object(root);
+                JsonNode *en = json_object_get_member(o, "error");
+                if (en && JSON_NODE_HOLDS_OBJECT(en)) {
+                        JsonNode *m = json_object_get_member(json_node_get_object(en), "message");
+                        if (m && JSON_NODE_HOLDS_VALUE(m) &&
+                            json_node_get_value_type(m) == G_TYPE_STRING)
+                                return g_strdup_printf("the agent answered %u: %s", status,
+                                                       json_node_get_string(m));
+                }
+        }
+        return g_strdup_printf("the agent answered HTTP %u", status);
+}
+
+/* Answer a failed agent call: 400/409 from the agent as they are (its message), else 502. */
+static void respond_agent_failure(Pending *p, const char *action, guint status, GBytes *body,
+                                  const GError *error)
+{
+        g_autofree char *why = agent_message(status, body, error);
+        gboolean bad_input = status == 400 || status == 409;
+
+        hd_engine_event(p->e, p->actor, action, p->object, bad_input ? "refused" : "failed", why);
+        hd_http_respond_error(p->req, bad_input ? status : 502,
+                              status == 400   ? "invalid-argument"
+                              : status == 409 ? "refused"
+                                              : "agent-failed",
+                              "%s: %s%s", p->object, why,
+                              bad_input ? ""
+                                        : "; check the agent (GET /v1/hosts/{id}), then retry");
+}
+
+/* An empty body or {} (the transitions take no members); FALSE after answering 400/413. */
+static gboolean no_members(HdEngine *e, HdHttpRequest *req, const char *action, const char *object)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonObject) o = NULL;
+        gsize len = 0;
+
+        hd_http_request_get_body(req, &len);
+        if (len == 0)
+                return TRUE;
+        o = hd_api_body_object(e, req, action, object);
+        if (!o)
+                return FALSE;
+        if (json_object_get_size(o) > 0) {
+                g_set_error(&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                            "%s takes no members; send {} or no body", action);
+                hd_api_refuse(e, req, action, object, error);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+/* ---- maintenance, activate ---- */
+
+static void maintenance(HdEngine *e, HdHttpRequest *req, const char *id, const char *object)
+{
+        g_autoptr(GError) error = NULL;
+
+        if (!no_members(e, req, "host.maintenance", object))
+                return;
+        if (!hd_store_host_enter_maintenance(e->store, id, &error))
+                return hd_api_refuse(e, req, "host.maintenance", object, error);
+        hd_engine_event(e, hd_api_caller(req), "host.maintenance", object, "ok",
+                        "in maintenance: no VM may start on it; the inventory is still synced");
+        hd_api_respond_host(e, req, HD_HTTP_OK, id);
+}
+
+static void activate(HdEngine *e, HdHttpRequest *req, const char *id, const char *object)
+{
+        g_autoptr(GError) error = NULL;
+
+        if (!no_members(e, req, "host.activate", object))
+                return;
+        if (!hd_store_host_activate(e->store, id, &error))
+                return hd_api_refuse(e, req, "host.activate", object, error);
+        hd_engine_event(e, hd_api_caller(req), "host.activate", object, "ok",
+                        "connecting: readiness and inventory are read again, then up");
+        hd_sync_host_start(e->sync, id);
+        hd_api_respond_host(e, req, HD_HTTP_OK, id);
+}
+
+/* ---- reboot ---- */
+
+static void on_reboot_reply(guint status, GBytes *body, const GError *error, gpointer data)
+{
+        Pending *p = data;
+        g_autoptr(GError) local = NULL;
+
+        if (status == 202) {
+                hd_engine_event(p->e, p->actor, "host.reboot", p->object, "ok",
+                                "the agent reboots the host; rebooting until it answers with a "
+                                "new boot id");
+                /* the sync now asks GET /v1/host with the backoff until the boot id moves */
+                hd_sync_host_start(p->e->sync, p->id);
+                hd_api_respond_host(p->e, p->req, 202, p->id);
+                return pending_finish(p);
+        }
+        {
+                g_autofree char *why = agent_message(status, body, error);
+                if (!hd_store_host_abort_reboot(p->e->store, p->id, why, &local) && local)
+                        g_warning("host %s: %s", p->id, local->message);
+        }
+        respond_agent_failure(p, "host.reboot", status, body, error);
+        pending_finish(p);
+}
+
+static void reboot(HdEngine *e, HdHttpRequest *req, const char *id, const char *object)
+{
+        g_autoptr(GError) error = NULL;
+
+        if (!no_members(e, req, "host.reboot", object))
+                return;
+        if (!hd_store_host_begin_reboot(e->store, id, &error))
+                return hd_api_refuse(e, req, "host.reboot", object, error);
+        hd_sync_agent_call(e->sync, id, "POST", "/v1/host/reboot", "{}", on_reboot_reply,
+                           pending_new(e, req, id, object));
+        hd_http_request_suspend(req);
+}
+
+/* ---- the kernel tab ---- */
+
+#define KARGS_MAX_ITEMS 64
+#define KARGS_MAX_WORD 4096
+
+static gboolean invalid(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+static gboolean invalid(GError **error, const char *format, ...)
+{
+        va_list ap;
+
+        va_start(ap, format);
+        *error = g_error_new_valist(G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, format, ap);
+        va_end(ap);
+        return FALSE;
+}
+
+/* "iommu", "vfio-ids=10de:1b80,10de:10f0": a known option, a value only where it takes one
+ * (ids: hex, ':' and ','), none where not; @value_optional for disable. */
+static gboolean check_option(const char *member, const char *text, gboolean value_optional,
+                             GError **error)
+{
+        const char *eq = strchr(text, '=');
+        g_autofree char *name = eq ? g_strndup(text, eq - text) : g_strdup(text);
+        gsize n = 0;
+        const HdKernelOption *options = hd_kernel_options(&n);
+
+        for (gsize i = 0; i < n; i++) {
+                if (strcmp(options[i].name, name) != 0)
+                        continue;
+                if (!options[i].takes_value && eq)
+                        return invalid(error, "\"%s\": option %s takes no value", member, name);
+                if (options[i].takes_value && !eq && !value_optional)
+                        return invalid(error,
+                                       "\"%s\": option %s needs a value: %s=VENDOR:DEVICE[,...] "
+                                       "(e.g. %s=10de:1b80,10de:10f0)",
+                                       member, name, name, name);
+                for (const char *c = eq ? eq + 1 : ""; *c; c++)
+                        if (!g_ascii_isxdigit(*c) && *c != ':' && *c != ',')
+                                return invalid(error,
+                                               "\"%s\": the value of %s is a list of "
+                                               "VENDOR:DEVICE ids in hex, separated by commas",
+                                               member, name);
+                if (eq && !eq[1])
+                        return invalid(error, "\"%s\": option %s has an empty value", member, name);
+                return TRUE;
+        }
+        {
+                g_autofree char *names = hd_kernel_option_names();
+                return invalid(error,
+                               "\"%s\": unknown kernel option \"%s\"; valid options: %s (put "
+                               "any other kernel argument in \"custom\")",
+                               member, name, names);
+        }
+}
+
+/* A custom fragment or a word to remove: printable ASCII, not blank, quotes balanced (the
+ * kernel splits on whitespace and groups with double quotes). */
+static gboolean check_words(const char *member, const char *text, GError **error)
+{
+        gboolean quoted = FALSE, blank = TRUE;
+
+        for (const char *c = text; *c; c++) {
+                if ((guchar)*c < 0x20 || (guchar)*c > 0x7e)
+                        return invalid(error,
+                                       "\"%s\": \"%s\" holds a byte that is not printable ASCII; "
+                                       "a kernel argument is printable ASCII",
+                                       member, text);
+                if (*c == '"')
+                        quoted = !quoted;
+                if (*c != ' ')
+                        blank = FALSE;
+        }
+        if (blank)
+                return invalid(error, "\"%s\": an empty argument; leave it out", member);
+        if (quoted)
+                return invalid(error, "\"%s\": \"%s\" opens a double quote it does not close",
+                               member, text);
+        return TRUE;
+}
+
+/* The request body, validated, as the JSON the agent gets (@out) and whether it is a dry
+ * run. */
+static gboolean kernel_args_body(JsonObject *o, char **out, gboolean *dry_run, GError **error)
+{
+        static const char *const lists[] = {"enable", "disable", "custom", "remove"};
+        g_autoptr(GList) names = json_object_get_members(o);
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(JsonNode) root = NULL;
+        JsonNode *dn;
+
+        for (GList *l = names; l; l = l->next) {
+                gboolean known = strcmp(l->data, "dry_run") == 0;
+                for (gsize i = 0; i < G_N_ELEMENTS(lists) && !known; i++)
+                        known = strcmp(l->data, lists[i]) == 0;
+                if (!known)
+                        return invalid(error,
+                                       "unknown member \"%s\"; the members are enable, disable, "
+                                       "custom, remove and dry_run",
+                                       (const char *)l->data);
+        }
+        *dry_run = FALSE;
+        dn = json_object_get_member(o, "dry_run");
+        if (dn) {
+                if (!JSON_NODE_HOLDS_VALUE(dn) || json_node_get_value_type(dn) != G_TYPE_BOOLEAN)
+                        return invalid(error, "\"dry_run\" must be true or false");
+                *dry_run = json_node_get_boolean(dn);
+        }
+        json_builder_begin_object(b);
+        for (gsize i = 0; i < G_N_ELEMENTS(lists); i++) {
+                JsonNode *n = json_object_get_member(o, lists[i]);
+                JsonArray *a;
+
+                if (!n)
+                        continue;
+                if (!JSON_NODE_HOLDS_ARRAY(n))
+                        return invalid(error, "\"%s\" must be an array of strings", lists[i]);
+                a = json_node_get_array(n);
+                if (json_array_get_length(a) > KARGS_MAX_ITEMS)
+                        return invalid(error, "\"%s\" has more than %d items", lists[i],
+                                       KARGS_MAX_ITEMS);
+                json_builder_set_member_name(b, lists[i]);
+                json_builder_begin_array(b);
+                for (guint j = 0; j < json_array_get_length(a); j++) {
+                        JsonNode *e = json_array_get_element(a, j);
+                        const char *v;
+
+                        if (!JSON_NODE_HOLDS_VALUE(e) ||
+                            json_node_get_value_type(e) != G_TYPE_STRING)
+                                return invalid(error, "\"%s\" must be an array of strings",
+                                               lists[i]);
+                        v = json_node_get_string(e);
+                        if (strlen(v) > KARGS_MAX_WORD)
+                                return invalid(error, "\"%s\": an item is longer than %d bytes",
+                                               lists[i], KARGS_MAX_WORD);
+                        if (i < 2 ? !check_option(lists[i], v, i == 1, error)
+                                  : !check_words(lists[i], v, error))
+                                return FALSE;
+                        json_builder_add_string_value(b, v);
+                }
+                json_builder_end_array(b);
+        }
+        json_builder_set_member_name(b, "dry_run");
+        json_builder_add_boolean_value(b, *dry_run);
+        json_builder_end_object(b);
+        root = json_builder_get_root(b);
+        *out = json_to_string(root, FALSE);
+        return TRUE;
+}
+
+static void on_kernel_args_get(guint status, GBytes *body, const GError *error, gpointer data)
+{
+        Pending *p = data;
+
+        if (status == 200) {
+                gsize len = 0;
+                const char *text = g_bytes_get_data(body, &len);
+                hd_http_respond_take(p->req, HD_HTTP_OK, "application/json", g_strndup(text, len));
+        } else {
+                g_autofree char *why = agent_message(status, body, error);
+                hd_http_respond_error(p->req, 502, "agent-failed", "%s: %s", p->object, why);
+        }
+        pending_finish(p);
+}
+
+static void kernel_args_get(HdEngine *e, HdHttpRequest *req, const char *id, const char *object)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdHost) h = hd_store_host_get(e->store, id, &error);
+
+        if (!h)
+                return hd_api_respond_gerror(req, error);
+        hd_sync_agent_call(e->sync, id, "GET", "/v1/kernel-args", NULL, on_kernel_args_get,
+                           pending_new(e, req, id, object));
+        hd_http_request_suspend(req);
+}
+
+/* The "desired" array of the agent's answer, as JSON text (NULL when absent). */
+static char *answer_desired(GBytes *body, char **summary)
+{
+        g_autoptr(JsonParser) parser = json_parser_new_immutable();
+        gsize len = 0;
+        const char *data = g_bytes_get_data(body, &len);
+        JsonNode *root, *n;
+        JsonObject *o;
+        g_autoptr(GString) s = g_string_new(NULL);
+
+        *summary = NULL;
+        if (!json_parser_load_from_data(parser, data, (gssize)len, NULL) ||
+            !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root))
+                return NULL;
+        o = json_node_get_object(root);
+        for (const char *const *k = (const char *const[]){"added", "removed", NULL}; *k; k++) {
+                n = json_object_get_member(o, *k);
+                if (!n || !JSON_NODE_HOLDS_ARRAY(n))
+                        continue;
+                for (guint i = 0; i < json_array_get_length(json_node_get_array(n)); i++) {
+                        JsonNode *w = json_array_get_element(json_node_get_array(n), i);
+                        if (JSON_NODE_HOLDS_VALUE(w) &&
+                            json_node_get_value_type(w) == G_TYPE_STRING)
+                                g_string_append_printf(s, " %c%s", **k == 'a' ? '+' : '-',
+                                                       json_node_get_string(w));
+                }
+        }
+        *summary = g_strdup(s->len ? s->str + 1 : "no change");
+        n = json_object_get_member(o, "desired");
+        return n && JSON_NODE_HOLDS_ARRAY(n) ? json_to_string(n, FALSE) : NULL;
+}
+
+static void on_kernel_args_put(guint status, GBytes *body, const GError *error, gpointer data)
+{
+        Pending *p = data;
+        const char *action = p->dry_run ? "host.kernel_args.plan" : "host.kernel_args.apply";
+
+        if (status == 200) {
+                g_autoptr(GError) local = NULL;
+                g_autofree char *summary = NULL;
+                g_autofree char *desired = answer_desired(body, &summary);
+                gsize len = 0;
+                const char *text = g_bytes_get_data(body, &len);
+                g_autofree char *message = g_strdup_printf(
+                    "%s: %s%s", p->dry_run ? "planned" : "applied", summary ? summary : "",
+                    p->dry_run ? "" : "; reboot the host for it to take effect");
+
+                if (desired &&
+                    !hd_store_host_set_kernel_desired(p->e->store, p->id, desired, &local))
+                        g_warning("host %s: %s", p->id, local->message);
+                hd_engine_event(p->e, p->actor, action, p->object, "ok", message);
+                /* the configured command line changed: read the host's facts again */
+                if (!p->dry_run)
+                        hd_sync_host_start(p->e->sync, p->id);
+                hd_http_respond_take(p->req, HD_HTTP_OK, "application/json", g_strndup(text, len));
+        } else {
+                respond_agent_failure(p, action, status, body, error);
+        }
+        pending_finish(p);
+}
+
+static void kernel_args_put(HdEngine *e, HdHttpRequest *req, const char *id, const char *object)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdHost) h = hd_store_host_get(e->store, id, &error);
+        g_autoptr(JsonObject) o = NULL;
+        g_autofree char *body = NULL;
+        gboolean dry_run = FALSE;
+        Pending *p;
+
+        if (!h)
+                return hd_api_refuse(e, req, "host.kernel_args.apply", object, error);
+        o = hd_api_body_object(e, req, "host.kernel_args.apply", object);
+        if (!o)
+                return;
+        if (!kernel_args_body(o, &body, &dry_run, &error))
+                return hd_api_refuse(e, req, "host.kernel_args.apply", object, error);
+        if (!dry_run && h->status != HD_HOST_MAINTENANCE) {
+                g_set_error(&error, HD_STORE_ERROR, HD_STORE_ERROR_REFUSED,
+                            "host %s is %s: kernel arguments are applied in maintenance only; "
+                            "POST /v1/hosts/{id}/maintenance first, or send \"dry_run\": true "
+                            "to see the plan",
+                            h->name, hd_host_status_to_string(h->status));
+                return hd_api_refuse(e, req, "host.kernel_args.apply", object, error);
+        }
+        p = pending_new(e, req, id, object);
+        p->dry_run = dry_run;
+        hd_sync_agent_call(e->sync, id, "PUT", "/v1/kernel-args", body, on_kernel_args_put, p);
+        hd_http_request_suspend(req);
+}
+
+gboolean hd_api_route_hostlife(HdEngine *e, HdHttpRequest *req, const char *id, const char *what)
+{
+        const char *method = hd_http_request_get_method(req);
+        g_autofree char *object = g_strdup_printf("host %s", id);
+
+        if (strcmp(what, "kernel-args") == 0) {
+                if (hd_http_request_is_get(req))
+                        kernel_args_get(e, req, id, object);
+                else if (strcmp(method, "PUT") == 0)
+                        kernel_args_put(e, req, id, object);
+                else
+                        hd_api_bad_method(req, "GET, PUT");
+                return TRUE;
+        }
+        if (strcmp(what, "maintenance") != 0 && strcmp(what, "reboot") != 0 &&
+            strcmp(what, "activate") != 0)
+                return FALSE;
+        if (strcmp(method, "POST") != 0) {
+                hd_api_bad_method(req, "POST");
+                return TRUE;
+        }
+        if (strcmp(what, "maintenance") == 0)
+                maintenance(e, req, id, object);
+        else if (strcmp(what, "reboot") == 0)
+                reboot(e, req, id, object);
+        else
+                activate(e, req, id, object);
+        return TRUE;
+}
