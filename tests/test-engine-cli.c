@@ -13,6 +13,8 @@
  *                              bad parameter its own 400
  *   /engine-cli/vms            the vms subcommands end to end (the GPU and its audio
  *                              placeholder, start, stop) and /v1/vms's ETag
+ *   /engine-cli/workflow       the README's whole workflow from the shell: kernel tab,
+ *                              maintenance, reboot, activate, a VM with the GPU, start, stop
  *   /engine-cli/contract       the lifecycle, kernel-args and vms subcommands against a fake
  *                              engine (SoupServer in a thread) that answers as api13.md's
  *                              contract says: the requests they send and what they print
@@ -1147,6 +1149,143 @@ static void test_vms(void)
         world_free(w);
 }
 
+/* The whole seed workflow from the shell, as the README shows it, against the merged host
+ * lifecycle (wip-hostlife) and VMs (wip-vms): a host whose kernel runs without an IOMMU
+ * (firmware-only-igpu fixture) shows passthrough disabled -> the kernel tab plans iommu, its apply
+ * refused outside maintenance -> maintenance -> apply -> reboot --wait (a new boot id) ->
+ * activate --wait -> passthrough enabled -> a VM gets the GPU (the audio function a
+ * placeholder) -> start (both on vfio-pci on the agent) -> stop (back on their drivers). */
+static void test_workflow(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("firmware-only-igpu");
+        g_autofree char *dir = hd_test_make_tmp_dir();
+        g_autofree char *admin = hd_et_token_create(dir, "ops", "admin");
+        HdEtProc *agent = hd_et_agent_start(fx, "127.0.0.1:0");
+        g_autofree char *atok = hd_et_agent_token(fx);
+        g_autofree char *atok_file = write_file(dir, "agent.token", atok);
+        HdEtProc *engine = hd_et_engine_start(dir);
+        const char *e = engine->url;
+        g_autofree char *boot_id = NULL;
+        g_autofree char *gpu_driver = NULL;
+        World aw = {.agent = agent, .agent_token = atok};
+
+        gpu_driver = agent_driver(&aw, GPU);
+        {
+                g_auto(CliRun) r = CLI(e, admin, "hosts", "add", "node1", "--agent-url", agent->url,
+                                       "--agent-token-file", atok_file, "--wait", "--json");
+                JsonObject *pt;
+                assert_rc(&r, 0);
+                pt = json_object_get_object_member(run_obj(&r), "passthrough");
+                g_assert_false(json_object_get_boolean_member(pt, "enabled"));
+                boot_id = g_strdup(json_object_get_string_member(run_obj(&r), "boot_id"));
+                g_assert_nonnull(boot_id);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, admin, "hosts", "show", "node1");
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, "disabled"));
+        }
+        {
+                g_auto(CliRun) r =
+                    CLI(e, admin, "hosts", "kernel-args", "node1", "--enable", "iommu");
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, "+ intel_iommu=on"));
+                g_assert_nonnull(strstr(r.out, "not applied"));
+        }
+        {
+                g_auto(CliRun) r = CLI(e, admin, "hosts", "kernel-args", "node1", "--enable",
+                                       "iommu", "--apply", "--json");
+                assert_failed(&r, 3, "maintenance", "refused");
+        }
+        {
+                g_auto(CliRun) r = CLI(e, admin, "hosts", "reboot", "node1");
+                assert_failed(&r, 3, "maintenance", NULL);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, admin, "hosts", "maintenance", "node1", "--wait");
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, "host node1 is in maintenance"));
+        }
+        {
+                g_auto(CliRun) r =
+                    CLI(e, admin, "hosts", "kernel-args", "node1", "--enable", "iommu", "--apply");
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, "applied"));
+                g_assert_nonnull(strstr(r.out, "hostdev-engine hosts reboot"));
+        }
+        {
+                g_auto(CliRun) r = CLI(e, admin, "hosts", "reboot", "node1", "--wait", "--json");
+                JsonObject *h;
+                assert_rc(&r, 0);
+                h = run_obj(&r);
+                g_assert_cmpstr(json_object_get_string_member(h, "status"), ==, "maintenance");
+                g_assert_cmpstr(json_object_get_string_member(h, "boot_id"), !=, boot_id);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, admin, "hosts", "activate", "node1", "--wait", "--json");
+                JsonObject *h;
+                assert_rc(&r, 0);
+                h = run_obj(&r);
+                g_assert_cmpstr(json_object_get_string_member(h, "status"), ==, "up");
+                g_assert_true(json_object_get_boolean_member(
+                    json_object_get_object_member(h, "passthrough"), "enabled"));
+        }
+        {
+                g_auto(CliRun) r = CLI(e, admin, "hosts", "groups", "node1");
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, GPU));
+        }
+        {
+                g_auto(CliRun) r =
+                    CLI(e, admin, "vms", "create", "gpu-vm", "--memory", "4096", "--vcpus", "4");
+                assert_rc(&r, 0);
+        }
+        {
+                g_auto(CliRun) r =
+                    CLI(e, admin, "vms", "add-device", "gpu-vm", "--host", "node1", GPU);
+                assert_rc(&r, 0);
+                if (!strstr(r.out, "0000:01:00.1") || !strstr(r.out, "placeholder")) {
+                        g_auto(CliRun) g = CLI(e, admin, "hosts", "devices", "node1");
+                        g_error("no placeholder:\n%s\n%s", r.out, g.out);
+                }
+        }
+        {
+                g_auto(CliRun) r = CLI(e, admin, "vms", "start", "gpu-vm");
+                g_autofree char *g = NULL;
+                g_autofree char *a = NULL;
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, "(state running)"));
+                g = agent_driver(&aw, GPU);
+                a = agent_driver(&aw, "0000:01:00.1");
+                g_assert_cmpstr(g, ==, "vfio-pci");
+                g_assert_cmpstr(a, ==, "vfio-pci");
+        }
+        {
+                /* maintenance while it runs: refused naming it */
+                g_auto(CliRun) r = CLI(e, admin, "hosts", "maintenance", "node1");
+                assert_failed(&r, 3, "gpu-vm", NULL);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, admin, "vms", "stop", "gpu-vm");
+                g_autofree char *g = NULL;
+                assert_rc(&r, 0);
+                g = agent_driver(&aw, GPU);
+                g_assert_cmpstr(g, ==, gpu_driver);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, admin, "events", "--action", "host.*");
+                assert_rc(&r, 0);
+                for (const char *const *a = (const char *const[]){"host.maintenance", "host.reboot",
+                                                                  "host.activate", NULL};
+                     *a; a++)
+                        if (!strstr(r.out, *a))
+                                g_error("no %s event in:\n%s", *a, r.out);
+        }
+        hd_et_proc_stop(engine, SIGTERM);
+        hd_et_proc_stop(agent, SIGTERM);
+        hd_et_rm_rf(dir);
+}
+
 /* ---- a fake engine for the endpoints other branches build (api13.md's contract) ---- */
 
 #define HID "11111111-2222-3333-4444-555555555555"
@@ -1575,6 +1714,7 @@ int main(int argc, char **argv)
         g_test_add_func("/engine-cli/etags", test_etags);
         g_test_add_func("/engine-cli/filters", test_filters);
         g_test_add_func("/engine-cli/vms", test_vms);
+        g_test_add_func("/engine-cli/workflow", test_workflow);
         g_test_add_func("/engine-cli/contract", test_contract);
         rc = g_test_run();
         g_object_unref(hd_et_session);
