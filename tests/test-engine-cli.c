@@ -1299,6 +1299,7 @@ typedef struct {
         char *vm_state;
         gboolean vm_has_devices;
         gboolean start_refused_once;
+        gboolean activate_fails; /* activate: the agent does not answer */
         char *url;
         GMainLoop *loop;
         GMainContext *ctx;
@@ -1314,9 +1315,11 @@ static char *fake_host(Fake *f)
             " \"kernel_release\": \"6.1.0\", \"kernel_args\": {\"running\": [\"quiet\"],"
             " \"configured\": [\"quiet\", \"intel_iommu=on\"], \"desired\": [\"quiet\", "
             "\"intel_iommu=on\"]}, \"reboot_required\": true, \"boot_id\": \"b1\","
-            " \"device_count\": 9, \"group_count\": 7}",
+            " \"device_count\": 9, \"group_count\": 7, \"last_error\": %s}",
             f->host_status, strcmp(f->host_status, "up") == 0 ? "true" : "false",
-            strcmp(f->host_status, "up") == 0 ? "on" : "off");
+            strcmp(f->host_status, "up") == 0 ? "on" : "off",
+            strcmp(f->host_status, "non_responsive") == 0 ? "\"GET /v1/host: Connection refused\""
+                                                          : "null");
 }
 
 static char *fake_vm(Fake *f)
@@ -1396,7 +1399,7 @@ static void fake_handler(SoupServer *server, SoupServerMessage *msg, const char 
                 fake_answer(msg, 202, fake_host(f));
         } else if (post && strcmp(path, "/v1/hosts/" HID "/activate") == 0) {
                 g_free(f->host_status);
-                f->host_status = g_strdup("up");
+                f->host_status = g_strdup(f->activate_fails ? "non_responsive" : "up");
                 fake_answer(msg, 200, fake_host(f));
         } else if (strcmp(path, "/v1/hosts/" HID "/kernel-args") == 0 &&
                    (get || strcmp(method, "PUT") == 0)) {
@@ -1588,6 +1591,20 @@ static void test_contract(void)
                 g_assert_cmpstr(json_object_get_string_member(run_obj(&r), "status"), ==,
                                 "maintenance");
                 g_assert_true(fake_saw(f, "POST /v1/hosts/" HID "/reboot", NULL));
+        }
+        {
+                /* activate --wait on a host whose agent does not answer: 1, with the reason */
+                g_auto(CliRun) r = {0};
+                g_mutex_lock(&f->lock);
+                f->activate_fails = TRUE;
+                g_mutex_unlock(&f->lock);
+                r = CLI(u, t, "hosts", "activate", "node1", "--wait");
+                assert_failed(&r, 1, "Connection refused", NULL);
+                g_mutex_lock(&f->lock);
+                f->activate_fails = FALSE;
+                g_free(f->host_status);
+                f->host_status = g_strdup("maintenance");
+                g_mutex_unlock(&f->lock);
         }
         {
                 g_auto(CliRun) r = CLI(u, t, "hosts", "activate", "node1", "--wait");

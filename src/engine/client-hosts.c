@@ -702,6 +702,17 @@ static int lifecycle(HdClient *c, int argc, char **argv, const Lifecycle *l, con
                                    &error);
                 if (!h)
                         return hd_client_fail(c, error);
+                if (g_strcmp0(hd_client_str(json_node_get_object(h), "status"), "non_responsive") ==
+                    0) {
+                        const char *why = hd_client_str(json_node_get_object(h), "last_error");
+                        if (c->json)
+                                hd_client_print_json(h);
+                        fprintf(stderr,
+                                "hostdev-engine: host %s does not answer: %s; see hostdev-engine "
+                                "hosts show %s\n",
+                                argv[1], why ? why : "no answer", argv[1]);
+                        return HD_CLIENT_EXIT_FAILED;
+                }
         }
         if (c->json) {
                 hd_client_print_json(h);
