@@ -422,7 +422,6 @@ static void test_hosts(void)
                     hd_et_call(e, "GET", "/v1/events?since=0&limit=1000", NULL, w->viewer);
                 g_autofree char *last = g_strdup_printf(
                     "%" G_GINT64_FORMAT, json_object_get_int_member(hd_et_obj(&now), "last_id"));
-                g_autofree char *env_token = g_strconcat("HOSTDEV_ENGINE_TOKEN=", w->viewer, NULL);
                 g_autoptr(GSubprocessLauncher) l =
                     g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
                 g_autoptr(GSubprocess) p = NULL;

@@ -118,8 +118,8 @@ static const char *const migrations[] = {
      * class category (hostdev list --class names) and its search text (casefolded address,
      * ids, vendor, product, class name, driver). Rows written before have NULL in both and
      * are rewritten by the next inventory diff (hd_store_inventory_apply). */
-    "ALTER TABLE devices ADD COLUMN category TEXT;"
-    "ALTER TABLE devices ADD COLUMN search TEXT;",
+    ("ALTER TABLE devices ADD COLUMN category TEXT;"
+     "ALTER TABLE devices ADD COLUMN search TEXT;"),
 };
 
 /* ---- helpers ---- */
