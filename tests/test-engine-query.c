@@ -10,6 +10,8 @@
  *                              (additions, edits, status, inventory, removals, events, VMs) and
  *                              stays while nothing changes
  *   /engine-query/events       host_id, action (exact, family), object; wildcards literal
+ *   /engine-query/large        4,200 devices on one host and 100,000 events: the answers
+ *                              asserted, the times reported (g_test_message), never asserted
  */
 #include "config.h"
 
@@ -248,6 +250,35 @@ static void test_upgrade(void)
         cleanup(dir, db);
 }
 
+/* @n events straight into the file (one transaction), every 1,000th about host @host_id. */
+static gboolean sq_bulk_events(const char *db, guint n, const char *host_id)
+{
+        sqlite3 *raw = NULL;
+        sqlite3_stmt *st = NULL;
+        gboolean ok;
+
+        g_assert_cmpint(sqlite3_open(db, &raw), ==, SQLITE_OK);
+        g_assert_cmpint(sqlite3_exec(raw, "BEGIN", NULL, NULL, NULL), ==, SQLITE_OK);
+        g_assert_cmpint(sqlite3_prepare_v2(raw,
+                                           "INSERT INTO events (id, at, actor, action, object, "
+                                           "result, message) VALUES (?, 't', 'engine', "
+                                           "'host.sync.devices', ?, 'ok', 'm')",
+                                           -1, &st, NULL),
+                        ==, SQLITE_OK);
+        for (guint i = 1; i <= n; i++) {
+                g_autofree char *object = g_strdup_printf(
+                    "host %s", i % 1000 == 0 ? host_id : "00000000-0000-0000-0000-000000000000");
+                sqlite3_reset(st);
+                sqlite3_bind_int64(st, 1, i + 1000);
+                sqlite3_bind_text(st, 2, object, -1, SQLITE_TRANSIENT);
+                g_assert_cmpint(sqlite3_step(st), ==, SQLITE_DONE);
+        }
+        sqlite3_finalize(st);
+        ok = sqlite3_exec(raw, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+        sqlite3_close(raw);
+        return ok;
+}
+
 static char *etag(HdStore *s, HdEtagScope scope, const char *host)
 {
         g_autoptr(GError) error = NULL;
@@ -388,6 +419,83 @@ static void test_events(void)
         cleanup(dir, db);
 }
 
+/* Reported, not asserted (no timed assertions): the portal's big host, 4,200 devices, and an
+ * audit log of 100,000 events. The answers are asserted. */
+static void test_large(void)
+{
+        g_autofree char *dir = NULL;
+        g_autofree char *db = tmp_db(&dir);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdStore) s = hd_store_open_sqlite(db, &error);
+        g_autoptr(GPtrArray) items =
+            g_ptr_array_new_with_free_func((GDestroyNotify)hd_inv_item_free);
+        g_autofree char *id = NULL;
+        g_autofree char *term = hd_device_search_term("Device 4199");
+        HdInvDiff diff;
+        gint64 t0;
+        guint len = 0;
+
+        g_assert_no_error(error);
+        g_assert_true(
+            hd_store_host_add(s, "big", "http://127.0.0.1:1", "t", NULL, NULL, &id, &error));
+        for (guint i = 0; i < 4200; i++) {
+                g_autofree char *addr =
+                    g_strdup_printf("0000:%02x:%02x.%u", i / 256, (i / 8) % 32, i % 8);
+                g_autofree char *product = g_strdup_printf("Device %u", i);
+                g_ptr_array_add(items, item(addr, i % 10 == 0 ? "030000" : "020000",
+                                            i % 3 ? "vfio-pci" : NULL, i / 4, product));
+        }
+        t0 = g_get_monotonic_time();
+        g_assert_true(
+            hd_store_inventory_apply(s, id, HD_INV_DEVICES, "\"e1\"", items, &diff, &error));
+        g_test_message("4,200 devices inserted in one diff: %.1f ms",
+                       (g_get_monotonic_time() - t0) / 1e3);
+        t0 = g_get_monotonic_time();
+        g_assert_cmpuint(
+            count(s, id, (HdDeviceFilter){.iommu_group = -1, .limit = 100, .offset = 4100}, &len),
+            ==, 4200);
+        g_test_message("the last page of 100 with total: %.2f ms",
+                       (g_get_monotonic_time() - t0) / 1e3);
+        g_assert_cmpuint(len, ==, 100);
+        t0 = g_get_monotonic_time();
+        g_assert_cmpuint(count(s, id,
+                               (HdDeviceFilter){.category = "gpu", .iommu_group = -1, .limit = 100},
+                               &len),
+                         ==, 420);
+        g_test_message("class=gpu, a page of 100 of 420: %.2f ms",
+                       (g_get_monotonic_time() - t0) / 1e3);
+        t0 = g_get_monotonic_time();
+        g_assert_cmpuint(
+            count(s, id, (HdDeviceFilter){.text = term, .iommu_group = -1, .limit = 100}, &len), ==,
+            1);
+        g_test_message("text=\"Device 4199\": %.2f ms", (g_get_monotonic_time() - t0) / 1e3);
+        t0 = g_get_monotonic_time();
+        g_assert_cmpuint(count(s, id, (HdDeviceFilter){.iommu_group = 1049, .limit = 100}, &len),
+                         ==, 4);
+        g_test_message("iommu_group=1049: %.2f ms", (g_get_monotonic_time() - t0) / 1e3);
+        t0 = g_get_monotonic_time();
+        for (guint i = 0; i < 100; i++)
+                g_free(etag(s, HD_ETAG_INVENTORY, id));
+        g_test_message("the devices' ETag (what a 304 costs in the store): %.3f ms",
+                       (g_get_monotonic_time() - t0) / 1e3 / 100);
+        /* 100,000 events, one host's every 1,000th */
+        g_assert_true(sq_bulk_events(db, 100000, id));
+        t0 = g_get_monotonic_time();
+        g_assert_cmpuint(n_events(s, (HdEventFilter){.host_id = id, .limit = 100}), ==, 100);
+        g_test_message("events host_id= over 100,000 events (100 of them): %.1f ms",
+                       (g_get_monotonic_time() - t0) / 1e3);
+        t0 = g_get_monotonic_time();
+        g_assert_cmpuint(n_events(s, (HdEventFilter){.since = 99900, .limit = 100}), ==, 100);
+        g_test_message("events since= (the portal's poll): %.2f ms",
+                       (g_get_monotonic_time() - t0) / 1e3);
+        t0 = g_get_monotonic_time();
+        for (guint i = 0; i < 100; i++)
+                g_free(etag(s, HD_ETAG_EVENTS, NULL));
+        g_test_message("the events' ETag: %.3f ms", (g_get_monotonic_time() - t0) / 1e3 / 100);
+        g_clear_pointer(&s, hd_store_free);
+        cleanup(dir, db);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -396,5 +504,6 @@ int main(int argc, char **argv)
         g_test_add_func("/engine-query/upgrade", test_upgrade);
         g_test_add_func("/engine-query/etags", test_etags);
         g_test_add_func("/engine-query/events", test_events);
+        g_test_add_func("/engine-query/large", test_large);
         return g_test_run();
 }
