@@ -199,6 +199,21 @@ static void wait_driver(Env *env, const char *addr, const char *driver)
         g_error("%s never on %s", addr, driver);
 }
 
+/* The agent has no domain for VM @id (any more). */
+static void wait_agent_gone(Env *env, const char *id)
+{
+        g_autofree char *path = g_strconcat("/v1/vms/", id, NULL);
+        guint status = 0;
+
+        for (guint i = 0; i < 1200 && status != 404; i++) {
+                g_auto(HdEtReply) r = agent_call(env, "GET", path, NULL);
+                status = r.status;
+                if (status != 404)
+                        g_usleep(50000);
+        }
+        g_assert_cmpuint(status, ==, 404);
+}
+
 /* ---- the seed's VM workflow ---- */
 
 static void test_workflow(void)
@@ -318,6 +333,25 @@ static void test_workflow(void)
         }
         g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.reconcile", "ok"));
         wait_driver(&env, GPU, "nouveau");
+        /* its last device removed: unpinned, and its definition goes from the agent */
+        {
+                g_autofree char *p = g_strconcat("/v1/vms/", id, "/devices/" GPU, NULL);
+                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "DELETE", p, NULL, env.admin);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_true(json_object_get_null_member(hd_et_obj(&r), "host_id"));
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(hd_et_obj(&r), "devices")),
+                    ==, 0);
+        }
+        wait_agent_gone(&env, id);
+        {
+                g_auto(HdEtReply) r = vm_add(&env, id, env.host, GPU);
+                g_auto(HdEtReply) r1 = vm_do(&env, "POST", id, "/start");
+                g_auto(HdEtReply) r2 = vm_do(&env, "POST", id, "/stop");
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_cmpuint(r1.status, ==, 200);
+                g_assert_cmpuint(r2.status, ==, 200);
+        }
         /* deleted: gone from the engine and (best effort, asynchronously) from the agent */
         {
                 g_auto(HdEtReply) r = vm_do(&env, "DELETE", id, "");
@@ -327,17 +361,7 @@ static void test_workflow(void)
                 g_auto(HdEtReply) r = vm_do(&env, "GET", id, "");
                 hd_et_assert_error(&r, 404, "not-found");
         }
-        {
-                g_autofree char *path = g_strconcat("/v1/vms/", id, NULL);
-                guint status = 0;
-                for (guint i = 0; i < 1200 && status != 404; i++) {
-                        g_auto(HdEtReply) r = agent_call(&env, "GET", path, NULL);
-                        status = r.status;
-                        if (status != 404)
-                                g_usleep(50000);
-                }
-                g_assert_cmpuint(status, ==, 404);
-        }
+        wait_agent_gone(&env, id);
         g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.remove", "ok"));
         env_teardown(&env);
 }
@@ -544,6 +568,7 @@ static void test_refusals(void)
                 }
                 g_assert_nonnull(hw);
                 g_assert_nonnull(strstr(hw, AUDIO " is no longer on host h1"));
+                g_assert_true(hd_et_has_event(e, env.viewer, "vm.hardware_changed", "failed"));
                 {
                         g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/start");
                         assert_reason(&r, 409, "refused", "hardware changed on host h1");
@@ -601,6 +626,20 @@ static void async_send(SoupSession *session, Env *env, Async *a, const char *pat
         soup_session_send_and_read_async(session, a->msg, G_PRIORITY_DEFAULT, NULL, on_async, a);
 }
 
+/* The answer's body as a string (GBytes need not end in a NUL). */
+static char *async_text(const Async *a)
+{
+        return g_strndup(g_bytes_get_data(a->body, NULL), g_bytes_get_size(a->body));
+}
+
+static void async_record(const Async *a, const char *path)
+{
+        g_autofree char *text = async_text(a);
+
+        hd_et_record_answer("POST", path, soup_message_get_status(a->msg), "application/json",
+                            text);
+}
+
 static void async_clear(Async *a)
 {
         g_clear_object(&a->msg);
@@ -639,17 +678,13 @@ static void test_concurrent_starts(void)
                 g_assert_nonnull(xb.body);
                 sa = soup_message_get_status(xa.msg);
                 sb = soup_message_get_status(xb.msg);
-                hd_et_record_answer("POST", pa, sa, "application/json",
-                                    g_bytes_get_data(xa.body, NULL));
-                hd_et_record_answer("POST", pb, sb, "application/json",
-                                    g_bytes_get_data(xb.body, NULL));
+                async_record(&xa, pa);
+                async_record(&xb, pb);
                 /* exactly one runs; the other was refused naming it */
                 if (!((sa == 200 && sb == 409) || (sa == 409 && sb == 200)))
                         g_error("round %u: %u and %u", round, sa, sb);
                 {
-                        GBytes *lost = sa == 409 ? xa.body : xb.body;
-                        g_autofree char *text =
-                            g_strndup(g_bytes_get_data(lost, NULL), g_bytes_get_size(lost));
+                        g_autofree char *text = async_text(sa == 409 ? &xa : &xb);
                         g_assert_nonnull(strstr(text, "is used by VM"));
                 }
                 winner = sa == 200 ? a : b;
@@ -671,10 +706,33 @@ static void test_concurrent_starts(void)
         g_test_message("a won %u rounds, b %u", wins_a, wins_b);
         g_assert_cmpuint(wins_a + wins_b, ==, 50);
         wait_driver(&env, GPU, "nouveau");
+        {
+                /* VMs of different groups start side by side */
+                g_autofree char *c = vm_create(&env, "c");
+                g_autofree char *pa = g_strconcat("/v1/vms/", a, "/start", NULL);
+                g_autofree char *pc = g_strconcat("/v1/vms/", c, "/start", NULL);
+                g_auto(HdEtReply) r = vm_add(&env, c, env.host, "0000:00:14.0");
+                Async xa, xc;
+
+                g_assert_cmpuint(r.status, ==, 200);
+                async_send(session, &env, &xa, pa);
+                async_send(session, &env, &xc, pc);
+                while (!xa.done || !xc.done)
+                        g_main_context_iteration(NULL, TRUE);
+                g_assert_cmpuint(soup_message_get_status(xa.msg), ==, 200);
+                g_assert_cmpuint(soup_message_get_status(xc.msg), ==, 200);
+                async_record(&xa, pa);
+                async_record(&xc, pc);
+                g_assert_cmpstr(agent_state(&env, a), ==, "running");
+                g_assert_cmpstr(agent_state(&env, c), ==, "running");
+                wait_driver(&env, "0000:00:14.0", "vfio-pci");
+                async_clear(&xa);
+                async_clear(&xc);
+        }
         env_teardown(&env);
 }
 
-/* ---- the engine killed (-9) during a start and during a stop ---- */
+/* ---- the engine killed (-9) during a start and during a stop; down during a stop ---- */
 
 /* Wait until the engine's state of @id is settled (down or running) and equals the agent's,
  * with the GPU on the driver that state implies; that state. */
@@ -783,6 +841,27 @@ static void test_kill_engine(void)
                 g_auto(HdEtReply) r2 = vm_do(&env, "POST", a, "/start");
                 g_assert_cmpuint(r.status, ==, 200);
                 assert_reason(&r2, 409, "refused", "is used by VM b");
+        }
+        {
+                /* the engine is down while the running VM stops on its host: its restart
+                 * reconciles it down */
+                const char *running = strcmp(st, "down") == 0 ? b : a;
+                g_autofree char *path = g_strconcat("/v1/vms/", running, "/destroy", NULL);
+                g_autofree char *now = NULL;
+                hd_et_proc_stop(env.engine, SIGTERM);
+                {
+                        g_auto(HdEtReply) r = agent_call(&env, "POST", path, NULL);
+                        g_assert_cmpuint(r.status, ==, 200);
+                }
+                env.engine = hd_et_engine_start(env.dir);
+                now = converge(&env, running);
+                g_assert_cmpstr(now, ==, "down");
+                {
+                        g_auto(HdEtReply) r = vm_do(&env, "GET", running, "");
+                        g_assert_nonnull(
+                            strstr(json_object_get_string_member(hd_et_obj(&r), "last_error"),
+                                   "stopped outside the engine"));
+                }
         }
         env_teardown(&env);
 }

@@ -112,6 +112,10 @@ static gboolean no_body(HdEngine *e, HdHttpRequest *req, const char *action, con
 
 /* ---- collection and items ---- */
 
+static void ignore_reply(guint status, GBytes *body, const GError *error, gpointer user_data)
+{
+}
+
 static void list_vms(HdEngine *e, HdHttpRequest *req)
 {
         static const char *const params[] = {"host_id", "state",  "name_prefix",
@@ -205,10 +209,6 @@ static void edit_vm(HdEngine *e, HdHttpRequest *req, const char *id)
         respond_vm(e, req, HD_HTTP_OK, id);
 }
 
-static void ignore_reply(guint status, GBytes *body, const GError *error, gpointer user_data)
-{
-}
-
 static void delete_vm(HdEngine *e, HdHttpRequest *req, const char *id)
 {
         g_autoptr(GError) error = NULL;
@@ -255,6 +255,8 @@ static void remove_device(HdEngine *e, HdHttpRequest *req, const char *id, const
 {
         g_autoptr(GError) error = NULL;
         g_autofree char *object = vm_object(e, id);
+        g_autoptr(HdVm) before = NULL;
+        g_autoptr(HdVm) after = NULL;
         char addr[13];
 
         if (!no_body(e, req, "vm.devices.remove", object))
@@ -264,9 +266,17 @@ static void remove_device(HdEngine *e, HdHttpRequest *req, const char *id, const
                             "\"%.32s\" is not a PCI address DDDD:BB:DD.F", address);
                 return hd_api_refuse(e, req, "vm.devices.remove", object, error);
         }
+        before = hd_store_vm_get(e->store, id, NULL);
         if (!hd_store_vm_device_remove(e->store, id, addr, &error))
                 return hd_api_refuse(e, req, "vm.devices.remove", object, error);
         hd_engine_event(e, hd_api_caller(req), "vm.devices.remove", object, "ok", addr);
+        after = hd_store_vm_get(e->store, id, NULL);
+        if (before && before->host_id && after && !after->host_id) {
+                /* unpinned: its definition on the old host goes (best effort) */
+                g_autofree char *path = g_strconcat("/v1/vms/", id, NULL);
+                hd_sync_agent_call(e->sync, before->host_id, "DELETE", path, NULL, ignore_reply,
+                                   NULL);
+        }
         respond_vm(e, req, HD_HTTP_OK, id);
 }
 

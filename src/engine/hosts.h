@@ -57,8 +57,9 @@ typedef struct {
         guint retry_max;   /* the backoff's cap in seconds */
         guint lease_ttl;   /* seconds */
         const char *owner; /* this replica's lease owner name */
-        /* Called (with the manager's user_data) when the host came up and whenever its device
-         * generation moved: the VMs' reconcile (vms.h). NULL: none. */
+        /* Called (with the manager's user_data) whenever a device generation of the host was
+         * read and stored (connecting's read, a long poll's 200): the VMs' reconcile (vms.h).
+         * NULL: none. */
         void (*host_synced)(const char *host_id, gpointer user_data);
 } HdSyncConfig;
 

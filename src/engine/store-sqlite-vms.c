@@ -421,6 +421,29 @@ static const char *host_name_of(HdStore *s, const char *host_id, char **out)
         return *out ? *out : host_id;
 }
 
+/* An audit row "vm.hardware_changed" (actor engine, result failed) inside the caller's
+ * transaction (the id as hd_store_event_add() chooses it). */
+static gboolean hw_event(HdStore *s, const char *vm_id, const char *reason, GError **error)
+{
+        g_autoptr(Stmt) st = sq_prepare(
+            s,
+            "INSERT INTO events (id, at, actor, action, object, result, message) "
+            "SELECT COALESCE(MAX(id), 0) + 1, ?1, 'engine', 'vm.hardware_changed', "
+            "(SELECT 'vm ' || name || ' (' || id || ')' FROM vms WHERE id = ?2), 'failed', ?3 "
+            "FROM events",
+            error);
+        g_autofree char *now = hd_store_now();
+        g_autofree char *message = g_strdup_printf(
+            "%s; starting it is refused until the device is re-added or removed", reason);
+
+        if (!st)
+                return FALSE;
+        sq_bind_text(st, 1, now);
+        sq_bind_text(st, 2, vm_id);
+        sq_bind_text(st, 3, message);
+        return sq_step_done(s, st, NULL, error);
+}
+
 /* Recompute the VM's "hardware changed" reason from its rows and the host's devices; with
  * @may_clear FALSE (the inventory) a reason is set or replaced, never cleared. */
 static gboolean hw_recompute(HdStore *s, const char *vm_id, gboolean may_clear, GError **error)
@@ -436,6 +459,7 @@ static gboolean hw_recompute(HdStore *s, const char *vm_id, gboolean may_clear, 
         g_autoptr(Stmt) upd = NULL;
         g_autoptr(GString) reason = g_string_new(NULL);
         g_autofree char *now = hd_store_now();
+        int changes = 0;
         int rc;
 
         if (!st)
@@ -480,7 +504,11 @@ static gboolean hw_recompute(HdStore *s, const char *vm_id, gboolean may_clear, 
         sq_bind_text(upd, 1, reason->len ? reason->str : NULL);
         sq_bind_text(upd, 2, now);
         sq_bind_text(upd, 3, vm_id);
-        return sq_step_done(s, upd, NULL, error);
+        if (!sq_step_done(s, upd, &changes, error))
+                return FALSE;
+        /* the inventory marked it: an audit row in the same transaction (the sync's own event
+         * for the diff, written right after, wakes the events long polls) */
+        return may_clear || changes == 0 || hw_event(s, vm_id, reason->str, error);
 }
 
 gboolean sq_vms_inventory_changed(HdStore *s, const char *host_id, GError **error)

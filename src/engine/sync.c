@@ -375,6 +375,9 @@ static gboolean apply(HdSync *s, HdInvKind kind, GBytes *body, const char *etag)
                 emit(s, kind == HD_INV_DEVICES ? "host.sync.devices" : "host.sync.groups", "ok",
                      "%u %s: %u new, %u changed, %u gone", items->len, what, diff.inserted,
                      diff.updated, diff.deleted);
+        /* a device generation read (connecting, or a long poll's 200): the VMs' reconcile */
+        if (kind == HD_INV_DEVICES && s->m->cfg.host_synced)
+                s->m->cfg.host_synced(s->id, s->m->user_data);
         return TRUE;
 }
 
@@ -406,8 +409,6 @@ static void on_poll(HdSync *s, HdInvKind kind, guint status, GBytes *body, const
                         return;
                 if (kind == HD_INV_DEVICES)
                         call(s, "/v1/host", NULL, on_facts_refreshed);
-                if (kind == HD_INV_DEVICES && s->m->cfg.host_synced)
-                        s->m->cfg.host_synced(s->id, s->m->user_data);
         }
         poll_kind(s, kind);
 }
@@ -454,8 +455,6 @@ static void on_groups(HdSync *s, guint status, GBytes *body, const char *etag)
         s->polling = TRUE;
         poll_kind(s, HD_INV_DEVICES);
         poll_kind(s, HD_INV_GROUPS);
-        if (s->m->cfg.host_synced)
-                s->m->cfg.host_synced(s->id, s->m->user_data);
 }
 
 static void on_devices(HdSync *s, guint status, GBytes *body, const char *etag)
