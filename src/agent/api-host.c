@@ -207,7 +207,9 @@ static void reboot_done(GObject *source, GAsyncResult *res, gpointer data)
                 hd_agent_log("warning", "reboot failed", "error", error->message, NULL);
                 return;
         }
-        hd_agent_log("info", "rebooted", "backend", hd_backend_kind_to_string(agent->backend),
+        hd_agent_log("info",
+                     agent->backend == HD_BACKEND_SIM ? "rebooted the tree (sim)"
+                                                      : "reboot queued with systemd",
                      NULL);
         /* the sim booted the tree again in this process: what the kernel shows may differ
          * (IOMMU groups); a real reboot ends this process before it gets here */

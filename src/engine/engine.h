@@ -70,5 +70,9 @@ gboolean hd_engine_body_host(JsonObject *o, gboolean create, HdHostBody *out, GE
 void hd_host_body_clear(HdHostBody *b);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(HdHostBody, hd_host_body_clear)
 
+/* PUT /v1/hosts/{id}/kernel-args (body-kernel-args.c): the agent's members, validated; *@out
+ * the JSON the agent gets (dry_run always written), *@dry_run FALSE when absent. */
+gboolean hd_engine_body_kernel_args(JsonObject *o, char **out, gboolean *dry_run, GError **error);
+
 /* Names of hosts and tokens: 1..64 of [A-Za-z0-9._-], not starting with '.' or '-'. */
 gboolean hd_engine_name_valid(const char *name);

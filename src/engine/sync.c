@@ -443,15 +443,20 @@ static void on_groups(HdSync *s, guint status, GBytes *body, const char *etag)
         g_autoptr(GError) error = NULL;
         gboolean was_up = s->up;
         guint backoff = s->backoff;
+        HdHostStatus held = HD_HOST_UP;
 
         if (status != SOUP_STATUS_OK || !apply(s, HD_INV_GROUPS, body, etag))
                 return status == SOUP_STATUS_OK ? (void)0 : fail(s, "GET /v1/groups: no answer");
         s->up = TRUE;
         s->backoff = 0;
-        if (!hd_store_host_set_sync_status(s->m->store, s->id, HD_HOST_UP, NULL, 0, NULL, &error))
+        if (!hd_store_host_set_sync_status(s->m->store, s->id, HD_HOST_UP, NULL, 0, &held,
+                                           &error))
                 g_warning("host %s: %s", s->id, error->message);
-        if (!was_up)
+        if (!was_up && held == HD_HOST_UP)
                 emit(s, "host.up", "ok", backoff ? "the agent answers again" : "the agent answers");
+        else if (!was_up) /* maintenance stays until an admin activates the host */
+                emit(s, "host.sync", "ok", "the agent answers; the host stays in %s",
+                     hd_host_status_to_string(held));
         s->polling = TRUE;
         poll_kind(s, HD_INV_DEVICES);
         poll_kind(s, HD_INV_GROUPS);
