@@ -769,6 +769,12 @@ static void test_filters(void)
         hd_et_await_status(e, w->viewer, id, "up");
         g_assert_cmpint(total_of(e, w->viewer, base, &len), ==, all);
         g_assert_cmpuint(len, ==, all);
+        {
+                /* without limit: the whole inventory, as before pages existed */
+                g_auto(HdEtReply) r = hd_et_call(e, "GET", base, NULL, w->viewer);
+                g_assert_cmpint(json_object_get_int_member(hd_et_obj(&r), "limit"), ==, 10000);
+                g_assert_cmpint(json_object_get_int_member(hd_et_obj(&r), "offset"), ==, 0);
+        }
         /* class categories as hostdev list --class has them */
         for (const char *const *c = (const char *const[]){"gpu", "03", "net", "02", "storage", "01",
                                                           "bridge", "06", NULL};

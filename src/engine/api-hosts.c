@@ -252,14 +252,15 @@ static gboolean device_filter(HdHttpRequest *req, HdDeviceFilter *f, guint64 *li
 
 static void list_inventory(HdEngine *e, HdHttpRequest *req, const char *id, HdInvKind kind)
 {
-        static const char *const dev_params[] = {"class", "driver",      "text", "iommu_group",
+        static const char *const dev_params[] = {"class", "driver", "text", "iommu_group",
                                                  "limit", "offset", NULL};
         g_autoptr(GError) error = NULL;
         g_autoptr(GPtrArray) items = NULL;
         g_autoptr(HdHost) h = NULL;
         g_autofree char *text = NULL;
         HdDeviceFilter f = {.iommu_group = -1};
-        guint64 limit = 1000, offset = 0;
+        /* default: the whole inventory (what callers before pages got) */
+        guint64 limit = 10000, offset = 0;
         guint total = 0;
         GString *out;
 
