@@ -545,6 +545,19 @@ static void test_exit_codes(void)
                 assert_failed(&r, 2, "--agent-url and --agent-token-file", NULL);
         }
         {
+                /* a token file others may read: it works, with a warning */
+                g_autofree char *open_file = write_file(w->dir, "open.token", w->viewer);
+                g_assert_cmpint(g_chmod(open_file, 0644), ==, 0);
+                g_auto(CliRun) r = CLI(e, NULL, "--token-file", open_file, "hosts", "list");
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.err, "others may read it (mode 0644); chmod 600"));
+        }
+        {
+                g_auto(CliRun) r = CLI(e, NULL, "--token-file", w->admin_file, "hosts", "list");
+                assert_rc(&r, 0);
+                g_assert_cmpstr(r.err, ==, "");
+        }
+        {
                 g_autofree char *missing = g_build_filename(w->dir, "missing.token", NULL);
                 g_auto(CliRun) r = CLI(e, w->admin, "hosts", "add", "n3", "--agent-url",
                                        w->agent->url, "--agent-token-file", missing);

@@ -223,6 +223,7 @@ static char *read_secret(const char *path, const char *what, GError **error)
                                     "cannot read %s %s: %s", what, path, local->message);
                         return NULL;
                 }
+                hd_client_warn_open_secret(path);
         }
         nl = strchr(data, '\n');
         if (nl)

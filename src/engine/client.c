@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "client.h"
 #include "engine.h"
@@ -328,6 +329,17 @@ static char *url_from_config(const char *path, gboolean must_exist, GError **err
         return g_strdup_printf("%s://%s%s", cert && *cert ? "https" : "http", host, port);
 }
 
+void hd_client_warn_open_secret(const char *path)
+{
+        struct stat st;
+
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
+                fprintf(stderr,
+                        "hostdev-engine: warning: %s holds a secret and others may read it "
+                        "(mode %04o); chmod 600 %s\n",
+                        path, (unsigned)(st.st_mode & 07777), path);
+}
+
 static gboolean load_token(HdClient *c, GError **error)
 {
         const char *env = g_getenv("HOSTDEV_ENGINE_TOKEN");
@@ -346,6 +358,7 @@ static gboolean load_token(HdClient *c, GError **error)
                 return set_error(c, error, HD_CLIENT_EXIT_USAGE, "invalid-argument",
                                  "cannot read the token file %s: %s", c->token_file,
                                  local->message);
+        hd_client_warn_open_secret(c->token_file);
         nl = strchr(data, '\n');
         if (nl)
                 *nl = '\0';

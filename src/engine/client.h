@@ -111,6 +111,9 @@ char *hd_client_path(const char *collection, const char *id, const char *tail);
 JsonNode *hd_client_wait(HdClient *c, const char *path, const char *member,
                          const char *const *until, guint timeout, GError **error);
 
+/* A warning on stderr when the file @path (a token) may be read by the group or others. */
+void hd_client_warn_open_secret(const char *path);
+
 /* ---- output ---- */
 void hd_client_print_json(JsonNode *node);
 /* A string member, NULL when absent or null (or not a string). */
