@@ -951,7 +951,8 @@ static void test_filters(void)
                 JsonArray *a = json_object_get_array_member(hd_et_obj(&r), "events");
                 g_assert_cmpuint(json_array_get_length(a), ==, 1); /* "host node1 (ID)" */
         }
-        for (const char *const *q = (const char *const[]){"host_id=", "action=", "object=", NULL};
+        for (const char *const *q =
+                 (const char *const[]){"host_id=", "vm_id=", "action=", "object=", NULL};
              *q; q++) {
                 g_autofree char *p = g_strdup_printf("/v1/events?%s", *q);
                 g_auto(HdEtReply) r = hd_et_call(e, "GET", p, NULL, w->viewer);
@@ -1150,6 +1151,21 @@ static void test_vms(void)
                 assert_rc(&r, 0);
                 a = json_object_get_array_member(run_obj(&r), "events");
                 g_assert_cmpuint(json_array_get_length(a), >=, 4);
+        }
+        {
+                /* by the VM's name: the same events, each about the VM */
+                g_auto(CliRun) r = CLI(e, w->viewer, "events", "--vm", "gpu-vm", "--json");
+                g_auto(CliRun) r2 = CLI(e, w->viewer, "events", "--object", vm_id, "--json");
+                JsonArray *a;
+                assert_rc(&r, 0);
+                a = json_object_get_array_member(run_obj(&r), "events");
+                g_assert_cmpuint(
+                    json_array_get_length(a), ==,
+                    json_array_get_length(json_object_get_array_member(run_obj(&r2), "events")));
+                for (guint i = 0; i < json_array_get_length(a); i++)
+                        g_assert_nonnull(strstr(json_object_get_string_member(
+                                                    json_array_get_object_element(a, i), "object"),
+                                                vm_id));
         }
         g_free(tag);
         tag = etag_now(e, "/v1/vms", w->viewer);

@@ -261,8 +261,8 @@ static gboolean sq_bulk_events(const char *db, guint n, const char *host_id)
         g_assert_cmpint(sqlite3_exec(raw, "BEGIN", NULL, NULL, NULL), ==, SQLITE_OK);
         g_assert_cmpint(sqlite3_prepare_v2(raw,
                                            "INSERT INTO events (id, at, actor, action, object, "
-                                           "result, message) VALUES (?, 't', 'engine', "
-                                           "'host.sync.devices', ?, 'ok', 'm')",
+                                           "result, message, subject) VALUES (?, 't', 'engine', "
+                                           "'host.sync.devices', ?, 'ok', 'm', ?)",
                                            -1, &st, NULL),
                         ==, SQLITE_OK);
         for (guint i = 1; i <= n; i++) {
@@ -271,6 +271,7 @@ static gboolean sq_bulk_events(const char *db, guint n, const char *host_id)
                 sqlite3_reset(st);
                 sqlite3_bind_int64(st, 1, i + 1000);
                 sqlite3_bind_text(st, 2, object, -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text(st, 3, object + strlen("host "), -1, SQLITE_TRANSIENT);
                 g_assert_cmpint(sqlite3_step(st), ==, SQLITE_DONE);
         }
         sqlite3_finalize(st);
@@ -385,6 +386,10 @@ static guint n_events(HdStore *s, HdEventFilter f)
         return ev->len;
 }
 
+#define H1 "11111111-2222-4333-8444-555555555555"
+#define H2 "22222222-2222-4333-8444-555555555555"
+#define V1 "33333333-2222-4333-8444-555555555555"
+
 static void test_events(void)
 {
         g_autofree char *dir = NULL;
@@ -392,29 +397,44 @@ static void test_events(void)
         g_autoptr(GError) error = NULL;
         g_autoptr(HdStore) s = hd_store_open_sqlite(db, &error);
         static const char *const rows[][2] = {
-            {"host.add", "host n1 (11111111-aaaa)"}, {"host.sync.devices", "host 11111111-aaaa"},
-            {"host.add", "host n2 (22222222-bbbb)"}, {"vm.start", "vm gpu_vm (33333333-cccc)"},
-            {"hostx", "host% 11111111-aaaa"},
+            {"host.add", "host n1 (" H1 ")"}, {"host.sync.devices", "host " H1},
+            {"host.add", "host n2 (" H2 ")"}, {"vm.start", "vm gpu_vm (" V1 ")"},
+            {"hostx", "host% " H1},           {"api.call", "DELETE /v1/hosts/x"},
+            {"host.edit", "host x" H1}, /* not a whole id: no subject */
         };
+        sqlite3 *raw = NULL;
 
         g_assert_no_error(error);
         for (guint i = 0; i < G_N_ELEMENTS(rows); i++)
                 g_assert_cmpint(
                     hd_store_event_add(s, "ops", rows[i][0], rows[i][1], "ok", "m", &error), >, 0);
-        g_assert_cmpuint(n_events(s, (HdEventFilter){0}), ==, 5);
-        g_assert_cmpuint(n_events(s, (HdEventFilter){.since = 2}), ==, 3);
+        g_assert_cmpuint(n_events(s, (HdEventFilter){0}), ==, 7);
+        g_assert_cmpuint(n_events(s, (HdEventFilter){.since = 2}), ==, 5);
         g_assert_cmpuint(n_events(s, (HdEventFilter){.limit = 2}), ==, 2);
-        g_assert_cmpuint(n_events(s, (HdEventFilter){.host_id = "11111111-aaaa"}), ==, 3);
+        g_assert_cmpuint(n_events(s, (HdEventFilter){.host_id = H1}), ==, 3);
+        g_assert_cmpuint(
+            n_events(s, (HdEventFilter){.host_id = "11111111-2222-4333-8444-555555555555"}), ==, 3);
+        g_assert_cmpuint(
+            n_events(s, (HdEventFilter){.host_id = "11111111-2222-4333-8444-5555555555"}), ==,
+            0); /* a part of an id is not the id */
+        g_assert_cmpuint(n_events(s, (HdEventFilter){.vm_id = V1}), ==, 1);
+        g_assert_cmpuint(n_events(s, (HdEventFilter){.vm_id = H2}), ==, 1);
         g_assert_cmpuint(n_events(s, (HdEventFilter){.action = "host.add"}), ==, 2);
-        g_assert_cmpuint(n_events(s, (HdEventFilter){.action = "host.*"}), ==, 3);
-        g_assert_cmpuint(n_events(s, (HdEventFilter){.action = "host*"}), ==, 4);
+        g_assert_cmpuint(n_events(s, (HdEventFilter){.action = "host.*"}), ==, 4);
+        g_assert_cmpuint(n_events(s, (HdEventFilter){.action = "host*"}), ==, 5);
         g_assert_cmpuint(n_events(s, (HdEventFilter){.action = "host"}), ==, 0);
         g_assert_cmpuint(n_events(s, (HdEventFilter){.action = "host_add"}), ==, 0);
         g_assert_cmpuint(n_events(s, (HdEventFilter){.object = "gpu_vm"}), ==, 1);
         g_assert_cmpuint(n_events(s, (HdEventFilter){.object = "gpu%vm"}), ==, 0);
         g_assert_cmpuint(n_events(s, (HdEventFilter){.object = "host%"}), ==, 1);
-        g_assert_cmpuint(
-            n_events(s, (HdEventFilter){.host_id = "11111111-aaaa", .action = "host.*"}), ==, 2);
+        g_assert_cmpuint(n_events(s, (HdEventFilter){.host_id = H1, .action = "host.*"}), ==, 2);
+        /* rows written before migration 5 have no subject: found by their object */
+        g_assert_cmpint(sqlite3_open(db, &raw), ==, SQLITE_OK);
+        g_assert_cmpint(
+            sqlite3_exec(raw, "UPDATE events SET subject = NULL WHERE id <= 2", NULL, NULL, NULL),
+            ==, SQLITE_OK);
+        sqlite3_close(raw);
+        g_assert_cmpuint(n_events(s, (HdEventFilter){.host_id = H1}), ==, 3);
         g_clear_pointer(&s, hd_store_free);
         cleanup(dir, db);
 }

@@ -114,8 +114,8 @@ void hd_api_events_wake(HdEngine *e)
 
 void hd_api_list_events(HdEngine *e, HdHttpRequest *req)
 {
-        static const char *const params[] = {"since",   "limit",  "wait", "host_id",
-                                             "action", "object", NULL};
+        static const char *const params[] = {"since", "limit",  "wait",   "host_id",
+                                             "vm_id", "action", "object", NULL};
         guint64 since = 0, limit = 100, wait = 0;
         EventQuery q = {.etag = TRUE};
         EventWaiter *w;
@@ -128,9 +128,11 @@ void hd_api_list_events(HdEngine *e, HdHttpRequest *req)
         q.f.since = (gint64)since;
         q.f.limit = (guint)limit;
         q.f.host_id = hd_api_query(req, "host_id");
+        q.f.vm_id = hd_api_query(req, "vm_id");
         q.f.action = hd_api_query(req, "action");
         q.f.object = hd_api_query(req, "object");
-        for (const char *const *p = (const char *const[]){"host_id", "action", "object", NULL};
+        for (const char *const *p =
+                 (const char *const[]){"host_id", "vm_id", "action", "object", NULL};
              *p; p++) {
                 const char *v = hd_api_query(req, *p);
                 if (v && (!*v || strlen(v) > 256))

@@ -35,12 +35,13 @@ int hd_client_events(HdClient *c, int argc, char **argv)
         gint64 since = 0;
         gint limit = 0, wait = 60;
         gboolean follow = FALSE;
-        g_autofree char *host = NULL, *action = NULL, *object = NULL;
+        g_autofree char *host = NULL, *vm = NULL, *action = NULL, *object = NULL;
         const GOptionEntry entries[] = {
             {"since", 0, 0, G_OPTION_ARG_INT64, &since, "Only events after event ID (default 0)",
              "ID"},
             {"host", 0, 0, G_OPTION_ARG_STRING, &host, "Only events about HOST (name or id)",
              "HOST"},
+            {"vm", 0, 0, G_OPTION_ARG_STRING, &vm, "Only events about VM (name or id)", "VM"},
             {"action", 0, 0, G_OPTION_ARG_STRING, &action,
              "Only events of ACTION (host.add), or of a family (host.*)", "ACTION"},
             {"object", 0, 0, G_OPTION_ARG_STRING, &object,
@@ -56,13 +57,14 @@ int hd_client_events(HdClient *c, int argc, char **argv)
             c, "",
             "The engine's audit log: every change and every refused action, with who (the "
             "token's name), what, the object, the result and the message.",
-            "Examples:\n  hostdev-engine events --host node1\n"
+            "Examples:\n  hostdev-engine events --host node1\n  hostdev-engine events --vm gpu-vm\n"
             "  hostdev-engine events --follow --since 120 --action 'vm.*'\n\n"
             "--json prints the API's EventList {events, last_id}; with --follow, one Event "
             "object per line as it comes.",
             entries);
         g_autoptr(GError) error = NULL;
         g_autofree char *host_id = NULL;
+        g_autofree char *vm_id = NULL;
         g_autoptr(GString) filters = g_string_new(NULL);
         g_autoptr(JsonArray) all = json_array_new();
         HdClientTable *t = NULL;
@@ -75,8 +77,11 @@ int hd_client_events(HdClient *c, int argc, char **argv)
                 return hd_client_usage(c, "--since and --limit are not negative, --wait is 1..300");
         if (host && !(host_id = hd_client_resolve(c, "hosts", host, &error)))
                 return hd_client_fail(c, error);
-        for (const char *const *p = (const char *const[]){"host_id", host_id, "action", action,
-                                                          "object", object, NULL, NULL};
+        if (vm && !(vm_id = hd_client_resolve(c, "vms", vm, &error)))
+                return hd_client_fail(c, error);
+        for (const char *const *p =
+                 (const char *const[]){"host_id", host_id, "vm_id", vm_id, "action", action,
+                                       "object", object, NULL, NULL};
              *p; p += 2)
                 if (p[1]) {
                         g_autofree char *v = g_uri_escape_string(p[1], NULL, FALSE);

@@ -98,12 +98,31 @@ GPtrArray *hd_store_devices_list(HdStore *s, const char *host_id, const HdDevice
         return g_steal_pointer(&out);
 }
 
+static gboolean is_uuid_at(const char *p)
+{
+        for (guint i = 0; i < 36; i++) {
+                gboolean dash = i == 8 || i == 13 || i == 18 || i == 23;
+                if (!p[i] || (dash ? p[i] != '-' : !g_ascii_isxdigit(p[i])))
+                        return FALSE;
+        }
+        return !g_ascii_isalnum(p[36]) && p[36] != '-';
+}
+
+char *sq_event_subject(const char *object)
+{
+        for (const char *p = object; p && *p; p++)
+                if ((p == object || (!g_ascii_isalnum(p[-1]) && p[-1] != '-')) && is_uuid_at(p))
+                        return g_ascii_strdown(p, 36);
+        return g_strdup("");
+}
+
 GPtrArray *hd_store_events_query(HdStore *s, const HdEventFilter *f, GError **error)
 {
         g_autoptr(GString) sql = g_string_new("SELECT id, at, actor, action, object, result, "
                                               "message FROM events WHERE id > :since");
         g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)hd_event_free);
         g_autofree char *host = f->host_id ? like_pattern(f->host_id, TRUE, TRUE) : NULL;
+        g_autofree char *vm = f->vm_id ? like_pattern(f->vm_id, TRUE, TRUE) : NULL;
         g_autofree char *object = f->object ? like_pattern(f->object, TRUE, TRUE) : NULL;
         g_autofree char *action = NULL;
         g_autoptr(Stmt) st = NULL;
@@ -117,8 +136,13 @@ GPtrArray *hd_store_events_query(HdStore *s, const HdEventFilter *f, GError **er
                 action = g_strdup(f->action);
                 g_string_append(sql, " AND action = :action");
         }
+        /* the subject's index; rows from before migration 5 (no subject) by their object */
         if (host)
-                g_string_append(sql, " AND object LIKE :host ESCAPE '\\'");
+                g_string_append(sql, " AND (subject = :host_id OR (subject IS NULL AND "
+                                     "object LIKE :host ESCAPE '\\'))");
+        if (vm)
+                g_string_append(sql, " AND (subject = :vm_id OR (subject IS NULL AND "
+                                     "object LIKE :vm ESCAPE '\\'))");
         if (object)
                 g_string_append(sql, " AND object LIKE :object ESCAPE '\\'");
         g_string_append(sql, " ORDER BY id LIMIT :limit");
@@ -128,6 +152,13 @@ GPtrArray *hd_store_events_query(HdStore *s, const HdEventFilter *f, GError **er
         bind_named_int64(st, ":since", f->since);
         bind_named_text(st, ":action", action);
         bind_named_text(st, ":host", host);
+        bind_named_text(st, ":vm", vm);
+        {
+                g_autofree char *h = f->host_id ? g_ascii_strdown(f->host_id, -1) : NULL;
+                g_autofree char *v = f->vm_id ? g_ascii_strdown(f->vm_id, -1) : NULL;
+                bind_named_text(st, ":host_id", h);
+                bind_named_text(st, ":vm_id", v);
+        }
         bind_named_text(st, ":object", object);
         bind_named_int64(st, ":limit", f->limit);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

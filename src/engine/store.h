@@ -394,7 +394,8 @@ GPtrArray *hd_store_devices_list(HdStore *store, const char *host_id, const HdDe
 /* Filters of hd_store_events_query(); NULL for "any". */
 typedef struct {
         gint64 since;         /* events with id > since */
-        const char *host_id;  /* events whose object names the host (its id appears in it) */
+        const char *host_id;  /* events about the host: their object names its id (indexed) */
+        const char *vm_id;    /* events about the VM, likewise */
         const char *action;   /* exact, or a family when it ends with '*' ("host.*") */
         const char *object;   /* a substring of the object (literal) */
         guint limit;
