@@ -1134,6 +1134,22 @@ static void test_vms(void)
                 g_assert_cmpstr(d, ==, gpu_host_driver);
         }
         {
+                /* destroy: at once, the devices back as with stop */
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "start", "gpu-vm");
+                g_auto(CliRun) r2 = {0};
+                g_autofree char *d = NULL;
+                assert_rc(&r, 0);
+                r2 = CLI(e, w->admin, "vms", "destroy", "gpu-vm", "--json");
+                assert_rc(&r2, 0);
+                g_assert_cmpstr(json_object_get_string_member(run_obj(&r2), "state"), ==, "down");
+                d = agent_driver(w, GPU);
+                g_assert_cmpstr(d, ==, gpu_host_driver);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "destroy", "gpu-vm");
+                assert_failed(&r, 3, "gpu-vm", NULL); /* not running */
+        }
+        {
                 g_auto(CliRun) r =
                     CLI(e, w->admin, "vms", "edit", "gpu-vm", "--vcpus", "4", "--json");
                 assert_rc(&r, 0);
