@@ -560,8 +560,8 @@ static void test_exit_codes(void)
         {
                 g_autofree char *missing = g_build_filename(w->dir, "missing.token", NULL);
                 g_auto(CliRun) r = CLI(e, w->admin, "hosts", "add", "n3", "--agent-url",
-                                       w->agent->url, "--agent-token-file", missing);
-                assert_failed(&r, 2, "cannot read the agent token file", NULL);
+                                       w->agent->url, "--agent-token-file", missing, "--json");
+                assert_failed(&r, 2, "cannot read the agent token file", "invalid-argument");
         }
         {
                 g_auto(CliRun) r = CLI(e, w->admin, "hosts", "frobnicate", "--json");

@@ -75,6 +75,8 @@ int hd_client_events(HdClient *c, int argc, char **argv)
                 return HD_CLIENT_EXIT_USAGE;
         if (since < 0 || limit < 0 || wait < 1 || wait > 300)
                 return hd_client_usage(c, "--since and --limit are not negative, --wait is 1..300");
+        if (follow)
+                c->timeout = (guint)wait + 30; /* the engine holds each poll up to --wait s */
         if (host && !(host_id = hd_client_resolve(c, "hosts", host, &error)))
                 return hd_client_fail(c, error);
         if (vm && !(vm_id = hd_client_resolve(c, "vms", vm, &error)))

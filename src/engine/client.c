@@ -15,7 +15,7 @@ G_DEFINE_QUARK(hd - client - error - quark, hd_client_error)
 
 #define DEFAULT_CONFIG "/etc/hostdev/hostdev-engine.conf"
 #define DEFAULT_URL "http://127.0.0.1:8087"
-/* longer than the longest long poll (events --follow waits 60 s) */
+/* seconds a call may take (events --follow sets its wait + 30) */
 #define CALL_TIMEOUT 90
 
 /* ---- dispatch ---- */
@@ -230,6 +230,18 @@ int hd_client_fail(HdClient *c, const GError *error)
 {
         g_autofree char *shown = hd_utf8_printable(error->message);
         int code = error->domain == HD_CLIENT_ERROR ? error->code : HD_CLIENT_EXIT_FAILED;
+        static const char *const codes[] = {
+            [HD_CLIENT_EXIT_FAILED] = "failed",
+            [HD_CLIENT_EXIT_USAGE] = "invalid-argument",
+            [HD_CLIENT_EXIT_REFUSED] = "refused",
+            [HD_CLIENT_EXIT_NOT_FOUND] = "not-found",
+            [HD_CLIENT_EXIT_UNREACHABLE] = "unreachable",
+            [HD_CLIENT_EXIT_UNAUTHORIZED] = "unauthorized",
+        };
+
+        /* an error the client found itself (no engine answer): the code of its kind */
+        if (!c->error_code && code > 0 && code < (int)G_N_ELEMENTS(codes))
+                c->error_code = g_strdup(codes[code]);
 
         fprintf(stderr, "hostdev-engine: %s\n", shown);
         if (c->json) {
@@ -405,8 +417,9 @@ static gboolean connect_session(HdClient *c, GError **error)
                 c->base[strlen(c->base) - 1] = '\0';
         if (!load_token(c, error))
                 return FALSE;
-        c->session = soup_session_new_with_options("timeout", CALL_TIMEOUT, "user-agent",
-                                                   "hostdev-engine-client/" HOSTDEV_VERSION, NULL);
+        c->session = soup_session_new_with_options(
+            "timeout", c->timeout ? c->timeout : CALL_TIMEOUT, "user-agent",
+            "hostdev-engine-client/" HOSTDEV_VERSION, NULL);
         if (c->ca_file) {
                 g_autoptr(GTlsDatabase) db = g_tls_file_database_new(c->ca_file, &local);
                 if (!db)

@@ -58,6 +58,7 @@ typedef struct {
         char *config;
         char *ca_file;
         gboolean json;
+        guint timeout; /* seconds a call may take (0: 90; events --follow: its wait + 30) */
         /* state */
         char *base;  /* the resolved URL, no trailing slash */
         char *token; /* NULL: none given */
