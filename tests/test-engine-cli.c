@@ -528,6 +528,29 @@ static void test_exit_codes(void)
                 g_assert_nonnull(strstr(r.out, "host n2 added"));
         }
         {
+                /* names sharing a prefix: each found by its own name, a prefix alone is none */
+                g_auto(CliRun) r =
+                    CLI(e, w->admin, "hosts", "add", "n2-b", "--agent-url", "http://127.0.0.1:1",
+                        "--agent-token-file", w->agent_token_file, "--json");
+                g_autofree char *id = NULL;
+                assert_rc(&r, 0);
+                id = g_strdup(json_object_get_string_member(run_obj(&r), "id"));
+                for (const char *const *n = (const char *const[]){"n2", "n2-b", NULL}; *n; n++) {
+                        g_auto(CliRun) s2 = CLI(e, w->viewer, "hosts", "show", *n, "--json");
+                        assert_rc(&s2, 0);
+                        g_assert_cmpstr(json_object_get_string_member(run_obj(&s2), "name"), ==,
+                                        *n);
+                }
+                {
+                        g_auto(CliRun) s3 = CLI(e, w->viewer, "hosts", "show", "n");
+                        assert_failed(&s3, 4, "no host named \"n\"", NULL);
+                }
+                {
+                        g_auto(CliRun) s4 = CLI(e, w->admin, "hosts", "remove", id);
+                        assert_rc(&s4, 0);
+                }
+        }
+        {
                 /* a taken name: 3, the engine's message */
                 g_auto(CliRun) r =
                     CLI(e, w->admin, "hosts", "add", "n2", "--agent-url", w->agent->url,

@@ -620,11 +620,20 @@ char *hd_client_resolve(HdClient *c, const char *collection, const char *ref, GE
                           what, ref, collection);
                 return NULL;
         }
-        pq = g_strdup_printf("/v1/%s?name_prefix=%s", collection, ref);
-        list = hd_client_get_all(c, pq, collection, error);
-        if (!list)
+        /* both lists are sorted by name, and a name sorts before every longer one it
+         * starts: the first of its prefix is it, or it does not exist */
+        pq = g_strdup_printf("/v1/%s?name_prefix=%s&limit=1", collection, ref);
+        if (!hd_client_call(c, "GET", pq, NULL, &list, error))
                 return NULL;
-        items = json_object_get_array_member(json_node_get_object(list), collection);
+        items = list && JSON_NODE_HOLDS_OBJECT(list) &&
+                        json_object_has_member(json_node_get_object(list), collection)
+                    ? json_object_get_array_member(json_node_get_object(list), collection)
+                    : NULL;
+        if (!items) {
+                set_error(c, error, HD_CLIENT_EXIT_FAILED, "failed",
+                          "GET %s: the answer has no \"%s\" list", pq, collection);
+                return NULL;
+        }
         for (guint i = 0; i < json_array_get_length(items); i++) {
                 JsonObject *o = json_array_get_object_element(items, i);
                 if (g_strcmp0(hd_client_str(o, "name"), ref) == 0 && hd_client_str(o, "id"))
