@@ -581,6 +581,17 @@ static void test_exit_codes(void)
                 g_assert_cmpstr(r.err, ==, "");
         }
         {
+                /* --token-file wins over the environment: the admin's file, the viewer's
+                 * environment, a change goes through */
+                g_auto(CliRun) r = CLI(e, w->viewer, "--token-file", w->admin_file, "hosts", "add",
+                                       "n4", "--agent-url", "http://127.0.0.1:1",
+                                       "--agent-token-file", w->agent_token_file);
+                g_auto(CliRun) r2 = {0};
+                assert_rc(&r, 0);
+                r2 = CLI(e, w->admin, "hosts", "remove", "n4");
+                assert_rc(&r2, 0);
+        }
+        {
                 g_autofree char *missing = g_build_filename(w->dir, "missing.token", NULL);
                 g_auto(CliRun) r = CLI(e, w->admin, "hosts", "add", "n3", "--agent-url",
                                        w->agent->url, "--agent-token-file", missing, "--json");

@@ -174,7 +174,7 @@ GOptionContext *hd_client_options(HdClient *c, const char *params, const char *s
              ")",
              "URL"},
             {"token-file", 0, 0, G_OPTION_ARG_FILENAME, &c->token_file,
-             "Read the API token from FILE's first line (HOSTDEV_ENGINE_TOKEN wins)", "FILE"},
+             "Read the API token from FILE's first line (instead of HOSTDEV_ENGINE_TOKEN)", "FILE"},
             {"config", 'c', 0, G_OPTION_ARG_FILENAME, &c->config,
              "The engine's configuration file, for its address (default " DEFAULT_CONFIG ")",
              "FILE"},
@@ -359,12 +359,12 @@ static gboolean load_token(HdClient *c, GError **error)
         g_autofree char *data = NULL;
         char *nl;
 
-        if (env && *env) {
-                c->token = g_strstrip(g_strdup(env));
+        /* the option given for this call wins over the environment */
+        if (!c->token_file) {
+                if (env && *env)
+                        c->token = g_strstrip(g_strdup(env));
                 return TRUE;
         }
-        if (!c->token_file)
-                return TRUE;
         data = hd_read_path(c->token_file, 4096, &local);
         if (!data)
                 return set_error(c, error, HD_CLIENT_EXIT_USAGE, "invalid-argument",

@@ -14,7 +14,7 @@
  *   the URL    --url, else the engine's configuration file (--config, default
  *              /etc/hostdev/hostdev-engine.conf): [engine] listen (a wildcard address becomes
  *              loopback) with https when tls-cert is set, else http://127.0.0.1:8087;
- *   the token  HOSTDEV_ENGINE_TOKEN, else the first line of --token-file FILE; never a
+ *   the token  the first line of --token-file FILE, else HOSTDEV_ENGINE_TOKEN; never a
  *              command-line argument (it would show in ps and shell history);
  *   objects    by name or by id: an argument that is an id of the collection is used as it
  *              is, else it is looked up by name (GET ...?name_prefix=NAME, exact match).
