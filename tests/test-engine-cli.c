@@ -338,6 +338,31 @@ static void test_hosts(void)
                 g_assert_nonnull(strstr(r.out, gpu_driver));
         }
         {
+                /* on a terminal of 80 columns the NAME column is trimmed with "…" (script(1)
+                 * gives the client a terminal) */
+                g_autofree char *q_engine = g_shell_quote(g_getenv("HOSTDEV_ENGINE"));
+                g_autofree char *q_url = g_shell_quote(e);
+                g_autofree char *cmd = g_strdup_printf(
+                    "stty cols 80 rows 24; %s --url %s hosts devices node1", q_engine, q_url);
+                g_autofree char *env_token = g_strconcat("HOSTDEV_ENGINE_TOKEN=", w->viewer, NULL);
+                const char *argv[] = {"/usr/bin/script", "-qec", cmd, "/dev/null",
+                                      NULL}; /* bsdutils */
+                const char *env[] = {env_token, NULL};
+                g_autofree char *out = NULL;
+                g_auto(GStrv) lines = NULL;
+                gboolean trimmed = FALSE;
+
+                g_assert_cmpint(hd_test_run_guarded(argv, env, 60, &out, NULL), ==, 0);
+                lines = g_strsplit(out, "\n", -1);
+                for (char **l = lines; *l; l++) {
+                        g_strchomp(*l); /* the terminal's \r */
+                        g_assert_cmpint(g_utf8_strlen(*l, -1), <=, 80);
+                        trimmed = trimmed || strstr(*l, "…") != NULL;
+                }
+                g_assert_true(trimmed);
+                g_assert_nonnull(strstr(out, GPU));
+        }
+        {
                 g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "groups", "node1", "--json");
                 assert_rc(&r, 0);
                 g_assert_cmpuint(

@@ -92,6 +92,8 @@ int hd_client_events(HdClient *c, int argc, char **argv)
         if (!c->json && !follow)
                 t = hd_client_table_new(7, (const char *const[]){"ID", "AT", "ACTOR", "ACTION",
                                                                  "OBJECT", "RESULT", "MESSAGE"});
+        if (t)
+                hd_client_table_set_shrink(t, 6); /* MESSAGE */
         last = since;
         for (;;) {
                 guint page = limit > 0 ? MIN(1000u, (guint)limit - printed) : 1000;

@@ -599,6 +599,7 @@ static int hosts_devices(HdClient *c, int argc, char **argv)
         devs = json_object_get_array_member(json_node_get_object(list), "devices");
         t = hd_client_table_new(6, (const char *const[]){"ADDRESS", "VENDOR:DEVICE", "NAME",
                                                          "DRIVER", "GROUP", "ASSIGNABLE"});
+        hd_client_table_set_shrink(t, 2); /* NAME */
         for (guint i = 0; i < json_array_get_length(devs); i++) {
                 JsonObject *d = json_array_get_object_element(devs, i);
                 g_autofree char *ids = g_strdup_printf(

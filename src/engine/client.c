@@ -4,7 +4,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "engine.h"
@@ -731,14 +733,31 @@ void hd_client_kv(const char *label, const char *value)
 
 struct HdClientTable {
         guint n;
+        int shrink; /* the column trimmed with "…" to fit a terminal, -1 none */
         GPtrArray *rows;
 };
+
+void hd_client_table_set_shrink(HdClientTable *t, int column)
+{
+        t->shrink = column;
+}
+
+/* The terminal's width when stdout is one, else 0 (no limit: pipes get whole lines). */
+static int terminal_width(void)
+{
+        struct winsize ws;
+
+        if (!isatty(STDOUT_FILENO) || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0)
+                return 0;
+        return ws.ws_col;
+}
 
 HdClientTable *hd_client_table_new(guint n_columns, const char *const *headers)
 {
         HdClientTable *t = g_new0(HdClientTable, 1);
 
         t->n = n_columns;
+        t->shrink = -1;
         t->rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
         hd_client_table_add(t, headers);
         return t;
@@ -763,15 +782,33 @@ void hd_client_table_print_free(HdClientTable *t)
                 for (guint i = 0; i < t->n; i++)
                         w[i] = MAX(w[i], g_utf8_strlen(row[i], -1));
         }
+        if (t->shrink >= 0 && (guint)t->shrink < t->n) {
+                int width = terminal_width();
+                glong total = 0;
+                for (guint i = 0; i < t->n; i++)
+                        total += w[i] + (i + 1 < t->n ? 2 : 0);
+                if (width > 0 && total > width)
+                        w[t->shrink] = MAX(8, w[t->shrink] - (total - width));
+        }
         for (guint r = 0; r < t->rows->len; r++) {
                 char **row = t->rows->pdata[r];
                 g_autoptr(GString) line = g_string_new(NULL);
                 for (guint i = 0; i < t->n; i++) {
-                        g_string_append(line, row[i]);
+                        glong len = g_utf8_strlen(row[i], -1);
+                        if (len > w[i]) {
+                                const char *cut = g_utf8_offset_to_pointer(row[i], w[i] - 1);
+                                g_string_append_len(line, row[i], cut - row[i]);
+                                g_string_append(line, "…");
+                                len = w[i];
+                        } else {
+                                g_string_append(line, row[i]);
+                        }
                         if (i + 1 < t->n)
-                                for (glong p = g_utf8_strlen(row[i], -1); p < w[i] + 2; p++)
+                                for (glong p = len; p < w[i] + 2; p++)
                                         g_string_append_c(line, ' ');
                 }
+                while (line->len && line->str[line->len - 1] == ' ')
+                        g_string_truncate(line, line->len - 1);
                 puts(line->str);
         }
         g_ptr_array_unref(t->rows);

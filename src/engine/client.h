@@ -129,6 +129,8 @@ void hd_client_kv(const char *label, const char *value);
 typedef struct HdClientTable HdClientTable;
 HdClientTable *hd_client_table_new(guint n_columns, const char *const *headers);
 void hd_client_table_add(HdClientTable *t, const char *const *cells);
+/* On a terminal, trim @column with "…" so that lines fit its width (as the hostdev CLI). */
+void hd_client_table_set_shrink(HdClientTable *t, int column);
 void hd_client_table_print_free(HdClientTable *t);
 
 /* ---- the resources ---- */
