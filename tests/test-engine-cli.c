@@ -1258,6 +1258,25 @@ static void test_vms(void)
         world_free(w);
 }
 
+/* The agent runs no operation (its /metrics: hostdev_operations_in_flight 0); not recorded
+ * (an agent path). */
+static gboolean agent_idle(const char *agent, const char *token)
+{
+        g_autofree char *uri = g_strconcat(agent, "/metrics", NULL);
+        g_autoptr(SoupMessage) msg = soup_message_new("GET", uri);
+        g_autofree char *auth = g_strconcat("Bearer ", token, NULL);
+        g_autoptr(GBytes) bytes = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *text = NULL;
+
+        soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", auth);
+        bytes = soup_session_send_and_read(hd_et_session, msg, NULL, &error);
+        g_assert_no_error(error);
+        g_assert_cmpuint(soup_message_get_status(msg), ==, 200);
+        text = g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes));
+        return strstr(text, "\nhostdev_operations_in_flight 0\n") != NULL;
+}
+
 /* The whole seed workflow from the shell, as the README shows it, against the merged host
  * lifecycle (wip-hostlife) and VMs (wip-vms): a host whose kernel runs without an IOMMU
  * (firmware-only-igpu fixture) shows passthrough disabled -> the kernel tab plans iommu, its apply
@@ -1274,6 +1293,8 @@ static void test_workflow(void)
         g_autofree char *atok_file = write_file(dir, "agent.token", atok);
         HdEtProc *engine = hd_et_engine_start(dir);
         const char *e = engine->url;
+        g_autofree char *host_id = NULL;
+        g_autofree char *host_path = NULL;
         g_autofree char *boot_id = NULL;
         g_autofree char *gpu_driver = NULL;
         World aw = {.agent = agent, .agent_token = atok};
@@ -1287,6 +1308,8 @@ static void test_workflow(void)
                 pt = json_object_get_object_member(run_obj(&r), "passthrough");
                 g_assert_false(json_object_get_boolean_member(pt, "enabled"));
                 boot_id = g_strdup(json_object_get_string_member(run_obj(&r), "boot_id"));
+                host_id = g_strdup(json_object_get_string_member(run_obj(&r), "id"));
+                host_path = g_strconcat("/v1/hosts/", host_id, NULL);
                 g_assert_nonnull(boot_id);
         }
         {
@@ -1321,6 +1344,19 @@ static void test_workflow(void)
                 assert_rc(&r, 0);
                 g_assert_nonnull(strstr(r.out, "applied"));
                 g_assert_nonnull(strstr(r.out, "hostdev-engine hosts reboot"));
+        }
+        /* the agent refuses a reboot (409) while an operation of its own runs, and the engine
+         * re-reads the host's facts after the apply: wait for that to land and the agent to be
+         * idle, as an admin would see it done (test-engine-hostlife meets the same race) */
+        {
+                hd_et_await_status(e, admin, host_id, "maintenance");
+                for (guint i = 0; i < 1200; i++) {
+                        g_auto(HdEtReply) r = hd_et_call(e, "GET", host_path, NULL, admin);
+                        if (json_object_get_boolean_member(hd_et_obj(&r), "reboot_required") &&
+                            agent_idle(agent->url, atok))
+                                break;
+                        g_usleep(50000);
+                }
         }
         {
                 g_auto(CliRun) r = CLI(e, admin, "hosts", "reboot", "node1", "--wait", "--json");
