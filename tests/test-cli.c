@@ -653,6 +653,13 @@ static void test_help_and_version(void)
                 g_assert_cmpint(hd_test_run_guarded(argv, NULL, 30, &v, NULL), ==, 0);
                 g_assert_true(g_str_has_prefix(v, "hostdevd "));
         }
+        {
+                const char *argv[] = { g_getenv("HOSTDEV_ENGINE"), "--version", NULL };
+                g_autofree char *v = NULL;
+                g_assert_nonnull(argv[0]);
+                g_assert_cmpint(hd_test_run_guarded(argv, NULL, 30, &v, NULL), ==, 0);
+                g_assert_true(g_str_has_prefix(v, "hostdev-engine "));
+        }
 }
 
 /* hostdev reset (virsh nodedev-reset): only a released device, the method chosen and

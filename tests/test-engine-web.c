@@ -748,7 +748,7 @@ static void test_events_tail(void)
         }
         {
                 g_auto(Reply) r = call_h(e, "GET", "/v1/events?tail=2&since=1", NULL, h);
-                assert_error(&r, 400, "invalid-argument", "neither since nor wait");
+                assert_error(&r, 400, "invalid-argument", "no since, wait or filter");
         }
         {
                 g_auto(Reply) r = call_h(e, "GET", "/v1/events?tail=0", NULL, h);

@@ -71,7 +71,8 @@ typedef struct {
         HdVirt *virt;     /* NULL until first use (lazy: libvirtd may be absent) */
         GMutex virt_lock; /* opening virt */
         char *virt_error;
-        guint inflight; /* mutations running in threads */
+        guint inflight;  /* operations running in threads (reads and mutations) */
+        guint mutations; /* those of them that change the host: a reboot waits for none */
         gboolean stopping;
         /* per-group queue: groups being changed by a thread of this process */
         GMutex groups_lock;
@@ -151,7 +152,16 @@ char *hd_agent_vm_holding(HdAgent *agent, const char *name);
  * operation changes: the agent queues operations on a group one behind the other (and the
  * library's lock keeps the CLI out). */
 typedef JsonBuilder *(*HdOpFunc)(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error);
-void hd_agent_run_op(HdRequest *req, const char *op_name, const char *target, gboolean mutates,
+/* What an operation does, for what waits on it: a device's driver changes (the inventory's
+ * generation moves when it ends), the host changes (a bootloader file, a libvirt definition, a
+ * VM: POST /v1/host/reboot waits until none runs). Reads are neither. */
+typedef enum {
+        HD_OP_READ = 0,
+        HD_OP_CHANGES_DEVICES = 1 << 0,
+        HD_OP_CHANGES_HOST = 1 << 1,
+} HdOpKind;
+
+void hd_agent_run_op(HdRequest *req, const char *op_name, const char *target, HdOpKind kind,
                      GArray *addresses, HdOpFunc func, gpointer data, GDestroyNotify data_free);
 /* Used by the ops themselves: wait for the groups of @addresses (ints in @groups) to be free
  * in this process, and mark them busy; release afterwards. */

@@ -209,7 +209,10 @@ static void post_action(HdRequest *req, const HdAddress *addr, const char *actio
         }
         addrs = g_array_new(FALSE, FALSE, sizeof(HdAddress));
         g_array_append_val(addrs, *addr);
-        hd_agent_run_op(req, action, req->segments[1], !args->b.dry_run && (is_detach || is_attach),
+        hd_agent_run_op(req, action, req->segments[1],
+                        !args->b.dry_run && (is_detach || is_attach)
+                            ? HD_OP_CHANGES_DEVICES | HD_OP_CHANGES_HOST
+                            : HD_OP_READ,
                         addrs,
                         is_detach   ? run_detach
                         : is_attach ? run_attach

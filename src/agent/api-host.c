@@ -180,7 +180,8 @@ static void put_kernel_args(HdRequest *req)
                 g_free(a);
                 return;
         }
-        hd_agent_run_op(req, "kernel-args", NULL, FALSE, NULL, run_kernel_args, a, args_op_free);
+        hd_agent_run_op(req, "kernel-args", NULL, a->dry_run ? HD_OP_READ : HD_OP_CHANGES_HOST,
+                        NULL, run_kernel_args, a, args_op_free);
 }
 
 /* ---- POST /v1/host/reboot ---- */
@@ -249,11 +250,13 @@ static void post_reboot(HdRequest *req)
                 return hd_respond_error(req->msg, HD_HTTP_CONFLICT, "refused",
                                         "a reboot of this host is already under way; watch "
                                         "GET /v1/host for a new boot_id");
-        if (agent->inflight > 0)
+        /* reads (a readiness check the engine runs after a kernel-args apply) do not hold a
+         * reboot back; changes to the host do */
+        if (agent->mutations > 0)
                 return hd_respond_error(req->msg, HD_HTTP_CONFLICT, "refused",
-                                        "%u operation(s) are running on this host; reboot once "
+                                        "%u operation(s) are changing this host; reboot once "
                                         "they are done",
-                                        agent->inflight);
+                                        agent->mutations);
         agent->reboot_pending = TRUE;
         boot_id = hd_host_get_boot_id(agent->ctx);
         b = json_builder_new();

@@ -514,7 +514,7 @@ static void post_define(HdRequest *req)
                 return;
         }
         a->name = g_strdup(a->def.name);
-        hd_agent_run_op(req, "vm-define", a->name, FALSE, NULL, run_define, a, vm_args_free);
+        hd_agent_run_op(req, "vm-define", a->name, HD_OP_CHANGES_HOST, NULL, run_define, a, vm_args_free);
 }
 
 gboolean hd_api_vms(HdRequest *req)
@@ -523,7 +523,7 @@ gboolean hd_api_vms(HdRequest *req)
 
         if (req->n_segments == 1) {
                 if (strcmp(req->method, "GET") == 0)
-                        hd_agent_run_op(req, "vm-list", NULL, FALSE, NULL, run_list, NULL, NULL);
+                        hd_agent_run_op(req, "vm-list", NULL, HD_OP_READ, NULL, run_list, NULL, NULL);
                 else if (strcmp(req->method, "POST") == 0)
                         post_define(req);
                 else
@@ -542,11 +542,12 @@ gboolean hd_api_vms(HdRequest *req)
         a->name = g_strdup(req->segments[1]);
         if (req->n_segments == 2) {
                 if (strcmp(req->method, "GET") == 0) {
-                        hd_agent_run_op(req, "vm-get", a->name, FALSE, NULL, run_get, a,
+                        hd_agent_run_op(req, "vm-get", a->name, HD_OP_READ, NULL, run_get, a,
                                         vm_args_free);
                 } else if (strcmp(req->method, "DELETE") == 0) {
                         a->action = "delete";
-                        hd_agent_run_op(req, "vm-delete", a->name, TRUE, NULL, run_action, a,
+                        hd_agent_run_op(req, "vm-delete", a->name,
+                                        HD_OP_CHANGES_DEVICES | HD_OP_CHANGES_HOST, NULL, run_action, a,
                                         vm_args_free);
                 } else {
                         vm_args_free(a);
@@ -582,7 +583,7 @@ gboolean hd_api_vms(HdRequest *req)
         }
         {
                 g_autofree char *op = g_strconcat("vm-", a->action, NULL);
-                hd_agent_run_op(req, op, a->name, TRUE, NULL, run_action, a, vm_args_free);
+                hd_agent_run_op(req, op, a->name, HD_OP_CHANGES_DEVICES | HD_OP_CHANGES_HOST, NULL, run_action, a, vm_args_free);
         }
         return TRUE;
 }

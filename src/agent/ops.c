@@ -93,7 +93,7 @@ typedef struct {
         HdHttpRequest *msg; /* suspended until the answer */
         char *op_name;
         char *target; /* device or VM, for the log */
-        gboolean mutates;
+        HdOpKind kind;
         GArray *addresses; /* HdAddress, may be NULL */
         HdOpFunc func;
         gpointer data;
@@ -152,7 +152,7 @@ static void op_done(GObject *source, GAsyncResult *res, gpointer user_data)
         gboolean ok = op->result != NULL;
         char ms[32];
 
-        if (op->mutates)
+        if (op->kind & HD_OP_CHANGES_DEVICES)
                 hd_watch_bump(agent->watch, op->op_name);
         hd_metrics_operation(agent->metrics, op->op_name, ok);
         g_snprintf(ms, sizeof(ms), "%.3f", (g_get_monotonic_time() - op->started) / 1000.0);
@@ -170,11 +170,13 @@ static void op_done(GObject *source, GAsyncResult *res, gpointer user_data)
                 hd_respond_gerror(op->msg, op->error);
         hd_http_request_resume(op->msg);
         agent->inflight--;
+        if (op->kind & HD_OP_CHANGES_HOST)
+                agent->mutations--;
         if (agent->stopping && agent->inflight == 0)
                 g_main_loop_quit(agent->loop);
 }
 
-void hd_agent_run_op(HdRequest *req, const char *op_name, const char *target, gboolean mutates,
+void hd_agent_run_op(HdRequest *req, const char *op_name, const char *target, HdOpKind kind,
                      GArray *addresses, HdOpFunc func, gpointer data, GDestroyNotify data_free)
 {
         Op *op = g_new0(Op, 1);
@@ -184,13 +186,15 @@ void hd_agent_run_op(HdRequest *req, const char *op_name, const char *target, gb
         op->msg = hd_http_request_ref(req->msg);
         op->op_name = g_strdup(op_name);
         op->target = g_strdup(target ? target : "-");
-        op->mutates = mutates;
+        op->kind = kind;
         op->addresses = addresses ? g_array_ref(addresses) : NULL;
         op->func = func;
         op->data = data;
         op->data_free = data_free;
         op->started = g_get_monotonic_time();
         req->agent->inflight++;
+        if (kind & HD_OP_CHANGES_HOST)
+                req->agent->mutations++;
         hd_http_request_suspend(req->msg);
         g_task_set_task_data(task, op, (GDestroyNotify)op_free);
         g_task_run_in_thread(task, op_thread);

@@ -9,14 +9,24 @@
 
 #include "api.h"
 
-/* Answer @req with the events after @since (at most @limit); the number answered. */
-static guint answer_events(HdEngine *e, HdHttpRequest *req, gint64 since, guint limit)
+/* The filters of a request (strings owned by the request's query table). */
+typedef struct {
+        HdEventFilter f;
+        gboolean etag; /* answer 304 for a matching If-None-Match */
+} EventQuery;
+
+/* Answer @req with the events of @q (at most its limit); the number answered (0 also after a
+ * 304 or an error). */
+static guint answer_events(HdEngine *e, HdHttpRequest *req, const EventQuery *q)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GPtrArray) events = hd_store_events_list(e->store, since, limit, &error);
+        g_autoptr(GPtrArray) events = NULL;
         g_autoptr(JsonBuilder) b = json_builder_new();
-        gint64 last = since;
+        gint64 last = q->f.since;
 
+        if (q->etag && hd_api_not_modified(e, req, HD_ETAG_EVENTS, NULL))
+                return 0;
+        events = hd_store_events_query(e->store, &q->f, &error);
         if (!events) {
                 hd_api_respond_gerror(req, error);
                 return 0;
@@ -53,8 +63,7 @@ static guint answer_events(HdEngine *e, HdHttpRequest *req, gint64 since, guint 
 typedef struct {
         HdEngine *e;
         HdHttpRequest *req;
-        gint64 since;
-        guint limit;
+        EventQuery q;
         guint timeout_id;
 } EventWaiter;
 
@@ -62,7 +71,7 @@ static void event_waiter_answer(EventWaiter *w)
 {
         w->e->event_waiters = g_list_remove(w->e->event_waiters, w);
         g_clear_handle_id(&w->timeout_id, g_source_remove);
-        answer_events(w->e, w->req, w->since, w->limit);
+        answer_events(w->e, w->req, &w->q);
         hd_http_request_resume(w->req);
         hd_http_request_unref(w->req);
         g_free(w);
@@ -77,17 +86,38 @@ static gboolean event_waiter_timeout(gpointer data)
         return G_SOURCE_REMOVE;
 }
 
-/* An event was written: every waiter gets it (they all wait for id > since <= the new id). */
+/* Whether the waiter's filters select an event now. */
+static gboolean event_waiter_has_news(EventWaiter *w)
+{
+        EventQuery one = w->q;
+        g_autoptr(GPtrArray) events = NULL;
+
+        one.f.limit = 1;
+        events = hd_store_events_query(w->e->store, &one.f, NULL);
+        return !events || events->len > 0; /* an error is answered */
+}
+
+/* An event was written: every waiter whose filters select it gets it (the others go on
+ * waiting); when the engine stops (its loop is no longer running), every waiter is answered. */
 void hd_api_events_wake(HdEngine *e)
 {
-        while (e->event_waiters)
-                event_waiter_answer(e->event_waiters->data);
+        gboolean stopping = !e->loop || !g_main_loop_is_running(e->loop);
+        GList *l = e->event_waiters;
+
+        while (l) {
+                GList *next = l->next;
+                if (stopping || event_waiter_has_news(l->data))
+                        event_waiter_answer(l->data); /* removes l from the list */
+                l = next;
+        }
 }
 
 void hd_api_list_events(HdEngine *e, HdHttpRequest *req)
 {
-        static const char *const params[] = {"since", "limit", "wait", "tail", NULL};
+        static const char *const params[] = {"since", "limit",  "wait",   "host_id",
+                                             "vm_id", "action", "object", "tail",   NULL};
         guint64 since = 0, limit = 100, wait = 0, tail = 0;
+        EventQuery q = {.etag = TRUE};
         EventWaiter *w;
 
         if (!hd_api_check_query(req, params) ||
@@ -96,27 +126,45 @@ void hd_api_list_events(HdEngine *e, HdHttpRequest *req)
             !hd_api_query_uint(req, "wait", 0, 300, &wait) ||
             !hd_api_query_uint(req, "tail", 1, 1000, &tail))
                 return;
+        q.f.since = (gint64)since;
+        q.f.limit = (guint)limit;
+        q.f.host_id = hd_api_query(req, "host_id");
+        q.f.vm_id = hd_api_query(req, "vm_id");
+        q.f.action = hd_api_query(req, "action");
+        q.f.object = hd_api_query(req, "object");
+        for (const char *const *p =
+                 (const char *const[]){"host_id", "vm_id", "action", "object", NULL};
+             *p; p++) {
+                const char *v = hd_api_query(req, *p);
+                if (v && (!*v || strlen(v) > 256))
+                        return hd_http_respond_error(req, HD_HTTP_BAD_REQUEST, "invalid-argument",
+                                                     "%s: give 1 to 256 characters", *p);
+        }
         if (tail) { /* the newest events (the portal's first page): ids are dense (store.h 4) */
                 g_autoptr(GError) error = NULL;
                 gint64 last = hd_store_events_last_id(e->store, &error);
                 if (last < 0)
                         return hd_api_respond_gerror(req, error);
-                if (hd_api_query(req, "since") || hd_api_query(req, "wait"))
+                if (hd_api_query(req, "since") || hd_api_query(req, "wait") || q.f.host_id ||
+                    q.f.vm_id || q.f.action || q.f.object)
                         return hd_http_respond_error(req, HD_HTTP_BAD_REQUEST, "invalid-argument",
-                                                     "tail=N answers the newest N events; it "
-                                                     "takes neither since nor wait");
-                answer_events(e, req, MAX(last - (gint64)tail, 0), (guint)tail);
+                                                     "tail=N answers the newest N events of all; "
+                                                     "it takes no since, wait or filter");
+                q.f.since = MAX(last - (gint64)tail, 0);
+                q.f.limit = (guint)tail;
+                answer_events(e, req, &q);
                 return;
         }
-        if (answer_events(e, req, (gint64)since, (guint)limit) > 0 || wait == 0 ||
+        /* a long poll waits for the next event whatever the client holds: no 304 at once */
+        q.etag = wait == 0;
+        if (answer_events(e, req, &q) > 0 || wait == 0 ||
             hd_http_request_get_status(req) != HD_HTTP_OK)
                 return;
         /* nothing new yet: wait for the next event or the end of the wait */
         w = g_new0(EventWaiter, 1);
         w->e = e;
         w->req = hd_http_request_ref(req);
-        w->since = (gint64)since;
-        w->limit = (guint)limit;
+        w->q = q;
         w->timeout_id = g_timeout_add_seconds((guint)wait, event_waiter_timeout, w);
         e->event_waiters = g_list_prepend(e->event_waiters, w);
         hd_http_request_suspend(req); /* drops the empty answer given above */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "devices.h"
 
 /* A host as the API shows it: never the agent token. */
 void hd_api_add_host(JsonBuilder *b, const HdHost *h)
@@ -96,6 +97,8 @@ static void list_hosts(HdEngine *e, HdHttpRequest *req)
         f.name_prefix = hd_api_query(req, "name_prefix");
         f.limit = (guint)limit;
         f.offset = (guint)offset;
+        if (hd_api_not_modified(e, req, HD_ETAG_HOSTS, NULL))
+                return;
         hosts = hd_store_hosts_list(e->store, &f, &total, &error);
         if (!hosts)
                 return hd_api_respond_gerror(req, error);
@@ -208,19 +211,70 @@ static void refresh_host(HdEngine *e, HdHttpRequest *req, const char *id)
         hd_http_respond_text(req, 202, "application/json", "{\"refreshing\":true}");
 }
 
+/* The device filters of GET /v1/hosts/{id}/devices; FALSE when answered 400. */
+static gboolean device_filter(HdHttpRequest *req, HdDeviceFilter *f, guint64 *limit,
+                              guint64 *offset, char **text)
+{
+        guint64 group = G_MAXUINT64;
+
+        if (!hd_api_query_uint(req, "limit", 1, 10000, limit) ||
+            !hd_api_query_uint(req, "offset", 0, G_MAXINT32, offset) ||
+            !hd_api_query_uint(req, "iommu_group", 0, G_MAXINT32, &group))
+                return FALSE;
+        f->category = hd_api_query(req, "class");
+        if (f->category && !hd_device_category_valid(f->category)) {
+                hd_http_respond_error(req, HD_HTTP_BAD_REQUEST, "invalid-argument",
+                                      "class must be gpu, net, storage, usb, audio, bridge or "
+                                      "other");
+                return FALSE;
+        }
+        f->driver = hd_api_query(req, "driver");
+        if (f->driver && (!*f->driver || strlen(f->driver) > 64)) {
+                hd_http_respond_error(req, HD_HTTP_BAD_REQUEST, "invalid-argument",
+                                      "driver: give a driver name (1 to 64 characters) or none");
+                return FALSE;
+        }
+        if (hd_api_query(req, "text")) {
+                const char *t = hd_api_query(req, "text");
+                if (!*t || strlen(t) > 128) {
+                        hd_http_respond_error(req, HD_HTTP_BAD_REQUEST, "invalid-argument",
+                                              "text: give 1 to 128 characters to search for");
+                        return FALSE;
+                }
+                *text = hd_device_search_term(t);
+                f->text = *text;
+        }
+        f->iommu_group = group == G_MAXUINT64 ? -1 : (gint64)group;
+        f->limit = (guint)*limit;
+        f->offset = (guint)*offset;
+        return TRUE;
+}
+
 static void list_inventory(HdEngine *e, HdHttpRequest *req, const char *id, HdInvKind kind)
 {
-        static const char *const dev_params[] = {"driver", NULL};
+        static const char *const dev_params[] = {"class", "driver", "text", "iommu_group",
+                                                 "limit", "offset", NULL};
         g_autoptr(GError) error = NULL;
         g_autoptr(GPtrArray) items = NULL;
         g_autoptr(HdHost) h = NULL;
+        g_autofree char *text = NULL;
+        HdDeviceFilter f = {.iommu_group = -1};
+        /* default: the whole inventory (what callers before pages got) */
+        guint64 limit = 10000, offset = 0;
+        guint total = 0;
         GString *out;
 
         if (!hd_api_check_query(req, kind == HD_INV_DEVICES ? dev_params : NULL))
                 return;
+        if (kind == HD_INV_DEVICES && !device_filter(req, &f, &limit, &offset, &text))
+                return;
+        if (hd_api_not_modified(e, req, HD_ETAG_INVENTORY, id))
+                return;
         h = hd_store_host_get(e->store, id, &error);
-        items = h ? hd_store_inventory_list(e->store, id, kind, hd_api_query(req, "driver"), &error)
-                  : NULL;
+        if (h && kind == HD_INV_DEVICES)
+                items = hd_store_devices_list(e->store, id, &f, &total, &error);
+        else if (h)
+                items = hd_store_inventory_list(e->store, id, kind, NULL, &error);
         if (!items)
                 return hd_api_respond_gerror(req, error);
         /* the agent's objects as stored, spliced as they are */
@@ -236,6 +290,11 @@ static void list_inventory(HdEngine *e, HdHttpRequest *req, const char *id, HdIn
                 g_string_append_printf(out, "\"%s\"", h->last_sync);
         else
                 g_string_append(out, "null");
+        if (kind == HD_INV_DEVICES)
+                g_string_append_printf(out,
+                                       ",\"total\":%u,\"limit\":%" G_GUINT64_FORMAT
+                                       ",\"offset\":%" G_GUINT64_FORMAT,
+                                       total, limit, offset);
         g_string_append(out, kind == HD_INV_DEVICES ? ",\"devices\":[" : ",\"groups\":[");
         for (guint i = 0; i < items->len; i++) {
                 if (i)

@@ -139,6 +139,8 @@ static void list_vms(HdEngine *e, HdHttpRequest *req)
         f.name_prefix = hd_api_query(req, "name_prefix");
         f.limit = (guint)limit;
         f.offset = (guint)offset;
+        if (hd_api_not_modified(e, req, HD_ETAG_VMS, NULL)) /* api-etag.c */
+                return;
         vms = hd_store_vms_list(e->store, &f, &total, &error);
         if (!vms)
                 return hd_api_respond_gerror(req, error);

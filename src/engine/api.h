@@ -49,6 +49,13 @@ void hd_api_add_json_array(JsonBuilder *b, const char *name, const char *json);
 JsonObject *hd_api_body_object(HdEngine *e, HdHttpRequest *req, const char *action,
                                const char *object);
 
+/* ---- collection ETags (api-etag.c) ---- */
+/* Set the answer's ETag to the store's for @scope (hd_store_etag); TRUE when the request's
+ * If-None-Match holds it (or is "*"): then answered 304 with no body. TRUE also after
+ * answering an error (404 for an unknown host): the caller returns in both cases. */
+gboolean hd_api_not_modified(HdEngine *e, HdHttpRequest *req, HdEtagScope scope,
+                             const char *host_id);
+
 /* ---- resources ---- */
 /* /v1/hosts... (@seg: the path's segments after /v1/, @n of them, 1..3) */
 void hd_api_route_hosts(HdEngine *e, HdHttpRequest *req, char **seg, guint n);

@@ -4,6 +4,7 @@
  * hostdev-engine [--db PATH] token create NAME --role admin|viewer   (prints the token once)
  * hostdev-engine [--db PATH] token list
  * hostdev-engine [--db PATH] token revoke NAME
+ * hostdev-engine [--url URL] hosts|vms|events ...   the API client (client.h, client*.c)
  *
  * Options come from the command line over a GKeyFile (data/hostdev-engine.conf, group
  * [engine], keys named like the long options: db, listen, tls-cert, tls-key, replica, web-root,
@@ -13,11 +14,14 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
+
 #include <glib-unix.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 
+#include "client.h"
 #include "engine.h"
 #include "fileio.h"
 #include "vms.h"
@@ -202,6 +206,12 @@ static void options_clear(HdEngineOptions *o)
 
 static int serve(HdEngine *e);
 
+static gboolean print_version(const char *name, const char *value, gpointer data, GError **error)
+{
+        printf("hostdev-engine %s\n", HOSTDEV_VERSION);
+        exit(0);
+}
+
 int main(int argc, char **argv)
 {
         HdEngine e = {.web_fd = -1};
@@ -226,13 +236,26 @@ int main(int argc, char **argv)
             {"replica", 0, 0, G_OPTION_ARG_STRING, &e.opts.replica,
              "This replica's name in the sync leases (default: the host name)", "NAME"},
             {"verbose", 'v', 0, G_OPTION_ARG_NONE, &e.opts.verbose, "Log every request", NULL},
+            {"version", 'V', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, print_version,
+             "Print the version and exit", NULL},
             {NULL},
         };
         g_autoptr(GOptionContext) ctx =
             g_option_context_new("[token create NAME --role admin|viewer | token list | token "
                                  "revoke NAME] - the hostdev fleet manager");
         int rc = 0;
+        /* hosts|vms|events ...: the API client (client.h), with options of its own */
+        int client = hd_client_command_index(argc, argv);
 
+        if (client > 0)
+                return hd_client_main(argc, argv, client);
+        g_option_context_set_description(
+            ctx, "The API client (a running engine; 'hostdev-engine hosts --help' and so on):\n"
+                 "  hosts   list, show, add, edit, remove, refresh, devices, groups, kernel-args,\n"
+                 "          maintenance, reboot, activate\n"
+                 "  vms     list, show, create, edit, delete, add-device, remove-device, start,\n"
+                 "          stop, destroy\n"
+                 "  events  the audit log, --follow");
         g_option_context_add_main_entries(ctx, entries, NULL);
         /* "token create NAME --role R": the subcommand's own arguments are not options */
         g_option_context_set_strict_posix(ctx, TRUE);

@@ -47,3 +47,6 @@ char *sq_like_prefix(const char *prefix);
  * devices on @host_id vanished or changed ids or group "hardware changed" (store-sqlite-vms.c;
  * never clears the mark: the admin re-adds or removes the device). */
 gboolean sq_vms_inventory_changed(HdStore *s, const char *host_id, GError **error);
+/* The subject of an event whose object is @object: its first UUID (a host's or VM's id,
+ * lower-cased), "" when it names none (store-sqlite-query.c). */
+char *sq_event_subject(const char *object);

@@ -122,6 +122,17 @@ static const char *const migrations[] = {
     " created_at TEXT NOT NULL,"
     " expires_at TEXT NOT NULL);"
     "CREATE INDEX portal_sessions_expiry ON portal_sessions (expires_at);",
+    /* 5: what GET /v1/hosts/{id}/devices filters on (store-sqlite-query.c): the device's
+     * class category (hostdev list --class names) and its search text (casefolded address,
+     * ids, vendor, product, class name, driver). Rows written before have NULL in both and
+     * are rewritten by the next inventory diff (hd_store_inventory_apply). */
+    ("ALTER TABLE devices ADD COLUMN category TEXT;"
+     "ALTER TABLE devices ADD COLUMN search TEXT;"),
+    /* 6: an event's subject (store-sqlite-query.c): the id of the host or VM its object names
+     * (the first UUID in it), '' when it names none, indexed for GET /v1/events?host_id=|vm_id=;
+     * NULL on rows written before, which the filter still finds by their object. */
+    ("ALTER TABLE events ADD COLUMN subject TEXT;"
+     "CREATE INDEX events_subject ON events (subject, id);"),
 };
 
 /* ---- helpers ---- */
@@ -270,6 +281,8 @@ void hd_inv_item_free(HdInvItem *it)
         g_free(it->vendor_id);
         g_free(it->device_id);
         g_free(it->driver);
+        g_free(it->category);
+        g_free(it->search);
         g_free(it);
 }
 
@@ -796,21 +809,24 @@ gboolean hd_store_inventory_apply(HdStore *s, const char *host_id, HdInvKind kin
                 return sq_end(s, FALSE, NULL);
         sel = sq_prepare(
             s,
-            dev ? "SELECT address, data FROM devices WHERE host_id = ?"
+            /* a row without its search text (written before migration 3) counts as changed */
+            dev ? "SELECT address, CASE WHEN search IS NULL THEN '' ELSE data END FROM devices "
+                  "WHERE host_id = ?"
                 : "SELECT CAST(number AS TEXT), data FROM iommu_groups WHERE host_id = ?",
             error);
-        ins =
-            sel ? sq_prepare(s,
-                             dev ? "INSERT INTO devices (host_id, address, vendor_id, device_id, "
-                                   "driver, iommu_group, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                                 : "INSERT INTO iommu_groups (host_id, number, data) "
-                                   "VALUES (?1, CAST(?2 AS INTEGER), ?7)",
-                             error)
-                : NULL;
+        ins = sel ? sq_prepare(s,
+                               dev ? "INSERT INTO devices (host_id, address, vendor_id, device_id, "
+                                     "driver, iommu_group, data, category, search) "
+                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                                   : "INSERT INTO iommu_groups (host_id, number, data) "
+                                     "VALUES (?1, CAST(?2 AS INTEGER), ?7)",
+                               error)
+                  : NULL;
         upd = ins ? sq_prepare(
                         s,
                         dev ? "UPDATE devices SET vendor_id = ?3, device_id = ?4, driver = ?5, "
-                              "iommu_group = ?6, data = ?7 WHERE host_id = ?1 AND address = ?2"
+                              "iommu_group = ?6, data = ?7, category = ?8, search = ?9 "
+                              "WHERE host_id = ?1 AND address = ?2"
                             : "UPDATE iommu_groups SET data = ?7 "
                               "WHERE host_id = ?1 AND number = CAST(?2 AS INTEGER)",
                         error)
@@ -857,6 +873,10 @@ gboolean hd_store_inventory_apply(HdStore *s, const char *host_id, HdInvKind kin
                 else
                         sqlite3_bind_null(st, 6);
                 sq_bind_text(st, 7, it->data);
+                if (dev) {
+                        sq_bind_text(st, 8, it->category);
+                        sq_bind_text(st, 9, it->search ? it->search : "");
+                }
                 if (!sq_step_done(s, st, NULL, error))
                         return sq_end(s, FALSE, NULL);
                 if (prev) {
@@ -1051,8 +1071,8 @@ gint64 hd_store_event_add(HdStore *s, const char *actor, const char *action, con
                 return 0;
         id = sq_prepare(s, "SELECT COALESCE(MAX(id), 0) + 1 FROM events", error);
         st = id ? sq_prepare(s,
-                             "INSERT INTO events (id, at, actor, action, object, result, message) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             "INSERT INTO events (id, at, actor, action, object, result, message, "
+                             "subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                              error)
                 : NULL;
         if (!st)
@@ -1067,6 +1087,10 @@ gint64 hd_store_event_add(HdStore *s, const char *actor, const char *action, con
         sq_bind_text(st, 5, object);
         sq_bind_text(st, 6, result);
         sq_bind_text(st, 7, message ? message : "");
+        {
+                g_autofree char *subject = sq_event_subject(object);
+                sq_bind_text(st, 8, subject);
+        }
         if (!sq_step_done(s, st, NULL, error))
                 return sq_end(s, FALSE, NULL);
         return sq_end(s, TRUE, error) ? new_id : 0;

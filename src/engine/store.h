@@ -122,6 +122,8 @@ typedef struct {
         char *data;
         char *vendor_id, *device_id, *driver; /* devices */
         gint64 iommu_group;                   /* devices: -1 none */
+        char *category; /* devices: gpu, net, storage, usb, audio, bridge, other (NULL: unknown) */
+        char *search;   /* devices: casefolded text the text filter searches (hd_device_search_text) */
 } HdInvItem;
 
 void hd_inv_item_free(HdInvItem *it);
@@ -386,6 +388,49 @@ gboolean hd_store_vm_reconcile(HdStore *store, const char *host_id, GHashTable *
                                GHashTable *skip, GPtrArray **changes, GError **error);
 /* TRUE when a VM is pinned to the host (the reconcile has something to do). */
 gboolean hd_store_host_has_vms(HdStore *store, const char *host_id, GError **error);
+
+/* ---- filtered pages and collection ETags (store-sqlite-query.c) ---- */
+
+/* Filters of hd_store_devices_list(); NULL / -1 for "any". */
+typedef struct {
+        const char *category; /* devices.h category name */
+        const char *driver;   /* a driver name, or "none" for devices without one */
+        const char *text;     /* a casefolded substring of the search text (literal) */
+        gint64 iommu_group;   /* -1 any */
+        guint limit;          /* 1.. */
+        guint offset;
+} HdDeviceFilter;
+
+/* A page of the host's device documents (JSON texts) sorted by address; *@total: how many
+ * match. NOT_FOUND when the host does not exist. */
+GPtrArray *hd_store_devices_list(HdStore *store, const char *host_id, const HdDeviceFilter *filter,
+                                 guint *total, GError **error);
+
+/* Filters of hd_store_events_query(); NULL for "any". */
+typedef struct {
+        gint64 since;         /* events with id > since */
+        const char *host_id;  /* events about the host: their object names its id (indexed) */
+        const char *vm_id;    /* events about the VM, likewise */
+        const char *action;   /* exact, or a family when it ends with '*' ("host.*") */
+        const char *object;   /* a substring of the object (literal) */
+        guint limit;
+} HdEventFilter;
+GPtrArray *hd_store_events_query(HdStore *store, const HdEventFilter *filter, GError **error);
+
+/* The strong ETag (quoted) of a collection answer, computed from the store before the answer
+ * is read (so it is never newer than the answer; a change in between gives one more 200, never
+ * a wrong 304). What each one covers:
+ *   HD_ETAG_HOSTS      GET /v1/hosts: COUNT(*) and MAX(updated_at) of hosts (every host change
+ *                      sets updated_at; a removal lowers the count)
+ *   HD_ETAG_INVENTORY  GET /v1/hosts/{id}/devices and /groups: the host row's updated_at,
+ *                      device and group ETags (every inventory diff, status and fact change
+ *                      writes the row); NOT_FOUND without the host
+ *   HD_ETAG_EVENTS     GET /v1/events: MIN(id) and MAX(id) (the log is append-only)
+ *   HD_ETAG_VMS        GET /v1/vms: COUNT(*) and MAX(updated_at) of vms and of hosts (a VM shows
+ *                      its host's name and whether its devices are present)
+ * The parts are hashed (SHA-256, 32 hex digits) with the scope's name: opaque to clients. */
+typedef enum { HD_ETAG_HOSTS, HD_ETAG_INVENTORY, HD_ETAG_EVENTS, HD_ETAG_VMS } HdEtagScope;
+char *hd_store_etag(HdStore *store, HdEtagScope scope, const char *host_id, GError **error);
 
 /* ISO 8601 UTC now. */
 char *hd_store_now(void);

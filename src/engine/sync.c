@@ -15,6 +15,7 @@
 #include <libsoup/soup.h>
 #include <string.h>
 
+#include "devices.h"
 #include "hosts.h"
 
 struct HdSyncManager {
@@ -328,6 +329,8 @@ static GPtrArray *parse_inventory(GBytes *body, HdInvKind kind)
                         it->vendor_id = g_strdup(obj_string(eo, "vendor_id"));
                         it->device_id = g_strdup(obj_string(eo, "device_id"));
                         it->driver = g_strdup(obj_string(eo, "driver"));
+                        it->category = g_strdup(hd_device_category(eo));
+                        it->search = hd_device_search_text(eo);
                         g = json_object_get_member(eo, "iommu_group");
                         if (g && JSON_NODE_HOLDS_VALUE(g) &&
                             json_node_get_value_type(g) == G_TYPE_INT64)

@@ -5,8 +5,8 @@
  * engine's 400, never a crash or a 500); a host body accepted for create has a valid name, an
  * http(s) URL and a non-empty token, and no member it accepted is null; a VM body accepted has
  * a valid name and memory / vCPUs in range; a VM devices body accepted has a host id and 1..64
- * lower-case PCI addresses (src/engine/body-vms.c); a kernel tab body
- * accepted (body-kernel-args.c) becomes a JSON object for the agent with only its members.
+ * lower-case PCI addresses (src/engine/body-vms.c); a kernel tab body accepted
+ * (body-kernel-args.c) becomes a JSON object for the agent with only its members.
  */
 #include "config.h"
 
@@ -89,6 +89,8 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
                                 g_assert_true(hd_engine_pci_address(d.addresses[i], norm));
                                 g_assert_cmpstr(norm, ==, d.addresses[i]);
                         }
+                }
+        }
         {
                 g_autoptr(GError) e = NULL;
                 g_autofree char *out = NULL;

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The SQLite store's filtered pages (devices of a host, the audit log) and the collections'
+ * ETags (store.h, "filtered pages and collection ETags"). Read-only calls: one statement or
+ * two (a count and a page) each.
+ *
+ * Filters are bound parameters, never SQL text; a literal substring becomes a LIKE pattern
+ * with '\' escaping '%', '_' and '\' itself (ESCAPE '\', which PostgreSQL spells the same).
+ * Matching is case-exact on texts both sides casefolded (devices.h), so SQLite's ASCII-only
+ * case folding of LIKE and PostgreSQL's case-sensitive LIKE give the same rows.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "store-sqlite-private.h"
+
+/* '%' + @literal with LIKE's wildcards escaped + (@suffix_wild ? '%' : ""). */
+static char *like_pattern(const char *literal, gboolean prefix_wild, gboolean suffix_wild)
+{
+        GString *p = g_string_new(prefix_wild ? "%" : "");
+
+        for (const char *c = literal; *c; c++) {
+                if (*c == '%' || *c == '_' || *c == '\\')
+                        g_string_append_c(p, '\\');
+                g_string_append_c(p, *c);
+        }
+        if (suffix_wild)
+                g_string_append_c(p, '%');
+        return g_string_free(p, FALSE);
+}
+
+static void bind_named_text(sqlite3_stmt *st, const char *name, const char *v)
+{
+        int i = sqlite3_bind_parameter_index(st, name);
+        if (i)
+                sq_bind_text(st, i, v);
+}
+
+static void bind_named_int64(sqlite3_stmt *st, const char *name, gint64 v)
+{
+        int i = sqlite3_bind_parameter_index(st, name);
+        if (i)
+                sqlite3_bind_int64(st, i, v);
+}
+
+GPtrArray *hd_store_devices_list(HdStore *s, const char *host_id, const HdDeviceFilter *f,
+                                 guint *total, GError **error)
+{
+        g_autoptr(GString) where = g_string_new(" WHERE host_id = :host");
+        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+        g_autofree char *text = f->text ? like_pattern(f->text, TRUE, TRUE) : NULL;
+        g_autofree char *count_sql = NULL, *list_sql = NULL;
+        g_autoptr(Stmt) count = NULL;
+        g_autoptr(Stmt) list = NULL;
+        gboolean no_driver = g_strcmp0(f->driver, "none") == 0;
+        int rc;
+
+        if (!sq_host_exists(s, host_id, error))
+                return NULL;
+        if (f->category)
+                g_string_append(where, " AND category = :category");
+        if (no_driver)
+                g_string_append(where, " AND driver IS NULL");
+        else if (f->driver)
+                g_string_append(where, " AND driver = :driver");
+        if (text)
+                g_string_append(where, " AND search LIKE :text ESCAPE '\\'");
+        if (f->iommu_group >= 0)
+                g_string_append(where, " AND iommu_group = :group");
+        count_sql = g_strconcat("SELECT COUNT(*) FROM devices", where->str, NULL);
+        list_sql = g_strconcat("SELECT data FROM devices", where->str,
+                               " ORDER BY address LIMIT :limit OFFSET :offset", NULL);
+        count = sq_prepare(s, count_sql, error);
+        list = count ? sq_prepare(s, list_sql, error) : NULL;
+        if (!list)
+                return NULL;
+        for (sqlite3_stmt **st = (sqlite3_stmt *[]){count, list, NULL}; *st; st++) {
+                bind_named_text(*st, ":host", host_id);
+                bind_named_text(*st, ":category", f->category);
+                bind_named_text(*st, ":driver", f->driver);
+                bind_named_text(*st, ":text", text);
+                bind_named_int64(*st, ":group", f->iommu_group);
+                bind_named_int64(*st, ":limit", f->limit);
+                bind_named_int64(*st, ":offset", f->offset);
+        }
+        if (sqlite3_step(count) != SQLITE_ROW) {
+                sq_db_fail(s, error, "devices");
+                return NULL;
+        }
+        *total = (guint)sqlite3_column_int64(count, 0);
+        while ((rc = sqlite3_step(list)) == SQLITE_ROW)
+                g_ptr_array_add(out, sq_col_text(list, 0));
+        if (rc != SQLITE_DONE) {
+                sq_db_fail(s, error, "devices");
+                return NULL;
+        }
+        return g_steal_pointer(&out);
+}
+
+static gboolean is_uuid_at(const char *p)
+{
+        for (guint i = 0; i < 36; i++) {
+                gboolean dash = i == 8 || i == 13 || i == 18 || i == 23;
+                if (!p[i] || (dash ? p[i] != '-' : !g_ascii_isxdigit(p[i])))
+                        return FALSE;
+        }
+        return !g_ascii_isalnum(p[36]) && p[36] != '-';
+}
+
+char *sq_event_subject(const char *object)
+{
+        for (const char *p = object; p && *p; p++)
+                if ((p == object || (!g_ascii_isalnum(p[-1]) && p[-1] != '-')) && is_uuid_at(p))
+                        return g_ascii_strdown(p, 36);
+        return g_strdup("");
+}
+
+GPtrArray *hd_store_events_query(HdStore *s, const HdEventFilter *f, GError **error)
+{
+        g_autoptr(GString) sql = g_string_new("SELECT id, at, actor, action, object, result, "
+                                              "message FROM events WHERE id > :since");
+        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)hd_event_free);
+        g_autofree char *host = f->host_id ? like_pattern(f->host_id, TRUE, TRUE) : NULL;
+        g_autofree char *vm = f->vm_id ? like_pattern(f->vm_id, TRUE, TRUE) : NULL;
+        g_autofree char *object = f->object ? like_pattern(f->object, TRUE, TRUE) : NULL;
+        g_autofree char *action = NULL;
+        g_autoptr(Stmt) st = NULL;
+        int rc;
+
+        if (f->action && g_str_has_suffix(f->action, "*")) {
+                g_autofree char *stem = g_strndup(f->action, strlen(f->action) - 1);
+                action = like_pattern(stem, FALSE, TRUE);
+                g_string_append(sql, " AND action LIKE :action ESCAPE '\\'");
+        } else if (f->action) {
+                action = g_strdup(f->action);
+                g_string_append(sql, " AND action = :action");
+        }
+        /* the subject's index; rows from before migration 6 (no subject) by their object */
+        if (host)
+                g_string_append(sql, " AND (subject = :host_id OR (subject IS NULL AND "
+                                     "object LIKE :host ESCAPE '\\'))");
+        if (vm)
+                g_string_append(sql, " AND (subject = :vm_id OR (subject IS NULL AND "
+                                     "object LIKE :vm ESCAPE '\\'))");
+        if (object)
+                g_string_append(sql, " AND object LIKE :object ESCAPE '\\'");
+        g_string_append(sql, " ORDER BY id LIMIT :limit");
+        st = sq_prepare(s, sql->str, error);
+        if (!st)
+                return NULL;
+        bind_named_int64(st, ":since", f->since);
+        bind_named_text(st, ":action", action);
+        bind_named_text(st, ":host", host);
+        bind_named_text(st, ":vm", vm);
+        {
+                g_autofree char *h = f->host_id ? g_ascii_strdown(f->host_id, -1) : NULL;
+                g_autofree char *v = f->vm_id ? g_ascii_strdown(f->vm_id, -1) : NULL;
+                bind_named_text(st, ":host_id", h);
+                bind_named_text(st, ":vm_id", v);
+        }
+        bind_named_text(st, ":object", object);
+        bind_named_int64(st, ":limit", f->limit);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                HdEvent *e = g_new0(HdEvent, 1);
+                e->id = sqlite3_column_int64(st, 0);
+                e->at = sq_col_text(st, 1);
+                e->actor = sq_col_text(st, 2);
+                e->action = sq_col_text(st, 3);
+                e->object = sq_col_text(st, 4);
+                e->result = sq_col_text(st, 5);
+                e->message = sq_col_text(st, 6);
+                g_ptr_array_add(out, e);
+        }
+        if (rc != SQLITE_DONE) {
+                sq_db_fail(s, error, "events");
+                return NULL;
+        }
+        return g_steal_pointer(&out);
+}
+
+/* Every column of the one row @sql answers, as text joined by '\n' onto @parts. */
+static gboolean row_parts(HdStore *s, const char *sql, const char *host_id, GString *parts,
+                          GError **error)
+{
+        g_autoptr(Stmt) st = sq_prepare(s, sql, error);
+        int rc;
+
+        if (!st)
+                return FALSE;
+        if (host_id)
+                sq_bind_text(st, 1, host_id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE && host_id)
+                return sq_not_found(error, "host", host_id);
+        if (rc != SQLITE_ROW)
+                return sq_db_fail(s, error, "etag");
+        for (int i = 0; i < sqlite3_column_count(st); i++) {
+                const unsigned char *t = sqlite3_column_text(st, i);
+                g_string_append_printf(parts, "%s\n", t ? (const char *)t : "-");
+        }
+        return TRUE;
+}
+
+char *hd_store_etag(HdStore *s, HdEtagScope scope, const char *host_id, GError **error)
+{
+        static const char *const names[] = {"hosts", "inventory", "events", "vms"};
+        static const char hosts_sql[] = "SELECT COUNT(*), MAX(updated_at) FROM hosts";
+        g_autoptr(GString) parts = g_string_new(names[scope]);
+        g_autofree char *sum = NULL;
+        gboolean ok = FALSE;
+
+        g_string_append_c(parts, '\n');
+        switch (scope) {
+        case HD_ETAG_HOSTS:
+                ok = row_parts(s, hosts_sql, NULL, parts, error);
+                break;
+        case HD_ETAG_INVENTORY:
+                ok = row_parts(s,
+                               "SELECT id, updated_at, devices_etag, groups_etag, device_count, "
+                               "group_count FROM hosts WHERE id = ?",
+                               host_id, parts, error);
+                break;
+        case HD_ETAG_EVENTS:
+                /* two subqueries: each is one step down the primary key, where MIN and MAX
+                 * in one SELECT scan the table */
+                ok = row_parts(s,
+                               "SELECT (SELECT MIN(id) FROM events), (SELECT MAX(id) FROM events)",
+                               NULL, parts, error);
+                break;
+        case HD_ETAG_VMS:
+                ok =
+                    row_parts(s, "SELECT COUNT(*), MAX(updated_at) FROM vms", NULL, parts, error) &&
+                    row_parts(s, hosts_sql, NULL, parts, error);
+                break;
+        }
+        if (!ok)
+                return NULL;
+        sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, parts->str, (gssize)parts->len);
+        return g_strdup_printf("\"%.32s\"", sum);
+}
