@@ -31,8 +31,8 @@
  * swallowed): one line per host
  *     host INDEX URL TOKEN READ_ONLY_TOKEN shared|private
  * then "ready N". The process runs until SIGTERM or SIGINT, or, when its stdin is a pipe, until
- * the pipe's end of file (a benchmark that dies takes the simulator with it), then answers the waiting long polls
- * 304 as hostdevd does when it stops, and exits 0.
+ * the pipe's end of file (a benchmark that dies takes the simulator with it), then answers the
+ * waiting long polls 304 as hostdevd does when it stops, and exits 0.
  */
 #include "config.h"
 
@@ -58,8 +58,8 @@ typedef struct {
 
 typedef struct {
         GMainLoop *loop;
-        HdAgent base; /* not served: owns the shared HdCtx and HdWatch */
-        GPtrArray *hosts; /* SimHost* */
+        HdAgent base;      /* not served: owns the shared HdCtx and HdWatch */
+        GPtrArray *hosts;  /* SimHost* */
         char *private_dir; /* holds the private trees; removed at exit */
         gboolean stopping;
 } Fleet;
@@ -273,7 +273,8 @@ int main(int argc, char **argv)
             {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log every request", NULL},
             {NULL},
         };
-        g_autoptr(GOptionContext) octx = g_option_context_new("- many hostdevd agents in one process");
+        g_autoptr(GOptionContext) octx =
+            g_option_context_new("- many hostdevd agents in one process");
         guint64 last_private = G_MAXUINT64;
         int rc = 0;
 
@@ -284,8 +285,8 @@ int main(int argc, char **argv)
                 g_printerr("hostdev-fleetsim: %s (see --help)\n", error->message);
                 return 2;
         }
-        if (!root_arg || n_hosts < 1 || n_hosts > 60000 || n_private < 0 ||
-            n_private > n_hosts || base_port < 0 || base_port + n_hosts > 65536) {
+        if (!root_arg || n_hosts < 1 || n_hosts > 60000 || n_private < 0 || n_private > n_hosts ||
+            base_port < 0 || base_port + n_hosts > 65536) {
                 g_printerr("hostdev-fleetsim: give --root DIR, 1 <= --hosts <= 60000, "
                            "0 <= --private <= --hosts and ports below 65536 (see --help)\n");
                 return 2;
@@ -306,10 +307,9 @@ int main(int argc, char **argv)
         f.base.root = g_strdup(hd_ctx_get_root(f.base.ctx));
         f.base.watch = hd_watch_new(&f.base);
         if (n_private > 0) {
-                g_autofree char *tmpl =
-                    g_build_filename(g_file_test("/dev/shm", G_FILE_TEST_IS_DIR) ? "/dev/shm"
-                                                                                 : g_get_tmp_dir(),
-                                     "hostdev-fleetsim-XXXXXX", NULL);
+                g_autofree char *tmpl = g_build_filename(
+                    g_file_test("/dev/shm", G_FILE_TEST_IS_DIR) ? "/dev/shm" : g_get_tmp_dir(),
+                    "hostdev-fleetsim-XXXXXX", NULL);
                 f.private_dir = g_mkdtemp(g_steal_pointer(&tmpl));
                 if (!f.private_dir) {
                         g_printerr("hostdev-fleetsim: cannot make a directory for the private "
@@ -323,8 +323,8 @@ int main(int argc, char **argv)
         g_set_print_handler(quiet_print);
         for (gint i = 0; i < n_hosts; i++) {
                 /* M private hosts spread evenly: i * M / N steps at i = ceil(k * N / M) */
-                guint64 slot = n_private ? (guint64)i * (guint64)n_private / (guint64)n_hosts
-                                         : G_MAXUINT64;
+                guint64 slot =
+                    n_private ? (guint64)i * (guint64)n_private / (guint64)n_hosts : G_MAXUINT64;
                 gboolean priv = n_private > 0 && slot != last_private;
 
                 if (priv)
