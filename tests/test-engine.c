@@ -159,6 +159,7 @@ static void test_sync(void)
         g_autofree char *t1 = hd_et_agent_token(fx1);
         g_autofree char *t2 = hd_et_agent_token(fx2);
         HdEtProc *engine = hd_et_engine_start(dir);
+        g_autoptr(JsonNode) groups_before = NULL;
         g_autofree char *id1 = hd_et_add_host(engine->url, admin, "node1", a1->url, t1);
         g_autofree char *id2 = hd_et_add_host(engine->url, admin, "node2", a2->url, t2);
         g_autofree char *a1_listen = g_strdup(a1->url + strlen("http://"));
@@ -201,6 +202,11 @@ static void test_sync(void)
         }
         /* a driver change on the agent reaches the engine through the long poll */
         {
+                g_autofree char *p = g_strconcat("/v1/hosts/", id1, "/groups", NULL);
+                g_auto(HdEtReply) e = hd_et_call(engine->url, "GET", p, NULL, viewer);
+                groups_before = json_node_copy(json_object_get_member(hd_et_obj(&e), "groups"));
+        }
+        {
                 g_auto(HdEtReply) r = hd_et_call(a1->url, "POST", "/v1/devices/" GPU "/detach",
                                                  "{\"group\": true}", t1);
                 if (r.status != 200)
@@ -221,6 +227,28 @@ static void test_sync(void)
                                (g_get_monotonic_time() - t0) / 1e3);
         }
         g_assert_cmpstr(driver, ==, "vfio-pci");
+        {
+                /* the groups follow without a long poll of their own (one generation for
+                 * both: the devices' 200 re-reads them): the engine's equal the agent's */
+                g_autofree char *p = g_strconcat("/v1/hosts/", id1, "/groups", NULL);
+                gboolean same = FALSE;
+                for (guint i = 0; i < 1000 && !same; i++) {
+                        g_auto(HdEtReply) a = hd_et_call(a1->url, "GET", "/v1/groups", NULL, t1);
+                        g_auto(HdEtReply) e = hd_et_call(engine->url, "GET", p, NULL, viewer);
+                        JsonNode *ag = json_object_get_member(hd_et_obj(&a), "groups");
+                        JsonNode *eg = json_object_get_member(hd_et_obj(&e), "groups");
+                        g_assert_cmpuint(e.status, ==, 200);
+                        same = json_node_equal(ag, eg);
+                        if (!same)
+                                g_usleep(10000);
+                }
+                g_assert_true(same);
+                {
+                        g_auto(HdEtReply) e = hd_et_call(engine->url, "GET", p, NULL, viewer);
+                        JsonNode *eg = json_object_get_member(hd_et_obj(&e), "groups");
+                        g_assert_false(json_node_equal(eg, groups_before));
+                }
+        }
         {
                 /* filtered by driver, from the store */
                 g_autofree char *p =

@@ -350,13 +350,23 @@ static void on_facts_refreshed(HdSync *s, guint status, GBytes *body, const char
                 fail(s, "GET /v1/host: the agent's answer is not the host document");
 }
 
+static void on_groups_refreshed(HdSync *s, guint status, GBytes *body, const char *etag)
+{
+        if (status == SOUP_STATUS_OK)
+                apply(s, HD_INV_GROUPS, body, etag);
+}
+
 static void on_poll(HdSync *s, HdInvKind kind, guint status, GBytes *body, const char *etag)
 {
         if (status == SOUP_STATUS_OK) {
                 if (!apply(s, kind, body, etag))
                         return;
-                if (kind == HD_INV_DEVICES)
+                /* one generation for devices and groups (the agent's ETag): a new one on
+                 * devices is a new one on groups, so groups need no long poll of their own */
+                if (kind == HD_INV_DEVICES) {
                         call(s, "/v1/host", NULL, on_facts_refreshed);
+                        call(s, "/v1/groups", NULL, on_groups_refreshed);
+                }
         }
         poll_kind(s, kind);
 }
@@ -402,7 +412,6 @@ static void on_groups(HdSync *s, guint status, GBytes *body, const char *etag)
                 emit(s, "host.up", "ok", backoff ? "the agent answers again" : "the agent answers");
         s->polling = TRUE;
         poll_kind(s, HD_INV_DEVICES);
-        poll_kind(s, HD_INV_GROUPS);
 }
 
 static void on_devices(HdSync *s, guint status, GBytes *body, const char *etag)
