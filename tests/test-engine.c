@@ -12,6 +12,8 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
+
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <signal.h>
@@ -530,6 +532,52 @@ static void test_bad_input(void)
         hd_et_rm_rf(dir);
 }
 
+/* Started with a low soft descriptor limit (a shell's 1,024 runs out at about 1,000 hosts),
+ * the engine raises it to the hard limit. */
+static void test_descriptor_limit(void)
+{
+        g_autofree char *dir = hd_test_make_tmp_dir();
+        g_autofree char *db = g_build_filename(dir, "engine.db", NULL);
+        g_autofree char *log = g_build_filename(dir, "engine.log", NULL);
+        g_autofree char *nofile = NULL;
+        g_autofree char *limits_path = NULL;
+        g_autofree char *limits = NULL;
+        g_auto(GStrv) lines = NULL;
+        struct rlimit rl;
+        gboolean seen = FALSE;
+        HdEtProc *engine;
+
+        g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &rl), ==, 0);
+        g_assert_cmpuint(rl.rlim_max, >, 256);
+        nofile = g_strdup_printf("--nofile=256:%lu", (unsigned long)rl.rlim_max);
+        {
+                const char *argv[] = {"prlimit", nofile, "--", g_getenv("HOSTDEV_ENGINE"), "--db",
+                                      db, "--listen", "127.0.0.1:0", NULL};
+                engine = hd_et_proc_start(argv, log);
+        }
+        limits_path = g_strdup_printf("/proc/%s/limits", g_subprocess_get_identifier(engine->proc));
+        g_assert_true(g_file_get_contents(limits_path, &limits, NULL, NULL));
+        lines = g_strsplit(limits, "\n", -1);
+        for (char **l = lines; *l; l++) {
+                g_auto(GStrv) w = NULL;
+                if (!g_str_has_prefix(*l, "Max open files"))
+                        continue;
+                w = g_strsplit_set(*l + strlen("Max open files"), " ", -1);
+                {
+                        g_autoptr(GPtrArray) nums = g_ptr_array_new();
+                        for (char **x = w; *x; x++)
+                                if (**x)
+                                        g_ptr_array_add(nums, *x);
+                        g_assert_cmpuint(nums->len, >=, 2);
+                        g_assert_cmpuint(g_ascii_strtoull(nums->pdata[0], NULL, 10), ==, rl.rlim_max);
+                        g_assert_cmpuint(g_ascii_strtoull(nums->pdata[1], NULL, 10), ==, rl.rlim_max);
+                }
+                seen = TRUE;
+        }
+        g_assert_true(seen);
+        hd_et_proc_stop(engine, SIGTERM);
+}
+
 int main(int argc, char **argv)
 {
         int rc;
@@ -540,6 +588,7 @@ int main(int argc, char **argv)
         g_test_add_func("/engine/tokens", test_tokens);
         g_test_add_func("/engine/sync", test_sync);
         g_test_add_func("/engine/bad-input", test_bad_input);
+        g_test_add_func("/engine/descriptor-limit", test_descriptor_limit);
         rc = g_test_run();
         g_object_unref(hd_et_session);
         return rc;

@@ -13,10 +13,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <glib-unix.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 
 #include "engine.h"
 #include "fileio.h"
@@ -261,70 +263,6 @@ int main(int argc, char **argv)
         return rc;
 }
 
-static int serve(HdEngine *e);
-
-int main(int argc, char **argv)
-{
-        HdEngine e = {0};
-        g_autoptr(GError) error = NULL;
-        g_autofree char *config = NULL;
-        gint poll_wait = 0, retry_max = 0;
-        GOptionEntry entries[] = {
-            {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
-             "Configuration file (default " DEFAULT_CONFIG ")", "FILE"},
-            {"db", 0, 0, G_OPTION_ARG_FILENAME, &e.opts.db_path,
-             "SQLite database (default " DEFAULT_DB ")", "PATH"},
-            {"listen", 'l', 0, G_OPTION_ARG_STRING, &e.opts.listen,
-             "Address to listen on (default 127.0.0.1:8087)", "ADDR:PORT"},
-            {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &e.opts.tls_cert, "PEM certificate", "FILE"},
-            {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &e.opts.tls_key, "PEM key", "FILE"},
-            {"poll-wait", 0, 0, G_OPTION_ARG_INT, &poll_wait,
-             "Seconds an agent holds a long poll (default 60)", "N"},
-            {"retry-max", 0, 0, G_OPTION_ARG_INT, &retry_max,
-             "Longest retry backoff for a non-responsive host (default 60)", "SECONDS"},
-            {"replica", 0, 0, G_OPTION_ARG_STRING, &e.opts.replica,
-             "This replica's name in the sync leases (default: the host name)", "NAME"},
-            {"verbose", 'v', 0, G_OPTION_ARG_NONE, &e.opts.verbose, "Log every request", NULL},
-            {NULL},
-        };
-        g_autoptr(GOptionContext) ctx =
-            g_option_context_new("[token create NAME --role admin|viewer | token list | token "
-                                 "revoke NAME] - the hostdev fleet manager");
-        int rc = 0;
-
-        g_option_context_add_main_entries(ctx, entries, NULL);
-        /* "token create NAME --role R": the subcommand's own arguments are not options */
-        g_option_context_set_strict_posix(ctx, TRUE);
-        if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-                fprintf(stderr, "hostdev-engine: %s\n", error->message);
-                return 2;
-        }
-        if ((poll_wait && (poll_wait < 1 || poll_wait > 300)) ||
-            (retry_max && (retry_max < 1 || retry_max > 3600))) {
-                fprintf(stderr, "hostdev-engine: --poll-wait is 1..300, --retry-max 1..3600\n");
-                return 2;
-        }
-        e.opts.poll_wait = (guint)poll_wait;
-        e.opts.retry_max = (guint)retry_max;
-        if (!load_config(&e.opts, config ? config : DEFAULT_CONFIG, config != NULL, &error)) {
-                rc = fail("configuration", error);
-        } else {
-                if (!e.opts.db_path)
-                        e.opts.db_path = g_strdup(DEFAULT_DB);
-                if (argc > 1 && strcmp(argv[1], "token") == 0) {
-                        rc = token_main(e.opts.db_path, argc - 1, argv + 1);
-                } else if (argc > 1) {
-                        fprintf(stderr, "hostdev-engine: unknown command \"%s\" (see --help)\n",
-                                g_utf8_validate(argv[1], -1, NULL) ? argv[1] : "?");
-                        rc = 2;
-                } else {
-                        rc = serve(&e);
-                }
-        }
-        options_clear(&e.opts);
-        return rc;
-}
-
 /* Every up host holds a socket (its long poll), and more while it syncs: a soft limit of
  * 1,024 descriptors (a shell's usual one) runs out at about 1,000 hosts. The systemd unit sets
  * LimitNOFILE; started otherwise, the engine takes the hard limit it is allowed. */
@@ -346,6 +284,7 @@ static int serve(HdEngine *e)
         g_autofree char *replica = NULL;
         int rc = 0;
 
+        raise_nofile(e);
 
         if (!e->opts.listen)
                 e->opts.listen = g_strdup("127.0.0.1:8087");
