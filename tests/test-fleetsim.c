@@ -514,10 +514,103 @@ static void test_driver_change(void)
         hostdevd_stop(agent);
 }
 
+/* Refused options: exit 2 and what to give. */
+static void test_options(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *bin = g_getenv("HOSTDEV_FLEETSIM");
+        static const char *const usage = "give --root DIR, 1 <= --hosts <= 60000, 0 <= --private "
+                                         "<= --hosts and ports below 65536";
+        const char *const cases[][6] = {
+            {"--hosts", "1", NULL},
+            {"--root", "ROOT", "--hosts", "0", NULL},
+            {"--root", "ROOT", "--hosts", "60001", NULL},
+            {"--root", "ROOT", "--hosts", "2", "--private", "3"},
+            {"--root", "ROOT", "--private", "-2", NULL},
+            {"--root", "ROOT", "--hosts", "10", "--base-port", "65530"},
+        };
+
+        g_assert_nonnull(bin);
+        for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+                const char *argv[8] = {bin};
+                g_autofree char *out = NULL, *err = NULL;
+                guint n = 1;
+
+                for (guint k = 0; k < 6 && cases[i][k]; k++)
+                        argv[n++] = strcmp(cases[i][k], "ROOT") == 0 ? fx->root : cases[i][k];
+                argv[n] = NULL;
+                g_assert_cmpint(hd_test_run_guarded(argv, NULL, 60, &out, &err), ==, 2);
+                if (!strstr(err, usage))
+                        g_error("case %zu: %s", i, err);
+                g_assert_cmpstr(out, ==, "");
+        }
+        /* a tree that is not there */
+        {
+                const char *argv[] = {bin,       "--root", "/nonexistent/hostdev-fleetsim",
+                                      "--hosts", "1",      NULL};
+                g_autofree char *out = NULL, *err = NULL;
+                g_assert_cmpint(hd_test_run_guarded(argv, NULL, 60, &out, &err), ==, 1);
+                g_assert_nonnull(strstr(err, "cannot open /nonexistent/hostdev-fleetsim"));
+        }
+}
+
+/* --base-port: host i listens on P + i. */
+static void test_base_port(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(GSocket) probe =
+            g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+        g_autoptr(GInetAddress) lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+        g_autoptr(GSocketAddress) any = g_inet_socket_address_new(lo, 0);
+        g_autoptr(GSocketAddress) bound = NULL;
+        g_autofree char *port = NULL;
+        guint16 p;
+        Fleet *f;
+
+        /* a free port: the kernel's pick, released just before the simulator binds it */
+        g_assert_true(g_socket_bind(probe, any, FALSE, NULL));
+        bound = g_socket_get_local_address(probe, NULL);
+        p = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+        g_socket_close(probe, NULL);
+        port = g_strdup_printf("%u", p);
+        {
+                const char *bin = g_getenv("HOSTDEV_FLEETSIM");
+                g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(
+                    G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                    G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GDataInputStream) in = NULL;
+                g_autofree char *line = NULL, *ready = NULL, *want = NULL;
+
+                g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
+                f = g_new0(Fleet, 1);
+                f->proc =
+                    g_subprocess_launcher_spawn(l, &error, bin, "--root", fx->root, "--hosts", "1",
+                                                "--private", "0", "--base-port", port, NULL);
+                g_assert_no_error(error);
+                f->stdin_pipe = g_object_ref(g_subprocess_get_stdin_pipe(f->proc));
+                f->hosts = g_ptr_array_new_with_free_func((GDestroyNotify)agent_free);
+                f->kinds = g_ptr_array_new_with_free_func(g_free);
+                in = g_data_input_stream_new(g_subprocess_get_stdout_pipe(f->proc));
+                line = g_data_input_stream_read_line_utf8(in, NULL, NULL, &error);
+                g_assert_no_error(error);
+                g_assert_nonnull(line);
+                want = g_strdup_printf("host 0 http://127.0.0.1:%u/ ", p);
+                g_assert_true(g_str_has_prefix(line, want));
+                g_assert_true(g_str_has_suffix(line, " shared"));
+                ready = g_data_input_stream_read_line_utf8(in, NULL, NULL, &error);
+                g_assert_cmpstr(ready, ==, "ready 1");
+        }
+        stop_and_wait(f->proc);
+        fleet_free(f);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/fleetsim/same-answers", test_same_answers);
         g_test_add_func("/fleetsim/driver-change", test_driver_change);
+        g_test_add_func("/fleetsim/options", test_options);
+        g_test_add_func("/fleetsim/base-port", test_base_port);
         return g_test_run();
 }

@@ -258,7 +258,7 @@ int main(int argc, char **argv)
         Fleet f = {0};
         g_autoptr(GError) error = NULL;
         g_autofree char *root_arg = NULL;
-        gint n_hosts = 1000, n_private = 10, base_port = 0;
+        gint n_hosts = 1000, n_private = -1, base_port = 0;
         gboolean verbose = FALSE;
         const GOptionEntry entries[] = {
             {"root", 0, 0, G_OPTION_ARG_FILENAME, &root_arg,
@@ -266,7 +266,7 @@ int main(int argc, char **argv)
             {"hosts", 'n', 0, G_OPTION_ARG_INT, &n_hosts, "Simulated hosts (default 1000)", "N"},
             {"private", 0, 0, G_OPTION_ARG_INT, &n_private,
              "Hosts with a copy of the tree of their own, whose drivers can change through "
-             "their API (default 10)",
+             "their API (default 10, at most --hosts)",
              "M"},
             {"base-port", 0, 0, G_OPTION_ARG_INT, &base_port,
              "Host i listens on 127.0.0.1:P+i (default 0: ports the kernel picks)", "P"},
@@ -285,6 +285,8 @@ int main(int argc, char **argv)
                 g_printerr("hostdev-fleetsim: %s (see --help)\n", error->message);
                 return 2;
         }
+        if (n_private == -1)
+                n_private = MIN(10, n_hosts);
         if (!root_arg || n_hosts < 1 || n_hosts > 60000 || n_private < 0 || n_private > n_hosts ||
             base_port < 0 || base_port + n_hosts > 65536) {
                 g_printerr("hostdev-fleetsim: give --root DIR, 1 <= --hosts <= 60000, "
