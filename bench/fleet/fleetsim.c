@@ -322,6 +322,9 @@ int main(int argc, char **argv)
                 }
         }
 
+        /* before the "ready" line: a supervisor may signal as soon as it reads it */
+        g_unix_signal_add(SIGTERM, on_signal, &f);
+        g_unix_signal_add(SIGINT, on_signal, &f);
         g_set_print_handler(quiet_print);
         for (gint i = 0; i < n_hosts; i++) {
                 /* M private hosts spread evenly: i * M / N steps at i = ceil(k * N / M) */
@@ -347,8 +350,6 @@ int main(int argc, char **argv)
         printf("ready %u\n", f.hosts->len);
         fflush(stdout);
 
-        g_unix_signal_add(SIGTERM, on_signal, &f);
-        g_unix_signal_add(SIGINT, on_signal, &f);
         {
                 struct stat st;
                 if (fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
