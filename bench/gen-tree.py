@@ -6,6 +6,8 @@ SIZE is one of
             without ACS, NVMe, NIC, a PCIe-to-PCI bridge group with a conventional card
   sriov     ~1,100 functions: 16 PFs x 64 VFs, 4 GPU pairs, the desktop's chipset and bridge group
   large     ~4,200 functions: 32 PFs x 128 VFs, 8 GPU pairs, chipset and bridge group
+  fleet     128 functions: 2 PFs x 51 VFs, 2 GPU pairs, chipset and bridge group (one host of
+            the engine's benchmark, bench/engine/run)
 
 The tree is built by tests/fixtures/mkfixture.py (build(topology, destdir)), so it has the kernel's
 layout: device directories nested under their bridges, bus and driver links both ways,
@@ -29,6 +31,8 @@ SIZES = {
     "desktop": (1, 6, 2),
     "sriov": (16, 64, 4),
     "large": (32, 128, 8),
+    # one host of bench/engine/run's fleet: 128 functions
+    "fleet": (2, 51, 2),
 }
 
 

@@ -12,6 +12,8 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
+
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <signal.h>
@@ -159,6 +161,7 @@ static void test_sync(void)
         g_autofree char *t1 = hd_et_agent_token(fx1);
         g_autofree char *t2 = hd_et_agent_token(fx2);
         HdEtProc *engine = hd_et_engine_start(dir);
+        g_autoptr(JsonNode) groups_before = NULL;
         g_autofree char *id1 = hd_et_add_host(engine->url, admin, "node1", a1->url, t1);
         g_autofree char *id2 = hd_et_add_host(engine->url, admin, "node2", a2->url, t2);
         g_autofree char *a1_listen = g_strdup(a1->url + strlen("http://"));
@@ -201,6 +204,11 @@ static void test_sync(void)
         }
         /* a driver change on the agent reaches the engine through the long poll */
         {
+                g_autofree char *p = g_strconcat("/v1/hosts/", id1, "/groups", NULL);
+                g_auto(HdEtReply) e = hd_et_call(engine->url, "GET", p, NULL, viewer);
+                groups_before = json_node_copy(json_object_get_member(hd_et_obj(&e), "groups"));
+        }
+        {
                 g_auto(HdEtReply) r = hd_et_call(a1->url, "POST", "/v1/devices/" GPU "/detach",
                                                  "{\"group\": true}", t1);
                 if (r.status != 200)
@@ -221,6 +229,28 @@ static void test_sync(void)
                                (g_get_monotonic_time() - t0) / 1e3);
         }
         g_assert_cmpstr(driver, ==, "vfio-pci");
+        {
+                /* the groups follow without a long poll of their own (one generation for
+                 * both: the devices' 200 re-reads them): the engine's equal the agent's */
+                g_autofree char *p = g_strconcat("/v1/hosts/", id1, "/groups", NULL);
+                gboolean same = FALSE;
+                for (guint i = 0; i < 1000 && !same; i++) {
+                        g_auto(HdEtReply) a = hd_et_call(a1->url, "GET", "/v1/groups", NULL, t1);
+                        g_auto(HdEtReply) e = hd_et_call(engine->url, "GET", p, NULL, viewer);
+                        JsonNode *ag = json_object_get_member(hd_et_obj(&a), "groups");
+                        JsonNode *eg = json_object_get_member(hd_et_obj(&e), "groups");
+                        g_assert_cmpuint(e.status, ==, 200);
+                        same = json_node_equal(ag, eg);
+                        if (!same)
+                                g_usleep(10000);
+                }
+                g_assert_true(same);
+                {
+                        g_auto(HdEtReply) e = hd_et_call(engine->url, "GET", p, NULL, viewer);
+                        JsonNode *eg = json_object_get_member(hd_et_obj(&e), "groups");
+                        g_assert_false(json_node_equal(eg, groups_before));
+                }
+        }
         {
                 /* filtered by driver, from the store */
                 g_autofree char *p =
@@ -502,6 +532,52 @@ static void test_bad_input(void)
         hd_et_rm_rf(dir);
 }
 
+/* Started with a low soft descriptor limit (a shell's 1,024 runs out at about 1,000 hosts),
+ * the engine raises it to the hard limit. */
+static void test_descriptor_limit(void)
+{
+        g_autofree char *dir = hd_test_make_tmp_dir();
+        g_autofree char *db = g_build_filename(dir, "engine.db", NULL);
+        g_autofree char *log = g_build_filename(dir, "engine.log", NULL);
+        g_autofree char *nofile = NULL;
+        g_autofree char *limits_path = NULL;
+        g_autofree char *limits = NULL;
+        g_auto(GStrv) lines = NULL;
+        struct rlimit rl;
+        gboolean seen = FALSE;
+        HdEtProc *engine;
+
+        g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &rl), ==, 0);
+        g_assert_cmpuint(rl.rlim_max, >, 256);
+        nofile = g_strdup_printf("--nofile=256:%lu", (unsigned long)rl.rlim_max);
+        {
+                const char *argv[] = {"prlimit", nofile, "--", g_getenv("HOSTDEV_ENGINE"), "--db",
+                                      db, "--listen", "127.0.0.1:0", NULL};
+                engine = hd_et_proc_start(argv, log);
+        }
+        limits_path = g_strdup_printf("/proc/%s/limits", g_subprocess_get_identifier(engine->proc));
+        g_assert_true(g_file_get_contents(limits_path, &limits, NULL, NULL));
+        lines = g_strsplit(limits, "\n", -1);
+        for (char **l = lines; *l; l++) {
+                g_auto(GStrv) w = NULL;
+                if (!g_str_has_prefix(*l, "Max open files"))
+                        continue;
+                w = g_strsplit_set(*l + strlen("Max open files"), " ", -1);
+                {
+                        g_autoptr(GPtrArray) nums = g_ptr_array_new();
+                        for (char **x = w; *x; x++)
+                                if (**x)
+                                        g_ptr_array_add(nums, *x);
+                        g_assert_cmpuint(nums->len, >=, 2);
+                        g_assert_cmpuint(g_ascii_strtoull(nums->pdata[0], NULL, 10), ==, rl.rlim_max);
+                        g_assert_cmpuint(g_ascii_strtoull(nums->pdata[1], NULL, 10), ==, rl.rlim_max);
+                }
+                seen = TRUE;
+        }
+        g_assert_true(seen);
+        hd_et_proc_stop(engine, SIGTERM);
+}
+
 int main(int argc, char **argv)
 {
         int rc;
@@ -512,6 +588,7 @@ int main(int argc, char **argv)
         g_test_add_func("/engine/tokens", test_tokens);
         g_test_add_func("/engine/sync", test_sync);
         g_test_add_func("/engine/bad-input", test_bad_input);
+        g_test_add_func("/engine/descriptor-limit", test_descriptor_limit);
         rc = g_test_run();
         g_object_unref(hd_et_session);
         return rc;

@@ -23,19 +23,12 @@ static const char *member_string(JsonObject *o, const char *name)
         return json_node_get_string(n);
 }
 
-const char *hd_device_category(JsonObject *device)
+const char *hd_device_category_of(const char *cls, gboolean is_bridge)
 {
-        const char *cls = member_string(device, "class");
-        JsonNode *bridge = json_object_get_member(device, "is_bridge");
         guint64 code;
 
-        if (!cls || !g_ascii_string_to_unsigned(cls, 16, 0, 0xffffff, &code, NULL)) {
-                if (bridge && JSON_NODE_HOLDS_VALUE(bridge) &&
-                    json_node_get_value_type(bridge) == G_TYPE_BOOLEAN &&
-                    json_node_get_boolean(bridge))
-                        return "bridge";
-                return "other";
-        }
+        if (!cls || !g_ascii_string_to_unsigned(cls, 16, 0, 0xffffff, &code, NULL))
+                return is_bridge ? "bridge" : "other";
         switch ((code >> 16) & 0xff) {
         case 0x01:
                 return "storage";
@@ -55,26 +48,48 @@ const char *hd_device_category(JsonObject *device)
         }
 }
 
+const char *hd_device_category(JsonObject *device)
+{
+        JsonNode *bridge = json_object_get_member(device, "is_bridge");
+
+        return hd_device_category_of(member_string(device, "class"),
+                                     bridge && JSON_NODE_HOLDS_VALUE(bridge) &&
+                                         json_node_get_value_type(bridge) == G_TYPE_BOOLEAN &&
+                                         json_node_get_boolean(bridge));
+}
+
 char *hd_device_search_term(const char *text)
 {
         g_autofree char *valid = g_utf8_make_valid(text, -1);
         return g_utf8_casefold(valid, -1);
 }
 
-char *hd_device_search_text(JsonObject *device)
+char *hd_device_search_text_of(const char *address, const char *vendor, const char *product,
+                               const char *class_name, const char *driver,
+                               const char *vendor_id, const char *device_id)
 {
         g_autoptr(GString) s = g_string_new(NULL);
-        const char *vendor_id = member_string(device, "vendor_id");
-        const char *device_id = member_string(device, "device_id");
 
-        for (const char *const *m = (const char *const[]){"address", "vendor", "product",
-                                                          "class_name", "driver", NULL};
-             *m; m++) {
-                const char *v = member_string(device, *m);
-                if (v)
-                        g_string_append_printf(s, "%s\n", v);
-        }
+        if (address)
+                g_string_append_printf(s, "%s\n", address);
+        if (vendor)
+                g_string_append_printf(s, "%s\n", vendor);
+        if (product)
+                g_string_append_printf(s, "%s\n", product);
+        if (class_name)
+                g_string_append_printf(s, "%s\n", class_name);
+        if (driver)
+                g_string_append_printf(s, "%s\n", driver);
         if (vendor_id && device_id)
                 g_string_append_printf(s, "%s:%s\n", vendor_id, device_id);
         return hd_device_search_term(s->str);
+}
+
+char *hd_device_search_text(JsonObject *device)
+{
+        return hd_device_search_text_of(
+            member_string(device, "address"), member_string(device, "vendor"),
+            member_string(device, "product"), member_string(device, "class_name"),
+            member_string(device, "driver"), member_string(device, "vendor_id"),
+            member_string(device, "device_id"));
 }

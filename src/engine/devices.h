@@ -20,5 +20,13 @@ gboolean hd_device_category_valid(const char *name);
 const char *hd_device_category(JsonObject *device);
 /* The search text of @device. */
 char *hd_device_search_text(JsonObject *device);
+
+/* The same from the members themselves (inventory-json.c reads them without a JSON tree):
+ * @klass the "class" member (hex text) or NULL, @is_bridge its "is_bridge"; the strings NULL
+ * when absent. */
+const char *hd_device_category_of(const char *klass, gboolean is_bridge);
+char *hd_device_search_text_of(const char *address, const char *vendor, const char *product,
+                               const char *class_name, const char *driver,
+                               const char *vendor_id, const char *device_id);
 /* A query term as the search text holds it (casefolded). */
 char *hd_device_search_term(const char *text);

@@ -36,9 +36,12 @@
  *   where they are, so an admin's decision is never undone by a sync cycle.
  *   (removed)       -- the sync is cancelled, its requests aborted, its rows deleted.
  *
- * While up, each host has exactly two requests outstanding on its agent: GET /v1/devices?wait=N
- * and GET /v1/groups?wait=N, each with If-None-Match: the ETag last stored. A 200 on devices
- * also re-reads GET /v1/host (readiness and kernel arguments may follow a driver change).
+ * While up, each host has exactly one request outstanding on its agent: GET /v1/devices?wait=N
+ * with If-None-Match: the ETag last stored. The agent has one generation (and ETag) for
+ * devices and groups, so a 200 on devices also re-reads GET /v1/groups and GET /v1/host
+ * (group states, readiness and kernel arguments may follow a driver change). One long poll
+ * instead of two halves the engine's sockets and main-loop sources (at 1,000 hosts each loop
+ * iteration polls every one of them: bench/README.md, "The engine at 1,000 hosts").
  * A refresh (POST /v1/hosts/{id}/refresh) cancels the polls and runs connecting's reads again.
  *
  * The store is the truth (store.h rule 2): the in-memory HdSync holds the requests in flight

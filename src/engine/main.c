@@ -14,12 +14,14 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 #include <glib-unix.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 
 #include "client.h"
 #include "engine.h"
@@ -289,11 +291,28 @@ int main(int argc, char **argv)
         return rc;
 }
 
+/* Every up host holds a socket (its long poll), and more while it syncs: a soft limit of
+ * 1,024 descriptors (a shell's usual one) runs out at about 1,000 hosts. The systemd unit sets
+ * LimitNOFILE; started otherwise, the engine takes the hard limit it is allowed. */
+static void raise_nofile(HdEngine *e)
+{
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+                hd_engine_log(e, "warning", "cannot raise the descriptor limit to %lu: %s",
+                              (unsigned long)rl.rlim_max, g_strerror(errno));
+}
+
 static int serve(HdEngine *e)
 {
         g_autoptr(GError) error = NULL;
         g_autofree char *replica = NULL;
         int rc = 0;
+
+        raise_nofile(e);
 
         if (!e->opts.listen)
                 e->opts.listen = g_strdup("127.0.0.1:8087");
@@ -324,6 +343,9 @@ static int serve(HdEngine *e)
                 };
                 e->sync = hd_sync_manager_new(e->store, &sc, on_sync_event, e);
         }
+        /* before the "listening" line: a supervisor may signal as soon as it reads it */
+        g_unix_signal_add(SIGTERM, on_signal, e->loop);
+        g_unix_signal_add(SIGINT, on_signal, e->loop);
         if (!hd_engine_api_start(e, &error)) {
                 rc = fail("cannot listen", error);
                 goto out;
@@ -333,8 +355,6 @@ static int serve(HdEngine *e)
                 rc = fail("cannot start the sync", error);
                 goto out;
         }
-        g_unix_signal_add(SIGTERM, on_signal, e->loop);
-        g_unix_signal_add(SIGINT, on_signal, e->loop);
         g_main_loop_run(e->loop);
         hd_engine_log(e, "info", "stopping");
 out:

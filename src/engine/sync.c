@@ -17,6 +17,7 @@
 
 #include "devices.h"
 #include "hosts.h"
+#include "inventory-json.h"
 
 struct HdSyncManager {
         HdStore *store;
@@ -302,52 +303,14 @@ static gboolean store_facts(HdSync *s, GBytes *body)
         return TRUE;
 }
 
+/* One pass over the bytes, no JSON tree (inventory-json.h: at 1,000 hosts json-glib's tree and
+ * the text generated again per element were most of the sync's CPU time). */
 static GPtrArray *parse_inventory(GBytes *body, HdInvKind kind)
 {
-        g_autoptr(JsonObject) o = parse_object(body);
-        g_autoptr(GPtrArray) items =
-            g_ptr_array_new_with_free_func((GDestroyNotify)hd_inv_item_free);
-        JsonNode *n =
-            o ? json_object_get_member(o, kind == HD_INV_DEVICES ? "devices" : "groups") : NULL;
-        JsonArray *a;
+        gsize len = 0;
+        const char *data = g_bytes_get_data(body, &len);
 
-        if (!n || !JSON_NODE_HOLDS_ARRAY(n))
-                return NULL;
-        a = json_node_get_array(n);
-        for (guint i = 0; i < json_array_get_length(a); i++) {
-                JsonNode *e = json_array_get_element(a, i);
-                JsonObject *eo = JSON_NODE_HOLDS_OBJECT(e) ? json_node_get_object(e) : NULL;
-                HdInvItem *it;
-                JsonNode *g;
-
-                if (!eo)
-                        return NULL;
-                it = g_new0(HdInvItem, 1);
-                it->iommu_group = -1;
-                if (kind == HD_INV_DEVICES) {
-                        it->key = g_strdup(obj_string(eo, "address"));
-                        it->vendor_id = g_strdup(obj_string(eo, "vendor_id"));
-                        it->device_id = g_strdup(obj_string(eo, "device_id"));
-                        it->driver = g_strdup(obj_string(eo, "driver"));
-                        it->category = g_strdup(hd_device_category(eo));
-                        it->search = hd_device_search_text(eo);
-                        g = json_object_get_member(eo, "iommu_group");
-                        if (g && JSON_NODE_HOLDS_VALUE(g) &&
-                            json_node_get_value_type(g) == G_TYPE_INT64)
-                                it->iommu_group = json_node_get_int(g);
-                } else {
-                        g = json_object_get_member(eo, "group");
-                        if (g && JSON_NODE_HOLDS_VALUE(g) &&
-                            json_node_get_value_type(g) == G_TYPE_INT64)
-                                it->key =
-                                    g_strdup_printf("%" G_GINT64_FORMAT, json_node_get_int(g));
-                }
-                it->data = json_to_string(e, FALSE);
-                g_ptr_array_add(items, it);
-                if (!it->key)
-                        return NULL;
-        }
-        return g_steal_pointer(&items);
+        return hd_inventory_json_parse(data ? data : "", len, kind, NULL);
 }
 
 /* A 200 of /v1/devices or /v1/groups: one transaction. */
@@ -402,13 +365,23 @@ static void on_facts_refreshed(HdSync *s, guint status, GBytes *body, const char
                 fail(s, "GET /v1/host: the agent's answer is not the host document");
 }
 
+static void on_groups_refreshed(HdSync *s, guint status, GBytes *body, const char *etag)
+{
+        if (status == SOUP_STATUS_OK)
+                apply(s, HD_INV_GROUPS, body, etag);
+}
+
 static void on_poll(HdSync *s, HdInvKind kind, guint status, GBytes *body, const char *etag)
 {
         if (status == SOUP_STATUS_OK) {
                 if (!apply(s, kind, body, etag))
                         return;
-                if (kind == HD_INV_DEVICES)
+                /* one generation for devices and groups (the agent's ETag): a new one on
+                 * devices is a new one on groups, so groups need no long poll of their own */
+                if (kind == HD_INV_DEVICES) {
                         call(s, "/v1/host", NULL, on_facts_refreshed);
+                        call(s, "/v1/groups", NULL, on_groups_refreshed);
+                }
         }
         poll_kind(s, kind);
 }
@@ -459,7 +432,6 @@ static void on_groups(HdSync *s, guint status, GBytes *body, const char *etag)
                      hd_host_status_to_string(held));
         s->polling = TRUE;
         poll_kind(s, HD_INV_DEVICES);
-        poll_kind(s, HD_INV_GROUPS);
 }
 
 static void on_devices(HdSync *s, guint status, GBytes *body, const char *etag)
