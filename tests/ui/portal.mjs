@@ -235,8 +235,8 @@ async function adminSession(browser, url, agent, agentToken, admin) {
   const gpuRow = page.locator('tr[data-address="0000:01:00.0"]');
   await gpuRow.waitFor();
   const headers = await page.locator('.hd-vtable thead th').allTextContents();
-  ok(JSON.stringify(headers) === JSON.stringify(['Name', 'Class', 'Vendor', 'Product', 'Driver', 'IOMMU group', 'NUMA node']),
-    'the device table has Name, Class, Vendor, Product, Driver, IOMMU group, NUMA node', headers.join(', '));
+  ok(JSON.stringify(headers) === JSON.stringify(['Name', 'Class', 'Vendor', 'Product', 'Driver', 'IOMMU group', 'NUMA node', 'Used by VM', 'Attached to VMs']),
+    'the device table has Name, Class, Vendor, Product, Driver, IOMMU group, NUMA node, Used by VM, Attached to VMs', headers.join(', '));
   const before = await gpuRow.locator('td').nth(4).textContent();
   await shot(page, '05-host-devices');
 
