@@ -94,6 +94,7 @@ async function agentOn(topology, name, extraEnv) {
   const agent = await start([HOSTDEVD, '--root', root, '--backend', 'sim', '--libvirt-uri', 'test:///default',
     '--listen', '127.0.0.1:0'], `hostdevd-${name}.log`, extraEnv);
   agent.token = fs.readFileSync(path.join(root, 'var/lib/hostdev/agent.token'), 'utf8').trim();
+  agent.root = root;
   return agent;
 }
 
@@ -155,7 +156,7 @@ async function main() {
 }
 
 async function newPage(browser) {
-  const ctx = await browser.newContext({viewport: {width: 1400, height: 900}});
+  const ctx = await browser.newContext({viewport: {width: 1400, height: 1300}}); // tall: the screenshots show whole pages
   const page = await ctx.newPage();
   page.problems = [];
   lastPage = page;
@@ -393,6 +394,33 @@ async function vmWorkflow(page, url, admin, deskId, desk) {
   const actions = await page.locator('tr[data-event] td:nth-child(3)').allTextContents();
   ok(actions.includes('vm.start') && actions.includes('vm.stop'), 'the events filtered by VM show its start and stop', actions.join(', '));
   await shot(page, '32-events-vm');
+
+  // refusal: its host in maintenance
+  const m = await http(url, 'POST', `/v1/hosts/${deskId}/maintenance`, admin);
+  ok(m.status === 200, 'desk1 goes to maintenance (API)', JSON.stringify(m.json));
+  await page.goto(`${url}/#/vms`);
+  await page.locator('tr[data-vm="win10"]').getByRole('link', {name: 'win10'}).click();
+  await page.getByRole('heading', {name: 'win10'}).waitFor();
+  await clearMessages(page);
+  await page.getByRole('button', {name: 'Start win10'}).click();
+  const inMaint = await alertText(page);
+  ok(/its host desk1 is in maintenance/.test(inMaint) && /activate/.test(inMaint), 'starting a VM whose host is in maintenance is refused in words', inMaint);
+  const act = await http(url, 'POST', `/v1/hosts/${deskId}/activate`, admin);
+  ok(act.status === 200, 'desk1 is activated again (API)', JSON.stringify(act.json));
+  await waitHost(url, admin, deskId, (x) => x.status === 'up');
+
+  // hardware changed: the audio function vanishes from desk1 (the sim's tree) while win10 has it
+  fs.unlinkSync(path.join(desk.root, 'sys/bus/pci/devices/0000:01:00.1'));
+  await http(url, 'POST', `/v1/hosts/${deskId}/refresh`, admin);
+  const hw = page.getByTestId('hardware-changed');
+  await hw.waitFor({timeout: 60000}); // the open page follows the engine's event
+  const hwText = await text(hw);
+  ok(/0000:01:00\.1 is no longer on host desk1/.test(hwText), 'the open VM page shows "Hardware changed" with its reason, without a reload', hwText);
+  await clearMessages(page);
+  await page.getByRole('button', {name: 'Start win10'}).click();
+  const hwRefusal = await alertText(page);
+  ok(/refused/.test(hwRefusal) && /0000:01:00\.1/.test(hwRefusal), 'starting it is refused in words', hwRefusal);
+  await shot(page, '35-vm-hardware-changed');
 }
 
 async function viewerSession(browser, url, viewer, ids) {

@@ -168,7 +168,7 @@ export function hostPage(el, id, tab, ctx) {
     ['Used by VM', (d) => usedBy.get(d.address) || '—'],
     ['Attached to VMs', (d) => (attached.get(d.address) || []).map((a) => a.role === 'placeholder' ? `${a.name} (placeholder)` : a.name).join(', ') || '—']];
 
-  const WIDTHS = [10, 15, 10, 15, 10, 10, 10, 10, 10]; // percent, PatternFly's pf-m-width-N
+  // the columns' widths: portal.css .hd-vtable th:nth-child(N)
 
   // Only the rows in view (and a few around) are in the DOM: spacer rows above and below
   // take the height of the rest.
@@ -180,7 +180,7 @@ export function hostPage(el, id, tab, ctx) {
       scroller = h('div', {class: 'hd-vscroll', tabindex: '0', role: 'region', 'aria-label': 'Host devices, scrollable'},
         h('table', {class: 'pf-v6-c-table pf-m-compact hd-vtable', 'aria-label': 'Host devices'},
           h('thead', {class: 'pf-v6-c-table__thead'}, h('tr', {class: 'pf-v6-c-table__tr'},
-            COLS.map(([t], i) => h('th', {class: `pf-v6-c-table__th pf-m-wrap pf-m-width-${WIDTHS[i]}`, scope: 'col'}, t)))), tbody));
+            COLS.map(([t]) => h('th', {class: 'pf-v6-c-table__th pf-m-wrap', scope: 'col'}, t)))), tbody));
       let frame = 0;
       scroller.addEventListener('scroll', () => {
         if (!frame) frame = requestAnimationFrame(() => { frame = 0; scroller.hdPaint(); });

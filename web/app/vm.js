@@ -61,7 +61,16 @@ export function vmActions(vm, ctx, show, after, {small = false, deleted = null} 
   return h('span', {class: 'hd-row-actions'}, list);
 }
 
-const isBridge = (d) => d.is_bridge || (d.class || '').startsWith('0x0604') || (d.class || '').startsWith('0604');
+// bridges and host bridges stay with the host (the engine refuses them; never placeholders)
+const isBridge = (d) => d.is_bridge || /^(0x)?060[04]/.test(d.class || '');
+
+const plural = (k, word) => `${k} ${word}${k === 1 ? '' : 's'}`;
+export function devicesText(vm) {
+  const req = vm.devices.filter((d) => d.role === 'requested').length;
+  if (!req) return 'none';
+  const ph = vm.devices.length - req;
+  return `${plural(req, 'device')}${ph ? ` + ${plural(ph, 'placeholder')}` : ''}`;
+}
 
 export function vmPage(el, id, tab, ctx) {
   const msg = h('div', {class: 'hd-messages', 'aria-live': 'polite'});
@@ -113,7 +122,7 @@ export function vmPage(el, id, tab, ctx) {
         : 'none: the VM is pinned to a host by its first host device'],
       ['Memory', `${vm.memory_mib} MiB`],
       ['vCPUs', String(vm.vcpus)],
-      ['Host devices', `${vm.devices.filter((d) => d.role === 'requested').length} requested, ${vm.devices.filter((d) => d.role === 'placeholder').length} placeholders`],
+      ['Host devices', devicesText(vm)],
       ['Hardware changed', vm.hardware_changed || 'no'],
       ['Last error', vm.last_error || '—'],
     ];

@@ -4,7 +4,7 @@ import {api, q} from './api.js';
 import {h, clear, button, alert, field, select, label} from './dom.js';
 import {subscribe, debounce} from './feed.js';
 import {openModal} from './modal.js';
-import {vmStateLabel, vmActions} from './vm.js';
+import {vmStateLabel, vmActions, devicesText} from './vm.js';
 
 const state = {name_prefix: '', state: '', host_id: '', limit: 50, offset: 0};
 
@@ -47,13 +47,11 @@ export function vmsPage(el, ctx) {
   }
 
   function row(vm) {
-    const req = vm.devices.filter((d) => d.role === 'requested').length;
-    const ph = vm.devices.length - req;
     const cells = [
       h('a', {href: `#/vms/${encodeURIComponent(vm.id)}/general`}, vm.name),
       h('span', {}, vmStateLabel(vm), vm.hardware_changed ? [' ', label('Hardware changed', 'red')] : null),
       vm.host_id ? h('a', {href: `#/hosts/${encodeURIComponent(vm.host_id)}/devices`}, vm.host_name || vm.host_id) : '— (not pinned)',
-      req ? `${req} device${req > 1 ? 's' : ''}${ph ? ` + ${ph} placeholder${ph > 1 ? 's' : ''}` : ''}` : 'none',
+      devicesText(vm),
       `${vm.memory_mib} MiB`,
       String(vm.vcpus),
     ];
