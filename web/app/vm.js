@@ -166,7 +166,7 @@ export function vmPage(el, id, tab, ctx) {
       note,
       h('table', {class: 'pf-v6-c-table pf-m-compact', 'aria-label': 'Host devices of the VM'},
         h('thead', {class: 'pf-v6-c-table__thead'}, h('tr', {class: 'pf-v6-c-table__tr'},
-          head.map((t) => h('th', {class: 'pf-v6-c-table__th', scope: 'col'}, t)))),
+          head.map((t) => h('th', {class: 'pf-v6-c-table__th pf-m-wrap', scope: 'col'}, t)))),
         h('tbody', {class: 'pf-v6-c-table__tbody'}, rows.length ? rows
           : h('tr', {class: 'pf-v6-c-table__tr'}, h('td', {class: 'pf-v6-c-table__td', colspan: head.length},
             'No host device. ', canChange ? 'Add one with "Add host devices": it pins the VM to that host.' : '')))),
