@@ -283,13 +283,21 @@ async function vmWorkflow(page, url, admin, deskId, desk) {
   // Create VM
   await page.getByLabel('Main').getByRole('link', {name: 'VMs'}).click();
   await page.getByRole('heading', {name: 'VMs'}).waitFor();
-  await page.getByRole('button', {name: 'Create VM'}).click();
+  // by keyboard alone: Enter on the button, the focus in the first field, Tab, Enter submits
+  await page.getByRole('button', {name: 'Create VM'}).focus();
+  await page.keyboard.press('Enter');
   const dlg = page.getByRole('dialog', {name: 'Create VM'});
-  await dlg.getByLabel('Name', {exact: true}).fill('win10');
-  await dlg.getByLabel('Memory (MiB)').fill('2048');
-  await dlg.getByRole('button', {name: 'Create'}).click();
+  await dlg.waitFor();
+  ok(await dlg.getByLabel('Name', {exact: true}).evaluate((e) => e === document.activeElement), 'the Create VM dialog puts the focus in Name');
+  await page.keyboard.type('win10');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('2048');
+  await page.keyboard.press('Enter');
   await page.getByRole('heading', {name: 'win10'}).waitFor();
-  ok(true, 'Create VM opens the new VM');
+  ok(true, 'Create VM by keyboard opens the new VM');
+  const created = (await http(url, 'GET', '/v1/vms?name_prefix=win10', admin)).json.vms[0];
+  ok(created && created.memory_mib === 2048 && created.host_id === null, 'the engine has win10 with the memory typed, not pinned yet', JSON.stringify(created));
 
   // Add host devices: desk1 (pins the VM), class filter, the GPU; its audio function greyed
   await page.getByRole('button', {name: 'Add host devices'}).click();
@@ -301,7 +309,9 @@ async function vmWorkflow(page, url, admin, deskId, desk) {
   const cls = (await add.getByLabel('Filter by class').locator('option').allTextContents()).find((c) => gpuClass.includes(c) && c !== 'Any class');
   await add.getByLabel('Filter by class').selectOption(cls);
   ok(await add.locator('.hd-pick').evaluateAll((els, c) => els.every((e) => e.textContent.includes(c)), cls), `the class filter keeps "${cls}" devices`);
-  await gpu.check();
+  await gpu.focus();
+  await page.keyboard.press('Space'); // the keyboard picks the GPU
+  ok(await gpu.isChecked(), 'Space picks the GPU in the dialog');
   await add.getByLabel('Filter by class').selectOption('');
   const audio = add.locator('.hd-pick[data-address="0000:01:00.1"]');
   await audio.waitFor();

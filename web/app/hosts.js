@@ -84,6 +84,8 @@ export function hostsPage(el, ctx) {
         }
       };
       form.addEventListener('submit', (ev) => { ev.preventDefault(); submit(); });
+      // Enter in a field submits (the buttons are in the dialog's footer, outside the form)
+      form.addEventListener('keydown', (ev) => { if (ev.key === 'Enter' && ev.target.matches('input')) { ev.preventDefault(); submit(); } });
       return [button('Add', submit, {variant: 'primary'}), button('Cancel', close, {variant: 'link'})];
     });
   }
