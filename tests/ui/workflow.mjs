@@ -367,6 +367,12 @@ async function vmWorkflow(page, url, admin, deskId, desk) {
   const refusal = await alertText(page);
   ok(/0000:01:00\.0/.test(refusal) && /is used by VM win10 on host desk1/.test(refusal), 'starting a VM sharing the GPU is refused in words', refusal);
   await shot(page, '30-vm-start-refused');
+  // Remove: linux2's GPU goes with its placeholder, and linux2 is pinned nowhere any more
+  await page.getByRole('tab', {name: 'Host devices'}).click();
+  await page.getByRole('button', {name: 'Remove 0000:01:00.0'}).click();
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-address]').length === 0);
+  const unpinned = (await http(url, 'GET', `/v1/vms/${vm2.json.id}`, admin)).json;
+  ok(unpinned.devices.length === 0 && unpinned.host_id === null, 'Remove takes the GPU and its placeholder off linux2, which is unpinned', JSON.stringify(unpinned));
 
   // the VMs list: status and host, filters
   await page.getByLabel('Main').getByRole('link', {name: 'VMs'}).click();
