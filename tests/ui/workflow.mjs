@@ -112,6 +112,7 @@ async function main() {
   // office: its reboot is held 2 s by the sim agent, so that the page has a "Rebooting" to show
   const office = await agentOn('firmware-only', 'office', {HOSTDEVD_TEST_REBOOT_DELAY_MS: '2000'});
   const desk = await agentOn('desktop', 'desk');
+  const pve = await agentOn('proxmox-host', 'pve'); // an AMD CPU, Proxmox's /etc/kernel/cmdline
   const db = path.join(tmp, 'engine.db');
   const token = (name, role) => execFileSync(ENGINE, ['--db', db, 'token', 'create', name, '--role', role]).toString().trim();
   const admin = token('ada', 'admin');
@@ -119,7 +120,7 @@ async function main() {
   const engine = await start([ENGINE, '--db', db, '--listen', '127.0.0.1:0', '--web-root', WEB,
     '--poll-wait', '30', '--retry-max', '1'], 'engine.log');
   const ids = {};
-  for (const [name, agent] of [['office', office], ['desk1', desk]]) {
+  for (const [name, agent] of [['office', office], ['desk1', desk], ['pve', pve]]) {
     const add = await http(engine.url, 'POST', '/v1/hosts', admin, {name, agent_url: agent.url, agent_token: agent.token});
     ok(add.status === 201, `host ${name} is added through the API`, JSON.stringify(add.json));
     ids[name] = add.json.id;
@@ -135,6 +136,7 @@ async function main() {
     await login(page, engine.url, admin);
     page.problems.length = 0; // the login page's GET /v1/session (401) was meant
     await hostLifecycle(page, engine.url, admin, ids.office);
+    await amdWords(page, engine.url, admin, ids.pve);
     await vmWorkflow(page, engine.url, admin, ids.desk1, desk);
     const violations = await page.evaluate(() => window.__cspViolations.slice());
     const problems = page.problems.filter((p) => !/status of 409/.test(p)); // the refusals provoked above
@@ -216,14 +218,7 @@ async function hostLifecycle(page, url, admin, id) {
   const iommu = page.getByRole('checkbox', {name: /Turn the IOMMU on/});
   await iommu.waitFor();
   ok(/intel_iommu=on/.test(await text(page.locator('label[for="hd-kopt-iommu"]'))), 'the IOMMU option shows its Intel argument intel_iommu=on');
-  // each option's words as the page shows them are the words the engine's plan adds
-  const shown = await page.locator('.hd-kopt').evaluateAll((els) => els.map((e) => ({
-    name: e.querySelector('input').dataset.option, words: (e.querySelector('label code') || {textContent: ''}).textContent})));
-  for (const o of shown.filter((x) => x.name !== 'vfio-ids')) {
-    const r = await http(url, 'PUT', `/v1/hosts/${id}/kernel-args`, admin, {enable: [o.name], dry_run: true});
-    ok(r.status === 200 && (r.json.added || []).join(' ') === o.words, `option ${o.name}: the page's words "${o.words}" are what the plan adds`,
-      JSON.stringify(r.json && r.json.added));
-  }
+  await sameWords(page, url, admin, id, 'office (Intel)');
   const apply = page.getByRole('button', {name: 'Apply the kernel arguments on office'});
   ok(await apply.isDisabled(), 'Apply is disabled while the host is up');
   const why = await text(page.getByTestId('apply-note'));
@@ -277,6 +272,31 @@ async function hostLifecycle(page, url, admin, id) {
   const running = await text(page.locator('.hd-general'));
   ok(/intel_iommu=on/.test(running), 'General shows intel_iommu=on running', running);
   await shot(page, '25-host-activated');
+}
+
+// Each option's words as the page shows them are the words the engine's plan adds for it (the
+// page's table in kernel.js cannot drift from src/lib/host/cmdline.c unnoticed).
+async function sameWords(page, url, admin, id, what) {
+  await page.locator('.hd-kopt').first().waitFor();
+  const shown = await page.locator('.hd-kopt').evaluateAll((els) => els.map((e) => ({
+    name: e.querySelector('input').dataset.option, words: (e.querySelector('label code') || {textContent: ''}).textContent})));
+  ok(shown.length === 8, `${what}: the Kernel tab has a checkbox per option (8)`, JSON.stringify(shown));
+  for (const o of shown.filter((x) => x.name !== 'vfio-ids')) {
+    const r = await http(url, 'PUT', `/v1/hosts/${id}/kernel-args`, admin, {enable: [o.name], dry_run: true});
+    ok(r.status === 200 && (r.json.added || []).join(' ') === o.words, `${what}, option ${o.name}: the page's words "${o.words}" are what the plan adds`,
+      JSON.stringify(r.json && r.json.added));
+  }
+}
+
+async function amdWords(page, url, admin, id) {
+  await page.goto(`${url}/#/hosts/${id}/kernel`);
+  await page.getByRole('heading', {name: 'pve'}).waitFor();
+  await page.getByTestId('kernel-configured').waitFor();
+  ok(/AMD CPU/.test(await text(page.locator('.hd-kernel legend'))), 'pve: the Kernel tab says the options are for its AMD CPU');
+  ok(/kvm-amd\.nested=1/.test(await text(page.locator('label[for="hd-kopt-nested"]'))), 'pve: nested shows kvm-amd.nested=1');
+  ok(/nothing to add/.test(await text(page.locator('label[for="hd-kopt-iommu"]'))), 'pve: the IOMMU option says AMD-Vi needs nothing added');
+  await sameWords(page, url, admin, id, 'pve (AMD)');
+  await shot(page, '20-kernel-amd');
 }
 
 async function vmWorkflow(page, url, admin, deskId, desk) {

@@ -9,13 +9,17 @@ import {api} from './api.js';
 import {h, clear, append, button, alert, field, label} from './dom.js';
 import {debounce} from './feed.js';
 
-// name -> (vendor, value) -> {add: words the option adds, drop: words it removes}
+// words(vendor, value) -> {add: the words the option adds, drop: the words it removes, note:
+// said instead when it adds none, unmapped: the engine refuses it on this CPU}
+const NO_MAPPING = {add: [], unmapped: true, note: 'no mapping for this CPU (neither Intel nor AMD): use custom words'};
 export const OPTIONS = [
   {name: 'iommu', text: 'Turn the IOMMU on (needed for device passthrough)',
-    words: (v) => v === 'amd' ? {add: [], drop: ['amd_iommu=off', 'iommu=off'], note: 'AMD-Vi is on by default: nothing to add; amd_iommu=off and iommu=off are removed'}
-      : {add: ['intel_iommu=on'], drop: ['intel_iommu=off', 'iommu=off']}},
+    words: (v) => v === 'other' ? NO_MAPPING
+      : v === 'amd' ? {add: [], drop: ['amd_iommu=off', 'iommu=off'], note: 'AMD-Vi is on by default: nothing to add; amd_iommu=off and iommu=off are removed'}
+        : {add: ['intel_iommu=on'], drop: ['intel_iommu=off', 'iommu=off']}},
   {name: 'iommu-pt', text: 'IOMMU pass-through for the devices the host keeps', words: () => ({add: ['iommu=pt']})},
-  {name: 'nested', text: 'Nested virtualization', words: (v) => ({add: [v === 'amd' ? 'kvm-amd.nested=1' : 'kvm-intel.nested=1']})},
+  {name: 'nested', text: 'Nested virtualization',
+    words: (v) => v === 'other' ? NO_MAPPING : {add: [v === 'amd' ? 'kvm-amd.nested=1' : 'kvm-intel.nested=1']}},
   {name: 'unsafe-interrupts', text: 'Assign devices without interrupt remapping (trusted guests only)',
     words: () => ({add: ['vfio_iommu_type1.allow_unsafe_interrupts=1']})},
   {name: 'pci-realloc', text: 'Let the kernel reassign PCI resources (large BARs, SR-IOV)', words: () => ({add: ['pci=realloc']})},
@@ -26,13 +30,15 @@ export const OPTIONS = [
     words: (v, ids) => ({add: [`vfio-pci.ids=${ids || 'IDS'}`]})},
 ];
 
-const vendorOf = (host) => (host.cpu_vendor || '').toLowerCase().includes('amd') ? 'amd' : 'intel';
+const vendorOf = (host) => ({intel: 'intel', amd: 'amd'})[(host.cpu_vendor || '').toLowerCase()] || 'other';
+const vendorName = {intel: 'Intel', amd: 'AMD', other: 'CPU (neither Intel nor AMD)'};
 
 // Is the option on in this command line?
 function isOn(opt, vendor, line) {
   const words = new Set(line || []);
   if (opt.value) return (line || []).some((w) => w.startsWith('vfio-pci.ids='));
   const w = opt.words(vendor);
+  if (w.unmapped) return false;
   if (!w.add.length) return !(w.drop || []).some((d) => words.has(d));
   return w.add.every((a) => words.has(a));
 }
@@ -125,7 +131,8 @@ export function kernelTab(el, host, ctx, show) {
     clear(form);
     const rows = OPTIONS.map((opt) => {
       const on = initial.get(opt.name);
-      const box = h('input', {type: 'checkbox', class: 'pf-v6-c-check__input', checked: on, disabled: !ctx.admin,
+      const unmapped = opt.words(vendor).unmapped;
+      const box = h('input', {type: 'checkbox', class: 'pf-v6-c-check__input', checked: on, disabled: !ctx.admin || unmapped,
         id: `hd-kopt-${opt.name}`, 'data-option': opt.name, onchange: plan});
       boxes.set(opt.name, box);
       let idsInput = null;
@@ -148,7 +155,7 @@ export function kernelTab(el, host, ctx, show) {
     custom.addEventListener('input', plan);
     form.append(
       h('fieldset', {class: 'pf-v6-c-form__fieldset'},
-        h('legend', {class: 'pf-v6-c-form__label'}, `Kernel options for this ${vendor === 'amd' ? 'AMD' : 'Intel'} CPU`), rows),
+        h('legend', {class: 'pf-v6-c-form__label'}, `Kernel options for this ${vendorName[vendor]} CPU`), rows),
       field('Custom words', h('span', {class: 'pf-v6-c-form-control'}, custom)));
   }
 
