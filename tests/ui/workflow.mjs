@@ -457,6 +457,14 @@ async function vmWorkflow(page, url, admin, deskId, desk) {
   const hwRefusal = await alertText(page);
   ok(/refused/.test(hwRefusal) && /0000:01:00\.1/.test(hwRefusal), 'starting it is refused in words', hwRefusal);
   await shot(page, '35-vm-hardware-changed');
+  // the VM's events, from its page: the Events page with the VM picked
+  await page.getByRole('link', {name: 'Events of win10'}).click();
+  await page.waitForFunction(() => {
+    const sel = document.querySelector('select[aria-label="Filter events by VM"]');
+    const rows = [...document.querySelectorAll('tr[data-event]')];
+    return sel && sel.selectedOptions[0].textContent === 'win10' && rows.length > 0 && rows.every((r) => r.textContent.includes('win10'));
+  });
+  ok(/vm\.hardware_changed/.test(await text(page.locator('tbody'))), '"Events of win10" opens Events filtered by the VM, its hardware change listed');
 }
 
 async function viewerSession(browser, url, viewer, ids) {

@@ -61,7 +61,8 @@ export function hostPage(el, id, tab, ctx) {
       h('nav', {class: 'pf-v6-c-breadcrumb', 'aria-label': 'Breadcrumb'}, h('a', {href: '#/hosts'}, 'Hosts'), ' › ', host.name),
       h('div', {class: 'hd-title-row'},
         h('h1', {class: 'pf-v6-c-title pf-m-2xl'}, host.name), statusLabel(host),
-        rebootRequired(host) ? label('Reboot required', 'orange') : null, actions),
+        rebootRequired(host) ? label('Reboot required', 'orange') : null, actions,
+        h('a', {href: `#/events/host/${hid}`, class: 'hd-events-link'}, `Events of ${host.name}`)),
       banner(),
       h('div', {class: 'pf-v6-c-tabs', role: 'navigation', 'aria-label': 'Host sections'},
         h('ul', {class: 'pf-v6-c-tabs__list', role: 'tablist'}, tabLink('general', 'General'), tabLink('devices', 'Host devices'), tabLink('kernel', 'Kernel')))]);
