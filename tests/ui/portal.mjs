@@ -280,7 +280,7 @@ async function adminSession(browser, url, agent, agentToken, admin) {
   await shot(page, '07-host-groups');
 
   // events: live, newest first
-  await page.getByRole('link', {name: 'Events'}).click();
+  await page.getByRole('link', {name: 'Events', exact: true}).click();
   await page.locator('tr[data-event]').first().waitFor();
   const firstRow = await page.locator('tr[data-event]').first().textContent();
   ok(/host\.sync\.(devices|groups)/.test(firstRow), 'Events lists the newest (the inventory change) first', firstRow);
