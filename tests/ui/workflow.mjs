@@ -245,6 +245,9 @@ async function hostLifecycle(page, url, admin, id) {
   await banner.waitFor();
   ok(/Reboot required/.test(await text(banner)), 'the reboot banner shows after Apply', await text(banner));
   ok(/intel_iommu=on/.test(await text(page.getByTestId('kernel-configured'))), 'the configured command line has intel_iommu=on');
+  await page.waitForFunction(() => document.querySelector('button[aria-label="Apply the kernel arguments on office"]').disabled);
+  ok(/Nothing to apply/.test(await text(page.getByTestId('apply-note'))), 'after Apply there is nothing left to apply: Apply disabled, and why',
+    await text(page.getByTestId('apply-note')));
   await shot(page, '22-kernel-applied');
 
   // the hosts list: reboot-required badge from the engine's reboot_required

@@ -57,7 +57,7 @@ export function kernelTab(el, host, ctx, show) {
   let ids = null;
   let custom = null;
   let seq = 0;
-  let planned = null; // the last plan's request
+  let changes = false; // the last plan changes the configured command line
 
   const request = (dryRun) => {
     const enable = [], disable = [];
@@ -75,6 +75,7 @@ export function kernelTab(el, host, ctx, show) {
 
   function showPlan(plan) {
     const added = new Set(plan.added || []);
+    changes = (plan.added || []).length > 0 || (plan.removed || []).length > 0;
     append(clear(result), [
       h('h2', {class: 'pf-v6-c-title pf-m-md'}, 'Resulting command line'),
       h('p', {}, h('code', {class: 'hd-args', 'data-testid': 'kernel-desired'},
@@ -93,9 +94,9 @@ export function kernelTab(el, host, ctx, show) {
     try {
       const p = await api('PUT', `/v1/hosts/${encodeURIComponent(host.id)}/kernel-args`, body);
       if (my !== seq) return;
-      planned = body;
       clear(msg);
       showPlan(p);
+      update(host);
     } catch (e) {
       if (my === seq) clear(msg).append(alert('danger', 'The plan is refused', e.message));
     }
@@ -113,6 +114,9 @@ export function kernelTab(el, host, ctx, show) {
     } catch (e) {
       clear(msg).append(alert('danger', 'Apply: refused', e.message));
     }
+    // after the button's own end of progress (which enables it): disabled again when there is
+    // nothing left to apply
+    setTimeout(() => update(host), 0);
   }
   const applyBtn = ctx.admin ? button('Apply', apply, {variant: 'primary', label: `Apply the kernel arguments on ${host.name}`}) : null;
   if (applyBtn) applyBtn.setAttribute('aria-describedby', 'hd-apply-note');
@@ -121,10 +125,11 @@ export function kernelTab(el, host, ctx, show) {
     host = hst;
     if (!applyBtn) return;
     const inMaint = host.status === 'maintenance';
-    applyBtn.disabled = !inMaint || applyBtn.getAttribute('aria-busy') === 'true';
-    applyNote.textContent = inMaint
-      ? `${host.name} is in maintenance: Apply writes the command line to its boot configuration; it runs after a reboot.`
-      : `Apply is allowed only in maintenance: ${host.name} is ${host.status.replace('_', ' ')}. Put it in maintenance first (the Maintenance button above); until then you can only see the plan.`;
+    applyBtn.disabled = !inMaint || !changes || applyBtn.getAttribute('aria-busy') === 'true';
+    applyNote.textContent = inMaint && !changes
+      ? `Nothing to apply: the options as checked are ${host.name}'s configured command line.`
+      : inMaint ? `${host.name} is in maintenance: Apply writes the command line to its boot configuration; it runs after a reboot.`
+        : `Apply is allowed only in maintenance: ${host.name} is ${host.status.replace('_', ' ')}. Put it in maintenance first (the Maintenance button above); until then you can only see the plan.`;
   }
 
   function render() {
