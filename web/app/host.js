@@ -25,7 +25,9 @@ export function hostPage(el, id, tab, ctx) {
   const show = (variant, title, text) => clear(msg).append(alert(variant, title, text));
   const hid = encodeURIComponent(id);
 
+  let gone = false; // the page was left: a re-read still scheduled does nothing
   async function load() {
+    if (gone) return;
     try {
       const [hr, dr, gr, vr] = await Promise.all([
         api('GET', `/v1/hosts/${hid}`),
@@ -254,8 +256,9 @@ export function hostPage(el, id, tab, ctx) {
 
   el.append(h('section', {class: 'pf-v6-c-page__main-section'}, header, msg, body));
   const reload = debounce(load, 100);
-  ctx.onCleanup(subscribe((events) => {
+  const unsubscribe = subscribe((events) => {
     if (events.some((ev) => (ev.object && ev.object.includes(id)) || (tab === 'devices' && ev.action.startsWith('vm.')))) reload();
-  }));
+  });
+  ctx.onCleanup(() => { gone = true; unsubscribe(); });
   load();
 }

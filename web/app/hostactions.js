@@ -23,7 +23,8 @@ export function hostActions(host, ctx, show, after, {small = false, removed = nu
   const b = (text, variant, what, done, method, verb) => button(text,
     () => act(what, done, () => api(method, path(verb))), {small, variant, label: `${text} ${host.name}`});
   const confirm = (title, text, okText, variant, fn) => openModal(title, h('p', {}, text), (close) => [
-    button(okText, () => { close(); return fn(); }, {variant, label: `Confirm: ${okText} ${host.name}`}),
+    // the dialog stays, its button showing the call's progress, until the engine answered
+    button(okText, async () => { await fn(); close(); }, {variant, label: `Confirm: ${okText} ${host.name}`}),
     button('Cancel', close, {variant: 'link'}),
   ]);
 

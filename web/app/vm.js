@@ -41,19 +41,20 @@ export function vmActions(vm, ctx, show, after, {small = false, deleted = null} 
   if (vm.state === 'running' || vm.state === 'stopping')
     list.push(button('Destroy', () => openModal(`Power off ${vm.name}?`,
       h('p', {}, `Destroy powers ${vm.name} off at once, like pulling the plug; its devices go back to their host drivers.`),
-      (close) => [button('Destroy', () => { close(); return act(`Destroy ${vm.name}`, 'down', () => api('POST', path('destroy'))); },
+      (close) => [button('Destroy', async () => { await act(`Destroy ${vm.name}`, 'down', () => api('POST', path('destroy'))); close(); },
         {variant: 'danger', label: `Confirm: Destroy ${vm.name}`}), button('Cancel', close, {variant: 'link'})]),
     {small, variant: 'danger', label: `Destroy ${vm.name}`}));
   if (vm.state === 'down')
     list.push(button('Delete', () => openModal(`Delete ${vm.name}?`,
       h('p', {}, `The engine forgets ${vm.name} and its host devices; its definition on the host's agent is deleted too.`),
       (close) => [button('Delete', async () => {
-        close();
         try {
           await api('DELETE', path(''));
+          close();
           show('success', `Delete ${vm.name}: done`, '');
           if (deleted) deleted(); else if (after) after();
         } catch (e) {
+          close();
           show('danger', `Delete ${vm.name}: refused`, e.message);
         }
       }, {variant: 'danger', label: `Confirm: Delete ${vm.name}`}), button('Cancel', close, {variant: 'link'})]),
@@ -81,7 +82,9 @@ export function vmPage(el, id, tab, ctx) {
   let inventory = new Map(); // address -> the pinned host's device
   const show = (variant, title, text) => clear(msg).append(alert(variant, title, text));
 
+  let gone = false; // the page was left: a re-read still scheduled does nothing
   async function load() {
+    if (gone) return;
     try {
       vm = await api('GET', `/v1/vms/${vid}`);
       inventory = new Map();
@@ -267,8 +270,9 @@ export function vmPage(el, id, tab, ctx) {
 
   el.append(h('section', {class: 'pf-v6-c-page__main-section'}, header, msg, body));
   const reload = debounce(load, 100);
-  ctx.onCleanup(subscribe((events) => {
+  const unsubscribe = subscribe((events) => {
     if (events.some((ev) => ev.object && (ev.object.includes(id) || (vm && vm.host_id && ev.object.includes(vm.host_id))))) reload();
-  }));
+  });
+  ctx.onCleanup(() => { gone = true; unsubscribe(); });
   load();
 }
