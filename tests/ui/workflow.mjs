@@ -306,6 +306,8 @@ async function amdWords(page, url, admin, id) {
   ok(/kvm-amd\.nested=1/.test(await text(page.locator('label[for="hd-kopt-nested"]'))), 'pve: nested shows kvm-amd.nested=1');
   ok(/nothing to add/.test(await text(page.locator('label[for="hd-kopt-iommu"]'))), 'pve: the IOMMU option says AMD-Vi needs nothing added');
   await sameWords(page, url, admin, id, 'pve (AMD)');
+  ok(await page.getByRole('button', {name: 'Apply the kernel arguments on pve'}).isDisabled(), 'pve is up: Apply is disabled',
+    await page.getByRole('button', {name: 'Apply the kernel arguments on pve'}).evaluate((e) => e.outerHTML));
   await shot(page, '20-kernel-amd');
 }
 
