@@ -235,8 +235,8 @@ async function adminSession(browser, url, agent, agentToken, admin) {
   const gpuRow = page.locator('tr[data-address="0000:01:00.0"]');
   await gpuRow.waitFor();
   const headers = await page.locator('.hd-vtable thead th').allTextContents();
-  ok(JSON.stringify(headers) === JSON.stringify(['Name', 'Class', 'Vendor', 'Product', 'Driver', 'IOMMU group', 'NUMA node']),
-    'the device table has Name, Class, Vendor, Product, Driver, IOMMU group, NUMA node', headers.join(', '));
+  ok(JSON.stringify(headers) === JSON.stringify(['Name', 'Class', 'Vendor', 'Product', 'Driver', 'IOMMU group', 'NUMA node', 'Used by VM', 'Attached to VMs']),
+    'the device table has Name, Class, Vendor, Product, Driver, IOMMU group, NUMA node, Used by VM, Attached to VMs', headers.join(', '));
   const before = await gpuRow.locator('td').nth(4).textContent();
   await shot(page, '05-host-devices');
 
@@ -280,7 +280,7 @@ async function adminSession(browser, url, agent, agentToken, admin) {
   await shot(page, '07-host-groups');
 
   // events: live, newest first
-  await page.getByRole('link', {name: 'Events'}).click();
+  await page.getByRole('link', {name: 'Events', exact: true}).click();
   await page.locator('tr[data-event]').first().waitFor();
   const firstRow = await page.locator('tr[data-event]').first().textContent();
   ok(/host\.sync\.(devices|groups)/.test(firstRow), 'Events lists the newest (the inventory change) first', firstRow);

@@ -1,14 +1,18 @@
-// Events: the engine's audit log, newest first, live through the portal's one long poll.
-import {h, clear, fmtTime, label} from './dom.js';
+// Events: the engine's audit log, newest first, live through the portal's one long poll;
+// filtered by host or VM (#/events/host/ID, #/events/vm/ID preset them) and by text.
+import {h, clear, fmtTime, label, select} from './dom.js';
 import {subscribe, tail} from './feed.js';
 import {alert} from './dom.js';
 import {api} from './api.js';
 
 const MAX = 500;
 
-export function eventsPage(el, ctx) {
+export function eventsPage(el, ctx, preset = {}) {
   let events = [];
   let filter = '';
+  const by = {host: preset.host || '', vm: preset.vm || ''};
+  const hostNames = new Map(); // id -> name, for "host NAME" objects (host.add, host.edit)
+  const pickers = h('span', {class: 'hd-contents'});
   const tbody = h('tbody', {class: 'pf-v6-c-table__tbody'});
   const msg = h('div', {class: 'hd-messages', 'aria-live': 'polite'});
   const input = h('input', {type: 'search', 'aria-label': 'Filter events by host, VM or text', placeholder: 'Host, VM, action…'});
@@ -34,6 +38,9 @@ export function eventsPage(el, ctx) {
   }
   function render() {
     const shown = events.filter((e) => {
+      const o = e.object || '';
+      if (by.host && !o.includes(by.host) && o !== `host ${hostNames.get(by.host)}`) return false;
+      if (by.vm && !o.includes(by.vm)) return false;
       if (!filter) return true;
       const m = HOST.exec(e.object || '');
       return [e.object, e.action, e.actor, e.message, m && names.get(m[1])].some((v) => v && v.toLowerCase().includes(filter));
@@ -46,12 +53,21 @@ export function eventsPage(el, ctx) {
   el.append(h('section', {class: 'pf-v6-c-page__main-section'},
     h('h1', {class: 'pf-v6-c-title pf-m-2xl'}, 'Events'),
     h('div', {class: 'pf-v6-c-toolbar'}, h('div', {class: 'pf-v6-c-toolbar__content'},
-      h('div', {class: 'pf-v6-c-toolbar__content-section'}, h('span', {class: 'pf-v6-c-form-control'}, input)))),
+      h('div', {class: 'pf-v6-c-toolbar__content-section hd-toolbar'}, pickers, h('span', {class: 'pf-v6-c-form-control'}, input)))),
     msg,
     h('div', {class: 'hd-table-wrap'}, h('table', {class: 'pf-v6-c-table pf-m-compact', 'aria-label': 'Events'},
       h('thead', {class: 'pf-v6-c-table__thead'}, h('tr', {class: 'pf-v6-c-table__tr'},
         ['Time', 'Who', 'Action', 'Object', 'Result', 'Message'].map((t) => h('th', {class: 'pf-v6-c-table__th', scope: 'col'}, t)))),
       tbody))));
+
+  // the host and VM pickers: up to 1,000 of each, by name
+  Promise.all([api('GET', '/v1/hosts?limit=1000'), api('GET', '/v1/vms?limit=1000')]).then(([hr, vr]) => {
+    for (const x of hr.hosts) hostNames.set(x.id, x.name);
+    clear(pickers).append(
+      select('Filter events by host', [['', 'Any host'], ...hr.hosts.map((x) => [x.id, x.name])], by.host, (v) => { by.host = v; render(); }),
+      select('Filter events by VM', [['', 'Any VM'], ...vr.vms.map((x) => [x.id, x.name])], by.vm, (v) => { by.vm = v; render(); }));
+    render();
+  }).catch(() => {});
 
   let seen = 0;
   ctx.onCleanup(subscribe((evs) => {

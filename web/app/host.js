@@ -1,11 +1,14 @@
-// A host: General (passthrough and why, CPU, kernel, kernel arguments) and Host devices (the
-// inventory the engine keeps, filtered here; a virtual scroller keeps 4,000 rows smooth; a
-// group view with each IOMMU group's verdict in words). Re-read when an event names the host.
+// A host: General (passthrough and why, CPU, kernel, kernel arguments), Host devices (the
+// inventory the engine keeps, filtered here, with the VMs that hold or have configured each
+// device; a virtual scroller keeps 4,000 rows smooth; a group view with each IOMMU group's
+// verdict in words) and Kernel (kernel.js). The life-cycle buttons (hostactions.js) and the
+// reboot banner on top. Re-read when an event names the host (or a VM, on Host devices).
 import {api} from './api.js';
-import {h, clear, button, alert, select, fmtTime, label} from './dom.js';
+import {h, clear, append, button, alert, select, fmtTime, label} from './dom.js';
 import {subscribe, debounce} from './feed.js';
 import {statusLabel, passthroughText, rebootRequired, args} from './hostinfo.js';
-import {openModal} from './modal.js';
+import {hostActions} from './hostactions.js';
+import {kernelTab} from './kernel.js';
 
 const ROW = 36; // px: one device row (portal.css .hd-vrow)
 
@@ -15,20 +18,27 @@ export function hostPage(el, id, tab, ctx) {
   const body = h('div', {class: 'hd-host-body'});
   const filters = {text: '', cls: '', driver: '', view: 'devices'};
   let host = null, devices = [], groups = [];
-  let renderDevices = null;
+  let renderDevices = null, kernelUpdate = null;
+  // address -> the VM that holds it now (not down); address -> [{name, id, role}] configured
+  let usedBy = new Map(), attached = new Map();
 
   const show = (variant, title, text) => clear(msg).append(alert(variant, title, text));
+  const hid = encodeURIComponent(id);
 
+  let gone = false; // the page was left: a re-read still scheduled does nothing
   async function load() {
+    if (gone) return;
     try {
-      const [hr, dr, gr] = await Promise.all([
-        api('GET', `/v1/hosts/${encodeURIComponent(id)}`),
-        tab === 'devices' ? api('GET', `/v1/hosts/${encodeURIComponent(id)}/devices`) : null,
-        tab === 'devices' ? api('GET', `/v1/hosts/${encodeURIComponent(id)}/groups`) : null,
+      const [hr, dr, gr, vr] = await Promise.all([
+        api('GET', `/v1/hosts/${hid}`),
+        tab === 'devices' ? api('GET', `/v1/hosts/${hid}/devices`) : null,
+        tab === 'devices' ? api('GET', `/v1/hosts/${hid}/groups`) : null,
+        tab === 'devices' ? api('GET', `/v1/vms?host_id=${hid}&limit=1000`) : null,
       ]);
       host = hr;
       if (dr) devices = dr.devices;
       if (gr) groups = gr.groups;
+      if (vr) vmMaps(vr.vms);
     } catch (e) {
       show('danger', 'The host cannot be read', e.message);
       return;
@@ -36,34 +46,58 @@ export function hostPage(el, id, tab, ctx) {
     renderHeader();
     if (tab === 'devices') {
       if (renderDevices) renderDevices(); else devicesTab();
+    } else if (tab === 'kernel') {
+      if (kernelUpdate) kernelUpdate(host);
+      else kernelUpdate = kernelTab(body, host, ctx, () => load());
     } else {
       clear(body).append(general());
     }
   }
 
   function renderHeader() {
-    const actions = ctx.admin ? h('span', {class: 'hd-row-actions'},
-      button('Refresh', async () => {
-        try { await api('POST', `/v1/hosts/${host.id}/refresh`); show('success', `Refresh ${host.name}`, 'The engine re-reads the agent.'); }
-        catch (e) { show('danger', `Refresh ${host.name}: refused`, e.message); }
-      }, {label: `Refresh ${host.name}`}),
-      button('Remove', () => openModal(`Remove ${host.name}?`, h('p', {}, `The engine forgets ${host.name} and its inventory.`),
-        (close) => [button('Remove', async () => {
-          close();
-          try { await api('DELETE', `/v1/hosts/${host.id}`); location.hash = '#/hosts'; }
-          catch (e) { show('danger', `Remove ${host.name}: refused`, e.message); }
-        }, {variant: 'danger', label: `Confirm removing ${host.name}`}), button('Cancel', close, {variant: 'link'})]),
-      {variant: 'danger', label: `Remove ${host.name}`})) : null;
+    const actions = hostActions(host, ctx, show, () => load(), {removed: () => { location.hash = '#/hosts'; }});
     const tabLink = (key, text) => h('li', {class: `pf-v6-c-tabs__item${tab === key ? ' pf-m-current' : ''}`, role: 'presentation'},
       h('a', {class: 'pf-v6-c-tabs__link', role: 'tab', 'aria-selected': tab === key ? 'true' : 'false',
         href: `#/hosts/${encodeURIComponent(id)}/${key}`}, h('span', {class: 'pf-v6-c-tabs__item-text'}, text)));
-    clear(header).append(
+    append(clear(header), [
       h('nav', {class: 'pf-v6-c-breadcrumb', 'aria-label': 'Breadcrumb'}, h('a', {href: '#/hosts'}, 'Hosts'), ' › ', host.name),
       h('div', {class: 'hd-title-row'},
         h('h1', {class: 'pf-v6-c-title pf-m-2xl'}, host.name), statusLabel(host),
-        rebootRequired(host) ? label('Reboot required', 'orange') : null, actions),
+        rebootRequired(host) ? label('Reboot required', 'orange') : null, actions,
+        h('a', {href: `#/events/host/${hid}`, class: 'hd-events-link'}, `Events of ${host.name}`)),
+      banner(),
       h('div', {class: 'pf-v6-c-tabs', role: 'navigation', 'aria-label': 'Host sections'},
-        h('ul', {class: 'pf-v6-c-tabs__list', role: 'tablist'}, tabLink('general', 'General'), tabLink('devices', 'Host devices'))));
+        h('ul', {class: 'pf-v6-c-tabs__list', role: 'tablist'}, tabLink('general', 'General'), tabLink('devices', 'Host devices'), tabLink('kernel', 'Kernel')))]);
+  }
+
+  // rebooting: until the agent answers with a new boot; reboot required: configured != running
+  function banner() {
+    if (host.status === 'rebooting')
+      return h('div', {class: 'hd-banner', 'data-testid': 'reboot-banner'}, alert('info', `${host.name} is rebooting`,
+        `Asked ${fmtTime(host.rebooting_since)}. The engine waits for its agent to answer with a new boot; the host then stays in maintenance.` +
+        (host.last_error ? ` Last error: ${host.last_error}` : '')));
+    if (!rebootRequired(host)) return null;
+    const text = host.status === 'maintenance'
+      ? `The configured kernel arguments are not the running ones. Reboot ${host.name} to run them.`
+      : `The configured kernel arguments are not the running ones. Put ${host.name} in maintenance, then reboot it.`;
+    const b = h('div', {class: 'hd-banner', 'data-testid': 'reboot-banner'}, alert('warning', 'Reboot required', text));
+    if (ctx.admin && host.status === 'maintenance')
+      b.append(button('Reboot now', async () => {
+        try { await api('POST', `/v1/hosts/${hid}/reboot`); show('success', `Reboot ${host.name}: rebooting`, ''); load(); }
+        catch (e) { show('danger', `Reboot ${host.name}: refused`, e.message); }
+      }, {variant: 'warning', label: `Reboot now ${host.name}`}));
+    return b;
+  }
+
+  function vmMaps(vms) {
+    usedBy = new Map();
+    attached = new Map();
+    for (const vm of vms)
+      for (const d of vm.devices || []) {
+        if (!attached.has(d.address)) attached.set(d.address, []);
+        attached.get(d.address).push({name: vm.name, id: vm.id, role: d.role});
+        if (vm.state !== 'down') usedBy.set(d.address, vm.name);
+      }
   }
 
   function dl(pairs) {
@@ -83,11 +117,12 @@ export function hostPage(el, id, tab, ctx) {
       ['Kernel', host.kernel_release || '—'],
       ['Kernel arguments running', args(host.kernel_args && host.kernel_args.running)],
       ['Kernel arguments configured', args(host.kernel_args && host.kernel_args.configured)],
+      ['Kernel arguments desired', host.kernel_args && host.kernel_args.desired ? args(host.kernel_args.desired) : '— (no plan through the Kernel tab yet)'],
       ['Reboot required', rebootRequired(host) ? 'yes: the configured kernel arguments are not the running ones' : 'no'],
       ['Devices', `${host.device_count} in ${host.group_count} IOMMU groups`],
       ['Agent', host.agent_url],
       ['Last sync', fmtTime(host.last_sync)],
-    ]), h('p', {class: 'hd-note'}, 'Maintenance, Reboot, Activate and the Kernel tab come with the engine API that provides them.'));
+    ]));
   }
 
   // ---- Host devices ----
@@ -132,9 +167,11 @@ export function hostPage(el, id, tab, ctx) {
 
   const COLS = [['Name', (d) => d.address], ['Class', (d) => d.class_name || d.class || '—'], ['Vendor', (d) => d.vendor || d.vendor_id],
     ['Product', (d) => d.product || d.device_id], ['Driver', (d) => d.driver || '(none)'],
-    ['IOMMU group', (d) => d.iommu_group ?? '—'], ['NUMA node', (d) => d.numa_node ?? '—']];
+    ['IOMMU group', (d) => d.iommu_group ?? '—'], ['NUMA node', (d) => d.numa_node ?? '—'],
+    ['Used by VM', (d) => usedBy.get(d.address) || '—'],
+    ['Attached to VMs', (d) => (attached.get(d.address) || []).map((a) => a.role === 'placeholder' ? `${a.name} (placeholder)` : a.name).join(', ') || '—']];
 
-  const WIDTHS = [15, 15, 15, 25, 10, 10, 10]; // percent, PatternFly's pf-m-width-N
+  // the columns' widths: portal.css .hd-vtable th:nth-child(N)
 
   // Only the rows in view (and a few around) are in the DOM: spacer rows above and below
   // take the height of the rest.
@@ -146,7 +183,7 @@ export function hostPage(el, id, tab, ctx) {
       scroller = h('div', {class: 'hd-vscroll', tabindex: '0', role: 'region', 'aria-label': 'Host devices, scrollable'},
         h('table', {class: 'pf-v6-c-table pf-m-compact hd-vtable', 'aria-label': 'Host devices'},
           h('thead', {class: 'pf-v6-c-table__thead'}, h('tr', {class: 'pf-v6-c-table__tr'},
-            COLS.map(([t], i) => h('th', {class: `pf-v6-c-table__th pf-m-wrap pf-m-width-${WIDTHS[i]}`, scope: 'col'}, t)))), tbody));
+            COLS.map(([t]) => h('th', {class: 'pf-v6-c-table__th pf-m-wrap', scope: 'col'}, t)))), tbody));
       let frame = 0;
       scroller.addEventListener('scroll', () => {
         if (!frame) frame = requestAnimationFrame(() => { frame = 0; scroller.hdPaint(); });
@@ -219,8 +256,9 @@ export function hostPage(el, id, tab, ctx) {
 
   el.append(h('section', {class: 'pf-v6-c-page__main-section'}, header, msg, body));
   const reload = debounce(load, 100);
-  ctx.onCleanup(subscribe((events) => {
-    if (events.some((ev) => ev.object && ev.object.includes(id))) reload();
-  }));
+  const unsubscribe = subscribe((events) => {
+    if (events.some((ev) => (ev.object && ev.object.includes(id)) || (tab === 'devices' && ev.action.startsWith('vm.')))) reload();
+  });
+  ctx.onCleanup(() => { gone = true; unsubscribe(); });
   load();
 }

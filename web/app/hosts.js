@@ -5,6 +5,7 @@ import {h, clear, button, alert, field, select, fmtTime} from './dom.js';
 import {subscribe, debounce} from './feed.js';
 import {statusLabel, passthroughLabel, rebootBadge} from './hostinfo.js';
 import {openModal} from './modal.js';
+import {hostActions} from './hostactions.js';
 
 const state = {name_prefix: '', status: '', passthrough: '', limit: 50, offset: 0};
 
@@ -34,16 +35,6 @@ export function hostsPage(el, ctx) {
     clear(pager).append(pagination(r.total));
   }
 
-  async function act(what, fn) {
-    try {
-      await fn();
-      show('success', what, 'Done.');
-      load();
-    } catch (e) {
-      show('danger', `${what}: refused`, e.message);
-    }
-  }
-
   function table(hosts) {
     const head = ['Name', 'Status', 'Device passthrough', 'Devices', 'IOMMU groups', 'Kernel', 'Last sync'];
     if (ctx.admin) head.push('Actions');
@@ -66,23 +57,9 @@ export function hostsPage(el, ctx) {
       h('span', {class: 'hd-nowrap'}, host.kernel_release || '—'),
       fmtTime(host.last_sync),
     ];
-    if (ctx.admin)
-      cells.push(h('span', {class: 'hd-row-actions'},
-        button('Refresh', () => act(`Refresh ${host.name}`, () => api('POST', `/v1/hosts/${host.id}/refresh`)),
-          {small: true, label: `Refresh ${host.name}`}),
-        button('Remove', () => confirmRemove(host), {small: true, variant: 'danger', label: `Remove ${host.name}`})));
+    if (ctx.admin) cells.push(hostActions(host, ctx, show, () => load(), {small: true}));
     return h('tr', {class: 'pf-v6-c-table__tr', 'data-host': host.name},
       cells.map((c, i) => h('td', {class: 'pf-v6-c-table__td', 'data-label': ['Name', 'Status', 'Device passthrough', 'Devices', 'IOMMU groups', 'Kernel', 'Last sync', 'Actions'][i]}, c)));
-  }
-
-  function confirmRemove(host) {
-    openModal(`Remove ${host.name}?`,
-      h('p', {}, `The engine forgets ${host.name} and its inventory. The agent keeps running.`),
-      (close) => [
-        button('Remove', () => { close(); return act(`Remove ${host.name}`, () => api('DELETE', `/v1/hosts/${host.id}`)); },
-          {variant: 'danger', label: `Confirm removing ${host.name}`}),
-        button('Cancel', close, {variant: 'link'}),
-      ]);
   }
 
   function addHost() {
@@ -107,6 +84,8 @@ export function hostsPage(el, ctx) {
         }
       };
       form.addEventListener('submit', (ev) => { ev.preventDefault(); submit(); });
+      // Enter in a field submits (the buttons are in the dialog's footer, outside the form)
+      form.addEventListener('keydown', (ev) => { if (ev.key === 'Enter' && ev.target.matches('input')) { ev.preventDefault(); submit(); } });
       return [button('Add', submit, {variant: 'primary'}), button('Cancel', close, {variant: 'link'})];
     });
   }

@@ -1,11 +1,14 @@
 // The portal's shell: who is logged in (GET /v1/session), the page frame (masthead, navigation)
-// and the routes, all in the URL fragment: #/hosts, #/hosts/ID/general|devices, #/events.
+// and the routes, all in the URL fragment: #/hosts, #/hosts/ID/general|devices|kernel, #/vms,
+// #/vms/ID/general|devices, #/events.
 import {api} from './api.js';
 import {h, clear, button} from './dom.js';
 import {startFeed, stopFeed} from './feed.js';
 import {hostsPage} from './hosts.js';
 import {hostPage} from './host.js';
 import {eventsPage} from './events.js';
+import {vmsPage} from './vms.js';
+import {vmPage} from './vm.js';
 import {loginPage} from './login.js';
 
 const root = document.getElementById('app');
@@ -22,6 +25,7 @@ function nav(current) {
   return h('nav', {class: 'pf-v6-c-nav', 'aria-label': 'Main'},
     h('ul', {class: 'pf-v6-c-nav__list', role: 'list'},
       item('#/hosts', 'Hosts', 'hosts'),
+      item('#/vms', 'VMs', 'vms'),
       item('#/events', 'Events', 'events')));
 }
 
@@ -74,12 +78,16 @@ async function route() {
   if (parts[0] === 'hosts' && parts[1]) {
     current = 'hosts';
     hostPage(content, parts[1], parts[2] || 'general', ctx);
+  } else if (parts[0] === 'vms' && parts[1]) {
+    vmPage(content, parts[1], parts[2] || 'general', ctx);
+  } else if (parts[0] === 'vms') {
+    vmsPage(content, ctx);
   } else if (parts[0] === 'events') {
-    eventsPage(content, ctx);
+    eventsPage(content, ctx, parts[1] === 'host' || parts[1] === 'vm' ? {[parts[1]]: parts[2]} : {});
   } else {
     hostsPage(content, ctx);
   }
-  document.title = `hostdev — ${parts[0] === 'events' ? 'Events' : 'Hosts'}`;
+  document.title = `hostdev — ${{events: 'Events', vms: 'VMs'}[parts[0]] || 'Hosts'}`;
 }
 
 window.addEventListener('hashchange', route);

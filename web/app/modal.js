@@ -2,7 +2,7 @@
 // returns to what opened it.
 import {h} from './dom.js';
 
-export function openModal(title, body, actions) {
+export function openModal(title, body, actions, {wide = false} = {}) {
   const opener = document.activeElement;
   const titleId = `hd-modal-title-${Date.now()}`;
   let backdrop;
@@ -13,7 +13,7 @@ export function openModal(title, body, actions) {
   };
   const closeBtn = h('button', {type: 'button', class: 'pf-v6-c-button pf-m-plain', 'aria-label': 'Close', onclick: close},
     h('span', {class: 'pf-v6-c-button__icon', 'aria-hidden': 'true'}, '×'));
-  const box = h('div', {class: 'pf-v6-c-modal-box pf-m-sm', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': titleId},
+  const box = h('div', {class: `pf-v6-c-modal-box ${wide ? 'pf-m-md' : 'pf-m-sm'}`, role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': titleId},
     h('div', {class: 'pf-v6-c-modal-box__close'}, closeBtn),
     h('header', {class: 'pf-v6-c-modal-box__header'},
       h('h1', {class: 'pf-v6-c-modal-box__title', id: titleId}, title)),
