@@ -16,19 +16,12 @@
 static gboolean read_status(HdStore *s, const char *id, char **name, HdHostStatus *status,
                             char **boot_id, GError **error)
 {
-        g_autoptr(Stmt) st =
-            sq_prepare(s, "SELECT name, status, boot_id FROM hosts WHERE id = ?", error);
+        g_autoptr(Stmt) st = sq_row(s, "SELECT name, status, boot_id FROM hosts WHERE id = ?", id,
+                                    "host", "hosts", error);
         g_autofree char *text = NULL;
-        int rc;
 
         if (!st)
                 return FALSE;
-        sq_bind_text(st, 1, id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-                return sq_not_found(error, "host", id);
-        if (rc != SQLITE_ROW)
-                return sq_db_fail(s, error, "hosts");
         *name = sq_col_text(st, 0);
         text = sq_col_text(st, 1);
         if (!hd_host_status_from_string(text, status))
@@ -196,11 +189,10 @@ gboolean hd_store_host_reboot_seen(HdStore *s, const char *id, const char *boot_
         int rc;
 
         *back = FALSE;
-        if (!sq_begin(s, error))
-                return FALSE;
-        st = sq_prepare(s, "SELECT status, reboot_from_boot_id FROM hosts WHERE id = ?", error);
+        st = sq_begin_prepare(s, "SELECT status, reboot_from_boot_id FROM hosts WHERE id = ?",
+                              error);
         if (!st)
-                return sq_end(s, FALSE, NULL);
+                return FALSE;
         sq_bind_text(st, 1, id);
         rc = sqlite3_step(st);
         if (rc == SQLITE_DONE) {
@@ -255,18 +247,17 @@ gboolean hd_store_host_set_sync_status(HdStore *s, const char *id, HdHostStatus 
         g_autofree char *name = NULL;
         HdHostStatus after;
 
-        if (!sq_begin(s, error))
-                return FALSE;
         /* held: the admin's status stays, the sync's news are recorded */
-        st = sq_prepare(s,
-                        "UPDATE hosts SET status = CASE WHEN status IN ('maintenance', "
-                        "'rebooting') THEN status ELSE ? END, "
-                        "last_error = CASE WHEN status IN ('maintenance', 'rebooting') THEN ? "
-                        "ELSE COALESCE(?, last_error) END, "
-                        "retry_at = ?, retry_seconds = ?, updated_at = ? WHERE id = ?",
-                        error);
+        st =
+            sq_begin_prepare(s,
+                             "UPDATE hosts SET status = CASE WHEN status IN ('maintenance', "
+                             "'rebooting') THEN status ELSE ? END, "
+                             "last_error = CASE WHEN status IN ('maintenance', 'rebooting') THEN ? "
+                             "ELSE COALESCE(?, last_error) END, "
+                             "retry_at = ?, retry_seconds = ?, updated_at = ? WHERE id = ?",
+                             error);
         if (!st)
-                return sq_end(s, FALSE, NULL);
+                return FALSE;
         sq_bind_text(st, 1, hd_host_status_to_string(status));
         sq_bind_text(st, 2, last_error);
         sq_bind_text(st, 3, last_error);
@@ -289,19 +280,13 @@ gboolean hd_store_host_set_kernel_desired(HdStore *s, const char *id, const char
         int changes = 0;
         gboolean ok;
 
-        if (!sq_begin(s, error))
-                return FALSE;
-        st = sq_prepare(s, "UPDATE hosts SET kernel_args_desired = ?, updated_at = ? WHERE id = ?",
-                        error);
+        st = sq_begin_prepare(
+            s, "UPDATE hosts SET kernel_args_desired = ?, updated_at = ? WHERE id = ?", error);
         if (!st)
-                return sq_end(s, FALSE, NULL);
+                return FALSE;
         sq_bind_text(st, 1, desired);
         sq_bind_text(st, 2, now);
         sq_bind_text(st, 3, id);
         ok = sq_step_done(s, st, &changes, error);
-        if (ok && changes == 0) {
-                sq_end(s, FALSE, NULL);
-                return sq_not_found(error, "host", id);
-        }
-        return sq_end(s, ok, error);
+        return sq_end_changed(s, ok, changes, "host", id, error);
 }
