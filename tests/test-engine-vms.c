@@ -960,6 +960,19 @@ static void test_bad_input(void)
                 g_auto(HdEtReply) r = hd_et_call(e, "PATCH", vm_path, huge->str, admin);
                 g_assert_cmpuint(r.status, ==, 413);
         }
+        /* unknown members: the shared check (src/http/body.c) names the known ones */
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "PATCH", vm_path, "{\"x\": 1}", admin);
+                assert_reason(&r, 400, "invalid-argument",
+                              "unknown member \"x\" in the request body; known: name, "
+                              "memory_mib, vcpus");
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "POST", "/v1/hosts", "{\"bogus\": 1}", admin);
+                assert_reason(&r, 400, "invalid-argument",
+                              "unknown member \"bogus\" in the request body; known: name, "
+                              "agent_url, agent_token, tls_ca_file, tls_pinned_cert");
+        }
         {
                 g_auto(HdEtReply) r =
                     hd_et_call(e, "PATCH", vm_path, "{\"name\": \"y\", \"vcpus\": 3}", admin);
