@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "engine-testlib.h"
+#include "http-testlib.h"
 
 SoupSession *hd_et_session;
 
@@ -171,42 +172,8 @@ char *hd_et_token_create(const char *dir, const char *name, const char *role)
 void hd_et_record_answer(const char *method, const char *path, guint status,
                          const char *content_type, const char *body)
 {
-        static gint serial;
-        const char *dir = g_getenv("HOSTDEV_ENGINE_API_ANSWERS");
-        g_autoptr(JsonBuilder) b = NULL;
-        g_autoptr(JsonNode) root = NULL;
-        g_autofree char *text = NULL;
-        g_autofree char *name = NULL;
-        g_autofree char *file = NULL;
-
-        if (!dir || !*dir)
-                return;
-        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
-        b = json_builder_new();
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "test");
-        json_builder_add_string_value(b, g_test_get_path());
-        json_builder_set_member_name(b, "method");
-        json_builder_add_string_value(b, method);
-        json_builder_set_member_name(b, "path");
-        json_builder_add_string_value(b, path);
-        json_builder_set_member_name(b, "status");
-        json_builder_add_int_value(b, status);
-        json_builder_set_member_name(b, "content_type");
-        if (content_type)
-                json_builder_add_string_value(b, content_type);
-        else
-                json_builder_add_null_value(b);
-        json_builder_set_member_name(b, "body_utf8");
-        json_builder_add_boolean_value(b, g_utf8_validate(body, -1, NULL));
-        json_builder_set_member_name(b, "body");
-        json_builder_add_string_value(b, g_utf8_validate(body, -1, NULL) ? body : "");
-        json_builder_end_object(b);
-        root = json_builder_get_root(b);
-        text = json_to_string(root, FALSE);
-        name = g_strdup_printf("answer-%d-%05d.json", (int)getpid(), g_atomic_int_add(&serial, 1));
-        file = g_build_filename(dir, name, NULL);
-        g_assert_true(g_file_set_contents(file, text, -1, NULL));
+        hd_ht_record_answer("HOSTDEV_ENGINE_API_ANSWERS", "answer", method, path, status,
+                            content_type, body, FALSE);
 }
 
 HdEtReply hd_et_call(const char *base, const char *method, const char *path, const char *body,

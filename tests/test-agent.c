@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "http-testlib.h"
 #include "json-strict.h"
 #include "testlib.h"
 
@@ -218,50 +219,8 @@ static void daemon_stop(Daemon *d)
 /* With HOSTDEV_API_ANSWERS set, write the answer to a file there (see the top). */
 static void record_answer(const char *method, const char *path, const Reply *r)
 {
-        static gint serial;
-        const char *dir = g_getenv("HOSTDEV_API_ANSWERS");
-        g_autoptr(JsonBuilder) b = NULL;
-        g_autoptr(JsonGenerator) gen = NULL;
-        g_autoptr(JsonNode) root = NULL;
-        g_autoptr(GError) error = NULL;
-        g_autofree char *text = NULL;
-        g_autofree char *name = NULL;
-        g_autofree char *file = NULL;
-        gboolean utf8 = g_utf8_validate(r->body, -1, NULL);
-        g_autofree char *body = utf8 ? g_strdup(r->body) : g_utf8_make_valid(r->body, -1);
-
-        if (!dir || !*dir)
-                return;
-        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
-        b = json_builder_new();
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "test");
-        json_builder_add_string_value(b, g_test_get_path());
-        json_builder_set_member_name(b, "method");
-        json_builder_add_string_value(b, method);
-        json_builder_set_member_name(b, "path");
-        json_builder_add_string_value(b, path);
-        json_builder_set_member_name(b, "status");
-        json_builder_add_int_value(b, r->status);
-        json_builder_set_member_name(b, "content_type");
-        if (r->content_type)
-                json_builder_add_string_value(b, r->content_type);
-        else
-                json_builder_add_null_value(b);
-        json_builder_set_member_name(b, "body_utf8");
-        json_builder_add_boolean_value(b, utf8);
-        json_builder_set_member_name(b, "body");
-        json_builder_add_string_value(b, body);
-        json_builder_end_object(b);
-        root = json_builder_get_root(b);
-        gen = json_generator_new();
-        json_generator_set_root(gen, root);
-        text = json_generator_to_data(gen, NULL);
-        name = g_strdup_printf("answer-%d-%05d.json", (int)getpid(),
-                               g_atomic_int_add(&serial, 1));
-        file = g_build_filename(dir, name, NULL);
-        g_file_set_contents(file, text, -1, &error);
-        g_assert_no_error(error);
+        hd_ht_record_answer("HOSTDEV_API_ANSWERS", "answer", method, path, r->status,
+                            r->content_type, r->body, TRUE);
 }
 
 /* One request; @token NULL sends none. @if_none_match may be NULL. */
