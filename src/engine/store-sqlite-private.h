@@ -62,6 +62,9 @@ typedef void (*SqBindFunc)(sqlite3_stmt *st, gconstpointer data);
 sqlite3_stmt *sq_page(HdStore *s, const char *columns, const char *from, const char *where,
                       const char *order, gint64 limit, gint64 offset, SqBindFunc bind,
                       gconstpointer data, const char *table, guint *total, GError **error);
+/* Column 0 of every row of @st, as text (NULL for SQL NULL); NULL with a database error
+ * (@table). */
+GPtrArray *sq_texts(HdStore *s, sqlite3_stmt *st, const char *table, GError **error);
 /* The events of a statement that selects id, at, actor, action, object, result, message. */
 GPtrArray *sq_event_rows(HdStore *s, sqlite3_stmt *st, GError **error);
 /* The LIKE pattern (ESCAPE '\\') of a literal prefix. */

@@ -51,12 +51,10 @@ GPtrArray *hd_store_devices_list(HdStore *s, const char *host_id, const HdDevice
                                  guint *total, GError **error)
 {
         g_autoptr(GString) where = g_string_new(" WHERE host_id = :host");
-        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
         g_autofree char *text = f->text ? like_pattern(f->text, TRUE, TRUE) : NULL;
         const DevicesQuery q = {host_id, f, text};
         g_autoptr(Stmt) list = NULL;
         gboolean no_driver = g_strcmp0(f->driver, "none") == 0;
-        int rc;
 
         if (!sq_host_exists(s, host_id, error))
                 return NULL;
@@ -74,13 +72,7 @@ GPtrArray *hd_store_devices_list(HdStore *s, const char *host_id, const HdDevice
                        devices_bind, &q, "devices", total, error);
         if (!list)
                 return NULL;
-        while ((rc = sqlite3_step(list)) == SQLITE_ROW)
-                g_ptr_array_add(out, sq_col_text(list, 0));
-        if (rc != SQLITE_DONE) {
-                sq_db_fail(s, error, "devices");
-                return NULL;
-        }
-        return g_steal_pointer(&out);
+        return sq_texts(s, list, "devices", error);
 }
 
 static gboolean is_uuid_at(const char *p)

@@ -14,19 +14,11 @@
 static GPtrArray *vm_names(HdStore *s, const char *sql, const char *host_id, GError **error)
 {
         g_autoptr(Stmt) st = sq_prepare(s, sql, error);
-        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-        int rc;
 
         if (!st)
                 return NULL;
         sq_bind_text(st, 1, host_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-                g_ptr_array_add(names, sq_col_text(st, 0));
-        if (rc != SQLITE_DONE) {
-                sq_db_fail(s, error, "vms");
-                return NULL;
-        }
-        return g_steal_pointer(&names);
+        return sq_texts(s, st, "vms", error);
 }
 
 GPtrArray *hd_store_host_users(HdStore *s, const char *id, GError **error)

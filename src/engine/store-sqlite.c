@@ -648,18 +648,8 @@ GPtrArray *hd_store_hosts_list(HdStore *s, const HdHostFilter *f, guint *total, 
 GPtrArray *hd_store_host_ids(HdStore *s, GError **error)
 {
         g_autoptr(Stmt) st = sq_prepare(s, "SELECT id FROM hosts ORDER BY name", error);
-        g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
-        int rc;
 
-        if (!st)
-                return NULL;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-                g_ptr_array_add(ids, sq_col_text(st, 0));
-        if (rc != SQLITE_DONE) {
-                sq_db_fail(s, error, "hosts");
-                return NULL;
-        }
-        return g_steal_pointer(&ids);
+        return st ? sq_texts(s, st, "hosts", error) : NULL;
 }
 
 gboolean hd_store_host_edit(HdStore *s, const char *id, const char *name, const char *agent_url,
@@ -936,8 +926,6 @@ GPtrArray *hd_store_inventory_list(HdStore *s, const char *host_id, HdInvKind ki
                                    const char *driver, GError **error)
 {
         g_autoptr(Stmt) st = NULL;
-        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
-        int rc;
 
         if (!sq_host_exists(s, host_id, error))
                 return NULL;
@@ -956,13 +944,7 @@ GPtrArray *hd_store_inventory_list(HdStore *s, const char *host_id, HdInvKind ki
         sq_bind_text(st, 1, host_id);
         if (kind == HD_INV_DEVICES && driver)
                 sq_bind_text(st, 2, driver);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-                g_ptr_array_add(out, sq_col_text(st, 0));
-        if (rc != SQLITE_DONE) {
-                sq_db_fail(s, error, "inventory");
-                return NULL;
-        }
-        return g_steal_pointer(&out);
+        return sq_texts(s, st, "inventory", error);
 }
 
 /* ---- tokens ---- */
@@ -1114,6 +1096,20 @@ gint64 hd_store_event_add(HdStore *s, const char *actor, const char *action, con
         if (!sq_step_done(s, st, NULL, error))
                 return sq_end(s, FALSE, NULL);
         return sq_end(s, TRUE, error) ? new_id : 0;
+}
+
+GPtrArray *sq_texts(HdStore *s, sqlite3_stmt *st, const char *table, GError **error)
+{
+        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+        int rc;
+
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                g_ptr_array_add(out, sq_col_text(st, 0));
+        if (rc != SQLITE_DONE) {
+                sq_db_fail(s, error, table);
+                return NULL;
+        }
+        return g_steal_pointer(&out);
 }
 
 GPtrArray *sq_event_rows(HdStore *s, sqlite3_stmt *st, GError **error)
