@@ -14,6 +14,21 @@
 
 SoupSession *hd_et_session;
 
+void hd_et_init(int *argc, char ***argv)
+{
+        g_test_init(argc, argv, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        hd_et_session = soup_session_new_with_options("timeout", 60, NULL);
+}
+
+int hd_et_run(void)
+{
+        int rc = g_test_run();
+
+        g_clear_object(&hd_et_session);
+        return rc;
+}
+
 void hd_et_reply_clear(HdEtReply *r)
 {
         g_free(r->body);

@@ -3,8 +3,8 @@
  * Helpers of the engine's tests (test-engine*.c): real hostdevd agents on fixture roots (sim
  * backend, port 0, libvirt test:///default) and a real hostdev-engine on a temporary database,
  * each child killed with the test (PR_SET_PDEATHSIG); HTTP calls through one SoupSession
- * (hd_et_session, made by the test's main); waits are bounded loops on the API (states are
- * asserted, never durations).
+ * (hd_et_session, made by hd_et_init in the test's main); waits are bounded loops on the API
+ * (states are asserted, never durations).
  *
  * With HOSTDEV_ENGINE_API_ANSWERS=DIR every answer of the engine is also written to
  * DIR/answer-PID-N.json for tools/api/check-answers.mjs --spec docs/api/engine-openapi.yaml
@@ -29,8 +29,12 @@ typedef struct {
         JsonNode *json;
 } HdEtReply;
 
-
 extern SoupSession *hd_et_session;
+/* The start of a test program's main: g_test_init, SIGPIPE ignored (a child may die while
+ * written to), hd_et_session (60 s a call). */
+void hd_et_init(int *argc, char ***argv);
+/* g_test_run(), then hd_et_session freed; the exit status. */
+int hd_et_run(void);
 
 void hd_et_reply_clear(HdEtReply *r);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(HdEtReply, hd_et_reply_clear)

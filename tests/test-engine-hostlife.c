@@ -575,15 +575,9 @@ static void test_reboot_never_back(void)
 
 int main(int argc, char **argv)
 {
-        int rc;
-
-        g_test_init(&argc, &argv, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        hd_et_session = soup_session_new_with_options("timeout", 60, NULL);
+        hd_et_init(&argc, &argv);
         g_test_add_func("/engine-hostlife/workflow", test_workflow);
         g_test_add_func("/engine-hostlife/refusals", test_refusals);
         g_test_add_func("/engine-hostlife/reboot-never-back", test_reboot_never_back);
-        rc = g_test_run();
-        g_object_unref(hd_et_session);
-        return rc;
+        return hd_et_run();
 }

@@ -1107,17 +1107,11 @@ static void test_bad_input(void)
 
 int main(int argc, char **argv)
 {
-        int rc;
-
-        g_test_init(&argc, &argv, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        hd_et_session = soup_session_new_with_options("timeout", 60, NULL);
+        hd_et_init(&argc, &argv);
         g_test_add_func("/engine-vms/workflow", test_workflow);
         g_test_add_func("/engine-vms/refusals", test_refusals);
         g_test_add_func("/engine-vms/concurrent-starts", test_concurrent_starts);
         g_test_add_func("/engine-vms/kill-engine", test_kill_engine);
         g_test_add_func("/engine-vms/bad-input", test_bad_input);
-        rc = g_test_run();
-        g_object_unref(hd_et_session);
-        return rc;
+        return hd_et_run();
 }
