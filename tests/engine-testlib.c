@@ -250,6 +250,17 @@ void hd_et_assert_error(const HdEtReply *r, guint status, const char *code)
         g_assert_cmpuint(strlen(json_object_get_string_member(err, "message")), >, 0);
 }
 
+void hd_et_assert_reason(const HdEtReply *r, guint status, const char *code, const char *needle)
+{
+        const char *message;
+
+        hd_et_assert_error(r, status, code);
+        message = json_object_get_string_member(
+            json_object_get_object_member(hd_et_obj(r), "error"), "message");
+        if (!strstr(message, needle))
+                g_error("the message \"%s\" does not say \"%s\"", message, needle);
+}
+
 char *hd_et_add_host(const char *engine, const char *admin, const char *name, const char *url,
                      const char *token)
 {
@@ -296,10 +307,15 @@ char *hd_et_engine_driver(const char *engine, const char *tok, const char *id, c
 {
         g_autofree char *path = g_strconcat("/v1/hosts/", id, "/devices", NULL);
         g_auto(HdEtReply) r = hd_et_call(engine, "GET", path, NULL, tok);
-        JsonArray *a;
 
         g_assert_cmpuint(r.status, ==, 200);
-        a = json_object_get_array_member(hd_et_obj(&r), "devices");
+        return hd_et_driver_in(hd_et_obj(&r), addr);
+}
+
+char *hd_et_driver_in(JsonObject *list, const char *addr)
+{
+        JsonArray *a = json_object_get_array_member(list, "devices");
+
         for (guint i = 0; i < json_array_get_length(a); i++) {
                 JsonObject *d = json_array_get_object_element(a, i);
                 if (strcmp(json_object_get_string_member(d, "address"), addr) == 0)

@@ -62,6 +62,8 @@ HdEtReply hd_et_call(const char *base, const char *method, const char *path, con
 JsonObject *hd_et_obj(const HdEtReply *r);
 /* The answer is @status with the error document of @code and a message. */
 void hd_et_assert_error(const HdEtReply *r, guint status, const char *code);
+/* hd_et_assert_error, and the error's message holds @needle. */
+void hd_et_assert_reason(const HdEtReply *r, guint status, const char *code, const char *needle);
 /* POST /v1/hosts; the new id (asserted: 201, Location, no token in the answer). */
 char *hd_et_add_host(const char *engine, const char *admin, const char *name, const char *url,
                      const char *token);
@@ -70,6 +72,9 @@ HdEtReply hd_et_wait_status(const char *engine, const char *tok, const char *id,
                             const char *status);
 void hd_et_await_status(const char *engine, const char *tok, const char *id, const char *status);
 /* The driver of @addr in the engine's GET /v1/hosts/{id}/devices (NULL: none/absent). */
+/* The driver of the device @addr in @list's "devices" (a DeviceList of the engine or the
+ * agent): NULL when it has none or is not listed. */
+char *hd_et_driver_in(JsonObject *list, const char *addr);
 char *hd_et_engine_driver(const char *engine, const char *tok, const char *id, const char *addr);
 /* How many @what ("devices", "groups") the agent lists. */
 guint hd_et_agent_count(const char *agent, const char *tok, const char *what);

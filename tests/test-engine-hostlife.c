@@ -39,18 +39,6 @@ static HdEtReply host_call(const char *engine, const char *method, const char *i
         return hd_et_call(engine, method, path, body, tok);
 }
 
-/* The answer is a refusal @status/@code whose message holds @needle. */
-static void assert_refused(const HdEtReply *r, guint status, const char *code, const char *needle)
-{
-        const char *message;
-
-        hd_et_assert_error(r, status, code);
-        message = json_object_get_string_member(
-            json_object_get_object_member(hd_et_obj(r), "error"), "message");
-        if (!strstr(message, needle))
-                g_error("the message \"%s\" does not say \"%s\"", message, needle);
-}
-
 static gboolean array_has(JsonArray *a, const char *word)
 {
         for (guint i = 0; a && i < json_array_get_length(a); i++)
@@ -148,7 +136,7 @@ static void test_workflow(void)
         {
                 g_auto(HdEtReply) r =
                     host_call(e, "PUT", id, "kernel-args", "{\"enable\": [\"iommu\"]}", admin);
-                assert_refused(&r, 409, "refused", "maintenance");
+                hd_et_assert_reason(&r, 409, "refused", "maintenance");
         }
         {
                 g_auto(HdEtReply) r = hd_et_call(agent->url, "GET", "/v1/kernel-args", NULL, atok);
@@ -159,11 +147,11 @@ static void test_workflow(void)
         /* reboot and activate need maintenance */
         {
                 g_auto(HdEtReply) r = host_call(e, "POST", id, "reboot", NULL, admin);
-                assert_refused(&r, 409, "refused", "maintenance only");
+                hd_et_assert_reason(&r, 409, "refused", "maintenance only");
         }
         {
                 g_auto(HdEtReply) r = host_call(e, "POST", id, "activate", NULL, admin);
-                assert_refused(&r, 409, "refused", "active already");
+                hd_et_assert_reason(&r, 409, "refused", "active already");
         }
         g_assert_true(hd_et_has_event(e, viewer, "host.reboot", "refused"));
         g_assert_true(hd_et_has_event(e, viewer, "host.activate", "refused"));
@@ -178,7 +166,7 @@ static void test_workflow(void)
         }
         {
                 g_auto(HdEtReply) r = host_call(e, "POST", id, "maintenance", NULL, admin);
-                assert_refused(&r, 409, "refused", "db1");
+                hd_et_assert_reason(&r, 409, "refused", "db1");
         }
         g_assert_true(hd_et_has_event(e, viewer, "host.maintenance", "refused"));
         db_exec(dir, "UPDATE vms SET state = 'down' WHERE id = 'vm-db1'");
@@ -191,7 +179,7 @@ static void test_workflow(void)
         }
         {
                 g_auto(HdEtReply) r = host_call(e, "POST", id, "maintenance", NULL, admin);
-                assert_refused(&r, 409, "refused", "maintenance already");
+                hd_et_assert_reason(&r, 409, "refused", "maintenance already");
         }
         g_assert_true(hd_et_has_event(e, viewer, "host.maintenance", "ok"));
         /* apply in maintenance: the agent's bootloader changes, a reboot is required */
@@ -312,7 +300,7 @@ static void test_workflow(void)
         g_assert_true(hd_et_has_event(e, viewer, "host.activate", "ok"));
         {
                 g_auto(HdEtReply) r = host_call(e, "POST", id, "activate", NULL, admin);
-                assert_refused(&r, 409, "refused", "active already");
+                hd_et_assert_reason(&r, 409, "refused", "active already");
         }
         hd_et_proc_stop(engine, SIGTERM);
         hd_et_proc_stop(agent, SIGTERM);
@@ -358,7 +346,7 @@ static void test_refusals(void)
         for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
                 g_auto(HdEtReply) r = host_call(e, "PUT", id, "kernel-args", bad[i].body, admin);
                 g_test_message("PUT kernel-args %s", bad[i].body);
-                assert_refused(&r, 400, "invalid-argument", bad[i].needle);
+                hd_et_assert_reason(&r, 400, "invalid-argument", bad[i].needle);
         }
         /* the agent's own refusal of a valid request comes back as it is (4xx, its message) */
         {
@@ -386,7 +374,7 @@ static void test_refusals(void)
                         g_string_append_printf(many, "%s\"w%u\"", i ? "," : "", i);
                 g_string_append(many, "], \"dry_run\": true}");
                 g_auto(HdEtReply) r = host_call(e, "PUT", id, "kernel-args", many->str, admin);
-                assert_refused(&r, 400, "invalid-argument", "more than 64 items");
+                hd_et_assert_reason(&r, 400, "invalid-argument", "more than 64 items");
         }
         /* a viewer may read the tab, not change it */
         {
@@ -419,7 +407,7 @@ static void test_refusals(void)
         {
                 g_auto(HdEtReply) r =
                     host_call(e, "POST", id, "maintenance", "{\"force\": true}", admin);
-                assert_refused(&r, 400, "invalid-argument", "no members");
+                hd_et_assert_reason(&r, 400, "invalid-argument", "no members");
         }
         {
                 g_auto(HdEtReply) r = host_call(e, "GET", id, "maintenance", NULL, viewer);
@@ -442,11 +430,11 @@ static void test_refusals(void)
         hd_et_proc_stop(agent, SIGKILL);
         {
                 g_auto(HdEtReply) r = host_call(e, "GET", id, "kernel-args", NULL, viewer);
-                assert_refused(&r, 502, "agent-failed", "cannot be reached");
+                hd_et_assert_reason(&r, 502, "agent-failed", "cannot be reached");
         }
         {
                 g_auto(HdEtReply) r = host_call(e, "POST", id, "reboot", NULL, admin);
-                assert_refused(&r, 502, "agent-failed", "cannot be reached");
+                hd_et_assert_reason(&r, 502, "agent-failed", "cannot be reached");
         }
         {
                 g_auto(HdEtReply) r = {0};
@@ -498,13 +486,13 @@ static void test_reboot_never_back(void)
                 static const char *const what[] = {"maintenance", "activate", "reboot"};
                 for (gsize i = 0; i < G_N_ELEMENTS(what); i++) {
                         g_auto(HdEtReply) r = host_call(e, "POST", id, what[i], NULL, admin);
-                        assert_refused(&r, 409, "refused", "is rebooting");
+                        hd_et_assert_reason(&r, 409, "refused", "is rebooting");
                 }
         }
         {
                 g_auto(HdEtReply) r =
                     host_call(e, "PUT", id, "kernel-args", "{\"enable\": [\"iommu\"]}", admin);
-                assert_refused(&r, 409, "refused", "maintenance only");
+                hd_et_assert_reason(&r, 409, "refused", "maintenance only");
         }
         /* the agent answers with the old boot id: rebooting, with the reason */
         {
