@@ -32,6 +32,24 @@ static JsonObject *get_host(const char *engine, const char *tok, const char *id,
         return hd_et_obj(r);
 }
 
+/* Poll the host (at most 1200 times, 50 ms apart) until @done holds, each answer in
+ * @status. */
+static void await_host(const char *engine, const char *tok, const char *id, const char *status,
+                       gboolean (*done)(JsonObject *h))
+{
+        gboolean seen = FALSE;
+
+        for (guint i = 0; i < 1200 && !seen; i++) {
+                g_auto(HdEtReply) r = {0};
+                JsonObject *h = get_host(engine, tok, id, &r);
+                g_assert_cmpstr(json_object_get_string_member(h, "status"), ==, status);
+                seen = done(h);
+                if (!seen)
+                        g_usleep(50000);
+        }
+        g_assert_true(seen);
+}
+
 static HdEtReply host_call(const char *engine, const char *method, const char *id, const char *what,
                            const char *body, const char *tok)
 {
@@ -51,6 +69,24 @@ static JsonArray *kargs_member(JsonObject *host, const char *name)
 {
         JsonObject *k = json_object_get_object_member(host, "kernel_args");
         return json_object_get_null_member(k, name) ? NULL : json_object_get_array_member(k, name);
+}
+
+/* await_host's conditions */
+static gboolean reboot_planned(JsonObject *h)
+{
+        return json_object_get_boolean_member(h, "reboot_required") &&
+               array_has(kargs_member(h, "configured"), "intel_iommu=on");
+}
+
+static gboolean says_not_rebooted(JsonObject *h)
+{
+        return !json_object_get_null_member(h, "last_error") &&
+               strstr(json_object_get_string_member(h, "last_error"), "not rebooted yet");
+}
+
+static gboolean says_other_error(JsonObject *h)
+{
+        return !strstr(json_object_get_string_member(h, "last_error"), "not rebooted yet");
 }
 
 /* The agent's own boot id (GET /v1/host on the agent). */
@@ -191,21 +227,8 @@ static void test_workflow(void)
                 g_assert_true(json_object_get_boolean_member(hd_et_obj(&r), "reboot_required"));
         }
         g_assert_true(hd_et_has_event(e, viewer, "host.kernel_args.apply", "ok"));
-        {
-                /* the engine re-reads the facts; the host stays in maintenance */
-                gboolean seen = FALSE;
-                for (guint i = 0; i < 1200 && !seen; i++) {
-                        g_auto(HdEtReply) r = {0};
-                        JsonObject *h = get_host(e, viewer, id, &r);
-                        g_assert_cmpstr(json_object_get_string_member(h, "status"), ==,
-                                        "maintenance");
-                        seen = json_object_get_boolean_member(h, "reboot_required") &&
-                               array_has(kargs_member(h, "configured"), "intel_iommu=on");
-                        if (!seen)
-                                g_usleep(50000);
-                }
-                g_assert_true(seen);
-        }
+        /* the engine re-reads the facts; the host stays in maintenance */
+        await_host(e, viewer, id, "maintenance", reboot_planned);
         /* reboot: rebooting at once; refusals while it lasts */
         {
                 g_auto(HdEtReply) r = host_call(e, "POST", id, "reboot", NULL, admin);
@@ -495,57 +518,17 @@ static void test_reboot_never_back(void)
                 hd_et_assert_reason(&r, 409, "refused", "maintenance only");
         }
         /* the agent answers with the old boot id: rebooting, with the reason */
-        {
-                gboolean seen = FALSE;
-                for (guint i = 0; i < 1200 && !seen; i++) {
-                        g_auto(HdEtReply) r = {0};
-                        JsonObject *h = get_host(e, viewer, id, &r);
-                        g_assert_cmpstr(json_object_get_string_member(h, "status"), ==,
-                                        "rebooting");
-                        seen = !json_object_get_null_member(h, "last_error") &&
-                               strstr(json_object_get_string_member(h, "last_error"),
-                                      "not rebooted yet");
-                        if (!seen)
-                                g_usleep(50000);
-                }
-                g_assert_true(seen);
-        }
+        await_host(e, viewer, id, "rebooting", says_not_rebooted);
         /* the host is gone: still rebooting (never non_responsive), the connection error */
         hd_et_proc_stop(agent, SIGKILL);
-        {
-                gboolean seen = FALSE;
-                for (guint i = 0; i < 1200 && !seen; i++) {
-                        g_auto(HdEtReply) r = {0};
-                        JsonObject *h = get_host(e, viewer, id, &r);
-                        g_assert_cmpstr(json_object_get_string_member(h, "status"), ==,
-                                        "rebooting");
-                        seen = !strstr(json_object_get_string_member(h, "last_error"),
-                                       "not rebooted yet");
-                        if (!seen)
-                                g_usleep(50000);
-                }
-                g_assert_true(seen);
-        }
+        await_host(e, viewer, id, "rebooting", says_other_error);
         /* an agent back with the same boot id (restarted, not rebooted): still rebooting */
         agent = hd_et_agent_start(fx, listen);
         {
                 g_autofree char *b = agent_boot_id(agent->url, atok);
                 g_assert_cmpstr(b, ==, boot0);
         }
-        {
-                gboolean seen = FALSE;
-                for (guint i = 0; i < 1200 && !seen; i++) {
-                        g_auto(HdEtReply) r = {0};
-                        JsonObject *h = get_host(e, viewer, id, &r);
-                        g_assert_cmpstr(json_object_get_string_member(h, "status"), ==,
-                                        "rebooting");
-                        seen = strstr(json_object_get_string_member(h, "last_error"),
-                                      "not rebooted yet") != NULL;
-                        if (!seen)
-                                g_usleep(50000);
-                }
-                g_assert_true(seen);
-        }
+        await_host(e, viewer, id, "rebooting", says_not_rebooted);
         /* rebooted by other means (here the agent's own call): back in maintenance */
         {
                 g_auto(HdEtReply) r = hd_et_call(agent->url, "POST", "/v1/host/reboot", "{}", atok);
