@@ -196,26 +196,10 @@ HdEtReply hd_et_call(const char *base, const char *method, const char *path, con
 {
         g_autofree char *uri = g_strconcat(base, path, NULL);
         g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GBytes) bytes = NULL;
         HdEtReply r = {0};
 
-        g_assert_nonnull(msg);
-        if (token) {
-                g_autofree char *auth = g_strconcat("Bearer ", token, NULL);
-                soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization",
-                                             auth);
-        }
-        if (body) {
-                g_autoptr(GBytes) b = g_bytes_new(body, strlen(body));
-                soup_message_set_request_body_from_bytes(msg, "application/json", b);
-        }
-        bytes = soup_session_send_and_read(hd_et_session, msg, NULL, &error);
-        g_assert_no_error(error);
+        r.body = hd_ht_send(hd_et_session, msg, token, body);
         r.status = soup_message_get_status(msg);
-        r.body = g_bytes_get_size(bytes)
-                     ? g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes))
-                     : g_strdup("");
         r.location = g_strdup(
             soup_message_headers_get_one(soup_message_get_response_headers(msg), "Location"));
         if (*r.body)

@@ -2,9 +2,32 @@
 #include "config.h"
 
 #include <json-glib/json-glib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "http-testlib.h"
+
+char *hd_ht_send(SoupSession *session, SoupMessage *msg, const char *token, const char *body)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GBytes) bytes = NULL;
+
+        g_assert_nonnull(msg);
+        if (token) {
+                g_autofree char *auth = g_strconcat("Bearer ", token, NULL);
+                soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization",
+                                             auth);
+        }
+        if (body) {
+                g_autoptr(GBytes) b = g_bytes_new(body, strlen(body));
+                soup_message_set_request_body_from_bytes(msg, "application/json", b);
+        }
+        bytes = soup_session_send_and_read(session, msg, NULL, &error);
+        g_assert_no_error(error);
+        return g_bytes_get_size(bytes)
+                   ? g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes))
+                   : g_strdup("");
+}
 
 void hd_ht_record_answer(const char *env_dir, const char *prefix, const char *method,
                          const char *path, guint status, const char *content_type, const char *body,

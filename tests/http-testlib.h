@@ -2,11 +2,17 @@
 /*
  * What the tests that talk HTTP share (test-agent.c against hostdevd, the engine's tests
  * through engine-testlib.c, test-engine-web.c): the record of every answer they get, for
- * tools/api/check-answers.mjs, which checks each against the API document.
+ * tools/api/check-answers.mjs, which checks each against the API document, and the sending of
+ * one request.
  */
 #pragma once
 
-#include <glib.h>
+#include <libsoup/soup.h>
+
+/* Send @msg through @session (with "Authorization: Bearer @token" and the JSON @body, each when
+ * not NULL) and read the whole answer; its body as text, "" when empty. Asserts that an answer
+ * came. */
+char *hd_ht_send(SoupSession *session, SoupMessage *msg, const char *token, const char *body);
 
 /* With the environment variable @env_dir set to a directory (HOSTDEV_API_ANSWERS for the
  * agent, HOSTDEV_ENGINE_API_ANSWERS for the engine), write one answer there as

@@ -229,29 +229,14 @@ static Reply request_full(Daemon *d, const char *method, const char *path, const
 {
         g_autofree char *uri = g_strconcat(d->url, path, NULL);
         g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GBytes) bytes = NULL;
-        SoupMessageHeaders *h;
         Reply r = {0};
 
         g_assert_nonnull(msg);
-        h = soup_message_get_request_headers(msg);
-        if (token) {
-                g_autofree char *auth = g_strconcat("Bearer ", token, NULL);
-                soup_message_headers_replace(h, "Authorization", auth);
-        }
         if (if_none_match)
-                soup_message_headers_replace(h, "If-None-Match", if_none_match);
-        if (body) {
-                g_autoptr(GBytes) b = g_bytes_new(body, strlen(body));
-                soup_message_set_request_body_from_bytes(msg, "application/json", b);
-        }
-        bytes = soup_session_send_and_read(d->session, msg, NULL, &error);
-        g_assert_no_error(error);
+                soup_message_headers_replace(soup_message_get_request_headers(msg),
+                                             "If-None-Match", if_none_match);
+        r.body = hd_ht_send(d->session, msg, token, body);
         r.status = soup_message_get_status(msg);
-        r.body = g_bytes_get_size(bytes)
-                     ? g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes))
-                     : g_strdup("");
         r.etag =
             g_strdup(soup_message_headers_get_one(soup_message_get_response_headers(msg), "ETag"));
         r.content_type = g_strdup(

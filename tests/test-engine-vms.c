@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "engine-testlib.h"
+#include "http-testlib.h"
 
 #define GPU "0000:01:00.0"
 #define AUDIO "0000:01:00.1"
@@ -63,21 +64,11 @@ static void env_teardown(Env *env)
 static HdEtReply agent_call(Env *env, const char *method, const char *path, const char *body)
 {
         g_autofree char *uri = g_strconcat(env->agent->url, path, NULL);
-        g_autofree char *auth = g_strconcat("Bearer ", env->agent_token, NULL);
         g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GBytes) bytes = NULL;
         HdEtReply r = {0};
 
-        soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", auth);
-        if (body) {
-                g_autoptr(GBytes) b = g_bytes_new(body, strlen(body));
-                soup_message_set_request_body_from_bytes(msg, "application/json", b);
-        }
-        bytes = soup_session_send_and_read(hd_et_session, msg, NULL, &error);
-        g_assert_no_error(error);
+        r.body = hd_ht_send(hd_et_session, msg, env->agent_token, body);
         r.status = soup_message_get_status(msg);
-        r.body = g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes));
         if (*r.body)
                 r.json = json_from_string(r.body, NULL);
         return r;

@@ -200,24 +200,14 @@ static Reply call_h(Engine *e, const char *method, const char *path, const char 
 {
         g_autofree char *uri = g_strconcat(e->url, path, NULL);
         g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GBytes) bytes = NULL;
         Reply r = {0};
 
         g_assert_nonnull(msg);
         g_signal_connect(msg, "accept-certificate", G_CALLBACK(accept_any_cert), NULL);
         for (const char *const *h = hdrs; h && *h; h += 2)
                 soup_message_headers_replace(soup_message_get_request_headers(msg), h[0], h[1]);
-        if (body) {
-                g_autoptr(GBytes) b = g_bytes_new(body, strlen(body));
-                soup_message_set_request_body_from_bytes(msg, "application/json", b);
-        }
-        bytes = soup_session_send_and_read(session, msg, NULL, &error);
-        g_assert_no_error(error);
+        r.body = hd_ht_send(session, msg, NULL, body);
         r.status = soup_message_get_status(msg);
-        r.body = g_bytes_get_size(bytes)
-                     ? g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes))
-                     : g_strdup("");
         r.headers = soup_message_headers_ref(soup_message_get_response_headers(msg));
         if (*r.body)
                 r.json = json_from_string(r.body, NULL);
