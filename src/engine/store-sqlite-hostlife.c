@@ -31,6 +31,17 @@ static gboolean read_status(HdStore *s, const char *id, char **name, HdHostStatu
         return TRUE;
 }
 
+/* BEGIN and read_status; FALSE (rolled back) with NOT_FOUND or a database error. */
+static gboolean begin_transition(HdStore *s, const char *id, char **name, HdHostStatus *status,
+                                 char **boot_id, GError **error)
+{
+        if (!sq_begin(s, error))
+                return FALSE;
+        if (!read_status(s, id, name, status, boot_id, error))
+                return sq_end(s, FALSE, NULL);
+        return TRUE;
+}
+
 /* One UPDATE of the host inside the transaction; the statement binds ?1 .. and the id last. */
 static gboolean update(HdStore *s, const char *sql, const char *const *values, guint n,
                        GError **error)
@@ -85,10 +96,8 @@ gboolean hd_store_host_enter_maintenance(HdStore *s, const char *id, GError **er
         HdHostStatus status;
         const char *values[2];
 
-        if (!sq_begin(s, error))
+        if (!begin_transition(s, id, &name, &status, NULL, error))
                 return FALSE;
-        if (!read_status(s, id, &name, &status, NULL, error))
-                return sq_end(s, FALSE, NULL);
         if (status != HD_HOST_UP)
                 return refuse(s, error, "host %s is %s: maintenance is entered from up; %s", name,
                               hd_host_status_to_string(status), status_advice(status));
@@ -122,10 +131,8 @@ gboolean hd_store_host_begin_reboot(HdStore *s, const char *id, GError **error)
         HdHostStatus status;
         const char *values[4];
 
-        if (!sq_begin(s, error))
+        if (!begin_transition(s, id, &name, &status, &boot_id, error))
                 return FALSE;
-        if (!read_status(s, id, &name, &status, &boot_id, error))
-                return sq_end(s, FALSE, NULL);
         if (status != HD_HOST_MAINTENANCE)
                 return refuse(s, error,
                               "host %s is %s: a reboot is allowed in maintenance only; %s", name,
@@ -186,23 +193,14 @@ gboolean hd_store_host_reboot_seen(HdStore *s, const char *id, const char *boot_
         g_autoptr(Stmt) st = NULL;
         g_autofree char *from = NULL;
         g_autofree char *status = NULL;
-        int rc;
 
         *back = FALSE;
-        st = sq_begin_prepare(s, "SELECT status, reboot_from_boot_id FROM hosts WHERE id = ?",
-                              error);
-        if (!st)
+        if (!sq_begin(s, error))
                 return FALSE;
-        sq_bind_text(st, 1, id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE) {
-                sq_end(s, FALSE, NULL);
-                return sq_not_found(error, "host", id);
-        }
-        if (rc != SQLITE_ROW) {
-                sq_db_fail(s, error, "hosts");
+        st = sq_row(s, "SELECT status, reboot_from_boot_id FROM hosts WHERE id = ?", id, "host",
+                    "hosts", error);
+        if (!st)
                 return sq_end(s, FALSE, NULL);
-        }
         status = sq_col_text(st, 0);
         from = sq_col_text(st, 1);
         /* a boot id the agent did not know before counts as new; none now is not back */
@@ -218,10 +216,8 @@ gboolean hd_store_host_activate(HdStore *s, const char *id, GError **error)
         HdHostStatus status;
         const char *values[2];
 
-        if (!sq_begin(s, error))
+        if (!begin_transition(s, id, &name, &status, NULL, error))
                 return FALSE;
-        if (!read_status(s, id, &name, &status, NULL, error))
-                return sq_end(s, FALSE, NULL);
         if (status != HD_HOST_MAINTENANCE)
                 return refuse(
                     s, error, "host %s is %s: only a host in maintenance is activated; %s", name,
