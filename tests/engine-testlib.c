@@ -10,8 +10,24 @@
 #include <unistd.h>
 
 #include "engine-testlib.h"
+#include "http-testlib.h"
 
 SoupSession *hd_et_session;
+
+void hd_et_init(int *argc, char ***argv)
+{
+        g_test_init(argc, argv, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        hd_et_session = soup_session_new_with_options("timeout", 60, NULL);
+}
+
+int hd_et_run(void)
+{
+        int rc = g_test_run();
+
+        g_clear_object(&hd_et_session);
+        return rc;
+}
 
 void hd_et_reply_clear(HdEtReply *r)
 {
@@ -171,42 +187,8 @@ char *hd_et_token_create(const char *dir, const char *name, const char *role)
 void hd_et_record_answer(const char *method, const char *path, guint status,
                          const char *content_type, const char *body)
 {
-        static gint serial;
-        const char *dir = g_getenv("HOSTDEV_ENGINE_API_ANSWERS");
-        g_autoptr(JsonBuilder) b = NULL;
-        g_autoptr(JsonNode) root = NULL;
-        g_autofree char *text = NULL;
-        g_autofree char *name = NULL;
-        g_autofree char *file = NULL;
-
-        if (!dir || !*dir)
-                return;
-        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
-        b = json_builder_new();
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "test");
-        json_builder_add_string_value(b, g_test_get_path());
-        json_builder_set_member_name(b, "method");
-        json_builder_add_string_value(b, method);
-        json_builder_set_member_name(b, "path");
-        json_builder_add_string_value(b, path);
-        json_builder_set_member_name(b, "status");
-        json_builder_add_int_value(b, status);
-        json_builder_set_member_name(b, "content_type");
-        if (content_type)
-                json_builder_add_string_value(b, content_type);
-        else
-                json_builder_add_null_value(b);
-        json_builder_set_member_name(b, "body_utf8");
-        json_builder_add_boolean_value(b, g_utf8_validate(body, -1, NULL));
-        json_builder_set_member_name(b, "body");
-        json_builder_add_string_value(b, g_utf8_validate(body, -1, NULL) ? body : "");
-        json_builder_end_object(b);
-        root = json_builder_get_root(b);
-        text = json_to_string(root, FALSE);
-        name = g_strdup_printf("answer-%d-%05d.json", (int)getpid(), g_atomic_int_add(&serial, 1));
-        file = g_build_filename(dir, name, NULL);
-        g_assert_true(g_file_set_contents(file, text, -1, NULL));
+        hd_ht_record_answer("HOSTDEV_ENGINE_API_ANSWERS", "answer", method, path, status,
+                            content_type, body, FALSE);
 }
 
 HdEtReply hd_et_call(const char *base, const char *method, const char *path, const char *body,
@@ -214,26 +196,10 @@ HdEtReply hd_et_call(const char *base, const char *method, const char *path, con
 {
         g_autofree char *uri = g_strconcat(base, path, NULL);
         g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GBytes) bytes = NULL;
         HdEtReply r = {0};
 
-        g_assert_nonnull(msg);
-        if (token) {
-                g_autofree char *auth = g_strconcat("Bearer ", token, NULL);
-                soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization",
-                                             auth);
-        }
-        if (body) {
-                g_autoptr(GBytes) b = g_bytes_new(body, strlen(body));
-                soup_message_set_request_body_from_bytes(msg, "application/json", b);
-        }
-        bytes = soup_session_send_and_read(hd_et_session, msg, NULL, &error);
-        g_assert_no_error(error);
+        r.body = hd_ht_send(hd_et_session, msg, token, body);
         r.status = soup_message_get_status(msg);
-        r.body = g_bytes_get_size(bytes)
-                     ? g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes))
-                     : g_strdup("");
         r.location = g_strdup(
             soup_message_headers_get_one(soup_message_get_response_headers(msg), "Location"));
         if (*r.body)
@@ -266,6 +232,17 @@ void hd_et_assert_error(const HdEtReply *r, guint status, const char *code)
         g_assert_nonnull(err);
         g_assert_cmpstr(json_object_get_string_member(err, "code"), ==, code);
         g_assert_cmpuint(strlen(json_object_get_string_member(err, "message")), >, 0);
+}
+
+void hd_et_assert_reason(const HdEtReply *r, guint status, const char *code, const char *needle)
+{
+        const char *message;
+
+        hd_et_assert_error(r, status, code);
+        message = json_object_get_string_member(
+            json_object_get_object_member(hd_et_obj(r), "error"), "message");
+        if (!strstr(message, needle))
+                g_error("the message \"%s\" does not say \"%s\"", message, needle);
 }
 
 char *hd_et_add_host(const char *engine, const char *admin, const char *name, const char *url,
@@ -314,10 +291,15 @@ char *hd_et_engine_driver(const char *engine, const char *tok, const char *id, c
 {
         g_autofree char *path = g_strconcat("/v1/hosts/", id, "/devices", NULL);
         g_auto(HdEtReply) r = hd_et_call(engine, "GET", path, NULL, tok);
-        JsonArray *a;
 
         g_assert_cmpuint(r.status, ==, 200);
-        a = json_object_get_array_member(hd_et_obj(&r), "devices");
+        return hd_et_driver_in(hd_et_obj(&r), addr);
+}
+
+char *hd_et_driver_in(JsonObject *list, const char *addr)
+{
+        JsonArray *a = json_object_get_array_member(list, "devices");
+
         for (guint i = 0; i < json_array_get_length(a); i++) {
                 JsonObject *d = json_array_get_object_element(a, i);
                 if (strcmp(json_object_get_string_member(d, "address"), addr) == 0)

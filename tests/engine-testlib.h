@@ -3,8 +3,8 @@
  * Helpers of the engine's tests (test-engine*.c): real hostdevd agents on fixture roots (sim
  * backend, port 0, libvirt test:///default) and a real hostdev-engine on a temporary database,
  * each child killed with the test (PR_SET_PDEATHSIG); HTTP calls through one SoupSession
- * (hd_et_session, made by the test's main); waits are bounded loops on the API (states are
- * asserted, never durations).
+ * (hd_et_session, made by hd_et_init in the test's main); waits are bounded loops on the API
+ * (states are asserted, never durations).
  *
  * With HOSTDEV_ENGINE_API_ANSWERS=DIR every answer of the engine is also written to
  * DIR/answer-PID-N.json for tools/api/check-answers.mjs --spec docs/api/engine-openapi.yaml
@@ -29,8 +29,12 @@ typedef struct {
         JsonNode *json;
 } HdEtReply;
 
-
 extern SoupSession *hd_et_session;
+/* The start of a test program's main: g_test_init, SIGPIPE ignored (a child may die while
+ * written to), hd_et_session (60 s a call). */
+void hd_et_init(int *argc, char ***argv);
+/* g_test_run(), then hd_et_session freed; the exit status. */
+int hd_et_run(void);
 
 void hd_et_reply_clear(HdEtReply *r);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(HdEtReply, hd_et_reply_clear)
@@ -58,6 +62,8 @@ HdEtReply hd_et_call(const char *base, const char *method, const char *path, con
 JsonObject *hd_et_obj(const HdEtReply *r);
 /* The answer is @status with the error document of @code and a message. */
 void hd_et_assert_error(const HdEtReply *r, guint status, const char *code);
+/* hd_et_assert_error, and the error's message holds @needle. */
+void hd_et_assert_reason(const HdEtReply *r, guint status, const char *code, const char *needle);
 /* POST /v1/hosts; the new id (asserted: 201, Location, no token in the answer). */
 char *hd_et_add_host(const char *engine, const char *admin, const char *name, const char *url,
                      const char *token);
@@ -66,6 +72,9 @@ HdEtReply hd_et_wait_status(const char *engine, const char *tok, const char *id,
                             const char *status);
 void hd_et_await_status(const char *engine, const char *tok, const char *id, const char *status);
 /* The driver of @addr in the engine's GET /v1/hosts/{id}/devices (NULL: none/absent). */
+/* The driver of the device @addr in @list's "devices" (a DeviceList of the engine or the
+ * agent): NULL when it has none or is not listed. */
+char *hd_et_driver_in(JsonObject *list, const char *addr);
 char *hd_et_engine_driver(const char *engine, const char *tok, const char *id, const char *addr);
 /* How many @what ("devices", "groups") the agent lists. */
 guint hd_et_agent_count(const char *agent, const char *tok, const char *what);

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "http-testlib.h"
 #include "json-strict.h"
 #include "testlib.h"
 
@@ -218,50 +219,8 @@ static void daemon_stop(Daemon *d)
 /* With HOSTDEV_API_ANSWERS set, write the answer to a file there (see the top). */
 static void record_answer(const char *method, const char *path, const Reply *r)
 {
-        static gint serial;
-        const char *dir = g_getenv("HOSTDEV_API_ANSWERS");
-        g_autoptr(JsonBuilder) b = NULL;
-        g_autoptr(JsonGenerator) gen = NULL;
-        g_autoptr(JsonNode) root = NULL;
-        g_autoptr(GError) error = NULL;
-        g_autofree char *text = NULL;
-        g_autofree char *name = NULL;
-        g_autofree char *file = NULL;
-        gboolean utf8 = g_utf8_validate(r->body, -1, NULL);
-        g_autofree char *body = utf8 ? g_strdup(r->body) : g_utf8_make_valid(r->body, -1);
-
-        if (!dir || !*dir)
-                return;
-        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
-        b = json_builder_new();
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "test");
-        json_builder_add_string_value(b, g_test_get_path());
-        json_builder_set_member_name(b, "method");
-        json_builder_add_string_value(b, method);
-        json_builder_set_member_name(b, "path");
-        json_builder_add_string_value(b, path);
-        json_builder_set_member_name(b, "status");
-        json_builder_add_int_value(b, r->status);
-        json_builder_set_member_name(b, "content_type");
-        if (r->content_type)
-                json_builder_add_string_value(b, r->content_type);
-        else
-                json_builder_add_null_value(b);
-        json_builder_set_member_name(b, "body_utf8");
-        json_builder_add_boolean_value(b, utf8);
-        json_builder_set_member_name(b, "body");
-        json_builder_add_string_value(b, body);
-        json_builder_end_object(b);
-        root = json_builder_get_root(b);
-        gen = json_generator_new();
-        json_generator_set_root(gen, root);
-        text = json_generator_to_data(gen, NULL);
-        name = g_strdup_printf("answer-%d-%05d.json", (int)getpid(),
-                               g_atomic_int_add(&serial, 1));
-        file = g_build_filename(dir, name, NULL);
-        g_file_set_contents(file, text, -1, &error);
-        g_assert_no_error(error);
+        hd_ht_record_answer("HOSTDEV_API_ANSWERS", "answer", method, path, r->status,
+                            r->content_type, r->body, TRUE);
 }
 
 /* One request; @token NULL sends none. @if_none_match may be NULL. */
@@ -270,29 +229,14 @@ static Reply request_full(Daemon *d, const char *method, const char *path, const
 {
         g_autofree char *uri = g_strconcat(d->url, path, NULL);
         g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GBytes) bytes = NULL;
-        SoupMessageHeaders *h;
         Reply r = {0};
 
         g_assert_nonnull(msg);
-        h = soup_message_get_request_headers(msg);
-        if (token) {
-                g_autofree char *auth = g_strconcat("Bearer ", token, NULL);
-                soup_message_headers_replace(h, "Authorization", auth);
-        }
         if (if_none_match)
-                soup_message_headers_replace(h, "If-None-Match", if_none_match);
-        if (body) {
-                g_autoptr(GBytes) b = g_bytes_new(body, strlen(body));
-                soup_message_set_request_body_from_bytes(msg, "application/json", b);
-        }
-        bytes = soup_session_send_and_read(d->session, msg, NULL, &error);
-        g_assert_no_error(error);
+                soup_message_headers_replace(soup_message_get_request_headers(msg),
+                                             "If-None-Match", if_none_match);
+        r.body = hd_ht_send(d->session, msg, token, body);
         r.status = soup_message_get_status(msg);
-        r.body = g_bytes_get_size(bytes)
-                     ? g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes))
-                     : g_strdup("");
         r.etag =
             g_strdup(soup_message_headers_get_one(soup_message_get_response_headers(msg), "ETag"));
         r.content_type = g_strdup(

@@ -1866,11 +1866,7 @@ static void test_contract(void)
 
 int main(int argc, char **argv)
 {
-        int rc;
-
-        g_test_init(&argc, &argv, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        hd_et_session = soup_session_new_with_options("timeout", 60, NULL);
+        hd_et_init(&argc, &argv);
         g_test_add_func("/engine-cli/hosts", test_hosts);
         g_test_add_func("/engine-cli/exit-codes", test_exit_codes);
         g_test_add_func("/engine-cli/etags", test_etags);
@@ -1878,7 +1874,5 @@ int main(int argc, char **argv)
         g_test_add_func("/engine-cli/vms", test_vms);
         g_test_add_func("/engine-cli/workflow", test_workflow);
         g_test_add_func("/engine-cli/contract", test_contract);
-        rc = g_test_run();
-        g_object_unref(hd_et_session);
-        return rc;
+        return hd_et_run();
 }

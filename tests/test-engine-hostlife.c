@@ -32,23 +32,29 @@ static JsonObject *get_host(const char *engine, const char *tok, const char *id,
         return hd_et_obj(r);
 }
 
+/* Poll the host (at most 1200 times, 50 ms apart) until @done holds, each answer in
+ * @status. */
+static void await_host(const char *engine, const char *tok, const char *id, const char *status,
+                       gboolean (*done)(JsonObject *h))
+{
+        gboolean seen = FALSE;
+
+        for (guint i = 0; i < 1200 && !seen; i++) {
+                g_auto(HdEtReply) r = {0};
+                JsonObject *h = get_host(engine, tok, id, &r);
+                g_assert_cmpstr(json_object_get_string_member(h, "status"), ==, status);
+                seen = done(h);
+                if (!seen)
+                        g_usleep(50000);
+        }
+        g_assert_true(seen);
+}
+
 static HdEtReply host_call(const char *engine, const char *method, const char *id, const char *what,
                            const char *body, const char *tok)
 {
         g_autofree char *path = g_strconcat("/v1/hosts/", id, "/", what, NULL);
         return hd_et_call(engine, method, path, body, tok);
-}
-
-/* The answer is a refusal @status/@code whose message holds @needle. */
-static void assert_refused(const HdEtReply *r, guint status, const char *code, const char *needle)
-{
-        const char *message;
-
-        hd_et_assert_error(r, status, code);
-        message = json_object_get_string_member(
-            json_object_get_object_member(hd_et_obj(r), "error"), "message");
-        if (!strstr(message, needle))
-                g_error("the message \"%s\" does not say \"%s\"", message, needle);
 }
 
 static gboolean array_has(JsonArray *a, const char *word)
@@ -63,6 +69,24 @@ static JsonArray *kargs_member(JsonObject *host, const char *name)
 {
         JsonObject *k = json_object_get_object_member(host, "kernel_args");
         return json_object_get_null_member(k, name) ? NULL : json_object_get_array_member(k, name);
+}
+
+/* await_host's conditions */
+static gboolean reboot_planned(JsonObject *h)
+{
+        return json_object_get_boolean_member(h, "reboot_required") &&
+               array_has(kargs_member(h, "configured"), "intel_iommu=on");
+}
+
+static gboolean says_not_rebooted(JsonObject *h)
+{
+        return !json_object_get_null_member(h, "last_error") &&
+               strstr(json_object_get_string_member(h, "last_error"), "not rebooted yet");
+}
+
+static gboolean says_other_error(JsonObject *h)
+{
+        return !strstr(json_object_get_string_member(h, "last_error"), "not rebooted yet");
 }
 
 /* The agent's own boot id (GET /v1/host on the agent). */
@@ -148,7 +172,7 @@ static void test_workflow(void)
         {
                 g_auto(HdEtReply) r =
                     host_call(e, "PUT", id, "kernel-args", "{\"enable\": [\"iommu\"]}", admin);
-                assert_refused(&r, 409, "refused", "maintenance");
+                hd_et_assert_reason(&r, 409, "refused", "maintenance");
         }
         {
                 g_auto(HdEtReply) r = hd_et_call(agent->url, "GET", "/v1/kernel-args", NULL, atok);
@@ -159,11 +183,11 @@ static void test_workflow(void)
         /* reboot and activate need maintenance */
         {
                 g_auto(HdEtReply) r = host_call(e, "POST", id, "reboot", NULL, admin);
-                assert_refused(&r, 409, "refused", "maintenance only");
+                hd_et_assert_reason(&r, 409, "refused", "maintenance only");
         }
         {
                 g_auto(HdEtReply) r = host_call(e, "POST", id, "activate", NULL, admin);
-                assert_refused(&r, 409, "refused", "active already");
+                hd_et_assert_reason(&r, 409, "refused", "active already");
         }
         g_assert_true(hd_et_has_event(e, viewer, "host.reboot", "refused"));
         g_assert_true(hd_et_has_event(e, viewer, "host.activate", "refused"));
@@ -178,7 +202,7 @@ static void test_workflow(void)
         }
         {
                 g_auto(HdEtReply) r = host_call(e, "POST", id, "maintenance", NULL, admin);
-                assert_refused(&r, 409, "refused", "db1");
+                hd_et_assert_reason(&r, 409, "refused", "db1");
         }
         g_assert_true(hd_et_has_event(e, viewer, "host.maintenance", "refused"));
         db_exec(dir, "UPDATE vms SET state = 'down' WHERE id = 'vm-db1'");
@@ -191,7 +215,7 @@ static void test_workflow(void)
         }
         {
                 g_auto(HdEtReply) r = host_call(e, "POST", id, "maintenance", NULL, admin);
-                assert_refused(&r, 409, "refused", "maintenance already");
+                hd_et_assert_reason(&r, 409, "refused", "maintenance already");
         }
         g_assert_true(hd_et_has_event(e, viewer, "host.maintenance", "ok"));
         /* apply in maintenance: the agent's bootloader changes, a reboot is required */
@@ -203,21 +227,8 @@ static void test_workflow(void)
                 g_assert_true(json_object_get_boolean_member(hd_et_obj(&r), "reboot_required"));
         }
         g_assert_true(hd_et_has_event(e, viewer, "host.kernel_args.apply", "ok"));
-        {
-                /* the engine re-reads the facts; the host stays in maintenance */
-                gboolean seen = FALSE;
-                for (guint i = 0; i < 1200 && !seen; i++) {
-                        g_auto(HdEtReply) r = {0};
-                        JsonObject *h = get_host(e, viewer, id, &r);
-                        g_assert_cmpstr(json_object_get_string_member(h, "status"), ==,
-                                        "maintenance");
-                        seen = json_object_get_boolean_member(h, "reboot_required") &&
-                               array_has(kargs_member(h, "configured"), "intel_iommu=on");
-                        if (!seen)
-                                g_usleep(50000);
-                }
-                g_assert_true(seen);
-        }
+        /* the engine re-reads the facts; the host stays in maintenance */
+        await_host(e, viewer, id, "maintenance", reboot_planned);
         /* reboot: rebooting at once; refusals while it lasts */
         {
                 g_auto(HdEtReply) r = host_call(e, "POST", id, "reboot", NULL, admin);
@@ -312,7 +323,7 @@ static void test_workflow(void)
         g_assert_true(hd_et_has_event(e, viewer, "host.activate", "ok"));
         {
                 g_auto(HdEtReply) r = host_call(e, "POST", id, "activate", NULL, admin);
-                assert_refused(&r, 409, "refused", "active already");
+                hd_et_assert_reason(&r, 409, "refused", "active already");
         }
         hd_et_proc_stop(engine, SIGTERM);
         hd_et_proc_stop(agent, SIGTERM);
@@ -358,7 +369,7 @@ static void test_refusals(void)
         for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
                 g_auto(HdEtReply) r = host_call(e, "PUT", id, "kernel-args", bad[i].body, admin);
                 g_test_message("PUT kernel-args %s", bad[i].body);
-                assert_refused(&r, 400, "invalid-argument", bad[i].needle);
+                hd_et_assert_reason(&r, 400, "invalid-argument", bad[i].needle);
         }
         /* the agent's own refusal of a valid request comes back as it is (4xx, its message) */
         {
@@ -386,7 +397,7 @@ static void test_refusals(void)
                         g_string_append_printf(many, "%s\"w%u\"", i ? "," : "", i);
                 g_string_append(many, "], \"dry_run\": true}");
                 g_auto(HdEtReply) r = host_call(e, "PUT", id, "kernel-args", many->str, admin);
-                assert_refused(&r, 400, "invalid-argument", "more than 64 items");
+                hd_et_assert_reason(&r, 400, "invalid-argument", "more than 64 items");
         }
         /* a viewer may read the tab, not change it */
         {
@@ -419,7 +430,7 @@ static void test_refusals(void)
         {
                 g_auto(HdEtReply) r =
                     host_call(e, "POST", id, "maintenance", "{\"force\": true}", admin);
-                assert_refused(&r, 400, "invalid-argument", "no members");
+                hd_et_assert_reason(&r, 400, "invalid-argument", "no members");
         }
         {
                 g_auto(HdEtReply) r = host_call(e, "GET", id, "maintenance", NULL, viewer);
@@ -442,11 +453,11 @@ static void test_refusals(void)
         hd_et_proc_stop(agent, SIGKILL);
         {
                 g_auto(HdEtReply) r = host_call(e, "GET", id, "kernel-args", NULL, viewer);
-                assert_refused(&r, 502, "agent-failed", "cannot be reached");
+                hd_et_assert_reason(&r, 502, "agent-failed", "cannot be reached");
         }
         {
                 g_auto(HdEtReply) r = host_call(e, "POST", id, "reboot", NULL, admin);
-                assert_refused(&r, 502, "agent-failed", "cannot be reached");
+                hd_et_assert_reason(&r, 502, "agent-failed", "cannot be reached");
         }
         {
                 g_auto(HdEtReply) r = {0};
@@ -498,66 +509,26 @@ static void test_reboot_never_back(void)
                 static const char *const what[] = {"maintenance", "activate", "reboot"};
                 for (gsize i = 0; i < G_N_ELEMENTS(what); i++) {
                         g_auto(HdEtReply) r = host_call(e, "POST", id, what[i], NULL, admin);
-                        assert_refused(&r, 409, "refused", "is rebooting");
+                        hd_et_assert_reason(&r, 409, "refused", "is rebooting");
                 }
         }
         {
                 g_auto(HdEtReply) r =
                     host_call(e, "PUT", id, "kernel-args", "{\"enable\": [\"iommu\"]}", admin);
-                assert_refused(&r, 409, "refused", "maintenance only");
+                hd_et_assert_reason(&r, 409, "refused", "maintenance only");
         }
         /* the agent answers with the old boot id: rebooting, with the reason */
-        {
-                gboolean seen = FALSE;
-                for (guint i = 0; i < 1200 && !seen; i++) {
-                        g_auto(HdEtReply) r = {0};
-                        JsonObject *h = get_host(e, viewer, id, &r);
-                        g_assert_cmpstr(json_object_get_string_member(h, "status"), ==,
-                                        "rebooting");
-                        seen = !json_object_get_null_member(h, "last_error") &&
-                               strstr(json_object_get_string_member(h, "last_error"),
-                                      "not rebooted yet");
-                        if (!seen)
-                                g_usleep(50000);
-                }
-                g_assert_true(seen);
-        }
+        await_host(e, viewer, id, "rebooting", says_not_rebooted);
         /* the host is gone: still rebooting (never non_responsive), the connection error */
         hd_et_proc_stop(agent, SIGKILL);
-        {
-                gboolean seen = FALSE;
-                for (guint i = 0; i < 1200 && !seen; i++) {
-                        g_auto(HdEtReply) r = {0};
-                        JsonObject *h = get_host(e, viewer, id, &r);
-                        g_assert_cmpstr(json_object_get_string_member(h, "status"), ==,
-                                        "rebooting");
-                        seen = !strstr(json_object_get_string_member(h, "last_error"),
-                                       "not rebooted yet");
-                        if (!seen)
-                                g_usleep(50000);
-                }
-                g_assert_true(seen);
-        }
+        await_host(e, viewer, id, "rebooting", says_other_error);
         /* an agent back with the same boot id (restarted, not rebooted): still rebooting */
         agent = hd_et_agent_start(fx, listen);
         {
                 g_autofree char *b = agent_boot_id(agent->url, atok);
                 g_assert_cmpstr(b, ==, boot0);
         }
-        {
-                gboolean seen = FALSE;
-                for (guint i = 0; i < 1200 && !seen; i++) {
-                        g_auto(HdEtReply) r = {0};
-                        JsonObject *h = get_host(e, viewer, id, &r);
-                        g_assert_cmpstr(json_object_get_string_member(h, "status"), ==,
-                                        "rebooting");
-                        seen = strstr(json_object_get_string_member(h, "last_error"),
-                                      "not rebooted yet") != NULL;
-                        if (!seen)
-                                g_usleep(50000);
-                }
-                g_assert_true(seen);
-        }
+        await_host(e, viewer, id, "rebooting", says_not_rebooted);
         /* rebooted by other means (here the agent's own call): back in maintenance */
         {
                 g_auto(HdEtReply) r = hd_et_call(agent->url, "POST", "/v1/host/reboot", "{}", atok);
@@ -575,15 +546,9 @@ static void test_reboot_never_back(void)
 
 int main(int argc, char **argv)
 {
-        int rc;
-
-        g_test_init(&argc, &argv, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        hd_et_session = soup_session_new_with_options("timeout", 60, NULL);
+        hd_et_init(&argc, &argv);
         g_test_add_func("/engine-hostlife/workflow", test_workflow);
         g_test_add_func("/engine-hostlife/refusals", test_refusals);
         g_test_add_func("/engine-hostlife/reboot-never-back", test_reboot_never_back);
-        rc = g_test_run();
-        g_object_unref(hd_et_session);
-        return rc;
+        return hd_et_run();
 }

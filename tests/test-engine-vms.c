@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "engine-testlib.h"
+#include "http-testlib.h"
 
 #define GPU "0000:01:00.0"
 #define AUDIO "0000:01:00.1"
@@ -63,21 +64,11 @@ static void env_teardown(Env *env)
 static HdEtReply agent_call(Env *env, const char *method, const char *path, const char *body)
 {
         g_autofree char *uri = g_strconcat(env->agent->url, path, NULL);
-        g_autofree char *auth = g_strconcat("Bearer ", env->agent_token, NULL);
         g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GBytes) bytes = NULL;
         HdEtReply r = {0};
 
-        soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", auth);
-        if (body) {
-                g_autoptr(GBytes) b = g_bytes_new(body, strlen(body));
-                soup_message_set_request_body_from_bytes(msg, "application/json", b);
-        }
-        bytes = soup_session_send_and_read(hd_et_session, msg, NULL, &error);
-        g_assert_no_error(error);
+        r.body = hd_ht_send(hd_et_session, msg, env->agent_token, body);
         r.status = soup_message_get_status(msg);
-        r.body = g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes));
         if (*r.body)
                 r.json = json_from_string(r.body, NULL);
         return r;
@@ -87,16 +78,8 @@ static HdEtReply agent_call(Env *env, const char *method, const char *path, cons
 static char *agent_driver(Env *env, const char *addr)
 {
         g_auto(HdEtReply) r = agent_call(env, "GET", "/v1/devices", NULL);
-        JsonArray *a = json_object_get_array_member(hd_et_obj(&r), "devices");
 
-        for (guint i = 0; i < json_array_get_length(a); i++) {
-                JsonObject *d = json_array_get_object_element(a, i);
-                if (strcmp(json_object_get_string_member(d, "address"), addr) == 0)
-                        return json_object_get_null_member(d, "driver")
-                                   ? NULL
-                                   : g_strdup(json_object_get_string_member(d, "driver"));
-        }
-        return NULL;
+        return hd_et_driver_in(hd_et_obj(&r), addr);
 }
 
 /* "running" / "down" as the agent has the domain of VM @id (absent: down). */
@@ -109,17 +92,6 @@ static const char *agent_state(Env *env, const char *id)
                 return "down";
         g_assert_cmpuint(r.status, ==, 200);
         return json_object_get_boolean_member(hd_et_obj(&r), "active") ? "running" : "down";
-}
-
-static void assert_reason(const HdEtReply *r, guint status, const char *code, const char *needle)
-{
-        const char *message;
-
-        hd_et_assert_error(r, status, code);
-        message = json_object_get_string_member(
-            json_object_get_object_member(hd_et_obj(r), "error"), "message");
-        if (!strstr(message, needle))
-                g_error("\"%s\" not in \"%s\"", needle, message);
 }
 
 static char *vm_create(Env *env, const char *name)
@@ -402,31 +374,31 @@ static void test_refusals(void)
         /* adding devices */
         {
                 g_auto(HdEtReply) r = vm_add(&env, a, env.host, "0000:00:01.0");
-                assert_reason(&r, 409, "refused", "0000:00:01.0 on host h1 is a bridge");
+                hd_et_assert_reason(&r, 409, "refused", "0000:00:01.0 on host h1 is a bridge");
         }
         {
                 g_auto(HdEtReply) r = vm_add(&env, a, env.host, "0000:00:00.0");
-                assert_reason(&r, 409, "refused", "is a host bridge");
+                hd_et_assert_reason(&r, 409, "refused", "is a host bridge");
         }
         {
                 g_auto(HdEtReply) r = vm_add(&env, a, env.host, "0000:00:02.0");
-                assert_reason(&r, 409, "refused", "cannot be given to VM a: boot GPU");
+                hd_et_assert_reason(&r, 409, "refused", "cannot be given to VM a: boot GPU");
         }
         {
                 g_auto(HdEtReply) r = vm_add(&env, a, env.host, "0000:02:00.0");
-                assert_reason(&r, 409, "refused", "the host uses it");
+                hd_et_assert_reason(&r, 409, "refused", "the host uses it");
         }
         {
                 g_auto(HdEtReply) r = vm_add(&env, a, env.host, "0000:0a:00.0");
-                assert_reason(&r, 409, "refused", "host h1 does not list 0000:0a:00.0");
+                hd_et_assert_reason(&r, 409, "refused", "host h1 does not list 0000:0a:00.0");
         }
         {
                 g_auto(HdEtReply) r = vm_add(&env, a, "no-such-host", GPU);
-                assert_reason(&r, 404, "not-found", "no host no-such-host");
+                hd_et_assert_reason(&r, 404, "not-found", "no host no-such-host");
         }
         {
                 g_auto(HdEtReply) r = vm_add(&env, "no-such-vm", env.host, GPU);
-                assert_reason(&r, 404, "not-found", "no vm no-such-vm");
+                hd_et_assert_reason(&r, 404, "not-found", "no vm no-such-vm");
         }
         g_assert_true(hd_et_has_event(e, env.viewer, "vm.devices.add", "refused"));
         {
@@ -435,27 +407,27 @@ static void test_refusals(void)
         }
         {
                 g_auto(HdEtReply) r = vm_add(&env, a, h2, GPU);
-                assert_reason(&r, 409, "refused", "VM a is pinned to host h1");
+                hd_et_assert_reason(&r, 409, "refused", "VM a is pinned to host h1");
         }
         {
                 g_autofree char *p = g_strconcat("/v1/vms/", a, "/devices/" AUDIO, NULL);
                 g_auto(HdEtReply) r = hd_et_call(e, "DELETE", p, NULL, env.admin);
-                assert_reason(&r, 409, "refused", AUDIO " is a placeholder of VM a");
+                hd_et_assert_reason(&r, 409, "refused", AUDIO " is a placeholder of VM a");
         }
         {
                 g_autofree char *p = g_strconcat("/v1/vms/", a, "/devices/0000:00:14.0", NULL);
                 g_auto(HdEtReply) r = hd_et_call(e, "DELETE", p, NULL, env.admin);
-                assert_reason(&r, 404, "not-found", "VM a has no host device 0000:00:14.0");
+                hd_et_assert_reason(&r, 404, "not-found", "VM a has no host device 0000:00:14.0");
         }
         {
                 g_autofree char *p = g_strconcat("/v1/hosts/", env.host, NULL);
                 g_auto(HdEtReply) r = hd_et_call(e, "DELETE", p, NULL, env.admin);
-                assert_reason(&r, 409, "refused", "VMs have host devices on this host: a");
+                hd_et_assert_reason(&r, 409, "refused", "VMs have host devices on this host: a");
         }
         /* starting */
         {
                 g_auto(HdEtReply) r = vm_do(&env, "POST", bare, "/start");
-                assert_reason(&r, 409, "refused", "VM bare has no host devices");
+                hd_et_assert_reason(&r, 409, "refused", "VM bare has no host devices");
         }
         {
                 g_auto(HdEtReply) r = vm_add(&env, c, h2, GPU);
@@ -463,15 +435,16 @@ static void test_refusals(void)
         }
         {
                 g_auto(HdEtReply) r = vm_do(&env, "POST", c, "/start");
-                assert_reason(&r, 409, "refused", "host h2 has device passthrough disabled");
+                hd_et_assert_reason(&r, 409, "refused", "host h2 has device passthrough disabled");
         }
         {
                 g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/stop");
-                assert_reason(&r, 409, "refused", "VM a is down: only a running VM can be stopped");
+                hd_et_assert_reason(&r, 409, "refused",
+                                    "VM a is down: only a running VM can be stopped");
         }
         {
                 g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/destroy");
-                assert_reason(&r, 409, "refused", "only a running VM can be destroyed");
+                hd_et_assert_reason(&r, 409, "refused", "only a running VM can be destroyed");
         }
         {
                 g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/start");
@@ -479,7 +452,7 @@ static void test_refusals(void)
         }
         {
                 g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/start");
-                assert_reason(&r, 409, "refused", "VM a is running already");
+                hd_et_assert_reason(&r, 409, "refused", "VM a is running already");
         }
         {
                 /* b may get the GPU while a runs (down VMs do not conflict)... */
@@ -489,9 +462,10 @@ static void test_refusals(void)
         {
                 /* ...but not start with it */
                 g_auto(HdEtReply) r = vm_do(&env, "POST", b, "/start");
-                assert_reason(&r, 409, "refused",
-                              GPU " (IOMMU group 1) is used by VM a on host h1 (running); stop a "
-                                  "first");
+                hd_et_assert_reason(&r, 409, "refused",
+                                    GPU
+                                    " (IOMMU group 1) is used by VM a on host h1 (running); stop a "
+                                    "first");
         }
         {
                 /* the audio placeholder reserves the group too */
@@ -503,22 +477,22 @@ static void test_refusals(void)
                 g_assert_cmpuint(r2.status, ==, 200);
                 g_assert_cmpstr(role_of(hd_et_obj(&r2), GPU), ==, "placeholder");
                 g_assert_cmpstr(role_of(hd_et_obj(&r2), AUDIO), ==, "requested");
-                assert_reason(&r3, 409, "refused", "is used by VM a on host h1");
+                hd_et_assert_reason(&r3, 409, "refused", "is used by VM a on host h1");
         }
         {
                 g_auto(HdEtReply) r = vm_add(&env, a, env.host, "0000:00:14.0");
-                assert_reason(&r, 409, "refused",
-                              "VM a is running: its host devices change only "
-                              "while it is down");
+                hd_et_assert_reason(&r, 409, "refused",
+                                    "VM a is running: its host devices change only "
+                                    "while it is down");
         }
         {
                 g_autofree char *p = g_strconcat("/v1/vms/", a, "/devices/" GPU, NULL);
                 g_auto(HdEtReply) r = hd_et_call(e, "DELETE", p, NULL, env.admin);
-                assert_reason(&r, 409, "refused", "change only while it is down");
+                hd_et_assert_reason(&r, 409, "refused", "change only while it is down");
         }
         {
                 g_auto(HdEtReply) r = vm_do(&env, "DELETE", a, "");
-                assert_reason(&r, 409, "refused", "VM a is running; stop it");
+                hd_et_assert_reason(&r, 409, "refused", "VM a is running; stop it");
         }
         g_assert_true(hd_et_has_event(e, env.viewer, "vm.start", "refused"));
         {
@@ -532,7 +506,8 @@ static void test_refusals(void)
                 g_auto(HdEtReply) r = vm_do(&env, "POST", bare, "/start");
                 g_auto(HdEtReply) g = {0};
                 g_assert_cmpuint(r0.status, ==, 200);
-                assert_reason(&r, 502, "agent-failed", "the agent of host h3 could not start it");
+                hd_et_assert_reason(&r, 502, "agent-failed",
+                                    "the agent of host h3 could not start it");
                 g = vm_do(&env, "GET", bare, "");
                 g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&g), "state"), ==, "down");
                 g_assert_nonnull(json_object_get_string_member(hd_et_obj(&g), "last_error"));
@@ -548,7 +523,7 @@ static void test_refusals(void)
         hd_et_await_status(e, env.viewer, h3, "non_responsive");
         {
                 g_auto(HdEtReply) r = vm_do(&env, "POST", bare, "/start");
-                assert_reason(&r, 409, "refused", "its host h3 does not answer");
+                hd_et_assert_reason(&r, 409, "refused", "its host h3 does not answer");
         }
         /* hardware changed: the audio function vanishes from h1 while a has it configured */
         {
@@ -571,7 +546,7 @@ static void test_refusals(void)
                 g_assert_true(hd_et_has_event(e, env.viewer, "vm.hardware_changed", "failed"));
                 {
                         g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/start");
-                        assert_reason(&r, 409, "refused", "hardware changed on host h1");
+                        hd_et_assert_reason(&r, 409, "refused", "hardware changed on host h1");
                 }
                 /* it comes back: the mark stays until the admin acts */
                 g_assert_cmpint(symlink(target, link), ==, 0);
@@ -583,7 +558,7 @@ static void test_refusals(void)
                 }
                 {
                         g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/start");
-                        assert_reason(&r, 409, "refused", "hardware changed");
+                        hd_et_assert_reason(&r, 409, "refused", "hardware changed");
                 }
                 /* re-adding the device clears it */
                 {
@@ -769,7 +744,7 @@ static void assert_single(Env *env, const char *a, const char *b, const char *a_
                 g_error("two VMs run: %s", l.body);
         if (strcmp(a_state, "running") == 0) {
                 g_auto(HdEtReply) r = vm_do(env, "POST", b, "/start");
-                assert_reason(&r, 409, "refused", "is used by VM a");
+                hd_et_assert_reason(&r, 409, "refused", "is used by VM a");
         }
 }
 
@@ -840,7 +815,7 @@ static void test_kill_engine(void)
                 g_auto(HdEtReply) r = vm_do(&env, "POST", b, "/start");
                 g_auto(HdEtReply) r2 = vm_do(&env, "POST", a, "/start");
                 g_assert_cmpuint(r.status, ==, 200);
-                assert_reason(&r2, 409, "refused", "is used by VM b");
+                hd_et_assert_reason(&r2, 409, "refused", "is used by VM b");
         }
         {
                 /* the engine is down while the running VM stops on its host: its restart
@@ -959,6 +934,19 @@ static void test_bad_input(void)
         {
                 g_auto(HdEtReply) r = hd_et_call(e, "PATCH", vm_path, huge->str, admin);
                 g_assert_cmpuint(r.status, ==, 413);
+        }
+        /* unknown members: the shared check (src/http/body.c) names the known ones */
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "PATCH", vm_path, "{\"x\": 1}", admin);
+                hd_et_assert_reason(&r, 400, "invalid-argument",
+                                    "unknown member \"x\" in the request body; known: name, "
+                                    "memory_mib, vcpus");
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "POST", "/v1/hosts", "{\"bogus\": 1}", admin);
+                hd_et_assert_reason(&r, 400, "invalid-argument",
+                                    "unknown member \"bogus\" in the request body; known: name, "
+                                    "agent_url, agent_token, tls_ca_file, tls_pinned_cert");
         }
         {
                 g_auto(HdEtReply) r =
@@ -1094,17 +1082,11 @@ static void test_bad_input(void)
 
 int main(int argc, char **argv)
 {
-        int rc;
-
-        g_test_init(&argc, &argv, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        hd_et_session = soup_session_new_with_options("timeout", 60, NULL);
+        hd_et_init(&argc, &argv);
         g_test_add_func("/engine-vms/workflow", test_workflow);
         g_test_add_func("/engine-vms/refusals", test_refusals);
         g_test_add_func("/engine-vms/concurrent-starts", test_concurrent_starts);
         g_test_add_func("/engine-vms/kill-engine", test_kill_engine);
         g_test_add_func("/engine-vms/bad-input", test_bad_input);
-        rc = g_test_run();
-        g_object_unref(hd_et_session);
-        return rc;
+        return hd_et_run();
 }

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "http-testlib.h"
 #include "testlib.h"
 
 typedef struct {
@@ -182,43 +183,9 @@ static void engine_stop(Engine *e)
 static void record_answer(const char *method, const char *path, guint status,
                           const char *content_type, const char *body)
 {
-        static gint serial;
-        const char *dir = g_getenv("HOSTDEV_ENGINE_API_ANSWERS");
-        g_autoptr(JsonBuilder) b = NULL;
-        g_autoptr(JsonNode) root = NULL;
-        g_autofree char *text = NULL;
-        g_autofree char *name = NULL;
-        g_autofree char *file = NULL;
-
-        if (!dir || !*dir || !g_str_has_prefix(path, "/v1/"))
-                return;
-        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
-        b = json_builder_new();
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "test");
-        json_builder_add_string_value(b, g_test_get_path());
-        json_builder_set_member_name(b, "method");
-        json_builder_add_string_value(b, method);
-        json_builder_set_member_name(b, "path");
-        json_builder_add_string_value(b, path);
-        json_builder_set_member_name(b, "status");
-        json_builder_add_int_value(b, status);
-        json_builder_set_member_name(b, "content_type");
-        if (content_type)
-                json_builder_add_string_value(b, content_type);
-        else
-                json_builder_add_null_value(b);
-        json_builder_set_member_name(b, "body_utf8");
-        json_builder_add_boolean_value(b, g_utf8_validate(body, -1, NULL));
-        json_builder_set_member_name(b, "body");
-        json_builder_add_string_value(b, g_utf8_validate(body, -1, NULL) ? body : "");
-        json_builder_end_object(b);
-        root = json_builder_get_root(b);
-        text = json_to_string(root, FALSE);
-        name =
-            g_strdup_printf("answer-web-%d-%05d.json", (int)getpid(), g_atomic_int_add(&serial, 1));
-        file = g_build_filename(dir, name, NULL);
-        g_assert_true(g_file_set_contents(file, text, -1, NULL));
+        if (g_str_has_prefix(path, "/v1/"))
+                hd_ht_record_answer("HOSTDEV_ENGINE_API_ANSWERS", "answer-web", method, path,
+                                    status, content_type, body, FALSE);
 }
 
 static gboolean accept_any_cert(SoupMessage *msg, GTlsCertificate *cert,
@@ -233,24 +200,14 @@ static Reply call_h(Engine *e, const char *method, const char *path, const char 
 {
         g_autofree char *uri = g_strconcat(e->url, path, NULL);
         g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GBytes) bytes = NULL;
         Reply r = {0};
 
         g_assert_nonnull(msg);
         g_signal_connect(msg, "accept-certificate", G_CALLBACK(accept_any_cert), NULL);
         for (const char *const *h = hdrs; h && *h; h += 2)
                 soup_message_headers_replace(soup_message_get_request_headers(msg), h[0], h[1]);
-        if (body) {
-                g_autoptr(GBytes) b = g_bytes_new(body, strlen(body));
-                soup_message_set_request_body_from_bytes(msg, "application/json", b);
-        }
-        bytes = soup_session_send_and_read(session, msg, NULL, &error);
-        g_assert_no_error(error);
+        r.body = hd_ht_send(session, msg, NULL, body);
         r.status = soup_message_get_status(msg);
-        r.body = g_bytes_get_size(bytes)
-                     ? g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes))
-                     : g_strdup("");
         r.headers = soup_message_headers_ref(soup_message_get_response_headers(msg));
         if (*r.body)
                 r.json = json_from_string(r.body, NULL);

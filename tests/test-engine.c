@@ -580,16 +580,10 @@ static void test_descriptor_limit(void)
 
 int main(int argc, char **argv)
 {
-        int rc;
-
-        g_test_init(&argc, &argv, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        hd_et_session = soup_session_new_with_options("timeout", 60, NULL);
+        hd_et_init(&argc, &argv);
         g_test_add_func("/engine/tokens", test_tokens);
         g_test_add_func("/engine/sync", test_sync);
         g_test_add_func("/engine/bad-input", test_bad_input);
         g_test_add_func("/engine/descriptor-limit", test_descriptor_limit);
-        rc = g_test_run();
-        g_object_unref(hd_et_session);
-        return rc;
+        return hd_et_run();
 }

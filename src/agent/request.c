@@ -3,28 +3,15 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "body.h"
 #include "request.h"
-#include "utf8.h"
 
-static gboolean invalid(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
-
-static gboolean invalid(GError **error, const char *format, ...)
-{
-        g_autofree char *message = NULL;
-        va_list ap;
-
-        /* a member or value quoted in the message may be cut inside a character */
-        va_start(ap, format);
-        message = hd_utf8_vprintf(format, ap);
-        va_end(ap);
-        g_set_error_literal(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT, message);
-        return FALSE;
-}
+/* the agent's body errors: HD_ERROR_INVALID_ARGUMENT, answered with the CLI's codes */
+#define invalid(error, ...)                                                                        \
+        hd_http_body_invalid((error), HD_ERROR, HD_ERROR_INVALID_ARGUMENT, __VA_ARGS__)
 
 JsonObject *hd_body_parse(const char *data, gsize len, GError **error)
 {
@@ -39,21 +26,7 @@ JsonObject *hd_body_parse(const char *data, gsize len, GError **error)
 
 gboolean hd_body_check_members(JsonObject *o, const char *const *allowed, GError **error)
 {
-        g_autoptr(GList) names = json_object_get_members(o);
-
-        for (GList *l = names; l; l = l->next) {
-                gboolean ok = FALSE;
-                for (const char *const *a = allowed; *a && !ok; a++)
-                        ok = strcmp(*a, l->data) == 0;
-                if (!ok) {
-                        g_autofree char *list = g_strjoinv(", ", (char **)allowed);
-                        g_autofree char *shown =
-                            g_utf8_make_valid(l->data, (gssize)MIN(strlen(l->data), 64));
-                        return invalid(error, "unknown member \"%s\" in the request body; %s%s",
-                                       shown, *allowed ? "known: " : "it takes none", list);
-                }
-        }
-        return TRUE;
+        return hd_http_body_check_members(o, allowed, HD_ERROR, HD_ERROR_INVALID_ARGUMENT, error);
 }
 
 typedef enum { MEMBER_ERROR = -1, MEMBER_ABSENT = 0, MEMBER_PRESENT = 1 } MemberState;

@@ -66,25 +66,13 @@ static void pending_finish(Pending *p)
 /* The agent's error message from its error document, or a description of the answer. */
 static char *agent_message(guint status, GBytes *body, const GError *error)
 {
-        g_autoptr(JsonParser) parser = json_parser_new_immutable();
-        gsize len = 0;
-        const char *data = body ? g_bytes_get_data(body, &len) : NULL;
-        JsonNode *root;
+        g_autofree char *message = NULL;
 
         if (error)
                 return g_strdup_printf("the agent cannot be reached: %s", error->message);
-        if (data && json_parser_load_from_data(parser, data, (gssize)len, NULL) &&
-            (root = json_parser_get_root(parser)) && JSON_NODE_HOLDS_OBJECT(root)) {
-                JsonObject *o = json_node_get_object(root);
-                JsonNode *en = json_object_get_member(o, "error");
-                if (en && JSON_NODE_HOLDS_OBJECT(en)) {
-                        JsonNode *m = json_object_get_member(json_node_get_object(en), "message");
-                        if (m && JSON_NODE_HOLDS_VALUE(m) &&
-                            json_node_get_value_type(m) == G_TYPE_STRING)
-                                return g_strdup_printf("the agent answered %u: %s", status,
-                                                       json_node_get_string(m));
-                }
-        }
+        message = hd_api_agent_error_message(body);
+        if (message)
+                return g_strdup_printf("the agent answered %u: %s", status, message);
         return g_strdup_printf("the agent answered HTTP %u", status);
 }
 
@@ -105,35 +93,13 @@ static void respond_agent_failure(Pending *p, const char *action, guint status, 
                                         : "; check the agent (GET /v1/hosts/{id}), then retry");
 }
 
-/* An empty body or {} (the transitions take no members); FALSE after answering 400/413. */
-static gboolean no_members(HdEngine *e, HdHttpRequest *req, const char *action, const char *object)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(JsonObject) o = NULL;
-        gsize len = 0;
-
-        hd_http_request_get_body(req, &len);
-        if (len == 0)
-                return TRUE;
-        o = hd_api_body_object(e, req, action, object);
-        if (!o)
-                return FALSE;
-        if (json_object_get_size(o) > 0) {
-                g_set_error(&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                            "%s takes no members; send {} or no body", action);
-                hd_api_refuse(e, req, action, object, error);
-                return FALSE;
-        }
-        return TRUE;
-}
-
 /* ---- maintenance, activate ---- */
 
 static void maintenance(HdEngine *e, HdHttpRequest *req, const char *id, const char *object)
 {
         g_autoptr(GError) error = NULL;
 
-        if (!no_members(e, req, "host.maintenance", object))
+        if (!hd_api_no_members(e, req, "host.maintenance", object, "host.maintenance"))
                 return;
         if (!hd_store_host_enter_maintenance(e->store, id, &error))
                 return hd_api_refuse(e, req, "host.maintenance", object, error);
@@ -146,7 +112,7 @@ static void activate(HdEngine *e, HdHttpRequest *req, const char *id, const char
 {
         g_autoptr(GError) error = NULL;
 
-        if (!no_members(e, req, "host.activate", object))
+        if (!hd_api_no_members(e, req, "host.activate", object, "host.activate"))
                 return;
         if (!hd_store_host_activate(e->store, id, &error))
                 return hd_api_refuse(e, req, "host.activate", object, error);
@@ -185,7 +151,7 @@ static void reboot(HdEngine *e, HdHttpRequest *req, const char *id, const char *
 {
         g_autoptr(GError) error = NULL;
 
-        if (!no_members(e, req, "host.reboot", object))
+        if (!hd_api_no_members(e, req, "host.reboot", object, "host.reboot"))
                 return;
         if (!hd_store_host_begin_reboot(e->store, id, &error))
                 return hd_api_refuse(e, req, "host.reboot", object, error);

@@ -68,13 +68,17 @@ void hd_api_respond_host(HdEngine *e, HdHttpRequest *req, guint status, const ch
         hd_api_respond_builder(req, status, b);
 }
 
+static void add_host_item(JsonBuilder *b, gconstpointer h)
+{
+        hd_api_add_host(b, h);
+}
+
 static void list_hosts(HdEngine *e, HdHttpRequest *req)
 {
         static const char *const params[] = {"status", "name_prefix", "passthrough",
                                              "limit",  "offset",      NULL};
         g_autoptr(GError) error = NULL;
         g_autoptr(GPtrArray) hosts = NULL;
-        g_autoptr(JsonBuilder) b = json_builder_new();
         HdHostFilter f = {.passthrough = -1};
         guint64 limit = 100, offset = 0;
         const char *pt = hd_api_query(req, "passthrough");
@@ -102,20 +106,7 @@ static void list_hosts(HdEngine *e, HdHttpRequest *req)
         hosts = hd_store_hosts_list(e->store, &f, &total, &error);
         if (!hosts)
                 return hd_api_respond_gerror(req, error);
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "hosts");
-        json_builder_begin_array(b);
-        for (guint i = 0; i < hosts->len; i++)
-                hd_api_add_host(b, hosts->pdata[i]);
-        json_builder_end_array(b);
-        json_builder_set_member_name(b, "total");
-        json_builder_add_int_value(b, total);
-        json_builder_set_member_name(b, "limit");
-        json_builder_add_int_value(b, (gint64)limit);
-        json_builder_set_member_name(b, "offset");
-        json_builder_add_int_value(b, (gint64)offset);
-        json_builder_end_object(b);
-        hd_api_respond_builder(req, HD_HTTP_OK, b);
+        hd_api_respond_page(req, "hosts", hosts, add_host_item, total, limit, offset);
 }
 
 static void add_host_call(HdEngine *e, HdHttpRequest *req)
@@ -162,11 +153,8 @@ static void edit_host(HdEngine *e, HdHttpRequest *req, const char *id)
                                 hb.tls_pinned_cert, &error))
                 return hd_api_refuse(e, req, "host.edit", object, error);
         {
-                g_autoptr(GList) names = json_object_get_members(o);
-                g_autoptr(GString) what = g_string_new("changed:");
-                for (GList *l = names; l; l = l->next)
-                        g_string_append_printf(what, " %s", (const char *)l->data);
-                hd_engine_event(e, hd_api_caller(req), "host.edit", object, "ok", what->str);
+                g_autofree char *what = hd_api_changed_members(o);
+                hd_engine_event(e, hd_api_caller(req), "host.edit", object, "ok", what);
         }
         if (reconnect)
                 hd_sync_host_start(e->sync, id);
@@ -190,21 +178,11 @@ static void refresh_host(HdEngine *e, HdHttpRequest *req, const char *id)
         g_autoptr(GError) error = NULL;
         g_autofree char *object = g_strdup_printf("host %s", id);
         g_autoptr(HdHost) h = hd_store_host_get(e->store, id, &error);
-        gsize len = 0;
 
-        hd_http_request_get_body(req, &len);
         if (!h)
                 return hd_api_refuse(e, req, "host.refresh", object, error);
-        if (len > 0) {
-                g_autoptr(JsonObject) o = hd_api_body_object(e, req, "host.refresh", object);
-                if (!o)
-                        return;
-                if (json_object_get_size(o) > 0) {
-                        g_set_error(&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                                    "refresh takes no members; send {} or no body");
-                        return hd_api_refuse(e, req, "host.refresh", object, error);
-                }
-        }
+        if (!hd_api_no_members(e, req, "host.refresh", object, "refresh"))
+                return;
         hd_sync_host_start(e->sync, id);
         hd_engine_event(e, hd_api_caller(req), "host.refresh", object, "ok",
                         "inventory and readiness re-read from the agent");

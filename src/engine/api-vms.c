@@ -88,32 +88,15 @@ static char *vm_object(HdEngine *e, const char *id)
         return vm ? g_strdup_printf("vm %s (%s)", vm->name, id) : g_strdup_printf("vm %s", id);
 }
 
-/* An empty body or {} (start, stop, destroy, DELETE); FALSE after answering 400. */
-static gboolean no_body(HdEngine *e, HdHttpRequest *req, const char *action, const char *object)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(JsonObject) o = NULL;
-        gsize len = 0;
-
-        hd_http_request_get_body(req, &len);
-        if (len == 0)
-                return TRUE;
-        o = hd_api_body_object(e, req, action, object);
-        if (!o)
-                return FALSE;
-        if (json_object_get_size(o) > 0) {
-                g_set_error(&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                            "%s takes no members; send {} or no body", action);
-                hd_api_refuse(e, req, action, object, error);
-                return FALSE;
-        }
-        return TRUE;
-}
-
 /* ---- collection and items ---- */
 
 static void ignore_reply(guint status, GBytes *body, const GError *error, gpointer user_data)
 {
+}
+
+static void add_vm_item(JsonBuilder *b, gconstpointer vm)
+{
+        add_vm(b, vm);
 }
 
 static void list_vms(HdEngine *e, HdHttpRequest *req)
@@ -122,7 +105,6 @@ static void list_vms(HdEngine *e, HdHttpRequest *req)
                                              "limit",   "offset", NULL};
         g_autoptr(GError) error = NULL;
         g_autoptr(GPtrArray) vms = NULL;
-        g_autoptr(JsonBuilder) b = json_builder_new();
         HdVmFilter f = {0};
         guint64 limit = 100, offset = 0;
         HdVmState st;
@@ -144,20 +126,7 @@ static void list_vms(HdEngine *e, HdHttpRequest *req)
         vms = hd_store_vms_list(e->store, &f, &total, &error);
         if (!vms)
                 return hd_api_respond_gerror(req, error);
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "vms");
-        json_builder_begin_array(b);
-        for (guint i = 0; i < vms->len; i++)
-                add_vm(b, vms->pdata[i]);
-        json_builder_end_array(b);
-        json_builder_set_member_name(b, "total");
-        json_builder_add_int_value(b, total);
-        json_builder_set_member_name(b, "limit");
-        json_builder_add_int_value(b, (gint64)limit);
-        json_builder_set_member_name(b, "offset");
-        json_builder_add_int_value(b, (gint64)offset);
-        json_builder_end_object(b);
-        hd_api_respond_builder(req, HD_HTTP_OK, b);
+        hd_api_respond_page(req, "vms", vms, add_vm_item, total, limit, offset);
 }
 
 static void create_vm(HdEngine *e, HdHttpRequest *req)
@@ -193,8 +162,7 @@ static void edit_vm(HdEngine *e, HdHttpRequest *req, const char *id)
         g_autofree char *object = vm_object(e, id);
         g_autoptr(JsonObject) o = hd_api_body_object(e, req, "vm.edit", object);
         g_auto(HdVmBody) vb = {0};
-        g_autoptr(GList) names = NULL;
-        g_autoptr(GString) what = g_string_new("changed:");
+        g_autofree char *what = NULL;
 
         if (!o)
                 return;
@@ -202,10 +170,8 @@ static void edit_vm(HdEngine *e, HdHttpRequest *req, const char *id)
                 return hd_api_refuse(e, req, "vm.edit", object, error);
         if (!hd_store_vm_edit(e->store, id, vb.name, vb.memory_mib, (guint)vb.vcpus, &error))
                 return hd_api_refuse(e, req, "vm.edit", object, error);
-        names = json_object_get_members(o);
-        for (GList *l = names; l; l = l->next)
-                g_string_append_printf(what, " %s", (const char *)l->data);
-        hd_engine_event(e, hd_api_caller(req), "vm.edit", object, "ok", what->str);
+        what = hd_api_changed_members(o);
+        hd_engine_event(e, hd_api_caller(req), "vm.edit", object, "ok", what);
         respond_vm(e, req, HD_HTTP_OK, id);
 }
 
@@ -215,7 +181,7 @@ static void delete_vm(HdEngine *e, HdHttpRequest *req, const char *id)
         g_autofree char *object = vm_object(e, id);
         g_autoptr(HdVm) vm = NULL;
 
-        if (!no_body(e, req, "vm.remove", object))
+        if (!hd_api_no_members(e, req, "vm.remove", object, "vm.remove"))
                 return;
         vm = hd_store_vm_get(e->store, id, &error);
         if (!vm || !hd_store_vm_remove(e->store, id, &error))
@@ -259,7 +225,7 @@ static void remove_device(HdEngine *e, HdHttpRequest *req, const char *id, const
         g_autoptr(HdVm) after = NULL;
         char addr[13];
 
-        if (!no_body(e, req, "vm.devices.remove", object))
+        if (!hd_api_no_members(e, req, "vm.devices.remove", object, "vm.devices.remove"))
                 return;
         if (!hd_engine_pci_address(address, addr)) {
                 g_set_error(&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -306,25 +272,12 @@ static void op_free(VmOp *op)
 /* The agent's error message, or "HTTP STATUS". */
 static char *agent_message(guint status, GBytes *body, const GError *error)
 {
-        g_autoptr(JsonParser) p = json_parser_new_immutable();
-        gsize len = 0;
-        const char *data = body ? g_bytes_get_data(body, &len) : NULL;
-        JsonNode *root;
+        char *message;
 
         if (error)
                 return g_strdup(error->message);
-        if (data && json_parser_load_from_data(p, data, (gssize)len, NULL) &&
-            (root = json_parser_get_root(p)) && JSON_NODE_HOLDS_OBJECT(root)) {
-                JsonObject *o = json_node_get_object(root);
-                JsonNode *err = json_object_get_member(o, "error");
-                if (err && JSON_NODE_HOLDS_OBJECT(err)) {
-                        JsonNode *m = json_object_get_member(json_node_get_object(err), "message");
-                        if (m && JSON_NODE_HOLDS_VALUE(m) &&
-                            json_node_get_value_type(m) == G_TYPE_STRING)
-                                return g_strdup(json_node_get_string(m));
-                }
-        }
-        return g_strdup_printf("the agent answered HTTP %u", status);
+        message = hd_api_agent_error_message(body);
+        return message ? message : g_strdup_printf("the agent answered HTTP %u", status);
 }
 
 static gboolean cancelled(const GError *error)
@@ -496,7 +449,7 @@ static void vm_action(HdEngine *e, HdHttpRequest *req, const char *id, const cha
         gboolean start = strcmp(action, "start") == 0;
         VmOp *op;
 
-        if (!no_body(e, req, event, object))
+        if (!hd_api_no_members(e, req, event, object, event))
                 return;
         vm = hd_store_vm_get(e->store, id, &error);
         if (!vm)

@@ -231,6 +231,78 @@ JsonObject *hd_api_body_object(HdEngine *e, HdHttpRequest *req, const char *acti
         return o;
 }
 
+gboolean hd_api_no_members(HdEngine *e, HdHttpRequest *req, const char *action, const char *object,
+                           const char *name)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonObject) o = NULL;
+        gsize len = 0;
+
+        hd_http_request_get_body(req, &len);
+        if (len == 0)
+                return TRUE;
+        o = hd_api_body_object(e, req, action, object);
+        if (!o)
+                return FALSE;
+        if (json_object_get_size(o) > 0) {
+                g_set_error(&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                            "%s takes no members; send {} or no body", name);
+                hd_api_refuse(e, req, action, object, error);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+char *hd_api_changed_members(JsonObject *o)
+{
+        g_autoptr(GList) names = json_object_get_members(o);
+        GString *what = g_string_new("changed:");
+
+        for (GList *l = names; l; l = l->next)
+                g_string_append_printf(what, " %s", (const char *)l->data);
+        return g_string_free(what, FALSE);
+}
+
+void hd_api_respond_page(HdHttpRequest *req, const char *member, GPtrArray *items, HdApiAddFunc add,
+                         guint total, guint64 limit, guint64 offset)
+{
+        g_autoptr(JsonBuilder) b = json_builder_new();
+
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, member);
+        json_builder_begin_array(b);
+        for (guint i = 0; i < items->len; i++)
+                add(b, items->pdata[i]);
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "total");
+        json_builder_add_int_value(b, total);
+        json_builder_set_member_name(b, "limit");
+        json_builder_add_int_value(b, (gint64)limit);
+        json_builder_set_member_name(b, "offset");
+        json_builder_add_int_value(b, (gint64)offset);
+        json_builder_end_object(b);
+        hd_api_respond_builder(req, HD_HTTP_OK, b);
+}
+
+char *hd_api_agent_error_message(GBytes *body)
+{
+        g_autoptr(JsonParser) parser = json_parser_new_immutable();
+        gsize len = 0;
+        const char *data = body ? g_bytes_get_data(body, &len) : NULL;
+        JsonNode *root, *en, *m;
+
+        if (!data || !json_parser_load_from_data(parser, data, (gssize)len, NULL) ||
+            !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root))
+                return NULL;
+        en = json_object_get_member(json_node_get_object(root), "error");
+        if (!en || !JSON_NODE_HOLDS_OBJECT(en))
+                return NULL;
+        m = json_object_get_member(json_node_get_object(en), "message");
+        if (!m || !JSON_NODE_HOLDS_VALUE(m) || json_node_get_value_type(m) != G_TYPE_STRING)
+                return NULL;
+        return g_strdup(json_node_get_string(m));
+}
+
 /* ---- authentication, routing ---- */
 
 static gboolean authenticate(HdEngine *e, HdHttpRequest *req)

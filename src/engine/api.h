@@ -49,6 +49,23 @@ void hd_api_add_json_array(JsonBuilder *b, const char *name, const char *json);
 JsonObject *hd_api_body_object(HdEngine *e, HdHttpRequest *req, const char *action,
                                const char *object);
 
+/* An empty body or {} (for calls that take no members); FALSE after answering 400/413 with
+ * the audit row, the message "@name takes no members; send {} or no body". */
+gboolean hd_api_no_members(HdEngine *e, HdHttpRequest *req, const char *action, const char *object,
+                           const char *name);
+/* "changed: NAME..." with the body's member names, for an edit's audit row. */
+char *hd_api_changed_members(JsonObject *o);
+
+/* ---- lists ---- */
+/* Answer 200 {@member: [@add(b, item) for each of @items], total, limit, offset}. */
+typedef void (*HdApiAddFunc)(JsonBuilder *b, gconstpointer item);
+void hd_api_respond_page(HdHttpRequest *req, const char *member, GPtrArray *items, HdApiAddFunc add,
+                         guint total, guint64 limit, guint64 offset);
+
+/* ---- agent answers ---- */
+/* The message of the agent's error document in @body, or NULL when it holds none. */
+char *hd_api_agent_error_message(GBytes *body);
+
 /* ---- collection ETags (api-etag.c) ---- */
 /* Set the answer's ETag to the store's for @scope (hd_store_etag); TRUE when the request's
  * If-None-Match holds it (or is "*"): then answered 304 with no body. TRUE also after

@@ -12,24 +12,16 @@
 
 #include <string.h>
 
+#include "body.h"
 #include "engine.h"
 #include "kernel-options.h"
 
 #define KARGS_MAX_ITEMS 64
 #define KARGS_MAX_WORD 4096
 
-static gboolean invalid(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
-
-static gboolean invalid(GError **error, const char *format, ...)
-{
-        va_list ap;
-
-        va_start(ap, format);
-        if (error)
-                *error = g_error_new_valist(G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, format, ap);
-        va_end(ap);
-        return FALSE;
-}
+/* the engine's body errors: G_IO_ERROR_INVALID_ARGUMENT, answered 400 (src/http/body.h) */
+#define invalid(error, ...)                                                                        \
+        hd_http_body_invalid((error), G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, __VA_ARGS__)
 
 /* "iommu", "vfio-ids=10de:1b80,10de:10f0": a known option, a value only where it takes one
  * (ids: hex, ':' and ','), none where not; @value_optional for disable. */

@@ -5,38 +5,18 @@
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "body.h"
 #include "vms.h"
 
-static gboolean invalid(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
-
-static gboolean invalid(GError **error, const char *format, ...)
-{
-        g_autofree char *message = NULL;
-        va_list ap;
-
-        va_start(ap, format);
-        message = hd_utf8_vprintf(format, ap);
-        va_end(ap);
-        g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, message);
-        return FALSE;
-}
+/* the engine's body errors: G_IO_ERROR_INVALID_ARGUMENT, answered 400 (src/http/body.h) */
+#define invalid(error, ...)                                                                        \
+        hd_http_body_invalid((error), G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, __VA_ARGS__)
 
 static gboolean only_members(JsonObject *o, const char *const *known, GError **error)
 {
-        g_autoptr(GList) names = json_object_get_members(o);
-
-        for (GList *l = names; l; l = l->next)
-                if (!g_strv_contains(known, l->data)) {
-                        g_autofree char *list = g_strjoinv(", ", (char **)known);
-                        return invalid(error,
-                                       "unknown member \"%.64s\" in the request body; known: %s",
-                                       (const char *)l->data, list);
-                }
-        return TRUE;
+        return hd_http_body_check_members(o, known, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, error);
 }
 
 static const char *type_hint(JsonNode *n)

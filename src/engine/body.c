@@ -6,26 +6,14 @@
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <string.h>
 
 #include "engine.h"
 #include "body.h"
-#include "utf8.h"
 
-static gboolean invalid(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
-
-static gboolean invalid(GError **error, const char *format, ...)
-{
-        g_autofree char *message = NULL;
-        va_list ap;
-
-        va_start(ap, format);
-        message = hd_utf8_vprintf(format, ap);
-        va_end(ap);
-        g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, message);
-        return FALSE;
-}
+/* the engine's body errors: G_IO_ERROR_INVALID_ARGUMENT, answered 400 (src/http/body.h) */
+#define invalid(error, ...)                                                                        \
+        hd_http_body_invalid((error), G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, __VA_ARGS__)
 
 JsonObject *hd_engine_body_parse(const char *data, gsize len, GError **error)
 {
@@ -73,17 +61,10 @@ static const char *const host_members[] = {"name",        "agent_url",       "ag
 
 gboolean hd_engine_body_host(JsonObject *o, gboolean create, HdHostBody *out, GError **error)
 {
-        g_autoptr(GList) names = json_object_get_members(o);
-
         memset(out, 0, sizeof(*out));
-        for (GList *l = names; l; l = l->next)
-                if (!g_strv_contains(host_members, l->data)) {
-                        g_autofree char *list = g_strjoinv(", ", (char **)host_members);
-                        return invalid(error,
-                                       "unknown member \"%.64s\" in the request body; "
-                                       "known: %s",
-                                       (const char *)l->data, list);
-                }
+        if (!hd_http_body_check_members(o, host_members, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                        error))
+                return FALSE;
         if (!get_string(o, "name", 64, &out->name, error) ||
             !get_string(o, "agent_url", 2048, &out->agent_url, error) ||
             !get_string(o, "agent_token", 4096, &out->agent_token, error) ||

@@ -65,7 +65,7 @@ int hd_client_events(HdClient *c, int argc, char **argv)
         g_autoptr(GError) error = NULL;
         g_autofree char *host_id = NULL;
         g_autofree char *vm_id = NULL;
-        g_autoptr(GString) filters = g_string_new(NULL);
+        g_autoptr(GString) filters = g_string_new("&");
         g_autoptr(JsonArray) all = json_array_new();
         HdClientTable *t = NULL;
         gint64 last = 0;
@@ -81,14 +81,11 @@ int hd_client_events(HdClient *c, int argc, char **argv)
                 return hd_client_fail(c, error);
         if (vm && !(vm_id = hd_client_resolve(c, "vms", vm, &error)))
                 return hd_client_fail(c, error);
-        for (const char *const *p =
-                 (const char *const[]){"host_id", host_id, "vm_id", vm_id, "action", action,
-                                       "object", object, NULL, NULL};
-             *p; p += 2)
-                if (p[1]) {
-                        g_autofree char *v = g_uri_escape_string(p[1], NULL, FALSE);
-                        g_string_append_printf(filters, "&%s=%s", p[0], v);
-                }
+        /* "&NAME=VALUE..." after the query's since and limit */
+        hd_client_add_query(filters,
+                            (const char *const[]){"host_id", host_id, "vm_id", vm_id, "action",
+                                                  action, "object", object, NULL, NULL});
+        g_string_truncate(filters, filters->len - 1);
         if (!c->json && !follow)
                 t = hd_client_table_new(7, (const char *const[]){"ID", "AT", "ACTOR", "ACTION",
                                                                  "OBJECT", "RESULT", "MESSAGE"});

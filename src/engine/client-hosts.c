@@ -105,34 +105,20 @@ static int hosts_list(HdClient *c, int argc, char **argv)
             "--json prints the API's HostList {hosts, total, limit, offset} (every page joined "
             "unless --limit).",
             entries);
-        g_autoptr(GError) error = NULL;
         g_autoptr(JsonNode) list = NULL;
         g_autoptr(GString) pq = g_string_new("/v1/hosts?");
         JsonArray *hosts;
         HdClientTable *t;
+        int rc = 0;
 
         if (!hd_client_parse(c, octx, &argc, &argv, 0, 0))
                 return HD_CLIENT_EXIT_USAGE;
         if (limit < 0 || offset < 0)
                 return hd_client_usage(c, "--limit and --offset are not negative");
-        for (const char *const *p =
-                 (const char *const[]){"status", status, "passthrough", passthrough, "name_prefix",
-                                       prefix, NULL, NULL};
-             *p; p += 2)
-                if (p[1]) {
-                        g_autofree char *v = g_uri_escape_string(p[1], NULL, FALSE);
-                        g_string_append_printf(pq, "%s=%s&", p[0], v);
-                }
-        if (limit > 0) {
-                g_string_append_printf(pq, "limit=%d&offset=%d", limit, offset);
-                if (!hd_client_call(c, "GET", pq->str, NULL, &list, &error))
-                        return hd_client_fail(c, error);
-        } else {
-                g_string_truncate(pq, pq->len - 1); /* the last '&' or '?' */
-                list = hd_client_get_all(c, pq->str, "hosts", &error);
-                if (!list)
-                        return hd_client_fail(c, error);
-        }
+        hd_client_add_query(pq, (const char *const[]){"status", status, "passthrough", passthrough,
+                                                      "name_prefix", prefix, NULL, NULL});
+        if (!(list = hd_client_get_list(c, pq, limit, offset, "hosts", &rc)))
+                return rc;
         if (c->json) {
                 hd_client_print_json(list);
                 return HD_CLIENT_EXIT_OK;
@@ -158,24 +144,6 @@ static int hosts_list(HdClient *c, int argc, char **argv)
         return HD_CLIENT_EXIT_OK;
 }
 
-/* The usual start of a command on one host: parse (HOST and up to @extra more arguments),
- * resolve; the host's id, or NULL with *@rc set. */
-static char *start_on_host(HdClient *c, GOptionContext *octx, int *argc, char ***argv,
-                           int extra_min, int extra_max, int *rc)
-{
-        g_autoptr(GError) error = NULL;
-        char *id;
-
-        if (!hd_client_parse(c, octx, argc, argv, 1 + extra_min, 1 + extra_max)) {
-                *rc = HD_CLIENT_EXIT_USAGE;
-                return NULL;
-        }
-        id = hd_client_resolve(c, "hosts", (*argv)[1], &error);
-        if (!id)
-                *rc = hd_client_fail(c, error);
-        return id;
-}
-
 static int hosts_show(HdClient *c, int argc, char **argv)
 {
         g_autoptr(GOptionContext) octx =
@@ -183,17 +151,14 @@ static int hosts_show(HdClient *c, int argc, char **argv)
                               "Example:\n  hostdev-engine hosts show node1\n\n"
                               "--json prints the API's Host.",
                               NULL);
-        g_autoptr(GError) error = NULL;
         g_autoptr(JsonNode) h = NULL;
         g_autofree char *id = NULL;
-        g_autofree char *path = NULL;
         int rc = 0;
 
-        if (!(id = start_on_host(c, octx, &argc, &argv, 0, 0, &rc)))
+        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, &rc)))
                 return rc;
-        path = hd_client_path("hosts", id, NULL);
-        if (!hd_client_call(c, "GET", path, NULL, &h, &error))
-                return hd_client_fail(c, error);
+        if ((rc = hd_client_request(c, "GET", "hosts", id, NULL, NULL, &h)))
+                return rc;
         return print_host_or_json(c, h);
 }
 
@@ -433,7 +398,7 @@ static int hosts_edit(HdClient *c, int argc, char **argv)
         g_autofree char *path = NULL;
         int rc = 0;
 
-        if (!(id = start_on_host(c, octx, &argc, &argv, 0, 0, &rc))) {
+        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, &rc))) {
                 host_args_clear(&a);
                 return rc;
         }
@@ -454,22 +419,6 @@ static int hosts_edit(HdClient *c, int argc, char **argv)
         return rc;
 }
 
-/* {"id", "name", @what: true} for the answers without a body */
-static void print_done(HdClient *c, const char *id, const char *name, const char *what)
-{
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        g_autoptr(JsonNode) n = NULL;
-
-        json_builder_begin_object(b);
-        add_member(b, "id", id);
-        add_member(b, "name", name);
-        json_builder_set_member_name(b, what);
-        json_builder_add_boolean_value(b, TRUE);
-        json_builder_end_object(b);
-        n = json_builder_get_root(b);
-        hd_client_print_json(n);
-}
-
 static int hosts_remove(HdClient *c, int argc, char **argv)
 {
         g_autoptr(GOptionContext) octx = hd_client_options(
@@ -479,18 +428,15 @@ static int hosts_remove(HdClient *c, int argc, char **argv)
             "Example:\n  hostdev-engine hosts remove node1\n\n"
             "--json prints {\"id\", \"name\", \"removed\": true}.",
             NULL);
-        g_autoptr(GError) error = NULL;
         g_autofree char *id = NULL;
-        g_autofree char *path = NULL;
         int rc = 0;
 
-        if (!(id = start_on_host(c, octx, &argc, &argv, 0, 0, &rc)))
+        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, &rc)))
                 return rc;
-        path = hd_client_path("hosts", id, NULL);
-        if (!hd_client_call(c, "DELETE", path, NULL, NULL, &error))
-                return hd_client_fail(c, error);
+        if ((rc = hd_client_request(c, "DELETE", "hosts", id, NULL, NULL, NULL)))
+                return rc;
         if (c->json)
-                print_done(c, id, argv[1], "removed");
+                hd_client_print_done(id, argv[1], "removed");
         else
                 printf("host %s removed\n", argv[1]);
         return HD_CLIENT_EXIT_OK;
@@ -511,17 +457,14 @@ static int hosts_refresh(HdClient *c, int argc, char **argv)
             "Example:\n  hostdev-engine hosts refresh node1 --wait\n\n"
             "--json prints the API's answer ({\"refreshing\": true}), with --wait the Host.",
             entries);
-        g_autoptr(GError) error = NULL;
         g_autoptr(JsonNode) answer = NULL;
         g_autofree char *id = NULL;
-        g_autofree char *path = NULL;
         int rc = 0;
 
-        if (!(id = start_on_host(c, octx, &argc, &argv, 0, 0, &rc)))
+        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, &rc)))
                 return rc;
-        path = hd_client_path("hosts", id, "refresh");
-        if (!hd_client_call(c, "POST", path, NULL, &answer, &error))
-                return hd_client_fail(c, error);
+        if ((rc = hd_client_request(c, "POST", "hosts", id, "refresh", NULL, &answer)))
+                return rc;
         if (wait)
                 return finish_host(c, id, NULL, TRUE, timeout > 0 ? (guint)timeout : 60);
         if (c->json)
@@ -557,7 +500,6 @@ static int hosts_devices(HdClient *c, int argc, char **argv)
             "--json prints the API's DeviceList {host_id, status, last_sync, total, limit, "
             "offset, devices} (the agent's Device objects; every page joined unless --limit).",
             entries);
-        g_autoptr(GError) error = NULL;
         g_autoptr(JsonNode) list = NULL;
         g_autofree char *id = NULL;
         g_autofree char *base = NULL;
@@ -566,32 +508,19 @@ static int hosts_devices(HdClient *c, int argc, char **argv)
         HdClientTable *t;
         int rc = 0;
 
-        if (!(id = start_on_host(c, octx, &argc, &argv, 0, 0, &rc)))
+        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, &rc)))
                 return rc;
         if (limit < 0 || offset < 0)
                 return hd_client_usage(c, "--limit and --offset are not negative");
         base = hd_client_path("hosts", id, "devices");
         pq = g_string_new(base);
         g_string_append_c(pq, '?');
-        for (const char *const *p =
-                 (const char *const[]){"class", klass, "driver", driver, "text", text, NULL, NULL};
-             *p; p += 2)
-                if (p[1]) {
-                        g_autofree char *v = g_uri_escape_string(p[1], NULL, FALSE);
-                        g_string_append_printf(pq, "%s=%s&", p[0], v);
-                }
+        hd_client_add_query(
+            pq, (const char *const[]){"class", klass, "driver", driver, "text", text, NULL, NULL});
         if (group >= 0)
                 g_string_append_printf(pq, "iommu_group=%d&", group);
-        if (limit > 0) {
-                g_string_append_printf(pq, "limit=%d&offset=%d", limit, offset);
-                if (!hd_client_call(c, "GET", pq->str, NULL, &list, &error))
-                        return hd_client_fail(c, error);
-        } else {
-                g_string_truncate(pq, pq->len - 1);
-                list = hd_client_get_all(c, pq->str, "devices", &error);
-                if (!list)
-                        return hd_client_fail(c, error);
-        }
+        if (!(list = hd_client_get_list(c, pq, limit, offset, "devices", &rc)))
+                return rc;
         if (c->json) {
                 hd_client_print_json(list);
                 return HD_CLIENT_EXIT_OK;
@@ -602,20 +531,14 @@ static int hosts_devices(HdClient *c, int argc, char **argv)
         hd_client_table_set_shrink(t, 2); /* NAME */
         for (guint i = 0; i < json_array_get_length(devs); i++) {
                 JsonObject *d = json_array_get_object_element(devs, i);
-                g_autofree char *ids = g_strdup_printf(
-                    "%s:%s", hd_client_str(d, "vendor_id") ? hd_client_str(d, "vendor_id") : "?",
-                    hd_client_str(d, "device_id") ? hd_client_str(d, "device_id") : "?");
+                g_autofree char *ids = hd_client_device_ids(d);
                 g_autofree char *name = g_strdup_printf(
                     "%s %s", hd_client_str(d, "vendor") ? hd_client_str(d, "vendor") : "",
                     hd_client_str(d, "product")      ? hd_client_str(d, "product")
                     : hd_client_str(d, "class_name") ? hd_client_str(d, "class_name")
                                                      : "");
                 g_autofree char *grp = hd_client_int_text(d, "iommu_group");
-                JsonNode *as = json_object_get_member(d, "assignable");
-                const char *assignable = as && JSON_NODE_HOLDS_VALUE(as) &&
-                                                 json_node_get_value_type(as) == G_TYPE_BOOLEAN
-                                             ? (json_node_get_boolean(as) ? "yes" : "no")
-                                             : "-";
+                const char *assignable = hd_client_bool_text(d, "assignable", "yes", "no");
                 hd_client_table_add(
                     t, (const char *const[]){hd_client_str(d, "address"), ids, g_strstrip(name),
                                              hd_client_str(d, "driver"), grp, assignable});
@@ -636,19 +559,16 @@ static int hosts_groups(HdClient *c, int argc, char **argv)
             "Example:\n  hostdev-engine hosts groups node1\n\n"
             "--json prints the API's GroupList {host_id, status, last_sync, groups}.",
             NULL);
-        g_autoptr(GError) error = NULL;
         g_autoptr(JsonNode) list = NULL;
         g_autofree char *id = NULL;
-        g_autofree char *path = NULL;
         JsonArray *groups;
         HdClientTable *t;
         int rc = 0;
 
-        if (!(id = start_on_host(c, octx, &argc, &argv, 0, 0, &rc)))
+        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, &rc)))
                 return rc;
-        path = hd_client_path("hosts", id, "groups");
-        if (!hd_client_call(c, "GET", path, NULL, &list, &error))
-                return hd_client_fail(c, error);
+        if ((rc = hd_client_request(c, "GET", "hosts", id, "groups", NULL, &list)))
+                return rc;
         if (c->json) {
                 hd_client_print_json(list);
                 return HD_CLIENT_EXIT_OK;
@@ -689,14 +609,12 @@ static int lifecycle(HdClient *c, int argc, char **argv, const Lifecycle *l, con
         g_autoptr(GError) error = NULL;
         g_autoptr(JsonNode) h = NULL;
         g_autofree char *id = NULL;
-        g_autofree char *path = NULL;
         int rc = 0;
 
-        if (!(id = start_on_host(c, octx, &argc, &argv, 0, 0, &rc)))
+        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, &rc)))
                 return rc;
-        path = hd_client_path("hosts", id, l->action);
-        if (!hd_client_call(c, "POST", path, NULL, &h, &error))
-                return hd_client_fail(c, error);
+        if ((rc = hd_client_request(c, "POST", "hosts", id, l->action, NULL, &h)))
+                return rc;
         if (wait) {
                 g_autofree char *hp = hd_client_path("hosts", id, NULL);
                 g_clear_pointer(&h, json_node_unref);
@@ -853,7 +771,7 @@ static int hosts_kernel_args(HdClient *c, int argc, char **argv)
         gboolean change = enable || disable || custom || remove;
         int rc = 0;
 
-        if (!(id = start_on_host(c, octx, &argc, &argv, 0, 0, &rc)))
+        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, &rc)))
                 return rc;
         change = enable || disable || custom || remove;
         path = hd_client_path("hosts", id, "kernel-args");

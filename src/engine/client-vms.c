@@ -45,16 +45,9 @@ static void print_vm(JsonObject *v)
                         JsonObject *d = json_array_get_object_element(devs, i);
                         g_autofree char *addr =
                             g_strdup_printf("  %s", hd_client_str(d, "address"));
-                        g_autofree char *ids = g_strdup_printf(
-                            "%s:%s",
-                            hd_client_str(d, "vendor_id") ? hd_client_str(d, "vendor_id") : "?",
-                            hd_client_str(d, "device_id") ? hd_client_str(d, "device_id") : "?");
+                        g_autofree char *ids = hd_client_device_ids(d);
                         g_autofree char *grp = hd_client_int_text(d, "iommu_group");
-                        JsonNode *p = json_object_get_member(d, "present");
-                        const char *present = p && JSON_NODE_HOLDS_VALUE(p) &&
-                                                      json_node_get_value_type(p) == G_TYPE_BOOLEAN
-                                                  ? (json_node_get_boolean(p) ? "yes" : "NO")
-                                                  : "-";
+                        const char *present = hd_client_bool_text(d, "present", "yes", "NO");
                         hd_client_table_add(t, (const char *const[]){addr, ids, grp,
                                                                      hd_client_str(d, "role"),
                                                                      present});
@@ -70,22 +63,6 @@ static int print_vm_or_json(HdClient *c, JsonNode *n)
         else if (n && JSON_NODE_HOLDS_OBJECT(n))
                 print_vm(json_node_get_object(n));
         return HD_CLIENT_EXIT_OK;
-}
-
-static char *start_on_vm(HdClient *c, GOptionContext *octx, int *argc, char ***argv, int extra_min,
-                         int extra_max, int *rc)
-{
-        g_autoptr(GError) error = NULL;
-        char *id;
-
-        if (!hd_client_parse(c, octx, argc, argv, 1 + extra_min, 1 + extra_max)) {
-                *rc = HD_CLIENT_EXIT_USAGE;
-                return NULL;
-        }
-        id = hd_client_resolve(c, "vms", (*argv)[1], &error);
-        if (!id)
-                *rc = hd_client_fail(c, error);
-        return id;
 }
 
 static int vms_list(HdClient *c, int argc, char **argv)
@@ -115,6 +92,7 @@ static int vms_list(HdClient *c, int argc, char **argv)
         g_autofree char *host_id = NULL;
         JsonArray *vms;
         HdClientTable *t;
+        int rc = 0;
 
         if (!hd_client_parse(c, octx, &argc, &argv, 0, 0))
                 return HD_CLIENT_EXIT_USAGE;
@@ -122,23 +100,10 @@ static int vms_list(HdClient *c, int argc, char **argv)
                 return hd_client_usage(c, "--limit and --offset are not negative");
         if (host && !(host_id = hd_client_resolve(c, "hosts", host, &error)))
                 return hd_client_fail(c, error);
-        for (const char *const *p = (const char *const[]){"host_id", host_id, "state", state,
-                                                          "name_prefix", prefix, NULL, NULL};
-             *p; p += 2)
-                if (p[1]) {
-                        g_autofree char *v = g_uri_escape_string(p[1], NULL, FALSE);
-                        g_string_append_printf(pq, "%s=%s&", p[0], v);
-                }
-        if (limit > 0) {
-                g_string_append_printf(pq, "limit=%d&offset=%d", limit, offset);
-                if (!hd_client_call(c, "GET", pq->str, NULL, &list, &error))
-                        return hd_client_fail(c, error);
-        } else {
-                g_string_truncate(pq, pq->len - 1);
-                list = hd_client_get_all(c, pq->str, "vms", &error);
-                if (!list)
-                        return hd_client_fail(c, error);
-        }
+        hd_client_add_query(pq, (const char *const[]){"host_id", host_id, "state", state,
+                                                      "name_prefix", prefix, NULL, NULL});
+        if (!(list = hd_client_get_list(c, pq, limit, offset, "vms", &rc)))
+                return rc;
         if (c->json) {
                 hd_client_print_json(list);
                 return HD_CLIENT_EXIT_OK;
@@ -179,17 +144,14 @@ static int vms_show(HdClient *c, int argc, char **argv)
         g_autoptr(GOptionContext) octx = hd_client_options(
             c, "VM", "One VM: its state, host, and host devices (requested and placeholders).",
             "Example:\n  hostdev-engine vms show gpu-vm\n\n--json prints the API's Vm.", NULL);
-        g_autoptr(GError) error = NULL;
         g_autoptr(JsonNode) v = NULL;
         g_autofree char *id = NULL;
-        g_autofree char *path = NULL;
         int rc = 0;
 
-        if (!(id = start_on_vm(c, octx, &argc, &argv, 0, 0, &rc)))
+        if (!(id = hd_client_start_on(c, "vms", octx, &argc, &argv, 0, 0, &rc)))
                 return rc;
-        path = hd_client_path("vms", id, NULL);
-        if (!hd_client_call(c, "GET", path, NULL, &v, &error))
-                return hd_client_fail(c, error);
+        if ((rc = hd_client_request(c, "GET", "vms", id, NULL, NULL, &v)))
+                return rc;
         return print_vm_or_json(c, v);
 }
 
@@ -261,21 +223,18 @@ static int vms_edit(HdClient *c, int argc, char **argv)
                               "Example:\n  hostdev-engine vms edit gpu-vm --memory 16384\n\n"
                               "--json prints the API's Vm.",
                               entries);
-        g_autoptr(GError) error = NULL;
         g_autoptr(JsonNode) body = NULL;
         g_autoptr(JsonNode) v = NULL;
         g_autofree char *id = NULL;
-        g_autofree char *path = NULL;
         int rc = 0;
 
-        if (!(id = start_on_vm(c, octx, &argc, &argv, 0, 0, &rc)))
+        if (!(id = hd_client_start_on(c, "vms", octx, &argc, &argv, 0, 0, &rc)))
                 return rc;
         if (!name && memory <= 0 && vcpus <= 0)
                 return hd_client_usage(c, "nothing to change: give --name, --memory or --vcpus");
-        path = hd_client_path("vms", id, NULL);
         body = vm_body(name, MAX(memory, 0), MAX(vcpus, 0));
-        if (!hd_client_call(c, "PATCH", path, body, &v, &error))
-                return hd_client_fail(c, error);
+        if ((rc = hd_client_request(c, "PATCH", "vms", id, NULL, body, &v)))
+                return rc;
         return print_vm_or_json(c, v);
 }
 
@@ -286,32 +245,17 @@ static int vms_delete(HdClient *c, int argc, char **argv)
             "Example:\n  hostdev-engine vms delete gpu-vm\n\n"
             "--json prints {\"id\", \"name\", \"deleted\": true}.",
             NULL);
-        g_autoptr(GError) error = NULL;
         g_autofree char *id = NULL;
-        g_autofree char *path = NULL;
         int rc = 0;
 
-        if (!(id = start_on_vm(c, octx, &argc, &argv, 0, 0, &rc)))
+        if (!(id = hd_client_start_on(c, "vms", octx, &argc, &argv, 0, 0, &rc)))
                 return rc;
-        path = hd_client_path("vms", id, NULL);
-        if (!hd_client_call(c, "DELETE", path, NULL, NULL, &error))
-                return hd_client_fail(c, error);
-        if (c->json) {
-                g_autoptr(JsonBuilder) b = json_builder_new();
-                g_autoptr(JsonNode) n = NULL;
-                json_builder_begin_object(b);
-                json_builder_set_member_name(b, "id");
-                json_builder_add_string_value(b, id);
-                json_builder_set_member_name(b, "name");
-                json_builder_add_string_value(b, argv[1]);
-                json_builder_set_member_name(b, "deleted");
-                json_builder_add_boolean_value(b, TRUE);
-                json_builder_end_object(b);
-                n = json_builder_get_root(b);
-                hd_client_print_json(n);
-        } else {
+        if ((rc = hd_client_request(c, "DELETE", "vms", id, NULL, NULL, NULL)))
+                return rc;
+        if (c->json)
+                hd_client_print_done(id, argv[1], "deleted");
+        else
                 printf("VM %s deleted\n", argv[1]);
-        }
         return HD_CLIENT_EXIT_OK;
 }
 
@@ -348,7 +292,7 @@ static int vms_add_device(HdClient *c, int argc, char **argv)
         g_autofree char *path = NULL;
         int rc = 0;
 
-        if (!(id = start_on_vm(c, octx, &argc, &argv, 1, G_MAXINT - 2, &rc)))
+        if (!(id = hd_client_start_on(c, "vms", octx, &argc, &argv, 1, G_MAXINT - 2, &rc)))
                 return rc;
         path = hd_client_path("vms", id, NULL);
         if (host) {
@@ -379,10 +323,8 @@ static int vms_add_device(HdClient *c, int argc, char **argv)
         json_builder_end_array(b);
         json_builder_end_object(b);
         body = json_builder_get_root(b);
-        g_free(path);
-        path = hd_client_path("vms", id, "devices");
-        if (!hd_client_call(c, "POST", path, body, &v, &error))
-                return hd_client_fail(c, error);
+        if ((rc = hd_client_request(c, "POST", "vms", id, "devices", body, &v)))
+                return rc;
         return print_vm_or_json(c, v);
 }
 
@@ -395,24 +337,21 @@ static int vms_remove_device(HdClient *c, int argc, char **argv)
             "Example:\n  hostdev-engine vms remove-device gpu-vm 0000:01:00.0\n\n"
             "--json prints the API's Vm.",
             NULL);
-        g_autoptr(GError) error = NULL;
         g_autoptr(JsonNode) v = NULL;
         g_autofree char *id = NULL;
         g_autofree char *addr = NULL;
         g_autofree char *tail = NULL;
-        g_autofree char *path = NULL;
         int rc = 0;
 
-        if (!(id = start_on_vm(c, octx, &argc, &argv, 1, 1, &rc)))
+        if (!(id = hd_client_start_on(c, "vms", octx, &argc, &argv, 1, 1, &rc)))
                 return rc;
         addr = full_address(argv[2]);
         {
                 g_autofree char *esc = g_uri_escape_string(addr, NULL, FALSE);
                 tail = g_strconcat("devices/", esc, NULL);
         }
-        path = hd_client_path("vms", id, tail);
-        if (!hd_client_call(c, "DELETE", path, NULL, &v, &error))
-                return hd_client_fail(c, error);
+        if ((rc = hd_client_request(c, "DELETE", "vms", id, tail, NULL, &v)))
+                return rc;
         return print_vm_or_json(c, v);
 }
 
@@ -420,17 +359,14 @@ static int vm_action(HdClient *c, int argc, char **argv, const char *action, con
                      const char *example, const char *done)
 {
         g_autoptr(GOptionContext) octx = hd_client_options(c, "VM", summary, example, NULL);
-        g_autoptr(GError) error = NULL;
         g_autoptr(JsonNode) v = NULL;
         g_autofree char *id = NULL;
-        g_autofree char *path = NULL;
         int rc = 0;
 
-        if (!(id = start_on_vm(c, octx, &argc, &argv, 0, 0, &rc)))
+        if (!(id = hd_client_start_on(c, "vms", octx, &argc, &argv, 0, 0, &rc)))
                 return rc;
-        path = hd_client_path("vms", id, action);
-        if (!hd_client_call(c, "POST", path, NULL, &v, &error))
-                return hd_client_fail(c, error);
+        if ((rc = hd_client_request(c, "POST", "vms", id, action, NULL, &v)))
+                return rc;
         if (c->json)
                 return print_vm_or_json(c, v);
         printf("VM %s %s (state %s)\n", argv[1], done,

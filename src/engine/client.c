@@ -646,6 +646,61 @@ char *hd_client_resolve(HdClient *c, const char *collection, const char *ref, GE
         return NULL;
 }
 
+char *hd_client_start_on(HdClient *c, const char *collection, GOptionContext *octx, int *argc,
+                         char ***argv, int extra_min, int extra_max, int *rc)
+{
+        g_autoptr(GError) error = NULL;
+        char *id;
+
+        if (!hd_client_parse(c, octx, argc, argv, 1 + extra_min, 1 + extra_max)) {
+                *rc = HD_CLIENT_EXIT_USAGE;
+                return NULL;
+        }
+        id = hd_client_resolve(c, collection, (*argv)[1], &error);
+        if (!id)
+                *rc = hd_client_fail(c, error);
+        return id;
+}
+
+int hd_client_request(HdClient *c, const char *method, const char *collection, const char *id,
+                      const char *tail, JsonNode *body, JsonNode **out)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *path = hd_client_path(collection, id, tail);
+
+        if (!hd_client_call(c, method, path, body, out, &error))
+                return hd_client_fail(c, error);
+        return HD_CLIENT_EXIT_OK;
+}
+
+void hd_client_add_query(GString *pq, const char *const *pairs)
+{
+        for (const char *const *p = pairs; *p; p += 2)
+                if (p[1]) {
+                        g_autofree char *v = g_uri_escape_string(p[1], NULL, FALSE);
+                        g_string_append_printf(pq, "%s=%s&", p[0], v);
+                }
+}
+
+JsonNode *hd_client_get_list(HdClient *c, GString *pq, int limit, int offset, const char *member,
+                             int *rc)
+{
+        g_autoptr(GError) error = NULL;
+        JsonNode *list = NULL;
+
+        if (limit > 0) {
+                g_string_append_printf(pq, "limit=%d&offset=%d", limit, offset);
+                if (!hd_client_call(c, "GET", pq->str, NULL, &list, &error))
+                        *rc = hd_client_fail(c, error);
+                return list;
+        }
+        g_string_truncate(pq, pq->len - 1); /* the last '&' or '?' */
+        list = hd_client_get_all(c, pq->str, member, &error);
+        if (!list)
+                *rc = hd_client_fail(c, error);
+        return list;
+}
+
 JsonNode *hd_client_wait(HdClient *c, const char *path, const char *member,
                          const char *const *until, guint timeout, GError **error)
 {
@@ -723,6 +778,40 @@ char *hd_client_words(JsonObject *o, const char *name)
                                                json_node_get_string(e));
         }
         return g_strdup(s->len ? s->str : "(empty)");
+}
+
+char *hd_client_device_ids(JsonObject *d)
+{
+        const char *vendor = hd_client_str(d, "vendor_id");
+        const char *device = hd_client_str(d, "device_id");
+
+        return g_strdup_printf("%s:%s", vendor ? vendor : "?", device ? device : "?");
+}
+
+const char *hd_client_bool_text(JsonObject *o, const char *name, const char *yes, const char *no)
+{
+        JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+
+        if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN)
+                return "-";
+        return json_node_get_boolean(n) ? yes : no;
+}
+
+void hd_client_print_done(const char *id, const char *name, const char *what)
+{
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(JsonNode) n = NULL;
+
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "id");
+        json_builder_add_string_value(b, id);
+        json_builder_set_member_name(b, "name");
+        json_builder_add_string_value(b, name);
+        json_builder_set_member_name(b, what);
+        json_builder_add_boolean_value(b, TRUE);
+        json_builder_end_object(b);
+        n = json_builder_get_root(b);
+        hd_client_print_json(n);
 }
 
 void hd_client_kv(const char *label, const char *value)

@@ -112,6 +112,24 @@ char *hd_client_path(const char *collection, const char *id, const char *tail);
 JsonNode *hd_client_wait(HdClient *c, const char *path, const char *member,
                          const char *const *until, guint timeout, GError **error);
 
+/* The usual start of a command on one object of @collection ("hosts", "vms"): parse (the
+ * object and @extra_min to @extra_max more arguments) and resolve it; its id, or NULL with
+ * the error printed and *@rc its exit status. */
+char *hd_client_start_on(HdClient *c, const char *collection, GOptionContext *octx, int *argc,
+                         char ***argv, int extra_min, int extra_max, int *rc);
+/* hd_client_call of @method on hd_client_path(@collection, @id, @tail): HD_CLIENT_EXIT_OK with
+ * the answer in *@out (may be NULL), or the error printed (hd_client_fail) and its exit status. */
+int hd_client_request(HdClient *c, const char *method, const char *collection, const char *id,
+                      const char *tail, JsonNode *body, JsonNode **out);
+/* Append "NAME=VALUE&" to @pq for each pair of @pairs (NAME, VALUE, ..., NULL, NULL) whose
+ * VALUE is not NULL, VALUE escaped. */
+void hd_client_add_query(GString *pq, const char *const *pairs);
+/* GET a list at @pq (a path and query that ends in '?' or '&'): with @limit > 0 that page
+ * (@offset), else every page (hd_client_get_all, @member). NULL with the error printed and
+ * *@rc its exit status. */
+JsonNode *hd_client_get_list(HdClient *c, GString *pq, int limit, int offset, const char *member,
+                             int *rc);
+
 /* A warning on stderr when the file @path (a token) may be read by the group or others. */
 void hd_client_warn_open_secret(const char *path);
 
@@ -123,6 +141,13 @@ const char *hd_client_str(JsonObject *o, const char *name);
 char *hd_client_int_text(JsonObject *o, const char *name);
 /* A string array member joined by spaces ("(empty)" / NULL when absent). */
 char *hd_client_words(JsonObject *o, const char *name);
+/* "VENDOR:DEVICE" of a device object ("?" for an id it lacks). */
+char *hd_client_device_ids(JsonObject *d);
+/* A boolean member as @yes or @no, "-" when absent or not a boolean. */
+const char *hd_client_bool_text(JsonObject *o, const char *name, const char *yes, const char *no);
+/* {"id", "name", @what: true} on stdout: the --json output of a command whose API answer is
+ * empty. */
+void hd_client_print_done(const char *id, const char *name, const char *what);
 /* "  LABEL  VALUE" lines, the value made printable. */
 void hd_client_kv(const char *label, const char *value);
 

@@ -16,25 +16,29 @@
 static gboolean read_status(HdStore *s, const char *id, char **name, HdHostStatus *status,
                             char **boot_id, GError **error)
 {
-        g_autoptr(Stmt) st =
-            sq_prepare(s, "SELECT name, status, boot_id FROM hosts WHERE id = ?", error);
+        g_autoptr(Stmt) st = sq_row(s, "SELECT name, status, boot_id FROM hosts WHERE id = ?", id,
+                                    "host", "hosts", error);
         g_autofree char *text = NULL;
-        int rc;
 
         if (!st)
                 return FALSE;
-        sq_bind_text(st, 1, id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-                return sq_not_found(error, "host", id);
-        if (rc != SQLITE_ROW)
-                return sq_db_fail(s, error, "hosts");
         *name = sq_col_text(st, 0);
         text = sq_col_text(st, 1);
         if (!hd_host_status_from_string(text, status))
                 *status = HD_HOST_CONNECTING;
         if (boot_id)
                 *boot_id = sq_col_text(st, 2);
+        return TRUE;
+}
+
+/* BEGIN and read_status; FALSE (rolled back) with NOT_FOUND or a database error. */
+static gboolean begin_transition(HdStore *s, const char *id, char **name, HdHostStatus *status,
+                                 char **boot_id, GError **error)
+{
+        if (!sq_begin(s, error))
+                return FALSE;
+        if (!read_status(s, id, name, status, boot_id, error))
+                return sq_end(s, FALSE, NULL);
         return TRUE;
 }
 
@@ -92,10 +96,8 @@ gboolean hd_store_host_enter_maintenance(HdStore *s, const char *id, GError **er
         HdHostStatus status;
         const char *values[2];
 
-        if (!sq_begin(s, error))
+        if (!begin_transition(s, id, &name, &status, NULL, error))
                 return FALSE;
-        if (!read_status(s, id, &name, &status, NULL, error))
-                return sq_end(s, FALSE, NULL);
         if (status != HD_HOST_UP)
                 return refuse(s, error, "host %s is %s: maintenance is entered from up; %s", name,
                               hd_host_status_to_string(status), status_advice(status));
@@ -129,10 +131,8 @@ gboolean hd_store_host_begin_reboot(HdStore *s, const char *id, GError **error)
         HdHostStatus status;
         const char *values[4];
 
-        if (!sq_begin(s, error))
+        if (!begin_transition(s, id, &name, &status, &boot_id, error))
                 return FALSE;
-        if (!read_status(s, id, &name, &status, &boot_id, error))
-                return sq_end(s, FALSE, NULL);
         if (status != HD_HOST_MAINTENANCE)
                 return refuse(s, error,
                               "host %s is %s: a reboot is allowed in maintenance only; %s", name,
@@ -193,24 +193,14 @@ gboolean hd_store_host_reboot_seen(HdStore *s, const char *id, const char *boot_
         g_autoptr(Stmt) st = NULL;
         g_autofree char *from = NULL;
         g_autofree char *status = NULL;
-        int rc;
 
         *back = FALSE;
         if (!sq_begin(s, error))
                 return FALSE;
-        st = sq_prepare(s, "SELECT status, reboot_from_boot_id FROM hosts WHERE id = ?", error);
+        st = sq_row(s, "SELECT status, reboot_from_boot_id FROM hosts WHERE id = ?", id, "host",
+                    "hosts", error);
         if (!st)
                 return sq_end(s, FALSE, NULL);
-        sq_bind_text(st, 1, id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE) {
-                sq_end(s, FALSE, NULL);
-                return sq_not_found(error, "host", id);
-        }
-        if (rc != SQLITE_ROW) {
-                sq_db_fail(s, error, "hosts");
-                return sq_end(s, FALSE, NULL);
-        }
         status = sq_col_text(st, 0);
         from = sq_col_text(st, 1);
         /* a boot id the agent did not know before counts as new; none now is not back */
@@ -226,10 +216,8 @@ gboolean hd_store_host_activate(HdStore *s, const char *id, GError **error)
         HdHostStatus status;
         const char *values[2];
 
-        if (!sq_begin(s, error))
+        if (!begin_transition(s, id, &name, &status, NULL, error))
                 return FALSE;
-        if (!read_status(s, id, &name, &status, NULL, error))
-                return sq_end(s, FALSE, NULL);
         if (status != HD_HOST_MAINTENANCE)
                 return refuse(
                     s, error, "host %s is %s: only a host in maintenance is activated; %s", name,
@@ -255,18 +243,17 @@ gboolean hd_store_host_set_sync_status(HdStore *s, const char *id, HdHostStatus 
         g_autofree char *name = NULL;
         HdHostStatus after;
 
-        if (!sq_begin(s, error))
-                return FALSE;
         /* held: the admin's status stays, the sync's news are recorded */
-        st = sq_prepare(s,
-                        "UPDATE hosts SET status = CASE WHEN status IN ('maintenance', "
-                        "'rebooting') THEN status ELSE ? END, "
-                        "last_error = CASE WHEN status IN ('maintenance', 'rebooting') THEN ? "
-                        "ELSE COALESCE(?, last_error) END, "
-                        "retry_at = ?, retry_seconds = ?, updated_at = ? WHERE id = ?",
-                        error);
+        st =
+            sq_begin_prepare(s,
+                             "UPDATE hosts SET status = CASE WHEN status IN ('maintenance', "
+                             "'rebooting') THEN status ELSE ? END, "
+                             "last_error = CASE WHEN status IN ('maintenance', 'rebooting') THEN ? "
+                             "ELSE COALESCE(?, last_error) END, "
+                             "retry_at = ?, retry_seconds = ?, updated_at = ? WHERE id = ?",
+                             error);
         if (!st)
-                return sq_end(s, FALSE, NULL);
+                return FALSE;
         sq_bind_text(st, 1, hd_host_status_to_string(status));
         sq_bind_text(st, 2, last_error);
         sq_bind_text(st, 3, last_error);
@@ -289,19 +276,13 @@ gboolean hd_store_host_set_kernel_desired(HdStore *s, const char *id, const char
         int changes = 0;
         gboolean ok;
 
-        if (!sq_begin(s, error))
-                return FALSE;
-        st = sq_prepare(s, "UPDATE hosts SET kernel_args_desired = ?, updated_at = ? WHERE id = ?",
-                        error);
+        st = sq_begin_prepare(
+            s, "UPDATE hosts SET kernel_args_desired = ?, updated_at = ? WHERE id = ?", error);
         if (!st)
-                return sq_end(s, FALSE, NULL);
+                return FALSE;
         sq_bind_text(st, 1, desired);
         sq_bind_text(st, 2, now);
         sq_bind_text(st, 3, id);
         ok = sq_step_done(s, st, &changes, error);
-        if (ok && changes == 0) {
-                sq_end(s, FALSE, NULL);
-                return sq_not_found(error, "host", id);
-        }
-        return sq_end(s, ok, error);
+        return sq_end_changed(s, ok, changes, "host", id, error);
 }

@@ -41,6 +41,32 @@ char *sq_time_in(guint seconds);
 gboolean sq_not_found(GError **error, const char *what, const char *id);
 /* TRUE when the host exists; FALSE with NOT_FOUND or a database error. */
 gboolean sq_host_exists(HdStore *s, const char *id, GError **error);
+/* The one row of @sql (its ?1 bound to @id): the statement on that row, or NULL with
+ * NOT_FOUND "no @what @id" when there is none, or a database error (@table). */
+sqlite3_stmt *sq_row(HdStore *s, const char *sql, const char *id, const char *what,
+                     const char *table, GError **error);
+/* sq_begin() then sq_prepare(@sql); NULL (rolled back, @error set) when either fails. */
+sqlite3_stmt *sq_begin_prepare(HdStore *s, const char *sql, GError **error);
+/* The end of a call that changes the row of @id: NOT_FOUND "no @what @id" (rolled back) when
+ * @ok but no row changed (@changes 0), else sq_end(s, @ok, @error). */
+gboolean sq_end_changed(HdStore *s, gboolean ok, int changes, const char *what, const char *id,
+                        GError **error);
+/* Bind a named parameter (":name") when @st has it; text NULL binds SQL NULL. */
+void sq_bind_named_text(sqlite3_stmt *st, const char *name, const char *v);
+void sq_bind_named_int64(sqlite3_stmt *st, const char *name, gint64 v);
+/* One page of a filtered list: *@total from "SELECT COUNT(*)@from@where", and the prepared
+ * "SELECT @columns@from@where ORDER BY @order LIMIT :limit OFFSET :offset" for the caller to
+ * step; @bind(statement, @data) binds the filter's named parameters of both. NULL with a
+ * database error (@table). */
+typedef void (*SqBindFunc)(sqlite3_stmt *st, gconstpointer data);
+sqlite3_stmt *sq_page(HdStore *s, const char *columns, const char *from, const char *where,
+                      const char *order, gint64 limit, gint64 offset, SqBindFunc bind,
+                      gconstpointer data, const char *table, guint *total, GError **error);
+/* Column 0 of every row of @st, as text (NULL for SQL NULL); NULL with a database error
+ * (@table). */
+GPtrArray *sq_texts(HdStore *s, sqlite3_stmt *st, const char *table, GError **error);
+/* The events of a statement that selects id, at, actor, action, object, result, message. */
+GPtrArray *sq_event_rows(HdStore *s, sqlite3_stmt *st, GError **error);
 /* The LIKE pattern (ESCAPE '\\') of a literal prefix. */
 char *sq_like_prefix(const char *prefix);
 /* Inside hd_store_inventory_apply's transaction (devices): mark the VMs whose configured

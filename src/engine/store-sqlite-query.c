@@ -30,31 +30,31 @@ static char *like_pattern(const char *literal, gboolean prefix_wild, gboolean su
         return g_string_free(p, FALSE);
 }
 
-static void bind_named_text(sqlite3_stmt *st, const char *name, const char *v)
-{
-        int i = sqlite3_bind_parameter_index(st, name);
-        if (i)
-                sq_bind_text(st, i, v);
-}
+typedef struct {
+        const char *host_id;
+        const HdDeviceFilter *f;
+        const char *text;
+} DevicesQuery;
 
-static void bind_named_int64(sqlite3_stmt *st, const char *name, gint64 v)
+static void devices_bind(sqlite3_stmt *st, gconstpointer data)
 {
-        int i = sqlite3_bind_parameter_index(st, name);
-        if (i)
-                sqlite3_bind_int64(st, i, v);
+        const DevicesQuery *q = data;
+
+        sq_bind_named_text(st, ":host", q->host_id);
+        sq_bind_named_text(st, ":category", q->f->category);
+        sq_bind_named_text(st, ":driver", q->f->driver);
+        sq_bind_named_text(st, ":text", q->text);
+        sq_bind_named_int64(st, ":group", q->f->iommu_group);
 }
 
 GPtrArray *hd_store_devices_list(HdStore *s, const char *host_id, const HdDeviceFilter *f,
                                  guint *total, GError **error)
 {
         g_autoptr(GString) where = g_string_new(" WHERE host_id = :host");
-        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
         g_autofree char *text = f->text ? like_pattern(f->text, TRUE, TRUE) : NULL;
-        g_autofree char *count_sql = NULL, *list_sql = NULL;
-        g_autoptr(Stmt) count = NULL;
+        const DevicesQuery q = {host_id, f, text};
         g_autoptr(Stmt) list = NULL;
         gboolean no_driver = g_strcmp0(f->driver, "none") == 0;
-        int rc;
 
         if (!sq_host_exists(s, host_id, error))
                 return NULL;
@@ -68,34 +68,11 @@ GPtrArray *hd_store_devices_list(HdStore *s, const char *host_id, const HdDevice
                 g_string_append(where, " AND search LIKE :text ESCAPE '\\'");
         if (f->iommu_group >= 0)
                 g_string_append(where, " AND iommu_group = :group");
-        count_sql = g_strconcat("SELECT COUNT(*) FROM devices", where->str, NULL);
-        list_sql = g_strconcat("SELECT data FROM devices", where->str,
-                               " ORDER BY address LIMIT :limit OFFSET :offset", NULL);
-        count = sq_prepare(s, count_sql, error);
-        list = count ? sq_prepare(s, list_sql, error) : NULL;
+        list = sq_page(s, "data", " FROM devices", where->str, "address", f->limit, f->offset,
+                       devices_bind, &q, "devices", total, error);
         if (!list)
                 return NULL;
-        for (sqlite3_stmt **st = (sqlite3_stmt *[]){count, list, NULL}; *st; st++) {
-                bind_named_text(*st, ":host", host_id);
-                bind_named_text(*st, ":category", f->category);
-                bind_named_text(*st, ":driver", f->driver);
-                bind_named_text(*st, ":text", text);
-                bind_named_int64(*st, ":group", f->iommu_group);
-                bind_named_int64(*st, ":limit", f->limit);
-                bind_named_int64(*st, ":offset", f->offset);
-        }
-        if (sqlite3_step(count) != SQLITE_ROW) {
-                sq_db_fail(s, error, "devices");
-                return NULL;
-        }
-        *total = (guint)sqlite3_column_int64(count, 0);
-        while ((rc = sqlite3_step(list)) == SQLITE_ROW)
-                g_ptr_array_add(out, sq_col_text(list, 0));
-        if (rc != SQLITE_DONE) {
-                sq_db_fail(s, error, "devices");
-                return NULL;
-        }
-        return g_steal_pointer(&out);
+        return sq_texts(s, list, "devices", error);
 }
 
 static gboolean is_uuid_at(const char *p)
@@ -120,13 +97,11 @@ GPtrArray *hd_store_events_query(HdStore *s, const HdEventFilter *f, GError **er
 {
         g_autoptr(GString) sql = g_string_new("SELECT id, at, actor, action, object, result, "
                                               "message FROM events WHERE id > :since");
-        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)hd_event_free);
         g_autofree char *host = f->host_id ? like_pattern(f->host_id, TRUE, TRUE) : NULL;
         g_autofree char *vm = f->vm_id ? like_pattern(f->vm_id, TRUE, TRUE) : NULL;
         g_autofree char *object = f->object ? like_pattern(f->object, TRUE, TRUE) : NULL;
         g_autofree char *action = NULL;
         g_autoptr(Stmt) st = NULL;
-        int rc;
 
         if (f->action && g_str_has_suffix(f->action, "*")) {
                 g_autofree char *stem = g_strndup(f->action, strlen(f->action) - 1);
@@ -149,34 +124,19 @@ GPtrArray *hd_store_events_query(HdStore *s, const HdEventFilter *f, GError **er
         st = sq_prepare(s, sql->str, error);
         if (!st)
                 return NULL;
-        bind_named_int64(st, ":since", f->since);
-        bind_named_text(st, ":action", action);
-        bind_named_text(st, ":host", host);
-        bind_named_text(st, ":vm", vm);
+        sq_bind_named_int64(st, ":since", f->since);
+        sq_bind_named_text(st, ":action", action);
+        sq_bind_named_text(st, ":host", host);
+        sq_bind_named_text(st, ":vm", vm);
         {
                 g_autofree char *h = f->host_id ? g_ascii_strdown(f->host_id, -1) : NULL;
                 g_autofree char *v = f->vm_id ? g_ascii_strdown(f->vm_id, -1) : NULL;
-                bind_named_text(st, ":host_id", h);
-                bind_named_text(st, ":vm_id", v);
+                sq_bind_named_text(st, ":host_id", h);
+                sq_bind_named_text(st, ":vm_id", v);
         }
-        bind_named_text(st, ":object", object);
-        bind_named_int64(st, ":limit", f->limit);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                HdEvent *e = g_new0(HdEvent, 1);
-                e->id = sqlite3_column_int64(st, 0);
-                e->at = sq_col_text(st, 1);
-                e->actor = sq_col_text(st, 2);
-                e->action = sq_col_text(st, 3);
-                e->object = sq_col_text(st, 4);
-                e->result = sq_col_text(st, 5);
-                e->message = sq_col_text(st, 6);
-                g_ptr_array_add(out, e);
-        }
-        if (rc != SQLITE_DONE) {
-                sq_db_fail(s, error, "events");
-                return NULL;
-        }
-        return g_steal_pointer(&out);
+        sq_bind_named_text(st, ":object", object);
+        sq_bind_named_int64(st, ":limit", f->limit);
+        return sq_event_rows(s, st, error);
 }
 
 /* Every column of the one row @sql answers, as text joined by '\n' onto @parts. */

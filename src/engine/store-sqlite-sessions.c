@@ -83,11 +83,9 @@ gboolean hd_store_session_remove(HdStore *s, const char *hash, GError **error)
 {
         g_autoptr(Stmt) st = NULL;
 
-        if (!sq_begin(s, error))
-                return FALSE;
-        st = sq_prepare(s, "DELETE FROM portal_sessions WHERE hash = ?", error);
+        st = sq_begin_prepare(s, "DELETE FROM portal_sessions WHERE hash = ?", error);
         if (!st)
-                return sq_end(s, FALSE, NULL);
+                return FALSE;
         sq_bind_text(st, 1, hash);
         return sq_end(s, sq_step_done(s, st, NULL, error), error);
 }

@@ -14,19 +14,11 @@
 static GPtrArray *vm_names(HdStore *s, const char *sql, const char *host_id, GError **error)
 {
         g_autoptr(Stmt) st = sq_prepare(s, sql, error);
-        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-        int rc;
 
         if (!st)
                 return NULL;
         sq_bind_text(st, 1, host_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-                g_ptr_array_add(names, sq_col_text(st, 0));
-        if (rc != SQLITE_DONE) {
-                sq_db_fail(s, error, "vms");
-                return NULL;
-        }
-        return g_steal_pointer(&names);
+        return sq_texts(s, st, "vms", error);
 }
 
 GPtrArray *hd_store_host_users(HdStore *s, const char *id, GError **error)
@@ -175,20 +167,24 @@ static HdVm *vm_from_row(HdStore *s, sqlite3_stmt *st, GError **error)
 
 HdVm *hd_store_vm_get(HdStore *s, const char *id, GError **error)
 {
-        g_autoptr(Stmt) st = sq_prepare(s, "SELECT " VM_COLUMNS VM_FROM " WHERE v.id = ?", error);
-        int rc;
+        g_autoptr(Stmt) st =
+            sq_row(s, "SELECT " VM_COLUMNS VM_FROM " WHERE v.id = ?", id, "vm", "vms", error);
 
-        if (!st)
-                return NULL;
-        sq_bind_text(st, 1, id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-                return vm_from_row(s, st, error);
-        if (rc == SQLITE_DONE)
-                sq_not_found(error, "vm", id);
-        else
-                sq_db_fail(s, error, "vms");
-        return NULL;
+        return st ? vm_from_row(s, st, error) : NULL;
+}
+
+typedef struct {
+        const HdVmFilter *f;
+        const char *pattern;
+} VmsQuery;
+
+static void vms_bind(sqlite3_stmt *st, gconstpointer data)
+{
+        const VmsQuery *q = data;
+
+        sq_bind_named_text(st, ":host", q->f->host_id);
+        sq_bind_named_text(st, ":state", q->f->state);
+        sq_bind_named_text(st, ":name", q->pattern);
 }
 
 GPtrArray *hd_store_vms_list(HdStore *s, const HdVmFilter *f, guint *total, GError **error)
@@ -196,8 +192,7 @@ GPtrArray *hd_store_vms_list(HdStore *s, const HdVmFilter *f, guint *total, GErr
         g_autoptr(GString) where = g_string_new(" WHERE 1 = 1");
         g_autoptr(GPtrArray) vms = g_ptr_array_new_with_free_func((GDestroyNotify)hd_vm_free);
         g_autofree char *pattern = f->name_prefix ? sq_like_prefix(f->name_prefix) : NULL;
-        g_autofree char *count_sql = NULL, *list_sql = NULL;
-        g_autoptr(Stmt) count = NULL;
+        const VmsQuery q = {f, pattern};
         g_autoptr(Stmt) list = NULL;
         int rc;
 
@@ -207,31 +202,10 @@ GPtrArray *hd_store_vms_list(HdStore *s, const HdVmFilter *f, guint *total, GErr
                 g_string_append(where, " AND v.state = :state");
         if (pattern)
                 g_string_append(where, " AND v.name LIKE :name ESCAPE '\\'");
-        count_sql = g_strconcat("SELECT COUNT(*)" VM_FROM, where->str, NULL);
-        list_sql = g_strconcat("SELECT " VM_COLUMNS VM_FROM, where->str,
-                               " ORDER BY v.name LIMIT :limit OFFSET :offset", NULL);
-        count = sq_prepare(s, count_sql, error);
-        list = count ? sq_prepare(s, list_sql, error) : NULL;
+        list = sq_page(s, VM_COLUMNS, VM_FROM, where->str, "v.name", f->limit, f->offset, vms_bind,
+                       &q, "vms", total, error);
         if (!list)
                 return NULL;
-        for (sqlite3_stmt **st = (sqlite3_stmt *[]){count, list, NULL}; *st; st++) {
-                int i;
-                if ((i = sqlite3_bind_parameter_index(*st, ":host")))
-                        sq_bind_text(*st, i, f->host_id);
-                if ((i = sqlite3_bind_parameter_index(*st, ":state")))
-                        sq_bind_text(*st, i, f->state);
-                if ((i = sqlite3_bind_parameter_index(*st, ":name")))
-                        sq_bind_text(*st, i, pattern);
-                if ((i = sqlite3_bind_parameter_index(*st, ":limit")))
-                        sqlite3_bind_int64(*st, i, f->limit);
-                if ((i = sqlite3_bind_parameter_index(*st, ":offset")))
-                        sqlite3_bind_int64(*st, i, f->offset);
-        }
-        if (sqlite3_step(count) != SQLITE_ROW) {
-                sq_db_fail(s, error, "vms");
-                return NULL;
-        }
-        *total = (guint)sqlite3_column_int64(count, 0);
         while ((rc = sqlite3_step(list)) == SQLITE_ROW) {
                 HdVm *vm = vm_from_row(s, list, error);
                 if (!vm)
@@ -264,14 +238,12 @@ gboolean hd_store_vm_add(HdStore *s, const char *name, gint64 memory_mib, guint 
         g_autoptr(GError) local = NULL;
         gboolean ok;
 
-        if (!sq_begin(s, error))
-                return FALSE;
-        st = sq_prepare(s,
-                        "INSERT INTO vms (id, name, memory_mib, vcpus, state, created_at, "
-                        "updated_at) VALUES (?, ?, ?, ?, 'down', ?, ?)",
-                        error);
+        st = sq_begin_prepare(s,
+                              "INSERT INTO vms (id, name, memory_mib, vcpus, state, created_at, "
+                              "updated_at) VALUES (?, ?, ?, ?, 'down', ?, ?)",
+                              error);
         if (!st)
-                return sq_end(s, FALSE, NULL);
+                return FALSE;
         sq_bind_text(st, 1, id);
         sq_bind_text(st, 2, name);
         sqlite3_bind_int64(st, 3, memory_mib);
@@ -290,18 +262,11 @@ static gboolean vm_lock(HdStore *s, const char *id, char **name, HdVmState *stat
                         GError **error)
 {
         g_autoptr(Stmt) st =
-            sq_prepare(s, "SELECT name, state, host_id FROM vms WHERE id = ?", error);
+            sq_row(s, "SELECT name, state, host_id FROM vms WHERE id = ?", id, "vm", "vms", error);
         g_autofree char *st_name = NULL;
-        int rc;
 
         if (!st)
                 return FALSE;
-        sq_bind_text(st, 1, id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-                return sq_not_found(error, "vm", id);
-        if (rc != SQLITE_ROW)
-                return sq_db_fail(s, error, "vms");
         *name = sq_col_text(st, 0);
         st_name = sq_col_text(st, 1);
         if (!hd_vm_state_from_string(st_name, state))
@@ -320,16 +285,14 @@ gboolean hd_store_vm_edit(HdStore *s, const char *id, const char *name, gint64 m
         int changes = 0;
         gboolean ok;
 
-        if (!sq_begin(s, error))
-                return FALSE;
-        st = sq_prepare(s,
-                        "UPDATE vms SET name = COALESCE(?1, name), "
-                        "memory_mib = CASE WHEN ?2 > 0 THEN ?2 ELSE memory_mib END, "
-                        "vcpus = CASE WHEN ?3 > 0 THEN ?3 ELSE vcpus END, updated_at = ?4 "
-                        "WHERE id = ?5",
-                        error);
+        st = sq_begin_prepare(s,
+                              "UPDATE vms SET name = COALESCE(?1, name), "
+                              "memory_mib = CASE WHEN ?2 > 0 THEN ?2 ELSE memory_mib END, "
+                              "vcpus = CASE WHEN ?3 > 0 THEN ?3 ELSE vcpus END, updated_at = ?4 "
+                              "WHERE id = ?5",
+                              error);
         if (!st)
-                return sq_end(s, FALSE, NULL);
+                return FALSE;
         sq_bind_text(st, 1, name);
         sqlite3_bind_int64(st, 2, memory_mib);
         sqlite3_bind_int64(st, 3, vcpus);

@@ -463,15 +463,13 @@ gboolean hd_store_host_add(HdStore *s, const char *name, const char *agent_url,
         g_autoptr(GError) local = NULL;
         gboolean ok;
 
-        if (!sq_begin(s, error))
-                return FALSE;
-        st = sq_prepare(s,
-                        "INSERT INTO hosts (id, name, agent_url, agent_token, tls_ca_file, "
-                        "tls_pinned_cert, status, created_at, updated_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, 'connecting', ?, ?)",
-                        error);
+        st = sq_begin_prepare(s,
+                              "INSERT INTO hosts (id, name, agent_url, agent_token, tls_ca_file, "
+                              "tls_pinned_cert, status, created_at, updated_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?, 'connecting', ?, ?)",
+                              error);
         if (!st)
-                return sq_end(s, FALSE, NULL);
+                return FALSE;
         sq_bind_text(st, 1, id);
         sq_bind_text(st, 2, name);
         sq_bind_text(st, 3, agent_url);
@@ -497,26 +495,24 @@ gboolean hd_store_host_add(HdStore *s, const char *name, const char *agent_url,
 
 HdHost *hd_store_host_get(HdStore *s, const char *id, GError **error)
 {
-        g_autoptr(Stmt) st =
-            sq_prepare(s, "SELECT " HOST_COLUMNS " FROM hosts WHERE id = ?", error);
-        int rc;
+        g_autoptr(Stmt) st = sq_row(s, "SELECT " HOST_COLUMNS " FROM hosts WHERE id = ?", id,
+                                    "host", "hosts", error);
 
-        if (!st)
-                return NULL;
-        sq_bind_text(st, 1, id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-                return host_from_row(st);
-        if (rc == SQLITE_DONE)
-                sq_not_found(error, "host", id);
-        else
-                sq_db_fail(s, error, "hosts");
-        return NULL;
+        return st ? host_from_row(st) : NULL;
 }
 
 char *hd_store_host_get_secret(HdStore *s, const char *id, GError **error)
 {
-        g_autoptr(Stmt) st = sq_prepare(s, "SELECT agent_token FROM hosts WHERE id = ?", error);
+        g_autoptr(Stmt) st =
+            sq_row(s, "SELECT agent_token FROM hosts WHERE id = ?", id, "host", "hosts", error);
+
+        return st ? sq_col_text(st, 0) : NULL;
+}
+
+sqlite3_stmt *sq_row(HdStore *s, const char *sql, const char *id, const char *what,
+                     const char *table, GError **error)
+{
+        g_autoptr(Stmt) st = sq_prepare(s, sql, error);
         int rc;
 
         if (!st)
@@ -524,12 +520,73 @@ char *hd_store_host_get_secret(HdStore *s, const char *id, GError **error)
         sq_bind_text(st, 1, id);
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW)
-                return sq_col_text(st, 0);
+                return g_steal_pointer(&st);
         if (rc == SQLITE_DONE)
-                sq_not_found(error, "host", id);
+                sq_not_found(error, what, id);
         else
-                sq_db_fail(s, error, "hosts");
+                sq_db_fail(s, error, table);
         return NULL;
+}
+
+sqlite3_stmt *sq_begin_prepare(HdStore *s, const char *sql, GError **error)
+{
+        sqlite3_stmt *st;
+
+        if (!sq_begin(s, error))
+                return NULL;
+        st = sq_prepare(s, sql, error);
+        if (!st)
+                sq_end(s, FALSE, NULL);
+        return st;
+}
+
+gboolean sq_end_changed(HdStore *s, gboolean ok, int changes, const char *what, const char *id,
+                        GError **error)
+{
+        if (ok && changes == 0) {
+                sq_end(s, FALSE, NULL);
+                return sq_not_found(error, what, id);
+        }
+        return sq_end(s, ok, error);
+}
+
+void sq_bind_named_text(sqlite3_stmt *st, const char *name, const char *v)
+{
+        int i = sqlite3_bind_parameter_index(st, name);
+        if (i)
+                sq_bind_text(st, i, v);
+}
+
+void sq_bind_named_int64(sqlite3_stmt *st, const char *name, gint64 v)
+{
+        int i = sqlite3_bind_parameter_index(st, name);
+        if (i)
+                sqlite3_bind_int64(st, i, v);
+}
+
+sqlite3_stmt *sq_page(HdStore *s, const char *columns, const char *from, const char *where,
+                      const char *order, gint64 limit, gint64 offset, SqBindFunc bind,
+                      gconstpointer data, const char *table, guint *total, GError **error)
+{
+        g_autofree char *count_sql = g_strconcat("SELECT COUNT(*)", from, where, NULL);
+        g_autofree char *list_sql = g_strconcat("SELECT ", columns, from, where, " ORDER BY ",
+                                                order, " LIMIT :limit OFFSET :offset", NULL);
+        g_autoptr(Stmt) count = sq_prepare(s, count_sql, error);
+        g_autoptr(Stmt) list = count ? sq_prepare(s, list_sql, error) : NULL;
+
+        if (!list)
+                return NULL;
+        for (sqlite3_stmt **st = (sqlite3_stmt *[]){count, list, NULL}; *st; st++) {
+                bind(*st, data);
+                sq_bind_named_int64(*st, ":limit", limit);
+                sq_bind_named_int64(*st, ":offset", offset);
+        }
+        if (sqlite3_step(count) != SQLITE_ROW) {
+                sq_db_fail(s, error, table);
+                return NULL;
+        }
+        *total = (guint)sqlite3_column_int64(count, 0);
+        return g_steal_pointer(&list);
 }
 
 /* The LIKE pattern of a literal prefix: \ escapes the wildcards. */
@@ -546,13 +603,26 @@ char *sq_like_prefix(const char *prefix)
         return g_string_free(p, FALSE);
 }
 
+typedef struct {
+        const HdHostFilter *f;
+        const char *pattern;
+} HostsQuery;
+
+static void hosts_bind(sqlite3_stmt *st, gconstpointer data)
+{
+        const HostsQuery *q = data;
+
+        sq_bind_named_text(st, ":status", q->f->status);
+        sq_bind_named_text(st, ":name", q->pattern);
+        sq_bind_named_int64(st, ":pt", q->f->passthrough);
+}
+
 GPtrArray *hd_store_hosts_list(HdStore *s, const HdHostFilter *f, guint *total, GError **error)
 {
         g_autoptr(GString) where = g_string_new(" WHERE 1 = 1");
         g_autoptr(GPtrArray) hosts = g_ptr_array_new_with_free_func((GDestroyNotify)hd_host_free);
         g_autofree char *pattern = f->name_prefix ? sq_like_prefix(f->name_prefix) : NULL;
-        g_autofree char *count_sql = NULL, *list_sql = NULL;
-        g_autoptr(Stmt) count = NULL;
+        const HostsQuery q = {f, pattern};
         g_autoptr(Stmt) list = NULL;
         int rc;
 
@@ -562,31 +632,10 @@ GPtrArray *hd_store_hosts_list(HdStore *s, const HdHostFilter *f, guint *total, 
                 g_string_append(where, " AND name LIKE :name ESCAPE '\\'");
         if (f->passthrough >= 0)
                 g_string_append(where, " AND passthrough = :pt");
-        count_sql = g_strconcat("SELECT COUNT(*) FROM hosts", where->str, NULL);
-        list_sql = g_strconcat("SELECT " HOST_COLUMNS " FROM hosts", where->str,
-                               " ORDER BY name LIMIT :limit OFFSET :offset", NULL);
-        count = sq_prepare(s, count_sql, error);
-        list = count ? sq_prepare(s, list_sql, error) : NULL;
+        list = sq_page(s, HOST_COLUMNS, " FROM hosts", where->str, "name", f->limit, f->offset,
+                       hosts_bind, &q, "hosts", total, error);
         if (!list)
                 return NULL;
-        for (sqlite3_stmt **st = (sqlite3_stmt *[]){count, list, NULL}; *st; st++) {
-                int i;
-                if ((i = sqlite3_bind_parameter_index(*st, ":status")))
-                        sq_bind_text(*st, i, f->status);
-                if ((i = sqlite3_bind_parameter_index(*st, ":name")))
-                        sq_bind_text(*st, i, pattern);
-                if ((i = sqlite3_bind_parameter_index(*st, ":pt")))
-                        sqlite3_bind_int(*st, i, f->passthrough);
-                if ((i = sqlite3_bind_parameter_index(*st, ":limit")))
-                        sqlite3_bind_int64(*st, i, f->limit);
-                if ((i = sqlite3_bind_parameter_index(*st, ":offset")))
-                        sqlite3_bind_int64(*st, i, f->offset);
-        }
-        if (sqlite3_step(count) != SQLITE_ROW) {
-                sq_db_fail(s, error, "hosts");
-                return NULL;
-        }
-        *total = (guint)sqlite3_column_int64(count, 0);
         while ((rc = sqlite3_step(list)) == SQLITE_ROW)
                 g_ptr_array_add(hosts, host_from_row(list));
         if (rc != SQLITE_DONE) {
@@ -599,18 +648,8 @@ GPtrArray *hd_store_hosts_list(HdStore *s, const HdHostFilter *f, guint *total, 
 GPtrArray *hd_store_host_ids(HdStore *s, GError **error)
 {
         g_autoptr(Stmt) st = sq_prepare(s, "SELECT id FROM hosts ORDER BY name", error);
-        g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
-        int rc;
 
-        if (!st)
-                return NULL;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-                g_ptr_array_add(ids, sq_col_text(st, 0));
-        if (rc != SQLITE_DONE) {
-                sq_db_fail(s, error, "hosts");
-                return NULL;
-        }
-        return g_steal_pointer(&ids);
+        return st ? sq_texts(s, st, "hosts", error) : NULL;
 }
 
 gboolean hd_store_host_edit(HdStore *s, const char *id, const char *name, const char *agent_url,
@@ -624,10 +663,8 @@ gboolean hd_store_host_edit(HdStore *s, const char *id, const char *name, const 
         int changes = 0;
         gboolean ok;
 
-        if (!sq_begin(s, error))
-                return FALSE;
         /* COALESCE keeps a field that was not given; NULLIF turns "" into NULL (cleared) */
-        st = sq_prepare(
+        st = sq_begin_prepare(
             s,
             "UPDATE hosts SET name = COALESCE(?1, name), "
             "agent_url = COALESCE(?2, agent_url), "
@@ -641,7 +678,7 @@ gboolean hd_store_host_edit(HdStore *s, const char *id, const char *name, const 
             "updated_at = ?7 WHERE id = ?8",
             error);
         if (!st)
-                return sq_end(s, FALSE, NULL);
+                return FALSE;
         sq_bind_text(st, 1, name);
         sq_bind_text(st, 2, agent_url);
         sq_bind_text(st, 3, agent_token);
@@ -694,11 +731,7 @@ gboolean hd_store_host_remove(HdStore *s, const char *id, GError **error)
                 return sq_end(s, FALSE, NULL);
         sq_bind_text(st, 1, id);
         ok = sq_step_done(s, st, &changes, error);
-        if (ok && changes == 0) {
-                sq_end(s, FALSE, NULL);
-                return sq_not_found(error, "host", id);
-        }
-        return sq_end(s, ok, error);
+        return sq_end_changed(s, ok, changes, "host", id, error);
 }
 
 gboolean hd_store_host_set_status(HdStore *s, const char *id, HdHostStatus status,
@@ -710,14 +743,12 @@ gboolean hd_store_host_set_status(HdStore *s, const char *id, HdHostStatus statu
         int changes = 0;
         gboolean ok;
 
-        if (!sq_begin(s, error))
-                return FALSE;
-        st = sq_prepare(s,
-                        "UPDATE hosts SET status = ?, last_error = COALESCE(?, last_error), "
-                        "retry_at = ?, retry_seconds = ?, updated_at = ? WHERE id = ?",
-                        error);
+        st = sq_begin_prepare(s,
+                              "UPDATE hosts SET status = ?, last_error = COALESCE(?, last_error), "
+                              "retry_at = ?, retry_seconds = ?, updated_at = ? WHERE id = ?",
+                              error);
         if (!st)
-                return sq_end(s, FALSE, NULL);
+                return FALSE;
         sq_bind_text(st, 1, hd_host_status_to_string(status));
         sq_bind_text(st, 2, last_error);
         sq_bind_text(st, 3, retry_at);
@@ -725,11 +756,7 @@ gboolean hd_store_host_set_status(HdStore *s, const char *id, HdHostStatus statu
         sq_bind_text(st, 5, now);
         sq_bind_text(st, 6, id);
         ok = sq_step_done(s, st, &changes, error);
-        if (ok && changes == 0) {
-                sq_end(s, FALSE, NULL);
-                return sq_not_found(error, "host", id);
-        }
-        return sq_end(s, ok, error);
+        return sq_end_changed(s, ok, changes, "host", id, error);
 }
 
 gboolean hd_store_host_set_facts(HdStore *s, const char *id, const HdHostFacts *f, GError **error)
@@ -739,15 +766,14 @@ gboolean hd_store_host_set_facts(HdStore *s, const char *id, const HdHostFacts *
         int changes = 0;
         gboolean ok;
 
-        if (!sq_begin(s, error))
-                return FALSE;
-        st = sq_prepare(s,
-                        "UPDATE hosts SET passthrough = ?, passthrough_reason = ?, cpu_vendor = ?, "
-                        "kernel_release = ?, kernel_args_running = ?, kernel_args_configured = ?, "
-                        "updated_at = ?, boot_id = ?, reboot_required = ? WHERE id = ?",
-                        error);
+        st = sq_begin_prepare(
+            s,
+            "UPDATE hosts SET passthrough = ?, passthrough_reason = ?, cpu_vendor = ?, "
+            "kernel_release = ?, kernel_args_running = ?, kernel_args_configured = ?, "
+            "updated_at = ?, boot_id = ?, reboot_required = ? WHERE id = ?",
+            error);
         if (!st)
-                return sq_end(s, FALSE, NULL);
+                return FALSE;
         if (f->passthrough < 0)
                 sqlite3_bind_null(st, 1);
         else
@@ -762,29 +788,17 @@ gboolean hd_store_host_set_facts(HdStore *s, const char *id, const HdHostFacts *
         sqlite3_bind_int(st, 9, f->reboot_required ? 1 : 0);
         sq_bind_text(st, 10, id);
         ok = sq_step_done(s, st, &changes, error);
-        if (ok && changes == 0) {
-                sq_end(s, FALSE, NULL);
-                return sq_not_found(error, "host", id);
-        }
-        return sq_end(s, ok, error);
+        return sq_end_changed(s, ok, changes, "host", id, error);
 }
 
 /* ---- inventory ---- */
 
 gboolean sq_host_exists(HdStore *s, const char *id, GError **error)
 {
-        g_autoptr(Stmt) st = sq_prepare(s, "SELECT 1 FROM hosts WHERE id = ?", error);
-        int rc;
+        g_autoptr(Stmt) st =
+            sq_row(s, "SELECT 1 FROM hosts WHERE id = ?", id, "host", "hosts", error);
 
-        if (!st)
-                return FALSE;
-        sq_bind_text(st, 1, id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-                return TRUE;
-        if (rc == SQLITE_DONE)
-                return sq_not_found(error, "host", id);
-        return sq_db_fail(s, error, "hosts");
+        return st != NULL;
 }
 
 gboolean hd_store_inventory_apply(HdStore *s, const char *host_id, HdInvKind kind, const char *etag,
@@ -912,8 +926,6 @@ GPtrArray *hd_store_inventory_list(HdStore *s, const char *host_id, HdInvKind ki
                                    const char *driver, GError **error)
 {
         g_autoptr(Stmt) st = NULL;
-        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
-        int rc;
 
         if (!sq_host_exists(s, host_id, error))
                 return NULL;
@@ -932,13 +944,7 @@ GPtrArray *hd_store_inventory_list(HdStore *s, const char *host_id, HdInvKind ki
         sq_bind_text(st, 1, host_id);
         if (kind == HD_INV_DEVICES && driver)
                 sq_bind_text(st, 2, driver);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-                g_ptr_array_add(out, sq_col_text(st, 0));
-        if (rc != SQLITE_DONE) {
-                sq_db_fail(s, error, "inventory");
-                return NULL;
-        }
-        return g_steal_pointer(&out);
+        return sq_texts(s, st, "inventory", error);
 }
 
 /* ---- tokens ---- */
@@ -951,12 +957,10 @@ gboolean hd_store_token_add(HdStore *s, const char *name, const char *role, cons
         g_autoptr(GError) local = NULL;
         gboolean ok;
 
-        if (!sq_begin(s, error))
-                return FALSE;
-        st = sq_prepare(s, "INSERT INTO tokens (name, role, hash, created_at) VALUES (?, ?, ?, ?)",
-                        error);
+        st = sq_begin_prepare(
+            s, "INSERT INTO tokens (name, role, hash, created_at) VALUES (?, ?, ?, ?)", error);
         if (!st)
-                return sq_end(s, FALSE, NULL);
+                return FALSE;
         sq_bind_text(st, 1, name);
         sq_bind_text(st, 2, role);
         sq_bind_text(st, 3, hash);
@@ -1004,11 +1008,9 @@ gboolean hd_store_token_revoke(HdStore *s, const char *name, GError **error)
         int changes = 0;
         gboolean ok;
 
-        if (!sq_begin(s, error))
-                return FALSE;
-        st = sq_prepare(s, "DELETE FROM tokens WHERE name = ?", error);
+        st = sq_begin_prepare(s, "DELETE FROM tokens WHERE name = ?", error);
         if (!st)
-                return sq_end(s, FALSE, NULL);
+                return FALSE;
         sq_bind_text(st, 1, name);
         ok = sq_step_done(s, st, &changes, error);
         if (ok && changes == 0) {
@@ -1096,19 +1098,25 @@ gint64 hd_store_event_add(HdStore *s, const char *actor, const char *action, con
         return sq_end(s, TRUE, error) ? new_id : 0;
 }
 
-GPtrArray *hd_store_events_list(HdStore *s, gint64 since, guint limit, GError **error)
+GPtrArray *sq_texts(HdStore *s, sqlite3_stmt *st, const char *table, GError **error)
 {
-        g_autoptr(Stmt) st = sq_prepare(s,
-                                        "SELECT id, at, actor, action, object, result, message "
-                                        "FROM events WHERE id > ? ORDER BY id LIMIT ?",
-                                        error);
+        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+        int rc;
+
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                g_ptr_array_add(out, sq_col_text(st, 0));
+        if (rc != SQLITE_DONE) {
+                sq_db_fail(s, error, table);
+                return NULL;
+        }
+        return g_steal_pointer(&out);
+}
+
+GPtrArray *sq_event_rows(HdStore *s, sqlite3_stmt *st, GError **error)
+{
         g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)hd_event_free);
         int rc;
 
-        if (!st)
-                return NULL;
-        sqlite3_bind_int64(st, 1, since);
-        sqlite3_bind_int64(st, 2, limit);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 HdEvent *e = g_new0(HdEvent, 1);
                 e->id = sqlite3_column_int64(st, 0);
@@ -1127,6 +1135,20 @@ GPtrArray *hd_store_events_list(HdStore *s, gint64 since, guint limit, GError **
         return g_steal_pointer(&out);
 }
 
+GPtrArray *hd_store_events_list(HdStore *s, gint64 since, guint limit, GError **error)
+{
+        g_autoptr(Stmt) st = sq_prepare(s,
+                                        "SELECT id, at, actor, action, object, result, message "
+                                        "FROM events WHERE id > ? ORDER BY id LIMIT ?",
+                                        error);
+
+        if (!st)
+                return NULL;
+        sqlite3_bind_int64(st, 1, since);
+        sqlite3_bind_int64(st, 2, limit);
+        return sq_event_rows(s, st, error);
+}
+
 /* ---- leases ---- */
 
 gboolean hd_store_lease_claim(HdStore *s, const char *host_id, const char *owner, guint ttl_seconds,
@@ -1137,16 +1159,15 @@ gboolean hd_store_lease_claim(HdStore *s, const char *host_id, const char *owner
         g_autofree char *until = sq_time_in(ttl_seconds);
         int changes = 0;
 
-        if (!sq_begin(s, error))
-                return FALSE;
         /* take it when free, expired or ours (the upsert PostgreSQL spells the same way) */
-        st = sq_prepare(s,
-                        "INSERT INTO host_leases (host_id, owner, expires_at) VALUES (?1, ?2, ?3) "
-                        "ON CONFLICT (host_id) DO UPDATE SET owner = ?2, expires_at = ?3 "
-                        "WHERE host_leases.owner = ?2 OR host_leases.expires_at < ?4",
-                        error);
+        st = sq_begin_prepare(
+            s,
+            "INSERT INTO host_leases (host_id, owner, expires_at) VALUES (?1, ?2, ?3) "
+            "ON CONFLICT (host_id) DO UPDATE SET owner = ?2, expires_at = ?3 "
+            "WHERE host_leases.owner = ?2 OR host_leases.expires_at < ?4",
+            error);
         if (!st)
-                return sq_end(s, FALSE, NULL);
+                return FALSE;
         sq_bind_text(st, 1, host_id);
         sq_bind_text(st, 2, owner);
         sq_bind_text(st, 3, until);

@@ -2,10 +2,12 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "body.h"
 #include "json-strict.h"
+#include "utf8.h"
 
 JsonObject *hd_http_body_parse_object(const char *data, gsize len, GError **error)
 {
@@ -46,4 +48,34 @@ JsonObject *hd_http_body_parse_object(const char *data, gsize len, GError **erro
                 return NULL;
         }
         return json_object_ref(json_node_get_object(root));
+}
+
+gboolean hd_http_body_invalid(GError **error, GQuark domain, gint code, const char *format, ...)
+{
+        g_autofree char *message = NULL;
+        va_list ap;
+
+        va_start(ap, format);
+        message = hd_utf8_vprintf(format, ap);
+        va_end(ap);
+        g_set_error_literal(error, domain, code, message);
+        return FALSE;
+}
+
+gboolean hd_http_body_check_members(JsonObject *o, const char *const *allowed, GQuark domain,
+                                    gint code, GError **error)
+{
+        g_autoptr(GList) names = json_object_get_members(o);
+
+        for (GList *l = names; l; l = l->next) {
+                if (!g_strv_contains(allowed, l->data)) {
+                        g_autofree char *list = g_strjoinv(", ", (char **)allowed);
+                        g_autofree char *shown =
+                            g_utf8_make_valid(l->data, (gssize)MIN(strlen(l->data), 64));
+                        return hd_http_body_invalid(
+                            error, domain, code, "unknown member \"%s\" in the request body; %s%s",
+                            shown, *allowed ? "known: " : "it takes none", list);
+                }
+        }
+        return TRUE;
 }
