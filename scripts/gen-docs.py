@@ -8,6 +8,7 @@ the code. Run by meson at build time (the built binaries are run with --help onl
 
   gen-docs.py man-hostdev HOSTDEV VERSION OUT
   gen-docs.py man-hostdevd HOSTDEVD VERSION OUT
+  gen-docs.py man-engine HOSTDEV_ENGINE VERSION OUT
   gen-docs.py man-conf CONF VERSION OUT
   gen-docs.py bash HOSTDEV OUT
   gen-docs.py zsh HOSTDEV OUT
@@ -60,8 +61,8 @@ def parse_command_help(text):
             m = re.match(r"  ((?:-\w, )?--[\w-]+)(?:=(\S+))?\s+(.*)", l)
             if m:
                 opts.append((m.group(1), m.group(2), m.group(3).strip(), section))
-        if section == "Example" and l.startswith("  "):
-            example.append(l.strip())
+        if section in ("Example", "Examples") and l.startswith("  "):
+            example.append(l.rstrip()[2:])
     return usage, summary, opts, example
 
 
@@ -141,6 +142,57 @@ def man_hostdevd(hostdevd, version, out):
                 "(\\fBhostdevd.conf\\fR(5))\n.TP\n\\fI/var/lib/hostdev/agent.token\\fR\nthe "
                 "bearer token, created mode 0600 at first start\n")
     page.append(".SH SEE ALSO\n\\fBhostdev\\fR(8), \\fBhostdevd.conf\\fR(5)\n")
+    write(out, "".join(page))
+
+
+def man_engine(engine, version, out):
+    """hostdev-engine(8): the server's options, the token commands, and the client's commands
+    (each from its own --help)."""
+    main = run_help(engine, "--help")
+    usage, summary, opts, _ = parse_command_help(main)
+    page = [th("hostdev-engine", 8, version, "System Administration"),
+            ".SH NAME\nhostdev-engine \\- the hostdev fleet manager, and its command line client\n",
+            ".SH SYNOPSIS\n\\fBhostdev-engine\\fR [\\fIOPTIONS\\fR]\n.br\n"
+            "\\fBhostdev-engine token\\fR create \\fINAME\\fR \\-\\-role admin|viewer | list | "
+            "revoke \\fINAME\\fR\n.br\n"
+            "\\fBhostdev-engine\\fR [\\fB\\-\\-url\\fR \\fIURL\\fR] "
+            "[\\fB\\-\\-token\\-file\\fR \\fIFILE\\fR] [\\fB\\-\\-json\\fR] "
+            "hosts|vms|events \\fICOMMAND\\fR [\\fIOPTIONS\\fR...]\n",
+            ".SH DESCRIPTION\n%s\n" % esc(
+                "Without a command, hostdev-engine is the fleet manager: it keeps every host's "
+                "readiness, kernel arguments, devices and IOMMU groups in its database through "
+                "the hosts' hostdevd agents, gives VMs host devices (pinned to their host, the rest "
+                "of each IOMMU group reserved as placeholders), walks hosts through maintenance, "
+                "reboot and activation, serves its API (engine-openapi.yaml) and the admin "
+                "portal. token manages the API's tokens in the database. hosts, vms and events "
+                "are the admin's client of a running engine."),
+            ".SH OPTIONS\n" + option_items(opts)]
+    for group in ("hosts", "vms", "events"):
+        ghelp = run_help(engine, group, "--help")
+        page.append(".SH %s\n" % esc(group.upper()))
+        if "Commands:\n" not in ghelp:
+            usage, summary, gopts, example = parse_command_help(ghelp)
+            page.append(".B %s\n.PP\n%s\n" % (esc(usage), esc(summary)))
+            page.append(option_items(gopts))
+            if example:
+                page.append(".PP\nExample:\n.RS\n.nf\n%s\n.fi\n.RE\n" % esc("\n".join(example)))
+            continue
+        for name, _ in parse_commands(ghelp):
+            usage, summary, copts, example = parse_command_help(
+                run_help(engine, group, name, "--help"))
+            page.append(".SS %s %s\n" % (esc(group), esc(name)))
+            page.append(".B %s\n.PP\n%s\n" % (esc(usage), esc(summary)))
+            page.append(option_items(copts))
+            if example:
+                page.append(".PP\nExample:\n.RS\n.nf\n%s\n.fi\n.RE\n" % esc("\n".join(example)))
+    page.append(".SH EXIT STATUS\nThe client: 0 ok, 1 failed, 2 bad usage, 3 refused, 4 not found, "
+                "5 engine unreachable, 6 unauthorized.\n")
+    page.append(".SH ENVIRONMENT\n.TP\n\\fBHOSTDEV_ENGINE_TOKEN\\fR\nthe client's token "
+                "(or \\fB\\-\\-token\\-file\\fR; never an argument)\n")
+    page.append(".SH FILES\n.TP\n\\fI/etc/hostdev/hostdev\\-engine.conf\\fR\nthe "
+                "configuration\n.TP\n\\fI/var/lib/hostdev\\-engine/engine.db\\fR\nthe database "
+                "(mode 0600)\n")
+    page.append(".SH SEE ALSO\n\\fBhostdevd\\fR(8), \\fBhostdev\\fR(8)\n")
     write(out, "".join(page))
 
 
@@ -327,6 +379,8 @@ def main():
         man_hostdev(sys.argv[2], sys.argv[3], sys.argv[4])
     elif kind == "man-hostdevd":
         man_hostdevd(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif kind == "man-engine":
+        man_engine(sys.argv[2], sys.argv[3], sys.argv[4])
     elif kind == "man-conf":
         man_conf(sys.argv[2], sys.argv[3], sys.argv[4])
     elif kind == "bash":

@@ -16,7 +16,7 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/# /'; }
 check() { if eval "$2"; then ok "$1"; else not_ok "$1" "${3:-}"; fi; }
 
-for page in hostdev.8 hostdevd.8 hostdevd.conf.5; do
+for page in hostdev.8 hostdevd.8 hostdevd.conf.5 hostdev-engine.8; do
         warnings=$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$docs/$page" 2>&1)
         check "$page renders without warnings" '[ -z "$warnings" ]' "$warnings"
 done
@@ -35,6 +35,14 @@ for o in $("$(dirname "$hostdev")/../agent/hostdevd" --help | sed -n '/^Applicat
         grep -q -- "$(printf '%s' "$o" | sed 's/-/\\\\-/g')" "$docs/hostdevd.8" || missing+=" $o"
 done
 check "hostdevd.8 has every option" '[ -z "$missing" ]' "missing:$missing"
+missing=
+engine=$(dirname "$hostdev")/../engine/hostdev-engine
+for group in hosts vms; do
+        for c in $("$engine" $group --help | sed -n '/^Commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }'); do
+                grep -q "^\.SS $group $(printf '%s' "$c" | sed 's/-/\\\\-/g')\$" "$docs/hostdev-engine.8" || missing+=" $group-$c"
+        done
+done
+check "hostdev-engine.8 has every client command" '[ -z "$missing" ]' "missing:$missing"
 missing=
 for key in $(grep -o '^[a-z-]*=' "$src/data/hostdevd.conf" | tr -d =); do
         grep -q -- "^\\\\fB$(printf '%s' "$key" | sed 's/-/\\\\-/g')\\\\fR=" "$docs/hostdevd.conf.5" || missing+=" $key"

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 
 #include <glib-unix.h>
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -246,9 +247,11 @@ int main(int argc, char **argv)
             g_option_context_new("[token create NAME --role admin|viewer | token list | token "
                                  "revoke NAME] - the hostdev fleet manager");
         int rc = 0;
-        /* hosts|vms|events ...: the API client (client.h), with options of its own */
-        int client = hd_client_command_index(argc, argv);
+        int client;
 
+        setlocale(LC_ALL, "");
+        /* hosts|vms|events ...: the API client (client.h), with options of its own */
+        client = hd_client_command_index(argc, argv);
         if (client > 0)
                 return hd_client_main(argc, argv, client);
         g_option_context_set_description(
