@@ -704,8 +704,30 @@ static void test_events_tail(void)
                     last - 1);
         }
         {
+                /* with a filter: the newest matching ones, and last_id the log's last, so that
+                 * a filtered follow-up starts after it */
+                g_auto(Reply) f = call_h(e, "GET", "/v1/events?tail=2&action=session.login",
+                                         NULL, h);
+                g_auto(Reply) none = call_h(e, "GET", "/v1/events?tail=5&action=no.such", NULL, h);
+                JsonArray *ev = json_object_get_array_member(obj(&f), "events");
+
+                g_assert_cmpuint(f.status, ==, 200);
+                g_assert_cmpuint(json_array_get_length(ev), ==, 2);
+                for (guint i = 0; i < 2; i++)
+                        g_assert_cmpstr(json_object_get_string_member(
+                                            json_array_get_object_element(ev, i), "action"),
+                                        ==, "session.login");
+                g_assert_cmpint(
+                    json_object_get_int_member(json_array_get_object_element(ev, 0), "id"), <,
+                    json_object_get_int_member(json_array_get_object_element(ev, 1), "id"));
+                g_assert_cmpint(json_object_get_int_member(obj(&f), "last_id"), >=, last);
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(obj(&none), "events")), ==, 0);
+                g_assert_cmpint(json_object_get_int_member(obj(&none), "last_id"), >=, last);
+        }
+        {
                 g_auto(Reply) r = call_h(e, "GET", "/v1/events?tail=2&since=1", NULL, h);
-                assert_error(&r, 400, "invalid-argument", "no since, wait or filter");
+                assert_error(&r, 400, "invalid-argument", "no since or wait");
         }
         {
                 g_auto(Reply) r = call_h(e, "GET", "/v1/events?tail=0", NULL, h);

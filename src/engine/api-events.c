@@ -12,7 +12,9 @@
 /* The filters of a request (strings owned by the request's query table). */
 typedef struct {
         HdEventFilter f;
-        gboolean etag; /* answer 304 for a matching If-None-Match */
+        gboolean etag;       /* answer 304 for a matching If-None-Match */
+        gint64 last_at_least; /* last_id is at least this (tail: the log's last id, so that a
+                               * filtered follow-up starts after it, not at an old match) */
 } EventQuery;
 
 /* Answer @req with the events of @q (at most its limit); the number answered (0 also after a
@@ -50,7 +52,7 @@ static guint answer_events(HdEngine *e, HdHttpRequest *req, const EventQuery *q)
         }
         json_builder_end_array(b);
         json_builder_set_member_name(b, "last_id");
-        json_builder_add_int_value(b, last);
+        json_builder_add_int_value(b, MAX(last, q->last_at_least));
         json_builder_end_object(b);
         hd_api_respond_builder(req, HD_HTTP_OK, b);
         return events->len;
@@ -140,18 +142,18 @@ void hd_api_list_events(HdEngine *e, HdHttpRequest *req)
                         return hd_http_respond_error(req, HD_HTTP_BAD_REQUEST, "invalid-argument",
                                                      "%s: give 1 to 256 characters", *p);
         }
-        if (tail) { /* the newest events (the portal's first page): ids are dense (store.h 4) */
-                g_autoptr(GError) error = NULL;
-                gint64 last = hd_store_events_last_id(e->store, &error);
-                if (last < 0)
-                        return hd_api_respond_gerror(req, error);
-                if (hd_api_query(req, "since") || hd_api_query(req, "wait") || q.f.host_id ||
-                    q.f.vm_id || q.f.action || q.f.object)
+        if (tail) { /* the newest N events, filtered or not (the portal's first page) */
+                if (hd_api_query(req, "since") || hd_api_query(req, "wait"))
                         return hd_http_respond_error(req, HD_HTTP_BAD_REQUEST, "invalid-argument",
-                                                     "tail=N answers the newest N events of all; "
-                                                     "it takes no since, wait or filter");
-                q.f.since = MAX(last - (gint64)tail, 0);
+                                                     "tail=N answers the newest N events; it "
+                                                     "takes no since or wait (the filters, yes)");
+                g_autoptr(GError) error = NULL;
+                q.last_at_least = hd_store_events_last_id(e->store, &error);
+                if (q.last_at_least < 0)
+                        return hd_api_respond_gerror(req, error);
+                q.f.since = 0;
                 q.f.limit = (guint)tail;
+                q.f.newest = TRUE;
                 answer_events(e, req, &q);
                 return;
         }

@@ -120,7 +120,7 @@ GPtrArray *hd_store_events_query(HdStore *s, const HdEventFilter *f, GError **er
                                      "object LIKE :vm ESCAPE '\\'))");
         if (object)
                 g_string_append(sql, " AND object LIKE :object ESCAPE '\\'");
-        g_string_append(sql, " ORDER BY id LIMIT :limit");
+        g_string_append(sql, f->newest ? " ORDER BY id DESC LIMIT :limit" : " ORDER BY id LIMIT :limit");
         st = sq_prepare(s, sql->str, error);
         if (!st)
                 return NULL;
@@ -136,7 +136,16 @@ GPtrArray *hd_store_events_query(HdStore *s, const HdEventFilter *f, GError **er
         }
         sq_bind_named_text(st, ":object", object);
         sq_bind_named_int64(st, ":limit", f->limit);
-        return sq_event_rows(s, st, error);
+        {
+                GPtrArray *rows = sq_event_rows(s, st, error);
+                /* newest first from the index, answered oldest first as always */
+                for (guint i = 0; rows && f->newest && i < rows->len / 2; i++) {
+                        gpointer t = rows->pdata[i];
+                        rows->pdata[i] = rows->pdata[rows->len - 1 - i];
+                        rows->pdata[rows->len - 1 - i] = t;
+                }
+                return rows;
+        }
 }
 
 /* Every column of the one row @sql answers, as text joined by '\n' onto @parts. */

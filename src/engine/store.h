@@ -414,6 +414,7 @@ typedef struct {
         const char *action;   /* exact, or a family when it ends with '*' ("host.*") */
         const char *object;   /* a substring of the object (literal) */
         guint limit;
+        gboolean newest;      /* the newest @limit matching events (still oldest first) */
 } HdEventFilter;
 GPtrArray *hd_store_events_query(HdStore *store, const HdEventFilter *filter, GError **error);
 

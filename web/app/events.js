@@ -1,5 +1,6 @@
 // Events: the engine's audit log, newest first, live through the portal's one long poll;
-// filtered by host or VM (#/events/host/ID, #/events/vm/ID preset them) and by text.
+// filtered by host or VM (#/events/host/ID, #/events/vm/ID preset them: the engine gives the
+// newest 500 of that host or VM, new ones are checked here) and by text.
 import {h, clear, fmtTime, label, select} from './dom.js';
 import {subscribe, tail} from './feed.js';
 import {alert} from './dom.js';
@@ -64,8 +65,8 @@ export function eventsPage(el, ctx, preset = {}) {
   Promise.all([api('GET', '/v1/hosts?limit=1000'), api('GET', '/v1/vms?limit=1000')]).then(([hr, vr]) => {
     for (const x of hr.hosts) hostNames.set(x.id, x.name);
     clear(pickers).append(
-      select('Filter events by host', [['', 'Any host'], ...hr.hosts.map((x) => [x.id, x.name])], by.host, (v) => { by.host = v; render(); }),
-      select('Filter events by VM', [['', 'Any VM'], ...vr.vms.map((x) => [x.id, x.name])], by.vm, (v) => { by.vm = v; render(); }));
+      select('Filter events by host', [['', 'Any host'], ...hr.hosts.map((x) => [x.id, x.name])], by.host, (v) => { by.host = v; reload(); }),
+      select('Filter events by VM', [['', 'Any VM'], ...vr.vms.map((x) => [x.id, x.name])], by.vm, (v) => { by.vm = v; reload(); }));
     render();
   }).catch(() => {});
 
@@ -78,12 +79,21 @@ export function eventsPage(el, ctx, preset = {}) {
     resolve(fresh);
     render();
   }));
-  tail(200).then((r) => {
-    const older = r.events.filter((e) => e.id > seen || !seen);
-    events = [...events, ...older.reverse()].filter((e, i, a) => a.findIndex((x) => x.id === e.id) === i)
-      .sort((a, b) => b.id - a.id).slice(0, MAX);
-    seen = Math.max(seen, r.last_id);
-    resolve(events);
-    render();
-  }).catch((e) => msg.append(alert('danger', 'The events cannot be read', e.message)));
+  // the newest of the log, or of the host or VM picked: the engine filters, so an old host's
+  // events are there however busy the rest of the fleet was since
+  let loading = 0;
+  function reload() {
+    const mine = ++loading;
+    tail(by.host || by.vm ? MAX : 200, by).then((r) => {
+      if (mine !== loading) return; // a later pick won
+      const older = r.events.filter((e) => e.id > seen || !seen || by.host || by.vm);
+      events = [...(by.host || by.vm ? [] : events), ...older.reverse()]
+        .filter((e, i, a) => a.findIndex((x) => x.id === e.id) === i)
+        .sort((a, b) => b.id - a.id).slice(0, MAX);
+      seen = Math.max(seen, r.last_id);
+      resolve(events);
+      render();
+    }).catch((e) => msg.append(alert('danger', 'The events cannot be read', e.message)));
+  }
+  reload();
 }

@@ -18,8 +18,13 @@ export function stopFeed() {
 }
 
 // The newest @n events (oldest first) and the id to follow from.
-export async function tail(n) {
-  const r = await api('GET', `/v1/events?tail=${n}`);
+// the newest N events, of a host or a VM when given (the engine filters: GET /v1/events?tail=N&
+// host_id=&vm_id=)
+export async function tail(n, by = {}) {
+  const q = new URLSearchParams({tail: String(n)});
+  if (by.host) q.set('host_id', by.host);
+  if (by.vm) q.set('vm_id', by.vm);
+  const r = await api('GET', `/v1/events?${q}`);
   return r;
 }
 
