@@ -12,8 +12,9 @@
  * .../start. The request is suspended until the agent answered: 200 with the VM "running", or
  * 502 agent-failed with the agent's message (the VM "down" with last_error). Stop / destroy:
  * "stopping", the agent's stop / destroy (which give the devices back), then "down" (or back to
- * "running" with last_error when the agent failed). After each, the host's inventory is read
- * again (hd_sync_host_start).
+ * "running" with last_error when the agent failed). After each that reached the agent's start,
+ * stop or destroy, the host's inventory is read again (hd_sync_host_start); a lookup or a
+ * definition the agent refused moved nothing.
  *
  * Reconcile: when a host comes up and whenever its device generation moves (the sync's hook),
  * the agent's GET /v1/vms decides which of the host's VMs run (hd_store_vm_reconcile): a VM
@@ -254,6 +255,9 @@ typedef struct {
         char *id;
         char *host_id;
         char *action; /* "start", "stop", "destroy" */
+        gboolean reached; /* the agent was asked to start, stop or destroy: devices may have
+                           * moved (the host is read again at the end; not after a refused
+                           * lookup or definition, which move nothing) */
         char *object;
         char *define; /* POST /v1/vms body */
 } VmOp;
@@ -312,7 +316,8 @@ static void op_end(VmOp *op, HdVmState to, const char *failure)
                                 hd_vm_state_to_string(to));
                 respond_vm(e, op->req, HD_HTTP_OK, op->id);
         }
-        hd_sync_host_start(e->sync, op->host_id);
+        if (op->reached)
+                hd_sync_host_start(e->sync, op->host_id);
         hd_http_request_resume(op->req);
         op_free(op);
 }
@@ -363,6 +368,7 @@ static void on_defined(guint status, GBytes *body, const GError *error, gpointer
                 message = agent_message(status, body, error);
                 return op_end(op, HD_VM_DOWN, message);
         }
+        op->reached = TRUE;
         agent(op, "POST", "/start", NULL, on_action);
 }
 
@@ -495,6 +501,7 @@ static void vm_action(HdEngine *e, HdHttpRequest *req, const char *id, const cha
                 op->define = define_body(vm);
                 agent(op, "GET", "", NULL, on_looked_up);
         } else {
+                op->reached = TRUE;
                 agent(op, "POST", strcmp(action, "stop") == 0 ? "/stop" : "/destroy", NULL,
                       on_action);
         }
