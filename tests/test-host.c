@@ -469,6 +469,62 @@ static void test_pending_reboot_amd(void)
         }
 }
 
+/* A mediated device (mdev) gets an emulated IOMMU group of its own, named by its UUID, even on a
+ * machine without an IOMMU (../shared/reference/stay-tuned-devices.md): such groups are no
+ * sign of an IOMMU, and PCI groups are counted without them. */
+static void add_mdev_group(const HdTestFixture *fx, int number)
+{
+        g_autofree char *dir = g_strdup_printf("%s/sys/kernel/iommu_groups/%d/devices", fx->root,
+                                               number);
+        g_autofree char *member =
+            g_build_filename(dir, "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001", NULL);
+        g_autofree char *type = g_strdup_printf("%s/sys/kernel/iommu_groups/%d/type", fx->root,
+                                                number);
+
+        g_assert_cmpint(g_mkdir_with_parents(member, 0755), ==, 0);
+        g_assert_true(g_file_set_contents(type, "unknown\n", -1, NULL));
+}
+
+static void test_mdev_group_is_no_iommu(void)
+{
+        g_autoptr(HdTestFixture) bare = hd_test_fixture_new("no-iommu");
+        g_autoptr(HdTestFixture) desk = hd_test_fixture_new("desktop");
+        guint desk_groups;
+
+        {
+                g_autoptr(HdCtx) ctx = hd_test_ctx_new(bare);
+                g_autoptr(HdHostReport) r = NULL;
+
+                add_mdev_group(bare, 0);
+                g_assert_false(hd_host_has_iommu_groups(ctx));
+                g_assert_cmpuint(hd_iommu_pci_group_count(ctx), ==, 0);
+                r = hd_host_check(ctx, NULL);
+                g_assert_cmpint(hd_host_report_get(r, "iommu-kernel")->status, ==, HD_CHECK_FAIL);
+                g_assert_cmpint(hd_host_report_get(r, "groups")->status, ==, HD_CHECK_SKIP);
+                g_assert_false(r->passthrough_possible);
+        }
+        {
+                g_autoptr(HdCtx) ctx = hd_test_ctx_new(desk);
+                g_autoptr(HdHostReport) r = NULL;
+                g_autofree char *summary = NULL;
+
+                desk_groups = hd_iommu_pci_group_count(ctx);
+                g_assert_cmpuint(desk_groups, >, 0);
+                add_mdev_group(desk, 99);
+                g_assert_true(hd_host_has_iommu_groups(ctx));
+                /* the mdev's group is not one of the IOMMU's PCI groups */
+                g_assert_cmpuint(hd_iommu_pci_group_count(ctx), ==, desk_groups);
+                r = hd_host_check(ctx, NULL);
+                summary = g_strdup_printf("(%u IOMMU group", desk_groups);
+                g_assert_nonnull(strstr(hd_host_report_get(r, "iommu-kernel")->summary, summary));
+                /* group members that are UUIDs are left out of the PCI reads */
+                {
+                        g_autoptr(GArray) members = hd_iommu_group_addresses(ctx, 99);
+                        g_assert_cmpuint(members->len, ==, 0);
+                }
+        }
+}
+
 int main(int argc, char **argv)
 {
         int r;
@@ -495,6 +551,7 @@ int main(int argc, char **argv)
         g_test_add_func("/host/pending-reboot-variants", test_pending_reboot_variants);
         g_test_add_func("/host/pending-reboot-amd", test_pending_reboot_amd);
         g_test_add_func("/host/unsafe-interrupts-pending", test_unsafe_interrupts_pending);
+        g_test_add_func("/host/mdev-group-is-no-iommu", test_mdev_group_is_no_iommu);
         r = g_test_run();
         g_clear_pointer(&shared_fixtures, g_hash_table_unref);
         return r;

@@ -148,10 +148,30 @@ GArray *hd_iommu_group_addresses(HdCtx *ctx, int group)
 }
 
 
-gboolean hd_host_has_iommu_groups(HdCtx *ctx)
+guint hd_iommu_pci_group_count(HdCtx *ctx)
 {
         g_autoptr(GPtrArray) groups =
                 hd_list_dir_at(hd_ctx_get_sys_fd(ctx), "kernel/iommu_groups", NULL);
+        guint n = 0;
 
-        return groups && groups->len > 0;
+        for (guint i = 0; groups && i < groups->len; i++) {
+                g_autofree char *dir =
+                        g_strdup_printf("kernel/iommu_groups/%s/devices", (char *)groups->pdata[i]);
+                g_autoptr(GPtrArray) names = hd_list_dir_at(hd_ctx_get_sys_fd(ctx), dir, NULL);
+                for (guint k = 0; names && k < names->len; k++) {
+                        HdAddress a;
+                        if (hd_address_parse_sysfs_name(names->pdata[k], &a)) {
+                                n++;
+                                break;
+                        }
+                }
+        }
+        return n;
+}
+
+gboolean hd_host_has_iommu_groups(HdCtx *ctx)
+{
+        g_autoptr(GPtrArray) units = hd_list_dir_at(hd_ctx_get_sys_fd(ctx), "class/iommu", NULL);
+
+        return units && units->len > 0 && hd_iommu_pci_group_count(ctx) > 0;
 }

@@ -36,5 +36,12 @@ HdGroup *hd_inventory_lookup_group(const HdInventory *inv, int number);
 GArray *hd_iommu_group_addresses(HdCtx *ctx, int group);
 
 
-/* Whether the host has an IOMMU the kernel uses (sys/kernel/iommu_groups is not empty). */
+/* The IOMMU groups that hold a PCI device. An mediated device (mdev) gets an emulated IOMMU
+ * group of its own, its member named by its UUID, even on a machine without an IOMMU: groups
+ * of such members alone say nothing about an IOMMU and are not counted. */
+guint hd_iommu_pci_group_count(HdCtx *ctx);
+
+/* Whether the host has an IOMMU the kernel uses for PCI devices: an IOMMU unit the kernel
+ * registered (sys/class/iommu) and a group holding a PCI device; never the mere existence of
+ * sys/kernel/iommu_groups entries, which mdevs create without an IOMMU. */
 gboolean hd_host_has_iommu_groups(HdCtx *ctx);

@@ -808,7 +808,8 @@ static void read_facts(HdCtx *ctx, Facts *f)
         f->fw_dmar = hd_exists_at(f->root_fd, "sys/firmware/acpi/tables/DMAR", FALSE);
         f->fw_ivrs = hd_exists_at(f->root_fd, "sys/firmware/acpi/tables/IVRS", FALSE);
         f->n_iommu_units = count_dir(f->root_fd, "sys/class/iommu");
-        f->n_groups = count_dir(f->root_fd, "sys/kernel/iommu_groups");
+        /* groups of PCI devices only: an mdev's emulated group is no sign of an IOMMU */
+        f->n_groups = hd_iommu_pci_group_count(ctx);
 }
 
 HdHostReport *hd_host_check(HdCtx *ctx, GError **error)
