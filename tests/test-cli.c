@@ -736,6 +736,53 @@ static void test_reset(void)
         g_assert_null(strstr(out, "warning:"));
 }
 
+/* hostdev sriov: a PF and its VFs (the sriov-server fixture's E810 with 4 of 64 VFs on iavf). */
+static void test_sriov(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
+        const char *json[] = { "sriov", "18:00.0", "--json", "--root", fx->root, NULL };
+        const char *text[] = { "sriov", "0000:18:00.0", "--root", fx->root, NULL };
+        const char *vf[] = { "sriov", "0000:18:01.0", "--root", fx->root, NULL };
+        const char *not_pf[] = { "sriov", "0000:5e:00.0", "--root", fx->root, NULL };
+        g_autofree char *out = NULL;
+        g_autofree char *txt = NULL;
+        g_autofree char *err = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonObject *o;
+        JsonArray *vfs;
+
+        g_assert_cmpint(run(json, &out, NULL), ==, 0);
+        root = hd_test_parse_json(out);
+        o = json_node_get_object(root);
+        g_assert_cmpstr(json_object_get_string_member(o, "pf"), ==, "0000:18:00.0");
+        g_assert_cmpint(json_object_get_int_member(o, "totalvfs"), ==, 64);
+        g_assert_cmpint(json_object_get_int_member(o, "numvfs"), ==, 4);
+        g_assert_cmpstr(json_object_get_string_member(o, "vf_device_id"), ==, "1889");
+        g_assert_true(json_object_get_boolean_member(o, "drivers_autoprobe"));
+        vfs = json_object_get_array_member(o, "vfs");
+        g_assert_cmpuint(json_array_get_length(vfs), ==, 4);
+        for (guint i = 0; i < 4; i++) {
+                JsonObject *v = json_array_get_object_element(vfs, i);
+                g_autofree char *addr = g_strdup_printf("0000:18:01.%u", i);
+                g_autofree char *net = g_strdup_printf("ens1f0v%u", i);
+                g_assert_cmpstr(json_object_get_string_member(v, "address"), ==, addr);
+                g_assert_cmpstr(json_object_get_string_member(v, "driver"), ==, "iavf");
+                g_assert_true(json_object_get_int_member(v, "iommu_group") >= 0);
+                g_assert_cmpstr(json_array_get_string_element(
+                                    json_object_get_array_member(v, "netdevs"), 0),
+                                ==, net);
+        }
+        g_assert_cmpint(run(text, &txt, NULL), ==, 0);
+        g_assert_nonnull(strstr(txt, "0000:18:00.0  ice, 4 of 64 VFs enabled (VF device 1889)"));
+        g_assert_nonnull(strstr(txt, "0000:18:01.3  iavf"));
+        /* a VF names its PF; a device without SR-IOV says where the PFs are */
+        g_assert_cmpint(run(vf, NULL, &err), ==, 2);
+        g_assert_nonnull(strstr(err, "virtual function of 0000:18:00.0: hostdev sriov 0000:18:00.0"));
+        g_clear_pointer(&err, g_free);
+        g_assert_cmpint(run(not_pf, NULL, &err), ==, 2);
+        g_assert_nonnull(strstr(err, "0000:5e:00.0 is not an SR-IOV physical function"));
+}
+
 /* A user who is not root gets the file the kernel refused and "this needs root", not a bare
  * "Permission denied". Run as nobody (setpriv) when the test runs as root. */
 static void test_needs_root(void)
@@ -897,6 +944,7 @@ int main(int argc, char **argv)
         g_test_add_func("/cli/snapshot/write-errors", test_snapshot_write_errors);
         g_test_add_func("/cli/needs-root", test_needs_root);
         g_test_add_func("/cli/reset", test_reset);
+        g_test_add_func("/cli/sriov", test_sriov);
         g_test_add_func("/cli/snapshot/real-machine", test_real_snapshot);
         return g_test_run();
 }
