@@ -578,6 +578,88 @@ static void test_descriptor_limit(void)
         hd_et_proc_stop(engine, SIGTERM);
 }
 
+/* An agent served over TLS (hostdevd --tls-cert/--tls-key): the engine reaches it with the
+ * host's CA file or its pinned certificate, and refuses it (non_responsive, the TLS failure in
+ * last_error) with neither, or with another certificate pinned. */
+static void make_cert(const char *dir, const char *name, char **cert, char **key)
+{
+        *cert = g_strdup_printf("%s/%s.crt", dir, name);
+        *key = g_strdup_printf("%s/%s.key", dir, name);
+        {
+                const char *argv[] = {"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048",
+                                      "-nodes", "-keyout", *key, "-out", *cert, "-days", "1",
+                                      "-subj", "/CN=127.0.0.1", "-addext",
+                                      "subjectAltName=IP:127.0.0.1", NULL};
+                g_assert_cmpint(hd_test_run_guarded(argv, NULL, 60, NULL, NULL), ==, 0);
+        }
+}
+
+static char *add_tls_host(const char *engine, const char *admin, const char *name, const char *url,
+                          const char *token, const char *member, const char *file)
+{
+        g_autofree char *body =
+            member ? g_strdup_printf("{\"name\": \"%s\", \"agent_url\": \"%s\", "
+                                     "\"agent_token\": \"%s\", \"%s\": \"%s\"}",
+                                     name, url, token, member, file)
+                   : g_strdup_printf("{\"name\": \"%s\", \"agent_url\": \"%s\", "
+                                     "\"agent_token\": \"%s\"}",
+                                     name, url, token);
+        g_auto(HdEtReply) r = hd_et_call(engine, "POST", "/v1/hosts", body, admin);
+
+        g_assert_cmpuint(r.status, ==, 201);
+        return g_strdup(json_object_get_string_member(hd_et_obj(&r), "id"));
+}
+
+static void test_tls_agents(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autofree char *dir = hd_test_make_tmp_dir();
+        g_autofree char *cert = NULL, *key = NULL, *other = NULL, *other_key = NULL;
+        g_autofree char *admin = hd_et_token_create(dir, "ops", "admin");
+        g_autofree char *log = g_build_filename(fx->root, "hostdevd.log", NULL);
+        g_autofree char *token = NULL;
+        g_autofree char *by_ca = NULL, *by_pin = NULL, *none = NULL, *wrong = NULL;
+        HdEtProc *agent, *engine;
+
+        make_cert(dir, "agent", &cert, &key);
+        make_cert(dir, "other", &other, &other_key);
+        {
+                const char *argv[] = {g_getenv("HOSTDEVD"), "--root", fx->root, "--backend",
+                                      "sim", "--libvirt-uri", "test:///default", "--listen",
+                                      "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key, NULL};
+                agent = hd_et_proc_start(argv, log);
+        }
+        g_assert_true(g_str_has_prefix(agent->url, "https://127.0.0.1:"));
+        token = hd_et_agent_token(fx);
+        engine = hd_et_engine_start(dir);
+        by_ca = add_tls_host(engine->url, admin, "by-ca", agent->url, token, "tls_ca_file", cert);
+        by_pin = add_tls_host(engine->url, admin, "by-pin", agent->url, token, "tls_pinned_cert",
+                              cert);
+        none = add_tls_host(engine->url, admin, "no-trust", agent->url, token, NULL, NULL);
+        wrong = add_tls_host(engine->url, admin, "wrong-pin", agent->url, token,
+                             "tls_pinned_cert", other);
+        hd_et_await_status(engine->url, admin, by_ca, "up");
+        hd_et_await_status(engine->url, admin, by_pin, "up");
+        g_assert_cmpuint(hd_et_agent_count(engine->url, admin, "hosts"), ==, 4);
+        {
+                const char *bad[] = {none, wrong};
+                for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+                        g_auto(HdEtReply) r =
+                            hd_et_wait_status(engine->url, admin, bad[i], "non_responsive");
+                        const char *why =
+                            json_object_get_string_member(hd_et_obj(&r), "last_error");
+                        g_assert_nonnull(why);
+                        g_assert_cmpuint(strlen(why), >, 0);
+                        /* the engine never fell back to accepting the certificate */
+                        g_assert_cmpint(json_object_get_int_member(hd_et_obj(&r), "device_count"),
+                                        ==, 0);
+                }
+        }
+        hd_et_proc_stop(engine, SIGTERM);
+        hd_et_proc_stop(agent, SIGTERM);
+        hd_et_rm_rf(dir);
+}
+
 int main(int argc, char **argv)
 {
         hd_et_init(&argc, &argv);
@@ -585,5 +667,6 @@ int main(int argc, char **argv)
         g_test_add_func("/engine/sync", test_sync);
         g_test_add_func("/engine/bad-input", test_bad_input);
         g_test_add_func("/engine/descriptor-limit", test_descriptor_limit);
+        g_test_add_func("/engine/tls-agents", test_tls_agents);
         return hd_et_run();
 }
