@@ -194,17 +194,6 @@ int cmd_show(HdCli *cli, int argc, char **argv)
         n_interrupted = hd_state_count_interrupted(ctx);
         interrupted = hd_state_interrupted_text(n_interrupted);
         group = hd_iommu_group_load(ctx, dev, &members);
-        modules = hd_device_kernel_modules(ctx, &addr, &error);
-        if (!modules)
-                return cli_report_error(cli, error);
-        {
-                g_autoptr(HdInventory) bus = hd_inventory_scan(ctx, 0, &error);
-                if (!bus)
-                        return cli_report_error(cli, error);
-                reset_warning = hd_device_reset_warning(
-                    (const char *const *)dev->reset_methods, dev->name,
-                    hd_inventory_bus_mates(bus, dev));
-        }
 
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
@@ -229,6 +218,18 @@ int cmd_show(HdCli *cli, int argc, char **argv)
                         puts(s);
                 }
                 return HD_EXIT_OK;
+        }
+        /* JSON has these from hd_json_set_device_extras, the text from here: computed once */
+        modules = hd_device_kernel_modules(ctx, &addr, &error);
+        if (!modules)
+                return cli_report_error(cli, error);
+        {
+                g_autoptr(HdInventory) bus = hd_inventory_scan(ctx, 0, &error);
+                if (!bus)
+                        return cli_report_error(cli, error);
+                reset_warning = hd_device_reset_warning(
+                    (const char *const *)dev->reset_methods, dev->name,
+                    hd_inventory_bus_mates(bus, dev));
         }
         uses = hd_usage_describe(ctx, dev);
         if (interrupted)
