@@ -151,31 +151,49 @@ static char *not_applied(HdCtx *ctx, const HdPersistEntry *e, const HdAddress *a
                                e->name, have, want, e->name, e->name);
 }
 
+/* The entry file PERSIST_DIR/@file_name as a key file, its address in @a; NULL when the name
+ * is no address or the file is unreadable. Only names that are addresses become rules: the
+ * directory is user-writable by root and a stray file must not inject text into a udev rule. */
+static GKeyFile *load_entry(HdCtx *ctx, const char *file_name, HdAddress *a)
+{
+        g_autofree char *path = g_strdup_printf(PERSIST_DIR "/%s", file_name);
+        g_autofree char *data = NULL;
+        g_autoptr(GKeyFile) kf = g_key_file_new();
+
+        if (!hd_address_parse_sysfs_name(file_name, a))
+                return NULL;
+        data = hd_read_file_at(hd_ctx_get_root_fd(ctx), path, 65536, NULL);
+        if (!data || !g_key_file_load_from_data(kf, data, -1, G_KEY_FILE_NONE, NULL))
+                return NULL;
+        return g_steal_pointer(&kf);
+}
+
+/* The entry's driver: vfio-pci when none or an invalid name is recorded. */
+static char *entry_driver(GKeyFile *kf)
+{
+        g_autofree char *driver = g_key_file_get_string(kf, "persist", "driver", NULL);
+
+        if (!driver || !hd_driver_name_is_valid(driver))
+                return g_strdup("vfio-pci");
+        return g_steal_pointer(&driver);
+}
+
 GPtrArray *hd_persist_list(HdCtx *ctx, GError **error)
 {
         GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)hd_persist_entry_free);
         g_autoptr(GPtrArray) names = hd_list_dir_at(hd_ctx_get_root_fd(ctx), PERSIST_DIR, NULL);
 
         for (guint i = 0; names && i < names->len; i++) {
-                g_autofree char *path = g_strdup_printf(PERSIST_DIR "/%s", (char *)names->pdata[i]);
-                g_autofree char *data = hd_read_file_at(hd_ctx_get_root_fd(ctx), path, 65536, NULL);
-                g_autoptr(GKeyFile) kf = g_key_file_new();
+                g_autoptr(GKeyFile) kf = NULL;
                 HdPersistEntry *e;
                 HdAddress a;
                 char buf[HD_ADDRESS_STRLEN];
 
-                /* Only names that are addresses become rules: the directory is user-writable
-                 * by root and a stray file must not inject text into a udev rule. */
-                if (!hd_address_parse_sysfs_name(names->pdata[i], &a) || !data ||
-                    !g_key_file_load_from_data(kf, data, -1, G_KEY_FILE_NONE, NULL))
+                if (!(kf = load_entry(ctx, names->pdata[i], &a)))
                         continue;
                 e = g_new0(HdPersistEntry, 1);
                 e->name = g_strdup(hd_address_format(&a, buf));
-                e->driver = g_key_file_get_string(kf, "persist", "driver", NULL);
-                if (!e->driver || !hd_driver_name_is_valid(e->driver)) {
-                        g_free(e->driver);
-                        e->driver = g_strdup("vfio-pci");
-                }
+                e->driver = entry_driver(kf);
                 e->host_driver = g_key_file_get_string(kf, "persist", "host_driver", NULL);
                 if (e->host_driver && !hd_driver_name_is_valid(e->host_driver))
                         g_clear_pointer(&e->host_driver, g_free);
@@ -192,14 +210,10 @@ GPtrArray *hd_persist_list(HdCtx *ctx, GError **error)
 
 char *hd_persist_get_driver(HdCtx *ctx, const char *name)
 {
-        g_autoptr(GPtrArray) entries = hd_persist_list(ctx, NULL);
+        HdAddress a;
+        g_autoptr(GKeyFile) kf = load_entry(ctx, name, &a);
 
-        for (guint i = 0; entries && i < entries->len; i++) {
-                HdPersistEntry *e = entries->pdata[i];
-                if (strcmp(e->name, name) == 0)
-                        return g_strdup(e->driver);
-        }
-        return NULL;
+        return kf ? entry_driver(kf) : NULL;
 }
 
 gboolean hd_persist_has(HdCtx *ctx, const char *name)
