@@ -38,15 +38,6 @@ static char *read_root_file(HdCtx *ctx, const char *path)
         return g_steal_pointer(&text);
 }
 
-static void add_strv(JsonBuilder *b, const char *name, GPtrArray *words)
-{
-        json_builder_set_member_name(b, name);
-        json_builder_begin_array(b);
-        for (guint i = 0; words && i < words->len; i++)
-                json_builder_add_string_value(b, words->pdata[i]);
-        json_builder_end_array(b);
-}
-
 static void add_kernel_args(JsonBuilder *b, const HdKernelArgs *args)
 {
         json_builder_begin_object(b);
@@ -59,12 +50,12 @@ static void add_kernel_args(JsonBuilder *b, const HdKernelArgs *args)
                     args->config_path ? g_strconcat("/", args->config_path, NULL) : NULL;
                 hd_json_add_string_or_null(b, "config_path", abs);
         }
-        add_strv(b, "running", args->running);
-        add_strv(b, "configured", args->configured);
-        add_strv(b, "desired", args->desired);
-        add_strv(b, "added", args->added);
-        add_strv(b, "removed", args->removed);
-        add_strv(b, "notes", args->notes);
+        hd_json_add_string_list(b, "running", args->running);
+        hd_json_add_string_list(b, "configured", args->configured);
+        hd_json_add_string_list(b, "desired", args->desired);
+        hd_json_add_string_list(b, "added", args->added);
+        hd_json_add_string_list(b, "removed", args->removed);
+        hd_json_add_string_list(b, "notes", args->notes);
         json_builder_set_member_name(b, "reboot_required");
         json_builder_add_boolean_value(b, args->reboot_required);
         json_builder_set_member_name(b, "applied");

@@ -365,6 +365,15 @@ void cli_table_print(CliTable *t, int shrink_column, int width)
         }
 }
 
+char *cli_join(const GPtrArray *a, const char *sep)
+{
+        g_autoptr(GString) s = g_string_new(NULL);
+
+        for (guint i = 0; a && i < a->len; i++)
+                g_string_append_printf(s, "%s%s", i ? sep : "", (const char *)a->pdata[i]);
+        return s->len ? g_string_free(g_steal_pointer(&s), FALSE) : NULL;
+}
+
 void cli_print(const char *format, ...)
 {
         g_autofree char *text = NULL;

@@ -86,6 +86,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CliTable, cli_table_free)
 /* printf() to stdout for text that holds names read from the system: line breaks as given,
  * any other control character shown as '?', bytes that are not UTF-8 as U+FFFD. */
 void cli_print(const char *format, ...) G_GNUC_PRINTF(1, 2);
+/* @a's strings joined with @sep; NULL when @a is NULL or empty. */
+char *cli_join(const GPtrArray *a, const char *sep);
 
 /* Terminal width of stdout, 0 when not a terminal. */
 int cli_terminal_width(void);

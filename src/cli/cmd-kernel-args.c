@@ -95,11 +95,9 @@ static void print_json(const HdKernelArgs *ka)
 
 static void print_line(const char *label, const GPtrArray *words)
 {
-        g_autoptr(GString) s = g_string_new(NULL);
+        g_autofree char *s = cli_join(words, " ");
 
-        for (guint i = 0; words && i < words->len; i++)
-                g_string_append_printf(s, "%s%s", i ? " " : "", (const char *)words->pdata[i]);
-        cli_print("%-11s %s\n", label, s->len ? s->str : "(empty)");
+        cli_print("%-11s %s\n", label, s ? s : "(empty)");
 }
 
 static void print_human(const HdKernelArgs *ka, gboolean apply, gboolean dry_run)

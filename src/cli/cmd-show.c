@@ -12,15 +12,6 @@ static void print_kv(const char *key, const char *value)
         cli_print("%-18s %s\n", key, value ? value : "-");
 }
 
-static char *join_array(GPtrArray *a)
-{
-        g_autoptr(GString) s = g_string_new(NULL);
-
-        for (guint i = 0; a && i < a->len; i++)
-                g_string_append_printf(s, "%s%s", i ? ", " : "", (char *)a->pdata[i]);
-        return s->len ? g_string_free(g_steal_pointer(&s), FALSE) : NULL;
-}
-
 static char *link_text(const HdLink *l)
 {
         if (!l->speed && !l->width)
@@ -60,15 +51,15 @@ static void print_device(const HdDevice *dev, const HdGroup *group, GPtrArray *u
                               dev->class_name ? dev->class_name : "unknown");
         numa = dev->numa_node >= 0 ? g_strdup_printf("%d", dev->numa_node) : NULL;
         grp = dev->iommu_group >= 0 ? g_strdup_printf("%d", dev->iommu_group) : NULL;
-        vfs = join_array(dev->virtfns);
-        up = join_array(dev->upstream);
+        vfs = cli_join(dev->virtfns, ", ");
+        up = cli_join(dev->upstream, ", ");
         lcap = link_text(&dev->link_max);
         lsta = link_text(&dev->link_current);
         resets = dev->reset_methods && *dev->reset_methods
                          ? g_strjoinv(" ", dev->reset_methods)
                          : NULL;
-        nets = join_array(dev->netdevs);
-        blocks = join_array(dev->blockdevs);
+        nets = cli_join(dev->netdevs, ", ");
+        blocks = cli_join(dev->blockdevs, ", ");
         if (dev->sriov_totalvfs >= 0)
                 sriov = g_strdup_printf("%d of %d VFs enabled", dev->sriov_numvfs,
                                         dev->sriov_totalvfs);
@@ -83,7 +74,7 @@ static void print_device(const HdDevice *dev, const HdGroup *group, GPtrArray *u
         print_kv("driver", dev->driver ? dev->driver : "none");
         {
                 /* lspci -k's "Kernel modules:" */
-                g_autofree char *mods = join_array(modules);
+                g_autofree char *mods = cli_join(modules, ", ");
                 print_kv("kernel modules", mods ? mods : "none match (modules.alias)");
         }
         if (dev->driver_override)

@@ -22,15 +22,6 @@ static char *pf_attr(HdCtx *ctx, const HdDevice *pf, const char *name)
         return v ? g_strstrip(v) : NULL;
 }
 
-static void add_strings(JsonBuilder *b, const char *name, GPtrArray *a)
-{
-        json_builder_set_member_name(b, name);
-        json_builder_begin_array(b);
-        for (guint i = 0; a && i < a->len; i++)
-                json_builder_add_string_value(b, a->pdata[i]);
-        json_builder_end_array(b);
-}
-
 int cmd_sriov(HdCli *cli, int argc, char **argv)
 {
         g_autoptr(GOptionContext) octx = cli_option_context(
@@ -124,8 +115,8 @@ int cmd_sriov(HdCli *cli, int argc, char **argv)
                                 json_builder_add_int_value(b, vf->iommu_group);
                         else
                                 json_builder_add_null_value(b);
-                        add_strings(b, "netdevs", vf->netdevs);
-                        add_strings(b, "host_use", uses);
+                        hd_json_add_string_list(b, "netdevs", vf->netdevs);
+                        hd_json_add_string_list(b, "host_use", uses);
                         json_builder_end_object(b);
                 }
                 json_builder_end_array(b);
@@ -145,16 +136,11 @@ int cmd_sriov(HdCli *cli, int argc, char **argv)
         for (guint i = 0; i < vfs->len; i++) {
                 const HdDevice *vf = vfs->pdata[i];
                 g_autoptr(GPtrArray) uses = hd_usage_describe(ctx, vf);
-                g_autofree char *nets = NULL;
+                g_autofree char *nets = cli_join(vf->netdevs, " ");
                 g_autofree char *group = vf->iommu_group >= 0
                                              ? g_strdup_printf("group %d", vf->iommu_group)
                                              : g_strdup("no IOMMU group");
 
-                if (vf->netdevs && vf->netdevs->len) {
-                        g_ptr_array_add(vf->netdevs, NULL);
-                        nets = g_strjoinv(" ", (char **)vf->netdevs->pdata);
-                        g_ptr_array_remove_index(vf->netdevs, vf->netdevs->len - 1);
-                }
                 cli_print("  %s  %-10s %-14s %s\n", vf->name, vf->driver ? vf->driver : "-",
                           group, nets ? nets : "");
                 for (guint k = 0; k < uses->len; k++)

@@ -10,14 +10,6 @@
 #include "machine.h"
 #include "modalias.h"
 
-static gboolean contains(GPtrArray *names, const char *name)
-{
-        for (guint i = 0; i < names->len; i++)
-                if (strcmp(names->pdata[i], name) == 0)
-                        return TRUE;
-        return FALSE;
-}
-
 void hd_modalias_match(const char *alias_text, const char *modalias, GPtrArray *out)
 {
         const char *line = alias_text;
@@ -32,7 +24,7 @@ void hd_modalias_match(const char *alias_text, const char *modalias, GPtrArray *
                         char *space = strchr(copy, ' ');
                         if (space && space[1] && !strchr(space + 1, ' ')) {
                                 *space = '\0';
-                                if (fnmatch(copy, modalias, 0) == 0 && !contains(out, space + 1))
+                                if (fnmatch(copy, modalias, 0) == 0 && !g_ptr_array_find_with_equal_func(out, space + 1, g_str_equal, NULL))
                                         g_ptr_array_add(out, g_strdup(space + 1));
                         }
                 }

@@ -523,6 +523,15 @@ void hd_json_set_host_use(JsonObject *obj, HdCtx *ctx, const HdDevice *dev)
         }
 }
 
+void hd_json_add_string_list(JsonBuilder *b, const char *name, GPtrArray *values)
+{
+        json_builder_set_member_name(b, name);
+        json_builder_begin_array(b);
+        for (guint i = 0; values && i < values->len; i++)
+                json_builder_add_string_value(b, values->pdata[i]);
+        json_builder_end_array(b);
+}
+
 void hd_json_add_string_or_null(JsonBuilder *b, const char *name, const char *value)
 {
         json_builder_set_member_name(b, name);

@@ -43,6 +43,9 @@ void hd_json_add_group(JsonBuilder *b, const HdGroup *group);
 /* A string member, null when @value is NULL. */
 void hd_json_add_string_or_null(JsonBuilder *b, const char *name, const char *value);
 
+/* An array-of-strings member; [] when @values is NULL. */
+void hd_json_add_string_list(JsonBuilder *b, const char *name, GPtrArray *values);
+
 /* The members of `hostdev check --json` (checks, passthrough_possible, interrupted_operations,
  * cpu_vendor, kernel_release: docs/json-check.md) into the object being built: the CLI prints
  * them, the agent's GET /v1/host answers them as "readiness". */
