@@ -3,8 +3,7 @@
  * `hostdev sriov ADDR`: an SR-IOV physical function and its virtual functions: how many the
  * device can have and has, the VFs' device id and whether the kernel probes drivers for new VFs
  * (sriov_drivers_autoprobe), and each VF's driver, IOMMU group, network interfaces and what the
- * host does with it. Read only (issue 16 item 1's view; changing the count comes with its
- * transaction).
+ * host does with it; with --numvfs (and --autoprobe), the VF count transaction (sriov.h).
  */
 #include "config.h"
 
@@ -22,29 +21,192 @@ static char *pf_attr(HdCtx *ctx, const HdDevice *pf, const char *name)
         return v ? g_strstrip(v) : NULL;
 }
 
+/* --autoprobe: "yes"/"no" (also 1/0, on/off, true/false) into 1/0. */
+static gboolean parse_yes_no(const char *text, int *out)
+{
+        static const char *const yes[] = { "yes", "1", "on", "true" };
+        static const char *const no[] = { "no", "0", "off", "false" };
+
+        for (guint i = 0; i < G_N_ELEMENTS(yes); i++) {
+                if (g_ascii_strcasecmp(text, yes[i]) == 0) {
+                        *out = 1;
+                        return TRUE;
+                }
+                if (g_ascii_strcasecmp(text, no[i]) == 0) {
+                        *out = 0;
+                        return TRUE;
+                }
+        }
+        return FALSE;
+}
+
+static void json_vf_list(JsonBuilder *b, const char *member, GPtrArray *vfs)
+{
+        json_builder_set_member_name(b, member);
+        json_builder_begin_array(b);
+        for (guint i = 0; i < vfs->len; i++) {
+                const HdDevice *vf = vfs->pdata[i];
+
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "address");
+                json_builder_add_string_value(b, vf->name);
+                json_builder_set_member_name(b, "driver");
+                if (vf->driver)
+                        json_builder_add_string_value(b, vf->driver);
+                else
+                        json_builder_add_null_value(b);
+                json_builder_set_member_name(b, "iommu_group");
+                if (vf->iommu_group >= 0)
+                        json_builder_add_int_value(b, vf->iommu_group);
+                else
+                        json_builder_add_null_value(b);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+}
+
+static void json_autoprobe(JsonBuilder *b, const char *member, int value)
+{
+        json_builder_set_member_name(b, member);
+        if (value < 0)
+                json_builder_add_null_value(b);
+        else
+                json_builder_add_boolean_value(b, value != 0);
+}
+
+/* `hostdev sriov ADDR --numvfs N [--autoprobe yes|no]`: the transaction and its answer. */
+static int sriov_change(HdCli *cli, HdCtx *ctx, const HdAddress *address,
+                        const HdSriovRequest *request, gboolean dry_run)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdSriovReport) r = NULL;
+
+        hd_ctx_set_dry_run(ctx, dry_run);
+        r = hd_sriov_set_numvfs(ctx, address, request, &error);
+        if (!r)
+                return cli_report_error(cli, error);
+        if (cli->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new();
+
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "pf");
+                json_builder_add_string_value(b, r->pf);
+                json_builder_set_member_name(b, "changed");
+                json_builder_add_boolean_value(b, r->changed);
+                json_builder_set_member_name(b, "dry_run");
+                json_builder_add_boolean_value(b, dry_run);
+                json_builder_set_member_name(b, "numvfs_before");
+                json_builder_add_int_value(b, r->numvfs_before);
+                json_builder_set_member_name(b, "numvfs");
+                json_builder_add_int_value(b, r->numvfs_after);
+                json_autoprobe(b, "drivers_autoprobe_before", r->autoprobe_before);
+                json_autoprobe(b, "drivers_autoprobe", r->autoprobe_after);
+                hd_json_add_string_list(b, "removed", r->removed);
+                json_vf_list(b, "vfs", r->created);
+                hd_json_add_write_log(b, ctx);
+                json_builder_end_object(b);
+                cli_print_json(b);
+                return HD_EXIT_OK;
+        }
+        if (!r->changed) {
+                cli_print("%s already has %d VFs%s; nothing to change\n", r->pf, r->numvfs_after,
+                          r->autoprobe_after == 0   ? " (driver autoprobe off)"
+                          : r->autoprobe_after == 1 ? " (driver autoprobe on)"
+                                                    : "");
+                return HD_EXIT_OK;
+        }
+        cli_print("%s %s %d VFs (it had %d)%s\n", r->pf, dry_run ? "would have" : "now has",
+                  r->numvfs_after, r->numvfs_before,
+                  r->autoprobe_after != r->autoprobe_before
+                          ? (r->autoprobe_after ? "; drivers for new VFs: probed"
+                                                : "; drivers for new VFs: not probed")
+                          : "");
+        for (guint i = 0; i < r->created->len; i++) {
+                const HdDevice *vf = r->created->pdata[i];
+                g_autofree char *group = vf->iommu_group >= 0
+                                             ? g_strdup_printf("group %d", vf->iommu_group)
+                                             : g_strdup("no IOMMU group");
+
+                cli_print("  %s  %-10s %s\n", vf->name, vf->driver ? vf->driver : "-", group);
+        }
+        if (dry_run)
+                cli_print_write_log(ctx, "Would make these changes, in order (nothing was "
+                                         "changed):");
+        else if (cli->verbose)
+                cli_print_write_log(ctx, "Changes made, in order:");
+        if (!dry_run && r->created->len > 0 && r->autoprobe_after == 0)
+                cli_print("Next: hostdev detach %s (to vfio-pci for a VM)\n",
+                          ((HdDevice *)r->created->pdata[0])->name);
+        return HD_EXIT_OK;
+}
+
 int cmd_sriov(HdCli *cli, int argc, char **argv)
 {
+        int numvfs = -1;
+        int timeout = 60;
+        g_autofree char *autoprobe_text = NULL;
+        gboolean dry_run = FALSE;
+        const GOptionEntry entries[] = {
+                { "numvfs", 0, 0, G_OPTION_ARG_INT, &numvfs,
+                  "Change the number of VFs to N (0 removes them): refused while a VF is in use "
+                  "(open by a VM, detached by hostdev, used by the host)",
+                  "N" },
+                { "autoprobe", 0, 0, G_OPTION_ARG_STRING, &autoprobe_text,
+                  "Whether the kernel binds drivers to new VFs (no: VFs meant for vfio-pci)",
+                  "yes|no" },
+                { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
+                  "Wait at most this long for the kernel to remove VFs (default 60)", "SECONDS" },
+                { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
+                  "Check and print the writes it would make, change nothing", NULL },
+                { NULL },
+        };
         g_autoptr(GOptionContext) octx = cli_option_context(
                 cli, "ADDRESS",
                 "Show an SR-IOV physical function and its virtual functions: total and enabled "
                 "VFs, their device id, driver autoprobe, and per VF its driver, IOMMU group, "
-                "interfaces and what the host does with it.",
-                "hostdev sriov 0000:18:00.0", NULL);
+                "interfaces and what the host does with it. With --numvfs, change the number "
+                "of VFs as one transaction (0 then N, as the kernel requires; rolled back on "
+                "any failure).",
+                "hostdev sriov 0000:18:00.0 --numvfs 4 --autoprobe no", entries);
         g_autoptr(GError) error = NULL;
         g_autoptr(GArray) one = NULL;
         g_autoptr(HdDevice) pf = NULL;
         g_autoptr(GPtrArray) vfs = g_ptr_array_new_with_free_func((GDestroyNotify)hd_device_free);
         g_autofree char *vf_device = NULL;
         g_autofree char *autoprobe = NULL;
+        HdSriovRequest request = { .autoprobe = -1 };
         HdCtx *ctx;
 
         if (!cli_parse_options(cli, octx, &argc, &argv))
                 return HD_EXIT_USAGE;
         if (argc != 2)
                 return cli_usage_error(cli, "sriov takes exactly one device address");
+        if (autoprobe_text && !parse_yes_no(autoprobe_text, &request.autoprobe))
+                return cli_usage_error(cli, "--autoprobe takes yes or no");
+        if (timeout < 1 || timeout > 3600)
+                return cli_usage_error(cli, "--timeout takes 1 to 3600 seconds");
+        if (numvfs < -1 || (numvfs == -1 && autoprobe_text == NULL && dry_run))
+                return cli_usage_error(cli, numvfs < -1 ? "--numvfs takes 0 or more"
+                                                        : "--dry-run needs --numvfs or "
+                                                          "--autoprobe");
         one = cli_resolve_devices(cli, argc, argv, FALSE, "hostdev sriov", &error);
         if (!one || !(ctx = cli_open_ctx(cli, &error)))
                 return cli_report_error(cli, error);
+        if (numvfs >= 0 || autoprobe_text) {
+                g_autoptr(HdSriovPf) now = NULL;
+
+                if (numvfs < 0) {
+                        /* --autoprobe alone keeps the count */
+                        now = hd_sriov_pf_load(ctx, &g_array_index(one, HdAddress, 0), &error);
+                        if (!now)
+                                return cli_report_error(cli, error);
+                        numvfs = now->numvfs;
+                }
+                request.numvfs = numvfs;
+                request.timeout_ms = (guint)timeout * 1000;
+                return sriov_change(cli, ctx, &g_array_index(one, HdAddress, 0), &request,
+                                    dry_run);
+        }
         pf = hd_device_load(ctx, &g_array_index(one, HdAddress, 0), HD_FIELDS_LIST, &error);
         if (!pf)
                 return cli_report_error(cli, error);
@@ -147,8 +309,7 @@ int cmd_sriov(HdCli *cli, int argc, char **argv)
                         cli_print("      host use: %s\n", (char *)uses->pdata[k]);
         }
         if (vfs->len == 0)
-                cli_print("no VF enabled (echo N > /sys/bus/pci/devices/%s/sriov_numvfs makes "
-                          "N of them)\n",
+                cli_print("no VF enabled (hostdev sriov %s --numvfs N makes N of them)\n",
                           pf->name);
         return HD_EXIT_OK;
 }

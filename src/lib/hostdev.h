@@ -21,6 +21,7 @@
 #include "lock.h"
 #include "pciconfig.h"
 #include "snapshot.h"
+#include "sriov.h"
 #include "state.h"
 #include "guest.h"
 #include "vm.h"

@@ -27,7 +27,15 @@
 
 const char *hd_tx_kind_to_string(HdTxKind kind)
 {
-        return kind == HD_TX_ATTACH ? "attach" : "detach";
+        switch (kind) {
+        case HD_TX_ATTACH:
+                return "attach";
+        case HD_TX_SRIOV:
+                return "sriov";
+        case HD_TX_DETACH:
+        default:
+                return "detach";
+        }
 }
 
 static gboolean tx_kind_from_string(const char *s, HdTxKind *out)
@@ -36,6 +44,8 @@ static gboolean tx_kind_from_string(const char *s, HdTxKind *out)
                 *out = HD_TX_DETACH;
         else if (g_strcmp0(s, "attach") == 0)
                 *out = HD_TX_ATTACH;
+        else if (g_strcmp0(s, "sriov") == 0)
+                *out = HD_TX_SRIOV;
         else
                 return FALSE;
         return TRUE;
@@ -74,6 +84,7 @@ HdJournal *hd_journal_new(HdCtx *ctx, HdTxKind kind)
         j->state = g_strdup("writing");
         j->devices = g_ptr_array_new_with_free_func(device_free);
         j->steps = g_ptr_array_new_with_free_func(step_free);
+        j->sriov_autoprobe = -1;
         return j;
 }
 
@@ -141,6 +152,10 @@ static gboolean journal_save(HdJournal *j, GError **error)
         g_key_file_set_integer(kf, "transaction", "pid", (int)getpid());
         g_key_file_set_integer(kf, "transaction", "devices", (int)j->devices->len);
         g_key_file_set_integer(kf, "transaction", "steps", (int)j->steps->len);
+        if (j->kind == HD_TX_SRIOV) {
+                g_key_file_set_integer(kf, "sriov", "numvfs", j->sriov_numvfs);
+                g_key_file_set_integer(kf, "sriov", "autoprobe", j->sriov_autoprobe);
+        }
         for (guint i = 0; i < j->devices->len; i++) {
                 HdJournalDevice *d = j->devices->pdata[i];
                 g_autofree char *grp = g_strdup_printf("device %u", i);
@@ -284,6 +299,11 @@ static HdJournal *journal_load(HdCtx *ctx, const char *name, GError **error)
                 ((HdJournalStep *)j->steps->pdata[j->steps->len - 1])->done =
                         g_key_file_get_boolean(kf, grp, "done", NULL);
         }
+        if (j->kind == HD_TX_SRIOV &&
+            (j->devices->len != 1 ||
+             !get_bounded_int(kf, "sriov", "numvfs", 0, 65535, &j->sriov_numvfs) ||
+             !get_bounded_int(kf, "sriov", "autoprobe", -1, 1, &j->sriov_autoprobe)))
+                return unparseable(error, file, "has a bad sriov entry");
         return g_steal_pointer(&j);
 }
 
@@ -402,6 +422,51 @@ gboolean hd_journal_restore_device(HdCtx *ctx, const char *name, const char *dri
         return TRUE;
 }
 
+/* A PF's SR-IOV attribute as a number; -1 when absent or garbled. */
+static int sriov_attr(HdCtx *ctx, const char *pf, const char *name)
+{
+        g_autofree char *path = g_strdup_printf("sys/bus/pci/devices/%s/%s", pf, name);
+        g_autofree char *text = hd_read_attr_optional_at(hd_ctx_get_root_fd(ctx), path);
+        gint64 v;
+
+        return text && hd_parse_int(g_strstrip(text), 0, 65535, &v) ? (int)v : -1;
+}
+
+gboolean hd_journal_restore_sriov(HdCtx *ctx, const char *pf, int numvfs, int autoprobe,
+                                  guint timeout_ms, GError **error)
+{
+        g_autofree char *count_path = g_strdup_printf("sys/bus/pci/devices/%s/sriov_numvfs", pf);
+        g_autofree char *probe_path =
+                g_strdup_printf("sys/bus/pci/devices/%s/sriov_drivers_autoprobe", pf);
+        g_autofree char *count = g_strdup_printf("%d", numvfs);
+        int cur = sriov_attr(ctx, pf, "sriov_numvfs");
+
+        if (cur < 0) {
+                g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
+                            "%s has no sriov_numvfs to restore %d VFs to; is it still there? "
+                            "(hostdev sriov %s)", pf, numvfs, pf);
+                return FALSE;
+        }
+        /* autoprobe first: the VFs created below are probed (or not) as they were */
+        if (autoprobe >= 0 && sriov_attr(ctx, pf, "sriov_drivers_autoprobe") != autoprobe &&
+            !hd_ctx_write(ctx, probe_path, autoprobe ? "1" : "0", error))
+                return FALSE;
+        if (cur == numvfs)
+                return TRUE;
+        if (cur > 0 && !hd_ctx_write_bounded(ctx, count_path, "0", timeout_ms, error))
+                return FALSE;
+        if (numvfs > 0 && !hd_ctx_write_bounded(ctx, count_path, count, timeout_ms, error))
+                return FALSE;
+        if (!hd_ctx_get_dry_run(ctx) && sriov_attr(ctx, pf, "sriov_numvfs") != numvfs) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "%s did not return to %d VFs (it has %d); run hostdev recover "
+                            "again, or: hostdev sriov %s --numvfs %d",
+                            pf, numvfs, sriov_attr(ctx, pf, "sriov_numvfs"), pf, numvfs);
+                return FALSE;
+        }
+        return TRUE;
+}
+
 gboolean hd_journal_rollback(HdJournal *j, GError **error)
 {
         g_autoptr(GString) failures = g_string_new(NULL);
@@ -410,7 +475,19 @@ gboolean hd_journal_rollback(HdJournal *j, GError **error)
         j->state = g_strdup("rolling-back");
         if (!journal_save(j, error))
                 return FALSE;
-        for (guint i = j->devices->len; i > 0; i--) {
+        if (j->kind == HD_TX_SRIOV) {
+                HdJournalDevice *pf = j->devices->pdata[0];
+                g_autoptr(GError) local = NULL;
+
+                hd_ctx_log(j->ctx, HD_LOG_INFO, "%s %s to %d VFs",
+                           hd_ctx_get_dry_run(j->ctx) ? "would roll back" : "rolling back",
+                           pf->name, j->sriov_numvfs);
+                if (!hd_journal_restore_sriov(j->ctx, pf->name, j->sriov_numvfs,
+                                              j->sriov_autoprobe, HD_SRIOV_WRITE_TIMEOUT_MS,
+                                              &local))
+                        g_string_append(failures, local->message);
+        }
+        for (guint i = j->kind == HD_TX_SRIOV ? 0 : j->devices->len; i > 0; i--) {
                 HdJournalDevice *d = j->devices->pdata[i - 1];
                 g_autoptr(GError) local = NULL;
 

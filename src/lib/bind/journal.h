@@ -65,6 +65,9 @@
 typedef enum {
         HD_TX_DETACH,
         HD_TX_ATTACH,
+        HD_TX_SRIOV, /* "sriov": a PF's VF count and autoprobe (sriov.h); rolled back by
+                      * writing them back (0 then the old count), bounded like the forward
+                      * writes; its one device is the PF */
 } HdTxKind;
 
 const char *hd_tx_kind_to_string(HdTxKind kind);
@@ -91,7 +94,18 @@ typedef struct {
         char *state;           /* "writing", "committing", "rolling-back" */
         GPtrArray *devices;    /* HdJournalDevice* */
         GPtrArray *steps;      /* HdJournalStep* */
+        /* HD_TX_SRIOV: what the PF (devices[0]) had before */
+        int sriov_numvfs;      /* VFs enabled */
+        int sriov_autoprobe;   /* sriov_drivers_autoprobe 0/1, -1 when the kernel has none */
 } HdJournal;
+
+/* How long one write of a VF count may wait for the kernel (sriov.h S2). */
+#define HD_SRIOV_WRITE_TIMEOUT_MS 60000
+
+/* Return @pf to @numvfs VFs and @autoprobe (-1: leave): the SR-IOV rollback primitive,
+ * idempotent (reads before it writes), each count write bounded by @timeout_ms. */
+gboolean hd_journal_restore_sriov(HdCtx *ctx, const char *pf, int numvfs, int autoprobe,
+                                  guint timeout_ms, GError **error);
 
 /* A new, unsaved transaction. */
 HdJournal *hd_journal_new(HdCtx *ctx, HdTxKind kind);

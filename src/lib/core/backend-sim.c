@@ -19,9 +19,15 @@
  *                                 device's native driver, else a driver whose new_id matches
  *   drivers/<drv>/new_id "v d"    remembered; unbound matching devices are probed at once
  *   drivers/<drv>/remove_id "v d" forgotten
- *   devices/<a>/sriov_numvfs N    checked as the kernel does (ERANGE above totalvfs, EBUSY
- *                                 from N VFs to M without 0 between) and stored; the VF
- *                                 devices are not created or removed
+ *   devices/<a>/sriov_numvfs N    checked in the kernel's order (EINVAL, ERANGE above
+ *                                 totalvfs, equal is a no-op, ENOENT without a PF driver that
+ *                                 configures SR-IOV, EBUSY from N VFs to M without 0 between);
+ *                                 N from 0 creates the VFs (address from sriov_offset/stride,
+ *                                 ids from the PF and sriov_vf_device, a new IOMMU group each
+ *                                 when the PF has one, probed with the PF's VF driver when
+ *                                 sriov_drivers_autoprobe is 1); 0 removes them, and while a
+ *                                 process holds a VF's /dev/vfio/N open the write waits for it
+ *                                 (as vfio's release request does), the count already 0
  *   anything else that exists     stored as written (reset, remove, ...)
  *
  * A driver "matches" a device when it is the device's override, or (without an override) its
@@ -29,7 +35,9 @@
  * lookup: the sim remembers each device's driver the first time it touches the tree, in
  * var/lib/hostdev-sim/state below the root. A device first seen on vfio-pci or pci-stub has no
  * known native driver and stays unbound when reprobed without an override (the limit of
- * imitating modalias matching without the modules).
+ * imitating modalias matching without the modules). The driver of a PF's VFs is kept the same
+ * way under [vf-driver] (learnt from VFs the sim removes, or seeded by mkfixture.py from the
+ * topology's vf_driver), so VFs it creates later are probed with it.
  *
  * dev/vfio/<N> appears when a member of group N binds to vfio-pci and goes when none is left,
  * as the kernel registers the group with the first vfio device; whether the group is viable is
@@ -171,16 +179,26 @@ static gboolean device_exists(int root_fd, const char *addr)
         return dir != NULL;
 }
 
-/* A relative symlink at @link (below the root) pointing at @target (below the root), the way
- * the kernel makes them relative so the tree can be moved. */
+/* A relative symlink at @link (below the root) pointing at @target (below the root), made
+ * the way the kernel's sysfs makes them: up to the nearest common directory and down again
+ * ("../../../devices/..." from sys/bus/pci/devices), so the tree can be moved and a link is
+ * resolved alike from the root fd or the sys fd. */
 static gboolean make_link(int root_fd, const char *link, const char *target, GError **error)
 {
+        g_auto(GStrv) from = g_strsplit(link, "/", -1);
+        g_auto(GStrv) to = g_strsplit(target, "/", -1);
+        guint nf = g_strv_length(from), nt = g_strv_length(to), common = 0;
         g_autoptr(GString) rel = g_string_new(NULL);
 
-        for (const char *p = link; *p; p++)
-                if (*p == '/')
-                        g_string_append(rel, "../");
-        g_string_append(rel, target);
+        /* from's last part is the link's own name: only its directories count */
+        while (common + 1 < nf && common < nt && strcmp(from[common], to[common]) == 0)
+                common++;
+        for (guint i = common; i + 1 < nf; i++)
+                g_string_append(rel, "../");
+        for (guint i = common; i < nt; i++)
+                g_string_append_printf(rel, "%s%s", to[i], i + 1 < nt ? "/" : "");
+        if (rel->len == 0)
+                g_string_append(rel, ".");
         (void)hd_unlink_at(root_fd, link, 0);
         if (!hd_symlink_at(rel->str, root_fd, link))
                 return errno_error(error, errno, link, NULL);
@@ -230,9 +248,11 @@ static GKeyFile *state_load(HdCtx *ctx, int root_fd)
         g_autofree char *data = hd_read_file_at(root_fd, SIM_STATE_FILE, 1 << 20, NULL);
         g_autoptr(GPtrArray) names = NULL;
 
-        if (data && g_key_file_load_from_data(kf, data, -1, G_KEY_FILE_NONE, NULL))
+        if (data && g_key_file_load_from_data(kf, data, -1, G_KEY_FILE_NONE, NULL) &&
+            g_key_file_has_group(kf, "native"))
                 return g_steal_pointer(&kf);
-        /* First touch of this tree: remember every device's driver as its native one. */
+        /* First touch of this tree (the fixture builder may have seeded [vf-driver]): remember
+         * every device's driver as its native one. */
         names = hd_list_dir_at(root_fd, "sys/bus/pci/devices", NULL);
         for (guint i = 0; names && i < names->len; i++) {
                 g_autofree char *dir = device_dir(root_fd, names->pdata[i]);
@@ -500,30 +520,386 @@ static gboolean write_driver_file(HdCtx *ctx, int root_fd, GKeyFile *kf, const c
         return hd_write_file_atomic_at(root_fd, path, value, -1, error);
 }
 
-/* sriov_numvfs_store(): the count is checked and stored; the VFs themselves are not created
- * or removed (a fixture describes the VFs it has). */
-static gboolean write_numvfs(HdCtx *ctx, int root_fd, const char *path, const char *value,
-                             GError **error)
+/* ---------------------------------------------------------------- SR-IOV (drivers/pci/iov.c) */
+
+/* Remove @path (below the root) and everything in it; links are removed, never followed. */
+static void remove_tree(int root_fd, const char *path)
 {
-        g_autofree char *dir = g_path_get_dirname(path);
-        g_autofree char *total_path = g_strdup_printf("%s/sriov_totalvfs", dir);
-        g_autofree char *total_text = hd_read_attr_optional_at(root_fd, total_path);
-        g_autofree char *cur_text = hd_read_attr_optional_at(root_fd, path);
+        struct stat st;
+        g_autoptr(GPtrArray) names = NULL;
+
+        if (!hd_stat_at(root_fd, path, TRUE, &st))
+                return;
+        if (!S_ISDIR(st.st_mode)) {
+                (void)hd_unlink_at(root_fd, path, 0);
+                return;
+        }
+        names = hd_list_dir_at(root_fd, path, NULL);
+        for (guint i = 0; names && i < names->len; i++) {
+                g_autofree char *child = g_strdup_printf("%s/%s", path, (char *)names->pdata[i]);
+
+                remove_tree(root_fd, child);
+        }
+        (void)hd_unlink_at(root_fd, path, AT_REMOVEDIR);
+}
+
+/* The kernel allocates IOMMU group ids with an IDA: the lowest free one. */
+static int lowest_free_group(int root_fd)
+{
+        for (int n = 0; n < 65536; n++) {
+                char path[48];
+
+                g_snprintf(path, sizeof(path), "sys/kernel/iommu_groups/%d", n);
+                if (!hd_exists_at(root_fd, path, TRUE))
+                        return n;
+        }
+        return -1;
+}
+
+/* A PF attribute as a number (decimal, or hex with @hex); @fallback when absent or garbled. */
+static guint64 pf_number(int root_fd, const char *dir, const char *name, gboolean hex,
+                         guint64 fallback)
+{
+        g_autofree char *path = g_strdup_printf("%s/%s", dir, name);
+        g_autofree char *text = hd_read_attr_optional_at(root_fd, path);
+        guint64 v;
+        gint64 d;
+
+        if (!text)
+                return fallback;
+        g_strstrip(text);
+        if (hex)
+                return hd_parse_hex(text, G_MAXUINT32, &v) ? v : fallback;
+        return hd_parse_int(text, 0, G_MAXINT32, &d) ? (guint64)d : fallback;
+}
+
+/* VF @i's address: the PF's routing id + offset + stride * i (pci_iov_virtfn_bus/devfn). */
+static gboolean vf_name(const HdDevice *pf, guint64 offset, guint64 stride, guint64 i, char *out)
+{
+        guint64 rid = ((guint64)pf->address.bus << 8) + ((guint64)pf->address.slot << 3) +
+                      pf->address.function + offset + stride * i;
+        HdAddress a = { .domain = pf->address.domain };
+
+        if (rid > 0xffff)
+                return FALSE;
+        a.bus = (guint8)(rid >> 8);
+        a.slot = (guint8)((rid >> 3) & 0x1f);
+        a.function = (guint8)(rid & 7);
+        hd_address_format(&a, out);
+        return TRUE;
+}
+
+static gboolean put_file(int root_fd, const char *dir, const char *name, const char *data,
+                         gssize len, GError **error)
+{
+        g_autofree char *path = g_strdup_printf("%s/%s", dir, name);
+
+        return hd_write_file_atomic_at(root_fd, path, data, len, error);
+}
+
+/* Attributes a VF shows as its PF does (pci_iov_add_virtfn() copies ids and class; the rest
+ * the PCI core reads the same way for both). */
+static const char *const vf_copied_attrs[] = {
+        "vendor", "subsystem_vendor", "subsystem_device", "class", "revision", "numa_node",
+        "local_cpulist", "local_cpus", "power_state", "d3cold_allowed", "msi_bus",
+        "broken_parity_status", "dma_mask_bits", "consistent_dma_mask_bits",
+        "current_link_speed", "current_link_width", "max_link_speed", "max_link_width",
+};
+
+/* The attribute files of a new VF in @dir. */
+static gboolean vf_files(int root_fd, const char *pf_dir, const char *dir, const char *name,
+                         guint vf_device, GError **error)
+{
+        g_autofree char *cfg_path = g_strdup_printf("%s/config", pf_dir);
+        g_autoptr(GBytes) cfg = hd_read_bytes_at(root_fd, cfg_path, 4096, NULL);
+        guint v = (guint)pf_number(root_fd, pf_dir, "vendor", TRUE, 0xffff);
+        guint sv = (guint)pf_number(root_fd, pf_dir, "subsystem_vendor", TRUE, 0);
+        guint sd = (guint)pf_number(root_fd, pf_dir, "subsystem_device", TRUE, 0);
+        guint c = (guint)pf_number(root_fd, pf_dir, "class", TRUE, 0);
+        g_autofree char *modalias = g_strdup_printf(
+                "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X", v, vf_device, sv, sd, c >> 16,
+                (c >> 8) & 0xff, c & 0xff);
+        g_autofree char *modalias_line = g_strdup_printf("%s\n", modalias);
+        g_autofree char *uevent = g_strdup_printf(
+                "PCI_CLASS=%X\nPCI_ID=%04X:%04X\nPCI_SUBSYS_ID=%04X:%04X\nPCI_SLOT_NAME=%s\n"
+                "MODALIAS=%s\n",
+                c, v, vf_device, sv, sd, name, modalias);
+        g_autofree char *device = g_strdup_printf("0x%04x\n", vf_device);
+        const char *const own[][2] = {
+                { "device", device },           { "modalias", modalias_line },
+                { "uevent", uevent },           { "driver_override", "(null)\n" },
+                { "enable", "0\n" },            { "irq", "0\n" },
+                { "reset_method", "flr\n" },    { "reset", "" },
+                { "remove", "" },               { "rescan", "" },
+                { "ari_enabled", "0\n" },       { "sriov_vf_msix_count", "0\n" },
+        };
+
+        for (guint i = 0; i < G_N_ELEMENTS(vf_copied_attrs); i++) {
+                g_autofree char *src = g_strdup_printf("%s/%s", pf_dir, vf_copied_attrs[i]);
+                g_autofree char *text = hd_read_attr_optional_at(root_fd, src);
+                g_autofree char *line = NULL;
+
+                if (!text)
+                        continue;
+                line = g_strdup_printf("%s\n", g_strchomp(text));
+                if (!put_file(root_fd, dir, vf_copied_attrs[i], line, -1, error))
+                        return FALSE;
+        }
+        for (guint i = 0; i < G_N_ELEMENTS(own); i++)
+                if (!put_file(root_fd, dir, own[i][0], own[i][1], -1, error))
+                        return FALSE;
+        if (cfg && g_bytes_get_size(cfg) >= 4) {
+                /* The PF's config space with the VF's device id (the kernel answers a VF's ids
+                 * from the PF's SR-IOV capability; the rest of the header is alike). */
+                gsize len = g_bytes_get_size(cfg);
+                g_autofree guint8 *copy = g_memdup2(g_bytes_get_data(cfg, NULL), len);
+
+                copy[2] = (guint8)(vf_device & 0xff);
+                copy[3] = (guint8)(vf_device >> 8);
+                if (!put_file(root_fd, dir, "config", (const char *)copy, (gssize)len, error))
+                        return FALSE;
+        }
+        return TRUE;
+}
+
+/* The IOMMU group of a new VF: a group of its own (what the kernel gives a VF behind ACS, as
+ * the PF's own group shows), with the PF group's type and unit. Nothing without an IOMMU. */
+static gboolean vf_group(int root_fd, const char *pf_dir, const char *dir, const char *name,
+                         GError **error)
+{
+        g_autofree char *pf_group_link = g_strdup_printf("%s/iommu_group", pf_dir);
+        g_autofree char *pf_group = hd_readlink_at(root_fd, pf_group_link, NULL);
+        g_autofree char *pf_group_dir = NULL, *type_path = NULL, *type = NULL;
+        g_autofree char *unit_link = g_strdup_printf("%s/iommu", pf_dir);
+        g_autofree char *unit = hd_readlink_at(root_fd, unit_link, NULL);
+        g_autofree char *gdir = NULL, *member = NULL, *members = NULL, *link = NULL;
+        int n;
+
+        if (!pf_group)
+                return TRUE;
+        pf_group_dir = hd_path_resolve(pf_dir, pf_group);
+        type_path = g_strdup_printf("%s/type", pf_group_dir);
+        type = hd_read_attr_optional_at(root_fd, type_path);
+        if ((n = lowest_free_group(root_fd)) < 0)
+                return errno_error(error, ENOSPC, "sys/kernel/iommu_groups", NULL);
+        gdir = g_strdup_printf("sys/kernel/iommu_groups/%d", n);
+        member = g_strdup_printf("%s/devices/%s", gdir, name);
+        members = g_strdup_printf("%s/devices", gdir);
+        link = g_strdup_printf("%s/iommu_group", dir);
+        if (!hd_mkdir_p_at(root_fd, members, 0755, error) ||
+            !put_file(root_fd, gdir, "type", type ? type : "DMA\n", -1, error) ||
+            !put_file(root_fd, gdir, "reserved_regions", "", -1, error) ||
+            !make_link(root_fd, member, dir, error) || !make_link(root_fd, link, gdir, error))
+                return FALSE;
+        if (unit) {
+                g_autofree char *unit_dir = hd_path_resolve(pf_dir, unit);
+                g_autofree char *ulink = g_strdup_printf("%s/iommu", dir);
+
+                if (!make_link(root_fd, ulink, unit_dir, error))
+                        return FALSE;
+        }
+        return TRUE;
+}
+
+/* pci_iov_add_virtfn(): VF @i of @pf appears beside it, and is probed when the PF's
+ * sriov_drivers_autoprobe is 1 (with the VF driver the sim knows for this PF). */
+static gboolean vf_add(HdCtx *ctx, int root_fd, GKeyFile *kf, const HdDevice *pf,
+                       const char *pf_dir, guint64 i, GError **error)
+{
+        guint64 offset = pf_number(root_fd, pf_dir, "sriov_offset", FALSE, 1);
+        guint64 stride = pf_number(root_fd, pf_dir, "sriov_stride", FALSE, 1);
+        guint vf_device = (guint)pf_number(root_fd, pf_dir, "sriov_vf_device", TRUE,
+                                           pf->device_id & 0xffff);
+        g_autofree char *parent = g_path_get_dirname(pf_dir);
+        g_autofree char *dir = NULL, *bus_link = NULL, *virtfn = NULL, *physfn = NULL;
+        g_autofree char *subsys = NULL, *vf_driver = NULL, *msi = NULL;
+        g_autoptr(HdDevice) vf = NULL;
+        char name[HD_ADDRESS_STRLEN];
+
+        if (!vf_name(pf, offset, stride, i, name))
+                return errno_error(error, ENOMEM, pf_dir, "(VF beyond bus 255)");
+        dir = g_strdup_printf("%s/%s", parent, name);
+        bus_link = g_strdup_printf("sys/bus/pci/devices/%s", name);
+        virtfn = g_strdup_printf("%s/virtfn%" G_GUINT64_FORMAT, pf_dir, i);
+        physfn = g_strdup_printf("%s/physfn", dir);
+        subsys = g_strdup_printf("%s/subsystem", dir);
+        msi = g_strdup_printf("%s/msi_irqs", dir);
+        if (!hd_mkdir_p_at(root_fd, msi, 0755, error))
+                return FALSE;
+        if (!vf_files(root_fd, pf_dir, dir, name, vf_device, error) ||
+            !make_link(root_fd, physfn, pf_dir, error) ||
+            !make_link(root_fd, subsys, "sys/bus/pci", error) ||
+            !vf_group(root_fd, pf_dir, dir, name, error) ||
+            !make_link(root_fd, bus_link, dir, error) || !make_link(root_fd, virtfn, dir, error))
+                return FALSE;
+        vf_driver = g_key_file_get_string(kf, "vf-driver", pf->name, NULL);
+        g_key_file_set_string(kf, "native", name, vf_driver ? vf_driver : "");
+        if (pf_number(root_fd, pf_dir, "sriov_drivers_autoprobe", FALSE, 1) == 0)
+                return TRUE;
+        vf = load_device(ctx, name);
+        return !vf || probe_device(ctx, root_fd, kf, vf, NULL, error);
+}
+
+/* pci_iov_remove_virtfn(): VF @vf (the PF's @virtfn) goes: released by its driver, its names
+ * and its group gone (the group with it when it was the last member). The driver the VF had
+ * is remembered as the PF's VF driver, for VFs created later. */
+static void vf_remove(HdCtx *ctx, int root_fd, GKeyFile *kf, const HdDevice *pf,
+                      const char *pf_dir, const char *virtfn, const HdDevice *vf)
+{
+        g_autofree char *link = g_strdup_printf("%s/%s", pf_dir, virtfn);
+        g_autofree char *target = hd_readlink_at(root_fd, link, NULL);
+        g_autofree char *dir = target ? hd_path_resolve(pf_dir, target) : NULL;
+        g_autofree char *native = g_key_file_get_string(kf, "native", vf->name, NULL);
+        g_autofree char *bus_link = g_strdup_printf("sys/bus/pci/devices/%s", vf->name);
+
+        if (native && *native)
+                g_key_file_set_string(kf, "vf-driver", pf->name, native);
+        (void)g_key_file_remove_key(kf, "native", vf->name, NULL);
+        (void)hd_unlink_at(root_fd, link, 0);
+        (void)hd_unlink_at(root_fd, bus_link, 0);
+        if (vf->driver) {
+                g_autofree char *blink =
+                        g_strdup_printf("sys/bus/pci/drivers/%s/%s", vf->driver, vf->name);
+
+                (void)hd_unlink_at(root_fd, blink, 0);
+        }
+        if (vf->iommu_group >= 0) {
+                g_autofree char *gdir =
+                        g_strdup_printf("sys/kernel/iommu_groups/%d", vf->iommu_group);
+                g_autofree char *member = g_strdup_printf("%s/devices/%s", gdir, vf->name);
+                g_autofree char *members = g_strdup_printf("%s/devices", gdir);
+                g_autoptr(GPtrArray) left = NULL;
+
+                (void)hd_unlink_at(root_fd, member, 0);
+                left = hd_list_dir_at(root_fd, members, NULL);
+                if (!left || left->len == 0)
+                        remove_tree(root_fd, gdir);
+                update_vfio_node(ctx, root_fd, vf->iommu_group);
+        }
+        if (dir)
+                remove_tree(root_fd, dir);
+}
+
+static gboolean group_held(HdCtx *ctx, int group)
+{
+        g_autoptr(GPtrArray) holders = group >= 0 ? hd_usage_group_holders(ctx, group) : NULL;
+
+        return holders && holders->len > 0;
+}
+
+static int compare_virtfn(gconstpointer a, gconstpointer b)
+{
+        const char *x = *(const char *const *)a + strlen("virtfn");
+        const char *y = *(const char *const *)b + strlen("virtfn");
+
+        return (int)(g_ascii_strtoull(x, NULL, 10) > g_ascii_strtoull(y, NULL, 10)) -
+               (int)(g_ascii_strtoull(x, NULL, 10) < g_ascii_strtoull(y, NULL, 10));
+}
+
+/* The PF's virtfnN links, in N order. */
+static GPtrArray *pf_virtfns(int root_fd, const char *pf_dir)
+{
+        g_autoptr(GPtrArray) names = hd_list_dir_at(root_fd, pf_dir, NULL);
+        GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+
+        for (guint i = 0; names && i < names->len; i++)
+                if (g_str_has_prefix(names->pdata[i], "virtfn"))
+                        g_ptr_array_add(out, g_strdup(names->pdata[i]));
+        g_ptr_array_sort(out, compare_virtfn);
+        return out;
+}
+
+/* sriov_numvfs_store(): checked in the kernel's order (EINVAL, ERANGE, no-op when equal,
+ * ENOENT without a PF driver able to configure SR-IOV, EBUSY from N VFs to M), then the VFs
+ * are created or removed as the kernel does. Removing a VF a process holds open waits, as
+ * vfio's release request does, until the holder lets go; the count already reads 0 and the
+ * VFs' names are gone meanwhile. */
+static gboolean write_numvfs(HdCtx *ctx, int root_fd, GKeyFile *kf, const char *path,
+                             const char *pf_name, const char *value, GError **error)
+{
+        g_autofree char *pf_dir = device_dir(root_fd, pf_name);
+        g_autofree char *total_path = NULL;
+        g_autofree char *total_text = NULL, *cur_text = NULL, *driver = NULL;
         g_autofree char *want_text = g_strstrip(g_strdup(value));
+        g_autoptr(HdDevice) pf = NULL;
+        g_autoptr(GPtrArray) virtfns = NULL;
         gint64 total, cur = 0, want;
 
-        if (!total_text || !hd_parse_int(total_text, 0, 65535, &total))
+        if (!pf_dir || !(pf = load_device(ctx, pf_name)))
+                return errno_error(error, ENOENT, path, NULL);
+        total_path = g_strdup_printf("%s/sriov_totalvfs", pf_dir);
+        total_text = hd_read_attr_optional_at(root_fd, total_path);
+        cur_text = hd_read_attr_optional_at(root_fd, path);
+        if (!total_text || !hd_parse_int(g_strstrip(total_text), 0, 65535, &total))
                 return errno_error(error, ENOENT, path, NULL);
         if (!hd_parse_int(want_text, 0, 65535, &want))
                 return errno_error(error, EINVAL, path, NULL);
         if (want > total)
                 return errno_error(error, ERANGE, path, NULL);
         if (cur_text)
-                (void)hd_parse_int(cur_text, 0, 65535, &cur);
+                (void)hd_parse_int(g_strstrip(cur_text), 0, 65535, &cur);
+        if (want == cur)
+                return TRUE;
+        /* "no driver bound to device; cannot configure SR-IOV"; pci-stub has no
+         * sriov_configure, vfio-pci refuses unless loaded with enable_sriov. */
+        driver = current_driver(root_fd, pf_dir);
+        if (!driver || strcmp(driver, "pci-stub") == 0)
+                return errno_error(error, ENOENT, path, NULL);
+        if (hd_driver_is_vfio(driver)) {
+                g_autofree char *p = hd_read_attr_optional_at(
+                        root_fd, "sys/module/vfio_pci/parameters/enable_sriov");
+
+                if (!p || (*p != 'Y' && *p != '1'))
+                        return errno_error(error, ENOENT, path, NULL);
+        }
         /* the kernel: "%d VFs already enabled. Disable before enabling %d VFs" */
-        if (cur > 0 && want > 0 && want != cur)
+        if (cur > 0 && want > 0)
                 return errno_error(error, EBUSY, path, NULL);
-        return hd_write_file_atomic_at(root_fd, path, value, -1, error);
+        virtfns = pf_virtfns(root_fd, pf_dir);
+        if (want == 0) {
+                g_autoptr(GPtrArray) vfs =
+                        g_ptr_array_new_with_free_func((GDestroyNotify)hd_device_free);
+
+                for (guint i = 0; i < virtfns->len; i++) {
+                        g_autofree char *link =
+                                g_strdup_printf("%s/%s", pf_dir, (char *)virtfns->pdata[i]);
+                        g_autofree char *target = hd_readlink_at(root_fd, link, NULL);
+                        g_autofree char *name = target ? g_path_get_basename(target) : NULL;
+                        HdDevice *vf = name ? load_device(ctx, name) : NULL;
+
+                        if (vf)
+                                g_free(native_driver(root_fd, kf, vf->name));
+                        g_ptr_array_add(vfs, vf);
+                }
+                if (!hd_write_file_atomic_at(root_fd, path, "0\n", -1, error))
+                        return FALSE;
+                for (guint i = 0; i < vfs->len; i++) {
+                        const HdDevice *vf = vfs->pdata[i];
+                        g_autofree char *bus_link =
+                                vf ? g_strdup_printf("sys/bus/pci/devices/%s", vf->name) : NULL;
+
+                        if (bus_link)
+                                (void)hd_unlink_at(root_fd, bus_link, 0);
+                }
+                for (guint i = 0; i < vfs->len; i++) {
+                        const HdDevice *vf = vfs->pdata[i];
+
+                        if (!vf)
+                                continue;
+                        while (group_held(ctx, vf->iommu_group))
+                                g_usleep(20 * 1000);
+                        vf_remove(ctx, root_fd, kf, pf, pf_dir, virtfns->pdata[i], vf);
+                }
+                return TRUE;
+        }
+        for (gint64 i = 0; i < want; i++)
+                if (!vf_add(ctx, root_fd, kf, pf, pf_dir, (guint64)i, error))
+                        return FALSE;
+        {
+                g_autofree char *line = g_strdup_printf("%" G_GINT64_FORMAT "\n", want);
+
+                return hd_write_file_atomic_at(root_fd, path, line, -1, error);
+        }
 }
 
 /* The kernel makes each driver-core write atomic (device_lock, the bus's locks); the sim
@@ -575,7 +951,7 @@ static gboolean sim_write_locked(HdCtx *ctx, int root_fd, const char *path, cons
                 ok = write_override(ctx, root_fd, path, parts[4], value, error);
         } else if (n == 6 && strcmp(parts[3], "devices") == 0 &&
                    strcmp(parts[5], "sriov_numvfs") == 0) {
-                ok = write_numvfs(ctx, root_fd, path, value, error);
+                ok = write_numvfs(ctx, root_fd, kf, path, parts[4], value, error);
         } else if (n == 6 && strcmp(parts[3], "drivers") == 0) {
                 if (!driver_loaded(root_fd, parts[4]))
                         return errno_error(error, ENOENT, path, NULL);

@@ -3,10 +3,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <glib-unix.h>
 
 #include "ctx.h"
 #include "fileio.h"
@@ -257,6 +262,117 @@ gboolean hd_ctx_write(HdCtx *ctx, const char *path, const char *value, GError **
                 return FALSE;
         side_effect_done(ctx);
         return TRUE;
+}
+
+/* The write of hd_ctx_write_bounded(), in a grandchild: it reports "0" or "1 MESSAGE" on
+ * @fd and exits; nobody waits for it (init reaps it), so a write the kernel never finishes
+ * leaves no zombie and no stuck thread behind. Returns only in the parent's child. */
+static void bounded_writer(HdCtx *ctx, const char *path, const char *value, int fd)
+{
+        pid_t pid = fork();
+
+        if (pid != 0)
+                _exit(pid < 0 ? 1 : 0);
+        signal(SIGPIPE, SIG_IGN);
+        /* A writer the kernel keeps waiting must not keep the caller's sockets open (the
+         * agent's listening socket: a restarted agent could not bind it again). Files stay:
+         * the root, and the group locks, which now mark the operation as in progress. */
+        for (int other = 3; other < 1024; other++) {
+                struct stat st;
+
+                if (other != fd && fstat(other, &st) == 0 && S_ISSOCK(st.st_mode))
+                        close(other);
+        }
+        {
+                g_autoptr(GError) error = NULL;
+                g_autofree char *answer = NULL;
+
+                if (ctx->backend->write(ctx, ctx->root_fd, path, value, &error))
+                        answer = g_strdup("0");
+                else
+                        answer = g_strdup_printf("1 %s", error->message);
+                (void)!write(fd, answer, strlen(answer));
+        }
+        _exit(0);
+}
+
+gboolean hd_ctx_write_bounded(HdCtx *ctx, const char *path, const char *value, guint timeout_ms,
+                              GError **error)
+{
+        int fds[2];
+        pid_t child;
+        gint64 deadline;
+        g_autoptr(GString) answer = g_string_new(NULL);
+        gboolean eof = FALSE;
+
+        g_return_val_if_fail(path && path[0] != '/' && !strstr(path, ".."), FALSE);
+
+        record(ctx, HD_BACKEND_OP_WRITE, path, value);
+        if (ctx->log_func) {
+                g_autofree char *shown = g_strescape(value, NULL);
+                hd_ctx_log(ctx, HD_LOG_DEBUG, "%swrite '%s' to /%s (bounded: %u ms)",
+                           ctx->dry_run ? "(dry run) " : "", shown, path, timeout_ms);
+        }
+        if (ctx->dry_run)
+                return TRUE;
+        if (!g_unix_open_pipe(fds, FD_CLOEXEC, NULL)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot write /%s: no pipe",
+                            path);
+                return FALSE;
+        }
+        child = fork();
+        if (child < 0) {
+                int err = errno;
+
+                close(fds[0]);
+                close(fds[1]);
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot write /%s: %s", path,
+                            g_strerror(err));
+                return FALSE;
+        }
+        if (child == 0) {
+                close(fds[0]);
+                bounded_writer(ctx, path, value, fds[1]);
+                _exit(0);
+        }
+        close(fds[1]);
+        (void)waitpid(child, NULL, 0); /* the child exits at once, leaving the writer */
+        deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+        while (!eof) {
+                struct pollfd p = { .fd = fds[0], .events = POLLIN };
+                gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+                char buf[512];
+                ssize_t n;
+
+                if (left <= 0)
+                        break;
+                if (poll(&p, 1, (int)MIN(left, 1000)) < 0 && errno != EINTR)
+                        break;
+                if (!(p.revents & (POLLIN | POLLHUP)))
+                        continue;
+                n = read(fds[0], buf, sizeof(buf));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        eof = TRUE;
+                else if (answer->len < 4096)
+                        g_string_append_len(answer, buf, n);
+        }
+        close(fds[0]);
+        if (!eof) {
+                g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
+                            "writing '%s' to /%s did not finish in %u ms: the kernel is still "
+                            "waiting (the write goes on in the background)",
+                            value, path, timeout_ms);
+                return FALSE;
+        }
+        if (answer->len >= 1 && answer->str[0] == '0') {
+                side_effect_done(ctx);
+                return TRUE;
+        }
+        g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "%s",
+                    answer->len > 2 ? answer->str + 2 : "the writer process died");
+        return FALSE;
 }
 
 gboolean hd_ctx_load_module(HdCtx *ctx, const char *module, GError **error)

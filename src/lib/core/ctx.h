@@ -79,6 +79,14 @@ gboolean hd_ctx_get_dry_run(HdCtx *ctx);
  * it from an HdAddress or a constant, never from raw input. Every call is appended to the
  * write log first. */
 gboolean hd_ctx_write(HdCtx *ctx, const char *path, const char *value, GError **error);
+/* hd_ctx_write() for a kernel attribute whose write may wait on a user of the device (the
+ * count of SR-IOV VFs waits for a VM holding a VF): the write runs in a process of its own
+ * and the caller waits at most @timeout_ms. Past it, HD_ERROR_BUSY says the kernel is still
+ * waiting; the write goes on in that process (which holds the caller's group locks until it
+ * ends, so recovery leaves the operation alone) and nothing is left to reap. Writes through
+ * the backend (its error message comes back), logged and dry-run like hd_ctx_write(). */
+gboolean hd_ctx_write_bounded(HdCtx *ctx, const char *path, const char *value, guint timeout_ms,
+                              GError **error);
 gboolean hd_ctx_load_module(HdCtx *ctx, const char *module, GError **error);
 gboolean hd_ctx_run(HdCtx *ctx, const char *const *argv, char **output, GError **error);
 /* The same with the tool's exit status and everything it printed (stdout then stderr), both
