@@ -489,6 +489,82 @@ static void test_cli(void)
         g_assert_nonnull(strstr(out3, "Next: hostdev detach " VF0));
 }
 
+/* --persist: the PF's layout as a udev rule (autoprobe, then the count, once the PF has its
+ * driver), a VF's binding probing the VF itself; --numvfs 0 --persist drops the layout. */
+static void test_persist(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
+        const char *set[] = { "sriov", PF, "--numvfs", "2", "--autoprobe", "no", "--persist",
+                              NULL };
+        const char *detach[] = { "detach", VF1, "--persist", NULL };
+        const char *show[] = { "sriov", PF, "--json", NULL };
+        const char *attach[] = { "attach", VF1, NULL };
+        const char *drop[] = { "sriov", PF, "--numvfs", "0", "--persist", NULL };
+        g_autofree char *out = NULL, *out2 = NULL;
+        g_autofree char *rules = NULL, *vfio = NULL, *entry = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonObject *boot;
+
+        g_assert_cmpint(run(fx, set, NULL, &out, NULL), ==, 0);
+        g_assert_nonnull(strstr(out, PF " comes up with 2 VFs at every boot"));
+        rules = read_rel(fx, "etc/udev/rules.d/60-hostdev-sriov.rules");
+        g_assert_nonnull(strstr(rules, "\nACTION==\"add|bind\", SUBSYSTEM==\"pci\", "
+                                       "KERNEL==\"" PF "\", DRIVER==\"?*\", "
+                                       "ATTR{vendor}==\"0x8086\", ATTR{device}==\"0x1592\", "
+                                       "ATTR{sriov_drivers_autoprobe}=\"0\", "
+                                       "ATTR{sriov_numvfs}=\"2\""));
+        entry = read_rel(fx, "etc/hostdev/sriov.d/" PF);
+        g_assert_nonnull(strstr(entry, "numvfs=2\nautoprobe=0\nvendor=8086\ndevice=1592"));
+        g_assert_cmpint(run(fx, detach, NULL, NULL, NULL), ==, 0);
+        vfio = read_rel(fx, "etc/udev/rules.d/60-hostdev-vfio.rules");
+        g_assert_nonnull(strstr(vfio, "KERNEL==\"" VF1 "\""));
+        g_assert_nonnull(strstr(vfio, "ATTR{driver_override}=\"vfio-pci\", RUN+=\"/bin/sh -c "
+                                      "'echo %k > /sys/bus/pci/drivers_probe'\""));
+        g_assert_cmpint(run(fx, show, NULL, &out2, NULL), ==, 0);
+        root = hd_test_parse_json(out2);
+        boot = json_object_get_object_member(json_node_get_object(root), "at_boot");
+        g_assert_cmpint(json_object_get_int_member(boot, "numvfs"), ==, 2);
+        g_assert_false(json_object_get_boolean_member(boot, "drivers_autoprobe"));
+        g_assert_true(json_object_get_null_member(boot, "not_applied"));
+        g_assert_cmpint(run(fx, attach, NULL, NULL, NULL), ==, 0);
+        g_assert_cmpint(run(fx, drop, NULL, NULL, NULL), ==, 0);
+        g_assert_false(exists_rel(fx, "etc/udev/rules.d/60-hostdev-sriov.rules"));
+        g_assert_false(exists_rel(fx, "etc/hostdev/sriov.d/" PF));
+}
+
+/* P2: a hand-made entry that is not an address, or holds a count that is not a number,
+ * never reaches a rule; a layout for a card that is no longer there says so. */
+static void test_persist_hostile_entries(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = hd_test_path(fx, "etc/hostdev/sriov.d");
+        g_autofree char *bad_name = g_build_filename(dir, "x\"; RUN+=\"evil", NULL);
+        g_autofree char *bad_count = g_build_filename(dir, "0000:3b:00.0", NULL);
+        g_autofree char *gone = g_build_filename(dir, "0000:c1:00.0", NULL);
+        g_autoptr(GPtrArray) list = NULL;
+        g_autofree char *rules = NULL;
+
+        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+        g_assert_true(g_file_set_contents(bad_name, "[sriov]\nnumvfs=2\n", -1, NULL));
+        g_assert_true(g_file_set_contents(bad_count, "[sriov]\nnumvfs=2\"x\n", -1, NULL));
+        g_assert_true(g_file_set_contents(gone, "[sriov]\nnumvfs=2\nautoprobe=-1\n", -1, NULL));
+        g_assert_true(hd_sriov_persist_set(ctx, PF, 8, 1, &error));
+        g_assert_no_error(error);
+        list = hd_sriov_persist_list(ctx);
+        g_assert_cmpuint(list->len, ==, 2);
+        g_assert_cmpstr(((HdSriovPersistEntry *)list->pdata[0])->pf, ==, PF);
+        g_assert_null(((HdSriovPersistEntry *)list->pdata[0])->not_applied);
+        g_assert_nonnull(strstr(((HdSriovPersistEntry *)list->pdata[1])->not_applied,
+                                "no device at 0000:c1:00.0"));
+        rules = read_rel(fx, "etc/udev/rules.d/60-hostdev-sriov.rules");
+        g_assert_null(strstr(rules, "evil"));
+        g_assert_null(strstr(rules, "3b:00.0"));
+        g_assert_nonnull(strstr(rules, "KERNEL==\"0000:c1:00.0\", DRIVER==\"?*\", "
+                                       "ATTR{sriov_numvfs}=\"2\""));
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -506,5 +582,7 @@ int main(int argc, char **argv)
         g_test_add_func("/sriov/numvfs/crash-recover", test_crash_and_recover);
         g_test_add_func("/sriov/numvfs/bounded-write", test_bounded_write);
         g_test_add_func("/sriov/cli", test_cli);
+        g_test_add_func("/sriov/persist", test_persist);
+        g_test_add_func("/sriov/persist/hostile", test_persist_hostile_entries);
         return g_test_run();
 }

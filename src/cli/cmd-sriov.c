@@ -76,15 +76,27 @@ static void json_autoprobe(JsonBuilder *b, const char *member, int value)
 
 /* `hostdev sriov ADDR --numvfs N [--autoprobe yes|no]`: the transaction and its answer. */
 static int sriov_change(HdCli *cli, HdCtx *ctx, const HdAddress *address,
-                        const HdSriovRequest *request, gboolean dry_run)
+                        const HdSriovRequest *request, gboolean dry_run, gboolean persist)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(HdSriovReport) r = NULL;
+        g_autoptr(HdSriovPersistEntry) at_boot = NULL;
 
         hd_ctx_set_dry_run(ctx, dry_run);
         r = hd_sriov_set_numvfs(ctx, address, request, &error);
         if (!r)
                 return cli_report_error(cli, error);
+        if (persist) {
+                /* the layout now, at every boot; 0 VFs is the kernel's own default */
+                at_boot = hd_sriov_persist_get(ctx, r->pf);
+                if (r->numvfs_after > 0 &&
+                    !hd_sriov_persist_set(ctx, r->pf, r->numvfs_after, r->autoprobe_after,
+                                          &error))
+                        return cli_report_error(cli, error);
+                if (r->numvfs_after == 0 && at_boot &&
+                    !hd_sriov_persist_remove(ctx, r->pf, &error))
+                        return cli_report_error(cli, error);
+        }
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
 
@@ -103,16 +115,28 @@ static int sriov_change(HdCli *cli, HdCtx *ctx, const HdAddress *address,
                 json_autoprobe(b, "drivers_autoprobe", r->autoprobe_after);
                 hd_json_add_string_list(b, "removed", r->removed);
                 json_vf_list(b, "vfs", r->created);
+                json_builder_set_member_name(b, "persisted");
+                json_builder_add_boolean_value(b, persist);
                 hd_json_add_write_log(b, ctx);
                 json_builder_end_object(b);
                 cli_print_json(b);
                 return HD_EXIT_OK;
         }
+        if (persist && r->numvfs_after > 0)
+                cli_print("%s %s with %d VFs at every boot "
+                          "(etc/udev/rules.d/60-hostdev-sriov.rules)\n",
+                          r->pf, dry_run ? "would come up" : "comes up", r->numvfs_after);
+        else if (persist)
+                cli_print("%s %s no VF layout at boot%s\n", r->pf,
+                          dry_run ? "would keep" : "keeps", at_boot ? "" : " (it had none)");
         if (!r->changed) {
                 cli_print("%s already has %d VFs%s; nothing to change\n", r->pf, r->numvfs_after,
                           r->autoprobe_after == 0   ? " (driver autoprobe off)"
                           : r->autoprobe_after == 1 ? " (driver autoprobe on)"
                                                     : "");
+                if (dry_run && persist)
+                        cli_print_write_log(ctx, "Would make these changes, in order (nothing "
+                                                 "was changed):");
                 return HD_EXIT_OK;
         }
         cli_print("%s %s %d VFs (it had %d)%s\n", r->pf, dry_run ? "would have" : "now has",
@@ -146,6 +170,7 @@ int cmd_sriov(HdCli *cli, int argc, char **argv)
         int timeout = 60;
         g_autofree char *autoprobe_text = NULL;
         gboolean dry_run = FALSE;
+        gboolean persist = FALSE;
         const GOptionEntry entries[] = {
                 { "numvfs", 0, 0, G_OPTION_ARG_INT, &numvfs,
                   "Change the number of VFs to N (0 removes them): refused while a VF is in use "
@@ -154,6 +179,11 @@ int cmd_sriov(HdCli *cli, int argc, char **argv)
                 { "autoprobe", 0, 0, G_OPTION_ARG_STRING, &autoprobe_text,
                   "Whether the kernel binds drivers to new VFs (no: VFs meant for vfio-pci)",
                   "yes|no" },
+                { "persist", 0, 0, G_OPTION_ARG_NONE, &persist,
+                  "Make the same VFs at every boot (a udev rule: autoprobe, then the count; "
+                  "with --numvfs 0, drop it). Keep a VF on vfio-pci with hostdev detach VF "
+                  "--persist",
+                  NULL },
                 { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
                   "Wait at most this long for the kernel to remove VFs (default 60)", "SECONDS" },
                 { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
@@ -175,6 +205,7 @@ int cmd_sriov(HdCli *cli, int argc, char **argv)
         g_autofree char *vf_device = NULL;
         g_autofree char *autoprobe = NULL;
         HdSriovRequest request = { .autoprobe = -1 };
+        g_autoptr(HdSriovPersistEntry) boot = NULL;
         HdCtx *ctx;
 
         if (!cli_parse_options(cli, octx, &argc, &argv))
@@ -185,10 +216,10 @@ int cmd_sriov(HdCli *cli, int argc, char **argv)
                 return cli_usage_error(cli, "--autoprobe takes yes or no");
         if (timeout < 1 || timeout > 3600)
                 return cli_usage_error(cli, "--timeout takes 1 to 3600 seconds");
-        if (numvfs < -1 || (numvfs == -1 && autoprobe_text == NULL && dry_run))
+        if (numvfs < -1 || (numvfs == -1 && autoprobe_text == NULL && (dry_run || persist)))
                 return cli_usage_error(cli, numvfs < -1 ? "--numvfs takes 0 or more"
-                                                        : "--dry-run needs --numvfs or "
-                                                          "--autoprobe");
+                                                        : "--dry-run and --persist need "
+                                                          "--numvfs or --autoprobe");
         one = cli_resolve_devices(cli, argc, argv, FALSE, "hostdev sriov", &error);
         if (!one || !(ctx = cli_open_ctx(cli, &error)))
                 return cli_report_error(cli, error);
@@ -205,7 +236,7 @@ int cmd_sriov(HdCli *cli, int argc, char **argv)
                 request.numvfs = numvfs;
                 request.timeout_ms = (guint)timeout * 1000;
                 return sriov_change(cli, ctx, &g_array_index(one, HdAddress, 0), &request,
-                                    dry_run);
+                                    dry_run, persist);
         }
         pf = hd_device_load(ctx, &g_array_index(one, HdAddress, 0), HD_FIELDS_LIST, &error);
         if (!pf)
@@ -223,6 +254,7 @@ int cmd_sriov(HdCli *cli, int argc, char **argv)
                             pf->name);
                 return cli_report_error(cli, error);
         }
+        boot = hd_sriov_persist_get(ctx, pf->name);
         vf_device = pf_attr(ctx, pf, "sriov_vf_device");
         autoprobe = pf_attr(ctx, pf, "sriov_drivers_autoprobe");
         for (guint i = 0; i < pf->virtfns->len; i++) {
@@ -259,6 +291,21 @@ int cmd_sriov(HdCli *cli, int argc, char **argv)
                         json_builder_add_boolean_value(b, g_strcmp0(autoprobe, "0") != 0);
                 else
                         json_builder_add_null_value(b);
+                json_builder_set_member_name(b, "at_boot");
+                if (boot) {
+                        json_builder_begin_object(b);
+                        json_builder_set_member_name(b, "numvfs");
+                        json_builder_add_int_value(b, boot->numvfs);
+                        json_autoprobe(b, "drivers_autoprobe", boot->autoprobe);
+                        json_builder_set_member_name(b, "not_applied");
+                        if (boot->not_applied)
+                                json_builder_add_string_value(b, boot->not_applied);
+                        else
+                                json_builder_add_null_value(b);
+                        json_builder_end_object(b);
+                } else {
+                        json_builder_add_null_value(b);
+                }
                 json_builder_set_member_name(b, "vfs");
                 json_builder_begin_array(b);
                 for (guint i = 0; i < vfs->len; i++) {
@@ -295,6 +342,11 @@ int cmd_sriov(HdCli *cli, int argc, char **argv)
                           g_strcmp0(autoprobe, "0") != 0
                               ? "probed by the kernel (sriov_drivers_autoprobe=1)"
                               : "not probed (sriov_drivers_autoprobe=0: bind them yourself)");
+        if (boot)
+                cli_print("at boot: %d VFs%s%s%s\n", boot->numvfs,
+                          boot->autoprobe == 0 ? ", drivers not probed" : "",
+                          boot->not_applied ? "; but " : "",
+                          boot->not_applied ? boot->not_applied : "");
         for (guint i = 0; i < vfs->len; i++) {
                 const HdDevice *vf = vfs->pdata[i];
                 g_autoptr(GPtrArray) uses = hd_usage_describe(ctx, vf);

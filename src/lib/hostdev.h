@@ -22,6 +22,7 @@
 #include "pciconfig.h"
 #include "snapshot.h"
 #include "sriov.h"
+#include "sriov-persist.h"
 #include "state.h"
 #include "guest.h"
 #include "vm.h"

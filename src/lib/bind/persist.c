@@ -33,6 +33,7 @@ void hd_persist_entry_free(HdPersistEntry *e)
         g_free(e->driver);
         g_free(e->host_driver);
         g_free(e->not_applied);
+        g_free(e->physfn);
         g_free(e);
 }
 
@@ -203,6 +204,9 @@ GPtrArray *hd_persist_list(HdCtx *ctx, GError **error)
                 e->subsystem_vendor_id = key_id(kf, "subsystem_vendor");
                 e->subsystem_device_id = key_id(kf, "subsystem_device");
                 e->not_applied = not_applied(ctx, e, &a);
+                e->physfn = g_key_file_get_string(kf, "persist", "physfn", NULL);
+                if (e->physfn && !hd_address_parse_sysfs_name(e->physfn, &a))
+                        g_clear_pointer(&e->physfn, g_free);
                 g_ptr_array_add(out, e);
         }
         return out;
@@ -306,7 +310,14 @@ static gboolean regenerate(HdCtx *ctx, GPtrArray *entries, GError **error)
                                                        "ATTR{subsystem_device}==\"0x%04x\", ",
                                                        e->subsystem_vendor_id,
                                                        e->subsystem_device_id);
-                        g_string_append_printf(rules, "ATTR{driver_override}=\"%s\"\n", e->driver);
+                        g_string_append_printf(rules, "ATTR{driver_override}=\"%s\"", e->driver);
+                        /* A VF is created by its PF's driver, and with sriov_drivers_autoprobe
+                         * 0 (sriov.h) nothing probes it: the rule does, once the override is
+                         * set. */
+                        if (e->physfn)
+                                g_string_append(rules, ", RUN+=\"/bin/sh -c 'echo %k > "
+                                                       "/sys/bus/pci/drivers_probe'\"");
+                        g_string_append_c(rules, '\n');
                         if (pre && !g_hash_table_contains(bound_seen, pre)) {
                                 g_string_append_printf(bound, "%s%s", bound->len ? " " : "", pre);
                                 g_hash_table_add(bound_seen, g_strdup(pre));
@@ -381,17 +392,20 @@ static char *card_ids(HdCtx *ctx, const char *name)
         g_autoptr(HdDevice) dev = NULL;
         HdAddress a;
 
+        g_autofree char *physfn = NULL;
+
         if (!hd_address_parse(name, &a, NULL) ||
-            !(dev = hd_device_load(ctx, &a, HD_FIELD_IDS, NULL)) || dev->vendor_id < 0 ||
-            dev->device_id < 0)
+            !(dev = hd_device_load(ctx, &a, HD_FIELD_IDS | HD_FIELD_SRIOV, NULL)) ||
+            dev->vendor_id < 0 || dev->device_id < 0)
                 return g_strdup("");
+        physfn = dev->physfn ? g_strdup_printf("physfn=%s\n", dev->physfn) : g_strdup("");
         if (dev->subsystem_vendor_id < 0 || dev->subsystem_device_id < 0)
-                return g_strdup_printf("vendor=%04x\ndevice=%04x\n", dev->vendor_id,
-                                       dev->device_id);
+                return g_strdup_printf("vendor=%04x\ndevice=%04x\n%s", dev->vendor_id,
+                                       dev->device_id, physfn);
         return g_strdup_printf("vendor=%04x\ndevice=%04x\nsubsystem_vendor=%04x\n"
-                               "subsystem_device=%04x\n",
+                               "subsystem_device=%04x\n%s",
                                dev->vendor_id, dev->device_id, dev->subsystem_vendor_id,
-                               dev->subsystem_device_id);
+                               dev->subsystem_device_id, physfn);
 }
 
 /* P1: the entries and the files generated from them change under one lock, or two processes
@@ -453,7 +467,9 @@ static gboolean persist_add_locked(HdCtx *ctx, GPtrArray *names, const char *dri
                         e->vendor_id = e->device_id = -1;
                         e->subsystem_vendor_id = e->subsystem_device_id = -1;
                         if (hd_address_parse(e->name, &a, NULL) &&
-                            (dev = hd_device_load(ctx, &a, HD_FIELD_IDS, NULL))) {
+                            (dev = hd_device_load(ctx, &a, HD_FIELD_IDS | HD_FIELD_SRIOV,
+                                                  NULL))) {
+                                e->physfn = g_strdup(dev->physfn);
                                 e->vendor_id = dev->vendor_id;
                                 e->device_id = dev->device_id;
                                 e->subsystem_vendor_id = dev->subsystem_vendor_id;

@@ -24,7 +24,9 @@
  *                                           ids vendor=, device=, subsystem_vendor=,
  *                                           subsystem_device= (4 hex digits each; entries
  *                                           written before ids were recorded have none and
- *                                           match by address alone)
+ *                                           match by address alone), and physfn= for a VF
+ *                                           (its rule then runs drivers_probe: VFs made
+ *                                           with sriov_drivers_autoprobe 0 are not probed)
  *   etc/udev/rules.d/60-hostdev-vfio.rules  generated from persist.d
  *   etc/modprobe.d/hostdev-vfio.conf        softdep <host module> pre: <bound driver's
  *                                           module> (vfio-pci, or any driver: driverctl's
@@ -56,6 +58,8 @@ typedef struct {
         /* why the rule will not bind the device at the next boot: another card sits at the
          * address, or none does; NULL when it applies */
         char *not_applied;
+        /* a VF: its PF's address (the rule also probes it: sriov.h), else NULL */
+        char *physfn;
 } HdPersistEntry;
 
 void hd_persist_entry_free(HdPersistEntry *e);

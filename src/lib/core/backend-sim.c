@@ -27,7 +27,9 @@
  *                                 when the PF has one, probed with the PF's VF driver when
  *                                 sriov_drivers_autoprobe is 1); 0 removes them, and while a
  *                                 process holds a VF's /dev/vfio/N open the write waits for it
- *                                 (as vfio's release request does), the count already 0
+ *                                 (as vfio's release request does), the count already 0;
+ *                                 a removed VF's netdevs and disks go with it (a created VF
+ *                                 gets none: the VF driver's own children are not imitated)
  *   anything else that exists     stored as written (reset, remove, ...)
  *
  * A driver "matches" a device when it is the device's override, or (without an override) its
@@ -776,8 +778,27 @@ static void vf_remove(HdCtx *ctx, int root_fd, GKeyFile *kf, const HdDevice *pf,
                         remove_tree(root_fd, gdir);
                 update_vfio_node(ctx, root_fd, vf->iommu_group);
         }
-        if (dir)
+        if (dir) {
+                /* the VF driver's netdevs and disks are unregistered with it */
+                static const char *const classes[][2] = {
+                        { "net", "sys/class/net" },
+                        { "block", "sys/class/block" },
+                        { "block", "sys/block" },
+                };
+
+                for (guint c = 0; c < G_N_ELEMENTS(classes); c++) {
+                        g_autofree char *sub = g_strdup_printf("%s/%s", dir, classes[c][0]);
+                        g_autoptr(GPtrArray) names = hd_list_dir_at(root_fd, sub, NULL);
+
+                        for (guint k = 0; names && k < names->len; k++) {
+                                g_autofree char *cl = g_strdup_printf(
+                                        "%s/%s", classes[c][1], (char *)names->pdata[k]);
+
+                                (void)hd_unlink_at(root_fd, cl, 0);
+                        }
+                }
                 remove_tree(root_fd, dir);
+        }
 }
 
 static gboolean group_held(HdCtx *ctx, int group)
