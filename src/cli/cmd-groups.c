@@ -110,6 +110,17 @@ int cmd_groups(HdCli *cli, int argc, char **argv)
                 g_ptr_array_add(shown, g);
         }
         if (one && shown->len == 0 && !hd_inventory_lookup_group(inv, (int)number)) {
+                g_autoptr(HdMdev) m = hd_mdev_for_group(ctx, (int)number);
+                if (m) {
+                        /* an emulated group (vfio_mdev), which exists even without an IOMMU */
+                        g_set_error(&error, HD_ERROR, HD_ERROR_NOT_FOUND,
+                                    "IOMMU group %" G_GUINT64_FORMAT " holds mediated device %s "
+                                    "(%s on %s), not PCI devices: hostdev mdev list shows it, "
+                                    "hostdev xml %s gives it to a VM",
+                                    number, m->uuid, m->type ? m->type : "unknown type",
+                                    m->parent ? m->parent : "unknown parent", m->uuid);
+                        return cli_report_error(cli, error);
+                }
                 g_set_error(&error, HD_ERROR, HD_ERROR_NOT_FOUND,
                             inv->groups->len ? "no IOMMU group %" G_GUINT64_FORMAT
                                                " on this machine; hostdev groups lists them"

@@ -434,6 +434,23 @@ HdMdev *hd_mdev_get(HdCtx *ctx, const char *uuid, GError **error)
         return m;
 }
 
+HdMdev *hd_mdev_for_group(HdCtx *ctx, int group)
+{
+        g_autofree char *dir = g_strdup_printf("sys/kernel/iommu_groups/%d/devices", group);
+        g_autoptr(GPtrArray) names = hd_list_dir_at(hd_ctx_get_root_fd(ctx), dir, NULL);
+
+        for (guint i = 0; group >= 0 && names && i < names->len; i++) {
+                HdMdev *m;
+                if (hd_mdev_uuid_parse(names->pdata[i], NULL) &&
+                    (m = load_active(ctx, names->pdata[i]))) {
+                        if (m->parent)
+                                load_definition(ctx, m, m->parent);
+                        return m;
+                }
+        }
+        return NULL;
+}
+
 /* ---------------------------------------------------------------- persistence */
 
 char *hd_mdev_definition_path(const char *parent, const char *uuid)

@@ -95,6 +95,10 @@ GPtrArray *hd_mdev_list(HdCtx *ctx, GError **error);
 /* One mdev by UUID (canonical); NOT_FOUND when it is neither active nor defined. */
 HdMdev *hd_mdev_get(HdCtx *ctx, const char *uuid, GError **error);
 
+/* The mediated device that IOMMU group @group holds (its emulated group: a member named by a
+ * UUID), NULL when the group holds none (a PCI group, or no such group). */
+HdMdev *hd_mdev_for_group(HdCtx *ctx, int group);
+
 /* Create an instance of @type on @parent (an mdev_bus name, see hd_mdev_resolve_parent()),
  * with @uuid, or a new v4 UUID when NULL; *@uuid_out (may be NULL) gets it. With @persist, it
  * is also defined in mdevctl's format with start "auto" (created again whenever the parent
