@@ -273,32 +273,49 @@ static void scan_definitions(HdCtx *ctx, GHashTable *by_uuid)
         }
 }
 
+static char *string_member(JsonObject *o, const char *name)
+{
+        JsonNode *n = json_object_get_member(o, name);
+
+        if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+                return NULL;
+        return g_strdup(json_node_get_string(n));
+}
+
+gboolean hd_mdev_definition_parse(const char *text, gssize len, char **type, char **start)
+{
+        g_autoptr(JsonParser) parser = json_parser_new();
+        JsonNode *root;
+        JsonObject *o;
+
+        *type = *start = NULL;
+        if (!json_parser_load_from_data(parser, text, len, NULL) ||
+            !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root))
+                return FALSE;
+        o = json_node_get_object(root);
+        *type = string_member(o, "mdev_type");
+        *start = string_member(o, "start");
+        return TRUE;
+}
+
 /* Fill @m's definition fields from etc/mdevctl.d/@parent/<uuid>. */
 static void load_definition(HdCtx *ctx, HdMdev *m, const char *parent)
 {
         g_autofree char *path = hd_mdev_definition_path(parent, m->uuid);
         g_autofree char *text = hd_read_file_at(hd_ctx_get_root_fd(ctx), path, DEFINITION_MAX,
                                                 NULL);
-        g_autoptr(JsonParser) parser = json_parser_new();
-        JsonObject *o;
+        g_autofree char *type = NULL, *start = NULL;
 
         if (!text)
                 return;
         m->defined = TRUE;
         if (!m->parent)
                 m->parent = g_strdup(parent);
-        if (!json_parser_load_from_data(parser, text, -1, NULL) ||
-            !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
+        if (!hd_mdev_definition_parse(text, -1, &type, &start))
                 return;
-        o = json_node_get_object(json_parser_get_root(parser));
-        if (!m->type && json_object_has_member(o, "mdev_type") &&
-            JSON_NODE_HOLDS_VALUE(json_object_get_member(o, "mdev_type")) &&
-            json_object_get_string_member(o, "mdev_type"))
-                m->type = g_strdup(json_object_get_string_member(o, "mdev_type"));
-        if (json_object_has_member(o, "start") &&
-            JSON_NODE_HOLDS_VALUE(json_object_get_member(o, "start")) &&
-            json_object_get_string_member(o, "start"))
-                m->start = g_strdup(json_object_get_string_member(o, "start"));
+        if (!m->type)
+                m->type = g_steal_pointer(&type);
+        m->start = g_steal_pointer(&start);
 }
 
 /* The active instance @uuid from sysfs; NULL when there is none. */
@@ -618,8 +635,16 @@ gboolean hd_mdev_remove(HdCtx *ctx, const char *uuid, gboolean persist, GError *
         if (m->active) {
                 g_autofree char *path = NULL;
 
+                if (!hd_ctx_get_dry_run(ctx) && m->parent && plain_name(m->parent) &&
+                    !(lock = lock_parent(ctx, m->parent, error)))
+                        return FALSE;
                 /* The kernel's remove waits for the device's user to let go (mtty has no
-                 * request op): a write now would block until QEMU exits. */
+                 * request op): a write now would block until QEMU exits. Who holds it is
+                 * read again under the lock. */
+                if (m->iommu_group >= 0) {
+                        g_ptr_array_unref(m->holders);
+                        m->holders = hd_usage_group_holders(ctx, m->iommu_group);
+                }
                 if (m->holders->len > 0) {
                         g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
                                     "mediated device %s is open: process %s holds /dev/vfio/%d "
@@ -630,9 +655,6 @@ gboolean hd_mdev_remove(HdCtx *ctx, const char *uuid, gboolean persist, GError *
                                     m->uuid);
                         return FALSE;
                 }
-                if (!hd_ctx_get_dry_run(ctx) && m->parent && plain_name(m->parent) &&
-                    !(lock = lock_parent(ctx, m->parent, error)))
-                        return FALSE;
                 path = g_strdup_printf(MDEV_DEVICES "/%s/remove", m->uuid);
                 if (!hd_ctx_write(ctx, path, "1", error)) {
                         g_prefix_error(error, "cannot remove mediated device %s: ", m->uuid);

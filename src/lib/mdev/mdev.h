@@ -114,6 +114,10 @@ gboolean hd_mdev_remove(HdCtx *ctx, const char *uuid, gboolean persist, GError *
 /* A definition file as mdevctl writes it (serde_json's pretty form, no final newline):
  * {"mdev_type": @type, "start": "auto"|"manual", "attrs": []}. */
 char *hd_mdev_definition_text(const char *type, gboolean autostart);
+/* Read a definition file's text (any bytes: the file is the admin's or mdevctl's): its
+ * mdev_type and start, each NULL when absent or not a string. FALSE when it is not a JSON
+ * object. */
+gboolean hd_mdev_definition_parse(const char *text, gssize len, char **type, char **start);
 /* etc/mdevctl.d/<parent>/<uuid>, below the root. */
 char *hd_mdev_definition_path(const char *parent, const char *uuid);
 
