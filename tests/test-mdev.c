@@ -328,6 +328,25 @@ static void test_capacity_shared_and_given_back(void)
         }
 }
 
+static void test_capacity_without_pool_model(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("mdev-host");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *model = hd_test_path(fx, "var/lib/hostdev-sim/mdev/mtty");
+        g_autofree char *a = NULL;
+
+        /* without the fixture's pool each type counts on its own */
+        g_assert_cmpint(unlink(model), ==, 0);
+        g_assert_true(hd_mdev_create(ctx, "mtty", "mtty-2", NULL, FALSE, &a, &error));
+        g_assert_no_error(error);
+        g_assert_cmpint(available(ctx, "mtty", "mtty-2"), ==, 10);
+        g_assert_cmpint(available(ctx, "mtty", "mtty-1"), ==, 22);
+        g_assert_true(hd_mdev_remove(ctx, a, FALSE, &error));
+        g_assert_no_error(error);
+        g_assert_cmpint(available(ctx, "mtty", "mtty-2"), ==, 11);
+}
+
 static void test_over_capacity_refused(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("mdev-host");
@@ -423,6 +442,13 @@ static void test_duplicate_uuid(void)
         assert_has(error->message, "UUID exists: mdev parent mtty refused " NEW_UUID
                                    " for type mtty-1");
         assert_has(error->message, "hostdev mdev list");
+        g_clear_error(&error);
+
+        /* defined for mdevctl on another parent */
+        hd_ctx_set_sim_faults(ctx, NULL);
+        g_assert_false(hd_mdev_create(ctx, IGPU, V58, DEFINED_UUID, FALSE, NULL, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+        assert_has(error->message, "defined for mdevctl on mdev parent mtty");
         g_clear_error(&error);
 
         /* a UUID that is not canonical never becomes a path */
@@ -599,6 +625,21 @@ static void test_persist_failure_removes_instance(void)
         assert_has(error->message, "was removed again");
         g_assert_false(exists(fx, "sys/bus/mdev/devices/" NEW_UUID));
         g_assert_cmpint(available(ctx, "mtty", "mtty-1"), ==, 22);
+}
+
+static void test_create_defined_device(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("mdev-host");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdMdev) m = NULL;
+
+        /* what mdevctl start does for a defined device: create it with its UUID */
+        g_assert_true(hd_mdev_create(ctx, "mtty", "mtty-1", DEFINED_UUID, FALSE, NULL, &error));
+        g_assert_no_error(error);
+        m = hd_mdev_get(ctx, DEFINED_UUID, &error);
+        g_assert_true(m->active && m->defined);
+        g_assert_cmpstr(m->start, ==, "auto");
 }
 
 static void test_dry_run_writes_nothing(void)
@@ -960,6 +1001,7 @@ int main(int argc, char **argv)
         g_test_add_func("/mdev/create-generates-uuid", test_create_generates_uuid);
         g_test_add_func("/mdev/capacity-shared-and-given-back",
                         test_capacity_shared_and_given_back);
+        g_test_add_func("/mdev/capacity-without-pool-model", test_capacity_without_pool_model);
         g_test_add_func("/mdev/over-capacity-refused", test_over_capacity_refused);
         g_test_add_func("/mdev/sim-kernel-answers", test_sim_kernel_answers);
         g_test_add_func("/mdev/duplicate-uuid", test_duplicate_uuid);
@@ -971,6 +1013,7 @@ int main(int argc, char **argv)
         g_test_add_func("/mdev/persist-mdevctl-format", test_persist_mdevctl_format);
         g_test_add_func("/mdev/persist-failure-removes-instance",
                         test_persist_failure_removes_instance);
+        g_test_add_func("/mdev/create-defined-device", test_create_defined_device);
         g_test_add_func("/mdev/dry-run-writes-nothing", test_dry_run_writes_nothing);
         g_test_add_func("/mdev/groups-with-mdev-members", test_groups_with_mdev_members);
         g_test_add_func("/mdev/no-iommu-host", test_no_iommu_host);

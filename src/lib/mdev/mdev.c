@@ -566,6 +566,23 @@ gboolean hd_mdev_create(HdCtx *ctx, const char *parent, const char *type, const 
                             existing->parent ? existing->parent : "unknown");
                 return FALSE;
         }
+        {
+                /* a definition of the UUID elsewhere: mdevctl would see two devices in one */
+                g_autoptr(GHashTable) defs =
+                        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+                const char *defined_on;
+
+                scan_definitions(ctx, defs);
+                defined_on = g_hash_table_lookup(defs, id);
+                if (defined_on && strcmp(defined_on, parent) != 0) {
+                        g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                                    "UUID exists: %s is defined for mdevctl on mdev parent %s "
+                                    "(/etc/mdevctl.d/%s/%s); choose another --uuid, or "
+                                    "hostdev mdev remove %s --persist first",
+                                    id, defined_on, defined_on, id, id);
+                        return FALSE;
+                }
+        }
         if (!hd_ctx_get_dry_run(ctx) && !(lock = lock_parent(ctx, parent, error)))
                 return FALSE;
         /* Capacity is shared between the parent's types and other processes use it too: what
