@@ -973,6 +973,17 @@ static void test_cli_groups_list_check(void)
 
         g_assert_cmpint(cli(fx, (const char *[]){ "groups", "--json", NULL }, NULL, &groups, NULL),
                         ==, 0);
+        /* the JSON holds the PCI groups only: every member an address */
+        g_assert_null(strstr(groups, OPEN_UUID));
+        g_assert_null(strstr(groups, "\"group\" : 40"));
+        g_assert_nonnull(strstr(groups, "\"group\" : 5"));
+        {
+                g_autofree char *text = NULL;
+                g_assert_cmpint(cli(fx, (const char *[]){ "groups", NULL }, NULL, &text, NULL), ==,
+                                0);
+                assert_has(text, "group 5: ready");
+                assert_has(text, "): 40 (" OPEN_UUID ", mtty-2 on mtty)");
+        }
         g_assert_cmpint(cli(fx, (const char *[]){ "list", "--json", NULL }, NULL, &list, NULL), ==,
                         0);
         g_assert_cmpint(hd_test_assert_list_matches_sys(fx->root), >, 0);
@@ -984,6 +995,9 @@ static void test_cli_groups_list_check(void)
         /* no IOMMU: the mdev's group does not make one */
         g_assert_cmpint(cli(nx, (const char *[]){ "groups", NULL }, NULL, &gn, NULL), ==, 0);
         assert_has(gn, "No IOMMU groups");
+        assert_has(gn, "Emulated IOMMU groups of mediated devices, which say nothing about an "
+                       "IOMMU (hostdev mdev list): 0 (5a7c1d00-1111-4222-8333-444455556666, "
+                       "mtty-1 on mtty)");
         cli(nx, (const char *[]){ "check", NULL }, NULL, &check_n, NULL);
         assert_has(check_n, "IOMMU not enabled by the kernel");
         assert_has(check_n, "Passthrough is NOT possible");
