@@ -57,6 +57,27 @@ static gboolean is_problem(const HdGroup *g)
         return TRUE;
 }
 
+/* The emulated groups of mediated devices (vfio_mdev makes one per mdev, with or without an
+ * IOMMU): not PCI groups, named so that /sys/kernel/iommu_groups is not a puzzle. */
+static void print_mdev_groups(HdCtx *ctx)
+{
+        g_autoptr(GPtrArray) mdevs = hd_mdev_list(ctx, NULL);
+        g_autoptr(GString) s = g_string_new(NULL);
+
+        for (guint i = 0; mdevs && i < mdevs->len; i++) {
+                const HdMdev *m = mdevs->pdata[i];
+                if (!m->active || m->iommu_group < 0)
+                        continue;
+                g_string_append_printf(s, "%s%d (%s, %s on %s)", s->len ? ", " : "",
+                                       m->iommu_group, m->uuid, m->type ? m->type : "?",
+                                       m->parent ? m->parent : "?");
+        }
+        if (s->len)
+                cli_print("\nEmulated IOMMU groups of mediated devices, which say nothing about an "
+                          "IOMMU (hostdev mdev list): %s\n",
+                          s->str);
+}
+
 int cmd_groups(HdCli *cli, int argc, char **argv)
 {
         gboolean problems = FALSE;
@@ -110,6 +131,17 @@ int cmd_groups(HdCli *cli, int argc, char **argv)
                 g_ptr_array_add(shown, g);
         }
         if (one && shown->len == 0 && !hd_inventory_lookup_group(inv, (int)number)) {
+                g_autoptr(HdMdev) m = hd_mdev_for_group(ctx, (int)number);
+                if (m) {
+                        /* an emulated group (vfio_mdev), which exists even without an IOMMU */
+                        g_set_error(&error, HD_ERROR, HD_ERROR_NOT_FOUND,
+                                    "IOMMU group %" G_GUINT64_FORMAT " holds mediated device %s "
+                                    "(%s on %s), not PCI devices: hostdev mdev list shows it, "
+                                    "hostdev xml %s gives it to a VM",
+                                    number, m->uuid, m->type ? m->type : "unknown type",
+                                    m->parent ? m->parent : "unknown parent", m->uuid);
+                        return cli_report_error(cli, error);
+                }
                 g_set_error(&error, HD_ERROR, HD_ERROR_NOT_FOUND,
                             inv->groups->len ? "no IOMMU group %" G_GUINT64_FORMAT
                                                " on this machine; hostdev groups lists them"
@@ -138,6 +170,7 @@ int cmd_groups(HdCli *cli, int argc, char **argv)
         if (inv->groups->len == 0) {
                 printf("No IOMMU groups: the kernel is not using an IOMMU on this machine, so no "
                        "device can be passed through.\n'hostdev check' says what to change.\n");
+                print_mdev_groups(ctx);
                 return HD_EXIT_OK;
         }
         if (shown->len == 0) /* --problems, none */
@@ -148,5 +181,7 @@ int cmd_groups(HdCli *cli, int argc, char **argv)
                         putchar('\n');
                 print_group(inv, shown->pdata[i]);
         }
+        if (!one && !problems)
+                print_mdev_groups(ctx);
         return HD_EXIT_OK;
 }

@@ -217,6 +217,70 @@ static void free_args(GuestArgs *a)
         g_free(a->connect);
 }
 
+/* The mediated devices among the arguments (UUIDs, hostdev mdev list): each active, none
+ * twice. */
+static gboolean check_mdevs(HdCtx *ctx, const GPtrArray *mdevs, GError **error)
+{
+        for (guint i = 0; i < mdevs->len; i++) {
+                g_autoptr(HdMdev) m = hd_mdev_get(ctx, mdevs->pdata[i], error);
+
+                for (guint k = 0; k < i; k++)
+                        if (strcmp(mdevs->pdata[k], mdevs->pdata[i]) == 0) {
+                                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                                            "mediated device %s is named twice",
+                                            (char *)mdevs->pdata[i]);
+                                return FALSE;
+                        }
+                if (!m)
+                        return FALSE;
+                if (!m->active) {
+                        g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                                    "mediated device %s is defined but not active; create it "
+                                    "first: hostdev mdev create %s %s --uuid %s",
+                                    m->uuid, m->parent ? m->parent : "PARENT",
+                                    m->type ? m->type : "TYPE", m->uuid);
+                        return FALSE;
+                }
+        }
+        return TRUE;
+}
+
+/* @doc with the <hostdev type='mdev'> elements of @mdevs before its last </devices>, indented
+ * as that line's children; REFUSED when the domain has one of them already. */
+static char *add_mdevs_to_domain(const char *doc, const GPtrArray *mdevs, GError **error)
+{
+        const char *end = g_strrstr(doc, "</devices>");
+        const char *line;
+        g_autoptr(GString) out = NULL;
+        guint indent;
+
+        if (!end) {
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                            "the domain XML has no <devices> element to add mediated devices to");
+                return NULL;
+        }
+        for (guint i = 0; i < mdevs->len; i++) {
+                g_autofree char *q1 = g_strdup_printf("uuid='%s'", (char *)mdevs->pdata[i]);
+                g_autofree char *q2 = g_strdup_printf("uuid=\"%s\"", (char *)mdevs->pdata[i]);
+                if (strstr(doc, q1) || strstr(doc, q2)) {
+                        g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                                    "mediated device %s is already a <hostdev> of this domain",
+                                    (char *)mdevs->pdata[i]);
+                        return NULL;
+                }
+        }
+        for (line = end; line > doc && line[-1] != '\n'; line--)
+                ;
+        indent = (guint)(end - line) + 2;
+        out = g_string_new_len(doc, line - doc);
+        for (guint i = 0; i < mdevs->len; i++) {
+                g_autofree char *x = hd_mdev_hostdev_xml(mdevs->pdata[i], indent);
+                g_string_append(out, x);
+        }
+        g_string_append(out, line);
+        return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
 static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
 {
         GuestArgs a = { 0 };
@@ -269,18 +333,24 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
                 { NULL },
         };
         g_autoptr(GOptionContext) octx = cli_option_context(
-                cli, "ADDRESS...",
+                cli, "ADDRESS|MDEV-UUID...",
                 xml ? "Print libvirt <hostdev> elements for the devices: the functions of one "
                       "host device become functions of one guest slot (multifunction='on' on "
-                      "function 0). The devices must be on vfio-pci unless --managed."
+                      "function 0). The devices must be on vfio-pci unless --managed. A "
+                      "mediated device (its UUID: hostdev mdev list) must exist and becomes "
+                      "<hostdev type='mdev' model='vfio-pci' managed='no'>."
                     : "Print the QEMU -device arguments that give the devices to a VM, one "
-                      "'-device vfio-pci,...' per line. The devices must be on vfio-pci.",
+                      "'-device vfio-pci,...' per line. The devices must be on vfio-pci. A "
+                      "mediated device (its UUID: hostdev mdev list) must exist and becomes "
+                      "'-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/UUID'.",
                 xml ? "hostdev xml --domain vm.xml --write 0000:01:00.0 0000:01:00.1"
                     : "hostdev qemu-args 0000:01:00.0 0000:01:00.1",
                 common);
         g_autoptr(GError) error = NULL;
         g_autoptr(GArray) hosts = NULL;
         g_autoptr(GPtrArray) plan = NULL;
+        g_autoptr(GPtrArray) mdevs = g_ptr_array_new();   /* UUIDs, borrowed from argv */
+        g_autoptr(GPtrArray) pci_argv = g_ptr_array_new(); /* the other arguments */
         HdGuestOptions opts;
         HdCtx *ctx;
         int r = HD_EXIT_OK;
@@ -310,9 +380,22 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
                 r = cli_usage_error(cli, "--write needs --domain FILE");
                 goto out;
         }
-        if (!(hosts = cli_resolve_devices(cli, argc, argv, TRUE,
-                                          xml ? "hostdev xml" : "hostdev qemu-args", &error)) ||
+        g_ptr_array_add(pci_argv, argv[0]);
+        for (int i = 1; i < argc; i++)
+                g_ptr_array_add(hd_mdev_uuid_parse(argv[i], NULL) ? mdevs : pci_argv, argv[i]);
+        if (pci_argv->len == 1 && (a.rom_files || a.rom_bar || a.primary_gpu || a.managed)) {
+                r = cli_usage_error(cli, "--rom-file, --rom-bar, --primary-gpu and --managed are "
+                                         "for PCI devices; a mediated device has none of them");
+                goto out;
+        }
+        if (pci_argv->len == 1)
+                hosts = g_array_new(FALSE, FALSE, sizeof(HdAddress));
+        if ((!hosts && !(hosts = cli_resolve_devices(cli, (int)pci_argv->len,
+                                                     (char **)pci_argv->pdata, TRUE,
+                                                     xml ? "hostdev xml" : "hostdev qemu-args",
+                                                     &error))) ||
             !build_options(&a, hosts, &opts, &error) || !(ctx = cli_open_ctx(cli, &error)) ||
+            !check_mdevs(ctx, mdevs, &error) ||
             !check_primary(ctx, &a, hosts, &error) ||
             !hd_guest_check_roms(ctx, (HdAddress *)hosts->data, hosts->len, &opts, &error) ||
             !hd_guest_check_devices(ctx, (HdAddress *)hosts->data, hosts->len, &opts, &error)) {
@@ -337,8 +420,17 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
                                   : NULL;
                 else
                         doc = hd_read_path(a.domain_file, DOMAIN_XML_MAX, &error);
-                if (!doc || !(patched = hd_guest_patch_domain_xml(doc, (HdAddress *)hosts->data,
-                                                                  hosts->len, &opts, &error))) {
+                if (doc && hosts->len == 0)
+                        patched = g_strdup(doc);
+                else if (doc)
+                        patched = hd_guest_patch_domain_xml(doc, (HdAddress *)hosts->data,
+                                                            hosts->len, &opts, &error);
+                if (patched && mdevs->len > 0) {
+                        char *with = add_mdevs_to_domain(patched, mdevs, &error);
+                        g_free(patched);
+                        patched = with;
+                }
+                if (!doc || !patched) {
                         r = cli_report_error(cli, error);
                         goto out;
                 }
@@ -351,7 +443,7 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
                                 printf("added %u device(s) to VM %s in libvirt (its next start "
                                        "has them; hostdev vm attach-device %s ... --live "
                                        "hot-plugs into a running VM)\n",
-                                       hosts->len, a.domain_file, a.domain_file);
+                                       hosts->len + mdevs->len, a.domain_file, a.domain_file);
                 } else if (a.write_back) {
                         g_autofree char *backup = g_strconcat(a.domain_file, ".orig", NULL);
                         if (!g_file_set_contents(backup, doc, -1, &error) ||
@@ -361,7 +453,7 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
                         }
                         if (!cli->json)
                                 printf("added %u device(s) to %s (previous version: %s)\n",
-                                       hosts->len, a.domain_file, backup);
+                                       hosts->len + mdevs->len, a.domain_file, backup);
                 } else if (!cli->json) {
                         fputs(patched, stdout);
                 }
@@ -384,7 +476,15 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
                 goto out;
         }
         if (xml) {
-                g_autofree char *s = hd_guest_hostdev_xml(plan, &opts, 0);
+                g_autofree char *pci = hd_guest_hostdev_xml(plan, &opts, 0);
+                g_autoptr(GString) all = g_string_new(pci);
+                g_autofree char *s = NULL;
+
+                for (guint i = 0; i < mdevs->len; i++) {
+                        g_autofree char *x = hd_mdev_hostdev_xml(mdevs->pdata[i], 0);
+                        g_string_append(all, x);
+                }
+                s = g_string_free(g_steal_pointer(&all), FALSE);
                 if (cli->json) {
                         g_autoptr(JsonBuilder) b = json_builder_new();
                         json_builder_begin_object(b);
@@ -396,7 +496,20 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
                         fputs(s, stdout);
                 }
         } else {
-                g_auto(GStrv) args = hd_guest_qemu_args(plan, &opts);
+                g_auto(GStrv) pci = hd_guest_qemu_args(plan, &opts);
+                g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func(g_free);
+                g_auto(GStrv) args = NULL;
+
+                for (char **p = pci; *p; p++)
+                        g_ptr_array_add(all, g_strdup(*p));
+                /* each mediated device on the guest's root bus, ids of their own */
+                for (guint i = 0; i < mdevs->len; i++) {
+                        g_autofree char *id = g_strdup_printf("mdev%u", i);
+                        g_ptr_array_add(all, g_strdup("-device"));
+                        g_ptr_array_add(all, hd_mdev_qemu_device(mdevs->pdata[i], id));
+                }
+                g_ptr_array_add(all, NULL);
+                args = (char **)g_ptr_array_steal(all, NULL);
                 if (cli->json) {
                         g_autoptr(JsonBuilder) b = json_builder_new();
                         json_builder_begin_object(b);

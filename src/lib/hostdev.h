@@ -19,6 +19,7 @@
 #include "journal.h"
 #include "json-export.h"
 #include "lock.h"
+#include "mdev.h"
 #include "pciconfig.h"
 #include "snapshot.h"
 #include "sriov.h"

@@ -31,6 +31,7 @@
  *                                 a removed VF's netdevs and disks go with it (a created VF
  *                                 gets none: the VF driver's own children are not imitated)
  *   anything else that exists     stored as written (reset, remove, ...)
+ *   mdev create / remove          the mdev core, in sim-mdev.c
  *
  * A driver "matches" a device when it is the device's override, or (without an override) its
  * native driver or a new_id match. The native driver stands in for the kernel's modalias
@@ -53,7 +54,8 @@
  * Faults (hd_ctx_set_sim_faults(), or HOSTDEV_SIM_FAIL): a comma-separated list of
  * OP@TARGET=ERRNO where OP is override, unbind, bind or probe (TARGET a device address), load
  * (TARGET a module name) or write (TARGET a path below the root), and ERRNO a name (EBUSY,
- * EINVAL, ENODEV, EIO, EPERM, ENOENT, ENOMEM, EAGAIN) or a number. TARGET "*" matches anything.
+ * EINVAL, ENODEV, EIO, EPERM, ENOENT, ENOMEM, EAGAIN, EEXIST, ENOSPC) or a number. TARGET "*"
+ * matches anything.
  * A failing probe is silent (the write succeeds and the device stays unbound), like the
  * kernel's; every other fault fails the write with that errno. run@PROGRAM=STATUS makes the
  * host tool PROGRAM (argv[0]: update-grub, grubby, proxmox-boot-tool, kernel-install,
@@ -97,6 +99,7 @@
 #include "macros.h"
 #include "parse.h"
 #include "pciconfig.h"
+#include "sim-mdev.h"
 #include "usage.h"
 #include "vfio.h"
 
@@ -115,6 +118,7 @@ static int errno_from_name(const char *s)
                 { "EBUSY", EBUSY },   { "EINVAL", EINVAL }, { "ENODEV", ENODEV },
                 { "EIO", EIO },       { "EPERM", EPERM },   { "ENOENT", ENOENT },
                 { "ENOMEM", ENOMEM }, { "EAGAIN", EAGAIN }, { "EEXIST", EEXIST },
+                { "ENOSPC", ENOSPC },
         };
         gint64 n;
 
@@ -958,6 +962,8 @@ static gboolean sim_write_locked(HdCtx *ctx, int root_fd, const char *path, cons
 
         if ((err = sim_fault(ctx, "write", path)))
                 return errno_error(error, err, path, "(injected)");
+        if (hd_sim_mdev_handles(path)) /* sim-mdev.c */
+                return hd_sim_mdev_write(ctx, root_fd, path, value, error);
         if (n < 4 || strcmp(parts[0], "sys") != 0 || strcmp(parts[1], "bus") != 0 ||
             strcmp(parts[2], "pci") != 0) {
                 if (!hd_exists_at(root_fd, path, FALSE))

@@ -114,6 +114,50 @@ static gboolean lock_or_find_holder(int fd, pid_t *holder)
         return FALSE;
 }
 
+/* Open and lock @path (below the root) for @what ("IOMMU group 5"); the descriptor, or -1
+ * with @error set. */
+static int lock_one(int root_fd, const char *path, const char *what, GError **error)
+{
+        char pid[32];
+        int fd = hd_open_at(root_fd, path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+                            0644);
+
+        if (fd < 0) {
+                int err = errno;
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot open the lock of %s (/%s): %s",
+                            what, path, g_strerror(err));
+                return -1;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                int err = errno;
+                pid_t holder = 0;
+                char who[32] = "pid unknown";
+
+                /* (a holder that let go meanwhile leaves the lock to us) */
+                if (err == EWOULDBLOCK && lock_or_find_holder(fd, &holder))
+                        err = 0;
+                if (err) {
+                        close(fd);
+                        if (holder)
+                                g_snprintf(who, sizeof(who), "pid %d", (int)holder);
+                        if (err == EWOULDBLOCK)
+                                g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
+                                            "%s is being changed by another hostdev process (%s); "
+                                            "try again when it has finished",
+                                            what, who);
+                        else
+                                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot lock %s: %s",
+                                            what, g_strerror(err));
+                        return -1;
+                }
+        }
+        /* The holder's pid, for the message another process prints. */
+        g_snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+        if (ftruncate(fd, 0) == 0)
+                (void)!pwrite(fd, pid, strlen(pid), 0);
+        return fd;
+}
+
 HdGroupLocks *hd_group_locks_acquire(HdCtx *ctx, GArray *groups, GError **error)
 {
         g_autoptr(HdGroupLocks) locks = g_new0(HdGroupLocks, 1);
@@ -127,52 +171,40 @@ HdGroupLocks *hd_group_locks_acquire(HdCtx *ctx, GArray *groups, GError **error)
         for (guint i = 0; i < sorted->len; i++) {
                 int group = g_array_index(sorted, int, i);
                 g_autofree char *path = NULL;
-                char pid[32];
+                char what[48];
                 int fd;
 
                 if (group < 0 || (i > 0 && group == g_array_index(sorted, int, i - 1)))
                         continue;
                 path = g_strdup_printf(LOCK_DIR "/group-%d.lock", group);
-                fd = hd_open_at(root_fd, path,
-                                O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
-                if (fd < 0) {
-                        int err = errno;
-                        g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
-                                    "cannot open the lock of IOMMU group %d (/%s): %s", group,
-                                    path, g_strerror(err));
+                g_snprintf(what, sizeof(what), "IOMMU group %d", group);
+                fd = lock_one(root_fd, path, what, error);
+                if (fd < 0)
                         return NULL;
-                }
-                if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-                        int err = errno;
-                        pid_t holder = 0;
-                        char who[32] = "pid unknown";
-
-                        /* (a holder that let go meanwhile leaves the lock to us) */
-                        if (err == EWOULDBLOCK && lock_or_find_holder(fd, &holder))
-                                err = 0;
-                        if (err) {
-                                close(fd);
-                                if (holder)
-                                        g_snprintf(who, sizeof(who), "pid %d", (int)holder);
-                                if (err == EWOULDBLOCK)
-                                        g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
-                                                    "IOMMU group %d is being changed by another "
-                                                    "hostdev process (%s); try again when it has "
-                                                    "finished",
-                                                    group, who);
-                                else
-                                        g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
-                                                    "cannot lock IOMMU group %d: %s", group,
-                                                    g_strerror(err));
-                                return NULL;
-                        }
-                }
-                /* The holder's pid, for the message another process prints. */
-                g_snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-                if (ftruncate(fd, 0) == 0)
-                        (void)!pwrite(fd, pid, strlen(pid), 0);
                 g_array_append_val(locks->fds, fd);
         }
+        return g_steal_pointer(&locks);
+}
+
+HdGroupLocks *hd_named_lock_acquire(HdCtx *ctx, const char *name, const char *what,
+                                    GError **error)
+{
+        g_autoptr(HdGroupLocks) locks = g_new0(HdGroupLocks, 1);
+        g_autofree char *path = NULL;
+        int root_fd = hd_ctx_get_root_fd(ctx);
+        int fd;
+
+        g_return_val_if_fail(name && *name && !strchr(name, '/') && strcmp(name, "..") != 0 &&
+                                 strcmp(name, ".") != 0,
+                             NULL);
+        locks->fds = g_array_new(FALSE, FALSE, sizeof(int));
+        if (!hd_mkdir_p_at(root_fd, LOCK_DIR, 0755, error))
+                return NULL;
+        path = g_strdup_printf(LOCK_DIR "/%s.lock", name);
+        fd = lock_one(root_fd, path, what, error);
+        if (fd < 0)
+                return NULL;
+        g_array_append_val(locks->fds, fd);
         return g_steal_pointer(&locks);
 }
 

@@ -28,6 +28,11 @@ typedef struct HdGroupLocks HdGroupLocks;
  * ascending order. On failure nothing stays locked. */
 HdGroupLocks *hd_group_locks_acquire(HdCtx *ctx, GArray *groups, GError **error);
 void hd_group_locks_release(HdGroupLocks *locks);
+/* One lock of another kind, with the same rules (never waits; BUSY naming the holder):
+ * run/hostdev/@name.lock, @name one path component ("mdev-mtty"); @what names the thing in
+ * messages ("mdev parent mtty"). Released with hd_group_locks_release(). */
+HdGroupLocks *hd_named_lock_acquire(HdCtx *ctx, const char *name, const char *what,
+                                    GError **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdGroupLocks, hd_group_locks_release)
 
 /* The pid of the live process holding the lock of @group, 0 when nobody holds it (or the
