@@ -41,6 +41,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "ctx.h"
 
@@ -183,3 +184,6 @@ char *hd_usb_guest_xml(const HdUsbGuestDevice *devs, guint n, GPtrArray *warning
  * is in that port), or both (named by serial: the port it is in now, and only while that
  * device is there; a warning in @warnings). Never hostaddr. NULL-terminated. */
 char **hd_usb_guest_qemu_args(const HdUsbGuestDevice *devs, guint n, GPtrArray *warnings);
+
+/* The JSON object of @dev (usb-json.c; docs/json.md "hostdev usb list --json"). */
+void hd_usb_json_add_device(JsonBuilder *b, const HdUsbDevice *dev);
