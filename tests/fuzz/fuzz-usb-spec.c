@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "hd-error.h"
 #include "usb.h"
 
 int LLVMFuzzerTestOneInput(const guint8 *data, size_t size);
