@@ -490,6 +490,15 @@ static void test_second_keyboard(void)
         assert_verdict(&u, "1-2", "ready", FALSE);
         assert_verdict(&u, "1-1", "only-keyboard", TRUE);
         usb_clear(&u);
+
+        /* a second keyboard already given to a VM (usbfs) is not the host's */
+        usb_load(&u, variant("[{\"port\": \"1-3.3\", \"id\": \"413c:2113\", \"speed\": \"1.5\", "
+                             "\"interfaces\": [{\"class\": \"03\", \"subclass\": \"01\", "
+                             "\"protocol\": \"01\", \"driver\": \"usbfs\"}]}]",
+                             NULL, NULL));
+        assert_verdict(&u, "1-1", "only-keyboard", TRUE);
+        assert_verdict(&u, "1-3.3", "held", TRUE);
+        usb_clear(&u);
 }
 
 /* Storage: unmounted is ready; swap and a dm holder are host use; the root filesystem is

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "utf8.h"
 
 typedef struct {
         char *serial;
@@ -193,7 +194,7 @@ static int usb_show(HdCli *cli, int argc, char **argv, const UsbArgs *a)
 static void print_warnings(GPtrArray *warnings)
 {
         for (guint i = 0; i < warnings->len; i++) {
-                g_autofree char *w = g_utf8_make_valid(warnings->pdata[i], -1);
+                g_autofree char *w = hd_utf8_printable(warnings->pdata[i]);
                 fprintf(stderr, "warning: %s\n", w);
         }
 }

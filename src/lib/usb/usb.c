@@ -458,16 +458,29 @@ static gboolean is_hub(const HdUsbDevice *dev)
         return dev->device_class == CLASS_HUB || hd_usb_device_has_interface(dev, CLASS_HUB, -1);
 }
 
-/* How many devices (not hubs) present a HID boot @protocol interface. */
+/* Whether @d serves the host as a keyboard or mouse (HID boot @protocol): an interface of the
+ * kind that is not claimed through usbfs (a device already given to a VM is not the host's),
+ * on a device the kernel has authorized. */
+static gboolean host_hid(const HdUsbDevice *d, int protocol)
+{
+        if (d->root_hub || is_hub(d) || d->authorized == 0)
+                return FALSE;
+        for (guint i = 0; i < d->interfaces->len; i++) {
+                const HdUsbInterface *f = d->interfaces->pdata[i];
+                if (f->iface_class == CLASS_HID && f->protocol == protocol &&
+                    g_strcmp0(f->driver, "usbfs") != 0)
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+/* How many devices serve the host as keyboard (mouse). */
 static guint count_hid(GPtrArray *devices, int protocol)
 {
         guint n = 0;
 
-        for (guint i = 0; i < devices->len; i++) {
-                const HdUsbDevice *d = devices->pdata[i];
-                if (!d->root_hub && !is_hub(d) && hd_usb_device_has_interface(d, CLASS_HID, protocol))
-                        n++;
-        }
+        for (guint i = 0; i < devices->len; i++)
+                n += host_hid(devices->pdata[i], protocol);
         return n;
 }
 
@@ -604,15 +617,13 @@ void hd_usb_evaluate(HdCtx *ctx, GPtrArray *devices)
                                                         "unmount it first",
                                                         d->port_path, s->str));
                 }
-                if (!d->root_hub && !is_hub(d) && keyboards == 1 &&
-                    hd_usb_device_has_interface(d, CLASS_HID, HID_BOOT_KEYBOARD)) {
+                if (keyboards == 1 && host_hid(d, HID_BOOT_KEYBOARD)) {
                         set_verdict(d, "only-keyboard", TRUE);
                         g_ptr_array_add(d->reasons,
                                         g_strdup_printf("%s is the host's only keyboard",
                                                         d->port_path));
                 }
-                if (!d->root_hub && !is_hub(d) && mice == 1 &&
-                    hd_usb_device_has_interface(d, CLASS_HID, HID_BOOT_MOUSE)) {
+                if (mice == 1 && host_hid(d, HID_BOOT_MOUSE)) {
                         set_verdict(d, "only-mouse", TRUE);
                         g_ptr_array_add(d->reasons,
                                         g_strdup_printf("%s is the host's only mouse",

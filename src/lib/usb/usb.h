@@ -29,8 +29,10 @@
  *                  process has /dev/bus/usb/BBB/DDD open (the holders: pid, comm, VM)
  *   host-storage   mass storage (interface class 08) whose block devices are mounted, swap, or
  *                  held by device-mapper/md
- *   only-keyboard  the host's only keyboard (HID boot protocol 1 on no other device)
- *   only-mouse     the host's only mouse (HID boot protocol 2 on no other device)
+ *   only-keyboard  the host's only keyboard: the one device with a HID boot protocol 1
+ *                  interface the host uses (not on usbfs: a keyboard given to a VM does not
+ *                  count; authorized)
+ *   only-mouse     the same for the mouse (HID boot protocol 2)
  *   ready          nothing stands in the way
  * Everything but ready is refused by hd_usb_guest_*(); --force (HdUsbGuestOptions.force)
  * overrides held, host-storage, only-keyboard and only-mouse, never the first three.
@@ -148,8 +150,8 @@ gboolean hd_usb_serial_is_typeable(const char *serial);
 
 /* The device of @devices @spec names (borrowed), or NULL: NOT_FOUND (naming hostdev usb list)
  * or INVALID_ARGUMENT for a vendor:product several devices have, listing each with the
- * command that picks it (@command "hostdev usb show"). Root hubs match only by... nothing:
- * they have no port path and are never picked by vendor:product. */
+ * command that picks it (@command "hostdev usb show"). Root hubs are never picked: they have
+ * no port path, and vendor:product (and the serial, the controller's address) skip them. */
 HdUsbDevice *hd_usb_resolve(GPtrArray *devices, const HdUsbSpec *spec, const char *command,
                             GError **error);
 
