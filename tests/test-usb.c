@@ -229,6 +229,47 @@ static void test_inventory(void)
         usb_clear(&u);
 }
 
+/* Names from usb.ids below the root, for devices whose strings are missing; a tree without
+ * it has none. */
+static void test_names(void)
+{
+        static const char ids[] =
+            "# usb.ids\n"
+            "#\tdevice  device_name\n"
+            "0529  Aladdin Knowledge Systems\n"
+            "\t0001  HASP copy protection dongle\n"
+            "\t0514  eToken Pro v4.2.5.4\n"
+            "0781  SanDisk Corp.\n"
+            "\t5581  Ultra\n"
+            "\t\t0001  an interface line, skipped\n"
+            "\n"
+            "C 03  Human Interface Device\n"
+            "\t0529  not a product (the class tables)\n"
+            "046d  not a vendor (after the vendor list)\n";
+        Usb u;
+        g_autofree char *dir = NULL;
+        g_autofree char *file = NULL;
+        HdUsbDevice *d;
+
+        usb_load(&u, hd_test_fixture_new(TOPOLOGY));
+        g_assert_null(find(&u, "1-4")->vendor_name);
+        dir = hd_test_path(u.fx, "usr/share/hwdata");
+        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+        file = g_build_filename(dir, "usb.ids", NULL);
+        g_assert_true(g_file_set_contents(file, ids, -1, NULL));
+        usb_rescan(&u);
+        d = find(&u, "1-4");
+        g_assert_cmpstr(d->vendor_name, ==, "Aladdin Knowledge Systems");
+        g_assert_cmpstr(d->product_name, ==, "HASP copy protection dongle");
+        g_assert_cmpstr(hd_usb_device_name(d), ==, "HASP HL 3.25"); /* its own string first */
+        g_clear_pointer(&d->product, g_free);
+        g_assert_cmpstr(hd_usb_device_name(d), ==, "HASP copy protection dongle");
+        g_assert_cmpstr(find(&u, "2-1")->vendor_name, ==, "SanDisk Corp.");
+        g_assert_null(find(&u, "1-1")->vendor_name); /* 046d after the vendor list */
+        g_assert_null(find(&u, "1-1")->product_name);
+        usb_clear(&u);
+}
+
 /* A host without USB: nothing, no error. */
 static void test_inventory_no_usb(void)
 {
@@ -312,6 +353,7 @@ static void test_spec_hostile(void)
         assert_refused_spec("1:4", NULL, "change at every replug");
         assert_refused_spec("001/004", NULL, "port path");
         assert_refused_spec("1.4", NULL, "hostdev usb list");
+        assert_refused_spec("usb1", NULL, "root hub");
         /* serials: not twice, not with a port path, typeable, at most 126 characters */
         assert_refused_spec("0403:6001:A1", "A1", "once");
         assert_refused_spec("1-2", "A1", "--serial goes with vendor:product");
@@ -708,7 +750,8 @@ static void test_cli_list(void)
 {
         static const char *const device_keys[] = {
                 "port_path", "root_hub", "busnum", "devnum", "devpath", "vendor_id",
-                "product_id", "manufacturer", "product", "serial", "speed", "superspeed",
+                "product_id", "manufacturer", "product", "serial", "vendor_name",
+                "product_name", "speed", "superspeed",
                 "device_class", "kind", "removable", "authorized", "maxchild", "controller",
                 "iommu_group", "node", "sysfs_path", "interfaces", "verdict", "forceable",
                 "reasons", "holders", "host_use",
@@ -855,6 +898,7 @@ int main(int argc, char **argv)
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/usb/inventory", test_inventory);
         g_test_add_func("/usb/inventory-no-usb", test_inventory_no_usb);
+        g_test_add_func("/usb/names", test_names);
         g_test_add_func("/usb/spec-valid", test_spec_valid);
         g_test_add_func("/usb/spec-hostile", test_spec_hostile);
         g_test_add_func("/usb/resolve", test_resolve);

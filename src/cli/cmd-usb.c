@@ -117,9 +117,11 @@ static void print_device(const HdUsbDevice *d)
         g_autofree char *ids = ids_of(d);
         g_autofree char *kind = hd_usb_device_kind(d);
         const char *name = hd_usb_device_name(d);
+        const char *maker = d->manufacturer ? d->manufacturer : d->vendor_name;
+        const char *model = d->product ? d->product : d->product_name;
 
-        cli_print("%s  %s %s%s%s\n", d->port_path, ids, d->manufacturer ? d->manufacturer : "",
-                  d->manufacturer && d->product ? " " : "", d->product ? d->product : "");
+        cli_print("%s  %s %s%s%s\n", d->port_path, ids, maker ? maker : "",
+                  maker && model ? " " : "", model ? model : "");
         cli_print("  kind:        %s%s\n", kind, name ? "" : " (no product string)");
         if (d->serial)
                 cli_print("  serial:      %s\n", d->serial);

@@ -50,6 +50,8 @@ void hd_usb_json_add_device(JsonBuilder *b, const HdUsbDevice *dev)
         hd_json_add_string_or_null(b, "manufacturer", dev->manufacturer);
         hd_json_add_string_or_null(b, "product", dev->product);
         hd_json_add_string_or_null(b, "serial", dev->serial);
+        hd_json_add_string_or_null(b, "vendor_name", dev->vendor_name);
+        hd_json_add_string_or_null(b, "product_name", dev->product_name);
         hd_json_add_string_or_null(b, "speed", dev->speed);
         add_bool(b, "superspeed", hd_usb_device_is_superspeed(dev));
         add_hex(b, "device_class", dev->device_class, 2);

@@ -53,6 +53,8 @@ void hd_usb_device_free(HdUsbDevice *dev)
         g_free(dev->manufacturer);
         g_free(dev->product);
         g_free(dev->serial);
+        g_free(dev->vendor_name);
+        g_free(dev->product_name);
         g_free(dev->speed);
         g_free(dev->removable);
         g_ptr_array_unref(dev->interfaces);
@@ -83,6 +85,22 @@ static gboolean number_in(const char *s, gsize len, guint max, guint *out)
                 return FALSE;
         if (out)
                 *out = (guint)v;
+        return TRUE;
+}
+
+/* Four hex digits. */
+static gboolean hex4(const char *s, gsize len, guint16 *out)
+{
+        guint v = 0;
+
+        if (len != 4)
+                return FALSE;
+        for (gsize i = 0; i < 4; i++) {
+                if (!g_ascii_isxdigit(s[i]))
+                        return FALSE;
+                v = v * 16 + (guint)g_ascii_xdigit_value(s[i]);
+        }
+        *out = (guint16)v;
         return TRUE;
 }
 
@@ -332,6 +350,66 @@ static gint compare_devices(gconstpointer pa, gconstpointer pb)
         return compare_devpath(a->devpath ? a->devpath : "", b->devpath ? b->devpath : "");
 }
 
+/* usb.ids: "VVVV  vendor name" at the start of a line, "\tPPPP  product name" below it; the
+ * vendor list ends at the first line that is neither (the class tables that follow). */
+#define USB_IDS_MAX (8 << 20)
+
+static gboolean ids_line(const char *l, guint16 *id, const char **name)
+{
+        if (!hex4(l, strlen(l) >= 4 ? 4 : 0, id) || l[4] != ' ' || l[5] != ' ' || !l[6])
+                return FALSE;
+        *name = l + 6;
+        return TRUE;
+}
+
+static void load_names(HdCtx *ctx, GPtrArray *devices)
+{
+        static const char *const paths[] = { "usr/share/hwdata/usb.ids", "usr/share/misc/usb.ids",
+                                             "var/lib/usbutils/usb.ids" };
+        g_autofree char *text = NULL;
+        gboolean vendors_seen = FALSE;
+        int vendor = -1;
+        char *line, *next;
+
+        for (gsize i = 0; i < G_N_ELEMENTS(paths) && !text; i++)
+                text = hd_read_file_at(hd_ctx_get_root_fd(ctx), paths[i], USB_IDS_MAX, NULL);
+        if (!text)
+                return;
+        for (line = text; line; line = next) {
+                const char *name;
+                guint16 id;
+
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                if (line[0] == '#' || line[0] == '\0')
+                        continue;
+                if (line[0] == '\t') {
+                        if (vendor < 0 || line[1] == '\t' || !ids_line(line + 1, &id, &name))
+                                continue;
+                        for (guint k = 0; k < devices->len; k++) {
+                                HdUsbDevice *d = devices->pdata[k];
+                                if (d->vendor_id == vendor && d->product_id == id &&
+                                    !d->product_name)
+                                        d->product_name = g_utf8_make_valid(name, -1);
+                        }
+                        continue;
+                }
+                if (!ids_line(line, &id, &name)) {
+                        if (vendors_seen)
+                                break;
+                        continue;
+                }
+                vendors_seen = TRUE;
+                vendor = id;
+                for (guint k = 0; k < devices->len; k++) {
+                        HdUsbDevice *d = devices->pdata[k];
+                        if (d->vendor_id == vendor && !d->vendor_name)
+                                d->vendor_name = g_utf8_make_valid(name, -1);
+                }
+        }
+}
+
 GPtrArray *hd_usb_scan(HdCtx *ctx, GError **error)
 {
         int root_fd = hd_ctx_get_root_fd(ctx);
@@ -353,6 +431,7 @@ GPtrArray *hd_usb_scan(HdCtx *ctx, GError **error)
                         g_ptr_array_add(out, dev);
         }
         g_ptr_array_sort(out, compare_devices);
+        load_names(ctx, out);
         return out;
 }
 
@@ -448,7 +527,11 @@ char *hd_usb_device_kind(const HdUsbDevice *dev)
 
 const char *hd_usb_device_name(const HdUsbDevice *dev)
 {
-        return dev->product ? dev->product : dev->manufacturer;
+        if (dev->product)
+                return dev->product;
+        if (dev->product_name)
+                return dev->product_name;
+        return dev->manufacturer ? dev->manufacturer : dev->vendor_name;
 }
 
 /* ---------------------------------------------------------------- the verdict */
@@ -654,21 +737,6 @@ gboolean hd_usb_serial_is_typeable(const char *serial)
         return TRUE;
 }
 
-/* Four hex digits. */
-static gboolean hex4(const char *s, gsize len, guint16 *out)
-{
-        guint v = 0;
-
-        if (len != 4)
-                return FALSE;
-        for (gsize i = 0; i < 4; i++) {
-                if (!g_ascii_isxdigit(s[i]))
-                        return FALSE;
-                v = v * 16 + (guint)g_ascii_xdigit_value(s[i]);
-        }
-        *out = (guint16)v;
-        return TRUE;
-}
 
 /* "1:4", "001:004", "001/004", "1.4": what people copy from lsusb's "Bus 001 Device 004". */
 static gboolean looks_like_devnum(const char *s)
@@ -741,6 +809,15 @@ gboolean hd_usb_spec_parse(const char *text, const char *serial, HdUsbSpec *spec
                 spec->bus = bus;
                 spec->devpath = g_strdup(devpath);
                 return TRUE;
+        }
+        if (root_hub_name(text, &bus)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                            "%s is a root hub, a part of its host controller, which no VM can be "
+                            "given alone: the controller is a PCI function (hostdev usb list "
+                            "shows it in the CONTROLLER column; hostdev detach moves it, with "
+                            "every port)",
+                            shown);
+                return FALSE;
         }
         if (looks_like_devnum(text)) {
                 g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,

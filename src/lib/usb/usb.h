@@ -9,7 +9,8 @@
  * ("1-2.3:1.0", "1-0:1.0" for usb1) are not devices: each belongs to its device, with its class,
  * subclass, protocol and driver. The controller is the PCI function the device's real sysfs path
  * runs through (its last PCI address), and its IOMMU group that function's. The device node is
- * /dev/bus/usb/BBB/DDD (busnum, devnum).
+ * /dev/bus/usb/BBB/DDD (busnum, devnum). Vendor and product names come from usb.ids when the
+ * root has one (one bounded read per scan).
  *
  * IDENTITY. The device number (devnum) changes at every replug and is never accepted. A device
  * is named by (usb.h's HdUsbSpec, hd_usb_spec_parse):
@@ -78,6 +79,8 @@ typedef struct {
         char *port_path;     /* BUS-DEVPATH: "1-2.3"; a root hub's is its name */
         int vendor_id, product_id; /* -1 absent */
         char *manufacturer, *product, *serial; /* NULL absent */
+        char *vendor_name, *product_name; /* from usb.ids below the root (usr/share/hwdata,
+                                           * usr/share/misc, var/lib/usbutils); NULL unknown */
         char *speed;         /* Mb/s as the kernel says: "1.5", "12", "480", "5000", ... */
         int device_class;    /* bDeviceClass, -1 absent */
         char *removable;     /* "removable", "fixed", "unknown"; NULL absent */
@@ -117,7 +120,8 @@ const char *hd_usb_class_name(int usb_class);
 /* What a device is, in a few words: its bDeviceClass, or its interfaces' classes ("HID
  * keyboard", "mass storage", "hub", "vendor specific"). */
 char *hd_usb_device_kind(const HdUsbDevice *dev);
-/* The product string, else the manufacturer's, else NULL. Borrowed. */
+/* The product string, else usb.ids' product name, else the manufacturer string, else usb.ids'
+ * vendor name, else NULL. Borrowed. */
 const char *hd_usb_device_name(const HdUsbDevice *dev);
 
 typedef enum {
