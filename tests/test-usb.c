@@ -703,18 +703,34 @@ static void test_guest_qemu(void)
         g[0] = guest_device(&u, "0529:0001");          /* unique ids */
         g[1] = guest_device(&u, "0403:6001:A10K8ABC"); /* serial among identical ones */
         g[2] = guest_device(&u, "1-3.1");              /* port path */
-        args = hd_usb_guest_qemu_args(g, 3, warnings);
+        args = hd_usb_guest_qemu_args(g, 3, NULL, warnings);
         joined = g_strjoinv(" ", args);
         g_assert_cmpstr(joined, ==,
                         "-device qemu-xhci,id=xhci "
-                        "-device usb-host,bus=xhci.0,vendorid=0x0529,productid=0x0001,id=usbhost0 "
+                        "-device usb-host,bus=xhci.0,vendorid=0x0529,productid=0x0001,id=usb-1-4 "
                         "-device usb-host,bus=xhci.0,hostbus=1,hostport=3.2,vendorid=0x0403,"
-                        "productid=0x6001,id=usbhost1 "
-                        "-device usb-host,bus=xhci.0,hostbus=1,hostport=3.1,id=usbhost2");
+                        "productid=0x6001,id=usb-1-3.2 "
+                        "-device usb-host,bus=xhci.0,hostbus=1,hostport=3.1,id=usb-1-3.1");
         /* never the device number */
         g_assert_null(strstr(joined, "hostaddr"));
         g_assert_cmpuint(warnings->len, ==, 1);
         assert_has(warnings->pdata[0], "1-3.2: several devices share vendor:product 0403:6001");
+        /* the guest's own xHCI: none added, the devices on it */
+        {
+                HdUsbGuestOptions opts = { .xhci = "usb3" };
+                g_auto(GStrv) own = hd_usb_guest_qemu_args(g, 1, &opts, NULL);
+                g_autofree char *text = g_strjoinv(" ", own);
+
+                g_assert_cmpstr(text, ==,
+                                "-device usb-host,bus=usb3.0,vendorid=0x0529,productid=0x0001,"
+                                "id=usb-1-4");
+        }
+        g_assert_true(hd_usb_qemu_id_is_valid("xhci"));
+        g_assert_true(hd_usb_qemu_id_is_valid("usb-1.2_x"));
+        g_assert_false(hd_usb_qemu_id_is_valid(""));
+        g_assert_false(hd_usb_qemu_id_is_valid("1xhci"));
+        g_assert_false(hd_usb_qemu_id_is_valid("x,bus=y"));
+        g_assert_false(hd_usb_qemu_id_is_valid("x y"));
         usb_clear(&u);
 }
 
@@ -866,7 +882,7 @@ static void test_cli_guest(void)
         g_assert_cmpint(run(fx, &forced, &warn, "usb", "qemu-args", "1-1", "--force", NULL), ==, 0);
         g_assert_cmpstr(forced, ==,
                         "-device qemu-xhci,id=xhci\n"
-                        "-device usb-host,bus=xhci.0,hostbus=1,hostport=1,id=usbhost0\n");
+                        "-device usb-host,bus=xhci.0,hostbus=1,hostport=1,id=usb-1-1\n");
         assert_has(warn, "warning: 1-1: given with --force although 1-1 is the host's only "
                          "keyboard");
         /* --json: args and warnings */
@@ -878,11 +894,24 @@ static void test_cli_guest(void)
         g_assert_cmpuint(json_array_get_length(args), ==, 4);
         g_assert_cmpstr(json_array_get_string_element(args, 3), ==,
                         "usb-host,bus=xhci.0,hostbus=1,hostport=3.1,vendorid=0x0403,"
-                        "productid=0x6001,id=usbhost0");
+                        "productid=0x6001,id=usb-1-3.1");
         g_assert_cmpuint(
             json_array_get_length(json_object_get_array_member(json_node_get_object(root),
                                                                "warnings")),
             ==, 1);
+        /* --xhci: the guest's controller, checked */
+        g_clear_pointer(&out, g_free);
+        g_assert_cmpint(run(fx, &out, NULL, "usb", "qemu-args", "0529:0001", "--xhci", "usb3",
+                            NULL),
+                        ==, 0);
+        g_assert_cmpstr(out, ==,
+                        "-device usb-host,bus=usb3.0,vendorid=0x0529,productid=0x0001,"
+                        "id=usb-1-4\n");
+        g_clear_pointer(&err, g_free);
+        g_assert_cmpint(run(fx, NULL, &err, "usb", "qemu-args", "0529:0001", "--xhci",
+                            "x,addr=1", NULL),
+                        ==, 2);
+        assert_has(err, "--xhci");
         /* a hub even with --force */
         g_clear_pointer(&err, g_free);
         g_assert_cmpint(run(fx, NULL, &err, "usb", "xml", "1-3", "--force", NULL), ==, 1);

@@ -21,6 +21,7 @@
 typedef struct {
         char *serial;
         gboolean force;
+        char *xhci;
 } UsbArgs;
 
 static int open_devices(HdCli *cli, HdCtx **ctx, GPtrArray **devices)
@@ -175,8 +176,9 @@ static int usb_show(HdCli *cli, int argc, char **argv, const UsbArgs *a)
         if (argc != 3)
                 return cli_usage_error(cli, "usb show takes one device: vendor:product[:serial] "
                                             "or a port path (hostdev usb list shows them)");
-        if (a->force)
-                return cli_usage_error(cli, "--force goes with usb xml and usb qemu-args");
+        if (a->force || a->xhci)
+                return cli_usage_error(cli, "%s goes with usb %s", a->force ? "--force" : "--xhci",
+                                       a->force ? "xml and usb qemu-args" : "qemu-args");
         if (!parse_spec(cli, argv[2], a->serial, &spec, &r))
                 return r;
         if ((r = open_devices(cli, &ctx, &devices)) != HD_EXIT_OK)
@@ -207,7 +209,7 @@ static int usb_guest(HdCli *cli, int argc, char **argv, const UsbArgs *a, gboole
         g_autoptr(GPtrArray) devices = NULL;
         g_autoptr(GArray) chosen = g_array_new(FALSE, TRUE, sizeof(HdUsbGuestDevice));
         g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
-        HdUsbGuestOptions opts = { .force = a->force };
+        HdUsbGuestOptions opts = { .force = a->force, .xhci = a->xhci };
         HdCtx *ctx;
         int r;
 
@@ -218,6 +220,10 @@ static int usb_guest(HdCli *cli, int argc, char **argv, const UsbArgs *a, gboole
         if (a->serial && argc != 3)
                 return cli_usage_error(cli, "--serial goes with one device; name several as "
                                             "VVVV:PPPP:SERIAL each");
+        if (a->xhci && (xml || !hd_usb_qemu_id_is_valid(a->xhci)))
+                return cli_usage_error(cli, xml ? "--xhci goes with usb qemu-args"
+                                                : "--xhci: a QEMU device id is a letter, then "
+                                                  "letters, digits, '-', '.' or '_'");
         if ((r = open_devices(cli, &ctx, &devices)) != HD_EXIT_OK)
                 return r;
         for (int i = 2; i < argc; i++) {
@@ -269,7 +275,7 @@ static int usb_guest(HdCli *cli, int argc, char **argv, const UsbArgs *a, gboole
                 }
         } else {
                 g_auto(GStrv) args = hd_usb_guest_qemu_args((HdUsbGuestDevice *)chosen->data,
-                                                            chosen->len, warnings);
+                                                            chosen->len, &opts, warnings);
                 if (cli->json) {
                         g_autoptr(JsonBuilder) b = json_builder_new();
                         json_builder_begin_object(b);
@@ -304,6 +310,10 @@ int cmd_usb(HdCli *cli, int argc, char **argv)
                   "process or usbfs, mounted storage, the only keyboard or mouse); never a hub, "
                   "a root hub or the root filesystem",
                   NULL },
+                { "xhci", 0, 0, G_OPTION_ARG_STRING, &a.xhci,
+                  "qemu-args: the id of the guest's xHCI controller, already on its command line: "
+                  "the devices go on ID.0 and no qemu-xhci is added",
+                  "ID" },
                 { NULL },
         };
         g_autoptr(GOptionContext) octx = cli_option_context(
@@ -320,14 +330,15 @@ int cmd_usb(HdCli *cli, int argc, char **argv)
 
         if (!cli_parse_options(cli, octx, &argc, &argv)) {
                 g_free(a.serial);
+                g_free(a.xhci);
                 return HD_EXIT_USAGE;
         }
         if (argc < 2) {
                 r = cli_usage_error(cli, "say list, show, xml or qemu-args");
         } else if (strcmp(argv[1], "list") == 0) {
-                r = argc != 2 || a.serial || a.force
-                        ? cli_usage_error(cli, "usb list takes no device and no --serial or "
-                                               "--force")
+                r = argc != 2 || a.serial || a.force || a.xhci
+                        ? cli_usage_error(cli, "usb list takes no device and no --serial, "
+                                               "--force or --xhci")
                         : usb_list(cli);
         } else if (strcmp(argv[1], "show") == 0) {
                 r = usb_show(cli, argc, argv, &a);
@@ -341,5 +352,6 @@ int cmd_usb(HdCli *cli, int argc, char **argv)
                                     shown);
         }
         g_free(a.serial);
+        g_free(a.xhci);
         return r;
 }

@@ -968,15 +968,34 @@ char *hd_usb_guest_xml(const HdUsbGuestDevice *devs, guint n, GPtrArray *warning
         return g_string_free(s, FALSE);
 }
 
-char **hd_usb_guest_qemu_args(const HdUsbGuestDevice *devs, guint n, GPtrArray *warnings)
+gboolean hd_usb_qemu_id_is_valid(const char *id)
+{
+        gsize n = id ? strlen(id) : 0;
+
+        if (n == 0 || n > 64 || !g_ascii_isalpha(id[0]))
+                return FALSE;
+        for (const char *p = id; *p; p++)
+                if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.' && *p != '_')
+                        return FALSE;
+        return TRUE;
+}
+
+char **hd_usb_guest_qemu_args(const HdUsbGuestDevice *devs, guint n,
+                              const HdUsbGuestOptions *opts, GPtrArray *warnings)
 {
         GPtrArray *args = g_ptr_array_new();
+        const char *xhci = opts && opts->xhci ? opts->xhci : "xhci";
 
-        g_ptr_array_add(args, g_strdup("-device"));
-        g_ptr_array_add(args, g_strdup("qemu-xhci,id=xhci"));
+        g_return_val_if_fail(hd_usb_qemu_id_is_valid(xhci), NULL);
+        if (!opts || !opts->xhci) {
+                g_ptr_array_add(args, g_strdup("-device"));
+                g_ptr_array_add(args, g_strdup("qemu-xhci,id=xhci"));
+        }
         for (guint i = 0; i < n; i++) {
                 const HdUsbDevice *d = devs[i].dev;
-                g_autoptr(GString) s = g_string_new("usb-host,bus=xhci.0");
+                g_autoptr(GString) s = g_string_new(NULL);
+
+                g_string_append_printf(s, "usb-host,bus=%s.0", xhci);
 
                 if (devs[i].kind == HD_USB_SPEC_PORT || pinned(&devs[i]))
                         g_string_append_printf(s, ",hostbus=%d,hostport=%s", d->busnum,
@@ -984,7 +1003,7 @@ char **hd_usb_guest_qemu_args(const HdUsbGuestDevice *devs, guint n, GPtrArray *
                 if (devs[i].kind == HD_USB_SPEC_IDS)
                         g_string_append_printf(s, ",vendorid=0x%04x,productid=0x%04x",
                                                (guint)d->vendor_id, (guint)d->product_id);
-                g_string_append_printf(s, ",id=usbhost%u", i);
+                g_string_append_printf(s, ",id=usb-%s", d->port_path);
                 g_ptr_array_add(args, g_strdup("-device"));
                 g_ptr_array_add(args, g_string_free(g_steal_pointer(&s), FALSE));
                 if (devs[i].kind == HD_USB_SPEC_IDS && pinned(&devs[i]) && warnings)

@@ -161,8 +161,14 @@ HdUsbDevice *hd_usb_resolve(GPtrArray *devices, const HdUsbSpec *spec, const cha
 
 /* Guest configuration. */
 typedef struct {
-        gboolean force; /* --force: override the forceable verdicts */
+        gboolean force;   /* --force: override the forceable verdicts */
+        const char *xhci; /* QEMU: the id of the guest's xHCI controller, already on its command
+                           * line (--xhci ID); NULL: add one, id "xhci" */
 } HdUsbGuestOptions;
+
+/* Whether @id can be a QEMU device id: a letter, then letters, digits, '-', '.', '_'; at most
+ * 64 characters. */
+gboolean hd_usb_qemu_id_is_valid(const char *id);
 
 /* One device resolved for a guest: how the configuration names it. */
 typedef struct {
@@ -185,11 +191,13 @@ gboolean hd_usb_guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opt
 char *hd_usb_guest_xml(const HdUsbGuestDevice *devs, guint n, GPtrArray *warnings);
 
 /* QEMU arguments, pairs "-device" "...": first "qemu-xhci,id=xhci" (a guest xHCI takes every
- * speed; a SuperSpeed device needs one), then per device "usb-host,bus=xhci.0,..." with
- * vendorid/productid (named by vendor:product), hostbus/hostport (named by port path: whatever
- * is in that port), or both (named by serial: the port it is in now, and only while that
- * device is there; a warning in @warnings). Never hostaddr. NULL-terminated. */
-char **hd_usb_guest_qemu_args(const HdUsbGuestDevice *devs, guint n, GPtrArray *warnings);
+ * speed; a SuperSpeed device needs one; not with @opts->xhci, the guest's own), then per device
+ * "usb-host,bus=XHCI.0,..." with vendorid/productid (named by vendor:product), hostbus/hostport
+ * (named by port path: whatever is in that port), or both (named by serial: the port it is in
+ * now, and only while that device is there; a warning in @warnings), and id=usb-PORTPATH.
+ * Never hostaddr. NULL-terminated. */
+char **hd_usb_guest_qemu_args(const HdUsbGuestDevice *devs, guint n,
+                              const HdUsbGuestOptions *opts, GPtrArray *warnings);
 
 /* The JSON object of @dev (usb-json.c; docs/json.md "hostdev usb list --json"). */
 void hd_usb_json_add_device(JsonBuilder *b, const HdUsbDevice *dev);
