@@ -506,6 +506,15 @@ static void test_verdicts(void)
         assert_guest(find(&u, "2-1"), TRUE, TRUE);
         assert_guest(find(&u, "1-3"), TRUE, FALSE);
         assert_guest(find(&u, "usb1"), TRUE, FALSE);
+        /* a device nobody evaluated is not given */
+        {
+                g_autoptr(GPtrArray) fresh = hd_usb_scan(u.ctx, NULL);
+                g_autoptr(GError) error = NULL;
+                HdUsbGuestOptions opts = { .force = TRUE };
+
+                g_assert_false(hd_usb_guest_check(fresh->pdata[1], &opts, &error));
+                g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
+        }
         usb_clear(&u);
 }
 

@@ -15,6 +15,8 @@
 #define USB_DEVICES "sys/bus/usb/devices"
 /* A host has a few dozen USB devices; a tree with more is not read further. */
 #define USB_DEVICES_MAX 4096
+/* Block devices looked at for the storage below USB interfaces (a SAN host has thousands). */
+#define BLOCK_DEVICES_MAX (1 << 16)
 
 #define CLASS_HID 0x03
 #define CLASS_STORAGE 0x08
@@ -218,7 +220,7 @@ static GPtrArray *block_entries(HdCtx *ctx)
         g_autoptr(GPtrArray) names = hd_list_dir_at(root_fd, "sys/class/block", NULL);
         hd_autofd int dfd = names ? hd_open_dir_at(root_fd, "sys/class/block", NULL) : -1;
 
-        for (guint i = 0; dfd >= 0 && i < names->len && i < USB_DEVICES_MAX; i++) {
+        for (guint i = 0; dfd >= 0 && i < names->len && i < BLOCK_DEVICES_MAX; i++) {
                 g_autofree char *target = hd_readlink_at(dfd, names->pdata[i], NULL);
                 char *resolved = target ? hd_path_resolve("sys/class/block", target) : NULL;
                 BlockEntry *e;
@@ -914,7 +916,13 @@ gboolean hd_usb_guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opt
 {
         g_autoptr(GString) s = NULL;
 
-        if (!dev->verdict || strcmp(dev->verdict, "ready") == 0)
+        if (!dev->verdict) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "USB device %s has no verdict yet (hd_usb_evaluate() decides it)",
+                            dev->port_path);
+                return FALSE;
+        }
+        if (strcmp(dev->verdict, "ready") == 0)
                 return TRUE;
         if (dev->forceable && opts && opts->force)
                 return TRUE;

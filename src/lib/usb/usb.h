@@ -179,7 +179,7 @@ typedef struct {
 } HdUsbGuestDevice;
 
 /* Check @dev's verdict for a guest: REFUSED with the reasons and what to do, unless it is
- * ready, or forceable and @opts->force. */
+ * ready, or forceable and @opts->force. FAILED when hd_usb_evaluate() has not decided it. */
 gboolean hd_usb_guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opts,
                             GError **error);
 
