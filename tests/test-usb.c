@@ -58,7 +58,7 @@ static HdTestFixture *variant(const char *extra_devices, const char *mounts, con
         g_assert_true(json_generator_to_file(gen, out_path, &error));
         fx->root = g_build_filename(tmp, "root", NULL);
         {
-                const char *argv[] = { "python3", script, out_path, fx->root, NULL };
+                const char *argv[] = {"python3", script, out_path, fx->root, NULL};
                 g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
                                            NULL, NULL, &err, &status, &error));
                 g_assert_no_error(error);
@@ -133,8 +133,8 @@ static void assert_reason(const HdUsbDevice *d, const char *needle)
 
 static void test_inventory(void)
 {
-        static const char *const order[] = { "usb1", "1-1", "1-2", "1-3", "1-3.1", "1-3.2",
-                                             "1-4",  "usb2", "2-1" };
+        static const char *const order[] = {"usb1",  "1-1", "1-2",  "1-3", "1-3.1",
+                                            "1-3.2", "1-4", "usb2", "2-1"};
         Usb u;
         HdUsbDevice *d;
         HdUsbInterface *f;
@@ -233,19 +233,18 @@ static void test_inventory(void)
  * it has none. */
 static void test_names(void)
 {
-        static const char ids[] =
-            "# usb.ids\n"
-            "#\tdevice  device_name\n"
-            "0529  Aladdin Knowledge Systems\n"
-            "\t0001  HASP copy protection dongle\n"
-            "\t0514  eToken Pro v4.2.5.4\n"
-            "0781  SanDisk Corp.\n"
-            "\t5581  Ultra\n"
-            "\t\t0001  an interface line, skipped\n"
-            "\n"
-            "C 03  Human Interface Device\n"
-            "\t0529  not a product (the class tables)\n"
-            "046d  not a vendor (after the vendor list)\n";
+        static const char ids[] = "# usb.ids\n"
+                                  "#\tdevice  device_name\n"
+                                  "0529  Aladdin Knowledge Systems\n"
+                                  "\t0001  HASP copy protection dongle\n"
+                                  "\t0514  eToken Pro v4.2.5.4\n"
+                                  "0781  SanDisk Corp.\n"
+                                  "\t5581  Ultra\n"
+                                  "\t\t0001  an interface line, skipped\n"
+                                  "\n"
+                                  "C 03  Human Interface Device\n"
+                                  "\t0529  not a product (the class tables)\n"
+                                  "046d  not a vendor (after the vendor list)\n";
         Usb u;
         g_autofree char *dir = NULL;
         g_autofree char *file = NULL;
@@ -286,7 +285,7 @@ static void test_inventory_no_usb(void)
 
 static void assert_parses(const char *text, const char *serial, const char *canonical)
 {
-        g_auto(HdUsbSpec) spec = { 0 };
+        g_auto(HdUsbSpec) spec = {0};
         g_autoptr(GError) error = NULL;
         g_autofree char *s = NULL;
 
@@ -298,7 +297,7 @@ static void assert_parses(const char *text, const char *serial, const char *cano
 
 static void assert_refused_spec(const char *text, const char *serial, const char *needle)
 {
-        g_auto(HdUsbSpec) spec = { 0 };
+        g_auto(HdUsbSpec) spec = {0};
         g_autoptr(GError) error = NULL;
 
         if (hd_usb_spec_parse(text, serial, &spec, &error))
@@ -310,7 +309,7 @@ static void assert_refused_spec(const char *text, const char *serial, const char
 
 static void test_spec_valid(void)
 {
-        g_auto(HdUsbSpec) spec = { 0 };
+        g_auto(HdUsbSpec) spec = {0};
 
         assert_parses("046d:c52b", NULL, "046d:c52b");
         assert_parses("046D:C52B", NULL, "046d:c52b");
@@ -338,13 +337,52 @@ static void test_spec_valid(void)
 static void test_spec_hostile(void)
 {
         static const char *const bad[] = {
-                "", "046d", "046d:", "046d:c52", "046d:c52bb", "046d:c52b:", "046d-c52b",
-                "0x46d:c52b", "46d:c52b", " 046d:c52b", "046d:c52b ", "046d:c52b:a b",
-                "046d:c52b:x'y", "046d:c52b:x\"y", "046d:c52b:x\\y", "046d:c52b:\t",
-                "046d:c52b:caf\xc3\xa9", "g46d:c52b", "1-0", "0-1", "01-1", "1-01", "1-32",
-                "1000-1", "1-1.2.3.4.5.6.7", "1-", "-1", "1-2.", "1-.2", "1-2..3", "1--2",
-                "1-2.3/..", "../1-2", "1-2:1.0", "usb1", "1-2 ", "+1-2", "1-+2", "1-2\n",
-                "1-2\xff", "\xff\xfe", "1:4", "001:004", "001/004", "1/4", "1.4",
+            "",
+            "046d",
+            "046d:",
+            "046d:c52",
+            "046d:c52bb",
+            "046d:c52b:",
+            "046d-c52b",
+            "0x46d:c52b",
+            "46d:c52b",
+            " 046d:c52b",
+            "046d:c52b ",
+            "046d:c52b:a b",
+            "046d:c52b:x'y",
+            "046d:c52b:x\"y",
+            "046d:c52b:x\\y",
+            "046d:c52b:\t",
+            "046d:c52b:caf\xc3\xa9",
+            "g46d:c52b",
+            "1-0",
+            "0-1",
+            "01-1",
+            "1-01",
+            "1-32",
+            "1000-1",
+            "1-1.2.3.4.5.6.7",
+            "1-",
+            "-1",
+            "1-2.",
+            "1-.2",
+            "1-2..3",
+            "1--2",
+            "1-2.3/..",
+            "../1-2",
+            "1-2:1.0",
+            "usb1",
+            "1-2 ",
+            "+1-2",
+            "1-+2",
+            "1-2\n",
+            "1-2\xff",
+            "\xff\xfe",
+            "1:4",
+            "001:004",
+            "001/004",
+            "1/4",
+            "1.4",
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS(bad); i++)
@@ -372,7 +410,7 @@ static void test_spec_hostile(void)
         }
         /* the message quotes the text without its control characters */
         {
-                g_auto(HdUsbSpec) spec = { 0 };
+                g_auto(HdUsbSpec) spec = {0};
                 g_autoptr(GError) error = NULL;
                 g_assert_false(hd_usb_spec_parse("x\x1b[31m", NULL, &spec, &error));
                 g_assert_null(strchr(error->message, '\x1b'));
@@ -383,7 +421,7 @@ static void test_spec_hostile(void)
 
 static HdUsbDevice *resolve(Usb *u, const char *text, const char *serial, GError **error)
 {
-        g_auto(HdUsbSpec) spec = { 0 };
+        g_auto(HdUsbSpec) spec = {0};
 
         g_assert_true(hd_usb_spec_parse(text, serial, &spec, NULL));
         return hd_usb_resolve(u->devices, &spec, "hostdev usb show", error);
@@ -460,7 +498,7 @@ static void assert_verdict(Usb *u, const char *port_path, const char *verdict, g
 
 static void assert_guest(const HdUsbDevice *d, gboolean force, gboolean ok)
 {
-        HdUsbGuestOptions opts = { .force = force };
+        HdUsbGuestOptions opts = {.force = force};
         g_autoptr(GError) error = NULL;
 
         g_assert_cmpint(hd_usb_guest_check(d, &opts, &error), ==, ok);
@@ -510,7 +548,7 @@ static void test_verdicts(void)
         {
                 g_autoptr(GPtrArray) fresh = hd_usb_scan(u.ctx, NULL);
                 g_autoptr(GError) error = NULL;
-                HdUsbGuestOptions opts = { .force = TRUE };
+                HdUsbGuestOptions opts = {.force = TRUE};
 
                 g_assert_false(hd_usb_guest_check(fresh->pdata[1], &opts, &error));
                 g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
@@ -638,8 +676,8 @@ static void test_held(void)
 
 static HdUsbGuestDevice guest_device(Usb *u, const char *text)
 {
-        g_auto(HdUsbSpec) spec = { 0 };
-        HdUsbGuestDevice g = { 0 };
+        g_auto(HdUsbSpec) spec = {0};
+        HdUsbGuestDevice g = {0};
         guint same = 0;
 
         g_assert_true(hd_usb_spec_parse(text, NULL, &spec, NULL));
@@ -726,7 +764,7 @@ static void test_guest_qemu(void)
         assert_has(warnings->pdata[0], "1-3.2: several devices share vendor:product 0403:6001");
         /* the guest's own xHCI: none added, the devices on it */
         {
-                HdUsbGuestOptions opts = { .xhci = "usb3" };
+                HdUsbGuestOptions opts = {.xhci = "usb3"};
                 g_auto(GStrv) own = hd_usb_guest_qemu_args(g, 1, &opts, NULL);
                 g_autofree char *text = g_strjoinv(" ", own);
 
@@ -774,16 +812,14 @@ static void assert_keys(JsonObject *o, const char *const *keys, gsize n)
 static void test_cli_list(void)
 {
         static const char *const device_keys[] = {
-                "port_path", "root_hub", "busnum", "devnum", "devpath", "vendor_id",
-                "product_id", "manufacturer", "product", "serial", "vendor_name",
-                "product_name", "speed", "superspeed",
-                "device_class", "kind", "removable", "authorized", "maxchild", "controller",
-                "iommu_group", "node", "sysfs_path", "interfaces", "verdict", "forceable",
-                "reasons", "holders", "host_use",
+            "port_path",  "root_hub",     "busnum",       "devnum",  "devpath",     "vendor_id",
+            "product_id", "manufacturer", "product",      "serial",  "vendor_name", "product_name",
+            "speed",      "superspeed",   "device_class", "kind",    "removable",   "authorized",
+            "maxchild",   "controller",   "iommu_group",  "node",    "sysfs_path",  "interfaces",
+            "verdict",    "forceable",    "reasons",      "holders", "host_use",
         };
-        static const char *const iface_keys[] = { "name", "number", "class", "subclass",
-                                                   "protocol", "class_name", "driver",
-                                                   "blockdevs" };
+        static const char *const iface_keys[] = {"name",     "number",     "class",  "subclass",
+                                                 "protocol", "class_name", "driver", "blockdevs"};
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new(TOPOLOGY);
         g_autofree char *out = NULL;
         g_autofree char *text = NULL;
@@ -817,9 +853,9 @@ static void test_cli_list(void)
                 assert_keys(f, iface_keys, G_N_ELEMENTS(iface_keys));
                 g_assert_cmpstr(json_object_get_string_member(f, "class"), ==, "08");
                 g_assert_cmpstr(json_object_get_string_member(f, "driver"), ==, "usb-storage");
-                g_assert_cmpstr(json_array_get_string_element(
-                                    json_object_get_array_member(f, "blockdevs"), 1),
-                                ==, "sdb1");
+                g_assert_cmpstr(
+                    json_array_get_string_element(json_object_get_array_member(f, "blockdevs"), 1),
+                    ==, "sdb1");
         }
 
         g_assert_cmpint(run(fx, &text, NULL, "usb", "list", NULL), ==, 0);
@@ -850,8 +886,8 @@ static void test_cli_show(void)
                             "--json", NULL),
                         ==, 0);
         root = hd_test_parse_json(json);
-        g_assert_cmpstr(json_object_get_string_member(json_node_get_object(root), "port_path"),
-                        ==, "1-3.1");
+        g_assert_cmpstr(json_object_get_string_member(json_node_get_object(root), "port_path"), ==,
+                        "1-3.1");
         /* ambiguous: the matches and the commands that pick each */
         g_assert_cmpint(run(fx, NULL, &amb, "usb", "show", "0403:6001", NULL), !=, 0);
         assert_has(amb, "hostdev usb show 0403:6001:A10K8ABC or hostdev usb show 1-3.2");
@@ -895,31 +931,28 @@ static void test_cli_guest(void)
         assert_has(warn, "warning: 1-1: given with --force although 1-1 is the host's only "
                          "keyboard");
         /* --json: args and warnings */
-        g_assert_cmpint(run(fx, &json, NULL, "usb", "qemu-args", "0403:6001:A10K7XYZ", "--json",
-                            NULL),
-                        ==, 0);
+        g_assert_cmpint(
+            run(fx, &json, NULL, "usb", "qemu-args", "0403:6001:A10K7XYZ", "--json", NULL), ==, 0);
         root = hd_test_parse_json(json);
         args = json_object_get_array_member(json_node_get_object(root), "args");
         g_assert_cmpuint(json_array_get_length(args), ==, 4);
         g_assert_cmpstr(json_array_get_string_element(args, 3), ==,
                         "usb-host,bus=xhci.0,hostbus=1,hostport=3.1,vendorid=0x0403,"
                         "productid=0x6001,id=usb-1-3.1");
-        g_assert_cmpuint(
-            json_array_get_length(json_object_get_array_member(json_node_get_object(root),
-                                                               "warnings")),
-            ==, 1);
+        g_assert_cmpuint(json_array_get_length(
+                             json_object_get_array_member(json_node_get_object(root), "warnings")),
+                         ==, 1);
         /* --xhci: the guest's controller, checked */
         g_clear_pointer(&out, g_free);
-        g_assert_cmpint(run(fx, &out, NULL, "usb", "qemu-args", "0529:0001", "--xhci", "usb3",
-                            NULL),
-                        ==, 0);
+        g_assert_cmpint(
+            run(fx, &out, NULL, "usb", "qemu-args", "0529:0001", "--xhci", "usb3", NULL), ==, 0);
         g_assert_cmpstr(out, ==,
                         "-device usb-host,bus=usb3.0,vendorid=0x0529,productid=0x0001,"
                         "id=usb-1-4\n");
         g_clear_pointer(&err, g_free);
-        g_assert_cmpint(run(fx, NULL, &err, "usb", "qemu-args", "0529:0001", "--xhci",
-                            "x,addr=1", NULL),
-                        ==, 2);
+        g_assert_cmpint(
+            run(fx, NULL, &err, "usb", "qemu-args", "0529:0001", "--xhci", "x,addr=1", NULL), ==,
+            2);
         assert_has(err, "--xhci");
         /* a hub even with --force */
         g_clear_pointer(&err, g_free);

@@ -59,8 +59,8 @@ static char *ids_of(const HdUsbDevice *d)
 
 static int usb_list(HdCli *cli)
 {
-        static const char *const headers[] = { "PORT", "ID", "NAME", "SERIAL", "SPEED",
-                                               "CLASS", "DRIVERS", "CONTROLLER", "VERDICT" };
+        static const char *const headers[] = {"PORT",  "ID",      "NAME",       "SERIAL", "SPEED",
+                                              "CLASS", "DRIVERS", "CONTROLLER", "VERDICT"};
         g_autoptr(GPtrArray) devices = NULL;
         g_autoptr(CliTable) t = NULL;
         HdCtx *ctx;
@@ -91,11 +91,15 @@ static int usb_list(HdCli *cli)
                 g_autofree char *kind = hd_usb_device_kind(d);
                 g_autofree char *drivers = drivers_of(d);
                 const char *name = hd_usb_device_name(d);
-                const char *cells[] = { d->port_path, ids, name ? name : "-",
-                                        d->root_hub || !d->serial ? "-" : d->serial,
-                                        d->speed ? d->speed : "-", kind,
-                                        drivers ? drivers : "-",
-                                        d->controller ? d->controller : "-", d->verdict };
+                const char *cells[] = {d->port_path,
+                                       ids,
+                                       name ? name : "-",
+                                       d->root_hub || !d->serial ? "-" : d->serial,
+                                       d->speed ? d->speed : "-",
+                                       kind,
+                                       drivers ? drivers : "-",
+                                       d->controller ? d->controller : "-",
+                                       d->verdict};
                 cli_table_add_row(t, cells);
         }
         cli_table_print(t, 2, cli_output_width(cli));
@@ -161,12 +165,13 @@ static void print_device(const HdUsbDevice *d)
         for (guint i = 0; i < d->reasons->len; i++)
                 cli_print("    %s\n", (char *)d->reasons->pdata[i]);
         if (d->forceable)
-                cli_print("    (hostdev usb xml|qemu-args --force gives it to a VM all the same)\n");
+                cli_print(
+                    "    (hostdev usb xml|qemu-args --force gives it to a VM all the same)\n");
 }
 
 static int usb_show(HdCli *cli, int argc, char **argv, const UsbArgs *a)
 {
-        g_auto(HdUsbSpec) spec = { 0 };
+        g_auto(HdUsbSpec) spec = {0};
         g_autoptr(GPtrArray) devices = NULL;
         g_autoptr(GError) error = NULL;
         HdUsbDevice *d;
@@ -209,7 +214,7 @@ static int usb_guest(HdCli *cli, int argc, char **argv, const UsbArgs *a, gboole
         g_autoptr(GPtrArray) devices = NULL;
         g_autoptr(GArray) chosen = g_array_new(FALSE, TRUE, sizeof(HdUsbGuestDevice));
         g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
-        HdUsbGuestOptions opts = { .force = a->force, .xhci = a->xhci };
+        HdUsbGuestOptions opts = {.force = a->force, .xhci = a->xhci};
         HdCtx *ctx;
         int r;
 
@@ -227,9 +232,9 @@ static int usb_guest(HdCli *cli, int argc, char **argv, const UsbArgs *a, gboole
         if ((r = open_devices(cli, &ctx, &devices)) != HD_EXIT_OK)
                 return r;
         for (int i = 2; i < argc; i++) {
-                g_auto(HdUsbSpec) spec = { 0 };
+                g_auto(HdUsbSpec) spec = {0};
                 g_autoptr(GError) error = NULL;
-                HdUsbGuestDevice g = { 0 };
+                HdUsbGuestDevice g = {0};
                 guint same = 0;
 
                 if (!parse_spec(cli, argv[i], a->serial, &spec, &r))
@@ -260,8 +265,8 @@ static int usb_guest(HdCli *cli, int argc, char **argv, const UsbArgs *a, gboole
                 g_array_append_val(chosen, g);
         }
         if (xml) {
-                g_autofree char *s = hd_usb_guest_xml((HdUsbGuestDevice *)chosen->data,
-                                                      chosen->len, warnings);
+                g_autofree char *s =
+                    hd_usb_guest_xml((HdUsbGuestDevice *)chosen->data, chosen->len, warnings);
                 if (cli->json) {
                         g_autoptr(JsonBuilder) b = json_builder_new();
                         json_builder_begin_object(b);
@@ -299,33 +304,33 @@ static int usb_guest(HdCli *cli, int argc, char **argv, const UsbArgs *a, gboole
 
 int cmd_usb(HdCli *cli, int argc, char **argv)
 {
-        UsbArgs a = { 0 };
+        UsbArgs a = {0};
         const GOptionEntry entries[] = {
-                { "serial", 's', 0, G_OPTION_ARG_STRING, &a.serial,
-                  "With one vendor:product: the device with this serial (the same as "
-                  "VVVV:PPPP:SERIAL)",
-                  "SERIAL" },
-                { "force", 'f', 0, G_OPTION_ARG_NONE, &a.force,
-                  "xml, qemu-args: give the device even though the host uses it (held by a "
-                  "process or usbfs, mounted storage, the only keyboard or mouse); never a hub, "
-                  "a root hub or the root filesystem",
-                  NULL },
-                { "xhci", 0, 0, G_OPTION_ARG_STRING, &a.xhci,
-                  "qemu-args: the id of the guest's xHCI controller, already on its command line: "
-                  "the devices go on ID.0 and no qemu-xhci is added",
-                  "ID" },
-                { NULL },
+            {"serial", 's', 0, G_OPTION_ARG_STRING, &a.serial,
+             "With one vendor:product: the device with this serial (the same as "
+             "VVVV:PPPP:SERIAL)",
+             "SERIAL"},
+            {"force", 'f', 0, G_OPTION_ARG_NONE, &a.force,
+             "xml, qemu-args: give the device even though the host uses it (held by a "
+             "process or usbfs, mounted storage, the only keyboard or mouse); never a hub, "
+             "a root hub or the root filesystem",
+             NULL},
+            {"xhci", 0, 0, G_OPTION_ARG_STRING, &a.xhci,
+             "qemu-args: the id of the guest's xHCI controller, already on its command line: "
+             "the devices go on ID.0 and no qemu-xhci is added",
+             "ID"},
+            {NULL},
         };
         g_autoptr(GOptionContext) octx = cli_option_context(
-                cli, "list | show SPEC | xml SPEC... | qemu-args SPEC...",
-                "USB devices for passthrough. SPEC is vendor:product (046d:c52b), "
-                "vendor:product:serial (0403:6001:A10K7XYZ, or --serial) or a port path "
-                "(1-2.3: whatever is plugged into that port), never the device number, which "
-                "changes at every replug. list and show give each device's verdict: hubs, root "
-                "hubs, the host's only keyboard or mouse, mounted storage and devices held by "
-                "a process are refused by xml (libvirt <hostdev type='usb'>) and qemu-args "
-                "(QEMU usb-host on a guest xHCI) unless --force.",
-                "hostdev usb qemu-args 0403:6001:A10K7XYZ", entries);
+            cli, "list | show SPEC | xml SPEC... | qemu-args SPEC...",
+            "USB devices for passthrough. SPEC is vendor:product (046d:c52b), "
+            "vendor:product:serial (0403:6001:A10K7XYZ, or --serial) or a port path "
+            "(1-2.3: whatever is plugged into that port), never the device number, which "
+            "changes at every replug. list and show give each device's verdict: hubs, root "
+            "hubs, the host's only keyboard or mouse, mounted storage and devices held by "
+            "a process are refused by xml (libvirt <hostdev type='usb'>) and qemu-args "
+            "(QEMU usb-host on a guest xHCI) unless --force.",
+            "hostdev usb qemu-args 0403:6001:A10K7XYZ", entries);
         int r;
 
         if (!cli_parse_options(cli, octx, &argc, &argv)) {
@@ -347,8 +352,9 @@ int cmd_usb(HdCli *cli, int argc, char **argv)
         } else {
                 g_autofree char *shown =
                     g_utf8_make_valid(argv[1], (gssize)MIN(strlen(argv[1]), 40));
-                r = cli_usage_error(cli, "'%s' is not a usb command: say list, show, xml or "
-                                         "qemu-args",
+                r = cli_usage_error(cli,
+                                    "'%s' is not a usb command: say list, show, xml or "
+                                    "qemu-args",
                                     shown);
         }
         g_free(a.serial);

@@ -18,8 +18,8 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size);
 
 static void check(const char *text, const char *serial)
 {
-        g_auto(HdUsbSpec) spec = { 0 };
-        g_auto(HdUsbSpec) again = { 0 };
+        g_auto(HdUsbSpec) spec = {0};
+        g_auto(HdUsbSpec) again = {0};
         g_autoptr(GError) error = NULL;
         g_autofree char *canonical = NULL;
 

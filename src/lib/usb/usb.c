@@ -366,8 +366,8 @@ static gboolean ids_line(const char *l, guint16 *id, const char **name)
 
 static void load_names(HdCtx *ctx, GPtrArray *devices)
 {
-        static const char *const paths[] = { "usr/share/hwdata/usb.ids", "usr/share/misc/usb.ids",
-                                             "var/lib/usbutils/usb.ids" };
+        static const char *const paths[] = {"usr/share/hwdata/usb.ids", "usr/share/misc/usb.ids",
+                                            "var/lib/usbutils/usb.ids"};
         g_autofree char *text = NULL;
         gboolean vendors_seen = FALSE;
         int vendor = -1;
@@ -458,28 +458,35 @@ gboolean hd_usb_device_has_interface(const HdUsbDevice *dev, int iface_class, in
 
 const char *hd_usb_class_name(int usb_class)
 {
-        switch (usb_class) {
-        case 0x01: return "audio";
-        case 0x02: return "communications";
-        case 0x03: return "HID";
-        case 0x05: return "physical";
-        case 0x06: return "imaging";
-        case 0x07: return "printer";
-        case 0x08: return "mass storage";
-        case 0x09: return "hub";
-        case 0x0a: return "CDC data";
-        case 0x0b: return "smart card";
-        case 0x0d: return "content security";
-        case 0x0e: return "video";
-        case 0x0f: return "healthcare";
-        case 0x10: return "audio/video";
-        case 0xdc: return "diagnostic";
-        case 0xe0: return "wireless";
-        case 0xef: return "miscellaneous";
-        case 0xfe: return "application specific";
-        case 0xff: return "vendor specific";
-        default: return NULL;
-        }
+        static const struct {
+                int code;
+                const char *name;
+        } classes[] = {
+            {0x01, "audio"},
+            {0x02, "communications"},
+            {0x03, "HID"},
+            {0x05, "physical"},
+            {0x06, "imaging"},
+            {0x07, "printer"},
+            {0x08, "mass storage"},
+            {0x09, "hub"},
+            {0x0a, "CDC data"},
+            {0x0b, "smart card"},
+            {0x0d, "content security"},
+            {0x0e, "video"},
+            {0x0f, "healthcare"},
+            {0x10, "audio/video"},
+            {0xdc, "diagnostic"},
+            {0xe0, "wireless"},
+            {0xef, "miscellaneous"},
+            {0xfe, "application specific"},
+            {0xff, "vendor specific"},
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS(classes); i++)
+                if (classes[i].code == usb_class)
+                        return classes[i].name;
+        return NULL;
 }
 
 static void add_kind(GPtrArray *kinds, char *kind)
@@ -650,9 +657,9 @@ void hd_usb_evaluate(HdCtx *ctx, GPtrArray *devices)
                                 }
                 }
                 for (guint k = 0; k < d->interfaces->len; k++)
-                        usbfs = usbfs || g_strcmp0(((HdUsbInterface *)d->interfaces->pdata[k])
-                                                       ->driver,
-                                                   "usbfs") == 0;
+                        usbfs =
+                            usbfs || g_strcmp0(((HdUsbInterface *)d->interfaces->pdata[k])->driver,
+                                               "usbfs") == 0;
 
                 if (d->root_hub) {
                         set_verdict(d, "root-hub", FALSE);
@@ -673,9 +680,9 @@ void hd_usb_evaluate(HdCtx *ctx, GPtrArray *devices)
                 }
                 if (!d->root_hub && storage_use(ctx, d, &is_root) && is_root) {
                         set_verdict(d, "root-fs", FALSE);
-                        g_ptr_array_add(d->reasons,
-                                        g_strdup_printf("%s holds the host's root filesystem",
-                                                        d->port_path));
+                        g_ptr_array_add(
+                            d->reasons,
+                            g_strdup_printf("%s holds the host's root filesystem", d->port_path));
                 }
                 if (usbfs || d->holders->len > 0) {
                         g_autofree char *who = holders_text(d);
@@ -704,15 +711,14 @@ void hd_usb_evaluate(HdCtx *ctx, GPtrArray *devices)
                 }
                 if (keyboards == 1 && host_hid(d, HID_BOOT_KEYBOARD)) {
                         set_verdict(d, "only-keyboard", TRUE);
-                        g_ptr_array_add(d->reasons,
-                                        g_strdup_printf("%s is the host's only keyboard",
-                                                        d->port_path));
+                        g_ptr_array_add(
+                            d->reasons,
+                            g_strdup_printf("%s is the host's only keyboard", d->port_path));
                 }
                 if (mice == 1 && host_hid(d, HID_BOOT_MOUSE)) {
                         set_verdict(d, "only-mouse", TRUE);
-                        g_ptr_array_add(d->reasons,
-                                        g_strdup_printf("%s is the host's only mouse",
-                                                        d->port_path));
+                        g_ptr_array_add(d->reasons, g_strdup_printf("%s is the host's only mouse",
+                                                                    d->port_path));
                 }
                 set_verdict(d, "ready", FALSE);
         }
@@ -733,12 +739,10 @@ gboolean hd_usb_serial_is_typeable(const char *serial)
         if (n == 0 || n > HD_USB_SERIAL_MAX)
                 return FALSE;
         for (const char *p = serial; *p; p++)
-                if (*p < 0x21 || *p > 0x7e || *p == '\'' || *p == '"' || *p == '`' ||
-                    *p == '\\')
+                if (*p < 0x21 || *p > 0x7e || *p == '\'' || *p == '"' || *p == '`' || *p == '\\')
                         return FALSE;
         return TRUE;
 }
-
 
 /* "1:4", "001:004", "001/004", "1.4": what people copy from lsusb's "Bus 001 Device 004". */
 static gboolean looks_like_devnum(const char *s)
@@ -754,8 +758,7 @@ static gboolean looks_like_devnum(const char *s)
         return TRUE;
 }
 
-gboolean hd_usb_spec_parse(const char *text, const char *serial, HdUsbSpec *spec,
-                           GError **error)
+gboolean hd_usb_spec_parse(const char *text, const char *serial, HdUsbSpec *spec, GError **error)
 {
         g_autofree char *shown = NULL;
         const char *devpath;
@@ -911,8 +914,7 @@ HdUsbDevice *hd_usb_resolve(GPtrArray *devices, const HdUsbSpec *spec, const cha
 
 /* ---------------------------------------------------------------- guest configuration */
 
-gboolean hd_usb_guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opts,
-                            GError **error)
+gboolean hd_usb_guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opts, GError **error)
 {
         g_autoptr(GString) s = NULL;
 
@@ -968,8 +970,8 @@ char *hd_usb_guest_xml(const HdUsbGuestDevice *devs, guint n, GPtrArray *warning
                                         "replug or a reboot it no longer matches (libvirt "
                                         "skips it, startupPolicy='optional'); run hostdev usb "
                                         "xml again then",
-                                        d->port_path, (guint)d->vendor_id,
-                                        (guint)d->product_id, d->busnum, d->devnum));
+                                        d->port_path, (guint)d->vendor_id, (guint)d->product_id,
+                                        d->busnum, d->devnum));
                 }
                 g_string_append(s, "  </source>\n</hostdev>\n");
         }
@@ -988,8 +990,8 @@ gboolean hd_usb_qemu_id_is_valid(const char *id)
         return TRUE;
 }
 
-char **hd_usb_guest_qemu_args(const HdUsbGuestDevice *devs, guint n,
-                              const HdUsbGuestOptions *opts, GPtrArray *warnings)
+char **hd_usb_guest_qemu_args(const HdUsbGuestDevice *devs, guint n, const HdUsbGuestOptions *opts,
+                              GPtrArray *warnings)
 {
         GPtrArray *args = g_ptr_array_new();
         const char *xhci = opts && opts->xhci ? opts->xhci : "xhci";
@@ -1006,8 +1008,7 @@ char **hd_usb_guest_qemu_args(const HdUsbGuestDevice *devs, guint n,
                 g_string_append_printf(s, "usb-host,bus=%s.0", xhci);
 
                 if (devs[i].kind == HD_USB_SPEC_PORT || pinned(&devs[i]))
-                        g_string_append_printf(s, ",hostbus=%d,hostport=%s", d->busnum,
-                                               d->devpath);
+                        g_string_append_printf(s, ",hostbus=%d,hostport=%s", d->busnum, d->devpath);
                 if (devs[i].kind == HD_USB_SPEC_IDS)
                         g_string_append_printf(s, ",vendorid=0x%04x,productid=0x%04x",
                                                (guint)d->vendor_id, (guint)d->product_id);
@@ -1022,8 +1023,8 @@ char **hd_usb_guest_qemu_args(const HdUsbGuestDevice *devs, guint n,
                                             "device is named by the port it is in now (%d-%s) "
                                             "as well: plugged into another port it is not "
                                             "found; run hostdev usb qemu-args again then",
-                                            d->port_path, (guint)d->vendor_id,
-                                            (guint)d->product_id, d->busnum, d->devpath));
+                                            d->port_path, (guint)d->vendor_id, (guint)d->product_id,
+                                            d->busnum, d->devpath));
         }
         g_ptr_array_add(args, NULL);
         return (char **)g_ptr_array_free(args, FALSE);

@@ -55,12 +55,12 @@
 #define HD_USB_SERIAL_MAX 126
 
 typedef struct {
-        char *name;      /* "1-2:1.0" */
-        int number;      /* bInterfaceNumber, -1 absent */
-        int iface_class; /* bInterfaceClass: 0x03 HID, 0x08 storage, 0x09 hub; -1 absent */
-        int subclass;    /* -1 absent */
-        int protocol;    /* HID boot protocol 1 keyboard, 2 mouse; -1 absent */
-        char *driver;    /* "usbhid", "usb-storage", "usbfs"; NULL none */
+        char *name;           /* "1-2:1.0" */
+        int number;           /* bInterfaceNumber, -1 absent */
+        int iface_class;      /* bInterfaceClass: 0x03 HID, 0x08 storage, 0x09 hub; -1 absent */
+        int subclass;         /* -1 absent */
+        int protocol;         /* HID boot protocol 1 keyboard, 2 mouse; -1 absent */
+        char *driver;         /* "usbhid", "usb-storage", "usbfs"; NULL none */
         GPtrArray *blockdevs; /* char*: block devices below it (disks and partitions) */
 } HdUsbInterface;
 
@@ -72,32 +72,32 @@ typedef struct {
 } HdUsbHolder;
 
 typedef struct {
-        char *name;          /* the kernel's: "1-2.3", "usb1" */
+        char *name; /* the kernel's: "1-2.3", "usb1" */
         gboolean root_hub;
-        int busnum, devnum;  /* -1 absent */
-        char *devpath;       /* "2.3" ("0" for a root hub); NULL absent */
-        char *port_path;     /* BUS-DEVPATH: "1-2.3"; a root hub's is its name */
-        int vendor_id, product_id; /* -1 absent */
+        int busnum, devnum;                    /* -1 absent */
+        char *devpath;                         /* "2.3" ("0" for a root hub); NULL absent */
+        char *port_path;                       /* BUS-DEVPATH: "1-2.3"; a root hub's is its name */
+        int vendor_id, product_id;             /* -1 absent */
         char *manufacturer, *product, *serial; /* NULL absent */
-        char *vendor_name, *product_name; /* from usb.ids below the root (usr/share/hwdata,
-                                           * usr/share/misc, var/lib/usbutils); NULL unknown */
-        char *speed;         /* Mb/s as the kernel says: "1.5", "12", "480", "5000", ... */
-        int device_class;    /* bDeviceClass, -1 absent */
-        char *removable;     /* "removable", "fixed", "unknown"; NULL absent */
-        int authorized;      /* 0, 1, -1 absent */
-        int maxchild;        /* ports of a hub, -1 absent */
+        char *vendor_name, *product_name;      /* from usb.ids below the root (usr/share/hwdata,
+                                                * usr/share/misc, var/lib/usbutils); NULL unknown */
+        char *speed;           /* Mb/s as the kernel says: "1.5", "12", "480", "5000", ... */
+        int device_class;      /* bDeviceClass, -1 absent */
+        char *removable;       /* "removable", "fixed", "unknown"; NULL absent */
+        int authorized;        /* 0, 1, -1 absent */
+        int maxchild;          /* ports of a hub, -1 absent */
         GPtrArray *interfaces; /* HdUsbInterface*, by name */
-        char *controller;    /* the PCI function of the host controller: "0000:00:14.0" */
-        int iommu_group;     /* the controller's, -1 none */
-        char *node;          /* "/dev/bus/usb/001/004"; NULL when bus or devnum is absent */
-        char *sysfs_path;    /* below the root: "sys/devices/pci0000:00/0000:00:14.0/usb1/1-2" */
+        char *controller;      /* the PCI function of the host controller: "0000:00:14.0" */
+        int iommu_group;       /* the controller's, -1 none */
+        char *node;            /* "/dev/bus/usb/001/004"; NULL when bus or devnum is absent */
+        char *sysfs_path;      /* below the root: "sys/devices/pci0000:00/0000:00:14.0/usb1/1-2" */
 
         /* hd_usb_evaluate() */
-        const char *verdict;   /* "ready", "held", "hub", ... (above); NULL before */
-        gboolean forceable;    /* --force overrides the verdict */
-        GPtrArray *reasons;    /* char*: every rule that says no, in the order above */
-        GPtrArray *holders;    /* HdUsbHolder* */
-        GPtrArray *host_use;   /* char*: "/dev/sdb1 on /media/stick", "sdb is held by dm-0" */
+        const char *verdict; /* "ready", "held", "hub", ... (above); NULL before */
+        gboolean forceable;  /* --force overrides the verdict */
+        GPtrArray *reasons;  /* char*: every rule that says no, in the order above */
+        GPtrArray *holders;  /* HdUsbHolder* */
+        GPtrArray *host_use; /* char*: "/dev/sdb1 on /media/stick", "sdb is held by dm-0" */
 } HdUsbDevice;
 
 void hd_usb_device_free(HdUsbDevice *dev);
@@ -145,8 +145,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(HdUsbSpec, hd_usb_spec_clear)
  * digits each for vendor and product, a serial of 1..126 printable ASCII characters without
  * blanks or quotes, a bus 1..999 and 1..HD_USB_PORTS_MAX ports 1..31, no leading zeros, nothing
  * else. A device number ("1:4", "001/004") is refused saying why. INVALID_ARGUMENT. */
-gboolean hd_usb_spec_parse(const char *text, const char *serial, HdUsbSpec *spec,
-                           GError **error);
+gboolean hd_usb_spec_parse(const char *text, const char *serial, HdUsbSpec *spec, GError **error);
 /* The canonical text of @spec ("046d:c52b", "0403:6001:A10K7XYZ", "1-2.3"). */
 char *hd_usb_spec_format(const HdUsbSpec *spec);
 /* Whether @serial can be typed as a spec's serial (the rule above). */
@@ -180,8 +179,7 @@ typedef struct {
 
 /* Check @dev's verdict for a guest: REFUSED with the reasons and what to do, unless it is
  * ready, or forceable and @opts->force. FAILED when hd_usb_evaluate() has not decided it. */
-gboolean hd_usb_guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opts,
-                            GError **error);
+gboolean hd_usb_guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opts, GError **error);
 
 /* libvirt <hostdev mode='subsystem' type='usb' managed='no'> elements, one per device:
  * <vendor/><product/> (libvirt finds the device at each start, wherever it is plugged) when
@@ -196,8 +194,8 @@ char *hd_usb_guest_xml(const HdUsbGuestDevice *devs, guint n, GPtrArray *warning
  * (named by port path: whatever is in that port), or both (named by serial: the port it is in
  * now, and only while that device is there; a warning in @warnings), and id=usb-PORTPATH.
  * Never hostaddr. NULL-terminated. */
-char **hd_usb_guest_qemu_args(const HdUsbGuestDevice *devs, guint n,
-                              const HdUsbGuestOptions *opts, GPtrArray *warnings);
+char **hd_usb_guest_qemu_args(const HdUsbGuestDevice *devs, guint n, const HdUsbGuestOptions *opts,
+                              GPtrArray *warnings);
 
 /* The JSON object of @dev (usb-json.c; docs/json.md "hostdev usb list --json"). */
 void hd_usb_json_add_device(JsonBuilder *b, const HdUsbDevice *dev);
