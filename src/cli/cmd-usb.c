@@ -326,10 +326,11 @@ int cmd_usb(HdCli *cli, int argc, char **argv)
             "USB devices for passthrough. SPEC is vendor:product (046d:c52b), "
             "vendor:product:serial (0403:6001:A10K7XYZ, or --serial) or a port path "
             "(1-2.3: whatever is plugged into that port), never the device number, which "
-            "changes at every replug. list and show give each device's verdict: hubs, root "
-            "hubs, the host's only keyboard or mouse, mounted storage and devices held by "
-            "a process are refused by xml (libvirt <hostdev type='usb'>) and qemu-args "
-            "(QEMU usb-host on a guest xHCI) unless --force.",
+            "changes at every replug. list and show give each device's verdict, which xml "
+            "(libvirt <hostdev type='usb'>) and qemu-args (QEMU usb-host on a guest xHCI) "
+            "enforce: hubs, root hubs and the root filesystem's disk are refused, and unless "
+            "--force the host's only keyboard or mouse, mounted storage and devices held by a "
+            "process or usbfs.",
             "hostdev usb qemu-args 0403:6001:A10K7XYZ", entries);
         int r;
 
