@@ -32,3 +32,4 @@
 #include "usage.h"
 #include "vfio.h"
 #include "reset.h"
+#include "usb.h"

@@ -951,6 +951,11 @@ static GPtrArray *scan_node_holders(HdCtx *ctx, GPtrArray *nodes)
         return out;
 }
 
+GPtrArray *hd_usage_node_holders(HdCtx *ctx, GPtrArray *nodes)
+{
+        return scan_node_holders(ctx, nodes);
+}
+
 GPtrArray *hd_usage_gpu_clients(HdCtx *ctx, const HdDevice *dev)
 {
         g_autoptr(GPtrArray) nodes = hd_usage_gpu_nodes(ctx, dev);

@@ -92,6 +92,11 @@ GPtrArray *hd_usage_gpu_nodes(HdCtx *ctx, const HdDevice *dev);
  * or, under another root, the tree's own prefix), by pid: HdProcUse*. Empty when none. */
 GPtrArray *hd_usage_gpu_clients(HdCtx *ctx, const HdDevice *dev);
 
+/* The processes holding any of the device nodes @nodes (char* "/dev/bus/usb/001/004", ...)
+ * open, as hd_usage_gpu_clients() finds them (one pass over proc/PID/fd): HdProcUse* by pid,
+ * each with the nodes it holds in the order of @nodes. Empty when none. */
+GPtrArray *hd_usage_node_holders(HdCtx *ctx, GPtrArray *nodes);
+
 /* "1234 (Xorg) has /dev/dri/card0 open, 1300 (gnome-shell) has /dev/dri/card0,
  * /dev/dri/renderD128 open" (at most 8 processes, then "and N more"). */
 char *hd_usage_gpu_clients_text(GPtrArray *clients);
