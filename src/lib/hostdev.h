@@ -28,4 +28,5 @@
 #include "persist.h"
 #include "usage.h"
 #include "vfio.h"
+#include "vf-net.h"
 #include "reset.h"
