@@ -141,10 +141,17 @@ static gboolean sim_pf_load(int root_fd, int ifindex, SimPf *p, int *err, GError
         }
         p->vfs = g_array_new(FALSE, TRUE, sizeof(HdVfNet));
         p->unsupported = g_ptr_array_new_with_free_func(g_free);
-        path = g_strdup_printf("sys/class/net/%s/device", p->netdev);
-        if (hd_readlink_basename_buf_at(root_fd, path, buf, sizeof(buf)) <= 0 ||
-            strlen(buf) >= sizeof(p->pf))
-                return TRUE; /* a virtual interface */
+        /* sys/class/net/<if> -> ../../devices/.../<pci address>/net/<if> */
+        path = g_strdup_printf("sys/class/net/%s", p->netdev);
+        {
+                g_autofree char *target = hd_readlink_at(root_fd, path, NULL);
+                g_auto(GStrv) parts = target ? g_strsplit(target, "/", -1) : NULL;
+                guint n = parts ? g_strv_length(parts) : 0;
+                if (n < 3 || strcmp(parts[n - 2], "net") != 0 ||
+                    strlen(parts[n - 3]) >= sizeof(p->pf))
+                        return TRUE; /* a virtual interface */
+                g_strlcpy(buf, parts[n - 3], sizeof(buf));
+        }
         g_free(path);
         path = g_strdup_printf("sys/bus/pci/devices/%s/sriov_numvfs", buf);
         numvfs = hd_read_attr_optional_at(root_fd, path);

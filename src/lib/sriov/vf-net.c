@@ -452,7 +452,7 @@ gboolean hd_vf_net_resolve_vf(HdCtx *ctx, const HdAddress *address, HdAddress *p
                 g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
                             "%s is not an SR-IOV virtual function (it has no physfn)%s", name,
                             vf->sriov_totalvfs >= 0 ? "; it is a PF: name it with a VF index, "
-                                                      "hostdev sriov vf PF_ADDRESS INDEX"
+                                                      "hostdev sriov-vf PF_ADDRESS INDEX"
                                                     : "");
                 return FALSE;
         }
@@ -779,19 +779,13 @@ gboolean hd_vf_net_set(HdCtx *ctx, const HdAddress *pf, guint index, const HdVfN
                                                               : "netlink",
                                             err);
                         }
-                        g_propagate_prefixed_error(
-                            error, g_steal_pointer(&local), "cannot set the %s of VF %u of %s (%s): ",
-                            field_names[f], index, name, info->netdev);
-                        if (failed_undo)
-                                hd_ctx_log(ctx, HD_LOG_WARNING,
-                                           "VF %u of %s: %u setting(s) changed before the failure "
-                                           "could not be set back",
-                                           index, name, failed_undo);
-                        else if (undone)
-                                hd_ctx_log(ctx, HD_LOG_INFO,
-                                           "VF %u of %s: %u setting(s) changed before the failure "
-                                           "were set back",
-                                           index, name, undone);
+                        g_set_error(error, local->domain, local->code,
+                                    "cannot set the %s of VF %u of %s (%s): %s%s", field_names[f],
+                                    index, name, info->netdev, local->message,
+                                    failed_undo ? "; the settings changed before it could not all "
+                                                  "be set back (hostdev sriov-vf shows them now)"
+                                    : undone    ? "; the settings changed before it were set back"
+                                                : "");
                         return FALSE;
                 }
                 done[f] = TRUE;
@@ -1023,7 +1017,7 @@ gboolean hd_vf_net_restore(HdCtx *ctx, const HdAddress *vf, GError **error)
 /* ---------------------------------------------------------------- <interface type='hostdev'> */
 
 char *hd_vf_net_interface_xml(HdCtx *ctx, const HdAddress *vf, const guint8 *mac, int vlan,
-                              guint indent, GError **error)
+                              gboolean managed, guint indent, GError **error)
 {
         g_autoptr(GError) local = NULL;
         g_autofree char *netdev = NULL;
@@ -1048,12 +1042,16 @@ char *hd_vf_net_interface_xml(HdCtx *ctx, const HdAddress *vf, const guint8 *mac
         }
         hd_address_format(&pf, pfname);
         if (!(netdev = hd_vf_net_pf_netdev(ctx, &pf, &local))) {
+                if (!g_error_matches(local, HD_ERROR, HD_ERROR_NOT_SUPPORTED)) {
+                        g_propagate_error(error, g_steal_pointer(&local));
+                        return NULL;
+                }
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
-                            "%s is a VF of %s, which is not a network adapter with an interface "
-                            "(%s): <interface type='hostdev'> is for NIC VFs, whose MAC and VLAN "
-                            "libvirt sets on the PF; give it to the VM as a <hostdev> "
-                            "(hostdev xml %s)",
-                            name, pfname, local->message, name);
+                            "%s is a VF of %s, which has no network interface (not a NIC, or "
+                            "no driver): <interface type='hostdev'> is for NIC VFs, whose MAC "
+                            "and VLAN libvirt sets on the PF's interface; give it to the VM as a "
+                            "<hostdev> (hostdev xml %s)",
+                            name, pfname, name);
                 return NULL;
         }
         if (mac) {
@@ -1068,7 +1066,8 @@ char *hd_vf_net_interface_xml(HdCtx *ctx, const HdAddress *vf, const guint8 *mac
                 return NULL;
         }
         s = g_string_new(NULL);
-        g_string_append_printf(s, "%s<interface type='hostdev' managed='no'>\n", pad);
+        g_string_append_printf(s, "%s<interface type='hostdev' managed='%s'>\n", pad,
+                               managed ? "yes" : "no");
         g_string_append_printf(s, "%s  <source>\n", pad);
         g_string_append_printf(s,
                                "%s    <address type='pci' domain='0x%04x' bus='0x%02x' "

@@ -143,9 +143,10 @@ gboolean hd_vf_net_parse_reply(const guint8 *data, gsize len, HdVfNetInfo *info,
 /* The errno of an ACK answer (0: done), or -1 with @error for bytes that are not one. */
 int hd_vf_net_parse_ack(const guint8 *data, gsize len, GError **error);
 
-/* <interface type='hostdev' managed='no'> for the NIC VF @vf, with an optional guest MAC and
- * VLAN (-1: none), indented by @indent. Checked first: a VF (libvirt: "Interface type hostdev
- * is currently supported on SR-IOV Virtual Functions only") of a PF that is a NIC; REFUSED
- * saying which and what to use instead. */
+/* <interface type='hostdev' managed='no'> (@managed: 'yes', libvirt detaches it itself) for
+ * the NIC VF @vf, with an optional guest MAC and VLAN (-1: none), indented by @indent. Checked
+ * first: a VF (libvirt: "Interface type hostdev is currently supported on SR-IOV Virtual
+ * Functions only") of a PF that has a network interface; REFUSED saying which and what to use
+ * instead. Where the VF is bound is the caller's check (hd_guest_check_devices()). */
 char *hd_vf_net_interface_xml(HdCtx *ctx, const HdAddress *vf, const guint8 *mac, int vlan,
-                              guint indent, GError **error);
+                              gboolean managed, guint indent, GError **error);
