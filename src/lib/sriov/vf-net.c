@@ -810,6 +810,7 @@ static char *saved_json(const HdVfNetInfo *info, const HdVfNet *vf)
         g_autoptr(JsonBuilder) b = json_builder_new();
         g_autoptr(JsonGenerator) gen = json_generator_new();
         g_autoptr(JsonNode) root = NULL;
+        g_autofree char *text = NULL;
         char buf[18];
 
         json_builder_begin_object(b);
@@ -853,7 +854,8 @@ static char *saved_json(const HdVfNetInfo *info, const HdVfNet *vf)
         root = json_builder_get_root(b);
         json_generator_set_root(gen, root);
         json_generator_set_pretty(gen, TRUE);
-        return g_strconcat(json_generator_to_data(gen, NULL) ?: "", "\n", NULL);
+        text = json_generator_to_data(gen, NULL);
+        return g_strconcat(text, "\n", NULL);
 }
 
 gboolean hd_vf_net_save(HdCtx *ctx, const HdAddress *vf, const HdVfNetSettings *for_vm,
