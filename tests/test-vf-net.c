@@ -115,6 +115,7 @@ static void test_read(void)
         const HdVfNet *v;
         g_autofree char *mac = NULL;
 
+        g_assert_true(hd_ctx_get_netlink_ops(ctx) == &hd_netlink_sim);
         g_assert_cmpstr(ice->netdev, ==, "ens1f0");
         g_assert_cmpstr(ice->pf, ==, ICE);
         g_assert_cmpint(ice->num_vfs, ==, 4);
@@ -638,6 +639,19 @@ static void test_real_transport(void)
         g_assert_false(hd_vf_net_parse_reply(reply->data, reply->len, info, &error));
         g_assert_true(error->domain == G_IO_ERROR);
         g_assert_nonnull(strstr(error->message, "ENODEV"));
+        g_clear_error(&error);
+
+        /* the real backend on a tree: this machine's netlink is not the tree's */
+        {
+                g_autoptr(HdTestFixture) fx = fixture();
+                g_autoptr(HdCtx) ctx = hd_ctx_new(fx->root, HD_BACKEND_REAL, &error);
+                HdAddress pf = hd_test_address(ICE);
+                g_assert_no_error(error);
+                g_assert_true(hd_ctx_get_netlink_ops(ctx) == &hd_netlink_real);
+                g_assert_null(hd_vf_net_read(ctx, &pf, &error));
+                g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+                g_assert_nonnull(strstr(error->message, "use --backend sim"));
+        }
 }
 
 /* ---------------------------------------------------------------- <interface type='hostdev'> */

@@ -12,7 +12,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
-#include "fileio.h"
+#include "ctx.h"
 #include "hd-error.h"
 #include "netlink.h"
 
@@ -204,6 +204,16 @@ static gboolean real_transact(HdCtx *ctx, int root_fd, const guint8 *req, gsize 
         int fd;
         gboolean ok = FALSE;
 
+        /* The kernel's netlink is this machine's: the last guard of "nothing below --root
+         * reaches the machine", as for the real backend's host tools (NULL: a test's own call
+         * without a context). */
+        if (ctx && !hd_ctx_is_live_root(ctx)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                            "refusing to use this host's netlink for the tree %s (its interfaces "
+                            "are not the tree's); use --backend sim",
+                            hd_ctx_get_root(ctx));
+                return FALSE;
+        }
         if (len < sizeof(h)) {
                 g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT, "netlink: no request");
                 return FALSE;

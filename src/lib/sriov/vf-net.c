@@ -444,6 +444,7 @@ gboolean hd_vf_net_resolve_vf(HdCtx *ctx, const HdAddress *address, HdAddress *p
         char name[HD_ADDRESS_STRLEN];
         g_autoptr(HdDevice) vf = hd_device_load(ctx, address, HD_FIELD_SRIOV, error);
         g_autoptr(HdDevice) p = NULL;
+        hd_autofd int dfd = -1;
 
         if (!vf)
                 return FALSE;
@@ -458,32 +459,13 @@ gboolean hd_vf_net_resolve_vf(HdCtx *ctx, const HdAddress *address, HdAddress *p
         }
         if (!(p = hd_device_load(ctx, pf, HD_FIELD_SRIOV, error)))
                 return FALSE;
-        for (guint i = 0; i < p->virtfns->len; i++) {
-                g_autofree char *link = g_strdup_printf("virtfn%u", i);
-                if (g_strcmp0(p->virtfns->pdata[i], name) != 0)
-                        continue;
-                /* virtfns are read in virtfnN order; confirm N */
-                {
-                        char buf[HD_ADDRESS_STRLEN];
-                        int dfd = hd_ctx_open_device_dir(ctx, vf->physfn);
-                        gssize n = dfd >= 0 ? hd_readlink_basename_buf_at(dfd, link, buf,
-                                                                           sizeof(buf))
-                                            : -1;
-                        hd_close_fdp(&dfd);
-                        if (n > 0 && strcmp(buf, name) == 0) {
-                                *index = i;
-                                return TRUE;
-                        }
-                }
-        }
-        for (int i = 0; i < MAX(p->sriov_numvfs, 0); i++) {
-                g_autofree char *link = g_strdup_printf("virtfn%d", i);
-                char buf[HD_ADDRESS_STRLEN];
-                int dfd = hd_ctx_open_device_dir(ctx, vf->physfn);
-                gssize n = dfd >= 0 ? hd_readlink_basename_buf_at(dfd, link, buf, sizeof(buf))
-                                    : -1;
-                hd_close_fdp(&dfd);
-                if (n > 0 && strcmp(buf, name) == 0) {
+        dfd = hd_ctx_open_device_dir(ctx, p->name);
+        for (int i = 0; dfd >= 0 && i < MAX(p->sriov_numvfs, 0); i++) {
+                char link[32], buf[HD_ADDRESS_STRLEN];
+
+                g_snprintf(link, sizeof(link), "virtfn%d", i);
+                if (hd_readlink_basename_buf_at(dfd, link, buf, sizeof(buf)) > 0 &&
+                    strcmp(buf, name) == 0) {
                         *index = (guint)i;
                         return TRUE;
                 }
