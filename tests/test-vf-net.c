@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 
 #include <gio/gio.h>
@@ -906,6 +907,42 @@ static void test_cli_save_restore(void)
         g_assert_cmpstr(after, ==, before);
 }
 
+/* A netlink change is a side effect like a sysfs write: HOSTDEV_CRASH_AT counts it, and a
+ * crash between two fields leaves the first set and the second not (the saved file, when
+ * there is one, still holds the host's settings for --restore). */
+static void test_cli_crash_between_fields(void)
+{
+        g_autoptr(HdTestFixture) fx = fixture();
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        const char *const env[] = { "HOSTDEV_CRASH_AT=write:2", NULL };
+        g_autofree char *saved = hd_test_path(fx, "var/lib/hostdev/vf-net/" ICE "_vf2.json");
+        g_autofree char *out = NULL;
+        g_autoptr(HdCtx) ctx = NULL;
+        HdVfNet v;
+
+        g_ptr_array_add(argv, (gpointer) "--root");
+        g_ptr_array_add(argv, fx->root);
+        for (const char *const *a = (const char *[]){ "sriov-vf", ICE_VF2, "--save", "--mac",
+                                                      "52:54:00:00:00:33", "--vlan", "33", NULL };
+             *a; a++)
+                g_ptr_array_add(argv, (gpointer)*a);
+        g_ptr_array_add(argv, NULL);
+        /* write 1: the saved file; 2: the MAC (then killed); the VLAN never */
+        g_assert_cmpint(hd_test_run_cli((const char *const *)argv->pdata, env, NULL, NULL), ==,
+                        128 + SIGKILL);
+        g_assert_true(g_file_test(saved, G_FILE_TEST_IS_REGULAR));
+        ctx = hd_test_ctx_new(fx);
+        v = read_vf(ctx, ICE, 2);
+        g_assert_cmpuint(v.mac[5], ==, 0x33);
+        g_assert_cmpuint(v.vlan, ==, 0);
+        g_assert_cmpint(run(fx, (const char *[]){ "sriov-vf", ICE_VF2, "--restore", NULL }, &out,
+                            NULL),
+                        ==, 0);
+        v = read_vf(ctx, ICE, 2);
+        g_assert_cmpuint(v.mac[5], ==, 0);
+        g_assert_false(g_file_test(saved, G_FILE_TEST_EXISTS));
+}
+
 static void test_cli_xml_interface(void)
 {
         g_autoptr(HdTestFixture) fx = fixture();
@@ -976,6 +1013,7 @@ int main(int argc, char **argv)
         g_test_add_func("/vf-net/cli/set-and-dry-run", test_cli_set_and_dry_run);
         g_test_add_func("/vf-net/cli/errors", test_cli_errors);
         g_test_add_func("/vf-net/cli/save-restore", test_cli_save_restore);
+        g_test_add_func("/vf-net/cli/crash-between-fields", test_cli_crash_between_fields);
         g_test_add_func("/vf-net/cli/xml-interface", test_cli_xml_interface);
         return g_test_run();
 }
