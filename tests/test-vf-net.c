@@ -600,8 +600,34 @@ static void test_parser_hostile(void)
                 info->vfs = g_array_new(FALSE, TRUE, sizeof(HdVfNet));
                 g_assert_false(hd_vf_net_parse_reply(m->data, m->len, info, &error));
                 g_assert_error(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
-                g_assert_cmpint(hd_vf_net_parse_ack(m->data, m->len, NULL), ==, EPERM);
-                g_assert_cmpint(hd_vf_net_parse_ack(m->data, 20, NULL), ==, -1);
+                g_assert_cmpint(hd_vf_net_parse_ack(m->data, m->len, NULL, NULL), ==, EPERM);
+                g_assert_cmpint(hd_vf_net_parse_ack(m->data, 20, NULL, NULL), ==, -1);
+        }
+}
+
+/* An extended ACK (NETLINK_EXT_ACK, NETLINK_CAP_ACK): the kernel's message, made printable;
+ * a message attribute that runs past the answer is not read. */
+static void test_parser_extack(void)
+{
+        const char text[] = "VF 3 cannot\x01 do that";
+        for (int cut = 0; cut < 2; cut++) {
+                g_autoptr(GByteArray) m = hd_nl_msg_new(NLMSG_ERROR, NLM_F_CAPPED | NLM_F_ACK_TLVS,
+                                                        1);
+                struct nlmsgerr e = { .error = -EINVAL, .msg = { .nlmsg_len = 64 } };
+                g_autofree char *message = NULL;
+                hd_nl_msg_put(m, &e, sizeof(e));
+                hd_nl_attr_put(m, NLMSGERR_ATTR_MSG, text, sizeof(text));
+                hd_nl_msg_finish(m);
+                if (cut) {
+                        /* the attribute claims more than the message holds */
+                        guint16 big = 200;
+                        memcpy(m->data + sizeof(struct nlmsghdr) + sizeof(e), &big, 2);
+                }
+                g_assert_cmpint(hd_vf_net_parse_ack(m->data, m->len, &message, NULL), ==, EINVAL);
+                if (cut)
+                        g_assert_null(message);
+                else
+                        g_assert_cmpstr(message, ==, "VF 3 cannot? do that");
         }
 }
 
@@ -1007,6 +1033,7 @@ int main(int argc, char **argv)
         g_test_add_func("/vf-net/save-restore/zero-mac-refused", test_restore_zero_mac_refused);
         g_test_add_func("/vf-net/save-restore/hostile-file", test_restore_hostile_file);
         g_test_add_func("/vf-net/parser/hostile", test_parser_hostile);
+        g_test_add_func("/vf-net/parser/extack", test_parser_extack);
         g_test_add_func("/vf-net/real-transport/loopback", test_real_transport);
         g_test_add_func("/vf-net/xml", test_interface_xml);
         g_test_add_func("/vf-net/cli/sriov", test_cli_sriov_shows_settings);

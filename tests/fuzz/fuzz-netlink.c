@@ -23,7 +23,12 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
         for (guint i = 0; i < info->vfs->len; i++)
                 g_assert(hd_vf_net_info_get(info, i)->index == i);
         hd_vf_net_info_free(info);
-        (void)hd_vf_net_parse_ack(data, size, &error);
-        g_clear_error(&error);
+        {
+                char *message = NULL;
+                (void)hd_vf_net_parse_ack(data, size, &message, &error);
+                g_assert(!message || g_utf8_validate(message, -1, NULL));
+                g_free(message);
+                g_clear_error(&error);
+        }
         return 0;
 }

@@ -367,18 +367,55 @@ gboolean hd_vf_net_parse_reply(const guint8 *data, gsize len, HdVfNetInfo *info,
         return TRUE;
 }
 
-int hd_vf_net_parse_ack(const guint8 *data, gsize len, GError **error)
+/* The kernel's extended ACK message (NETLINK_EXT_ACK: NLMSGERR_ATTR_MSG after the error and
+ * the request it echoes), printable text only; NULL when there is none. */
+static char *extack_message(HdNlSpan payload, guint16 flags)
+{
+        struct nlmsgerr e;
+        HdNlSpan attrs, a;
+        guint16 type;
+        gboolean bad;
+        gsize skip;
+
+        if (!(flags & NLM_F_ACK_TLVS) || !hd_nl_get(&payload, &e, sizeof(e)))
+                return NULL;
+        /* capped: the request's header only; else the whole request */
+        skip = sizeof(int) + ((flags & NLM_F_CAPPED) ? sizeof(struct nlmsghdr)
+                                                      : NLMSG_ALIGN((gsize)e.msg.nlmsg_len));
+        if (skip < sizeof(e) || skip > payload.len)
+                return NULL;
+        attrs.data = payload.data + skip;
+        attrs.len = payload.len - skip;
+        while (hd_nl_attr_next(&attrs, &type, &a, &bad)) {
+                g_autofree char *text = NULL;
+                if (type != NLMSGERR_ATTR_MSG || a.len == 0)
+                        continue;
+                text = g_utf8_make_valid((const char *)a.data,
+                                         (gssize)strnlen((const char *)a.data, MIN(a.len, 512)));
+                for (char *c = text; *c; c++)
+                        if ((guchar)*c < 0x20 || *c == 0x7f)
+                                *c = '?';
+                return *text ? g_steal_pointer(&text) : NULL;
+        }
+        return NULL;
+}
+
+int hd_vf_net_parse_ack(const guint8 *data, gsize len, char **message, GError **error)
 {
         HdNlSpan rest = { data, len }, payload;
         guint16 type, flags;
         guint32 seq;
         gboolean bad;
 
+        if (message)
+                *message = NULL;
         while (hd_nl_msg_next(&rest, &type, &flags, &seq, &payload, &bad)) {
                 if (type == NLMSG_ERROR) {
                         int e = nlmsg_errno(payload);
                         if (e < 0)
                                 break;
+                        if (e && message)
+                                *message = extack_message(payload, flags);
                         return e;
                 }
         }
@@ -639,9 +676,10 @@ static GByteArray *field_request(Field f, int ifindex, const char *netdev, guint
         return msg;
 }
 
-/* Send one field; the kernel's errno in *@err (0: done). FALSE for a transport failure. */
+/* Send one field; the kernel's errno in *@err (0: done) and its extended ACK message in
+ * *@why (may be NULL). FALSE for a transport failure. */
 static gboolean send_field(HdCtx *ctx, Field f, int ifindex, const char *netdev, guint vf,
-                           const HdVfNetSettings *s, int *err, GError **error)
+                           const HdVfNetSettings *s, int *err, char **why, GError **error)
 {
         g_autofree char *change = NULL;
         g_autoptr(GByteArray) req = field_request(f, ifindex, netdev, vf, s, &change);
@@ -652,7 +690,7 @@ static gboolean send_field(HdCtx *ctx, Field f, int ifindex, const char *netdev,
                 return FALSE;
         if (hd_ctx_get_dry_run(ctx))
                 return TRUE;
-        *err = hd_vf_net_parse_ack(reply->data, reply->len, error);
+        *err = hd_vf_net_parse_ack(reply->data, reply->len, why, error);
         return *err >= 0;
 }
 
@@ -723,11 +761,13 @@ gboolean hd_vf_net_set(HdCtx *ctx, const HdAddress *pf, guint index, const HdVfN
                 before = *cur;
         for (Field f = 0; f < N_FIELDS; f++) {
                 g_autoptr(GError) local = NULL;
+                g_autofree char *why_kernel = NULL;
                 int err = 0;
 
                 if (!field_differs(f, s, cur))
                         continue;
-                if (!send_field(ctx, f, info->ifindex, info->netdev, index, s, &err, &local) ||
+                if (!send_field(ctx, f, info->ifindex, info->netdev, index, s, &err,
+                                &why_kernel, &local) ||
                     err) {
                         /* put back what this call changed, newest first */
                         HdVfNetSettings back;
@@ -739,7 +779,7 @@ gboolean hd_vf_net_set(HdCtx *ctx, const HdAddress *pf, guint index, const HdVfN
                                         if (!done[g])
                                                 continue;
                                         if (send_field(ctx, g, info->ifindex, info->netdev, index,
-                                                       &back, &e2, NULL) &&
+                                                       &back, &e2, NULL, NULL) &&
                                             !e2)
                                                 undone++;
                                         else
@@ -755,11 +795,13 @@ gboolean hd_vf_net_set(HdCtx *ctx, const HdAddress *pf, guint index, const HdVfN
                                 g_set_error(&local, HD_ERROR,
                                             err == EOPNOTSUPP ? HD_ERROR_NOT_SUPPORTED
                                                               : HD_ERROR_FAILED,
-                                            "%s: %s (%s, errno %d)", why, g_strerror(err),
+                                            "%s: %s (%s, errno %d)%s%s%s", why, g_strerror(err),
                                             err == EOPNOTSUPP ? "EOPNOTSUPP"
                                             : err == EINVAL   ? "EINVAL"
                                                               : "netlink",
-                                            err);
+                                            err, why_kernel ? "; the kernel says \"" : "",
+                                            why_kernel ? why_kernel : "",
+                                            why_kernel ? "\"" : "");
                         }
                         g_set_error(error, local->domain, local->code,
                                     "cannot set the %s of VF %u of %s (%s): %s%s", field_names[f],

@@ -140,8 +140,10 @@ gboolean hd_vf_net_restore(HdCtx *ctx, const HdAddress *vf, GError **error);
  * bytes are HD_ERROR_FAILED. */
 gboolean hd_vf_net_parse_reply(const guint8 *data, gsize len, HdVfNetInfo *info,
                                GError **error);
-/* The errno of an ACK answer (0: done), or -1 with @error for bytes that are not one. */
-int hd_vf_net_parse_ack(const guint8 *data, gsize len, GError **error);
+/* The errno of an ACK answer (0: done), or -1 with @error for bytes that are not one. For a
+ * refusal, *@message (may be NULL) gets the kernel's extended ACK text (NETLINK_EXT_ACK), made
+ * printable, or NULL when there is none. */
+int hd_vf_net_parse_ack(const guint8 *data, gsize len, char **message, GError **error);
 
 /* <interface type='hostdev' managed='no'> (@managed: 'yes', libvirt detaches it itself) for
  * the NIC VF @vf, with an optional guest MAC and VLAN (-1: none), indented by @indent. Checked
