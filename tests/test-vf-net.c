@@ -21,13 +21,13 @@
 #include "netlink.h"
 #include "testlib.h"
 
-#define ICE "0000:01:00.0"   /* ens1f0, 4 VFs at 01:01.0-3, vf_settings in the topology */
+#define ICE "0000:01:00.0" /* ens1f0, 4 VFs at 01:01.0-3, vf_settings in the topology */
 #define ICE_VF0 "0000:01:01.0"
 #define ICE_VF2 "0000:01:01.2"
-#define IGB "0000:02:00.0"   /* enp2s0f0, 2 VFs at 02:10.0 and 02:10.2 (stride 2): no trust */
+#define IGB "0000:02:00.0" /* enp2s0f0, 2 VFs at 02:10.0 and 02:10.2 (stride 2): no trust */
 #define IGB_VF0 "0000:02:10.0"
 #define IGB_VF1 "0000:02:10.2"
-#define NVME "0000:03:00.0"  /* not a NIC: VFs 03:00.1, 03:00.2 */
+#define NVME "0000:03:00.0" /* not a NIC: VFs 03:00.1, 03:00.2 */
 #define NVME_VF "0000:03:00.1"
 #define ICE_STATE "var/lib/hostdev-sim/vf-net/" ICE ".json"
 
@@ -92,7 +92,7 @@ static GBytes *raw_getlink(HdCtx *ctx, const HdTestFixture *fx, const char *netd
         g_autoptr(GByteArray) req = hd_nl_msg_new(RTM_GETLINK, NLM_F_REQUEST, 4242);
         g_autoptr(GByteArray) reply = g_byte_array_new();
         g_autoptr(GError) error = NULL;
-        struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+        struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
         guint32 mask = RTEXT_FILTER_VF | RTEXT_FILTER_SKIP_STATS;
 
         g_assert_nonnull(s);
@@ -158,7 +158,7 @@ static void test_not_a_nic(void)
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         g_autoptr(GError) error = NULL;
         HdAddress nvme = hd_test_address(NVME);
-        HdVfNetSettings s = { .has_vlan = TRUE, .vlan = 5 };
+        HdVfNetSettings s = {.has_vlan = TRUE, .vlan = 5};
 
         g_assert_null(hd_vf_net_read(ctx, &nvme, &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_NOT_SUPPORTED);
@@ -208,23 +208,28 @@ static void test_set_each_field(void)
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         HdAddress pf = hd_test_address(ICE);
         const FieldCase cases[] = {
-                { "mac", { .has_mac = TRUE, .mac = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 } },
-                  "ip link set dev ens1f0 vf 2 mac 52:54:00:12:34:56" },
-                { "vlan", { .has_vlan = TRUE, .vlan = 200, .qos = 5 },
-                  "ip link set dev ens1f0 vf 2 vlan 200 qos 5" },
-                { "vlan 802.1ad",
-                  { .has_vlan = TRUE, .vlan = 300, .vlan_proto = HD_VLAN_PROTO_8021AD },
-                  "ip link set dev ens1f0 vf 2 vlan 300 qos 0 proto 802.1ad" },
-                { "spoofchk", { .has_spoofchk = TRUE, .spoofchk = FALSE },
-                  "ip link set dev ens1f0 vf 2 spoofchk off" },
-                { "trust", { .has_trust = TRUE, .trust = TRUE },
-                  "ip link set dev ens1f0 vf 2 trust on" },
-                { "link", { .has_link_state = TRUE, .link_state = HD_VF_LINK_ENABLE },
-                  "ip link set dev ens1f0 vf 2 state enable" },
-                { "rate", { .has_rate = TRUE, .min_tx_rate = 100, .max_tx_rate = 2000 },
-                  "ip link set dev ens1f0 vf 2 min_tx_rate 100 max_tx_rate 2000" },
-                { "clear mac", { .has_mac = TRUE, .clear_mac = TRUE },
-                  "ip link set dev ens1f0 vf 2 mac 00:00:00:00:00:00" },
+            {"mac",
+             {.has_mac = TRUE, .mac = {0x52, 0x54, 0, 0x12, 0x34, 0x56}},
+             "ip link set dev ens1f0 vf 2 mac 52:54:00:12:34:56"},
+            {"vlan",
+             {.has_vlan = TRUE, .vlan = 200, .qos = 5},
+             "ip link set dev ens1f0 vf 2 vlan 200 qos 5"},
+            {"vlan 802.1ad",
+             {.has_vlan = TRUE, .vlan = 300, .vlan_proto = HD_VLAN_PROTO_8021AD},
+             "ip link set dev ens1f0 vf 2 vlan 300 qos 0 proto 802.1ad"},
+            {"spoofchk",
+             {.has_spoofchk = TRUE, .spoofchk = FALSE},
+             "ip link set dev ens1f0 vf 2 spoofchk off"},
+            {"trust", {.has_trust = TRUE, .trust = TRUE}, "ip link set dev ens1f0 vf 2 trust on"},
+            {"link",
+             {.has_link_state = TRUE, .link_state = HD_VF_LINK_ENABLE},
+             "ip link set dev ens1f0 vf 2 state enable"},
+            {"rate",
+             {.has_rate = TRUE, .min_tx_rate = 100, .max_tx_rate = 2000},
+             "ip link set dev ens1f0 vf 2 min_tx_rate 100 max_tx_rate 2000"},
+            {"clear mac",
+             {.has_mac = TRUE, .clear_mac = TRUE},
+             "ip link set dev ens1f0 vf 2 mac 00:00:00:00:00:00"},
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -287,8 +292,12 @@ static void test_set_several_one_request_each(void)
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         g_autoptr(GError) error = NULL;
         HdAddress pf = hd_test_address(ICE);
-        HdVfNetSettings s = { .has_mac = TRUE, .mac = { 0x02, 0, 0, 0, 0, 0x22 },
-                              .has_vlan = TRUE, .vlan = 9, .has_trust = TRUE, .trust = TRUE };
+        HdVfNetSettings s = {.has_mac = TRUE,
+                             .mac = {0x02, 0, 0, 0, 0, 0x22},
+                             .has_vlan = TRUE,
+                             .vlan = 9,
+                             .has_trust = TRUE,
+                             .trust = TRUE};
         guint n = 0;
 
         g_assert_true(hd_vf_net_set(ctx, &pf, 3, &s, &n, &error));
@@ -308,16 +317,16 @@ static void test_validation(void)
                 guint index;
                 const char *says;
         } cases[] = {
-                { { .has_mac = TRUE, .mac = { 0x01, 0, 0x5e, 0, 0, 1 } }, 0, "multicast" },
-                { { .has_mac = TRUE }, 0, "00:00:00:00:00:00 is no address" },
-                { { .has_mac = TRUE, .clear_mac = TRUE, .mac = { 0x52 } }, 0, "a MAC to clear" },
-                { { .has_vlan = TRUE, .vlan = 4096 }, 0, "VLAN 4096 is out of range" },
-                { { .has_vlan = TRUE, .vlan = 10, .qos = 8 }, 0, "QoS 8 is out of range" },
-                { { .has_vlan = TRUE, .vlan = 0, .qos = 2 }, 0, "go with a VLAN" },
-                { { .has_vlan = TRUE, .vlan = 10, .vlan_proto = 0x9100 }, 0, "802.1Q or 802.1ad" },
-                { { .has_link_state = TRUE, .link_state = 7 }, 0, "auto, enable or disable" },
-                { { .has_rate = TRUE, .min_tx_rate = 500, .max_tx_rate = 100 }, 0, "above" },
-                { { .has_vlan = TRUE, .vlan = 10 }, 4, "4 VFs enabled, so there is no VF 4" },
+            {{.has_mac = TRUE, .mac = {0x01, 0, 0x5e, 0, 0, 1}}, 0, "multicast"},
+            {{.has_mac = TRUE}, 0, "00:00:00:00:00:00 is no address"},
+            {{.has_mac = TRUE, .clear_mac = TRUE, .mac = {0x52}}, 0, "a MAC to clear"},
+            {{.has_vlan = TRUE, .vlan = 4096}, 0, "VLAN 4096 is out of range"},
+            {{.has_vlan = TRUE, .vlan = 10, .qos = 8}, 0, "QoS 8 is out of range"},
+            {{.has_vlan = TRUE, .vlan = 0, .qos = 2}, 0, "go with a VLAN"},
+            {{.has_vlan = TRUE, .vlan = 10, .vlan_proto = 0x9100}, 0, "802.1Q or 802.1ad"},
+            {{.has_link_state = TRUE, .link_state = 7}, 0, "auto, enable or disable"},
+            {{.has_rate = TRUE, .min_tx_rate = 500, .max_tx_rate = 100}, 0, "above"},
+            {{.has_vlan = TRUE, .vlan = 10}, 4, "4 VFs enabled, so there is no VF 4"},
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -340,8 +349,8 @@ static void test_unsupported_trust_undoes(void)
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         g_autoptr(GError) error = NULL;
         HdAddress pf = hd_test_address(IGB);
-        HdVfNetSettings s = { .has_mac = TRUE, .mac = { 0x52, 0x54, 0, 0, 0, 7 },
-                              .has_trust = TRUE, .trust = TRUE };
+        HdVfNetSettings s = {
+            .has_mac = TRUE, .mac = {0x52, 0x54, 0, 0, 0, 7}, .has_trust = TRUE, .trust = TRUE};
         const GPtrArray *log = hd_ctx_get_write_log(ctx);
         HdVfNet v;
 
@@ -364,7 +373,7 @@ static void test_unsupported_trust_undoes(void)
         /* link state: also absent from igb */
         g_clear_error(&error);
         {
-                HdVfNetSettings l = { .has_link_state = TRUE, .link_state = HD_VF_LINK_DISABLE };
+                HdVfNetSettings l = {.has_link_state = TRUE, .link_state = HD_VF_LINK_DISABLE};
                 g_assert_false(hd_vf_net_set(ctx, &pf, 1, &l, NULL, &error));
                 g_assert_error(error, HD_ERROR, HD_ERROR_NOT_SUPPORTED);
         }
@@ -376,8 +385,8 @@ static void test_dry_run(void)
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         g_autoptr(GError) error = NULL;
         HdAddress pf = hd_test_address(ICE);
-        HdVfNetSettings s = { .has_mac = TRUE, .mac = { 0x52, 0x54, 0, 1, 2, 3 },
-                              .has_vlan = TRUE, .vlan = 42 };
+        HdVfNetSettings s = {
+            .has_mac = TRUE, .mac = {0x52, 0x54, 0, 1, 2, 3}, .has_vlan = TRUE, .vlan = 42};
         g_autofree char *before = read_tree_file(fx, ICE_STATE);
         g_autofree char *after = NULL;
         guint n = 0;
@@ -408,8 +417,8 @@ static void test_save_restore(void)
         g_autoptr(GBytes) before = raw_getlink(ctx, fx, "ens1f0");
         g_autoptr(GBytes) during = NULL;
         g_autoptr(GBytes) after = NULL;
-        HdVfNetSettings vm = { .has_mac = TRUE, .mac = { 0x52, 0x54, 0, 0xbb, 0, 1 },
-                               .has_vlan = TRUE, .vlan = 7 };
+        HdVfNetSettings vm = {
+            .has_mac = TRUE, .mac = {0x52, 0x54, 0, 0xbb, 0, 1}, .has_vlan = TRUE, .vlan = 7};
         HdVfNet v;
 
         g_assert_cmpstr(saved_rel, ==, "var/lib/hostdev/vf-net/" ICE "_vf0.json");
@@ -452,7 +461,7 @@ static void test_save_dry_run(void)
         g_autofree char *saved_rel = hd_vf_net_saved_path(&pf, 0);
         g_autofree char *before = read_tree_file(fx, ICE_STATE);
         g_autofree char *after = NULL;
-        HdVfNetSettings vm = { .has_vlan = TRUE, .vlan = 7 };
+        HdVfNetSettings vm = {.has_vlan = TRUE, .vlan = 7};
         const GPtrArray *log = hd_ctx_get_write_log(ctx);
 
         hd_ctx_set_dry_run(ctx, TRUE);
@@ -475,8 +484,11 @@ static void test_restore_zero_mac_refused(void)
         g_autofree char *state = hd_test_path(fx, "var/lib/hostdev-sim/vf-net/" IGB ".json");
         HdAddress vf = hd_test_address(IGB_VF1), pf = hd_test_address(IGB);
         g_autofree char *saved_rel = hd_vf_net_saved_path(&pf, 1);
-        HdVfNetSettings vm = { .has_mac = TRUE, .mac = { 0x52, 0x54, 0, 0xcc, 0, 2 },
-                               .has_vlan = TRUE, .vlan = 11, .qos = 1 };
+        HdVfNetSettings vm = {.has_mac = TRUE,
+                              .mac = {0x52, 0x54, 0, 0xcc, 0, 2},
+                              .has_vlan = TRUE,
+                              .vlan = 11,
+                              .qos = 1};
         HdVfNet v;
 
         /* an old igb: a zero MAC cannot be set again (VDSM's zero-MAC problem) */
@@ -504,11 +516,11 @@ static void test_restore_hostile_file(void)
         g_autofree char *dir = g_path_get_dirname(saved);
         g_autofree char *quarantined = NULL;
         const char *const bad[] = {
-                "{\"pf\": \"" ICE "\", \"vf\": 2, \"mac\": \"01:00:5e:00:00:01\"}",
-                "{\"pf\": \"0000:99:00.0\", \"vf\": 2}",
-                "{\"pf\": \"" ICE "\", \"vf\": 2, \"vlan\": 9999}",
-                "{\"pf\": \"" ICE "\", \"vf\": 2, \"vf\": 3}",
-                "not json",
+            "{\"pf\": \"" ICE "\", \"vf\": 2, \"mac\": \"01:00:5e:00:00:01\"}",
+            "{\"pf\": \"0000:99:00.0\", \"vf\": 2}",
+            "{\"pf\": \"" ICE "\", \"vf\": 2, \"vlan\": 9999}",
+            "{\"pf\": \"" ICE "\", \"vf\": 2, \"vf\": 3}",
+            "not json",
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
@@ -572,7 +584,7 @@ static void test_parser_hostile(void)
         /* an IFLA_VF_MAC shorter than struct ifla_vf_mac */
         {
                 g_autoptr(GByteArray) m = hd_nl_msg_new(RTM_NEWLINK, 0, 1);
-                struct ifinfomsg ifi = { .ifi_index = 3 };
+                struct ifinfomsg ifi = {.ifi_index = 3};
                 guint32 vf = 0;
                 gsize list, info_nest;
                 g_autoptr(HdVfNetInfo) info = g_new0(HdVfNetInfo, 1);
@@ -592,7 +604,7 @@ static void test_parser_hostile(void)
         /* the kernel's refusal is an errno */
         {
                 g_autoptr(GByteArray) m = hd_nl_msg_new(NLMSG_ERROR, 0, 1);
-                struct nlmsgerr e = { .error = -EPERM };
+                struct nlmsgerr e = {.error = -EPERM};
                 g_autoptr(HdVfNetInfo) info = g_new0(HdVfNetInfo, 1);
                 g_autoptr(GError) error = NULL;
                 hd_nl_msg_put(m, &e, sizeof(e));
@@ -611,9 +623,9 @@ static void test_parser_extack(void)
 {
         const char text[] = "VF 3 cannot\x01 do that";
         for (int cut = 0; cut < 2; cut++) {
-                g_autoptr(GByteArray) m = hd_nl_msg_new(NLMSG_ERROR, NLM_F_CAPPED | NLM_F_ACK_TLVS,
-                                                        1);
-                struct nlmsgerr e = { .error = -EINVAL, .msg = { .nlmsg_len = 64 } };
+                g_autoptr(GByteArray) m =
+                    hd_nl_msg_new(NLMSG_ERROR, NLM_F_CAPPED | NLM_F_ACK_TLVS, 1);
+                struct nlmsgerr e = {.error = -EINVAL, .msg = {.nlmsg_len = 64}};
                 g_autofree char *message = NULL;
                 hd_nl_msg_put(m, &e, sizeof(e));
                 hd_nl_attr_put(m, NLMSGERR_ATTR_MSG, text, sizeof(text));
@@ -638,7 +650,7 @@ static void test_parser_extack(void)
 static void test_real_transport(void)
 {
         const guint32 mask = RTEXT_FILTER_VF | RTEXT_FILTER_SKIP_STATS;
-        struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = 1 };
+        struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = 1};
         g_autoptr(GByteArray) req = hd_nl_msg_new(RTM_GETLINK, NLM_F_REQUEST, 77);
         g_autoptr(GByteArray) reply = g_byte_array_new();
         g_autoptr(GError) error = NULL;
@@ -689,7 +701,7 @@ static void test_interface_xml(void)
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
         g_autoptr(GError) error = NULL;
         HdAddress vf = hd_test_address(IGB_VF0);
-        const guint8 mac[6] = { 0x52, 0x54, 0, 0, 0, 9 };
+        const guint8 mac[6] = {0x52, 0x54, 0, 0, 0, 9};
         g_autofree char *xml = hd_vf_net_interface_xml(ctx, &vf, mac, 42, FALSE, 2, &error);
         g_autofree char *plain = NULL;
 
@@ -725,8 +737,8 @@ static void test_interface_xml(void)
         g_assert_nonnull(strstr(error->message, "has no network interface"));
         g_clear_error(&error);
         vf = hd_test_address(IGB_VF0);
-        g_assert_null(hd_vf_net_interface_xml(ctx, &vf, (const guint8[6]){ 1 }, -1, FALSE, 0,
-                                              &error));
+        g_assert_null(
+            hd_vf_net_interface_xml(ctx, &vf, (const guint8[6]){1}, -1, FALSE, 0, &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
         g_clear_error(&error);
         g_assert_null(hd_vf_net_interface_xml(ctx, &vf, NULL, 4096, FALSE, 0, &error));
@@ -762,8 +774,7 @@ static void test_cli_sriov_shows_settings(void)
         JsonArray *vfs;
         JsonObject *vf0, *net;
 
-        g_assert_cmpint(run(fx, (const char *[]){ "sriov", ICE, "--json", NULL }, &out, NULL),
-                        ==, 0);
+        g_assert_cmpint(run(fx, (const char *[]){"sriov", ICE, "--json", NULL}, &out, NULL), ==, 0);
         root = hd_test_parse_json(out);
         g_assert_cmpstr(json_object_get_string_member(json_of(root), "netdev"), ==, "ens1f0");
         g_assert_true(json_object_get_null_member(json_of(root), "vf_net_error"));
@@ -781,18 +792,16 @@ static void test_cli_sriov_shows_settings(void)
         g_assert_cmpstr(json_object_get_string_member(net, "link_state"), ==, "auto");
         g_clear_pointer(&out, g_free);
 
-        g_assert_cmpint(run(fx, (const char *[]){ "sriov", IGB, NULL }, &out, NULL), ==, 0);
+        g_assert_cmpint(run(fx, (const char *[]){"sriov", IGB, NULL}, &out, NULL), ==, 0);
         g_assert_nonnull(strstr(out, "      VF 1 on enp2s0f0: mac 00:00:00:00:00:00, no vlan, "
                                      "spoofchk on, link auto\n"));
 
-        g_assert_cmpint(run(fx, (const char *[]){ "sriov", NVME, "--json", NULL }, &nvme_out,
-                            NULL),
+        g_assert_cmpint(run(fx, (const char *[]){"sriov", NVME, "--json", NULL}, &nvme_out, NULL),
                         ==, 0);
         nvme = hd_test_parse_json(nvme_out);
         g_assert_true(json_object_get_null_member(json_of(nvme), "netdev"));
         g_assert_true(json_object_get_null_member(json_of(nvme), "vf_net_error"));
-        vf0 = json_array_get_object_element(
-            json_object_get_array_member(json_of(nvme), "vfs"), 0);
+        vf0 = json_array_get_object_element(json_object_get_array_member(json_of(nvme), "vfs"), 0);
         g_assert_true(json_object_get_null_member(vf0, "net"));
 }
 
@@ -807,12 +816,12 @@ static void test_cli_set_and_dry_run(void)
         JsonObject *w, *net;
 
         /* dry run: printed, not done */
-        g_assert_cmpint(run(fx,
-                            (const char *[]){ "sriov-vf", ICE, "2", "--mac", "52:54:00:12:34:56",
-                                              "--vlan", "200", "--qos", "2", "--dry-run",
-                                              "--json", NULL },
-                            &out, NULL),
-                        ==, 0);
+        g_assert_cmpint(
+            run(fx,
+                (const char *[]){"sriov-vf", ICE, "2", "--mac", "52:54:00:12:34:56", "--vlan",
+                                 "200", "--qos", "2", "--dry-run", "--json", NULL},
+                &out, NULL),
+            ==, 0);
         root = hd_test_parse_json(out);
         g_assert_true(json_object_get_boolean_member(json_of(root), "dry_run"));
         g_assert_cmpstr(json_object_get_string_member(json_of(root), "address"), ==, ICE_VF2);
@@ -829,24 +838,23 @@ static void test_cli_set_and_dry_run(void)
         after = read_tree_file(fx, ICE_STATE);
         g_assert_cmpstr(after, ==, before);
         g_clear_pointer(&out, g_free);
-        g_assert_cmpint(run(fx,
-                            (const char *[]){ "sriov-vf", ICE_VF2, "--trust", "on", "--dry-run",
-                                              NULL },
-                            &out, NULL),
-                        ==, 0);
+        g_assert_cmpint(
+            run(fx, (const char *[]){"sriov-vf", ICE_VF2, "--trust", "on", "--dry-run", NULL}, &out,
+                NULL),
+            ==, 0);
         g_assert_nonnull(strstr(out, "Would make these changes, in order (nothing was changed):\n"
                                      "   1. netlink: ip link set dev ens1f0 vf 2 trust on\n"));
         g_clear_pointer(&out, g_free);
 
         /* done: by the VF's own address */
         g_clear_pointer(&root, json_node_unref);
-        g_assert_cmpint(run(fx,
-                            (const char *[]){ "sriov-vf", ICE_VF2, "--mac", "52:54:00:12:34:56",
-                                              "--vlan", "200", "--qos", "2", "--spoofchk", "off",
-                                              "--trust", "on", "--link-state", "enable",
-                                              "--max-tx-rate", "500", "--json", NULL },
-                            &out, NULL),
-                        ==, 0);
+        g_assert_cmpint(
+            run(fx,
+                (const char *[]){"sriov-vf", ICE_VF2, "--mac", "52:54:00:12:34:56", "--vlan", "200",
+                                 "--qos", "2", "--spoofchk", "off", "--trust", "on", "--link-state",
+                                 "enable", "--max-tx-rate", "500", "--json", NULL},
+                &out, NULL),
+            ==, 0);
         root = hd_test_parse_json(out);
         net = json_object_get_object_member(json_of(root), "net");
         g_assert_cmpint(json_object_get_int_member(json_of(root), "index"), ==, 2);
@@ -857,12 +865,10 @@ static void test_cli_set_and_dry_run(void)
         g_assert_true(json_object_get_boolean_member(net, "trust"));
         g_assert_cmpstr(json_object_get_string_member(net, "link_state"), ==, "enable");
         g_assert_cmpint(json_object_get_int_member(net, "max_tx_rate"), ==, 500);
-        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(json_of(root),
-                                                                            "writes")),
-                         ==, 6);
+        g_assert_cmpuint(
+            json_array_get_length(json_object_get_array_member(json_of(root), "writes")), ==, 6);
         g_clear_pointer(&out, g_free);
-        g_assert_cmpint(run(fx, (const char *[]){ "sriov-vf", ICE, "2", NULL }, &out, NULL), ==,
-                        0);
+        g_assert_cmpint(run(fx, (const char *[]){"sriov-vf", ICE, "2", NULL}, &out, NULL), ==, 0);
         g_assert_cmpstr(out, ==,
                         "ens1f0 VF 2 (" ICE_VF2 "): mac 52:54:00:12:34:56, vlan 200 qos 2, "
                         "spoofchk off, trust on, link enable, tx rate 0-500 Mbit/s\n");
@@ -876,19 +882,19 @@ static void test_cli_errors(void)
                 int status;
                 const char *says;
         } cases[] = {
-                { { "sriov-vf", ICE_VF0, "--qos", "3", NULL }, 2, "--qos and --vlan-proto go with --vlan" },
-                { { "sriov-vf", ICE_VF0, "--mac", "nonsense", NULL }, 2, "give a MAC" },
-                { { "sriov-vf", ICE_VF0, "--mac", "01:02:03:04:05:06", NULL }, 2, "multicast" },
-                { { "sriov-vf", ICE_VF0, "--vlan", "4096", NULL }, 2, "out of range" },
-                { { "sriov-vf", ICE_VF0, "--spoofchk", "maybe", NULL }, 2, "use on or off" },
-                { { "sriov-vf", ICE_VF0, "--link-state", "up", NULL }, 2, "auto (follow the PF)" },
-                { { "sriov-vf", ICE, "x", NULL }, 2, "VF index 'x' is not a number" },
-                { { "sriov-vf", ICE, "7", "--vlan", "3", NULL }, 2, "no VF 7" },
-                { { "sriov-vf", ICE, NULL }, 2, "not an SR-IOV virtual function" },
-                { { "sriov-vf", ICE_VF0, "1", NULL }, 2, "is a VF of " ICE },
-                { { "sriov-vf", IGB_VF0, "--trust", "on", NULL }, 1, "EOPNOTSUPP" },
-                { { "sriov-vf", NVME_VF, "--vlan", "3", NULL }, 1, "not a network adapter" },
-                { { "sriov-vf", ICE_VF0, "--restore", "--vlan", "3", NULL }, 2, "--restore" },
+            {{"sriov-vf", ICE_VF0, "--qos", "3", NULL}, 2, "--qos and --vlan-proto go with --vlan"},
+            {{"sriov-vf", ICE_VF0, "--mac", "nonsense", NULL}, 2, "give a MAC"},
+            {{"sriov-vf", ICE_VF0, "--mac", "01:02:03:04:05:06", NULL}, 2, "multicast"},
+            {{"sriov-vf", ICE_VF0, "--vlan", "4096", NULL}, 2, "out of range"},
+            {{"sriov-vf", ICE_VF0, "--spoofchk", "maybe", NULL}, 2, "use on or off"},
+            {{"sriov-vf", ICE_VF0, "--link-state", "up", NULL}, 2, "auto (follow the PF)"},
+            {{"sriov-vf", ICE, "x", NULL}, 2, "VF index 'x' is not a number"},
+            {{"sriov-vf", ICE, "7", "--vlan", "3", NULL}, 2, "no VF 7"},
+            {{"sriov-vf", ICE, NULL}, 2, "not an SR-IOV virtual function"},
+            {{"sriov-vf", ICE_VF0, "1", NULL}, 2, "is a VF of " ICE},
+            {{"sriov-vf", IGB_VF0, "--trust", "on", NULL}, 1, "EOPNOTSUPP"},
+            {{"sriov-vf", NVME_VF, "--vlan", "3", NULL}, 1, "not a network adapter"},
+            {{"sriov-vf", ICE_VF0, "--restore", "--vlan", "3", NULL}, 2, "--restore"},
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -907,14 +913,14 @@ static void test_cli_save_restore(void)
         g_autofree char *after = NULL;
         g_autofree char *out = NULL;
         g_autofree char *saved = hd_test_path(fx, "var/lib/hostdev/vf-net/" ICE "_vf0.json");
-        const char *const show[] = { "sriov", ICE, "--json", NULL };
+        const char *const show[] = {"sriov", ICE, "--json", NULL};
 
         /* every VF's settings as `hostdev sriov` shows them, before and after */
         g_assert_cmpint(run(fx, show, &before, NULL), ==, 0);
 
         g_assert_cmpint(run(fx,
-                            (const char *[]){ "sriov-vf", ICE_VF0, "--save", "--mac",
-                                              "52:54:00:bb:00:01", "--vlan", "7", NULL },
+                            (const char *[]){"sriov-vf", ICE_VF0, "--save", "--mac",
+                                             "52:54:00:bb:00:01", "--vlan", "7", NULL},
                             &out, NULL),
                         ==, 0);
         g_assert_nonnull(strstr(out, "settings saved"));
@@ -923,9 +929,8 @@ static void test_cli_save_restore(void)
         g_assert_cmpint(run(fx, show, &during, NULL), ==, 0);
         g_assert_cmpstr(during, !=, before);
         g_clear_pointer(&out, g_free);
-        g_assert_cmpint(run(fx, (const char *[]){ "sriov-vf", ICE_VF0, "--restore", NULL }, &out,
-                            NULL),
-                        ==, 0);
+        g_assert_cmpint(
+            run(fx, (const char *[]){"sriov-vf", ICE_VF0, "--restore", NULL}, &out, NULL), ==, 0);
         g_assert_nonnull(strstr(out, "saved settings restored"));
         g_assert_nonnull(strstr(out, "mac 52:54:00:aa:00:01, vlan 100 qos 3"));
         g_assert_false(g_file_test(saved, G_FILE_TEST_EXISTS));
@@ -940,7 +945,7 @@ static void test_cli_crash_between_fields(void)
 {
         g_autoptr(HdTestFixture) fx = fixture();
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
-        const char *const env[] = { "HOSTDEV_CRASH_AT=write:2", NULL };
+        const char *const env[] = {"HOSTDEV_CRASH_AT=write:2", NULL};
         g_autofree char *saved = hd_test_path(fx, "var/lib/hostdev/vf-net/" ICE "_vf2.json");
         g_autofree char *out = NULL;
         g_autoptr(HdCtx) ctx = NULL;
@@ -948,8 +953,8 @@ static void test_cli_crash_between_fields(void)
 
         g_ptr_array_add(argv, (gpointer) "--root");
         g_ptr_array_add(argv, fx->root);
-        for (const char *const *a = (const char *[]){ "sriov-vf", ICE_VF2, "--save", "--mac",
-                                                      "52:54:00:00:00:33", "--vlan", "33", NULL };
+        for (const char *const *a = (const char *[]){"sriov-vf", ICE_VF2, "--save", "--mac",
+                                                     "52:54:00:00:00:33", "--vlan", "33", NULL};
              *a; a++)
                 g_ptr_array_add(argv, (gpointer)*a);
         g_ptr_array_add(argv, NULL);
@@ -961,9 +966,8 @@ static void test_cli_crash_between_fields(void)
         v = read_vf(ctx, ICE, 2);
         g_assert_cmpuint(v.mac[5], ==, 0x33);
         g_assert_cmpuint(v.vlan, ==, 0);
-        g_assert_cmpint(run(fx, (const char *[]){ "sriov-vf", ICE_VF2, "--restore", NULL }, &out,
-                            NULL),
-                        ==, 0);
+        g_assert_cmpint(
+            run(fx, (const char *[]){"sriov-vf", ICE_VF2, "--restore", NULL}, &out, NULL), ==, 0);
         v = read_vf(ctx, ICE, 2);
         g_assert_cmpuint(v.mac[5], ==, 0);
         g_assert_false(g_file_test(saved, G_FILE_TEST_EXISTS));
@@ -976,8 +980,8 @@ static void test_cli_xml_interface(void)
         g_autofree char *err = NULL;
 
         g_assert_cmpint(run(fx,
-                            (const char *[]){ "xml", "--interface", "--mac", "52:54:00:00:00:09",
-                                              "--vlan", "42", IGB_VF0, NULL },
+                            (const char *[]){"xml", "--interface", "--mac", "52:54:00:00:00:09",
+                                             "--vlan", "42", IGB_VF0, NULL},
                             &out, NULL),
                         ==, 0);
         g_assert_cmpstr(out, ==,
@@ -992,29 +996,27 @@ static void test_cli_xml_interface(void)
                         "  </vlan>\n"
                         "</interface>\n");
         /* not on vfio-pci: libvirt must detach it (--managed) or hostdev first */
-        g_assert_cmpint(run(fx, (const char *[]){ "xml", "--interface", ICE_VF0, NULL }, NULL,
-                            &err),
+        g_assert_cmpint(run(fx, (const char *[]){"xml", "--interface", ICE_VF0, NULL}, NULL, &err),
                         ==, 1);
         g_assert_nonnull(strstr(err, "hostdev detach " ICE_VF0));
         g_clear_pointer(&err, g_free);
-        g_assert_cmpint(run(fx, (const char *[]){ "xml", "--interface", ICE, NULL }, NULL, &err),
-                        ==, 1);
+        g_assert_cmpint(run(fx, (const char *[]){"xml", "--interface", ICE, NULL}, NULL, &err), ==,
+                        1);
         g_assert_nonnull(strstr(err, "not an SR-IOV virtual function"));
         g_clear_pointer(&err, g_free);
-        g_assert_cmpint(run(fx, (const char *[]){ "xml", "--interface", NVME_VF, NULL }, NULL,
-                            &err),
+        g_assert_cmpint(run(fx, (const char *[]){"xml", "--interface", NVME_VF, NULL}, NULL, &err),
                         ==, 1);
         g_assert_nonnull(strstr(err, "has no network interface"));
         g_clear_pointer(&err, g_free);
-        g_assert_cmpint(run(fx, (const char *[]){ "xml", "--mac", "52:54:00:00:00:09", IGB_VF0,
-                                                  NULL },
+        g_assert_cmpint(run(fx,
+                            (const char *[]){"xml", "--mac", "52:54:00:00:00:09", IGB_VF0, NULL},
                             NULL, &err),
                         ==, 2);
         g_assert_nonnull(strstr(err, "--mac and --vlan go with --interface"));
         g_clear_pointer(&err, g_free);
-        g_assert_cmpint(run(fx, (const char *[]){ "xml", "--interface", IGB_VF0, IGB_VF1, NULL },
-                            NULL, &err),
-                        ==, 2);
+        g_assert_cmpint(
+            run(fx, (const char *[]){"xml", "--interface", IGB_VF0, IGB_VF1, NULL}, NULL, &err), ==,
+            2);
 }
 
 int main(int argc, char **argv)

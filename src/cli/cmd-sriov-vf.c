@@ -132,8 +132,8 @@ static gboolean parse_on_off(const char *opt, const char *v, gboolean *out, GErr
         else if (g_strcmp0(v, "off") == 0 || g_strcmp0(v, "no") == 0)
                 *out = FALSE;
         else {
-                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT, "%s %s: use on or off",
-                            opt, v);
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT, "%s %s: use on or off", opt,
+                            v);
                 return FALSE;
         }
         return TRUE;
@@ -245,7 +245,7 @@ static gboolean resolve_target(HdCli *cli, HdCtx *ctx, int argc, char **argv, Hd
                                guint *index, char *vf_name, GError **error)
 {
         g_autoptr(GArray) one = NULL;
-        char *sub[] = { argv[0], argv[1], NULL };
+        char *sub[] = {argv[0], argv[1], NULL};
         const HdAddress *a;
 
         vf_name[0] = '\0';
@@ -302,49 +302,49 @@ static gboolean resolve_target(HdCli *cli, HdCtx *ctx, int argc, char **argv, Hd
 
 int cmd_sriov_vf(HdCli *cli, int argc, char **argv)
 {
-        VfArgs a = { 0 };
+        VfArgs a = {0};
         gboolean dry_run = FALSE, save = FALSE, restore = FALSE;
         const GOptionEntry entries[] = {
-                { "mac", 0, 0, G_OPTION_ARG_STRING, &a.mac,
-                  "The VF's administrative MAC (unicast), or clear (00:00:00:00:00:00: the "
-                  "VF's driver picks one)",
-                  "MAC|clear" },
-                { "vlan", 0, 0, G_OPTION_ARG_STRING, &a.vlan,
-                  "The VLAN the PF tags the VF's traffic with, 1-4095; 0: none", "N" },
-                { "qos", 0, 0, G_OPTION_ARG_STRING, &a.qos,
-                  "With --vlan: the 802.1p priority, 0-7", "Q" },
-                { "vlan-proto", 0, 0, G_OPTION_ARG_STRING, &a.proto,
-                  "With --vlan: 802.1Q (default) or 802.1ad (QinQ)", "PROTO" },
-                { "spoofchk", 0, 0, G_OPTION_ARG_STRING, &a.spoofchk,
-                  "Drop frames the VF sends from another MAC: on or off", "on|off" },
-                { "trust", 0, 0, G_OPTION_ARG_STRING, &a.trust,
-                  "Let the VF change its MAC and enter promiscuous mode: on or off", "on|off" },
-                { "link-state", 0, 0, G_OPTION_ARG_STRING, &a.link_state,
-                  "The VF's link: auto (the PF's), enable (always up) or disable", "STATE" },
-                { "min-tx-rate", 0, 0, G_OPTION_ARG_STRING, &a.min_rate,
-                  "Guaranteed TX rate in Mbit/s (0: none)", "MBPS" },
-                { "max-tx-rate", 0, 0, G_OPTION_ARG_STRING, &a.max_rate,
-                  "TX rate limit in Mbit/s (0: none)", "MBPS" },
-                { "save", 0, 0, G_OPTION_ARG_NONE, &save,
-                  "Before giving the VF to a VM: save its settings (var/lib/hostdev/vf-net/), "
-                  "then apply the settings given for the VM",
-                  NULL },
-                { "restore", 0, 0, G_OPTION_ARG_NONE, &restore,
-                  "After the VF is back from a VM: set the saved settings again and forget "
-                  "them",
-                  NULL },
-                { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
-                  "Check and print the changes it would make, change nothing", NULL },
-                { NULL },
+            {"mac", 0, 0, G_OPTION_ARG_STRING, &a.mac,
+             "The VF's administrative MAC (unicast), or clear (00:00:00:00:00:00: the "
+             "VF's driver picks one)",
+             "MAC|clear"},
+            {"vlan", 0, 0, G_OPTION_ARG_STRING, &a.vlan,
+             "The VLAN the PF tags the VF's traffic with, 1-4095; 0: none", "N"},
+            {"qos", 0, 0, G_OPTION_ARG_STRING, &a.qos, "With --vlan: the 802.1p priority, 0-7",
+             "Q"},
+            {"vlan-proto", 0, 0, G_OPTION_ARG_STRING, &a.proto,
+             "With --vlan: 802.1Q (default) or 802.1ad (QinQ)", "PROTO"},
+            {"spoofchk", 0, 0, G_OPTION_ARG_STRING, &a.spoofchk,
+             "Drop frames the VF sends from another MAC: on or off", "on|off"},
+            {"trust", 0, 0, G_OPTION_ARG_STRING, &a.trust,
+             "Let the VF change its MAC and enter promiscuous mode: on or off", "on|off"},
+            {"link-state", 0, 0, G_OPTION_ARG_STRING, &a.link_state,
+             "The VF's link: auto (the PF's), enable (always up) or disable", "STATE"},
+            {"min-tx-rate", 0, 0, G_OPTION_ARG_STRING, &a.min_rate,
+             "Guaranteed TX rate in Mbit/s (0: none)", "MBPS"},
+            {"max-tx-rate", 0, 0, G_OPTION_ARG_STRING, &a.max_rate,
+             "TX rate limit in Mbit/s (0: none)", "MBPS"},
+            {"save", 0, 0, G_OPTION_ARG_NONE, &save,
+             "Before giving the VF to a VM: save its settings (var/lib/hostdev/vf-net/), "
+             "then apply the settings given for the VM",
+             NULL},
+            {"restore", 0, 0, G_OPTION_ARG_NONE, &restore,
+             "After the VF is back from a VM: set the saved settings again and forget "
+             "them",
+             NULL},
+            {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
+             "Check and print the changes it would make, change nothing", NULL},
+            {NULL},
         };
         g_autoptr(GOptionContext) octx = cli_option_context(
-                cli, "VF_ADDRESS | PF_ADDRESS INDEX",
-                "Show or set the network settings of an SR-IOV NIC's virtual function, which its "
-                "PF's driver enforces (ip link set PF vf N ...): MAC, VLAN and QoS, spoof check, "
-                "trust, link state, TX rates. Each setting is one netlink request; when the "
-                "driver refuses one, those set before it are set back. --save and --restore "
-                "keep the host's settings across a VM, as libvirt does.",
-                "hostdev sriov-vf 0000:18:00.0 2 --mac 52:54:00:12:34:56 --vlan 100", entries);
+            cli, "VF_ADDRESS | PF_ADDRESS INDEX",
+            "Show or set the network settings of an SR-IOV NIC's virtual function, which its "
+            "PF's driver enforces (ip link set PF vf N ...): MAC, VLAN and QoS, spoof check, "
+            "trust, link state, TX rates. Each setting is one netlink request; when the "
+            "driver refuses one, those set before it are set back. --save and --restore "
+            "keep the host's settings across a VM, as libvirt does.",
+            "hostdev sriov-vf 0000:18:00.0 2 --mac 52:54:00:12:34:56 --vlan 100", entries);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdVfNetInfo) info = NULL;
         HdVfNetSettings s;
@@ -447,8 +447,8 @@ int cmd_sriov_vf(HdCli *cli, int argc, char **argv)
                         json_builder_add_null_value(b);
                 cli_sriov_vf_net_json(b, "net", cur);
                 json_builder_set_member_name(b, "saved");
-                json_builder_add_boolean_value(
-                    b, hd_exists_at(hd_ctx_get_root_fd(ctx), saved, TRUE));
+                json_builder_add_boolean_value(b,
+                                               hd_exists_at(hd_ctx_get_root_fd(ctx), saved, TRUE));
                 json_builder_set_member_name(b, "dry_run");
                 json_builder_add_boolean_value(b, dry_run);
                 hd_json_add_write_log(b, ctx);

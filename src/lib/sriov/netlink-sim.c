@@ -83,9 +83,13 @@ static gboolean lacks(const SimPf *p, const char *what)
 
 static HdVfNet vf_default(guint index)
 {
-        HdVfNet v = { .index = index, .has_mac = TRUE, .spoofchk = 1, .trust = 0,
-                      .link_state = HD_VF_LINK_AUTO, .has_rate = TRUE,
-                      .vlan_proto = HD_VLAN_PROTO_8021Q };
+        HdVfNet v = {.index = index,
+                     .has_mac = TRUE,
+                     .spoofchk = 1,
+                     .trust = 0,
+                     .link_state = HD_VF_LINK_AUTO,
+                     .has_rate = TRUE,
+                     .vlan_proto = HD_VLAN_PROTO_8021Q};
         return v;
 }
 
@@ -129,8 +133,8 @@ static gboolean sim_pf_load(int root_fd, int ifindex, SimPf *p, int *err, GError
         memset(p, 0, sizeof(*p));
         *err = 0;
         for (guint i = 0; nets && i < nets->len && !p->netdev; i++) {
-                g_autofree char *f = g_strdup_printf("sys/class/net/%s/ifindex",
-                                                     (char *)nets->pdata[i]);
+                g_autofree char *f =
+                    g_strdup_printf("sys/class/net/%s/ifindex", (char *)nets->pdata[i]);
                 if (hd_read_attr_buf_at(root_fd, f, buf, sizeof(buf)) > 0 &&
                     hd_parse_int(g_strstrip(buf), 1, G_MAXINT32, &v) && v == ifindex)
                         p->netdev = g_strdup(nets->pdata[i]);
@@ -184,8 +188,7 @@ static gboolean sim_pf_load(int root_fd, int ifindex, SimPf *p, int *err, GError
                 if (n && JSON_NODE_HOLDS_ARRAY(n)) {
                         JsonArray *a = json_node_get_array(n);
                         for (guint i = 0; i < json_array_get_length(a); i++) {
-                                const char *s = json_node_get_string(
-                                    json_array_get_element(a, i));
+                                const char *s = json_node_get_string(json_array_get_element(a, i));
                                 if (s)
                                         g_ptr_array_add(p->unsupported, g_strdup(s));
                         }
@@ -232,8 +235,8 @@ static gboolean sim_pf_save(int root_fd, const SimPf *p, GError **error)
                 json_builder_set_member_name(b, "qos");
                 json_builder_add_int_value(b, v->qos);
                 json_builder_set_member_name(b, "vlan_proto");
-                json_builder_add_string_value(
-                    b, v->vlan_proto == HD_VLAN_PROTO_8021AD ? "802.1ad" : "802.1Q");
+                json_builder_add_string_value(b, v->vlan_proto == HD_VLAN_PROTO_8021AD ? "802.1ad"
+                                                                                       : "802.1Q");
                 json_builder_set_member_name(b, "spoofchk");
                 json_builder_add_boolean_value(b, v->spoofchk > 0);
                 json_builder_set_member_name(b, "trust");
@@ -262,7 +265,7 @@ static gboolean sim_pf_save(int root_fd, const SimPf *p, GError **error)
 static void answer_error(GByteArray *reply, const struct nlmsghdr *req, int err)
 {
         g_autoptr(GByteArray) m = hd_nl_msg_new(NLMSG_ERROR, 0, req->nlmsg_seq);
-        struct nlmsgerr e = { .error = -err, .msg = *req };
+        struct nlmsgerr e = {.error = -err, .msg = *req};
 
         /* NETLINK_CAP_ACK: the request's header only */
         e.msg.nlmsg_len = sizeof(*req);
@@ -271,11 +274,11 @@ static void answer_error(GByteArray *reply, const struct nlmsghdr *req, int err)
         g_byte_array_append(reply, m->data, m->len);
 }
 
-static void answer_link(GByteArray *reply, const struct nlmsghdr *req, int ifindex,
-                        const SimPf *p, gboolean with_vfs)
+static void answer_link(GByteArray *reply, const struct nlmsghdr *req, int ifindex, const SimPf *p,
+                        gboolean with_vfs)
 {
         g_autoptr(GByteArray) m = hd_nl_msg_new(RTM_NEWLINK, 0, req->nlmsg_seq);
-        struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
+        struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
 
         hd_nl_msg_put(m, &ifi, sizeof(ifi));
         hd_nl_attr_put(m, IFLA_IFNAME, p->netdev, strlen(p->netdev) + 1);
@@ -286,23 +289,25 @@ static void answer_link(GByteArray *reply, const struct nlmsghdr *req, int ifind
                 list = hd_nl_nest_start(m, IFLA_VFINFO_LIST);
                 for (guint i = 0; i < p->vfs->len; i++) {
                         const HdVfNet *v = &g_array_index(p->vfs, HdVfNet, i);
-                        struct ifla_vf_mac mac = { .vf = i };
+                        struct ifla_vf_mac mac = {.vf = i};
                         struct ifla_vf_broadcast bc;
-                        struct ifla_vf_vlan vlan = { .vf = i, .vlan = v->vlan, .qos = v->qos };
-                        struct ifla_vf_rate rate = { .vf = i, .min_tx_rate = v->min_tx_rate,
-                                                     .max_tx_rate = v->max_tx_rate };
-                        struct ifla_vf_tx_rate tx = { .vf = i, .rate = v->max_tx_rate };
+                        struct ifla_vf_vlan vlan = {.vf = i, .vlan = v->vlan, .qos = v->qos};
+                        struct ifla_vf_rate rate = {
+                            .vf = i, .min_tx_rate = v->min_tx_rate, .max_tx_rate = v->max_tx_rate};
+                        struct ifla_vf_tx_rate tx = {.vf = i, .rate = v->max_tx_rate};
                         struct ifla_vf_spoofchk sc = {
-                                .vf = i, .setting = lacks(p, "spoofchk") ? G_MAXUINT32
-                                                                         : (guint32)v->spoofchk };
-                        struct ifla_vf_link_state ls = { .vf = i,
-                                                         .link_state = (guint32)v->link_state };
-                        struct ifla_vf_rss_query_en rss = { .vf = i, .setting = G_MAXUINT32 };
+                            .vf = i,
+                            .setting = lacks(p, "spoofchk") ? G_MAXUINT32 : (guint32)v->spoofchk};
+                        struct ifla_vf_link_state ls = {.vf = i,
+                                                        .link_state = (guint32)v->link_state};
+                        struct ifla_vf_rss_query_en rss = {.vf = i, .setting = G_MAXUINT32};
                         struct ifla_vf_trust tr = {
-                                .vf = i, .setting = lacks(p, "trust") ? G_MAXUINT32
-                                                                      : (guint32)v->trust };
-                        struct ifla_vf_vlan_info vi = { .vf = i, .vlan = v->vlan, .qos = v->qos,
-                                                        .vlan_proto = htons(v->vlan_proto) };
+                            .vf = i,
+                            .setting = lacks(p, "trust") ? G_MAXUINT32 : (guint32)v->trust};
+                        struct ifla_vf_vlan_info vi = {.vf = i,
+                                                       .vlan = v->vlan,
+                                                       .qos = v->qos,
+                                                       .vlan_proto = htons(v->vlan_proto)};
                         gsize info = hd_nl_nest_start(m, IFLA_VF_INFO), vl;
 
                         memcpy(mac.mac, v->mac, 6);
@@ -341,9 +346,9 @@ static HdVfNet *vf_at(SimPf *p, guint32 vf)
 /* One IFLA_VF_INFO, in do_setvfinfo()'s order; the errno of the first refusal. */
 static int set_vf_info(SimPf *p, HdNlSpan attrs)
 {
-        static const guint16 order[] = { IFLA_VF_MAC,      IFLA_VF_VLAN,       IFLA_VF_VLAN_LIST,
-                                         IFLA_VF_TX_RATE,  IFLA_VF_RATE,       IFLA_VF_SPOOFCHK,
-                                         IFLA_VF_LINK_STATE, IFLA_VF_TRUST };
+        static const guint16 order[] = {IFLA_VF_MAC,        IFLA_VF_VLAN, IFLA_VF_VLAN_LIST,
+                                        IFLA_VF_TX_RATE,    IFLA_VF_RATE, IFLA_VF_SPOOFCHK,
+                                        IFLA_VF_LINK_STATE, IFLA_VF_TRUST};
 
         for (gsize k = 0; k < G_N_ELEMENTS(order); k++) {
                 HdNlSpan rest = attrs, a;
@@ -496,7 +501,7 @@ static int setlink(SimPf *p, HdNlSpan attrs, gboolean *changed)
 static gboolean sim_transact(HdCtx *ctx, int root_fd, const guint8 *req, gsize len,
                              GByteArray *reply, GError **error)
 {
-        HdNlSpan rest = { req, len }, payload, attrs, a;
+        HdNlSpan rest = {req, len}, payload, attrs, a;
         struct nlmsghdr h;
         struct ifinfomsg ifi;
         guint16 type, flags, atype;
@@ -510,9 +515,10 @@ static gboolean sim_transact(HdCtx *ctx, int root_fd, const guint8 *req, gsize l
                 return FALSE;
         }
         memcpy(&h, req, sizeof(h));
-        if ((type != RTM_GETLINK && type != RTM_SETLINK) || !hd_nl_get(&payload, &ifi, sizeof(ifi))) {
-                answer_error(reply, &h, type == RTM_GETLINK || type == RTM_SETLINK ? EINVAL
-                                                                                   : EOPNOTSUPP);
+        if ((type != RTM_GETLINK && type != RTM_SETLINK) ||
+            !hd_nl_get(&payload, &ifi, sizeof(ifi))) {
+                answer_error(reply, &h,
+                             type == RTM_GETLINK || type == RTM_SETLINK ? EINVAL : EOPNOTSUPP);
                 return TRUE;
         }
         attrs.data = payload.data + NLMSG_ALIGN(sizeof(ifi));
@@ -545,6 +551,6 @@ static gboolean sim_transact(HdCtx *ctx, int root_fd, const guint8 *req, gsize l
 }
 
 const HdNetlinkOps hd_netlink_sim = {
-        .name = "sim",
-        .transact = sim_transact,
+    .name = "sim",
+    .transact = sim_transact,
 };

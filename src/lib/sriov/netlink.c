@@ -27,8 +27,8 @@
 GByteArray *hd_nl_msg_new(guint16 type, guint16 flags, guint32 seq)
 {
         GByteArray *msg = g_byte_array_new();
-        struct nlmsghdr h = { .nlmsg_len = NLMSG_HDRLEN, .nlmsg_type = type,
-                              .nlmsg_flags = flags, .nlmsg_seq = seq };
+        struct nlmsghdr h = {
+            .nlmsg_len = NLMSG_HDRLEN, .nlmsg_type = type, .nlmsg_flags = flags, .nlmsg_seq = seq};
 
         g_byte_array_append(msg, (const guint8 *)&h, sizeof(h));
         return msg;
@@ -36,7 +36,7 @@ GByteArray *hd_nl_msg_new(guint16 type, guint16 flags, guint32 seq)
 
 static void pad(GByteArray *msg)
 {
-        static const guint8 zero[4] = { 0 };
+        static const guint8 zero[4] = {0};
 
         if (msg->len % 4)
                 g_byte_array_append(msg, zero, 4 - msg->len % 4);
@@ -50,7 +50,7 @@ void hd_nl_msg_put(GByteArray *msg, const void *data, gsize len)
 
 void hd_nl_attr_put(GByteArray *msg, guint16 type, const void *data, gsize len)
 {
-        struct nlattr a = { .nla_len = (guint16)(NLA_HDRLEN + len), .nla_type = type };
+        struct nlattr a = {.nla_len = (guint16)(NLA_HDRLEN + len), .nla_type = type};
 
         g_return_if_fail(len <= 0xffff - NLA_HDRLEN);
         g_byte_array_append(msg, (const guint8 *)&a, sizeof(a));
@@ -160,7 +160,7 @@ static gboolean sock_error(GError **error, const char *what)
 static gboolean take_datagram(const guint8 *buf, gsize len, guint32 seq, GByteArray *reply,
                               gboolean *done, GError **error)
 {
-        HdNlSpan rest = { buf, len };
+        HdNlSpan rest = {buf, len};
         HdNlSpan payload;
         guint16 type, flags;
         guint32 mseq;
@@ -195,9 +195,9 @@ static gboolean take_datagram(const guint8 *buf, gsize len, guint32 seq, GByteAr
 static gboolean real_transact(HdCtx *ctx, int root_fd, const guint8 *req, gsize len,
                               GByteArray *reply, GError **error)
 {
-        struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-        struct sockaddr_nl local = { .nl_family = AF_NETLINK };
-        struct timeval tv = { .tv_sec = NETLINK_TIMEOUT_SECONDS };
+        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+        struct sockaddr_nl local = {.nl_family = AF_NETLINK};
+        struct timeval tv = {.tv_sec = NETLINK_TIMEOUT_SECONDS};
         struct nlmsghdr h;
         gboolean done = FALSE;
         int one = 1;
@@ -259,8 +259,7 @@ static gboolean real_transact(HdCtx *ctx, int root_fd, const guint8 *req, gsize 
                         goto out;
                 }
                 buf = g_malloc(MAX(size, 1));
-                got = recvfrom(fd, buf, (gsize)MAX(size, 1), 0, (struct sockaddr *)&from,
-                               &fromlen);
+                got = recvfrom(fd, buf, (gsize)MAX(size, 1), 0, (struct sockaddr *)&from, &fromlen);
                 if (got < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -279,6 +278,6 @@ out:
 }
 
 const HdNetlinkOps hd_netlink_real = {
-        .name = "real",
-        .transact = real_transact,
+    .name = "real",
+    .transact = real_transact,
 };

@@ -34,7 +34,7 @@ typedef struct {
 
 /* Building a request in a GByteArray: a header, a fixed part, attributes and nests. */
 GByteArray *hd_nl_msg_new(guint16 type, guint16 flags, guint32 seq);
-void hd_nl_msg_put(GByteArray *msg, const void *data, gsize len);      /* padded to 4 */
+void hd_nl_msg_put(GByteArray *msg, const void *data, gsize len); /* padded to 4 */
 void hd_nl_attr_put(GByteArray *msg, guint16 type, const void *data, gsize len);
 gsize hd_nl_nest_start(GByteArray *msg, guint16 type);
 void hd_nl_nest_end(GByteArray *msg, gsize start);

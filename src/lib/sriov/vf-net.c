@@ -71,14 +71,14 @@ gboolean hd_vf_net_parse_mac(const char *s, guint8 mac[6])
 
 const char *hd_vf_net_format_mac(const guint8 mac[6], char buf[18])
 {
-        g_snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-                   mac[4], mac[5]);
+        g_snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+                   mac[5]);
         return buf;
 }
 
 static gboolean mac_is_zero(const guint8 mac[6])
 {
-        static const guint8 zero[6] = { 0 };
+        static const guint8 zero[6] = {0};
 
         return memcmp(mac, zero, 6) == 0;
 }
@@ -265,8 +265,8 @@ static gboolean parse_vf_info(HdNlSpan attrs, HdVfNet *vf, GError **error)
                         if (!hd_nl_get(&p, &l, sizeof(l)))
                                 return malformed(error, "short IFLA_VF_LINK_STATE");
                         vf->link_state = l.link_state <= IFLA_VF_LINK_STATE_DISABLE
-                                                 ? (HdVfLinkState)l.link_state
-                                                 : HD_VF_LINK_UNKNOWN;
+                                             ? (HdVfLinkState)l.link_state
+                                             : HD_VF_LINK_UNKNOWN;
                         break;
                 }
                 default:
@@ -301,7 +301,7 @@ static gboolean parse_link(HdNlSpan payload, HdVfNetInfo *info, GError **error)
                         guint16 itype;
                         gboolean ibad;
                         while (hd_nl_attr_next(&list, &itype, &item, &ibad)) {
-                                HdVfNet vf = { .index = info->vfs->len };
+                                HdVfNet vf = {.index = info->vfs->len};
                                 if (itype != IFLA_VF_INFO)
                                         continue;
                                 if (info->vfs->len >= VF_NET_MAX_VFS)
@@ -319,12 +319,33 @@ static gboolean parse_link(HdNlSpan payload, HdVfNetInfo *info, GError **error)
         return TRUE;
 }
 
+/* The symbol of the errnos netlink answers with, for messages a user can look up. */
+static const char *errno_name(int err)
+{
+        switch (err) {
+        case EOPNOTSUPP:
+                return "EOPNOTSUPP";
+        case EINVAL:
+                return "EINVAL";
+        case EPERM:
+                return "EPERM";
+        case ENODEV:
+                return "ENODEV";
+        case EPROTONOSUPPORT:
+                return "EPROTONOSUPPORT";
+        case EBUSY:
+                return "EBUSY";
+        case ERANGE:
+                return "ERANGE";
+        default:
+                return "errno";
+        }
+}
+
 static gboolean errno_error(GError **error, int err, const char *what)
 {
         g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "%s: %s (%s)", what,
-                    g_strerror(err), err == EOPNOTSUPP ? "EOPNOTSUPP" : err == EINVAL ? "EINVAL"
-                                                       : err == EPERM ? "EPERM" : err == ENODEV
-                                                       ? "ENODEV" : "errno");
+                    g_strerror(err), errno_name(err));
         return FALSE;
 }
 
@@ -340,7 +361,7 @@ static int nlmsg_errno(HdNlSpan payload)
 
 gboolean hd_vf_net_parse_reply(const guint8 *data, gsize len, HdVfNetInfo *info, GError **error)
 {
-        HdNlSpan rest = { data, len }, payload;
+        HdNlSpan rest = {data, len}, payload;
         guint16 type, flags;
         guint32 seq;
         gboolean bad, found = FALSE;
@@ -381,7 +402,7 @@ static char *extack_message(HdNlSpan payload, guint16 flags)
                 return NULL;
         /* capped: the request's header only; else the whole request */
         skip = sizeof(int) + ((flags & NLM_F_CAPPED) ? sizeof(struct nlmsghdr)
-                                                      : NLMSG_ALIGN((gsize)e.msg.nlmsg_len));
+                                                     : NLMSG_ALIGN((gsize)e.msg.nlmsg_len));
         if (skip < sizeof(e) || skip > payload.len)
                 return NULL;
         attrs.data = payload.data + skip;
@@ -402,7 +423,7 @@ static char *extack_message(HdNlSpan payload, guint16 flags)
 
 int hd_vf_net_parse_ack(const guint8 *data, gsize len, char **message, GError **error)
 {
-        HdNlSpan rest = { data, len }, payload;
+        HdNlSpan rest = {data, len}, payload;
         guint16 type, flags;
         guint32 seq;
         gboolean bad;
@@ -475,8 +496,8 @@ static int pf_ifindex(HdCtx *ctx, const char *pf, const char *netdev, GError **e
         return (int)v;
 }
 
-gboolean hd_vf_net_resolve_vf(HdCtx *ctx, const HdAddress *address, HdAddress *pf,
-                              guint *index, GError **error)
+gboolean hd_vf_net_resolve_vf(HdCtx *ctx, const HdAddress *address, HdAddress *pf, guint *index,
+                              GError **error)
 {
         char name[HD_ADDRESS_STRLEN];
         g_autoptr(HdDevice) vf = hd_device_load(ctx, address, HD_FIELD_SRIOV, error);
@@ -526,7 +547,7 @@ static guint32 next_seq(void)
 static GByteArray *link_request(guint16 type, guint16 flags, int ifindex)
 {
         GByteArray *msg = hd_nl_msg_new(type, flags, next_seq());
-        struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
+        struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
 
         hd_nl_msg_put(msg, &ifi, sizeof(ifi));
         return msg;
@@ -576,7 +597,7 @@ typedef enum {
 } Field;
 
 static const char *const field_names[N_FIELDS] = {
-        "MAC", "VLAN", "spoof check", "trust", "link state", "TX rate",
+    "MAC", "VLAN", "spoof check", "trust", "link state", "TX rate",
 };
 
 /* The fields of @s that @cur (may be NULL) does not already have. */
@@ -586,10 +607,9 @@ static gboolean field_differs(Field f, const HdVfNetSettings *s, const HdVfNet *
         case FIELD_MAC:
                 return s->has_mac && (!cur || !cur->has_mac || memcmp(cur->mac, s->mac, 6) != 0);
         case FIELD_VLAN:
-                return s->has_vlan &&
-                       (!cur || cur->vlan != s->vlan || cur->qos != s->qos ||
-                        (cur->vlan_proto ? cur->vlan_proto : HD_VLAN_PROTO_8021Q) !=
-                            (s->vlan_proto ? s->vlan_proto : HD_VLAN_PROTO_8021Q));
+                return s->has_vlan && (!cur || cur->vlan != s->vlan || cur->qos != s->qos ||
+                                       (cur->vlan_proto ? cur->vlan_proto : HD_VLAN_PROTO_8021Q) !=
+                                           (s->vlan_proto ? s->vlan_proto : HD_VLAN_PROTO_8021Q));
         case FIELD_SPOOFCHK:
                 return s->has_spoofchk && (!cur || cur->spoofchk != (int)s->spoofchk);
         case FIELD_TRUST:
@@ -597,9 +617,9 @@ static gboolean field_differs(Field f, const HdVfNetSettings *s, const HdVfNet *
         case FIELD_LINK_STATE:
                 return s->has_link_state && (!cur || cur->link_state != s->link_state);
         case FIELD_RATE:
-                return s->has_rate && (!cur || !cur->has_rate ||
-                                       cur->min_tx_rate != s->min_tx_rate ||
-                                       cur->max_tx_rate != s->max_tx_rate);
+                return s->has_rate &&
+                       (!cur || !cur->has_rate || cur->min_tx_rate != s->min_tx_rate ||
+                        cur->max_tx_rate != s->max_tx_rate);
         case N_FIELDS:
                 break;
         }
@@ -619,7 +639,7 @@ static GByteArray *field_request(Field f, int ifindex, const char *netdev, guint
 
         switch (f) {
         case FIELD_MAC: {
-                struct ifla_vf_mac m = { .vf = vf };
+                struct ifla_vf_mac m = {.vf = vf};
                 memcpy(m.mac, s->mac, 6);
                 hd_nl_attr_put(msg, IFLA_VF_MAC, &m, sizeof(m));
                 what = g_strdup_printf("mac %s", hd_vf_net_format_mac(s->mac, buf));
@@ -627,40 +647,42 @@ static GByteArray *field_request(Field f, int ifindex, const char *netdev, guint
         }
         case FIELD_VLAN:
                 if (s->vlan_proto == HD_VLAN_PROTO_8021AD) {
-                        struct ifla_vf_vlan_info vi = { .vf = vf, .vlan = s->vlan, .qos = s->qos,
-                                                        .vlan_proto = htons(s->vlan_proto) };
+                        struct ifla_vf_vlan_info vi = {.vf = vf,
+                                                       .vlan = s->vlan,
+                                                       .qos = s->qos,
+                                                       .vlan_proto = htons(s->vlan_proto)};
                         gsize vl = hd_nl_nest_start(msg, IFLA_VF_VLAN_LIST);
                         hd_nl_attr_put(msg, IFLA_VF_VLAN_INFO, &vi, sizeof(vi));
                         hd_nl_nest_end(msg, vl);
                 } else {
-                        struct ifla_vf_vlan v = { .vf = vf, .vlan = s->vlan, .qos = s->qos };
+                        struct ifla_vf_vlan v = {.vf = vf, .vlan = s->vlan, .qos = s->qos};
                         hd_nl_attr_put(msg, IFLA_VF_VLAN, &v, sizeof(v));
                 }
-                what = g_strdup_printf("vlan %u qos %u%s", s->vlan, s->qos,
-                                       s->vlan_proto == HD_VLAN_PROTO_8021AD ? " proto 802.1ad"
-                                                                             : "");
+                what =
+                    g_strdup_printf("vlan %u qos %u%s", s->vlan, s->qos,
+                                    s->vlan_proto == HD_VLAN_PROTO_8021AD ? " proto 802.1ad" : "");
                 break;
         case FIELD_SPOOFCHK: {
-                struct ifla_vf_spoofchk sc = { .vf = vf, .setting = s->spoofchk };
+                struct ifla_vf_spoofchk sc = {.vf = vf, .setting = s->spoofchk};
                 hd_nl_attr_put(msg, IFLA_VF_SPOOFCHK, &sc, sizeof(sc));
                 what = g_strdup_printf("spoofchk %s", s->spoofchk ? "on" : "off");
                 break;
         }
         case FIELD_TRUST: {
-                struct ifla_vf_trust t = { .vf = vf, .setting = s->trust };
+                struct ifla_vf_trust t = {.vf = vf, .setting = s->trust};
                 hd_nl_attr_put(msg, IFLA_VF_TRUST, &t, sizeof(t));
                 what = g_strdup_printf("trust %s", s->trust ? "on" : "off");
                 break;
         }
         case FIELD_LINK_STATE: {
-                struct ifla_vf_link_state l = { .vf = vf, .link_state = (guint32)s->link_state };
+                struct ifla_vf_link_state l = {.vf = vf, .link_state = (guint32)s->link_state};
                 hd_nl_attr_put(msg, IFLA_VF_LINK_STATE, &l, sizeof(l));
                 what = g_strdup_printf("state %s", hd_vf_link_state_to_string(s->link_state));
                 break;
         }
         case FIELD_RATE: {
-                struct ifla_vf_rate r = { .vf = vf, .min_tx_rate = s->min_tx_rate,
-                                          .max_tx_rate = s->max_tx_rate };
+                struct ifla_vf_rate r = {
+                    .vf = vf, .min_tx_rate = s->min_tx_rate, .max_tx_rate = s->max_tx_rate};
                 hd_nl_attr_put(msg, IFLA_VF_RATE, &r, sizeof(r));
                 what = g_strdup_printf("min_tx_rate %u max_tx_rate %u", s->min_tx_rate,
                                        s->max_tx_rate);
@@ -716,6 +738,38 @@ static void settings_from(const HdVfNet *cur, HdVfNetSettings *out)
         out->max_tx_rate = cur->max_tx_rate;
 }
 
+/* Set the fields before @failed that this call changed (@done) back to @before, newest first;
+ * the number that could not be. */
+static guint undo_fields(HdCtx *ctx, const HdVfNetInfo *info, guint index, const HdVfNet *before,
+                         const gboolean *done, Field failed)
+{
+        HdVfNetSettings back;
+        guint failed_undo = 0;
+
+        settings_from(before, &back);
+        for (int g = (int)failed - 1; g >= 0; g--) {
+                int err = 0;
+                if (done[g] && (!send_field(ctx, g, info->ifindex, info->netdev, index, &back, &err,
+                                            NULL, NULL) ||
+                                err))
+                        failed_undo++;
+        }
+        return failed_undo;
+}
+
+/* The error for the kernel's refusal @err of a field, with its extended ACK @why (may be
+ * NULL). */
+static GError *refusal(int err, const char *why)
+{
+        const char *what = err == EOPNOTSUPP ? "the driver has no such setting"
+                           : err == EPERM    ? "it needs CAP_NET_ADMIN (run as root)"
+                                             : "the driver refused it";
+
+        return g_error_new(HD_ERROR, err == EOPNOTSUPP ? HD_ERROR_NOT_SUPPORTED : HD_ERROR_FAILED,
+                           "%s: %s (%s, errno %d)%s%s%s", what, g_strerror(err), errno_name(err),
+                           err, why ? "; the kernel says \"" : "", why ? why : "", why ? "\"" : "");
+}
+
 static int pf_numvfs(HdCtx *ctx, const char *pf)
 {
         g_autofree char *path = g_strdup_printf("bus/pci/devices/%s/sriov_numvfs", pf);
@@ -731,7 +785,7 @@ gboolean hd_vf_net_set(HdCtx *ctx, const HdAddress *pf, guint index, const HdVfN
         g_autoptr(HdVfNetInfo) info = NULL;
         const HdVfNet *cur;
         HdVfNet before;
-        gboolean done[N_FIELDS] = { FALSE };
+        gboolean done[N_FIELDS] = {FALSE};
         char name[HD_ADDRESS_STRLEN];
         int numvfs;
         guint n = 0;
@@ -766,49 +820,19 @@ gboolean hd_vf_net_set(HdCtx *ctx, const HdAddress *pf, guint index, const HdVfN
 
                 if (!field_differs(f, s, cur))
                         continue;
-                if (!send_field(ctx, f, info->ifindex, info->netdev, index, s, &err,
-                                &why_kernel, &local) ||
+                if (!send_field(ctx, f, info->ifindex, info->netdev, index, s, &err, &why_kernel,
+                                &local) ||
                     err) {
-                        /* put back what this call changed, newest first */
-                        HdVfNetSettings back;
-                        guint undone = 0, failed_undo = 0;
-                        if (cur) {
-                                settings_from(&before, &back);
-                                for (int g = (int)f - 1; g >= 0; g--) {
-                                        int e2 = 0;
-                                        if (!done[g])
-                                                continue;
-                                        if (send_field(ctx, g, info->ifindex, info->netdev, index,
-                                                       &back, &e2, NULL, NULL) &&
-                                            !e2)
-                                                undone++;
-                                        else
-                                                failed_undo++;
-                                }
-                        }
-                        if (!local) {
-                                const char *why = err == EOPNOTSUPP
-                                                          ? "the driver has no such setting"
-                                                  : err == EPERM
-                                                          ? "it needs CAP_NET_ADMIN (run as root)"
-                                                          : "the driver refused it";
-                                g_set_error(&local, HD_ERROR,
-                                            err == EOPNOTSUPP ? HD_ERROR_NOT_SUPPORTED
-                                                              : HD_ERROR_FAILED,
-                                            "%s: %s (%s, errno %d)%s%s%s", why, g_strerror(err),
-                                            err == EOPNOTSUPP ? "EOPNOTSUPP"
-                                            : err == EINVAL   ? "EINVAL"
-                                                              : "netlink",
-                                            err, why_kernel ? "; the kernel says \"" : "",
-                                            why_kernel ? why_kernel : "",
-                                            why_kernel ? "\"" : "");
-                        }
+                        guint failed_undo =
+                            cur ? undo_fields(ctx, info, index, &before, done, f) : n;
+                        if (!local)
+                                local = refusal(err, why_kernel);
                         g_set_error(error, local->domain, local->code,
                                     "cannot set the %s of VF %u of %s (%s): %s%s", field_names[f],
                                     index, name, info->netdev, local->message,
                                     failed_undo ? "; the settings changed before it could not all "
                                                   "be set back (hostdev sriov-vf shows them now)"
-                                    : undone    ? "; the settings changed before it were set back"
+                                    : n         ? "; the settings changed before it were set back"
                                                 : "");
                         return FALSE;
                 }
@@ -925,8 +949,8 @@ gboolean hd_vf_net_save(HdCtx *ctx, const HdAddress *vf, const HdVfNetSettings *
 }
 
 /* The saved settings in @text, checked like any input. */
-static gboolean parse_saved(const char *text, const HdAddress *pf, guint index,
-                            HdVfNetSettings *s, GError **error)
+static gboolean parse_saved(const char *text, const HdAddress *pf, guint index, HdVfNetSettings *s,
+                            GError **error)
 {
         g_autoptr(JsonParser) parser = json_parser_new();
         JsonObject *o;
@@ -1018,7 +1042,7 @@ gboolean hd_vf_net_restore(HdCtx *ctx, const HdAddress *vf, GError **error)
         if (s.has_mac && s.clear_mac) {
                 /* igb and ixgbe refuse a zero MAC on older kernels (VDSM's zero-MAC fix sets a
                  * random one instead): clear it separately and accept that refusal */
-                HdVfNetSettings mac = { .has_mac = TRUE, .clear_mac = TRUE };
+                HdVfNetSettings mac = {.has_mac = TRUE, .clear_mac = TRUE};
                 g_autoptr(GError) mac_error = NULL;
                 s.has_mac = FALSE;
                 if (!hd_vf_net_set(ctx, &pf, index, &mac, NULL, &mac_error)) {
@@ -1081,7 +1105,7 @@ char *hd_vf_net_interface_xml(HdCtx *ctx, const HdAddress *vf, const guint8 *mac
                 return NULL;
         }
         if (mac) {
-                HdVfNetSettings check = { .has_mac = TRUE };
+                HdVfNetSettings check = {.has_mac = TRUE};
                 memcpy(check.mac, mac, 6);
                 if (!hd_vf_net_validate(&check, error))
                         return NULL;

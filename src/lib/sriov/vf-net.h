@@ -49,23 +49,23 @@ typedef struct {
         guint index;
         gboolean has_mac;
         guint8 mac[6];
-        guint vlan;          /* 0: no VLAN */
+        guint vlan; /* 0: no VLAN */
         guint qos;
-        guint vlan_proto;    /* HD_VLAN_PROTO_*; 0 when not reported */
-        int spoofchk;        /* 1, 0, -1 */
-        int trust;           /* 1, 0, -1 */
+        guint vlan_proto; /* HD_VLAN_PROTO_*; 0 when not reported */
+        int spoofchk;     /* 1, 0, -1 */
+        int trust;        /* 1, 0, -1 */
         HdVfLinkState link_state;
         gboolean has_rate;
-        guint min_tx_rate;   /* Mbit/s, 0: none */
+        guint min_tx_rate; /* Mbit/s, 0: none */
         guint max_tx_rate;
 } HdVfNet;
 
 typedef struct {
         char pf[HD_ADDRESS_STRLEN];
-        char *netdev;         /* the PF's interface */
+        char *netdev; /* the PF's interface */
         int ifindex;
-        int num_vfs;          /* IFLA_NUM_VF, -1 when not reported */
-        GArray *vfs;          /* HdVfNet, by index */
+        int num_vfs; /* IFLA_NUM_VF, -1 when not reported */
+        GArray *vfs; /* HdVfNet, by index */
 } HdVfNetInfo;
 
 void hd_vf_net_info_free(HdVfNetInfo *info);
@@ -81,8 +81,8 @@ char *hd_vf_net_pf_netdev(HdCtx *ctx, const HdAddress *pf, GError **error);
 /* Which PF and VF index @address is: a VF (its physfn link, and the virtfnN link of the PF
  * that points back at it), or a PF with @index given. INVALID_ARGUMENT when @address is not a
  * VF (naming what it is). */
-gboolean hd_vf_net_resolve_vf(HdCtx *ctx, const HdAddress *address, HdAddress *pf,
-                              guint *index, GError **error);
+gboolean hd_vf_net_resolve_vf(HdCtx *ctx, const HdAddress *address, HdAddress *pf, guint *index,
+                              GError **error);
 
 /* Read every VF's settings of the PF @pf. */
 HdVfNetInfo *hd_vf_net_read(HdCtx *ctx, const HdAddress *pf, GError **error);
@@ -90,12 +90,12 @@ HdVfNetInfo *hd_vf_net_read(HdCtx *ctx, const HdAddress *pf, GError **error);
 /* What to change for one VF; the has_ flags say which fields. */
 typedef struct {
         gboolean has_mac;
-        guint8 mac[6];        /* all zero: clear the MAC (only with clear_mac) */
-        gboolean clear_mac;   /* set 00:00:00:00:00:00: "no administrative MAC" */
+        guint8 mac[6];      /* all zero: clear the MAC (only with clear_mac) */
+        gboolean clear_mac; /* set 00:00:00:00:00:00: "no administrative MAC" */
         gboolean has_vlan;
-        guint vlan;           /* 0-4095, 0: no VLAN */
-        guint qos;            /* 0-7 */
-        guint vlan_proto;     /* 0 (802.1Q) or HD_VLAN_PROTO_* */
+        guint vlan;       /* 0-4095, 0: no VLAN */
+        guint qos;        /* 0-7 */
+        guint vlan_proto; /* 0 (802.1Q) or HD_VLAN_PROTO_* */
         gboolean has_spoofchk;
         gboolean spoofchk;
         gboolean has_trust;
@@ -138,8 +138,7 @@ gboolean hd_vf_net_restore(HdCtx *ctx, const HdAddress *vf, GError **error);
 /* The parser of an RTM_GETLINK answer (the kernel's bytes, untrusted): fills @info's ifindex,
  * num_vfs and vfs. An NLMSG_ERROR answer is an error with its errno (G_IO_ERROR); malformed
  * bytes are HD_ERROR_FAILED. */
-gboolean hd_vf_net_parse_reply(const guint8 *data, gsize len, HdVfNetInfo *info,
-                               GError **error);
+gboolean hd_vf_net_parse_reply(const guint8 *data, gsize len, HdVfNetInfo *info, GError **error);
 /* The errno of an ACK answer (0: done), or -1 with @error for bytes that are not one. For a
  * refusal, *@message (may be NULL) gets the kernel's extended ACK text (NETLINK_EXT_ACK), made
  * printable, or NULL when there is none. */
