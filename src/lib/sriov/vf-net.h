@@ -78,9 +78,9 @@ const HdVfNet *hd_vf_net_info_get(const HdVfNetInfo *info, guint index);
  * is). */
 char *hd_vf_net_pf_netdev(HdCtx *ctx, const HdAddress *pf, GError **error);
 
-/* Which PF and VF index @address is: a VF (its physfn link, and the virtfnN link of the PF
- * that points back at it), or a PF with @index given. INVALID_ARGUMENT when @address is not a
- * VF (naming what it is). */
+/* Which PF and VF index the VF @address is: its physfn link, and the virtfnN link of the PF
+ * that points back at it. INVALID_ARGUMENT when @address is not a VF (a PF is told to name a
+ * VF index), NOT_FOUND when no virtfnN of its PF names it. */
 gboolean hd_vf_net_resolve_vf(HdCtx *ctx, const HdAddress *address, HdAddress *pf, guint *index,
                               GError **error);
 
