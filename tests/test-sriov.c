@@ -565,6 +565,22 @@ static void test_persist_hostile_entries(void)
                                        "ATTR{sriov_numvfs}=\"2\""));
 }
 
+/* VFs made again come up with the driver's defaults: their MAC, VLAN and trust went with the
+ * old VFs (sriov-nic: VF 0 had a MAC and VLAN 100). */
+static void test_recreated_vfs_forget_net_settings(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-nic");
+        const char *show[] = { "sriov", "01:00.0", NULL };
+        const char *set[] = { "sriov", "01:00.0", "--numvfs", "2", NULL };
+        g_autofree char *before = NULL, *after = NULL;
+
+        g_assert_cmpint(run(fx, show, NULL, &before, NULL), ==, 0);
+        g_assert_nonnull(strstr(before, "VF 0 on ens1f0: mac 52:54:00:aa:00:01, vlan 100"));
+        g_assert_cmpint(run(fx, set, NULL, NULL, NULL), ==, 0);
+        g_assert_cmpint(run(fx, show, NULL, &after, NULL), ==, 0);
+        g_assert_nonnull(strstr(after, "VF 0 on ens1f0: mac 00:00:00:00:00:00, no vlan"));
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -583,6 +599,8 @@ int main(int argc, char **argv)
         g_test_add_func("/sriov/numvfs/bounded-write", test_bounded_write);
         g_test_add_func("/sriov/cli", test_cli);
         g_test_add_func("/sriov/persist", test_persist);
+        g_test_add_func("/sriov/recreated-vfs-forget-net",
+                        test_recreated_vfs_forget_net_settings);
         g_test_add_func("/sriov/persist/hostile", test_persist_hostile_entries);
         return g_test_run();
 }

@@ -24,6 +24,9 @@ typedef struct {
         char *domain_file; /* a file, or the name of a libvirt domain */
         char *connect;     /* libvirt URI for a domain by name */
         gboolean write_back;
+        gboolean interface; /* xml: <interface type='hostdev'> for a NIC VF */
+        char *mac;
+        char *vlan;
 } GuestArgs;
 
 /* --force may be given twice, as for detach; GOption has no counting flag. */
@@ -215,6 +218,45 @@ static void free_args(GuestArgs *a)
         g_free(a->guest_address);
         g_free(a->domain_file);
         g_free(a->connect);
+        g_free(a->mac);
+        g_free(a->vlan);
+}
+
+/* `hostdev xml --interface VF`: libvirt's <interface type='hostdev'> for a NIC VF on vfio-pci,
+ * with the guest's MAC and VLAN, which libvirt sets on the PF (vf-net.h). */
+static int run_interface(HdCli *cli, const GuestArgs *a, const GArray *hosts)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *xml = NULL;
+        HdGuestOptions opts = { .rom_bar = HD_ROM_BAR_DEFAULT, .managed = a->managed,
+                                .force = force_count };
+        const HdAddress *vf = &g_array_index(hosts, HdAddress, 0);
+        guint8 mac[6];
+        gint64 vlan = -1;
+        HdCtx *ctx;
+
+        if (hosts->len != 1)
+                return cli_usage_error(cli, "--interface takes one VF address");
+        if (a->mac && !hd_vf_net_parse_mac(a->mac, mac))
+                return cli_usage_error(cli, "--mac %s: give a MAC as 52:54:00:12:34:56", a->mac);
+        if (a->vlan && !hd_parse_int(a->vlan, 1, 4095, &vlan))
+                return cli_usage_error(cli, "--vlan %s: give a VLAN tag from 1 to 4095", a->vlan);
+        if (!(ctx = cli_open_ctx(cli, &error)) ||
+            !(xml = hd_vf_net_interface_xml(ctx, vf, a->mac ? mac : NULL, (int)vlan, a->managed, 0,
+                                            &error)) ||
+            !hd_guest_check_devices(ctx, vf, 1, &opts, &error))
+                return cli_report_error(cli, error);
+        if (cli->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new();
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "interface_xml");
+                json_builder_add_string_value(b, xml);
+                json_builder_end_object(b);
+                cli_print_json(b);
+        } else {
+                fputs(xml, stdout);
+        }
+        return HD_EXIT_OK;
 }
 
 /* The mediated devices among the arguments (UUIDs, hostdev mdev list): each active, none
@@ -330,6 +372,14 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
                   NULL },
                 { "connect", 'c', 0, G_OPTION_ARG_STRING, &a.connect,
                   "With --domain NAME: the libvirt URI (default qemu:///system)", "URI" },
+                { "interface", 0, 0, G_OPTION_ARG_NONE, &a.interface,
+                  "For one NIC VF: an <interface type='hostdev'> (libvirt sets the guest's MAC "
+                  "and VLAN on the PF) instead of a <hostdev>; on vfio-pci unless --managed",
+                  NULL },
+                { "mac", 0, 0, G_OPTION_ARG_STRING, &a.mac,
+                  "With --interface: the guest's MAC", "MAC" },
+                { "vlan", 0, 0, G_OPTION_ARG_STRING, &a.vlan,
+                  "With --interface: the VLAN the PF tags the guest's traffic with (1-4095)", "N" },
                 { NULL },
         };
         g_autoptr(GOptionContext) octx = cli_option_context(
@@ -374,6 +424,23 @@ static int run_guest(HdCli *cli, int argc, char **argv, gboolean xml)
         }
         if (force_count && !a.managed) {
                 r = cli_usage_error(cli, "--force goes with --managed");
+                goto out;
+        }
+        if ((a.mac || a.vlan) && !a.interface) {
+                r = cli_usage_error(cli, "--mac and --vlan go with --interface");
+                goto out;
+        }
+        if (a.interface && (a.domain_file || a.rom_bar || a.rom_files || a.guest_address)) {
+                r = cli_usage_error(cli, "--interface prints one <interface type='hostdev'> for a "
+                                         "VF: without --domain, --rom-bar, --rom-file or "
+                                         "--guest-address");
+                goto out;
+        }
+        if (a.interface) {
+                if (!(hosts = cli_resolve_devices(cli, argc, argv, TRUE, "hostdev xml", &error)))
+                        r = cli_report_error(cli, error);
+                else
+                        r = run_interface(cli, &a, hosts);
                 goto out;
         }
         if (a.write_back && !a.domain_file) {

@@ -206,6 +206,9 @@ int cmd_sriov(HdCli *cli, int argc, char **argv)
         g_autofree char *autoprobe = NULL;
         HdSriovRequest request = { .autoprobe = -1 };
         g_autoptr(HdSriovPersistEntry) boot = NULL;
+        g_autoptr(HdVfNetInfo) net = NULL;
+        g_autofree char *net_problem = NULL;
+        g_autoptr(GHashTable) indexes = NULL;
         HdCtx *ctx;
 
         if (!cli_parse_options(cli, octx, &argc, &argv))
@@ -266,6 +269,9 @@ int cmd_sriov(HdCli *cli, int argc, char **argv)
                 if (vf) /* a VF removed meanwhile is left out */
                         g_ptr_array_add(vfs, vf);
         }
+        /* a NIC PF's VF network settings (cmd-sriov-vf.c) */
+        net = cli_sriov_vf_net_read(ctx, pf, &net_problem);
+        indexes = cli_sriov_vf_indexes(ctx, pf);
 
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
@@ -306,6 +312,16 @@ int cmd_sriov(HdCli *cli, int argc, char **argv)
                 } else {
                         json_builder_add_null_value(b);
                 }
+                json_builder_set_member_name(b, "netdev");
+                if (net)
+                        json_builder_add_string_value(b, net->netdev);
+                else
+                        json_builder_add_null_value(b);
+                json_builder_set_member_name(b, "vf_net_error");
+                if (net_problem)
+                        json_builder_add_string_value(b, net_problem);
+                else
+                        json_builder_add_null_value(b);
                 json_builder_set_member_name(b, "vfs");
                 json_builder_begin_array(b);
                 for (guint i = 0; i < vfs->len; i++) {
@@ -326,6 +342,17 @@ int cmd_sriov(HdCli *cli, int argc, char **argv)
                                 json_builder_add_null_value(b);
                         hd_json_add_string_list(b, "netdevs", vf->netdevs);
                         hd_json_add_string_list(b, "host_use", uses);
+                        {
+                                int idx = cli_sriov_vf_index(indexes, vf->name);
+                                json_builder_set_member_name(b, "index");
+                                if (idx >= 0)
+                                        json_builder_add_int_value(b, idx);
+                                else
+                                        json_builder_add_null_value(b);
+                                cli_sriov_vf_net_json(
+                                    b, "net",
+                                    net && idx >= 0 ? hd_vf_net_info_get(net, (guint)idx) : NULL);
+                        }
                         json_builder_end_object(b);
                 }
                 json_builder_end_array(b);
@@ -359,7 +386,17 @@ int cmd_sriov(HdCli *cli, int argc, char **argv)
                           group, nets ? nets : "");
                 for (guint k = 0; k < uses->len; k++)
                         cli_print("      host use: %s\n", (char *)uses->pdata[k]);
+                {
+                        int idx = cli_sriov_vf_index(indexes, vf->name);
+                        const HdVfNet *vn =
+                            net && idx >= 0 ? hd_vf_net_info_get(net, (guint)idx) : NULL;
+                        g_autofree char *text = vn ? cli_sriov_vf_net_text(vn) : NULL;
+                        if (text)
+                                cli_print("      VF %d on %s: %s\n", idx, net->netdev, text);
+                }
         }
+        if (net_problem)
+                cli_print("VF network settings: %s\n", net_problem);
         if (vfs->len == 0)
                 cli_print("no VF enabled (hostdev sriov %s --numvfs N makes N of them)\n",
                           pf->name);

@@ -21,6 +21,7 @@ static const HdCommand commands[] = {
         { "sriov", cmd_sriov, "An SR-IOV physical function and its virtual functions" },
         { "mdev", cmd_mdev, "Mediated devices (vGPU slices): types, list, create, remove" },
         { "usb", cmd_usb, "USB devices: list, show, and xml or qemu-args for a VM" },
+        { "sriov-vf", cmd_sriov_vf, "A NIC VF's MAC, VLAN, trust...: show, set, save, restore" },
         { "detach", cmd_detach, "Move devices (with --group, their groups) to vfio-pci, safely" },
         { "attach", cmd_attach, "Give devices on vfio-pci back to their host drivers" },
         { "reattach", cmd_attach, "Same as attach" },

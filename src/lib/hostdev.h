@@ -31,5 +31,6 @@
 #include "persist.h"
 #include "usage.h"
 #include "vfio.h"
+#include "vf-net.h"
 #include "reset.h"
 #include "usb.h"

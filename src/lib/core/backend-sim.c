@@ -29,7 +29,8 @@
  *                                 process holds a VF's /dev/vfio/N open the write waits for it
  *                                 (as vfio's release request does), the count already 0;
  *                                 a removed VF's netdevs and disks go with it (a created VF
- *                                 gets none: the VF driver's own children are not imitated)
+ *                                 gets none: the VF driver's own children are not imitated),
+ *                                 and the VFs' network settings (sriov/netlink-sim.c) go too
  *   anything else that exists     stored as written (reset, remove, ...)
  *   mdev create / remove          the mdev core, in sim-mdev.c
  *
@@ -87,6 +88,7 @@
 #include <unistd.h>
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "backend.h"
 #include "bootloader.h"
@@ -805,6 +807,27 @@ static void vf_remove(HdCtx *ctx, int root_fd, GKeyFile *kf, const HdDevice *pf,
         }
 }
 
+/* The PF driver forgets its VFs' network settings with them (sriov/netlink-sim.c keeps them
+ * per PF: what the driver lacks stays, the VFs' entries go). */
+static void forget_vf_net(int root_fd, const char *pf)
+{
+        g_autofree char *path = g_strdup_printf("var/lib/hostdev-sim/vf-net/%s.json", pf);
+        g_autofree char *data = hd_read_file_at(root_fd, path, 4 * 1024 * 1024, NULL);
+        g_autoptr(JsonParser) parser = json_parser_new();
+        g_autoptr(JsonGenerator) gen = NULL;
+        g_autofree char *out = NULL;
+        JsonNode *root;
+
+        if (!data || !json_parser_load_from_data(parser, data, -1, NULL) ||
+            !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root))
+                return;
+        json_object_remove_member(json_node_get_object(root), "vfs");
+        gen = json_generator_new();
+        json_generator_set_root(gen, root);
+        out = json_generator_to_data(gen, NULL);
+        (void)hd_write_file_atomic_at(root_fd, path, out, -1, NULL);
+}
+
 static gboolean group_held(HdCtx *ctx, int group)
 {
         g_autoptr(GPtrArray) holders = group >= 0 ? hd_usage_group_holders(ctx, group) : NULL;
@@ -915,6 +938,7 @@ static gboolean write_numvfs(HdCtx *ctx, int root_fd, GKeyFile *kf, const char *
                                 g_usleep(20 * 1000);
                         vf_remove(ctx, root_fd, kf, pf, pf_dir, virtfns->pdata[i], vf);
                 }
+                forget_vf_net(root_fd, pf->name);
                 return TRUE;
         }
         for (gint64 i = 0; i < want; i++)

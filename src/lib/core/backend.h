@@ -27,9 +27,10 @@ typedef enum {
         HD_BACKEND_OP_INSTALL_FILE,
         HD_BACKEND_OP_REMOVE_FILE,
         HD_BACKEND_OP_REPLACE_FILE, /* a regular config file (hd_ctx_replace_file) */
+        HD_BACKEND_OP_NETLINK,      /* an rtnetlink change (hd_ctx_netlink) */
 } HdBackendOp;
 
-/* "write", "load-module", "run", "install-file", "remove-file" */
+/* "write", "load-module", "run", "install-file", "remove-file", "replace-file", "netlink" */
 const char *hd_backend_op_to_string(HdBackendOp op);
 
 typedef struct {
@@ -64,6 +65,22 @@ typedef struct {
 
 extern const HdBackendOps hd_backend_real;
 extern const HdBackendOps hd_backend_sim;
+
+/* rtnetlink behind a table of functions (src/lib/sriov/netlink.h has the message helpers):
+ * a NETLINK_ROUTE socket, and the fake kernel the sim uses on a tree (netlink-sim.c). */
+typedef struct HdNetlinkOps {
+        const char *name;
+        /* Send the one rtnetlink message @req (its nlmsg_seq set) and append to @reply every
+         * message the kernel answers it with, up to and including the last (the ACK or error,
+         * NLMSG_DONE, or a single answer without NLM_F_MULTI). FALSE with @error only when the
+         * transport fails (socket, timeout, a reply too large); a refusal by the kernel is an
+         * NLMSG_ERROR message in @reply. */
+        gboolean (*transact)(HdCtx *ctx, int root_fd, const guint8 *req, gsize len,
+                             GByteArray *reply, GError **error);
+} HdNetlinkOps;
+
+extern const HdNetlinkOps hd_netlink_real;
+extern const HdNetlinkOps hd_netlink_sim;
 
 const char *hd_backend_kind_to_string(HdBackendKind kind);
 /* "real", "sim" or "auto"; FALSE for anything else. */

@@ -27,6 +27,7 @@ struct HdCtx {
         int pci_devices_fd;
         HdBackendKind backend_kind;
         const HdBackendOps *backend;
+        const HdNetlinkOps *netlink;
         HdLogFunc log_func;
         gpointer log_data;
         gboolean dry_run;
@@ -111,6 +112,7 @@ HdCtx *hd_ctx_new(const char *root, HdBackendKind backend, GError **error)
                 backend = hd_ctx_is_live_root(ctx) ? HD_BACKEND_REAL : HD_BACKEND_SIM;
         ctx->backend_kind = backend;
         ctx->backend = backend == HD_BACKEND_REAL ? &hd_backend_real : &hd_backend_sim;
+        ctx->netlink = backend == HD_BACKEND_REAL ? &hd_netlink_real : &hd_netlink_sim;
         ctx->write_log = g_ptr_array_new_with_free_func(write_free);
         ctx->crash_at = parse_crash_at();
         ctx->sim_faults = g_strdup(g_getenv("HOSTDEV_SIM_FAIL"));
@@ -474,6 +476,33 @@ gboolean hd_ctx_remove_file(HdCtx *ctx, const char *path, GError **error)
         return TRUE;
 }
 
+void hd_ctx_set_netlink_ops(HdCtx *ctx, const HdNetlinkOps *ops)
+{
+        ctx->netlink = ops;
+}
+
+const HdNetlinkOps *hd_ctx_get_netlink_ops(HdCtx *ctx)
+{
+        return ctx->netlink;
+}
+
+gboolean hd_ctx_netlink(HdCtx *ctx, const char *dev, const char *change, const guint8 *req,
+                        gsize len, GByteArray *reply, GError **error)
+{
+        if (change) {
+                record(ctx, HD_BACKEND_OP_NETLINK, dev, change);
+                hd_ctx_log(ctx, HD_LOG_DEBUG, "%s%s (netlink)", ctx->dry_run ? "(dry run) " : "",
+                           change);
+                if (ctx->dry_run)
+                        return TRUE;
+        }
+        if (!ctx->netlink->transact(ctx, ctx->root_fd, req, len, reply, error))
+                return FALSE;
+        if (change)
+                side_effect_done(ctx);
+        return TRUE;
+}
+
 gboolean hd_ctx_vfio_inspect(HdCtx *ctx, int group, const char *address, HdVfioInfo *info,
                              GError **error)
 {
@@ -508,6 +537,8 @@ char *hd_ctx_write_describe(const HdCtxWrite *w)
                 return g_strdup_printf("remove /%s", w->path);
         case HD_BACKEND_OP_REPLACE_FILE:
                 return g_strdup_printf("replace /%s", w->path);
+        case HD_BACKEND_OP_NETLINK:
+                return g_strdup_printf("netlink: %s", w->value);
         }
         return g_strdup("?");
 }
@@ -552,6 +583,8 @@ const char *hd_backend_op_to_string(HdBackendOp op)
                 return "remove-file";
         case HD_BACKEND_OP_REPLACE_FILE:
                 return "replace-file";
+        case HD_BACKEND_OP_NETLINK:
+                return "netlink";
         }
         return "unknown";
 }

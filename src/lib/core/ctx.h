@@ -102,6 +102,18 @@ gboolean hd_ctx_install_file(HdCtx *ctx, const char *path, const char *contents,
                              GError **error);
 gboolean hd_ctx_remove_file(HdCtx *ctx, const char *path, GError **error);
 
+/* rtnetlink (src/lib/sriov/netlink.h): the transport is chosen with the backend (real for the
+ * real backend, the fake kernel otherwise); tests may replace it. hd_ctx_netlink() sends the
+ * request @req and appends the answer to @reply. A request that changes something has a
+ * @change, the command a user would type for it ("ip link set ens1f0 vf 2 mac ..."): it is
+ * appended to the write log (op netlink, path the interface @dev), counted for crash
+ * injection, and not sent in a dry run (@reply stays empty). @change NULL: a read, sent
+ * always and not recorded. */
+void hd_ctx_set_netlink_ops(HdCtx *ctx, const HdNetlinkOps *ops);
+const HdNetlinkOps *hd_ctx_get_netlink_ops(HdCtx *ctx);
+gboolean hd_ctx_netlink(HdCtx *ctx, const char *dev, const char *change, const guint8 *req,
+                        gsize len, GByteArray *reply, GError **error);
+
 /* What a VMM would see when opening @address through its group (vfio.h has the struct and
  * the friendly entry point hd_vfio_verify()). Reads only: not recorded, not dry-run aware. */
 gboolean hd_ctx_vfio_inspect(HdCtx *ctx, int group, const char *address, HdVfioInfo *info,
@@ -124,9 +136,10 @@ gboolean hd_ctx_replace_file(HdCtx *ctx, const char *path, const char *data, gss
 /* One recorded side effect. */
 typedef struct {
         HdBackendOp op;
-        char *path;  /* write: path below the root; module: name; run: argv[0] */
+        char *path;  /* write: path below the root; module: name; run: argv[0]; netlink: the
+                      * interface */
         char *value; /* write: the value; run: the whole command line; replace-file: the
-                      * new contents */
+                      * new contents; netlink: the change as an `ip link` command */
 } HdCtxWrite;
 
 /* One line per side effect, as a user would type it: "write 'vfio-pci' to /sys/...",

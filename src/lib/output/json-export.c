@@ -237,7 +237,8 @@ void hd_json_add_write_log(JsonBuilder *b, HdCtx *ctx)
         for (guint i = 0; i < log->len; i++) {
                 const HdCtxWrite *w = log->pdata[i];
                 g_autofree char *path = w->op == HD_BACKEND_OP_LOAD_MODULE ||
-                                                        w->op == HD_BACKEND_OP_RUN
+                                                        w->op == HD_BACKEND_OP_RUN ||
+                                                        w->op == HD_BACKEND_OP_NETLINK
                                                 ? g_strdup(w->path)
                                                 : g_strconcat("/", w->path, NULL);
                 json_builder_begin_object(b);
