@@ -143,7 +143,8 @@ static void copy_device_dir(Capture *c, const char *dir)
                 if (S_ISLNK(st.st_mode)) {
                         if (strcmp(name, "driver") == 0 || strcmp(name, "iommu_group") == 0 ||
                             strcmp(name, "physfn") == 0 || g_str_has_prefix(name, "virtfn") ||
-                            strcmp(name, "subsystem") == 0 || strcmp(name, "iommu") == 0)
+                            strcmp(name, "subsystem") == 0 || strcmp(name, "iommu") == 0 ||
+                            strcmp(name, "mdev_type") == 0)
                                 copy_link(c, path);
                 } else if (S_ISREG(st.st_mode)) {
                         copy_file(c, path);
@@ -384,6 +385,103 @@ static void capture_host(Capture *c)
         }
 }
 
+/* Every entry of a bus's devices directory (a link to the device's directory): the link, the
+ * directory's attributes (copy_device_dir), and the drivers' directories the devices' driver
+ * links name, so they resolve as on the machine. */
+static void capture_bus_devices(Capture *c, const char *bus_dir)
+{
+        g_autoptr(GPtrArray) names = hd_list_dir_at(c->src, bus_dir, NULL);
+
+        for (guint i = 0; names && i < names->len; i++) {
+                g_autofree char *link = g_strdup_printf("%s/%s", bus_dir, (char *)names->pdata[i]);
+                g_autofree char *target = hd_readlink_at(c->src, link, NULL);
+                g_autofree char *real = target ? hd_path_resolve(bus_dir, target) : NULL;
+                g_autofree char *drv_link = NULL, *drv = NULL, *drv_real = NULL;
+
+                if (!real)
+                        continue;
+                copy_device_dir(c, real);
+                copy_link(c, link);
+                drv_link = g_strdup_printf("%s/driver", real);
+                drv = hd_readlink_at(c->src, drv_link, NULL);
+                drv_real = drv ? hd_path_resolve(real, drv) : NULL;
+                if (drv_real)
+                        hd_mkdir_p_at(c->dst, drv_real, 0755, NULL);
+        }
+}
+
+/* USB devices and their interfaces (usb.h reads their attributes, the interfaces' drivers and
+ * the block devices below them, which capture_class copies with sys/class/block). */
+static void capture_usb(Capture *c)
+{
+        if (!hd_exists_at(c->src, "sys/bus/usb/devices", FALSE))
+                return;
+        hd_mkdir_p_at(c->dst, "sys/bus/usb/devices", 0755, NULL);
+        capture_bus_devices(c, "sys/bus/usb/devices");
+}
+
+/* Mediated devices (mdev.h): each parent's types with their attributes and instances, the
+ * instances themselves (their groups come with capture_iommu) and mdevctl's definitions. */
+static void capture_mdev(Capture *c)
+{
+        g_autoptr(GPtrArray) parents = hd_list_dir_at(c->src, "sys/class/mdev_bus", NULL);
+        g_autoptr(GPtrArray) defined = hd_list_dir_at(c->src, "etc/mdevctl.d", NULL);
+
+        for (guint i = 0; parents && i < parents->len; i++) {
+                g_autofree char *link =
+                        g_strdup_printf("sys/class/mdev_bus/%s", (char *)parents->pdata[i]);
+                g_autofree char *target = hd_readlink_at(c->src, link, NULL);
+                g_autofree char *real = target ? hd_path_resolve("sys/class/mdev_bus", target)
+                                               : NULL;
+                g_autofree char *types_dir = NULL;
+                g_autoptr(GPtrArray) types = NULL;
+
+                copy_link(c, link);
+                if (!real)
+                        continue;
+                hd_mkdir_p_at(c->dst, real, 0755, NULL);
+                types_dir = g_strdup_printf("%s/mdev_supported_types", real);
+                types = hd_list_dir_at(c->src, types_dir, NULL);
+                for (guint k = 0; types && k < types->len; k++) {
+                        static const char *const attrs[] = { "name", "description", "device_api",
+                                                             "available_instances", "create" };
+                        g_autofree char *tdir =
+                                g_strdup_printf("%s/%s", types_dir, (char *)types->pdata[k]);
+                        g_autofree char *ddir = g_strdup_printf("%s/devices", tdir);
+                        g_autoptr(GPtrArray) devs = hd_list_dir_at(c->src, ddir, NULL);
+
+                        hd_mkdir_p_at(c->dst, ddir, 0755, NULL);
+                        for (guint a = 0; a < G_N_ELEMENTS(attrs); a++) {
+                                g_autofree char *p = g_strdup_printf("%s/%s", tdir, attrs[a]);
+
+                                copy_file(c, p);
+                        }
+                        for (guint d = 0; devs && d < devs->len; d++) {
+                                g_autofree char *p =
+                                        g_strdup_printf("%s/%s", ddir, (char *)devs->pdata[d]);
+
+                                copy_link(c, p);
+                        }
+                }
+        }
+        if (hd_exists_at(c->src, "sys/bus/mdev/devices", FALSE)) {
+                hd_mkdir_p_at(c->dst, "sys/bus/mdev/devices", 0755, NULL);
+                capture_bus_devices(c, "sys/bus/mdev/devices");
+        }
+        for (guint i = 0; defined && i < defined->len; i++) {
+                g_autofree char *dir =
+                        g_strdup_printf("etc/mdevctl.d/%s", (char *)defined->pdata[i]);
+                g_autoptr(GPtrArray) files = hd_list_dir_at(c->src, dir, NULL);
+
+                for (guint k = 0; files && k < files->len; k++) {
+                        g_autofree char *p =
+                                g_strdup_printf("%s/%s", dir, (char *)files->pdata[k]);
+
+                        copy_file(c, p);
+                }
+        }
+}
+
 gboolean hd_snapshot_capture(HdCtx *ctx, const char *dest_dir, GError **error)
 {
         g_autoptr(GPtrArray) absent = g_ptr_array_new_with_free_func(g_free);
@@ -408,6 +506,8 @@ gboolean hd_snapshot_capture(HdCtx *ctx, const char *dest_dir, GError **error)
         capture_class(&c, "sys/class/block");
         capture_class(&c, "sys/class/drm");
         capture_graphics(&c);
+        capture_usb(&c);
+        capture_mdev(&c);
         capture_host(&c);
         write_manifest(&c);
         hd_ctx_log(ctx, HD_LOG_INFO, "snapshot: %u files, %u links", c.files, c.links);
