@@ -29,3 +29,4 @@
 #include "usage.h"
 #include "vfio.h"
 #include "reset.h"
+#include "scsi.h"
