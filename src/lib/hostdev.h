@@ -30,3 +30,4 @@
 #include "vfio.h"
 #include "reset.h"
 #include "scsi.h"
+#include "json-scsi.h"

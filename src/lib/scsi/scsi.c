@@ -499,7 +499,7 @@ static void decide(HdScsiDevice *dev)
         } else if (dev->held_by->len) {
                 g_autofree char *procs = joined(dev->held_by);
                 dev->verdict = HD_SCSI_IN_USE;
-                dev->reason = g_strdup_printf("in use: %s", procs);
+                dev->reason = g_strdup_printf("held open: %s", procs);
         } else {
                 dev->verdict = HD_SCSI_ASSIGNABLE;
         }
@@ -736,7 +736,7 @@ gboolean hd_scsi_check(HdCtx *ctx, const HdScsiDevice *dev, const char *label,
                 if (opts->force || opts->shareable)
                         return TRUE;
                 g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
-                            "%s is %s; one owner at a time: stop it first, or pass --shareable "
+                            "%s is in use, %s; one owner at a time: stop it first, or pass --shareable "
                             "when every VM that has the LUN shares it (cluster disks), or %s",
                             who, dev->reason, hd_hint_option(ctx, HD_HINT_FORCE));
                 return FALSE;

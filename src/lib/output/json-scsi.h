@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The JSON object of a SCSI LUN (scsi.h) that `hostdev scsi list|show --json` print; field
+ * names are a contract (docs/json.md, "SCSI LUNs"): add fields, never rename or retype them.
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "scsi.h"
+
+/* One LUN object: hctl, type, type_name, vendor, model, rev, state, wwid, sg, block,
+ * partitions, by_id, scsi_host, proc_name, unique_id, pci_address, iommu_group, host_use,
+ * holders, held_by, root_filesystem, verdict, reason, warnings. */
+void hd_json_add_scsi_device(JsonBuilder *b, const HdScsiDevice *dev);
