@@ -524,7 +524,7 @@ static void decide(HdScsiDevice *dev)
 
 static HdScsiDevice *load(HdCtx *ctx, const HdScsiAddress *address)
 {
-        g_autoptr(HdScsiDevice) dev = g_new0(HdScsiDevice, 1);
+        g_autoptr(HdScsiDevice) dev = NULL;
         char name[HD_SCSI_ADDRESS_STRLEN];
         g_autofree char *dir = NULL;
         g_autofree char *type = NULL;
@@ -534,6 +534,7 @@ static HdScsiDevice *load(HdCtx *ctx, const HdScsiAddress *address)
         dir = g_strdup_printf("sys/bus/scsi/devices/%s", name);
         if (!hd_exists_at(hd_ctx_get_root_fd(ctx), dir, FALSE))
                 return NULL;
+        dev = g_new0(HdScsiDevice, 1);
         dev->name = g_strdup(name);
         dev->address = *address;
         dev->type = dev->unique_id = dev->iommu_group = -1;
