@@ -745,6 +745,314 @@ static void test_cli_json(void)
         g_assert_cmpstr(json_object_get_string_member(o, "code"), ==, "invalid-argument");
 }
 
+/* ------------------------------------------------------------------ NPIV */
+
+static void test_npiv_wwn(void)
+{
+        static const struct {
+                const char *text;
+                guint64 value;
+        } good[] = {
+                { "2001001122334455", G_GUINT64_CONSTANT(0x2001001122334455) },
+                { "0x2001001122334455", G_GUINT64_CONSTANT(0x2001001122334455) },
+                { "20:01:00:11:22:33:44:55", G_GUINT64_CONSTANT(0x2001001122334455) },
+                { "ABCDEF0123456789", G_GUINT64_CONSTANT(0xabcdef0123456789) },
+        };
+        const char *bad[] = { "", "0", "0000000000000000", "0x0000000000000000",
+                              "200100112233445", "20010011223344550", "200100112233445g",
+                              "0x20:01:00:11:22:33:44:55", "20:01:00:11:22:33:44",
+                              "20-01-00-11-22-33-44-55", "2001:0011:2233:4455", " 2001001122334455",
+                              "2001001122334455\n", "-001001122334455" };
+        char buf[19];
+
+        for (guint i = 0; i < G_N_ELEMENTS(good); i++) {
+                guint64 v = 0;
+                g_autoptr(GError) error = NULL;
+                g_assert_true(hd_npiv_wwn_parse(good[i].text, "--wwpn", &v, &error));
+                g_assert_no_error(error);
+                g_assert_cmpuint(v, ==, good[i].value);
+        }
+        for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+                guint64 v = 0;
+                g_autoptr(GError) error = NULL;
+                if (hd_npiv_wwn_parse(bad[i], "--wwpn", &v, &error))
+                        g_error("accepted WWN '%s'", bad[i]);
+                g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+                g_assert_true(g_str_has_prefix(error->message, "--wwpn "));
+        }
+        g_assert_cmpstr(hd_npiv_wwn_format(G_GUINT64_CONSTANT(0x2001001122334455), buf), ==,
+                        "0x2001001122334455");
+        g_assert_cmpstr(hd_npiv_wwn_format(1, buf), ==, "0x0000000000000001");
+}
+
+static gboolean tree_has(const HdTestFixture *fx, const char *rel)
+{
+        g_autofree char *path = hd_test_path(fx, rel);
+
+        return g_file_test(path, G_FILE_TEST_EXISTS);
+}
+
+static void tree_set(const HdTestFixture *fx, const char *rel, const char *text)
+{
+        g_autofree char *path = hd_test_path(fx, rel);
+
+        g_assert_true(g_file_set_contents(path, text, -1, NULL));
+}
+
+static HdFcHost *fc_host(GPtrArray *hosts, const char *name)
+{
+        for (guint i = 0; i < hosts->len; i++)
+                if (strcmp(((HdFcHost *)hosts->pdata[i])->host, name) == 0)
+                        return hosts->pdata[i];
+        return NULL;
+}
+
+static void test_npiv_list(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("scsi-server");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) hosts = hd_fc_host_list(ctx, &error);
+        g_autoptr(GPtrArray) vports = hd_fc_vport_list(ctx, &error);
+        HdFcHost *h;
+        HdFcVport *v;
+
+        g_assert_no_error(error);
+        g_assert_cmpuint(hosts->len, ==, 2);
+        h = fc_host(hosts, "host1");
+        g_assert_cmpstr(h->port_name, ==, "0x21000024ff3dc9a0");
+        g_assert_cmpstr(h->node_name, ==, "0x20000024ff3dc9a0");
+        g_assert_cmpstr(h->port_state, ==, "Online");
+        g_assert_cmpint(h->max_npiv_vports, ==, 254);
+        g_assert_cmpint(h->npiv_vports_inuse, ==, 1);
+        g_assert_true(h->vport_create);
+        g_assert_cmpstr(h->proc_name, ==, "qla2xxx");
+        g_assert_cmpstr(h->pci, ==, "0000:3b:00.0");
+        g_assert_null(h->vport);
+        h = fc_host(hosts, "host2");
+        g_assert_cmpstr(h->vport, ==, "vport-1:0-0");
+        g_assert_cmpstr(h->parent, ==, "host1");
+        g_assert_false(h->vport_create);
+        g_assert_cmpuint(vports->len, ==, 1);
+        v = vports->pdata[0];
+        g_assert_cmpstr(v->name, ==, "vport-1:0-0");
+        g_assert_cmpstr(v->parent, ==, "host1");
+        g_assert_cmpstr(v->host, ==, "host2");
+        g_assert_cmpstr(v->port_name, ==, "0x2001001122334455");
+        g_assert_cmpstr(v->vport_state, ==, "Active");
+        g_assert_cmpstr(v->vport_type, ==, "NPIV VPORT");
+        g_assert_cmpstr(v->roles, ==, "FCP Initiator");
+        {
+                /* no FC at all */
+                g_autoptr(HdTestFixture) desk = hd_test_fixture_new("desktop");
+                g_autoptr(HdCtx) c2 = hd_test_ctx_new(desk);
+                g_autoptr(GPtrArray) none = hd_fc_host_list(c2, &error);
+                g_autoptr(GPtrArray) no_vports = hd_fc_vport_list(c2, &error);
+                g_assert_no_error(error);
+                g_assert_cmpuint(none->len, ==, 0);
+                g_assert_cmpuint(no_vports->len, ==, 0);
+        }
+}
+
+static void test_npiv_create_delete(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("scsi-server");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdFcVport) v = NULL;
+        g_autoptr(HdFcHost) parent = NULL;
+        g_autoptr(GPtrArray) luns = NULL;
+        const guint64 wwpn = G_GUINT64_CONSTANT(0x2001001122334466);
+        const guint64 wwnn = G_GUINT64_CONSTANT(0x2000001122334466);
+
+        /* a dry run writes nothing, and says what it would write */
+        hd_ctx_set_dry_run(ctx, TRUE);
+        g_assert_true(hd_npiv_create(ctx, "host1", wwpn, wwnn, &v, &error));
+        g_assert_no_error(error);
+        g_assert_null(v);
+        {
+                const GPtrArray *log = hd_ctx_get_write_log(ctx);
+                g_autofree char *w = NULL;
+                g_assert_cmpuint(log->len, ==, 1);
+                w = hd_ctx_write_describe(log->pdata[0]);
+                g_assert_cmpstr(w, ==, "write '2001001122334466:2000001122334466' to "
+                                       "/sys/class/fc_host/host1/vport_create");
+        }
+        g_assert_false(tree_has(fx, "sys/class/fc_vports/vport-1:0-1"));
+        hd_ctx_set_dry_run(ctx, FALSE);
+
+        /* made: the vport, its vHBA with a SCSI host of its own, the parent's count */
+        g_assert_true(hd_npiv_create(ctx, "1", wwpn, wwnn, &v, &error));
+        g_assert_no_error(error);
+        g_assert_nonnull(v);
+        g_assert_cmpstr(v->name, ==, "vport-1:0-1");
+        g_assert_cmpstr(v->parent, ==, "host1");
+        g_assert_cmpstr(v->host, ==, "host3");
+        g_assert_cmpstr(v->port_name, ==, "0x2001001122334466");
+        g_assert_cmpstr(v->node_name, ==, "0x2000001122334466");
+        g_assert_cmpstr(v->vport_state, ==, "Active");
+        parent = hd_fc_host_find(ctx, "host1", &error);
+        g_assert_no_error(error);
+        g_assert_cmpint(parent->npiv_vports_inuse, ==, 2);
+        {
+                g_autoptr(HdFcHost) vh = hd_fc_host_find(ctx, "host3", &error);
+                g_assert_no_error(error);
+                g_assert_cmpstr(vh->vport, ==, "vport-1:0-1");
+                g_assert_cmpstr(vh->parent, ==, "host1");
+                g_assert_cmpstr(vh->port_type, ==, "NPIV VPORT");
+                g_assert_cmpstr(vh->proc_name, ==, "qla2xxx");
+                g_assert_cmpstr(vh->pci, ==, "0000:3b:00.0");
+                g_assert_true(tree_has(fx, "sys/bus/scsi/devices/host3/scsi_host/host3/unique_id"));
+        }
+
+        /* the rules: the same WWPN again, a WWPN equal to its WWNN, a node name reused as a
+         * port name, a vHBA as parent, a port without NPIV, a full port */
+        g_assert_false(hd_npiv_create(ctx, "host1", wwpn, G_GUINT64_CONSTANT(0x2000001122334477),
+                                      NULL, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+        g_assert_nonnull(strstr(error->message, "already the port name of host3"));
+        g_clear_error(&error);
+        g_assert_false(hd_npiv_create(ctx, "host1", G_GUINT64_CONSTANT(0x20000024ff3dc9a0),
+                                      G_GUINT64_CONSTANT(0x2000001122334477), NULL, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+        g_assert_nonnull(strstr(error->message, "already the node name of host1"));
+        g_clear_error(&error);
+        g_assert_false(hd_npiv_create(ctx, "host1", wwnn + 0x100, wwnn + 0x100, NULL, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+        g_clear_error(&error);
+        g_assert_false(hd_npiv_create(ctx, "host3", wwpn + 1, wwnn + 1, NULL, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+        g_assert_nonnull(strstr(error->message, "hostdev npiv create host1"));
+        g_clear_error(&error);
+        g_assert_false(hd_npiv_create(ctx, "host0", wwpn + 1, wwnn + 1, NULL, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_NOT_FOUND);
+        g_assert_nonnull(strstr(error->message, "sys/class/fc_host has host1, host2, host3"));
+        g_clear_error(&error);
+        g_assert_false(hd_npiv_create(ctx, "../host1", wwpn + 1, wwnn + 1, NULL, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+        g_clear_error(&error);
+        tree_set(fx, "sys/class/fc_host/host1/npiv_vports_inuse", "254\n");
+        g_assert_false(hd_npiv_create(ctx, "host1", wwpn + 1, wwnn + 1, NULL, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+        g_assert_nonnull(strstr(error->message, "has 254 of 254 vports in use"));
+        g_clear_error(&error);
+        /* the sim refuses what the kernel refuses, whatever the caller checked */
+        g_assert_false(hd_ctx_write(ctx, "sys/class/fc_host/host1/vport_create",
+                                    "2001001122334477:2000001122334477", &error));
+        g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
+        g_clear_error(&error);
+        tree_set(fx, "sys/class/fc_host/host1/npiv_vports_inuse", "2\n");
+        {
+                static const char *const malformed[] = {
+                        "2001001122334477", "2001001122334477-2000001122334477",
+                        "2001001122334477:200000112233447", "0000000000000000:2000001122334477",
+                        "2001001122334477:2001001122334477", "200100112233447g:2000001122334477",
+                };
+                for (guint i = 0; i < G_N_ELEMENTS(malformed); i++) {
+                        g_assert_false(hd_ctx_write(ctx, "sys/class/fc_host/host1/vport_create",
+                                                    malformed[i], &error));
+                        g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+                        g_clear_error(&error);
+                }
+        }
+        g_assert_false(hd_ctx_write(ctx, "sys/class/fc_host/host1/vport_create",
+                                    "2001001122334466:2000001122334499\n", &error));
+        g_assert_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+        g_clear_error(&error);
+
+        /* delete: the vport with LUNs a VM holds is refused, then forced; the new one by its
+         * vHBA's name */
+        g_assert_false(hd_npiv_delete(ctx, "vport-1:0-0", FALSE, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+        g_assert_nonnull(strstr(error->message, "2:0:0:0 held open: 4242 (qemu-system-x86, VM db1)"));
+        g_clear_error(&error);
+        g_assert_true(hd_npiv_delete(ctx, "host3", FALSE, &error));
+        g_assert_no_error(error);
+        g_assert_false(tree_has(fx, "sys/class/scsi_host/host3"));
+        g_assert_true(hd_npiv_delete(ctx, "0x2001001122334455", TRUE, &error));
+        g_assert_no_error(error);
+        luns = hd_scsi_list(ctx, &error);
+        g_assert_no_error(error);
+        g_assert_cmpuint(luns->len, ==, 7); /* 2:0:0:0 went with its vHBA */
+        {
+                g_autoptr(GPtrArray) vports = hd_fc_vport_list(ctx, &error);
+                g_autoptr(HdFcHost) p2 = hd_fc_host_find(ctx, "host1", &error);
+                g_assert_no_error(error);
+                g_assert_cmpuint(vports->len, ==, 0);
+                g_assert_cmpint(p2->npiv_vports_inuse, ==, 0);
+                g_assert_false(tree_has(fx, "sys/bus/scsi/devices/host2"));
+        }
+        g_assert_false(hd_npiv_delete(ctx, "vport-1:0-0", TRUE, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+        g_assert_false(hd_ctx_write(ctx, "sys/class/fc_host/host1/vport_delete",
+                                    "2001001122334455:2000001122334455", &error));
+        g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+}
+
+static void test_npiv_cli(void)
+{
+        static const char *const host_fields[] = {
+                "host", "port_name", "node_name", "port_state", "port_type", "max_npiv_vports",
+                "npiv_vports_inuse", "vport_create", "proc_name", "pci_address", "vport",
+                "parent", "luns", NULL,
+        };
+        static const char *const vport_fields[] = { "name", "parent", "host", "port_name",
+                                                    "node_name", "vport_state", "vport_type",
+                                                    "roles", NULL };
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("scsi-server");
+        g_autofree char *out = NULL;
+        g_autofree char *err = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonObject *o;
+        JsonArray *a;
+        const char *list[] = { "npiv", "list", "--json", NULL };
+        const char *create[] = { "npiv", "create", "host1", "--wwpn", "20:01:00:11:22:33:44:66",
+                                 "--wwnn", "0x2000001122334466", "--json", NULL };
+        const char *zero[] = { "npiv", "create", "host1", "--wwpn", "0000000000000000", "--wwnn",
+                               "2000001122334466", NULL };
+        const char *no_wwnn[] = { "npiv", "create", "host1", "--wwpn", "2001001122334466", NULL };
+        const char *busy[] = { "npiv", "delete", "vport-1:0-0", NULL };
+        const char *forced[] = { "npiv", "delete", "vport-1:0-0", "--force", NULL };
+
+        g_assert_cmpint(run(fx->root, list, &out, NULL), ==, 0);
+        root = hd_test_parse_json(out);
+        o = json_node_get_object(root);
+        a = json_object_get_array_member(o, "fc_hosts");
+        g_assert_cmpuint(json_array_get_length(a), ==, 2);
+        for (guint i = 0; i < 2; i++)
+                assert_members(json_array_get_object_element(a, i), host_fields);
+        g_assert_cmpstr(json_array_get_string_element(
+                                json_object_get_array_member(json_array_get_object_element(a, 1),
+                                                             "luns"),
+                                0),
+                        ==, "2:0:0:0");
+        a = json_object_get_array_member(o, "vports");
+        g_assert_cmpuint(json_array_get_length(a), ==, 1);
+        assert_members(json_array_get_object_element(a, 0), vport_fields);
+        g_clear_pointer(&out, g_free);
+        g_clear_pointer(&root, json_node_unref);
+
+        g_assert_cmpint(run(fx->root, create, &out, NULL), ==, 0);
+        root = hd_test_parse_json(out);
+        o = json_object_get_object_member(json_node_get_object(root), "vport");
+        assert_members(o, vport_fields);
+        g_assert_cmpstr(json_object_get_string_member(o, "host"), ==, "host3");
+        g_clear_pointer(&out, g_free);
+
+        g_assert_cmpint(run(fx->root, zero, NULL, &err), ==, 2);
+        g_assert_nonnull(strstr(err, "--wwpn 0000000000000000 is all zero"));
+        g_clear_pointer(&err, g_free);
+        g_assert_cmpint(run(fx->root, no_wwnn, NULL, &err), ==, 2);
+        g_assert_nonnull(strstr(err, "create needs --wwpn and --wwnn"));
+        g_clear_pointer(&err, g_free);
+        g_assert_cmpint(run(fx->root, busy, NULL, &err), ==, 1);
+        g_assert_nonnull(strstr(err, "or pass --force"));
+        g_clear_pointer(&err, g_free);
+        g_assert_cmpint(run(fx->root, forced, &out, NULL), ==, 0);
+        g_assert_cmpstr(out, ==, "Deleted vport-1:0-0.\n");
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -761,5 +1069,9 @@ int main(int argc, char **argv)
         g_test_add_func("/scsi/cli/xml-qemu-exact", test_cli_xml_qemu_exact);
         g_test_add_func("/scsi/cli/refusals", test_cli_refusals);
         g_test_add_func("/scsi/cli/json", test_cli_json);
+        g_test_add_func("/npiv/wwn", test_npiv_wwn);
+        g_test_add_func("/npiv/list", test_npiv_list);
+        g_test_add_func("/npiv/create-delete", test_npiv_create_delete);
+        g_test_add_func("/npiv/cli", test_npiv_cli);
         return g_test_run();
 }

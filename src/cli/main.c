@@ -19,6 +19,7 @@ static const HdCommand commands[] = {
         { "show", cmd_show, "Everything about one device, with its IOMMU group" },
         { "groups", cmd_groups, "IOMMU groups and whether each can go to a VM" },
         { "sriov", cmd_sriov, "An SR-IOV physical function and its virtual functions" },
+        { "npiv", cmd_npiv, "Fibre Channel NPIV vports (virtual HBAs): list, create, delete" },
         { "scsi", cmd_scsi, "SCSI LUNs by WWID for scsi-generic: list, show, xml, qemu-args" },
         { "detach", cmd_detach, "Move devices (with --group, their groups) to vfio-pci, safely" },
         { "attach", cmd_attach, "Give devices on vfio-pci back to their host drivers" },

@@ -30,4 +30,5 @@
 #include "vfio.h"
 #include "reset.h"
 #include "scsi.h"
+#include "npiv.h"
 #include "json-scsi.h"

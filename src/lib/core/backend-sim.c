@@ -22,6 +22,7 @@
  *   devices/<a>/sriov_numvfs N    checked as the kernel does (ERANGE above totalvfs, EBUSY
  *                                 from N VFs to M without 0 between) and stored; the VF
  *                                 devices are not created or removed
+ *   fc_host/<h>/vport_create, vport_delete  NPIV vports: sim-scsi.c
  *   anything else that exists     stored as written (reset, remove, ...)
  *
  * A driver "matches" a device when it is the device's override, or (without an override) its
@@ -87,6 +88,7 @@
 #include "macros.h"
 #include "parse.h"
 #include "pciconfig.h"
+#include "sim-scsi.h"
 #include "usage.h"
 #include "vfio.h"
 
@@ -561,6 +563,8 @@ static gboolean sim_write_locked(HdCtx *ctx, int root_fd, const char *path, cons
 
         if ((err = sim_fault(ctx, "write", path)))
                 return errno_error(error, err, path, "(injected)");
+        if (hd_sim_scsi_handles(path)) /* FC vports: sim-scsi.c */
+                return hd_sim_scsi_write(ctx, root_fd, path, value, error);
         if (n < 4 || strcmp(parts[0], "sys") != 0 || strcmp(parts[1], "bus") != 0 ||
             strcmp(parts[2], "pci") != 0) {
                 if (!hd_exists_at(root_fd, path, FALSE))

@@ -54,3 +54,44 @@ void hd_json_add_scsi_device(JsonBuilder *b, const HdScsiDevice *dev)
         hd_json_add_string_list(b, "warnings", dev->warnings);
         json_builder_end_object(b);
 }
+
+void hd_json_add_fc_host(JsonBuilder *b, const HdFcHost *h, GPtrArray *luns)
+{
+        json_builder_begin_object(b);
+        add_string_or_null(b, "host", h->host);
+        add_string_or_null(b, "port_name", h->port_name);
+        add_string_or_null(b, "node_name", h->node_name);
+        add_string_or_null(b, "port_state", h->port_state);
+        add_string_or_null(b, "port_type", h->port_type);
+        add_int_or_null(b, "max_npiv_vports", h->max_npiv_vports);
+        add_int_or_null(b, "npiv_vports_inuse", h->npiv_vports_inuse);
+        json_builder_set_member_name(b, "vport_create");
+        json_builder_add_boolean_value(b, h->vport_create);
+        add_string_or_null(b, "proc_name", h->proc_name);
+        add_string_or_null(b, "pci_address", h->pci);
+        add_string_or_null(b, "vport", h->vport);
+        add_string_or_null(b, "parent", h->parent);
+        json_builder_set_member_name(b, "luns");
+        json_builder_begin_array(b);
+        for (guint i = 0; luns && i < luns->len; i++) {
+                const HdScsiDevice *d = luns->pdata[i];
+                if (g_strcmp0(d->host, h->host) == 0)
+                        json_builder_add_string_value(b, d->name);
+        }
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+}
+
+void hd_json_add_fc_vport(JsonBuilder *b, const HdFcVport *v)
+{
+        json_builder_begin_object(b);
+        add_string_or_null(b, "name", v->name);
+        add_string_or_null(b, "parent", v->parent);
+        add_string_or_null(b, "host", v->host);
+        add_string_or_null(b, "port_name", v->port_name);
+        add_string_or_null(b, "node_name", v->node_name);
+        add_string_or_null(b, "vport_state", v->vport_state);
+        add_string_or_null(b, "vport_type", v->vport_type);
+        add_string_or_null(b, "roles", v->roles);
+        json_builder_end_object(b);
+}
