@@ -5,13 +5,15 @@
  * Invariants: a spec either fails with an error or is canonical and parses back to itself; a
  * by-id name is one path component that is not "." or ".."; an H:C:T:L formats back to its
  * canonical text; a WWID from a VPD page is printable and is a spec the grammar accepts when
- * it is naa or eui.
+ * it is naa or eui; a WWN (hd_npiv_wwn_parse) is never zero and its canonical form parses back to
+ * the same value.
  */
 #include "config.h"
 
 #include <string.h>
 
 #include "hd-error.h"
+#include "npiv.h"
 #include "scsi.h"
 
 int LLVMFuzzerTestOneInput(const guint8 *data, size_t size);
@@ -58,6 +60,22 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
                         g_assert_true((guchar)*p >= 0x20 && (guchar)*p <= 0x7e);
                 if (g_str_has_prefix(wwid, "naa.") || g_str_has_prefix(wwid, "eui."))
                         g_assert_true(hd_scsi_spec_parse(wwid, &again, NULL));
+        }
+        {
+                guint64 wwn = 0, back = 0;
+                char buf[19];
+                g_autoptr(GError) werr = NULL;
+
+                if (hd_npiv_wwn_parse(text, "--wwpn", &wwn, &werr)) {
+                        g_assert_cmpuint(wwn, !=, 0);
+                        g_assert_true(hd_npiv_wwn_parse(hd_npiv_wwn_format(wwn, buf), "x", &back,
+                                                        NULL));
+                        g_assert_cmpuint(back, ==, wwn);
+                } else {
+                        g_assert_error(werr, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+                        for (const char *p = werr->message; *p; p++)
+                                g_assert_cmpint((guchar)*p, >=, 0x20);
+                }
         }
         return 0;
 }

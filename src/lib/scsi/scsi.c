@@ -397,12 +397,40 @@ static void load_place(HdCtx *ctx, HdScsiDevice *dev, const char *link)
         }
 }
 
-static void load_block(HdCtx *ctx, HdScsiDevice *dev)
+/* dev/disk/by-id, read once per listing: block device name -> GPtrArray of link names. */
+static GHashTable *by_id_index(HdCtx *ctx)
+{
+        int root_fd = hd_ctx_get_root_fd(ctx);
+        g_autoptr(GPtrArray) ids = hd_list_dir_at(root_fd, "dev/disk/by-id", NULL);
+        GHashTable *index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                  (GDestroyNotify)g_ptr_array_unref);
+
+        /* at most this many links are read (a host has a few per disk) */
+        for (guint i = 0; ids && i < ids->len && i < 65536; i++) {
+                g_autofree char *link = g_strdup_printf("dev/disk/by-id/%s", (char *)ids->pdata[i]);
+                g_autofree char *target = hd_readlink_at(root_fd, link, NULL);
+                const char *base = target ? strrchr(target, '/') : NULL;
+                GPtrArray *names;
+
+                base = base ? base + 1 : target;
+                if (!base || !*base)
+                        continue;
+                names = g_hash_table_lookup(index, base);
+                if (!names) {
+                        names = g_ptr_array_new_with_free_func(g_free);
+                        g_hash_table_insert(index, g_strdup(base), names);
+                }
+                g_ptr_array_add(names, g_strdup(ids->pdata[i]));
+        }
+        return index;
+}
+
+static void load_block(HdCtx *ctx, HdScsiDevice *dev, GHashTable *by_id)
 {
         int root_fd = hd_ctx_get_root_fd(ctx);
         g_autofree char *cls = g_strdup_printf("sys/class/block/%s", dev->block);
         g_autoptr(GPtrArray) entries = hd_list_dir_at(root_fd, cls, NULL);
-        g_autoptr(GPtrArray) ids = hd_list_dir_at(root_fd, "dev/disk/by-id", NULL);
+        GPtrArray *ids = g_hash_table_lookup(by_id, dev->block);
 
         for (guint i = 0; entries && i < entries->len; i++) {
                 const char *e = entries->pdata[i];
@@ -414,57 +442,64 @@ static void load_block(HdCtx *ctx, HdScsiDevice *dev)
                 if (hd_exists_at(root_fd, part, FALSE))
                         g_ptr_array_add(dev->partitions, g_strdup(e));
         }
-        /* at most a few thousand links; each read once */
-        for (guint i = 0; ids && i < ids->len && i < 65536; i++) {
-                g_autofree char *link = g_strdup_printf("dev/disk/by-id/%s", (char *)ids->pdata[i]);
-                g_autofree char *target = hd_readlink_at(root_fd, link, NULL);
-                const char *base = target ? strrchr(target, '/') : NULL;
+        for (guint i = 0; ids && i < ids->len; i++)
+                g_ptr_array_add(dev->by_id, g_strdup(ids->pdata[i]));
+        for (guint i = 0; i < dev->partitions->len + 1; i++) {
+                const char *name = i ? dev->partitions->pdata[i - 1] : dev->block;
+                g_autoptr(HdBlockUse) u = hd_usage_blockdev_full(ctx, name);
 
-                base = base ? base + 1 : target;
-                if (base && strcmp(base, dev->block) == 0)
-                        g_ptr_array_add(dev->by_id, g_strdup(ids->pdata[i]));
+                for (guint k = 0; k < u->uses->len; k++)
+                        add_unique(dev->host_use, u->uses->pdata[k]);
+                for (guint k = 0; k < u->holders->len; k++)
+                        add_unique(dev->holders, u->holders->pdata[k]);
+                dev->root |= u->root;
         }
 }
 
-static void load_use(HdCtx *ctx, HdScsiDevice *dev)
+/* Who holds the LUNs' nodes (/dev/sgN, /dev/sdX and its partitions) open: one pass over
+ * proc/PID/fd for all of @devs. */
+static void load_holders(HdCtx *ctx, GPtrArray *devs)
 {
         g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GHashTable) owner = g_hash_table_new(g_str_hash, g_str_equal);
         g_autoptr(GPtrArray) procs = NULL;
 
-        if (dev->block) {
-                g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-                g_ptr_array_add(names, g_strdup(dev->block));
-                for (guint i = 0; i < dev->partitions->len; i++)
-                        g_ptr_array_add(names, g_strdup(dev->partitions->pdata[i]));
-                for (guint i = 0; i < names->len; i++) {
-                        g_autoptr(HdBlockUse) u = hd_usage_blockdev_full(ctx, names->pdata[i]);
-                        for (guint k = 0; k < u->uses->len; k++)
-                                add_unique(dev->host_use, u->uses->pdata[k]);
-                        for (guint k = 0; k < u->holders->len; k++)
-                                add_unique(dev->holders, u->holders->pdata[k]);
-                        dev->root |= u->root;
-                }
-        }
-        if (dev->sg)
-                g_ptr_array_add(nodes, g_strdup_printf("/dev/%s", dev->sg));
-        if (dev->block) {
-                g_ptr_array_add(nodes, g_strdup_printf("/dev/%s", dev->block));
-                for (guint i = 0; i < dev->partitions->len; i++)
+        for (guint i = 0; i < devs->len; i++) {
+                HdScsiDevice *d = devs->pdata[i];
+                guint first = nodes->len;
+
+                if (d->sg)
+                        g_ptr_array_add(nodes, g_strdup_printf("/dev/%s", d->sg));
+                if (d->block)
+                        g_ptr_array_add(nodes, g_strdup_printf("/dev/%s", d->block));
+                for (guint k = 0; d->block && k < d->partitions->len; k++)
                         g_ptr_array_add(nodes,
-                                        g_strdup_printf("/dev/%s", (char *)dev->partitions->pdata[i]));
+                                        g_strdup_printf("/dev/%s", (char *)d->partitions->pdata[k]));
+                for (guint k = first; k < nodes->len; k++)
+                        g_hash_table_insert(owner, nodes->pdata[k], d);
         }
         procs = hd_usage_node_holders(ctx, nodes);
         for (guint i = 0; i < procs->len; i++) {
                 const HdProcUse *u = procs->pdata[i];
                 g_autofree char *vm = hd_usage_vm_of_pid(ctx, u->pid);
-                g_autoptr(GString) s = g_string_new(NULL);
 
-                g_string_append_printf(s, "%d (%s%s%s) has ", u->pid, u->comm, vm ? ", VM " : "",
-                                       vm ? vm : "");
-                for (guint k = 0; k < u->nodes->len; k++)
-                        g_string_append_printf(s, "%s%s", k ? ", " : "", (char *)u->nodes->pdata[k]);
-                g_string_append(s, " open");
-                g_ptr_array_add(dev->held_by, g_string_free(g_steal_pointer(&s), FALSE));
+                for (guint k = 0; k < devs->len; k++) {
+                        HdScsiDevice *d = devs->pdata[k];
+                        g_autoptr(GString) s = g_string_new(NULL);
+                        guint n = 0;
+
+                        g_string_append_printf(s, "%d (%s%s%s) has ", u->pid, u->comm,
+                                               vm ? ", VM " : "", vm ? vm : "");
+                        for (guint m = 0; m < u->nodes->len; m++) {
+                                if (g_hash_table_lookup(owner, u->nodes->pdata[m]) != d)
+                                        continue;
+                                g_string_append_printf(s, "%s%s", n++ ? ", " : "",
+                                                       (char *)u->nodes->pdata[m]);
+                        }
+                        g_string_append(s, " open");
+                        if (n)
+                                g_ptr_array_add(d->held_by, g_string_free(g_steal_pointer(&s), FALSE));
+                }
         }
 }
 
@@ -522,7 +557,8 @@ static void decide(HdScsiDevice *dev)
                                                 dev->block ? dev->block : "sdX"));
 }
 
-static HdScsiDevice *load(HdCtx *ctx, const HdScsiAddress *address)
+/* One LUN without its holders and verdict (load_holders() and decide() finish it). */
+static HdScsiDevice *load(HdCtx *ctx, const HdScsiAddress *address, GHashTable *by_id)
 {
         g_autoptr(HdScsiDevice) dev = NULL;
         char name[HD_SCSI_ADDRESS_STRLEN];
@@ -565,9 +601,7 @@ static HdScsiDevice *load(HdCtx *ctx, const HdScsiAddress *address)
         dev->block = child_named(ctx, dir, "block", "");
         load_place(ctx, dev, dir);
         if (dev->block)
-                load_block(ctx, dev);
-        load_use(ctx, dev);
-        decide(dev);
+                load_block(ctx, dev, by_id);
         return g_steal_pointer(&dev);
 }
 
@@ -589,6 +623,7 @@ GPtrArray *hd_scsi_list(HdCtx *ctx, GError **error)
 {
         g_autoptr(GPtrArray) names = NULL;
         g_autoptr(GError) local = NULL;
+        g_autoptr(GHashTable) by_id = NULL;
         GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)hd_scsi_device_free);
 
         names = hd_list_dir_at(hd_ctx_get_root_fd(ctx), "sys/bus/scsi/devices", &local);
@@ -599,6 +634,7 @@ GPtrArray *hd_scsi_list(HdCtx *ctx, GError **error)
                 g_ptr_array_unref(out);
                 return NULL;
         }
+        by_id = by_id_index(ctx);
         for (guint i = 0; i < names->len; i++) {
                 HdScsiAddress a;
                 HdScsiDevice *dev;
@@ -606,24 +642,34 @@ GPtrArray *hd_scsi_list(HdCtx *ctx, GError **error)
                 /* hostN and targetH:C:T are there too */
                 if (!hd_scsi_address_parse(names->pdata[i], &a))
                         continue;
-                dev = load(ctx, &a);
+                dev = load(ctx, &a, by_id);
                 if (dev)
                         g_ptr_array_add(out, dev);
         }
+        load_holders(ctx, out);
+        for (guint i = 0; i < out->len; i++)
+                decide(out->pdata[i]);
         g_ptr_array_sort(out, compare_lun);
         return out;
 }
 
 HdScsiDevice *hd_scsi_load(HdCtx *ctx, const HdScsiAddress *address, GError **error)
 {
-        HdScsiDevice *dev = load(ctx, address);
+        g_autoptr(GHashTable) by_id = by_id_index(ctx);
+        HdScsiDevice *dev = load(ctx, address, by_id);
         char name[HD_SCSI_ADDRESS_STRLEN];
 
-        if (!dev)
+        if (dev) {
+                g_autoptr(GPtrArray) one = g_ptr_array_new();
+                g_ptr_array_add(one, dev);
+                load_holders(ctx, one);
+                decide(dev);
+        } else {
                 g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
                             "no SCSI LUN %s (sys/bus/scsi/devices has no such entry); "
                             "hostdev scsi list shows the LUNs there are",
                             hd_scsi_address_format(address, name));
+        }
         return dev;
 }
 
