@@ -867,7 +867,7 @@ static void test_npiv_create_delete(void)
 
         /* a dry run writes nothing, and says what it would write */
         hd_ctx_set_dry_run(ctx, TRUE);
-        g_assert_true(hd_npiv_create(ctx, "host1", wwpn, wwnn, &v, &error));
+        g_assert_true(hd_npiv_create(ctx, "host1", wwpn, wwnn, FALSE, &v, &error));
         g_assert_no_error(error);
         g_assert_null(v);
         {
@@ -882,7 +882,7 @@ static void test_npiv_create_delete(void)
         hd_ctx_set_dry_run(ctx, FALSE);
 
         /* made: the vport, its vHBA with a SCSI host of its own, the parent's count */
-        g_assert_true(hd_npiv_create(ctx, "1", wwpn, wwnn, &v, &error));
+        g_assert_true(hd_npiv_create(ctx, "1", wwpn, wwnn, FALSE, &v, &error));
         g_assert_no_error(error);
         g_assert_nonnull(v);
         g_assert_cmpstr(v->name, ==, "vport-1:0-1");
@@ -908,31 +908,33 @@ static void test_npiv_create_delete(void)
         /* the rules: the same WWPN again, a WWPN equal to its WWNN, a node name reused as a
          * port name, a vHBA as parent, a port without NPIV, a full port */
         g_assert_false(hd_npiv_create(ctx, "host1", wwpn, G_GUINT64_CONSTANT(0x2000001122334477),
-                                      NULL, &error));
+                                      FALSE, NULL, &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
         g_assert_nonnull(strstr(error->message, "already the port name of host3"));
         g_clear_error(&error);
         g_assert_false(hd_npiv_create(ctx, "host1", G_GUINT64_CONSTANT(0x20000024ff3dc9a0),
-                                      G_GUINT64_CONSTANT(0x2000001122334477), NULL, &error));
+                                      G_GUINT64_CONSTANT(0x2000001122334477), FALSE,
+                                      NULL, &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
         g_assert_nonnull(strstr(error->message, "already the node name of host1"));
         g_clear_error(&error);
-        g_assert_false(hd_npiv_create(ctx, "host1", wwnn + 0x100, wwnn + 0x100, NULL, &error));
+        g_assert_false(
+                hd_npiv_create(ctx, "host1", wwnn + 0x100, wwnn + 0x100, FALSE, NULL, &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
         g_clear_error(&error);
-        g_assert_false(hd_npiv_create(ctx, "host3", wwpn + 1, wwnn + 1, NULL, &error));
+        g_assert_false(hd_npiv_create(ctx, "host3", wwpn + 1, wwnn + 1, FALSE, NULL, &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
         g_assert_nonnull(strstr(error->message, "hostdev npiv create host1"));
         g_clear_error(&error);
-        g_assert_false(hd_npiv_create(ctx, "host0", wwpn + 1, wwnn + 1, NULL, &error));
+        g_assert_false(hd_npiv_create(ctx, "host0", wwpn + 1, wwnn + 1, FALSE, NULL, &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_NOT_FOUND);
         g_assert_nonnull(strstr(error->message, "sys/class/fc_host has host1, host2, host3"));
         g_clear_error(&error);
-        g_assert_false(hd_npiv_create(ctx, "../host1", wwpn + 1, wwnn + 1, NULL, &error));
+        g_assert_false(hd_npiv_create(ctx, "../host1", wwpn + 1, wwnn + 1, FALSE, NULL, &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
         g_clear_error(&error);
         tree_set(fx, "sys/class/fc_host/host1/npiv_vports_inuse", "254\n");
-        g_assert_false(hd_npiv_create(ctx, "host1", wwpn + 1, wwnn + 1, NULL, &error));
+        g_assert_false(hd_npiv_create(ctx, "host1", wwpn + 1, wwnn + 1, FALSE, NULL, &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
         g_assert_nonnull(strstr(error->message, "has 254 of 254 vports in use"));
         g_clear_error(&error);
@@ -1053,6 +1055,84 @@ static void test_npiv_cli(void)
         g_assert_cmpstr(out, ==, "Deleted vport-1:0-0.\n");
 }
 
+/* create --persist records the vport under its parent's port name; after a "reboot" (the vport
+ * gone, the HBA renumbered) restore makes it again on whichever host has that port now */
+static void test_npiv_persist_restore(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("scsi-server");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdFcVport) v = NULL;
+        g_autoptr(GPtrArray) records = NULL;
+        g_autoptr(GPtrArray) report = g_ptr_array_new_with_free_func(g_free);
+        g_autofree char *rec_path = hd_test_path(fx, "etc/hostdev/npiv.d/2001001122334466");
+        g_autofree char *rec = NULL;
+        g_autofree char *out = NULL;
+        const guint64 wwpn = G_GUINT64_CONSTANT(0x2001001122334466);
+        const guint64 wwnn = G_GUINT64_CONSTANT(0x2000001122334466);
+        const char *restore[] = { "npiv", "restore", NULL };
+        const char *list[] = { "npiv", "list", "--json", NULL };
+
+        g_assert_true(hd_npiv_create(ctx, "host1", wwpn, wwnn, TRUE, &v, &error));
+        g_assert_no_error(error);
+        g_assert_true(g_file_get_contents(rec_path, &rec, NULL, NULL));
+        g_assert_nonnull(strstr(rec, "port_name=0x2001001122334466\n"));
+        g_assert_nonnull(strstr(rec, "node_name=0x2000001122334466\n"));
+        g_assert_nonnull(strstr(rec, "parent_port_name=0x21000024ff3dc9a0\n"));
+        records = hd_npiv_records(ctx, &error);
+        g_assert_no_error(error);
+        g_assert_cmpuint(records->len, ==, 1);
+        g_assert_cmpstr(((HdNpivRecord *)records->pdata[0])->vport, ==, "vport-1:0-1");
+        g_assert_cmpstr(((HdNpivRecord *)records->pdata[0])->parent, ==, "host1");
+        g_clear_pointer(&records, g_ptr_array_unref);
+
+        /* present: restore changes nothing */
+        g_assert_true(hd_npiv_restore(ctx, report, &error));
+        g_assert_no_error(error);
+        g_assert_cmpstr(report->pdata[0], ==, "0x2001001122334466: present as vport-1:0-1");
+        g_ptr_array_set_size(report, 0);
+
+        /* the reboot: the kernel forgets the vport (the record stays) */
+        g_assert_true(hd_ctx_write(ctx, "sys/class/fc_host/host1/vport_delete",
+                                   "2001001122334466:2000001122334466", &error));
+        g_assert_no_error(error);
+        g_assert_cmpint(run(fx->root, restore, &out, NULL), ==, 0);
+        g_assert_cmpstr(out, ==, "0x2001001122334466: created vport-1:0-1 on host1 (vHBA host3)\n");
+        g_clear_pointer(&out, g_free);
+
+        /* the parent's port is gone: said, and the exit status says so */
+        g_assert_true(hd_ctx_write(ctx, "sys/class/fc_host/host1/vport_delete",
+                                   "2001001122334466:2000001122334466", &error));
+        tree_set(fx, "sys/class/fc_host/host1/port_name", "0x21000024ff3dc9ff\n");
+        g_assert_false(hd_npiv_restore(ctx, report, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
+        g_clear_error(&error);
+        g_assert_cmpstr(report->pdata[0], ==,
+                        "0x2001001122334466: parent port 0x21000024ff3dc9a0 is not on this host "
+                        "(HBA removed or its driver not loaded)");
+        g_assert_cmpint(run(fx->root, list, &out, NULL), ==, 0);
+        {
+                g_autoptr(JsonNode) root = hd_test_parse_json(out);
+                JsonArray *a = json_object_get_array_member(json_node_get_object(root), "recorded");
+                JsonObject *r = json_array_get_object_element(a, 0);
+                g_assert_cmpuint(json_array_get_length(a), ==, 1);
+                g_assert_true(json_object_get_null_member(r, "parent"));
+                g_assert_true(json_object_get_null_member(r, "vport"));
+                g_assert_cmpstr(json_object_get_string_member(r, "parent_port_name"), ==,
+                                "0x21000024ff3dc9a0");
+        }
+        /* delete forgets the record */
+        tree_set(fx, "sys/class/fc_host/host1/port_name", "0x21000024ff3dc9a0\n");
+        g_assert_true(hd_npiv_restore(ctx, report, &error));
+        g_assert_no_error(error);
+        g_assert_true(hd_npiv_delete(ctx, "0x2001001122334466", FALSE, &error));
+        g_assert_no_error(error);
+        g_assert_false(tree_has(fx, "etc/hostdev/npiv.d/2001001122334466"));
+        records = hd_npiv_records(ctx, &error);
+        g_assert_no_error(error);
+        g_assert_cmpuint(records->len, ==, 0);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -1073,5 +1153,6 @@ int main(int argc, char **argv)
         g_test_add_func("/npiv/list", test_npiv_list);
         g_test_add_func("/npiv/create-delete", test_npiv_create_delete);
         g_test_add_func("/npiv/cli", test_npiv_cli);
+        g_test_add_func("/npiv/persist-restore", test_npiv_persist_restore);
         return g_test_run();
 }

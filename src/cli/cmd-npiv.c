@@ -35,9 +35,10 @@ static int npiv_list(HdCli *cli, HdCtx *ctx)
         g_autoptr(GPtrArray) hosts = hd_fc_host_list(ctx, &error);
         g_autoptr(GPtrArray) vports = hosts ? hd_fc_vport_list(ctx, &error) : NULL;
         g_autoptr(GPtrArray) luns = vports ? hd_scsi_list(ctx, &error) : NULL;
+        g_autoptr(GPtrArray) records = luns ? hd_npiv_records(ctx, &error) : NULL;
         g_autoptr(CliTable) t = NULL;
 
-        if (!luns)
+        if (!records)
                 return cli_report_error(cli, error);
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
@@ -51,6 +52,11 @@ static int npiv_list(HdCli *cli, HdCtx *ctx)
                 json_builder_begin_array(b);
                 for (guint i = 0; i < vports->len; i++)
                         hd_json_add_fc_vport(b, vports->pdata[i]);
+                json_builder_end_array(b);
+                json_builder_set_member_name(b, "recorded");
+                json_builder_begin_array(b);
+                for (guint i = 0; i < records->len; i++)
+                        hd_json_add_npiv_record(b, records->pdata[i]);
                 json_builder_end_array(b);
                 json_builder_end_object(b);
                 cli_print_json(b);
@@ -89,14 +95,50 @@ static int npiv_list(HdCli *cli, HdCtx *ctx)
                           dash(v->parent), dash(v->host), dash(v->port_name), dash(v->node_name),
                           dash(v->vport_state), dash(v->roles));
         }
+        for (guint i = 0; i < records->len; i++) {
+                const HdNpivRecord *r = records->pdata[i];
+                if (i == 0)
+                        cli_print("\nRecorded (made again at boot by hostdev npiv restore):\n");
+                cli_print("  WWPN %s, WWNN %s on the port %s (%s): %s\n", r->port_name,
+                          r->node_name, r->parent_port_name, r->parent ? r->parent : "absent",
+                          r->vport ? r->vport : "missing");
+        }
         return HD_EXIT_OK;
+}
+
+static int npiv_restore(HdCli *cli, HdCtx *ctx, gboolean dry_run)
+{
+        g_autoptr(GPtrArray) report = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GError) error = NULL;
+        gboolean ok = hd_npiv_restore(ctx, report, &error);
+
+        if (cli->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new();
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "dry_run");
+                json_builder_add_boolean_value(b, dry_run);
+                hd_json_add_string_list(b, "report", report);
+                json_builder_end_object(b);
+                if (ok)
+                        cli_print_json(b);
+        } else {
+                for (guint i = 0; i < report->len; i++)
+                        cli_print("%s\n", (char *)report->pdata[i]);
+                if (report->len == 0 && ok)
+                        cli_print("No recorded vports (hostdev npiv create --persist records "
+                                  "one).\n");
+                if (dry_run && ok)
+                        cli_print_write_log(ctx, "Would make these changes (nothing was "
+                                                 "changed):");
+        }
+        return ok ? HD_EXIT_OK : cli_report_error(cli, error);
 }
 
 int cmd_npiv(HdCli *cli, int argc, char **argv)
 {
         g_autofree char *wwpn_text = NULL;
         g_autofree char *wwnn_text = NULL;
-        gboolean dry_run = FALSE, force = FALSE;
+        gboolean dry_run = FALSE, force = FALSE, persist = FALSE;
         const GOptionEntry entries[] = {
                 { "wwpn", 0, 0, G_OPTION_ARG_STRING, &wwpn_text,
                   "create: the vport's port name, 16 hex digits (unique on the host and the "
@@ -104,8 +146,12 @@ int cmd_npiv(HdCli *cli, int argc, char **argv)
                   "WWPN" },
                 { "wwnn", 0, 0, G_OPTION_ARG_STRING, &wwnn_text,
                   "create: the vport's node name, 16 hex digits", "WWNN" },
+                { "persist", 'p', 0, G_OPTION_ARG_NONE, &persist,
+                  "create: record the vport (etc/hostdev/npiv.d, under its parent's port name) "
+                  "so that 'hostdev npiv restore' makes it again after a reboot",
+                  NULL },
                 { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
-                  "create, delete: print the sysfs write and change nothing", NULL },
+                  "create, delete, restore: print the writes and change nothing", NULL },
                 { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
                   "delete: even when the vHBA's LUNs are in use (mounted, under LVM, held by a "
                   "VM)",
@@ -113,13 +159,16 @@ int cmd_npiv(HdCli *cli, int argc, char **argv)
                 { NULL },
         };
         g_autoptr(GOptionContext) octx = cli_option_context(
-                cli, "list | create HOST --wwpn WWPN --wwnn WWNN | delete VPORT|HOST|WWPN",
+                cli, "list | create HOST --wwpn WWPN --wwnn WWNN [--persist] | delete VPORT|HOST|WWPN "
+                     "| restore",
                 "Fibre Channel NPIV: list the FC hosts (port and node names, state, vports in "
                 "use of the most the HBA allows) and their vports; create a vport (a virtual HBA "
                 "with a SCSI host of its own, whose LUNs hostdev scsi list shows once the fabric "
                 "zones them) on an FC host, or delete one. WWNs are 16 hex digits (0x and "
                 "colon-separated pairs accepted), never zero, and the WWPN must be unique. "
-                "Vports vanish at reboot.",
+                "Vports vanish at reboot: create --persist records one under its parent's port "
+                "name, and restore (at boot, once the HBA's driver is loaded) makes every "
+                "recorded vport that is missing; delete forgets the record.",
                 "hostdev npiv create host3 --wwpn 2001001122334455 --wwnn 2000001122334455",
                 entries);
         g_autoptr(GError) error = NULL;
@@ -129,14 +178,14 @@ int cmd_npiv(HdCli *cli, int argc, char **argv)
         if (!cli_parse_options(cli, octx, &argc, &argv))
                 return HD_EXIT_USAGE;
         if (argc < 2)
-                return cli_usage_error(cli, "say list, create or delete");
+                return cli_usage_error(cli, "say list, create, delete or restore");
         verb = argv[1];
         if (strcmp(verb, "list") != 0 && strcmp(verb, "create") != 0 &&
-            strcmp(verb, "delete") != 0)
-                return cli_usage_error(cli, "'%s' is not list, create or delete", verb);
-        if (strcmp(verb, "list") == 0 && argc > 2)
+            strcmp(verb, "delete") != 0 && strcmp(verb, "restore") != 0)
+                return cli_usage_error(cli, "'%s' is not list, create, delete or restore", verb);
+        if ((strcmp(verb, "list") == 0 || strcmp(verb, "restore") == 0) && argc > 2)
                 return cli_usage_error(cli, "unexpected argument '%s'", argv[2]);
-        if (strcmp(verb, "list") != 0 && argc != 3)
+        if (strcmp(verb, "list") != 0 && strcmp(verb, "restore") != 0 && argc != 3)
                 return cli_usage_error(cli, "%s takes one %s", verb,
                                        strcmp(verb, "create") == 0
                                            ? "FC host (hostN)"
@@ -147,13 +196,17 @@ int cmd_npiv(HdCli *cli, int argc, char **argv)
                 return cli_usage_error(cli, "create needs --wwpn and --wwnn");
         if (force && strcmp(verb, "delete") != 0)
                 return cli_usage_error(cli, "--force goes with delete");
+        if (persist && strcmp(verb, "create") != 0)
+                return cli_usage_error(cli, "--persist goes with create");
         if (dry_run && strcmp(verb, "list") == 0)
-                return cli_usage_error(cli, "--dry-run goes with create and delete");
+                return cli_usage_error(cli, "--dry-run goes with create, delete and restore");
         if (!(ctx = cli_open_ctx(cli, &error)))
                 return cli_report_error(cli, error);
         if (strcmp(verb, "list") == 0)
                 return npiv_list(cli, ctx);
         hd_ctx_set_dry_run(ctx, dry_run);
+        if (strcmp(verb, "restore") == 0)
+                return npiv_restore(cli, ctx, dry_run);
         if (strcmp(verb, "create") == 0) {
                 g_autoptr(HdFcVport) v = NULL;
                 guint64 wwpn, wwnn;
@@ -161,7 +214,7 @@ int cmd_npiv(HdCli *cli, int argc, char **argv)
                 if (!hd_npiv_wwn_parse(wwpn_text, "--wwpn", &wwpn, &error) ||
                     !hd_npiv_wwn_parse(wwnn_text, "--wwnn", &wwnn, &error))
                         return cli_report_error(cli, error);
-                if (!hd_npiv_create(ctx, argv[2], wwpn, wwnn, &v, &error))
+                if (!hd_npiv_create(ctx, argv[2], wwpn, wwnn, persist, &v, &error))
                         return cli_report_error(cli, error);
                 if (cli->json) {
                         g_autoptr(JsonBuilder) b = json_builder_new();
@@ -178,11 +231,14 @@ int cmd_npiv(HdCli *cli, int argc, char **argv)
                 } else if (dry_run) {
                         cli_print_write_log(ctx, "Would make these changes (nothing was changed):");
                 } else if (v) {
-                        cli_print("Created %s on %s: vHBA %s (WWPN %s, WWNN %s, %s). It is gone at "
-                                  "the next reboot; its LUNs appear in hostdev scsi list once the "
-                                  "fabric zones them.\n",
+                        cli_print("Created %s on %s: vHBA %s (WWPN %s, WWNN %s, %s). %s; its LUNs "
+                                  "appear in hostdev scsi list once the fabric zones them.\n",
                                   v->name, dash(v->parent), dash(v->host), dash(v->port_name),
-                                  dash(v->node_name), dash(v->vport_state));
+                                  dash(v->node_name), dash(v->vport_state),
+                                  persist ? "Recorded: hostdev npiv restore makes it again "
+                                            "after a reboot"
+                                          : "It is gone at the next reboot (--persist records "
+                                            "it)");
                 } else {
                         cli_print("The kernel took the vport but shows none with that WWPN yet; "
                                   "hostdev npiv list shows what there is.\n");

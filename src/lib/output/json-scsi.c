@@ -95,3 +95,14 @@ void hd_json_add_fc_vport(JsonBuilder *b, const HdFcVport *v)
         add_string_or_null(b, "roles", v->roles);
         json_builder_end_object(b);
 }
+
+void hd_json_add_npiv_record(JsonBuilder *b, const HdNpivRecord *r)
+{
+        json_builder_begin_object(b);
+        add_string_or_null(b, "port_name", r->port_name);
+        add_string_or_null(b, "node_name", r->node_name);
+        add_string_or_null(b, "parent_port_name", r->parent_port_name);
+        add_string_or_null(b, "parent", r->parent);
+        add_string_or_null(b, "vport", r->vport);
+        json_builder_end_object(b);
+}

@@ -22,3 +22,7 @@ void hd_json_add_fc_host(JsonBuilder *b, const HdFcHost *host, GPtrArray *luns);
 
 /* One vport object: name, parent, host, port_name, node_name, vport_state, vport_type, roles. */
 void hd_json_add_fc_vport(JsonBuilder *b, const HdFcVport *vport);
+
+/* One recorded vport: port_name, node_name, parent_port_name, parent (null: absent), vport
+ * (null: missing now). */
+void hd_json_add_npiv_record(JsonBuilder *b, const HdNpivRecord *record);

@@ -314,8 +314,32 @@ static HdFcVport *vport_by_wwpn(HdCtx *ctx, guint64 wwpn)
         return NULL;
 }
 
+#define NPIV_DIR "etc/hostdev/npiv.d"
+
+static gboolean record_vport(HdCtx *ctx, const HdFcHost *parent, guint64 wwpn, guint64 wwnn,
+                             GError **error)
+{
+        g_autofree char *path = g_strdup_printf(NPIV_DIR "/%016" G_GINT64_MODIFIER "x", wwpn);
+        g_autofree char *data = NULL;
+        char p[19], n[19];
+
+        if (!parent->port_name || !wwn_value(parent->port_name)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "%s has no port name to record the vport under; it was made but will "
+                            "not be made again at boot",
+                            parent->host);
+                return FALSE;
+        }
+        data = g_strdup_printf("# hostdev npiv create --persist: made again at boot by "
+                               "hostdev npiv restore\n[vport]\nport_name=%s\nnode_name=%s\n"
+                               "parent_port_name=%s\n",
+                               hd_npiv_wwn_format(wwpn, p), hd_npiv_wwn_format(wwnn, n),
+                               parent->port_name);
+        return hd_ctx_install_file(ctx, path, data, 0644, error);
+}
+
 gboolean hd_npiv_create(HdCtx *ctx, const char *parent, guint64 wwpn, guint64 wwnn,
-                        HdFcVport **vport_out, GError **error)
+                        gboolean persist, HdFcVport **vport_out, GError **error)
 {
         g_autoptr(HdFcHost) h = hd_fc_host_find(ctx, parent, error);
         g_autoptr(GPtrArray) hosts = NULL;
@@ -387,6 +411,8 @@ gboolean hd_npiv_create(HdCtx *ctx, const char *parent, guint64 wwpn, guint64 ww
                 g_prefix_error(error, "creating a vport on %s: ", h->host);
                 return FALSE;
         }
+        if (persist && !record_vport(ctx, h, wwpn, wwnn, error))
+                return FALSE;
         if (vport_out && !hd_ctx_get_dry_run(ctx))
                 *vport_out = vport_by_wwpn(ctx, wwpn);
         return TRUE;
@@ -447,6 +473,133 @@ gboolean hd_npiv_delete(HdCtx *ctx, const char *name, gboolean force, GError **e
                                 wwn_value(v->port_name), wwn_value(v->node_name));
         if (!hd_ctx_write(ctx, path, value, error)) {
                 g_prefix_error(error, "deleting %s: ", v->name);
+                return FALSE;
+        }
+        {
+                g_autofree char *rec = g_strdup_printf(NPIV_DIR "/%016" G_GINT64_MODIFIER "x",
+                                                       wwn_value(v->port_name));
+                if (hd_exists_at(hd_ctx_get_root_fd(ctx), rec, TRUE) &&
+                    !hd_ctx_remove_file(ctx, rec, error))
+                        return FALSE;
+        }
+        return TRUE;
+}
+
+void hd_npiv_record_free(HdNpivRecord *r)
+{
+        if (!r)
+                return;
+        g_free(r->port_name);
+        g_free(r->node_name);
+        g_free(r->parent_port_name);
+        g_free(r->parent);
+        g_free(r->vport);
+        g_free(r);
+}
+
+GPtrArray *hd_npiv_records(HdCtx *ctx, GError **error)
+{
+        int root_fd = hd_ctx_get_root_fd(ctx);
+        g_autoptr(GPtrArray) names = hd_list_dir_at(root_fd, NPIV_DIR, NULL);
+        g_autoptr(GPtrArray) hosts = hd_fc_host_list(ctx, error);
+        g_autoptr(GPtrArray) vports = hosts ? hd_fc_vport_list(ctx, error) : NULL;
+        GPtrArray *out;
+
+        if (!vports)
+                return NULL;
+        out = g_ptr_array_new_with_free_func((GDestroyNotify)hd_npiv_record_free);
+        for (guint i = 0; names && i < names->len; i++) {
+                const char *name = names->pdata[i];
+                g_autofree char *path = NULL;
+                g_autofree char *text = NULL;
+                g_autoptr(GKeyFile) kf = g_key_file_new();
+                g_autofree char *pn = NULL, *nn = NULL, *parent = NULL;
+                guint64 wwpn, wwnn, ppn;
+                HdNpivRecord *r;
+                char buf[19];
+
+                /* the file is named by the WWPN it holds; anything else is not ours */
+                if (!hd_is_hex_string(name, 16, 16) || !hd_parse_hex(name, G_MAXUINT64, &wwpn))
+                        continue;
+                path = g_strdup_printf(NPIV_DIR "/%s", name);
+                text = hd_read_file_at(root_fd, path, 1 << 16, NULL);
+                if (!text || !g_key_file_load_from_data(kf, text, -1, G_KEY_FILE_NONE, NULL))
+                        continue;
+                pn = g_key_file_get_string(kf, "vport", "port_name", NULL);
+                nn = g_key_file_get_string(kf, "vport", "node_name", NULL);
+                parent = g_key_file_get_string(kf, "vport", "parent_port_name", NULL);
+                if (!pn || !nn || !parent || !hd_npiv_wwn_parse(pn, "port_name", &wwpn, NULL) ||
+                    !hd_npiv_wwn_parse(nn, "node_name", &wwnn, NULL) ||
+                    !hd_npiv_wwn_parse(parent, "parent_port_name", &ppn, NULL))
+                        continue;
+                r = g_new0(HdNpivRecord, 1);
+                r->port_name = g_strdup(hd_npiv_wwn_format(wwpn, buf));
+                r->node_name = g_strdup(hd_npiv_wwn_format(wwnn, buf));
+                r->parent_port_name = g_strdup(hd_npiv_wwn_format(ppn, buf));
+                for (guint k = 0; k < hosts->len; k++) {
+                        HdFcHost *h = hosts->pdata[k];
+                        if (!h->vport && wwn_value(h->port_name) == ppn) {
+                                r->parent = g_strdup(h->host);
+                                break;
+                        }
+                }
+                for (guint k = 0; k < vports->len; k++) {
+                        HdFcVport *v = vports->pdata[k];
+                        if (wwn_value(v->port_name) == wwpn) {
+                                r->vport = g_strdup(v->name);
+                                break;
+                        }
+                }
+                g_ptr_array_add(out, r);
+        }
+        return out;
+}
+
+gboolean hd_npiv_restore(HdCtx *ctx, GPtrArray *report, GError **error)
+{
+        g_autoptr(GPtrArray) records = hd_npiv_records(ctx, error);
+        g_autoptr(GString) failed = g_string_new(NULL);
+
+        if (!records)
+                return FALSE;
+        for (guint i = 0; i < records->len; i++) {
+                const HdNpivRecord *r = records->pdata[i];
+                g_autoptr(GError) local = NULL;
+                g_autoptr(HdFcVport) v = NULL;
+                guint64 wwpn = wwn_value(r->port_name), wwnn = wwn_value(r->node_name);
+
+                if (r->vport) {
+                        g_ptr_array_add(report, g_strdup_printf("%s: present as %s", r->port_name,
+                                                                r->vport));
+                        continue;
+                }
+                if (!r->parent) {
+                        g_ptr_array_add(report, g_strdup_printf("%s: parent port %s is not on this "
+                                                                "host (HBA removed or its driver "
+                                                                "not loaded)",
+                                                                r->port_name, r->parent_port_name));
+                        g_string_append_printf(failed, "%s%s", failed->len ? ", " : "",
+                                               r->port_name);
+                        continue;
+                }
+                if (!hd_npiv_create(ctx, r->parent, wwpn, wwnn, FALSE, &v, &local)) {
+                        g_ptr_array_add(report, g_strdup_printf("%s: %s", r->port_name,
+                                                                local->message));
+                        g_string_append_printf(failed, "%s%s", failed->len ? ", " : "",
+                                               r->port_name);
+                        continue;
+                }
+                g_ptr_array_add(report,
+                                v ? g_strdup_printf("%s: created %s on %s (vHBA %s)", r->port_name,
+                                                    v->name, r->parent, v->host ? v->host : "-")
+                                  : g_strdup_printf("%s: would be created on %s", r->port_name,
+                                                    r->parent));
+        }
+        if (failed->len) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "could not make the recorded vport(s) %s again; hostdev npiv list "
+                            "shows the FC hosts there are",
+                            failed->str);
                 return FALSE;
         }
         return TRUE;

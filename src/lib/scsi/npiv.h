@@ -71,11 +71,34 @@ char *hd_npiv_wwn_format(guint64 wwn, char *buf);
 HdFcHost *hd_fc_host_find(HdCtx *ctx, const char *name, GError **error);
 
 /* Create a vport on FC host @parent (checked as above) through the backend; *@vport_out (may
- * be NULL) gets the vport made (after a dry run: NULL). */
+ * be NULL) gets the vport made (after a dry run: NULL). With @persist the vport is recorded
+ * (hd_npiv_restore() makes it again after a reboot). */
 gboolean hd_npiv_create(HdCtx *ctx, const char *parent, guint64 wwpn, guint64 wwnn,
-                        HdFcVport **vport_out, GError **error);
+                        gboolean persist, HdFcVport **vport_out, GError **error);
 
-/* Delete the vport named by @name: its name ("vport-3:0-0"), its vHBA ("host4") or its WWPN.
- * Refused (HD_ERROR_REFUSED) when a LUN on its vHBA is used by the host or held open, unless
- * @force. */
+/* Delete the vport named by @name: its name ("vport-3:0-0"), its vHBA ("host4") or its WWPN,
+ * and its record if it has one. Refused (HD_ERROR_REFUSED) when a LUN on its vHBA is used by
+ * the host or held open, unless @force. */
 gboolean hd_npiv_delete(HdCtx *ctx, const char *name, gboolean force, GError **error);
+
+/* Recorded vports (etc/hostdev/npiv.d/WWPN, one key file each: the vport's port and node names
+ * and its parent's port name, which unlike hostN is the same at every boot). */
+typedef struct {
+        char *port_name;        /* "0x2001001122334455" */
+        char *node_name;
+        char *parent_port_name; /* "0x21000024ff3dc9a0" */
+        char *parent;           /* the FC host with that port name now ("host3"); NULL: absent */
+        char *vport;            /* the vport with port_name now ("vport-3:0-0"); NULL: absent */
+} HdNpivRecord;
+
+void hd_npiv_record_free(HdNpivRecord *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdNpivRecord, hd_npiv_record_free)
+
+/* The records (HdNpivRecord*), by WWPN; empty when none. */
+GPtrArray *hd_npiv_records(HdCtx *ctx, GError **error);
+
+/* Make every recorded vport that is absent on the FC host whose port name its parent had;
+ * @report gets one sentence per record ("0x2001...: present as vport-3:0-0", "0x2001...:
+ * created vport-3:0-1 on host3", "0x2001...: parent port 0x2100... is not on this host").
+ * FALSE (HD_ERROR_FAILED naming them) when some could not be made; the others are made. */
+gboolean hd_npiv_restore(HdCtx *ctx, GPtrArray *report, GError **error);
