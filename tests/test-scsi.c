@@ -1133,6 +1133,40 @@ static void test_npiv_persist_restore(void)
         g_assert_cmpuint(records->len, ==, 0);
 }
 
+/* `hostdev snapshot` captures what scsi and npiv read: on the snapshot they say what they say on
+ * the machine (processes are not captured: the fixture's is removed first). */
+static void test_snapshot_replays(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("scsi-server");
+        g_autofree char *proc = hd_test_path(fx, "proc/4242");
+        g_autofree char *rm = g_strdup_printf("rm -rf '%s'", proc);
+        g_autofree char *tmp = hd_test_make_tmp_dir();
+        g_autofree char *tree = g_build_filename(tmp, "tree", NULL);
+        g_autofree char *cleanup = g_strdup_printf("rm -rf '%s'", tmp);
+        const char *snap[] = { "snapshot", "-d", tree, NULL };
+        static const char *const commands[][3] = {
+                { "scsi", "list", "--json" },
+                { "scsi", "show", "/dev/disk/by-id/scsi-35000c500a1b2c3d4" },
+                { "npiv", "list", "--json" },
+        };
+
+        g_assert_cmpint(system(rm), ==, 0);
+        g_assert_cmpint(run(fx->root, snap, NULL, NULL), ==, 0);
+        for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
+                const char *args[] = { commands[i][0], commands[i][1], commands[i][2], NULL };
+                g_autofree char *a = NULL;
+                g_autofree char *b = NULL;
+                int ra = run(fx->root, args, &a, NULL);
+                int rb = run(tree, args, &b, NULL);
+
+                if (ra != 0 || rb != 0 || strcmp(a, b) != 0)
+                        g_error("'%s %s %s' on the snapshot differs (exit %d vs %d):\n--- "
+                                "machine\n%s\n--- snapshot\n%s",
+                                args[0], args[1], args[2], ra, rb, a, b);
+        }
+        g_assert_cmpint(system(cleanup), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -1149,6 +1183,7 @@ int main(int argc, char **argv)
         g_test_add_func("/scsi/cli/xml-qemu-exact", test_cli_xml_qemu_exact);
         g_test_add_func("/scsi/cli/refusals", test_cli_refusals);
         g_test_add_func("/scsi/cli/json", test_cli_json);
+        g_test_add_func("/scsi/snapshot-replays", test_snapshot_replays);
         g_test_add_func("/npiv/wwn", test_npiv_wwn);
         g_test_add_func("/npiv/list", test_npiv_list);
         g_test_add_func("/npiv/create-delete", test_npiv_create_delete);
