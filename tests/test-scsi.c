@@ -1167,6 +1167,105 @@ static void test_snapshot_replays(void)
         g_assert_cmpint(system(cleanup), ==, 0);
 }
 
+/* ------------------------------------------------------------------ vhost-scsi */
+
+static void test_vhost(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("scsi-server");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) all = hd_vhost_list(ctx, &error);
+        g_autoptr(HdVhostTarget) t = NULL;
+        g_autofree char *out = NULL;
+        g_autofree char *err = NULL;
+        HdVhostTarget *v;
+        const char *xml[] = { "vhost-scsi", "xml", "NAA.5001405000000001", NULL };
+        const char *qemu[] = { "vhost-scsi", "qemu-args", "naa.5001405000000001", NULL };
+        const char *not_ready[] = { "vhost-scsi", "qemu-args", "naa.5001405000000011", NULL };
+        const char *list[] = { "vhost-scsi", "list", "--json", NULL };
+        static const char *const fields[] = { "wwpn", "tpgt", "nexus", "luns", "ready", "reason",
+                                              NULL };
+
+        g_assert_no_error(error);
+        g_assert_cmpuint(all->len, ==, 2);
+        v = all->pdata[0];
+        g_assert_cmpstr(v->wwpn, ==, "naa.5001405000000001");
+        g_assert_cmpint(v->tpgt, ==, 1);
+        g_assert_cmpstr(v->nexus, ==, "naa.5001405000000002");
+        g_assert_cmpuint(v->luns->len, ==, 1);
+        g_assert_cmpstr(v->luns->pdata[0], ==, "lun_0: fileio_0/disk0 (/srv/vm/lun0.img)");
+        g_assert_true(v->ready);
+        g_assert_null(v->reason);
+        v = all->pdata[1];
+        g_assert_false(v->ready);
+        g_assert_null(v->nexus);
+        g_assert_cmpstr(v->reason, ==,
+                        "tpgt_1 has no nexus (echo an initiator WWPN, e.g. naa.5001405000000002, > "
+                        "/sys/kernel/config/target/vhost/naa.5001405000000011/tpgt_1/nexus)");
+
+        g_assert_cmpint(run(fx->root, xml, &out, NULL), ==, 0);
+        g_assert_cmpstr(out, ==,
+                        "<hostdev mode='subsystem' type='scsi_host'>\n"
+                        "  <source protocol='vhost' wwpn='naa.5001405000000001'/>\n"
+                        "</hostdev>\n");
+        g_clear_pointer(&out, g_free);
+        g_assert_cmpint(run(fx->root, qemu, &out, NULL), ==, 0);
+        g_assert_cmpstr(out, ==, "-device vhost-scsi-pci,wwpn=naa.5001405000000001\n");
+        g_clear_pointer(&out, g_free);
+        g_assert_cmpint(run(fx->root, not_ready, NULL, &err), ==, 1);
+        g_assert_nonnull(strstr(err, "vhost target naa.5001405000000011 is not ready: tpgt_1 has "
+                                     "no nexus"));
+        g_clear_pointer(&err, g_free);
+        g_assert_cmpint(run(fx->root, list, &out, NULL), ==, 0);
+        {
+                g_autoptr(JsonNode) root = hd_test_parse_json(out);
+                JsonArray *a = json_object_get_array_member(json_node_get_object(root), "targets");
+                g_assert_cmpuint(json_array_get_length(a), ==, 2);
+                assert_members(json_array_get_object_element(a, 0), fields);
+                assert_members(json_array_get_object_element(a, 1), fields);
+        }
+
+        /* malformed and unknown names */
+        g_assert_null(hd_vhost_find(ctx, "naa.50014050000000", &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+        g_clear_error(&error);
+        g_assert_null(hd_vhost_find(ctx, "naa.5001405000000001/../x", &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+        g_clear_error(&error);
+        g_assert_null(hd_vhost_find(ctx, "naa.5001405000000099", &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+
+        /* no LUN, then no module */
+        {
+                g_autofree char *lun = hd_test_path(fx, "sys/kernel/config/target/vhost/"
+                                                        "naa.5001405000000001/tpgt_1/lun/lun_0");
+                g_autofree char *mod = hd_test_path(fx, "sys/module/vhost_scsi");
+                g_autofree char *rm = g_strdup_printf("rm -rf '%s'", lun);
+                g_autofree char *rm_mod = g_strdup_printf("rm -rf '%s'", mod);
+
+                g_assert_cmpint(system(rm), ==, 0);
+                t = hd_vhost_find(ctx, "naa.5001405000000001", &error);
+                g_assert_no_error(error);
+                g_assert_false(t->ready);
+                g_assert_true(g_str_has_prefix(t->reason, "tpgt_1 has no LUN"));
+                g_clear_pointer(&t, hd_vhost_target_free);
+                g_assert_cmpint(system(rm_mod), ==, 0);
+                t = hd_vhost_find(ctx, "naa.5001405000000001", &error);
+                g_assert_no_error(error);
+                g_assert_cmpstr(t->reason, ==,
+                                "the vhost_scsi module is not loaded (modprobe vhost_scsi)");
+        }
+        {
+                /* no configfs at all */
+                g_autoptr(HdTestFixture) desk = hd_test_fixture_new("desktop");
+                g_autoptr(HdCtx) c2 = hd_test_ctx_new(desk);
+                g_autoptr(GPtrArray) none = hd_vhost_list(c2, &error);
+                g_assert_no_error(error);
+                g_assert_cmpuint(none->len, ==, 0);
+        }
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -1184,6 +1283,7 @@ int main(int argc, char **argv)
         g_test_add_func("/scsi/cli/refusals", test_cli_refusals);
         g_test_add_func("/scsi/cli/json", test_cli_json);
         g_test_add_func("/scsi/snapshot-replays", test_snapshot_replays);
+        g_test_add_func("/vhost", test_vhost);
         g_test_add_func("/npiv/wwn", test_npiv_wwn);
         g_test_add_func("/npiv/list", test_npiv_list);
         g_test_add_func("/npiv/create-delete", test_npiv_create_delete);

@@ -109,6 +109,7 @@ int cmd_vm(HdCli *cli, int argc, char **argv);
 int cmd_sriov(HdCli *cli, int argc, char **argv);
 int cmd_scsi(HdCli *cli, int argc, char **argv);
 int cmd_npiv(HdCli *cli, int argc, char **argv);
+int cmd_vhost_scsi(HdCli *cli, int argc, char **argv);
 int cmd_recover(HdCli *cli, int argc, char **argv);
 int cmd_persist(HdCli *cli, int argc, char **argv);
 

@@ -31,4 +31,5 @@
 #include "reset.h"
 #include "scsi.h"
 #include "npiv.h"
+#include "vhost.h"
 #include "json-scsi.h"
