@@ -168,6 +168,10 @@ static void test_spec_valid(void)
                   "wwn-0x5000c500a1b2c3d4" },
                 { "/dev/disk/by-id/scsi-SATA_Samsung_SSD_870_S5Y1NJ0R:0", HD_SCSI_SPEC_BY_ID,
                   "scsi-SATA_Samsung_SSD_870_S5Y1NJ0R:0" },
+                { "36001405ABCDEF0123456789abcdef012", HD_SCSI_SPEC_WWID,
+                  "naa.6001405abcdef0123456789abcdef012" },
+                { "35000c500a1b2c3d4", HD_SCSI_SPEC_WWID, "naa.5000c500a1b2c3d4" },
+                { "20123456789abcdef", HD_SCSI_SPEC_WWID, "eui.0123456789abcdef" },
                 { "0:0:1:0", HD_SCSI_SPEC_HCTL, "0:0:1:0" },
                 { "[12:0:3:7]", HD_SCSI_SPEC_HCTL, "12:0:3:7" },
                 { "4294967295:4294967295:4294967295:18446744073709551615", HD_SCSI_SPEC_HCTL,
@@ -201,7 +205,8 @@ static void test_spec_hostile(void)
                 "0:0:0", "0:0:0:0:0", "00:0:0:0", "0:0:0:01", "-1:0:0:0", "+1:0:0:0",
                 "4294967296:0:0:0", "0:0:0:18446744073709551616", "[0:0:0:0", "0:0:0:0]",
                 "[]", "0:0:0:0\n", "0 :0:0:0", "0::0:0", ":0:0:0", "0:0:0:", "0x1:0:0:0",
-                "0000:00:05.0", long_t10, long_id,
+                "0000:00:05.0", "35000c500a1b2c3d", "35000c500a1b2c3d4x", "15000c500a1b2c3d4",
+                "3", "3:0:0:0:0", long_t10, long_id,
         };
 
         for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {

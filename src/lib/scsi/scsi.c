@@ -114,6 +114,15 @@ gboolean hd_scsi_spec_parse(const char *text, HdScsiSpec *spec, GError **error)
                                 g_strlcpy(spec->text, name, sizeof(spec->text));
                                 return TRUE;
                         }
+                } else if ((text[0] == '3' || text[0] == '2') && !strchr(text, ':') &&
+                           hex_of_lengths(text + 1, text[0] == '3' ? naa_lengths : eui_lengths)) {
+                        /* scsi_id's and multipath's form: the designator type, then its hex
+                         * (3: NAA, 2: EUI-64), as in 36001405... and /dev/disk/by-id/scsi-3... */
+                        g_autofree char *low = g_ascii_strdown(text + 1, -1);
+                        spec->kind = HD_SCSI_SPEC_WWID;
+                        g_snprintf(spec->text, sizeof(spec->text), "%s.%s",
+                                   text[0] == '3' ? "naa" : "eui", low);
+                        return TRUE;
                 } else if (g_ascii_isdigit(text[0]) || text[0] == '[') {
                         g_autofree char *inner = text[0] == '[' && len > 2 && text[len - 1] == ']'
                                                      ? g_strndup(text + 1, len - 2)
@@ -154,8 +163,9 @@ gboolean hd_scsi_spec_parse(const char *text, HdScsiSpec *spec, GError **error)
                                 *p = '?';
                 g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
                             "'%s%s' does not name a SCSI LUN: give its WWID (naa. with 16 or 32 "
-                            "hex digits, eui. with 16, 24 or 32, t10.TEXT), /dev/disk/by-id/NAME, "
-                            "or H:C:T:L; hostdev scsi list shows them",
+                            "hex digits, eui. with 16, 24 or 32, t10.TEXT, or multipath's "
+                            "3HEX), /dev/disk/by-id/NAME, or H:C:T:L; hostdev scsi list shows "
+                            "them",
                             shown, len > 80 ? "..." : "");
         }
         return FALSE;

@@ -63,7 +63,9 @@ typedef struct {
 
 /* The strict grammar of what people type for a LUN:
  *   naa.HEX (16 or 32 hex digits), eui.HEX (16, 24 or 32), t10.TEXT and name.TEXT (printable
- *   ASCII, 1..255 characters), the WWID as the kernel's wwid attribute spells it;
+ *   ASCII, 1..255 characters), the WWID as the kernel's wwid attribute spells it; 3HEX and
+ *   2HEX (scsi_id's and multipath's form: 36001405..., the designator type then its hex) as the
+ *   naa. and eui. WWIDs they are;
  *   /dev/disk/by-id/NAME (NAME one component of [A-Za-z0-9._:+@=#,-], not "." or "..");
  *   H:C:T:L or [H:C:T:L] (decimal). Anything else, and anything with a control character, is
  * refused with the forms it could be. */
