@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -1271,6 +1272,60 @@ static void test_vhost(void)
         }
 }
 
+/* Hostile trees: FIFOs where attributes are expected (a read would block forever), links that
+ * climb out of the root, names that are not the kernel's: listed without hanging or leaving. */
+static void test_hostile_tree(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("scsi-server");
+        g_autofree char *type = hd_test_path(fx, "sys/bus/scsi/devices/0:0:2:0/type");
+        g_autofree char *vpd = hd_test_path(fx, "sys/bus/scsi/devices/0:0:2:0/vpd_pg83");
+        g_autofree char *wwid = hd_test_path(fx, "sys/bus/scsi/devices/0:0:2:0/wwid");
+        g_autofree char *port = hd_test_path(fx, "sys/class/fc_host/host1/port_name");
+        g_autofree char *bus_escape = hd_test_path(fx, "sys/bus/scsi/devices/9:0:0:0");
+        g_autofree char *bogus = hd_test_path(fx, "sys/bus/scsi/devices/01:0:0:0");
+        g_autofree char *sg_odd = hd_test_path(fx, "sys/bus/scsi/devices/0:0:1:0/scsi_generic/sg1x");
+        g_autofree char *by_id = hd_test_path(fx, "dev/disk/by-id/up");
+        g_autofree char *out = NULL;
+        const char *list[] = { "--root", fx->root, "scsi", "list", "--json", NULL };
+        const char *npiv[] = { "--root", fx->root, "npiv", "list", NULL };
+        g_autoptr(JsonNode) root = NULL;
+        JsonArray *luns;
+
+        g_assert_cmpint(unlink(type), ==, 0);
+        g_assert_cmpint(mkfifo(type, 0644), ==, 0);
+        g_assert_cmpint(unlink(wwid), ==, 0);
+        g_assert_cmpint(mkfifo(vpd, 0644), ==, 0);
+        g_assert_cmpint(unlink(port), ==, 0);
+        g_assert_cmpint(mkfifo(port, 0644), ==, 0);
+        g_assert_cmpint(symlink("../../../../../../../../../../../etc", bus_escape), ==, 0);
+        g_assert_cmpint(symlink("/etc", bogus), ==, 0);
+        g_assert_cmpint(g_mkdir_with_parents(sg_odd, 0755), ==, 0);
+        g_assert_cmpint(symlink("/../../../../sdb", by_id), ==, 0);
+
+        g_assert_cmpint(hd_test_run_cli_guarded(list, NULL, 20, &out, NULL), ==, 0);
+        root = hd_test_parse_json(out);
+        luns = json_object_get_array_member(json_node_get_object(root), "luns");
+        /* 9:0:0:0 leads to the tree's own etc: a directory without LUN attributes, listed as
+         * such; 01:0:0:0 is not a kernel name */
+        g_assert_cmpuint(json_array_get_length(luns), ==, 9);
+        {
+                JsonObject *changer = json_array_get_object_element(luns, 2);
+                JsonObject *tape = json_array_get_object_element(luns, 1);
+                JsonObject *shared = json_array_get_object_element(luns, 3);
+                JsonArray *ids = json_object_get_array_member(shared, "by_id");
+
+                g_assert_cmpstr(json_object_get_string_member(changer, "hctl"), ==, "0:0:2:0");
+                g_assert_true(json_object_get_null_member(changer, "type"));
+                g_assert_true(json_object_get_null_member(changer, "wwid"));
+                g_assert_cmpstr(json_object_get_string_member(tape, "sg"), ==, "sg1");
+                /* the link climbing out names the tree's own sdb */
+                g_assert_cmpuint(json_array_get_length(ids), ==, 3);
+        }
+        g_clear_pointer(&out, g_free);
+        g_assert_cmpint(hd_test_run_cli_guarded(npiv, NULL, 20, &out, NULL), ==, 0);
+        g_assert_nonnull(strstr(out, "host1"));
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -1288,6 +1343,7 @@ int main(int argc, char **argv)
         g_test_add_func("/scsi/cli/refusals", test_cli_refusals);
         g_test_add_func("/scsi/cli/json", test_cli_json);
         g_test_add_func("/scsi/snapshot-replays", test_snapshot_replays);
+        g_test_add_func("/scsi/hostile-tree", test_hostile_tree);
         g_test_add_func("/vhost", test_vhost);
         g_test_add_func("/npiv/wwn", test_npiv_wwn);
         g_test_add_func("/npiv/list", test_npiv_list);
