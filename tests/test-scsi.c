@@ -129,7 +129,8 @@ static void test_inventory(void)
         g_assert_cmpstr(d->host, ==, "host2");
         g_assert_cmpstr(d->pci, ==, "0000:3b:00.0");
         g_assert_cmpuint(d->held_by->len, ==, 1);
-        g_assert_cmpstr(d->held_by->pdata[0], ==, "4242 (qemu-system-x86, VM db1) has /dev/sg7 open");
+        g_assert_cmpstr(d->held_by->pdata[0], ==,
+                        "4242 (qemu-system-x86, VM db1) has /dev/sg7 open");
 }
 
 static void test_no_scsi(void)
@@ -139,7 +140,7 @@ static void test_no_scsi(void)
         g_autoptr(GError) error = NULL;
         g_autoptr(GPtrArray) luns = hd_scsi_list(ctx, &error);
         g_autofree char *out = NULL;
-        const char *args[] = { "scsi", "list", NULL };
+        const char *args[] = {"scsi", "list", NULL};
 
         g_assert_no_error(error);
         g_assert_cmpuint(luns->len, ==, 0);
@@ -156,27 +157,26 @@ static void test_spec_valid(void)
                 HdScsiSpecKind kind;
                 const char *canonical;
         } cases[] = {
-                { "naa.5000c500a1b2c3d4", HD_SCSI_SPEC_WWID, "naa.5000c500a1b2c3d4" },
-                { "NAA.5000C500A1B2C3D4", HD_SCSI_SPEC_WWID, "naa.5000c500a1b2c3d4" },
-                { "naa.6001405abcdef0123456789abcdef012", HD_SCSI_SPEC_WWID,
-                  "naa.6001405abcdef0123456789abcdef012" },
-                { "eui.0123456789abcdef", HD_SCSI_SPEC_WWID, "eui.0123456789abcdef" },
-                { "eui.0123456789abcdef01234567", HD_SCSI_SPEC_WWID,
-                  "eui.0123456789abcdef01234567" },
-                { "t10.ATA     QEMU HARDDISK   QM00001", HD_SCSI_SPEC_WWID,
-                  "t10.ATA     QEMU HARDDISK   QM00001" },
-                { "/dev/disk/by-id/wwn-0x5000c500a1b2c3d4", HD_SCSI_SPEC_BY_ID,
-                  "wwn-0x5000c500a1b2c3d4" },
-                { "/dev/disk/by-id/scsi-SATA_Samsung_SSD_870_S5Y1NJ0R:0", HD_SCSI_SPEC_BY_ID,
-                  "scsi-SATA_Samsung_SSD_870_S5Y1NJ0R:0" },
-                { "36001405ABCDEF0123456789abcdef012", HD_SCSI_SPEC_WWID,
-                  "naa.6001405abcdef0123456789abcdef012" },
-                { "35000c500a1b2c3d4", HD_SCSI_SPEC_WWID, "naa.5000c500a1b2c3d4" },
-                { "20123456789abcdef", HD_SCSI_SPEC_WWID, "eui.0123456789abcdef" },
-                { "0:0:1:0", HD_SCSI_SPEC_HCTL, "0:0:1:0" },
-                { "[12:0:3:7]", HD_SCSI_SPEC_HCTL, "12:0:3:7" },
-                { "4294967295:4294967295:4294967295:18446744073709551615", HD_SCSI_SPEC_HCTL,
-                  "4294967295:4294967295:4294967295:18446744073709551615" },
+            {"naa.5000c500a1b2c3d4", HD_SCSI_SPEC_WWID, "naa.5000c500a1b2c3d4"},
+            {"NAA.5000C500A1B2C3D4", HD_SCSI_SPEC_WWID, "naa.5000c500a1b2c3d4"},
+            {"naa.6001405abcdef0123456789abcdef012", HD_SCSI_SPEC_WWID,
+             "naa.6001405abcdef0123456789abcdef012"},
+            {"eui.0123456789abcdef", HD_SCSI_SPEC_WWID, "eui.0123456789abcdef"},
+            {"eui.0123456789abcdef01234567", HD_SCSI_SPEC_WWID, "eui.0123456789abcdef01234567"},
+            {"t10.ATA     QEMU HARDDISK   QM00001", HD_SCSI_SPEC_WWID,
+             "t10.ATA     QEMU HARDDISK   QM00001"},
+            {"/dev/disk/by-id/wwn-0x5000c500a1b2c3d4", HD_SCSI_SPEC_BY_ID,
+             "wwn-0x5000c500a1b2c3d4"},
+            {"/dev/disk/by-id/scsi-SATA_Samsung_SSD_870_S5Y1NJ0R:0", HD_SCSI_SPEC_BY_ID,
+             "scsi-SATA_Samsung_SSD_870_S5Y1NJ0R:0"},
+            {"36001405ABCDEF0123456789abcdef012", HD_SCSI_SPEC_WWID,
+             "naa.6001405abcdef0123456789abcdef012"},
+            {"35000c500a1b2c3d4", HD_SCSI_SPEC_WWID, "naa.5000c500a1b2c3d4"},
+            {"20123456789abcdef", HD_SCSI_SPEC_WWID, "eui.0123456789abcdef"},
+            {"0:0:1:0", HD_SCSI_SPEC_HCTL, "0:0:1:0"},
+            {"[12:0:3:7]", HD_SCSI_SPEC_HCTL, "12:0:3:7"},
+            {"4294967295:4294967295:4294967295:18446744073709551615", HD_SCSI_SPEC_HCTL,
+             "4294967295:4294967295:4294967295:18446744073709551615"},
         };
 
         for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -196,18 +196,56 @@ static void test_spec_hostile(void)
         g_autofree char *long_t10 = g_strconcat("t10.", long_naa, NULL);
         g_autofree char *long_id = g_strconcat("/dev/disk/by-id/", long_naa, NULL);
         const char *cases[] = {
-                "", "naa.", "naa.123", "naa.5000c500a1b2c3d", "naa.5000c500a1b2c3d4x",
-                "naa.5000c500a1b2c3d4 ", " naa.5000c500a1b2c3d4", "naa.0x5000c500a1b2c3d4",
-                "eui.0123", "t10.", "t10. leading", "t10.ATA\x01QEMU", "t10.caf\xc3\xa9",
-                "iqn.2003-01.org.linux-iscsi:x", "wwn-0x5000c500a1b2c3d4", "sda", "/dev/sda",
-                "/dev/sg0", "/dev/disk/by-id/", "/dev/disk/by-id/..", "/dev/disk/by-id/.",
-                "/dev/disk/by-id/../../etc/passwd", "/dev/disk/by-id/a/b",
-                "/dev/disk/by-id/a b", "/dev/disk/by-path/pci-0000:00:05.0-scsi-0:0:1:0",
-                "0:0:0", "0:0:0:0:0", "00:0:0:0", "0:0:0:01", "-1:0:0:0", "+1:0:0:0",
-                "4294967296:0:0:0", "0:0:0:18446744073709551616", "[0:0:0:0", "0:0:0:0]",
-                "[]", "0:0:0:0\n", "0 :0:0:0", "0::0:0", ":0:0:0", "0:0:0:", "0x1:0:0:0",
-                "0000:00:05.0", "35000c500a1b2c3d", "35000c500a1b2c3d4x", "15000c500a1b2c3d4",
-                "3", "3:0:0:0:0", long_t10, long_id,
+            "",
+            "naa.",
+            "naa.123",
+            "naa.5000c500a1b2c3d",
+            "naa.5000c500a1b2c3d4x",
+            "naa.5000c500a1b2c3d4 ",
+            " naa.5000c500a1b2c3d4",
+            "naa.0x5000c500a1b2c3d4",
+            "eui.0123",
+            "t10.",
+            "t10. leading",
+            "t10.ATA\x01QEMU",
+            "t10.caf\xc3\xa9",
+            "iqn.2003-01.org.linux-iscsi:x",
+            "wwn-0x5000c500a1b2c3d4",
+            "sda",
+            "/dev/sda",
+            "/dev/sg0",
+            "/dev/disk/by-id/",
+            "/dev/disk/by-id/..",
+            "/dev/disk/by-id/.",
+            "/dev/disk/by-id/../../etc/passwd",
+            "/dev/disk/by-id/a/b",
+            "/dev/disk/by-id/a b",
+            "/dev/disk/by-path/pci-0000:00:05.0-scsi-0:0:1:0",
+            "0:0:0",
+            "0:0:0:0:0",
+            "00:0:0:0",
+            "0:0:0:01",
+            "-1:0:0:0",
+            "+1:0:0:0",
+            "4294967296:0:0:0",
+            "0:0:0:18446744073709551616",
+            "[0:0:0:0",
+            "0:0:0:0]",
+            "[]",
+            "0:0:0:0\n",
+            "0 :0:0:0",
+            "0::0:0",
+            ":0:0:0",
+            "0:0:0:",
+            "0x1:0:0:0",
+            "0000:00:05.0",
+            "35000c500a1b2c3d",
+            "35000c500a1b2c3d4x",
+            "15000c500a1b2c3d4",
+            "3",
+            "3:0:0:0:0",
+            long_t10,
+            long_id,
         };
 
         for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -245,27 +283,25 @@ static void test_vpd83(void)
 {
         /* T10 first, then an 8-byte NAA, then a 16-byte NAA: the 16-byte NAA wins */
         static const guint8 page[] = {
-                0x00, 0x83, 0x00, 0x30,
-                0x02, 0x01, 0x00, 0x08, 'L', 'I', 'O', '-', 'O', 'R', 'G', ' ',
-                0x01, 0x03, 0x00, 0x08, 0x50, 0x01, 0x40, 0x50, 0x00, 0x00, 0x00, 0x01,
-                0x01, 0x03, 0x00, 0x10, 0x60, 0x01, 0x40, 0x5a, 0xbc, 0xde, 0xf0, 0x12,
-                0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x12,
+            0x00, 0x83, 0x00, 0x30, 0x02, 0x01, 0x00, 0x08, 'L',  'I',  'O',  '-',
+            'O',  'R',  'G',  ' ',  0x01, 0x03, 0x00, 0x08, 0x50, 0x01, 0x40, 0x50,
+            0x00, 0x00, 0x00, 0x01, 0x01, 0x03, 0x00, 0x10, 0x60, 0x01, 0x40, 0x5a,
+            0xbc, 0xde, 0xf0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x12,
         };
         /* a target port designator (association 1) is not the LUN's */
         static const guint8 port_only[] = {
-                0x00, 0x83, 0x00, 0x0c, 0x01, 0x13, 0x00, 0x08,
-                0x50, 0x01, 0x40, 0x50, 0x00, 0x00, 0x00, 0x02,
+            0x00, 0x83, 0x00, 0x0c, 0x01, 0x13, 0x00, 0x08,
+            0x50, 0x01, 0x40, 0x50, 0x00, 0x00, 0x00, 0x02,
         };
         static const guint8 t10_only[] = {
-                0x00, 0x83, 0x00, 0x0c, 0x02, 0x01, 0x00, 0x08,
-                'A', 'T', 'A', ' ', ' ', ' ', ' ', ' ',
+            0x00, 0x83, 0x00, 0x0c, 0x02, 0x01, 0x00, 0x08, 'A', 'T', 'A', ' ', ' ', ' ', ' ', ' ',
         };
         static const guint8 t10_binary[] = {
-                0x00, 0x83, 0x00, 0x08, 0x02, 0x01, 0x00, 0x04, 'A', 0x07, 'B', 'C',
+            0x00, 0x83, 0x00, 0x08, 0x02, 0x01, 0x00, 0x04, 'A', 0x07, 'B', 'C',
         };
         static const guint8 eui[] = {
-                0x00, 0x83, 0x00, 0x0c, 0x01, 0x02, 0x00, 0x08,
-                0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+            0x00, 0x83, 0x00, 0x0c, 0x01, 0x02, 0x00, 0x08,
+            0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
         };
         g_autofree char *w1 = hd_scsi_wwid_from_vpd83(page, sizeof(page));
         g_autofree char *w2 = hd_scsi_wwid_from_vpd83(t10_only, sizeof(t10_only));
@@ -303,25 +339,25 @@ static HdTestFixture *renumbered_fixture(void)
         g_autofree char *tmp = hd_test_make_tmp_dir();
         const char *src = g_getenv("HOSTDEV_SOURCE_DIR");
         g_autofree char *script = g_strdup_printf(
-                "import json, sys\n"
-                "sys.path.insert(0, '%s/tests/fixtures')\n"
-                "import mkfixture\n"
-                "t = json.load(open('%s/tests/fixtures/topologies/scsi-server.json'))\n"
-                "for h in t['scsi']['hosts']:\n"
-                "    h['host'] += 5\n"
-                "    if h.get('parent_host') is not None: h['parent_host'] += 5\n"
-                "for l in t['scsi']['luns']:\n"
-                "    p = l['hctl'].split(':'); p[0] = str(int(p[0]) + 5); l['hctl'] = ':'.join(p)\n"
-                "mkfixture.build(t, sys.argv[1])\n",
-                src, src);
+            "import json, sys\n"
+            "sys.path.insert(0, '%s/tests/fixtures')\n"
+            "import mkfixture\n"
+            "t = json.load(open('%s/tests/fixtures/topologies/scsi-server.json'))\n"
+            "for h in t['scsi']['hosts']:\n"
+            "    h['host'] += 5\n"
+            "    if h.get('parent_host') is not None: h['parent_host'] += 5\n"
+            "for l in t['scsi']['luns']:\n"
+            "    p = l['hctl'].split(':'); p[0] = str(int(p[0]) + 5); l['hctl'] = ':'.join(p)\n"
+            "mkfixture.build(t, sys.argv[1])\n",
+            src, src);
         g_autoptr(GError) error = NULL;
         int status = 0;
 
         fx->root = g_build_filename(tmp, "root", NULL);
         {
-                const char *argv[] = { "python3", "-c", script, fx->root, NULL };
-                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-                             NULL, &status, &error);
+                const char *argv[] = {"python3", "-c", script, fx->root, NULL};
+                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                             &status, &error);
         }
         g_assert_no_error(error);
         g_assert_true(g_spawn_check_wait_status(status, NULL));
@@ -341,8 +377,8 @@ static void test_resolve_after_renumbering(void)
         g_autoptr(HdScsiDevice) vpd = NULL;
         g_autofree char *out = NULL;
         g_autofree char *err = NULL;
-        const char *xml[] = { "scsi", "xml", "naa.50014380272A1B2C", NULL };
-        const char *xml_hctl[] = { "scsi", "xml", "0:0:1:0", NULL };
+        const char *xml[] = {"scsi", "xml", "naa.50014380272A1B2C", NULL};
+        const char *xml_hctl[] = {"scsi", "xml", "0:0:1:0", NULL};
 
         g_assert_no_error(error);
         g_assert_cmpstr(d1->name, ==, "0:0:1:0");
@@ -408,8 +444,8 @@ static void test_resolve_refusals(void)
         g_assert_nonnull(strstr(error->message, "seen on 2 paths (0:0:1:0, 0:0:2:0)"));
         g_clear_error(&error);
         /* t10 ids: runs of spaces and trailing ones as udev and the kernel differ */
-        g_assert_true(g_file_set_contents(wwid, "t10.HP      MSL G3 Series   E.00    \n", -1,
-                                          NULL));
+        g_assert_true(
+            g_file_set_contents(wwid, "t10.HP      MSL G3 Series   E.00    \n", -1, NULL));
         d = resolve(ctx, "t10.HP MSL G3 Series E.00", &error);
         g_assert_no_error(error);
         g_assert_cmpstr(d->name, ==, "0:0:2:0");
@@ -423,7 +459,7 @@ static void assert_check(HdCtx *ctx, const char *spec, gboolean force, gboolean 
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(HdScsiDevice) d = resolve(ctx, spec, &error);
-        HdScsiGuestOptions opts = { .force = force, .shareable = shareable };
+        HdScsiGuestOptions opts = {.force = force, .shareable = shareable};
         gboolean ok;
 
         g_assert_no_error(error);
@@ -510,14 +546,14 @@ static void test_verdicts_swap_multipath_nosg(void)
         /* sdd1 becomes swap instead of /srv */
         g_assert_true(g_file_set_contents(mounts, "/dev/sda2 / ext4 rw 0 0\n", -1, NULL));
         g_assert_true(g_file_set_contents(
-                swaps, "Filename\tType\tSize\tUsed\tPriority\n/dev/sdd1 partition 8388604 0 -2\n",
-                -1, NULL));
+            swaps, "Filename\tType\tSize\tUsed\tPriority\n/dev/sdd1 partition 8388604 0 -2\n", -1,
+            NULL));
         /* sdb under a multipath map */
         g_assert_cmpint(g_mkdir_with_parents(dm_dir, 0755), ==, 0);
         g_assert_cmpint(g_mkdir_with_parents(holders, 0755), ==, 0);
         g_assert_true(g_file_set_contents(dm_name, "mpatha\n", -1, NULL));
-        g_assert_true(g_file_set_contents(dm_uuid, "mpath-36001405abcdef0123456789abcdef012\n",
-                                          -1, NULL));
+        g_assert_true(
+            g_file_set_contents(dm_uuid, "mpath-36001405abcdef0123456789abcdef012\n", -1, NULL));
         g_assert_cmpint(symlink("../../devices/virtual/block/dm-1", cls), ==, 0);
         g_assert_cmpint(symlink("../../../../../../../../../virtual/block/dm-1", holder), ==, 0);
         /* the tape without the sg module */
@@ -548,13 +584,14 @@ static void test_cli_xml_qemu_exact(void)
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("scsi-server");
         g_autofree char *out = NULL;
         g_autofree char *err = NULL;
-        const char *xml[] = { "scsi", "xml", "naa.50014380272a1b2c",
-                              "/dev/disk/by-id/wwn-0x6001405abcdef0123456789abcdef012", NULL };
-        const char *xml_shared[] = { "scsi", "xml", "--shareable", "--readonly",
-                                     "naa.600a098038303053453f463045727a31", NULL };
-        const char *qemu[] = { "scsi", "qemu-args", "naa.50014380272a1b2c",
-                               "naa.50014380272a1b2f", NULL };
-        const char *qemu_hctl[] = { "scsi", "qemu-args", "--shareable", "2:0:0:0", NULL };
+        const char *xml[] = {"scsi", "xml", "naa.50014380272a1b2c",
+                             "/dev/disk/by-id/wwn-0x6001405abcdef0123456789abcdef012", NULL};
+        const char *xml_shared[] = {
+            "scsi", "xml", "--shareable", "--readonly", "naa.600a098038303053453f463045727a31",
+            NULL};
+        const char *qemu[] = {"scsi", "qemu-args", "naa.50014380272a1b2c", "naa.50014380272a1b2f",
+                              NULL};
+        const char *qemu_hctl[] = {"scsi", "qemu-args", "--shareable", "2:0:0:0", NULL};
 
         g_assert_cmpint(run(fx->root, xml, &out, &err), ==, 0);
         g_assert_cmpstr(out, ==,
@@ -571,8 +608,9 @@ static void test_cli_xml_qemu_exact(void)
                         "  </source>\n"
                         "</hostdev>\n");
         /* the shared disk's warnings go to stderr, the tape has none */
-        g_assert_nonnull(strstr(err, "warning: /dev/disk/by-id/wwn-0x6001405abcdef0123456789abcdef012: "
-                                     "scsi-generic leaves the sd driver bound to /dev/sdb"));
+        g_assert_nonnull(strstr(err,
+                                "warning: /dev/disk/by-id/wwn-0x6001405abcdef0123456789abcdef012: "
+                                "scsi-generic leaves the sd driver bound to /dev/sdb"));
         g_assert_null(strstr(err, "naa.50014380272a1b2c"));
         g_clear_pointer(&out, g_free);
         g_clear_pointer(&err, g_free);
@@ -621,21 +659,21 @@ static void test_cli_refusals(void)
                 int code;
                 const char *needle;
         } cases[] = {
-                { { "scsi", "xml", "naa.5000c500a1b2c3d0", NULL }, 1, "root filesystem" },
-                { { "scsi", "xml", "--force", "naa.5000c500a1b2c3d0", NULL }, 1,
-                  "nothing overrides that" },
-                { { "scsi", "xml", "naa.5000c500a1b2c3d4", NULL }, 1, "or pass --force" },
-                { { "scsi", "qemu-args", "0:0:5:0", NULL }, 1, "/dev/sdd1 on /srv" },
-                { { "scsi", "qemu-args", "2:0:0:0", NULL }, 1, "one owner at a time" },
-                { { "scsi", "xml", "naa.50014380272a1b2c", "0:0:1:0", NULL }, 2,
-                  "names LUN 0:0:1:0 a second time" },
-                { { "scsi", "xml", "naa.bad", NULL }, 2, "does not name a SCSI LUN" },
-                { { "scsi", "show", "0:0:9:0", NULL }, 1, "no SCSI LUN 0:0:9:0" },
-                { { "scsi", "frobnicate", NULL }, 2, "not list, show, xml or qemu-args" },
-                { { "scsi", NULL }, 2, "say list, show, xml or qemu-args" },
-                { { "scsi", "list", "--force", NULL }, 2, "go with xml and qemu-args" },
-                { { "scsi", "show", NULL }, 2, "show takes exactly one LUN" },
-                { { "scsi", "xml", NULL }, 2, "name at least one LUN" },
+            {{"scsi", "xml", "naa.5000c500a1b2c3d0", NULL}, 1, "root filesystem"},
+            {{"scsi", "xml", "--force", "naa.5000c500a1b2c3d0", NULL}, 1, "nothing overrides that"},
+            {{"scsi", "xml", "naa.5000c500a1b2c3d4", NULL}, 1, "or pass --force"},
+            {{"scsi", "qemu-args", "0:0:5:0", NULL}, 1, "/dev/sdd1 on /srv"},
+            {{"scsi", "qemu-args", "2:0:0:0", NULL}, 1, "one owner at a time"},
+            {{"scsi", "xml", "naa.50014380272a1b2c", "0:0:1:0", NULL},
+             2,
+             "names LUN 0:0:1:0 a second time"},
+            {{"scsi", "xml", "naa.bad", NULL}, 2, "does not name a SCSI LUN"},
+            {{"scsi", "show", "0:0:9:0", NULL}, 1, "no SCSI LUN 0:0:9:0"},
+            {{"scsi", "frobnicate", NULL}, 2, "not list, show, xml or qemu-args"},
+            {{"scsi", NULL}, 2, "say list, show, xml or qemu-args"},
+            {{"scsi", "list", "--force", NULL}, 2, "go with xml and qemu-args"},
+            {{"scsi", "show", NULL}, 2, "show takes exactly one LUN"},
+            {{"scsi", "xml", NULL}, 2, "name at least one LUN"},
         };
 
         for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -648,7 +686,7 @@ static void test_cli_refusals(void)
         }
         {
                 g_autofree char *out = NULL;
-                const char *forced[] = { "scsi", "xml", "--force", "naa.5000c500a1b2c3d4", NULL };
+                const char *forced[] = {"scsi", "xml", "--force", "naa.5000c500a1b2c3d4", NULL};
                 g_assert_cmpint(run(fx->root, forced, &out, NULL), ==, 0);
                 g_assert_nonnull(strstr(out, "<address bus='0' target='4' unit='0'/>"));
         }
@@ -668,22 +706,27 @@ static void assert_members(JsonObject *o, const char *const *names)
 static void test_cli_json(void)
 {
         static const char *const lun_fields[] = {
-                "hctl", "type", "type_name", "vendor", "model", "rev", "state", "wwid", "sg",
-                "block", "partitions", "by_id", "scsi_host", "proc_name", "unique_id",
-                "pci_address", "iommu_group", "host_use", "holders", "held_by",
-                "root_filesystem", "verdict", "reason", "warnings", NULL,
+            "hctl",        "type",        "type_name",
+            "vendor",      "model",       "rev",
+            "state",       "wwid",        "sg",
+            "block",       "partitions",  "by_id",
+            "scsi_host",   "proc_name",   "unique_id",
+            "pci_address", "iommu_group", "host_use",
+            "holders",     "held_by",     "root_filesystem",
+            "verdict",     "reason",      "warnings",
+            NULL,
         };
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("scsi-server");
         g_autofree char *out = NULL;
         g_autoptr(JsonNode) root = NULL;
         JsonArray *luns;
         JsonObject *o;
-        const char *list[] = { "scsi", "list", "--json", NULL };
-        const char *show[] = { "scsi", "show", "--json", "/dev/disk/by-id/scsi-35000c500a1b2c3d4",
-                               NULL };
-        const char *xml[] = { "scsi", "xml", "--json", "0:0:2:0", NULL };
-        const char *qemu[] = { "scsi", "qemu-args", "--json", "naa.50014380272a1b2f", NULL };
-        const char *bad[] = { "scsi", "show", "--json", "naa.0", NULL };
+        const char *list[] = {"scsi", "list", "--json", NULL};
+        const char *show[] = {"scsi", "show", "--json", "/dev/disk/by-id/scsi-35000c500a1b2c3d4",
+                              NULL};
+        const char *xml[] = {"scsi", "xml", "--json", "0:0:2:0", NULL};
+        const char *qemu[] = {"scsi", "qemu-args", "--json", "naa.50014380272a1b2f", NULL};
+        const char *bad[] = {"scsi", "show", "--json", "naa.0", NULL};
 
         g_assert_cmpint(run(fx->root, list, &out, NULL), ==, 0);
         root = hd_test_parse_json(out);
@@ -705,9 +748,9 @@ static void test_cli_json(void)
         o = json_node_get_object(root);
         assert_members(o, lun_fields);
         g_assert_cmpstr(json_object_get_string_member(o, "verdict"), ==, "refused");
-        g_assert_cmpstr(json_array_get_string_element(
-                                json_object_get_array_member(o, "holders"), 0),
-                        ==, "dm-0 (LVM vg_data-lv_data)");
+        g_assert_cmpstr(
+            json_array_get_string_element(json_object_get_array_member(o, "holders"), 0), ==,
+            "dm-0 (LVM vg_data-lv_data)");
         g_clear_pointer(&out, g_free);
         g_clear_pointer(&root, json_node_unref);
 
@@ -715,11 +758,10 @@ static void test_cli_json(void)
         root = hd_test_parse_json(out);
         o = json_node_get_object(root);
         {
-                static const char *const top[] = { "hostdev_xml", "luns", NULL };
-                static const char *const item[] = { "spec", "hctl", "wwid", "sg", "warnings",
-                                                    NULL };
-                JsonObject *l = json_array_get_object_element(
-                        json_object_get_array_member(o, "luns"), 0);
+                static const char *const top[] = {"hostdev_xml", "luns", NULL};
+                static const char *const item[] = {"spec", "hctl", "wwid", "sg", "warnings", NULL};
+                JsonObject *l =
+                    json_array_get_object_element(json_object_get_array_member(o, "luns"), 0);
                 assert_members(o, top);
                 assert_members(l, item);
                 g_assert_cmpstr(json_object_get_string_member(l, "wwid"), ==,
@@ -759,16 +801,25 @@ static void test_npiv_wwn(void)
                 const char *text;
                 guint64 value;
         } good[] = {
-                { "2001001122334455", G_GUINT64_CONSTANT(0x2001001122334455) },
-                { "0x2001001122334455", G_GUINT64_CONSTANT(0x2001001122334455) },
-                { "20:01:00:11:22:33:44:55", G_GUINT64_CONSTANT(0x2001001122334455) },
-                { "ABCDEF0123456789", G_GUINT64_CONSTANT(0xabcdef0123456789) },
+            {"2001001122334455", G_GUINT64_CONSTANT(0x2001001122334455)},
+            {"0x2001001122334455", G_GUINT64_CONSTANT(0x2001001122334455)},
+            {"20:01:00:11:22:33:44:55", G_GUINT64_CONSTANT(0x2001001122334455)},
+            {"ABCDEF0123456789", G_GUINT64_CONSTANT(0xabcdef0123456789)},
         };
-        const char *bad[] = { "", "0", "0000000000000000", "0x0000000000000000",
-                              "200100112233445", "20010011223344550", "200100112233445g",
-                              "0x20:01:00:11:22:33:44:55", "20:01:00:11:22:33:44",
-                              "20-01-00-11-22-33-44-55", "2001:0011:2233:4455", " 2001001122334455",
-                              "2001001122334455\n", "-001001122334455" };
+        const char *bad[] = {"",
+                             "0",
+                             "0000000000000000",
+                             "0x0000000000000000",
+                             "200100112233445",
+                             "20010011223344550",
+                             "200100112233445g",
+                             "0x20:01:00:11:22:33:44:55",
+                             "20:01:00:11:22:33:44",
+                             "20-01-00-11-22-33-44-55",
+                             "2001:0011:2233:4455",
+                             " 2001001122334455",
+                             "2001001122334455\n",
+                             "-001001122334455"};
         char buf[19];
 
         for (guint i = 0; i < G_N_ELEMENTS(good); i++) {
@@ -881,8 +932,9 @@ static void test_npiv_create_delete(void)
                 g_autofree char *w = NULL;
                 g_assert_cmpuint(log->len, ==, 1);
                 w = hd_ctx_write_describe(log->pdata[0]);
-                g_assert_cmpstr(w, ==, "write '2001001122334466:2000001122334466' to "
-                                       "/sys/class/fc_host/host1/vport_create");
+                g_assert_cmpstr(w, ==,
+                                "write '2001001122334466:2000001122334466' to "
+                                "/sys/class/fc_host/host1/vport_create");
         }
         g_assert_false(tree_has(fx, "sys/class/fc_vports/vport-1:0-1"));
         hd_ctx_set_dry_run(ctx, FALSE);
@@ -919,13 +971,12 @@ static void test_npiv_create_delete(void)
         g_assert_nonnull(strstr(error->message, "already the port name of host3"));
         g_clear_error(&error);
         g_assert_false(hd_npiv_create(ctx, "host1", G_GUINT64_CONSTANT(0x20000024ff3dc9a0),
-                                      G_GUINT64_CONSTANT(0x2000001122334477), FALSE,
-                                      NULL, &error));
+                                      G_GUINT64_CONSTANT(0x2000001122334477), FALSE, NULL, &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
         g_assert_nonnull(strstr(error->message, "already the node name of host1"));
         g_clear_error(&error);
         g_assert_false(
-                hd_npiv_create(ctx, "host1", wwnn + 0x100, wwnn + 0x100, FALSE, NULL, &error));
+            hd_npiv_create(ctx, "host1", wwnn + 0x100, wwnn + 0x100, FALSE, NULL, &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
         g_clear_error(&error);
         g_assert_false(hd_npiv_create(ctx, "host3", wwpn + 1, wwnn + 1, FALSE, NULL, &error));
@@ -952,9 +1003,12 @@ static void test_npiv_create_delete(void)
         tree_set(fx, "sys/class/fc_host/host1/npiv_vports_inuse", "2\n");
         {
                 static const char *const malformed[] = {
-                        "2001001122334477", "2001001122334477-2000001122334477",
-                        "2001001122334477:200000112233447", "0000000000000000:2000001122334477",
-                        "2001001122334477:2001001122334477", "200100112233447g:2000001122334477",
+                    "2001001122334477",
+                    "2001001122334477-2000001122334477",
+                    "2001001122334477:200000112233447",
+                    "0000000000000000:2000001122334477",
+                    "2001001122334477:2001001122334477",
+                    "200100112233447g:2000001122334477",
                 };
                 for (guint i = 0; i < G_N_ELEMENTS(malformed); i++) {
                         g_assert_false(hd_ctx_write(ctx, "sys/class/fc_host/host1/vport_create",
@@ -972,7 +1026,8 @@ static void test_npiv_create_delete(void)
          * vHBA's name */
         g_assert_false(hd_npiv_delete(ctx, "vport-1:0-0", FALSE, &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
-        g_assert_nonnull(strstr(error->message, "2:0:0:0 held open: 4242 (qemu-system-x86, VM db1)"));
+        g_assert_nonnull(
+            strstr(error->message, "2:0:0:0 held open: 4242 (qemu-system-x86, VM db1)"));
         g_clear_error(&error);
         g_assert_true(hd_npiv_delete(ctx, "host3", FALSE, &error));
         g_assert_no_error(error);
@@ -1001,27 +1056,45 @@ static void test_npiv_create_delete(void)
 static void test_npiv_cli(void)
 {
         static const char *const host_fields[] = {
-                "host", "port_name", "node_name", "port_state", "port_type", "max_npiv_vports",
-                "npiv_vports_inuse", "vport_create", "proc_name", "pci_address", "vport",
-                "parent", "luns", NULL,
+            "host",
+            "port_name",
+            "node_name",
+            "port_state",
+            "port_type",
+            "max_npiv_vports",
+            "npiv_vports_inuse",
+            "vport_create",
+            "proc_name",
+            "pci_address",
+            "vport",
+            "parent",
+            "luns",
+            NULL,
         };
-        static const char *const vport_fields[] = { "name", "parent", "host", "port_name",
-                                                    "node_name", "vport_state", "vport_type",
-                                                    "roles", NULL };
+        static const char *const vport_fields[] = {"name",       "parent",    "host",
+                                                   "port_name",  "node_name", "vport_state",
+                                                   "vport_type", "roles",     NULL};
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("scsi-server");
         g_autofree char *out = NULL;
         g_autofree char *err = NULL;
         g_autoptr(JsonNode) root = NULL;
         JsonObject *o;
         JsonArray *a;
-        const char *list[] = { "npiv", "list", "--json", NULL };
-        const char *create[] = { "npiv", "create", "host1", "--wwpn", "20:01:00:11:22:33:44:66",
-                                 "--wwnn", "0x2000001122334466", "--json", NULL };
-        const char *zero[] = { "npiv", "create", "host1", "--wwpn", "0000000000000000", "--wwnn",
-                               "2000001122334466", NULL };
-        const char *no_wwnn[] = { "npiv", "create", "host1", "--wwpn", "2001001122334466", NULL };
-        const char *busy[] = { "npiv", "delete", "vport-1:0-0", NULL };
-        const char *forced[] = { "npiv", "delete", "vport-1:0-0", "--force", NULL };
+        const char *list[] = {"npiv", "list", "--json", NULL};
+        const char *create[] = {"npiv",
+                                "create",
+                                "host1",
+                                "--wwpn",
+                                "20:01:00:11:22:33:44:66",
+                                "--wwnn",
+                                "0x2000001122334466",
+                                "--json",
+                                NULL};
+        const char *zero[] = {"npiv",   "create",           "host1", "--wwpn", "0000000000000000",
+                              "--wwnn", "2000001122334466", NULL};
+        const char *no_wwnn[] = {"npiv", "create", "host1", "--wwpn", "2001001122334466", NULL};
+        const char *busy[] = {"npiv", "delete", "vport-1:0-0", NULL};
+        const char *forced[] = {"npiv", "delete", "vport-1:0-0", "--force", NULL};
 
         g_assert_cmpint(run(fx->root, list, &out, NULL), ==, 0);
         root = hd_test_parse_json(out);
@@ -1030,11 +1103,10 @@ static void test_npiv_cli(void)
         g_assert_cmpuint(json_array_get_length(a), ==, 2);
         for (guint i = 0; i < 2; i++)
                 assert_members(json_array_get_object_element(a, i), host_fields);
-        g_assert_cmpstr(json_array_get_string_element(
-                                json_object_get_array_member(json_array_get_object_element(a, 1),
-                                                             "luns"),
-                                0),
-                        ==, "2:0:0:0");
+        g_assert_cmpstr(
+            json_array_get_string_element(
+                json_object_get_array_member(json_array_get_object_element(a, 1), "luns"), 0),
+            ==, "2:0:0:0");
         a = json_object_get_array_member(o, "vports");
         g_assert_cmpuint(json_array_get_length(a), ==, 1);
         assert_members(json_array_get_object_element(a, 0), vport_fields);
@@ -1076,8 +1148,8 @@ static void test_npiv_persist_restore(void)
         g_autofree char *out = NULL;
         const guint64 wwpn = G_GUINT64_CONSTANT(0x2001001122334466);
         const guint64 wwnn = G_GUINT64_CONSTANT(0x2000001122334466);
-        const char *restore[] = { "npiv", "restore", NULL };
-        const char *list[] = { "npiv", "list", "--json", NULL };
+        const char *restore[] = {"npiv", "restore", NULL};
+        const char *list[] = {"npiv", "list", "--json", NULL};
 
         g_assert_true(hd_npiv_create(ctx, "host1", wwpn, wwnn, TRUE, &v, &error));
         g_assert_no_error(error);
@@ -1149,17 +1221,17 @@ static void test_snapshot_replays(void)
         g_autofree char *tmp = hd_test_make_tmp_dir();
         g_autofree char *tree = g_build_filename(tmp, "tree", NULL);
         g_autofree char *cleanup = g_strdup_printf("rm -rf '%s'", tmp);
-        const char *snap[] = { "snapshot", "-d", tree, NULL };
+        const char *snap[] = {"snapshot", "-d", tree, NULL};
         static const char *const commands[][3] = {
-                { "scsi", "list", "--json" },
-                { "scsi", "show", "/dev/disk/by-id/scsi-35000c500a1b2c3d4" },
-                { "npiv", "list", "--json" },
+            {"scsi", "list", "--json"},
+            {"scsi", "show", "/dev/disk/by-id/scsi-35000c500a1b2c3d4"},
+            {"npiv", "list", "--json"},
         };
 
         g_assert_cmpint(system(rm), ==, 0);
         g_assert_cmpint(run(fx->root, snap, NULL, NULL), ==, 0);
         for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
-                const char *args[] = { commands[i][0], commands[i][1], commands[i][2], NULL };
+                const char *args[] = {commands[i][0], commands[i][1], commands[i][2], NULL};
                 g_autofree char *a = NULL;
                 g_autofree char *b = NULL;
                 int ra = run(fx->root, args, &a, NULL);
@@ -1185,12 +1257,12 @@ static void test_vhost(void)
         g_autofree char *out = NULL;
         g_autofree char *err = NULL;
         HdVhostTarget *v;
-        const char *xml[] = { "vhost-scsi", "xml", "NAA.5001405000000001", NULL };
-        const char *qemu[] = { "vhost-scsi", "qemu-args", "naa.5001405000000001", NULL };
-        const char *not_ready[] = { "vhost-scsi", "qemu-args", "naa.5001405000000011", NULL };
-        const char *list[] = { "vhost-scsi", "list", "--json", NULL };
-        static const char *const fields[] = { "wwpn", "tpgt", "nexus", "luns", "ready", "reason",
-                                              NULL };
+        const char *xml[] = {"vhost-scsi", "xml", "NAA.5001405000000001", NULL};
+        const char *qemu[] = {"vhost-scsi", "qemu-args", "naa.5001405000000001", NULL};
+        const char *not_ready[] = {"vhost-scsi", "qemu-args", "naa.5001405000000011", NULL};
+        const char *list[] = {"vhost-scsi", "list", "--json", NULL};
+        static const char *const fields[] = {"wwpn",  "tpgt",   "nexus", "luns",
+                                             "ready", "reason", NULL};
 
         g_assert_no_error(error);
         g_assert_cmpuint(all->len, ==, 2);
@@ -1283,11 +1355,12 @@ static void test_hostile_tree(void)
         g_autofree char *port = hd_test_path(fx, "sys/class/fc_host/host1/port_name");
         g_autofree char *bus_escape = hd_test_path(fx, "sys/bus/scsi/devices/9:0:0:0");
         g_autofree char *bogus = hd_test_path(fx, "sys/bus/scsi/devices/01:0:0:0");
-        g_autofree char *sg_odd = hd_test_path(fx, "sys/bus/scsi/devices/0:0:1:0/scsi_generic/sg1x");
+        g_autofree char *sg_odd =
+            hd_test_path(fx, "sys/bus/scsi/devices/0:0:1:0/scsi_generic/sg1x");
         g_autofree char *by_id = hd_test_path(fx, "dev/disk/by-id/up");
         g_autofree char *out = NULL;
-        const char *list[] = { "--root", fx->root, "scsi", "list", "--json", NULL };
-        const char *npiv[] = { "--root", fx->root, "npiv", "list", NULL };
+        const char *list[] = {"--root", fx->root, "scsi", "list", "--json", NULL};
+        const char *npiv[] = {"--root", fx->root, "npiv", "list", NULL};
         g_autoptr(JsonNode) root = NULL;
         JsonArray *luns;
 

@@ -29,8 +29,8 @@ static char *luns_of(GPtrArray *luns, const char *host)
 
 static int npiv_list(HdCli *cli, HdCtx *ctx)
 {
-        static const char *const headers[] = { "FC HOST", "DRIVER", "PCI", "PORT NAME",
-                                                "NODE NAME", "STATE", "VPORTS", "LUNS" };
+        static const char *const headers[] = {"FC HOST",   "DRIVER", "PCI",    "PORT NAME",
+                                              "NODE NAME", "STATE",  "VPORTS", "LUNS"};
         g_autoptr(GError) error = NULL;
         g_autoptr(GPtrArray) hosts = hd_fc_host_list(ctx, &error);
         g_autoptr(GPtrArray) vports = hosts ? hd_fc_vport_list(ctx, &error) : NULL;
@@ -80,8 +80,14 @@ static int npiv_list(HdCli *cli, HdCtx *ctx)
                         vp = g_strdup("no NPIV");
                 {
                         const char *cells[G_N_ELEMENTS(headers)] = {
-                                h->host, dash(h->proc_name), dash(h->pci), dash(h->port_name),
-                                dash(h->node_name), dash(h->port_state), vp, dash(l),
+                            h->host,
+                            dash(h->proc_name),
+                            dash(h->pci),
+                            dash(h->port_name),
+                            dash(h->node_name),
+                            dash(h->port_state),
+                            vp,
+                            dash(l),
                         };
                         cli_table_add_row(t, cells);
                 }
@@ -140,37 +146,37 @@ int cmd_npiv(HdCli *cli, int argc, char **argv)
         g_autofree char *wwnn_text = NULL;
         gboolean dry_run = FALSE, force = FALSE, persist = FALSE;
         const GOptionEntry entries[] = {
-                { "wwpn", 0, 0, G_OPTION_ARG_STRING, &wwpn_text,
-                  "create: the vport's port name, 16 hex digits (unique on the host and the "
-                  "fabric)",
-                  "WWPN" },
-                { "wwnn", 0, 0, G_OPTION_ARG_STRING, &wwnn_text,
-                  "create: the vport's node name, 16 hex digits", "WWNN" },
-                { "persist", 'p', 0, G_OPTION_ARG_NONE, &persist,
-                  "create: record the vport (etc/hostdev/npiv.d, under its parent's port name) "
-                  "so that 'hostdev npiv restore' makes it again after a reboot",
-                  NULL },
-                { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
-                  "create, delete, restore: print the writes and change nothing", NULL },
-                { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
-                  "delete: even when the vHBA's LUNs are in use (mounted, under LVM, held by a "
-                  "VM)",
-                  NULL },
-                { NULL },
+            {"wwpn", 0, 0, G_OPTION_ARG_STRING, &wwpn_text,
+             "create: the vport's port name, 16 hex digits (unique on the host and the "
+             "fabric)",
+             "WWPN"},
+            {"wwnn", 0, 0, G_OPTION_ARG_STRING, &wwnn_text,
+             "create: the vport's node name, 16 hex digits", "WWNN"},
+            {"persist", 'p', 0, G_OPTION_ARG_NONE, &persist,
+             "create: record the vport (etc/hostdev/npiv.d, under its parent's port name) "
+             "so that 'hostdev npiv restore' makes it again after a reboot",
+             NULL},
+            {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
+             "create, delete, restore: print the writes and change nothing", NULL},
+            {"force", 'f', 0, G_OPTION_ARG_NONE, &force,
+             "delete: even when the vHBA's LUNs are in use (mounted, under LVM, held by a "
+             "VM)",
+             NULL},
+            {NULL},
         };
         g_autoptr(GOptionContext) octx = cli_option_context(
-                cli, "list | create HOST --wwpn WWPN --wwnn WWNN [--persist] | delete VPORT|HOST|WWPN "
-                     "| restore",
-                "Fibre Channel NPIV: list the FC hosts (port and node names, state, vports in "
-                "use of the most the HBA allows) and their vports; create a vport (a virtual HBA "
-                "with a SCSI host of its own, whose LUNs hostdev scsi list shows once the fabric "
-                "zones them) on an FC host, or delete one. WWNs are 16 hex digits (0x and "
-                "colon-separated pairs accepted), never zero, and the WWPN must be unique. "
-                "Vports vanish at reboot: create --persist records one under its parent's port "
-                "name, and restore (at boot, once the HBA's driver is loaded) makes every "
-                "recorded vport that is missing; delete forgets the record.",
-                "hostdev npiv create host3 --wwpn 2001001122334455 --wwnn 2000001122334455",
-                entries);
+            cli,
+            "list | create HOST --wwpn WWPN --wwnn WWNN [--persist] | delete VPORT|HOST|WWPN "
+            "| restore",
+            "Fibre Channel NPIV: list the FC hosts (port and node names, state, vports in "
+            "use of the most the HBA allows) and their vports; create a vport (a virtual HBA "
+            "with a SCSI host of its own, whose LUNs hostdev scsi list shows once the fabric "
+            "zones them) on an FC host, or delete one. WWNs are 16 hex digits (0x and "
+            "colon-separated pairs accepted), never zero, and the WWPN must be unique. "
+            "Vports vanish at reboot: create --persist records one under its parent's port "
+            "name, and restore (at boot, once the HBA's driver is loaded) makes every "
+            "recorded vport that is missing; delete forgets the record.",
+            "hostdev npiv create host3 --wwpn 2001001122334455 --wwnn 2000001122334455", entries);
         g_autoptr(GError) error = NULL;
         HdCtx *ctx;
         const char *verb;

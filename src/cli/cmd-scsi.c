@@ -22,15 +22,15 @@ static const char *dash(const char *s)
 
 static char *adapter_text(const HdScsiDevice *d)
 {
-        return g_strdup_printf("%s%s%s%s%s", d->host ? d->host : "?",
-                               d->proc_name ? " " : "", d->proc_name ? d->proc_name : "",
-                               d->pci ? " " : "", d->pci ? d->pci : "");
+        return g_strdup_printf("%s%s%s%s%s", d->host ? d->host : "?", d->proc_name ? " " : "",
+                               d->proc_name ? d->proc_name : "", d->pci ? " " : "",
+                               d->pci ? d->pci : "");
 }
 
 static int scsi_list(HdCli *cli, HdCtx *ctx)
 {
-        static const char *const headers[] = { "H:C:T:L", "TYPE", "VENDOR", "MODEL", "WWID",
-                                                "SG", "BLOCK", "ADAPTER", "VERDICT" };
+        static const char *const headers[] = {"H:C:T:L", "TYPE",  "VENDOR",  "MODEL",  "WWID",
+                                              "SG",      "BLOCK", "ADAPTER", "VERDICT"};
         g_autoptr(GError) error = NULL;
         g_autoptr(GPtrArray) luns = hd_scsi_list(ctx, &error);
         g_autoptr(CliTable) t = NULL;
@@ -59,9 +59,15 @@ static int scsi_list(HdCli *cli, HdCtx *ctx)
                 char buf[16];
                 g_autofree char *adapter = adapter_text(d);
                 const char *cells[G_N_ELEMENTS(headers)] = {
-                        d->name, hd_scsi_type_name(d->type, buf), dash(d->vendor), dash(d->model),
-                        dash(d->wwid), dash(d->sg), dash(d->block), adapter,
-                        hd_scsi_verdict_name(d->verdict),
+                    d->name,
+                    hd_scsi_type_name(d->type, buf),
+                    dash(d->vendor),
+                    dash(d->model),
+                    dash(d->wwid),
+                    dash(d->sg),
+                    dash(d->block),
+                    adapter,
+                    hd_scsi_verdict_name(d->verdict),
                 };
                 cli_table_add_row(t, cells);
         }
@@ -101,12 +107,11 @@ static int scsi_show(HdCli *cli, HdCtx *ctx, const char *text)
         cli_print("  %-10s %s%s\n", "sg", d->sg ? "/dev/" : "", d->sg ? d->sg : "none");
         if (d->block) {
                 g_autofree char *parts = cli_join(d->partitions, ", ");
-                cli_print("  %-10s /dev/%s%s%s%s\n", "block", d->block, parts ? " (partitions " : "",
-                          parts ? parts : "", parts ? ")" : "");
+                cli_print("  %-10s /dev/%s%s%s%s\n", "block", d->block,
+                          parts ? " (partitions " : "", parts ? parts : "", parts ? ")" : "");
         }
-        cli_print("  %-10s %s%s%s%s", "adapter", d->host ? d->host : "?",
-                  d->proc_name ? " (" : "", d->proc_name ? d->proc_name : "",
-                  d->proc_name ? ")" : "");
+        cli_print("  %-10s %s%s%s%s", "adapter", d->host ? d->host : "?", d->proc_name ? " (" : "",
+                  d->proc_name ? d->proc_name : "", d->proc_name ? ")" : "");
         if (d->pci) {
                 if (d->iommu_group >= 0)
                         cli_print(" on %s, IOMMU group %d", d->pci, d->iommu_group);
@@ -126,8 +131,10 @@ static int scsi_show(HdCli *cli, HdCtx *ctx, const char *text)
 static int scsi_guest(HdCli *cli, HdCtx *ctx, int argc, char **argv, gboolean xml,
                       const HdScsiGuestOptions *opts)
 {
-        g_autoptr(GPtrArray) devs = g_ptr_array_new_with_free_func((GDestroyNotify)hd_scsi_device_free);
-        g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
+        g_autoptr(GPtrArray) devs =
+            g_ptr_array_new_with_free_func((GDestroyNotify)hd_scsi_device_free);
+        g_autoptr(GPtrArray) notes =
+            g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
         g_autoptr(GError) error = NULL;
 
         for (int i = 2; i < argc; i++) {
@@ -150,16 +157,16 @@ static int scsi_guest(HdCli *cli, HdCtx *ctx, int argc, char **argv, gboolean xm
                         return cli_report_error(cli, error);
                 w = g_ptr_array_new_with_free_func(g_free);
                 if (spec.kind == HD_SCSI_SPEC_HCTL)
-                        g_ptr_array_add(w, g_strdup_printf(
-                                "%s names the LUN by its adapter number (host%u), which changes "
-                                "at reboot and hotplug; name it by %s%s",
-                                spec.text, d->address.host, d->wwid ? "its WWID: " : "",
-                                d->wwid ? d->wwid : "a /dev/disk/by-id name"));
+                        g_ptr_array_add(
+                            w, g_strdup_printf(
+                                   "%s names the LUN by its adapter number (host%u), which changes "
+                                   "at reboot and hotplug; name it by %s%s",
+                                   spec.text, d->address.host, d->wwid ? "its WWID: " : "",
+                                   d->wwid ? d->wwid : "a /dev/disk/by-id name"));
                 if (d->verdict != HD_SCSI_ASSIGNABLE)
-                        g_ptr_array_add(w, g_strdup_printf("%s is %s (%s), passed as asked",
-                                                           d->name,
-                                                           hd_scsi_verdict_name(d->verdict),
-                                                           d->reason));
+                        g_ptr_array_add(
+                            w, g_strdup_printf("%s is %s (%s), passed as asked", d->name,
+                                               hd_scsi_verdict_name(d->verdict), d->reason));
                 for (guint k = 0; k < d->warnings->len; k++)
                         g_ptr_array_add(w, g_strdup(d->warnings->pdata[k]));
                 g_ptr_array_add(notes, w);
@@ -231,34 +238,33 @@ static int scsi_guest(HdCli *cli, HdCtx *ctx, int argc, char **argv, gboolean xm
 
 int cmd_scsi(HdCli *cli, int argc, char **argv)
 {
-        HdScsiGuestOptions opts = { 0 };
+        HdScsiGuestOptions opts = {0};
         const GOptionEntry entries[] = {
-                { "force", 'f', 0, G_OPTION_ARG_NONE, &opts.force,
-                  "xml, qemu-args: give a LUN the host uses (mounted, swap, under LVM, "
-                  "multipath, dm-crypt or md) or another process holds open; never the root "
-                  "filesystem's",
-                  NULL },
-                { "shareable", 0, 0, G_OPTION_ARG_NONE, &opts.shareable,
-                  "xml, qemu-args: the LUN is shared by several VMs (<shareable/>, share-rw=on); "
-                  "a LUN another VM holds open is then not refused",
-                  NULL },
-                { "readonly", 0, 0, G_OPTION_ARG_NONE, &opts.readonly,
-                  "xml, qemu-args: the guest gets the LUN read-only (<readonly/>, read-only)",
-                  NULL },
-                { NULL },
+            {"force", 'f', 0, G_OPTION_ARG_NONE, &opts.force,
+             "xml, qemu-args: give a LUN the host uses (mounted, swap, under LVM, "
+             "multipath, dm-crypt or md) or another process holds open; never the root "
+             "filesystem's",
+             NULL},
+            {"shareable", 0, 0, G_OPTION_ARG_NONE, &opts.shareable,
+             "xml, qemu-args: the LUN is shared by several VMs (<shareable/>, share-rw=on); "
+             "a LUN another VM holds open is then not refused",
+             NULL},
+            {"readonly", 0, 0, G_OPTION_ARG_NONE, &opts.readonly,
+             "xml, qemu-args: the guest gets the LUN read-only (<readonly/>, read-only)", NULL},
+            {NULL},
         };
         g_autoptr(GOptionContext) octx = cli_option_context(
-                cli, "list | show SPEC | xml SPEC... | qemu-args SPEC...",
-                "SCSI LUNs for scsi-generic passthrough (tape drives, medium changers, shared "
-                "disks): H:C:T:L, type, vendor, model, WWID, the sg and block nodes, the adapter "
-                "and its PCI function, what the host does with the LUN and the verdict. SPEC is "
-                "the LUN's WWID (naa.5000c500a1b2c3d4, eui..., t10...), /dev/disk/by-id/NAME, or "
-                "H:C:T:L (its adapter number changes at reboot: xml and qemu-args warn). xml and "
-                "qemu-args resolve SPEC to the LUN's current adapter, H:C:T:L and /dev/sgN now, and "
-                "refuse a LUN the host uses (unless --force; the root filesystem's always), one "
-                "without an sg node, or one another process holds open (unless --shareable or "
-                "--force).",
-                "hostdev scsi xml naa.50014380272a1b2c", entries);
+            cli, "list | show SPEC | xml SPEC... | qemu-args SPEC...",
+            "SCSI LUNs for scsi-generic passthrough (tape drives, medium changers, shared "
+            "disks): H:C:T:L, type, vendor, model, WWID, the sg and block nodes, the adapter "
+            "and its PCI function, what the host does with the LUN and the verdict. SPEC is "
+            "the LUN's WWID (naa.5000c500a1b2c3d4, eui..., t10...), /dev/disk/by-id/NAME, or "
+            "H:C:T:L (its adapter number changes at reboot: xml and qemu-args warn). xml and "
+            "qemu-args resolve SPEC to the LUN's current adapter, H:C:T:L and /dev/sgN now, and "
+            "refuse a LUN the host uses (unless --force; the root filesystem's always), one "
+            "without an sg node, or one another process holds open (unless --shareable or "
+            "--force).",
+            "hostdev scsi xml naa.50014380272a1b2c", entries);
         g_autoptr(GError) error = NULL;
         HdCtx *ctx;
         const char *verb;

@@ -41,14 +41,14 @@ static void add_target(JsonBuilder *b, const HdVhostTarget *t)
 int cmd_vhost_scsi(HdCli *cli, int argc, char **argv)
 {
         g_autoptr(GOptionContext) octx = cli_option_context(
-                cli, "list | xml WWPN | qemu-args WWPN",
-                "SCSI targets this host exports to guests through vhost-scsi (the kernel's LIO "
-                "target, configured in configfs: sys/kernel/config/target/vhost/WWPN/tpgt_N with "
-                "LUNs and a nexus): list them with their LUNs and whether they are ready, and "
-                "give one to a VM as libvirt <hostdev type='scsi_host'> or QEMU -device "
-                "vhost-scsi-pci. A target that is not ready (no vhost_scsi module, no TPG, no LUN, "
-                "no nexus) is refused with what to set up.",
-                "hostdev vhost-scsi xml naa.5001405000000001", NULL);
+            cli, "list | xml WWPN | qemu-args WWPN",
+            "SCSI targets this host exports to guests through vhost-scsi (the kernel's LIO "
+            "target, configured in configfs: sys/kernel/config/target/vhost/WWPN/tpgt_N with "
+            "LUNs and a nexus): list them with their LUNs and whether they are ready, and "
+            "give one to a VM as libvirt <hostdev type='scsi_host'> or QEMU -device "
+            "vhost-scsi-pci. A target that is not ready (no vhost_scsi module, no TPG, no LUN, "
+            "no nexus) is refused with what to set up.",
+            "hostdev vhost-scsi xml naa.5001405000000001", NULL);
         g_autoptr(GError) error = NULL;
         g_autoptr(HdVhostTarget) t = NULL;
         HdCtx *ctx;
@@ -59,8 +59,7 @@ int cmd_vhost_scsi(HdCli *cli, int argc, char **argv)
         if (argc < 2)
                 return cli_usage_error(cli, "say list, xml or qemu-args");
         verb = argv[1];
-        if (strcmp(verb, "list") != 0 && strcmp(verb, "xml") != 0 &&
-            strcmp(verb, "qemu-args") != 0)
+        if (strcmp(verb, "list") != 0 && strcmp(verb, "xml") != 0 && strcmp(verb, "qemu-args") != 0)
                 return cli_usage_error(cli, "'%s' is not list, xml or qemu-args", verb);
         if (strcmp(verb, "list") == 0 && argc > 2)
                 return cli_usage_error(cli, "unexpected argument '%s'", argv[2]);
@@ -90,8 +89,9 @@ int cmd_vhost_scsi(HdCli *cli, int argc, char **argv)
                                   "or configfs is not mounted).\n");
                 for (guint i = 0; i < all->len; i++) {
                         const HdVhostTarget *v = all->pdata[i];
-                        cli_print("%s  %s%s%s\n", v->wwpn, v->ready ? "ready" : "not ready: ",
-                                  v->ready ? "" : v->reason, "");
+                        cli_print("%s  %s%s%s\n", v->wwpn,
+                                  v->ready ? "ready" : "not ready: ", v->ready ? "" : v->reason,
+                                  "");
                         if (v->tpgt >= 0)
                                 cli_print("  tpgt_%d, nexus %s\n", v->tpgt,
                                           v->nexus ? v->nexus : "none");

@@ -68,8 +68,8 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
 
                 if (hd_npiv_wwn_parse(text, "--wwpn", &wwn, &werr)) {
                         g_assert_cmpuint(wwn, !=, 0);
-                        g_assert_true(hd_npiv_wwn_parse(hd_npiv_wwn_format(wwn, buf), "x", &back,
-                                                        NULL));
+                        g_assert_true(
+                            hd_npiv_wwn_parse(hd_npiv_wwn_format(wwn, buf), "x", &back, NULL));
                         g_assert_cmpuint(back, ==, wwn);
                 } else {
                         g_assert_error(werr, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);

@@ -37,8 +37,8 @@
 
 static gboolean fail(GError **error, int err, const char *path, const char *why)
 {
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot write %s: %s%s%s",
-                    path, g_strerror(err), why ? " " : "", why ? why : "");
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot write %s: %s%s%s", path,
+                    g_strerror(err), why ? " " : "", why ? why : "");
         return FALSE;
 }
 
@@ -104,7 +104,8 @@ static gint64 highest(int root_fd, const char *dir, const char *prefix)
 
         for (guint i = 0; names && i < names->len; i++) {
                 const char *s = names->pdata[i];
-                if (g_str_has_prefix(s, prefix) && hd_parse_int(s + strlen(prefix), 0, G_MAXINT, &n))
+                if (g_str_has_prefix(s, prefix) &&
+                    hd_parse_int(s + strlen(prefix), 0, G_MAXINT, &n))
                         best = MAX(best, n);
         }
         return best;
@@ -156,13 +157,13 @@ static gboolean set_inuse(int root_fd, const char *fc_dir, int delta, GError **e
 /* Every port and node name of the host: fc_host and fc_vports entries. */
 static gboolean name_taken(int root_fd, guint64 wwpn, guint64 wwnn)
 {
-        static const char *const classes[] = { "sys/class/fc_host", "sys/class/fc_vports" };
+        static const char *const classes[] = {"sys/class/fc_host", "sys/class/fc_vports"};
 
         for (guint c = 0; c < G_N_ELEMENTS(classes); c++) {
                 g_autoptr(GPtrArray) names = hd_list_dir_at(root_fd, classes[c], NULL);
                 for (guint i = 0; names && i < names->len; i++) {
-                        g_autofree char *dir = g_strdup_printf("%s/%s", classes[c],
-                                                               (char *)names->pdata[i]);
+                        g_autofree char *dir =
+                            g_strdup_printf("%s/%s", classes[c], (char *)names->pdata[i]);
                         guint64 pn = name_attr(root_fd, dir, "port_name");
                         guint64 nn = name_attr(root_fd, dir, "node_name");
                         if (pn == wwpn || nn == wwpn || pn == wwnn)
@@ -222,19 +223,39 @@ static gboolean vport_create(int root_fd, const char *path, const char *host, co
         uid = g_strdup_printf("%" G_GINT64_FORMAT "\n", n);
         {
                 gboolean online = state && g_str_has_prefix(g_strstrip(state), "Online");
-                g_autofree char *proc_line = g_strdup_printf("%s\n",
-                                                             proc ? g_strstrip(proc) : "unknown");
-                const char *vattrs[] = { "port_name", pn, "node_name", nn, "vport_state",
-                                         online ? "Active\n" : "Linkdown\n", "vport_type",
-                                         "NPIV VPORT\n", "roles", "FCP Initiator\n",
-                                         "vport_delete", "", "vport_disable", "", NULL };
-                const char *hattrs[] = { "uevent", "DEVTYPE=scsi_host\n", NULL };
-                const char *shattrs[] = { "proc_name", proc_line, "unique_id", uid, "state",
-                                          "running\n", "scan", "", NULL };
-                const char *fcattrs[] = { "port_name", pn, "node_name", nn, "port_state",
-                                          online ? "Online\n" : "Linkdown\n", "port_type",
-                                          "NPIV VPORT\n", "max_npiv_vports", "0\n",
-                                          "npiv_vports_inuse", "0\n", NULL };
+                g_autofree char *proc_line =
+                    g_strdup_printf("%s\n", proc ? g_strstrip(proc) : "unknown");
+                const char *vattrs[] = {"port_name",
+                                        pn,
+                                        "node_name",
+                                        nn,
+                                        "vport_state",
+                                        online ? "Active\n" : "Linkdown\n",
+                                        "vport_type",
+                                        "NPIV VPORT\n",
+                                        "roles",
+                                        "FCP Initiator\n",
+                                        "vport_delete",
+                                        "",
+                                        "vport_disable",
+                                        "",
+                                        NULL};
+                const char *hattrs[] = {"uevent", "DEVTYPE=scsi_host\n", NULL};
+                const char *shattrs[] = {"proc_name", proc_line, "unique_id", uid, "state",
+                                         "running\n", "scan",    "",          NULL};
+                const char *fcattrs[] = {"port_name",
+                                         pn,
+                                         "node_name",
+                                         nn,
+                                         "port_state",
+                                         online ? "Online\n" : "Linkdown\n",
+                                         "port_type",
+                                         "NPIV VPORT\n",
+                                         "max_npiv_vports",
+                                         "0\n",
+                                         "npiv_vports_inuse",
+                                         "0\n",
+                                         NULL};
 
                 if (!write_files(root_fd, vclass, vattrs, error) ||
                     !write_files(root_fd, hdir, hattrs, error) ||
@@ -286,10 +307,10 @@ static gboolean remove_tree(int root_fd, const char *path, guint depth, GError *
 /* Links of the class and bus directories that lead into @dir go with it. */
 static gboolean remove_links_into(int root_fd, const char *dir, GError **error)
 {
-        static const char *const classes[] = { "sys/class/scsi_host", "sys/class/fc_host",
-                                               "sys/class/fc_vports", "sys/class/scsi_generic",
-                                               "sys/class/block", "sys/block",
-                                               "sys/bus/scsi/devices" };
+        static const char *const classes[] = {"sys/class/scsi_host", "sys/class/fc_host",
+                                              "sys/class/fc_vports", "sys/class/scsi_generic",
+                                              "sys/class/block",     "sys/block",
+                                              "sys/bus/scsi/devices"};
         g_autofree char *prefix = g_strconcat(dir, "/", NULL);
 
         for (guint c = 0; c < G_N_ELEMENTS(classes); c++) {
@@ -317,8 +338,8 @@ static gboolean vport_delete(int root_fd, const char *path, const char *host, co
         if (!parse_pair(value, &wwpn, &wwnn))
                 return fail(error, EINVAL, path, NULL);
         for (guint i = 0; names && i < names->len; i++) {
-                g_autofree char *dir = g_strdup_printf("sys/class/fc_vports/%s",
-                                                       (char *)names->pdata[i]);
+                g_autofree char *dir =
+                    g_strdup_printf("sys/class/fc_vports/%s", (char *)names->pdata[i]);
                 g_autofree char *real = NULL, *up = NULL, *vdir = NULL, *parent_dir = NULL;
                 g_autofree char *parent = NULL;
 

@@ -128,7 +128,8 @@ static HdFcHost *load_host(HdCtx *ctx, const char *name)
                 char buf[HD_ADDRESS_STRLEN];
 
                 if (!h->vport && vport_name_valid(parts[i]) && i + 1 < (int)n &&
-                    strcmp(parts[i + 1], name) == 0 && i > 0 && host_name_valid(parts[i - 1], NULL)) {
+                    strcmp(parts[i + 1], name) == 0 && i > 0 &&
+                    host_name_valid(parts[i - 1], NULL)) {
                         h->vport = g_strdup(parts[i]);
                         h->parent = g_strdup(parts[i - 1]);
                 }
@@ -143,8 +144,8 @@ static HdFcHost *load_host(HdCtx *ctx, const char *name)
 GPtrArray *hd_fc_host_list(HdCtx *ctx, GError **error)
 {
         g_autoptr(GError) local = NULL;
-        g_autoptr(GPtrArray) names = hd_list_dir_at(hd_ctx_get_root_fd(ctx), "sys/class/fc_host",
-                                                    &local);
+        g_autoptr(GPtrArray) names =
+            hd_list_dir_at(hd_ctx_get_root_fd(ctx), "sys/class/fc_host", &local);
         GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)hd_fc_host_free);
 
         if (!names && !g_error_matches(local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)) {
@@ -162,8 +163,8 @@ GPtrArray *hd_fc_host_list(HdCtx *ctx, GError **error)
 GPtrArray *hd_fc_vport_list(HdCtx *ctx, GError **error)
 {
         g_autoptr(GError) local = NULL;
-        g_autoptr(GPtrArray) names = hd_list_dir_at(hd_ctx_get_root_fd(ctx),
-                                                    "sys/class/fc_vports", &local);
+        g_autoptr(GPtrArray) names =
+            hd_list_dir_at(hd_ctx_get_root_fd(ctx), "sys/class/fc_vports", &local);
         GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)hd_fc_vport_free);
 
         if (!names && !g_error_matches(local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)) {
@@ -243,17 +244,16 @@ gboolean hd_npiv_wwn_parse(const char *text, const char *what, guint64 *out, GEr
         }
         *out = v;
         return TRUE;
-bad:
-        {
-                g_autofree char *shown = g_strndup(text, 40);
-                for (char *c = shown; *c; c++)
-                        if ((guchar)*c < 0x20 || (guchar)*c > 0x7e)
-                                *c = '?';
-                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
-                            "%s '%s' is not a WWN: give 16 hex digits (2001001122334455, "
-                            "0x2001001122334455 or 20:01:00:11:22:33:44:55)",
-                            what, shown);
-        }
+bad : {
+        g_autofree char *shown = g_strndup(text, 40);
+        for (char *c = shown; *c; c++)
+                if ((guchar)*c < 0x20 || (guchar)*c > 0x7e)
+                        *c = '?';
+        g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                    "%s '%s' is not a WWN: give 16 hex digits (2001001122334455, "
+                    "0x2001001122334455 or 20:01:00:11:22:33:44:55)",
+                    what, shown);
+}
         return FALSE;
 }
 
@@ -273,8 +273,8 @@ static guint64 wwn_value(const char *s)
 
 HdFcHost *hd_fc_host_find(HdCtx *ctx, const char *name, GError **error)
 {
-        g_autofree char *full = g_ascii_isdigit(name[0]) ? g_strconcat("host", name, NULL)
-                                                         : g_strdup(name);
+        g_autofree char *full =
+            g_ascii_isdigit(name[0]) ? g_strconcat("host", name, NULL) : g_strdup(name);
         g_autoptr(GPtrArray) hosts = NULL;
 
         if (!host_name_valid(full, NULL)) {
@@ -405,8 +405,8 @@ gboolean hd_npiv_create(HdCtx *ctx, const char *parent, guint64 wwpn, guint64 ww
                 }
         }
         path = g_strdup_printf("sys/class/fc_host/%s/vport_create", h->host);
-        value = g_strdup_printf("%016" G_GINT64_MODIFIER "x:%016" G_GINT64_MODIFIER "x", wwpn,
-                                wwnn);
+        value =
+            g_strdup_printf("%016" G_GINT64_MODIFIER "x:%016" G_GINT64_MODIFIER "x", wwpn, wwnn);
         if (!hd_ctx_write(ctx, path, value, error)) {
                 g_prefix_error(error, "creating a vport on %s: ", h->host);
                 return FALSE;
@@ -569,8 +569,8 @@ gboolean hd_npiv_restore(HdCtx *ctx, GPtrArray *report, GError **error)
                 guint64 wwpn = wwn_value(r->port_name), wwnn = wwn_value(r->node_name);
 
                 if (r->vport) {
-                        g_ptr_array_add(report, g_strdup_printf("%s: present as %s", r->port_name,
-                                                                r->vport));
+                        g_ptr_array_add(
+                            report, g_strdup_printf("%s: present as %s", r->port_name, r->vport));
                         continue;
                 }
                 if (!r->parent) {
@@ -583,17 +583,17 @@ gboolean hd_npiv_restore(HdCtx *ctx, GPtrArray *report, GError **error)
                         continue;
                 }
                 if (!hd_npiv_create(ctx, r->parent, wwpn, wwnn, FALSE, &v, &local)) {
-                        g_ptr_array_add(report, g_strdup_printf("%s: %s", r->port_name,
-                                                                local->message));
+                        g_ptr_array_add(report,
+                                        g_strdup_printf("%s: %s", r->port_name, local->message));
                         g_string_append_printf(failed, "%s%s", failed->len ? ", " : "",
                                                r->port_name);
                         continue;
                 }
-                g_ptr_array_add(report,
-                                v ? g_strdup_printf("%s: created %s on %s (vHBA %s)", r->port_name,
-                                                    v->name, r->parent, v->host ? v->host : "-")
-                                  : g_strdup_printf("%s: would be created on %s", r->port_name,
-                                                    r->parent));
+                g_ptr_array_add(
+                    report,
+                    v ? g_strdup_printf("%s: created %s on %s (vHBA %s)", r->port_name, v->name,
+                                        r->parent, v->host ? v->host : "-")
+                      : g_strdup_printf("%s: would be created on %s", r->port_name, r->parent));
         }
         if (failed->len) {
                 g_set_error(error, HD_ERROR, HD_ERROR_FAILED,

@@ -57,8 +57,8 @@ gboolean hd_scsi_address_parse(const char *text, HdScsiAddress *out)
 
 char *hd_scsi_address_format(const HdScsiAddress *a, char *buf)
 {
-        g_snprintf(buf, HD_SCSI_ADDRESS_STRLEN, "%u:%u:%u:%" G_GUINT64_FORMAT, a->host,
-                   a->channel, a->target, a->lun);
+        g_snprintf(buf, HD_SCSI_ADDRESS_STRLEN, "%u:%u:%u:%" G_GUINT64_FORMAT, a->host, a->channel,
+                   a->target, a->lun);
         return buf;
 }
 
@@ -101,8 +101,8 @@ static gboolean hex_of_lengths(const char *s, const gsize *lengths)
 
 gboolean hd_scsi_spec_parse(const char *text, HdScsiSpec *spec, GError **error)
 {
-        static const gsize naa_lengths[] = { 16, 32, 0 };
-        static const gsize eui_lengths[] = { 16, 24, 32, 0 };
+        static const gsize naa_lengths[] = {16, 32, 0};
+        static const gsize eui_lengths[] = {16, 24, 32, 0};
         gsize len = strlen(text);
 
         memset(spec, 0, sizeof(*spec));
@@ -252,12 +252,12 @@ const char *hd_scsi_verdict_name(HdScsiVerdict v)
 const char *hd_scsi_type_name(int type, char *buf)
 {
         static const char *const names[] = {
-                [0x00] = "disk",    [0x01] = "tape",          [0x02] = "printer",
-                [0x03] = "processor", [0x04] = "worm",        [0x05] = "cd/dvd",
-                [0x06] = "scanner", [0x07] = "optical",       [0x08] = "changer",
-                [0x09] = "comms",   [0x0c] = "storage-array", [0x0d] = "enclosure",
-                [0x0e] = "rbc",     [0x0f] = "card-reader",   [0x11] = "osd",
-                [0x14] = "zbc",     [0x1e] = "well-known-lu", [0x1f] = "no-device",
+            [0x00] = "disk",      [0x01] = "tape",          [0x02] = "printer",
+            [0x03] = "processor", [0x04] = "worm",          [0x05] = "cd/dvd",
+            [0x06] = "scanner",   [0x07] = "optical",       [0x08] = "changer",
+            [0x09] = "comms",     [0x0c] = "storage-array", [0x0d] = "enclosure",
+            [0x0e] = "rbc",       [0x0f] = "card-reader",   [0x11] = "osd",
+            [0x14] = "zbc",       [0x1e] = "well-known-lu", [0x1f] = "no-device",
         };
 
         if (type >= 0 && type < (int)G_N_ELEMENTS(names) && names[type])
@@ -483,8 +483,8 @@ static void load_holders(HdCtx *ctx, GPtrArray *devs)
                 if (d->block)
                         g_ptr_array_add(nodes, g_strdup_printf("/dev/%s", d->block));
                 for (guint k = 0; d->block && k < d->partitions->len; k++)
-                        g_ptr_array_add(nodes,
-                                        g_strdup_printf("/dev/%s", (char *)d->partitions->pdata[k]));
+                        g_ptr_array_add(
+                            nodes, g_strdup_printf("/dev/%s", (char *)d->partitions->pdata[k]));
                 for (guint k = first; k < nodes->len; k++)
                         g_hash_table_insert(owner, nodes->pdata[k], d);
         }
@@ -508,7 +508,8 @@ static void load_holders(HdCtx *ctx, GPtrArray *devs)
                         }
                         g_string_append(s, " open");
                         if (n)
-                                g_ptr_array_add(d->held_by, g_string_free(g_steal_pointer(&s), FALSE));
+                                g_ptr_array_add(d->held_by,
+                                                g_string_free(g_steal_pointer(&s), FALSE));
                 }
         }
 }
@@ -602,7 +603,8 @@ static HdScsiDevice *load(HdCtx *ctx, const HdScsiAddress *address, GHashTable *
                 g_clear_pointer(&dev->wwid, g_free);
         if (!dev->wwid) {
                 g_autofree char *path = g_strdup_printf("%s/vpd_pg83", dir);
-                g_autoptr(GBytes) page = hd_read_bytes_at(hd_ctx_get_root_fd(ctx), path, 4096, NULL);
+                g_autoptr(GBytes) page =
+                    hd_read_bytes_at(hd_ctx_get_root_fd(ctx), path, 4096, NULL);
                 gsize len = 0;
                 const guint8 *d = page ? g_bytes_get_data(page, &len) : NULL;
                 dev->wwid = hd_scsi_wwid_from_vpd83(d, len);
@@ -792,10 +794,11 @@ gboolean hd_scsi_check(HdCtx *ctx, const HdScsiDevice *dev, const char *label,
         case HD_SCSI_IN_USE:
                 if (opts->force || opts->shareable)
                         return TRUE;
-                g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
-                            "%s is in use, %s; one owner at a time: stop it first, or pass --shareable "
-                            "when every VM that has the LUN shares it (cluster disks), or %s",
-                            who, dev->reason, hd_hint_option(ctx, HD_HINT_FORCE));
+                g_set_error(
+                    error, HD_ERROR, HD_ERROR_BUSY,
+                    "%s is in use, %s; one owner at a time: stop it first, or pass --shareable "
+                    "when every VM that has the LUN shares it (cluster disks), or %s",
+                    who, dev->reason, hd_hint_option(ctx, HD_HINT_FORCE));
                 return FALSE;
         }
         return FALSE;
@@ -813,10 +816,9 @@ char *hd_scsi_hostdev_xml(const HdScsiDevice *dev, const HdScsiGuestOptions *opt
                                pad);
         g_string_append_printf(s, "%s  <source>\n", pad);
         g_string_append_printf(s, "%s    <adapter name='scsi_host%s'/>\n", pad, host);
-        g_string_append_printf(s,
-                               "%s    <address bus='%u' target='%u' unit='%" G_GUINT64_FORMAT
-                               "'/>\n",
-                               pad, dev->address.channel, dev->address.target, dev->address.lun);
+        g_string_append_printf(
+            s, "%s    <address bus='%u' target='%u' unit='%" G_GUINT64_FORMAT "'/>\n", pad,
+            dev->address.channel, dev->address.target, dev->address.lun);
         g_string_append_printf(s, "%s  </source>\n", pad);
         if (opts->readonly)
                 g_string_append_printf(s, "%s  <readonly/>\n", pad);
@@ -844,9 +846,10 @@ char **hd_scsi_qemu_args(GPtrArray *devs, const HdScsiGuestOptions *opts)
         for (guint i = 0; i < devs->len; i++) {
                 const HdScsiDevice *d = devs->pdata[i];
                 g_ptr_array_add(args, g_strdup("-device"));
-                g_ptr_array_add(args, g_strdup_printf("scsi-generic,bus=hostdev-scsi0.0,drive="
-                                                      "hostdev-%s%s",
-                                                      d->sg, opts->shareable ? ",share-rw=on" : ""));
+                g_ptr_array_add(args,
+                                g_strdup_printf("scsi-generic,bus=hostdev-scsi0.0,drive="
+                                                "hostdev-%s%s",
+                                                d->sg, opts->shareable ? ",share-rw=on" : ""));
         }
         g_ptr_array_add(args, NULL);
         return (char **)g_ptr_array_free(g_steal_pointer(&args), FALSE);

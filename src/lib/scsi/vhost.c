@@ -58,7 +58,8 @@ static GPtrArray *tpg_luns(HdCtx *ctx, const char *tpg)
                 inside = hd_list_dir_at(root_fd, dir, NULL);
                 /* the LUN's one link, to target/core/HBA/DEVICE */
                 for (guint k = 0; inside && k < inside->len && !backstore; k++) {
-                        g_autofree char *link = g_strdup_printf("%s/%s", dir, (char *)inside->pdata[k]);
+                        g_autofree char *link =
+                            g_strdup_printf("%s/%s", dir, (char *)inside->pdata[k]);
                         g_autofree char *target = hd_readlink_at(root_fd, link, NULL);
                         g_autofree char *real = target ? hd_path_resolve(dir, target) : NULL;
                         const char *core = real ? strstr(real, "target/core/") : NULL;
@@ -71,9 +72,9 @@ static GPtrArray *tpg_luns(HdCtx *ctx, const char *tpg)
                 }
                 if (!backstore)
                         continue;
-                g_ptr_array_add(out, path && *path ? g_strdup_printf("%s: %s (%s)", lun, backstore,
-                                                                     path)
-                                                   : g_strdup_printf("%s: %s", lun, backstore));
+                g_ptr_array_add(out, path && *path
+                                         ? g_strdup_printf("%s: %s (%s)", lun, backstore, path)
+                                         : g_strdup_printf("%s: %s", lun, backstore));
         }
         return out;
 }
