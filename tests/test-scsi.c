@@ -1226,6 +1226,7 @@ static void test_snapshot_replays(void)
             {"scsi", "list", "--json"},
             {"scsi", "show", "/dev/disk/by-id/scsi-35000c500a1b2c3d4"},
             {"npiv", "list", "--json"},
+            {"vhost-scsi", "list", "--json"},
         };
 
         g_assert_cmpint(system(rm), ==, 0);

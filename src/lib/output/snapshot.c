@@ -326,8 +326,9 @@ static void capture_class(Capture *c, const char *class_dir)
 
 /* SCSI LUNs, adapters and FC ports (scsi.h, npiv.h): the links of sys/bus/scsi/devices and each
  * LUN's attributes, sg and block nodes (with partitions and holders); sys/class/{scsi_host,
- * fc_host,fc_vports} entries with their attribute files; dev/disk/by-id links; the dm and md
- * devices stacked on disks (dm/name, dm/uuid, md/level: what they are). */
+ * fc_host,fc_vports} entries with their attribute files; dev/disk/by-id links; vhost targets
+ * (vhost.h: TPGs, nexus, LUN links, the backstores' udev_path); the dm and md devices stacked on
+ * disks (dm/name, dm/uuid, md/level: what they are). */
 static void copy_attr_dir(Capture *c, const char *dir)
 {
         g_autoptr(GPtrArray) names = hd_list_dir_at(c->src, dir, NULL);
@@ -439,6 +440,52 @@ static void capture_scsi(Capture *c)
                 g_autofree char *p = g_strdup_printf("dev/disk/by-id/%s", (char *)ids->pdata[i]);
                 copy_link(c, p);
         }
+        /* vhost targets in configfs: TPGs, their nexus, LUN links and the backstores' paths */
+        {
+                static const char *const vhost = "sys/kernel/config/target/vhost";
+                g_autoptr(GPtrArray) targets = hd_list_dir_at(c->src, vhost, NULL);
+
+                for (guint i = 0; targets && i < targets->len; i++) {
+                        g_autofree char *tdir = g_strdup_printf("%s/%s", vhost,
+                                                                (char *)targets->pdata[i]);
+                        g_autoptr(GPtrArray) tpgs = hd_list_dir_at(c->src, tdir, NULL);
+
+                        for (guint j = 0; tpgs && j < tpgs->len; j++) {
+                                g_autofree char *tpg = g_strdup_printf("%s/%s", tdir,
+                                                                       (char *)tpgs->pdata[j]);
+                                g_autofree char *nexus = g_strdup_printf("%s/nexus", tpg);
+                                g_autofree char *lun_dir = g_strdup_printf("%s/lun", tpg);
+                                g_autoptr(GPtrArray) luns = hd_list_dir_at(c->src, lun_dir, NULL);
+
+                                if (!g_str_has_prefix(tpgs->pdata[j], "tpgt_"))
+                                        continue;
+                                hd_mkdir_p_at(c->dst, lun_dir, 0755, NULL);
+                                copy_file(c, nexus);
+                                for (guint k = 0; luns && k < luns->len; k++) {
+                                        g_autofree char *ld = g_strdup_printf(
+                                            "%s/%s", lun_dir, (char *)luns->pdata[k]);
+                                        g_autoptr(GPtrArray) links = hd_list_dir_at(c->src, ld, NULL);
+
+                                        hd_mkdir_p_at(c->dst, ld, 0755, NULL);
+                                        for (guint m = 0; links && m < links->len; m++) {
+                                                g_autofree char *l = g_strdup_printf(
+                                                    "%s/%s", ld, (char *)links->pdata[m]);
+                                                g_autofree char *t = hd_readlink_at(c->src, l, NULL);
+                                                g_autofree char *real =
+                                                    t ? hd_path_resolve(ld, t) : NULL;
+                                                g_autofree char *udev =
+                                                    real ? g_strdup_printf("%s/udev_path", real)
+                                                         : NULL;
+                                                if (!real)
+                                                        continue;
+                                                copy_link(c, l);
+                                                hd_mkdir_p_at(c->dst, real, 0755, NULL);
+                                                copy_file(c, udev);
+                                        }
+                                }
+                        }
+                }
+        }
         /* what is stacked on disks: dm (LVM, multipath, dm-crypt) and md */
         for (guint i = 0; blocks && i < blocks->len; i++) {
                 static const char *const attrs[] = { "dev", "dm/name", "dm/uuid", "md/level" };
@@ -474,7 +521,7 @@ static void capture_host(Capture *c)
         };
         static const char *const modules[] = {
                 "vfio", "vfio_pci", "vfio_pci_core", "vfio_iommu_type1", "kvm", "kvm_intel",
-                "kvm_amd", "pci_stub",
+                "kvm_amd", "pci_stub", "vhost_scsi",
         };
         g_autofree char *release = hd_read_attr_optional_at(c->src, "proc/sys/kernel/osrelease");
 
