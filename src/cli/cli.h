@@ -110,6 +110,9 @@ int cmd_sriov(HdCli *cli, int argc, char **argv);
 int cmd_mdev(HdCli *cli, int argc, char **argv);
 int cmd_usb(HdCli *cli, int argc, char **argv);
 int cmd_sriov_vf(HdCli *cli, int argc, char **argv);
+int cmd_scsi(HdCli *cli, int argc, char **argv);
+int cmd_npiv(HdCli *cli, int argc, char **argv);
+int cmd_vhost_scsi(HdCli *cli, int argc, char **argv);
 int cmd_recover(HdCli *cli, int argc, char **argv);
 int cmd_persist(HdCli *cli, int argc, char **argv);
 

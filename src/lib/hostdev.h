@@ -34,3 +34,7 @@
 #include "vf-net.h"
 #include "reset.h"
 #include "usb.h"
+#include "scsi.h"
+#include "npiv.h"
+#include "vhost.h"
+#include "json-scsi.h"

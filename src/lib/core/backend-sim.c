@@ -31,6 +31,7 @@
  *                                 a removed VF's netdevs and disks go with it (a created VF
  *                                 gets none: the VF driver's own children are not imitated),
  *                                 and the VFs' network settings (sriov/netlink-sim.c) go too
+ *   fc_host/<h>/vport_create, vport_delete  NPIV vports: sim-scsi.c
  *   anything else that exists     stored as written (reset, remove, ...)
  *   mdev create / remove          the mdev core, in sim-mdev.c
  *
@@ -102,6 +103,7 @@
 #include "parse.h"
 #include "pciconfig.h"
 #include "sim-mdev.h"
+#include "sim-scsi.h"
 #include "usage.h"
 #include "vfio.h"
 
@@ -988,6 +990,8 @@ static gboolean sim_write_locked(HdCtx *ctx, int root_fd, const char *path, cons
                 return errno_error(error, err, path, "(injected)");
         if (hd_sim_mdev_handles(path)) /* sim-mdev.c */
                 return hd_sim_mdev_write(ctx, root_fd, path, value, error);
+        if (hd_sim_scsi_handles(path)) /* FC vports: sim-scsi.c */
+                return hd_sim_scsi_write(ctx, root_fd, path, value, error);
         if (n < 4 || strcmp(parts[0], "sys") != 0 || strcmp(parts[1], "bus") != 0 ||
             strcmp(parts[2], "pci") != 0) {
                 if (!hd_exists_at(root_fd, path, FALSE))

@@ -493,9 +493,10 @@ static void add_dev_names(HdCtx *ctx, const char *name, GPtrArray *out)
 #define HOLDERS_MAX 256
 
 /* @name and everything stacked on it (holders/ of each, recursively), bounded in depth and
- * in count, each device once. @seen holds the names already visited. */
+ * in count, each device once. @seen holds the names already visited; @stacked (may be NULL)
+ * gets the names of the devices stacked above @name (its holders, theirs, ...). */
 static void collect_holders(HdCtx *ctx, const char *name, GPtrArray *out, GHashTable *seen,
-                            guint depth)
+                            guint depth, GPtrArray *stacked)
 {
         g_autofree char *dir = NULL;
         g_autoptr(GPtrArray) holders = NULL;
@@ -504,12 +505,14 @@ static void collect_holders(HdCtx *ctx, const char *name, GPtrArray *out, GHashT
                 return;
         g_hash_table_add(seen, g_strdup(name));
         add_dev_names(ctx, name, out);
+        if (depth > 0 && stacked)
+                g_ptr_array_add(stacked, g_strdup(name));
         if (depth > 8)
                 return;
         dir = g_strdup_printf("sys/class/block/%s/holders", name);
         holders = hd_list_dir_at(hd_ctx_get_root_fd(ctx), dir, NULL);
         for (guint i = 0; holders && i < holders->len; i++)
-                collect_holders(ctx, holders->pdata[i], out, seen, depth + 1);
+                collect_holders(ctx, holders->pdata[i], out, seen, depth + 1, stacked);
 }
 
 static gboolean name_in(GPtrArray *names, const char *s)
@@ -520,36 +523,98 @@ static gboolean name_in(GPtrArray *names, const char *s)
         return FALSE;
 }
 
-static GPtrArray *blockdev_use(ProcTables *t, const char *blockdev, gboolean *is_root)
+/* What a block device stacked on a disk is, from its dm/ or md/ directory: "LVM vg0-data",
+ * "multipath mpatha", "dm-crypt luks-1234", "device-mapper NAME", "md RAID (raid1)". */
+static char *holder_phrase(HdCtx *ctx, const char *name)
+{
+        int root_fd = hd_ctx_get_root_fd(ctx);
+        g_autofree char *p_name = g_strdup_printf("sys/class/block/%s/dm/name", name);
+        g_autofree char *p_uuid = g_strdup_printf("sys/class/block/%s/dm/uuid", name);
+        g_autofree char *p_level = g_strdup_printf("sys/class/block/%s/md/level", name);
+        g_autofree char *dm_name = hd_read_attr_optional_at(root_fd, p_name);
+        g_autofree char *uuid = hd_read_attr_optional_at(root_fd, p_uuid);
+        g_autofree char *level = hd_read_attr_optional_at(root_fd, p_level);
+        const char *kind;
+
+        if (dm_name || uuid) {
+                if (uuid && g_str_has_prefix(uuid, "LVM-"))
+                        kind = "LVM";
+                else if (uuid && g_str_has_prefix(uuid, "mpath-"))
+                        kind = "multipath";
+                else if (uuid && g_str_has_prefix(uuid, "CRYPT-"))
+                        kind = "dm-crypt";
+                else if (uuid && g_str_has_prefix(uuid, "part") && strstr(uuid, "-mpath-"))
+                        kind = "multipath partition";
+                else
+                        kind = "device-mapper";
+                return g_strdup_printf("%s (%s%s%s)", name, kind, dm_name && *dm_name ? " " : "",
+                                       dm_name ? dm_name : "");
+        }
+        if (level)
+                return g_strdup_printf("%s (md RAID, %s)", name, level);
+        return g_strdup_printf("%s (stacked block device)", name);
+}
+
+void hd_block_use_free(HdBlockUse *use)
+{
+        if (!use)
+                return;
+        if (use->uses)
+                g_ptr_array_unref(use->uses);
+        if (use->holders)
+                g_ptr_array_unref(use->holders);
+        g_free(use);
+}
+
+/* The one decision of what the host does with a block device: its mounts and swap areas,
+ * through everything stacked on it, and what is stacked on it. */
+static HdBlockUse *blockdev_use_full(ProcTables *t, const char *blockdev)
 {
         g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) stacked = g_ptr_array_new_with_free_func(g_free);
+        HdBlockUse *use = g_new0(HdBlockUse, 1);
         const char *mounts = proc_table(t, TABLE_MOUNTS);
         const char *swaps = proc_table(t, TABLE_SWAPS);
 
         g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
-        collect_holders(t->ctx, blockdev, names, seen, 0);
+        use->uses = g_ptr_array_new_with_free_func(g_free);
+        use->holders = g_ptr_array_new_with_free_func(g_free);
+        collect_holders(t->ctx, blockdev, names, seen, 0, stacked);
+        for (guint i = 0; i < stacked->len; i++)
+                g_ptr_array_add(use->holders, holder_phrase(t->ctx, stacked->pdata[i]));
         if (mounts) {
                 g_auto(GStrv) lines = g_strsplit(mounts, "\n", -1);
                 for (char **l = lines; *l; l++) {
                         g_auto(GStrv) f = g_strsplit(*l, " ", 3);
                         if (!f[0] || !f[1] || !name_in(names, f[0]))
                                 continue;
-                        g_ptr_array_add(out, g_strdup_printf("%s on %s", f[0], f[1]));
-                        if (is_root && strcmp(f[1], "/") == 0)
-                                *is_root = TRUE;
+                        g_ptr_array_add(use->uses, g_strdup_printf("%s on %s", f[0], f[1]));
+                        use->mounted = TRUE;
+                        if (strcmp(f[1], "/") == 0)
+                                use->root = TRUE;
                 }
         }
         if (swaps) {
                 g_auto(GStrv) lines = g_strsplit(swaps, "\n", -1);
                 for (char **l = lines; *l; l++) {
                         g_auto(GStrv) f = g_strsplit_set(*l, " \t", 2);
-                        if (f[0] && name_in(names, f[0]))
-                                g_ptr_array_add(out, g_strdup_printf("%s as swap", f[0]));
+                        if (f[0] && name_in(names, f[0])) {
+                                g_ptr_array_add(use->uses, g_strdup_printf("%s as swap", f[0]));
+                                use->swap = TRUE;
+                        }
                 }
         }
-        return out->len ? g_steal_pointer(&out) : NULL;
+        return use;
+}
+
+static GPtrArray *blockdev_use(ProcTables *t, const char *blockdev, gboolean *is_root)
+{
+        g_autoptr(HdBlockUse) use = blockdev_use_full(t, blockdev);
+
+        if (is_root && use->root)
+                *is_root = TRUE;
+        return use->uses->len ? g_steal_pointer(&use->uses) : NULL;
 }
 
 GPtrArray *hd_usage_blockdev(HdCtx *ctx, const char *blockdev, gboolean *is_root)
@@ -559,6 +624,15 @@ GPtrArray *hd_usage_blockdev(HdCtx *ctx, const char *blockdev, gboolean *is_root
 
         proc_tables_clear(&t);
         return out;
+}
+
+HdBlockUse *hd_usage_blockdev_full(HdCtx *ctx, const char *blockdev)
+{
+        ProcTables t = { .ctx = ctx };
+        HdBlockUse *use = blockdev_use_full(&t, blockdev);
+
+        proc_tables_clear(&t);
+        return use;
 }
 
 /* The sentences for people that hd_usage_describe() and hd_usage_index() give. */
@@ -627,7 +701,6 @@ GPtrArray *hd_usage_group_holders(HdCtx *ctx, int group)
         return out;
 }
 
-static GPtrArray *scan_node_holders(HdCtx *ctx, GPtrArray *nodes);
 
 /* "1234 (Xorg) has /dev/dri/card0 open" */
 static char *proc_use_sentence(const HdProcUse *u)
@@ -774,7 +847,7 @@ GHashTable *hd_usage_index(HdCtx *ctx)
         }
         /* one pass over the processes for the nodes of every GPU */
         if (gpu_nodes->len > 0) {
-                g_autoptr(GPtrArray) holders = scan_node_holders(ctx, gpu_nodes);
+                g_autoptr(GPtrArray) holders = hd_usage_node_holders(ctx, gpu_nodes);
 
                 for (guint i = 0; i < holders->len; i++) {
                         HdProcUse *u = holders->pdata[i];
@@ -902,7 +975,7 @@ static gint compare_pid(gconstpointer a, gconstpointer b)
 
 /* One pass over proc/PID/fd: for each process with some of @nodes open, an HdProcUse whose
  * nodes keep the order of @nodes; by pid. */
-static GPtrArray *scan_node_holders(HdCtx *ctx, GPtrArray *nodes)
+GPtrArray *hd_usage_node_holders(HdCtx *ctx, GPtrArray *nodes)
 {
         int root_fd = hd_ctx_get_root_fd(ctx);
         g_autoptr(GPtrArray) pids = NULL;
@@ -951,16 +1024,11 @@ static GPtrArray *scan_node_holders(HdCtx *ctx, GPtrArray *nodes)
         return out;
 }
 
-GPtrArray *hd_usage_node_holders(HdCtx *ctx, GPtrArray *nodes)
-{
-        return scan_node_holders(ctx, nodes);
-}
-
 GPtrArray *hd_usage_gpu_clients(HdCtx *ctx, const HdDevice *dev)
 {
         g_autoptr(GPtrArray) nodes = hd_usage_gpu_nodes(ctx, dev);
 
-        return scan_node_holders(ctx, nodes);
+        return hd_usage_node_holders(ctx, nodes);
 }
 
 #define CLIENTS_SHOWN 8

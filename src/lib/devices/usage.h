@@ -70,6 +70,26 @@ HdNetUse hd_usage_netdev(HdCtx *ctx, const char *ifname, char **detail);
  * is set when one of them is the root filesystem. NULL when unused. */
 GPtrArray *hd_usage_blockdev(HdCtx *ctx, const char *blockdev, gboolean *is_root);
 
+/* What the host does with one block device: the one decision behind hd_usage_blockdev(), the
+ * refusals of bind.c's storage check and of the SCSI verdicts (scsi.h). */
+typedef struct {
+        GPtrArray *uses;    /* "/dev/sdb1 on /data", "/dev/sdb2 as swap", through everything
+                             * stacked on it (dm, md); empty when none */
+        GPtrArray *holders; /* what is stacked on it (holders/, recursively): "dm-0 (LVM
+                             * vg0-data)", "dm-1 (multipath mpatha)", "dm-2 (dm-crypt luks-1)",
+                             * "md0 (md RAID, raid1)"; empty when none */
+        gboolean mounted;   /* a filesystem on it (or on something stacked on it) is mounted */
+        gboolean swap;      /* it (or something stacked on it) is a swap area */
+        gboolean root;      /* one of the mounts is the root filesystem */
+} HdBlockUse;
+
+void hd_block_use_free(HdBlockUse *use);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdBlockUse, hd_block_use_free)
+
+/* The use of @blockdev (a name from sys/class/block: a disk or a partition; partitions are
+ * not followed, ask for each). Never NULL. */
+HdBlockUse *hd_usage_blockdev_full(HdCtx *ctx, const char *blockdev);
+
 /* Processes with /dev/vfio/@group open: "1234 (qemu-system-x86)" each; empty when none. */
 GPtrArray *hd_usage_group_holders(HdCtx *ctx, int group);
 
@@ -88,14 +108,15 @@ void hd_proc_use_free(HdProcUse *use);
  * information; /dev/nvidiactl when that is unreadable). Empty for other devices. */
 GPtrArray *hd_usage_gpu_nodes(HdCtx *ctx, const HdDevice *dev);
 
+/* The processes holding any of @nodes ("/dev/sg2", ...) open: one pass over proc/PID/fd, whose
+ * links name them as the host does or, under another root, with the tree's own prefix (a process
+ * on this host that opened a fixture's node). HdProcUse* by pid, the nodes each holds in the
+ * order of @nodes; empty when none. */
+GPtrArray *hd_usage_node_holders(HdCtx *ctx, GPtrArray *nodes);
+
 /* The processes holding any of those nodes open (proc/PID/fd links naming them, as the host
  * or, under another root, the tree's own prefix), by pid: HdProcUse*. Empty when none. */
 GPtrArray *hd_usage_gpu_clients(HdCtx *ctx, const HdDevice *dev);
-
-/* The processes holding any of the device nodes @nodes (char* "/dev/bus/usb/001/004", ...)
- * open, as hd_usage_gpu_clients() finds them (one pass over proc/PID/fd): HdProcUse* by pid,
- * each with the nodes it holds in the order of @nodes. Empty when none. */
-GPtrArray *hd_usage_node_holders(HdCtx *ctx, GPtrArray *nodes);
 
 /* "1234 (Xorg) has /dev/dri/card0 open, 1300 (gnome-shell) has /dev/dri/card0,
  * /dev/dri/renderD128 open" (at most 8 processes, then "and N more"). */

@@ -325,6 +325,188 @@ static void capture_class(Capture *c, const char *class_dir)
         }
 }
 
+/* SCSI LUNs, adapters and FC ports (scsi.h, npiv.h): the links of sys/bus/scsi/devices and each
+ * LUN's attributes, sg and block nodes (with partitions and holders); sys/class/{scsi_host,
+ * fc_host,fc_vports} entries with their attribute files; dev/disk/by-id links; vhost targets
+ * (vhost.h: TPGs, nexus, LUN links, the backstores' udev_path); the dm and md devices stacked on
+ * disks (dm/name, dm/uuid, md/level: what they are). */
+static void copy_attr_dir(Capture *c, const char *dir)
+{
+        g_autoptr(GPtrArray) names = hd_list_dir_at(c->src, dir, NULL);
+
+        hd_mkdir_p_at(c->dst, dir, 0755, NULL);
+        for (guint i = 0; names && i < names->len; i++) {
+                g_autofree char *p = g_strdup_printf("%s/%s", dir, (char *)names->pdata[i]);
+                if (strcmp(names->pdata[i], "uevent") != 0)
+                        copy_file(c, p);
+        }
+}
+
+static void capture_scsi_block(Capture *c, const char *lun, const char *blk)
+{
+        g_autofree char *dir = g_strdup_printf("%s/block/%s", lun, blk);
+        g_autofree char *cls = g_strdup_printf("sys/class/block/%s", blk);
+        g_autoptr(GPtrArray) inside = hd_list_dir_at(c->src, dir, NULL);
+        static const char *const attrs[] = { "dev", "size", "removable", "partition" };
+
+        copy_link(c, cls);
+        for (guint i = 0; inside && i < inside->len + 1; i++) {
+                const char *name = i ? inside->pdata[i - 1] : NULL;
+                g_autofree char *d = name ? g_strdup_printf("%s/%s", dir, name) : g_strdup(dir);
+                g_autofree char *holders = g_strdup_printf("%s/holders", d);
+                g_autoptr(GPtrArray) hs = NULL;
+
+                if (name) {
+                        g_autofree char *part = g_strdup_printf("%s/partition", d);
+                        g_autofree char *pcls = g_strdup_printf("sys/class/block/%s", name);
+                        if (!g_str_has_prefix(name, blk) || !hd_exists_at(c->src, part, FALSE))
+                                continue;
+                        copy_link(c, pcls);
+                }
+                hd_mkdir_p_at(c->dst, d, 0755, NULL);
+                for (gsize k = 0; k < G_N_ELEMENTS(attrs); k++) {
+                        g_autofree char *p = g_strdup_printf("%s/%s", d, attrs[k]);
+                        copy_file(c, p);
+                }
+                hs = hd_list_dir_at(c->src, holders, NULL);
+                for (guint j = 0; hs && j < hs->len; j++) {
+                        g_autofree char *h = g_strdup_printf("%s/%s", holders, (char *)hs->pdata[j]);
+                        copy_link(c, h);
+                }
+        }
+}
+
+static void capture_scsi(Capture *c)
+{
+        static const char *const lun_attrs[] = { "type", "vendor", "model", "rev", "state",
+                                                 "wwid", "vpd_pg83" };
+        static const char *const classes[] = { "sys/class/scsi_host", "sys/class/fc_host",
+                                               "sys/class/fc_vports" };
+        g_autoptr(GPtrArray) bus = hd_list_dir_at(c->src, "sys/bus/scsi/devices", NULL);
+        g_autoptr(GPtrArray) ids = hd_list_dir_at(c->src, "dev/disk/by-id", NULL);
+        g_autoptr(GPtrArray) blocks = hd_list_dir_at(c->src, "sys/class/block", NULL);
+
+        if (bus)
+                hd_mkdir_p_at(c->dst, "sys/bus/scsi/devices", 0755, NULL);
+        for (guint i = 0; bus && i < bus->len; i++) {
+                const char *name = bus->pdata[i];
+                g_autofree char *link = g_strdup_printf("sys/bus/scsi/devices/%s", name);
+                g_autofree char *target = hd_readlink_at(c->src, link, NULL);
+                g_autofree char *real = target ? hd_path_resolve("sys/bus/scsi/devices", target)
+                                               : NULL;
+                g_autofree char *sgdir = NULL;
+                g_autofree char *blkdir = NULL;
+                g_autoptr(GPtrArray) sgs = NULL;
+                g_autoptr(GPtrArray) blks = NULL;
+
+                if (!real || !g_str_has_prefix(real, "sys/devices/"))
+                        continue;
+                copy_link(c, link);
+                hd_mkdir_p_at(c->dst, real, 0755, NULL);
+                if (!g_ascii_isdigit(name[0])) /* hostN, targetH:C:T */
+                        continue;
+                for (gsize k = 0; k < G_N_ELEMENTS(lun_attrs); k++) {
+                        g_autofree char *p = g_strdup_printf("%s/%s", real, lun_attrs[k]);
+                        copy_file(c, p);
+                }
+                sgdir = g_strdup_printf("%s/scsi_generic", real);
+                sgs = hd_list_dir_at(c->src, sgdir, NULL);
+                for (guint k = 0; sgs && k < sgs->len; k++) {
+                        g_autofree char *p = g_strdup_printf("%s/%s/dev", sgdir,
+                                                             (char *)sgs->pdata[k]);
+                        g_autofree char *d = g_strdup_printf("%s/%s", sgdir, (char *)sgs->pdata[k]);
+                        hd_mkdir_p_at(c->dst, d, 0755, NULL);
+                        copy_file(c, p);
+                }
+                blkdir = g_strdup_printf("%s/block", real);
+                blks = hd_list_dir_at(c->src, blkdir, NULL);
+                for (guint k = 0; blks && k < blks->len; k++)
+                        capture_scsi_block(c, real, blks->pdata[k]);
+        }
+        for (gsize k = 0; k < G_N_ELEMENTS(classes); k++) {
+                g_autoptr(GPtrArray) names = hd_list_dir_at(c->src, classes[k], NULL);
+                for (guint i = 0; names && i < names->len; i++) {
+                        g_autofree char *link = g_strdup_printf("%s/%s", classes[k],
+                                                                (char *)names->pdata[i]);
+                        g_autofree char *target = hd_readlink_at(c->src, link, NULL);
+                        g_autofree char *real = target ? hd_path_resolve(classes[k], target) : NULL;
+
+                        if (!real || !g_str_has_prefix(real, "sys/devices/"))
+                                continue;
+                        copy_link(c, link);
+                        copy_attr_dir(c, real);
+                }
+        }
+        for (guint i = 0; ids && i < ids->len; i++) {
+                g_autofree char *p = g_strdup_printf("dev/disk/by-id/%s", (char *)ids->pdata[i]);
+                copy_link(c, p);
+        }
+        /* vhost targets in configfs: TPGs, their nexus, LUN links and the backstores' paths */
+        {
+                static const char *const vhost = "sys/kernel/config/target/vhost";
+                g_autoptr(GPtrArray) targets = hd_list_dir_at(c->src, vhost, NULL);
+
+                for (guint i = 0; targets && i < targets->len; i++) {
+                        g_autofree char *tdir = g_strdup_printf("%s/%s", vhost,
+                                                                (char *)targets->pdata[i]);
+                        g_autoptr(GPtrArray) tpgs = hd_list_dir_at(c->src, tdir, NULL);
+
+                        for (guint j = 0; tpgs && j < tpgs->len; j++) {
+                                g_autofree char *tpg = g_strdup_printf("%s/%s", tdir,
+                                                                       (char *)tpgs->pdata[j]);
+                                g_autofree char *nexus = g_strdup_printf("%s/nexus", tpg);
+                                g_autofree char *lun_dir = g_strdup_printf("%s/lun", tpg);
+                                g_autoptr(GPtrArray) luns = hd_list_dir_at(c->src, lun_dir, NULL);
+
+                                if (!g_str_has_prefix(tpgs->pdata[j], "tpgt_"))
+                                        continue;
+                                hd_mkdir_p_at(c->dst, lun_dir, 0755, NULL);
+                                copy_file(c, nexus);
+                                for (guint k = 0; luns && k < luns->len; k++) {
+                                        g_autofree char *ld = g_strdup_printf(
+                                            "%s/%s", lun_dir, (char *)luns->pdata[k]);
+                                        g_autoptr(GPtrArray) links = hd_list_dir_at(c->src, ld, NULL);
+
+                                        hd_mkdir_p_at(c->dst, ld, 0755, NULL);
+                                        for (guint m = 0; links && m < links->len; m++) {
+                                                g_autofree char *l = g_strdup_printf(
+                                                    "%s/%s", ld, (char *)links->pdata[m]);
+                                                g_autofree char *t = hd_readlink_at(c->src, l, NULL);
+                                                g_autofree char *real =
+                                                    t ? hd_path_resolve(ld, t) : NULL;
+                                                g_autofree char *udev =
+                                                    real ? g_strdup_printf("%s/udev_path", real)
+                                                         : NULL;
+                                                if (!real)
+                                                        continue;
+                                                copy_link(c, l);
+                                                hd_mkdir_p_at(c->dst, real, 0755, NULL);
+                                                copy_file(c, udev);
+                                        }
+                                }
+                        }
+                }
+        }
+        /* what is stacked on disks: dm (LVM, multipath, dm-crypt) and md */
+        for (guint i = 0; blocks && i < blocks->len; i++) {
+                static const char *const attrs[] = { "dev", "dm/name", "dm/uuid", "md/level" };
+                g_autofree char *link = g_strdup_printf("sys/class/block/%s",
+                                                        (char *)blocks->pdata[i]);
+                g_autofree char *target = hd_readlink_at(c->src, link, NULL);
+                g_autofree char *real = target ? hd_path_resolve("sys/class/block", target) : NULL;
+
+                if (!real || !g_str_has_prefix(real, "sys/devices/virtual/block/"))
+                        continue;
+                copy_link(c, link);
+                hd_mkdir_p_at(c->dst, real, 0755, NULL);
+                for (gsize k = 0; k < G_N_ELEMENTS(attrs); k++) {
+                        g_autofree char *p = g_strdup_printf("%s/%s", real, attrs[k]);
+                        if (hd_exists_at(c->src, p, FALSE) && ensure_parent(c, p))
+                                copy_file(c, p);
+                }
+        }
+}
+
 static void capture_host(Capture *c)
 {
         static const char *const files[] = {
@@ -340,7 +522,7 @@ static void capture_host(Capture *c)
         };
         static const char *const modules[] = {
                 "vfio", "vfio_pci", "vfio_pci_core", "vfio_iommu_type1", "kvm", "kvm_intel",
-                "kvm_amd", "pci_stub",
+                "kvm_amd", "pci_stub", "vhost_scsi",
         };
         g_autofree char *release = hd_read_attr_optional_at(c->src, "proc/sys/kernel/osrelease");
 
@@ -508,6 +690,7 @@ gboolean hd_snapshot_capture(HdCtx *ctx, const char *dest_dir, GError **error)
         capture_graphics(&c);
         capture_usb(&c);
         capture_mdev(&c);
+        capture_scsi(&c);
         capture_host(&c);
         write_manifest(&c);
         hd_ctx_log(ctx, HD_LOG_INFO, "snapshot: %u files, %u links", c.files, c.links);

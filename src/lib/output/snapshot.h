@@ -7,7 +7,9 @@
  * Captured: every PCI device directory (its readable attributes, config space, and links:
  * driver, iommu_group, physfn, virtfnN, subsystem), the bus and driver directories with their
  * links, the IOMMU groups, sys/class/{iommu,net,block,drm} entries that belong to PCI
- * devices, the presence of the ACPI DMAR/IVRS tables (not their contents), the modules the
+ * devices, SCSI LUNs, adapters and FC ports (sys/bus/scsi/devices, sys/class/{scsi_host,
+ * fc_host,fc_vports}, dev/disk/by-id, the dm and md devices stacked on disks), the presence of
+ * the ACPI DMAR/IVRS tables (not their contents), the modules the
  * tool cares about, and from procfs and /etc the files the readiness checks and the kernel
  * command line read. Never captured: memory-mapped BARs (resourceN), ROMs, MAC addresses.
  * Write-only kernel files become empty regular files so the sim backend can take writes.
