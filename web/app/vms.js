@@ -1,5 +1,6 @@
 // VMs: one page of GET /v1/vms at a time (name prefix, state and host filters, pagination: the
-// engine's), with status, host and host devices; Create VM. Re-read when an event names a VM.
+// engine's), with status, host and host devices; Create VM; each row's actions (vm.js: Edit,
+// Start, Stop, ...). Re-read when an event names a VM.
 import {api, q} from './api.js';
 import {h, clear, button, alert, field, select, label} from './dom.js';
 import {subscribe, debounce} from './feed.js';
