@@ -14,8 +14,8 @@
 //   - Edit VM (the row's and the VM page's Edit): name and memory by keyboard, the list updated;
 //     the engine's rules checked in the dialog before anything is sent; a name another VM has
 //     refused in words; a change made through the API while the dialog is open reported as a
-//     conflict (nothing overwritten), Reload, save; the running VM's dialog says when memory and
-//     vCPUs take effect; Escape and the focus trap;
+//     conflict (If-Match: the engine's 412, nothing overwritten), Reload, save; the running VM's
+//     dialog says when memory and vCPUs take effect; Escape and the focus trap;
 //   - Events filtered by VM; a viewer sees none of the mutating buttons; no CSP violation or
 //     console error; axe-core on every page (no serious or critical violation).
 // Bounded (HOSTDEV_UI_DEADLINE seconds, default 240); waits are bounded waits for a state,
@@ -149,7 +149,8 @@ async function main() {
     // the refusals provoked above; and a re-read of linux2's page that was on its way when
     // linux2 was deleted may be answered 404 (with the browser's console line for it)
     let late = page.problems.filter((p) => p.startsWith('answer 404: GET') && deletedVm && p.endsWith(`/v1/vms/${deletedVm}`)).length;
-    const problems = page.problems.filter((p) => !/status of 409|answer 409/.test(p))
+    // (412: the Edit VM dialog's conflict, provoked below)
+    const problems = page.problems.filter((p) => !/status of 4(09|12)|answer 4(09|12)/.test(p))
       .filter((p) => !(deletedVm && p.startsWith('answer 404: GET') && p.endsWith(`/v1/vms/${deletedVm}`)))
       .filter((p) => !(/status of 404/.test(p) && late-- > 0));
     ok(violations.length === 0 && problems.length === 0, 'no CSP violation, console error or failed request in the admin\'s workflow',
@@ -432,8 +433,11 @@ async function vmWorkflow(page, url, admin, deskId, desk) {
   ok(/win10 is running/.test(runNote) && /next start/.test(runNote), 'Edit of a running VM says memory and vCPUs take effect at its next start', runNote);
   await page.keyboard.press('Escape');
   await runEdit.waitFor({state: 'detached'});
-  ok(await page.evaluate(() => document.activeElement && document.activeElement.getAttribute('aria-label')) === 'Edit win10',
-    'Escape closes the Edit dialog and gives the focus back to its Edit button');
+  // (bounded wait: the list may be re-rendering for an event; the focus must land there all the same)
+  const back = await page.waitForFunction(() => document.activeElement && document.activeElement.getAttribute('aria-label') === 'Edit win10',
+    null, {timeout: 5000}).then(() => true, () => false);
+  ok(back, 'Escape closes the Edit dialog and gives the focus back to its Edit button',
+    await page.evaluate(() => document.activeElement && document.activeElement.outerHTML));
   await page.getByLabel('Filter VMs by status').selectOption('running');
   await page.waitForFunction(() => document.querySelectorAll('tr[data-vm]').length === 1);
   ok(await page.locator('tr[data-vm="win10"]').count() === 1, 'the status filter keeps the running VM only');
@@ -509,9 +513,15 @@ async function vmEdit(page, url, admin) {
   const vm = (await http(url, 'POST', '/v1/vms', admin, {name: 'edit1', memory_mib: 1024, vcpus: 1})).json;
   const other = await http(url, 'POST', '/v1/vms', admin, {name: 'taken1'});
   ok(vm && vm.id && other.status === 201, 'VMs edit1 and taken1 are created through the API', JSON.stringify(vm));
-  const patches = [];
-  const onReq = (r) => { if (r.method() === 'PATCH') patches.push(r.postData()); };
+  const patches = []; // the portal's PATCHes: body, If-Match, the engine's status
+  const onReq = (r) => { if (r.method() === 'PATCH') patches.push({body: r.postData(), ifMatch: r.headers()['if-match'], status: 0}); };
+  const onResp = (r) => {
+    const p = patches.find((x) => !x.status && r.request().method() === 'PATCH');
+    if (p) p.status = r.status();
+  };
   page.on('request', onReq);
+  page.on('response', onResp);
+  const shown = () => patches.map((p) => JSON.stringify(p)).join('\n');
   await page.goto(`${url}/#/vms`);
   const row = page.locator('tr[data-vm="edit1"]');
   await row.waitFor();
@@ -547,7 +557,7 @@ async function vmEdit(page, url, admin) {
     'a bad name, memory and vCPU count are each refused under their field in the engine\'s words', helps.join(' | '));
   ok(await nameIn.evaluate((e) => e === document.activeElement), 'the focus goes to the first wrong field');
   ok(await memIn.getAttribute('aria-describedby') !== null && await memIn.getAttribute('aria-invalid') === 'true', 'the wrong field is marked invalid for assistive technology');
-  ok(patches.length === 0, 'nothing is sent while a field breaks a rule', patches.join('\n'));
+  ok(patches.length === 0, 'nothing is sent while a field breaks a rule', shown());
   await shot(page, '37-vm-edit-invalid');
 
   // a name another VM has: the engine's refusal in the dialog
@@ -576,8 +586,10 @@ async function vmEdit(page, url, admin) {
     'after Save the VMs list shows edit2 with 4096 MiB, and no edit1', await text(row2));
   const saved = (await http(url, 'GET', `/v1/vms/${vm.id}`, admin)).json;
   ok(saved.name === 'edit2' && saved.memory_mib === 4096 && saved.vcpus === 1, 'the engine has the new name and memory, the vCPUs untouched', JSON.stringify(saved));
-  ok(patches.length === 2 && JSON.stringify(JSON.parse(patches[1])) === '{"name":"edit2","memory_mib":4096}',
-    'the PATCH carries only the members that changed', patches.join('\n'));
+  ok(patches.length === 2 && JSON.stringify(JSON.parse(patches[1].body)) === '{"name":"edit2","memory_mib":4096}',
+    'the PATCH carries only the members that changed', shown());
+  ok(patches.length === 2 && patches.every((p) => /^"vm-[0-9a-f]+"$/.test(p.ifMatch || '')),
+    'each PATCH carries the VM\'s ETag in If-Match', shown());
   ok(/saved/.test(await alertText(page)), 'the page says the edit was saved');
 
   // a concurrent change: the VM's page, Edit open, the memory changed through the API, then Save
@@ -596,7 +608,8 @@ async function vmEdit(page, url, admin) {
   ok(/changed by someone else: reload/.test(ctext) && /memory \(MiB\) 4096 → 8192/.test(ctext),
     'Save after a concurrent change says "changed by someone else: reload" and what changed', ctext);
   const kept = (await http(url, 'GET', `/v1/vms/${vm.id}`, admin)).json;
-  ok(kept.memory_mib === 8192 && kept.vcpus === 1 && patches.length === 2, 'the other change is not overwritten: nothing was sent', JSON.stringify(kept));
+  ok(kept.memory_mib === 8192 && kept.vcpus === 1 && patches.length === 3 && patches[2].status === 412,
+    'the other change is not overwritten: the engine refused the stale If-Match with 412', `${JSON.stringify(kept)}\n${shown()}`);
   await shot(page, '38-vm-edit-conflict');
   await conflict.getByRole('button', {name: 'Reload edit2'}).click();
   await page.waitForFunction(() => document.querySelector('[data-testid=edit-vm] input[type=number]').value === '8192');
@@ -611,6 +624,7 @@ async function vmEdit(page, url, admin) {
   const after = (await http(url, 'GET', `/v1/vms/${vm.id}`, admin)).json;
   ok(after.vcpus === 4 && after.memory_mib === 8192, 'after Reload the edit is saved on top of the other change; General shows 4 vCPUs', JSON.stringify(after));
   page.off('request', onReq);
+  page.off('response', onResp);
 }
 
 async function viewerSession(browser, url, viewer, ids) {

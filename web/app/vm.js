@@ -5,7 +5,7 @@
 // vCPUs: vmedit.js), Start / Stop / Destroy with the engine's refusals in words. Re-read when an
 // event names the VM or its host.
 import {api} from './api.js';
-import {h, clear, append, button, alert, select, label} from './dom.js';
+import {h, clear, rerender, append, button, alert, select, label} from './dom.js';
 import {subscribe, debounce} from './feed.js';
 import {openModal} from './modal.js';
 import {editVm} from './vmedit.js';
@@ -101,7 +101,7 @@ export function vmPage(el, id, tab, ctx) {
       show('danger', 'The VM cannot be read', e.message);
       return;
     }
-    renderHeader();
+    rerender(header, renderHeader);
     clear(body).append(tab === 'devices' ? devicesTab() : general());
   }
 

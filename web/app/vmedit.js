@@ -8,11 +8,11 @@
 // -; memory a whole number of MiB from 16 to 16777216; vCPUs a whole number from 1 to 1024. What
 // the engine still refuses (a name another VM has: 409 exists) is shown in words in the dialog.
 //
-// Lost updates: the dialog reads the VM when it opens. When the engine sends an ETag with the VM,
-// the edit carries it in If-Match, and a 412 is reported as a concurrent change. The engine of
-// today has no ETag on one VM, so before the PATCH the dialog reads the VM again and compares its
-// name, memory and vCPUs with what it opened with: changed by someone else, it sends nothing and
-// says so ("Reload" shows the new values). Only the members the admin changed are sent.
+// Lost updates: the dialog reads the VM when it opens, with its ETag, and the PATCH carries it in
+// If-Match: the engine edits only the VM as it was read, in the edit's own transaction, and
+// answers 412 "changed" otherwise; the dialog then says "changed by someone else: reload", with
+// what changed, and Reload reads the VM (and its ETag) again. Only the members the admin changed
+// are sent.
 import {api} from './api.js';
 import {h, clear, append, button, alert} from './dom.js';
 import {openModal} from './modal.js';
@@ -63,7 +63,6 @@ function checkedField(labelText, input, hint) {
 }
 
 const path = (vm) => `/v1/vms/${encodeURIComponent(vm.id)}`;
-const settings = (vm) => ({name: vm.name, memory_mib: vm.memory_mib, vcpus: vm.vcpus});
 const WORDS = {name: 'name', memory_mib: 'memory (MiB)', vcpus: 'vCPUs'};
 
 // Opens the dialog for @vm (as the list or page has it; the dialog reads it again first).
@@ -145,21 +144,8 @@ export async function editVm(vm, show, after) {
         err.append(alert('info', 'Nothing to save', 'The name, memory and vCPUs are as the VM has them.'));
         return;
       }
-      const headers = {};
-      if (etag) {
-        headers['If-Match'] = etag;
-      } else {
-        // no ETag from this engine: compare the VM as it is now with what the dialog opened with
-        let fresh;
-        try {
-          fresh = await api('GET', path(vm));
-        } catch (e) {
-          err.append(alert('danger', e.status === 404 ? `${base.name} is gone` : 'The VM cannot be read', e.message));
-          return;
-        }
-        const old = settings(base);
-        if (Object.keys(old).some((k) => fresh[k] !== old[k])) return conflict(fresh);
-      }
+      // the engine sends a VM's ETag with it; without one the edit would be unconditional
+      const headers = etag ? {'If-Match': etag} : {};
       try {
         const vmNow = await api('PATCH', path(vm), body, {headers});
         close();
@@ -168,7 +154,11 @@ export async function editVm(vm, show, after) {
           ? `${changed}; memory and vCPUs take effect at the next start of ${vmNow.name}.` : changed);
         if (after) after(vmNow);
       } catch (e) {
-        if (e.status === 412) return conflict(null);
+        if (e.status === 412) {
+          let fresh = null;
+          try { fresh = await api('GET', path(vm)); } catch { /* the conflict is said without the details */ }
+          return conflict(fresh);
+        }
         const title = e.status === 404 ? `${base.name} is gone`
           : e.code === 'exists' ? 'The name is taken' : 'The engine refused the change';
         err.append(alert('danger', title, e.message));
