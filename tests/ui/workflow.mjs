@@ -657,6 +657,10 @@ async function viewerSession(browser, url, viewer, ids) {
   const status = await page.evaluate(async () => (await fetch('/v1/vms', {method: 'POST', credentials: 'same-origin',
     headers: {'Content-Type': 'application/json', 'X-Hostdev-CSRF': '1'}, body: JSON.stringify({name: 'x'})})).status);
   ok(status === 403, 'a viewer\'s Create VM by hand is 403', String(status));
+  const win10 = (await page.evaluate(async () => (await fetch('/v1/vms?name_prefix=win10', {credentials: 'same-origin'})).json())).vms[0];
+  const edit = await page.evaluate(async (id) => (await fetch(`/v1/vms/${id}`, {method: 'PATCH', credentials: 'same-origin',
+    headers: {'Content-Type': 'application/json', 'X-Hostdev-CSRF': '1'}, body: JSON.stringify({vcpus: 2})})).status, win10.id);
+  ok(edit === 403, 'a viewer\'s edit of a VM by hand is 403', String(edit));
   const violations = await page.evaluate(() => window.__cspViolations.slice());
   const problems = page.problems.filter((p) => !/status of 403|answer 403/.test(p));
   ok(violations.length === 0 && problems.length === 0, 'no CSP violation or console error in the viewer\'s session', [...violations, ...problems].join('\n'));

@@ -134,7 +134,17 @@ export async function editVm(vm, show, after) {
   };
 
   openModal(`Edit ${base.name}`, form, (close) => {
+    let saving = false; // Enter in a field while the Save button's call runs sends nothing more
     const save = async () => {
+      if (saving) return;
+      saving = true;
+      try {
+        await trySave();
+      } finally {
+        saving = false;
+      }
+    };
+    const trySave = async () => {
       clear(err);
       if (!check()) return;
       const want = {name: name.value.trim(), memory_mib: Number(mem.value.trim()), vcpus: Number(cpus.value.trim())};
