@@ -33,6 +33,7 @@ void hd_et_reply_clear(HdEtReply *r)
 {
         g_free(r->body);
         g_free(r->location);
+        g_free(r->etag);
         g_clear_pointer(&r->json, json_node_unref);
         memset(r, 0, sizeof(*r));
 }
@@ -194,14 +195,26 @@ void hd_et_record_answer(const char *method, const char *path, guint status,
 HdEtReply hd_et_call(const char *base, const char *method, const char *path, const char *body,
                      const char *token)
 {
+        return hd_et_call_if_match(base, method, path, body, token, NULL);
+}
+
+HdEtReply hd_et_call_if_match(const char *base, const char *method, const char *path,
+                              const char *body, const char *token, const char *if_match)
+{
         g_autofree char *uri = g_strconcat(base, path, NULL);
         g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
         HdEtReply r = {0};
 
+        g_assert_nonnull(msg);
+        if (if_match)
+                soup_message_headers_replace(soup_message_get_request_headers(msg), "If-Match",
+                                             if_match);
         r.body = hd_ht_send(hd_et_session, msg, token, body);
         r.status = soup_message_get_status(msg);
         r.location = g_strdup(
             soup_message_headers_get_one(soup_message_get_response_headers(msg), "Location"));
+        r.etag =
+            g_strdup(soup_message_headers_get_one(soup_message_get_response_headers(msg), "ETag"));
         if (*r.body)
                 r.json = json_from_string(r.body, NULL);
         /* the agents' own paths are theirs (docs/api/openapi.yaml) */

@@ -26,6 +26,7 @@ typedef struct {
         guint status;
         char *body;
         char *location;
+        char *etag; /* the answer's ETag header, or NULL */
         JsonNode *json;
 } HdEtReply;
 
@@ -58,6 +59,9 @@ void hd_et_record_answer(const char *method, const char *path, guint status,
 /* One HTTP call (JSON @body, bearer @token when not NULL), its answer recorded. */
 HdEtReply hd_et_call(const char *base, const char *method, const char *path, const char *body,
                      const char *token);
+/* hd_et_call with an If-Match header (not sent when NULL). */
+HdEtReply hd_et_call_if_match(const char *base, const char *method, const char *path,
+                              const char *body, const char *token, const char *if_match);
 /* The answer as an object (the test fails when it is not one). */
 JsonObject *hd_et_obj(const HdEtReply *r);
 /* The answer is @status with the error document of @code and a message. */

@@ -843,6 +843,95 @@ static void test_kill_engine(void)
 
 /* ---- bad input on every VM endpoint ---- */
 
+/* A VM's answers carry its ETag; PATCH with If-Match edits only the VM as it was read: a
+ * concurrent edit in between makes it 412 "changed", nothing written (the portal's Edit VM). */
+static void test_if_match(void)
+{
+        g_autofree char *dir = hd_test_make_tmp_dir();
+        g_autofree char *admin = hd_et_token_create(dir, "ops", "admin");
+        HdEtProc *engine = hd_et_engine_start(dir);
+        const char *e = engine->url;
+        g_autofree char *id = NULL;
+        g_autofree char *path = NULL;
+        g_autofree char *etag = NULL;
+        g_autofree char *etag2 = NULL;
+
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "POST", "/v1/vms", "{\"name\": \"m1\"}", admin);
+                g_assert_cmpuint(r.status, ==, 201);
+                id = g_strdup(json_object_get_string_member(hd_et_obj(&r), "id"));
+                g_assert_nonnull(r.etag);
+        }
+        path = g_strconcat("/v1/vms/", id, NULL);
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "GET", path, NULL, admin);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_nonnull(r.etag);
+                g_assert_true(r.etag[0] == '"' && r.etag[strlen(r.etag) - 1] == '"');
+                etag = g_strdup(r.etag);
+        }
+        {
+                /* the same VM read again: the same ETag */
+                g_auto(HdEtReply) r = hd_et_call(e, "GET", path, NULL, admin);
+                g_assert_cmpstr(r.etag, ==, etag);
+        }
+        {
+                /* as read: edited, with a new ETag that the answer and a GET agree on */
+                g_auto(HdEtReply) r =
+                    hd_et_call_if_match(e, "PATCH", path, "{\"memory_mib\": 2048}", admin, etag);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_cmpint(json_object_get_int_member(hd_et_obj(&r), "memory_mib"), ==, 2048);
+                g_assert_nonnull(r.etag);
+                g_assert_cmpstr(r.etag, !=, etag);
+                etag2 = g_strdup(r.etag);
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "GET", path, NULL, admin);
+                g_assert_cmpstr(r.etag, ==, etag2);
+        }
+        {
+                /* the ETag read before that edit: refused, nothing written */
+                g_auto(HdEtReply) r =
+                    hd_et_call_if_match(e, "PATCH", path, "{\"vcpus\": 4}", admin, etag);
+                hd_et_assert_reason(&r, 412, "changed", "VM m1 was changed since it was read");
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "GET", path, NULL, admin);
+                g_assert_cmpint(json_object_get_int_member(hd_et_obj(&r), "vcpus"), ==, 1);
+                g_assert_cmpint(json_object_get_int_member(hd_et_obj(&r), "memory_mib"), ==, 2048);
+        }
+        g_assert_true(hd_et_has_event(e, admin, "vm.edit", "refused"));
+        {
+                /* a weak tag never matches (strong comparison); a list holding the ETag does */
+                g_autofree char *weak = g_strconcat("W/", etag2, NULL);
+                g_autofree char *list = g_strconcat("\"other\", ", etag2, NULL);
+                g_auto(HdEtReply) r1 =
+                    hd_et_call_if_match(e, "PATCH", path, "{\"vcpus\": 4}", admin, weak);
+                g_auto(HdEtReply) r2 =
+                    hd_et_call_if_match(e, "PATCH", path, "{\"vcpus\": 4}", admin, list);
+                hd_et_assert_error(&r1, 412, "changed");
+                g_assert_cmpuint(r2.status, ==, 200);
+                g_assert_cmpint(json_object_get_int_member(hd_et_obj(&r2), "vcpus"), ==, 4);
+        }
+        {
+                /* "*": any current VM; no If-Match: no condition (as before) */
+                g_auto(HdEtReply) r1 =
+                    hd_et_call_if_match(e, "PATCH", path, "{\"name\": \"m2\"}", admin, "*");
+                g_auto(HdEtReply) r2 = hd_et_call(e, "PATCH", path, "{\"vcpus\": 2}", admin);
+                g_assert_cmpuint(r1.status, ==, 200);
+                g_assert_cmpuint(r2.status, ==, 200);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r2), "name"), ==, "m2");
+        }
+        {
+                /* a VM that is gone: 404, not 412 */
+                g_auto(HdEtReply) r =
+                    hd_et_call_if_match(e, "PATCH", "/v1/vms/nope", "{\"vcpus\": 2}", admin, "*");
+                hd_et_assert_error(&r, 404, "not-found");
+        }
+        hd_et_proc_stop(engine, SIGTERM);
+        hd_et_rm_rf(dir);
+}
+
 static void test_bad_input(void)
 {
         g_autofree char *dir = hd_test_make_tmp_dir();
@@ -1088,5 +1177,6 @@ int main(int argc, char **argv)
         g_test_add_func("/engine-vms/concurrent-starts", test_concurrent_starts);
         g_test_add_func("/engine-vms/kill-engine", test_kill_engine);
         g_test_add_func("/engine-vms/bad-input", test_bad_input);
+        g_test_add_func("/engine-vms/if-match", test_if_match);
         return hd_et_run();
 }

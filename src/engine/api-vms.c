@@ -2,7 +2,7 @@
 /*
  * The engine API's VMs (docs/api/engine-openapi.yaml; vms.h):
  *   GET  /v1/vms?host_id=&state=&name_prefix=&limit=&offset=     POST /v1/vms
- *   GET|PATCH|DELETE /v1/vms/{id}
+ *   GET|PATCH|DELETE /v1/vms/{id}    (a VM's answers carry its ETag; PATCH honours If-Match: 412)
  *   POST /v1/vms/{id}/devices {host_id, addresses}                DELETE
  * /v1/vms/{id}/devices/{address} POST /v1/vms/{id}/start | stop | destroy
  *
@@ -75,8 +75,13 @@ static void respond_vm(HdEngine *e, HdHttpRequest *req, guint status, const char
         g_autoptr(HdVm) vm = hd_store_vm_get(e->store, id, &error);
         g_autoptr(JsonBuilder) b = json_builder_new();
 
+        g_autofree char *etag = NULL;
+
         if (!vm)
                 return hd_api_respond_gerror(req, error);
+        /* the VM's own ETag, for If-Match on PATCH */
+        etag = hd_store_vm_etag(vm->id, vm->updated_at);
+        hd_http_request_set_header(req, "ETag", etag);
         add_vm(b, vm);
         hd_api_respond_builder(req, status, b);
 }
@@ -169,7 +174,9 @@ static void edit_vm(HdEngine *e, HdHttpRequest *req, const char *id)
                 return;
         if (!hd_engine_body_vm(o, FALSE, &vb, &error))
                 return hd_api_refuse(e, req, "vm.edit", object, error);
-        if (!hd_store_vm_edit(e->store, id, vb.name, vb.memory_mib, (guint)vb.vcpus, &error))
+        /* If-Match: only while the VM is as the caller read it (412 changed otherwise) */
+        if (!hd_store_vm_edit_if(e->store, id, hd_http_request_get_header(req, "If-Match"), vb.name,
+                                 vb.memory_mib, (guint)vb.vcpus, &error))
                 return hd_api_refuse(e, req, "vm.edit", object, error);
         what = hd_api_changed_members(o);
         hd_engine_event(e, hd_api_caller(req), "vm.edit", object, "ok", what);

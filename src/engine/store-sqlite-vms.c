@@ -276,8 +276,67 @@ static gboolean vm_lock(HdStore *s, const char *id, char **name, HdVmState *stat
         return TRUE;
 }
 
+char *hd_store_vm_etag(const char *id, const char *updated_at)
+{
+        g_autofree char *text = g_strconcat(id, "\n", updated_at ? updated_at : "", NULL);
+        g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, text, -1);
+
+        return g_strdup_printf("\"vm-%.32s\"", sum);
+}
+
+/* Whether the If-Match list @header holds @etag: strong comparison (RFC 9110 13.1.1: a weak
+ * W/ tag never matches), or "*". */
+static gboolean if_match_holds(const char *header, const char *etag)
+{
+        g_auto(GStrv) tags = g_strsplit(header, ",", -1);
+
+        for (char **t = tags; *t; t++) {
+                const char *tag = g_strstrip(*t);
+                if (strcmp(tag, "*") == 0 || strcmp(tag, etag) == 0)
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+/* Inside a transaction: CHANGED unless the VM's current ETag is in @if_match (NOT_FOUND
+ * without the VM). */
+static gboolean vm_if_match(HdStore *s, const char *id, const char *if_match, GError **error)
+{
+        g_autoptr(Stmt) st = sq_prepare(s, "SELECT name, updated_at FROM vms WHERE id = ?", error);
+        g_autofree char *name = NULL;
+        g_autofree char *updated_at = NULL;
+        g_autofree char *etag = NULL;
+        int rc;
+
+        if (!st)
+                return FALSE;
+        sq_bind_text(st, 1, id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return sq_not_found(error, "vm", id);
+        if (rc != SQLITE_ROW)
+                return sq_db_fail(s, error, "vms");
+        name = sq_col_text(st, 0);
+        updated_at = sq_col_text(st, 1);
+        etag = hd_store_vm_etag(id, updated_at);
+        if (!if_match_holds(if_match, etag)) {
+                g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_CHANGED,
+                            "VM %s was changed since it was read (If-Match does not hold its "
+                            "ETag %s); read it again (GET /v1/vms/%s) and edit that",
+                            name, etag, id);
+                return FALSE;
+        }
+        return TRUE;
+}
+
 gboolean hd_store_vm_edit(HdStore *s, const char *id, const char *name, gint64 memory_mib,
                           guint vcpus, GError **error)
+{
+        return hd_store_vm_edit_if(s, id, NULL, name, memory_mib, vcpus, error);
+}
+
+gboolean hd_store_vm_edit_if(HdStore *s, const char *id, const char *if_match, const char *name,
+                             gint64 memory_mib, guint vcpus, GError **error)
 {
         g_autoptr(Stmt) st = NULL;
         g_autofree char *now = hd_store_now();
@@ -285,14 +344,18 @@ gboolean hd_store_vm_edit(HdStore *s, const char *id, const char *name, gint64 m
         int changes = 0;
         gboolean ok;
 
-        st = sq_begin_prepare(s,
-                              "UPDATE vms SET name = COALESCE(?1, name), "
-                              "memory_mib = CASE WHEN ?2 > 0 THEN ?2 ELSE memory_mib END, "
-                              "vcpus = CASE WHEN ?3 > 0 THEN ?3 ELSE vcpus END, updated_at = ?4 "
-                              "WHERE id = ?5",
-                              error);
-        if (!st)
+        if (!sq_begin(s, error))
                 return FALSE;
+        if (if_match && !vm_if_match(s, id, if_match, error))
+                return sq_end(s, FALSE, NULL);
+        st = sq_prepare(s,
+                        "UPDATE vms SET name = COALESCE(?1, name), "
+                        "memory_mib = CASE WHEN ?2 > 0 THEN ?2 ELSE memory_mib END, "
+                        "vcpus = CASE WHEN ?3 > 0 THEN ?3 ELSE vcpus END, updated_at = ?4 "
+                        "WHERE id = ?5",
+                        error);
+        if (!st)
+                return sq_end(s, FALSE, NULL);
         sq_bind_text(st, 1, name);
         sqlite3_bind_int64(st, 2, memory_mib);
         sqlite3_bind_int64(st, 3, vcpus);

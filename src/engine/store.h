@@ -39,7 +39,8 @@
  * sites (api.c, sync.c) move to the pair. The SQLite backend keeps the synchronous call.
  *
  * Errors: G_IO_ERROR for the database itself (open, I/O, corrupt), HD_STORE_ERROR for what a
- * caller can act on (NOT_FOUND, EXISTS, REFUSED with the reason).
+ * caller can act on (NOT_FOUND, EXISTS, REFUSED with the reason, CHANGED: an If-Match that no
+ * longer holds).
  */
 #pragma once
 
@@ -55,6 +56,7 @@ typedef enum {
         HD_STORE_ERROR_EXISTS,    /* the name is taken */
         HD_STORE_ERROR_REFUSED,   /* e.g. removing a host whose devices VMs use */
         HD_STORE_ERROR_FAILED,    /* the database */
+        HD_STORE_ERROR_CHANGED,   /* changed since the caller read it (If-Match) */
 } HdStoreError;
 
 typedef struct HdStore HdStore;
@@ -349,6 +351,14 @@ GPtrArray *hd_store_vms_list(HdStore *store, const HdVmFilter *filter, guint *to
 /* Edit: NULL / 0 keeps a field (memory and vCPUs apply at the next start). */
 gboolean hd_store_vm_edit(HdStore *store, const char *id, const char *name, gint64 memory_mib,
                           guint vcpus, GError **error);
+/* hd_store_vm_edit, only while the VM's ETag is in @if_match (an If-Match header: a list of
+ * quoted ETags or *; NULL: no condition), in the same transaction: CHANGED otherwise. */
+gboolean hd_store_vm_edit_if(HdStore *store, const char *id, const char *if_match, const char *name,
+                             gint64 memory_mib, guint vcpus, GError **error);
+/* A VM's strong ETag ("…", quoted): it changes with the VM's updated_at, i.e. with its name,
+ * memory, vCPUs, state, last error, hardware_changed and host devices (not with its host's name
+ * or its devices' presence). */
+char *hd_store_vm_etag(const char *id, const char *updated_at);
 /* Delete a VM that is down (REFUSED otherwise), with its device rows. */
 gboolean hd_store_vm_remove(HdStore *store, const char *id, GError **error);
 /* Add @addresses (NULL-terminated) of @host_id as requested devices, their groups' other

@@ -11,6 +11,11 @@
 //     the GPU, its audio function greyed as a placeholder -> Start -> the host's devices on
 //     vfio-pci, "Used by VM" and "Attached to VMs" -> refusals in words (a second VM sharing
 //     the GPU, maintenance of a host with a running VM) -> Stop -> back on their drivers;
+//   - Edit VM (the row's and the VM page's Edit): name and memory by keyboard, the list updated;
+//     the engine's rules checked in the dialog before anything is sent; a name another VM has
+//     refused in words; a change made through the API while the dialog is open reported as a
+//     conflict (If-Match: the engine's 412, nothing overwritten), Reload, save; the running VM's
+//     dialog says when memory and vCPUs take effect; Escape and the focus trap;
 //   - Events filtered by VM; a viewer sees none of the mutating buttons; no CSP violation or
 //     console error; axe-core on every page (no serious or critical violation).
 // Bounded (HOSTDEV_UI_DEADLINE seconds, default 240); waits are bounded waits for a state,
@@ -139,11 +144,13 @@ async function main() {
     await hostLifecycle(page, engine.url, admin, ids.office);
     await amdWords(page, engine.url, admin, ids.pve);
     await vmWorkflow(page, engine.url, admin, ids.desk1, desk);
+    await vmEdit(page, engine.url, admin);
     const violations = await page.evaluate(() => window.__cspViolations.slice());
     // the refusals provoked above; and a re-read of linux2's page that was on its way when
     // linux2 was deleted may be answered 404 (with the browser's console line for it)
     let late = page.problems.filter((p) => p.startsWith('answer 404: GET') && deletedVm && p.endsWith(`/v1/vms/${deletedVm}`)).length;
-    const problems = page.problems.filter((p) => !/status of 409|answer 409/.test(p))
+    // (412: the Edit VM dialog's conflict, provoked below)
+    const problems = page.problems.filter((p) => !/status of 4(09|12)|answer 4(09|12)/.test(p))
       .filter((p) => !(deletedVm && p.startsWith('answer 404: GET') && p.endsWith(`/v1/vms/${deletedVm}`)))
       .filter((p) => !(/status of 404/.test(p) && late-- > 0));
     ok(violations.length === 0 && problems.length === 0, 'no CSP violation, console error or failed request in the admin\'s workflow',
@@ -419,6 +426,18 @@ async function vmWorkflow(page, url, admin, deskId, desk) {
   const wrow = page.locator('tr[data-vm="win10"]');
   await wrow.waitFor();
   ok(/Running/.test(await text(wrow)) && /desk1/.test(await text(wrow)), 'the VMs list shows win10 running on desk1', await text(wrow));
+  await wrow.getByRole('button', {name: 'Edit win10'}).click();
+  const runEdit = page.getByRole('dialog', {name: 'Edit win10'});
+  await runEdit.waitFor();
+  const runNote = await text(runEdit.locator('.pf-v6-c-alert'));
+  ok(/win10 is running/.test(runNote) && /next start/.test(runNote), 'Edit of a running VM says memory and vCPUs take effect at its next start', runNote);
+  await page.keyboard.press('Escape');
+  await runEdit.waitFor({state: 'detached'});
+  // (bounded wait: the list may be re-rendering for an event; the focus must land there all the same)
+  const back = await page.waitForFunction(() => document.activeElement && document.activeElement.getAttribute('aria-label') === 'Edit win10',
+    null, {timeout: 5000}).then(() => true, () => false);
+  ok(back, 'Escape closes the Edit dialog and gives the focus back to its Edit button',
+    await page.evaluate(() => document.activeElement && document.activeElement.outerHTML));
   await page.getByLabel('Filter VMs by status').selectOption('running');
   await page.waitForFunction(() => document.querySelectorAll('tr[data-vm]').length === 1);
   ok(await page.locator('tr[data-vm="win10"]').count() === 1, 'the status filter keeps the running VM only');
@@ -487,11 +506,132 @@ async function vmWorkflow(page, url, admin, deskId, desk) {
   ok(/vm\.hardware_changed/.test(await text(page.locator('tbody'))), '"Events of win10" opens Events filtered by the VM, its hardware change listed');
 }
 
+// Edit VM: the row's Edit by keyboard, the engine's rules in the dialog (nothing sent while a field
+// breaks one), a taken name refused in words, a concurrent change through the API reported and
+// not overwritten, Reload, the VM page's Edit.
+async function vmEdit(page, url, admin) {
+  const vm = (await http(url, 'POST', '/v1/vms', admin, {name: 'edit1', memory_mib: 1024, vcpus: 1})).json;
+  const other = await http(url, 'POST', '/v1/vms', admin, {name: 'taken1'});
+  ok(vm && vm.id && other.status === 201, 'VMs edit1 and taken1 are created through the API', JSON.stringify(vm));
+  const patches = []; // the portal's PATCHes: body, If-Match, the engine's status
+  const onReq = (r) => { if (r.method() === 'PATCH') patches.push({body: r.postData(), ifMatch: r.headers()['if-match'], status: 0}); };
+  const onResp = (r) => {
+    const p = patches.find((x) => !x.status && r.request().method() === 'PATCH');
+    if (p) p.status = r.status();
+  };
+  page.on('request', onReq);
+  page.on('response', onResp);
+  const shown = () => patches.map((p) => JSON.stringify(p)).join('\n');
+  await page.goto(`${url}/#/vms`);
+  const row = page.locator('tr[data-vm="edit1"]');
+  await row.waitFor();
+
+  // by keyboard: Enter on the row's Edit, the focus in Name, the values the engine has
+  await row.getByRole('button', {name: 'Edit edit1'}).focus();
+  await page.keyboard.press('Enter');
+  const dlg = page.getByRole('dialog', {name: 'Edit edit1'});
+  await dlg.waitFor();
+  const nameIn = dlg.getByLabel('Name', {exact: true});
+  const memIn = dlg.getByLabel('Memory (MiB)');
+  const cpuIn = dlg.getByLabel('vCPUs');
+  ok(await nameIn.evaluate((e) => e === document.activeElement), 'the Edit dialog puts the focus in Name');
+  ok(await nameIn.inputValue() === 'edit1' && await memIn.inputValue() === '1024' && await cpuIn.inputValue() === '1',
+    'the Edit dialog shows the VM\'s name, memory and vCPUs');
+  // the focus trap: Tab through every control and back, never leaving the dialog
+  let inside = true;
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press('Tab');
+    inside = inside && await dlg.evaluate((d) => d.contains(document.activeElement));
+  }
+  ok(inside, 'Tab keeps the focus inside the Edit dialog');
+  await shot(page, '36-vm-edit-dialog');
+
+  // the engine's rules, in the dialog, before anything is sent
+  await nameIn.fill('-bad name');
+  await memIn.fill('8');
+  await cpuIn.fill('2000');
+  await dlg.getByRole('button', {name: 'Save edit1'}).click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=edit-vm] [aria-invalid=true]').length === 3);
+  const helps = await dlg.locator('.pf-v6-c-helper-text__item.pf-m-error').allTextContents();
+  ok(/1 to 64 of A-Z a-z 0-9/.test(helps[0] || '') && /from 16 to 16777216/.test(helps[1] || '') && /from 1 to 1024/.test(helps[2] || ''),
+    'a bad name, memory and vCPU count are each refused under their field in the engine\'s words', helps.join(' | '));
+  ok(await nameIn.evaluate((e) => e === document.activeElement), 'the focus goes to the first wrong field');
+  ok(await memIn.getAttribute('aria-describedby') !== null && await memIn.getAttribute('aria-invalid') === 'true', 'the wrong field is marked invalid for assistive technology');
+  ok(patches.length === 0, 'nothing is sent while a field breaks a rule', shown());
+  await shot(page, '37-vm-edit-invalid');
+
+  // a name another VM has: the engine's refusal in the dialog
+  await nameIn.fill('taken1');
+  await memIn.fill('1024');
+  await cpuIn.fill('1');
+  await dlg.getByRole('button', {name: 'Save edit1'}).click();
+  const takenAlert = dlg.locator('.hd-edit-messages .pf-v6-c-alert').first();
+  await takenAlert.waitFor();
+  const taken = await text(takenAlert);
+  ok(/name is taken/i.test(taken) && /taken1/.test(taken), 'a name another VM has is refused in words in the dialog', taken);
+  ok(await dlg.isVisible(), 'the dialog stays open after a refusal');
+
+  // name and memory by keyboard; Enter saves; the list shows the new values
+  await nameIn.fill('');
+  await nameIn.focus();
+  await page.keyboard.type('edit2');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('4096');
+  await page.keyboard.press('Enter');
+  await dlg.waitFor({state: 'detached'});
+  const row2 = page.locator('tr[data-vm="edit2"]');
+  await row2.waitFor();
+  ok(/4096 MiB/.test(await text(row2)) && await page.locator('tr[data-vm="edit1"]').count() === 0,
+    'after Save the VMs list shows edit2 with 4096 MiB, and no edit1', await text(row2));
+  const saved = (await http(url, 'GET', `/v1/vms/${vm.id}`, admin)).json;
+  ok(saved.name === 'edit2' && saved.memory_mib === 4096 && saved.vcpus === 1, 'the engine has the new name and memory, the vCPUs untouched', JSON.stringify(saved));
+  ok(patches.length === 2 && JSON.stringify(JSON.parse(patches[1].body)) === '{"name":"edit2","memory_mib":4096}',
+    'the PATCH carries only the members that changed', shown());
+  ok(patches.length === 2 && patches.every((p) => /^"vm-[0-9a-f]+"$/.test(p.ifMatch || '')),
+    'each PATCH carries the VM\'s ETag in If-Match', shown());
+  ok(/saved/.test(await alertText(page)), 'the page says the edit was saved');
+
+  // a concurrent change: the VM's page, Edit open, the memory changed through the API, then Save
+  await row2.getByRole('link', {name: 'edit2'}).click();
+  await page.getByRole('heading', {name: 'edit2'}).waitFor();
+  await page.getByRole('button', {name: 'Edit edit2'}).click();
+  const dlg2 = page.getByRole('dialog', {name: 'Edit edit2'});
+  await dlg2.waitFor();
+  const theirs = await http(url, 'PATCH', `/v1/vms/${vm.id}`, admin, {memory_mib: 8192});
+  ok(theirs.status === 200, 'someone else changes the memory through the API while the dialog is open', JSON.stringify(theirs.json));
+  await dlg2.getByLabel('vCPUs').fill('4');
+  await dlg2.getByRole('button', {name: 'Save edit2'}).click();
+  const conflict = page.getByTestId('edit-conflict');
+  await conflict.waitFor();
+  const ctext = await text(conflict);
+  ok(/changed by someone else: reload/.test(ctext) && /memory \(MiB\) 4096 → 8192/.test(ctext),
+    'Save after a concurrent change says "changed by someone else: reload" and what changed', ctext);
+  const kept = (await http(url, 'GET', `/v1/vms/${vm.id}`, admin)).json;
+  ok(kept.memory_mib === 8192 && kept.vcpus === 1 && patches.length === 3 && patches[2].status === 412,
+    'the other change is not overwritten: the engine refused the stale If-Match with 412', `${JSON.stringify(kept)}\n${shown()}`);
+  await shot(page, '38-vm-edit-conflict');
+  await conflict.getByRole('button', {name: 'Reload edit2'}).click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=edit-vm] input[type=number]').value === '8192');
+  ok(await page.getByTestId('edit-conflict').count() === 0, 'Reload shows the VM as it is now (8192 MiB) and clears the conflict');
+  await dlg2.getByLabel('vCPUs').fill('4');
+  await dlg2.getByRole('button', {name: 'Save edit2'}).click();
+  await dlg2.waitFor({state: 'detached'});
+  await page.waitForFunction(() => {
+    const dt = [...document.querySelectorAll('.hd-vm-general dt')].find((d) => d.textContent === 'vCPUs');
+    return dt && dt.nextElementSibling.textContent === '4';
+  });
+  const after = (await http(url, 'GET', `/v1/vms/${vm.id}`, admin)).json;
+  ok(after.vcpus === 4 && after.memory_mib === 8192, 'after Reload the edit is saved on top of the other change; General shows 4 vCPUs', JSON.stringify(after));
+  page.off('request', onReq);
+  page.off('response', onResp);
+}
+
 async function viewerSession(browser, url, viewer, ids) {
   const page = await newPage(browser);
   await login(page, url, viewer);
   page.problems.length = 0;
-  const mutating = /^(Maintenance|Reboot|Reboot now|Activate|Refresh|Remove|Add host|Apply|Create VM|Start|Stop|Destroy|Delete|Add host devices)/;
+  const mutating = /^(Maintenance|Reboot|Reboot now|Activate|Refresh|Remove|Add host|Apply|Create VM|Edit|Start|Stop|Destroy|Delete|Add host devices)/;
   const check = async (where) => {
     const b = await page.getByRole('button').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') || e.textContent.trim()));
     ok(!b.some((x) => mutating.test(x)), `a viewer sees no mutating button on ${where}`, b.join(', '));
@@ -512,10 +652,15 @@ async function viewerSession(browser, url, viewer, ids) {
   await page.getByRole('tab', {name: 'Host devices'}).click();
   await page.locator('tr[data-address="0000:01:00.1"]').waitFor();
   await check('the VM\'s Host devices');
+  ok(await page.getByRole('button', {name: /^Edit/}).count() === 0, 'a viewer has no Edit button on the VM\'s page');
   await shot(page, '34-viewer-vm-devices');
   const status = await page.evaluate(async () => (await fetch('/v1/vms', {method: 'POST', credentials: 'same-origin',
     headers: {'Content-Type': 'application/json', 'X-Hostdev-CSRF': '1'}, body: JSON.stringify({name: 'x'})})).status);
   ok(status === 403, 'a viewer\'s Create VM by hand is 403', String(status));
+  const win10 = (await page.evaluate(async () => (await fetch('/v1/vms?name_prefix=win10', {credentials: 'same-origin'})).json())).vms[0];
+  const edit = await page.evaluate(async (id) => (await fetch(`/v1/vms/${id}`, {method: 'PATCH', credentials: 'same-origin',
+    headers: {'Content-Type': 'application/json', 'X-Hostdev-CSRF': '1'}, body: JSON.stringify({vcpus: 2})})).status, win10.id);
+  ok(edit === 403, 'a viewer\'s edit of a VM by hand is 403', String(edit));
   const violations = await page.evaluate(() => window.__cspViolations.slice());
   const problems = page.problems.filter((p) => !/status of 403|answer 403/.test(p));
   ok(violations.length === 0 && problems.length === 0, 'no CSP violation or console error in the viewer\'s session', [...violations, ...problems].join('\n'));

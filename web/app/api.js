@@ -1,6 +1,9 @@
 // The engine's API (docs/api/engine-openapi.yaml) from the portal: same origin, the session
 // cookie (HttpOnly: this script never sees it), and on every call that changes something the
 // header X-Hostdev-CSRF: 1 the engine requires of cookie-authenticated calls.
+//
+// api(method, path, body) answers the JSON; with {etag: true} it answers {json, etag} (the
+// answer's ETag header, null without one); {headers} adds request headers (If-Match).
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -10,8 +13,8 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(method, path, body) {
-  const opts = {method, credentials: 'same-origin', headers: {Accept: 'application/json'}};
+export async function api(method, path, body, {headers = {}, etag = false} = {}) {
+  const opts = {method, credentials: 'same-origin', headers: {Accept: 'application/json', ...headers}};
   if (method !== 'GET') opts.headers['X-Hostdev-CSRF'] = '1';
   if (body !== undefined) {
     opts.headers['Content-Type'] = 'application/json';
@@ -34,7 +37,7 @@ export async function api(method, path, body) {
       window.dispatchEvent(new CustomEvent('hd-unauthorized', {detail: err ? err.message : ''}));
     throw new ApiError(r.status, err ? err.code : 'failed', err ? err.message : `${r.status} ${r.statusText}`);
   }
-  return json;
+  return etag ? {json, etag: r.headers.get('ETag')} : json;
 }
 
 export const q = (params) => {

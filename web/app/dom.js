@@ -31,6 +31,18 @@ export function clear(el) {
   return el;
 }
 
+// Re-render @el with @render() (which fills it again) without losing the keyboard's place: a
+// focused control inside it with an aria-label gets the focus back in its new copy (the pages
+// re-read on every event; a keyboard user's Edit or Start button must not drop to <body>).
+export function rerender(el, render) {
+  const a = document.activeElement;
+  const name = a && el.contains(a) ? a.getAttribute('aria-label') : null;
+  render();
+  if (!name) return;
+  const again = [...el.querySelectorAll('[aria-label]')].find((x) => x.getAttribute('aria-label') === name);
+  if (again) again.focus();
+}
+
 // A button; when its handler returns a promise (an API call), the button shows the progress:
 // disabled, aria-busy and PatternFly's in-progress look until the call ends.
 export function button(text, onclick, {variant = 'secondary', label, small = false, disabled = false} = {}) {

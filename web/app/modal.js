@@ -1,15 +1,21 @@
 // A PatternFly modal dialog: focus moves into it, Tab stays inside, Escape closes it, focus
-// returns to what opened it.
+// returns to what opened it (or, when the page re-rendered meanwhile, to the button of the same
+// name that replaced it).
 import {h} from './dom.js';
 
 export function openModal(title, body, actions, {wide = false} = {}) {
   const opener = document.activeElement;
+  const openerLabel = opener && opener.getAttribute ? opener.getAttribute('aria-label') : null;
   const titleId = `hd-modal-title-${Date.now()}`;
   let backdrop;
   const close = () => {
     document.removeEventListener('keydown', onKey, true);
     backdrop.remove();
-    if (opener && opener.focus) opener.focus();
+    if (opener && opener.isConnected && opener.focus) opener.focus();
+    else if (openerLabel) {
+      const again = [...document.querySelectorAll('button[aria-label]')].find((b) => b.getAttribute('aria-label') === openerLabel);
+      if (again) again.focus();
+    }
   };
   const closeBtn = h('button', {type: 'button', class: 'pf-v6-c-button pf-m-plain', 'aria-label': 'Close', onclick: close},
     h('span', {class: 'pf-v6-c-button__icon', 'aria-hidden': 'true'}, '×'));

@@ -1,12 +1,14 @@
 // A VM: General (state, host it is pinned to, memory, vCPUs, hardware changed and why, the last
 // error) and Host devices (requested devices, and the rest of their IOMMU groups greyed as
 // placeholders that cannot be removed; the Add dialog: pick the host, which pins the VM,
-// filter by class, pick devices and see which placeholders they bring). Start / Stop / Destroy
-// with the engine's refusals in words. Re-read when an event names the VM or its host.
+// filter by class, pick devices and see which placeholders they bring). Edit (name, memory,
+// vCPUs: vmedit.js), Start / Stop / Destroy with the engine's refusals in words. Re-read when an
+// event names the VM or its host.
 import {api} from './api.js';
-import {h, clear, append, button, alert, select, label} from './dom.js';
+import {h, clear, rerender, append, button, alert, select, label} from './dom.js';
 import {subscribe, debounce} from './feed.js';
 import {openModal} from './modal.js';
+import {editVm} from './vmedit.js';
 
 const stateColor = {down: 'grey', starting: 'blue', running: 'green', stopping: 'orange'};
 const stateText = {down: 'Down', starting: 'Starting', running: 'Running', stopping: 'Stopping'};
@@ -17,8 +19,9 @@ export function vmStateLabel(vm) {
   return l;
 }
 
-// Start (down), Stop and Destroy (running, stopping), Delete (down) for an admin; null for a
-// viewer. @show(variant, title, text) puts the answer on the page; @after() re-reads.
+// Edit (any state: vmedit.js), Start (down), Stop and Destroy (running, stopping), Delete (down)
+// for an admin; null for a viewer. @show(variant, title, text) puts the answer on the page;
+// @after() re-reads.
 export function vmActions(vm, ctx, show, after, {small = false, deleted = null} = {}) {
   if (!ctx.admin) return null;
   const path = (verb) => `/v1/vms/${encodeURIComponent(vm.id)}${verb ? '/' + verb : ''}`;
@@ -32,6 +35,8 @@ export function vmActions(vm, ctx, show, after, {small = false, deleted = null} 
     if (after) after();
   };
   const list = [];
+  // not the call's promise: the button keeps the focus, which the dialog gives back on Escape
+  list.push(button('Edit', () => { editVm(vm, show, after); }, {small, label: `Edit ${vm.name}`}));
   if (vm.state === 'down')
     list.push(button('Start', () => act(`Start ${vm.name}`, 'running', () => api('POST', path('start'))),
       {small, variant: 'primary', label: `Start ${vm.name}`}));
@@ -96,7 +101,7 @@ export function vmPage(el, id, tab, ctx) {
       show('danger', 'The VM cannot be read', e.message);
       return;
     }
-    renderHeader();
+    rerender(header, renderHeader);
     clear(body).append(tab === 'devices' ? devicesTab() : general());
   }
 

@@ -1,7 +1,8 @@
 // VMs: one page of GET /v1/vms at a time (name prefix, state and host filters, pagination: the
-// engine's), with status, host and host devices; Create VM. Re-read when an event names a VM.
+// engine's), with status, host and host devices; Create VM; each row's actions (vm.js: Edit,
+// Start, Stop, ...). Re-read when an event names a VM.
 import {api, q} from './api.js';
-import {h, clear, button, alert, field, select, label} from './dom.js';
+import {h, clear, rerender, button, alert, field, select, label} from './dom.js';
 import {subscribe, debounce} from './feed.js';
 import {openModal} from './modal.js';
 import {vmStateLabel, vmActions, devicesText} from './vm.js';
@@ -30,7 +31,7 @@ export function vmsPage(el, ctx) {
       state.offset = Math.max(0, Math.floor((r.total - 1) / state.limit) * state.limit);
       return load();
     }
-    clear(tableWrap).append(table(r.vms));
+    rerender(tableWrap, () => clear(tableWrap).append(table(r.vms)));
     clear(pager).append(pagination(r.total));
   }
 
