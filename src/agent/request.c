@@ -296,3 +296,88 @@ void hd_kernel_args_body_clear(HdKernelArgsBody *a)
         g_clear_pointer(&a->custom, g_ptr_array_unref);
         g_clear_pointer(&a->remove, g_ptr_array_unref);
 }
+
+gboolean hd_body_parse_sriov(JsonObject *o, HdSriovBody *out, GError **error)
+{
+        static const char *const members[] = {"numvfs", "autoprobe", "persist",
+                                              "dry_run", "timeout",   NULL};
+        guint64 numvfs = G_MAXUINT64, timeout = 60;
+        gboolean autoprobe = FALSE;
+
+        memset(out, 0, sizeof(*out));
+        out->autoprobe = -1;
+        if (!hd_body_check_members(o, members, error) ||
+            !hd_body_get_uint(o, "numvfs", &numvfs, error) ||
+            !hd_body_get_bool(o, "autoprobe", &autoprobe, error) ||
+            !hd_body_get_bool(o, "persist", &out->persist, error) ||
+            !hd_body_get_bool(o, "dry_run", &out->dry_run, error) ||
+            !hd_body_get_uint(o, "timeout", &timeout, error))
+                return FALSE;
+        if (json_object_has_member(o, "autoprobe"))
+                out->autoprobe = autoprobe ? 1 : 0;
+        if (numvfs != G_MAXUINT64) {
+                if (numvfs > 65535)
+                        return invalid(error, "\"numvfs\" must be 0..65535");
+                out->has_numvfs = TRUE;
+                out->numvfs = (guint)numvfs;
+        }
+        if (!out->has_numvfs && out->autoprobe < 0)
+                return invalid(error, "give \"numvfs\" (0 removes the VFs), \"autoprobe\", or "
+                                      "both");
+        if (timeout < 1 || timeout > 3600)
+                return invalid(error, "\"timeout\" must be 1..3600 seconds");
+        out->timeout_s = (guint)timeout;
+        return TRUE;
+}
+
+/* A name the kernel could list in sys/class/mdev_bus or mdev_supported_types: one path
+ * component, printable. */
+static gboolean mdev_name_ok(const char *s)
+{
+        if (!*s || strlen(s) > 255 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+                return FALSE;
+        for (const char *p = s; *p; p++)
+                if (*p == '/' || !g_ascii_isgraph(*p))
+                        return FALSE;
+        return TRUE;
+}
+
+gboolean hd_body_parse_mdev(JsonObject *o, gboolean create, HdMdevBody *out, GError **error)
+{
+        static const char *const create_members[] = {"parent",  "type",    "uuid",
+                                                     "persist", "dry_run", NULL};
+        static const char *const remove_members[] = {"persist", "dry_run", NULL};
+        const char *parent = NULL, *type = NULL, *uuid = NULL;
+
+        memset(out, 0, sizeof(*out));
+        if (!hd_body_check_members(o, create ? create_members : remove_members, error) ||
+            !hd_body_get_string(o, "parent", &parent, error) ||
+            !hd_body_get_string(o, "type", &type, error) ||
+            !hd_body_get_string(o, "uuid", &uuid, error) ||
+            !hd_body_get_bool(o, "persist", &out->persist, error) ||
+            !hd_body_get_bool(o, "dry_run", &out->dry_run, error))
+                return FALSE;
+        if (!create)
+                return TRUE;
+        if (!parent || !mdev_name_ok(parent))
+                return invalid(error, "\"parent\" is required: the parent's PCI address or its "
+                                      "mdev_bus name (GET /v1/mdev lists the parents)");
+        if (!type || !mdev_name_ok(type))
+                return invalid(error, "\"type\" is required: one of the parent's types (GET "
+                                      "/v1/mdev lists them)");
+        if (uuid && !hd_mdev_uuid_parse(uuid, NULL))
+                return invalid(error, "\"uuid\" must be a UUID in canonical form (8-4-4-4-12 "
+                                      "lowercase hex digits); leave it out and the agent makes "
+                                      "one");
+        out->parent = g_strdup(parent);
+        out->type = g_strdup(type);
+        out->uuid = g_strdup(uuid);
+        return TRUE;
+}
+
+void hd_mdev_body_clear(HdMdevBody *a)
+{
+        g_clear_pointer(&a->parent, g_free);
+        g_clear_pointer(&a->type, g_free);
+        g_clear_pointer(&a->uuid, g_free);
+}
