@@ -2357,6 +2357,119 @@ static void test_mdev(void)
         daemon_stop(d);
 }
 
+#define NIC_PF "0000:01:00.0" /* sriov-nic: ice, ens1f0, 4 VFs */
+#define NIC_VF0 "0000:01:01.0"
+#define IGB_VF0 "0000:02:10.0" /* igb: no trust */
+#define NVME_VF "0000:03:00.1"  /* not a NIC */
+
+/* A NIC VF's network settings: GET is `hostdev sriov-vf VF --json`'s object, PUT changes
+ * them through the PF (dry run, refusals 400 naming the field, a setting the driver lacks
+ * set back and answered 400). */
+static void test_vf_net(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-nic");
+        Daemon *d = daemon_start(fx, NULL);
+        Reply r;
+
+        {
+                g_autoptr(JsonNode) root = NULL;
+                const char *args[] = {"sriov-vf", NIC_VF0, NULL};
+                g_autoptr(JsonNode) cli = cli_json_node(fx, args);
+                JsonObject *o;
+                r = request(d, "GET", "/v1/devices/" NIC_VF0 "/vf-net", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                o = body_object(&r, &root);
+                g_assert_cmpstr(json_object_get_string_member(o, "pf"), ==, NIC_PF);
+                g_assert_cmpstr(json_object_get_string_member(o, "netdev"), ==, "ens1f0");
+                g_assert_cmpint(json_object_get_int_member(o, "index"), ==, 0);
+                json_object_remove_member(json_node_get_object(cli), "dry_run");
+                json_object_remove_member(json_node_get_object(cli), "writes");
+                g_assert_true(json_node_equal(root, cli));
+                reply_clear(&r);
+        }
+        r = request(d, "GET", "/v1/devices/" NIC_PF "/vf-net", NULL);
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/devices/" NVME_VF "/vf-net", NULL);
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/devices/0000:09:00.0/vf-net", NULL);
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/devices/" NIC_VF0 "/vf-net", "{\"trust\": true}");
+        assert_error(&r, 405, "method-not-allowed");
+        reply_clear(&r);
+        {
+                const char *bad[] = {"{}", "{\"qos\": 1}", "{\"vlan\": 5000}",
+                                     "{\"vlan\": 10, \"qos\": 8}", "{\"mac\": null}",
+                                     "{\"mac\": \"52:54:00\"}", "{\"link_state\": \"up\"}",
+                                     "{\"vlan\": 10, \"vlan_proto\": \"802.1x\"}",
+                                     "{\"mac\": \"01:00:5e:00:00:01\"}", "{\"trust\": 1}",
+                                     NULL};
+                for (const char *const *b = bad; *b; b++) {
+                        r = request(d, "PUT", "/v1/devices/" NIC_VF0 "/vf-net", *b);
+                        assert_error(&r, 400, "invalid-argument");
+                        reply_clear(&r);
+                }
+        }
+        r = request(d, "PUT", "/v1/devices/" NIC_PF "/vf-net", "{\"trust\": true}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        /* a dry run changes nothing */
+        {
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *o;
+                r = request(d, "PUT", "/v1/devices/" NIC_VF0 "/vf-net",
+                            "{\"vlan\": 200, \"qos\": 5, \"dry_run\": true}");
+                g_assert_cmpuint(r.status, ==, 200);
+                o = body_object(&r, &root);
+                g_assert_true(json_object_get_boolean_member(o, "dry_run"));
+                g_assert_cmpint(json_object_get_int_member(o, "changed"), ==, 1);
+                g_assert_cmpint(json_object_get_int_member(
+                                    json_object_get_object_member(o, "net"), "vlan"),
+                                ==, 100);
+                reply_clear(&r);
+        }
+        {
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *net;
+                r = request(d, "PUT", "/v1/devices/" NIC_VF0 "/vf-net",
+                            "{\"mac\": \"52:54:00:12:34:56\", \"vlan\": 200, \"qos\": 5, "
+                            "\"trust\": true, \"max_tx_rate\": 1000}");
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_cmpint(json_object_get_int_member(body_object(&r, &root), "changed"),
+                                ==, 4);
+                reply_clear(&r);
+                g_clear_pointer(&root, json_node_unref);
+                r = request(d, "GET", "/v1/devices/" NIC_VF0 "/vf-net", NULL);
+                net = json_object_get_object_member(body_object(&r, &root), "net");
+                g_assert_cmpstr(json_object_get_string_member(net, "mac"), ==,
+                                "52:54:00:12:34:56");
+                g_assert_cmpint(json_object_get_int_member(net, "vlan"), ==, 200);
+                g_assert_cmpint(json_object_get_int_member(net, "qos"), ==, 5);
+                g_assert_true(json_object_get_boolean_member(net, "trust"));
+                g_assert_cmpint(json_object_get_int_member(net, "max_tx_rate"), ==, 1000);
+                g_assert_cmpint(json_object_get_int_member(net, "min_tx_rate"), ==, 0);
+                reply_clear(&r);
+        }
+        /* igb has no trust: refused, the MAC set before it set back */
+        {
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *net;
+                r = request(d, "PUT", "/v1/devices/" IGB_VF0 "/vf-net",
+                            "{\"mac\": \"52:54:00:00:00:07\", \"trust\": true}");
+                assert_error(&r, 400, "invalid-argument");
+                g_assert_nonnull(strstr(r.body, "trust"));
+                reply_clear(&r);
+                r = request(d, "GET", "/v1/devices/" IGB_VF0 "/vf-net", NULL);
+                net = json_object_get_object_member(body_object(&r, &root), "net");
+                g_assert_cmpstr(json_object_get_string_member(net, "mac"), !=,
+                                "52:54:00:00:00:07");
+                reply_clear(&r);
+        }
+        daemon_stop(d);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -2386,5 +2499,6 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/sriov", test_sriov);
         g_test_add_func("/agent/sriov-holds-reboot", test_sriov_holds_reboot);
         g_test_add_func("/agent/mdev", test_mdev);
+        g_test_add_func("/agent/vf-net", test_vf_net);
         return g_test_run();
 }

@@ -18,7 +18,8 @@
  *   api-devices.c      /v1/devices, /v1/groups, detach / attach / verify
  *   api-host.c         /v1/host, /v1/host/reboot, /v1/kernel-args
  *   api-vms.c          /v1/vms: libvirt domains and the host devices detached for them
- *   api-sriov.c        /v1/devices/{pf}/sriov (the VF count), /v1/mdev (mediated devices)
+ *   api-sriov.c        /v1/devices/{pf}/sriov (the VF count), /v1/devices/{vf}/vf-net (a NIC
+ *                      VF's network settings), /v1/mdev (mediated devices)
  *   ops.c              running a mutation in a thread under the agent's per-group queue
  *   inventory-watch.c  the inventory generation, its ETag, the cached JSON, uevents/inotify
  *   metrics.c          Prometheus counters and the request latency histogram
@@ -145,6 +146,8 @@ gboolean hd_api_vms(HdRequest *req);
 gboolean hd_api_mdev(HdRequest *req);
 /* GET/POST /v1/devices/{address}/sriov */
 void hd_api_sriov(HdRequest *req, const HdAddress *addr);
+/* GET/PUT /v1/devices/{address}/vf-net */
+void hd_api_vf_net(HdRequest *req, const HdAddress *addr);
 
 /* api-vms.c: give back the devices of VMs that are no longer running (at start). */
 void hd_agent_vms_reconcile(HdAgent *agent);

@@ -7,7 +7,7 @@
  * groups --json) POST /v1/devices/{address}/detach    {group, dry_run, force, persist} (hostdev
  * detach --json) POST /v1/devices/{address}/attach    {group, dry_run, driver} (hostdev attach
  * --json) POST /v1/devices/{address}/verify    {}                                      (hostdev
- * verify --json) GET|POST /v1/devices/{address}/sriov: api-sriov.c. The objects are the library's (json-export.h), so the API and the CLI's --json
+ * verify --json) GET|POST /v1/devices/{address}/sriov and GET|PUT .../vf-net: api-sriov.c. The objects are the library's (json-export.h), so the API and the CLI's --json
  * agree.
  */
 #include "config.h"
@@ -245,6 +245,8 @@ gboolean hd_api_devices(HdRequest *req)
                 get_device(req, &addr);
         else if (strcmp(req->segments[2], "sriov") == 0)
                 hd_api_sriov(req, &addr);
+        else if (strcmp(req->segments[2], "vf-net") == 0)
+                hd_api_vf_net(req, &addr);
         else
                 post_action(req, &addr, req->segments[2]);
         return TRUE;

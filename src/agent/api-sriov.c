@@ -5,6 +5,12 @@
  *                                  (hostdev sriov PF --json), with "generation"
  *   POST /v1/devices/{pf}/sriov    {numvfs, autoprobe, persist, dry_run, timeout}: the VF count
  *                                  transaction (hostdev sriov PF --numvfs N --json)
+ *   GET  /v1/devices/{vf}/vf-net   a NIC VF's network settings on its PF (MAC, VLAN and QoS,
+ *                                  spoof check, trust, link state, TX rates) and whether they
+ *                                  are saved for a VM (hostdev sriov-vf VF --json)
+ *   PUT  /v1/devices/{vf}/vf-net   {mac, vlan, qos, vlan_proto, spoofchk, trust, link_state,
+ *                                  min_tx_rate, max_tx_rate, dry_run}: change them, one netlink
+ *                                  request per field, set back when one is refused
  *   GET  /v1/mdev                  {"generation", "parents": [...], "mdevs": [...]}: the mdev
  *                                  parents with their types and capacity, and the instances
  *                                  (hostdev mdev types/list --json); ETag, If-None-Match and
@@ -142,6 +148,140 @@ void hd_api_sriov(HdRequest *req, const HdAddress *addr)
                 post_sriov(req, addr);
         else
                 hd_respond_bad_method(req->msg, "GET, POST");
+}
+
+/* ---- VF network settings ------------------------------------------------------------------ */
+
+/* A PF without a network interface has no VF network settings: the caller's mistake (400),
+ * not the host's failure. */
+static void vf_net_error_for_api(GError *error)
+{
+        if (g_error_matches(error, HD_ERROR, HD_ERROR_NOT_SUPPORTED))
+                error->code = HD_ERROR_INVALID_ARGUMENT;
+}
+
+/* The VF's PF, index and the PF's settings now. */
+static HdVfNetInfo *vf_net_load(HdCtx *ctx, const HdAddress *vf, HdAddress *pf, guint *index,
+                                GError **error)
+{
+        HdVfNetInfo *info;
+
+        if (!hd_vf_net_resolve_vf(ctx, vf, pf, index, error))
+                return NULL;
+        info = hd_vf_net_read(ctx, pf, error);
+        if (!info && error)
+                vf_net_error_for_api(*error);
+        return info;
+}
+
+static JsonBuilder *vf_net_answer(HdCtx *ctx, const HdAddress *vf, const HdAddress *pf,
+                                  guint index, const HdVfNetInfo *info)
+{
+        JsonBuilder *b = json_builder_new();
+        char vf_name[HD_ADDRESS_STRLEN];
+
+        json_builder_begin_object(b);
+        hd_json_add_vf_net_state(b, ctx, pf, info->netdev, index, hd_address_format(vf, vf_name),
+                                 hd_vf_net_info_get(info, index));
+        return b;
+}
+
+static void get_vf_net(HdRequest *req, const HdAddress *addr)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdVfNetInfo) info = NULL;
+        g_autoptr(JsonBuilder) b = NULL;
+        HdAddress pf;
+        guint index;
+
+        info = vf_net_load(req->agent->ctx, addr, &pf, &index, &error);
+        if (!info)
+                return hd_respond_gerror(req->msg, error);
+        b = vf_net_answer(req->agent->ctx, addr, &pf, index, info);
+        json_builder_end_object(b);
+        hd_respond_builder(req->msg, HD_HTTP_OK, b);
+}
+
+typedef struct {
+        HdAddress address;
+        HdVfNetBody b;
+} VfNetArgs;
+
+static JsonBuilder *run_vf_net(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)
+{
+        VfNetArgs *a = data;
+        g_autoptr(HdVfNetInfo) info = NULL;
+        HdVfNetSettings s = a->b.s;
+        const HdVfNet *cur;
+        HdAddress pf;
+        guint index, changed = 0;
+        JsonBuilder *b;
+
+        hd_ctx_set_dry_run(ctx, a->b.dry_run);
+        info = vf_net_load(ctx, &a->address, &pf, &index, error);
+        if (!info)
+                return NULL;
+        /* a TX rate left out keeps the PF's value */
+        cur = hd_vf_net_info_get(info, index);
+        if (s.has_rate && !a->b.has_min_rate)
+                s.min_tx_rate = cur ? cur->min_tx_rate : 0;
+        if (s.has_rate && !a->b.has_max_rate)
+                s.max_tx_rate = cur ? cur->max_tx_rate : 0;
+        if (!hd_vf_net_set(ctx, &pf, index, &s, &changed, error)) {
+                vf_net_error_for_api(*error);
+                return NULL;
+        }
+        if (!a->b.dry_run) {
+                /* what the PF says now */
+                hd_vf_net_info_free(g_steal_pointer(&info));
+                if (!(info = hd_vf_net_read(ctx, &pf, error)))
+                        return NULL;
+        }
+        b = vf_net_answer(ctx, &a->address, &pf, index, info);
+        json_builder_set_member_name(b, "changed");
+        json_builder_add_int_value(b, changed);
+        json_builder_set_member_name(b, "dry_run");
+        json_builder_add_boolean_value(b, a->b.dry_run);
+        hd_json_add_write_log(b, ctx);
+        json_builder_end_object(b);
+        return b;
+}
+
+static void put_vf_net(HdRequest *req, const HdAddress *addr)
+{
+        g_autoptr(JsonObject) body = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GArray) addrs = NULL;
+        VfNetArgs *args;
+        HdAddress pf;
+        guint index;
+
+        body = hd_request_json_object(req);
+        if (!body)
+                return;
+        args = g_new0(VfNetArgs, 1);
+        args->address = *addr;
+        /* 400 (not a VF) and 404 before queueing */
+        if (!hd_body_parse_vf_net(body, &args->b, &error) ||
+            !hd_vf_net_resolve_vf(req->agent->ctx, addr, &pf, &index, &error)) {
+                g_free(args);
+                return hd_respond_gerror(req->msg, error);
+        }
+        addrs = g_array_new(FALSE, FALSE, sizeof(HdAddress));
+        g_array_append_val(addrs, *addr);
+        hd_agent_run_op(req, "vf-net", req->segments[1],
+                        args->b.dry_run ? HD_OP_READ : HD_OP_CHANGES_HOST, addrs, run_vf_net,
+                        args, g_free);
+}
+
+void hd_api_vf_net(HdRequest *req, const HdAddress *addr)
+{
+        if (strcmp(req->method, "GET") == 0)
+                get_vf_net(req, addr);
+        else if (strcmp(req->method, "PUT") == 0)
+                put_vf_net(req, addr);
+        else
+                hd_respond_bad_method(req->msg, "GET, PUT");
 }
 
 /* ---- mediated devices --------------------------------------------------------------------- */

@@ -381,3 +381,75 @@ void hd_mdev_body_clear(HdMdevBody *a)
         g_clear_pointer(&a->type, g_free);
         g_clear_pointer(&a->uuid, g_free);
 }
+
+gboolean hd_body_parse_vf_net(JsonObject *o, HdVfNetBody *out, GError **error)
+{
+        static const char *const members[] = {"mac",        "vlan",        "qos",
+                                              "vlan_proto", "spoofchk",    "trust",
+                                              "link_state", "min_tx_rate", "max_tx_rate",
+                                              "dry_run",    NULL};
+        const char *mac = NULL, *proto = NULL, *link = NULL;
+        guint64 vlan = G_MAXUINT64, qos = G_MAXUINT64, min_rate = G_MAXUINT64,
+                max_rate = G_MAXUINT64;
+        HdVfNetSettings *s = &out->s;
+
+        memset(out, 0, sizeof(*out));
+        if (!hd_body_check_members(o, members, error) ||
+            !hd_body_get_string(o, "mac", &mac, error) ||
+            !hd_body_get_uint(o, "vlan", &vlan, error) ||
+            !hd_body_get_uint(o, "qos", &qos, error) ||
+            !hd_body_get_string(o, "vlan_proto", &proto, error) ||
+            !hd_body_get_bool(o, "spoofchk", &s->spoofchk, error) ||
+            !hd_body_get_bool(o, "trust", &s->trust, error) ||
+            !hd_body_get_string(o, "link_state", &link, error) ||
+            !hd_body_get_uint(o, "min_tx_rate", &min_rate, error) ||
+            !hd_body_get_uint(o, "max_tx_rate", &max_rate, error) ||
+            !hd_body_get_bool(o, "dry_run", &out->dry_run, error))
+                return FALSE;
+        if (mac) {
+                s->has_mac = TRUE;
+                if (strcmp(mac, "clear") == 0)
+                        s->clear_mac = TRUE;
+                else if (!hd_vf_net_parse_mac(mac, s->mac))
+                        return invalid(error, "\"mac\" must be a MAC like 52:54:00:12:34:56, or "
+                                              "\"clear\"");
+        }
+        if ((qos != G_MAXUINT64 || proto) && vlan == G_MAXUINT64)
+                return invalid(error, "\"qos\" and \"vlan_proto\" go with \"vlan\"");
+        if (vlan != G_MAXUINT64) {
+                if (vlan > 4095 || (qos != G_MAXUINT64 && qos > 7))
+                        return invalid(error, "\"vlan\" must be 0..4095 (0: none) and \"qos\" "
+                                              "0..7");
+                s->has_vlan = TRUE;
+                s->vlan = (guint)vlan;
+                s->qos = qos != G_MAXUINT64 ? (guint)qos : 0;
+                if (proto && g_ascii_strcasecmp(proto, "802.1Q") == 0)
+                        s->vlan_proto = HD_VLAN_PROTO_8021Q;
+                else if (proto && g_ascii_strcasecmp(proto, "802.1ad") == 0)
+                        s->vlan_proto = HD_VLAN_PROTO_8021AD;
+                else if (proto)
+                        return invalid(error, "\"vlan_proto\" must be \"802.1Q\" or \"802.1ad\"");
+        }
+        s->has_spoofchk = json_object_has_member(o, "spoofchk");
+        s->has_trust = json_object_has_member(o, "trust");
+        if (link) {
+                s->has_link_state = TRUE;
+                if (!hd_vf_link_state_from_string(link, &s->link_state))
+                        return invalid(error, "\"link_state\" must be \"auto\" (the PF's), "
+                                              "\"enable\" or \"disable\"");
+        }
+        out->has_min_rate = min_rate != G_MAXUINT64;
+        out->has_max_rate = max_rate != G_MAXUINT64;
+        if ((out->has_min_rate && min_rate > G_MAXUINT32) ||
+            (out->has_max_rate && max_rate > G_MAXUINT32))
+                return invalid(error, "\"min_tx_rate\" and \"max_tx_rate\" are Mbit/s, at most "
+                                      "4294967295");
+        s->has_rate = out->has_min_rate || out->has_max_rate;
+        s->min_tx_rate = out->has_min_rate ? (guint)min_rate : 0;
+        s->max_tx_rate = out->has_max_rate ? (guint)max_rate : 0;
+        if (!s->has_mac && !s->has_vlan && !s->has_spoofchk && !s->has_trust &&
+            !s->has_link_state && !s->has_rate)
+                return invalid(error, "give at least one setting: mac, vlan, spoofchk, trust, "
+                                      "link_state, min_tx_rate or max_tx_rate");
+        return TRUE;
+}

@@ -95,3 +95,14 @@ typedef struct {
 } HdMdevBody;
 gboolean hd_body_parse_mdev(JsonObject *o, gboolean create, HdMdevBody *out, GError **error);
 void hd_mdev_body_clear(HdMdevBody *a);
+
+/* PUT /v1/devices/{vf}/vf-net {mac, vlan, qos, vlan_proto, spoofchk, trust, link_state,
+ * min_tx_rate, max_tx_rate, dry_run}: at least one setting; "mac": "clear" clears the
+ * administrative MAC; qos and vlan_proto only with vlan. A TX rate left out keeps its value
+ * (has_min_rate/has_max_rate: the caller fills the other from what the PF reports). */
+typedef struct {
+        HdVfNetSettings s;
+        gboolean has_min_rate, has_max_rate;
+        gboolean dry_run;
+} HdVfNetBody;
+gboolean hd_body_parse_vf_net(JsonObject *o, HdVfNetBody *out, GError **error);

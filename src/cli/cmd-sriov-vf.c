@@ -351,23 +351,9 @@ int cmd_sriov_vf(HdCli *cli, int argc, char **argv)
         }
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
-                g_autofree char *saved = hd_vf_net_saved_path(&pf, index);
                 json_builder_begin_object(b);
-                json_builder_set_member_name(b, "pf");
-                json_builder_add_string_value(b, pf_name);
-                json_builder_set_member_name(b, "netdev");
-                json_builder_add_string_value(b, info->netdev);
-                json_builder_set_member_name(b, "index");
-                json_builder_add_int_value(b, index);
-                json_builder_set_member_name(b, "address");
-                if (vf_name[0])
-                        json_builder_add_string_value(b, vf_name);
-                else
-                        json_builder_add_null_value(b);
-                hd_json_add_vf_net(b, "net", cur);
-                json_builder_set_member_name(b, "saved");
-                json_builder_add_boolean_value(b,
-                                               hd_exists_at(hd_ctx_get_root_fd(ctx), saved, TRUE));
+                hd_json_add_vf_net_state(b, ctx, &pf, info->netdev, index,
+                                         vf_name[0] ? vf_name : NULL, cur);
                 json_builder_set_member_name(b, "dry_run");
                 json_builder_add_boolean_value(b, dry_run);
                 hd_json_add_write_log(b, ctx);

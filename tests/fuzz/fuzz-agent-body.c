@@ -88,6 +88,16 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
                         g_assert_true(sr.timeout_s >= 1 && sr.timeout_s <= 3600);
                 }
         }
+        {
+                HdVfNetBody vn;
+                g_autoptr(GError) e = NULL;
+                gboolean ok = hd_body_parse_vf_net(o, &vn, &e);
+                check_error(ok, e);
+                if (ok) {
+                        assert_no_null_member(o);
+                        g_assert_true(!vn.s.has_vlan || (vn.s.vlan <= 4095 && vn.s.qos <= 7));
+                }
+        }
         for (int create = 0; create <= 1; create++) {
                 HdMdevBody m;
                 g_autoptr(GError) e = NULL;

@@ -101,6 +101,22 @@ void hd_json_add_vf_net(JsonBuilder *b, const char *member, const HdVfNet *vf)
         json_builder_end_object(b);
 }
 
+void hd_json_add_vf_net_state(JsonBuilder *b, HdCtx *ctx, const HdAddress *pf, const char *netdev,
+                              guint index, const char *vf_name, const HdVfNet *cur)
+{
+        g_autofree char *saved = hd_vf_net_saved_path(pf, index);
+        char pf_name[HD_ADDRESS_STRLEN];
+
+        hd_json_add_string_or_null(b, "pf", hd_address_format(pf, pf_name));
+        hd_json_add_string_or_null(b, "netdev", netdev);
+        json_builder_set_member_name(b, "index");
+        json_builder_add_int_value(b, index);
+        hd_json_add_string_or_null(b, "address", vf_name);
+        hd_json_add_vf_net(b, "net", cur);
+        json_builder_set_member_name(b, "saved");
+        json_builder_add_boolean_value(b, hd_exists_at(hd_ctx_get_root_fd(ctx), saved, TRUE));
+}
+
 /* A PF attribute below the root, as the kernel prints it ("8086:1889"-like hex), NULL when
  * absent. */
 static char *pf_attr(HdCtx *ctx, const char *pf, const char *name)

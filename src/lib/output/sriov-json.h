@@ -28,6 +28,13 @@ void hd_json_add_sriov_report(JsonBuilder *b, HdCtx *ctx, const HdSriovReport *r
  * "spoofchk", "trust", "link_state", "min_tx_rate", "max_tx_rate"}, null when @vf is NULL. */
 void hd_json_add_vf_net(JsonBuilder *b, const char *member, const HdVfNet *vf);
 
+/* The members of one VF's network settings answer (`hostdev sriov-vf --json`, GET and PUT
+ * /v1/devices/{vf}/vf-net) into an object the caller has begun: "pf", "netdev", "index",
+ * "address" (the VF's, null when @vf_name is NULL), "net" (@cur) and "saved" (settings saved
+ * for a VM, hd_vf_net_save()). */
+void hd_json_add_vf_net_state(JsonBuilder *b, HdCtx *ctx, const HdAddress *pf, const char *netdev,
+                              guint index, const char *vf_name, const HdVfNet *cur);
+
 /* The VF network settings of the PF @pf_name (NULL and no problem: a PF without a netdev,
  * which has none; NULL and *@problem: they could not be read). */
 HdVfNetInfo *hd_sriov_vf_net_read(HdCtx *ctx, const char *pf_name, char **problem);
