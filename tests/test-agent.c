@@ -2132,6 +2132,26 @@ static void test_sriov(void)
                 g_assert_cmpint(json_object_get_int_member(at_boot, "numvfs"), ==, 3);
                 reply_clear(&r);
         }
+        /* VFs the CLI makes, which no agent operation announces, move the generation too */
+        {
+                const char *args[] = {"sriov", SRIOV_PF, "--numvfs", "1", NULL};
+                g_autofree char *out = NULL;
+                r = request(d, "GET", "/v1/devices", NULL);
+                g_free(etag);
+                etag = g_strdup(r.etag);
+                reply_clear(&r);
+                out = cli_json(fx, args, 0);
+                for (guint i = 0; i < 100; i++) {
+                        r = request_full(d, "GET", "/v1/devices", NULL, d->token, etag);
+                        if (r.status != 304)
+                                break;
+                        reply_clear(&r);
+                        g_usleep(50 * 1000);
+                }
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_null(strstr(r.body, "\"0000:18:01.1\""));
+                reply_clear(&r);
+        }
         g_assert_cmpuint(pending_journals(fx), ==, 0);
         daemon_stop(d);
 }
@@ -2369,6 +2389,7 @@ static void test_vf_net(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-nic");
         Daemon *d = daemon_start(fx, NULL);
+        g_autofree char *etag = NULL;
         Reply r;
 
         {
@@ -2415,6 +2436,10 @@ static void test_vf_net(void)
         r = request(d, "PUT", "/v1/devices/" NIC_PF "/vf-net", "{\"trust\": true}");
         assert_error(&r, 400, "invalid-argument");
         reply_clear(&r);
+        r = request(d, "GET", "/v1/devices/" NIC_PF "/sriov", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        etag = g_strdup(r.etag);
+        reply_clear(&r);
         /* a dry run changes nothing */
         {
                 g_autoptr(JsonNode) root = NULL;
@@ -2452,6 +2477,11 @@ static void test_vf_net(void)
                 g_assert_cmpint(json_object_get_int_member(net, "min_tx_rate"), ==, 0);
                 reply_clear(&r);
         }
+        /* the PF's answer shows the settings: its ETag moved */
+        r = request_full(d, "GET", "/v1/devices/" NIC_PF "/sriov", NULL, d->token, etag);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "52:54:00:12:34:56"));
+        reply_clear(&r);
         /* igb has no trust: refused, the MAC set before it set back */
         {
                 g_autoptr(JsonNode) root = NULL;

@@ -269,9 +269,11 @@ static void put_vf_net(HdRequest *req, const HdAddress *addr)
         }
         addrs = g_array_new(FALSE, FALSE, sizeof(HdAddress));
         g_array_append_val(addrs, *addr);
+        /* the settings are part of GET .../sriov, whose ETag is the generation: move it */
         hd_agent_run_op(req, "vf-net", req->segments[1],
-                        args->b.dry_run ? HD_OP_READ : HD_OP_CHANGES_HOST, addrs, run_vf_net,
-                        args, g_free);
+                        args->b.dry_run ? HD_OP_READ
+                                        : HD_OP_CHANGES_DEVICES | HD_OP_CHANGES_HOST,
+                        addrs, run_vf_net, args, g_free);
 }
 
 void hd_api_vf_net(HdRequest *req, const HdAddress *addr)
