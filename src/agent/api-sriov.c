@@ -85,8 +85,7 @@ static JsonBuilder *run_sriov(HdAgent *agent, HdCtx *ctx, gpointer data, GError 
                 if (r->numvfs_after > 0 &&
                     !hd_sriov_persist_set(ctx, r->pf, r->numvfs_after, r->autoprobe_after, error))
                         return NULL;
-                if (r->numvfs_after == 0 && at_boot &&
-                    !hd_sriov_persist_remove(ctx, r->pf, error))
+                if (r->numvfs_after == 0 && at_boot && !hd_sriov_persist_remove(ctx, r->pf, error))
                         return NULL;
         }
         b = json_builder_new();
@@ -135,8 +134,7 @@ static void post_sriov(HdRequest *req, const HdAddress *addr)
                         g_array_append_val(addrs, a);
         }
         hd_agent_run_op(req, "sriov", req->segments[1],
-                        args->b.dry_run ? HD_OP_READ
-                                        : HD_OP_CHANGES_DEVICES | HD_OP_CHANGES_HOST,
+                        args->b.dry_run ? HD_OP_READ : HD_OP_CHANGES_DEVICES | HD_OP_CHANGES_HOST,
                         addrs, run_sriov, args, g_free);
 }
 
@@ -174,8 +172,8 @@ static HdVfNetInfo *vf_net_load(HdCtx *ctx, const HdAddress *vf, HdAddress *pf, 
         return info;
 }
 
-static JsonBuilder *vf_net_answer(HdCtx *ctx, const HdAddress *vf, const HdAddress *pf,
-                                  guint index, const HdVfNetInfo *info)
+static JsonBuilder *vf_net_answer(HdCtx *ctx, const HdAddress *vf, const HdAddress *pf, guint index,
+                                  const HdVfNetInfo *info)
 {
         JsonBuilder *b = json_builder_new();
         char vf_name[HD_ADDRESS_STRLEN];
@@ -271,8 +269,7 @@ static void put_vf_net(HdRequest *req, const HdAddress *addr)
         g_array_append_val(addrs, *addr);
         /* the settings are part of GET .../sriov, whose ETag is the generation: move it */
         hd_agent_run_op(req, "vf-net", req->segments[1],
-                        args->b.dry_run ? HD_OP_READ
-                                        : HD_OP_CHANGES_DEVICES | HD_OP_CHANGES_HOST,
+                        args->b.dry_run ? HD_OP_READ : HD_OP_CHANGES_DEVICES | HD_OP_CHANGES_HOST,
                         addrs, run_vf_net, args, g_free);
 }
 
@@ -352,8 +349,7 @@ static void post_mdev(HdRequest *req, const char *uuid)
         if (uuid)
                 g_strlcpy(args->uuid, uuid, sizeof(args->uuid));
         hd_agent_run_op(req, uuid ? "mdev-remove" : "mdev-create", uuid ? uuid : args->b.parent,
-                        args->b.dry_run ? HD_OP_READ
-                                        : HD_OP_CHANGES_DEVICES | HD_OP_CHANGES_HOST,
+                        args->b.dry_run ? HD_OP_READ : HD_OP_CHANGES_DEVICES | HD_OP_CHANGES_HOST,
                         NULL, uuid ? run_mdev_remove : run_mdev_create, args, mdev_args_free);
 }
 

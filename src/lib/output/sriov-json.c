@@ -177,8 +177,8 @@ void hd_json_add_sriov_pf(JsonBuilder *b, HdCtx *ctx, const HdSriovPf *pf)
         json_builder_end_array(b);
 }
 
-void hd_json_add_sriov_report(JsonBuilder *b, HdCtx *ctx, const HdSriovReport *r,
-                              gboolean dry_run, gboolean persisted)
+void hd_json_add_sriov_report(JsonBuilder *b, HdCtx *ctx, const HdSriovReport *r, gboolean dry_run,
+                              gboolean persisted)
 {
         hd_json_add_string_or_null(b, "pf", r->pf);
         json_builder_set_member_name(b, "changed");
