@@ -244,6 +244,48 @@ static void test_group_refused_too(void)
         }
 }
 
+/* The SR-IOV and mdev hints in both vocabularies (hint.h): the CLI's commands, the API's calls. */
+static void test_sriov_mdev_words(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        const char *u = "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001";
+        struct {
+                char *got;
+                const char *cli, *api;
+        } w[7];
+
+        for (int api = 0; api <= 1; api++) {
+                hd_ctx_set_vocabulary(ctx, api ? HD_VOCABULARY_API : HD_VOCABULARY_CLI);
+                w[0].got = hd_hint_attach(ctx, "0000:18:01.0");
+                w[0].cli = "hostdev attach 0000:18:01.0";
+                w[0].api = "POST /v1/devices/0000:18:01.0/attach";
+                w[1].got = hd_hint_sriov(ctx, "0000:18:00.0", 4);
+                w[1].cli = "hostdev sriov 0000:18:00.0 --numvfs 4";
+                w[1].api = "POST /v1/devices/0000:18:00.0/sriov with {\"numvfs\": 4}";
+                w[2].got = hd_hint_sriov(ctx, "0000:18:00.0", -1);
+                w[2].cli = "hostdev sriov 0000:18:00.0";
+                w[2].api = "GET /v1/devices/0000:18:00.0/sriov";
+                w[3].got = hd_hint_mdev(ctx, HD_HINT_MDEV_TYPES, "mtty");
+                w[3].cli = "hostdev mdev types mtty";
+                w[3].api = "GET /v1/mdev";
+                w[4].got = hd_hint_mdev(ctx, HD_HINT_MDEV_LIST, NULL);
+                w[4].cli = "hostdev mdev list";
+                w[4].api = "GET /v1/mdev";
+                w[5].got = hd_hint_mdev(ctx, HD_HINT_MDEV_REMOVE, u);
+                w[5].cli = "hostdev mdev remove 83b8f4f2-509f-382f-3c1e-e6bfe0fa1001";
+                w[5].api = "POST /v1/mdev/83b8f4f2-509f-382f-3c1e-e6bfe0fa1001/remove";
+                w[6].got = hd_hint_mdev(ctx, HD_HINT_MDEV_REMOVE_PERSIST, u);
+                w[6].cli = "hostdev mdev remove 83b8f4f2-509f-382f-3c1e-e6bfe0fa1001 --persist";
+                w[6].api = "POST /v1/mdev/83b8f4f2-509f-382f-3c1e-e6bfe0fa1001/remove with "
+                           "{\"persist\": true}";
+                for (guint i = 0; i < G_N_ELEMENTS(w); i++) {
+                        g_assert_cmpstr(w[i].got, ==, api ? w[i].api : w[i].cli);
+                        g_free(w[i].got);
+                }
+        }
+}
+
 int main(int argc, char **argv)
 {
         static const char *const topologies[] = { "desktop",      "pci-bridge", "sriov-server",
@@ -258,5 +300,6 @@ int main(int argc, char **argv)
         g_test_add_func("/hints/desktop-named", test_desktop_named);
         g_test_add_func("/hints/managed-checked", test_managed_checked);
         g_test_add_func("/hints/group-refused-too", test_group_refused_too);
+        g_test_add_func("/hints/sriov-mdev-words", test_sriov_mdev_words);
         return g_test_run();
 }

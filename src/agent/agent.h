@@ -18,6 +18,8 @@
  *   api-devices.c      /v1/devices, /v1/groups, detach / attach / verify
  *   api-host.c         /v1/host, /v1/host/reboot, /v1/kernel-args
  *   api-vms.c          /v1/vms: libvirt domains and the host devices detached for them
+ *   api-sriov.c        /v1/devices/{pf}/sriov (the VF count), /v1/devices/{vf}/vf-net (a NIC
+ *                      VF's network settings), /v1/mdev (mediated devices)
  *   ops.c              running a mutation in a thread under the agent's per-group queue
  *   inventory-watch.c  the inventory generation, its ETag, the cached JSON, uevents/inotify
  *   metrics.c          Prometheus counters and the request latency histogram
@@ -141,6 +143,11 @@ JsonObject *hd_request_json_object(HdRequest *req);
 gboolean hd_api_devices(HdRequest *req);
 gboolean hd_api_host(HdRequest *req);
 gboolean hd_api_vms(HdRequest *req);
+gboolean hd_api_mdev(HdRequest *req);
+/* GET/POST /v1/devices/{address}/sriov */
+void hd_api_sriov(HdRequest *req, const HdAddress *addr);
+/* GET/PUT /v1/devices/{address}/vf-net */
+void hd_api_vf_net(HdRequest *req, const HdAddress *addr);
 
 /* api-vms.c: give back the devices of VMs that are no longer running (at start). */
 void hd_agent_vms_reconcile(HdAgent *agent);
@@ -189,11 +196,17 @@ const char *hd_watch_get_etag(HdWatch *watch);
 typedef GBytes *(*HdWatchGetFunc)(HdWatch *watch, GError **error);
 GBytes *hd_watch_get_devices_json(HdWatch *watch, GError **error);
 GBytes *hd_watch_get_groups_json(HdWatch *watch, GError **error);
+/* {"generation":N,"parents":[...],"mdevs":[...]} (mdev-json.h) */
+GBytes *hd_watch_get_mdev_json(HdWatch *watch, GError **error);
 /* Device and group counts of the cached inventory (-1 before the first scan). */
 void hd_watch_get_counts(HdWatch *watch, int *n_devices, int *n_groups);
 /* 304 handling: TRUE when the request's If-None-Match matches (the answer was sent). Sets
  * ETag and X-Hostdev-Generation on the response either way. */
 gboolean hd_watch_handle_conditional(HdWatch *watch, HdHttpRequest *msg);
+
+/* A GET of a cached answer (@get): 405 for other methods, 304 on a matching If-None-Match,
+ * ?wait=N (0..300) for a long poll (api-devices.c). */
+void hd_respond_cached(HdRequest *req, HdWatchGetFunc get);
 
 /* Long poll: the request (whose If-None-Match holds the current ETag) waits up to @seconds
  * for the next generation and gets its JSON from @get, or 304 when nothing changed. */

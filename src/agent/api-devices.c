@@ -7,7 +7,7 @@
  * groups --json) POST /v1/devices/{address}/detach    {group, dry_run, force, persist} (hostdev
  * detach --json) POST /v1/devices/{address}/attach    {group, dry_run, driver} (hostdev attach
  * --json) POST /v1/devices/{address}/verify    {}                                      (hostdev
- * verify --json) The objects are the library's (json-export.h), so the API and the CLI's --json
+ * verify --json) GET|POST /v1/devices/{address}/sriov and GET|PUT .../vf-net: api-sriov.c. The objects are the library's (json-export.h), so the API and the CLI's --json
  * agree.
  */
 #include "config.h"
@@ -17,7 +17,7 @@
 #include "agent.h"
 #include "fileio.h"
 
-static void respond_cached(HdRequest *req, HdWatchGetFunc get)
+void hd_respond_cached(HdRequest *req, HdWatchGetFunc get)
 {
         g_autoptr(GError) error = NULL;
         GBytes *json;
@@ -228,11 +228,11 @@ gboolean hd_api_devices(HdRequest *req)
         if (strcmp(req->segments[0], "groups") == 0) {
                 if (req->n_segments != 1)
                         return FALSE;
-                respond_cached(req, hd_watch_get_groups_json);
+                hd_respond_cached(req, hd_watch_get_groups_json);
                 return TRUE;
         }
         if (req->n_segments == 1) {
-                respond_cached(req, hd_watch_get_devices_json);
+                hd_respond_cached(req, hd_watch_get_devices_json);
                 return TRUE;
         }
         if (req->n_segments > 3)
@@ -243,6 +243,10 @@ gboolean hd_api_devices(HdRequest *req)
         }
         if (req->n_segments == 2)
                 get_device(req, &addr);
+        else if (strcmp(req->segments[2], "sriov") == 0)
+                hd_api_sriov(req, &addr);
+        else if (strcmp(req->segments[2], "vf-net") == 0)
+                hd_api_vf_net(req, &addr);
         else
                 post_action(req, &addr, req->segments[2]);
         return TRUE;

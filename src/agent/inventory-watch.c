@@ -6,11 +6,13 @@
  * /v1/devices and /v1/groups is built at most once per generation.
  *
  * What moves it:
- *   - on the live root, the kernel's uevents for the pci subsystem (GUdevClient: add, remove,
- *     bind, unbind, change) — no timer, no polling;
+ *   - on the live root, the kernel's uevents for the pci and mdev subsystems (GUdevClient:
+ *     add, remove, bind, unbind, change) — no timer, no polling; VFs are PCI devices, so a VF
+ *     count change is their add and remove events;
  *   - under --root (a fixture or snapshot, where no kernel sends uevents), inotify through
- *     GFileMonitor on sys/bus/pci/devices (devices appearing and disappearing) and on each
- *     device's directory (its `driver` link);
+ *     GFileMonitor on sys/bus/pci/devices (devices appearing and disappearing: VFs too), on
+ *     each device's directory (its `driver` link), and on sys/bus/mdev/devices and
+ *     sys/class/mdev_bus (mediated devices and their parents appearing and disappearing);
  *   - the agent's own mutations, synchronously when they finish (hd_watch_bump), so a client
  *     never sees the old ETag after its own detach returned;
  *   - what no event announces but the answers show (state.h): a process opening or closing a
@@ -51,10 +53,12 @@ struct HdWatch {
         HdInventory *inv;
         GBytes *devices_json;
         GBytes *groups_json;
+        GBytes *mdev_json;
 #ifdef HAVE_GUDEV
         GUdevClient *udev;
 #endif
         GFileMonitor *dir_monitor;
+        GFileMonitor *mdev_monitors[2]; /* sys/bus/mdev/devices, sys/class/mdev_bus */
         GPtrArray *dev_monitors; /* GFileMonitor* */
         GList *waiters;          /* Waiter*: long polls waiting for the next generation */
         guint flush_id;          /* the debounce before waiters are answered */
@@ -82,6 +86,7 @@ static void drop_cache(HdWatch *w)
         g_clear_pointer(&w->inv, hd_inventory_free);
         g_clear_pointer(&w->devices_json, g_bytes_unref);
         g_clear_pointer(&w->groups_json, g_bytes_unref);
+        g_clear_pointer(&w->mdev_json, g_bytes_unref);
 }
 
 static gboolean flush_waiters(gpointer data)
@@ -175,6 +180,23 @@ static void on_bus_dir_event(GFileMonitor *mon, GFile *file, GFile *other, GFile
         }
 }
 
+static void on_mdev_dir_event(GFileMonitor *mon, GFile *file, GFile *other,
+                              GFileMonitorEvent event, gpointer user_data)
+{
+        HdWatch *w = user_data;
+
+        if (event == G_FILE_MONITOR_EVENT_CREATED || event == G_FILE_MONITOR_EVENT_DELETED ||
+            event == G_FILE_MONITOR_EVENT_MOVED_IN || event == G_FILE_MONITOR_EVENT_MOVED_OUT) {
+                g_autofree char *name = g_file_get_basename(file);
+                g_autofree char *why = g_strdup_printf(
+                    "mdev %s %s", name,
+                    event == G_FILE_MONITOR_EVENT_CREATED || event == G_FILE_MONITOR_EVENT_MOVED_IN
+                        ? "appeared"
+                        : "disappeared");
+                hd_watch_bump(w, why);
+        }
+}
+
 /* One monitor per device directory (the real directory behind the bus link). */
 static void watch_devices(HdWatch *w)
 {
@@ -238,10 +260,10 @@ HdWatch *hd_watch_new(HdAgent *agent)
         w->dev_monitors = g_ptr_array_new_with_free_func(monitor_free);
         if (hd_ctx_is_live_root(agent->ctx)) {
 #ifdef HAVE_GUDEV
-                const char *subsystems[] = {"pci", NULL};
+                const char *subsystems[] = {"pci", "mdev", NULL};
                 w->udev = g_udev_client_new(subsystems);
                 g_signal_connect(w->udev, "uevent", G_CALLBACK(on_uevent), w);
-                hd_agent_log("info", "watching uevents", "subsystem", "pci", NULL);
+                hd_agent_log("info", "watching uevents", "subsystem", "pci,mdev", NULL);
 #else
                 hd_agent_log("warning",
                              "built without libgudev: device changes made outside the agent "
@@ -257,6 +279,20 @@ HdWatch *hd_watch_new(HdAgent *agent)
                         g_signal_connect(w->dir_monitor, "changed", G_CALLBACK(on_bus_dir_event),
                                          w);
                 watch_devices(w);
+                {
+                        static const char *const mdev_dirs[] = {"sys/bus/mdev/devices",
+                                                                "sys/class/mdev_bus"};
+                        for (guint i = 0; i < G_N_ELEMENTS(mdev_dirs); i++) {
+                                g_autofree char *p =
+                                    g_build_filename(agent->root, mdev_dirs[i], NULL);
+                                g_autoptr(GFile) mf = g_file_new_for_path(p);
+                                w->mdev_monitors[i] = g_file_monitor_directory(
+                                    mf, G_FILE_MONITOR_NONE, NULL, NULL);
+                                if (w->mdev_monitors[i])
+                                        g_signal_connect(w->mdev_monitors[i], "changed",
+                                                         G_CALLBACK(on_mdev_dir_event), w);
+                        }
+                }
                 hd_agent_log("info", "watching the tree (inotify)", "dir", bus, NULL);
         }
         return w;
@@ -288,6 +324,13 @@ void hd_watch_free(HdWatch *w)
                 g_signal_handlers_disconnect_by_data(w->dir_monitor, w);
                 g_file_monitor_cancel(w->dir_monitor);
                 g_object_unref(w->dir_monitor);
+        }
+        for (guint i = 0; i < G_N_ELEMENTS(w->mdev_monitors); i++) {
+                if (!w->mdev_monitors[i])
+                        continue;
+                g_signal_handlers_disconnect_by_data(w->mdev_monitors[i], w);
+                g_file_monitor_cancel(w->mdev_monitors[i]);
+                g_object_unref(w->mdev_monitors[i]);
         }
         g_ptr_array_unref(w->dev_monitors);
         drop_cache(w);
@@ -409,6 +452,46 @@ GBytes *hd_watch_get_groups_json(HdWatch *w, GError **error)
         if (!w->groups_json)
                 w->groups_json = serialize(w, "groups", TRUE);
         return w->groups_json;
+}
+
+/* The mdev answer of the current generation: parents with their types and capacity, and the
+ * instances, read when first asked (not with the PCI scan: most hosts have none). */
+GBytes *hd_watch_get_mdev_json(HdWatch *w, GError **error)
+{
+        g_autoptr(GPtrArray) parents = NULL;
+        g_autoptr(GPtrArray) mdevs = NULL;
+        g_autoptr(JsonBuilder) b = NULL;
+        char *text;
+
+        recheck_facts(w);
+        if (!ensure_inventory(w, error))
+                return NULL;
+        if (w->mdev_json)
+                return w->mdev_json;
+        parents = hd_mdev_list_parents(w->agent->ctx, error);
+        if (!parents)
+                return NULL;
+        mdevs = hd_mdev_list(w->agent->ctx, error);
+        if (!mdevs)
+                return NULL;
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "generation");
+        json_builder_add_int_value(b, (gint64)w->generation);
+        json_builder_set_member_name(b, "parents");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < parents->len; i++)
+                hd_json_add_mdev_parent(b, parents->pdata[i]);
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "mdevs");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < mdevs->len; i++)
+                hd_json_add_mdev(b, mdevs->pdata[i]);
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        text = hd_json_to_string(b, FALSE);
+        w->mdev_json = g_bytes_new_take(text, strlen(text));
+        return w->mdev_json;
 }
 
 void hd_watch_get_counts(HdWatch *w, int *n_devices, int *n_groups)

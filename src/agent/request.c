@@ -296,3 +296,160 @@ void hd_kernel_args_body_clear(HdKernelArgsBody *a)
         g_clear_pointer(&a->custom, g_ptr_array_unref);
         g_clear_pointer(&a->remove, g_ptr_array_unref);
 }
+
+gboolean hd_body_parse_sriov(JsonObject *o, HdSriovBody *out, GError **error)
+{
+        static const char *const members[] = {"numvfs", "autoprobe", "persist",
+                                              "dry_run", "timeout",   NULL};
+        guint64 numvfs = G_MAXUINT64, timeout = 60;
+        gboolean autoprobe = FALSE;
+
+        memset(out, 0, sizeof(*out));
+        out->autoprobe = -1;
+        if (!hd_body_check_members(o, members, error) ||
+            !hd_body_get_uint(o, "numvfs", &numvfs, error) ||
+            !hd_body_get_bool(o, "autoprobe", &autoprobe, error) ||
+            !hd_body_get_bool(o, "persist", &out->persist, error) ||
+            !hd_body_get_bool(o, "dry_run", &out->dry_run, error) ||
+            !hd_body_get_uint(o, "timeout", &timeout, error))
+                return FALSE;
+        if (json_object_has_member(o, "autoprobe"))
+                out->autoprobe = autoprobe ? 1 : 0;
+        if (numvfs != G_MAXUINT64) {
+                if (numvfs > 65535)
+                        return invalid(error, "\"numvfs\" must be 0..65535");
+                out->has_numvfs = TRUE;
+                out->numvfs = (guint)numvfs;
+        }
+        if (!out->has_numvfs && out->autoprobe < 0)
+                return invalid(error, "give \"numvfs\" (0 removes the VFs), \"autoprobe\", or "
+                                      "both");
+        if (timeout < 1 || timeout > 3600)
+                return invalid(error, "\"timeout\" must be 1..3600 seconds");
+        out->timeout_s = (guint)timeout;
+        return TRUE;
+}
+
+/* A name the kernel could list in sys/class/mdev_bus or mdev_supported_types: one path
+ * component, printable. */
+static gboolean mdev_name_ok(const char *s)
+{
+        if (!*s || strlen(s) > 255 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+                return FALSE;
+        for (const char *p = s; *p; p++)
+                if (*p == '/' || !g_ascii_isgraph(*p))
+                        return FALSE;
+        return TRUE;
+}
+
+gboolean hd_body_parse_mdev(JsonObject *o, gboolean create, HdMdevBody *out, GError **error)
+{
+        static const char *const create_members[] = {"parent",  "type",    "uuid",
+                                                     "persist", "dry_run", NULL};
+        static const char *const remove_members[] = {"persist", "dry_run", NULL};
+        const char *parent = NULL, *type = NULL, *uuid = NULL;
+
+        memset(out, 0, sizeof(*out));
+        if (!hd_body_check_members(o, create ? create_members : remove_members, error) ||
+            !hd_body_get_string(o, "parent", &parent, error) ||
+            !hd_body_get_string(o, "type", &type, error) ||
+            !hd_body_get_string(o, "uuid", &uuid, error) ||
+            !hd_body_get_bool(o, "persist", &out->persist, error) ||
+            !hd_body_get_bool(o, "dry_run", &out->dry_run, error))
+                return FALSE;
+        if (!create)
+                return TRUE;
+        if (!parent || !mdev_name_ok(parent))
+                return invalid(error, "\"parent\" is required: the parent's PCI address or its "
+                                      "mdev_bus name (GET /v1/mdev lists the parents)");
+        if (!type || !mdev_name_ok(type))
+                return invalid(error, "\"type\" is required: one of the parent's types (GET "
+                                      "/v1/mdev lists them)");
+        if (uuid && !hd_mdev_uuid_parse(uuid, NULL))
+                return invalid(error, "\"uuid\" must be a UUID in canonical form (8-4-4-4-12 "
+                                      "lowercase hex digits); leave it out and the agent makes "
+                                      "one");
+        out->parent = g_strdup(parent);
+        out->type = g_strdup(type);
+        out->uuid = g_strdup(uuid);
+        return TRUE;
+}
+
+void hd_mdev_body_clear(HdMdevBody *a)
+{
+        g_clear_pointer(&a->parent, g_free);
+        g_clear_pointer(&a->type, g_free);
+        g_clear_pointer(&a->uuid, g_free);
+}
+
+gboolean hd_body_parse_vf_net(JsonObject *o, HdVfNetBody *out, GError **error)
+{
+        static const char *const members[] = {"mac",        "vlan",        "qos",
+                                              "vlan_proto", "spoofchk",    "trust",
+                                              "link_state", "min_tx_rate", "max_tx_rate",
+                                              "dry_run",    NULL};
+        const char *mac = NULL, *proto = NULL, *link = NULL;
+        guint64 vlan = G_MAXUINT64, qos = G_MAXUINT64, min_rate = G_MAXUINT64,
+                max_rate = G_MAXUINT64;
+        HdVfNetSettings *s = &out->s;
+
+        memset(out, 0, sizeof(*out));
+        if (!hd_body_check_members(o, members, error) ||
+            !hd_body_get_string(o, "mac", &mac, error) ||
+            !hd_body_get_uint(o, "vlan", &vlan, error) ||
+            !hd_body_get_uint(o, "qos", &qos, error) ||
+            !hd_body_get_string(o, "vlan_proto", &proto, error) ||
+            !hd_body_get_bool(o, "spoofchk", &s->spoofchk, error) ||
+            !hd_body_get_bool(o, "trust", &s->trust, error) ||
+            !hd_body_get_string(o, "link_state", &link, error) ||
+            !hd_body_get_uint(o, "min_tx_rate", &min_rate, error) ||
+            !hd_body_get_uint(o, "max_tx_rate", &max_rate, error) ||
+            !hd_body_get_bool(o, "dry_run", &out->dry_run, error))
+                return FALSE;
+        if (mac) {
+                s->has_mac = TRUE;
+                if (strcmp(mac, "clear") == 0)
+                        s->clear_mac = TRUE;
+                else if (!hd_vf_net_parse_mac(mac, s->mac))
+                        return invalid(error, "\"mac\" must be a MAC like 52:54:00:12:34:56, or "
+                                              "\"clear\"");
+        }
+        if ((qos != G_MAXUINT64 || proto) && vlan == G_MAXUINT64)
+                return invalid(error, "\"qos\" and \"vlan_proto\" go with \"vlan\"");
+        if (vlan != G_MAXUINT64) {
+                if (vlan > 4095 || (qos != G_MAXUINT64 && qos > 7))
+                        return invalid(error, "\"vlan\" must be 0..4095 (0: none) and \"qos\" "
+                                              "0..7");
+                s->has_vlan = TRUE;
+                s->vlan = (guint)vlan;
+                s->qos = qos != G_MAXUINT64 ? (guint)qos : 0;
+                if (proto && g_ascii_strcasecmp(proto, "802.1Q") == 0)
+                        s->vlan_proto = HD_VLAN_PROTO_8021Q;
+                else if (proto && g_ascii_strcasecmp(proto, "802.1ad") == 0)
+                        s->vlan_proto = HD_VLAN_PROTO_8021AD;
+                else if (proto)
+                        return invalid(error, "\"vlan_proto\" must be \"802.1Q\" or \"802.1ad\"");
+        }
+        s->has_spoofchk = json_object_has_member(o, "spoofchk");
+        s->has_trust = json_object_has_member(o, "trust");
+        if (link) {
+                s->has_link_state = TRUE;
+                if (!hd_vf_link_state_from_string(link, &s->link_state))
+                        return invalid(error, "\"link_state\" must be \"auto\" (the PF's), "
+                                              "\"enable\" or \"disable\"");
+        }
+        out->has_min_rate = min_rate != G_MAXUINT64;
+        out->has_max_rate = max_rate != G_MAXUINT64;
+        if ((out->has_min_rate && min_rate > G_MAXUINT32) ||
+            (out->has_max_rate && max_rate > G_MAXUINT32))
+                return invalid(error, "\"min_tx_rate\" and \"max_tx_rate\" are Mbit/s, at most "
+                                      "4294967295");
+        s->has_rate = out->has_min_rate || out->has_max_rate;
+        s->min_tx_rate = out->has_min_rate ? (guint)min_rate : 0;
+        s->max_tx_rate = out->has_max_rate ? (guint)max_rate : 0;
+        if (!s->has_mac && !s->has_vlan && !s->has_spoofchk && !s->has_trust &&
+            !s->has_link_state && !s->has_rate)
+                return invalid(error, "give at least one setting: mac, vlan, spoofchk, trust, "
+                                      "link_state, min_tx_rate or max_tx_rate");
+        return TRUE;
+}

@@ -70,3 +70,39 @@ typedef struct {
 } HdKernelArgsBody;
 gboolean hd_body_parse_kernel_args(JsonObject *o, HdKernelArgsBody *out, GError **error);
 void hd_kernel_args_body_clear(HdKernelArgsBody *a);
+
+/* POST /v1/devices/{pf}/sriov */
+typedef struct {
+        gboolean has_numvfs;
+        guint numvfs;
+        int autoprobe; /* -1: leave as it is */
+        gboolean persist;
+        gboolean dry_run;
+        guint timeout_s; /* bound on a count write; 60 unless given (1..3600) */
+} HdSriovBody;
+gboolean hd_body_parse_sriov(JsonObject *o, HdSriovBody *out, GError **error);
+
+/* POST /v1/mdev {parent, type, uuid, persist, dry_run} and POST /v1/mdev/{uuid}/remove
+ * {persist, dry_run}: strings are checked here (a UUID in canonical form, parent and type
+ * names without '/' and at most 255 bytes); the library resolves them against what the
+ * kernel lists. */
+typedef struct {
+        char *parent;
+        char *type;
+        char *uuid;
+        gboolean persist;
+        gboolean dry_run;
+} HdMdevBody;
+gboolean hd_body_parse_mdev(JsonObject *o, gboolean create, HdMdevBody *out, GError **error);
+void hd_mdev_body_clear(HdMdevBody *a);
+
+/* PUT /v1/devices/{vf}/vf-net {mac, vlan, qos, vlan_proto, spoofchk, trust, link_state,
+ * min_tx_rate, max_tx_rate, dry_run}: at least one setting; "mac": "clear" clears the
+ * administrative MAC; qos and vlan_proto only with vlan. A TX rate left out keeps its value
+ * (has_min_rate/has_max_rate: the caller fills the other from what the PF reports). */
+typedef struct {
+        HdVfNetSettings s;
+        gboolean has_min_rate, has_max_rate;
+        gboolean dry_run;
+} HdVfNetBody;
+gboolean hd_body_parse_vf_net(JsonObject *o, HdVfNetBody *out, GError **error);

@@ -134,16 +134,6 @@ void cli_print_write_log(HdCtx *ctx, const char *title);
 int cmd_check(HdCli *cli, int argc, char **argv);
 int cmd_kernel_args(HdCli *cli, int argc, char **argv);
 
-/* VF network settings for `hostdev sriov` (cmd-sriov-vf.c). */
-/* Every VF's settings of @pf; NULL with *@problem NULL for a PF that is not a NIC (nothing to
- * show), NULL with *@problem set when reading failed. */
-HdVfNetInfo *cli_sriov_vf_net_read(HdCtx *ctx, const HdDevice *pf, char **problem);
-/* VF address -> index + 1, from the PF's virtfnN links. */
-GHashTable *cli_sriov_vf_indexes(HdCtx *ctx, const HdDevice *pf);
-/* The index of @vf in @indexes, -1 when it is not there. */
-int cli_sriov_vf_index(GHashTable *indexes, const char *vf);
-/* @member: {"mac", "vlan", "qos", "vlan_proto", "spoofchk", "trust", "link_state",
- * "min_tx_rate", "max_tx_rate"}, or null for @vf NULL (docs/json.md). */
-void cli_sriov_vf_net_json(JsonBuilder *b, const char *member, const HdVfNet *vf);
+/* VF network settings for `hostdev sriov` (cmd-sriov-vf.c; the JSON is sriov-json.h). */
 /* "mac 52:54:00:12:34:56, vlan 100 qos 3, spoofchk on, trust off, link auto". */
 char *cli_sriov_vf_net_text(const HdVfNet *vf);

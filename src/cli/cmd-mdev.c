@@ -19,24 +19,6 @@
 
 #include "cli.h"
 
-static void add_nullable(JsonBuilder *b, const char *name, const char *value)
-{
-        json_builder_set_member_name(b, name);
-        if (value)
-                json_builder_add_string_value(b, value);
-        else
-                json_builder_add_null_value(b);
-}
-
-static void add_int_or_null(JsonBuilder *b, const char *name, int value)
-{
-        json_builder_set_member_name(b, name);
-        if (value >= 0)
-                json_builder_add_int_value(b, value);
-        else
-                json_builder_add_null_value(b);
-}
-
 static int mdev_types(HdCli *cli, HdCtx *ctx, const char *arg)
 {
         g_autoptr(GError) error = NULL;
@@ -57,30 +39,8 @@ static int mdev_types(HdCli *cli, HdCtx *ctx, const char *arg)
                 json_builder_begin_object(b);
                 json_builder_set_member_name(b, "parents");
                 json_builder_begin_array(b);
-                for (guint i = 0; i < parents->len; i++) {
-                        const HdMdevParent *p = parents->pdata[i];
-                        json_builder_begin_object(b);
-                        add_nullable(b, "parent", p->name);
-                        add_nullable(b, "path", p->sysfs_path);
-                        json_builder_set_member_name(b, "pci");
-                        json_builder_add_boolean_value(b, p->is_pci);
-                        add_nullable(b, "driver", p->driver);
-                        json_builder_set_member_name(b, "types");
-                        json_builder_begin_array(b);
-                        for (guint k = 0; k < p->types->len; k++) {
-                                const HdMdevType *t = p->types->pdata[k];
-                                json_builder_begin_object(b);
-                                add_nullable(b, "type", t->id);
-                                add_nullable(b, "name", t->name);
-                                add_nullable(b, "description", t->description);
-                                add_nullable(b, "device_api", t->device_api);
-                                add_int_or_null(b, "available_instances", t->available);
-                                hd_json_add_string_list(b, "instances", t->instances);
-                                json_builder_end_object(b);
-                        }
-                        json_builder_end_array(b);
-                        json_builder_end_object(b);
-                }
+                for (guint i = 0; i < parents->len; i++)
+                        hd_json_add_mdev_parent(b, parents->pdata[i]);
                 json_builder_end_array(b);
                 json_builder_end_object(b);
                 cli_print_json(b);
@@ -131,24 +91,8 @@ static int mdev_list(HdCli *cli, HdCtx *ctx)
                 json_builder_begin_object(b);
                 json_builder_set_member_name(b, "mdevs");
                 json_builder_begin_array(b);
-                for (guint i = 0; i < mdevs->len; i++) {
-                        const HdMdev *m = mdevs->pdata[i];
-                        json_builder_begin_object(b);
-                        add_nullable(b, "uuid", m->uuid);
-                        add_nullable(b, "parent", m->parent);
-                        add_nullable(b, "type", m->type);
-                        json_builder_set_member_name(b, "active");
-                        json_builder_add_boolean_value(b, m->active);
-                        json_builder_set_member_name(b, "defined");
-                        json_builder_add_boolean_value(b, m->defined);
-                        add_nullable(b, "start", m->start);
-                        add_int_or_null(b, "iommu_group", m->iommu_group);
-                        add_nullable(b, "driver", m->driver);
-                        json_builder_set_member_name(b, "open");
-                        json_builder_add_boolean_value(b, m->holders->len > 0);
-                        hd_json_add_string_list(b, "held_by", m->holders);
-                        json_builder_end_object(b);
-                }
+                for (guint i = 0; i < mdevs->len; i++)
+                        hd_json_add_mdev(b, mdevs->pdata[i]);
                 json_builder_end_array(b);
                 json_builder_end_object(b);
                 cli_print_json(b);
@@ -194,16 +138,8 @@ static void print_result(HdCli *cli, HdCtx *ctx, const char *uuid, const char *p
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
                 json_builder_begin_object(b);
-                add_nullable(b, "uuid", uuid);
-                if (create) {
-                        add_nullable(b, "parent", parent);
-                        add_nullable(b, "type", type);
-                }
-                json_builder_set_member_name(b, "persistent");
-                json_builder_add_boolean_value(b, persist);
-                json_builder_set_member_name(b, "dry_run");
-                json_builder_add_boolean_value(b, dry);
-                hd_json_add_write_log(b, ctx);
+                hd_json_add_mdev_result(b, ctx, uuid, create ? parent : NULL,
+                                        create ? type : NULL, persist);
                 json_builder_end_object(b);
                 cli_print_json(b);
                 return;

@@ -17,88 +17,6 @@
 
 /* ---------------------------------------------------------------- shown by `hostdev sriov` */
 
-HdVfNetInfo *cli_sriov_vf_net_read(HdCtx *ctx, const HdDevice *pf, char **problem)
-{
-        g_autoptr(GError) error = NULL;
-        HdVfNetInfo *info;
-        HdAddress a;
-
-        *problem = NULL;
-        if (!hd_address_parse_sysfs_name(pf->name, &a))
-                return NULL;
-        info = hd_vf_net_read(ctx, &a, &error);
-        if (!info && !g_error_matches(error, HD_ERROR, HD_ERROR_NOT_SUPPORTED))
-                *problem = g_strdup(error->message);
-        return info; /* NULL and no problem: not a NIC, nothing to show */
-}
-
-GHashTable *cli_sriov_vf_indexes(HdCtx *ctx, const HdDevice *pf)
-{
-        GHashTable *t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        int dfd = hd_ctx_open_device_dir(ctx, pf->name);
-
-        for (int i = 0; dfd >= 0 && i < pf->sriov_numvfs; i++) {
-                char link[32], buf[HD_ADDRESS_STRLEN];
-                g_snprintf(link, sizeof(link), "virtfn%d", i);
-                if (hd_readlink_basename_buf_at(dfd, link, buf, sizeof(buf)) > 0)
-                        g_hash_table_insert(t, g_strdup(buf), GINT_TO_POINTER(i + 1));
-        }
-        if (dfd >= 0)
-                hd_close_fdp(&dfd);
-        return t;
-}
-
-int cli_sriov_vf_index(GHashTable *indexes, const char *vf)
-{
-        return GPOINTER_TO_INT(g_hash_table_lookup(indexes, vf)) - 1;
-}
-
-static void add_tristate(JsonBuilder *b, const char *name, int v)
-{
-        json_builder_set_member_name(b, name);
-        if (v < 0)
-                json_builder_add_null_value(b);
-        else
-                json_builder_add_boolean_value(b, v);
-}
-
-void cli_sriov_vf_net_json(JsonBuilder *b, const char *member, const HdVfNet *vf)
-{
-        char mac[18];
-        const char *ls;
-
-        json_builder_set_member_name(b, member);
-        if (!vf) {
-                json_builder_add_null_value(b);
-                return;
-        }
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "mac");
-        if (vf->has_mac)
-                json_builder_add_string_value(b, hd_vf_net_format_mac(vf->mac, mac));
-        else
-                json_builder_add_null_value(b);
-        json_builder_set_member_name(b, "vlan");
-        json_builder_add_int_value(b, vf->vlan);
-        json_builder_set_member_name(b, "qos");
-        json_builder_add_int_value(b, vf->qos);
-        json_builder_set_member_name(b, "vlan_proto");
-        json_builder_add_string_value(b, vf->vlan_proto == HD_VLAN_PROTO_8021AD ? "802.1ad"
-                                                                                : "802.1Q");
-        add_tristate(b, "spoofchk", vf->spoofchk);
-        add_tristate(b, "trust", vf->trust);
-        json_builder_set_member_name(b, "link_state");
-        if ((ls = hd_vf_link_state_to_string(vf->link_state)))
-                json_builder_add_string_value(b, ls);
-        else
-                json_builder_add_null_value(b);
-        json_builder_set_member_name(b, "min_tx_rate");
-        json_builder_add_int_value(b, vf->min_tx_rate);
-        json_builder_set_member_name(b, "max_tx_rate");
-        json_builder_add_int_value(b, vf->max_tx_rate);
-        json_builder_end_object(b);
-}
-
 char *cli_sriov_vf_net_text(const HdVfNet *vf)
 {
         GString *s = g_string_new(NULL);
@@ -288,7 +206,8 @@ static gboolean resolve_target(HdCli *cli, HdCtx *ctx, int argc, char **argv, Hd
                 *pf = *a;
                 *index = (guint)n;
                 if ((gint64)dev->virtfns->len > n) {
-                        g_autoptr(GHashTable) idx = cli_sriov_vf_indexes(ctx, dev);
+                        g_autoptr(GHashTable) idx =
+                            hd_sriov_vf_indexes(ctx, dev->name, dev->sriov_numvfs);
                         GHashTableIter it;
                         gpointer k, v;
                         g_hash_table_iter_init(&it, idx);
@@ -432,23 +351,9 @@ int cmd_sriov_vf(HdCli *cli, int argc, char **argv)
         }
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
-                g_autofree char *saved = hd_vf_net_saved_path(&pf, index);
                 json_builder_begin_object(b);
-                json_builder_set_member_name(b, "pf");
-                json_builder_add_string_value(b, pf_name);
-                json_builder_set_member_name(b, "netdev");
-                json_builder_add_string_value(b, info->netdev);
-                json_builder_set_member_name(b, "index");
-                json_builder_add_int_value(b, index);
-                json_builder_set_member_name(b, "address");
-                if (vf_name[0])
-                        json_builder_add_string_value(b, vf_name);
-                else
-                        json_builder_add_null_value(b);
-                cli_sriov_vf_net_json(b, "net", cur);
-                json_builder_set_member_name(b, "saved");
-                json_builder_add_boolean_value(b,
-                                               hd_exists_at(hd_ctx_get_root_fd(ctx), saved, TRUE));
+                hd_json_add_vf_net_state(b, ctx, &pf, info->netdev, index,
+                                         vf_name[0] ? vf_name : NULL, cur);
                 json_builder_set_member_name(b, "dry_run");
                 json_builder_add_boolean_value(b, dry_run);
                 hd_json_add_write_log(b, ctx);

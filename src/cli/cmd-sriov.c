@@ -40,40 +40,6 @@ static gboolean parse_yes_no(const char *text, int *out)
         return FALSE;
 }
 
-static void json_vf_list(JsonBuilder *b, const char *member, GPtrArray *vfs)
-{
-        json_builder_set_member_name(b, member);
-        json_builder_begin_array(b);
-        for (guint i = 0; i < vfs->len; i++) {
-                const HdDevice *vf = vfs->pdata[i];
-
-                json_builder_begin_object(b);
-                json_builder_set_member_name(b, "address");
-                json_builder_add_string_value(b, vf->name);
-                json_builder_set_member_name(b, "driver");
-                if (vf->driver)
-                        json_builder_add_string_value(b, vf->driver);
-                else
-                        json_builder_add_null_value(b);
-                json_builder_set_member_name(b, "iommu_group");
-                if (vf->iommu_group >= 0)
-                        json_builder_add_int_value(b, vf->iommu_group);
-                else
-                        json_builder_add_null_value(b);
-                json_builder_end_object(b);
-        }
-        json_builder_end_array(b);
-}
-
-static void json_autoprobe(JsonBuilder *b, const char *member, int value)
-{
-        json_builder_set_member_name(b, member);
-        if (value < 0)
-                json_builder_add_null_value(b);
-        else
-                json_builder_add_boolean_value(b, value != 0);
-}
-
 /* `hostdev sriov ADDR --numvfs N [--autoprobe yes|no]`: the transaction and its answer. */
 static int sriov_change(HdCli *cli, HdCtx *ctx, const HdAddress *address,
                         const HdSriovRequest *request, gboolean dry_run, gboolean persist)
@@ -101,23 +67,7 @@ static int sriov_change(HdCli *cli, HdCtx *ctx, const HdAddress *address,
                 g_autoptr(JsonBuilder) b = json_builder_new();
 
                 json_builder_begin_object(b);
-                json_builder_set_member_name(b, "pf");
-                json_builder_add_string_value(b, r->pf);
-                json_builder_set_member_name(b, "changed");
-                json_builder_add_boolean_value(b, r->changed);
-                json_builder_set_member_name(b, "dry_run");
-                json_builder_add_boolean_value(b, dry_run);
-                json_builder_set_member_name(b, "numvfs_before");
-                json_builder_add_int_value(b, r->numvfs_before);
-                json_builder_set_member_name(b, "numvfs");
-                json_builder_add_int_value(b, r->numvfs_after);
-                json_autoprobe(b, "drivers_autoprobe_before", r->autoprobe_before);
-                json_autoprobe(b, "drivers_autoprobe", r->autoprobe_after);
-                hd_json_add_string_list(b, "removed", r->removed);
-                json_vf_list(b, "vfs", r->created);
-                json_builder_set_member_name(b, "persisted");
-                json_builder_add_boolean_value(b, persist);
-                hd_json_add_write_log(b, ctx);
+                hd_json_add_sriov_report(b, ctx, r, dry_run, persist);
                 json_builder_end_object(b);
                 cli_print_json(b);
                 return HD_EXIT_OK;
@@ -270,92 +220,18 @@ int cmd_sriov(HdCli *cli, int argc, char **argv)
                         g_ptr_array_add(vfs, vf);
         }
         /* a NIC PF's VF network settings (cmd-sriov-vf.c) */
-        net = cli_sriov_vf_net_read(ctx, pf, &net_problem);
-        indexes = cli_sriov_vf_indexes(ctx, pf);
+        net = hd_sriov_vf_net_read(ctx, pf->name, &net_problem);
+        indexes = hd_sriov_vf_indexes(ctx, pf->name, pf->sriov_numvfs);
 
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
+                g_autoptr(HdSriovPf) spf =
+                    hd_sriov_pf_load(ctx, &g_array_index(one, HdAddress, 0), &error);
+
+                if (!spf)
+                        return cli_report_error(cli, error);
                 json_builder_begin_object(b);
-                json_builder_set_member_name(b, "pf");
-                json_builder_add_string_value(b, pf->name);
-                json_builder_set_member_name(b, "driver");
-                if (pf->driver)
-                        json_builder_add_string_value(b, pf->driver);
-                else
-                        json_builder_add_null_value(b);
-                json_builder_set_member_name(b, "totalvfs");
-                json_builder_add_int_value(b, pf->sriov_totalvfs);
-                json_builder_set_member_name(b, "numvfs");
-                json_builder_add_int_value(b, pf->sriov_numvfs);
-                json_builder_set_member_name(b, "vf_device_id");
-                if (vf_device)
-                        json_builder_add_string_value(b, vf_device);
-                else
-                        json_builder_add_null_value(b);
-                json_builder_set_member_name(b, "drivers_autoprobe");
-                if (autoprobe)
-                        json_builder_add_boolean_value(b, g_strcmp0(autoprobe, "0") != 0);
-                else
-                        json_builder_add_null_value(b);
-                json_builder_set_member_name(b, "at_boot");
-                if (boot) {
-                        json_builder_begin_object(b);
-                        json_builder_set_member_name(b, "numvfs");
-                        json_builder_add_int_value(b, boot->numvfs);
-                        json_autoprobe(b, "drivers_autoprobe", boot->autoprobe);
-                        json_builder_set_member_name(b, "not_applied");
-                        if (boot->not_applied)
-                                json_builder_add_string_value(b, boot->not_applied);
-                        else
-                                json_builder_add_null_value(b);
-                        json_builder_end_object(b);
-                } else {
-                        json_builder_add_null_value(b);
-                }
-                json_builder_set_member_name(b, "netdev");
-                if (net)
-                        json_builder_add_string_value(b, net->netdev);
-                else
-                        json_builder_add_null_value(b);
-                json_builder_set_member_name(b, "vf_net_error");
-                if (net_problem)
-                        json_builder_add_string_value(b, net_problem);
-                else
-                        json_builder_add_null_value(b);
-                json_builder_set_member_name(b, "vfs");
-                json_builder_begin_array(b);
-                for (guint i = 0; i < vfs->len; i++) {
-                        const HdDevice *vf = vfs->pdata[i];
-                        g_autoptr(GPtrArray) uses = hd_usage_describe(ctx, vf);
-                        json_builder_begin_object(b);
-                        json_builder_set_member_name(b, "address");
-                        json_builder_add_string_value(b, vf->name);
-                        json_builder_set_member_name(b, "driver");
-                        if (vf->driver)
-                                json_builder_add_string_value(b, vf->driver);
-                        else
-                                json_builder_add_null_value(b);
-                        json_builder_set_member_name(b, "iommu_group");
-                        if (vf->iommu_group >= 0)
-                                json_builder_add_int_value(b, vf->iommu_group);
-                        else
-                                json_builder_add_null_value(b);
-                        hd_json_add_string_list(b, "netdevs", vf->netdevs);
-                        hd_json_add_string_list(b, "host_use", uses);
-                        {
-                                int idx = cli_sriov_vf_index(indexes, vf->name);
-                                json_builder_set_member_name(b, "index");
-                                if (idx >= 0)
-                                        json_builder_add_int_value(b, idx);
-                                else
-                                        json_builder_add_null_value(b);
-                                cli_sriov_vf_net_json(
-                                    b, "net",
-                                    net && idx >= 0 ? hd_vf_net_info_get(net, (guint)idx) : NULL);
-                        }
-                        json_builder_end_object(b);
-                }
-                json_builder_end_array(b);
+                hd_json_add_sriov_pf(b, ctx, spf);
                 json_builder_end_object(b);
                 cli_print_json(b);
                 return HD_EXIT_OK;
@@ -387,7 +263,7 @@ int cmd_sriov(HdCli *cli, int argc, char **argv)
                 for (guint k = 0; k < uses->len; k++)
                         cli_print("      host use: %s\n", (char *)uses->pdata[k]);
                 {
-                        int idx = cli_sriov_vf_index(indexes, vf->name);
+                        int idx = hd_sriov_vf_index(indexes, vf->name);
                         const HdVfNet *vn =
                             net && idx >= 0 ? hd_vf_net_info_get(net, (guint)idx) : NULL;
                         g_autofree char *text = vn ? cli_sriov_vf_net_text(vn) : NULL;

@@ -77,5 +77,38 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
                         assert_no_null_member(o);
                 hd_kernel_args_body_clear(&k);
         }
+        {
+                HdSriovBody sr;
+                g_autoptr(GError) e = NULL;
+                gboolean ok = hd_body_parse_sriov(o, &sr, &e);
+                check_error(ok, e);
+                if (ok) {
+                        assert_no_null_member(o);
+                        g_assert_true(sr.has_numvfs || sr.autoprobe >= 0);
+                        g_assert_true(sr.timeout_s >= 1 && sr.timeout_s <= 3600);
+                }
+        }
+        {
+                HdVfNetBody vn;
+                g_autoptr(GError) e = NULL;
+                gboolean ok = hd_body_parse_vf_net(o, &vn, &e);
+                check_error(ok, e);
+                if (ok) {
+                        assert_no_null_member(o);
+                        g_assert_true(!vn.s.has_vlan || (vn.s.vlan <= 4095 && vn.s.qos <= 7));
+                }
+        }
+        for (int create = 0; create <= 1; create++) {
+                HdMdevBody m;
+                g_autoptr(GError) e = NULL;
+                gboolean ok = hd_body_parse_mdev(o, create, &m, &e);
+                check_error(ok, e);
+                if (ok) {
+                        assert_no_null_member(o);
+                        g_assert_true(!create || (m.parent && !strchr(m.parent, '/')));
+                        g_assert_true(!m.uuid || hd_mdev_uuid_parse(m.uuid, NULL));
+                }
+                hd_mdev_body_clear(&m);
+        }
         return 0;
 }

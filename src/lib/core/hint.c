@@ -75,3 +75,45 @@ char *hd_hint_kernel_args_enable(HdCtx *ctx, const char *option)
                 return g_strdup_printf("PUT /v1/kernel-args with {\"enable\": [\"%s\"]}", option);
         return g_strdup_printf("hostdev kernel-args --enable %s --apply", option);
 }
+
+char *hd_hint_attach(HdCtx *ctx, const char *address)
+{
+        if (hd_ctx_get_vocabulary(ctx) == HD_VOCABULARY_API)
+                return g_strdup_printf("POST /v1/devices/%s/attach", address);
+        return g_strdup_printf("hostdev attach %s", address);
+}
+
+char *hd_hint_sriov(HdCtx *ctx, const char *pf, int numvfs)
+{
+        if (hd_ctx_get_vocabulary(ctx) == HD_VOCABULARY_API)
+                return numvfs < 0 ? g_strdup_printf("GET /v1/devices/%s/sriov", pf)
+                                  : g_strdup_printf("POST /v1/devices/%s/sriov with "
+                                                    "{\"numvfs\": %d}",
+                                                    pf, numvfs);
+        return numvfs < 0 ? g_strdup_printf("hostdev sriov %s", pf)
+                          : g_strdup_printf("hostdev sriov %s --numvfs %d", pf, numvfs);
+}
+
+char *hd_hint_mdev(HdCtx *ctx, HdHintMdev what, const char *arg)
+{
+        gboolean api = hd_ctx_get_vocabulary(ctx) == HD_VOCABULARY_API;
+
+        switch (what) {
+        case HD_HINT_MDEV_TYPES:
+                if (api)
+                        return g_strdup("GET /v1/mdev");
+                return arg ? g_strdup_printf("hostdev mdev types %s", arg)
+                           : g_strdup("hostdev mdev types");
+        case HD_HINT_MDEV_LIST:
+                return g_strdup(api ? "GET /v1/mdev" : "hostdev mdev list");
+        case HD_HINT_MDEV_REMOVE:
+                return api ? g_strdup_printf("POST /v1/mdev/%s/remove", arg)
+                           : g_strdup_printf("hostdev mdev remove %s", arg);
+        case HD_HINT_MDEV_REMOVE_PERSIST:
+                return api ? g_strdup_printf("POST /v1/mdev/%s/remove with "
+                                             "{\"persist\": true}",
+                                             arg)
+                           : g_strdup_printf("hostdev mdev remove %s --persist", arg);
+        }
+        g_return_val_if_reached(g_strdup(""));
+}

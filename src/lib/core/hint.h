@@ -44,3 +44,21 @@ char *hd_hint_kernel_args_enable(HdCtx *ctx, const char *option);
  * "POST /v1/devices/0000:01:00.0/detach with {\"group\": true}". */
 char *hd_hint_command(HdCtx *ctx, HdHintCommand cmd, const char *address, gboolean group,
                       guint force);
+
+/* `hostdev attach ADDR`, or "POST /v1/devices/ADDR/attach". */
+char *hd_hint_attach(HdCtx *ctx, const char *address);
+
+/* The VF count of PF @pf: "hostdev sriov PF --numvfs N", or "POST /v1/devices/PF/sriov with
+ * {\"numvfs\": N}"; @numvfs < 0: the PF shown, "hostdev sriov PF" or
+ * "GET /v1/devices/PF/sriov". */
+char *hd_hint_sriov(HdCtx *ctx, const char *pf, int numvfs);
+
+typedef enum {
+        HD_HINT_MDEV_TYPES,          /* hostdev mdev types [ARG]     GET /v1/mdev */
+        HD_HINT_MDEV_LIST,           /* hostdev mdev list            GET /v1/mdev */
+        HD_HINT_MDEV_REMOVE,         /* hostdev mdev remove ARG      POST /v1/mdev/ARG/remove */
+        HD_HINT_MDEV_REMOVE_PERSIST, /* ... --persist                ... with {"persist": true} */
+} HdHintMdev;
+
+/* A mediated device command; @arg is the parent (TYPES, may be NULL) or the UUID. */
+char *hd_hint_mdev(HdCtx *ctx, HdHintMdev what, const char *arg);

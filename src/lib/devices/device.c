@@ -166,6 +166,7 @@ static void load_sriov(HdDevice *dev, int dfd)
         }
         dev->sriov_numvfs = read_int_attr(dfd, "sriov_numvfs", 0, 65535);
         dev->sriov_vf_device = read_hex_attr(dfd, "sriov_vf_device", 0xffff);
+        dev->sriov_autoprobe = read_int_attr(dfd, "sriov_drivers_autoprobe", 0, 1);
         /* virtfnN links exist for enabled VFs only; numvfs says how many to look for. */
         for (int i = 0; i < dev->sriov_numvfs; i++) {
                 char link[32];
@@ -378,6 +379,7 @@ static HdDevice *device_new(const HdAddress *address)
         dev->header_type = -1;
         dev->sriov_totalvfs = dev->sriov_numvfs = -1;
         dev->sriov_vf_device = -1;
+        dev->sriov_autoprobe = -1;
         dev->boot_vga = -1;
         dev->state = -1;
         dev->virtfns = g_ptr_array_new_with_free_func(g_free);

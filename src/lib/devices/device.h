@@ -72,6 +72,7 @@ typedef struct {
         /* HD_FIELD_SRIOV */
         int sriov_totalvfs, sriov_numvfs; /* -1: not an SR-IOV PF */
         int sriov_vf_device;              /* PFs: the device id of their VFs, else -1 */
+        int sriov_autoprobe;              /* PFs: sriov_drivers_autoprobe 1/0, else -1 */
         char *physfn;                     /* address of the PF for a VF, else NULL */
         GPtrArray *virtfns;               /* char* addresses, empty for non-PFs */
 

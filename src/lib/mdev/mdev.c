@@ -10,6 +10,7 @@
 #include "address.h"
 #include "fileio.h"
 #include "hd-error.h"
+#include "hint.h"
 #include "lock.h"
 #include "mdev.h"
 #include "parse.h"
@@ -167,10 +168,12 @@ HdMdevParent *hd_mdev_parent_load(HdCtx *ctx, const char *name, GError **error)
         HdAddress a;
 
         if (!dir) {
+                g_autofree char *hint = hd_hint_mdev(ctx, HD_HINT_MDEV_TYPES, NULL);
+
                 g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
-                            "%s is not an mdev parent (not in /sys/class/mdev_bus); hostdev mdev "
-                            "types lists the parents",
-                            name);
+                            "%s is not an mdev parent (not in /sys/class/mdev_bus); %s "
+                            "lists the parents",
+                            name, hint);
                 return NULL;
         }
         p = g_new0(HdMdevParent, 1);
@@ -234,12 +237,14 @@ char *hd_mdev_resolve_parent(HdCtx *ctx, const char *arg, GError **error)
         }
         g_ptr_array_add(names, NULL);
         known = g_strjoinv(", ", (char **)names->pdata);
-        if (names->len > 1)
+        if (names->len > 1) {
+                g_autofree char *hint = hd_hint_mdev(ctx, HD_HINT_MDEV_TYPES, NULL);
+
                 g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
-                            "%s is not an mdev parent; the parents are %s (hostdev mdev types "
+                            "%s is not an mdev parent; the parents are %s (%s "
                             "shows their types)",
-                            arg, known);
-        else
+                            arg, known, hint);
+        } else
                 g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
                             "%s is not an mdev parent, and this host has none (no driver offers "
                             "mediated devices: /sys/class/mdev_bus is empty)",
@@ -440,10 +445,12 @@ HdMdev *hd_mdev_get(HdCtx *ctx, const char *uuid, GError **error)
         scan_definitions(ctx, defs);
         parent = g_hash_table_lookup(defs, uuid);
         if (!parent) {
+                g_autofree char *hint = hd_hint_mdev(ctx, HD_HINT_MDEV_LIST, NULL);
+
                 g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
-                            "no mediated device %s (neither active nor defined); hostdev mdev "
-                            "list shows them",
-                            uuid);
+                            "no mediated device %s (neither active nor defined); %s "
+                            "shows them",
+                            uuid, hint);
                 return NULL;
         }
         m = inactive_new(uuid);
@@ -551,19 +558,21 @@ gboolean hd_mdev_create(HdCtx *ctx, const char *parent, const char *type, const 
                 return FALSE;
         if (!(t = find_type(p, type))) {
                 g_autofree char *types = type_list(p);
+                g_autofree char *hint = hd_hint_mdev(ctx, HD_HINT_MDEV_TYPES, parent);
                 g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
-                            "mdev parent %s has no type %s; its types are %s (hostdev mdev types "
-                            "%s)",
-                            parent, type, *types ? types : "none", parent);
+                            "mdev parent %s has no type %s; its types are %s (%s)",
+                            parent, type, *types ? types : "none", hint);
                 return FALSE;
         }
         existing = load_active(ctx, id);
         if (existing) {
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                             "UUID exists: mediated device %s is already active (type %s on %s); "
-                            "choose another --uuid, or leave it out",
+                            "choose another %s, or leave it out",
                             id, existing->type ? existing->type : "unknown",
-                            existing->parent ? existing->parent : "unknown");
+                            existing->parent ? existing->parent : "unknown",
+                            hd_ctx_get_vocabulary(ctx) == HD_VOCABULARY_API ? "\"uuid\""
+                                                                           : "--uuid");
                 return FALSE;
         }
         {
@@ -575,11 +584,16 @@ gboolean hd_mdev_create(HdCtx *ctx, const char *parent, const char *type, const 
                 scan_definitions(ctx, defs);
                 defined_on = g_hash_table_lookup(defs, id);
                 if (defined_on && strcmp(defined_on, parent) != 0) {
+                        g_autofree char *hint =
+                            hd_hint_mdev(ctx, HD_HINT_MDEV_REMOVE_PERSIST, id);
                         g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                                     "UUID exists: %s is defined for mdevctl on mdev parent %s "
-                                    "(/etc/mdevctl.d/%s/%s); choose another --uuid, or "
-                                    "hostdev mdev remove %s --persist first",
-                                    id, defined_on, defined_on, id, id);
+                                    "(/etc/mdevctl.d/%s/%s); choose another %s, or "
+                                    "%s first",
+                                    id, defined_on, defined_on, id,
+                                    hd_ctx_get_vocabulary(ctx) == HD_VOCABULARY_API ? "\"uuid\""
+                                                                                   : "--uuid",
+                                    hint);
                         return FALSE;
                 }
         }
@@ -591,29 +605,34 @@ gboolean hd_mdev_create(HdCtx *ctx, const char *parent, const char *type, const 
                 return FALSE;
         t = find_type(now, type);
         if (!t || t->available == 0) {
+                g_autofree char *types = hd_hint_mdev(ctx, HD_HINT_MDEV_TYPES, parent);
+                g_autofree char *list = hd_hint_mdev(ctx, HD_HINT_MDEV_LIST, NULL);
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                             "mdev parent %s has no capacity left for type %s (available_instances "
-                            "0: the instances of its types share it); hostdev mdev types %s shows "
-                            "what is left, hostdev mdev list what uses it",
-                            parent, type, parent);
+                            "0: the instances of its types share it); %s shows "
+                            "what is left, %s what uses it",
+                            parent, type, types, list);
                 return FALSE;
         }
         path = g_strdup_printf(MDEV_BUS "/%s/mdev_supported_types/%s/create", parent, type);
         if (!hd_ctx_write(ctx, path, id, &werr)) {
+                g_autofree char *types = hd_hint_mdev(ctx, HD_HINT_MDEV_TYPES, parent);
+                g_autofree char *list = hd_hint_mdev(ctx, HD_HINT_MDEV_LIST, NULL);
+
                 if (g_error_matches(werr, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
                         g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                                     "capacity changed: mdev parent %s refused another %s "
                                     "instance (no space left: another instance took the "
-                                    "capacity meanwhile); hostdev mdev types %s shows what is "
+                                    "capacity meanwhile); %s shows what is "
                                     "left now",
-                                    parent, type, parent);
+                                    parent, type, types);
                 else if (g_error_matches(werr, G_IO_ERROR, G_IO_ERROR_EXISTS))
                         g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                                     "UUID exists: mdev parent %s refused %s for type %s (a "
                                     "mediated device with that UUID was made meanwhile); "
-                                    "hostdev mdev list shows them, hostdev mdev types %s the "
+                                    "%s shows them, %s the "
                                     "capacity",
-                                    parent, id, type, parent);
+                                    parent, id, type, list, types);
                 else
                         g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
                                     "cannot create a %s instance on mdev parent %s: %s", type,
@@ -642,11 +661,13 @@ gboolean hd_mdev_remove(HdCtx *ctx, const char *uuid, gboolean persist, GError *
         if (!m)
                 return FALSE;
         if (!m->active && !persist) {
+                g_autofree char *hint = hd_hint_mdev(ctx, HD_HINT_MDEV_REMOVE_PERSIST, m->uuid);
+
                 g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
                             "mediated device %s is defined (type %s on %s) but not active; "
-                            "hostdev mdev remove %s --persist removes its definition",
+                            "%s removes its definition",
                             m->uuid, m->type ? m->type : "unknown",
-                            m->parent ? m->parent : "unknown", m->uuid);
+                            m->parent ? m->parent : "unknown", hint);
                 return FALSE;
         }
         if (m->active) {
@@ -663,13 +684,13 @@ gboolean hd_mdev_remove(HdCtx *ctx, const char *uuid, gboolean persist, GError *
                         m->holders = hd_usage_group_holders(ctx, m->iommu_group);
                 }
                 if (m->holders->len > 0) {
+                        g_autofree char *hint = hd_hint_mdev(ctx, HD_HINT_MDEV_REMOVE, m->uuid);
                         g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
                                     "mediated device %s is open: process %s holds /dev/vfio/%d "
                                     "(its IOMMU group), and removing it would block until that "
-                                    "process exits; shut the VM down first, then hostdev mdev "
-                                    "remove %s",
+                                    "process exits; shut the VM down first, then %s",
                                     m->uuid, (char *)m->holders->pdata[0], m->iommu_group,
-                                    m->uuid);
+                                    hint);
                         return FALSE;
                 }
                 path = g_strdup_printf(MDEV_DEVICES "/%s/remove", m->uuid);

@@ -104,6 +104,12 @@ void hd_json_write_device(HdJsonWriter *b, const HdDevice *dev, gboolean detail)
         add_string_array(b, "virtfns", dev->virtfns);
         add_int_or_null(b, "sriov_totalvfs", dev->sriov_totalvfs);
         add_int_or_null(b, "sriov_numvfs", dev->sriov_numvfs);
+        /* whether the kernel binds drivers to the PF's new VFs; null for non-PFs */
+        hd_json_writer_member(b, "sriov_drivers_autoprobe");
+        if (dev->sriov_autoprobe < 0)
+                hd_json_writer_null(b);
+        else
+                hd_json_writer_bool(b, dev->sriov_autoprobe == 1);
         hd_json_writer_member(b, "boot_vga");
         if (dev->boot_vga < 0)
                 hd_json_writer_null(b);

@@ -10,6 +10,7 @@
 #include "fileio.h"
 #include "group.h"
 #include "hd-error.h"
+#include "hint.h"
 #include "journal.h"
 #include "lock.h"
 #include "parse.h"
@@ -55,16 +56,20 @@ HdSriovPf *hd_sriov_pf_load(HdCtx *ctx, const HdAddress *address, GError **error
         if (!dev)
                 return NULL;
         if (dev->physfn) {
+                g_autofree char *hint = hd_hint_sriov(ctx, dev->physfn, -1);
+
                 g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
-                            "%s is a virtual function of %s: hostdev sriov %s", dev->name,
-                            dev->physfn, dev->physfn);
+                            "%s is a virtual function of %s: %s", dev->name, dev->physfn, hint);
                 return NULL;
         }
         if (dev->sriov_totalvfs < 0) {
+                g_autofree char *list = hd_hint_command(ctx, HD_HINT_CMD_LIST, NULL, FALSE, 0);
+
                 g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
                             "%s is not an SR-IOV physical function (it has no sriov_totalvfs); "
-                            "hostdev list --json shows sriov_totalvfs for those that are",
-                            dev->name);
+                            "%s%s shows sriov_totalvfs for those that are",
+                            dev->name, list,
+                            hd_ctx_get_vocabulary(ctx) == HD_VOCABULARY_API ? "" : " --json");
                 return NULL;
         }
         pf = g_new0(HdSriovPf, 1);
@@ -123,9 +128,12 @@ static char *vf_in_use(HdCtx *ctx, const HdDevice *vf, const HdStateFacts *facts
                 return g_strdup_printf("%s is recorded for VM %s: stop the VM or take the "
                                        "device out of it first", vf->name, vm);
         if (hd_driver_is_viable(vf->driver) &&
-            hd_journal_get_origin(ctx, vf->name, &origin, &override))
-                return g_strdup_printf("%s was detached by hostdev for a VM: hostdev attach %s",
-                                       vf->name, vf->name);
+            hd_journal_get_origin(ctx, vf->name, &origin, &override)) {
+                g_autofree char *hint = hd_hint_attach(ctx, vf->name);
+
+                return g_strdup_printf("%s was detached by hostdev for a VM: %s", vf->name,
+                                       hint);
+        }
         if (vf->host_need)
                 return g_strdup_printf("%s: %s (stop using it on the host first)", vf->name,
                                        vf->host_need);
@@ -141,25 +149,31 @@ gboolean hd_sriov_check_numvfs(HdCtx *ctx, const HdSriovPf *pf, const HdSriovReq
         guint n = 0;
 
         if (request->numvfs < 0 || request->numvfs > pf->totalvfs) {
+                g_autofree char *hint = hd_hint_sriov(ctx, pf->name, pf->totalvfs);
+
                 g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
-                            "%s can have at most %d VFs (sriov_totalvfs), not %d: "
-                            "hostdev sriov %s --numvfs %d",
-                            pf->name, pf->totalvfs, request->numvfs, pf->name, pf->totalvfs);
+                            "%s can have at most %d VFs (sriov_totalvfs), not %d: %s",
+                            pf->name, pf->totalvfs, request->numvfs, hint);
                 return FALSE;
         }
         if (request->numvfs != pf->numvfs && !pf->driver) {
+                g_autofree char *attach = hd_hint_attach(ctx, pf->name);
+                g_autofree char *hint = hd_hint_sriov(ctx, pf->name, request->numvfs);
+
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                             "%s has no driver, and only the PF's driver creates VFs: "
-                            "hostdev attach %s, then hostdev sriov %s --numvfs %d",
-                            pf->name, pf->name, pf->name, request->numvfs);
+                            "%s, then %s",
+                            pf->name, attach, hint);
                 return FALSE;
         }
         if (request->numvfs != pf->numvfs && hd_driver_is_viable(pf->driver) &&
             strcmp(pf->driver, "pci-stub") == 0) {
+                g_autofree char *attach = hd_hint_attach(ctx, pf->name);
+
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
-                            "%s is on pci-stub, which cannot create VFs: hostdev attach %s "
+                            "%s is on pci-stub, which cannot create VFs: %s "
                             "gives it back to its own driver",
-                            pf->name, pf->name);
+                            pf->name, attach);
                 return FALSE;
         }
         if (request->autoprobe >= 0 && pf->autoprobe < 0) {
@@ -236,14 +250,13 @@ static gboolean write_count(HdCtx *ctx, const HdSriovPf *pf, int count, guint ti
                 return TRUE;
         if (g_error_matches(local, HD_ERROR, HD_ERROR_BUSY)) {
                 g_autofree char *who = holders_text(ctx, pf);
+                g_autofree char *hint = hd_hint_sriov(ctx, pf->name, count);
 
                 g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
                             "%s: the kernel is still removing its VFs after %u s, waiting for "
                             "%s to let go; the VFs go when it exits (the write goes on in the "
-                            "background). Then: hostdev recover, and hostdev sriov %s "
-                            "--numvfs %d",
-                            pf->name, timeout_ms / 1000, who ? who : "a VF's user", pf->name,
-                            count);
+                            "background). Then: hostdev recover, and %s",
+                            pf->name, timeout_ms / 1000, who ? who : "a VF's user", hint);
                 return FALSE;
         }
         g_propagate_prefixed_error(error, g_steal_pointer(&local), "%s: %d VFs: ", pf->name,
