@@ -2382,6 +2382,43 @@ static void test_mdev(void)
 #define IGB_VF0 "0000:02:10.0" /* igb: no trust */
 #define NVME_VF "0000:03:00.1"  /* not a NIC */
 
+/* A VM given a NIC VF: the VF's PF-side settings are saved before it goes (libvirt's
+ * virNetDevSaveNetConfig) and set again after the VM stops, whatever was changed meanwhile;
+ * an NVMe VF (no PF interface) goes without. */
+static void test_vm_vf_net_saved(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-nic");
+        Daemon *d = daemon_start(fx, NULL);
+        g_autofree char *saved = hd_test_path(fx, "var/lib/hostdev/vf-net/" NIC_PF "_vf0.json");
+        Reply r;
+
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"nic-vm\", \"hostdevs\": [\"" NIC_VF0 "\", \"" NVME_VF "\"]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/nic-vm/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        assert_driver(fx, NIC_VF0, "vfio-pci");
+        assert_driver(fx, NVME_VF, "vfio-pci");
+        g_assert_true(g_file_test(saved, G_FILE_TEST_IS_REGULAR));
+        /* changed while the VM has it (a trusted guest, or an admin) */
+        r = request(d, "PUT", "/v1/devices/" NIC_VF0 "/vf-net",
+                    "{\"mac\": \"52:54:00:12:34:56\", \"vlan\": 7}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/nic-vm/stop", "{}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        g_assert_false(g_file_test(saved, G_FILE_TEST_EXISTS));
+        r = request(d, "GET", "/v1/devices/" NIC_VF0 "/vf-net", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"mac\":\"52:54:00:aa:00:01\""));
+        g_assert_nonnull(strstr(r.body, "\"vlan\":100"));
+        reply_clear(&r);
+        daemon_stop(d);
+}
+
 /* A NIC VF's network settings: GET is `hostdev sriov-vf VF --json`'s object, PUT changes
  * them through the PF (dry run, refusals 400 naming the field, a setting the driver lacks
  * set back and answered 400). */
@@ -2530,5 +2567,6 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/sriov-holds-reboot", test_sriov_holds_reboot);
         g_test_add_func("/agent/mdev", test_mdev);
         g_test_add_func("/agent/vf-net", test_vf_net);
+        g_test_add_func("/agent/vm-vf-net-saved", test_vm_vf_net_saved);
         return g_test_run();
 }

@@ -217,13 +217,61 @@ static JsonBuilder *run_define(HdAgent *agent, HdCtx *ctx, gpointer data, GError
         return b;
 }
 
+/* Whether @addr is an SR-IOV VF (its PF's driver holds its network settings: vf-net.h). */
+static gboolean is_vf(HdCtx *ctx, const HdAddress *addr)
+{
+        g_autoptr(HdDevice) dev = hd_device_load(ctx, addr, HD_FIELD_SRIOV, NULL);
+
+        return dev && dev->physfn;
+}
+
+/* Set the saved PF-side settings (MAC, VLAN, spoof check, trust, link state) of the VFs among
+ * @addrs again, as libvirt does after a VF comes back from a VM; nothing for a VF with none
+ * saved. A failure is logged: the device is back, only its settings are not. */
+static void restore_vf_net(HdCtx *ctx, const HdAddress *addrs, guint n)
+{
+        for (guint i = 0; i < n; i++) {
+                g_autoptr(GError) local = NULL;
+                char name[HD_ADDRESS_STRLEN];
+
+                if (!is_vf(ctx, &addrs[i]) || hd_vf_net_restore(ctx, &addrs[i], &local))
+                        continue;
+                hd_agent_log("warning", "could not restore a VF's network settings", "device",
+                             hd_address_format(&addrs[i], name), "error", local->message, NULL);
+        }
+}
+
+/* Save the PF-side settings of the NIC VFs among @addrs before they go to a VM (vf-net.h);
+ * a VF of a PF without a network interface (an NVMe VF) has none. On failure the ones saved
+ * are set back and nothing else is done. */
+static gboolean save_vf_net(HdCtx *ctx, GArray *addrs, GError **error)
+{
+        for (guint i = 0; i < addrs->len; i++) {
+                const HdAddress *a = &g_array_index(addrs, HdAddress, i);
+                g_autoptr(GError) local = NULL;
+
+                if (!is_vf(ctx, a) || hd_vf_net_save(ctx, a, NULL, &local))
+                        continue;
+                if (g_error_matches(local, HD_ERROR, HD_ERROR_NOT_SUPPORTED))
+                        continue;
+                restore_vf_net(ctx, (const HdAddress *)addrs->data, i);
+                g_propagate_prefixed_error(error, g_steal_pointer(&local),
+                                           "its network settings could not be saved, so "
+                                           "nothing was moved: ");
+                return FALSE;
+        }
+        return TRUE;
+}
+
 /* Give @names back to their host drivers (their origins, journal.h): those that are on a vfio
  * driver now; the others were never moved or are back already. With @lock_groups the agent's
- * queue is taken for their groups (not when the caller holds it already). */
+ * queue is taken for their groups (not when the caller holds it already). A VF's saved network
+ * settings are set again once it is back. */
 static gboolean give_back(HdAgent *agent, HdCtx *ctx, GPtrArray *names, gboolean lock_groups,
                           GError **error)
 {
         g_autoptr(GArray) addrs = g_array_new(FALSE, FALSE, sizeof(HdAddress));
+        g_autoptr(GArray) all = g_array_new(FALSE, FALSE, sizeof(HdAddress));
         g_autoptr(GArray) groups = NULL;
         g_autoptr(HdBindReport) report = NULL;
         HdBindOptions opts = {0};
@@ -232,18 +280,24 @@ static gboolean give_back(HdAgent *agent, HdCtx *ctx, GPtrArray *names, gboolean
                 g_autoptr(HdDevice) dev = NULL;
                 HdAddress a;
 
-                if (!hd_address_parse(names->pdata[i], &a, NULL) ||
-                    !(dev = hd_device_load(ctx, &a, HD_FIELD_DRIVER, NULL)) ||
+                if (!hd_address_parse(names->pdata[i], &a, NULL))
+                        continue;
+                g_array_append_val(all, a);
+                if (!(dev = hd_device_load(ctx, &a, HD_FIELD_DRIVER, NULL)) ||
                     !hd_driver_is_vfio(dev->driver))
                         continue;
                 g_array_append_val(addrs, a);
         }
-        if (addrs->len == 0)
+        if (addrs->len == 0) {
+                restore_vf_net(ctx, (const HdAddress *)all->data, all->len);
                 return TRUE;
+        }
         groups = hd_agent_groups_of(ctx, (const HdAddress *)addrs->data, addrs->len);
         if (lock_groups)
                 hd_agent_groups_acquire(agent, groups);
         report = hd_bind_attach(ctx, (const HdAddress *)addrs->data, addrs->len, &opts, error);
+        if (report)
+                restore_vf_net(ctx, (const HdAddress *)all->data, all->len);
         if (lock_groups)
                 hd_agent_groups_release(agent, groups);
         return report != NULL;
@@ -333,7 +387,10 @@ static gboolean detach_for(HdAgent *agent, HdCtx *ctx, const char *vm, GArray *t
         /* A VM that stopped on its own keeps the record of what was moved for it before. */
         for (guint i = 0; i < previous->len; i++)
                 add_unique(intent, previous->pdata[i]);
+        if (!save_vf_net(ctx, to_detach, error))
+                return FALSE;
         if (!hd_vm_record_set(ctx, vm, HD_VM_RECORD_STARTING, intent, &local)) {
+                restore_vf_net(ctx, (const HdAddress *)to_detach->data, to_detach->len);
                 g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
                             "%s; nothing was moved (make /var/lib/hostdev/agent writable, then "
                             "start it again)",
@@ -343,6 +400,7 @@ static gboolean detach_for(HdAgent *agent, HdCtx *ctx, const char *vm, GArray *t
         report =
             hd_bind_detach(ctx, (const HdAddress *)to_detach->data, to_detach->len, &opts, error);
         if (!report) {
+                restore_vf_net(ctx, (const HdAddress *)to_detach->data, to_detach->len);
                 /* the transaction rolled itself back: nothing was moved by this start */
                 if (!(previous->len
                           ? hd_vm_record_set(ctx, vm, HD_VM_RECORD_STARTED, previous, &local)
