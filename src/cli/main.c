@@ -19,9 +19,9 @@ static const HdCommand commands[] = {
         { "show", cmd_show, "Everything about one device, with its IOMMU group" },
         { "groups", cmd_groups, "IOMMU groups and whether each can go to a VM" },
         { "sriov", cmd_sriov, "An SR-IOV physical function and its virtual functions" },
+        { "sriov-vf", cmd_sriov_vf, "A NIC VF's MAC, VLAN, trust...: show, set, save, restore" },
         { "mdev", cmd_mdev, "Mediated devices (vGPU slices): types, list, create, remove" },
         { "usb", cmd_usb, "USB devices: list, show, and xml or qemu-args for a VM" },
-        { "sriov-vf", cmd_sriov_vf, "A NIC VF's MAC, VLAN, trust...: show, set, save, restore" },
         { "scsi", cmd_scsi, "SCSI LUNs by WWID for scsi-generic: list, show, xml, qemu-args" },
         { "npiv", cmd_npiv, "Fibre Channel NPIV vports (virtual HBAs): list, create, delete" },
         { "vhost-scsi", cmd_vhost_scsi, "SCSI targets the host exports via vhost-scsi: list, xml" },
@@ -35,7 +35,7 @@ static const HdCommand commands[] = {
         { "xml", cmd_xml, "libvirt <hostdev> XML for devices, or add them to a domain" },
         { "qemu-args", cmd_qemu_args, "QEMU -device arguments that give devices to a VM" },
         { "vm", cmd_vm, "Hot-plug devices into a libvirt VM, or out: attach-device, detach-device" },
-        { "snapshot", cmd_snapshot, "Capture this machine's PCI view to replay with --root" },
+        { "snapshot", cmd_snapshot, "Capture what hostdev reads on this machine, to replay with --root" },
         { "help", NULL, "This list, or 'help COMMAND': a command's options and an example" },
 };
 
