@@ -133,6 +133,21 @@ static const char *const migrations[] = {
      * NULL on rows written before, which the filter still finds by their object. */
     ("ALTER TABLE events ADD COLUMN subject TEXT;"
      "CREATE INDEX events_subject ON events (subject, id);"),
+    /* 7: a host's mediated device types (store-sqlite-mdev.c), the agent's GET /v1/mdev as of
+     * mdev_etag (the agent's ETag of it): per parent and type the capacity left now (shared
+     * between a parent's types) and how many instances exist; replaced as a whole when the
+     * agent's ETag moves */
+    ("CREATE TABLE host_mdev_types ("
+     " host_id TEXT NOT NULL REFERENCES hosts (id) ON DELETE CASCADE,"
+     " parent TEXT NOT NULL,"
+     " type TEXT NOT NULL,"
+     " name TEXT,"
+     " description TEXT,"
+     " device_api TEXT,"
+     " available_instances BIGINT,"
+     " instances BIGINT NOT NULL DEFAULT 0,"
+     " PRIMARY KEY (host_id, parent, type));"
+     "ALTER TABLE hosts ADD COLUMN mdev_etag TEXT;"),
 };
 
 /* ---- helpers ---- */

@@ -399,6 +399,30 @@ gboolean hd_store_vm_reconcile(HdStore *store, const char *host_id, GHashTable *
 /* TRUE when a VM is pinned to the host (the reconcile has something to do). */
 gboolean hd_store_host_has_vms(HdStore *store, const char *host_id, GError **error);
 
+/* ---- a host's mediated device types (store-sqlite-mdev.c) ----
+ * The agent's GET /v1/mdev, flattened to one row per (parent, type): the capacity the host
+ * offers, read by the sync whenever the agent's generation moves (docs/api/openapi.yaml). */
+typedef struct {
+        char *parent;               /* the mdev_bus name: a PCI address, mtty, ... */
+        char *type;                 /* the type's id (what the agent's create takes) */
+        char *name;                 /* may be NULL */
+        char *description;          /* may be NULL */
+        char *device_api;           /* may be NULL */
+        gint64 available_instances; /* -1: the agent did not say */
+        gint64 instances;           /* existing instances of this type on the parent */
+} HdHostMdevType;
+void hd_host_mdev_type_free(HdHostMdevType *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdHostMdevType, hd_host_mdev_type_free)
+
+/* Replace the host's types with @types (HdHostMdevType) when @etag (the agent's ETag of GET
+ * /v1/mdev, may be NULL) differs from the stored one; *@changed (may be NULL) says whether it
+ * did. One transaction; the host's updated_at moves with a change. NOT_FOUND without the
+ * host. */
+gboolean hd_store_host_mdev_apply(HdStore *store, const char *host_id, const char *etag,
+                                  GPtrArray *types, gboolean *changed, GError **error);
+/* The host's types sorted by parent, then type (HdHostMdevType). NOT_FOUND without the host. */
+GPtrArray *hd_store_host_mdev_types(HdStore *store, const char *host_id, GError **error);
+
 /* ---- filtered pages and collection ETags (store-sqlite-query.c) ---- */
 
 /* Filters of hd_store_devices_list(); NULL / -1 for "any". */
@@ -439,8 +463,17 @@ GPtrArray *hd_store_events_query(HdStore *store, const HdEventFilter *filter, GE
  *   HD_ETAG_EVENTS     GET /v1/events: MIN(id) and MAX(id) (the log is append-only)
  *   HD_ETAG_VMS        GET /v1/vms: COUNT(*) and MAX(updated_at) of vms and of hosts (a VM shows
  *                      its host's name and whether its devices are present)
+ *   HD_ETAG_MDEV       GET /v1/hosts/{id}/mdev: the host row's updated_at and mdev_etag (every
+ *                      change of its types and every status change writes the row); NOT_FOUND
+ *                      without the host
  * The parts are hashed (SHA-256, 32 hex digits) with the scope's name: opaque to clients. */
-typedef enum { HD_ETAG_HOSTS, HD_ETAG_INVENTORY, HD_ETAG_EVENTS, HD_ETAG_VMS } HdEtagScope;
+typedef enum {
+        HD_ETAG_HOSTS,
+        HD_ETAG_INVENTORY,
+        HD_ETAG_EVENTS,
+        HD_ETAG_VMS,
+        HD_ETAG_MDEV
+} HdEtagScope;
 char *hd_store_etag(HdStore *store, HdEtagScope scope, const char *host_id, GError **error);
 
 /* ISO 8601 UTC now. */
