@@ -29,9 +29,9 @@ typedef struct {
         char *host;
 } Env;
 
-static void env_setup(Env *env)
+static void env_setup_on(Env *env, const char *topology)
 {
-        env->fx = hd_test_fixture_new("mdev-host");
+        env->fx = hd_test_fixture_new(topology);
         env->agent = hd_et_agent_start(env->fx, "127.0.0.1:0");
         env->agent_token = hd_et_agent_token(env->fx);
         env->dir = hd_test_make_tmp_dir();
@@ -41,6 +41,11 @@ static void env_setup(Env *env)
         env->host =
             hd_et_add_host(env->engine->url, env->admin, "vgpu", env->agent->url, env->agent_token);
         hd_et_await_status(env->engine->url, env->viewer, env->host, "up");
+}
+
+static void env_setup(Env *env)
+{
+        env_setup_on(env, "mdev-host");
 }
 
 static void env_teardown(Env *env)
@@ -229,10 +234,333 @@ static void test_refusals(void)
         env_teardown(&env);
 }
 
+/* ---- VMs with mediated devices (mdev-two-gpus: two T4 parents, 16 units each) ---- */
+
+#define GPU_A "0000:3b:00.0"
+#define GPU_B "0000:af:00.0"
+
+static char *vm_create(Env *env, const char *name)
+{
+        g_autofree char *body = g_strdup_printf("{\"name\": \"%s\"}", name);
+        g_auto(HdEtReply) r = hd_et_call(env->engine->url, "POST", "/v1/vms", body, env->admin);
+        JsonObject *o;
+
+        if (r.status != 201)
+                g_error("create VM: %u %s", r.status, r.body);
+        o = hd_et_obj(&r);
+        g_assert_cmpstr(json_object_get_string_member(o, "mdev_placement"), ==, "compact");
+        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "mdevs")), ==, 0);
+        return g_strdup(json_object_get_string_member(o, "id"));
+}
+
+/* POST /v1/vms/{id}/mdevs; the new mdev's UUID (asserted 200). */
+static char *vm_add_mdev(Env *env, const char *vm, const char *type, gboolean display)
+{
+        g_autofree char *path = g_strconcat("/v1/vms/", vm, "/mdevs", NULL);
+        g_autofree char *body =
+            g_strdup_printf("{\"host_id\": \"%s\", \"type\": \"%s\"%s}", env->host, type,
+                            display ? "" : ", \"display\": false");
+        g_auto(HdEtReply) r = hd_et_call(env->engine->url, "POST", path, body, env->admin);
+        JsonArray *a;
+        JsonObject *m;
+
+        if (r.status != 200)
+                g_error("add mdev: %u %s", r.status, r.body);
+        g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "host_id"), ==, env->host);
+        a = json_object_get_array_member(hd_et_obj(&r), "mdevs");
+        m = json_array_get_object_element(a, json_array_get_length(a) - 1);
+        g_assert_cmpstr(json_object_get_string_member(m, "type"), ==, type);
+        g_assert_true(json_object_get_boolean_member(m, "display") == display);
+        g_assert_true(json_object_get_null_member(m, "parent"));
+        g_assert_true(g_uuid_string_is_valid(json_object_get_string_member(m, "uuid")));
+        return g_strdup(json_object_get_string_member(m, "uuid"));
+}
+
+static HdEtReply vm_do(Env *env, const char *method, const char *id, const char *suffix,
+                       const char *body)
+{
+        g_autofree char *path = g_strconcat("/v1/vms/", id, suffix, NULL);
+        return hd_et_call(env->engine->url, method, path, body, env->admin);
+}
+
+/* The parent of the agent's active mdev @uuid (NULL: the agent has none). */
+static char *agent_mdev_parent(Env *env, const char *uuid)
+{
+        g_auto(HdEtReply) r = agent_call(env, "GET", "/v1/mdev", NULL);
+        JsonArray *a;
+
+        g_assert_cmpuint(r.status, ==, 200);
+        a = json_object_get_array_member(hd_et_obj(&r), "mdevs");
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+                JsonObject *m = json_array_get_object_element(a, i);
+                if (strcmp(json_object_get_string_member(m, "uuid"), uuid) == 0 &&
+                    json_object_get_boolean_member(m, "active"))
+                        return g_strdup(json_object_get_string_member(m, "parent"));
+        }
+        return NULL;
+}
+
+static guint agent_mdev_count(Env *env)
+{
+        g_auto(HdEtReply) r = agent_call(env, "GET", "/v1/mdev", NULL);
+
+        g_assert_cmpuint(r.status, ==, 200);
+        return json_array_get_length(json_object_get_array_member(hd_et_obj(&r), "mdevs"));
+}
+
+/* The parent the engine shows for the VM's mdev @uuid (NULL: not created). */
+static char *engine_mdev_parent(JsonObject *vm, const char *uuid)
+{
+        JsonArray *a = json_object_get_array_member(vm, "mdevs");
+
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+                JsonObject *m = json_array_get_object_element(a, i);
+                if (strcmp(json_object_get_string_member(m, "uuid"), uuid) == 0)
+                        return json_object_get_null_member(m, "parent")
+                                   ? NULL
+                                   : g_strdup(json_object_get_string_member(m, "parent"));
+        }
+        g_error("no mdev %s in the VM", uuid);
+}
+
+/* Start @vm and assert both its mdevs on the agent, on @pa and @pb; stop it and assert they
+ * are gone. */
+static void start_expect(Env *env, const char *vm, const char *u1, const char *u2, const char *pa,
+                         const char *pb)
+{
+        {
+                g_auto(HdEtReply) r = vm_do(env, "POST", vm, "/start", NULL);
+                g_autofree char *e1 = NULL;
+                g_autofree char *e2 = NULL;
+                g_autofree char *a1 = agent_mdev_parent(env, u1);
+                g_autofree char *a2 = agent_mdev_parent(env, u2);
+
+                if (r.status != 200)
+                        g_error("start: %u %s", r.status, r.body);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "state"), ==,
+                                "running");
+                e1 = engine_mdev_parent(hd_et_obj(&r), u1);
+                e2 = engine_mdev_parent(hd_et_obj(&r), u2);
+                g_assert_cmpstr(a1, ==, pa);
+                g_assert_cmpstr(a2, ==, pb);
+                g_assert_cmpstr(e1, ==, pa);
+                g_assert_cmpstr(e2, ==, pb);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(env, "POST", vm, "/stop", NULL);
+                g_autofree char *a1 = agent_mdev_parent(env, u1);
+                g_autofree char *a2 = agent_mdev_parent(env, u2);
+
+                if (r.status != 200)
+                        g_error("stop: %u %s", r.status, r.body);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "state"), ==, "down");
+                g_assert_null(a1);
+                g_assert_null(a2);
+                g_assert_null(engine_mdev_parent(hd_et_obj(&r), u1));
+                g_assert_null(engine_mdev_parent(hd_et_obj(&r), u2));
+        }
+}
+
+/* compact puts both T4-1B instances on the first GPU; separate one on each; the capacity the
+ * engine shows goes down while the VM runs and back after it stopped; the UUIDs are the
+ * same at every start. */
+static void test_placement(void)
+{
+        Env env = {0};
+        g_autofree char *vm = NULL;
+        g_autofree char *u1 = NULL;
+        g_autofree char *u2 = NULL;
+
+        env_setup_on(&env, "mdev-two-gpus");
+        await_available(&env, GPU_A, "nvidia-222", 16);
+        vm = vm_create(&env, "desk1");
+        u1 = vm_add_mdev(&env, vm, "nvidia-222", TRUE);
+        u2 = vm_add_mdev(&env, vm, "nvidia-222", FALSE);
+        g_assert_cmpstr(u1, !=, u2);
+        /* compact: both on the first parent */
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", vm, "/start", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        await_available(&env, GPU_A, "nvidia-222", 14);
+        g_assert_cmpint(engine_available(&env, GPU_B, "nvidia-222"), ==, 16);
+        /* shared capacity: the whole-GPU type has no room left on the first GPU */
+        g_assert_cmpint(engine_available(&env, GPU_A, "nvidia-230"), ==, 0);
+        {
+                g_autofree char *a1 = agent_mdev_parent(&env, u1);
+                g_autofree char *a2 = agent_mdev_parent(&env, u2);
+                g_assert_cmpstr(a1, ==, GPU_A);
+                g_assert_cmpstr(a2, ==, GPU_A);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", vm, "/stop", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        await_available(&env, GPU_A, "nvidia-222", 16);
+        g_assert_cmpint(engine_available(&env, GPU_A, "nvidia-230"), ==, 1);
+        g_assert_cmpuint(agent_mdev_count(&env), ==, 0);
+        /* a second start: the same UUIDs, the same places */
+        start_expect(&env, vm, u1, u2, GPU_A, GPU_A);
+        await_available(&env, GPU_A, "nvidia-222", 16);
+        /* separate: one on each parent */
+        {
+                g_auto(HdEtReply) r =
+                    vm_do(&env, "PATCH", vm, "", "{\"mdev_placement\": \"separate\"}");
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "mdev_placement"), ==,
+                                "separate");
+        }
+        start_expect(&env, vm, u1, u2, GPU_A, GPU_B);
+        await_available(&env, GPU_B, "nvidia-222", 16);
+        /* changes only while down: a running VM keeps its mdevs */
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", vm, "/start", NULL);
+                g_autofree char *path = g_strconcat("/mdevs/", u1, NULL);
+                g_auto(HdEtReply) d = vm_do(&env, "DELETE", vm, path, NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                hd_et_assert_reason(&d, 409, "refused", "down");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", vm, "/destroy", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_cmpuint(agent_mdev_count(&env), ==, 0);
+        }
+        env_teardown(&env);
+}
+
+/* No capacity: a start is refused (409, nothing created); a type the host lacks, another
+ * host, bad bodies are refused; removing the last mdev unpins the VM. */
+static void test_capacity_refusals(void)
+{
+        Env env = {0};
+        g_autofree char *big1 = NULL;
+        g_autofree char *big2 = NULL;
+        g_autofree char *u1 = NULL;
+        g_autofree char *u2 = NULL;
+        g_autofree char *u3 = NULL;
+
+        env_setup_on(&env, "mdev-two-gpus");
+        await_available(&env, GPU_A, "nvidia-230", 1);
+        /* big1 takes both GPUs whole */
+        big1 = vm_create(&env, "big1");
+        u1 = vm_add_mdev(&env, big1, "nvidia-230", TRUE);
+        u2 = vm_add_mdev(&env, big1, "nvidia-230", TRUE);
+        start_expect(&env, big1, u1, u2, GPU_A, GPU_B);
+        await_available(&env, GPU_A, "nvidia-230", 1);
+        await_available(&env, GPU_B, "nvidia-230", 1);
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", big1, "/start", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        await_available(&env, GPU_B, "nvidia-222", 0);
+        big2 = vm_create(&env, "big2");
+        u3 = vm_add_mdev(&env, big2, "nvidia-222", TRUE);
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", big2, "/start", NULL);
+                g_auto(HdEtReply) v = vm_do(&env, "GET", big2, "", NULL);
+                hd_et_assert_reason(&r, 409, "refused", "no mediated device parent");
+                hd_et_assert_reason(&r, 409, "refused", "nvidia-222");
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&v), "state"), ==, "down");
+                g_assert_cmpuint(agent_mdev_count(&env), ==, 2);
+        }
+        /* capacity taken behind the engine's back, the start asked at once (before the sync
+         * saw it, the agent refuses the first GPU with 409: the capacity is read again and
+         * the next parent tried): the start lands on the free GPU */
+        {
+                g_auto(HdEtReply) s = vm_do(&env, "POST", big1, "/stop", NULL);
+                g_assert_cmpuint(s.status, ==, 200);
+        }
+        await_available(&env, GPU_A, "nvidia-222", 16);
+        await_available(&env, GPU_B, "nvidia-222", 16);
+        {
+                g_auto(HdEtReply) c1 =
+                    agent_call(&env, "POST", "/v1/mdev",
+                               "{\"parent\": \"0000:3b:00.0\", \"type\": \"nvidia-230\"}");
+                g_auto(HdEtReply) r = vm_do(&env, "POST", big2, "/start", NULL);
+                g_autofree char *on = NULL;
+                g_autofree char *agent_side = agent_mdev_parent(&env, u3);
+
+                g_assert_cmpuint(c1.status, ==, 200);
+                if (r.status != 200)
+                        g_error("start: %u %s", r.status, r.body);
+                on = engine_mdev_parent(hd_et_obj(&r), u3);
+                g_assert_cmpstr(on, ==, GPU_B);
+                g_assert_cmpstr(agent_side, ==, GPU_B);
+        }
+        {
+                g_auto(HdEtReply) s = vm_do(&env, "POST", big2, "/stop", NULL);
+                g_assert_cmpuint(s.status, ==, 200);
+                g_assert_cmpuint(agent_mdev_count(&env), ==, 1);
+        }
+        await_available(&env, GPU_B, "nvidia-222", 16);
+        /* both GPUs taken behind its back: the start fails with the agent's reason (or is
+         * refused when the sync saw it first), nothing is left created */
+        {
+                g_auto(HdEtReply) c2 =
+                    agent_call(&env, "POST", "/v1/mdev",
+                               "{\"parent\": \"0000:af:00.0\", \"type\": \"nvidia-230\"}");
+                g_auto(HdEtReply) r = vm_do(&env, "POST", big2, "/start", NULL);
+                g_auto(HdEtReply) v = vm_do(&env, "GET", big2, "", NULL);
+
+                g_assert_cmpuint(c2.status, ==, 200);
+                if (r.status == 502)
+                        hd_et_assert_reason(&r, 502, "agent-failed", u3);
+                else
+                        hd_et_assert_reason(&r, 409, "refused", "no mediated device parent");
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&v), "state"), ==, "down");
+                g_assert_null(engine_mdev_parent(hd_et_obj(&v), u3));
+                g_assert_cmpuint(agent_mdev_count(&env), ==, 2);
+        }
+        /* a type the host does not offer; bad bodies; another VM's mdev */
+        {
+                g_autofree char *path = g_strconcat("/v1/vms/", big2, "/mdevs", NULL);
+                g_autofree char *body =
+                    g_strdup_printf("{\"host_id\": \"%s\", \"type\": \"nvidia-999\"}", env.host);
+                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "POST", path, body, env.admin);
+                g_auto(HdEtReply) b1 =
+                    hd_et_call(env.engine->url, "POST", path, "{\"type\": \"x\"}", env.admin);
+                g_autofree char *b2body =
+                    g_strdup_printf("{\"host_id\": \"%s\", \"type\": \"a/b\"}", env.host);
+                g_auto(HdEtReply) b2 = hd_et_call(env.engine->url, "POST", path, b2body, env.admin);
+                g_autofree char *b3body = g_strdup_printf(
+                    "{\"host_id\": \"%s\", \"type\": \"nvidia-222\", \"display\": 1}", env.host);
+                g_auto(HdEtReply) b3 = hd_et_call(env.engine->url, "POST", path, b3body, env.admin);
+                g_auto(HdEtReply) v = hd_et_call(env.engine->url, "POST", path, b3body, env.viewer);
+                hd_et_assert_reason(&r, 409, "refused", "offers no mediated device type");
+                hd_et_assert_error(&b1, 400, "invalid-argument");
+                hd_et_assert_error(&b2, 400, "invalid-argument");
+                hd_et_assert_error(&b3, 400, "invalid-argument");
+                hd_et_assert_error(&v, 403, "forbidden");
+        }
+        {
+                g_autofree char *other = g_strconcat("/mdevs/", u1, NULL);
+                g_auto(HdEtReply) r = vm_do(&env, "DELETE", big2, other, NULL);
+                g_auto(HdEtReply) bad = vm_do(&env, "DELETE", big2, "/mdevs/nope", NULL);
+                g_auto(HdEtReply) p =
+                    vm_do(&env, "PATCH", big2, "", "{\"mdev_placement\": \"spread\"}");
+                hd_et_assert_error(&r, 404, "not-found");
+                hd_et_assert_error(&bad, 400, "invalid-argument");
+                hd_et_assert_error(&p, 400, "invalid-argument");
+        }
+        /* the last mdev removed: the VM is no longer pinned */
+        {
+                g_autofree char *mine = g_strconcat("/mdevs/", u3, NULL);
+                g_auto(HdEtReply) r = vm_do(&env, "DELETE", big2, mine, NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_true(json_object_get_null_member(hd_et_obj(&r), "host_id"));
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(hd_et_obj(&r), "mdevs")), ==,
+                    0);
+        }
+        env_teardown(&env);
+}
+
 int main(int argc, char **argv)
 {
         hd_et_init(&argc, &argv);
         g_test_add_func("/engine/mdev/sync-capacity", test_sync_capacity);
         g_test_add_func("/engine/mdev/refusals", test_refusals);
+        g_test_add_func("/engine/mdev/placement", test_placement);
+        g_test_add_func("/engine/mdev/capacity-refusals", test_capacity_refusals);
         return hd_et_run();
 }

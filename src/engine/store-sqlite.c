@@ -148,6 +148,21 @@ static const char *const migrations[] = {
      " instances BIGINT NOT NULL DEFAULT 0,"
      " PRIMARY KEY (host_id, parent, type));"
      "ALTER TABLE hosts ADD COLUMN mdev_etag TEXT;"),
+    /* 8: a VM's mediated devices (store-sqlite-vm-mdev.c): each asks for a type on the VM's
+     * host and has its own UUID, chosen once when it is added (the guest sees the same device
+     * at every start); parent is where the engine created it while the VM is not down (NULL
+     * otherwise); a VM's placement policy picks the parent at start */
+    ("ALTER TABLE vms ADD COLUMN mdev_placement TEXT NOT NULL DEFAULT 'compact'"
+     " CHECK (mdev_placement IN ('compact', 'separate'));"
+     "CREATE TABLE vm_mdevs ("
+     " vm_id TEXT NOT NULL REFERENCES vms (id) ON DELETE CASCADE,"
+     " uuid TEXT NOT NULL UNIQUE,"
+     " host_id TEXT NOT NULL REFERENCES hosts (id),"
+     " type TEXT NOT NULL,"
+     " display INTEGER NOT NULL DEFAULT 1 CHECK (display IN (0, 1)),"
+     " parent TEXT,"
+     " created_at TEXT NOT NULL,"
+     " PRIMARY KEY (vm_id, uuid));"),
 };
 
 /* ---- helpers ---- */

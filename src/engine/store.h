@@ -315,6 +315,15 @@ typedef struct {
         gboolean present;            /* the host lists it with those ids and that group */
 } HdVmDevice;
 
+/* A VM's mediated device: a type on the VM's host, its UUID chosen once when it was added;
+ * parent is where the engine created it while the VM is not down (NULL otherwise). */
+typedef struct {
+        char *uuid;
+        char *type;
+        gboolean display;
+        char *parent;
+} HdVmMdev;
+
 typedef struct {
         char *id;
         char *name;
@@ -326,7 +335,9 @@ typedef struct {
         char *hardware_changed; /* the reason, NULL when nothing changed */
         char *last_error;
         char *created_at, *updated_at;
-        GPtrArray *devices; /* HdVmDevice, sorted by address */
+        GPtrArray *devices;   /* HdVmDevice, sorted by address */
+        char *mdev_placement; /* "compact" or "separate" */
+        GPtrArray *mdevs;     /* HdVmMdev, in the order they were added */
 } HdVm;
 
 void hd_vm_free(HdVm *vm);
@@ -353,12 +364,25 @@ gboolean hd_store_vm_edit(HdStore *store, const char *id, const char *name, gint
                           guint vcpus, GError **error);
 /* hd_store_vm_edit, only while the VM's ETag is in @if_match (an If-Match header: a list of
  * quoted ETags or *; NULL: no condition), in the same transaction: CHANGED otherwise. */
-gboolean hd_store_vm_edit_if(HdStore *store, const char *id, const char *if_match, const char *name,
-                             gint64 memory_mib, guint vcpus, GError **error);
+gboolean hd_store_vm_edit_if(HdStore *store, const char *id, const char *if_match,
+                             const char *mdev_placement, const char *name, gint64 memory_mib,
+                             guint vcpus, GError **error);
 /* A VM's strong ETag ("…", quoted): it changes with the VM's updated_at, i.e. with its name,
  * memory, vCPUs, state, last error, hardware_changed and host devices (not with its host's name
  * or its devices' presence). */
 char *hd_store_vm_etag(const char *id, const char *updated_at);
+/* A mediated device of @type for the VM on @host_id (pinning the VM as host devices do), its
+ * new UUID (v4) in *@uuid_out. REFUSED when the VM is not down, is pinned to another host, or
+ * the host offers no such type (GET /v1/hosts/{id}/mdev). */
+gboolean hd_store_vm_mdev_add(HdStore *store, const char *vm_id, const char *host_id,
+                              const char *type, gboolean display, char **uuid_out, GError **error);
+/* Remove the VM's mediated device @uuid (the VM down; NOT_FOUND without it); the pin goes with
+ * the VM's last device. */
+gboolean hd_store_vm_mdev_remove(HdStore *store, const char *vm_id, const char *uuid,
+                                 GError **error);
+/* Record where the engine created the VM's mdev @uuid (@parent), or that it removed it (NULL). */
+gboolean hd_store_vm_mdev_placed(HdStore *store, const char *vm_id, const char *uuid,
+                                 const char *parent, GError **error);
 /* Delete a VM that is down (REFUSED otherwise), with its device rows. */
 gboolean hd_store_vm_remove(HdStore *store, const char *id, GError **error);
 /* Add @addresses (NULL-terminated) of @host_id as requested devices, their groups' other

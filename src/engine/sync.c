@@ -349,7 +349,7 @@ static gboolean apply(HdSync *s, HdInvKind kind, GBytes *body, const char *etag)
 
 /* GET /v1/mdev: its parents' types flattened to HdHostMdevType rows; NULL when the answer is not
  * the agent's MdevInventory document. */
-static GPtrArray *parse_mdev(GBytes *body)
+GPtrArray *hd_sync_parse_mdev(GBytes *body)
 {
         g_autoptr(JsonObject) o = parse_object(body);
         g_autoptr(GPtrArray) out =
@@ -412,7 +412,7 @@ static void on_mdev(HdSync *s, guint status, GBytes *body, const char *etag)
         if (status == SOUP_STATUS_NOT_FOUND)
                 types = g_ptr_array_new();
         else if (status == SOUP_STATUS_OK)
-                types = parse_mdev(body);
+                types = hd_sync_parse_mdev(body);
         else
                 return;
         if (!types)
