@@ -428,6 +428,47 @@ static void test_placement(void)
         env_teardown(&env);
 }
 
+/* NVIDIA's one type per GPU: with a T4-1B running on the first GPU, a T4-2B goes to the
+ * second although the first has room (compact would take it otherwise). */
+static void test_nvidia_one_type(void)
+{
+        Env env = {0};
+        g_autofree char *vm1 = NULL;
+        g_autofree char *vm2 = NULL;
+        g_autofree char *u1 = NULL;
+        g_autofree char *u2 = NULL;
+
+        env_setup_on(&env, "mdev-two-gpus");
+        await_available(&env, GPU_A, "nvidia-223", 8);
+        vm1 = vm_create(&env, "small");
+        u1 = vm_add_mdev(&env, vm1, "nvidia-222", TRUE);
+        vm2 = vm_create(&env, "medium");
+        u2 = vm_add_mdev(&env, vm2, "nvidia-223", TRUE);
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", vm1, "/start", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        await_available(&env, GPU_A, "nvidia-222", 15);
+        /* the first GPU still has room for T4-2B by capacity */
+        g_assert_cmpint(engine_available(&env, GPU_A, "nvidia-223"), ==, 7);
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", vm2, "/start", NULL);
+                g_autofree char *on = NULL;
+                g_autofree char *agent_side = agent_mdev_parent(&env, u2);
+
+                if (r.status != 200)
+                        g_error("start: %u %s", r.status, r.body);
+                on = engine_mdev_parent(hd_et_obj(&r), u2);
+                g_assert_cmpstr(on, ==, GPU_B);
+                g_assert_cmpstr(agent_side, ==, GPU_B);
+        }
+        {
+                g_autofree char *agent_side = agent_mdev_parent(&env, u1);
+                g_assert_cmpstr(agent_side, ==, GPU_A);
+        }
+        env_teardown(&env);
+}
+
 /* No capacity: a start is refused (409, nothing created); a type the host lacks, another
  * host, bad bodies are refused; removing the last mdev unpins the VM. */
 static void test_capacity_refusals(void)
@@ -562,5 +603,6 @@ int main(int argc, char **argv)
         g_test_add_func("/engine/mdev/refusals", test_refusals);
         g_test_add_func("/engine/mdev/placement", test_placement);
         g_test_add_func("/engine/mdev/capacity-refusals", test_capacity_refusals);
+        g_test_add_func("/engine/mdev/nvidia-one-type", test_nvidia_one_type);
         return hd_et_run();
 }

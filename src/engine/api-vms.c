@@ -530,6 +530,23 @@ static gboolean tried_parent(GPtrArray *tried, const char *parent)
         return FALSE;
 }
 
+/* NVIDIA's vGPU parents (before Ampere) make one type at a time: a parent of vendor 0x10de
+ * holding an instance of another type than @type cannot make @type (VDSM skips it too). */
+static gboolean holds_other_type(GPtrArray *types, const HdHostMdevType *t, const char *type)
+{
+        const char *v = t->parent_vendor_id;
+
+        if (!v || (g_ascii_strcasecmp(v, "10de") != 0 && g_ascii_strcasecmp(v, "0x10de") != 0))
+                return FALSE;
+        for (guint i = 0; i < types->len; i++) {
+                const HdHostMdevType *o = types->pdata[i];
+                if (strcmp(o->parent, t->parent) == 0 && strcmp(o->type, type) != 0 &&
+                    o->instances > 0)
+                        return TRUE;
+        }
+        return FALSE;
+}
+
 static const HdHostMdevType *place(GPtrArray *types, const char *type, const char *policy,
                                    GPtrArray *tried)
 {
@@ -539,7 +556,7 @@ static const HdHostMdevType *place(GPtrArray *types, const char *type, const cha
                 const HdHostMdevType *t = types->pdata[i];
 
                 if (strcmp(t->type, type) != 0 || t->available_instances < 1 ||
-                    tried_parent(tried, t->parent))
+                    tried_parent(tried, t->parent) || holds_other_type(types, t, type))
                         continue;
                 if (strcmp(policy, "separate") != 0 || t->instances == 0)
                         return t;
@@ -575,6 +592,7 @@ static GPtrArray *copy_types(GPtrArray *types)
                 c->device_api = g_strdup(t->device_api);
                 c->available_instances = t->available_instances;
                 c->instances = t->instances;
+                c->parent_vendor_id = g_strdup(t->parent_vendor_id);
                 g_ptr_array_add(out, c);
         }
         return out;
@@ -660,10 +678,15 @@ static void on_mdev_reread(guint status, GBytes *body, const GError *error, gpoi
                                     m->uuid, m->type, op->refusal, message);
                 return op_end(op, HD_VM_DOWN, failure);
         }
-        if (!hd_store_host_mdev_apply(op->e->store, op->host_id, NULL, types, NULL, &local))
+        if (!hd_store_host_mdev_apply(op->e->store, op->host_id, NULL, types, NULL, &local)) {
                 g_warning("host %s: %s", op->host_id, local->message);
+                g_clear_error(&local);
+        }
         g_clear_pointer(&op->types, g_ptr_array_unref);
-        op->types = g_steal_pointer(&types);
+        /* from the store: with the parents' vendor ids (the NVIDIA rule) */
+        op->types = hd_store_host_mdev_types(op->e->store, op->host_id, NULL);
+        if (!op->types)
+                op->types = g_steal_pointer(&types);
         /* the UUID in use is this VM's own instance (made by a start the engine did not see
          * end): it is taken as it is */
         mine = agent_mdev_parent(body, m->uuid, m->type);

@@ -20,6 +20,7 @@ void hd_host_mdev_type_free(HdHostMdevType *t)
         g_free(t->name);
         g_free(t->description);
         g_free(t->device_api);
+        g_free(t->parent_vendor_id);
         g_free(t);
 }
 
@@ -105,8 +106,10 @@ GPtrArray *hd_store_host_mdev_types(HdStore *s, const char *host_id, GError **er
         if (!sq_host_exists(s, host_id, error))
                 return NULL;
         st = sq_prepare(s,
-                        "SELECT parent, type, name, description, device_api, available_instances, "
-                        "instances FROM host_mdev_types WHERE host_id = ? ORDER BY parent, type",
+                        "SELECT t.parent, t.type, t.name, t.description, t.device_api, "
+                        "t.available_instances, t.instances, d.vendor_id FROM host_mdev_types t "
+                        "LEFT JOIN devices d ON d.host_id = t.host_id AND d.address = t.parent "
+                        "WHERE t.host_id = ? ORDER BY t.parent, t.type",
                         error);
         if (!st)
                 return NULL;
@@ -122,6 +125,7 @@ GPtrArray *hd_store_host_mdev_types(HdStore *s, const char *host_id, GError **er
                 t->available_instances =
                     sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
                 t->instances = sqlite3_column_int64(st, 6);
+                t->parent_vendor_id = sq_col_text(st, 7);
                 g_ptr_array_add(out, t);
         }
         if (rc != SQLITE_DONE) {

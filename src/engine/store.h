@@ -434,6 +434,7 @@ typedef struct {
         char *device_api;           /* may be NULL */
         gint64 available_instances; /* -1: the agent did not say */
         gint64 instances;           /* existing instances of this type on the parent */
+        char *parent_vendor_id;     /* a PCI parent's vendor id in the inventory, else NULL */
 } HdHostMdevType;
 void hd_host_mdev_type_free(HdHostMdevType *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdHostMdevType, hd_host_mdev_type_free)
@@ -444,7 +445,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdHostMdevType, hd_host_mdev_type_free)
  * host. */
 gboolean hd_store_host_mdev_apply(HdStore *store, const char *host_id, const char *etag,
                                   GPtrArray *types, gboolean *changed, GError **error);
-/* The host's types sorted by parent, then type (HdHostMdevType). NOT_FOUND without the host. */
+/* The host's types sorted by parent, then type (HdHostMdevType), with a PCI parent's vendor id
+ * from the host's inventory. NOT_FOUND without the host. */
 GPtrArray *hd_store_host_mdev_types(HdStore *store, const char *host_id, GError **error);
 
 /* ---- filtered pages and collection ETags (store-sqlite-query.c) ---- */
