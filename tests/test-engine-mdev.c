@@ -429,7 +429,8 @@ static void test_placement(void)
 }
 
 /* NVIDIA's one type per GPU: with a T4-1B running on the first GPU, a T4-2B goes to the
- * second although the first has room (compact would take it otherwise). */
+ * second although the first has room (compact would take it otherwise). A VM destroyed on the
+ * agent behind the engine's back goes down and its mdev is removed. */
 static void test_nvidia_one_type(void)
 {
         Env env = {0};
@@ -465,6 +466,30 @@ static void test_nvidia_one_type(void)
         {
                 g_autofree char *agent_side = agent_mdev_parent(&env, u1);
                 g_assert_cmpstr(agent_side, ==, GPU_A);
+        }
+        /* vm1 destroyed on the agent behind the engine's back: the reconcile sets it down and
+         * gives its mdev back */
+        {
+                g_autofree char *path = g_strconcat("/v1/vms/", vm1, "/destroy", NULL);
+                g_autofree char *refresh = g_strconcat("/v1/hosts/", env.host, "/refresh", NULL);
+                g_auto(HdEtReply) d = agent_call(&env, "POST", path, NULL);
+                g_auto(HdEtReply) f = hd_et_call(env.engine->url, "POST", refresh, NULL, env.admin);
+                g_autofree char *agent_side = NULL;
+                gboolean gone = FALSE;
+
+                g_assert_cmpuint(d.status, ==, 200);
+                g_assert_cmpuint(f.status, ==, 202);
+                for (guint i = 0; i < 300 && !gone; i++) {
+                        g_auto(HdEtReply) v = vm_do(&env, "GET", vm1, "", NULL);
+                        g_autofree char *on = engine_mdev_parent(hd_et_obj(&v), u1);
+                        gone = !on && strcmp(json_object_get_string_member(hd_et_obj(&v), "state"),
+                                             "down") == 0;
+                        if (!gone)
+                                g_usleep(100 * 1000);
+                }
+                g_assert_true(gone);
+                agent_side = agent_mdev_parent(&env, u1);
+                g_assert_null(agent_side);
         }
         env_teardown(&env);
 }

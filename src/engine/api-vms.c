@@ -936,7 +936,55 @@ typedef struct {
         HdEngine *e;
         char *host_id;
         guint seq;
+        char *vm_id; /* the VM set down (its DELETE) */
+        char *uuid;  /* the mdev removed */
 } Reconcile;
+
+static void reconcile_free(Reconcile *r)
+{
+        g_free(r->host_id);
+        g_free(r->vm_id);
+        g_free(r->uuid);
+        g_free(r);
+}
+
+static void on_reconcile_mdev_removed(guint status, GBytes *body, const GError *error,
+                                      gpointer data)
+{
+        Reconcile *r = data;
+        g_autoptr(GError) local = NULL;
+
+        if (!cancelled(error) && r->e->vm_ops && (status == 200 || status == 404) &&
+            !hd_store_vm_mdev_placed(r->e->store, r->vm_id, r->uuid, NULL, &local))
+                hd_engine_log(r->e, "warning", "VM %s: %s", r->vm_id, local->message);
+        reconcile_free(r);
+}
+
+/* A VM the reconcile set down and the agent deleted: the mdevs the engine created for it go
+ * too (best effort: one the agent keeps stays recorded for the next stop). */
+static void reconcile_mdevs(HdEngine *e, const char *host_id, const char *vm_id)
+{
+        g_autoptr(HdVm) vm = hd_store_vm_get(e->store, vm_id, NULL);
+
+        if (!vm || vm->state != HD_VM_DOWN || g_hash_table_contains(e->vm_ops, vm_id))
+                return;
+        for (guint i = 0; i < vm->mdevs->len; i++) {
+                const HdVmMdev *m = vm->mdevs->pdata[i];
+                g_autofree char *path = NULL;
+                Reconcile *r;
+
+                if (!m->parent)
+                        continue;
+                path = g_strconcat("/v1/mdev/", m->uuid, "/remove", NULL);
+                r = g_new0(Reconcile, 1);
+                r->e = e;
+                r->host_id = g_strdup(host_id);
+                r->vm_id = g_strdup(vm_id);
+                r->uuid = g_strdup(m->uuid);
+                hd_sync_agent_call(e->sync, host_id, "POST", path, "{}", on_reconcile_mdev_removed,
+                                   r);
+        }
+}
 
 static void on_reconcile_delete(guint status, GBytes *body, const GError *error, gpointer data)
 {
@@ -944,8 +992,9 @@ static void on_reconcile_delete(guint status, GBytes *body, const GError *error,
 
         if (!cancelled(error) && r->e->vm_ops && status != 200 && status != 404)
                 hd_engine_vms_host_synced(r->host_id, r->e);
-        g_free(r->host_id);
-        g_free(r);
+        else if (!cancelled(error) && r->e->vm_ops)
+                reconcile_mdevs(r->e, r->host_id, r->vm_id);
+        reconcile_free(r);
 }
 
 static void on_agent_vms(guint status, GBytes *body, const GError *error, gpointer data)
@@ -1007,13 +1056,13 @@ static void on_agent_vms(guint status, GBytes *body, const GError *error, gpoint
                         Reconcile *again = g_new0(Reconcile, 1);
                         again->e = e;
                         again->host_id = g_strdup(r->host_id);
+                        again->vm_id = g_strdup(c->id);
                         hd_sync_agent_call(e->sync, r->host_id, "DELETE", path, NULL,
                                            on_reconcile_delete, again);
                 }
         }
 out:
-        g_free(r->host_id);
-        g_free(r);
+        reconcile_free(r);
 }
 
 void hd_engine_vms_host_synced(const char *host_id, gpointer user_data)
