@@ -669,6 +669,121 @@ static gint cmp_gint64(gconstpointer a, gconstpointer b)
         return x < y ? -1 : x > y;
 }
 
+static HdHostMdevType *mdev_type(const char *parent, const char *type, gint64 avail,
+                                 gint64 instances)
+{
+        HdHostMdevType *t = g_new0(HdHostMdevType, 1);
+
+        t->parent = g_strdup(parent);
+        t->type = g_strdup(type);
+        t->name = g_strdup("T");
+        t->available_instances = avail;
+        t->instances = instances;
+        return t;
+}
+
+/* A host's mdev types (replaced as a whole when the agent's ETag moves, with the parent's
+ * vendor from the inventory) and a VM's mdevs: the pin, the refusals, the UUID kept, the
+ * parent recorded and cleared, the host kept while a VM holds an mdev of it. */
+static void test_mdev(void)
+{
+        g_autofree char *dir = NULL;
+        g_autofree char *path = tmp_db(&dir);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+        g_autofree char *h1 = NULL, *h2 = NULL, *vm = NULL, *u1 = NULL, *u2 = NULL;
+        g_autoptr(GPtrArray) types =
+            g_ptr_array_new_with_free_func((GDestroyNotify)hd_host_mdev_type_free);
+        gboolean changed = FALSE;
+
+        g_assert_no_error(error);
+        g_assert_cmpuint(hd_store_schema_version(s), >=, 8);
+        g_assert_true(hd_store_host_add(s, "h1", "http://a:1", "t", NULL, NULL, &h1, &error));
+        g_assert_true(hd_store_host_add(s, "h2", "http://b:1", "t", NULL, NULL, &h2, &error));
+        make_host_ready(s, h1, "10de:1b80");
+        g_ptr_array_add(types, mdev_type("0000:01:00.0", "nvidia-63", 4, 0));
+        g_ptr_array_add(types, mdev_type("mtty", "mtty-1", -1, 2));
+        g_assert_true(hd_store_host_mdev_apply(s, h1, "\"g1\"", types, &changed, &error));
+        g_assert_true(changed);
+        /* the same ETag: nothing written */
+        g_ptr_array_set_size(types, 0);
+        g_assert_true(hd_store_host_mdev_apply(s, h1, "\"g1\"", types, &changed, &error));
+        g_assert_false(changed);
+        {
+                g_autoptr(GPtrArray) got = hd_store_host_mdev_types(s, h1, &error);
+                const HdHostMdevType *t;
+                g_assert_cmpuint(got->len, ==, 2);
+                t = got->pdata[0];
+                g_assert_cmpstr(t->parent, ==, "0000:01:00.0");
+                g_assert_cmpint(t->available_instances, ==, 4);
+                g_assert_cmpstr(t->parent_vendor_id, ==, "10de");
+                t = got->pdata[1];
+                g_assert_cmpstr(t->type, ==, "mtty-1");
+                g_assert_cmpint(t->available_instances, ==, -1);
+                g_assert_cmpint(t->instances, ==, 2);
+                g_assert_null(t->parent_vendor_id);
+        }
+        g_assert_null(hd_store_host_mdev_types(s, "nope", &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+
+        g_assert_true(hd_store_vm_add(s, "desk", 1024, 1, &vm, &error));
+        g_assert_false(hd_store_vm_mdev_add(s, vm, h1, "nvidia-99", TRUE, &u1, &error));
+        assert_refused(&error, "offers no mediated device type nvidia-99");
+        g_assert_true(hd_store_vm_mdev_add(s, vm, h1, "nvidia-63", FALSE, &u1, &error));
+        g_assert_true(hd_store_vm_mdev_add(s, vm, h1, "mtty-1", TRUE, &u2, &error));
+        g_assert_true(g_uuid_string_is_valid(u1) && g_uuid_string_is_valid(u2));
+        g_assert_cmpstr(u1, !=, u2);
+        g_assert_false(hd_store_vm_mdev_add(s, vm, h2, "nvidia-63", TRUE, &u1, &error));
+        assert_refused(&error, "pinned to host h1");
+        {
+                g_autoptr(HdVm) v = hd_store_vm_get(s, vm, &error);
+                const HdVmMdev *m = v->mdevs->pdata[0];
+                g_assert_cmpstr(v->host_id, ==, h1);
+                g_assert_cmpstr(v->mdev_placement, ==, "compact");
+                g_assert_cmpuint(v->mdevs->len, ==, 2);
+                g_assert_cmpstr(m->uuid, ==, u1);
+                g_assert_false(m->display);
+                g_assert_null(m->parent);
+        }
+        /* the host stays while a VM holds an mdev of it */
+        g_assert_false(hd_store_host_remove(s, h1, &error));
+        g_assert_nonnull(error);
+        g_clear_error(&error);
+        /* placement policy, parent recorded; changes only while down */
+        g_assert_true(hd_store_vm_edit_if(s, vm, NULL, "separate", NULL, 0, 0, &error));
+        g_assert_true(hd_store_vm_mdev_placed(s, vm, u1, "0000:01:00.0", &error));
+        g_assert_false(hd_store_vm_mdev_placed(s, vm, "nope", "x", &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+        g_assert_true(hd_store_vm_start_reserve(s, vm, &error));
+        g_assert_false(hd_store_vm_mdev_remove(s, vm, u1, &error));
+        assert_refused(&error, "down");
+        g_assert_true(
+            hd_store_vm_set_state(s, vm, HD_VM_MASK(HD_VM_STARTING), HD_VM_DOWN, NULL, &error));
+        {
+                g_autoptr(HdVm) v = hd_store_vm_get(s, vm, &error);
+                const HdVmMdev *m = v->mdevs->pdata[0];
+                g_assert_cmpstr(v->mdev_placement, ==, "separate");
+                g_assert_cmpstr(m->parent, ==, "0000:01:00.0");
+        }
+        g_assert_true(hd_store_vm_mdev_placed(s, vm, u1, NULL, &error));
+        /* the last mdev removed: unpinned */
+        g_assert_true(hd_store_vm_mdev_remove(s, vm, u1, &error));
+        g_assert_false(hd_store_vm_mdev_remove(s, vm, u1, &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+        g_assert_true(hd_store_vm_mdev_remove(s, vm, u2, &error));
+        {
+                g_autoptr(HdVm) v = hd_store_vm_get(s, vm, &error);
+                g_assert_null(v->host_id);
+                g_assert_cmpuint(v->mdevs->len, ==, 0);
+        }
+        g_assert_true(hd_store_host_remove(s, h1, &error));
+        g_assert_no_error(error);
+        cleanup(dir);
+}
+
 static void test_vms_concurrent_start(void)
 {
         g_autofree char *dir = NULL;
@@ -909,6 +1024,7 @@ int main(int argc, char **argv)
         g_test_add_func("/engine-store/tokens-events-leases", test_tokens_events_leases);
         g_test_add_func("/engine-store/vms", test_vms);
         g_test_add_func("/engine-store/vms-concurrent-start", test_vms_concurrent_start);
+        g_test_add_func("/engine-store/mdev", test_mdev);
         g_test_add_func("/engine-store/host-lifecycle", test_host_lifecycle);
         g_test_add_func("/engine-store/sessions", test_sessions);
         return g_test_run();

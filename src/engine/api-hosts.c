@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The engine API's hosts: /v1/hosts, /v1/hosts/{id}, its devices, groups and refresh
+ * The engine API's hosts: /v1/hosts, /v1/hosts/{id}, its devices, groups, mdev types and refresh
  * (docs/api/engine-openapi.yaml). Routed from api.c; the helpers are in api.h.
  */
 #include "config.h"
@@ -283,6 +283,66 @@ static void list_inventory(HdEngine *e, HdHttpRequest *req, const char *id, HdIn
         hd_http_respond_take(req, HD_HTTP_OK, "application/json", g_string_free(out, FALSE));
 }
 
+/* GET /v1/hosts/{id}/mdev: the host's mediated device types per parent with the capacity the
+ * agent last reported (the sync re-reads it whenever the agent's generation moves). */
+static void list_mdev(HdEngine *e, HdHttpRequest *req, const char *id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) types = NULL;
+        g_autoptr(HdHost) h = NULL;
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        const char *parent = NULL;
+
+        if (hd_api_not_modified(e, req, HD_ETAG_MDEV, id))
+                return;
+        h = hd_store_host_get(e->store, id, &error);
+        if (h)
+                types = hd_store_host_mdev_types(e->store, id, &error);
+        if (!types)
+                return hd_api_respond_gerror(req, error);
+        json_builder_begin_object(b);
+        hd_api_add_string(b, "host_id", h->id);
+        hd_api_add_string(b, "status", hd_host_status_to_string(h->status));
+        hd_api_add_string(b, "last_sync", h->last_sync);
+        json_builder_set_member_name(b, "parents");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < types->len; i++) {
+                const HdHostMdevType *t = types->pdata[i];
+
+                if (!parent || strcmp(parent, t->parent) != 0) {
+                        if (parent) {
+                                json_builder_end_array(b);
+                                json_builder_end_object(b);
+                        }
+                        parent = t->parent;
+                        json_builder_begin_object(b);
+                        hd_api_add_string(b, "parent", t->parent);
+                        json_builder_set_member_name(b, "types");
+                        json_builder_begin_array(b);
+                }
+                json_builder_begin_object(b);
+                hd_api_add_string(b, "type", t->type);
+                hd_api_add_string(b, "name", t->name);
+                hd_api_add_string(b, "description", t->description);
+                hd_api_add_string(b, "device_api", t->device_api);
+                json_builder_set_member_name(b, "available_instances");
+                if (t->available_instances < 0)
+                        json_builder_add_null_value(b);
+                else
+                        json_builder_add_int_value(b, t->available_instances);
+                json_builder_set_member_name(b, "instances");
+                json_builder_add_int_value(b, t->instances);
+                json_builder_end_object(b);
+        }
+        if (parent) {
+                json_builder_end_array(b);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        hd_api_respond_builder(req, HD_HTTP_OK, b);
+}
+
 void hd_api_route_hosts(HdEngine *e, HdHttpRequest *req, char **seg, guint n)
 {
         const char *method = hd_http_request_get_method(req);
@@ -313,6 +373,11 @@ void hd_api_route_hosts(HdEngine *e, HdHttpRequest *req, char **seg, guint n)
                 return list_inventory(e, req, seg[1],
                                       strcmp(seg[2], "devices") == 0 ? HD_INV_DEVICES
                                                                      : HD_INV_GROUPS);
+        }
+        if (n == 3 && strcmp(seg[2], "mdev") == 0) {
+                if (!get)
+                        return hd_api_bad_method(req, "GET");
+                return list_mdev(e, req, seg[1]);
         }
         if (n == 3 && hd_api_route_hostlife(e, req, seg[1], seg[2]))
                 return;

@@ -5,6 +5,7 @@
  *   GET|PATCH|DELETE /v1/vms/{id}    (a VM's answers carry its ETag; PATCH honours If-Match: 412)
  *   POST /v1/vms/{id}/devices {host_id, addresses}                DELETE
  * /v1/vms/{id}/devices/{address} POST /v1/vms/{id}/start | stop | destroy
+ *   POST /v1/vms/{id}/mdevs {host_id, type, display}     DELETE /v1/vms/{id}/mdevs/{uuid}
  *
  * Start: the store's check and reservation (one transaction: "starting"), then on the host's
  * agent: GET /v1/vms/{id}; absent -> POST /v1/vms (define with the requested devices); shut
@@ -61,6 +62,20 @@ static void add_vm(JsonBuilder *b, const HdVm *vm)
                 hd_api_add_string(b, "device_id", d->device_id);
                 json_builder_set_member_name(b, "present");
                 json_builder_add_boolean_value(b, d->present);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        hd_api_add_string(b, "mdev_placement", vm->mdev_placement);
+        json_builder_set_member_name(b, "mdevs");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < vm->mdevs->len; i++) {
+                const HdVmMdev *m = vm->mdevs->pdata[i];
+                json_builder_begin_object(b);
+                hd_api_add_string(b, "uuid", m->uuid);
+                hd_api_add_string(b, "type", m->type);
+                json_builder_set_member_name(b, "display");
+                json_builder_add_boolean_value(b, m->display);
+                hd_api_add_string(b, "parent", m->parent);
                 json_builder_end_object(b);
         }
         json_builder_end_array(b);
@@ -175,8 +190,9 @@ static void edit_vm(HdEngine *e, HdHttpRequest *req, const char *id)
         if (!hd_engine_body_vm(o, FALSE, &vb, &error))
                 return hd_api_refuse(e, req, "vm.edit", object, error);
         /* If-Match: only while the VM is as the caller read it (412 changed otherwise) */
-        if (!hd_store_vm_edit_if(e->store, id, hd_http_request_get_header(req, "If-Match"), vb.name,
-                                 vb.memory_mib, (guint)vb.vcpus, &error))
+        if (!hd_store_vm_edit_if(e->store, id, hd_http_request_get_header(req, "If-Match"),
+                                 vb.mdev_placement, vb.name, vb.memory_mib, (guint)vb.vcpus,
+                                 &error))
                 return hd_api_refuse(e, req, "vm.edit", object, error);
         what = hd_api_changed_members(o);
         hd_engine_event(e, hd_api_caller(req), "vm.edit", object, "ok", what);
@@ -254,6 +270,54 @@ static void remove_device(HdEngine *e, HdHttpRequest *req, const char *id, const
         respond_vm(e, req, HD_HTTP_OK, id);
 }
 
+static void add_mdev(HdEngine *e, HdHttpRequest *req, const char *id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *object = vm_object(e, id);
+        g_autoptr(JsonObject) o = hd_api_body_object(e, req, "vm.mdevs.add", object);
+        g_auto(HdVmMdevBody) mb = {0};
+        g_autofree char *uuid = NULL;
+        g_autofree char *what = NULL;
+
+        if (!o)
+                return;
+        if (!hd_engine_body_vm_mdev(o, &mb, &error) ||
+            !hd_store_vm_mdev_add(e->store, id, mb.host_id, mb.type, mb.display, &uuid, &error))
+                return hd_api_refuse(e, req, "vm.mdevs.add", object, error);
+        what = g_strdup_printf("host %s: %s %s%s", mb.host_id, mb.type, uuid,
+                               mb.display ? "" : " (no display)");
+        hd_engine_event(e, hd_api_caller(req), "vm.mdevs.add", object, "ok", what);
+        respond_vm(e, req, HD_HTTP_OK, id);
+}
+
+static void remove_mdev(HdEngine *e, HdHttpRequest *req, const char *id, const char *uuid)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *object = vm_object(e, id);
+        g_autoptr(HdVm) before = NULL;
+        g_autoptr(HdVm) after = NULL;
+
+        if (!hd_api_no_members(e, req, "vm.mdevs.remove", object, "vm.mdevs.remove"))
+                return;
+        if (!g_uuid_string_is_valid(uuid)) {
+                g_set_error(&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                            "\"%.40s\" is not a UUID", uuid);
+                return hd_api_refuse(e, req, "vm.mdevs.remove", object, error);
+        }
+        before = hd_store_vm_get(e->store, id, NULL);
+        if (!hd_store_vm_mdev_remove(e->store, id, uuid, &error))
+                return hd_api_refuse(e, req, "vm.mdevs.remove", object, error);
+        hd_engine_event(e, hd_api_caller(req), "vm.mdevs.remove", object, "ok", uuid);
+        after = hd_store_vm_get(e->store, id, NULL);
+        if (before && before->host_id && after && !after->host_id) {
+                /* unpinned: its definition on the old host goes (best effort) */
+                g_autofree char *path = g_strconcat("/v1/vms/", id, NULL);
+                hd_sync_agent_call(e->sync, before->host_id, "DELETE", path, NULL, ignore_reply,
+                                   NULL);
+        }
+        respond_vm(e, req, HD_HTTP_OK, id);
+}
+
 /* ---- start / stop / destroy through the agent ---- */
 
 typedef struct {
@@ -261,12 +325,24 @@ typedef struct {
         HdHttpRequest *req;
         char *id;
         char *host_id;
-        char *action; /* "start", "stop", "destroy" */
+        char *action;     /* "start", "stop", "destroy" */
         gboolean reached; /* the agent was asked to start, stop or destroy: devices may have
                            * moved (the host is read again at the end; not after a refused
                            * lookup or definition, which move nothing) */
         char *object;
         char *define; /* POST /v1/vms body */
+        /* mediated devices: created before the start, removed after the VM is down */
+        GPtrArray *mdevs;  /* HdVmMdev: the VM's, to create (start) or remove (cleanup) */
+        guint mdev_i;      /* the current one */
+        GPtrArray *types;  /* HdHostMdevType: the host's capacity, placement's working copy */
+        char *placement;   /* the VM's policy: compact or separate */
+        GPtrArray *tried;  /* parents the agent refused for the current mdev */
+        char *parent;      /* the parent asked for the current mdev */
+        char *refusal;     /* the agent's refusal of the current mdev */
+        gboolean reread;   /* the capacity was read again for the current mdev */
+        gboolean cleaning; /* the end's removals are under way */
+        HdVmState end_to;  /* the end the removals lead to */
+        char *end_failure;
 } VmOp;
 
 static void op_free(VmOp *op)
@@ -277,6 +353,13 @@ static void op_free(VmOp *op)
         g_free(op->action);
         g_free(op->object);
         g_free(op->define);
+        g_clear_pointer(&op->mdevs, g_ptr_array_unref);
+        g_clear_pointer(&op->types, g_ptr_array_unref);
+        g_clear_pointer(&op->tried, g_ptr_array_unref);
+        g_free(op->placement);
+        g_free(op->parent);
+        g_free(op->refusal);
+        g_free(op->end_failure);
         g_free(op);
 }
 
@@ -297,7 +380,7 @@ static gboolean cancelled(const GError *error)
 }
 
 /* The end of an operation: the answer, the audit row, the host's inventory read again. */
-static void op_end(VmOp *op, HdVmState to, const char *failure)
+static void op_finish(VmOp *op, HdVmState to, const char *failure)
 {
         HdEngine *e = op->e;
         g_autoptr(GError) error = NULL;
@@ -328,6 +411,8 @@ static void op_end(VmOp *op, HdVmState to, const char *failure)
         hd_http_request_resume(op->req);
         op_free(op);
 }
+
+static void op_end(VmOp *op, HdVmState to, const char *failure);
 
 /* The engine stops (its agent calls are cancelled): the rows stay as they are, the next
  * engine reconciles them. */
@@ -428,6 +513,322 @@ static void on_looked_up(guint status, GBytes *body, const GError *error, gpoint
         op_end(op, HD_VM_DOWN, message);
 }
 
+/* ---- mediated devices around start and stop ----
+ *
+ * Placement (oVirt's policies, as VDSM applies them): compact takes the first parent (by name)
+ * whose type has available_instances >= 1; separate takes the first such parent that holds no
+ * instance of the type yet, falling back to compact. The capacity is the store's (the sync's
+ * last read of the agent's GET /v1/mdev), kept up to date in the operation as it creates
+ * instances; a 409 of the agent (capacity taken meanwhile, a UUID in use) reads it again
+ * once, and the next parent is tried. */
+
+static gboolean tried_parent(GPtrArray *tried, const char *parent)
+{
+        for (guint i = 0; tried && i < tried->len; i++)
+                if (strcmp(tried->pdata[i], parent) == 0)
+                        return TRUE;
+        return FALSE;
+}
+
+/* NVIDIA's vGPU parents (before Ampere) make one type at a time: a parent of vendor 0x10de
+ * holding an instance of another type than @type cannot make @type (VDSM skips it too). */
+static gboolean holds_other_type(GPtrArray *types, const HdHostMdevType *t, const char *type)
+{
+        const char *v = t->parent_vendor_id;
+
+        if (!v || (g_ascii_strcasecmp(v, "10de") != 0 && g_ascii_strcasecmp(v, "0x10de") != 0))
+                return FALSE;
+        for (guint i = 0; i < types->len; i++) {
+                const HdHostMdevType *o = types->pdata[i];
+                if (strcmp(o->parent, t->parent) == 0 && strcmp(o->type, type) != 0 &&
+                    o->instances > 0)
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+static const HdHostMdevType *place(GPtrArray *types, const char *type, const char *policy,
+                                   GPtrArray *tried)
+{
+        const HdHostMdevType *first = NULL;
+
+        for (guint i = 0; i < types->len; i++) {
+                const HdHostMdevType *t = types->pdata[i];
+
+                if (strcmp(t->type, type) != 0 || t->available_instances < 1 ||
+                    tried_parent(tried, t->parent) || holds_other_type(types, t, type))
+                        continue;
+                if (strcmp(policy, "separate") != 0 || t->instances == 0)
+                        return t;
+                if (!first)
+                        first = t;
+        }
+        return first;
+}
+
+/* One instance of @type was made on @parent: its count up, its capacity down. */
+static void took(GPtrArray *types, const char *parent, const char *type)
+{
+        for (guint i = 0; i < types->len; i++) {
+                HdHostMdevType *t = types->pdata[i];
+                if (strcmp(t->parent, parent) == 0 && strcmp(t->type, type) == 0) {
+                        t->instances++;
+                        t->available_instances = MAX(t->available_instances - 1, 0);
+                }
+        }
+}
+
+static GPtrArray *copy_types(GPtrArray *types)
+{
+        GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)hd_host_mdev_type_free);
+
+        for (guint i = 0; types && i < types->len; i++) {
+                const HdHostMdevType *t = types->pdata[i];
+                HdHostMdevType *c = g_new0(HdHostMdevType, 1);
+                c->parent = g_strdup(t->parent);
+                c->type = g_strdup(t->type);
+                c->name = g_strdup(t->name);
+                c->description = g_strdup(t->description);
+                c->device_api = g_strdup(t->device_api);
+                c->available_instances = t->available_instances;
+                c->instances = t->instances;
+                c->parent_vendor_id = g_strdup(t->parent_vendor_id);
+                g_ptr_array_add(out, c);
+        }
+        return out;
+}
+
+/* Before the reservation: every mdev of the VM has a parent in the stored capacity; else why
+ * not (NULL: it fits). */
+static char *mdev_plan_refusal(HdEngine *e, const HdVm *vm)
+{
+        g_autoptr(GPtrArray) stored = hd_store_host_mdev_types(e->store, vm->host_id, NULL);
+        g_autoptr(GPtrArray) types = copy_types(stored);
+
+        for (guint i = 0; i < vm->mdevs->len; i++) {
+                const HdVmMdev *m = vm->mdevs->pdata[i];
+                const HdHostMdevType *t = place(types, m->type, vm->mdev_placement, NULL);
+                if (!t)
+                        return g_strdup_printf(
+                            "cannot start VM %s: no mediated device parent on host %s has "
+                            "capacity left for type %s (GET /v1/hosts/%s/mdev); stop a VM "
+                            "using one, or remove the mdev from this VM",
+                            vm->name, vm->host_name ? vm->host_name : vm->host_id, m->type,
+                            vm->host_id);
+                took(types, t->parent, m->type);
+        }
+        return NULL;
+}
+
+static void mdev_create_next(VmOp *op);
+
+static void mdev_next_instance(VmOp *op)
+{
+        op->mdev_i++;
+        op->reread = FALSE;
+        g_clear_pointer(&op->tried, g_ptr_array_unref);
+        g_clear_pointer(&op->refusal, g_free);
+        mdev_create_next(op);
+}
+
+/* The agent's mdev document lists @uuid active with @type: its parent (NULL: it does not). */
+static char *agent_mdev_parent(GBytes *body, const char *uuid, const char *type)
+{
+        g_autoptr(JsonParser) p = json_parser_new_immutable();
+        gsize len = 0;
+        const char *data = g_bytes_get_data(body, &len);
+        JsonNode *root, *n;
+        JsonArray *a;
+
+        if (!json_parser_load_from_data(p, data, (gssize)len, NULL) ||
+            !(root = json_parser_get_root(p)) || !JSON_NODE_HOLDS_OBJECT(root))
+                return NULL;
+        n = json_object_get_member(json_node_get_object(root), "mdevs");
+        if (!n || !JSON_NODE_HOLDS_ARRAY(n))
+                return NULL;
+        a = json_node_get_array(n);
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+                JsonNode *e = json_array_get_element(a, i);
+                JsonObject *o = JSON_NODE_HOLDS_OBJECT(e) ? json_node_get_object(e) : NULL;
+                const char *u = o ? json_object_get_string_member_with_default(o, "uuid", "") : "";
+                if (strcmp(u, uuid) == 0 &&
+                    g_strcmp0(json_object_get_string_member_with_default(o, "type", NULL), type) ==
+                        0 &&
+                    json_object_get_boolean_member_with_default(o, "active", FALSE))
+                        return g_strdup(
+                            json_object_get_string_member_with_default(o, "parent", NULL));
+        }
+        return NULL;
+}
+
+static void on_mdev_reread(guint status, GBytes *body, const GError *error, gpointer data)
+{
+        VmOp *op = data;
+        const HdVmMdev *m = op->mdevs->pdata[op->mdev_i];
+        g_autoptr(GPtrArray) types = NULL;
+        g_autofree char *mine = NULL;
+        g_autoptr(GError) local = NULL;
+
+        if (cancelled(error))
+                return op_abandon(op);
+        if (status != 200 || !(types = hd_sync_parse_mdev(body))) {
+                g_autofree char *message = agent_message(status, body, error);
+                g_autofree char *failure =
+                    g_strdup_printf("mdev %s (%s): %s; reading the capacity again failed: %s",
+                                    m->uuid, m->type, op->refusal, message);
+                return op_end(op, HD_VM_DOWN, failure);
+        }
+        if (!hd_store_host_mdev_apply(op->e->store, op->host_id, NULL, types, NULL, &local)) {
+                g_warning("host %s: %s", op->host_id, local->message);
+                g_clear_error(&local);
+        }
+        g_clear_pointer(&op->types, g_ptr_array_unref);
+        /* from the store: with the parents' vendor ids (the NVIDIA rule) */
+        op->types = hd_store_host_mdev_types(op->e->store, op->host_id, NULL);
+        if (!op->types)
+                op->types = g_steal_pointer(&types);
+        /* the UUID in use is this VM's own instance (made by a start the engine did not see
+         * end): it is taken as it is */
+        mine = agent_mdev_parent(body, m->uuid, m->type);
+        if (mine) {
+                if (!hd_store_vm_mdev_placed(op->e->store, op->id, m->uuid, mine, &local))
+                        g_warning("VM %s: %s", op->id, local->message);
+                return mdev_next_instance(op);
+        }
+        mdev_create_next(op);
+}
+
+static void on_mdev_created(guint status, GBytes *body, const GError *error, gpointer data)
+{
+        VmOp *op = data;
+        const HdVmMdev *m = op->mdevs->pdata[op->mdev_i];
+        g_autofree char *message = NULL;
+        g_autoptr(GError) local = NULL;
+
+        if (cancelled(error))
+                return op_abandon(op);
+        if (status == 200) {
+                op->reached = TRUE;
+                if (!hd_store_vm_mdev_placed(op->e->store, op->id, m->uuid, op->parent, &local))
+                        g_warning("VM %s: %s", op->id, local->message);
+                took(op->types, op->parent, m->type);
+                return mdev_next_instance(op);
+        }
+        message = agent_message(status, body, error);
+        if (status == 409 && !op->reread) {
+                /* capacity changed (or the UUID is in use): read it again once, then the next
+                 * parent */
+                op->reread = TRUE;
+                if (!op->tried)
+                        op->tried = g_ptr_array_new_with_free_func(g_free);
+                g_ptr_array_add(op->tried, g_strdup(op->parent));
+                g_free(op->refusal);
+                op->refusal = g_steal_pointer(&message);
+                hd_sync_agent_call(op->e->sync, op->host_id, "GET", "/v1/mdev", NULL,
+                                   on_mdev_reread, op);
+                return;
+        }
+        {
+                g_autofree char *failure = g_strdup_printf("mdev %s (%s on %s): %s", m->uuid,
+                                                           m->type, op->parent, message);
+                op_end(op, HD_VM_DOWN, failure);
+        }
+}
+
+/* Create the VM's next mdev on the parent the policy picks; all made: the VM's start. */
+static void mdev_create_next(VmOp *op)
+{
+        g_autoptr(JsonBuilder) b = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        g_autofree char *body = NULL;
+        const HdVmMdev *m;
+        const HdHostMdevType *t;
+
+        if (op->mdev_i >= op->mdevs->len)
+                return agent(op, "GET", "", NULL, on_looked_up);
+        m = op->mdevs->pdata[op->mdev_i];
+        t = place(op->types, m->type, op->placement, op->tried);
+        if (!t) {
+                g_autofree char *failure =
+                    op->refusal ? g_strdup_printf("mdev %s (%s): %s", m->uuid, m->type, op->refusal)
+                                : g_strdup_printf("mdev %s: no parent has capacity left for "
+                                                  "type %s",
+                                                  m->uuid, m->type);
+                return op_end(op, HD_VM_DOWN, failure);
+        }
+        g_free(op->parent);
+        op->parent = g_strdup(t->parent);
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        hd_api_add_string(b, "parent", t->parent);
+        hd_api_add_string(b, "type", m->type);
+        hd_api_add_string(b, "uuid", m->uuid);
+        json_builder_end_object(b);
+        root = json_builder_get_root(b);
+        body = json_to_string(root, FALSE);
+        hd_sync_agent_call(op->e->sync, op->host_id, "POST", "/v1/mdev", body, on_mdev_created, op);
+}
+
+static void mdev_remove_next(VmOp *op);
+
+static void on_mdev_removed(guint status, GBytes *body, const GError *error, gpointer data)
+{
+        VmOp *op = data;
+        const HdVmMdev *m = op->mdevs->pdata[op->mdev_i];
+        g_autoptr(GError) local = NULL;
+
+        if (cancelled(error))
+                return op_abandon(op);
+        if (status == 200 || status == 404) {
+                /* gone (404: already, e.g. the host rebooted) */
+                if (!hd_store_vm_mdev_placed(op->e->store, op->id, m->uuid, NULL, &local))
+                        g_warning("VM %s: %s", op->id, local->message);
+        } else {
+                /* kept as placed: the next start or stop tries again */
+                g_autofree char *message = agent_message(status, body, error);
+                g_autofree char *what =
+                    g_strdup_printf("mdev %s on %s: %s", m->uuid, m->parent, message);
+                hd_engine_event(op->e, "engine", "vm.mdevs.remove", op->object, "failed", what);
+        }
+        op->mdev_i++;
+        mdev_remove_next(op);
+}
+
+/* Remove the VM's next mdev the engine created; none left: the operation's end. */
+static void mdev_remove_next(VmOp *op)
+{
+        while (op->mdev_i < op->mdevs->len &&
+               !((const HdVmMdev *)op->mdevs->pdata[op->mdev_i])->parent)
+                op->mdev_i++;
+        if (op->mdev_i >= op->mdevs->len)
+                return op_finish(op, op->end_to, op->end_failure);
+        {
+                const HdVmMdev *m = op->mdevs->pdata[op->mdev_i];
+                g_autofree char *path = g_strconcat("/v1/mdev/", m->uuid, "/remove", NULL);
+                op->reached = TRUE;
+                hd_sync_agent_call(op->e->sync, op->host_id, "POST", path, "{}", on_mdev_removed,
+                                   op);
+        }
+}
+
+/* The end of an operation; a VM going down first gives back the mdevs the engine created for
+ * it (after a stop, or after a start that failed on the way). */
+static void op_end(VmOp *op, HdVmState to, const char *failure)
+{
+        g_autoptr(HdVm) vm = NULL;
+
+        if (to != HD_VM_DOWN || op->cleaning)
+                return op_finish(op, to, failure);
+        vm = hd_store_vm_get(op->e->store, op->id, NULL);
+        op->cleaning = TRUE;
+        op->end_to = to;
+        op->end_failure = g_strdup(failure);
+        g_clear_pointer(&op->mdevs, g_ptr_array_unref);
+        op->mdevs = vm ? g_steal_pointer(&vm->mdevs) : g_ptr_array_new();
+        op->mdev_i = 0;
+        mdev_remove_next(op);
+}
+
 /* The agent's POST /v1/vms body: the requested devices only. */
 static char *define_body(const HdVm *vm)
 {
@@ -473,6 +874,13 @@ static void vm_action(HdEngine *e, HdHttpRequest *req, const char *id, const cha
                             hd_vm_state_to_string(vm->state), action);
                 return hd_api_refuse(e, req, event, object, error);
         }
+        if (start && vm->mdevs->len && vm->host_id) {
+                g_autofree char *why = mdev_plan_refusal(e, vm);
+                if (why) {
+                        g_set_error_literal(&error, HD_STORE_ERROR, HD_STORE_ERROR_REFUSED, why);
+                        return hd_api_refuse(e, req, event, object, error);
+                }
+        }
         if (start ? !hd_store_vm_start_reserve(e->store, id, &error)
                   : !hd_store_vm_set_state(e->store, id,
                                            strcmp(action, "stop") == 0
@@ -490,8 +898,9 @@ static void vm_action(HdEngine *e, HdHttpRequest *req, const char *id, const cha
                 return hd_api_refuse(e, req, event, object, error);
         }
         if (start) /* what the engine itself takes to check and reserve (bench/engine/run) */
-                hd_engine_log(e, "info", "VM %s: start checked and reserved %.3f ms after its "
-                                         "request arrived",
+                hd_engine_log(e, "info",
+                              "VM %s: start checked and reserved %.3f ms after its "
+                              "request arrived",
                               vm->name,
                               (g_get_monotonic_time() - hd_http_request_get_start(req)) / 1e3);
         op = g_new0(VmOp, 1);
@@ -504,7 +913,14 @@ static void vm_action(HdEngine *e, HdHttpRequest *req, const char *id, const cha
         g_hash_table_add(e->vm_ops, g_strdup(id));
         e->vm_op_seq++;
         hd_http_request_suspend(req);
-        if (start) {
+        if (start && vm->mdevs->len) {
+                g_autoptr(GPtrArray) stored = hd_store_host_mdev_types(e->store, vm->host_id, NULL);
+                op->define = define_body(vm);
+                op->types = copy_types(stored);
+                op->placement = g_strdup(vm->mdev_placement);
+                op->mdevs = g_steal_pointer(&vm->mdevs);
+                mdev_create_next(op);
+        } else if (start) {
                 op->define = define_body(vm);
                 agent(op, "GET", "", NULL, on_looked_up);
         } else {
@@ -520,7 +936,55 @@ typedef struct {
         HdEngine *e;
         char *host_id;
         guint seq;
+        char *vm_id; /* the VM set down (its DELETE) */
+        char *uuid;  /* the mdev removed */
 } Reconcile;
+
+static void reconcile_free(Reconcile *r)
+{
+        g_free(r->host_id);
+        g_free(r->vm_id);
+        g_free(r->uuid);
+        g_free(r);
+}
+
+static void on_reconcile_mdev_removed(guint status, GBytes *body, const GError *error,
+                                      gpointer data)
+{
+        Reconcile *r = data;
+        g_autoptr(GError) local = NULL;
+
+        if (!cancelled(error) && r->e->vm_ops && (status == 200 || status == 404) &&
+            !hd_store_vm_mdev_placed(r->e->store, r->vm_id, r->uuid, NULL, &local))
+                hd_engine_log(r->e, "warning", "VM %s: %s", r->vm_id, local->message);
+        reconcile_free(r);
+}
+
+/* A VM the reconcile set down and the agent deleted: the mdevs the engine created for it go
+ * too (best effort: one the agent keeps stays recorded for the next stop). */
+static void reconcile_mdevs(HdEngine *e, const char *host_id, const char *vm_id)
+{
+        g_autoptr(HdVm) vm = hd_store_vm_get(e->store, vm_id, NULL);
+
+        if (!vm || vm->state != HD_VM_DOWN || g_hash_table_contains(e->vm_ops, vm_id))
+                return;
+        for (guint i = 0; i < vm->mdevs->len; i++) {
+                const HdVmMdev *m = vm->mdevs->pdata[i];
+                g_autofree char *path = NULL;
+                Reconcile *r;
+
+                if (!m->parent)
+                        continue;
+                path = g_strconcat("/v1/mdev/", m->uuid, "/remove", NULL);
+                r = g_new0(Reconcile, 1);
+                r->e = e;
+                r->host_id = g_strdup(host_id);
+                r->vm_id = g_strdup(vm_id);
+                r->uuid = g_strdup(m->uuid);
+                hd_sync_agent_call(e->sync, host_id, "POST", path, "{}", on_reconcile_mdev_removed,
+                                   r);
+        }
+}
 
 static void on_reconcile_delete(guint status, GBytes *body, const GError *error, gpointer data)
 {
@@ -528,8 +992,9 @@ static void on_reconcile_delete(guint status, GBytes *body, const GError *error,
 
         if (!cancelled(error) && r->e->vm_ops && status != 200 && status != 404)
                 hd_engine_vms_host_synced(r->host_id, r->e);
-        g_free(r->host_id);
-        g_free(r);
+        else if (!cancelled(error) && r->e->vm_ops)
+                reconcile_mdevs(r->e, r->host_id, r->vm_id);
+        reconcile_free(r);
 }
 
 static void on_agent_vms(guint status, GBytes *body, const GError *error, gpointer data)
@@ -591,13 +1056,13 @@ static void on_agent_vms(guint status, GBytes *body, const GError *error, gpoint
                         Reconcile *again = g_new0(Reconcile, 1);
                         again->e = e;
                         again->host_id = g_strdup(r->host_id);
+                        again->vm_id = g_strdup(c->id);
                         hd_sync_agent_call(e->sync, r->host_id, "DELETE", path, NULL,
                                            on_reconcile_delete, again);
                 }
         }
 out:
-        g_free(r->host_id);
-        g_free(r);
+        reconcile_free(r);
 }
 
 void hd_engine_vms_host_synced(const char *host_id, gpointer user_data)
@@ -654,6 +1119,16 @@ void hd_api_route_vms(HdEngine *e, HdHttpRequest *req, char **seg, guint n)
                 if (!post)
                         return hd_api_bad_method(req, "POST");
                 return vm_action(e, req, seg[1], seg[2]);
+        }
+        if (n == 3 && strcmp(seg[2], "mdevs") == 0) {
+                if (!post)
+                        return hd_api_bad_method(req, "POST");
+                return add_mdev(e, req, seg[1]);
+        }
+        if (n == 4 && strcmp(seg[2], "mdevs") == 0) {
+                if (strcmp(method, "DELETE") != 0)
+                        return hd_api_bad_method(req, "DELETE");
+                return remove_mdev(e, req, seg[1], seg[3]);
         }
         if (n == 4 && strcmp(seg[2], "devices") == 0) {
                 if (strcmp(method, "DELETE") != 0)

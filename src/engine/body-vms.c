@@ -60,9 +60,13 @@ static gboolean get_string(JsonObject *o, const char *name, gsize max, char **ou
 gboolean hd_engine_body_vm(JsonObject *o, gboolean create, HdVmBody *out, GError **error)
 {
         static const char *const known[] = {"name", "memory_mib", "vcpus", NULL};
+        static const char *const known_edit[] = {"name", "memory_mib", "vcpus", "mdev_placement",
+                                                 NULL};
 
         memset(out, 0, sizeof(*out));
-        if (!only_members(o, known, error) || !get_string(o, "name", 64, &out->name, error) ||
+        if (!only_members(o, create ? known : known_edit, error) ||
+            !get_string(o, "mdev_placement", 16, &out->mdev_placement, error) ||
+            !get_string(o, "name", 64, &out->name, error) ||
             !get_int(o, "memory_mib", 16, 16 * 1024 * 1024, &out->memory_mib, error) ||
             !get_int(o, "vcpus", 1, 1024, &out->vcpus, error))
                 goto fail;
@@ -77,7 +81,14 @@ gboolean hd_engine_body_vm(JsonObject *o, gboolean create, HdVmBody *out, GError
                 goto fail;
         }
         if (!create && json_object_get_size(o) == 0) {
-                invalid(error, "give at least one of \"name\", \"memory_mib\", \"vcpus\"");
+                invalid(error, "give at least one of \"name\", \"memory_mib\", \"vcpus\", "
+                               "\"mdev_placement\"");
+                goto fail;
+        }
+        if (out->mdev_placement && strcmp(out->mdev_placement, "compact") != 0 &&
+            strcmp(out->mdev_placement, "separate") != 0) {
+                invalid(error, "\"mdev_placement\" must be compact (fill one parent first) or "
+                               "separate (a parent per instance of a type)");
                 goto fail;
         }
         if (create && !out->memory_mib)
@@ -93,6 +104,7 @@ fail:
 void hd_vm_body_clear(HdVmBody *b)
 {
         g_free(b->name);
+        g_free(b->mdev_placement);
         memset(b, 0, sizeof(*b));
 }
 
@@ -162,5 +174,50 @@ void hd_vm_devices_body_clear(HdVmDevicesBody *b)
 {
         g_free(b->host_id);
         g_strfreev(b->addresses);
+        memset(b, 0, sizeof(*b));
+}
+
+gboolean hd_engine_body_vm_mdev(JsonObject *o, HdVmMdevBody *out, GError **error)
+{
+        static const char *const known[] = {"host_id", "type", "display", NULL};
+        JsonNode *n;
+
+        memset(out, 0, sizeof(*out));
+        out->display = TRUE;
+        if (!only_members(o, known, error) || !get_string(o, "host_id", 64, &out->host_id, error) ||
+            !get_string(o, "type", 64, &out->type, error))
+                goto fail;
+        if (!out->host_id || !out->type) {
+                invalid(error, "give \"host_id\" (GET /v1/hosts) and \"type\", one of its mdev "
+                               "types (GET /v1/hosts/{id}/mdev)");
+                goto fail;
+        }
+        if (!*out->type) {
+                invalid(error, "\"type\" must be 1 to 64 of A-Z a-z 0-9 _ . : -");
+                goto fail;
+        }
+        for (const char *c = out->type; *c; c++)
+                if (!g_ascii_isalnum(*c) && !strchr("_.:-", *c)) {
+                        invalid(error, "\"type\" must be 1 to 64 of A-Z a-z 0-9 _ . : -");
+                        goto fail;
+                }
+        n = json_object_get_member(o, "display");
+        if (n) {
+                if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN) {
+                        invalid(error, "\"display\" must be true or false%s", type_hint(n));
+                        goto fail;
+                }
+                out->display = json_node_get_boolean(n);
+        }
+        return TRUE;
+fail:
+        hd_vm_mdev_body_clear(out);
+        return FALSE;
+}
+
+void hd_vm_mdev_body_clear(HdVmMdevBody *b)
+{
+        g_free(b->host_id);
+        g_free(b->type);
         memset(b, 0, sizeof(*b));
 }

@@ -94,3 +94,7 @@ typedef void (*HdAgentReplyFunc)(guint status, GBytes *body, const GError *error
 void hd_sync_agent_call(HdSyncManager *m, const char *host_id, const char *method,
                         const char *path_query, const char *body, HdAgentReplyFunc func,
                         gpointer user_data);
+
+/* The agent's GET /v1/mdev document as one HdHostMdevType per (parent, type); NULL when it is
+ * not that document. */
+GPtrArray *hd_sync_parse_mdev(GBytes *body);

@@ -73,6 +73,17 @@ char *sq_like_prefix(const char *prefix);
  * devices on @host_id vanished or changed ids or group "hardware changed" (store-sqlite-vms.c;
  * never clears the mark: the admin re-adds or removes the device). */
 gboolean sq_vms_inventory_changed(HdStore *s, const char *host_id, GError **error);
+/* The VM's mediated devices (HdVmMdev) in the order they were added (store-sqlite-vm-mdev.c). */
+GPtrArray *sq_vm_mdevs(HdStore *s, const char *vm_id, GError **error);
+/* Inside a transaction: the VM's host pin follows its rows: @host_id while it has a host
+ * device or a mediated device, else NULL; updated_at moves (store-sqlite-vms.c). */
+gboolean sq_vm_pin(HdStore *s, const char *vm_id, const char *host_id, GError **error);
+/* Inside a transaction: the VM's name, state and host (NOT_FOUND without it), REFUSED unless
+ * it is down (its devices change only then) (store-sqlite-vms.c). */
+gboolean sq_vm_down_for_change(HdStore *s, const char *vm_id, char **name, char **host_id,
+                               GError **error);
+/* A host's name into *@out (NULL when none); returns *@out (store-sqlite-vms.c). */
+const char *sq_host_name_of(HdStore *s, const char *host_id, char **out);
 /* The subject of an event whose object is @object: its first UUID (a host's or VM's id,
  * lower-cased), "" when it names none (store-sqlite-query.c). */
 char *sq_event_subject(const char *object);

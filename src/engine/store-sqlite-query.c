@@ -173,7 +173,7 @@ static gboolean row_parts(HdStore *s, const char *sql, const char *host_id, GStr
 
 char *hd_store_etag(HdStore *s, HdEtagScope scope, const char *host_id, GError **error)
 {
-        static const char *const names[] = {"hosts", "inventory", "events", "vms"};
+        static const char *const names[] = {"hosts", "inventory", "events", "vms", "mdev"};
         static const char hosts_sql[] = "SELECT COUNT(*), MAX(updated_at) FROM hosts";
         g_autoptr(GString) parts = g_string_new(names[scope]);
         g_autofree char *sum = NULL;
@@ -196,6 +196,10 @@ char *hd_store_etag(HdStore *s, HdEtagScope scope, const char *host_id, GError *
                 ok = row_parts(s,
                                "SELECT (SELECT MIN(id) FROM events), (SELECT MAX(id) FROM events)",
                                NULL, parts, error);
+                break;
+        case HD_ETAG_MDEV:
+                ok = row_parts(s, "SELECT id, updated_at, mdev_etag FROM hosts WHERE id = ?",
+                               host_id, parts, error);
                 break;
         case HD_ETAG_VMS:
                 ok =

@@ -24,9 +24,8 @@ static GPtrArray *vm_names(HdStore *s, const char *sql, const char *host_id, GEr
 GPtrArray *hd_store_host_users(HdStore *s, const char *id, GError **error)
 {
         return vm_names(s,
-                        "SELECT DISTINCT v.name FROM vms v JOIN vm_devices d ON d.vm_id = v.id "
-                        "WHERE d.host_id = ? ORDER BY v.name",
-                        id, error);
+                        /* pinned by a host device or a mediated device (V1) */
+                        "SELECT name FROM vms WHERE host_id = ? ORDER BY name", id, error);
 }
 
 GPtrArray *hd_store_host_running_vms(HdStore *s, const char *id, GError **error)
@@ -77,6 +76,9 @@ void hd_vm_free(HdVm *vm)
         g_free(vm->updated_at);
         if (vm->devices)
                 g_ptr_array_unref(vm->devices);
+        g_free(vm->mdev_placement);
+        if (vm->mdevs)
+                g_ptr_array_unref(vm->mdevs);
         g_free(vm);
 }
 
@@ -105,7 +107,7 @@ static gboolean refused(GError **error, const char *format, ...)
 
 #define VM_COLUMNS                                                                                 \
         "v.id, v.name, v.memory_mib, v.vcpus, v.host_id, h.name, v.state, v.hardware_changed, "    \
-        "v.last_error, v.created_at, v.updated_at"
+        "v.last_error, v.created_at, v.updated_at, v.mdev_placement"
 #define VM_FROM " FROM vms v LEFT JOIN hosts h ON h.id = v.host_id"
 
 /* The VM's rows with "present": the host lists the address with the same ids and group. */
@@ -161,8 +163,10 @@ static HdVm *vm_from_row(HdStore *s, sqlite3_stmt *st, GError **error)
         vm->last_error = sq_col_text(st, 8);
         vm->created_at = sq_col_text(st, 9);
         vm->updated_at = sq_col_text(st, 10);
+        vm->mdev_placement = sq_col_text(st, 11);
         vm->devices = vm_devices(s, vm->id, error);
-        return vm->devices ? g_steal_pointer(&vm) : NULL;
+        vm->mdevs = vm->devices ? sq_vm_mdevs(s, vm->id, error) : NULL;
+        return vm->mdevs ? g_steal_pointer(&vm) : NULL;
 }
 
 HdVm *hd_store_vm_get(HdStore *s, const char *id, GError **error)
@@ -332,11 +336,12 @@ static gboolean vm_if_match(HdStore *s, const char *id, const char *if_match, GE
 gboolean hd_store_vm_edit(HdStore *s, const char *id, const char *name, gint64 memory_mib,
                           guint vcpus, GError **error)
 {
-        return hd_store_vm_edit_if(s, id, NULL, name, memory_mib, vcpus, error);
+        return hd_store_vm_edit_if(s, id, NULL, NULL, name, memory_mib, vcpus, error);
 }
 
-gboolean hd_store_vm_edit_if(HdStore *s, const char *id, const char *if_match, const char *name,
-                             gint64 memory_mib, guint vcpus, GError **error)
+gboolean hd_store_vm_edit_if(HdStore *s, const char *id, const char *if_match,
+                             const char *mdev_placement, const char *name, gint64 memory_mib,
+                             guint vcpus, GError **error)
 {
         g_autoptr(Stmt) st = NULL;
         g_autofree char *now = hd_store_now();
@@ -351,8 +356,8 @@ gboolean hd_store_vm_edit_if(HdStore *s, const char *id, const char *if_match, c
         st = sq_prepare(s,
                         "UPDATE vms SET name = COALESCE(?1, name), "
                         "memory_mib = CASE WHEN ?2 > 0 THEN ?2 ELSE memory_mib END, "
-                        "vcpus = CASE WHEN ?3 > 0 THEN ?3 ELSE vcpus END, updated_at = ?4 "
-                        "WHERE id = ?5",
+                        "vcpus = CASE WHEN ?3 > 0 THEN ?3 ELSE vcpus END, updated_at = ?4, "
+                        "mdev_placement = COALESCE(?6, mdev_placement) WHERE id = ?5",
                         error);
         if (!st)
                 return sq_end(s, FALSE, NULL);
@@ -361,6 +366,7 @@ gboolean hd_store_vm_edit_if(HdStore *s, const char *id, const char *if_match, c
         sqlite3_bind_int64(st, 3, vcpus);
         sq_bind_text(st, 4, now);
         sq_bind_text(st, 5, id);
+        sq_bind_text(st, 6, mdev_placement);
         ok = sq_step_done(s, st, &changes, &local);
         if (ok && changes == 0) {
                 sq_end(s, FALSE, NULL);
@@ -445,6 +451,11 @@ static const char *host_name_of(HdStore *s, const char *host_id, char **out)
                         *out = sq_col_text(st, 0);
         }
         return *out ? *out : host_id;
+}
+
+const char *sq_host_name_of(HdStore *s, const char *host_id, char **out)
+{
+        return host_name_of(s, host_id, out);
 }
 
 /* An audit row "vm.hardware_changed" (actor engine, result failed) inside the caller's
@@ -559,26 +570,31 @@ static gboolean vm_rows_settle(HdStore *s, const char *vm_id, const char *host_i
                        "DELETE FROM vm_devices WHERE vm_id = ?1 AND iommu_group NOT IN "
                        "(SELECT iommu_group FROM vm_devices WHERE vm_id = ?1 AND requested = 1)",
                        error);
-        g_autoptr(Stmt) pin = NULL;
-        g_autofree char *now = hd_store_now();
 
         if (!del)
                 return FALSE;
         sq_bind_text(del, 1, vm_id);
         if (!sq_step_done(s, del, NULL, error))
                 return FALSE;
+        return sq_vm_pin(s, vm_id, host_id, error) && hw_recompute(s, vm_id, TRUE, error);
+}
+
+gboolean sq_vm_pin(HdStore *s, const char *vm_id, const char *host_id, GError **error)
+{
+        g_autoptr(Stmt) pin = NULL;
+        g_autofree char *now = hd_store_now();
+
         pin = sq_prepare(s,
                          "UPDATE vms SET host_id = CASE WHEN EXISTS (SELECT 1 FROM vm_devices "
-                         "WHERE vm_id = ?1) THEN ?2 ELSE NULL END, updated_at = ?3 WHERE id = ?1",
+                         "WHERE vm_id = ?1) OR EXISTS (SELECT 1 FROM vm_mdevs WHERE vm_id = ?1) "
+                         "THEN ?2 ELSE NULL END, updated_at = ?3 WHERE id = ?1",
                          error);
         if (!pin)
                 return FALSE;
         sq_bind_text(pin, 1, vm_id);
         sq_bind_text(pin, 2, host_id);
         sq_bind_text(pin, 3, now);
-        if (!sq_step_done(s, pin, NULL, error))
-                return FALSE;
-        return hw_recompute(s, vm_id, TRUE, error);
+        return sq_step_done(s, pin, NULL, error);
 }
 
 /* Add one requested device with its group's placeholders (inside the transaction). */
@@ -678,8 +694,8 @@ static gboolean add_device(HdStore *s, const char *vm_id, const char *vm_name, c
 }
 
 /* Refused unless the VM is down (V4). */
-static gboolean vm_down_for_change(HdStore *s, const char *vm_id, char **name, char **host_id,
-                                   GError **error)
+gboolean sq_vm_down_for_change(HdStore *s, const char *vm_id, char **name, char **host_id,
+                               GError **error)
 {
         HdVmState state;
 
@@ -703,7 +719,7 @@ gboolean hd_store_vm_devices_add(HdStore *s, const char *vm_id, const char *host
 
         if (!sq_begin(s, error))
                 return FALSE;
-        if (!vm_down_for_change(s, vm_id, &name, &pinned, error) ||
+        if (!sq_vm_down_for_change(s, vm_id, &name, &pinned, error) ||
             !sq_host_exists(s, host_id, error))
                 return sq_end(s, FALSE, NULL);
         host_name_of(s, host_id, &host_name);
@@ -712,7 +728,7 @@ gboolean hd_store_vm_devices_add(HdStore *s, const char *vm_id, const char *host
                 host_name_of(s, pinned, &other);
                 sq_end(s, FALSE, NULL);
                 return refused(error,
-                               "VM %s is pinned to host %s by its host devices; remove them "
+                               "VM %s is pinned to host %s by its devices; remove them "
                                "(DELETE /v1/vms/%s/devices/ADDRESS) before adding devices of "
                                "host %s",
                                name, other ? other : pinned, vm_id, host_name);
@@ -747,7 +763,7 @@ gboolean hd_store_vm_device_remove(HdStore *s, const char *vm_id, const char *ad
 
         if (!sq_begin(s, error))
                 return FALSE;
-        if (!vm_down_for_change(s, vm_id, &name, &host_id, error))
+        if (!sq_vm_down_for_change(s, vm_id, &name, &host_id, error))
                 return sq_end(s, FALSE, NULL);
         row = sq_prepare(s,
                          "SELECT d.requested, d.iommu_group, x.address FROM vm_devices d "

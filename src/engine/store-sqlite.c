@@ -133,6 +133,36 @@ static const char *const migrations[] = {
      * NULL on rows written before, which the filter still finds by their object. */
     ("ALTER TABLE events ADD COLUMN subject TEXT;"
      "CREATE INDEX events_subject ON events (subject, id);"),
+    /* 7: a host's mediated device types (store-sqlite-mdev.c), the agent's GET /v1/mdev as of
+     * mdev_etag (the agent's ETag of it): per parent and type the capacity left now (shared
+     * between a parent's types) and how many instances exist; replaced as a whole when the
+     * agent's ETag moves */
+    ("CREATE TABLE host_mdev_types ("
+     " host_id TEXT NOT NULL REFERENCES hosts (id) ON DELETE CASCADE,"
+     " parent TEXT NOT NULL,"
+     " type TEXT NOT NULL,"
+     " name TEXT,"
+     " description TEXT,"
+     " device_api TEXT,"
+     " available_instances BIGINT,"
+     " instances BIGINT NOT NULL DEFAULT 0,"
+     " PRIMARY KEY (host_id, parent, type));"
+     "ALTER TABLE hosts ADD COLUMN mdev_etag TEXT;"),
+    /* 8: a VM's mediated devices (store-sqlite-vm-mdev.c): each asks for a type on the VM's
+     * host and has its own UUID, chosen once when it is added (the guest sees the same device
+     * at every start); parent is where the engine created it while the VM is not down (NULL
+     * otherwise); a VM's placement policy picks the parent at start */
+    ("ALTER TABLE vms ADD COLUMN mdev_placement TEXT NOT NULL DEFAULT 'compact'"
+     " CHECK (mdev_placement IN ('compact', 'separate'));"
+     "CREATE TABLE vm_mdevs ("
+     " vm_id TEXT NOT NULL REFERENCES vms (id) ON DELETE CASCADE,"
+     " uuid TEXT NOT NULL UNIQUE,"
+     " host_id TEXT NOT NULL REFERENCES hosts (id),"
+     " type TEXT NOT NULL,"
+     " display INTEGER NOT NULL DEFAULT 1 CHECK (display IN (0, 1)),"
+     " parent TEXT,"
+     " created_at TEXT NOT NULL,"
+     " PRIMARY KEY (vm_id, uuid));"),
 };
 
 /* ---- helpers ---- */

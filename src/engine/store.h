@@ -315,6 +315,15 @@ typedef struct {
         gboolean present;            /* the host lists it with those ids and that group */
 } HdVmDevice;
 
+/* A VM's mediated device: a type on the VM's host, its UUID chosen once when it was added;
+ * parent is where the engine created it while the VM is not down (NULL otherwise). */
+typedef struct {
+        char *uuid;
+        char *type;
+        gboolean display;
+        char *parent;
+} HdVmMdev;
+
 typedef struct {
         char *id;
         char *name;
@@ -326,7 +335,9 @@ typedef struct {
         char *hardware_changed; /* the reason, NULL when nothing changed */
         char *last_error;
         char *created_at, *updated_at;
-        GPtrArray *devices; /* HdVmDevice, sorted by address */
+        GPtrArray *devices;   /* HdVmDevice, sorted by address */
+        char *mdev_placement; /* "compact" or "separate" */
+        GPtrArray *mdevs;     /* HdVmMdev, in the order they were added */
 } HdVm;
 
 void hd_vm_free(HdVm *vm);
@@ -353,12 +364,25 @@ gboolean hd_store_vm_edit(HdStore *store, const char *id, const char *name, gint
                           guint vcpus, GError **error);
 /* hd_store_vm_edit, only while the VM's ETag is in @if_match (an If-Match header: a list of
  * quoted ETags or *; NULL: no condition), in the same transaction: CHANGED otherwise. */
-gboolean hd_store_vm_edit_if(HdStore *store, const char *id, const char *if_match, const char *name,
-                             gint64 memory_mib, guint vcpus, GError **error);
+gboolean hd_store_vm_edit_if(HdStore *store, const char *id, const char *if_match,
+                             const char *mdev_placement, const char *name, gint64 memory_mib,
+                             guint vcpus, GError **error);
 /* A VM's strong ETag ("…", quoted): it changes with the VM's updated_at, i.e. with its name,
  * memory, vCPUs, state, last error, hardware_changed and host devices (not with its host's name
  * or its devices' presence). */
 char *hd_store_vm_etag(const char *id, const char *updated_at);
+/* A mediated device of @type for the VM on @host_id (pinning the VM as host devices do), its
+ * new UUID (v4) in *@uuid_out. REFUSED when the VM is not down, is pinned to another host, or
+ * the host offers no such type (GET /v1/hosts/{id}/mdev). */
+gboolean hd_store_vm_mdev_add(HdStore *store, const char *vm_id, const char *host_id,
+                              const char *type, gboolean display, char **uuid_out, GError **error);
+/* Remove the VM's mediated device @uuid (the VM down; NOT_FOUND without it); the pin goes with
+ * the VM's last device. */
+gboolean hd_store_vm_mdev_remove(HdStore *store, const char *vm_id, const char *uuid,
+                                 GError **error);
+/* Record where the engine created the VM's mdev @uuid (@parent), or that it removed it (NULL). */
+gboolean hd_store_vm_mdev_placed(HdStore *store, const char *vm_id, const char *uuid,
+                                 const char *parent, GError **error);
 /* Delete a VM that is down (REFUSED otherwise), with its device rows. */
 gboolean hd_store_vm_remove(HdStore *store, const char *id, GError **error);
 /* Add @addresses (NULL-terminated) of @host_id as requested devices, their groups' other
@@ -398,6 +422,32 @@ gboolean hd_store_vm_reconcile(HdStore *store, const char *host_id, GHashTable *
                                GHashTable *skip, GPtrArray **changes, GError **error);
 /* TRUE when a VM is pinned to the host (the reconcile has something to do). */
 gboolean hd_store_host_has_vms(HdStore *store, const char *host_id, GError **error);
+
+/* ---- a host's mediated device types (store-sqlite-mdev.c) ----
+ * The agent's GET /v1/mdev, flattened to one row per (parent, type): the capacity the host
+ * offers, read by the sync whenever the agent's generation moves (docs/api/openapi.yaml). */
+typedef struct {
+        char *parent;               /* the mdev_bus name: a PCI address, mtty, ... */
+        char *type;                 /* the type's id (what the agent's create takes) */
+        char *name;                 /* may be NULL */
+        char *description;          /* may be NULL */
+        char *device_api;           /* may be NULL */
+        gint64 available_instances; /* -1: the agent did not say */
+        gint64 instances;           /* existing instances of this type on the parent */
+        char *parent_vendor_id;     /* a PCI parent's vendor id in the inventory, else NULL */
+} HdHostMdevType;
+void hd_host_mdev_type_free(HdHostMdevType *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdHostMdevType, hd_host_mdev_type_free)
+
+/* Replace the host's types with @types (HdHostMdevType) when @etag (the agent's ETag of GET
+ * /v1/mdev, may be NULL) differs from the stored one; *@changed (may be NULL) says whether it
+ * did. One transaction; the host's updated_at moves with a change. NOT_FOUND without the
+ * host. */
+gboolean hd_store_host_mdev_apply(HdStore *store, const char *host_id, const char *etag,
+                                  GPtrArray *types, gboolean *changed, GError **error);
+/* The host's types sorted by parent, then type (HdHostMdevType), with a PCI parent's vendor id
+ * from the host's inventory. NOT_FOUND without the host. */
+GPtrArray *hd_store_host_mdev_types(HdStore *store, const char *host_id, GError **error);
 
 /* ---- filtered pages and collection ETags (store-sqlite-query.c) ---- */
 
@@ -439,8 +489,17 @@ GPtrArray *hd_store_events_query(HdStore *store, const HdEventFilter *filter, GE
  *   HD_ETAG_EVENTS     GET /v1/events: MIN(id) and MAX(id) (the log is append-only)
  *   HD_ETAG_VMS        GET /v1/vms: COUNT(*) and MAX(updated_at) of vms and of hosts (a VM shows
  *                      its host's name and whether its devices are present)
+ *   HD_ETAG_MDEV       GET /v1/hosts/{id}/mdev: the host row's updated_at and mdev_etag (every
+ *                      change of its types and every status change writes the row); NOT_FOUND
+ *                      without the host
  * The parts are hashed (SHA-256, 32 hex digits) with the scope's name: opaque to clients. */
-typedef enum { HD_ETAG_HOSTS, HD_ETAG_INVENTORY, HD_ETAG_EVENTS, HD_ETAG_VMS } HdEtagScope;
+typedef enum {
+        HD_ETAG_HOSTS,
+        HD_ETAG_INVENTORY,
+        HD_ETAG_EVENTS,
+        HD_ETAG_VMS,
+        HD_ETAG_MDEV
+} HdEtagScope;
 char *hd_store_etag(HdStore *store, HdEtagScope scope, const char *host_id, GError **error);
 
 /* ISO 8601 UTC now. */

@@ -53,6 +53,7 @@ typedef struct {
         ReplyFunc func;
         GCancellable *cancel;
         char *what;
+        gboolean optional; /* a 404 is an answer (an agent older than the endpoint) */
 } Call;
 
 static HdSync *sync_ref(HdSync *s)
@@ -170,7 +171,8 @@ static void on_reply(GObject *src, GAsyncResult *res, gpointer data)
                     "with PATCH /v1/hosts/{id}",
                     c->what, status);
                 fail(s, m);
-        } else if (status != SOUP_STATUS_OK && status != SOUP_STATUS_NOT_MODIFIED) {
+        } else if (status != SOUP_STATUS_OK && status != SOUP_STATUS_NOT_MODIFIED &&
+                   !(c->optional && status == SOUP_STATUS_NOT_FOUND)) {
                 g_autofree char *m =
                     g_strdup_printf("%s: the agent answered HTTP %u", c->what, status);
                 fail(s, m);
@@ -190,7 +192,7 @@ static gboolean accept_pinned(SoupMessage *msg, GTlsCertificate *cert, GTlsCerti
         return s->pinned && g_tls_certificate_is_same(cert, s->pinned);
 }
 
-static void call(HdSync *s, const char *path_query, const char *etag, ReplyFunc func)
+static Call *call(HdSync *s, const char *path_query, const char *etag, ReplyFunc func)
 {
         g_autofree char *uri = g_strconcat(s->url, path_query, NULL);
         g_autofree char *auth = g_strconcat("Bearer ", s->token, NULL);
@@ -200,7 +202,7 @@ static void call(HdSync *s, const char *path_query, const char *etag, ReplyFunc 
         if (!c->msg) {
                 g_free(c);
                 fail(s, "the host's agent URL is not a valid http(s) URL; edit the host");
-                return;
+                return NULL;
         }
         c->sync = sync_ref(s);
         c->func = func;
@@ -215,6 +217,7 @@ static void call(HdSync *s, const char *path_query, const char *etag, ReplyFunc 
                 g_signal_connect(c->msg, "accept-certificate", G_CALLBACK(accept_pinned), s);
         soup_session_send_and_read_async(s->session, c->msg, G_PRIORITY_DEFAULT, c->cancel,
                                          on_reply, c);
+        return c;
 }
 
 /* ---- parsing the agent's answers ---- */
@@ -344,6 +347,95 @@ static gboolean apply(HdSync *s, HdInvKind kind, GBytes *body, const char *etag)
         return TRUE;
 }
 
+/* GET /v1/mdev: its parents' types flattened to HdHostMdevType rows; NULL when the answer is not
+ * the agent's MdevInventory document. */
+GPtrArray *hd_sync_parse_mdev(GBytes *body)
+{
+        g_autoptr(JsonObject) o = parse_object(body);
+        g_autoptr(GPtrArray) out =
+            g_ptr_array_new_with_free_func((GDestroyNotify)hd_host_mdev_type_free);
+        JsonNode *n = o ? json_object_get_member(o, "parents") : NULL;
+        JsonArray *parents;
+
+        if (!n || !JSON_NODE_HOLDS_ARRAY(n))
+                return NULL;
+        parents = json_node_get_array(n);
+        for (guint i = 0; i < json_array_get_length(parents); i++) {
+                JsonNode *pn = json_array_get_element(parents, i);
+                JsonObject *po = JSON_NODE_HOLDS_OBJECT(pn) ? json_node_get_object(pn) : NULL;
+                const char *parent = obj_string(po, "parent");
+                JsonNode *tn = po ? json_object_get_member(po, "types") : NULL;
+                JsonArray *types;
+
+                if (!parent || !tn || !JSON_NODE_HOLDS_ARRAY(tn))
+                        return NULL;
+                types = json_node_get_array(tn);
+                for (guint j = 0; j < json_array_get_length(types); j++) {
+                        JsonNode *e = json_array_get_element(types, j);
+                        JsonObject *to = JSON_NODE_HOLDS_OBJECT(e) ? json_node_get_object(e) : NULL;
+                        const char *type = obj_string(to, "type");
+                        JsonNode *avail =
+                            to ? json_object_get_member(to, "available_instances") : NULL;
+                        JsonNode *inst = to ? json_object_get_member(to, "instances") : NULL;
+                        HdHostMdevType *t;
+
+                        if (!type)
+                                return NULL;
+                        t = g_new0(HdHostMdevType, 1);
+                        t->parent = g_strdup(parent);
+                        t->type = g_strdup(type);
+                        t->name = g_strdup(obj_string(to, "name"));
+                        t->description = g_strdup(obj_string(to, "description"));
+                        t->device_api = g_strdup(obj_string(to, "device_api"));
+                        t->available_instances =
+                            avail && JSON_NODE_HOLDS_VALUE(avail) &&
+                                    json_node_get_value_type(avail) == G_TYPE_INT64
+                                ? MAX(json_node_get_int(avail), 0)
+                                : -1;
+                        t->instances = inst && JSON_NODE_HOLDS_ARRAY(inst)
+                                           ? json_array_get_length(json_node_get_array(inst))
+                                           : 0;
+                        g_ptr_array_add(out, t);
+                }
+        }
+        return g_steal_pointer(&out);
+}
+
+/* A GET /v1/mdev answer: the host's mdev types replaced when the agent's ETag moved. A 404 is
+ * an agent without the endpoint: no types. */
+static void on_mdev(HdSync *s, guint status, GBytes *body, const char *etag)
+{
+        g_autoptr(GPtrArray) types = NULL;
+        g_autoptr(GError) error = NULL;
+        gboolean changed = FALSE;
+
+        if (status == SOUP_STATUS_NOT_FOUND)
+                types = g_ptr_array_new();
+        else if (status == SOUP_STATUS_OK)
+                types = hd_sync_parse_mdev(body);
+        else
+                return;
+        if (!types)
+                return fail(s, "GET /v1/mdev: the agent's answer is not the mdev document "
+                               "(docs/api/openapi.yaml)");
+        if (!hd_store_host_mdev_apply(s->m->store, s->id,
+                                      status == SOUP_STATUS_NOT_FOUND ? "none" : etag, types,
+                                      &changed, &error)) {
+                g_warning("host %s: %s", s->id, error->message);
+                return fail(s, error->message);
+        }
+        if (changed && types->len)
+                emit(s, "host.sync.mdev", "ok", "%u mediated device types", types->len);
+}
+
+static void read_mdev(HdSync *s)
+{
+        Call *c = call(s, "/v1/mdev", NULL, on_mdev);
+
+        if (c)
+                c->optional = TRUE;
+}
+
 /* ---- up: the long polls ---- */
 
 static gboolean lease(HdSync *s)
@@ -381,6 +473,7 @@ static void on_poll(HdSync *s, HdInvKind kind, guint status, GBytes *body, const
                 if (kind == HD_INV_DEVICES) {
                         call(s, "/v1/host", NULL, on_facts_refreshed);
                         call(s, "/v1/groups", NULL, on_groups_refreshed);
+                        read_mdev(s);
                 }
         }
         poll_kind(s, kind);
@@ -431,6 +524,7 @@ static void on_groups(HdSync *s, guint status, GBytes *body, const char *etag)
                 emit(s, "host.sync", "ok", "the agent answers; the host stays in %s",
                      hd_host_status_to_string(held));
         s->polling = TRUE;
+        read_mdev(s);
         poll_kind(s, HD_INV_DEVICES);
 }
 

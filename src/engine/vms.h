@@ -17,8 +17,9 @@
  * 1) and PATCH /v1/vms/{id} (every member optional, at least one). */
 typedef struct {
         char *name;
-        gint64 memory_mib; /* 0: not given */
-        gint64 vcpus;      /* 0: not given */
+        gint64 memory_mib;    /* 0: not given */
+        gint64 vcpus;         /* 0: not given */
+        char *mdev_placement; /* PATCH only: "compact" or "separate"; NULL: not given */
 } HdVmBody;
 gboolean hd_engine_body_vm(JsonObject *o, gboolean create, HdVmBody *out, GError **error);
 void hd_vm_body_clear(HdVmBody *b);
@@ -33,6 +34,17 @@ typedef struct {
 gboolean hd_engine_body_vm_devices(JsonObject *o, HdVmDevicesBody *out, GError **error);
 void hd_vm_devices_body_clear(HdVmDevicesBody *b);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(HdVmDevicesBody, hd_vm_devices_body_clear)
+
+/* POST /v1/vms/{id}/mdevs {host_id, type, display (default true)}: a mediated device of an
+ * mdev type of the host (1 to 64 of A-Z a-z 0-9 _ . : -). */
+typedef struct {
+        char *host_id;
+        char *type;
+        gboolean display;
+} HdVmMdevBody;
+gboolean hd_engine_body_vm_mdev(JsonObject *o, HdVmMdevBody *out, GError **error);
+void hd_vm_mdev_body_clear(HdVmMdevBody *b);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(HdVmMdevBody, hd_vm_mdev_body_clear)
 
 /* A PCI address DDDD:BB:DD.F (any case) into @out in lower case; FALSE when it is not one. */
 gboolean hd_engine_pci_address(const char *in, char out[13]);

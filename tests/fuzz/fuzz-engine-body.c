@@ -5,7 +5,8 @@
  * engine's 400, never a crash or a 500); a host body accepted for create has a valid name, an
  * http(s) URL and a non-empty token, and no member it accepted is null; a VM body accepted has
  * a valid name and memory / vCPUs in range; a VM devices body accepted has a host id and 1..64
- * lower-case PCI addresses (src/engine/body-vms.c); a kernel tab body accepted
+ * lower-case PCI addresses (src/engine/body-vms.c); a VM mdev body accepted has a host id and
+ * a type of 1..64 of A-Z a-z 0-9 _ . : -; a kernel tab body accepted
  * (body-kernel-args.c) becomes a JSON object for the agent with only its members.
  */
 #include "config.h"
@@ -71,8 +72,25 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
                 g_assert_true(v.memory_mib == 0 ||
                               (v.memory_mib >= 16 && v.memory_mib <= 16777216));
                 g_assert_true(v.vcpus == 0 || (v.vcpus >= 1 && v.vcpus <= 1024));
+                g_assert_true(!v.mdev_placement ||
+                              (!create && (strcmp(v.mdev_placement, "compact") == 0 ||
+                                           strcmp(v.mdev_placement, "separate") == 0)));
                 if (create)
                         g_assert_true(v.name && v.memory_mib && v.vcpus);
+        }
+        {
+                g_auto(HdVmMdevBody) m = {0};
+                g_autoptr(GError) e = NULL;
+                gboolean ok = hd_engine_body_vm_mdev(o, &m, &e);
+
+                check_error(ok, e);
+                if (ok) {
+                        g_assert_true(m.host_id && m.type);
+                        g_assert_cmpuint(strlen(m.type), >=, 1);
+                        g_assert_cmpuint(strlen(m.type), <=, 64);
+                        for (const char *c = m.type; *c; c++)
+                                g_assert_true(g_ascii_isalnum(*c) || strchr("_.:-", *c));
+                }
         }
         {
                 g_auto(HdVmDevicesBody) d = {0};
