@@ -2419,6 +2419,39 @@ static void test_vm_vf_net_saved(void)
         daemon_stop(d);
 }
 
+/* A VM given an mdev by UUID: defined as <hostdev type='mdev'> (its <address uuid> is no PCI
+ * address: the VM's hostdevs stay empty), started once the mdev exists; a UUID that is not
+ * canonical is 400. */
+static void test_vm_mdev(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("mdev-host");
+        Daemon *d = daemon_start(fx, NULL);
+        Reply r;
+
+        r = request(d, "POST", "/v1/mdev",
+                    "{\"parent\": \"mtty\", \"type\": \"mtty-1\", "
+                    "\"uuid\": \"6f0c9a52-0c1e-4d7a-9a4b-2b1c3d4e5f60\"}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"bad\", \"mdevs\": [\"6F0C9A52-0C1E-4D7A-9A4B-2B1C3D4E5F60\"]}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"vgpu\", \"mdevs\": [\"6f0c9a52-0c1e-4d7a-9a4b-2b1c3d4e5f60\"]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"hostdevs\":[]"));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/vgpu/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"running\""));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/vgpu/destroy", "{}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        daemon_stop(d);
+}
+
 /* A NIC VF's network settings: GET is `hostdev sriov-vf VF --json`'s object, PUT changes
  * them through the PF (dry run, refusals 400 naming the field, a setting the driver lacks
  * set back and answered 400). */
@@ -2568,5 +2601,6 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/mdev", test_mdev);
         g_test_add_func("/agent/vf-net", test_vf_net);
         g_test_add_func("/agent/vm-vf-net-saved", test_vm_vf_net_saved);
+        g_test_add_func("/agent/vm-mdev", test_vm_mdev);
         return g_test_run();
 }

@@ -484,6 +484,27 @@ static void test_domain_by_name(void)
         g_assert_cmpint(run(bad_verb, NULL, &err), ==, 2);
 }
 
+/* A domain's PCI host devices: only <hostdev type='pci'>; the <address> of a USB, SCSI or mdev
+ * hostdev is no PCI address (an mdev's would read as 0000:00:00.0, the host bridge). */
+static void test_domain_hostdevs_pci_only(void)
+{
+        static const char xml[] =
+                "<domain type='kvm'><name>v</name><devices>"
+                "<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source>"
+                "<address uuid='6f0c9a52-0c1e-4d7a-9a4b-2b1c3d4e5f60'/></source></hostdev>"
+                "<hostdev mode='subsystem' type='usb'><source><vendor id='0x0529'/>"
+                "<product id='0x0001'/><address bus='1' device='3'/></source></hostdev>"
+                "<hostdev mode='subsystem' type='pci' managed='no'><source>"
+                "<address domain='0x0000' bus='0x01' slot='0x00' function='0x1'/></source>"
+                "</hostdev></devices></domain>";
+        g_autoptr(GArray) devs = hd_guest_domain_hostdevs(xml);
+        char name[HD_ADDRESS_STRLEN];
+
+        g_assert_cmpuint(devs->len, ==, 1);
+        g_assert_cmpstr(hd_address_format(&g_array_index(devs, HdAddress, 0), name), ==,
+                        "0000:01:00.1");
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -498,5 +519,6 @@ int main(int argc, char **argv)
         g_test_add_func("/guest/qemu-args-machine", test_qemu_args_machine);
         g_test_add_func("/guest/domain-by-name", test_domain_by_name);
         g_test_add_func("/guest/group-not-whole", test_group_not_whole);
+        g_test_add_func("/guest/domain-hostdevs-pci-only", test_domain_hostdevs_pci_only);
         return g_test_run();
 }

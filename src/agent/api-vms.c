@@ -207,7 +207,9 @@ static JsonBuilder *run_define(HdAgent *agent, HdCtx *ctx, gpointer data, GError
                                         .hostdevs = (const HdAddress *)a->def.hostdevs->data,
                                         .n_hostdevs = a->def.hostdevs->len,
                                         .managed = FALSE,
-                                        .viommu = a->def.viommu},
+                                        .viommu = a->def.viommu,
+                                        .mdevs = (const char *const *)a->def.mdevs->pdata,
+                                        .n_mdevs = a->def.mdevs->len},
                             error)) {
                 vm_release(agent, a->name);
                 return NULL;

@@ -220,7 +220,7 @@ gboolean hd_disk_image_resolve(const char *images_dir, const char *path, char **
 gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error)
 {
         static const char *const members[] = {"name",     "memory_mib", "vcpus", "disk_image",
-                                              "hostdevs", "viommu",     NULL};
+                                              "hostdevs", "viommu",     "mdevs", NULL};
         const char *name = NULL, *disk = NULL;
         JsonNode *devs;
 
@@ -228,6 +228,7 @@ gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error)
         out->memory_mib = 1024;
         out->vcpus = 1;
         out->hostdevs = g_array_new(FALSE, FALSE, sizeof(HdAddress));
+        out->mdevs = g_ptr_array_new_with_free_func(g_free);
         if (!hd_body_check_members(o, members, error) ||
             !hd_body_get_string(o, "name", &name, error) ||
             !hd_body_get_string(o, "disk_image", &disk, error) ||
@@ -263,6 +264,27 @@ gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error)
                         g_array_append_val(out->hostdevs, addr);
                 }
         }
+        if (member_value(o, "mdevs", "an array of mdev UUIDs", &devs, error) == MEMBER_ERROR)
+                return FALSE;
+        if (devs) {
+                JsonArray *arr;
+                if (!JSON_NODE_HOLDS_ARRAY(devs))
+                        return invalid(error, "\"mdevs\" must be an array of mdev UUIDs");
+                arr = json_node_get_array(devs);
+                if (json_array_get_length(arr) > 64)
+                        return invalid(error, "\"mdevs\" may name at most 64 mediated devices");
+                for (guint i = 0; i < json_array_get_length(arr); i++) {
+                        JsonNode *e = json_array_get_element(arr, i);
+                        char uuid[HD_MDEV_UUID_STRLEN];
+                        if (!holds(e, G_TYPE_STRING) ||
+                            !hd_mdev_uuid_parse(json_node_get_string(e), uuid))
+                                return invalid(error,
+                                               "\"mdevs\"[%u] must be an mdev UUID in canonical "
+                                               "lowercase form (8-4-4-4-12 hex digits)",
+                                               i);
+                        g_ptr_array_add(out->mdevs, g_strdup(uuid));
+                }
+        }
         out->name = g_strdup(name);
         out->disk_image = g_strdup(disk);
         return TRUE;
@@ -273,6 +295,7 @@ void hd_vm_args_clear(HdVmArgs *a)
         g_clear_pointer(&a->name, g_free);
         g_clear_pointer(&a->disk_image, g_free);
         g_clear_pointer(&a->hostdevs, g_array_unref);
+        g_clear_pointer(&a->mdevs, g_ptr_array_unref);
 }
 
 gboolean hd_body_parse_kernel_args(JsonObject *o, HdKernelArgsBody *out, GError **error)

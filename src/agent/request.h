@@ -51,6 +51,7 @@ typedef struct {
         guint64 vcpus;
         gboolean viommu;
         GArray *hostdevs; /* HdAddress */
+        GPtrArray *mdevs; /* char*: canonical mdev UUIDs (created by the caller, e.g. the engine) */
 } HdVmArgs;
 gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error);
 void hd_vm_args_clear(HdVmArgs *a);

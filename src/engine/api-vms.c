@@ -829,7 +829,7 @@ static void op_end(VmOp *op, HdVmState to, const char *failure)
         mdev_remove_next(op);
 }
 
-/* The agent's POST /v1/vms body: the requested devices only. */
+/* The agent's POST /v1/vms body: the requested devices only, and the VM's mdevs by UUID. */
 static char *define_body(const HdVm *vm)
 {
         g_autoptr(JsonBuilder) b = json_builder_new();
@@ -849,6 +849,15 @@ static char *define_body(const HdVm *vm)
                         json_builder_add_string_value(b, d->address);
         }
         json_builder_end_array(b);
+        if (vm->mdevs && vm->mdevs->len) {
+                /* created on the agent just before the start (mdev_create_next) */
+                json_builder_set_member_name(b, "mdevs");
+                json_builder_begin_array(b);
+                for (guint i = 0; i < vm->mdevs->len; i++)
+                        json_builder_add_string_value(
+                                b, ((const HdVmMdev *)vm->mdevs->pdata[i])->uuid);
+                json_builder_end_array(b);
+        }
         json_builder_end_object(b);
         root = json_builder_get_root(b);
         return json_to_string(root, FALSE);

@@ -127,7 +127,9 @@ static char *vf_in_use(HdCtx *ctx, const HdDevice *vf, const HdStateFacts *facts
         if ((vm = hd_vm_record_holding(ctx, vf->name)))
                 return g_strdup_printf("%s is recorded for VM %s: stop the VM or take the "
                                        "device out of it first", vf->name, vm);
-        if (hd_driver_is_viable(vf->driver) &&
+        /* an origin is hostdev's record of a detach: it counts while the VF is on the
+         * driver it was moved to; a VF made again since (no driver) is not detached */
+        if (vf->driver && hd_driver_is_viable(vf->driver) &&
             hd_journal_get_origin(ctx, vf->name, &origin, &override)) {
                 g_autofree char *hint = hd_hint_attach(ctx, vf->name);
 

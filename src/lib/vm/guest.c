@@ -262,6 +262,8 @@ typedef struct {
         gboolean other_root;     /* one of them is not <domain> */
         guint n_domain_devices;  /* <devices> ends directly below <domain> */
         int devices_line, devices_char; /* where the last of them ends (just past its '>') */
+        gboolean pci_hostdev;    /* inside a <hostdev type='pci'> (not usb, scsi or mdev, whose
+                                  * <address> is no PCI address) */
 } DomainScan;
 
 static const char *attr(const char **names, const char **values, const char *name)
@@ -290,8 +292,11 @@ static void scan_start(GMarkupParseContext *pc, const char *element, const char 
                 scan->n_roots++;
                 scan->other_root |= strcmp(element, "domain") != 0;
         }
+        if (strcmp(element, "hostdev") == 0)
+                scan->pci_hostdev = g_strcmp0(attr(names, values, "type"), "pci") == 0;
         if (strcmp(element, "address") == 0) {
-                if (g_strcmp0(parent, "source") == 0 && g_strcmp0(grandparent, "hostdev") == 0) {
+                if (g_strcmp0(parent, "source") == 0 && g_strcmp0(grandparent, "hostdev") == 0 &&
+                    scan->pci_hostdev) {
                         HdAddress *a = g_new0(HdAddress, 1);
                         a->domain = parse_num(attr(names, values, "domain"));
                         a->bus = (guint8)parse_num(attr(names, values, "bus"));

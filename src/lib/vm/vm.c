@@ -9,6 +9,7 @@
 
 #include "guest.h"
 #include "hd-error.h"
+#include "mdev.h"
 #include "vm.h"
 
 struct HdVirt {
@@ -136,6 +137,19 @@ char *hd_virt_spec_to_xml(HdVirt *virt, const HdVmSpec *spec, GError **error)
                 if (!plan)
                         return NULL;
                 xml = hd_guest_hostdev_xml(plan, &gopts, 4);
+                g_string_append(s, xml);
+        }
+        for (guint i = 0; i < spec->n_mdevs; i++) {
+                char uuid[HD_MDEV_UUID_STRLEN];
+                g_autofree char *xml = NULL;
+
+                if (!hd_mdev_uuid_parse(spec->mdevs[i], uuid)) {
+                        g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                                    "VM %s: '%s' is not an mdev UUID", spec->name,
+                                    spec->mdevs[i]);
+                        return NULL;
+                }
+                xml = hd_mdev_hostdev_xml(uuid, 4);
                 g_string_append(s, xml);
         }
         if (spec->viommu)

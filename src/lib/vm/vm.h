@@ -33,6 +33,9 @@ typedef struct {
         guint n_hostdevs;
         gboolean managed;            /* libvirt detaches/reattaches the host devices */
         gboolean viommu;             /* a guest IOMMU (intel, caching mode on, as vfio needs) */
+        const char *const *mdevs;    /* UUIDs of mediated devices (mdev.h), canonical; the
+                                      * caller creates them before the start, removes after */
+        guint n_mdevs;
 } HdVmSpec;
 
 /* The domain XML for @spec on the connection's hypervisor. */
