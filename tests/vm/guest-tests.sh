@@ -182,6 +182,7 @@ restore_all() {
     _i=0
     while pidof qemu-system-x86_64 >/dev/null 2>&1 && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
     sriov_reset
+    mdev_reset
     for _d in "$P"/*; do
         _a=${_d##*/}
         is_bridge "$_a" && continue
@@ -882,6 +883,7 @@ t_sriov_persist() {
 # would be covered, but there QEMU 7.2 gets the requester id of the PF's DMA wrong and nvme
 # cannot even probe.) Under amd hostdev must say so rather than hand such a VF to vfio-pci;
 # the count rules are the same.
+guest_kind() { sed -n 's/.*hostdev\.iommu=\([a-z]*\).*/\1/p' /proc/cmdline; }
 iommu_kind() { if ls /sys/class/iommu 2>/dev/null | grep -q '^ivhd'; then echo amd; else echo intel; fi; }
 t_sriov_amd_no_group() {
     need_nvme_pf
@@ -925,6 +927,127 @@ EOF
     fi
     cat <<EOF
 hostdev sriov --persist writes the udev rule (autoprobe, then numvfs, PF ids); --numvfs 0 --persist drops it|t_sriov_persist
+EOF
+}
+
+# ------------------------------------------------------------------ issue 16: mediated devices (mtty)
+# The kernel's mdev sample drivers, built out of tree by tests/vm/build-mdev-samples (Debian's
+# kernel has no CONFIG_SAMPLES) and loaded here: mtty offers mtty-1 (24 single-port serial
+# instances) and mtty-2 (12 dual-port) from one pool of 24 ports.
+KVER=$(uname -r)
+MTTY_KO=/lib/modules/$KVER/extra/mtty.ko
+MDEV_U1=83b8f4f2-509f-382f-3c1e-e6bfe0fa1001
+MDEV_U2=83b8f4f2-509f-382f-3c1e-e6bfe0fa1002
+need_mtty() {
+    need_hostdev
+    if [ -f /etc/hostdev-vm/mdev-samples-unavailable ]; then
+        fail "mdev samples unavailable: $(cat /etc/hostdev-vm/mdev-samples-unavailable)"
+    fi
+    [ -f "$MTTY_KO" ] || fail "mdev samples unavailable: $MTTY_KO is not in the initramfs"
+    [ -d /sys/module/mdev ] || fail "the mdev module is not loaded (CONFIG_VFIO_MDEV)"
+    if [ ! -d /sys/class/mdev_bus/mtty ]; then
+        _o=$(insmod "$MTTY_KO" 2>&1) || fail "insmod mtty.ko: $_o"
+    fi
+    [ -d /sys/class/mdev_bus/mtty ] || fail "mtty.ko loaded but /sys/class/mdev_bus/mtty is missing"
+}
+mdev_avail() {   # type -> available_instances (sysfs)
+    cat "/sys/class/mdev_bus/mtty/mdev_supported_types/$1/available_instances"
+}
+# every mtty mdev removed (bounded: a remove waits while a QEMU holds the mdev), mtty unloaded
+mdev_reset() {
+    [ -d /sys/bus/mdev/devices ] || return 0
+    for _m in /sys/bus/mdev/devices/*; do
+        [ -e "$_m/remove" ] || continue
+        bounded 15 sysfs_write 1 "$_m/remove"
+    done
+    [ -d /sys/module/mtty ] && rmmod mtty 2>/dev/null
+    rm -rf /etc/mdevctl.d
+}
+t_mdev_types() {
+    need_mtty
+    hd_json mdev types --json
+    jq -e '[.parents[] | select(.parent == "mtty")] | length == 1' "$STATE/hd.out" >/dev/null ||
+        fail "mdev types --json has no parent mtty: $(jq -c '[.parents[].parent]' "$STATE/hd.out")"
+    _t=$(jq -r '.parents[] | select(.parent == "mtty") | .types[] | "\(.type)|\(.name)|\(.device_api)|\(.available_instances)|\(.instances | length)"' "$STATE/hd.out")
+    note "$_t"
+    [ "$_t" = "mtty-1|Single port serial|vfio-pci|24|0
+mtty-2|Dual port serial|vfio-pci|12|0" ] || fail "mtty types: $(echo "$_t" | tr '\n' ' ')"
+    jq -e '.parents[] | select(.parent == "mtty") | .pci == false' "$STATE/hd.out" >/dev/null ||
+        fail "mtty's parent is reported as PCI"
+    hd_expect 0 mdev types
+    grep -q "mtty-1" "$STATE/hd.out" && grep -q "mtty-2" "$STATE/hd.out" || fail "mdev types (text) does not list both types"
+}
+# create with a UUID, capacity shared across types, a nested QEMU opens the mdev, remove
+# refused while it is open, removed after, capacity back
+t_mdev_lifecycle() {
+    need_mtty
+    hd_json mdev create mtty mtty-2 --uuid "$MDEV_U1" --json
+    jq -e --arg u "$MDEV_U1" '.uuid == $u and .parent == "mtty" and .type == "mtty-2"' "$STATE/hd.out" >/dev/null ||
+        fail "mdev create --json: $(jq -c . "$STATE/hd.out")"
+    [ -e "/sys/bus/mdev/devices/$MDEV_U1" ] || fail "/sys/bus/mdev/devices/$MDEV_U1 does not exist after create"
+    [ "$(basename "$(readlink "/sys/bus/mdev/devices/$MDEV_U1/mdev_type")")" = mtty-2 ] || fail "$MDEV_U1 is not of type mtty-2"
+    [ "$(mdev_avail mtty-1)" = 22 ] && [ "$(mdev_avail mtty-2)" = 11 ] ||
+        fail "after one mtty-2: mtty-1 $(mdev_avail mtty-1), mtty-2 $(mdev_avail mtty-2) available, expected 22 and 11"
+    hd_json mdev types mtty --json
+    _t=$(jq -r '.parents[0].types[] | "\(.type)=\(.available_instances)"' "$STATE/hd.out" | tr '\n' ' ')
+    [ "$_t" = "mtty-1=22 mtty-2=11 " ] || fail "mdev types after one mtty-2: $_t (capacity is shared)"
+    hd_expect 1 mdev create mtty mtty-1 --uuid "$MDEV_U1"
+    [ "$(mdev_avail mtty-1)" = 22 ] || fail "a refused duplicate create changed the capacity"
+    _g=$(basename "$(readlink "/sys/bus/mdev/devices/$MDEV_U1/iommu_group")")
+    hd_json mdev list --json
+    jq -e --arg u "$MDEV_U1" --argjson g "$_g" '[.mdevs[] | select(.uuid == $u and .active and .type == "mtty-2" and .parent == "mtty" and .iommu_group == $g and .open == false)] | length == 1' \
+        "$STATE/hd.out" >/dev/null || fail "mdev list --json: $(jq -c . "$STATE/hd.out")"
+    nested_start -name guest=mdev-vm -device "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$MDEV_U1,id=mdev0"
+    nested_handshake || { nested_dump; nested_stop; fail "nested QEMU with the mdev did not answer QMP"; }
+    qmp_send '{"execute":"query-pci"}'
+    qmp_wait '"return": \[' 15 || { nested_dump; nested_stop; fail "no query-pci reply"; }
+    grep '"return": \[' $NQ/out | head -n1 >$NQ/pci.json
+    # mtty's device: 4348:3253 = vendor 17224 device 12883
+    jq -e '[.. | objects | select(.vendor? == 17224 and .device? == 12883)] | length > 0' $NQ/pci.json >/dev/null ||
+        { nested_dump; nested_stop; fail "the nested QEMU's query-pci does not list the mtty device 4348:3253"; }
+    hd_json mdev list --json
+    jq -e --arg u "$MDEV_U1" '[.mdevs[] | select(.uuid == $u and .open == true)] | length == 1' "$STATE/hd.out" >/dev/null ||
+        { nested_stop; fail "mdev list --json does not say $MDEV_U1 is open: $(jq -c .mdevs "$STATE/hd.out")"; }
+    _t0=$(date +%s)
+    hd_expect 1 mdev remove "$MDEV_U1"
+    _secs=$(($(date +%s) - _t0))
+    grep -q "$QPID" "$STATE/hd.err" || { nested_stop; fail "the remove refusal does not name process $QPID: $(head -c 300 "$STATE/hd.err")"; }
+    [ "$_secs" -lt 10 ] || { nested_stop; fail "the refused remove took ${_secs}s"; }
+    [ -e "/sys/bus/mdev/devices/$MDEV_U1" ] || { nested_stop; fail "$MDEV_U1 is gone after the refused remove"; }
+    kill -0 "$QPID" 2>/dev/null || fail "the nested QEMU died during the refused remove"
+    nested_stop
+    hd_json mdev remove "$MDEV_U1" --json
+    [ ! -e "/sys/bus/mdev/devices/$MDEV_U1" ] || fail "$MDEV_U1 still exists after remove"
+    [ "$(mdev_avail mtty-1)" = 24 ] && [ "$(mdev_avail mtty-2)" = 12 ] ||
+        fail "after the remove: mtty-1 $(mdev_avail mtty-1), mtty-2 $(mdev_avail mtty-2), expected 24 and 12"
+}
+# issue 16 item 4: an mdev makes an (emulated) IOMMU group on a machine without an IOMMU; the
+# readiness check must still say there is none (booted with --iommu none)
+t_mdev_no_iommu_check() {
+    need_mtty
+    [ -z "$(ls /sys/class/iommu 2>/dev/null)" ] || fail "this boot has an IOMMU: $(ls /sys/class/iommu | tr '\n' ' ')"
+    hd_json mdev create mtty mtty-1 --uuid "$MDEV_U2" --json
+    _g=$(basename "$(readlink "/sys/bus/mdev/devices/$MDEV_U2/iommu_group")")
+    [ -n "$_g" ] && [ -d "/sys/kernel/iommu_groups/$_g" ] || fail "the mdev has no IOMMU group (expected an emulated one)"
+    [ "$(ls /sys/kernel/iommu_groups/$_g/devices)" = "$MDEV_U2" ] || fail "group $_g holds $(ls /sys/kernel/iommu_groups/$_g/devices)"
+    note "mdev $MDEV_U2 in emulated group $_g; groups: $(ls /sys/kernel/iommu_groups | tr '\n' ' ')"
+    hd check --json
+    [ "$HD_RC" = 1 ] || fail "hostdev check exited $HD_RC on a machine without an IOMMU (expected 1)"
+    _s=$(jq -r '.checks[] | select(.id == "iommu-kernel") | .status' "$STATE/hd.out")
+    [ "$_s" = fail ] || fail "check iommu-kernel is '$_s' with only an mdev's group (expected fail): $(jq -c '.checks[] | select(.id == "iommu-kernel")' "$STATE/hd.out")"
+    jq -e '.passthrough_possible == false' "$STATE/hd.out" >/dev/null || fail "passthrough_possible is not false"
+    hd_json mdev remove "$MDEV_U2" --json
+}
+scenarios_mdev() {
+    if [ "$(guest_kind)" = none ]; then
+        cat <<EOF
+hostdev check without an IOMMU but with an mtty mdev (its emulated group): iommu-kernel fails, passthrough impossible|t_mdev_no_iommu_check
+EOF
+        return 0
+    fi
+    cat <<EOF
+hostdev mdev types: mtty lists mtty-1 (24) and mtty-2 (12), vfio-pci, not PCI|t_mdev_types
+hostdev mdev create mtty-2 --uuid: capacity shared (22/11), duplicate refused, nested QEMU opens it, remove refused while open, removed after (24/12)|t_mdev_lifecycle
 EOF
 }
 
@@ -1027,11 +1150,20 @@ EOF
     scenarios_issue12_hints
     scenarios_sriov
 }
+# what one boot runs: a boot without an IOMMU (--iommu none) runs only what needs its absence
+boot_scenarios() {
+    if [ "$(guest_kind)" = none ]; then
+        scenarios_mdev
+    else
+        scenarios
+        scenarios_mdev
+    fi
+}
 
 # ------------------------------------------------------------------ main
 mkdir -p "$STATE"
 case "${1:-}" in
-    --list) scenarios | cut -d'|' -f1; exit 0 ;;
+    --list) boot_scenarios | cut -d'|' -f1; exit 0 ;;
     --run)
         shift
         [ -d "$STATE/orig" ] || record_orig
@@ -1056,7 +1188,7 @@ else
     echo "# hostdev binary missing: hostdev scenarios will fail"
 fi
 n=0
-scenarios >"$STATE/scenarios"
+boot_scenarios >"$STATE/scenarios"
 while IFS='|' read -r name cmd; do
     if [ -n "${HOSTDEV_VM_FILTER:-}" ] && ! echo "$name" | grep -Eq -- "$HOSTDEV_VM_FILTER"; then
         continue
