@@ -431,6 +431,21 @@ static void test_bounded_write(void)
         g_assert_nonnull(strstr(error->message, "still waiting"));
         g_assert_cmpint(numvfs(fx), ==, 0);
         g_assert_false(exists_rel(fx, "sys/bus/pci/devices/" VF0));
+        /* while it waits, readers skip the count (the kernel's read would wait too) and
+         * recovery does not touch the PF */
+        g_assert_true(hd_ctx_write_is_pending(ctx, PF_ATTR("sriov_numvfs")));
+        {
+                g_autoptr(HdDevice) pf = NULL;
+                g_autoptr(GError) busy = NULL;
+                HdAddress p = hd_test_address(PF);
+
+                pf = hd_device_load(ctx, &p, HD_FIELDS_LIST, &busy);
+                g_assert_no_error(busy);
+                g_assert_cmpint(pf->sriov_numvfs, ==, 0);
+                g_assert_cmpint(pf->sriov_totalvfs, ==, 64);
+                g_assert_false(hd_journal_restore_sriov(ctx, PF, 4, -1, 1000, &busy));
+                g_assert_error(busy, HD_ERROR, HD_ERROR_BUSY);
+        }
         release_group(fx);
         /* a guard against a hang, not a timed assertion */
         for (int i = 0; i < 600 && !gone; i++) {
@@ -439,6 +454,9 @@ static void test_bounded_write(void)
                         g_usleep(50 * 1000);
         }
         g_assert_true(gone);
+        for (int i = 0; i < 600 && hd_ctx_write_is_pending(ctx, PF_ATTR("sriov_numvfs")); i++)
+                g_usleep(50 * 1000);
+        g_assert_false(hd_ctx_write_is_pending(ctx, PF_ATTR("sriov_numvfs")));
 }
 
 /* ---------------------------------------------------------------- the command */

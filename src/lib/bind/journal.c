@@ -439,8 +439,17 @@ gboolean hd_journal_restore_sriov(HdCtx *ctx, const char *pf, int numvfs, int au
         g_autofree char *probe_path =
                 g_strdup_printf("sys/bus/pci/devices/%s/sriov_drivers_autoprobe", pf);
         g_autofree char *count = g_strdup_printf("%d", numvfs);
-        int cur = sriov_attr(ctx, pf, "sriov_numvfs");
+        int cur;
 
+        /* a count write still waiting holds the lock a read of the count takes (ctx.h) */
+        if (hd_ctx_write_is_pending(ctx, count_path)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
+                            "%s: the kernel is still removing its VFs (a VF's user has not let "
+                            "go yet); run hostdev recover again once it has",
+                            pf);
+                return FALSE;
+        }
+        cur = sriov_attr(ctx, pf, "sriov_numvfs");
         if (cur < 0) {
                 g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
                             "%s has no sriov_numvfs to restore %d VFs to; is it still there? "

@@ -266,10 +266,30 @@ gboolean hd_ctx_write(HdCtx *ctx, const char *path, const char *value, GError **
         return TRUE;
 }
 
+#define PENDING_DIR "run/hostdev/pending"
+
+/* The marker of a pending bounded write of @path: PENDING_DIR/<path with '/' as '!'>. */
+static char *pending_marker(const char *path)
+{
+        g_autofree char *flat = g_strdup(path);
+
+        g_strdelimit(flat, "/", '!');
+        return g_strdup_printf(PENDING_DIR "/%s", flat);
+}
+
+gboolean hd_ctx_write_is_pending(HdCtx *ctx, const char *path)
+{
+        g_autofree char *marker = pending_marker(path);
+
+        return hd_exists_at(ctx->root_fd, marker, TRUE);
+}
+
 /* The write of hd_ctx_write_bounded(), in a grandchild: it reports "0" or "1 MESSAGE" on
  * @fd and exits; nobody waits for it (init reaps it), so a write the kernel never finishes
- * leaves no zombie and no stuck thread behind. Returns only in the parent's child. */
-static void bounded_writer(HdCtx *ctx, const char *path, const char *value, int fd)
+ * leaves no zombie and no stuck thread behind. It removes @marker once the write returned.
+ * Returns only in the parent's child. */
+static void bounded_writer(HdCtx *ctx, const char *path, const char *value, int fd,
+                           const char *marker)
 {
         pid_t pid = fork();
 
@@ -293,6 +313,7 @@ static void bounded_writer(HdCtx *ctx, const char *path, const char *value, int 
                         answer = g_strdup("0");
                 else
                         answer = g_strdup_printf("1 %s", error->message);
+                (void)hd_unlink_at(ctx->root_fd, marker, 0);
                 (void)!write(fd, answer, strlen(answer));
         }
         _exit(0);
@@ -305,6 +326,7 @@ gboolean hd_ctx_write_bounded(HdCtx *ctx, const char *path, const char *value, g
         pid_t child;
         gint64 deadline;
         g_autoptr(GString) answer = g_string_new(NULL);
+        g_autofree char *marker = pending_marker(path);
         gboolean eof = FALSE;
 
         g_return_val_if_fail(path && path[0] != '/' && !strstr(path, ".."), FALSE);
@@ -317,7 +339,13 @@ gboolean hd_ctx_write_bounded(HdCtx *ctx, const char *path, const char *value, g
         }
         if (ctx->dry_run)
                 return TRUE;
+        /* readers of the attribute look for the marker first: on Linux 6.1 reading
+         * sriov_numvfs takes the lock the waiting write holds, so a read would wait too */
+        if (!hd_mkdir_p_at(ctx->root_fd, PENDING_DIR, 0755, error) ||
+            !hd_write_file_atomic_at(ctx->root_fd, marker, "", 0, error))
+                return FALSE;
         if (!g_unix_open_pipe(fds, FD_CLOEXEC, NULL)) {
+                (void)hd_unlink_at(ctx->root_fd, marker, 0);
                 g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot write /%s: no pipe",
                             path);
                 return FALSE;
@@ -328,13 +356,14 @@ gboolean hd_ctx_write_bounded(HdCtx *ctx, const char *path, const char *value, g
 
                 close(fds[0]);
                 close(fds[1]);
+                (void)hd_unlink_at(ctx->root_fd, marker, 0);
                 g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot write /%s: %s", path,
                             g_strerror(err));
                 return FALSE;
         }
         if (child == 0) {
                 close(fds[0]);
-                bounded_writer(ctx, path, value, fds[1]);
+                bounded_writer(ctx, path, value, fds[1], marker);
                 _exit(0);
         }
         close(fds[1]);

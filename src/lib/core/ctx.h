@@ -87,6 +87,10 @@ gboolean hd_ctx_write(HdCtx *ctx, const char *path, const char *value, GError **
  * the backend (its error message comes back), logged and dry-run like hd_ctx_write(). */
 gboolean hd_ctx_write_bounded(HdCtx *ctx, const char *path, const char *value, guint timeout_ms,
                               GError **error);
+/* Whether a bounded write of @path is still waiting in the kernel (a marker below
+ * run/hostdev/pending, made before the write and removed when it returns). A reader of such an
+ * attribute asks first: on Linux 6.1 reading sriov_numvfs waits for the same lock. */
+gboolean hd_ctx_write_is_pending(HdCtx *ctx, const char *path);
 gboolean hd_ctx_load_module(HdCtx *ctx, const char *module, GError **error);
 gboolean hd_ctx_run(HdCtx *ctx, const char *const *argv, char **output, GError **error);
 /* The same with the tool's exit status and everything it printed (stdout then stderr), both

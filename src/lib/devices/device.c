@@ -145,7 +145,16 @@ static void load_iommu(HdDevice *dev, int dfd)
                 dev->iommu_group = (int)n;
 }
 
-static void load_sriov(HdDevice *dev, int dfd)
+/* Whether a count write on @dev's sriov_numvfs is still waiting (hd_ctx_write_is_pending). */
+static gboolean numvfs_write_pending(HdCtx *ctx, const HdDevice *dev)
+{
+        char path[64];
+
+        g_snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/sriov_numvfs", dev->name);
+        return hd_ctx_write_is_pending(ctx, path);
+}
+
+static void load_sriov(HdDevice *dev, HdCtx *ctx, int dfd)
 {
         char s[NUMBER_ATTR_MAX];
         gint64 v;
@@ -164,7 +173,12 @@ static void load_sriov(HdDevice *dev, int dfd)
         } else if (hd_parse_int(s, 0, 65535, &v)) {
                 dev->sriov_totalvfs = (int)v;
         }
-        dev->sriov_numvfs = read_int_attr(dfd, "sriov_numvfs", 0, 65535);
+        /* A count write still waiting for a VF's user (ctx.h): reading the count would wait
+         * with it; the VFs are going, so there are none to show. */
+        if (dev->sriov_totalvfs >= 0 && numvfs_write_pending(ctx, dev))
+                dev->sriov_numvfs = 0;
+        else
+                dev->sriov_numvfs = read_int_attr(dfd, "sriov_numvfs", 0, 65535);
         dev->sriov_vf_device = read_hex_attr(dfd, "sriov_vf_device", 0xffff);
         dev->sriov_autoprobe = read_int_attr(dfd, "sriov_drivers_autoprobe", 0, 1);
         /* virtfnN links exist for enabled VFs only; numvfs says how many to look for. */
@@ -437,7 +451,7 @@ HdDevice *hd_device_load_at(HdCtx *ctx, int dfd, const HdAddress *address, guint
                                     : read_int_attr(dfd, "numa_node", -1, 65535);
         }
         if (fields & HD_FIELD_SRIOV)
-                load_sriov(dev, dfd);
+                load_sriov(dev, ctx, dfd);
         if (fields & HD_FIELD_BOOT_VGA) {
                 /* The kernel creates boot_vga for VGA-class devices only: skip the open for
                  * everything else when we know the class. */

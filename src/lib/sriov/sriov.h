@@ -27,7 +27,11 @@
  *       write, and every count write runs bounded (hd_ctx_write_bounded, default 60 s, as
  *       long as VDSM waits). A write still waiting is reported as HD_ERROR_BUSY naming the
  *       VFs' holders; it finishes by itself when they exit, and its journal stays (locked by
- *       the waiting writer) until recovery can roll it back;
+ *       the waiting writer) until recovery can roll it back. Meanwhile reading the count
+ *       would wait as well (Linux 6.1's sriov_numvfs_show takes the same device lock, seen on
+ *       the real kernel): the write leaves a marker (hd_ctx_write_is_pending) and every
+ *       reader in hostdev (device loads, scans, recovery) skips the count while it is there,
+ *       so `list` and the agent's scans go on;
  *   S3  the journal (kind "sriov": the PF, its count and autoprobe before) is written before
  *       the first side effect; a failure or a crash rolls back to them (journal.h J4);
  *   S4  the PF's and the VFs' IOMMU groups are locked for the whole transaction, so no
