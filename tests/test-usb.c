@@ -928,7 +928,7 @@ static void test_cli_guest(void)
         g_assert_cmpstr(forced, ==,
                         "-device qemu-xhci,id=xhci\n"
                         "-device usb-host,bus=xhci.0,hostbus=1,hostport=1,id=usb-1-1\n");
-        assert_has(warn, "warning: 1-1: given with --force although 1-1 is the host's only "
+        assert_has(warn, "warning: 1-1: given with force although 1-1 is the host's only "
                          "keyboard");
         /* --json: args and warnings */
         g_assert_cmpint(

@@ -22,6 +22,18 @@ static void add_int_or_null(JsonBuilder *b, const char *name, gint64 value)
                 json_builder_add_null_value(b);
 }
 
+void hd_json_add_scsi_guest_lun(JsonBuilder *b, const char *spec, const HdScsiDevice *dev,
+                                GPtrArray *warnings)
+{
+        json_builder_begin_object(b);
+        add_string_or_null(b, "spec", spec);
+        add_string_or_null(b, "hctl", dev->name);
+        add_string_or_null(b, "wwid", dev->wwid);
+        add_string_or_null(b, "sg", dev->sg);
+        hd_json_add_string_list(b, "warnings", warnings);
+        json_builder_end_object(b);
+}
+
 void hd_json_add_scsi_device(JsonBuilder *b, const HdScsiDevice *dev)
 {
         char buf[16];

@@ -804,6 +804,26 @@ gboolean hd_scsi_check(HdCtx *ctx, const HdScsiDevice *dev, const char *label,
         return FALSE;
 }
 
+GPtrArray *hd_scsi_guest_warnings(const HdScsiSpec *spec, const HdScsiDevice *dev)
+{
+        GPtrArray *w = g_ptr_array_new_with_free_func(g_free);
+
+        if (spec->kind == HD_SCSI_SPEC_HCTL)
+                g_ptr_array_add(
+                    w, g_strdup_printf("%s names the LUN by its adapter number "
+                                       "(host%u), which changes at reboot and "
+                                       "hotplug; name it by %s%s",
+                                       spec->text, dev->address.host, dev->wwid ? "its WWID: " : "",
+                                       dev->wwid ? dev->wwid : "a /dev/disk/by-id name"));
+        if (dev->verdict != HD_SCSI_ASSIGNABLE)
+                g_ptr_array_add(w,
+                                g_strdup_printf("%s is %s (%s), passed as asked", dev->name,
+                                                hd_scsi_verdict_name(dev->verdict), dev->reason));
+        for (guint k = 0; k < dev->warnings->len; k++)
+                g_ptr_array_add(w, g_strdup(dev->warnings->pdata[k]));
+        return w;
+}
+
 char *hd_scsi_hostdev_xml(const HdScsiDevice *dev, const HdScsiGuestOptions *opts, guint indent)
 {
         g_autoptr(GString) s = g_string_new(NULL);

@@ -940,6 +940,33 @@ gboolean hd_usb_guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opt
         return FALSE;
 }
 
+gboolean hd_usb_guest_prepare(GPtrArray *devices, const HdUsbSpec *spec,
+                              const HdUsbGuestOptions *opts, const char *command,
+                              HdUsbGuestDevice *out, GPtrArray *warnings, GError **error)
+{
+        HdUsbDevice *dev = hd_usb_resolve(devices, spec, command, error);
+        guint same = 0;
+
+        if (!dev || !hd_usb_guest_check(dev, opts, error))
+                return FALSE;
+        for (guint k = 0; k < devices->len; k++) {
+                const HdUsbDevice *o = devices->pdata[k];
+                same += !o->root_hub && o->vendor_id == dev->vendor_id &&
+                        o->product_id == dev->product_id;
+        }
+        *out = (HdUsbGuestDevice){
+            .dev = dev,
+            .kind = spec->kind,
+            .unique_ids = same == 1,
+            .serial_given = spec->serial != NULL,
+        };
+        if (dev->forceable && strcmp(dev->verdict, "ready") != 0 && warnings)
+                g_ptr_array_add(warnings,
+                                g_strdup_printf("%s: given with force although %s", dev->port_path,
+                                                (char *)dev->reasons->pdata[0]));
+        return TRUE;
+}
+
 /* Whether the configuration must pin the device to where it is now. */
 static gboolean pinned(const HdUsbGuestDevice *g)
 {

@@ -181,6 +181,14 @@ typedef struct {
  * ready, or forceable and @opts->force. FAILED when hd_usb_evaluate() has not decided it. */
 gboolean hd_usb_guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opts, GError **error);
 
+/* Resolve @spec among @devices (hd_usb_scan() + hd_usb_evaluate()) for a guest, check its
+ * verdict (hd_usb_guest_check()) and fill @out: how the configuration must name it. A device
+ * given with @opts->force although the host uses it gets a warning in @warnings (char*). The
+ * CLI's xml and qemu-args and the agent's GET /v1/usb/{spec}/xml share it. */
+gboolean hd_usb_guest_prepare(GPtrArray *devices, const HdUsbSpec *spec,
+                              const HdUsbGuestOptions *opts, const char *command,
+                              HdUsbGuestDevice *out, GPtrArray *warnings, GError **error);
+
 /* libvirt <hostdev mode='subsystem' type='usb' managed='no'> elements, one per device:
  * <vendor/><product/> (libvirt finds the device at each start, wherever it is plugged) when
  * the vendor:product is unique on the host; otherwise (named by serial or port among identical
@@ -199,3 +207,7 @@ char **hd_usb_guest_qemu_args(const HdUsbGuestDevice *devs, guint n, const HdUsb
 
 /* The JSON object of @dev (usb-json.c; docs/json.md "hostdev usb list --json"). */
 void hd_usb_json_add_device(JsonBuilder *b, const HdUsbDevice *dev);
+/* The members of a guest configuration answer (`hostdev usb xml --json`, GET
+ * /v1/usb/{spec}/xml): "hostdev_xml" (@xml) and "warnings" (@warnings, char*), into an open
+ * object. */
+void hd_usb_json_add_guest_xml(JsonBuilder *b, const char *xml, GPtrArray *warnings);
