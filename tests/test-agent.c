@@ -2735,8 +2735,8 @@ static void test_usb(void)
                 reply_clear(&r);
         }
         r = request(d, "GET", "/v1/usb/1-1/xml", NULL);
-        assert_error(&r, 409, "refused");
-        g_assert_nonnull(strstr(r.body, "only-keyboard"));
+        assert_api_words(&r, "only-keyboard");
+        g_assert_nonnull(strstr(r.body, "force=1 gives it to the VM"));
         reply_clear(&r);
         {
                 g_autoptr(JsonNode) root = NULL;
@@ -2848,6 +2848,9 @@ static void test_scsi(void)
         r = request(d, "GET", "/v1/scsi/naa.600a098038303053453f463045727a31/xml", NULL);
         assert_error(&r, 409, "busy");
         g_assert_nonnull(strstr(r.body, "4242"));
+        g_assert_nonnull(strstr(r.body, "pass shareable=1 when"));
+        g_assert_nonnull(strstr(r.body, "or force=1"));
+        g_assert_null(strstr(r.body, "--"));
         reply_clear(&r);
         r = request(d, "GET", "/v1/scsi/naa.600a098038303053453f463045727a31/xml?shareable=1",
                     NULL);
@@ -2860,7 +2863,7 @@ static void test_scsi(void)
         reply_clear(&r);
         /* mounted on /srv: with force only, and said so */
         r = request(d, "GET", "/v1/scsi/naa.5000c500a1b2c3d5/xml", NULL);
-        assert_error(&r, 409, "refused");
+        assert_api_words(&r, "or pass force=1");
         reply_clear(&r);
         r = request(d, "GET", "/v1/scsi/naa.5000c500a1b2c3d5/xml?force=1&readonly=1", NULL);
         g_assert_cmpuint(r.status, ==, 200);

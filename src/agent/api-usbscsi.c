@@ -131,7 +131,8 @@ static void get_usb_xml(HdRequest *req, const HdUsbSpec *spec)
                 return;
         if (!(devices = usb_devices(req)))
                 return;
-        if (!hd_usb_guest_prepare(devices, spec, &opts, USB_PICK, &g, warnings, &error))
+        if (!hd_usb_guest_prepare(req->agent->ctx, devices, spec, &opts, USB_PICK, &g, warnings,
+                                  &error))
                 return hd_respond_gerror(req->msg, error);
         xml = hd_usb_guest_xml(&g, 1, warnings);
         b = json_builder_new();

@@ -238,7 +238,8 @@ static int usb_guest(HdCli *cli, int argc, char **argv, const UsbArgs *a, gboole
 
                 if (!parse_spec(cli, argv[i], a->serial, &spec, &r))
                         return r;
-                if (!hd_usb_guest_prepare(devices, &spec, &opts, command, &g, warnings, &error))
+                if (!hd_usb_guest_prepare(ctx, devices, &spec, &opts, command, &g, warnings,
+                                          &error))
                         return cli_report_error(cli, error);
                 for (guint k = 0; k < chosen->len; k++)
                         if (g_array_index(chosen, HdUsbGuestDevice, k).dev == g.dev) {

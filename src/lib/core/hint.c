@@ -15,6 +15,10 @@ const char *hd_hint_option(HdCtx *ctx, HdHintOption opt)
                 return api ? "\"force\": 1" : "--force";
         case HD_HINT_FORCE_TWICE:
                 return api ? "\"force\": 2" : "--force twice";
+        case HD_HINT_GUEST_FORCE:
+                return api ? "force=1" : "--force";
+        case HD_HINT_GUEST_SHAREABLE:
+                return api ? "shareable=1" : "--shareable";
         }
         g_return_val_if_reached("");
 }

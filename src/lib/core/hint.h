@@ -23,6 +23,10 @@ typedef enum {
         HD_HINT_GROUP,       /* --group                 "group": true */
         HD_HINT_FORCE,       /* --force                 "force": 1 */
         HD_HINT_FORCE_TWICE, /* --force twice           "force": 2 */
+        /* the guest configuration of a USB device or a SCSI LUN (GET .../xml takes them as
+         * query parameters) */
+        HD_HINT_GUEST_FORCE,     /* --force             force=1 */
+        HD_HINT_GUEST_SHAREABLE, /* --shareable         shareable=1 */
 } HdHintOption;
 
 /* How the caller asks for @opt. */

@@ -789,16 +789,16 @@ gboolean hd_scsi_check(HdCtx *ctx, const HdScsiDevice *dev, const char *label,
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                             "%s: %s; unmount it, swapoff, or take it out of its volume group, "
                             "multipath map or array first, or pass %s",
-                            who, dev->reason, hd_hint_option(ctx, HD_HINT_FORCE));
+                            who, dev->reason, hd_hint_option(ctx, HD_HINT_GUEST_FORCE));
                 return FALSE;
         case HD_SCSI_IN_USE:
                 if (opts->force || opts->shareable)
                         return TRUE;
-                g_set_error(
-                    error, HD_ERROR, HD_ERROR_BUSY,
-                    "%s is in use, %s; one owner at a time: stop it first, or pass --shareable "
-                    "when every VM that has the LUN shares it (cluster disks), or %s",
-                    who, dev->reason, hd_hint_option(ctx, HD_HINT_FORCE));
+                g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
+                            "%s is in use, %s; one owner at a time: stop it first, or pass %s "
+                            "when every VM that has the LUN shares it (cluster disks), or %s",
+                            who, dev->reason, hd_hint_option(ctx, HD_HINT_GUEST_SHAREABLE),
+                            hd_hint_option(ctx, HD_HINT_GUEST_FORCE));
                 return FALSE;
         }
         return FALSE;

@@ -7,6 +7,7 @@
 #include "address.h"
 #include "fileio.h"
 #include "hd-error.h"
+#include "hint.h"
 #include "macros.h"
 #include "parse.h"
 #include "usage.h"
@@ -914,7 +915,9 @@ HdUsbDevice *hd_usb_resolve(GPtrArray *devices, const HdUsbSpec *spec, const cha
 
 /* ---------------------------------------------------------------- guest configuration */
 
-gboolean hd_usb_guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opts, GError **error)
+/* @force_word: how the caller asks for force */
+static gboolean guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opts,
+                            const char *force_word, GError **error)
 {
         g_autoptr(GString) s = NULL;
 
@@ -935,19 +938,24 @@ gboolean hd_usb_guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opt
         for (guint i = 0; i < dev->reasons->len; i++)
                 g_string_append_printf(s, "%s%s", i ? "; " : "", (char *)dev->reasons->pdata[i]);
         if (dev->forceable)
-                g_string_append(s, "; --force gives it to the VM all the same");
+                g_string_append_printf(s, "; %s gives it to the VM all the same", force_word);
         g_set_error_literal(error, HD_ERROR, HD_ERROR_REFUSED, s->str);
         return FALSE;
 }
 
-gboolean hd_usb_guest_prepare(GPtrArray *devices, const HdUsbSpec *spec,
+gboolean hd_usb_guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opts, GError **error)
+{
+        return guest_check(dev, opts, "--force", error);
+}
+
+gboolean hd_usb_guest_prepare(HdCtx *ctx, GPtrArray *devices, const HdUsbSpec *spec,
                               const HdUsbGuestOptions *opts, const char *command,
                               HdUsbGuestDevice *out, GPtrArray *warnings, GError **error)
 {
         HdUsbDevice *dev = hd_usb_resolve(devices, spec, command, error);
         guint same = 0;
 
-        if (!dev || !hd_usb_guest_check(dev, opts, error))
+        if (!dev || !guest_check(dev, opts, hd_hint_option(ctx, HD_HINT_GUEST_FORCE), error))
                 return FALSE;
         for (guint k = 0; k < devices->len; k++) {
                 const HdUsbDevice *o = devices->pdata[k];

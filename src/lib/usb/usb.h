@@ -182,10 +182,10 @@ typedef struct {
 gboolean hd_usb_guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opts, GError **error);
 
 /* Resolve @spec among @devices (hd_usb_scan() + hd_usb_evaluate()) for a guest, check its
- * verdict (hd_usb_guest_check()) and fill @out: how the configuration must name it. A device
+ * verdict (as hd_usb_guest_check(), saying force in @ctx's words: hint.h) and fill @out: how the configuration must name it. A device
  * given with @opts->force although the host uses it gets a warning in @warnings (char*). The
  * CLI's xml and qemu-args and the agent's GET /v1/usb/{spec}/xml share it. */
-gboolean hd_usb_guest_prepare(GPtrArray *devices, const HdUsbSpec *spec,
+gboolean hd_usb_guest_prepare(HdCtx *ctx, GPtrArray *devices, const HdUsbSpec *spec,
                               const HdUsbGuestOptions *opts, const char *command,
                               HdUsbGuestDevice *out, GPtrArray *warnings, GError **error);
 
