@@ -2878,6 +2878,33 @@ static void test_scsi(void)
         r = request(d, "GET", "/v1/scsi/0:0:1:0/xml?share=1", NULL);
         assert_error(&r, 400, "invalid-argument");
         reply_clear(&r);
+        /* NPIV, read-only: `hostdev npiv list --json`, read at every call */
+        {
+                const char *args[] = {"npiv", "list", NULL};
+                g_autoptr(JsonNode) cli = cli_json_node(fx, args);
+                g_autoptr(JsonNode) root = NULL;
+                const char *create[] = {"--root",         fx->root,        "npiv",
+                                        "create",         "host1",         "--wwpn",
+                                        "0x2001001122334466", "--wwnn", "0x2000001122334466",
+                                        NULL};
+                r = request(d, "GET", "/v1/npiv", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                root = hd_test_parse_json(r.body);
+                g_assert_true(json_node_equal(root, cli));
+                g_assert_nonnull(strstr(r.body, "\"port_name\":\"0x2001001122334455\""));
+                reply_clear(&r);
+                g_assert_cmpint(hd_test_run_cli(create, NULL, NULL, NULL), ==, 0);
+                r = request(d, "GET", "/v1/npiv", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_nonnull(strstr(r.body, "0x2001001122334466"));
+                reply_clear(&r);
+                r = request(d, "POST", "/v1/npiv", "{}");
+                assert_error(&r, 405, "method-not-allowed");
+                reply_clear(&r);
+                r = request(d, "GET", "/v1/npiv/host1", NULL);
+                assert_error(&r, 404, "not-found");
+                reply_clear(&r);
+        }
         /* the medium changer goes away */
         {
                 const char *rels[] = {"sys/bus/scsi/devices/0:0:2:0", NULL};

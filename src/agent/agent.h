@@ -21,7 +21,8 @@
  *   api-sriov.c        /v1/devices/{pf}/sriov (the VF count), /v1/devices/{vf}/vf-net (a NIC
  *                      VF's network settings), /v1/mdev (mediated devices)
  *   api-usbscsi.c      /v1/usb (USB devices), /v1/scsi (SCSI LUNs): inventory, verdicts and
- *                      the libvirt XML that gives one to a VM (no IOMMU needed)
+ *                      the libvirt XML that gives one to a VM (no IOMMU needed); /v1/npiv
+ *                      (FC hosts and vports, read-only)
  *   ops.c              running a mutation in a thread under the agent's per-group queue
  *   inventory-watch.c  the inventory generation, its ETag, the cached JSON, uevents/inotify
  *   metrics.c          Prometheus counters and the request latency histogram
@@ -148,6 +149,7 @@ gboolean hd_api_vms(HdRequest *req);
 gboolean hd_api_mdev(HdRequest *req);
 gboolean hd_api_usb(HdRequest *req);
 gboolean hd_api_scsi(HdRequest *req);
+gboolean hd_api_npiv(HdRequest *req);
 /* GET/POST /v1/devices/{address}/sriov */
 void hd_api_sriov(HdRequest *req, const HdAddress *addr);
 /* GET/PUT /v1/devices/{address}/vf-net */

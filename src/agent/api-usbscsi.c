@@ -15,6 +15,9 @@
  *                                H:C:T:L to look at one
  *   GET /v1/scsi/{wwid}/xml      {"hostdev_xml", "luns": [{spec, hctl, wwid, sg, warnings}]}
  *                                (hostdev scsi xml --json); ?force=1, ?shareable=1, ?readonly=1
+ *   GET /v1/npiv                 {"fc_hosts", "vports", "recorded"} (hostdev npiv list --json),
+ *                                read at every call (no ETag: an FC port's state and the
+ *                                recorded vports change without an event)
  * The objects are the library's (usb-json.c, json-scsi.h), so the API and the CLI agree. A
  * refused device is 409 with the reasons: "refused" (a hub, the host's only keyboard, storage
  * the host uses, a USB device a process or VM holds), "busy" (a LUN another process has open),
@@ -273,5 +276,38 @@ gboolean hd_api_scsi(HdRequest *req)
                 get_scsi_device(req, &spec);
         else
                 get_scsi_xml(req, &spec);
+        return TRUE;
+}
+
+/* ---- NPIV --------------------------------------------------------------------------------- */
+
+gboolean hd_api_npiv(HdRequest *req)
+{
+        HdCtx *ctx = req->agent->ctx;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) hosts = NULL;
+        g_autoptr(GPtrArray) vports = NULL;
+        g_autoptr(GPtrArray) luns = NULL;
+        g_autoptr(GPtrArray) records = NULL;
+        g_autoptr(JsonBuilder) b = NULL;
+
+        if (req->n_segments != 1)
+                return FALSE;
+        if (strcmp(req->method, "GET") != 0) {
+                hd_respond_bad_method(req->msg, "GET");
+                return TRUE;
+        }
+        if (!query_only(req, (const char *const[]){NULL}))
+                return TRUE;
+        if (!(hosts = hd_fc_host_list(ctx, &error)) || !(vports = hd_fc_vport_list(ctx, &error)) ||
+            !(luns = hd_scsi_list(ctx, &error)) || !(records = hd_npiv_records(ctx, &error))) {
+                hd_respond_gerror(req->msg, error);
+                return TRUE;
+        }
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        hd_json_add_npiv_list(b, hosts, vports, luns, records);
+        json_builder_end_object(b);
+        hd_respond_builder(req->msg, HD_HTTP_OK, b);
         return TRUE;
 }

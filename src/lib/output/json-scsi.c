@@ -118,3 +118,23 @@ void hd_json_add_npiv_record(JsonBuilder *b, const HdNpivRecord *r)
         add_string_or_null(b, "vport", r->vport);
         json_builder_end_object(b);
 }
+
+void hd_json_add_npiv_list(JsonBuilder *b, GPtrArray *hosts, GPtrArray *vports, GPtrArray *luns,
+                           GPtrArray *records)
+{
+        json_builder_set_member_name(b, "fc_hosts");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < hosts->len; i++)
+                hd_json_add_fc_host(b, hosts->pdata[i], luns);
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "vports");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < vports->len; i++)
+                hd_json_add_fc_vport(b, vports->pdata[i]);
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "recorded");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < records->len; i++)
+                hd_json_add_npiv_record(b, records->pdata[i]);
+        json_builder_end_array(b);
+}
