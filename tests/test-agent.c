@@ -2701,6 +2701,8 @@ static void test_usb(void)
         reply_clear(&r);
         r = request(d, "GET", "/v1/usb/dead:beef", NULL);
         assert_error(&r, 404, "not-found");
+        g_assert_nonnull(strstr(r.body, "GET /v1/usb shows the devices"));
+        g_assert_null(strstr(r.body, "hostdev"));
         reply_clear(&r);
         r = request(d, "GET", "/v1/usb/1-9/xml", NULL);
         assert_error(&r, 404, "not-found");
@@ -2826,6 +2828,12 @@ static void test_scsi(void)
         }
         r = request(d, "GET", "/v1/scsi/naa.0123456789abcdef", NULL);
         assert_error(&r, 404, "not-found");
+        g_assert_nonnull(strstr(r.body, "GET /v1/scsi shows the WWIDs"));
+        g_assert_null(strstr(r.body, "hostdev"));
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/scsi/9:0:0:0", NULL);
+        assert_error(&r, 404, "not-found");
+        g_assert_nonnull(strstr(r.body, "GET /v1/scsi shows the LUNs"));
         reply_clear(&r);
         r = request(d, "GET", "/v1/scsi/sda", NULL);
         assert_error(&r, 400, "invalid-argument");

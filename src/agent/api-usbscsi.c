@@ -103,7 +103,7 @@ static void get_usb_device(HdRequest *req, const HdUsbSpec *spec)
         /* 404 / 400 whatever the caller's If-None-Match */
         if (!(devices = usb_devices(req)))
                 return;
-        if (!(dev = hd_usb_resolve(devices, spec, USB_PICK, &error)))
+        if (!(dev = hd_usb_resolve(req->agent->ctx, devices, spec, USB_PICK, &error)))
                 return hd_respond_gerror(req->msg, error);
         if (hd_watch_handle_conditional(req->agent->watch, req->msg))
                 return;

@@ -188,7 +188,7 @@ static int usb_show(HdCli *cli, int argc, char **argv, const UsbArgs *a)
                 return r;
         if ((r = open_devices(cli, &ctx, &devices)) != HD_EXIT_OK)
                 return r;
-        if (!(d = hd_usb_resolve(devices, &spec, "hostdev usb show", &error)))
+        if (!(d = hd_usb_resolve(ctx, devices, &spec, "hostdev usb show", &error)))
                 return cli_report_error(cli, error);
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();

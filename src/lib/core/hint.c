@@ -121,3 +121,19 @@ char *hd_hint_mdev(HdCtx *ctx, HdHintMdev what, const char *arg)
         }
         g_return_val_if_reached(g_strdup(""));
 }
+
+char *hd_hint_usb_scsi(HdCtx *ctx, HdHintUsbScsi what, const char *arg)
+{
+        gboolean api = hd_ctx_get_vocabulary(ctx) == HD_VOCABULARY_API;
+
+        switch (what) {
+        case HD_HINT_USB_LIST:
+                return g_strdup(api ? "GET /v1/usb" : "hostdev usb list");
+        case HD_HINT_SCSI_LIST:
+                return g_strdup(api ? "GET /v1/scsi" : "hostdev scsi list");
+        case HD_HINT_SCSI_SHOW:
+                return api ? g_strdup_printf("GET /v1/scsi/%s", arg)
+                           : g_strdup_printf("hostdev scsi show %s", arg);
+        }
+        g_return_val_if_reached(g_strdup(""));
+}

@@ -869,8 +869,8 @@ static void append_pick(GString *s, const HdUsbDevice *d, const char *command)
         g_string_append_printf(s, "%s %s", command, d->port_path);
 }
 
-HdUsbDevice *hd_usb_resolve(GPtrArray *devices, const HdUsbSpec *spec, const char *command,
-                            GError **error)
+HdUsbDevice *hd_usb_resolve(HdCtx *ctx, GPtrArray *devices, const HdUsbSpec *spec,
+                            const char *command, GError **error)
 {
         g_autoptr(GPtrArray) found = g_ptr_array_new();
         g_autofree char *text = hd_usb_spec_format(spec);
@@ -890,14 +890,14 @@ HdUsbDevice *hd_usb_resolve(GPtrArray *devices, const HdUsbSpec *spec, const cha
         if (found->len == 1)
                 return found->pdata[0];
         if (found->len == 0) {
+                g_autofree char *list = hd_hint_usb_scsi(ctx, HD_HINT_USB_LIST, NULL);
                 g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
-                            "no USB device %s on this host%s; hostdev usb list shows the "
-                            "devices present",
-                            text,
+                            "no USB device %s on this host%s; %s shows the devices present", text,
                             spec->kind == HD_USB_SPEC_PORT ? " (nothing is plugged into that port)"
                             : spec->serial                 ? " (no device with that vendor:product "
                                                              "has that serial)"
-                                                           : "");
+                                                           : "",
+                            list);
                 return NULL;
         }
         {
@@ -952,7 +952,7 @@ gboolean hd_usb_guest_prepare(HdCtx *ctx, GPtrArray *devices, const HdUsbSpec *s
                               const HdUsbGuestOptions *opts, const char *command,
                               HdUsbGuestDevice *out, GPtrArray *warnings, GError **error)
 {
-        HdUsbDevice *dev = hd_usb_resolve(devices, spec, command, error);
+        HdUsbDevice *dev = hd_usb_resolve(ctx, devices, spec, command, error);
         guint same = 0;
 
         if (!dev || !guest_check(dev, opts, hd_hint_option(ctx, HD_HINT_GUEST_FORCE), error))

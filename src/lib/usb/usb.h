@@ -151,11 +151,12 @@ char *hd_usb_spec_format(const HdUsbSpec *spec);
 /* Whether @serial can be typed as a spec's serial (the rule above). */
 gboolean hd_usb_serial_is_typeable(const char *serial);
 
-/* The device of @devices @spec names (borrowed), or NULL: NOT_FOUND (naming hostdev usb list)
+/* The device of @devices @spec names (borrowed), or NULL: NOT_FOUND (naming where the devices
+ * are listed, in @ctx's words: hint.h)
  * or INVALID_ARGUMENT for a vendor:product several devices have, listing each with the
  * command that picks it (@command "hostdev usb show"). Root hubs are never picked: they have
  * no port path, and vendor:product (and the serial, the controller's address) skip them. */
-HdUsbDevice *hd_usb_resolve(GPtrArray *devices, const HdUsbSpec *spec, const char *command,
+HdUsbDevice *hd_usb_resolve(HdCtx *ctx, GPtrArray *devices, const HdUsbSpec *spec, const char *command,
                             GError **error);
 
 /* Guest configuration. */
