@@ -2570,6 +2570,462 @@ static void test_vf_net(void)
         daemon_stop(d);
 }
 
+/* ---- USB devices and SCSI LUNs ------------------------------------------------------------ */
+
+/* @topology without an IOMMU: host.iommu null, no intel_iommu= on the command lines. */
+static HdTestFixture *fixture_without_iommu(const char *topology)
+{
+        const char *src = g_getenv("HOSTDEV_SOURCE_DIR");
+        g_autofree char *topo_path =
+            g_strdup_printf("%s/tests/fixtures/topologies/%s.json", src, topology);
+        g_autofree char *script = g_strdup_printf("%s/tests/fixtures/mkfixture.py", src);
+        g_autoptr(JsonParser) parser = json_parser_new();
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *tmp = hd_test_make_tmp_dir();
+        g_autofree char *out_path = g_build_filename(tmp, "topology.json", NULL);
+        g_autofree char *err = NULL;
+        HdTestFixture *fx = g_new0(HdTestFixture, 1);
+        JsonObject *host, *kernel, *grub;
+        int status = 0;
+
+        g_assert_true(json_parser_load_from_file(parser, topo_path, &error));
+        g_assert_no_error(error);
+        host = json_object_get_object_member(json_node_get_object(json_parser_get_root(parser)),
+                                             "host");
+        json_object_set_null_member(host, "iommu");
+        kernel = json_object_get_object_member(host, "kernel");
+        json_object_set_string_member(kernel, "cmdline",
+                                      "BOOT_IMAGE=/vmlinuz-6.1.0-18-amd64 root=/dev/sda2 ro quiet");
+        grub = json_object_get_object_member(host, "grub");
+        json_object_set_string_member(grub, "cmdline_linux_default", "quiet");
+        json_object_set_string_member(grub, "cmdline_linux", "");
+        json_generator_set_root(gen, json_parser_get_root(parser));
+        g_assert_true(json_generator_to_file(gen, out_path, &error));
+        fx->root = g_build_filename(tmp, "root", NULL);
+        {
+                const char *argv[] = {"python3", script, out_path, fx->root, NULL};
+                g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
+                                           NULL, NULL, &err, &status, &error));
+                g_assert_no_error(error);
+                if (!g_spawn_check_wait_status(status, NULL))
+                        g_error("mkfixture.py: %s", err);
+        }
+        return fx;
+}
+
+/* The object of @key = @value in the array @member of @answer, or NULL. */
+static JsonObject *member_of(JsonObject *answer, const char *member, const char *key,
+                             const char *value)
+{
+        JsonArray *a = json_object_get_array_member(answer, member);
+
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+                JsonObject *o = json_array_get_object_element(a, i);
+                if (g_strcmp0(json_object_get_string_member(o, key), value) == 0)
+                        return o;
+        }
+        return NULL;
+}
+
+/* @path's answer is the CLI's --json for @args, with "generation" added. */
+static void assert_single_is_cli(Daemon *d, const char *path, const char *const *args)
+{
+        g_autoptr(JsonNode) root = NULL;
+        g_autoptr(JsonNode) cli = cli_json_node(d->fx, args);
+        Reply r = request(d, "GET", path, NULL);
+        JsonObject *o;
+
+        if (r.status != 200)
+                g_error("GET %s: %u %s", path, r.status, r.body);
+        g_assert_nonnull(r.etag);
+        o = body_object(&r, &root);
+        g_assert_cmpint(json_object_get_int_member(o, "generation"), >=, 1);
+        json_object_remove_member(o, "generation");
+        g_assert_true(json_node_equal(root, cli));
+        reply_clear(&r);
+}
+
+/* Unplug and plug again: a long poll on @path with the current ETag wakes up when the bus
+ * links @rels (below the root) are removed, and the answer no longer has the device (@member's
+ * @key = @value); it wakes up again when they are back, and the device is there again. */
+static void assert_unplug_wakes(Daemon *d, const char *path, const char *const *rels,
+                                const char *member, const char *key, const char *value)
+{
+        g_autofree char *wait_path = g_strconcat(path, "?wait=20", NULL);
+        g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func(g_free);
+
+        for (const char *const *rel = rels; *rel; rel++) {
+                g_autofree char *link = hd_test_path(d->fx, *rel);
+                char *target = g_file_read_link(link, NULL);
+                g_assert_nonnull(target);
+                g_ptr_array_add(targets, target);
+        }
+        for (int plug = 0; plug < 2; plug++) {
+                g_autoptr(JsonNode) root = NULL;
+                Reply r = request(d, "GET", path, NULL);
+                Poll p = {d, wait_path, r.etag};
+                GThread *t = g_thread_new("poll", poll_thread, &p);
+                JsonObject *o;
+
+                g_usleep(300 * 1000);
+                for (guint i = 0; rels[i]; i++) {
+                        /* plugging makes the device before its interfaces: the reverse order */
+                        guint k = plug ? targets->len - 1 - i : i;
+                        g_autofree char *link = hd_test_path(d->fx, rels[k]);
+                        if (plug)
+                                g_assert_cmpint(symlink(targets->pdata[k], link), ==, 0);
+                        else
+                                g_assert_cmpint(unlink(link), ==, 0);
+                }
+                g_thread_join(t);
+                g_assert_cmpuint(p.status, ==, 200);
+                g_assert_cmpstr(p.new_etag, !=, r.etag);
+                g_assert_cmpfloat(p.seconds, <, 10);
+                g_free(p.new_etag);
+                reply_clear(&r);
+                r = request(d, "GET", path, NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                o = member_of(body_object(&r, &root), member, key, value);
+                if (plug)
+                        g_assert_nonnull(o);
+                else
+                        g_assert_null(o);
+                reply_clear(&r);
+        }
+}
+
+/* GET /v1/usb is `hostdev usb list --json` under the inventory's ETag (304, ?wait);
+ * GET /v1/usb/{spec} is `usb show`, by vendor:product[:serial] or port path, refused as the
+ * CLI refuses it; GET /v1/usb/{spec}/xml is `usb xml --json`, with refusals as 409 (the only
+ * keyboard, a hub, a device usbfs holds) and ?force=1 for what --force passes; unplugging a
+ * device moves the generation and wakes a long poll. */
+static void test_usb(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("usb-desk");
+        Daemon *d = daemon_start(fx, NULL);
+        Reply r;
+
+        {
+                const char *args[] = {"usb", "list", NULL};
+                g_autoptr(JsonNode) cli = cli_json_node(fx, args);
+                g_autoptr(JsonNode) root = NULL;
+                g_autofree char *etag = NULL;
+                JsonObject *o;
+
+                r = request(d, "GET", "/v1/usb", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_nonnull(r.etag);
+                o = body_object(&r, &root);
+                g_assert_cmpint(json_object_get_int_member(o, "generation"), >=, 1);
+                g_assert_true(
+                    json_node_equal(json_object_get_member(o, "devices"),
+                                    json_object_get_member(json_node_get_object(cli), "devices")));
+                /* verdicts, controller and its group as the library decides them */
+                o = member_of(o, "devices", "port_path", "1-1");
+                g_assert_cmpstr(json_object_get_string_member(o, "verdict"), ==, "only-keyboard");
+                g_assert_cmpstr(json_object_get_string_member(o, "controller"), ==, USB);
+                g_assert_false(json_object_get_null_member(o, "iommu_group"));
+                etag = g_strdup(r.etag);
+                reply_clear(&r);
+                r = request_full(d, "GET", "/v1/usb", NULL, d->token, etag);
+                g_assert_cmpuint(r.status, ==, 304);
+                reply_clear(&r);
+                r = request_full(d, "GET", "/v1/usb?wait=1", NULL, d->token, etag);
+                g_assert_cmpuint(r.status, ==, 304);
+                reply_clear(&r);
+        }
+        {
+                const char *by_serial[] = {"usb", "show", "0403:6001:A10K7XYZ", NULL};
+                const char *by_port[] = {"usb", "show", "1-3.2", NULL};
+                const char *by_ids[] = {"usb", "show", "0781:5581", NULL};
+                assert_single_is_cli(d, "/v1/usb/0403:6001:A10K7XYZ", by_serial);
+                assert_single_is_cli(d, "/v1/usb/1-3.2", by_port);
+                assert_single_is_cli(d, "/v1/usb/0781%3A5581", by_ids);
+        }
+        /* refused as the CLI refuses: ambiguous, a device number, absent, garbage */
+        r = request(d, "GET", "/v1/usb/0403:6001", NULL);
+        assert_error(&r, 400, "invalid-argument");
+        g_assert_nonnull(strstr(r.body, "spec 0403:6001:A10K7XYZ or spec 1-3.1"));
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/usb/1:4", NULL);
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/usb/dead:beef", NULL);
+        assert_error(&r, 404, "not-found");
+        g_assert_nonnull(strstr(r.body, "GET /v1/usb shows the devices"));
+        g_assert_null(strstr(r.body, "hostdev"));
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/usb/1-9/xml", NULL);
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/usb/1-3.1/config", NULL);
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/usb", "{}");
+        assert_error(&r, 405, "method-not-allowed");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/usb/1-3.1/xml", "{}");
+        assert_error(&r, 405, "method-not-allowed");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/usb?watt=3", NULL);
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+
+        /* the guest configuration: the CLI's, refusals as 409 */
+        {
+                const char *args[] = {"usb", "xml", "0403:6001:A10K7XYZ", NULL};
+                g_autoptr(JsonNode) cli = cli_json_node(fx, args);
+                g_autoptr(JsonNode) root = NULL;
+                r = request(d, "GET", "/v1/usb/0403:6001:A10K7XYZ/xml", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                root = hd_test_parse_json(r.body);
+                g_assert_true(json_node_equal(root, cli));
+                g_assert_nonnull(strstr(r.body, "type='usb'"));
+                /* named by serial among identical devices: pinned to the port, said so */
+                g_assert_cmpuint(json_array_get_length(json_object_get_array_member(
+                                     json_node_get_object(root), "warnings")),
+                                 ==, 1);
+                reply_clear(&r);
+        }
+        r = request(d, "GET", "/v1/usb/1-1/xml", NULL);
+        assert_api_words(&r, "only-keyboard");
+        g_assert_nonnull(strstr(r.body, "force=1 gives it to the VM"));
+        reply_clear(&r);
+        {
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *o;
+                r = request(d, "GET", "/v1/usb/1-1/xml?force=1", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                o = body_object(&r, &root);
+                g_assert_nonnull(strstr(json_object_get_string_member(o, "hostdev_xml"),
+                                        "<vendor id='0x046d'/>"));
+                g_assert_nonnull(strstr(r.body, "given with force although"));
+                reply_clear(&r);
+        }
+        r = request(d, "GET", "/v1/usb/1-3/xml?force=true", NULL);
+        assert_error(&r, 409, "refused");
+        g_assert_nonnull(strstr(r.body, "(hub)"));
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/usb/1-1/xml?force=yes", NULL);
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/usb/1-1/xml?forse=1", NULL);
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        /* a device a process has claimed (usbfs) is held: 409 even though the cached list
+         * has not seen it yet */
+        {
+                g_autofree char *link = hd_test_path(fx, "sys/bus/usb/devices/1-4:1.0/driver");
+                g_assert_cmpint(symlink("../../../../../../bus/usb/drivers/usbfs", link), ==, 0);
+                r = request(d, "GET", "/v1/usb/0529:0001/xml", NULL);
+                assert_error(&r, 409, "refused");
+                g_assert_nonnull(strstr(r.body, "(held)"));
+                reply_clear(&r);
+                r = request(d, "GET", "/v1/usb/1-4", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_nonnull(strstr(r.body, "\"verdict\":\"held\""));
+                reply_clear(&r);
+        }
+        /* unplugging the second serial adapter moves the generation, plugging it again too */
+        {
+                const char *rels[] = {"sys/bus/usb/devices/1-3.2:1.0", "sys/bus/usb/devices/1-3.2",
+                                      NULL};
+                g_autofree char *iface = hd_test_path(fx, rels[0]);
+                g_autofree char *iface_target = g_file_read_link(iface, NULL);
+                g_autofree char *dev = hd_test_path(fx, rels[1]);
+                g_autofree char *dev_target = g_file_read_link(dev, NULL);
+
+                assert_unplug_wakes(d, "/v1/usb", rels, "devices", "port_path", "1-3.2");
+                /* while it is out, 0403:6001 names one device */
+                g_assert_cmpint(unlink(iface), ==, 0);
+                g_assert_cmpint(unlink(dev), ==, 0);
+                r = request(d, "GET", "/v1/usb/0403:6001/xml", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                reply_clear(&r);
+                g_assert_cmpint(symlink(dev_target, dev), ==, 0);
+                g_assert_cmpint(symlink(iface_target, iface), ==, 0);
+                r = request(d, "GET", "/v1/usb/0403:6001/xml", NULL);
+                assert_error(&r, 400, "invalid-argument");
+                reply_clear(&r);
+        }
+        daemon_stop(d);
+}
+
+/* GET /v1/scsi is `hostdev scsi list --json` under the ETag; GET /v1/scsi/{wwid} and .../xml
+ * are `scsi show` and `scsi xml --json`, a LUN another process holds is 409 busy (unless
+ * ?shareable=1), the root disk 409 whatever ?force says, a mounted one 409 unless ?force=1; a
+ * LUN going away wakes a long poll. */
+static void test_scsi(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("scsi-server");
+        Daemon *d = daemon_start(fx, NULL);
+        Reply r;
+
+        {
+                const char *args[] = {"scsi", "list", NULL};
+                g_autoptr(JsonNode) cli = cli_json_node(fx, args);
+                g_autoptr(JsonNode) root = NULL;
+                g_autofree char *etag = NULL;
+                JsonObject *o;
+
+                r = request(d, "GET", "/v1/scsi", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                o = body_object(&r, &root);
+                g_assert_cmpint(json_object_get_int_member(o, "generation"), >=, 1);
+                g_assert_true(
+                    json_node_equal(json_object_get_member(o, "luns"),
+                                    json_object_get_member(json_node_get_object(cli), "luns")));
+                o = member_of(o, "luns", "wwid", "naa.600a098038303053453f463045727a31");
+                g_assert_cmpstr(json_object_get_string_member(o, "verdict"), ==, "in-use");
+                etag = g_strdup(r.etag);
+                reply_clear(&r);
+                r = request_full(d, "GET", "/v1/scsi", NULL, d->token, etag);
+                g_assert_cmpuint(r.status, ==, 304);
+                reply_clear(&r);
+        }
+        {
+                const char *tape[] = {"scsi", "show", "naa.50014380272a1b2c", NULL};
+                const char *hctl[] = {"scsi", "show", "1:0:0:0", NULL};
+                assert_single_is_cli(d, "/v1/scsi/naa.50014380272a1b2c", tape);
+                assert_single_is_cli(d, "/v1/scsi/1:0:0:0", hctl);
+        }
+        r = request(d, "GET", "/v1/scsi/naa.0123456789abcdef", NULL);
+        assert_error(&r, 404, "not-found");
+        g_assert_nonnull(strstr(r.body, "GET /v1/scsi shows the WWIDs"));
+        g_assert_null(strstr(r.body, "hostdev"));
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/scsi/9:0:0:0", NULL);
+        assert_error(&r, 404, "not-found");
+        g_assert_nonnull(strstr(r.body, "GET /v1/scsi shows the LUNs"));
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/scsi/sda", NULL);
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "DELETE", "/v1/scsi/naa.50014380272a1b2c", NULL);
+        assert_error(&r, 405, "method-not-allowed");
+        reply_clear(&r);
+        {
+                const char *args[] = {"scsi", "xml", "naa.50014380272a1b2c", NULL};
+                g_autoptr(JsonNode) cli = cli_json_node(fx, args);
+                g_autoptr(JsonNode) root = NULL;
+                r = request(d, "GET", "/v1/scsi/naa.50014380272a1b2c/xml", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                root = hd_test_parse_json(r.body);
+                g_assert_true(json_node_equal(root, cli));
+                g_assert_nonnull(strstr(r.body, "type='scsi'"));
+                reply_clear(&r);
+        }
+        /* the vport's LUN a running VM holds: one owner */
+        r = request(d, "GET", "/v1/scsi/naa.600a098038303053453f463045727a31/xml", NULL);
+        assert_error(&r, 409, "busy");
+        g_assert_nonnull(strstr(r.body, "4242"));
+        g_assert_nonnull(strstr(r.body, "pass shareable=1 when"));
+        g_assert_nonnull(strstr(r.body, "or force=1"));
+        g_assert_null(strstr(r.body, "--"));
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/scsi/naa.600a098038303053453f463045727a31/xml?shareable=1",
+                    NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "<shareable/>"));
+        reply_clear(&r);
+        /* the root filesystem's disk: never */
+        r = request(d, "GET", "/v1/scsi/naa.5000c500a1b2c3d0/xml?force=1", NULL);
+        assert_error(&r, 409, "refused");
+        reply_clear(&r);
+        /* mounted on /srv: with force only, and said so */
+        r = request(d, "GET", "/v1/scsi/naa.5000c500a1b2c3d5/xml", NULL);
+        assert_api_words(&r, "or pass force=1");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/scsi/naa.5000c500a1b2c3d5/xml?force=1&readonly=1", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "passed as asked"));
+        g_assert_nonnull(strstr(r.body, "<readonly/>"));
+        reply_clear(&r);
+        /* by H:C:T:L: given, with the warning that the adapter number changes */
+        r = request(d, "GET", "/v1/scsi/0:0:1:0/xml", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "name it by its WWID: naa.50014380272a1b2c"));
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/scsi/0:0:1:0/xml?share=1", NULL);
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        /* NPIV, read-only: `hostdev npiv list --json`, read at every call */
+        {
+                const char *args[] = {"npiv", "list", NULL};
+                g_autoptr(JsonNode) cli = cli_json_node(fx, args);
+                g_autoptr(JsonNode) root = NULL;
+                const char *create[] = {"--root", fx->root, "npiv", "create", "host1",
+                                        "--wwpn", "0x2001001122334466", "--wwnn",
+                                        "0x2000001122334466", NULL};
+                r = request(d, "GET", "/v1/npiv", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                root = hd_test_parse_json(r.body);
+                g_assert_true(json_node_equal(root, cli));
+                g_assert_nonnull(strstr(r.body, "\"port_name\":\"0x2001001122334455\""));
+                reply_clear(&r);
+                g_assert_cmpint(hd_test_run_cli(create, NULL, NULL, NULL), ==, 0);
+                r = request(d, "GET", "/v1/npiv", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_nonnull(strstr(r.body, "0x2001001122334466"));
+                reply_clear(&r);
+                r = request(d, "POST", "/v1/npiv", "{}");
+                assert_error(&r, 405, "method-not-allowed");
+                reply_clear(&r);
+                r = request(d, "GET", "/v1/npiv/host1", NULL);
+                assert_error(&r, 404, "not-found");
+                reply_clear(&r);
+        }
+        /* the medium changer goes away and comes back */
+        {
+                const char *rels[] = {"sys/bus/scsi/devices/0:0:2:0", NULL};
+                assert_unplug_wakes(d, "/v1/scsi", rels, "luns", "hctl", "0:0:2:0");
+        }
+        r = request(d, "GET", "/v1/scsi/naa.50014380272a1b2f/xml", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        daemon_stop(d);
+}
+
+/* USB devices and SCSI LUNs need no IOMMU: on a host without one they are listed (no IOMMU
+ * group) and their configuration is given as on any host. */
+static void test_usb_scsi_without_iommu(void)
+{
+        static const char *const topologies[] = {"usb-desk", "scsi-server"};
+
+        for (guint i = 0; i < G_N_ELEMENTS(topologies); i++) {
+                g_autoptr(HdTestFixture) fx = fixture_without_iommu(topologies[i]);
+                Daemon *d = daemon_start(fx, NULL);
+                g_autoptr(JsonNode) root = NULL;
+                gboolean usb = i == 0;
+                JsonObject *o;
+                Reply r;
+
+                r = request(d, "GET", "/v1/host", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_nonnull(strstr(r.body, "\"iommu_groups\":false"));
+                reply_clear(&r);
+                r = request(d, "GET", usb ? "/v1/usb" : "/v1/scsi", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                o = body_object(&r, &root);
+                o = usb ? member_of(o, "devices", "port_path", "1-3.1")
+                        : member_of(o, "luns", "wwid", "naa.50014380272a1b2c");
+                g_assert_nonnull(o);
+                g_assert_true(json_object_get_null_member(o, "iommu_group"));
+                g_assert_cmpstr(json_object_get_string_member(o, "verdict"), ==,
+                                usb ? "ready" : "assignable");
+                reply_clear(&r);
+                r = request(d, "GET",
+                            usb ? "/v1/usb/0403:6001:A10K7XYZ/xml"
+                                : "/v1/scsi/naa.50014380272a1b2c/xml",
+                            NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_nonnull(strstr(r.body, "<hostdev mode='subsystem'"));
+                reply_clear(&r);
+                daemon_stop(d);
+        }
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -2602,5 +3058,8 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/vf-net", test_vf_net);
         g_test_add_func("/agent/vm-vf-net-saved", test_vm_vf_net_saved);
         g_test_add_func("/agent/vm-mdev", test_vm_mdev);
+        g_test_add_func("/agent/usb", test_usb);
+        g_test_add_func("/agent/scsi", test_scsi);
+        g_test_add_func("/agent/usb-scsi-without-iommu", test_usb_scsi_without_iommu);
         return g_test_run();
 }

@@ -424,7 +424,7 @@ static HdUsbDevice *resolve(Usb *u, const char *text, const char *serial, GError
         g_auto(HdUsbSpec) spec = {0};
 
         g_assert_true(hd_usb_spec_parse(text, serial, &spec, NULL));
-        return hd_usb_resolve(u->devices, &spec, "hostdev usb show", error);
+        return hd_usb_resolve(u->ctx, u->devices, &spec, "hostdev usb show", error);
 }
 
 static void test_resolve(void)
@@ -681,7 +681,7 @@ static HdUsbGuestDevice guest_device(Usb *u, const char *text)
         guint same = 0;
 
         g_assert_true(hd_usb_spec_parse(text, NULL, &spec, NULL));
-        g.dev = hd_usb_resolve(u->devices, &spec, "hostdev usb xml", NULL);
+        g.dev = hd_usb_resolve(u->ctx, u->devices, &spec, "hostdev usb xml", NULL);
         g_assert_nonnull(g.dev);
         for (guint i = 0; i < u->devices->len; i++) {
                 const HdUsbDevice *o = u->devices->pdata[i];
@@ -928,7 +928,7 @@ static void test_cli_guest(void)
         g_assert_cmpstr(forced, ==,
                         "-device qemu-xhci,id=xhci\n"
                         "-device usb-host,bus=xhci.0,hostbus=1,hostport=1,id=usb-1-1\n");
-        assert_has(warn, "warning: 1-1: given with --force although 1-1 is the host's only "
+        assert_has(warn, "warning: 1-1: given with force although 1-1 is the host's only "
                          "keyboard");
         /* --json: args and warnings */
         g_assert_cmpint(

@@ -20,6 +20,9 @@
  *   api-vms.c          /v1/vms: libvirt domains and the host devices detached for them
  *   api-sriov.c        /v1/devices/{pf}/sriov (the VF count), /v1/devices/{vf}/vf-net (a NIC
  *                      VF's network settings), /v1/mdev (mediated devices)
+ *   api-usbscsi.c      /v1/usb (USB devices), /v1/scsi (SCSI LUNs): inventory, verdicts and
+ *                      the libvirt XML that gives one to a VM (no IOMMU needed); /v1/npiv
+ *                      (FC hosts and vports, read-only)
  *   ops.c              running a mutation in a thread under the agent's per-group queue
  *   inventory-watch.c  the inventory generation, its ETag, the cached JSON, uevents/inotify
  *   metrics.c          Prometheus counters and the request latency histogram
@@ -144,6 +147,9 @@ gboolean hd_api_devices(HdRequest *req);
 gboolean hd_api_host(HdRequest *req);
 gboolean hd_api_vms(HdRequest *req);
 gboolean hd_api_mdev(HdRequest *req);
+gboolean hd_api_usb(HdRequest *req);
+gboolean hd_api_scsi(HdRequest *req);
+gboolean hd_api_npiv(HdRequest *req);
 /* GET/POST /v1/devices/{address}/sriov */
 void hd_api_sriov(HdRequest *req, const HdAddress *addr);
 /* GET/PUT /v1/devices/{address}/vf-net */
@@ -198,6 +204,10 @@ GBytes *hd_watch_get_devices_json(HdWatch *watch, GError **error);
 GBytes *hd_watch_get_groups_json(HdWatch *watch, GError **error);
 /* {"generation":N,"parents":[...],"mdevs":[...]} (mdev-json.h) */
 GBytes *hd_watch_get_mdev_json(HdWatch *watch, GError **error);
+/* {"generation":N,"devices":[...]} (usb.h hd_usb_json_add_device) */
+GBytes *hd_watch_get_usb_json(HdWatch *watch, GError **error);
+/* {"generation":N,"luns":[...]} (json-scsi.h hd_json_add_scsi_device) */
+GBytes *hd_watch_get_scsi_json(HdWatch *watch, GError **error);
 /* Device and group counts of the cached inventory (-1 before the first scan). */
 void hd_watch_get_counts(HdWatch *watch, int *n_devices, int *n_groups);
 /* 304 handling: TRUE when the request's If-None-Match matches (the answer was sent). Sets

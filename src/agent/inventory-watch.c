@@ -6,13 +6,16 @@
  * /v1/devices and /v1/groups is built at most once per generation.
  *
  * What moves it:
- *   - on the live root, the kernel's uevents for the pci and mdev subsystems (GUdevClient:
- *     add, remove, bind, unbind, change) — no timer, no polling; VFs are PCI devices, so a VF
- *     count change is their add and remove events;
+ *   - on the live root, the kernel's uevents for the pci, mdev, usb and scsi subsystems
+ *     (GUdevClient: add, remove, bind, unbind, change) — no timer, no polling; VFs are PCI
+ *     devices, so a VF count change is their add and remove events; a USB device plugged or
+ *     unplugged, a LUN appearing or going, are theirs;
  *   - under --root (a fixture or snapshot, where no kernel sends uevents), inotify through
  *     GFileMonitor on sys/bus/pci/devices (devices appearing and disappearing: VFs too), on
  *     each device's directory (its `driver` link), and on sys/bus/mdev/devices and
- *     sys/class/mdev_bus (mediated devices and their parents appearing and disappearing);
+ *     sys/class/mdev_bus (mediated devices and their parents appearing and disappearing), and
+ *     on sys/bus/usb/devices and sys/bus/scsi/devices (USB devices and SCSI LUNs, their bus
+ *     links appearing and disappearing);
  *   - the agent's own mutations, synchronously when they finish (hd_watch_bump), so a client
  *     never sees the old ETag after its own detach returned;
  *   - what no event announces but the answers show (state.h): a process opening or closing a
@@ -54,11 +57,14 @@ struct HdWatch {
         GBytes *devices_json;
         GBytes *groups_json;
         GBytes *mdev_json;
+        GBytes *usb_json;
+        GBytes *scsi_json;
 #ifdef HAVE_GUDEV
         GUdevClient *udev;
 #endif
         GFileMonitor *dir_monitor;
         GFileMonitor *mdev_monitors[2]; /* sys/bus/mdev/devices, sys/class/mdev_bus */
+        GFileMonitor *bus_monitors[2];  /* sys/bus/usb/devices, sys/bus/scsi/devices */
         GPtrArray *dev_monitors; /* GFileMonitor* */
         GList *waiters;          /* Waiter*: long polls waiting for the next generation */
         guint flush_id;          /* the debounce before waiters are answered */
@@ -87,6 +93,8 @@ static void drop_cache(HdWatch *w)
         g_clear_pointer(&w->devices_json, g_bytes_unref);
         g_clear_pointer(&w->groups_json, g_bytes_unref);
         g_clear_pointer(&w->mdev_json, g_bytes_unref);
+        g_clear_pointer(&w->usb_json, g_bytes_unref);
+        g_clear_pointer(&w->scsi_json, g_bytes_unref);
 }
 
 static gboolean flush_waiters(gpointer data)
@@ -197,6 +205,24 @@ static void on_mdev_dir_event(GFileMonitor *mon, GFile *file, GFile *other,
         }
 }
 
+/* A USB device or SCSI LUN (or one of their interfaces, hosts, targets) appeared or went. */
+static void on_usb_scsi_dir_event(GFileMonitor *mon, GFile *file, GFile *other,
+                                  GFileMonitorEvent event, gpointer user_data)
+{
+        HdWatch *w = user_data;
+
+        if (event == G_FILE_MONITOR_EVENT_CREATED || event == G_FILE_MONITOR_EVENT_DELETED ||
+            event == G_FILE_MONITOR_EVENT_MOVED_IN || event == G_FILE_MONITOR_EVENT_MOVED_OUT) {
+                g_autofree char *name = g_file_get_basename(file);
+                g_autofree char *why = g_strdup_printf(
+                    "%s %s %s", mon == w->bus_monitors[0] ? "usb" : "scsi", name,
+                    event == G_FILE_MONITOR_EVENT_CREATED || event == G_FILE_MONITOR_EVENT_MOVED_IN
+                        ? "appeared"
+                        : "disappeared");
+                hd_watch_bump(w, why);
+        }
+}
+
 /* One monitor per device directory (the real directory behind the bus link). */
 static void watch_devices(HdWatch *w)
 {
@@ -260,10 +286,11 @@ HdWatch *hd_watch_new(HdAgent *agent)
         w->dev_monitors = g_ptr_array_new_with_free_func(monitor_free);
         if (hd_ctx_is_live_root(agent->ctx)) {
 #ifdef HAVE_GUDEV
-                const char *subsystems[] = {"pci", "mdev", NULL};
+                const char *subsystems[] = {"pci", "mdev", "usb", "scsi", NULL};
                 w->udev = g_udev_client_new(subsystems);
                 g_signal_connect(w->udev, "uevent", G_CALLBACK(on_uevent), w);
-                hd_agent_log("info", "watching uevents", "subsystem", "pci,mdev", NULL);
+                hd_agent_log("info", "watching uevents", "subsystem", "pci,mdev,usb,scsi",
+                             NULL);
 #else
                 hd_agent_log("warning",
                              "built without libgudev: device changes made outside the agent "
@@ -291,6 +318,20 @@ HdWatch *hd_watch_new(HdAgent *agent)
                                 if (w->mdev_monitors[i])
                                         g_signal_connect(w->mdev_monitors[i], "changed",
                                                          G_CALLBACK(on_mdev_dir_event), w);
+                        }
+                }
+                {
+                        static const char *const bus_dirs[] = {"sys/bus/usb/devices",
+                                                               "sys/bus/scsi/devices"};
+                        for (guint i = 0; i < G_N_ELEMENTS(bus_dirs); i++) {
+                                g_autofree char *p =
+                                    g_build_filename(agent->root, bus_dirs[i], NULL);
+                                g_autoptr(GFile) bf = g_file_new_for_path(p);
+                                w->bus_monitors[i] = g_file_monitor_directory(
+                                    bf, G_FILE_MONITOR_NONE, NULL, NULL);
+                                if (w->bus_monitors[i])
+                                        g_signal_connect(w->bus_monitors[i], "changed",
+                                                         G_CALLBACK(on_usb_scsi_dir_event), w);
                         }
                 }
                 hd_agent_log("info", "watching the tree (inotify)", "dir", bus, NULL);
@@ -331,6 +372,13 @@ void hd_watch_free(HdWatch *w)
                 g_signal_handlers_disconnect_by_data(w->mdev_monitors[i], w);
                 g_file_monitor_cancel(w->mdev_monitors[i]);
                 g_object_unref(w->mdev_monitors[i]);
+        }
+        for (guint i = 0; i < G_N_ELEMENTS(w->bus_monitors); i++) {
+                if (!w->bus_monitors[i])
+                        continue;
+                g_signal_handlers_disconnect_by_data(w->bus_monitors[i], w);
+                g_file_monitor_cancel(w->bus_monitors[i]);
+                g_object_unref(w->bus_monitors[i]);
         }
         g_ptr_array_unref(w->dev_monitors);
         drop_cache(w);
@@ -492,6 +540,71 @@ GBytes *hd_watch_get_mdev_json(HdWatch *w, GError **error)
         text = hd_json_to_string(b, FALSE);
         w->mdev_json = g_bytes_new_take(text, strlen(text));
         return w->mdev_json;
+}
+
+/* The USB answer of the current generation: every device with its verdict (`hostdev usb list
+ * --json`), read when first asked. A process opening or closing a device node (the "held"
+ * verdict) sends no event: the list shows it from the next generation on, the single-device
+ * and configuration answers read it fresh. */
+GBytes *hd_watch_get_usb_json(HdWatch *w, GError **error)
+{
+        g_autoptr(GPtrArray) devices = NULL;
+        g_autoptr(JsonBuilder) b = NULL;
+        char *text;
+
+        recheck_facts(w);
+        if (!ensure_inventory(w, error))
+                return NULL;
+        if (w->usb_json)
+                return w->usb_json;
+        devices = hd_usb_scan(w->agent->ctx, error);
+        if (!devices)
+                return NULL;
+        hd_usb_evaluate(w->agent->ctx, devices);
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "generation");
+        json_builder_add_int_value(b, (gint64)w->generation);
+        json_builder_set_member_name(b, "devices");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < devices->len; i++)
+                hd_usb_json_add_device(b, devices->pdata[i]);
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        text = hd_json_to_string(b, FALSE);
+        w->usb_json = g_bytes_new_take(text, strlen(text));
+        return w->usb_json;
+}
+
+/* The SCSI answer of the current generation: every LUN with its verdict (`hostdev scsi list
+ * --json`); the same note on processes holding a node as for USB. */
+GBytes *hd_watch_get_scsi_json(HdWatch *w, GError **error)
+{
+        g_autoptr(GPtrArray) luns = NULL;
+        g_autoptr(JsonBuilder) b = NULL;
+        char *text;
+
+        recheck_facts(w);
+        if (!ensure_inventory(w, error))
+                return NULL;
+        if (w->scsi_json)
+                return w->scsi_json;
+        luns = hd_scsi_list(w->agent->ctx, error);
+        if (!luns)
+                return NULL;
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "generation");
+        json_builder_add_int_value(b, (gint64)w->generation);
+        json_builder_set_member_name(b, "luns");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < luns->len; i++)
+                hd_json_add_scsi_device(b, luns->pdata[i]);
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        text = hd_json_to_string(b, FALSE);
+        w->scsi_json = g_bytes_new_take(text, strlen(text));
+        return w->scsi_json;
 }
 
 void hd_watch_get_counts(HdWatch *w, int *n_devices, int *n_groups)

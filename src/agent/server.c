@@ -161,6 +161,12 @@ static void on_request(HdHttpRequest *msg, gpointer user_data)
                         handled = hd_api_vms(&req);
                 else if (strcmp(req.segments[0], "mdev") == 0)
                         handled = hd_api_mdev(&req);
+                else if (strcmp(req.segments[0], "usb") == 0)
+                        handled = hd_api_usb(&req);
+                else if (strcmp(req.segments[0], "scsi") == 0)
+                        handled = hd_api_scsi(&req);
+                else if (strcmp(req.segments[0], "npiv") == 0)
+                        handled = hd_api_npiv(&req);
         }
         if (!handled)
                 hd_respond_error(msg, HD_HTTP_NOT_FOUND, "not-found", "no such endpoint %s", path);

@@ -43,21 +43,7 @@ static int npiv_list(HdCli *cli, HdCtx *ctx)
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
                 json_builder_begin_object(b);
-                json_builder_set_member_name(b, "fc_hosts");
-                json_builder_begin_array(b);
-                for (guint i = 0; i < hosts->len; i++)
-                        hd_json_add_fc_host(b, hosts->pdata[i], luns);
-                json_builder_end_array(b);
-                json_builder_set_member_name(b, "vports");
-                json_builder_begin_array(b);
-                for (guint i = 0; i < vports->len; i++)
-                        hd_json_add_fc_vport(b, vports->pdata[i]);
-                json_builder_end_array(b);
-                json_builder_set_member_name(b, "recorded");
-                json_builder_begin_array(b);
-                for (guint i = 0; i < records->len; i++)
-                        hd_json_add_npiv_record(b, records->pdata[i]);
-                json_builder_end_array(b);
+                hd_json_add_npiv_list(b, hosts, vports, luns, records);
                 json_builder_end_object(b);
                 cli_print_json(b);
                 return HD_EXIT_OK;

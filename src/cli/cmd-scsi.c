@@ -155,20 +155,7 @@ static int scsi_guest(HdCli *cli, HdCtx *ctx, int argc, char **argv, gboolean xm
                         }
                 if (!hd_scsi_check(ctx, d, argv[i], opts, &error))
                         return cli_report_error(cli, error);
-                w = g_ptr_array_new_with_free_func(g_free);
-                if (spec.kind == HD_SCSI_SPEC_HCTL)
-                        g_ptr_array_add(
-                            w, g_strdup_printf(
-                                   "%s names the LUN by its adapter number (host%u), which changes "
-                                   "at reboot and hotplug; name it by %s%s",
-                                   spec.text, d->address.host, d->wwid ? "its WWID: " : "",
-                                   d->wwid ? d->wwid : "a /dev/disk/by-id name"));
-                if (d->verdict != HD_SCSI_ASSIGNABLE)
-                        g_ptr_array_add(
-                            w, g_strdup_printf("%s is %s (%s), passed as asked", d->name,
-                                               hd_scsi_verdict_name(d->verdict), d->reason));
-                for (guint k = 0; k < d->warnings->len; k++)
-                        g_ptr_array_add(w, g_strdup(d->warnings->pdata[k]));
+                w = hd_scsi_guest_warnings(&spec, d);
                 g_ptr_array_add(notes, w);
         }
         if (cli->json) {
@@ -193,21 +180,7 @@ static int scsi_guest(HdCli *cli, HdCtx *ctx, int argc, char **argv, gboolean xm
                 json_builder_set_member_name(b, "luns");
                 json_builder_begin_array(b);
                 for (guint i = 0; i < devs->len; i++) {
-                        const HdScsiDevice *d = devs->pdata[i];
-                        json_builder_begin_object(b);
-                        json_builder_set_member_name(b, "spec");
-                        json_builder_add_string_value(b, argv[i + 2]);
-                        json_builder_set_member_name(b, "hctl");
-                        json_builder_add_string_value(b, d->name);
-                        json_builder_set_member_name(b, "wwid");
-                        if (d->wwid)
-                                json_builder_add_string_value(b, d->wwid);
-                        else
-                                json_builder_add_null_value(b);
-                        json_builder_set_member_name(b, "sg");
-                        json_builder_add_string_value(b, d->sg);
-                        hd_json_add_string_list(b, "warnings", notes->pdata[i]);
-                        json_builder_end_object(b);
+                        hd_json_add_scsi_guest_lun(b, argv[i + 2], devs->pdata[i], notes->pdata[i]);
                 }
                 json_builder_end_array(b);
                 json_builder_end_object(b);

@@ -188,7 +188,7 @@ static int usb_show(HdCli *cli, int argc, char **argv, const UsbArgs *a)
                 return r;
         if ((r = open_devices(cli, &ctx, &devices)) != HD_EXIT_OK)
                 return r;
-        if (!(d = hd_usb_resolve(devices, &spec, "hostdev usb show", &error)))
+        if (!(d = hd_usb_resolve(ctx, devices, &spec, "hostdev usb show", &error)))
                 return cli_report_error(cli, error);
         if (cli->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
@@ -235,12 +235,11 @@ static int usb_guest(HdCli *cli, int argc, char **argv, const UsbArgs *a, gboole
                 g_auto(HdUsbSpec) spec = {0};
                 g_autoptr(GError) error = NULL;
                 HdUsbGuestDevice g = {0};
-                guint same = 0;
 
                 if (!parse_spec(cli, argv[i], a->serial, &spec, &r))
                         return r;
-                if (!(g.dev = hd_usb_resolve(devices, &spec, command, &error)) ||
-                    !hd_usb_guest_check(g.dev, &opts, &error))
+                if (!hd_usb_guest_prepare(ctx, devices, &spec, &opts, command, &g, warnings,
+                                          &error))
                         return cli_report_error(cli, error);
                 for (guint k = 0; k < chosen->len; k++)
                         if (g_array_index(chosen, HdUsbGuestDevice, k).dev == g.dev) {
@@ -249,19 +248,6 @@ static int usb_guest(HdCli *cli, int argc, char **argv, const UsbArgs *a, gboole
                                             argv[i]);
                                 return cli_report_error(cli, error);
                         }
-                for (guint k = 0; k < devices->len; k++) {
-                        const HdUsbDevice *o = devices->pdata[k];
-                        same += !o->root_hub && o->vendor_id == g.dev->vendor_id &&
-                                o->product_id == g.dev->product_id;
-                }
-                g.kind = spec.kind;
-                g.unique_ids = same == 1;
-                g.serial_given = spec.serial != NULL;
-                if (g.dev->forceable && strcmp(g.dev->verdict, "ready") != 0)
-                        g_ptr_array_add(warnings,
-                                        g_strdup_printf("%s: given with --force although %s",
-                                                        g.dev->port_path,
-                                                        (char *)g.dev->reasons->pdata[0]));
                 g_array_append_val(chosen, g);
         }
         if (xml) {
@@ -270,9 +256,7 @@ static int usb_guest(HdCli *cli, int argc, char **argv, const UsbArgs *a, gboole
                 if (cli->json) {
                         g_autoptr(JsonBuilder) b = json_builder_new();
                         json_builder_begin_object(b);
-                        json_builder_set_member_name(b, "hostdev_xml");
-                        json_builder_add_string_value(b, s);
-                        hd_json_add_string_list(b, "warnings", warnings);
+                        hd_usb_json_add_guest_xml(b, s, warnings);
                         json_builder_end_object(b);
                         cli_print_json(b);
                 } else {

@@ -15,6 +15,10 @@ const char *hd_hint_option(HdCtx *ctx, HdHintOption opt)
                 return api ? "\"force\": 1" : "--force";
         case HD_HINT_FORCE_TWICE:
                 return api ? "\"force\": 2" : "--force twice";
+        case HD_HINT_GUEST_FORCE:
+                return api ? "force=1" : "--force";
+        case HD_HINT_GUEST_SHAREABLE:
+                return api ? "shareable=1" : "--shareable";
         }
         g_return_val_if_reached("");
 }
@@ -114,6 +118,22 @@ char *hd_hint_mdev(HdCtx *ctx, HdHintMdev what, const char *arg)
                                              "{\"persist\": true}",
                                              arg)
                            : g_strdup_printf("hostdev mdev remove %s --persist", arg);
+        }
+        g_return_val_if_reached(g_strdup(""));
+}
+
+char *hd_hint_usb_scsi(HdCtx *ctx, HdHintUsbScsi what, const char *arg)
+{
+        gboolean api = hd_ctx_get_vocabulary(ctx) == HD_VOCABULARY_API;
+
+        switch (what) {
+        case HD_HINT_USB_LIST:
+                return g_strdup(api ? "GET /v1/usb" : "hostdev usb list");
+        case HD_HINT_SCSI_LIST:
+                return g_strdup(api ? "GET /v1/scsi" : "hostdev scsi list");
+        case HD_HINT_SCSI_SHOW:
+                return api ? g_strdup_printf("GET /v1/scsi/%s", arg)
+                           : g_strdup_printf("hostdev scsi show %s", arg);
         }
         g_return_val_if_reached(g_strdup(""));
 }

@@ -23,6 +23,10 @@ typedef enum {
         HD_HINT_GROUP,       /* --group                 "group": true */
         HD_HINT_FORCE,       /* --force                 "force": 1 */
         HD_HINT_FORCE_TWICE, /* --force twice           "force": 2 */
+        /* the guest configuration of a USB device or a SCSI LUN (GET .../xml takes them as
+         * query parameters) */
+        HD_HINT_GUEST_FORCE,     /* --force             force=1 */
+        HD_HINT_GUEST_SHAREABLE, /* --shareable         shareable=1 */
 } HdHintOption;
 
 /* How the caller asks for @opt. */
@@ -62,3 +66,12 @@ typedef enum {
 
 /* A mediated device command; @arg is the parent (TYPES, may be NULL) or the UUID. */
 char *hd_hint_mdev(HdCtx *ctx, HdHintMdev what, const char *arg);
+
+typedef enum {
+        HD_HINT_USB_LIST,  /* hostdev usb list          GET /v1/usb */
+        HD_HINT_SCSI_LIST, /* hostdev scsi list         GET /v1/scsi */
+        HD_HINT_SCSI_SHOW, /* hostdev scsi show ARG     GET /v1/scsi/ARG */
+} HdHintUsbScsi;
+
+/* Where the caller sees USB devices and SCSI LUNs; @arg is the LUN (SHOW). */
+char *hd_hint_usb_scsi(HdCtx *ctx, HdHintUsbScsi what, const char *arg);

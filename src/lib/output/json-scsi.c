@@ -22,6 +22,18 @@ static void add_int_or_null(JsonBuilder *b, const char *name, gint64 value)
                 json_builder_add_null_value(b);
 }
 
+void hd_json_add_scsi_guest_lun(JsonBuilder *b, const char *spec, const HdScsiDevice *dev,
+                                GPtrArray *warnings)
+{
+        json_builder_begin_object(b);
+        add_string_or_null(b, "spec", spec);
+        add_string_or_null(b, "hctl", dev->name);
+        add_string_or_null(b, "wwid", dev->wwid);
+        add_string_or_null(b, "sg", dev->sg);
+        hd_json_add_string_list(b, "warnings", warnings);
+        json_builder_end_object(b);
+}
+
 void hd_json_add_scsi_device(JsonBuilder *b, const HdScsiDevice *dev)
 {
         char buf[16];
@@ -105,4 +117,24 @@ void hd_json_add_npiv_record(JsonBuilder *b, const HdNpivRecord *r)
         add_string_or_null(b, "parent", r->parent);
         add_string_or_null(b, "vport", r->vport);
         json_builder_end_object(b);
+}
+
+void hd_json_add_npiv_list(JsonBuilder *b, GPtrArray *hosts, GPtrArray *vports, GPtrArray *luns,
+                           GPtrArray *records)
+{
+        json_builder_set_member_name(b, "fc_hosts");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < hosts->len; i++)
+                hd_json_add_fc_host(b, hosts->pdata[i], luns);
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "vports");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < vports->len; i++)
+                hd_json_add_fc_vport(b, vports->pdata[i]);
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "recorded");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < records->len; i++)
+                hd_json_add_npiv_record(b, records->pdata[i]);
+        json_builder_end_array(b);
 }

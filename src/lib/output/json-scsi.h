@@ -15,6 +15,18 @@
  * holders, held_by, root_filesystem, verdict, reason, warnings. */
 void hd_json_add_scsi_device(JsonBuilder *b, const HdScsiDevice *dev);
 
+/* One LUN of a guest configuration answer (`hostdev scsi xml|qemu-args --json` "luns", GET
+ * /v1/scsi/{wwid}/xml): spec (@spec, what the caller named it by), hctl, wwid, sg, warnings
+ * (@warnings, char*: hd_scsi_guest_warnings()). */
+void hd_json_add_scsi_guest_lun(JsonBuilder *b, const char *spec, const HdScsiDevice *dev,
+                                GPtrArray *warnings);
+
+/* The members of `hostdev npiv list --json` (and GET /v1/npiv) into an open object:
+ * "fc_hosts" (@hosts, HdFcHost*, with the LUNs of @luns on each), "vports" (@vports,
+ * HdFcVport*) and "recorded" (@records, HdNpivRecord*). */
+void hd_json_add_npiv_list(JsonBuilder *b, GPtrArray *hosts, GPtrArray *vports, GPtrArray *luns,
+                           GPtrArray *records);
+
 /* One FC host object (`hostdev npiv list --json`): host, port_name, node_name, port_state,
  * port_type, max_npiv_vports, npiv_vports_inuse, vport_create, proc_name, pci_address, vport,
  * parent, luns (the H:C:T:L of the LUNs of @luns, HdScsiDevice*, on this host; may be NULL). */

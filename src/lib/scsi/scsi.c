@@ -677,10 +677,11 @@ HdScsiDevice *hd_scsi_load(HdCtx *ctx, const HdScsiAddress *address, GError **er
                 load_holders(ctx, one);
                 decide(dev);
         } else {
+                g_autofree char *list = hd_hint_usb_scsi(ctx, HD_HINT_SCSI_LIST, NULL);
                 g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
                             "no SCSI LUN %s (sys/bus/scsi/devices has no such entry); "
-                            "hostdev scsi list shows the LUNs there are",
-                            hd_scsi_address_format(address, name));
+                            "%s shows the LUNs there are",
+                            hd_scsi_address_format(address, name), list);
         }
         return dev;
 }
@@ -700,11 +701,11 @@ HdScsiDevice *hd_scsi_resolve(HdCtx *ctx, const HdScsiSpec *spec, GError **error
 
                 base = base ? base + 1 : target;
                 if (!base || !kernel_name_valid(base, "")) {
+                        g_autofree char *list = hd_hint_usb_scsi(ctx, HD_HINT_SCSI_LIST, NULL);
                         g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
                                     "/dev/disk/by-id/%s does not exist (or is not a link to a "
-                                    "block device); hostdev scsi list shows the LUNs and their "
-                                    "by-id names",
-                                    spec->text);
+                                    "block device); %s shows the LUNs and their by-id names",
+                                    spec->text, list);
                         return NULL;
                 }
                 block = g_strdup(base);
@@ -725,19 +726,20 @@ HdScsiDevice *hd_scsi_resolve(HdCtx *ctx, const HdScsiSpec *spec, GError **error
                 return g_ptr_array_steal_index(all, idx);
         }
         if (matches->len == 0) {
+                g_autofree char *list = hd_hint_usb_scsi(ctx, HD_HINT_SCSI_LIST, NULL);
                 if (block) {
                         /* a partition, a dm device, an NVMe namespace: not a SCSI LUN */
                         g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
                                     "/dev/disk/by-id/%s points at %s, which is not a SCSI LUN "
                                     "(a partition or a device-mapper or NVMe device); name the "
-                                    "whole disk: hostdev scsi list shows the LUNs",
-                                    spec->text, block);
+                                    "whole disk: %s shows the LUNs",
+                                    spec->text, block, list);
                 } else {
                         g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
                                     "no SCSI LUN has WWID %s on this host (it may be on another "
-                                    "host, or its adapter is not loaded); hostdev scsi list shows "
-                                    "the WWIDs there are",
-                                    spec->text);
+                                    "host, or its adapter is not loaded); %s shows the WWIDs "
+                                    "there are",
+                                    spec->text, list);
                 }
         } else {
                 g_autoptr(GString) names = g_string_new(NULL);
@@ -770,13 +772,16 @@ gboolean hd_scsi_check(HdCtx *ctx, const HdScsiDevice *dev, const char *label,
         switch (dev->verdict) {
         case HD_SCSI_ASSIGNABLE:
                 return TRUE;
-        case HD_SCSI_NOT_ASSIGNABLE:
+        case HD_SCSI_NOT_ASSIGNABLE: {
+                g_autofree char *show =
+                    hd_hint_usb_scsi(ctx, HD_HINT_SCSI_SHOW, label ? label : dev->name);
                 g_set_error(error, HD_ERROR, HD_ERROR_NOT_SUPPORTED,
                             "%s has no sg node: scsi-generic passes /dev/sgN, which the sg module "
                             "makes; modprobe sg (and echo sg > /etc/modules-load.d/sg.conf for "
-                            "the next boots), then hostdev scsi show %s",
-                            who, label ? label : dev->name);
+                            "the next boots), then %s",
+                            who, show);
                 return FALSE;
+        }
         case HD_SCSI_REFUSED:
                 if (dev->root) {
                         g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
@@ -789,19 +794,39 @@ gboolean hd_scsi_check(HdCtx *ctx, const HdScsiDevice *dev, const char *label,
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                             "%s: %s; unmount it, swapoff, or take it out of its volume group, "
                             "multipath map or array first, or pass %s",
-                            who, dev->reason, hd_hint_option(ctx, HD_HINT_FORCE));
+                            who, dev->reason, hd_hint_option(ctx, HD_HINT_GUEST_FORCE));
                 return FALSE;
         case HD_SCSI_IN_USE:
                 if (opts->force || opts->shareable)
                         return TRUE;
-                g_set_error(
-                    error, HD_ERROR, HD_ERROR_BUSY,
-                    "%s is in use, %s; one owner at a time: stop it first, or pass --shareable "
-                    "when every VM that has the LUN shares it (cluster disks), or %s",
-                    who, dev->reason, hd_hint_option(ctx, HD_HINT_FORCE));
+                g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
+                            "%s is in use, %s; one owner at a time: stop it first, or pass %s "
+                            "when every VM that has the LUN shares it (cluster disks), or %s",
+                            who, dev->reason, hd_hint_option(ctx, HD_HINT_GUEST_SHAREABLE),
+                            hd_hint_option(ctx, HD_HINT_GUEST_FORCE));
                 return FALSE;
         }
         return FALSE;
+}
+
+GPtrArray *hd_scsi_guest_warnings(const HdScsiSpec *spec, const HdScsiDevice *dev)
+{
+        GPtrArray *w = g_ptr_array_new_with_free_func(g_free);
+
+        if (spec->kind == HD_SCSI_SPEC_HCTL)
+                g_ptr_array_add(
+                    w, g_strdup_printf("%s names the LUN by its adapter number "
+                                       "(host%u), which changes at reboot and "
+                                       "hotplug; name it by %s%s",
+                                       spec->text, dev->address.host, dev->wwid ? "its WWID: " : "",
+                                       dev->wwid ? dev->wwid : "a /dev/disk/by-id name"));
+        if (dev->verdict != HD_SCSI_ASSIGNABLE)
+                g_ptr_array_add(w,
+                                g_strdup_printf("%s is %s (%s), passed as asked", dev->name,
+                                                hd_scsi_verdict_name(dev->verdict), dev->reason));
+        for (guint k = 0; k < dev->warnings->len; k++)
+                g_ptr_array_add(w, g_strdup(dev->warnings->pdata[k]));
+        return w;
 }
 
 char *hd_scsi_hostdev_xml(const HdScsiDevice *dev, const HdScsiGuestOptions *opts, guint indent)

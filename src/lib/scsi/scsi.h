@@ -145,6 +145,11 @@ typedef struct {
 gboolean hd_scsi_check(HdCtx *ctx, const HdScsiDevice *dev, const char *label,
                        const HdScsiGuestOptions *opts, GError **error);
 
+/* The warnings of giving @dev, named by @spec, to a guest (char*, new array): a spec by
+ * H:C:T:L (the adapter number changes), a verdict passed by force or shareable, and the LUN's
+ * own warnings. The CLI's xml and qemu-args and the agent's GET /v1/scsi/{wwid}/xml share it. */
+GPtrArray *hd_scsi_guest_warnings(const HdScsiSpec *spec, const HdScsiDevice *dev);
+
 /* libvirt's element for @dev (resolved now): <hostdev mode='subsystem' type='scsi'
  * managed='no' rawio='yes'> with <adapter name='scsi_hostH'/> and <address bus='C' target='T'
  * unit='L'/>; <readonly/>, <shareable/> by @opts. Indented by @indent spaces. */

@@ -98,3 +98,10 @@ void hd_usb_json_add_device(JsonBuilder *b, const HdUsbDevice *dev)
         hd_json_add_string_list(b, "host_use", dev->host_use);
         json_builder_end_object(b);
 }
+
+void hd_usb_json_add_guest_xml(JsonBuilder *b, const char *xml, GPtrArray *warnings)
+{
+        json_builder_set_member_name(b, "hostdev_xml");
+        json_builder_add_string_value(b, xml);
+        hd_json_add_string_list(b, "warnings", warnings);
+}

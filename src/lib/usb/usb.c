@@ -7,6 +7,7 @@
 #include "address.h"
 #include "fileio.h"
 #include "hd-error.h"
+#include "hint.h"
 #include "macros.h"
 #include "parse.h"
 #include "usage.h"
@@ -868,8 +869,8 @@ static void append_pick(GString *s, const HdUsbDevice *d, const char *command)
         g_string_append_printf(s, "%s %s", command, d->port_path);
 }
 
-HdUsbDevice *hd_usb_resolve(GPtrArray *devices, const HdUsbSpec *spec, const char *command,
-                            GError **error)
+HdUsbDevice *hd_usb_resolve(HdCtx *ctx, GPtrArray *devices, const HdUsbSpec *spec,
+                            const char *command, GError **error)
 {
         g_autoptr(GPtrArray) found = g_ptr_array_new();
         g_autofree char *text = hd_usb_spec_format(spec);
@@ -889,14 +890,14 @@ HdUsbDevice *hd_usb_resolve(GPtrArray *devices, const HdUsbSpec *spec, const cha
         if (found->len == 1)
                 return found->pdata[0];
         if (found->len == 0) {
+                g_autofree char *list = hd_hint_usb_scsi(ctx, HD_HINT_USB_LIST, NULL);
                 g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
-                            "no USB device %s on this host%s; hostdev usb list shows the "
-                            "devices present",
-                            text,
+                            "no USB device %s on this host%s; %s shows the devices present", text,
                             spec->kind == HD_USB_SPEC_PORT ? " (nothing is plugged into that port)"
                             : spec->serial                 ? " (no device with that vendor:product "
                                                              "has that serial)"
-                                                           : "");
+                                                           : "",
+                            list);
                 return NULL;
         }
         {
@@ -914,7 +915,9 @@ HdUsbDevice *hd_usb_resolve(GPtrArray *devices, const HdUsbSpec *spec, const cha
 
 /* ---------------------------------------------------------------- guest configuration */
 
-gboolean hd_usb_guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opts, GError **error)
+/* @force_word: how the caller asks for force */
+static gboolean guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opts,
+                            const char *force_word, GError **error)
 {
         g_autoptr(GString) s = NULL;
 
@@ -935,9 +938,41 @@ gboolean hd_usb_guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opt
         for (guint i = 0; i < dev->reasons->len; i++)
                 g_string_append_printf(s, "%s%s", i ? "; " : "", (char *)dev->reasons->pdata[i]);
         if (dev->forceable)
-                g_string_append(s, "; --force gives it to the VM all the same");
+                g_string_append_printf(s, "; %s gives it to the VM all the same", force_word);
         g_set_error_literal(error, HD_ERROR, HD_ERROR_REFUSED, s->str);
         return FALSE;
+}
+
+gboolean hd_usb_guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opts, GError **error)
+{
+        return guest_check(dev, opts, "--force", error);
+}
+
+gboolean hd_usb_guest_prepare(HdCtx *ctx, GPtrArray *devices, const HdUsbSpec *spec,
+                              const HdUsbGuestOptions *opts, const char *command,
+                              HdUsbGuestDevice *out, GPtrArray *warnings, GError **error)
+{
+        HdUsbDevice *dev = hd_usb_resolve(ctx, devices, spec, command, error);
+        guint same = 0;
+
+        if (!dev || !guest_check(dev, opts, hd_hint_option(ctx, HD_HINT_GUEST_FORCE), error))
+                return FALSE;
+        for (guint k = 0; k < devices->len; k++) {
+                const HdUsbDevice *o = devices->pdata[k];
+                same += !o->root_hub && o->vendor_id == dev->vendor_id &&
+                        o->product_id == dev->product_id;
+        }
+        *out = (HdUsbGuestDevice){
+            .dev = dev,
+            .kind = spec->kind,
+            .unique_ids = same == 1,
+            .serial_given = spec->serial != NULL,
+        };
+        if (dev->forceable && strcmp(dev->verdict, "ready") != 0 && warnings)
+                g_ptr_array_add(warnings,
+                                g_strdup_printf("%s: given with force although %s", dev->port_path,
+                                                (char *)dev->reasons->pdata[0]));
+        return TRUE;
 }
 
 /* Whether the configuration must pin the device to where it is now. */

@@ -151,11 +151,12 @@ char *hd_usb_spec_format(const HdUsbSpec *spec);
 /* Whether @serial can be typed as a spec's serial (the rule above). */
 gboolean hd_usb_serial_is_typeable(const char *serial);
 
-/* The device of @devices @spec names (borrowed), or NULL: NOT_FOUND (naming hostdev usb list)
+/* The device of @devices @spec names (borrowed), or NULL: NOT_FOUND (naming where the devices
+ * are listed, in @ctx's words: hint.h)
  * or INVALID_ARGUMENT for a vendor:product several devices have, listing each with the
  * command that picks it (@command "hostdev usb show"). Root hubs are never picked: they have
  * no port path, and vendor:product (and the serial, the controller's address) skip them. */
-HdUsbDevice *hd_usb_resolve(GPtrArray *devices, const HdUsbSpec *spec, const char *command,
+HdUsbDevice *hd_usb_resolve(HdCtx *ctx, GPtrArray *devices, const HdUsbSpec *spec, const char *command,
                             GError **error);
 
 /* Guest configuration. */
@@ -181,6 +182,14 @@ typedef struct {
  * ready, or forceable and @opts->force. FAILED when hd_usb_evaluate() has not decided it. */
 gboolean hd_usb_guest_check(const HdUsbDevice *dev, const HdUsbGuestOptions *opts, GError **error);
 
+/* Resolve @spec among @devices (hd_usb_scan() + hd_usb_evaluate()) for a guest, check its
+ * verdict (as hd_usb_guest_check(), saying force in @ctx's words: hint.h) and fill @out: how the configuration must name it. A device
+ * given with @opts->force although the host uses it gets a warning in @warnings (char*). The
+ * CLI's xml and qemu-args and the agent's GET /v1/usb/{spec}/xml share it. */
+gboolean hd_usb_guest_prepare(HdCtx *ctx, GPtrArray *devices, const HdUsbSpec *spec,
+                              const HdUsbGuestOptions *opts, const char *command,
+                              HdUsbGuestDevice *out, GPtrArray *warnings, GError **error);
+
 /* libvirt <hostdev mode='subsystem' type='usb' managed='no'> elements, one per device:
  * <vendor/><product/> (libvirt finds the device at each start, wherever it is plugged) when
  * the vendor:product is unique on the host; otherwise (named by serial or port among identical
@@ -199,3 +208,7 @@ char **hd_usb_guest_qemu_args(const HdUsbGuestDevice *devs, guint n, const HdUsb
 
 /* The JSON object of @dev (usb-json.c; docs/json.md "hostdev usb list --json"). */
 void hd_usb_json_add_device(JsonBuilder *b, const HdUsbDevice *dev);
+/* The members of a guest configuration answer (`hostdev usb xml --json`, GET
+ * /v1/usb/{spec}/xml): "hostdev_xml" (@xml) and "warnings" (@warnings, char*), into an open
+ * object. */
+void hd_usb_json_add_guest_xml(JsonBuilder *b, const char *xml, GPtrArray *warnings);
