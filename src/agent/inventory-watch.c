@@ -502,44 +502,65 @@ GBytes *hd_watch_get_groups_json(HdWatch *w, GError **error)
         return w->groups_json;
 }
 
+typedef void (*AddItem)(JsonBuilder *b, gconstpointer item);
+
+/* A member of an on-demand answer: @items as an array, each through @add. */
+static void add_items(JsonBuilder *b, const char *member, GPtrArray *items, AddItem add)
+{
+        json_builder_set_member_name(b, member);
+        json_builder_begin_array(b);
+        for (guint i = 0; i < items->len; i++)
+                add(b, items->pdata[i]);
+        json_builder_end_array(b);
+}
+
+/* An on-demand answer of the current generation (mdev, USB, SCSI: read when first asked, not
+ * with the PCI scan), kept in *@slot until the generation moves: {"generation", @member: @items,
+ * [@member2: @items2]}. */
+static GBytes *cache_answer(HdWatch *w, GBytes **slot, const char *member, GPtrArray *items,
+                            AddItem add, const char *member2, GPtrArray *items2, AddItem add2)
+{
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        char *text;
+
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "generation");
+        json_builder_add_int_value(b, (gint64)w->generation);
+        add_items(b, member, items, add);
+        if (member2)
+                add_items(b, member2, items2, add2);
+        json_builder_end_object(b);
+        text = hd_json_to_string(b, FALSE);
+        *slot = g_bytes_new_take(text, strlen(text));
+        return *slot;
+}
+
+/* The answer in *@slot when the inventory is current and it was made for this generation;
+ * NULL when it is to be made (FALSE in *@ok with @error when the inventory is unreadable). */
+static GBytes *cached_answer(HdWatch *w, GBytes **slot, gboolean *ok, GError **error)
+{
+        recheck_facts(w);
+        *ok = ensure_inventory(w, error);
+        return *ok ? *slot : NULL;
+}
+
 /* The mdev answer of the current generation: parents with their types and capacity, and the
  * instances, read when first asked (not with the PCI scan: most hosts have none). */
 GBytes *hd_watch_get_mdev_json(HdWatch *w, GError **error)
 {
         g_autoptr(GPtrArray) parents = NULL;
         g_autoptr(GPtrArray) mdevs = NULL;
-        g_autoptr(JsonBuilder) b = NULL;
-        char *text;
+        GBytes *cached;
+        gboolean ok;
 
-        recheck_facts(w);
-        if (!ensure_inventory(w, error))
+        if ((cached = cached_answer(w, &w->mdev_json, &ok, error)) || !ok)
+                return cached;
+        if (!(parents = hd_mdev_list_parents(w->agent->ctx, error)) ||
+            !(mdevs = hd_mdev_list(w->agent->ctx, error)))
                 return NULL;
-        if (w->mdev_json)
-                return w->mdev_json;
-        parents = hd_mdev_list_parents(w->agent->ctx, error);
-        if (!parents)
-                return NULL;
-        mdevs = hd_mdev_list(w->agent->ctx, error);
-        if (!mdevs)
-                return NULL;
-        b = json_builder_new();
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "generation");
-        json_builder_add_int_value(b, (gint64)w->generation);
-        json_builder_set_member_name(b, "parents");
-        json_builder_begin_array(b);
-        for (guint i = 0; i < parents->len; i++)
-                hd_json_add_mdev_parent(b, parents->pdata[i]);
-        json_builder_end_array(b);
-        json_builder_set_member_name(b, "mdevs");
-        json_builder_begin_array(b);
-        for (guint i = 0; i < mdevs->len; i++)
-                hd_json_add_mdev(b, mdevs->pdata[i]);
-        json_builder_end_array(b);
-        json_builder_end_object(b);
-        text = hd_json_to_string(b, FALSE);
-        w->mdev_json = g_bytes_new_take(text, strlen(text));
-        return w->mdev_json;
+        return cache_answer(w, &w->mdev_json, "parents", parents,
+                            (AddItem)hd_json_add_mdev_parent, "mdevs", mdevs,
+                            (AddItem)hd_json_add_mdev);
 }
 
 /* The USB answer of the current generation: every device with its verdict (`hostdev usb list
@@ -549,31 +570,16 @@ GBytes *hd_watch_get_mdev_json(HdWatch *w, GError **error)
 GBytes *hd_watch_get_usb_json(HdWatch *w, GError **error)
 {
         g_autoptr(GPtrArray) devices = NULL;
-        g_autoptr(JsonBuilder) b = NULL;
-        char *text;
+        GBytes *cached;
+        gboolean ok;
 
-        recheck_facts(w);
-        if (!ensure_inventory(w, error))
-                return NULL;
-        if (w->usb_json)
-                return w->usb_json;
-        devices = hd_usb_scan(w->agent->ctx, error);
-        if (!devices)
+        if ((cached = cached_answer(w, &w->usb_json, &ok, error)) || !ok)
+                return cached;
+        if (!(devices = hd_usb_scan(w->agent->ctx, error)))
                 return NULL;
         hd_usb_evaluate(w->agent->ctx, devices);
-        b = json_builder_new();
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "generation");
-        json_builder_add_int_value(b, (gint64)w->generation);
-        json_builder_set_member_name(b, "devices");
-        json_builder_begin_array(b);
-        for (guint i = 0; i < devices->len; i++)
-                hd_usb_json_add_device(b, devices->pdata[i]);
-        json_builder_end_array(b);
-        json_builder_end_object(b);
-        text = hd_json_to_string(b, FALSE);
-        w->usb_json = g_bytes_new_take(text, strlen(text));
-        return w->usb_json;
+        return cache_answer(w, &w->usb_json, "devices", devices, (AddItem)hd_usb_json_add_device,
+                            NULL, NULL, NULL);
 }
 
 /* The SCSI answer of the current generation: every LUN with its verdict (`hostdev scsi list
@@ -581,30 +587,15 @@ GBytes *hd_watch_get_usb_json(HdWatch *w, GError **error)
 GBytes *hd_watch_get_scsi_json(HdWatch *w, GError **error)
 {
         g_autoptr(GPtrArray) luns = NULL;
-        g_autoptr(JsonBuilder) b = NULL;
-        char *text;
+        GBytes *cached;
+        gboolean ok;
 
-        recheck_facts(w);
-        if (!ensure_inventory(w, error))
+        if ((cached = cached_answer(w, &w->scsi_json, &ok, error)) || !ok)
+                return cached;
+        if (!(luns = hd_scsi_list(w->agent->ctx, error)))
                 return NULL;
-        if (w->scsi_json)
-                return w->scsi_json;
-        luns = hd_scsi_list(w->agent->ctx, error);
-        if (!luns)
-                return NULL;
-        b = json_builder_new();
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "generation");
-        json_builder_add_int_value(b, (gint64)w->generation);
-        json_builder_set_member_name(b, "luns");
-        json_builder_begin_array(b);
-        for (guint i = 0; i < luns->len; i++)
-                hd_json_add_scsi_device(b, luns->pdata[i]);
-        json_builder_end_array(b);
-        json_builder_end_object(b);
-        text = hd_json_to_string(b, FALSE);
-        w->scsi_json = g_bytes_new_take(text, strlen(text));
-        return w->scsi_json;
+        return cache_answer(w, &w->scsi_json, "luns", luns, (AddItem)hd_json_add_scsi_device,
+                            NULL, NULL, NULL);
 }
 
 void hd_watch_get_counts(HdWatch *w, int *n_devices, int *n_groups)
