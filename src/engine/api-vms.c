@@ -241,12 +241,24 @@ static void add_devices(HdEngine *e, HdHttpRequest *req, const char *id)
         respond_vm(e, req, HD_HTTP_OK, id);
 }
 
+/* After a device or mdev went from VM @id: when that took its last one on @before's host, the
+ * VM is no longer pinned there and its definition on that host goes (best effort). */
+static void forget_if_unpinned(HdEngine *e, const char *id, const HdVm *before)
+{
+        g_autoptr(HdVm) after = hd_store_vm_get(e->store, id, NULL);
+        g_autofree char *path = NULL;
+
+        if (!before || !before->host_id || !after || after->host_id)
+                return;
+        path = g_strconcat("/v1/vms/", id, NULL);
+        hd_sync_agent_call(e->sync, before->host_id, "DELETE", path, NULL, ignore_reply, NULL);
+}
+
 static void remove_device(HdEngine *e, HdHttpRequest *req, const char *id, const char *address)
 {
         g_autoptr(GError) error = NULL;
         g_autofree char *object = vm_object(e, id);
         g_autoptr(HdVm) before = NULL;
-        g_autoptr(HdVm) after = NULL;
         char addr[13];
 
         if (!hd_api_no_members(e, req, "vm.devices.remove", object, "vm.devices.remove"))
@@ -260,13 +272,7 @@ static void remove_device(HdEngine *e, HdHttpRequest *req, const char *id, const
         if (!hd_store_vm_device_remove(e->store, id, addr, &error))
                 return hd_api_refuse(e, req, "vm.devices.remove", object, error);
         hd_engine_event(e, hd_api_caller(req), "vm.devices.remove", object, "ok", addr);
-        after = hd_store_vm_get(e->store, id, NULL);
-        if (before && before->host_id && after && !after->host_id) {
-                /* unpinned: its definition on the old host goes (best effort) */
-                g_autofree char *path = g_strconcat("/v1/vms/", id, NULL);
-                hd_sync_agent_call(e->sync, before->host_id, "DELETE", path, NULL, ignore_reply,
-                                   NULL);
-        }
+        forget_if_unpinned(e, id, before);
         respond_vm(e, req, HD_HTTP_OK, id);
 }
 
@@ -295,7 +301,6 @@ static void remove_mdev(HdEngine *e, HdHttpRequest *req, const char *id, const c
         g_autoptr(GError) error = NULL;
         g_autofree char *object = vm_object(e, id);
         g_autoptr(HdVm) before = NULL;
-        g_autoptr(HdVm) after = NULL;
 
         if (!hd_api_no_members(e, req, "vm.mdevs.remove", object, "vm.mdevs.remove"))
                 return;
@@ -308,13 +313,7 @@ static void remove_mdev(HdEngine *e, HdHttpRequest *req, const char *id, const c
         if (!hd_store_vm_mdev_remove(e->store, id, uuid, &error))
                 return hd_api_refuse(e, req, "vm.mdevs.remove", object, error);
         hd_engine_event(e, hd_api_caller(req), "vm.mdevs.remove", object, "ok", uuid);
-        after = hd_store_vm_get(e->store, id, NULL);
-        if (before && before->host_id && after && !after->host_id) {
-                /* unpinned: its definition on the old host goes (best effort) */
-                g_autofree char *path = g_strconcat("/v1/vms/", id, NULL);
-                hd_sync_agent_call(e->sync, before->host_id, "DELETE", path, NULL, ignore_reply,
-                                   NULL);
-        }
+        forget_if_unpinned(e, id, before);
         respond_vm(e, req, HD_HTTP_OK, id);
 }
 
