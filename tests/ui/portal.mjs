@@ -159,6 +159,10 @@ async function newPage(browser) {
 // axe is evaluated through the driver (not a <script> the page's CSP would refuse).
 const axeSource = fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules/axe-core/axe.min.js'), 'utf8');
 async function shot(page, name) {
+  // CSS transitions (PatternFly fades a field's error text in) end first: axe measures the
+  // colours as they are drawn, and a colour caught mid-fade fails color-contrast on a loaded machine
+  await page.waitForFunction(() => document.getAnimations()
+    .every((a) => !(a instanceof CSSTransition) || a.playState !== 'running'), null, {timeout: 10000});
   await page.screenshot({path: path.join(logs, `${name}.png`), fullPage: true});
   if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource + ';0');
   const {bad, passes} = await page.evaluate(async () => {
