@@ -9,6 +9,7 @@
 
 #include <glib/gstdio.h>
 
+#include "strarray.h"
 #include "testlib.h"
 
 #define GPU "0000:01:00.0"
@@ -302,6 +303,24 @@ static void test_root_disk_refused(void)
         assert_driver(fx, NVME, "nvme");
 }
 
+/* Stacks device-mapper node dm-0 (named @name, uuid @uuid) on the desktop's NVMe partition. */
+static void add_dm_holder(HdTestFixture *fx, const char *name, const char *uuid)
+{
+        g_autofree char *holders = hd_test_path(fx, "sys/class/block/nvme0n1p2/holders");
+        g_autofree char *dm = hd_test_path(fx, "sys/class/block/dm-0/dm");
+        g_autofree char *name_path = g_build_filename(dm, "name", NULL);
+        g_autofree char *uuid_path = g_build_filename(dm, "uuid", NULL);
+        g_autofree char *link = g_build_filename(holders, "dm-0", NULL);
+        g_autofree char *name_nl = g_strdup_printf("%s\n", name);
+        g_autofree char *uuid_nl = g_strdup_printf("%s\n", uuid);
+
+        g_assert_cmpint(g_mkdir_with_parents(holders, 0755), ==, 0);
+        g_assert_cmpint(g_mkdir_with_parents(dm, 0755), ==, 0);
+        g_assert_true(g_file_set_contents(name_path, name_nl, -1, NULL));
+        g_assert_true(g_file_set_contents(uuid_path, uuid_nl, -1, NULL));
+        g_assert_cmpint(symlink("../../dm-0", link), ==, 0);
+}
+
 static void test_mounted_data_disk_needs_force(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
@@ -314,17 +333,7 @@ static void test_mounted_data_disk_needs_force(void)
         g_assert_true(g_file_set_contents(mounts, "/dev/sda1 / ext4 rw 0 0\n"
                                                   "/dev/mapper/data /data xfs rw 0 0\n",
                                           -1, NULL));
-        {
-                g_autofree char *holders =
-                        hd_test_path(fx, "sys/class/block/nvme0n1p2/holders");
-                g_autofree char *dm = hd_test_path(fx, "sys/class/block/dm-0/dm");
-                g_autofree char *name = hd_test_path(fx, "sys/class/block/dm-0/dm/name");
-                g_autofree char *link = g_build_filename(holders, "dm-0", NULL);
-                g_assert_cmpint(g_mkdir_with_parents(holders, 0755), ==, 0);
-                g_assert_cmpint(g_mkdir_with_parents(dm, 0755), ==, 0);
-                g_assert_true(g_file_set_contents(name, "data\n", -1, NULL));
-                g_assert_cmpint(symlink("../../dm-0", link), ==, 0);
-        }
+        add_dm_holder(fx, "data", "CRYPT-LUKS2-0123-data");
         ctx = hd_test_ctx_new(fx);
         r = detach(ctx, NVME, FALSE, 0, &error);
         g_assert_null(r);
@@ -332,6 +341,43 @@ static void test_mounted_data_disk_needs_force(void)
         g_assert_nonnull(strstr(error->message, "/dev/mapper/data on /data"));
         g_assert_nonnull(strstr(error->message, "--force"));
         g_clear_error(&error);
+        r = detach(ctx, NVME, FALSE, 1, &error);
+        g_assert_no_error(error);
+        assert_driver(fx, NVME, "vfio-pci");
+}
+
+/* An LVM volume group on the NVMe with nothing mounted (a VM's disks are logical volumes, or
+ * the group is merely active): mounts alone say the disk is free, the holders say it is not. */
+static void test_lvm_disk_needs_force(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        g_autoptr(GError) error = NULL;
+        g_autofree char *mounts = hd_test_path(fx, "proc/mounts");
+        g_autoptr(HdCtx) ctx = NULL;
+        g_autoptr(HdBindReport) r = NULL;
+
+        g_assert_true(g_file_set_contents(mounts, "/dev/sda1 / ext4 rw 0 0\n", -1, NULL));
+        add_dm_holder(fx, "vg0-vms", "LVM-k3PZs4Hn0e6xGmVq2Fh1aB9cDeFgHiJkLmNoPqRsTuVwXyZ012345");
+        ctx = hd_test_ctx_new(fx);
+        {
+                /* what `show` and `list` say the host does with it */
+                HdAddress addr = hd_test_address(NVME);
+                g_autoptr(HdDevice) dev = hd_device_load(ctx, &addr, HD_FIELD_USERS, NULL);
+                g_autoptr(GPtrArray) uses = hd_usage_describe(ctx, dev);
+
+                g_assert_nonnull(uses);
+                g_assert_true(hd_str_array_contains(uses, "/dev/nvme0n1p2 is under dm-0 (LVM "
+                                                          "vg0-vms)"));
+        }
+        r = detach(ctx, NVME, FALSE, 0, &error);
+        g_assert_null(r);
+        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
+        g_assert_nonnull(strstr(error->message, "0000:02:00.0"));
+        g_assert_nonnull(strstr(error->message, "dm-0 (LVM vg0-vms)"));
+        g_assert_nonnull(strstr(error->message, "vgchange -an"));
+        g_assert_nonnull(strstr(error->message, "--force"));
+        g_clear_error(&error);
+        assert_driver(fx, NVME, "nvme");
         r = detach(ctx, NVME, FALSE, 1, &error);
         g_assert_no_error(error);
         assert_driver(fx, NVME, "vfio-pci");
@@ -733,6 +779,7 @@ int main(int argc, char **argv)
         g_test_add_func("/bind/refuse/sriov-pf", test_sriov_pf_with_vfs);
         g_test_add_func("/bind/refuse/root-disk", test_root_disk_refused);
         g_test_add_func("/bind/refuse/mounted-data", test_mounted_data_disk_needs_force);
+        g_test_add_func("/bind/refuse/lvm-unmounted", test_lvm_disk_needs_force);
         g_test_add_func("/bind/refuse/boot-vga", test_boot_vga);
         g_test_add_func("/bind/refuse/no-iommu", test_no_iommu);
         g_test_add_func("/bind/refuse/not-found", test_not_found);

@@ -25,6 +25,7 @@
 #include "journal.h"
 #include "lock.h"
 #include "persist.h"
+#include "strarray.h"
 #include "usage.h"
 
 #define VFIO_DRIVER "vfio-pci"
@@ -399,39 +400,53 @@ static void check_gpu_clients(HdCtx *ctx, const HdDevice *dev, const char *d, gu
                hd_hint_option(ctx, HD_HINT_FORCE_TWICE));
 }
 
+/* What the host does with the controller's disks (usage.h, HdBlockUse): mounts and swap, and
+ * what is stacked on them even with nothing mounted (an LVM volume group a VM's disks live on,
+ * an md array, a multipath map, a dm-crypt mapping): unbinding the controller pulls the disks
+ * out from under all of them. The root filesystem is never overridable. */
 static void check_storage(HdCtx *ctx, const HdDevice *dev, const char *d, guint force,
                           GString *msg)
 {
         g_autoptr(GPtrArray) uses = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) holders = g_ptr_array_new_with_free_func(g_free);
+        g_autofree char *list = NULL;
         gboolean is_root = FALSE;
-        g_autoptr(GString) list = g_string_new(NULL);
 
         for (guint i = 0; i < dev->blockdevs->len; i++) {
-                g_autoptr(GPtrArray) u = hd_usage_blockdev(ctx, dev->blockdevs->pdata[i], &is_root);
-                for (guint k = 0; u && k < u->len; k++) {
-                        gboolean dup = FALSE;
-                        for (guint m = 0; m < uses->len; m++)
-                                if (strcmp(uses->pdata[m], u->pdata[k]) == 0)
-                                        dup = TRUE;
-                        if (!dup)
-                                g_ptr_array_add(uses, g_strdup(u->pdata[k]));
-                }
+                g_autoptr(HdBlockUse) u = hd_usage_blockdev_full(ctx, dev->blockdevs->pdata[i]);
+
+                for (guint k = 0; k < u->uses->len; k++)
+                        hd_str_array_add_unique(uses, u->uses->pdata[k]);
+                for (guint k = 0; k < u->holders->len; k++)
+                        hd_str_array_add_unique(holders, u->holders->pdata[k]);
+                is_root |= u->root;
         }
-        if (uses->len == 0)
+        if (uses->len == 0 && holders->len == 0)
                 return;
-        for (guint i = 0; i < uses->len; i++)
-                g_string_append_printf(list, "%s%s", i ? ", " : "", (char *)uses->pdata[i]);
-        /* The root filesystem is not overridable: the host would lose itself mid-command. */
-        if (is_root)
+        if (is_root) {
+                /* The root filesystem is not overridable: the host would lose itself mid-command. */
+                list = hd_str_array_join(uses, ", ");
                 refuse(msg,
                        "%s holds the host's root filesystem (%s): the host cannot run without "
                        "it; pass through another controller",
-                       d, list->str);
-        else if (force < 1)
+                       d, list);
+        } else if (force >= 1) {
+                return;
+        } else if (uses->len) {
+                list = hd_str_array_join(uses, ", ");
                 refuse(msg,
                        "%s holds filesystems or swap in use (%s); unmount them (or swapoff) "
                        "first, or pass %s",
-                       d, list->str, hd_hint_option(ctx, HD_HINT_FORCE));
+                       d, list, hd_hint_option(ctx, HD_HINT_FORCE));
+        } else {
+                list = hd_str_array_join(holders, ", ");
+                refuse(msg,
+                       "%s holds disks the host has stacked block devices on (%s), with nothing "
+                       "mounted; deactivate them first (LVM: vgchange -an VG; md: mdadm --stop "
+                       "/dev/mdN; multipath: multipath -f MAP; dm-crypt: cryptsetup close NAME), "
+                       "or pass %s",
+                       d, list, hd_hint_option(ctx, HD_HINT_FORCE));
+        }
 }
 
 static gboolean check_detach(HdCtx *ctx, GArray *plan, guint force, GError **error)

@@ -9,6 +9,7 @@
 #include "parse.h"
 #include "bind.h" /* HdDeviceState: the lifecycle bind.h documents */
 #include "state.h"
+#include "strarray.h"
 #include "usage.h"
 
 static const char *const group_state_names[] = {
@@ -211,10 +212,8 @@ void hd_state_apply_device(HdDevice *dev, const HdStateFacts *f)
         /* only a device on a host driver can be in the host's use (a route, a mount) */
         if (uses && uses->len > 0 && is_endpoint(dev) &&
             dev->state == HD_DEVICE_STATE_HOST_DRIVER) {
-                g_autoptr(GString) s = g_string_new("the host uses it: ");
-                for (guint i = 0; i < uses->len; i++)
-                        g_string_append_printf(s, "%s%s", i ? ", " : "", (char *)uses->pdata[i]);
-                dev->host_need = g_string_free(g_steal_pointer(&s), FALSE);
+                g_autofree char *list = hd_str_array_join(uses, ", ");
+                dev->host_need = g_strconcat("the host uses it: ", list, NULL);
         } else if (dev->sriov_numvfs > 0 && dev->state == HD_DEVICE_STATE_HOST_DRIVER) {
                 /* detach refuses it (bind.c): the VFs hang off the PF's driver */
                 dev->host_need = g_strdup_printf("an SR-IOV physical function with %d VFs "

@@ -646,11 +646,16 @@ static void add_netdev_sentence(ProcTables *t, const char *ifname, GPtrArray *ou
 
 static void add_blockdev_sentences(ProcTables *t, const char *blockdev, GPtrArray *out)
 {
-        gboolean is_root = FALSE;
-        g_autoptr(GPtrArray) uses = blockdev_use(t, blockdev, &is_root);
+        g_autoptr(HdBlockUse) use = blockdev_use_full(t, blockdev);
 
-        for (guint j = 0; uses && j < uses->len; j++)
-                g_ptr_array_add(out, g_strdup(uses->pdata[j]));
+        for (guint j = 0; j < use->uses->len; j++)
+                g_ptr_array_add(out, g_strdup(use->uses->pdata[j]));
+        /* nothing mounted, but an LVM group, md array, multipath map or dm-crypt mapping is
+         * stacked on it: the host uses it all the same (bind.c's storage check refuses it) */
+        if (use->uses->len == 0)
+                for (guint j = 0; j < use->holders->len; j++)
+                        g_ptr_array_add(out, g_strdup_printf("/dev/%s is under %s", blockdev,
+                                                             (char *)use->holders->pdata[j]));
 }
 
 GPtrArray *hd_usage_group_holders(HdCtx *ctx, int group)

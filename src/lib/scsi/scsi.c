@@ -11,6 +11,7 @@
 #include "hint.h"
 #include "parse.h"
 #include "scsi.h"
+#include "strarray.h"
 #include "usage.h"
 
 /* ------------------------------------------------------------------ names and the grammar */
@@ -359,14 +360,6 @@ static char *child_named(HdCtx *ctx, const char *dir, const char *sub, const cha
         return NULL;
 }
 
-static void add_unique(GPtrArray *a, const char *s)
-{
-        for (guint i = 0; i < a->len; i++)
-                if (strcmp(a->pdata[i], s) == 0)
-                        return;
-        g_ptr_array_add(a, g_strdup(s));
-}
-
 /* Where the LUN sits: the adapter (the hostN nearest to it) and the PCI function above it. */
 static void load_place(HdCtx *ctx, HdScsiDevice *dev, const char *link)
 {
@@ -459,9 +452,9 @@ static void load_block(HdCtx *ctx, HdScsiDevice *dev, GHashTable *by_id)
                 g_autoptr(HdBlockUse) u = hd_usage_blockdev_full(ctx, name);
 
                 for (guint k = 0; k < u->uses->len; k++)
-                        add_unique(dev->host_use, u->uses->pdata[k]);
+                        hd_str_array_add_unique(dev->host_use, u->uses->pdata[k]);
                 for (guint k = 0; k < u->holders->len; k++)
-                        add_unique(dev->holders, u->holders->pdata[k]);
+                        hd_str_array_add_unique(dev->holders, u->holders->pdata[k]);
                 dev->root |= u->root;
         }
 }
@@ -514,19 +507,10 @@ static void load_holders(HdCtx *ctx, GPtrArray *devs)
         }
 }
 
-static char *joined(GPtrArray *a)
-{
-        g_autoptr(GString) s = g_string_new(NULL);
-
-        for (guint i = 0; i < a->len; i++)
-                g_string_append_printf(s, "%s%s", i ? ", " : "", (char *)a->pdata[i]);
-        return g_string_free(g_steal_pointer(&s), FALSE);
-}
-
 static void decide(HdScsiDevice *dev)
 {
         if (dev->root) {
-                g_autofree char *uses = joined(dev->host_use);
+                g_autofree char *uses = hd_str_array_join(dev->host_use, ", ");
                 dev->verdict = HD_SCSI_REFUSED;
                 dev->reason = g_strdup_printf("holds the host's root filesystem (%s): the host "
                                               "cannot run without it",
@@ -536,14 +520,14 @@ static void decide(HdScsiDevice *dev)
                 dev->reason = g_strdup("no sg node: scsi-generic passes /dev/sgN, which the sg "
                                        "module makes (modprobe sg)");
         } else if (dev->host_use->len || dev->holders->len) {
-                g_autofree char *uses = joined(dev->host_use);
-                g_autofree char *holders = joined(dev->holders);
+                g_autofree char *uses = hd_str_array_join(dev->host_use, ", ");
+                g_autofree char *holders = hd_str_array_join(dev->holders, ", ");
                 dev->verdict = HD_SCSI_REFUSED;
                 dev->reason = g_strdup_printf("the host uses it: %s%s%s%s", uses,
                                               *uses && *holders ? "; " : "",
                                               *holders ? "held by " : "", holders);
         } else if (dev->held_by->len) {
-                g_autofree char *procs = joined(dev->held_by);
+                g_autofree char *procs = hd_str_array_join(dev->held_by, ", ");
                 dev->verdict = HD_SCSI_IN_USE;
                 dev->reason = g_strdup_printf("held open: %s", procs);
         } else {

@@ -12,6 +12,7 @@
 #include "hd-error.h"
 #include "inventory.h"
 #include "journal.h"
+#include "strarray.h"
 #include "vm.h"
 #include "macros.h"
 #include "vm-record.h"
@@ -223,14 +224,6 @@ gboolean hd_vm_record_drop(HdCtx *ctx, const char *vm, GError **error)
         return records_update(ctx, vm, HD_VM_RECORD_STARTED, NULL, error);
 }
 
-static void add_unique(GPtrArray *list, const char *name)
-{
-        for (guint i = 0; i < list->len; i++)
-                if (strcmp(list->pdata[i], name) == 0)
-                        return;
-        g_ptr_array_add(list, g_strdup(name));
-}
-
 GPtrArray *hd_vm_record_candidates(HdCtx *ctx, const HdAddress *addresses, guint n)
 {
         GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
@@ -243,7 +236,7 @@ GPtrArray *hd_vm_record_candidates(HdCtx *ctx, const HdAddress *addresses, guint
 
                 if (!dev || hd_driver_is_vfio(dev->driver))
                         continue;
-                add_unique(out, hd_address_format(&addresses[i], name));
+                hd_str_array_add_unique(out, hd_address_format(&addresses[i], name));
                 if (dev->iommu_group < 0)
                         continue;
                 members = hd_iommu_group_addresses(ctx, dev->iommu_group);
@@ -252,7 +245,7 @@ GPtrArray *hd_vm_record_candidates(HdCtx *ctx, const HdAddress *addresses, guint
                         g_autoptr(HdDevice) m = hd_device_load(ctx, a, HD_FIELD_DRIVER, NULL);
 
                         if (m && !hd_driver_is_vfio(m->driver))
-                                add_unique(out, hd_address_format(a, name));
+                                hd_str_array_add_unique(out, hd_address_format(a, name));
                 }
         }
         return out;
