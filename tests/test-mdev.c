@@ -642,6 +642,83 @@ static void test_create_defined_device(void)
         g_assert_cmpstr(m->start, ==, "auto");
 }
 
+/* What the udev rule runs at boot: every "auto" definition of the parent that is not active
+ * is created; active ones and "manual" ones are left alone; a broken definition or a kernel
+ * refusal fails that one device only. */
+static void test_start_parent(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("mdev-host");
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) starts = NULL;
+        g_autofree char *manual = hd_test_path(fx, "etc/mdevctl.d/mtty/" NEW_UUID);
+        g_autofree char *broken =
+            hd_test_path(fx, "etc/mdevctl.d/mtty/0b1f2c3d-4e5f-4a6b-8c7d-000000000002");
+        g_autofree char *manual_text = hd_mdev_definition_text("mtty-1", FALSE);
+        gboolean was_active = TRUE;
+        const HdMdevStart *s;
+
+        g_assert_true(g_file_set_contents(manual, manual_text, -1, NULL));
+        g_assert_true(g_file_set_contents(broken, "{\"start\": \"auto\"}", -1, NULL));
+        g_assert_false(exists(fx, "sys/bus/mdev/devices/" DEFINED_UUID));
+
+        starts = hd_mdev_start_parent(ctx, "mtty", &error);
+        g_assert_no_error(error);
+        g_assert_cmpuint(starts->len, ==, 3); /* by UUID */
+        s = starts->pdata[0];
+        g_assert_cmpint(s->outcome, ==, HD_MDEV_START_FAILED);
+        assert_has(s->error, "names no mdev_type");
+        s = starts->pdata[1];
+        g_assert_cmpstr(s->uuid, ==, NEW_UUID);
+        g_assert_cmpint(s->outcome, ==, HD_MDEV_START_MANUAL);
+        g_assert_cmpstr(s->type, ==, "mtty-1");
+        s = starts->pdata[2];
+        g_assert_cmpstr(s->uuid, ==, DEFINED_UUID);
+        g_assert_cmpint(s->outcome, ==, HD_MDEV_START_STARTED);
+        g_assert_cmpstr(hd_mdev_start_outcome_to_string(s->outcome), ==, "started");
+        g_assert_true(exists(fx, "sys/bus/mdev/devices/" DEFINED_UUID));
+        g_assert_false(exists(fx, "sys/bus/mdev/devices/" NEW_UUID));
+        g_clear_pointer(&starts, g_ptr_array_unref);
+
+        /* again: nothing to do, nothing written */
+        {
+                guint writes = hd_ctx_get_write_log(ctx)->len;
+                starts = hd_mdev_start_parent(ctx, "mtty", &error);
+                g_assert_no_error(error);
+                g_assert_cmpint(((HdMdevStart *)starts->pdata[2])->outcome, ==,
+                                HD_MDEV_START_ACTIVE);
+                g_assert_cmpuint(hd_ctx_get_write_log(ctx)->len, ==, writes);
+        }
+        g_clear_pointer(&starts, g_ptr_array_unref);
+
+        /* one device: start after a remove without --persist, then again */
+        g_assert_true(hd_mdev_remove(ctx, DEFINED_UUID, FALSE, &error));
+        g_assert_true(hd_mdev_start(ctx, DEFINED_UUID, &was_active, &error));
+        g_assert_no_error(error);
+        g_assert_false(was_active);
+        g_assert_true(exists(fx, "sys/bus/mdev/devices/" DEFINED_UUID));
+        g_assert_true(hd_mdev_start(ctx, DEFINED_UUID, &was_active, &error));
+        g_assert_true(was_active);
+        /* not defined at all */
+        g_assert_false(hd_mdev_start(ctx, "0b1f2c3d-4e5f-4a6b-8c7d-00000000dead", NULL, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+
+        /* the kernel refuses one: reported for it alone */
+        g_assert_true(hd_mdev_remove(ctx, DEFINED_UUID, FALSE, &error));
+        hd_ctx_set_sim_faults(ctx, "write@" MTTY_CREATE("mtty-1") "=ENOSPC");
+        starts = hd_mdev_start_parent(ctx, "mtty", &error);
+        g_assert_no_error(error);
+        s = starts->pdata[2];
+        g_assert_cmpint(s->outcome, ==, HD_MDEV_START_FAILED);
+        assert_has(s->error, "capacity changed");
+        g_clear_pointer(&starts, g_ptr_array_unref);
+
+        /* a parent the kernel has not registered (yet) */
+        g_assert_null(hd_mdev_start_parent(ctx, "0000:00:1f.0", &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_NOT_FOUND);
+}
+
 static void test_dry_run_writes_nothing(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("mdev-host");
@@ -906,6 +983,67 @@ static void test_cli_create_remove(void)
                         ==, 1);
 }
 
+/* `mdev start` and `mdev start-parent` (what the udev rule runs), and the rule itself. */
+static void test_cli_start_and_rule(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("mdev-host");
+        g_autofree char *out = NULL, *again = NULL, *one = NULL, *rule = NULL, *rule_path = NULL;
+        g_autoptr(JsonNode) n1 = NULL, n2 = NULL, n3 = NULL;
+        JsonObject *o, *m;
+        JsonArray *mdevs;
+
+        g_assert_cmpint(cli(fx, (const char *[]){ "mdev", "start-parent", "mtty", "--json", NULL },
+                            NULL, &out, NULL),
+                        ==, 0);
+        o = json_of(out, &n1);
+        g_assert_cmpstr(json_object_get_string_member(o, "parent"), ==, "mtty");
+        g_assert_false(json_object_get_boolean_member(o, "dry_run"));
+        mdevs = json_object_get_array_member(o, "mdevs");
+        g_assert_cmpuint(json_array_get_length(mdevs), ==, 1);
+        m = json_array_get_object_element(mdevs, 0);
+        g_assert_cmpstr(json_object_get_string_member(m, "uuid"), ==, DEFINED_UUID);
+        g_assert_cmpstr(json_object_get_string_member(m, "type"), ==, "mtty-1");
+        g_assert_cmpstr(json_object_get_string_member(m, "outcome"), ==, "started");
+        g_assert_true(json_object_get_null_member(m, "error"));
+        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "writes")), ==, 1);
+        g_assert_true(exists(fx, "sys/bus/mdev/devices/" DEFINED_UUID));
+
+        g_assert_cmpint(cli(fx, (const char *[]){ "mdev", "start", DEFINED_UUID, "--json", NULL },
+                            NULL, &one, NULL),
+                        ==, 0);
+        o = json_of(one, &n2);
+        g_assert_cmpstr(json_object_get_string_member(o, "uuid"), ==, DEFINED_UUID);
+        g_assert_false(json_object_get_boolean_member(o, "started"));
+
+        /* a refusal makes start-parent fail, so udev logs it */
+        g_assert_cmpint(cli(fx, (const char *[]){ "mdev", "remove", DEFINED_UUID, NULL }, NULL,
+                            NULL, NULL),
+                        ==, 0);
+        g_assert_cmpint(cli(fx, (const char *[]){ "mdev", "start-parent", "mtty", "--json", NULL },
+                            (const char *[]){ "HOSTDEV_SIM_FAIL=write@" MTTY_CREATE("mtty-1")
+                                              "=ENOSPC",
+                                              NULL },
+                            &again, NULL),
+                        ==, 1);
+        o = json_of(again, &n3);
+        m = json_array_get_object_element(json_object_get_array_member(o, "mdevs"), 0);
+        g_assert_cmpstr(json_object_get_string_member(m, "outcome"), ==, "failed");
+        assert_has(json_object_get_string_member(m, "error"), "capacity changed");
+        g_assert_cmpint(cli(fx, (const char *[]){ "mdev", "start", DEFINED_UUID, "--persist",
+                                                  NULL },
+                            NULL, NULL, NULL),
+                        ==, 2);
+
+        /* the rule runs exactly this command, and only where mdevctl's rule does not */
+        rule_path = g_build_filename(g_getenv("HOSTDEV_SOURCE_DIR"), "data",
+                                     "61-hostdev-mdev.rules", NULL);
+        g_assert_true(g_file_get_contents(rule_path, &rule, NULL, NULL));
+        assert_has(rule, "ENV{MDEV_STATE}==\"registered\"");
+        assert_has(rule, "TEST==\"/etc/mdevctl.d/$kernel\"");
+        assert_has(rule, "TEST!=\"/usr/sbin/mdevctl\"");
+        assert_has(rule, "RUN+=\"/usr/bin/hostdev mdev start-parent $kernel\"");
+}
+
 static void test_cli_xml_and_qemu_args(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("mdev-host");
@@ -1028,12 +1166,14 @@ int main(int argc, char **argv)
         g_test_add_func("/mdev/persist-failure-removes-instance",
                         test_persist_failure_removes_instance);
         g_test_add_func("/mdev/create-defined-device", test_create_defined_device);
+        g_test_add_func("/mdev/start-parent", test_start_parent);
         g_test_add_func("/mdev/dry-run-writes-nothing", test_dry_run_writes_nothing);
         g_test_add_func("/mdev/groups-with-mdev-members", test_groups_with_mdev_members);
         g_test_add_func("/mdev/no-iommu-host", test_no_iommu_host);
         g_test_add_func("/mdev/guest-config-strings", test_guest_config_strings);
         g_test_add_func("/mdev/cli-types-and-list-json", test_cli_types_and_list_json);
         g_test_add_func("/mdev/cli-create-remove", test_cli_create_remove);
+        g_test_add_func("/mdev/cli-start-and-rule", test_cli_start_and_rule);
         g_test_add_func("/mdev/cli-xml-and-qemu-args", test_cli_xml_and_qemu_args);
         g_test_add_func("/mdev/cli-groups-list-check", test_cli_groups_list_check);
         return g_test_run();

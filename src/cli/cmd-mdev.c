@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * `hostdev mdev types [PARENT] | list | create PARENT TYPE [--uuid U] [--persist] |
- * remove UUID [--persist]`: mediated devices (mdev.h).
+ * remove UUID [--persist] | start UUID | start-parent PARENT`: mediated devices (mdev.h).
+ * start-parent is what 61-hostdev-mdev.rules runs when the kernel announces a parent, on hosts
+ * without mdevctl (whose own rule does the same).
  *
  * --json fields (stable; README "hostdev mdev"):
  *   types   {"parents": [{"parent", "path", "pci", "driver", "types": [{"type", "name",
@@ -10,6 +12,9 @@
  *           "iommu_group", "driver", "open", "held_by": ["PID (COMM)"]}]}
  *   create  {"uuid", "parent", "type", "persistent", "dry_run", "writes": [...]}
  *   remove  {"uuid", "persistent", "dry_run", "writes": [...]}
+ *   start   {"uuid", "started", "dry_run", "writes": [...]} (started false: it was active)
+ *   start-parent {"parent", "dry_run", "mdevs": [{"uuid", "type", "outcome": "started" |
+ *           "active" | "manual" | "failed", "error"}], "writes": [...]}
  * Absent values are null.
  */
 #include "config.h"
@@ -153,12 +158,94 @@ static void print_result(HdCli *cli, HdCtx *ctx, const char *uuid, const char *p
                 cli_print("%s\ncreated: an instance of %s on %s%s; hostdev xml %s gives it to "
                           "a libvirt VM, hostdev qemu-args %s to QEMU\n",
                           uuid, type, parent,
-                          persist ? " and defined for mdevctl (created again at every boot)"
+                          persist ? " and defined for mdevctl (created again at every boot, by "
+                                    "mdevctl's udev rule or hostdev's 61-hostdev-mdev.rules)"
                                   : " (gone at reboot; --persist defines it for mdevctl)",
                           uuid, uuid);
         else
                 cli_print("%s removed%s\n", uuid,
                           persist ? ", and its mdevctl definition" : "");
+}
+
+static int mdev_start(HdCli *cli, HdCtx *ctx, const char *uuid)
+{
+        g_autoptr(GError) error = NULL;
+        gboolean was_active = FALSE;
+
+        if (!hd_mdev_start(ctx, uuid, &was_active, &error))
+                return cli_report_error(cli, error);
+        if (cli->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new();
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "uuid");
+                json_builder_add_string_value(b, uuid);
+                json_builder_set_member_name(b, "started");
+                json_builder_add_boolean_value(b, !was_active);
+                json_builder_set_member_name(b, "dry_run");
+                json_builder_add_boolean_value(b, hd_ctx_get_dry_run(ctx));
+                hd_json_add_write_log(b, ctx);
+                json_builder_end_object(b);
+                cli_print_json(b);
+        } else if (hd_ctx_get_dry_run(ctx) && !was_active) {
+                cli_print_write_log(ctx, "Would make these changes, in order (nothing was "
+                                         "changed):");
+        } else {
+                cli_print("%s %s\n", uuid,
+                          was_active ? "is already active: nothing to do" : "started");
+        }
+        return HD_EXIT_OK;
+}
+
+static int mdev_start_parent(HdCli *cli, HdCtx *ctx, const char *arg)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *parent = hd_mdev_resolve_parent(ctx, arg, &error);
+        g_autoptr(GPtrArray) starts = parent ? hd_mdev_start_parent(ctx, parent, &error) : NULL;
+        guint failed = 0;
+
+        if (!starts)
+                return cli_report_error(cli, error);
+        for (guint i = 0; i < starts->len; i++)
+                failed += ((HdMdevStart *)starts->pdata[i])->outcome == HD_MDEV_START_FAILED;
+        if (cli->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new();
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "parent");
+                json_builder_add_string_value(b, parent);
+                json_builder_set_member_name(b, "dry_run");
+                json_builder_add_boolean_value(b, hd_ctx_get_dry_run(ctx));
+                json_builder_set_member_name(b, "mdevs");
+                json_builder_begin_array(b);
+                for (guint i = 0; i < starts->len; i++) {
+                        const HdMdevStart *s = starts->pdata[i];
+                        json_builder_begin_object(b);
+                        json_builder_set_member_name(b, "uuid");
+                        json_builder_add_string_value(b, s->uuid);
+                        hd_json_add_string_or_null(b, "type", s->type);
+                        json_builder_set_member_name(b, "outcome");
+                        json_builder_add_string_value(b, hd_mdev_start_outcome_to_string(s->outcome));
+                        hd_json_add_string_or_null(b, "error", s->error);
+                        json_builder_end_object(b);
+                }
+                json_builder_end_array(b);
+                hd_json_add_write_log(b, ctx);
+                json_builder_end_object(b);
+                cli_print_json(b);
+        } else if (starts->len == 0) {
+                cli_print("No mediated devices are defined on %s (/etc/mdevctl.d/%s is empty).\n",
+                          parent, parent);
+        } else {
+                for (guint i = 0; i < starts->len; i++) {
+                        const HdMdevStart *s = starts->pdata[i];
+                        cli_print("%s  %s  %s%s%s\n", s->uuid, s->type ? s->type : "?",
+                                  hd_mdev_start_outcome_to_string(s->outcome),
+                                  s->error ? ": " : "", s->error ? s->error : "");
+                }
+                if (hd_ctx_get_dry_run(ctx))
+                        cli_print_write_log(ctx, "Would make these changes, in order (nothing "
+                                                 "was changed):");
+        }
+        return failed ? HD_EXIT_FAILURE : HD_EXIT_OK;
 }
 
 int cmd_mdev(HdCli *cli, int argc, char **argv)
@@ -184,7 +271,7 @@ int cmd_mdev(HdCli *cli, int argc, char **argv)
         g_autoptr(GOptionContext) octx = cli_option_context(
                 cli,
                 "types [PARENT] | list | create PARENT TYPE [--uuid UUID] [--persist] | remove "
-                "UUID [--persist]",
+                "UUID [--persist] | start UUID | start-parent PARENT",
                 "Mediated devices (vGPU slices, mtty, vfio-ccw, vfio-ap). types: the parents "
                 "(any bus) and their types with name, description, device API and available "
                 "instances (capacity is shared: one instance can lower every type's count). "
@@ -198,7 +285,12 @@ int cmd_mdev(HdCli *cli, int argc, char **argv)
                 "device_api, available_instances, instances}]}]}; list {mdevs: [{uuid, parent, "
                 "type, active, defined, start, iommu_group, driver, open, held_by}]}; create "
                 "{uuid, parent, type, persistent, dry_run, writes}; remove {uuid, persistent, "
-                "dry_run, writes}.",
+                "dry_run, writes}. start: create a device that is defined but not active, as "
+                "mdevctl start does; start-parent: every defined device of PARENT with start "
+                "auto (what 61-hostdev-mdev.rules runs when the kernel announces the parent, "
+                "at boot, on hosts without mdevctl); --json: start {uuid, started, dry_run, "
+                "writes}; start-parent {parent, dry_run, mdevs: [{uuid, type, outcome, error}], "
+                "writes}, outcome started, active, manual or failed.",
                 "hostdev mdev create 0000:00:02.0 i915-GVTg_V5_4 --persist", entries);
         g_autoptr(GError) error = NULL;
         const char *verb;
@@ -207,7 +299,8 @@ int cmd_mdev(HdCli *cli, int argc, char **argv)
         if (!cli_parse_options(cli, octx, &argc, &argv))
                 return HD_EXIT_USAGE;
         if (argc < 2)
-                return cli_usage_error(cli, "say types, list, create or remove");
+                return cli_usage_error(cli, "say types, list, create, remove, start or "
+                                            "start-parent");
         verb = argv[1];
         if (strcmp(verb, "types") == 0) {
                 if (argc > 3)
@@ -219,21 +312,31 @@ int cmd_mdev(HdCli *cli, int argc, char **argv)
                 if (argc != 4)
                         return cli_usage_error(cli, "create takes PARENT and TYPE, e.g. hostdev "
                                                     "mdev create mtty mtty-1");
-        } else if (strcmp(verb, "remove") == 0) {
+        } else if (strcmp(verb, "start-parent") == 0) {
                 if (argc != 3)
-                        return cli_usage_error(cli, "remove takes one UUID (hostdev mdev list "
-                                                    "shows them)");
+                        return cli_usage_error(cli, "start-parent takes one PARENT (hostdev mdev "
+                                                    "types shows them)");
+        } else if (strcmp(verb, "remove") == 0 || strcmp(verb, "start") == 0) {
+                if (argc != 3)
+                        return cli_usage_error(cli, "%s takes one UUID (hostdev mdev list "
+                                                    "shows them)",
+                                               verb);
                 if (!hd_mdev_uuid_parse(argv[2], NULL))
                         return cli_usage_error(cli, "%s is not a UUID in canonical form "
                                                     "(8-4-4-4-12 lowercase hex digits)",
                                                argv[2]);
         } else {
-                return cli_usage_error(cli, "'%s' is not types, list, create or remove", verb);
+                return cli_usage_error(cli, "'%s' is not types, list, create, remove, start or "
+                                            "start-parent",
+                                       verb);
         }
         if (strcmp(verb, "create") != 0 && uuid)
                 return cli_usage_error(cli, "--uuid goes with create");
         if ((strcmp(verb, "types") == 0 || strcmp(verb, "list") == 0) && (persist || dry_run))
                 return cli_usage_error(cli, "--persist and --dry-run go with create and remove");
+        if (g_str_has_prefix(verb, "start") && persist)
+                return cli_usage_error(cli, "--persist goes with create and remove (a device "
+                                            "started from its definition stays defined)");
         if (uuid && !hd_mdev_uuid_parse(uuid, NULL))
                 return cli_usage_error(cli, "--uuid %s is not a UUID in canonical form "
                                             "(8-4-4-4-12 lowercase hex digits)",
@@ -245,6 +348,10 @@ int cmd_mdev(HdCli *cli, int argc, char **argv)
                 return mdev_types(cli, ctx, argc > 2 ? argv[2] : NULL);
         if (strcmp(verb, "list") == 0)
                 return mdev_list(cli, ctx);
+        if (strcmp(verb, "start") == 0)
+                return mdev_start(cli, ctx, argv[2]);
+        if (strcmp(verb, "start-parent") == 0)
+                return mdev_start_parent(cli, ctx, argv[2]);
         if (strcmp(verb, "create") == 0) {
                 g_autofree char *parent = hd_mdev_resolve_parent(ctx, argv[2], &error);
                 g_autofree char *made = NULL;

@@ -707,6 +707,115 @@ gboolean hd_mdev_remove(HdCtx *ctx, const char *uuid, gboolean persist, GError *
         return TRUE;
 }
 
+/* ---------------------------------------------------------------- start (at boot) */
+
+gboolean hd_mdev_start(HdCtx *ctx, const char *uuid, gboolean *was_active, GError **error)
+{
+        g_autoptr(HdMdev) m = hd_mdev_get(ctx, uuid, error);
+
+        if (was_active)
+                *was_active = FALSE;
+        if (!m)
+                return FALSE;
+        if (m->active) {
+                if (was_active)
+                        *was_active = TRUE;
+                return TRUE;
+        }
+        if (!m->parent || !plain_name(m->parent) || !m->type) {
+                g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                            "the definition of mediated device %s (/etc/mdevctl.d/%s/%s) names "
+                            "no mdev_type; define it again (hostdev mdev remove %s --persist, "
+                            "then hostdev mdev create PARENT TYPE --uuid %s --persist)",
+                            m->uuid, m->parent ? m->parent : "?", m->uuid, m->uuid, m->uuid);
+                return FALSE;
+        }
+        return hd_mdev_create(ctx, m->parent, m->type, m->uuid, FALSE, NULL, error);
+}
+
+void hd_mdev_start_free(HdMdevStart *start)
+{
+        if (!start)
+                return;
+        g_free(start->type);
+        g_free(start->error);
+        g_free(start);
+}
+
+const char *hd_mdev_start_outcome_to_string(HdMdevStartOutcome outcome)
+{
+        switch (outcome) {
+        case HD_MDEV_START_STARTED:
+                return "started";
+        case HD_MDEV_START_ACTIVE:
+                return "active";
+        case HD_MDEV_START_MANUAL:
+                return "manual";
+        case HD_MDEV_START_FAILED:
+                return "failed";
+        }
+        return "failed";
+}
+
+static int compare_starts(gconstpointer a, gconstpointer b)
+{
+        return strcmp((*(HdMdevStart *const *)a)->uuid, (*(HdMdevStart *const *)b)->uuid);
+}
+
+GPtrArray *hd_mdev_start_parent(HdCtx *ctx, const char *parent, GError **error)
+{
+        g_autoptr(HdMdevParent) p = NULL;
+        g_autoptr(GPtrArray) out =
+                g_ptr_array_new_with_free_func((GDestroyNotify)hd_mdev_start_free);
+        g_autofree char *dir = NULL;
+        g_autoptr(GPtrArray) files = NULL;
+
+        if (!(p = hd_mdev_parent_load(ctx, parent, error)))
+                return NULL;
+        dir = g_strdup_printf(MDEVCTL_DIR "/%s", p->name);
+        files = hd_list_dir_at(hd_ctx_get_root_fd(ctx), dir, NULL);
+        for (guint i = 0; files && i < files->len; i++) {
+                g_autoptr(HdMdev) m = NULL;
+                g_autoptr(GError) err = NULL;
+                HdMdevStart *s;
+
+                if (!hd_mdev_uuid_parse(files->pdata[i], NULL))
+                        continue;
+                s = g_new0(HdMdevStart, 1);
+                memcpy(s->uuid, files->pdata[i], HD_MDEV_UUID_STRLEN);
+                g_ptr_array_add(out, s);
+                m = load_active(ctx, s->uuid);
+                if (m) {
+                        /* active: on this parent or (a UUID defined twice) another */
+                        s->type = g_strdup(m->type);
+                        s->outcome = HD_MDEV_START_ACTIVE;
+                        continue;
+                }
+                m = inactive_new(s->uuid);
+                load_definition(ctx, m, p->name);
+                s->type = g_strdup(m->type);
+                if (!m->type) {
+                        s->outcome = HD_MDEV_START_FAILED;
+                        s->error = g_strdup_printf("the definition %s/%s names no mdev_type",
+                                                   dir, m->uuid);
+                        continue;
+                }
+                if (!m->start || strcmp(m->start, "auto") != 0) {
+                        /* "manual" (or anything mdevctl would not take for "auto") */
+                        s->outcome = HD_MDEV_START_MANUAL;
+                        continue;
+                }
+                if (!hd_mdev_create(ctx, p->name, m->type, m->uuid, FALSE, NULL, &err)) {
+                        s->outcome = HD_MDEV_START_FAILED;
+                        s->error = g_strdup(err->message);
+                        continue;
+                }
+                s->outcome = HD_MDEV_START_STARTED;
+        }
+        g_ptr_array_sort(out, compare_starts);
+        return g_steal_pointer(&out);
+}
+
 /* ---------------------------------------------------------------- guest configuration */
 
 char *hd_mdev_hostdev_xml(const char *uuid, guint indent)

@@ -111,6 +111,36 @@ gboolean hd_mdev_create(HdCtx *ctx, const char *parent, const char *type, const 
  * is defined but not active). BUSY naming the process while its /dev/vfio/N is open. */
 gboolean hd_mdev_remove(HdCtx *ctx, const char *uuid, gboolean persist, GError **error);
 
+/* Start a device that is defined but not active (`mdevctl start -u UUID`): create it on its
+ * parent with its type and UUID (capacity and the parent's lock as in hd_mdev_create()).
+ * *@was_active (may be NULL) is set when it was already active: nothing is written then.
+ * NOT_FOUND when it is not defined. */
+gboolean hd_mdev_start(HdCtx *ctx, const char *uuid, gboolean *was_active, GError **error);
+
+/* What hd_mdev_start_parent() did with one definition. */
+typedef enum {
+        HD_MDEV_START_STARTED, /* created */
+        HD_MDEV_START_ACTIVE,  /* already active: left alone */
+        HD_MDEV_START_MANUAL,  /* its start is "manual": left alone */
+        HD_MDEV_START_FAILED,  /* the definition is unreadable, or the kernel refused: error */
+} HdMdevStartOutcome;
+
+typedef struct {
+        char uuid[HD_MDEV_UUID_STRLEN];
+        char *type;  /* the definition's mdev_type, NULL when unreadable */
+        HdMdevStartOutcome outcome;
+        char *error; /* HD_MDEV_START_FAILED: why */
+} HdMdevStart;
+
+void hd_mdev_start_free(HdMdevStart *start);
+const char *hd_mdev_start_outcome_to_string(HdMdevStartOutcome outcome);
+
+/* Start every device defined on @parent (an mdev_bus name, see hd_mdev_resolve_parent()) with
+ * start "auto" that is not active, as mdevctl's `start-parent-mdevs` does when the kernel
+ * announces the parent (udev: MDEV_STATE=registered); one failure does not stop the others.
+ * HdMdevStart* by UUID; NOT_FOUND when sys/class/mdev_bus has no @parent (not registered). */
+GPtrArray *hd_mdev_start_parent(HdCtx *ctx, const char *parent, GError **error);
+
 /* A definition file as mdevctl writes it (serde_json's pretty form, no final newline):
  * {"mdev_type": @type, "start": "auto"|"manual", "attrs": []}. */
 char *hd_mdev_definition_text(const char *type, gboolean autostart);
