@@ -548,6 +548,30 @@ void hd_json_add_string_or_null(JsonBuilder *b, const char *name, const char *va
                 json_builder_add_null_value(b);
 }
 
+void hd_json_add_int_or_null(JsonBuilder *b, const char *name, gint64 value)
+{
+        json_builder_set_member_name(b, name);
+        if (value < 0)
+                json_builder_add_null_value(b);
+        else
+                json_builder_add_int_value(b, value);
+}
+
+void hd_json_add_bool(JsonBuilder *b, const char *name, gboolean value)
+{
+        json_builder_set_member_name(b, name);
+        json_builder_add_boolean_value(b, value);
+}
+
+void hd_json_add_tristate(JsonBuilder *b, const char *name, int value)
+{
+        json_builder_set_member_name(b, name);
+        if (value < 0)
+                json_builder_add_null_value(b);
+        else
+                json_builder_add_boolean_value(b, value != 0);
+}
+
 void hd_json_add_host_report(JsonBuilder *b, const HdHostReport *r)
 {
         json_builder_set_member_name(b, "checks");

@@ -43,6 +43,15 @@ void hd_json_add_group(JsonBuilder *b, const HdGroup *group);
 /* A string member, null when @value is NULL. */
 void hd_json_add_string_or_null(JsonBuilder *b, const char *name, const char *value);
 
+/* An integer member, null when @value is negative (unknown, absent). */
+void hd_json_add_int_or_null(JsonBuilder *b, const char *name, gint64 value);
+
+/* A boolean member. */
+void hd_json_add_bool(JsonBuilder *b, const char *name, gboolean value);
+
+/* A boolean member from a tristate: null when @value is negative (unknown), else @value != 0. */
+void hd_json_add_tristate(JsonBuilder *b, const char *name, int value);
+
 /* An array-of-strings member; [] when @values is NULL. */
 void hd_json_add_string_list(JsonBuilder *b, const char *name, GPtrArray *values);
 

@@ -5,27 +5,12 @@
 #include "json-export.h"
 #include "mdev-json.h"
 
-static void add_int_or_null(JsonBuilder *b, const char *name, int value)
-{
-        json_builder_set_member_name(b, name);
-        if (value >= 0)
-                json_builder_add_int_value(b, value);
-        else
-                json_builder_add_null_value(b);
-}
-
-static void add_bool(JsonBuilder *b, const char *name, gboolean value)
-{
-        json_builder_set_member_name(b, name);
-        json_builder_add_boolean_value(b, value);
-}
-
 void hd_json_add_mdev_parent(JsonBuilder *b, const HdMdevParent *p)
 {
         json_builder_begin_object(b);
         hd_json_add_string_or_null(b, "parent", p->name);
         hd_json_add_string_or_null(b, "path", p->sysfs_path);
-        add_bool(b, "pci", p->is_pci);
+        hd_json_add_bool(b, "pci", p->is_pci);
         hd_json_add_string_or_null(b, "driver", p->driver);
         json_builder_set_member_name(b, "types");
         json_builder_begin_array(b);
@@ -37,7 +22,7 @@ void hd_json_add_mdev_parent(JsonBuilder *b, const HdMdevParent *p)
                 hd_json_add_string_or_null(b, "name", t->name);
                 hd_json_add_string_or_null(b, "description", t->description);
                 hd_json_add_string_or_null(b, "device_api", t->device_api);
-                add_int_or_null(b, "available_instances", t->available);
+                hd_json_add_int_or_null(b, "available_instances", t->available);
                 hd_json_add_string_list(b, "instances", t->instances);
                 json_builder_end_object(b);
         }
@@ -51,12 +36,12 @@ void hd_json_add_mdev(JsonBuilder *b, const HdMdev *m)
         hd_json_add_string_or_null(b, "uuid", m->uuid);
         hd_json_add_string_or_null(b, "parent", m->parent);
         hd_json_add_string_or_null(b, "type", m->type);
-        add_bool(b, "active", m->active);
-        add_bool(b, "defined", m->defined);
+        hd_json_add_bool(b, "active", m->active);
+        hd_json_add_bool(b, "defined", m->defined);
         hd_json_add_string_or_null(b, "start", m->start);
-        add_int_or_null(b, "iommu_group", m->iommu_group);
+        hd_json_add_int_or_null(b, "iommu_group", m->iommu_group);
         hd_json_add_string_or_null(b, "driver", m->driver);
-        add_bool(b, "open", m->holders->len > 0);
+        hd_json_add_bool(b, "open", m->holders->len > 0);
         hd_json_add_string_list(b, "held_by", m->holders);
         json_builder_end_object(b);
 }
@@ -69,7 +54,7 @@ void hd_json_add_mdev_result(JsonBuilder *b, HdCtx *ctx, const char *uuid, const
                 hd_json_add_string_or_null(b, "parent", parent);
                 hd_json_add_string_or_null(b, "type", type);
         }
-        add_bool(b, "persistent", persistent);
-        add_bool(b, "dry_run", hd_ctx_get_dry_run(ctx));
+        hd_json_add_bool(b, "persistent", persistent);
+        hd_json_add_bool(b, "dry_run", hd_ctx_get_dry_run(ctx));
         hd_json_add_write_log(b, ctx);
 }

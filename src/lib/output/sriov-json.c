@@ -46,24 +46,6 @@ int hd_sriov_vf_index(GHashTable *indexes, const char *vf)
         return GPOINTER_TO_INT(g_hash_table_lookup(indexes, vf)) - 1;
 }
 
-static void add_tristate(JsonBuilder *b, const char *name, int v)
-{
-        json_builder_set_member_name(b, name);
-        if (v < 0)
-                json_builder_add_null_value(b);
-        else
-                json_builder_add_boolean_value(b, v != 0);
-}
-
-static void add_int_or_null(JsonBuilder *b, const char *name, int v)
-{
-        json_builder_set_member_name(b, name);
-        if (v >= 0)
-                json_builder_add_int_value(b, v);
-        else
-                json_builder_add_null_value(b);
-}
-
 void hd_json_add_vf_net(JsonBuilder *b, const char *member, const HdVfNet *vf)
 {
         char mac[18];
@@ -87,8 +69,8 @@ void hd_json_add_vf_net(JsonBuilder *b, const char *member, const HdVfNet *vf)
         json_builder_set_member_name(b, "vlan_proto");
         json_builder_add_string_value(b, vf->vlan_proto == HD_VLAN_PROTO_8021AD ? "802.1ad"
                                                                                 : "802.1Q");
-        add_tristate(b, "spoofchk", vf->spoofchk);
-        add_tristate(b, "trust", vf->trust);
+        hd_json_add_tristate(b, "spoofchk", vf->spoofchk);
+        hd_json_add_tristate(b, "trust", vf->trust);
         json_builder_set_member_name(b, "link_state");
         if ((ls = hd_vf_link_state_to_string(vf->link_state)))
                 json_builder_add_string_value(b, ls);
@@ -142,13 +124,13 @@ void hd_json_add_sriov_pf(JsonBuilder *b, HdCtx *ctx, const HdSriovPf *pf)
         json_builder_set_member_name(b, "numvfs");
         json_builder_add_int_value(b, pf->numvfs);
         hd_json_add_string_or_null(b, "vf_device_id", vf_device);
-        add_tristate(b, "drivers_autoprobe", pf->autoprobe);
+        hd_json_add_tristate(b, "drivers_autoprobe", pf->autoprobe);
         json_builder_set_member_name(b, "at_boot");
         if (boot) {
                 json_builder_begin_object(b);
                 json_builder_set_member_name(b, "numvfs");
                 json_builder_add_int_value(b, boot->numvfs);
-                add_tristate(b, "drivers_autoprobe", boot->autoprobe);
+                hd_json_add_tristate(b, "drivers_autoprobe", boot->autoprobe);
                 hd_json_add_string_or_null(b, "not_applied", boot->not_applied);
                 json_builder_end_object(b);
         } else {
@@ -166,10 +148,10 @@ void hd_json_add_sriov_pf(JsonBuilder *b, HdCtx *ctx, const HdSriovPf *pf)
                 json_builder_begin_object(b);
                 hd_json_add_string_or_null(b, "address", vf->name);
                 hd_json_add_string_or_null(b, "driver", vf->driver);
-                add_int_or_null(b, "iommu_group", vf->iommu_group);
+                hd_json_add_int_or_null(b, "iommu_group", vf->iommu_group);
                 hd_json_add_string_list(b, "netdevs", vf->netdevs);
                 hd_json_add_string_list(b, "host_use", uses);
-                add_int_or_null(b, "index", idx);
+                hd_json_add_int_or_null(b, "index", idx);
                 hd_json_add_vf_net(b, "net",
                                    net && idx >= 0 ? hd_vf_net_info_get(net, (guint)idx) : NULL);
                 json_builder_end_object(b);
@@ -189,8 +171,8 @@ void hd_json_add_sriov_report(JsonBuilder *b, HdCtx *ctx, const HdSriovReport *r
         json_builder_add_int_value(b, r->numvfs_before);
         json_builder_set_member_name(b, "numvfs");
         json_builder_add_int_value(b, r->numvfs_after);
-        add_tristate(b, "drivers_autoprobe_before", r->autoprobe_before);
-        add_tristate(b, "drivers_autoprobe", r->autoprobe_after);
+        hd_json_add_tristate(b, "drivers_autoprobe_before", r->autoprobe_before);
+        hd_json_add_tristate(b, "drivers_autoprobe", r->autoprobe_after);
         hd_json_add_string_list(b, "removed", r->removed);
         json_builder_set_member_name(b, "vfs");
         json_builder_begin_array(b);
@@ -200,7 +182,7 @@ void hd_json_add_sriov_report(JsonBuilder *b, HdCtx *ctx, const HdSriovReport *r
                 json_builder_begin_object(b);
                 hd_json_add_string_or_null(b, "address", vf->name);
                 hd_json_add_string_or_null(b, "driver", vf->driver);
-                add_int_or_null(b, "iommu_group", vf->iommu_group);
+                hd_json_add_int_or_null(b, "iommu_group", vf->iommu_group);
                 json_builder_end_object(b);
         }
         json_builder_end_array(b);

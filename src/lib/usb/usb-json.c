@@ -17,33 +17,15 @@ static void add_hex(JsonBuilder *b, const char *name, int value, int digits)
         }
 }
 
-static void add_int(JsonBuilder *b, const char *name, int value)
-{
-        json_builder_set_member_name(b, name);
-        if (value < 0)
-                json_builder_add_null_value(b);
-        else
-                json_builder_add_int_value(b, value);
-}
-
-static void add_bool(JsonBuilder *b, const char *name, int value)
-{
-        json_builder_set_member_name(b, name);
-        if (value < 0)
-                json_builder_add_null_value(b);
-        else
-                json_builder_add_boolean_value(b, value != 0);
-}
-
 void hd_usb_json_add_device(JsonBuilder *b, const HdUsbDevice *dev)
 {
         g_autofree char *kind = hd_usb_device_kind(dev);
 
         json_builder_begin_object(b);
         hd_json_add_string_or_null(b, "port_path", dev->port_path);
-        add_bool(b, "root_hub", dev->root_hub);
-        add_int(b, "busnum", dev->busnum);
-        add_int(b, "devnum", dev->devnum);
+        hd_json_add_tristate(b, "root_hub", dev->root_hub);
+        hd_json_add_int_or_null(b, "busnum", dev->busnum);
+        hd_json_add_int_or_null(b, "devnum", dev->devnum);
         hd_json_add_string_or_null(b, "devpath", dev->devpath);
         add_hex(b, "vendor_id", dev->vendor_id, 4);
         add_hex(b, "product_id", dev->product_id, 4);
@@ -53,14 +35,14 @@ void hd_usb_json_add_device(JsonBuilder *b, const HdUsbDevice *dev)
         hd_json_add_string_or_null(b, "vendor_name", dev->vendor_name);
         hd_json_add_string_or_null(b, "product_name", dev->product_name);
         hd_json_add_string_or_null(b, "speed", dev->speed);
-        add_bool(b, "superspeed", hd_usb_device_is_superspeed(dev));
+        hd_json_add_tristate(b, "superspeed", hd_usb_device_is_superspeed(dev));
         add_hex(b, "device_class", dev->device_class, 2);
         hd_json_add_string_or_null(b, "kind", kind);
         hd_json_add_string_or_null(b, "removable", dev->removable);
-        add_bool(b, "authorized", dev->authorized);
-        add_int(b, "maxchild", dev->maxchild);
+        hd_json_add_tristate(b, "authorized", dev->authorized);
+        hd_json_add_int_or_null(b, "maxchild", dev->maxchild);
         hd_json_add_string_or_null(b, "controller", dev->controller);
-        add_int(b, "iommu_group", dev->iommu_group);
+        hd_json_add_int_or_null(b, "iommu_group", dev->iommu_group);
         hd_json_add_string_or_null(b, "node", dev->node);
         hd_json_add_string_or_null(b, "sysfs_path", dev->sysfs_path);
         json_builder_set_member_name(b, "interfaces");
@@ -69,7 +51,7 @@ void hd_usb_json_add_device(JsonBuilder *b, const HdUsbDevice *dev)
                 const HdUsbInterface *f = dev->interfaces->pdata[i];
                 json_builder_begin_object(b);
                 hd_json_add_string_or_null(b, "name", f->name);
-                add_int(b, "number", f->number);
+                hd_json_add_int_or_null(b, "number", f->number);
                 add_hex(b, "class", f->iface_class, 2);
                 add_hex(b, "subclass", f->subclass, 2);
                 add_hex(b, "protocol", f->protocol, 2);
@@ -82,14 +64,14 @@ void hd_usb_json_add_device(JsonBuilder *b, const HdUsbDevice *dev)
         }
         json_builder_end_array(b);
         hd_json_add_string_or_null(b, "verdict", dev->verdict);
-        add_bool(b, "forceable", dev->verdict ? dev->forceable : -1);
+        hd_json_add_tristate(b, "forceable", dev->verdict ? dev->forceable : -1);
         hd_json_add_string_list(b, "reasons", dev->reasons);
         json_builder_set_member_name(b, "holders");
         json_builder_begin_array(b);
         for (guint i = 0; i < dev->holders->len; i++) {
                 const HdUsbHolder *h = dev->holders->pdata[i];
                 json_builder_begin_object(b);
-                add_int(b, "pid", h->pid);
+                hd_json_add_int_or_null(b, "pid", h->pid);
                 hd_json_add_string_or_null(b, "comm", h->comm);
                 hd_json_add_string_or_null(b, "vm", h->vm);
                 json_builder_end_object(b);
