@@ -1916,11 +1916,13 @@ static void test_usbscsi(void)
                 assert_failed(&r, 4, "nosuch", NULL);
         }
         {
-                g_auto(CliRun) r = CLI(e, w->admin, "vms", "create", "lab", "--memory", "1024", "--vcpus", "1");
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "create", "lab", "--memory", "1024",
+                                       "--vcpus", "1");
                 assert_rc(&r, 0);
         }
         {
-                g_auto(CliRun) r = CLI(e, w->admin, "vms", "create", "build", "--memory", "1024", "--vcpus", "1");
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "create", "build", "--memory", "1024",
+                                       "--vcpus", "1");
                 assert_rc(&r, 0);
         }
         {

@@ -1070,8 +1070,8 @@ static void test_usbscsi(void)
                                            &n, &error));
         {
                 g_autoptr(HdVm) v = hd_store_vm_get(s, a, &error);
-                const HdVmUsb *u = v->usb->pdata[1];
-                const HdVmScsi *l = v->scsi->pdata[0];
+                const HdVmUsbDev *u = v->usb->pdata[1];
+                const HdVmLun *l = v->scsi->pdata[0];
                 g_assert_cmpstr(v->host_id, ==, h1);
                 g_assert_cmpuint(v->usb->len, ==, 2);
                 g_assert_cmpuint(u->n, ==, 2);

@@ -5,7 +5,8 @@
  * serial, a HASP dongle, a SanDisk stick; "scsi-server": a virtio-scsi disk, a tape, a changer,
  * a LIO LUN, an LVM disk): the read-through of each host's list with its verdicts, a VM's
  * devices by stable identity (the pin, the numbers, the one-owner rule across VMs naming the
- * owner, shareable LUNs, the refusals with their codes), the events and the VM's ETag. Waits
+ * owner, shareable LUNs, the refusals with their codes), the events and the VM's ETag, and the
+ * define that carries them to the agent (start, the agent's in_use and device_absent). Waits
  * are bounded loops on the APIs; states are asserted, never durations.
  */
 #include "config.h"
@@ -31,8 +32,8 @@ typedef struct {
         char *srv;  /* the scsi-server host */
 } Env;
 
-static char *add_agent_host(Env *env, const char *topology, const char *name,
-                            HdTestFixture **fx, HdEtProc **agent)
+static char *add_agent_host(Env *env, const char *topology, const char *name, HdTestFixture **fx,
+                            HdEtProc **agent)
 {
         g_autofree char *token = NULL;
         char *id;
@@ -130,8 +131,8 @@ static void test_read_through(void)
                 g_auto(HdEtReply) r = hd_et_call(env.engine->url, "GET", p, NULL, env.viewer);
                 g_assert_cmpuint(r.status, ==, 200);
                 g_assert_cmpuint(
-                    json_array_get_length(json_object_get_array_member(hd_et_obj(&r), "luns")),
-                    ==, 0);
+                    json_array_get_length(json_object_get_array_member(hd_et_obj(&r), "luns")), ==,
+                    0);
         }
         {
                 g_auto(HdEtReply) r = hd_et_call(
@@ -255,8 +256,8 @@ static void test_assign(void)
                 hd_et_assert_reason(&r, 400, "invalid-argument", "force");
         }
         {
-                g_auto(HdEtReply) r = add_usb(&env, b, "00000000-0000-4000-8000-000000000000",
-                                              "1-4", NULL);
+                g_auto(HdEtReply) r =
+                    add_usb(&env, b, "00000000-0000-4000-8000-000000000000", "1-4", NULL);
                 hd_et_assert_error(&r, 404, "not-found");
         }
         /* one owner: build is refused lab's adapter, naming lab */
@@ -287,8 +288,8 @@ static void test_assign(void)
                 g_auto(HdEtReply) r1 =
                     add_scsi(&env, c, env.srv, "350014380272a1b2c", ", \"shareable\": true");
                 g_auto(HdEtReply) r2 = add_scsi(&env, d, env.srv, TAPE, NULL);
-                g_auto(HdEtReply) r3 = add_scsi(&env, d, env.srv, TAPE,
-                                                ", \"shareable\": true, \"readonly\": true");
+                g_auto(HdEtReply) r3 =
+                    add_scsi(&env, d, env.srv, TAPE, ", \"shareable\": true, \"readonly\": true");
                 g_auto(HdEtReply) r4 = add_scsi(&env, d, env.srv, "0:0:2:0", NULL);
                 g_auto(HdEtReply) r5 = add_scsi(&env, d, env.srv, "naa.5001", NULL);
                 JsonObject *l;
@@ -312,8 +313,7 @@ static void test_assign(void)
                         g_assert_cmpuint(r.status, ==, 200);
                         g_assert_true(json_object_get_null_member(hd_et_obj(&r), "host_id"));
                 }
-                g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.scsi.remove",
-                                              "ok"));
+                g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.scsi.remove", "ok"));
         }
         /* removal by number */
         {
@@ -335,8 +335,8 @@ static void test_assign(void)
                 u = json_object_get_array_member(hd_et_obj(&r), "usb");
                 g_assert_cmpuint(json_array_get_length(u), ==, 1);
                 /* the other keeps its number */
-                g_assert_cmpint(json_object_get_int_member(json_array_get_object_element(u, 0), "n"),
-                                ==, 2);
+                g_assert_cmpint(
+                    json_object_get_int_member(json_array_get_object_element(u, 0), "n"), ==, 2);
                 g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "host_id"), ==,
                                 env.desk);
         }
@@ -354,10 +354,165 @@ static void test_assign(void)
         env_teardown(&env);
 }
 
+/* A call on an agent (its own API: not recorded against the engine's document). */
+static HdEtReply agent_call(HdEtProc *agent, HdTestFixture *fx, const char *method,
+                            const char *path)
+{
+        g_autofree char *token = hd_et_agent_token(fx);
+        g_autofree char *uri = g_strconcat(agent->url, path, NULL);
+        g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
+        HdEtReply r = {0};
+
+        r.body = hd_ht_send(hd_et_session, msg, token, NULL);
+        r.status = soup_message_get_status(msg);
+        if (*r.body)
+                r.json = json_from_string(r.body, NULL);
+        return r;
+}
+
+/* The first entry of the agent's VM @id's @member ("usb", "scsi"); asserted 200. */
+static JsonObject *agent_vm_entry(HdEtReply *r, HdEtProc *agent, HdTestFixture *fx, const char *id,
+                                  const char *member)
+{
+        g_autofree char *path = g_strconcat("/v1/vms/", id, NULL);
+        JsonArray *a;
+
+        *r = agent_call(agent, fx, "GET", path);
+        if (r->status != 200)
+                g_error("agent GET %s: %u %s", path, r->status, r->body);
+        a = json_object_get_array_member(hd_et_obj(r), member);
+        g_assert_cmpuint(json_array_get_length(a), ==, 1);
+        return json_array_get_object_element(a, 0);
+}
+
+/* The define carries the VM's USB devices and LUNs (the contract's "usb" and "scsi"), the agent
+ * resolves them at start and the VM runs; the agent's one-owner refusal (a device the engine
+ * cannot tell is the same: another spec of it) and an unplugged device are answered 409 in_use
+ * and device_absent with the agent's message, the VM down with last_error; removing the last
+ * device forgets the definition on the agent. */
+static void test_start(void)
+{
+        Env env = {0};
+        g_autofree char *lab = NULL, *thief = NULL, *ghost = NULL, *backup = NULL;
+
+        env_setup(&env);
+        lab = vm_create(&env, "lab");
+        thief = vm_create(&env, "thief");
+        ghost = vm_create(&env, "ghost");
+        backup = vm_create(&env, "backup");
+        {
+                g_auto(HdEtReply) r = add_usb(&env, lab, env.desk, FTDI1, NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", lab, "/start", NULL);
+                if (r.status != 200)
+                        g_error("start lab: %u %s", r.status, r.body);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "state"), ==,
+                                "running");
+        }
+        {
+                /* the agent got the spec and resolved it to the device plugged in now */
+                g_auto(HdEtReply) r = {0};
+                JsonObject *u = agent_vm_entry(&r, env.usb_agent, env.usb_fx, lab, "usb");
+                g_assert_cmpstr(json_object_get_string_member(u, "spec"), ==, FTDI1);
+                g_assert_false(json_object_get_boolean_member(u, "force"));
+                g_assert_cmpint(json_object_get_int_member(u, "bus"), ==, 1);
+                g_assert_false(json_object_get_null_member(u, "device"));
+        }
+        {
+                /* changes refused while it runs */
+                g_auto(HdEtReply) r1 = add_usb(&env, lab, env.desk, "1-4", NULL);
+                g_auto(HdEtReply) r2 = vm_do(&env, "DELETE", lab, "/usb/1", NULL);
+                hd_et_assert_reason(&r1, 409, "refused", "is running");
+                hd_et_assert_reason(&r2, 409, "refused", "is running");
+        }
+        /* the same adapter by its port path: the engine cannot tell, the agent can */
+        {
+                g_auto(HdEtReply) r = add_usb(&env, thief, env.desk, "1-3.1", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", thief, "/start", NULL);
+                hd_et_assert_reason(&r, 409, "in_use", "refused to start it");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "GET", thief, "", NULL);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "state"), ==, "down");
+                g_assert_nonnull(json_object_get_string_member(hd_et_obj(&r), "last_error"));
+        }
+        g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.start", "refused"));
+        /* not plugged in */
+        {
+                g_auto(HdEtReply) r = add_usb(&env, ghost, env.desk, "dead:beef", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", ghost, "/start", NULL);
+                hd_et_assert_reason(&r, 409, "device_absent", "dead:beef");
+        }
+        /* a LUN by WWID, shareable and read-only, resolved to its H:C:T:L */
+        {
+                g_auto(HdEtReply) r = add_scsi(&env, backup, env.srv, TAPE,
+                                               ", \"shareable\": true, \"readonly\": true");
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", backup, "/start", NULL);
+                if (r.status != 200)
+                        g_error("start backup: %u %s", r.status, r.body);
+        }
+        {
+                g_auto(HdEtReply) r = {0};
+                JsonObject *l = agent_vm_entry(&r, env.scsi_agent, env.scsi_fx, backup, "scsi");
+                g_assert_cmpstr(json_object_get_string_member(l, "wwid"), ==, TAPE);
+                g_assert_true(json_object_get_boolean_member(l, "shareable"));
+                g_assert_cmpstr(json_object_get_string_member(l, "hctl"), ==, "0:0:1:0");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", backup, "/stop", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "state"), ==, "down");
+        }
+        /* stop, remove: the VM is unpinned and its definition on the agent goes */
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", lab, "/stop", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "DELETE", lab, "/usb/1", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_true(json_object_get_null_member(hd_et_obj(&r), "host_id"));
+        }
+        {
+                g_autofree char *path = g_strconcat("/v1/vms/", lab, NULL);
+                guint status = 0;
+                for (guint i = 0; i < 300 && status != 404; i++) {
+                        g_auto(HdEtReply) r = agent_call(env.usb_agent, env.usb_fx, "GET", path);
+                        status = r.status;
+                        if (status != 404)
+                                g_usleep(100 * 1000);
+                }
+                g_assert_cmpuint(status, ==, 404);
+        }
+        /* the adapter is free on the agent too: thief starts now */
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", thief, "/start", NULL);
+                if (r.status != 200)
+                        g_error("start thief: %u %s", r.status, r.body);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", thief, "/destroy", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        env_teardown(&env);
+}
+
 int main(int argc, char **argv)
 {
         hd_et_init(&argc, &argv);
         g_test_add_func("/engine/usbscsi/read-through", test_read_through);
         g_test_add_func("/engine/usbscsi/assign", test_assign);
+        g_test_add_func("/engine/usbscsi/start", test_start);
         return hd_et_run();
 }

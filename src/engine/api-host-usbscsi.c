@@ -41,8 +41,8 @@ static void on_read(guint status, GBytes *body, const GError *error, gpointer da
                                      json_to_string(copy, FALSE));
         } else {
                 if (error)
-                        message = g_strdup_printf("the agent cannot be reached: %s",
-                                                  error->message);
+                        message =
+                            g_strdup_printf("the agent cannot be reached: %s", error->message);
                 else if (status == 200)
                         message = g_strdup("the agent's answer is not a JSON object");
                 else {
@@ -50,8 +50,8 @@ static void on_read(guint status, GBytes *body, const GError *error, gpointer da
                         message = why ? g_strdup_printf("the agent answered %u: %s", status, why)
                                       : g_strdup_printf("the agent answered HTTP %u", status);
                 }
-                hd_http_respond_error(r->req, 502, "agent-failed", "host %s: GET /v1/%s: %s",
-                                      r->id, r->what, message);
+                hd_http_respond_error(r->req, 502, "agent-failed", "host %s: GET /v1/%s: %s", r->id,
+                                      r->what, message);
         }
         hd_http_request_resume(r->req);
         hd_http_request_unref(r->req);

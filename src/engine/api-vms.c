@@ -85,7 +85,7 @@ static void add_vm(JsonBuilder *b, const HdVm *vm)
         json_builder_set_member_name(b, "usb");
         json_builder_begin_array(b);
         for (guint i = 0; i < vm->usb->len; i++) {
-                const HdVmUsb *u = vm->usb->pdata[i];
+                const HdVmUsbDev *u = vm->usb->pdata[i];
                 json_builder_begin_object(b);
                 json_builder_set_member_name(b, "n");
                 json_builder_add_int_value(b, u->n);
@@ -98,7 +98,7 @@ static void add_vm(JsonBuilder *b, const HdVm *vm)
         json_builder_set_member_name(b, "scsi");
         json_builder_begin_array(b);
         for (guint i = 0; i < vm->scsi->len; i++) {
-                const HdVmScsi *l = vm->scsi->pdata[i];
+                const HdVmLun *l = vm->scsi->pdata[i];
                 json_builder_begin_object(b);
                 json_builder_set_member_name(b, "n");
                 json_builder_add_int_value(b, l->n);
@@ -422,12 +422,12 @@ static void remove_usbscsi(HdEngine *e, HdHttpRequest *req, const char *id, gboo
         if (before) {
                 GPtrArray *list = usb ? before->usb : before->scsi;
                 for (guint i = 0; i < list->len && !what; i++) {
-                        if (usb && ((const HdVmUsb *)list->pdata[i])->n == n)
+                        if (usb && ((const HdVmUsbDev *)list->pdata[i])->n == n)
                                 what = g_strdup_printf("USB %u %s", (guint)n,
-                                                       ((const HdVmUsb *)list->pdata[i])->spec);
-                        else if (!usb && ((const HdVmScsi *)list->pdata[i])->n == n)
+                                                       ((const HdVmUsbDev *)list->pdata[i])->spec);
+                        else if (!usb && ((const HdVmLun *)list->pdata[i])->n == n)
                                 what = g_strdup_printf("LUN %u %s", (guint)n,
-                                                       ((const HdVmScsi *)list->pdata[i])->wwid);
+                                                       ((const HdVmLun *)list->pdata[i])->wwid);
                 }
         }
         hd_engine_event(e, hd_api_caller(req), action, object, "ok", what ? what : n_text);
@@ -1024,7 +1024,7 @@ static char *define_body(const HdVm *vm)
                 json_builder_set_member_name(b, "usb");
                 json_builder_begin_array(b);
                 for (guint i = 0; i < vm->usb->len; i++) {
-                        const HdVmUsb *u = vm->usb->pdata[i];
+                        const HdVmUsbDev *u = vm->usb->pdata[i];
                         json_builder_begin_object(b);
                         hd_api_add_string(b, "spec", u->spec);
                         json_builder_set_member_name(b, "force");
@@ -1038,7 +1038,7 @@ static char *define_body(const HdVm *vm)
                 json_builder_set_member_name(b, "scsi");
                 json_builder_begin_array(b);
                 for (guint i = 0; i < vm->scsi->len; i++) {
-                        const HdVmScsi *l = vm->scsi->pdata[i];
+                        const HdVmLun *l = vm->scsi->pdata[i];
                         json_builder_begin_object(b);
                         hd_api_add_string(b, "wwid", l->wwid);
                         json_builder_set_member_name(b, "shareable");

@@ -59,8 +59,7 @@ gboolean hd_engine_body_vm_usb(JsonObject *o, HdVmUsbBody *out, GError **error)
         g_autofree char *given = NULL;
 
         memset(out, 0, sizeof(*out));
-        if (!hd_http_body_check_members(o, known, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                                        error) ||
+        if (!hd_http_body_check_members(o, known, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, error) ||
             !get_string(o, "host_id", 64, &out->host_id, error) ||
             !get_string(o, "spec", 256, &given, error) || !get_bool(o, "force", &out->force, error))
                 goto fail;
@@ -90,15 +89,14 @@ void hd_vm_usb_body_clear(HdVmUsbBody *b)
 
 gboolean hd_engine_body_vm_scsi(JsonObject *o, HdVmScsiBody *out, GError **error)
 {
-        static const char *const known[] = {"host_id", "wwid", "shareable", "readonly", "force",
-                                            NULL};
+        static const char *const known[] = {"host_id",  "wwid",  "shareable",
+                                            "readonly", "force", NULL};
         HdScsiSpec spec;
         g_autoptr(GError) local = NULL;
         g_autofree char *given = NULL;
 
         memset(out, 0, sizeof(*out));
-        if (!hd_http_body_check_members(o, known, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                                        error) ||
+        if (!hd_http_body_check_members(o, known, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, error) ||
             !get_string(o, "host_id", 64, &out->host_id, error) ||
             !get_string(o, "wwid", 512, &given, error) ||
             !get_bool(o, "shareable", &out->shareable, error) ||

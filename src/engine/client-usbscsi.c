@@ -70,8 +70,8 @@ int hd_client_hosts_usb(HdClient *c, int argc, char **argv)
                 return HD_CLIENT_EXIT_OK;
         }
         devs = json_object_get_array_member(json_node_get_object(list), "devices");
-        t = hd_client_table_new(5, (const char *const[]){"PORT", "SPEC", "KIND", "NAME",
-                                                         "VERDICT"});
+        t = hd_client_table_new(5,
+                                (const char *const[]){"PORT", "SPEC", "KIND", "NAME", "VERDICT"});
         for (guint i = 0; devs && i < json_array_get_length(devs); i++) {
                 JsonObject *d = json_array_get_object_element(devs, i);
                 g_autofree char *spec = NULL;
@@ -122,8 +122,8 @@ int hd_client_hosts_scsi(HdClient *c, int argc, char **argv)
                 return HD_CLIENT_EXIT_OK;
         }
         luns = json_object_get_array_member(json_node_get_object(list), "luns");
-        t = hd_client_table_new(6, (const char *const[]){"WWID", "H:C:T:L", "TYPE", "BLOCK",
-                                                         "HOST USE", "VERDICT"});
+        t = hd_client_table_new(
+            6, (const char *const[]){"WWID", "H:C:T:L", "TYPE", "BLOCK", "HOST USE", "VERDICT"});
         for (guint i = 0; luns && i < json_array_get_length(luns); i++) {
                 JsonObject *l = json_array_get_object_element(luns, i);
                 g_autofree char *use = joined(l, "host_use");
@@ -131,8 +131,7 @@ int hd_client_hosts_scsi(HdClient *c, int argc, char **argv)
                     hd_client_str(l, "reason")
                         ? g_strdup_printf("%s: %s", hd_client_str(l, "verdict"),
                                           hd_client_str(l, "reason"))
-                        : g_strdup(hd_client_str(l, "verdict") ? hd_client_str(l, "verdict")
-                                                               : "-");
+                        : g_strdup(hd_client_str(l, "verdict") ? hd_client_str(l, "verdict") : "-");
                 hd_client_table_add(
                     t, (const char *const[]){
                            hd_client_str(l, "wwid") ? hd_client_str(l, "wwid") : "(none)",

@@ -75,7 +75,7 @@ char *sq_like_prefix(const char *prefix);
 gboolean sq_vms_inventory_changed(HdStore *s, const char *host_id, GError **error);
 /* The VM's mediated devices (HdVmMdev) in the order they were added (store-sqlite-vm-mdev.c). */
 GPtrArray *sq_vm_mdevs(HdStore *s, const char *vm_id, GError **error);
-/* The VM's USB devices (HdVmUsb) and LUNs (HdVmScsi) by n (store-sqlite-vm-usbscsi.c). */
+/* The VM's USB devices (HdVmUsbDev) and LUNs (HdVmLun) by n (store-sqlite-vm-usbscsi.c). */
 GPtrArray *sq_vm_usb(HdStore *s, const char *vm_id, GError **error);
 GPtrArray *sq_vm_scsi(HdStore *s, const char *vm_id, GError **error);
 /* Inside a transaction: the VM's host pin follows its rows: @host_id while it has a host

@@ -18,13 +18,13 @@
 
 #include "store-sqlite-private.h"
 
-static void vm_usb_free(HdVmUsb *u)
+static void vm_usb_free(HdVmUsbDev *u)
 {
         g_free(u->spec);
         g_free(u);
 }
 
-static void vm_scsi_free(HdVmScsi *l)
+static void vm_scsi_free(HdVmLun *l)
 {
         g_free(l->wwid);
         g_free(l);
@@ -41,7 +41,7 @@ GPtrArray *sq_vm_usb(HdStore *s, const char *vm_id, GError **error)
                 return NULL;
         sq_bind_text(st, 1, vm_id);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                HdVmUsb *u = g_new0(HdVmUsb, 1);
+                HdVmUsbDev *u = g_new0(HdVmUsbDev, 1);
                 u->n = (guint)sqlite3_column_int(st, 0);
                 u->spec = sq_col_text(st, 1);
                 u->force = sqlite3_column_int(st, 2) != 0;
@@ -67,7 +67,7 @@ GPtrArray *sq_vm_scsi(HdStore *s, const char *vm_id, GError **error)
                 return NULL;
         sq_bind_text(st, 1, vm_id);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                HdVmScsi *l = g_new0(HdVmScsi, 1);
+                HdVmLun *l = g_new0(HdVmLun, 1);
                 l->n = (guint)sqlite3_column_int(st, 0);
                 l->wwid = sq_col_text(st, 1);
                 l->shareable = sqlite3_column_int(st, 2) != 0;
@@ -213,9 +213,9 @@ gboolean hd_store_vm_usb_add(HdStore *s, const char *vm_id, const char *host_id,
         return TRUE;
 }
 
-gboolean hd_store_vm_scsi_add(HdStore *s, const char *vm_id, const char *host_id,
-                              const char *wwid, gboolean shareable, gboolean readonly,
-                              gboolean force, guint *n_out, GError **error)
+gboolean hd_store_vm_scsi_add(HdStore *s, const char *vm_id, const char *host_id, const char *wwid,
+                              gboolean shareable, gboolean readonly, gboolean force, guint *n_out,
+                              GError **error)
 {
         g_autofree char *now = hd_store_now();
         g_autoptr(Stmt) ins = NULL;
@@ -247,12 +247,12 @@ gboolean hd_store_vm_scsi_add(HdStore *s, const char *vm_id, const char *host_id
         return TRUE;
 }
 
-static gboolean entry_remove(HdStore *s, const Kind *k, const char *vm_id, guint n,
-                             GError **error)
+static gboolean entry_remove(HdStore *s, const Kind *k, const char *vm_id, guint n, GError **error)
 {
         g_autofree char *name = NULL;
         g_autofree char *host_id = NULL;
-        g_autofree char *sql = g_strdup_printf("DELETE FROM %s WHERE vm_id = ? AND n = ?", k->table);
+        g_autofree char *sql =
+            g_strdup_printf("DELETE FROM %s WHERE vm_id = ? AND n = ?", k->table);
         g_autoptr(Stmt) del = NULL;
         int changes = 0;
 

@@ -332,14 +332,14 @@ typedef struct {
         guint n;
         char *spec;
         gboolean force;
-} HdVmUsb;
+} HdVmUsbDev;
 
 /* A VM's SCSI LUN: its WWID (or /dev/disk/by-id/NAME), resolved to H:C:T:L at every start. */
 typedef struct {
         guint n;
         char *wwid;
         gboolean shareable, readonly, force;
-} HdVmScsi;
+} HdVmLun;
 
 /* At most this many USB devices, and this many LUNs, per VM (the agent's define takes 16). */
 #define HD_VM_USB_MAX 16
@@ -359,8 +359,8 @@ typedef struct {
         GPtrArray *devices;   /* HdVmDevice, sorted by address */
         char *mdev_placement; /* "compact" or "separate" */
         GPtrArray *mdevs;     /* HdVmMdev, in the order they were added */
-        GPtrArray *usb;       /* HdVmUsb, by n */
-        GPtrArray *scsi;      /* HdVmScsi, by n */
+        GPtrArray *usb;       /* HdVmUsbDev, by n */
+        GPtrArray *scsi;      /* HdVmLun, by n */
 } HdVm;
 
 void hd_vm_free(HdVm *vm);
