@@ -7,7 +7,8 @@
 //     port path; WWID, H:C:T:L, block device, host use) and its verdict in words;
 //   - a VM's "USB and SCSI" tab: Add opens a dialog choosing from the host's list, by keyboard;
 //     never-assignable devices are disabled with the reason; the engine's one-owner refusal is
-//     shown naming the VM that has it; Remove; a second VM takes the device once it is free;
+//     shown naming the VM that has it; Remove; a second VM takes the device once it is free and
+//     starts with it; while it runs, Add and Remove are disabled, saying why;
 //   - a viewer sees no Add or Remove; axe-core finds no serious or critical violation on each.
 // Prints TAP; everything listens on 127.0.0.1 (port 0), every child is killed at the end, the
 // run is bounded (HOSTDEV_UI_DEADLINE seconds, default 240). Waits are bounded waits for a state.
@@ -255,6 +256,16 @@ async function vmTab(page, url, engine, admin, desk) {
   await addByKeyboard(page, 'usb', '0403:6001:A10K7XYZ', desk);
   await page.locator('tr[data-usb="0403:6001:A10K7XYZ"]').waitFor();
   ok(true, 'build takes the adapter once lab gave it back');
+
+  // running: Add and Remove are disabled, saying why
+  const st = await http(engine, 'POST', `/v1/vms/${build}/start`, admin);
+  ok(st.status === 200 && st.json.state === 'running', 'build starts with the adapter (the agent found it by its spec)', JSON.stringify(st.json));
+  await page.getByTestId('usbscsi-locked').waitFor();
+  ok(await page.getByRole('button', {name: 'Add USB device', exact: true}).isDisabled() &&
+    await page.getByRole('button', {name: 'Remove USB device 1 0403:6001:A10K7XYZ'}).isDisabled(),
+  'while the VM runs, Add and Remove are disabled');
+  ok(/only while it is down/.test(await page.getByTestId('usbscsi-locked').textContent()), 'and the page says why');
+  await shot(page, '05b-vm-running');
   return {lab, build};
 }
 
