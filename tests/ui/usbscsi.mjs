@@ -257,6 +257,12 @@ async function vmTab(page, url, engine, admin, desk) {
   await page.locator('tr[data-usb="0403:6001:A10K7XYZ"]').waitFor();
   ok(true, 'build takes the adapter once lab gave it back');
 
+  await page.getByRole('tab', {name: 'General'}).click();
+  await page.locator('.hd-vm-general').waitFor();
+  ok(/USB devices and SCSI LUNs\s*1 USB device/.test(await page.locator('.hd-vm-general').textContent()), 'General counts the VM\'s USB device');
+  await page.getByRole('tab', {name: 'USB and SCSI'}).click();
+  await page.getByRole('button', {name: 'Add USB device', exact: true}).waitFor();
+
   // running: Add and Remove are disabled, saying why
   const st = await http(engine, 'POST', `/v1/vms/${build}/start`, admin);
   ok(st.status === 200 && st.json.state === 'running', 'build starts with the adapter (the agent found it by its spec)', JSON.stringify(st.json));

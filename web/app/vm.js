@@ -10,7 +10,7 @@ import {h, clear, rerender, append, button, alert, select, label} from './dom.js
 import {subscribe, debounce} from './feed.js';
 import {openModal} from './modal.js';
 import {editVm} from './vmedit.js';
-import {vmUsbScsiTab} from './vmusb.js';
+import {vmUsbScsiTab, usbScsiText} from './vmusb.js';
 
 const stateColor = {down: 'grey', starting: 'blue', running: 'green', stopping: 'orange'};
 const stateText = {down: 'Down', starting: 'Starting', running: 'Running', stopping: 'Stopping'};
@@ -134,6 +134,7 @@ export function vmPage(el, id, tab, ctx) {
       ['Memory', `${vm.memory_mib} MiB`],
       ['vCPUs', String(vm.vcpus)],
       ['Host devices', devicesText(vm)],
+      ['USB devices and SCSI LUNs', usbScsiText(vm)],
       ['Hardware changed', vm.hardware_changed || 'no'],
       ['Last error', vm.last_error || '—'],
     ];

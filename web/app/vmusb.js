@@ -14,6 +14,12 @@ const KINDS = {
   scsi: {title: 'SCSI LUNs', one: 'SCSI LUN', key: 'wwid'},
 };
 
+// "1 USB device, 2 SCSI LUNs" (General, and the VM list's summary), or "none".
+export function usbScsiText(vm) {
+  const n = (k, one) => (vm[k] || []).length ? `${vm[k].length} ${one}${vm[k].length > 1 ? 's' : ''}` : null;
+  return [n('usb', 'USB device'), n('scsi', 'SCSI LUN')].filter(Boolean).join(', ') || 'none';
+}
+
 // The tab's content; @show(variant, title, text) reports, @reload() re-reads the VM.
 export function vmUsbScsiTab(vm, ctx, show, reload) {
   const vid = encodeURIComponent(vm.id);
