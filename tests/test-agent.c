@@ -2452,6 +2452,270 @@ static void test_vm_mdev(void)
         daemon_stop(d);
 }
 
+/* The "holder" of an in_use answer, in the error object and beside it. */
+static void assert_in_use(const Reply *r, const char *holder)
+{
+        g_autoptr(JsonNode) root = NULL;
+        JsonObject *o;
+
+        assert_error(r, 409, "in_use");
+        o = body_object(r, &root);
+        g_assert_cmpstr(json_object_get_string_member(o, "holder"), ==, holder);
+        g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(o, "error"),
+                                                      "holder"),
+                        ==, holder);
+}
+
+/* A VM's USB devices (POST /v1/vms "usb"): the grammar checked at define (400), the device
+ * not needed then; at start the spec is resolved to the device there is now (replugged: its
+ * new device number), an absent one is 409 device_absent, a hub or the only keyboard is
+ * refused unless force passes it (never a hub); one owner per host, by spec or by device. */
+static void test_vm_usb(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("usb-desk");
+        Daemon *d = daemon_start(fx, NULL);
+        g_autofree char *devnum = hd_test_path(fx, "sys/bus/usb/devices/1-3.1/devnum");
+        Reply r;
+
+        /* the grammar, at define */
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"bad\", \"usb\": [{\"spec\": \"1:4\"}]}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"bad\", \"usb\": [\"1-3.1\"]}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"bad\", \"usb\": [{\"spec\": \"1-3.1\", \"forse\": true}]}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"bad\", \"usb\": [{\"spec\": \"1-3.1\"}, {\"spec\": \"1-3.1\"}]}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/vms/bad", NULL);
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+
+        /* defined by vendor:product:serial; unresolved until it runs */
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"serial\", \"usb\": [{\"spec\": \"0403:6001:A10K7XYZ\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"usb\":[{\"spec\":\"0403:6001:A10K7XYZ\",\"force\":false,"
+                                        "\"bus\":null,\"device\":null}],\"scsi\":[]"));
+        reply_clear(&r);
+        /* one owner: the same spec, or the same device by its port */
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"thief\", \"usb\": [{\"spec\": \"0403:6001:A10K7XYZ\"}]}");
+        assert_in_use(&r, "serial");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"thief\", \"usb\": [{\"spec\": \"1-3.1\"}]}");
+        assert_in_use(&r, "serial");
+        reply_clear(&r);
+        /* its twin is another device */
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"twin\", \"usb\": [{\"spec\": \"1-3.2\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+
+        /* replugged between define and start: a new device number, still found */
+        g_assert_true(g_file_set_contents(devnum, "42\n", -1, NULL));
+        r = request(d, "POST", "/v1/vms/serial/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"running\""));
+        g_assert_nonnull(strstr(r.body, "\"usb\":[{\"spec\":\"0403:6001:A10K7XYZ\",\"force\":false,"
+                                        "\"bus\":1,\"device\":42}]"));
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/vms", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"bus\":1,\"device\":42"));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/serial/destroy", "{}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"bus\":null,\"device\":null"));
+        reply_clear(&r);
+        /* and again after the next replug */
+        g_assert_true(g_file_set_contents(devnum, "43\n", -1, NULL));
+        r = request(d, "POST", "/v1/vms/serial/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"bus\":1,\"device\":43"));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/serial/destroy", "{}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+
+        /* absent at start */
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"gone\", \"usb\": [{\"spec\": \"dead:beef\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/gone/start", NULL);
+        assert_error(&r, 409, "device_absent");
+        {
+                g_autoptr(JsonNode) keep = NULL;
+                g_assert_nonnull(strstr(error_message(&r, &keep), "dead:beef"));
+        }
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/vms/gone", NULL);
+        g_assert_nonnull(strstr(r.body, "\"shut off\""));
+        reply_clear(&r);
+
+        /* a hub: never, force or not */
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"hub\", \"usb\": [{\"spec\": \"1-3\", \"force\": true}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/hub/start", NULL);
+        assert_error(&r, 409, "refused");
+        {
+                g_autoptr(JsonNode) keep = NULL;
+                g_assert_nonnull(strstr(error_message(&r, &keep), "hub"));
+        }
+        reply_clear(&r);
+        /* the only keyboard: refused, then passed by force */
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"kbd\", \"usb\": [{\"spec\": \"046d:c31c\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/kbd/start", NULL);
+        assert_error(&r, 409, "refused");
+        {
+                g_autoptr(JsonNode) keep = NULL;
+                g_assert_nonnull(strstr(error_message(&r, &keep), "keyboard"));
+        }
+        reply_clear(&r);
+        r = request(d, "DELETE", "/v1/vms/kbd", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"kbd\", \"usb\": [{\"spec\": \"1-1\", \"force\": true}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/kbd/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"spec\":\"1-1\",\"force\":true,\"bus\":1"));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/kbd/destroy", "{}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        /* a VM without USB devices answers empty arrays */
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"plain\"}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"usb\":[],\"scsi\":[]"));
+        reply_clear(&r);
+        daemon_stop(d);
+}
+
+/* A VM's SCSI LUNs (POST /v1/vms "scsi"): by WWID or by-id name (H:C:T:L is 400), resolved to
+ * H:C:T:L at start; absent 409 device_absent; the root disk never, LVM unless forced; one
+ * owner per LUN unless both are shareable. */
+static void test_vm_scsi(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("scsi-server");
+        Daemon *d = daemon_start(fx, NULL);
+        Reply r;
+
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"bad\", \"scsi\": [{\"wwid\": \"0:0:1:0\"}]}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"bad\", \"scsi\": [{\"wwid\": \"sda\"}]}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"bad\", \"scsi\": [{\"wwid\": \"naa.50014380272a1b2c\", "
+                    "\"shareable\": 1}]}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"tape\", \"scsi\": [{\"wwid\": \"naa.50014380272A1B2C\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"scsi\":[{\"wwid\":\"naa.50014380272a1b2c\","
+                                        "\"shareable\":false,\"readonly\":false,\"force\":false,"
+                                        "\"hctl\":null}]"));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"tape2\", \"scsi\": [{\"wwid\": \"naa.50014380272a1b2c\", "
+                    "\"shareable\": true}]}");
+        assert_in_use(&r, "tape");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/tape/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"hctl\":\"0:0:1:0\""));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/tape/destroy", "{}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"hctl\":null"));
+        reply_clear(&r);
+
+        /* a shared cluster disk, by by-id name in one VM and by WWID in the other */
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"node1\", \"scsi\": [{\"wwid\": "
+                    "\"/dev/disk/by-id/wwn-0x6001405abcdef0123456789abcdef012\", "
+                    "\"shareable\": true}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"node2\", \"scsi\": [{\"wwid\": "
+                    "\"naa.6001405abcdef0123456789abcdef012\"}]}");
+        assert_in_use(&r, "node1");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"node2\", \"scsi\": [{\"wwid\": "
+                    "\"naa.6001405abcdef0123456789abcdef012\", \"shareable\": true, "
+                    "\"readonly\": true}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/node1/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"hctl\":\"0:0:3:0\""));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/node2/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"readonly\":true,\"force\":false,\"hctl\":\"0:0:3:0\""));
+        reply_clear(&r);
+
+        /* absent; the root disk, force or not; LVM, passed by force */
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"gone\", \"scsi\": [{\"wwid\": \"naa.0123456789abcdef\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/gone/start", NULL);
+        assert_error(&r, 409, "device_absent");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"root\", \"scsi\": [{\"wwid\": \"naa.5000c500a1b2c3d0\", "
+                    "\"force\": true}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/root/start", NULL);
+        assert_error(&r, 409, "refused");
+        {
+                g_autoptr(JsonNode) keep = NULL;
+                g_assert_nonnull(strstr(error_message(&r, &keep), "root"));
+        }
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"lvm\", \"scsi\": [{\"wwid\": \"naa.5000c500a1b2c3d4\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/lvm/start", NULL);
+        assert_error(&r, 409, "refused");
+        {
+                g_autoptr(JsonNode) keep = NULL;
+                g_assert_nonnull(strstr(error_message(&r, &keep), "LVM"));
+        }
+        reply_clear(&r);
+        r = request(d, "DELETE", "/v1/vms/lvm", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"lvm\", \"scsi\": [{\"wwid\": \"naa.5000c500a1b2c3d4\", "
+                    "\"force\": true}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/lvm/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        daemon_stop(d);
+}
+
 /* A NIC VF's network settings: GET is `hostdev sriov-vf VF --json`'s object, PUT changes
  * them through the PF (dry run, refusals 400 naming the field, a setting the driver lacks
  * set back and answered 400). */
@@ -3058,6 +3322,8 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/vf-net", test_vf_net);
         g_test_add_func("/agent/vm-vf-net-saved", test_vm_vf_net_saved);
         g_test_add_func("/agent/vm-mdev", test_vm_mdev);
+        g_test_add_func("/agent/vm-usb", test_vm_usb);
+        g_test_add_func("/agent/vm-scsi", test_vm_scsi);
         g_test_add_func("/agent/usb", test_usb);
         g_test_add_func("/agent/scsi", test_scsi);
         g_test_add_func("/agent/usb-scsi-without-iommu", test_usb_scsi_without_iommu);

@@ -13,6 +13,8 @@
  *                              bad parameter its own 400
  *   /engine-cli/vms            the vms subcommands end to end (the GPU and its audio
  *                              placeholder, start, stop) and /v1/vms's ETag
+ *   /engine-cli/usbscsi        hosts usb|scsi, vms add-usb|remove-usb|add-scsi|remove-scsi end to
+ *                              end (usb-desk): specs, verdicts, the one-owner refusal
  *   /engine-cli/workflow       the README's whole workflow from the shell: kernel tab,
  *                              maintenance, reboot, activate, a VM with the GPU, start, stop
  *   /engine-cli/contract       the lifecycle, kernel-args and vms subcommands against a fake
@@ -201,11 +203,11 @@ typedef struct {
         char *admin_file, *agent_token_file;
 } World;
 
-static World *world_new(void)
+static World *world_new_on(const char *topology)
 {
         World *w = g_new0(World, 1);
 
-        w->fx = hd_test_fixture_new("desktop");
+        w->fx = hd_test_fixture_new(topology);
         w->dir = hd_test_make_tmp_dir();
         w->admin = hd_et_token_create(w->dir, "ops", "admin");
         w->viewer = hd_et_token_create(w->dir, "portal", "viewer");
@@ -215,6 +217,11 @@ static World *world_new(void)
         w->admin_file = write_file(w->dir, "admin.token", w->admin);
         w->agent_token_file = write_file(w->dir, "agent.token", w->agent_token);
         return w;
+}
+
+static World *world_new(void)
+{
+        return world_new_on("desktop");
 }
 
 static void world_free(World *w)
@@ -1864,6 +1871,138 @@ static void test_contract(void)
         fake_stop(f);
 }
 
+/* hosts usb|scsi and vms add-usb|remove-usb|add-scsi|remove-scsi end to end (usb-desk: two FTDI
+ * adapters told apart by serial, a hub, the only keyboard): the tables with the specs and
+ * verdicts, --json the API's documents, the one-owner refusal (exit 3, in_use), a device
+ * number refused as usage (exit 2), removal by number. */
+static void test_usbscsi(void)
+{
+        World *w = world_new_on("usb-desk");
+        const char *e = w->engine->url;
+
+        {
+                g_auto(CliRun) r =
+                    CLI(e, w->admin, "hosts", "add", "desk1", "--agent-url", w->agent->url,
+                        "--agent-token-file", w->agent_token_file, "--wait", "--json");
+                assert_rc(&r, 0);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "usb", "desk1");
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, "SPEC"));
+                /* the spec that names each for good, and why the host keeps some */
+                g_assert_nonnull(strstr(r.out, "0403:6001:A10K7XYZ"));
+                g_assert_nonnull(strstr(r.out, "0403:6001:A10K8ABC"));
+                g_assert_nonnull(strstr(r.out, "hub"));
+                g_assert_nonnull(strstr(r.out, "only-keyboard"));
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "usb", "desk1", "--json");
+                assert_rc(&r, 0);
+                g_assert_nonnull(json_object_get_string_member(run_obj(&r), "host_id"));
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(run_obj(&r), "devices")),
+                    >, 3);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "scsi", "desk1", "--json");
+                assert_rc(&r, 0);
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(run_obj(&r), "luns")), ==,
+                    0);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "usb", "nosuch");
+                assert_failed(&r, 4, "nosuch", NULL);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "create", "lab", "--memory", "1024",
+                                       "--vcpus", "1");
+                assert_rc(&r, 0);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "create", "build", "--memory", "1024",
+                                       "--vcpus", "1");
+                assert_rc(&r, 0);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "add-usb", "lab", "desk1",
+                                       "0403:6001:A10K7XYZ", "--json");
+                JsonObject *u;
+                assert_rc(&r, 0);
+                u = json_array_get_object_element(
+                    json_object_get_array_member(run_obj(&r), "usb"), 0);
+                g_assert_cmpint(json_object_get_int_member(u, "n"), ==, 1);
+                g_assert_cmpstr(json_object_get_string_member(u, "spec"), ==,
+                                "0403:6001:A10K7XYZ");
+        }
+        {
+                g_auto(CliRun) r =
+                    CLI(e, w->admin, "vms", "add-usb", "lab", "desk1", "1-4", "--force");
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, "USB devices:"));
+                if (!strstr(r.out, "1-4") || !strstr(r.out, "yes"))
+                        g_error("vms add-usb printed: %s", r.out);
+        }
+        {
+                /* one owner: exit 3, the owner named */
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "add-usb", "build", "desk1",
+                                       "0403:6001:A10K7XYZ", "--json");
+                assert_failed(&r, 3, "VM lab's", "in_use");
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "add-usb", "build", "desk1", "1:4");
+                assert_failed(&r, 2, "device number", NULL);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "add-usb", "build", "desk1");
+                assert_rc(&r, 2);
+        }
+        {
+                g_auto(CliRun) r =
+                    CLI(e, w->admin, "vms", "add-scsi", "build", "desk1", "naa.50014380272a1b2c",
+                        "--shareable", "--readonly", "--json");
+                JsonObject *l;
+                assert_rc(&r, 0);
+                l = json_array_get_object_element(
+                    json_object_get_array_member(run_obj(&r), "scsi"), 0);
+                g_assert_true(json_object_get_boolean_member(l, "shareable"));
+                g_assert_true(json_object_get_boolean_member(l, "readonly"));
+                g_assert_false(json_object_get_boolean_member(l, "force"));
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->viewer, "vms", "show", "build");
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, "SCSI LUNs:"));
+                g_assert_nonnull(strstr(r.out, "naa.50014380272a1b2c"));
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "remove-scsi", "build", "1", "--json");
+                assert_rc(&r, 0);
+                g_assert_true(json_object_get_null_member(run_obj(&r), "host_id"));
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "remove-usb", "lab", "9");
+                assert_failed(&r, 4, "no USB device 9", NULL);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "remove-usb", "lab", "1", "--json");
+                JsonArray *u;
+                assert_rc(&r, 0);
+                u = json_object_get_array_member(run_obj(&r), "usb");
+                g_assert_cmpuint(json_array_get_length(u), ==, 1);
+                g_assert_cmpint(json_object_get_int_member(json_array_get_object_element(u, 0), "n"),
+                                ==, 2);
+        }
+        {
+                /* free again */
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "add-usb", "build", "desk1",
+                                       "0403:6001:A10K7XYZ");
+                assert_rc(&r, 0);
+        }
+        world_free(w);
+}
+
 int main(int argc, char **argv)
 {
         hd_et_init(&argc, &argv);
@@ -1872,6 +2011,7 @@ int main(int argc, char **argv)
         g_test_add_func("/engine-cli/etags", test_etags);
         g_test_add_func("/engine-cli/filters", test_filters);
         g_test_add_func("/engine-cli/vms", test_vms);
+        g_test_add_func("/engine-cli/usbscsi", test_usbscsi);
         g_test_add_func("/engine-cli/workflow", test_workflow);
         g_test_add_func("/engine-cli/contract", test_contract);
         return hd_et_run();

@@ -1016,6 +1016,113 @@ static void test_sessions(void)
         g_assert_no_error(error);
 }
 
+/* A VM's USB devices and LUNs: the pin (a host without passthrough still starts a VM that has
+ * only these), the numbers, one owner per device and host (IN_USE naming the VM; shareable
+ * LUNs share), the limit, changes only while down, the pin going with the last one. */
+static void test_usbscsi(void)
+{
+        g_autofree char *dir = NULL;
+        g_autofree char *path = tmp_db(&dir);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+        g_autofree char *h1 = NULL, *h2 = NULL, *a = NULL, *b = NULL;
+        HdHostFacts f = {.passthrough = 0, .passthrough_reason = "no IOMMU"};
+        guint n = 0;
+
+        g_assert_no_error(error);
+        g_assert_cmpuint(hd_store_schema_version(s), >=, 9);
+        g_assert_true(hd_store_host_add(s, "h1", "http://a:1", "t", NULL, NULL, &h1, &error));
+        g_assert_true(hd_store_host_add(s, "h2", "http://b:1", "t", NULL, NULL, &h2, &error));
+        g_assert_true(hd_store_host_set_facts(s, h1, &f, &error));
+        g_assert_true(hd_store_host_set_status(s, h1, HD_HOST_UP, NULL, 0, &error));
+        g_assert_true(hd_store_vm_add(s, "a", 1024, 1, &a, &error));
+        g_assert_true(hd_store_vm_add(s, "b", 1024, 1, &b, &error));
+
+        g_assert_true(hd_store_vm_usb_add(s, a, h1, "0403:6001:A10K7XYZ", FALSE, &n, &error));
+        g_assert_cmpuint(n, ==, 1);
+        g_assert_true(hd_store_vm_usb_add(s, a, h1, "1-4", TRUE, &n, &error));
+        g_assert_cmpuint(n, ==, 2);
+        /* the same device twice in one VM; another host while pinned */
+        g_assert_false(hd_store_vm_usb_add(s, a, h1, "1-4", FALSE, &n, &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_EXISTS);
+        g_clear_error(&error);
+        g_assert_false(hd_store_vm_scsi_add(s, a, h2, "naa.50014380272a1b2c", FALSE, FALSE, FALSE,
+                                            &n, &error));
+        assert_refused(&error, "pinned to host h1");
+        /* one owner: VM b is refused a's device, naming a */
+        g_assert_false(hd_store_vm_usb_add(s, b, h1, "1-4", FALSE, &n, &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_IN_USE);
+        g_assert_nonnull(strstr(error->message, "VM a's"));
+        g_clear_error(&error);
+        /* the same spec on another host is another device */
+        g_assert_true(hd_store_vm_usb_add(s, b, h2, "1-4", FALSE, &n, &error));
+        g_assert_cmpuint(n, ==, 1);
+        g_assert_true(hd_store_vm_usb_remove(s, b, 1, &error));
+        /* LUNs: shareable with shareable only */
+        g_assert_true(hd_store_vm_scsi_add(s, a, h1, "naa.50014380272a1b2c", TRUE, TRUE, FALSE,
+                                           &n, &error));
+        g_assert_cmpuint(n, ==, 1);
+        g_assert_false(hd_store_vm_scsi_add(s, b, h1, "naa.50014380272a1b2c", FALSE, FALSE, FALSE,
+                                            &n, &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_IN_USE);
+        g_clear_error(&error);
+        g_assert_true(hd_store_vm_scsi_add(s, b, h1, "naa.50014380272a1b2c", TRUE, FALSE, FALSE,
+                                           &n, &error));
+        {
+                g_autoptr(HdVm) v = hd_store_vm_get(s, a, &error);
+                const HdVmUsbDev *u = v->usb->pdata[1];
+                const HdVmLun *l = v->scsi->pdata[0];
+                g_assert_cmpstr(v->host_id, ==, h1);
+                g_assert_cmpuint(v->usb->len, ==, 2);
+                g_assert_cmpuint(u->n, ==, 2);
+                g_assert_cmpstr(u->spec, ==, "1-4");
+                g_assert_true(u->force);
+                g_assert_cmpstr(l->wwid, ==, "naa.50014380272a1b2c");
+                g_assert_true(l->shareable && l->readonly && !l->force);
+        }
+        /* the host stays while a VM holds a device of it */
+        g_assert_false(hd_store_host_remove(s, h1, &error));
+        g_assert_nonnull(error);
+        g_clear_error(&error);
+        /* no PCI device: a host without passthrough starts it; changes only while down */
+        g_assert_true(hd_store_vm_start_reserve(s, a, &error));
+        g_assert_false(hd_store_vm_usb_add(s, a, h1, "1-3.2", FALSE, &n, &error));
+        assert_refused(&error, "is starting");
+        g_assert_false(hd_store_vm_usb_remove(s, a, 1, &error));
+        assert_refused(&error, "is starting");
+        g_assert_false(hd_store_vm_scsi_remove(s, a, 1, &error));
+        assert_refused(&error, "is starting");
+        g_assert_true(hd_store_vm_set_state(s, a, HD_VM_MASK(HD_VM_STARTING), HD_VM_DOWN, NULL,
+                                            &error));
+        /* the limit */
+        for (guint i = 3; i <= HD_VM_USB_MAX; i++) {
+                g_autofree char *spec = g_strdup_printf("2-%u", i);
+                g_assert_true(hd_store_vm_usb_add(s, a, h1, spec, FALSE, &n, &error));
+                g_assert_cmpuint(n, ==, i);
+        }
+        g_assert_false(hd_store_vm_usb_add(s, a, h1, "3-1", FALSE, &n, &error));
+        assert_refused(&error, "the most a VM takes");
+        /* removal: the numbers stay; the pin goes with the last device */
+        g_assert_true(hd_store_vm_usb_remove(s, a, 1, &error));
+        g_assert_false(hd_store_vm_usb_remove(s, a, 1, &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+        for (guint i = 2; i <= HD_VM_USB_MAX; i++)
+                g_assert_true(hd_store_vm_usb_remove(s, a, i, &error));
+        g_assert_true(hd_store_vm_scsi_remove(s, a, 1, &error));
+        {
+                g_autoptr(HdVm) v = hd_store_vm_get(s, a, &error);
+                g_assert_null(v->host_id);
+                g_assert_cmpuint(v->usb->len + v->scsi->len, ==, 0);
+        }
+        /* a's device is free for b now; removing a VM takes its rows */
+        g_assert_true(hd_store_vm_usb_add(s, b, h1, "1-4", FALSE, &n, &error));
+        g_assert_true(hd_store_vm_remove(s, b, &error));
+        g_assert_true(hd_store_vm_usb_add(s, a, h1, "1-4", FALSE, &n, &error));
+        g_assert_no_error(error);
+        cleanup(dir);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -1025,6 +1132,7 @@ int main(int argc, char **argv)
         g_test_add_func("/engine-store/vms", test_vms);
         g_test_add_func("/engine-store/vms-concurrent-start", test_vms_concurrent_start);
         g_test_add_func("/engine-store/mdev", test_mdev);
+        g_test_add_func("/engine-store/usbscsi", test_usbscsi);
         g_test_add_func("/engine-store/host-lifecycle", test_host_lifecycle);
         g_test_add_func("/engine-store/sessions", test_sessions);
         return g_test_run();

@@ -238,6 +238,100 @@ static void test_remove_hostdevs_bytes(void)
         g_assert_cmpstr(out, ==, want);
 }
 
+/* USB and SCSI host devices: <hostdev type='usb'> by vendor, product and the bus/device resolved
+ * now, <hostdev type='scsi'> by adapter and bus/target/unit; valid for libvirt's schema; the
+ * domain scans still see only the PCI host devices; hd_virt_set_usb_scsi() replaces them in a
+ * definition (a replug: new device number) and keeps the PCI ones; metadata round trip. */
+static void test_usb_scsi(void)
+{
+        g_autoptr(HdVirt) virt = open_test();
+        g_autoptr(GError) error = NULL;
+        HdAddress gpu = hd_test_address("0000:01:00.0");
+        HdVmUsb usb[] = { { .vendor = 0x0403, .product = 0x6001, .bus = 1, .device = 5 } };
+        HdVmScsi scsi[] = { { .host = 2, .bus = 0, .target = 1, .unit = 3, .shareable = TRUE,
+                              .readonly = TRUE },
+                            { .host = 0, .bus = 0, .target = 0, .unit = 0 } };
+        HdVmSpec spec = { .name = "usbscsi", .memory_mib = 512, .vcpus = 1, .hostdevs = &gpu,
+                          .n_hostdevs = 1, .usb = usb, .n_usb = 1, .scsi = scsi, .n_scsi = 2 };
+        g_autofree char *xml = hd_virt_spec_to_xml(virt, &spec, &error);
+        g_autofree char *path = NULL;
+        g_autofree char *def = NULL;
+        g_autofree char *meta = NULL;
+        g_autoptr(GArray) pci = NULL;
+        int fd, status = 0;
+
+        g_assert_no_error(error);
+        g_assert_nonnull(strstr(xml, "<hostdev mode='subsystem' type='usb' managed='no'>\n"
+                                     "      <source>\n"
+                                     "        <vendor id='0x0403'/>\n"
+                                     "        <product id='0x6001'/>\n"
+                                     "        <address bus='1' device='5'/>\n"));
+        g_assert_nonnull(strstr(xml, "<hostdev mode='subsystem' type='scsi' managed='no' "
+                                     "rawio='yes'>\n"
+                                     "      <source>\n"
+                                     "        <adapter name='scsi_host2'/>\n"
+                                     "        <address bus='0' target='1' unit='3'/>\n"
+                                     "      </source>\n"
+                                     "      <readonly/>\n"
+                                     "      <shareable/>\n"));
+        g_assert_nonnull(strstr(xml, "<adapter name='scsi_host0'/>"));
+        pci = hd_guest_domain_hostdevs(xml);
+        g_assert_cmpuint(pci->len, ==, 1);
+        g_assert_true(hd_address_equal(&g_array_index(pci, HdAddress, 0), &gpu));
+        g_clear_pointer(&pci, g_array_unref);
+        fd = g_file_open_tmp("hostdev-vm-XXXXXX.xml", &path, &error);
+        close(fd);
+        g_assert_true(g_file_set_contents(path, xml, -1, NULL));
+        {
+                const char *argv[] = { "virt-xml-validate", path, "domain", NULL };
+                g_autofree char *out = NULL;
+                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
+                             NULL, &status, &error);
+                g_assert_no_error(error);
+                if (!g_spawn_check_wait_status(status, NULL))
+                        g_error("schema rejects:\n%s\n%s", xml, out);
+        }
+        g_unlink(path);
+
+        /* defined, then the USB device replugged (device 5 -> 9) and one LUN dropped */
+        g_assert_true(hd_virt_define(virt, &spec, &error));
+        g_assert_no_error(error);
+        usb[0].device = 9;
+        g_assert_true(hd_virt_set_usb_scsi(virt, "usbscsi", usb, 1, scsi, 1, &error));
+        g_assert_no_error(error);
+        def = hd_virt_get_definition(virt, "usbscsi", &error);
+        g_assert_no_error(error);
+        g_assert_nonnull(strstr(def, "device='9'"));
+        g_assert_null(strstr(def, "device='5'"));
+        g_assert_nonnull(strstr(def, "scsi_host2"));
+        g_assert_null(strstr(def, "scsi_host0"));
+        pci = hd_guest_domain_hostdevs(def);
+        g_assert_cmpuint(pci->len, ==, 1);
+        g_clear_pointer(&def, g_free);
+        /* none left */
+        g_assert_true(hd_virt_set_usb_scsi(virt, "usbscsi", NULL, 0, NULL, 0, &error));
+        def = hd_virt_get_definition(virt, "usbscsi", &error);
+        g_assert_null(strstr(def, "type='usb'"));
+        /* (libvirt added a SCSI controller for it, which stays) */
+        g_assert_null(strstr(def, "rawio"));
+        g_assert_nonnull(strstr(def, "type='pci'"));
+        g_assert_false(hd_virt_set_usb_scsi(virt, "nosuchvm", NULL, 0, NULL, 0, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+
+        /* metadata: none, then set, then read back */
+        meta = hd_virt_get_metadata(virt, "usbscsi", "https://example.org/hd", &error);
+        g_assert_no_error(error);
+        g_assert_null(meta);
+        g_assert_true(hd_virt_set_metadata(virt, "usbscsi", "hd", "https://example.org/hd",
+                                           "<vm><usb spec='1-2'/></vm>", &error));
+        g_assert_no_error(error);
+        meta = hd_virt_get_metadata(virt, "usbscsi", "https://example.org/hd", &error);
+        g_assert_no_error(error);
+        g_assert_nonnull(strstr(meta, "<usb spec=\"1-2\"/>"));
+        g_assert_true(hd_virt_undefine(virt, "usbscsi", &error));
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -247,5 +341,6 @@ int main(int argc, char **argv)
         g_test_add_func("/vm/spec-xml-valid", test_spec_xml_valid);
         g_test_add_func("/vm/definition-by-name", test_definition_by_name);
         g_test_add_func("/vm/remove-hostdevs-bytes", test_remove_hostdevs_bytes);
+        g_test_add_func("/vm/usb-scsi", test_usb_scsi);
         return g_test_run();
 }

@@ -18,6 +18,8 @@
  *   api-devices.c      /v1/devices, /v1/groups, detach / attach / verify
  *   api-host.c         /v1/host, /v1/host/reboot, /v1/kernel-args
  *   api-vms.c          /v1/vms: libvirt domains and the host devices detached for them
+ *   vm-usbscsi.c       the USB devices and SCSI LUNs of those VMs: kept as specs in the
+ *                      domain's metadata, resolved at each start, one owner per host
  *   api-sriov.c        /v1/devices/{pf}/sriov (the VF count), /v1/devices/{vf}/vf-net (a NIC
  *                      VF's network settings), /v1/mdev (mediated devices)
  *   api-usbscsi.c      /v1/usb (USB devices), /v1/scsi (SCSI LUNs): inventory, verdicts and
@@ -85,6 +87,8 @@ typedef struct {
         GHashTable *busy_groups; /* GINT_TO_POINTER(group + 1) */
         GHashTable *busy_vms;    /* VM names with an operation running (same lock) */
         GMutex kernel_args_lock; /* one bootloader change at a time */
+        GMutex usbscsi_lock;     /* the one-owner check of VMs' USB devices and LUNs, with the
+                                  * write that makes the owner visible (vm-usbscsi.c) */
         gboolean reboot_pending;  /* POST /v1/host/reboot answered, the reboot not yet done */
         GMutex state_lock;       /* the VM state file */
         gint running;            /* operations past the queue, working (atomic) */
@@ -134,6 +138,9 @@ void hd_respond_error(HdHttpRequest *msg, guint status, const char *code, const 
     G_GNUC_PRINTF(4, 5);
 /* An HD_ERROR (or other) GError as its HTTP status and error code. */
 void hd_respond_gerror(HdHttpRequest *msg, const GError *error);
+/* The same, with "holder" (in the error object and beside it, as the engine's contract writes
+ * it) when @holder is not NULL. */
+void hd_respond_gerror_holder(HdHttpRequest *msg, const GError *error, const char *holder);
 guint hd_http_status_for_error(const GError *error);
 /* 405 with an Allow header. */
 void hd_respond_bad_method(HdHttpRequest *msg, const char *allow);
@@ -159,6 +166,32 @@ void hd_api_vf_net(HdRequest *req, const HdAddress *addr);
 void hd_agent_vms_reconcile(HdAgent *agent);
 /* The VM for which the agent detached @name and which may be running, or NULL. */
 char *hd_agent_vm_holding(HdAgent *agent, const char *name);
+
+/* vm-usbscsi.c: the USB devices and SCSI LUNs of VMs (POST /v1/vms "usb" and "scsi"). */
+/* The agent's own refusals, answered 409 with their codes (respond.c): a device a VM names is
+ * not on the host at its start ("device_absent"), another VM of this agent has it ("in_use",
+ * with "holder": that VM). */
+#define HD_AGENT_ERROR (hd_agent_error_quark())
+GQuark hd_agent_error_quark(void);
+typedef enum {
+        HD_AGENT_ERROR_DEVICE_ABSENT,
+        HD_AGENT_ERROR_IN_USE,
+} HdAgentError;
+/* Define VM @a->name with @spec, and keep its USB and SCSI specs with it, refused (in_use) when
+ * another VM has one of its devices. */
+gboolean hd_agent_vm_define_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, const HdVmArgs *a,
+                                    const HdVmSpec *spec, GError **error);
+/* Before VM @name starts: resolve its USB and SCSI specs to the devices there are now, apply
+ * the host's refusals and the one-owner rule, and write the resolved <hostdev> elements into
+ * its definition. Nothing to do for a VM without any. */
+gboolean hd_agent_vm_prepare_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, const char *name,
+                                     GError **error);
+/* The "usb" and "scsi" members of a VM's answer, into an open object. */
+void hd_agent_vm_usbscsi_json(JsonBuilder *b, HdVirt *virt, const char *name, gboolean active);
+
+/* ops.c: the VM named as holder of the device in the HD_AGENT_ERROR_IN_USE error the running
+ * operation is about to return (its answer's "holder"). */
+void hd_agent_op_set_holder(const char *vm);
 
 /* ops.c: run @func in a thread with a fresh HdCtx; the request is paused until it is done and
  * @func's JSON (or error) is the answer. @groups_of names the devices whose IOMMU groups the

@@ -2,7 +2,10 @@
 /*
  * Virtual machines, through libvirt (vm.h):
  *   GET    /v1/vms                 every domain with its host devices
- *   POST   /v1/vms                 define {name, memory_mib, vcpus, disk_image, hostdevs, viommu}
+ *   POST   /v1/vms                 define {name, memory_mib, vcpus, disk_image, hostdevs, viommu,
+ *                                  mdevs, usb, scsi}: USB devices and SCSI LUNs by stable
+ *                                  identity, kept in the domain's metadata and resolved at each
+ *                                  start (vm-usbscsi.c)
  *   GET    /v1/vms/{name}          one domain
  *   POST   /v1/vms/{name}/start    detach its host devices that are not on vfio-pci (with the
  *                                  rest of their IOMMU groups), then start it
@@ -79,7 +82,7 @@ static HdVirt *get_virt(HdAgent *agent, GError **error)
 
 /* ---- JSON ----------------------------------------------------------------------------------- */
 
-static void add_vm(JsonBuilder *b, HdCtx *ctx, const HdVmInfo *vm)
+static void add_vm(JsonBuilder *b, HdCtx *ctx, HdVirt *virt, const HdVmInfo *vm)
 {
         g_autoptr(GPtrArray) detached = recorded_devices(ctx, vm->name);
         char name[HD_ADDRESS_STRLEN];
@@ -102,6 +105,7 @@ static void add_vm(JsonBuilder *b, HdCtx *ctx, const HdVmInfo *vm)
         for (guint i = 0; i < detached->len; i++)
                 json_builder_add_string_value(b, detached->pdata[i]);
         json_builder_end_array(b);
+        hd_agent_vm_usbscsi_json(b, virt, vm->name, vm->active);
         json_builder_end_object(b);
 }
 
@@ -130,7 +134,7 @@ static JsonBuilder *vm_json(HdCtx *ctx, HdVirt *virt, const char *name, GError *
         if (!info)
                 return NULL;
         b = json_builder_new();
-        add_vm(b, ctx, info);
+        add_vm(b, ctx, virt, info);
         return b;
 }
 
@@ -147,7 +151,7 @@ static JsonBuilder *run_list(HdAgent *agent, HdCtx *ctx, gpointer data, GError *
         json_builder_set_member_name(b, "vms");
         json_builder_begin_array(b);
         for (guint i = 0; i < list->len; i++)
-                add_vm(b, ctx, list->pdata[i]);
+                add_vm(b, ctx, virt, list->pdata[i]);
         json_builder_end_array(b);
         json_builder_end_object(b);
         return b;
@@ -199,18 +203,18 @@ static JsonBuilder *run_define(HdAgent *agent, HdCtx *ctx, gpointer data, GError
                         return NULL;
                 }
         }
-        if (!hd_virt_define(virt,
-                            &(HdVmSpec){.name = a->name,
-                                        .memory_mib = a->def.memory_mib,
-                                        .vcpus = (guint)a->def.vcpus,
-                                        .disk_image = a->def.disk_image,
-                                        .hostdevs = (const HdAddress *)a->def.hostdevs->data,
-                                        .n_hostdevs = a->def.hostdevs->len,
-                                        .managed = FALSE,
-                                        .viommu = a->def.viommu,
-                                        .mdevs = (const char *const *)a->def.mdevs->pdata,
-                                        .n_mdevs = a->def.mdevs->len},
-                            error)) {
+        if (!hd_agent_vm_define_usbscsi(agent, ctx, virt, &a->def,
+                                        &(HdVmSpec){.name = a->name,
+                                                    .memory_mib = a->def.memory_mib,
+                                                    .vcpus = (guint)a->def.vcpus,
+                                                    .disk_image = a->def.disk_image,
+                                                    .hostdevs = (const HdAddress *)a->def.hostdevs->data,
+                                                    .n_hostdevs = a->def.hostdevs->len,
+                                                    .managed = FALSE,
+                                                    .viommu = a->def.viommu,
+                                                    .mdevs = (const char *const *)a->def.mdevs->pdata,
+                                                    .n_mdevs = a->def.mdevs->len},
+                                        error)) {
                 vm_release(agent, a->name);
                 return NULL;
         }
@@ -455,6 +459,9 @@ static JsonBuilder *run_start(HdAgent *agent, HdCtx *ctx, VmArgs *a, HdVirt *vir
                             "cannot start VM %s: it is already running", a->name);
                 return NULL;
         }
+        /* USB devices and LUNs first: a refusal there moves nothing */
+        if (!hd_agent_vm_prepare_usbscsi(agent, ctx, virt, a->name, error))
+                return NULL;
         groups =
             hd_agent_groups_of(ctx, (const HdAddress *)info->hostdevs->data, info->hostdevs->len);
         hd_agent_groups_acquire(agent, groups);

@@ -70,6 +70,7 @@ int main(int argc, char **argv)
         g_mutex_init(&agent.groups_lock);
         g_mutex_init(&agent.state_lock);
         g_mutex_init(&agent.kernel_args_lock);
+        g_mutex_init(&agent.usbscsi_lock);
         g_cond_init(&agent.groups_cond);
         agent.busy_groups = g_hash_table_new(NULL, NULL);
         agent.busy_vms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);

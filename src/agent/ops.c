@@ -100,8 +100,18 @@ typedef struct {
         GDestroyNotify data_free;
         JsonBuilder *result;
         GError *error;
+        char *holder; /* the answer's "holder" (an in_use refusal) */
         gint64 started;
 } Op;
+
+/* Set by an operation in its thread, taken into its Op when it returns. */
+static _Thread_local char *op_holder;
+
+void hd_agent_op_set_holder(const char *vm)
+{
+        g_free(op_holder);
+        op_holder = g_strdup(vm);
+}
 
 static void op_free(Op *op)
 {
@@ -114,6 +124,7 @@ static void op_free(Op *op)
                 op->data_free(op->data);
         g_clear_object(&op->result);
         g_clear_error(&op->error);
+        g_free(op->holder);
         g_free(op);
 }
 
@@ -139,7 +150,9 @@ static void op_thread(GTask *task, gpointer source, gpointer task_data, GCancell
         }
         if (op->agent->test_op_delay_ms)
                 g_usleep(op->agent->test_op_delay_ms * 1000);
+        g_clear_pointer(&op_holder, g_free);
         op->result = op->func(op->agent, ctx, op->data, &op->error);
+        op->holder = g_steal_pointer(&op_holder);
         g_atomic_int_add(&op->agent->running, -1);
         if (groups)
                 hd_agent_groups_release(op->agent, groups);
@@ -167,7 +180,7 @@ static void op_done(GObject *source, GAsyncResult *res, gpointer user_data)
         if (ok)
                 hd_respond_builder(op->msg, HD_HTTP_OK, op->result);
         else
-                hd_respond_gerror(op->msg, op->error);
+                hd_respond_gerror_holder(op->msg, op->error, op->holder);
         hd_http_request_resume(op->msg);
         agent->inflight--;
         if (op->kind & HD_OP_CHANGES_HOST)

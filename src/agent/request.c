@@ -217,10 +217,115 @@ gboolean hd_disk_image_resolve(const char *images_dir, const char *path, char **
         return TRUE;
 }
 
+static void usb_arg_clear(gpointer p)
+{
+        g_free(((HdVmUsbArg *)p)->spec);
+}
+
+static void scsi_arg_clear(gpointer p)
+{
+        g_free(((HdVmScsiArg *)p)->wwid);
+}
+
+/* The array member @name of objects, each checked by @parse_one (index, object). */
+static gboolean parse_objects(JsonObject *o, const char *name, const char *what,
+                              gboolean (*parse_one)(guint i, JsonObject *e, gpointer out,
+                                                    GError **error),
+                              gpointer out, GError **error)
+{
+        JsonNode *n;
+        JsonArray *arr;
+        MemberState state = member_value(o, name, what, &n, error);
+
+        if (state != MEMBER_PRESENT)
+                return state == MEMBER_ABSENT;
+        if (!JSON_NODE_HOLDS_ARRAY(n))
+                return invalid(error, "\"%s\" must be %s", name, what);
+        arr = json_node_get_array(n);
+        if (json_array_get_length(arr) > HD_VM_USBSCSI_MAX)
+                return invalid(error, "\"%s\" may name at most %d devices", name,
+                               HD_VM_USBSCSI_MAX);
+        for (guint i = 0; i < json_array_get_length(arr); i++) {
+                JsonNode *e = json_array_get_element(arr, i);
+                g_autoptr(GError) local = NULL;
+
+                if (!JSON_NODE_HOLDS_OBJECT(e))
+                        return invalid(error, "\"%s\"[%u] must be an object", name, i);
+                if (!parse_one(i, json_node_get_object(e), out, &local))
+                        return invalid(error, "\"%s\"[%u]: %s", name, i, local->message);
+        }
+        return TRUE;
+}
+
+static gboolean parse_usb_one(guint i, JsonObject *e, gpointer data, GError **error)
+{
+        static const char *const members[] = {"spec", "force", NULL};
+        GArray *usb = data;
+        g_auto(HdUsbSpec) spec = {0};
+        const char *text = NULL;
+        HdVmUsbArg arg = {0};
+
+        if (!hd_body_check_members(e, members, error) ||
+            !hd_body_get_string(e, "spec", &text, error) ||
+            !hd_body_get_bool(e, "force", &arg.force, error))
+                return FALSE;
+        if (!text)
+                return invalid(error, "\"spec\" is required: vendor:product, "
+                                      "vendor:product:serial or a port path like 1-2.3");
+        if (!hd_usb_spec_parse(text, NULL, &spec, error))
+                return FALSE;
+        arg.spec = hd_usb_spec_format(&spec);
+        for (guint j = 0; j < usb->len; j++)
+                if (strcmp(g_array_index(usb, HdVmUsbArg, j).spec, arg.spec) == 0) {
+                        invalid(error, "%s is named twice", arg.spec);
+                        g_free(arg.spec);
+                        return FALSE;
+                }
+        g_array_append_val(usb, arg);
+        return TRUE;
+}
+
+static gboolean parse_scsi_one(guint i, JsonObject *e, gpointer data, GError **error)
+{
+        static const char *const members[] = {"wwid", "shareable", "readonly", "force", NULL};
+        GArray *scsi = data;
+        const char *text = NULL;
+        HdVmScsiArg arg = {0};
+        HdScsiSpec spec;
+
+        if (!hd_body_check_members(e, members, error) ||
+            !hd_body_get_string(e, "wwid", &text, error) ||
+            !hd_body_get_bool(e, "shareable", &arg.shareable, error) ||
+            !hd_body_get_bool(e, "readonly", &arg.readonly, error) ||
+            !hd_body_get_bool(e, "force", &arg.force, error))
+                return FALSE;
+        if (!text)
+                return invalid(error, "\"wwid\" is required: a WWID (naa., eui., t10., "
+                                      "name.) or /dev/disk/by-id/NAME");
+        if (!hd_scsi_spec_parse(text, &spec, error))
+                return FALSE;
+        if (spec.kind == HD_SCSI_SPEC_HCTL)
+                return invalid(error, "%s is an H:C:T:L, which changes when adapters appear in "
+                                      "another order; name the LUN by its WWID (GET /v1/scsi/%s "
+                                      "shows it)",
+                               text, spec.text);
+        arg.wwid = spec.kind == HD_SCSI_SPEC_BY_ID ? g_strconcat("/dev/disk/by-id/", spec.text, NULL)
+                                                   : g_strdup(spec.text);
+        for (guint j = 0; j < scsi->len; j++)
+                if (strcmp(g_array_index(scsi, HdVmScsiArg, j).wwid, arg.wwid) == 0) {
+                        invalid(error, "%s is named twice", arg.wwid);
+                        g_free(arg.wwid);
+                        return FALSE;
+                }
+        g_array_append_val(scsi, arg);
+        return TRUE;
+}
+
 gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error)
 {
-        static const char *const members[] = {"name",     "memory_mib", "vcpus", "disk_image",
-                                              "hostdevs", "viommu",     "mdevs", NULL};
+        static const char *const members[] = {"name",  "memory_mib", "vcpus", "disk_image",
+                                              "hostdevs", "viommu",  "mdevs", "usb",
+                                              "scsi",  NULL};
         const char *name = NULL, *disk = NULL;
         JsonNode *devs;
 
@@ -229,6 +334,10 @@ gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error)
         out->vcpus = 1;
         out->hostdevs = g_array_new(FALSE, FALSE, sizeof(HdAddress));
         out->mdevs = g_ptr_array_new_with_free_func(g_free);
+        out->usb = g_array_new(FALSE, FALSE, sizeof(HdVmUsbArg));
+        g_array_set_clear_func(out->usb, usb_arg_clear);
+        out->scsi = g_array_new(FALSE, FALSE, sizeof(HdVmScsiArg));
+        g_array_set_clear_func(out->scsi, scsi_arg_clear);
         if (!hd_body_check_members(o, members, error) ||
             !hd_body_get_string(o, "name", &name, error) ||
             !hd_body_get_string(o, "disk_image", &disk, error) ||
@@ -285,6 +394,13 @@ gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error)
                         g_ptr_array_add(out->mdevs, g_strdup(uuid));
                 }
         }
+        if (!parse_objects(o, "usb", "an array of {\"spec\", \"force\"} objects", parse_usb_one,
+                           out->usb, error) ||
+            !parse_objects(o, "scsi",
+                           "an array of {\"wwid\", \"shareable\", \"readonly\", \"force\"} "
+                           "objects",
+                           parse_scsi_one, out->scsi, error))
+                return FALSE;
         out->name = g_strdup(name);
         out->disk_image = g_strdup(disk);
         return TRUE;
@@ -296,6 +412,8 @@ void hd_vm_args_clear(HdVmArgs *a)
         g_clear_pointer(&a->disk_image, g_free);
         g_clear_pointer(&a->hostdevs, g_array_unref);
         g_clear_pointer(&a->mdevs, g_ptr_array_unref);
+        g_clear_pointer(&a->usb, g_array_unref);
+        g_clear_pointer(&a->scsi, g_array_unref);
 }
 
 gboolean hd_body_parse_kernel_args(JsonObject *o, HdKernelArgsBody *out, GError **error)

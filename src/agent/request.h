@@ -43,6 +43,21 @@ typedef struct {
 gboolean hd_body_parse_bind(JsonObject *o, const char *action, HdBindArgs *out, GError **error);
 void hd_bind_args_clear(HdBindArgs *a);
 
+/* POST /v1/vms "usb": [{spec, force}] and "scsi": [{wwid, shareable, readonly, force}]
+ * (docs/api/openapi.yaml): the specs checked and canonical (hd_usb_spec_format(); a WWID as
+ * hd_scsi_spec_parse() gives it, a by-id name as /dev/disk/by-id/NAME). Never a device number
+ * or an H:C:T:L: they change at replug and reboot. At most HD_VM_USBSCSI_MAX of each, no spec
+ * twice. */
+#define HD_VM_USBSCSI_MAX 16
+typedef struct {
+        char *spec;
+        gboolean force;
+} HdVmUsbArg;
+typedef struct {
+        char *wwid;
+        gboolean shareable, readonly, force;
+} HdVmScsiArg;
+
 /* POST /v1/vms */
 typedef struct {
         char *name;
@@ -52,6 +67,8 @@ typedef struct {
         gboolean viommu;
         GArray *hostdevs; /* HdAddress */
         GPtrArray *mdevs; /* char*: canonical mdev UUIDs (created by the caller, e.g. the engine) */
+        GArray *usb;      /* HdVmUsbArg */
+        GArray *scsi;     /* HdVmScsiArg */
 } HdVmArgs;
 gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error);
 void hd_vm_args_clear(HdVmArgs *a);

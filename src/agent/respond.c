@@ -38,6 +38,8 @@ void hd_respond_error(HdHttpRequest *msg, guint status, const char *code, const 
 /* hd-error.h: INVALID_ARGUMENT 400, NOT_FOUND 404, REFUSED/BUSY 409, the rest 500. */
 guint hd_http_status_for_error(const GError *error)
 {
+        if (error->domain == HD_AGENT_ERROR)
+                return HD_HTTP_CONFLICT;
         if (error->domain != HD_ERROR)
                 return HD_HTTP_INTERNAL_SERVER_ERROR;
         switch ((HdError)error->code) {
@@ -56,10 +58,44 @@ guint hd_http_status_for_error(const GError *error)
         return HD_HTTP_INTERNAL_SERVER_ERROR;
 }
 
+G_DEFINE_QUARK(hd-agent-error-quark, hd_agent_error)
+
+static const char *code_name(const GError *error)
+{
+        if (error->domain == HD_AGENT_ERROR)
+                return error->code == HD_AGENT_ERROR_DEVICE_ABSENT ? "device_absent" : "in_use";
+        return hd_error_code_name(error);
+}
+
 void hd_respond_gerror(HdHttpRequest *msg, const GError *error)
 {
-        hd_http_respond_error(msg, hd_http_status_for_error(error), hd_error_code_name(error), "%s",
-                              error->message);
+        hd_respond_gerror_holder(msg, error, NULL);
+}
+
+void hd_respond_gerror_holder(HdHttpRequest *msg, const GError *error, const char *holder)
+{
+        g_autoptr(JsonBuilder) b = NULL;
+
+        if (!holder || !g_error_matches(error, HD_AGENT_ERROR, HD_AGENT_ERROR_IN_USE)) {
+                hd_http_respond_error(msg, hd_http_status_for_error(error), code_name(error),
+                                      "%s", error->message);
+                return;
+        }
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "error");
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "code");
+        json_builder_add_string_value(b, code_name(error));
+        json_builder_set_member_name(b, "message");
+        json_builder_add_string_value(b, error->message);
+        json_builder_set_member_name(b, "holder");
+        json_builder_add_string_value(b, holder);
+        json_builder_end_object(b);
+        json_builder_set_member_name(b, "holder");
+        json_builder_add_string_value(b, holder);
+        json_builder_end_object(b);
+        hd_respond_builder(msg, HD_HTTP_CONFLICT, b);
 }
 
 void hd_respond_bad_method(HdHttpRequest *msg, const char *allow)

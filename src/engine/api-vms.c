@@ -6,6 +6,9 @@
  *   POST /v1/vms/{id}/devices {host_id, addresses}                DELETE
  * /v1/vms/{id}/devices/{address} POST /v1/vms/{id}/start | stop | destroy
  *   POST /v1/vms/{id}/mdevs {host_id, type, display}     DELETE /v1/vms/{id}/mdevs/{uuid}
+ *   POST /v1/vms/{id}/usb {host_id, spec, force}         DELETE /v1/vms/{id}/usb/{n}
+ *   POST /v1/vms/{id}/scsi {host_id, wwid, shareable, readonly, force}
+ *                                                        DELETE /v1/vms/{id}/scsi/{n}
  *
  * Start: the store's check and reservation (one transaction: "starting"), then on the host's
  * agent: GET /v1/vms/{id}; absent -> POST /v1/vms (define with the requested devices); shut
@@ -76,6 +79,36 @@ static void add_vm(JsonBuilder *b, const HdVm *vm)
                 json_builder_set_member_name(b, "display");
                 json_builder_add_boolean_value(b, m->display);
                 hd_api_add_string(b, "parent", m->parent);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "usb");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < vm->usb->len; i++) {
+                const HdVmUsbDev *u = vm->usb->pdata[i];
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "n");
+                json_builder_add_int_value(b, u->n);
+                hd_api_add_string(b, "spec", u->spec);
+                json_builder_set_member_name(b, "force");
+                json_builder_add_boolean_value(b, u->force);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "scsi");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < vm->scsi->len; i++) {
+                const HdVmLun *l = vm->scsi->pdata[i];
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "n");
+                json_builder_add_int_value(b, l->n);
+                hd_api_add_string(b, "wwid", l->wwid);
+                json_builder_set_member_name(b, "shareable");
+                json_builder_add_boolean_value(b, l->shareable);
+                json_builder_set_member_name(b, "readonly");
+                json_builder_add_boolean_value(b, l->readonly);
+                json_builder_set_member_name(b, "force");
+                json_builder_add_boolean_value(b, l->force);
                 json_builder_end_object(b);
         }
         json_builder_end_array(b);
@@ -317,6 +350,91 @@ static void remove_mdev(HdEngine *e, HdHttpRequest *req, const char *id, const c
         respond_vm(e, req, HD_HTTP_OK, id);
 }
 
+/* ---- USB devices and SCSI LUNs (one owner per device and host: the store's) ---- */
+
+static void add_usb(HdEngine *e, HdHttpRequest *req, const char *id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *object = vm_object(e, id);
+        g_autoptr(JsonObject) o = hd_api_body_object(e, req, "vm.usb.add", object);
+        g_auto(HdVmUsbBody) ub = {0};
+        g_autofree char *what = NULL;
+        guint n = 0;
+
+        if (!o)
+                return;
+        if (!hd_engine_body_vm_usb(o, &ub, &error) ||
+            !hd_store_vm_usb_add(e->store, id, ub.host_id, ub.spec, ub.force, &n, &error))
+                return hd_api_refuse(e, req, "vm.usb.add", object, error);
+        what = g_strdup_printf("host %s: USB %u %s%s", ub.host_id, n, ub.spec,
+                               ub.force ? " (force)" : "");
+        hd_engine_event(e, hd_api_caller(req), "vm.usb.add", object, "ok", what);
+        respond_vm(e, req, HD_HTTP_OK, id);
+}
+
+static void add_scsi(HdEngine *e, HdHttpRequest *req, const char *id)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *object = vm_object(e, id);
+        g_autoptr(JsonObject) o = hd_api_body_object(e, req, "vm.scsi.add", object);
+        g_auto(HdVmScsiBody) sb = {0};
+        g_autofree char *what = NULL;
+        guint n = 0;
+
+        if (!o)
+                return;
+        if (!hd_engine_body_vm_scsi(o, &sb, &error) ||
+            !hd_store_vm_scsi_add(e->store, id, sb.host_id, sb.wwid, sb.shareable, sb.readonly,
+                                  sb.force, &n, &error))
+                return hd_api_refuse(e, req, "vm.scsi.add", object, error);
+        what = g_strdup_printf("host %s: LUN %u %s%s%s%s", sb.host_id, n, sb.wwid,
+                               sb.shareable ? " shareable" : "", sb.readonly ? " readonly" : "",
+                               sb.force ? " (force)" : "");
+        hd_engine_event(e, hd_api_caller(req), "vm.scsi.add", object, "ok", what);
+        respond_vm(e, req, HD_HTTP_OK, id);
+}
+
+/* DELETE /v1/vms/{id}/usb/{n} and /scsi/{n}: @n the entry's number in the VM. */
+static void remove_usbscsi(HdEngine *e, HdHttpRequest *req, const char *id, gboolean usb,
+                           const char *n_text)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *object = vm_object(e, id);
+        const char *action = usb ? "vm.usb.remove" : "vm.scsi.remove";
+        g_autoptr(HdVm) before = NULL;
+        g_autofree char *what = NULL;
+        guint64 n = 0;
+
+        if (!hd_api_no_members(e, req, action, object, action))
+                return;
+        if (!g_ascii_string_to_unsigned(n_text, 10, 1, 1000000, &n, NULL) || *n_text == '+' ||
+            *n_text == '0') {
+                g_set_error(&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                            "\"%.32s\" is not the number of one of the VM's %s (GET /v1/vms/%s "
+                            "lists them with their n)",
+                            n_text, usb ? "USB devices" : "LUNs", id);
+                return hd_api_refuse(e, req, action, object, error);
+        }
+        before = hd_store_vm_get(e->store, id, NULL);
+        if (usb ? !hd_store_vm_usb_remove(e->store, id, (guint)n, &error)
+                : !hd_store_vm_scsi_remove(e->store, id, (guint)n, &error))
+                return hd_api_refuse(e, req, action, object, error);
+        if (before) {
+                GPtrArray *list = usb ? before->usb : before->scsi;
+                for (guint i = 0; i < list->len && !what; i++) {
+                        if (usb && ((const HdVmUsbDev *)list->pdata[i])->n == n)
+                                what = g_strdup_printf("USB %u %s", (guint)n,
+                                                       ((const HdVmUsbDev *)list->pdata[i])->spec);
+                        else if (!usb && ((const HdVmLun *)list->pdata[i])->n == n)
+                                what = g_strdup_printf("LUN %u %s", (guint)n,
+                                                       ((const HdVmLun *)list->pdata[i])->wwid);
+                }
+        }
+        hd_engine_event(e, hd_api_caller(req), action, object, "ok", what ? what : n_text);
+        forget_if_unpinned(e, id, before);
+        respond_vm(e, req, HD_HTTP_OK, id);
+}
+
 /* ---- start / stop / destroy through the agent ---- */
 
 typedef struct {
@@ -342,6 +460,8 @@ typedef struct {
         gboolean cleaning; /* the end's removals are under way */
         HdVmState end_to;  /* the end the removals lead to */
         char *end_failure;
+        char *refused_code; /* the agent refused the define or start 409 for a USB device or
+                             * LUN: "in_use" or "device_absent", answered as such */
 } VmOp;
 
 static void op_free(VmOp *op)
@@ -359,6 +479,7 @@ static void op_free(VmOp *op)
         g_free(op->parent);
         g_free(op->refusal);
         g_free(op->end_failure);
+        g_free(op->refused_code);
         g_free(op);
 }
 
@@ -371,6 +492,35 @@ static char *agent_message(guint status, GBytes *body, const GError *error)
                 return g_strdup(error->message);
         message = hd_api_agent_error_message(body);
         return message ? message : g_strdup_printf("the agent answered HTTP %u", status);
+}
+
+/* A 409 of the agent's define or start that the admin can act on (the contract of USB and
+ * SCSI: another domain owns the device, or it is not plugged in): the engine's code for it,
+ * else NULL. */
+static char *agent_refused_code(guint status, GBytes *body)
+{
+        g_autoptr(JsonParser) p = json_parser_new_immutable();
+        gsize len = 0;
+        const char *data = body ? g_bytes_get_data(body, &len) : NULL;
+        JsonNode *root, *en, *c = NULL;
+        const char *code = NULL;
+
+        if (status != HD_HTTP_CONFLICT || !data ||
+            !json_parser_load_from_data(p, data, (gssize)len, NULL) ||
+            !(root = json_parser_get_root(p)) || !JSON_NODE_HOLDS_OBJECT(root))
+                return NULL;
+        en = json_object_get_member(json_node_get_object(root), "error");
+        if (en && JSON_NODE_HOLDS_OBJECT(en))
+                c = json_object_get_member(json_node_get_object(en), "code");
+        else
+                c = en; /* {"error": "in_use", ...} */
+        if (c && JSON_NODE_HOLDS_VALUE(c) && json_node_get_value_type(c) == G_TYPE_STRING)
+                code = json_node_get_string(c);
+        if (g_strcmp0(code, "in_use") == 0 || g_strcmp0(code, "in-use") == 0)
+                return g_strdup("in_use");
+        if (g_strcmp0(code, "device_absent") == 0 || g_strcmp0(code, "device-absent") == 0)
+                return g_strdup("device_absent");
+        return NULL;
 }
 
 static gboolean cancelled(const GError *error)
@@ -393,6 +543,15 @@ static void op_finish(VmOp *op, HdVmState to, const char *failure)
         e->vm_op_seq++;
         if (!hd_store_vm_set_state(e->store, op->id, from, to, last_error, &error)) {
                 hd_api_refuse(e, op->req, action, op->object, error);
+        } else if (failure && op->refused_code) {
+                /* the agent's one-owner rule or an unplugged device: the admin's to act on */
+                g_autoptr(HdVm) vm = hd_store_vm_get(e->store, op->id, NULL);
+                hd_engine_event(e, hd_api_caller(op->req), action, op->object, "refused", failure);
+                hd_http_respond_error(op->req, HD_HTTP_CONFLICT, op->refused_code,
+                                      "VM %s: the agent of host %s refused to %s it: %s",
+                                      vm ? vm->name : op->id,
+                                      vm && vm->host_name ? vm->host_name : op->host_id,
+                                      op->action, failure);
         } else if (failure) {
                 g_autoptr(HdVm) vm = hd_store_vm_get(e->store, op->id, NULL);
                 hd_engine_event(e, hd_api_caller(op->req), action, op->object, "failed", failure);
@@ -445,6 +604,8 @@ static void on_action(guint status, GBytes *body, const GError *error, gpointer 
                 /* the agent has no such domain: nothing runs */
                 return op_end(op, HD_VM_DOWN, NULL);
         message = agent_message(status, body, error);
+        if (start)
+                op->refused_code = agent_refused_code(status, body);
         op_end(op, start ? HD_VM_DOWN : HD_VM_RUNNING, message);
 }
 
@@ -457,6 +618,7 @@ static void on_defined(guint status, GBytes *body, const GError *error, gpointer
                 return op_abandon(op);
         if (status != 200) {
                 message = agent_message(status, body, error);
+                op->refused_code = agent_refused_code(status, body);
                 return op_end(op, HD_VM_DOWN, message);
         }
         op->reached = TRUE;
@@ -857,6 +1019,38 @@ static char *define_body(const HdVm *vm)
                                 b, ((const HdVmMdev *)vm->mdevs->pdata[i])->uuid);
                 json_builder_end_array(b);
         }
+        if (vm->usb->len) {
+                /* by spec: the agent resolves each to the device plugged in now */
+                json_builder_set_member_name(b, "usb");
+                json_builder_begin_array(b);
+                for (guint i = 0; i < vm->usb->len; i++) {
+                        const HdVmUsbDev *u = vm->usb->pdata[i];
+                        json_builder_begin_object(b);
+                        hd_api_add_string(b, "spec", u->spec);
+                        json_builder_set_member_name(b, "force");
+                        json_builder_add_boolean_value(b, u->force);
+                        json_builder_end_object(b);
+                }
+                json_builder_end_array(b);
+        }
+        if (vm->scsi->len) {
+                /* by WWID: the agent resolves each to its H:C:T:L now */
+                json_builder_set_member_name(b, "scsi");
+                json_builder_begin_array(b);
+                for (guint i = 0; i < vm->scsi->len; i++) {
+                        const HdVmLun *l = vm->scsi->pdata[i];
+                        json_builder_begin_object(b);
+                        hd_api_add_string(b, "wwid", l->wwid);
+                        json_builder_set_member_name(b, "shareable");
+                        json_builder_add_boolean_value(b, l->shareable);
+                        json_builder_set_member_name(b, "readonly");
+                        json_builder_add_boolean_value(b, l->readonly);
+                        json_builder_set_member_name(b, "force");
+                        json_builder_add_boolean_value(b, l->force);
+                        json_builder_end_object(b);
+                }
+                json_builder_end_array(b);
+        }
         json_builder_end_object(b);
         root = json_builder_get_root(b);
         return json_to_string(root, FALSE);
@@ -1137,6 +1331,17 @@ void hd_api_route_vms(HdEngine *e, HdHttpRequest *req, char **seg, guint n)
                 if (strcmp(method, "DELETE") != 0)
                         return hd_api_bad_method(req, "DELETE");
                 return remove_mdev(e, req, seg[1], seg[3]);
+        }
+        if (n == 3 && (strcmp(seg[2], "usb") == 0 || strcmp(seg[2], "scsi") == 0)) {
+                if (!post)
+                        return hd_api_bad_method(req, "POST");
+                return strcmp(seg[2], "usb") == 0 ? add_usb(e, req, seg[1])
+                                                  : add_scsi(e, req, seg[1]);
+        }
+        if (n == 4 && (strcmp(seg[2], "usb") == 0 || strcmp(seg[2], "scsi") == 0)) {
+                if (strcmp(method, "DELETE") != 0)
+                        return hd_api_bad_method(req, "DELETE");
+                return remove_usbscsi(e, req, seg[1], strcmp(seg[2], "usb") == 0, seg[3]);
         }
         if (n == 4 && strcmp(seg[2], "devices") == 0) {
                 if (strcmp(method, "DELETE") != 0)

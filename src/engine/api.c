@@ -114,6 +114,9 @@ guint hd_api_error_status(const GError *error, const char **code)
                 case HD_STORE_ERROR_CHANGED:
                         *code = "changed";
                         return HD_HTTP_PRECONDITION_FAILED;
+                case HD_STORE_ERROR_IN_USE:
+                        *code = "in_use";
+                        return HD_HTTP_CONFLICT;
                 case HD_STORE_ERROR_FAILED:
                         break;
                 }

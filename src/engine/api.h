@@ -20,7 +20,8 @@ gboolean hd_api_caller_is_admin(HdHttpRequest *req);
 void hd_api_respond_builder(HdHttpRequest *req, guint status, JsonBuilder *b);
 /* 405 with Allow: @allow. */
 void hd_api_bad_method(HdHttpRequest *req, const char *allow);
-/* The HTTP status and stable code of a store error (404 not-found, 409 exists / refused,
+/* The HTTP status and stable code of a store error (404 not-found, 409 exists / refused /
+ * in_use,
  * 400 invalid-argument for G_IO_ERROR_INVALID_ARGUMENT, else 500 failed). */
 guint hd_api_error_status(const GError *error, const char **code);
 void hd_api_respond_gerror(HdHttpRequest *req, const GError *error);
@@ -85,6 +86,9 @@ void hd_api_respond_host(HdEngine *e, HdHttpRequest *req, guint status, const ch
 /* /v1/hosts/{id}/{maintenance,reboot,activate,kernel-args} (api-hostlife.c): FALSE when
  * @what is none of them. */
 gboolean hd_api_route_hostlife(HdEngine *e, HdHttpRequest *req, const char *id, const char *what);
+/* GET /v1/hosts/{id}/usb and /scsi (api-host-usbscsi.c, @what "usb" or "scsi"): the agent's
+ * answer read now, with the host's id. */
+void hd_api_host_usbscsi(HdEngine *e, HdHttpRequest *req, const char *id, const char *what);
 /* GET /v1/events */
 void hd_api_list_events(HdEngine *e, HdHttpRequest *req);
 /* Answer every suspended GET /v1/events (an event was written, or the engine stops). */

@@ -810,6 +810,8 @@ const HdClientCommand hd_client_host_commands[] = {
     {"refresh", hosts_refresh, "Read the host's inventory from its agent again"},
     {"devices", hosts_devices, "The host's PCI devices, filtered"},
     {"groups", hosts_groups, "The host's IOMMU groups"},
+    {"usb", hd_client_hosts_usb, "The host's USB devices and their verdicts"},
+    {"scsi", hd_client_hosts_scsi, "The host's SCSI LUNs and their verdicts"},
     {"kernel-args", hosts_kernel_args, "Kernel command line: show, plan, --apply"},
     {"maintenance", hosts_maintenance, "Put a host in maintenance (no VM may run)"},
     {"reboot", hosts_reboot, "Reboot a host in maintenance"},

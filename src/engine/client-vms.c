@@ -6,6 +6,7 @@
  *   add-device, remove-device                  POST /v1/vms/{id}/devices,
  *                                              DELETE /v1/vms/{id}/devices/{address}
  *   start, stop, destroy                       POST /v1/vms/{id}/start|stop|destroy
+ *   add-usb, remove-usb, add-scsi, remove-scsi client-usbscsi.c
  */
 #include "config.h"
 
@@ -13,6 +14,46 @@
 #include <string.h>
 
 #include "client.h"
+
+/* The VM's USB devices and LUNs (none: nothing printed). */
+static void print_usbscsi(JsonObject *v)
+{
+        JsonNode *un = json_object_get_member(v, "usb");
+        JsonNode *sn = json_object_get_member(v, "scsi");
+        JsonArray *usb = un && JSON_NODE_HOLDS_ARRAY(un) ? json_node_get_array(un) : NULL;
+        JsonArray *scsi = sn && JSON_NODE_HOLDS_ARRAY(sn) ? json_node_get_array(sn) : NULL;
+
+        if (usb && json_array_get_length(usb)) {
+                HdClientTable *t =
+                    hd_client_table_new(3, (const char *const[]){"  N", "USB SPEC", "FORCE"});
+                printf("USB devices:\n");
+                for (guint i = 0; i < json_array_get_length(usb); i++) {
+                        JsonObject *u = json_array_get_object_element(usb, i);
+                        g_autofree char *n = hd_client_int_text(u, "n");
+                        g_autofree char *cell = g_strdup_printf("  %s", n);
+                        hd_client_table_add(t, (const char *const[]){
+                                                   cell, hd_client_str(u, "spec"),
+                                                   hd_client_bool_text(u, "force", "yes", "no")});
+                }
+                hd_client_table_print_free(t);
+        }
+        if (scsi && json_array_get_length(scsi)) {
+                HdClientTable *t = hd_client_table_new(
+                    4, (const char *const[]){"  N", "LUN WWID", "SHAREABLE", "READONLY"});
+                printf("SCSI LUNs:\n");
+                for (guint i = 0; i < json_array_get_length(scsi); i++) {
+                        JsonObject *l = json_array_get_object_element(scsi, i);
+                        g_autofree char *n = hd_client_int_text(l, "n");
+                        g_autofree char *cell = g_strdup_printf("  %s", n);
+                        hd_client_table_add(
+                            t, (const char *const[]){
+                                   cell, hd_client_str(l, "wwid"),
+                                   hd_client_bool_text(l, "shareable", "yes", "no"),
+                                   hd_client_bool_text(l, "readonly", "yes", "no")});
+                }
+                hd_client_table_print_free(t);
+        }
+}
 
 static void print_vm(JsonObject *v)
 {
@@ -32,6 +73,7 @@ static void print_vm(JsonObject *v)
                 hd_client_kv("hardware changed", hd_client_str(v, "hardware_changed"));
         if (hd_client_str(v, "last_error"))
                 hd_client_kv("last error", hd_client_str(v, "last_error"));
+        print_usbscsi(v);
         if (!devs || json_array_get_length(devs) == 0) {
                 hd_client_kv("host devices", "none");
                 return;
@@ -56,7 +98,7 @@ static void print_vm(JsonObject *v)
         }
 }
 
-static int print_vm_or_json(HdClient *c, JsonNode *n)
+int hd_client_print_vm(HdClient *c, JsonNode *n)
 {
         if (c->json)
                 hd_client_print_json(n);
@@ -152,7 +194,7 @@ static int vms_show(HdClient *c, int argc, char **argv)
                 return rc;
         if ((rc = hd_client_request(c, "GET", "vms", id, NULL, NULL, &v)))
                 return rc;
-        return print_vm_or_json(c, v);
+        return hd_client_print_vm(c, v);
 }
 
 /* {name?, memory_mib?, vcpus?} */
@@ -204,7 +246,7 @@ static int vms_create(HdClient *c, int argc, char **argv)
                 return hd_client_fail(c, error);
         if (!c->json)
                 printf("VM %s created\n", argv[1]);
-        return print_vm_or_json(c, v);
+        return hd_client_print_vm(c, v);
 }
 
 static int vms_edit(HdClient *c, int argc, char **argv)
@@ -235,7 +277,7 @@ static int vms_edit(HdClient *c, int argc, char **argv)
         body = vm_body(name, MAX(memory, 0), MAX(vcpus, 0));
         if ((rc = hd_client_request(c, "PATCH", "vms", id, NULL, body, &v)))
                 return rc;
-        return print_vm_or_json(c, v);
+        return hd_client_print_vm(c, v);
 }
 
 static int vms_delete(HdClient *c, int argc, char **argv)
@@ -325,7 +367,7 @@ static int vms_add_device(HdClient *c, int argc, char **argv)
         body = json_builder_get_root(b);
         if ((rc = hd_client_request(c, "POST", "vms", id, "devices", body, &v)))
                 return rc;
-        return print_vm_or_json(c, v);
+        return hd_client_print_vm(c, v);
 }
 
 static int vms_remove_device(HdClient *c, int argc, char **argv)
@@ -352,7 +394,7 @@ static int vms_remove_device(HdClient *c, int argc, char **argv)
         }
         if ((rc = hd_client_request(c, "DELETE", "vms", id, tail, NULL, &v)))
                 return rc;
-        return print_vm_or_json(c, v);
+        return hd_client_print_vm(c, v);
 }
 
 static int vm_action(HdClient *c, int argc, char **argv, const char *action, const char *summary,
@@ -368,7 +410,7 @@ static int vm_action(HdClient *c, int argc, char **argv, const char *action, con
         if ((rc = hd_client_request(c, "POST", "vms", id, action, NULL, &v)))
                 return rc;
         if (c->json)
-                return print_vm_or_json(c, v);
+                return hd_client_print_vm(c, v);
         printf("VM %s %s (state %s)\n", argv[1], done,
                v && JSON_NODE_HOLDS_OBJECT(v) ? hd_client_str(json_node_get_object(v), "state")
                                               : "?");
@@ -413,6 +455,10 @@ const HdClientCommand hd_client_vm_commands[] = {
     {"delete", vms_delete, "Delete a VM (only while down)"},
     {"add-device", vms_add_device, "Give a VM host devices (pins it to their host)"},
     {"remove-device", vms_remove_device, "Take a host device from a VM"},
+    {"add-usb", hd_client_vms_add_usb, "Give a VM a USB device by stable identity"},
+    {"remove-usb", hd_client_vms_remove_usb, "Take a USB device from a VM"},
+    {"add-scsi", hd_client_vms_add_scsi, "Give a VM a SCSI LUN by WWID"},
+    {"remove-scsi", hd_client_vms_remove_scsi, "Take a SCSI LUN from a VM"},
     {"start", vms_start, "Start a VM on its host"},
     {"stop", vms_stop, "Shut a VM down"},
     {"destroy", vms_destroy, "Power a VM off at once"},

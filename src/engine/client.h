@@ -8,7 +8,8 @@
  * client.c      dispatch, common options, the HTTP call (libsoup, synchronous), errors and
  *               exit codes, name-or-id resolution, tables, waiting for a state;
  * client-hosts.c, client-vms.c, client-events.c: one file per resource, each subcommand a
- *               function with its GOption table, usage, description and example.
+ *               function with its GOption table, usage, description and example;
+ * client-usbscsi.c: the USB and SCSI subcommands of hosts and vms.
  *
  * Where things come from:
  *   the URL    --url, else the engine's configuration file (--config, default
@@ -162,3 +163,13 @@ void hd_client_table_print_free(HdClientTable *t);
 extern const HdClientCommand hd_client_host_commands[];   /* client-hosts.c, NULL-terminated */
 extern const HdClientCommand hd_client_vm_commands[];     /* client-vms.c */
 int hd_client_events(HdClient *c, int argc, char **argv); /* client-events.c */
+/* A VM answer: the API's Vm with --json, else its lines and tables (client-vms.c). */
+int hd_client_print_vm(HdClient *c, JsonNode *vm);
+/* USB devices and SCSI LUNs (client-usbscsi.c), in the tables of client-hosts.c and
+ * client-vms.c */
+int hd_client_hosts_usb(HdClient *c, int argc, char **argv);
+int hd_client_hosts_scsi(HdClient *c, int argc, char **argv);
+int hd_client_vms_add_usb(HdClient *c, int argc, char **argv);
+int hd_client_vms_remove_usb(HdClient *c, int argc, char **argv);
+int hd_client_vms_add_scsi(HdClient *c, int argc, char **argv);
+int hd_client_vms_remove_scsi(HdClient *c, int argc, char **argv);

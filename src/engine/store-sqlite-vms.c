@@ -79,6 +79,10 @@ void hd_vm_free(HdVm *vm)
         g_free(vm->mdev_placement);
         if (vm->mdevs)
                 g_ptr_array_unref(vm->mdevs);
+        if (vm->usb)
+                g_ptr_array_unref(vm->usb);
+        if (vm->scsi)
+                g_ptr_array_unref(vm->scsi);
         g_free(vm);
 }
 
@@ -166,7 +170,9 @@ static HdVm *vm_from_row(HdStore *s, sqlite3_stmt *st, GError **error)
         vm->mdev_placement = sq_col_text(st, 11);
         vm->devices = vm_devices(s, vm->id, error);
         vm->mdevs = vm->devices ? sq_vm_mdevs(s, vm->id, error) : NULL;
-        return vm->mdevs ? g_steal_pointer(&vm) : NULL;
+        vm->usb = vm->mdevs ? sq_vm_usb(s, vm->id, error) : NULL;
+        vm->scsi = vm->usb ? sq_vm_scsi(s, vm->id, error) : NULL;
+        return vm->scsi ? g_steal_pointer(&vm) : NULL;
 }
 
 HdVm *hd_store_vm_get(HdStore *s, const char *id, GError **error)
@@ -587,6 +593,8 @@ gboolean sq_vm_pin(HdStore *s, const char *vm_id, const char *host_id, GError **
         pin = sq_prepare(s,
                          "UPDATE vms SET host_id = CASE WHEN EXISTS (SELECT 1 FROM vm_devices "
                          "WHERE vm_id = ?1) OR EXISTS (SELECT 1 FROM vm_mdevs WHERE vm_id = ?1) "
+                         "OR EXISTS (SELECT 1 FROM vm_usb WHERE vm_id = ?1) "
+                         "OR EXISTS (SELECT 1 FROM vm_scsi WHERE vm_id = ?1) "
                          "THEN ?2 ELSE NULL END, updated_at = ?3 WHERE id = ?1",
                          error);
         if (!pin)
@@ -816,7 +824,10 @@ gboolean hd_store_vm_device_remove(HdStore *s, const char *vm_id, const char *ad
 /* ---- start, states, reconcile ---- */
 
 /* The start's checks on the host (inside the transaction): up and passthrough enabled. */
-static gboolean host_ready(HdStore *s, const char *host_id, const char *vm_name, GError **error)
+/* @iommu: the VM has host devices or mdevs, which need the host's passthrough (USB devices and
+ * LUNs do not: QEMU opens their nodes, the controller stays the host's). */
+static gboolean host_ready(HdStore *s, const char *host_id, const char *vm_name, gboolean iommu,
+                           GError **error)
 {
         g_autoptr(Stmt) st = sq_prepare(
             s,
@@ -862,7 +873,7 @@ static gboolean host_ready(HdStore *s, const char *host_id, const char *vm_name,
                                "%s; start it once the host is up",
                                vm_name, name);
         }
-        if (sqlite3_column_type(st, 2) == SQLITE_NULL || sqlite3_column_int(st, 2) != 1)
+        if (iommu && (sqlite3_column_type(st, 2) == SQLITE_NULL || sqlite3_column_int(st, 2) != 1))
                 return refused(error,
                                "cannot start VM %s: host %s has device passthrough disabled (%s); "
                                "enable the IOMMU in the host's kernel arguments (maintenance, "
@@ -871,8 +882,26 @@ static gboolean host_ready(HdStore *s, const char *host_id, const char *vm_name,
         return TRUE;
 }
 
+/* Whether the VM has a host device or an mdev (host_ready's @iommu). */
+static gboolean vm_needs_iommu(HdStore *s, const char *vm_id, gboolean *out, GError **error)
+{
+        g_autoptr(Stmt) st = sq_prepare(s,
+                                        "SELECT EXISTS (SELECT 1 FROM vm_devices WHERE vm_id = ?1) "
+                                        "OR EXISTS (SELECT 1 FROM vm_mdevs WHERE vm_id = ?1)",
+                                        error);
+
+        if (!st)
+                return FALSE;
+        sq_bind_text(st, 1, vm_id);
+        if (sqlite3_step(st) != SQLITE_ROW)
+                return sq_db_fail(s, error, "vm_devices");
+        *out = sqlite3_column_int(st, 0) != 0;
+        return TRUE;
+}
+
 gboolean hd_store_vm_start_reserve(HdStore *s, const char *vm_id, GError **error)
 {
+        gboolean iommu = TRUE;
         g_autofree char *name = NULL;
         g_autofree char *host_id = NULL;
         g_autofree char *host_name = NULL;
@@ -901,7 +930,8 @@ gboolean hd_store_vm_start_reserve(HdStore *s, const char *vm_id, GError **error
                                name, vm_id);
         }
         host_name_of(s, host_id, &host_name);
-        if (!host_ready(s, host_id, name, error))
+        if (!vm_needs_iommu(s, vm_id, &iommu, error) ||
+            !host_ready(s, host_id, name, iommu, error))
                 return sq_end(s, FALSE, NULL);
         /* hardware changed: the mark, and the rows against the inventory as it is now */
         hw = sq_prepare(s, "SELECT hardware_changed FROM vms WHERE id = ?", error);

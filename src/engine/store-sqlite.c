@@ -163,6 +163,31 @@ static const char *const migrations[] = {
      " parent TEXT,"
      " created_at TEXT NOT NULL,"
      " PRIMARY KEY (vm_id, uuid));"),
+    /* 9: a VM's USB devices and SCSI LUNs (store-sqlite-vm-usbscsi.c): each names a device of
+     * the VM's host by what does not change (a USB spec: vendor:product[:serial] or a port
+     * path; a LUN's WWID or by-id name), resolved by the agent at every start; n is the
+     * device's number in the VM (stable while it exists); one owner per device and host
+     * (unless both LUN entries are shareable) */
+    ("CREATE TABLE vm_usb ("
+     " vm_id TEXT NOT NULL REFERENCES vms (id) ON DELETE CASCADE,"
+     " n INTEGER NOT NULL CHECK (n > 0),"
+     " host_id TEXT NOT NULL REFERENCES hosts (id),"
+     " spec TEXT NOT NULL,"
+     " force INTEGER NOT NULL DEFAULT 0 CHECK (force IN (0, 1)),"
+     " created_at TEXT NOT NULL,"
+     " PRIMARY KEY (vm_id, n));"
+     "CREATE INDEX vm_usb_spec ON vm_usb (host_id, spec);"
+     "CREATE TABLE vm_scsi ("
+     " vm_id TEXT NOT NULL REFERENCES vms (id) ON DELETE CASCADE,"
+     " n INTEGER NOT NULL CHECK (n > 0),"
+     " host_id TEXT NOT NULL REFERENCES hosts (id),"
+     " wwid TEXT NOT NULL,"
+     " shareable INTEGER NOT NULL DEFAULT 0 CHECK (shareable IN (0, 1)),"
+     " readonly INTEGER NOT NULL DEFAULT 0 CHECK (readonly IN (0, 1)),"
+     " force INTEGER NOT NULL DEFAULT 0 CHECK (force IN (0, 1)),"
+     " created_at TEXT NOT NULL,"
+     " PRIMARY KEY (vm_id, n));"
+     "CREATE INDEX vm_scsi_wwid ON vm_scsi (host_id, wwid);"),
 };
 
 /* ---- helpers ---- */

@@ -57,6 +57,7 @@ typedef enum {
         HD_STORE_ERROR_REFUSED,   /* e.g. removing a host whose devices VMs use */
         HD_STORE_ERROR_FAILED,    /* the database */
         HD_STORE_ERROR_CHANGED,   /* changed since the caller read it (If-Match) */
+        HD_STORE_ERROR_IN_USE,    /* another VM owns the device (USB, SCSI: one owner) */
 } HdStoreError;
 
 typedef struct HdStore HdStore;
@@ -324,6 +325,26 @@ typedef struct {
         char *parent;
 } HdVmMdev;
 
+/* A VM's USB device (migration 9, store-sqlite-vm-usbscsi.c): a spec of the VM's host as
+ * `hostdev usb show` takes it (vendor:product, vendor:product:serial or a port path; never a
+ * device number), resolved by the agent at every start; n: its number in the VM. */
+typedef struct {
+        guint n;
+        char *spec;
+        gboolean force;
+} HdVmUsbDev;
+
+/* A VM's SCSI LUN: its WWID (or /dev/disk/by-id/NAME), resolved to H:C:T:L at every start. */
+typedef struct {
+        guint n;
+        char *wwid;
+        gboolean shareable, readonly, force;
+} HdVmLun;
+
+/* At most this many USB devices, and this many LUNs, per VM (the agent's define takes 16). */
+#define HD_VM_USB_MAX 16
+#define HD_VM_SCSI_MAX 16
+
 typedef struct {
         char *id;
         char *name;
@@ -338,6 +359,8 @@ typedef struct {
         GPtrArray *devices;   /* HdVmDevice, sorted by address */
         char *mdev_placement; /* "compact" or "separate" */
         GPtrArray *mdevs;     /* HdVmMdev, in the order they were added */
+        GPtrArray *usb;       /* HdVmUsbDev, by n */
+        GPtrArray *scsi;      /* HdVmLun, by n */
 } HdVm;
 
 void hd_vm_free(HdVm *vm);
@@ -380,6 +403,22 @@ gboolean hd_store_vm_mdev_add(HdStore *store, const char *vm_id, const char *hos
  * the VM's last device. */
 gboolean hd_store_vm_mdev_remove(HdStore *store, const char *vm_id, const char *uuid,
                                  GError **error);
+/* USB devices and SCSI LUNs (store-sqlite-vm-usbscsi.c). They pin the VM to @host_id as host
+ * devices do (REFUSED when the VM is not down or pinned to another host, or has
+ * HD_VM_USB_MAX / HD_VM_SCSI_MAX already). One owner per device on a host: IN_USE naming the
+ * VM when another VM of the host has the same spec (USB) or WWID (SCSI; allowed when both
+ * entries are shareable); EXISTS when this VM has it already. The spec is compared as given
+ * (canonical text): the agent resolves specs and checks the device itself at every start.
+ * *@n_out: the new entry's number in the VM (1 + the highest it has). */
+gboolean hd_store_vm_usb_add(HdStore *store, const char *vm_id, const char *host_id,
+                             const char *spec, gboolean force, guint *n_out, GError **error);
+gboolean hd_store_vm_scsi_add(HdStore *store, const char *vm_id, const char *host_id,
+                              const char *wwid, gboolean shareable, gboolean readonly,
+                              gboolean force, guint *n_out, GError **error);
+/* Remove the VM's entry @n (the VM down; NOT_FOUND without it); the pin goes with the VM's
+ * last device. */
+gboolean hd_store_vm_usb_remove(HdStore *store, const char *vm_id, guint n, GError **error);
+gboolean hd_store_vm_scsi_remove(HdStore *store, const char *vm_id, guint n, GError **error);
 /* Record where the engine created the VM's mdev @uuid (@parent), or that it removed it (NULL). */
 gboolean hd_store_vm_mdev_placed(HdStore *store, const char *vm_id, const char *uuid,
                                  const char *parent, GError **error);

@@ -46,6 +46,31 @@ gboolean hd_engine_body_vm_mdev(JsonObject *o, HdVmMdevBody *out, GError **error
 void hd_vm_mdev_body_clear(HdVmMdevBody *b);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(HdVmMdevBody, hd_vm_mdev_body_clear)
 
+/* POST /v1/vms/{id}/usb {host_id, spec, force (default false)}: @spec checked with
+ * libhostdev's grammar (hd_usb_spec_parse: vendor:product[:serial] or a port path, never a
+ * device number) and kept in its canonical text. */
+typedef struct {
+        char *host_id;
+        char *spec;
+        gboolean force;
+} HdVmUsbBody;
+gboolean hd_engine_body_vm_usb(JsonObject *o, HdVmUsbBody *out, GError **error);
+void hd_vm_usb_body_clear(HdVmUsbBody *b);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(HdVmUsbBody, hd_vm_usb_body_clear)
+
+/* POST /v1/vms/{id}/scsi {host_id, wwid, shareable, readonly, force (default false)}: @wwid
+ * checked with libhostdev's grammar (hd_scsi_spec_parse) and kept canonical: a WWID
+ * (naa./eui./t10./name.) or /dev/disk/by-id/NAME; an H:C:T:L is refused (it changes at
+ * reboot). */
+typedef struct {
+        char *host_id;
+        char *wwid;
+        gboolean shareable, readonly, force;
+} HdVmScsiBody;
+gboolean hd_engine_body_vm_scsi(JsonObject *o, HdVmScsiBody *out, GError **error);
+void hd_vm_scsi_body_clear(HdVmScsiBody *b);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(HdVmScsiBody, hd_vm_scsi_body_clear)
+
 /* A PCI address DDDD:BB:DD.F (any case) into @out in lower case; FALSE when it is not one. */
 gboolean hd_engine_pci_address(const char *in, char out[13]);
 

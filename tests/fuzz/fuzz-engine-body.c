@@ -7,13 +7,16 @@
  * a valid name and memory / vCPUs in range; a VM devices body accepted has a host id and 1..64
  * lower-case PCI addresses (src/engine/body-vms.c); a VM mdev body accepted has a host id and
  * a type of 1..64 of A-Z a-z 0-9 _ . : -; a kernel tab body accepted
- * (body-kernel-args.c) becomes a JSON object for the agent with only its members.
+ * (body-kernel-args.c) becomes a JSON object for the agent with only its members; a VM's USB
+ * or SCSI body accepted (body-vm-usbscsi.c) holds a canonical spec or a WWID, never H:C:T:L.
  */
 #include "config.h"
 
 #include <string.h>
 
 #include "engine.h"
+#include "scsi.h"
+#include "usb.h"
 #include "vms.h"
 
 int LLVMFuzzerTestOneInput(const guint8 *data, size_t size);
@@ -107,6 +110,34 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
                                 g_assert_true(hd_engine_pci_address(d.addresses[i], norm));
                                 g_assert_cmpstr(norm, ==, d.addresses[i]);
                         }
+                }
+        }
+        {
+                /* body-vm-usbscsi.c: a spec accepted is canonical (libhostdev's own grammar
+                 * gives it back unchanged); a LUN accepted is a WWID or a by-id path, never an
+                 * H:C:T:L */
+                g_auto(HdVmUsbBody) u = {0};
+                g_auto(HdVmScsiBody) l = {0};
+                g_autoptr(GError) e = NULL;
+                g_autoptr(GError) e2 = NULL;
+                gboolean ok = hd_engine_body_vm_usb(o, &u, &e);
+
+                check_error(ok, e);
+                if (ok) {
+                        g_auto(HdUsbSpec) spec = {0};
+                        g_autofree char *again = NULL;
+                        g_assert_true(u.host_id && u.spec);
+                        g_assert_true(hd_usb_spec_parse(u.spec, NULL, &spec, NULL));
+                        again = hd_usb_spec_format(&spec);
+                        g_assert_cmpstr(again, ==, u.spec);
+                }
+                ok = hd_engine_body_vm_scsi(o, &l, &e2);
+                check_error(ok, e2);
+                if (ok) {
+                        HdScsiSpec spec;
+                        g_assert_true(l.host_id && l.wwid);
+                        g_assert_true(hd_scsi_spec_parse(l.wwid, &spec, NULL));
+                        g_assert_true(spec.kind != HD_SCSI_SPEC_HCTL);
                 }
         }
         {

@@ -2,13 +2,15 @@
 // inventory the engine keeps, filtered here, with the VMs that hold or have configured each
 // device; a virtual scroller keeps 4,000 rows smooth; a group view with each IOMMU group's
 // verdict in words) and Kernel (kernel.js). The life-cycle buttons (hostactions.js) and the
-// reboot banner on top. Re-read when an event names the host (or a VM, on Host devices).
+// reboot banner on top; USB and SCSI (hostusb.js). Re-read when an event names the host (or a
+// VM, on Host devices, USB and SCSI).
 import {api} from './api.js';
 import {h, clear, append, button, alert, select, fmtTime, label} from './dom.js';
 import {subscribe, debounce} from './feed.js';
 import {statusLabel, passthroughText, rebootRequired, args} from './hostinfo.js';
 import {hostActions} from './hostactions.js';
 import {kernelTab} from './kernel.js';
+import {hostUsbScsiTab} from './hostusb.js';
 
 const ROW = 36; // px: one device row (portal.css .hd-vrow)
 
@@ -46,6 +48,8 @@ export function hostPage(el, id, tab, ctx) {
     renderHeader();
     if (tab === 'devices') {
       if (renderDevices) renderDevices(); else devicesTab();
+    } else if (tab === 'usb' || tab === 'scsi') {
+      hostUsbScsiTab(body, host, tab, show);
     } else if (tab === 'kernel') {
       if (kernelUpdate) kernelUpdate(host);
       else kernelUpdate = kernelTab(body, host, ctx, () => load());
@@ -67,7 +71,7 @@ export function hostPage(el, id, tab, ctx) {
         h('a', {href: `#/events/host/${hid}`, class: 'hd-events-link'}, `Events of ${host.name}`)),
       banner(),
       h('div', {class: 'pf-v6-c-tabs', role: 'navigation', 'aria-label': 'Host sections'},
-        h('ul', {class: 'pf-v6-c-tabs__list', role: 'tablist'}, tabLink('general', 'General'), tabLink('devices', 'Host devices'), tabLink('kernel', 'Kernel')))]);
+        h('ul', {class: 'pf-v6-c-tabs__list', role: 'tablist'}, tabLink('general', 'General'), tabLink('devices', 'Host devices'), tabLink('usb', 'USB'), tabLink('scsi', 'SCSI'), tabLink('kernel', 'Kernel')))]);
   }
 
   // rebooting: until the agent answers with a new boot; reboot required: configured != running
@@ -257,7 +261,7 @@ export function hostPage(el, id, tab, ctx) {
   el.append(h('section', {class: 'pf-v6-c-page__main-section'}, header, msg, body));
   const reload = debounce(load, 100);
   const unsubscribe = subscribe((events) => {
-    if (events.some((ev) => (ev.object && ev.object.includes(id)) || (tab === 'devices' && ev.action.startsWith('vm.')))) reload();
+    if (events.some((ev) => (ev.object && ev.object.includes(id)) || (tab !== 'general' && tab !== 'kernel' && ev.action.startsWith('vm.')))) reload();
   });
   ctx.onCleanup(() => { gone = true; unsubscribe(); });
   load();

@@ -2,13 +2,15 @@
 // error) and Host devices (requested devices, and the rest of their IOMMU groups greyed as
 // placeholders that cannot be removed; the Add dialog: pick the host, which pins the VM,
 // filter by class, pick devices and see which placeholders they bring). Edit (name, memory,
-// vCPUs: vmedit.js), Start / Stop / Destroy with the engine's refusals in words. Re-read when an
+// vCPUs: vmedit.js), USB and SCSI (vmusb.js), Start / Stop / Destroy with the engine's refusals
+// in words. Re-read when an
 // event names the VM or its host.
 import {api} from './api.js';
 import {h, clear, rerender, append, button, alert, select, label} from './dom.js';
 import {subscribe, debounce} from './feed.js';
 import {openModal} from './modal.js';
 import {editVm} from './vmedit.js';
+import {vmUsbScsiTab, usbScsiText} from './vmusb.js';
 
 const stateColor = {down: 'grey', starting: 'blue', running: 'green', stopping: 'orange'};
 const stateText = {down: 'Down', starting: 'Starting', running: 'Running', stopping: 'Stopping'};
@@ -102,7 +104,7 @@ export function vmPage(el, id, tab, ctx) {
       return;
     }
     rerender(header, renderHeader);
-    clear(body).append(tab === 'devices' ? devicesTab() : general());
+    clear(body).append(tab === 'devices' ? devicesTab() : tab === 'usbscsi' ? vmUsbScsiTab(vm, ctx, show, () => load()) : general());
   }
 
   function renderHeader() {
@@ -121,7 +123,7 @@ export function vmPage(el, id, tab, ctx) {
         alert('danger', 'Hardware changed: starting is refused', `${vm.hardware_changed}. Re-add the device (Add host devices) or remove it.`)) : null,
       vm.last_error ? h('div', {class: 'hd-banner'}, alert('warning', 'Last error', vm.last_error)) : null,
       h('div', {class: 'pf-v6-c-tabs', role: 'navigation', 'aria-label': 'VM sections'},
-        h('ul', {class: 'pf-v6-c-tabs__list', role: 'tablist'}, tabLink('general', 'General'), tabLink('devices', 'Host devices')))]);
+        h('ul', {class: 'pf-v6-c-tabs__list', role: 'tablist'}, tabLink('general', 'General'), tabLink('devices', 'Host devices'), tabLink('usbscsi', 'USB and SCSI')))]);
   }
 
   function general() {
@@ -132,6 +134,7 @@ export function vmPage(el, id, tab, ctx) {
       ['Memory', `${vm.memory_mib} MiB`],
       ['vCPUs', String(vm.vcpus)],
       ['Host devices', devicesText(vm)],
+      ['USB devices and SCSI LUNs', usbScsiText(vm)],
       ['Hardware changed', vm.hardware_changed || 'no'],
       ['Last error', vm.last_error || '—'],
     ];

@@ -91,6 +91,46 @@ gboolean hd_vm_name_is_valid(const char *name)
         return name[0] != '.';
 }
 
+char *hd_virt_usb_scsi_xml(const HdVmUsb *usb, guint n_usb, const HdVmScsi *scsi, guint n_scsi,
+                           guint indent)
+{
+        g_autofree char *pad = g_strnfill(indent, ' ');
+        GString *s = g_string_new(NULL);
+
+        for (guint i = 0; i < n_usb; i++) {
+                g_string_append_printf(s, "%s<hostdev mode='subsystem' type='usb' managed='no'>\n"
+                                          "%s  <source>\n",
+                                       pad, pad);
+                if (usb[i].vendor || usb[i].product)
+                        g_string_append_printf(s,
+                                               "%s    <vendor id='0x%04x'/>\n"
+                                               "%s    <product id='0x%04x'/>\n",
+                                               pad, usb[i].vendor, pad, usb[i].product);
+                g_string_append_printf(s,
+                                       "%s    <address bus='%u' device='%u'/>\n"
+                                       "%s  </source>\n%s</hostdev>\n",
+                                       pad, usb[i].bus, usb[i].device, pad, pad);
+        }
+        for (guint i = 0; i < n_scsi; i++) {
+                g_string_append_printf(s,
+                                       "%s<hostdev mode='subsystem' type='scsi' managed='no' "
+                                       "rawio='yes'>\n"
+                                       "%s  <source>\n"
+                                       "%s    <adapter name='scsi_host%u'/>\n"
+                                       "%s    <address bus='%u' target='%u' unit='%" G_GUINT64_FORMAT
+                                       "'/>\n"
+                                       "%s  </source>\n",
+                                       pad, pad, pad, scsi[i].host, pad, scsi[i].bus,
+                                       scsi[i].target, scsi[i].unit, pad);
+                if (scsi[i].readonly)
+                        g_string_append_printf(s, "%s  <readonly/>\n", pad);
+                if (scsi[i].shareable)
+                        g_string_append_printf(s, "%s  <shareable/>\n", pad);
+                g_string_append_printf(s, "%s</hostdev>\n", pad);
+        }
+        return g_string_free(s, FALSE);
+}
+
 char *hd_virt_spec_to_xml(HdVirt *virt, const HdVmSpec *spec, GError **error)
 {
         g_autoptr(GString) s = g_string_new(NULL);
@@ -150,6 +190,11 @@ char *hd_virt_spec_to_xml(HdVirt *virt, const HdVmSpec *spec, GError **error)
                         return NULL;
                 }
                 xml = hd_mdev_hostdev_xml(uuid, 4);
+                g_string_append(s, xml);
+        }
+        if (spec->n_usb || spec->n_scsi) {
+                g_autofree char *xml =
+                    hd_virt_usb_scsi_xml(spec->usb, spec->n_usb, spec->scsi, spec->n_scsi, 4);
                 g_string_append(s, xml);
         }
         if (spec->viommu)
@@ -430,4 +475,139 @@ gboolean hd_virt_detach_device(HdVirt *virt, const char *name, const char *xml,
                                HdVirtAffect affect, GError **error)
 {
         return device_change(virt, name, xml, affect, FALSE, error);
+}
+
+/* Whether the start tag at @open (a "<hostdev" element) has type='usb' or type='scsi'. */
+static gboolean is_usb_scsi_hostdev(const char *open)
+{
+        const char *gt = strchr(open, '>');
+        g_autofree char *tag = gt ? g_strndup(open, gt - open) : NULL;
+
+        return tag && (strstr(tag, " type='usb'") || strstr(tag, " type=\"usb\"") ||
+                       strstr(tag, " type='scsi'") || strstr(tag, " type=\"scsi\""));
+}
+
+/* @xml without its USB and SCSI <hostdev> elements (each with the blanks before it on its
+ * line and its line end); *@removed counts them. */
+static char *strip_usb_scsi(const char *xml, guint *removed)
+{
+        GString *out = g_string_new(NULL);
+        const char *p = xml;
+
+        *removed = 0;
+        for (;;) {
+                const char *open = strstr(p, "<hostdev");
+                const char *close, *start, *end;
+
+                if (!open) {
+                        g_string_append(out, p);
+                        break;
+                }
+                /* "<hostdev" and not a longer name, of the kinds taken out */
+                if ((open[8] != ' ' && open[8] != '>' && open[8] != '\n' && open[8] != '\t') ||
+                    !is_usb_scsi_hostdev(open) || !(close = strstr(open, "</hostdev>"))) {
+                        g_string_append_len(out, p, open + 8 - p);
+                        p = open + 8;
+                        continue;
+                }
+                end = close + strlen("</hostdev>");
+                start = open;
+                while (start > p && (start[-1] == ' ' || start[-1] == '\t'))
+                        start--;
+                if (start > xml && start[-1] != '\n')
+                        start = open;
+                else if (*end == '\n')
+                        end++;
+                g_string_append_len(out, p, start - p);
+                (*removed)++;
+                p = end;
+        }
+        return g_string_free(out, FALSE);
+}
+
+gboolean hd_virt_set_usb_scsi(HdVirt *virt, const char *name, const HdVmUsb *usb, guint n_usb,
+                              const HdVmScsi *scsi, guint n_scsi, GError **error)
+{
+        g_autofree char *def = hd_virt_get_definition(virt, name, error);
+        g_autofree char *stripped = NULL;
+        g_autofree char *devs = NULL;
+        g_autoptr(GArray) pci_before = NULL;
+        g_autoptr(GArray) pci_after = NULL;
+        g_autoptr(GString) out = NULL;
+        const char *close, *line_start;
+        guint removed = 0, indent;
+
+        if (!def)
+                return FALSE;
+        stripped = strip_usb_scsi(def, &removed);
+        close = g_strrstr(stripped, "</devices>");
+        if (!close || strstr(stripped, "</devices>") != close) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "the definition of VM %s has %s <devices> element; its USB and SCSI "
+                            "host devices cannot be set (virsh edit %s)",
+                            name, close ? "more than one" : "no", name);
+                return FALSE;
+        }
+        line_start = close;
+        while (line_start > stripped && line_start[-1] == ' ')
+                line_start--;
+        indent = (guint)(close - line_start) + 2;
+        devs = hd_virt_usb_scsi_xml(usb, n_usb, scsi, n_scsi, indent);
+        out = g_string_new_len(stripped, line_start - stripped);
+        g_string_append(out, devs);
+        g_string_append(out, line_start);
+        /* the PCI host devices are exactly those it had */
+        pci_before = hd_guest_domain_hostdevs(def);
+        pci_after = hd_guest_domain_hostdevs(out->str);
+        if (pci_before->len != pci_after->len) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "the definition of VM %s could not be changed safely (its <hostdev> "
+                            "elements are not as libvirt writes them); use virsh edit %s",
+                            name, name);
+                return FALSE;
+        }
+        if (!hd_virt_define_xml(virt, out->str, error)) {
+                g_prefix_error(error, "VM %s: ", name);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+char *hd_virt_get_metadata(HdVirt *virt, const char *name, const char *uri, GError **error)
+{
+        virDomainPtr dom = lookup(virt, name, error);
+        char *xml;
+        char *out = NULL;
+
+        if (!dom)
+                return NULL;
+        xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, uri, VIR_DOMAIN_AFFECT_CONFIG);
+        if (!xml && last_code() != VIR_ERR_NO_DOMAIN_METADATA)
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "cannot read the metadata of VM %s: %s", name, last_message());
+        virDomainFree(dom);
+        if (xml) {
+                out = g_strdup(xml);
+                free(xml);
+        } else if (error && *error) {
+                return NULL;
+        }
+        return out;
+}
+
+gboolean hd_virt_set_metadata(HdVirt *virt, const char *name, const char *key, const char *uri,
+                              const char *xml, GError **error)
+{
+        virDomainPtr dom = lookup(virt, name, error);
+        int rc;
+
+        if (!dom)
+                return FALSE;
+        rc = virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, key, uri,
+                                  VIR_DOMAIN_AFFECT_CONFIG);
+        if (rc < 0)
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "cannot write the metadata of VM %s: %s", name, last_message());
+        virDomainFree(dom);
+        return rc >= 0;
 }

@@ -24,6 +24,23 @@ HdVirt *hd_virt_open(const char *uri, GError **error);
 void hd_virt_close(HdVirt *virt);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdVirt, hd_virt_close)
 
+/* A USB device for a guest, resolved now (usb.h: the agent resolves its spec again at every
+ * start, since the device number changes at each replug): <hostdev type='usb'> with
+ * <vendor/><product/> (when not 0) and <address bus device/>. */
+typedef struct {
+        guint16 vendor, product;
+        guint bus, device;
+} HdVmUsb;
+
+/* A SCSI LUN for a guest, resolved now (scsi.h: H:C:T:L changes at reboot, the WWID does not):
+ * <hostdev type='scsi'> with <adapter name='scsi_hostH'/> and <address bus target unit/>. */
+typedef struct {
+        guint32 host, bus, target;
+        guint64 unit;
+        gboolean shareable; /* <shareable/>: another VM may have it too */
+        gboolean readonly;  /* <readonly/> */
+} HdVmScsi;
+
 typedef struct {
         const char *name;
         guint64 memory_mib;
@@ -36,7 +53,16 @@ typedef struct {
         const char *const *mdevs;    /* UUIDs of mediated devices (mdev.h), canonical; the
                                       * caller creates them before the start, removes after */
         guint n_mdevs;
+        const HdVmUsb *usb;          /* USB and SCSI host devices: no VFIO, no IOMMU needed */
+        guint n_usb;
+        const HdVmScsi *scsi;
+        guint n_scsi;
 } HdVmSpec;
+
+/* The <hostdev mode='subsystem' type='usb'|'scsi' managed='no'> elements of @usb and @scsi,
+ * indented by @indent spaces (the SCSI ones with rawio='yes', as scsi-generic needs). */
+char *hd_virt_usb_scsi_xml(const HdVmUsb *usb, guint n_usb, const HdVmScsi *scsi, guint n_scsi,
+                           guint indent);
 
 /* The domain XML for @spec on the connection's hypervisor. */
 char *hd_virt_spec_to_xml(HdVirt *virt, const HdVmSpec *spec, GError **error);
@@ -80,6 +106,21 @@ gboolean hd_virt_detach_device(HdVirt *virt, const char *name, const char *xml,
                                HdVirtAffect affect, GError **error);
 /* Whether domain @name is running; HD_ERROR_NOT_FOUND (FALSE) when there is none. */
 gboolean hd_virt_is_active(HdVirt *virt, const char *name, gboolean *active, GError **error);
+
+/* Replace every USB and SCSI <hostdev> of domain @name's persistent definition with those of
+ * @usb and @scsi (none: all are removed); its PCI and mdev host devices are left alone. Takes
+ * effect at the next start. */
+gboolean hd_virt_set_usb_scsi(HdVirt *virt, const char *name, const HdVmUsb *usb, guint n_usb,
+                              const HdVmScsi *scsi, guint n_scsi, GError **error);
+
+/* Application metadata of domain @name's persistent definition: the element in namespace @uri
+ * (libvirt's <metadata>; it is kept with the domain and goes with it at undefine), as libvirt
+ * gives it back (without the prefix). NULL without error when there is none;
+ * HD_ERROR_NOT_FOUND when there is no such domain. */
+char *hd_virt_get_metadata(HdVirt *virt, const char *name, const char *uri, GError **error);
+/* Set it: @xml is one element (its children unprefixed), written under prefix @key. */
+gboolean hd_virt_set_metadata(HdVirt *virt, const char *name, const char *key, const char *uri,
+                              const char *xml, GError **error);
 
 /* Every domain, defined or transient, sorted by name. */
 GPtrArray *hd_virt_list(HdVirt *virt, GError **error);

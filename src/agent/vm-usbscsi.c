@@ -1,0 +1,578 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The USB devices and SCSI LUNs of the agent's VMs (POST /v1/vms "usb" and "scsi"; the contract
+ * with the engine is docs/api/openapi.yaml). They need no VFIO and no IOMMU: QEMU opens the
+ * host's device nodes, nothing is moved between drivers, nothing is recorded in vm-record.h.
+ *
+ * IDENTITY. A VM names a USB device by vendor:product[:serial] or port path and a LUN by WWID
+ * or /dev/disk/by-id name (usb.h, scsi.h), never by the numbers the kernel gives at plug time:
+ * the USB device number changes at every replug, the SCSI host number when adapters appear in
+ * another order. Define checks the grammar only (a dongle may be unplugged then).
+ *
+ * STORAGE. What was asked is kept with the domain, in libvirt's <metadata>, namespace
+ * VM_NS_URI (key "hostdev"):
+ *     <hostdev:vm xmlns:hostdev="https://hostdev.dev/xmlns/agent-vm/1">
+ *       <hostdev:usb spec="0403:6001:A10K7XYZ" force="no" bus="1" device="7"/>
+ *       <hostdev:scsi wwid="naa.50014380272a1b2c" shareable="no" readonly="no" force="no"
+ *                     hctl="0:0:1:0"/>
+ *     </hostdev:vm>
+ * libvirt keeps it in the persistent definition, so it survives an agent restart (and a host
+ * reboot), leaves with the domain at undefine, and a domain defined under the same name by
+ * someone else does not inherit it. A domain with this element is one "defined by the agent"
+ * for the one-owner rule. bus, device and hctl are what the last start resolved (answered
+ * while the VM runs, null otherwise).
+ *
+ * START (before the PCI devices are moved, so a refusal moves nothing): every spec is resolved
+ * against the host as it is now (a replugged device is found at its new number); absent is
+ * 409 device_absent naming the spec; the host's refusals are the library's (hd_usb_guest_check,
+ * hd_scsi_check: a hub, the only keyboard, mounted storage, the root disk, LVM, ...; 409) with
+ * the entry's force and shareable passing what they pass; then the one-owner rule; then the
+ * definition's USB and SCSI <hostdev> elements are replaced by the resolved ones and the
+ * metadata gets the resolved numbers.
+ *
+ * ONE OWNER. Define and start are refused (409 in_use, "holder": the VM) when another domain
+ * with this metadata names the same USB device (the same spec, or a spec that resolves now to
+ * the same device) or the same LUN (the same WWID, or the same LUN now), unless both entries of
+ * the LUN are shareable. The check and the write that makes the new owner visible (the
+ * metadata at define, the definition at start) run under agent->usbscsi_lock.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+
+#define VM_NS_URI "https://hostdev.dev/xmlns/agent-vm/1"
+#define VM_NS_KEY "hostdev"
+
+typedef struct {
+        char *spec;
+        gboolean force;
+        int bus, device; /* resolved at the last start; -1 never */
+} UsbEntry;
+
+typedef struct {
+        char *wwid;
+        gboolean shareable, readonly, force;
+        char *hctl; /* resolved at the last start; NULL never */
+} ScsiEntry;
+
+typedef struct {
+        GArray *usb;  /* UsbEntry */
+        GArray *scsi; /* ScsiEntry */
+} Entries;
+
+static void usb_entry_clear(gpointer p)
+{
+        g_free(((UsbEntry *)p)->spec);
+}
+
+static void scsi_entry_clear(gpointer p)
+{
+        ScsiEntry *e = p;
+
+        g_free(e->wwid);
+        g_free(e->hctl);
+}
+
+static Entries *entries_new(void)
+{
+        Entries *e = g_new0(Entries, 1);
+
+        e->usb = g_array_new(FALSE, TRUE, sizeof(UsbEntry));
+        g_array_set_clear_func(e->usb, usb_entry_clear);
+        e->scsi = g_array_new(FALSE, TRUE, sizeof(ScsiEntry));
+        g_array_set_clear_func(e->scsi, scsi_entry_clear);
+        return e;
+}
+
+static void entries_free(Entries *e)
+{
+        if (!e)
+                return;
+        g_array_unref(e->usb);
+        g_array_unref(e->scsi);
+        g_free(e);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Entries, entries_free)
+
+/* ---- the metadata element ---------------------------------------------------------------- */
+
+static const char *attr(const char **names, const char **values, const char *name)
+{
+        for (guint i = 0; names[i]; i++)
+                if (strcmp(names[i], name) == 0)
+                        return values[i];
+        return NULL;
+}
+
+static int attr_int(const char **names, const char **values, const char *name)
+{
+        const char *v = attr(names, values, name);
+        guint64 n = 0;
+
+        if (!v || !g_ascii_string_to_unsigned(v, 10, 0, 999, &n, NULL))
+                return -1;
+        return (int)n;
+}
+
+static const char *local_name(const char *element)
+{
+        const char *colon = strchr(element, ':');
+
+        return colon ? colon + 1 : element;
+}
+
+static void meta_start(GMarkupParseContext *pc, const char *element, const char **names,
+                       const char **values, gpointer data, GError **error)
+{
+        Entries *e = data;
+        const char *name = local_name(element);
+
+        if (strcmp(name, "usb") == 0) {
+                const char *spec = attr(names, values, "spec");
+                g_auto(HdUsbSpec) parsed = {0};
+                UsbEntry u = {0};
+
+                /* read like any input: only what define would have taken */
+                if (!spec || !hd_usb_spec_parse(spec, NULL, &parsed, NULL))
+                        return;
+                u.spec = hd_usb_spec_format(&parsed);
+                u.force = g_strcmp0(attr(names, values, "force"), "yes") == 0;
+                u.bus = attr_int(names, values, "bus");
+                u.device = attr_int(names, values, "device");
+                g_array_append_val(e->usb, u);
+        } else if (strcmp(name, "scsi") == 0) {
+                const char *wwid = attr(names, values, "wwid");
+                const char *hctl = attr(names, values, "hctl");
+                HdScsiAddress a;
+                HdScsiSpec parsed;
+                ScsiEntry s = {0};
+
+                if (!wwid || !hd_scsi_spec_parse(wwid, &parsed, NULL) ||
+                    parsed.kind == HD_SCSI_SPEC_HCTL)
+                        return;
+                s.wwid = g_strdup(wwid);
+                s.shareable = g_strcmp0(attr(names, values, "shareable"), "yes") == 0;
+                s.readonly = g_strcmp0(attr(names, values, "readonly"), "yes") == 0;
+                s.force = g_strcmp0(attr(names, values, "force"), "yes") == 0;
+                s.hctl = hctl && hd_scsi_address_parse(hctl, &a) ? g_strdup(hctl) : NULL;
+                g_array_append_val(e->scsi, s);
+        }
+}
+
+/* What VM @name asked for; empty when it has no metadata (not defined with usb or scsi). */
+static Entries *entries_load(HdVirt *virt, const char *name, GError **error)
+{
+        static const GMarkupParser parser = {.start_element = meta_start};
+        g_autofree char *xml = NULL;
+        g_autoptr(Entries) e = entries_new();
+        g_autoptr(GMarkupParseContext) pc = NULL;
+        g_autoptr(GError) local = NULL;
+
+        xml = hd_virt_get_metadata(virt, name, VM_NS_URI, &local);
+        if (local) {
+                g_propagate_error(error, g_steal_pointer(&local));
+                return NULL;
+        }
+        if (!xml)
+                return g_steal_pointer(&e);
+        pc = g_markup_parse_context_new(&parser, 0, e, NULL);
+        if (!g_markup_parse_context_parse(pc, xml, -1, &local) ||
+            !g_markup_parse_context_end_parse(pc, &local)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED,
+                            "the hostdev metadata of VM %s cannot be read (%s); define the VM "
+                            "again",
+                            name, local->message);
+                return NULL;
+        }
+        return g_steal_pointer(&e);
+}
+
+static gboolean entries_store(HdVirt *virt, const char *name, const Entries *e, GError **error)
+{
+        g_autoptr(GString) s = g_string_new("<vm>");
+
+        for (guint i = 0; i < e->usb->len; i++) {
+                const UsbEntry *u = &g_array_index(e->usb, UsbEntry, i);
+                g_autofree char *el = g_markup_printf_escaped("<usb spec='%s' force='%s'", u->spec,
+                                                              u->force ? "yes" : "no");
+                g_string_append(s, el);
+                if (u->bus >= 0 && u->device >= 0)
+                        g_string_append_printf(s, " bus='%d' device='%d'", u->bus, u->device);
+                g_string_append(s, "/>");
+        }
+        for (guint i = 0; i < e->scsi->len; i++) {
+                const ScsiEntry *c = &g_array_index(e->scsi, ScsiEntry, i);
+                g_autofree char *el = g_markup_printf_escaped(
+                    "<scsi wwid='%s' shareable='%s' readonly='%s' force='%s'", c->wwid,
+                    c->shareable ? "yes" : "no", c->readonly ? "yes" : "no",
+                    c->force ? "yes" : "no");
+                g_string_append(s, el);
+                if (c->hctl)
+                        g_string_append_printf(s, " hctl='%s'", c->hctl);
+                g_string_append(s, "/>");
+        }
+        g_string_append(s, "</vm>");
+        return hd_virt_set_metadata(virt, name, VM_NS_KEY, VM_NS_URI, s->str, error);
+}
+
+/* ---- resolving ----------------------------------------------------------------------------- */
+
+/* The USB device @spec names among @devices now (its kernel name, "1-3.2"), NULL when none. */
+static char *usb_now(HdCtx *ctx, GPtrArray *devices, const char *spec)
+{
+        g_auto(HdUsbSpec) parsed = {0};
+        HdUsbDevice *dev;
+
+        if (!devices || !hd_usb_spec_parse(spec, NULL, &parsed, NULL) ||
+            !(dev = hd_usb_resolve(ctx, devices, &parsed, "spec", NULL)))
+                return NULL;
+        return g_strdup(dev->name);
+}
+
+/* The LUN @wwid names now ("0:0:1:0"), NULL when none. */
+static char *scsi_now(HdCtx *ctx, const char *wwid)
+{
+        g_autoptr(HdScsiDevice) dev = NULL;
+        HdScsiSpec parsed;
+
+        if (!hd_scsi_spec_parse(wwid, &parsed, NULL) ||
+            !(dev = hd_scsi_resolve(ctx, &parsed, NULL)))
+                return NULL;
+        return g_strdup(dev->name);
+}
+
+/* The other VM of this agent (one with the metadata) that has a device of @want: the same
+ * spec, or the same device now (@usb_keys, @scsi_keys: what each of @want's entries is now,
+ * NULL when absent); a LUN both have shareable is no conflict. NULL when none. *@what: the
+ * spec in conflict. */
+static char *find_holder(HdCtx *ctx, HdVirt *virt, const char *self, const Entries *want,
+                         GPtrArray *usb_devices, char **usb_keys, char **scsi_keys,
+                         const char **what, GError **error)
+{
+        g_autoptr(GPtrArray) vms = hd_virt_list(virt, error);
+
+        if (!vms)
+                return NULL;
+        for (guint v = 0; v < vms->len; v++) {
+                const HdVmInfo *vm = vms->pdata[v];
+                g_autoptr(Entries) have = NULL;
+
+                if (strcmp(vm->name, self) == 0 || !(have = entries_load(virt, vm->name, NULL)))
+                        continue;
+                for (guint j = 0; j < have->usb->len; j++) {
+                        const UsbEntry *h = &g_array_index(have->usb, UsbEntry, j);
+                        g_autofree char *key = usb_now(ctx, usb_devices, h->spec);
+
+                        for (guint i = 0; i < want->usb->len; i++) {
+                                const UsbEntry *w = &g_array_index(want->usb, UsbEntry, i);
+                                if (strcmp(w->spec, h->spec) == 0 ||
+                                    (key && g_strcmp0(usb_keys[i], key) == 0)) {
+                                        *what = w->spec;
+                                        return g_strdup(vm->name);
+                                }
+                        }
+                }
+                for (guint j = 0; j < have->scsi->len; j++) {
+                        const ScsiEntry *h = &g_array_index(have->scsi, ScsiEntry, j);
+                        g_autofree char *key = NULL;
+
+                        for (guint i = 0; i < want->scsi->len; i++) {
+                                const ScsiEntry *w = &g_array_index(want->scsi, ScsiEntry, i);
+                                if (w->shareable && h->shareable)
+                                        continue;
+                                if (!key)
+                                        key = scsi_now(ctx, h->wwid);
+                                if (strcmp(w->wwid, h->wwid) == 0 ||
+                                    (key && g_strcmp0(scsi_keys[i], key) == 0)) {
+                                        *what = w->wwid;
+                                        return g_strdup(vm->name);
+                                }
+                        }
+                }
+        }
+        return NULL;
+}
+
+static gboolean refuse_if_held(HdCtx *ctx, HdVirt *virt, const char *name, const Entries *want,
+                               GPtrArray *usb_devices, char **usb_keys, char **scsi_keys,
+                               const char *doing, GError **error)
+{
+        g_autoptr(GError) local = NULL;
+        const char *what = NULL;
+        g_autofree char *holder = find_holder(ctx, virt, name, want, usb_devices, usb_keys,
+                                              scsi_keys, &what, &local);
+
+        if (local) {
+                g_propagate_prefixed_error(error, g_steal_pointer(&local), "cannot %s VM %s: ",
+                                           doing, name);
+                return FALSE;
+        }
+        if (!holder)
+                return TRUE;
+        hd_agent_op_set_holder(holder);
+        g_set_error(error, HD_AGENT_ERROR, HD_AGENT_ERROR_IN_USE,
+                    "cannot %s VM %s: %s is VM %s's (one owner per host); remove it from %s or "
+                    "delete that VM first",
+                    doing, name, what, holder, holder);
+        return FALSE;
+}
+
+static GPtrArray *usb_scan(HdCtx *ctx, GError **error)
+{
+        GPtrArray *devices = hd_usb_scan(ctx, error);
+
+        if (devices)
+                hd_usb_evaluate(ctx, devices);
+        return devices;
+}
+
+/* ---- define ---------------------------------------------------------------------------------- */
+
+gboolean hd_agent_vm_define_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, const HdVmArgs *a,
+                                    const HdVmSpec *spec, GError **error)
+{
+        g_autoptr(Entries) want = entries_new();
+        g_autoptr(GPtrArray) usb_devices = NULL;
+        g_autoptr(GPtrArray) usb_keys = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) scsi_keys = g_ptr_array_new_with_free_func(g_free);
+        gboolean ok;
+
+        if (a->usb->len == 0 && a->scsi->len == 0)
+                return hd_virt_define(virt, spec, error);
+        for (guint i = 0; i < a->usb->len; i++) {
+                const HdVmUsbArg *u = &g_array_index(a->usb, HdVmUsbArg, i);
+                UsbEntry e = {.spec = g_strdup(u->spec), .force = u->force, .bus = -1, .device = -1};
+                g_array_append_val(want->usb, e);
+        }
+        for (guint i = 0; i < a->scsi->len; i++) {
+                const HdVmScsiArg *c = &g_array_index(a->scsi, HdVmScsiArg, i);
+                ScsiEntry e = {.wwid = g_strdup(c->wwid),
+                               .shareable = c->shareable,
+                               .readonly = c->readonly,
+                               .force = c->force};
+                g_array_append_val(want->scsi, e);
+        }
+        /* what the specs name now, when it is there (absent is fine at define) */
+        if (a->usb->len)
+                usb_devices = usb_scan(ctx, NULL);
+        for (guint i = 0; i < want->usb->len; i++)
+                g_ptr_array_add(usb_keys,
+                                usb_now(ctx, usb_devices, g_array_index(want->usb, UsbEntry, i).spec));
+        for (guint i = 0; i < want->scsi->len; i++)
+                g_ptr_array_add(scsi_keys, scsi_now(ctx, g_array_index(want->scsi, ScsiEntry, i).wwid));
+
+        g_mutex_lock(&agent->usbscsi_lock);
+        ok = refuse_if_held(ctx, virt, a->name, want, usb_devices, (char **)usb_keys->pdata,
+                            (char **)scsi_keys->pdata, "define", error) &&
+             hd_virt_define(virt, spec, error);
+        if (ok && !entries_store(virt, a->name, want, error)) {
+                g_autoptr(GError) undo = NULL;
+                if (!hd_virt_undefine(virt, a->name, &undo))
+                        hd_agent_log("warning", "could not undefine a VM whose USB and SCSI "
+                                                "devices could not be stored",
+                                     "vm", a->name, "error", undo->message, NULL);
+                g_prefix_error(error, "cannot define VM %s: ", a->name);
+                ok = FALSE;
+        }
+        g_mutex_unlock(&agent->usbscsi_lock);
+        return ok;
+}
+
+/* ---- start ----------------------------------------------------------------------------------- */
+
+static gboolean resolve_usb(HdCtx *ctx, const char *name, GPtrArray *devices, UsbEntry *e,
+                            HdVmUsb *out, char **key, GError **error)
+{
+        g_auto(HdUsbSpec) spec = {0};
+        g_autoptr(GError) local = NULL;
+        HdUsbGuestOptions opts = {.force = e->force};
+        HdUsbDevice *dev;
+
+        if (!hd_usb_spec_parse(e->spec, NULL, &spec, error))
+                return FALSE;
+        dev = hd_usb_resolve(ctx, devices, &spec, "spec", &local);
+        if (!dev && g_error_matches(local, HD_ERROR, HD_ERROR_NOT_FOUND)) {
+                g_set_error(error, HD_AGENT_ERROR, HD_AGENT_ERROR_DEVICE_ABSENT,
+                            "cannot start VM %s: USB device %s is not on the host (%s); plug it "
+                            "in, then start the VM again",
+                            name, e->spec, local->message);
+                return FALSE;
+        }
+        if (!dev) {
+                /* several devices match: the host's state, not the request's grammar */
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED, "cannot start VM %s: %s", name,
+                            local->message);
+                return FALSE;
+        }
+        if (!hd_usb_guest_check(dev, &opts, error)) {
+                g_prefix_error(error, "cannot start VM %s: ", name);
+                return FALSE;
+        }
+        if (dev->busnum < 0 || dev->devnum < 0) {
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                            "cannot start VM %s: USB device %s (%s) has no bus or device number "
+                            "yet; start the VM again in a moment",
+                            name, e->spec, dev->name);
+                return FALSE;
+        }
+        *out = (HdVmUsb){.vendor = dev->vendor_id > 0 ? (guint16)dev->vendor_id : 0,
+                         .product = dev->product_id > 0 ? (guint16)dev->product_id : 0,
+                         .bus = (guint)dev->busnum,
+                         .device = (guint)dev->devnum};
+        e->bus = dev->busnum;
+        e->device = dev->devnum;
+        *key = g_strdup(dev->name);
+        return TRUE;
+}
+
+static gboolean resolve_scsi(HdCtx *ctx, const char *name, ScsiEntry *e, HdVmScsi *out,
+                             char **key, GError **error)
+{
+        g_autoptr(HdScsiDevice) dev = NULL;
+        g_autoptr(GError) local = NULL;
+        HdScsiGuestOptions opts = {.force = e->force, .shareable = e->shareable,
+                                   .readonly = e->readonly};
+        HdScsiSpec spec;
+
+        if (!hd_scsi_spec_parse(e->wwid, &spec, error))
+                return FALSE;
+        dev = hd_scsi_resolve(ctx, &spec, &local);
+        if (!dev && g_error_matches(local, HD_ERROR, HD_ERROR_NOT_FOUND)) {
+                g_set_error(error, HD_AGENT_ERROR, HD_AGENT_ERROR_DEVICE_ABSENT,
+                            "cannot start VM %s: SCSI LUN %s is not on the host (%s); bring it "
+                            "back (zoning, cabling, the adapter's driver), then start the VM "
+                            "again",
+                            name, e->wwid, local->message);
+                return FALSE;
+        }
+        if (!dev) {
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED, "cannot start VM %s: %s", name,
+                            local->message);
+                return FALSE;
+        }
+        if (!hd_scsi_check(ctx, dev, e->wwid, &opts, &local)) {
+                /* a LUN without an sg node is the host's to change: a refusal too (409) */
+                int code = local->domain != HD_ERROR                      ? HD_ERROR_FAILED
+                           : local->code == HD_ERROR_NOT_SUPPORTED ? HD_ERROR_REFUSED
+                                                                   : local->code;
+                g_set_error(error, HD_ERROR, code, "cannot start VM %s: %s", name,
+                            local->message);
+                return FALSE;
+        }
+        *out = (HdVmScsi){.host = dev->address.host,
+                          .bus = dev->address.channel,
+                          .target = dev->address.target,
+                          .unit = dev->address.lun,
+                          .shareable = e->shareable,
+                          .readonly = e->readonly};
+        g_free(e->hctl);
+        e->hctl = g_strdup(dev->name);
+        *key = g_strdup(dev->name);
+        return TRUE;
+}
+
+gboolean hd_agent_vm_prepare_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, const char *name,
+                                     GError **error)
+{
+        g_autoptr(Entries) want = entries_load(virt, name, error);
+        g_autoptr(GPtrArray) usb_devices = NULL;
+        g_autoptr(GPtrArray) usb_keys = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) scsi_keys = g_ptr_array_new_with_free_func(g_free);
+        g_autofree HdVmUsb *usb = NULL;
+        g_autofree HdVmScsi *scsi = NULL;
+        gboolean ok;
+
+        if (!want)
+                return FALSE;
+        if (want->usb->len == 0 && want->scsi->len == 0)
+                return TRUE;
+        usb = g_new0(HdVmUsb, want->usb->len + 1);
+        scsi = g_new0(HdVmScsi, want->scsi->len + 1);
+        if (want->usb->len && !(usb_devices = usb_scan(ctx, error))) {
+                g_prefix_error(error, "cannot start VM %s: ", name);
+                return FALSE;
+        }
+        for (guint i = 0; i < want->usb->len; i++) {
+                char *key = NULL;
+                if (!resolve_usb(ctx, name, usb_devices, &g_array_index(want->usb, UsbEntry, i),
+                                 &usb[i], &key, error))
+                        return FALSE;
+                g_ptr_array_add(usb_keys, key);
+        }
+        for (guint i = 0; i < want->scsi->len; i++) {
+                char *key = NULL;
+                if (!resolve_scsi(ctx, name, &g_array_index(want->scsi, ScsiEntry, i), &scsi[i],
+                                  &key, error))
+                        return FALSE;
+                g_ptr_array_add(scsi_keys, key);
+        }
+        g_mutex_lock(&agent->usbscsi_lock);
+        ok = refuse_if_held(ctx, virt, name, want, usb_devices, (char **)usb_keys->pdata,
+                            (char **)scsi_keys->pdata, "start", error) &&
+             hd_virt_set_usb_scsi(virt, name, usb, want->usb->len, scsi, want->scsi->len,
+                                  error) &&
+             entries_store(virt, name, want, error);
+        g_mutex_unlock(&agent->usbscsi_lock);
+        if (!ok && !g_error_matches(*error, HD_AGENT_ERROR, HD_AGENT_ERROR_IN_USE))
+                g_prefix_error(error, "cannot start VM %s: ", name);
+        return ok;
+}
+
+/* ---- answers ------------------------------------------------------------------------------- */
+
+void hd_agent_vm_usbscsi_json(JsonBuilder *b, HdVirt *virt, const char *name, gboolean active)
+{
+        g_autoptr(Entries) e = entries_load(virt, name, NULL);
+
+        if (!e)
+                e = entries_new();
+        json_builder_set_member_name(b, "usb");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < e->usb->len; i++) {
+                const UsbEntry *u = &g_array_index(e->usb, UsbEntry, i);
+                gboolean known = active && u->bus >= 0 && u->device >= 0;
+
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "spec");
+                json_builder_add_string_value(b, u->spec);
+                json_builder_set_member_name(b, "force");
+                json_builder_add_boolean_value(b, u->force);
+                json_builder_set_member_name(b, "bus");
+                if (known)
+                        json_builder_add_int_value(b, u->bus);
+                else
+                        json_builder_add_null_value(b);
+                json_builder_set_member_name(b, "device");
+                if (known)
+                        json_builder_add_int_value(b, u->device);
+                else
+                        json_builder_add_null_value(b);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "scsi");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < e->scsi->len; i++) {
+                const ScsiEntry *c = &g_array_index(e->scsi, ScsiEntry, i);
+
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "wwid");
+                json_builder_add_string_value(b, c->wwid);
+                json_builder_set_member_name(b, "shareable");
+                json_builder_add_boolean_value(b, c->shareable);
+                json_builder_set_member_name(b, "readonly");
+                json_builder_add_boolean_value(b, c->readonly);
+                json_builder_set_member_name(b, "force");
+                json_builder_add_boolean_value(b, c->force);
+                json_builder_set_member_name(b, "hctl");
+                if (active && c->hctl)
+                        json_builder_add_string_value(b, c->hctl);
+                else
+                        json_builder_add_null_value(b);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+}

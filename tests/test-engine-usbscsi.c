@@ -1,0 +1,610 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * hostdev-engine's USB devices and SCSI LUNs against real hostdevd agents (engine-testlib.h:
+ * sim backend; "usb-desk": a keyboard, a mouse, a hub with two FTDI adapters told apart by
+ * serial, a HASP dongle, a SanDisk stick; "scsi-server": a virtio-scsi disk, a tape, a changer,
+ * a LIO LUN, an LVM disk): the read-through of each host's list with its verdicts, a VM's
+ * devices by stable identity (the pin, the numbers, the one-owner rule across VMs naming the
+ * owner, shareable LUNs, the refusals with their codes), the events and the VM's ETag, and the
+ * define that carries them to the agent (start, the agent's in_use and device_absent). Waits
+ * are bounded loops on the APIs; states are asserted, never durations.
+ */
+#include "config.h"
+
+#include <libsoup/soup.h>
+#include <signal.h>
+#include <string.h>
+
+#include "engine-testlib.h"
+#include "http-testlib.h"
+
+#define FTDI1 "0403:6001:A10K7XYZ"
+#define TAPE "naa.50014380272a1b2c"
+
+typedef struct {
+        HdTestFixture *usb_fx, *scsi_fx;
+        HdEtProc *usb_agent, *scsi_agent;
+        char *dir;
+        char *admin;
+        char *viewer;
+        HdEtProc *engine;
+        char *desk; /* the usb-desk host */
+        char *srv;  /* the scsi-server host */
+} Env;
+
+static char *add_agent_host(Env *env, const char *topology, const char *name, HdTestFixture **fx,
+                            HdEtProc **agent)
+{
+        g_autofree char *token = NULL;
+        char *id;
+
+        *fx = hd_test_fixture_new(topology);
+        *agent = hd_et_agent_start(*fx, "127.0.0.1:0");
+        token = hd_et_agent_token(*fx);
+        id = hd_et_add_host(env->engine->url, env->admin, name, (*agent)->url, token);
+        hd_et_await_status(env->engine->url, env->viewer, id, "up");
+        return id;
+}
+
+static void env_setup(Env *env)
+{
+        env->dir = hd_test_make_tmp_dir();
+        env->admin = hd_et_token_create(env->dir, "ops", "admin");
+        env->viewer = hd_et_token_create(env->dir, "portal", "viewer");
+        env->engine = hd_et_engine_start(env->dir);
+        env->desk = add_agent_host(env, "usb-desk", "desk", &env->usb_fx, &env->usb_agent);
+        env->srv = add_agent_host(env, "scsi-server", "srv", &env->scsi_fx, &env->scsi_agent);
+}
+
+static void env_teardown(Env *env)
+{
+        hd_et_proc_stop(env->engine, SIGTERM);
+        if (env->usb_agent)
+                hd_et_proc_stop(env->usb_agent, SIGTERM);
+        hd_et_proc_stop(env->scsi_agent, SIGTERM);
+        hd_et_rm_rf(env->dir);
+        g_free(env->dir);
+        g_free(env->admin);
+        g_free(env->viewer);
+        g_free(env->desk);
+        g_free(env->srv);
+        hd_test_fixture_free(env->usb_fx);
+        hd_test_fixture_free(env->scsi_fx);
+}
+
+/* The object of @array whose @member is @value (NULL: none). */
+static JsonObject *find_in(JsonObject *o, const char *array, const char *member, const char *value)
+{
+        JsonArray *a = json_object_get_array_member(o, array);
+
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+                JsonObject *x = json_array_get_object_element(a, i);
+                JsonNode *m = json_object_get_member(x, member);
+                if (m && JSON_NODE_HOLDS_VALUE(m) && strcmp(json_node_get_string(m), value) == 0)
+                        return x;
+        }
+        return NULL;
+}
+
+/* GET /v1/hosts/{id}/usb and /scsi: the agent's answer with the host's id and the verdicts;
+ * 404 for an unknown host, 405 for another method, 400 for a parameter, 502 agent-failed when
+ * the agent is gone. */
+static void test_read_through(void)
+{
+        Env env = {0};
+        g_autofree char *usb = NULL;
+        g_autofree char *scsi = NULL;
+
+        env_setup(&env);
+        usb = g_strconcat("/v1/hosts/", env.desk, "/usb", NULL);
+        scsi = g_strconcat("/v1/hosts/", env.srv, "/scsi", NULL);
+        {
+                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "GET", usb, NULL, env.viewer);
+                JsonObject *o, *d;
+                g_assert_cmpuint(r.status, ==, 200);
+                o = hd_et_obj(&r);
+                g_assert_cmpstr(json_object_get_string_member(o, "host_id"), ==, env.desk);
+                g_assert_true(json_object_has_member(o, "generation"));
+                d = find_in(o, "devices", "port_path", "1-3.1");
+                g_assert_nonnull(d);
+                g_assert_cmpstr(json_object_get_string_member(d, "serial"), ==, "A10K7XYZ");
+                g_assert_cmpstr(json_object_get_string_member(d, "verdict"), ==, "ready");
+                d = find_in(o, "devices", "port_path", "1-3");
+                g_assert_cmpstr(json_object_get_string_member(d, "verdict"), ==, "hub");
+                d = find_in(o, "devices", "port_path", "1-1");
+                g_assert_cmpstr(json_object_get_string_member(d, "verdict"), ==, "only-keyboard");
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "GET", scsi, NULL, env.viewer);
+                JsonObject *o, *l;
+                g_assert_cmpuint(r.status, ==, 200);
+                o = hd_et_obj(&r);
+                g_assert_cmpstr(json_object_get_string_member(o, "host_id"), ==, env.srv);
+                l = find_in(o, "luns", "wwid", TAPE);
+                g_assert_nonnull(l);
+                g_assert_cmpstr(json_object_get_string_member(l, "hctl"), ==, "0:0:1:0");
+                g_assert_cmpstr(json_object_get_string_member(l, "verdict"), ==, "assignable");
+        }
+        {
+                /* a host without SCSI: an empty list */
+                g_autofree char *p = g_strconcat("/v1/hosts/", env.desk, "/scsi", NULL);
+                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "GET", p, NULL, env.viewer);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(hd_et_obj(&r), "luns")), ==,
+                    0);
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(
+                    env.engine->url, "GET", "/v1/hosts/00000000-0000-4000-8000-000000000000/usb",
+                    NULL, env.viewer);
+                hd_et_assert_error(&r, 404, "not-found");
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "POST", usb, "{}", env.admin);
+                hd_et_assert_error(&r, 405, "method-not-allowed");
+        }
+        {
+                g_autofree char *q = g_strconcat(usb, "?wait=5", NULL);
+                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "GET", q, NULL, env.viewer);
+                hd_et_assert_error(&r, 400, "invalid-argument");
+        }
+        /* the agent is gone */
+        hd_et_proc_stop(env.usb_agent, SIGTERM);
+        env.usb_agent = NULL;
+        {
+                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "GET", usb, NULL, env.viewer);
+                hd_et_assert_reason(&r, 502, "agent-failed", "cannot be reached");
+        }
+        env_teardown(&env);
+}
+
+static char *vm_create(Env *env, const char *name)
+{
+        g_autofree char *body = g_strdup_printf("{\"name\": \"%s\"}", name);
+        g_auto(HdEtReply) r = hd_et_call(env->engine->url, "POST", "/v1/vms", body, env->admin);
+        JsonObject *o;
+
+        if (r.status != 201)
+                g_error("create VM: %u %s", r.status, r.body);
+        o = hd_et_obj(&r);
+        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "usb")), ==, 0);
+        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "scsi")), ==, 0);
+        return g_strdup(json_object_get_string_member(o, "id"));
+}
+
+static HdEtReply vm_do(Env *env, const char *method, const char *id, const char *suffix,
+                       const char *body)
+{
+        g_autofree char *path = g_strconcat("/v1/vms/", id, suffix, NULL);
+        return hd_et_call(env->engine->url, method, path, body, env->admin);
+}
+
+static HdEtReply add_usb(Env *env, const char *vm, const char *host, const char *spec,
+                         const char *extra)
+{
+        g_autofree char *body = g_strdup_printf("{\"host_id\": \"%s\", \"spec\": \"%s\"%s}", host,
+                                                spec, extra ? extra : "");
+        return vm_do(env, "POST", vm, "/usb", body);
+}
+
+static HdEtReply add_scsi(Env *env, const char *vm, const char *host, const char *wwid,
+                          const char *extra)
+{
+        g_autofree char *body = g_strdup_printf("{\"host_id\": \"%s\", \"wwid\": \"%s\"%s}", host,
+                                                wwid, extra ? extra : "");
+        return vm_do(env, "POST", vm, "/scsi", body);
+}
+
+/* Assign by identity: the canonical spec kept with its number, the pin, the ETag moving, the
+ * one-owner rule naming the owner, shareable LUNs, every refusal with its status and code,
+ * removal by number and the pin going with the last device. */
+static void test_assign(void)
+{
+        Env env = {0};
+        g_autofree char *a = NULL, *b = NULL, *etag = NULL;
+
+        env_setup(&env);
+        a = vm_create(&env, "lab");
+        b = vm_create(&env, "build");
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "GET", a, "", NULL);
+                etag = g_strdup(r.etag);
+        }
+        {
+                /* the serial's case is the device's; vendor:product in lower case */
+                g_auto(HdEtReply) r = add_usb(&env, a, env.desk, "0403:6001:A10K7XYZ", NULL);
+                JsonObject *o, *u;
+                g_assert_cmpuint(r.status, ==, 200);
+                o = hd_et_obj(&r);
+                g_assert_cmpstr(json_object_get_string_member(o, "host_id"), ==, env.desk);
+                g_assert_cmpstr(json_object_get_string_member(o, "host_name"), ==, "desk");
+                u = json_array_get_object_element(json_object_get_array_member(o, "usb"), 0);
+                g_assert_cmpint(json_object_get_int_member(u, "n"), ==, 1);
+                g_assert_cmpstr(json_object_get_string_member(u, "spec"), ==, FTDI1);
+                g_assert_false(json_object_get_boolean_member(u, "force"));
+                g_assert_nonnull(r.etag);
+                g_assert_cmpstr(r.etag, !=, etag);
+        }
+        {
+                g_auto(HdEtReply) r = add_usb(&env, a, env.desk, "0529:0001", ", \"force\": true");
+                JsonObject *u;
+                g_assert_cmpuint(r.status, ==, 200);
+                u = json_array_get_object_element(
+                    json_object_get_array_member(hd_et_obj(&r), "usb"), 1);
+                g_assert_cmpint(json_object_get_int_member(u, "n"), ==, 2);
+                g_assert_true(json_object_get_boolean_member(u, "force"));
+        }
+        g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.usb.add", "ok"));
+        /* the grammar is the library's: a device number, a bad vendor id, missing members */
+        {
+                g_auto(HdEtReply) r = add_usb(&env, b, env.desk, "1:4", NULL);
+                hd_et_assert_reason(&r, 400, "invalid-argument", "\"spec\"");
+        }
+        {
+                g_auto(HdEtReply) r = add_usb(&env, b, env.desk, "403:6001", NULL);
+                hd_et_assert_error(&r, 400, "invalid-argument");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", b, "/usb", "{\"spec\": \"1-4\"}");
+                hd_et_assert_reason(&r, 400, "invalid-argument", "host_id");
+        }
+        {
+                g_autofree char *body = g_strdup_printf(
+                    "{\"host_id\": \"%s\", \"spec\": \"1-4\", \"force\": 1}", env.desk);
+                g_auto(HdEtReply) r = vm_do(&env, "POST", b, "/usb", body);
+                hd_et_assert_reason(&r, 400, "invalid-argument", "force");
+        }
+        {
+                g_auto(HdEtReply) r =
+                    add_usb(&env, b, "00000000-0000-4000-8000-000000000000", "1-4", NULL);
+                hd_et_assert_error(&r, 404, "not-found");
+        }
+        /* one owner: build is refused lab's adapter, naming lab */
+        {
+                g_auto(HdEtReply) r = add_usb(&env, b, env.desk, FTDI1, NULL);
+                hd_et_assert_reason(&r, 409, "in_use", "VM lab's");
+        }
+        g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.usb.add", "refused"));
+        {
+                /* twice in one VM */
+                g_auto(HdEtReply) r = add_usb(&env, a, env.desk, FTDI1, NULL);
+                hd_et_assert_error(&r, 409, "exists");
+        }
+        {
+                /* the other adapter, by its port path */
+                g_auto(HdEtReply) r = add_usb(&env, b, env.desk, "1-3.2", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        /* pinned: lab's devices are on desk */
+        {
+                g_auto(HdEtReply) r = add_scsi(&env, a, env.srv, TAPE, NULL);
+                hd_et_assert_reason(&r, 409, "refused", "pinned to host desk");
+        }
+        /* LUNs: by WWID (scsi_id's 3HEX form is the same naa. WWID), never by H:C:T:L */
+        {
+                g_autofree char *c = vm_create(&env, "backup");
+                g_autofree char *d = vm_create(&env, "restore");
+                g_auto(HdEtReply) r1 =
+                    add_scsi(&env, c, env.srv, "350014380272a1b2c", ", \"shareable\": true");
+                g_auto(HdEtReply) r2 = add_scsi(&env, d, env.srv, TAPE, NULL);
+                g_auto(HdEtReply) r3 =
+                    add_scsi(&env, d, env.srv, TAPE, ", \"shareable\": true, \"readonly\": true");
+                g_auto(HdEtReply) r4 = add_scsi(&env, d, env.srv, "0:0:2:0", NULL);
+                g_auto(HdEtReply) r5 = add_scsi(&env, d, env.srv, "naa.5001", NULL);
+                JsonObject *l;
+
+                g_assert_cmpuint(r1.status, ==, 200);
+                l = json_array_get_object_element(
+                    json_object_get_array_member(hd_et_obj(&r1), "scsi"), 0);
+                g_assert_cmpstr(json_object_get_string_member(l, "wwid"), ==, TAPE);
+                g_assert_true(json_object_get_boolean_member(l, "shareable"));
+                g_assert_false(json_object_get_boolean_member(l, "readonly"));
+                hd_et_assert_reason(&r2, 409, "in_use", "VM backup's");
+                g_assert_cmpuint(r3.status, ==, 200);
+                l = json_array_get_object_element(
+                    json_object_get_array_member(hd_et_obj(&r3), "scsi"), 0);
+                g_assert_cmpint(json_object_get_int_member(l, "n"), ==, 1);
+                g_assert_true(json_object_get_boolean_member(l, "readonly"));
+                hd_et_assert_reason(&r4, 400, "invalid-argument", "changes at reboot");
+                hd_et_assert_error(&r5, 400, "invalid-argument");
+                {
+                        g_auto(HdEtReply) r = vm_do(&env, "DELETE", d, "/scsi/1", NULL);
+                        g_assert_cmpuint(r.status, ==, 200);
+                        g_assert_true(json_object_get_null_member(hd_et_obj(&r), "host_id"));
+                }
+                g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.scsi.remove", "ok"));
+        }
+        /* removal by number */
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "DELETE", a, "/usb/7", NULL);
+                hd_et_assert_error(&r, 404, "not-found");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "DELETE", a, "/usb/x1", NULL);
+                hd_et_assert_error(&r, 400, "invalid-argument");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/usb/1", NULL);
+                hd_et_assert_error(&r, 405, "method-not-allowed");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "DELETE", a, "/usb/1", NULL);
+                JsonArray *u;
+                g_assert_cmpuint(r.status, ==, 200);
+                u = json_object_get_array_member(hd_et_obj(&r), "usb");
+                g_assert_cmpuint(json_array_get_length(u), ==, 1);
+                /* the other keeps its number */
+                g_assert_cmpint(
+                    json_object_get_int_member(json_array_get_object_element(u, 0), "n"), ==, 2);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "host_id"), ==,
+                                env.desk);
+        }
+        {
+                /* the adapter is free now */
+                g_auto(HdEtReply) r = add_usb(&env, b, env.desk, FTDI1, NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "DELETE", a, "/usb/2", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_true(json_object_get_null_member(hd_et_obj(&r), "host_id"));
+        }
+        g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.usb.remove", "ok"));
+        env_teardown(&env);
+}
+
+/* A call on an agent (its own API: not recorded against the engine's document). */
+static HdEtReply agent_call(HdEtProc *agent, HdTestFixture *fx, const char *method,
+                            const char *path)
+{
+        g_autofree char *token = hd_et_agent_token(fx);
+        g_autofree char *uri = g_strconcat(agent->url, path, NULL);
+        g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
+        HdEtReply r = {0};
+
+        r.body = hd_ht_send(hd_et_session, msg, token, NULL);
+        r.status = soup_message_get_status(msg);
+        if (*r.body)
+                r.json = json_from_string(r.body, NULL);
+        return r;
+}
+
+/* The first entry of the agent's VM @id's @member ("usb", "scsi"); asserted 200. */
+static JsonObject *agent_vm_entry(HdEtReply *r, HdEtProc *agent, HdTestFixture *fx, const char *id,
+                                  const char *member)
+{
+        g_autofree char *path = g_strconcat("/v1/vms/", id, NULL);
+        JsonArray *a;
+
+        *r = agent_call(agent, fx, "GET", path);
+        if (r->status != 200)
+                g_error("agent GET %s: %u %s", path, r->status, r->body);
+        a = json_object_get_array_member(hd_et_obj(r), member);
+        g_assert_cmpuint(json_array_get_length(a), ==, 1);
+        return json_array_get_object_element(a, 0);
+}
+
+/* The define carries the VM's USB devices and LUNs (the contract's "usb" and "scsi"), the agent
+ * resolves them at start and the VM runs; the agent's one-owner refusal (a device the engine
+ * cannot tell is the same: another spec of it) and an unplugged device are answered 409 in_use
+ * and device_absent with the agent's message, the VM down with last_error; removing the last
+ * device forgets the definition on the agent. */
+static void test_start(void)
+{
+        Env env = {0};
+        g_autofree char *lab = NULL, *thief = NULL, *ghost = NULL, *backup = NULL;
+
+        env_setup(&env);
+        lab = vm_create(&env, "lab");
+        thief = vm_create(&env, "thief");
+        ghost = vm_create(&env, "ghost");
+        backup = vm_create(&env, "backup");
+        {
+                g_auto(HdEtReply) r = add_usb(&env, lab, env.desk, FTDI1, NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", lab, "/start", NULL);
+                if (r.status != 200)
+                        g_error("start lab: %u %s", r.status, r.body);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "state"), ==,
+                                "running");
+        }
+        {
+                /* the agent got the spec and resolved it to the device plugged in now */
+                g_auto(HdEtReply) r = {0};
+                JsonObject *u = agent_vm_entry(&r, env.usb_agent, env.usb_fx, lab, "usb");
+                g_assert_cmpstr(json_object_get_string_member(u, "spec"), ==, FTDI1);
+                g_assert_false(json_object_get_boolean_member(u, "force"));
+                g_assert_cmpint(json_object_get_int_member(u, "bus"), ==, 1);
+                g_assert_false(json_object_get_null_member(u, "device"));
+        }
+        {
+                /* changes refused while it runs */
+                g_auto(HdEtReply) r1 = add_usb(&env, lab, env.desk, "1-4", NULL);
+                g_auto(HdEtReply) r2 = vm_do(&env, "DELETE", lab, "/usb/1", NULL);
+                hd_et_assert_reason(&r1, 409, "refused", "is running");
+                hd_et_assert_reason(&r2, 409, "refused", "is running");
+        }
+        /* the same adapter by its port path: the engine cannot tell, the agent can */
+        {
+                g_auto(HdEtReply) r = add_usb(&env, thief, env.desk, "1-3.1", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", thief, "/start", NULL);
+                hd_et_assert_reason(&r, 409, "in_use", "refused to start it");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "GET", thief, "", NULL);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "state"), ==, "down");
+                g_assert_nonnull(json_object_get_string_member(hd_et_obj(&r), "last_error"));
+        }
+        g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.start", "refused"));
+        /* not plugged in */
+        {
+                g_auto(HdEtReply) r = add_usb(&env, ghost, env.desk, "dead:beef", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", ghost, "/start", NULL);
+                hd_et_assert_reason(&r, 409, "device_absent", "dead:beef");
+        }
+        /* a LUN by WWID, shareable and read-only, resolved to its H:C:T:L */
+        {
+                g_auto(HdEtReply) r = add_scsi(&env, backup, env.srv, TAPE,
+                                               ", \"shareable\": true, \"readonly\": true");
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", backup, "/start", NULL);
+                if (r.status != 200)
+                        g_error("start backup: %u %s", r.status, r.body);
+        }
+        {
+                g_auto(HdEtReply) r = {0};
+                JsonObject *l = agent_vm_entry(&r, env.scsi_agent, env.scsi_fx, backup, "scsi");
+                g_assert_cmpstr(json_object_get_string_member(l, "wwid"), ==, TAPE);
+                g_assert_true(json_object_get_boolean_member(l, "shareable"));
+                g_assert_cmpstr(json_object_get_string_member(l, "hctl"), ==, "0:0:1:0");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", backup, "/stop", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "state"), ==, "down");
+        }
+        /* stop, remove: the VM is unpinned and its definition on the agent goes */
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", lab, "/stop", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "DELETE", lab, "/usb/1", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_true(json_object_get_null_member(hd_et_obj(&r), "host_id"));
+        }
+        {
+                g_autofree char *path = g_strconcat("/v1/vms/", lab, NULL);
+                guint status = 0;
+                for (guint i = 0; i < 300 && status != 404; i++) {
+                        g_auto(HdEtReply) r = agent_call(env.usb_agent, env.usb_fx, "GET", path);
+                        status = r.status;
+                        if (status != 404)
+                                g_usleep(100 * 1000);
+                }
+                g_assert_cmpuint(status, ==, 404);
+        }
+        /* the adapter is free on the agent too: thief starts now */
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", thief, "/start", NULL);
+                if (r.status != 200)
+                        g_error("start thief: %u %s", r.status, r.body);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", thief, "/destroy", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        env_teardown(&env);
+}
+
+/* @topology with the IOMMU off: no host iommu, a command line without intel_iommu (as
+ * test-agent.c's fixture_without_iommu). */
+static HdTestFixture *fixture_without_iommu(const char *topology)
+{
+        const char *src = g_getenv("HOSTDEV_SOURCE_DIR");
+        g_autofree char *topo_path =
+            g_strdup_printf("%s/tests/fixtures/topologies/%s.json", src, topology);
+        g_autofree char *script = g_strdup_printf("%s/tests/fixtures/mkfixture.py", src);
+        g_autoptr(JsonParser) parser = json_parser_new();
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *tmp = hd_test_make_tmp_dir();
+        g_autofree char *out_path = g_build_filename(tmp, "topology.json", NULL);
+        g_autofree char *err = NULL;
+        HdTestFixture *fx = g_new0(HdTestFixture, 1);
+        JsonObject *host, *kernel, *grub;
+        int status = 0;
+
+        g_assert_true(json_parser_load_from_file(parser, topo_path, &error));
+        g_assert_no_error(error);
+        host = json_object_get_object_member(json_node_get_object(json_parser_get_root(parser)),
+                                             "host");
+        json_object_set_null_member(host, "iommu");
+        kernel = json_object_get_object_member(host, "kernel");
+        json_object_set_string_member(kernel, "cmdline",
+                                      "BOOT_IMAGE=/vmlinuz-6.1.0-18-amd64 root=/dev/sda2 ro quiet");
+        grub = json_object_get_object_member(host, "grub");
+        json_object_set_string_member(grub, "cmdline_linux_default", "quiet");
+        json_object_set_string_member(grub, "cmdline_linux", "");
+        json_generator_set_root(gen, json_parser_get_root(parser));
+        g_assert_true(json_generator_to_file(gen, out_path, &error));
+        fx->root = g_build_filename(tmp, "root", NULL);
+        {
+                const char *argv[] = {"python3", script, out_path, fx->root, NULL};
+                g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
+                                           NULL, NULL, &err, &status, &error));
+                g_assert_no_error(error);
+                if (!g_spawn_check_wait_status(status, NULL))
+                        g_error("mkfixture.py: %s", err);
+        }
+        return fx;
+}
+
+/* USB devices need no IOMMU: on a host whose passthrough is disabled, a VM with only a USB
+ * device starts (a VM with a PCI device would be refused). */
+static void test_without_iommu(void)
+{
+        Env env = {0};
+        g_autofree char *token = NULL;
+        g_autofree char *vm = NULL;
+
+        env.dir = hd_test_make_tmp_dir();
+        env.admin = hd_et_token_create(env.dir, "ops", "admin");
+        env.viewer = hd_et_token_create(env.dir, "portal", "viewer");
+        env.engine = hd_et_engine_start(env.dir);
+        env.usb_fx = fixture_without_iommu("usb-desk");
+        env.usb_agent = hd_et_agent_start(env.usb_fx, "127.0.0.1:0");
+        token = hd_et_agent_token(env.usb_fx);
+        env.desk = hd_et_add_host(env.engine->url, env.admin, "desk", env.usb_agent->url, token);
+        {
+                g_auto(HdEtReply) r =
+                    hd_et_wait_status(env.engine->url, env.viewer, env.desk, "up");
+                JsonObject *pt = json_object_get_object_member(hd_et_obj(&r), "passthrough");
+                g_assert_false(json_object_get_boolean_member(pt, "enabled"));
+        }
+        vm = vm_create(&env, "dongle");
+        {
+                g_auto(HdEtReply) r = add_usb(&env, vm, env.desk, "0529:0001", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", vm, "/start", NULL);
+                if (r.status != 200)
+                        g_error("start dongle: %u %s", r.status, r.body);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "state"), ==,
+                                "running");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", vm, "/destroy", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        hd_et_proc_stop(env.engine, SIGTERM);
+        hd_et_proc_stop(env.usb_agent, SIGTERM);
+        hd_et_rm_rf(env.dir);
+        g_free(env.dir);
+        g_free(env.admin);
+        g_free(env.viewer);
+        g_free(env.desk);
+        hd_test_fixture_free(env.usb_fx);
+}
+
+int main(int argc, char **argv)
+{
+        hd_et_init(&argc, &argv);
+        g_test_add_func("/engine/usbscsi/read-through", test_read_through);
+        g_test_add_func("/engine/usbscsi/assign", test_assign);
+        g_test_add_func("/engine/usbscsi/start", test_start);
+        g_test_add_func("/engine/usbscsi/without-iommu", test_without_iommu);
+        return hd_et_run();
+}
