@@ -3233,7 +3233,7 @@ static void test_scsi(void)
                 g_assert_cmpuint(r.status, ==, 200);
                 g_assert_nonnull(strstr(r.body, "0x2001001122334466"));
                 reply_clear(&r);
-                r = request(d, "POST", "/v1/npiv", "{}");
+                r = request(d, "PUT", "/v1/npiv", "{}");
                 assert_error(&r, 405, "method-not-allowed");
                 reply_clear(&r);
                 r = request(d, "GET", "/v1/npiv/host1", NULL);
@@ -3247,6 +3247,130 @@ static void test_scsi(void)
         }
         r = request(d, "GET", "/v1/scsi/naa.50014380272a1b2f/xml", NULL);
         g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        daemon_stop(d);
+}
+
+/* The generation of the inventory (X-Hostdev-Generation of GET /v1/scsi). */
+static guint64 scsi_generation(Daemon *d)
+{
+        g_autoptr(JsonNode) root = NULL;
+        Reply r = request(d, "GET", "/v1/scsi", NULL);
+        guint64 g;
+
+        g_assert_cmpuint(r.status, ==, 200);
+        g = (guint64)json_object_get_int_member(body_object(&r, &root), "generation");
+        reply_clear(&r);
+        return g;
+}
+
+/* POST /v1/npiv creates a vport on an FC host (`hostdev npiv create --json`, with the WWNs,
+ * generated when left out), POST /v1/npiv/{name}/delete deletes it; the generation moves
+ * after each; a vHBA cannot carry vports (409), bad WWNs are 400, an unknown vport 404. */
+static void test_npiv_create_delete(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("scsi-server");
+        Daemon *d = daemon_start(fx, NULL);
+        g_autofree char *wwpn = NULL;
+        guint64 gen;
+        Reply r;
+
+        r = request(d, "POST", "/v1/npiv", "{}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/npiv", "{\"parent\": \"host1\", \"wwpn\": \"0x12\"}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/npiv", "{\"parent\": \"../host1\"}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/npiv", "{\"parent\": \"host1\", \"force\": true}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/npiv", "{\"parent\": \"host9\"}");
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        /* host2 is itself a vHBA */
+        r = request(d, "POST", "/v1/npiv", "{\"parent\": \"host2\"}");
+        assert_error(&r, 409, "refused");
+        reply_clear(&r);
+        /* the WWPN of a port there is already */
+        r = request(d, "POST", "/v1/npiv",
+                    "{\"parent\": \"host1\", \"wwpn\": \"2001001122334455\", "
+                    "\"wwnn\": \"2000001122334499\"}");
+        assert_error(&r, 409, "refused");
+        reply_clear(&r);
+
+        /* given WWNs, a dry run first: nothing made */
+        gen = scsi_generation(d);
+        r = request(d, "POST", "/v1/npiv",
+                    "{\"parent\": \"1\", \"wwpn\": \"20:01:00:11:22:33:44:77\", "
+                    "\"wwnn\": \"2000001122334477\", \"dry_run\": true}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"dry_run\":true,\"wwpn\":\"0x2001001122334477\","
+                                        "\"wwnn\":\"0x2000001122334477\",\"persist\":false,"
+                                        "\"vport\":null"));
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/npiv", NULL);
+        g_assert_null(strstr(r.body, "0x2001001122334477"));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/npiv",
+                    "{\"parent\": \"1\", \"wwpn\": \"20:01:00:11:22:33:44:77\", "
+                    "\"wwnn\": \"2000001122334477\", \"persist\": true}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"vport\":{"));
+        g_assert_nonnull(strstr(r.body, "\"port_name\":\"0x2001001122334477\""));
+        reply_clear(&r);
+        g_assert_cmpuint(scsi_generation(d), >, gen);
+        r = request(d, "GET", "/v1/npiv", NULL);
+        g_assert_nonnull(strstr(r.body, "\"recorded\":[{\"port_name\":\"0x2001001122334477\""));
+        reply_clear(&r);
+
+        /* generated WWNs */
+        r = request(d, "POST", "/v1/npiv", "{\"parent\": \"host1\"}");
+        g_assert_cmpuint(r.status, ==, 200);
+        {
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *o = body_object(&r, &root);
+                const char *nn = json_object_get_string_member(o, "wwnn");
+                wwpn = g_strdup(json_object_get_string_member(o, "wwpn"));
+                g_assert_true(g_str_has_prefix(wwpn, "0x5001a4a"));
+                g_assert_true(g_str_has_prefix(nn, "0x5001a4a"));
+                g_assert_cmpstr(wwpn, !=, nn);
+                g_assert_cmpstr(json_object_get_string_member(
+                                    json_object_get_object_member(o, "vport"), "port_name"),
+                                ==, wwpn);
+        }
+        reply_clear(&r);
+
+        /* deleted by WWPN: the generated one, then the recorded one with its record */
+        gen = scsi_generation(d);
+        {
+                g_autofree char *path = g_strdup_printf("/v1/npiv/%s/delete", wwpn);
+                r = request(d, "POST", path, NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                reply_clear(&r);
+                r = request(d, "POST", path, "{}");
+                assert_error(&r, 404, "not-found");
+                reply_clear(&r);
+                r = request(d, "GET", path, NULL);
+                assert_error(&r, 405, "method-not-allowed");
+                reply_clear(&r);
+        }
+        g_assert_cmpuint(scsi_generation(d), >, gen);
+        r = request(d, "POST", "/v1/npiv/0x2001001122334477/delete", "{\"persist\": true}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/npiv/0x2001001122334477/delete", "{\"force\": false}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"deleted\":\"0x2001001122334477\""));
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/npiv", NULL);
+        g_assert_null(strstr(r.body, "0x2001001122334477"));
+        g_assert_null(strstr(r.body, wwpn));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/npiv/host1/remove", "{}");
+        assert_error(&r, 404, "not-found");
         reply_clear(&r);
         daemon_stop(d);
 }
@@ -3327,5 +3451,6 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/usb", test_usb);
         g_test_add_func("/agent/scsi", test_scsi);
         g_test_add_func("/agent/usb-scsi-without-iommu", test_usb_scsi_without_iommu);
+        g_test_add_func("/agent/npiv-create-delete", test_npiv_create_delete);
         return g_test_run();
 }
