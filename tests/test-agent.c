@@ -2466,6 +2466,45 @@ static void assert_in_use(const Reply *r, const char *holder)
                         ==, holder);
 }
 
+/* A USB serial with characters a URL path must encode ('/', '%'): GET /v1/usb/{spec} takes
+ * the percent-encoded form (an encoded '/' stays in its segment); the encoded separator of
+ * "/v1/usb%2F1-3.1" is no separator. */
+static void test_usb_encoded_spec(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("usb-desk");
+        g_autofree char *serial = hd_test_path(fx, "sys/bus/usb/devices/1-3.2/serial");
+        Daemon *d;
+        Reply r;
+
+        g_assert_true(g_file_set_contents(serial, "A1/B%2\n", -1, NULL));
+        d = daemon_start(fx, NULL);
+        r = request(d, "GET", "/v1/usb/0403:6001:A1%2FB%252", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"port_path\":\"1-3.2\""));
+        g_assert_nonnull(strstr(r.body, "\"serial\":\"A1/B%2\""));
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/usb/0403%3A6001%3AA1%2FB%252/xml", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "type='usb'"));
+        reply_clear(&r);
+        /* unencoded, the '/' splits the path: no such endpoint */
+        r = request(d, "GET", "/v1/usb/0403:6001:A1/B%252", NULL);
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/usb%2F1-3.1", NULL);
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        /* a VM takes the serial as it is, in its JSON body */
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"enc\", \"usb\": [{\"spec\": \"0403:6001:A1/B%2\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/enc/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"spec\":\"0403:6001:A1/B%2\",\"force\":false,\"bus\":1"));
+        reply_clear(&r);
+        daemon_stop(d);
+}
+
 /* A VM's USB devices (POST /v1/vms "usb"): the grammar checked at define (400), the device
  * not needed then; at start the spec is resolved to the device there is now (replugged: its
  * new device number), an absent one is 409 device_absent, a hub or the only keyboard is
@@ -3447,6 +3486,7 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/vm-vf-net-saved", test_vm_vf_net_saved);
         g_test_add_func("/agent/vm-mdev", test_vm_mdev);
         g_test_add_func("/agent/vm-usb", test_vm_usb);
+        g_test_add_func("/agent/usb-encoded-spec", test_usb_encoded_spec);
         g_test_add_func("/agent/vm-scsi", test_vm_scsi);
         g_test_add_func("/agent/usb", test_usb);
         g_test_add_func("/agent/scsi", test_scsi);
