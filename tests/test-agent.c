@@ -2633,6 +2633,40 @@ static void test_vm_usb(void)
         r = request(d, "POST", "/v1/vms/kbd/destroy", "{}");
         g_assert_cmpuint(r.status, ==, 200);
         reply_clear(&r);
+        /* one owner at start too: the twins' serials swapped since define, "swapped" names by
+         * serial what "serial" has by port now; "serial" runs and holds it (usbfs), and the
+         * answer names the VM rather than the host's "held" */
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"byport\", \"usb\": [{\"spec\": \"1-3.1\"}]}");
+        assert_in_use(&r, "serial");
+        reply_clear(&r);
+        r = request(d, "DELETE", "/v1/vms/twin", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"swapped\", \"usb\": [{\"spec\": \"0403:6001:A10K8ABC\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/serial/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        {
+                g_autofree char *s1 = hd_test_path(fx, "sys/bus/usb/devices/1-3.1/serial");
+                g_autofree char *s2 = hd_test_path(fx, "sys/bus/usb/devices/1-3.2/serial");
+                g_autofree char *link = hd_test_path(fx, "sys/bus/usb/devices/1-3.1:1.0/driver");
+                g_assert_true(g_file_set_contents(s1, "A10K8ABC\n", -1, NULL));
+                g_assert_true(g_file_set_contents(s2, "A10K7XYZ\n", -1, NULL));
+                g_assert_cmpint(g_unlink(link), ==, 0);
+                g_assert_cmpint(symlink("../../../../../../../bus/usb/drivers/usbfs", link), ==, 0);
+        }
+        r = request(d, "GET", "/v1/usb/1-3.1", NULL);
+        g_assert_nonnull(strstr(r.body, "\"verdict\":\"held\""));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/swapped/start", NULL);
+        assert_in_use(&r, "serial");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/serial/destroy", "{}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
         /* a VM without USB devices answers empty arrays */
         r = request(d, "POST", "/v1/vms", "{\"name\": \"plain\"}");
         g_assert_cmpuint(r.status, ==, 200);
