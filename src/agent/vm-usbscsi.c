@@ -35,8 +35,8 @@
  * same device, or, while it runs, the device its last start resolved) or the same LUN (the
  * same WWID, the same LUN now, or the one it runs with), unless both entries of the LUN are
  * shareable. At start this comes before the host's verdicts: a device a VM of this agent holds
- * open is in_use naming it, not the library's "held". The check and the write that makes the new owner visible (the
- * metadata at define, the definition at start) run under agent->usbscsi_lock.
+ * open is in_use naming it, not the library's "held". The check and the write that makes the new
+ * owner visible (the metadata at define, the definition at start) run under agent->usbscsi_lock.
  */
 #include "config.h"
 
@@ -308,12 +308,12 @@ static gboolean refuse_if_held(HdCtx *ctx, HdVirt *virt, const char *name, const
 {
         g_autoptr(GError) local = NULL;
         const char *what = NULL;
-        g_autofree char *holder = find_holder(ctx, virt, name, want, usb_devices, usb_devs,
-                                              scsi_keys, &what, &local);
+        g_autofree char *holder =
+            find_holder(ctx, virt, name, want, usb_devices, usb_devs, scsi_keys, &what, &local);
 
         if (local) {
-                g_propagate_prefixed_error(error, g_steal_pointer(&local), "cannot %s VM %s: ",
-                                           doing, name);
+                g_propagate_prefixed_error(error, g_steal_pointer(&local),
+                                           "cannot %s VM %s: ", doing, name);
                 return FALSE;
         }
         if (!holder)
@@ -350,7 +350,8 @@ gboolean hd_agent_vm_define_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, co
                 return hd_virt_define(virt, spec, error);
         for (guint i = 0; i < a->usb->len; i++) {
                 const HdVmUsbArg *u = &g_array_index(a->usb, HdVmUsbArg, i);
-                UsbEntry e = {.spec = g_strdup(u->spec), .force = u->force, .bus = -1, .device = -1};
+                UsbEntry e = {
+                    .spec = g_strdup(u->spec), .force = u->force, .bus = -1, .device = -1};
                 g_array_append_val(want->usb, e);
         }
         for (guint i = 0; i < a->scsi->len; i++) {
@@ -365,21 +366,22 @@ gboolean hd_agent_vm_define_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, co
         if (a->usb->len)
                 usb_devices = usb_scan(ctx, NULL);
         for (guint i = 0; i < want->usb->len; i++)
-                g_ptr_array_add(usb_devs,
-                                usb_now(ctx, usb_devices, g_array_index(want->usb, UsbEntry, i).spec));
+                g_ptr_array_add(usb_devs, usb_now(ctx, usb_devices,
+                                                  g_array_index(want->usb, UsbEntry, i).spec));
         for (guint i = 0; i < want->scsi->len; i++)
-                g_ptr_array_add(scsi_keys, scsi_now(ctx, g_array_index(want->scsi, ScsiEntry, i).wwid));
+                g_ptr_array_add(scsi_keys,
+                                scsi_now(ctx, g_array_index(want->scsi, ScsiEntry, i).wwid));
 
         g_mutex_lock(&agent->usbscsi_lock);
-        ok = refuse_if_held(ctx, virt, a->name, want, usb_devices,
-                            (HdUsbDevice **)usb_devs->pdata, (char **)scsi_keys->pdata, "define",
-                            error) &&
+        ok = refuse_if_held(ctx, virt, a->name, want, usb_devices, (HdUsbDevice **)usb_devs->pdata,
+                            (char **)scsi_keys->pdata, "define", error) &&
              hd_virt_define(virt, spec, error);
         if (ok && !entries_store(virt, a->name, want, error)) {
                 g_autoptr(GError) undo = NULL;
                 if (!hd_virt_undefine(virt, a->name, &undo))
-                        hd_agent_log("warning", "could not undefine a VM whose USB and SCSI "
-                                                "devices could not be stored",
+                        hd_agent_log("warning",
+                                     "could not undefine a VM whose USB and SCSI "
+                                     "devices could not be stored",
                                      "vm", a->name, "error", undo->message, NULL);
                 g_prefix_error(error, "cannot define VM %s: ", a->name);
                 ok = FALSE;
@@ -392,8 +394,8 @@ gboolean hd_agent_vm_define_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, co
 
 /* The device @e names now among @devices (borrowed), or NULL: device_absent, or REFUSED for a
  * vendor:product several devices have (the host's state, not the request's grammar). */
-static HdUsbDevice *resolve_usb(HdCtx *ctx, const char *name, GPtrArray *devices,
-                                const UsbEntry *e, GError **error)
+static HdUsbDevice *resolve_usb(HdCtx *ctx, const char *name, GPtrArray *devices, const UsbEntry *e,
+                                GError **error)
 {
         g_auto(HdUsbSpec) spec = {0};
         g_autoptr(GError) local = NULL;
@@ -443,8 +445,7 @@ static gboolean check_usb(const char *name, HdUsbDevice *dev, UsbEntry *e, HdVmU
 }
 
 /* The LUN @e names now, or NULL: device_absent, or REFUSED (a WWID seen on several paths). */
-static HdScsiDevice *resolve_scsi(HdCtx *ctx, const char *name, const ScsiEntry *e,
-                                  GError **error)
+static HdScsiDevice *resolve_scsi(HdCtx *ctx, const char *name, const ScsiEntry *e, GError **error)
 {
         g_autoptr(GError) local = NULL;
         HdScsiDevice *dev;
@@ -473,16 +474,15 @@ static gboolean check_scsi(HdCtx *ctx, const char *name, const HdScsiDevice *dev
                            HdVmScsi *out, GError **error)
 {
         g_autoptr(GError) local = NULL;
-        HdScsiGuestOptions opts = {.force = e->force, .shareable = e->shareable,
-                                   .readonly = e->readonly};
+        HdScsiGuestOptions opts = {
+            .force = e->force, .shareable = e->shareable, .readonly = e->readonly};
 
         if (!hd_scsi_check(ctx, dev, e->wwid, &opts, &local)) {
                 /* a LUN without an sg node is the host's to change: a refusal too (409) */
-                int code = local->domain != HD_ERROR                      ? HD_ERROR_FAILED
+                int code = local->domain != HD_ERROR               ? HD_ERROR_FAILED
                            : local->code == HD_ERROR_NOT_SUPPORTED ? HD_ERROR_REFUSED
                                                                    : local->code;
-                g_set_error(error, HD_ERROR, code, "cannot start VM %s: %s", name,
-                            local->message);
+                g_set_error(error, HD_ERROR, code, "cannot start VM %s: %s", name, local->message);
                 return FALSE;
         }
         *out = (HdVmScsi){.host = dev->address.host,
@@ -499,9 +499,9 @@ static gboolean check_scsi(HdCtx *ctx, const char *name, const HdScsiDevice *dev
 /* Under agent->usbscsi_lock: the one-owner rule first (a device another VM of this agent has
  * is in_use, whatever the host says of it: that VM may hold it open), then the host's
  * verdicts, then the definition and the metadata. */
-static gboolean check_and_write(HdAgent *agent, HdCtx *ctx, HdVirt *virt, const char *name,
-                                Entries *want, GPtrArray *usb_devices, GPtrArray *usb_devs,
-                                GPtrArray *luns, GError **error)
+static gboolean check_and_write(HdCtx *ctx, HdVirt *virt, const char *name, Entries *want,
+                                GPtrArray *usb_devices, GPtrArray *usb_devs, GPtrArray *luns,
+                                GError **error)
 {
         g_autoptr(GPtrArray) scsi_keys = g_ptr_array_new_with_free_func(g_free);
         g_autofree HdVmUsb *usb = g_new0(HdVmUsb, want->usb->len + 1);
@@ -517,11 +517,10 @@ static gboolean check_and_write(HdAgent *agent, HdCtx *ctx, HdVirt *virt, const 
                                &usb[i], error))
                         return FALSE;
         for (guint i = 0; i < luns->len; i++)
-                if (!check_scsi(ctx, name, luns->pdata[i],
-                                &g_array_index(want->scsi, ScsiEntry, i), &scsi[i], error))
+                if (!check_scsi(ctx, name, luns->pdata[i], &g_array_index(want->scsi, ScsiEntry, i),
+                                &scsi[i], error))
                         return FALSE;
-        if (!hd_virt_set_usb_scsi(virt, name, usb, want->usb->len, scsi, want->scsi->len,
-                                  error) ||
+        if (!hd_virt_set_usb_scsi(virt, name, usb, want->usb->len, scsi, want->scsi->len, error) ||
             !entries_store(virt, name, want, error)) {
                 g_prefix_error(error, "cannot start VM %s: ", name);
                 return FALSE;
@@ -535,7 +534,8 @@ gboolean hd_agent_vm_prepare_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, c
         g_autoptr(Entries) want = entries_load(virt, name, error);
         g_autoptr(GPtrArray) usb_devices = NULL;
         g_autoptr(GPtrArray) usb_devs = g_ptr_array_new(); /* borrowed from usb_devices */
-        g_autoptr(GPtrArray) luns = g_ptr_array_new_with_free_func((GDestroyNotify)hd_scsi_device_free);
+        g_autoptr(GPtrArray) luns =
+            g_ptr_array_new_with_free_func((GDestroyNotify)hd_scsi_device_free);
         gboolean ok;
 
         if (!want)
@@ -562,7 +562,7 @@ gboolean hd_agent_vm_prepare_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, c
                 g_ptr_array_add(luns, dev);
         }
         g_mutex_lock(&agent->usbscsi_lock);
-        ok = check_and_write(agent, ctx, virt, name, want, usb_devices, usb_devs, luns, error);
+        ok = check_and_write(ctx, virt, name, want, usb_devices, usb_devs, luns, error);
         g_mutex_unlock(&agent->usbscsi_lock);
         return ok;
 }
