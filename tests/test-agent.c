@@ -2617,6 +2617,8 @@ static void test_vm_usb(void)
         {
                 g_autoptr(JsonNode) keep = NULL;
                 g_assert_nonnull(strstr(error_message(&r, &keep), "keyboard"));
+                g_assert_nonnull(strstr(error_message(&r, &keep), "\"force\": true"));
+                g_assert_null(strstr(error_message(&r, &keep), "--force"));
         }
         reply_clear(&r);
         r = request(d, "DELETE", "/v1/vms/kbd", NULL);
@@ -2773,6 +2775,7 @@ static void test_vm_scsi(void)
         {
                 g_autoptr(JsonNode) keep = NULL;
                 g_assert_nonnull(strstr(error_message(&r, &keep), "LVM"));
+                g_assert_nonnull(strstr(error_message(&r, &keep), "\"force\": true"));
         }
         reply_clear(&r);
         r = request(d, "DELETE", "/v1/vms/lvm", NULL);
@@ -2785,6 +2788,31 @@ static void test_vm_scsi(void)
         reply_clear(&r);
         r = request(d, "POST", "/v1/vms/lvm/start", NULL);
         g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        /* a LUN another process holds open: busy, passed by shareable */
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"netapp\", \"scsi\": [{\"wwid\": "
+                    "\"naa.600a098038303053453f463045727a31\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/netapp/start", NULL);
+        assert_error(&r, 409, "busy");
+        {
+                g_autoptr(JsonNode) keep = NULL;
+                g_assert_nonnull(strstr(error_message(&r, &keep), "\"shareable\": true"));
+        }
+        reply_clear(&r);
+        r = request(d, "DELETE", "/v1/vms/netapp", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"netapp\", \"scsi\": [{\"wwid\": "
+                    "\"naa.600a098038303053453f463045727a31\", \"shareable\": true}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/netapp/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"hctl\":\"2:0:0:0\""));
         reply_clear(&r);
         daemon_stop(d);
 }

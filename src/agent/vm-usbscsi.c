@@ -425,7 +425,29 @@ static gboolean check_usb(const char *name, HdUsbDevice *dev, UsbEntry *e, HdVmU
         HdUsbGuestOptions opts = {.force = e->force};
 
         if (!hd_usb_guest_check(dev, &opts, error)) {
-                g_prefix_error(error, "cannot start VM %s: ", name);
+                g_autoptr(GString) m = NULL;
+
+                if (!g_error_matches(*error, HD_ERROR, HD_ERROR_REFUSED) || !dev->forceable) {
+                        g_prefix_error(error, "cannot start VM %s: ", name);
+                        return FALSE;
+                }
+                /* the library's sentence, with what passes it in this API's words */
+                m = g_string_new(NULL);
+                g_string_append_printf(m,
+                                       "cannot start VM %s: USB device %s (%04x:%04x) is "
+                                       "refused (%s): ",
+                                       name, dev->port_path, (guint)MAX(dev->vendor_id, 0),
+                                       (guint)MAX(dev->product_id, 0), dev->verdict);
+                for (guint i = 0; i < dev->reasons->len; i++)
+                        g_string_append_printf(m, "%s%s", i ? "; " : "",
+                                               (char *)dev->reasons->pdata[i]);
+                g_string_append_printf(m,
+                                       "; \"force\": true in its \"usb\" entry ({\"spec\": "
+                                       "\"%s\", \"force\": true}) gives it to the VM all the "
+                                       "same",
+                                       e->spec);
+                g_clear_error(error);
+                g_set_error_literal(error, HD_ERROR, HD_ERROR_REFUSED, m->str);
                 return FALSE;
         }
         if (dev->busnum < 0 || dev->devnum < 0) {
@@ -482,7 +504,15 @@ static gboolean check_scsi(HdCtx *ctx, const char *name, const HdScsiDevice *dev
                 int code = local->domain != HD_ERROR               ? HD_ERROR_FAILED
                            : local->code == HD_ERROR_NOT_SUPPORTED ? HD_ERROR_REFUSED
                                                                    : local->code;
-                g_set_error(error, HD_ERROR, code, "cannot start VM %s: %s", name, local->message);
+                /* what passes it, in this API's words (the library's hint names the query
+                 * parameters of GET /v1/scsi/{wwid}/xml) */
+                g_set_error(error, HD_ERROR, code, "cannot start VM %s: %s%s", name,
+                            local->message,
+                            dev->root || local->code == HD_ERROR_NOT_SUPPORTED ? ""
+                            : local->code == HD_ERROR_BUSY
+                                ? "; in a VM's \"scsi\" entry that is \"shareable\": true (or "
+                                  "\"force\": true)"
+                                : "; in a VM's \"scsi\" entry that is \"force\": true");
                 return FALSE;
         }
         *out = (HdVmScsi){.host = dev->address.host,
