@@ -2466,6 +2466,45 @@ static void assert_in_use(const Reply *r, const char *holder)
                         ==, holder);
 }
 
+/* A USB serial with characters a URL path must encode ('/', '%'): GET /v1/usb/{spec} takes
+ * the percent-encoded form (an encoded '/' stays in its segment); the encoded separator of
+ * "/v1/usb%2F1-3.1" is no separator. */
+static void test_usb_encoded_spec(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("usb-desk");
+        g_autofree char *serial = hd_test_path(fx, "sys/bus/usb/devices/1-3.2/serial");
+        Daemon *d;
+        Reply r;
+
+        g_assert_true(g_file_set_contents(serial, "A1/B%2\n", -1, NULL));
+        d = daemon_start(fx, NULL);
+        r = request(d, "GET", "/v1/usb/0403:6001:A1%2FB%252", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"port_path\":\"1-3.2\""));
+        g_assert_nonnull(strstr(r.body, "\"serial\":\"A1/B%2\""));
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/usb/0403%3A6001%3AA1%2FB%252/xml", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "type='usb'"));
+        reply_clear(&r);
+        /* unencoded, the '/' splits the path: no such endpoint */
+        r = request(d, "GET", "/v1/usb/0403:6001:A1/B%252", NULL);
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/usb%2F1-3.1", NULL);
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        /* a VM takes the serial as it is, in its JSON body */
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"enc\", \"usb\": [{\"spec\": \"0403:6001:A1/B%2\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/enc/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"spec\":\"0403:6001:A1/B%2\",\"force\":false,\"bus\":1"));
+        reply_clear(&r);
+        daemon_stop(d);
+}
+
 /* A VM's USB devices (POST /v1/vms "usb"): the grammar checked at define (400), the device
  * not needed then; at start the spec is resolved to the device there is now (replugged: its
  * new device number), an absent one is 409 device_absent, a hub or the only keyboard is
@@ -2578,6 +2617,8 @@ static void test_vm_usb(void)
         {
                 g_autoptr(JsonNode) keep = NULL;
                 g_assert_nonnull(strstr(error_message(&r, &keep), "keyboard"));
+                g_assert_nonnull(strstr(error_message(&r, &keep), "\"force\": true"));
+                g_assert_null(strstr(error_message(&r, &keep), "--force"));
         }
         reply_clear(&r);
         r = request(d, "DELETE", "/v1/vms/kbd", NULL);
@@ -2592,6 +2633,40 @@ static void test_vm_usb(void)
         g_assert_nonnull(strstr(r.body, "\"spec\":\"1-1\",\"force\":true,\"bus\":1"));
         reply_clear(&r);
         r = request(d, "POST", "/v1/vms/kbd/destroy", "{}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        /* one owner at start too: the twins' serials swapped since define, "swapped" names by
+         * serial what "serial" has by port now; "serial" runs and holds it (usbfs), and the
+         * answer names the VM rather than the host's "held" */
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"byport\", \"usb\": [{\"spec\": \"1-3.1\"}]}");
+        assert_in_use(&r, "serial");
+        reply_clear(&r);
+        r = request(d, "DELETE", "/v1/vms/twin", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"swapped\", \"usb\": [{\"spec\": \"0403:6001:A10K8ABC\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/serial/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        {
+                g_autofree char *s1 = hd_test_path(fx, "sys/bus/usb/devices/1-3.1/serial");
+                g_autofree char *s2 = hd_test_path(fx, "sys/bus/usb/devices/1-3.2/serial");
+                g_autofree char *link = hd_test_path(fx, "sys/bus/usb/devices/1-3.1:1.0/driver");
+                g_assert_true(g_file_set_contents(s1, "A10K8ABC\n", -1, NULL));
+                g_assert_true(g_file_set_contents(s2, "A10K7XYZ\n", -1, NULL));
+                g_assert_cmpint(g_unlink(link), ==, 0);
+                g_assert_cmpint(symlink("../../../../../../../bus/usb/drivers/usbfs", link), ==, 0);
+        }
+        r = request(d, "GET", "/v1/usb/1-3.1", NULL);
+        g_assert_nonnull(strstr(r.body, "\"verdict\":\"held\""));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/swapped/start", NULL);
+        assert_in_use(&r, "serial");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/serial/destroy", "{}");
         g_assert_cmpuint(r.status, ==, 200);
         reply_clear(&r);
         /* a VM without USB devices answers empty arrays */
@@ -2700,6 +2775,7 @@ static void test_vm_scsi(void)
         {
                 g_autoptr(JsonNode) keep = NULL;
                 g_assert_nonnull(strstr(error_message(&r, &keep), "LVM"));
+                g_assert_nonnull(strstr(error_message(&r, &keep), "\"force\": true"));
         }
         reply_clear(&r);
         r = request(d, "DELETE", "/v1/vms/lvm", NULL);
@@ -2712,6 +2788,31 @@ static void test_vm_scsi(void)
         reply_clear(&r);
         r = request(d, "POST", "/v1/vms/lvm/start", NULL);
         g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        /* a LUN another process holds open: busy, passed by shareable */
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"netapp\", \"scsi\": [{\"wwid\": "
+                    "\"naa.600a098038303053453f463045727a31\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/netapp/start", NULL);
+        assert_error(&r, 409, "busy");
+        {
+                g_autoptr(JsonNode) keep = NULL;
+                g_assert_nonnull(strstr(error_message(&r, &keep), "\"shareable\": true"));
+        }
+        reply_clear(&r);
+        r = request(d, "DELETE", "/v1/vms/netapp", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"netapp\", \"scsi\": [{\"wwid\": "
+                    "\"naa.600a098038303053453f463045727a31\", \"shareable\": true}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/netapp/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"hctl\":\"2:0:0:0\""));
         reply_clear(&r);
         daemon_stop(d);
 }
@@ -3233,7 +3334,7 @@ static void test_scsi(void)
                 g_assert_cmpuint(r.status, ==, 200);
                 g_assert_nonnull(strstr(r.body, "0x2001001122334466"));
                 reply_clear(&r);
-                r = request(d, "POST", "/v1/npiv", "{}");
+                r = request(d, "PUT", "/v1/npiv", "{}");
                 assert_error(&r, 405, "method-not-allowed");
                 reply_clear(&r);
                 r = request(d, "GET", "/v1/npiv/host1", NULL);
@@ -3247,6 +3348,130 @@ static void test_scsi(void)
         }
         r = request(d, "GET", "/v1/scsi/naa.50014380272a1b2f/xml", NULL);
         g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        daemon_stop(d);
+}
+
+/* The generation of the inventory (X-Hostdev-Generation of GET /v1/scsi). */
+static guint64 scsi_generation(Daemon *d)
+{
+        g_autoptr(JsonNode) root = NULL;
+        Reply r = request(d, "GET", "/v1/scsi", NULL);
+        guint64 g;
+
+        g_assert_cmpuint(r.status, ==, 200);
+        g = (guint64)json_object_get_int_member(body_object(&r, &root), "generation");
+        reply_clear(&r);
+        return g;
+}
+
+/* POST /v1/npiv creates a vport on an FC host (`hostdev npiv create --json`, with the WWNs,
+ * generated when left out), POST /v1/npiv/{name}/delete deletes it; the generation moves
+ * after each; a vHBA cannot carry vports (409), bad WWNs are 400, an unknown vport 404. */
+static void test_npiv_create_delete(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("scsi-server");
+        Daemon *d = daemon_start(fx, NULL);
+        g_autofree char *wwpn = NULL;
+        guint64 gen;
+        Reply r;
+
+        r = request(d, "POST", "/v1/npiv", "{}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/npiv", "{\"parent\": \"host1\", \"wwpn\": \"0x12\"}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/npiv", "{\"parent\": \"../host1\"}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/npiv", "{\"parent\": \"host1\", \"force\": true}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/npiv", "{\"parent\": \"host9\"}");
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        /* host2 is itself a vHBA */
+        r = request(d, "POST", "/v1/npiv", "{\"parent\": \"host2\"}");
+        assert_error(&r, 409, "refused");
+        reply_clear(&r);
+        /* the WWPN of a port there is already */
+        r = request(d, "POST", "/v1/npiv",
+                    "{\"parent\": \"host1\", \"wwpn\": \"2001001122334455\", "
+                    "\"wwnn\": \"2000001122334499\"}");
+        assert_error(&r, 409, "refused");
+        reply_clear(&r);
+
+        /* given WWNs, a dry run first: nothing made */
+        gen = scsi_generation(d);
+        r = request(d, "POST", "/v1/npiv",
+                    "{\"parent\": \"1\", \"wwpn\": \"20:01:00:11:22:33:44:77\", "
+                    "\"wwnn\": \"2000001122334477\", \"dry_run\": true}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"dry_run\":true,\"wwpn\":\"0x2001001122334477\","
+                                        "\"wwnn\":\"0x2000001122334477\",\"persist\":false,"
+                                        "\"vport\":null"));
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/npiv", NULL);
+        g_assert_null(strstr(r.body, "0x2001001122334477"));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/npiv",
+                    "{\"parent\": \"1\", \"wwpn\": \"20:01:00:11:22:33:44:77\", "
+                    "\"wwnn\": \"2000001122334477\", \"persist\": true}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"vport\":{"));
+        g_assert_nonnull(strstr(r.body, "\"port_name\":\"0x2001001122334477\""));
+        reply_clear(&r);
+        g_assert_cmpuint(scsi_generation(d), >, gen);
+        r = request(d, "GET", "/v1/npiv", NULL);
+        g_assert_nonnull(strstr(r.body, "\"recorded\":[{\"port_name\":\"0x2001001122334477\""));
+        reply_clear(&r);
+
+        /* generated WWNs */
+        r = request(d, "POST", "/v1/npiv", "{\"parent\": \"host1\"}");
+        g_assert_cmpuint(r.status, ==, 200);
+        {
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *o = body_object(&r, &root);
+                const char *nn = json_object_get_string_member(o, "wwnn");
+                wwpn = g_strdup(json_object_get_string_member(o, "wwpn"));
+                g_assert_true(g_str_has_prefix(wwpn, "0x5001a4a"));
+                g_assert_true(g_str_has_prefix(nn, "0x5001a4a"));
+                g_assert_cmpstr(wwpn, !=, nn);
+                g_assert_cmpstr(json_object_get_string_member(
+                                    json_object_get_object_member(o, "vport"), "port_name"),
+                                ==, wwpn);
+        }
+        reply_clear(&r);
+
+        /* deleted by WWPN: the generated one, then the recorded one with its record */
+        gen = scsi_generation(d);
+        {
+                g_autofree char *path = g_strdup_printf("/v1/npiv/%s/delete", wwpn);
+                r = request(d, "POST", path, NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                reply_clear(&r);
+                r = request(d, "POST", path, "{}");
+                assert_error(&r, 404, "not-found");
+                reply_clear(&r);
+                r = request(d, "GET", path, NULL);
+                assert_error(&r, 405, "method-not-allowed");
+                reply_clear(&r);
+        }
+        g_assert_cmpuint(scsi_generation(d), >, gen);
+        r = request(d, "POST", "/v1/npiv/0x2001001122334477/delete", "{\"persist\": true}");
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/npiv/0x2001001122334477/delete", "{\"force\": false}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"deleted\":\"0x2001001122334477\""));
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/npiv", NULL);
+        g_assert_null(strstr(r.body, "0x2001001122334477"));
+        g_assert_null(strstr(r.body, wwpn));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/npiv/host1/remove", "{}");
+        assert_error(&r, 404, "not-found");
         reply_clear(&r);
         daemon_stop(d);
 }
@@ -3323,9 +3548,11 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/vm-vf-net-saved", test_vm_vf_net_saved);
         g_test_add_func("/agent/vm-mdev", test_vm_mdev);
         g_test_add_func("/agent/vm-usb", test_vm_usb);
+        g_test_add_func("/agent/usb-encoded-spec", test_usb_encoded_spec);
         g_test_add_func("/agent/vm-scsi", test_vm_scsi);
         g_test_add_func("/agent/usb", test_usb);
         g_test_add_func("/agent/scsi", test_scsi);
         g_test_add_func("/agent/usb-scsi-without-iommu", test_usb_scsi_without_iommu);
+        g_test_add_func("/agent/npiv-create-delete", test_npiv_create_delete);
         return g_test_run();
 }

@@ -66,6 +66,10 @@ static void on_request(HdHttpRequest *req, gpointer user_data)
                 g_timeout_add(50, answer_later, hd_http_request_ref(req));
         } else if (strcmp(path, "/bytes") == 0) {
                 hd_http_respond_bytes(req, HD_HTTP_OK, "application/json", c->bytes);
+        } else if (g_str_has_prefix(path, "/segments/")) {
+                g_autofree char *joined =
+                    g_strjoinv("|", (char **)hd_http_request_get_segments(req));
+                hd_http_respond_text(req, HD_HTTP_OK, "text/plain", joined);
         } else if (strcmp(path, "/echo") == 0) {
                 gsize len;
                 const char *body = hd_http_request_get_body(req, &len);
@@ -209,10 +213,25 @@ static void test_layer(void)
         g_assert_true(g_str_has_prefix(reply, "HTTP/1.1 400 "));
         g_free(reply);
 
-        g_assert_cmpuint(c.handled, ==, 4); /* wait, bytes, HEAD bytes, echo */
+        /* segments: split where the client put a '/', then each decoded; a bad escape or a
+         * control character in one is 400 */
+        reply = exchange(server, "GET /segments/a%2Fb/c%25d%3A HTTP/1.1\r\nHost: x\r\n"
+                                 "Connection: close\r\n\r\n");
+        g_assert_true(g_str_has_suffix(reply, "\r\n\r\nsegments|a/b|c%d:"));
+        g_free(reply);
+        reply = exchange(server, "GET /segments/a%2 HTTP/1.1\r\nHost: x\r\n"
+                                 "Connection: close\r\n\r\n");
+        g_assert_true(g_str_has_prefix(reply, "HTTP/1.1 400 "));
+        g_free(reply);
+        reply = exchange(server, "GET /segments/a%0Ab HTTP/1.1\r\nHost: x\r\n"
+                                 "Connection: close\r\n\r\n");
+        g_assert_true(g_str_has_prefix(reply, "HTTP/1.1 400 "));
+        g_free(reply);
+
+        g_assert_cmpuint(c.handled, ==, 5); /* wait, bytes, HEAD bytes, echo, segments */
         g_assert_cmpuint(c.hooks_with_body, ==, 6);
         hd_http_server_free(server);
-        g_assert_cmpuint(c.done, ==, 9);
+        g_assert_cmpuint(c.done, ==, 12);
         g_assert_cmpuint(c.aborted, ==, 0);
 }
 

@@ -136,6 +136,9 @@ void hd_respond_json(HdHttpRequest *msg, guint status, const char *json);
 void hd_respond_builder(HdHttpRequest *msg, guint status, JsonBuilder *b);
 void hd_respond_error(HdHttpRequest *msg, guint status, const char *code, const char *format, ...)
     G_GNUC_PRINTF(4, 5);
+/* The error code an answer gives for @error: HD_ERROR's (hd_error_code_name()) or the agent's
+ * own ("device_absent", "in_use"). */
+const char *hd_respond_code_name(const GError *error);
 /* An HD_ERROR (or other) GError as its HTTP status and error code. */
 void hd_respond_gerror(HdHttpRequest *msg, const GError *error);
 /* The same, with "holder" (in the error object and beside it, as the engine's contract writes

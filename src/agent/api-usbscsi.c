@@ -18,6 +18,13 @@
  *   GET /v1/npiv                 {"fc_hosts", "vports", "recorded"} (hostdev npiv list --json),
  *                                read at every call (no ETag: an FC port's state and the
  *                                recorded vports change without an event)
+ *   POST /v1/npiv                {parent, wwpn, wwnn, persist, dry_run}: create a vport (hostdev
+ *                                npiv create --json, with "wwpn" and "wwnn": a WWN left out is
+ *                                generated, hd_npiv_wwn_generate())
+ *   POST /v1/npiv/{name}/delete  {force, dry_run}: delete a vport named by its WWPN, its name
+ *                                (vport-3:0-0) or its vHBA (host4) (hostdev npiv delete --json)
+ *                                The inventory's generation moves after both (a vHBA is a SCSI
+ *                                host: its LUNs come and go with it).
  * The objects are the library's (usb-json.c, json-scsi.h), so the API and the CLI agree. A
  * refused device is 409 with the reasons: "refused" (a hub, the host's only keyboard, storage
  * the host uses, a USB device a process or VM holds), "busy" (a LUN another process has open),
@@ -281,7 +288,92 @@ gboolean hd_api_scsi(HdRequest *req)
 
 /* ---- NPIV --------------------------------------------------------------------------------- */
 
-gboolean hd_api_npiv(HdRequest *req)
+typedef struct {
+        HdNpivBody b;
+        char *name; /* delete */
+} NpivArgs;
+
+static void npiv_args_free(gpointer p)
+{
+        NpivArgs *a = p;
+
+        hd_npiv_body_clear(&a->b);
+        g_free(a->name);
+        g_free(a);
+}
+
+static JsonBuilder *run_npiv_create(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)
+{
+        NpivArgs *a = data;
+        g_autoptr(HdFcVport) v = NULL;
+        JsonBuilder *b;
+        char p[19], n[19];
+
+        hd_ctx_set_dry_run(ctx, a->b.dry_run);
+        /* generated: different from each other (the library checks the host's names) */
+        if (!a->b.wwnn)
+                a->b.wwnn = hd_npiv_wwn_generate();
+        while (!a->b.wwpn || a->b.wwpn == a->b.wwnn)
+                a->b.wwpn = hd_npiv_wwn_generate();
+        if (!hd_npiv_create(ctx, a->b.parent, a->b.wwpn, a->b.wwnn, a->b.persist, &v, error))
+                return NULL;
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "dry_run");
+        json_builder_add_boolean_value(b, a->b.dry_run);
+        json_builder_set_member_name(b, "wwpn");
+        json_builder_add_string_value(b, hd_npiv_wwn_format(a->b.wwpn, p));
+        json_builder_set_member_name(b, "wwnn");
+        json_builder_add_string_value(b, hd_npiv_wwn_format(a->b.wwnn, n));
+        json_builder_set_member_name(b, "persist");
+        json_builder_add_boolean_value(b, a->b.persist);
+        json_builder_set_member_name(b, "vport");
+        if (v)
+                hd_json_add_fc_vport(b, v);
+        else
+                json_builder_add_null_value(b);
+        json_builder_end_object(b);
+        return b;
+}
+
+static JsonBuilder *run_npiv_delete(HdAgent *agent, HdCtx *ctx, gpointer data, GError **error)
+{
+        NpivArgs *a = data;
+        JsonBuilder *b;
+
+        hd_ctx_set_dry_run(ctx, a->b.dry_run);
+        if (!hd_npiv_delete(ctx, a->name, a->b.force, error))
+                return NULL;
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "dry_run");
+        json_builder_add_boolean_value(b, a->b.dry_run);
+        json_builder_set_member_name(b, "deleted");
+        json_builder_add_string_value(b, a->name);
+        json_builder_end_object(b);
+        return b;
+}
+
+static void post_npiv(HdRequest *req, const char *name)
+{
+        g_autoptr(JsonObject) body = hd_request_json_object(req);
+        g_autoptr(GError) error = NULL;
+        NpivArgs *args;
+
+        if (!body)
+                return;
+        args = g_new0(NpivArgs, 1);
+        if (!hd_body_parse_npiv(body, name == NULL, &args->b, &error)) {
+                npiv_args_free(args);
+                return hd_respond_gerror(req->msg, error);
+        }
+        args->name = g_strdup(name);
+        hd_agent_run_op(req, name ? "npiv-delete" : "npiv-create", name ? name : args->b.parent,
+                        args->b.dry_run ? HD_OP_READ : HD_OP_CHANGES_DEVICES | HD_OP_CHANGES_HOST,
+                        NULL, name ? run_npiv_delete : run_npiv_create, args, npiv_args_free);
+}
+
+static void get_npiv(HdRequest *req)
 {
         HdCtx *ctx = req->agent->ctx;
         g_autoptr(GError) error = NULL;
@@ -291,23 +383,39 @@ gboolean hd_api_npiv(HdRequest *req)
         g_autoptr(GPtrArray) records = NULL;
         g_autoptr(JsonBuilder) b = NULL;
 
-        if (req->n_segments != 1)
-                return FALSE;
-        if (strcmp(req->method, "GET") != 0) {
-                hd_respond_bad_method(req->msg, "GET");
-                return TRUE;
-        }
         if (!query_only(req, (const char *const[]){NULL}))
-                return TRUE;
+                return;
         if (!(hosts = hd_fc_host_list(ctx, &error)) || !(vports = hd_fc_vport_list(ctx, &error)) ||
-            !(luns = hd_scsi_list(ctx, &error)) || !(records = hd_npiv_records(ctx, &error))) {
-                hd_respond_gerror(req->msg, error);
-                return TRUE;
-        }
+            !(luns = hd_scsi_list(ctx, &error)) || !(records = hd_npiv_records(ctx, &error)))
+                return hd_respond_gerror(req->msg, error);
         b = json_builder_new();
         json_builder_begin_object(b);
         hd_json_add_npiv_list(b, hosts, vports, luns, records);
         json_builder_end_object(b);
         hd_respond_builder(req->msg, HD_HTTP_OK, b);
+}
+
+gboolean hd_api_npiv(HdRequest *req)
+{
+        if (req->n_segments == 1) {
+                if (strcmp(req->method, "GET") == 0)
+                        get_npiv(req);
+                else if (strcmp(req->method, "POST") == 0)
+                        post_npiv(req, NULL);
+                else
+                        hd_respond_bad_method(req->msg, "GET, POST");
+                return TRUE;
+        }
+        if (req->n_segments != 3)
+                return FALSE;
+        if (strcmp(req->segments[2], "delete") != 0) {
+                hd_respond_error(req->msg, HD_HTTP_NOT_FOUND, "not-found",
+                                 "no action \"%s\" on vports; use delete", req->segments[2]);
+                return TRUE;
+        }
+        if (strcmp(req->method, "POST") != 0)
+                hd_respond_bad_method(req->msg, "POST");
+        else
+                post_npiv(req, req->segments[1]);
         return TRUE;
 }

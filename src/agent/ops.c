@@ -174,7 +174,7 @@ static void op_done(GObject *source, GAsyncResult *res, gpointer user_data)
                              "ms", ms, NULL);
         else
                 hd_agent_log("info", "operation failed", "op", op->op_name, "target", op->target,
-                             "code", hd_error_code_name(op->error), "error", op->error->message,
+                             "code", hd_respond_code_name(op->error), "error", op->error->message,
                              "ms", ms, NULL);
         /* (a peer that went away meanwhile is noticed by the HTTP layer after the resume) */
         if (ok)

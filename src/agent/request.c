@@ -523,6 +523,44 @@ void hd_mdev_body_clear(HdMdevBody *a)
         g_clear_pointer(&a->uuid, g_free);
 }
 
+gboolean hd_body_parse_npiv(JsonObject *o, gboolean create, HdNpivBody *out, GError **error)
+{
+        static const char *const create_members[] = {"parent",  "wwpn",    "wwnn",
+                                                     "persist", "dry_run", NULL};
+        static const char *const delete_members[] = {"force", "dry_run", NULL};
+        const char *parent = NULL, *wwpn = NULL, *wwnn = NULL;
+        gboolean ok;
+
+        memset(out, 0, sizeof(*out));
+        if (!hd_body_check_members(o, create ? create_members : delete_members, error) ||
+            !hd_body_get_string(o, "parent", &parent, error) ||
+            !hd_body_get_string(o, "wwpn", &wwpn, error) ||
+            !hd_body_get_string(o, "wwnn", &wwnn, error) ||
+            !hd_body_get_bool(o, "persist", &out->persist, error) ||
+            !hd_body_get_bool(o, "force", &out->force, error) ||
+            !hd_body_get_bool(o, "dry_run", &out->dry_run, error))
+                return FALSE;
+        if (!create)
+                return TRUE;
+        ok = parent && *parent && strlen(parent) <= 32;
+        for (const char *p = parent; ok && *p; p++)
+                ok = g_ascii_isalnum(*p);
+        if (!ok)
+                return invalid(error, "\"parent\" is required: the FC host to make the vport on "
+                                      "(\"host3\" or 3; GET /v1/npiv lists them)");
+        if (wwpn && !hd_npiv_wwn_parse(wwpn, "\"wwpn\"", &out->wwpn, error))
+                return FALSE;
+        if (wwnn && !hd_npiv_wwn_parse(wwnn, "\"wwnn\"", &out->wwnn, error))
+                return FALSE;
+        out->parent = g_strdup(parent);
+        return TRUE;
+}
+
+void hd_npiv_body_clear(HdNpivBody *a)
+{
+        g_clear_pointer(&a->parent, g_free);
+}
+
 gboolean hd_body_parse_vf_net(JsonObject *o, HdVfNetBody *out, GError **error)
 {
         static const char *const members[] = {"mac",        "vlan",        "qos",

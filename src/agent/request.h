@@ -114,6 +114,19 @@ typedef struct {
 gboolean hd_body_parse_mdev(JsonObject *o, gboolean create, HdMdevBody *out, GError **error);
 void hd_mdev_body_clear(HdMdevBody *a);
 
+/* POST /v1/npiv {parent, wwpn, wwnn, persist, dry_run} (create a vport) and POST
+ * /v1/npiv/{name}/delete {force, dry_run}: the parent an FC host name ("host3" or "3"), the
+ * WWNs as hd_npiv_wwn_parse() takes them (0: not given, the agent generates one). */
+typedef struct {
+        char *parent;
+        guint64 wwpn, wwnn;
+        gboolean persist;
+        gboolean force;
+        gboolean dry_run;
+} HdNpivBody;
+gboolean hd_body_parse_npiv(JsonObject *o, gboolean create, HdNpivBody *out, GError **error);
+void hd_npiv_body_clear(HdNpivBody *a);
+
 /* PUT /v1/devices/{vf}/vf-net {mac, vlan, qos, vlan_proto, spoofchk, trust, link_state,
  * min_tx_rate, max_tx_rate, dry_run}: at least one setting; "mac": "clear" clears the
  * administrative MAC; qos and vlan_proto only with vlan. A TX rate left out keeps its value

@@ -60,7 +60,7 @@ guint hd_http_status_for_error(const GError *error)
 
 G_DEFINE_QUARK(hd-agent-error-quark, hd_agent_error)
 
-static const char *code_name(const GError *error)
+const char *hd_respond_code_name(const GError *error)
 {
         if (error->domain == HD_AGENT_ERROR)
                 return error->code == HD_AGENT_ERROR_DEVICE_ABSENT ? "device_absent" : "in_use";
@@ -77,8 +77,8 @@ void hd_respond_gerror_holder(HdHttpRequest *msg, const GError *error, const cha
         g_autoptr(JsonBuilder) b = NULL;
 
         if (!holder || !g_error_matches(error, HD_AGENT_ERROR, HD_AGENT_ERROR_IN_USE)) {
-                hd_http_respond_error(msg, hd_http_status_for_error(error), code_name(error),
-                                      "%s", error->message);
+                hd_http_respond_error(msg, hd_http_status_for_error(error),
+                                      hd_respond_code_name(error), "%s", error->message);
                 return;
         }
         b = json_builder_new();
@@ -86,7 +86,7 @@ void hd_respond_gerror_holder(HdHttpRequest *msg, const GError *error, const cha
         json_builder_set_member_name(b, "error");
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "code");
-        json_builder_add_string_value(b, code_name(error));
+        json_builder_add_string_value(b, hd_respond_code_name(error));
         json_builder_set_member_name(b, "message");
         json_builder_add_string_value(b, error->message);
         json_builder_set_member_name(b, "holder");

@@ -136,10 +136,14 @@ static void on_request(HdHttpRequest *msg, gpointer user_data)
 
         if (answer_before_routing(agent, msg))
                 return;
-        /* The HTTP layer decoded the path (valid UTF-8, no control characters); split it into
-         * segments. */
-        parts = g_strsplit(path + 4, "/", -1);
-        for (char **p = parts; *p; p++) {
+        /* The HTTP layer split the path as sent and decoded each segment (valid UTF-8, no
+         * control characters): an encoded '/' (a USB serial's) stays in its segment. */
+        parts = g_strdupv((char **)hd_http_request_get_segments(msg));
+        if (!parts || g_strcmp0(parts[0], "v1") != 0) {
+                hd_respond_error(msg, HD_HTTP_NOT_FOUND, "not-found", "no such endpoint %s", path);
+                return;
+        }
+        for (char **p = parts + 1; *p; p++) {
                 if (**p == '\0') {
                         hd_respond_error(msg, HD_HTTP_NOT_FOUND, "not-found", "no such endpoint %s",
                                          path);

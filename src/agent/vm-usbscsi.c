@@ -31,10 +31,12 @@
  * metadata gets the resolved numbers.
  *
  * ONE OWNER. Define and start are refused (409 in_use, "holder": the VM) when another domain
- * with this metadata names the same USB device (the same spec, or a spec that resolves now to
- * the same device) or the same LUN (the same WWID, or the same LUN now), unless both entries of
- * the LUN are shareable. The check and the write that makes the new owner visible (the
- * metadata at define, the definition at start) run under agent->usbscsi_lock.
+ * with this metadata names the same USB device (the same spec, a spec that resolves now to the
+ * same device, or, while it runs, the device its last start resolved) or the same LUN (the
+ * same WWID, the same LUN now, or the one it runs with), unless both entries of the LUN are
+ * shareable. At start this comes before the host's verdicts: a device a VM of this agent holds
+ * open is in_use naming it, not the library's "held". The check and the write that makes the new
+ * owner visible (the metadata at define, the definition at start) run under agent->usbscsi_lock.
  */
 #include "config.h"
 
@@ -220,16 +222,14 @@ static gboolean entries_store(HdVirt *virt, const char *name, const Entries *e, 
 
 /* ---- resolving ----------------------------------------------------------------------------- */
 
-/* The USB device @spec names among @devices now (its kernel name, "1-3.2"), NULL when none. */
-static char *usb_now(HdCtx *ctx, GPtrArray *devices, const char *spec)
+/* The USB device @spec names among @devices now (borrowed), NULL when none. */
+static HdUsbDevice *usb_now(HdCtx *ctx, GPtrArray *devices, const char *spec)
 {
         g_auto(HdUsbSpec) parsed = {0};
-        HdUsbDevice *dev;
 
-        if (!devices || !hd_usb_spec_parse(spec, NULL, &parsed, NULL) ||
-            !(dev = hd_usb_resolve(ctx, devices, &parsed, "spec", NULL)))
+        if (!devices || !hd_usb_spec_parse(spec, NULL, &parsed, NULL))
                 return NULL;
-        return g_strdup(dev->name);
+        return hd_usb_resolve(ctx, devices, &parsed, "spec", NULL);
 }
 
 /* The LUN @wwid names now ("0:0:1:0"), NULL when none. */
@@ -245,11 +245,12 @@ static char *scsi_now(HdCtx *ctx, const char *wwid)
 }
 
 /* The other VM of this agent (one with the metadata) that has a device of @want: the same
- * spec, or the same device now (@usb_keys, @scsi_keys: what each of @want's entries is now,
- * NULL when absent); a LUN both have shareable is no conflict. NULL when none. *@what: the
- * spec in conflict. */
+ * spec, the same device now (@usb_devs, @scsi_keys: what each of @want's entries is now, NULL
+ * when absent), or, while it runs, the device its last start resolved (its spec may name
+ * another one now: a serial moved to another port); a LUN both have shareable is no
+ * conflict. NULL when none. *@what: the spec in conflict. */
 static char *find_holder(HdCtx *ctx, HdVirt *virt, const char *self, const Entries *want,
-                         GPtrArray *usb_devices, char **usb_keys, char **scsi_keys,
+                         GPtrArray *usb_devices, HdUsbDevice **usb_devs, char **scsi_keys,
                          const char **what, GError **error)
 {
         g_autoptr(GPtrArray) vms = hd_virt_list(virt, error);
@@ -264,12 +265,15 @@ static char *find_holder(HdCtx *ctx, HdVirt *virt, const char *self, const Entri
                         continue;
                 for (guint j = 0; j < have->usb->len; j++) {
                         const UsbEntry *h = &g_array_index(have->usb, UsbEntry, j);
-                        g_autofree char *key = usb_now(ctx, usb_devices, h->spec);
+                        const HdUsbDevice *now = usb_now(ctx, usb_devices, h->spec);
 
                         for (guint i = 0; i < want->usb->len; i++) {
                                 const UsbEntry *w = &g_array_index(want->usb, UsbEntry, i);
+                                const HdUsbDevice *mine = usb_devs[i];
                                 if (strcmp(w->spec, h->spec) == 0 ||
-                                    (key && g_strcmp0(usb_keys[i], key) == 0)) {
+                                    (mine && now && strcmp(mine->name, now->name) == 0) ||
+                                    (mine && vm->active && h->bus == mine->busnum &&
+                                     h->device == mine->devnum)) {
                                         *what = w->spec;
                                         return g_strdup(vm->name);
                                 }
@@ -286,7 +290,9 @@ static char *find_holder(HdCtx *ctx, HdVirt *virt, const char *self, const Entri
                                 if (!key)
                                         key = scsi_now(ctx, h->wwid);
                                 if (strcmp(w->wwid, h->wwid) == 0 ||
-                                    (key && g_strcmp0(scsi_keys[i], key) == 0)) {
+                                    (key && g_strcmp0(scsi_keys[i], key) == 0) ||
+                                    (vm->active && h->hctl &&
+                                     g_strcmp0(scsi_keys[i], h->hctl) == 0)) {
                                         *what = w->wwid;
                                         return g_strdup(vm->name);
                                 }
@@ -297,17 +303,17 @@ static char *find_holder(HdCtx *ctx, HdVirt *virt, const char *self, const Entri
 }
 
 static gboolean refuse_if_held(HdCtx *ctx, HdVirt *virt, const char *name, const Entries *want,
-                               GPtrArray *usb_devices, char **usb_keys, char **scsi_keys,
+                               GPtrArray *usb_devices, HdUsbDevice **usb_devs, char **scsi_keys,
                                const char *doing, GError **error)
 {
         g_autoptr(GError) local = NULL;
         const char *what = NULL;
-        g_autofree char *holder = find_holder(ctx, virt, name, want, usb_devices, usb_keys,
-                                              scsi_keys, &what, &local);
+        g_autofree char *holder =
+            find_holder(ctx, virt, name, want, usb_devices, usb_devs, scsi_keys, &what, &local);
 
         if (local) {
-                g_propagate_prefixed_error(error, g_steal_pointer(&local), "cannot %s VM %s: ",
-                                           doing, name);
+                g_propagate_prefixed_error(error, g_steal_pointer(&local),
+                                           "cannot %s VM %s: ", doing, name);
                 return FALSE;
         }
         if (!holder)
@@ -336,7 +342,7 @@ gboolean hd_agent_vm_define_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, co
 {
         g_autoptr(Entries) want = entries_new();
         g_autoptr(GPtrArray) usb_devices = NULL;
-        g_autoptr(GPtrArray) usb_keys = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) usb_devs = g_ptr_array_new(); /* borrowed from usb_devices */
         g_autoptr(GPtrArray) scsi_keys = g_ptr_array_new_with_free_func(g_free);
         gboolean ok;
 
@@ -344,7 +350,8 @@ gboolean hd_agent_vm_define_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, co
                 return hd_virt_define(virt, spec, error);
         for (guint i = 0; i < a->usb->len; i++) {
                 const HdVmUsbArg *u = &g_array_index(a->usb, HdVmUsbArg, i);
-                UsbEntry e = {.spec = g_strdup(u->spec), .force = u->force, .bus = -1, .device = -1};
+                UsbEntry e = {
+                    .spec = g_strdup(u->spec), .force = u->force, .bus = -1, .device = -1};
                 g_array_append_val(want->usb, e);
         }
         for (guint i = 0; i < a->scsi->len; i++) {
@@ -359,20 +366,22 @@ gboolean hd_agent_vm_define_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, co
         if (a->usb->len)
                 usb_devices = usb_scan(ctx, NULL);
         for (guint i = 0; i < want->usb->len; i++)
-                g_ptr_array_add(usb_keys,
-                                usb_now(ctx, usb_devices, g_array_index(want->usb, UsbEntry, i).spec));
+                g_ptr_array_add(usb_devs, usb_now(ctx, usb_devices,
+                                                  g_array_index(want->usb, UsbEntry, i).spec));
         for (guint i = 0; i < want->scsi->len; i++)
-                g_ptr_array_add(scsi_keys, scsi_now(ctx, g_array_index(want->scsi, ScsiEntry, i).wwid));
+                g_ptr_array_add(scsi_keys,
+                                scsi_now(ctx, g_array_index(want->scsi, ScsiEntry, i).wwid));
 
         g_mutex_lock(&agent->usbscsi_lock);
-        ok = refuse_if_held(ctx, virt, a->name, want, usb_devices, (char **)usb_keys->pdata,
+        ok = refuse_if_held(ctx, virt, a->name, want, usb_devices, (HdUsbDevice **)usb_devs->pdata,
                             (char **)scsi_keys->pdata, "define", error) &&
              hd_virt_define(virt, spec, error);
         if (ok && !entries_store(virt, a->name, want, error)) {
                 g_autoptr(GError) undo = NULL;
                 if (!hd_virt_undefine(virt, a->name, &undo))
-                        hd_agent_log("warning", "could not undefine a VM whose USB and SCSI "
-                                                "devices could not be stored",
+                        hd_agent_log("warning",
+                                     "could not undefine a VM whose USB and SCSI "
+                                     "devices could not be stored",
                                      "vm", a->name, "error", undo->message, NULL);
                 g_prefix_error(error, "cannot define VM %s: ", a->name);
                 ok = FALSE;
@@ -383,32 +392,62 @@ gboolean hd_agent_vm_define_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, co
 
 /* ---- start ----------------------------------------------------------------------------------- */
 
-static gboolean resolve_usb(HdCtx *ctx, const char *name, GPtrArray *devices, UsbEntry *e,
-                            HdVmUsb *out, char **key, GError **error)
+/* The device @e names now among @devices (borrowed), or NULL: device_absent, or REFUSED for a
+ * vendor:product several devices have (the host's state, not the request's grammar). */
+static HdUsbDevice *resolve_usb(HdCtx *ctx, const char *name, GPtrArray *devices, const UsbEntry *e,
+                                GError **error)
 {
         g_auto(HdUsbSpec) spec = {0};
         g_autoptr(GError) local = NULL;
-        HdUsbGuestOptions opts = {.force = e->force};
         HdUsbDevice *dev;
 
         if (!hd_usb_spec_parse(e->spec, NULL, &spec, error))
-                return FALSE;
+                return NULL;
         dev = hd_usb_resolve(ctx, devices, &spec, "spec", &local);
-        if (!dev && g_error_matches(local, HD_ERROR, HD_ERROR_NOT_FOUND)) {
+        if (dev)
+                return dev;
+        if (g_error_matches(local, HD_ERROR, HD_ERROR_NOT_FOUND))
                 g_set_error(error, HD_AGENT_ERROR, HD_AGENT_ERROR_DEVICE_ABSENT,
                             "cannot start VM %s: USB device %s is not on the host (%s); plug it "
                             "in, then start the VM again",
                             name, e->spec, local->message);
-                return FALSE;
-        }
-        if (!dev) {
-                /* several devices match: the host's state, not the request's grammar */
+        else
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED, "cannot start VM %s: %s", name,
                             local->message);
-                return FALSE;
-        }
+        return NULL;
+}
+
+/* The host's verdict on @dev for @e (hd_usb_guest_check(), force passing what it passes), and
+ * its configuration into @out. */
+static gboolean check_usb(const char *name, HdUsbDevice *dev, UsbEntry *e, HdVmUsb *out,
+                          GError **error)
+{
+        HdUsbGuestOptions opts = {.force = e->force};
+
         if (!hd_usb_guest_check(dev, &opts, error)) {
-                g_prefix_error(error, "cannot start VM %s: ", name);
+                g_autoptr(GString) m = NULL;
+
+                if (!g_error_matches(*error, HD_ERROR, HD_ERROR_REFUSED) || !dev->forceable) {
+                        g_prefix_error(error, "cannot start VM %s: ", name);
+                        return FALSE;
+                }
+                /* the library's sentence, with what passes it in this API's words */
+                m = g_string_new(NULL);
+                g_string_append_printf(m,
+                                       "cannot start VM %s: USB device %s (%04x:%04x) is "
+                                       "refused (%s): ",
+                                       name, dev->port_path, (guint)MAX(dev->vendor_id, 0),
+                                       (guint)MAX(dev->product_id, 0), dev->verdict);
+                for (guint i = 0; i < dev->reasons->len; i++)
+                        g_string_append_printf(m, "%s%s", i ? "; " : "",
+                                               (char *)dev->reasons->pdata[i]);
+                g_string_append_printf(m,
+                                       "; \"force\": true in its \"usb\" entry ({\"spec\": "
+                                       "\"%s\", \"force\": true}) gives it to the VM all the "
+                                       "same",
+                                       e->spec);
+                g_clear_error(error);
+                g_set_error_literal(error, HD_ERROR, HD_ERROR_REFUSED, m->str);
                 return FALSE;
         }
         if (dev->busnum < 0 || dev->devnum < 0) {
@@ -424,42 +463,56 @@ static gboolean resolve_usb(HdCtx *ctx, const char *name, GPtrArray *devices, Us
                          .device = (guint)dev->devnum};
         e->bus = dev->busnum;
         e->device = dev->devnum;
-        *key = g_strdup(dev->name);
         return TRUE;
 }
 
-static gboolean resolve_scsi(HdCtx *ctx, const char *name, ScsiEntry *e, HdVmScsi *out,
-                             char **key, GError **error)
+/* The LUN @e names now, or NULL: device_absent, or REFUSED (a WWID seen on several paths). */
+static HdScsiDevice *resolve_scsi(HdCtx *ctx, const char *name, const ScsiEntry *e, GError **error)
 {
-        g_autoptr(HdScsiDevice) dev = NULL;
         g_autoptr(GError) local = NULL;
-        HdScsiGuestOptions opts = {.force = e->force, .shareable = e->shareable,
-                                   .readonly = e->readonly};
+        HdScsiDevice *dev;
         HdScsiSpec spec;
 
         if (!hd_scsi_spec_parse(e->wwid, &spec, error))
-                return FALSE;
+                return NULL;
         dev = hd_scsi_resolve(ctx, &spec, &local);
-        if (!dev && g_error_matches(local, HD_ERROR, HD_ERROR_NOT_FOUND)) {
+        if (dev)
+                return dev;
+        if (g_error_matches(local, HD_ERROR, HD_ERROR_NOT_FOUND))
                 g_set_error(error, HD_AGENT_ERROR, HD_AGENT_ERROR_DEVICE_ABSENT,
                             "cannot start VM %s: SCSI LUN %s is not on the host (%s); bring it "
                             "back (zoning, cabling, the adapter's driver), then start the VM "
                             "again",
                             name, e->wwid, local->message);
-                return FALSE;
-        }
-        if (!dev) {
+        else
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED, "cannot start VM %s: %s", name,
                             local->message);
-                return FALSE;
-        }
+        return NULL;
+}
+
+/* The host's verdict on @dev for @e (hd_scsi_check(): force and shareable pass what they
+ * pass), and its configuration into @out. */
+static gboolean check_scsi(HdCtx *ctx, const char *name, const HdScsiDevice *dev, ScsiEntry *e,
+                           HdVmScsi *out, GError **error)
+{
+        g_autoptr(GError) local = NULL;
+        HdScsiGuestOptions opts = {
+            .force = e->force, .shareable = e->shareable, .readonly = e->readonly};
+
         if (!hd_scsi_check(ctx, dev, e->wwid, &opts, &local)) {
                 /* a LUN without an sg node is the host's to change: a refusal too (409) */
-                int code = local->domain != HD_ERROR                      ? HD_ERROR_FAILED
+                int code = local->domain != HD_ERROR               ? HD_ERROR_FAILED
                            : local->code == HD_ERROR_NOT_SUPPORTED ? HD_ERROR_REFUSED
                                                                    : local->code;
-                g_set_error(error, HD_ERROR, code, "cannot start VM %s: %s", name,
-                            local->message);
+                /* what passes it, in this API's words (the library's hint names the query
+                 * parameters of GET /v1/scsi/{wwid}/xml) */
+                g_set_error(error, HD_ERROR, code, "cannot start VM %s: %s%s", name,
+                            local->message,
+                            dev->root || local->code == HD_ERROR_NOT_SUPPORTED ? ""
+                            : local->code == HD_ERROR_BUSY
+                                ? "; in a VM's \"scsi\" entry that is \"shareable\": true (or "
+                                  "\"force\": true)"
+                                : "; in a VM's \"scsi\" entry that is \"force\": true");
                 return FALSE;
         }
         *out = (HdVmScsi){.host = dev->address.host,
@@ -470,7 +523,38 @@ static gboolean resolve_scsi(HdCtx *ctx, const char *name, ScsiEntry *e, HdVmScs
                           .readonly = e->readonly};
         g_free(e->hctl);
         e->hctl = g_strdup(dev->name);
-        *key = g_strdup(dev->name);
+        return TRUE;
+}
+
+/* Under agent->usbscsi_lock: the one-owner rule first (a device another VM of this agent has
+ * is in_use, whatever the host says of it: that VM may hold it open), then the host's
+ * verdicts, then the definition and the metadata. */
+static gboolean check_and_write(HdCtx *ctx, HdVirt *virt, const char *name, Entries *want,
+                                GPtrArray *usb_devices, GPtrArray *usb_devs, GPtrArray *luns,
+                                GError **error)
+{
+        g_autoptr(GPtrArray) scsi_keys = g_ptr_array_new_with_free_func(g_free);
+        g_autofree HdVmUsb *usb = g_new0(HdVmUsb, want->usb->len + 1);
+        g_autofree HdVmScsi *scsi = g_new0(HdVmScsi, want->scsi->len + 1);
+
+        for (guint i = 0; i < luns->len; i++)
+                g_ptr_array_add(scsi_keys, g_strdup(((HdScsiDevice *)luns->pdata[i])->name));
+        if (!refuse_if_held(ctx, virt, name, want, usb_devices, (HdUsbDevice **)usb_devs->pdata,
+                            (char **)scsi_keys->pdata, "start", error))
+                return FALSE;
+        for (guint i = 0; i < usb_devs->len; i++)
+                if (!check_usb(name, usb_devs->pdata[i], &g_array_index(want->usb, UsbEntry, i),
+                               &usb[i], error))
+                        return FALSE;
+        for (guint i = 0; i < luns->len; i++)
+                if (!check_scsi(ctx, name, luns->pdata[i], &g_array_index(want->scsi, ScsiEntry, i),
+                                &scsi[i], error))
+                        return FALSE;
+        if (!hd_virt_set_usb_scsi(virt, name, usb, want->usb->len, scsi, want->scsi->len, error) ||
+            !entries_store(virt, name, want, error)) {
+                g_prefix_error(error, "cannot start VM %s: ", name);
+                return FALSE;
+        }
         return TRUE;
 }
 
@@ -479,45 +563,37 @@ gboolean hd_agent_vm_prepare_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, c
 {
         g_autoptr(Entries) want = entries_load(virt, name, error);
         g_autoptr(GPtrArray) usb_devices = NULL;
-        g_autoptr(GPtrArray) usb_keys = g_ptr_array_new_with_free_func(g_free);
-        g_autoptr(GPtrArray) scsi_keys = g_ptr_array_new_with_free_func(g_free);
-        g_autofree HdVmUsb *usb = NULL;
-        g_autofree HdVmScsi *scsi = NULL;
+        g_autoptr(GPtrArray) usb_devs = g_ptr_array_new(); /* borrowed from usb_devices */
+        g_autoptr(GPtrArray) luns =
+            g_ptr_array_new_with_free_func((GDestroyNotify)hd_scsi_device_free);
         gboolean ok;
 
         if (!want)
                 return FALSE;
         if (want->usb->len == 0 && want->scsi->len == 0)
                 return TRUE;
-        usb = g_new0(HdVmUsb, want->usb->len + 1);
-        scsi = g_new0(HdVmScsi, want->scsi->len + 1);
         if (want->usb->len && !(usb_devices = usb_scan(ctx, error))) {
                 g_prefix_error(error, "cannot start VM %s: ", name);
                 return FALSE;
         }
+        /* every device where it is now: absent is device_absent, before anything else */
         for (guint i = 0; i < want->usb->len; i++) {
-                char *key = NULL;
-                if (!resolve_usb(ctx, name, usb_devices, &g_array_index(want->usb, UsbEntry, i),
-                                 &usb[i], &key, error))
+                HdUsbDevice *dev = resolve_usb(ctx, name, usb_devices,
+                                               &g_array_index(want->usb, UsbEntry, i), error);
+                if (!dev)
                         return FALSE;
-                g_ptr_array_add(usb_keys, key);
+                g_ptr_array_add(usb_devs, dev);
         }
         for (guint i = 0; i < want->scsi->len; i++) {
-                char *key = NULL;
-                if (!resolve_scsi(ctx, name, &g_array_index(want->scsi, ScsiEntry, i), &scsi[i],
-                                  &key, error))
+                HdScsiDevice *dev =
+                    resolve_scsi(ctx, name, &g_array_index(want->scsi, ScsiEntry, i), error);
+                if (!dev)
                         return FALSE;
-                g_ptr_array_add(scsi_keys, key);
+                g_ptr_array_add(luns, dev);
         }
         g_mutex_lock(&agent->usbscsi_lock);
-        ok = refuse_if_held(ctx, virt, name, want, usb_devices, (char **)usb_keys->pdata,
-                            (char **)scsi_keys->pdata, "start", error) &&
-             hd_virt_set_usb_scsi(virt, name, usb, want->usb->len, scsi, want->scsi->len,
-                                  error) &&
-             entries_store(virt, name, want, error);
+        ok = check_and_write(ctx, virt, name, want, usb_devices, usb_devs, luns, error);
         g_mutex_unlock(&agent->usbscsi_lock);
-        if (!ok && !g_error_matches(*error, HD_AGENT_ERROR, HD_AGENT_ERROR_IN_USE))
-                g_prefix_error(error, "cannot start VM %s: ", name);
         return ok;
 }
 

@@ -67,6 +67,7 @@ struct HdHttpRequest {
         struct MHD_Connection *conn; /* NULL once MHD is done with it */
         char *method;
         char *path;
+        char **segments; /* the raw path split on '/', each part decoded */
         GHashTable *query;
         char *peer;
         GByteArray *body;
@@ -100,6 +101,7 @@ void hd_http_request_unref(HdHttpRequest *req)
                 return;
         g_free(req->method);
         g_free(req->path);
+        g_strfreev(req->segments);
         g_clear_pointer(&req->query, g_hash_table_unref);
         g_free(req->peer);
         g_byte_array_unref(req->body);
@@ -122,6 +124,11 @@ gboolean hd_http_request_is_get(HdHttpRequest *req)
 const char *hd_http_request_get_path(HdHttpRequest *req)
 {
         return req->path;
+}
+
+const char *const *hd_http_request_get_segments(HdHttpRequest *req)
+{
+        return (const char *const *)req->segments;
 }
 
 GHashTable *hd_http_request_get_query(HdHttpRequest *req)
@@ -509,6 +516,25 @@ static gboolean check_framing(HdHttpRequest *req, const char *method)
         return FALSE;
 }
 
+/* @raw (the path as sent, after its leading '/') split on its '/' and each part decoded on
+ * its own: "%2F" is a '/' inside a segment, never a separator. NULL when a part does not
+ * decode (decode()'s rules). */
+static char **split_segments(const char *raw)
+{
+        g_auto(GStrv) parts = g_strsplit(raw, "/", -1);
+        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+
+        for (char **p = parts; *p; p++) {
+                char *seg = decode(*p, FALSE);
+                if (!seg)
+                        return NULL;
+                g_ptr_array_add(out, seg);
+        }
+        g_ptr_array_set_free_func(out, NULL);
+        g_ptr_array_add(out, NULL);
+        return (char **)g_ptr_array_free(g_steal_pointer(&out), FALSE);
+}
+
 static HdHttpRequest *request_new(HdHttpServer *s, struct MHD_Connection *conn, const char *url,
                                   const char *method)
 {
@@ -522,8 +548,12 @@ static HdHttpRequest *request_new(HdHttpServer *s, struct MHD_Connection *conn, 
         req->body = g_byte_array_new();
         req->resp_headers = g_ptr_array_new_with_free_func(g_free);
         req->peer = format_peer(conn);
-        if (url && url[0] == '/')
+        if (url && url[0] == '/') {
                 req->path = decode(url, FALSE);
+                req->segments = split_segments(url + 1);
+                if (!req->segments)
+                        g_clear_pointer(&req->path, g_free);
+        }
         MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, req);
         return req;
 }

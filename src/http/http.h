@@ -133,6 +133,11 @@ const char *hd_http_request_get_method(HdHttpRequest *req);
 gboolean hd_http_request_is_get(HdHttpRequest *req);
 /* Percent-decoded, valid UTF-8, no control characters, starts with '/'. */
 const char *hd_http_request_get_path(HdHttpRequest *req);
+/* The path as the client split it: the parts between its '/' (after the leading one), each
+ * percent-decoded on its own with the same rules, so that an encoded "%2F" stays inside its
+ * segment ("/v1/usb/0403:6001:A1%2FB" is "v1", "usb", "0403:6001:A1/B"). NULL-terminated;
+ * route on these, never on the decoded path split again. */
+const char *const *hd_http_request_get_segments(HdHttpRequest *req);
 /* Decoded query parameters (the last of a repeated name), or NULL when there are none. */
 GHashTable *hd_http_request_get_query(HdHttpRequest *req);
 /* The first value of header @name (case-insensitive) or NULL. */

@@ -110,5 +110,16 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
                 }
                 hd_mdev_body_clear(&m);
         }
+        for (int create = 0; create <= 1; create++) {
+                HdNpivBody n;
+                g_autoptr(GError) e = NULL;
+                gboolean ok = hd_body_parse_npiv(o, create, &n, &e);
+                check_error(ok, e);
+                if (ok) {
+                        assert_no_null_member(o);
+                        g_assert_true(!create || (n.parent && !strchr(n.parent, '/')));
+                }
+                hd_npiv_body_clear(&n);
+        }
         return 0;
 }

@@ -263,6 +263,14 @@ char *hd_npiv_wwn_format(guint64 wwn, char *buf)
         return buf;
 }
 
+guint64 hd_npiv_wwn_generate(void)
+{
+        guint64 r = ((guint64)g_random_int() << 32 | g_random_int()) & G_GUINT64_CONSTANT(0xfffffffff);
+
+        /* NAA 5, OUI 00:1a:4a (as libvirt makes them for QEMU), 36 random bits, never 0 */
+        return G_GUINT64_CONSTANT(0x5001a4a) << 36 | (r ? r : 1);
+}
+
 /* The value of a name attribute ("0x2100..."), 0 when absent or unreadable. */
 static guint64 wwn_value(const char *s)
 {

@@ -64,6 +64,10 @@ GPtrArray *hd_fc_vport_list(HdCtx *ctx, GError **error);
  * error ("--wwpn"). */
 gboolean hd_npiv_wwn_parse(const char *text, const char *what, guint64 *out, GError **error);
 
+/* A random WWN for a vport whose caller gives none: IEEE registered (NAA 5) under the OUI
+ * 00:1a:4a, as libvirt generates them for QEMU, with 36 random bits ("0x5001a4a......"). */
+guint64 hd_npiv_wwn_generate(void);
+
 /* "0x2001001122334455" into @buf (19 bytes). */
 char *hd_npiv_wwn_format(guint64 wwn, char *buf);
 
