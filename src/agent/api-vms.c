@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "strarray.h"
 
 /* ---- the record of devices moved for VMs (vm-record.h) ------------------------------------ */
 
@@ -41,14 +42,6 @@ static GPtrArray *recorded_devices(HdCtx *ctx, const char *vm)
         g_autoptr(HdVmRecord) r = hd_vm_record_get(ctx, vm);
 
         return r ? g_ptr_array_ref(r->devices) : g_ptr_array_new_with_free_func(g_free);
-}
-
-static void add_unique(GPtrArray *list, const char *name)
-{
-        for (guint i = 0; i < list->len; i++)
-                if (strcmp(list->pdata[i], name) == 0)
-                        return;
-        g_ptr_array_add(list, g_strdup(name));
 }
 
 /* ---- per-VM serialization ----------------------------------------------------------------- */
@@ -392,7 +385,7 @@ static gboolean detach_for(HdAgent *agent, HdCtx *ctx, const char *vm, GArray *t
 
         /* A VM that stopped on its own keeps the record of what was moved for it before. */
         for (guint i = 0; i < previous->len; i++)
-                add_unique(intent, previous->pdata[i]);
+                hd_str_array_add_unique(intent, previous->pdata[i]);
         if (!save_vf_net(ctx, to_detach, error))
                 return FALSE;
         if (!hd_vm_record_set(ctx, vm, HD_VM_RECORD_STARTING, intent, &local)) {
@@ -421,9 +414,9 @@ static gboolean detach_for(HdAgent *agent, HdCtx *ctx, const char *vm, GArray *t
                         g_ptr_array_add(moved, g_strdup(d->name));
         }
         for (guint i = 0; i < previous->len; i++)
-                add_unique(record, previous->pdata[i]);
+                hd_str_array_add_unique(record, previous->pdata[i]);
         for (guint i = 0; i < moved->len; i++)
-                add_unique(record, moved->pdata[i]);
+                hd_str_array_add_unique(record, moved->pdata[i]);
         if (hd_vm_record_set(ctx, vm, HD_VM_RECORD_STARTED, record, &local))
                 return TRUE;
         /* V1: a device may not stay moved without a record that gives it back. */
