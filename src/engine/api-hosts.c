@@ -355,6 +355,12 @@ void hd_api_route_hosts(HdEngine *e, HdHttpRequest *req, char **seg, guint n)
                         return hd_api_check_query(req, NULL) ? add_host_call(e, req) : (void)0;
                 return hd_api_bad_method(req, "GET, POST");
         }
+        if (n == 5 && strcmp(seg[2], "devices") == 0 &&
+            hd_api_route_sriov(e, req, seg[1], seg[3], seg[4]))
+                return;
+        if (n == 5)
+                return hd_http_respond_error(req, HD_HTTP_NOT_FOUND, "not-found",
+                                             "no such endpoint %s", hd_http_request_get_path(req));
         /* only devices takes a parameter (list_inventory checks it) */
         if (!(n == 3 && strcmp(seg[2], "devices") == 0) && !hd_api_check_query(req, NULL))
                 return;

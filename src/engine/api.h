@@ -74,7 +74,7 @@ gboolean hd_api_not_modified(HdEngine *e, HdHttpRequest *req, HdEtagScope scope,
                              const char *host_id);
 
 /* ---- resources ---- */
-/* /v1/hosts... (@seg: the path's segments after /v1/, @n of them, 1..3) */
+/* /v1/hosts... (@seg: the path's segments after /v1/, @n of them, 1..3 or 5) */
 void hd_api_route_hosts(HdEngine *e, HdHttpRequest *req, char **seg, guint n);
 /* /v1/vms... (api-vms.c; @n 1..4) */
 void hd_api_route_vms(HdEngine *e, HdHttpRequest *req, char **seg, guint n);
@@ -85,6 +85,10 @@ void hd_api_respond_host(HdEngine *e, HdHttpRequest *req, guint status, const ch
 /* /v1/hosts/{id}/{maintenance,reboot,activate,kernel-args} (api-hostlife.c): FALSE when
  * @what is none of them. */
 gboolean hd_api_route_hostlife(HdEngine *e, HdHttpRequest *req, const char *id, const char *what);
+/* /v1/hosts/{id}/devices/{address}/{sriov,vf-net} (api-sriov.c): FALSE when @what is
+ * neither. */
+gboolean hd_api_route_sriov(HdEngine *e, HdHttpRequest *req, const char *host_id,
+                            const char *address, const char *what);
 /* GET /v1/events */
 void hd_api_list_events(HdEngine *e, HdHttpRequest *req);
 /* Answer every suspended GET /v1/events (an event was written, or the engine stops). */

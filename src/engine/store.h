@@ -449,6 +449,11 @@ gboolean hd_store_host_mdev_apply(HdStore *store, const char *host_id, const cha
  * from the host's inventory. NOT_FOUND without the host. */
 GPtrArray *hd_store_host_mdev_types(HdStore *store, const char *host_id, GError **error);
 
+/* ---- SR-IOV (store-sqlite-sriov.c) ---- */
+/* The host's devices held by engine VMs (requested or placeholders, whatever their state):
+ * address -> the VM's name. NOT_FOUND without the host. */
+GHashTable *hd_store_host_device_users(HdStore *store, const char *host_id, GError **error);
+
 /* ---- filtered pages and collection ETags (store-sqlite-query.c) ---- */
 
 /* Filters of hd_store_devices_list(); NULL / -1 for "any". */
