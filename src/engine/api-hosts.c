@@ -289,6 +289,7 @@ static void list_mdev(HdEngine *e, HdHttpRequest *req, const char *id)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(GPtrArray) types = NULL;
+        g_autoptr(GPtrArray) leftovers = NULL;
         g_autoptr(HdHost) h = NULL;
         g_autoptr(JsonBuilder) b = json_builder_new();
         const char *parent = NULL;
@@ -298,7 +299,9 @@ static void list_mdev(HdEngine *e, HdHttpRequest *req, const char *id)
         h = hd_store_host_get(e->store, id, &error);
         if (h)
                 types = hd_store_host_mdev_types(e->store, id, &error);
-        if (!types)
+        if (types)
+                leftovers = hd_store_host_mdev_leftovers(e->store, id, &error);
+        if (!types || !leftovers)
                 return hd_api_respond_gerror(req, error);
         json_builder_begin_object(b);
         hd_api_add_string(b, "host_id", h->id);
@@ -336,6 +339,21 @@ static void list_mdev(HdEngine *e, HdHttpRequest *req, const char *id)
         }
         if (parent) {
                 json_builder_end_array(b);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        /* mdevs of deleted VMs still to be removed (api-mdev-leftover.c) */
+        json_builder_set_member_name(b, "leftovers");
+        json_builder_begin_array(b);
+        for (guint i = 0; leftovers && i < leftovers->len; i++) {
+                const HdMdevLeftover *l = leftovers->pdata[i];
+                json_builder_begin_object(b);
+                hd_api_add_string(b, "uuid", l->uuid);
+                hd_api_add_string(b, "parent", l->parent);
+                hd_api_add_string(b, "type", l->type);
+                hd_api_add_string(b, "vm_name", l->vm_name);
+                hd_api_add_string(b, "since", l->since);
+                hd_api_add_string(b, "last_error", l->last_error);
                 json_builder_end_object(b);
         }
         json_builder_end_array(b);

@@ -216,6 +216,9 @@ static void delete_vm(HdEngine *e, HdHttpRequest *req, const char *id)
                 hd_sync_agent_call(e->sync, vm->host_id, "DELETE", path, NULL, ignore_reply, NULL);
         }
         hd_engine_event(e, hd_api_caller(req), "vm.remove", object, "ok", "deleted");
+        /* mdevs whose removal had failed are leftovers now: removed now or at the next sync */
+        if (vm->host_id)
+                hd_engine_mdev_leftovers_retry(e, vm->host_id, TRUE);
         hd_http_respond_empty(req, 204);
 }
 
@@ -314,6 +317,8 @@ static void remove_mdev(HdEngine *e, HdHttpRequest *req, const char *id, const c
                 return hd_api_refuse(e, req, "vm.mdevs.remove", object, error);
         hd_engine_event(e, hd_api_caller(req), "vm.mdevs.remove", object, "ok", uuid);
         forget_if_unpinned(e, id, before);
+        if (before && before->host_id)
+                hd_engine_mdev_leftovers_retry(e, before->host_id, TRUE);
         respond_vm(e, req, HD_HTTP_OK, id);
 }
 
@@ -1079,6 +1084,7 @@ void hd_engine_vms_host_synced(const char *host_id, gpointer user_data)
         g_autoptr(GError) error = NULL;
         Reconcile *r;
 
+        hd_engine_mdev_leftovers_retry(e, host_id, FALSE);
         if (!hd_store_host_has_vms(e->store, host_id, &error)) {
                 if (error)
                         hd_engine_log(e, "warning", "host %s: %s", host_id, error->message);
