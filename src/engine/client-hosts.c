@@ -810,6 +810,8 @@ const HdClientCommand hd_client_host_commands[] = {
     {"refresh", hosts_refresh, "Read the host's inventory from its agent again"},
     {"devices", hosts_devices, "The host's PCI devices, filtered"},
     {"groups", hosts_groups, "The host's IOMMU groups"},
+    {"sriov", hd_client_hosts_sriov, "An SR-IOV PF's VFs; change the VF count"},
+    {"mdev", hd_client_hosts_mdev, "The host's mediated device types and capacity"},
     {"kernel-args", hosts_kernel_args, "Kernel command line: show, plan, --apply"},
     {"maintenance", hosts_maintenance, "Put a host in maintenance (no VM may run)"},
     {"reboot", hosts_reboot, "Reboot a host in maintenance"},

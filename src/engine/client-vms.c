@@ -413,6 +413,8 @@ const HdClientCommand hd_client_vm_commands[] = {
     {"delete", vms_delete, "Delete a VM (only while down)"},
     {"add-device", vms_add_device, "Give a VM host devices (pins it to their host)"},
     {"remove-device", vms_remove_device, "Take a host device from a VM"},
+    {"add-mdev", hd_client_vms_add_mdev, "Give a VM a mediated device of a type"},
+    {"remove-mdev", hd_client_vms_remove_mdev, "Take a mediated device from a VM"},
     {"start", vms_start, "Start a VM on its host"},
     {"stop", vms_stop, "Shut a VM down"},
     {"destroy", vms_destroy, "Power a VM off at once"},

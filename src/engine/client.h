@@ -162,3 +162,8 @@ void hd_client_table_print_free(HdClientTable *t);
 extern const HdClientCommand hd_client_host_commands[];   /* client-hosts.c, NULL-terminated */
 extern const HdClientCommand hd_client_vm_commands[];     /* client-vms.c */
 int hd_client_events(HdClient *c, int argc, char **argv); /* client-events.c */
+/* client-sriov.c: hosts sriov, hosts mdev, vms add-mdev, vms remove-mdev */
+int hd_client_hosts_sriov(HdClient *c, int argc, char **argv);
+int hd_client_hosts_mdev(HdClient *c, int argc, char **argv);
+int hd_client_vms_add_mdev(HdClient *c, int argc, char **argv);
+int hd_client_vms_remove_mdev(HdClient *c, int argc, char **argv);
