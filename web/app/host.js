@@ -9,6 +9,7 @@ import {subscribe, debounce} from './feed.js';
 import {statusLabel, passthroughText, rebootRequired, args} from './hostinfo.js';
 import {hostActions} from './hostactions.js';
 import {kernelTab} from './kernel.js';
+import {sriovTab} from './hostsriov.js';
 
 const ROW = 36; // px: one device row (portal.css .hd-vrow)
 
@@ -46,6 +47,8 @@ export function hostPage(el, id, tab, ctx) {
     renderHeader();
     if (tab === 'devices') {
       if (renderDevices) renderDevices(); else devicesTab();
+    } else if (tab === 'sriov') {
+      sriovTab(body, host, ctx, show, () => load());
     } else if (tab === 'kernel') {
       if (kernelUpdate) kernelUpdate(host);
       else kernelUpdate = kernelTab(body, host, ctx, () => load());
@@ -67,7 +70,7 @@ export function hostPage(el, id, tab, ctx) {
         h('a', {href: `#/events/host/${hid}`, class: 'hd-events-link'}, `Events of ${host.name}`)),
       banner(),
       h('div', {class: 'pf-v6-c-tabs', role: 'navigation', 'aria-label': 'Host sections'},
-        h('ul', {class: 'pf-v6-c-tabs__list', role: 'tablist'}, tabLink('general', 'General'), tabLink('devices', 'Host devices'), tabLink('kernel', 'Kernel')))]);
+        h('ul', {class: 'pf-v6-c-tabs__list', role: 'tablist'}, tabLink('general', 'General'), tabLink('devices', 'Host devices'), tabLink('sriov', 'SR-IOV and mdev'), tabLink('kernel', 'Kernel')))]);
   }
 
   // rebooting: until the agent answers with a new boot; reboot required: configured != running

@@ -1,6 +1,6 @@
 // The portal's shell: who is logged in (GET /v1/session), the page frame (masthead, navigation)
-// and the routes, all in the URL fragment: #/hosts, #/hosts/ID/general|devices|kernel, #/vms,
-// #/vms/ID/general|devices, #/events.
+// and the routes, all in the URL fragment: #/hosts, #/hosts/ID/general|devices|sriov|kernel,
+// #/vms, #/vms/ID/general|devices|mdevs, #/events.
 import {api} from './api.js';
 import {h, clear, button} from './dom.js';
 import {startFeed, stopFeed} from './feed.js';

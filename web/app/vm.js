@@ -9,6 +9,7 @@ import {h, clear, rerender, append, button, alert, select, label} from './dom.js
 import {subscribe, debounce} from './feed.js';
 import {openModal} from './modal.js';
 import {editVm} from './vmedit.js';
+import {vmMdevTab} from './vmmdev.js';
 
 const stateColor = {down: 'grey', starting: 'blue', running: 'green', stopping: 'orange'};
 const stateText = {down: 'Down', starting: 'Starting', running: 'Running', stopping: 'Stopping'};
@@ -102,7 +103,7 @@ export function vmPage(el, id, tab, ctx) {
       return;
     }
     rerender(header, renderHeader);
-    clear(body).append(tab === 'devices' ? devicesTab() : general());
+    clear(body).append(tab === 'devices' ? devicesTab() : tab === 'mdevs' ? vmMdevTab(vm, ctx, show, () => load()) : general());
   }
 
   function renderHeader() {
@@ -121,7 +122,7 @@ export function vmPage(el, id, tab, ctx) {
         alert('danger', 'Hardware changed: starting is refused', `${vm.hardware_changed}. Re-add the device (Add host devices) or remove it.`)) : null,
       vm.last_error ? h('div', {class: 'hd-banner'}, alert('warning', 'Last error', vm.last_error)) : null,
       h('div', {class: 'pf-v6-c-tabs', role: 'navigation', 'aria-label': 'VM sections'},
-        h('ul', {class: 'pf-v6-c-tabs__list', role: 'tablist'}, tabLink('general', 'General'), tabLink('devices', 'Host devices')))]);
+        h('ul', {class: 'pf-v6-c-tabs__list', role: 'tablist'}, tabLink('general', 'General'), tabLink('devices', 'Host devices'), tabLink('mdevs', 'Mediated devices')))]);
   }
 
   function general() {
