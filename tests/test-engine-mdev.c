@@ -610,6 +610,45 @@ static void test_leftover(void)
                     hd_et_has_event(env.engine->url, env.viewer, "host.mdev.leftover", "ok"));
         }
         await_available(&env, "mtty", "mtty-1", 22);
+        /* an mdev removed from a VM that is down while it is still on the host: a leftover
+         * too, removed by the engine's timer once nothing holds it */
+        {
+                g_autofree char *vm2 = vm_create(&env, "term2");
+                g_autofree char *u2 = vm_add_mdev(&env, vm2, "mtty-1", FALSE);
+                g_autofree char *path = g_strconcat("/mdevs/", u2, NULL);
+                g_autofree char *link = g_strconcat("sys/bus/mdev/devices/", u2, "/iommu_group", NULL);
+                g_autofree char *group_path = NULL;
+                g_autofree char *target = NULL;
+                g_autofree char *group = NULL;
+                g_autofree char *dev = NULL;
+
+                {
+                        g_auto(HdEtReply) r = vm_do(&env, "POST", vm2, "/start", NULL);
+                        g_assert_cmpuint(r.status, ==, 200);
+                }
+                group_path = hd_test_path(env.fx, link);
+                target = g_file_read_link(group_path, NULL);
+                g_assert_nonnull(target);
+                group = g_path_get_basename(target);
+                dev = g_strconcat("/dev/vfio/", group, NULL);
+                g_assert_cmpint(symlink(dev, fd), ==, 0);
+                {
+                        g_auto(HdEtReply) s = vm_do(&env, "POST", vm2, "/stop", NULL);
+                        g_auto(HdEtReply) d = vm_do(&env, "DELETE", vm2, path, NULL);
+                        g_assert_cmpuint(s.status, ==, 200);
+                        g_assert_cmpuint(d.status, ==, 200);
+                        g_assert_cmpuint(
+                            json_array_get_length(json_object_get_array_member(hd_et_obj(&d), "mdevs")),
+                            ==, 0);
+                }
+                await_leftovers(&env, 1, TRUE);
+                g_assert_cmpint(unlink(fd), ==, 0);
+                await_leftovers(&env, 0, FALSE);
+                {
+                        g_autofree char *agent_side = agent_mdev_parent(&env, u2);
+                        g_assert_null(agent_side);
+                }
+        }
         env_teardown(&env);
 }
 
