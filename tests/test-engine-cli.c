@@ -1897,8 +1897,7 @@ static void test_sriov(void)
                 assert_rc(&r, 0);
                 g_assert_cmpint(json_object_get_int_member(run_obj(&r), "totalvfs"), ==, 64);
                 g_assert_cmpuint(
-                    json_array_get_length(json_object_get_array_member(run_obj(&r), "vfs")), ==,
-                    4);
+                    json_array_get_length(json_object_get_array_member(run_obj(&r), "vfs")), ==, 4);
         }
         {
                 g_auto(CliRun) r = CLI(e, w->admin, "hosts", "sriov", "node1", "18:00.0",
@@ -1919,21 +1918,22 @@ static void test_sriov(void)
                 assert_failed(&r, 2, "at most 64", "invalid-argument");
         }
         {
-                g_auto(CliRun) a = CLI(e, w->admin, "hosts", "sriov", "node1", "18:00.0",
-                                       "--autoprobe", "maybe");
+                g_auto(CliRun) a =
+                    CLI(e, w->admin, "hosts", "sriov", "node1", "18:00.0", "--autoprobe", "maybe");
                 g_auto(CliRun) p =
                     CLI(e, w->admin, "hosts", "sriov", "node1", "18:00.0", "--persist");
-                g_auto(CliRun) v = CLI(e, w->viewer, "hosts", "sriov", "node1", "18:00.0",
-                                       "--numvfs", "2");
+                g_auto(CliRun) v =
+                    CLI(e, w->viewer, "hosts", "sriov", "node1", "18:00.0", "--numvfs", "2");
                 assert_failed(&a, 2, "yes or no", NULL);
                 assert_failed(&p, 2, "--numvfs", NULL);
                 assert_rc(&v, 3);
         }
         /* a VF given to a VM: the count is refused, naming the VM */
         {
-                g_auto(CliRun) c = CLI(e, w->admin, "vms", "create", "nfv1", "--memory", "1024", "--vcpus", "1");
-                g_auto(CliRun) d = CLI(e, w->admin, "vms", "add-device", "nfv1", "--host", "node1",
-                                       "18:01.0");
+                g_auto(CliRun) c =
+                    CLI(e, w->admin, "vms", "create", "nfv1", "--memory", "1024", "--vcpus", "1");
+                g_auto(CliRun) d =
+                    CLI(e, w->admin, "vms", "add-device", "nfv1", "--host", "node1", "18:01.0");
                 g_auto(CliRun) r = CLI(e, w->admin, "hosts", "sriov", "node1", "18:00.0",
                                        "--numvfs", "2", "--json");
                 g_auto(CliRun) s = CLI(e, w->viewer, "hosts", "sriov", "node1", "18:00.0");
@@ -1976,14 +1976,15 @@ static void test_mdev(void)
                 g_assert_nonnull(strstr(r.out, "i915-GVTg_V5_4"));
                 assert_rc(&j, 0);
                 g_assert_cmpuint(
-                    json_array_get_length(json_object_get_array_member(run_obj(&j), "parents")),
-                    ==, 2);
+                    json_array_get_length(json_object_get_array_member(run_obj(&j), "parents")), ==,
+                    2);
                 g_assert_cmpuint(
                     json_array_get_length(json_object_get_array_member(run_obj(&j), "leftovers")),
                     ==, 0);
         }
         {
-                g_auto(CliRun) c = CLI(e, w->admin, "vms", "create", "term1", "--memory", "1024", "--vcpus", "1");
+                g_auto(CliRun) c =
+                    CLI(e, w->admin, "vms", "create", "term1", "--memory", "1024", "--vcpus", "1");
                 g_auto(CliRun) r = CLI(e, w->admin, "vms", "add-mdev", "term1", "node1", "mtty-1",
                                        "--no-display", "--json");
                 JsonArray *a;

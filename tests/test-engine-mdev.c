@@ -551,7 +551,8 @@ static void test_leftover(void)
         }
         /* QEMU (pid 4242 of the fixture) holds the new mdev's group open */
         {
-                g_autofree char *link = g_strconcat("sys/bus/mdev/devices/", u, "/iommu_group", NULL);
+                g_autofree char *link =
+                    g_strconcat("sys/bus/mdev/devices/", u, "/iommu_group", NULL);
                 g_autofree char *group_path = hd_test_path(env.fx, link);
                 g_autofree char *target = g_file_read_link(group_path, NULL);
                 g_autofree char *group = NULL;
@@ -588,8 +589,8 @@ static void test_leftover(void)
                 g_assert_cmpstr(json_object_get_string_member(l, "vm_name"), ==, "term1");
                 g_assert_nonnull(strstr(json_object_get_string_member(l, "last_error"), "4242"));
                 g_assert_cmpstr(agent_side, ==, "mtty");
-                g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "host.mdev.leftover",
-                                              "failed"));
+                g_assert_true(
+                    hd_et_has_event(env.engine->url, env.viewer, "host.mdev.leftover", "failed"));
         }
         /* the agent goes away; QEMU lets go meanwhile; the agent is back at another address */
         hd_et_proc_stop(env.agent, SIGTERM);
@@ -616,7 +617,8 @@ static void test_leftover(void)
                 g_autofree char *vm2 = vm_create(&env, "term2");
                 g_autofree char *u2 = vm_add_mdev(&env, vm2, "mtty-1", FALSE);
                 g_autofree char *path = g_strconcat("/mdevs/", u2, NULL);
-                g_autofree char *link = g_strconcat("sys/bus/mdev/devices/", u2, "/iommu_group", NULL);
+                g_autofree char *link =
+                    g_strconcat("sys/bus/mdev/devices/", u2, "/iommu_group", NULL);
                 g_autofree char *group_path = NULL;
                 g_autofree char *target = NULL;
                 g_autofree char *group = NULL;
@@ -637,9 +639,9 @@ static void test_leftover(void)
                         g_auto(HdEtReply) d = vm_do(&env, "DELETE", vm2, path, NULL);
                         g_assert_cmpuint(s.status, ==, 200);
                         g_assert_cmpuint(d.status, ==, 200);
-                        g_assert_cmpuint(
-                            json_array_get_length(json_object_get_array_member(hd_et_obj(&d), "mdevs")),
-                            ==, 0);
+                        g_assert_cmpuint(json_array_get_length(
+                                             json_object_get_array_member(hd_et_obj(&d), "mdevs")),
+                                         ==, 0);
                 }
                 await_leftovers(&env, 1, TRUE);
                 g_assert_cmpint(unlink(fd), ==, 0);

@@ -86,7 +86,8 @@ static guint engine_vf_count(Env *env, const char *pf)
         a = json_object_get_array_member(hd_et_obj(&r), "devices");
         for (guint i = 0; i < json_array_get_length(a); i++) {
                 JsonObject *d = json_array_get_object_element(a, i);
-                if (json_object_has_member(d, "physfn") && !json_object_get_null_member(d, "physfn") &&
+                if (json_object_has_member(d, "physfn") &&
+                    !json_object_get_null_member(d, "physfn") &&
                     strcmp(json_object_get_string_member(d, "physfn"), pf) == 0)
                         n++;
         }
@@ -145,9 +146,13 @@ static void test_sriov(void)
         }
         /* bodies checked here; a count above the total is the agent's 400 with its words */
         {
-                const char *bad[] = {"{}", "{\"numvfs\": -1}", "{\"numvfs\": \"4\"}",
-                                     "{\"numvfs\": 2, \"vfs\": 2}", "{\"autoprobe\": 1}",
-                                     "{\"numvfs\": 2, \"timeout\": 0}", NULL};
+                const char *bad[] = {"{}",
+                                     "{\"numvfs\": -1}",
+                                     "{\"numvfs\": \"4\"}",
+                                     "{\"numvfs\": 2, \"vfs\": 2}",
+                                     "{\"autoprobe\": 1}",
+                                     "{\"numvfs\": 2, \"timeout\": 0}",
+                                     NULL};
                 for (const char *const *b = bad; *b; b++) {
                         g_auto(HdEtReply) r = dev_call(&env, "POST", PF, "sriov", *b, env.admin);
                         hd_et_assert_error(&r, 400, "invalid-argument");
@@ -160,8 +165,8 @@ static void test_sriov(void)
                     dev_call(&env, "POST", PF, "sriov", "{\"numvfs\": 2}", env.viewer);
                 hd_et_assert_reason(&r, 400, "invalid-argument", "at most 64");
                 hd_et_assert_error(&v, 403, "forbidden");
-                g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "host.sriov.set",
-                                              "refused"));
+                g_assert_true(
+                    hd_et_has_event(env.engine->url, env.viewer, "host.sriov.set", "refused"));
         }
         /* a dry run plans, changes nothing */
         {
@@ -176,9 +181,8 @@ static void test_sriov(void)
         g_assert_cmpuint(engine_vf_count(&env, PF), ==, 4);
         /* the change: the agent's report, and the engine lists the 8 VFs */
         {
-                g_auto(HdEtReply) r =
-                    dev_call(&env, "POST", PF, "sriov", "{\"numvfs\": 8, \"autoprobe\": false}",
-                             env.admin);
+                g_auto(HdEtReply) r = dev_call(&env, "POST", PF, "sriov",
+                                               "{\"numvfs\": 8, \"autoprobe\": false}", env.admin);
                 JsonObject *o;
 
                 g_assert_cmpuint(r.status, ==, 200);
@@ -213,15 +217,15 @@ static void test_in_use(void)
         env_setup(&env, "sriov-server");
         await_vf_count(&env, PF, 4);
         {
-                g_auto(HdEtReply) r =
-                    hd_et_call(env.engine->url, "POST", "/v1/vms", "{\"name\": \"nfv1\"}", env.admin);
+                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "POST", "/v1/vms",
+                                                 "{\"name\": \"nfv1\"}", env.admin);
                 g_assert_cmpuint(r.status, ==, 201);
                 vm = g_strdup(json_object_get_string_member(hd_et_obj(&r), "id"));
         }
         devices = g_strconcat("/v1/vms/", vm, "/devices", NULL);
         {
-                g_autofree char *body =
-                    g_strdup_printf("{\"host_id\": \"%s\", \"addresses\": [\"" VF0 "\"]}", env.host);
+                g_autofree char *body = g_strdup_printf(
+                    "{\"host_id\": \"%s\", \"addresses\": [\"" VF0 "\"]}", env.host);
                 g_auto(HdEtReply) r = hd_et_call(env.engine->url, "POST", devices, body, env.admin);
                 g_assert_cmpuint(r.status, ==, 200);
         }
@@ -232,9 +236,9 @@ static void test_in_use(void)
                 g_assert_cmpstr(json_object_get_string_member(vf0, "address"), ==, VF0);
                 g_assert_cmpstr(json_object_get_string_member(vf0, "vm"), ==, "nfv1");
         }
-        for (const char *const *b = (const char *const[]){"{\"numvfs\": 2}",
-                                                           "{\"numvfs\": 0, \"dry_run\": true}",
-                                                           NULL};
+        for (const char *const *b =
+                 (const char *const[]){"{\"numvfs\": 2}", "{\"numvfs\": 0, \"dry_run\": true}",
+                                       NULL};
              *b; b++) {
                 g_auto(HdEtReply) r = dev_call(&env, "POST", PF, "sriov", *b, env.admin);
                 hd_et_assert_reason(&r, 409, "in-use", "VM nfv1");
@@ -281,11 +285,18 @@ static void test_vf_net(void)
                                 "ens1f0");
         }
         {
-                const char *bad[] = {"{}", "{\"vlan\": 5000}", "{\"qos\": 8}", "{\"mac\": null}",
-                                     "{\"link_state\": \"up\"}", "{\"trust\": 1}",
-                                     "{\"dry_run\": true}", "{\"speed\": 1}", NULL};
+                const char *bad[] = {"{}",
+                                     "{\"vlan\": 5000}",
+                                     "{\"qos\": 8}",
+                                     "{\"mac\": null}",
+                                     "{\"link_state\": \"up\"}",
+                                     "{\"trust\": 1}",
+                                     "{\"dry_run\": true}",
+                                     "{\"speed\": 1}",
+                                     NULL};
                 for (const char *const *b = bad; *b; b++) {
-                        g_auto(HdEtReply) r = dev_call(&env, "PUT", NIC_VF0, "vf-net", *b, env.admin);
+                        g_auto(HdEtReply) r =
+                            dev_call(&env, "PUT", NIC_VF0, "vf-net", *b, env.admin);
                         hd_et_assert_error(&r, 400, "invalid-argument");
                 }
         }

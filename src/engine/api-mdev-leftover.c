@@ -13,13 +13,13 @@
  * the parent's shared capacity for good. So the VM goes, the mdev becomes a leftover listed
  * with the host's capacity (GET /v1/hosts/{id}/mdev "leftovers", with the last failure), and
  * the engine removes it right away, again at the syncs of that host (a long poll's new
- * generation, a reconnect, POST /v1/hosts/{id}/refresh) and every HD_ENGINE_MDEV_LEFTOVER_SECONDS while the
- * host is up or in maintenance (a process letting go of an mdev moves nothing the sync would
- * see), until the agent removed it or answers that it has no such mdev. A leftover is tried at
- * most every HD_ENGINE_MDEV_LEFTOVER_SECONDS but right after the delete: a refusal moves the agent's generation
- * (it does not know what a failure left), which wakes the sync, which would otherwise try
- * again at once, and again. Audit rows "host.mdev.leftover": failed when the reason changes
- * (not at every try), ok when it is gone.
+ * generation, a reconnect, POST /v1/hosts/{id}/refresh) and every HD_ENGINE_MDEV_LEFTOVER_SECONDS
+ * while the host is up or in maintenance (a process letting go of an mdev moves nothing the sync
+ * would see), until the agent removed it or answers that it has no such mdev. A leftover is tried
+ * at most every HD_ENGINE_MDEV_LEFTOVER_SECONDS but right after the delete: a refusal moves the
+ * agent's generation (it does not know what a failure left), which wakes the sync, which would
+ * otherwise try again at once, and again. Audit rows "host.mdev.leftover": failed when the reason
+ * changes (not at every try), ok when it is gone.
  */
 #include "config.h"
 
@@ -27,7 +27,6 @@
 
 #include "api.h"
 #include "vms.h"
-
 
 typedef struct {
         HdEngine *e;
@@ -53,13 +52,11 @@ static void on_removed(guint status, GBytes *body, const GError *error, gpointer
         g_autofree char *message = NULL;
         gboolean gone = status == 200 || status == 404;
 
-
         if (error && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
                 return removal_free(r); /* the engine stops: the next one retries */
         if (!gone) {
                 g_autofree char *agent = error ? NULL : hd_api_agent_error_message(body);
-                message = error ? g_strdup_printf("the agent cannot be reached: %s",
-                                                  error->message)
+                message = error ? g_strdup_printf("the agent cannot be reached: %s", error->message)
                           : agent ? g_strdup_printf("the agent answered %u: %s", status, agent)
                                   : g_strdup_printf("the agent answered HTTP %u", status);
         }
@@ -74,16 +71,15 @@ static void on_removed(guint status, GBytes *body, const GError *error, gpointer
                                 status == 200 ? "removed from the host"
                                               : "the host no longer has it");
         else if (g_strcmp0(message, r->last_error) != 0)
-                hd_engine_event(r->e, "engine", "host.mdev.leftover", r->object, "failed",
-                                message);
+                hd_engine_event(r->e, "engine", "host.mdev.leftover", r->object, "failed", message);
         removal_free(r);
 }
 
 void hd_engine_mdev_leftovers_retry(HdEngine *e, const char *host_id, gboolean now)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GPtrArray) leftovers =
-            hd_store_mdev_leftovers_due(e->store, host_id, now ? 0 : HD_ENGINE_MDEV_LEFTOVER_SECONDS, &error);
+        g_autoptr(GPtrArray) leftovers = hd_store_mdev_leftovers_due(
+            e->store, host_id, now ? 0 : HD_ENGINE_MDEV_LEFTOVER_SECONDS, &error);
 
         if (!leftovers) {
                 if (!g_error_matches(error, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND))
@@ -99,8 +95,8 @@ void hd_engine_mdev_leftovers_retry(HdEngine *e, const char *host_id, gboolean n
                 r->host_id = g_strdup(host_id);
                 r->uuid = g_strdup(l->uuid);
                 r->last_error = g_strdup(l->last_error);
-                r->object = g_strdup_printf("host %s mdev %s (%s on %s, of deleted VM %s)",
-                                            host_id, l->uuid, l->type, l->parent, l->vm_name);
+                r->object = g_strdup_printf("host %s mdev %s (%s on %s, of deleted VM %s)", host_id,
+                                            l->uuid, l->type, l->parent, l->vm_name);
                 hd_sync_agent_call(e->sync, host_id, "POST", path, "{}", on_removed, r);
         }
 }

@@ -114,7 +114,7 @@ static void respond_agent_failure(Call *c, gboolean audit, guint status, GBytes 
 
         if (!refusal) {
                 g_autofree char *why =
-                    error ? g_strdup_printf("the agent cannot be reached: %s", error->message)
+                    error     ? g_strdup_printf("the agent cannot be reached: %s", error->message)
                     : message ? g_strdup_printf("the agent answered %u: %s", status, message)
                               : g_strdup_printf("the agent answered HTTP %u", status);
                 if (audit)
@@ -129,7 +129,7 @@ static void respond_agent_failure(Call *c, gboolean audit, guint status, GBytes 
                      strcmp(code, "invalid-argument") == 0 || strcmp(code, "not-found") == 0))
                 out_code = code;
         else
-                out_code = status == 404 ? "not-found"
+                out_code = status == 404   ? "not-found"
                            : status == 409 ? "refused"
                                            : "invalid-argument";
         if (audit)
@@ -193,8 +193,7 @@ static void on_sriov_get(guint status, GBytes *body, const GError *error, gpoint
                         continue;
                 vf = json_node_get_object(vn);
                 vm = json_object_has_member(vf, "address")
-                         ? g_hash_table_lookup(users,
-                                               json_object_get_string_member(vf, "address"))
+                         ? g_hash_table_lookup(users, json_object_get_string_member(vf, "address"))
                          : NULL;
                 if (vm)
                         json_object_set_string_member(vf, "vm", vm);
@@ -243,8 +242,7 @@ static gboolean get_int(JsonObject *o, const char *name, gint64 min, gint64 max,
         return TRUE;
 }
 
-static gboolean get_enum(JsonObject *o, const char *name, const char *const *values,
-                         GError **error)
+static gboolean get_enum(JsonObject *o, const char *name, const char *const *values, GError **error)
 {
         JsonNode *n = json_object_get_member(o, name);
         g_autofree char *list = NULL;
@@ -261,13 +259,12 @@ static gboolean get_enum(JsonObject *o, const char *name, const char *const *val
 /* The VF count body: checked, and copied for the agent. */
 static gboolean sriov_body(JsonObject *o, Call *c, GError **error)
 {
-        static const char *const known[] = {"numvfs", "autoprobe", "persist", "dry_run",
-                                            "timeout", NULL};
+        static const char *const known[] = {"numvfs",  "autoprobe", "persist",
+                                            "dry_run", "timeout",   NULL};
         int autoprobe, persist, dry_run;
         gint64 timeout;
 
-        if (!hd_http_body_check_members(o, known, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                                        error) ||
+        if (!hd_http_body_check_members(o, known, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, error) ||
             !get_int(o, "numvfs", 0, 65535, &c->numvfs, error) ||
             !get_bool(o, "autoprobe", &autoprobe, error) ||
             !get_bool(o, "persist", &persist, error) || !get_bool(o, "dry_run", &dry_run, error) ||
@@ -297,13 +294,13 @@ static void on_sriov_set(guint status, GBytes *body, const GError *error, gpoint
                 respond_agent_failure(c, TRUE, status, body, error);
                 return call_finish(c);
         }
-        what = g_strdup_printf("%s VFs %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT "%s",
-                               c->dry_run ? "planned:" : "done:",
-                               int_member(o, "numvfs_before", -1), int_member(o, "numvfs", -1),
-                               json_object_has_member(o, "changed") &&
-                                       !json_object_get_boolean_member(o, "changed")
-                                   ? " (no change)"
-                                   : "");
+        what = g_strdup_printf(
+            "%s VFs %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT "%s",
+            c->dry_run ? "planned:" : "done:", int_member(o, "numvfs_before", -1),
+            int_member(o, "numvfs", -1),
+            json_object_has_member(o, "changed") && !json_object_get_boolean_member(o, "changed")
+                ? " (no change)"
+                : "");
         hd_engine_event(c->e, c->actor, c->action, c->object, "ok", what);
         /* the VFs came or went: the engine's device list follows now, not at the next poll */
         if (!c->dry_run)
@@ -403,18 +400,16 @@ static void sriov_set(HdEngine *e, HdHttpRequest *req, const char *host_id, cons
 
 static gboolean vf_net_body(JsonObject *o, Call *c, GError **error)
 {
-        static const char *const known[] = {"mac",      "vlan",       "qos",
-                                            "vlan_proto", "spoofchk", "trust",
-                                            "link_state", "min_tx_rate", "max_tx_rate",
-                                            "dry_run",  NULL};
+        static const char *const known[] = {"mac",         "vlan",    "qos",        "vlan_proto",
+                                            "spoofchk",    "trust",   "link_state", "min_tx_rate",
+                                            "max_tx_rate", "dry_run", NULL};
         static const char *const protos[] = {"802.1Q", "802.1ad", NULL};
         static const char *const states[] = {"auto", "enable", "disable", NULL};
         JsonNode *mac = json_object_get_member(o, "mac");
         gint64 v;
         int b;
 
-        if (!hd_http_body_check_members(o, known, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                                        error) ||
+        if (!hd_http_body_check_members(o, known, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, error) ||
             !get_int(o, "vlan", 0, 4095, &v, error) || !get_int(o, "qos", 0, 7, &v, error) ||
             !get_int(o, "min_tx_rate", 0, G_MAXINT32, &v, error) ||
             !get_int(o, "max_tx_rate", 0, G_MAXINT32, &v, error) ||

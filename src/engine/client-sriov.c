@@ -40,10 +40,10 @@ static void print_pf(JsonObject *pf)
         hd_client_kv("autoprobe", hd_client_bool_text(pf, "drivers_autoprobe", "yes", "no"));
         if (ab && JSON_NODE_HOLDS_OBJECT(ab)) {
                 g_autofree char *n = hd_client_int_text(json_node_get_object(ab), "numvfs");
-                g_autofree char *text = g_strdup_printf(
-                    "%s VFs, autoprobe %s", n,
-                    hd_client_bool_text(json_node_get_object(ab), "drivers_autoprobe", "yes",
-                                        "no"));
+                g_autofree char *text =
+                    g_strdup_printf("%s VFs, autoprobe %s", n,
+                                    hd_client_bool_text(json_node_get_object(ab),
+                                                        "drivers_autoprobe", "yes", "no"));
                 hd_client_kv("at boot", text);
         } else {
                 hd_client_kv("at boot", "as the kernel makes it (not persisted)");
@@ -60,8 +60,8 @@ static void print_pf(JsonObject *pf)
                         g_autofree char *grp = hd_client_int_text(vf, "iommu_group");
                         const char *drv = hd_client_str(vf, "driver");
                         const char *vm = hd_client_str(vf, "vm");
-                        hd_client_table_add(t, (const char *const[]){addr, drv ? drv : "-", grp,
-                                                                     vm ? vm : "-"});
+                        hd_client_table_add(
+                            t, (const char *const[]){addr, drv ? drv : "-", grp, vm ? vm : "-"});
                 }
                 hd_client_table_print_free(t);
         }
@@ -79,8 +79,7 @@ int hd_client_hosts_sriov(HdClient *c, int argc, char **argv)
             {"autoprobe", 0, 0, G_OPTION_ARG_STRING, &autoprobe,
              "Whether the kernel binds drivers to new VFs (no for VFs meant for vfio-pci)",
              "yes|no"},
-            {"persist", 0, 0, G_OPTION_ARG_NONE, &persist, "Make the same VFs at every boot",
-             NULL},
+            {"persist", 0, 0, G_OPTION_ARG_NONE, &persist, "Make the same VFs at every boot", NULL},
             {"dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run,
              "Show the writes the change would make, change nothing", NULL},
             {NULL},
@@ -164,9 +163,8 @@ int hd_client_hosts_sriov(HdClient *c, int argc, char **argv)
                         gboolean changed = json_object_has_member(o, "changed") &&
                                            json_object_get_boolean_member(o, "changed");
                         printf("PF %s on host %s: %s%s VFs (%s before), autoprobe %s%s\n", pf,
-                               argv[1], dry_run ? "would have " : (changed ? "" : "already "),
-                               now, before,
-                               hd_client_bool_text(o, "drivers_autoprobe", "yes", "no"),
+                               argv[1], dry_run ? "would have " : (changed ? "" : "already "), now,
+                               before, hd_client_bool_text(o, "drivers_autoprobe", "yes", "no"),
                                json_object_has_member(o, "persisted") &&
                                        json_object_get_boolean_member(o, "persisted")
                                    ? ", at every boot"
@@ -206,8 +204,8 @@ int hd_client_hosts_mdev(HdClient *c, int argc, char **argv)
         if (json_array_get_length(parents) == 0)
                 printf("host %s has no mediated device parents\n", argv[1]);
         else
-                t = hd_client_table_new(5, (const char *const[]){"PARENT", "TYPE", "NAME",
-                                                                 "AVAILABLE", "INSTANCES"});
+                t = hd_client_table_new(
+                    5, (const char *const[]){"PARENT", "TYPE", "NAME", "AVAILABLE", "INSTANCES"});
         for (guint i = 0; t && i < json_array_get_length(parents); i++) {
                 JsonObject *p = json_array_get_object_element(parents, i);
                 JsonArray *types = json_object_get_array_member(p, "types");
@@ -216,10 +214,10 @@ int hd_client_hosts_mdev(HdClient *c, int argc, char **argv)
                         g_autofree char *avail = hd_client_int_text(ty, "available_instances");
                         g_autofree char *inst = hd_client_int_text(ty, "instances");
                         const char *name = hd_client_str(ty, "name");
-                        hd_client_table_add(t, (const char *const[]){
-                                                   hd_client_str(p, "parent"),
-                                                   hd_client_str(ty, "type"), name ? name : "-",
-                                                   avail, inst});
+                        hd_client_table_add(t,
+                                            (const char *const[]){hd_client_str(p, "parent"),
+                                                                  hd_client_str(ty, "type"),
+                                                                  name ? name : "-", avail, inst});
                 }
         }
         if (t)
@@ -252,8 +250,8 @@ static int print_vm_mdevs(HdClient *c, JsonNode *v, const char *vm, const char *
                 JsonObject *m = json_array_get_object_element(a, i);
                 const char *parent = hd_client_str(m, "parent");
                 printf("  mdev %s  %s%s%s%s\n", hd_client_str(m, "uuid"), hd_client_str(m, "type"),
-                       hd_client_bool_text(m, "display", "", " (no display)"),
-                       parent ? " on " : "", parent ? parent : "");
+                       hd_client_bool_text(m, "display", "", " (no display)"), parent ? " on " : "",
+                       parent ? parent : "");
         }
         return HD_CLIENT_EXIT_OK;
 }
