@@ -152,6 +152,7 @@ static void test_sriov(void)
                                      "{\"numvfs\": 2, \"vfs\": 2}",
                                      "{\"autoprobe\": 1}",
                                      "{\"numvfs\": 2, \"timeout\": 0}",
+                                     "{\"numvfs\": 2, \"timeout\": 3600}",
                                      NULL};
                 for (const char *const *b = bad; *b; b++) {
                         g_auto(HdEtReply) r = dev_call(&env, "POST", PF, "sriov", *b, env.admin);

@@ -256,8 +256,11 @@ static gboolean get_enum(JsonObject *o, const char *name, const char *const *val
         return invalid(error, "\"%s\" must be one of %s", name, list);
 }
 
-/* The VF count body: checked, and copied for the agent. */
-static gboolean sriov_body(JsonObject *o, Call *c, GError **error)
+/* The VF count body: checked, and copied for the agent with a "timeout" within the time the
+ * engine waits for an agent's answer (@max_timeout): a count write still waiting for a VF's
+ * user after it is the agent's 409 busy naming the user, which the caller must get, not the
+ * engine's own timeout. */
+static gboolean sriov_body(JsonObject *o, Call *c, guint max_timeout, GError **error)
 {
         static const char *const known[] = {"numvfs",  "autoprobe", "persist",
                                             "dry_run", "timeout",   NULL};
@@ -268,14 +271,23 @@ static gboolean sriov_body(JsonObject *o, Call *c, GError **error)
             !get_int(o, "numvfs", 0, 65535, &c->numvfs, error) ||
             !get_bool(o, "autoprobe", &autoprobe, error) ||
             !get_bool(o, "persist", &persist, error) || !get_bool(o, "dry_run", &dry_run, error) ||
-            !get_int(o, "timeout", 1, 3600, &timeout, error))
+            !get_int(o, "timeout", 1, max_timeout, &timeout, error))
                 return FALSE;
         if (c->numvfs < 0 && autoprobe < 0)
                 return invalid(error, "give \"numvfs\" (the VF count wanted), \"autoprobe\", or "
                                       "both, e.g. {\"numvfs\": 4, \"autoprobe\": false}");
         c->dry_run = dry_run == 1;
         {
-                g_autoptr(JsonNode) n = json_node_init_object(json_node_alloc(), o);
+                g_autoptr(JsonObject) copy = json_object_new();
+                g_autoptr(JsonNode) n = NULL;
+                g_autoptr(GList) names = json_object_get_members(o);
+
+                for (GList *l = names; l; l = l->next)
+                        json_object_set_member(copy, l->data,
+                                               json_node_copy(json_object_get_member(o, l->data)));
+                if (timeout < 0)
+                        json_object_set_int_member(copy, "timeout", max_timeout);
+                n = json_node_init_object(json_node_alloc(), copy);
                 c->body = json_to_string(n, FALSE);
         }
         return TRUE;
@@ -379,7 +391,7 @@ static void sriov_set(HdEngine *e, HdHttpRequest *req, const char *host_id, cons
         if (!h)
                 return hd_api_refuse(e, req, "host.sriov.set", object, error);
         c = call_new(e, req, host_id, address, "host.sriov.set");
-        if (!sriov_body(o, c, &error)) {
+        if (!sriov_body(o, c, e->opts.poll_wait + 10, &error)) {
                 hd_api_refuse(e, req, c->action, c->object, error);
                 return call_free(c);
         }
