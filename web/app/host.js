@@ -260,7 +260,7 @@ export function hostPage(el, id, tab, ctx) {
   el.append(h('section', {class: 'pf-v6-c-page__main-section'}, header, msg, body));
   const reload = debounce(load, 100);
   const unsubscribe = subscribe((events) => {
-    if (events.some((ev) => (ev.object && ev.object.includes(id)) || (tab === 'devices' && ev.action.startsWith('vm.')))) reload();
+    if (events.some((ev) => (ev.object && ev.object.includes(id)) || ((tab === 'devices' || tab === 'sriov') && ev.action.startsWith('vm.')))) reload();
   });
   ctx.onCleanup(() => { gone = true; unsubscribe(); });
   load();
