@@ -2007,6 +2007,13 @@ static void test_mdev(void)
                 g_assert_nonnull(strstr(r.out, "mtty-1 (no display)"));
         }
         {
+                g_auto(CliRun) r = CLI(e, w->viewer, "vms", "show", "term1");
+                g_autofree char *line = g_strdup_printf("mtty-1 %s (no display)", uuid);
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, line));
+                g_assert_nonnull(strstr(r.out, "i915-GVTg_V5_4"));
+        }
+        {
                 g_auto(CliRun) t =
                     CLI(e, w->admin, "vms", "add-mdev", "term1", "node1", "nvidia-999", "--json");
                 g_auto(CliRun) h = CLI(e, w->admin, "vms", "add-mdev", "term1", "node9", "mtty-1");

@@ -32,6 +32,19 @@ static void print_vm(JsonObject *v)
                 hd_client_kv("hardware changed", hd_client_str(v, "hardware_changed"));
         if (hd_client_str(v, "last_error"))
                 hd_client_kv("last error", hd_client_str(v, "last_error"));
+        {
+                JsonNode *mn = json_object_get_member(v, "mdevs");
+                JsonArray *mdevs = mn && JSON_NODE_HOLDS_ARRAY(mn) ? json_node_get_array(mn) : NULL;
+                for (guint i = 0; mdevs && i < json_array_get_length(mdevs); i++) {
+                        JsonObject *m = json_array_get_object_element(mdevs, i);
+                        const char *parent = hd_client_str(m, "parent");
+                        g_autofree char *text = g_strdup_printf(
+                            "%s %s%s%s%s", hd_client_str(m, "type"), hd_client_str(m, "uuid"),
+                            hd_client_bool_text(m, "display", "", " (no display)"),
+                            parent ? " on " : "", parent ? parent : "");
+                        hd_client_kv("mdev", text);
+                }
+        }
         if (!devs || json_array_get_length(devs) == 0) {
                 hd_client_kv("host devices", "none");
                 return;
