@@ -2452,13 +2452,13 @@ static void test_vm_mdev(void)
         daemon_stop(d);
 }
 
-/* The "holder" of an in_use answer, in the error object and beside it. */
+/* The "holder" of an in-use answer, in the error object and beside it. */
 static void assert_in_use(const Reply *r, const char *holder)
 {
         g_autoptr(JsonNode) root = NULL;
         JsonObject *o;
 
-        assert_error(r, 409, "in_use");
+        assert_error(r, 409, "in-use");
         o = body_object(r, &root);
         g_assert_cmpstr(json_object_get_string_member(o, "holder"), ==, holder);
         g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(o, "error"),
@@ -2507,7 +2507,7 @@ static void test_usb_encoded_spec(void)
 
 /* A VM's USB devices (POST /v1/vms "usb"): the grammar checked at define (400), the device
  * not needed then; at start the spec is resolved to the device there is now (replugged: its
- * new device number), an absent one is 409 device_absent, a hub or the only keyboard is
+ * new device number), an absent one is 409 device-absent, a hub or the only keyboard is
  * refused unless force passes it (never a hub); one owner per host, by spec or by device. */
 static void test_vm_usb(void)
 {
@@ -2586,7 +2586,7 @@ static void test_vm_usb(void)
         g_assert_cmpuint(r.status, ==, 200);
         reply_clear(&r);
         r = request(d, "POST", "/v1/vms/gone/start", NULL);
-        assert_error(&r, 409, "device_absent");
+        assert_error(&r, 409, "device-absent");
         {
                 g_autoptr(JsonNode) keep = NULL;
                 g_assert_nonnull(strstr(error_message(&r, &keep), "dead:beef"));
@@ -2678,7 +2678,7 @@ static void test_vm_usb(void)
 }
 
 /* A VM's SCSI LUNs (POST /v1/vms "scsi"): by WWID or by-id name (H:C:T:L is 400), resolved to
- * H:C:T:L at start; absent 409 device_absent; the root disk never, LVM unless forced; one
+ * H:C:T:L at start; absent 409 device-absent; the root disk never, LVM unless forced; one
  * owner per LUN unless both are shareable. */
 static void test_vm_scsi(void)
 {
@@ -2752,7 +2752,7 @@ static void test_vm_scsi(void)
         g_assert_cmpuint(r.status, ==, 200);
         reply_clear(&r);
         r = request(d, "POST", "/v1/vms/gone/start", NULL);
-        assert_error(&r, 409, "device_absent");
+        assert_error(&r, 409, "device-absent");
         reply_clear(&r);
         r = request(d, "POST", "/v1/vms",
                     "{\"name\": \"root\", \"scsi\": [{\"wwid\": \"naa.5000c500a1b2c3d0\", "

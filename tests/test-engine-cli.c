@@ -17,6 +17,8 @@
  *                              end (usb-desk): specs, verdicts, the one-owner refusal
  *   /engine-cli/workflow       the README's whole workflow from the shell: kernel tab,
  *                              maintenance, reboot, activate, a VM with the GPU, start, stop
+ *   /engine-cli/sriov          hosts sriov (sriov-server): show, change, refusals' exit codes
+ *   /engine-cli/mdev           hosts mdev, vms add-mdev / remove-mdev (mdev-host)
  *   /engine-cli/contract       the lifecycle, kernel-args and vms subcommands against a fake
  *                              engine (SoupServer in a thread) that answers as api13.md's
  *                              contract says: the requests they send and what they print
@@ -1873,7 +1875,7 @@ static void test_contract(void)
 
 /* hosts usb|scsi and vms add-usb|remove-usb|add-scsi|remove-scsi end to end (usb-desk: two FTDI
  * adapters told apart by serial, a hub, the only keyboard): the tables with the specs and
- * verdicts, --json the API's documents, the one-owner refusal (exit 3, in_use), a device
+ * verdicts, --json the API's documents, the one-owner refusal (exit 3, in-use), a device
  * number refused as usage (exit 2), removal by number. */
 static void test_usbscsi(void)
 {
@@ -1948,7 +1950,7 @@ static void test_usbscsi(void)
                 /* one owner: exit 3, the owner named */
                 g_auto(CliRun) r = CLI(e, w->admin, "vms", "add-usb", "build", "desk1",
                                        "0403:6001:A10K7XYZ", "--json");
-                assert_failed(&r, 3, "VM lab's", "in_use");
+                assert_failed(&r, 3, "VM lab's", "in-use");
         }
         {
                 g_auto(CliRun) r = CLI(e, w->admin, "vms", "add-usb", "build", "desk1", "1:4");
@@ -2003,6 +2005,171 @@ static void test_usbscsi(void)
         world_free(w);
 }
 
+/* hosts sriov: the PF with its VFs, a change (dry run, then made) with --json and in words,
+ * the refusals' exit codes (a count above the total: 2; a VF a VM has: 3 in-use). */
+static void test_sriov(void)
+{
+        World *w = world_new_on("sriov-server");
+        const char *e = w->engine->url;
+
+        {
+                g_auto(CliRun) r =
+                    CLI(e, w->admin, "hosts", "add", "node1", "--agent-url", w->agent->url,
+                        "--agent-token-file", w->agent_token_file, "--wait", "--json");
+                assert_rc(&r, 0);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "sriov", "node1", "18:00.0");
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, "4 of 64"));
+                g_assert_nonnull(strstr(r.out, "0000:18:01.0"));
+                g_assert_nonnull(strstr(r.out, "iavf"));
+        }
+        {
+                g_auto(CliRun) r =
+                    CLI(e, w->viewer, "hosts", "sriov", "node1", "0000:18:00.0", "--json");
+                assert_rc(&r, 0);
+                g_assert_cmpint(json_object_get_int_member(run_obj(&r), "totalvfs"), ==, 64);
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(run_obj(&r), "vfs")), ==, 4);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "hosts", "sriov", "node1", "18:00.0",
+                                       "--numvfs", "6", "--dry-run", "--json");
+                assert_rc(&r, 0);
+                g_assert_true(json_object_get_boolean_member(run_obj(&r), "dry_run"));
+                g_assert_cmpint(json_object_get_int_member(run_obj(&r), "numvfs"), ==, 6);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "hosts", "sriov", "node1", "18:00.0",
+                                       "--numvfs", "6", "--autoprobe", "no");
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, "6 VFs (4 before), autoprobe no"));
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "hosts", "sriov", "node1", "18:00.0",
+                                       "--numvfs", "100", "--json");
+                assert_failed(&r, 2, "at most 64", "invalid-argument");
+        }
+        {
+                g_auto(CliRun) a =
+                    CLI(e, w->admin, "hosts", "sriov", "node1", "18:00.0", "--autoprobe", "maybe");
+                g_auto(CliRun) p =
+                    CLI(e, w->admin, "hosts", "sriov", "node1", "18:00.0", "--persist");
+                g_auto(CliRun) v =
+                    CLI(e, w->viewer, "hosts", "sriov", "node1", "18:00.0", "--numvfs", "2");
+                assert_failed(&a, 2, "yes or no", NULL);
+                assert_failed(&p, 2, "--numvfs", NULL);
+                assert_rc(&v, 3);
+        }
+        /* a VF given to a VM: the count is refused, naming the VM */
+        {
+                g_auto(CliRun) c =
+                    CLI(e, w->admin, "vms", "create", "nfv1", "--memory", "1024", "--vcpus", "1");
+                g_auto(CliRun) d =
+                    CLI(e, w->admin, "vms", "add-device", "nfv1", "--host", "node1", "18:01.0");
+                g_auto(CliRun) r = CLI(e, w->admin, "hosts", "sriov", "node1", "18:00.0",
+                                       "--numvfs", "2", "--json");
+                g_auto(CliRun) s = CLI(e, w->viewer, "hosts", "sriov", "node1", "18:00.0");
+                assert_rc(&c, 0);
+                assert_rc(&d, 0);
+                assert_failed(&r, 3, "VM nfv1", "in-use");
+                assert_rc(&s, 0);
+                g_assert_nonnull(strstr(s.out, "nfv1"));
+        }
+        world_free(w);
+}
+
+/* hosts mdev, vms add-mdev, vms remove-mdev on the mdev-host topology. */
+static void test_mdev(void)
+{
+        World *w = world_new_on("mdev-host");
+        const char *e = w->engine->url;
+        g_autofree char *uuid = NULL;
+
+        {
+                g_auto(CliRun) r =
+                    CLI(e, w->admin, "hosts", "add", "node1", "--agent-url", w->agent->url,
+                        "--agent-token-file", w->agent_token_file, "--wait", "--json");
+                assert_rc(&r, 0);
+        }
+        /* the sync may still be on its first read of the agent's mdev document */
+        for (guint i = 0; i < 300; i++) {
+                g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "mdev", "node1");
+                assert_rc(&r, 0);
+                if (strstr(r.out, "mtty-1"))
+                        break;
+                g_usleep(100 * 1000);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "mdev", "node1");
+                g_auto(CliRun) j = CLI(e, w->viewer, "hosts", "mdev", "node1", "--json");
+                assert_rc(&r, 0);
+                g_assert_true(g_str_has_prefix(r.out, "PARENT"));
+                g_assert_nonnull(strstr(r.out, "Single port serial"));
+                g_assert_nonnull(strstr(r.out, "i915-GVTg_V5_4"));
+                assert_rc(&j, 0);
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(run_obj(&j), "parents")), ==,
+                    2);
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(run_obj(&j), "leftovers")),
+                    ==, 0);
+        }
+        {
+                g_auto(CliRun) c =
+                    CLI(e, w->admin, "vms", "create", "term1", "--memory", "1024", "--vcpus", "1");
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "add-mdev", "term1", "node1", "mtty-1",
+                                       "--no-display", "--json");
+                JsonArray *a;
+                JsonObject *m;
+                assert_rc(&c, 0);
+                assert_rc(&r, 0);
+                a = json_object_get_array_member(run_obj(&r), "mdevs");
+                g_assert_cmpuint(json_array_get_length(a), ==, 1);
+                m = json_array_get_object_element(a, 0);
+                g_assert_cmpstr(json_object_get_string_member(m, "type"), ==, "mtty-1");
+                g_assert_false(json_object_get_boolean_member(m, "display"));
+                uuid = g_strdup(json_object_get_string_member(m, "uuid"));
+        }
+        {
+                g_auto(CliRun) r =
+                    CLI(e, w->admin, "vms", "add-mdev", "term1", "node1", "i915-GVTg_V5_4");
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, "mdev of type i915-GVTg_V5_4 on host node1 added"));
+                g_assert_nonnull(strstr(r.out, uuid));
+                g_assert_nonnull(strstr(r.out, "mtty-1 (no display)"));
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->viewer, "vms", "show", "term1");
+                g_autofree char *line = g_strdup_printf("mtty-1 %s (no display)", uuid);
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, line));
+                g_assert_nonnull(strstr(r.out, "i915-GVTg_V5_4"));
+        }
+        {
+                g_auto(CliRun) t =
+                    CLI(e, w->admin, "vms", "add-mdev", "term1", "node1", "nvidia-999", "--json");
+                g_auto(CliRun) h = CLI(e, w->admin, "vms", "add-mdev", "term1", "node9", "mtty-1");
+                g_auto(CliRun) u = CLI(e, w->admin, "vms", "add-mdev", "term1", "node1");
+                assert_failed(&t, 3, "offers no mediated device type", "refused");
+                assert_rc(&h, 4);
+                assert_rc(&u, 2);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "remove-mdev", "term1", uuid, "--json");
+                g_auto(CliRun) again = CLI(e, w->admin, "vms", "remove-mdev", "term1", uuid);
+                g_auto(CliRun) bad = CLI(e, w->admin, "vms", "remove-mdev", "term1", "nope");
+                assert_rc(&r, 0);
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(run_obj(&r), "mdevs")), ==,
+                    1);
+                assert_failed(&again, 4, uuid, NULL);
+                assert_rc(&bad, 2);
+        }
+        world_free(w);
+}
+
 int main(int argc, char **argv)
 {
         hd_et_init(&argc, &argv);
@@ -2011,8 +2178,10 @@ int main(int argc, char **argv)
         g_test_add_func("/engine-cli/etags", test_etags);
         g_test_add_func("/engine-cli/filters", test_filters);
         g_test_add_func("/engine-cli/vms", test_vms);
-        g_test_add_func("/engine-cli/usbscsi", test_usbscsi);
         g_test_add_func("/engine-cli/workflow", test_workflow);
         g_test_add_func("/engine-cli/contract", test_contract);
+        g_test_add_func("/engine-cli/usbscsi", test_usbscsi);
+        g_test_add_func("/engine-cli/sriov", test_sriov);
+        g_test_add_func("/engine-cli/mdev", test_mdev);
         return hd_et_run();
 }

@@ -12,6 +12,7 @@
 #include <libsoup/soup.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine-testlib.h"
 #include "http-testlib.h"
@@ -494,6 +495,165 @@ static void test_nvidia_one_type(void)
         env_teardown(&env);
 }
 
+/* The leftovers of GET /v1/hosts/{id}/mdev (NULL-safe: the answer asserted 200). */
+static JsonArray *engine_leftovers(HdEtReply *r, Env *env)
+{
+        g_autofree char *path = g_strconcat("/v1/hosts/", env->host, "/mdev", NULL);
+
+        *r = hd_et_call(env->engine->url, "GET", path, NULL, env->viewer);
+        g_assert_cmpuint(r->status, ==, 200);
+        return json_object_get_array_member(hd_et_obj(r), "leftovers");
+}
+
+/* Until the engine lists @n leftovers, the first with a last_error when @failed. */
+static void await_leftovers(Env *env, guint n, gboolean failed)
+{
+        g_autofree char *last = NULL;
+
+        for (guint i = 0; i < 300; i++) {
+                g_auto(HdEtReply) r = {0};
+                JsonArray *a = engine_leftovers(&r, env);
+                if (json_array_get_length(a) == n &&
+                    (!n || !failed ||
+                     !json_object_get_null_member(json_array_get_object_element(a, 0),
+                                                  "last_error")))
+                        return;
+                g_free(last);
+                last = g_strdup(r.body);
+                g_usleep(100 * 1000);
+        }
+        {
+                g_auto(HdEtReply) ev =
+                    hd_et_call(env->engine->url, "GET", "/v1/events?tail=20", NULL, env->viewer);
+                g_printerr("%s\n", ev.body);
+        }
+        g_error("the engine does not list %u leftover mdevs: %s", n, last);
+}
+
+/* A VM deleted while its mdev is still on the host (the removal after its stop was refused:
+ * a process holds the mdev open): the delete goes through, the mdev becomes a leftover of the
+ * host with the refusal, and the engine removes it at a later sync (here after the agent was
+ * unreachable and came back at another address), when nothing holds it any more. */
+static void test_leftover(void)
+{
+        Env env = {0};
+        g_autofree char *vm = NULL;
+        g_autofree char *u = NULL;
+        g_autofree char *fd = NULL;
+
+        env_setup(&env);
+        await_available(&env, "mtty", "mtty-1", 22);
+        vm = vm_create(&env, "term1");
+        u = vm_add_mdev(&env, vm, "mtty-1", FALSE);
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", vm, "/start", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        /* QEMU (pid 4242 of the fixture) holds the new mdev's group open */
+        {
+                g_autofree char *link =
+                    g_strconcat("sys/bus/mdev/devices/", u, "/iommu_group", NULL);
+                g_autofree char *group_path = hd_test_path(env.fx, link);
+                g_autofree char *target = g_file_read_link(group_path, NULL);
+                g_autofree char *group = NULL;
+                g_autofree char *dev = NULL;
+
+                g_assert_nonnull(target);
+                group = g_path_get_basename(target);
+                dev = g_strconcat("/dev/vfio/", group, NULL);
+                fd = hd_test_path(env.fx, "proc/4242/fd/9");
+                g_assert_cmpint(symlink(dev, fd), ==, 0);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", vm, "/stop", NULL);
+                g_autofree char *on = NULL;
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "state"), ==, "down");
+                /* still on the host: the removal was refused */
+                on = engine_mdev_parent(hd_et_obj(&r), u);
+                g_assert_cmpstr(on, ==, "mtty");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "DELETE", vm, "", NULL);
+                g_assert_cmpuint(r.status, ==, 204);
+        }
+        await_leftovers(&env, 1, TRUE);
+        {
+                g_auto(HdEtReply) r = {0};
+                JsonObject *l = json_array_get_object_element(engine_leftovers(&r, &env), 0);
+                g_autofree char *agent_side = agent_mdev_parent(&env, u);
+
+                g_assert_cmpstr(json_object_get_string_member(l, "uuid"), ==, u);
+                g_assert_cmpstr(json_object_get_string_member(l, "parent"), ==, "mtty");
+                g_assert_cmpstr(json_object_get_string_member(l, "type"), ==, "mtty-1");
+                g_assert_cmpstr(json_object_get_string_member(l, "vm_name"), ==, "term1");
+                g_assert_nonnull(strstr(json_object_get_string_member(l, "last_error"), "4242"));
+                g_assert_cmpstr(agent_side, ==, "mtty");
+                g_assert_true(
+                    hd_et_has_event(env.engine->url, env.viewer, "host.mdev.leftover", "failed"));
+        }
+        /* the agent goes away; QEMU lets go meanwhile; the agent is back at another address */
+        hd_et_proc_stop(env.agent, SIGTERM);
+        g_assert_cmpint(unlink(fd), ==, 0);
+        await_leftovers(&env, 1, TRUE);
+        env.agent = hd_et_agent_start(env.fx, "127.0.0.1:0");
+        {
+                g_autofree char *path = g_strconcat("/v1/hosts/", env.host, NULL);
+                g_autofree char *body = g_strdup_printf("{\"agent_url\": \"%s\"}", env.agent->url);
+                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "PATCH", path, body, env.admin);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        await_leftovers(&env, 0, FALSE);
+        {
+                g_autofree char *agent_side = agent_mdev_parent(&env, u);
+                g_assert_null(agent_side);
+                g_assert_true(
+                    hd_et_has_event(env.engine->url, env.viewer, "host.mdev.leftover", "ok"));
+        }
+        await_available(&env, "mtty", "mtty-1", 22);
+        /* an mdev removed from a VM that is down while it is still on the host: a leftover
+         * too, removed by the engine's timer once nothing holds it */
+        {
+                g_autofree char *vm2 = vm_create(&env, "term2");
+                g_autofree char *u2 = vm_add_mdev(&env, vm2, "mtty-1", FALSE);
+                g_autofree char *path = g_strconcat("/mdevs/", u2, NULL);
+                g_autofree char *link =
+                    g_strconcat("sys/bus/mdev/devices/", u2, "/iommu_group", NULL);
+                g_autofree char *group_path = NULL;
+                g_autofree char *target = NULL;
+                g_autofree char *group = NULL;
+                g_autofree char *dev = NULL;
+
+                {
+                        g_auto(HdEtReply) r = vm_do(&env, "POST", vm2, "/start", NULL);
+                        g_assert_cmpuint(r.status, ==, 200);
+                }
+                group_path = hd_test_path(env.fx, link);
+                target = g_file_read_link(group_path, NULL);
+                g_assert_nonnull(target);
+                group = g_path_get_basename(target);
+                dev = g_strconcat("/dev/vfio/", group, NULL);
+                g_assert_cmpint(symlink(dev, fd), ==, 0);
+                {
+                        g_auto(HdEtReply) s = vm_do(&env, "POST", vm2, "/stop", NULL);
+                        g_auto(HdEtReply) d = vm_do(&env, "DELETE", vm2, path, NULL);
+                        g_assert_cmpuint(s.status, ==, 200);
+                        g_assert_cmpuint(d.status, ==, 200);
+                        g_assert_cmpuint(json_array_get_length(
+                                             json_object_get_array_member(hd_et_obj(&d), "mdevs")),
+                                         ==, 0);
+                }
+                await_leftovers(&env, 1, TRUE);
+                g_assert_cmpint(unlink(fd), ==, 0);
+                await_leftovers(&env, 0, FALSE);
+                {
+                        g_autofree char *agent_side = agent_mdev_parent(&env, u2);
+                        g_assert_null(agent_side);
+                }
+        }
+        env_teardown(&env);
+}
+
 /* No capacity: a start is refused (409, nothing created); a type the host lacks, another
  * host, bad bodies are refused; removing the last mdev unpins the VM. */
 static void test_capacity_refusals(void)
@@ -629,5 +789,6 @@ int main(int argc, char **argv)
         g_test_add_func("/engine/mdev/placement", test_placement);
         g_test_add_func("/engine/mdev/capacity-refusals", test_capacity_refusals);
         g_test_add_func("/engine/mdev/nvidia-one-type", test_nvidia_one_type);
+        g_test_add_func("/engine/mdev/leftover", test_leftover);
         return hd_et_run();
 }

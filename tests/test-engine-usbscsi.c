@@ -6,7 +6,7 @@
  * a LIO LUN, an LVM disk): the read-through of each host's list with its verdicts, a VM's
  * devices by stable identity (the pin, the numbers, the one-owner rule across VMs naming the
  * owner, shareable LUNs, the refusals with their codes), the events and the VM's ETag, and the
- * define that carries them to the agent (start, the agent's in_use and device_absent). Waits
+ * define that carries them to the agent (start, the agent's in-use and device-absent). Waits
  * are bounded loops on the APIs; states are asserted, never durations.
  */
 #include "config.h"
@@ -263,7 +263,7 @@ static void test_assign(void)
         /* one owner: build is refused lab's adapter, naming lab */
         {
                 g_auto(HdEtReply) r = add_usb(&env, b, env.desk, FTDI1, NULL);
-                hd_et_assert_reason(&r, 409, "in_use", "VM lab's");
+                hd_et_assert_reason(&r, 409, "in-use", "VM lab's");
         }
         g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.usb.add", "refused"));
         {
@@ -300,7 +300,7 @@ static void test_assign(void)
                 g_assert_cmpstr(json_object_get_string_member(l, "wwid"), ==, TAPE);
                 g_assert_true(json_object_get_boolean_member(l, "shareable"));
                 g_assert_false(json_object_get_boolean_member(l, "readonly"));
-                hd_et_assert_reason(&r2, 409, "in_use", "VM backup's");
+                hd_et_assert_reason(&r2, 409, "in-use", "VM backup's");
                 g_assert_cmpuint(r3.status, ==, 200);
                 l = json_array_get_object_element(
                     json_object_get_array_member(hd_et_obj(&r3), "scsi"), 0);
@@ -387,8 +387,8 @@ static JsonObject *agent_vm_entry(HdEtReply *r, HdEtProc *agent, HdTestFixture *
 
 /* The define carries the VM's USB devices and LUNs (the contract's "usb" and "scsi"), the agent
  * resolves them at start and the VM runs; the agent's one-owner refusal (a device the engine
- * cannot tell is the same: another spec of it) and an unplugged device are answered 409 in_use
- * and device_absent with the agent's message, the VM down with last_error; removing the last
+ * cannot tell is the same: another spec of it) and an unplugged device are answered 409 in-use
+ * and device-absent with the agent's message, the VM down with last_error; removing the last
  * device forgets the definition on the agent. */
 static void test_start(void)
 {
@@ -434,7 +434,7 @@ static void test_start(void)
         }
         {
                 g_auto(HdEtReply) r = vm_do(&env, "POST", thief, "/start", NULL);
-                hd_et_assert_reason(&r, 409, "in_use", "refused to start it");
+                hd_et_assert_reason(&r, 409, "in-use", "refused to start it");
         }
         {
                 g_auto(HdEtReply) r = vm_do(&env, "GET", thief, "", NULL);
@@ -449,7 +449,7 @@ static void test_start(void)
         }
         {
                 g_auto(HdEtReply) r = vm_do(&env, "POST", ghost, "/start", NULL);
-                hd_et_assert_reason(&r, 409, "device_absent", "dead:beef");
+                hd_et_assert_reason(&r, 409, "device-absent", "dead:beef");
         }
         /* a LUN by WWID, shareable and read-only, resolved to its H:C:T:L */
         {

@@ -137,7 +137,7 @@ void hd_respond_builder(HdHttpRequest *msg, guint status, JsonBuilder *b);
 void hd_respond_error(HdHttpRequest *msg, guint status, const char *code, const char *format, ...)
     G_GNUC_PRINTF(4, 5);
 /* The error code an answer gives for @error: HD_ERROR's (hd_error_code_name()) or the agent's
- * own ("device_absent", "in_use"). */
+ * own ("device-absent", "in-use"). */
 const char *hd_respond_code_name(const GError *error);
 /* An HD_ERROR (or other) GError as its HTTP status and error code. */
 void hd_respond_gerror(HdHttpRequest *msg, const GError *error);
@@ -172,7 +172,7 @@ char *hd_agent_vm_holding(HdAgent *agent, const char *name);
 
 /* vm-usbscsi.c: the USB devices and SCSI LUNs of VMs (POST /v1/vms "usb" and "scsi"). */
 /* The agent's own refusals, answered 409 with their codes (respond.c): a device a VM names is
- * not on the host at its start ("device_absent"), another VM of this agent has it ("in_use",
+ * not on the host at its start ("device-absent"), another VM of this agent has it ("in-use",
  * with "holder": that VM). */
 #define HD_AGENT_ERROR (hd_agent_error_quark())
 GQuark hd_agent_error_quark(void);
@@ -180,7 +180,7 @@ typedef enum {
         HD_AGENT_ERROR_DEVICE_ABSENT,
         HD_AGENT_ERROR_IN_USE,
 } HdAgentError;
-/* Define VM @a->name with @spec, and keep its USB and SCSI specs with it, refused (in_use) when
+/* Define VM @a->name with @spec, and keep its USB and SCSI specs with it, refused (in-use) when
  * another VM has one of its devices. */
 gboolean hd_agent_vm_define_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, const HdVmArgs *a,
                                     const HdVmSpec *spec, GError **error);

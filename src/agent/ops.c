@@ -100,7 +100,7 @@ typedef struct {
         GDestroyNotify data_free;
         JsonBuilder *result;
         GError *error;
-        char *holder; /* the answer's "holder" (an in_use refusal) */
+        char *holder; /* the answer's "holder" (an in-use refusal) */
         gint64 started;
 } Op;
 

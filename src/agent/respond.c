@@ -63,7 +63,7 @@ G_DEFINE_QUARK(hd-agent-error-quark, hd_agent_error)
 const char *hd_respond_code_name(const GError *error)
 {
         if (error->domain == HD_AGENT_ERROR)
-                return error->code == HD_AGENT_ERROR_DEVICE_ABSENT ? "device_absent" : "in_use";
+                return error->code == HD_AGENT_ERROR_DEVICE_ABSENT ? "device-absent" : "in-use";
         return hd_error_code_name(error);
 }
 

@@ -24,18 +24,18 @@
  *
  * START (before the PCI devices are moved, so a refusal moves nothing): every spec is resolved
  * against the host as it is now (a replugged device is found at its new number); absent is
- * 409 device_absent naming the spec; the host's refusals are the library's (hd_usb_guest_check,
+ * 409 device-absent naming the spec; the host's refusals are the library's (hd_usb_guest_check,
  * hd_scsi_check: a hub, the only keyboard, mounted storage, the root disk, LVM, ...; 409) with
  * the entry's force and shareable passing what they pass; then the one-owner rule; then the
  * definition's USB and SCSI <hostdev> elements are replaced by the resolved ones and the
  * metadata gets the resolved numbers.
  *
- * ONE OWNER. Define and start are refused (409 in_use, "holder": the VM) when another domain
+ * ONE OWNER. Define and start are refused (409 in-use, "holder": the VM) when another domain
  * with this metadata names the same USB device (the same spec, a spec that resolves now to the
  * same device, or, while it runs, the device its last start resolved) or the same LUN (the
  * same WWID, the same LUN now, or the one it runs with), unless both entries of the LUN are
  * shareable. At start this comes before the host's verdicts: a device a VM of this agent holds
- * open is in_use naming it, not the library's "held". The check and the write that makes the new
+ * open is in-use naming it, not the library's "held". The check and the write that makes the new
  * owner visible (the metadata at define, the definition at start) run under agent->usbscsi_lock.
  */
 #include "config.h"
@@ -392,7 +392,7 @@ gboolean hd_agent_vm_define_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, co
 
 /* ---- start ----------------------------------------------------------------------------------- */
 
-/* The device @e names now among @devices (borrowed), or NULL: device_absent, or REFUSED for a
+/* The device @e names now among @devices (borrowed), or NULL: device-absent, or REFUSED for a
  * vendor:product several devices have (the host's state, not the request's grammar). */
 static HdUsbDevice *resolve_usb(HdCtx *ctx, const char *name, GPtrArray *devices, const UsbEntry *e,
                                 GError **error)
@@ -466,7 +466,7 @@ static gboolean check_usb(const char *name, HdUsbDevice *dev, UsbEntry *e, HdVmU
         return TRUE;
 }
 
-/* The LUN @e names now, or NULL: device_absent, or REFUSED (a WWID seen on several paths). */
+/* The LUN @e names now, or NULL: device-absent, or REFUSED (a WWID seen on several paths). */
 static HdScsiDevice *resolve_scsi(HdCtx *ctx, const char *name, const ScsiEntry *e, GError **error)
 {
         g_autoptr(GError) local = NULL;
@@ -527,7 +527,7 @@ static gboolean check_scsi(HdCtx *ctx, const char *name, const HdScsiDevice *dev
 }
 
 /* Under agent->usbscsi_lock: the one-owner rule first (a device another VM of this agent has
- * is in_use, whatever the host says of it: that VM may hold it open), then the host's
+ * is in-use, whatever the host says of it: that VM may hold it open), then the host's
  * verdicts, then the definition and the metadata. */
 static gboolean check_and_write(HdCtx *ctx, HdVirt *virt, const char *name, Entries *want,
                                 GPtrArray *usb_devices, GPtrArray *usb_devs, GPtrArray *luns,
@@ -576,7 +576,7 @@ gboolean hd_agent_vm_prepare_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, c
                 g_prefix_error(error, "cannot start VM %s: ", name);
                 return FALSE;
         }
-        /* every device where it is now: absent is device_absent, before anything else */
+        /* every device where it is now: absent is device-absent, before anything else */
         for (guint i = 0; i < want->usb->len; i++) {
                 HdUsbDevice *dev = resolve_usb(ctx, name, usb_devices,
                                                &g_array_index(want->usb, UsbEntry, i), error);

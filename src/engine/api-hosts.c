@@ -290,6 +290,7 @@ static void list_mdev(HdEngine *e, HdHttpRequest *req, const char *id)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(GPtrArray) types = NULL;
+        g_autoptr(GPtrArray) leftovers = NULL;
         g_autoptr(HdHost) h = NULL;
         g_autoptr(JsonBuilder) b = json_builder_new();
         const char *parent = NULL;
@@ -299,7 +300,9 @@ static void list_mdev(HdEngine *e, HdHttpRequest *req, const char *id)
         h = hd_store_host_get(e->store, id, &error);
         if (h)
                 types = hd_store_host_mdev_types(e->store, id, &error);
-        if (!types)
+        if (types)
+                leftovers = hd_store_host_mdev_leftovers(e->store, id, &error);
+        if (!types || !leftovers)
                 return hd_api_respond_gerror(req, error);
         json_builder_begin_object(b);
         hd_api_add_string(b, "host_id", h->id);
@@ -340,6 +343,21 @@ static void list_mdev(HdEngine *e, HdHttpRequest *req, const char *id)
                 json_builder_end_object(b);
         }
         json_builder_end_array(b);
+        /* mdevs of deleted VMs still to be removed (api-mdev-leftover.c) */
+        json_builder_set_member_name(b, "leftovers");
+        json_builder_begin_array(b);
+        for (guint i = 0; leftovers && i < leftovers->len; i++) {
+                const HdMdevLeftover *l = leftovers->pdata[i];
+                json_builder_begin_object(b);
+                hd_api_add_string(b, "uuid", l->uuid);
+                hd_api_add_string(b, "parent", l->parent);
+                hd_api_add_string(b, "type", l->type);
+                hd_api_add_string(b, "vm_name", l->vm_name);
+                hd_api_add_string(b, "since", l->since);
+                hd_api_add_string(b, "last_error", l->last_error);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
         json_builder_end_object(b);
         hd_api_respond_builder(req, HD_HTTP_OK, b);
 }
@@ -356,6 +374,12 @@ void hd_api_route_hosts(HdEngine *e, HdHttpRequest *req, char **seg, guint n)
                         return hd_api_check_query(req, NULL) ? add_host_call(e, req) : (void)0;
                 return hd_api_bad_method(req, "GET, POST");
         }
+        if (n == 5 && strcmp(seg[2], "devices") == 0 &&
+            hd_api_route_sriov(e, req, seg[1], seg[3], seg[4]))
+                return;
+        if (n == 5)
+                return hd_http_respond_error(req, HD_HTTP_NOT_FOUND, "not-found",
+                                             "no such endpoint %s", hd_http_request_get_path(req));
         /* only devices takes a parameter (list_inventory checks it) */
         if (!(n == 3 && strcmp(seg[2], "devices") == 0) && !hd_api_check_query(req, NULL))
                 return;

@@ -249,6 +249,9 @@ static void delete_vm(HdEngine *e, HdHttpRequest *req, const char *id)
                 hd_sync_agent_call(e->sync, vm->host_id, "DELETE", path, NULL, ignore_reply, NULL);
         }
         hd_engine_event(e, hd_api_caller(req), "vm.remove", object, "ok", "deleted");
+        /* mdevs whose removal had failed are leftovers now: removed now or at the next sync */
+        if (vm->host_id)
+                hd_engine_mdev_leftovers_retry(e, vm->host_id, TRUE);
         hd_http_respond_empty(req, 204);
 }
 
@@ -347,6 +350,8 @@ static void remove_mdev(HdEngine *e, HdHttpRequest *req, const char *id, const c
                 return hd_api_refuse(e, req, "vm.mdevs.remove", object, error);
         hd_engine_event(e, hd_api_caller(req), "vm.mdevs.remove", object, "ok", uuid);
         forget_if_unpinned(e, id, before);
+        if (before && before->host_id)
+                hd_engine_mdev_leftovers_retry(e, before->host_id, TRUE);
         respond_vm(e, req, HD_HTTP_OK, id);
 }
 
@@ -461,7 +466,7 @@ typedef struct {
         HdVmState end_to;  /* the end the removals lead to */
         char *end_failure;
         char *refused_code; /* the agent refused the define or start 409 for a USB device or
-                             * LUN: "in_use" or "device_absent", answered as such */
+                             * LUN: "in-use" or "device-absent", answered as such */
 } VmOp;
 
 static void op_free(VmOp *op)
@@ -513,13 +518,11 @@ static char *agent_refused_code(guint status, GBytes *body)
         if (en && JSON_NODE_HOLDS_OBJECT(en))
                 c = json_object_get_member(json_node_get_object(en), "code");
         else
-                c = en; /* {"error": "in_use", ...} */
+                c = en; /* {"error": "in-use", ...} */
         if (c && JSON_NODE_HOLDS_VALUE(c) && json_node_get_value_type(c) == G_TYPE_STRING)
                 code = json_node_get_string(c);
-        if (g_strcmp0(code, "in_use") == 0 || g_strcmp0(code, "in-use") == 0)
-                return g_strdup("in_use");
-        if (g_strcmp0(code, "device_absent") == 0 || g_strcmp0(code, "device-absent") == 0)
-                return g_strdup("device_absent");
+        if (g_strcmp0(code, "in-use") == 0 || g_strcmp0(code, "device-absent") == 0)
+                return g_strdup(code);
         return NULL;
 }
 
@@ -1273,6 +1276,7 @@ void hd_engine_vms_host_synced(const char *host_id, gpointer user_data)
         g_autoptr(GError) error = NULL;
         Reconcile *r;
 
+        hd_engine_mdev_leftovers_retry(e, host_id, FALSE);
         if (!hd_store_host_has_vms(e->store, host_id, &error)) {
                 if (error)
                         hd_engine_log(e, "warning", "host %s: %s", host_id, error->message);

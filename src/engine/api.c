@@ -115,7 +115,7 @@ guint hd_api_error_status(const GError *error, const char **code)
                         *code = "changed";
                         return HD_HTTP_PRECONDITION_FAILED;
                 case HD_STORE_ERROR_IN_USE:
-                        *code = "in_use";
+                        *code = "in-use";
                         return HD_HTTP_CONFLICT;
                 case HD_STORE_ERROR_FAILED:
                         break;
@@ -437,7 +437,7 @@ static void on_request(HdHttpRequest *req, gpointer user_data)
         if (n == 1 && strcmp(seg[0], "session") == 0)
                 return hd_engine_session_call(e, req, hd_http_request_get_data(req),
                                               caller_via_session(req));
-        if (n >= 1 && n <= 3 && strcmp(seg[0], "hosts") == 0)
+        if (((n >= 1 && n <= 3) || n == 5) && strcmp(seg[0], "hosts") == 0)
                 return hd_api_route_hosts(e, req, seg, n);
         if (n >= 1 && n <= 4 && strcmp(seg[0], "vms") == 0)
                 return hd_api_route_vms(e, req, seg, n);

@@ -21,7 +21,7 @@ void hd_api_respond_builder(HdHttpRequest *req, guint status, JsonBuilder *b);
 /* 405 with Allow: @allow. */
 void hd_api_bad_method(HdHttpRequest *req, const char *allow);
 /* The HTTP status and stable code of a store error (404 not-found, 409 exists / refused /
- * in_use,
+ * in-use,
  * 400 invalid-argument for G_IO_ERROR_INVALID_ARGUMENT, else 500 failed). */
 guint hd_api_error_status(const GError *error, const char **code);
 void hd_api_respond_gerror(HdHttpRequest *req, const GError *error);
@@ -75,7 +75,7 @@ gboolean hd_api_not_modified(HdEngine *e, HdHttpRequest *req, HdEtagScope scope,
                              const char *host_id);
 
 /* ---- resources ---- */
-/* /v1/hosts... (@seg: the path's segments after /v1/, @n of them, 1..3) */
+/* /v1/hosts... (@seg: the path's segments after /v1/, @n of them, 1..3 or 5) */
 void hd_api_route_hosts(HdEngine *e, HdHttpRequest *req, char **seg, guint n);
 /* /v1/vms... (api-vms.c; @n 1..4) */
 void hd_api_route_vms(HdEngine *e, HdHttpRequest *req, char **seg, guint n);
@@ -89,6 +89,10 @@ gboolean hd_api_route_hostlife(HdEngine *e, HdHttpRequest *req, const char *id, 
 /* GET /v1/hosts/{id}/usb and /scsi (api-host-usbscsi.c, @what "usb" or "scsi"): the agent's
  * answer read now, with the host's id. */
 void hd_api_host_usbscsi(HdEngine *e, HdHttpRequest *req, const char *id, const char *what);
+/* /v1/hosts/{id}/devices/{address}/{sriov,vf-net} (api-sriov.c): FALSE when @what is
+ * neither. */
+gboolean hd_api_route_sriov(HdEngine *e, HdHttpRequest *req, const char *host_id,
+                            const char *address, const char *what);
 /* GET /v1/events */
 void hd_api_list_events(HdEngine *e, HdHttpRequest *req);
 /* Answer every suspended GET /v1/events (an event was written, or the engine stops). */

@@ -812,6 +812,8 @@ const HdClientCommand hd_client_host_commands[] = {
     {"groups", hosts_groups, "The host's IOMMU groups"},
     {"usb", hd_client_hosts_usb, "The host's USB devices and their verdicts"},
     {"scsi", hd_client_hosts_scsi, "The host's SCSI LUNs and their verdicts"},
+    {"sriov", hd_client_hosts_sriov, "An SR-IOV PF's VFs; change the VF count"},
+    {"mdev", hd_client_hosts_mdev, "The host's mediated device types and capacity"},
     {"kernel-args", hosts_kernel_args, "Kernel command line: show, plan, --apply"},
     {"maintenance", hosts_maintenance, "Put a host in maintenance (no VM may run)"},
     {"reboot", hosts_reboot, "Reboot a host in maintenance"},

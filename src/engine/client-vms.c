@@ -74,6 +74,19 @@ static void print_vm(JsonObject *v)
         if (hd_client_str(v, "last_error"))
                 hd_client_kv("last error", hd_client_str(v, "last_error"));
         print_usbscsi(v);
+        {
+                JsonNode *mn = json_object_get_member(v, "mdevs");
+                JsonArray *mdevs = mn && JSON_NODE_HOLDS_ARRAY(mn) ? json_node_get_array(mn) : NULL;
+                for (guint i = 0; mdevs && i < json_array_get_length(mdevs); i++) {
+                        JsonObject *m = json_array_get_object_element(mdevs, i);
+                        const char *parent = hd_client_str(m, "parent");
+                        g_autofree char *text = g_strdup_printf(
+                            "%s %s%s%s%s", hd_client_str(m, "type"), hd_client_str(m, "uuid"),
+                            hd_client_bool_text(m, "display", "", " (no display)"),
+                            parent ? " on " : "", parent ? parent : "");
+                        hd_client_kv("mdev", text);
+                }
+        }
         if (!devs || json_array_get_length(devs) == 0) {
                 hd_client_kv("host devices", "none");
                 return;
@@ -459,6 +472,8 @@ const HdClientCommand hd_client_vm_commands[] = {
     {"remove-usb", hd_client_vms_remove_usb, "Take a USB device from a VM"},
     {"add-scsi", hd_client_vms_add_scsi, "Give a VM a SCSI LUN by WWID"},
     {"remove-scsi", hd_client_vms_remove_scsi, "Take a SCSI LUN from a VM"},
+    {"add-mdev", hd_client_vms_add_mdev, "Give a VM a mediated device of a type"},
+    {"remove-mdev", hd_client_vms_remove_mdev, "Take a mediated device from a VM"},
     {"start", vms_start, "Start a VM on its host"},
     {"stop", vms_stop, "Shut a VM down"},
     {"destroy", vms_destroy, "Power a VM off at once"},

@@ -173,3 +173,8 @@ int hd_client_vms_add_usb(HdClient *c, int argc, char **argv);
 int hd_client_vms_remove_usb(HdClient *c, int argc, char **argv);
 int hd_client_vms_add_scsi(HdClient *c, int argc, char **argv);
 int hd_client_vms_remove_scsi(HdClient *c, int argc, char **argv);
+/* client-sriov.c: hosts sriov, hosts mdev, vms add-mdev, vms remove-mdev */
+int hd_client_hosts_sriov(HdClient *c, int argc, char **argv);
+int hd_client_hosts_mdev(HdClient *c, int argc, char **argv);
+int hd_client_vms_add_mdev(HdClient *c, int argc, char **argv);
+int hd_client_vms_remove_mdev(HdClient *c, int argc, char **argv);

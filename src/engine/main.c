@@ -313,6 +313,7 @@ static int serve(HdEngine *e)
 {
         g_autoptr(GError) error = NULL;
         g_autofree char *replica = NULL;
+        guint leftover_timer = 0;
         int rc = 0;
 
         raise_nofile(e);
@@ -358,9 +359,13 @@ static int serve(HdEngine *e)
                 rc = fail("cannot start the sync", error);
                 goto out;
         }
+        leftover_timer = g_timeout_add_seconds(HD_ENGINE_MDEV_LEFTOVER_SECONDS,
+                                               hd_engine_mdev_leftovers_tick, e);
         g_main_loop_run(e->loop);
         hd_engine_log(e, "info", "stopping");
 out:
+        if (leftover_timer)
+                g_source_remove(leftover_timer);
         hd_engine_api_stop(e);
         hd_sync_manager_free(e->sync);
         /* the cancelled agent calls finish (and free themselves) on the loop */

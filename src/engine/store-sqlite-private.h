@@ -90,3 +90,7 @@ const char *sq_host_name_of(HdStore *s, const char *host_id, char **out);
 /* The subject of an event whose object is @object: its first UUID (a host's or VM's id,
  * lower-cased), "" when it names none (store-sqlite-query.c). */
 char *sq_event_subject(const char *object);
+/* Inside a transaction, before a VM's mdev rows go: those the engine created on the host
+ * (parent set: their removal failed) become leftovers (store-sqlite-mdev-leftover.c); @uuid
+ * NULL: every one of the VM's, else that one. */
+gboolean sq_mdev_leftovers_keep(HdStore *s, const char *vm_id, const char *uuid, GError **error);

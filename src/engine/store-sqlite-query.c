@@ -199,6 +199,12 @@ char *hd_store_etag(HdStore *s, HdEtagScope scope, const char *host_id, GError *
                 break;
         case HD_ETAG_MDEV:
                 ok = row_parts(s, "SELECT id, updated_at, mdev_etag FROM hosts WHERE id = ?",
+                               host_id, parts, error) &&
+                     /* the leftovers shown with the types (api-hosts.c) */
+                     row_parts(s,
+                               "SELECT COUNT(*), group_concat(uuid || ':' || "
+                               "coalesce(last_error, ''), ',') FROM host_mdev_leftovers WHERE "
+                               "host_id = ?",
                                host_id, parts, error);
                 break;
         case HD_ETAG_VMS:

@@ -127,6 +127,9 @@ gboolean hd_store_vm_mdev_remove(HdStore *s, const char *vm_id, const char *uuid
                 return FALSE;
         if (!sq_vm_down_for_change(s, vm_id, &name, &host_id, error))
                 return sq_end(s, FALSE, NULL);
+        /* still on the host (its removal failed): a leftover, removed at the next sync */
+        if (!sq_mdev_leftovers_keep(s, vm_id, uuid, error))
+                return sq_end(s, FALSE, NULL);
         del = sq_prepare(s, "DELETE FROM vm_mdevs WHERE vm_id = ? AND uuid = ?", error);
         if (!del)
                 return sq_end(s, FALSE, NULL);

@@ -399,6 +399,9 @@ gboolean hd_store_vm_remove(HdStore *s, const char *id, GError **error)
                                "VM %s is %s; stop it (POST /v1/vms/%s/stop) before deleting it",
                                name, hd_vm_state_to_string(state), id);
         }
+        /* mdevs still on the host (their removal failed) outlive the VM as leftovers */
+        if (!sq_mdev_leftovers_keep(s, id, NULL, error))
+                return sq_end(s, FALSE, NULL);
         st = sq_prepare(s, "DELETE FROM vms WHERE id = ?", error);
         if (!st)
                 return sq_end(s, FALSE, NULL);

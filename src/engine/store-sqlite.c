@@ -188,6 +188,18 @@ static const char *const migrations[] = {
      " created_at TEXT NOT NULL,"
      " PRIMARY KEY (vm_id, n));"
      "CREATE INDEX vm_scsi_wwid ON vm_scsi (host_id, wwid);"),
+    /* 10: mdevs the engine created that no VM records any more (store-sqlite-mdev-leftover.c):
+     * a VM deleted, or an mdev removed from one, while the removal on the host had failed;
+     * removed at the host's next sync, the row going with it */
+    ("CREATE TABLE host_mdev_leftovers ("
+     " uuid TEXT PRIMARY KEY,"
+     " host_id TEXT NOT NULL REFERENCES hosts (id) ON DELETE CASCADE,"
+     " parent TEXT NOT NULL,"
+     " type TEXT NOT NULL,"
+     " vm_name TEXT NOT NULL,"
+     " since TEXT NOT NULL,"
+     " tried_at TEXT,"
+     " last_error TEXT);"),
 };
 
 /* ---- helpers ---- */

@@ -488,6 +488,39 @@ gboolean hd_store_host_mdev_apply(HdStore *store, const char *host_id, const cha
  * from the host's inventory. NOT_FOUND without the host. */
 GPtrArray *hd_store_host_mdev_types(HdStore *store, const char *host_id, GError **error);
 
+/* ---- mdev leftovers (store-sqlite-mdev-leftover.c) ----
+ * An mdev the engine created for a VM that no VM records any more (the VM deleted, or the
+ * mdev removed from it, while its removal on the host had failed): kept until the agent
+ * removed it (api-mdev-leftover.c retries at each sync of the host). */
+typedef struct {
+        char *uuid;
+        char *host_id;
+        char *parent;
+        char *type;
+        char *vm_name;    /* the VM it was made for */
+        char *since;      /* when the VM let go of it */
+        char *last_error; /* the last removal's failure, NULL before one */
+} HdMdevLeftover;
+void hd_mdev_leftover_free(HdMdevLeftover *l);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdMdevLeftover, hd_mdev_leftover_free)
+/* The host's leftovers, oldest first (HdMdevLeftover). NOT_FOUND without the host. */
+GPtrArray *hd_store_host_mdev_leftovers(HdStore *store, const char *host_id, GError **error);
+/* The host's leftovers not tried in the last @min_age seconds, marked tried now (one
+ * transaction: two syncs do not both try one). NOT_FOUND without the host. */
+GPtrArray *hd_store_mdev_leftovers_due(HdStore *store, const char *host_id, guint min_age,
+                                       GError **error);
+/* The ids of the hosts up or in maintenance that have leftovers. */
+GPtrArray *hd_store_mdev_leftover_hosts(HdStore *store, GError **error);
+/* A removal's end: @gone (the agent removed it or has no such mdev) drops the row, else
+ * @last_error is recorded. NOT_FOUND when the row went meanwhile. */
+gboolean hd_store_mdev_leftover_done(HdStore *store, const char *uuid, const char *last_error,
+                                     gboolean gone, GError **error);
+
+/* ---- SR-IOV (store-sqlite-sriov.c) ---- */
+/* The host's devices held by engine VMs (requested or placeholders, whatever their state):
+ * address -> the VM's name. NOT_FOUND without the host. */
+GHashTable *hd_store_host_device_users(HdStore *store, const char *host_id, GError **error);
+
 /* ---- filtered pages and collection ETags (store-sqlite-query.c) ---- */
 
 /* Filters of hd_store_devices_list(); NULL / -1 for "any". */

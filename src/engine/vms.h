@@ -77,3 +77,13 @@ gboolean hd_engine_pci_address(const char *in, char out[13]);
 /* The sync's hook (HdSyncConfig.host_synced, @user_data the HdEngine): the host came up or its
  * device generation moved: reconcile its VMs with its agent's GET /v1/vms. */
 void hd_engine_vms_host_synced(const char *host_id, gpointer user_data);
+/* Ask the host's agent to remove each of the host's mdev leftovers (api-mdev-leftover.c): a
+ * row goes when the agent removed the mdev or has none, else it keeps the failure. Called when
+ * a VM or an mdev let go of them (@now) and at every sync of the host (FALSE: those not tried
+ * in the last seconds). */
+void hd_engine_mdev_leftovers_retry(HdEngine *e, const char *host_id, gboolean now);
+/* How often leftovers are tried (main.c's timer runs the tick at this period). */
+#define HD_ENGINE_MDEV_LEFTOVER_SECONDS 5
+/* The timer: hd_engine_mdev_leftovers_retry(FALSE) on every host up or in maintenance with
+ * leftovers. G_SOURCE_CONTINUE. */
+gboolean hd_engine_mdev_leftovers_tick(gpointer data);

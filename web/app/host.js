@@ -11,6 +11,7 @@ import {statusLabel, passthroughText, rebootRequired, args} from './hostinfo.js'
 import {hostActions} from './hostactions.js';
 import {kernelTab} from './kernel.js';
 import {hostUsbScsiTab} from './hostusb.js';
+import {sriovTab} from './hostsriov.js';
 
 const ROW = 36; // px: one device row (portal.css .hd-vrow)
 
@@ -50,6 +51,8 @@ export function hostPage(el, id, tab, ctx) {
       if (renderDevices) renderDevices(); else devicesTab();
     } else if (tab === 'usb' || tab === 'scsi') {
       hostUsbScsiTab(body, host, tab, show);
+    } else if (tab === 'sriov') {
+      sriovTab(body, host, ctx, show, () => load());
     } else if (tab === 'kernel') {
       if (kernelUpdate) kernelUpdate(host);
       else kernelUpdate = kernelTab(body, host, ctx, () => load());
@@ -71,7 +74,7 @@ export function hostPage(el, id, tab, ctx) {
         h('a', {href: `#/events/host/${hid}`, class: 'hd-events-link'}, `Events of ${host.name}`)),
       banner(),
       h('div', {class: 'pf-v6-c-tabs', role: 'navigation', 'aria-label': 'Host sections'},
-        h('ul', {class: 'pf-v6-c-tabs__list', role: 'tablist'}, tabLink('general', 'General'), tabLink('devices', 'Host devices'), tabLink('usb', 'USB'), tabLink('scsi', 'SCSI'), tabLink('kernel', 'Kernel')))]);
+        h('ul', {class: 'pf-v6-c-tabs__list', role: 'tablist'}, tabLink('general', 'General'), tabLink('devices', 'Host devices'), tabLink('usb', 'USB'), tabLink('scsi', 'SCSI'), tabLink('sriov', 'SR-IOV and mdev'), tabLink('kernel', 'Kernel')))]);
   }
 
   // rebooting: until the agent answers with a new boot; reboot required: configured != running

@@ -1,6 +1,7 @@
 // The portal's shell: who is logged in (GET /v1/session), the page frame (masthead, navigation)
-// and the routes, all in the URL fragment: #/hosts, #/hosts/ID/general|devices|usb|scsi|kernel,
-// #/vms, #/vms/ID/general|devices|usbscsi, #/events.
+// and the routes, all in the URL fragment: #/hosts,
+// #/hosts/ID/general|devices|usb|scsi|sriov|kernel, #/vms, #/vms/ID/general|devices|usbscsi|mdevs,
+// #/events.
 import {api} from './api.js';
 import {h, clear, button} from './dom.js';
 import {startFeed, stopFeed} from './feed.js';

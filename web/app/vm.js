@@ -11,6 +11,7 @@ import {subscribe, debounce} from './feed.js';
 import {openModal} from './modal.js';
 import {editVm} from './vmedit.js';
 import {vmUsbScsiTab, usbScsiText} from './vmusb.js';
+import {vmMdevTab} from './vmmdev.js';
 
 const stateColor = {down: 'grey', starting: 'blue', running: 'green', stopping: 'orange'};
 const stateText = {down: 'Down', starting: 'Starting', running: 'Running', stopping: 'Stopping'};
@@ -104,7 +105,7 @@ export function vmPage(el, id, tab, ctx) {
       return;
     }
     rerender(header, renderHeader);
-    clear(body).append(tab === 'devices' ? devicesTab() : tab === 'usbscsi' ? vmUsbScsiTab(vm, ctx, show, () => load()) : general());
+    clear(body).append(tab === 'devices' ? devicesTab() : tab === 'usbscsi' ? vmUsbScsiTab(vm, ctx, show, () => load()) : tab === 'mdevs' ? vmMdevTab(vm, ctx, show, () => load()) : general());
   }
 
   function renderHeader() {
@@ -123,7 +124,7 @@ export function vmPage(el, id, tab, ctx) {
         alert('danger', 'Hardware changed: starting is refused', `${vm.hardware_changed}. Re-add the device (Add host devices) or remove it.`)) : null,
       vm.last_error ? h('div', {class: 'hd-banner'}, alert('warning', 'Last error', vm.last_error)) : null,
       h('div', {class: 'pf-v6-c-tabs', role: 'navigation', 'aria-label': 'VM sections'},
-        h('ul', {class: 'pf-v6-c-tabs__list', role: 'tablist'}, tabLink('general', 'General'), tabLink('devices', 'Host devices'), tabLink('usbscsi', 'USB and SCSI')))]);
+        h('ul', {class: 'pf-v6-c-tabs__list', role: 'tablist'}, tabLink('general', 'General'), tabLink('devices', 'Host devices'), tabLink('usbscsi', 'USB and SCSI'), tabLink('mdevs', 'Mediated devices')))]);
   }
 
   function general() {

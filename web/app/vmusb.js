@@ -3,7 +3,7 @@
 // choosing from the host's own list (hostusb.js: verdicts and why, the VM already holding each),
 // Remove takes one by number. Both only while the VM is down (the buttons are disabled
 // otherwise, saying why); the first one pins the VM to its host, as host devices do. The
-// engine's refusals (another VM owns it: in_use, naming the VM) are shown in its words.
+// engine's refusals (another VM owns it: in-use, naming the VM) are shown in its words.
 import {api} from './api.js';
 import {h, clear, append, button, alert, select, label} from './dom.js';
 import {openModal} from './modal.js';
