@@ -361,3 +361,50 @@ void hd_et_on_async_done(GObject *src, GAsyncResult *res, gpointer data)
         *out = soup_session_send_and_read_finish(SOUP_SESSION(src), res, &error);
         g_assert_no_error(error);
 }
+
+HdEtReply hd_et_agent_call(const char *agent_url, const char *token, const char *method,
+                           const char *path, const char *body)
+{
+        g_autofree char *uri = g_strconcat(agent_url, path, NULL);
+        g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
+        HdEtReply r = {0};
+
+        r.body = hd_ht_send(hd_et_session, msg, token, body);
+        r.status = soup_message_get_status(msg);
+        if (*r.body)
+                r.json = json_from_string(r.body, NULL);
+        return r;
+}
+
+void hd_et_env_setup(HdEtEnv *env, const char *topology, const char *host_name)
+{
+        env->fx = hd_test_fixture_new(topology);
+        env->agent = hd_et_agent_start(env->fx, "127.0.0.1:0");
+        env->agent_token = hd_et_agent_token(env->fx);
+        env->dir = hd_test_make_tmp_dir();
+        env->admin = hd_et_token_create(env->dir, "ops", "admin");
+        env->viewer = hd_et_token_create(env->dir, "portal", "viewer");
+        env->engine = hd_et_engine_start(env->dir);
+        env->host = hd_et_add_host(env->engine->url, env->admin, host_name, env->agent->url,
+                                   env->agent_token);
+        hd_et_await_status(env->engine->url, env->viewer, env->host, "up");
+}
+
+void hd_et_env_teardown(HdEtEnv *env)
+{
+        hd_et_proc_stop(env->engine, SIGTERM);
+        hd_et_proc_stop(env->agent, SIGTERM);
+        hd_et_rm_rf(env->dir);
+        g_free(env->dir);
+        g_free(env->admin);
+        g_free(env->viewer);
+        g_free(env->host);
+        g_free(env->agent_token);
+        hd_test_fixture_free(env->fx);
+}
+
+HdEtReply hd_et_env_agent_call(HdEtEnv *env, const char *method, const char *path,
+                               const char *body)
+{
+        return hd_et_agent_call(env->agent->url, env->agent_token, method, path, body);
+}

@@ -88,3 +88,30 @@ gboolean hd_et_has_event(const char *engine, const char *tok, const char *action
 void hd_et_rm_rf(const char *dir);
 /* A soup_session_send_and_read_async() callback storing the GBytes in *(GBytes **)data. */
 void hd_et_on_async_done(GObject *src, GAsyncResult *res, gpointer data);
+
+/* A call on an agent's own API (not recorded against the engine's document), with its token;
+ * the answer's JSON parsed when there is a body. */
+HdEtReply hd_et_agent_call(const char *agent_url, const char *token, const char *method,
+                           const char *path, const char *body);
+
+/* The usual world of an engine test: one hostdevd on a fixture of a topology, an engine on a
+ * temporary database with an admin ("ops") and a viewer ("portal") token, the agent added as a
+ * host and awaited up. */
+typedef struct {
+        HdTestFixture *fx;
+        HdEtProc *agent;
+        char *agent_token;
+        char *dir;
+        char *admin;
+        char *viewer;
+        HdEtProc *engine;
+        char *host; /* the engine's id of the agent's host */
+} HdEtEnv;
+
+/* Start it all on @topology, the host named @host_name. */
+void hd_et_env_setup(HdEtEnv *env, const char *topology, const char *host_name);
+/* Stop the engine and the agent (SIGTERM: both must exit 0), remove what was made. */
+void hd_et_env_teardown(HdEtEnv *env);
+/* hd_et_agent_call() on the env's agent. */
+HdEtReply hd_et_env_agent_call(HdEtEnv *env, const char *method, const char *path,
+                               const char *body);

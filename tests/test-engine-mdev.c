@@ -19,61 +19,11 @@
 
 #define IGPU "0000:00:02.0"
 
-typedef struct {
-        HdTestFixture *fx;
-        HdEtProc *agent;
-        char *agent_token;
-        char *dir;
-        char *admin;
-        char *viewer;
-        HdEtProc *engine;
-        char *host;
-} Env;
-
-static void env_setup_on(Env *env, const char *topology)
-{
-        env->fx = hd_test_fixture_new(topology);
-        env->agent = hd_et_agent_start(env->fx, "127.0.0.1:0");
-        env->agent_token = hd_et_agent_token(env->fx);
-        env->dir = hd_test_make_tmp_dir();
-        env->admin = hd_et_token_create(env->dir, "ops", "admin");
-        env->viewer = hd_et_token_create(env->dir, "portal", "viewer");
-        env->engine = hd_et_engine_start(env->dir);
-        env->host =
-            hd_et_add_host(env->engine->url, env->admin, "vgpu", env->agent->url, env->agent_token);
-        hd_et_await_status(env->engine->url, env->viewer, env->host, "up");
-}
+typedef HdEtEnv Env;
 
 static void env_setup(Env *env)
 {
-        env_setup_on(env, "mdev-host");
-}
-
-static void env_teardown(Env *env)
-{
-        hd_et_proc_stop(env->engine, SIGTERM);
-        hd_et_proc_stop(env->agent, SIGTERM);
-        hd_et_rm_rf(env->dir);
-        g_free(env->dir);
-        g_free(env->admin);
-        g_free(env->viewer);
-        g_free(env->host);
-        g_free(env->agent_token);
-        hd_test_fixture_free(env->fx);
-}
-
-/* A call on the agent (its own API: not recorded against the engine's document). */
-static HdEtReply agent_call(Env *env, const char *method, const char *path, const char *body)
-{
-        g_autofree char *uri = g_strconcat(env->agent->url, path, NULL);
-        g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
-        HdEtReply r = {0};
-
-        r.body = hd_ht_send(hd_et_session, msg, env->agent_token, body);
-        r.status = soup_message_get_status(msg);
-        if (*r.body)
-                r.json = json_from_string(r.body, NULL);
-        return r;
+        hd_et_env_setup(env, "mdev-host", "vgpu");
 }
 
 /* The type @type of @parent in an engine HostMdev answer (NULL: not listed). */
@@ -139,7 +89,7 @@ static void test_sync_capacity(void)
         await_available(&env, "mtty", "mtty-1", 22);
         {
                 g_auto(HdEtReply) r = hd_et_call(env.engine->url, "GET", path, NULL, env.viewer);
-                g_auto(HdEtReply) a = agent_call(&env, "GET", "/v1/mdev", NULL);
+                g_auto(HdEtReply) a = hd_et_env_agent_call(&env, "GET", "/v1/mdev", NULL);
                 JsonArray *ap;
 
                 g_assert_cmpuint(r.status, ==, 200);
@@ -195,7 +145,7 @@ static void test_sync_capacity(void)
         /* an mdev made on the agent (by another tool): the engine follows the generation */
         {
                 g_auto(HdEtReply) c =
-                    agent_call(&env, "POST", "/v1/mdev",
+                    hd_et_env_agent_call(&env, "POST", "/v1/mdev",
                                "{\"parent\": \"0000:00:02.0\", \"type\": \"i915-GVTg_V5_4\"}");
                 g_assert_cmpuint(c.status, ==, 200);
         }
@@ -206,7 +156,7 @@ static void test_sync_capacity(void)
                 g_assert_cmpuint(r.status, ==, 200);
                 g_assert_cmpstr(r.etag, !=, etag);
         }
-        env_teardown(&env);
+        hd_et_env_teardown(&env);
 }
 
 /* Refusals: an unknown host is 404, a method other than GET 405, a parameter 400. */
@@ -232,7 +182,7 @@ static void test_refusals(void)
                 g_auto(HdEtReply) r = hd_et_call(env.engine->url, "GET", q, NULL, env.viewer);
                 hd_et_assert_error(&r, 400, "invalid-argument");
         }
-        env_teardown(&env);
+        hd_et_env_teardown(&env);
 }
 
 /* ---- VMs with mediated devices (mdev-two-gpus: two T4 parents, 16 units each) ---- */
@@ -287,7 +237,7 @@ static HdEtReply vm_do(Env *env, const char *method, const char *id, const char 
 /* The parent of the agent's active mdev @uuid (NULL: the agent has none). */
 static char *agent_mdev_parent(Env *env, const char *uuid)
 {
-        g_auto(HdEtReply) r = agent_call(env, "GET", "/v1/mdev", NULL);
+        g_auto(HdEtReply) r = hd_et_env_agent_call(env, "GET", "/v1/mdev", NULL);
         JsonArray *a;
 
         g_assert_cmpuint(r.status, ==, 200);
@@ -303,7 +253,7 @@ static char *agent_mdev_parent(Env *env, const char *uuid)
 
 static guint agent_mdev_count(Env *env)
 {
-        g_auto(HdEtReply) r = agent_call(env, "GET", "/v1/mdev", NULL);
+        g_auto(HdEtReply) r = hd_et_env_agent_call(env, "GET", "/v1/mdev", NULL);
 
         g_assert_cmpuint(r.status, ==, 200);
         return json_array_get_length(json_object_get_array_member(hd_et_obj(&r), "mdevs"));
@@ -372,7 +322,7 @@ static void test_placement(void)
         g_autofree char *u1 = NULL;
         g_autofree char *u2 = NULL;
 
-        env_setup_on(&env, "mdev-two-gpus");
+        hd_et_env_setup(&env, "mdev-two-gpus", "vgpu");
         await_available(&env, GPU_A, "nvidia-222", 16);
         vm = vm_create(&env, "desk1");
         u1 = vm_add_mdev(&env, vm, "nvidia-222", TRUE);
@@ -426,7 +376,7 @@ static void test_placement(void)
                 g_assert_cmpuint(r.status, ==, 200);
                 g_assert_cmpuint(agent_mdev_count(&env), ==, 0);
         }
-        env_teardown(&env);
+        hd_et_env_teardown(&env);
 }
 
 /* NVIDIA's one type per GPU: with a T4-1B running on the first GPU, a T4-2B goes to the
@@ -440,7 +390,7 @@ static void test_nvidia_one_type(void)
         g_autofree char *u1 = NULL;
         g_autofree char *u2 = NULL;
 
-        env_setup_on(&env, "mdev-two-gpus");
+        hd_et_env_setup(&env, "mdev-two-gpus", "vgpu");
         await_available(&env, GPU_A, "nvidia-223", 8);
         vm1 = vm_create(&env, "small");
         u1 = vm_add_mdev(&env, vm1, "nvidia-222", TRUE);
@@ -473,7 +423,7 @@ static void test_nvidia_one_type(void)
         {
                 g_autofree char *path = g_strconcat("/v1/vms/", vm1, "/destroy", NULL);
                 g_autofree char *refresh = g_strconcat("/v1/hosts/", env.host, "/refresh", NULL);
-                g_auto(HdEtReply) d = agent_call(&env, "POST", path, NULL);
+                g_auto(HdEtReply) d = hd_et_env_agent_call(&env, "POST", path, NULL);
                 g_auto(HdEtReply) f = hd_et_call(env.engine->url, "POST", refresh, NULL, env.admin);
                 g_autofree char *agent_side = NULL;
                 gboolean gone = FALSE;
@@ -492,7 +442,7 @@ static void test_nvidia_one_type(void)
                 agent_side = agent_mdev_parent(&env, u1);
                 g_assert_null(agent_side);
         }
-        env_teardown(&env);
+        hd_et_env_teardown(&env);
 }
 
 /* The leftovers of GET /v1/hosts/{id}/mdev (NULL-safe: the answer asserted 200). */
@@ -651,7 +601,7 @@ static void test_leftover(void)
                         g_assert_null(agent_side);
                 }
         }
-        env_teardown(&env);
+        hd_et_env_teardown(&env);
 }
 
 /* No capacity: a start is refused (409, nothing created); a type the host lacks, another
@@ -665,7 +615,7 @@ static void test_capacity_refusals(void)
         g_autofree char *u2 = NULL;
         g_autofree char *u3 = NULL;
 
-        env_setup_on(&env, "mdev-two-gpus");
+        hd_et_env_setup(&env, "mdev-two-gpus", "vgpu");
         await_available(&env, GPU_A, "nvidia-230", 1);
         /* big1 takes both GPUs whole */
         big1 = vm_create(&env, "big1");
@@ -700,7 +650,7 @@ static void test_capacity_refusals(void)
         await_available(&env, GPU_B, "nvidia-222", 16);
         {
                 g_auto(HdEtReply) c1 =
-                    agent_call(&env, "POST", "/v1/mdev",
+                    hd_et_env_agent_call(&env, "POST", "/v1/mdev",
                                "{\"parent\": \"0000:3b:00.0\", \"type\": \"nvidia-230\"}");
                 g_auto(HdEtReply) r = vm_do(&env, "POST", big2, "/start", NULL);
                 g_autofree char *on = NULL;
@@ -723,7 +673,7 @@ static void test_capacity_refusals(void)
          * refused when the sync saw it first), nothing is left created */
         {
                 g_auto(HdEtReply) c2 =
-                    agent_call(&env, "POST", "/v1/mdev",
+                    hd_et_env_agent_call(&env, "POST", "/v1/mdev",
                                "{\"parent\": \"0000:af:00.0\", \"type\": \"nvidia-230\"}");
                 g_auto(HdEtReply) r = vm_do(&env, "POST", big2, "/start", NULL);
                 g_auto(HdEtReply) v = vm_do(&env, "GET", big2, "", NULL);
@@ -778,7 +728,7 @@ static void test_capacity_refusals(void)
                     json_array_get_length(json_object_get_array_member(hd_et_obj(&r), "mdevs")), ==,
                     0);
         }
-        env_teardown(&env);
+        hd_et_env_teardown(&env);
 }
 
 int main(int argc, char **argv)

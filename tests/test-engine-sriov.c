@@ -18,43 +18,7 @@
 #define PF "0000:18:00.0"
 #define VF0 "0000:18:01.0"
 
-typedef struct {
-        HdTestFixture *fx;
-        HdEtProc *agent;
-        char *agent_token;
-        char *dir;
-        char *admin;
-        char *viewer;
-        HdEtProc *engine;
-        char *host;
-} Env;
-
-static void env_setup(Env *env, const char *topology)
-{
-        env->fx = hd_test_fixture_new(topology);
-        env->agent = hd_et_agent_start(env->fx, "127.0.0.1:0");
-        env->agent_token = hd_et_agent_token(env->fx);
-        env->dir = hd_test_make_tmp_dir();
-        env->admin = hd_et_token_create(env->dir, "ops", "admin");
-        env->viewer = hd_et_token_create(env->dir, "portal", "viewer");
-        env->engine = hd_et_engine_start(env->dir);
-        env->host =
-            hd_et_add_host(env->engine->url, env->admin, "nic1", env->agent->url, env->agent_token);
-        hd_et_await_status(env->engine->url, env->viewer, env->host, "up");
-}
-
-static void env_teardown(Env *env)
-{
-        hd_et_proc_stop(env->engine, SIGTERM);
-        hd_et_proc_stop(env->agent, SIGTERM);
-        hd_et_rm_rf(env->dir);
-        g_free(env->dir);
-        g_free(env->admin);
-        g_free(env->viewer);
-        g_free(env->host);
-        g_free(env->agent_token);
-        hd_test_fixture_free(env->fx);
-}
+typedef HdEtEnv Env;
 
 static HdEtReply dev_call(Env *env, const char *method, const char *addr, const char *what,
                           const char *body, const char *token)
@@ -114,7 +78,7 @@ static void test_sriov(void)
 {
         Env env = {0};
 
-        env_setup(&env, "sriov-server");
+        hd_et_env_setup(&env, "sriov-server", "nic1");
         await_vf_count(&env, PF, 4);
         {
                 g_auto(HdEtReply) r = dev_call(&env, "GET", PF, "sriov", NULL, env.viewer);
@@ -203,7 +167,7 @@ static void test_sriov(void)
                 hd_et_assert_reason(&r, 409, "refused", VF0);
         }
         g_assert_cmpuint(agent_post(&env, "/v1/devices/" VF0 "/attach"), ==, 200);
-        env_teardown(&env);
+        hd_et_env_teardown(&env);
 }
 
 /* A VF that is a device of an engine VM (down, so the agent does not know it): the count
@@ -215,7 +179,7 @@ static void test_in_use(void)
         g_autofree char *vm = NULL;
         g_autofree char *devices = NULL;
 
-        env_setup(&env, "sriov-server");
+        hd_et_env_setup(&env, "sriov-server", "nic1");
         await_vf_count(&env, PF, 4);
         {
                 g_auto(HdEtReply) r = hd_et_call(env.engine->url, "POST", "/v1/vms",
@@ -268,7 +232,7 @@ static void test_in_use(void)
                 g_assert_cmpuint(r.status, ==, 200);
         }
         await_vf_count(&env, PF, 2);
-        env_teardown(&env);
+        hd_et_env_teardown(&env);
 }
 
 #define NIC_VF0 "0000:01:01.0" /* sriov-nic: ice, ens1f0, 4 VFs */
@@ -278,7 +242,7 @@ static void test_vf_net(void)
 {
         Env env = {0};
 
-        env_setup(&env, "sriov-nic");
+        hd_et_env_setup(&env, "sriov-nic", "nic1");
         {
                 g_auto(HdEtReply) r = dev_call(&env, "GET", NIC_VF0, "vf-net", NULL, env.viewer);
                 g_assert_cmpuint(r.status, ==, 200);
@@ -317,7 +281,7 @@ static void test_vf_net(void)
                 g_assert_true(
                     hd_et_has_event(env.engine->url, env.viewer, "host.vf_net.set", "ok"));
         }
-        env_teardown(&env);
+        hd_et_env_teardown(&env);
 }
 
 /* The agent cannot be reached: 502 agent-failed naming the host. */
@@ -325,7 +289,7 @@ static void test_agent_down(void)
 {
         Env env = {0};
 
-        env_setup(&env, "sriov-server");
+        hd_et_env_setup(&env, "sriov-server", "nic1");
         hd_et_proc_stop(env.agent, SIGTERM);
         {
                 g_auto(HdEtReply) g = dev_call(&env, "GET", PF, "sriov", NULL, env.viewer);
@@ -337,7 +301,7 @@ static void test_agent_down(void)
                     hd_et_has_event(env.engine->url, env.viewer, "host.sriov.set", "failed"));
         }
         env.agent = hd_et_agent_start(env.fx, "127.0.0.1:0");
-        env_teardown(&env);
+        hd_et_env_teardown(&env);
 }
 
 int main(int argc, char **argv)

@@ -359,15 +359,8 @@ static HdEtReply agent_call(HdEtProc *agent, HdTestFixture *fx, const char *meth
                             const char *path)
 {
         g_autofree char *token = hd_et_agent_token(fx);
-        g_autofree char *uri = g_strconcat(agent->url, path, NULL);
-        g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
-        HdEtReply r = {0};
 
-        r.body = hd_ht_send(hd_et_session, msg, token, NULL);
-        r.status = soup_message_get_status(msg);
-        if (*r.body)
-                r.json = json_from_string(r.body, NULL);
-        return r;
+        return hd_et_agent_call(agent->url, token, method, path, NULL);
 }
 
 /* The first entry of the agent's VM @id's @member ("usb", "scsi"); asserted 200. */

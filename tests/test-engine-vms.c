@@ -22,62 +22,12 @@
 #define GPU "0000:01:00.0"
 #define AUDIO "0000:01:00.1"
 
-typedef struct {
-        HdTestFixture *fx;
-        HdEtProc *agent;
-        char *agent_token;
-        char *dir;
-        char *admin;
-        char *viewer;
-        HdEtProc *engine;
-        char *host;
-} Env;
-
-static void env_setup(Env *env)
-{
-        env->fx = hd_test_fixture_new("desktop");
-        env->agent = hd_et_agent_start(env->fx, "127.0.0.1:0");
-        env->agent_token = hd_et_agent_token(env->fx);
-        env->dir = hd_test_make_tmp_dir();
-        env->admin = hd_et_token_create(env->dir, "ops", "admin");
-        env->viewer = hd_et_token_create(env->dir, "portal", "viewer");
-        env->engine = hd_et_engine_start(env->dir);
-        env->host =
-            hd_et_add_host(env->engine->url, env->admin, "h1", env->agent->url, env->agent_token);
-        hd_et_await_status(env->engine->url, env->viewer, env->host, "up");
-}
-
-static void env_teardown(Env *env)
-{
-        hd_et_proc_stop(env->engine, SIGTERM);
-        hd_et_proc_stop(env->agent, SIGTERM);
-        hd_et_rm_rf(env->dir);
-        g_free(env->dir);
-        g_free(env->admin);
-        g_free(env->viewer);
-        g_free(env->host);
-        g_free(env->agent_token);
-        hd_test_fixture_free(env->fx);
-}
-
-/* A call on an agent (its own API: not recorded against the engine's document). */
-static HdEtReply agent_call(Env *env, const char *method, const char *path, const char *body)
-{
-        g_autofree char *uri = g_strconcat(env->agent->url, path, NULL);
-        g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
-        HdEtReply r = {0};
-
-        r.body = hd_ht_send(hd_et_session, msg, env->agent_token, body);
-        r.status = soup_message_get_status(msg);
-        if (*r.body)
-                r.json = json_from_string(r.body, NULL);
-        return r;
-}
+typedef HdEtEnv Env;
 
 /* The driver of @addr as the agent reports it. */
 static char *agent_driver(Env *env, const char *addr)
 {
-        g_auto(HdEtReply) r = agent_call(env, "GET", "/v1/devices", NULL);
+        g_auto(HdEtReply) r = hd_et_env_agent_call(env, "GET", "/v1/devices", NULL);
 
         return hd_et_driver_in(hd_et_obj(&r), addr);
 }
@@ -86,7 +36,7 @@ static char *agent_driver(Env *env, const char *addr)
 static const char *agent_state(Env *env, const char *id)
 {
         g_autofree char *path = g_strconcat("/v1/vms/", id, NULL);
-        g_auto(HdEtReply) r = agent_call(env, "GET", path, NULL);
+        g_auto(HdEtReply) r = hd_et_env_agent_call(env, "GET", path, NULL);
 
         if (r.status == 404)
                 return "down";
@@ -178,7 +128,7 @@ static void wait_agent_gone(Env *env, const char *id)
         guint status = 0;
 
         for (guint i = 0; i < 1200 && status != 404; i++) {
-                g_auto(HdEtReply) r = agent_call(env, "GET", path, NULL);
+                g_auto(HdEtReply) r = hd_et_env_agent_call(env, "GET", path, NULL);
                 status = r.status;
                 if (status != 404)
                         g_usleep(50000);
@@ -195,7 +145,7 @@ static void test_workflow(void)
         g_autofree char *gpu_driver = NULL;
         g_autofree char *audio_driver = NULL;
 
-        env_setup(&env);
+        hd_et_env_setup(&env, "desktop", "h1");
         gpu_driver = agent_driver(&env, GPU);
         audio_driver = agent_driver(&env, AUDIO);
         g_assert_cmpstr(gpu_driver, ==, "nouveau");
@@ -240,7 +190,7 @@ static void test_workflow(void)
         {
                 /* the agent got the requested device only: the placeholder never reaches it */
                 g_autofree char *path = g_strconcat("/v1/vms/", id, NULL);
-                g_auto(HdEtReply) r = agent_call(&env, "GET", path, NULL);
+                g_auto(HdEtReply) r = hd_et_env_agent_call(&env, "GET", path, NULL);
                 JsonArray *hostdevs;
                 g_assert_cmpuint(r.status, ==, 200);
                 g_assert_true(json_object_get_boolean_member(hd_et_obj(&r), "active"));
@@ -294,7 +244,7 @@ static void test_workflow(void)
         }
         {
                 g_autofree char *path = g_strconcat("/v1/vms/", id, "/destroy", NULL);
-                g_auto(HdEtReply) r = agent_call(&env, "POST", path, NULL);
+                g_auto(HdEtReply) r = hd_et_env_agent_call(&env, "POST", path, NULL);
                 g_assert_cmpuint(r.status, ==, 200);
         }
         wait_vm_state(&env, id, "down");
@@ -335,7 +285,7 @@ static void test_workflow(void)
         }
         wait_agent_gone(&env, id);
         g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.remove", "ok"));
-        env_teardown(&env);
+        hd_et_env_teardown(&env);
 }
 
 /* ---- every refusal ---- */
@@ -352,7 +302,7 @@ static void test_refusals(void)
         g_autofree char *a = NULL, *b = NULL, *c = NULL, *bare = NULL;
         const char *e;
 
-        env_setup(&env);
+        hd_et_env_setup(&env, "desktop", "h1");
         e = env.engine->url;
         a2 = hd_et_agent_start(fx2, "127.0.0.1:0");
         g_free(t2);
@@ -569,7 +519,7 @@ static void test_refusals(void)
                 }
         }
         hd_et_proc_stop(a2, SIGTERM);
-        env_teardown(&env);
+        hd_et_env_teardown(&env);
 }
 
 /* ---- two VMs sharing one GPU started at the same moment, 50 rounds ---- */
@@ -629,7 +579,7 @@ static void test_concurrent_starts(void)
             soup_session_new_with_options("timeout", 60, "max-conns-per-host", 4, NULL);
         guint wins_a = 0, wins_b = 0;
 
-        env_setup(&env);
+        hd_et_env_setup(&env, "desktop", "h1");
         a = vm_create(&env, "a");
         b = vm_create(&env, "b");
         {
@@ -704,7 +654,7 @@ static void test_concurrent_starts(void)
                 async_clear(&xa);
                 async_clear(&xc);
         }
-        env_teardown(&env);
+        hd_et_env_teardown(&env);
 }
 
 /* ---- the engine killed (-9) during a start and during a stop; down during a stop ---- */
@@ -729,7 +679,7 @@ static char *converge(Env *env, const char *id)
 /* At most one of @a, @b runs on the agent, and the engine refuses to start b while a runs. */
 static void assert_single(Env *env, const char *a, const char *b, const char *a_state)
 {
-        g_auto(HdEtReply) l = agent_call(env, "GET", "/v1/vms", NULL);
+        g_auto(HdEtReply) l = hd_et_env_agent_call(env, "GET", "/v1/vms", NULL);
         JsonArray *vms = json_object_get_array_member(hd_et_obj(&l), "vms");
         guint active = 0;
 
@@ -786,7 +736,7 @@ static void test_kill_engine(void)
         g_autofree char *a = NULL, *b = NULL;
         g_autofree char *st = NULL;
 
-        env_setup(&env);
+        hd_et_env_setup(&env, "desktop", "h1");
         a = vm_create(&env, "a");
         b = vm_create(&env, "b");
         {
@@ -825,7 +775,7 @@ static void test_kill_engine(void)
                 g_autofree char *now = NULL;
                 hd_et_proc_stop(env.engine, SIGTERM);
                 {
-                        g_auto(HdEtReply) r = agent_call(&env, "POST", path, NULL);
+                        g_auto(HdEtReply) r = hd_et_env_agent_call(&env, "POST", path, NULL);
                         g_assert_cmpuint(r.status, ==, 200);
                 }
                 env.engine = hd_et_engine_start(env.dir);
@@ -838,7 +788,7 @@ static void test_kill_engine(void)
                                    "stopped outside the engine"));
                 }
         }
-        env_teardown(&env);
+        hd_et_env_teardown(&env);
 }
 
 /* ---- bad input on every VM endpoint ---- */
