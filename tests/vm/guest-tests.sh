@@ -1104,11 +1104,11 @@ usb_block() {   # device -> the disk below its storage interface ("sdc"), or not
     return 1
 }
 # the stick, bound to usb-storage with its disk: usb-storage probes after a delay (delay_use)
-wait_stick() {   # seconds
-    _i=0
-    while [ $_i -lt $(($1 * 10)) ]; do
-        _s=$(usb_dev $STICK) && [ "$(usb_iface_driver "$_s")" = usb-storage ] && usb_block "$_s" >/dev/null && return 0
-        sleep 0.1; _i=$((_i + 1))
+wait_stick() {   # seconds (its own variables: the callers' _s and _i stay theirs)
+    _wi=0
+    while [ $_wi -lt $(($1 * 10)) ]; do
+        _ws=$(usb_dev $STICK) && [ "$(usb_iface_driver "$_ws")" = usb-storage ] && usb_block "$_ws" >/dev/null && return 0
+        sleep 0.1; _wi=$((_wi + 1))
     done
     return 1
 }
@@ -1173,7 +1173,8 @@ t_usbscsi_topology() {
         [ -n "$(scsi_child "$_h" block)" ] && [ -n "$(scsi_child "$_h" scsi_generic)" ] || fail "LUN $_h ($_w) has no block or sg node"
         case "$(readlink -f /sys/bus/scsi/devices/$_h)" in */$VSCSI/*) ;; *) fail "LUN $_h is not below $VSCSI" ;; esac
     done
-    note "stick $(usb_dev $STICK) ($(usb_block "$(usb_dev $STICK)")), keyboard $_k, LUNs $(scsi_of_wwid $WWID0) $(scsi_of_wwid $WWID1)"
+    note "stick $(usb_dev $STICK) ($(usb_block "$(usb_dev $STICK)")), keyboard $_k, LUNs $(scsi_of_wwid $WWID0) $(scsi_of_wwid $WWID1); groups: xhci $(grp $XHCI), virtio-scsi $(grp $VSCSI)"
+    dmesg | grep -E 'usb [0-9]-[0-9]' | tail -n 6 >&2
 }
 
 # usb list --json agrees with sysfs: every device, its numbers, ids, controller and group;
@@ -1295,6 +1296,7 @@ t_usb_replug() {
     wait_stick 30 || fail "the stick did not come back after device_add"
     _s2=$(usb_dev $STICK); _dn2=$(cat /sys/bus/usb/devices/$_s2/devnum)
     note "before: $_s devnum $_dn; after: $_s2 devnum $_dn2"
+    dmesg | grep -E 'usb [0-9]-[0-9]' | grep -v -E 'Product|Manufacturer|SerialNumber|strings' >&2
     [ "$_dn2" != "$_dn" ] || fail "the replugged stick kept device number $_dn"
     hd_json usb show $STICK --json
     _got=$(jq -r '"\(.port_path) \(.devnum) \(.serial) \(.verdict)"' "$STATE/hd.out")
