@@ -1068,7 +1068,8 @@ STICK_ADD='{"execute":"device_add","arguments":{"driver":"usb-storage","bus":"xh
 
 # The outer QEMU's monitor: one QMP command through the guest's second serial port (ttyS1) and
 # the host's relay (run, monitor_relay). The answer line goes to $STATE/outer.out; 0 when it is
-# a "return".
+# a "return". (busybox ash's read has -t.)
+# shellcheck disable=SC3045
 outer_qmp() {   # JSON
     [ -c /dev/ttyS1 ] || { note "no /dev/ttyS1: no way to the outer monitor"; return 1; }
     exec 5<>/dev/ttyS1
