@@ -545,11 +545,13 @@ t_hd_busy() {
 
 # hostdevd on the guest's real sysfs: one detach and attach of the lone edu over HTTP
 # (busybox wget as the client), the answer checked against the kernel's own view.
-t_agent_roundtrip() {
+# hostdevd on a free port for at most $1 seconds: sets _ad (its directory), _apid, _url, _auth
+agent_start() {   # seconds
     command -v hostdevd >/dev/null 2>&1 || fail "hostdevd binary missing"
     _ad=/tmp/agent
     mkdir -p $_ad
-    timeout 100 hostdevd --listen 127.0.0.1:0 --token-file $_ad/token \
+    rm -f $_ad/out
+    timeout "$1" hostdevd --listen 127.0.0.1:0 --token-file $_ad/token \
         --read-only-token-file $_ad/ro-token >$_ad/out 2>$_ad/log &
     _apid=$!
     _i=0
@@ -561,6 +563,9 @@ t_agent_roundtrip() {
     _url=$(awk '/^listening/ { sub(/\/$/, "", $2); print $2; exit }' $_ad/out)
     _auth="Authorization: Bearer $(cat $_ad/token)"
     note "+ hostdevd at $_url"
+}
+t_agent_roundtrip() {
+    agent_start 100
     wget -q -O $_ad/devices --header "$_auth" "$_url/v1/devices" || fail "GET /v1/devices failed"
     _n=$(jq '.devices | length' $_ad/devices)
     [ "$_n" = "$(ls $P | wc -l)" ] || fail "GET /v1/devices lists $_n devices, /sys has $(ls $P | wc -l)"
@@ -1159,6 +1164,8 @@ usbscsi_reset() {
         [ -e "$_c" ] && echo "# warning: FCoE controller ${_c##*/} over $_n not destroyed"
     done
     rm -rf /etc/hostdev/npiv.d
+    # udevd, if the agent's scenario started it
+    for _p in $(pidof systemd-udevd 2>/dev/null); do kill "$_p" 2>/dev/null; done
 }
 
 t_usbscsi_topology() {
@@ -1454,6 +1461,112 @@ t_npiv_persist_restore() {
     jq -e '.recorded | length == 0' "$STATE/hd.out" >/dev/null || fail "delete did not forget the record: $(jq -c .recorded "$STATE/hd.out")"
 }
 
+# hostdevd on the real kernel: /v1/usb and /v1/scsi as the CLI says; a long poll on /v1/usb is
+# woken by the stick's unplug (the usb uevent, not a timer), the next generation lists it gone
+# and /v1/usb/46f4:0001 is 404; plugged back, a later generation lists it with its new number.
+# hostdevd hears uevents through GUdev, which listens to what udevd passes on (the "udev"
+# netlink group), not to the kernel's own: as on a real host, udevd runs (no rules: it only
+# passes the events on); without it no unplug would reach the agent.
+udevd_start() {
+    [ -x /lib/systemd/systemd-udevd ] || fail "systemd-udevd missing in the image (package udev on the host)"
+    mkdir -p /run/udev
+    /lib/systemd/systemd-udevd --daemon >/dev/null 2>&1 || fail "systemd-udevd --daemon failed"
+    _i=0
+    while [ ! -e /run/udev/control ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+    [ -e /run/udev/control ] || fail "systemd-udevd did not start (no /run/udev/control)"
+    note "systemd-udevd $(pidof systemd-udevd)"
+}
+agent_get() {   # path file -> 0 on 200; headers in file.hdr
+    wget -q -S -O "$2" --header "$_auth" "$_url$1" 2>"$2.hdr"
+}
+t_agent_usbscsi() {
+    need_stick
+    udevd_start
+    agent_start 110
+    agent_get /v1/usb $_ad/usb || { sed 's/^/  hostdevd: /' $_ad/log >&2; fail "GET /v1/usb failed: $(cat $_ad/usb.hdr)"; }
+    _g1=$(jq .generation $_ad/usb)
+    _etag=$(grep -i '^ *etag:' $_ad/usb.hdr | head -n1 | sed 's/^[^:]*: *//' | tr -d '\r')
+    [ -n "$_etag" ] || fail "GET /v1/usb has no ETag: $(cat $_ad/usb.hdr)"
+    _s=$(usb_dev $STICK)
+    jq -e --arg s "$_s" '[.devices[] | select(.port_path == $s and .vendor_id == "46f4" and .verdict == "ready")] | length == 1' $_ad/usb >/dev/null ||
+        fail "GET /v1/usb does not list the stick at $_s ready"
+    agent_get /v1/scsi $_ad/scsi || fail "GET /v1/scsi failed: $(cat $_ad/scsi.hdr)"
+    for _w in $WWID0 $WWID1; do
+        jq -e --arg w $_w --arg h "$(scsi_of_wwid $_w)" '[.luns[] | select(.wwid == $w and .hctl == $h and .verdict == "assignable")] | length == 1' $_ad/scsi >/dev/null ||
+            fail "GET /v1/scsi does not list $_w at $(scsi_of_wwid $_w): $(jq -c '[.luns[] | {hctl, wwid, verdict}]' $_ad/scsi)"
+    done
+    agent_get /v1/scsi/$WWID0 $_ad/lun || fail "GET /v1/scsi/$WWID0 failed"
+    [ "$(jq -r .hctl $_ad/lun)" = "$(scsi_of_wwid $WWID0)" ] || fail "GET /v1/scsi/$WWID0: $(jq -r .hctl $_ad/lun)"
+    note "generation $_g1, ETag $_etag; long poll, then unplug"
+    rm -f $_ad/poll.rc
+    ( wget -q -O $_ad/usb2 --header "$_auth" --header "If-None-Match: $_etag" "$_url/v1/usb?wait=60" 2>$_ad/poll.err
+      echo $? >$_ad/poll.rc ) &
+    sleep 1
+    [ ! -e $_ad/poll.rc ] || fail "the long poll returned before the unplug: $(cat $_ad/poll.err)"
+    _t0=$(date +%s)
+    outer_qmp '{"execute":"device_del","arguments":{"id":"stick"}}' || fail "outer device_del: $(cat "$STATE/outer.out")"
+    _i=0
+    while [ ! -e $_ad/poll.rc ] && [ $_i -lt 300 ]; do sleep 0.1; _i=$((_i + 1)); done
+    [ -e $_ad/poll.rc ] || fail "the long poll on /v1/usb was not woken by the unplug within 30 s"
+    [ "$(cat $_ad/poll.rc)" = 0 ] || fail "the long poll answered an error: $(cat $_ad/poll.err)"
+    note "long poll woken after $(($(date +%s) - _t0)) s"
+    _g2=$(jq .generation $_ad/usb2)
+    [ "$_g2" -gt "$_g1" ] || fail "generation $_g2 after the unplug, was $_g1"
+    # the poll may answer at the first of the unplug's events: the stick leaves by the next
+    _i=0
+    while jq -e '[.devices[] | select(.vendor_id == "46f4")] | length > 0' $_ad/usb2 >/dev/null && [ $_i -lt 20 ]; do
+        sleep 0.5; agent_get /v1/usb $_ad/usb2; _i=$((_i + 1))
+    done
+    jq -e '[.devices[] | select(.vendor_id == "46f4")] | length == 0' $_ad/usb2 >/dev/null || fail "GET /v1/usb still lists the stick after the unplug"
+    agent_get /v1/usb/$STICK $_ad/one && fail "GET /v1/usb/$STICK answered 200 with the stick unplugged"
+    grep -q 404 $_ad/one.hdr || fail "GET /v1/usb/$STICK with the stick unplugged: $(cat $_ad/one.hdr)"
+    _g2=$(jq .generation $_ad/usb2)
+    outer_qmp "$STICK_ADD" || fail "outer device_add: $(cat "$STATE/outer.out")"
+    wait_stick 30 || fail "the stick did not come back"
+    _s2=$(usb_dev $STICK); _dn2=$(cat /sys/bus/usb/devices/$_s2/devnum)
+    agent_get /v1/usb/$STICK $_ad/one || fail "GET /v1/usb/$STICK after the replug: $(cat $_ad/one.hdr)"
+    [ "$(jq -r '"\(.port_path) \(.devnum)"' $_ad/one)" = "$_s2 $_dn2" ] || fail "GET /v1/usb/$STICK: $(jq -c '{port_path, devnum, generation}' $_ad/one), sysfs $_s2 $_dn2"
+    agent_get /v1/usb $_ad/usb3 || fail "GET /v1/usb failed"
+    _g3=$(jq .generation $_ad/usb3)
+    [ "$_g3" -gt "$_g2" ] || fail "generation $_g3 after the replug, was $_g2"
+    jq -e --arg s "$_s2" '[.devices[] | select(.port_path == $s and .vendor_id == "46f4")] | length == 1' $_ad/usb3 >/dev/null ||
+        fail "GET /v1/usb does not list the replugged stick at $_s2"
+    kill -TERM $_apid
+    wait $_apid || fail "hostdevd exited $? on SIGTERM"
+}
+
+# a snapshot taken here and replayed with --root says what the kernel says for USB, SCSI and
+# NPIV too (an FCoE fc_host with one vport in it). The FCoE port's state moves by itself (it
+# goes between Offline and Linkdown while FIP finds no fabric): the states are left out of the
+# NPIV comparison.
+t_usbscsi_snapshot_replay() {
+    need_hostdev
+    need_stick
+    fcoe_up
+    hd_expect 0 npiv create "$FC_HOST" --wwpn $WWPN --wwnn $WWNN
+    _snap=/tmp/hostdev-snapshot
+    rm -rf "$_snap"
+    hd_expect 0 snapshot -d "$_snap"
+    for _c in "usb list" "scsi list" "npiv list" "usb show $STICK" "scsi show $WWID0"; do
+        # shellcheck disable=SC2086
+        hd $_c --json
+        _rc=$HD_RC
+        cp "$STATE/hd.out" "$STATE/live.json"
+        # shellcheck disable=SC2086
+        hd --root "$_snap" $_c --json
+        if [ "$_c" = "npiv list" ]; then
+            for _f in "$STATE/live.json" "$STATE/hd.out"; do
+                jq 'walk(if type == "object" then del(.port_state, .vport_state) else . end)' "$_f" >"$_f.n" && mv "$_f.n" "$_f"
+            done
+        fi
+        if [ "$HD_RC" != "$_rc" ] || ! cmp -s "$STATE/live.json" "$STATE/hd.out"; then
+            diff -u "$STATE/live.json" "$STATE/hd.out" | head -n 40 >&2
+            fail "$_c --json on the snapshot differs from the guest (exit $_rc live, $HD_RC replayed)"
+        fi
+    done
+    rm -rf "$_snap"
+}
+
 scenarios_usbscsi() {
     cat <<EOF
 harness: qemu-xhci $XHCI with a USB stick ($STICK) and keyboard ($KBD), virtio-scsi $VSCSI with LUNs $WWID0 $WWID1|t_usbscsi_topology
@@ -1464,6 +1577,8 @@ hostdev usb show $STICK after unplug and replug through the outer QEMU's monitor
 hostdev scsi list --json agrees with /sys: $WWID0 and $WWID1 with sg, block, virtio_scsi on $VSCSI|t_scsi_list
 hostdev scsi qemu-args $WWID0: nested QEMU takes it through scsi-generic, held, second VM refused|t_scsi_nested
 hostdev scsi refuses $WWID1 while mounted (unless --force), assignable after umount|t_scsi_mounted
+hostdevd: /v1/usb and /v1/scsi as the CLI; a long poll woken by the stick's unplug, 404 while away, listed again after the replug|t_agent_usbscsi
+hostdev snapshot replayed with --root: usb list/show, scsi list/show, npiv list (FCoE, one vport) --json as on the guest|t_usbscsi_snapshot_replay
 EOF
     [ "$(guest_kind)" = none ] && return 0
     cat <<EOF
