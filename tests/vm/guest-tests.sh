@@ -1389,6 +1389,49 @@ t_scsi_mounted() {
     [ "$(jq -r .verdict "$STATE/hd.out")" = assignable ] || fail "after umount the LUN is '$(jq -r .verdict "$STATE/hd.out")'"
 }
 
+# the stick's node held open by a plain process (a sleep with it on its stdin; not this shell,
+# whose fds every hostdev it starts would inherit): held, named by pid, refused unless --force;
+# ready again once it is gone
+t_usb_held_by_process() {
+    need_hostdev
+    need_stick
+    _s=$(usb_dev $STICK)
+    _node=/dev/bus/usb/$(printf %03d "$(cat /sys/bus/usb/devices/$_s/busnum)")/$(printf %03d "$(cat /sys/bus/usb/devices/$_s/devnum)")
+    [ -c "$_node" ] || fail "no $_node"
+    sleep 120 <"$_node" &
+    _hp=$!
+    sleep 0.5
+    hd_json usb show $STICK --json
+    _got=$(jq -r '"\(.verdict) \(.forceable) \([.holders[] | "\(.pid) \(.comm)"] | join(","))"' "$STATE/hd.out")
+    [ "$_got" = "held true $_hp sleep" ] || { kill $_hp; fail "usb show with $_node open in process $_hp: '$_got', expected 'held true $_hp sleep'"; }
+    hd_expect 1 usb qemu-args $STICK
+    grep -q "$_hp" "$STATE/hd.err" && grep -q "$_node" "$STATE/hd.err" || { kill $_hp; fail "the refusal does not name process $_hp and $_node: $(head -c 300 "$STATE/hd.err")"; }
+    hd_expect 0 usb qemu-args $STICK --force
+    kill $_hp; wait $_hp 2>/dev/null
+    hd_json usb show $STICK --json
+    [ "$(jq -r .verdict "$STATE/hd.out")" = ready ] || fail "after the node was closed the stick is '$(jq -r .verdict "$STATE/hd.out")'"
+}
+
+# LUN 1 as swap (the kernel's /proc/swaps): refused naming it; a LUN named by H:C:T:L is given
+# with a warning that the adapter number changes at reboot
+t_scsi_swap_hctl() {
+    need_hostdev
+    _h=$(scsi_of_wwid $WWID1) || fail "no LUN $WWID1"
+    _b=$(scsi_child "$_h" block)
+    mkswap "/dev/$_b" >/dev/null 2>&1 || fail "mkswap /dev/$_b failed"
+    swapon "/dev/$_b" || fail "swapon /dev/$_b failed"
+    hd_json scsi show $WWID1 --json
+    _got=$(jq -r '"\(.verdict) \(.host_use | join(","))"' "$STATE/hd.out")
+    [ "$_got" = "refused /dev/$_b as swap" ] || { swapoff "/dev/$_b"; fail "LUN in swap: '$_got', expected 'refused /dev/$_b as swap'"; }
+    hd_expect 1 scsi qemu-args $WWID1
+    grep -q "swap" "$STATE/hd.err" || { swapoff "/dev/$_b"; fail "the refusal does not say swap: $(head -c 200 "$STATE/hd.err")"; }
+    swapoff "/dev/$_b" || fail "swapoff /dev/$_b failed"
+    _h0=$(scsi_of_wwid $WWID0)
+    hd_json scsi qemu-args "$_h0" --json
+    jq -e --arg h "$_h0" --arg w $WWID0 '.luns[0].hctl == $h and .luns[0].wwid == $w and (.luns[0].warnings | join(" ") | test("H:C:T:L|reboot|adapter"))' "$STATE/hd.out" >/dev/null ||
+        fail "scsi qemu-args $_h0: $(jq -c .luns "$STATE/hd.out")"
+}
+
 # FCoE over the e1000e: the software FC host (fcoe) with vport_create
 fcoe_up() {
     _nd=$(netdevs "$NIC_LONE")
@@ -1437,6 +1480,15 @@ t_npiv_create_delete() {
     [ ! -e "/sys/class/fc_vports/$_vp" ] || fail "$_vp still exists after delete"
     [ ! -e "/sys/class/fc_host/$_vh" ] || fail "vHBA $_vh still exists after delete"
     [ "$(cat $_f/npiv_vports_inuse)" = 0 ] || fail "npiv_vports_inuse is $(cat $_f/npiv_vports_inuse) after delete"
+    # made again, deleted by its vHBA's name
+    hd_json npiv create "$FC_HOST" --wwpn $WWPN --wwnn $WWNN --json
+    _vh=$(jq -r .vport.host "$STATE/hd.out")
+    [ -e "/sys/class/fc_host/$_vh" ] || fail "second create: no vHBA $_vh"
+    hd_json npiv delete "$_vh" --json
+    [ -z "$(ls /sys/class/fc_vports)" ] && [ ! -e "/sys/class/fc_host/$_vh" ] || fail "delete $_vh left $(ls /sys/class/fc_vports | tr '\n' ' ')"
+    # the FC host itself is no vport
+    hd_expect 1 npiv delete "$FC_HOST"
+    [ -e "$_f" ] || fail "delete $FC_HOST removed the FC host"
 }
 # create --persist records it; the vport lost (as at a reboot) shows as missing, restore makes
 # it again, delete by WWPN removes it and its record
@@ -1577,6 +1629,8 @@ hostdev usb show $STICK after unplug and replug through the outer QEMU's monitor
 hostdev scsi list --json agrees with /sys: $WWID0 and $WWID1 with sg, block, virtio_scsi on $VSCSI|t_scsi_list
 hostdev scsi qemu-args $WWID0: nested QEMU takes it through scsi-generic, held, second VM refused|t_scsi_nested
 hostdev scsi refuses $WWID1 while mounted (unless --force), assignable after umount|t_scsi_mounted
+hostdev usb: the stick's node held open by a process, held and refused naming it unless --force|t_usb_held_by_process
+hostdev scsi refuses $WWID1 in swap; a LUN named by H:C:T:L is given with a warning|t_scsi_swap_hctl
 hostdevd: /v1/usb and /v1/scsi as the CLI; a long poll woken by the stick's unplug, 404 while away, listed again after the replug|t_agent_usbscsi
 hostdev snapshot replayed with --root: usb list/show, scsi list/show, npiv list (FCoE, one vport) --json as on the guest|t_usbscsi_snapshot_replay
 EOF
