@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "address.h"
 #include "cmdline.h"
@@ -658,6 +659,14 @@ static void add_blockdev_sentences(ProcTables *t, const char *blockdev, GPtrArra
                                                              (char *)use->holders->pdata[j]));
 }
 
+/* Whether proc entry @pid is this process on the machine it runs on: a node it inherited
+ * from its caller (a shell's redirection, a parent's fd) is not a holder, and naming hostdev
+ * itself ("held by 4242 (hostdev)") would only mislead. A tree's proc is never this process. */
+static gboolean is_self(HdCtx *ctx, gint64 pid)
+{
+        return hd_ctx_is_live_root(ctx) && pid == (gint64)getpid();
+}
+
 GPtrArray *hd_usage_group_holders(HdCtx *ctx, int group)
 {
         int root_fd = hd_ctx_get_root_fd(ctx);
@@ -676,7 +685,7 @@ GPtrArray *hd_usage_group_holders(HdCtx *ctx, int group)
                 hd_autofd int dfd = -1;
                 gint64 n;
 
-                if (!hd_parse_int(pid, 1, G_MAXINT, &n))
+                if (!hd_parse_int(pid, 1, G_MAXINT, &n) || is_self(ctx, n))
                         continue;
                 fd_dir = g_strdup_printf("proc/%s/fd", pid);
                 /* One confined open of the directory, then names of one component. */
@@ -997,7 +1006,7 @@ GPtrArray *hd_usage_node_holders(HdCtx *ctx, GPtrArray *nodes)
                 gboolean any = FALSE;
                 gint64 n;
 
-                if (!hd_parse_int(pid, 1, G_MAXINT, &n))
+                if (!hd_parse_int(pid, 1, G_MAXINT, &n) || is_self(ctx, n))
                         continue;
                 fd_dir = g_strdup_printf("proc/%s/fd", pid);
                 fds = hd_list_dir_at(root_fd, fd_dir, NULL);
