@@ -138,6 +138,12 @@ def man_hostdevd(hostdevd, version, out):
             ".SH OPTIONS\n" + option_items(opts)]
     if example:
         page.append(".SH EXAMPLE\n.nf\n%s\n.fi\n" % esc("\n".join(example)))
+    page.append(".SH DEVICE CHANGES\n%s\n" % esc(
+        "The inventory's generation moves when a device appears, goes or changes driver. On "
+        "the live root the agent hears it from udevd when udevd runs (/run/udev/control "
+        "exists) and the agent has libgudev, otherwise straight from the kernel's uevents "
+        "(a container, an initramfs, a host without udevd); under --root, through inotify on "
+        "the tree. The start log line \"watching device changes\" names the source."))
     page.append(".SH FILES\n.TP\n\\fI/etc/hostdev/hostdevd.conf\\fR\nthe configuration "
                 "(\\fBhostdevd.conf\\fR(5))\n.TP\n\\fI/var/lib/hostdev/agent.token\\fR\nthe "
                 "bearer token, created mode 0600 at first start\n")

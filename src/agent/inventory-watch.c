@@ -6,10 +6,12 @@
  * /v1/devices and /v1/groups is built at most once per generation.
  *
  * What moves it:
- *   - on the live root, the kernel's uevents for the pci, mdev, usb and scsi subsystems
- *     (GUdevClient: add, remove, bind, unbind, change) — no timer, no polling; VFs are PCI
+ *   - on the live root, the kernel's uevents for the pci, mdev, mdev_bus, usb and scsi
+ *     subsystems (add, remove, bind, unbind, change) — no timer, no polling; VFs are PCI
  *     devices, so a VF count change is their add and remove events; a USB device plugged or
- *     unplugged, a LUN appearing or going, are theirs;
+ *     unplugged, a LUN appearing or going, are theirs. Heard through udevd's re-broadcast
+ *     (GUdevClient) when udevd runs and the agent has libgudev, otherwise straight from the
+ *     kernel's netlink socket (uevent.h: a container, an initramfs, a host without udevd);
  *   - under --root (a fixture or snapshot, where no kernel sends uevents), inotify through
  *     GFileMonitor on sys/bus/pci/devices (devices appearing and disappearing: VFs too), on
  *     each device's directory (its `driver` link), and on sys/bus/mdev/devices and
@@ -38,6 +40,7 @@
 #endif
 
 #include "agent.h"
+#include "uevent.h"
 
 /* How often the facts without events are checked again (HOSTDEVD_TEST_RECHECK_MS for tests). */
 #define RECHECK_US G_USEC_PER_SEC
@@ -62,6 +65,7 @@ struct HdWatch {
 #ifdef HAVE_GUDEV
         GUdevClient *udev;
 #endif
+        HdUeventMonitor *kernel; /* the kernel's uevents, when udevd is not heard */
         GFileMonitor *dir_monitor;
         GFileMonitor *mdev_monitors[2]; /* sys/bus/mdev/devices, sys/class/mdev_bus */
         GFileMonitor *bus_monitors[2];  /* sys/bus/usb/devices, sys/bus/scsi/devices */
@@ -135,20 +139,74 @@ const char *hd_watch_get_etag(HdWatch *w)
 
 /* ---- sources of change -------------------------------------------------------------------- */
 
+/* The one handler of both uevent sources (udevd's and the kernel's), given events of the
+ * watched subsystems only: the actions that can change what the inventory shows. */
+static void device_event(HdWatch *w, const char *action, const char *name)
+{
+        g_autofree char *why = NULL;
+
+        if (g_strcmp0(action, "add") != 0 && g_strcmp0(action, "remove") != 0 &&
+            g_strcmp0(action, "bind") != 0 && g_strcmp0(action, "unbind") != 0 &&
+            g_strcmp0(action, "change") != 0)
+                return;
+        why = g_strdup_printf("uevent %s %s", action, name);
+        hd_watch_bump(w, why);
+}
+
 #ifdef HAVE_GUDEV
 static void on_uevent(GUdevClient *client, const char *action, GUdevDevice *device,
                       gpointer user_data)
 {
-        HdWatch *w = user_data;
-        g_autofree char *why =
-            g_strdup_printf("uevent %s %s", action, g_udev_device_get_name(device));
-
-        if (g_strcmp0(action, "add") == 0 || g_strcmp0(action, "remove") == 0 ||
-            g_strcmp0(action, "bind") == 0 || g_strcmp0(action, "unbind") == 0 ||
-            g_strcmp0(action, "change") == 0)
-                hd_watch_bump(w, why);
+        device_event(user_data, action, g_udev_device_get_name(device));
 }
 #endif
+
+static void on_kernel_uevent(const HdUevent *ev, gpointer user_data)
+{
+        HdWatch *w = user_data;
+        const char *name;
+
+        if (!ev) {
+                hd_watch_bump(w, "kernel uevents were lost (socket buffer overflow)");
+                return;
+        }
+        name = strrchr(ev->devpath, '/') + 1; /* the parser checked it starts with '/' */
+        device_event(w, ev->action, name);
+}
+
+/* On the live root: udevd's events through GUdev, or the kernel's own (uevent.h). */
+static void watch_uevents(HdWatch *w)
+{
+#ifdef HAVE_GUDEV
+        const gboolean have_gudev = TRUE;
+#else
+        const gboolean have_gudev = FALSE;
+#endif
+        gboolean udevd = hd_udevd_is_running(hd_ctx_get_root_fd(w->agent->ctx));
+        HdWatchSource source = hd_watch_choose_source(TRUE, have_gudev, udevd);
+        g_autofree char *subsystems = g_strjoinv(",", (char **)hd_uevent_subsystems);
+
+#ifdef HAVE_GUDEV
+        if (source == HD_WATCH_SOURCE_UDEVD) {
+                w->udev = g_udev_client_new(hd_uevent_subsystems);
+                g_signal_connect(w->udev, "uevent", G_CALLBACK(on_uevent), w);
+        }
+#endif
+        if (source == HD_WATCH_SOURCE_KERNEL) {
+                g_autoptr(GError) error = NULL;
+
+                w->kernel = hd_uevent_monitor_open(on_kernel_uevent, w, &error);
+                if (!w->kernel) {
+                        hd_agent_log("warning",
+                                     "cannot hear the kernel's uevents: device changes made "
+                                     "outside the agent are not noticed",
+                                     "error", error->message, NULL);
+                        return;
+                }
+        }
+        hd_agent_log("info", "watching device changes", "source", hd_watch_source_name(source),
+                     "subsystem", subsystems, "udevd", udevd ? "running" : "not running", NULL);
+}
 
 static void watch_devices(HdWatch *w);
 
@@ -285,18 +343,7 @@ HdWatch *hd_watch_new(HdAgent *agent)
         }
         w->dev_monitors = g_ptr_array_new_with_free_func(monitor_free);
         if (hd_ctx_is_live_root(agent->ctx)) {
-#ifdef HAVE_GUDEV
-                const char *subsystems[] = {"pci", "mdev", "usb", "scsi", NULL};
-                w->udev = g_udev_client_new(subsystems);
-                g_signal_connect(w->udev, "uevent", G_CALLBACK(on_uevent), w);
-                hd_agent_log("info", "watching uevents", "subsystem", "pci,mdev,usb,scsi",
-                             NULL);
-#else
-                hd_agent_log("warning",
-                             "built without libgudev: device changes made outside the agent "
-                             "are not noticed",
-                             NULL);
-#endif
+                watch_uevents(w);
         } else {
                 g_autofree char *bus = g_build_filename(agent->root, "sys/bus/pci/devices", NULL);
                 g_autoptr(GFile) f = g_file_new_for_path(bus);
@@ -334,7 +381,8 @@ HdWatch *hd_watch_new(HdAgent *agent)
                                                          G_CALLBACK(on_usb_scsi_dir_event), w);
                         }
                 }
-                hd_agent_log("info", "watching the tree (inotify)", "dir", bus, NULL);
+                hd_agent_log("info", "watching device changes", "source",
+                             hd_watch_source_name(HD_WATCH_SOURCE_INOTIFY), "dir", bus, NULL);
         }
         return w;
 }
@@ -361,6 +409,7 @@ void hd_watch_free(HdWatch *w)
                 g_object_unref(w->udev);
         }
 #endif
+        g_clear_pointer(&w->kernel, hd_uevent_monitor_free);
         if (w->dir_monitor) {
                 g_signal_handlers_disconnect_by_data(w->dir_monitor, w);
                 g_file_monitor_cancel(w->dir_monitor);

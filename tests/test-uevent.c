@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The agent's kernel uevents (src/agent/uevent.h): the parser on valid and broken messages,
+ * the sender check on synthetic recvmsg metadata, the monitor on a datagram socket that is not
+ * the kernel's (everything it carries is dropped), and the choice of the agent's source of
+ * device changes.
+ */
+#define _GNU_SOURCE 1 /* struct ucred */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "uevent.h"
+
+/* A datagram of NUL-terminated strings (the header, then the fields), NULL-terminated list. */
+static GByteArray *message(const char *first, ...)
+{
+        GByteArray *b = g_byte_array_new();
+        va_list ap;
+
+        va_start(ap, first);
+        for (const char *s = first; s; s = va_arg(ap, const char *))
+                g_byte_array_append(b, (const guint8 *)s, (guint)strlen(s) + 1);
+        va_end(ap);
+        return b;
+}
+
+static gboolean parse(GByteArray *b, HdUevent *ev)
+{
+        return hd_uevent_parse((const char *)b->data, b->len, ev);
+}
+
+#define USB_DEVPATH "/devices/pci0000:00/0000:00:14.0/usb1/1-2"
+#define USB_ADD(last)                                                                             \
+        message("add@" USB_DEVPATH, "ACTION=add", "DEVPATH=" USB_DEVPATH, "SUBSYSTEM=usb",        \
+                "MAJOR=189", "MINOR=3", "DEVNAME=bus/usb/001/004", "DEVTYPE=usb_device",          \
+                "PRODUCT=781/5583/100", "TYPE=0/0/0", "BUSNUM=001", "DEVNUM=004", last, NULL)
+
+static void test_parse_valid(void)
+{
+        g_autoptr(GByteArray) usb_add = USB_ADD("SEQNUM=4711");
+        g_autoptr(GByteArray) usb_remove = message(
+            "remove@" USB_DEVPATH, "ACTION=remove", "DEVPATH=" USB_DEVPATH, "SUBSYSTEM=usb",
+            "DEVNAME=bus/usb/001/004", "DEVTYPE=usb_device", "SEQNUM=4790", NULL);
+        g_autoptr(GByteArray) pci_bind = message(
+            "bind@/devices/pci0000:00/0000:00:02.0/0000:01:00.1", "ACTION=bind",
+            "DEVPATH=/devices/pci0000:00/0000:00:02.0/0000:01:00.1", "SUBSYSTEM=pci",
+            "DRIVER=vfio-pci", "PCI_CLASS=20000", "PCI_ID=8086:10ED", "PCI_SLOT_NAME=0000:01:00.1",
+            "MODALIAS=pci:v00008086d000010EDsv00008086sd00000000bc02sc00i00", "SEQNUM=5000", NULL);
+        g_autoptr(GByteArray) pci_add = message(
+            "add@/devices/pci0000:00/0000:00:02.0/0000:01:10.1", "ACTION=add",
+            "DEVPATH=/devices/pci0000:00/0000:00:02.0/0000:01:10.1", "SUBSYSTEM=pci",
+            "PCI_SLOT_NAME=0000:01:10.1", "SEQNUM=5001", NULL);
+        g_autoptr(GByteArray) mdev_parent = message(
+            "change@/devices/pci0000:00/0000:00:02.0", "ACTION=change",
+            "DEVPATH=/devices/pci0000:00/0000:00:02.0", "SUBSYSTEM=pci", "MDEV_STATE=registered",
+            "SEQNUM=18446744073709551615", NULL);
+        g_autoptr(GByteArray) mdev_add = message(
+            "add@/devices/pci0000:00/0000:00:02.0/83b8f4f2-509f-382f-3c1e-e6bfe0fa1001",
+            "ACTION=add",
+            "DEVPATH=/devices/pci0000:00/0000:00:02.0/83b8f4f2-509f-382f-3c1e-e6bfe0fa1001",
+            "SUBSYSTEM=mdev", "MDEV_TYPE=i915-GVTg_V5_4", "SEQNUM=0", NULL);
+        HdUevent ev;
+
+        g_assert_true(parse(usb_add, &ev));
+        g_assert_cmpstr(ev.action, ==, "add");
+        g_assert_cmpstr(ev.devpath, ==, USB_DEVPATH);
+        g_assert_cmpstr(ev.subsystem, ==, "usb");
+        g_assert_cmpstr(ev.devtype, ==, "usb_device");
+        g_assert_null(ev.driver);
+        g_assert_null(ev.mdev_state);
+        g_assert_cmpuint(ev.seqnum, ==, 4711);
+
+        g_assert_true(parse(usb_remove, &ev));
+        g_assert_cmpstr(ev.action, ==, "remove");
+        g_assert_cmpuint(ev.seqnum, ==, 4790);
+
+        g_assert_true(parse(pci_bind, &ev));
+        g_assert_cmpstr(ev.action, ==, "bind");
+        g_assert_cmpstr(ev.subsystem, ==, "pci");
+        g_assert_cmpstr(ev.driver, ==, "vfio-pci");
+        g_assert_cmpstr(ev.devpath, ==, "/devices/pci0000:00/0000:00:02.0/0000:01:00.1");
+
+        g_assert_true(parse(pci_add, &ev));
+        g_assert_cmpstr(ev.action, ==, "add");
+        g_assert_null(ev.devtype);
+
+        g_assert_true(parse(mdev_parent, &ev));
+        g_assert_cmpstr(ev.action, ==, "change");
+        g_assert_cmpstr(ev.mdev_state, ==, "registered");
+        g_assert_cmpuint(ev.seqnum, ==, G_MAXUINT64);
+
+        g_assert_true(parse(mdev_add, &ev));
+        g_assert_cmpstr(ev.subsystem, ==, "mdev");
+        g_assert_cmpuint(ev.seqnum, ==, 0);
+}
+
+/* Every prefix of a message cut short is refused (the kernel puts SEQNUM last), and so is a
+ * message without its final NUL. */
+static void test_parse_truncated(void)
+{
+        g_autoptr(GByteArray) b = USB_ADD("SEQNUM=4711");
+        HdUevent ev;
+
+        g_assert_true(parse(b, &ev));
+        for (guint len = 0; len < b->len; len++)
+                g_assert_false(hd_uevent_parse((const char *)b->data, len, &ev));
+        /* no NUL at all */
+        g_assert_false(hd_uevent_parse("add@/devices/x", strlen("add@/devices/x"), &ev));
+        /* a NULL buffer */
+        g_assert_false(hd_uevent_parse(NULL, 0, &ev));
+        /* the last field without its NUL, and garbage after the last NUL */
+        b->data[b->len - 1] = '1';
+        g_assert_false(parse(b, &ev));
+        b->data[b->len - 1] = '\0';
+        g_byte_array_append(b, (const guint8 *)"X=1", 3);
+        g_assert_false(parse(b, &ev));
+}
+
+/* Up to HD_UEVENT_MAX_LEN bytes is read; one more is not the kernel's. */
+static void test_parse_huge(void)
+{
+        g_autoptr(GByteArray) b = message("add@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                          "SUBSYSTEM=pci", "SEQNUM=1", NULL);
+        HdUevent ev;
+        guint pad;
+        g_autofree char *field = NULL;
+
+        g_assert_true(parse(b, &ev));
+        /* a padding field (X=...) filling the message to exactly the limit */
+        pad = HD_UEVENT_MAX_LEN - b->len - 3; /* "X=" and its NUL */
+        field = g_strnfill(pad, 'a');
+        g_byte_array_append(b, (const guint8 *)"X=", 2);
+        g_byte_array_append(b, (const guint8 *)field, pad);
+        g_byte_array_append(b, (const guint8 *)"", 1);
+        g_assert_cmpuint(b->len, ==, HD_UEVENT_MAX_LEN);
+        g_assert_true(parse(b, &ev));
+        g_byte_array_append(b, (const guint8 *)"", 1);
+        g_assert_false(parse(b, &ev));
+        {
+                /* ... and a field that long, valid otherwise */
+                g_autofree char *big = g_strnfill(2 * HD_UEVENT_MAX_LEN, 'a');
+                g_autofree char *x = g_strconcat("X=", big, NULL);
+                g_autoptr(GByteArray) h = message("add@/devices/x", "ACTION=add",
+                                                  "DEVPATH=/devices/x", "SUBSYSTEM=pci", x,
+                                                  "SEQNUM=1", NULL);
+                g_assert_false(parse(h, &ev));
+        }
+}
+
+static void test_parse_bad_header(void)
+{
+        HdUevent ev;
+        struct {
+                const char *what;
+                GByteArray *b;
+        } cases[] = {
+                {"no @", message("add/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                 "SUBSYSTEM=pci", "SEQNUM=1", NULL)},
+                {"no action", message("@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                      "SUBSYSTEM=pci", "SEQNUM=1", NULL)},
+                {"devpath not absolute", message("add@devices/x", "ACTION=add",
+                                                 "DEVPATH=devices/x", "SUBSYSTEM=pci",
+                                                 "SEQNUM=1", NULL)},
+                {"header action differs", message("remove@/devices/x", "ACTION=add",
+                                                  "DEVPATH=/devices/x", "SUBSYSTEM=pci",
+                                                  "SEQNUM=1", NULL)},
+                {"header devpath differs", message("add@/devices/y", "ACTION=add",
+                                                   "DEVPATH=/devices/x", "SUBSYSTEM=pci",
+                                                   "SEQNUM=1", NULL)},
+                {"unknown action", message("frob@/devices/x", "ACTION=frob",
+                                           "DEVPATH=/devices/x", "SUBSYSTEM=pci", "SEQNUM=1",
+                                           NULL)},
+                {"header only", message("add@/devices/x", NULL)},
+                {"a field first", message("ACTION=add", "DEVPATH=/devices/x", "SUBSYSTEM=pci",
+                                          "SEQNUM=1", NULL)},
+                {"empty field", message("add@/devices/x", "ACTION=add", "", "DEVPATH=/devices/x",
+                                        "SUBSYSTEM=pci", "SEQNUM=1", NULL)},
+                {"field without =", message("add@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                            "SUBSYSTEM=pci", "JUNK", "SEQNUM=1", NULL)},
+                {"empty key", message("add@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                      "SUBSYSTEM=pci", "=1", "SEQNUM=1", NULL)},
+                {"lowercase key", message("add@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                          "subsystem=pci", "SEQNUM=1", NULL)},
+                {"ACTION twice", message("add@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                         "SUBSYSTEM=pci", "ACTION=add", "SEQNUM=1", NULL)},
+                {"SUBSYSTEM twice", message("add@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                            "SUBSYSTEM=pci", "SUBSYSTEM=usb", "SEQNUM=1",
+                                            NULL)},
+                {"no SUBSYSTEM", message("add@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                         "SEQNUM=1", NULL)},
+                {"empty SUBSYSTEM", message("add@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                            "SUBSYSTEM=", "SEQNUM=1", NULL)},
+                {"no SEQNUM", message("add@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                      "SUBSYSTEM=pci", NULL)},
+                {"SEQNUM not decimal", message("add@/devices/x", "ACTION=add",
+                                               "DEVPATH=/devices/x", "SUBSYSTEM=pci",
+                                               "SEQNUM=0x10", NULL)},
+                {"SEQNUM negative", message("add@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                            "SUBSYSTEM=pci", "SEQNUM=-1", NULL)},
+                {"SEQNUM too big", message("add@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                           "SUBSYSTEM=pci", "SEQNUM=18446744073709551616",
+                                           NULL)},
+                {"invalid UTF-8", message("add@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                          "SUBSYSTEM=pci", "NAME=\xff\xfe", "SEQNUM=1", NULL)},
+        };
+
+        for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+                if (parse(cases[i].b, &ev))
+                        g_error("accepted: %s", cases[i].what);
+                g_byte_array_unref(cases[i].b);
+        }
+}
+
+/* udevd's re-broadcast ("libudev\0", magic, offsets, then the properties) is not the kernel's:
+ * refused, whatever follows the magic. */
+static void test_parse_libudev(void)
+{
+        g_autoptr(GByteArray) b = g_byte_array_new();
+        g_autoptr(GByteArray) props = message("ACTION=add", "DEVPATH=/devices/x",
+                                              "SUBSYSTEM=pci", "SEQNUM=1", NULL);
+        guint8 header[40] = {0};
+        HdUevent ev;
+
+        memcpy(header, "libudev", 8);
+        header[8] = 0xfe;
+        header[9] = 0xed;
+        header[10] = 0xca;
+        header[11] = 0xfe;
+        header[16] = sizeof(header); /* properties_off */
+        g_byte_array_append(b, header, sizeof(header));
+        g_byte_array_append(b, props->data, props->len);
+        g_assert_false(parse(b, &ev));
+        {
+                /* even followed by a kernel-looking message */
+                g_autoptr(GByteArray) k = message("libudev", "add@/devices/x", "ACTION=add",
+                                                  "DEVPATH=/devices/x", "SUBSYSTEM=pci",
+                                                  "SEQNUM=1", NULL);
+                g_assert_false(parse(k, &ev));
+        }
+}
+
+static void test_subsystems(void)
+{
+        g_assert_true(hd_uevent_subsystem_watched("pci"));
+        g_assert_true(hd_uevent_subsystem_watched("usb"));
+        g_assert_true(hd_uevent_subsystem_watched("scsi"));
+        g_assert_true(hd_uevent_subsystem_watched("mdev"));
+        g_assert_true(hd_uevent_subsystem_watched("mdev_bus"));
+        g_assert_false(hd_uevent_subsystem_watched("block"));
+        g_assert_false(hd_uevent_subsystem_watched("pc"));
+        g_assert_false(hd_uevent_subsystem_watched(NULL));
+}
+
+/* ---- the sender ------------------------------------------------------------------------------ */
+
+typedef struct {
+        struct sockaddr_nl nl;
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(struct ucred))];
+        } control;
+        struct msghdr msg;
+} Meta;
+
+/* Metadata as recvmsg reports a message of the kernel's: port 0, group 1, uid 0. */
+static void meta_kernel(Meta *m)
+{
+        struct cmsghdr *c;
+        struct ucred cred = {.pid = 0, .uid = 0, .gid = 0};
+
+        memset(m, 0, sizeof(*m));
+        m->nl.nl_family = AF_NETLINK;
+        m->nl.nl_pid = 0;
+        m->nl.nl_groups = 1;
+        m->msg.msg_name = &m->nl;
+        m->msg.msg_namelen = sizeof(m->nl);
+        m->msg.msg_control = &m->control;
+        m->msg.msg_controllen = sizeof(m->control);
+        c = CMSG_FIRSTHDR(&m->msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_CREDENTIALS;
+        c->cmsg_len = CMSG_LEN(sizeof(cred));
+        memcpy(CMSG_DATA(c), &cred, sizeof(cred));
+}
+
+static gboolean meta_ok(Meta *m, const char **why)
+{
+        HdUeventSender s;
+
+        hd_uevent_sender_read(&m->msg, &s);
+        return hd_uevent_sender_check(&s, why);
+}
+
+static void set_uid(Meta *m, uid_t uid)
+{
+        struct ucred cred = {.pid = 1, .uid = uid, .gid = 0};
+
+        memcpy(CMSG_DATA(CMSG_FIRSTHDR(&m->msg)), &cred, sizeof(cred));
+}
+
+static void test_sender(void)
+{
+        Meta m;
+        HdUeventSender s;
+        const char *why = NULL;
+
+        meta_kernel(&m);
+        hd_uevent_sender_read(&m.msg, &s);
+        g_assert_true(s.has_netlink_addr);
+        g_assert_true(s.has_creds);
+        g_assert_true(hd_uevent_sender_check(&s, &why));
+        g_assert_null(why);
+
+        /* a process (nl_pid != 0), even root, sending to the kernel's group */
+        meta_kernel(&m);
+        m.nl.nl_pid = 4242;
+        g_assert_false(meta_ok(&m, &why));
+        g_assert_cmpstr(why, ==, "from a process, not the kernel");
+
+        /* udevd's group, or a unicast */
+        meta_kernel(&m);
+        m.nl.nl_groups = 2;
+        g_assert_false(meta_ok(&m, &why));
+        m.nl.nl_groups = 0;
+        g_assert_false(meta_ok(&m, &why));
+        g_assert_cmpstr(why, ==, "not sent to the kernel's uevent group");
+
+        /* credentials of another uid (a user namespace maps the kernel's 0 to overflowuid) */
+        meta_kernel(&m);
+        set_uid(&m, 65534);
+        g_assert_false(meta_ok(&m, &why));
+        g_assert_cmpstr(why, ==, "sender is not uid 0");
+
+        /* no credentials: no control message, one of another type, one cut short, or one whose
+         * length claims more than the buffer holds */
+        meta_kernel(&m);
+        m.msg.msg_control = NULL;
+        m.msg.msg_controllen = 0;
+        g_assert_false(meta_ok(&m, &why));
+        g_assert_cmpstr(why, ==, "no sender credentials");
+        meta_kernel(&m);
+        CMSG_FIRSTHDR(&m.msg)->cmsg_type = SCM_RIGHTS;
+        g_assert_false(meta_ok(&m, &why));
+        meta_kernel(&m);
+        CMSG_FIRSTHDR(&m.msg)->cmsg_len = CMSG_LEN(sizeof(struct ucred) - 1);
+        g_assert_false(meta_ok(&m, &why));
+        meta_kernel(&m);
+        m.msg.msg_controllen = CMSG_LEN(sizeof(struct ucred)) - 1;
+        g_assert_false(meta_ok(&m, &why));
+        g_assert_cmpstr(why, ==, "no sender credentials");
+
+        /* not a netlink address: none, too short, another family */
+        meta_kernel(&m);
+        m.msg.msg_name = NULL;
+        m.msg.msg_namelen = 0;
+        g_assert_false(meta_ok(&m, &why));
+        g_assert_cmpstr(why, ==, "not from a netlink socket");
+        meta_kernel(&m);
+        m.msg.msg_namelen = sizeof(m.nl) - 1;
+        g_assert_false(meta_ok(&m, &why));
+        meta_kernel(&m);
+        m.nl.nl_family = AF_UNIX;
+        g_assert_false(meta_ok(&m, &why));
+        g_assert_cmpstr(why, ==, "not from a netlink socket");
+
+        /* truncated data or control */
+        meta_kernel(&m);
+        m.msg.msg_flags = MSG_TRUNC;
+        g_assert_false(meta_ok(&m, &why));
+        g_assert_cmpstr(why, ==, "truncated");
+        meta_kernel(&m);
+        m.msg.msg_flags = MSG_CTRUNC;
+        g_assert_false(meta_ok(&m, &why));
+}
+
+/* ---- the monitor ----------------------------------------------------------------------------- */
+
+typedef struct {
+        guint events;
+        guint lost;
+} Seen;
+
+static void on_event(const HdUevent *ev, gpointer user_data)
+{
+        Seen *seen = user_data;
+
+        if (ev)
+                seen->events++;
+        else
+                seen->lost++;
+}
+
+static void iterate_until_dropped(HdUeventMonitor *m, guint64 n)
+{
+        gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+        while (hd_uevent_monitor_get_dropped(m) < n) {
+                g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+                g_main_context_iteration(NULL, FALSE);
+                g_usleep(1000);
+        }
+}
+
+/* A datagram socket that is not the kernel's: what it carries, valid uevents with the
+ * credentials of uid 0 (this test's or not), is read and dropped, never handed on. */
+static void test_monitor_foreign_socket(void)
+{
+        g_autoptr(GByteArray) b = USB_ADD("SEQNUM=1");
+        g_autoptr(HdUeventMonitor) m = NULL;
+        Seen seen = {0};
+        int sv[2];
+        const int on = 1;
+
+        g_assert_cmpint(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+        g_assert_cmpint(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)), ==, 0);
+        m = hd_uevent_monitor_new_fd(sv[0], on_event, &seen);
+        for (guint i = 0; i < 3; i++)
+                g_assert_cmpint(send(sv[1], b->data, b->len, 0), ==, (ssize_t)b->len);
+        {
+                /* and one passing a file descriptor along: not kept open */
+                int passed = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                union {
+                        struct cmsghdr align;
+                        char buf[CMSG_SPACE(sizeof(int))];
+                } control;
+                struct iovec iov = {.iov_base = b->data, .iov_len = b->len};
+                struct msghdr msg = {.msg_iov = &iov,
+                                     .msg_iovlen = 1,
+                                     .msg_control = &control,
+                                     .msg_controllen = sizeof(control)};
+                struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+                struct stat st;
+                int probe;
+
+                memset(&control, 0, sizeof(control));
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(c), &passed, sizeof(int));
+                g_assert_cmpint(sendmsg(sv[1], &msg, 0), ==, (ssize_t)b->len);
+                close(passed);
+                iterate_until_dropped(m, 4);
+                /* the lowest free descriptor is the one the passed fd would have taken */
+                probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                g_assert_cmpint(probe, >=, 0);
+                g_assert_cmpint(fstat(probe, &st), ==, 0);
+                close(probe);
+                g_assert_cmpint(probe, <=, passed);
+        }
+        g_assert_cmpuint(hd_uevent_monitor_get_dropped(m), ==, 4);
+        g_assert_cmpuint(hd_uevent_monitor_get_accepted(m), ==, 0);
+        g_assert_cmpuint(seen.events, ==, 0);
+        g_assert_cmpuint(seen.lost, ==, 0);
+
+        /* the peer gone: the source ends instead of spinning */
+        close(sv[1]);
+        for (guint i = 0; i < 10; i++)
+                g_main_context_iteration(NULL, FALSE);
+        g_assert_cmpuint(seen.events, ==, 0);
+}
+
+/* The kernel's uevent socket opens and joins group 1 (reading needs no privilege). */
+static void test_monitor_open(void)
+{
+        g_autoptr(GError) error = NULL;
+        Seen seen = {0};
+        HdUeventMonitor *m = hd_uevent_monitor_open(on_event, &seen, &error);
+
+        g_assert_no_error(error);
+        g_assert_nonnull(m);
+        hd_uevent_monitor_free(m);
+}
+
+/* ---- the choice of source -------------------------------------------------------------------- */
+
+static void test_choose_source(void)
+{
+        /* under --root: inotify, whatever else */
+        for (int g = 0; g < 2; g++)
+                for (int u = 0; u < 2; u++)
+                        g_assert_cmpint(hd_watch_choose_source(FALSE, g, u), ==,
+                                        HD_WATCH_SOURCE_INOTIFY);
+        g_assert_cmpint(hd_watch_choose_source(TRUE, TRUE, TRUE), ==, HD_WATCH_SOURCE_UDEVD);
+        g_assert_cmpint(hd_watch_choose_source(TRUE, TRUE, FALSE), ==, HD_WATCH_SOURCE_KERNEL);
+        g_assert_cmpint(hd_watch_choose_source(TRUE, FALSE, TRUE), ==, HD_WATCH_SOURCE_KERNEL);
+        g_assert_cmpint(hd_watch_choose_source(TRUE, FALSE, FALSE), ==, HD_WATCH_SOURCE_KERNEL);
+        g_assert_cmpstr(hd_watch_source_name(HD_WATCH_SOURCE_UDEVD), ==, "udevd");
+        g_assert_cmpstr(hd_watch_source_name(HD_WATCH_SOURCE_KERNEL), ==, "kernel uevents");
+        g_assert_cmpstr(hd_watch_source_name(HD_WATCH_SOURCE_INOTIFY), ==,
+                        "inotify under --root");
+}
+
+/* udevd runs when run/udev/control exists below the root (a socket on a host: any file here). */
+static void test_udevd_running(void)
+{
+        g_autofree char *root = g_dir_make_tmp("hd-uevent-XXXXXX", NULL);
+        g_autofree char *dir = g_build_filename(root, "run/udev", NULL);
+        g_autofree char *control = g_build_filename(dir, "control", NULL);
+        int fd;
+
+        g_assert_nonnull(root);
+        fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_false(hd_udevd_is_running(fd));
+        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+        g_assert_false(hd_udevd_is_running(fd));
+        g_assert_true(g_file_set_contents(control, "", 0, NULL));
+        g_assert_true(hd_udevd_is_running(fd));
+        g_assert_cmpint(g_remove(control), ==, 0);
+        g_assert_false(hd_udevd_is_running(fd));
+        close(fd);
+        g_assert_cmpint(g_rmdir(dir), ==, 0);
+        g_free(g_steal_pointer(&dir));
+        dir = g_build_filename(root, "run", NULL);
+        g_assert_cmpint(g_rmdir(dir), ==, 0);
+        g_assert_cmpint(g_rmdir(root), ==, 0);
+}
+
+int main(int argc, char **argv)
+{
+        g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/uevent/parse/valid", test_parse_valid);
+        g_test_add_func("/uevent/parse/truncated", test_parse_truncated);
+        g_test_add_func("/uevent/parse/huge", test_parse_huge);
+        g_test_add_func("/uevent/parse/bad-header", test_parse_bad_header);
+        g_test_add_func("/uevent/parse/libudev", test_parse_libudev);
+        g_test_add_func("/uevent/subsystems", test_subsystems);
+        g_test_add_func("/uevent/sender", test_sender);
+        g_test_add_func("/uevent/monitor/foreign-socket", test_monitor_foreign_socket);
+        g_test_add_func("/uevent/monitor/open", test_monitor_open);
+        g_test_add_func("/uevent/source/choose", test_choose_source);
+        g_test_add_func("/uevent/source/udevd-running", test_udevd_running);
+        return g_test_run();
+}
