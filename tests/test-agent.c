@@ -547,6 +547,12 @@ static void test_long_poll(void)
         g_autofree char *etag = NULL;
         Reply r;
 
+        {
+                /* on a tree under --root no kernel sends events: inotify, said at start */
+                g_autofree char *log = daemon_log(d);
+                g_assert_nonnull(strstr(log, "msg=\"watching device changes\" "
+                                             "source=\"inotify under --root\""));
+        }
         r = request(d, "GET", "/v1/groups", NULL);
         etag = g_strdup(r.etag);
         reply_clear(&r);

@@ -10,8 +10,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <linux/netlink.h>
+#include <net/if.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -422,7 +426,7 @@ static void test_monitor_foreign_socket(void)
 
         g_assert_cmpint(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), ==, 0);
         g_assert_cmpint(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)), ==, 0);
-        m = hd_uevent_monitor_new_fd(sv[0], on_event, &seen);
+        m = hd_uevent_monitor_new_fd(sv[0], hd_uevent_subsystems, on_event, &seen);
         for (guint i = 0; i < 3; i++)
                 g_assert_cmpint(send(sv[1], b->data, b->len, 0), ==, (ssize_t)b->len);
         {
@@ -473,11 +477,80 @@ static void test_monitor_open(void)
 {
         g_autoptr(GError) error = NULL;
         Seen seen = {0};
-        HdUeventMonitor *m = hd_uevent_monitor_open(on_event, &seen, &error);
+        HdUeventMonitor *m = hd_uevent_monitor_open(hd_uevent_subsystems, on_event, &seen, &error);
 
         g_assert_no_error(error);
         g_assert_nonnull(m);
         hd_uevent_monitor_free(m);
+}
+
+/* The kernel's own messages pass the sender check and the parser: in a private network
+ * namespace (nothing of this machine's changes), a tun device made and closed sends "add" and
+ * "remove" of /devices/virtual/net/hdtest0 (subsystem net, watched by this monitor only). */
+typedef struct {
+        GPtrArray *net; /* "ACTION DEVPATH" of the net events */
+} Heard;
+
+static void on_net_event(const HdUevent *ev, gpointer user_data)
+{
+        Heard *heard = user_data;
+
+        g_assert_nonnull(ev);
+        g_assert_cmpstr(ev->subsystem, ==, "net");
+        g_assert_cmpuint(ev->seqnum, >, 0);
+        g_ptr_array_add(heard->net, g_strdup_printf("%s %s", ev->action, ev->devpath));
+}
+
+static void wait_heard(Heard *heard, const char *what)
+{
+        gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+        while (!g_ptr_array_find_with_equal_func(heard->net, what, g_str_equal, NULL)) {
+                if (g_get_monotonic_time() > deadline)
+                        g_error("no uevent \"%s\" from the kernel", what);
+                g_main_context_iteration(NULL, FALSE);
+                g_usleep(1000);
+        }
+}
+
+static void test_monitor_kernel(void)
+{
+        static const char *const net[] = {"net", NULL};
+
+        if (!g_test_subprocess()) {
+                if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0) {
+                        g_test_skip("needs root and /dev/net/tun (a private network namespace)");
+                        return;
+                }
+                g_test_trap_subprocess(NULL, 30 * G_USEC_PER_SEC, 0);
+                g_test_trap_assert_passed();
+                return;
+        }
+        {
+                g_autoptr(GError) error = NULL;
+                g_autoptr(HdUeventMonitor) m = NULL;
+                g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(g_free);
+                Heard heard = {.net = list};
+                struct ifreq ifr;
+                int tun;
+
+                g_assert_cmpint(unshare(CLONE_NEWNET), ==, 0);
+                m = hd_uevent_monitor_open(net, on_net_event, &heard, &error);
+                g_assert_no_error(error);
+                tun = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+                g_assert_cmpint(tun, >=, 0);
+                memset(&ifr, 0, sizeof(ifr));
+                ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+                g_strlcpy(ifr.ifr_name, "hdtest0", sizeof(ifr.ifr_name));
+                g_assert_cmpint(ioctl(tun, TUNSETIFF, &ifr), ==, 0);
+                wait_heard(&heard, "add /devices/virtual/net/hdtest0");
+                close(tun); /* not persistent: the device goes */
+                wait_heard(&heard, "remove /devices/virtual/net/hdtest0");
+                /* nothing the kernel sent was refused; its queues (another subsystem) were read
+                 * and not handed on */
+                g_assert_cmpuint(hd_uevent_monitor_get_dropped(m), ==, 0);
+                g_assert_cmpuint(hd_uevent_monitor_get_accepted(m), >, heard.net->len);
+        }
 }
 
 /* ---- the choice of source -------------------------------------------------------------------- */
@@ -537,6 +610,7 @@ int main(int argc, char **argv)
         g_test_add_func("/uevent/sender", test_sender);
         g_test_add_func("/uevent/monitor/foreign-socket", test_monitor_foreign_socket);
         g_test_add_func("/uevent/monitor/open", test_monitor_open);
+        g_test_add_func("/uevent/monitor/kernel", test_monitor_kernel);
         g_test_add_func("/uevent/source/choose", test_choose_source);
         g_test_add_func("/uevent/source/udevd-running", test_udevd_running);
         return g_test_run();

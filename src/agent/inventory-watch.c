@@ -195,7 +195,8 @@ static void watch_uevents(HdWatch *w)
         if (source == HD_WATCH_SOURCE_KERNEL) {
                 g_autoptr(GError) error = NULL;
 
-                w->kernel = hd_uevent_monitor_open(on_kernel_uevent, w, &error);
+                w->kernel = hd_uevent_monitor_open(hd_uevent_subsystems, on_kernel_uevent, w,
+                                                   &error);
                 if (!w->kernel) {
                         hd_agent_log("warning",
                                      "cannot hear the kernel's uevents: device changes made "

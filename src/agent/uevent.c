@@ -193,6 +193,7 @@ gboolean hd_uevent_sender_check(const HdUeventSender *s, const char **why)
 struct HdUeventMonitor {
         int fd;
         guint source_id;
+        const char *const *subsystems;
         HdUeventFunc func;
         gpointer user_data;
         guint64 accepted;
@@ -261,7 +262,7 @@ static int receive_one(HdUeventMonitor *m)
                 return 1;
         }
         m->accepted++;
-        if (hd_uevent_subsystem_watched(ev.subsystem))
+        if (g_strv_contains(m->subsystems, ev.subsystem))
                 m->func(&ev, m->user_data);
         return 1;
 }
@@ -281,12 +282,14 @@ static gboolean on_readable(int fd, GIOCondition cond, gpointer user_data)
         return G_SOURCE_CONTINUE;
 }
 
-HdUeventMonitor *hd_uevent_monitor_new_fd(int fd, HdUeventFunc func, gpointer user_data)
+HdUeventMonitor *hd_uevent_monitor_new_fd(int fd, const char *const *subsystems,
+                                          HdUeventFunc func, gpointer user_data)
 {
         HdUeventMonitor *m = g_new0(HdUeventMonitor, 1);
         const int on = 1;
 
         m->fd = fd;
+        m->subsystems = subsystems;
         m->func = func;
         m->user_data = user_data;
         (void)g_unix_set_fd_nonblocking(fd, TRUE, NULL);
@@ -297,7 +300,8 @@ HdUeventMonitor *hd_uevent_monitor_new_fd(int fd, HdUeventFunc func, gpointer us
         return m;
 }
 
-HdUeventMonitor *hd_uevent_monitor_open(HdUeventFunc func, gpointer user_data, GError **error)
+HdUeventMonitor *hd_uevent_monitor_open(const char *const *subsystems, HdUeventFunc func,
+                                        gpointer user_data, GError **error)
 {
         struct sockaddr_nl nl = {.nl_family = AF_NETLINK, .nl_groups = 1};
         const int rcvbuf = 4 * 1024 * 1024;
@@ -321,7 +325,7 @@ HdUeventMonitor *hd_uevent_monitor_open(HdUeventFunc func, gpointer user_data, G
                             "cannot join the kernel's uevent group: %s", g_strerror(e));
                 return NULL;
         }
-        return hd_uevent_monitor_new_fd(fd, func, user_data);
+        return hd_uevent_monitor_new_fd(fd, subsystems, func, user_data);
 }
 
 void hd_uevent_monitor_free(HdUeventMonitor *m)

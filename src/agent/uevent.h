@@ -81,12 +81,15 @@ typedef void (*HdUeventFunc)(const HdUevent *ev, gpointer user_data);
 typedef struct HdUeventMonitor HdUeventMonitor;
 
 /* A monitor reading datagrams from @fd, which it owns (closed by hd_uevent_monitor_free());
- * the fd is made non-blocking. */
-HdUeventMonitor *hd_uevent_monitor_new_fd(int fd, HdUeventFunc func, gpointer user_data);
+ * the fd is made non-blocking. @func gets the events of @subsystems (NULL-terminated, kept by
+ * the caller while the monitor lives: hd_uevent_subsystems for the agent). */
+HdUeventMonitor *hd_uevent_monitor_new_fd(int fd, const char *const *subsystems,
+                                          HdUeventFunc func, gpointer user_data);
 
 /* The kernel's uevent socket (NETLINK_KOBJECT_UEVENT, group 1, SO_PASSCRED) under a monitor;
  * NULL with @error when it cannot be opened or bound. */
-HdUeventMonitor *hd_uevent_monitor_open(HdUeventFunc func, gpointer user_data, GError **error);
+HdUeventMonitor *hd_uevent_monitor_open(const char *const *subsystems, HdUeventFunc func,
+                                        gpointer user_data, GError **error);
 
 void hd_uevent_monitor_free(HdUeventMonitor *m);
 
