@@ -27,6 +27,8 @@
  *                      (FC hosts and vports, read-only)
  *   ops.c              running a mutation in a thread under the agent's per-group queue
  *   inventory-watch.c  the inventory generation, its ETag, the cached JSON, uevents/inotify
+ *   uevent.c           the kernel's uevents when udevd is not heard (parser, sender check,
+ *                      monitor) and the choice of the source of device changes
  *   metrics.c          Prometheus counters and the request latency histogram
  *   log.c              structured key=value log lines on stderr
  */
