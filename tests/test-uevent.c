@@ -268,11 +268,11 @@ static void test_subsystems(void)
 
 typedef struct {
         struct sockaddr_nl nl;
+        struct msghdr msg;
         union {
                 struct cmsghdr align;
                 char buf[CMSG_SPACE(sizeof(struct ucred))];
-        } control;
-        struct msghdr msg;
+        } control; /* last: clang does not take CMSG_SPACE() for a constant */
 } Meta;
 
 /* Metadata as recvmsg reports a message of the kernel's: port 0, group 1, uid 0. */
