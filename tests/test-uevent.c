@@ -2,8 +2,10 @@
 /*
  * The agent's kernel uevents (src/agent/uevent.h): the parser on valid and broken messages,
  * the sender check on synthetic recvmsg metadata, the monitor on a datagram socket that is not
- * the kernel's (everything it carries is dropped), and the choice of the agent's source of
- * device changes.
+ * the kernel's (everything it carries is dropped), the real kernel's messages (a tun device in
+ * a private network namespace), the choice of the agent's source of device changes, and
+ * hostdevd itself on this machine's live root (read-only, in a private mount namespace) saying
+ * which source it took with and without run/udev/control.
  */
 #define _GNU_SOURCE 1 /* struct ucred */
 #include "config.h"
@@ -14,8 +16,10 @@
 #include <linux/netlink.h>
 #include <net/if.h>
 #include <sched.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -484,6 +488,23 @@ static void test_monitor_open(void)
         hd_uevent_monitor_free(m);
 }
 
+/* Whether this process has capability @cap (CapEff in /proc/self/status). */
+static gboolean has_capability(guint cap)
+{
+        g_autofree char *status = NULL;
+        const char *line;
+        guint64 eff;
+
+        if (!g_file_get_contents("/proc/self/status", &status, NULL, NULL) ||
+            !(line = strstr(status, "\nCapEff:\t")))
+                return FALSE;
+        eff = g_ascii_strtoull(line + strlen("\nCapEff:\t"), NULL, 16);
+        return (eff >> cap) & 1;
+}
+
+#define CAP_NET_ADMIN_BIT 12
+#define CAP_SYS_ADMIN_BIT 21
+
 /* The kernel's own messages pass the sender check and the parser: in a private network
  * namespace (nothing of this machine's changes), a tun device made and closed sends "add" and
  * "remove" of /devices/virtual/net/hdtest0 (subsystem net, watched by this monitor only). */
@@ -518,8 +539,10 @@ static void test_monitor_kernel(void)
         static const char *const net[] = {"net", NULL};
 
         if (!g_test_subprocess()) {
-                if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0) {
-                        g_test_skip("needs root and /dev/net/tun (a private network namespace)");
+                if (!has_capability(CAP_SYS_ADMIN_BIT) || !has_capability(CAP_NET_ADMIN_BIT) ||
+                    access("/dev/net/tun", R_OK | W_OK) != 0) {
+                        g_test_skip("needs CAP_SYS_ADMIN, CAP_NET_ADMIN and /dev/net/tun (a tun "
+                                    "device in a private network namespace)");
                         return;
                 }
                 g_test_trap_subprocess(NULL, 30 * G_USEC_PER_SEC, 0);
@@ -598,6 +621,82 @@ static void test_udevd_running(void)
         g_assert_cmpint(g_rmdir(root), ==, 0);
 }
 
+/* ---- the agent ------------------------------------------------------------------------------ */
+
+/* hostdevd on this machine's live root, read-only, in a private mount namespace where /var/lib
+ * and /run are empty tmpfs (its tokens and locks go there, nothing of the machine is written):
+ * without run/udev/control it listens to the kernel's uevents, with it (and libgudev) to
+ * udevd; the start log line says which. */
+static void agent_source(gboolean with_udevd, const char *expected)
+{
+        const char *hostdevd = g_getenv("HOSTDEVD");
+        g_autoptr(GSubprocess) agent = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *log = NULL;
+        gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+        g_assert_nonnull(hostdevd);
+        /* first, while this process has one thread */
+        g_assert_cmpint(unshare(CLONE_NEWNS), ==, 0);
+        g_assert_cmpint(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), ==, 0);
+        g_assert_cmpint(mount("tmpfs", "/var/lib", "tmpfs", 0, "mode=0755"), ==, 0);
+        g_assert_cmpint(mount("tmpfs", "/run", "tmpfs", 0, "mode=0755"), ==, 0);
+        if (with_udevd) {
+                g_assert_cmpint(g_mkdir_with_parents("/run/udev", 0755), ==, 0);
+                g_assert_true(g_file_set_contents("/run/udev/control", "", 0, NULL));
+        }
+        {
+                g_autoptr(GSubprocessLauncher) l =
+                    g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+                g_subprocess_launcher_set_stderr_file_path(l, "/run/hostdevd.log");
+                agent = g_subprocess_launcher_spawn(l, &error, hostdevd, "--read-only", "--listen",
+                                                    "127.0.0.1:0", "--libvirt-uri",
+                                                    "test:///default", NULL);
+                g_assert_no_error(error);
+        }
+        for (;;) {
+                g_clear_pointer(&log, g_free);
+                (void)g_file_get_contents("/run/hostdevd.log", &log, NULL, NULL);
+                if (log && strstr(log, "msg=listening"))
+                        break;
+                /* the child watch reaps an agent that exited: no identifier then */
+                g_main_context_iteration(NULL, FALSE);
+                if (g_get_monotonic_time() > deadline || !g_subprocess_get_identifier(agent))
+                        g_error("hostdevd did not start: %s", log ? log : "");
+                g_usleep(20 * 1000);
+        }
+        g_subprocess_send_signal(agent, SIGTERM);
+        g_assert_true(g_subprocess_wait(agent, NULL, &error));
+        g_assert_no_error(error);
+        if (!strstr(log, expected))
+                g_error("expected %s in the log: %s", expected, log);
+}
+
+static void test_agent_source(gconstpointer data)
+{
+        gboolean with_udevd = GPOINTER_TO_INT(data);
+        g_autofree char *path = g_strdup_printf("/uevent/agent/live-root-%s",
+                                                with_udevd ? "udevd" : "kernel");
+
+        if (!g_test_subprocess()) {
+                if (geteuid() != 0 || !has_capability(CAP_SYS_ADMIN_BIT)) {
+                        g_test_skip("needs root with CAP_SYS_ADMIN (a private mount namespace "
+                                    "over /var/lib and /run)");
+                        return;
+                }
+                g_test_trap_subprocess(path, 60 * G_USEC_PER_SEC, 0);
+                g_test_trap_assert_passed();
+                return;
+        }
+#ifdef HAVE_GUDEV
+        agent_source(with_udevd, with_udevd ? "msg=\"watching device changes\" source=udevd "
+                                            : "msg=\"watching device changes\" "
+                                              "source=\"kernel uevents\" ");
+#else
+        agent_source(with_udevd, "msg=\"watching device changes\" source=\"kernel uevents\" ");
+#endif
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -613,5 +712,9 @@ int main(int argc, char **argv)
         g_test_add_func("/uevent/monitor/kernel", test_monitor_kernel);
         g_test_add_func("/uevent/source/choose", test_choose_source);
         g_test_add_func("/uevent/source/udevd-running", test_udevd_running);
+        g_test_add_data_func("/uevent/agent/live-root-kernel", GINT_TO_POINTER(FALSE),
+                             test_agent_source);
+        g_test_add_data_func("/uevent/agent/live-root-udevd", GINT_TO_POINTER(TRUE),
+                             test_agent_source);
         return g_test_run();
 }
