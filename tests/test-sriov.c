@@ -459,6 +459,60 @@ static void test_bounded_write(void)
         g_assert_false(hd_ctx_write_is_pending(ctx, PF_ATTR("sriov_numvfs")));
 }
 
+/* Another thread allocating and freeing GErrors (GSlice in GLib 2.74) and strings the whole
+ * time: a fork() while it holds one of those locks would leave the lock held in the child. */
+static gpointer churn(gpointer data)
+{
+        gint *stop = data;
+
+        while (!g_atomic_int_get(stop)) {
+                g_autoptr(GError) e = g_error_new(HD_ERROR, HD_ERROR_FAILED, "churn %d", 42);
+                g_autofree char *s = g_strdup_printf("%s", e->message);
+                (void)s;
+        }
+        return NULL;
+}
+
+/* The real backend's bounded write (one write(2) in a grandchild that makes system calls only),
+ * on files of a tree: the value written and the marker gone; the kernel's errno comes back as
+ * the G_IO_ERROR it is, with the marker gone too; and many of them while another thread keeps
+ * the allocators busy all finish (a grandchild that called malloc or GLib could wait forever on
+ * a lock held at the fork). */
+static void test_bounded_write_real_backend(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdCtx) ctx = hd_ctx_new(fx->root, HD_BACKEND_REAL, &error);
+        g_autofree char *text = NULL;
+        gint stop = 0;
+        GThread *thread;
+
+        g_assert_no_error(error);
+        g_assert_true(hd_ctx_write_bounded(ctx, PF_ATTR("sriov_drivers_autoprobe"), "0", 10000,
+                                           &error));
+        g_assert_no_error(error);
+        text = read_rel(fx, PF_ATTR("sriov_drivers_autoprobe"));
+        g_assert_cmpstr(text, ==, "0");
+        g_assert_false(hd_ctx_write_is_pending(ctx, PF_ATTR("sriov_drivers_autoprobe")));
+
+        g_assert_false(hd_ctx_write_bounded(ctx, PF_ATTR("no_such_attribute"), "1", 10000,
+                                            &error));
+        g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+        g_assert_false(hd_ctx_write_is_pending(ctx, PF_ATTR("no_such_attribute")));
+
+        thread = g_thread_new("churn", churn, &stop);
+        for (int i = 0; i < 64; i++) {
+                const char *v = i % 2 ? "1" : "0";
+
+                g_assert_true(hd_ctx_write_bounded(ctx, PF_ATTR("sriov_drivers_autoprobe"), v,
+                                                   60000, &error));
+                g_assert_no_error(error);
+        }
+        g_atomic_int_set(&stop, 1);
+        g_thread_join(thread);
+}
+
 /* ---------------------------------------------------------------- the command */
 
 static void test_cli(void)
@@ -615,6 +669,8 @@ int main(int argc, char **argv)
         g_test_add_func("/sriov/numvfs/dry-run", test_dry_run);
         g_test_add_func("/sriov/numvfs/crash-recover", test_crash_and_recover);
         g_test_add_func("/sriov/numvfs/bounded-write", test_bounded_write);
+        g_test_add_func("/sriov/numvfs/bounded-write-real-backend",
+                        test_bounded_write_real_backend);
         g_test_add_func("/sriov/cli", test_cli);
         g_test_add_func("/sriov/persist", test_persist);
         g_test_add_func("/sriov/recreated-vfs-forget-net",

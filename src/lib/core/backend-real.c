@@ -107,6 +107,7 @@ static gboolean real_reboot(HdCtx *ctx, int root_fd, GError **error)
 
 const HdBackendOps hd_backend_real = {
         .name = "real",
+        .write_is_syscall = TRUE,
         .write = real_write,
         .load_module = real_load_module,
         .run = real_run,

@@ -35,6 +35,10 @@ const char *hd_backend_op_to_string(HdBackendOp op);
 
 typedef struct {
         const char *name;
+        /* TRUE when write is one write(2) to the attribute (the real kernel's), which
+         * hd_ctx_write_bounded() may then make in a process of its own; FALSE: it is code
+         * (the sim), and a bounded write runs it in a thread (ctx.c, "bounded writes"). */
+        gboolean write_is_syscall;
         /* Write @value to the kernel attribute at @path (relative to the root). */
         gboolean (*write)(HdCtx *ctx, int root_fd, const char *path, const char *value,
                           GError **error);

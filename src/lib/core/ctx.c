@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
 #include <glib-unix.h>
 
 #include "ctx.h"
@@ -284,14 +285,49 @@ gboolean hd_ctx_write_is_pending(HdCtx *ctx, const char *path)
         return hd_exists_at(ctx->root_fd, marker, TRUE);
 }
 
-/* The write of hd_ctx_write_bounded(), in a grandchild: it reports "0" or "1 MESSAGE" on
- * @fd and exits; nobody waits for it (init reaps it), so a write the kernel never finishes
- * leaves no zombie and no stuck thread behind. It removes @marker once the write returned.
- * Returns only in the parent's child. */
-static void bounded_writer(HdCtx *ctx, const char *path, const char *value, int fd,
-                           const char *marker)
+/* ---- bounded writes ------------------------------------------------------------------------
+ *
+ * A kernel attribute whose write waits for a user of the device (sriov_numvfs waits for a VM
+ * holding a VF) must not hang the caller, and a thread cannot bound it: a thread in the
+ * kernel's uninterruptible wait keeps its whole process from exiting (and the agent's port
+ * bound). A backend whose write is one write(2) (the real one) therefore writes in a
+ * grandchild: the attribute is opened here, the grandchild only writes it, removes the
+ * pending marker and reports the errno over a pipe, then exits; nobody waits for it (init
+ * reaps it), so nothing is left to reap or stuck in this process. The child of a process with
+ * threads may only make async-signal-safe calls (another thread may have held malloc's or
+ * GLib's locks at the fork: they stay held in the child for good), so the grandchild makes
+ * system calls and nothing else.
+ *
+ * A backend whose write is more than a system call (the sim imitates the kernel with GLib
+ * code) must not run in such a child: its bounded write runs in a thread with a context of
+ * its own, which the caller stops waiting for after the bound. The sim never blocks in the
+ * kernel, so that thread always ends; it also ends with its process (a sim write still waiting
+ * then is abandoned, and its marker with it). */
+
+/* "E" and the decimal @err into @buf (at least 16 bytes); async-signal-safe. */
+static void format_errno(char *buf, int err)
 {
+        char digits[12];
+        int n = 0, i = 0;
+        unsigned int v = err > 0 ? (unsigned int)err : 0;
+
+        do {
+                digits[n++] = (char)('0' + v % 10);
+                v /= 10;
+        } while (v && n < (int)sizeof(digits));
+        buf[i++] = 'E';
+        while (n)
+                buf[i++] = digits[--n];
+        buf[i] = '\0';
+}
+
+/* The grandchild of a bounded write: system calls only (see above). Never returns. */
+static G_NORETURN void bounded_writer(int attr_fd, const char *value, size_t len, int root_fd,
+                                      const char *marker, int report_fd)
+{
+        char answer[16] = "0";
         pid_t pid = fork();
+        ssize_t n;
 
         if (pid != 0)
                 _exit(pid < 0 ? 1 : 0);
@@ -302,32 +338,200 @@ static void bounded_writer(HdCtx *ctx, const char *path, const char *value, int 
         for (int other = 3; other < 1024; other++) {
                 struct stat st;
 
-                if (other != fd && fstat(other, &st) == 0 && S_ISSOCK(st.st_mode))
+                if (other != report_fd && fstat(other, &st) == 0 && S_ISSOCK(st.st_mode))
                         close(other);
         }
-        {
-                g_autoptr(GError) error = NULL;
-                g_autofree char *answer = NULL;
-
-                if (ctx->backend->write(ctx, ctx->root_fd, path, value, &error))
-                        answer = g_strdup("0");
-                else
-                        answer = g_strdup_printf("1 %s", error->message);
-                (void)hd_unlink_at(ctx->root_fd, marker, 0);
-                (void)!write(fd, answer, strlen(answer));
-        }
+        do
+                n = write(attr_fd, value, len);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                format_errno(answer, errno);
+        else if ((size_t)n != len)
+                format_errno(answer, EIO);
+        (void)unlinkat(root_fd, marker, 0);
+        (void)!write(report_fd, answer, strlen(answer));
         _exit(0);
+}
+
+/* Wait at most @timeout_ms for the writer's answer on @fd ("0", or "E" and an errno): -1 when
+ * none came in time (the kernel is still waiting), else the errno (0: written). */
+static int read_answer(int fd, guint timeout_ms)
+{
+        gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+        char buf[32];
+        size_t got = 0;
+
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+                ssize_t n;
+                gint64 err;
+
+                if (left <= 0)
+                        return -1;
+                if (poll(&p, 1, (int)MIN(left, 1000)) < 0 && errno != EINTR)
+                        return -1;
+                if (!(p.revents & (POLLIN | POLLHUP)))
+                        continue;
+                n = read(fd, buf + got, sizeof(buf) - 1 - got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n > 0 && got + (size_t)n < sizeof(buf) - 1) {
+                        got += (size_t)n;
+                        continue;
+                }
+                buf[got] = '\0';
+                if (strcmp(buf, "0") == 0)
+                        return 0;
+                if (buf[0] == 'E' && hd_parse_int(buf + 1, 1, 4095, &err))
+                        return (int)err;
+                return EIO; /* the writer died before it answered */
+        }
+}
+
+static gboolean write_bounded_process(HdCtx *ctx, const char *path, const char *value,
+                                      guint timeout_ms, const char *marker, GError **error)
+{
+        hd_autofd int attr = hd_open_at(ctx->root_fd, path, O_WRONLY | O_NOCTTY | O_CLOEXEC, 0);
+        struct stat st;
+        int fds[2];
+        pid_t child;
+        int err;
+
+        if (attr < 0 || fstat(attr, &st) < 0 || !S_ISREG(st.st_mode)) {
+                err = attr < 0 ? errno : EINVAL;
+                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err),
+                            "cannot open for writing %s: %s", path, g_strerror(err));
+                return FALSE;
+        }
+        if (!g_unix_open_pipe(fds, FD_CLOEXEC, NULL)) {
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot write /%s: no pipe",
+                            path);
+                return FALSE;
+        }
+        child = fork();
+        if (child < 0) {
+                err = errno;
+                close(fds[0]);
+                close(fds[1]);
+                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot write /%s: %s", path,
+                            g_strerror(err));
+                return FALSE;
+        }
+        if (child == 0) {
+                close(fds[0]);
+                bounded_writer(attr, value, strlen(value), ctx->root_fd, marker, fds[1]);
+        }
+        close(fds[1]);
+        (void)waitpid(child, NULL, 0); /* the child exits at once, leaving the writer */
+        err = read_answer(fds[0], timeout_ms);
+        close(fds[0]);
+        if (err < 0) {
+                g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
+                            "writing '%s' to /%s did not finish in %u ms: the kernel is still "
+                            "waiting (the write goes on in the background)",
+                            value, path, timeout_ms);
+                return FALSE;
+        }
+        if (err > 0) {
+                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot write %s: %s",
+                            path, g_strerror(err));
+                return FALSE;
+        }
+        return TRUE;
+}
+
+/* A bounded write in a thread (a backend whose write is not a system call: the sim). */
+typedef struct {
+        gint refs;
+        GMutex lock;
+        GCond cond;
+        gboolean done, ok;
+        GError *error;
+        HdBackendKind kind;
+        char *root, *sim_faults, *path, *value, *marker;
+} BoundedWrite;
+
+static void bounded_write_unref(BoundedWrite *w)
+{
+        if (!g_atomic_int_dec_and_test(&w->refs))
+                return;
+        g_clear_error(&w->error);
+        g_mutex_clear(&w->lock);
+        g_cond_clear(&w->cond);
+        g_free(w->root);
+        g_free(w->sim_faults);
+        g_free(w->path);
+        g_free(w->value);
+        g_free(w->marker);
+        g_free(w);
+}
+
+static gpointer bounded_write_thread(gpointer data)
+{
+        BoundedWrite *w = data;
+        GError *error = NULL;
+        HdCtx *ctx = hd_ctx_new(w->root, w->kind, &error);
+        gboolean ok = FALSE;
+
+        if (ctx) {
+                hd_ctx_set_sim_faults(ctx, w->sim_faults);
+                ok = ctx->backend->write(ctx, ctx->root_fd, w->path, w->value, &error);
+                (void)hd_unlink_at(ctx->root_fd, w->marker, 0);
+                hd_ctx_free(ctx);
+        }
+        g_mutex_lock(&w->lock);
+        w->done = TRUE;
+        w->ok = ok;
+        w->error = error;
+        g_cond_broadcast(&w->cond);
+        g_mutex_unlock(&w->lock);
+        bounded_write_unref(w);
+        return NULL;
+}
+
+static gboolean write_bounded_thread(HdCtx *ctx, const char *path, const char *value,
+                                     guint timeout_ms, const char *marker, GError **error)
+{
+        BoundedWrite *w = g_new0(BoundedWrite, 1);
+        gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+        gboolean done, ok = FALSE;
+
+        w->refs = 2; /* this caller's and the thread's */
+        g_mutex_init(&w->lock);
+        g_cond_init(&w->cond);
+        w->kind = ctx->backend_kind;
+        w->root = g_strdup(ctx->root);
+        w->sim_faults = g_strdup(ctx->sim_faults);
+        w->path = g_strdup(path);
+        w->value = g_strdup(value);
+        w->marker = g_strdup(marker);
+        g_thread_unref(g_thread_new("hd-bounded-write", bounded_write_thread, w));
+        g_mutex_lock(&w->lock);
+        while (!w->done && g_cond_wait_until(&w->cond, &w->lock, deadline))
+                ;
+        done = w->done;
+        if (done) {
+                ok = w->ok;
+                if (!ok)
+                        g_propagate_error(error, g_steal_pointer(&w->error));
+        }
+        g_mutex_unlock(&w->lock);
+        bounded_write_unref(w);
+        if (!done)
+                g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
+                            "writing '%s' to /%s did not finish in %u ms: the kernel is still "
+                            "waiting (the write goes on in the background)",
+                            value, path, timeout_ms);
+        return ok;
 }
 
 gboolean hd_ctx_write_bounded(HdCtx *ctx, const char *path, const char *value, guint timeout_ms,
                               GError **error)
 {
-        int fds[2];
-        pid_t child;
-        gint64 deadline;
-        g_autoptr(GString) answer = g_string_new(NULL);
         g_autofree char *marker = pending_marker(path);
-        gboolean eof = FALSE;
+        g_autoptr(GError) local = NULL;
+        gboolean ok;
 
         g_return_val_if_fail(path && path[0] != '/' && !strstr(path, ".."), FALSE);
 
@@ -344,66 +548,18 @@ gboolean hd_ctx_write_bounded(HdCtx *ctx, const char *path, const char *value, g
         if (!hd_mkdir_p_at(ctx->root_fd, PENDING_DIR, 0755, error) ||
             !hd_write_file_atomic_at(ctx->root_fd, marker, "", 0, error))
                 return FALSE;
-        if (!g_unix_open_pipe(fds, FD_CLOEXEC, NULL)) {
-                (void)hd_unlink_at(ctx->root_fd, marker, 0);
-                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot write /%s: no pipe",
-                            path);
+        ok = ctx->backend->write_is_syscall
+                     ? write_bounded_process(ctx, path, value, timeout_ms, marker, &local)
+                     : write_bounded_thread(ctx, path, value, timeout_ms, marker, &local);
+        if (!ok) {
+                /* still waiting: the writer removes the marker when the kernel lets it go */
+                if (!g_error_matches(local, HD_ERROR, HD_ERROR_BUSY))
+                        (void)hd_unlink_at(ctx->root_fd, marker, 0);
+                g_propagate_error(error, g_steal_pointer(&local));
                 return FALSE;
         }
-        child = fork();
-        if (child < 0) {
-                int err = errno;
-
-                close(fds[0]);
-                close(fds[1]);
-                (void)hd_unlink_at(ctx->root_fd, marker, 0);
-                g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "cannot write /%s: %s", path,
-                            g_strerror(err));
-                return FALSE;
-        }
-        if (child == 0) {
-                close(fds[0]);
-                bounded_writer(ctx, path, value, fds[1], marker);
-                _exit(0);
-        }
-        close(fds[1]);
-        (void)waitpid(child, NULL, 0); /* the child exits at once, leaving the writer */
-        deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-        while (!eof) {
-                struct pollfd p = { .fd = fds[0], .events = POLLIN };
-                gint64 left = (deadline - g_get_monotonic_time()) / 1000;
-                char buf[512];
-                ssize_t n;
-
-                if (left <= 0)
-                        break;
-                if (poll(&p, 1, (int)MIN(left, 1000)) < 0 && errno != EINTR)
-                        break;
-                if (!(p.revents & (POLLIN | POLLHUP)))
-                        continue;
-                n = read(fds[0], buf, sizeof(buf));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        eof = TRUE;
-                else if (answer->len < 4096)
-                        g_string_append_len(answer, buf, n);
-        }
-        close(fds[0]);
-        if (!eof) {
-                g_set_error(error, HD_ERROR, HD_ERROR_BUSY,
-                            "writing '%s' to /%s did not finish in %u ms: the kernel is still "
-                            "waiting (the write goes on in the background)",
-                            value, path, timeout_ms);
-                return FALSE;
-        }
-        if (answer->len >= 1 && answer->str[0] == '0') {
-                side_effect_done(ctx);
-                return TRUE;
-        }
-        g_set_error(error, HD_ERROR, HD_ERROR_FAILED, "%s",
-                    answer->len > 2 ? answer->str + 2 : "the writer process died");
-        return FALSE;
+        side_effect_done(ctx);
+        return TRUE;
 }
 
 gboolean hd_ctx_load_module(HdCtx *ctx, const char *module, GError **error)

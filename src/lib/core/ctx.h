@@ -80,11 +80,13 @@ gboolean hd_ctx_get_dry_run(HdCtx *ctx);
  * write log first. */
 gboolean hd_ctx_write(HdCtx *ctx, const char *path, const char *value, GError **error);
 /* hd_ctx_write() for a kernel attribute whose write may wait on a user of the device (the
- * count of SR-IOV VFs waits for a VM holding a VF): the write runs in a process of its own
- * and the caller waits at most @timeout_ms. Past it, HD_ERROR_BUSY says the kernel is still
- * waiting; the write goes on in that process (which holds the caller's group locks until it
- * ends, so recovery leaves the operation alone) and nothing is left to reap. Writes through
- * the backend (its error message comes back), logged and dry-run like hd_ctx_write(). */
+ * count of SR-IOV VFs waits for a VM holding a VF): the caller waits at most @timeout_ms. Past
+ * it, HD_ERROR_BUSY says the kernel is still waiting; the write goes on. With the real backend
+ * it runs in a process of its own that makes system calls only (safe to fork from a process
+ * with threads) and holds the caller's group locks until it ends, so recovery leaves the
+ * operation alone, and nothing is left to reap; with the sim, in a thread (ctx.c, "bounded
+ * writes"). A marker under run/hostdev/pending says the write is waiting
+ * (hd_ctx_write_is_pending()). Logged and dry-run like hd_ctx_write(). */
 gboolean hd_ctx_write_bounded(HdCtx *ctx, const char *path, const char *value, guint timeout_ms,
                               GError **error);
 /* Whether a bounded write of @path is still waiting in the kernel (a marker below
