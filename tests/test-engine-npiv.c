@@ -260,6 +260,61 @@ static void test_fleet_unique(void)
         world_teardown(&w);
 }
 
+/* Two requests at once for one WWPN, on two hosts: the pair is reserved before either agent is
+ * asked, so exactly one gets it and the other is 409 in-use. */
+static void test_concurrent(void)
+{
+        World w = {0};
+        g_autofree char *auth = NULL;
+        g_autoptr(SoupSession) s2 = soup_session_new_with_options("timeout", 60, NULL);
+        const char *hosts[2];
+        SoupMessage *msgs[2];
+        GBytes *bytes[2] = {NULL, NULL};
+        guint ok = 0, in_use = 0;
+
+        world_setup(&w);
+        hosts[0] = w.env.host;
+        hosts[1] = w.host2;
+        auth = g_strconcat("Bearer ", w.env.admin, NULL);
+        for (guint i = 0; i < 2; i++) {
+                g_autofree char *uri =
+                    g_strdup_printf("%s/v1/hosts/%s/npiv", w.env.engine->url, hosts[i]);
+                static const char body[] = "{\"parent\": \"host1\", \"wwpn\": "
+                                           "\"0x2001001122334433\"}";
+                g_autoptr(GBytes) b = g_bytes_new_static(body, strlen(body));
+
+                msgs[i] = soup_message_new("POST", uri);
+                soup_message_headers_replace(soup_message_get_request_headers(msgs[i]),
+                                             "Authorization", auth);
+                soup_message_set_request_body_from_bytes(msgs[i], "application/json", b);
+                soup_session_send_and_read_async(s2, msgs[i], G_PRIORITY_DEFAULT, NULL,
+                                                 hd_et_on_async_done, &bytes[i]);
+        }
+        while (!bytes[0] || !bytes[1])
+                g_main_context_iteration(NULL, TRUE);
+        for (guint i = 0; i < 2; i++) {
+                guint status = soup_message_get_status(msgs[i]);
+                gsize len = 0;
+                const char *data = g_bytes_get_data(bytes[i], &len);
+                g_autofree char *text = g_strndup(data, len);
+                g_autofree char *path = g_strdup_printf("/v1/hosts/%s/npiv", hosts[i]);
+
+                hd_et_record_answer("POST", path, status, "application/json", text);
+                if (status == 200)
+                        ok++;
+                else if (status == 409 && strstr(text, "\"in-use\""))
+                        in_use++;
+                else
+                        g_error("%u %s", status, text);
+                g_bytes_unref(bytes[i]);
+                g_object_unref(msgs[i]);
+        }
+        g_assert_cmpuint(ok, ==, 1);
+        g_assert_cmpuint(in_use, ==, 1);
+        soup_session_abort(s2); /* its keep-alive connections would hold the engine's stop */
+        world_teardown(&w);
+}
+
 /* The agent cannot be reached: 502 agent-failed, nothing reserved. */
 static void test_agent_down(void)
 {
@@ -290,6 +345,7 @@ int main(int argc, char **argv)
         hd_et_init(&argc, &argv);
         g_test_add_func("/engine/npiv/read", test_read_and_bodies);
         g_test_add_func("/engine/npiv/fleet-unique", test_fleet_unique);
+        g_test_add_func("/engine/npiv/concurrent", test_concurrent);
         g_test_add_func("/engine/npiv/agent-down", test_agent_down);
         return hd_et_run();
 }
