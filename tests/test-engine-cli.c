@@ -2080,6 +2080,79 @@ static void test_sriov(void)
         world_free(w);
 }
 
+/* hosts npiv, npiv-create, npiv-delete on the scsi-server topology: the FC hosts and vports
+ * in words and --json, a vport with generated WWNs and one with given WWNs (the same WWPN
+ * again is exit 3 in-use), the deletion. */
+static void test_npiv(void)
+{
+        World *w = world_new_on("scsi-server");
+        const char *e = w->engine->url;
+        g_autofree char *wwpn = NULL;
+
+        {
+                g_auto(CliRun) r =
+                    CLI(e, w->admin, "hosts", "add", "srv1", "--agent-url", w->agent->url,
+                        "--agent-token-file", w->agent_token_file, "--wait", "--json");
+                assert_rc(&r, 0);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "npiv", "srv1");
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, "host1"));
+                g_assert_nonnull(strstr(r.out, "0x21000024ff3dc9a0"));
+                g_assert_nonnull(strstr(r.out, "1/254"));
+                g_assert_nonnull(strstr(r.out, "can create vports"));
+                g_assert_nonnull(strstr(r.out, "0x2001001122334455"));
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "hosts", "npiv-create", "srv1", "host1",
+                                       "--json");
+                assert_rc(&r, 0);
+                wwpn = g_strdup(json_object_get_string_member(run_obj(&r), "wwpn"));
+                g_assert_true(g_str_has_prefix(wwpn, "0x5001a4a"));
+                g_assert_true(json_object_get_boolean_member(run_obj(&r), "persist"));
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "hosts", "npiv-create", "srv1", "1",
+                                       "--wwpn", "20:01:00:11:22:33:44:77", "--wwnn",
+                                       "2000001122334477", "--no-persist");
+                g_auto(CliRun) again = CLI(e, w->admin, "hosts", "npiv-create", "srv1", "host1",
+                                           "--wwpn", "0x2001001122334477", "--json");
+                g_auto(CliRun) bad =
+                    CLI(e, w->admin, "hosts", "npiv-create", "srv1", "host1", "--wwpn", "0x12", "--json");
+                g_auto(CliRun) v = CLI(e, w->viewer, "hosts", "npiv-create", "srv1", "host1");
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, "WWPN 0x2001001122334477, WWNN 0x2000001122334477 "
+                                               "(gone after a reboot)"));
+                assert_failed(&again, 3, "on host srv1", "in-use");
+                assert_failed(&bad, 2, "wwpn", "invalid-argument");
+                assert_rc(&v, 3);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "npiv", "srv1", "--json");
+                JsonArray *vports;
+                guint mine = 0;
+                assert_rc(&r, 0);
+                vports = json_object_get_array_member(run_obj(&r), "vports");
+                for (guint i = 0; i < json_array_get_length(vports); i++)
+                        mine += json_object_get_boolean_member(
+                            json_array_get_object_element(vports, i), "engine_assigned");
+                g_assert_cmpuint(mine, ==, 2);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "hosts", "npiv-delete", "srv1", wwpn);
+                g_auto(CliRun) d = CLI(e, w->admin, "hosts", "npiv-delete", "srv1",
+                                       "20:01:00:11:22:33:44:77", "--json");
+                g_auto(CliRun) gone = CLI(e, w->admin, "hosts", "npiv-delete", "srv1", wwpn);
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, "deleted on host srv1; its WWNs are free"));
+                assert_rc(&d, 0);
+                g_assert_true(json_object_get_boolean_member(run_obj(&d), "released"));
+                assert_rc(&gone, 4);
+        }
+        world_free(w);
+}
+
 /* hosts mdev, vms add-mdev, vms remove-mdev on the mdev-host topology. */
 static void test_mdev(void)
 {
@@ -2183,5 +2256,6 @@ int main(int argc, char **argv)
         g_test_add_func("/engine-cli/usbscsi", test_usbscsi);
         g_test_add_func("/engine-cli/sriov", test_sriov);
         g_test_add_func("/engine-cli/mdev", test_mdev);
+        g_test_add_func("/engine-cli/npiv", test_npiv);
         return hd_et_run();
 }

@@ -1123,6 +1123,110 @@ static void test_usbscsi(void)
         cleanup(dir);
 }
 
+/* NPIV pairs (migration 11): unique across the fleet as port or node name, against the
+ * engine's pairs and the names agents showed; a second connection (another engine) cannot
+ * reserve a WWN the first holds; released pairs are free again; the vport follows the reads. */
+static void test_npiv(void)
+{
+        g_autofree char *dir = NULL;
+        g_autofree char *path = tmp_db(&dir);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+        g_autoptr(HdStore) s2 = NULL;
+        g_autoptr(GPtrArray) wwns = g_ptr_array_new();
+        g_autoptr(GPtrArray) names = g_ptr_array_new();
+        g_autoptr(GPtrArray) pairs = NULL;
+        g_autofree char *h1 = NULL, *h2 = NULL, *host = NULL, *what = NULL;
+
+        g_assert_no_error(error);
+        g_assert_cmpuint(hd_store_schema_version(s), >=, 11);
+        g_assert_true(hd_store_host_add(s, "alpha", "http://a:1", "t", NULL, NULL, &h1, &error));
+        g_assert_true(hd_store_host_add(s, "beta", "http://b:1", "t", NULL, NULL, &h2, &error));
+        s2 = hd_store_open_sqlite(path, &error);
+        g_assert_no_error(error);
+
+        g_assert_true(hd_store_npiv_reserve(s, h1, "0x21000024ff3dc9a0", "0x2001001122334477",
+                                            "0x2000001122334477", &error));
+        g_assert_no_error(error);
+        /* the other connection, another host: the WWPN, the WWNN, either in the other role */
+        {
+                const char *const tries[][2] = {{"0x2001001122334477", "0x2000001122334488"},
+                                                {"0x2001001122334488", "0x2000001122334477"},
+                                                {"0x2000001122334477", "0x2000001122334499"},
+                                                {"0x2001001122334499", "0x2001001122334477"}};
+                for (guint i = 0; i < G_N_ELEMENTS(tries); i++) {
+                        g_assert_false(hd_store_npiv_reserve(s2, h2, NULL, tries[i][0],
+                                                             tries[i][1], &error));
+                        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_IN_USE);
+                        g_assert_nonnull(strstr(error->message, "on host alpha (a vport being created)"));
+                        g_clear_error(&error);
+                }
+        }
+        /* one pair with the same WWN twice */
+        g_assert_false(hd_store_npiv_reserve(s, h2, NULL, "0x2001001122334400",
+                                             "0x2001001122334400", &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_IN_USE);
+        g_clear_error(&error);
+        /* unknown host */
+        g_assert_false(hd_store_npiv_reserve(s, "nope", NULL, "0x2001001122334401",
+                                             "0x2000001122334401", &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+
+        /* beta's agent shows a vport the engine did not make, and the engine's pair on alpha */
+        g_ptr_array_add(wwns, "0x2001001122334455");
+        g_ptr_array_add(names, "vport vport-1:0-0");
+        g_ptr_array_add(wwns, "0x2000001122334455");
+        g_ptr_array_add(names, "vport vport-1:0-0");
+        g_assert_true(hd_store_npiv_seen(s, h2, wwns, names, &error));
+        g_assert_true(hd_store_npiv_wwn_user(s2, "0x2000001122334455", &host, &what, &error));
+        g_assert_cmpstr(host, ==, "beta");
+        g_assert_cmpstr(what, ==, "vport vport-1:0-0");
+        g_clear_pointer(&host, g_free);
+        g_clear_pointer(&what, g_free);
+        g_assert_false(hd_store_npiv_reserve(s, h1, NULL, "0x2001001122334455",
+                                             "0x2000001122334466", &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_IN_USE);
+        g_assert_nonnull(strstr(error->message, "on host beta (vport vport-1:0-0)"));
+        g_clear_error(&error);
+        g_assert_false(hd_store_npiv_wwn_user(s, "0x2001001122334466", &host, &what, &error));
+        g_assert_no_error(error);
+        g_assert_null(host);
+
+        /* alpha's read shows the engine's vport: its name follows */
+        g_ptr_array_set_size(wwns, 0);
+        g_ptr_array_set_size(names, 0);
+        g_ptr_array_add(wwns, "0x2001001122334477");
+        g_ptr_array_add(names, "vport vport-1:0-3");
+        g_assert_true(hd_store_npiv_seen(s, h1, wwns, names, &error));
+        pairs = hd_store_host_npiv(s, h1, &error);
+        g_assert_nonnull(pairs);
+        g_assert_cmpuint(pairs->len, ==, 1);
+        g_assert_cmpstr(((HdNpivPair *)pairs->pdata[0])->vport, ==, "vport-1:0-3");
+        g_assert_cmpstr(((HdNpivPair *)pairs->pdata[0])->parent_port_name, ==,
+                        "0x21000024ff3dc9a0");
+        g_clear_pointer(&pairs, g_ptr_array_unref);
+
+        /* released (with the names of its vport): free for beta */
+        g_assert_true(hd_store_npiv_release(s, h1, "0x2001001122334477", &error));
+        g_assert_true(hd_store_npiv_reserve(s2, h2, NULL, "0x2001001122334477",
+                                            "0x2000001122334477", &error));
+        g_assert_no_error(error);
+        g_assert_true(hd_store_npiv_set_vport(s2, "0x2001001122334477", "vport-1:0-1", &error));
+        g_assert_false(hd_store_npiv_set_vport(s2, "0x2001001122339999", "x", &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+        pairs = hd_store_host_npiv(s, h1, &error);
+        g_assert_cmpuint(pairs->len, ==, 0);
+        g_clear_pointer(&pairs, g_ptr_array_unref);
+        pairs = hd_store_host_npiv(s, h2, &error);
+        g_assert_cmpuint(pairs->len, ==, 1);
+        g_assert_cmpstr(((HdNpivPair *)pairs->pdata[0])->vport, ==, "vport-1:0-1");
+        g_clear_pointer(&s2, hd_store_free);
+        g_clear_pointer(&s, hd_store_free);
+        cleanup(dir);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -1133,6 +1237,7 @@ int main(int argc, char **argv)
         g_test_add_func("/engine-store/vms-concurrent-start", test_vms_concurrent_start);
         g_test_add_func("/engine-store/mdev", test_mdev);
         g_test_add_func("/engine-store/usbscsi", test_usbscsi);
+        g_test_add_func("/engine-store/npiv", test_npiv);
         g_test_add_func("/engine-store/host-lifecycle", test_host_lifecycle);
         g_test_add_func("/engine-store/sessions", test_sessions);
         return g_test_run();

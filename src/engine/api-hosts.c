@@ -377,6 +377,9 @@ void hd_api_route_hosts(HdEngine *e, HdHttpRequest *req, char **seg, guint n)
         if (n == 5 && strcmp(seg[2], "devices") == 0 &&
             hd_api_route_sriov(e, req, seg[1], seg[3], seg[4]))
                 return;
+        if ((n == 3 || (n == 5 && strcmp(seg[4], "delete") == 0)) &&
+            strcmp(seg[2], "npiv") == 0)
+                return hd_api_route_npiv(e, req, seg, n);
         if (n == 5)
                 return hd_http_respond_error(req, HD_HTTP_NOT_FOUND, "not-found",
                                              "no such endpoint %s", hd_http_request_get_path(req));

@@ -93,6 +93,8 @@ void hd_api_host_usbscsi(HdEngine *e, HdHttpRequest *req, const char *id, const 
  * neither. */
 gboolean hd_api_route_sriov(HdEngine *e, HdHttpRequest *req, const char *host_id,
                             const char *address, const char *what);
+/* /v1/hosts/{id}/npiv (@n 3) and /v1/hosts/{id}/npiv/{wwpn}/delete (@n 5) (api-npiv.c) */
+void hd_api_route_npiv(HdEngine *e, HdHttpRequest *req, char **seg, guint n);
 /* GET /v1/events */
 void hd_api_list_events(HdEngine *e, HdHttpRequest *req);
 /* Answer every suspended GET /v1/events (an event was written, or the engine stops). */

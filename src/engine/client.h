@@ -10,6 +10,7 @@
  * client-hosts.c, client-vms.c, client-events.c: one file per resource, each subcommand a
  *               function with its GOption table, usage, description and example;
  * client-usbscsi.c: the USB and SCSI subcommands of hosts and vms.
+ * client-npiv.c: the NPIV subcommands of hosts.
  *
  * Where things come from:
  *   the URL    --url, else the engine's configuration file (--config, default
@@ -178,3 +179,7 @@ int hd_client_hosts_sriov(HdClient *c, int argc, char **argv);
 int hd_client_hosts_mdev(HdClient *c, int argc, char **argv);
 int hd_client_vms_add_mdev(HdClient *c, int argc, char **argv);
 int hd_client_vms_remove_mdev(HdClient *c, int argc, char **argv);
+/* client-npiv.c: hosts npiv, hosts npiv-create, hosts npiv-delete */
+int hd_client_hosts_npiv(HdClient *c, int argc, char **argv);
+int hd_client_hosts_npiv_create(HdClient *c, int argc, char **argv);
+int hd_client_hosts_npiv_delete(HdClient *c, int argc, char **argv);

@@ -200,6 +200,25 @@ static const char *const migrations[] = {
      " since TEXT NOT NULL,"
      " tried_at TEXT,"
      " last_error TEXT);"),
+    /* 11: NPIV (store-sqlite-npiv.c): the WWPN/WWNN pairs the engine assigned to vports,
+     * unique across the fleet (a duplicate WWPN on a fabric logs the other port out), each
+     * reserved before the agent is asked and released when it refuses; and the port and node
+     * names an agent showed at its last NPIV read (FC hosts and vports the engine did not
+     * make), which new pairs must not reuse either */
+    ("CREATE TABLE host_npiv ("
+     " wwpn TEXT PRIMARY KEY,"
+     " wwnn TEXT NOT NULL UNIQUE,"
+     " host_id TEXT NOT NULL REFERENCES hosts (id) ON DELETE CASCADE,"
+     " parent_port_name TEXT,"
+     " vport TEXT,"
+     " created_at TEXT NOT NULL,"
+     " CHECK (wwpn <> wwnn));"
+     "CREATE TABLE host_npiv_seen ("
+     " host_id TEXT NOT NULL REFERENCES hosts (id) ON DELETE CASCADE,"
+     " wwn TEXT NOT NULL,"
+     " name TEXT NOT NULL,"
+     " seen_at TEXT NOT NULL);"
+     "CREATE INDEX host_npiv_seen_wwn ON host_npiv_seen (wwn);"),
 };
 
 /* ---- helpers ---- */

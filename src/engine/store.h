@@ -521,6 +521,46 @@ gboolean hd_store_mdev_leftover_done(HdStore *store, const char *uuid, const cha
  * address -> the VM's name. NOT_FOUND without the host. */
 GHashTable *hd_store_host_device_users(HdStore *store, const char *host_id, GError **error);
 
+/* ---- NPIV (store-sqlite-npiv.c) ---- */
+/* A WWPN/WWNN pair the engine assigned (WWNs in the canonical form "0x2001001122334455"). */
+typedef struct {
+        char *host_id;
+        char *parent_port_name; /* the parent FC host's port name (NULL when unknown) */
+        char *wwpn;
+        char *wwnn;
+        char *vport;            /* "vport-3:0-0" as last seen; NULL when unknown or absent */
+        char *created_at;
+} HdNpivPair;
+void hd_npiv_pair_free(HdNpivPair *p);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdNpivPair, hd_npiv_pair_free)
+/* Who has @wwn anywhere in the fleet, as a port or a node name: an assigned pair or a name an
+ * agent showed at its last NPIV read. TRUE with *@host_name (the host's name) and *@what ("vport
+ * vport-3:0-0", "FC host host3", "a vport being created") when some host has it; FALSE (no
+ * error) when it is free. */
+gboolean hd_store_npiv_wwn_user(HdStore *store, const char *wwn, char **host_name, char **what,
+                                GError **error);
+/* Reserve a pair for @host_id: one transaction that checks both WWNs against the fleet (as
+ * hd_store_npiv_wwn_user) and inserts the row; IN_USE naming the host and the port that has
+ * one, NOT_FOUND without the host. */
+gboolean hd_store_npiv_reserve(HdStore *store, const char *host_id, const char *parent_port_name,
+                               const char *wwpn, const char *wwnn, GError **error);
+/* The vport made with the pair (after the agent's answer). NOT_FOUND without the row. */
+gboolean hd_store_npiv_set_vport(HdStore *store, const char *wwpn, const char *vport,
+                                 GError **error);
+/* The host's pair of @wwpn goes (a refusal, a deletion), and so do the names its last NPIV
+ * read showed for the vport and the record with that WWPN; TRUE also when there was none. */
+gboolean hd_store_npiv_release(HdStore *store, const char *host_id, const char *wwpn,
+                               GError **error);
+/* The host's assigned pairs by WWPN (HdNpivPair). NOT_FOUND without the host. */
+GPtrArray *hd_store_host_npiv(HdStore *store, const char *host_id, GError **error);
+/* An agent's NPIV read: its port and node names (@wwns and @names, the same length: the WWN
+ * in canonical form and what has it: "vport vport-3:0-0", "FC host host3", "recorded vport
+ * 0x2001001122334455") replace the
+ * host's earlier ones, and its assigned pairs' vport names follow (NULL when the vport is not
+ * there). NOT_FOUND without the host. */
+gboolean hd_store_npiv_seen(HdStore *store, const char *host_id, GPtrArray *wwns,
+                            GPtrArray *names, GError **error);
+
 /* ---- filtered pages and collection ETags (store-sqlite-query.c) ---- */
 
 /* Filters of hd_store_devices_list(); NULL / -1 for "any". */

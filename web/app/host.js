@@ -50,7 +50,7 @@ export function hostPage(el, id, tab, ctx) {
     if (tab === 'devices') {
       if (renderDevices) renderDevices(); else devicesTab();
     } else if (tab === 'usb' || tab === 'scsi') {
-      hostUsbScsiTab(body, host, tab, show);
+      hostUsbScsiTab(body, host, tab, show, ctx, () => load());
     } else if (tab === 'sriov') {
       sriovTab(body, host, ctx, show, () => load());
     } else if (tab === 'kernel') {

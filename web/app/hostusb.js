@@ -6,6 +6,7 @@
 // needed for either. The VM side (vmusb.js) picks from the same lists.
 import {api} from './api.js';
 import {h, clear, label} from './dom.js';
+import {npivSection} from './hostnpiv.js';
 
 // A serial one can type in a spec (libhostdev's rule: printable ASCII, no blanks or quotes).
 const typeable = (s) => typeof s === 'string' && /^[\x21-\x7e]{1,126}$/.test(s) && !/["']/.test(s);
@@ -64,9 +65,11 @@ function table(name, head, rows, empty) {
 const row = (head, cells, attrs) => h('tr', {class: 'pf-v6-c-table__tr', ...attrs},
   cells.map((c, i) => h('td', {class: 'pf-v6-c-table__td', 'data-label': head[i]}, c)));
 
-// Fill @body with the host's @kind ("usb" or "scsi") tab; @show(variant, title, text) reports.
-export async function hostUsbScsiTab(body, host, kind, show) {
+// Fill @body with the host's @kind ("usb" or "scsi") tab; @show(variant, title, text) reports;
+// the SCSI tab ends with the NPIV section (hostnpiv.js: @ctx.admin's actions, @reload()).
+export async function hostUsbScsiTab(body, host, kind, show, ctx = {}, reload = () => {}) {
   const hid = encodeURIComponent(host.id);
+  const gen = (body.hdRender = (body.hdRender || 0) + 1); // a newer read replaces this one
   let items, vms;
   try {
     [items, vms] = await Promise.all([hostList(host.id, kind), api('GET', `/v1/vms?host_id=${hid}&limit=1000`)]);
@@ -100,5 +103,7 @@ export async function hostUsbScsiTab(body, host, kind, show) {
     clear(body).append(h('p', {class: 'hd-note'},
       'A VM names a LUN by its WWID: the host:channel:target:lun changes at reboot and is resolved again at every start.'),
     table(`SCSI LUNs of ${host.name}`, head, rows, 'No SCSI LUN.'));
+    const npiv = await npivSection(host, ctx, show, reload);
+    if (body.hdRender === gen) body.append(npiv);
   }
 }

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * hostdev-engine's NPIV calls against two real hostdevd agents (engine-testlib.h: sim backend
+ * on the "scsi-server" topology each: FC host host1, qla2xxx, 254 vports, with the vHBA host2
+ * of one vport): the engine reads the agents' FC hosts and vports, marks the vports it
+ * assigned, creates vports with WWNs given or generated and unique across the fleet (a WWPN
+ * on host alpha, made by the engine or not, is refused on host beta), reserves a pair before
+ * the agent is asked and releases it when the agent refuses, and deletes a vport with its
+ * pair. States are asserted, never durations.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <string.h>
+
+#include "engine-testlib.h"
+#include "http-testlib.h"
+
+typedef struct {
+        HdEtEnv env; /* alpha */
+        HdTestFixture *fx2;
+        HdEtProc *agent2;
+        char *token2;
+        char *host2; /* beta */
+} World;
+
+static void world_setup(World *w)
+{
+        hd_et_env_setup(&w->env, "scsi-server", "alpha");
+        w->fx2 = hd_test_fixture_new("scsi-server");
+        w->agent2 = hd_et_agent_start(w->fx2, "127.0.0.1:0");
+        w->token2 = hd_et_agent_token(w->fx2);
+        w->host2 = hd_et_add_host(w->env.engine->url, w->env.admin, "beta", w->agent2->url,
+                                  w->token2);
+        hd_et_await_status(w->env.engine->url, w->env.viewer, w->host2, "up");
+}
+
+static void world_teardown(World *w)
+{
+        hd_et_proc_stop(w->agent2, SIGTERM);
+        g_free(w->token2);
+        g_free(w->host2);
+        hd_test_fixture_free(w->fx2);
+        hd_et_env_teardown(&w->env);
+}
+
+static HdEtReply npiv_call(World *w, const char *host, const char *method, const char *tail,
+                           const char *body, const char *token)
+{
+        g_autofree char *path = g_strconcat("/v1/hosts/", host, "/npiv", tail, NULL);
+        return hd_et_call(w->env.engine->url, method, path, body, token);
+}
+
+static HdEtReply create(World *w, const char *host, const char *body)
+{
+        return npiv_call(w, host, "POST", "", body, w->env.admin);
+}
+
+/* The vport of @wwpn in the engine's GET answer (NULL: not listed). */
+static JsonObject *vport_of(const HdEtReply *r, const char *wwpn)
+{
+        JsonArray *a = json_object_get_array_member(hd_et_obj(r), "vports");
+
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+                JsonObject *v = json_array_get_object_element(a, i);
+                if (g_strcmp0(json_object_get_string_member(v, "port_name"), wwpn) == 0)
+                        return v;
+        }
+        return NULL;
+}
+
+/* The read: the agent's document with host_id and engine_assigned; bodies checked before the
+ * agent is asked; an unknown parent is 404 naming the FC hosts; viewers cannot create. */
+static void test_read_and_bodies(void)
+{
+        World w = {0};
+
+        world_setup(&w);
+        {
+                g_auto(HdEtReply) r = npiv_call(&w, w.env.host, "GET", "", NULL, w.env.viewer);
+                JsonArray *hosts, *vports;
+
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "host_id"), ==,
+                                w.env.host);
+                hosts = json_object_get_array_member(hd_et_obj(&r), "fc_hosts");
+                g_assert_cmpuint(json_array_get_length(hosts), ==, 2);
+                g_assert_cmpstr(json_object_get_string_member(
+                                    json_array_get_object_element(hosts, 0), "host"),
+                                ==, "host1");
+                vports = json_object_get_array_member(hd_et_obj(&r), "vports");
+                g_assert_cmpuint(json_array_get_length(vports), >=, 1);
+                for (guint i = 0; i < json_array_get_length(vports); i++)
+                        g_assert_false(json_object_get_boolean_member(
+                            json_array_get_object_element(vports, i), "engine_assigned"));
+        }
+        {
+                const char *bad[] = {"{}",
+                                     "{\"parent\": \"../host1\"}",
+                                     "{\"parent\": \"host1\", \"wwpn\": \"0x12\"}",
+                                     "{\"parent\": \"host1\", \"wwnn\": 5}",
+                                     "{\"parent\": \"host1\", \"persist\": \"yes\"}",
+                                     "{\"parent\": \"host1\", \"dry\": true}",
+                                     "{\"parent\": \"host1\", \"wwpn\": \"2001001122334400\", "
+                                     "\"wwnn\": \"20:01:00:11:22:33:44:00\"}",
+                                     NULL};
+                for (const char *const *b = bad; *b; b++) {
+                        g_auto(HdEtReply) r = create(&w, w.env.host, *b);
+                        hd_et_assert_error(&r, 400, "invalid-argument");
+                }
+        }
+        {
+                g_auto(HdEtReply) r = create(&w, w.env.host, "{\"parent\": \"host9\"}");
+                g_auto(HdEtReply) v = npiv_call(&w, w.env.host, "POST", "",
+                                                "{\"parent\": \"host1\"}", w.env.viewer);
+                g_auto(HdEtReply) none = npiv_call(&w, "0f0f0f0f-0000-4000-8000-000000000000",
+                                                   "GET", "", NULL, w.env.viewer);
+                g_auto(HdEtReply) put = npiv_call(&w, w.env.host, "PUT", "", "{}", w.env.admin);
+                g_auto(HdEtReply) bad = npiv_call(&w, w.env.host, "POST", "/nonsense/delete",
+                                                  NULL, w.env.admin);
+                hd_et_assert_reason(&r, 404, "not-found", "host1, host2");
+                hd_et_assert_error(&v, 403, "forbidden");
+                hd_et_assert_error(&none, 404, "not-found");
+                hd_et_assert_error(&put, 405, "method-not-allowed");
+                hd_et_assert_error(&bad, 400, "invalid-argument");
+                g_assert_true(hd_et_has_event(w.env.engine->url, w.env.viewer, "host.npiv.create",
+                                              "refused"));
+        }
+        world_teardown(&w);
+}
+
+/* WWNs given: canonical, unique across the fleet (the engine's and those an agent shows);
+ * generated: distinct; an agent's refusal releases the pair; delete drops it. */
+static void test_fleet_unique(void)
+{
+        World w = {0};
+        const char *alpha = NULL;
+
+        world_setup(&w);
+        alpha = w.env.host;
+        /* given, in the colon form: stored and answered canonical */
+        {
+                g_auto(HdEtReply) r =
+                    create(&w, alpha,
+                           "{\"parent\": \"1\", \"wwpn\": \"20:01:00:11:22:33:44:77\", "
+                           "\"wwnn\": \"0x2000001122334477\"}");
+                JsonObject *o;
+
+                g_assert_cmpuint(r.status, ==, 200);
+                o = hd_et_obj(&r);
+                g_assert_cmpstr(json_object_get_string_member(o, "wwpn"), ==, "0x2001001122334477");
+                g_assert_cmpstr(json_object_get_string_member(o, "host_id"), ==, alpha);
+                g_assert_true(json_object_get_boolean_member(o, "persist"));
+                g_assert_true(json_object_get_boolean_member(o, "engine_assigned"));
+                g_assert_nonnull(json_object_get_object_member(o, "vport"));
+        }
+        {
+                g_auto(HdEtReply) r = npiv_call(&w, alpha, "GET", "", NULL, w.env.viewer);
+                JsonObject *v = vport_of(&r, "0x2001001122334477");
+                g_assert_nonnull(v);
+                g_assert_true(json_object_get_boolean_member(v, "engine_assigned"));
+                g_assert_nonnull(strstr(r.body, "\"recorded\":[{\"port_name\":\"0x2001001122334477\""));
+        }
+        /* the WWPN, or the WWNN, of alpha's vport is refused on beta, naming alpha */
+        {
+                g_auto(HdEtReply) p = create(&w, w.host2,
+                                             "{\"parent\": \"host1\", \"wwpn\": "
+                                             "\"2001001122334477\"}");
+                g_auto(HdEtReply) n = create(&w, w.host2,
+                                             "{\"parent\": \"host1\", \"wwnn\": "
+                                             "\"0x2000001122334477\"}");
+                g_auto(HdEtReply) x = create(&w, w.host2,
+                                             "{\"parent\": \"host1\", \"wwpn\": "
+                                             "\"0x2000001122334477\"}");
+                hd_et_assert_reason(&p, 409, "in-use", "on host alpha (vport vport-");
+                hd_et_assert_reason(&n, 409, "in-use", "WWNN 0x2000001122334477");
+                hd_et_assert_reason(&x, 409, "in-use", "on host alpha");
+                g_assert_true(hd_et_has_event(w.env.engine->url, w.env.viewer, "host.npiv.create",
+                                              "refused"));
+        }
+        /* the agent refuses (host2 is a vHBA): its status, code and words; the pair is free */
+        {
+                g_auto(HdEtReply) r = create(&w, alpha,
+                                             "{\"parent\": \"host2\", \"wwpn\": "
+                                             "\"0x2001001122334488\"}");
+                g_auto(HdEtReply) again = create(&w, w.host2,
+                                                 "{\"parent\": \"host1\", \"wwpn\": "
+                                                 "\"0x2001001122334488\", \"persist\": false}");
+                hd_et_assert_error(&r, 409, "refused");
+                g_assert_cmpuint(again.status, ==, 200);
+                g_assert_false(json_object_get_boolean_member(hd_et_obj(&again), "persist"));
+        }
+        /* generated: four WWNs, all different, libvirt's OUI */
+        {
+                g_auto(HdEtReply) a = create(&w, w.host2, "{\"parent\": \"host1\"}");
+                g_auto(HdEtReply) b = create(&w, alpha, "{\"parent\": \"host1\"}");
+                g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+                const HdEtReply *rs[] = {&a, &b};
+
+                for (guint i = 0; i < G_N_ELEMENTS(rs); i++) {
+                        g_assert_cmpuint(rs[i]->status, ==, 200);
+                        for (guint k = 0; k < 2; k++) {
+                                const char *wwn = json_object_get_string_member(
+                                    hd_et_obj(rs[i]), k ? "wwnn" : "wwpn");
+                                g_assert_true(g_str_has_prefix(wwn, "0x5001a4a"));
+                                g_assert_true(g_hash_table_add(seen, (gpointer)wwn));
+                        }
+                }
+        }
+        /* a vport made on alpha outside the engine: refused on beta once the engine read it */
+        {
+                g_auto(HdEtReply) made = hd_et_env_agent_call(
+                    &w.env, "POST", "/v1/npiv",
+                    "{\"parent\": \"host1\", \"wwpn\": \"0x2001001122334499\", "
+                    "\"wwnn\": \"0x2000001122334499\"}");
+                g_auto(HdEtReply) read = npiv_call(&w, alpha, "GET", "", NULL, w.env.viewer);
+                g_auto(HdEtReply) r = create(&w, w.host2,
+                                             "{\"parent\": \"host1\", \"wwpn\": "
+                                             "\"0x2001001122334499\"}");
+                g_assert_cmpuint(made.status, ==, 200);
+                g_assert_false(json_object_get_boolean_member(
+                    vport_of(&read, "0x2001001122334499"), "engine_assigned"));
+                hd_et_assert_reason(&r, 409, "in-use", "on host alpha (vport vport-");
+        }
+        /* delete: the vport and the pair go; the WWPN is free for beta */
+        {
+                g_auto(HdEtReply) d =
+                    npiv_call(&w, alpha, "POST", "/0x2001001122334477/delete", NULL, w.env.admin);
+                g_auto(HdEtReply) d2 = npiv_call(&w, alpha, "POST", "/2001001122334477/delete",
+                                                 "{\"force\": false}", w.env.admin);
+                g_auto(HdEtReply) r = create(&w, w.host2,
+                                             "{\"parent\": \"host1\", \"wwpn\": "
+                                             "\"0x2001001122334477\", \"wwnn\": "
+                                             "\"0x2000001122334477\"}");
+                g_auto(HdEtReply) read = npiv_call(&w, alpha, "GET", "", NULL, w.env.viewer);
+                g_assert_cmpuint(d.status, ==, 200);
+                g_assert_true(json_object_get_boolean_member(hd_et_obj(&d), "deleted"));
+                g_assert_true(json_object_get_boolean_member(hd_et_obj(&d), "released"));
+                hd_et_assert_error(&d2, 404, "not-found");
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_null(vport_of(&read, "0x2001001122334477"));
+                g_assert_true(
+                    hd_et_has_event(w.env.engine->url, w.env.viewer, "host.npiv.delete", "ok"));
+        }
+        /* a vport gone behind the engine's back (deleted on the agent): its pair is released */
+        {
+                g_auto(HdEtReply) gone = hd_et_agent_call(
+                    w.agent2->url, w.token2, "POST", "/v1/npiv/0x2001001122334477/delete", "{}");
+                g_auto(HdEtReply) d = npiv_call(&w, w.host2, "POST", "/0x2001001122334477/delete",
+                                                "{}", w.env.admin);
+                g_auto(HdEtReply) r = create(&w, alpha,
+                                             "{\"parent\": \"host1\", \"wwpn\": "
+                                             "\"0x2001001122334477\"}");
+                g_assert_cmpuint(gone.status, ==, 200);
+                g_assert_cmpuint(d.status, ==, 200);
+                g_assert_false(json_object_get_boolean_member(hd_et_obj(&d), "deleted"));
+                g_assert_true(json_object_get_boolean_member(hd_et_obj(&d), "released"));
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        world_teardown(&w);
+}
+
+/* Two requests at once for one WWPN, on two hosts: the pair is reserved before either agent is
+ * asked, so exactly one gets it and the other is 409 in-use. */
+static void test_concurrent(void)
+{
+        World w = {0};
+        g_autofree char *auth = NULL;
+        g_autoptr(SoupSession) s2 = soup_session_new_with_options("timeout", 60, NULL);
+        const char *hosts[2];
+        SoupMessage *msgs[2];
+        GBytes *bytes[2] = {NULL, NULL};
+        guint ok = 0, in_use = 0;
+
+        world_setup(&w);
+        hosts[0] = w.env.host;
+        hosts[1] = w.host2;
+        auth = g_strconcat("Bearer ", w.env.admin, NULL);
+        for (guint i = 0; i < 2; i++) {
+                g_autofree char *uri =
+                    g_strdup_printf("%s/v1/hosts/%s/npiv", w.env.engine->url, hosts[i]);
+                static const char body[] = "{\"parent\": \"host1\", \"wwpn\": "
+                                           "\"0x2001001122334433\"}";
+                g_autoptr(GBytes) b = g_bytes_new_static(body, strlen(body));
+
+                msgs[i] = soup_message_new("POST", uri);
+                soup_message_headers_replace(soup_message_get_request_headers(msgs[i]),
+                                             "Authorization", auth);
+                soup_message_set_request_body_from_bytes(msgs[i], "application/json", b);
+                soup_session_send_and_read_async(s2, msgs[i], G_PRIORITY_DEFAULT, NULL,
+                                                 hd_et_on_async_done, &bytes[i]);
+        }
+        while (!bytes[0] || !bytes[1])
+                g_main_context_iteration(NULL, TRUE);
+        for (guint i = 0; i < 2; i++) {
+                guint status = soup_message_get_status(msgs[i]);
+                gsize len = 0;
+                const char *data = g_bytes_get_data(bytes[i], &len);
+                g_autofree char *text = g_strndup(data, len);
+                g_autofree char *path = g_strdup_printf("/v1/hosts/%s/npiv", hosts[i]);
+
+                hd_et_record_answer("POST", path, status, "application/json", text);
+                if (status == 200)
+                        ok++;
+                else if (status == 409 && strstr(text, "\"in-use\""))
+                        in_use++;
+                else
+                        g_error("%u %s", status, text);
+                g_bytes_unref(bytes[i]);
+                g_object_unref(msgs[i]);
+        }
+        g_assert_cmpuint(ok, ==, 1);
+        g_assert_cmpuint(in_use, ==, 1);
+        soup_session_abort(s2); /* its keep-alive connections would hold the engine's stop */
+        world_teardown(&w);
+}
+
+/* The agent cannot be reached: 502 agent-failed, nothing reserved. */
+static void test_agent_down(void)
+{
+        World w = {0};
+
+        world_setup(&w);
+        hd_et_proc_stop(w.agent2, SIGTERM);
+        {
+                g_auto(HdEtReply) g = npiv_call(&w, w.host2, "GET", "", NULL, w.env.viewer);
+                g_auto(HdEtReply) p = create(&w, w.host2,
+                                             "{\"parent\": \"host1\", \"wwpn\": "
+                                             "\"0x2001001122334466\"}");
+                g_auto(HdEtReply) ok = create(&w, w.env.host,
+                                              "{\"parent\": \"host1\", \"wwpn\": "
+                                              "\"0x2001001122334466\"}");
+                hd_et_assert_error(&g, 502, "agent-failed");
+                hd_et_assert_reason(&p, 502, "agent-failed", "cannot be reached");
+                g_assert_cmpuint(ok.status, ==, 200);
+                g_assert_true(hd_et_has_event(w.env.engine->url, w.env.viewer, "host.npiv.create",
+                                              "failed"));
+        }
+        w.agent2 = hd_et_agent_start(w.fx2, "127.0.0.1:0");
+        world_teardown(&w);
+}
+
+int main(int argc, char **argv)
+{
+        hd_et_init(&argc, &argv);
+        g_test_add_func("/engine/npiv/read", test_read_and_bodies);
+        g_test_add_func("/engine/npiv/fleet-unique", test_fleet_unique);
+        g_test_add_func("/engine/npiv/concurrent", test_concurrent);
+        g_test_add_func("/engine/npiv/agent-down", test_agent_down);
+        return hd_et_run();
+}
