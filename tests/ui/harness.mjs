@@ -1,0 +1,199 @@
+// The scaffolding of the portal's browser tests (sriov.mjs, usbscsi.mjs, npiv.mjs): TAP output,
+// the servers a test starts (real hostdevd agents on fixture roots with the sim backend, a real
+// hostdev-engine serving build/web), Debian's chromium through playwright-core, pages that record
+// every console error, page error, failed request and CSP violation, and a screenshot with
+// axe-core's accessibility rules (no serious or critical violation) at each view.
+//
+// Everything listens on 127.0.0.1 (port 0); every child is killed at the end, and the whole run
+// is bounded (HOSTDEV_UI_DEADLINE seconds, default 240). The environment (meson test sets it):
+// HOSTDEV_ENGINE, HOSTDEVD: the binaries; HOSTDEV_SOURCE_DIR: the source tree; HOSTDEV_WEB_ROOT:
+// the served tree (build/web); HOSTDEV_UI_LOGS: where screenshots and logs go (default: a
+// temporary directory, printed); HOSTDEV_CHROMIUM: the browser (default /usr/bin/chromium).
+//
+// Waits are bounded waits for a state (the page shows X), never timed assertions.
+import {spawn, execFileSync} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import {chromium} from 'playwright-core';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) { console.log(`Bail out! ${name} is not set (run through meson test)`); process.exit(1); }
+  return v;
+};
+
+const axeSource = fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname),
+  'node_modules/axe-core/axe.min.js'), 'utf8');
+
+// One test program: @name names its temporary directory and its folder of logs.
+export function harness(name) {
+  const ENGINE = env('HOSTDEV_ENGINE');
+  const HOSTDEVD = env('HOSTDEVD');
+  const SRC = env('HOSTDEV_SOURCE_DIR');
+  const WEB = env('HOSTDEV_WEB_ROOT');
+  const CHROMIUM = process.env.HOSTDEV_CHROMIUM || '/usr/bin/chromium';
+  const deadline = Number(process.env.HOSTDEV_UI_DEADLINE || 240);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `hostdev-ui-${name}-`));
+  const logs = path.join(process.env.HOSTDEV_UI_LOGS || path.join(tmp, 'logs'), name);
+  fs.mkdirSync(logs, {recursive: true});
+
+  let n = 0, failed = 0;
+  let lastPage = null; // its problems are printed when the test stops early
+  const children = [];
+
+  const ok = (cond, what, detail) => {
+    n++;
+    if (cond) console.log(`ok ${n} - ${what}`);
+    else {
+      failed++;
+      console.log(`not ok ${n} - ${what}`);
+      if (detail) for (const l of String(detail).split('\n')) console.log(`# ${l}`);
+    }
+  };
+  const note = (s) => console.log(`# ${s}`);
+
+  function cleanup() {
+    for (const c of children) try { c.kill('SIGKILL'); } catch { /* gone */ }
+    try { fs.rmSync(tmp, {recursive: true, force: true, maxRetries: 3}); } catch { /* logs kept elsewhere */ }
+  }
+  process.on('exit', cleanup);
+  for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { console.log(`Bail out! ${sig}`); process.exit(1); });
+  const guard = setTimeout(() => {
+    console.log(`Bail out! the browser test did not finish in ${deadline} s`);
+    process.exit(1);
+  }, deadline * 1000);
+
+  // Start a server whose first stdout line is "listening URL"; stderr to @logName.
+  function start(argv, logName) {
+    return new Promise((resolve, reject) => {
+      const log = fs.openSync(path.join(logs, logName), 'w');
+      const child = spawn(argv[0], argv.slice(1), {stdio: ['ignore', 'pipe', log]});
+      children.push(child);
+      const rl = readline.createInterface({input: child.stdout});
+      rl.once('line', (line) => {
+        if (!line.startsWith('listening ')) reject(new Error(`${argv[0]}: ${line}`));
+        else resolve({child, url: line.slice('listening '.length).replace(/\/$/, '')});
+      });
+      child.once('exit', (code) => reject(new Error(`${argv[0]} exited ${code} (see ${logName})`)));
+    });
+  }
+
+  async function http(base, method, p, token, body) {
+    const r = await fetch(base + p, {
+      method,
+      headers: {Authorization: `Bearer ${token}`, ...(body ? {'Content-Type': 'application/json'} : {})},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await r.text();
+    return {status: r.status, json: text ? JSON.parse(text) : null};
+  }
+
+  // hostdevd on a new fixture root of @topology (tmp/@rootName): {url, token, root}.
+  async function agentOn(topology, rootName = topology) {
+    const root = path.join(tmp, rootName);
+    execFileSync('python3', [path.join(SRC, 'tests/fixtures/mkfixture.py'),
+      path.join(SRC, `tests/fixtures/topologies/${topology}.json`), root], {stdio: 'ignore'});
+    const agent = await start([HOSTDEVD, '--root', root, '--backend', 'sim', '--libvirt-uri', 'test:///default',
+      '--listen', '127.0.0.1:0'], `hostdevd-${rootName}.log`);
+    return {url: agent.url, token: fs.readFileSync(path.join(root, 'var/lib/hostdev/agent.token'), 'utf8').trim(), root};
+  }
+
+  // hostdev-engine on tmp/engine.db serving build/web, with an admin ("ada") and a viewer
+  // ("vic") token: {url, admin, viewer, db}.
+  async function engineUp() {
+    const db = path.join(tmp, 'engine.db');
+    const token = (who, role) => execFileSync(ENGINE, ['--db', db, 'token', 'create', who, '--role', role]).toString().trim();
+    const admin = token('ada', 'admin');
+    const viewer = token('vic', 'viewer');
+    const engine = await start([ENGINE, '--db', db, '--listen', '127.0.0.1:0', '--web-root', WEB,
+      '--poll-wait', '30', '--retry-max', '1'], 'engine.log');
+    return {url: engine.url, admin, viewer, db};
+  }
+
+  // POST /v1/hosts, then wait (bounded) for the host to be up; its id.
+  async function addHost(engine, admin, hostName, agent) {
+    const add = await http(engine, 'POST', '/v1/hosts', admin, {name: hostName, agent_url: agent.url, agent_token: agent.token});
+    ok(add.status === 201, `host ${hostName} is added through the API`, JSON.stringify(add.json));
+    for (let i = 0; i < 600; i++) {
+      const h = await http(engine, 'GET', `/v1/hosts/${add.json.id}`, admin);
+      if (h.json.status === 'up') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return add.json.id;
+  }
+
+  function launch() {
+    return chromium.launch({executablePath: CHROMIUM, headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-extensions',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync']});
+  }
+
+  // A page in a context of its own that records every console error, page error, failed
+  // request and CSP violation (page.problems; window.__cspViolations).
+  async function newPage(browser) {
+    const ctx = await browser.newContext({viewport: {width: 1400, height: 900}});
+    const page = await ctx.newPage();
+    page.problems = [];
+    lastPage = page;
+    page.on('console', (m) => {
+      if (m.type() === 'error' || /Content Security Policy/i.test(m.text())) page.problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => page.problems.push(`request failed: ${r.url()} ${r.failure() && r.failure().errorText}`));
+    await ctx.addInitScript(() => {
+      window.__cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+    });
+    return page;
+  }
+
+  // A screenshot, and axe-core's rules on the page: no serious or critical violation. axe runs
+  // through the driver (not a <script> the page's CSP would refuse), after CSS transitions end
+  // (PatternFly fades a field's error text in: a colour caught mid-fade fails color-contrast).
+  async function shot(page, shotName) {
+    await page.waitForFunction(() => document.getAnimations()
+      .every((a) => !(a instanceof CSSTransition) || a.playState !== 'running'), null, {timeout: 10000});
+    await page.screenshot({path: path.join(logs, `${shotName}.png`), fullPage: true});
+    if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource + ';0');
+    const {bad, passes} = await page.evaluate(async () => {
+      const r = await window.axe.run(document, {resultTypes: ['violations']});
+      return {passes: r.passes.length, bad: r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((x) => x.target.join(' ')).join('; ')})`)};
+    });
+    ok(passes > 0 && bad.length === 0, `axe-core: ${passes} rules pass, no serious or critical violation on ${shotName}`, bad.join('\n'));
+  }
+
+  // The login page by keyboard; the 401 it meets first (GET /v1/session) is meant.
+  async function login(page, url, token) {
+    await page.goto(url + '/');
+    const field = page.getByLabel('Engine token');
+    await field.waitFor();
+    await field.fill(token);
+    await field.press('Enter');
+    await page.getByRole('heading', {name: 'Hosts'}).waitFor();
+    page.problems.length = 0;
+  }
+
+  // Run @main, then print the plan and exit: 1 on any failure. An exception is a failed test
+  // with its stack and the last page's problems.
+  function run(main) {
+    main().then(() => {
+      clearTimeout(guard);
+      note(`screenshots and logs: ${logs}`);
+      console.log(`1..${n}`);
+      cleanup();
+      process.exit(failed ? 1 : 0);
+    }, (e) => {
+      console.log(`not ok ${++n} - the test ran to its end`);
+      for (const l of String(e && e.stack || e).split('\n')) console.log(`# ${l}`);
+      if (lastPage) for (const p of lastPage.problems) console.log(`# ${p}`);
+      console.log(`1..${n}`);
+      cleanup();
+      process.exit(1);
+    });
+  }
+
+  return {ENGINE, SRC, tmp, logs, ok, note, start, http, agentOn, engineUp, addHost, launch, newPage, shot, login, run};
+}
