@@ -182,6 +182,7 @@ restore_all() {
     _i=0
     while pidof qemu-system-x86_64 >/dev/null 2>&1 && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
     boot_reset
+    vhost_reset
     sriov_reset
     mdev_reset
     usbscsi_reset
@@ -1087,7 +1088,8 @@ boot_reset() {
     rm -rf /etc/hostdev/persist.d
 }
 # the PF's VFs as a boot leaves them with the rules: $1 VFs, autoprobe 0, VF0 on vfio-pci
-# through its driver_override (the VF rule's drivers_probe), the others without a driver
+# through its driver_override (the VF rule's drivers_probe) when $BOOT_VFIO is 1, the others
+# (all of them otherwise) without a driver
 expect_boot_vfs() {   # count context
     _i=0
     while [ "$(vfs_of "$NVME_PF" | wc -l)" != "$1" ] && [ $_i -lt 200 ]; do sleep 0.1; _i=$((_i + 1)); done
@@ -1097,16 +1099,20 @@ expect_boot_vfs() {   # count context
     [ "$(cat "$P/$NVME_PF/sriov_drivers_autoprobe")" = 0 ] || fail "$2: sriov_drivers_autoprobe is $(cat "$P/$NVME_PF/sriov_drivers_autoprobe"), expected 0"
     _v0=$(vfs_of "$NVME_PF" | head -n1)
     [ "$_v0" = "$VF0" ] || fail "$2: the first VF is $_v0, not $VF0 (VF addresses follow from the PF's)"
-    _i=0
-    while [ "$(drv "$VF0")" != vfio-pci ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
-    [ "$(ovr "$VF0")" = vfio-pci ] || fail "$2: $VF0 has driver_override '$(ovr "$VF0")' (the VF rule did not set it)"
-    expect_driver "$VF0" vfio-pci "$2 (the VF rule's drivers_probe)"
-    [ -c "/dev/vfio/$(grp "$VF0")" ] || fail "$2: /dev/vfio/$(grp "$VF0") missing"
-    for _vf in $(vfs_of "$NVME_PF" | sed 1d); do
+    _rest=$(vfs_of "$NVME_PF")
+    if [ "$BOOT_VFIO" = 1 ]; then
+        _i=0
+        while [ "$(drv "$VF0")" != vfio-pci ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+        [ "$(ovr "$VF0")" = vfio-pci ] || fail "$2: $VF0 has driver_override '$(ovr "$VF0")' (the VF rule did not set it)"
+        expect_driver "$VF0" vfio-pci "$2 (the VF rule's drivers_probe)"
+        [ -c "/dev/vfio/$(grp "$VF0")" ] || fail "$2: /dev/vfio/$(grp "$VF0") missing"
+        _rest=$(vfs_of "$NVME_PF" | sed 1d)
+    fi
+    for _vf in $_rest; do
         expect_driver "$_vf" none "$2 (autoprobe 0, no rule for it)"
         [ "$(ovr "$_vf")" = "(null)" ] || fail "$2: $_vf has driver_override '$(ovr "$_vf")'"
     done
-    note "$2: $(state "$VF0"); $(for _vf in $(vfs_of "$NVME_PF" | sed 1d); do state "$_vf"; done | tr '\n' ';')"
+    note "$2: $(for _vf in $(vfs_of "$NVME_PF"); do state "$_vf"; done | tr '\n' ';')"
 }
 # the layout undone behind hostdev's back, as a power cycle does: no VFs, autoprobe 1
 undo_vfs() {
@@ -1115,19 +1121,25 @@ undo_vfs() {
     echo 1 >"$P/$NVME_PF/sriov_drivers_autoprobe" || fail "cannot reset sriov_drivers_autoprobe"
     [ ! -e "$P/$VF0" ] || fail "$VF0 still exists after the raw write of 0"
 }
+# $1 vfio: VF0 detached with --persist too (intel; under amd the VFs have no group)
 t_boot_sriov() {
     need_nvme_pf
+    BOOT_VFIO=0
+    [ "${1:-}" = vfio ] && BOOT_VFIO=1
     udevd_start
     rm -f $SRIOV_RULES $VFIO_RULES
     hd_json sriov "$NVME_PF" --numvfs 2 --autoprobe no --persist --json
     jq -e '.persisted == true and .numvfs == 2' "$STATE/hd.out" >/dev/null || fail "--persist --json: $(jq -c . "$STATE/hd.out")"
     VF0=$(vfs_of "$NVME_PF" | head -n1)
-    hd_expect 0 detach "$VF0" --persist
-    expect_driver "$VF0" vfio-pci "after hostdev detach $VF0 --persist"
     [ -f $SRIOV_RULES ] || fail "$SRIOV_RULES was not written"
-    [ -f $VFIO_RULES ] || fail "$VFIO_RULES was not written"
-    sed 's/^/  rules: /' $SRIOV_RULES $VFIO_RULES >&2
-    grep -v '^#' $VFIO_RULES | grep -qF "KERNEL==\"$VF0\"" || fail "$VFIO_RULES has no rule for $VF0"
+    sed 's/^/  rules: /' $SRIOV_RULES >&2
+    if [ $BOOT_VFIO = 1 ]; then
+        hd_expect 0 detach "$VF0" --persist
+        expect_driver "$VF0" vfio-pci "after hostdev detach $VF0 --persist"
+        [ -f $VFIO_RULES ] || fail "$VFIO_RULES was not written"
+        sed 's/^/  rules: /' $VFIO_RULES >&2
+        grep -v '^#' $VFIO_RULES | grep -qF "KERNEL==\"$VF0\"" || fail "$VFIO_RULES has no rule for $VF0"
+    fi
     hd_json sriov "$NVME_PF" --json
     jq -e '.at_boot.numvfs == 2 and .at_boot.not_applied == null' "$STATE/hd.out" >/dev/null ||
         fail "sriov --json at_boot: $(jq -c .at_boot "$STATE/hd.out")"
@@ -1151,12 +1163,16 @@ t_boot_sriov() {
     expect_boot_vfs 2 "after udevadm trigger --action=add of the PF"
     # hostdev's own view agrees, and giving the VF back drops its boot binding
     hd_json sriov "$NVME_PF" --json
-    jq -e --arg v "$VF0" '.numvfs == 2 and .drivers_autoprobe == false and ([.vfs[] | select(.address == $v and .driver == "vfio-pci")] | length) == 1' \
-        "$STATE/hd.out" >/dev/null || fail "sriov --json after the replay: $(jq -c . "$STATE/hd.out")"
-    hd_expect 0 attach "$VF0"
-    expect_driver "$VF0" none "after hostdev attach $VF0"
-    [ ! -e $VFIO_RULES ] || ! grep -v '^#' $VFIO_RULES | grep -qF "KERNEL==\"$VF0\"" ||
-        fail "$VFIO_RULES still binds $VF0 after attach: $(cat $VFIO_RULES)"
+    jq -e '.numvfs == 2 and .drivers_autoprobe == false' "$STATE/hd.out" >/dev/null ||
+        fail "sriov --json after the replay: $(jq -c . "$STATE/hd.out")"
+    if [ $BOOT_VFIO = 1 ]; then
+        jq -e --arg v "$VF0" '[.vfs[] | select(.address == $v and .driver == "vfio-pci")] | length == 1' \
+            "$STATE/hd.out" >/dev/null || fail "sriov --json does not list $VF0 on vfio-pci: $(jq -c .vfs "$STATE/hd.out")"
+        hd_expect 0 attach "$VF0"
+        expect_driver "$VF0" none "after hostdev attach $VF0"
+        [ ! -e $VFIO_RULES ] || ! grep -v '^#' $VFIO_RULES | grep -qF "KERNEL==\"$VF0\"" ||
+            fail "$VFIO_RULES still binds $VF0 after attach: $(cat $VFIO_RULES)"
+    fi
     hd_json sriov "$NVME_PF" --numvfs 0 --persist --json
     [ ! -e $SRIOV_RULES ] || fail "$SRIOV_RULES still there after --numvfs 0 --persist"
     # nothing is made at the next "boot"
@@ -1310,13 +1326,107 @@ t_mdev_mdpy() {
 }
 scenarios_boot() {
     [ "$(guest_kind)" = none ] && return 0
-    [ "$(iommu_kind)" = amd ] || cat <<EOF
-hostdev boot (udevd): sriov --persist and detach VF --persist; the PF's driver bound again and its add replayed give 2 VFs, autoprobe 0, VF0 on vfio-pci|t_boot_sriov
+    if [ "$(iommu_kind)" = amd ]; then
+        cat <<EOF
+hostdev boot (udevd, amd: VFs without a group): sriov --persist; the PF's driver bound again and its add replayed give 2 driverless VFs, autoprobe 0|t_boot_sriov
 EOF
+    else
+        cat <<EOF
+hostdev boot (udevd): sriov --persist and detach VF --persist; the PF's driver bound again and its add replayed give 2 VFs, autoprobe 0, VF0 on vfio-pci|t_boot_sriov vfio
+EOF
+    fi
     cat <<EOF
 hostdev boot (udevd): mdev create --persist; mtty registered again runs the shipped 61-hostdev-mdev.rules, same UUID back, a manual definition stays inactive|t_boot_mdev
 hostdev mdev mbochs: types share one memory pool, a larger instance lowers the smaller types, over capacity refused, remove gives it back|t_mdev_mbochs
 hostdev mdev mdpy: nested QEMU opens it (display off), remove refused while open, removed after|t_mdev_mdpy
+EOF
+}
+
+# ------------------------------------------------------------------ vhost-scsi: a target the guest exports
+# The kernel's LIO target set up by hand in configfs (no targetcli): a ramdisk backstore
+# (rd_mcp, part of target_core_mod), a vhost target with one TPG, a LUN linked to the backstore
+# and a nexus. hostdev vhost-scsi says what is missing until it is ready; its qemu-args start a
+# nested QEMU whose vhost-scsi-pci realizes on /dev/vhost-scsi. (Under TCG the nested QEMU has
+# no ioeventfd, so vhost would never start the rings: the nested QEMU stays stopped, -S.)
+CFS=/sys/kernel/config
+VH_WWPN=naa.5001405000000001
+VH_INIT=naa.5001405000000002
+cfs_mounted() { grep -q " $CFS configfs " /proc/mounts; }
+vhost_reset() {
+    [ -d $CFS/target ] || { cfs_mounted && umount $CFS; return 0; }
+    for _t in $CFS/target/vhost/naa.*; do
+        [ -d "$_t" ] || continue
+        for _g in "$_t"/tpgt_*; do
+            [ -d "$_g" ] || continue
+            echo NULL >"$_g/nexus" 2>/dev/null
+            for _l in "$_g"/lun/lun_*; do
+                [ -d "$_l" ] || continue
+                for _k in "$_l"/*; do [ -L "$_k" ] && rm -f "$_k"; done
+                rmdir "$_l"
+            done
+            rmdir "$_g"
+        done
+        rmdir "$_t"
+    done
+    rmdir $CFS/target/vhost 2>/dev/null
+    rmdir $CFS/target/core/rd_mcp_0/ramdisk0 $CFS/target/core/rd_mcp_0 2>/dev/null
+    umount $CFS 2>/dev/null
+}
+vhost_target() {   # -> the target's object from hostdev vhost-scsi list --json (one line)
+    hd_json vhost-scsi list --json
+    jq -c --arg w "$VH_WWPN" '.targets[] | select(.wwpn == $w)' "$STATE/hd.out"
+}
+t_vhost_scsi() {
+    need_hostdev
+    [ -d /sys/module/vhost_scsi ] || fail "the vhost_scsi module is not loaded (tests/vm/run's module list)"
+    [ -c /dev/vhost-scsi ] || fail "/dev/vhost-scsi missing"
+    cfs_mounted || mount -t configfs configfs $CFS || fail "cannot mount configfs on $CFS"
+    [ -d $CFS/target ] || fail "no $CFS/target (target_core_mod)"
+    _bs=$CFS/target/core/rd_mcp_0/ramdisk0
+    mkdir -p $_bs || fail "cannot make the rd_mcp backstore"
+    echo rd_pages=2048 >$_bs/control || fail "rd_pages"
+    echo 1 >$_bs/enable || fail "cannot enable the ramdisk backstore"
+    _tpg=$CFS/target/vhost/$VH_WWPN/tpgt_1
+    mkdir -p $_tpg || fail "cannot make $_tpg (vhost fabric)"
+    _j=$(vhost_target)
+    note "target: $_j"
+    echo "$_j" | jq -e '.tpgt == 1 and (.ready | not) and (.reason | test("has no LUN"))' >/dev/null ||
+        fail "a TPG without a LUN: $_j"
+    mkdir $_tpg/lun/lun_0 || fail "cannot make lun_0"
+    ln -s $_bs $_tpg/lun/lun_0/vhost_lun0 || fail "cannot link the backstore into lun_0"
+    _j=$(vhost_target)
+    echo "$_j" | jq -e '(.ready | not) and (.reason | test("has no nexus")) and .luns == ["lun_0: rd_mcp_0/ramdisk0"]' >/dev/null ||
+        fail "a LUN and no nexus: $_j"
+    hd_expect 1 vhost-scsi qemu-args "$VH_WWPN"
+    grep -q "is not ready: tpgt_1 has no nexus" "$STATE/hd.err" || fail "qemu-args without a nexus: $(head -c 300 "$STATE/hd.err")"
+    echo "$VH_INIT" >$_tpg/nexus || fail "cannot set the nexus"
+    _j=$(vhost_target)
+    note "target: $_j"
+    echo "$_j" | jq -e --arg i "$VH_INIT" '.ready and .reason == null and .tpgt == 1 and .nexus == $i' >/dev/null ||
+        fail "the complete target: $_j"
+    hd_expect 0 vhost-scsi xml "$(echo $VH_WWPN | tr a-z A-Z)"
+    grep -q "protocol='vhost' wwpn='$VH_WWPN'" "$STATE/hd.out" || fail "vhost-scsi xml: $(cat "$STATE/hd.out")"
+    hd_expect 0 vhost-scsi qemu-args "$VH_WWPN"
+    # shellcheck disable=SC2046
+    set -- $(cat "$STATE/hd.out")
+    nested_start -name guest=vhost-vm "$@"
+    nested_handshake || { nested_dump; nested_stop; fail "nested QEMU with $* did not answer QMP"; }
+    qmp_send '{"execute":"query-pci"}'
+    qmp_wait '"return": \[' 15 || { nested_dump; nested_stop; fail "no query-pci reply"; }
+    grep '"return": \[' $NQ/out | head -n1 >$NQ/pci.json
+    # virtio SCSI: 1af4:1004 (transitional) or 1af4:1048 (modern), class 0100
+    jq -e '[.. | objects | select(.id?.vendor == 6900 and (.id.device == 4100 or .id.device == 4168))] | length == 1' $NQ/pci.json >/dev/null ||
+        { nested_dump; nested_stop; fail "the nested QEMU's query-pci lists no virtio SCSI device"; }
+    _fd=$(ls -l /proc/$QPID/fd 2>/dev/null | grep -c '/dev/vhost-scsi')
+    note "QEMU $QPID has /dev/vhost-scsi open $_fd time(s)"
+    [ "$_fd" -ge 1 ] || { nested_stop; fail "the nested QEMU does not hold /dev/vhost-scsi"; }
+    kill -0 "$QPID" 2>/dev/null || fail "the nested QEMU died"
+    nested_stop
+}
+scenarios_vhost() {
+    [ "$(guest_kind)" = none ] && return 0
+    cat <<EOF
+hostdev vhost-scsi: a LIO target made in configfs (ramdisk LUN, nexus) is ready only when complete; its qemu-args realize vhost-scsi-pci in a nested QEMU|t_vhost_scsi
 EOF
 }
 
@@ -2012,6 +2122,7 @@ boot_scenarios() {
         scenarios
         scenarios_mdev
         scenarios_boot
+        scenarios_vhost
     fi
     scenarios_usbscsi
 }
