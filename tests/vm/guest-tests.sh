@@ -1086,6 +1086,11 @@ boot_reset() {
     for _p in $(pidof systemd-udevd 2>/dev/null); do kill -9 "$_p" 2>/dev/null; done
     rm -f /run/udev/control $VFIO_RULES $MDEV_RULES /etc/modprobe.d/hostdev-vfio.conf
     rm -rf /etc/hostdev/persist.d
+    # the SR-IOV boot scenario unloads vfio-pci (a boot starts without it)
+    if [ ! -d /sys/module/vfio_pci ]; then
+        _ko=$(grep '/vfio-pci\.ko$' /etc/hostdev-vm/modules)
+        [ -n "$_ko" ] && insmod "$_ko" 2>/dev/null
+    fi
 }
 # the PF's VFs as a boot leaves them with the rules: $1 VFs, autoprobe 0, VF0 on vfio-pci
 # through its driver_override (the VF rule's drivers_probe) when $BOOT_VFIO is 1, the others
@@ -1149,6 +1154,13 @@ t_boot_sriov() {
     # the kernel's events as at boot when the PF's driver binds ("bind")
     undo_vfs
     echo "$NVME_PF" >"$P/$NVME_PF/driver/unbind" || fail "cannot unbind $NVME_PF from nvme"
+    if [ $BOOT_VFIO = 1 ]; then
+        # a boot starts without vfio-pci: the PF's driver is loaded for the PF, and the VF
+        # (made with autoprobe 0, no host driver of its own) loads nothing else
+        note "+ rmmod vfio_pci"
+        rmmod vfio_pci || fail "cannot unload vfio_pci: $(cat /sys/module/vfio_pci/refcnt 2>/dev/null) users"
+        [ ! -d /sys/module/vfio_pci ] || fail "vfio_pci is still loaded"
+    fi
     [ "$(drv "$NVME_PF")" = none ] || fail "$NVME_PF still has a driver after unbind"
     udev_settle
     [ "$(numvfs "$NVME_PF")" = 0 ] || fail "VFs appeared on a PF without a driver"
