@@ -1078,6 +1078,15 @@ udev_settle() {   # -> 0 when udevd's queue is empty within 60 s
 udev_reload() {
     udevadm control --reload || fail "udevadm control --reload failed"
 }
+# udevd logs a rule it cannot parse ("FILE:LINE Invalid key/value pair, ignoring.") to the
+# kernel's log (no journal here): none may name one of hostdev's files
+udev_rules_clean() {   # files...
+    for _f in "$@"; do
+        _bad=$(dmesg | grep -F "${_f##*/}" | grep -v 'Reading rules file')
+        [ -z "$_bad" ] || fail "udevd complains about ${_f##*/}: $(echo "$_bad" | head -n 3 | tr '\n' ' ')"
+    done
+    note "udevd's last words: $(dmesg | grep -i 'udev' | tail -n 2 | tr '\n' ' ')"
+}
 # every udevd stopped (and waited for), the rules the scenarios put in place gone
 boot_reset() {
     for _p in $(pidof systemd-udevd 2>/dev/null); do kill "$_p" 2>/dev/null; done
@@ -1173,6 +1182,7 @@ t_boot_sriov() {
     note "+ udevadm trigger --action=add $P/$NVME_PF"
     udevadm trigger --action=add "$P/$NVME_PF" || fail "udevadm trigger --action=add $NVME_PF failed"
     expect_boot_vfs 2 "after udevadm trigger --action=add of the PF"
+    udev_rules_clean $SRIOV_RULES $VFIO_RULES
     # hostdev's own view agrees, and giving the VF back drops its boot binding
     hd_json sriov "$NVME_PF" --json
     jq -e '.numvfs == 2 and .drivers_autoprobe == false' "$STATE/hd.out" >/dev/null ||
@@ -1201,9 +1211,10 @@ t_boot_mdev() {
     [ "$(readlink -f /usr/bin/hostdev)" = "$(readlink -f "$(command -v hostdev)")" ] ||
         fail "/usr/bin/hostdev (the path the rule runs) is not the built hostdev"
     [ ! -e /usr/sbin/mdevctl ] && [ ! -e /usr/bin/mdevctl ] || fail "mdevctl is installed: the rule would stand aside"
-    udevd_start
+    mkdir -p /etc/udev/rules.d
     cp /usr/share/hostdev-vm/61-hostdev-mdev.rules $MDEV_RULES
-    udev_reload
+    udevd_start
+    udevadm control --log-level=debug
     hd_json mdev create mtty mtty-1 --uuid "$MDEV_U1" --persist --json
     jq -e --arg u "$MDEV_U1" '.uuid == $u and .persistent == true' "$STATE/hd.out" >/dev/null ||
         fail "mdev create --persist --json: $(jq -c . "$STATE/hd.out")"
@@ -1222,10 +1233,32 @@ t_boot_mdev() {
     _i=0
     while [ ! -e "/sys/bus/mdev/devices/$MDEV_U1" ] && [ $_i -lt 200 ]; do sleep 0.1; _i=$((_i + 1)); done
     udev_settle
-    [ -e "/sys/bus/mdev/devices/$MDEV_U1" ] || fail "$MDEV_U1 was not made again when mtty registered (61-hostdev-mdev.rules)"
+    [ -e "/sys/bus/mdev/devices/$MDEV_U1" ] ||
+        { dmesg | grep -i -E 'mtty|hostdev|61-|udevd' | tail -n 60 | cut -c1-300 | sed 's/^/  dmesg: /' >&2
+          note "udevd: $(pidof systemd-udevd)"
+          hd mdev start-parent mtty
+          fail "$MDEV_U1 was not made again when mtty registered (61-hostdev-mdev.rules)"; }
     [ "$(basename "$(readlink "/sys/bus/mdev/devices/$MDEV_U1/mdev_type")")" = mtty-1 ] || fail "$MDEV_U1 came back with another type"
     [ ! -e "/sys/bus/mdev/devices/$MDEV_U2" ] || fail "the manual definition $MDEV_U2 was started at the parent's registration"
     [ "$(mdev_avail mtty-1)" = 23 ] || fail "mtty-1 has $(mdev_avail mtty-1) available, expected 23 (one instance)"
+    # a parent registered before udevd ran (a driver loaded from the initramfs): the coldplug
+    # replay ("add" of the parent, mdev_supported_types there) starts the device
+    for _p in $(pidof systemd-udevd); do kill "$_p"; done
+    _i=0
+    while pidof systemd-udevd >/dev/null && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+    rmmod mtty || fail "rmmod mtty failed"
+    _o=$(insmod "$MTTY_KO" 2>&1) || fail "insmod mtty.ko: $_o"
+    sleep 1
+    [ ! -e "/sys/bus/mdev/devices/$MDEV_U1" ] || fail "$MDEV_U1 was made while no udevd ran"
+    udevd_start
+    note "+ udevadm trigger --action=add /sys/class/mdev_bus/mtty"
+    udevadm trigger --action=add /sys/class/mdev_bus/mtty || fail "udevadm trigger --action=add of mtty failed"
+    _i=0
+    while [ ! -e "/sys/bus/mdev/devices/$MDEV_U1" ] && [ $_i -lt 200 ]; do sleep 0.1; _i=$((_i + 1)); done
+    udev_settle
+    [ -e "/sys/bus/mdev/devices/$MDEV_U1" ] || fail "$MDEV_U1 was not made at the coldplug add of mtty (61-hostdev-mdev.rules)"
+    [ ! -e "/sys/bus/mdev/devices/$MDEV_U2" ] || fail "the manual definition $MDEV_U2 was started at the coldplug add"
+    udev_rules_clean $MDEV_RULES
     hd_json mdev list --json
     jq -e --arg u "$MDEV_U1" --arg m "$MDEV_U2" '([.mdevs[] | select(.uuid == $u and .active and .defined and .start == "auto")] | length) == 1 and ([.mdevs[] | select(.uuid == $m and (.active | not) and .defined and .start == "manual")] | length) == 1' \
         "$STATE/hd.out" >/dev/null || fail "mdev list --json: $(jq -c . "$STATE/hd.out")"
@@ -1348,7 +1381,7 @@ hostdev boot (udevd): sriov --persist and detach VF --persist; the PF's driver b
 EOF
     fi
     cat <<EOF
-hostdev boot (udevd): mdev create --persist; mtty registered again runs the shipped 61-hostdev-mdev.rules, same UUID back, a manual definition stays inactive|t_boot_mdev
+hostdev boot (udevd): mdev create --persist; mtty registered again, and its coldplug add, run the shipped 61-hostdev-mdev.rules: same UUID back, a manual definition stays inactive|t_boot_mdev
 hostdev mdev mbochs: types share one memory pool, a larger instance lowers the smaller types, over capacity refused, remove gives it back|t_mdev_mbochs
 hostdev mdev mdpy: nested QEMU opens it (display off), remove refused while open, removed after|t_mdev_mdpy
 EOF
@@ -1906,9 +1939,14 @@ t_npiv_persist_restore() {
 # passes the events on); without it no unplug would reach the agent.
 udevd_start() {
     [ -x /lib/systemd/systemd-udevd ] || fail "systemd-udevd missing in the image (package udev on the host)"
+    # after the boot's burst of events: started while usb-storage was still probing the stick
+    # (a scenario right after /init), udevd queued the stick's SCSI events and then heard no
+    # uevent at all for the next 20 s (no mdev, no mtty)
+    wait_stick 20
     mkdir -p /run/udev
     rm -f /run/udev/control
-    /lib/systemd/systemd-udevd --daemon >/dev/null 2>&1 || fail "systemd-udevd --daemon failed"
+    # its log to the kernel's (no journal here), where udev_rules_clean reads it
+    SYSTEMD_LOG_TARGET=kmsg /lib/systemd/systemd-udevd --daemon >/dev/null 2>&1 || fail "systemd-udevd --daemon failed"
     _i=0
     while [ ! -e /run/udev/control ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
     [ -e /run/udev/control ] || fail "systemd-udevd did not start (no /run/udev/control)"
