@@ -590,7 +590,8 @@ static void test_persist(void)
         g_assert_cmpint(run(fx, detach, NULL, NULL, NULL), ==, 0);
         vfio = read_rel(fx, "etc/udev/rules.d/60-hostdev-vfio.rules");
         g_assert_nonnull(strstr(vfio, "KERNEL==\"" VF1 "\""));
-        g_assert_nonnull(strstr(vfio, "ATTR{driver_override}=\"vfio-pci\", RUN+=\"/bin/sh -c "
+        g_assert_nonnull(strstr(vfio, "ATTR{driver_override}=\"vfio-pci\", "
+                                      "RUN{builtin}+=\"kmod load vfio-pci\", RUN+=\"/bin/sh -c "
                                       "'echo %k > /sys/bus/pci/drivers_probe'\""));
         g_assert_cmpint(run(fx, show, NULL, &out2, NULL), ==, 0);
         root = hd_test_parse_json(out2);
@@ -602,6 +603,34 @@ static void test_persist(void)
         g_assert_cmpint(run(fx, drop, NULL, NULL, NULL), ==, 0);
         g_assert_false(exists_rel(fx, "etc/udev/rules.d/60-hostdev-sriov.rules"));
         g_assert_false(exists_rel(fx, "etc/hostdev/sriov.d/" PF));
+}
+
+/* Found on the real kernel (tests/vm, t_boot_sriov): a boot starts without vfio-pci loaded,
+ * and a VF made with autoprobe 0 makes nothing load it (its ids' host module is its PF's,
+ * loaded already, so the softdep never fires): the VF's rule set the override, probed, and
+ * the VF stayed without a driver. The rule loads the bound driver's module before it probes,
+ * for every VF binding (any driver, as driverctl's overrides), and only for VFs. */
+static void test_persist_vf_loads_module(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
+        const char *set[] = { "sriov", PF, "--numvfs", "2", "--autoprobe", "no", NULL };
+        const char *detach[] = { "detach", VF1, "--persist", NULL };
+        g_autofree char *vfio = NULL;
+        g_auto(GStrv) lines = NULL;
+        const char *rule = NULL;
+
+        g_assert_cmpint(run(fx, set, NULL, NULL, NULL), ==, 0);
+        g_assert_cmpint(run(fx, detach, NULL, NULL, NULL), ==, 0);
+        vfio = read_rel(fx, "etc/udev/rules.d/60-hostdev-vfio.rules");
+        lines = g_strsplit(vfio, "\n", -1);
+        for (guint i = 0; lines[i]; i++)
+                if (strstr(lines[i], "KERNEL==\"" VF1 "\""))
+                        rule = lines[i];
+        g_assert_nonnull(rule);
+        /* the module is loaded before drivers_probe runs: udev runs RUN in order */
+        g_assert_nonnull(strstr(rule, "RUN{builtin}+=\"kmod load vfio-pci\""));
+        g_assert_true(strstr(rule, "kmod load") < strstr(rule, "drivers_probe"));
+        g_assert_true(strstr(rule, "ATTR{driver_override}") < strstr(rule, "kmod load"));
 }
 
 /* P2: a hand-made entry that is not an address, or holds a count that is not a number,
@@ -676,5 +705,6 @@ int main(int argc, char **argv)
         g_test_add_func("/sriov/recreated-vfs-forget-net",
                         test_recreated_vfs_forget_net_settings);
         g_test_add_func("/sriov/persist/hostile", test_persist_hostile_entries);
+        g_test_add_func("/sriov/persist/vf-loads-module", test_persist_vf_loads_module);
         return g_test_run();
 }

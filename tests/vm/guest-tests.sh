@@ -181,6 +181,8 @@ restore_all() {
     for _p in $(pidof qemu-system-x86_64 2>/dev/null); do kill -9 "$_p" 2>/dev/null; done
     _i=0
     while pidof qemu-system-x86_64 >/dev/null 2>&1 && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+    boot_reset
+    vhost_reset
     sriov_reset
     mdev_reset
     usbscsi_reset
@@ -966,7 +968,7 @@ mdev_reset() {
         [ -e "$_m/remove" ] || continue
         bounded 15 sysfs_write 1 "$_m/remove"
     done
-    [ -d /sys/module/mtty ] && rmmod mtty 2>/dev/null
+    for _k in mtty mbochs mdpy; do [ -d /sys/module/$_k ] && rmmod $_k 2>/dev/null; done
     rm -rf /etc/mdevctl.d
 }
 t_mdev_types() {
@@ -1054,6 +1056,421 @@ EOF
     cat <<EOF
 hostdev mdev types: mtty lists mtty-1 (24) and mtty-2 (12), vfio-pci, not PCI|t_mdev_types
 hostdev mdev create mtty-2 --uuid: capacity shared (22/11), duplicate refused, nested QEMU opens it, remove refused while open, removed after (24/12)|t_mdev_lifecycle
+EOF
+}
+
+# ------------------------------------------------------------------ issue 16: the same layout at boot (udevd)
+# hostdev's boot persistence is udev rules: 60-hostdev-sriov.rules (sriov --persist: the PF's
+# autoprobe and count once its driver is bound), 60-hostdev-vfio.rules (detach --persist: a VF's
+# driver_override, and drivers_probe since VFs come with autoprobe 0) and the shipped
+# 61-hostdev-mdev.rules (hostdev mdev start-parent when the kernel announces an mdev parent).
+# Here a real systemd-udevd (none of the host's rules) runs them. Rebooting the guest would lose
+# everything (its root is the initramfs), so a boot is imitated: the layout is undone behind
+# hostdev's back and the kernel is made to send the events a boot sends — the PF's driver
+# bound again ("bind"), the coldplug replay of systemd-udev-trigger ("add" of a PF that has its
+# driver), the mdev parent's driver loaded again ("add", then "change" MDEV_STATE=registered).
+VFIO_RULES=/etc/udev/rules.d/60-hostdev-vfio.rules
+SRIOV_RULES=/etc/udev/rules.d/60-hostdev-sriov.rules
+MDEV_RULES=/etc/udev/rules.d/61-hostdev-mdev.rules
+udev_settle() {   # -> 0 when udevd's queue is empty within 60 s
+    udevadm settle --timeout=60 || { note "udevadm settle timed out"; return 1; }
+}
+udev_reload() {
+    udevadm control --reload || fail "udevadm control --reload failed"
+}
+# udevd logs a rule it cannot parse ("FILE:LINE Invalid key/value pair, ignoring.") or an
+# assignment that failed to the kernel's log (no journal here); at its default level (info, as
+# on a host) it names a rule file only then, so no line may name one of hostdev's files
+udev_rules_clean() {   # files...
+    for _f in "$@"; do
+        _bad=$(dmesg | grep -F "${_f##*/}" | grep -v 'Reading rules file')
+        [ -z "$_bad" ] || fail "udevd complains about ${_f##*/}: $(echo "$_bad" | head -n 3 | tr '\n' ' ')"
+    done
+    note "udevd's last words: $(dmesg | grep -i 'udev' | tail -n 2 | tr '\n' ' ')"
+}
+# every udevd stopped (and waited for), the rules the scenarios put in place gone
+boot_reset() {
+    for _p in $(pidof systemd-udevd 2>/dev/null); do kill "$_p" 2>/dev/null; done
+    _i=0
+    while pidof systemd-udevd >/dev/null 2>&1 && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+    for _p in $(pidof systemd-udevd 2>/dev/null); do kill -9 "$_p" 2>/dev/null; done
+    rm -f /run/udev/control $VFIO_RULES $MDEV_RULES /etc/modprobe.d/hostdev-vfio.conf
+    rm -rf /etc/hostdev/persist.d
+    # the SR-IOV boot scenario unloads vfio-pci (a boot starts without it)
+    if [ ! -d /sys/module/vfio_pci ]; then
+        _ko=$(grep '/vfio-pci\.ko$' /etc/hostdev-vm/modules)
+        [ -n "$_ko" ] && insmod "$_ko" 2>/dev/null
+    fi
+}
+# the PF's VFs as a boot leaves them with the rules: $1 VFs, autoprobe 0, VF0 on vfio-pci
+# through its driver_override (the VF rule's drivers_probe) when $BOOT_VFIO is 1, the others
+# (all of them otherwise) without a driver
+expect_boot_vfs() {   # count context
+    _i=0
+    while [ "$(vfs_of "$NVME_PF" | wc -l)" != "$1" ] && [ $_i -lt 200 ]; do sleep 0.1; _i=$((_i + 1)); done
+    udev_settle
+    [ "$(drv "$NVME_PF")" = nvme ] || fail "$2: the PF is on $(drv "$NVME_PF"), not nvme"
+    [ "$(numvfs "$NVME_PF")" = "$1" ] || fail "$2: sriov_numvfs reads $(numvfs "$NVME_PF"), expected $1 (the PF rule did not act)"
+    [ "$(cat "$P/$NVME_PF/sriov_drivers_autoprobe")" = 0 ] || fail "$2: sriov_drivers_autoprobe is $(cat "$P/$NVME_PF/sriov_drivers_autoprobe"), expected 0"
+    _v0=$(vfs_of "$NVME_PF" | head -n1)
+    [ "$_v0" = "$VF0" ] || fail "$2: the first VF is $_v0, not $VF0 (VF addresses follow from the PF's)"
+    _rest=$(vfs_of "$NVME_PF")
+    if [ "$BOOT_VFIO" = 1 ]; then
+        _i=0
+        while [ "$(drv "$VF0")" != vfio-pci ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+        [ "$(ovr "$VF0")" = vfio-pci ] || fail "$2: $VF0 has driver_override '$(ovr "$VF0")' (the VF rule did not set it)"
+        expect_driver "$VF0" vfio-pci "$2 (the VF rule's drivers_probe)"
+        [ -c "/dev/vfio/$(grp "$VF0")" ] || fail "$2: /dev/vfio/$(grp "$VF0") missing"
+        _rest=$(vfs_of "$NVME_PF" | sed 1d)
+    fi
+    for _vf in $_rest; do
+        expect_driver "$_vf" none "$2 (autoprobe 0, no rule for it)"
+        [ "$(ovr "$_vf")" = "(null)" ] || fail "$2: $_vf has driver_override '$(ovr "$_vf")'"
+    done
+    note "$2: $(for _vf in $(vfs_of "$NVME_PF"); do state "$_vf"; done | tr '\n' ';')"
+}
+# the layout undone behind hostdev's back, as a power cycle does: no VFs, autoprobe 1
+undo_vfs() {
+    bounded 30 sysfs_write 0 "$P/$NVME_PF/sriov_numvfs" || fail "the raw write of 0 to sriov_numvfs did not finish"
+    [ "$(numvfs "$NVME_PF")" = 0 ] || fail "sriov_numvfs reads $(numvfs "$NVME_PF") after the raw write of 0"
+    echo 1 >"$P/$NVME_PF/sriov_drivers_autoprobe" || fail "cannot reset sriov_drivers_autoprobe"
+    [ ! -e "$P/$VF0" ] || fail "$VF0 still exists after the raw write of 0"
+}
+# $1 vfio: VF0 detached with --persist too (intel; under amd the VFs have no group)
+t_boot_sriov() {
+    need_nvme_pf
+    BOOT_VFIO=0
+    [ "${1:-}" = vfio ] && BOOT_VFIO=1
+    udevd_start
+    rm -f $SRIOV_RULES $VFIO_RULES
+    hd_json sriov "$NVME_PF" --numvfs 2 --autoprobe no --persist --json
+    jq -e '.persisted == true and .numvfs == 2' "$STATE/hd.out" >/dev/null || fail "--persist --json: $(jq -c . "$STATE/hd.out")"
+    VF0=$(vfs_of "$NVME_PF" | head -n1)
+    [ -f $SRIOV_RULES ] || fail "$SRIOV_RULES was not written"
+    sed 's/^/  rules: /' $SRIOV_RULES >&2
+    if [ $BOOT_VFIO = 1 ]; then
+        hd_expect 0 detach "$VF0" --persist
+        expect_driver "$VF0" vfio-pci "after hostdev detach $VF0 --persist"
+        [ -f $VFIO_RULES ] || fail "$VFIO_RULES was not written"
+        sed 's/^/  rules: /' $VFIO_RULES >&2
+        grep -v '^#' $VFIO_RULES | grep -qF "KERNEL==\"$VF0\"" || fail "$VFIO_RULES has no rule for $VF0"
+    fi
+    hd_json sriov "$NVME_PF" --json
+    jq -e '.at_boot.numvfs == 2 and .at_boot.not_applied == null' "$STATE/hd.out" >/dev/null ||
+        fail "sriov --json at_boot: $(jq -c .at_boot "$STATE/hd.out")"
+    # udevd reads rules when told (a rule it cannot parse: udev_rules_clean)
+    udev_reload
+    # the kernel's events as at boot when the PF's driver binds ("bind")
+    undo_vfs
+    echo "$NVME_PF" >"$P/$NVME_PF/driver/unbind" || fail "cannot unbind $NVME_PF from nvme"
+    if [ $BOOT_VFIO = 1 ]; then
+        # a boot starts without vfio-pci: the PF's driver is loaded for the PF, and the VF
+        # (made with autoprobe 0, no host driver of its own) loads nothing else
+        note "+ rmmod vfio_pci"
+        rmmod vfio_pci || fail "cannot unload vfio_pci: $(cat /sys/module/vfio_pci/refcnt 2>/dev/null) users"
+        [ ! -d /sys/module/vfio_pci ] || fail "vfio_pci is still loaded"
+    fi
+    [ "$(drv "$NVME_PF")" = none ] || fail "$NVME_PF still has a driver after unbind"
+    udev_settle
+    [ "$(numvfs "$NVME_PF")" = 0 ] || fail "VFs appeared on a PF without a driver"
+    note "+ echo $NVME_PF > /sys/bus/pci/drivers/nvme/bind"
+    echo "$NVME_PF" >/sys/bus/pci/drivers/nvme/bind || fail "cannot bind $NVME_PF to nvme again"
+    expect_boot_vfs 2 "after the PF's driver bound again"
+    # the coldplug replay of a PF whose driver bound before udevd ran ("add", DRIVER set)
+    undo_vfs
+    udev_settle
+    note "+ udevadm trigger --action=add $P/$NVME_PF"
+    udevadm trigger --action=add "$P/$NVME_PF" || fail "udevadm trigger --action=add $NVME_PF failed"
+    expect_boot_vfs 2 "after udevadm trigger --action=add of the PF"
+    udev_rules_clean $SRIOV_RULES $VFIO_RULES
+    # hostdev's own view agrees, and giving the VF back drops its boot binding
+    hd_json sriov "$NVME_PF" --json
+    jq -e '.numvfs == 2 and .drivers_autoprobe == false' "$STATE/hd.out" >/dev/null ||
+        fail "sriov --json after the replay: $(jq -c . "$STATE/hd.out")"
+    if [ $BOOT_VFIO = 1 ]; then
+        jq -e --arg v "$VF0" '[.vfs[] | select(.address == $v and .driver == "vfio-pci")] | length == 1' \
+            "$STATE/hd.out" >/dev/null || fail "sriov --json does not list $VF0 on vfio-pci: $(jq -c .vfs "$STATE/hd.out")"
+        hd_expect 0 attach "$VF0"
+        expect_driver "$VF0" none "after hostdev attach $VF0"
+        [ ! -e $VFIO_RULES ] || ! grep -v '^#' $VFIO_RULES | grep -qF "KERNEL==\"$VF0\"" ||
+            fail "$VFIO_RULES still binds $VF0 after attach: $(cat $VFIO_RULES)"
+    fi
+    hd_json sriov "$NVME_PF" --numvfs 0 --persist --json
+    [ ! -e $SRIOV_RULES ] || fail "$SRIOV_RULES still there after --numvfs 0 --persist"
+    # nothing is made at the next "boot"
+    udev_reload
+    echo "$NVME_PF" >"$P/$NVME_PF/driver/unbind" || fail "cannot unbind $NVME_PF from nvme"
+    echo "$NVME_PF" >/sys/bus/pci/drivers/nvme/bind || fail "cannot bind $NVME_PF to nvme again"
+    udev_settle
+    [ "$(numvfs "$NVME_PF")" = 0 ] || fail "VFs made at a boot after --numvfs 0 --persist: $(numvfs "$NVME_PF")"
+}
+t_boot_mdev() {
+    need_mtty
+    [ -x /lib/systemd/systemd-udevd ] || fail "systemd-udevd missing in the image (package udev on the host)"
+    [ -f /usr/share/hostdev-vm/61-hostdev-mdev.rules ] || fail "61-hostdev-mdev.rules is not in the image (tests/vm/run)"
+    [ "$(readlink -f /usr/bin/hostdev)" = "$(readlink -f "$(command -v hostdev)")" ] ||
+        fail "/usr/bin/hostdev (the path the rule runs) is not the built hostdev"
+    [ ! -e /usr/sbin/mdevctl ] && [ ! -e /usr/bin/mdevctl ] || fail "mdevctl is installed: the rule would stand aside"
+    mkdir -p /etc/udev/rules.d
+    cp /usr/share/hostdev-vm/61-hostdev-mdev.rules $MDEV_RULES
+    udevd_start
+    hd_json mdev create mtty mtty-1 --uuid "$MDEV_U1" --persist --json
+    jq -e --arg u "$MDEV_U1" '.uuid == $u and .persistent == true' "$STATE/hd.out" >/dev/null ||
+        fail "mdev create --persist --json: $(jq -c . "$STATE/hd.out")"
+    [ -f "/etc/mdevctl.d/mtty/$MDEV_U1" ] || fail "/etc/mdevctl.d/mtty/$MDEV_U1 was not written"
+    # a definition mdevctl would not start by itself (mdevctl define's default)
+    printf '{\n  "mdev_type": "mtty-2",\n  "start": "manual",\n  "attrs": []\n}' >"/etc/mdevctl.d/mtty/$MDEV_U2"
+    { cat "/etc/mdevctl.d/mtty/$MDEV_U1"; echo; } | sed 's/^/  definition: /' >&2
+    # the parent goes away with its devices, and comes back as at boot
+    udev_settle
+    note "+ rmmod mtty"
+    rmmod mtty || fail "rmmod mtty failed"
+    [ ! -e "/sys/bus/mdev/devices/$MDEV_U1" ] || fail "$MDEV_U1 is still there after rmmod mtty"
+    udev_settle
+    note "+ insmod $MTTY_KO"
+    _o=$(insmod "$MTTY_KO" 2>&1) || fail "insmod mtty.ko: $_o"
+    _i=0
+    while [ ! -e "/sys/bus/mdev/devices/$MDEV_U1" ] && [ $_i -lt 200 ]; do sleep 0.1; _i=$((_i + 1)); done
+    udev_settle
+    [ -e "/sys/bus/mdev/devices/$MDEV_U1" ] ||
+        { dmesg | grep -i -E 'mtty|hostdev|61-|udevd' | tail -n 60 | cut -c1-300 | sed 's/^/  dmesg: /' >&2
+          note "udevd: $(pidof systemd-udevd)"
+          hd mdev start-parent mtty
+          fail "$MDEV_U1 was not made again when mtty registered (61-hostdev-mdev.rules)"; }
+    [ "$(basename "$(readlink "/sys/bus/mdev/devices/$MDEV_U1/mdev_type")")" = mtty-1 ] || fail "$MDEV_U1 came back with another type"
+    [ ! -e "/sys/bus/mdev/devices/$MDEV_U2" ] || fail "the manual definition $MDEV_U2 was started at the parent's registration"
+    [ "$(mdev_avail mtty-1)" = 23 ] || fail "mtty-1 has $(mdev_avail mtty-1) available, expected 23 (one instance)"
+    # a parent registered before udevd ran (a driver loaded from the initramfs): the coldplug
+    # replay ("add" of the parent, mdev_supported_types there) starts the device
+    for _p in $(pidof systemd-udevd); do kill "$_p"; done
+    _i=0
+    while pidof systemd-udevd >/dev/null && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+    rmmod mtty || fail "rmmod mtty failed"
+    _o=$(insmod "$MTTY_KO" 2>&1) || fail "insmod mtty.ko: $_o"
+    sleep 1
+    [ ! -e "/sys/bus/mdev/devices/$MDEV_U1" ] || fail "$MDEV_U1 was made while no udevd ran"
+    udevd_start
+    note "+ udevadm trigger --action=add /sys/class/mdev_bus/mtty"
+    udevadm trigger --action=add /sys/class/mdev_bus/mtty || fail "udevadm trigger --action=add of mtty failed"
+    _i=0
+    while [ ! -e "/sys/bus/mdev/devices/$MDEV_U1" ] && [ $_i -lt 200 ]; do sleep 0.1; _i=$((_i + 1)); done
+    udev_settle
+    [ -e "/sys/bus/mdev/devices/$MDEV_U1" ] || fail "$MDEV_U1 was not made at the coldplug add of mtty (61-hostdev-mdev.rules)"
+    [ ! -e "/sys/bus/mdev/devices/$MDEV_U2" ] || fail "the manual definition $MDEV_U2 was started at the coldplug add"
+    udev_rules_clean $MDEV_RULES
+    hd_json mdev list --json
+    jq -e --arg u "$MDEV_U1" --arg m "$MDEV_U2" '([.mdevs[] | select(.uuid == $u and .active and .defined and .start == "auto")] | length) == 1 and ([.mdevs[] | select(.uuid == $m and (.active | not) and .defined and .start == "manual")] | length) == 1' \
+        "$STATE/hd.out" >/dev/null || fail "mdev list --json: $(jq -c . "$STATE/hd.out")"
+    hd_json mdev remove "$MDEV_U1" --persist --json
+    hd_json mdev remove "$MDEV_U2" --persist --json
+    [ -z "$(ls /etc/mdevctl.d/mtty 2>/dev/null)" ] || fail "definitions left: $(ls /etc/mdevctl.d/mtty | tr '\n' ' ')"
+    # without a definition the next registration makes nothing
+    rmmod mtty || fail "rmmod mtty failed"
+    _o=$(insmod "$MTTY_KO" 2>&1) || fail "insmod mtty.ko: $_o"
+    udev_settle
+    [ -z "$(ls /sys/bus/mdev/devices 2>/dev/null)" ] || fail "mdevs made without a definition: $(ls /sys/bus/mdev/devices | tr '\n' ' ')"
+}
+
+# ------------------------------------------------------------------ issue 16: mbochs and mdpy
+# mbochs: three types drawn from one pool of memory (the types take 4, 16 and 64 MB each), so
+# one instance of a larger type lowers every type's count. The pool's size in MB is the module
+# parameter "count" (default 256): 6.1's mbochs.c declares module_param_named(count, max_mbytes)
+# under MODULE_PARM_DESC(mem, ...), so modinfo lists "mem" but insmod takes only count=.
+# mdpy: a display device (1b36:000f, subsystem 1af4:1100) a nested QEMU opens with display off.
+MBOCHS_KO=/lib/modules/$KVER/extra/mbochs.ko
+MDPY_KO=/lib/modules/$KVER/extra/mdpy.ko
+need_sample() {   # module-name
+    need_hostdev
+    if [ -f /etc/hostdev-vm/mdev-samples-unavailable ]; then
+        fail "mdev samples unavailable: $(cat /etc/hostdev-vm/mdev-samples-unavailable)"
+    fi
+    [ -f "/lib/modules/$KVER/extra/$1.ko" ] || fail "mdev samples unavailable: $1.ko is not in the initramfs"
+    [ -d /sys/module/mdev ] || fail "the mdev module is not loaded (CONFIG_VFIO_MDEV)"
+}
+sample_avail() {   # parent type -> available_instances (sysfs)
+    cat "/sys/class/mdev_bus/$1/mdev_supported_types/$2/available_instances"
+}
+mbochs_counts() {   # -> "type=avail ..." in the order of the types' sizes
+    for _t in $MB_SMALL $MB_MEDIUM $MB_LARGE; do printf '%s=%s ' "$_t" "$(sample_avail mbochs "$_t")"; done
+}
+hd_mbochs_counts() {   # the same from hostdev mdev types --json
+    hd_json mdev types mbochs --json
+    for _t in $MB_SMALL $MB_MEDIUM $MB_LARGE; do
+        printf '%s=%s ' "$_t" "$(jq -r --arg t "$_t" '.parents[0].types[] | select(.type == $t) | .available_instances' "$STATE/hd.out")"
+    done
+}
+t_mdev_mbochs() {
+    need_sample mbochs
+    _o=$(insmod "$MBOCHS_KO" count=64 2>&1) || fail "insmod mbochs.ko count=64: $_o"
+    [ -d /sys/class/mdev_bus/mbochs ] || fail "mbochs loaded but /sys/class/mdev_bus/mbochs is missing"
+    # the types by size: the one with the most instances is the smallest
+    _sorted=$(for _d in /sys/class/mdev_bus/mbochs/mdev_supported_types/*; do
+                  echo "$(cat "$_d/available_instances") ${_d##*/}"; done | sort -rn)
+    note "mbochs types (a pool of 64 MB): $(echo "$_sorted" | tr '\n' ' ')"
+    [ "$(echo "$_sorted" | wc -l)" = 3 ] || fail "mbochs has $(echo "$_sorted" | wc -l) types, expected 3"
+    MB_SMALL=$(echo "$_sorted" | sed -n '1s/.* //p')
+    MB_MEDIUM=$(echo "$_sorted" | sed -n '2s/.* //p')
+    MB_LARGE=$(echo "$_sorted" | sed -n '3s/.* //p')
+    _mbw="$MB_SMALL=16 $MB_MEDIUM=4 $MB_LARGE=1 "
+    [ "$(mbochs_counts)" = "$_mbw" ] || fail "mbochs with 64 MB: $(mbochs_counts), expected $_mbw (4, 16, 64 MB per type)"
+    [ "$(hd_mbochs_counts)" = "$_mbw" ] || fail "mdev types mbochs --json: $(hd_mbochs_counts), expected $_mbw"
+    jq -e '.parents[0].parent == "mbochs" and .parents[0].pci == false and ([.parents[0].types[] | select(.device_api == "vfio-pci")] | length) == 3' \
+        "$STATE/hd.out" >/dev/null || fail "mdev types mbochs --json: $(jq -c . "$STATE/hd.out")"
+    hd_json mdev create mbochs "$MB_MEDIUM" --uuid "$MDEV_U1" --json
+    [ -e "/sys/bus/mdev/devices/$MDEV_U1" ] || fail "$MDEV_U1 does not exist after create"
+    # 16 of the 64 MB taken: 48 MB left for every type
+    _mbw="$MB_SMALL=12 $MB_MEDIUM=3 $MB_LARGE=0 "
+    [ "$(mbochs_counts)" = "$_mbw" ] || fail "after one $MB_MEDIUM: $(mbochs_counts), expected $_mbw"
+    [ "$(hd_mbochs_counts)" = "$_mbw" ] || fail "mdev types after one $MB_MEDIUM: $(hd_mbochs_counts), expected $_mbw"
+    hd_expect 1 mdev create mbochs "$MB_LARGE" --uuid "$MDEV_U2"
+    grep -q "mdev parent mbochs has no capacity left for type $MB_LARGE" "$STATE/hd.err" ||
+        fail "the over-capacity create does not say 'no capacity left': $(head -c 300 "$STATE/hd.err")"
+    [ ! -e "/sys/bus/mdev/devices/$MDEV_U2" ] || fail "$MDEV_U2 was made over capacity"
+    [ "$(mbochs_counts)" = "$_mbw" ] || fail "the refused create changed the counts: $(mbochs_counts)"
+    hd_json mdev remove "$MDEV_U1" --json
+    [ ! -e "/sys/bus/mdev/devices/$MDEV_U1" ] || fail "$MDEV_U1 still exists after remove"
+    _mbw="$MB_SMALL=16 $MB_MEDIUM=4 $MB_LARGE=1 "
+    [ "$(mbochs_counts)" = "$_mbw" ] || fail "after the remove: $(mbochs_counts), expected $_mbw"
+    hd_json mdev create mbochs "$MB_LARGE" --uuid "$MDEV_U2" --json
+    _mbw="$MB_SMALL=0 $MB_MEDIUM=0 $MB_LARGE=0 "
+    [ "$(mbochs_counts)" = "$_mbw" ] || fail "after one $MB_LARGE (the whole pool): $(mbochs_counts), expected $_mbw"
+    hd_json mdev remove "$MDEV_U2" --json
+}
+t_mdev_mdpy() {
+    need_sample mdpy
+    _o=$(insmod "$MDPY_KO" 2>&1) || fail "insmod mdpy.ko: $_o"
+    [ -d /sys/class/mdev_bus/mdpy ] || fail "mdpy loaded but /sys/class/mdev_bus/mdpy is missing"
+    hd_json mdev types mdpy --json
+    _t=$(jq -r '.parents[0].types[0].type' "$STATE/hd.out")
+    _n=$(jq -r '.parents[0].types[0].available_instances' "$STATE/hd.out")
+    note "mdpy types: $(jq -r '[.parents[0].types[] | "\(.type)=\(.available_instances)"] | join(" ")' "$STATE/hd.out")"
+    [ "$_n" = "$(sample_avail mdpy "$_t")" ] || fail "mdev types says $_n of $_t, sysfs $(sample_avail mdpy "$_t")"
+    hd_json mdev create mdpy "$_t" --uuid "$MDEV_U1" --json
+    [ "$(sample_avail mdpy "$_t")" = $((_n - 1)) ] || fail "$_t: $(sample_avail mdpy "$_t") available after one, expected $((_n - 1))"
+    nested_start -name guest=mdpy-vm -device "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$MDEV_U1,display=off,id=mdev0"
+    nested_handshake || { nested_dump; nested_stop; fail "nested QEMU with the mdpy mdev did not answer QMP"; }
+    qmp_send '{"execute":"query-pci"}'
+    qmp_wait '"return": \[' 15 || { nested_dump; nested_stop; fail "no query-pci reply"; }
+    grep '"return": \[' $NQ/out | head -n1 >$NQ/pci.json
+    # mdpy's device: 1b36:000f = vendor 6966 device 15 (subsystem 1af4:1100, as QEMU's own)
+    note "the mdev in the nested QEMU: $(jq -c '[.. | objects | select(.qdev_id? == "mdev0") | .id]' $NQ/pci.json)"
+    jq -e '[.. | objects | select(.qdev_id? == "mdev0" and .id.vendor == 6966 and .id.device == 15)] | length == 1' $NQ/pci.json >/dev/null ||
+        { nested_dump; nested_stop; fail "the nested QEMU's query-pci does not list the mdpy device 1b36:000f as mdev0"; }
+    hd_json mdev list --json
+    jq -e --arg u "$MDEV_U1" '[.mdevs[] | select(.uuid == $u and .open == true and .parent == "mdpy")] | length == 1' "$STATE/hd.out" >/dev/null ||
+        { nested_stop; fail "mdev list --json does not say $MDEV_U1 is open: $(jq -c .mdevs "$STATE/hd.out")"; }
+    hd_expect 1 mdev remove "$MDEV_U1"
+    grep -q "$QPID" "$STATE/hd.err" || { nested_stop; fail "the remove refusal does not name process $QPID: $(head -c 300 "$STATE/hd.err")"; }
+    [ -e "/sys/bus/mdev/devices/$MDEV_U1" ] || { nested_stop; fail "$MDEV_U1 is gone after the refused remove"; }
+    kill -0 "$QPID" 2>/dev/null || fail "the nested QEMU died during the refused remove"
+    nested_stop
+    hd_json mdev remove "$MDEV_U1" --json
+    [ ! -e "/sys/bus/mdev/devices/$MDEV_U1" ] || fail "$MDEV_U1 still exists after remove"
+    [ "$(sample_avail mdpy "$_t")" = "$_n" ] || fail "$_t: $(sample_avail mdpy "$_t") available after the remove, expected $_n"
+}
+scenarios_boot() {
+    [ "$(guest_kind)" = none ] && return 0
+    if [ "$(iommu_kind)" = amd ]; then
+        cat <<EOF
+hostdev boot (udevd, amd: VFs without a group): sriov --persist; the PF's driver bound again and its add replayed give 2 driverless VFs, autoprobe 0|t_boot_sriov
+EOF
+    else
+        cat <<EOF
+hostdev boot (udevd): sriov --persist and detach VF --persist; the PF's driver bound again and its add replayed give 2 VFs, autoprobe 0, VF0 on vfio-pci|t_boot_sriov vfio
+EOF
+    fi
+    cat <<EOF
+hostdev boot (udevd): mdev create --persist; mtty registered again, and its coldplug add, run the shipped 61-hostdev-mdev.rules: same UUID back, a manual definition stays inactive|t_boot_mdev
+hostdev mdev mbochs: types share one memory pool, a larger instance lowers the smaller types, over capacity refused, remove gives it back|t_mdev_mbochs
+hostdev mdev mdpy: nested QEMU opens it (display off), remove refused while open, removed after|t_mdev_mdpy
+EOF
+}
+
+# ------------------------------------------------------------------ vhost-scsi: a target the guest exports
+# The kernel's LIO target set up by hand in configfs (no targetcli): a ramdisk backstore
+# (rd_mcp, part of target_core_mod), a vhost target with one TPG, a LUN linked to the backstore
+# and a nexus. hostdev vhost-scsi says what is missing until it is ready; its qemu-args start a
+# nested QEMU whose vhost-scsi-pci realizes on /dev/vhost-scsi. (Under TCG the nested QEMU has
+# no ioeventfd, so vhost would never start the rings: the nested QEMU stays stopped, -S.)
+CFS=/sys/kernel/config
+VH_WWPN=naa.5001405000000001
+VH_INIT=naa.5001405000000002
+cfs_mounted() { grep -q " $CFS configfs " /proc/mounts; }
+vhost_reset() {
+    [ -d $CFS/target ] || { cfs_mounted && umount $CFS; return 0; }
+    for _t in $CFS/target/vhost/naa.*; do
+        [ -d "$_t" ] || continue
+        for _g in "$_t"/tpgt_*; do
+            [ -d "$_g" ] || continue
+            echo NULL >"$_g/nexus" 2>/dev/null
+            for _l in "$_g"/lun/lun_*; do
+                [ -d "$_l" ] || continue
+                for _k in "$_l"/*; do [ -L "$_k" ] && rm -f "$_k"; done
+                rmdir "$_l"
+            done
+            rmdir "$_g"
+        done
+        rmdir "$_t"
+    done
+    rmdir $CFS/target/vhost 2>/dev/null
+    rmdir $CFS/target/core/rd_mcp_0/ramdisk0 $CFS/target/core/rd_mcp_0 2>/dev/null
+    umount $CFS 2>/dev/null
+}
+vhost_target() {   # -> the target's object from hostdev vhost-scsi list --json (one line)
+    hd_json vhost-scsi list --json
+    jq -c --arg w "$VH_WWPN" '.targets[] | select(.wwpn == $w)' "$STATE/hd.out"
+}
+t_vhost_scsi() {
+    need_hostdev
+    [ -d /sys/module/vhost_scsi ] || fail "the vhost_scsi module is not loaded (tests/vm/run's module list)"
+    [ -c /dev/vhost-scsi ] || fail "/dev/vhost-scsi missing"
+    cfs_mounted || mount -t configfs configfs $CFS || fail "cannot mount configfs on $CFS"
+    [ -d $CFS/target ] || fail "no $CFS/target (target_core_mod)"
+    _bs=$CFS/target/core/rd_mcp_0/ramdisk0
+    mkdir -p $_bs || fail "cannot make the rd_mcp backstore"
+    echo rd_pages=2048 >$_bs/control || fail "rd_pages"
+    echo 1 >$_bs/enable || fail "cannot enable the ramdisk backstore"
+    _tpg=$CFS/target/vhost/$VH_WWPN/tpgt_1
+    mkdir -p $_tpg || fail "cannot make $_tpg (vhost fabric)"
+    _j=$(vhost_target)
+    note "target: $_j"
+    echo "$_j" | jq -e '.tpgt == 1 and (.ready | not) and (.reason | test("has no LUN"))' >/dev/null ||
+        fail "a TPG without a LUN: $_j"
+    mkdir $_tpg/lun/lun_0 || fail "cannot make lun_0"
+    ln -s $_bs $_tpg/lun/lun_0/vhost_lun0 || fail "cannot link the backstore into lun_0"
+    _j=$(vhost_target)
+    echo "$_j" | jq -e '(.ready | not) and (.reason | test("has no nexus")) and .luns == ["lun_0: rd_mcp_0/ramdisk0"]' >/dev/null ||
+        fail "a LUN and no nexus: $_j"
+    hd_expect 1 vhost-scsi qemu-args "$VH_WWPN"
+    grep -q "is not ready: tpgt_1 has no nexus" "$STATE/hd.err" || fail "qemu-args without a nexus: $(head -c 300 "$STATE/hd.err")"
+    echo "$VH_INIT" >$_tpg/nexus || fail "cannot set the nexus"
+    _j=$(vhost_target)
+    note "target: $_j"
+    echo "$_j" | jq -e --arg i "$VH_INIT" '.ready and .reason == null and .tpgt == 1 and .nexus == $i' >/dev/null ||
+        fail "the complete target: $_j"
+    hd_expect 0 vhost-scsi xml "$(echo $VH_WWPN | tr a-z A-Z)"
+    grep -q "protocol='vhost' wwpn='$VH_WWPN'" "$STATE/hd.out" || fail "vhost-scsi xml: $(cat "$STATE/hd.out")"
+    hd_expect 0 vhost-scsi qemu-args "$VH_WWPN"
+    # shellcheck disable=SC2046
+    set -- $(cat "$STATE/hd.out")
+    nested_start -name guest=vhost-vm "$@"
+    nested_handshake || { nested_dump; nested_stop; fail "nested QEMU with $* did not answer QMP"; }
+    qmp_send '{"execute":"query-pci"}'
+    qmp_wait '"return": \[' 15 || { nested_dump; nested_stop; fail "no query-pci reply"; }
+    grep '"return": \[' $NQ/out | head -n1 >$NQ/pci.json
+    # virtio SCSI: 1af4:1004 (transitional) or 1af4:1048 (modern), class 0100
+    jq -e '[.. | objects | select(.id?.vendor == 6900 and (.id.device == 4100 or .id.device == 4168))] | length == 1' $NQ/pci.json >/dev/null ||
+        { nested_dump; nested_stop; fail "the nested QEMU's query-pci lists no virtio SCSI device"; }
+    _fd=$(ls -l /proc/$QPID/fd 2>/dev/null | grep -c '/dev/vhost-scsi')
+    note "QEMU $QPID has /dev/vhost-scsi open $_fd time(s)"
+    [ "$_fd" -ge 1 ] || { nested_stop; fail "the nested QEMU does not hold /dev/vhost-scsi"; }
+    kill -0 "$QPID" 2>/dev/null || fail "the nested QEMU died"
+    nested_stop
+}
+scenarios_vhost() {
+    [ "$(guest_kind)" = none ] && return 0
+    cat <<EOF
+hostdev vhost-scsi: a LIO target made in configfs (ramdisk LUN, nexus) is ready only when complete; its qemu-args realize vhost-scsi-pci in a nested QEMU|t_vhost_scsi
 EOF
 }
 
@@ -1521,8 +1938,14 @@ t_npiv_persist_restore() {
 # passes the events on); without it no unplug would reach the agent.
 udevd_start() {
     [ -x /lib/systemd/systemd-udevd ] || fail "systemd-udevd missing in the image (package udev on the host)"
+    # after the boot's burst of events: started while usb-storage was still probing the stick
+    # (a scenario right after /init), udevd queued the stick's SCSI events and then heard no
+    # uevent at all for the next 20 s (no mdev, no mtty)
+    wait_stick 20
     mkdir -p /run/udev
-    /lib/systemd/systemd-udevd --daemon >/dev/null 2>&1 || fail "systemd-udevd --daemon failed"
+    rm -f /run/udev/control
+    # its log to the kernel's (no journal here), where udev_rules_clean reads it
+    SYSTEMD_LOG_TARGET=kmsg /lib/systemd/systemd-udevd --daemon >/dev/null 2>&1 || fail "systemd-udevd --daemon failed"
     _i=0
     while [ ! -e /run/udev/control ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
     [ -e /run/udev/control ] || fail "systemd-udevd did not start (no /run/udev/control)"
@@ -1747,6 +2170,8 @@ boot_scenarios() {
     else
         scenarios
         scenarios_mdev
+        scenarios_boot
+        scenarios_vhost
     fi
     scenarios_usbscsi
 }

@@ -313,7 +313,12 @@ static gboolean regenerate(HdCtx *ctx, GPtrArray *entries, GError **error)
                         g_string_append_printf(rules, "ATTR{driver_override}=\"%s\"", e->driver);
                         /* A VF is created by its PF's driver, and with sriov_drivers_autoprobe
                          * 0 (sriov.h) nothing probes it: the rule does, once the override is
-                         * set. */
+                         * set. Nothing loads the bound driver's module for it either (the
+                         * softdep waits for a host module the VF never asks for: its PF's is
+                         * loaded already), so the rule loads it first; RUN runs in order. */
+                        if (e->physfn && pre)
+                                g_string_append_printf(rules, ", RUN{builtin}+=\"kmod load %s\"",
+                                                       pre);
                         if (e->physfn)
                                 g_string_append(rules, ", RUN+=\"/bin/sh -c 'echo %k > "
                                                        "/sys/bus/pci/drivers_probe'\"");

@@ -25,8 +25,10 @@
  *                                           subsystem_device= (4 hex digits each; entries
  *                                           written before ids were recorded have none and
  *                                           match by address alone), and physfn= for a VF
- *                                           (its rule then runs drivers_probe: VFs made
- *                                           with sriov_drivers_autoprobe 0 are not probed)
+ *                                           (its rule then loads the bound driver's module
+ *                                           and runs drivers_probe: VFs made with
+ *                                           sriov_drivers_autoprobe 0 are not probed, and
+ *                                           no host module load pulls vfio-pci in for them)
  *   etc/udev/rules.d/60-hostdev-vfio.rules  generated from persist.d
  *   etc/modprobe.d/hostdev-vfio.conf        softdep <host module> pre: <bound driver's
  *                                           module> (vfio-pci, or any driver: driverctl's
