@@ -1557,6 +1557,22 @@ static void test_config_and_listen(void)
         g_clear_error(&error);
 }
 
+/* Until an operation runs (the request is in, its thread sleeps HOSTDEVD_TEST_OP_DELAY_MS): a
+ * bounded wait for that state on /metrics. A fixed sleep lost the race on a loaded machine. */
+static void wait_in_flight(Daemon *d)
+{
+        for (int i = 0; i < 1000; i++) {
+                Reply m = request(d, "GET", "/metrics", NULL);
+                gboolean in = m.body && strstr(m.body, "\nhostdev_operations_in_flight 1\n");
+
+                reply_clear(&m);
+                if (in)
+                        return;
+                g_usleep(10 * 1000);
+        }
+        g_error("no operation started on the agent");
+}
+
 /* SIGTERM while a detach runs: the agent stops accepting, the operation finishes (it is one
  * journaled transaction) and is answered, the agent exits 0, the group is wholly on vfio-pci
  * and no journal is left. */
@@ -1569,7 +1585,7 @@ static void test_sigterm_mid_operation(void)
         GThread *t = g_thread_new("call", call_thread, &c);
         gint64 start;
 
-        g_usleep(300 * 1000); /* the request is in, the operation sleeps in its thread */
+        wait_in_flight(d);
         start = g_get_monotonic_time();
         g_subprocess_send_signal(d->proc, SIGTERM);
         g_assert_true(wait_exit(d->proc, 10));
@@ -2173,7 +2189,7 @@ static void test_sriov_holds_reboot(void)
         GThread *t = g_thread_new("sriov", call_thread, &c);
         Reply r;
 
-        g_usleep(500 * 1000);
+        wait_in_flight(d);
         r = request(d, "POST", "/v1/host/reboot", "{}");
         assert_error(&r, 409, "refused");
         g_assert_nonnull(strstr(r.body, "changing this host"));
