@@ -6,6 +6,7 @@
 
 #include "fileio.h"
 #include "hd-error.h"
+#include "hint.h"
 #include "parse.h"
 #include "vhost.h"
 
@@ -144,6 +145,7 @@ GPtrArray *hd_vhost_list(HdCtx *ctx, GError **error)
 HdVhostTarget *hd_vhost_find(HdCtx *ctx, const char *wwpn, GError **error)
 {
         g_autoptr(GPtrArray) all = NULL;
+        g_autofree char *list = hd_hint_usb_scsi(ctx, HD_HINT_VHOST_LIST, NULL);
 
         if (!wwpn_valid(wwpn)) {
                 g_autofree char *shown = g_strndup(wwpn, 40);
@@ -151,9 +153,9 @@ HdVhostTarget *hd_vhost_find(HdCtx *ctx, const char *wwpn, GError **error)
                         if ((guchar)*p < 0x20 || (guchar)*p > 0x7e)
                                 *p = '?';
                 g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
-                            "'%s' is not a vhost target WWPN (naa. and 16 hex digits); hostdev "
-                            "vhost-scsi list shows the targets",
-                            shown);
+                            "'%s' is not a vhost target WWPN (naa. and 16 hex digits); %s shows "
+                            "the targets",
+                            shown, list);
                 return NULL;
         }
         all = hd_vhost_list(ctx, error);
@@ -162,9 +164,8 @@ HdVhostTarget *hd_vhost_find(HdCtx *ctx, const char *wwpn, GError **error)
                         return g_ptr_array_steal_index(all, i);
         if (all)
                 g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
-                            "no vhost target %s (" VHOST_DIR " has %u); hostdev vhost-scsi list "
-                            "shows them",
-                            wwpn, all->len);
+                            "no vhost target %s (" VHOST_DIR " has %u); %s shows them", wwpn,
+                            all->len, list);
         return NULL;
 }
 
