@@ -2683,6 +2683,103 @@ static void test_vm_usb(void)
         daemon_stop(d);
 }
 
+/* POST /v1/vms "vhost_scsi": [{"wwpn"}] (0..4, naa. and 16 hex digits, none twice): the
+ * <hostdev type='scsi_host'> elements are in the definition; at start the target must be there
+ * (409 device-absent naming it) and ready (409 refused with the library's reason); one VM of the
+ * agent per target (409 in-use with the holder, at define and at start); GET /v1/vms shows
+ * them, and a VM without any answers "vhost_scsi": []. */
+static void test_vm_vhost(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("scsi-server");
+        Daemon *d = daemon_start(fx, NULL);
+        g_autofree char *nexus = hd_test_path(
+            fx, "sys/kernel/config/target/vhost/naa.5001405000000011/tpgt_1/nexus");
+        static const char *const bad[] = {
+            "{\"name\": \"bad\", \"vhost_scsi\": [{\"wwpn\": \"naa.50014050000000\"}]}",
+            "{\"name\": \"bad\", \"vhost_scsi\": [{\"wwpn\": \"5001405000000001\"}]}",
+            "{\"name\": \"bad\", \"vhost_scsi\": [{}]}",
+            "{\"name\": \"bad\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000001\", "
+            "\"force\": true}]}",
+            "{\"name\": \"bad\", \"vhost_scsi\": [\"naa.5001405000000001\"]}",
+            "{\"name\": \"bad\", \"vhost_scsi\": {\"wwpn\": \"naa.5001405000000001\"}}",
+            "{\"name\": \"bad\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000001\"}, "
+            "{\"wwpn\": \"NAA.5001405000000001\"}]}",
+            "{\"name\": \"bad\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000001\"}, "
+            "{\"wwpn\": \"naa.5001405000000002\"}, {\"wwpn\": \"naa.5001405000000003\"}, "
+            "{\"wwpn\": \"naa.5001405000000004\"}, {\"wwpn\": \"naa.5001405000000005\"}]}",
+        };
+        Reply r;
+
+        for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+                r = request(d, "POST", "/v1/vms", bad[i]);
+                assert_error(&r, 400, "invalid-argument");
+                reply_clear(&r);
+        }
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"plain\"}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"vhost_scsi\":[]"));
+        reply_clear(&r);
+
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"srv\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000001\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"vhost_scsi\":[{\"wwpn\":\"naa.5001405000000001\"}]"));
+        reply_clear(&r);
+        /* one owner, whatever the case */
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"srv2\", \"vhost_scsi\": [{\"wwpn\": \"NAA.5001405000000001\"}]}");
+        assert_in_use(&r, "srv");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/srv/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/vms", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"vhost_scsi\":[{\"wwpn\":\"naa.5001405000000001\"}]"));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/srv/destroy", "{}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+
+        /* not ready: the library's reason, then ready once the nexus is set */
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"data\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000011\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/data/start", NULL);
+        assert_api_words(&r, "vhost target naa.5001405000000011 is not ready: tpgt_1 has no "
+                             "nexus");
+        reply_clear(&r);
+        g_assert_true(g_file_set_contents(nexus, "naa.5001405000000012\n", -1, NULL));
+        r = request(d, "POST", "/v1/vms/data/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+
+        /* absent: device-absent naming it; another spelling than configfs': refused */
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"gone\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000099\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/gone/start", NULL);
+        assert_error(&r, 409, "device-absent");
+        g_assert_nonnull(strstr(r.body, "naa.5001405000000099"));
+        reply_clear(&r);
+        {
+                g_autofree char *dir = hd_test_path(
+                    fx, "sys/kernel/config/target/vhost/naa.50014050000000ab/tpgt_1");
+                g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+        }
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"upper\", \"vhost_scsi\": [{\"wwpn\": \"NAA.50014050000000AB\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"wwpn\":\"naa.50014050000000AB\""));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/upper/start", NULL);
+        assert_api_words(&r, "define the VM with \"wwpn\": \"naa.50014050000000ab\"");
+        reply_clear(&r);
+        daemon_stop(d);
+}
+
 /* A VM's SCSI LUNs (POST /v1/vms "scsi"): by WWID or by-id name (H:C:T:L is 400), resolved to
  * H:C:T:L at start; absent 409 device-absent; the root disk never, LVM unless forced; one
  * owner per LUN unless both are shareable. */
@@ -3649,6 +3746,7 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/vm-usb", test_vm_usb);
         g_test_add_func("/agent/usb-encoded-spec", test_usb_encoded_spec);
         g_test_add_func("/agent/vm-scsi", test_vm_scsi);
+        g_test_add_func("/agent/vm-vhost", test_vm_vhost);
         g_test_add_func("/agent/usb", test_usb);
         g_test_add_func("/agent/scsi", test_scsi);
         g_test_add_func("/agent/vhost-scsi", test_vhost_scsi);
