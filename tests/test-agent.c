@@ -2775,7 +2775,8 @@ static void test_vm_vhost(void)
         g_assert_nonnull(strstr(r.body, "\"wwpn\":\"naa.50014050000000AB\""));
         reply_clear(&r);
         r = request(d, "POST", "/v1/vms/upper/start", NULL);
-        assert_api_words(&r, "define the VM with \"wwpn\": \"naa.50014050000000ab\"");
+        assert_api_words(&r, "DELETE /v1/vms/upper and define it again with \"wwpn\": "
+                             "\"naa.50014050000000ab\"");
         reply_clear(&r);
         daemon_stop(d);
 }

@@ -573,8 +573,8 @@ static HdVhostTarget *resolve_vhost(HdCtx *ctx, const char *name, const char *ww
                 /* QEMU hands the kernel the name as written, which compares it exactly */
                 g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
                             "cannot start VM %s: the vhost target %s is named %s in configfs; "
-                            "define the VM with \"wwpn\": \"%s\"",
-                            name, wwpn, t->wwpn, t->wwpn);
+                            "DELETE /v1/vms/%s and define it again with \"wwpn\": \"%s\"",
+                            name, wwpn, t->wwpn, name, t->wwpn);
                 hd_vhost_target_free(t);
                 return NULL;
         }
