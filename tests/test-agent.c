@@ -2699,6 +2699,104 @@ static void test_vm_usb(void)
         daemon_stop(d);
 }
 
+/* POST /v1/vms "vhost_scsi": [{"wwpn"}] (0..4, naa. and 16 hex digits, none twice): the
+ * <hostdev type='scsi_host'> elements are in the definition; at start the target must be there
+ * (409 device-absent naming it) and ready (409 refused with the library's reason); one VM of the
+ * agent per target (409 in-use with the holder, at define and at start); GET /v1/vms shows
+ * them, and a VM without any answers "vhost_scsi": []. */
+static void test_vm_vhost(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("scsi-server");
+        Daemon *d = daemon_start(fx, NULL);
+        g_autofree char *nexus = hd_test_path(
+            fx, "sys/kernel/config/target/vhost/naa.5001405000000011/tpgt_1/nexus");
+        static const char *const bad[] = {
+            "{\"name\": \"bad\", \"vhost_scsi\": [{\"wwpn\": \"naa.50014050000000\"}]}",
+            "{\"name\": \"bad\", \"vhost_scsi\": [{\"wwpn\": \"5001405000000001\"}]}",
+            "{\"name\": \"bad\", \"vhost_scsi\": [{}]}",
+            "{\"name\": \"bad\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000001\", "
+            "\"force\": true}]}",
+            "{\"name\": \"bad\", \"vhost_scsi\": [\"naa.5001405000000001\"]}",
+            "{\"name\": \"bad\", \"vhost_scsi\": {\"wwpn\": \"naa.5001405000000001\"}}",
+            "{\"name\": \"bad\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000001\"}, "
+            "{\"wwpn\": \"NAA.5001405000000001\"}]}",
+            "{\"name\": \"bad\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000001\"}, "
+            "{\"wwpn\": \"naa.5001405000000002\"}, {\"wwpn\": \"naa.5001405000000003\"}, "
+            "{\"wwpn\": \"naa.5001405000000004\"}, {\"wwpn\": \"naa.5001405000000005\"}]}",
+        };
+        Reply r;
+
+        for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+                r = request(d, "POST", "/v1/vms", bad[i]);
+                assert_error(&r, 400, "invalid-argument");
+                reply_clear(&r);
+        }
+        r = request(d, "POST", "/v1/vms", "{\"name\": \"plain\"}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"vhost_scsi\":[]"));
+        reply_clear(&r);
+
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"srv\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000001\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"vhost_scsi\":[{\"wwpn\":\"naa.5001405000000001\"}]"));
+        reply_clear(&r);
+        /* one owner, whatever the case */
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"srv2\", \"vhost_scsi\": [{\"wwpn\": \"NAA.5001405000000001\"}]}");
+        assert_in_use(&r, "srv");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/srv/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/vms", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"vhost_scsi\":[{\"wwpn\":\"naa.5001405000000001\"}]"));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/srv/destroy", "{}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+
+        /* not ready: the library's reason, then ready once the nexus is set */
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"data\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000011\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/data/start", NULL);
+        assert_api_words(&r, "vhost target naa.5001405000000011 is not ready: tpgt_1 has no "
+                             "nexus");
+        reply_clear(&r);
+        g_assert_true(g_file_set_contents(nexus, "naa.5001405000000012\n", -1, NULL));
+        r = request(d, "POST", "/v1/vms/data/start", NULL);
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+
+        /* absent: device-absent naming it; another spelling than configfs': refused */
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"gone\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000099\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/gone/start", NULL);
+        assert_error(&r, 409, "device-absent");
+        g_assert_nonnull(strstr(r.body, "naa.5001405000000099"));
+        reply_clear(&r);
+        {
+                g_autofree char *dir = hd_test_path(
+                    fx, "sys/kernel/config/target/vhost/naa.50014050000000ab/tpgt_1");
+                g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+        }
+        r = request(d, "POST", "/v1/vms",
+                    "{\"name\": \"upper\", \"vhost_scsi\": [{\"wwpn\": \"NAA.50014050000000AB\"}]}");
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_nonnull(strstr(r.body, "\"wwpn\":\"naa.50014050000000AB\""));
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vms/upper/start", NULL);
+        assert_api_words(&r, "DELETE /v1/vms/upper and define it again with \"wwpn\": "
+                             "\"naa.50014050000000ab\"");
+        reply_clear(&r);
+        daemon_stop(d);
+}
+
 /* A VM's SCSI LUNs (POST /v1/vms "scsi"): by WWID or by-id name (H:C:T:L is 400), resolved to
  * H:C:T:L at start; absent 409 device-absent; the root disk never, LVM unless forced; one
  * owner per LUN unless both are shareable. */
@@ -3387,6 +3485,99 @@ static guint64 scsi_generation(Daemon *d)
         return g;
 }
 
+/* GET /v1/vhost-scsi is `hostdev vhost-scsi list --json` with the generation, read at every
+ * call (a target set up in configfs sends no event); GET /v1/vhost-scsi/{wwpn}/xml is
+ * `hostdev vhost-scsi xml WWPN --json`; a target that is not ready is 409 refused with what
+ * to set up, a malformed WWPN 400, an unknown one 404, in the API's words. */
+static void test_vhost_scsi(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("scsi-server");
+        Daemon *d = daemon_start(fx, NULL);
+        Reply r;
+
+        {
+                const char *args[] = {"vhost-scsi", "list", NULL};
+                g_autoptr(JsonNode) cli = cli_json_node(fx, args);
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *o;
+
+                r = request(d, "GET", "/v1/vhost-scsi", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_null(r.etag);
+                o = body_object(&r, &root);
+                g_assert_cmpint(json_object_get_int_member(o, "generation"), ==,
+                                (gint64)scsi_generation(d));
+                g_assert_true(json_node_equal(
+                    json_object_get_member(o, "targets"),
+                    json_object_get_member(json_node_get_object(cli), "targets")));
+                o = member_of(o, "targets", "wwpn", "naa.5001405000000011");
+                g_assert_false(json_object_get_boolean_member(o, "ready"));
+                reply_clear(&r);
+        }
+        {
+                const char *args[] = {"vhost-scsi", "xml", "naa.5001405000000001", NULL};
+                g_autoptr(JsonNode) cli = cli_json_node(fx, args);
+                g_autoptr(JsonNode) root = NULL;
+
+                /* any case, as the CLI */
+                r = request(d, "GET", "/v1/vhost-scsi/NAA.5001405000000001/xml", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                root = hd_test_parse_json(r.body);
+                g_assert_true(json_node_equal(root, cli));
+                g_assert_nonnull(strstr(r.body, "<source protocol='vhost' "
+                                                "wwpn='naa.5001405000000001'/>"));
+                reply_clear(&r);
+        }
+        r = request(d, "GET", "/v1/vhost-scsi/naa.5001405000000011/xml", NULL);
+        assert_api_words(&r, "vhost target naa.5001405000000011 is not ready: tpgt_1 has no "
+                             "nexus");
+        g_assert_nonnull(strstr(r.body, "GET /v1/vhost-scsi"));
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/vhost-scsi/naa.50014050000000/xml", NULL);
+        assert_error(&r, 400, "invalid-argument");
+        g_assert_nonnull(strstr(r.body, "GET /v1/vhost-scsi shows the targets"));
+        g_assert_null(strstr(r.body, "hostdev"));
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/vhost-scsi/naa.500140500000000g/xml", NULL);
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/vhost-scsi/naa.5001405000000099/xml", NULL);
+        assert_error(&r, 404, "not-found");
+        g_assert_nonnull(strstr(r.body, "GET /v1/vhost-scsi shows them"));
+        g_assert_null(strstr(r.body, "hostdev"));
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/vhost-scsi/naa.5001405000000001", NULL);
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/vhost-scsi/naa.5001405000000001/qemu", NULL);
+        assert_error(&r, 404, "not-found");
+        reply_clear(&r);
+        r = request(d, "POST", "/v1/vhost-scsi", "{}");
+        assert_error(&r, 405, "method-not-allowed");
+        reply_clear(&r);
+        r = request(d, "GET", "/v1/vhost-scsi?wait=5", NULL);
+        assert_error(&r, 400, "invalid-argument");
+        reply_clear(&r);
+        /* the nexus set up behind the agent's back: seen at the next call */
+        {
+                g_autofree char *nexus = hd_test_path(
+                    fx, "sys/kernel/config/target/vhost/naa.5001405000000011/tpgt_1/nexus");
+                g_autoptr(JsonNode) root = NULL;
+
+                g_assert_true(g_file_set_contents(nexus, "naa.5001405000000012\n", -1, NULL));
+                r = request(d, "GET", "/v1/vhost-scsi", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_true(json_object_get_boolean_member(
+                    member_of(body_object(&r, &root), "targets", "wwpn", "naa.5001405000000011"),
+                    "ready"));
+                reply_clear(&r);
+                r = request(d, "GET", "/v1/vhost-scsi/naa.5001405000000011/xml", NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                reply_clear(&r);
+        }
+        daemon_stop(d);
+}
+
 /* POST /v1/npiv creates a vport on an FC host (`hostdev npiv create --json`, with the WWNs,
  * generated when left out), POST /v1/npiv/{name}/delete deletes it; the generation moves
  * after each; a vHBA cannot carry vports (409), bad WWNs are 400, an unknown vport 404. */
@@ -3572,8 +3763,10 @@ int main(int argc, char **argv)
         g_test_add_func("/agent/vm-usb", test_vm_usb);
         g_test_add_func("/agent/usb-encoded-spec", test_usb_encoded_spec);
         g_test_add_func("/agent/vm-scsi", test_vm_scsi);
+        g_test_add_func("/agent/vm-vhost", test_vm_vhost);
         g_test_add_func("/agent/usb", test_usb);
         g_test_add_func("/agent/scsi", test_scsi);
+        g_test_add_func("/agent/vhost-scsi", test_vhost_scsi);
         g_test_add_func("/agent/usb-scsi-without-iommu", test_usb_scsi_without_iommu);
         g_test_add_func("/agent/npiv-create-delete", test_npiv_create_delete);
         return g_test_run();

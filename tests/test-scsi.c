@@ -1296,6 +1296,35 @@ static void test_vhost(void)
                                      "no nexus"));
         g_clear_pointer(&err, g_free);
         g_assert_cmpint(run(fx->root, list, &out, NULL), ==, 0);
+        /* the library's object (json-scsi.h, shared with GET /v1/vhost-scsi), as the CLI
+         * always printed it */
+        g_assert_cmpstr(out, ==,
+                        "{\n"
+                        "  \"targets\" : [\n"
+                        "    {\n"
+                        "      \"wwpn\" : \"naa.5001405000000001\",\n"
+                        "      \"tpgt\" : 1,\n"
+                        "      \"nexus\" : \"naa.5001405000000002\",\n"
+                        "      \"luns\" : [\n"
+                        "        \"lun_0: fileio_0/disk0 (/srv/vm/lun0.img)\"\n"
+                        "      ],\n"
+                        "      \"ready\" : true,\n"
+                        "      \"reason\" : null\n"
+                        "    },\n"
+                        "    {\n"
+                        "      \"wwpn\" : \"naa.5001405000000011\",\n"
+                        "      \"tpgt\" : 1,\n"
+                        "      \"nexus\" : null,\n"
+                        "      \"luns\" : [\n"
+                        "        \"lun_0: iblock_0/data1 (/dev/vg_data/lv_data)\"\n"
+                        "      ],\n"
+                        "      \"ready\" : false,\n"
+                        "      \"reason\" : \"tpgt_1 has no nexus (echo an initiator WWPN, e.g. "
+                        "naa.5001405000000002, > /sys/kernel/config/target/vhost/"
+                        "naa.5001405000000011/tpgt_1/nexus)\"\n"
+                        "    }\n"
+                        "  ]\n"
+                        "}\n");
         {
                 g_autoptr(JsonNode) root = hd_test_parse_json(out);
                 JsonArray *a = json_object_get_array_member(json_node_get_object(root), "targets");

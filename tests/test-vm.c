@@ -238,6 +238,67 @@ static void test_remove_hostdevs_bytes(void)
         g_assert_cmpstr(out, ==, want);
 }
 
+/* vhost-scsi targets: <hostdev type='scsi_host'> with <source protocol='vhost' wwpn/>, valid
+ * for libvirt's schema, not a PCI host device to the domain scans, kept when the USB and SCSI
+ * elements are replaced at start; a malformed WWPN is refused. */
+static void test_vhost(void)
+{
+        g_autoptr(HdVirt) virt = open_test();
+        g_autoptr(GError) error = NULL;
+        HdAddress gpu = hd_test_address("0000:01:00.0");
+        const char *vhost[] = { "naa.5001405000000001", "naa.50014050000000AB" };
+        const char *bad[] = { "naa.5001405000000001'/><x" };
+        HdVmUsb usb[] = { { .vendor = 0x0403, .product = 0x6001, .bus = 1, .device = 5 } };
+        HdVmSpec spec = { .name = "vhost", .memory_mib = 512, .vcpus = 1, .hostdevs = &gpu,
+                          .n_hostdevs = 1, .vhost = vhost, .n_vhost = 2 };
+        g_autofree char *xml = hd_virt_spec_to_xml(virt, &spec, &error);
+        g_autofree char *path = NULL;
+        g_autofree char *def = NULL;
+        g_autoptr(GArray) pci = NULL;
+        int fd, status = 0;
+
+        g_assert_no_error(error);
+        g_assert_nonnull(strstr(xml, "\n    <hostdev mode='subsystem' type='scsi_host'>\n"
+                                     "      <source protocol='vhost' "
+                                     "wwpn='naa.5001405000000001'/>\n"
+                                     "    </hostdev>\n"));
+        g_assert_nonnull(strstr(xml, "wwpn='naa.50014050000000AB'"));
+        pci = hd_guest_domain_hostdevs(xml);
+        g_assert_cmpuint(pci->len, ==, 1);
+        g_clear_pointer(&pci, g_array_unref);
+        fd = g_file_open_tmp("hostdev-vm-XXXXXX.xml", &path, &error);
+        close(fd);
+        g_assert_true(g_file_set_contents(path, xml, -1, NULL));
+        {
+                const char *argv[] = { "virt-xml-validate", path, "domain", NULL };
+                g_autofree char *out = NULL;
+                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
+                             NULL, &status, &error);
+                g_assert_no_error(error);
+                if (!g_spawn_check_wait_status(status, NULL))
+                        g_error("schema rejects:\n%s\n%s", xml, out);
+        }
+        g_unlink(path);
+
+        g_assert_true(hd_virt_define(virt, &spec, &error));
+        g_assert_no_error(error);
+        g_assert_true(hd_virt_set_usb_scsi(virt, "vhost", usb, 1, NULL, 0, &error));
+        g_assert_no_error(error);
+        def = hd_virt_get_definition(virt, "vhost", &error);
+        g_assert_no_error(error);
+        g_assert_nonnull(strstr(def, "wwpn='naa.5001405000000001'"));
+        g_assert_nonnull(strstr(def, "wwpn='naa.50014050000000AB'"));
+        g_assert_nonnull(strstr(def, "device='5'"));
+        pci = hd_guest_domain_hostdevs(def);
+        g_assert_cmpuint(pci->len, ==, 1);
+        g_assert_true(hd_virt_undefine(virt, "vhost", &error));
+
+        spec.vhost = bad;
+        spec.n_vhost = 1;
+        g_assert_null(hd_virt_spec_to_xml(virt, &spec, &error));
+        g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);
+}
+
 /* USB and SCSI host devices: <hostdev type='usb'> by vendor, product and the bus/device resolved
  * now, <hostdev type='scsi'> by adapter and bus/target/unit; valid for libvirt's schema; the
  * domain scans still see only the PCI host devices; hd_virt_set_usb_scsi() replaces them in a
@@ -342,5 +403,6 @@ int main(int argc, char **argv)
         g_test_add_func("/vm/definition-by-name", test_definition_by_name);
         g_test_add_func("/vm/remove-hostdevs-bytes", test_remove_hostdevs_bytes);
         g_test_add_func("/vm/usb-scsi", test_usb_scsi);
+        g_test_add_func("/vm/vhost", test_vhost);
         return g_test_run();
 }

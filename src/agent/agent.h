@@ -162,6 +162,8 @@ gboolean hd_api_mdev(HdRequest *req);
 gboolean hd_api_usb(HdRequest *req);
 gboolean hd_api_scsi(HdRequest *req);
 gboolean hd_api_npiv(HdRequest *req);
+/* GET /v1/vhost-scsi, GET /v1/vhost-scsi/{wwpn}/xml (api-usbscsi.c) */
+gboolean hd_api_vhost_scsi(HdRequest *req);
 /* GET/POST /v1/devices/{address}/sriov */
 void hd_api_sriov(HdRequest *req, const HdAddress *addr);
 /* GET/PUT /v1/devices/{address}/vf-net */

@@ -25,6 +25,12 @@
  *                                (vport-3:0-0) or its vHBA (host4) (hostdev npiv delete --json)
  *                                The inventory's generation moves after both (a vHBA is a SCSI
  *                                host: its LUNs come and go with it).
+ *   GET /v1/vhost-scsi           {"generation", "targets": [target...]} (hostdev vhost-scsi
+ *                                list --json): the LIO vhost targets of configfs, read at
+ *                                every call (no ETag: configfs sends no event)
+ *   GET /v1/vhost-scsi/{wwpn}/xml {"hostdev_xml"} (hostdev vhost-scsi xml WWPN --json); WWPN
+ *                                naa. and 16 hex digits, else 400; a target that is not
+ *                                ready is 409 "refused" with what to set up
  * The objects are the library's (usb-json.c, json-scsi.h), so the API and the CLI agree. A
  * refused device is 409 with the reasons: "refused" (a hub, the host's only keyboard, storage
  * the host uses, a USB device a process or VM holds), "busy" (a LUN another process has open),
@@ -417,5 +423,82 @@ gboolean hd_api_npiv(HdRequest *req)
                 hd_respond_bad_method(req->msg, "POST");
         else
                 post_npiv(req, req->segments[1]);
+        return TRUE;
+}
+
+/* ---- vhost-scsi ----------------------------------------------------------------------------- */
+
+/* Read at every call, as GET /v1/npiv: a target set up in configfs (targetcli, a script) sends
+ * no event, so an answer cached on the inventory's generation would miss it. The generation
+ * is the inventory's now (the one GET /v1/scsi answers). */
+static void get_vhost_list(HdRequest *req)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) targets = NULL;
+        g_autoptr(JsonBuilder) b = NULL;
+
+        if (!query_only(req, (const char *const[]){NULL}))
+                return;
+        if (!(targets = hd_vhost_list(req->agent->ctx, &error)))
+                return hd_respond_gerror(req->msg, error);
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "generation");
+        json_builder_add_int_value(b, (gint64)hd_watch_get_generation(req->agent->watch));
+        json_builder_set_member_name(b, "targets");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < targets->len; i++)
+                hd_json_add_vhost_target(b, targets->pdata[i]);
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        hd_respond_builder(req->msg, HD_HTTP_OK, b);
+}
+
+/* `hostdev vhost-scsi xml WWPN --json`: a target that is not ready is 409 refused with what to
+ * set up. */
+static void get_vhost_xml(HdRequest *req, const char *wwpn)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdVhostTarget) t = NULL;
+        g_autoptr(JsonBuilder) b = NULL;
+        g_autofree char *xml = NULL;
+
+        if (!query_only(req, (const char *const[]){NULL}))
+                return;
+        if (!(t = hd_vhost_find(req->agent->ctx, wwpn, &error)))
+                return hd_respond_gerror(req->msg, error);
+        if (!t->ready)
+                return hd_respond_error(req->msg, HD_HTTP_CONFLICT, "refused",
+                                        "vhost target %s is not ready: %s; then GET "
+                                        "/v1/vhost-scsi",
+                                        t->wwpn, t->reason);
+        xml = hd_vhost_hostdev_xml(t, 0);
+        b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "hostdev_xml");
+        json_builder_add_string_value(b, xml);
+        json_builder_end_object(b);
+        hd_respond_builder(req->msg, HD_HTTP_OK, b);
+}
+
+gboolean hd_api_vhost_scsi(HdRequest *req)
+{
+        if (req->n_segments > 3)
+                return FALSE;
+        if (req->n_segments == 2 ||
+            (req->n_segments == 3 && strcmp(req->segments[2], "xml") != 0)) {
+                hd_respond_error(req->msg, HD_HTTP_NOT_FOUND, "not-found",
+                                 "no such endpoint; GET /v1/vhost-scsi lists the targets, GET "
+                                 "/v1/vhost-scsi/{wwpn}/xml gives one to a VM");
+                return TRUE;
+        }
+        if (strcmp(req->method, "GET") != 0) {
+                hd_respond_bad_method(req->msg, "GET");
+                return TRUE;
+        }
+        if (req->n_segments == 1)
+                get_vhost_list(req);
+        else
+                get_vhost_xml(req, req->segments[1]);
         return TRUE;
 }

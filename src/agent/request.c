@@ -321,11 +321,54 @@ static gboolean parse_scsi_one(guint i, JsonObject *e, gpointer data, GError **e
         return TRUE;
 }
 
+/* "vhost_scsi": [{"wwpn": "naa.5001405000000001"}, ...]: the target as configfs names it. */
+static gboolean parse_vhost(JsonObject *o, GPtrArray *vhost, GError **error)
+{
+        static const char *const members[] = {"wwpn", NULL};
+        const char *what = "an array of {\"wwpn\"} objects";
+        JsonNode *n;
+        JsonArray *arr;
+        MemberState state = member_value(o, "vhost_scsi", what, &n, error);
+
+        if (state != MEMBER_PRESENT)
+                return state == MEMBER_ABSENT;
+        if (!JSON_NODE_HOLDS_ARRAY(n))
+                return invalid(error, "\"vhost_scsi\" must be %s", what);
+        arr = json_node_get_array(n);
+        if (json_array_get_length(arr) > HD_VM_VHOST_MAX)
+                return invalid(error, "\"vhost_scsi\" may name at most %d targets",
+                               HD_VM_VHOST_MAX);
+        for (guint i = 0; i < json_array_get_length(arr); i++) {
+                JsonNode *e = json_array_get_element(arr, i);
+                g_autoptr(GError) local = NULL;
+                const char *wwpn = NULL;
+
+                if (!JSON_NODE_HOLDS_OBJECT(e))
+                        return invalid(error, "\"vhost_scsi\"[%u] must be an object", i);
+                if (!hd_body_check_members(json_node_get_object(e), members, &local) ||
+                    !hd_body_get_string(json_node_get_object(e), "wwpn", &wwpn, &local))
+                        return invalid(error, "\"vhost_scsi\"[%u]: %s", i, local->message);
+                if (!wwpn || !hd_vhost_wwpn_valid(wwpn))
+                        return invalid(error,
+                                       "\"vhost_scsi\"[%u]: \"wwpn\" is required: a vhost "
+                                       "target's WWPN, naa. and 16 hex digits (GET "
+                                       "/v1/vhost-scsi shows the targets)",
+                                       i);
+                for (guint j = 0; j < vhost->len; j++)
+                        if (g_ascii_strcasecmp(vhost->pdata[j], wwpn) == 0)
+                                return invalid(error, "%s is named twice", wwpn);
+                /* "naa." as the kernel (tcm_vhost_make_tport) and libvirt spell it; the digits
+                 * as given: QEMU hands them to the kernel, which compares them exactly */
+                g_ptr_array_add(vhost, g_strconcat("naa.", wwpn + 4, NULL));
+        }
+        return TRUE;
+}
+
 gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error)
 {
         static const char *const members[] = {"name",  "memory_mib", "vcpus", "disk_image",
                                               "hostdevs", "viommu",  "mdevs", "usb",
-                                              "scsi",  NULL};
+                                              "scsi",  "vhost_scsi", NULL};
         const char *name = NULL, *disk = NULL;
         JsonNode *devs;
 
@@ -338,6 +381,7 @@ gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error)
         g_array_set_clear_func(out->usb, usb_arg_clear);
         out->scsi = g_array_new(FALSE, FALSE, sizeof(HdVmScsiArg));
         g_array_set_clear_func(out->scsi, scsi_arg_clear);
+        out->vhost = g_ptr_array_new_with_free_func(g_free);
         if (!hd_body_check_members(o, members, error) ||
             !hd_body_get_string(o, "name", &name, error) ||
             !hd_body_get_string(o, "disk_image", &disk, error) ||
@@ -399,7 +443,8 @@ gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error)
             !parse_objects(o, "scsi",
                            "an array of {\"wwid\", \"shareable\", \"readonly\", \"force\"} "
                            "objects",
-                           parse_scsi_one, out->scsi, error))
+                           parse_scsi_one, out->scsi, error) ||
+            !parse_vhost(o, out->vhost, error))
                 return FALSE;
         out->name = g_strdup(name);
         out->disk_image = g_strdup(disk);
@@ -414,6 +459,7 @@ void hd_vm_args_clear(HdVmArgs *a)
         g_clear_pointer(&a->mdevs, g_ptr_array_unref);
         g_clear_pointer(&a->usb, g_array_unref);
         g_clear_pointer(&a->scsi, g_array_unref);
+        g_clear_pointer(&a->vhost, g_ptr_array_unref);
 }
 
 gboolean hd_body_parse_kernel_args(JsonObject *o, HdKernelArgsBody *out, GError **error)

@@ -49,6 +49,7 @@ void hd_bind_args_clear(HdBindArgs *a);
  * or an H:C:T:L: they change at replug and reboot. At most HD_VM_USBSCSI_MAX of each, no spec
  * twice. */
 #define HD_VM_USBSCSI_MAX 16
+#define HD_VM_VHOST_MAX 4
 typedef struct {
         char *spec;
         gboolean force;
@@ -69,6 +70,8 @@ typedef struct {
         GPtrArray *mdevs; /* char*: canonical mdev UUIDs (created by the caller, e.g. the engine) */
         GArray *usb;      /* HdVmUsbArg */
         GArray *scsi;     /* HdVmScsiArg */
+        GPtrArray *vhost; /* char*: vhost-scsi target WWPNs ("vhost_scsi": [{"wwpn"}], at most
+                           * HD_VM_VHOST_MAX, none twice in any case; "naa." lowercase) */
 } HdVmArgs;
 gboolean hd_body_parse_vm(JsonObject *o, HdVmArgs *out, GError **error);
 void hd_vm_args_clear(HdVmArgs *a);

@@ -171,6 +171,8 @@ static void on_request(HdHttpRequest *msg, gpointer user_data)
                         handled = hd_api_scsi(&req);
                 else if (strcmp(req.segments[0], "npiv") == 0)
                         handled = hd_api_npiv(&req);
+                else if (strcmp(req.segments[0], "vhost-scsi") == 0)
+                        handled = hd_api_vhost_scsi(&req);
         }
         if (!handled)
                 hd_respond_error(msg, HD_HTTP_NOT_FOUND, "not-found", "no such endpoint %s", path);

@@ -37,6 +37,15 @@
  * shareable. At start this comes before the host's verdicts: a device a VM of this agent holds
  * open is in-use naming it, not the library's "held". The check and the write that makes the new
  * owner visible (the metadata at define, the definition at start) run under agent->usbscsi_lock.
+ *
+ * VHOST-SCSI TARGETS ("vhost_scsi": [{"wwpn"}], vhost.h): named by their WWPN, which does not
+ * change, so their <hostdev type='scsi_host'><source protocol='vhost' wwpn/> elements go into
+ * the definition at define and stay (hd_virt_set_usb_scsi() leaves them); the metadata keeps
+ * <hostdev:vhost wwpn="..."/> for the one-owner rule (a target serves one initiator: never
+ * shared, the WWPN compared in any case). At start each target must be in configfs (else 409
+ * device-absent naming it), spelt as configfs spells it (QEMU hands the name to the kernel,
+ * which compares it exactly), and ready (else refused with the library's reason), checked
+ * after the one-owner rule as the host's verdicts are.
  */
 #include "config.h"
 
@@ -61,8 +70,9 @@ typedef struct {
 } ScsiEntry;
 
 typedef struct {
-        GArray *usb;  /* UsbEntry */
-        GArray *scsi; /* ScsiEntry */
+        GArray *usb;      /* UsbEntry */
+        GArray *scsi;     /* ScsiEntry */
+        GPtrArray *vhost; /* char*: vhost-scsi target WWPNs */
 } Entries;
 
 static void usb_entry_clear(gpointer p)
@@ -86,6 +96,7 @@ static Entries *entries_new(void)
         g_array_set_clear_func(e->usb, usb_entry_clear);
         e->scsi = g_array_new(FALSE, TRUE, sizeof(ScsiEntry));
         g_array_set_clear_func(e->scsi, scsi_entry_clear);
+        e->vhost = g_ptr_array_new_with_free_func(g_free);
         return e;
 }
 
@@ -95,6 +106,7 @@ static void entries_free(Entries *e)
                 return;
         g_array_unref(e->usb);
         g_array_unref(e->scsi);
+        g_ptr_array_unref(e->vhost);
         g_free(e);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Entries, entries_free)
@@ -161,6 +173,11 @@ static void meta_start(GMarkupParseContext *pc, const char *element, const char 
                 s.force = g_strcmp0(attr(names, values, "force"), "yes") == 0;
                 s.hctl = hctl && hd_scsi_address_parse(hctl, &a) ? g_strdup(hctl) : NULL;
                 g_array_append_val(e->scsi, s);
+        } else if (strcmp(name, "vhost") == 0) {
+                const char *wwpn = attr(names, values, "wwpn");
+
+                if (wwpn && hd_vhost_wwpn_valid(wwpn))
+                        g_ptr_array_add(e->vhost, g_strdup(wwpn));
         }
 }
 
@@ -215,6 +232,11 @@ static gboolean entries_store(HdVirt *virt, const char *name, const Entries *e, 
                 if (c->hctl)
                         g_string_append_printf(s, " hctl='%s'", c->hctl);
                 g_string_append(s, "/>");
+        }
+        for (guint i = 0; i < e->vhost->len; i++) {
+                g_autofree char *el =
+                    g_markup_printf_escaped("<vhost wwpn='%s'/>", (char *)e->vhost->pdata[i]);
+                g_string_append(s, el);
         }
         g_string_append(s, "</vm>");
         return hd_virt_set_metadata(virt, name, VM_NS_KEY, VM_NS_URI, s->str, error);
@@ -298,6 +320,14 @@ static char *find_holder(HdCtx *ctx, HdVirt *virt, const char *self, const Entri
                                 }
                         }
                 }
+                /* a vhost target serves one initiator: never shared */
+                for (guint j = 0; j < have->vhost->len; j++)
+                        for (guint i = 0; i < want->vhost->len; i++)
+                                if (g_ascii_strcasecmp(want->vhost->pdata[i],
+                                                       have->vhost->pdata[j]) == 0) {
+                                        *what = want->vhost->pdata[i];
+                                        return g_strdup(vm->name);
+                                }
         }
         return NULL;
 }
@@ -344,10 +374,14 @@ gboolean hd_agent_vm_define_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, co
         g_autoptr(GPtrArray) usb_devices = NULL;
         g_autoptr(GPtrArray) usb_devs = g_ptr_array_new(); /* borrowed from usb_devices */
         g_autoptr(GPtrArray) scsi_keys = g_ptr_array_new_with_free_func(g_free);
+        HdVmSpec full = *spec;
         gboolean ok;
 
-        if (a->usb->len == 0 && a->scsi->len == 0)
-                return hd_virt_define(virt, spec, error);
+        /* the targets' elements are in the definition from the start: a WWPN does not change */
+        full.vhost = (const char *const *)a->vhost->pdata;
+        full.n_vhost = a->vhost->len;
+        if (a->usb->len == 0 && a->scsi->len == 0 && a->vhost->len == 0)
+                return hd_virt_define(virt, &full, error);
         for (guint i = 0; i < a->usb->len; i++) {
                 const HdVmUsbArg *u = &g_array_index(a->usb, HdVmUsbArg, i);
                 UsbEntry e = {
@@ -362,6 +396,8 @@ gboolean hd_agent_vm_define_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, co
                                .force = c->force};
                 g_array_append_val(want->scsi, e);
         }
+        for (guint i = 0; i < a->vhost->len; i++)
+                g_ptr_array_add(want->vhost, g_strdup(a->vhost->pdata[i]));
         /* what the specs name now, when it is there (absent is fine at define) */
         if (a->usb->len)
                 usb_devices = usb_scan(ctx, NULL);
@@ -375,7 +411,7 @@ gboolean hd_agent_vm_define_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, co
         g_mutex_lock(&agent->usbscsi_lock);
         ok = refuse_if_held(ctx, virt, a->name, want, usb_devices, (HdUsbDevice **)usb_devs->pdata,
                             (char **)scsi_keys->pdata, "define", error) &&
-             hd_virt_define(virt, spec, error);
+             hd_virt_define(virt, &full, error);
         if (ok && !entries_store(virt, a->name, want, error)) {
                 g_autoptr(GError) undo = NULL;
                 if (!hd_virt_undefine(virt, a->name, &undo))
@@ -526,12 +562,41 @@ static gboolean check_scsi(HdCtx *ctx, const char *name, const HdScsiDevice *dev
         return TRUE;
 }
 
+/* The vhost target @wwpn names now, or NULL: device-absent, or the library's error. */
+static HdVhostTarget *resolve_vhost(HdCtx *ctx, const char *name, const char *wwpn,
+                                    GError **error)
+{
+        g_autoptr(GError) local = NULL;
+        HdVhostTarget *t = hd_vhost_find(ctx, wwpn, &local);
+
+        if (t && strcmp(t->wwpn, wwpn) != 0) {
+                /* QEMU hands the kernel the name as written, which compares it exactly */
+                g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                            "cannot start VM %s: the vhost target %s is named %s in configfs; "
+                            "DELETE /v1/vms/%s and define it again with \"wwpn\": \"%s\"",
+                            name, wwpn, t->wwpn, name, t->wwpn);
+                hd_vhost_target_free(t);
+                return NULL;
+        }
+        if (t)
+                return t;
+        if (g_error_matches(local, HD_ERROR, HD_ERROR_NOT_FOUND))
+                g_set_error(error, HD_AGENT_ERROR, HD_AGENT_ERROR_DEVICE_ABSENT,
+                            "cannot start VM %s: vhost target %s is not on the host (%s); set it "
+                            "up in configfs (its TPG, LUNs and nexus), then start the VM again",
+                            name, wwpn, local->message);
+        else
+                g_set_error(error, local->domain, local->code, "cannot start VM %s: %s", name,
+                            local->message);
+        return NULL;
+}
+
 /* Under agent->usbscsi_lock: the one-owner rule first (a device another VM of this agent has
  * is in-use, whatever the host says of it: that VM may hold it open), then the host's
  * verdicts, then the definition and the metadata. */
 static gboolean check_and_write(HdCtx *ctx, HdVirt *virt, const char *name, Entries *want,
                                 GPtrArray *usb_devices, GPtrArray *usb_devs, GPtrArray *luns,
-                                GError **error)
+                                GPtrArray *targets, GError **error)
 {
         g_autoptr(GPtrArray) scsi_keys = g_ptr_array_new_with_free_func(g_free);
         g_autofree HdVmUsb *usb = g_new0(HdVmUsb, want->usb->len + 1);
@@ -550,6 +615,16 @@ static gboolean check_and_write(HdCtx *ctx, HdVirt *virt, const char *name, Entr
                 if (!check_scsi(ctx, name, luns->pdata[i], &g_array_index(want->scsi, ScsiEntry, i),
                                 &scsi[i], error))
                         return FALSE;
+        for (guint i = 0; i < targets->len; i++) {
+                const HdVhostTarget *t = targets->pdata[i];
+                if (!t->ready) {
+                        g_set_error(error, HD_ERROR, HD_ERROR_REFUSED,
+                                    "cannot start VM %s: vhost target %s is not ready: %s; then "
+                                    "start the VM again",
+                                    name, t->wwpn, t->reason);
+                        return FALSE;
+                }
+        }
         if (!hd_virt_set_usb_scsi(virt, name, usb, want->usb->len, scsi, want->scsi->len, error) ||
             !entries_store(virt, name, want, error)) {
                 g_prefix_error(error, "cannot start VM %s: ", name);
@@ -566,11 +641,13 @@ gboolean hd_agent_vm_prepare_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, c
         g_autoptr(GPtrArray) usb_devs = g_ptr_array_new(); /* borrowed from usb_devices */
         g_autoptr(GPtrArray) luns =
             g_ptr_array_new_with_free_func((GDestroyNotify)hd_scsi_device_free);
+        g_autoptr(GPtrArray) targets =
+            g_ptr_array_new_with_free_func((GDestroyNotify)hd_vhost_target_free);
         gboolean ok;
 
         if (!want)
                 return FALSE;
-        if (want->usb->len == 0 && want->scsi->len == 0)
+        if (want->usb->len == 0 && want->scsi->len == 0 && want->vhost->len == 0)
                 return TRUE;
         if (want->usb->len && !(usb_devices = usb_scan(ctx, error))) {
                 g_prefix_error(error, "cannot start VM %s: ", name);
@@ -591,8 +668,14 @@ gboolean hd_agent_vm_prepare_usbscsi(HdAgent *agent, HdCtx *ctx, HdVirt *virt, c
                         return FALSE;
                 g_ptr_array_add(luns, dev);
         }
+        for (guint i = 0; i < want->vhost->len; i++) {
+                HdVhostTarget *t = resolve_vhost(ctx, name, want->vhost->pdata[i], error);
+                if (!t)
+                        return FALSE;
+                g_ptr_array_add(targets, t);
+        }
         g_mutex_lock(&agent->usbscsi_lock);
-        ok = check_and_write(ctx, virt, name, want, usb_devices, usb_devs, luns, error);
+        ok = check_and_write(ctx, virt, name, want, usb_devices, usb_devs, luns, targets, error);
         g_mutex_unlock(&agent->usbscsi_lock);
         return ok;
 }
@@ -648,6 +731,15 @@ void hd_agent_vm_usbscsi_json(JsonBuilder *b, HdVirt *virt, const char *name, gb
                         json_builder_add_string_value(b, c->hctl);
                 else
                         json_builder_add_null_value(b);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "vhost_scsi");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < e->vhost->len; i++) {
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "wwpn");
+                json_builder_add_string_value(b, e->vhost->pdata[i]);
                 json_builder_end_object(b);
         }
         json_builder_end_array(b);

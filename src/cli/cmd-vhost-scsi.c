@@ -12,32 +12,6 @@
 
 #include "cli.h"
 
-static void add_target(JsonBuilder *b, const HdVhostTarget *t)
-{
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "wwpn");
-        json_builder_add_string_value(b, t->wwpn);
-        json_builder_set_member_name(b, "tpgt");
-        if (t->tpgt >= 0)
-                json_builder_add_int_value(b, t->tpgt);
-        else
-                json_builder_add_null_value(b);
-        json_builder_set_member_name(b, "nexus");
-        if (t->nexus)
-                json_builder_add_string_value(b, t->nexus);
-        else
-                json_builder_add_null_value(b);
-        hd_json_add_string_list(b, "luns", t->luns);
-        json_builder_set_member_name(b, "ready");
-        json_builder_add_boolean_value(b, t->ready);
-        json_builder_set_member_name(b, "reason");
-        if (t->reason)
-                json_builder_add_string_value(b, t->reason);
-        else
-                json_builder_add_null_value(b);
-        json_builder_end_object(b);
-}
-
 int cmd_vhost_scsi(HdCli *cli, int argc, char **argv)
 {
         g_autoptr(GOptionContext) octx = cli_option_context(
@@ -78,7 +52,7 @@ int cmd_vhost_scsi(HdCli *cli, int argc, char **argv)
                         json_builder_set_member_name(b, "targets");
                         json_builder_begin_array(b);
                         for (guint i = 0; i < all->len; i++)
-                                add_target(b, all->pdata[i]);
+                                hd_json_add_vhost_target(b, all->pdata[i]);
                         json_builder_end_array(b);
                         json_builder_end_object(b);
                         cli_print_json(b);

@@ -134,6 +134,8 @@ char *hd_hint_usb_scsi(HdCtx *ctx, HdHintUsbScsi what, const char *arg)
         case HD_HINT_SCSI_SHOW:
                 return api ? g_strdup_printf("GET /v1/scsi/%s", arg)
                            : g_strdup_printf("hostdev scsi show %s", arg);
+        case HD_HINT_VHOST_LIST:
+                return g_strdup(api ? "GET /v1/vhost-scsi" : "hostdev vhost-scsi list");
         }
         g_return_val_if_reached(g_strdup(""));
 }

@@ -71,6 +71,7 @@ typedef enum {
         HD_HINT_USB_LIST,  /* hostdev usb list          GET /v1/usb */
         HD_HINT_SCSI_LIST, /* hostdev scsi list         GET /v1/scsi */
         HD_HINT_SCSI_SHOW, /* hostdev scsi show ARG     GET /v1/scsi/ARG */
+        HD_HINT_VHOST_LIST, /* hostdev vhost-scsi list  GET /v1/vhost-scsi */
 } HdHintUsbScsi;
 
 /* Where the caller sees USB devices and SCSI LUNs; @arg is the LUN (SHOW). */

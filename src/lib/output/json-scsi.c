@@ -120,3 +120,15 @@ void hd_json_add_npiv_list(JsonBuilder *b, GPtrArray *hosts, GPtrArray *vports, 
                 hd_json_add_npiv_record(b, records->pdata[i]);
         json_builder_end_array(b);
 }
+
+void hd_json_add_vhost_target(JsonBuilder *b, const HdVhostTarget *t)
+{
+        json_builder_begin_object(b);
+        hd_json_add_string_or_null(b, "wwpn", t->wwpn);
+        hd_json_add_int_or_null(b, "tpgt", t->tpgt);
+        hd_json_add_string_or_null(b, "nexus", t->nexus);
+        hd_json_add_string_list(b, "luns", t->luns);
+        hd_json_add_bool(b, "ready", t->ready);
+        hd_json_add_string_or_null(b, "reason", t->reason);
+        json_builder_end_object(b);
+}

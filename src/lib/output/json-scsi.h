@@ -9,6 +9,7 @@
 
 #include "npiv.h"
 #include "scsi.h"
+#include "vhost.h"
 
 /* One LUN object: hctl, type, type_name, vendor, model, rev, state, wwid, sg, block,
  * partitions, by_id, scsi_host, proc_name, unique_id, pci_address, iommu_group, host_use,
@@ -38,3 +39,7 @@ void hd_json_add_fc_vport(JsonBuilder *b, const HdFcVport *vport);
 /* One recorded vport: port_name, node_name, parent_port_name, parent (null: absent), vport
  * (null: missing now). */
 void hd_json_add_npiv_record(JsonBuilder *b, const HdNpivRecord *record);
+
+/* One vhost-scsi target (`hostdev vhost-scsi list --json` "targets", GET /v1/vhost-scsi):
+ * wwpn, tpgt (null: no TPG), nexus (null: none), luns, ready, reason (null when ready). */
+void hd_json_add_vhost_target(JsonBuilder *b, const HdVhostTarget *target);

@@ -6,6 +6,7 @@
 
 #include "fileio.h"
 #include "hd-error.h"
+#include "hint.h"
 #include "parse.h"
 #include "vhost.h"
 
@@ -23,7 +24,7 @@ void hd_vhost_target_free(HdVhostTarget *t)
 }
 
 /* "naa." and 16 hex digits: the vhost fabric's WWPNs (tcm_vhost_make_tport). */
-static gboolean wwpn_valid(const char *s)
+gboolean hd_vhost_wwpn_valid(const char *s)
 {
         return strlen(s) == 20 && g_ascii_strncasecmp(s, "naa.", 4) == 0 &&
                hd_is_hex_string(s + 4, 16, 16);
@@ -136,7 +137,7 @@ GPtrArray *hd_vhost_list(HdCtx *ctx, GError **error)
         GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)hd_vhost_target_free);
 
         for (guint i = 0; names && i < names->len; i++)
-                if (wwpn_valid(names->pdata[i]))
+                if (hd_vhost_wwpn_valid(names->pdata[i]))
                         g_ptr_array_add(out, load(ctx, names->pdata[i], module));
         return out;
 }
@@ -144,16 +145,17 @@ GPtrArray *hd_vhost_list(HdCtx *ctx, GError **error)
 HdVhostTarget *hd_vhost_find(HdCtx *ctx, const char *wwpn, GError **error)
 {
         g_autoptr(GPtrArray) all = NULL;
+        g_autofree char *list = hd_hint_usb_scsi(ctx, HD_HINT_VHOST_LIST, NULL);
 
-        if (!wwpn_valid(wwpn)) {
+        if (!hd_vhost_wwpn_valid(wwpn)) {
                 g_autofree char *shown = g_strndup(wwpn, 40);
                 for (char *p = shown; *p; p++)
                         if ((guchar)*p < 0x20 || (guchar)*p > 0x7e)
                                 *p = '?';
                 g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
-                            "'%s' is not a vhost target WWPN (naa. and 16 hex digits); hostdev "
-                            "vhost-scsi list shows the targets",
-                            shown);
+                            "'%s' is not a vhost target WWPN (naa. and 16 hex digits); %s shows "
+                            "the targets",
+                            shown, list);
                 return NULL;
         }
         all = hd_vhost_list(ctx, error);
@@ -162,9 +164,8 @@ HdVhostTarget *hd_vhost_find(HdCtx *ctx, const char *wwpn, GError **error)
                         return g_ptr_array_steal_index(all, i);
         if (all)
                 g_set_error(error, HD_ERROR, HD_ERROR_NOT_FOUND,
-                            "no vhost target %s (" VHOST_DIR " has %u); hostdev vhost-scsi list "
-                            "shows them",
-                            wwpn, all->len);
+                            "no vhost target %s (" VHOST_DIR " has %u); %s shows them", wwpn,
+                            all->len, list);
         return NULL;
 }
 

@@ -27,6 +27,10 @@ typedef struct {
 void hd_vhost_target_free(HdVhostTarget *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdVhostTarget, hd_vhost_target_free)
 
+/* TRUE when @wwpn has the form of a vhost target's WWPN: "naa." and 16 hex digits, any case
+ * (tcm_vhost_make_tport). */
+gboolean hd_vhost_wwpn_valid(const char *wwpn);
+
 /* The vhost targets of configfs (HdVhostTarget*), by WWPN; empty when none (or configfs is not
  * mounted). */
 GPtrArray *hd_vhost_list(HdCtx *ctx, GError **error);

@@ -10,6 +10,7 @@
 #include "guest.h"
 #include "hd-error.h"
 #include "mdev.h"
+#include "vhost.h"
 #include "vm.h"
 
 struct HdVirt {
@@ -195,6 +196,19 @@ char *hd_virt_spec_to_xml(HdVirt *virt, const HdVmSpec *spec, GError **error)
         if (spec->n_usb || spec->n_scsi) {
                 g_autofree char *xml =
                     hd_virt_usb_scsi_xml(spec->usb, spec->n_usb, spec->scsi, spec->n_scsi, 4);
+                g_string_append(s, xml);
+        }
+        for (guint i = 0; i < spec->n_vhost; i++) {
+                g_autofree char *xml = NULL;
+
+                if (!hd_vhost_wwpn_valid(spec->vhost[i])) {
+                        g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
+                                    "VM %s: '%s' is not a vhost target WWPN (naa. and 16 hex "
+                                    "digits)",
+                                    spec->name, spec->vhost[i]);
+                        return NULL;
+                }
+                xml = hd_vhost_hostdev_xml(&(HdVhostTarget){.wwpn = (char *)spec->vhost[i]}, 4);
                 g_string_append(s, xml);
         }
         if (spec->viommu)

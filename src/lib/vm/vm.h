@@ -57,6 +57,9 @@ typedef struct {
         guint n_usb;
         const HdVmScsi *scsi;
         guint n_scsi;
+        const char *const *vhost;    /* WWPNs of vhost-scsi targets (vhost.h), as configfs
+                                      * names them: <hostdev type='scsi_host'> */
+        guint n_vhost;
 } HdVmSpec;
 
 /* The <hostdev mode='subsystem' type='usb'|'scsi' managed='no'> elements of @usb and @scsi,
