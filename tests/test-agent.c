@@ -1558,7 +1558,8 @@ static void test_config_and_listen(void)
 }
 
 /* Until an operation runs (the request is in, its thread sleeps HOSTDEVD_TEST_OP_DELAY_MS): a
- * bounded wait for that state on /metrics. A fixed sleep lost the race on a loaded machine. */
+ * bounded wait for that state on /metrics. A fixed sleep lost the race on a loaded machine; the
+ * callers' delay (4 s) leaves the rest of the test time to act while it still runs. */
 static void wait_in_flight(Daemon *d)
 {
         for (int i = 0; i < 1000; i++) {
@@ -1579,7 +1580,7 @@ static void wait_in_flight(Daemon *d)
 static void test_sigterm_mid_operation(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
-        const char *env[] = {"HOSTDEVD_TEST_OP_DELAY_MS=800", NULL};
+        const char *env[] = {"HOSTDEVD_TEST_OP_DELAY_MS=4000", NULL};
         Daemon *d = daemon_start(fx, env);
         Call c = {d, "/v1/devices/" GPU "/detach", "{\"group\":true}"};
         GThread *t = g_thread_new("call", call_thread, &c);
@@ -2183,7 +2184,7 @@ static void test_sriov(void)
 static void test_sriov_holds_reboot(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
-        const char *env[] = {"HOSTDEVD_TEST_OP_DELAY_MS=1500", NULL};
+        const char *env[] = {"HOSTDEVD_TEST_OP_DELAY_MS=4000", NULL};
         Daemon *d = daemon_start(fx, env);
         Call c = {d, "/v1/devices/" SRIOV_PF "/sriov", "{\"numvfs\": 1}"};
         GThread *t = g_thread_new("sriov", call_thread, &c);
