@@ -302,6 +302,27 @@ static void test_domain_patch_bad(void)
                 g_assert_true(g_str_has_suffix(patched, "<type arch='</devices>'/></os>"
                                                         "<!-- </devices> --></domain>"));
         }
+        /* found by fuzz-domain-xml: GMarkup's position does not count the line ends inside an
+         * attribute value, so "</devices>" in a multi-line attribute before the real end tag was
+         * taken for it; CDATA, a processing instruction and an empty element named devices */
+        {
+                static const char *const docs[] = {
+                    "\n\n<domain\n\n\nefun='ksk >\n</disk></devices>#</m'><devices><disk >\n"
+                    "</disk></devices></domain>",
+                    "<domain><devices><a x=\"/>\"><![CDATA[</devices>]]><?pi </devices>?>"
+                    "<devices/></a>\n  </devices></domain>",
+                };
+                for (guint i = 0; i < G_N_ELEMENTS(docs); i++) {
+                        g_autofree char *patched =
+                            hd_guest_patch_domain_xml(docs[i], &a, 1, &o, &error);
+                        g_autoptr(GArray) hosts = NULL;
+                        g_assert_no_error(error);
+                        hosts = hd_guest_domain_hostdevs(patched);
+                        g_assert_cmpuint(hosts->len, ==, 1);
+                        g_assert_true(hd_address_equal(&g_array_index(hosts, HdAddress, 0), &a));
+                        g_assert_true(g_str_has_suffix(patched, "</devices></domain>"));
+                }
+        }
         g_assert_null(hd_guest_patch_domain_xml("<domain><devices></devices></domain><x/>", &a,
                                                 1, &o, &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT);

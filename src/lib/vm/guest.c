@@ -261,7 +261,6 @@ typedef struct {
         guint n_roots;           /* top-level elements */
         gboolean other_root;     /* one of them is not <domain> */
         guint n_domain_devices;  /* <devices> ends directly below <domain> */
-        int devices_line, devices_char; /* where the last of them ends (just past its '>') */
         gboolean pci_hostdev;    /* inside a <hostdev type='pci'> (not usb, scsi or mdev, whose
                                   * <address> is no PCI address) */
 } DomainScan;
@@ -319,27 +318,66 @@ static void scan_end(GMarkupParseContext *pc, const char *element, gpointer data
         GSList *top = scan->stack;
 
         if (strcmp(element, "devices") == 0 && top->next && !top->next->next &&
-            strcmp(top->next->data, "domain") == 0) {
+            strcmp(top->next->data, "domain") == 0)
                 scan->n_domain_devices++;
-                g_markup_parse_context_get_position(pc, &scan->devices_line,
-                                                    &scan->devices_char);
-        }
         scan->stack = top->next;
         g_free(top->data);
         g_slist_free_1(top);
 }
 
-/* The byte offset of GMarkup's position (1-based line, 1-based character on the line). */
-static gsize markup_offset(const char *text, int line, int ch)
+/* Skip past @end from @p, or to the end of @text when it never comes. */
+static const char *skip_past(const char *p, const char *end)
 {
-        const char *p = text;
+        const char *e = strstr(p, end);
 
-        for (int l = 1; l < line && *p; p++)
-                if (*p == '\n')
-                        l++;
-        for (int c = 1; c < ch && *p; c++)
-                p = g_utf8_next_char(p);
-        return (gsize)(p - text);
+        return e ? e + strlen(end) : p + strlen(p);
+}
+
+/*
+ * Where the end tag of the <devices> element directly below the root is: the first "</devices"
+ * that closes an element at depth 2. GMarkup's own position cannot say: it does not count the
+ * line ends inside attribute values, and counts bytes where it says characters. So the
+ * document, which GMarkup has accepted as well formed, is read again here by its lexical
+ * structure alone: comments, CDATA, processing instructions and declarations are skipped whole,
+ * a tag to its '>' outside quoted attribute values. "</devices>" inside any of those is text.
+ */
+static const char *find_domain_devices_close(const char *xml)
+{
+        const char *p = xml;
+        guint depth = 0;
+
+        while ((p = strchr(p, '<'))) {
+                if (g_str_has_prefix(p, "<!--")) {
+                        p = skip_past(p + 4, "-->");
+                } else if (g_str_has_prefix(p, "<![CDATA[")) {
+                        p = skip_past(p + 9, "]]>");
+                } else if (p[1] == '?') {
+                        p = skip_past(p + 2, "?>");
+                } else if (p[1] == '!') {
+                        guint brackets = 0;
+                        for (p += 2; *p && (*p != '>' || brackets); p++)
+                                brackets += *p == '[' ? 1 : *p == ']' && brackets ? -1u : 0;
+                } else if (p[1] == '/') {
+                        if (depth == 2 && strncmp(p + 2, "devices", 7) == 0 &&
+                            !g_ascii_isalnum(p[9]) && !strchr("-_.:", p[9]))
+                                return p;
+                        depth = depth ? depth - 1 : 0;
+                        p = skip_past(p, ">");
+                } else {
+                        char quote = 0;
+                        gboolean empty = FALSE;
+                        for (p++; *p && (quote || *p != '>'); p++) {
+                                if (quote)
+                                        quote = *p == quote ? 0 : quote;
+                                else if (*p == '\'' || *p == '"')
+                                        quote = *p;
+                                empty = !quote && *p == '/';
+                        }
+                        if (!empty)
+                                depth++;
+                }
+        }
+        return NULL;
 }
 
 /* Parse @domain_xml (one <domain>), refuse @hosts already in it, and plan them around the guest
@@ -375,12 +413,7 @@ static GPtrArray *plan_in_domain(const char *domain_xml, const HdAddress *hosts,
                 return NULL;
         }
         /* The end tag the parser saw, not a "</devices>" in an attribute or comment. */
-        close = scan.n_domain_devices == 1
-                    ? g_strrstr_len(domain_xml,
-                                    (gssize)markup_offset(domain_xml, scan.devices_line,
-                                                          scan.devices_char),
-                                    "</devices")
-                    : NULL;
+        close = scan.n_domain_devices == 1 ? find_domain_devices_close(domain_xml) : NULL;
         if (!close && need_devices) {
                 g_set_error(error, HD_ERROR, HD_ERROR_INVALID_ARGUMENT,
                             scan.n_domain_devices > 1
