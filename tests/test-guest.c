@@ -304,13 +304,18 @@ static void test_domain_patch_bad(void)
         }
         /* found by fuzz-domain-xml: GMarkup's position does not count the line ends inside an
          * attribute value, so "</devices>" in a multi-line attribute before the real end tag was
-         * taken for it; CDATA, a processing instruction and an empty element named devices */
+         * taken for it; CDATA, processing instructions, comments, a DOCTYPE in content and an
+         * empty element named devices */
         {
                 static const char *const docs[] = {
                     "\n\n<domain\n\n\nefun='ksk >\n</disk></devices>#</m'><devices><disk >\n"
                     "</disk></devices></domain>",
                     "<domain><devices><a x=\"/>\"><![CDATA[</devices>]]><?pi </devices>?>"
                     "<devices/></a>\n  </devices></domain>",
+                    /* GMarkup ends "<?" at "?>" and "<!--" at "-->" even where they overlap,
+                     * and a "<!DOCTYPE" where its angle brackets balance */
+                    "<domain><devices><?><!--><a x='</devices>'/>"
+                    "<!DOCTYPE x <a></devices>>\n</devices></domain>",
                 };
                 for (guint i = 0; i < G_N_ELEMENTS(docs); i++) {
                         g_autofree char *patched =

@@ -337,9 +337,11 @@ static const char *skip_past(const char *p, const char *end)
  * Where the end tag of the <devices> element directly below the root is: the first "</devices"
  * that closes an element at depth 2. GMarkup's own position cannot say: it does not count the
  * line ends inside attribute values, and counts bytes where it says characters. So the
- * document, which GMarkup has accepted as well formed, is read again here by its lexical
- * structure alone: comments, CDATA, processing instructions and declarations are skipped whole,
- * a tag to its '>' outside quoted attribute values. "</devices>" inside any of those is text.
+ * document, which GMarkup has accepted, is read again here by its lexical structure alone, with
+ * GMarkup's own rules for where a passthrough ends: "<?" at the first "?>" (the '?' may be the
+ * opening one), "<!--" at the first "-->" (the dashes may be the opening ones), "<![CDATA[" at
+ * "]]>", "<!DOCTYPE" where its '<' and '>' balance; a tag at its '>' outside quoted attribute
+ * values. "</devices>" inside any of those is text.
  */
 static const char *find_domain_devices_close(const char *xml)
 {
@@ -347,16 +349,16 @@ static const char *find_domain_devices_close(const char *xml)
         guint depth = 0;
 
         while ((p = strchr(p, '<'))) {
-                if (g_str_has_prefix(p, "<!--")) {
-                        p = skip_past(p + 4, "-->");
+                if (p[1] == '?') {
+                        p = skip_past(p + 1, "?>");
+                } else if (g_str_has_prefix(p, "<!--")) {
+                        p = skip_past(p + 2, "-->");
                 } else if (g_str_has_prefix(p, "<![CDATA[")) {
                         p = skip_past(p + 9, "]]>");
-                } else if (p[1] == '?') {
-                        p = skip_past(p + 2, "?>");
                 } else if (p[1] == '!') {
-                        guint brackets = 0;
-                        for (p += 2; *p && (*p != '>' || brackets); p++)
-                                brackets += *p == '[' ? 1 : *p == ']' && brackets ? -1u : 0;
+                        guint balance = 1;
+                        for (p += 2; *p && balance; p++)
+                                balance += *p == '<' ? 1 : *p == '>' ? -1u : 0;
                 } else if (p[1] == '/') {
                         if (depth == 2 && strncmp(p + 2, "devices", 7) == 0 &&
                             !g_ascii_isalnum(p[9]) && !strchr("-_.:", p[9]))
