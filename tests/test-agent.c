@@ -508,6 +508,41 @@ static void test_etag(void)
         daemon_stop(d);
 }
 
+/* Until the agent's /metrics has the line @line (a gauge reaching a value): polled, bounded by
+ * 30 s, after which the test fails naming @what. A fixed sleep lost such races on a loaded
+ * machine. */
+static void wait_metric(Daemon *d, const char *line, const char *what)
+{
+        g_autofree char *needle = g_strconcat("\n", line, "\n", NULL);
+        gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+        for (;;) {
+                Reply m = request(d, "GET", "/metrics", NULL);
+                gboolean seen = m.body && strstr(m.body, needle);
+
+                reply_clear(&m);
+                if (seen)
+                        return;
+                if (g_get_monotonic_time() > deadline)
+                        g_error("%s: the agent's /metrics never showed \"%s\"", what, line);
+                g_usleep(10 * 1000);
+        }
+}
+
+/* Until an operation runs (the request is in, its thread sleeps HOSTDEVD_TEST_OP_DELAY_MS); the
+ * callers' delay (4 s) leaves the rest of the test time to act while it still runs. */
+static void wait_in_flight(Daemon *d)
+{
+        wait_metric(d, "hostdev_operations_in_flight 1", "no operation started on the agent");
+}
+
+/* Until the one long poll a test sent waits in the agent (its request is in and parked), so
+ * that what the test does next wakes it rather than being seen before it asked. */
+static void wait_polling(Daemon *d)
+{
+        wait_metric(d, "hostdev_long_polls_waiting 1", "the long poll never waited in the agent");
+}
+
 typedef struct {
         Daemon *d;
         const char *path;
@@ -566,7 +601,7 @@ static void test_long_poll(void)
         {
                 Poll p = {d, "/v1/groups?wait=20", etag};
                 GThread *t = g_thread_new("poll", poll_thread, &p);
-                g_usleep(300 * 1000);
+                wait_polling(d);
                 r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": true}");
                 g_assert_cmpuint(r.status, ==, 200);
                 reply_clear(&r);
@@ -589,7 +624,7 @@ static void test_long_poll(void)
                 r = request(d, "GET", "/v1/devices", NULL);
                 p.etag = r.etag;
                 t = g_thread_new("poll", poll_thread, &p);
-                g_usleep(300 * 1000);
+                wait_polling(d);
                 daemon_stop(d);
                 g_thread_join(t);
                 g_assert_cmpuint(p.status, ==, 304);
@@ -674,7 +709,7 @@ static void test_etag_follows_holders(void)
         {
                 Poll p = {d, "/v1/groups?wait=60", etag2};
                 GThread *t = g_thread_new("poll", poll_thread, &p);
-                g_usleep(300 * 1000);
+                wait_polling(d);
                 g_assert_cmpint(g_unlink(link), ==, 0);
                 g_thread_join(t);
                 g_assert_cmpuint(p.status, ==, 200);
@@ -1557,23 +1592,6 @@ static void test_config_and_listen(void)
         g_clear_error(&error);
 }
 
-/* Until an operation runs (the request is in, its thread sleeps HOSTDEVD_TEST_OP_DELAY_MS): a
- * bounded wait for that state on /metrics. A fixed sleep lost the race on a loaded machine; the
- * callers' delay (4 s) leaves the rest of the test time to act while it still runs. */
-static void wait_in_flight(Daemon *d)
-{
-        for (int i = 0; i < 1000; i++) {
-                Reply m = request(d, "GET", "/metrics", NULL);
-                gboolean in = m.body && strstr(m.body, "\nhostdev_operations_in_flight 1\n");
-
-                reply_clear(&m);
-                if (in)
-                        return;
-                g_usleep(10 * 1000);
-        }
-        g_error("no operation started on the agent");
-}
-
 /* SIGTERM while a detach runs: the agent stops accepting, the operation finishes (it is one
  * journaled transaction) and is answered, the agent exits 0, the group is wholly on vfio-pci
  * and no journal is left. */
@@ -2093,7 +2111,7 @@ static void test_sriov(void)
                 GThread *t = g_thread_new("poll", poll_thread, &p);
                 g_autoptr(JsonNode) root = NULL;
                 JsonObject *o;
-                g_usleep(300 * 1000);
+                wait_polling(d);
                 r = request(d, "POST", "/v1/devices/" SRIOV_PF "/sriov",
                             "{\"numvfs\": 2, \"autoprobe\": false}");
                 g_assert_cmpuint(r.status, ==, 200);
@@ -2339,13 +2357,19 @@ static void test_mdev(void)
                 reply_clear(&r);
                 g_assert_false(exists_rel(fx, "sys/bus/mdev/devices/" MDEV_NEW));
         }
-        /* create wakes a long poll of /v1/mdev; the capacity goes down */
+        /* create wakes a long poll of /v1/mdev (sent with the current ETag: the refusals
+         * above moved the generation); the capacity goes down */
         {
-                Poll p = {d, "/v1/mdev?wait=20", etag};
-                GThread *t = g_thread_new("poll", poll_thread, &p);
+                Poll p = {d, "/v1/mdev?wait=20", NULL};
+                GThread *t;
                 g_autoptr(JsonNode) root = NULL;
                 JsonObject *o;
-                g_usleep(300 * 1000);
+                r = request(d, "GET", "/v1/mdev", NULL);
+                g_free(etag);
+                p.etag = etag = g_strdup(r.etag);
+                reply_clear(&r);
+                t = g_thread_new("poll", poll_thread, &p);
+                wait_polling(d);
                 r = request(d, "POST", "/v1/mdev",
                             "{\"parent\": \"mtty\", \"type\": \"mtty-1\", \"uuid\": \"" MDEV_NEW
                             "\", \"persist\": true}");
@@ -3154,7 +3178,7 @@ static void assert_unplug_wakes(Daemon *d, const char *path, const char *const *
                 GThread *t = g_thread_new("poll", poll_thread, &p);
                 JsonObject *o;
 
-                g_usleep(300 * 1000);
+                wait_polling(d);
                 for (guint i = 0; rels[i]; i++) {
                         /* plugging makes the device before its interfaces: the reverse order */
                         guint k = plug ? targets->len - 1 - i : i;
