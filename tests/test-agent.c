@@ -3082,48 +3082,6 @@ static void test_vf_net(void)
 
 /* ---- USB devices and SCSI LUNs ------------------------------------------------------------ */
 
-/* @topology without an IOMMU: host.iommu null, no intel_iommu= on the command lines. */
-static HdTestFixture *fixture_without_iommu(const char *topology)
-{
-        const char *src = g_getenv("HOSTDEV_SOURCE_DIR");
-        g_autofree char *topo_path =
-            g_strdup_printf("%s/tests/fixtures/topologies/%s.json", src, topology);
-        g_autofree char *script = g_strdup_printf("%s/tests/fixtures/mkfixture.py", src);
-        g_autoptr(JsonParser) parser = json_parser_new();
-        g_autoptr(JsonGenerator) gen = json_generator_new();
-        g_autoptr(GError) error = NULL;
-        g_autofree char *tmp = hd_test_make_tmp_dir();
-        g_autofree char *out_path = g_build_filename(tmp, "topology.json", NULL);
-        g_autofree char *err = NULL;
-        HdTestFixture *fx = g_new0(HdTestFixture, 1);
-        JsonObject *host, *kernel, *grub;
-        int status = 0;
-
-        g_assert_true(json_parser_load_from_file(parser, topo_path, &error));
-        g_assert_no_error(error);
-        host = json_object_get_object_member(json_node_get_object(json_parser_get_root(parser)),
-                                             "host");
-        json_object_set_null_member(host, "iommu");
-        kernel = json_object_get_object_member(host, "kernel");
-        json_object_set_string_member(kernel, "cmdline",
-                                      "BOOT_IMAGE=/vmlinuz-6.1.0-18-amd64 root=/dev/sda2 ro quiet");
-        grub = json_object_get_object_member(host, "grub");
-        json_object_set_string_member(grub, "cmdline_linux_default", "quiet");
-        json_object_set_string_member(grub, "cmdline_linux", "");
-        json_generator_set_root(gen, json_parser_get_root(parser));
-        g_assert_true(json_generator_to_file(gen, out_path, &error));
-        fx->root = g_build_filename(tmp, "root", NULL);
-        {
-                const char *argv[] = {"python3", script, out_path, fx->root, NULL};
-                g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
-                                           NULL, NULL, &err, &status, &error));
-                g_assert_no_error(error);
-                if (!g_spawn_check_wait_status(status, NULL))
-                        g_error("mkfixture.py: %s", err);
-        }
-        return fx;
-}
-
 /* The object of @key = @value in the array @member of @answer, or NULL. */
 static JsonObject *member_of(JsonObject *answer, const char *member, const char *key,
                              const char *value)
@@ -3721,7 +3679,7 @@ static void test_usb_scsi_without_iommu(void)
         static const char *const topologies[] = {"usb-desk", "scsi-server"};
 
         for (guint i = 0; i < G_N_ELEMENTS(topologies); i++) {
-                g_autoptr(HdTestFixture) fx = fixture_without_iommu(topologies[i]);
+                g_autoptr(HdTestFixture) fx = hd_test_fixture_without_iommu(topologies[i]);
                 Daemon *d = daemon_start(fx, NULL);
                 g_autoptr(JsonNode) root = NULL;
                 gboolean usb = i == 0;

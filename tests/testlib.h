@@ -65,3 +65,12 @@ guint hd_test_assert_list_matches_sys(const char *root);
 /* Parse @text as JSON and return the root node (asserting that it parses). */
 #include <json-glib/json-glib.h>
 JsonNode *hd_test_parse_json(const char *text);
+
+/* The topology tests/fixtures/topologies/@topology.json, to change before
+ * hd_test_fixture_from_topology(). */
+JsonNode *hd_test_topology_load(const char *topology);
+/* A fixture built by mkfixture.py from @topology (a changed topology: never cached). */
+HdTestFixture *hd_test_fixture_from_topology(JsonNode *topology);
+/* @topology without an IOMMU: host.iommu null, no intel_iommu= on the running kernel's nor on
+ * GRUB's command lines. */
+HdTestFixture *hd_test_fixture_without_iommu(const char *topology);
