@@ -309,6 +309,19 @@ static const char *error_message(const Reply *r, JsonNode **keep)
             json_object_get_object_member(body_object(r, keep), "error"), "message");
 }
 
+/* ... and its message must hold @want. */
+static void request_error_says(Daemon *d, const char *method, const char *path, const char *body,
+                               guint status, const char *code, const char *want)
+{
+        g_autoptr(JsonNode) keep = NULL;
+        Reply r = request(d, method, path, body);
+
+        assert_error(&r, status, code);
+        if (!strstr(error_message(&r, &keep), want))
+                g_error("%s %s: wanted '%s' in: %s", method, path, want, r.body);
+        reply_clear(&r);
+}
+
 static char *cli_json(HdTestFixture *fx, const char *const *args, int expect)
 {
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
@@ -812,13 +825,8 @@ static void test_errors(void)
         request_error(d, "GET", "/v1/devices/0000:01:00.9", NULL, 400, "invalid-argument");
         request_error(d, "POST", "/v1/devices/not-an-address/detach", "{}", 400,
                       "invalid-argument");
-        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": tru");
-        assert_error(&r, 400, "invalid-argument");
-        {
-                g_autoptr(JsonNode) keep = NULL;
-                g_assert_nonnull(strstr(error_message(&r, &keep), "not valid JSON"));
-        }
-        reply_clear(&r);
+        request_error_says(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": tru", 400,
+                           "invalid-argument", "not valid JSON");
         request_error(d, "POST", "/v1/devices/" GPU "/detach", "[true]", 400, "invalid-argument");
         request_error(d, "POST", "/v1/devices/" GPU "/detach", "{\"grup\": true}", 400,
                       "invalid-argument");
@@ -2475,13 +2483,8 @@ static void test_vm_usb(void)
         /* absent at start */
         request_ok(d, "POST", "/v1/vms",
                    "{\"name\": \"gone\", \"usb\": [{\"spec\": \"dead:beef\"}]}");
-        r = request(d, "POST", "/v1/vms/gone/start", NULL);
-        assert_error(&r, 409, "device-absent");
-        {
-                g_autoptr(JsonNode) keep = NULL;
-                g_assert_nonnull(strstr(error_message(&r, &keep), "dead:beef"));
-        }
-        reply_clear(&r);
+        request_error_says(d, "POST", "/v1/vms/gone/start", NULL, 409, "device-absent",
+                           "dead:beef");
         r = request(d, "GET", "/v1/vms/gone", NULL);
         g_assert_nonnull(strstr(r.body, "\"shut off\""));
         reply_clear(&r);
@@ -2489,13 +2492,7 @@ static void test_vm_usb(void)
         /* a hub: never, force or not */
         request_ok(d, "POST", "/v1/vms",
                    "{\"name\": \"hub\", \"usb\": [{\"spec\": \"1-3\", \"force\": true}]}");
-        r = request(d, "POST", "/v1/vms/hub/start", NULL);
-        assert_error(&r, 409, "refused");
-        {
-                g_autoptr(JsonNode) keep = NULL;
-                g_assert_nonnull(strstr(error_message(&r, &keep), "hub"));
-        }
-        reply_clear(&r);
+        request_error_says(d, "POST", "/v1/vms/hub/start", NULL, 409, "refused", "hub");
         /* the only keyboard: refused, then passed by force */
         request_ok(d, "POST", "/v1/vms",
                    "{\"name\": \"kbd\", \"usb\": [{\"spec\": \"046d:c31c\"}]}");
@@ -2673,13 +2670,7 @@ static void test_vm_scsi(void)
         request_ok(d, "POST", "/v1/vms",
                    "{\"name\": \"root\", \"scsi\": [{\"wwid\": \"naa.5000c500a1b2c3d0\", "
                    "\"force\": true}]}");
-        r = request(d, "POST", "/v1/vms/root/start", NULL);
-        assert_error(&r, 409, "refused");
-        {
-                g_autoptr(JsonNode) keep = NULL;
-                g_assert_nonnull(strstr(error_message(&r, &keep), "root"));
-        }
-        reply_clear(&r);
+        request_error_says(d, "POST", "/v1/vms/root/start", NULL, 409, "refused", "root");
         request_ok(d, "POST", "/v1/vms",
                    "{\"name\": \"lvm\", \"scsi\": [{\"wwid\": \"naa.5000c500a1b2c3d4\"}]}");
         r = request(d, "POST", "/v1/vms/lvm/start", NULL);
@@ -2699,13 +2690,8 @@ static void test_vm_scsi(void)
         request_ok(d, "POST", "/v1/vms",
                    "{\"name\": \"netapp\", \"scsi\": [{\"wwid\": "
                    "\"naa.600a098038303053453f463045727a31\"}]}");
-        r = request(d, "POST", "/v1/vms/netapp/start", NULL);
-        assert_error(&r, 409, "busy");
-        {
-                g_autoptr(JsonNode) keep = NULL;
-                g_assert_nonnull(strstr(error_message(&r, &keep), "\"shareable\": true"));
-        }
-        reply_clear(&r);
+        request_error_says(d, "POST", "/v1/vms/netapp/start", NULL, 409, "busy",
+                           "\"shareable\": true");
         request_ok(d, "DELETE", "/v1/vms/netapp", NULL);
         request_ok(d, "POST", "/v1/vms",
                    "{\"name\": \"netapp\", \"scsi\": [{\"wwid\": "
