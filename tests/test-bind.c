@@ -275,8 +275,6 @@ static void test_sriov_pf_with_vfs(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(HdBindReport) r = NULL;
 
         /* ens3f0np0 has a route (not the default) and enabled VFs: the VFs refuse it even
          * with --force twice */
@@ -403,8 +401,6 @@ static void test_failing_probe_rolls_back(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(HdBindReport) r = NULL;
 
         /* the second device's probe fails: the first, already on vfio-pci, goes back too */
         hd_ctx_set_sim_faults(ctx, "probe@" AUDIO "=EINVAL");
@@ -413,7 +409,6 @@ static void test_failing_probe_rolls_back(void)
         check_rolled_back(fx);
 
         /* every probe fails, including the rollback's: rollback binds directly */
-        g_clear_error(&error);
         hd_ctx_set_sim_faults(ctx, "probe@*=EINVAL");
         assert_detach_fails(ctx, GPU, TRUE, 0, HD_ERROR_FAILED, NULL);
         check_rolled_back(fx);
@@ -423,8 +418,6 @@ static void test_ebusy_unbind_rolls_back(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(HdBindReport) r = NULL;
 
         hd_ctx_set_sim_faults(ctx, "unbind@" AUDIO "=EBUSY");
         assert_detach_fails(ctx, GPU, TRUE, 0, HD_ERROR_FAILED, "Device or resource busy",
@@ -627,8 +620,6 @@ static void test_detach_refused_while_held(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(HdBindReport) r = NULL;
         g_autofree char *cmdline = hd_test_path(fx, "proc/4242/cmdline");
         static const char args[] = "/usr/bin/qemu-system-x86_64\0-name\0guest=win,,10,debug-"
                                    "threads=on\0-S\0";
