@@ -217,6 +217,16 @@ int hd_test_run_cli_guarded(const char *const *argv, const char *const *env,
                                    err);
 }
 
+void hd_test_assert_error_words(const GError *error, int code, const char *what, va_list words)
+{
+        const char *want;
+
+        g_assert_error(error, HD_ERROR, code);
+        while ((want = va_arg(words, const char *)))
+                if (!strstr(error->message, want))
+                        g_error("%s: wanted '%s' in: %s", what, want, error->message);
+}
+
 JsonNode *hd_test_parse_json(const char *text)
 {
         g_autoptr(JsonParser) parser = json_parser_new();

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <glib.h>
+#include <stdarg.h>
 
 #include "hostdev.h"
 
@@ -61,6 +62,10 @@ int hd_test_run_cli_guarded(const char *const *argv, const char *const *env, gui
  * node. The library reads many of these from config space or a VF's PF; this is the proof
  * that it sees what the kernel shows. Returns the number of devices checked. */
 guint hd_test_assert_list_matches_sys(const char *root);
+
+/* @error is HD_ERROR @code and its message holds each word of the NULL-terminated list @words;
+ * a failure names @what. */
+void hd_test_assert_error_words(const GError *error, int code, const char *what, va_list words);
 
 /* Parse @text as JSON and return the root node (asserting that it parses). */
 #include <json-glib/json-glib.h>
