@@ -977,10 +977,8 @@ static void test_api_vocabulary(void)
         Reply r;
 
         /* an unknown device: the API's list, not the CLI's */
-        r = request(d, "POST", "/v1/devices/0000:09:00.0/detach", "{}");
-        assert_error(&r, 404, "not-found");
-        g_assert_nonnull(strstr(r.body, "(GET /v1/devices shows the devices)"));
-        reply_clear(&r);
+        request_error_says(d, "POST", "/v1/devices/0000:09:00.0/detach", "{}", 404, "not-found",
+                           "(GET /v1/devices shows the devices)");
         /* a single function of a shared group */
         request_refused(d, "POST", "/v1/devices/" GPU "/detach", "{}",
                         "detach the whole group with \"group\": true");
@@ -1101,7 +1099,6 @@ static void test_concurrency(void)
         {
                 Call a = {d, "/v1/devices/" GPU "/detach", "{\"group\":true}"};
                 Call b = {d, "/v1/devices/" AUDIO "/detach", "{\"group\":true}"};
-                Reply r;
                 t = run_pair(&a, &b);
                 g_test_message("one group: %.3f s", t);
                 assert_ok(&a);
@@ -1109,9 +1106,7 @@ static void test_concurrency(void)
                 g_assert_cmpfloat(t, >=, 2 * DELAY_MS / 1000.0);
                 g_free(a.reply);
                 g_free(b.reply);
-                r = request(d, "GET", "/metrics", NULL);
-                g_assert_nonnull(strstr(r.body, "\nhostdev_operations_parallel_max 1\n"));
-                reply_clear(&r);
+                request_ok_has(d, "GET", "/metrics", NULL, "\nhostdev_operations_parallel_max 1\n");
         }
         assert_driver(fx, GPU, "vfio-pci");
         assert_driver(fx, AUDIO, "vfio-pci");
@@ -1119,16 +1114,13 @@ static void test_concurrency(void)
         {
                 Call a = {d, "/v1/devices/" GPU "/attach", "{\"group\":true}"};
                 Call b = {d, "/v1/devices/" USB "/detach", "{}"};
-                Reply r;
                 t = run_pair(&a, &b);
                 g_test_message("two groups: %.3f s", t);
                 assert_ok(&a);
                 assert_ok(&b);
                 g_free(a.reply);
                 g_free(b.reply);
-                r = request(d, "GET", "/metrics", NULL);
-                g_assert_nonnull(strstr(r.body, "\nhostdev_operations_parallel_max 2\n"));
-                reply_clear(&r);
+                request_ok_has(d, "GET", "/metrics", NULL, "\nhostdev_operations_parallel_max 2\n");
         }
         assert_driver(fx, GPU, "nouveau");
         assert_driver(fx, AUDIO, "snd_hda_intel");
@@ -1231,11 +1223,9 @@ static void test_hostile_requests(void)
         /* VM define refuses what start refuses */
         request_error(d, "POST", "/v1/vms", "{\"name\": \"hb\", \"hostdevs\": [\"0000:00:00.0\"]}",
                       409, "refused");
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"bootgpu\", \"hostdevs\": [\"0000:00:02.0\"]}");
-        assert_error(&r, 409, "refused");
-        g_assert_nonnull(strstr(r.body, "boot VGA"));
-        reply_clear(&r);
+        request_error_says(d, "POST", "/v1/vms",
+                           "{\"name\": \"bootgpu\", \"hostdevs\": [\"0000:00:02.0\"]}", 409,
+                           "refused", "boot VGA");
         /* disk_image beneath --images-dir only */
         request_error(d, "POST", "/v1/vms", "{\"name\": \"x\", \"disk_image\": \"/etc/shadow\"}",
                       400, "invalid-argument");
@@ -1959,10 +1949,8 @@ static void test_sriov(void)
         g_assert_cmpuint(r.status, ==, 304);
         reply_clear(&r);
         /* not a PF, no such device, not a method */
-        r = request(d, "GET", "/v1/devices/" SRIOV_VF0 "/sriov", NULL);
-        assert_error(&r, 400, "invalid-argument");
-        g_assert_nonnull(strstr(r.body, "GET /v1/devices/" SRIOV_PF "/sriov"));
-        reply_clear(&r);
+        request_error_says(d, "GET", "/v1/devices/" SRIOV_VF0 "/sriov", NULL, 400,
+                           "invalid-argument", "GET /v1/devices/" SRIOV_PF "/sriov");
         request_error(d, "GET", "/v1/devices/0000:5e:00.0/sriov", NULL, 400, "invalid-argument");
         request_error(d, "GET", "/v1/devices/0000:09:00.0/sriov", NULL, 404, "not-found");
         request_error(d, "PUT", "/v1/devices/" SRIOV_PF "/sriov", "{}", 405, "method-not-allowed");
@@ -2110,13 +2098,10 @@ static void test_sriov_holds_reboot(void)
         Daemon *d = daemon_start(fx, env);
         Call c = {d, "/v1/devices/" SRIOV_PF "/sriov", "{\"numvfs\": 1}"};
         GThread *t = g_thread_new("sriov", call_thread, &c);
-        Reply r;
 
         wait_in_flight(d);
-        r = request(d, "POST", "/v1/host/reboot", "{}");
-        assert_error(&r, 409, "refused");
-        g_assert_nonnull(strstr(r.body, "changing this host"));
-        reply_clear(&r);
+        request_error_says(d, "POST", "/v1/host/reboot", "{}", 409, "refused",
+                           "changing this host");
         g_thread_join(t);
         assert_ok(&c);
         g_free(c.reply);
@@ -2219,11 +2204,10 @@ static void test_mdev(void)
         reply_clear(&r);
         request_error(d, "POST", "/v1/mdev", "{\"parent\": \"nosuch\", \"type\": \"mtty-1\"}", 404,
                       "not-found");
-        r = request(d, "POST", "/v1/mdev",
-                    "{\"parent\": \"mtty\", \"type\": \"mtty-1\", \"uuid\": \"" MDEV_OPEN "\"}");
-        assert_error(&r, 409, "refused");
-        g_assert_nonnull(strstr(r.body, "choose another \\\"uuid\\\""));
-        reply_clear(&r);
+        request_error_says(d, "POST", "/v1/mdev",
+                           "{\"parent\": \"mtty\", \"type\": \"mtty-1\", \"uuid\": \"" MDEV_OPEN
+                           "\"}",
+                           409, "refused", "choose another \"uuid\"");
         r = request(d, "POST", "/v1/mdev/" MDEV_OPEN "/remove", "{}");
         assert_error(&r, 409, "busy");
         g_assert_nonnull(strstr(r.body, "4242"));
@@ -2233,10 +2217,8 @@ static void test_mdev(void)
         g_assert_true(exists_rel(fx, "sys/bus/mdev/devices/" MDEV_OPEN));
         request_error(d, "POST", "/v1/mdev/not-a-uuid/remove", "{}", 400, "invalid-argument");
         request_error(d, "POST", "/v1/mdev/" MDEV_NEW "/delete", "{}", 404, "not-found");
-        r = request(d, "POST", "/v1/mdev/" MDEV_NEW "/remove", "{}");
-        assert_error(&r, 404, "not-found");
-        g_assert_nonnull(strstr(r.body, "GET /v1/mdev shows them"));
-        reply_clear(&r);
+        request_error_says(d, "POST", "/v1/mdev/" MDEV_NEW "/remove", "{}", 404, "not-found",
+                           "GET /v1/mdev shows them");
         /* a dry run writes nothing */
         {
                 g_autoptr(JsonNode) root = NULL;
@@ -2485,9 +2467,7 @@ static void test_vm_usb(void)
                    "{\"name\": \"gone\", \"usb\": [{\"spec\": \"dead:beef\"}]}");
         request_error_says(d, "POST", "/v1/vms/gone/start", NULL, 409, "device-absent",
                            "dead:beef");
-        r = request(d, "GET", "/v1/vms/gone", NULL);
-        g_assert_nonnull(strstr(r.body, "\"shut off\""));
-        reply_clear(&r);
+        request_ok_has(d, "GET", "/v1/vms/gone", NULL, "\"shut off\"");
 
         /* a hub: never, force or not */
         request_ok(d, "POST", "/v1/vms",
@@ -2529,9 +2509,7 @@ static void test_vm_usb(void)
                 g_assert_cmpint(g_unlink(link), ==, 0);
                 g_assert_cmpint(symlink("../../../../../../../bus/usb/drivers/usbfs", link), ==, 0);
         }
-        r = request(d, "GET", "/v1/usb/1-3.1", NULL);
-        g_assert_nonnull(strstr(r.body, "\"verdict\":\"held\""));
-        reply_clear(&r);
+        request_ok_has(d, "GET", "/v1/usb/1-3.1", NULL, "\"verdict\":\"held\"");
         request_in_use(d, "POST", "/v1/vms/swapped/start", NULL, "serial");
         request_ok(d, "POST", "/v1/vms/serial/destroy", "{}");
         /* a VM without USB devices answers empty arrays */
@@ -2564,7 +2542,6 @@ static void test_vm_vhost(void)
             "{\"wwpn\": \"naa.5001405000000002\"}, {\"wwpn\": \"naa.5001405000000003\"}, "
             "{\"wwpn\": \"naa.5001405000000004\"}, {\"wwpn\": \"naa.5001405000000005\"}]}",
         };
-        Reply r;
 
         for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
                 request_error(d, "POST", "/v1/vms", bad[i], 400, "invalid-argument");
@@ -2596,10 +2573,8 @@ static void test_vm_vhost(void)
         /* absent: device-absent naming it; another spelling than configfs': refused */
         request_ok(d, "POST", "/v1/vms",
                    "{\"name\": \"gone\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000099\"}]}");
-        r = request(d, "POST", "/v1/vms/gone/start", NULL);
-        assert_error(&r, 409, "device-absent");
-        g_assert_nonnull(strstr(r.body, "naa.5001405000000099"));
-        reply_clear(&r);
+        request_error_says(d, "POST", "/v1/vms/gone/start", NULL, 409, "device-absent",
+                           "naa.5001405000000099");
         {
                 g_autofree char *dir = hd_test_path(
                     fx, "sys/kernel/config/target/vhost/naa.50014050000000ab/tpgt_1");
@@ -2795,11 +2770,9 @@ static void test_vf_net(void)
         {
                 g_autoptr(JsonNode) root = NULL;
                 JsonObject *net;
-                r = request(d, "PUT", "/v1/devices/" IGB_VF0 "/vf-net",
-                            "{\"mac\": \"52:54:00:00:00:07\", \"trust\": true}");
-                assert_error(&r, 400, "invalid-argument");
-                g_assert_nonnull(strstr(r.body, "trust"));
-                reply_clear(&r);
+                request_error_says(d, "PUT", "/v1/devices/" IGB_VF0 "/vf-net",
+                                   "{\"mac\": \"52:54:00:00:00:07\", \"trust\": true}", 400,
+                                   "invalid-argument", "trust");
                 r = request(d, "GET", "/v1/devices/" IGB_VF0 "/vf-net", NULL);
                 net = json_object_get_object_member(body_object(&r, &root), "net");
                 g_assert_cmpstr(json_object_get_string_member(net, "mac"), !=,
@@ -2941,10 +2914,8 @@ static void test_usb(void)
                 assert_single_is_cli(d, "/v1/usb/0781%3A5581", by_ids);
         }
         /* refused as the CLI refuses: ambiguous, a device number, absent, garbage */
-        r = request(d, "GET", "/v1/usb/0403:6001", NULL);
-        assert_error(&r, 400, "invalid-argument");
-        g_assert_nonnull(strstr(r.body, "spec 0403:6001:A10K7XYZ or spec 1-3.1"));
-        reply_clear(&r);
+        request_error_says(d, "GET", "/v1/usb/0403:6001", NULL, 400, "invalid-argument",
+                           "spec 0403:6001:A10K7XYZ or spec 1-3.1");
         request_error(d, "GET", "/v1/usb/1:4", NULL, 400, "invalid-argument");
         r = request(d, "GET", "/v1/usb/dead:beef", NULL);
         assert_error(&r, 404, "not-found");
@@ -2988,10 +2959,7 @@ static void test_usb(void)
                 g_assert_nonnull(strstr(r.body, "given with force although"));
                 reply_clear(&r);
         }
-        r = request(d, "GET", "/v1/usb/1-3/xml?force=true", NULL);
-        assert_error(&r, 409, "refused");
-        g_assert_nonnull(strstr(r.body, "(hub)"));
-        reply_clear(&r);
+        request_error_says(d, "GET", "/v1/usb/1-3/xml?force=true", NULL, 409, "refused", "(hub)");
         request_error(d, "GET", "/v1/usb/1-1/xml?force=yes", NULL, 400, "invalid-argument");
         request_error(d, "GET", "/v1/usb/1-1/xml?forse=1", NULL, 400, "invalid-argument");
         /* a device a process has claimed (usbfs) is held: 409 even though the cached list
@@ -2999,10 +2967,8 @@ static void test_usb(void)
         {
                 g_autofree char *link = hd_test_path(fx, "sys/bus/usb/devices/1-4:1.0/driver");
                 g_assert_cmpint(symlink("../../../../../../bus/usb/drivers/usbfs", link), ==, 0);
-                r = request(d, "GET", "/v1/usb/0529:0001/xml", NULL);
-                assert_error(&r, 409, "refused");
-                g_assert_nonnull(strstr(r.body, "(held)"));
-                reply_clear(&r);
+                request_error_says(d, "GET", "/v1/usb/0529:0001/xml", NULL, 409, "refused",
+                                   "(held)");
                 request_ok_has(d, "GET", "/v1/usb/1-4", NULL, "\"verdict\":\"held\"");
         }
         /* unplugging the second serial adapter moves the generation, plugging it again too */
@@ -3069,10 +3035,8 @@ static void test_scsi(void)
         g_assert_nonnull(strstr(r.body, "GET /v1/scsi shows the WWIDs"));
         g_assert_null(strstr(r.body, "hostdev"));
         reply_clear(&r);
-        r = request(d, "GET", "/v1/scsi/9:0:0:0", NULL);
-        assert_error(&r, 404, "not-found");
-        g_assert_nonnull(strstr(r.body, "GET /v1/scsi shows the LUNs"));
-        reply_clear(&r);
+        request_error_says(d, "GET", "/v1/scsi/9:0:0:0", NULL, 404, "not-found",
+                           "GET /v1/scsi shows the LUNs");
         request_error(d, "GET", "/v1/scsi/sda", NULL, 400, "invalid-argument");
         request_error(d, "DELETE", "/v1/scsi/naa.50014380272a1b2c", NULL, 405,
                       "method-not-allowed");
@@ -3278,9 +3242,8 @@ static void test_npiv_create_delete(void)
         g_assert_nonnull(strstr(r.body, "\"port_name\":\"0x2001001122334477\""));
         reply_clear(&r);
         g_assert_cmpuint(scsi_generation(d), >, gen);
-        r = request(d, "GET", "/v1/npiv", NULL);
-        g_assert_nonnull(strstr(r.body, "\"recorded\":[{\"port_name\":\"0x2001001122334477\""));
-        reply_clear(&r);
+        request_ok_has(d, "GET", "/v1/npiv", NULL,
+                       "\"recorded\":[{\"port_name\":\"0x2001001122334477\"");
 
         /* generated WWNs */
         r = request(d, "POST", "/v1/npiv", "{\"parent\": \"host1\"}");
