@@ -42,6 +42,17 @@ static HdBindReport *detach(HdCtx *ctx, const char *addr, gboolean group, guint 
         return hd_bind_detach(ctx, &a, 1, &opts, error);
 }
 
+/* detach must succeed; its report. */
+static HdBindReport *detach_ok(HdCtx *ctx, const char *addr, gboolean group, guint force)
+{
+        g_autoptr(GError) error = NULL;
+        HdBindReport *r = detach(ctx, addr, group, force, &error);
+
+        g_assert_no_error(error);
+        g_assert_nonnull(r);
+        return r;
+}
+
 /* detach must fail with @code, its message holding each of the words that follow (a
  * NULL-terminated list); nothing is reported. */
 static void assert_detach_fails(HdCtx *ctx, const char *addr, gboolean group, guint force,
@@ -110,8 +121,7 @@ static void test_group_moves_with_group(void)
 
         /* a second detach leaves everything as is */
         {
-                g_autoptr(HdBindReport) again = detach(ctx, GPU, TRUE, 0, &error);
-                g_assert_no_error(error);
+                g_autoptr(HdBindReport) again = detach_ok(ctx, GPU, TRUE, 0);
                 g_assert_false(((HdBindDevice *)again->devices->pdata[0])->changed);
                 g_assert_false(((HdBindDevice *)again->devices->pdata[1])->changed);
         }
@@ -149,15 +159,13 @@ static void test_bridge_group(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("pci-bridge");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
         g_autoptr(HdBindReport) r = NULL;
 
         /* the bridge itself is refused */
         assert_detach_fails(ctx, "0000:01:00.0", TRUE, 2, HD_ERROR_REFUSED, "0000:01:00.0",
                             "bridges stay on the host", NULL);
 
-        r = detach(ctx, "0000:02:01.0", TRUE, 0, &error);
-        g_assert_no_error(error);
+        r = detach_ok(ctx, "0000:02:01.0", TRUE, 0);
         g_assert_cmpuint(r->devices->len, ==, 2);
         assert_driver(fx, "0000:02:01.0", "vfio-pci");
         assert_driver(fx, "0000:02:02.0", "vfio-pci");
@@ -195,14 +203,12 @@ static void test_group_takes_driverless_endpoints(void)
         g_autofree char *link = hd_test_path(fx, "sys/devices/pci0000:00/0000:00:01.0/0000:01:00.1/driver");
         g_autofree char *back = hd_test_path(fx, "sys/bus/pci/drivers/snd_hda_intel/0000:01:00.1");
         g_autoptr(HdCtx) ctx = NULL;
-        g_autoptr(GError) error = NULL;
         g_autoptr(HdBindReport) r = NULL;
 
         g_assert_cmpint(g_unlink(link), ==, 0);
         g_assert_cmpint(g_unlink(back), ==, 0);
         ctx = hd_test_ctx_new(fx);
-        r = detach(ctx, "0000:01:00.0", TRUE, 0, &error);
-        g_assert_no_error(error);
+        r = detach_ok(ctx, "0000:01:00.0", TRUE, 0);
         g_assert_cmpuint(r->devices->len, ==, 2);
         assert_driver(fx, "0000:01:00.0", "vfio-pci");
         assert_driver(fx, "0000:01:00.1", "vfio-pci");
@@ -213,7 +219,6 @@ static void test_default_route_nic(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
         g_autoptr(HdBindReport) r = NULL;
 
         assert_detach_fails(ctx, NIC, FALSE, 0, HD_ERROR_REFUSED, "0000:03:00.0", "enp3s0",
@@ -223,9 +228,7 @@ static void test_default_route_nic(void)
         assert_driver(fx, NIC, "igc");
         g_assert_cmpuint(hd_ctx_get_write_log(ctx)->len, ==, 0);
 
-        r = detach(ctx, NIC, FALSE, 2, &error);
-        g_assert_no_error(error);
-        g_assert_nonnull(r);
+        r = detach_ok(ctx, NIC, FALSE, 2);
         assert_driver(fx, NIC, "vfio-pci");
 }
 
@@ -235,7 +238,6 @@ static void test_routed_nic_needs_force_once(void)
         g_autofree char *route = hd_test_path(fx, "proc/net/route");
         g_autofree char *inet6 = hd_test_path(fx, "proc/net/if_inet6");
         g_autoptr(HdCtx) ctx = NULL;
-        g_autoptr(GError) error = NULL;
         g_autoptr(HdBindReport) r = NULL;
 
         /* enp3s0 keeps only its subnet route: no default route */
@@ -261,9 +263,7 @@ static void test_routed_nic_needs_force_once(void)
         /* link-local only: idle */
         g_assert_true(g_file_set_contents(
                 inet6, "fe800000000000001ac04dfffe123456 02 40 20 80   enp3s0\n", -1, NULL));
-        r = detach(ctx, NIC, FALSE, 0, &error);
-        g_assert_no_error(error);
-        g_assert_nonnull(r);
+        r = detach_ok(ctx, NIC, FALSE, 0);
 }
 
 static void test_sriov_pf_with_vfs(void)
@@ -308,7 +308,6 @@ static void add_dm_holder(HdTestFixture *fx, const char *name, const char *uuid)
 static void test_mounted_data_disk_needs_force(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
-        g_autoptr(GError) error = NULL;
         g_autofree char *mounts = hd_test_path(fx, "proc/mounts");
         g_autoptr(HdCtx) ctx = NULL;
         g_autoptr(HdBindReport) r = NULL;
@@ -321,8 +320,7 @@ static void test_mounted_data_disk_needs_force(void)
         ctx = hd_test_ctx_new(fx);
         assert_detach_fails(ctx, NVME, FALSE, 0, HD_ERROR_REFUSED, "/dev/mapper/data on /data",
                             "--force", NULL);
-        r = detach(ctx, NVME, FALSE, 1, &error);
-        g_assert_no_error(error);
+        r = detach_ok(ctx, NVME, FALSE, 1);
         assert_driver(fx, NVME, "vfio-pci");
 }
 
@@ -331,7 +329,6 @@ static void test_mounted_data_disk_needs_force(void)
 static void test_lvm_disk_needs_force(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
-        g_autoptr(GError) error = NULL;
         g_autofree char *mounts = hd_test_path(fx, "proc/mounts");
         g_autoptr(HdCtx) ctx = NULL;
         g_autoptr(HdBindReport) r = NULL;
@@ -352,8 +349,7 @@ static void test_lvm_disk_needs_force(void)
         assert_detach_fails(ctx, NVME, FALSE, 0, HD_ERROR_REFUSED, "0000:02:00.0",
                             "dm-0 (LVM vg0-vms)", "vgchange -an", "--force", NULL);
         assert_driver(fx, NVME, "nvme");
-        r = detach(ctx, NVME, FALSE, 1, &error);
-        g_assert_no_error(error);
+        r = detach_ok(ctx, NVME, FALSE, 1);
         assert_driver(fx, NVME, "vfio-pci");
 }
 
@@ -443,7 +439,6 @@ static void test_dry_run(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
         g_autoptr(HdBindReport) r = NULL;
         const GPtrArray *log;
         static const char *const want[][2] = {
@@ -457,8 +452,7 @@ static void test_dry_run(void)
         };
 
         hd_ctx_set_dry_run(ctx, TRUE);
-        r = detach(ctx, GPU, TRUE, 0, &error);
-        g_assert_no_error(error);
+        r = detach_ok(ctx, GPU, TRUE, 0);
         g_assert_true(r->dry_run);
         log = hd_ctx_get_write_log(ctx);
         g_assert_cmpuint(log->len, ==, G_N_ELEMENTS(want));
@@ -592,16 +586,13 @@ static void test_detach_noop_while_held(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("already-vfio");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
         g_autoptr(HdBindReport) r = NULL;
         g_autoptr(HdDevice) dev = NULL;
         HdAddress addr = hd_test_address(GPU);
 
         dev = hd_device_load(ctx, &addr, HD_FIELD_IOMMU, NULL);
         hold_group_open(fx, dev->iommu_group);
-        r = detach(ctx, GPU, TRUE, 0, &error);
-        g_assert_no_error(error);
-        g_assert_nonnull(r);
+        r = detach_ok(ctx, GPU, TRUE, 0);
         g_assert_cmpuint(r->devices->len, ==, 2);
         for (guint i = 0; i < r->devices->len; i++)
                 g_assert_false(((HdBindDevice *)r->devices->pdata[i])->changed);
