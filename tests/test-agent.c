@@ -270,10 +270,56 @@ static void assert_error(const Reply *r, guint status, const char *code)
         g_assert_nonnull(json_object_get_string_member(err, "message"));
 }
 
+/* @method @path with @body (NULL: none) must answer 200. */
+static void request_ok(Daemon *d, const char *method, const char *path, const char *body)
+{
+        Reply r = request(d, method, path, body);
+
+        if (r.status != 200)
+                g_error("%s %s: expected 200, got %u: %s", method, path, r.status, r.body);
+        reply_clear(&r);
+}
+
+/* ... and its answer must hold @want. */
+static void request_ok_has(Daemon *d, const char *method, const char *path, const char *body,
+                           const char *want)
+{
+        Reply r = request(d, method, path, body);
+
+        if (r.status != 200)
+                g_error("%s %s: expected 200, got %u: %s", method, path, r.status, r.body);
+        if (!strstr(r.body, want))
+                g_error("%s %s: wanted '%s' in: %s", method, path, want, r.body);
+        reply_clear(&r);
+}
+
+/* @method @path with @body must be refused with @status and the error @code. */
+static void request_error(Daemon *d, const char *method, const char *path, const char *body,
+                          guint status, const char *code)
+{
+        Reply r = request(d, method, path, body);
+
+        assert_error(&r, status, code);
+        reply_clear(&r);
+}
+
 static const char *error_message(const Reply *r, JsonNode **keep)
 {
         return json_object_get_string_member(
             json_object_get_object_member(body_object(r, keep), "error"), "message");
+}
+
+/* ... and its message must hold @want. */
+static void request_error_says(Daemon *d, const char *method, const char *path, const char *body,
+                               guint status, const char *code, const char *want)
+{
+        g_autoptr(JsonNode) keep = NULL;
+        Reply r = request(d, method, path, body);
+
+        assert_error(&r, status, code);
+        if (!strstr(error_message(&r, &keep), want))
+                g_error("%s %s: wanted '%s' in: %s", method, path, want, r.body);
+        reply_clear(&r);
 }
 
 static char *cli_json(HdTestFixture *fx, const char *const *args, int expect)
@@ -374,9 +420,7 @@ static void test_read_endpoints(void)
                 reply_clear(&r);
         }
         /* the short form of an address is accepted, as by the CLI */
-        r = request(d, "GET", "/v1/devices/01:00.1", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "GET", "/v1/devices/01:00.1", NULL);
 
         {
                 g_autoptr(JsonNode) root = NULL;
@@ -434,10 +478,7 @@ static void test_read_endpoints(void)
                 g_assert_true(json_node_equal(api_root, kargs_root));
                 reply_clear(&r);
         }
-        r = request(d, "GET", "/v1/vms", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"vms\""));
-        reply_clear(&r);
+        request_ok_has(d, "GET", "/v1/vms", NULL, "\"vms\"");
 
         r = request(d, "GET", "/metrics", NULL);
         g_assert_cmpuint(r.status, ==, 200);
@@ -449,6 +490,29 @@ static void test_read_endpoints(void)
         g_assert_nonnull(strstr(r.body, "hostdev_http_requests_total{code=\"200\"}"));
         reply_clear(&r);
         daemon_stop(d);
+}
+
+/* GET @path once the generation has moved past @etag (a change made outside the agent, seen by
+ * inotify or a recheck): 304 until then, polled, bounded by 30 s; the 200 answer, which has a
+ * new ETag. */
+static Reply wait_changed(Daemon *d, const char *path, const char *etag)
+{
+        gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+        for (;;) {
+                Reply r = request_full(d, "GET", path, NULL, d->token, etag);
+
+                if (r.status == 200) {
+                        g_assert_cmpstr(r.etag, !=, etag);
+                        return r;
+                }
+                if (r.status != 304)
+                        g_error("GET %s: expected 200 or 304, got %u: %s", path, r.status, r.body);
+                reply_clear(&r);
+                if (g_get_monotonic_time() > deadline)
+                        g_error("GET %s: the generation never moved past %s", path, etag);
+                g_usleep(50 * 1000);
+        }
 }
 
 static void test_etag(void)
@@ -476,9 +540,7 @@ static void test_etag(void)
         reply_clear(&r);
 
         /* a detach through the API moves the generation before it answers */
-        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": true}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": true}");
         r = request_full(d, "GET", "/v1/devices", NULL, d->token, etag);
         g_assert_cmpuint(r.status, ==, 200);
         g_assert_cmpstr(r.etag, !=, etag);
@@ -490,22 +552,47 @@ static void test_etag(void)
         {
                 const char *args[] = {"attach", GPU, "--group", NULL};
                 g_autofree char *out = cli_json(fx, args, 0);
-                gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
                 g_assert_nonnull(strstr(out, "\"nouveau\""));
-                for (;;) {
-                        r = request_full(d, "GET", "/v1/devices", NULL, d->token, etag2);
-                        if (r.status == 200)
-                                break;
-                        g_assert_cmpuint(r.status, ==, 304);
-                        reply_clear(&r);
-                        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-                        g_usleep(50 * 1000);
-                }
-                g_assert_cmpstr(r.etag, !=, etag2);
+                r = wait_changed(d, "/v1/devices", etag2);
                 g_assert_nonnull(strstr(r.body, "\"nouveau\""));
                 reply_clear(&r);
         }
         daemon_stop(d);
+}
+
+/* Until the agent's /metrics has the line @line (a gauge reaching a value): polled, bounded by
+ * 30 s, after which the test fails naming @what. A fixed sleep lost such races on a loaded
+ * machine. */
+static void wait_metric(Daemon *d, const char *line, const char *what)
+{
+        g_autofree char *needle = g_strconcat("\n", line, "\n", NULL);
+        gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+        for (;;) {
+                Reply m = request(d, "GET", "/metrics", NULL);
+                gboolean seen = m.body && strstr(m.body, needle);
+
+                reply_clear(&m);
+                if (seen)
+                        return;
+                if (g_get_monotonic_time() > deadline)
+                        g_error("%s: the agent's /metrics never showed \"%s\"", what, line);
+                g_usleep(10 * 1000);
+        }
+}
+
+/* Until an operation runs (the request is in, its thread sleeps HOSTDEVD_TEST_OP_DELAY_MS); the
+ * callers' delay (4 s) leaves the rest of the test time to act while it still runs. */
+static void wait_in_flight(Daemon *d)
+{
+        wait_metric(d, "hostdev_operations_in_flight 1", "no operation started on the agent");
+}
+
+/* Until the one long poll a test sent waits in the agent (its request is in and parked), so
+ * that what the test does next wakes it rather than being seen before it asked. */
+static void wait_polling(Daemon *d)
+{
+        wait_metric(d, "hostdev_long_polls_waiting 1", "the long poll never waited in the agent");
 }
 
 typedef struct {
@@ -566,22 +653,16 @@ static void test_long_poll(void)
         {
                 Poll p = {d, "/v1/groups?wait=20", etag};
                 GThread *t = g_thread_new("poll", poll_thread, &p);
-                g_usleep(300 * 1000);
-                r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": true}");
-                g_assert_cmpuint(r.status, ==, 200);
-                reply_clear(&r);
+                wait_polling(d);
+                request_ok(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": true}");
                 g_thread_join(t);
                 g_assert_cmpuint(p.status, ==, 200);
                 g_assert_cmpstr(p.new_etag, !=, etag);
                 g_assert_cmpfloat(p.seconds, <, 10);
                 g_free(p.new_etag);
         }
-        r = request(d, "GET", "/v1/devices?wait=301", NULL);
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/devices?wait=x", NULL);
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
+        request_error(d, "GET", "/v1/devices?wait=301", NULL, 400, "invalid-argument");
+        request_error(d, "GET", "/v1/devices?wait=x", NULL, 400, "invalid-argument");
         /* a waiting poll does not keep the agent from stopping */
         {
                 Poll p = {d, "/v1/devices?wait=60", NULL};
@@ -589,7 +670,7 @@ static void test_long_poll(void)
                 r = request(d, "GET", "/v1/devices", NULL);
                 p.etag = r.etag;
                 t = g_thread_new("poll", poll_thread, &p);
-                g_usleep(300 * 1000);
+                wait_polling(d);
                 daemon_stop(d);
                 g_thread_join(t);
                 g_assert_cmpuint(p.status, ==, 304);
@@ -641,9 +722,7 @@ static void test_etag_follows_holders(void)
         int group = -1;
         Reply r;
 
-        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": true}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": true}");
         r = request(d, "GET", "/v1/groups", NULL);
         {
                 g_autoptr(JsonNode) root = NULL;
@@ -674,7 +753,7 @@ static void test_etag_follows_holders(void)
         {
                 Poll p = {d, "/v1/groups?wait=60", etag2};
                 GThread *t = g_thread_new("poll", poll_thread, &p);
-                g_usleep(300 * 1000);
+                wait_polling(d);
                 g_assert_cmpint(g_unlink(link), ==, 0);
                 g_thread_join(t);
                 g_assert_cmpuint(p.status, ==, 200);
@@ -756,59 +835,31 @@ static void test_errors(void)
         Reply r;
 
         /* 400: malformed address, JSON, members */
-        r = request(d, "GET", "/v1/devices/0000:01:00.9", NULL);
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/devices/not-an-address/detach", "{}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": tru");
-        assert_error(&r, 400, "invalid-argument");
-        {
-                g_autoptr(JsonNode) keep = NULL;
-                g_assert_nonnull(strstr(error_message(&r, &keep), "not valid JSON"));
-        }
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/devices/" GPU "/detach", "[true]");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"grup\": true}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": \"yes\"}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/devices/" GPU "/detach", "\xff\xfe");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms", "{\"name\": \"../etc\"}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
+        request_error(d, "GET", "/v1/devices/0000:01:00.9", NULL, 400, "invalid-argument");
+        request_error(d, "POST", "/v1/devices/not-an-address/detach", "{}", 400,
+                      "invalid-argument");
+        request_error_says(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": tru", 400,
+                           "invalid-argument", "not valid JSON");
+        request_error(d, "POST", "/v1/devices/" GPU "/detach", "[true]", 400, "invalid-argument");
+        request_error(d, "POST", "/v1/devices/" GPU "/detach", "{\"grup\": true}", 400,
+                      "invalid-argument");
+        request_error(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": \"yes\"}", 400,
+                      "invalid-argument");
+        request_error(d, "POST", "/v1/devices/" GPU "/detach", "\xff\xfe", 400, "invalid-argument");
+        request_error(d, "POST", "/v1/vms", "{\"name\": \"../etc\"}", 400, "invalid-argument");
 
         /* 404: unknown device, unknown endpoint; path tricks never reach the tree */
-        r = request(d, "GET", "/v1/devices/0000:09:00.0", NULL);
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/devices/0000:09:00.0/detach", "{}");
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/nothing", NULL);
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/devices/" GPU "/explode", "{}");
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
+        request_error(d, "GET", "/v1/devices/0000:09:00.0", NULL, 404, "not-found");
+        request_error(d, "POST", "/v1/devices/0000:09:00.0/detach", "{}", 404, "not-found");
+        request_error(d, "GET", "/v1/nothing", NULL, 404, "not-found");
+        request_error(d, "POST", "/v1/devices/" GPU "/explode", "{}", 404, "not-found");
         r = request(d, "GET", "/v1/devices/..%2F..%2Fetc%2Fpasswd", NULL);
         g_assert_cmpuint(r.status / 100, ==, 4);
         reply_clear(&r);
 
         /* 405 */
-        r = request(d, "DELETE", "/v1/devices", NULL);
-        assert_error(&r, 405, "method-not-allowed");
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/devices/" GPU "/detach", NULL);
-        assert_error(&r, 405, "method-not-allowed");
-        reply_clear(&r);
+        request_error(d, "DELETE", "/v1/devices", NULL, 405, "method-not-allowed");
+        request_error(d, "GET", "/v1/devices/" GPU "/detach", NULL, 405, "method-not-allowed");
         r = request(d, "POST", "/healthz", "{}");
         g_assert_cmpuint(r.status, ==, 405);
         reply_clear(&r);
@@ -831,9 +882,7 @@ static void test_errors(void)
                 reply_clear(&r);
         }
         /* the boot GPU: refused, and nothing was written */
-        r = request(d, "POST", "/v1/devices/0000:00:02.0/detach", "{}");
-        assert_error(&r, 409, "refused");
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/devices/0000:00:02.0/detach", "{}", 409, "refused");
         assert_driver(fx, "0000:00:02.0", "i915");
 
         /* 413 with a Content-Length over the limit, before the body is read */
@@ -842,9 +891,7 @@ static void test_errors(void)
                 while (big->len < 70 * 1024)
                         g_string_append(big, "xxxxxxxxxxxxxxxx");
                 g_string_append(big, "\"}");
-                r = request(d, "POST", "/v1/devices/" GPU "/detach", big->str);
-                assert_error(&r, 413, "too-large");
-                reply_clear(&r);
+                request_error(d, "POST", "/v1/devices/" GPU "/detach", big->str, 413, "too-large");
                 g_string_free(big, TRUE);
         }
         /* the daemon is still fine, and never answered 500 */
@@ -894,19 +941,12 @@ static void test_detach_attach(void)
                 assert_driver(fx, GPU, "vfio-pci");
                 assert_driver(fx, AUDIO, "vfio-pci");
         }
-        r = request(d, "POST", "/v1/devices/" GPU "/verify", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"usable\":true"));
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/devices/" GPU "/attach", "{\"group\": true}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok_has(d, "POST", "/v1/devices/" GPU "/verify", NULL, "\"usable\":true");
+        request_ok(d, "POST", "/v1/devices/" GPU "/attach", "{\"group\": true}");
         assert_driver(fx, GPU, "nouveau");
         assert_driver(fx, AUDIO, "snd_hda_intel");
         /* verify of a device on its host driver: refused, as by the CLI */
-        r = request(d, "POST", "/v1/devices/" GPU "/verify", "{}");
-        assert_error(&r, 409, "refused");
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/devices/" GPU "/verify", "{}", 409, "refused");
         g_assert_cmpuint(pending_journals(fx), ==, 0);
 
         r = request(d, "GET", "/metrics", NULL);
@@ -933,6 +973,15 @@ static void assert_api_words(const Reply *r, const char *want)
                 g_error("the API speaks CLI: %s", msg);
 }
 
+static void request_refused(Daemon *d, const char *method, const char *path, const char *body,
+                            const char *want)
+{
+        Reply r = request(d, method, path, body);
+
+        assert_api_words(&r, want);
+        reply_clear(&r);
+}
+
 static void test_api_vocabulary(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
@@ -941,50 +990,34 @@ static void test_api_vocabulary(void)
         Reply r;
 
         /* an unknown device: the API's list, not the CLI's */
-        r = request(d, "POST", "/v1/devices/0000:09:00.0/detach", "{}");
-        assert_error(&r, 404, "not-found");
-        g_assert_nonnull(strstr(r.body, "(GET /v1/devices shows the devices)"));
-        reply_clear(&r);
+        request_error_says(d, "POST", "/v1/devices/0000:09:00.0/detach", "{}", 404, "not-found",
+                           "(GET /v1/devices shows the devices)");
         /* a single function of a shared group */
-        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{}");
-        assert_api_words(&r, "detach the whole group with \"group\": true");
-        reply_clear(&r);
+        request_refused(d, "POST", "/v1/devices/" GPU "/detach", "{}",
+                        "detach the whole group with \"group\": true");
         /* the default-route NIC: "force": 2; with "force": 1 still refused */
-        r = request(d, "POST", "/v1/devices/0000:03:00.0/detach", "{\"force\": 1}");
-        assert_api_words(&r, "or pass \"force\": 2");
-        reply_clear(&r);
+        request_refused(d, "POST", "/v1/devices/0000:03:00.0/detach", "{\"force\": 1}",
+                        "or pass \"force\": 2");
         /* the boot GPU, by detach with persist and by verify */
-        r = request(d, "POST", "/v1/devices/0000:00:02.0/detach", "{\"persist\": true}");
-        assert_api_words(&r, "or pass \"force\": 1 if the host runs headless");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/devices/0000:00:02.0/verify", "{}");
-        assert_api_words(&r, "detaching it is refused");
-        reply_clear(&r);
+        request_refused(d, "POST", "/v1/devices/0000:00:02.0/detach", "{\"persist\": true}",
+                        "or pass \"force\": 1 if the host runs headless");
+        request_refused(d, "POST", "/v1/devices/0000:00:02.0/verify", "{}",
+                        "detaching it is refused");
         /* persist: true of the root-filesystem NVMe and of a root port: refused whatever the
          * force, and nothing bound at boot */
-        r = request(d, "POST", "/v1/devices/0000:02:00.0/detach",
-                    "{\"persist\": true, \"force\": 2}");
-        assert_api_words(&r, "root filesystem");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/devices/0000:00:01.0/detach",
-                    "{\"persist\": true, \"force\": 2, \"group\": true}");
-        assert_api_words(&r, "PCI bridge");
-        reply_clear(&r);
+        request_refused(d, "POST", "/v1/devices/0000:02:00.0/detach",
+                        "{\"persist\": true, \"force\": 2}", "root filesystem");
+        request_refused(d, "POST", "/v1/devices/0000:00:01.0/detach",
+                        "{\"persist\": true, \"force\": 2, \"group\": true}", "PCI bridge");
         {
                 g_autofree char *rules = hd_test_path(fx, "etc/udev/rules.d/60-hostdev-vfio.rules");
                 g_assert_false(g_file_test(rules, G_FILE_TEST_EXISTS));
         }
         /* verify of the shared group's GPU names the API call that works; follow it */
-        r = request(d, "POST", "/v1/devices/" GPU "/verify", "{}");
-        assert_api_words(&r, "run 'POST /v1/devices/" GPU "/detach with {\"group\": true}'");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/devices/" GPU "/detach",
-                    "{\"group\": true, \"persist\": true}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/devices/" GPU "/verify", "{}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_refused(d, "POST", "/v1/devices/" GPU "/verify", "{}",
+                        "run 'POST /v1/devices/" GPU "/detach with {\"group\": true}'");
+        request_ok(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": true, \"persist\": true}");
+        request_ok(d, "POST", "/v1/devices/" GPU "/verify", "{}");
         /* attach with "keep_persist" keeps the binding and says none was removed; without it
          * the binding goes and the answer says so */
         r = request(d, "POST", "/v1/devices/" GPU "/attach",
@@ -1079,7 +1112,6 @@ static void test_concurrency(void)
         {
                 Call a = {d, "/v1/devices/" GPU "/detach", "{\"group\":true}"};
                 Call b = {d, "/v1/devices/" AUDIO "/detach", "{\"group\":true}"};
-                Reply r;
                 t = run_pair(&a, &b);
                 g_test_message("one group: %.3f s", t);
                 assert_ok(&a);
@@ -1087,9 +1119,7 @@ static void test_concurrency(void)
                 g_assert_cmpfloat(t, >=, 2 * DELAY_MS / 1000.0);
                 g_free(a.reply);
                 g_free(b.reply);
-                r = request(d, "GET", "/metrics", NULL);
-                g_assert_nonnull(strstr(r.body, "\nhostdev_operations_parallel_max 1\n"));
-                reply_clear(&r);
+                request_ok_has(d, "GET", "/metrics", NULL, "\nhostdev_operations_parallel_max 1\n");
         }
         assert_driver(fx, GPU, "vfio-pci");
         assert_driver(fx, AUDIO, "vfio-pci");
@@ -1097,16 +1127,13 @@ static void test_concurrency(void)
         {
                 Call a = {d, "/v1/devices/" GPU "/attach", "{\"group\":true}"};
                 Call b = {d, "/v1/devices/" USB "/detach", "{}"};
-                Reply r;
                 t = run_pair(&a, &b);
                 g_test_message("two groups: %.3f s", t);
                 assert_ok(&a);
                 assert_ok(&b);
                 g_free(a.reply);
                 g_free(b.reply);
-                r = request(d, "GET", "/metrics", NULL);
-                g_assert_nonnull(strstr(r.body, "\nhostdev_operations_parallel_max 2\n"));
-                reply_clear(&r);
+                request_ok_has(d, "GET", "/metrics", NULL, "\nhostdev_operations_parallel_max 2\n");
         }
         assert_driver(fx, GPU, "nouveau");
         assert_driver(fx, AUDIO, "snd_hda_intel");
@@ -1147,7 +1174,6 @@ static void test_busy_with_cli(void)
         Daemon *d = daemon_start(fx, NULL);
         g_autofree char *lock = hd_test_path(fx, "run/hostdev/group-1.lock");
         g_autofree char *dir = g_path_get_dirname(lock);
-        Reply r;
         int fd;
 
         /* this test process stands in for a CLI in the middle of a transaction on group 1 */
@@ -1155,14 +1181,10 @@ static void test_busy_with_cli(void)
         fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         g_assert_cmpint(fd, >=, 0);
         g_assert_cmpint(flock(fd, LOCK_EX | LOCK_NB), ==, 0);
-        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\":true}");
-        assert_error(&r, 409, "busy");
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\":true}", 409, "busy");
         assert_driver(fx, GPU, "nouveau");
         close(fd);
-        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\":true}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\":true}");
         assert_driver(fx, GPU, "vfio-pci");
         daemon_stop(d);
 }
@@ -1199,43 +1221,31 @@ static void test_hostile_requests(void)
         }
         d = daemon_start_full(fx, NULL, args, TRUE);
         for (gsize i = 0; i < G_N_ELEMENTS(bad_bodies); i++) {
-                r = request(d, "POST", "/v1/devices/" GPU "/detach", bad_bodies[i]);
-                assert_error(&r, 400, "invalid-argument");
-                reply_clear(&r);
+                request_error(d, "POST", "/v1/devices/" GPU "/detach", bad_bodies[i], 400,
+                              "invalid-argument");
                 assert_driver(fx, GPU, "nouveau");
         }
         /* the caller's mistakes that were 500 */
-        r = request(d, "POST", "/v1/devices/" GPU "/attach", "{\"driver\": \"no_such_driver\"}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/devices/" USB, NULL);
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/devices/" USB "/detach", "{\"dry_run\": true}");
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
-        r = request(d, "PUT", "/v1/kernel-args", "{\"enable\": [\"iommu\"], \"dry_run\": true}");
-        assert_error(&r, 409, "refused");
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/devices/" GPU "/attach", "{\"driver\": \"no_such_driver\"}",
+                      400, "invalid-argument");
+        request_error(d, "GET", "/v1/devices/" USB, NULL, 404, "not-found");
+        request_error(d, "POST", "/v1/devices/" USB "/detach", "{\"dry_run\": true}", 404,
+                      "not-found");
+        request_error(d, "PUT", "/v1/kernel-args", "{\"enable\": [\"iommu\"], \"dry_run\": true}",
+                      409, "refused");
         /* VM define refuses what start refuses */
-        r = request(d, "POST", "/v1/vms", "{\"name\": \"hb\", \"hostdevs\": [\"0000:00:00.0\"]}");
-        assert_error(&r, 409, "refused");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"bootgpu\", \"hostdevs\": [\"0000:00:02.0\"]}");
-        assert_error(&r, 409, "refused");
-        g_assert_nonnull(strstr(r.body, "boot VGA"));
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/vms", "{\"name\": \"hb\", \"hostdevs\": [\"0000:00:00.0\"]}",
+                      409, "refused");
+        request_error_says(d, "POST", "/v1/vms",
+                           "{\"name\": \"bootgpu\", \"hostdevs\": [\"0000:00:02.0\"]}", 409,
+                           "refused", "boot VGA");
         /* disk_image beneath --images-dir only */
-        r = request(d, "POST", "/v1/vms", "{\"name\": \"x\", \"disk_image\": \"/etc/shadow\"}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/vms", "{\"name\": \"x\", \"disk_image\": \"/etc/shadow\"}",
+                      400, "invalid-argument");
         {
                 g_autofree char *body =
                     g_strdup_printf("{\"name\": \"ok\", \"disk_image\": \"%s/ok.qcow2\"}", images);
-                r = request(d, "POST", "/v1/vms", body);
-                g_assert_cmpuint(r.status, ==, 200);
-                reply_clear(&r);
+                request_ok(d, "POST", "/v1/vms", body);
         }
         /* bytes that are not UTF-8 in the request path come back as valid JSON */
         {
@@ -1253,10 +1263,9 @@ static void test_hostile_requests(void)
                 }
         }
         /* a control character in a kernel argument */
-        r = request(d, "PUT", "/v1/kernel-args",
-                    "{\"custom\": [\"quiet\\nGRUB_X=1\"], \"dry_run\": true}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
+        request_error(d, "PUT", "/v1/kernel-args",
+                      "{\"custom\": [\"quiet\\nGRUB_X=1\"], \"dry_run\": true}", 400,
+                      "invalid-argument");
         daemon_stop(d);
 }
 
@@ -1266,18 +1275,13 @@ static void test_vm(void)
         Daemon *d = daemon_start(fx, NULL);
         Reply r;
 
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"gpu-vm\", \"memory_mib\": 2048, \"vcpus\": 2, "
-                    "\"hostdevs\": [\"" GPU "\", \"" AUDIO "\"]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"shut off\""));
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms", "{\"name\": \"gpu-vm\"}");
-        assert_error(&r, 409, "refused");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms", "{\"name\": \"bad\", \"hostdevs\": [\"0000:01:00\"]}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
+        request_ok_has(d, "POST", "/v1/vms",
+                       "{\"name\": \"gpu-vm\", \"memory_mib\": 2048, \"vcpus\": 2, "
+                       "\"hostdevs\": [\"" GPU "\", \"" AUDIO "\"]}",
+                       "\"shut off\"");
+        request_error(d, "POST", "/v1/vms", "{\"name\": \"gpu-vm\"}", 409, "refused");
+        request_error(d, "POST", "/v1/vms", "{\"name\": \"bad\", \"hostdevs\": [\"0000:01:00\"]}",
+                      400, "invalid-argument");
 
         /* start: the devices go to vfio-pci first */
         r = request(d, "POST", "/v1/vms/gpu-vm/start", NULL);
@@ -1288,15 +1292,9 @@ static void test_vm(void)
         assert_driver(fx, GPU, "vfio-pci");
         assert_driver(fx, AUDIO, "vfio-pci");
         /* the agent will not give a running VM's device back to the host */
-        r = request(d, "POST", "/v1/devices/" GPU "/attach", "{\"group\": true}");
-        assert_error(&r, 409, "refused");
-        reply_clear(&r);
-        r = request(d, "DELETE", "/v1/vms/gpu-vm", NULL);
-        assert_error(&r, 409, "refused");
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/vms/gpu-vm", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/devices/" GPU "/attach", "{\"group\": true}", 409, "refused");
+        request_error(d, "DELETE", "/v1/vms/gpu-vm", NULL, 409, "refused");
+        request_ok(d, "GET", "/v1/vms/gpu-vm", NULL);
 
         /* stop: back to the host drivers they had */
         r = request(d, "POST", "/v1/vms/gpu-vm/stop", "{}");
@@ -1308,33 +1306,16 @@ static void test_vm(void)
         assert_driver(fx, AUDIO, "snd_hda_intel");
 
         /* a device already on vfio-pci stays there after the VM (it was not detached for it) */
-        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": true}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/gpu-vm/start", "{}");
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"detached_for_vm\":[]"));
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/gpu-vm/destroy", "{}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\": true}");
+        request_ok_has(d, "POST", "/v1/vms/gpu-vm/start", "{}", "\"detached_for_vm\":[]");
+        request_ok(d, "POST", "/v1/vms/gpu-vm/destroy", "{}");
         assert_driver(fx, GPU, "vfio-pci");
 
-        r = request(d, "POST", "/v1/vms/gpu-vm/stop", "{}");
-        assert_error(&r, 409, "refused");
-        reply_clear(&r);
-        r = request(d, "DELETE", "/v1/vms/gpu-vm", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/vms/gpu-vm", NULL);
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/nope/start", NULL);
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
-        r = request(d, "PUT", "/v1/vms/gpu-vm", NULL);
-        assert_error(&r, 405, "method-not-allowed");
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/vms/gpu-vm/stop", "{}", 409, "refused");
+        request_ok(d, "DELETE", "/v1/vms/gpu-vm", NULL);
+        request_error(d, "GET", "/v1/vms/gpu-vm", NULL, 404, "not-found");
+        request_error(d, "POST", "/v1/vms/nope/start", NULL, 404, "not-found");
+        request_error(d, "PUT", "/v1/vms/gpu-vm", NULL, 405, "method-not-allowed");
         g_assert_cmpuint(pending_journals(fx), ==, 0);
         daemon_stop(d);
 }
@@ -1346,7 +1327,6 @@ static void test_recovery_at_start(void)
         const char *argv[] = {"--root", fx->root, "detach", GPU, "--group", NULL};
         const char *env[] = {"HOSTDEV_CRASH_AT=write:3", NULL};
         Daemon *d;
-        Reply r;
 
         g_assert_cmpint(hd_test_run_cli(argv, env, NULL, NULL), ==, 128 + SIGKILL);
         g_assert_cmpuint(pending_journals(fx), ==, 1);
@@ -1356,10 +1336,7 @@ static void test_recovery_at_start(void)
         }
         d = daemon_start(fx, NULL);
         g_assert_cmpuint(pending_journals(fx), ==, 0);
-        r = request(d, "GET", "/v1/devices/" GPU, NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"driver\":\"nouveau\""));
-        reply_clear(&r);
+        request_ok_has(d, "GET", "/v1/devices/" GPU, NULL, "\"driver\":\"nouveau\"");
         assert_driver(fx, AUDIO, "snd_hda_intel");
         {
                 g_autofree char *log = daemon_log(d);
@@ -1377,9 +1354,7 @@ static void test_kernel_args_put(void)
         r = request(d, "PUT", "/v1/kernel-args", "{\"enable\": 7}");
         g_assert_cmpuint(r.status, ==, 400);
         reply_clear(&r);
-        r = request(d, "PUT", "/v1/kernel-args", "{\"bogus\": []}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
+        request_error(d, "PUT", "/v1/kernel-args", "{\"bogus\": []}", 400, "invalid-argument");
         {
                 /* a plan (dry_run) changes nothing; applying answers what the CLI answers */
                 g_autoptr(HdTestFixture) twin = hd_test_fixture_copy(fx);
@@ -1416,12 +1391,9 @@ static void test_kernel_args_put(void)
                 g_assert_true(json_node_equal(api_root, apply_root));
                 reply_clear(&r);
         }
-        r = request(d, "PUT", "/v1/kernel-args", "{\"enable\": [\"bogus\"]}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/kernel-args", "{}");
-        assert_error(&r, 405, "method-not-allowed");
-        reply_clear(&r);
+        request_error(d, "PUT", "/v1/kernel-args", "{\"enable\": [\"bogus\"]}", 400,
+                      "invalid-argument");
+        request_error(d, "POST", "/v1/kernel-args", "{}", 405, "method-not-allowed");
         daemon_stop(d);
 }
 
@@ -1471,15 +1443,9 @@ static void test_host_reboot(void)
         r = request_full(d, "POST", "/v1/host/reboot", NULL, d->ro_token, NULL);
         assert_error(&r, 403, "forbidden");
         reply_clear(&r);
-        r = request(d, "POST", "/v1/host/reboot", "{\"now\": true}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/host/reboot", NULL);
-        assert_error(&r, 405, "method-not-allowed");
-        reply_clear(&r);
-        r = request(d, "PUT", "/v1/kernel-args", "{\"enable\": [\"iommu\"]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/host/reboot", "{\"now\": true}", 400, "invalid-argument");
+        request_error(d, "GET", "/v1/host/reboot", NULL, 405, "method-not-allowed");
+        request_ok(d, "PUT", "/v1/kernel-args", "{\"enable\": [\"iommu\"]}");
         {
                 g_autoptr(JsonNode) root = NULL;
                 r = request(d, "POST", "/v1/host/reboot", "{}");
@@ -1522,9 +1488,7 @@ static void test_host_reboot(void)
                 const char *args[] = {"--backend", "real", NULL};
                 g_autoptr(HdTestFixture) fx2 = hd_test_fixture_new("firmware-only");
                 Daemon *real = daemon_start_full(fx2, NULL, args, TRUE);
-                r = request(real, "POST", "/v1/host/reboot", NULL);
-                assert_error(&r, 409, "refused");
-                reply_clear(&r);
+                request_error(real, "POST", "/v1/host/reboot", NULL, 409, "refused");
                 daemon_stop(real);
         }
 }
@@ -1538,7 +1502,6 @@ static void test_config_and_listen(void)
         const char *args[] = {"--config", conf, NULL};
         GError *error = NULL;
         Daemon *d;
-        Reply r;
 
         g_assert_true(g_file_set_contents(conf, text, -1, &error));
         d = daemon_start_full(fx, NULL, args, TRUE);
@@ -1550,28 +1513,9 @@ static void test_config_and_listen(void)
         }
         g_free(d->token);
         d->token = read_token(tok);
-        r = request(d, "GET", "/v1/groups", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "GET", "/v1/groups", NULL);
         daemon_stop(d);
         g_clear_error(&error);
-}
-
-/* Until an operation runs (the request is in, its thread sleeps HOSTDEVD_TEST_OP_DELAY_MS): a
- * bounded wait for that state on /metrics. A fixed sleep lost the race on a loaded machine; the
- * callers' delay (4 s) leaves the rest of the test time to act while it still runs. */
-static void wait_in_flight(Daemon *d)
-{
-        for (int i = 0; i < 1000; i++) {
-                Reply m = request(d, "GET", "/metrics", NULL);
-                gboolean in = m.body && strstr(m.body, "\nhostdev_operations_in_flight 1\n");
-
-                reply_clear(&m);
-                if (in)
-                        return;
-                g_usleep(10 * 1000);
-        }
-        g_error("no operation started on the agent");
 }
 
 /* SIGTERM while a detach runs: the agent stops accepting, the operation finishes (it is one
@@ -1620,7 +1564,6 @@ static void test_restart_after_kill(void)
         const char *env[] = {"HOSTDEV_CRASH_AT=write:3", NULL};
         Daemon *d = daemon_start(fx, env);
         Call c = {d, "/v1/devices/" GPU "/detach", "{\"group\":true}"};
-        Reply r;
 
         call_thread(&c);
         g_assert_cmpuint(c.status / 100, !=, 2); /* no answer: the agent died */
@@ -1636,9 +1579,7 @@ static void test_restart_after_kill(void)
         g_assert_cmpuint(pending_journals(fx), ==, 0);
         assert_driver(fx, GPU, "nouveau");
         assert_driver(fx, AUDIO, "snd_hda_intel");
-        r = request(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\":true}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/devices/" GPU "/detach", "{\"group\":true}");
         assert_driver(fx, GPU, "vfio-pci");
         daemon_stop(d);
 }
@@ -1767,9 +1708,7 @@ static void test_read_only_snapshot(void)
         }
         reply_clear(&r);
         /* even the full token may not change anything */
-        r = request(d, "POST", "/v1/devices/0000:00:02.0/detach", "{}");
-        assert_error(&r, 403, "forbidden");
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/devices/0000:00:02.0/detach", "{}", 403, "forbidden");
         daemon_stop(d);
         {
                 g_autofree char *rm = g_strdup_printf("rm -rf '%s'", tmp);
@@ -1838,9 +1777,7 @@ static void test_live_read_only(void)
                     json_object_get_member(json_node_get_object(cli_root), "devices")));
         }
         reply_clear(&r);
-        r = request(d, "POST", "/v1/devices/0000:00:00.0/detach", "{}");
-        assert_error(&r, 403, "forbidden");
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/devices/0000:00:00.0/detach", "{}", 403, "forbidden");
         daemon_stop(d);
         {
                 g_autofree char *rm = g_strdup_printf("rm -rf '%s'", tmp);
@@ -2025,19 +1962,11 @@ static void test_sriov(void)
         g_assert_cmpuint(r.status, ==, 304);
         reply_clear(&r);
         /* not a PF, no such device, not a method */
-        r = request(d, "GET", "/v1/devices/" SRIOV_VF0 "/sriov", NULL);
-        assert_error(&r, 400, "invalid-argument");
-        g_assert_nonnull(strstr(r.body, "GET /v1/devices/" SRIOV_PF "/sriov"));
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/devices/0000:5e:00.0/sriov", NULL);
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/devices/0000:09:00.0/sriov", NULL);
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
-        r = request(d, "PUT", "/v1/devices/" SRIOV_PF "/sriov", "{}");
-        assert_error(&r, 405, "method-not-allowed");
-        reply_clear(&r);
+        request_error_says(d, "GET", "/v1/devices/" SRIOV_VF0 "/sriov", NULL, 400,
+                           "invalid-argument", "GET /v1/devices/" SRIOV_PF "/sriov");
+        request_error(d, "GET", "/v1/devices/0000:5e:00.0/sriov", NULL, 400, "invalid-argument");
+        request_error(d, "GET", "/v1/devices/0000:09:00.0/sriov", NULL, 404, "not-found");
+        request_error(d, "PUT", "/v1/devices/" SRIOV_PF "/sriov", "{}", 405, "method-not-allowed");
         r = request_full(d, "POST", "/v1/devices/" SRIOV_PF "/sriov", "{\"numvfs\": 2}",
                          d->ro_token, NULL);
         assert_error(&r, 403, "forbidden");
@@ -2049,9 +1978,8 @@ static void test_sriov(void)
                                      "{\"autoprobe\": 0}", "{\"numvfs\": 2, \"timeout\": 0}",
                                      NULL};
                 for (const char *const *b = bad; *b; b++) {
-                        r = request(d, "POST", "/v1/devices/" SRIOV_PF "/sriov", *b);
-                        assert_error(&r, 400, "invalid-argument");
-                        reply_clear(&r);
+                        request_error(d, "POST", "/v1/devices/" SRIOV_PF "/sriov", *b, 400,
+                                      "invalid-argument");
                 }
         }
         r = request(d, "POST", "/v1/devices/" SRIOV_PF "/sriov", "{\"numvfs\": 100}");
@@ -2060,9 +1988,8 @@ static void test_sriov(void)
         g_assert_nonnull(
             strstr(r.body, "POST /v1/devices/" SRIOV_PF "/sriov with {\\\"numvfs\\\": 64}"));
         reply_clear(&r);
-        r = request(d, "POST", "/v1/devices/" SRIOV_VF0 "/sriov", "{\"numvfs\": 1}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/devices/" SRIOV_VF0 "/sriov", "{\"numvfs\": 1}", 400,
+                      "invalid-argument");
         /* a dry run: the writes it would make, nothing changed, the generation stays (a
          * refused change moves it: the agent does not know what a failure left) */
         r = request(d, "GET", "/v1/devices", NULL);
@@ -2093,7 +2020,7 @@ static void test_sriov(void)
                 GThread *t = g_thread_new("poll", poll_thread, &p);
                 g_autoptr(JsonNode) root = NULL;
                 JsonObject *o;
-                g_usleep(300 * 1000);
+                wait_polling(d);
                 r = request(d, "POST", "/v1/devices/" SRIOV_PF "/sriov",
                             "{\"numvfs\": 2, \"autoprobe\": false}");
                 g_assert_cmpuint(r.status, ==, 200);
@@ -2125,9 +2052,7 @@ static void test_sriov(void)
                 reply_clear(&r);
         }
         /* a VF detached for a VM: the count is refused (409) and nothing is written */
-        r = request(d, "POST", "/v1/devices/" SRIOV_VF0 "/detach", "{}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/devices/" SRIOV_VF0 "/detach", "{}");
         r = request(d, "POST", "/v1/devices/" SRIOV_PF "/sriov", "{\"numvfs\": 3}");
         assert_error(&r, 409, "refused");
         g_assert_nonnull(strstr(r.body, SRIOV_VF0));
@@ -2135,9 +2060,7 @@ static void test_sriov(void)
         g_assert_null(strstr(r.body, "hostdev attach"));
         reply_clear(&r);
         g_assert_true(exists_rel(fx, "sys/bus/pci/devices/0000:18:01.1"));
-        r = request(d, "POST", "/v1/devices/" SRIOV_VF0 "/attach", "{}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/devices/" SRIOV_VF0 "/attach", "{}");
         /* persist: the layout at boot, shown by GET */
         {
                 g_autoptr(JsonNode) root = NULL;
@@ -2164,14 +2087,7 @@ static void test_sriov(void)
                 etag = g_strdup(r.etag);
                 reply_clear(&r);
                 out = cli_json(fx, args, 0);
-                for (guint i = 0; i < 100; i++) {
-                        r = request_full(d, "GET", "/v1/devices", NULL, d->token, etag);
-                        if (r.status != 304)
-                                break;
-                        reply_clear(&r);
-                        g_usleep(50 * 1000);
-                }
-                g_assert_cmpuint(r.status, ==, 200);
+                r = wait_changed(d, "/v1/devices", etag);
                 g_assert_null(strstr(r.body, "\"0000:18:01.1\""));
                 reply_clear(&r);
         }
@@ -2188,13 +2104,10 @@ static void test_sriov_holds_reboot(void)
         Daemon *d = daemon_start(fx, env);
         Call c = {d, "/v1/devices/" SRIOV_PF "/sriov", "{\"numvfs\": 1}"};
         GThread *t = g_thread_new("sriov", call_thread, &c);
-        Reply r;
 
         wait_in_flight(d);
-        r = request(d, "POST", "/v1/host/reboot", "{}");
-        assert_error(&r, 409, "refused");
-        g_assert_nonnull(strstr(r.body, "changing this host"));
-        reply_clear(&r);
+        request_error_says(d, "POST", "/v1/host/reboot", "{}", 409, "refused",
+                           "changing this host");
         g_thread_join(t);
         assert_ok(&c);
         g_free(c.reply);
@@ -2277,9 +2190,7 @@ static void test_mdev(void)
         r = request_full(d, "GET", "/v1/mdev", NULL, d->token, etag);
         g_assert_cmpuint(r.status, ==, 304);
         reply_clear(&r);
-        r = request(d, "DELETE", "/v1/mdev", NULL);
-        assert_error(&r, 405, "method-not-allowed");
-        reply_clear(&r);
+        request_error(d, "DELETE", "/v1/mdev", NULL, 405, "method-not-allowed");
         /* refusals */
         {
                 const char *bad[] = {"{}", "{\"parent\": \"mtty\"}",
@@ -2289,9 +2200,7 @@ static void test_mdev(void)
                                      "{\"parent\": \"mtty\", \"type\": \"mtty-1\", \"force\": 1}",
                                      NULL};
                 for (const char *const *b = bad; *b; b++) {
-                        r = request(d, "POST", "/v1/mdev", *b);
-                        assert_error(&r, 400, "invalid-argument");
-                        reply_clear(&r);
+                        request_error(d, "POST", "/v1/mdev", *b, 400, "invalid-argument");
                 }
         }
         r = request(d, "POST", "/v1/mdev", "{\"parent\": \"mtty\", \"type\": \"mtty-9\"}");
@@ -2299,14 +2208,12 @@ static void test_mdev(void)
         g_assert_nonnull(strstr(r.body, "(GET /v1/mdev)"));
         g_assert_null(strstr(r.body, "hostdev mdev"));
         reply_clear(&r);
-        r = request(d, "POST", "/v1/mdev", "{\"parent\": \"nosuch\", \"type\": \"mtty-1\"}");
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/mdev",
-                    "{\"parent\": \"mtty\", \"type\": \"mtty-1\", \"uuid\": \"" MDEV_OPEN "\"}");
-        assert_error(&r, 409, "refused");
-        g_assert_nonnull(strstr(r.body, "choose another \\\"uuid\\\""));
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/mdev", "{\"parent\": \"nosuch\", \"type\": \"mtty-1\"}", 404,
+                      "not-found");
+        request_error_says(d, "POST", "/v1/mdev",
+                           "{\"parent\": \"mtty\", \"type\": \"mtty-1\", \"uuid\": \"" MDEV_OPEN
+                           "\"}",
+                           409, "refused", "choose another \"uuid\"");
         r = request(d, "POST", "/v1/mdev/" MDEV_OPEN "/remove", "{}");
         assert_error(&r, 409, "busy");
         g_assert_nonnull(strstr(r.body, "4242"));
@@ -2314,16 +2221,10 @@ static void test_mdev(void)
         g_assert_null(strstr(r.body, "hostdev mdev"));
         reply_clear(&r);
         g_assert_true(exists_rel(fx, "sys/bus/mdev/devices/" MDEV_OPEN));
-        r = request(d, "POST", "/v1/mdev/not-a-uuid/remove", "{}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/mdev/" MDEV_NEW "/delete", "{}");
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/mdev/" MDEV_NEW "/remove", "{}");
-        assert_error(&r, 404, "not-found");
-        g_assert_nonnull(strstr(r.body, "GET /v1/mdev shows them"));
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/mdev/not-a-uuid/remove", "{}", 400, "invalid-argument");
+        request_error(d, "POST", "/v1/mdev/" MDEV_NEW "/delete", "{}", 404, "not-found");
+        request_error_says(d, "POST", "/v1/mdev/" MDEV_NEW "/remove", "{}", 404, "not-found",
+                           "GET /v1/mdev shows them");
         /* a dry run writes nothing */
         {
                 g_autoptr(JsonNode) root = NULL;
@@ -2339,13 +2240,19 @@ static void test_mdev(void)
                 reply_clear(&r);
                 g_assert_false(exists_rel(fx, "sys/bus/mdev/devices/" MDEV_NEW));
         }
-        /* create wakes a long poll of /v1/mdev; the capacity goes down */
+        /* create wakes a long poll of /v1/mdev (sent with the current ETag: the refusals
+         * above moved the generation); the capacity goes down */
         {
-                Poll p = {d, "/v1/mdev?wait=20", etag};
-                GThread *t = g_thread_new("poll", poll_thread, &p);
+                Poll p = {d, "/v1/mdev?wait=20", NULL};
+                GThread *t;
                 g_autoptr(JsonNode) root = NULL;
                 JsonObject *o;
-                g_usleep(300 * 1000);
+                r = request(d, "GET", "/v1/mdev", NULL);
+                g_free(etag);
+                p.etag = etag = g_strdup(r.etag);
+                reply_clear(&r);
+                t = g_thread_new("poll", poll_thread, &p);
+                wait_polling(d);
                 r = request(d, "POST", "/v1/mdev",
                             "{\"parent\": \"mtty\", \"type\": \"mtty-1\", \"uuid\": \"" MDEV_NEW
                             "\", \"persist\": true}");
@@ -2373,9 +2280,7 @@ static void test_mdev(void)
                 etag = g_strdup(r.etag);
                 reply_clear(&r);
         }
-        r = request(d, "POST", "/v1/mdev/" MDEV_NEW "/remove", "{\"persist\": true}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/mdev/" MDEV_NEW "/remove", "{\"persist\": true}");
         g_assert_false(exists_rel(fx, "sys/bus/mdev/devices/" MDEV_NEW));
         g_assert_false(exists_rel(fx, "etc/mdevctl.d/mtty/" MDEV_NEW));
         /* the CLI's mdev, which no agent operation announces, moves the generation */
@@ -2387,14 +2292,7 @@ static void test_mdev(void)
                 etag = g_strdup(r.etag);
                 reply_clear(&r);
                 out = cli_json(fx, args, 0);
-                for (guint i = 0; i < 100; i++) {
-                        r = request_full(d, "GET", "/v1/mdev", NULL, d->token, etag);
-                        if (r.status != 304)
-                                break;
-                        reply_clear(&r);
-                        g_usleep(50 * 1000);
-                }
-                g_assert_cmpuint(r.status, ==, 200);
+                r = wait_changed(d, "/v1/mdev", etag);
                 reply_clear(&r);
         }
         daemon_stop(d);
@@ -2415,24 +2313,16 @@ static void test_vm_vf_net_saved(void)
         g_autofree char *saved = hd_test_path(fx, "var/lib/hostdev/vf-net/" NIC_PF "_vf0.json");
         Reply r;
 
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"nic-vm\", \"hostdevs\": [\"" NIC_VF0 "\", \"" NVME_VF "\"]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/nic-vm/start", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/vms",
+                   "{\"name\": \"nic-vm\", \"hostdevs\": [\"" NIC_VF0 "\", \"" NVME_VF "\"]}");
+        request_ok(d, "POST", "/v1/vms/nic-vm/start", NULL);
         assert_driver(fx, NIC_VF0, "vfio-pci");
         assert_driver(fx, NVME_VF, "vfio-pci");
         g_assert_true(g_file_test(saved, G_FILE_TEST_IS_REGULAR));
         /* changed while the VM has it (a trusted guest, or an admin) */
-        r = request(d, "PUT", "/v1/devices/" NIC_VF0 "/vf-net",
-                    "{\"mac\": \"52:54:00:12:34:56\", \"vlan\": 7}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/nic-vm/stop", "{}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "PUT", "/v1/devices/" NIC_VF0 "/vf-net",
+                   "{\"mac\": \"52:54:00:12:34:56\", \"vlan\": 7}");
+        request_ok(d, "POST", "/v1/vms/nic-vm/stop", "{}");
         g_assert_false(g_file_test(saved, G_FILE_TEST_EXISTS));
         r = request(d, "GET", "/v1/devices/" NIC_VF0 "/vf-net", NULL);
         g_assert_cmpuint(r.status, ==, 200);
@@ -2449,29 +2339,19 @@ static void test_vm_mdev(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("mdev-host");
         Daemon *d = daemon_start(fx, NULL);
-        Reply r;
 
-        r = request(d, "POST", "/v1/mdev",
-                    "{\"parent\": \"mtty\", \"type\": \"mtty-1\", "
-                    "\"uuid\": \"6f0c9a52-0c1e-4d7a-9a4b-2b1c3d4e5f60\"}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"bad\", \"mdevs\": [\"6F0C9A52-0C1E-4D7A-9A4B-2B1C3D4E5F60\"]}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"vgpu\", \"mdevs\": [\"6f0c9a52-0c1e-4d7a-9a4b-2b1c3d4e5f60\"]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"hostdevs\":[]"));
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/vgpu/start", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"running\""));
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/vgpu/destroy", "{}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/mdev",
+                   "{\"parent\": \"mtty\", \"type\": \"mtty-1\", "
+                   "\"uuid\": \"6f0c9a52-0c1e-4d7a-9a4b-2b1c3d4e5f60\"}");
+        request_error(d, "POST", "/v1/vms",
+                      "{\"name\": \"bad\", \"mdevs\": [\"6F0C9A52-0C1E-4D7A-9A4B-2B1C3D4E5F60\"]}",
+                      400, "invalid-argument");
+        request_ok_has(
+            d, "POST", "/v1/vms",
+            "{\"name\": \"vgpu\", \"mdevs\": [\"6f0c9a52-0c1e-4d7a-9a4b-2b1c3d4e5f60\"]}",
+            "\"hostdevs\":[]");
+        request_ok_has(d, "POST", "/v1/vms/vgpu/start", NULL, "\"running\"");
+        request_ok(d, "POST", "/v1/vms/vgpu/destroy", "{}");
         daemon_stop(d);
 }
 
@@ -2487,6 +2367,15 @@ static void assert_in_use(const Reply *r, const char *holder)
         g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(o, "error"),
                                                       "holder"),
                         ==, holder);
+}
+
+static void request_in_use(Daemon *d, const char *method, const char *path, const char *body,
+                           const char *holder)
+{
+        Reply r = request(d, method, path, body);
+
+        assert_in_use(&r, holder);
+        reply_clear(&r);
 }
 
 /* A USB serial with characters a URL path must encode ('/', '%'): GET /v1/usb/{spec} takes
@@ -2506,25 +2395,15 @@ static void test_usb_encoded_spec(void)
         g_assert_nonnull(strstr(r.body, "\"port_path\":\"1-3.2\""));
         g_assert_nonnull(strstr(r.body, "\"serial\":\"A1/B%2\""));
         reply_clear(&r);
-        r = request(d, "GET", "/v1/usb/0403%3A6001%3AA1%2FB%252/xml", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "type='usb'"));
-        reply_clear(&r);
+        request_ok_has(d, "GET", "/v1/usb/0403%3A6001%3AA1%2FB%252/xml", NULL, "type='usb'");
         /* unencoded, the '/' splits the path: no such endpoint */
-        r = request(d, "GET", "/v1/usb/0403:6001:A1/B%252", NULL);
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/usb%2F1-3.1", NULL);
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
+        request_error(d, "GET", "/v1/usb/0403:6001:A1/B%252", NULL, 404, "not-found");
+        request_error(d, "GET", "/v1/usb%2F1-3.1", NULL, 404, "not-found");
         /* a VM takes the serial as it is, in its JSON body */
-        r = request(d, "POST", "/v1/vms", "{\"name\": \"enc\", \"usb\": [{\"spec\": \"0403:6001:A1/B%2\"}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/enc/start", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"spec\":\"0403:6001:A1/B%2\",\"force\":false,\"bus\":1"));
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/vms",
+                   "{\"name\": \"enc\", \"usb\": [{\"spec\": \"0403:6001:A1/B%2\"}]}");
+        request_ok_has(d, "POST", "/v1/vms/enc/start", NULL,
+                       "\"spec\":\"0403:6001:A1/B%2\",\"force\":false,\"bus\":1");
         daemon_stop(d);
 }
 
@@ -2540,43 +2419,32 @@ static void test_vm_usb(void)
         Reply r;
 
         /* the grammar, at define */
-        r = request(d, "POST", "/v1/vms", "{\"name\": \"bad\", \"usb\": [{\"spec\": \"1:4\"}]}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms", "{\"name\": \"bad\", \"usb\": [\"1-3.1\"]}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"bad\", \"usb\": [{\"spec\": \"1-3.1\", \"forse\": true}]}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"bad\", \"usb\": [{\"spec\": \"1-3.1\"}, {\"spec\": \"1-3.1\"}]}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/vms/bad", NULL);
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/vms", "{\"name\": \"bad\", \"usb\": [{\"spec\": \"1:4\"}]}",
+                      400, "invalid-argument");
+        request_error(d, "POST", "/v1/vms", "{\"name\": \"bad\", \"usb\": [\"1-3.1\"]}", 400,
+                      "invalid-argument");
+        request_error(d, "POST", "/v1/vms",
+                      "{\"name\": \"bad\", \"usb\": [{\"spec\": \"1-3.1\", \"forse\": true}]}", 400,
+                      "invalid-argument");
+        request_error(
+            d, "POST", "/v1/vms",
+            "{\"name\": \"bad\", \"usb\": [{\"spec\": \"1-3.1\"}, {\"spec\": \"1-3.1\"}]}", 400,
+            "invalid-argument");
+        request_error(d, "GET", "/v1/vms/bad", NULL, 404, "not-found");
 
         /* defined by vendor:product:serial; unresolved until it runs */
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"serial\", \"usb\": [{\"spec\": \"0403:6001:A10K7XYZ\"}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"usb\":[{\"spec\":\"0403:6001:A10K7XYZ\",\"force\":false,"
-                                        "\"bus\":null,\"device\":null}],\"scsi\":[]"));
-        reply_clear(&r);
+        request_ok_has(d, "POST", "/v1/vms",
+                       "{\"name\": \"serial\", \"usb\": [{\"spec\": \"0403:6001:A10K7XYZ\"}]}",
+                       "\"usb\":[{\"spec\":\"0403:6001:A10K7XYZ\",\"force\":false,"
+                       "\"bus\":null,\"device\":null}],\"scsi\":[]");
         /* one owner: the same spec, or the same device by its port */
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"thief\", \"usb\": [{\"spec\": \"0403:6001:A10K7XYZ\"}]}");
-        assert_in_use(&r, "serial");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms", "{\"name\": \"thief\", \"usb\": [{\"spec\": \"1-3.1\"}]}");
-        assert_in_use(&r, "serial");
-        reply_clear(&r);
+        request_in_use(d, "POST", "/v1/vms",
+                       "{\"name\": \"thief\", \"usb\": [{\"spec\": \"0403:6001:A10K7XYZ\"}]}",
+                       "serial");
+        request_in_use(d, "POST", "/v1/vms",
+                       "{\"name\": \"thief\", \"usb\": [{\"spec\": \"1-3.1\"}]}", "serial");
         /* its twin is another device */
-        r = request(d, "POST", "/v1/vms", "{\"name\": \"twin\", \"usb\": [{\"spec\": \"1-3.2\"}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/vms", "{\"name\": \"twin\", \"usb\": [{\"spec\": \"1-3.2\"}]}");
 
         /* replugged between define and start: a new device number, still found */
         g_assert_true(g_file_set_contents(devnum, "42\n", -1, NULL));
@@ -2586,55 +2454,27 @@ static void test_vm_usb(void)
         g_assert_nonnull(strstr(r.body, "\"usb\":[{\"spec\":\"0403:6001:A10K7XYZ\",\"force\":false,"
                                         "\"bus\":1,\"device\":42}]"));
         reply_clear(&r);
-        r = request(d, "GET", "/v1/vms", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"bus\":1,\"device\":42"));
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/serial/destroy", "{}");
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"bus\":null,\"device\":null"));
-        reply_clear(&r);
+        request_ok_has(d, "GET", "/v1/vms", NULL, "\"bus\":1,\"device\":42");
+        request_ok_has(d, "POST", "/v1/vms/serial/destroy", "{}", "\"bus\":null,\"device\":null");
         /* and again after the next replug */
         g_assert_true(g_file_set_contents(devnum, "43\n", -1, NULL));
-        r = request(d, "POST", "/v1/vms/serial/start", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"bus\":1,\"device\":43"));
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/serial/destroy", "{}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok_has(d, "POST", "/v1/vms/serial/start", NULL, "\"bus\":1,\"device\":43");
+        request_ok(d, "POST", "/v1/vms/serial/destroy", "{}");
 
         /* absent at start */
-        r = request(d, "POST", "/v1/vms", "{\"name\": \"gone\", \"usb\": [{\"spec\": \"dead:beef\"}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/gone/start", NULL);
-        assert_error(&r, 409, "device-absent");
-        {
-                g_autoptr(JsonNode) keep = NULL;
-                g_assert_nonnull(strstr(error_message(&r, &keep), "dead:beef"));
-        }
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/vms/gone", NULL);
-        g_assert_nonnull(strstr(r.body, "\"shut off\""));
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/vms",
+                   "{\"name\": \"gone\", \"usb\": [{\"spec\": \"dead:beef\"}]}");
+        request_error_says(d, "POST", "/v1/vms/gone/start", NULL, 409, "device-absent",
+                           "dead:beef");
+        request_ok_has(d, "GET", "/v1/vms/gone", NULL, "\"shut off\"");
 
         /* a hub: never, force or not */
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"hub\", \"usb\": [{\"spec\": \"1-3\", \"force\": true}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/hub/start", NULL);
-        assert_error(&r, 409, "refused");
-        {
-                g_autoptr(JsonNode) keep = NULL;
-                g_assert_nonnull(strstr(error_message(&r, &keep), "hub"));
-        }
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/vms",
+                   "{\"name\": \"hub\", \"usb\": [{\"spec\": \"1-3\", \"force\": true}]}");
+        request_error_says(d, "POST", "/v1/vms/hub/start", NULL, 409, "refused", "hub");
         /* the only keyboard: refused, then passed by force */
-        r = request(d, "POST", "/v1/vms", "{\"name\": \"kbd\", \"usb\": [{\"spec\": \"046d:c31c\"}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/vms",
+                   "{\"name\": \"kbd\", \"usb\": [{\"spec\": \"046d:c31c\"}]}");
         r = request(d, "POST", "/v1/vms/kbd/start", NULL);
         assert_error(&r, 409, "refused");
         {
@@ -2644,36 +2484,21 @@ static void test_vm_usb(void)
                 g_assert_null(strstr(error_message(&r, &keep), "--force"));
         }
         reply_clear(&r);
-        r = request(d, "DELETE", "/v1/vms/kbd", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"kbd\", \"usb\": [{\"spec\": \"1-1\", \"force\": true}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/kbd/start", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"spec\":\"1-1\",\"force\":true,\"bus\":1"));
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/kbd/destroy", "{}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "DELETE", "/v1/vms/kbd", NULL);
+        request_ok(d, "POST", "/v1/vms",
+                   "{\"name\": \"kbd\", \"usb\": [{\"spec\": \"1-1\", \"force\": true}]}");
+        request_ok_has(d, "POST", "/v1/vms/kbd/start", NULL,
+                       "\"spec\":\"1-1\",\"force\":true,\"bus\":1");
+        request_ok(d, "POST", "/v1/vms/kbd/destroy", "{}");
         /* one owner at start too: the twins' serials swapped since define, "swapped" names by
          * serial what "serial" has by port now; "serial" runs and holds it (usbfs), and the
          * answer names the VM rather than the host's "held" */
-        r = request(d, "POST", "/v1/vms", "{\"name\": \"byport\", \"usb\": [{\"spec\": \"1-3.1\"}]}");
-        assert_in_use(&r, "serial");
-        reply_clear(&r);
-        r = request(d, "DELETE", "/v1/vms/twin", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"swapped\", \"usb\": [{\"spec\": \"0403:6001:A10K8ABC\"}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/serial/start", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_in_use(d, "POST", "/v1/vms",
+                       "{\"name\": \"byport\", \"usb\": [{\"spec\": \"1-3.1\"}]}", "serial");
+        request_ok(d, "DELETE", "/v1/vms/twin", NULL);
+        request_ok(d, "POST", "/v1/vms",
+                   "{\"name\": \"swapped\", \"usb\": [{\"spec\": \"0403:6001:A10K8ABC\"}]}");
+        request_ok(d, "POST", "/v1/vms/serial/start", NULL);
         {
                 g_autofree char *s1 = hd_test_path(fx, "sys/bus/usb/devices/1-3.1/serial");
                 g_autofree char *s2 = hd_test_path(fx, "sys/bus/usb/devices/1-3.2/serial");
@@ -2683,20 +2508,11 @@ static void test_vm_usb(void)
                 g_assert_cmpint(g_unlink(link), ==, 0);
                 g_assert_cmpint(symlink("../../../../../../../bus/usb/drivers/usbfs", link), ==, 0);
         }
-        r = request(d, "GET", "/v1/usb/1-3.1", NULL);
-        g_assert_nonnull(strstr(r.body, "\"verdict\":\"held\""));
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/swapped/start", NULL);
-        assert_in_use(&r, "serial");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/serial/destroy", "{}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok_has(d, "GET", "/v1/usb/1-3.1", NULL, "\"verdict\":\"held\"");
+        request_in_use(d, "POST", "/v1/vms/swapped/start", NULL, "serial");
+        request_ok(d, "POST", "/v1/vms/serial/destroy", "{}");
         /* a VM without USB devices answers empty arrays */
-        r = request(d, "POST", "/v1/vms", "{\"name\": \"plain\"}");
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"usb\":[],\"scsi\":[]"));
-        reply_clear(&r);
+        request_ok_has(d, "POST", "/v1/vms", "{\"name\": \"plain\"}", "\"usb\":[],\"scsi\":[]");
         daemon_stop(d);
 }
 
@@ -2725,76 +2541,51 @@ static void test_vm_vhost(void)
             "{\"wwpn\": \"naa.5001405000000002\"}, {\"wwpn\": \"naa.5001405000000003\"}, "
             "{\"wwpn\": \"naa.5001405000000004\"}, {\"wwpn\": \"naa.5001405000000005\"}]}",
         };
-        Reply r;
 
         for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
-                r = request(d, "POST", "/v1/vms", bad[i]);
-                assert_error(&r, 400, "invalid-argument");
-                reply_clear(&r);
+                request_error(d, "POST", "/v1/vms", bad[i], 400, "invalid-argument");
         }
-        r = request(d, "POST", "/v1/vms", "{\"name\": \"plain\"}");
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"vhost_scsi\":[]"));
-        reply_clear(&r);
+        request_ok_has(d, "POST", "/v1/vms", "{\"name\": \"plain\"}", "\"vhost_scsi\":[]");
 
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"srv\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000001\"}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"vhost_scsi\":[{\"wwpn\":\"naa.5001405000000001\"}]"));
-        reply_clear(&r);
+        request_ok_has(
+            d, "POST", "/v1/vms",
+            "{\"name\": \"srv\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000001\"}]}",
+            "\"vhost_scsi\":[{\"wwpn\":\"naa.5001405000000001\"}]");
         /* one owner, whatever the case */
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"srv2\", \"vhost_scsi\": [{\"wwpn\": \"NAA.5001405000000001\"}]}");
-        assert_in_use(&r, "srv");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/srv/start", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/vms", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"vhost_scsi\":[{\"wwpn\":\"naa.5001405000000001\"}]"));
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/srv/destroy", "{}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_in_use(
+            d, "POST", "/v1/vms",
+            "{\"name\": \"srv2\", \"vhost_scsi\": [{\"wwpn\": \"NAA.5001405000000001\"}]}", "srv");
+        request_ok(d, "POST", "/v1/vms/srv/start", NULL);
+        request_ok_has(d, "GET", "/v1/vms", NULL,
+                       "\"vhost_scsi\":[{\"wwpn\":\"naa.5001405000000001\"}]");
+        request_ok(d, "POST", "/v1/vms/srv/destroy", "{}");
 
         /* not ready: the library's reason, then ready once the nexus is set */
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"data\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000011\"}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/data/start", NULL);
-        assert_api_words(&r, "vhost target naa.5001405000000011 is not ready: tpgt_1 has no "
-                             "nexus");
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/vms",
+                   "{\"name\": \"data\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000011\"}]}");
+        request_refused(d, "POST", "/v1/vms/data/start", NULL,
+                        "vhost target naa.5001405000000011 is not ready: tpgt_1 has no "
+                        "nexus");
         g_assert_true(g_file_set_contents(nexus, "naa.5001405000000012\n", -1, NULL));
-        r = request(d, "POST", "/v1/vms/data/start", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/vms/data/start", NULL);
 
         /* absent: device-absent naming it; another spelling than configfs': refused */
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"gone\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000099\"}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/gone/start", NULL);
-        assert_error(&r, 409, "device-absent");
-        g_assert_nonnull(strstr(r.body, "naa.5001405000000099"));
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/vms",
+                   "{\"name\": \"gone\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000099\"}]}");
+        request_error_says(d, "POST", "/v1/vms/gone/start", NULL, 409, "device-absent",
+                           "naa.5001405000000099");
         {
                 g_autofree char *dir = hd_test_path(
                     fx, "sys/kernel/config/target/vhost/naa.50014050000000ab/tpgt_1");
                 g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
         }
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"upper\", \"vhost_scsi\": [{\"wwpn\": \"NAA.50014050000000AB\"}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"wwpn\":\"naa.50014050000000AB\""));
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/upper/start", NULL);
-        assert_api_words(&r, "DELETE /v1/vms/upper and define it again with \"wwpn\": "
-                             "\"naa.50014050000000ab\"");
-        reply_clear(&r);
+        request_ok_has(
+            d, "POST", "/v1/vms",
+            "{\"name\": \"upper\", \"vhost_scsi\": [{\"wwpn\": \"NAA.50014050000000AB\"}]}",
+            "\"wwpn\":\"naa.50014050000000AB\"");
+        request_refused(d, "POST", "/v1/vms/upper/start", NULL,
+                        "DELETE /v1/vms/upper and define it again with \"wwpn\": "
+                        "\"naa.50014050000000ab\"");
         daemon_stop(d);
 }
 
@@ -2807,90 +2598,55 @@ static void test_vm_scsi(void)
         Daemon *d = daemon_start(fx, NULL);
         Reply r;
 
-        r = request(d, "POST", "/v1/vms", "{\"name\": \"bad\", \"scsi\": [{\"wwid\": \"0:0:1:0\"}]}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms", "{\"name\": \"bad\", \"scsi\": [{\"wwid\": \"sda\"}]}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"bad\", \"scsi\": [{\"wwid\": \"naa.50014380272a1b2c\", "
-                    "\"shareable\": 1}]}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/vms",
+                      "{\"name\": \"bad\", \"scsi\": [{\"wwid\": \"0:0:1:0\"}]}", 400,
+                      "invalid-argument");
+        request_error(d, "POST", "/v1/vms", "{\"name\": \"bad\", \"scsi\": [{\"wwid\": \"sda\"}]}",
+                      400, "invalid-argument");
+        request_error(d, "POST", "/v1/vms",
+                      "{\"name\": \"bad\", \"scsi\": [{\"wwid\": \"naa.50014380272a1b2c\", "
+                      "\"shareable\": 1}]}",
+                      400, "invalid-argument");
 
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"tape\", \"scsi\": [{\"wwid\": \"naa.50014380272A1B2C\"}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"scsi\":[{\"wwid\":\"naa.50014380272a1b2c\","
-                                        "\"shareable\":false,\"readonly\":false,\"force\":false,"
-                                        "\"hctl\":null}]"));
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"tape2\", \"scsi\": [{\"wwid\": \"naa.50014380272a1b2c\", "
-                    "\"shareable\": true}]}");
-        assert_in_use(&r, "tape");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/tape/start", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"hctl\":\"0:0:1:0\""));
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/tape/destroy", "{}");
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"hctl\":null"));
-        reply_clear(&r);
+        request_ok_has(d, "POST", "/v1/vms",
+                       "{\"name\": \"tape\", \"scsi\": [{\"wwid\": \"naa.50014380272A1B2C\"}]}",
+                       "\"scsi\":[{\"wwid\":\"naa.50014380272a1b2c\","
+                       "\"shareable\":false,\"readonly\":false,\"force\":false,"
+                       "\"hctl\":null}]");
+        request_in_use(d, "POST", "/v1/vms",
+                       "{\"name\": \"tape2\", \"scsi\": [{\"wwid\": \"naa.50014380272a1b2c\", "
+                       "\"shareable\": true}]}",
+                       "tape");
+        request_ok_has(d, "POST", "/v1/vms/tape/start", NULL, "\"hctl\":\"0:0:1:0\"");
+        request_ok_has(d, "POST", "/v1/vms/tape/destroy", "{}", "\"hctl\":null");
 
         /* a shared cluster disk, by by-id name in one VM and by WWID in the other */
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"node1\", \"scsi\": [{\"wwid\": "
-                    "\"/dev/disk/by-id/wwn-0x6001405abcdef0123456789abcdef012\", "
-                    "\"shareable\": true}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"node2\", \"scsi\": [{\"wwid\": "
-                    "\"naa.6001405abcdef0123456789abcdef012\"}]}");
-        assert_in_use(&r, "node1");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"node2\", \"scsi\": [{\"wwid\": "
-                    "\"naa.6001405abcdef0123456789abcdef012\", \"shareable\": true, "
-                    "\"readonly\": true}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/node1/start", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"hctl\":\"0:0:3:0\""));
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/node2/start", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"readonly\":true,\"force\":false,\"hctl\":\"0:0:3:0\""));
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/vms",
+                   "{\"name\": \"node1\", \"scsi\": [{\"wwid\": "
+                   "\"/dev/disk/by-id/wwn-0x6001405abcdef0123456789abcdef012\", "
+                   "\"shareable\": true}]}");
+        request_in_use(d, "POST", "/v1/vms",
+                       "{\"name\": \"node2\", \"scsi\": [{\"wwid\": "
+                       "\"naa.6001405abcdef0123456789abcdef012\"}]}",
+                       "node1");
+        request_ok(d, "POST", "/v1/vms",
+                   "{\"name\": \"node2\", \"scsi\": [{\"wwid\": "
+                   "\"naa.6001405abcdef0123456789abcdef012\", \"shareable\": true, "
+                   "\"readonly\": true}]}");
+        request_ok_has(d, "POST", "/v1/vms/node1/start", NULL, "\"hctl\":\"0:0:3:0\"");
+        request_ok_has(d, "POST", "/v1/vms/node2/start", NULL,
+                       "\"readonly\":true,\"force\":false,\"hctl\":\"0:0:3:0\"");
 
         /* absent; the root disk, force or not; LVM, passed by force */
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"gone\", \"scsi\": [{\"wwid\": \"naa.0123456789abcdef\"}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/gone/start", NULL);
-        assert_error(&r, 409, "device-absent");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"root\", \"scsi\": [{\"wwid\": \"naa.5000c500a1b2c3d0\", "
-                    "\"force\": true}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/root/start", NULL);
-        assert_error(&r, 409, "refused");
-        {
-                g_autoptr(JsonNode) keep = NULL;
-                g_assert_nonnull(strstr(error_message(&r, &keep), "root"));
-        }
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"lvm\", \"scsi\": [{\"wwid\": \"naa.5000c500a1b2c3d4\"}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/vms",
+                   "{\"name\": \"gone\", \"scsi\": [{\"wwid\": \"naa.0123456789abcdef\"}]}");
+        request_error(d, "POST", "/v1/vms/gone/start", NULL, 409, "device-absent");
+        request_ok(d, "POST", "/v1/vms",
+                   "{\"name\": \"root\", \"scsi\": [{\"wwid\": \"naa.5000c500a1b2c3d0\", "
+                   "\"force\": true}]}");
+        request_error_says(d, "POST", "/v1/vms/root/start", NULL, 409, "refused", "root");
+        request_ok(d, "POST", "/v1/vms",
+                   "{\"name\": \"lvm\", \"scsi\": [{\"wwid\": \"naa.5000c500a1b2c3d4\"}]}");
         r = request(d, "POST", "/v1/vms/lvm/start", NULL);
         assert_error(&r, 409, "refused");
         {
@@ -2899,42 +2655,22 @@ static void test_vm_scsi(void)
                 g_assert_nonnull(strstr(error_message(&r, &keep), "\"force\": true"));
         }
         reply_clear(&r);
-        r = request(d, "DELETE", "/v1/vms/lvm", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"lvm\", \"scsi\": [{\"wwid\": \"naa.5000c500a1b2c3d4\", "
-                    "\"force\": true}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/lvm/start", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "DELETE", "/v1/vms/lvm", NULL);
+        request_ok(d, "POST", "/v1/vms",
+                   "{\"name\": \"lvm\", \"scsi\": [{\"wwid\": \"naa.5000c500a1b2c3d4\", "
+                   "\"force\": true}]}");
+        request_ok(d, "POST", "/v1/vms/lvm/start", NULL);
         /* a LUN another process holds open: busy, passed by shareable */
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"netapp\", \"scsi\": [{\"wwid\": "
-                    "\"naa.600a098038303053453f463045727a31\"}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/netapp/start", NULL);
-        assert_error(&r, 409, "busy");
-        {
-                g_autoptr(JsonNode) keep = NULL;
-                g_assert_nonnull(strstr(error_message(&r, &keep), "\"shareable\": true"));
-        }
-        reply_clear(&r);
-        r = request(d, "DELETE", "/v1/vms/netapp", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms",
-                    "{\"name\": \"netapp\", \"scsi\": [{\"wwid\": "
-                    "\"naa.600a098038303053453f463045727a31\", \"shareable\": true}]}");
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vms/netapp/start", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"hctl\":\"2:0:0:0\""));
-        reply_clear(&r);
+        request_ok(d, "POST", "/v1/vms",
+                   "{\"name\": \"netapp\", \"scsi\": [{\"wwid\": "
+                   "\"naa.600a098038303053453f463045727a31\"}]}");
+        request_error_says(d, "POST", "/v1/vms/netapp/start", NULL, 409, "busy",
+                           "\"shareable\": true");
+        request_ok(d, "DELETE", "/v1/vms/netapp", NULL);
+        request_ok(d, "POST", "/v1/vms",
+                   "{\"name\": \"netapp\", \"scsi\": [{\"wwid\": "
+                   "\"naa.600a098038303053453f463045727a31\", \"shareable\": true}]}");
+        request_ok_has(d, "POST", "/v1/vms/netapp/start", NULL, "\"hctl\":\"2:0:0:0\"");
         daemon_stop(d);
 }
 
@@ -2964,18 +2700,11 @@ static void test_vf_net(void)
                 g_assert_true(json_node_equal(root, cli));
                 reply_clear(&r);
         }
-        r = request(d, "GET", "/v1/devices/" NIC_PF "/vf-net", NULL);
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/devices/" NVME_VF "/vf-net", NULL);
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/devices/0000:09:00.0/vf-net", NULL);
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/devices/" NIC_VF0 "/vf-net", "{\"trust\": true}");
-        assert_error(&r, 405, "method-not-allowed");
-        reply_clear(&r);
+        request_error(d, "GET", "/v1/devices/" NIC_PF "/vf-net", NULL, 400, "invalid-argument");
+        request_error(d, "GET", "/v1/devices/" NVME_VF "/vf-net", NULL, 400, "invalid-argument");
+        request_error(d, "GET", "/v1/devices/0000:09:00.0/vf-net", NULL, 404, "not-found");
+        request_error(d, "POST", "/v1/devices/" NIC_VF0 "/vf-net", "{\"trust\": true}", 405,
+                      "method-not-allowed");
         {
                 const char *bad[] = {"{}", "{\"qos\": 1}", "{\"vlan\": 5000}",
                                      "{\"vlan\": 10, \"qos\": 8}", "{\"mac\": null}",
@@ -2984,14 +2713,12 @@ static void test_vf_net(void)
                                      "{\"mac\": \"01:00:5e:00:00:01\"}", "{\"trust\": 1}",
                                      NULL};
                 for (const char *const *b = bad; *b; b++) {
-                        r = request(d, "PUT", "/v1/devices/" NIC_VF0 "/vf-net", *b);
-                        assert_error(&r, 400, "invalid-argument");
-                        reply_clear(&r);
+                        request_error(d, "PUT", "/v1/devices/" NIC_VF0 "/vf-net", *b, 400,
+                                      "invalid-argument");
                 }
         }
-        r = request(d, "PUT", "/v1/devices/" NIC_PF "/vf-net", "{\"trust\": true}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
+        request_error(d, "PUT", "/v1/devices/" NIC_PF "/vf-net", "{\"trust\": true}", 400,
+                      "invalid-argument");
         r = request(d, "GET", "/v1/devices/" NIC_PF "/sriov", NULL);
         g_assert_cmpuint(r.status, ==, 200);
         etag = g_strdup(r.etag);
@@ -3042,11 +2769,9 @@ static void test_vf_net(void)
         {
                 g_autoptr(JsonNode) root = NULL;
                 JsonObject *net;
-                r = request(d, "PUT", "/v1/devices/" IGB_VF0 "/vf-net",
-                            "{\"mac\": \"52:54:00:00:00:07\", \"trust\": true}");
-                assert_error(&r, 400, "invalid-argument");
-                g_assert_nonnull(strstr(r.body, "trust"));
-                reply_clear(&r);
+                request_error_says(d, "PUT", "/v1/devices/" IGB_VF0 "/vf-net",
+                                   "{\"mac\": \"52:54:00:00:00:07\", \"trust\": true}", 400,
+                                   "invalid-argument", "trust");
                 r = request(d, "GET", "/v1/devices/" IGB_VF0 "/vf-net", NULL);
                 net = json_object_get_object_member(body_object(&r, &root), "net");
                 g_assert_cmpstr(json_object_get_string_member(net, "mac"), !=,
@@ -3057,48 +2782,6 @@ static void test_vf_net(void)
 }
 
 /* ---- USB devices and SCSI LUNs ------------------------------------------------------------ */
-
-/* @topology without an IOMMU: host.iommu null, no intel_iommu= on the command lines. */
-static HdTestFixture *fixture_without_iommu(const char *topology)
-{
-        const char *src = g_getenv("HOSTDEV_SOURCE_DIR");
-        g_autofree char *topo_path =
-            g_strdup_printf("%s/tests/fixtures/topologies/%s.json", src, topology);
-        g_autofree char *script = g_strdup_printf("%s/tests/fixtures/mkfixture.py", src);
-        g_autoptr(JsonParser) parser = json_parser_new();
-        g_autoptr(JsonGenerator) gen = json_generator_new();
-        g_autoptr(GError) error = NULL;
-        g_autofree char *tmp = hd_test_make_tmp_dir();
-        g_autofree char *out_path = g_build_filename(tmp, "topology.json", NULL);
-        g_autofree char *err = NULL;
-        HdTestFixture *fx = g_new0(HdTestFixture, 1);
-        JsonObject *host, *kernel, *grub;
-        int status = 0;
-
-        g_assert_true(json_parser_load_from_file(parser, topo_path, &error));
-        g_assert_no_error(error);
-        host = json_object_get_object_member(json_node_get_object(json_parser_get_root(parser)),
-                                             "host");
-        json_object_set_null_member(host, "iommu");
-        kernel = json_object_get_object_member(host, "kernel");
-        json_object_set_string_member(kernel, "cmdline",
-                                      "BOOT_IMAGE=/vmlinuz-6.1.0-18-amd64 root=/dev/sda2 ro quiet");
-        grub = json_object_get_object_member(host, "grub");
-        json_object_set_string_member(grub, "cmdline_linux_default", "quiet");
-        json_object_set_string_member(grub, "cmdline_linux", "");
-        json_generator_set_root(gen, json_parser_get_root(parser));
-        g_assert_true(json_generator_to_file(gen, out_path, &error));
-        fx->root = g_build_filename(tmp, "root", NULL);
-        {
-                const char *argv[] = {"python3", script, out_path, fx->root, NULL};
-                g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
-                                           NULL, NULL, &err, &status, &error));
-                g_assert_no_error(error);
-                if (!g_spawn_check_wait_status(status, NULL))
-                        g_error("mkfixture.py: %s", err);
-        }
-        return fx;
-}
 
 /* The object of @key = @value in the array @member of @answer, or NULL. */
 static JsonObject *member_of(JsonObject *answer, const char *member, const char *key,
@@ -3154,7 +2837,7 @@ static void assert_unplug_wakes(Daemon *d, const char *path, const char *const *
                 GThread *t = g_thread_new("poll", poll_thread, &p);
                 JsonObject *o;
 
-                g_usleep(300 * 1000);
+                wait_polling(d);
                 for (guint i = 0; rels[i]; i++) {
                         /* plugging makes the device before its interfaces: the reverse order */
                         guint k = plug ? targets->len - 1 - i : i;
@@ -3230,33 +2913,19 @@ static void test_usb(void)
                 assert_single_is_cli(d, "/v1/usb/0781%3A5581", by_ids);
         }
         /* refused as the CLI refuses: ambiguous, a device number, absent, garbage */
-        r = request(d, "GET", "/v1/usb/0403:6001", NULL);
-        assert_error(&r, 400, "invalid-argument");
-        g_assert_nonnull(strstr(r.body, "spec 0403:6001:A10K7XYZ or spec 1-3.1"));
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/usb/1:4", NULL);
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
+        request_error_says(d, "GET", "/v1/usb/0403:6001", NULL, 400, "invalid-argument",
+                           "spec 0403:6001:A10K7XYZ or spec 1-3.1");
+        request_error(d, "GET", "/v1/usb/1:4", NULL, 400, "invalid-argument");
         r = request(d, "GET", "/v1/usb/dead:beef", NULL);
         assert_error(&r, 404, "not-found");
         g_assert_nonnull(strstr(r.body, "GET /v1/usb shows the devices"));
         g_assert_null(strstr(r.body, "hostdev"));
         reply_clear(&r);
-        r = request(d, "GET", "/v1/usb/1-9/xml", NULL);
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/usb/1-3.1/config", NULL);
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/usb", "{}");
-        assert_error(&r, 405, "method-not-allowed");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/usb/1-3.1/xml", "{}");
-        assert_error(&r, 405, "method-not-allowed");
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/usb?watt=3", NULL);
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
+        request_error(d, "GET", "/v1/usb/1-9/xml", NULL, 404, "not-found");
+        request_error(d, "GET", "/v1/usb/1-3.1/config", NULL, 404, "not-found");
+        request_error(d, "POST", "/v1/usb", "{}", 405, "method-not-allowed");
+        request_error(d, "POST", "/v1/usb/1-3.1/xml", "{}", 405, "method-not-allowed");
+        request_error(d, "GET", "/v1/usb?watt=3", NULL, 400, "invalid-argument");
 
         /* the guest configuration: the CLI's, refusals as 409 */
         {
@@ -3289,29 +2958,17 @@ static void test_usb(void)
                 g_assert_nonnull(strstr(r.body, "given with force although"));
                 reply_clear(&r);
         }
-        r = request(d, "GET", "/v1/usb/1-3/xml?force=true", NULL);
-        assert_error(&r, 409, "refused");
-        g_assert_nonnull(strstr(r.body, "(hub)"));
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/usb/1-1/xml?force=yes", NULL);
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/usb/1-1/xml?forse=1", NULL);
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
+        request_error_says(d, "GET", "/v1/usb/1-3/xml?force=true", NULL, 409, "refused", "(hub)");
+        request_error(d, "GET", "/v1/usb/1-1/xml?force=yes", NULL, 400, "invalid-argument");
+        request_error(d, "GET", "/v1/usb/1-1/xml?forse=1", NULL, 400, "invalid-argument");
         /* a device a process has claimed (usbfs) is held: 409 even though the cached list
          * has not seen it yet */
         {
                 g_autofree char *link = hd_test_path(fx, "sys/bus/usb/devices/1-4:1.0/driver");
                 g_assert_cmpint(symlink("../../../../../../bus/usb/drivers/usbfs", link), ==, 0);
-                r = request(d, "GET", "/v1/usb/0529:0001/xml", NULL);
-                assert_error(&r, 409, "refused");
-                g_assert_nonnull(strstr(r.body, "(held)"));
-                reply_clear(&r);
-                r = request(d, "GET", "/v1/usb/1-4", NULL);
-                g_assert_cmpuint(r.status, ==, 200);
-                g_assert_nonnull(strstr(r.body, "\"verdict\":\"held\""));
-                reply_clear(&r);
+                request_error_says(d, "GET", "/v1/usb/0529:0001/xml", NULL, 409, "refused",
+                                   "(held)");
+                request_ok_has(d, "GET", "/v1/usb/1-4", NULL, "\"verdict\":\"held\"");
         }
         /* unplugging the second serial adapter moves the generation, plugging it again too */
         {
@@ -3326,14 +2983,10 @@ static void test_usb(void)
                 /* while it is out, 0403:6001 names one device */
                 g_assert_cmpint(unlink(iface), ==, 0);
                 g_assert_cmpint(unlink(dev), ==, 0);
-                r = request(d, "GET", "/v1/usb/0403:6001/xml", NULL);
-                g_assert_cmpuint(r.status, ==, 200);
-                reply_clear(&r);
+                request_ok(d, "GET", "/v1/usb/0403:6001/xml", NULL);
                 g_assert_cmpint(symlink(dev_target, dev), ==, 0);
                 g_assert_cmpint(symlink(iface_target, iface), ==, 0);
-                r = request(d, "GET", "/v1/usb/0403:6001/xml", NULL);
-                assert_error(&r, 400, "invalid-argument");
-                reply_clear(&r);
+                request_error(d, "GET", "/v1/usb/0403:6001/xml", NULL, 400, "invalid-argument");
         }
         daemon_stop(d);
 }
@@ -3381,16 +3034,11 @@ static void test_scsi(void)
         g_assert_nonnull(strstr(r.body, "GET /v1/scsi shows the WWIDs"));
         g_assert_null(strstr(r.body, "hostdev"));
         reply_clear(&r);
-        r = request(d, "GET", "/v1/scsi/9:0:0:0", NULL);
-        assert_error(&r, 404, "not-found");
-        g_assert_nonnull(strstr(r.body, "GET /v1/scsi shows the LUNs"));
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/scsi/sda", NULL);
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "DELETE", "/v1/scsi/naa.50014380272a1b2c", NULL);
-        assert_error(&r, 405, "method-not-allowed");
-        reply_clear(&r);
+        request_error_says(d, "GET", "/v1/scsi/9:0:0:0", NULL, 404, "not-found",
+                           "GET /v1/scsi shows the LUNs");
+        request_error(d, "GET", "/v1/scsi/sda", NULL, 400, "invalid-argument");
+        request_error(d, "DELETE", "/v1/scsi/naa.50014380272a1b2c", NULL, 405,
+                      "method-not-allowed");
         {
                 const char *args[] = {"scsi", "xml", "naa.50014380272a1b2c", NULL};
                 g_autoptr(JsonNode) cli = cli_json_node(fx, args);
@@ -3410,32 +3058,21 @@ static void test_scsi(void)
         g_assert_nonnull(strstr(r.body, "or force=1"));
         g_assert_null(strstr(r.body, "--"));
         reply_clear(&r);
-        r = request(d, "GET", "/v1/scsi/naa.600a098038303053453f463045727a31/xml?shareable=1",
-                    NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "<shareable/>"));
-        reply_clear(&r);
+        request_ok_has(d, "GET", "/v1/scsi/naa.600a098038303053453f463045727a31/xml?shareable=1",
+                       NULL, "<shareable/>");
         /* the root filesystem's disk: never */
-        r = request(d, "GET", "/v1/scsi/naa.5000c500a1b2c3d0/xml?force=1", NULL);
-        assert_error(&r, 409, "refused");
-        reply_clear(&r);
+        request_error(d, "GET", "/v1/scsi/naa.5000c500a1b2c3d0/xml?force=1", NULL, 409, "refused");
         /* mounted on /srv: with force only, and said so */
-        r = request(d, "GET", "/v1/scsi/naa.5000c500a1b2c3d5/xml", NULL);
-        assert_api_words(&r, "or pass force=1");
-        reply_clear(&r);
+        request_refused(d, "GET", "/v1/scsi/naa.5000c500a1b2c3d5/xml", NULL, "or pass force=1");
         r = request(d, "GET", "/v1/scsi/naa.5000c500a1b2c3d5/xml?force=1&readonly=1", NULL);
         g_assert_cmpuint(r.status, ==, 200);
         g_assert_nonnull(strstr(r.body, "passed as asked"));
         g_assert_nonnull(strstr(r.body, "<readonly/>"));
         reply_clear(&r);
         /* by H:C:T:L: given, with the warning that the adapter number changes */
-        r = request(d, "GET", "/v1/scsi/0:0:1:0/xml", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "name it by its WWID: naa.50014380272a1b2c"));
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/scsi/0:0:1:0/xml?share=1", NULL);
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
+        request_ok_has(d, "GET", "/v1/scsi/0:0:1:0/xml", NULL,
+                       "name it by its WWID: naa.50014380272a1b2c");
+        request_error(d, "GET", "/v1/scsi/0:0:1:0/xml?share=1", NULL, 400, "invalid-argument");
         /* NPIV, read-only: `hostdev npiv list --json`, read at every call */
         {
                 const char *args[] = {"npiv", "list", NULL};
@@ -3451,25 +3088,16 @@ static void test_scsi(void)
                 g_assert_nonnull(strstr(r.body, "\"port_name\":\"0x2001001122334455\""));
                 reply_clear(&r);
                 g_assert_cmpint(hd_test_run_cli(create, NULL, NULL, NULL), ==, 0);
-                r = request(d, "GET", "/v1/npiv", NULL);
-                g_assert_cmpuint(r.status, ==, 200);
-                g_assert_nonnull(strstr(r.body, "0x2001001122334466"));
-                reply_clear(&r);
-                r = request(d, "PUT", "/v1/npiv", "{}");
-                assert_error(&r, 405, "method-not-allowed");
-                reply_clear(&r);
-                r = request(d, "GET", "/v1/npiv/host1", NULL);
-                assert_error(&r, 404, "not-found");
-                reply_clear(&r);
+                request_ok_has(d, "GET", "/v1/npiv", NULL, "0x2001001122334466");
+                request_error(d, "PUT", "/v1/npiv", "{}", 405, "method-not-allowed");
+                request_error(d, "GET", "/v1/npiv/host1", NULL, 404, "not-found");
         }
         /* the medium changer goes away and comes back */
         {
                 const char *rels[] = {"sys/bus/scsi/devices/0:0:2:0", NULL};
                 assert_unplug_wakes(d, "/v1/scsi", rels, "luns", "hctl", "0:0:2:0");
         }
-        r = request(d, "GET", "/v1/scsi/naa.50014380272a1b2f/xml", NULL);
-        g_assert_cmpuint(r.status, ==, 200);
-        reply_clear(&r);
+        request_ok(d, "GET", "/v1/scsi/naa.50014380272a1b2f/xml", NULL);
         daemon_stop(d);
 }
 
@@ -3539,26 +3167,17 @@ static void test_vhost_scsi(void)
         g_assert_nonnull(strstr(r.body, "GET /v1/vhost-scsi shows the targets"));
         g_assert_null(strstr(r.body, "hostdev"));
         reply_clear(&r);
-        r = request(d, "GET", "/v1/vhost-scsi/naa.500140500000000g/xml", NULL);
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
+        request_error(d, "GET", "/v1/vhost-scsi/naa.500140500000000g/xml", NULL, 400,
+                      "invalid-argument");
         r = request(d, "GET", "/v1/vhost-scsi/naa.5001405000000099/xml", NULL);
         assert_error(&r, 404, "not-found");
         g_assert_nonnull(strstr(r.body, "GET /v1/vhost-scsi shows them"));
         g_assert_null(strstr(r.body, "hostdev"));
         reply_clear(&r);
-        r = request(d, "GET", "/v1/vhost-scsi/naa.5001405000000001", NULL);
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/vhost-scsi/naa.5001405000000001/qemu", NULL);
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/vhost-scsi", "{}");
-        assert_error(&r, 405, "method-not-allowed");
-        reply_clear(&r);
-        r = request(d, "GET", "/v1/vhost-scsi?wait=5", NULL);
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
+        request_error(d, "GET", "/v1/vhost-scsi/naa.5001405000000001", NULL, 404, "not-found");
+        request_error(d, "GET", "/v1/vhost-scsi/naa.5001405000000001/qemu", NULL, 404, "not-found");
+        request_error(d, "POST", "/v1/vhost-scsi", "{}", 405, "method-not-allowed");
+        request_error(d, "GET", "/v1/vhost-scsi?wait=5", NULL, 400, "invalid-argument");
         /* the nexus set up behind the agent's back: seen at the next call */
         {
                 g_autofree char *nexus = hd_test_path(
@@ -3572,9 +3191,7 @@ static void test_vhost_scsi(void)
                     member_of(body_object(&r, &root), "targets", "wwpn", "naa.5001405000000011"),
                     "ready"));
                 reply_clear(&r);
-                r = request(d, "GET", "/v1/vhost-scsi/naa.5001405000000011/xml", NULL);
-                g_assert_cmpuint(r.status, ==, 200);
-                reply_clear(&r);
+                request_ok(d, "GET", "/v1/vhost-scsi/naa.5001405000000011/xml", NULL);
         }
         daemon_stop(d);
 }
@@ -3590,42 +3207,29 @@ static void test_npiv_create_delete(void)
         guint64 gen;
         Reply r;
 
-        r = request(d, "POST", "/v1/npiv", "{}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/npiv", "{\"parent\": \"host1\", \"wwpn\": \"0x12\"}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/npiv", "{\"parent\": \"../host1\"}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/npiv", "{\"parent\": \"host1\", \"force\": true}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/npiv", "{\"parent\": \"host9\"}");
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/npiv", "{}", 400, "invalid-argument");
+        request_error(d, "POST", "/v1/npiv", "{\"parent\": \"host1\", \"wwpn\": \"0x12\"}", 400,
+                      "invalid-argument");
+        request_error(d, "POST", "/v1/npiv", "{\"parent\": \"../host1\"}", 400, "invalid-argument");
+        request_error(d, "POST", "/v1/npiv", "{\"parent\": \"host1\", \"force\": true}", 400,
+                      "invalid-argument");
+        request_error(d, "POST", "/v1/npiv", "{\"parent\": \"host9\"}", 404, "not-found");
         /* host2 is itself a vHBA */
-        r = request(d, "POST", "/v1/npiv", "{\"parent\": \"host2\"}");
-        assert_error(&r, 409, "refused");
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/npiv", "{\"parent\": \"host2\"}", 409, "refused");
         /* the WWPN of a port there is already */
-        r = request(d, "POST", "/v1/npiv",
-                    "{\"parent\": \"host1\", \"wwpn\": \"2001001122334455\", "
-                    "\"wwnn\": \"2000001122334499\"}");
-        assert_error(&r, 409, "refused");
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/npiv",
+                      "{\"parent\": \"host1\", \"wwpn\": \"2001001122334455\", "
+                      "\"wwnn\": \"2000001122334499\"}",
+                      409, "refused");
 
         /* given WWNs, a dry run first: nothing made */
         gen = scsi_generation(d);
-        r = request(d, "POST", "/v1/npiv",
-                    "{\"parent\": \"1\", \"wwpn\": \"20:01:00:11:22:33:44:77\", "
-                    "\"wwnn\": \"2000001122334477\", \"dry_run\": true}");
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"dry_run\":true,\"wwpn\":\"0x2001001122334477\","
-                                        "\"wwnn\":\"0x2000001122334477\",\"persist\":false,"
-                                        "\"vport\":null"));
-        reply_clear(&r);
+        request_ok_has(d, "POST", "/v1/npiv",
+                       "{\"parent\": \"1\", \"wwpn\": \"20:01:00:11:22:33:44:77\", "
+                       "\"wwnn\": \"2000001122334477\", \"dry_run\": true}",
+                       "\"dry_run\":true,\"wwpn\":\"0x2001001122334477\","
+                       "\"wwnn\":\"0x2000001122334477\",\"persist\":false,"
+                       "\"vport\":null");
         r = request(d, "GET", "/v1/npiv", NULL);
         g_assert_null(strstr(r.body, "0x2001001122334477"));
         reply_clear(&r);
@@ -3637,9 +3241,8 @@ static void test_npiv_create_delete(void)
         g_assert_nonnull(strstr(r.body, "\"port_name\":\"0x2001001122334477\""));
         reply_clear(&r);
         g_assert_cmpuint(scsi_generation(d), >, gen);
-        r = request(d, "GET", "/v1/npiv", NULL);
-        g_assert_nonnull(strstr(r.body, "\"recorded\":[{\"port_name\":\"0x2001001122334477\""));
-        reply_clear(&r);
+        request_ok_has(d, "GET", "/v1/npiv", NULL,
+                       "\"recorded\":[{\"port_name\":\"0x2001001122334477\"");
 
         /* generated WWNs */
         r = request(d, "POST", "/v1/npiv", "{\"parent\": \"host1\"}");
@@ -3662,31 +3265,20 @@ static void test_npiv_create_delete(void)
         gen = scsi_generation(d);
         {
                 g_autofree char *path = g_strdup_printf("/v1/npiv/%s/delete", wwpn);
-                r = request(d, "POST", path, NULL);
-                g_assert_cmpuint(r.status, ==, 200);
-                reply_clear(&r);
-                r = request(d, "POST", path, "{}");
-                assert_error(&r, 404, "not-found");
-                reply_clear(&r);
-                r = request(d, "GET", path, NULL);
-                assert_error(&r, 405, "method-not-allowed");
-                reply_clear(&r);
+                request_ok(d, "POST", path, NULL);
+                request_error(d, "POST", path, "{}", 404, "not-found");
+                request_error(d, "GET", path, NULL, 405, "method-not-allowed");
         }
         g_assert_cmpuint(scsi_generation(d), >, gen);
-        r = request(d, "POST", "/v1/npiv/0x2001001122334477/delete", "{\"persist\": true}");
-        assert_error(&r, 400, "invalid-argument");
-        reply_clear(&r);
-        r = request(d, "POST", "/v1/npiv/0x2001001122334477/delete", "{\"force\": false}");
-        g_assert_cmpuint(r.status, ==, 200);
-        g_assert_nonnull(strstr(r.body, "\"deleted\":\"0x2001001122334477\""));
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/npiv/0x2001001122334477/delete", "{\"persist\": true}", 400,
+                      "invalid-argument");
+        request_ok_has(d, "POST", "/v1/npiv/0x2001001122334477/delete", "{\"force\": false}",
+                       "\"deleted\":\"0x2001001122334477\"");
         r = request(d, "GET", "/v1/npiv", NULL);
         g_assert_null(strstr(r.body, "0x2001001122334477"));
         g_assert_null(strstr(r.body, wwpn));
         reply_clear(&r);
-        r = request(d, "POST", "/v1/npiv/host1/remove", "{}");
-        assert_error(&r, 404, "not-found");
-        reply_clear(&r);
+        request_error(d, "POST", "/v1/npiv/host1/remove", "{}", 404, "not-found");
         daemon_stop(d);
 }
 
@@ -3697,17 +3289,14 @@ static void test_usb_scsi_without_iommu(void)
         static const char *const topologies[] = {"usb-desk", "scsi-server"};
 
         for (guint i = 0; i < G_N_ELEMENTS(topologies); i++) {
-                g_autoptr(HdTestFixture) fx = fixture_without_iommu(topologies[i]);
+                g_autoptr(HdTestFixture) fx = hd_test_fixture_without_iommu(topologies[i]);
                 Daemon *d = daemon_start(fx, NULL);
                 g_autoptr(JsonNode) root = NULL;
                 gboolean usb = i == 0;
                 JsonObject *o;
                 Reply r;
 
-                r = request(d, "GET", "/v1/host", NULL);
-                g_assert_cmpuint(r.status, ==, 200);
-                g_assert_nonnull(strstr(r.body, "\"iommu_groups\":false"));
-                reply_clear(&r);
+                request_ok_has(d, "GET", "/v1/host", NULL, "\"iommu_groups\":false");
                 r = request(d, "GET", usb ? "/v1/usb" : "/v1/scsi", NULL);
                 g_assert_cmpuint(r.status, ==, 200);
                 o = body_object(&r, &root);
@@ -3718,13 +3307,10 @@ static void test_usb_scsi_without_iommu(void)
                 g_assert_cmpstr(json_object_get_string_member(o, "verdict"), ==,
                                 usb ? "ready" : "assignable");
                 reply_clear(&r);
-                r = request(d, "GET",
-                            usb ? "/v1/usb/0403:6001:A10K7XYZ/xml"
-                                : "/v1/scsi/naa.50014380272a1b2c/xml",
-                            NULL);
-                g_assert_cmpuint(r.status, ==, 200);
-                g_assert_nonnull(strstr(r.body, "<hostdev mode='subsystem'"));
-                reply_clear(&r);
+                request_ok_has(d, "GET",
+                               usb ? "/v1/usb/0403:6001:A10K7XYZ/xml"
+                                   : "/v1/scsi/naa.50014380272a1b2c/xml",
+                               NULL, "<hostdev mode='subsystem'");
                 daemon_stop(d);
         }
 }

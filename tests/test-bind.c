@@ -42,6 +42,32 @@ static HdBindReport *detach(HdCtx *ctx, const char *addr, gboolean group, guint 
         return hd_bind_detach(ctx, &a, 1, &opts, error);
 }
 
+/* detach must succeed; its report. */
+static HdBindReport *detach_ok(HdCtx *ctx, const char *addr, gboolean group, guint force)
+{
+        g_autoptr(GError) error = NULL;
+        HdBindReport *r = detach(ctx, addr, group, force, &error);
+
+        g_assert_no_error(error);
+        g_assert_nonnull(r);
+        return r;
+}
+
+/* detach must fail with @code, its message holding each of the words that follow (a
+ * NULL-terminated list); nothing is reported. */
+static void assert_detach_fails(HdCtx *ctx, const char *addr, gboolean group, guint force,
+                                gint code, ...)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdBindReport) r = detach(ctx, addr, group, force, &error);
+        va_list ap;
+
+        g_assert_null(r);
+        va_start(ap, code);
+        hd_test_assert_error_words(error, code, addr, ap);
+        va_end(ap);
+}
+
 static HdBindReport *attach(HdCtx *ctx, const char *addr, gboolean group, const char *driver,
                             GError **error)
 {
@@ -95,8 +121,7 @@ static void test_group_moves_with_group(void)
 
         /* a second detach leaves everything as is */
         {
-                g_autoptr(HdBindReport) again = detach(ctx, GPU, TRUE, 0, &error);
-                g_assert_no_error(error);
+                g_autoptr(HdBindReport) again = detach_ok(ctx, GPU, TRUE, 0);
                 g_assert_false(((HdBindDevice *)again->devices->pdata[0])->changed);
                 g_assert_false(((HdBindDevice *)again->devices->pdata[1])->changed);
         }
@@ -134,19 +159,13 @@ static void test_bridge_group(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("pci-bridge");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
         g_autoptr(HdBindReport) r = NULL;
 
         /* the bridge itself is refused */
-        r = detach(ctx, "0000:01:00.0", TRUE, 2, &error);
-        g_assert_null(r);
-        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
-        g_assert_nonnull(strstr(error->message, "0000:01:00.0"));
-        g_assert_nonnull(strstr(error->message, "bridges stay on the host"));
-        g_clear_error(&error);
+        assert_detach_fails(ctx, "0000:01:00.0", TRUE, 2, HD_ERROR_REFUSED, "0000:01:00.0",
+                            "bridges stay on the host", NULL);
 
-        r = detach(ctx, "0000:02:01.0", TRUE, 0, &error);
-        g_assert_no_error(error);
+        r = detach_ok(ctx, "0000:02:01.0", TRUE, 0);
         g_assert_cmpuint(r->devices->len, ==, 2);
         assert_driver(fx, "0000:02:01.0", "vfio-pci");
         assert_driver(fx, "0000:02:02.0", "vfio-pci");
@@ -184,14 +203,12 @@ static void test_group_takes_driverless_endpoints(void)
         g_autofree char *link = hd_test_path(fx, "sys/devices/pci0000:00/0000:00:01.0/0000:01:00.1/driver");
         g_autofree char *back = hd_test_path(fx, "sys/bus/pci/drivers/snd_hda_intel/0000:01:00.1");
         g_autoptr(HdCtx) ctx = NULL;
-        g_autoptr(GError) error = NULL;
         g_autoptr(HdBindReport) r = NULL;
 
         g_assert_cmpint(g_unlink(link), ==, 0);
         g_assert_cmpint(g_unlink(back), ==, 0);
         ctx = hd_test_ctx_new(fx);
-        r = detach(ctx, "0000:01:00.0", TRUE, 0, &error);
-        g_assert_no_error(error);
+        r = detach_ok(ctx, "0000:01:00.0", TRUE, 0);
         g_assert_cmpuint(r->devices->len, ==, 2);
         assert_driver(fx, "0000:01:00.0", "vfio-pci");
         assert_driver(fx, "0000:01:00.1", "vfio-pci");
@@ -202,28 +219,16 @@ static void test_default_route_nic(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
         g_autoptr(HdBindReport) r = NULL;
 
-        r = detach(ctx, NIC, FALSE, 0, &error);
-        g_assert_null(r);
-        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
-        g_assert_nonnull(strstr(error->message, "0000:03:00.0"));
-        g_assert_nonnull(strstr(error->message, "enp3s0"));
-        g_assert_nonnull(strstr(error->message, "default route via 192.168.1.1"));
-        g_assert_nonnull(strstr(error->message, "--force twice"));
-        g_clear_error(&error);
+        assert_detach_fails(ctx, NIC, FALSE, 0, HD_ERROR_REFUSED, "0000:03:00.0", "enp3s0",
+                            "default route via 192.168.1.1", "--force twice", NULL);
 
-        r = detach(ctx, NIC, FALSE, 1, &error);
-        g_assert_null(r);
-        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
-        g_clear_error(&error);
+        assert_detach_fails(ctx, NIC, FALSE, 1, HD_ERROR_REFUSED, NULL);
         assert_driver(fx, NIC, "igc");
         g_assert_cmpuint(hd_ctx_get_write_log(ctx)->len, ==, 0);
 
-        r = detach(ctx, NIC, FALSE, 2, &error);
-        g_assert_no_error(error);
-        g_assert_nonnull(r);
+        r = detach_ok(ctx, NIC, FALSE, 2);
         assert_driver(fx, NIC, "vfio-pci");
 }
 
@@ -233,7 +238,6 @@ static void test_routed_nic_needs_force_once(void)
         g_autofree char *route = hd_test_path(fx, "proc/net/route");
         g_autofree char *inet6 = hd_test_path(fx, "proc/net/if_inet6");
         g_autoptr(HdCtx) ctx = NULL;
-        g_autoptr(GError) error = NULL;
         g_autoptr(HdBindReport) r = NULL;
 
         /* enp3s0 keeps only its subnet route: no default route */
@@ -244,12 +248,8 @@ static void test_routed_nic_needs_force_once(void)
                                           "00FFFFFF\t0\t0\t0\n",
                                           -1, NULL));
         ctx = hd_test_ctx_new(fx);
-        r = detach(ctx, NIC, FALSE, 0, &error);
-        g_assert_null(r);
-        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
-        g_assert_nonnull(strstr(error->message, "has a route to 192.168.1.0"));
-        g_assert_nonnull(strstr(error->message, "ip link set enp3s0 down"));
-        g_clear_error(&error);
+        assert_detach_fails(ctx, NIC, FALSE, 0, HD_ERROR_REFUSED, "has a route to 192.168.1.0",
+                            "ip link set enp3s0 down", NULL);
 
         /* no route, but a global IPv6 address (a link-local one would not count) */
         g_assert_true(g_file_set_contents(route, "Iface\tDestination\n", -1, NULL));
@@ -258,48 +258,32 @@ static void test_routed_nic_needs_force_once(void)
                 "fe800000000000001ac04dfffe123456 02 40 20 80   enp3s0\n"
                 "20010db8000000000000000000000001 02 40 00 80   enp3s0\n",
                 -1, NULL));
-        r = detach(ctx, NIC, FALSE, 0, &error);
-        g_assert_null(r);
-        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
-        g_assert_nonnull(strstr(error->message, "global IPv6 address"));
-        g_clear_error(&error);
+        assert_detach_fails(ctx, NIC, FALSE, 0, HD_ERROR_REFUSED, "global IPv6 address", NULL);
 
         /* link-local only: idle */
         g_assert_true(g_file_set_contents(
                 inet6, "fe800000000000001ac04dfffe123456 02 40 20 80   enp3s0\n", -1, NULL));
-        r = detach(ctx, NIC, FALSE, 0, &error);
-        g_assert_no_error(error);
-        g_assert_nonnull(r);
+        r = detach_ok(ctx, NIC, FALSE, 0);
 }
 
 static void test_sriov_pf_with_vfs(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("sriov-server");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(HdBindReport) r = NULL;
 
         /* ens3f0np0 has a route (not the default) and enabled VFs: the VFs refuse it even
          * with --force twice */
-        r = detach(ctx, "0000:3b:00.0", FALSE, 2, &error);
-        g_assert_null(r);
-        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
-        g_assert_nonnull(strstr(error->message, "SR-IOV physical function with 2 VFs enabled"));
-        g_clear_error(&error);
+        assert_detach_fails(ctx, "0000:3b:00.0", FALSE, 2, HD_ERROR_REFUSED,
+                            "SR-IOV physical function with 2 VFs enabled", NULL);
 }
 
 static void test_root_disk_refused(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(HdBindReport) r = detach(ctx, NVME, FALSE, 2, &error);
 
-        g_assert_null(r);
-        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
-        g_assert_nonnull(strstr(error->message, "0000:02:00.0"));
-        g_assert_nonnull(strstr(error->message, "root filesystem"));
-        g_assert_nonnull(strstr(error->message, "/dev/nvme0n1p2 on /"));
+        assert_detach_fails(ctx, NVME, FALSE, 2, HD_ERROR_REFUSED, "0000:02:00.0",
+                            "root filesystem", "/dev/nvme0n1p2 on /", NULL);
         assert_driver(fx, NVME, "nvme");
 }
 
@@ -324,7 +308,6 @@ static void add_dm_holder(HdTestFixture *fx, const char *name, const char *uuid)
 static void test_mounted_data_disk_needs_force(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
-        g_autoptr(GError) error = NULL;
         g_autofree char *mounts = hd_test_path(fx, "proc/mounts");
         g_autoptr(HdCtx) ctx = NULL;
         g_autoptr(HdBindReport) r = NULL;
@@ -335,14 +318,9 @@ static void test_mounted_data_disk_needs_force(void)
                                           -1, NULL));
         add_dm_holder(fx, "data", "CRYPT-LUKS2-0123-data");
         ctx = hd_test_ctx_new(fx);
-        r = detach(ctx, NVME, FALSE, 0, &error);
-        g_assert_null(r);
-        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
-        g_assert_nonnull(strstr(error->message, "/dev/mapper/data on /data"));
-        g_assert_nonnull(strstr(error->message, "--force"));
-        g_clear_error(&error);
-        r = detach(ctx, NVME, FALSE, 1, &error);
-        g_assert_no_error(error);
+        assert_detach_fails(ctx, NVME, FALSE, 0, HD_ERROR_REFUSED, "/dev/mapper/data on /data",
+                            "--force", NULL);
+        r = detach_ok(ctx, NVME, FALSE, 1);
         assert_driver(fx, NVME, "vfio-pci");
 }
 
@@ -351,7 +329,6 @@ static void test_mounted_data_disk_needs_force(void)
 static void test_lvm_disk_needs_force(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
-        g_autoptr(GError) error = NULL;
         g_autofree char *mounts = hd_test_path(fx, "proc/mounts");
         g_autoptr(HdCtx) ctx = NULL;
         g_autoptr(HdBindReport) r = NULL;
@@ -369,17 +346,10 @@ static void test_lvm_disk_needs_force(void)
                 g_assert_true(hd_str_array_contains(uses, "/dev/nvme0n1p2 is under dm-0 (LVM "
                                                           "vg0-vms)"));
         }
-        r = detach(ctx, NVME, FALSE, 0, &error);
-        g_assert_null(r);
-        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
-        g_assert_nonnull(strstr(error->message, "0000:02:00.0"));
-        g_assert_nonnull(strstr(error->message, "dm-0 (LVM vg0-vms)"));
-        g_assert_nonnull(strstr(error->message, "vgchange -an"));
-        g_assert_nonnull(strstr(error->message, "--force"));
-        g_clear_error(&error);
+        assert_detach_fails(ctx, NVME, FALSE, 0, HD_ERROR_REFUSED, "0000:02:00.0",
+                            "dm-0 (LVM vg0-vms)", "vgchange -an", "--force", NULL);
         assert_driver(fx, NVME, "nvme");
-        r = detach(ctx, NVME, FALSE, 1, &error);
-        g_assert_no_error(error);
+        r = detach_ok(ctx, NVME, FALSE, 1);
         assert_driver(fx, NVME, "vfio-pci");
 }
 
@@ -387,13 +357,9 @@ static void test_boot_vga(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(HdBindReport) r = detach(ctx, IGPU, FALSE, 0, &error);
 
-        g_assert_null(r);
-        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
-        g_assert_nonnull(strstr(error->message, "0000:00:02.0"));
-        g_assert_nonnull(strstr(error->message, "boot VGA"));
+        assert_detach_fails(ctx, IGPU, FALSE, 0, HD_ERROR_REFUSED, "0000:00:02.0", "boot VGA",
+                            NULL);
         assert_driver(fx, IGPU, "i915");
 }
 
@@ -401,23 +367,16 @@ static void test_no_iommu(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(HdBindReport) r = detach(ctx, GPU, TRUE, 0, &error);
 
-        g_assert_null(r);
-        g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
-        g_assert_nonnull(strstr(error->message, "no IOMMU group"));
+        assert_detach_fails(ctx, GPU, TRUE, 0, HD_ERROR_REFUSED, "no IOMMU group", NULL);
 }
 
 static void test_not_found(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(HdBindReport) r = detach(ctx, "0000:09:00.0", FALSE, 0, &error);
 
-        g_assert_null(r);
-        g_assert_error(error, HD_ERROR, HD_ERROR_NOT_FOUND);
+        assert_detach_fails(ctx, "0000:09:00.0", FALSE, 0, HD_ERROR_NOT_FOUND, NULL);
 }
 
 static void check_rolled_back(const HdTestFixture *fx)
@@ -433,25 +392,16 @@ static void test_failing_probe_rolls_back(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(HdBindReport) r = NULL;
 
         /* the second device's probe fails: the first, already on vfio-pci, goes back too */
         hd_ctx_set_sim_faults(ctx, "probe@" AUDIO "=EINVAL");
-        r = detach(ctx, GPU, TRUE, 0, &error);
-        g_assert_null(r);
-        g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
-        g_assert_nonnull(strstr(error->message, "0000:01:00.1"));
-        g_assert_nonnull(strstr(error->message, "did not bind to vfio-pci"));
-        g_assert_nonnull(strstr(error->message, "rolled back"));
+        assert_detach_fails(ctx, GPU, TRUE, 0, HD_ERROR_FAILED, "0000:01:00.1",
+                            "did not bind to vfio-pci", "rolled back", NULL);
         check_rolled_back(fx);
 
         /* every probe fails, including the rollback's: rollback binds directly */
-        g_clear_error(&error);
         hd_ctx_set_sim_faults(ctx, "probe@*=EINVAL");
-        r = detach(ctx, GPU, TRUE, 0, &error);
-        g_assert_null(r);
-        g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
+        assert_detach_fails(ctx, GPU, TRUE, 0, HD_ERROR_FAILED, NULL);
         check_rolled_back(fx);
 }
 
@@ -459,15 +409,10 @@ static void test_ebusy_unbind_rolls_back(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(HdBindReport) r = NULL;
 
         hd_ctx_set_sim_faults(ctx, "unbind@" AUDIO "=EBUSY");
-        r = detach(ctx, GPU, TRUE, 0, &error);
-        g_assert_null(r);
-        g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
-        g_assert_nonnull(strstr(error->message, "Device or resource busy"));
-        g_assert_nonnull(strstr(error->message, "rolled back"));
+        assert_detach_fails(ctx, GPU, TRUE, 0, HD_ERROR_FAILED, "Device or resource busy",
+                            "rolled back", NULL);
         check_rolled_back(fx);
 }
 
@@ -486,9 +431,7 @@ static void test_override_failure_and_module_failure(void)
         g_clear_error(&error);
 
         hd_ctx_set_sim_faults(ctx, "override@" AUDIO "=EPERM");
-        r = detach(ctx, GPU, TRUE, 0, &error);
-        g_assert_null(r);
-        g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
+        assert_detach_fails(ctx, GPU, TRUE, 0, HD_ERROR_FAILED, NULL);
         check_rolled_back(fx);
 }
 
@@ -496,7 +439,6 @@ static void test_dry_run(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
         g_autoptr(HdBindReport) r = NULL;
         const GPtrArray *log;
         static const char *const want[][2] = {
@@ -510,8 +452,7 @@ static void test_dry_run(void)
         };
 
         hd_ctx_set_dry_run(ctx, TRUE);
-        r = detach(ctx, GPU, TRUE, 0, &error);
-        g_assert_no_error(error);
+        r = detach_ok(ctx, GPU, TRUE, 0);
         g_assert_true(r->dry_run);
         log = hd_ctx_get_write_log(ctx);
         g_assert_cmpuint(log->len, ==, G_N_ELEMENTS(want));
@@ -645,16 +586,13 @@ static void test_detach_noop_while_held(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("already-vfio");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
         g_autoptr(HdBindReport) r = NULL;
         g_autoptr(HdDevice) dev = NULL;
         HdAddress addr = hd_test_address(GPU);
 
         dev = hd_device_load(ctx, &addr, HD_FIELD_IOMMU, NULL);
         hold_group_open(fx, dev->iommu_group);
-        r = detach(ctx, GPU, TRUE, 0, &error);
-        g_assert_no_error(error);
-        g_assert_nonnull(r);
+        r = detach_ok(ctx, GPU, TRUE, 0);
         g_assert_cmpuint(r->devices->len, ==, 2);
         for (guint i = 0; i < r->devices->len; i++)
                 g_assert_false(((HdBindDevice *)r->devices->pdata[i])->changed);
@@ -668,19 +606,14 @@ static void test_detach_refused_while_held(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(HdBindReport) r = NULL;
         g_autofree char *cmdline = hd_test_path(fx, "proc/4242/cmdline");
         static const char args[] = "/usr/bin/qemu-system-x86_64\0-name\0guest=win,,10,debug-"
                                    "threads=on\0-S\0";
 
         hold_group_open(fx, 1);
         g_assert_true(g_file_set_contents(cmdline, args, sizeof(args) - 1, NULL));
-        r = detach(ctx, GPU, TRUE, 0, &error);
-        g_assert_null(r);
-        g_assert_error(error, HD_ERROR, HD_ERROR_BUSY);
-        g_assert_nonnull(strstr(error->message, "held open by process 4242"));
-        g_assert_nonnull(strstr(error->message, "VM win,10"));
+        assert_detach_fails(ctx, GPU, TRUE, 0, HD_ERROR_BUSY, "held open by process 4242",
+                            "VM win,10", NULL);
         assert_driver(fx, GPU, "nouveau");
 }
 

@@ -88,6 +88,32 @@ static HdKernelArgs *plan(HdCtx *ctx, Req *r, GError **error)
         return ka;
 }
 
+/* plan() that must succeed. */
+static HdKernelArgs *plan_ok(HdCtx *ctx, Req *r)
+{
+        g_autoptr(GError) error = NULL;
+        HdKernelArgs *ka = plan(ctx, r, &error);
+
+        g_assert_no_error(error);
+        g_assert_nonnull(ka);
+        return ka;
+}
+
+/* plan() that must fail with @code, its message holding each of the words that follow (a
+ * NULL-terminated list), having written nothing. */
+static void assert_plan_fails(HdCtx *ctx, Req *r, int code, ...)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdKernelArgs) ka = plan(ctx, r, &error);
+        va_list ap;
+
+        g_assert_null(ka);
+        va_start(ap, code);
+        hd_test_assert_error_words(error, code, "plan", ap);
+        va_end(ap);
+        g_assert_cmpuint(hd_ctx_get_write_log(ctx)->len, ==, 0);
+}
+
 /* Plan and apply on a fresh context; returns the context's write log as "op path|value"
  * lines (file contents left out). */
 static char *apply(const HdTestFixture *fx, Req *r, HdKernelArgs **out)
@@ -179,12 +205,10 @@ static char *added_for(const char *topology, const char *option)
 {
         const HdTestFixture *fx = shared_fixture(topology);
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
         g_autoptr(HdKernelArgs) ka = NULL;
         Req r = {.enable = strs(option, NULL)};
 
-        ka = plan(ctx, &r, &error);
-        g_assert_no_error(error);
+        ka = plan_ok(ctx, &r);
         return join(ka->added);
 }
 
@@ -236,16 +260,9 @@ static void test_amd_iommu_removes_off(void)
 
 static void expect_plan_error(const char *topology, Req *r, int code, const char *needle)
 {
-        const HdTestFixture *fx = shared_fixture(topology);
-        g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(HdKernelArgs) ka = plan(ctx, r, &error);
+        g_autoptr(HdCtx) ctx = hd_test_ctx_new(shared_fixture(topology));
 
-        g_assert_null(ka);
-        g_assert_error(error, HD_ERROR, code);
-        if (!strstr(error->message, needle))
-                g_error("error '%s' does not mention '%s'", error->message, needle);
-        g_assert_cmpuint(hd_ctx_get_write_log(ctx)->len, ==, 0);
+        assert_plan_fails(ctx, r, code, needle, NULL);
 }
 
 static void test_bad_input(void)
@@ -392,7 +409,6 @@ static void test_grub_d_noted(void)
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("no-iommu");
         g_autofree char *dir = hd_test_path(fx, "etc/default/grub.d");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
         g_autoptr(HdKernelArgs) ka = NULL;
         g_autofree char *notes = NULL;
         Req r = {0};
@@ -400,8 +416,7 @@ static void test_grub_d_noted(void)
         g_assert_cmpint(g_mkdir(dir, 0755), ==, 0);
         write_root_file(fx, "etc/default/grub.d/50-cloudimg-settings.cfg",
                         "GRUB_CMDLINE_LINUX_DEFAULT=\"console=tty1 console=ttyS0\"\n");
-        ka = plan(ctx, &r, &error);
-        g_assert_no_error(error);
+        ka = plan_ok(ctx, &r);
         notes = join(ka->notes);
         g_assert_nonnull(strstr(notes, "/etc/default/grub.d/50-cloudimg-settings.cfg also sets"));
 }
@@ -420,18 +435,12 @@ static void test_grub_unparseable(void)
 
         for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
                 g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-                g_autoptr(GError) error = NULL;
-                g_autoptr(HdKernelArgs) ka = NULL;
                 g_autofree char *after = NULL;
                 Req r = {.enable = strs("iommu", NULL)};
 
                 write_root_file(fx, "etc/default/grub", bad[i]);
-                ka = plan(ctx, &r, &error);
-                g_assert_null(ka);
-                g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
-                g_assert_nonnull(strstr(error->message, "cannot parse /etc/default/grub line 1"));
-                g_assert_nonnull(strstr(error->message, "left untouched"));
-                g_assert_cmpuint(hd_ctx_get_write_log(ctx)->len, ==, 0);
+                assert_plan_fails(ctx, &r, HD_ERROR_FAILED, "cannot parse /etc/default/grub line 1",
+                                  "left untouched", NULL);
                 after = read_root_file(fx, "etc/default/grub");
                 g_assert_cmpstr(after, ==, bad[i]);
         }
@@ -447,8 +456,7 @@ static void test_failed_command_restores(void)
         g_autoptr(HdKernelArgs) ka = NULL;
         Req r = {.enable = strs("iommu", NULL)};
 
-        ka = plan(ctx, &r, &error);
-        g_assert_no_error(error);
+        ka = plan_ok(ctx, &r);
         g_setenv("HOSTDEV_SIM_FAIL_RUN", "update-grub", TRUE);
         g_assert_false(hd_kernel_args_apply(ctx, ka, &error));
         g_unsetenv("HOSTDEV_SIM_FAIL_RUN");
@@ -539,8 +547,7 @@ static void test_real_backend_refused_on_fixture(void)
         Req r = {.enable = strs("iommu", NULL)};
 
         g_assert_no_error(error);
-        ka = plan(ctx, &r, &error);
-        g_assert_no_error(error);
+        ka = plan_ok(ctx, &r);
         g_assert_false(hd_kernel_args_apply(ctx, ka, &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_REFUSED);
         g_assert_cmpuint(hd_ctx_get_write_log(ctx)->len, ==, 0);
@@ -635,17 +642,12 @@ static void test_grubby_kernelopts_unparseable(void)
 {
         g_autoptr(HdTestFixture) fx = hd_test_fixture_new("grubby-host");
         g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(HdKernelArgs) ka = NULL;
         Req r = {.enable = strs("iommu", NULL)};
 
         write_root_file(
             fx, "boot/loader/entries/4c4c4544004e3510805ab3c04f4e3332-6.5.6-300.fc39.x86_64.conf",
             "title x\noptions $kernelopts $tuned_params\n");
-        ka = plan(ctx, &r, &error);
-        g_assert_null(ka);
-        g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
-        g_assert_nonnull(strstr(error->message, "grubenv"));
+        assert_plan_fails(ctx, &r, HD_ERROR_FAILED, "grubenv", NULL);
 }
 
 static void test_systemd_boot_apply_revert(void)
@@ -725,8 +727,7 @@ static void test_unknown_bootloader(void)
         Req r = {.enable = strs("iommu-pt", NULL)};
 
         g_assert_cmpint(g_unlink(path), ==, 0);
-        ka = plan(ctx, &r, &error);
-        g_assert_no_error(error);
+        ka = plan_ok(ctx, &r);
         g_assert_cmpint(ka->bootloader, ==, HD_BOOTLOADER_UNKNOWN);
         g_assert_false(hd_kernel_args_apply(ctx, ka, &error));
         g_assert_error(error, HD_ERROR, HD_ERROR_NOT_SUPPORTED);
@@ -976,10 +977,8 @@ static void test_dry_run_diff(void)
 
                 /* what the change would write: the same edit through the library */
                 g_autoptr(HdCtx) ctx = hd_test_ctx_new(fx);
-                g_autoptr(GError) error = NULL;
                 Req r = {.enable = strs("iommu", NULL)};
-                g_autoptr(HdKernelArgs) ka = plan(ctx, &r, &error);
-                g_assert_no_error(error);
+                g_autoptr(HdKernelArgs) ka = plan_ok(ctx, &r);
                 g_assert_cmpuint(ka->changes->len, ==, 1);
                 want = g_string_new(orig);
                 g_string_replace(want, "intel_iommu=off", "intel_iommu=on", 1);
@@ -1037,8 +1036,7 @@ static void test_update_command_outcome(void)
                 Req r = {.enable = strs("iommu", NULL)};
 
                 hd_ctx_set_sim_faults(ctx, "run@update-grub=2");
-                ka = plan(ctx, &r, &error);
-                g_assert_no_error(error);
+                ka = plan_ok(ctx, &r);
                 g_assert_false(hd_kernel_args_apply(ctx, ka, &error));
                 g_assert_error(error, HD_ERROR, HD_ERROR_FAILED);
                 if (!strstr(error->message, "update-grub failed (exit 2), its last output: "

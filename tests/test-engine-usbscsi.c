@@ -501,49 +501,6 @@ static void test_start(void)
         env_teardown(&env);
 }
 
-/* @topology with the IOMMU off: no host iommu, a command line without intel_iommu (as
- * test-agent.c's fixture_without_iommu). */
-static HdTestFixture *fixture_without_iommu(const char *topology)
-{
-        const char *src = g_getenv("HOSTDEV_SOURCE_DIR");
-        g_autofree char *topo_path =
-            g_strdup_printf("%s/tests/fixtures/topologies/%s.json", src, topology);
-        g_autofree char *script = g_strdup_printf("%s/tests/fixtures/mkfixture.py", src);
-        g_autoptr(JsonParser) parser = json_parser_new();
-        g_autoptr(JsonGenerator) gen = json_generator_new();
-        g_autoptr(GError) error = NULL;
-        g_autofree char *tmp = hd_test_make_tmp_dir();
-        g_autofree char *out_path = g_build_filename(tmp, "topology.json", NULL);
-        g_autofree char *err = NULL;
-        HdTestFixture *fx = g_new0(HdTestFixture, 1);
-        JsonObject *host, *kernel, *grub;
-        int status = 0;
-
-        g_assert_true(json_parser_load_from_file(parser, topo_path, &error));
-        g_assert_no_error(error);
-        host = json_object_get_object_member(json_node_get_object(json_parser_get_root(parser)),
-                                             "host");
-        json_object_set_null_member(host, "iommu");
-        kernel = json_object_get_object_member(host, "kernel");
-        json_object_set_string_member(kernel, "cmdline",
-                                      "BOOT_IMAGE=/vmlinuz-6.1.0-18-amd64 root=/dev/sda2 ro quiet");
-        grub = json_object_get_object_member(host, "grub");
-        json_object_set_string_member(grub, "cmdline_linux_default", "quiet");
-        json_object_set_string_member(grub, "cmdline_linux", "");
-        json_generator_set_root(gen, json_parser_get_root(parser));
-        g_assert_true(json_generator_to_file(gen, out_path, &error));
-        fx->root = g_build_filename(tmp, "root", NULL);
-        {
-                const char *argv[] = {"python3", script, out_path, fx->root, NULL};
-                g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
-                                           NULL, NULL, &err, &status, &error));
-                g_assert_no_error(error);
-                if (!g_spawn_check_wait_status(status, NULL))
-                        g_error("mkfixture.py: %s", err);
-        }
-        return fx;
-}
-
 /* USB devices need no IOMMU: on a host whose passthrough is disabled, a VM with only a USB
  * device starts (a VM with a PCI device would be refused). */
 static void test_without_iommu(void)
@@ -556,7 +513,7 @@ static void test_without_iommu(void)
         env.admin = hd_et_token_create(env.dir, "ops", "admin");
         env.viewer = hd_et_token_create(env.dir, "portal", "viewer");
         env.engine = hd_et_engine_start(env.dir);
-        env.usb_fx = fixture_without_iommu("usb-desk");
+        env.usb_fx = hd_test_fixture_without_iommu("usb-desk");
         env.usb_agent = hd_et_agent_start(env.usb_fx, "127.0.0.1:0");
         token = hd_et_agent_token(env.usb_fx);
         env.desk = hd_et_add_host(env.engine->url, env.admin, "desk", env.usb_agent->url, token);

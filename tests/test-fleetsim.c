@@ -307,6 +307,22 @@ static gpointer poll_thread(gpointer data)
         return NULL;
 }
 
+/* Until one long poll waits on @a (its /metrics: hostdev_long_polls_waiting 1); bounded. */
+static void await_polling(Agent *a)
+{
+        gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+        for (;;) {
+                g_autofree char *m = raw(a->port, "GET", "/metrics", a->token, NULL, NULL);
+                if (status_of(m) == 200 &&
+                    strstr(body_of(m), "\nhostdev_long_polls_waiting 1\n"))
+                        return;
+                if (g_get_monotonic_time() > deadline)
+                        g_error("the long poll never waited on port %u: %s", a->port, m);
+                g_usleep(10 * 1000);
+        }
+}
+
 static const char *const READS[] = {"/v1/host", "/v1/devices", "/v1/groups", NULL};
 
 /* Every read, the conditional requests, the long poll's end and the refusals: the same bytes
@@ -469,9 +485,8 @@ static void test_driver_change(void)
                 Poll poll = {priv->port, wait_path, priv->token, etag, NULL};
                 GThread *t = g_thread_new("poll", poll_thread, &poll);
 
-                /* (the poll may or may not be waiting yet when the change lands: either way
-                 * its answer is the new generation) */
-                g_usleep(200 * 1000);
+                /* the change lands while the poll waits (/metrics counts it) */
+                await_polling(priv);
                 a_det = raw(agent->port, "POST", "/v1/devices/" GPU "/detach", agent->token, NULL,
                             detach);
                 p_det = raw(priv->port, "POST", "/v1/devices/" GPU "/detach", priv->token, NULL,

@@ -23,24 +23,10 @@
  * JSON array replacing host.mounts) and @swaps (replacing host.swaps), each NULL to keep. */
 static HdTestFixture *variant(const char *extra_devices, const char *mounts, const char *swaps)
 {
-        const char *src = g_getenv("HOSTDEV_SOURCE_DIR");
-        g_autofree char *topo_path =
-            g_strdup_printf("%s/tests/fixtures/topologies/" TOPOLOGY ".json", src);
-        g_autofree char *script = g_strdup_printf("%s/tests/fixtures/mkfixture.py", src);
-        g_autoptr(JsonParser) parser = json_parser_new();
-        g_autoptr(GError) error = NULL;
-        g_autoptr(JsonGenerator) gen = json_generator_new();
-        g_autofree char *tmp = hd_test_make_tmp_dir();
-        g_autofree char *out_path = g_build_filename(tmp, "topology.json", NULL);
-        g_autofree char *err = NULL;
-        HdTestFixture *fx = g_new0(HdTestFixture, 1);
-        JsonObject *root, *host;
-        int status = 0;
+        g_autoptr(JsonNode) topology = hd_test_topology_load(TOPOLOGY);
+        JsonObject *root = json_node_get_object(topology);
+        JsonObject *host = json_object_get_object_member(root, "host");
 
-        g_assert_true(json_parser_load_from_file(parser, topo_path, &error));
-        g_assert_no_error(error);
-        root = json_node_get_object(json_parser_get_root(parser));
-        host = json_object_get_object_member(root, "host");
         if (extra_devices) {
                 JsonArray *devices = json_object_get_array_member(
                     json_object_get_object_member(root, "usb"), "devices");
@@ -54,18 +40,7 @@ static HdTestFixture *variant(const char *extra_devices, const char *mounts, con
                 json_object_set_member(host, "mounts", hd_test_parse_json(mounts));
         if (swaps)
                 json_object_set_member(host, "swaps", hd_test_parse_json(swaps));
-        json_generator_set_root(gen, json_parser_get_root(parser));
-        g_assert_true(json_generator_to_file(gen, out_path, &error));
-        fx->root = g_build_filename(tmp, "root", NULL);
-        {
-                const char *argv[] = {"python3", script, out_path, fx->root, NULL};
-                g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
-                                           NULL, NULL, &err, &status, &error));
-                g_assert_no_error(error);
-                if (!g_spawn_check_wait_status(status, NULL))
-                        g_error("mkfixture.py: %s", err);
-        }
-        return fx;
+        return hd_test_fixture_from_topology(topology);
 }
 
 typedef struct {

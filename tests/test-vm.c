@@ -17,6 +17,48 @@ static HdVirt *open_test(void)
         return virt;
 }
 
+/* @spec's domain XML, which must pass libvirt's schema (virt-xml-validate). */
+static char *spec_xml(HdVirt *virt, const HdVmSpec *spec)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *xml = hd_virt_spec_to_xml(virt, spec, &error);
+        g_autofree char *path = NULL;
+        g_autofree char *out = NULL;
+        int fd, status = 0;
+
+        g_assert_no_error(error);
+        fd = g_file_open_tmp("hostdev-vm-XXXXXX.xml", &path, &error);
+        g_assert_no_error(error);
+        close(fd);
+        g_assert_true(g_file_set_contents(path, xml, -1, NULL));
+        {
+                const char *argv[] = {"virt-xml-validate", path, "domain", NULL};
+                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL,
+                             &status, &error);
+        }
+        g_unlink(path);
+        g_assert_no_error(error);
+        if (!g_spawn_check_wait_status(status, NULL))
+                g_error("schema rejects:\n%s\n%s", xml, out);
+        return g_steal_pointer(&xml);
+}
+
+/* Define @spec, set its USB devices and SCSI LUNs to @usb and @scsi; its definition then. */
+static char *define_with_usb_scsi(HdVirt *virt, const HdVmSpec *spec, const HdVmUsb *usb,
+                                  guint n_usb, const HdVmScsi *scsi, guint n_scsi)
+{
+        g_autoptr(GError) error = NULL;
+        char *def;
+
+        g_assert_true(hd_virt_define(virt, spec, &error));
+        g_assert_no_error(error);
+        g_assert_true(hd_virt_set_usb_scsi(virt, spec->name, usb, n_usb, scsi, n_scsi, &error));
+        g_assert_no_error(error);
+        def = hd_virt_get_definition(virt, spec->name, &error);
+        g_assert_no_error(error);
+        return def;
+}
+
 static HdVmInfo *find(GPtrArray *list, const char *name)
 {
         for (guint i = 0; i < list->len; i++)
@@ -124,33 +166,15 @@ static void test_errors(void)
 static void test_spec_xml_valid(void)
 {
         g_autoptr(HdVirt) virt = open_test();
-        g_autoptr(GError) error = NULL;
-        HdAddress dev;
+        HdAddress dev = hd_test_address("0000:18:01.0");
         HdVmSpec spec = { .name = "valid", .memory_mib = 2048, .vcpus = 2,
                           .disk_image = "/images/a&b.raw", .hostdevs = &dev, .n_hostdevs = 1,
                           .managed = TRUE, .viommu = TRUE };
         g_autofree char *xml = NULL;
-        g_autofree char *path = NULL;
-        int fd, status = 0;
 
-        hd_address_parse("0000:18:01.0", &dev, NULL);
-        xml = hd_virt_spec_to_xml(virt, &spec, &error);
-        g_assert_no_error(error);
+        xml = spec_xml(virt, &spec);
         g_assert_nonnull(strstr(xml, "caching_mode='on'"));
         g_assert_nonnull(strstr(xml, "a&amp;b.raw"));
-        fd = g_file_open_tmp("hostdev-vm-XXXXXX.xml", &path, &error);
-        close(fd);
-        g_assert_true(g_file_set_contents(path, xml, -1, NULL));
-        {
-                const char *argv[] = { "virt-xml-validate", path, "domain", NULL };
-                g_autofree char *out = NULL;
-                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
-                             NULL, &status, &error);
-                g_assert_no_error(error);
-                if (!g_spawn_check_wait_status(status, NULL))
-                        g_error("schema rejects:\n%s\n%s", xml, out);
-        }
-        g_unlink(path);
 }
 
 /* A defined domain changed by name through libvirt (hostdev xml --domain NAME --write, hostdev
@@ -251,13 +275,10 @@ static void test_vhost(void)
         HdVmUsb usb[] = { { .vendor = 0x0403, .product = 0x6001, .bus = 1, .device = 5 } };
         HdVmSpec spec = { .name = "vhost", .memory_mib = 512, .vcpus = 1, .hostdevs = &gpu,
                           .n_hostdevs = 1, .vhost = vhost, .n_vhost = 2 };
-        g_autofree char *xml = hd_virt_spec_to_xml(virt, &spec, &error);
-        g_autofree char *path = NULL;
+        g_autofree char *xml = spec_xml(virt, &spec);
         g_autofree char *def = NULL;
         g_autoptr(GArray) pci = NULL;
-        int fd, status = 0;
 
-        g_assert_no_error(error);
         g_assert_nonnull(strstr(xml, "\n    <hostdev mode='subsystem' type='scsi_host'>\n"
                                      "      <source protocol='vhost' "
                                      "wwpn='naa.5001405000000001'/>\n"
@@ -266,26 +287,8 @@ static void test_vhost(void)
         pci = hd_guest_domain_hostdevs(xml);
         g_assert_cmpuint(pci->len, ==, 1);
         g_clear_pointer(&pci, g_array_unref);
-        fd = g_file_open_tmp("hostdev-vm-XXXXXX.xml", &path, &error);
-        close(fd);
-        g_assert_true(g_file_set_contents(path, xml, -1, NULL));
-        {
-                const char *argv[] = { "virt-xml-validate", path, "domain", NULL };
-                g_autofree char *out = NULL;
-                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
-                             NULL, &status, &error);
-                g_assert_no_error(error);
-                if (!g_spawn_check_wait_status(status, NULL))
-                        g_error("schema rejects:\n%s\n%s", xml, out);
-        }
-        g_unlink(path);
 
-        g_assert_true(hd_virt_define(virt, &spec, &error));
-        g_assert_no_error(error);
-        g_assert_true(hd_virt_set_usb_scsi(virt, "vhost", usb, 1, NULL, 0, &error));
-        g_assert_no_error(error);
-        def = hd_virt_get_definition(virt, "vhost", &error);
-        g_assert_no_error(error);
+        def = define_with_usb_scsi(virt, &spec, usb, 1, NULL, 0);
         g_assert_nonnull(strstr(def, "wwpn='naa.5001405000000001'"));
         g_assert_nonnull(strstr(def, "wwpn='naa.50014050000000AB'"));
         g_assert_nonnull(strstr(def, "device='5'"));
@@ -314,14 +317,11 @@ static void test_usb_scsi(void)
                             { .host = 0, .bus = 0, .target = 0, .unit = 0 } };
         HdVmSpec spec = { .name = "usbscsi", .memory_mib = 512, .vcpus = 1, .hostdevs = &gpu,
                           .n_hostdevs = 1, .usb = usb, .n_usb = 1, .scsi = scsi, .n_scsi = 2 };
-        g_autofree char *xml = hd_virt_spec_to_xml(virt, &spec, &error);
-        g_autofree char *path = NULL;
+        g_autofree char *xml = spec_xml(virt, &spec);
         g_autofree char *def = NULL;
         g_autofree char *meta = NULL;
         g_autoptr(GArray) pci = NULL;
-        int fd, status = 0;
 
-        g_assert_no_error(error);
         g_assert_nonnull(strstr(xml, "<hostdev mode='subsystem' type='usb' managed='no'>\n"
                                      "      <source>\n"
                                      "        <vendor id='0x0403'/>\n"
@@ -340,28 +340,14 @@ static void test_usb_scsi(void)
         g_assert_cmpuint(pci->len, ==, 1);
         g_assert_true(hd_address_equal(&g_array_index(pci, HdAddress, 0), &gpu));
         g_clear_pointer(&pci, g_array_unref);
-        fd = g_file_open_tmp("hostdev-vm-XXXXXX.xml", &path, &error);
-        close(fd);
-        g_assert_true(g_file_set_contents(path, xml, -1, NULL));
-        {
-                const char *argv[] = { "virt-xml-validate", path, "domain", NULL };
-                g_autofree char *out = NULL;
-                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
-                             NULL, &status, &error);
-                g_assert_no_error(error);
-                if (!g_spawn_check_wait_status(status, NULL))
-                        g_error("schema rejects:\n%s\n%s", xml, out);
-        }
-        g_unlink(path);
 
         /* defined, then the USB device replugged (device 5 -> 9) and one LUN dropped */
-        g_assert_true(hd_virt_define(virt, &spec, &error));
-        g_assert_no_error(error);
-        usb[0].device = 9;
-        g_assert_true(hd_virt_set_usb_scsi(virt, "usbscsi", usb, 1, scsi, 1, &error));
-        g_assert_no_error(error);
-        def = hd_virt_get_definition(virt, "usbscsi", &error);
-        g_assert_no_error(error);
+        {
+                HdVmUsb replugged[] = {usb[0]};
+
+                replugged[0].device = 9;
+                def = define_with_usb_scsi(virt, &spec, replugged, 1, scsi, 1);
+        }
         g_assert_nonnull(strstr(def, "device='9'"));
         g_assert_null(strstr(def, "device='5'"));
         g_assert_nonnull(strstr(def, "scsi_host2"));

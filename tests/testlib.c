@@ -217,6 +217,16 @@ int hd_test_run_cli_guarded(const char *const *argv, const char *const *env,
                                    err);
 }
 
+void hd_test_assert_error_words(const GError *error, int code, const char *what, va_list words)
+{
+        const char *want;
+
+        g_assert_error(error, HD_ERROR, code);
+        while ((want = va_arg(words, const char *)))
+                if (!strstr(error->message, want))
+                        g_error("%s: wanted '%s' in: %s", what, want, error->message);
+}
+
 JsonNode *hd_test_parse_json(const char *text)
 {
         g_autoptr(JsonParser) parser = json_parser_new();
@@ -225,6 +235,54 @@ JsonNode *hd_test_parse_json(const char *text)
         json_parser_load_from_data(parser, text, -1, &error);
         g_assert_no_error(error);
         return json_node_copy(json_parser_get_root(parser));
+}
+
+JsonNode *hd_test_topology_load(const char *topology)
+{
+        g_autofree char *path = g_strdup_printf("%s/tests/fixtures/topologies/%s.json",
+                                                source_dir(), topology);
+        g_autoptr(JsonParser) parser = json_parser_new();
+        g_autoptr(GError) error = NULL;
+
+        json_parser_load_from_file(parser, path, &error);
+        g_assert_no_error(error);
+        return json_node_copy(json_parser_get_root(parser));
+}
+
+HdTestFixture *hd_test_fixture_from_topology(JsonNode *topology)
+{
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *tmp = hd_test_make_tmp_dir();
+        g_autofree char *path = g_build_filename(tmp, "topology.json", NULL);
+        g_autofree char *script = g_build_filename(source_dir(), "tests", "fixtures",
+                                                   "mkfixture.py", NULL);
+        HdTestFixture *fx = g_new0(HdTestFixture, 1);
+
+        json_generator_set_root(gen, topology);
+        json_generator_to_file(gen, path, &error);
+        g_assert_no_error(error);
+        fx->root = g_build_filename(tmp, "root", NULL);
+        {
+                const char *argv[] = { "python3", script, path, fx->root, NULL };
+                run_or_die(argv, "mkfixture.py");
+        }
+        return fx;
+}
+
+HdTestFixture *hd_test_fixture_without_iommu(const char *topology)
+{
+        g_autoptr(JsonNode) topo = hd_test_topology_load(topology);
+        JsonObject *host = json_object_get_object_member(json_node_get_object(topo), "host");
+        JsonObject *kernel = json_object_get_object_member(host, "kernel");
+        JsonObject *grub = json_object_get_object_member(host, "grub");
+
+        json_object_set_null_member(host, "iommu");
+        json_object_set_string_member(kernel, "cmdline",
+                                      "BOOT_IMAGE=/vmlinuz-6.1.0-18-amd64 root=/dev/sda2 ro quiet");
+        json_object_set_string_member(grub, "cmdline_linux_default", "quiet");
+        json_object_set_string_member(grub, "cmdline_linux", "");
+        return hd_test_fixture_from_topology(topo);
 }
 
 HdTestFixture *hd_test_fixture_copy(const HdTestFixture *fx)

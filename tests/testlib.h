@@ -9,6 +9,7 @@
 #pragma once
 
 #include <glib.h>
+#include <stdarg.h>
 
 #include "hostdev.h"
 
@@ -62,6 +63,19 @@ int hd_test_run_cli_guarded(const char *const *argv, const char *const *env, gui
  * that it sees what the kernel shows. Returns the number of devices checked. */
 guint hd_test_assert_list_matches_sys(const char *root);
 
+/* @error is HD_ERROR @code and its message holds each word of the NULL-terminated list @words;
+ * a failure names @what. */
+void hd_test_assert_error_words(const GError *error, int code, const char *what, va_list words);
+
 /* Parse @text as JSON and return the root node (asserting that it parses). */
 #include <json-glib/json-glib.h>
 JsonNode *hd_test_parse_json(const char *text);
+
+/* The topology tests/fixtures/topologies/@topology.json, to change before
+ * hd_test_fixture_from_topology(). */
+JsonNode *hd_test_topology_load(const char *topology);
+/* A fixture built by mkfixture.py from @topology (a changed topology: never cached). */
+HdTestFixture *hd_test_fixture_from_topology(JsonNode *topology);
+/* @topology without an IOMMU: host.iommu null, no intel_iommu= on the running kernel's nor on
+ * GRUB's command lines. */
+HdTestFixture *hd_test_fixture_without_iommu(const char *topology);

@@ -263,6 +263,8 @@ void hd_respond_cached(HdRequest *req, HdWatchGetFunc get);
 void hd_watch_wait(HdWatch *watch, HdHttpRequest *msg, guint seconds, HdWatchGetFunc get);
 /* Answer every waiting long poll with 304 (the agent is stopping). */
 void hd_watch_release_waiters(HdWatch *watch);
+/* The long polls waiting now (main thread). */
+guint hd_watch_get_waiting(HdWatch *watch);
 
 /* metrics.c */
 HdMetrics *hd_metrics_new(void);

@@ -388,6 +388,11 @@ HdWatch *hd_watch_new(HdAgent *agent)
         return w;
 }
 
+guint hd_watch_get_waiting(HdWatch *w)
+{
+        return g_list_length(w->waiters);
+}
+
 void hd_watch_release_waiters(HdWatch *w)
 {
         GList *list = g_steal_pointer(&w->waiters);

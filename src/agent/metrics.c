@@ -126,6 +126,11 @@ char *hd_metrics_render(HdMetrics *m, HdAgent *agent)
         g_string_append(s, "# HELP hostdev_operations_in_flight Mutations running now.\n"
                            "# TYPE hostdev_operations_in_flight gauge\n");
         g_string_append_printf(s, "hostdev_operations_in_flight %u\n", agent->inflight);
+        g_string_append(s, "# HELP hostdev_long_polls_waiting Requests waiting (?wait=N) for the "
+                           "next inventory generation.\n"
+                           "# TYPE hostdev_long_polls_waiting gauge\n");
+        g_string_append_printf(s, "hostdev_long_polls_waiting %u\n",
+                               hd_watch_get_waiting(agent->watch));
         if (agent->server) {
                 g_string_append(s, "# HELP hostdev_http_connections Open HTTP connections.\n"
                                    "# TYPE hostdev_http_connections gauge\n");
