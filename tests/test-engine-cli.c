@@ -243,6 +243,23 @@ static void world_free(World *w)
         g_free(w);
 }
 
+/* hostdev-engine hosts add NAME (the world's agent) --wait: asserted to succeed. */
+static void world_add_host(World *w, const char *name)
+{
+        g_auto(CliRun) r = CLI(w->engine->url, w->admin, "hosts", "add", name, "--agent-url",
+                               w->agent->url, "--agent-token-file", w->agent_token_file, "--wait",
+                               "--json");
+        assert_rc(&r, 0);
+}
+
+/* hostdev-engine vms create NAME (1024 MiB, 1 vCPU): asserted to succeed. */
+static void world_create_vm(World *w, const char *name)
+{
+        g_auto(CliRun) r = CLI(w->engine->url, w->admin, "vms", "create", name, "--memory", "1024",
+                               "--vcpus", "1");
+        assert_rc(&r, 0);
+}
+
 /* ---- tests against a real engine ---- */
 
 static void test_hosts(void)
@@ -1884,12 +1901,7 @@ static void test_usbscsi(void)
         World *w = world_new_on("usb-desk");
         const char *e = w->engine->url;
 
-        {
-                g_auto(CliRun) r =
-                    CLI(e, w->admin, "hosts", "add", "desk1", "--agent-url", w->agent->url,
-                        "--agent-token-file", w->agent_token_file, "--wait", "--json");
-                assert_rc(&r, 0);
-        }
+        world_add_host(w, "desk1");
         {
                 g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "usb", "desk1");
                 assert_rc(&r, 0);
@@ -1919,16 +1931,8 @@ static void test_usbscsi(void)
                 g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "usb", "nosuch");
                 assert_failed(&r, 4, "nosuch", NULL);
         }
-        {
-                g_auto(CliRun) r = CLI(e, w->admin, "vms", "create", "lab", "--memory", "1024",
-                                       "--vcpus", "1");
-                assert_rc(&r, 0);
-        }
-        {
-                g_auto(CliRun) r = CLI(e, w->admin, "vms", "create", "build", "--memory", "1024",
-                                       "--vcpus", "1");
-                assert_rc(&r, 0);
-        }
+        world_create_vm(w, "lab");
+        world_create_vm(w, "build");
         {
                 g_auto(CliRun) r = CLI(e, w->admin, "vms", "add-usb", "lab", "desk1",
                                        "0403:6001:A10K7XYZ", "--json");
@@ -2016,12 +2020,7 @@ static void test_vhost_scsi(void)
         World *w = world_new_on("scsi-server");
         const char *e = w->engine->url;
 
-        {
-                g_auto(CliRun) r =
-                    CLI(e, w->admin, "hosts", "add", "srv1", "--agent-url", w->agent->url,
-                        "--agent-token-file", w->agent_token_file, "--wait", "--json");
-                assert_rc(&r, 0);
-        }
+        world_add_host(w, "srv1");
         {
                 g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "vhost-scsi", "srv1");
                 assert_rc(&r, 0);
@@ -2045,16 +2044,8 @@ static void test_vhost_scsi(void)
                 g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "vhost-scsi", "nosuch");
                 assert_failed(&r, 4, "nosuch", NULL);
         }
-        {
-                g_auto(CliRun) r =
-                    CLI(e, w->admin, "vms", "create", "db", "--memory", "1024", "--vcpus", "1");
-                assert_rc(&r, 0);
-        }
-        {
-                g_auto(CliRun) r =
-                    CLI(e, w->admin, "vms", "create", "web", "--memory", "1024", "--vcpus", "1");
-                assert_rc(&r, 0);
-        }
+        world_create_vm(w, "db");
+        world_create_vm(w, "web");
         {
                 g_auto(CliRun) r = CLI(e, w->admin, "vms", "add-vhost-scsi", "db", "srv1",
                                        "naa.5001405000000001", "--json");
@@ -2124,12 +2115,7 @@ static void test_sriov(void)
         World *w = world_new_on("sriov-server");
         const char *e = w->engine->url;
 
-        {
-                g_auto(CliRun) r =
-                    CLI(e, w->admin, "hosts", "add", "node1", "--agent-url", w->agent->url,
-                        "--agent-token-file", w->agent_token_file, "--wait", "--json");
-                assert_rc(&r, 0);
-        }
+        world_add_host(w, "node1");
         {
                 g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "sriov", "node1", "18:00.0");
                 assert_rc(&r, 0);
@@ -2201,12 +2187,7 @@ static void test_npiv(void)
         const char *e = w->engine->url;
         g_autofree char *wwpn = NULL;
 
-        {
-                g_auto(CliRun) r =
-                    CLI(e, w->admin, "hosts", "add", "srv1", "--agent-url", w->agent->url,
-                        "--agent-token-file", w->agent_token_file, "--wait", "--json");
-                assert_rc(&r, 0);
-        }
+        world_add_host(w, "srv1");
         {
                 g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "npiv", "srv1");
                 assert_rc(&r, 0);
@@ -2272,12 +2253,7 @@ static void test_mdev(void)
         const char *e = w->engine->url;
         g_autofree char *uuid = NULL;
 
-        {
-                g_auto(CliRun) r =
-                    CLI(e, w->admin, "hosts", "add", "node1", "--agent-url", w->agent->url,
-                        "--agent-token-file", w->agent_token_file, "--wait", "--json");
-                assert_rc(&r, 0);
-        }
+        world_add_host(w, "node1");
         /* the sync may still be on its first read of the agent's mdev document */
         for (guint i = 0; i < 300; i++) {
                 g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "mdev", "node1");

@@ -186,6 +186,16 @@ static HdEtReply vm_do(Env *env, const char *method, const char *id, const char 
         return hd_et_call(env->engine->url, method, path, body, env->admin);
 }
 
+/* Start the VM @id: asserted 200 and running. */
+static void vm_start_ok(Env *env, const char *id)
+{
+        g_auto(HdEtReply) r = vm_do(env, "POST", id, "/start", NULL);
+
+        if (r.status != 200)
+                g_error("start %s: %u %s", id, r.status, r.body);
+        g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "state"), ==, "running");
+}
+
 static HdEtReply add_usb(Env *env, const char *vm, const char *host, const char *spec,
                          const char *extra)
 {
@@ -636,13 +646,7 @@ static void test_start(void)
                 g_auto(HdEtReply) r = add_usb(&env, lab, env.desk, FTDI1, NULL);
                 g_assert_cmpuint(r.status, ==, 200);
         }
-        {
-                g_auto(HdEtReply) r = vm_do(&env, "POST", lab, "/start", NULL);
-                if (r.status != 200)
-                        g_error("start lab: %u %s", r.status, r.body);
-                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "state"), ==,
-                                "running");
-        }
+        vm_start_ok(&env, lab);
         {
                 /* the agent got the spec and resolved it to the device plugged in now */
                 g_auto(HdEtReply) r = {0};
@@ -689,11 +693,7 @@ static void test_start(void)
                                                ", \"shareable\": true, \"readonly\": true");
                 g_assert_cmpuint(r.status, ==, 200);
         }
-        {
-                g_auto(HdEtReply) r = vm_do(&env, "POST", backup, "/start", NULL);
-                if (r.status != 200)
-                        g_error("start backup: %u %s", r.status, r.body);
-        }
+        vm_start_ok(&env, backup);
         {
                 g_auto(HdEtReply) r = {0};
                 JsonObject *l = agent_vm_entry(&r, env.scsi_agent, env.scsi_fx, backup, "scsi");
@@ -728,11 +728,7 @@ static void test_start(void)
                 g_assert_cmpuint(status, ==, 404);
         }
         /* the adapter is free on the agent too: thief starts now */
-        {
-                g_auto(HdEtReply) r = vm_do(&env, "POST", thief, "/start", NULL);
-                if (r.status != 200)
-                        g_error("start thief: %u %s", r.status, r.body);
-        }
+        vm_start_ok(&env, thief);
         {
                 g_auto(HdEtReply) r = vm_do(&env, "POST", thief, "/destroy", NULL);
                 g_assert_cmpuint(r.status, ==, 200);
@@ -761,13 +757,7 @@ static void test_vhost_start(void)
                 g_auto(HdEtReply) r = add_vhost(&env, db, env.srv, VHOST);
                 g_assert_cmpuint(r.status, ==, 200);
         }
-        {
-                g_auto(HdEtReply) r = vm_do(&env, "POST", db, "/start", NULL);
-                if (r.status != 200)
-                        g_error("start db: %u %s", r.status, r.body);
-                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "state"), ==,
-                                "running");
-        }
+        vm_start_ok(&env, db);
         {
                 /* the agent runs it with the target */
                 g_auto(HdEtReply) r = {0};
@@ -802,11 +792,8 @@ static void test_vhost_start(void)
                 /* set up its nexus: it starts */
                 g_autofree char *nexus = hd_test_path(
                     env.scsi_fx, "sys/kernel/config/target/vhost/" VHOST_UNREADY "/tpgt_1/nexus");
-                g_auto(HdEtReply) r = {0};
                 g_assert_true(g_file_set_contents(nexus, "naa.5001405000000012\n", -1, NULL));
-                r = vm_do(&env, "POST", unready, "/start", NULL);
-                if (r.status != 200)
-                        g_error("start unready: %u %s", r.status, r.body);
+                vm_start_ok(&env, unready);
         }
         /* not in configfs */
         {
@@ -922,13 +909,7 @@ static void test_without_iommu(gconstpointer data)
                 g_auto(HdEtReply) r = vm_do(&env, "POST", vm, k->path, body);
                 g_assert_cmpuint(r.status, ==, 200);
         }
-        {
-                g_auto(HdEtReply) r = vm_do(&env, "POST", vm, "/start", NULL);
-                if (r.status != 200)
-                        g_error("start dongle: %u %s", r.status, r.body);
-                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "state"), ==,
-                                "running");
-        }
+        vm_start_ok(&env, vm);
         {
                 g_auto(HdEtReply) r = vm_do(&env, "POST", vm, "/destroy", NULL);
                 g_assert_cmpuint(r.status, ==, 200);

@@ -412,57 +412,46 @@ static char *vhost_add(HdEngine *e, const char *id, JsonObject *o, GError **erro
         return g_strdup_printf("host %s: vhost-scsi %u %s", b.host_id, n, b.wwpn);
 }
 
-/* The VM's entry @n of a kind as its remove event describes it ("USB 1 0403:6001"), NULL when
- * it has none. */
-static char *usb_describe(const HdVm *vm, guint n)
-{
-        for (guint i = 0; i < vm->usb->len; i++) {
-                const HdVmUsbDev *u = vm->usb->pdata[i];
-                if (u->n == n)
-                        return g_strdup_printf("USB %u %s", n, u->spec);
-        }
-        return NULL;
-}
-
-static char *scsi_describe(const HdVm *vm, guint n)
-{
-        for (guint i = 0; i < vm->scsi->len; i++) {
-                const HdVmLun *l = vm->scsi->pdata[i];
-                if (l->n == n)
-                        return g_strdup_printf("LUN %u %s", n, l->wwid);
-        }
-        return NULL;
-}
-
-static char *vhost_describe(const HdVm *vm, guint n)
-{
-        for (guint i = 0; i < vm->vhost->len; i++) {
-                const HdVmVhost *v = vm->vhost->pdata[i];
-                if (v->n == n)
-                        return g_strdup_printf("vhost-scsi %u %s", n, v->wwpn);
-        }
-        return NULL;
-}
-
-/* One kind of numbered entry: POST /v1/vms/{id}/PATH and DELETE /v1/vms/{id}/PATH/{n}. */
+/* One kind of numbered entry: POST /v1/vms/{id}/PATH and DELETE /v1/vms/{id}/PATH/{n}. The
+ * entries (HdVmUsbDev, HdVmLun, HdVmVhost) start with their guint n. */
 typedef struct {
         const char *path;          /* "usb", "scsi", "vhost-scsi" */
         const char *add_action;    /* the events: "vm.usb.add" */
         const char *remove_action; /* "vm.usb.remove" */
         const char *plural;        /* "USB devices" */
+        const char *label;         /* the remove event's "USB 1 0403:6001" */
+        glong list_offset;         /* the HdVm's GPtrArray of them */
+        glong key_offset;          /* the entry's identity (char *) */
         EntryAddFunc add;
         gboolean (*remove)(HdStore *s, const char *vm_id, guint n, GError **error);
-        char *(*describe)(const HdVm *vm, guint n);
 } EntryKind;
 
 static const EntryKind entry_kinds[] = {
-    {"usb", "vm.usb.add", "vm.usb.remove", "USB devices", usb_add, hd_store_vm_usb_remove,
-     usb_describe},
-    {"scsi", "vm.scsi.add", "vm.scsi.remove", "LUNs", scsi_add, hd_store_vm_scsi_remove,
-     scsi_describe},
-    {"vhost-scsi", "vm.vhost-scsi.add", "vm.vhost-scsi.remove", "vhost-scsi targets", vhost_add,
-     hd_store_vm_vhost_remove, vhost_describe},
+    {"usb", "vm.usb.add", "vm.usb.remove", "USB devices", "USB", G_STRUCT_OFFSET(HdVm, usb),
+     G_STRUCT_OFFSET(HdVmUsbDev, spec), usb_add, hd_store_vm_usb_remove},
+    {"scsi", "vm.scsi.add", "vm.scsi.remove", "LUNs", "LUN", G_STRUCT_OFFSET(HdVm, scsi),
+     G_STRUCT_OFFSET(HdVmLun, wwid), scsi_add, hd_store_vm_scsi_remove},
+    {"vhost-scsi", "vm.vhost-scsi.add", "vm.vhost-scsi.remove", "vhost-scsi targets", "vhost-scsi",
+     G_STRUCT_OFFSET(HdVm, vhost), G_STRUCT_OFFSET(HdVmVhost, wwpn), vhost_add,
+     hd_store_vm_vhost_remove},
 };
+
+G_STATIC_ASSERT(G_STRUCT_OFFSET(HdVmUsbDev, n) == 0 && G_STRUCT_OFFSET(HdVmLun, n) == 0 &&
+                G_STRUCT_OFFSET(HdVmVhost, n) == 0);
+
+/* The VM's entry @n of kind @k as its remove event describes it ("USB 1 0403:6001"), NULL
+ * when it has none. */
+static char *entry_describe(const EntryKind *k, const HdVm *vm, guint n)
+{
+        const GPtrArray *list = G_STRUCT_MEMBER(GPtrArray *, vm, k->list_offset);
+
+        for (guint i = 0; i < list->len; i++)
+                if (G_STRUCT_MEMBER(guint, list->pdata[i], 0) == n)
+                        return g_strdup_printf(
+                            "%s %u %s", k->label, n,
+                            G_STRUCT_MEMBER(char *, list->pdata[i], k->key_offset));
+        return NULL;
+}
 
 static const EntryKind *entry_kind(const char *path)
 {
@@ -511,7 +500,7 @@ static void remove_entry(HdEngine *e, HdHttpRequest *req, const EntryKind *k, co
         if (!k->remove(e->store, id, (guint)n, &error))
                 return hd_api_refuse(e, req, k->remove_action, object, error);
         if (before)
-                what = k->describe(before, (guint)n);
+                what = entry_describe(k, before, (guint)n);
         hd_engine_event(e, hd_api_caller(req), k->remove_action, object, "ok",
                         what ? what : n_text);
         forget_if_unpinned(e, id, before);

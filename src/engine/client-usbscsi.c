@@ -49,6 +49,29 @@ static char *usb_spec_of(JsonObject *d)
         return g_strdup(hd_client_str(d, "port_path") ? hd_client_str(d, "port_path") : "-");
 }
 
+/* GET /v1/hosts/{id}/@what of HOST (the argument): TRUE with the answer in *@list and its
+ * @member array in *@items (NULL when absent) for a table; FALSE with *@rc when it failed or
+ * --json printed it. */
+static gboolean host_read(HdClient *c, GOptionContext *octx, int argc, char **argv,
+                          const char *what, const char *member, JsonNode **list, JsonArray **items,
+                          int *rc)
+{
+        g_autofree char *id = NULL;
+
+        *rc = 0;
+        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, rc)))
+                return FALSE;
+        if ((*rc = hd_client_request(c, "GET", "hosts", id, what, NULL, list)))
+                return FALSE;
+        if (c->json) {
+                hd_client_print_json(*list);
+                *rc = HD_CLIENT_EXIT_OK;
+                return FALSE;
+        }
+        *items = json_object_get_array_member(json_node_get_object(*list), member);
+        return TRUE;
+}
+
 int hd_client_hosts_usb(HdClient *c, int argc, char **argv)
 {
         g_autoptr(GOptionContext) octx = hd_client_options(
@@ -59,20 +82,12 @@ int hd_client_hosts_usb(HdClient *c, int argc, char **argv)
             "--json prints the API's HostUsb {host_id, generation, devices}.",
             NULL);
         g_autoptr(JsonNode) list = NULL;
-        g_autofree char *id = NULL;
-        JsonArray *devs;
+        JsonArray *devs = NULL;
         HdClientTable *t;
         int rc = 0;
 
-        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, &rc)))
+        if (!host_read(c, octx, argc, argv, "usb", "devices", &list, &devs, &rc))
                 return rc;
-        if ((rc = hd_client_request(c, "GET", "hosts", id, "usb", NULL, &list)))
-                return rc;
-        if (c->json) {
-                hd_client_print_json(list);
-                return HD_CLIENT_EXIT_OK;
-        }
-        devs = json_object_get_array_member(json_node_get_object(list), "devices");
         t = hd_client_table_new(5,
                                 (const char *const[]){"PORT", "SPEC", "KIND", "NAME", "VERDICT"});
         for (guint i = 0; devs && i < json_array_get_length(devs); i++) {
@@ -111,20 +126,12 @@ int hd_client_hosts_scsi(HdClient *c, int argc, char **argv)
             "--json prints the API's HostScsi {host_id, generation, luns}.",
             NULL);
         g_autoptr(JsonNode) list = NULL;
-        g_autofree char *id = NULL;
-        JsonArray *luns;
+        JsonArray *luns = NULL;
         HdClientTable *t;
         int rc = 0;
 
-        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, &rc)))
+        if (!host_read(c, octx, argc, argv, "scsi", "luns", &list, &luns, &rc))
                 return rc;
-        if ((rc = hd_client_request(c, "GET", "hosts", id, "scsi", NULL, &list)))
-                return rc;
-        if (c->json) {
-                hd_client_print_json(list);
-                return HD_CLIENT_EXIT_OK;
-        }
-        luns = json_object_get_array_member(json_node_get_object(list), "luns");
         t = hd_client_table_new(
             6, (const char *const[]){"WWID", "H:C:T:L", "TYPE", "BLOCK", "HOST USE", "VERDICT"});
         for (guint i = 0; luns && i < json_array_get_length(luns); i++) {
@@ -159,20 +166,12 @@ int hd_client_hosts_vhost_scsi(HdClient *c, int argc, char **argv)
             "--json prints the API's HostVhostScsi {host_id, generation, targets}.",
             NULL);
         g_autoptr(JsonNode) list = NULL;
-        g_autofree char *id = NULL;
-        JsonArray *targets;
+        JsonArray *targets = NULL;
         HdClientTable *t;
         int rc = 0;
 
-        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, &rc)))
+        if (!host_read(c, octx, argc, argv, "vhost-scsi", "targets", &list, &targets, &rc))
                 return rc;
-        if ((rc = hd_client_request(c, "GET", "hosts", id, "vhost-scsi", NULL, &list)))
-                return rc;
-        if (c->json) {
-                hd_client_print_json(list);
-                return HD_CLIENT_EXIT_OK;
-        }
-        targets = json_object_get_array_member(json_node_get_object(list), "targets");
         t = hd_client_table_new(5,
                                 (const char *const[]){"WWPN", "TPGT", "NEXUS", "LUNS", "VERDICT"});
         for (guint i = 0; targets && i < json_array_get_length(targets); i++) {

@@ -32,85 +32,82 @@ static void vm_scsi_free(HdVmLun *l)
         g_free(l);
 }
 
-GPtrArray *sq_vm_usb(HdStore *s, const char *vm_id, GError **error)
-{
-        g_autoptr(Stmt) st =
-            sq_prepare(s, "SELECT n, spec, force FROM vm_usb WHERE vm_id = ? ORDER BY n", error);
-        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)vm_usb_free);
-        int rc;
-
-        if (!st)
-                return NULL;
-        sq_bind_text(st, 1, vm_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                HdVmUsbDev *u = g_new0(HdVmUsbDev, 1);
-                u->n = (guint)sqlite3_column_int(st, 0);
-                u->spec = sq_col_text(st, 1);
-                u->force = sqlite3_column_int(st, 2) != 0;
-                g_ptr_array_add(out, u);
-        }
-        if (rc != SQLITE_DONE) {
-                sq_db_fail(s, error, "vm_usb");
-                return NULL;
-        }
-        return g_steal_pointer(&out);
-}
-
-GPtrArray *sq_vm_scsi(HdStore *s, const char *vm_id, GError **error)
-{
-        g_autoptr(Stmt) st = sq_prepare(s,
-                                        "SELECT n, wwid, shareable, readonly, force FROM vm_scsi "
-                                        "WHERE vm_id = ? ORDER BY n",
-                                        error);
-        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)vm_scsi_free);
-        int rc;
-
-        if (!st)
-                return NULL;
-        sq_bind_text(st, 1, vm_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                HdVmLun *l = g_new0(HdVmLun, 1);
-                l->n = (guint)sqlite3_column_int(st, 0);
-                l->wwid = sq_col_text(st, 1);
-                l->shareable = sqlite3_column_int(st, 2) != 0;
-                l->readonly = sqlite3_column_int(st, 3) != 0;
-                l->force = sqlite3_column_int(st, 4) != 0;
-                g_ptr_array_add(out, l);
-        }
-        if (rc != SQLITE_DONE) {
-                sq_db_fail(s, error, "vm_scsi");
-                return NULL;
-        }
-        return g_steal_pointer(&out);
-}
-
 static void vm_vhost_free(HdVmVhost *v)
 {
         g_free(v->wwpn);
         g_free(v);
 }
 
-GPtrArray *sq_vm_vhost(HdStore *s, const char *vm_id, GError **error)
+static gpointer usb_row(Stmt *st)
 {
-        g_autoptr(Stmt) st =
-            sq_prepare(s, "SELECT n, wwpn FROM vm_vhost_scsi WHERE vm_id = ? ORDER BY n", error);
-        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)vm_vhost_free);
+        HdVmUsbDev *u = g_new0(HdVmUsbDev, 1);
+
+        u->n = (guint)sqlite3_column_int(st, 0);
+        u->spec = sq_col_text(st, 1);
+        u->force = sqlite3_column_int(st, 2) != 0;
+        return u;
+}
+
+static gpointer scsi_row(Stmt *st)
+{
+        HdVmLun *l = g_new0(HdVmLun, 1);
+
+        l->n = (guint)sqlite3_column_int(st, 0);
+        l->wwid = sq_col_text(st, 1);
+        l->shareable = sqlite3_column_int(st, 2) != 0;
+        l->readonly = sqlite3_column_int(st, 3) != 0;
+        l->force = sqlite3_column_int(st, 4) != 0;
+        return l;
+}
+
+static gpointer vhost_row(Stmt *st)
+{
+        HdVmVhost *v = g_new0(HdVmVhost, 1);
+
+        v->n = (guint)sqlite3_column_int(st, 0);
+        v->wwpn = sq_col_text(st, 1);
+        return v;
+}
+
+/* The VM's rows of @table by n (@sql: the VM's id its parameter), each made by @row. */
+static GPtrArray *vm_rows(HdStore *s, const char *table, const char *sql, gpointer (*row)(Stmt *st),
+                          GDestroyNotify free_func, const char *vm_id, GError **error)
+{
+        g_autoptr(Stmt) st = sq_prepare(s, sql, error);
+        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(free_func);
         int rc;
 
         if (!st)
                 return NULL;
         sq_bind_text(st, 1, vm_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                HdVmVhost *v = g_new0(HdVmVhost, 1);
-                v->n = (guint)sqlite3_column_int(st, 0);
-                v->wwpn = sq_col_text(st, 1);
-                g_ptr_array_add(out, v);
-        }
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                g_ptr_array_add(out, row(st));
         if (rc != SQLITE_DONE) {
-                sq_db_fail(s, error, "vm_vhost_scsi");
+                sq_db_fail(s, error, table);
                 return NULL;
         }
         return g_steal_pointer(&out);
+}
+
+GPtrArray *sq_vm_usb(HdStore *s, const char *vm_id, GError **error)
+{
+        return vm_rows(s, "vm_usb", "SELECT n, spec, force FROM vm_usb WHERE vm_id = ? ORDER BY n",
+                       usb_row, (GDestroyNotify)vm_usb_free, vm_id, error);
+}
+
+GPtrArray *sq_vm_scsi(HdStore *s, const char *vm_id, GError **error)
+{
+        return vm_rows(s, "vm_scsi",
+                       "SELECT n, wwid, shareable, readonly, force FROM vm_scsi "
+                       "WHERE vm_id = ? ORDER BY n",
+                       scsi_row, (GDestroyNotify)vm_scsi_free, vm_id, error);
+}
+
+GPtrArray *sq_vm_vhost(HdStore *s, const char *vm_id, GError **error)
+{
+        return vm_rows(s, "vm_vhost_scsi",
+                       "SELECT n, wwpn FROM vm_vhost_scsi WHERE vm_id = ? ORDER BY n", vhost_row,
+                       (GDestroyNotify)vm_vhost_free, vm_id, error);
 }
 
 static gboolean fail(HdStore *s, GError **error, HdStoreError code, char *message)
