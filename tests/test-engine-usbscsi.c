@@ -186,6 +186,19 @@ static HdEtReply vm_do(Env *env, const char *method, const char *id, const char 
         return hd_et_call(env->engine->url, method, path, body, env->admin);
 }
 
+/* @method /v1/vms/@id@suffix without a body: asserted to fail with @status, @code and, unless
+ * NULL, @needle in the message. */
+static void vm_fails(Env *env, const char *method, const char *id, const char *suffix, guint status,
+                     const char *code, const char *needle)
+{
+        g_auto(HdEtReply) r = vm_do(env, method, id, suffix, NULL);
+
+        if (needle)
+                hd_et_assert_reason(&r, status, code, needle);
+        else
+                hd_et_assert_error(&r, status, code);
+}
+
 /* Start the VM @id: asserted 200 and running. */
 static void vm_start_ok(Env *env, const char *id)
 {
@@ -396,22 +409,11 @@ static void test_vhost_assign(void)
                 hd_et_assert_reason(&r, 409, "refused", "has 4 vhost-scsi targets already");
         }
         /* removal by number */
-        {
-                g_auto(HdEtReply) r = vm_do(&env, "DELETE", a, "/vhost-scsi/9", NULL);
-                hd_et_assert_reason(&r, 404, "not-found", "no vhost-scsi target 9");
-        }
-        {
-                g_auto(HdEtReply) r = vm_do(&env, "DELETE", a, "/vhost-scsi/x1", NULL);
-                hd_et_assert_reason(&r, 400, "invalid-argument", "vhost-scsi targets");
-        }
-        {
-                g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/vhost-scsi/1", NULL);
-                hd_et_assert_error(&r, 405, "method-not-allowed");
-        }
-        {
-                g_auto(HdEtReply) r = vm_do(&env, "GET", a, "/vhost-scsi", NULL);
-                hd_et_assert_error(&r, 405, "method-not-allowed");
-        }
+        vm_fails(&env, "DELETE", a, "/vhost-scsi/9", 404, "not-found", "no vhost-scsi target 9");
+        vm_fails(&env, "DELETE", a, "/vhost-scsi/x1", 400, "invalid-argument",
+                 "vhost-scsi targets");
+        vm_fails(&env, "POST", a, "/vhost-scsi/1", 405, "method-not-allowed", NULL);
+        vm_fails(&env, "GET", a, "/vhost-scsi", 405, "method-not-allowed", NULL);
         {
                 g_auto(HdEtReply) r = vm_do(&env, "DELETE", a, "/vhost-scsi/1", NULL);
                 JsonArray *v;
@@ -565,18 +567,9 @@ static void test_assign(void)
                 g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.scsi.remove", "ok"));
         }
         /* removal by number */
-        {
-                g_auto(HdEtReply) r = vm_do(&env, "DELETE", a, "/usb/7", NULL);
-                hd_et_assert_error(&r, 404, "not-found");
-        }
-        {
-                g_auto(HdEtReply) r = vm_do(&env, "DELETE", a, "/usb/x1", NULL);
-                hd_et_assert_error(&r, 400, "invalid-argument");
-        }
-        {
-                g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/usb/1", NULL);
-                hd_et_assert_error(&r, 405, "method-not-allowed");
-        }
+        vm_fails(&env, "DELETE", a, "/usb/7", 404, "not-found", NULL);
+        vm_fails(&env, "DELETE", a, "/usb/x1", 400, "invalid-argument", NULL);
+        vm_fails(&env, "POST", a, "/usb/1", 405, "method-not-allowed", NULL);
         {
                 g_auto(HdEtReply) r = vm_do(&env, "DELETE", a, "/usb/1", NULL);
                 JsonArray *u;
