@@ -1016,6 +1016,21 @@ static void test_sessions(void)
         g_assert_no_error(error);
 }
 
+/* Hosts h1 (up, passthrough disabled) and h2 (connecting), VMs a and b (down, unpinned). */
+static void two_hosts_two_vms(HdStore *s, char **h1, char **h2, char **a, char **b)
+{
+        g_autoptr(GError) error = NULL;
+        HdHostFacts f = {.passthrough = 0, .passthrough_reason = "no IOMMU"};
+
+        g_assert_true(hd_store_host_add(s, "h1", "http://a:1", "t", NULL, NULL, h1, &error));
+        g_assert_true(hd_store_host_add(s, "h2", "http://b:1", "t", NULL, NULL, h2, &error));
+        g_assert_true(hd_store_host_set_facts(s, *h1, &f, &error));
+        g_assert_true(hd_store_host_set_status(s, *h1, HD_HOST_UP, NULL, 0, &error));
+        g_assert_true(hd_store_vm_add(s, "a", 1024, 1, a, &error));
+        g_assert_true(hd_store_vm_add(s, "b", 1024, 1, b, &error));
+        g_assert_no_error(error);
+}
+
 /* A VM's USB devices and LUNs: the pin (a host without passthrough still starts a VM that has
  * only these), the numbers, one owner per device and host (IN_USE naming the VM; shareable
  * LUNs share), the limit, changes only while down, the pin going with the last one. */
@@ -1026,17 +1041,11 @@ static void test_usbscsi(void)
         g_autoptr(GError) error = NULL;
         g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
         g_autofree char *h1 = NULL, *h2 = NULL, *a = NULL, *b = NULL;
-        HdHostFacts f = {.passthrough = 0, .passthrough_reason = "no IOMMU"};
         guint n = 0;
 
         g_assert_no_error(error);
         g_assert_cmpuint(hd_store_schema_version(s), >=, 9);
-        g_assert_true(hd_store_host_add(s, "h1", "http://a:1", "t", NULL, NULL, &h1, &error));
-        g_assert_true(hd_store_host_add(s, "h2", "http://b:1", "t", NULL, NULL, &h2, &error));
-        g_assert_true(hd_store_host_set_facts(s, h1, &f, &error));
-        g_assert_true(hd_store_host_set_status(s, h1, HD_HOST_UP, NULL, 0, &error));
-        g_assert_true(hd_store_vm_add(s, "a", 1024, 1, &a, &error));
-        g_assert_true(hd_store_vm_add(s, "b", 1024, 1, &b, &error));
+        two_hosts_two_vms(s, &h1, &h2, &a, &b);
 
         g_assert_true(hd_store_vm_usb_add(s, a, h1, "0403:6001:A10K7XYZ", FALSE, &n, &error));
         g_assert_cmpuint(n, ==, 1);
@@ -1237,17 +1246,11 @@ static void test_vhost(void)
         g_autoptr(GError) error = NULL;
         g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
         g_autofree char *h1 = NULL, *h2 = NULL, *a = NULL, *b = NULL;
-        HdHostFacts f = {.passthrough = 0, .passthrough_reason = "no IOMMU"};
         guint n = 0;
 
         g_assert_no_error(error);
         g_assert_cmpuint(hd_store_schema_version(s), >=, 12);
-        g_assert_true(hd_store_host_add(s, "h1", "http://a:1", "t", NULL, NULL, &h1, &error));
-        g_assert_true(hd_store_host_add(s, "h2", "http://b:1", "t", NULL, NULL, &h2, &error));
-        g_assert_true(hd_store_host_set_facts(s, h1, &f, &error));
-        g_assert_true(hd_store_host_set_status(s, h1, HD_HOST_UP, NULL, 0, &error));
-        g_assert_true(hd_store_vm_add(s, "a", 1024, 1, &a, &error));
-        g_assert_true(hd_store_vm_add(s, "b", 1024, 1, &b, &error));
+        two_hosts_two_vms(s, &h1, &h2, &a, &b);
 
         g_assert_true(hd_store_vm_vhost_add(s, a, h1, "naa.50014050000000AB", &n, &error));
         g_assert_cmpuint(n, ==, 1);

@@ -90,6 +90,37 @@ static JsonObject *find_in(JsonObject *o, const char *array, const char *member,
         return NULL;
 }
 
+/* The errors of GET /v1/hosts/{id}/@what: 404 for an unknown host, 405 for another method, 400
+ * for a parameter; then *@agent (the host's) is stopped: 502 agent-failed. */
+static void read_through_errors(Env *env, const char *what, HdEtProc **agent)
+{
+        const char *host = *agent == env->usb_agent ? env->desk : env->srv;
+        g_autofree char *path = g_strconcat("/v1/hosts/", host, "/", what, NULL);
+        g_autofree char *unknown =
+            g_strconcat("/v1/hosts/00000000-0000-4000-8000-000000000000/", what, NULL);
+        g_autofree char *query = g_strconcat(path, "?wait=5", NULL);
+        const char *e = env->engine->url;
+
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "GET", unknown, NULL, env->viewer);
+                hd_et_assert_error(&r, 404, "not-found");
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "POST", path, "{}", env->admin);
+                hd_et_assert_error(&r, 405, "method-not-allowed");
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "GET", query, NULL, env->viewer);
+                hd_et_assert_error(&r, 400, "invalid-argument");
+        }
+        hd_et_proc_stop(*agent, SIGTERM);
+        *agent = NULL;
+        {
+                g_auto(HdEtReply) r = hd_et_call(e, "GET", path, NULL, env->viewer);
+                hd_et_assert_reason(&r, 502, "agent-failed", "cannot be reached");
+        }
+}
+
 /* GET /v1/hosts/{id}/usb and /scsi: the agent's answer with the host's id and the verdicts;
  * 404 for an unknown host, 405 for another method, 400 for a parameter, 502 agent-failed when
  * the agent is gone. */
@@ -138,28 +169,7 @@ static void test_read_through(void)
                     json_array_get_length(json_object_get_array_member(hd_et_obj(&r), "luns")), ==,
                     0);
         }
-        {
-                g_auto(HdEtReply) r = hd_et_call(
-                    env.engine->url, "GET", "/v1/hosts/00000000-0000-4000-8000-000000000000/usb",
-                    NULL, env.viewer);
-                hd_et_assert_error(&r, 404, "not-found");
-        }
-        {
-                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "POST", usb, "{}", env.admin);
-                hd_et_assert_error(&r, 405, "method-not-allowed");
-        }
-        {
-                g_autofree char *q = g_strconcat(usb, "?wait=5", NULL);
-                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "GET", q, NULL, env.viewer);
-                hd_et_assert_error(&r, 400, "invalid-argument");
-        }
-        /* the agent is gone */
-        hd_et_proc_stop(env.usb_agent, SIGTERM);
-        env.usb_agent = NULL;
-        {
-                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "GET", usb, NULL, env.viewer);
-                hd_et_assert_reason(&r, 502, "agent-failed", "cannot be reached");
-        }
+        read_through_errors(&env, "usb", &env.usb_agent);
         env_teardown(&env);
 }
 
@@ -283,22 +293,7 @@ static void test_vhost_read_through(void)
                     json_array_get_length(json_object_get_array_member(hd_et_obj(&r), "targets")),
                     ==, 0);
         }
-        {
-                g_auto(HdEtReply) r = hd_et_call(
-                    env.engine->url, "GET",
-                    "/v1/hosts/00000000-0000-4000-8000-000000000000/vhost-scsi", NULL, env.viewer);
-                hd_et_assert_error(&r, 404, "not-found");
-        }
-        {
-                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "POST", path, "{}", env.admin);
-                hd_et_assert_error(&r, 405, "method-not-allowed");
-        }
-        hd_et_proc_stop(env.scsi_agent, SIGTERM);
-        env.scsi_agent = NULL;
-        {
-                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "GET", path, NULL, env.viewer);
-                hd_et_assert_reason(&r, 502, "agent-failed", "cannot be reached");
-        }
+        read_through_errors(&env, "vhost-scsi", &env.scsi_agent);
         env_teardown(&env);
 }
 
