@@ -15,6 +15,8 @@
  *                              placeholder, start, stop) and /v1/vms's ETag
  *   /engine-cli/usbscsi        hosts usb|scsi, vms add-usb|remove-usb|add-scsi|remove-scsi end to
  *                              end (usb-desk): specs, verdicts, the one-owner refusal
+ *   /engine-cli/vhost-scsi     hosts vhost-scsi, vms add-vhost-scsi|remove-vhost-scsi end to end
+ *                              (scsi-server): targets, readiness, the one-owner refusal
  *   /engine-cli/workflow       the README's whole workflow from the shell: kernel tab,
  *                              maintenance, reboot, activate, a VM with the GPU, start, stop
  *   /engine-cli/sriov          hosts sriov (sriov-server): show, change, refusals' exit codes
@@ -239,6 +241,23 @@ static void world_free(World *w)
         g_free(w->admin_file);
         g_free(w->agent_token_file);
         g_free(w);
+}
+
+/* hostdev-engine hosts add NAME (the world's agent) --wait: asserted to succeed. */
+static void world_add_host(World *w, const char *name)
+{
+        g_auto(CliRun) r = CLI(w->engine->url, w->admin, "hosts", "add", name, "--agent-url",
+                               w->agent->url, "--agent-token-file", w->agent_token_file, "--wait",
+                               "--json");
+        assert_rc(&r, 0);
+}
+
+/* hostdev-engine vms create NAME (1024 MiB, 1 vCPU): asserted to succeed. */
+static void world_create_vm(World *w, const char *name)
+{
+        g_auto(CliRun) r = CLI(w->engine->url, w->admin, "vms", "create", name, "--memory", "1024",
+                               "--vcpus", "1");
+        assert_rc(&r, 0);
 }
 
 /* ---- tests against a real engine ---- */
@@ -1882,12 +1901,7 @@ static void test_usbscsi(void)
         World *w = world_new_on("usb-desk");
         const char *e = w->engine->url;
 
-        {
-                g_auto(CliRun) r =
-                    CLI(e, w->admin, "hosts", "add", "desk1", "--agent-url", w->agent->url,
-                        "--agent-token-file", w->agent_token_file, "--wait", "--json");
-                assert_rc(&r, 0);
-        }
+        world_add_host(w, "desk1");
         {
                 g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "usb", "desk1");
                 assert_rc(&r, 0);
@@ -1917,16 +1931,8 @@ static void test_usbscsi(void)
                 g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "usb", "nosuch");
                 assert_failed(&r, 4, "nosuch", NULL);
         }
-        {
-                g_auto(CliRun) r = CLI(e, w->admin, "vms", "create", "lab", "--memory", "1024",
-                                       "--vcpus", "1");
-                assert_rc(&r, 0);
-        }
-        {
-                g_auto(CliRun) r = CLI(e, w->admin, "vms", "create", "build", "--memory", "1024",
-                                       "--vcpus", "1");
-                assert_rc(&r, 0);
-        }
+        world_create_vm(w, "lab");
+        world_create_vm(w, "build");
         {
                 g_auto(CliRun) r = CLI(e, w->admin, "vms", "add-usb", "lab", "desk1",
                                        "0403:6001:A10K7XYZ", "--json");
@@ -2005,6 +2011,103 @@ static void test_usbscsi(void)
         world_free(w);
 }
 
+/* hosts vhost-scsi and vms add-vhost-scsi|remove-vhost-scsi end to end (scsi-server: a ready
+ * LIO target and one without a nexus): the table and --json, the VM's table, the one-owner
+ * refusal (exit 3 in-use naming the holder), a malformed WWPN (exit 2), an unknown number
+ * (exit 4). */
+static void test_vhost_scsi(void)
+{
+        World *w = world_new_on("scsi-server");
+        const char *e = w->engine->url;
+
+        world_add_host(w, "srv1");
+        {
+                g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "vhost-scsi", "srv1");
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, "WWPN"));
+                g_assert_nonnull(strstr(r.out, "naa.5001405000000001"));
+                g_assert_nonnull(strstr(r.out, "naa.5001405000000002"));
+                g_assert_nonnull(strstr(r.out, "fileio_0/disk0"));
+                /* the unready one says what is missing */
+                g_assert_nonnull(strstr(r.out, "not ready: "));
+                g_assert_nonnull(strstr(r.out, "nexus"));
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "vhost-scsi", "srv1", "--json");
+                assert_rc(&r, 0);
+                g_assert_nonnull(json_object_get_string_member(run_obj(&r), "host_id"));
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(run_obj(&r), "targets")), ==,
+                    2);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "vhost-scsi", "nosuch");
+                assert_failed(&r, 4, "nosuch", NULL);
+        }
+        world_create_vm(w, "db");
+        world_create_vm(w, "web");
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "add-vhost-scsi", "db", "srv1",
+                                       "naa.5001405000000001", "--json");
+                JsonObject *v;
+                assert_rc(&r, 0);
+                v = json_array_get_object_element(
+                    json_object_get_array_member(run_obj(&r), "vhost_scsi"), 0);
+                g_assert_cmpint(json_object_get_int_member(v, "n"), ==, 1);
+                g_assert_cmpstr(json_object_get_string_member(v, "wwpn"), ==,
+                                "naa.5001405000000001");
+        }
+        {
+                g_auto(CliRun) r =
+                    CLI(e, w->admin, "vms", "add-vhost-scsi", "db", "srv1", "naa.5001405000000011");
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, "vhost-scsi targets:"));
+                g_assert_nonnull(strstr(r.out, "naa.5001405000000011"));
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->viewer, "vms", "show", "db");
+                assert_rc(&r, 0);
+                g_assert_nonnull(strstr(r.out, "VHOST-SCSI WWPN"));
+                g_assert_nonnull(strstr(r.out, "naa.5001405000000001"));
+        }
+        {
+                /* one owner: exit 3, the holder named */
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "add-vhost-scsi", "web", "srv1",
+                                       "NAA.5001405000000001", "--json");
+                assert_failed(&r, 3, "VM db's", "in-use");
+        }
+        {
+                g_auto(CliRun) r =
+                    CLI(e, w->admin, "vms", "add-vhost-scsi", "web", "srv1", "naa.5001");
+                assert_failed(&r, 2, "not a vhost target WWPN", NULL);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "add-vhost-scsi", "web", "srv1");
+                assert_rc(&r, 2);
+        }
+        {
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "remove-vhost-scsi", "db", "9");
+                assert_failed(&r, 4, "no vhost-scsi target 9", NULL);
+        }
+        {
+                g_auto(CliRun) r =
+                    CLI(e, w->admin, "vms", "remove-vhost-scsi", "db", "1", "--json");
+                JsonArray *v;
+                assert_rc(&r, 0);
+                v = json_object_get_array_member(run_obj(&r), "vhost_scsi");
+                g_assert_cmpuint(json_array_get_length(v), ==, 1);
+                g_assert_cmpint(
+                    json_object_get_int_member(json_array_get_object_element(v, 0), "n"), ==, 2);
+        }
+        {
+                /* free again */
+                g_auto(CliRun) r = CLI(e, w->admin, "vms", "add-vhost-scsi", "web", "srv1",
+                                       "naa.5001405000000001");
+                assert_rc(&r, 0);
+        }
+        world_free(w);
+}
+
 /* hosts sriov: the PF with its VFs, a change (dry run, then made) with --json and in words,
  * the refusals' exit codes (a count above the total: 2; a VF a VM has: 3 in-use). */
 static void test_sriov(void)
@@ -2012,12 +2115,7 @@ static void test_sriov(void)
         World *w = world_new_on("sriov-server");
         const char *e = w->engine->url;
 
-        {
-                g_auto(CliRun) r =
-                    CLI(e, w->admin, "hosts", "add", "node1", "--agent-url", w->agent->url,
-                        "--agent-token-file", w->agent_token_file, "--wait", "--json");
-                assert_rc(&r, 0);
-        }
+        world_add_host(w, "node1");
         {
                 g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "sriov", "node1", "18:00.0");
                 assert_rc(&r, 0);
@@ -2089,12 +2187,7 @@ static void test_npiv(void)
         const char *e = w->engine->url;
         g_autofree char *wwpn = NULL;
 
-        {
-                g_auto(CliRun) r =
-                    CLI(e, w->admin, "hosts", "add", "srv1", "--agent-url", w->agent->url,
-                        "--agent-token-file", w->agent_token_file, "--wait", "--json");
-                assert_rc(&r, 0);
-        }
+        world_add_host(w, "srv1");
         {
                 g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "npiv", "srv1");
                 assert_rc(&r, 0);
@@ -2160,12 +2253,7 @@ static void test_mdev(void)
         const char *e = w->engine->url;
         g_autofree char *uuid = NULL;
 
-        {
-                g_auto(CliRun) r =
-                    CLI(e, w->admin, "hosts", "add", "node1", "--agent-url", w->agent->url,
-                        "--agent-token-file", w->agent_token_file, "--wait", "--json");
-                assert_rc(&r, 0);
-        }
+        world_add_host(w, "node1");
         /* the sync may still be on its first read of the agent's mdev document */
         for (guint i = 0; i < 300; i++) {
                 g_auto(CliRun) r = CLI(e, w->viewer, "hosts", "mdev", "node1");
@@ -2254,6 +2342,7 @@ int main(int argc, char **argv)
         g_test_add_func("/engine-cli/workflow", test_workflow);
         g_test_add_func("/engine-cli/contract", test_contract);
         g_test_add_func("/engine-cli/usbscsi", test_usbscsi);
+        g_test_add_func("/engine-cli/vhost-scsi", test_vhost_scsi);
         g_test_add_func("/engine-cli/sriov", test_sriov);
         g_test_add_func("/engine-cli/mdev", test_mdev);
         g_test_add_func("/engine-cli/npiv", test_npiv);

@@ -1016,6 +1016,21 @@ static void test_sessions(void)
         g_assert_no_error(error);
 }
 
+/* Hosts h1 (up, passthrough disabled) and h2 (connecting), VMs a and b (down, unpinned). */
+static void two_hosts_two_vms(HdStore *s, char **h1, char **h2, char **a, char **b)
+{
+        g_autoptr(GError) error = NULL;
+        HdHostFacts f = {.passthrough = 0, .passthrough_reason = "no IOMMU"};
+
+        g_assert_true(hd_store_host_add(s, "h1", "http://a:1", "t", NULL, NULL, h1, &error));
+        g_assert_true(hd_store_host_add(s, "h2", "http://b:1", "t", NULL, NULL, h2, &error));
+        g_assert_true(hd_store_host_set_facts(s, *h1, &f, &error));
+        g_assert_true(hd_store_host_set_status(s, *h1, HD_HOST_UP, NULL, 0, &error));
+        g_assert_true(hd_store_vm_add(s, "a", 1024, 1, a, &error));
+        g_assert_true(hd_store_vm_add(s, "b", 1024, 1, b, &error));
+        g_assert_no_error(error);
+}
+
 /* A VM's USB devices and LUNs: the pin (a host without passthrough still starts a VM that has
  * only these), the numbers, one owner per device and host (IN_USE naming the VM; shareable
  * LUNs share), the limit, changes only while down, the pin going with the last one. */
@@ -1026,17 +1041,11 @@ static void test_usbscsi(void)
         g_autoptr(GError) error = NULL;
         g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
         g_autofree char *h1 = NULL, *h2 = NULL, *a = NULL, *b = NULL;
-        HdHostFacts f = {.passthrough = 0, .passthrough_reason = "no IOMMU"};
         guint n = 0;
 
         g_assert_no_error(error);
         g_assert_cmpuint(hd_store_schema_version(s), >=, 9);
-        g_assert_true(hd_store_host_add(s, "h1", "http://a:1", "t", NULL, NULL, &h1, &error));
-        g_assert_true(hd_store_host_add(s, "h2", "http://b:1", "t", NULL, NULL, &h2, &error));
-        g_assert_true(hd_store_host_set_facts(s, h1, &f, &error));
-        g_assert_true(hd_store_host_set_status(s, h1, HD_HOST_UP, NULL, 0, &error));
-        g_assert_true(hd_store_vm_add(s, "a", 1024, 1, &a, &error));
-        g_assert_true(hd_store_vm_add(s, "b", 1024, 1, &b, &error));
+        two_hosts_two_vms(s, &h1, &h2, &a, &b);
 
         g_assert_true(hd_store_vm_usb_add(s, a, h1, "0403:6001:A10K7XYZ", FALSE, &n, &error));
         g_assert_cmpuint(n, ==, 1);
@@ -1227,6 +1236,78 @@ static void test_npiv(void)
         cleanup(dir);
 }
 
+/* vhost-scsi targets (migration 12): the one-owner rule in any case (COLLATE NOCASE) naming the
+ * holder, the same WWPN on another host another target, the pin, at most HD_VM_VHOST_MAX, a
+ * VM with only targets starting on a host without passthrough, the rows going with the VM. */
+static void test_vhost(void)
+{
+        g_autofree char *dir = NULL;
+        g_autofree char *path = tmp_db(&dir);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+        g_autofree char *h1 = NULL, *h2 = NULL, *a = NULL, *b = NULL;
+        guint n = 0;
+
+        g_assert_no_error(error);
+        g_assert_cmpuint(hd_store_schema_version(s), >=, 12);
+        two_hosts_two_vms(s, &h1, &h2, &a, &b);
+
+        g_assert_true(hd_store_vm_vhost_add(s, a, h1, "naa.50014050000000AB", &n, &error));
+        g_assert_cmpuint(n, ==, 1);
+        /* the same target in another case: exists in a, in-use for b naming a */
+        g_assert_false(hd_store_vm_vhost_add(s, a, h1, "naa.50014050000000ab", &n, &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_EXISTS);
+        g_clear_error(&error);
+        g_assert_false(hd_store_vm_vhost_add(s, b, h1, "naa.50014050000000ab", &n, &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_IN_USE);
+        g_assert_nonnull(strstr(error->message, "VM a's"));
+        g_clear_error(&error);
+        /* pinned to h1; the same WWPN on h2 is another target */
+        g_assert_false(hd_store_vm_vhost_add(s, a, h2, "naa.5001405000000002", &n, &error));
+        assert_refused(&error, "pinned to host h1");
+        g_assert_true(hd_store_vm_vhost_add(s, b, h2, "naa.50014050000000ab", &n, &error));
+        {
+                g_autoptr(HdVm) v = hd_store_vm_get(s, a, &error);
+                const HdVmVhost *t = v->vhost->pdata[0];
+                g_assert_cmpstr(v->host_id, ==, h1);
+                g_assert_cmpuint(v->vhost->len, ==, 1);
+                g_assert_cmpuint(t->n, ==, 1);
+                g_assert_cmpstr(t->wwpn, ==, "naa.50014050000000AB");
+        }
+        /* only targets: a host without passthrough starts it; changes only while down */
+        g_assert_true(hd_store_vm_start_reserve(s, a, &error));
+        g_assert_false(hd_store_vm_vhost_remove(s, a, 1, &error));
+        assert_refused(&error, "is starting");
+        g_assert_true(
+            hd_store_vm_set_state(s, a, HD_VM_MASK(HD_VM_STARTING), HD_VM_DOWN, NULL, &error));
+        /* the limit */
+        for (guint i = 2; i <= HD_VM_VHOST_MAX; i++) {
+                g_autofree char *w = g_strdup_printf("naa.500140500000000%u", i);
+                g_assert_true(hd_store_vm_vhost_add(s, a, h1, w, &n, &error));
+                g_assert_cmpuint(n, ==, i);
+        }
+        g_assert_false(hd_store_vm_vhost_add(s, a, h1, "naa.5001405000000009", &n, &error));
+        assert_refused(&error, "the most a VM takes");
+        /* removal by number; the rows go with the VM */
+        g_assert_false(hd_store_vm_vhost_remove(s, a, 9, &error));
+        g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+        g_assert_true(hd_store_vm_vhost_remove(s, a, 2, &error));
+        g_assert_true(hd_store_vm_remove(s, a, &error));
+        g_assert_true(hd_store_vm_vhost_add(s, b, h2, "naa.5001405000000002", &n, &error));
+        g_assert_cmpuint(n, ==, 2);
+        g_assert_true(hd_store_vm_remove(s, b, &error));
+        {
+                /* a's target is free: a new VM takes it */
+                g_autofree char *c = NULL;
+                g_assert_true(hd_store_vm_add(s, "c", 1024, 1, &c, &error));
+                g_assert_true(hd_store_vm_vhost_add(s, c, h1, "NAA.50014050000000AB", &n, &error));
+                g_assert_cmpuint(n, ==, 1);
+        }
+        g_assert_no_error(error);
+        cleanup(dir);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -1237,6 +1318,7 @@ int main(int argc, char **argv)
         g_test_add_func("/engine-store/vms-concurrent-start", test_vms_concurrent_start);
         g_test_add_func("/engine-store/mdev", test_mdev);
         g_test_add_func("/engine-store/usbscsi", test_usbscsi);
+        g_test_add_func("/engine-store/vhost", test_vhost);
         g_test_add_func("/engine-store/npiv", test_npiv);
         g_test_add_func("/engine-store/host-lifecycle", test_host_lifecycle);
         g_test_add_func("/engine-store/sessions", test_sessions);

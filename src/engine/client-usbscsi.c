@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * hostdev-engine's USB and SCSI subcommands (client.h), as the API has them
+ * hostdev-engine's USB, SCSI and vhost-scsi subcommands (client.h), as the API has them
  * (docs/api/engine-openapi.yaml):
- *   hosts usb HOST, hosts scsi HOST       GET /v1/hosts/{id}/usb|scsi (read from the agent now)
+ *   hosts usb|scsi|vhost-scsi HOST        GET /v1/hosts/{id}/usb|scsi|vhost-scsi (read from
+ *                                         the agent now)
  *   vms add-usb VM HOST SPEC [--force]    POST /v1/vms/{id}/usb
  *   vms remove-usb VM N                   DELETE /v1/vms/{id}/usb/{n}
  *   vms add-scsi VM HOST WWID [--shareable] [--readonly] [--force]
  *                                         POST /v1/vms/{id}/scsi
  *   vms remove-scsi VM N                  DELETE /v1/vms/{id}/scsi/{n}
+ *   vms add-vhost-scsi VM HOST WWPN       POST /v1/vms/{id}/vhost-scsi
+ *   vms remove-vhost-scsi VM N            DELETE /v1/vms/{id}/vhost-scsi/{n}
  * The VM answers are printed by client-vms.c's printer (hd_client_print_vm).
  */
 #include "config.h"
@@ -46,6 +49,29 @@ static char *usb_spec_of(JsonObject *d)
         return g_strdup(hd_client_str(d, "port_path") ? hd_client_str(d, "port_path") : "-");
 }
 
+/* GET /v1/hosts/{id}/@what of HOST (the argument): TRUE with the answer in *@list and its
+ * @member array in *@items (NULL when absent) for a table; FALSE with *@rc when it failed or
+ * --json printed it. */
+static gboolean host_read(HdClient *c, GOptionContext *octx, int argc, char **argv,
+                          const char *what, const char *member, JsonNode **list, JsonArray **items,
+                          int *rc)
+{
+        g_autofree char *id = NULL;
+
+        *rc = 0;
+        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, rc)))
+                return FALSE;
+        if ((*rc = hd_client_request(c, "GET", "hosts", id, what, NULL, list)))
+                return FALSE;
+        if (c->json) {
+                hd_client_print_json(*list);
+                *rc = HD_CLIENT_EXIT_OK;
+                return FALSE;
+        }
+        *items = json_object_get_array_member(json_node_get_object(*list), member);
+        return TRUE;
+}
+
 int hd_client_hosts_usb(HdClient *c, int argc, char **argv)
 {
         g_autoptr(GOptionContext) octx = hd_client_options(
@@ -56,20 +82,12 @@ int hd_client_hosts_usb(HdClient *c, int argc, char **argv)
             "--json prints the API's HostUsb {host_id, generation, devices}.",
             NULL);
         g_autoptr(JsonNode) list = NULL;
-        g_autofree char *id = NULL;
-        JsonArray *devs;
+        JsonArray *devs = NULL;
         HdClientTable *t;
         int rc = 0;
 
-        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, &rc)))
+        if (!host_read(c, octx, argc, argv, "usb", "devices", &list, &devs, &rc))
                 return rc;
-        if ((rc = hd_client_request(c, "GET", "hosts", id, "usb", NULL, &list)))
-                return rc;
-        if (c->json) {
-                hd_client_print_json(list);
-                return HD_CLIENT_EXIT_OK;
-        }
-        devs = json_object_get_array_member(json_node_get_object(list), "devices");
         t = hd_client_table_new(5,
                                 (const char *const[]){"PORT", "SPEC", "KIND", "NAME", "VERDICT"});
         for (guint i = 0; devs && i < json_array_get_length(devs); i++) {
@@ -108,20 +126,12 @@ int hd_client_hosts_scsi(HdClient *c, int argc, char **argv)
             "--json prints the API's HostScsi {host_id, generation, luns}.",
             NULL);
         g_autoptr(JsonNode) list = NULL;
-        g_autofree char *id = NULL;
-        JsonArray *luns;
+        JsonArray *luns = NULL;
         HdClientTable *t;
         int rc = 0;
 
-        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, &rc)))
+        if (!host_read(c, octx, argc, argv, "scsi", "luns", &list, &luns, &rc))
                 return rc;
-        if ((rc = hd_client_request(c, "GET", "hosts", id, "scsi", NULL, &list)))
-                return rc;
-        if (c->json) {
-                hd_client_print_json(list);
-                return HD_CLIENT_EXIT_OK;
-        }
-        luns = json_object_get_array_member(json_node_get_object(list), "luns");
         t = hd_client_table_new(
             6, (const char *const[]){"WWID", "H:C:T:L", "TYPE", "BLOCK", "HOST USE", "VERDICT"});
         for (guint i = 0; luns && i < json_array_get_length(luns); i++) {
@@ -141,6 +151,44 @@ int hd_client_hosts_scsi(HdClient *c, int argc, char **argv)
                            *use ? use : "-", verdict});
         }
         hd_client_table_set_shrink(t, 5);
+        hd_client_table_print_free(t);
+        return HD_CLIENT_EXIT_OK;
+}
+
+int hd_client_hosts_vhost_scsi(HdClient *c, int argc, char **argv)
+{
+        g_autoptr(GOptionContext) octx = hd_client_options(
+            c, "HOST",
+            "The host's vhost-scsi targets (LIO targets in configfs), read from its agent now: "
+            "the WWPN that names each for good, its TPG, nexus and LUNs, and whether it is ready "
+            "to go to a VM (else what to set up).",
+            "Example:\n  hostdev-engine hosts vhost-scsi srv1\n\n"
+            "--json prints the API's HostVhostScsi {host_id, generation, targets}.",
+            NULL);
+        g_autoptr(JsonNode) list = NULL;
+        JsonArray *targets = NULL;
+        HdClientTable *t;
+        int rc = 0;
+
+        if (!host_read(c, octx, argc, argv, "vhost-scsi", "targets", &list, &targets, &rc))
+                return rc;
+        t = hd_client_table_new(5,
+                                (const char *const[]){"WWPN", "TPGT", "NEXUS", "LUNS", "VERDICT"});
+        for (guint i = 0; targets && i < json_array_get_length(targets); i++) {
+                JsonObject *x = json_array_get_object_element(targets, i);
+                g_autofree char *tpgt = hd_client_int_text(x, "tpgt");
+                g_autofree char *luns = joined(x, "luns");
+                g_autofree char *verdict =
+                    hd_client_str(x, "reason")
+                        ? g_strdup_printf("not ready: %s", hd_client_str(x, "reason"))
+                        : g_strdup(hd_client_bool_text(x, "ready", "ready", "not ready"));
+                hd_client_table_add(t, (const char *const[]){hd_client_str(x, "wwpn"), tpgt,
+                                                             hd_client_str(x, "nexus")
+                                                                 ? hd_client_str(x, "nexus")
+                                                                 : "-",
+                                                             *luns ? luns : "-", verdict});
+        }
+        hd_client_table_set_shrink(t, 4);
         hd_client_table_print_free(t);
         return HD_CLIENT_EXIT_OK;
 }
@@ -233,6 +281,24 @@ int hd_client_vms_add_scsi(HdClient *c, int argc, char **argv)
                          (gboolean *const[]){&shareable, &readonly, &force});
 }
 
+int hd_client_vms_add_vhost_scsi(HdClient *c, int argc, char **argv)
+{
+        g_autoptr(GOptionContext) octx = hd_client_options(
+            c, "VM HOST WWPN",
+            "Give a VM a vhost-scsi target of HOST by its WWPN (naa. and 16 hex digits, as "
+            "configfs names the target). The VM is pinned to HOST; the agent checks at every "
+            "start that the target is there and ready (a TPG with a nexus and LUNs). One owner "
+            "per target: refused while another VM has it. At most 4 per VM. Only while the VM "
+            "is down.",
+            "Example:\n  hostdev-engine vms add-vhost-scsi db srv1 naa.5001405000000001\n\n"
+            "hostdev-engine hosts vhost-scsi HOST lists the targets. --json prints the API's "
+            "Vm.",
+            NULL);
+
+        return add_entry(c, octx, argc, argv, "vhost-scsi", "wwpn", (const char *const[]){NULL},
+                         (gboolean *const[]){NULL});
+}
+
 static int remove_entry(HdClient *c, int argc, char **argv, const char *what, const char *params,
                         const char *summary, const char *example)
 {
@@ -267,5 +333,14 @@ int hd_client_vms_remove_scsi(HdClient *c, int argc, char **argv)
                             "Take the SCSI LUN number N (as vms show lists them) from a VM. "
                             "Only while the VM is down.",
                             "Example:\n  hostdev-engine vms remove-scsi backup 1\n\n"
+                            "--json prints the API's Vm.");
+}
+
+int hd_client_vms_remove_vhost_scsi(HdClient *c, int argc, char **argv)
+{
+        return remove_entry(c, argc, argv, "vhost-scsi", "VM N",
+                            "Take the vhost-scsi target number N (as vms show lists them) from a "
+                            "VM. Only while the VM is down.",
+                            "Example:\n  hostdev-engine vms remove-vhost-scsi db 1\n\n"
                             "--json prints the API's Vm.");
 }
