@@ -6,8 +6,9 @@
  * a LIO LUN, an LVM disk): the read-through of each host's list with its verdicts, a VM's
  * devices by stable identity (the pin, the numbers, the one-owner rule across VMs naming the
  * owner, shareable LUNs, the refusals with their codes), the events and the VM's ETag, and the
- * define that carries them to the agent (start, the agent's in-use and device-absent). Waits
- * are bounded loops on the APIs; states are asserted, never durations.
+ * define that carries them to the agent (start, the agent's in-use and device-absent). The same
+ * for vhost-scsi targets (scsi-server's LIO targets in configfs: one ready, one without a
+ * nexus). Waits are bounded loops on the APIs; states are asserted, never durations.
  */
 #include "config.h"
 
@@ -20,6 +21,9 @@
 
 #define FTDI1 "0403:6001:A10K7XYZ"
 #define TAPE "naa.50014380272a1b2c"
+/* scsi-server's vhost targets: ready, and without a nexus */
+#define VHOST "naa.5001405000000001"
+#define VHOST_UNREADY "naa.5001405000000011"
 
 typedef struct {
         HdTestFixture *usb_fx, *scsi_fx;
@@ -170,6 +174,8 @@ static char *vm_create(Env *env, const char *name)
         o = hd_et_obj(&r);
         g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "usb")), ==, 0);
         g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "scsi")), ==, 0);
+        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "vhost_scsi")), ==,
+                         0);
         return g_strdup(json_object_get_string_member(o, "id"));
 }
 
@@ -194,6 +200,239 @@ static HdEtReply add_scsi(Env *env, const char *vm, const char *host, const char
         g_autofree char *body = g_strdup_printf("{\"host_id\": \"%s\", \"wwid\": \"%s\"%s}", host,
                                                 wwid, extra ? extra : "");
         return vm_do(env, "POST", vm, "/scsi", body);
+}
+
+static HdEtReply add_vhost(Env *env, const char *vm, const char *host, const char *wwpn)
+{
+        g_autofree char *body =
+            g_strdup_printf("{\"host_id\": \"%s\", \"wwpn\": \"%s\"}", host, wwpn);
+        return vm_do(env, "POST", vm, "/vhost-scsi", body);
+}
+
+/* The VM answer's vhost_scsi entry @i; asserted to have @n and @wwpn. */
+static void assert_vhost_entry(const HdEtReply *r, guint i, gint64 n, const char *wwpn)
+{
+        JsonArray *a = json_object_get_array_member(hd_et_obj(r), "vhost_scsi");
+        JsonObject *v;
+
+        g_assert_cmpuint(r->status, ==, 200);
+        g_assert_cmpuint(json_array_get_length(a), >, i);
+        v = json_array_get_object_element(a, i);
+        g_assert_cmpint(json_object_get_int_member(v, "n"), ==, n);
+        g_assert_cmpstr(json_object_get_string_member(v, "wwpn"), ==, wwpn);
+        g_assert_cmpuint(json_object_get_size(v), ==, 2);
+}
+
+/* GET /v1/hosts/{id}/vhost-scsi: the agent's GET /v1/vhost-scsi (configfs read now) with the
+ * host's id; 404 for an unknown host, 502 agent-failed when the agent is gone. */
+static void test_vhost_read_through(void)
+{
+        Env env = {0};
+        g_autofree char *path = NULL;
+
+        env_setup(&env);
+        path = g_strconcat("/v1/hosts/", env.srv, "/vhost-scsi", NULL);
+        {
+                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "GET", path, NULL, env.viewer);
+                JsonObject *o, *t;
+                g_assert_cmpuint(r.status, ==, 200);
+                o = hd_et_obj(&r);
+                g_assert_cmpstr(json_object_get_string_member(o, "host_id"), ==, env.srv);
+                g_assert_true(json_object_has_member(o, "generation"));
+                g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "targets")),
+                                 ==, 2);
+                t = find_in(o, "targets", "wwpn", VHOST);
+                g_assert_nonnull(t);
+                g_assert_true(json_object_get_boolean_member(t, "ready"));
+                g_assert_cmpstr(json_object_get_string_member(t, "nexus"), ==,
+                                "naa.5001405000000002");
+                t = find_in(o, "targets", "wwpn", VHOST_UNREADY);
+                g_assert_nonnull(t);
+                g_assert_false(json_object_get_boolean_member(t, "ready"));
+                g_assert_nonnull(strstr(json_object_get_string_member(t, "reason"), "nexus"));
+        }
+        {
+                /* a host without configfs targets: an empty list */
+                g_autofree char *p = g_strconcat("/v1/hosts/", env.desk, "/vhost-scsi", NULL);
+                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "GET", p, NULL, env.viewer);
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_cmpuint(
+                    json_array_get_length(json_object_get_array_member(hd_et_obj(&r), "targets")),
+                    ==, 0);
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(
+                    env.engine->url, "GET",
+                    "/v1/hosts/00000000-0000-4000-8000-000000000000/vhost-scsi", NULL, env.viewer);
+                hd_et_assert_error(&r, 404, "not-found");
+        }
+        {
+                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "POST", path, "{}", env.admin);
+                hd_et_assert_error(&r, 405, "method-not-allowed");
+        }
+        hd_et_proc_stop(env.scsi_agent, SIGTERM);
+        env.scsi_agent = NULL;
+        {
+                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "GET", path, NULL, env.viewer);
+                hd_et_assert_reason(&r, 502, "agent-failed", "cannot be reached");
+        }
+        env_teardown(&env);
+}
+
+/* A VM's vhost-scsi targets: by WWPN ("naa." and 16 hex digits, the library's check; "naa."
+ * kept lower case, the digits as given), numbered, pinning the VM; one owner per target in any
+ * case, naming the holder; at most HD_VM_VHOST_MAX (4, the agent's) per VM: 409 refused;
+ * removal by number; the events. */
+static void test_vhost_assign(void)
+{
+        Env env = {0};
+        g_autofree char *a = NULL, *b = NULL, *c = NULL, *etag = NULL;
+
+        env_setup(&env);
+        a = vm_create(&env, "db");
+        b = vm_create(&env, "web");
+        c = vm_create(&env, "lab");
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "GET", a, "", NULL);
+                etag = g_strdup(r.etag);
+        }
+        {
+                g_auto(HdEtReply) r = add_vhost(&env, a, env.srv, VHOST);
+                assert_vhost_entry(&r, 0, 1, VHOST);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "host_id"), ==,
+                                env.srv);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "host_name"), ==,
+                                "srv");
+                g_assert_nonnull(r.etag);
+                g_assert_cmpstr(r.etag, !=, etag);
+        }
+        {
+                /* GET shows it */
+                g_auto(HdEtReply) r = vm_do(&env, "GET", a, "", NULL);
+                assert_vhost_entry(&r, 0, 1, VHOST);
+        }
+        g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.vhost-scsi.add", "ok"));
+        {
+                /* twice in one VM, in another case */
+                g_auto(HdEtReply) r = add_vhost(&env, a, env.srv, "NAA.5001405000000001");
+                hd_et_assert_error(&r, 409, "exists");
+        }
+        {
+                /* one owner, whatever the case: the holder named */
+                g_auto(HdEtReply) r1 = add_vhost(&env, b, env.srv, VHOST);
+                g_auto(HdEtReply) r2 = add_vhost(&env, b, env.srv, "NAA.5001405000000001");
+                hd_et_assert_reason(&r1, 409, "in-use", "VM db's");
+                hd_et_assert_reason(&r2, 409, "in-use", "VM db's");
+        }
+        g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.vhost-scsi.add", "refused"));
+        {
+                /* "naa." lower case, the digits as given (configfs compares them exactly) */
+                g_auto(HdEtReply) r = add_vhost(&env, b, env.srv, "NAA.50014050000000AB");
+                assert_vhost_entry(&r, 0, 1, "naa.50014050000000AB");
+        }
+        {
+                /* ... and the same target in lower case is the same target */
+                g_auto(HdEtReply) r = add_vhost(&env, c, env.srv, "naa.50014050000000ab");
+                hd_et_assert_reason(&r, 409, "in-use", "VM web's");
+        }
+        /* the library's check of the WWPN, the members */
+        {
+                static const char *const bad[] = {"naa.50014050000000", "5001405000000001",
+                                                  "naa.500140500000000g", "eui.5001405000000001",
+                                                  "naa.50014050000000011"};
+                for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+                        g_auto(HdEtReply) r = add_vhost(&env, c, env.srv, bad[i]);
+                        hd_et_assert_reason(&r, 400, "invalid-argument", "not a vhost target WWPN");
+                }
+        }
+        {
+                g_auto(HdEtReply) r =
+                    vm_do(&env, "POST", c, "/vhost-scsi", "{\"wwpn\": \"" VHOST "\"}");
+                hd_et_assert_reason(&r, 400, "invalid-argument", "host_id");
+        }
+        {
+                g_autofree char *body = g_strdup_printf(
+                    "{\"host_id\": \"%s\", \"wwpn\": \"naa.5001405000000003\", \"force\": true}",
+                    env.srv);
+                g_auto(HdEtReply) r = vm_do(&env, "POST", c, "/vhost-scsi", body);
+                hd_et_assert_reason(&r, 400, "invalid-argument", "force");
+        }
+        {
+                g_autofree char *body =
+                    g_strdup_printf("{\"host_id\": \"%s\", \"wwpn\": null}", env.srv);
+                g_auto(HdEtReply) r = vm_do(&env, "POST", c, "/vhost-scsi", body);
+                hd_et_assert_reason(&r, 400, "invalid-argument", "not null");
+        }
+        {
+                g_auto(HdEtReply) r = add_vhost(&env, c, "00000000-0000-4000-8000-000000000000",
+                                                "naa.5001405000000003");
+                hd_et_assert_error(&r, 404, "not-found");
+        }
+        /* pinned: lab's USB device is on desk */
+        {
+                g_auto(HdEtReply) r1 = add_usb(&env, c, env.desk, FTDI1, NULL);
+                g_auto(HdEtReply) r2 = add_vhost(&env, c, env.srv, "naa.5001405000000003");
+                g_assert_cmpuint(r1.status, ==, 200);
+                hd_et_assert_reason(&r2, 409, "refused", "pinned to host desk");
+        }
+        /* at most 4 per VM: 409 refused (the agent's define takes 4) */
+        for (guint i = 2; i <= 4; i++) {
+                g_autofree char *w = g_strdup_printf("naa.500140500000010%u", i);
+                g_auto(HdEtReply) r = add_vhost(&env, a, env.srv, w);
+                assert_vhost_entry(&r, i - 1, i, w);
+        }
+        {
+                g_auto(HdEtReply) r = add_vhost(&env, a, env.srv, "naa.5001405000000105");
+                hd_et_assert_reason(&r, 409, "refused", "has 4 vhost-scsi targets already");
+        }
+        /* removal by number */
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "DELETE", a, "/vhost-scsi/9", NULL);
+                hd_et_assert_reason(&r, 404, "not-found", "no vhost-scsi target 9");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "DELETE", a, "/vhost-scsi/x1", NULL);
+                hd_et_assert_reason(&r, 400, "invalid-argument", "vhost-scsi targets");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", a, "/vhost-scsi/1", NULL);
+                hd_et_assert_error(&r, 405, "method-not-allowed");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "GET", a, "/vhost-scsi", NULL);
+                hd_et_assert_error(&r, 405, "method-not-allowed");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "DELETE", a, "/vhost-scsi/1", NULL);
+                JsonArray *v;
+                /* the others keep their numbers */
+                assert_vhost_entry(&r, 0, 2, "naa.5001405000000102");
+                v = json_object_get_array_member(hd_et_obj(&r), "vhost_scsi");
+                g_assert_cmpuint(json_array_get_length(v), ==, 3);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "host_id"), ==,
+                                env.srv);
+        }
+        g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.vhost-scsi.remove", "ok"));
+        {
+                /* the target is free now; a new entry takes the next number */
+                g_auto(HdEtReply) r1 = add_vhost(&env, b, env.srv, VHOST);
+                g_auto(HdEtReply) r2 = add_vhost(&env, a, env.srv, "naa.5001405000000105");
+                assert_vhost_entry(&r1, 1, 2, VHOST);
+                assert_vhost_entry(&r2, 3, 5, "naa.5001405000000105");
+        }
+        for (guint n = 2; n <= 5; n++) {
+                g_autofree char *p = g_strdup_printf("/vhost-scsi/%u", n);
+                g_auto(HdEtReply) r = vm_do(&env, "DELETE", a, p, NULL);
+                g_assert_cmpuint(r.status, ==, 200);
+                if (n == 5) {
+                        /* the pin goes with the last entry */
+                        g_assert_true(json_object_get_null_member(hd_et_obj(&r), "host_id"));
+                        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(
+                                             hd_et_obj(&r), "vhost_scsi")),
+                                         ==, 0);
+                }
+        }
+        env_teardown(&env);
 }
 
 /* Assign by identity: the canonical spec kept with its number, the pin, the ETag moving, the
@@ -501,6 +740,106 @@ static void test_start(void)
         env_teardown(&env);
 }
 
+/* The define carries the VM's vhost-scsi targets ("vhost_scsi": [{"wwpn"}]) and the VM runs
+ * with them on the agent; the agent's refusals at start are answered 409 with its code and
+ * message, the VM down with last_error: a target without a nexus (refused, the library's
+ * reason), one not in configfs (device-absent), one a domain of the agent's own holds (in-use,
+ * at define). */
+static void test_vhost_start(void)
+{
+        Env env = {0};
+        g_autofree char *db = NULL, *unready = NULL, *gone = NULL, *taken = NULL;
+        g_autofree char *agent_token = NULL;
+
+        env_setup(&env);
+        agent_token = hd_et_agent_token(env.scsi_fx);
+        db = vm_create(&env, "db");
+        unready = vm_create(&env, "unready");
+        gone = vm_create(&env, "gone");
+        taken = vm_create(&env, "taken");
+        {
+                g_auto(HdEtReply) r = add_vhost(&env, db, env.srv, VHOST);
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", db, "/start", NULL);
+                if (r.status != 200)
+                        g_error("start db: %u %s", r.status, r.body);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "state"), ==,
+                                "running");
+        }
+        {
+                /* the agent runs it with the target */
+                g_auto(HdEtReply) r = {0};
+                JsonObject *v = agent_vm_entry(&r, env.scsi_agent, env.scsi_fx, db, "vhost_scsi");
+                g_assert_cmpstr(json_object_get_string_member(v, "wwpn"), ==, VHOST);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "state"), ==,
+                                "running");
+        }
+        {
+                /* changes refused while it runs */
+                g_auto(HdEtReply) r1 = add_vhost(&env, db, env.srv, "naa.5001405000000003");
+                g_auto(HdEtReply) r2 = vm_do(&env, "DELETE", db, "/vhost-scsi/1", NULL);
+                hd_et_assert_reason(&r1, 409, "refused", "is running");
+                hd_et_assert_reason(&r2, 409, "refused", "is running");
+        }
+        /* not ready: the agent's reason */
+        {
+                g_auto(HdEtReply) r1 = add_vhost(&env, unready, env.srv, VHOST_UNREADY);
+                g_auto(HdEtReply) r2 = vm_do(&env, "POST", unready, "/start", NULL);
+                g_auto(HdEtReply) g = {0};
+                g_assert_cmpuint(r1.status, ==, 200);
+                hd_et_assert_reason(&r2, 409, "refused",
+                                    "vhost target " VHOST_UNREADY " is not ready");
+                hd_et_assert_reason(&r2, 409, "refused", "refused to start it");
+                g = vm_do(&env, "GET", unready, "", NULL);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&g), "state"), ==, "down");
+                g_assert_nonnull(strstr(json_object_get_string_member(hd_et_obj(&g), "last_error"),
+                                        "has no nexus"));
+        }
+        g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.start", "refused"));
+        {
+                /* set up its nexus: it starts */
+                g_autofree char *nexus = hd_test_path(
+                    env.scsi_fx, "sys/kernel/config/target/vhost/" VHOST_UNREADY "/tpgt_1/nexus");
+                g_auto(HdEtReply) r = {0};
+                g_assert_true(g_file_set_contents(nexus, "naa.5001405000000012\n", -1, NULL));
+                r = vm_do(&env, "POST", unready, "/start", NULL);
+                if (r.status != 200)
+                        g_error("start unready: %u %s", r.status, r.body);
+        }
+        /* not in configfs */
+        {
+                g_auto(HdEtReply) r1 = add_vhost(&env, gone, env.srv, "naa.5001405000000099");
+                g_auto(HdEtReply) r2 = vm_do(&env, "POST", gone, "/start", NULL);
+                g_assert_cmpuint(r1.status, ==, 200);
+                hd_et_assert_reason(&r2, 409, "device-absent", "naa.5001405000000099");
+        }
+        /* a domain the engine does not know holds the target on the agent: in-use at define */
+        {
+                g_auto(HdEtReply) r0 = hd_et_agent_call(
+                    env.scsi_agent->url, agent_token, "POST", "/v1/vms",
+                    "{\"name\": \"own\", \"vhost_scsi\": [{\"wwpn\": \"naa.5001405000000007\"}]}");
+                g_auto(HdEtReply) r1 = add_vhost(&env, taken, env.srv, "naa.5001405000000007");
+                g_auto(HdEtReply) r2 = vm_do(&env, "POST", taken, "/start", NULL);
+                g_assert_cmpuint(r0.status, ==, 200);
+                g_assert_cmpuint(r1.status, ==, 200);
+                hd_et_assert_reason(&r2, 409, "in-use", "own");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "GET", taken, "", NULL);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "state"), ==, "down");
+        }
+        {
+                g_auto(HdEtReply) r1 = vm_do(&env, "POST", db, "/destroy", NULL);
+                g_auto(HdEtReply) r2 = vm_do(&env, "POST", unready, "/destroy", NULL);
+                g_assert_cmpuint(r1.status, ==, 200);
+                g_assert_cmpuint(r2.status, ==, 200);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r1), "state"), ==, "down");
+        }
+        env_teardown(&env);
+}
+
 /* @topology with the IOMMU off: no host iommu, a command line without intel_iommu (as
  * test-agent.c's fixture_without_iommu). */
 static HdTestFixture *fixture_without_iommu(const char *topology)
@@ -544,31 +883,43 @@ static HdTestFixture *fixture_without_iommu(const char *topology)
         return fx;
 }
 
-/* USB devices need no IOMMU: on a host whose passthrough is disabled, a VM with only a USB
- * device starts (a VM with a PCI device would be refused). */
-static void test_without_iommu(void)
+/* A device kind that needs no IOMMU: the topology, the host's name, the VM's entry. */
+typedef struct {
+        const char *topology;
+        const char *host;
+        const char *path; /* "/usb", "/vhost-scsi" */
+        const char *member, *value;
+} NoIommu;
+
+/* USB devices and vhost-scsi targets need no IOMMU: on a host whose passthrough is disabled, a
+ * VM with only a USB device, or only a vhost target, starts (a VM with a PCI device would be
+ * refused). */
+static void test_without_iommu(gconstpointer data)
 {
+        const NoIommu *k = data;
         Env env = {0};
         g_autofree char *token = NULL;
         g_autofree char *vm = NULL;
+        g_autofree char *host = NULL;
+        g_autofree char *body = NULL;
 
         env.dir = hd_test_make_tmp_dir();
         env.admin = hd_et_token_create(env.dir, "ops", "admin");
         env.viewer = hd_et_token_create(env.dir, "portal", "viewer");
         env.engine = hd_et_engine_start(env.dir);
-        env.usb_fx = fixture_without_iommu("usb-desk");
+        env.usb_fx = fixture_without_iommu(k->topology);
         env.usb_agent = hd_et_agent_start(env.usb_fx, "127.0.0.1:0");
         token = hd_et_agent_token(env.usb_fx);
-        env.desk = hd_et_add_host(env.engine->url, env.admin, "desk", env.usb_agent->url, token);
+        host = hd_et_add_host(env.engine->url, env.admin, k->host, env.usb_agent->url, token);
         {
-                g_auto(HdEtReply) r =
-                    hd_et_wait_status(env.engine->url, env.viewer, env.desk, "up");
+                g_auto(HdEtReply) r = hd_et_wait_status(env.engine->url, env.viewer, host, "up");
                 JsonObject *pt = json_object_get_object_member(hd_et_obj(&r), "passthrough");
                 g_assert_false(json_object_get_boolean_member(pt, "enabled"));
         }
         vm = vm_create(&env, "dongle");
+        body = g_strdup_printf("{\"host_id\": \"%s\", \"%s\": \"%s\"}", host, k->member, k->value);
         {
-                g_auto(HdEtReply) r = add_usb(&env, vm, env.desk, "0529:0001", NULL);
+                g_auto(HdEtReply) r = vm_do(&env, "POST", vm, k->path, body);
                 g_assert_cmpuint(r.status, ==, 200);
         }
         {
@@ -588,7 +939,6 @@ static void test_without_iommu(void)
         g_free(env.dir);
         g_free(env.admin);
         g_free(env.viewer);
-        g_free(env.desk);
         hd_test_fixture_free(env.usb_fx);
 }
 
@@ -598,6 +948,14 @@ int main(int argc, char **argv)
         g_test_add_func("/engine/usbscsi/read-through", test_read_through);
         g_test_add_func("/engine/usbscsi/assign", test_assign);
         g_test_add_func("/engine/usbscsi/start", test_start);
-        g_test_add_func("/engine/usbscsi/without-iommu", test_without_iommu);
+        g_test_add_data_func("/engine/usbscsi/without-iommu",
+                             &(NoIommu){"usb-desk", "desk", "/usb", "spec", "0529:0001"},
+                             test_without_iommu);
+        g_test_add_data_func("/engine/usbscsi/vhost-without-iommu",
+                             &(NoIommu){"scsi-server", "srv", "/vhost-scsi", "wwpn", VHOST},
+                             test_without_iommu);
+        g_test_add_func("/engine/usbscsi/vhost-read-through", test_vhost_read_through);
+        g_test_add_func("/engine/usbscsi/vhost-assign", test_vhost_assign);
+        g_test_add_func("/engine/usbscsi/vhost-start", test_vhost_start);
         return hd_et_run();
 }

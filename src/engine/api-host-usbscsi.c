@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The engine API's read-through of a host's USB devices and SCSI LUNs
+ * The engine API's read-through of a host's USB devices, SCSI LUNs and vhost-scsi targets
  * (docs/api/engine-openapi.yaml):
  *
- *   GET /v1/hosts/{id}/usb    the agent's GET /v1/usb, read now, with "host_id" added
- *   GET /v1/hosts/{id}/scsi   the agent's GET /v1/scsi, likewise
+ *   GET /v1/hosts/{id}/usb          the agent's GET /v1/usb, read now, with "host_id" added
+ *   GET /v1/hosts/{id}/scsi         the agent's GET /v1/scsi, likewise
+ *   GET /v1/hosts/{id}/vhost-scsi   the agent's GET /v1/vhost-scsi, likewise (configfs
+ *                                   targets send no event either)
  *
  * The engine does not store them: a USB device comes and goes with a plug, and the verdicts
  * (held, mounted, in use) change without an inventory event, so the portal's dialogs read the
@@ -20,7 +22,7 @@
 typedef struct {
         HdHttpRequest *req;
         char *id;
-        char *what; /* "usb", "scsi" */
+        char *what; /* "usb", "scsi", "vhost-scsi" */
 } Read;
 
 static void on_read(guint status, GBytes *body, const GError *error, gpointer data)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The engine API's hosts: /v1/hosts, /v1/hosts/{id}, its devices, groups, mdev types and refresh
- * (USB and SCSI: api-host-usbscsi.c)
+ * (USB, SCSI and vhost-scsi: api-host-usbscsi.c)
  * (docs/api/engine-openapi.yaml). Routed from api.c; the helpers are in api.h.
  */
 #include "config.h"
@@ -407,7 +407,8 @@ void hd_api_route_hosts(HdEngine *e, HdHttpRequest *req, char **seg, guint n)
                         return hd_api_bad_method(req, "GET");
                 return list_mdev(e, req, seg[1]);
         }
-        if (n == 3 && (strcmp(seg[2], "usb") == 0 || strcmp(seg[2], "scsi") == 0)) {
+        if (n == 3 && (strcmp(seg[2], "usb") == 0 || strcmp(seg[2], "scsi") == 0 ||
+                       strcmp(seg[2], "vhost-scsi") == 0)) {
                 if (!get)
                         return hd_api_bad_method(req, "GET");
                 return hd_api_host_usbscsi(e, req, seg[1], seg[2]);

@@ -9,6 +9,8 @@
  *   POST /v1/vms/{id}/usb {host_id, spec, force}         DELETE /v1/vms/{id}/usb/{n}
  *   POST /v1/vms/{id}/scsi {host_id, wwid, shareable, readonly, force}
  *                                                        DELETE /v1/vms/{id}/scsi/{n}
+ *   POST /v1/vms/{id}/vhost-scsi {host_id, wwpn}         DELETE /v1/vms/{id}/vhost-scsi/{n}
+ *   (the three kinds of numbered entries: one table, entry_kinds)
  *
  * Start: the store's check and reservation (one transaction: "starting"), then on the host's
  * agent: GET /v1/vms/{id}; absent -> POST /v1/vms (define with the requested devices); shut
@@ -109,6 +111,17 @@ static void add_vm(JsonBuilder *b, const HdVm *vm)
                 json_builder_add_boolean_value(b, l->readonly);
                 json_builder_set_member_name(b, "force");
                 json_builder_add_boolean_value(b, l->force);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "vhost_scsi");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < vm->vhost->len; i++) {
+                const HdVmVhost *v = vm->vhost->pdata[i];
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "n");
+                json_builder_add_int_value(b, v->n);
+                hd_api_add_string(b, "wwpn", v->wwpn);
                 json_builder_end_object(b);
         }
         json_builder_end_array(b);
@@ -355,87 +368,152 @@ static void remove_mdev(HdEngine *e, HdHttpRequest *req, const char *id, const c
         respond_vm(e, req, HD_HTTP_OK, id);
 }
 
-/* ---- USB devices and SCSI LUNs (one owner per device and host: the store's) ---- */
+/* ---- USB devices, SCSI LUNs and vhost-scsi targets (one owner per device and host: the
+ * store's) ---- */
 
-static void add_usb(HdEngine *e, HdHttpRequest *req, const char *id)
+/* Parse the body of an add and add the entry to the store: the event's description of the new
+ * entry, NULL with @error. */
+typedef char *(*EntryAddFunc)(HdEngine *e, const char *id, JsonObject *o, GError **error);
+
+static char *usb_add(HdEngine *e, const char *id, JsonObject *o, GError **error)
+{
+        g_auto(HdVmUsbBody) b = {0};
+        guint n = 0;
+
+        if (!hd_engine_body_vm_usb(o, &b, error) ||
+            !hd_store_vm_usb_add(e->store, id, b.host_id, b.spec, b.force, &n, error))
+                return NULL;
+        return g_strdup_printf("host %s: USB %u %s%s", b.host_id, n, b.spec,
+                               b.force ? " (force)" : "");
+}
+
+static char *scsi_add(HdEngine *e, const char *id, JsonObject *o, GError **error)
+{
+        g_auto(HdVmScsiBody) b = {0};
+        guint n = 0;
+
+        if (!hd_engine_body_vm_scsi(o, &b, error) ||
+            !hd_store_vm_scsi_add(e->store, id, b.host_id, b.wwid, b.shareable, b.readonly, b.force,
+                                  &n, error))
+                return NULL;
+        return g_strdup_printf("host %s: LUN %u %s%s%s%s", b.host_id, n, b.wwid,
+                               b.shareable ? " shareable" : "", b.readonly ? " readonly" : "",
+                               b.force ? " (force)" : "");
+}
+
+static char *vhost_add(HdEngine *e, const char *id, JsonObject *o, GError **error)
+{
+        g_auto(HdVmVhostBody) b = {0};
+        guint n = 0;
+
+        if (!hd_engine_body_vm_vhost(o, &b, error) ||
+            !hd_store_vm_vhost_add(e->store, id, b.host_id, b.wwpn, &n, error))
+                return NULL;
+        return g_strdup_printf("host %s: vhost-scsi %u %s", b.host_id, n, b.wwpn);
+}
+
+/* The VM's entry @n of a kind as its remove event describes it ("USB 1 0403:6001"), NULL when
+ * it has none. */
+static char *usb_describe(const HdVm *vm, guint n)
+{
+        for (guint i = 0; i < vm->usb->len; i++) {
+                const HdVmUsbDev *u = vm->usb->pdata[i];
+                if (u->n == n)
+                        return g_strdup_printf("USB %u %s", n, u->spec);
+        }
+        return NULL;
+}
+
+static char *scsi_describe(const HdVm *vm, guint n)
+{
+        for (guint i = 0; i < vm->scsi->len; i++) {
+                const HdVmLun *l = vm->scsi->pdata[i];
+                if (l->n == n)
+                        return g_strdup_printf("LUN %u %s", n, l->wwid);
+        }
+        return NULL;
+}
+
+static char *vhost_describe(const HdVm *vm, guint n)
+{
+        for (guint i = 0; i < vm->vhost->len; i++) {
+                const HdVmVhost *v = vm->vhost->pdata[i];
+                if (v->n == n)
+                        return g_strdup_printf("vhost-scsi %u %s", n, v->wwpn);
+        }
+        return NULL;
+}
+
+/* One kind of numbered entry: POST /v1/vms/{id}/PATH and DELETE /v1/vms/{id}/PATH/{n}. */
+typedef struct {
+        const char *path;          /* "usb", "scsi", "vhost-scsi" */
+        const char *add_action;    /* the events: "vm.usb.add" */
+        const char *remove_action; /* "vm.usb.remove" */
+        const char *plural;        /* "USB devices" */
+        EntryAddFunc add;
+        gboolean (*remove)(HdStore *s, const char *vm_id, guint n, GError **error);
+        char *(*describe)(const HdVm *vm, guint n);
+} EntryKind;
+
+static const EntryKind entry_kinds[] = {
+    {"usb", "vm.usb.add", "vm.usb.remove", "USB devices", usb_add, hd_store_vm_usb_remove,
+     usb_describe},
+    {"scsi", "vm.scsi.add", "vm.scsi.remove", "LUNs", scsi_add, hd_store_vm_scsi_remove,
+     scsi_describe},
+    {"vhost-scsi", "vm.vhost-scsi.add", "vm.vhost-scsi.remove", "vhost-scsi targets", vhost_add,
+     hd_store_vm_vhost_remove, vhost_describe},
+};
+
+static const EntryKind *entry_kind(const char *path)
+{
+        for (gsize i = 0; i < G_N_ELEMENTS(entry_kinds); i++)
+                if (strcmp(entry_kinds[i].path, path) == 0)
+                        return &entry_kinds[i];
+        return NULL;
+}
+
+static void add_entry(HdEngine *e, HdHttpRequest *req, const EntryKind *k, const char *id)
 {
         g_autoptr(GError) error = NULL;
         g_autofree char *object = vm_object(e, id);
-        g_autoptr(JsonObject) o = hd_api_body_object(e, req, "vm.usb.add", object);
-        g_auto(HdVmUsbBody) ub = {0};
+        g_autoptr(JsonObject) o = hd_api_body_object(e, req, k->add_action, object);
         g_autofree char *what = NULL;
-        guint n = 0;
 
         if (!o)
                 return;
-        if (!hd_engine_body_vm_usb(o, &ub, &error) ||
-            !hd_store_vm_usb_add(e->store, id, ub.host_id, ub.spec, ub.force, &n, &error))
-                return hd_api_refuse(e, req, "vm.usb.add", object, error);
-        what = g_strdup_printf("host %s: USB %u %s%s", ub.host_id, n, ub.spec,
-                               ub.force ? " (force)" : "");
-        hd_engine_event(e, hd_api_caller(req), "vm.usb.add", object, "ok", what);
+        if (!(what = k->add(e, id, o, &error)))
+                return hd_api_refuse(e, req, k->add_action, object, error);
+        hd_engine_event(e, hd_api_caller(req), k->add_action, object, "ok", what);
         respond_vm(e, req, HD_HTTP_OK, id);
 }
 
-static void add_scsi(HdEngine *e, HdHttpRequest *req, const char *id)
+/* DELETE /v1/vms/{id}/PATH/{n}: @n the entry's number in the VM. */
+static void remove_entry(HdEngine *e, HdHttpRequest *req, const EntryKind *k, const char *id,
+                         const char *n_text)
 {
         g_autoptr(GError) error = NULL;
         g_autofree char *object = vm_object(e, id);
-        g_autoptr(JsonObject) o = hd_api_body_object(e, req, "vm.scsi.add", object);
-        g_auto(HdVmScsiBody) sb = {0};
-        g_autofree char *what = NULL;
-        guint n = 0;
-
-        if (!o)
-                return;
-        if (!hd_engine_body_vm_scsi(o, &sb, &error) ||
-            !hd_store_vm_scsi_add(e->store, id, sb.host_id, sb.wwid, sb.shareable, sb.readonly,
-                                  sb.force, &n, &error))
-                return hd_api_refuse(e, req, "vm.scsi.add", object, error);
-        what = g_strdup_printf("host %s: LUN %u %s%s%s%s", sb.host_id, n, sb.wwid,
-                               sb.shareable ? " shareable" : "", sb.readonly ? " readonly" : "",
-                               sb.force ? " (force)" : "");
-        hd_engine_event(e, hd_api_caller(req), "vm.scsi.add", object, "ok", what);
-        respond_vm(e, req, HD_HTTP_OK, id);
-}
-
-/* DELETE /v1/vms/{id}/usb/{n} and /scsi/{n}: @n the entry's number in the VM. */
-static void remove_usbscsi(HdEngine *e, HdHttpRequest *req, const char *id, gboolean usb,
-                           const char *n_text)
-{
-        g_autoptr(GError) error = NULL;
-        g_autofree char *object = vm_object(e, id);
-        const char *action = usb ? "vm.usb.remove" : "vm.scsi.remove";
         g_autoptr(HdVm) before = NULL;
         g_autofree char *what = NULL;
         guint64 n = 0;
 
-        if (!hd_api_no_members(e, req, action, object, action))
+        if (!hd_api_no_members(e, req, k->remove_action, object, k->remove_action))
                 return;
         if (!g_ascii_string_to_unsigned(n_text, 10, 1, 1000000, &n, NULL) || *n_text == '+' ||
             *n_text == '0') {
                 g_set_error(&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                             "\"%.32s\" is not the number of one of the VM's %s (GET /v1/vms/%s "
                             "lists them with their n)",
-                            n_text, usb ? "USB devices" : "LUNs", id);
-                return hd_api_refuse(e, req, action, object, error);
+                            n_text, k->plural, id);
+                return hd_api_refuse(e, req, k->remove_action, object, error);
         }
         before = hd_store_vm_get(e->store, id, NULL);
-        if (usb ? !hd_store_vm_usb_remove(e->store, id, (guint)n, &error)
-                : !hd_store_vm_scsi_remove(e->store, id, (guint)n, &error))
-                return hd_api_refuse(e, req, action, object, error);
-        if (before) {
-                GPtrArray *list = usb ? before->usb : before->scsi;
-                for (guint i = 0; i < list->len && !what; i++) {
-                        if (usb && ((const HdVmUsbDev *)list->pdata[i])->n == n)
-                                what = g_strdup_printf("USB %u %s", (guint)n,
-                                                       ((const HdVmUsbDev *)list->pdata[i])->spec);
-                        else if (!usb && ((const HdVmLun *)list->pdata[i])->n == n)
-                                what = g_strdup_printf("LUN %u %s", (guint)n,
-                                                       ((const HdVmLun *)list->pdata[i])->wwid);
-                }
-        }
-        hd_engine_event(e, hd_api_caller(req), action, object, "ok", what ? what : n_text);
+        if (!k->remove(e->store, id, (guint)n, &error))
+                return hd_api_refuse(e, req, k->remove_action, object, error);
+        if (before)
+                what = k->describe(before, (guint)n);
+        hd_engine_event(e, hd_api_caller(req), k->remove_action, object, "ok",
+                        what ? what : n_text);
         forget_if_unpinned(e, id, before);
         respond_vm(e, req, HD_HTTP_OK, id);
 }
@@ -465,8 +543,9 @@ typedef struct {
         gboolean cleaning; /* the end's removals are under way */
         HdVmState end_to;  /* the end the removals lead to */
         char *end_failure;
-        char *refused_code; /* the agent refused the define or start 409 for a USB device or
-                             * LUN: "in-use" or "device-absent", answered as such */
+        char *refused_code; /* the agent refused the define or start 409 for a USB device, a
+                             * LUN or a vhost target: "in-use", "device-absent" or "refused"
+                             * (a target not ready), answered as such */
 } VmOp;
 
 static void op_free(VmOp *op)
@@ -499,9 +578,9 @@ static char *agent_message(guint status, GBytes *body, const GError *error)
         return message ? message : g_strdup_printf("the agent answered HTTP %u", status);
 }
 
-/* A 409 of the agent's define or start that the admin can act on (the contract of USB and
- * SCSI: another domain owns the device, or it is not plugged in): the engine's code for it,
- * else NULL. */
+/* A 409 of the agent's define or start that the admin can act on (the contract of USB, SCSI
+ * and vhost-scsi: another domain owns the device, it is not plugged in, or the agent refused
+ * it, e.g. a vhost target without a nexus or LUN): the engine's code for it, else NULL. */
 static char *agent_refused_code(guint status, GBytes *body)
 {
         g_autoptr(JsonParser) p = json_parser_new_immutable();
@@ -521,7 +600,8 @@ static char *agent_refused_code(guint status, GBytes *body)
                 c = en; /* {"error": "in-use", ...} */
         if (c && JSON_NODE_HOLDS_VALUE(c) && json_node_get_value_type(c) == G_TYPE_STRING)
                 code = json_node_get_string(c);
-        if (g_strcmp0(code, "in-use") == 0 || g_strcmp0(code, "device-absent") == 0)
+        if (g_strcmp0(code, "in-use") == 0 || g_strcmp0(code, "device-absent") == 0 ||
+            g_strcmp0(code, "refused") == 0)
                 return g_strdup(code);
         return NULL;
 }
@@ -547,14 +627,14 @@ static void op_finish(VmOp *op, HdVmState to, const char *failure)
         if (!hd_store_vm_set_state(e->store, op->id, from, to, last_error, &error)) {
                 hd_api_refuse(e, op->req, action, op->object, error);
         } else if (failure && op->refused_code) {
-                /* the agent's one-owner rule or an unplugged device: the admin's to act on */
+                /* the agent's one-owner rule, an unplugged device or one it refuses: the
+                 * admin's to act on */
                 g_autoptr(HdVm) vm = hd_store_vm_get(e->store, op->id, NULL);
                 hd_engine_event(e, hd_api_caller(op->req), action, op->object, "refused", failure);
-                hd_http_respond_error(op->req, HD_HTTP_CONFLICT, op->refused_code,
-                                      "VM %s: the agent of host %s refused to %s it: %s",
-                                      vm ? vm->name : op->id,
-                                      vm && vm->host_name ? vm->host_name : op->host_id,
-                                      op->action, failure);
+                hd_http_respond_error(
+                    op->req, HD_HTTP_CONFLICT, op->refused_code,
+                    "VM %s: the agent of host %s refused to %s it: %s", vm ? vm->name : op->id,
+                    vm && vm->host_name ? vm->host_name : op->host_id, op->action, failure);
         } else if (failure) {
                 g_autoptr(HdVm) vm = hd_store_vm_get(e->store, op->id, NULL);
                 hd_engine_event(e, hd_api_caller(op->req), action, op->object, "failed", failure);
@@ -1019,7 +1099,7 @@ static char *define_body(const HdVm *vm)
                 json_builder_begin_array(b);
                 for (guint i = 0; i < vm->mdevs->len; i++)
                         json_builder_add_string_value(
-                                b, ((const HdVmMdev *)vm->mdevs->pdata[i])->uuid);
+                            b, ((const HdVmMdev *)vm->mdevs->pdata[i])->uuid);
                 json_builder_end_array(b);
         }
         if (vm->usb->len) {
@@ -1050,6 +1130,18 @@ static char *define_body(const HdVm *vm)
                         json_builder_add_boolean_value(b, l->readonly);
                         json_builder_set_member_name(b, "force");
                         json_builder_add_boolean_value(b, l->force);
+                        json_builder_end_object(b);
+                }
+                json_builder_end_array(b);
+        }
+        if (vm->vhost->len) {
+                /* by WWPN: the agent checks each target in configfs at the start */
+                json_builder_set_member_name(b, "vhost_scsi");
+                json_builder_begin_array(b);
+                for (guint i = 0; i < vm->vhost->len; i++) {
+                        json_builder_begin_object(b);
+                        hd_api_add_string(b, "wwpn",
+                                          ((const HdVmVhost *)vm->vhost->pdata[i])->wwpn);
                         json_builder_end_object(b);
                 }
                 json_builder_end_array(b);
@@ -1336,16 +1428,15 @@ void hd_api_route_vms(HdEngine *e, HdHttpRequest *req, char **seg, guint n)
                         return hd_api_bad_method(req, "DELETE");
                 return remove_mdev(e, req, seg[1], seg[3]);
         }
-        if (n == 3 && (strcmp(seg[2], "usb") == 0 || strcmp(seg[2], "scsi") == 0)) {
+        if (n == 3 && entry_kind(seg[2])) {
                 if (!post)
                         return hd_api_bad_method(req, "POST");
-                return strcmp(seg[2], "usb") == 0 ? add_usb(e, req, seg[1])
-                                                  : add_scsi(e, req, seg[1]);
+                return add_entry(e, req, entry_kind(seg[2]), seg[1]);
         }
-        if (n == 4 && (strcmp(seg[2], "usb") == 0 || strcmp(seg[2], "scsi") == 0)) {
+        if (n == 4 && entry_kind(seg[2])) {
                 if (strcmp(method, "DELETE") != 0)
                         return hd_api_bad_method(req, "DELETE");
-                return remove_usbscsi(e, req, seg[1], strcmp(seg[2], "usb") == 0, seg[3]);
+                return remove_entry(e, req, entry_kind(seg[2]), seg[1], seg[3]);
         }
         if (n == 4 && strcmp(seg[2], "devices") == 0) {
                 if (strcmp(method, "DELETE") != 0)

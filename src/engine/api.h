@@ -86,8 +86,8 @@ void hd_api_respond_host(HdEngine *e, HdHttpRequest *req, guint status, const ch
 /* /v1/hosts/{id}/{maintenance,reboot,activate,kernel-args} (api-hostlife.c): FALSE when
  * @what is none of them. */
 gboolean hd_api_route_hostlife(HdEngine *e, HdHttpRequest *req, const char *id, const char *what);
-/* GET /v1/hosts/{id}/usb and /scsi (api-host-usbscsi.c, @what "usb" or "scsi"): the agent's
- * answer read now, with the host's id. */
+/* GET /v1/hosts/{id}/usb, /scsi and /vhost-scsi (api-host-usbscsi.c, @what "usb", "scsi" or
+ * "vhost-scsi"): the agent's answer read now, with the host's id. */
 void hd_api_host_usbscsi(HdEngine *e, HdHttpRequest *req, const char *id, const char *what);
 /* /v1/hosts/{id}/devices/{address}/{sriov,vf-net} (api-sriov.c): FALSE when @what is
  * neither. */

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The request bodies of a VM's USB devices and SCSI LUNs (vms.h), with body.c's rules: unknown
- * members refused, every member of one type (null is a wrong type), G_IO_ERROR_INVALID_ARGUMENT
- * answered 400. The specs are checked with libhostdev's own grammar (hd_usb_spec_parse,
- * hd_scsi_spec_parse), the one the agents apply at define: what the engine stores, the agent
- * accepts.
+ * The request bodies of a VM's USB devices, SCSI LUNs and vhost-scsi targets (vms.h), with body.c's
+ * rules: unknown members refused, every member of one type (null is a wrong type),
+ * G_IO_ERROR_INVALID_ARGUMENT answered 400. The specs are checked with libhostdev's own grammar
+ * (hd_usb_spec_parse, hd_scsi_spec_parse, hd_vhost_wwpn_valid), the one the agents apply at define:
+ * what the engine stores, the agent accepts.
  */
 #include "config.h"
 
@@ -13,6 +13,7 @@
 #include "body.h"
 #include "scsi.h"
 #include "usb.h"
+#include "vhost.h"
 #include "vms.h"
 
 #define invalid(error, ...)                                                                        \
@@ -51,6 +52,19 @@ static gboolean get_bool(JsonObject *o, const char *name, gboolean *out, GError 
         return TRUE;
 }
 
+/* What every add takes: the members @known only, "host_id" and @key (at most @max bytes), both
+ * required (else 400 with @hint, what to give). */
+static gboolean host_and_key(JsonObject *o, const char *const *known, const char *key, gsize max,
+                             const char *hint, char **host_id, char **given, GError **error)
+{
+        if (!hd_http_body_check_members(o, known, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, error) ||
+            !get_string(o, "host_id", 64, host_id, error) || !get_string(o, key, max, given, error))
+                return FALSE;
+        if (!*host_id || !*given)
+                return invalid(error, "give \"host_id\" (GET /v1/hosts) and \"%s\", %s", key, hint);
+        return TRUE;
+}
+
 gboolean hd_engine_body_vm_usb(JsonObject *o, HdVmUsbBody *out, GError **error)
 {
         static const char *const known[] = {"host_id", "spec", "force", NULL};
@@ -59,16 +73,12 @@ gboolean hd_engine_body_vm_usb(JsonObject *o, HdVmUsbBody *out, GError **error)
         g_autofree char *given = NULL;
 
         memset(out, 0, sizeof(*out));
-        if (!hd_http_body_check_members(o, known, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, error) ||
-            !get_string(o, "host_id", 64, &out->host_id, error) ||
-            !get_string(o, "spec", 256, &given, error) || !get_bool(o, "force", &out->force, error))
+        if (!host_and_key(o, known, "spec", 256,
+                          "a USB device of the host as vendor:product, vendor:product:serial or "
+                          "its port path (GET /v1/hosts/{id}/usb)",
+                          &out->host_id, &given, error) ||
+            !get_bool(o, "force", &out->force, error))
                 goto fail;
-        if (!out->host_id || !given) {
-                invalid(error, "give \"host_id\" (GET /v1/hosts) and \"spec\", a USB device of the "
-                               "host as vendor:product, vendor:product:serial or its port path "
-                               "(GET /v1/hosts/{id}/usb)");
-                goto fail;
-        }
         if (!hd_usb_spec_parse(given, NULL, &spec, &local)) {
                 invalid(error, "\"spec\": %s", local->message);
                 goto fail;
@@ -96,18 +106,14 @@ gboolean hd_engine_body_vm_scsi(JsonObject *o, HdVmScsiBody *out, GError **error
         g_autofree char *given = NULL;
 
         memset(out, 0, sizeof(*out));
-        if (!hd_http_body_check_members(o, known, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, error) ||
-            !get_string(o, "host_id", 64, &out->host_id, error) ||
-            !get_string(o, "wwid", 512, &given, error) ||
+        if (!host_and_key(o, known, "wwid", 512,
+                          "a LUN of the host by its WWID or /dev/disk/by-id/NAME (GET "
+                          "/v1/hosts/{id}/scsi)",
+                          &out->host_id, &given, error) ||
             !get_bool(o, "shareable", &out->shareable, error) ||
             !get_bool(o, "readonly", &out->readonly, error) ||
             !get_bool(o, "force", &out->force, error))
                 goto fail;
-        if (!out->host_id || !given) {
-                invalid(error, "give \"host_id\" (GET /v1/hosts) and \"wwid\", a LUN of the host "
-                               "by its WWID or /dev/disk/by-id/NAME (GET /v1/hosts/{id}/scsi)");
-                goto fail;
-        }
         if (!hd_scsi_spec_parse(given, &spec, &local)) {
                 invalid(error, "\"wwid\": %s", local->message);
                 goto fail;
@@ -136,5 +142,41 @@ void hd_vm_scsi_body_clear(HdVmScsiBody *b)
 {
         g_free(b->host_id);
         g_free(b->wwid);
+        memset(b, 0, sizeof(*b));
+}
+
+gboolean hd_engine_body_vm_vhost(JsonObject *o, HdVmVhostBody *out, GError **error)
+{
+        static const char *const known[] = {"host_id", "wwpn", NULL};
+        g_autofree char *given = NULL;
+        g_autofree char *shown = NULL;
+
+        memset(out, 0, sizeof(*out));
+        if (!host_and_key(o, known, "wwpn", 64,
+                          "a vhost-scsi target of the host by its WWPN, naa. and 16 hex digits "
+                          "(GET /v1/hosts/{id}/vhost-scsi)",
+                          &out->host_id, &given, error))
+                goto fail;
+        if (!hd_vhost_wwpn_valid(given)) {
+                shown = g_strescape(given, NULL);
+                invalid(error,
+                        "\"wwpn\": \"%s\" is not a vhost target WWPN (naa. and 16 hex digits); "
+                        "GET /v1/hosts/{id}/vhost-scsi shows the targets",
+                        shown);
+                goto fail;
+        }
+        /* "naa." as the kernel (tcm_vhost_make_tport) and the agent spell it; the digits as
+         * given: the agent starts the VM only when configfs names the target so */
+        out->wwpn = g_strconcat("naa.", given + 4, NULL);
+        return TRUE;
+fail:
+        hd_vm_vhost_body_clear(out);
+        return FALSE;
+}
+
+void hd_vm_vhost_body_clear(HdVmVhostBody *b)
+{
+        g_free(b->host_id);
+        g_free(b->wwpn);
         memset(b, 0, sizeof(*b));
 }

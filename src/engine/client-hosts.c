@@ -812,6 +812,7 @@ const HdClientCommand hd_client_host_commands[] = {
     {"groups", hosts_groups, "The host's IOMMU groups"},
     {"usb", hd_client_hosts_usb, "The host's USB devices and their verdicts"},
     {"scsi", hd_client_hosts_scsi, "The host's SCSI LUNs and their verdicts"},
+    {"vhost-scsi", hd_client_hosts_vhost_scsi, "The host's vhost-scsi targets and whether ready"},
     {"npiv", hd_client_hosts_npiv, "The host's FC hosts and NPIV vports"},
     {"npiv-create", hd_client_hosts_npiv_create, "Create an NPIV vport with fleet-unique WWNs"},
     {"npiv-delete", hd_client_hosts_npiv_delete, "Delete an NPIV vport"},

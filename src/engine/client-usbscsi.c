@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * hostdev-engine's USB and SCSI subcommands (client.h), as the API has them
+ * hostdev-engine's USB, SCSI and vhost-scsi subcommands (client.h), as the API has them
  * (docs/api/engine-openapi.yaml):
- *   hosts usb HOST, hosts scsi HOST       GET /v1/hosts/{id}/usb|scsi (read from the agent now)
+ *   hosts usb|scsi|vhost-scsi HOST        GET /v1/hosts/{id}/usb|scsi|vhost-scsi (read from
+ *                                         the agent now)
  *   vms add-usb VM HOST SPEC [--force]    POST /v1/vms/{id}/usb
  *   vms remove-usb VM N                   DELETE /v1/vms/{id}/usb/{n}
  *   vms add-scsi VM HOST WWID [--shareable] [--readonly] [--force]
  *                                         POST /v1/vms/{id}/scsi
  *   vms remove-scsi VM N                  DELETE /v1/vms/{id}/scsi/{n}
+ *   vms add-vhost-scsi VM HOST WWPN       POST /v1/vms/{id}/vhost-scsi
+ *   vms remove-vhost-scsi VM N            DELETE /v1/vms/{id}/vhost-scsi/{n}
  * The VM answers are printed by client-vms.c's printer (hd_client_print_vm).
  */
 #include "config.h"
@@ -145,6 +148,52 @@ int hd_client_hosts_scsi(HdClient *c, int argc, char **argv)
         return HD_CLIENT_EXIT_OK;
 }
 
+int hd_client_hosts_vhost_scsi(HdClient *c, int argc, char **argv)
+{
+        g_autoptr(GOptionContext) octx = hd_client_options(
+            c, "HOST",
+            "The host's vhost-scsi targets (LIO targets in configfs), read from its agent now: "
+            "the WWPN that names each for good, its TPG, nexus and LUNs, and whether it is ready "
+            "to go to a VM (else what to set up).",
+            "Example:\n  hostdev-engine hosts vhost-scsi srv1\n\n"
+            "--json prints the API's HostVhostScsi {host_id, generation, targets}.",
+            NULL);
+        g_autoptr(JsonNode) list = NULL;
+        g_autofree char *id = NULL;
+        JsonArray *targets;
+        HdClientTable *t;
+        int rc = 0;
+
+        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, &rc)))
+                return rc;
+        if ((rc = hd_client_request(c, "GET", "hosts", id, "vhost-scsi", NULL, &list)))
+                return rc;
+        if (c->json) {
+                hd_client_print_json(list);
+                return HD_CLIENT_EXIT_OK;
+        }
+        targets = json_object_get_array_member(json_node_get_object(list), "targets");
+        t = hd_client_table_new(5,
+                                (const char *const[]){"WWPN", "TPGT", "NEXUS", "LUNS", "VERDICT"});
+        for (guint i = 0; targets && i < json_array_get_length(targets); i++) {
+                JsonObject *x = json_array_get_object_element(targets, i);
+                g_autofree char *tpgt = hd_client_int_text(x, "tpgt");
+                g_autofree char *luns = joined(x, "luns");
+                g_autofree char *verdict =
+                    hd_client_str(x, "reason")
+                        ? g_strdup_printf("not ready: %s", hd_client_str(x, "reason"))
+                        : g_strdup(hd_client_bool_text(x, "ready", "ready", "not ready"));
+                hd_client_table_add(t, (const char *const[]){hd_client_str(x, "wwpn"), tpgt,
+                                                             hd_client_str(x, "nexus")
+                                                                 ? hd_client_str(x, "nexus")
+                                                                 : "-",
+                                                             *luns ? luns : "-", verdict});
+        }
+        hd_client_table_set_shrink(t, 4);
+        hd_client_table_print_free(t);
+        return HD_CLIENT_EXIT_OK;
+}
+
 /* POST /v1/vms/{id}/@what with {host_id: HOST's id, @key: argv[3], and each of @flags whose
  * option (@values, read after parsing) is set: true}. */
 static int add_entry(HdClient *c, GOptionContext *octx, int argc, char **argv, const char *what,
@@ -233,6 +282,24 @@ int hd_client_vms_add_scsi(HdClient *c, int argc, char **argv)
                          (gboolean *const[]){&shareable, &readonly, &force});
 }
 
+int hd_client_vms_add_vhost_scsi(HdClient *c, int argc, char **argv)
+{
+        g_autoptr(GOptionContext) octx = hd_client_options(
+            c, "VM HOST WWPN",
+            "Give a VM a vhost-scsi target of HOST by its WWPN (naa. and 16 hex digits, as "
+            "configfs names the target). The VM is pinned to HOST; the agent checks at every "
+            "start that the target is there and ready (a TPG with a nexus and LUNs). One owner "
+            "per target: refused while another VM has it. At most 4 per VM. Only while the VM "
+            "is down.",
+            "Example:\n  hostdev-engine vms add-vhost-scsi db srv1 naa.5001405000000001\n\n"
+            "hostdev-engine hosts vhost-scsi HOST lists the targets. --json prints the API's "
+            "Vm.",
+            NULL);
+
+        return add_entry(c, octx, argc, argv, "vhost-scsi", "wwpn", (const char *const[]){NULL},
+                         (gboolean *const[]){NULL});
+}
+
 static int remove_entry(HdClient *c, int argc, char **argv, const char *what, const char *params,
                         const char *summary, const char *example)
 {
@@ -267,5 +334,14 @@ int hd_client_vms_remove_scsi(HdClient *c, int argc, char **argv)
                             "Take the SCSI LUN number N (as vms show lists them) from a VM. "
                             "Only while the VM is down.",
                             "Example:\n  hostdev-engine vms remove-scsi backup 1\n\n"
+                            "--json prints the API's Vm.");
+}
+
+int hd_client_vms_remove_vhost_scsi(HdClient *c, int argc, char **argv)
+{
+        return remove_entry(c, argc, argv, "vhost-scsi", "VM N",
+                            "Take the vhost-scsi target number N (as vms show lists them) from a "
+                            "VM. Only while the VM is down.",
+                            "Example:\n  hostdev-engine vms remove-vhost-scsi db 1\n\n"
                             "--json prints the API's Vm.");
 }

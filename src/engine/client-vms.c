@@ -6,7 +6,8 @@
  *   add-device, remove-device                  POST /v1/vms/{id}/devices,
  *                                              DELETE /v1/vms/{id}/devices/{address}
  *   start, stop, destroy                       POST /v1/vms/{id}/start|stop|destroy
- *   add-usb, remove-usb, add-scsi, remove-scsi client-usbscsi.c
+ *   add-usb, remove-usb, add-scsi, remove-scsi, add-vhost-scsi, remove-vhost-scsi
+ *                                              client-usbscsi.c
  */
 #include "config.h"
 
@@ -15,13 +16,15 @@
 
 #include "client.h"
 
-/* The VM's USB devices and LUNs (none: nothing printed). */
+/* The VM's USB devices, LUNs and vhost-scsi targets (none: nothing printed). */
 static void print_usbscsi(JsonObject *v)
 {
         JsonNode *un = json_object_get_member(v, "usb");
         JsonNode *sn = json_object_get_member(v, "scsi");
         JsonArray *usb = un && JSON_NODE_HOLDS_ARRAY(un) ? json_node_get_array(un) : NULL;
         JsonArray *scsi = sn && JSON_NODE_HOLDS_ARRAY(sn) ? json_node_get_array(sn) : NULL;
+        JsonNode *vn = json_object_get_member(v, "vhost_scsi");
+        JsonArray *vhost = vn && JSON_NODE_HOLDS_ARRAY(vn) ? json_node_get_array(vn) : NULL;
 
         if (usb && json_array_get_length(usb)) {
                 HdClientTable *t =
@@ -31,9 +34,9 @@ static void print_usbscsi(JsonObject *v)
                         JsonObject *u = json_array_get_object_element(usb, i);
                         g_autofree char *n = hd_client_int_text(u, "n");
                         g_autofree char *cell = g_strdup_printf("  %s", n);
-                        hd_client_table_add(t, (const char *const[]){
-                                                   cell, hd_client_str(u, "spec"),
-                                                   hd_client_bool_text(u, "force", "yes", "no")});
+                        hd_client_table_add(
+                            t, (const char *const[]){cell, hd_client_str(u, "spec"),
+                                                     hd_client_bool_text(u, "force", "yes", "no")});
                 }
                 hd_client_table_print_free(t);
         }
@@ -46,10 +49,23 @@ static void print_usbscsi(JsonObject *v)
                         g_autofree char *n = hd_client_int_text(l, "n");
                         g_autofree char *cell = g_strdup_printf("  %s", n);
                         hd_client_table_add(
-                            t, (const char *const[]){
-                                   cell, hd_client_str(l, "wwid"),
-                                   hd_client_bool_text(l, "shareable", "yes", "no"),
-                                   hd_client_bool_text(l, "readonly", "yes", "no")});
+                            t,
+                            (const char *const[]){cell, hd_client_str(l, "wwid"),
+                                                  hd_client_bool_text(l, "shareable", "yes", "no"),
+                                                  hd_client_bool_text(l, "readonly", "yes", "no")});
+                }
+                hd_client_table_print_free(t);
+        }
+        if (vhost && json_array_get_length(vhost)) {
+                HdClientTable *t =
+                    hd_client_table_new(2, (const char *const[]){"  N", "VHOST-SCSI WWPN"});
+                printf("vhost-scsi targets:\n");
+                for (guint i = 0; i < json_array_get_length(vhost); i++) {
+                        JsonObject *x = json_array_get_object_element(vhost, i);
+                        g_autofree char *n = hd_client_int_text(x, "n");
+                        g_autofree char *cell = g_strdup_printf("  %s", n);
+                        hd_client_table_add(t,
+                                            (const char *const[]){cell, hd_client_str(x, "wwpn")});
                 }
                 hd_client_table_print_free(t);
         }
@@ -472,6 +488,8 @@ const HdClientCommand hd_client_vm_commands[] = {
     {"remove-usb", hd_client_vms_remove_usb, "Take a USB device from a VM"},
     {"add-scsi", hd_client_vms_add_scsi, "Give a VM a SCSI LUN by WWID"},
     {"remove-scsi", hd_client_vms_remove_scsi, "Take a SCSI LUN from a VM"},
+    {"add-vhost-scsi", hd_client_vms_add_vhost_scsi, "Give a VM a vhost-scsi target by WWPN"},
+    {"remove-vhost-scsi", hd_client_vms_remove_vhost_scsi, "Take a vhost-scsi target from a VM"},
     {"add-mdev", hd_client_vms_add_mdev, "Give a VM a mediated device of a type"},
     {"remove-mdev", hd_client_vms_remove_mdev, "Take a mediated device from a VM"},
     {"start", vms_start, "Start a VM on its host"},

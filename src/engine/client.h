@@ -9,7 +9,7 @@
  *               exit codes, name-or-id resolution, tables, waiting for a state;
  * client-hosts.c, client-vms.c, client-events.c: one file per resource, each subcommand a
  *               function with its GOption table, usage, description and example;
- * client-usbscsi.c: the USB and SCSI subcommands of hosts and vms.
+ * client-usbscsi.c: the USB, SCSI and vhost-scsi subcommands of hosts and vms.
  * client-npiv.c: the NPIV subcommands of hosts.
  *
  * Where things come from:
@@ -166,7 +166,8 @@ extern const HdClientCommand hd_client_vm_commands[];     /* client-vms.c */
 int hd_client_events(HdClient *c, int argc, char **argv); /* client-events.c */
 /* A VM answer: the API's Vm with --json, else its lines and tables (client-vms.c). */
 int hd_client_print_vm(HdClient *c, JsonNode *vm);
-/* USB devices and SCSI LUNs (client-usbscsi.c), in the tables of client-hosts.c and
+/* USB devices, SCSI LUNs and vhost-scsi targets (client-usbscsi.c), in the tables of
+ * client-hosts.c and
  * client-vms.c */
 int hd_client_hosts_usb(HdClient *c, int argc, char **argv);
 int hd_client_hosts_scsi(HdClient *c, int argc, char **argv);
@@ -174,6 +175,9 @@ int hd_client_vms_add_usb(HdClient *c, int argc, char **argv);
 int hd_client_vms_remove_usb(HdClient *c, int argc, char **argv);
 int hd_client_vms_add_scsi(HdClient *c, int argc, char **argv);
 int hd_client_vms_remove_scsi(HdClient *c, int argc, char **argv);
+int hd_client_hosts_vhost_scsi(HdClient *c, int argc, char **argv);
+int hd_client_vms_add_vhost_scsi(HdClient *c, int argc, char **argv);
+int hd_client_vms_remove_vhost_scsi(HdClient *c, int argc, char **argv);
 /* client-sriov.c: hosts sriov, hosts mdev, vms add-mdev, vms remove-mdev */
 int hd_client_hosts_sriov(HdClient *c, int argc, char **argv);
 int hd_client_hosts_mdev(HdClient *c, int argc, char **argv);

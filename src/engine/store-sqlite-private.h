@@ -75,11 +75,14 @@ char *sq_like_prefix(const char *prefix);
 gboolean sq_vms_inventory_changed(HdStore *s, const char *host_id, GError **error);
 /* The VM's mediated devices (HdVmMdev) in the order they were added (store-sqlite-vm-mdev.c). */
 GPtrArray *sq_vm_mdevs(HdStore *s, const char *vm_id, GError **error);
-/* The VM's USB devices (HdVmUsbDev) and LUNs (HdVmLun) by n (store-sqlite-vm-usbscsi.c). */
+/* The VM's USB devices (HdVmUsbDev), LUNs (HdVmLun) and vhost-scsi targets (HdVmVhost) by n
+ * (store-sqlite-vm-usbscsi.c). */
 GPtrArray *sq_vm_usb(HdStore *s, const char *vm_id, GError **error);
 GPtrArray *sq_vm_scsi(HdStore *s, const char *vm_id, GError **error);
+GPtrArray *sq_vm_vhost(HdStore *s, const char *vm_id, GError **error);
 /* Inside a transaction: the VM's host pin follows its rows: @host_id while it has a host
- * device, a mediated device, a USB device or a LUN, else NULL; updated_at moves (store-sqlite-vms.c). */
+ * device, a mediated device, a USB device, a LUN or a vhost-scsi target, else NULL; updated_at
+ * moves (store-sqlite-vms.c). */
 gboolean sq_vm_pin(HdStore *s, const char *vm_id, const char *host_id, GError **error);
 /* Inside a transaction: the VM's name, state and host (NOT_FOUND without it), REFUSED unless
  * it is down (its devices change only then) (store-sqlite-vms.c). */

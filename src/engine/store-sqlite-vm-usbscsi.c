@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * A VM's USB devices and SCSI LUNs in the SQLite store (store.h, "USB devices and SCSI LUNs";
- * migration 9). A row names a device of the VM's host by what does not change (a USB spec,
- * a LUN's WWID or by-id name), which the agent resolves at every start; n is the entry's
+ * A VM's USB devices, SCSI LUNs and vhost-scsi targets in the SQLite store (store.h, "USB
+ * devices and SCSI LUNs"; migrations 9 and 12). A row names a device of the VM's host by what
+ * does not change (a USB spec, a LUN's WWID or by-id name, a vhost target's WWPN), which the
+ * agent resolves at every start; n is the entry's
  * number in the VM, kept while it exists. A row pins the VM to its host as a host device does
  * (V1) and changes only while the VM is down (V4).
  *
  * One owner per device and host: the add checks, in its transaction, every other VM pinned to
- * the same host for the same spec (USB) or WWID (SCSI; two shareable entries may share a LUN),
- * and is IN_USE naming that VM. The engine compares specs as given (canonical text): two
+ * the same host for the same spec (USB), WWID (SCSI; two shareable entries may share a LUN) or
+ * WWPN (vhost; in any case, the column's collation: a target serves one initiator), and is
+ * IN_USE naming that VM. The engine compares specs as given (canonical text): two
  * different specs of one device (vendor:product and its port path) are told apart only by the
  * agent, which checks the resolved device at define and start (docs/ARCHITECTURE.md).
  */
@@ -82,6 +84,35 @@ GPtrArray *sq_vm_scsi(HdStore *s, const char *vm_id, GError **error)
         return g_steal_pointer(&out);
 }
 
+static void vm_vhost_free(HdVmVhost *v)
+{
+        g_free(v->wwpn);
+        g_free(v);
+}
+
+GPtrArray *sq_vm_vhost(HdStore *s, const char *vm_id, GError **error)
+{
+        g_autoptr(Stmt) st =
+            sq_prepare(s, "SELECT n, wwpn FROM vm_vhost_scsi WHERE vm_id = ? ORDER BY n", error);
+        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)vm_vhost_free);
+        int rc;
+
+        if (!st)
+                return NULL;
+        sq_bind_text(st, 1, vm_id);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                HdVmVhost *v = g_new0(HdVmVhost, 1);
+                v->n = (guint)sqlite3_column_int(st, 0);
+                v->wwpn = sq_col_text(st, 1);
+                g_ptr_array_add(out, v);
+        }
+        if (rc != SQLITE_DONE) {
+                sq_db_fail(s, error, "vm_vhost_scsi");
+                return NULL;
+        }
+        return g_steal_pointer(&out);
+}
+
 static gboolean fail(HdStore *s, GError **error, HdStoreError code, char *message)
 {
         sq_end(s, FALSE, NULL);
@@ -90,17 +121,40 @@ static gboolean fail(HdStore *s, GError **error, HdStoreError code, char *messag
         return FALSE;
 }
 
-/* What the two kinds differ in. */
+/* What the kinds differ in. */
 typedef struct {
-        const char *table;  /* vm_usb, vm_scsi */
-        const char *column; /* spec, wwid */
-        const char *what;   /* "USB device", "SCSI LUN" */
+        const char *table;  /* vm_usb, vm_scsi, vm_vhost_scsi */
+        const char *column; /* spec, wwid, wwpn (compared as the column's collation has it) */
+        const char *what;   /* "USB device", "SCSI LUN", "vhost-scsi target" */
         guint max;
-        const char *path; /* the API's collection: usb, scsi */
+        const char *path; /* the API's collection: usb, scsi, vhost-scsi */
+        /* the row: ?1 vm_id, ?2 n, ?3 host_id, ?4 the key, ?5 shareable, ?6 readonly,
+         * ?7 force, ?8 created_at (each kind takes the ones it has) */
+        const char *insert;
 } Kind;
 
-static const Kind usb_kind = {"vm_usb", "spec", "USB device", HD_VM_USB_MAX, "usb"};
-static const Kind scsi_kind = {"vm_scsi", "wwid", "SCSI LUN", HD_VM_SCSI_MAX, "scsi"};
+static const Kind usb_kind = {"vm_usb",
+                              "spec",
+                              "USB device",
+                              HD_VM_USB_MAX,
+                              "usb",
+                              "INSERT INTO vm_usb (vm_id, n, host_id, spec, force, created_at) "
+                              "VALUES (?1, ?2, ?3, ?4, ?7, ?8)"};
+static const Kind scsi_kind = {
+    "vm_scsi",
+    "wwid",
+    "SCSI LUN",
+    HD_VM_SCSI_MAX,
+    "scsi",
+    "INSERT INTO vm_scsi (vm_id, n, host_id, wwid, shareable, readonly, force, created_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
+static const Kind vhost_kind = {"vm_vhost_scsi",
+                                "wwpn",
+                                "vhost-scsi target",
+                                HD_VM_VHOST_MAX,
+                                "vhost-scsi",
+                                "INSERT INTO vm_vhost_scsi (vm_id, n, host_id, wwpn, created_at) "
+                                "VALUES (?1, ?2, ?3, ?4, ?8)"};
 
 /* The checks of an add inside its transaction (rolled back with @error on a refusal): the VM
  * down, the pin, the count, the one-owner rule (@shareable: a LUN entry that may share with
@@ -182,8 +236,11 @@ static gboolean add_check(HdStore *s, const Kind *k, const char *vm_id, const ch
         return TRUE;
 }
 
-gboolean hd_store_vm_usb_add(HdStore *s, const char *vm_id, const char *host_id, const char *spec,
-                             gboolean force, guint *n_out, GError **error)
+/* Add the entry @key (@shareable, @readonly, @force where the kind has them) in one
+ * transaction: add_check, the row, the pin. */
+static gboolean entry_add(HdStore *s, const Kind *k, const char *vm_id, const char *host_id,
+                          const char *key, gboolean shareable, gboolean readonly, gboolean force,
+                          guint *n_out, GError **error)
 {
         g_autofree char *now = hd_store_now();
         g_autoptr(Stmt) ins = NULL;
@@ -191,50 +248,15 @@ gboolean hd_store_vm_usb_add(HdStore *s, const char *vm_id, const char *host_id,
 
         if (!sq_begin(s, error))
                 return FALSE;
-        if (!add_check(s, &usb_kind, vm_id, host_id, spec, FALSE, &n, error))
+        if (!add_check(s, k, vm_id, host_id, key, shareable, &n, error))
                 return FALSE;
-        ins = sq_prepare(s,
-                         "INSERT INTO vm_usb (vm_id, n, host_id, spec, force, created_at) "
-                         "VALUES (?, ?, ?, ?, ?, ?)",
-                         error);
+        ins = sq_prepare(s, k->insert, error);
         if (!ins)
                 return sq_end(s, FALSE, NULL);
         sq_bind_text(ins, 1, vm_id);
         sqlite3_bind_int(ins, 2, (int)n);
         sq_bind_text(ins, 3, host_id);
-        sq_bind_text(ins, 4, spec);
-        sqlite3_bind_int(ins, 5, force ? 1 : 0);
-        sq_bind_text(ins, 6, now);
-        if (!sq_step_done(s, ins, NULL, error) || !sq_vm_pin(s, vm_id, host_id, error))
-                return sq_end(s, FALSE, NULL);
-        if (!sq_end(s, TRUE, error))
-                return FALSE;
-        *n_out = n;
-        return TRUE;
-}
-
-gboolean hd_store_vm_scsi_add(HdStore *s, const char *vm_id, const char *host_id, const char *wwid,
-                              gboolean shareable, gboolean readonly, gboolean force, guint *n_out,
-                              GError **error)
-{
-        g_autofree char *now = hd_store_now();
-        g_autoptr(Stmt) ins = NULL;
-        guint n = 0;
-
-        if (!sq_begin(s, error))
-                return FALSE;
-        if (!add_check(s, &scsi_kind, vm_id, host_id, wwid, shareable, &n, error))
-                return FALSE;
-        ins = sq_prepare(s,
-                         "INSERT INTO vm_scsi (vm_id, n, host_id, wwid, shareable, readonly, "
-                         "force, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         error);
-        if (!ins)
-                return sq_end(s, FALSE, NULL);
-        sq_bind_text(ins, 1, vm_id);
-        sqlite3_bind_int(ins, 2, (int)n);
-        sq_bind_text(ins, 3, host_id);
-        sq_bind_text(ins, 4, wwid);
+        sq_bind_text(ins, 4, key);
         sqlite3_bind_int(ins, 5, shareable ? 1 : 0);
         sqlite3_bind_int(ins, 6, readonly ? 1 : 0);
         sqlite3_bind_int(ins, 7, force ? 1 : 0);
@@ -245,6 +267,26 @@ gboolean hd_store_vm_scsi_add(HdStore *s, const char *vm_id, const char *host_id
                 return FALSE;
         *n_out = n;
         return TRUE;
+}
+
+gboolean hd_store_vm_usb_add(HdStore *s, const char *vm_id, const char *host_id, const char *spec,
+                             gboolean force, guint *n_out, GError **error)
+{
+        return entry_add(s, &usb_kind, vm_id, host_id, spec, FALSE, FALSE, force, n_out, error);
+}
+
+gboolean hd_store_vm_scsi_add(HdStore *s, const char *vm_id, const char *host_id, const char *wwid,
+                              gboolean shareable, gboolean readonly, gboolean force, guint *n_out,
+                              GError **error)
+{
+        return entry_add(s, &scsi_kind, vm_id, host_id, wwid, shareable, readonly, force, n_out,
+                         error);
+}
+
+gboolean hd_store_vm_vhost_add(HdStore *s, const char *vm_id, const char *host_id, const char *wwpn,
+                               guint *n_out, GError **error)
+{
+        return entry_add(s, &vhost_kind, vm_id, host_id, wwpn, FALSE, FALSE, FALSE, n_out, error);
 }
 
 static gboolean entry_remove(HdStore *s, const Kind *k, const char *vm_id, guint n, GError **error)
@@ -284,4 +326,9 @@ gboolean hd_store_vm_usb_remove(HdStore *s, const char *vm_id, guint n, GError *
 gboolean hd_store_vm_scsi_remove(HdStore *s, const char *vm_id, guint n, GError **error)
 {
         return entry_remove(s, &scsi_kind, vm_id, n, error);
+}
+
+gboolean hd_store_vm_vhost_remove(HdStore *s, const char *vm_id, guint n, GError **error)
+{
+        return entry_remove(s, &vhost_kind, vm_id, n, error);
 }

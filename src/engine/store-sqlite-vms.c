@@ -83,6 +83,8 @@ void hd_vm_free(HdVm *vm)
                 g_ptr_array_unref(vm->usb);
         if (vm->scsi)
                 g_ptr_array_unref(vm->scsi);
+        if (vm->vhost)
+                g_ptr_array_unref(vm->vhost);
         g_free(vm);
 }
 
@@ -172,7 +174,8 @@ static HdVm *vm_from_row(HdStore *s, sqlite3_stmt *st, GError **error)
         vm->mdevs = vm->devices ? sq_vm_mdevs(s, vm->id, error) : NULL;
         vm->usb = vm->mdevs ? sq_vm_usb(s, vm->id, error) : NULL;
         vm->scsi = vm->usb ? sq_vm_scsi(s, vm->id, error) : NULL;
-        return vm->scsi ? g_steal_pointer(&vm) : NULL;
+        vm->vhost = vm->scsi ? sq_vm_vhost(s, vm->id, error) : NULL;
+        return vm->vhost ? g_steal_pointer(&vm) : NULL;
 }
 
 HdVm *hd_store_vm_get(HdStore *s, const char *id, GError **error)
@@ -598,6 +601,7 @@ gboolean sq_vm_pin(HdStore *s, const char *vm_id, const char *host_id, GError **
                          "WHERE vm_id = ?1) OR EXISTS (SELECT 1 FROM vm_mdevs WHERE vm_id = ?1) "
                          "OR EXISTS (SELECT 1 FROM vm_usb WHERE vm_id = ?1) "
                          "OR EXISTS (SELECT 1 FROM vm_scsi WHERE vm_id = ?1) "
+                         "OR EXISTS (SELECT 1 FROM vm_vhost_scsi WHERE vm_id = ?1) "
                          "THEN ?2 ELSE NULL END, updated_at = ?3 WHERE id = ?1",
                          error);
         if (!pin)

@@ -219,6 +219,19 @@ static const char *const migrations[] = {
      " name TEXT NOT NULL,"
      " seen_at TEXT NOT NULL);"
      "CREATE INDEX host_npiv_seen_wwn ON host_npiv_seen (wwn);"),
+    /* 12: a VM's vhost-scsi targets (store-sqlite-vm-usbscsi.c): each names a LIO vhost target
+     * of the VM's host by its WWPN ("naa." and 16 hex digits, the digits as given: the agent
+     * starts the VM only when configfs spells them so), compared in any case (COLLATE NOCASE:
+     * the same target spelled differently is the same target); n as for USB and LUNs; one
+     * owner per target and host (a target serves one initiator) */
+    ("CREATE TABLE vm_vhost_scsi ("
+     " vm_id TEXT NOT NULL REFERENCES vms (id) ON DELETE CASCADE,"
+     " n INTEGER NOT NULL CHECK (n > 0),"
+     " host_id TEXT NOT NULL REFERENCES hosts (id),"
+     " wwpn TEXT NOT NULL COLLATE NOCASE,"
+     " created_at TEXT NOT NULL,"
+     " PRIMARY KEY (vm_id, n));"
+     "CREATE INDEX vm_vhost_scsi_wwpn ON vm_vhost_scsi (host_id, wwpn);"),
 };
 
 /* ---- helpers ---- */

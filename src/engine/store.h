@@ -341,9 +341,19 @@ typedef struct {
         gboolean shareable, readonly, force;
 } HdVmLun;
 
-/* At most this many USB devices, and this many LUNs, per VM (the agent's define takes 16). */
+/* A VM's vhost-scsi target (migration 12): a LIO vhost target of the VM's host by its WWPN,
+ * "naa." and 16 hex digits as given (the agent starts the VM only when configfs spells the
+ * digits so), one owner per target in any case. */
+typedef struct {
+        guint n;
+        char *wwpn;
+} HdVmVhost;
+
+/* At most this many USB devices, and this many LUNs, per VM (the agent's define takes 16);
+ * at most 4 vhost-scsi targets (the agent's define takes 4). */
 #define HD_VM_USB_MAX 16
 #define HD_VM_SCSI_MAX 16
+#define HD_VM_VHOST_MAX 4
 
 typedef struct {
         char *id;
@@ -361,6 +371,7 @@ typedef struct {
         GPtrArray *mdevs;     /* HdVmMdev, in the order they were added */
         GPtrArray *usb;       /* HdVmUsbDev, by n */
         GPtrArray *scsi;      /* HdVmLun, by n */
+        GPtrArray *vhost;     /* HdVmVhost, by n */
 } HdVm;
 
 void hd_vm_free(HdVm *vm);
@@ -403,12 +414,13 @@ gboolean hd_store_vm_mdev_add(HdStore *store, const char *vm_id, const char *hos
  * the VM's last device. */
 gboolean hd_store_vm_mdev_remove(HdStore *store, const char *vm_id, const char *uuid,
                                  GError **error);
-/* USB devices and SCSI LUNs (store-sqlite-vm-usbscsi.c). They pin the VM to @host_id as host
- * devices do (REFUSED when the VM is not down or pinned to another host, or has
- * HD_VM_USB_MAX / HD_VM_SCSI_MAX already). One owner per device on a host: IN_USE naming the
- * VM when another VM of the host has the same spec (USB) or WWID (SCSI; allowed when both
- * entries are shareable); EXISTS when this VM has it already. The spec is compared as given
- * (canonical text): the agent resolves specs and checks the device itself at every start.
+/* USB devices, SCSI LUNs and vhost-scsi targets (store-sqlite-vm-usbscsi.c). They pin the VM
+ * to @host_id as host devices do (REFUSED when the VM is not down or pinned to another host, or
+ * has HD_VM_USB_MAX / HD_VM_SCSI_MAX / HD_VM_VHOST_MAX already). One owner per device on a
+ * host: IN_USE naming the VM when another VM of the host has the same spec (USB), WWID (SCSI;
+ * allowed when both entries are shareable) or WWPN (vhost, in any case); EXISTS when this VM
+ * has it already. The spec is compared as given (canonical text): the agent resolves specs and
+ * checks the device itself at every start.
  * *@n_out: the new entry's number in the VM (1 + the highest it has). */
 gboolean hd_store_vm_usb_add(HdStore *store, const char *vm_id, const char *host_id,
                              const char *spec, gboolean force, guint *n_out, GError **error);
@@ -419,6 +431,9 @@ gboolean hd_store_vm_scsi_add(HdStore *store, const char *vm_id, const char *hos
  * last device. */
 gboolean hd_store_vm_usb_remove(HdStore *store, const char *vm_id, guint n, GError **error);
 gboolean hd_store_vm_scsi_remove(HdStore *store, const char *vm_id, guint n, GError **error);
+gboolean hd_store_vm_vhost_add(HdStore *store, const char *vm_id, const char *host_id,
+                               const char *wwpn, guint *n_out, GError **error);
+gboolean hd_store_vm_vhost_remove(HdStore *store, const char *vm_id, guint n, GError **error);
 /* Record where the engine created the VM's mdev @uuid (@parent), or that it removed it (NULL). */
 gboolean hd_store_vm_mdev_placed(HdStore *store, const char *vm_id, const char *uuid,
                                  const char *parent, GError **error);

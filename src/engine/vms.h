@@ -71,6 +71,17 @@ gboolean hd_engine_body_vm_scsi(JsonObject *o, HdVmScsiBody *out, GError **error
 void hd_vm_scsi_body_clear(HdVmScsiBody *b);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(HdVmScsiBody, hd_vm_scsi_body_clear)
 
+/* POST /v1/vms/{id}/vhost-scsi {host_id, wwpn}: @wwpn checked with libhostdev's
+ * hd_vhost_wwpn_valid ("naa." and 16 hex digits, any case) and kept as the agent keeps it:
+ * "naa." in lower case, the digits as given. */
+typedef struct {
+        char *host_id;
+        char *wwpn;
+} HdVmVhostBody;
+gboolean hd_engine_body_vm_vhost(JsonObject *o, HdVmVhostBody *out, GError **error);
+void hd_vm_vhost_body_clear(HdVmVhostBody *b);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(HdVmVhostBody, hd_vm_vhost_body_clear)
+
 /* A PCI address DDDD:BB:DD.F (any case) into @out in lower case; FALSE when it is not one. */
 gboolean hd_engine_pci_address(const char *in, char out[13]);
 
