@@ -194,6 +194,29 @@ export function harness(name) {
     ok(passes > 0 && bad.length === 0, `axe-core: ${passes} rules pass, no serious or critical violation on ${shotName}`, bad.join('\n'));
   }
 
+  // No CSP violation, console error, page error or failed request recorded on @page but those
+  // @meant matches (the refusals a test provoked): the test @what.
+  async function noProblems(page, what = 'no console error, page error or CSP violation', meant = null) {
+    const csp = await page.evaluate(() => window.__cspViolations);
+    const problems = page.problems.filter((p) => !(meant && meant.test(p)));
+    ok(problems.length === 0 && csp.length === 0, what, [...problems, ...csp].join('\n'));
+  }
+
+  // Click the button @button of the dialog @dlg, which the engine refuses (409: the failed load
+  // chromium logs for it is meant): the text of the dialog's alert, after a screenshot
+  // @shotName; then Escape closes the dialog (a test).
+  async function refusalInDialog(page, dlg, button, shotName) {
+    await dlg.getByRole('button', {name: button}).click();
+    const refusal = dlg.getByRole('alert');
+    await refusal.waitFor();
+    const text = await refusal.textContent();
+    await shot(page, shotName);
+    page.problems = page.problems.filter((p) => !/status of 409/.test(p));
+    await page.keyboard.press('Escape');
+    ok(await page.getByRole('dialog').count() === 0, 'Escape closes the dialog');
+    return text;
+  }
+
   // The login page by keyboard; the 401 it meets first (GET /v1/session) is meant.
   async function login(page, url, token) {
     await page.goto(url + '/');
@@ -225,5 +248,5 @@ export function harness(name) {
   }
 
   return {ENGINE, SRC, tmp, logs, ok, note, start, runChild, atCleanup: (f) => atExit.push(f), http, agentAt, agentOn,
-    engineUp, waitHost, addHost, launch, newPage, lastPage: () => lastPage, shot, login, run};
+    engineUp, waitHost, addHost, launch, newPage, lastPage: () => lastPage, shot, noProblems, refusalInDialog, login, run};
 }
