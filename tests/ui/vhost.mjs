@@ -38,6 +38,7 @@ async function hostTargets(page, url, srv) {
   'the ready target shows its TPG, its LUN with the backstore and its file, its nexus, Ready, and no VM', cells.join(' | '));
   ok(unready[0] === UNREADY && unready[3] === 'none' && unready[4] === 'Not ready' && /nexus/i.test(unready[5]) && unready[2].includes('iblock_0/data1'),
     'the target without a nexus is not ready, and the page says what to set up', unready.join(' | '));
+  await section.scrollIntoViewIfNeeded(); // the screenshot shows the section
   await shot(page, '01-host-vhost');
 }
 

@@ -75,8 +75,9 @@ function ownersOf(vms, field, key) {
   return owners;
 }
 
-function table(name, head, rows, empty) {
-  return h('div', {class: 'hd-vscroll', tabindex: '0', role: 'region', 'aria-label': `${name}, scrollable`},
+// (@fit: as tall as its rows, up to the others' height)
+function table(name, head, rows, empty, fit = false) {
+  return h('div', {class: fit ? 'hd-vscroll hd-fit' : 'hd-vscroll', tabindex: '0', role: 'region', 'aria-label': `${name}, scrollable`},
     h('table', {class: 'pf-v6-c-table pf-m-compact', 'aria-label': name},
       h('thead', {class: 'pf-v6-c-table__thead'}, h('tr', {class: 'pf-v6-c-table__tr'},
         head.map((t) => h('th', {class: 'pf-v6-c-table__th pf-m-wrap', scope: 'col'}, t)))),
@@ -139,11 +140,12 @@ function vhostSection(host, read, owners) {
   const rows = read.targets.map((t) => row(head, [h('code', {}, t.wwpn),
     t.tpgt === null || t.tpgt === undefined ? 'none' : String(t.tpgt),
     (t.luns || []).length ? h('ul', {class: 'hd-plain'}, t.luns.map((l) => h('li', {}, h('code', {}, l)))) : 'none',
-    t.nexus ? h('code', {}, t.nexus) : 'none', vhostVerdict(t), t.ready ? '—' : vhostWhy(t),
+    t.nexus ? h('code', {}, t.nexus) : 'none', vhostVerdict(t),
+    t.ready ? '—' : h('span', {class: 'hd-wrap-any'}, vhostWhy(t)), // (its configfs paths are long)
     (owners.get(t.wwpn.toLowerCase()) || []).join(', ') || '—'], {'data-vhost': t.wwpn}));
   section.append(h('p', {class: 'hd-note'},
     'A VM is given a LIO vhost target by its WWPN (QEMU\'s vhost-scsi-pci): the guest sees the target\'s LUNs, the host keeps ' +
     'their backstores. A target is ready when the vhost_scsi module is loaded and a TPG has a nexus and at least one LUN.'),
-  table(`vhost-scsi targets of ${host.name}`, head, rows, 'No vhost-scsi target (configfs: target/vhost).'));
+  table(`vhost-scsi targets of ${host.name}`, head, rows, 'No vhost-scsi target (configfs: target/vhost).', true));
   return section;
 }
