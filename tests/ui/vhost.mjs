@@ -8,7 +8,8 @@
 //   - a VM's "USB and SCSI" tab: Add vhost-scsi target opens a dialog choosing from the host's
 //     targets, by keyboard; the target that is not ready is disabled with what to set up; the
 //     engine's one-owner refusal (in-use) is shown naming the VM that has the target; Remove;
-//     the second VM then takes it; the events name both changes;
+//     the second VM then takes it and starts with it (Add and Remove disabled while it runs);
+//     the events name both changes;
 //   - a viewer sees no Add or Remove; axe-core finds no serious or critical violation on each.
 // Prints TAP; the scaffolding (servers, browser, axe, bounds) is harness.mjs's.
 import {harness} from './harness.mjs';
@@ -116,6 +117,18 @@ async function vmTargets(page, url, engine, admin, srv) {
   const general = await page.locator('.hd-vm-general').textContent();
   ok(/1 vhost-scsi target/.test(general), 'General counts the VM\'s vhost-scsi target', general);
 
+  // store2 starts with the target (the agent defines it as a scsi_host hostdev); while it runs,
+  // Add and Remove are disabled, saying why
+  const st = await http(engine, 'POST', `/v1/vms/${store2}/start`, admin);
+  ok(st.status === 200 && st.json.state === 'running', 'store2 starts with the target', JSON.stringify(st.json));
+  await page.getByRole('tab', {name: 'USB and SCSI'}).click();
+  await page.getByTestId('usbscsi-locked').waitFor();
+  ok(await page.getByRole('button', {name: 'Add vhost-scsi target', exact: true}).isDisabled() &&
+    await page.getByRole('button', {name: `Remove vhost-scsi target 1 ${READY}`}).isDisabled() &&
+    /vhost-scsi targets change only while it is down/.test(await page.getByTestId('usbscsi-locked').textContent()),
+  'while store2 runs, Add and Remove of vhost-scsi targets are disabled, and the page says why');
+  await shot(page, '05-vm-running');
+
   const ev = await http(engine, 'GET', '/v1/events?limit=1000', admin);
   const actions = (ev.json.events || []).map((e) => `${e.action} ${e.result}`);
   ok(actions.filter((a) => a === 'vm.vhost-scsi.add ok').length === 2 && actions.includes('vm.vhost-scsi.remove ok') &&
@@ -129,7 +142,7 @@ async function viewer(browser, url, token, vmId) {
   await page.goto(`${url}/#/vms/${vmId}/usbscsi`);
   await page.locator(`tr[data-vhost="${READY}"]`).waitFor();
   ok(await page.getByRole('button', {name: /Add vhost-scsi target|Remove/}).count() === 0, 'a viewer sees no Add or Remove of vhost-scsi targets');
-  await shot(page, '05-viewer');
+  await shot(page, '06-viewer');
   ok(page.problems.length === 0, 'no console error in the viewer\'s session', page.problems.join('\n'));
   await page.context().close();
 }
