@@ -1,4 +1,5 @@
-// The scaffolding of the portal's browser tests (sriov.mjs, usbscsi.mjs, npiv.mjs): TAP output,
+// The scaffolding of the portal's browser tests (portal.mjs, workflow.mjs, sriov.mjs, usbscsi.mjs,
+// npiv.mjs): TAP output,
 // the servers a test starts (real hostdevd agents on fixture roots with the sim backend, a real
 // hostdev-engine serving build/web), Debian's chromium through playwright-core, pages that record
 // every console error, page error, failed request and CSP violation, and a screenshot with
@@ -42,6 +43,7 @@ export function harness(name) {
   let n = 0, failed = 0;
   let lastPage = null; // its problems are printed when the test stops early
   const children = [];
+  const atExit = []; // more to remove at the end (atCleanup)
 
   const ok = (cond, what, detail) => {
     n++;
@@ -56,6 +58,7 @@ export function harness(name) {
 
   function cleanup() {
     for (const c of children) try { c.kill('SIGKILL'); } catch { /* gone */ }
+    for (const f of atExit.splice(0)) try { f(); } catch { /* best effort */ }
     try { fs.rmSync(tmp, {recursive: true, force: true, maxRetries: 3}); } catch { /* logs kept elsewhere */ }
   }
   process.on('exit', cleanup);
@@ -65,11 +68,12 @@ export function harness(name) {
     process.exit(1);
   }, deadline * 1000);
 
-  // Start a server whose first stdout line is "listening URL"; stderr to @logName.
-  function start(argv, logName) {
+  // Start a server whose first stdout line is "listening URL"; stderr to @logName; @extraEnv
+  // added to the environment.
+  function start(argv, logName, extraEnv = {}) {
     return new Promise((resolve, reject) => {
       const log = fs.openSync(path.join(logs, logName), 'w');
-      const child = spawn(argv[0], argv.slice(1), {stdio: ['ignore', 'pipe', log]});
+      const child = spawn(argv[0], argv.slice(1), {stdio: ['ignore', 'pipe', log], env: {...process.env, ...extraEnv}});
       children.push(child);
       const rl = readline.createInterface({input: child.stdout});
       rl.once('line', (line) => {
@@ -77,6 +81,15 @@ export function harness(name) {
         else resolve({child, url: line.slice('listening '.length).replace(/\/$/, '')});
       });
       child.once('exit', (code) => reject(new Error(`${argv[0]} exited ${code} (see ${logName})`)));
+    });
+  }
+
+  // A helper program (killed at the end if still running): resolves when it exits 0.
+  function runChild(argv) {
+    return new Promise((resolve, reject) => {
+      const c = spawn(argv[0], argv.slice(1), {stdio: 'ignore'});
+      children.push(c);
+      c.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${argv.join(' ')} exited ${code}`))));
     });
   }
 
@@ -90,37 +103,50 @@ export function harness(name) {
     return {status: r.status, json: text ? JSON.parse(text) : null};
   }
 
-  // hostdevd on a new fixture root of @topology (tmp/@rootName): {url, token, root}.
-  async function agentOn(topology, rootName = topology) {
-    const root = path.join(tmp, rootName);
-    execFileSync('python3', [path.join(SRC, 'tests/fixtures/mkfixture.py'),
-      path.join(SRC, `tests/fixtures/topologies/${topology}.json`), root], {stdio: 'ignore'});
+  // hostdevd (sim backend) on the fixture root @root, its log hostdevd-@name.log, @extraEnv
+  // added to its environment: {url, token, root}.
+  async function agentAt(root, name, extraEnv = {}) {
     const agent = await start([HOSTDEVD, '--root', root, '--backend', 'sim', '--libvirt-uri', 'test:///default',
-      '--listen', '127.0.0.1:0'], `hostdevd-${rootName}.log`);
+      '--listen', '127.0.0.1:0'], `hostdevd-${name}.log`, extraEnv);
     return {url: agent.url, token: fs.readFileSync(path.join(root, 'var/lib/hostdev/agent.token'), 'utf8').trim(), root};
   }
 
-  // hostdev-engine on tmp/engine.db serving build/web, with an admin ("ada") and a viewer
-  // ("vic") token: {url, admin, viewer, db}.
-  async function engineUp() {
-    const db = path.join(tmp, 'engine.db');
+  // hostdevd on a new fixture root of @topology (tmp/@rootName): {url, token, root}.
+  async function agentOn(topology, rootName = topology, extraEnv = {}) {
+    const root = path.join(tmp, rootName);
+    execFileSync('python3', [path.join(SRC, 'tests/fixtures/mkfixture.py'),
+      path.join(SRC, `tests/fixtures/topologies/${topology}.json`), root], {stdio: 'ignore'});
+    return agentAt(root, rootName, extraEnv);
+  }
+
+  // hostdev-engine on tmp/@name.db serving build/web, with an admin ("ada") and a viewer
+  // ("vic") token, @args after its --db, --listen and --web-root: {url, admin, viewer, db}.
+  async function engineUp({name = 'engine', args = ['--poll-wait', '30', '--retry-max', '1']} = {}) {
+    const db = path.join(tmp, `${name}.db`);
     const token = (who, role) => execFileSync(ENGINE, ['--db', db, 'token', 'create', who, '--role', role]).toString().trim();
     const admin = token('ada', 'admin');
     const viewer = token('vic', 'viewer');
-    const engine = await start([ENGINE, '--db', db, '--listen', '127.0.0.1:0', '--web-root', WEB,
-      '--poll-wait', '30', '--retry-max', '1'], 'engine.log');
+    const engine = await start([ENGINE, '--db', db, '--listen', '127.0.0.1:0', '--web-root', WEB, ...args], `${name}.log`);
     return {url: engine.url, admin, viewer, db};
+  }
+
+  // GET /v1/hosts/@id until @pred holds of the host (bounded: 600 tries 50 ms apart); the last
+  // answer either way.
+  async function waitHost(engine, token, id, pred) {
+    let h = null;
+    for (let i = 0; i < 600; i++) {
+      h = (await http(engine, 'GET', `/v1/hosts/${id}`, token)).json;
+      if (pred(h)) return h;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return h;
   }
 
   // POST /v1/hosts, then wait (bounded) for the host to be up; its id.
   async function addHost(engine, admin, hostName, agent) {
     const add = await http(engine, 'POST', '/v1/hosts', admin, {name: hostName, agent_url: agent.url, agent_token: agent.token});
     ok(add.status === 201, `host ${hostName} is added through the API`, JSON.stringify(add.json));
-    for (let i = 0; i < 600; i++) {
-      const h = await http(engine, 'GET', `/v1/hosts/${add.json.id}`, admin);
-      if (h.json.status === 'up') break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitHost(engine, admin, add.json.id, (h) => h.status === 'up');
     return add.json.id;
   }
 
@@ -131,9 +157,10 @@ export function harness(name) {
   }
 
   // A page in a context of its own that records every console error, page error, failed
-  // request and CSP violation (page.problems; window.__cspViolations).
-  async function newPage(browser) {
-    const ctx = await browser.newContext({viewport: {width: 1400, height: 900}});
+  // request and CSP violation (page.problems; window.__cspViolations); with @answers, every
+  // answer of status 400 or more too ("answer STATUS: METHOD URL"). @height: the viewport's.
+  async function newPage(browser, {height = 900, answers = false} = {}) {
+    const ctx = await browser.newContext({viewport: {width: 1400, height}});
     const page = await ctx.newPage();
     page.problems = [];
     lastPage = page;
@@ -141,6 +168,8 @@ export function harness(name) {
       if (m.type() === 'error' || /Content Security Policy/i.test(m.text())) page.problems.push(`console ${m.type()}: ${m.text()}`);
     });
     page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+    if (answers)
+      page.on('response', (r) => { if (r.status() >= 400) page.problems.push(`answer ${r.status()}: ${r.request().method()} ${r.url()}`); });
     page.on('requestfailed', (r) => page.problems.push(`request failed: ${r.url()} ${r.failure() && r.failure().errorText}`));
     await ctx.addInitScript(() => {
       window.__cspViolations = [];
@@ -163,6 +192,29 @@ export function harness(name) {
         .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((x) => x.target.join(' ')).join('; ')})`)};
     });
     ok(passes > 0 && bad.length === 0, `axe-core: ${passes} rules pass, no serious or critical violation on ${shotName}`, bad.join('\n'));
+  }
+
+  // No CSP violation, console error, page error or failed request recorded on @page but those
+  // @meant matches (the refusals a test provoked): the test @what.
+  async function noProblems(page, what = 'no console error, page error or CSP violation', meant = null) {
+    const csp = await page.evaluate(() => window.__cspViolations);
+    const problems = page.problems.filter((p) => !(meant && meant.test(p)));
+    ok(problems.length === 0 && csp.length === 0, what, [...problems, ...csp].join('\n'));
+  }
+
+  // Click the button @button of the dialog @dlg, which the engine refuses (409: the failed load
+  // chromium logs for it is meant): the text of the dialog's alert, after a screenshot
+  // @shotName; then Escape closes the dialog (a test).
+  async function refusalInDialog(page, dlg, button, shotName) {
+    await dlg.getByRole('button', {name: button}).click();
+    const refusal = dlg.getByRole('alert');
+    await refusal.waitFor();
+    const text = await refusal.textContent();
+    await shot(page, shotName);
+    page.problems = page.problems.filter((p) => !/status of 409/.test(p));
+    await page.keyboard.press('Escape');
+    ok(await page.getByRole('dialog').count() === 0, 'Escape closes the dialog');
+    return text;
   }
 
   // The login page by keyboard; the 401 it meets first (GET /v1/session) is meant.
@@ -195,5 +247,6 @@ export function harness(name) {
     });
   }
 
-  return {ENGINE, SRC, tmp, logs, ok, note, start, http, agentOn, engineUp, addHost, launch, newPage, shot, login, run};
+  return {ENGINE, SRC, tmp, logs, ok, note, start, runChild, atCleanup: (f) => atExit.push(f), http, agentAt, agentOn,
+    engineUp, waitHost, addHost, launch, newPage, lastPage: () => lastPage, shot, noProblems, refusalInDialog, login, run};
 }

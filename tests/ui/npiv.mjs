@@ -11,7 +11,7 @@
 // Prints TAP; the scaffolding (servers, browser, axe, bounds) is harness.mjs's.
 import {harness} from './harness.mjs';
 
-const {ok, agentOn, engineUp, addHost, launch, newPage, shot, login, run} = harness('npiv');
+const {ok, agentOn, engineUp, addHost, launch, newPage, shot, noProblems, login, run} = harness('npiv');
 
 async function npivTab(page, url, a, b) {
   await page.goto(`${url}/#/hosts/${a}/scsi`);
@@ -97,10 +97,7 @@ async function main() {
     await login(page, engine.url, engine.admin);
     await npivTab(page, engine.url, a, b);
     // the refusal's 409 is logged by chromium as a failed resource load: meant
-    const problems = page.problems.filter((p) => !/status of 409/.test(p));
-    const csp = await page.evaluate(() => window.__cspViolations);
-    ok(problems.length === 0 && csp.length === 0, 'no console error, page error or CSP violation',
-      [...problems, ...csp].join('\n'));
+    await noProblems(page, undefined, /status of 409/);
     await page.context().close();
     await viewer(browser, engine.url, engine.viewer, a);
   } finally {

@@ -4,123 +4,34 @@
 // Everything listens on 127.0.0.1 (port 0); every child is killed at the end, and the whole run
 // is bounded (HOSTDEV_UI_DEADLINE seconds, default 240). Prints TAP.
 //
-//   node tests/ui/portal.mjs        (meson test test-ui-portal sets the environment below)
-//
-// HOSTDEV_ENGINE, HOSTDEVD: the binaries; HOSTDEV_SOURCE_DIR: the source tree; HOSTDEV_WEB_ROOT:
-// the served tree (build/web); HOSTDEV_UI_LOGS: where screenshots and logs go (default: a
-// temporary directory, printed).
+//   node tests/ui/portal.mjs        (meson test test-ui-portal sets the environment: harness.mjs)
 //
 // Waits are bounded waits for a state (the page shows X), never timed assertions; the time a
 // driver change took to show is printed as a measurement, not asserted.
-import {spawn, execFileSync} from 'node:child_process';
+// Prints TAP; the scaffolding (servers, browser, axe, bounds) is harness.mjs's.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import {chromium} from 'playwright-core';
+import {harness} from './harness.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) { console.log(`Bail out! ${name} is not set (run through meson test)`); process.exit(1); }
-  return v;
-};
-const ENGINE = env('HOSTDEV_ENGINE');
-const HOSTDEVD = env('HOSTDEVD');
-const SRC = env('HOSTDEV_SOURCE_DIR');
-const WEB = env('HOSTDEV_WEB_ROOT');
-const CHROMIUM = process.env.HOSTDEV_CHROMIUM || '/usr/bin/chromium';
-const deadline = Number(process.env.HOSTDEV_UI_DEADLINE || 240);
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hostdev-ui-'));
-const logs = process.env.HOSTDEV_UI_LOGS || path.join(tmp, 'logs');
-fs.mkdirSync(logs, {recursive: true});
-
-let n = 0, failed = 0;
-let lastPage = null; // its problems are printed when the test stops early
-const ok = (cond, what, detail) => {
-  n++;
-  if (cond) console.log(`ok ${n} - ${what}`);
-  else {
-    failed++;
-    console.log(`not ok ${n} - ${what}`);
-    if (detail) for (const l of String(detail).split('\n')) console.log(`# ${l}`);
-  }
-};
-const note = (s) => console.log(`# ${s}`);
-
-const children = [];
-let bigTree = null;
-function cleanup() {
-  for (const c of children) try { c.kill('SIGKILL'); } catch { /* gone */ }
-  if (bigTree) try { fs.rmSync(path.dirname(bigTree), {recursive: true, force: true, maxRetries: 3}); } catch { /* tmpfs */ }
-  try { fs.rmSync(tmp, {recursive: true, force: true, maxRetries: 3}); } catch { /* logs kept elsewhere */ }
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { console.log(`Bail out! ${sig}`); process.exit(1); });
-const guard = setTimeout(() => {
-  console.log(`Bail out! the browser test did not finish in ${deadline} s`);
-  process.exit(1);
-}, deadline * 1000);
-
-// Start a server whose first stdout line is "listening URL".
-function start(argv, logName) {
-  return new Promise((resolve, reject) => {
-    const log = fs.openSync(path.join(logs, logName), 'w');
-    const child = spawn(argv[0], argv.slice(1), {stdio: ['ignore', 'pipe', log]});
-    children.push(child);
-    const rl = readline.createInterface({input: child.stdout});
-    rl.once('line', (line) => {
-      if (!line.startsWith('listening ')) reject(new Error(`${argv[0]}: ${line}`));
-      else resolve({child, url: line.slice('listening '.length).replace(/\/$/, '')});
-    });
-    child.once('exit', (code) => reject(new Error(`${argv[0]} exited ${code} (see ${logName})`)));
-  });
-}
-
-async function http(base, method, p, token, body) {
-  const r = await fetch(base + p, {
-    method,
-    headers: {Authorization: `Bearer ${token}`, ...(body ? {'Content-Type': 'application/json'} : {})},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await r.text();
-  return {status: r.status, json: text ? JSON.parse(text) : null};
-}
+const {SRC, tmp, ok, note, runChild, atCleanup, http, agentAt, agentOn, engineUp, waitHost, addHost, launch, newPage, shot, login, run} =
+  harness('portal');
 
 async function main() {
   // one agent on the desktop fixture (GPU + HDMI audio in one group), an engine, two tokens
-  const root = path.join(tmp, 'desk');
-  execFileSync('python3', [path.join(SRC, 'tests/fixtures/mkfixture.py'),
-    path.join(SRC, 'tests/fixtures/topologies/desktop.json'), root], {stdio: 'ignore'});
-  const agent = await start([HOSTDEVD, '--root', root, '--backend', 'sim', '--libvirt-uri', 'test:///default',
-    '--listen', '127.0.0.1:0'], 'hostdevd.log');
-  const agentToken = fs.readFileSync(path.join(root, 'var/lib/hostdev/agent.token'), 'utf8').trim();
-  const db = path.join(tmp, 'engine.db');
-  const token = (name, role) => execFileSync(ENGINE, ['--db', db, 'token', 'create', name, '--role', role]).toString().trim();
-  const admin = token('ada', 'admin');
-  const viewer = token('vic', 'viewer');
-  const engine = await start([ENGINE, '--db', db, '--listen', '127.0.0.1:0', '--web-root', WEB,
-    '--poll-wait', '30', '--retry-max', '1'], 'engine.log');
-  const add = await http(engine.url, 'POST', '/v1/hosts', admin, {name: 'desk1', agent_url: agent.url, agent_token: agentToken});
-  ok(add.status === 201, 'the host is added through the API', JSON.stringify(add.json));
-  const hostId = add.json.id;
-  for (let i = 0; i < 600; i++) { // the first sync (bounded)
-    const h = await http(engine.url, 'GET', `/v1/hosts/${hostId}`, admin);
-    if (h.json.status === 'up' && h.json.device_count > 0) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const agent = await agentOn('desktop', 'desk');
+  const agentToken = agent.token;
+  const engine = await engineUp();
+  const {admin, viewer} = engine;
+  const hostId = await addHost(engine.url, admin, 'desk1', agent);
+  await waitHost(engine.url, admin, hostId, (h) => h.status === 'up' && h.device_count > 0); // the first sync (bounded)
 
   // a host of ~4,200 devices (bench/gen-tree.py large), built while the browser works
-  const bigRoot = path.join(fs.existsSync('/dev/shm') ? fs.mkdtempSync('/dev/shm/hostdev-ui-') : tmp, 'big');
-  bigTree = bigRoot;
-  const gen = new Promise((resolve, reject) => {
-    const c = spawn('python3', [path.join(SRC, 'bench/gen-tree.py'), 'large', bigRoot], {stdio: 'ignore'});
-    children.push(c);
-    c.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`gen-tree.py large exited ${code}`))));
-  });
+  const bigParent = fs.existsSync('/dev/shm') ? fs.mkdtempSync('/dev/shm/hostdev-ui-') : tmp;
+  if (bigParent !== tmp) atCleanup(() => fs.rmSync(bigParent, {recursive: true, force: true, maxRetries: 3}));
+  const bigRoot = path.join(bigParent, 'big');
+  const gen = runChild(['python3', path.join(SRC, 'bench/gen-tree.py'), 'large', bigRoot]);
 
-  const browser = await chromium.launch({executablePath: CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-extensions',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync']});
+  const browser = await launch();
   try {
     await adminSession(browser, engine.url, agent, agentToken, admin);
     await viewerSession(browser, engine.url, viewer);
@@ -130,56 +41,6 @@ async function main() {
   } finally {
     await browser.close();
   }
-  clearTimeout(guard);
-  note(`screenshots and logs: ${logs}`);
-  console.log(`1..${n}`);
-  cleanup();
-  process.exit(failed ? 1 : 0);
-}
-
-// A context that records every console message, page error and CSP violation.
-async function newPage(browser) {
-  const ctx = await browser.newContext({viewport: {width: 1400, height: 900}});
-  const page = await ctx.newPage();
-  page.problems = [];
-  lastPage = page;
-  page.on('console', (m) => {
-    if (m.type() === 'error' || /Content Security Policy/i.test(m.text())) page.problems.push(`console ${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => page.problems.push(`request failed: ${r.url()} ${r.failure() && r.failure().errorText}`));
-  await ctx.addInitScript(() => {
-    window.__cspViolations = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  return page;
-}
-
-// A screenshot, and axe-core's accessibility rules on the page: no serious or critical violation.
-// axe is evaluated through the driver (not a <script> the page's CSP would refuse).
-const axeSource = fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules/axe-core/axe.min.js'), 'utf8');
-async function shot(page, name) {
-  // CSS transitions (PatternFly fades a field's error text in) end first: axe measures the
-  // colours as they are drawn, and a colour caught mid-fade fails color-contrast on a loaded machine
-  await page.waitForFunction(() => document.getAnimations()
-    .every((a) => !(a instanceof CSSTransition) || a.playState !== 'running'), null, {timeout: 10000});
-  await page.screenshot({path: path.join(logs, `${name}.png`), fullPage: true});
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource + ';0');
-  const {bad, passes} = await page.evaluate(async () => {
-    const r = await window.axe.run(document, {resultTypes: ['violations']});
-    return {passes: r.passes.length, bad: r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')})`)};
-  });
-  ok(passes > 0 && bad.length === 0, `axe-core: ${passes} rules pass, no serious or critical violation on ${name}`, bad.join('\n'));
-}
-
-async function login(page, url, token) {
-  await page.goto(url + '/');
-  const field = page.getByLabel('Engine token');
-  await field.waitFor();
-  await field.fill(token);
-  await field.press('Enter'); // the keyboard, not the mouse
-  await page.getByRole('heading', {name: 'Hosts'}).waitFor();
 }
 
 async function adminSession(browser, url, agent, agentToken, admin) {
@@ -347,10 +208,8 @@ async function viewerSession(browser, url, viewer) {
 // to the last device; the frame times of a scroll from top to bottom are printed (measured, not
 // asserted).
 async function bigHost(browser, url, admin, root) {
-  const agent = await start([HOSTDEVD, '--root', root, '--backend', 'sim', '--libvirt-uri', 'test:///default',
-    '--listen', '127.0.0.1:0'], 'hostdevd-big.log');
-  const agentToken = fs.readFileSync(path.join(root, 'var/lib/hostdev/agent.token'), 'utf8').trim();
-  const add = await http(url, 'POST', '/v1/hosts', admin, {name: 'big1', agent_url: agent.url, agent_token: agentToken});
+  const agent = await agentAt(root, 'big');
+  const add = await http(url, 'POST', '/v1/hosts', admin, {name: 'big1', agent_url: agent.url, agent_token: agent.token});
   ok(add.status === 201, 'a host of ~4,200 devices is added', JSON.stringify(add.json));
   let host = null;
   for (let i = 0; i < 1200; i++) { // bounded: the first sync of 4,200 devices
@@ -407,10 +266,8 @@ async function bigHost(browser, url, admin, root) {
 // 1,000 hosts (agents that do not answer: non_responsive, backoff up to an hour) on an engine of
 // their own: the list is one page at a time, its range and paging come from the engine.
 async function thousandHosts(browser) {
-  const db = path.join(tmp, 'thousand.db');
-  const admin = execFileSync(ENGINE, ['--db', db, 'token', 'create', 'ada', '--role', 'admin']).toString().trim();
-  const engine = await start([ENGINE, '--db', db, '--listen', '127.0.0.1:0', '--web-root', WEB,
-    '--retry-max', '3600'], 'engine-thousand.log');
+  const engine = await engineUp({name: 'engine-thousand', args: ['--retry-max', '3600']});
+  const {admin} = engine;
   const t0 = Date.now();
   for (let i = 1; i <= 1000; i += 25) {
     const batch = [];
@@ -447,10 +304,4 @@ async function thousandHosts(browser) {
   await page.context().close();
 }
 
-main().catch((e) => {
-  console.log(`not ok ${++n} - the browser test ran to its end`);
-  for (const l of String(e.stack || e).split('\n')) console.log(`# ${l}`);
-  if (lastPage) for (const p of lastPage.problems) console.log(`# page: ${p}`);
-  console.log(`1..${n}`);
-  process.exit(1);
-});
+run(main);

@@ -20,123 +20,33 @@
 //     console error; axe-core on every page (no serious or critical violation).
 // Bounded (HOSTDEV_UI_DEADLINE seconds, default 240); waits are bounded waits for a state,
 // never timed assertions. Prints TAP; screenshots under HOSTDEV_UI_LOGS/workflow.
-import {spawn, execFileSync} from 'node:child_process';
+// The scaffolding (servers, browser, axe, bounds) is harness.mjs's.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import {chromium} from 'playwright-core';
+import {harness} from './harness.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) { console.log(`Bail out! ${name} is not set (run through meson test)`); process.exit(1); }
-  return v;
-};
-const ENGINE = env('HOSTDEV_ENGINE');
-const HOSTDEVD = env('HOSTDEVD');
-const SRC = env('HOSTDEV_SOURCE_DIR');
-const WEB = env('HOSTDEV_WEB_ROOT');
-const CHROMIUM = process.env.HOSTDEV_CHROMIUM || '/usr/bin/chromium';
-const deadline = Number(process.env.HOSTDEV_UI_DEADLINE || 240);
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hostdev-uiwf-'));
-const logs = path.join(process.env.HOSTDEV_UI_LOGS || path.join(tmp, 'logs'), 'workflow');
-fs.mkdirSync(logs, {recursive: true});
+const {logs, ok, http, agentOn, engineUp, waitHost, addHost, launch, newPage: openPage, lastPage, shot, login, run} =
+  harness('workflow');
+// tall pages (the screenshots show whole pages) that record answers of 400 and more too
+const newPage = (browser) => openPage(browser, {height: 1300, answers: true});
 
-let n = 0, failed = 0;
-let lastPage = null;
-const ok = (cond, what, detail) => {
-  n++;
-  if (cond) console.log(`ok ${n} - ${what}`);
-  else {
-    failed++;
-    console.log(`not ok ${n} - ${what}`);
-    if (detail) for (const l of String(detail).split('\n')) console.log(`# ${l}`);
-  }
-};
-const note = (s) => console.log(`# ${s}`);
-
-const children = [];
 let deletedVm = null; // the id of the VM the workflow deletes
-function cleanup() {
-  for (const c of children) try { c.kill('SIGKILL'); } catch { /* gone */ }
-  try { fs.rmSync(tmp, {recursive: true, force: true, maxRetries: 3}); } catch { /* logs kept elsewhere */ }
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { console.log(`Bail out! ${sig}`); process.exit(1); });
-const guard = setTimeout(() => {
-  console.log(`Bail out! the workflow test did not finish in ${deadline} s`);
-  process.exit(1);
-}, deadline * 1000);
-
-// Start a server whose first stdout line is "listening URL".
-function start(argv, logName, extraEnv = {}) {
-  return new Promise((resolve, reject) => {
-    const log = fs.openSync(path.join(logs, logName), 'w');
-    const child = spawn(argv[0], argv.slice(1), {stdio: ['ignore', 'pipe', log], env: {...process.env, ...extraEnv}});
-    children.push(child);
-    const rl = readline.createInterface({input: child.stdout});
-    rl.once('line', (line) => {
-      if (!line.startsWith('listening ')) reject(new Error(`${argv[0]}: ${line}`));
-      else resolve({child, url: line.slice('listening '.length).replace(/\/$/, '')});
-    });
-    child.once('exit', (code) => reject(new Error(`${argv[0]} exited ${code} (see ${logName})`)));
-  });
-}
-
-async function http(base, method, p, token, body) {
-  const r = await fetch(base + p, {
-    method,
-    headers: {Authorization: `Bearer ${token}`, ...(body ? {'Content-Type': 'application/json'} : {})},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await r.text();
-  return {status: r.status, json: text ? JSON.parse(text) : null};
-}
-
-async function agentOn(topology, name, extraEnv) {
-  const root = path.join(tmp, name);
-  execFileSync('python3', [path.join(SRC, 'tests/fixtures/mkfixture.py'),
-    path.join(SRC, `tests/fixtures/topologies/${topology}.json`), root], {stdio: 'ignore'});
-  const agent = await start([HOSTDEVD, '--root', root, '--backend', 'sim', '--libvirt-uri', 'test:///default',
-    '--listen', '127.0.0.1:0'], `hostdevd-${name}.log`, extraEnv);
-  agent.token = fs.readFileSync(path.join(root, 'var/lib/hostdev/agent.token'), 'utf8').trim();
-  agent.root = root;
-  return agent;
-}
-
-async function waitHost(url, token, id, pred) {
-  let h = null;
-  for (let i = 0; i < 600; i++) { // bounded
-    h = (await http(url, 'GET', `/v1/hosts/${id}`, token)).json;
-    if (pred(h)) return h;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return h;
-}
 
 async function main() {
   // office: its reboot is held 2 s by the sim agent, so that the page has a "Rebooting" to show
   const office = await agentOn('firmware-only', 'office', {HOSTDEVD_TEST_REBOOT_DELAY_MS: '2000'});
   const desk = await agentOn('desktop', 'desk');
   const pve = await agentOn('proxmox-host', 'pve'); // an AMD CPU, Proxmox's /etc/kernel/cmdline
-  const db = path.join(tmp, 'engine.db');
-  const token = (name, role) => execFileSync(ENGINE, ['--db', db, 'token', 'create', name, '--role', role]).toString().trim();
-  const admin = token('ada', 'admin');
-  const viewer = token('vic', 'viewer');
-  const engine = await start([ENGINE, '--db', db, '--listen', '127.0.0.1:0', '--web-root', WEB,
-    '--poll-wait', '30', '--retry-max', '1'], 'engine.log');
+  const engine = await engineUp();
+  const {admin, viewer} = engine;
   const ids = {};
   for (const [name, agent] of [['office', office], ['desk1', desk], ['pve', pve]]) {
-    const add = await http(engine.url, 'POST', '/v1/hosts', admin, {name, agent_url: agent.url, agent_token: agent.token});
-    ok(add.status === 201, `host ${name} is added through the API`, JSON.stringify(add.json));
-    ids[name] = add.json.id;
-    const h = await waitHost(engine.url, admin, add.json.id, (x) => x.status === 'up' && x.device_count > 0);
+    ids[name] = await addHost(engine.url, admin, name, agent);
+    const h = await waitHost(engine.url, admin, ids[name], (x) => x.status === 'up' && x.device_count > 0);
     ok(h.status === 'up', `host ${name} is up`, JSON.stringify(h));
   }
 
-  const browser = await chromium.launch({executablePath: CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-extensions',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync']});
+  const browser = await launch();
   try {
     const page = await newPage(browser);
     await login(page, engine.url, admin);
@@ -158,59 +68,11 @@ async function main() {
     await page.context().close();
     await viewerSession(browser, engine.url, viewer, ids);
   } catch (e) {
-    if (lastPage) try { await lastPage.screenshot({path: path.join(logs, 'failed.png'), fullPage: true}); } catch { /* closed */ }
+    if (lastPage()) try { await lastPage().screenshot({path: path.join(logs, 'failed.png'), fullPage: true}); } catch { /* closed */ }
     throw e;
   } finally {
     await browser.close();
   }
-  clearTimeout(guard);
-  note(`screenshots and logs: ${logs}`);
-  console.log(`1..${n}`);
-  cleanup();
-  process.exit(failed ? 1 : 0);
-}
-
-async function newPage(browser) {
-  const ctx = await browser.newContext({viewport: {width: 1400, height: 1300}}); // tall: the screenshots show whole pages
-  const page = await ctx.newPage();
-  page.problems = [];
-  lastPage = page;
-  page.on('console', (m) => {
-    if (m.type() === 'error' || /Content Security Policy/i.test(m.text())) page.problems.push(`console ${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
-  page.on('response', (r) => { if (r.status() >= 400) page.problems.push(`answer ${r.status()}: ${r.request().method()} ${r.url()}`); });
-  page.on('requestfailed', (r) => page.problems.push(`request failed: ${r.url()} ${r.failure() && r.failure().errorText}`));
-  await ctx.addInitScript(() => {
-    window.__cspViolations = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  return page;
-}
-
-const axeSource = fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules/axe-core/axe.min.js'), 'utf8');
-async function shot(page, name) {
-  // CSS transitions (PatternFly fades a field's error text in) end first: axe measures the
-  // colours as they are drawn, and a colour caught mid-fade fails color-contrast on a loaded machine
-  await page.waitForFunction(() => document.getAnimations()
-    .every((a) => !(a instanceof CSSTransition) || a.playState !== 'running'), null, {timeout: 10000});
-  await page.screenshot({path: path.join(logs, `${name}.png`), fullPage: true});
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource + ';0');
-  const {bad, passes} = await page.evaluate(async () => {
-    const r = await window.axe.run(document, {resultTypes: ['violations']});
-    return {passes: r.passes.length, bad: r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((x) => x.target.join(' ')).join('; ')})`)};
-  });
-  ok(passes > 0 && bad.length === 0, `axe-core: ${passes} rules pass, no serious or critical violation on ${name}`, bad.join('\n'));
-}
-
-async function login(page, url, tok) {
-  await page.goto(url + '/');
-  const field = page.getByLabel('Engine token');
-  await field.waitFor();
-  await field.fill(tok);
-  await field.press('Enter');
-  await page.getByRole('heading', {name: 'Hosts'}).waitFor();
 }
 
 const text = async (loc) => (await loc.textContent()) || '';
@@ -671,10 +533,4 @@ async function viewerSession(browser, url, viewer, ids) {
   await page.context().close();
 }
 
-main().catch((e) => {
-  console.log(`not ok ${++n} - the workflow test ran to its end`);
-  for (const l of String(e.stack || e).split('\n')) console.log(`# ${l}`);
-  if (lastPage) for (const p of lastPage.problems) console.log(`# page: ${p}`);
-  console.log(`1..${n}`);
-  process.exit(1);
-});
+run(main);

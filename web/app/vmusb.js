@@ -1,44 +1,49 @@
-// A VM's USB devices and SCSI LUNs (the VM page's "USB and SCSI" tab): what it is given, by
-// the identity the engine keeps (a USB spec, a LUN's WWID) with its number; Add opens a dialog
-// choosing from the host's own list (hostusb.js: verdicts and why, the VM already holding each),
-// Remove takes one by number. Both only while the VM is down (the buttons are disabled
-// otherwise, saying why); the first one pins the VM to its host, as host devices do. The
-// engine's refusals (another VM owns it: in-use, naming the VM) are shown in its words.
+// A VM's USB devices, SCSI LUNs and vhost-scsi targets (the VM page's "USB and SCSI" tab): what
+// it is given, by the identity the engine keeps (a USB spec, a LUN's WWID, a vhost target's
+// WWPN) with its number; Add opens a dialog choosing from the host's own list (hostusb.js:
+// verdicts and why, the VM already holding each), Remove takes one by number. Both only while
+// the VM is down (the buttons are disabled otherwise, saying why); the first one pins the VM to
+// its host, as host devices do. The engine's refusals (another VM owns it: in-use, naming the
+// VM) are shown in its words. A vhost target that is not ready (no nexus, LUN or vhost_scsi
+// module) is disabled with what to set up.
 import {api} from './api.js';
 import {h, clear, append, button, alert, select, label} from './dom.js';
 import {openModal} from './modal.js';
-import {hostList, usbSpec, usbVerdict, scsiVerdict, usbWhy, scsiWhy, usbName, lunName, USB_NEVER} from './hostusb.js';
+import {hostList, usbSpec, usbVerdict, scsiVerdict, vhostVerdict, usbWhy, scsiWhy, vhostWhy, vhostText, usbName, lunName,
+  USB_NEVER} from './hostusb.js';
 
+// @field: the VM's list, @path: the API's (/v1/vms/{id}/PATH and /v1/hosts/{id}/PATH)
 const KINDS = {
-  usb: {title: 'USB devices', one: 'USB device', key: 'spec'},
-  scsi: {title: 'SCSI LUNs', one: 'SCSI LUN', key: 'wwid'},
+  usb: {title: 'USB devices', one: 'USB device', key: 'spec', field: 'usb', path: 'usb'},
+  scsi: {title: 'SCSI LUNs', one: 'SCSI LUN', key: 'wwid', field: 'scsi', path: 'scsi'},
+  vhost: {title: 'vhost-scsi targets', one: 'vhost-scsi target', key: 'wwpn', field: 'vhost_scsi', path: 'vhost-scsi'},
 };
 
-// "1 USB device, 2 SCSI LUNs" (General, and the VM list's summary), or "none".
+// "1 USB device, 2 SCSI LUNs, 1 vhost-scsi target" (General, and the VM list's summary), or "none".
 export function usbScsiText(vm) {
   const n = (k, one) => (vm[k] || []).length ? `${vm[k].length} ${one}${vm[k].length > 1 ? 's' : ''}` : null;
-  return [n('usb', 'USB device'), n('scsi', 'SCSI LUN')].filter(Boolean).join(', ') || 'none';
+  return [n('usb', 'USB device'), n('scsi', 'SCSI LUN'), n('vhost_scsi', 'vhost-scsi target')].filter(Boolean).join(', ') || 'none';
 }
 
 // The tab's content; @show(variant, title, text) reports, @reload() re-reads the VM.
 export function vmUsbScsiTab(vm, ctx, show, reload) {
   const vid = encodeURIComponent(vm.id);
   const down = vm.state === 'down';
-  const why = down ? null : `${vm.name} is ${vm.state}: USB devices and LUNs change only while it is down.`;
+  const why = down ? null : `${vm.name} is ${vm.state}: USB devices, LUNs and vhost-scsi targets change only while it is down.`;
 
   function section(kind) {
     const k = KINDS[kind];
-    const list = vm[kind] || [];
-    const head = kind === 'usb' ? ['N', 'Spec', 'Force'] : ['N', 'WWID', 'Shareable', 'Read-only', 'Force'];
+    const list = vm[k.field] || [];
+    const head = kind === 'usb' ? ['N', 'Spec', 'Force'] : kind === 'scsi' ? ['N', 'WWID', 'Shareable', 'Read-only', 'Force'] : ['N', 'WWPN'];
     if (ctx.admin) head.push('Actions');
     const rows = list.map((x) => {
       const cells = [String(x.n), h('code', {}, x[k.key])];
       if (kind === 'scsi') cells.push(x.shareable ? 'yes' : 'no', x.readonly ? 'yes' : 'no');
-      cells.push(x.force ? label('forced', 'orange') : 'no');
+      if (kind !== 'vhost') cells.push(x.force ? label('forced', 'orange') : 'no');
       if (ctx.admin)
         cells.push(button('Remove', async () => {
           try {
-            await api('DELETE', `/v1/vms/${vid}/${kind}/${x.n}`);
+            await api('DELETE', `/v1/vms/${vid}/${k.path}/${x.n}`);
             show('success', `Remove ${k.one} ${x[k.key]}: done`, '');
           } catch (e) {
             show('danger', `Remove ${k.one} ${x[k.key]}: refused`, e.message);
@@ -61,8 +66,8 @@ export function vmUsbScsiTab(vm, ctx, show, reload) {
   }
 
   // Pick the host (fixed when the VM is pinned), then one of its devices: never-assignable ones
-  // are disabled with the reason, the rest may need Force (the host uses it) and, for LUNs,
-  // Shareable or Read-only.
+  // (vhost targets that are not ready) are disabled with the reason, the rest may need Force
+  // (the host uses it) and, for LUNs, Shareable or Read-only.
   function addDialog(kind) {
     const k = KINDS[kind];
     const err = h('div', {'aria-live': 'polite'});
@@ -72,30 +77,36 @@ export function vmUsbScsiTab(vm, ctx, show, reload) {
       const input = h('input', {type: 'checkbox', class: 'pf-v6-c-check__input', id: `hd-${kind}-${name}`});
       return {input, el: h('div', {class: 'pf-v6-c-check'}, input, h('label', {class: 'pf-v6-c-check__label', for: input.id}, text))};
     };
-    const force = flag('force', kind === 'usb'
+    const force = kind === 'vhost' ? null : flag('force', kind === 'usb'
       ? 'Force: pass it although the host uses it (held, mounted storage, its only keyboard or mouse)'
       : 'Force: pass it although the host uses it (mounted, swap, LVM; never the root filesystem)');
     const shareable = kind === 'scsi' ? flag('shareable', 'Shareable: other VMs may take it shareable too') : null;
     const readonly = kind === 'scsi' ? flag('readonly', 'Read-only for the guest') : null;
     let hostId = vm.host_id || '';
     let chosen = null;
-    const mine = new Set((vm[kind] || []).map((x) => x[k.key]));
+    // (WWPNs in any case: the engine compares them so)
+    const norm = (id) => (kind === 'vhost' && id ? id.toLowerCase() : id);
+    const mine = new Set((vm[k.field] || []).map((x) => norm(x[k.key])));
 
     function render(items) {
       const entries = items.map((d, i) => {
-        const spec = kind === 'usb' ? usbSpec(d, items) : d.wwid;
-        const never = kind === 'usb' ? USB_NEVER.has(d.verdict) : !d.wwid || d.verdict === 'not-assignable';
-        const already = spec && mine.has(spec);
+        const spec = kind === 'usb' ? usbSpec(d, items) : kind === 'scsi' ? d.wwid : d.wwpn;
+        const never = kind === 'usb' ? USB_NEVER.has(d.verdict) : kind === 'scsi' ? !d.wwid || d.verdict === 'not-assignable' : !d.ready;
+        const already = spec && mine.has(norm(spec));
         const radio = h('input', {type: 'radio', name: `hd-pick-${kind}`, class: 'pf-v6-c-radio__input', id: `hd-pick-${kind}-${i}`,
           value: spec || '', disabled: never || already, onchange: () => { chosen = spec; }});
         const text = kind === 'usb'
           ? [h('code', {}, spec || d.port_path), ` ${usbName(d)} (${d.kind || 'device'}, port ${d.port_path}) `, usbVerdict(d)]
-          : [h('code', {}, d.wwid || 'no WWID'), ` ${lunName(d)} (${d.type_name || 'LUN'}, ${d.hctl}${d.block ? ', /dev/' + d.block : ''}) `, scsiVerdict(d)];
+          : kind === 'scsi'
+            ? [h('code', {}, d.wwid || 'no WWID'), ` ${lunName(d)} (${d.type_name || 'LUN'}, ${d.hctl}${d.block ? ', /dev/' + d.block : ''}) `, scsiVerdict(d)]
+            : [h('code', {}, d.wwpn), ` (${vhostText(d)}) `, vhostVerdict(d)];
+        const whyText = kind === 'usb' ? usbWhy(d) : kind === 'scsi' ? scsiWhy(d) : vhostWhy(d);
+        const neverText = kind === 'usb' ? whyText : kind === 'scsi'
+          ? (!d.wwid ? 'it has no WWID, so it cannot be named for good' : whyText) : `not ready: ${whyText}`;
         return h('div', {class: `pf-v6-c-radio hd-pick${never || already ? ' hd-placeholder' : ''}`, 'data-spec': spec || null},
           radio, h('label', {class: 'pf-v6-c-radio__label', for: radio.id}, text),
           h('span', {class: 'pf-v6-c-radio__description'}, already ? `already given to ${vm.name}`
-            : never ? `never: ${kind === 'usb' ? usbWhy(d) : !d.wwid ? 'it has no WWID, so it cannot be named for good' : scsiWhy(d)}`
-              : kind === 'usb' ? usbWhy(d) : scsiWhy(d)));
+            : never ? (kind === 'vhost' ? neverText : `never: ${neverText}`) : whyText));
       });
       append(clear(list), [entries.length ? entries : h('p', {}, hostId ? `The host has no ${k.one}.` : 'Pick a host first.')]);
     }
@@ -106,7 +117,7 @@ export function vmUsbScsiTab(vm, ctx, show, reload) {
       clear(err);
       if (!id) return render([]);
       try {
-        render(await hostList(id, kind));
+        render(await hostList(id, k.path));
       } catch (e) {
         render([]);
         err.append(alert('danger', `The host's ${k.title} cannot be read`, e.message));
@@ -114,7 +125,7 @@ export function vmUsbScsiTab(vm, ctx, show, reload) {
     }
 
     const form = h('form', {class: 'pf-v6-c-form', novalidate: true}, hostBox, list,
-      shareable ? shareable.el : null, readonly ? readonly.el : null, force.el, err);
+      shareable ? shareable.el : null, readonly ? readonly.el : null, force ? force.el : null, err);
     if (vm.host_id) {
       hostBox.append(h('p', {}, `Host: ${vm.host_name || vm.host_id} (the VM is pinned there by its devices).`));
       pickHost(vm.host_id);
@@ -133,11 +144,11 @@ export function vmUsbScsiTab(vm, ctx, show, reload) {
           return;
         }
         const body = {host_id: hostId, [k.key]: chosen};
-        if (force.input.checked) body.force = true;
+        if (force && force.input.checked) body.force = true;
         if (shareable && shareable.input.checked) body.shareable = true;
         if (readonly && readonly.input.checked) body.readonly = true;
         try {
-          await api('POST', `/v1/vms/${vid}/${kind}`, body);
+          await api('POST', `/v1/vms/${vid}/${k.path}`, body);
           close();
           show('success', `${k.one} ${chosen} added to ${vm.name}`, 'The agent finds it by this identity at every start.');
           reload();
@@ -152,5 +163,5 @@ export function vmUsbScsiTab(vm, ctx, show, reload) {
 
   return h('div', {class: 'hd-vm-usbscsi-tab'},
     why && ctx.admin ? h('p', {class: 'hd-note', 'data-testid': 'usbscsi-locked'}, why) : null,
-    section('usb'), section('scsi'));
+    section('usb'), section('scsi'), section('vhost'));
 }
