@@ -15,8 +15,10 @@
  * Start: the store's check and reservation (one transaction: "starting"), then on the host's
  * agent: GET /v1/vms/{id}; absent -> POST /v1/vms (define with the requested devices); shut
  * off -> DELETE then define (memory, vCPUs or devices may have changed since); then POST
- * .../start. The request is suspended until the agent answered: 200 with the VM "running", or
- * 502 agent-failed with the agent's message (the VM "down" with last_error). Stop / destroy:
+ * .../start. The request is suspended until the agent answered: 200 with the VM "running"; 409
+ * with the agent's own code (in-use, device-absent, refused) when it refused the define or start
+ * for a reason the admin can act on (agent_refused_code), else 502 agent-failed with the agent's
+ * message (either way the VM "down" with last_error). Stop / destroy:
  * "stopping", the agent's stop / destroy (which give the devices back), then "down" (or back to
  * "running" with last_error when the agent failed). After each that reached the agent's start,
  * stop or destroy, the host's inventory is read again (hd_sync_host_start); a lookup or a
