@@ -8,7 +8,8 @@
  * lower-case PCI addresses (src/engine/body-vms.c); a VM mdev body accepted has a host id and
  * a type of 1..64 of A-Z a-z 0-9 _ . : -; a kernel tab body accepted
  * (body-kernel-args.c) becomes a JSON object for the agent with only its members; a VM's USB
- * or SCSI body accepted (body-vm-usbscsi.c) holds a canonical spec or a WWID, never H:C:T:L.
+ * or SCSI body accepted (body-vm-usbscsi.c) holds a canonical spec or a WWID, never H:C:T:L;
+ * a vhost-scsi body accepted holds "naa." and 16 hex digits.
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include "engine.h"
 #include "scsi.h"
 #include "usb.h"
+#include "vhost.h"
 #include "vms.h"
 
 int LLVMFuzzerTestOneInput(const guint8 *data, size_t size);
@@ -138,6 +140,20 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
                         g_assert_true(l.host_id && l.wwid);
                         g_assert_true(hd_scsi_spec_parse(l.wwid, &spec, NULL));
                         g_assert_true(spec.kind != HD_SCSI_SPEC_HCTL);
+                }
+        }
+        {
+                /* a vhost target accepted is "naa." and 16 hex digits, as the agent keeps it */
+                g_auto(HdVmVhostBody) v = {0};
+                g_autoptr(GError) e = NULL;
+                gboolean ok = hd_engine_body_vm_vhost(o, &v, &e);
+
+                check_error(ok, e);
+                if (ok) {
+                        g_assert_true(v.host_id && v.wwpn);
+                        g_assert_true(hd_vhost_wwpn_valid(v.wwpn));
+                        g_assert_true(g_str_has_prefix(v.wwpn, "naa."));
+                        g_assert_cmpuint(strlen(v.wwpn), ==, 20);
                 }
         }
         {
