@@ -339,8 +339,13 @@ static void test_vhost_assign(void)
                 /* one owner, whatever the case: the holder named */
                 g_auto(HdEtReply) r1 = add_vhost(&env, b, env.srv, VHOST);
                 g_auto(HdEtReply) r2 = add_vhost(&env, b, env.srv, "NAA.5001405000000001");
+                g_autofree char *remove = g_strdup_printf(
+                    "hostdev-engine vms remove-vhost-scsi %s 1 (DELETE /v1/vms/%s/vhost-scsi/1)",
+                    a, a);
                 hd_et_assert_reason(&r1, 409, "in-use", "VM db's");
                 hd_et_assert_reason(&r2, 409, "in-use", "VM db's");
+                /* the command that frees it, with the holder's entry number */
+                hd_et_assert_reason(&r1, 409, "in-use", remove);
         }
         g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.vhost-scsi.add", "refused"));
         {
@@ -510,6 +515,7 @@ static void test_assign(void)
         {
                 g_auto(HdEtReply) r = add_usb(&env, b, env.desk, FTDI1, NULL);
                 hd_et_assert_reason(&r, 409, "in-use", "VM lab's");
+                hd_et_assert_reason(&r, 409, "in-use", "hostdev-engine vms remove-usb");
         }
         g_assert_true(hd_et_has_event(env.engine->url, env.viewer, "vm.usb.add", "refused"));
         {

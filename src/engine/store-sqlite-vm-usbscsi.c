@@ -205,7 +205,7 @@ static gboolean add_check(HdStore *s, const Kind *k, const char *vm_id, const ch
                                             name, k->max, k->what, vm_id, k->path));
         /* one owner: another VM of this host with the same device */
         g_free(sql);
-        sql = g_strdup_printf("SELECT v.name, v.id FROM %s o JOIN vms v ON v.id = o.vm_id "
+        sql = g_strdup_printf("SELECT v.name, v.id, o.n FROM %s o JOIN vms v ON v.id = o.vm_id "
                               "WHERE o.host_id = ?1 AND o.%s = ?2 AND o.vm_id <> ?3%s "
                               "ORDER BY v.name LIMIT 1",
                               k->table, k->column,
@@ -221,12 +221,16 @@ static gboolean add_check(HdStore *s, const Kind *k, const char *vm_id, const ch
                 return fail(
                     s, error, HD_STORE_ERROR_IN_USE,
                     g_strdup_printf("the %s %s of host %s is VM %s's (one owner at a time%s); "
-                                    "remove it from VM %s first (DELETE /v1/vms/%s/%s/{n})",
+                                    "remove it from VM %s first: hostdev-engine vms remove-%s "
+                                    "%s %d (DELETE /v1/vms/%s/%s/%d)",
                                     k->what, key, host_name ? host_name : host_id,
                                     (const char *)sqlite3_column_text(owner, 0),
                                     k == &scsi_kind ? ", unless both are shareable" : "",
-                                    (const char *)sqlite3_column_text(owner, 0),
-                                    (const char *)sqlite3_column_text(owner, 1), k->path));
+                                    (const char *)sqlite3_column_text(owner, 0), k->path,
+                                    (const char *)sqlite3_column_text(owner, 1),
+                                    sqlite3_column_int(owner, 2),
+                                    (const char *)sqlite3_column_text(owner, 1), k->path,
+                                    sqlite3_column_int(owner, 2)));
         if (rc != SQLITE_DONE)
                 return sq_end(s, sq_db_fail(s, error, k->table), NULL);
         *n_out = (guint)max_n + 1;
