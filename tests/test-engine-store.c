@@ -1146,6 +1146,7 @@ static void test_npiv(void)
         g_autoptr(GPtrArray) names = g_ptr_array_new();
         g_autoptr(GPtrArray) pairs = NULL;
         g_autofree char *h1 = NULL, *h2 = NULL, *host = NULL, *what = NULL;
+        gboolean changed = FALSE;
 
         g_assert_no_error(error);
         g_assert_cmpuint(hd_store_schema_version(s), >=, 11);
@@ -1187,7 +1188,15 @@ static void test_npiv(void)
         g_ptr_array_add(names, "vport vport-1:0-0");
         g_ptr_array_add(wwns, "0x2000001122334455");
         g_ptr_array_add(names, "vport vport-1:0-0");
-        g_assert_true(hd_store_npiv_seen(s, h2, wwns, names, &error));
+        g_assert_true(hd_store_npiv_seen(s, h2, wwns, names, &changed, &error));
+        g_assert_true(changed);
+        /* the same names again, in another order: not a change */
+        g_ptr_array_add(wwns, "0x2001001122334455");
+        g_ptr_array_add(names, "vport vport-1:0-0");
+        g_ptr_array_remove_index(wwns, 0);
+        g_ptr_array_remove_index(names, 0);
+        g_assert_true(hd_store_npiv_seen(s, h2, wwns, names, &changed, &error));
+        g_assert_false(changed);
         g_assert_true(hd_store_npiv_wwn_user(s2, "0x2000001122334455", &host, &what, &error));
         g_assert_cmpstr(host, ==, "beta");
         g_assert_cmpstr(what, ==, "vport vport-1:0-0");
@@ -1207,7 +1216,7 @@ static void test_npiv(void)
         g_ptr_array_set_size(names, 0);
         g_ptr_array_add(wwns, "0x2001001122334477");
         g_ptr_array_add(names, "vport vport-1:0-3");
-        g_assert_true(hd_store_npiv_seen(s, h1, wwns, names, &error));
+        g_assert_true(hd_store_npiv_seen(s, h1, wwns, names, NULL, &error));
         pairs = hd_store_host_npiv(s, h1, &error);
         g_assert_nonnull(pairs);
         g_assert_cmpuint(pairs->len, ==, 1);

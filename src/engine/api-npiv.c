@@ -145,52 +145,13 @@ static void respond_agent_failure(Call *c, gboolean audit, guint status, GBytes 
         hd_http_respond_error(c->req, status, code, "%s", message);
 }
 
-/* The canonical form of a WWN the kernel shows, or FALSE (none, or not one). */
-static gboolean canonical(const char *text, char out[19])
-{
-        guint64 v;
-
-        if (!text || !hd_npiv_wwn_parse(text, "WWN", &v, NULL))
-                return FALSE;
-        hd_npiv_wwn_format(v, out);
-        return TRUE;
-}
-
-/* Remember the agent's port and node names (@doc: its GET /v1/npiv), so new pairs avoid
- * them; and mark each vport the engine assigned. */
+/* Remember the agent's port and node names (@doc: its GET /v1/npiv, as the sync does at each
+ * device generation), so new pairs avoid them; and mark each vport the engine assigned. */
 static gboolean record_seen(Call *c, JsonObject *doc, GError **error)
 {
-        g_autoptr(GPtrArray) wwns = g_ptr_array_new_with_free_func(g_free);
-        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
         g_autoptr(GPtrArray) pairs = NULL;
-        static const char *const lists[] = {"fc_hosts", "vports", "recorded"};
-        static const char *const wwn_members[] = {"port_name", "node_name"};
 
-        for (guint l = 0; l < G_N_ELEMENTS(lists); l++) {
-                JsonArray *a = array_member(doc, lists[l]);
-
-                for (guint i = 0; a && i < json_array_get_length(a); i++) {
-                        JsonObject *o = object_element(a, i);
-                        g_autofree char *name = NULL;
-
-                        if (!o)
-                                continue;
-                        if (l == 0 && string_member(o, "vport"))
-                                continue; /* a vHBA: its vport is listed */
-                        name = l == 0   ? g_strdup_printf("FC host %s", string_member(o, "host"))
-                               : l == 1 ? g_strdup_printf("vport %s", string_member(o, "name"))
-                                        : g_strdup_printf("recorded vport %s",
-                                                          string_member(o, "port_name"));
-                        for (guint w = 0; w < G_N_ELEMENTS(wwn_members); w++) {
-                                char buf[19];
-                                if (!canonical(string_member(o, wwn_members[w]), buf))
-                                        continue;
-                                g_ptr_array_add(wwns, g_strdup(buf));
-                                g_ptr_array_add(names, g_strdup(name));
-                        }
-                }
-        }
-        if (!hd_store_npiv_seen(c->e->store, c->host_id, wwns, names, error))
+        if (!hd_sync_npiv_seen(c->e->store, c->host_id, doc, NULL, error))
                 return FALSE;
         pairs = hd_store_host_npiv(c->e->store, c->host_id, error);
         if (!pairs)
@@ -204,8 +165,9 @@ static gboolean record_seen(Call *c, JsonObject *doc, GError **error)
 
                         if (!o)
                                 continue;
-                        for (guint p = 0; !mine && canonical(string_member(o, "port_name"), buf) &&
-                                          p < pairs->len;
+                        for (guint p = 0;
+                             !mine && hd_sync_wwn_canonical(string_member(o, "port_name"), buf) &&
+                             p < pairs->len;
                              p++)
                                 mine = strcmp(((HdNpivPair *)pairs->pdata[p])->wwpn, buf) == 0;
                         json_object_set_boolean_member(o, "engine_assigned", mine);
@@ -405,8 +367,8 @@ static void on_create_read(guint status, GBytes *body, const GError *error, gpoi
         {
                 char buf[19];
                 if (!hd_store_npiv_reserve(c->e->store, c->host_id,
-                                           canonical(parent_port, buf) ? buf : NULL, c->wwpn,
-                                           c->wwnn, &local)) {
+                                           hd_sync_wwn_canonical(parent_port, buf) ? buf : NULL,
+                                           c->wwpn, c->wwnn, &local)) {
                         hd_api_refuse(c->e, c->req, c->action, c->object, local);
                         return call_finish(c);
                 }

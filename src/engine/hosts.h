@@ -51,6 +51,8 @@
  */
 #pragma once
 
+#include <json-glib/json-glib.h>
+
 #include "store.h"
 
 typedef struct HdSyncManager HdSyncManager;
@@ -98,3 +100,13 @@ void hd_sync_agent_call(HdSyncManager *m, const char *host_id, const char *metho
 /* The agent's GET /v1/mdev document as one HdHostMdevType per (parent, type); NULL when it is
  * not that document. */
 GPtrArray *hd_sync_parse_mdev(GBytes *body);
+
+/* The canonical form "0x2001001122334455" of a WWN an agent shows, or FALSE (none, or not
+ * one). */
+gboolean hd_sync_wwn_canonical(const char *text, char out[19]);
+/* The agent's GET /v1/npiv document (@doc): the port and node names of its FC hosts (not
+ * vHBAs: their vports are listed), vports and recorded vports become the host's seen names
+ * (hd_store_npiv_seen, *@changed as there), which the engine's new pairs must not reuse. The
+ * sync calls it at connecting and at each new device generation; the API at each NPIV read. */
+gboolean hd_sync_npiv_seen(HdStore *store, const char *host_id, JsonObject *doc, gboolean *changed,
+                           GError **error);

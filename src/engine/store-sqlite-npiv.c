@@ -183,20 +183,55 @@ GPtrArray *hd_store_host_npiv(HdStore *s, const char *host_id, GError **error)
         return g_steal_pointer(&out);
 }
 
+/* Whether the host's seen names differ from @wwns and @names (within the caller's
+ * transaction); FALSE with @error set on a database error. */
+static gboolean seen_differs(HdStore *s, const char *host_id, GPtrArray *wwns, GPtrArray *names,
+                             gboolean *differs, GError **error)
+{
+        g_autoptr(GHashTable) fresh = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_autoptr(Stmt) st =
+            sq_prepare(s, "SELECT wwn || ' ' || name FROM host_npiv_seen WHERE host_id = ?", error);
+        guint rows = 0;
+        int rc;
+
+        if (!st)
+                return FALSE;
+        for (guint i = 0; i < wwns->len; i++)
+                g_hash_table_add(fresh, g_strconcat(wwns->pdata[i], " ", names->pdata[i], NULL));
+        *differs = FALSE;
+        sq_bind_text(st, 1, host_id);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                rows++;
+                if (!g_hash_table_contains(fresh, (const char *)sqlite3_column_text(st, 0)))
+                        *differs = TRUE;
+        }
+        if (rc != SQLITE_DONE) {
+                sq_db_fail(s, error, "host_npiv_seen");
+                return FALSE;
+        }
+        if (rows != g_hash_table_size(fresh))
+                *differs = TRUE;
+        return TRUE;
+}
+
 gboolean hd_store_npiv_seen(HdStore *s, const char *host_id, GPtrArray *wwns, GPtrArray *names,
-                            GError **error)
+                            gboolean *changed, GError **error)
 {
         g_autoptr(Stmt) del = NULL;
         g_autoptr(Stmt) ins = NULL;
         g_autoptr(Stmt) upd = NULL;
         g_autofree char *now = hd_store_now();
+        gboolean differs = FALSE;
         gboolean ok;
 
         g_return_val_if_fail(wwns->len == names->len, FALSE);
         if (!sq_begin(s, error))
                 return FALSE;
-        if (!sq_host_exists(s, host_id, error))
+        if (!sq_host_exists(s, host_id, error) ||
+            !seen_differs(s, host_id, wwns, names, &differs, error))
                 return sq_end(s, FALSE, NULL);
+        if (changed)
+                *changed = differs;
         del = sq_prepare(s, "DELETE FROM host_npiv_seen WHERE host_id = ?", error);
         ins = del ? sq_prepare(s,
                                "INSERT INTO host_npiv_seen (host_id, wwn, name, seen_at) "

@@ -572,9 +572,10 @@ GPtrArray *hd_store_host_npiv(HdStore *store, const char *host_id, GError **erro
  * in canonical form and what has it: "vport vport-3:0-0", "FC host host3", "recorded vport
  * 0x2001001122334455") replace the
  * host's earlier ones, and its assigned pairs' vport names follow (NULL when the vport is not
- * there). NOT_FOUND without the host. */
-gboolean hd_store_npiv_seen(HdStore *store, const char *host_id, GPtrArray *wwns,
-                            GPtrArray *names, GError **error);
+ * there); *@changed (when not NULL): whether they differ from the earlier ones (the order
+ * aside). NOT_FOUND without the host. */
+gboolean hd_store_npiv_seen(HdStore *store, const char *host_id, GPtrArray *wwns, GPtrArray *names,
+                            gboolean *changed, GError **error);
 
 /* ---- filtered pages and collection ETags (store-sqlite-query.c) ---- */
 

@@ -18,6 +18,7 @@
 #include "devices.h"
 #include "hosts.h"
 #include "inventory-json.h"
+#include "npiv.h"
 
 struct HdSyncManager {
         HdStore *store;
@@ -43,6 +44,8 @@ typedef struct {
         guint backoff;
         gboolean up;
         gboolean polling;
+        guint npiv_unread; /* the status of the last GET /v1/npiv that was not read (0: none;
+                            * logged once per status, the seen names kept) */
 } HdSync;
 
 typedef void (*ReplyFunc)(HdSync *s, guint status, GBytes *body, const char *etag);
@@ -54,6 +57,7 @@ typedef struct {
         GCancellable *cancel;
         char *what;
         gboolean optional; /* a 404 is an answer (an agent older than the endpoint) */
+        gboolean lenient;  /* every answer, or none (status 0), is the callback's */
 } Call;
 
 static HdSync *sync_ref(HdSync *s)
@@ -155,6 +159,11 @@ static void on_reply(GObject *src, GAsyncResult *res, gpointer data)
         guint status;
 
         if (g_cancellable_is_cancelled(c->cancel) || !s->m || c->cancel != s->cancel) {
+                call_free(c);
+                return;
+        }
+        if (c->lenient) {
+                c->func(s, body ? soup_message_get_status(c->msg) : 0, body, NULL);
                 call_free(c);
                 return;
         }
@@ -436,6 +445,95 @@ static void read_mdev(HdSync *s)
                 c->optional = TRUE;
 }
 
+gboolean hd_sync_wwn_canonical(const char *text, char out[19])
+{
+        guint64 v;
+
+        if (!text || !hd_npiv_wwn_parse(text, "WWN", &v, NULL))
+                return FALSE;
+        hd_npiv_wwn_format(v, out);
+        return TRUE;
+}
+
+gboolean hd_sync_npiv_seen(HdStore *store, const char *host_id, JsonObject *doc, gboolean *changed,
+                           GError **error)
+{
+        g_autoptr(GPtrArray) wwns = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        static const char *const lists[] = {"fc_hosts", "vports", "recorded"};
+        static const char *const wwn_members[] = {"port_name", "node_name"};
+
+        for (guint l = 0; l < G_N_ELEMENTS(lists); l++) {
+                JsonNode *an = json_object_get_member(doc, lists[l]);
+                JsonArray *a = an && JSON_NODE_HOLDS_ARRAY(an) ? json_node_get_array(an) : NULL;
+
+                for (guint i = 0; a && i < json_array_get_length(a); i++) {
+                        JsonNode *on = json_array_get_element(a, i);
+                        JsonObject *o =
+                            JSON_NODE_HOLDS_OBJECT(on) ? json_node_get_object(on) : NULL;
+                        g_autofree char *name = NULL;
+
+                        if (!o)
+                                continue;
+                        if (l == 0 && obj_string(o, "vport"))
+                                continue; /* a vHBA: its vport is listed */
+                        name = l == 0   ? g_strdup_printf("FC host %s", obj_string(o, "host"))
+                               : l == 1 ? g_strdup_printf("vport %s", obj_string(o, "name"))
+                                        : g_strdup_printf("recorded vport %s",
+                                                          obj_string(o, "port_name"));
+                        for (guint w = 0; w < G_N_ELEMENTS(wwn_members); w++) {
+                                char buf[19];
+                                if (!hd_sync_wwn_canonical(obj_string(o, wwn_members[w]), buf))
+                                        continue;
+                                g_ptr_array_add(wwns, g_strdup(buf));
+                                g_ptr_array_add(names, g_strdup(name));
+                        }
+                }
+        }
+        return hd_store_npiv_seen(store, host_id, wwns, names, changed, error);
+}
+
+/* A GET /v1/npiv answer: the host's port and node names recorded, so the engine's new pairs
+ * avoid the vports made outside it. Any other answer (404: an agent without NPIV; a failure of
+ * the agent's read; none) keeps the names last recorded and never fails the sync: logged once
+ * until the next 200. */
+static void on_npiv(HdSync *s, guint status, GBytes *body, const char *etag)
+{
+        g_autoptr(JsonObject) o = status == SOUP_STATUS_OK ? parse_object(body) : NULL;
+        g_autoptr(GError) error = NULL;
+        gboolean changed = FALSE;
+
+        if (!o) {
+                guint unread = status ? status : G_MAXUINT;
+                if (s->npiv_unread != unread)
+                        g_message("host %s: GET /v1/npiv: %s (HTTP %u); the names it showed "
+                                  "last stay counted",
+                                  s->id,
+                                  status == SOUP_STATUS_OK          ? "not the NPIV document"
+                                  : status == SOUP_STATUS_NOT_FOUND ? "an agent without NPIV"
+                                  : status                          ? "the agent failed"
+                                                                    : "no answer",
+                                  status);
+                s->npiv_unread = unread;
+                return;
+        }
+        s->npiv_unread = 0;
+        if (!hd_sync_npiv_seen(s->m->store, s->id, o, &changed, &error)) {
+                g_warning("host %s: %s", s->id, error->message);
+                return;
+        }
+        if (changed)
+                emit(s, "host.sync.npiv", "ok", "the FC hosts and vports the agent shows changed");
+}
+
+static void read_npiv(HdSync *s)
+{
+        Call *c = call(s, "/v1/npiv", NULL, on_npiv);
+
+        if (c)
+                c->lenient = TRUE;
+}
+
 /* ---- up: the long polls ---- */
 
 static gboolean lease(HdSync *s)
@@ -474,6 +572,7 @@ static void on_poll(HdSync *s, HdInvKind kind, guint status, GBytes *body, const
                         call(s, "/v1/host", NULL, on_facts_refreshed);
                         call(s, "/v1/groups", NULL, on_groups_refreshed);
                         read_mdev(s);
+                        read_npiv(s);
                 }
         }
         poll_kind(s, kind);
@@ -525,6 +624,7 @@ static void on_groups(HdSync *s, guint status, GBytes *body, const char *etag)
                      hd_host_status_to_string(held));
         s->polling = TRUE;
         read_mdev(s);
+        read_npiv(s);
         poll_kind(s, HD_INV_DEVICES);
 }
 
