@@ -340,6 +340,386 @@ static void test_agent_down(void)
         world_teardown(&w);
 }
 
+/* ---- what the sync reads of the agents ---- */
+
+/* How many host.sync.npiv events the audit log has for @host (the sync recorded a changed set
+ * of names the host's agent shows). */
+static guint npiv_syncs(World *w, const char *host)
+{
+        g_autofree char *path =
+            g_strdup_printf("/v1/events?host_id=%s&action=host.sync.npiv&since=0&limit=1000", host);
+        g_auto(HdEtReply) r = hd_et_call(w->env.engine->url, "GET", path, NULL, w->env.viewer);
+
+        g_assert_cmpuint(r.status, ==, 200);
+        return json_array_get_length(json_object_get_array_member(hd_et_obj(&r), "events"));
+}
+
+/* Wait (~60 s at most) until @host has more than @n host.sync.npiv events; their number. */
+static guint await_npiv_sync(World *w, const char *host, guint n)
+{
+        for (guint i = 0; i < 600; i++) {
+                guint now = npiv_syncs(w, host);
+                if (now > n)
+                        return now;
+                g_usleep(100 * 1000);
+        }
+        g_error("host %s: no new host.sync.npiv event after %u", host, n);
+}
+
+/* A create on alpha with @wwpn is refused: beta has it. */
+static void assert_beta_has(World *w, const char *wwpn)
+{
+        g_autofree char *body =
+            g_strdup_printf("{\"parent\": \"host1\", \"wwpn\": \"%s\", \"persist\": false}", wwpn);
+        g_auto(HdEtReply) r = create(w, w->env.host, body);
+
+        hd_et_assert_reason(&r, 409, "in-use", "on host beta (vport vport-");
+}
+
+/* A vport made on an agent directly (its POST /v1/npiv, or `hostdev npiv create` on the host)
+ * counts once the engine synced the host, without any GET /v1/hosts/{id}/npiv: at the host's
+ * connecting, and after each device generation its making or deletion moves. */
+static void test_sync_counts(void)
+{
+        World w = {0};
+        guint n;
+
+        hd_et_env_setup(&w.env, "scsi-server", "alpha");
+        w.fx2 = hd_test_fixture_new("scsi-server");
+        w.agent2 = hd_et_agent_start(w.fx2, "127.0.0.1:0");
+        w.token2 = hd_et_agent_token(w.fx2);
+        /* made before the engine knows the host */
+        {
+                g_auto(HdEtReply) made =
+                    hd_et_agent_call(w.agent2->url, w.token2, "POST", "/v1/npiv",
+                                     "{\"parent\": \"host1\", \"wwpn\": \"0x2001001122334411\", "
+                                     "\"wwnn\": \"0x2000001122334411\", \"persist\": false}");
+                g_assert_cmpuint(made.status, ==, 200);
+        }
+        w.host2 = hd_et_add_host(w.env.engine->url, w.env.admin, "beta", w.agent2->url, w.token2);
+        hd_et_await_status(w.env.engine->url, w.env.viewer, w.host2, "up");
+        n = await_npiv_sync(&w, w.host2, 0);
+        assert_beta_has(&w, "0x2001001122334411");
+        {
+                g_auto(HdEtReply) r = create(&w, w.env.host,
+                                             "{\"parent\": \"host1\", \"wwnn\": "
+                                             "\"0x2000001122334411\", \"persist\": false}");
+                hd_et_assert_reason(&r, 409, "in-use",
+                                    "WWNN 0x2000001122334411 is in use on host beta");
+        }
+        /* made on the agent later: its generation moves, the engine reads the names again */
+        {
+                g_auto(HdEtReply) made =
+                    hd_et_agent_call(w.agent2->url, w.token2, "POST", "/v1/npiv",
+                                     "{\"parent\": \"host1\", \"wwpn\": \"0x2001001122334412\", "
+                                     "\"wwnn\": \"0x2000001122334412\", \"persist\": false}");
+                g_assert_cmpuint(made.status, ==, 200);
+        }
+        n = await_npiv_sync(&w, w.host2, n);
+        assert_beta_has(&w, "0x2001001122334412");
+        /* made by hand on the host (the CLI on its root): the new SCSI host moves the agent's
+         * generation as well */
+        {
+                const char *argv[] = {"npiv",
+                                      "create",
+                                      "host1",
+                                      "--wwpn",
+                                      "0x2001001122334413",
+                                      "--wwnn",
+                                      "0x2000001122334413",
+                                      "--root",
+                                      w.fx2->root,
+                                      "--backend",
+                                      "sim",
+                                      NULL};
+                g_autofree char *out = NULL, *err = NULL;
+                int rc = hd_test_run_cli(argv, NULL, &out, &err);
+
+                if (rc != 0)
+                        g_error("hostdev npiv create: %d\n%s%s", rc, out, err);
+        }
+        n = await_npiv_sync(&w, w.host2, n);
+        assert_beta_has(&w, "0x2001001122334413");
+        /* deleted on the agent: the WWPN is free again */
+        {
+                g_auto(HdEtReply) gone = hd_et_agent_call(
+                    w.agent2->url, w.token2, "POST", "/v1/npiv/0x2001001122334412/delete", "{}");
+                g_assert_cmpuint(gone.status, ==, 200);
+        }
+        await_npiv_sync(&w, w.host2, n);
+        {
+                g_auto(HdEtReply) r = create(&w, w.env.host,
+                                             "{\"parent\": \"host1\", \"wwpn\": "
+                                             "\"0x2001001122334412\", \"persist\": false}");
+                g_assert_cmpuint(r.status, ==, 200);
+        }
+        world_teardown(&w);
+}
+
+/* An agent in front of the real one that answers 404 to GET /v1/npiv while @npiv_404 (an agent
+ * older than NPIV) and passes everything else on (SoupServer in a thread). */
+typedef struct {
+        GMainContext *ctx;
+        GMainLoop *loop;
+        GThread *thread;
+        GMutex lock;
+        GCond ready;
+        SoupSession *session; /* the thread's */
+        char *upstream;
+        char *url;
+        guint pending;
+        gboolean npiv_404;
+        guint npiv_404_answered;
+} Proxy;
+
+typedef struct {
+        Proxy *p;
+        SoupServerMessage *msg;
+        SoupMessage *out;
+} Forward;
+
+static void on_forwarded(GObject *src, GAsyncResult *res, gpointer data)
+{
+        Forward *f = data;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GBytes) body = soup_session_send_and_read_finish(SOUP_SESSION(src), res, &error);
+        SoupMessageHeaders *in = soup_message_get_response_headers(f->out);
+        SoupMessageHeaders *h = soup_server_message_get_response_headers(f->msg);
+        const char *etag = soup_message_headers_get_one(in, "ETag");
+        const char *type = soup_message_headers_get_content_type(in, NULL);
+
+        if (!body) {
+                soup_server_message_set_status(f->msg, 502, NULL);
+        } else {
+                gsize len = 0;
+                const char *bytes = g_bytes_get_data(body, &len);
+
+                soup_server_message_set_status(f->msg, soup_message_get_status(f->out), NULL);
+                if (etag)
+                        soup_message_headers_replace(h, "ETag", etag);
+                if (len)
+                        soup_server_message_set_response(f->msg, type ? type : "application/json",
+                                                         SOUP_MEMORY_COPY, bytes, len);
+        }
+        soup_server_message_unpause(f->msg);
+        f->p->pending--;
+        g_object_unref(f->msg);
+        g_object_unref(f->out);
+        g_free(f);
+}
+
+static void proxy_handler(SoupServer *server, SoupServerMessage *msg, const char *path,
+                          GHashTable *query, gpointer data)
+{
+        Proxy *p = data;
+        const char *method = soup_server_message_get_method(msg);
+        SoupMessageHeaders *in = soup_server_message_get_request_headers(msg);
+        SoupMessageBody *rb = soup_server_message_get_request_body(msg);
+        const char *q = g_uri_get_query(soup_server_message_get_uri(msg));
+        g_autofree char *uri = g_strconcat(p->upstream, path, q ? "?" : "", q ? q : "", NULL);
+        const char *headers[] = {"Authorization", "If-None-Match"};
+        Forward *f;
+
+        g_mutex_lock(&p->lock);
+        if (p->npiv_404 && strcmp(method, "GET") == 0 && strcmp(path, "/v1/npiv") == 0) {
+                static const char e[] = "{\"error\": {\"code\": \"not-found\", \"message\": "
+                                        "\"no such endpoint\"}}";
+                soup_server_message_set_status(msg, 404, NULL);
+                soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_STATIC, e,
+                                                 strlen(e));
+                p->npiv_404_answered++;
+                g_mutex_unlock(&p->lock);
+                return;
+        }
+        g_mutex_unlock(&p->lock);
+        f = g_new0(Forward, 1);
+        f->p = p;
+        f->msg = g_object_ref(msg);
+        f->out = soup_message_new(method, uri);
+        for (guint i = 0; i < G_N_ELEMENTS(headers); i++) {
+                const char *v = soup_message_headers_get_one(in, headers[i]);
+                if (v)
+                        soup_message_headers_replace(soup_message_get_request_headers(f->out),
+                                                     headers[i], v);
+        }
+        if (rb->length) {
+                g_autoptr(GBytes) b = g_bytes_new(rb->data, rb->length);
+                soup_message_set_request_body_from_bytes(f->out, "application/json", b);
+        }
+        p->pending++;
+        soup_server_message_pause(msg);
+        soup_session_send_and_read_async(p->session, f->out, G_PRIORITY_DEFAULT, NULL, on_forwarded,
+                                         f);
+}
+
+static gpointer proxy_thread(gpointer data)
+{
+        Proxy *p = data;
+        g_autoptr(SoupServer) server = NULL;
+        g_autoptr(GError) error = NULL;
+        GSList *uris;
+
+        g_main_context_push_thread_default(p->ctx);
+        p->session = soup_session_new_with_options("timeout", 60, NULL);
+        server = soup_server_new(NULL, NULL);
+        soup_server_add_handler(server, NULL, proxy_handler, p, NULL);
+        g_assert_true(soup_server_listen_local(server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+        g_assert_no_error(error);
+        uris = soup_server_get_uris(server);
+        g_mutex_lock(&p->lock);
+        p->url = g_uri_to_string(uris->data);
+        if (g_str_has_suffix(p->url, "/"))
+                p->url[strlen(p->url) - 1] = '\0';
+        g_cond_signal(&p->ready);
+        g_mutex_unlock(&p->lock);
+        g_slist_free_full(uris, (GDestroyNotify)g_uri_unref);
+        g_main_loop_run(p->loop);
+        soup_session_abort(p->session);
+        while (p->pending)
+                g_main_context_iteration(p->ctx, TRUE);
+        soup_server_disconnect(server);
+        g_clear_object(&p->session);
+        g_main_context_pop_thread_default(p->ctx);
+        return NULL;
+}
+
+static Proxy *proxy_start(const char *upstream)
+{
+        Proxy *p = g_new0(Proxy, 1);
+
+        g_mutex_init(&p->lock);
+        g_cond_init(&p->ready);
+        p->upstream = g_strdup(upstream);
+        p->npiv_404 = TRUE;
+        p->ctx = g_main_context_new();
+        p->loop = g_main_loop_new(p->ctx, FALSE);
+        g_mutex_lock(&p->lock);
+        p->thread = g_thread_new("old-agent", proxy_thread, p);
+        while (!p->url)
+                g_cond_wait(&p->ready, &p->lock);
+        g_mutex_unlock(&p->lock);
+        return p;
+}
+
+static gboolean quit_loop(gpointer data)
+{
+        g_main_loop_quit(data);
+        return G_SOURCE_REMOVE;
+}
+
+static void proxy_stop(Proxy *p)
+{
+        GSource *s = g_idle_source_new();
+
+        g_source_set_callback(s, quit_loop, p->loop, NULL);
+        g_source_attach(s, p->ctx);
+        g_source_unref(s);
+        g_thread_join(p->thread);
+        g_main_loop_unref(p->loop);
+        g_main_context_unref(p->ctx);
+        g_free(p->upstream);
+        g_free(p->url);
+        g_mutex_clear(&p->lock);
+        g_cond_clear(&p->ready);
+        g_free(p);
+}
+
+static void proxy_set_404(Proxy *p, gboolean on)
+{
+        g_mutex_lock(&p->lock);
+        p->npiv_404 = on;
+        g_mutex_unlock(&p->lock);
+}
+
+/* Wait (~60 s at most) until the proxy answered 404 to more than @n NPIV reads; their number. */
+static guint await_npiv_404(Proxy *p, guint n)
+{
+        for (guint i = 0; i < 600; i++) {
+                guint now;
+
+                g_mutex_lock(&p->lock);
+                now = p->npiv_404_answered;
+                g_mutex_unlock(&p->lock);
+                if (now > n)
+                        return now;
+                g_usleep(100 * 1000);
+        }
+        g_error("no GET /v1/npiv answered 404 after %u", n);
+}
+
+/* beta is up, without an error, its device generation read. */
+static void assert_beta_up(World *w)
+{
+        g_autofree char *path = g_strdup_printf("/v1/hosts/%s", w->host2);
+        g_auto(HdEtReply) r = hd_et_call(w->env.engine->url, "GET", path, NULL, w->env.viewer);
+        JsonObject *o = hd_et_obj(&r);
+
+        g_assert_cmpuint(r.status, ==, 200);
+        g_assert_cmpstr(json_object_get_string_member(o, "status"), ==, "up");
+        g_assert_true(json_object_get_null_member(o, "last_error"));
+        g_assert_cmpint(json_object_get_int_member(o, "device_count"), >, 0);
+}
+
+/* An agent that answers 404 to GET /v1/npiv (older than NPIV) syncs up all the same; the names
+ * its last 200 showed stay counted while it answers 404. */
+static void test_old_agent(void)
+{
+        World w = {0};
+        Proxy *p;
+        guint n404, n;
+
+        hd_et_env_setup(&w.env, "scsi-server", "alpha");
+        w.fx2 = hd_test_fixture_new("scsi-server");
+        w.agent2 = hd_et_agent_start(w.fx2, "127.0.0.1:0");
+        w.token2 = hd_et_agent_token(w.fx2);
+        p = proxy_start(w.agent2->url);
+        w.host2 = hd_et_add_host(w.env.engine->url, w.env.admin, "beta", p->url, w.token2);
+        hd_et_await_status(w.env.engine->url, w.env.viewer, w.host2, "up");
+        n404 = await_npiv_404(p, 0);
+        assert_beta_up(&w);
+        g_assert_cmpuint(npiv_syncs(&w, w.host2), ==, 0);
+        /* the agent learns NPIV: the next generation's read records its names */
+        proxy_set_404(p, FALSE);
+        {
+                g_auto(HdEtReply) made =
+                    hd_et_agent_call(w.agent2->url, w.token2, "POST", "/v1/npiv",
+                                     "{\"parent\": \"host1\", \"wwpn\": \"0x2001001122334421\", "
+                                     "\"wwnn\": \"0x2000001122334421\", \"persist\": false}");
+                g_assert_cmpuint(made.status, ==, 200);
+        }
+        n = await_npiv_sync(&w, w.host2, 0);
+        assert_beta_has(&w, "0x2001001122334421");
+        /* 404 again: the vport goes, but what the last 200 showed stays counted */
+        proxy_set_404(p, TRUE);
+        {
+                g_auto(HdEtReply) gone = hd_et_agent_call(
+                    w.agent2->url, w.token2, "POST", "/v1/npiv/0x2001001122334421/delete", "{}");
+                g_assert_cmpuint(gone.status, ==, 200);
+        }
+        n404 = await_npiv_404(p, n404);
+        {
+                g_auto(HdEtReply) made =
+                    hd_et_agent_call(w.agent2->url, w.token2, "POST", "/v1/npiv",
+                                     "{\"parent\": \"host1\", \"wwpn\": \"0x2001001122334422\", "
+                                     "\"wwnn\": \"0x2000001122334422\", \"persist\": false}");
+                g_assert_cmpuint(made.status, ==, 200);
+        }
+        await_npiv_404(p, n404);
+        assert_beta_up(&w);
+        assert_beta_has(&w, "0x2001001122334421");
+        g_assert_cmpuint(npiv_syncs(&w, w.host2), ==, n);
+        /* logged once per run of 404s: at connecting, and after the 200 */
+        {
+                g_autofree char *path = g_build_filename(w.env.dir, "engine.log", NULL);
+                g_autofree char *log = hd_et_file_text(path);
+                g_auto(GStrv) parts = g_strsplit(log, "GET /v1/npiv: an agent without NPIV", -1);
+
+                g_assert_cmpuint(g_strv_length(parts), ==, 3);
+        }
+        proxy_stop(p);
+        world_teardown(&w);
+}
+
 int main(int argc, char **argv)
 {
         hd_et_init(&argc, &argv);
@@ -347,5 +727,7 @@ int main(int argc, char **argv)
         g_test_add_func("/engine/npiv/fleet-unique", test_fleet_unique);
         g_test_add_func("/engine/npiv/concurrent", test_concurrent);
         g_test_add_func("/engine/npiv/agent-down", test_agent_down);
+        g_test_add_func("/engine/npiv/sync", test_sync_counts);
+        g_test_add_func("/engine/npiv/old-agent", test_old_agent);
         return hd_et_run();
 }
