@@ -408,3 +408,90 @@ HdEtReply hd_et_env_agent_call(HdEtEnv *env, const char *method, const char *pat
 {
         return hd_et_agent_call(env->agent->url, env->agent_token, method, path, body);
 }
+
+struct HdEtServer {
+        SoupServerCallback handler;
+        GDestroyNotify stopping;
+        gpointer data;
+        GMainContext *ctx;
+        GMainLoop *loop;
+        GThread *thread;
+        GMutex lock;
+        GCond ready;
+        char *url;
+};
+
+static gpointer server_thread(gpointer data)
+{
+        HdEtServer *s = data;
+        g_autoptr(SoupServer) server = NULL;
+        g_autoptr(GError) error = NULL;
+        GSList *uris;
+
+        g_main_context_push_thread_default(s->ctx);
+        server = soup_server_new(NULL, NULL);
+        soup_server_add_handler(server, NULL, s->handler, s->data, NULL);
+        g_assert_true(soup_server_listen_local(server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+        g_assert_no_error(error);
+        uris = soup_server_get_uris(server);
+        g_mutex_lock(&s->lock);
+        s->url = g_uri_to_string(uris->data);
+        if (g_str_has_suffix(s->url, "/"))
+                s->url[strlen(s->url) - 1] = '\0';
+        g_cond_signal(&s->ready);
+        g_mutex_unlock(&s->lock);
+        g_slist_free_full(uris, (GDestroyNotify)g_uri_unref);
+        g_main_loop_run(s->loop);
+        if (s->stopping)
+                s->stopping(s->data);
+        soup_server_disconnect(server);
+        g_main_context_pop_thread_default(s->ctx);
+        return NULL;
+}
+
+HdEtServer *hd_et_server_start(const char *name, SoupServerCallback handler,
+                               GDestroyNotify stopping, gpointer data)
+{
+        HdEtServer *s = g_new0(HdEtServer, 1);
+
+        s->handler = handler;
+        s->stopping = stopping;
+        s->data = data;
+        g_mutex_init(&s->lock);
+        g_cond_init(&s->ready);
+        s->ctx = g_main_context_new();
+        s->loop = g_main_loop_new(s->ctx, FALSE);
+        g_mutex_lock(&s->lock);
+        s->thread = g_thread_new(name, server_thread, s);
+        while (!s->url)
+                g_cond_wait(&s->ready, &s->lock);
+        g_mutex_unlock(&s->lock);
+        return s;
+}
+
+const char *hd_et_server_url(const HdEtServer *s)
+{
+        return s->url;
+}
+
+static gboolean quit_loop(gpointer data)
+{
+        g_main_loop_quit(data);
+        return G_SOURCE_REMOVE;
+}
+
+void hd_et_server_stop(HdEtServer *s)
+{
+        GSource *src = g_idle_source_new();
+
+        g_source_set_callback(src, quit_loop, s->loop, NULL);
+        g_source_attach(src, s->ctx);
+        g_source_unref(src);
+        g_thread_join(s->thread);
+        g_main_loop_unref(s->loop);
+        g_main_context_unref(s->ctx);
+        g_free(s->url);
+        g_mutex_clear(&s->lock);
+        g_cond_clear(&s->ready);
+        g_free(s);
+}

@@ -115,3 +115,15 @@ void hd_et_env_teardown(HdEtEnv *env);
 /* hd_et_agent_call() on the env's agent. */
 HdEtReply hd_et_env_agent_call(HdEtEnv *env, const char *method, const char *path,
                                const char *body);
+
+/* An HTTP server in a thread of its own, with its own main context (a fake engine, an agent in
+ * front of the real one): a SoupServer on 127.0.0.1, port 0, whose @handler answers every path
+ * in that thread; @stopping (NULL: none) is called with @data in that thread once its loop
+ * ended, before the server closes, to end what the handler started. */
+typedef struct HdEtServer HdEtServer;
+HdEtServer *hd_et_server_start(const char *name, SoupServerCallback handler,
+                               GDestroyNotify stopping, gpointer data);
+/* Its URL, without the trailing slash. */
+const char *hd_et_server_url(const HdEtServer *s);
+/* Quit its loop, join its thread, free it. */
+void hd_et_server_stop(HdEtServer *s);

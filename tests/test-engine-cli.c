@@ -1473,11 +1473,7 @@ typedef struct {
         gboolean vm_has_devices;
         gboolean start_refused_once;
         gboolean activate_fails; /* activate: the agent does not answer */
-        char *url;
-        GMainLoop *loop;
-        GMainContext *ctx;
-        GThread *thread;
-        GCond ready;
+        HdEtServer *server;
 } Fake;
 
 static char *fake_host(Fake *f)
@@ -1632,73 +1628,25 @@ static void fake_handler(SoupServer *server, SoupServerMessage *msg, const char 
         g_mutex_unlock(&f->lock);
 }
 
-static gpointer fake_thread(gpointer data)
-{
-        Fake *f = data;
-        g_autoptr(SoupServer) server = NULL;
-        g_autoptr(GError) error = NULL;
-        GSList *uris;
-
-        g_main_context_push_thread_default(f->ctx);
-        server = soup_server_new(NULL, NULL);
-        soup_server_add_handler(server, NULL, fake_handler, f, NULL);
-        g_assert_true(soup_server_listen_local(server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
-        g_assert_no_error(error);
-        uris = soup_server_get_uris(server);
-        g_mutex_lock(&f->lock);
-        f->url = g_uri_to_string(uris->data);
-        if (g_str_has_suffix(f->url, "/"))
-                f->url[strlen(f->url) - 1] = '\0';
-        g_cond_signal(&f->ready);
-        g_mutex_unlock(&f->lock);
-        g_slist_free_full(uris, (GDestroyNotify)g_uri_unref);
-        g_main_loop_run(f->loop);
-        soup_server_disconnect(server);
-        g_main_context_pop_thread_default(f->ctx);
-        return NULL;
-}
-
 static Fake *fake_start(void)
 {
         Fake *f = g_new0(Fake, 1);
 
         g_mutex_init(&f->lock);
-        g_cond_init(&f->ready);
         f->requests = g_ptr_array_new_with_free_func(g_free);
         f->host_status = g_strdup("up");
         f->vm_state = g_strdup("down");
-        f->ctx = g_main_context_new();
-        f->loop = g_main_loop_new(f->ctx, FALSE);
-        g_mutex_lock(&f->lock);
-        f->thread = g_thread_new("fake-engine", fake_thread, f);
-        while (!f->url)
-                g_cond_wait(&f->ready, &f->lock);
-        g_mutex_unlock(&f->lock);
+        f->server = hd_et_server_start("fake-engine", fake_handler, NULL, f);
         return f;
-}
-
-static gboolean quit_loop(gpointer data)
-{
-        g_main_loop_quit(data);
-        return G_SOURCE_REMOVE;
 }
 
 static void fake_stop(Fake *f)
 {
-        GSource *s = g_idle_source_new();
-
-        g_source_set_callback(s, quit_loop, f->loop, NULL);
-        g_source_attach(s, f->ctx);
-        g_source_unref(s);
-        g_thread_join(f->thread);
-        g_main_loop_unref(f->loop);
-        g_main_context_unref(f->ctx);
+        hd_et_server_stop(f->server);
         g_ptr_array_unref(f->requests);
         g_free(f->host_status);
         g_free(f->vm_state);
-        g_free(f->url);
         g_mutex_clear(&f->lock);
-        g_cond_clear(&f->ready);
         g_free(f);
 }
 
@@ -1719,7 +1667,7 @@ static gboolean fake_saw(Fake *f, const char *prefix, const char *needle)
 static void test_contract(void)
 {
         Fake *f = fake_start();
-        const char *u = f->url;
+        const char *u = hd_et_server_url(f->server);
         const char *t = "fake-admin";
 
         /* the lifecycle: maintenance, kernel-args plan / apply, reboot --wait, activate */

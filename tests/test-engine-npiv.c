@@ -457,16 +457,12 @@ static void test_sync_counts(void)
 }
 
 /* An agent in front of the real one that answers 404 to GET /v1/npiv while @npiv_404 (an agent
- * older than NPIV) and passes everything else on (SoupServer in a thread). */
+ * older than NPIV) and passes everything else on (hd_et_server_start()). */
 typedef struct {
-        GMainContext *ctx;
-        GMainLoop *loop;
-        GThread *thread;
+        HdEtServer *server;
         GMutex lock;
-        GCond ready;
-        SoupSession *session; /* the thread's */
+        SoupSession *session; /* the server thread's, made at its first request */
         char *upstream;
-        char *url;
         guint pending;
         gboolean npiv_404;
         guint npiv_404_answered;
@@ -546,41 +542,25 @@ static void proxy_handler(SoupServer *server, SoupServerMessage *msg, const char
                 g_autoptr(GBytes) b = g_bytes_new(rb->data, rb->length);
                 soup_message_set_request_body_from_bytes(f->out, "application/json", b);
         }
+        if (!p->session)
+                p->session = soup_session_new_with_options("timeout", 60, NULL);
         p->pending++;
         soup_server_message_pause(msg);
         soup_session_send_and_read_async(p->session, f->out, G_PRIORITY_DEFAULT, NULL, on_forwarded,
                                          f);
 }
 
-static gpointer proxy_thread(gpointer data)
+/* In the server's thread, its loop ended: the requests passed on end (502). */
+static void proxy_stopping(gpointer data)
 {
         Proxy *p = data;
-        g_autoptr(SoupServer) server = NULL;
-        g_autoptr(GError) error = NULL;
-        GSList *uris;
 
-        g_main_context_push_thread_default(p->ctx);
-        p->session = soup_session_new_with_options("timeout", 60, NULL);
-        server = soup_server_new(NULL, NULL);
-        soup_server_add_handler(server, NULL, proxy_handler, p, NULL);
-        g_assert_true(soup_server_listen_local(server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
-        g_assert_no_error(error);
-        uris = soup_server_get_uris(server);
-        g_mutex_lock(&p->lock);
-        p->url = g_uri_to_string(uris->data);
-        if (g_str_has_suffix(p->url, "/"))
-                p->url[strlen(p->url) - 1] = '\0';
-        g_cond_signal(&p->ready);
-        g_mutex_unlock(&p->lock);
-        g_slist_free_full(uris, (GDestroyNotify)g_uri_unref);
-        g_main_loop_run(p->loop);
+        if (!p->session)
+                return;
         soup_session_abort(p->session);
         while (p->pending)
-                g_main_context_iteration(p->ctx, TRUE);
-        soup_server_disconnect(server);
+                g_main_context_iteration(g_main_context_get_thread_default(), TRUE);
         g_clear_object(&p->session);
-        g_main_context_pop_thread_default(p->ctx);
-        return NULL;
 }
 
 static Proxy *proxy_start(const char *upstream)
@@ -588,39 +568,17 @@ static Proxy *proxy_start(const char *upstream)
         Proxy *p = g_new0(Proxy, 1);
 
         g_mutex_init(&p->lock);
-        g_cond_init(&p->ready);
         p->upstream = g_strdup(upstream);
         p->npiv_404 = TRUE;
-        p->ctx = g_main_context_new();
-        p->loop = g_main_loop_new(p->ctx, FALSE);
-        g_mutex_lock(&p->lock);
-        p->thread = g_thread_new("old-agent", proxy_thread, p);
-        while (!p->url)
-                g_cond_wait(&p->ready, &p->lock);
-        g_mutex_unlock(&p->lock);
+        p->server = hd_et_server_start("old-agent", proxy_handler, proxy_stopping, p);
         return p;
-}
-
-static gboolean quit_loop(gpointer data)
-{
-        g_main_loop_quit(data);
-        return G_SOURCE_REMOVE;
 }
 
 static void proxy_stop(Proxy *p)
 {
-        GSource *s = g_idle_source_new();
-
-        g_source_set_callback(s, quit_loop, p->loop, NULL);
-        g_source_attach(s, p->ctx);
-        g_source_unref(s);
-        g_thread_join(p->thread);
-        g_main_loop_unref(p->loop);
-        g_main_context_unref(p->ctx);
+        hd_et_server_stop(p->server);
         g_free(p->upstream);
-        g_free(p->url);
         g_mutex_clear(&p->lock);
-        g_cond_clear(&p->ready);
         g_free(p);
 }
 
@@ -673,7 +631,8 @@ static void test_old_agent(void)
         w.agent2 = hd_et_agent_start(w.fx2, "127.0.0.1:0");
         w.token2 = hd_et_agent_token(w.fx2);
         p = proxy_start(w.agent2->url);
-        w.host2 = hd_et_add_host(w.env.engine->url, w.env.admin, "beta", p->url, w.token2);
+        w.host2 = hd_et_add_host(w.env.engine->url, w.env.admin, "beta",
+                                 hd_et_server_url(p->server), w.token2);
         hd_et_await_status(w.env.engine->url, w.env.viewer, w.host2, "up");
         n404 = await_npiv_404(p, 0);
         assert_beta_up(&w);
