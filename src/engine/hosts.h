@@ -39,7 +39,10 @@
  * While up, each host has exactly one request outstanding on its agent: GET /v1/devices?wait=N
  * with If-None-Match: the ETag last stored. The agent has one generation (and ETag) for
  * devices and groups, so a 200 on devices also re-reads GET /v1/groups and GET /v1/host
- * (group states, readiness and kernel arguments may follow a driver change). One long poll
+ * (group states, readiness and kernel arguments may follow a driver change), and, as after
+ * connecting's reads, GET /v1/mdev (capacity) and GET /v1/npiv (the port and node names the
+ * engine's WWNs avoid: hd_sync_npiv_seen). Neither fails the host: a 404 is an agent without
+ * the endpoint; /v1/npiv's other failures keep the names last seen, logged once. One long poll
  * instead of two halves the engine's sockets and main-loop sources (at 1,000 hosts each loop
  * iteration polls every one of them: bench/README.md, "The engine at 1,000 hosts").
  * A refresh (POST /v1/hosts/{id}/refresh) cancels the polls and runs connecting's reads again.

@@ -8,7 +8,8 @@
  *   agent is asked (two concurrent requests cannot both get one: the second insert fails on
  *   the constraint), released when the agent refuses, deleted with the vport or the host;
  * - host_npiv_seen: the port and node names each agent showed at its last NPIV read (its FC
- *   hosts and every vport, made by the engine or not), replaced at each read.
+ *   hosts and every vport, made by the engine or not), replaced at each read (the sync's, at
+ *   connecting and at each device generation, and the API's).
  *
  * A WWN is in use when either table has it, as a port or a node name.
  */
