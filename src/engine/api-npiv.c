@@ -12,10 +12,10 @@
  * the fleet, and unused by any port or node name an agent showed at its last NPIV read (FC
  * hosts and vports the engine did not make; the sync reads every host's when it connects and
  * at each device generation, the reads here go through the same hd_sync_npiv_seen()). A
- * create first reads the host's NPIV (so its
- * names are current and the parent's port name is known), then takes the WWNs given (parsed
- * by the library: 16 hex digits, stored in the canonical "0x..." form) or generates the
- * missing ones (hd_npiv_wwn_generate(), again on a collision), reserves the pair in the store
+ * create first reads the host's NPIV (so its names are current and the parent's port name is
+ * known), then takes the WWNs given (parsed by the library: 16 hex digits, stored in the
+ * canonical "0x..." form) or generates the missing ones (hd_npiv_wwn_generate(), again on a
+ * collision), reserves the pair in the store
  * (one transaction: 409 in-use naming the host and the port that has a WWN), and only then
  * asks the agent; a refusal or failure of the agent releases the pair. A deletion asks the
  * agent and then drops the pair; a pair whose vport the agent no longer has (a reboot without
