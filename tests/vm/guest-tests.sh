@@ -2222,6 +2222,10 @@ t_reboot_json() {
     hd_json sriov "$NVME_PF" --json
     jq -e --arg v0 "$VF0" --arg v1 "$VF1" --argjson g "$(grp "$VF0")" '.numvfs == 2 and .drivers_autoprobe == false and .at_boot.numvfs == 2 and .at_boot.not_applied == null and ([.vfs[] | select(.address == $v0 and .driver == "vfio-pci" and .iommu_group == $g)] | length) == 1 and ([.vfs[] | select(.address == $v1 and .driver == null)] | length) == 1' \
         "$STATE/hd.out" >/dev/null || fail "sriov $NVME_PF --json: $(jq -c . "$STATE/hd.out")"
+    # the boot-time binding is listed and applies to the card found at its address
+    hd_json persist list --json
+    jq -e --arg v0 "$VF0" '[.persistent[] | select(.address == $v0 and .driver == "vfio-pci" and .applies and .not_applied == null)] | length == 1' \
+        "$STATE/hd.out" >/dev/null || fail "persist list --json: $(jq -c . "$STATE/hd.out")"
     t_hd_list
 }
 t_reboot_udev_clean() {
@@ -2262,7 +2266,7 @@ hostdev reboot (real, second boot): new boot id; the boot disk's directories mou
 hostdev reboot: $NVME_PF has 2 VFs, autoprobe 0, VF0 on vfio-pci (its rule loaded vfio-pci) with /dev/vfio/G, VF1 without a driver|t_reboot_sriov
 hostdev reboot: mdev list --json: $MDEV_U1 active of type mtty-1, $MDEV_U2 defined and inactive|t_reboot_mdev
 hostdev reboot: the NPIV vport is back with WWPN $WWPN on the FC host with the first boot's port name|t_reboot_npiv
-hostdev reboot: sriov $NVME_PF --json and list --json agree with /sys|t_reboot_json
+hostdev reboot: sriov $NVME_PF --json, persist list --json (VF0's binding applies) and list --json agree with /sys|t_reboot_json
 hostdev reboot: udevd's log names none of hostdev's rule files as failing, and no program a rule ran failed|t_reboot_udev_clean
 hostdev reboot: attach VF0, --numvfs 0 --persist, mdev remove --persist, npiv delete: nothing of it left on the boot disk|t_reboot_undo
 EOF
