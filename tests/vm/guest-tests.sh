@@ -2230,8 +2230,8 @@ t_reboot_json() {
 }
 t_reboot_udev_clean() {
     udev_rules_clean $SRIOV_RULES $VFIO_RULES $MDEV_RULES
-    # and no program the rules ran failed (the VF's drivers_probe, the two start-parent runs:
-    # at mtty's registration and at the coldplug add, the second finding U1 active)
+    # and no program the rules ran failed (the VF's drivers_probe; start-parent, which both mdev
+    # rules can run: at mtty's registration with udevd up and at the coldplug add)
     _bad=$(dmesg | grep -F "Process '" | grep -i 'fail')
     [ -z "$_bad" ] || fail "a program run by a rule failed: $(echo "$_bad" | head -n 3 | tr '\n' ' ')"
 }
