@@ -186,6 +186,7 @@ restore_all() {
     sriov_reset
     mdev_reset
     usbscsi_reset
+    bootdisk_reset
     for _d in "$P"/*; do
         _a=${_d##*/}
         is_bridge "$_a" && continue
@@ -1064,11 +1065,13 @@ EOF
 # autoprobe and count once its driver is bound), 60-hostdev-vfio.rules (detach --persist: a VF's
 # driver_override, and drivers_probe since VFs come with autoprobe 0) and the shipped
 # 61-hostdev-mdev.rules (hostdev mdev start-parent when the kernel announces an mdev parent).
-# Here a real systemd-udevd (none of the host's rules) runs them. Rebooting the guest would lose
-# everything (its root is the initramfs), so a boot is imitated: the layout is undone behind
-# hostdev's back and the kernel is made to send the events a boot sends — the PF's driver
-# bound again ("bind"), the coldplug replay of systemd-udev-trigger ("add" of a PF that has its
-# driver), the mdev parent's driver loaded again ("add", then "change" MDEV_STATE=registered).
+# Here a real systemd-udevd (none of the host's rules) runs them. The intel boot also reboots for
+# real once (t_reboot_*, below: its disk keeps what hostdev wrote); these scenarios imitate a
+# boot, in intel and amd, for the events the real reboot does not send: the layout is undone
+# behind hostdev's back and the kernel is made to send them — the PF's driver bound while udevd
+# runs ("bind"), the coldplug replay of systemd-udev-trigger ("add" of a PF that has its
+# driver), the mdev parent's driver loaded again ("add", then "change" MDEV_STATE=registered),
+# and loaded before udevd with only the coldplug "add" after it.
 VFIO_RULES=/etc/udev/rules.d/60-hostdev-vfio.rules
 SRIOV_RULES=/etc/udev/rules.d/60-hostdev-sriov.rules
 MDEV_RULES=/etc/udev/rules.d/61-hostdev-mdev.rules
@@ -2064,6 +2067,211 @@ hostdev npiv create --persist, vport lost, restore makes it again, delete by WWP
 EOF
 }
 
+# ------------------------------------------------------------------ issue 16: a real reboot (intel)
+# The boot started with hostdev.reboot=SERIAL (tests/vm/run gives it a 64 MiB ext4 disk,
+# virtio-blk with that serial, and lets the guest reboot) reboots once, for real. First boot,
+# last scenario: the disk is mounted, the directories hostdev writes for boot are bind-mounted
+# onto it, the layout is made with --persist, and the main loop writes the phase marker and the
+# TAP count on the disk; /init then reboots (`reboot -f`: the same kernel, initramfs and command
+# line). Second boot: /init finds the marker and mounts the disk (as fstab would), and the
+# scenarios below mount the same directories before udevd starts, boot as systemd does (udevd,
+# modules-load.d, the coldplug, hostdev-npiv.service) and check the layout came back. /init
+# counts the boots on the disk: a third one (a panic reboots too) powers off at once.
+BOOTDISK=/mnt/hdboot
+BOOTMETA=$BOOTDISK/hostdev-vm
+# every directory hostdev writes for the next boot (bind/persist.c: udev rule and modprobe.d
+# softdep, entries in persist.d; sriov/sriov-persist.c: sriov.d and its rule; mdev: mdevctl.d;
+# scsi/npiv.c: npiv.d, all under /etc/hostdev but mdevctl.d and the rules), and its own records
+# (/var/lib/hostdev: the origins detach keeps, the journal). /etc/initramfs-tools and
+# /etc/dracut.conf.d do not exist in the guest, so no hook is written; the check after the
+# --persist commands fails on any file written outside these directories.
+BOOT_DIRS="/etc/udev/rules.d /etc/modprobe.d /etc/mdevctl.d /etc/hostdev /var/lib/hostdev"
+reboot_phase() { echo "${HOSTDEV_VM_PHASE:-}"; }
+bootdisk_bind() {   # the disk mounted at $BOOTDISK (by /init or here), $BOOT_DIRS bound onto it
+    grep -q " $BOOTDISK " /proc/mounts ||
+        { mkdir -p $BOOTDISK; mount -t ext4 "$HOSTDEV_VM_BOOTDISK" $BOOTDISK || fail "cannot mount the boot disk $HOSTDEV_VM_BOOTDISK"; }
+    for _d in $BOOT_DIRS; do
+        grep -q " $_d " /proc/mounts && fail "$_d is mounted already"
+        mkdir -p "$BOOTDISK/root$_d" "$_d"
+        # first boot: what the guest has there so far goes along (hostdev's records of the
+        # earlier scenarios); second boot: the disk's copy is the truth
+        [ "$(reboot_phase)" = 1 ] && cp -a "$_d/." "$BOOTDISK/root$_d/"
+        mount --bind "$BOOTDISK/root$_d" "$_d" || fail "mount --bind $BOOTDISK/root$_d $_d failed"
+    done
+    note "on the boot disk: $(for _d in $BOOT_DIRS; do echo "$_d"; done | tr '\n' ' ')"
+}
+bootdisk_reset() {   # a failed first boot: the bind mounts and the disk gone, nothing rebooted
+    [ "$(reboot_phase)" = 1 ] || return 0
+    for _d in $BOOT_DIRS; do grep -q " $_d " /proc/mounts && umount "$_d"; done
+    grep -q " $BOOTDISK " /proc/mounts && umount $BOOTDISK
+    return 0
+}
+t_reboot_layout() {
+    [ "$(reboot_phase)" = 1 ] || fail "not the first boot of a boot that reboots (hostdev.reboot=SERIAL on the command line)"
+    need_nvme_pf
+    need_mtty
+    [ -x /lib/systemd/systemd-udevd ] || fail "systemd-udevd missing in the image (package udev on the host)"
+    [ -f /usr/share/hostdev-vm/61-hostdev-mdev.rules ] || fail "61-hostdev-mdev.rules is not in the image (tests/vm/run)"
+    bootdisk_bind
+    mkdir -p $BOOTMETA
+    # what the earlier scenarios left in /etc (the undo after the reboot must come back to it)
+    (cd $BOOTDISK/root && find ./etc -type f | sort) >$BOOTMETA/files-before
+    touch "$STATE/reboot-stamp"
+    sleep 1
+    # the shipped rule, installed where the mdev boot scenario puts it
+    cp /usr/share/hostdev-vm/61-hostdev-mdev.rules $MDEV_RULES
+    hd_json sriov "$NVME_PF" --numvfs 2 --autoprobe no --persist --json
+    jq -e '.persisted == true and .numvfs == 2 and .drivers_autoprobe == false' "$STATE/hd.out" >/dev/null ||
+        fail "sriov --persist --json: $(jq -c . "$STATE/hd.out")"
+    VF0=$(vfs_of "$NVME_PF" | head -n1)
+    hd_expect 0 detach "$VF0" --persist
+    expect_driver "$VF0" vfio-pci "after hostdev detach $VF0 --persist"
+    hd_json mdev create mtty mtty-1 --uuid "$MDEV_U1" --persist --json
+    jq -e --arg u "$MDEV_U1" '.uuid == $u and .persistent == true' "$STATE/hd.out" >/dev/null ||
+        fail "mdev create --persist --json: $(jq -c . "$STATE/hd.out")"
+    # a definition mdevctl would not start by itself (mdevctl define's default)
+    printf '{\n  "mdev_type": "mtty-2",\n  "start": "manual",\n  "attrs": []\n}' >"/etc/mdevctl.d/mtty/$MDEV_U2"
+    fcoe_up
+    hd_json npiv create "$FC_HOST" --wwpn $WWPN --wwnn $WWNN --persist --json
+    _vp=$(jq -r .vport.name "$STATE/hd.out")
+    [ -e "/sys/class/fc_vports/$_vp" ] || fail "no vport $_vp after npiv create --persist"
+    # what hostdev wrote for boot is on the disk, and nothing beside it
+    for _f in $SRIOV_RULES $VFIO_RULES /etc/modprobe.d/hostdev-vfio.conf "/etc/hostdev/sriov.d/$NVME_PF" \
+              "/etc/hostdev/persist.d/$VF0" "/etc/mdevctl.d/mtty/$MDEV_U1" "/etc/mdevctl.d/mtty/$MDEV_U2" $MDEV_RULES; do
+        [ -f "$BOOTDISK/root$_f" ] || fail "$_f is not on the boot disk ($(ls -R $BOOTDISK/root | tr '\n' ' '))"
+    done
+    [ -n "$(ls $BOOTDISK/root/etc/hostdev/npiv.d)" ] || fail "no NPIV record on the boot disk"
+    _stray=$(find /etc /var -xdev -newer "$STATE/reboot-stamp" -type f 2>/dev/null)
+    [ -z "$_stray" ] || fail "written outside the boot disk's directories (lost at the reboot): $(echo "$_stray" | tr '\n' ' ')"
+    find $BOOTDISK/root -type f | sed "s|^$BOOTDISK/root|  on the boot disk: |" >&2
+    # what the second boot compares with
+    echo "$VF0" >$BOOTMETA/vf0
+    cat /sys/class/fc_host/$FC_HOST/port_name >$BOOTMETA/fc-port-name
+    cat /proc/sys/kernel/random/boot_id >$BOOTMETA/boot-id
+    sync
+}
+
+# second boot: the boot disk's directories, udevd and the boot's coldplug (the next scenarios
+# check what came of them)
+t_reboot_boot() {
+    [ "$(reboot_phase)" = 2 ] || fail "not the second boot"
+    _b1=$(cat $BOOTMETA/boot-id 2>/dev/null)
+    [ -n "$_b1" ] && [ "$_b1" != "$(cat /proc/sys/kernel/random/boot_id)" ] ||
+        fail "boot id '$(cat /proc/sys/kernel/random/boot_id)', first boot's '$_b1': no new boot"
+    note "second boot (boot id $(cat /proc/sys/kernel/random/boot_id), first $_b1), up $(cut -d' ' -f1 /proc/uptime) s"
+    # the layout is gone with the first boot: no VFs, no mdev, no vport, no vfio-pci (/init
+    # leaves it out in this boot: the VF rule must load it)
+    [ "$(numvfs "$NVME_PF")" = 0 ] || fail "the PF has $(numvfs "$NVME_PF") VFs before udevd ran"
+    [ ! -d /sys/module/vfio_pci ] || fail "vfio_pci is loaded before udevd ran"
+    [ ! -d /sys/module/mtty ] || fail "mtty is loaded before udevd ran"
+    [ -z "$(ls /sys/class/fc_vports 2>/dev/null)" ] || fail "a vport exists before the boot made one"
+    bootdisk_bind
+    [ -f $MDEV_RULES ] && [ -f $SRIOV_RULES ] && [ -f $VFIO_RULES ] ||
+        fail "hostdev's rules are not in /etc/udev/rules.d from the boot disk: $(ls /etc/udev/rules.d | tr '\n' ' ')"
+    udevd_start
+    # systemd-modules-load.service, alongside udevd: a modules-load.d entry for mtty (a sample
+    # driver no hardware asks for); udevd hears its "change" MDEV_STATE=registered
+    note "+ insmod $MTTY_KO (modules-load.d)"
+    _o=$(insmod "$MTTY_KO" 2>&1) || fail "insmod mtty.ko: $_o"
+    # systemd-udev-trigger.service: the coldplug of every device, then systemd-udev-settle
+    note "+ udevadm trigger --action=add; udevadm settle"
+    udevadm trigger --action=add || fail "udevadm trigger --action=add failed"
+    udev_settle || fail "udevadm settle after the coldplug timed out"
+    # fcoe.service (fcoe-utils) brings the FCoE port up; then hostdev-npiv.service
+    fcoe_up
+    [ "$(cat /sys/class/fc_host/$FC_HOST/port_name)" = "$(cat $BOOTMETA/fc-port-name)" ] ||
+        fail "the FC host $FC_HOST has port name $(cat /sys/class/fc_host/$FC_HOST/port_name), the first boot's had $(cat $BOOTMETA/fc-port-name)"
+    hd_json npiv restore --json
+    note "npiv restore: $(jq -c .report "$STATE/hd.out")"
+}
+t_reboot_sriov() {
+    VF0=$(cat $BOOTMETA/vf0)
+    BOOT_VFIO=1
+    expect_boot_vfs 2 "after the reboot"
+    [ -d /sys/module/vfio_pci ] || fail "vfio_pci is not loaded (the VF rule's kmod load)"
+}
+t_reboot_mdev() {
+    _i=0
+    while [ ! -e "/sys/bus/mdev/devices/$MDEV_U1" ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+    [ -e "/sys/bus/mdev/devices/$MDEV_U1" ] || fail "$MDEV_U1 is not there after the reboot (61-hostdev-mdev.rules)"
+    [ "$(basename "$(readlink "/sys/bus/mdev/devices/$MDEV_U1/mdev_type")")" = mtty-1 ] || fail "$MDEV_U1 came back with another type"
+    [ ! -e "/sys/bus/mdev/devices/$MDEV_U2" ] || fail "the manual definition $MDEV_U2 was started at boot"
+    [ "$(mdev_avail mtty-1)" = 23 ] || fail "mtty-1 has $(mdev_avail mtty-1) available, expected 23 (one instance)"
+    hd_json mdev list --json
+    jq -e --arg u "$MDEV_U1" --arg m "$MDEV_U2" '([.mdevs[] | select(.uuid == $u and .active and .defined and .start == "auto" and .type == "mtty-1" and .parent == "mtty")] | length) == 1 and ([.mdevs[] | select(.uuid == $m and (.active | not) and .defined and .start == "manual")] | length) == 1' \
+        "$STATE/hd.out" >/dev/null || fail "mdev list --json: $(jq -c . "$STATE/hd.out")"
+}
+t_reboot_npiv() {
+    _vp=
+    for _v in /sys/class/fc_vports/*; do
+        [ -e "$_v" ] && [ "$(cat "$_v/port_name")" = 0x$WWPN ] && _vp=${_v##*/}
+    done
+    [ -n "$_vp" ] || fail "no vport with port name 0x$WWPN after hostdev npiv restore: $(ls /sys/class/fc_vports | tr '\n' ' ')"
+    [ "$(cat /sys/class/fc_vports/$_vp/node_name)" = 0x$WWNN ] || fail "$_vp has node name $(cat /sys/class/fc_vports/$_vp/node_name)"
+    _ph=
+    for _h in /sys/class/fc_host/*; do [ "$(cat "$_h/port_name")" = "$(cat $BOOTMETA/fc-port-name)" ] && _ph=${_h##*/}; done
+    hd_json npiv list --json
+    _got=$(jq -r '[.recorded[] | "\(.port_name) \(.parent) \(.vport)"] | join(";")' "$STATE/hd.out")
+    [ "$_got" = "0x$WWPN $_ph $_vp" ] || fail "npiv list recorded: '$_got', expected '0x$WWPN $_ph $_vp'"
+    jq -e --arg v "$_vp" --arg p "$_ph" '[.vports[] | select(.name == $v and .parent == $p and .port_name == "0x'$WWPN'")] | length == 1' "$STATE/hd.out" >/dev/null ||
+        fail "npiv list does not list vport $_vp on $_ph: $(jq -c .vports "$STATE/hd.out")"
+}
+t_reboot_json() {
+    VF0=$(cat $BOOTMETA/vf0)
+    VF1=$(vfs_of "$NVME_PF" | sed -n 2p)
+    hd_json sriov "$NVME_PF" --json
+    jq -e --arg v0 "$VF0" --arg v1 "$VF1" --argjson g "$(grp "$VF0")" '.numvfs == 2 and .drivers_autoprobe == false and .at_boot.numvfs == 2 and .at_boot.not_applied == null and ([.vfs[] | select(.address == $v0 and .driver == "vfio-pci" and .iommu_group == $g)] | length) == 1 and ([.vfs[] | select(.address == $v1 and .driver == null)] | length) == 1' \
+        "$STATE/hd.out" >/dev/null || fail "sriov $NVME_PF --json: $(jq -c . "$STATE/hd.out")"
+    # the boot-time binding is listed and applies to the card found at its address
+    hd_json persist list --json
+    jq -e --arg v0 "$VF0" '[.persistent[] | select(.address == $v0 and .driver == "vfio-pci" and .applies and .not_applied == null)] | length == 1' \
+        "$STATE/hd.out" >/dev/null || fail "persist list --json: $(jq -c . "$STATE/hd.out")"
+    t_hd_list
+}
+t_reboot_udev_clean() {
+    udev_rules_clean $SRIOV_RULES $VFIO_RULES $MDEV_RULES
+    # and no program the rules ran failed (the VF's drivers_probe; start-parent, which both mdev
+    # rules can run: at mtty's registration with udevd up and at the coldplug add)
+    _bad=$(dmesg | grep -F "Process '" | grep -i 'fail')
+    [ -z "$_bad" ] || fail "a program run by a rule failed: $(echo "$_bad" | head -n 3 | tr '\n' ' ')"
+}
+# hostdev's records came back with the layout: giving it all back leaves nothing on the disk
+t_reboot_undo() {
+    VF0=$(cat $BOOTMETA/vf0)
+    hd_expect 0 attach "$VF0"
+    expect_driver "$VF0" none "after hostdev attach $VF0"
+    hd_json sriov "$NVME_PF" --numvfs 0 --persist --json
+    [ "$(numvfs "$NVME_PF")" = 0 ] || fail "the PF has $(numvfs "$NVME_PF") VFs after --numvfs 0"
+    hd_json mdev remove "$MDEV_U1" --persist --json
+    hd_json mdev remove "$MDEV_U2" --persist --json
+    hd_json npiv delete $WWPN --json
+    # the VF's binding file and softdep may stay, binding nothing; the mdev rule is the package's
+    _left=$(cd $BOOTDISK/root && find ./etc -type f | sort | grep -v -x -F -f $BOOTMETA/files-before |
+            grep -v -e '/61-hostdev-mdev\.rules$' -e '/60-hostdev-vfio\.rules$' -e '/hostdev-vfio\.conf$')
+    [ -z "$_left" ] || fail "left on the boot disk: $(echo "$_left" | tr '\n' ' ')"
+    for _f in $VFIO_RULES /etc/modprobe.d/hostdev-vfio.conf; do
+        [ ! -f "$_f" ] || ! grep -v '^#' "$_f" | grep -q . || fail "$_f still binds something: $(cat "$_f")"
+    done
+}
+scenarios_reboot() {
+    [ "$(reboot_phase)" = 1 ] || return 0
+    cat <<EOF
+hostdev reboot (real, first boot): sriov --numvfs 2 --autoprobe no --persist, detach VF0 --persist, mdev create --persist (and a manual definition), npiv create --persist; all of it on the boot disk, nothing else written|t_reboot_layout
+EOF
+}
+# the second boot's scenarios, run one after the other without a reset between them
+scenarios_after_reboot() {
+    cat <<EOF
+hostdev reboot (real, second boot): new boot id; the boot disk's directories mounted, systemd-udevd, mtty loaded (modules-load.d), coldplug (udevadm trigger --action=add, settle), FCoE up, hostdev npiv restore|t_reboot_boot
+hostdev reboot: $NVME_PF has 2 VFs, autoprobe 0, VF0 on vfio-pci (its rule loaded vfio-pci) with /dev/vfio/G, VF1 without a driver|t_reboot_sriov
+hostdev reboot: mdev list --json: $MDEV_U1 active of type mtty-1, $MDEV_U2 defined and inactive|t_reboot_mdev
+hostdev reboot: the NPIV vport is back with WWPN $WWPN on the FC host with the first boot's port name|t_reboot_npiv
+hostdev reboot: sriov $NVME_PF --json, persist list --json (VF0's binding applies) and list --json agree with /sys|t_reboot_json
+hostdev reboot: udevd's log names none of hostdev's rule files as failing, and no program a rule ran failed|t_reboot_udev_clean
+hostdev reboot: attach VF0, --numvfs 0 --persist, mdev remove --persist, npiv delete: nothing of it left on the boot disk|t_reboot_undo
+EOF
+}
+
 # ------------------------------------------------------------------ the list
 # name|function [args]
 # ------------------------------------------------------------------ issue 12 items 4 and 10: state
@@ -2174,6 +2382,8 @@ boot_scenarios() {
         scenarios_vhost
     fi
     scenarios_usbscsi
+    # last: it leaves its layout for the reboot
+    scenarios_reboot
 }
 
 # ------------------------------------------------------------------ main
@@ -2195,21 +2405,8 @@ while [ -e "$P/$NVME_PF" ] && [ "$(drv "$NVME_PF")" = none ] && [ $_i -lt 200 ];
 [ -e "$P/$NVME_PF" ] && [ "$(drv "$NVME_PF")" = none ] &&
     echo "# nvme did not bind $NVME_PF: $(dmesg | grep -i nvme | tail -n 5 | tr '\n' ' ')"
 record_orig
-echo "# topology: lone edu $EDU_LONE (group $(grp "$EDU_LONE")); mf pair $MF0 $MF1 (group $(grp $MF0));" \
-     "bridge $BRIDGE -> $BR_EDU1 $BR_EDU2 (group $(grp "$BRIDGE")); e1000e $NIC_LONE (group $(grp "$NIC_LONE"));" \
-     "e1000 $NIC_MF + edu $EDU_MFNIC (group $(grp $NIC_MF))"
-if command -v hostdev >/dev/null 2>&1; then
-    echo "# hostdev binaries: $(cat /etc/hostdev-vm/binaries 2>/dev/null | tr '\n' ' ')"
-else
-    echo "# hostdev binary missing: hostdev scenarios will fail"
-fi
-n=0
-boot_scenarios >"$STATE/scenarios"
-while IFS='|' read -r name cmd; do
-    if [ -n "${HOSTDEV_VM_FILTER:-}" ] && ! echo "$name" | grep -Eq -- "$HOSTDEV_VM_FILTER"; then
-        continue
-    fi
-    n=$((n + 1))
+# scenario number $n: $name, running $cmd in its own process under the timeout; sets rc
+run_scenario() {
     rm -f "$STATE/reason"
     start=$(date +%s)
     # shellcheck disable=SC2086
@@ -2227,6 +2424,44 @@ while IFS='|' read -r name cmd; do
         tail -n 40 "$STATE/log" | sed 's/^/# /'
     fi
     [ "$secs" -ge 5 ] && echo "# ($secs s)"
+}
+# the second boot of a boot that reboots: its own scenarios, numbered after the first boot's,
+# one after the other without a reset between them (each checks what the boot made); the
+# filter does not apply (the first boot's filter chose the reboot already)
+if [ "$(reboot_phase)" = 2 ]; then
+    n=$(cat $BOOTMETA/tap-count 2>/dev/null)
+    case "$n" in ''|*[!0-9]*) echo "# the boot disk has no TAP count from the first boot"; n=0 ;; esac
+    echo "# second boot: the first printed $n test lines"
+    scenarios_after_reboot >"$STATE/scenarios"
+    while IFS='|' read -r name cmd; do
+        n=$((n + 1))
+        run_scenario
+    done <"$STATE/scenarios"
+    echo "1..$n"
+    exit 0
+fi
+echo "# topology: lone edu $EDU_LONE (group $(grp "$EDU_LONE")); mf pair $MF0 $MF1 (group $(grp $MF0));" \
+     "bridge $BRIDGE -> $BR_EDU1 $BR_EDU2 (group $(grp "$BRIDGE")); e1000e $NIC_LONE (group $(grp "$NIC_LONE"));" \
+     "e1000 $NIC_MF + edu $EDU_MFNIC (group $(grp $NIC_MF))"
+if command -v hostdev >/dev/null 2>&1; then
+    echo "# hostdev binaries: $(cat /etc/hostdev-vm/binaries 2>/dev/null | tr '\n' ' ')"
+else
+    echo "# hostdev binary missing: hostdev scenarios will fail"
+fi
+n=0
+boot_scenarios >"$STATE/scenarios"
+while IFS='|' read -r name cmd; do
+    if [ -n "${HOSTDEV_VM_FILTER:-}" ] && ! echo "$name" | grep -Eq -- "$HOSTDEV_VM_FILTER"; then
+        continue
+    fi
+    n=$((n + 1))
+    run_scenario
+    # the layout for the reboot stays: the phase marker and the count go on the disk, and
+    # /init reboots instead of printing the plan (the second boot prints it)
+    if [ "$cmd" = t_reboot_layout ] && [ $rc = 0 ]; then
+        echo "$n" >$BOOTMETA/tap-count && echo 2 >$BOOTMETA/phase && sync && touch "$STATE/reboot" && exit 0
+        echo "# cannot write the phase marker on the boot disk: no reboot"
+    fi
     restore_all
 done <"$STATE/scenarios"
 echo "1..$n"
