@@ -127,7 +127,7 @@ async function vmTab(page, url, engine, admin, desk) {
 
   await page.getByRole('tab', {name: 'General'}).click();
   await page.locator('.hd-vm-general').waitFor();
-  ok(/USB devices and SCSI LUNs\s*1 USB device/.test(await page.locator('.hd-vm-general').textContent()), 'General counts the VM\'s USB device');
+  ok(/USB and SCSI\s*1 USB device/.test(await page.locator('.hd-vm-general').textContent()), 'General counts the VM\'s USB device');
   await page.getByRole('tab', {name: 'USB and SCSI'}).click();
   await page.getByRole('button', {name: 'Add USB device', exact: true}).waitFor();
 

@@ -135,7 +135,7 @@ export function vmPage(el, id, tab, ctx) {
       ['Memory', `${vm.memory_mib} MiB`],
       ['vCPUs', String(vm.vcpus)],
       ['Host devices', devicesText(vm)],
-      ['USB devices and SCSI LUNs', usbScsiText(vm)],
+      ['USB and SCSI', usbScsiText(vm)],
       ['Hardware changed', vm.hardware_changed || 'no'],
       ['Last error', vm.last_error || '—'],
     ];
