@@ -110,6 +110,17 @@ async function hostLifecycle(page, url, admin, id) {
   await page.getByLabel('Custom words').fill('quiet');
   await shot(page, '21-kernel-up');
 
+  // a re-read that changes nothing leaves the header's buttons as they are: a button swapped for
+  // its copy between the pointer's press and release loses the click (the page re-reads on
+  // every event). Refresh re-reads the host; the Maintenance button is the same element after.
+  const maintenance = await page.getByRole('button', {name: 'Maintenance office'}).elementHandle();
+  const reread = page.waitForResponse((r) => r.request().method() === 'GET' && new URL(r.url()).pathname === `/v1/hosts/${id}`);
+  await page.getByRole('button', {name: 'Refresh office'}).click();
+  await reread;
+  await page.getByText('Refresh office: the engine re-reads the agent').waitFor();
+  await page.waitForFunction(() => !document.querySelector('button[aria-label="Refresh office"]').disabled);
+  ok(await maintenance.evaluate((b) => b.isConnected), 'a re-read of the host that changes nothing keeps the header\'s buttons (no click lost to a swap)');
+
   // Maintenance (from the header, confirmed), then Apply
   await page.getByRole('button', {name: 'Maintenance office'}).click();
   await page.getByRole('dialog').getByRole('button', {name: 'Confirm: Maintenance office'}).click();

@@ -31,6 +31,17 @@ export function clear(el) {
   return el;
 }
 
+// Fill @el with @children only when they differ from what it shows (the same markup, the same
+// attributes; handlers are not compared, so only for content whose handlers use nothing but
+// what the markup shows). A page re-reads on every event: a button swapped for its copy between
+// the pointer's press and its release loses the click, for nothing. TRUE when it changed.
+export function replaceIfChanged(el, children) {
+  const next = append(document.createElement(el.tagName), children);
+  if (next.innerHTML === el.innerHTML) return false;
+  append(clear(el), [...next.childNodes]);
+  return true;
+}
+
 // Re-render @el with @render() (which fills it again) without losing the keyboard's place: a
 // focused control inside it with an aria-label gets the focus back in its new copy (the pages
 // re-read on every event; a keyboard user's Edit or Start button must not drop to <body>).

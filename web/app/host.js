@@ -5,7 +5,7 @@
 // reboot banner on top; USB and SCSI (hostusb.js). Re-read when an event names the host (or a
 // VM, on Host devices, USB and SCSI).
 import {api} from './api.js';
-import {h, clear, append, button, alert, select, fmtTime, label} from './dom.js';
+import {h, clear, append, button, alert, select, fmtTime, label, replaceIfChanged} from './dom.js';
 import {subscribe, debounce} from './feed.js';
 import {statusLabel, passthroughText, rebootRequired, args} from './hostinfo.js';
 import {hostActions} from './hostactions.js';
@@ -66,7 +66,9 @@ export function hostPage(el, id, tab, ctx) {
     const tabLink = (key, text) => h('li', {class: `pf-v6-c-tabs__item${tab === key ? ' pf-m-current' : ''}`, role: 'presentation'},
       h('a', {class: 'pf-v6-c-tabs__link', role: 'tab', 'aria-selected': tab === key ? 'true' : 'false',
         href: `#/hosts/${encodeURIComponent(id)}/${key}`}, h('span', {class: 'pf-v6-c-tabs__item-text'}, text)));
-    append(clear(header), [
+    // the same header is left as it is: its buttons (hostActions) use only the host's id, name
+    // and status, which it shows
+    replaceIfChanged(header, [
       h('nav', {class: 'pf-v6-c-breadcrumb', 'aria-label': 'Breadcrumb'}, h('a', {href: '#/hosts'}, 'Hosts'), ' › ', host.name),
       h('div', {class: 'hd-title-row'},
         h('h1', {class: 'pf-v6-c-title pf-m-2xl'}, host.name), statusLabel(host),
