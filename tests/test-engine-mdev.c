@@ -731,6 +731,59 @@ static void test_capacity_refusals(void)
         hd_et_env_teardown(&env);
 }
 
+/* An mdev needs no IOMMU: the mdev core gives it an emulated group, and vfio's type1 backend
+ * takes that (tests/vm's boot without an IOMMU opens mtty, mbochs and mdpy mdevs in nested
+ * QEMUs). On a host whose passthrough is disabled, a VM with only an mdev starts, its mdev is
+ * made on the agent and removed at the stop. */
+static void test_without_iommu(void)
+{
+        Env env = {0};
+        g_autofree char *vm = NULL;
+        g_autofree char *u = NULL;
+
+        hd_et_env_setup(&env, "mdev-no-iommu", "noiommu");
+        {
+                g_auto(HdEtReply) r =
+                    hd_et_wait_status(env.engine->url, env.viewer, env.host, "up");
+                JsonObject *pt = json_object_get_object_member(hd_et_obj(&r), "passthrough");
+                g_assert_false(json_object_get_boolean_member(pt, "enabled"));
+        }
+        /* one mtty-1 exists on the agent: 24 ports less one */
+        await_available(&env, "mtty", "mtty-1", 23);
+        vm = vm_create(&env, "serial");
+        {
+                g_autofree char *path = g_strconcat("/v1/vms/", vm, "/mdevs", NULL);
+                g_autofree char *body = g_strdup_printf(
+                    "{\"host_id\": \"%s\", \"type\": \"mtty-1\"}", env.host);
+                g_auto(HdEtReply) r = hd_et_call(env.engine->url, "POST", path, body, env.admin);
+                JsonArray *a;
+
+                if (r.status != 200)
+                        g_error("add mdev: %u %s", r.status, r.body);
+                a = json_object_get_array_member(hd_et_obj(&r), "mdevs");
+                u = g_strdup(json_object_get_string_member(json_array_get_object_element(a, 0),
+                                                           "uuid"));
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", vm, "/start", NULL);
+                g_autofree char *parent = agent_mdev_parent(&env, u);
+
+                if (r.status != 200)
+                        g_error("start: %u %s", r.status, r.body);
+                g_assert_cmpstr(json_object_get_string_member(hd_et_obj(&r), "state"), ==,
+                                "running");
+                g_assert_cmpstr(parent, ==, "mtty");
+        }
+        {
+                g_auto(HdEtReply) r = vm_do(&env, "POST", vm, "/stop", NULL);
+                g_autofree char *parent = agent_mdev_parent(&env, u);
+
+                g_assert_cmpuint(r.status, ==, 200);
+                g_assert_null(parent);
+        }
+        hd_et_env_teardown(&env);
+}
+
 int main(int argc, char **argv)
 {
         hd_et_init(&argc, &argv);
@@ -740,5 +793,6 @@ int main(int argc, char **argv)
         g_test_add_func("/engine/mdev/capacity-refusals", test_capacity_refusals);
         g_test_add_func("/engine/mdev/nvidia-one-type", test_nvidia_one_type);
         g_test_add_func("/engine/mdev/leftover", test_leftover);
+        g_test_add_func("/engine/mdev/without-iommu", test_without_iommu);
         return hd_et_run();
 }
