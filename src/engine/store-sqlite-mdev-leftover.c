@@ -19,10 +19,16 @@ gboolean sq_mdev_leftovers_keep(HdStore *s, const char *vm_id, const char *uuid,
         g_autofree char *now = hd_store_now();
         g_autoptr(Stmt) st = sq_prepare(
             s,
-            "INSERT OR REPLACE INTO host_mdev_leftovers (uuid, host_id, parent, type, vm_name, "
-            "since, last_error) SELECT m.uuid, m.host_id, m.parent, m.type, v.name, ?, NULL "
-            "FROM vm_mdevs m JOIN vms v ON v.id = m.vm_id WHERE m.vm_id = ? AND "
-            "m.parent IS NOT NULL AND (? IS NULL OR m.uuid = ?)",
+            /* ON CONFLICT ... DO UPDATE, which both dialects have, replaces the row as
+             * SQLite's INSERT OR REPLACE did (the SELECT's WHERE keeps SQLite's parser from
+             * reading ON CONFLICT's ON as the join's) */
+            "INSERT INTO host_mdev_leftovers (uuid, host_id, parent, type, vm_name, "
+            "since, last_error) SELECT m.uuid, m.host_id, m.parent, m.type, v.name, ?1, NULL "
+            "FROM vm_mdevs m JOIN vms v ON v.id = m.vm_id WHERE m.vm_id = ?2 AND "
+            "m.parent IS NOT NULL AND (CAST(?3 AS TEXT) IS NULL OR m.uuid = ?3) "
+            "ON CONFLICT (uuid) DO UPDATE SET host_id = excluded.host_id, "
+            "parent = excluded.parent, type = excluded.type, vm_name = excluded.vm_name, "
+            "since = excluded.since, last_error = NULL, tried_at = NULL",
             error);
 
         if (!st)
@@ -30,7 +36,6 @@ gboolean sq_mdev_leftovers_keep(HdStore *s, const char *vm_id, const char *uuid,
         sq_bind_text(st, 1, now);
         sq_bind_text(st, 2, vm_id);
         sq_bind_text(st, 3, uuid);
-        sq_bind_text(st, 4, uuid);
         return sq_step_done(s, st, NULL, error);
 }
 
@@ -61,8 +66,8 @@ static GPtrArray *leftovers(HdStore *s, const char *host_id, const char *due, GE
                 return NULL;
         st = sq_prepare(s,
                         "SELECT uuid, host_id, parent, type, vm_name, since, last_error FROM "
-                        "host_mdev_leftovers WHERE host_id = ?1 AND (?2 IS NULL OR tried_at IS "
-                        "NULL OR tried_at <= ?2) ORDER BY since, uuid",
+                        "host_mdev_leftovers WHERE host_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR "
+                        "tried_at IS NULL OR tried_at <= ?2) ORDER BY since, uuid",
                         error);
         if (!st)
                 return NULL;
@@ -121,17 +126,16 @@ gboolean hd_store_mdev_leftover_done(HdStore *s, const char *uuid, const char *l
 {
         g_autoptr(Stmt) st = sq_begin_prepare(
             s,
-            gone ? "DELETE FROM host_mdev_leftovers WHERE uuid = ?2"
-                 : "UPDATE host_mdev_leftovers SET last_error = ?1 WHERE uuid = ?2",
+            gone ? "DELETE FROM host_mdev_leftovers WHERE uuid = :uuid"
+                 : "UPDATE host_mdev_leftovers SET last_error = :error WHERE uuid = :uuid",
             error);
         int changes = 0;
         gboolean ok;
 
         if (!st)
                 return FALSE;
-        if (!gone)
-                sq_bind_text(st, 1, last_error);
-        sq_bind_text(st, 2, uuid);
+        sq_bind_named_text(st, ":error", last_error);
+        sq_bind_named_text(st, ":uuid", uuid);
         ok = sq_step_done(s, st, &changes, error);
         return sq_end_changed(s, ok, changes, "mdev leftover", uuid, error);
 }

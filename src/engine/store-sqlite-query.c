@@ -171,6 +171,36 @@ static gboolean row_parts(HdStore *s, const char *sql, const char *host_id, GStr
         return TRUE;
 }
 
+/* Every row of @sql (its ?1 bound to @host_id) into @parts, each value with its length (a
+ * value may hold a line end), then the number of rows; none is no error. An aggregate of the
+ * rows in SQL would need group_concat (SQLite) or string_agg (PostgreSQL, and SQLite only
+ * from 3.44): there is no common one. */
+static gboolean rows_parts(HdStore *s, const char *sql, const char *host_id, GString *parts,
+                           GError **error)
+{
+        g_autoptr(Stmt) st = sq_prepare(s, sql, error);
+        guint rows = 0;
+        int rc;
+
+        if (!st)
+                return FALSE;
+        sq_bind_text(st, 1, host_id);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                for (int i = 0; i < sqlite3_column_count(st); i++) {
+                        const char *t = (const char *)sqlite3_column_text(st, i);
+                        if (t)
+                                g_string_append_printf(parts, "%zu:%s\n", strlen(t), t);
+                        else
+                                g_string_append(parts, "-\n");
+                }
+                rows++;
+        }
+        if (rc != SQLITE_DONE)
+                return sq_db_fail(s, error, "etag");
+        g_string_append_printf(parts, "%u rows\n", rows);
+        return TRUE;
+}
+
 char *hd_store_etag(HdStore *s, HdEtagScope scope, const char *host_id, GError **error)
 {
         static const char *const names[] = {"hosts", "inventory", "events", "vms", "mdev"};
@@ -201,11 +231,10 @@ char *hd_store_etag(HdStore *s, HdEtagScope scope, const char *host_id, GError *
                 ok = row_parts(s, "SELECT id, updated_at, mdev_etag FROM hosts WHERE id = ?",
                                host_id, parts, error) &&
                      /* the leftovers shown with the types (api-hosts.c) */
-                     row_parts(s,
-                               "SELECT COUNT(*), group_concat(uuid || ':' || "
-                               "coalesce(last_error, ''), ',') FROM host_mdev_leftovers WHERE "
-                               "host_id = ?",
-                               host_id, parts, error);
+                     rows_parts(s,
+                                "SELECT uuid, last_error FROM host_mdev_leftovers WHERE "
+                                "host_id = ? ORDER BY uuid",
+                                host_id, parts, error);
                 break;
         case HD_ETAG_VMS:
                 ok =

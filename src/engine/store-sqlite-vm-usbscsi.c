@@ -9,7 +9,7 @@
  *
  * One owner per device and host: the add checks, in its transaction, every other VM pinned to
  * the same host for the same spec (USB), WWID (SCSI; two shareable entries may share a LUN) or
- * WWPN (vhost; in any case, the column's collation: a target serves one initiator), and is
+ * WWPN (vhost; in any case, lower() on both sides: a target serves one initiator), and is
  * IN_USE naming that VM. The engine compares specs as given (canonical text): two
  * different specs of one device (vendor:product and its port path) are told apart only by the
  * agent, which checks the resolved device at define and start (docs/ARCHITECTURE.md).
@@ -121,37 +121,39 @@ static gboolean fail(HdStore *s, GError **error, HdStoreError code, char *messag
 /* What the kinds differ in. */
 typedef struct {
         const char *table;  /* vm_usb, vm_scsi, vm_vhost_scsi */
-        const char *column; /* spec, wwid, wwpn (compared as the column's collation has it) */
+        /* true when a row's key is the parameter ?2 (a WWPN in any case: lower() on both
+         * sides, which both SQL dialects have); no table prefix: vms has no such column */
+        const char *match;
         const char *what;   /* "USB device", "SCSI LUN", "vhost-scsi target" */
         guint max;
         const char *path; /* the API's collection: usb, scsi, vhost-scsi */
-        /* the row: ?1 vm_id, ?2 n, ?3 host_id, ?4 the key, ?5 shareable, ?6 readonly,
-         * ?7 force, ?8 created_at (each kind takes the ones it has) */
+        /* the row: :vm, :n, :host, :key, :shareable, :readonly, :force, :created (each kind
+         * takes the ones it has: named, so no number is left without a use) */
         const char *insert;
 } Kind;
 
 static const Kind usb_kind = {"vm_usb",
-                              "spec",
+                              "spec = ?2",
                               "USB device",
                               HD_VM_USB_MAX,
                               "usb",
                               "INSERT INTO vm_usb (vm_id, n, host_id, spec, force, created_at) "
-                              "VALUES (?1, ?2, ?3, ?4, ?7, ?8)"};
+                              "VALUES (:vm, :n, :host, :key, :force, :created)"};
 static const Kind scsi_kind = {
     "vm_scsi",
-    "wwid",
+    "wwid = ?2",
     "SCSI LUN",
     HD_VM_SCSI_MAX,
     "scsi",
     "INSERT INTO vm_scsi (vm_id, n, host_id, wwid, shareable, readonly, force, created_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
+    "VALUES (:vm, :n, :host, :key, :shareable, :readonly, :force, :created)"};
 static const Kind vhost_kind = {"vm_vhost_scsi",
-                                "wwpn",
+                                "lower(wwpn) = lower(?2)",
                                 "vhost-scsi target",
                                 HD_VM_VHOST_MAX,
                                 "vhost-scsi",
                                 "INSERT INTO vm_vhost_scsi (vm_id, n, host_id, wwpn, created_at) "
-                                "VALUES (?1, ?2, ?3, ?4, ?8)"};
+                                "VALUES (:vm, :n, :host, :key, :created)"};
 
 /* The checks of an add inside its transaction (rolled back with @error on a refusal): the VM
  * down, the pin, the count, the one-owner rule (@shareable: a LUN entry that may share with
@@ -182,8 +184,9 @@ static gboolean add_check(HdStore *s, const Kind *k, const char *vm_id, const ch
                                             host_name ? host_name : host_id));
         }
         sql = g_strdup_printf("SELECT COUNT(*), COALESCE(MAX(n), 0), "
-                              "COALESCE(SUM(%s = ?2), 0) FROM %s WHERE vm_id = ?1",
-                              k->column, k->table);
+                              "COALESCE(SUM(CASE WHEN %s THEN 1 ELSE 0 END), 0) FROM %s "
+                              "WHERE vm_id = ?1",
+                              k->match, k->table);
         st = sq_prepare(s, sql, error);
         if (!st)
                 return sq_end(s, FALSE, NULL);
@@ -206,9 +209,9 @@ static gboolean add_check(HdStore *s, const Kind *k, const char *vm_id, const ch
         /* one owner: another VM of this host with the same device */
         g_free(sql);
         sql = g_strdup_printf("SELECT v.name, v.id, o.n FROM %s o JOIN vms v ON v.id = o.vm_id "
-                              "WHERE o.host_id = ?1 AND o.%s = ?2 AND o.vm_id <> ?3%s "
+                              "WHERE o.host_id = ?1 AND %s AND o.vm_id <> ?3%s "
                               "ORDER BY v.name LIMIT 1",
-                              k->table, k->column,
+                              k->table, k->match,
                               k == &scsi_kind && shareable ? " AND o.shareable = 0" : "");
         owner = sq_prepare(s, sql, error);
         if (!owner)
@@ -254,14 +257,14 @@ static gboolean entry_add(HdStore *s, const Kind *k, const char *vm_id, const ch
         ins = sq_prepare(s, k->insert, error);
         if (!ins)
                 return sq_end(s, FALSE, NULL);
-        sq_bind_text(ins, 1, vm_id);
-        sqlite3_bind_int(ins, 2, (int)n);
-        sq_bind_text(ins, 3, host_id);
-        sq_bind_text(ins, 4, key);
-        sqlite3_bind_int(ins, 5, shareable ? 1 : 0);
-        sqlite3_bind_int(ins, 6, readonly ? 1 : 0);
-        sqlite3_bind_int(ins, 7, force ? 1 : 0);
-        sq_bind_text(ins, 8, now);
+        sq_bind_named_text(ins, ":vm", vm_id);
+        sq_bind_named_int64(ins, ":n", n);
+        sq_bind_named_text(ins, ":host", host_id);
+        sq_bind_named_text(ins, ":key", key);
+        sq_bind_named_int64(ins, ":shareable", shareable ? 1 : 0);
+        sq_bind_named_int64(ins, ":readonly", readonly ? 1 : 0);
+        sq_bind_named_int64(ins, ":force", force ? 1 : 0);
+        sq_bind_named_text(ins, ":created", now);
         if (!sq_step_done(s, ins, NULL, error) || !sq_vm_pin(s, vm_id, host_id, error))
                 return sq_end(s, FALSE, NULL);
         if (!sq_end(s, TRUE, error))

@@ -221,18 +221,61 @@ static const char *const migrations[] = {
      "CREATE INDEX host_npiv_seen_wwn ON host_npiv_seen (wwn);"),
     /* 12: a VM's vhost-scsi targets (store-sqlite-vm-usbscsi.c): each names a LIO vhost target
      * of the VM's host by its WWPN ("naa." and 16 hex digits, the digits as given: the agent
-     * starts the VM only when configfs spells them so), compared in any case (COLLATE NOCASE:
-     * the same target spelled differently is the same target); n as for USB and LUNs; one
-     * owner per target and host (a target serves one initiator) */
+     * starts the VM only when configfs spells them so), compared in any case (lower(wwpn): the
+     * same target spelled differently is the same target; an index on the expression, which
+     * both SQLite and PostgreSQL have, where SQLite's COLLATE NOCASE is SQLite's alone); n as
+     * for USB and LUNs; one owner per target and host (a target serves one initiator). Changed
+     * before any release (0.1.0 is unreleased): it said COLLATE NOCASE, which
+     * tests/engine-sql-dialect.py found PostgreSQL lacks; a database made with that text
+     * compares the same, lower() on both sides */
     ("CREATE TABLE vm_vhost_scsi ("
      " vm_id TEXT NOT NULL REFERENCES vms (id) ON DELETE CASCADE,"
      " n INTEGER NOT NULL CHECK (n > 0),"
      " host_id TEXT NOT NULL REFERENCES hosts (id),"
-     " wwpn TEXT NOT NULL COLLATE NOCASE,"
+     " wwpn TEXT NOT NULL,"
      " created_at TEXT NOT NULL,"
      " PRIMARY KEY (vm_id, n));"
-     "CREATE INDEX vm_vhost_scsi_wwpn ON vm_vhost_scsi (host_id, wwpn);"),
+     "CREATE INDEX vm_vhost_scsi_wwpn ON vm_vhost_scsi (host_id, lower(wwpn));"),
 };
+
+/* ---- the SQL log (tests/engine-sql-dialect: does the store's SQL run on PostgreSQL) ---- */
+
+/* With HOSTDEV_ENGINE_SQL_LOG=FILE in the environment, every distinct statement text this
+ * process prepares ("Q\t" SQL) and every migration it applies ("M" number "\t" SQL) is
+ * appended to FILE, once per process, each record ended by a NUL and written by one write()
+ * on an O_APPEND descriptor, so several engines may share the file. Nothing else is logged:
+ * no bound value ever reaches it. Read once; without the variable the cost is one pointer test. */
+static void sql_log(const char *kind, const char *sql)
+{
+        static GMutex lock;
+        static gsize once;
+        static int fd = -1;
+        static GHashTable *seen;
+        g_autofree char *record = NULL;
+
+        if (g_once_init_enter(&once)) {
+                const char *path = g_getenv("HOSTDEV_ENGINE_SQL_LOG");
+
+                if (path && *path) {
+                        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+                        if (fd < 0)
+                                g_warning("HOSTDEV_ENGINE_SQL_LOG %s: %s", path,
+                                          g_strerror(errno));
+                        seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+                }
+                g_once_init_leave(&once, 1);
+        }
+        if (fd < 0)
+                return;
+        record = g_strconcat(kind, "\t", sql, NULL);
+        g_mutex_lock(&lock);
+        if (g_hash_table_add(seen, g_strdup(record))) {
+                gsize len = strlen(record) + 1;
+                if (write(fd, record, len) != (ssize_t)len)
+                        g_warning("HOSTDEV_ENGINE_SQL_LOG: a short write");
+        }
+        g_mutex_unlock(&lock);
+}
 
 /* ---- helpers ---- */
 
@@ -274,6 +317,7 @@ sqlite3_stmt *sq_prepare(HdStore *s, const char *sql, GError **error)
 {
         sqlite3_stmt *st = NULL;
 
+        sql_log("Q", sql);
         if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
                 sq_db_fail(s, error, "prepare");
                 return NULL;
@@ -412,10 +456,12 @@ void hd_event_free(HdEvent *e)
 
 static gboolean migrate(HdStore *s, GError **error)
 {
+        static const char schema_version[] =
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)";
         g_autoptr(Stmt) st = NULL;
 
-        if (!sq_exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
-                     error))
+        sql_log("M0", schema_version);
+        if (!sq_exec(s, schema_version, error))
                 return FALSE;
         st = sq_prepare(s, "SELECT COALESCE(MAX(version), 0) FROM schema_version", error);
         if (!st)
@@ -434,6 +480,9 @@ static gboolean migrate(HdStore *s, GError **error)
         while (s->version < G_N_ELEMENTS(migrations)) {
                 g_autofree char *record = g_strdup_printf(
                     "INSERT INTO schema_version (version) VALUES (%u)", s->version + 1);
+                g_autofree char *kind = g_strdup_printf("M%u", s->version + 1);
+
+                sql_log(kind, migrations[s->version]);
                 if (!sq_begin(s, error))
                         return FALSE;
                 if (!sq_end(s,
@@ -768,9 +817,11 @@ gboolean hd_store_host_edit(HdStore *s, const char *id, const char *name, const 
             "UPDATE hosts SET name = COALESCE(?1, name), "
             "agent_url = COALESCE(?2, agent_url), "
             "agent_token = COALESCE(?3, agent_token), "
-            "tls_ca_file = CASE WHEN ?4 IS NULL THEN tls_ca_file ELSE NULLIF(?4, '') END, "
-            "tls_pinned_cert = CASE WHEN ?5 IS NULL THEN tls_pinned_cert "
-            "ELSE NULLIF(?5, '') END, "
+            /* CAST: a parameter alone in IS NULL has no type PostgreSQL could infer */
+            "tls_ca_file = CASE WHEN CAST(?4 AS TEXT) IS NULL THEN tls_ca_file "
+            "ELSE NULLIF(CAST(?4 AS TEXT), '') END, "
+            "tls_pinned_cert = CASE WHEN CAST(?5 AS TEXT) IS NULL THEN tls_pinned_cert "
+            "ELSE NULLIF(CAST(?5 AS TEXT), '') END, "
             /* an admin's maintenance / rebooting stays (hosts.h) */
             "status = CASE WHEN ?6 = 1 AND status NOT IN ('maintenance', 'rebooting') "
             "THEN 'connecting' ELSE status END, "
@@ -930,18 +981,20 @@ gboolean hd_store_inventory_apply(HdStore *s, const char *host_id, HdInvKind kin
         ins = sel ? sq_prepare(s,
                                dev ? "INSERT INTO devices (host_id, address, vendor_id, device_id, "
                                      "driver, iommu_group, data, category, search) "
-                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                                     "VALUES (:host, :key, :vendor, :device, :driver, :grp, "
+                                     ":data, :category, :search)"
                                    : "INSERT INTO iommu_groups (host_id, number, data) "
-                                     "VALUES (?1, CAST(?2 AS INTEGER), ?7)",
+                                     "VALUES (:host, CAST(:key AS INTEGER), :data)",
                                error)
                   : NULL;
         upd = ins ? sq_prepare(
                         s,
-                        dev ? "UPDATE devices SET vendor_id = ?3, device_id = ?4, driver = ?5, "
-                              "iommu_group = ?6, data = ?7, category = ?8, search = ?9 "
-                              "WHERE host_id = ?1 AND address = ?2"
-                            : "UPDATE iommu_groups SET data = ?7 "
-                              "WHERE host_id = ?1 AND number = CAST(?2 AS INTEGER)",
+                        dev ? "UPDATE devices SET vendor_id = :vendor, device_id = :device, "
+                              "driver = :driver, iommu_group = :grp, data = :data, "
+                              "category = :category, search = :search "
+                              "WHERE host_id = :host AND address = :key"
+                            : "UPDATE iommu_groups SET data = :data "
+                              "WHERE host_id = :host AND number = CAST(:key AS INTEGER)",
                         error)
                   : NULL;
         del = upd ? sq_prepare(s,
@@ -976,20 +1029,17 @@ gboolean hd_store_inventory_apply(HdStore *s, const char *host_id, HdInvKind kin
                 st = prev ? upd : ins;
                 sqlite3_reset(st);
                 sqlite3_clear_bindings(st);
-                sq_bind_text(st, 1, host_id);
-                sq_bind_text(st, 2, it->key);
-                sq_bind_text(st, 3, it->vendor_id);
-                sq_bind_text(st, 4, it->device_id);
-                sq_bind_text(st, 5, it->driver);
+                /* named: each statement takes the ones it has (cleared ones are NULL) */
+                sq_bind_named_text(st, ":host", host_id);
+                sq_bind_named_text(st, ":key", it->key);
+                sq_bind_named_text(st, ":vendor", it->vendor_id);
+                sq_bind_named_text(st, ":device", it->device_id);
+                sq_bind_named_text(st, ":driver", it->driver);
                 if (it->iommu_group >= 0)
-                        sqlite3_bind_int64(st, 6, it->iommu_group);
-                else
-                        sqlite3_bind_null(st, 6);
-                sq_bind_text(st, 7, it->data);
-                if (dev) {
-                        sq_bind_text(st, 8, it->category);
-                        sq_bind_text(st, 9, it->search ? it->search : "");
-                }
+                        sq_bind_named_int64(st, ":grp", it->iommu_group);
+                sq_bind_named_text(st, ":data", it->data);
+                sq_bind_named_text(st, ":category", it->category);
+                sq_bind_named_text(st, ":search", it->search ? it->search : "");
                 if (!sq_step_done(s, st, NULL, error))
                         return sq_end(s, FALSE, NULL);
                 if (prev) {

@@ -21,7 +21,11 @@
  * 5. The SQL is the common subset of SQLite and PostgreSQL: TEXT, INTEGER, BIGINT, explicit
  *    PRIMARY KEY / UNIQUE / CHECK / REFERENCES ... ON DELETE CASCADE; booleans are INTEGER 0/1
  *    with a CHECK; times are TEXT in ISO 8601 UTC ("2026-12-01T16:50:00.123456Z"), which sorts
- *    as it reads; JSON documents from agents are TEXT.
+ *    as it reads; JSON documents from agents are TEXT. No SQLite-only form (COLLATE NOCASE,
+ *    INSERT OR REPLACE, group_concat, a parameter whose type nothing around it tells); named
+ *    parameters where statements share bindings, so no number goes unused.
+ *    tests/engine-sql-dialect.py holds the store to this: every migration and every statement
+ *    the engine tests make is run / PREPAREd on a real PostgreSQL server.
  * 6. Migrations are numbered (store-sqlite.c: migrations[]), each applied in its own
  *    transaction with its number written to schema_version; a database newer than the engine
  *    is refused at start.

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Does the engine store's SQL run on PostgreSQL? (store.h, rule 5: the SQL is the common
+subset of SQLite and PostgreSQL, so that a PostgreSQL store can follow without a rewrite.)
+
+  engine-sql-dialect.py TEST_PROGRAM...
+
+Runs the given engine test programs (two at a time) with HOSTDEV_ENGINE_SQL_LOG set, so that
+every engine and store they start appends each distinct statement it prepares and each
+migration it applies (store-sqlite.c, sql_log()). Then starts a throwaway PostgreSQL server
+(initdb in a temporary directory, a Unix socket only, no TCP port; as the user postgres, or
+nobody, when run as root, since PostgreSQL refuses root), applies every migration in order,
+each in one transaction, and PREPAREs every statement: PREPARE parses and analyzes it against
+the schema (names, types, a WHERE that is not boolean, a function PostgreSQL lacks) without
+running it. Parameters (?, ?N, :name) become $N as a PostgreSQL store would send them.
+
+TAP: one point per migration and per statement; the plan last. The server is stopped and the
+directory removed however the run ends.
+"""
+import concurrent.futures
+import glob
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
+
+
+def pg_bindir():
+    dirs = sorted(glob.glob(PG_BIN_GLOB), key=lambda d: int(d.split("/")[-2]))
+    for d in reversed(dirs):
+        if os.access(os.path.join(d, "postgres"), os.X_OK):
+            return d
+    return None
+
+
+def to_dollar(sql):
+    """SQLite's parameters (?, ?N, :name, @name, $name) to PostgreSQL's $N, outside quotes."""
+    out = []
+    names = {}
+    anon = 0
+    highest = 0
+    i = 0
+    n = len(sql)
+    while i < n:
+        c = sql[i]
+        if c in "'\"":
+            j = i + 1
+            while j < n:
+                if sql[j] == c:
+                    if j + 1 < n and sql[j + 1] == c:
+                        j += 2
+                        continue
+                    break
+                j += 1
+            out.append(sql[i:j + 1])
+            i = j + 1
+            continue
+        if c == "?":
+            m = re.match(r"\?(\d*)", sql[i:])
+            if m.group(1):
+                k = int(m.group(1))
+            else:
+                anon = highest + 1
+                k = anon
+            highest = max(highest, k)
+            out.append("$%d" % k)
+            i += len(m.group(0))
+            continue
+        if c in ":@$" and i + 1 < n and (sql[i + 1].isalpha() or sql[i + 1] == "_") and \
+                not (c == ":" and i > 0 and sql[i - 1] == ":"):
+            m = re.match(r"[:@$]([A-Za-z_][A-Za-z0-9_]*)", sql[i:])
+            name = m.group(1)
+            if name not in names:
+                highest += 1
+                names[name] = highest
+            out.append("$%d" % names[name])
+            i += len(m.group(0))
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def read_log(path):
+    migrations = {}
+    queries = []
+    try:
+        data = open(path, "rb").read().decode()
+    except FileNotFoundError:
+        return migrations, queries
+    for rec in data.split("\0"):
+        if not rec:
+            continue
+        kind, _, sql = rec.partition("\t")
+        if kind.startswith("M"):
+            migrations[int(kind[1:])] = sql
+        elif kind == "Q" and sql not in queries:
+            queries.append(sql)
+    return migrations, queries
+
+
+def run_tests(programs, log):
+    env = dict(os.environ, HOSTDEV_ENGINE_SQL_LOG=log)
+
+    def one(prog):
+        r = subprocess.run([prog], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           timeout=600)
+        return prog, r.returncode, r.stderr.decode(errors="replace")[-2000:]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(one, programs))
+
+
+class Server:
+    def __init__(self, bindir, base):
+        self.bindir = bindir
+        self.base = base
+        self.data = os.path.join(base, "data")
+        self.sock = base
+        self.user = None
+        if os.geteuid() == 0:
+            for name in ("postgres", "nobody"):
+                try:
+                    self.user = pwd.getpwnam(name)
+                    break
+                except KeyError:
+                    pass
+            os.chown(base, self.user.pw_uid, self.user.pw_gid)
+
+    def run(self, argv, **kw):
+        if self.user:
+            kw["user"] = self.user.pw_uid
+            kw["group"] = self.user.pw_gid
+            kw["extra_groups"] = []
+        return subprocess.run(argv, cwd=self.base, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=120, **kw)
+
+    def start(self):
+        r = self.run([os.path.join(self.bindir, "initdb"), "-D", self.data, "-A", "trust",
+                      "-U", "hostdev", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"])
+        if r.returncode != 0:
+            raise RuntimeError("initdb: " + r.stdout.decode(errors="replace"))
+        opts = "-c listen_addresses='' -k %s -c fsync=off -c full_page_writes=off" % self.sock
+        r = self.run([os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-w", "-t", "60",
+                      "-l", os.path.join(self.base, "log"), "-o", opts, "start"])
+        if r.returncode != 0:
+            log = open(os.path.join(self.base, "log"), errors="replace").read()[-2000:]
+            raise RuntimeError("pg_ctl start: " + r.stdout.decode(errors="replace") + log)
+
+    def stop(self):
+        if os.path.exists(os.path.join(self.data, "postmaster.pid")):
+            self.run([os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-m", "immediate",
+                      "-w", "stop"])
+
+    def psql(self, sql):
+        """Run @sql in one session, stopping at the first error; (ok, message)."""
+        r = self.run([os.path.join(self.bindir, "psql"), "-X", "-q", "-h", self.sock,
+                      "-U", "hostdev", "-d", "postgres", "-v", "ON_ERROR_STOP=1",
+                      "-f", "-"], input=sql.encode())
+        return r.returncode == 0, r.stdout.decode(errors="replace").strip()
+
+
+def main():
+    programs = sys.argv[1:]
+    if not programs:
+        print("usage: engine-sql-dialect.py TEST_PROGRAM...", file=sys.stderr)
+        return 2
+    bindir = pg_bindir()
+    if not bindir:
+        print("Bail out! no PostgreSQL server in %s (scripts/install-deps test installs "
+              "postgresql)" % PG_BIN_GLOB)
+        return 1
+    base = tempfile.mkdtemp(prefix="hostdev-sql-dialect-")
+    n = 0
+    failed = 0
+
+    def point(ok, what, detail=""):
+        nonlocal n, failed
+        n += 1
+        if not ok:
+            failed += 1
+        print("%s %d - %s" % ("ok" if ok else "not ok", n, what))
+        if detail:
+            for line in detail.splitlines():
+                print("# " + line)
+        sys.stdout.flush()
+
+    server = Server(bindir, base)
+    try:
+        log = os.path.join(base, "sql.log")
+        for prog, rc, err in run_tests(programs, log):
+            point(rc == 0, "%s ran with the SQL log" % os.path.basename(prog),
+                  "" if rc == 0 else "exit %d\n%s" % (rc, err))
+        os.chmod(base, 0o755)
+        migrations, queries = read_log(log)
+        want = set(range(0, max(migrations, default=0) + 1))
+        point(want == set(migrations) and len(migrations) > 1,
+              "the log holds migrations 0..%d and %d statements" % (max(want), len(queries)),
+              "missing: %s" % sorted(want - set(migrations)) if want != set(migrations) else "")
+        server.start()
+        # a failed migration is reported and the next ones still run: what fails after it
+        # may be its consequence, or a fault of its own
+        for k in sorted(migrations):
+            ok, msg = server.psql("BEGIN;\n%s;\nCOMMIT;\n" % migrations[k])
+            point(ok, "migration %d runs on PostgreSQL" % k, "" if ok else msg)
+        for q in queries:
+            stmt = to_dollar(q)
+            one_line = " ".join(q.split())
+            ok, msg = server.psql("PREPARE q AS %s;\n" % stmt)
+            point(ok, "PREPARE %s" % one_line[:150], "" if ok else msg + "\n" + stmt)
+    except Exception as e:  # the plan still ends the stream
+        point(False, "the PostgreSQL check ran", str(e))
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+    print("1..%d" % n)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
