@@ -485,6 +485,11 @@ static void test_read_endpoints(void)
         g_assert_true(g_str_has_prefix(r.content_type, "text/plain"));
         g_assert_nonnull(strstr(r.body, "\nhostdev_devices 13\n"));
         g_assert_nonnull(strstr(r.body, "\nhostdev_iommu_groups 9\n"));
+        /* under --root: inotify, never switched */
+        g_assert_nonnull(strstr(r.body, "\nhostdev_event_source{source=\"inotify\"} 1\n"));
+        g_assert_nonnull(strstr(r.body, "\nhostdev_event_source{source=\"udevd\"} 0\n"));
+        g_assert_nonnull(strstr(r.body, "\nhostdev_event_source{source=\"kernel\"} 0\n"));
+        g_assert_nonnull(strstr(r.body, "\nhostdev_event_source_switches_total 0\n"));
         g_assert_nonnull(
             strstr(r.body, "hostdev_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
         g_assert_nonnull(strstr(r.body, "hostdev_http_requests_total{code=\"200\"}"));

@@ -1033,14 +1033,33 @@ static void test_switch_kernel(void)
 /* hostdevd on this machine's live root, read-only, in a private mount namespace where /var/lib
  * and /run are empty tmpfs (its tokens and locks go there, nothing of the machine is written):
  * without run/udev/control it listens to the kernel's uevents, with it (and libgudev) to
- * udevd; the start log line says which. */
-static void agent_source(gboolean with_udevd, const char *expected)
+ * udevd; the start log line says which. With @follow, the agent started without the socket
+ * sees it created (its own tmpfs, not the machine's run/udev) and removed: with libgudev it
+ * switches to udevd and back, moving the generation each time (the log says both). */
+static char *read_log_until(GSubprocess *agent, const char *what)
+{
+        gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+        char *log = NULL;
+
+        for (;;) {
+                g_clear_pointer(&log, g_free);
+                (void)g_file_get_contents("/run/hostdevd.log", &log, NULL, NULL);
+                if (log && strstr(log, what))
+                        return log;
+                /* the child watch reaps an agent that exited: no identifier then */
+                g_main_context_iteration(NULL, FALSE);
+                if (g_get_monotonic_time() > deadline || !g_subprocess_get_identifier(agent))
+                        g_error("hostdevd did not log %s: %s", what, log ? log : "");
+                g_usleep(20 * 1000);
+        }
+}
+
+static void agent_source(gboolean with_udevd, gboolean follow, const char *expected)
 {
         const char *hostdevd = g_getenv("HOSTDEVD");
         g_autoptr(GSubprocess) agent = NULL;
         g_autoptr(GError) error = NULL;
         g_autofree char *log = NULL;
-        gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
 
         g_assert_nonnull(hostdevd);
         /* first, while this process has one thread */
@@ -1056,27 +1075,47 @@ static void agent_source(gboolean with_udevd, const char *expected)
                 g_autoptr(GSubprocessLauncher) l =
                     g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
                 g_subprocess_launcher_set_stderr_file_path(l, "/run/hostdevd.log");
+                g_subprocess_launcher_setenv(l, "HOSTDEVD_TEST_UDEVD_SETTLE_MS", "100", TRUE);
                 agent = g_subprocess_launcher_spawn(l, &error, hostdevd, "--read-only", "--listen",
                                                     "127.0.0.1:0", "--libvirt-uri",
-                                                    "test:///default", NULL);
+                                                    "test:///default", "--verbose", NULL);
                 g_assert_no_error(error);
         }
-        for (;;) {
-                g_clear_pointer(&log, g_free);
-                (void)g_file_get_contents("/run/hostdevd.log", &log, NULL, NULL);
-                if (log && strstr(log, "msg=listening"))
-                        break;
-                /* the child watch reaps an agent that exited: no identifier then */
-                g_main_context_iteration(NULL, FALSE);
-                if (g_get_monotonic_time() > deadline || !g_subprocess_get_identifier(agent))
-                        g_error("hostdevd did not start: %s", log ? log : "");
-                g_usleep(20 * 1000);
+        log = read_log_until(agent, "msg=listening");
+        if (!strstr(log, expected))
+                g_error("expected %s in the log: %s", expected, log);
+        if (follow) {
+#ifdef HAVE_GUDEV
+                g_assert_cmpint(g_mkdir_with_parents("/run/udev", 0755), ==, 0);
+                g_assert_true(g_file_set_contents("/run/udev/control", "", 0, NULL));
+                g_free(read_log_until(agent, "msg=\"switched the source of device changes\" "
+                                             "source=udevd previous=\"kernel uevents\" "
+                                             "udevd=running"));
+                g_free(read_log_until(agent, "why=\"the source of device changes is now udevd "
+                                             "(udevd started)\""));
+                g_free(read_log_until(agent, "why=\"udevd started: its rules have run since\""));
+                g_assert_cmpint(g_remove("/run/udev/control"), ==, 0);
+                g_free(read_log_until(agent, "msg=\"switched the source of device changes\" "
+                                             "source=\"kernel uevents\" previous=udevd "
+                                             "udevd=\"not running\""));
+                g_free(read_log_until(agent, "why=\"the source of device changes is now kernel "
+                                             "uevents (udevd stopped)\""));
+#else
+                /* without libgudev the kernel's source stays */
+                g_assert_cmpint(g_mkdir_with_parents("/run/udev", 0755), ==, 0);
+                g_assert_true(g_file_set_contents("/run/udev/control", "", 0, NULL));
+                g_usleep(500 * 1000);
+#endif
         }
         g_subprocess_send_signal(agent, SIGTERM);
         g_assert_true(g_subprocess_wait(agent, NULL, &error));
         g_assert_no_error(error);
-        if (!strstr(log, expected))
-                g_error("expected %s in the log: %s", expected, log);
+        g_clear_pointer(&log, g_free);
+        g_assert_true(g_file_get_contents("/run/hostdevd.log", &log, NULL, NULL));
+#ifndef HAVE_GUDEV
+        g_assert_null(strstr(log, "switched the source"));
+#endif
+        g_assert_null(strstr(log, "level=warning"));
 }
 
 /* Whether this process's "/" is the root of a mount (false in a chroot into a directory):
@@ -1098,11 +1137,13 @@ static gboolean root_is_mount_point(void)
         return FALSE;
 }
 
+/* 0: without udevd, 1: with udevd, 2: without udevd, then udevd started and stopped */
 static void test_agent_source(gconstpointer data)
 {
-        gboolean with_udevd = GPOINTER_TO_INT(data);
-        g_autofree char *path = g_strdup_printf("/uevent/agent/live-root-%s",
-                                                with_udevd ? "udevd" : "kernel");
+        int mode = GPOINTER_TO_INT(data);
+        gboolean with_udevd = mode == 1;
+        g_autofree char *path = g_strdup_printf(
+            "/uevent/agent/live-root-%s", mode == 2 ? "follow" : with_udevd ? "udevd" : "kernel");
 
         if (!g_test_subprocess()) {
                 if (geteuid() != 0 || !has_capability(CAP_SYS_ADMIN_BIT)) {
@@ -1122,11 +1163,13 @@ static void test_agent_source(gconstpointer data)
                 return;
         }
 #ifdef HAVE_GUDEV
-        agent_source(with_udevd, with_udevd ? "msg=\"watching device changes\" source=udevd "
-                                            : "msg=\"watching device changes\" "
-                                              "source=\"kernel uevents\" ");
+        agent_source(with_udevd, mode == 2,
+                     with_udevd ? "msg=\"watching device changes\" source=udevd "
+                                : "msg=\"watching device changes\" "
+                                  "source=\"kernel uevents\" ");
 #else
-        agent_source(with_udevd, "msg=\"watching device changes\" source=\"kernel uevents\" ");
+        agent_source(with_udevd, mode == 2,
+                     "msg=\"watching device changes\" source=\"kernel uevents\" ");
 #endif
 }
 
@@ -1148,9 +1191,11 @@ int main(int argc, char **argv)
         g_test_add_func("/uevent/switch/follow", test_switch_follow);
         g_test_add_func("/uevent/switch/start-udevd", test_switch_start_udevd);
         g_test_add_func("/uevent/switch/kernel", test_switch_kernel);
-        g_test_add_data_func("/uevent/agent/live-root-kernel", GINT_TO_POINTER(FALSE),
+        g_test_add_data_func("/uevent/agent/live-root-kernel", GINT_TO_POINTER(0),
                              test_agent_source);
-        g_test_add_data_func("/uevent/agent/live-root-udevd", GINT_TO_POINTER(TRUE),
+        g_test_add_data_func("/uevent/agent/live-root-udevd", GINT_TO_POINTER(1),
+                             test_agent_source);
+        g_test_add_data_func("/uevent/agent/live-root-follow", GINT_TO_POINTER(2),
                              test_agent_source);
         return g_test_run();
 }
