@@ -12,6 +12,8 @@
  *     unplugged, a LUN appearing or going, are theirs. Heard through udevd's re-broadcast
  *     (GUdevClient) when udevd runs and the agent has libgudev, otherwise straight from the
  *     kernel's netlink socket (uevent.h: a container, an initramfs, a host without udevd);
+ *     the choice follows udevd starting and stopping (source-switch.h), and each switch
+ *     moves the generation (events may have been missed meanwhile);
  *   - under --root (a fixture or snapshot, where no kernel sends uevents), inotify through
  *     GFileMonitor on sys/bus/pci/devices (devices appearing and disappearing: VFs too), on
  *     each device's directory (its `driver` link), and on sys/bus/mdev/devices and

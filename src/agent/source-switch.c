@@ -107,8 +107,8 @@ static void arm(HdSourceSwitch *s)
                 if (strcmp(levels[i], ".") == 0) {
                         fd = s->root_fd;
                 } else {
-                        own = hd_open_at(s->root_fd, levels[i],
-                                         O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+                        own = hd_open_at(s->root_fd, levels[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                                         0);
                         if (own < 0)
                                 continue;
                         fd = own;
@@ -193,8 +193,7 @@ HdSourceSwitch *hd_source_switch_new(int root_fd, gboolean have_udevd, guint set
         }
         /* after the watch: a socket created in between is seen by this first choice */
         s->udevd_running = hd_udevd_is_running(root_fd);
-        s->source = start_source(
-            s, hd_watch_choose_source(TRUE, have_udevd, s->udevd_running));
+        s->source = start_source(s, hd_watch_choose_source(TRUE, have_udevd, s->udevd_running));
         return s;
 }
 
