@@ -6,8 +6,8 @@
  * The watched directory is opened relative to the root fd and given to inotify as
  * /proc/self/fd/N (inotify takes a path only; this one names the opened directory, whatever
  * the root is). A directory replaced or removed (IN_DELETE_SELF, IN_MOVE_SELF, IN_IGNORED) and
- * a child directory created (run below the root, udev below run) move the watch, then the
- * choice is made again: the socket may have appeared before the watch was set.
+ * a child created (run below the root, udev below run: a directory or a link to one) move the
+ * watch, then the choice is made again: the socket may have appeared before the watch was set.
  */
 #include "config.h"
 
@@ -158,8 +158,9 @@ static gboolean on_inotify(int fd, GIOCondition cond, gpointer user_data)
                         if (s->level == 0) {
                                 if (ev->len && strcmp(ev->name, "control") == 0)
                                         check = TRUE;
-                        } else if (ev->len && (ev->mask & IN_ISDIR) &&
+                        } else if (ev->len &&
                                    strcmp(ev->name, s->level == 1 ? "udev" : "run") == 0) {
+                                /* a directory, or a link to one: arm() opens what it names */
                                 rearm = check = TRUE;
                         }
                 }
