@@ -751,6 +751,14 @@ static char *fake_take_log(Fake *f)
         }
 }
 
+/* The log so far reads @expected (and is emptied). */
+static void assert_log(Fake *f, const char *expected)
+{
+        g_autofree char *got = fake_take_log(f);
+
+        g_assert_cmpstr(got, ==, expected);
+}
+
 /* Iterate the main context until the log reads @expected (10 s at most). */
 static void wait_log(Fake *f, const char *expected)
 {
@@ -890,7 +898,7 @@ static void test_switch_follow(void)
                      "reread");
 
         g_clear_pointer(&s, hd_source_switch_free);
-        g_assert_cmpstr(fake_take_log(&f), ==, "stop udevd");
+        assert_log(&f, "stop udevd");
         fake_clear(&f);
         close(fd);
         remove_tree(root);
@@ -912,31 +920,31 @@ static void test_switch_start_udevd(void)
         s = hd_source_switch_new(fd, TRUE, 50, &fake_ops, &f);
         g_assert_cmpstr(hd_source_switch_get_watched(s), ==, "run/udev");
         g_assert_cmpint(hd_source_switch_get_source(s), ==, HD_WATCH_SOURCE_UDEVD);
-        g_assert_cmpstr(fake_take_log(&f), ==, "start udevd");
+        assert_log(&f, "start udevd");
         wait_quiet(&f, 100);
         make_control(root, FALSE);
         wait_log(&f, "start kernel uevents; stop udevd; switched udevd->kernel uevents udevd=0");
         g_clear_pointer(&s, hd_source_switch_free);
-        g_assert_cmpstr(fake_take_log(&f), ==, "stop kernel uevents");
+        assert_log(&f, "stop kernel uevents");
 
         /* have_udevd FALSE: never asked for udevd's source */
         make_control(root, TRUE);
         s = hd_source_switch_new(fd, FALSE, 50, &fake_ops, &f);
         g_assert_cmpint(hd_source_switch_get_source(s), ==, HD_WATCH_SOURCE_KERNEL);
         g_assert_true(hd_source_switch_get_udevd_running(s));
-        g_assert_cmpstr(fake_take_log(&f), ==, "start kernel uevents");
+        assert_log(&f, "start kernel uevents");
         make_control(root, FALSE);
         make_control(root, TRUE);
         wait_quiet(&f, 100);
         g_assert_cmpint(hd_source_switch_get_source(s), ==, HD_WATCH_SOURCE_KERNEL);
         g_clear_pointer(&s, hd_source_switch_free);
-        g_assert_cmpstr(fake_take_log(&f), ==, "stop kernel uevents");
+        assert_log(&f, "stop kernel uevents");
 
         /* udevd's source failing to start: the kernel's instead, and kept */
         f.udevd_fails = TRUE;
         s = hd_source_switch_new(fd, TRUE, 50, &fake_ops, &f);
         g_assert_cmpint(hd_source_switch_get_source(s), ==, HD_WATCH_SOURCE_KERNEL);
-        g_assert_cmpstr(fake_take_log(&f), ==, "start udevd; start kernel uevents");
+        assert_log(&f, "start udevd; start kernel uevents");
         make_control(root, FALSE);
         make_control(root, TRUE);
         wait_log(&f, "start udevd");
@@ -944,7 +952,7 @@ static void test_switch_start_udevd(void)
         g_assert_cmpint(hd_source_switch_get_source(s), ==, HD_WATCH_SOURCE_KERNEL);
         g_assert_cmpuint(hd_source_switch_get_switches(s), ==, 0);
         g_clear_pointer(&s, hd_source_switch_free);
-        g_assert_cmpstr(fake_take_log(&f), ==, "stop kernel uevents");
+        assert_log(&f, "stop kernel uevents");
 
         fake_clear(&f);
         close(fd);
