@@ -70,6 +70,9 @@ struct HdWatch {
 #endif
         HdUeventMonitor *kernel; /* the kernel's uevents, when udevd is not heard */
         HdSourceSwitch *sources; /* which of the two, on the live root */
+        /* HOSTDEVD_TEST_FOLLOW_UDEVD under --root: the switch follows the tree's run/udev with
+         * sources that hear nothing */
+        gboolean test_sources;
         GFileMonitor *dir_monitor;
         GFileMonitor *mdev_monitors[2]; /* sys/bus/mdev/devices, sys/class/mdev_bus */
         GFileMonitor *bus_monitors[2];  /* sys/bus/usb/devices, sys/bus/scsi/devices */
@@ -187,6 +190,8 @@ static gboolean source_start(HdWatchSource source, gpointer user_data, GError **
 {
         HdWatch *w = user_data;
 
+        if (w->test_sources)
+                return TRUE;
         if (source == HD_WATCH_SOURCE_KERNEL) {
                 g_autoptr(GError) local = NULL;
 
@@ -218,6 +223,8 @@ static void source_stop(HdWatchSource source, gpointer user_data)
 {
         HdWatch *w = user_data;
 
+        if (w->test_sources)
+                return;
         if (source == HD_WATCH_SOURCE_KERNEL)
                 g_clear_pointer(&w->kernel, hd_uevent_monitor_free);
 #ifdef HAVE_GUDEV
@@ -256,13 +263,14 @@ static const HdSourceSwitchOps source_ops = {
 };
 
 /* On the live root: udevd's events through GUdev, or the kernel's own (uevent.h), following
- * udevd as it starts and stops (source-switch.h). */
+ * udevd as it starts and stops (source-switch.h). Under --root with test_sources: the same
+ * switch on the tree's run/udev, with sources that hear nothing (tests of the switching). */
 static void watch_uevents(HdWatch *w)
 {
 #ifdef HAVE_GUDEV
         const gboolean have_gudev = TRUE;
 #else
-        const gboolean have_gudev = FALSE;
+        const gboolean have_gudev = w->test_sources;
 #endif
         g_autofree char *subsystems = g_strjoinv(",", (char **)hd_uevent_subsystems);
         const char *settle = g_getenv("HOSTDEVD_TEST_UDEVD_SETTLE_MS");
@@ -462,6 +470,10 @@ HdWatch *hd_watch_new(HdAgent *agent)
                 }
                 hd_agent_log("info", "watching device changes", "source",
                              hd_watch_source_name(HD_WATCH_SOURCE_INOTIFY), "dir", bus, NULL);
+                if (g_strcmp0(g_getenv("HOSTDEVD_TEST_FOLLOW_UDEVD"), "1") == 0) {
+                        w->test_sources = TRUE;
+                        watch_uevents(w);
+                }
         }
         return w;
 }
