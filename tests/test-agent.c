@@ -485,6 +485,11 @@ static void test_read_endpoints(void)
         g_assert_true(g_str_has_prefix(r.content_type, "text/plain"));
         g_assert_nonnull(strstr(r.body, "\nhostdev_devices 13\n"));
         g_assert_nonnull(strstr(r.body, "\nhostdev_iommu_groups 9\n"));
+        /* under --root: inotify, never switched */
+        g_assert_nonnull(strstr(r.body, "\nhostdev_event_source{source=\"inotify\"} 1\n"));
+        g_assert_nonnull(strstr(r.body, "\nhostdev_event_source{source=\"udevd\"} 0\n"));
+        g_assert_nonnull(strstr(r.body, "\nhostdev_event_source{source=\"kernel\"} 0\n"));
+        g_assert_nonnull(strstr(r.body, "\nhostdev_event_source_switches_total 0\n"));
         g_assert_nonnull(
             strstr(r.body, "hostdev_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
         g_assert_nonnull(strstr(r.body, "hostdev_http_requests_total{code=\"200\"}"));
@@ -579,6 +584,84 @@ static void wait_metric(Daemon *d, const char *line, const char *what)
                         g_error("%s: the agent's /metrics never showed \"%s\"", what, line);
                 g_usleep(10 * 1000);
         }
+}
+
+/* The value of the metric @name (a line "@name VALUE") in the agent's /metrics. */
+static guint64 metric_value(Daemon *d, const char *name)
+{
+        g_autofree char *needle = g_strconcat("\n", name, " ", NULL);
+        Reply m = request(d, "GET", "/metrics", NULL);
+        const char *line;
+        guint64 value;
+
+        g_assert_cmpuint(m.status, ==, 200);
+        line = strstr(m.body, needle);
+        g_assert_nonnull(line);
+        value = g_ascii_strtoull(line + strlen(needle), NULL, 10);
+        reply_clear(&m);
+        return value;
+}
+
+/* Until the generation reaches @generation (polled, bounded by 30 s). */
+static void wait_generation(Daemon *d, guint64 generation, const char *what)
+{
+        gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+        while (metric_value(d, "hostdev_inventory_generation") < generation) {
+                if (g_get_monotonic_time() > deadline)
+                        g_error("%s: the generation never reached %" G_GUINT64_FORMAT, what,
+                                generation);
+                g_usleep(10 * 1000);
+        }
+}
+
+/* Following udevd (source-switch.h) in the agent, on a fixture with HOSTDEVD_TEST_FOLLOW_UDEVD
+ * (the switch on the tree's run/udev, with sources that hear nothing): started without
+ * run/udev/control, the kernel's source; the socket created, udevd's, the generation moved
+ * twice (at the switch, and once more when udevd settled); the socket removed, the kernel's
+ * again, the generation moved; each switch logged once. */
+static void test_follow_udevd(void)
+{
+        g_autoptr(HdTestFixture) fx = hd_test_fixture_new("desktop");
+        const char *const env[] = {"HOSTDEVD_TEST_FOLLOW_UDEVD=1",
+                                   "HOSTDEVD_TEST_UDEVD_SETTLE_MS=200", NULL};
+        g_autofree char *udev = g_build_filename(fx->root, "run/udev", NULL);
+        g_autofree char *control = g_build_filename(udev, "control", NULL);
+        g_autofree char *log_path = g_build_filename(fx->root, "hostdevd.log", NULL);
+        g_autofree char *log = NULL;
+        guint switched = 0;
+        Daemon *d;
+        guint64 gen;
+
+        (void)g_remove(control);
+        d = daemon_start(fx, env);
+        wait_metric(d, "hostdev_event_source{source=\"kernel\"} 1", "the kernel's source");
+        wait_metric(d, "hostdev_event_source_switches_total 0", "no switch at start");
+        gen = metric_value(d, "hostdev_inventory_generation");
+
+        g_assert_cmpint(g_mkdir_with_parents(udev, 0755), ==, 0);
+        g_assert_true(g_file_set_contents(control, "", 0, NULL));
+        wait_metric(d, "hostdev_event_source{source=\"udevd\"} 1", "udevd started");
+        wait_metric(d, "hostdev_event_source{source=\"kernel\"} 0", "udevd started");
+        wait_metric(d, "hostdev_event_source_switches_total 1", "udevd started");
+        wait_generation(d, gen + 2, "re-read at the switch to udevd and once it settled");
+        gen = metric_value(d, "hostdev_inventory_generation");
+
+        g_assert_cmpint(g_remove(control), ==, 0);
+        wait_metric(d, "hostdev_event_source{source=\"kernel\"} 1", "udevd stopped");
+        wait_metric(d, "hostdev_event_source_switches_total 2", "udevd stopped");
+        wait_generation(d, gen + 1, "re-read at the switch to the kernel's source");
+        daemon_stop(d);
+
+        g_assert_true(g_file_get_contents(log_path, &log, NULL, NULL));
+        g_assert_nonnull(strstr(log, "msg=\"switched the source of device changes\" "
+                                     "source=udevd previous=\"kernel uevents\" udevd=running"));
+        g_assert_nonnull(strstr(log, "msg=\"switched the source of device changes\" "
+                                     "source=\"kernel uevents\" previous=udevd "
+                                     "udevd=\"not running\""));
+        for (const char *p = log; (p = strstr(p, "switched the source")); p++)
+                switched++;
+        g_assert_cmpuint(switched, ==, 2);
 }
 
 /* Until an operation runs (the request is in, its thread sleeps HOSTDEVD_TEST_OP_DELAY_MS); the
@@ -3320,6 +3403,7 @@ int main(int argc, char **argv)
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/agent/read-endpoints", test_read_endpoints);
         g_test_add_func("/agent/etag", test_etag);
+        g_test_add_func("/agent/follow-udevd", test_follow_udevd);
         g_test_add_func("/agent/long-poll", test_long_poll);
         g_test_add_func("/agent/etag-follows-holders", test_etag_follows_holders);
         g_test_add_func("/agent/auth", test_auth);

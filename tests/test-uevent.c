@@ -26,6 +26,7 @@
 
 #include <glib/gstdio.h>
 
+#include "source-switch.h"
 #include "uevent.h"
 
 /* A datagram of NUL-terminated strings (the header, then the fields), NULL-terminated list. */
@@ -621,19 +622,452 @@ static void test_udevd_running(void)
         g_assert_cmpint(g_rmdir(root), ==, 0);
 }
 
+/* ---- following udevd -------------------------------------------------------------------------- */
+
+/* The sources a switch starts and stops, faked: udevd's is a flag (GUdev cannot be given a
+ * socket), the kernel's an HdUeventMonitor on a datagram socket of the test (or on the
+ * kernel's own socket: Fake.open_kernel), whose every read is counted. What happened is
+ * logged in order. */
+typedef struct {
+        GPtrArray *log;          /* "start X", "stop X", "switched X->Y", "reread" */
+        gboolean udevd_heard;
+        gboolean udevd_fails;    /* start(udevd) fails (an agent without libgudev) */
+        HdUeventMonitor *kernel; /* while the kernel's source is heard */
+        int peer;                /* the test's end of the kernel's socketpair */
+        gboolean open_kernel;    /* the real kernel socket (in a private network namespace) */
+        const char *const *subsystems;
+        guint kernel_events;     /* events the kernel's monitor handed on */
+        guint64 kernel_reads;    /* datagrams it read (accepted + dropped), over its lives */
+        guint udevd_events;      /* events a udevd source handed on while heard */
+} Fake;
+
+static void fake_kernel_event(const HdUevent *ev, gpointer user_data)
+{
+        Fake *f = user_data;
+
+        g_assert_nonnull(f->kernel); /* never after stop */
+        f->kernel_events++;
+}
+
+static gboolean fake_start(HdWatchSource source, gpointer user_data, GError **error)
+{
+        Fake *f = user_data;
+
+        g_ptr_array_add(f->log, g_strdup_printf("start %s", hd_watch_source_name(source)));
+        if (source == HD_WATCH_SOURCE_UDEVD) {
+                if (f->udevd_fails) {
+                        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "no libgudev");
+                        return FALSE;
+                }
+                g_assert_false(f->udevd_heard);
+                f->udevd_heard = TRUE;
+                return TRUE;
+        }
+        g_assert_cmpint(source, ==, HD_WATCH_SOURCE_KERNEL);
+        g_assert_null(f->kernel);
+        if (f->open_kernel) {
+                f->kernel = hd_uevent_monitor_open(f->subsystems, fake_kernel_event, f, error);
+                return f->kernel != NULL;
+        } else {
+                int sv[2];
+                const int on = 1;
+
+                g_assert_cmpint(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+                g_assert_cmpint(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)), ==,
+                                0);
+                f->kernel = hd_uevent_monitor_new_fd(sv[0], f->subsystems, fake_kernel_event, f);
+                f->peer = sv[1];
+        }
+        return TRUE;
+}
+
+static void fake_stop(HdWatchSource source, gpointer user_data)
+{
+        Fake *f = user_data;
+
+        g_ptr_array_add(f->log, g_strdup_printf("stop %s", hd_watch_source_name(source)));
+        if (source == HD_WATCH_SOURCE_UDEVD) {
+                g_assert_true(f->udevd_heard);
+                f->udevd_heard = FALSE;
+                return;
+        }
+        g_assert_nonnull(f->kernel);
+        f->kernel_reads += hd_uevent_monitor_get_accepted(f->kernel) +
+                           hd_uevent_monitor_get_dropped(f->kernel);
+        g_clear_pointer(&f->kernel, hd_uevent_monitor_free);
+        if (f->peer >= 0) {
+                close(f->peer);
+                f->peer = -1;
+        }
+}
+
+static void fake_switched(HdWatchSource before, HdWatchSource now, gboolean udevd_running,
+                          gpointer user_data)
+{
+        Fake *f = user_data;
+
+        g_ptr_array_add(f->log, g_strdup_printf("switched %s->%s udevd=%d",
+                                                hd_watch_source_name(before),
+                                                hd_watch_source_name(now), udevd_running));
+}
+
+static void fake_reread(const char *why, gpointer user_data)
+{
+        Fake *f = user_data;
+
+        g_ptr_array_add(f->log, g_strdup("reread"));
+}
+
+static const HdSourceSwitchOps fake_ops = {
+        .start = fake_start,
+        .stop = fake_stop,
+        .switched = fake_switched,
+        .reread = fake_reread,
+};
+
+static void fake_init(Fake *f)
+{
+        memset(f, 0, sizeof(*f));
+        f->log = g_ptr_array_new_with_free_func(g_free);
+        f->peer = -1;
+        f->subsystems = hd_uevent_subsystems;
+}
+
+static void fake_clear(Fake *f)
+{
+        g_assert_null(f->kernel); /* the switch stopped it */
+        g_assert_false(f->udevd_heard);
+        g_ptr_array_unref(f->log);
+}
+
+/* The log so far, one string, emptied. */
+static char *fake_take_log(Fake *f)
+{
+        g_ptr_array_add(f->log, NULL);
+        {
+                g_autofree char *joined = g_strjoinv("; ", (char **)f->log->pdata);
+                g_ptr_array_set_size(f->log, 0);
+                return g_steal_pointer(&joined);
+        }
+}
+
+/* The log so far reads @expected (and is emptied). */
+static void assert_log(Fake *f, const char *expected)
+{
+        g_autofree char *got = fake_take_log(f);
+
+        g_assert_cmpstr(got, ==, expected);
+}
+
+/* Iterate the main context until the log reads @expected (10 s at most). */
+static void wait_log(Fake *f, const char *expected)
+{
+        gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+        g_autofree char *got = NULL;
+
+        for (;;) {
+                g_ptr_array_add(f->log, NULL);
+                g_free(got);
+                got = g_strjoinv("; ", (char **)f->log->pdata);
+                g_ptr_array_set_size(f->log, f->log->len - 1);
+                if (strcmp(got, expected) == 0)
+                        break;
+                if (g_get_monotonic_time() > deadline)
+                        g_error("expected \"%s\", got \"%s\"", expected, got);
+                g_main_context_iteration(NULL, FALSE);
+                g_usleep(1000);
+        }
+        g_ptr_array_set_size(f->log, 0);
+}
+
+/* Nothing more happens for @ms. */
+static void wait_quiet(Fake *f, guint ms)
+{
+        gint64 deadline = g_get_monotonic_time() + ms * 1000;
+
+        while (g_get_monotonic_time() < deadline) {
+                g_main_context_iteration(NULL, FALSE);
+                g_usleep(1000);
+        }
+        if (f->log->len) {
+                g_autofree char *got = fake_take_log(f);
+                g_error("expected nothing, got \"%s\"", got);
+        }
+}
+
+static void make_control(const char *root, gboolean exists)
+{
+        g_autofree char *control = g_build_filename(root, "run/udev/control", NULL);
+
+        if (exists)
+                g_assert_true(g_file_set_contents(control, "", 0, NULL));
+        else
+                g_assert_cmpint(g_remove(control), ==, 0);
+}
+
+/* Send a datagram on the fake kernel socket and wait until the monitor read it. */
+static void kernel_send_read(Fake *f)
+{
+        g_autoptr(GByteArray) b = USB_ADD("SEQNUM=1");
+        guint64 before = hd_uevent_monitor_get_dropped(f->kernel);
+
+        g_assert_cmpint(send(f->peer, b->data, b->len, 0), ==, (ssize_t)b->len);
+        iterate_until_dropped(f->kernel, before + 1);
+}
+
+static int open_root(const char *root)
+{
+        int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        g_assert_cmpint(fd, >=, 0);
+        return fd;
+}
+
+static void remove_tree(const char *root)
+{
+        static const char *const paths[] = {"run/udev/control", "run/udev", "run", ""};
+
+        for (guint i = 0; i < G_N_ELEMENTS(paths); i++) {
+                g_autofree char *p = g_build_filename(root, paths[i], NULL);
+                (void)g_remove(p);
+        }
+}
+
+/* Started without udevd, on a root without run: the kernel's source; run, run/udev and the
+ * control socket appearing one after the other: udevd's, with the re-reads; the socket gone:
+ * the kernel's again, re-read; the kernel's socket is read only while it is the source. */
+static void test_switch_follow(void)
+{
+        g_autofree char *root = g_dir_make_tmp("hd-switch-XXXXXX", NULL);
+        g_autofree char *run = g_build_filename(root, "run", NULL);
+        g_autofree char *udev = g_build_filename(root, "run/udev", NULL);
+        g_autoptr(HdSourceSwitch) s = NULL;
+        Fake f;
+        int fd = open_root(root);
+
+        fake_init(&f);
+        s = hd_source_switch_new(fd, TRUE, 50, &fake_ops, &f);
+        g_assert_true(hd_source_switch_is_following(s, NULL));
+        g_assert_cmpstr(hd_source_switch_get_watched(s), ==, ".");
+        g_assert_cmpint(hd_source_switch_get_source(s), ==, HD_WATCH_SOURCE_KERNEL);
+        g_assert_false(hd_source_switch_get_udevd_running(s));
+        wait_log(&f, "start kernel uevents");
+        kernel_send_read(&f);
+
+        /* the directories appear: the watch moves down, nothing switches */
+        g_assert_cmpint(g_mkdir(run, 0755), ==, 0);
+        g_assert_cmpint(g_mkdir(udev, 0755), ==, 0);
+        wait_quiet(&f, 100);
+        g_assert_cmpstr(hd_source_switch_get_watched(s), ==, "run/udev");
+        g_assert_cmpint(hd_source_switch_get_source(s), ==, HD_WATCH_SOURCE_KERNEL);
+
+        /* udevd starts: its source first, then the kernel's closed, one re-read now and one
+         * once udevd has settled */
+        make_control(root, TRUE);
+        wait_log(&f, "start udevd; stop kernel uevents; switched kernel uevents->udevd udevd=1; "
+                     "reread");
+        g_assert_cmpint(hd_source_switch_get_source(s), ==, HD_WATCH_SOURCE_UDEVD);
+        g_assert_true(hd_source_switch_get_udevd_running(s));
+        g_assert_cmpuint(hd_source_switch_get_switches(s), ==, 1);
+        g_assert_null(f.kernel); /* the kernel's socket is not read while udevd is heard */
+        g_assert_cmpuint(f.kernel_reads, ==, 1);
+
+        /* udevd stops: the kernel's again, re-read */
+        make_control(root, FALSE);
+        wait_log(&f, "start kernel uevents; stop udevd; switched udevd->kernel uevents udevd=0");
+        g_assert_cmpint(hd_source_switch_get_source(s), ==, HD_WATCH_SOURCE_KERNEL);
+        g_assert_false(hd_source_switch_get_udevd_running(s));
+        g_assert_cmpuint(hd_source_switch_get_switches(s), ==, 2);
+        kernel_send_read(&f);
+
+        /* a restart (stop and start quickly): both switches */
+        make_control(root, TRUE);
+        wait_log(&f, "start udevd; stop kernel uevents; switched kernel uevents->udevd udevd=1; "
+                     "reread");
+        make_control(root, FALSE);
+        wait_log(&f, "start kernel uevents; stop udevd; switched udevd->kernel uevents udevd=0");
+        wait_quiet(&f, 100); /* no late re-read for the udevd that went */
+
+        /* run/udev removed and made again (a tmpfs remounted): still followed */
+        g_assert_cmpint(g_rmdir(udev), ==, 0);
+        g_assert_cmpint(g_mkdir(udev, 0755), ==, 0);
+        wait_quiet(&f, 100);
+        g_assert_cmpstr(hd_source_switch_get_watched(s), ==, "run/udev");
+        make_control(root, TRUE);
+        wait_log(&f, "start udevd; stop kernel uevents; switched kernel uevents->udevd udevd=1; "
+                     "reread");
+
+        g_clear_pointer(&s, hd_source_switch_free);
+        assert_log(&f, "stop udevd");
+        fake_clear(&f);
+        close(fd);
+        remove_tree(root);
+}
+
+/* Started while udevd runs: udevd's source, no re-read; without libgudev (udevd's source
+ * cannot be started) the kernel's stays whatever udevd does. */
+static void test_switch_start_udevd(void)
+{
+        g_autofree char *root = g_dir_make_tmp("hd-switch-XXXXXX", NULL);
+        g_autofree char *udev = g_build_filename(root, "run/udev", NULL);
+        g_autoptr(HdSourceSwitch) s = NULL;
+        Fake f;
+        int fd = open_root(root);
+
+        g_assert_cmpint(g_mkdir_with_parents(udev, 0755), ==, 0);
+        make_control(root, TRUE);
+        fake_init(&f);
+        s = hd_source_switch_new(fd, TRUE, 50, &fake_ops, &f);
+        g_assert_cmpstr(hd_source_switch_get_watched(s), ==, "run/udev");
+        g_assert_cmpint(hd_source_switch_get_source(s), ==, HD_WATCH_SOURCE_UDEVD);
+        assert_log(&f, "start udevd");
+        wait_quiet(&f, 100);
+        make_control(root, FALSE);
+        wait_log(&f, "start kernel uevents; stop udevd; switched udevd->kernel uevents udevd=0");
+        g_clear_pointer(&s, hd_source_switch_free);
+        assert_log(&f, "stop kernel uevents");
+
+        /* have_udevd FALSE: never asked for udevd's source */
+        make_control(root, TRUE);
+        s = hd_source_switch_new(fd, FALSE, 50, &fake_ops, &f);
+        g_assert_cmpint(hd_source_switch_get_source(s), ==, HD_WATCH_SOURCE_KERNEL);
+        g_assert_true(hd_source_switch_get_udevd_running(s));
+        assert_log(&f, "start kernel uevents");
+        make_control(root, FALSE);
+        make_control(root, TRUE);
+        wait_quiet(&f, 100);
+        g_assert_cmpint(hd_source_switch_get_source(s), ==, HD_WATCH_SOURCE_KERNEL);
+        g_clear_pointer(&s, hd_source_switch_free);
+        assert_log(&f, "stop kernel uevents");
+
+        /* udevd's source failing to start: the kernel's instead, and kept */
+        f.udevd_fails = TRUE;
+        s = hd_source_switch_new(fd, TRUE, 50, &fake_ops, &f);
+        g_assert_cmpint(hd_source_switch_get_source(s), ==, HD_WATCH_SOURCE_KERNEL);
+        assert_log(&f, "start udevd; start kernel uevents");
+        make_control(root, FALSE);
+        make_control(root, TRUE);
+        wait_log(&f, "start udevd");
+        wait_quiet(&f, 100);
+        g_assert_cmpint(hd_source_switch_get_source(s), ==, HD_WATCH_SOURCE_KERNEL);
+        g_assert_cmpuint(hd_source_switch_get_switches(s), ==, 0);
+        g_clear_pointer(&s, hd_source_switch_free);
+        assert_log(&f, "stop kernel uevents");
+
+        fake_clear(&f);
+        close(fd);
+        remove_tree(root);
+}
+
+/* The real kernel's socket as the kernel's source, in a private network namespace: a tun
+ * device made while it is heard is heard, one made while udevd's is heard is not (the socket
+ * is closed), one made after udevd stopped is heard again. */
+static void make_tun(Fake *f, gboolean heard)
+{
+        struct ifreq ifr;
+        guint before = f->kernel_events;
+        int tun = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+        g_assert_cmpint(tun, >=, 0);
+        memset(&ifr, 0, sizeof(ifr));
+        ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+        g_strlcpy(ifr.ifr_name, "hdtest0", sizeof(ifr.ifr_name));
+        g_assert_cmpint(ioctl(tun, TUNSETIFF, &ifr), ==, 0);
+        close(tun); /* add, then remove */
+        if (heard) {
+                gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+                while (f->kernel_events < before + 2) {
+                        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+                        g_main_context_iteration(NULL, FALSE);
+                        g_usleep(1000);
+                }
+        } else {
+                gint64 until = g_get_monotonic_time() + 200 * 1000;
+                while (g_get_monotonic_time() < until) {
+                        g_main_context_iteration(NULL, FALSE);
+                        g_usleep(1000);
+                }
+                g_assert_cmpuint(f->kernel_events, ==, before);
+        }
+}
+
+static void test_switch_kernel(void)
+{
+        static const char *const net[] = {"net", NULL};
+
+        if (!g_test_subprocess()) {
+                if (!has_capability(CAP_SYS_ADMIN_BIT) || !has_capability(CAP_NET_ADMIN_BIT) ||
+                    access("/dev/net/tun", R_OK | W_OK) != 0) {
+                        g_test_skip("needs CAP_SYS_ADMIN, CAP_NET_ADMIN and /dev/net/tun (a tun "
+                                    "device in a private network namespace)");
+                        return;
+                }
+                g_test_trap_subprocess(NULL, 60 * G_USEC_PER_SEC, 0);
+                g_test_trap_assert_passed();
+                return;
+        }
+        {
+                g_autofree char *root = g_dir_make_tmp("hd-switch-XXXXXX", NULL);
+                g_autofree char *udev = g_build_filename(root, "run/udev", NULL);
+                g_autoptr(HdSourceSwitch) s = NULL;
+                Fake f;
+                int fd = open_root(root);
+
+                g_assert_cmpint(unshare(CLONE_NEWNET), ==, 0);
+                g_assert_cmpint(g_mkdir_with_parents(udev, 0755), ==, 0);
+                fake_init(&f);
+                f.open_kernel = TRUE;
+                f.subsystems = net;
+                s = hd_source_switch_new(fd, TRUE, 50, &fake_ops, &f);
+                g_assert_cmpint(hd_source_switch_get_source(s), ==, HD_WATCH_SOURCE_KERNEL);
+                make_tun(&f, TRUE);
+                make_control(root, TRUE);
+                wait_log(&f, "start kernel uevents; start udevd; stop kernel uevents; "
+                             "switched kernel uevents->udevd udevd=1; reread");
+                make_tun(&f, FALSE);
+                make_control(root, FALSE);
+                wait_log(&f, "start kernel uevents; stop udevd; "
+                             "switched udevd->kernel uevents udevd=0");
+                make_tun(&f, TRUE);
+                g_clear_pointer(&s, hd_source_switch_free);
+                fake_clear(&f);
+                close(fd);
+                remove_tree(root);
+        }
+}
+
 /* ---- the agent ------------------------------------------------------------------------------ */
 
 /* hostdevd on this machine's live root, read-only, in a private mount namespace where /var/lib
  * and /run are empty tmpfs (its tokens and locks go there, nothing of the machine is written):
  * without run/udev/control it listens to the kernel's uevents, with it (and libgudev) to
- * udevd; the start log line says which. */
-static void agent_source(gboolean with_udevd, const char *expected)
+ * udevd; the start log line says which. With @follow, the agent started without the socket
+ * sees it created (its own tmpfs, not the machine's run/udev) and removed: with libgudev it
+ * switches to udevd and back, moving the generation each time (the log says both). */
+static char *read_log_until(GSubprocess *agent, const char *what)
+{
+        gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+        char *log = NULL;
+
+        for (;;) {
+                g_clear_pointer(&log, g_free);
+                (void)g_file_get_contents("/run/hostdevd.log", &log, NULL, NULL);
+                if (log && strstr(log, what))
+                        return log;
+                /* the child watch reaps an agent that exited: no identifier then */
+                g_main_context_iteration(NULL, FALSE);
+                if (g_get_monotonic_time() > deadline || !g_subprocess_get_identifier(agent))
+                        g_error("hostdevd did not log %s: %s", what, log ? log : "");
+                g_usleep(20 * 1000);
+        }
+}
+
+static void agent_source(gboolean with_udevd, gboolean follow, const char *expected)
 {
         const char *hostdevd = g_getenv("HOSTDEVD");
         g_autoptr(GSubprocess) agent = NULL;
         g_autoptr(GError) error = NULL;
         g_autofree char *log = NULL;
-        gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
 
         g_assert_nonnull(hostdevd);
         /* first, while this process has one thread */
@@ -649,27 +1083,47 @@ static void agent_source(gboolean with_udevd, const char *expected)
                 g_autoptr(GSubprocessLauncher) l =
                     g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
                 g_subprocess_launcher_set_stderr_file_path(l, "/run/hostdevd.log");
+                g_subprocess_launcher_setenv(l, "HOSTDEVD_TEST_UDEVD_SETTLE_MS", "100", TRUE);
                 agent = g_subprocess_launcher_spawn(l, &error, hostdevd, "--read-only", "--listen",
                                                     "127.0.0.1:0", "--libvirt-uri",
-                                                    "test:///default", NULL);
+                                                    "test:///default", "--verbose", NULL);
                 g_assert_no_error(error);
         }
-        for (;;) {
-                g_clear_pointer(&log, g_free);
-                (void)g_file_get_contents("/run/hostdevd.log", &log, NULL, NULL);
-                if (log && strstr(log, "msg=listening"))
-                        break;
-                /* the child watch reaps an agent that exited: no identifier then */
-                g_main_context_iteration(NULL, FALSE);
-                if (g_get_monotonic_time() > deadline || !g_subprocess_get_identifier(agent))
-                        g_error("hostdevd did not start: %s", log ? log : "");
-                g_usleep(20 * 1000);
+        log = read_log_until(agent, "msg=listening");
+        if (!strstr(log, expected))
+                g_error("expected %s in the log: %s", expected, log);
+        if (follow) {
+#ifdef HAVE_GUDEV
+                g_assert_cmpint(g_mkdir_with_parents("/run/udev", 0755), ==, 0);
+                g_assert_true(g_file_set_contents("/run/udev/control", "", 0, NULL));
+                g_free(read_log_until(agent, "msg=\"switched the source of device changes\" "
+                                             "source=udevd previous=\"kernel uevents\" "
+                                             "udevd=running"));
+                g_free(read_log_until(agent, "why=\"the source of device changes is now udevd "
+                                             "(udevd started)\""));
+                g_free(read_log_until(agent, "why=\"udevd started: its rules have run since\""));
+                g_assert_cmpint(g_remove("/run/udev/control"), ==, 0);
+                g_free(read_log_until(agent, "msg=\"switched the source of device changes\" "
+                                             "source=\"kernel uevents\" previous=udevd "
+                                             "udevd=\"not running\""));
+                g_free(read_log_until(agent, "why=\"the source of device changes is now kernel "
+                                             "uevents (udevd stopped)\""));
+#else
+                /* without libgudev the kernel's source stays */
+                g_assert_cmpint(g_mkdir_with_parents("/run/udev", 0755), ==, 0);
+                g_assert_true(g_file_set_contents("/run/udev/control", "", 0, NULL));
+                g_usleep(500 * 1000);
+#endif
         }
         g_subprocess_send_signal(agent, SIGTERM);
         g_assert_true(g_subprocess_wait(agent, NULL, &error));
         g_assert_no_error(error);
-        if (!strstr(log, expected))
-                g_error("expected %s in the log: %s", expected, log);
+        g_clear_pointer(&log, g_free);
+        g_assert_true(g_file_get_contents("/run/hostdevd.log", &log, NULL, NULL));
+#ifndef HAVE_GUDEV
+        g_assert_null(strstr(log, "switched the source"));
+#endif
+        g_assert_null(strstr(log, "level=warning"));
 }
 
 /* Whether this process's "/" is the root of a mount (false in a chroot into a directory):
@@ -691,11 +1145,13 @@ static gboolean root_is_mount_point(void)
         return FALSE;
 }
 
+/* 0: without udevd, 1: with udevd, 2: without udevd, then udevd started and stopped */
 static void test_agent_source(gconstpointer data)
 {
-        gboolean with_udevd = GPOINTER_TO_INT(data);
-        g_autofree char *path = g_strdup_printf("/uevent/agent/live-root-%s",
-                                                with_udevd ? "udevd" : "kernel");
+        int mode = GPOINTER_TO_INT(data);
+        gboolean with_udevd = mode == 1;
+        g_autofree char *path = g_strdup_printf(
+            "/uevent/agent/live-root-%s", mode == 2 ? "follow" : with_udevd ? "udevd" : "kernel");
 
         if (!g_test_subprocess()) {
                 if (geteuid() != 0 || !has_capability(CAP_SYS_ADMIN_BIT)) {
@@ -715,11 +1171,13 @@ static void test_agent_source(gconstpointer data)
                 return;
         }
 #ifdef HAVE_GUDEV
-        agent_source(with_udevd, with_udevd ? "msg=\"watching device changes\" source=udevd "
-                                            : "msg=\"watching device changes\" "
-                                              "source=\"kernel uevents\" ");
+        agent_source(with_udevd, mode == 2,
+                     with_udevd ? "msg=\"watching device changes\" source=udevd "
+                                : "msg=\"watching device changes\" "
+                                  "source=\"kernel uevents\" ");
 #else
-        agent_source(with_udevd, "msg=\"watching device changes\" source=\"kernel uevents\" ");
+        agent_source(with_udevd, mode == 2,
+                     "msg=\"watching device changes\" source=\"kernel uevents\" ");
 #endif
 }
 
@@ -738,9 +1196,14 @@ int main(int argc, char **argv)
         g_test_add_func("/uevent/monitor/kernel", test_monitor_kernel);
         g_test_add_func("/uevent/source/choose", test_choose_source);
         g_test_add_func("/uevent/source/udevd-running", test_udevd_running);
-        g_test_add_data_func("/uevent/agent/live-root-kernel", GINT_TO_POINTER(FALSE),
+        g_test_add_func("/uevent/switch/follow", test_switch_follow);
+        g_test_add_func("/uevent/switch/start-udevd", test_switch_start_udevd);
+        g_test_add_func("/uevent/switch/kernel", test_switch_kernel);
+        g_test_add_data_func("/uevent/agent/live-root-kernel", GINT_TO_POINTER(0),
                              test_agent_source);
-        g_test_add_data_func("/uevent/agent/live-root-udevd", GINT_TO_POINTER(TRUE),
+        g_test_add_data_func("/uevent/agent/live-root-udevd", GINT_TO_POINTER(1),
+                             test_agent_source);
+        g_test_add_data_func("/uevent/agent/live-root-follow", GINT_TO_POINTER(2),
                              test_agent_source);
         return g_test_run();
 }

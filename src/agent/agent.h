@@ -29,6 +29,8 @@
  *   inventory-watch.c  the inventory generation, its ETag, the cached JSON, uevents/inotify
  *   uevent.c           the kernel's uevents when udevd is not heard (parser, sender check,
  *                      monitor) and the choice of the source of device changes
+ *   source-switch.c    following udevd: the choice made again when run/udev/control appears
+ *                      or goes (inotify), the switch between udevd's source and the kernel's
  *   metrics.c          Prometheus counters and the request latency histogram
  *   log.c              structured key=value log lines on stderr
  */
@@ -265,6 +267,12 @@ void hd_watch_wait(HdWatch *watch, HdHttpRequest *msg, guint seconds, HdWatchGet
 void hd_watch_release_waiters(HdWatch *watch);
 /* The long polls waiting now (main thread). */
 guint hd_watch_get_waiting(HdWatch *watch);
+/* The source of device changes heard now, as the label of hostdev_event_source: one of
+ * hd_watch_source_labels ("udevd", "kernel", "inotify" under --root, "none"). */
+const char *hd_watch_get_source_label(HdWatch *watch);
+extern const char *const hd_watch_source_labels[];
+/* How often the agent switched between udevd's source and the kernel's (source-switch.h). */
+guint64 hd_watch_get_source_switches(HdWatch *watch);
 
 /* metrics.c */
 HdMetrics *hd_metrics_new(void);

@@ -12,6 +12,8 @@
  *     unplugged, a LUN appearing or going, are theirs. Heard through udevd's re-broadcast
  *     (GUdevClient) when udevd runs and the agent has libgudev, otherwise straight from the
  *     kernel's netlink socket (uevent.h: a container, an initramfs, a host without udevd);
+ *     the choice follows udevd starting and stopping (source-switch.h), and each switch
+ *     moves the generation (events may have been missed meanwhile);
  *   - under --root (a fixture or snapshot, where no kernel sends uevents), inotify through
  *     GFileMonitor on sys/bus/pci/devices (devices appearing and disappearing: VFs too), on
  *     each device's directory (its `driver` link), and on sys/bus/mdev/devices and
@@ -40,6 +42,7 @@
 #endif
 
 #include "agent.h"
+#include "source-switch.h"
 #include "uevent.h"
 
 /* How often the facts without events are checked again (HOSTDEVD_TEST_RECHECK_MS for tests). */
@@ -66,6 +69,10 @@ struct HdWatch {
         GUdevClient *udev;
 #endif
         HdUeventMonitor *kernel; /* the kernel's uevents, when udevd is not heard */
+        HdSourceSwitch *sources; /* which of the two, on the live root */
+        /* HOSTDEVD_TEST_FOLLOW_UDEVD under --root: the switch follows the tree's run/udev with
+         * sources that hear nothing */
+        gboolean test_sources;
         GFileMonitor *dir_monitor;
         GFileMonitor *mdev_monitors[2]; /* sys/bus/mdev/devices, sys/class/mdev_bus */
         GFileMonitor *bus_monitors[2];  /* sys/bus/usb/devices, sys/bus/scsi/devices */
@@ -174,39 +181,118 @@ static void on_kernel_uevent(const HdUevent *ev, gpointer user_data)
         device_event(w, ev->action, name);
 }
 
-/* On the live root: udevd's events through GUdev, or the kernel's own (uevent.h). */
+/* How long after a switch to udevd the inventory is read once more (source-switch.h;
+ * HOSTDEVD_TEST_UDEVD_SETTLE_MS for tests). */
+#define UDEVD_SETTLE_MS 2000
+
+/* The sources the switch starts and stops (source-switch.h). */
+static gboolean source_start(HdWatchSource source, gpointer user_data, GError **error)
+{
+        HdWatch *w = user_data;
+
+        if (w->test_sources)
+                return TRUE;
+        if (source == HD_WATCH_SOURCE_KERNEL) {
+                g_autoptr(GError) local = NULL;
+
+                w->kernel = hd_uevent_monitor_open(hd_uevent_subsystems, on_kernel_uevent, w,
+                                                   &local);
+                if (!w->kernel) {
+                        hd_agent_log("warning",
+                                     "cannot hear the kernel's uevents: device changes made "
+                                     "outside the agent are not noticed",
+                                     "error", local->message, NULL);
+                        g_propagate_error(error, g_steal_pointer(&local));
+                        return FALSE;
+                }
+                return TRUE;
+        }
+#ifdef HAVE_GUDEV
+        if (source == HD_WATCH_SOURCE_UDEVD) {
+                w->udev = g_udev_client_new(hd_uevent_subsystems);
+                g_signal_connect(w->udev, "uevent", G_CALLBACK(on_uevent), w);
+                return TRUE;
+        }
+#endif
+        g_set_error(error, HD_ERROR, HD_ERROR_NOT_SUPPORTED, "%s cannot be heard",
+                    hd_watch_source_name(source));
+        return FALSE;
+}
+
+static void source_stop(HdWatchSource source, gpointer user_data)
+{
+        HdWatch *w = user_data;
+
+        if (w->test_sources)
+                return;
+        if (source == HD_WATCH_SOURCE_KERNEL)
+                g_clear_pointer(&w->kernel, hd_uevent_monitor_free);
+#ifdef HAVE_GUDEV
+        if (source == HD_WATCH_SOURCE_UDEVD && w->udev) {
+                g_signal_handlers_disconnect_by_data(w->udev, w);
+                g_clear_object(&w->udev);
+        }
+#endif
+}
+
+static void source_switched(HdWatchSource before, HdWatchSource now, gboolean udevd_running,
+                            gpointer user_data)
+{
+        HdWatch *w = user_data;
+        g_autofree char *why = g_strdup_printf("the source of device changes is now %s (udevd %s)",
+                                               hd_watch_source_name(now),
+                                               udevd_running ? "started" : "stopped");
+
+        hd_agent_log("info", "switched the source of device changes", "source",
+                     hd_watch_source_name(now), "previous", hd_watch_source_name(before),
+                     "udevd", udevd_running ? "running" : "not running", NULL);
+        /* anything may have changed while neither source was complete */
+        hd_watch_bump(w, why);
+}
+
+static void source_reread(const char *why, gpointer user_data)
+{
+        hd_watch_bump(user_data, why);
+}
+
+static const HdSourceSwitchOps source_ops = {
+        .start = source_start,
+        .stop = source_stop,
+        .switched = source_switched,
+        .reread = source_reread,
+};
+
+/* On the live root: udevd's events through GUdev, or the kernel's own (uevent.h), following
+ * udevd as it starts and stops (source-switch.h). Under --root with test_sources: the same
+ * switch on the tree's run/udev, with sources that hear nothing (tests of the switching). */
 static void watch_uevents(HdWatch *w)
 {
 #ifdef HAVE_GUDEV
         const gboolean have_gudev = TRUE;
 #else
-        const gboolean have_gudev = FALSE;
+        const gboolean have_gudev = w->test_sources;
 #endif
-        gboolean udevd = hd_udevd_is_running(hd_ctx_get_root_fd(w->agent->ctx));
-        HdWatchSource source = hd_watch_choose_source(TRUE, have_gudev, udevd);
         g_autofree char *subsystems = g_strjoinv(",", (char **)hd_uevent_subsystems);
+        const char *settle = g_getenv("HOSTDEVD_TEST_UDEVD_SETTLE_MS");
+        const char *why = NULL;
+        HdWatchSource source;
 
-#ifdef HAVE_GUDEV
-        if (source == HD_WATCH_SOURCE_UDEVD) {
-                w->udev = g_udev_client_new(hd_uevent_subsystems);
-                g_signal_connect(w->udev, "uevent", G_CALLBACK(on_uevent), w);
-        }
-#endif
-        if (source == HD_WATCH_SOURCE_KERNEL) {
-                g_autoptr(GError) error = NULL;
-
-                w->kernel = hd_uevent_monitor_open(hd_uevent_subsystems, on_kernel_uevent, w,
-                                                   &error);
-                if (!w->kernel) {
-                        hd_agent_log("warning",
-                                     "cannot hear the kernel's uevents: device changes made "
-                                     "outside the agent are not noticed",
-                                     "error", error->message, NULL);
-                        return;
-                }
-        }
+        w->sources = hd_source_switch_new(
+            hd_ctx_get_root_fd(w->agent->ctx), have_gudev,
+            settle ? (guint)MIN(g_ascii_strtoull(settle, NULL, 10), 60000) : UDEVD_SETTLE_MS,
+            &source_ops, w);
+        source = hd_source_switch_get_source(w->sources);
+        if (!hd_source_switch_is_following(w->sources, &why))
+                hd_agent_log("warning",
+                             "cannot watch run/udev: a udevd started or stopped later is not "
+                             "followed",
+                             "error", why, NULL);
+        if (source == HD_WATCH_SOURCE_NONE)
+                return;
         hd_agent_log("info", "watching device changes", "source", hd_watch_source_name(source),
-                     "subsystem", subsystems, "udevd", udevd ? "running" : "not running", NULL);
+                     "subsystem", subsystems, "udevd",
+                     hd_source_switch_get_udevd_running(w->sources) ? "running" : "not running",
+                     NULL);
 }
 
 static void watch_devices(HdWatch *w);
@@ -384,8 +470,36 @@ HdWatch *hd_watch_new(HdAgent *agent)
                 }
                 hd_agent_log("info", "watching device changes", "source",
                              hd_watch_source_name(HD_WATCH_SOURCE_INOTIFY), "dir", bus, NULL);
+                if (g_strcmp0(g_getenv("HOSTDEVD_TEST_FOLLOW_UDEVD"), "1") == 0) {
+                        w->test_sources = TRUE;
+                        watch_uevents(w);
+                }
         }
         return w;
+}
+
+const char *const hd_watch_source_labels[] = {"udevd", "kernel", "inotify", "none", NULL};
+
+const char *hd_watch_get_source_label(HdWatch *w)
+{
+        if (!w->sources)
+                return "inotify";
+        switch (hd_source_switch_get_source(w->sources)) {
+        case HD_WATCH_SOURCE_UDEVD:
+                return "udevd";
+        case HD_WATCH_SOURCE_KERNEL:
+                return "kernel";
+        case HD_WATCH_SOURCE_INOTIFY:
+                return "inotify";
+        case HD_WATCH_SOURCE_NONE:
+                break;
+        }
+        return "none";
+}
+
+guint64 hd_watch_get_source_switches(HdWatch *w)
+{
+        return w->sources ? hd_source_switch_get_switches(w->sources) : 0;
 }
 
 guint hd_watch_get_waiting(HdWatch *w)
@@ -409,13 +523,7 @@ void hd_watch_free(HdWatch *w)
                 return;
         hd_watch_release_waiters(w);
         g_clear_handle_id(&w->recheck_id, g_source_remove);
-#ifdef HAVE_GUDEV
-        if (w->udev) {
-                g_signal_handlers_disconnect_by_data(w->udev, w);
-                g_object_unref(w->udev);
-        }
-#endif
-        g_clear_pointer(&w->kernel, hd_uevent_monitor_free);
+        g_clear_pointer(&w->sources, hd_source_switch_free); /* stops the source heard */
         if (w->dir_monitor) {
                 g_signal_handlers_disconnect_by_data(w->dir_monitor, w);
                 g_file_monitor_cancel(w->dir_monitor);

@@ -2,6 +2,8 @@
 /* Prometheus text exposition (version 0.0.4) of what the agent knows and did. */
 #include "config.h"
 
+#include <string.h>
+
 #include "agent.h"
 
 static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -123,6 +125,20 @@ char *hd_metrics_render(HdMetrics *m, HdAgent *agent)
                            "# TYPE hostdev_inventory_generation gauge\n");
         g_string_append_printf(s, "hostdev_inventory_generation %" G_GUINT64_FORMAT "\n",
                                hd_watch_get_generation(agent->watch));
+        g_string_append(s, "# HELP hostdev_event_source The source of device changes heard now "
+                           "(1; udevd and kernel follow udevd starting and stopping).\n"
+                           "# TYPE hostdev_event_source gauge\n");
+        {
+                const char *label = hd_watch_get_source_label(agent->watch);
+                for (const char *const *l = hd_watch_source_labels; *l; l++)
+                        g_string_append_printf(s, "hostdev_event_source{source=\"%s\"} %d\n", *l,
+                                               strcmp(*l, label) == 0);
+        }
+        g_string_append(s, "# HELP hostdev_event_source_switches_total Switches between udevd's "
+                           "source and the kernel's.\n"
+                           "# TYPE hostdev_event_source_switches_total counter\n");
+        g_string_append_printf(s, "hostdev_event_source_switches_total %" G_GUINT64_FORMAT "\n",
+                               hd_watch_get_source_switches(agent->watch));
         g_string_append(s, "# HELP hostdev_operations_in_flight Mutations running now.\n"
                            "# TYPE hostdev_operations_in_flight gauge\n");
         g_string_append_printf(s, "hostdev_operations_in_flight %u\n", agent->inflight);

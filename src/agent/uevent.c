@@ -373,6 +373,8 @@ const char *hd_watch_source_name(HdWatchSource source)
                 return "udevd";
         case HD_WATCH_SOURCE_KERNEL:
                 return "kernel uevents";
+        case HD_WATCH_SOURCE_NONE:
+                return "none";
         }
         g_assert_not_reached();
 }

@@ -18,8 +18,14 @@
  * --root; on the live root udevd's re-broadcast through GUdev when the agent has libgudev and
  * udevd runs; the kernel's uevents otherwise. "udevd runs" is the rule of libudev's
  * udev_queue_get_udev_is_active() and of sd-device's monitor: run/udev/control exists (the
- * control socket udevd creates at start and removes at exit). The decision is made once at
- * start: a udevd started later is not switched to (the kernel's events keep coming anyway).
+ * control socket udevd creates at start and removes at exit). The decision follows udevd
+ * (source-switch.h): an inotify watch on run/udev sees the socket appear and go, and the agent
+ * switches to udevd's source when it appears (re-reading its inventory then, and once more a
+ * moment later, once udevd's rules have run) and back to the kernel's when it goes (re-reading:
+ * changes made while udevd stopped or restarted are not missed). Only the source heard is
+ * read: the kernel's socket is closed while udevd's is heard (its events would come before
+ * udevd's rules ran), GUdev's client is dropped while the kernel's are. Without libgudev the
+ * kernel's source stays.
  */
 #pragma once
 
@@ -104,15 +110,17 @@ typedef enum {
         HD_WATCH_SOURCE_INOTIFY, /* a tree under --root */
         HD_WATCH_SOURCE_UDEVD,   /* udevd's re-broadcast through GUdev */
         HD_WATCH_SOURCE_KERNEL,  /* the kernel's uevents */
+        HD_WATCH_SOURCE_NONE,    /* none heard (the kernel's socket could not be opened) */
 } HdWatchSource;
 
 /* Whether udevd runs on the host whose root is @root_fd: run/udev/control exists. */
 gboolean hd_udevd_is_running(int root_fd);
 
 /* The source of device changes for an agent on the live root or not (@live_root), built with
- * libgudev or not, where udevd runs or not. */
+ * libgudev or not, where udevd runs or not (pure: asked again at every start and stop of
+ * udevd, source-switch.h). */
 HdWatchSource hd_watch_choose_source(gboolean live_root, gboolean have_gudev,
                                      gboolean udevd_running);
 
-/* "inotify under --root", "udevd", "kernel uevents" (the start log line). */
+/* "inotify under --root", "udevd", "kernel uevents", "none" (the log lines). */
 const char *hd_watch_source_name(HdWatchSource source);
