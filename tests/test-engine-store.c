@@ -134,10 +134,14 @@ static void test_hosts_inventory(void)
         g_assert_cmpuint(h->device_count, ==, 2);
         g_assert_cmpstr(h->devices_etag, ==, "\"b-2\"");
         g_assert_nonnull(h->last_sync);
-        list = hd_store_inventory_list(s, id, HD_INV_DEVICES, "vfio-pci", &error);
-        g_assert_cmpuint(list->len, ==, 1);
-        g_assert_nonnull(strstr(list->pdata[0], "0000:01:00.0"));
-        g_clear_pointer(&list, g_ptr_array_unref);
+        {
+                HdDeviceFilter f = {.driver = "vfio-pci", .iommu_group = -1, .limit = 10};
+                list = hd_store_devices_list(s, id, &f, &total, &error);
+                g_assert_cmpuint(total, ==, 1);
+                g_assert_cmpuint(list->len, ==, 1);
+                g_assert_nonnull(strstr(list->pdata[0], "0000:01:00.0"));
+                g_clear_pointer(&list, g_ptr_array_unref);
+        }
         /* an unknown host: NOT_FOUND, nothing written */
         g_assert_false(
             hd_store_inventory_apply(s, "nope", HD_INV_DEVICES, NULL, items, &diff, &error));
@@ -182,7 +186,7 @@ static void test_hosts_inventory(void)
         g_assert_true(hd_store_lease_claim(s, id, "me", 60, &error));
         g_assert_true(hd_store_host_remove(s, id, &error));
         g_assert_no_error(error);
-        g_assert_null(hd_store_inventory_list(s, id, HD_INV_DEVICES, NULL, &error));
+        g_assert_null(hd_store_groups_list(s, id, &error));
         g_assert_error(error, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND);
         g_clear_error(&error);
         g_assert_false(hd_store_host_remove(s, id, &error));

@@ -253,7 +253,7 @@ static void list_inventory(HdEngine *e, HdHttpRequest *req, const char *id, HdIn
         if (h && kind == HD_INV_DEVICES)
                 items = hd_store_devices_list(e->store, id, &f, &total, &error);
         else if (h)
-                items = hd_store_inventory_list(e->store, id, kind, NULL, &error);
+                items = hd_store_groups_list(e->store, id, &error);
         if (!items)
                 return hd_api_respond_gerror(req, error);
         /* the agent's objects as stored, spliced as they are */

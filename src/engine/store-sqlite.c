@@ -1071,28 +1071,17 @@ gboolean hd_store_inventory_apply(HdStore *s, const char *host_id, HdInvKind kin
         return sq_end(s, TRUE, error);
 }
 
-GPtrArray *hd_store_inventory_list(HdStore *s, const char *host_id, HdInvKind kind,
-                                   const char *driver, GError **error)
+GPtrArray *hd_store_groups_list(HdStore *s, const char *host_id, GError **error)
 {
         g_autoptr(Stmt) st = NULL;
 
         if (!sq_host_exists(s, host_id, error))
                 return NULL;
-        if (kind == HD_INV_DEVICES)
-                st = sq_prepare(s,
-                                driver
-                                    ? "SELECT data FROM devices WHERE host_id = ? AND driver = ? "
-                                      "ORDER BY address"
-                                    : "SELECT data FROM devices WHERE host_id = ? ORDER BY address",
-                                error);
-        else
-                st = sq_prepare(
-                    s, "SELECT data FROM iommu_groups WHERE host_id = ? ORDER BY number", error);
+        st = sq_prepare(s, "SELECT data FROM iommu_groups WHERE host_id = ? ORDER BY number",
+                        error);
         if (!st)
                 return NULL;
         sq_bind_text(st, 1, host_id);
-        if (kind == HD_INV_DEVICES && driver)
-                sq_bind_text(st, 2, driver);
         return sq_texts(s, st, "inventory", error);
 }
 

@@ -240,10 +240,9 @@ gboolean hd_store_host_set_kernel_desired(HdStore *store, const char *id, const 
 gboolean hd_store_inventory_apply(HdStore *store, const char *host_id, HdInvKind kind,
                                   const char *etag, GPtrArray *items, HdInvDiff *diff,
                                   GError **error);
-/* The JSON texts, sorted by key (address, group number); filtered by driver when not NULL.
- * NOT_FOUND when the host does not exist. */
-GPtrArray *hd_store_inventory_list(HdStore *store, const char *host_id, HdInvKind kind,
-                                   const char *driver, GError **error);
+/* The host's IOMMU group documents (JSON texts) sorted by number (its devices:
+ * hd_store_devices_list()). NOT_FOUND when the host does not exist. */
+GPtrArray *hd_store_groups_list(HdStore *store, const char *host_id, GError **error);
 
 /* ---- tokens ---- */
 /* @hash: hex SHA-256 of the token. EXISTS when the name is taken. */
