@@ -54,7 +54,7 @@ async function main() {
     await hostLifecycle(page, engine.url, admin, ids.office, ids.pve);
     await amdWords(page, engine.url, admin, ids.pve);
     await vmWorkflow(page, engine.url, admin, ids.desk1, desk);
-    await vmEdit(page, engine.url, admin);
+    await vmEdit(page, engine.url, admin, ids.desk1);
     const violations = await page.evaluate(() => window.__cspViolations.slice());
     // the refusals provoked above; and a re-read of linux2's page that was on its way when
     // linux2 was deleted may be answered 404 (with the browser's console line for it)
@@ -406,7 +406,7 @@ async function vmWorkflow(page, url, admin, deskId, desk) {
 // Edit VM: the row's Edit by keyboard, the engine's rules in the dialog (nothing sent while a field
 // breaks one), a taken name refused in words, a concurrent change through the API reported and
 // not overwritten, Reload, the VM page's Edit.
-async function vmEdit(page, url, admin) {
+async function vmEdit(page, url, admin, deskId) {
   const vm = (await http(url, 'POST', '/v1/vms', admin, {name: 'edit1', memory_mib: 1024, vcpus: 1})).json;
   const other = await http(url, 'POST', '/v1/vms', admin, {name: 'taken1'});
   ok(vm && vm.id && other.status === 201, 'VMs edit1 and taken1 are created through the API', JSON.stringify(vm));
@@ -551,6 +551,29 @@ async function vmEdit(page, url, admin) {
     'the header\'s Edit, kept across the re-read, shows the VM as it is now (2048 MiB), not as it was when the button was made');
   await dlg3.getByRole('button', {name: 'Cancel'}).click();
   await dlg3.waitFor({state: 'detached'});
+
+  // a tab kept across a re-read opens its dialog on the VM as it is now: edit2 is pinned to
+  // desk1 by a host device added through the API, which its USB and SCSI tab does not show;
+  // the tab's Add USB device, made while edit2 had no host, knows the host it is pinned to
+  await page.getByRole('tab', {name: 'USB and SCSI'}).click();
+  const addUsb = page.getByRole('button', {name: 'Add USB device', exact: true});
+  await addUsb.waitFor();
+  const addUsbEl = await addUsb.elementHandle();
+  const free = (await http(url, 'GET', `/v1/hosts/${deskId}/devices`, admin)).json.devices
+    .find((d) => d.assignable && !d.is_bridge && !d.address.startsWith('0000:01:00.'));
+  const pinned = free && await http(url, 'POST', `/v1/vms/${vm.id}/devices`, admin, {host_id: deskId, addresses: [free.address]});
+  ok(pinned && pinned.status === 200, `a host device of desk1 (${free && free.address}) is added to edit2 through the API: it pins edit2 to desk1`,
+    pinned && JSON.stringify(pinned.json));
+  await page.locator('.hd-on-host', {hasText: 'desk1'}).waitFor();
+  ok(await addUsbEl.evaluate((b) => b.isConnected), 'a re-read that changes nothing the VM\'s USB and SCSI tab shows keeps its buttons');
+  await addUsb.click();
+  const dlg4 = page.getByRole('dialog', {name: 'Add a USB device to edit2'});
+  await dlg4.waitFor();
+  const hostLine = await text(dlg4.locator('form > div').first());
+  ok(/Host: desk1 \(the VM is pinned there/.test(hostLine) && await dlg4.getByLabel('Host', {exact: true}).count() === 0,
+    'the kept Add USB device opens on the VM as it is now: pinned to desk1, no host to pick', hostLine);
+  await dlg4.getByRole('button', {name: 'Cancel'}).click();
+  await dlg4.waitFor({state: 'detached'});
   page.off('request', onReq);
   page.off('response', onResp);
 }
