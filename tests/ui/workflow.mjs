@@ -51,10 +51,10 @@ async function main() {
     const page = await newPage(browser);
     await login(page, engine.url, admin);
     page.problems.length = 0; // the login page's GET /v1/session (401) was meant
-    await hostLifecycle(page, engine.url, admin, ids.office);
+    await hostLifecycle(page, engine.url, admin, ids.office, ids.pve);
     await amdWords(page, engine.url, admin, ids.pve);
     await vmWorkflow(page, engine.url, admin, ids.desk1, desk);
-    await vmEdit(page, engine.url, admin);
+    await vmEdit(page, engine.url, admin, ids.desk1);
     const violations = await page.evaluate(() => window.__cspViolations.slice());
     // the refusals provoked above; and a re-read of linux2's page that was on its way when
     // linux2 was deleted may be answered 404 (with the browser's console line for it)
@@ -84,11 +84,31 @@ const alertText = async (page) => {
 // the message region is cleared first, so that the next alert is the answer to the next click
 const clearMessages = (page) => page.evaluate(() => document.querySelectorAll('.hd-messages').forEach((m) => m.replaceChildren()));
 
-async function hostLifecycle(page, url, admin, id) {
+// Wait for the page's next GET of @pathname (a re-read) after @fn() and for it to be rendered.
+async function afterReread(page, pathname, fn) {
+  const got = page.waitForResponse((r) => r.request().method() === 'GET' && new URL(r.url()).pathname === pathname);
+  await fn();
+  const r = await got;
+  await r.finished();
+  await page.evaluate(() => new Promise((done) => setTimeout(done, 300))); // (its JSON read and shown)
+}
+
+async function hostLifecycle(page, url, admin, id, pveId) {
   const row = page.locator('tr[data-host="office"]');
   await row.waitFor();
   ok(/Device passthrough: disabled/.test(await text(row)), 'office: the hosts list says "Device passthrough: disabled"', await text(row));
   ok(await row.getByRole('button', {name: 'Maintenance office'}).count() === 1, 'office: the hosts list offers Maintenance');
+
+  // the hosts list re-reads on every host event; one that changes nothing it shows (pve is
+  // refreshed while the list shows office only) leaves its buttons as they are
+  const filter = page.getByRole('searchbox', {name: 'Filter hosts by name prefix'});
+  await filter.fill('office');
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-host]').length === 1);
+  const listed = await row.getByRole('button', {name: 'Maintenance office'}).elementHandle();
+  await afterReread(page, '/v1/hosts', () => http(url, 'POST', `/v1/hosts/${pveId}/refresh`, admin));
+  ok(await listed.evaluate((b) => b.isConnected), 'a re-read of the hosts list that changes nothing keeps its rows\' buttons (no click lost to a swap)');
+  await filter.fill('');
+  await page.locator('tr[data-host="pve"]').waitFor();
   await row.getByRole('link', {name: 'office'}).click();
   await page.getByTestId('passthrough').waitFor();
   ok(/disabled/.test(await text(page.getByTestId('passthrough'))), 'office: General says passthrough disabled');
@@ -386,7 +406,7 @@ async function vmWorkflow(page, url, admin, deskId, desk) {
 // Edit VM: the row's Edit by keyboard, the engine's rules in the dialog (nothing sent while a field
 // breaks one), a taken name refused in words, a concurrent change through the API reported and
 // not overwritten, Reload, the VM page's Edit.
-async function vmEdit(page, url, admin) {
+async function vmEdit(page, url, admin, deskId) {
   const vm = (await http(url, 'POST', '/v1/vms', admin, {name: 'edit1', memory_mib: 1024, vcpus: 1})).json;
   const other = await http(url, 'POST', '/v1/vms', admin, {name: 'taken1'});
   ok(vm && vm.id && other.status === 201, 'VMs edit1 and taken1 are created through the API', JSON.stringify(vm));
@@ -469,6 +489,17 @@ async function vmEdit(page, url, admin) {
     'each PATCH carries the VM\'s ETag in If-Match', shown());
   ok(/saved/.test(await alertText(page)), 'the page says the edit was saved');
 
+  // the VMs list re-reads on every VM event; one that changes nothing it shows (taken1 edited
+  // while the list shows edit* only) leaves its buttons as they are
+  const vmFilter = page.getByRole('searchbox', {name: 'Filter VMs by name prefix'});
+  await vmFilter.fill('edit');
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-vm]').length === 1);
+  const listedEdit = await row2.getByRole('button', {name: 'Edit edit2'}).elementHandle();
+  await afterReread(page, '/v1/vms', () => http(url, 'PATCH', `/v1/vms/${other.json.id}`, admin, {vcpus: 2}));
+  ok(await listedEdit.evaluate((b) => b.isConnected), 'a re-read of the VMs list that changes nothing keeps its rows\' buttons (no click lost to a swap)');
+  await vmFilter.fill('');
+  await page.locator('tr[data-vm="taken1"]').waitFor();
+
   // a concurrent change: the VM's page, Edit open, the memory changed through the API, then Save
   await row2.getByRole('link', {name: 'edit2'}).click();
   await page.getByRole('heading', {name: 'edit2'}).waitFor();
@@ -500,6 +531,49 @@ async function vmEdit(page, url, admin) {
   });
   const after = (await http(url, 'GET', `/v1/vms/${vm.id}`, admin)).json;
   ok(after.vcpus === 4 && after.memory_mib === 8192, 'after Reload the edit is saved on top of the other change; General shows 4 vCPUs', JSON.stringify(after));
+
+  // the VM page re-reads on the VM's events: the memory changed through the API shows in General,
+  // the header (which does not show the memory) is left as it is, and its Edit, made before the
+  // change, opens on the VM as it is now (its handler does not use the VM it was built with)
+  await clearMessages(page);
+  const headerEdit = await page.getByRole('button', {name: 'Edit edit2'}).elementHandle();
+  const changed = await http(url, 'PATCH', `/v1/vms/${vm.id}`, admin, {memory_mib: 2048});
+  ok(changed.status === 200, 'the memory is changed through the API while the VM\'s page is open', JSON.stringify(changed.json));
+  await page.waitForFunction(() => {
+    const dt = [...document.querySelectorAll('.hd-vm-general dt')].find((d) => d.textContent === 'Memory');
+    return dt && dt.nextElementSibling.textContent === '2048 MiB';
+  });
+  ok(await headerEdit.evaluate((b) => b.isConnected), 'a re-read of the VM that changes nothing its header shows keeps the header\'s buttons (no click lost to a swap)');
+  await page.getByRole('button', {name: 'Edit edit2'}).click();
+  const dlg3 = page.getByRole('dialog', {name: 'Edit edit2'});
+  await dlg3.waitFor();
+  ok(await dlg3.getByLabel('Memory (MiB)').inputValue() === '2048' && await dlg3.getByLabel('vCPUs').inputValue() === '4',
+    'the header\'s Edit, kept across the re-read, shows the VM as it is now (2048 MiB), not as it was when the button was made');
+  await dlg3.getByRole('button', {name: 'Cancel'}).click();
+  await dlg3.waitFor({state: 'detached'});
+
+  // a tab kept across a re-read opens its dialog on the VM as it is now: edit2 is pinned to
+  // desk1 by a host device added through the API, which its USB and SCSI tab does not show;
+  // the tab's Add USB device, made while edit2 had no host, knows the host it is pinned to
+  await page.getByRole('tab', {name: 'USB and SCSI'}).click();
+  const addUsb = page.getByRole('button', {name: 'Add USB device', exact: true});
+  await addUsb.waitFor();
+  const addUsbEl = await addUsb.elementHandle();
+  const free = (await http(url, 'GET', `/v1/hosts/${deskId}/devices`, admin)).json.devices
+    .find((d) => d.assignable && !d.is_bridge && !d.address.startsWith('0000:01:00.'));
+  const pinned = free && await http(url, 'POST', `/v1/vms/${vm.id}/devices`, admin, {host_id: deskId, addresses: [free.address]});
+  ok(pinned && pinned.status === 200, `a host device of desk1 (${free && free.address}) is added to edit2 through the API: it pins edit2 to desk1`,
+    pinned && JSON.stringify(pinned.json));
+  await page.locator('.hd-on-host', {hasText: 'desk1'}).waitFor();
+  ok(await addUsbEl.evaluate((b) => b.isConnected), 'a re-read that changes nothing the VM\'s USB and SCSI tab shows keeps its buttons');
+  await addUsb.click();
+  const dlg4 = page.getByRole('dialog', {name: 'Add a USB device to edit2'});
+  await dlg4.waitFor();
+  const hostLine = await text(dlg4.locator('form > div').first());
+  ok(/Host: desk1 \(the VM is pinned there/.test(hostLine) && await dlg4.getByLabel('Host', {exact: true}).count() === 0,
+    'the kept Add USB device opens on the VM as it is now: pinned to desk1, no host to pick', hostLine);
+  await dlg4.getByRole('button', {name: 'Cancel'}).click();
+  await dlg4.waitFor({state: 'detached'});
   page.off('request', onReq);
   page.off('response', onResp);
 }

@@ -31,27 +31,47 @@ export function clear(el) {
   return el;
 }
 
-// Fill @el with @children only when they differ from what it shows (the same markup, the same
-// attributes; handlers are not compared, so only for content whose handlers use nothing but
-// what the markup shows). A page re-reads on every event: a button swapped for its copy between
-// the pointer's press and its release loses the click, for nothing. TRUE when it changed.
-export function replaceIfChanged(el, children) {
-  const next = append(document.createElement(el.tagName), children);
-  if (next.innerHTML === el.innerHTML) return false;
-  append(clear(el), [...next.childNodes]);
+// A page re-reads what it shows on every server event (feed.js). Re-render @el with the
+// children @build() returns (an array, a node, a text), built apart first: when they are the
+// same DOM as @el shows (sameDom), @el is left as it is, its elements and their listeners in
+// place. A button swapped for its copy between the pointer's press and its release loses the
+// click (no click event when mousedown and mouseup land on different elements): a re-read that
+// changes nothing must never do that. Handlers of what is kept were made by an earlier read
+// that showed the same: they may use what the markup shows (an id, a name, a state that picks
+// the buttons) and nothing else; anything else they read when they run (from a holder the page
+// updates at every read, or the engine). When it does change, a focused control inside with an
+// aria-label gets the focus back in its new copy (a keyboard user's Edit or Start button must
+// not drop to <body>). TRUE when it changed.
+export function rerender(el, build) {
+  const next = append(el.cloneNode(false), build());
+  if (sameDom(el, next)) return false;
+  const a = document.activeElement;
+  const name = a && el.contains(a) ? a.getAttribute('aria-label') : null;
+  el.replaceChildren(...next.childNodes);
+  if (name) {
+    const again = [...el.querySelectorAll('[aria-label]')].find((x) => x.getAttribute('aria-label') === name);
+    if (again) again.focus();
+  }
   return true;
 }
 
-// Re-render @el with @render() (which fills it again) without losing the keyboard's place: a
-// focused control inside it with an aria-label gets the focus back in its new copy (the pages
-// re-read on every event; a keyboard user's Edit or Start button must not drop to <body>).
-export function rerender(el, render) {
-  const a = document.activeElement;
-  const name = a && el.contains(a) ? a.getAttribute('aria-label') : null;
-  render();
-  if (!name) return;
-  const again = [...el.querySelectorAll('[aria-label]')].find((x) => x.getAttribute('aria-label') === name);
-  if (again) again.focus();
+// Whether @live (shown) and @next (just built, detached) are the same DOM: the same tree, the
+// same attributes, the same values of form controls (set as properties: not in the attributes).
+// A button of @live showing its call's progress (button(): aria-busy) counts as the button at
+// rest, so it stays and ends its progress itself.
+export function sameDom(live, next) {
+  const rest = live.cloneNode(true);
+  for (const b of rest.querySelectorAll('[aria-busy="true"]')) {
+    b.removeAttribute('aria-busy');
+    b.removeAttribute('disabled');
+    b.classList.remove('pf-m-in-progress', 'pf-m-progress');
+  }
+  if (!rest.isEqualNode(next)) return false;
+  const controls = (el) => el.querySelectorAll('input, select, textarea, option');
+  const a = controls(live), b = controls(next);
+  for (let i = 0; i < a.length; i++)
+    if (a[i].value !== b[i].value || a[i].checked !== b[i].checked || a[i].selected !== b[i].selected) return false;
+  return true;
 }
 
 // A button; when its handler returns a promise (an API call), the button shows the progress:

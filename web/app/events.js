@@ -1,7 +1,7 @@
 // Events: the engine's audit log, newest first, live through the portal's one long poll;
 // filtered by host or VM (#/events/host/ID, #/events/vm/ID preset them: the engine gives the
 // newest 500 of that host or VM, new ones are checked here) and by text.
-import {h, clear, fmtTime, label, select} from './dom.js';
+import {h, clear, rerender, fmtTime, label, select} from './dom.js';
 import {subscribe, tail} from './feed.js';
 import {alert} from './dom.js';
 import {api} from './api.js';
@@ -46,7 +46,9 @@ export function eventsPage(el, ctx, preset = {}) {
       const m = HOST.exec(e.object || '');
       return [e.object, e.action, e.actor, e.message, m && names.get(m[1])].some((v) => v && v.toLowerCase().includes(filter));
     });
-    clear(tbody).append(...shown.map((e) => h('tr', {class: 'pf-v6-c-table__tr', 'data-event': e.id},
+    // rows that show the same are left as they are (dom.js rerender: a link swapped for its copy
+    // between the pointer's press and release loses the click); a new event swaps the rows
+    rerender(tbody, () => shown.map((e) => h('tr', {class: 'pf-v6-c-table__tr', 'data-event': e.id},
       [fmtTime(e.at), e.actor, e.action, objectCell(e), label(e.result, color[e.result]), e.message]
         .map((c) => h('td', {class: 'pf-v6-c-table__td'}, c)))));
   }

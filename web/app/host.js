@@ -5,7 +5,7 @@
 // reboot banner on top; USB and SCSI (hostusb.js). Re-read when an event names the host (or a
 // VM, on Host devices, USB and SCSI).
 import {api} from './api.js';
-import {h, clear, append, button, alert, select, fmtTime, label, replaceIfChanged} from './dom.js';
+import {h, clear, rerender, button, alert, select, fmtTime, label} from './dom.js';
 import {subscribe, debounce} from './feed.js';
 import {statusLabel, passthroughText, rebootRequired, args} from './hostinfo.js';
 import {hostActions} from './hostactions.js';
@@ -57,7 +57,7 @@ export function hostPage(el, id, tab, ctx) {
       if (kernelUpdate) kernelUpdate(host);
       else kernelUpdate = kernelTab(body, host, ctx, () => load());
     } else {
-      clear(body).append(general());
+      rerender(body, () => general());
     }
   }
 
@@ -66,9 +66,9 @@ export function hostPage(el, id, tab, ctx) {
     const tabLink = (key, text) => h('li', {class: `pf-v6-c-tabs__item${tab === key ? ' pf-m-current' : ''}`, role: 'presentation'},
       h('a', {class: 'pf-v6-c-tabs__link', role: 'tab', 'aria-selected': tab === key ? 'true' : 'false',
         href: `#/hosts/${encodeURIComponent(id)}/${key}`}, h('span', {class: 'pf-v6-c-tabs__item-text'}, text)));
-    // the same header is left as it is: its buttons (hostActions) use only the host's id, name
-    // and status, which it shows
-    replaceIfChanged(header, [
+    // the same header is left as it is (rerender): its buttons (hostActions, Reboot now) use
+    // only the host's id, name and status, which it shows
+    rerender(header, () => [
       h('nav', {class: 'pf-v6-c-breadcrumb', 'aria-label': 'Breadcrumb'}, h('a', {href: '#/hosts'}, 'Hosts'), ' › ', host.name),
       h('div', {class: 'hd-title-row'},
         h('h1', {class: 'pf-v6-c-title pf-m-2xl'}, host.name), statusLabel(host),
@@ -215,8 +215,8 @@ export function hostPage(el, id, tab, ctx) {
         rows.push(h('tr', {class: 'pf-v6-c-table__tr hd-vrow', 'data-address': d.address, 'aria-rowindex': i + 2},
           COLS.map(([t, f]) => h('td', {class: 'pf-v6-c-table__td', 'data-label': t, title: String(f(d))}, String(f(d))))));
       }
-      clear(tbody).append(spacer(first * ROW), ...rows, spacer((shown.length - last) * ROW));
-      if (!shown.length) tbody.append(h('tr', {}, h('td', {colspan: COLS.length}, 'No device matches the filters.')));
+      rerender(tbody, () => [spacer(first * ROW), ...rows, spacer((shown.length - last) * ROW),
+        shown.length ? null : h('tr', {}, h('td', {colspan: COLS.length}, 'No device matches the filters.'))]);
     };
     scroller.hdPaint();
   }
@@ -256,10 +256,10 @@ export function hostPage(el, id, tab, ctx) {
     const more = matching.length > groupLimit
       ? h('div', {class: 'hd-more'}, button(`Show more groups (${groupLimit} of ${matching.length} shown)`, () => {
         groupLimit += GROUP_PAGE * 5;
-        groupView(list, shown);
+        renderDevices(); // the devices as the last read has them, not as this button's
       }, {variant: 'link'}))
       : null;
-    clear(list).append(h('div', {class: 'hd-vscroll', tabindex: '0', role: 'region', 'aria-label': 'IOMMU groups, scrollable'},
+    rerender(list, () => h('div', {class: 'hd-vscroll', tabindex: '0', role: 'region', 'aria-label': 'IOMMU groups, scrollable'},
       h('div', {class: 'hd-groups'}, cards.length ? cards : h('p', {}, 'No group matches the filters.')), more));
   }
 

@@ -1,7 +1,7 @@
 // Hosts: one page of GET /v1/hosts at a time (filters and pagination are the engine's, so the
 // page costs the same at 1,000 hosts as at 10), re-read when an event names a host.
 import {api, q} from './api.js';
-import {h, clear, button, alert, field, select, fmtTime} from './dom.js';
+import {h, clear, rerender, button, alert, field, select, fmtTime} from './dom.js';
 import {subscribe, debounce} from './feed.js';
 import {statusLabel, passthroughLabel, rebootBadge} from './hostinfo.js';
 import {openModal} from './modal.js';
@@ -31,8 +31,10 @@ export function hostsPage(el, ctx) {
       state.offset = Math.max(0, Math.floor((r.total - 1) / state.limit) * state.limit);
       return load();
     }
-    clear(tableWrap).append(table(r.hosts));
-    clear(pager).append(pagination(r.total));
+    // the same table and pager are left as they are (rerender): a row's buttons (hostActions)
+    // use only the host's id, name and status, which the row shows
+    rerender(tableWrap, () => table(r.hosts));
+    rerender(pager, () => pagination(r.total));
   }
 
   function table(hosts) {

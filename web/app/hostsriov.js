@@ -5,7 +5,7 @@
 // device capacity (GET /v1/hosts/{id}/mdev: parents, types, instances still available, and
 // mdevs of deleted VMs the engine still has to remove). host.js re-reads on events.
 import {api} from './api.js';
-import {h, clear, append, button, alert, field} from './dom.js';
+import {h, clear, rerender, button, alert, field} from './dom.js';
 import {openModal} from './modal.js';
 
 const table = (name, head, rows, empty) => h('table', {class: 'pf-v6-c-table pf-m-compact', 'aria-label': name},
@@ -27,7 +27,7 @@ export async function sriovTab(body, host, ctx, show, reload) {
       api('GET', `/v1/hosts/${hid}/mdev`),
     ]);
   } catch (e) {
-    clear(body).append(alert('danger', 'The host\'s SR-IOV and mdev state cannot be read', e.message));
+    rerender(body, () => alert('danger', 'The host\'s SR-IOV and mdev state cannot be read', e.message));
     return;
   }
   const vmOf = new Map();
@@ -90,7 +90,9 @@ export async function sriovTab(body, host, ctx, show, reload) {
         t.available_instances === null ? 'unknown' : String(t.available_instances), String(t.instances)]);
   const leftovers = (mdev.leftovers || []).map((l) =>
     h('li', {}, h('code', {}, l.uuid), ` (${l.type} on ${l.parent}) of deleted VM ${l.vm_name}: ${l.last_error || 'to be removed'}`));
-  append(clear(body), [
+  // what shows the same is left as it is (dom.js rerender): Set VF count uses only what its card
+  // shows (the PF's address, VF count and total, autoprobe)
+  rerender(body, () => [
     h('section', {class: 'hd-sriov', 'aria-labelledby': 'hd-sriov-title'},
       h('h2', {class: 'pf-v6-c-title pf-m-lg', id: 'hd-sriov-title'}, 'SR-IOV physical functions'),
       cards.length ? cards : h('p', {}, `${host.name} has no SR-IOV physical function.`)),

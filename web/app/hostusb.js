@@ -8,7 +8,7 @@
 // backstores, nexus, whether each is ready and why not, and the VM given each). The VM side
 // (vmusb.js) picks from the same lists.
 import {api} from './api.js';
-import {h, clear, label, alert} from './dom.js';
+import {h, rerender, label, alert} from './dom.js';
 import {npivSection} from './hostnpiv.js';
 
 // A serial one can type in a spec (libhostdev's rule: printable ASCII, no blanks or quotes).
@@ -99,7 +99,8 @@ export async function hostUsbScsiTab(body, host, kind, show, ctx = {}, reload = 
   try {
     [items, vms] = await Promise.all([hostList(host.id, kind), api('GET', `/v1/vms?host_id=${hid}&limit=1000`)]);
   } catch (e) {
-    clear(body).append(h('p', {class: 'hd-note'}, `The ${kind === 'usb' ? 'USB devices' : 'SCSI LUNs'} of ${host.name} cannot be read from its agent now.`));
+    if (body.hdRender === gen)
+      rerender(body, () => h('p', {class: 'hd-note'}, `The ${kind === 'usb' ? 'USB devices' : 'SCSI LUNs'} of ${host.name} cannot be read from its agent now.`));
     show('danger', `${host.name}: ${kind === 'usb' ? 'USB devices' : 'SCSI LUNs'} cannot be read`, e.message);
     return;
   }
@@ -110,21 +111,23 @@ export async function hostUsbScsiTab(body, host, kind, show, ctx = {}, reload = 
     const rows = items.map((d) => row(head, [h('code', {}, d.port_path), h('code', {}, usbSpec(d, items)), usbName(d),
       d.kind || '—', d.speed || '—', usbVerdict(d), usbWhy(d),
       usbSpecs(d).flatMap((s) => owners.get(s) || []).join(', ') || '—'], {'data-port': d.port_path}));
-    clear(body).append(h('p', {class: 'hd-note'},
-      'A VM names a USB device by vendor:product (with its serial when several are alike) or by its port path, never by its device number, ' +
-      'which changes at every replug. No IOMMU is needed.'),
-    table(`USB devices of ${host.name}`, head, rows, 'No USB device.'));
+    if (body.hdRender === gen)
+      rerender(body, () => [h('p', {class: 'hd-note'},
+        'A VM names a USB device by vendor:product (with its serial when several are alike) or by its port path, never by its device number, ' +
+        'which changes at every replug. No IOMMU is needed.'),
+      table(`USB devices of ${host.name}`, head, rows, 'No USB device.')]);
   } else {
     const head = ['WWID', 'H:C:T:L now', 'Type', 'Vendor and model', 'Block device', 'Host use', 'Verdict', 'Why', 'Given to VMs'];
     const rows = items.map((l) => row(head, [l.wwid ? h('code', {}, l.wwid) : 'none (cannot be named for good)', h('code', {}, l.hctl),
       l.type_name || '—', lunName(l), l.block ? `/dev/${l.block}` : '—', [...(l.host_use || []), ...(l.holders || [])].join('; ') || '—',
       scsiVerdict(l), scsiWhy(l), (owners.get(l.wwid) || []).join(', ') || '—'], {'data-hctl': l.hctl}));
-    clear(body).append(h('p', {class: 'hd-note'},
-      'A VM names a LUN by its WWID: the host:channel:target:lun changes at reboot and is resolved again at every start.'),
-    table(`SCSI LUNs of ${host.name}`, head, rows, 'No SCSI LUN.'));
+    // the whole tab at once, when its last part is read: what shows the same is left as it is
     const targets = vhostSection(host, await vhost, ownersOf(vms.vms || [], 'vhost_scsi', 'wwpn'));
     const npiv = await npivSection(host, ctx, show, reload);
-    if (body.hdRender === gen) body.append(targets, npiv);
+    if (body.hdRender === gen)
+      rerender(body, () => [h('p', {class: 'hd-note'},
+        'A VM names a LUN by its WWID: the host:channel:target:lun changes at reboot and is resolved again at every start.'),
+      table(`SCSI LUNs of ${host.name}`, head, rows, 'No SCSI LUN.'), targets, npiv]);
   }
 }
 

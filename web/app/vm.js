@@ -24,8 +24,10 @@ export function vmStateLabel(vm) {
 
 // Edit (any state: vmedit.js), Start (down), Stop and Destroy (running, stopping), Delete (down)
 // for an admin; null for a viewer. @show(variant, title, text) puts the answer on the page;
-// @after() re-reads.
-export function vmActions(vm, ctx, show, after, {small = false, deleted = null} = {}) {
+// @after() re-reads. The buttons outlive a re-read that shows the same (dom.js rerender): they
+// use only what they show (the VM's id, name and state); Edit opens on @current(), the VM as
+// the page's last read has it (the dialog reads it again from the engine too).
+export function vmActions(vm, ctx, show, after, {small = false, deleted = null, current = () => vm} = {}) {
   if (!ctx.admin) return null;
   const path = (verb) => `/v1/vms/${encodeURIComponent(vm.id)}${verb ? '/' + verb : ''}`;
   const act = async (what, done, fn) => {
@@ -39,7 +41,7 @@ export function vmActions(vm, ctx, show, after, {small = false, deleted = null} 
   };
   const list = [];
   // not the call's promise: the button keeps the focus, which the dialog gives back on Escape
-  list.push(button('Edit', () => { editVm(vm, show, after); }, {small, label: `Edit ${vm.name}`}));
+  list.push(button('Edit', () => { editVm(current(), show, after); }, {small, label: `Edit ${vm.name}`}));
   if (vm.state === 'down')
     list.push(button('Start', () => act(`Start ${vm.name}`, 'running', () => api('POST', path('start'))),
       {small, variant: 'primary', label: `Start ${vm.name}`}));
@@ -104,27 +106,31 @@ export function vmPage(el, id, tab, ctx) {
       show('danger', 'The VM cannot be read', e.message);
       return;
     }
+    // what shows the same is left as it is (rerender); the handlers read the VM as it is now:
+    // this page's @vm, which every read replaces
+    const current = () => vm;
     rerender(header, renderHeader);
-    clear(body).append(tab === 'devices' ? devicesTab() : tab === 'usbscsi' ? vmUsbScsiTab(vm, ctx, show, () => load()) : tab === 'mdevs' ? vmMdevTab(vm, ctx, show, () => load()) : general());
+    rerender(body, () => (tab === 'devices' ? devicesTab() : tab === 'usbscsi' ? vmUsbScsiTab(vm, ctx, show, () => load(), current)
+      : tab === 'mdevs' ? vmMdevTab(vm, ctx, show, () => load(), current) : general()));
   }
 
   function renderHeader() {
     const tabLink = (key, text) => h('li', {class: `pf-v6-c-tabs__item${tab === key ? ' pf-m-current' : ''}`, role: 'presentation'},
       h('a', {class: 'pf-v6-c-tabs__link', role: 'tab', 'aria-selected': tab === key ? 'true' : 'false',
         href: `#/vms/${vid}/${key}`}, h('span', {class: 'pf-v6-c-tabs__item-text'}, text)));
-    append(clear(header), [
+    return [
       h('nav', {class: 'pf-v6-c-breadcrumb', 'aria-label': 'Breadcrumb'}, h('a', {href: '#/vms'}, 'VMs'), ' › ', vm.name),
       h('div', {class: 'hd-title-row'},
         h('h1', {class: 'pf-v6-c-title pf-m-2xl'}, vm.name), h('span', {'data-testid': 'vm-state'}, vmStateLabel(vm)),
         vm.host_id ? h('span', {class: 'hd-on-host'}, 'on host ', h('a', {href: `#/hosts/${encodeURIComponent(vm.host_id)}/devices`}, vm.host_name || vm.host_id)) : null,
         vm.hardware_changed ? label('Hardware changed', 'red') : null,
-        vmActions(vm, ctx, show, () => load(), {deleted: () => { location.hash = '#/vms'; }}),
+        vmActions(vm, ctx, show, () => load(), {deleted: () => { location.hash = '#/vms'; }, current: () => vm}),
         h('a', {href: `#/events/vm/${vid}`, class: 'hd-events-link'}, `Events of ${vm.name}`)),
       vm.hardware_changed ? h('div', {class: 'hd-banner', 'data-testid': 'hardware-changed'},
         alert('danger', 'Hardware changed: starting is refused', `${vm.hardware_changed}. Re-add the device (Add host devices) or remove it.`)) : null,
       vm.last_error ? h('div', {class: 'hd-banner'}, alert('warning', 'Last error', vm.last_error)) : null,
       h('div', {class: 'pf-v6-c-tabs', role: 'navigation', 'aria-label': 'VM sections'},
-        h('ul', {class: 'pf-v6-c-tabs__list', role: 'tablist'}, tabLink('general', 'General'), tabLink('devices', 'Host devices'), tabLink('usbscsi', 'USB and SCSI'), tabLink('mdevs', 'Mediated devices')))]);
+        h('ul', {class: 'pf-v6-c-tabs__list', role: 'tablist'}, tabLink('general', 'General'), tabLink('devices', 'Host devices'), tabLink('usbscsi', 'USB and SCSI'), tabLink('mdevs', 'Mediated devices')))];
   }
 
   function general() {

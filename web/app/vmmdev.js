@@ -7,8 +7,10 @@ import {api} from './api.js';
 import {h, clear, button, alert, field, select, label} from './dom.js';
 import {openModal} from './modal.js';
 
-// The tab's element. @show(variant, title, text): the page's message; @reload(): re-read.
-export function vmMdevTab(vm, ctx, show, reload) {
+// The tab's element. @show(variant, title, text): the page's message; @reload(): re-read. The
+// tab outlives a re-read that shows the same (dom.js rerender): Remove uses only what its row
+// shows; Add opens on @current(), the VM as the page's last read has it.
+export function vmMdevTab(vm, ctx, show, reload, current = () => vm) {
   const vid = encodeURIComponent(vm.id);
   const down = vm.state === 'down';
   const why = down ? null : `Mediated devices change only while the VM is down (${vm.name} is ${vm.state}).`;
@@ -33,7 +35,7 @@ export function vmMdevTab(vm, ctx, show, reload) {
   return h('div', {class: 'hd-vm-mdevs'},
     ctx.admin ? h('div', {class: 'pf-v6-c-toolbar'}, h('div', {class: 'pf-v6-c-toolbar__content'},
       h('div', {class: 'pf-v6-c-toolbar__content-section hd-toolbar'},
-        button('Add mediated device', () => { addDialog(vm, show, reload); }, {variant: 'primary', disabled: !down})))) : null,
+        button('Add mediated device', () => { addDialog(current(), show, reload); }, {variant: 'primary', disabled: !down})))) : null,
     why && ctx.admin ? h('p', {class: 'hd-note', 'data-testid': 'mdev-why'}, why) : null,
     h('p', {}, 'Placement: ', label(vm.mdev_placement || 'compact', 'blue'),
       vm.mdev_placement === 'separate' ? ' (each on a parent without one of its type when there is one)' : ' (the first parent with room)'),

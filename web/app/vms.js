@@ -15,6 +15,7 @@ export function vmsPage(el, ctx) {
   const pager = h('div', {class: 'hd-pager'});
   const hostSel = h('span');
   let seq = 0;
+  let latest = new Map(); // id -> the VM as the last read has it
   const show = (variant, title, text) => { clear(msg).append(alert(variant, title, text)); };
 
   async function load() {
@@ -31,8 +32,11 @@ export function vmsPage(el, ctx) {
       state.offset = Math.max(0, Math.floor((r.total - 1) / state.limit) * state.limit);
       return load();
     }
-    rerender(tableWrap, () => clear(tableWrap).append(table(r.vms)));
-    clear(pager).append(pagination(r.total));
+    // the same table and pager are left as they are (rerender); a row's Edit opens on the VM
+    // as this read has it
+    latest = new Map(r.vms.map((vm) => [vm.id, vm]));
+    rerender(tableWrap, () => table(r.vms));
+    rerender(pager, () => pagination(r.total));
   }
 
   const HEAD = ['Name', 'Status', 'Host', 'Host devices', 'Memory', 'vCPUs'];
@@ -56,7 +60,7 @@ export function vmsPage(el, ctx) {
       `${vm.memory_mib} MiB`,
       String(vm.vcpus),
     ];
-    if (ctx.admin) cells.push(vmActions(vm, ctx, show, () => load(), {small: true}));
+    if (ctx.admin) cells.push(vmActions(vm, ctx, show, () => load(), {small: true, current: () => latest.get(vm.id) || vm}));
     const names = ctx.admin ? [...HEAD, 'Actions'] : HEAD;
     return h('tr', {class: 'pf-v6-c-table__tr', 'data-vm': vm.name},
       cells.map((c, i) => h('td', {class: 'pf-v6-c-table__td', 'data-label': names[i]}, c)));

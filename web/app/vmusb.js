@@ -25,8 +25,11 @@ export function usbScsiText(vm) {
   return [n('usb', 'USB device'), n('scsi', 'SCSI LUN'), n('vhost_scsi', 'vhost-scsi target')].filter(Boolean).join(', ') || 'none';
 }
 
-// The tab's content; @show(variant, title, text) reports, @reload() re-reads the VM.
-export function vmUsbScsiTab(vm, ctx, show, reload) {
+// The tab's content; @show(variant, title, text) reports, @reload() re-reads the VM. The tab
+// outlives a re-read that shows the same (dom.js rerender): Remove uses only what its row
+// shows; the Add dialog opens on @current(), the VM as the page's last read has it (its host
+// and what it holds may have changed without changing this tab).
+export function vmUsbScsiTab(vm, ctx, show, reload, current = () => vm) {
   const vid = encodeURIComponent(vm.id);
   const down = vm.state === 'down';
   const why = down ? null : `${vm.name} is ${vm.state}: USB devices, LUNs and vhost-scsi targets change only while it is down.`;
@@ -57,7 +60,7 @@ export function vmUsbScsiTab(vm, ctx, show, reload) {
       h('h2', {class: 'pf-v6-c-title pf-m-lg'}, k.title),
       ctx.admin ? h('div', {class: 'pf-v6-c-toolbar'}, h('div', {class: 'pf-v6-c-toolbar__content'},
         h('div', {class: 'pf-v6-c-toolbar__content-section hd-toolbar'},
-          button(`Add ${k.one}`, () => addDialog(kind), {variant: 'primary', label: `Add ${k.one}`, disabled: !down})))) : null,
+          button(`Add ${k.one}`, () => addDialog(kind, current()), {variant: 'primary', label: `Add ${k.one}`, disabled: !down})))) : null,
       h('table', {class: 'pf-v6-c-table pf-m-compact', 'aria-label': `${k.title} of the VM`},
         h('thead', {class: 'pf-v6-c-table__thead'}, h('tr', {class: 'pf-v6-c-table__tr'},
           head.map((t) => h('th', {class: 'pf-v6-c-table__th pf-m-wrap', scope: 'col'}, t)))),
@@ -68,7 +71,7 @@ export function vmUsbScsiTab(vm, ctx, show, reload) {
   // Pick the host (fixed when the VM is pinned), then one of its devices: never-assignable ones
   // (vhost targets that are not ready) are disabled with the reason, the rest may need Force
   // (the host uses it) and, for LUNs, Shareable or Read-only.
-  function addDialog(kind) {
+  function addDialog(kind, vm) { // (@vm: the VM now, not the one this tab was built from)
     const k = KINDS[kind];
     const err = h('div', {'aria-live': 'polite'});
     const hostBox = h('div');
