@@ -104,9 +104,18 @@ async function hostLifecycle(page, url, admin, id, pveId) {
   const filter = page.getByRole('searchbox', {name: 'Filter hosts by name prefix'});
   await filter.fill('office');
   await page.waitForFunction(() => document.querySelectorAll('tr[data-host]').length === 1);
-  const listed = await row.getByRole('button', {name: 'Maintenance office'}).elementHandle();
-  await afterReread(page, '/v1/hosts', () => http(url, 'POST', `/v1/hosts/${pveId}/refresh`, admin));
-  ok(await listed.evaluate((b) => b.isConnected), 'a re-read of the hosts list that changes nothing keeps its rows\' buttons (no click lost to a swap)');
+  // office's own sync may still move its row (its last sync) during a re-read: such a re-read
+  // changed what the row shows, and may swap it; the check is made on one that did not
+  let kept = null;
+  for (let tries = 0; tries < 5 && kept === null; tries++) {
+    const before = await text(row);
+    const listed = await row.getByRole('button', {name: 'Maintenance office'}).elementHandle();
+    await afterReread(page, '/v1/hosts', () => http(url, 'POST', `/v1/hosts/${pveId}/refresh`, admin));
+    if (await text(row) === before)
+      kept = await listed.evaluate((b) => b.isConnected);
+  }
+  ok(kept === true, 'a re-read of the hosts list that changes nothing keeps its rows\' buttons (no click lost to a swap)',
+    kept === null ? 'office\'s row changed at each of 5 re-reads' : 'the button was replaced');
   await filter.fill('');
   await page.locator('tr[data-host="pve"]').waitFor();
   await row.getByRole('link', {name: 'office'}).click();
