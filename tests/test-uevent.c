@@ -535,21 +535,30 @@ static void wait_heard(Heard *heard, const char *what)
         }
 }
 
+/* A test that makes a tun device runs in a subprocess (which unshares its own network
+ * namespace): TRUE in that subprocess; in the parent, FALSE once the subprocess ran and passed
+ * (within @seconds), or the test was skipped for want of the capabilities or /dev/net/tun. */
+static gboolean tun_subprocess(guint seconds)
+{
+        if (g_test_subprocess())
+                return TRUE;
+        if (!has_capability(CAP_SYS_ADMIN_BIT) || !has_capability(CAP_NET_ADMIN_BIT) ||
+            access("/dev/net/tun", R_OK | W_OK) != 0) {
+                g_test_skip("needs CAP_SYS_ADMIN, CAP_NET_ADMIN and /dev/net/tun (a tun device "
+                            "in a private network namespace)");
+                return FALSE;
+        }
+        g_test_trap_subprocess(NULL, seconds * G_USEC_PER_SEC, 0);
+        g_test_trap_assert_passed();
+        return FALSE;
+}
+
 static void test_monitor_kernel(void)
 {
         static const char *const net[] = {"net", NULL};
 
-        if (!g_test_subprocess()) {
-                if (!has_capability(CAP_SYS_ADMIN_BIT) || !has_capability(CAP_NET_ADMIN_BIT) ||
-                    access("/dev/net/tun", R_OK | W_OK) != 0) {
-                        g_test_skip("needs CAP_SYS_ADMIN, CAP_NET_ADMIN and /dev/net/tun (a tun "
-                                    "device in a private network namespace)");
-                        return;
-                }
-                g_test_trap_subprocess(NULL, 30 * G_USEC_PER_SEC, 0);
-                g_test_trap_assert_passed();
+        if (!tun_subprocess(30))
                 return;
-        }
         {
                 g_autoptr(GError) error = NULL;
                 g_autoptr(HdUeventMonitor) m = NULL;
@@ -995,17 +1004,8 @@ static void test_switch_kernel(void)
 {
         static const char *const net[] = {"net", NULL};
 
-        if (!g_test_subprocess()) {
-                if (!has_capability(CAP_SYS_ADMIN_BIT) || !has_capability(CAP_NET_ADMIN_BIT) ||
-                    access("/dev/net/tun", R_OK | W_OK) != 0) {
-                        g_test_skip("needs CAP_SYS_ADMIN, CAP_NET_ADMIN and /dev/net/tun (a tun "
-                                    "device in a private network namespace)");
-                        return;
-                }
-                g_test_trap_subprocess(NULL, 60 * G_USEC_PER_SEC, 0);
-                g_test_trap_assert_passed();
+        if (!tun_subprocess(60))
                 return;
-        }
         {
                 g_autofree char *root = g_dir_make_tmp("hd-switch-XXXXXX", NULL);
                 g_autofree char *udev = g_build_filename(root, "run/udev", NULL);
