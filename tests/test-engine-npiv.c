@@ -12,6 +12,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine-testlib.h"
 #include "http-testlib.h"
@@ -466,6 +467,8 @@ typedef struct {
         guint pending;
         gboolean npiv_404;
         guint npiv_404_answered;
+        guint npiv_reads; /* every GET /v1/npiv */
+        guint mdev_reads; /* every GET /v1/mdev (read with it at a device generation) */
 } Proxy;
 
 typedef struct {
@@ -517,6 +520,10 @@ static void proxy_handler(SoupServer *server, SoupServerMessage *msg, const char
         Forward *f;
 
         g_mutex_lock(&p->lock);
+        if (strcmp(method, "GET") == 0 && strcmp(path, "/v1/npiv") == 0)
+                p->npiv_reads++;
+        if (strcmp(method, "GET") == 0 && strcmp(path, "/v1/mdev") == 0)
+                p->mdev_reads++;
         if (p->npiv_404 && strcmp(method, "GET") == 0 && strcmp(path, "/v1/npiv") == 0) {
                 static const char e[] = "{\"error\": {\"code\": \"not-found\", \"message\": "
                                         "\"no such endpoint\"}}";
@@ -679,6 +686,147 @@ static void test_old_agent(void)
         world_teardown(&w);
 }
 
+/* The proxy's counts of GET /v1/npiv and GET /v1/mdev. */
+static void proxy_reads(Proxy *p, guint *npiv, guint *mdev)
+{
+        g_mutex_lock(&p->lock);
+        *npiv = p->npiv_reads;
+        *mdev = p->mdev_reads;
+        g_mutex_unlock(&p->lock);
+}
+
+/* The host of @agent (its @token) added as @name behind a proxy that passes GET /v1/npiv on;
+ * up, its first GET /v1/npiv and /v1/mdev sent. */
+static Proxy *add_proxied(HdEtEnv *env, HdEtProc *agent, const char *token, const char *name,
+                          char **id)
+{
+        Proxy *p = proxy_start(agent->url);
+        guint npiv = 0, mdev = 0;
+
+        proxy_set_404(p, FALSE);
+        *id =
+            hd_et_add_host(env->engine->url, env->admin, name, hd_et_server_url(p->server), token);
+        hd_et_await_status(env->engine->url, env->viewer, *id, "up");
+        for (guint i = 0; i < 600 && (npiv == 0 || mdev == 0); i++) {
+                g_usleep(100 * 1000);
+                proxy_reads(p, &npiv, &mdev);
+        }
+        g_assert_cmpuint(npiv, >, 0);
+        return p;
+}
+
+/* Detach @addr on the agent, wait until the engine shows it on vfio-pci and the proxy passed
+ * on the GET /v1/mdev of that generation, and a little more for a GET /v1/npiv sent with it;
+ * the number of GET /v1/npiv the generation brought. */
+static guint npiv_reads_at_detach(HdEtEnv *env, Proxy *p, HdEtProc *agent, const char *token,
+                                  const char *id, const char *addr)
+{
+        g_autofree char *path = g_strconcat("/v1/devices/", addr, "/detach", NULL);
+        guint npiv0, mdev0, npiv, mdev;
+
+        proxy_reads(p, &npiv0, &mdev0);
+        {
+                g_auto(HdEtReply) r = hd_et_agent_call(agent->url, token, "POST", path, "{}");
+                if (r.status != 200)
+                        g_error("detach %s: %u %s", addr, r.status, r.body);
+        }
+        for (guint i = 0;; i++) {
+                g_autofree char *driver =
+                    hd_et_engine_driver(env->engine->url, env->viewer, id, addr);
+                proxy_reads(p, &npiv, &mdev);
+                if (g_strcmp0(driver, "vfio-pci") == 0 && mdev > mdev0)
+                        break;
+                if (i == 600)
+                        g_error("the detach of %s did not reach the engine", addr);
+                g_usleep(100 * 1000);
+        }
+        g_usleep(1000 * 1000);
+        proxy_reads(p, &npiv, &mdev);
+        return npiv - npiv0;
+}
+
+/* A SCSI host appears on @fx (sys/bus/scsi/devices/host9, as an FCoE instance's would): wait
+ * until the proxy passed on the GET /v1/mdev of the generation it brings, and a little more;
+ * the number of GET /v1/npiv that generation brought. */
+static guint npiv_reads_at_scsi_host(Proxy *p, HdTestFixture *fx)
+{
+        g_autofree char *link = g_build_filename(fx->root, "sys/bus/scsi/devices/host9", NULL);
+        guint npiv0, mdev0, npiv, mdev;
+
+        proxy_reads(p, &npiv0, &mdev0);
+        g_assert_no_errno(symlink("../../../devices/platform/host9", link));
+        for (guint i = 0;; i++) {
+                proxy_reads(p, &npiv, &mdev);
+                if (mdev > mdev0)
+                        break;
+                if (i == 600)
+                        g_error("the new SCSI host brought no device generation");
+                g_usleep(100 * 1000);
+        }
+        g_usleep(1000 * 1000);
+        proxy_reads(p, &npiv, &mdev);
+        return npiv - npiv0;
+}
+
+/* @topology with one more PCI function on the root bus: 0000:00:06.0, class @klass, @driver. */
+static HdTestFixture *fixture_with(const char *topology, const char *klass, const char *id,
+                                   const char *driver)
+{
+        g_autoptr(JsonNode) topo = hd_test_topology_load(topology);
+        JsonArray *devices = json_object_get_array_member(json_node_get_object(topo), "devices");
+        JsonObject *d = json_object_new();
+
+        json_object_set_string_member(d, "addr", "0000:00:06.0");
+        json_object_set_string_member(d, "id", id);
+        json_object_set_string_member(d, "class", klass);
+        json_object_set_string_member(d, "kind", "rc-endpoint");
+        json_object_set_string_member(d, "driver", driver);
+        json_array_add_object_element(devices, d);
+        return hd_test_fixture_from_topology(topo);
+}
+
+/* GET /v1/npiv at a device generation (sync.c, npiv_due()). beta (sriov-server and an FC HBA
+ * 0000:00:06.0 without an FC host: its NPIV document lists none) is not asked when a VF
+ * changes driver, and is when a SCSI host appears (no PCI change) or the HBA changes driver;
+ * gamma (scsi-server, host1 makes vports, and a NIC
+ * 0000:00:06.0) is asked when the NIC changes driver. */
+static void test_generation_reads(void)
+{
+        HdEtEnv env = {0};
+        g_autoptr(HdTestFixture) fx_b = NULL;
+        g_autoptr(HdTestFixture) fx_g = NULL;
+        g_autofree char *tok_b = NULL, *tok_g = NULL, *id_b = NULL, *id_g = NULL;
+        HdEtProc *agent_b, *agent_g;
+        Proxy *pb, *pg;
+
+        hd_et_env_setup(&env, "scsi-server", "alpha");
+        fx_b = fixture_with("sriov-server", "0c0400", "1077:2532", "qla2xxx");
+        {
+                g_autofree char *bus = g_build_filename(fx_b->root, "sys/bus/scsi/devices", NULL);
+                g_assert_no_errno(g_mkdir_with_parents(bus, 0755));
+        }
+        agent_b = hd_et_agent_start(fx_b, "127.0.0.1:0");
+        tok_b = hd_et_agent_token(fx_b);
+        pb = add_proxied(&env, agent_b, tok_b, "beta", &id_b);
+        fx_g = fixture_with("scsi-server", "020000", "8086:10d3", "e1000e");
+        agent_g = hd_et_agent_start(fx_g, "127.0.0.1:0");
+        tok_g = hd_et_agent_token(fx_g);
+        pg = add_proxied(&env, agent_g, tok_g, "gamma", &id_g);
+
+        g_assert_cmpuint(npiv_reads_at_detach(&env, pb, agent_b, tok_b, id_b, "0000:18:01.0"), ==,
+                         0);
+        g_assert_cmpuint(npiv_reads_at_scsi_host(pb, fx_b), >, 0);
+        g_assert_cmpuint(npiv_reads_at_detach(&env, pb, agent_b, tok_b, id_b, "0000:00:06.0"), >,
+                         0);
+        g_assert_cmpuint(npiv_reads_at_detach(&env, pg, agent_g, tok_g, id_g, "0000:00:06.0"), >,
+                         0);
+        proxy_stop(pb);
+        proxy_stop(pg);
+        hd_et_proc_stop(agent_b, SIGTERM);
+        hd_et_proc_stop(agent_g, SIGTERM);
+        hd_et_env_teardown(&env);
+}
+
 int main(int argc, char **argv)
 {
         hd_et_init(&argc, &argv);
@@ -688,5 +836,6 @@ int main(int argc, char **argv)
         g_test_add_func("/engine/npiv/agent-down", test_agent_down);
         g_test_add_func("/engine/npiv/sync", test_sync_counts);
         g_test_add_func("/engine/npiv/old-agent", test_old_agent);
+        g_test_add_func("/engine/npiv/generation-reads", test_generation_reads);
         return hd_et_run();
 }

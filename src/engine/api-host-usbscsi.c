@@ -30,14 +30,11 @@ static void on_read(guint status, GBytes *body, const GError *error, gpointer da
         Read *r = data;
         g_autoptr(JsonParser) p = json_parser_new_immutable();
         g_autofree char *message = NULL;
-        gsize len = 0;
-        const char *text = body ? g_bytes_get_data(body, &len) : NULL;
-        JsonNode *root = NULL;
+        JsonObject *o = status == 200 ? hd_api_agent_answer_object(body, p) : NULL;
 
-        if (status == 200 && text && json_parser_load_from_data(p, text, (gssize)len, NULL) &&
-            (root = json_parser_get_root(p)) && JSON_NODE_HOLDS_OBJECT(root)) {
+        if (o) {
                 /* the agent's answer as it is, and whose it is */
-                g_autoptr(JsonNode) copy = json_node_copy(root);
+                g_autoptr(JsonNode) copy = json_node_copy(json_parser_get_root(p));
                 json_object_set_string_member(json_node_get_object(copy), "host_id", r->id);
                 hd_http_respond_take(r->req, HD_HTTP_OK, "application/json",
                                      json_to_string(copy, FALSE));
@@ -48,7 +45,7 @@ static void on_read(guint status, GBytes *body, const GError *error, gpointer da
                 else if (status == 200)
                         message = g_strdup("the agent's answer is not a JSON object");
                 else {
-                        g_autofree char *why = hd_api_agent_error_message(body);
+                        g_autofree char *why = hd_api_agent_error_member(body, "message");
                         message = why ? g_strdup_printf("the agent answered %u: %s", status, why)
                                       : g_strdup_printf("the agent answered HTTP %u", status);
                 }

@@ -70,7 +70,7 @@ static char *agent_message(guint status, GBytes *body, const GError *error)
 
         if (error)
                 return g_strdup_printf("the agent cannot be reached: %s", error->message);
-        message = hd_api_agent_error_message(body);
+        message = hd_api_agent_error_member(body, "message");
         if (message)
                 return g_strdup_printf("the agent answered %u: %s", status, message);
         return g_strdup_printf("the agent answered HTTP %u", status);
@@ -193,17 +193,13 @@ static void kernel_args_get(HdEngine *e, HdHttpRequest *req, const char *id, con
 static char *answer_desired(GBytes *body, char **summary)
 {
         g_autoptr(JsonParser) parser = json_parser_new_immutable();
-        gsize len = 0;
-        const char *data = g_bytes_get_data(body, &len);
-        JsonNode *root, *n;
-        JsonObject *o;
+        JsonObject *o = hd_api_agent_answer_object(body, parser);
         g_autoptr(GString) s = g_string_new(NULL);
+        JsonNode *n;
 
         *summary = NULL;
-        if (!json_parser_load_from_data(parser, data, (gssize)len, NULL) ||
-            !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root))
+        if (!o)
                 return NULL;
-        o = json_node_get_object(root);
         for (const char *const *k = (const char *const[]){"added", "removed", NULL}; *k; k++) {
                 n = json_object_get_member(o, *k);
                 if (!n || !JSON_NODE_HOLDS_ARRAY(n))

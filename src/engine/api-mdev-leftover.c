@@ -55,7 +55,7 @@ static void on_removed(guint status, GBytes *body, const GError *error, gpointer
         if (error && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
                 return removal_free(r); /* the engine stops: the next one retries */
         if (!gone) {
-                g_autofree char *agent = error ? NULL : hd_api_agent_error_message(body);
+                g_autofree char *agent = error ? NULL : hd_api_agent_error_member(body, "message");
                 message = error ? g_strdup_printf("the agent cannot be reached: %s", error->message)
                           : agent ? g_strdup_printf("the agent answered %u: %s", status, agent)
                                   : g_strdup_printf("the agent answered HTTP %u", status);

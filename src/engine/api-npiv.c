@@ -80,19 +80,6 @@ static void call_finish(Call *c)
         call_free(c);
 }
 
-/* The agent's JSON object answer, or NULL. */
-static JsonObject *answer_object(GBytes *body, JsonParser *parser)
-{
-        gsize len = 0;
-        const char *data = body ? g_bytes_get_data(body, &len) : NULL;
-        JsonNode *root;
-
-        if (!data || !json_parser_load_from_data(parser, data, (gssize)len, NULL) ||
-            !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root))
-                return NULL;
-        return json_node_get_object(root);
-}
-
 static const char *string_member(JsonObject *o, const char *name)
 {
         JsonNode *n = o ? json_object_get_member(o, name) : NULL;
@@ -121,12 +108,9 @@ static JsonObject *object_element(JsonArray *a, guint i)
 static void respond_agent_failure(Call *c, gboolean audit, guint status, GBytes *body,
                                   const GError *error)
 {
-        g_autoptr(JsonParser) parser = json_parser_new_immutable();
-        g_autofree char *message = error ? NULL : hd_api_agent_error_message(body);
-        JsonObject *doc = error ? NULL : answer_object(body, parser);
-        JsonNode *en = doc ? json_object_get_member(doc, "error") : NULL;
-        const char *code =
-            en && JSON_NODE_HOLDS_OBJECT(en) ? string_member(json_node_get_object(en), "code") : NULL;
+        g_autofree char *message = error ? NULL : hd_api_agent_error_member(body, "message");
+        g_autofree char *agent_code = error ? NULL : hd_api_agent_error_member(body, "code");
+        const char *code = agent_code;
 
         if (error || status < 400 || status >= 500 || !message) {
                 g_autofree char *why =
@@ -192,7 +176,7 @@ static void on_read(guint status, GBytes *body, const GError *error, gpointer da
         Call *c = data;
         g_autoptr(JsonParser) parser = json_parser_new();
         g_autoptr(GError) local = NULL;
-        JsonObject *o = status == 200 ? answer_object(body, parser) : NULL;
+        JsonObject *o = status == 200 ? hd_api_agent_answer_object(body, parser) : NULL;
 
         if (!o) {
                 respond_agent_failure(c, FALSE, status, body, error);
@@ -290,7 +274,7 @@ static void on_created(guint status, GBytes *body, const GError *error, gpointer
         g_autoptr(JsonParser) parser = json_parser_new();
         g_autoptr(GError) local = NULL;
         g_autofree char *what = NULL;
-        JsonObject *o = status == 200 ? answer_object(body, parser) : NULL;
+        JsonObject *o = status == 200 ? hd_api_agent_answer_object(body, parser) : NULL;
         JsonNode *vn = o ? json_object_get_member(o, "vport") : NULL;
         const char *vport = NULL;
 
@@ -328,7 +312,7 @@ static void on_create_read(guint status, GBytes *body, const GError *error, gpoi
         g_autoptr(JsonBuilder) b = NULL;
         g_autoptr(JsonNode) root = NULL;
         g_autofree char *send = NULL;
-        JsonObject *o = status == 200 ? answer_object(body, parser) : NULL;
+        JsonObject *o = status == 200 ? hd_api_agent_answer_object(body, parser) : NULL;
         JsonArray *hosts = array_member(o, "fc_hosts");
         const char *parent_port = NULL;
         gboolean found = FALSE;
@@ -417,7 +401,7 @@ static void on_deleted(guint status, GBytes *body, const GError *error, gpointer
         g_autoptr(GError) local = NULL;
         g_autoptr(JsonBuilder) b = NULL;
         g_autofree char *what = NULL;
-        JsonObject *o = status == 200 ? answer_object(body, parser) : NULL;
+        JsonObject *o = status == 200 ? hd_api_agent_answer_object(body, parser) : NULL;
         /* the vport is gone already (a reboot without persist): the engine's pair goes */
         gboolean gone = !o && !error && status == 404 && c->had_pair;
 

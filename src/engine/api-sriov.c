@@ -82,33 +82,12 @@ static void call_finish(Call *c)
         call_free(c);
 }
 
-/* The code of the agent's error document, or NULL. */
-static char *agent_error_code(GBytes *body)
-{
-        g_autoptr(JsonParser) parser = json_parser_new_immutable();
-        gsize len = 0;
-        const char *data = body ? g_bytes_get_data(body, &len) : NULL;
-        JsonNode *root, *en, *code;
-
-        if (!data || !json_parser_load_from_data(parser, data, (gssize)len, NULL) ||
-            !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root))
-                return NULL;
-        en = json_object_get_member(json_node_get_object(root), "error");
-        if (!en || !JSON_NODE_HOLDS_OBJECT(en))
-                return NULL;
-        code = json_object_get_member(json_node_get_object(en), "code");
-        if (!code || !JSON_NODE_HOLDS_VALUE(code) ||
-            json_node_get_value_type(code) != G_TYPE_STRING)
-                return NULL;
-        return g_strdup(json_node_get_string(code));
-}
-
 /* Answer the agent's refusal or failure (with the audit row for @action when @audit). */
 static void respond_agent_failure(Call *c, gboolean audit, guint status, GBytes *body,
                                   const GError *error)
 {
-        g_autofree char *message = error ? NULL : hd_api_agent_error_message(body);
-        g_autofree char *code = error ? NULL : agent_error_code(body);
+        g_autofree char *message = error ? NULL : hd_api_agent_error_member(body, "message");
+        g_autofree char *code = error ? NULL : hd_api_agent_error_member(body, "code");
         gboolean refusal = !error && status >= 400 && status < 500 && message;
         const char *out_code;
 
@@ -137,19 +116,6 @@ static void respond_agent_failure(Call *c, gboolean audit, guint status, GBytes 
         hd_http_respond_error(c->req, status, out_code, "%s", message);
 }
 
-/* The agent's JSON object answer, or NULL. */
-static JsonObject *answer_object(GBytes *body, JsonParser *parser)
-{
-        gsize len = 0;
-        const char *data = g_bytes_get_data(body, &len);
-        JsonNode *root;
-
-        if (!json_parser_load_from_data(parser, data, (gssize)len, NULL) ||
-            !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root))
-                return NULL;
-        return json_node_get_object(root);
-}
-
 /* An int member, or @fallback. */
 static gint64 int_member(JsonObject *o, const char *name, gint64 fallback)
 {
@@ -168,7 +134,7 @@ static void on_sriov_get(guint status, GBytes *body, const GError *error, gpoint
         g_autoptr(JsonParser) parser = json_parser_new();
         g_autoptr(GError) local = NULL;
         g_autoptr(GHashTable) users = NULL;
-        JsonObject *o = status == 200 ? answer_object(body, parser) : NULL;
+        JsonObject *o = status == 200 ? hd_api_agent_answer_object(body, parser) : NULL;
         JsonNode *vfs;
 
         if (!o) {
@@ -297,7 +263,7 @@ static void on_sriov_set(guint status, GBytes *body, const GError *error, gpoint
 {
         Call *c = data;
         g_autoptr(JsonParser) parser = json_parser_new_immutable();
-        JsonObject *o = status == 200 ? answer_object(body, parser) : NULL;
+        JsonObject *o = status == 200 ? hd_api_agent_answer_object(body, parser) : NULL;
         g_autofree char *what = NULL;
         gsize len = 0;
         const char *text;
@@ -336,7 +302,7 @@ static void on_sriov_before(guint status, GBytes *body, const GError *error, gpo
         g_autoptr(JsonParser) parser = json_parser_new_immutable();
         g_autoptr(GHashTable) users = NULL;
         g_autoptr(GError) local = NULL;
-        JsonObject *o = status == 200 ? answer_object(body, parser) : NULL;
+        JsonObject *o = status == 200 ? hd_api_agent_answer_object(body, parser) : NULL;
         JsonNode *vfs;
 
         if (!o) {

@@ -565,7 +565,7 @@ static char *agent_message(guint status, GBytes *body, const GError *error)
 
         if (error)
                 return g_strdup(error->message);
-        message = hd_api_agent_error_message(body);
+        message = hd_api_agent_error_member(body, "message");
         return message ? message : g_strdup_printf("the agent answered HTTP %u", status);
 }
 
@@ -574,26 +574,14 @@ static char *agent_message(guint status, GBytes *body, const GError *error)
  * it, e.g. a vhost target without a nexus or LUN): the engine's code for it, else NULL. */
 static char *agent_refused_code(guint status, GBytes *body)
 {
-        g_autoptr(JsonParser) p = json_parser_new_immutable();
-        gsize len = 0;
-        const char *data = body ? g_bytes_get_data(body, &len) : NULL;
-        JsonNode *root, *en, *c = NULL;
-        const char *code = NULL;
+        g_autofree char *code = NULL;
 
-        if (status != HD_HTTP_CONFLICT || !data ||
-            !json_parser_load_from_data(p, data, (gssize)len, NULL) ||
-            !(root = json_parser_get_root(p)) || !JSON_NODE_HOLDS_OBJECT(root))
+        if (status != HD_HTTP_CONFLICT)
                 return NULL;
-        en = json_object_get_member(json_node_get_object(root), "error");
-        if (en && JSON_NODE_HOLDS_OBJECT(en))
-                c = json_object_get_member(json_node_get_object(en), "code");
-        else
-                c = en; /* {"error": "in-use", ...} */
-        if (c && JSON_NODE_HOLDS_VALUE(c) && json_node_get_value_type(c) == G_TYPE_STRING)
-                code = json_node_get_string(c);
+        code = hd_api_agent_error_member(body, "code");
         if (g_strcmp0(code, "in-use") == 0 || g_strcmp0(code, "device-absent") == 0 ||
             g_strcmp0(code, "refused") == 0)
-                return g_strdup(code);
+                return g_steal_pointer(&code);
         return NULL;
 }
 
@@ -717,14 +705,12 @@ static void on_undefined(guint status, GBytes *body, const GError *error, gpoint
 static gboolean agent_vm_active(GBytes *body)
 {
         g_autoptr(JsonParser) p = json_parser_new_immutable();
-        gsize len = 0;
-        const char *data = g_bytes_get_data(body, &len);
-        JsonNode *root, *n;
+        JsonObject *o = hd_api_agent_answer_object(body, p);
+        JsonNode *n;
 
-        if (!json_parser_load_from_data(p, data, (gssize)len, NULL) ||
-            !(root = json_parser_get_root(p)) || !JSON_NODE_HOLDS_OBJECT(root))
+        if (!o)
                 return FALSE;
-        n = json_object_get_member(json_node_get_object(root), "active");
+        n = json_object_get_member(o, "active");
         return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_BOOLEAN &&
                json_node_get_boolean(n);
 }
@@ -870,15 +856,13 @@ static void mdev_next_instance(VmOp *op)
 static char *agent_mdev_parent(GBytes *body, const char *uuid, const char *type)
 {
         g_autoptr(JsonParser) p = json_parser_new_immutable();
-        gsize len = 0;
-        const char *data = g_bytes_get_data(body, &len);
-        JsonNode *root, *n;
+        JsonObject *answer = hd_api_agent_answer_object(body, p);
+        JsonNode *n;
         JsonArray *a;
 
-        if (!json_parser_load_from_data(p, data, (gssize)len, NULL) ||
-            !(root = json_parser_get_root(p)) || !JSON_NODE_HOLDS_OBJECT(root))
+        if (!answer)
                 return NULL;
-        n = json_object_get_member(json_node_get_object(root), "mdevs");
+        n = json_object_get_member(answer, "mdevs");
         if (!n || !JSON_NODE_HOLDS_ARRAY(n))
                 return NULL;
         a = json_node_get_array(n);
@@ -1293,18 +1277,14 @@ static void on_agent_vms(guint status, GBytes *body, const GError *error, gpoint
         g_autoptr(JsonParser) p = json_parser_new_immutable();
         g_autoptr(GHashTable) agent = g_hash_table_new(g_str_hash, g_str_equal);
         g_autoptr(GPtrArray) changes = NULL;
-        JsonNode *root, *n;
+        JsonObject *answer;
+        JsonNode *n;
         JsonArray *a;
-        gsize len = 0;
-        const char *text;
 
         if (cancelled(error) || !e->vm_ops || status != 200 || r->seq != e->vm_op_seq)
                 goto out;
-        text = g_bytes_get_data(body, &len);
-        if (!json_parser_load_from_data(p, text, (gssize)len, NULL) ||
-            !(root = json_parser_get_root(p)) || !JSON_NODE_HOLDS_OBJECT(root) ||
-            !(n = json_object_get_member(json_node_get_object(root), "vms")) ||
-            !JSON_NODE_HOLDS_ARRAY(n))
+        if (!(answer = hd_api_agent_answer_object(body, p)) ||
+            !(n = json_object_get_member(answer, "vms")) || !JSON_NODE_HOLDS_ARRAY(n))
                 goto out;
         a = json_node_get_array(n);
         for (guint i = 0; i < json_array_get_length(a); i++) {

@@ -290,20 +290,28 @@ void hd_api_respond_page(HdHttpRequest *req, const char *member, GPtrArray *item
         hd_api_respond_builder(req, HD_HTTP_OK, b);
 }
 
-char *hd_api_agent_error_message(GBytes *body)
+JsonObject *hd_api_agent_answer_object(GBytes *body, JsonParser *parser)
 {
-        g_autoptr(JsonParser) parser = json_parser_new_immutable();
         gsize len = 0;
         const char *data = body ? g_bytes_get_data(body, &len) : NULL;
-        JsonNode *root, *en, *m;
+        JsonNode *root;
 
         if (!data || !json_parser_load_from_data(parser, data, (gssize)len, NULL) ||
             !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root))
                 return NULL;
-        en = json_object_get_member(json_node_get_object(root), "error");
+        return json_node_get_object(root);
+}
+
+char *hd_api_agent_error_member(GBytes *body, const char *name)
+{
+        g_autoptr(JsonParser) parser = json_parser_new_immutable();
+        JsonObject *o = hd_api_agent_answer_object(body, parser);
+        JsonNode *en = o ? json_object_get_member(o, "error") : NULL;
+        JsonNode *m;
+
         if (!en || !JSON_NODE_HOLDS_OBJECT(en))
                 return NULL;
-        m = json_object_get_member(json_node_get_object(en), "message");
+        m = json_object_get_member(json_node_get_object(en), name);
         if (!m || !JSON_NODE_HOLDS_VALUE(m) || json_node_get_value_type(m) != G_TYPE_STRING)
                 return NULL;
         return g_strdup(json_node_get_string(m));

@@ -64,8 +64,12 @@ void hd_api_respond_page(HdHttpRequest *req, const char *member, GPtrArray *item
                          guint total, guint64 limit, guint64 offset);
 
 /* ---- agent answers ---- */
-/* The message of the agent's error document in @body, or NULL when it holds none. */
-char *hd_api_agent_error_message(GBytes *body);
+/* The top-level object of the agent's answer @body, parsed by @parser (which owns it: keep it
+ * while the object is used), or NULL when @body is none or not a JSON object. */
+JsonObject *hd_api_agent_answer_object(GBytes *body, JsonParser *parser);
+/* The string member @name ("code", "message") of the agent's error document
+ * {"error": {"code", "message"}} in @body (newly allocated), or NULL when it holds none. */
+char *hd_api_agent_error_member(GBytes *body, const char *name);
 
 /* ---- collection ETags (api-etag.c) ---- */
 /* Set the answer's ETag to the store's for @scope (hd_store_etag); TRUE when the request's

@@ -27,22 +27,12 @@ int hd_client_hosts_npiv(HdClient *c, int argc, char **argv)
             "--json prints the API's HostNpiv {host_id, fc_hosts, vports, recorded}.",
             NULL);
         g_autoptr(JsonNode) answer = NULL;
-        g_autofree char *id = NULL;
-        JsonObject *o;
-        JsonArray *hosts, *vports;
+        JsonArray *hosts = NULL, *vports;
         HdClientTable *t;
         int rc = 0;
 
-        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, &rc)))
+        if (!hd_client_host_read(c, octx, argc, argv, "npiv", "fc_hosts", &answer, &hosts, &rc))
                 return rc;
-        if ((rc = hd_client_request(c, "GET", "hosts", id, "npiv", NULL, &answer)))
-                return rc;
-        if (c->json) {
-                hd_client_print_json(answer);
-                return HD_CLIENT_EXIT_OK;
-        }
-        o = json_node_get_object(answer);
-        hosts = json_object_get_array_member(o, "fc_hosts");
         t = hd_client_table_new(
             5, (const char *const[]){"FC HOST", "PORT NAME", "STATE", "VPORTS", "KIND"});
         for (guint i = 0; hosts && i < json_array_get_length(hosts); i++) {
@@ -69,7 +59,7 @@ int hd_client_hosts_npiv(HdClient *c, int argc, char **argv)
                                              vp, kind});
         }
         hd_client_table_print_free(t);
-        vports = json_object_get_array_member(o, "vports");
+        vports = json_object_get_array_member(json_node_get_object(answer), "vports");
         if (!vports || json_array_get_length(vports) == 0) {
                 printf("\nno vports\n");
                 return HD_CLIENT_EXIT_OK;

@@ -49,29 +49,6 @@ static char *usb_spec_of(JsonObject *d)
         return g_strdup(hd_client_str(d, "port_path") ? hd_client_str(d, "port_path") : "-");
 }
 
-/* GET /v1/hosts/{id}/@what of HOST (the argument): TRUE with the answer in *@list and its
- * @member array in *@items (NULL when absent) for a table; FALSE with *@rc when it failed or
- * --json printed it. */
-static gboolean host_read(HdClient *c, GOptionContext *octx, int argc, char **argv,
-                          const char *what, const char *member, JsonNode **list, JsonArray **items,
-                          int *rc)
-{
-        g_autofree char *id = NULL;
-
-        *rc = 0;
-        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, rc)))
-                return FALSE;
-        if ((*rc = hd_client_request(c, "GET", "hosts", id, what, NULL, list)))
-                return FALSE;
-        if (c->json) {
-                hd_client_print_json(*list);
-                *rc = HD_CLIENT_EXIT_OK;
-                return FALSE;
-        }
-        *items = json_object_get_array_member(json_node_get_object(*list), member);
-        return TRUE;
-}
-
 int hd_client_hosts_usb(HdClient *c, int argc, char **argv)
 {
         g_autoptr(GOptionContext) octx = hd_client_options(
@@ -86,7 +63,7 @@ int hd_client_hosts_usb(HdClient *c, int argc, char **argv)
         HdClientTable *t;
         int rc = 0;
 
-        if (!host_read(c, octx, argc, argv, "usb", "devices", &list, &devs, &rc))
+        if (!hd_client_host_read(c, octx, argc, argv, "usb", "devices", &list, &devs, &rc))
                 return rc;
         t = hd_client_table_new(5,
                                 (const char *const[]){"PORT", "SPEC", "KIND", "NAME", "VERDICT"});
@@ -130,7 +107,7 @@ int hd_client_hosts_scsi(HdClient *c, int argc, char **argv)
         HdClientTable *t;
         int rc = 0;
 
-        if (!host_read(c, octx, argc, argv, "scsi", "luns", &list, &luns, &rc))
+        if (!hd_client_host_read(c, octx, argc, argv, "scsi", "luns", &list, &luns, &rc))
                 return rc;
         t = hd_client_table_new(
             6, (const char *const[]){"WWID", "H:C:T:L", "TYPE", "BLOCK", "HOST USE", "VERDICT"});
@@ -170,7 +147,8 @@ int hd_client_hosts_vhost_scsi(HdClient *c, int argc, char **argv)
         HdClientTable *t;
         int rc = 0;
 
-        if (!host_read(c, octx, argc, argv, "vhost-scsi", "targets", &list, &targets, &rc))
+        if (!hd_client_host_read(c, octx, argc, argv, "vhost-scsi", "targets", &list, &targets,
+                                 &rc))
                 return rc;
         t = hd_client_table_new(5,
                                 (const char *const[]){"WWPN", "TPGT", "NEXUS", "LUNS", "VERDICT"});

@@ -673,6 +673,26 @@ int hd_client_request(HdClient *c, const char *method, const char *collection, c
         return HD_CLIENT_EXIT_OK;
 }
 
+gboolean hd_client_host_read(HdClient *c, GOptionContext *octx, int argc, char **argv,
+                             const char *what, const char *member, JsonNode **answer,
+                             JsonArray **items, int *rc)
+{
+        g_autofree char *id = NULL;
+
+        *rc = 0;
+        if (!(id = hd_client_start_on(c, "hosts", octx, &argc, &argv, 0, 0, rc)))
+                return FALSE;
+        if ((*rc = hd_client_request(c, "GET", "hosts", id, what, NULL, answer)))
+                return FALSE;
+        if (c->json) {
+                hd_client_print_json(*answer);
+                *rc = HD_CLIENT_EXIT_OK;
+                return FALSE;
+        }
+        *items = json_object_get_array_member(json_node_get_object(*answer), member);
+        return TRUE;
+}
+
 void hd_client_add_query(GString *pq, const char *const *pairs)
 {
         for (const char *const *p = pairs; *p; p += 2)

@@ -123,6 +123,12 @@ char *hd_client_start_on(HdClient *c, const char *collection, GOptionContext *oc
  * the answer in *@out (may be NULL), or the error printed (hd_client_fail) and its exit status. */
 int hd_client_request(HdClient *c, const char *method, const char *collection, const char *id,
                       const char *tail, JsonNode *body, JsonNode **out);
+/* GET /v1/hosts/{id}/@what of HOST (the one argument, hd_client_start_on): TRUE with the
+ * answer in *@answer and its @member array in *@items (NULL when absent) for a table; FALSE
+ * with *@rc the exit status when it failed, or when --json printed the answer. */
+gboolean hd_client_host_read(HdClient *c, GOptionContext *octx, int argc, char **argv,
+                             const char *what, const char *member, JsonNode **answer,
+                             JsonArray **items, int *rc);
 /* Append "NAME=VALUE&" to @pq for each pair of @pairs (NAME, VALUE, ..., NULL, NULL) whose
  * VALUE is not NULL, VALUE escaped. */
 void hd_client_add_query(GString *pq, const char *const *pairs);

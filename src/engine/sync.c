@@ -46,6 +46,11 @@ typedef struct {
         gboolean polling;
         guint npiv_unread; /* the status of the last GET /v1/npiv that was not read (0: none;
                             * logged once per status, the seen names kept) */
+        /* whether a new device generation reads GET /v1/npiv again (npiv_due()) */
+        gboolean npiv_read; /* its last answer since connecting was the NPIV document */
+        gboolean npiv_fc;   /* ... and it listed an FC host, a vport or a recorded vport */
+        gboolean npiv_hint; /* the last device read may show an FC host come or gone */
+        char *fc_hbas;      /* the FC HBAs of the last device read: "ADDRESS=DRIVER;"... */
 } HdSync;
 
 typedef void (*ReplyFunc)(HdSync *s, guint status, GBytes *body, const char *etag);
@@ -73,6 +78,7 @@ static void sync_unref(HdSync *s)
         g_free(s->id);
         g_free(s->url);
         g_free(s->tls_error);
+        g_free(s->fc_hbas);
         if (s->token)
                 explicit_bzero(s->token, strlen(s->token));
         g_free(s->token);
@@ -325,6 +331,22 @@ static GPtrArray *parse_inventory(GBytes *body, HdInvKind kind)
         return hd_inventory_json_parse(data ? data : "", len, kind, NULL);
 }
 
+/* The FC HBAs among the agent's devices (PCI class 0x0c04, Fibre Channel; an item's data is
+ * the agent's compact text, inventory-json.h, where the class is "0c04XX"), with their drivers:
+ * "ADDRESS=DRIVER;" each, in the agent's order. */
+static char *fc_hbas(GPtrArray *items)
+{
+        GString *out = g_string_new(NULL);
+
+        for (guint i = 0; i < items->len; i++) {
+                HdInvItem *it = items->pdata[i];
+                if (strstr(it->data, "\"class\":\"0c04"))
+                        g_string_append_printf(out, "%s=%s;", it->key,
+                                               it->driver ? it->driver : "");
+        }
+        return g_string_free(out, FALSE);
+}
+
 /* A 200 of /v1/devices or /v1/groups: one transaction. */
 static gboolean apply(HdSync *s, HdInvKind kind, GBytes *body, const char *etag)
 {
@@ -345,6 +367,14 @@ static gboolean apply(HdSync *s, HdInvKind kind, GBytes *body, const char *etag)
                 g_warning("host %s: %s", s->id, error->message);
                 fail(s, error->message);
                 return FALSE;
+        }
+        if (kind == HD_INV_DEVICES) {
+                g_autofree char *hbas = fc_hbas(items);
+                /* no device changed: the generation moved for something else (npiv_due()) */
+                s->npiv_hint = !(diff.inserted || diff.updated || diff.deleted) ||
+                               g_strcmp0(hbas, s->fc_hbas) != 0;
+                g_free(s->fc_hbas);
+                s->fc_hbas = g_steal_pointer(&hbas);
         }
         if (diff.inserted || diff.updated || diff.deleted)
                 emit(s, kind == HD_INV_DEVICES ? "host.sync.devices" : "host.sync.groups", "ok",
@@ -503,6 +533,7 @@ static void on_npiv(HdSync *s, guint status, GBytes *body, const char *etag)
         g_autoptr(GError) error = NULL;
         gboolean changed = FALSE;
 
+        s->npiv_read = o != NULL;
         if (!o) {
                 guint unread = status ? status : G_MAXUINT;
                 if (s->npiv_unread != unread)
@@ -518,6 +549,15 @@ static void on_npiv(HdSync *s, guint status, GBytes *body, const char *etag)
                 return;
         }
         s->npiv_unread = 0;
+        s->npiv_fc = FALSE;
+        for (const char *const *l = (const char *const[]){"fc_hosts", "vports", "recorded", NULL};
+             *l; l++) {
+                JsonNode *an = json_object_get_member(o, *l);
+                /* not an array: what it may hold is unknown, so it may hold one */
+                if (!an || !JSON_NODE_HOLDS_ARRAY(an) ||
+                    json_array_get_length(json_node_get_array(an)) > 0)
+                        s->npiv_fc = TRUE;
+        }
         if (!hd_sync_npiv_seen(s->m->store, s->id, o, &changed, &error)) {
                 g_warning("host %s: %s", s->id, error->message);
                 return;
@@ -532,6 +572,31 @@ static void read_npiv(HdSync *s)
 
         if (c)
                 c->lenient = TRUE;
+}
+
+/* Whether a new device generation reads GET /v1/npiv (connecting always does). What the sync
+ * records of it, the FC hosts' and vports' port and node names, changes only when an FC host
+ * comes or goes: an FC HBA bound or unbound, plugged or unplugged; a vport made or deleted (its
+ * vHBA is an FC host), which needs a vport-capable FC host as its parent; an FCoE instance made
+ * on a NIC (libfc's FC host); or the agent's recorded vports. So the read is due when:
+ *   - the last read since connecting did not give the NPIV document (a failure, an agent
+ *     without NPIV, none yet): nothing is known, as before this rule;
+ *   - its document listed an FC host, a vport or a recorded vport (or a list that is not an
+ *     array): every generation, as before, since the port names and vports may change;
+ *   - the new device read changed no device at all: the generation moved for something the
+ *     PCI inventory does not show (a SCSI host appearing, as every new FC host is, a USB
+ *     device, a VM opening a group, the agent's own NPIV calls), so an FC host may have come;
+ *   - the FC HBAs (PCI class 0x0c04) or their drivers differ from the last device read: a
+ *     hot-plugged or newly bound HBA brings its FC host, one unbound takes it.
+ * Skipped thus only on a host whose last document listed no FC host, vport or recorded vport
+ * and whose new generation changed PCI devices other than FC HBAs: a vport cannot appear there
+ * (it needs an FC host parent), nor an HBA's FC host. The one FC host that comes without a PCI
+ * change, an FCoE instance on a NIC, is a new SCSI host whose generation changes no PCI device
+ * unless another PCI change falls in the same generation (the agent gathers a burst of changes
+ * into one); then the next generation without PCI changes (its LUNs appearing) reads it. */
+static gboolean npiv_due(HdSync *s)
+{
+        return !s->npiv_read || s->npiv_fc || s->npiv_hint;
 }
 
 /* ---- up: the long polls ---- */
@@ -572,7 +637,8 @@ static void on_poll(HdSync *s, HdInvKind kind, guint status, GBytes *body, const
                         call(s, "/v1/host", NULL, on_facts_refreshed);
                         call(s, "/v1/groups", NULL, on_groups_refreshed);
                         read_mdev(s);
-                        read_npiv(s);
+                        if (npiv_due(s))
+                                read_npiv(s);
                 }
         }
         poll_kind(s, kind);
