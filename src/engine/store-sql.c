@@ -287,22 +287,18 @@ gboolean sq_db_fail(HdStore *s, GError **error, const char *what)
         return FALSE;
 }
 
-gboolean sq_exec(HdStore *s, const char *sql, GError **error)
-{
-        if (!hd_db_exec(s->db, sql)) {
-                g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_FAILED, "the engine database: %s",
-                            hd_db_errmsg(s->db));
-                return FALSE;
-        }
-        return TRUE;
-}
-
-/* The "the engine database: ..." of a failed begin or commit; returns FALSE. */
+/* "the engine database: " and the driver's last error (a failed exec, begin or commit);
+ * returns FALSE. */
 static gboolean sq_tx_fail(HdStore *s, GError **error)
 {
         g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_FAILED, "the engine database: %s",
                     hd_db_errmsg(s->db));
         return FALSE;
+}
+
+gboolean sq_exec(HdStore *s, const char *sql, GError **error)
+{
+        return hd_db_exec(s->db, sql) || sq_tx_fail(s, error);
 }
 
 gboolean sq_begin(HdStore *s, GError **error)
