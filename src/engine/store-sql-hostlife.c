@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The SQLite store's host lifecycle (store.h, "the host lifecycle"; schema: migration 3 in
+ * The store's host lifecycle (store.h, "the host lifecycle"; schema: migration 3 in
  * store-sql.c): the admin's transitions maintenance, reboot, activate, each one
  * transaction that reads the status it starts from and changes it, and the sync's status
  * writes that leave a host held by an admin (maintenance, rebooting) where it is.

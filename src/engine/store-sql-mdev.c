@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * A host's mediated device types in the SQLite store (store.h, "a host's mediated device
+ * A host's mediated device types in the store (store.h, "a host's mediated device
  * types"; migration 7): one row per (parent, type) with the agent's capacity, replaced as a
  * whole in one transaction when the agent's ETag of GET /v1/mdev moves. The SQL is what
  * PostgreSQL accepts too.

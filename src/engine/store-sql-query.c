@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The SQLite store's filtered pages (devices of a host, the audit log) and the collections'
+ * The store's filtered pages (devices of a host, the audit log) and the collections'
  * ETags (store.h, "filtered pages and collection ETags"). Read-only calls: one statement or
  * two (a count and a page) each.
  *

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The SQLite store's portal sessions (store.h; schema: migration 4 in store-sql.c): a
+ * The store's portal sessions (store.h; schema: migration 4 in store-sql.c): a
  * session is the SHA-256 of its id, its token and its expiry; revoking the token deletes its
  * sessions (ON DELETE CASCADE).
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What the engine's SR-IOV calls ask the SQLite store (store.h, "SR-IOV"): which engine VM has
+ * What the engine's SR-IOV calls ask the store (store.h, "SR-IOV"): which engine VM has
  * a host device, so a VF count change that would take a VF from a VM is refused before the
  * agent is asked (the agent only knows VMs that run on it, not those defined in the engine).
  */

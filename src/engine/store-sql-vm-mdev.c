@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * A VM's mediated devices in the SQLite store (store.h, "VMs"; migration 8): each row asks for
+ * A VM's mediated devices in the store (store.h, "VMs"; migration 8): each row asks for
  * an mdev type on the VM's host and keeps the UUID chosen when it was added (a random v4), so
  * the guest sees the same device at every start; parent records where the engine created it
  * while the VM is not down. A row pins the VM to its host as a host device does (V1), and

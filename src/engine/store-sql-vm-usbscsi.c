@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * A VM's USB devices, SCSI LUNs and vhost-scsi targets in the SQLite store (store.h, "USB
+ * A VM's USB devices, SCSI LUNs and vhost-scsi targets in the store (store.h, "USB
  * devices and SCSI LUNs"; migrations 9 and 12). A row names a device of the VM's host by what
  * does not change (a USB spec, a LUN's WWID or by-id name, a vhost target's WWPN), which the
  * agent resolves at every start; n is the entry's

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The SQLite store's VMs and their host devices (store.h, "VMs"; schema: migration 2 in
+ * The store's VMs and their host devices (store.h, "VMs"; schema: migration 2 in
  * store-sql.c).
  */
 #include "config.h"
