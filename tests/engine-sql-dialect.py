@@ -7,7 +7,7 @@ subset of SQLite and PostgreSQL, so that a PostgreSQL store can follow without a
 
 Runs the given engine test programs (two at a time) with HOSTDEV_ENGINE_SQL_LOG set, so that
 every engine and store they start appends each distinct statement it prepares and each
-migration it applies (store-sqlite.c, sql_log()). Then starts a throwaway PostgreSQL server
+migration it applies (store-sql.c, sql_log()). Then starts a throwaway PostgreSQL server
 (initdb in a temporary directory, a Unix socket only, no TCP port; as the user postgres, or
 nobody, when run as root, since PostgreSQL refuses root), applies every migration in order,
 each in one transaction, and PREPAREs every statement: PREPARE parses and analyzes it against
@@ -104,7 +104,7 @@ def read_log(path):
     return migrations, queries
 
 
-# statements written in store-sqlite*.c that no PREPARE reaches, each with why
+# statements written in store-sql*.c that no PREPARE reaches, each with why
 NOT_PREPARED = {
     "INSERT INTO schema_version (version) VALUES (":
         "run by sq_exec() in each migration's transaction, a constant row",
@@ -112,11 +112,11 @@ NOT_PREPARED = {
 
 
 def source_statements(srcdir):
-    """The SQL statements written as C string literals in src/engine/store-sqlite*.c: adjacent
+    """The SQL statements written as C string literals in src/engine/store-sql*.c: adjacent
     literals joined (comments between them skipped), those that begin a statement kept, each
     cut at its first printf conversion (the rest is filled in at run time)."""
     found = []
-    for path in sorted(glob.glob(os.path.join(srcdir, "src/engine/store-sqlite*.c"))):
+    for path in sorted(glob.glob(os.path.join(srcdir, "src/engine/store-sql*.c"))):
         text = open(path).read()
         run = re.compile(r'(?:"(?:[^"\\\n]|\\.)*"(?:\s|/\*.*?\*/)*)+', re.S)
         for m in run.finditer(text):
@@ -235,7 +235,7 @@ def main():
                   if not any(q.startswith(lit) for q in seen) and
                   not any(lit.startswith(k) for k in NOT_PREPARED)]
         point(len(written) > 50 and not unseen,
-              "the engine tests prepare every statement of src/engine/store-sqlite*.c "
+              "the engine tests prepare every statement of src/engine/store-sql*.c "
               "(%d written, %d exempt)" % (len(written), len(NOT_PREPARED)),
               "\n".join("not prepared by any engine test: %s: %s" % u for u in unseen))
         server.start()

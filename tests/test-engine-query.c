@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The engine's filtered pages and collection ETags in-process (store-sqlite-query.c) and the
+ * The engine's filtered pages and collection ETags in-process (store-sql-query.c) and the
  * device facets the filters run on (devices.c):
  *   /engine-query/facets       class categories and the search text from agent documents
  *   /engine-query/devices      every device filter and the page, NOT_FOUND for no host

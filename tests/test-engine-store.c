@@ -262,7 +262,7 @@ static void test_tokens_events_leases(void)
         cleanup(dir);
 }
 
-/* ---- VMs (store-sqlite-vms.c) ---- */
+/* ---- VMs (store-sql-vms.c) ---- */
 
 /* A device as the agent describes it: @group < 0 none; @why: assignable_reason (NULL:
  * assignable). */
@@ -868,7 +868,7 @@ static void test_vms_concurrent_start(void)
         cleanup(dir);
 }
 
-/* The host lifecycle's transitions (store-sqlite-hostlife.c): each checks the status it starts
+/* The host lifecycle's transitions (store-sql-hostlife.c): each checks the status it starts
  * from, the sync's status writes leave maintenance and rebooting alone, a reboot ends only with
  * another boot id. */
 static void test_host_lifecycle(void)

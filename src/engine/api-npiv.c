@@ -8,7 +8,7 @@
  *   POST /v1/hosts/{id}/npiv                {parent, wwpn?, wwnn?, persist? (true)}: a vport
  *   POST /v1/hosts/{id}/npiv/{wwpn}/delete  {force?}: the vport with that WWPN goes
  *
- * Identities (store-sqlite-npiv.c): every WWPN/WWNN pair the engine assigns is unique across
+ * Identities (store-sql-npiv.c): every WWPN/WWNN pair the engine assigns is unique across
  * the fleet, and unused by any port or node name an agent showed at its last NPIV read (FC
  * hosts and vports the engine did not make; the sync reads every host's when it connects and
  * at each device generation, the reads here go through the same hd_sync_npiv_seen()). A

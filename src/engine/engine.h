@@ -10,7 +10,7 @@
  * authentication, roles, routing, the helpers of api.h) and api-<resource>.c (the /v1
  * handlers, one file per resource, each writing the audit log of its calls); body.c (strict
  * request bodies, no HTTP); sync.c (hosts.h: the state machine, the long polls, one-off agent
- * calls); store-sqlite.c and store-sqlite-<concept>.c (store.h); web.c (the portal's
+ * calls); store-sql.c and store-sql-<concept>.c (store.h); web.c (the portal's
  * static files, the security headers); session.c (the portal's login: session cookies, CSRF
  * checks, /v1/session).
  */

@@ -2,7 +2,9 @@
 /*
  * The engine's store: every piece of fleet state (hosts, their devices and IOMMU groups, API
  * tokens, the audit log, sync leases) behind one interface in domain terms. No SQL leaves
- * store-*.c; the rest of the engine never sees a statement, a row id or a connection.
+ * store-sql*.c; the rest of the engine never sees a statement, a row id or a connection.
+ * The store's files hold SQL and domain logic and reach the database through db.h's driver
+ * (db-sqlite.c); a PostgreSQL store is a libpq driver (db-pg.c) plus the worker thread below.
  *
  * Rules that let a PostgreSQL store and several engine replicas follow without a rewrite:
  * 1. Every state change is exactly one store call, and every store call that changes something
@@ -26,7 +28,7 @@
  *    parameters where statements share bindings, so no number goes unused.
  *    tests/engine-sql-dialect.py holds the store to this: every migration and every statement
  *    the engine tests make is run / PREPAREd on a real PostgreSQL server.
- * 6. Migrations are numbered (store-sqlite.c: migrations[]), each applied in its own
+ * 6. Migrations are numbered (store-sql.c: migrations[]), each applied in its own
  *    transaction with its number written to schema_version; a database newer than the engine
  *    is refused at start.
  *
@@ -102,7 +104,7 @@ typedef struct {
         char *last_sync;
         char *created_at;
         char *updated_at;
-        /* the host lifecycle (migration 3, store-sqlite-hostlife.c) */
+        /* the host lifecycle (migration 3, store-sql-hostlife.c) */
         char *boot_id;             /* the agent's kernel boot id, NULL when unknown */
         gboolean reboot_required;  /* the agent: configured command line != running */
         char *kernel_args_desired; /* JSON array text of the last kernel tab plan, or NULL */
@@ -169,7 +171,8 @@ void hd_event_free(HdEvent *e);
 
 /* ---- the store ---- */
 
-/* Open (creating it 0600 when missing, its directory 0700) and migrate. */
+/* Open the SQLite database @path through its driver (db-sqlite.c: created 0600 when missing,
+ * its directory 0700) and migrate. */
 HdStore *hd_store_open_sqlite(const char *path, GError **error);
 void hd_store_free(HdStore *store);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdStore, hd_store_free)
@@ -206,7 +209,7 @@ gboolean hd_store_host_set_status(HdStore *store, const char *id, HdHostStatus s
 gboolean hd_store_host_set_facts(HdStore *store, const char *id, const HdHostFacts *facts,
                                  GError **error);
 
-/* ---- the host lifecycle (hosts.h: maintenance, reboot, activate; store-sqlite-hostlife.c)
+/* ---- the host lifecycle (hosts.h: maintenance, reboot, activate; store-sql-hostlife.c)
  * Each transition is one transaction that checks the status it starts from; a refusal is
  * REFUSED with a message naming the host and saying what to do. ---- */
 /* up -> maintenance, refused while VMs on the host are not down (naming them). */
@@ -281,7 +284,7 @@ gboolean hd_store_session_remove(HdStore *store, const char *hash, GError **erro
 gboolean hd_store_lease_claim(HdStore *store, const char *host_id, const char *owner,
                               guint ttl_seconds, GError **error);
 
-/* ---- VMs and their host devices (store-sqlite-vms.c) ----
+/* ---- VMs and their host devices (store-sql-vms.c) ----
  *
  * A VM with host devices is pinned to their host. Rows of a VM's devices are "requested" (the
  * admin asked for them; the agent passes them to the VM) or "placeholders" (the other
@@ -328,7 +331,7 @@ typedef struct {
         char *parent;
 } HdVmMdev;
 
-/* A VM's USB device (migration 9, store-sqlite-vm-usbscsi.c): a spec of the VM's host as
+/* A VM's USB device (migration 9, store-sql-vm-usbscsi.c): a spec of the VM's host as
  * `hostdev usb show` takes it (vendor:product, vendor:product:serial or a port path; never a
  * device number), resolved by the agent at every start; n: its number in the VM. */
 typedef struct {
@@ -417,7 +420,7 @@ gboolean hd_store_vm_mdev_add(HdStore *store, const char *vm_id, const char *hos
  * the VM's last device. */
 gboolean hd_store_vm_mdev_remove(HdStore *store, const char *vm_id, const char *uuid,
                                  GError **error);
-/* USB devices, SCSI LUNs and vhost-scsi targets (store-sqlite-vm-usbscsi.c). They pin the VM
+/* USB devices, SCSI LUNs and vhost-scsi targets (store-sql-vm-usbscsi.c). They pin the VM
  * to @host_id as host devices do (REFUSED when the VM is not down or pinned to another host, or
  * has HD_VM_USB_MAX / HD_VM_SCSI_MAX / HD_VM_VHOST_MAX already). One owner per device on a
  * host: IN_USE naming the VM when another VM of the host has the same spec (USB), WWID (SCSI;
@@ -480,7 +483,7 @@ gboolean hd_store_vm_reconcile(HdStore *store, const char *host_id, GHashTable *
 /* TRUE when a VM is pinned to the host (the reconcile has something to do). */
 gboolean hd_store_host_has_vms(HdStore *store, const char *host_id, GError **error);
 
-/* ---- a host's mediated device types (store-sqlite-mdev.c) ----
+/* ---- a host's mediated device types (store-sql-mdev.c) ----
  * The agent's GET /v1/mdev, flattened to one row per (parent, type): the capacity the host
  * offers, read by the sync whenever the agent's generation moves (docs/api/openapi.yaml). */
 typedef struct {
@@ -506,7 +509,7 @@ gboolean hd_store_host_mdev_apply(HdStore *store, const char *host_id, const cha
  * from the host's inventory. NOT_FOUND without the host. */
 GPtrArray *hd_store_host_mdev_types(HdStore *store, const char *host_id, GError **error);
 
-/* ---- mdev leftovers (store-sqlite-mdev-leftover.c) ----
+/* ---- mdev leftovers (store-sql-mdev-leftover.c) ----
  * An mdev the engine created for a VM that no VM records any more (the VM deleted, or the
  * mdev removed from it, while its removal on the host had failed): kept until the agent
  * removed it (api-mdev-leftover.c retries at each sync of the host). */
@@ -534,12 +537,12 @@ GPtrArray *hd_store_mdev_leftover_hosts(HdStore *store, GError **error);
 gboolean hd_store_mdev_leftover_done(HdStore *store, const char *uuid, const char *last_error,
                                      gboolean gone, GError **error);
 
-/* ---- SR-IOV (store-sqlite-sriov.c) ---- */
+/* ---- SR-IOV (store-sql-sriov.c) ---- */
 /* The host's devices held by engine VMs (requested or placeholders, whatever their state):
  * address -> the VM's name. NOT_FOUND without the host. */
 GHashTable *hd_store_host_device_users(HdStore *store, const char *host_id, GError **error);
 
-/* ---- NPIV (store-sqlite-npiv.c) ---- */
+/* ---- NPIV (store-sql-npiv.c) ---- */
 /* A WWPN/WWNN pair the engine assigned (WWNs in the canonical form "0x2001001122334455"). */
 typedef struct {
         char *host_id;
@@ -580,7 +583,7 @@ GPtrArray *hd_store_host_npiv(HdStore *store, const char *host_id, GError **erro
 gboolean hd_store_npiv_seen(HdStore *store, const char *host_id, GPtrArray *wwns, GPtrArray *names,
                             gboolean *changed, GError **error);
 
-/* ---- filtered pages and collection ETags (store-sqlite-query.c) ---- */
+/* ---- filtered pages and collection ETags (store-sql-query.c) ---- */
 
 /* Filters of hd_store_devices_list(); NULL / -1 for "any". */
 typedef struct {

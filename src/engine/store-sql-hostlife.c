@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The SQLite store's host lifecycle (store.h, "the host lifecycle"; schema: migration 3 in
- * store-sqlite.c): the admin's transitions maintenance, reboot, activate, each one
+ * The store's host lifecycle (store.h, "the host lifecycle"; schema: migration 3 in
+ * store-sql.c): the admin's transitions maintenance, reboot, activate, each one
  * transaction that reads the status it starts from and changes it, and the sync's status
  * writes that leave a host held by an admin (maintenance, rebooting) where it is.
  */
@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "store-sqlite-private.h"
+#include "store-sql-private.h"
 
 /* Inside a transaction: the host's name and status; FALSE with NOT_FOUND (or a database
  * error). */
@@ -258,7 +258,7 @@ gboolean hd_store_host_set_sync_status(HdStore *s, const char *id, HdHostStatus 
         sq_bind_text(st, 2, last_error);
         sq_bind_text(st, 3, last_error);
         sq_bind_text(st, 4, retry_at);
-        sqlite3_bind_int(st, 5, (int)retry_seconds);
+        hd_db_bind_int64(st, 5, (int)retry_seconds);
         sq_bind_text(st, 6, now);
         sq_bind_text(st, 7, id);
         if (!sq_step_done(s, st, NULL, error) || !read_status(s, id, &name, &after, NULL, error))

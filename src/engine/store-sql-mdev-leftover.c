@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#include "store-sqlite-private.h"
+#include "store-sql-private.h"
 
 gboolean sq_mdev_leftovers_keep(HdStore *s, const char *vm_id, const char *uuid, GError **error)
 {
@@ -73,7 +73,7 @@ static GPtrArray *leftovers(HdStore *s, const char *host_id, const char *due, GE
                 return NULL;
         sq_bind_text(st, 1, host_id);
         sq_bind_text(st, 2, due);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((rc = hd_db_step(st)) == HD_DB_ROW) {
                 HdMdevLeftover *l = g_new0(HdMdevLeftover, 1);
                 l->uuid = sq_col_text(st, 0);
                 l->host_id = sq_col_text(st, 1);
@@ -84,7 +84,7 @@ static GPtrArray *leftovers(HdStore *s, const char *host_id, const char *due, GE
                 l->last_error = sq_col_text(st, 6);
                 g_ptr_array_add(out, l);
         }
-        if (rc != SQLITE_DONE) {
+        if (rc != HD_DB_DONE) {
                 sq_db_fail(s, error, "host_mdev_leftovers");
                 return NULL;
         }

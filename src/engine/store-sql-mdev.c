@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * A host's mediated device types in the SQLite store (store.h, "a host's mediated device
+ * A host's mediated device types in the store (store.h, "a host's mediated device
  * types"; migration 7): one row per (parent, type) with the agent's capacity, replaced as a
  * whole in one transaction when the agent's ETag of GET /v1/mdev moves. The SQL is what
  * PostgreSQL accepts too.
@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "store-sqlite-private.h"
+#include "store-sql-private.h"
 
 void hd_host_mdev_type_free(HdHostMdevType *t)
 {
@@ -41,12 +41,12 @@ gboolean hd_store_host_mdev_apply(HdStore *s, const char *host_id, const char *e
         if (!sel)
                 return FALSE;
         sq_bind_text(sel, 1, host_id);
-        rc = sqlite3_step(sel);
-        if (rc == SQLITE_DONE) {
+        rc = hd_db_step(sel);
+        if (rc == HD_DB_DONE) {
                 sq_end(s, FALSE, NULL);
                 return sq_not_found(error, "host", host_id);
         }
-        if (rc != SQLITE_ROW)
+        if (rc != HD_DB_ROW)
                 return sq_end(s, sq_db_fail(s, error, "hosts"), NULL);
         old = sq_col_text(sel, 0);
         /* the same generation of the agent: nothing to write */
@@ -70,8 +70,8 @@ gboolean hd_store_host_mdev_apply(HdStore *s, const char *host_id, const char *e
         for (guint i = 0; i < types->len; i++) {
                 const HdHostMdevType *t = types->pdata[i];
 
-                sqlite3_reset(ins);
-                sqlite3_clear_bindings(ins);
+                hd_db_reset(ins);
+                hd_db_clear_bindings(ins);
                 sq_bind_text(ins, 1, host_id);
                 sq_bind_text(ins, 2, t->parent);
                 sq_bind_text(ins, 3, t->type);
@@ -79,10 +79,10 @@ gboolean hd_store_host_mdev_apply(HdStore *s, const char *host_id, const char *e
                 sq_bind_text(ins, 5, t->description);
                 sq_bind_text(ins, 6, t->device_api);
                 if (t->available_instances >= 0)
-                        sqlite3_bind_int64(ins, 7, t->available_instances);
+                        hd_db_bind_int64(ins, 7, t->available_instances);
                 else
-                        sqlite3_bind_null(ins, 7);
-                sqlite3_bind_int64(ins, 8, t->instances);
+                        hd_db_bind_null(ins, 7);
+                hd_db_bind_int64(ins, 8, t->instances);
                 if (!sq_step_done(s, ins, NULL, error))
                         return sq_end(s, FALSE, NULL);
         }
@@ -114,7 +114,7 @@ GPtrArray *hd_store_host_mdev_types(HdStore *s, const char *host_id, GError **er
         if (!st)
                 return NULL;
         sq_bind_text(st, 1, host_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((rc = hd_db_step(st)) == HD_DB_ROW) {
                 HdHostMdevType *t = g_new0(HdHostMdevType, 1);
 
                 t->parent = sq_col_text(st, 0);
@@ -123,12 +123,12 @@ GPtrArray *hd_store_host_mdev_types(HdStore *s, const char *host_id, GError **er
                 t->description = sq_col_text(st, 3);
                 t->device_api = sq_col_text(st, 4);
                 t->available_instances =
-                    sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
-                t->instances = sqlite3_column_int64(st, 6);
+                    hd_db_column_is_null(st, 5) ? -1 : hd_db_column_int64(st, 5);
+                t->instances = hd_db_column_int64(st, 6);
                 t->parent_vendor_id = sq_col_text(st, 7);
                 g_ptr_array_add(out, t);
         }
-        if (rc != SQLITE_DONE) {
+        if (rc != HD_DB_DONE) {
                 sq_db_fail(s, error, "host_mdev_types");
                 return NULL;
         }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * A VM's USB devices, SCSI LUNs and vhost-scsi targets in the SQLite store (store.h, "USB
+ * A VM's USB devices, SCSI LUNs and vhost-scsi targets in the store (store.h, "USB
  * devices and SCSI LUNs"; migrations 9 and 12). A row names a device of the VM's host by what
  * does not change (a USB spec, a LUN's WWID or by-id name, a vhost target's WWPN), which the
  * agent resolves at every start; n is the entry's
@@ -18,7 +18,7 @@
 
 #include <string.h>
 
-#include "store-sqlite-private.h"
+#include "store-sql-private.h"
 
 static void vm_usb_free(HdVmUsbDev *u)
 {
@@ -42,9 +42,9 @@ static gpointer usb_row(Stmt *st)
 {
         HdVmUsbDev *u = g_new0(HdVmUsbDev, 1);
 
-        u->n = (guint)sqlite3_column_int(st, 0);
+        u->n = (guint)hd_db_column_int(st, 0);
         u->spec = sq_col_text(st, 1);
-        u->force = sqlite3_column_int(st, 2) != 0;
+        u->force = hd_db_column_int(st, 2) != 0;
         return u;
 }
 
@@ -52,11 +52,11 @@ static gpointer scsi_row(Stmt *st)
 {
         HdVmLun *l = g_new0(HdVmLun, 1);
 
-        l->n = (guint)sqlite3_column_int(st, 0);
+        l->n = (guint)hd_db_column_int(st, 0);
         l->wwid = sq_col_text(st, 1);
-        l->shareable = sqlite3_column_int(st, 2) != 0;
-        l->readonly = sqlite3_column_int(st, 3) != 0;
-        l->force = sqlite3_column_int(st, 4) != 0;
+        l->shareable = hd_db_column_int(st, 2) != 0;
+        l->readonly = hd_db_column_int(st, 3) != 0;
+        l->force = hd_db_column_int(st, 4) != 0;
         return l;
 }
 
@@ -64,7 +64,7 @@ static gpointer vhost_row(Stmt *st)
 {
         HdVmVhost *v = g_new0(HdVmVhost, 1);
 
-        v->n = (guint)sqlite3_column_int(st, 0);
+        v->n = (guint)hd_db_column_int(st, 0);
         v->wwpn = sq_col_text(st, 1);
         return v;
 }
@@ -80,9 +80,9 @@ static GPtrArray *vm_rows(HdStore *s, const char *table, const char *sql, gpoint
         if (!st)
                 return NULL;
         sq_bind_text(st, 1, vm_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        while ((rc = hd_db_step(st)) == HD_DB_ROW)
                 g_ptr_array_add(out, row(st));
-        if (rc != SQLITE_DONE) {
+        if (rc != HD_DB_DONE) {
                 sq_db_fail(s, error, table);
                 return NULL;
         }
@@ -192,11 +192,11 @@ static gboolean add_check(HdStore *s, const Kind *k, const char *vm_id, const ch
                 return sq_end(s, FALSE, NULL);
         sq_bind_text(st, 1, vm_id);
         sq_bind_text(st, 2, key);
-        if (sqlite3_step(st) != SQLITE_ROW)
+        if (hd_db_step(st) != HD_DB_ROW)
                 return sq_end(s, sq_db_fail(s, error, k->table), NULL);
-        count = sqlite3_column_int64(st, 0);
-        max_n = sqlite3_column_int64(st, 1);
-        if (sqlite3_column_int64(st, 2) > 0)
+        count = hd_db_column_int64(st, 0);
+        max_n = hd_db_column_int64(st, 1);
+        if (hd_db_column_int64(st, 2) > 0)
                 return fail(s, error, HD_STORE_ERROR_EXISTS,
                             g_strdup_printf("VM %s has the %s %s already (GET /v1/vms/%s lists "
                                             "them)",
@@ -219,22 +219,22 @@ static gboolean add_check(HdStore *s, const Kind *k, const char *vm_id, const ch
         sq_bind_text(owner, 1, host_id);
         sq_bind_text(owner, 2, key);
         sq_bind_text(owner, 3, vm_id);
-        rc = sqlite3_step(owner);
-        if (rc == SQLITE_ROW)
+        rc = hd_db_step(owner);
+        if (rc == HD_DB_ROW)
                 return fail(
                     s, error, HD_STORE_ERROR_IN_USE,
                     g_strdup_printf("the %s %s of host %s is VM %s's (one owner at a time%s); "
                                     "remove it from VM %s first: hostdev-engine vms remove-%s "
                                     "%s %d (DELETE /v1/vms/%s/%s/%d)",
                                     k->what, key, host_name ? host_name : host_id,
-                                    (const char *)sqlite3_column_text(owner, 0),
+                                    hd_db_column_text(owner, 0),
                                     k == &scsi_kind ? ", unless both are shareable" : "",
-                                    (const char *)sqlite3_column_text(owner, 0), k->path,
-                                    (const char *)sqlite3_column_text(owner, 1),
-                                    sqlite3_column_int(owner, 2),
-                                    (const char *)sqlite3_column_text(owner, 1), k->path,
-                                    sqlite3_column_int(owner, 2)));
-        if (rc != SQLITE_DONE)
+                                    hd_db_column_text(owner, 0), k->path,
+                                    hd_db_column_text(owner, 1),
+                                    hd_db_column_int(owner, 2),
+                                    hd_db_column_text(owner, 1), k->path,
+                                    hd_db_column_int(owner, 2)));
+        if (rc != HD_DB_DONE)
                 return sq_end(s, sq_db_fail(s, error, k->table), NULL);
         *n_out = (guint)max_n + 1;
         return TRUE;
@@ -310,7 +310,7 @@ static gboolean entry_remove(HdStore *s, const Kind *k, const char *vm_id, guint
         if (!del)
                 return sq_end(s, FALSE, NULL);
         sq_bind_text(del, 1, vm_id);
-        sqlite3_bind_int64(del, 2, n);
+        hd_db_bind_int64(del, 2, n);
         if (!sq_step_done(s, del, &changes, error))
                 return sq_end(s, FALSE, NULL);
         if (changes == 0)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The SQLite store's filtered pages (devices of a host, the audit log) and the collections'
+ * The store's filtered pages (devices of a host, the audit log) and the collections'
  * ETags (store.h, "filtered pages and collection ETags"). Read-only calls: one statement or
  * two (a count and a page) each.
  *
@@ -13,7 +13,7 @@
 
 #include <string.h>
 
-#include "store-sqlite-private.h"
+#include "store-sql-private.h"
 
 /* '%' + @literal with LIKE's wildcards escaped + (@suffix_wild ? '%' : ""). */
 static char *like_pattern(const char *literal, gboolean prefix_wild, gboolean suffix_wild)
@@ -36,7 +36,7 @@ typedef struct {
         const char *text;
 } DevicesQuery;
 
-static void devices_bind(sqlite3_stmt *st, gconstpointer data)
+static void devices_bind(HdDbStmt *st, gconstpointer data)
 {
         const DevicesQuery *q = data;
 
@@ -159,14 +159,14 @@ static gboolean row_parts(HdStore *s, const char *sql, const char *host_id, GStr
                 return FALSE;
         if (host_id)
                 sq_bind_text(st, 1, host_id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE && host_id)
+        rc = hd_db_step(st);
+        if (rc == HD_DB_DONE && host_id)
                 return sq_not_found(error, "host", host_id);
-        if (rc != SQLITE_ROW)
+        if (rc != HD_DB_ROW)
                 return sq_db_fail(s, error, "etag");
-        for (int i = 0; i < sqlite3_column_count(st); i++) {
-                const unsigned char *t = sqlite3_column_text(st, i);
-                g_string_append_printf(parts, "%s\n", t ? (const char *)t : "-");
+        for (int i = 0; i < hd_db_column_count(st); i++) {
+                const char *t = hd_db_column_text(st, i);
+                g_string_append_printf(parts, "%s\n", t ? t : "-");
         }
         return TRUE;
 }
@@ -185,9 +185,9 @@ static gboolean rows_parts(HdStore *s, const char *sql, const char *host_id, GSt
         if (!st)
                 return FALSE;
         sq_bind_text(st, 1, host_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                for (int i = 0; i < sqlite3_column_count(st); i++) {
-                        const char *t = (const char *)sqlite3_column_text(st, i);
+        while ((rc = hd_db_step(st)) == HD_DB_ROW) {
+                for (int i = 0; i < hd_db_column_count(st); i++) {
+                        const char *t = hd_db_column_text(st, i);
                         if (t)
                                 g_string_append_printf(parts, "%zu:%s\n", strlen(t), t);
                         else
@@ -195,7 +195,7 @@ static gboolean rows_parts(HdStore *s, const char *sql, const char *host_id, GSt
                 }
                 rows++;
         }
-        if (rc != SQLITE_DONE)
+        if (rc != HD_DB_DONE)
                 return sq_db_fail(s, error, "etag");
         g_string_append_printf(parts, "%u rows\n", rows);
         return TRUE;

@@ -1,20 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The SQLite store (store.h): one connection, WAL, foreign keys on, busy timeout 5 s,
- * synchronous=NORMAL; the file is created 0600 (its directory 0700 when missing). Every
- * changing call is one BEGIN IMMEDIATE ... COMMIT (rolled back on any error).
+ * The store (store.h) on one database connection (db.h): open, migrations, hosts, inventory,
+ * tokens, events, leases, and the helpers every store-sql file shares (store-sql-private.h).
+ * hd_store_open_sqlite() opens the SQLite driver (db-sqlite.c: WAL, foreign keys on, busy
+ * timeout 5 s, synchronous=NORMAL, the file created 0600). Every changing call is one
+ * hd_db_begin() ... commit (rolled back on any error): one writer at a time.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
-#include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store-sqlite-private.h"
+#include "store-sql-private.h"
 
 G_DEFINE_QUARK(hd - store - error - quark, hd_store_error)
 
@@ -79,7 +80,7 @@ static const char *const migrations[] = {
     " host_id TEXT PRIMARY KEY REFERENCES hosts (id) ON DELETE CASCADE,"
     " owner TEXT NOT NULL,"
     " expires_at TEXT NOT NULL);",
-    /* 2: VMs and their host devices (store-sqlite-vms.c). A VM with host devices is pinned to
+    /* 2: VMs and their host devices (store-sql-vms.c). A VM with host devices is pinned to
      * their host (host_id); requested = 0 rows are the placeholders of the rest of a
      * requested device's IOMMU group; vendor_id/device_id are the ids seen when the device was
      * added, against which "hardware changed" is decided. */
@@ -105,7 +106,7 @@ static const char *const migrations[] = {
     " device_id TEXT,"
     " PRIMARY KEY (vm_id, address));"
     "CREATE INDEX vm_devices_group ON vm_devices (host_id, iommu_group);",
-    /* 3: the host lifecycle (store-sqlite-hostlife.c): the agent's boot id, whether the
+    /* 3: the host lifecycle (store-sql-hostlife.c): the agent's boot id, whether the
      * configured command line differs from the running one, the kernel tab's last plan, and
      * while rebooting the boot id the reboot must change and since when */
     "ALTER TABLE hosts ADD COLUMN boot_id TEXT;"
@@ -122,18 +123,18 @@ static const char *const migrations[] = {
     " created_at TEXT NOT NULL,"
     " expires_at TEXT NOT NULL);"
     "CREATE INDEX portal_sessions_expiry ON portal_sessions (expires_at);",
-    /* 5: what GET /v1/hosts/{id}/devices filters on (store-sqlite-query.c): the device's
+    /* 5: what GET /v1/hosts/{id}/devices filters on (store-sql-query.c): the device's
      * class category (hostdev list --class names) and its search text (casefolded address,
      * ids, vendor, product, class name, driver). Rows written before have NULL in both and
      * are rewritten by the next inventory diff (hd_store_inventory_apply). */
     ("ALTER TABLE devices ADD COLUMN category TEXT;"
      "ALTER TABLE devices ADD COLUMN search TEXT;"),
-    /* 6: an event's subject (store-sqlite-query.c): the id of the host or VM its object names
+    /* 6: an event's subject (store-sql-query.c): the id of the host or VM its object names
      * (the first UUID in it), '' when it names none, indexed for GET /v1/events?host_id=|vm_id=;
      * NULL on rows written before, which the filter still finds by their object. */
     ("ALTER TABLE events ADD COLUMN subject TEXT;"
      "CREATE INDEX events_subject ON events (subject, id);"),
-    /* 7: a host's mediated device types (store-sqlite-mdev.c), the agent's GET /v1/mdev as of
+    /* 7: a host's mediated device types (store-sql-mdev.c), the agent's GET /v1/mdev as of
      * mdev_etag (the agent's ETag of it): per parent and type the capacity left now (shared
      * between a parent's types) and how many instances exist; replaced as a whole when the
      * agent's ETag moves */
@@ -148,7 +149,7 @@ static const char *const migrations[] = {
      " instances BIGINT NOT NULL DEFAULT 0,"
      " PRIMARY KEY (host_id, parent, type));"
      "ALTER TABLE hosts ADD COLUMN mdev_etag TEXT;"),
-    /* 8: a VM's mediated devices (store-sqlite-vm-mdev.c): each asks for a type on the VM's
+    /* 8: a VM's mediated devices (store-sql-vm-mdev.c): each asks for a type on the VM's
      * host and has its own UUID, chosen once when it is added (the guest sees the same device
      * at every start); parent is where the engine created it while the VM is not down (NULL
      * otherwise); a VM's placement policy picks the parent at start */
@@ -163,7 +164,7 @@ static const char *const migrations[] = {
      " parent TEXT,"
      " created_at TEXT NOT NULL,"
      " PRIMARY KEY (vm_id, uuid));"),
-    /* 9: a VM's USB devices and SCSI LUNs (store-sqlite-vm-usbscsi.c): each names a device of
+    /* 9: a VM's USB devices and SCSI LUNs (store-sql-vm-usbscsi.c): each names a device of
      * the VM's host by what does not change (a USB spec: vendor:product[:serial] or a port
      * path; a LUN's WWID or by-id name), resolved by the agent at every start; n is the
      * device's number in the VM (stable while it exists); one owner per device and host
@@ -188,7 +189,7 @@ static const char *const migrations[] = {
      " created_at TEXT NOT NULL,"
      " PRIMARY KEY (vm_id, n));"
      "CREATE INDEX vm_scsi_wwid ON vm_scsi (host_id, wwid);"),
-    /* 10: mdevs the engine created that no VM records any more (store-sqlite-mdev-leftover.c):
+    /* 10: mdevs the engine created that no VM records any more (store-sql-mdev-leftover.c):
      * a VM deleted, or an mdev removed from one, while the removal on the host had failed;
      * removed at the host's next sync, the row going with it */
     ("CREATE TABLE host_mdev_leftovers ("
@@ -200,7 +201,7 @@ static const char *const migrations[] = {
      " since TEXT NOT NULL,"
      " tried_at TEXT,"
      " last_error TEXT);"),
-    /* 11: NPIV (store-sqlite-npiv.c): the WWPN/WWNN pairs the engine assigned to vports,
+    /* 11: NPIV (store-sql-npiv.c): the WWPN/WWNN pairs the engine assigned to vports,
      * unique across the fleet (a duplicate WWPN on a fabric logs the other port out), each
      * reserved before the agent is asked and released when it refuses; and the port and node
      * names an agent showed at its last NPIV read (FC hosts and vports the engine did not
@@ -219,7 +220,7 @@ static const char *const migrations[] = {
      " name TEXT NOT NULL,"
      " seen_at TEXT NOT NULL);"
      "CREATE INDEX host_npiv_seen_wwn ON host_npiv_seen (wwn);"),
-    /* 12: a VM's vhost-scsi targets (store-sqlite-vm-usbscsi.c): each names a LIO vhost target
+    /* 12: a VM's vhost-scsi targets (store-sql-vm-usbscsi.c): each names a LIO vhost target
      * of the VM's host by its WWPN ("naa." and 16 hex digits, the digits as given: the agent
      * starts the VM only when configfs spells them so), compared in any case (lower(wwpn): the
      * same target spelled differently is the same target; an index on the expression, which
@@ -282,77 +283,74 @@ static void sql_log(const char *kind, const char *sql)
 gboolean sq_db_fail(HdStore *s, GError **error, const char *what)
 {
         g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_FAILED, "the engine database: %s: %s",
-                    what, sqlite3_errmsg(s->db));
+                    what, hd_db_errmsg(s->db));
+        return FALSE;
+}
+
+/* "the engine database: " and the driver's last error (a failed exec, begin or commit);
+ * returns FALSE. */
+static gboolean sq_tx_fail(HdStore *s, GError **error)
+{
+        g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_FAILED, "the engine database: %s",
+                    hd_db_errmsg(s->db));
         return FALSE;
 }
 
 gboolean sq_exec(HdStore *s, const char *sql, GError **error)
 {
-        char *msg = NULL;
-
-        if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-                g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_FAILED, "the engine database: %s",
-                            msg ? msg : "error");
-                sqlite3_free(msg);
-                return FALSE;
-        }
-        return TRUE;
+        return hd_db_exec(s->db, sql) || sq_tx_fail(s, error);
 }
 
 gboolean sq_begin(HdStore *s, GError **error)
 {
-        return sq_exec(s, "BEGIN IMMEDIATE", error);
+        return hd_db_begin(s->db) || sq_tx_fail(s, error);
 }
 
 /* Commit when @ok, else roll back; returns @ok && committed. */
 gboolean sq_end(HdStore *s, gboolean ok, GError **error)
 {
         if (ok)
-                return sq_exec(s, "COMMIT", error) || (sq_exec(s, "ROLLBACK", NULL), FALSE);
-        sq_exec(s, "ROLLBACK", NULL);
+                return hd_db_commit(s->db) || sq_tx_fail(s, error) ||
+                       (hd_db_rollback(s->db), FALSE);
+        hd_db_rollback(s->db);
         return FALSE;
 }
 
-sqlite3_stmt *sq_prepare(HdStore *s, const char *sql, GError **error)
+HdDbStmt *sq_prepare(HdStore *s, const char *sql, GError **error)
 {
-        sqlite3_stmt *st = NULL;
+        HdDbStmt *st;
 
         sql_log("Q", sql);
-        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        st = hd_db_prepare(s->db, sql);
+        if (!st)
                 sq_db_fail(s, error, "prepare");
-                return NULL;
-        }
         return st;
 }
 
-void sq_bind_text(sqlite3_stmt *st, int i, const char *v)
+void sq_bind_text(HdDbStmt *st, int i, const char *v)
 {
-        if (v)
-                sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-        else
-                sqlite3_bind_null(st, i);
+        hd_db_bind_text(st, i, v);
 }
 
-char *sq_col_text(sqlite3_stmt *st, int i)
+char *sq_col_text(HdDbStmt *st, int i)
 {
-        const unsigned char *t = sqlite3_column_text(st, i);
-        return t ? g_strdup((const char *)t) : NULL;
+        return g_strdup(hd_db_column_text(st, i));
 }
 
 /* Run a statement that returns no row; @changes (may be NULL): rows changed. */
-gboolean sq_step_done(HdStore *s, sqlite3_stmt *st, int *changes, GError **error)
+gboolean sq_step_done(HdStore *s, HdDbStmt *st, int *changes, GError **error)
 {
-        int rc = sqlite3_step(st);
+        HdDbStep rc = hd_db_step(st);
 
-        if (rc == SQLITE_CONSTRAINT) {
+        if (rc == HD_DB_CONSTRAINT) {
                 g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_EXISTS, "%s",
-                            sqlite3_errmsg(s->db));
+                            hd_db_errmsg(s->db));
                 return FALSE;
         }
-        if (rc != SQLITE_DONE)
+        if (rc != HD_DB_DONE)
                 return sq_db_fail(s, error, "step");
         if (changes)
-                *changes = sqlite3_changes(s->db);
+                *changes = hd_db_changes(st);
         return TRUE;
 }
 
@@ -466,9 +464,9 @@ static gboolean migrate(HdStore *s, GError **error)
         st = sq_prepare(s, "SELECT COALESCE(MAX(version), 0) FROM schema_version", error);
         if (!st)
                 return FALSE;
-        if (sqlite3_step(st) != SQLITE_ROW)
+        if (hd_db_step(st) != HD_DB_ROW)
                 return sq_db_fail(s, error, "schema_version");
-        s->version = (guint)sqlite3_column_int(st, 0);
+        s->version = (guint)hd_db_column_int(st, 0);
         if (s->version > G_N_ELEMENTS(migrations)) {
                 g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_FAILED,
                             "the engine database has schema version %u, newer than this "
@@ -499,36 +497,11 @@ static gboolean migrate(HdStore *s, GError **error)
 HdStore *hd_store_open_sqlite(const char *path, GError **error)
 {
         g_autoptr(HdStore) s = g_new0(HdStore, 1);
-        g_autofree char *dir = g_path_get_dirname(path);
-        int fd;
 
-        if (g_mkdir_with_parents(dir, 0700) < 0) {
-                int e = errno;
-                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e),
-                            "cannot create the database directory %s: %s", dir, g_strerror(e));
+        s->db = hd_db_open_sqlite(path, error);
+        if (!s->db)
                 return NULL;
-        }
-        /* create it 0600 before SQLite does (it would use the umask) */
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0) {
-                int e = errno;
-                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e),
-                            "cannot open the database %s: %s", path, g_strerror(e));
-                return NULL;
-        }
-        close(fd);
-        if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
-            SQLITE_OK) {
-                g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot open the database %s: %s",
-                            path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
-                return NULL;
-        }
-        sqlite3_busy_timeout(s->db, 5000);
-        if (!sq_exec(s,
-                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-                     "PRAGMA foreign_keys = ON",
-                     error) ||
-            !migrate(s, error)) {
+        if (!migrate(s, error)) {
                 g_prefix_error(error, "%s: ", path);
                 return NULL;
         }
@@ -539,7 +512,7 @@ void hd_store_free(HdStore *store)
 {
         if (!store)
                 return;
-        sqlite3_close(store->db);
+        hd_db_close(store->db);
         g_free(store);
 }
 
@@ -557,7 +530,7 @@ guint hd_store_schema_version(HdStore *store)
         "devices_etag, groups_etag, last_sync, created_at, updated_at, "                           \
         "boot_id, reboot_required, kernel_args_desired, reboot_from_boot_id, rebooting_since"
 
-static HdHost *host_from_row(sqlite3_stmt *st)
+static HdHost *host_from_row(HdDbStmt *st)
 {
         HdHost *h = g_new0(HdHost, 1);
         g_autofree char *status = NULL;
@@ -572,22 +545,22 @@ static HdHost *host_from_row(sqlite3_stmt *st)
                 h->status = HD_HOST_CONNECTING;
         h->last_error = sq_col_text(st, 6);
         h->retry_at = sq_col_text(st, 7);
-        h->retry_seconds = (guint)sqlite3_column_int(st, 8);
-        h->passthrough = sqlite3_column_type(st, 9) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 9);
+        h->retry_seconds = (guint)hd_db_column_int(st, 8);
+        h->passthrough = hd_db_column_is_null(st, 9) ? -1 : hd_db_column_int(st, 9);
         h->passthrough_reason = sq_col_text(st, 10);
         h->cpu_vendor = sq_col_text(st, 11);
         h->kernel_release = sq_col_text(st, 12);
         h->kernel_args_running = sq_col_text(st, 13);
         h->kernel_args_configured = sq_col_text(st, 14);
-        h->device_count = (guint)sqlite3_column_int(st, 15);
-        h->group_count = (guint)sqlite3_column_int(st, 16);
+        h->device_count = (guint)hd_db_column_int(st, 15);
+        h->group_count = (guint)hd_db_column_int(st, 16);
         h->devices_etag = sq_col_text(st, 17);
         h->groups_etag = sq_col_text(st, 18);
         h->last_sync = sq_col_text(st, 19);
         h->created_at = sq_col_text(st, 20);
         h->updated_at = sq_col_text(st, 21);
         h->boot_id = sq_col_text(st, 22);
-        h->reboot_required = sqlite3_column_int(st, 23) == 1;
+        h->reboot_required = hd_db_column_int(st, 23) == 1;
         h->kernel_args_desired = sq_col_text(st, 24);
         h->reboot_from_boot_id = sq_col_text(st, 25);
         h->rebooting_since = sq_col_text(st, 26);
@@ -657,8 +630,8 @@ char *hd_store_host_get_secret(HdStore *s, const char *id, GError **error)
         return st ? sq_col_text(st, 0) : NULL;
 }
 
-sqlite3_stmt *sq_row(HdStore *s, const char *sql, const char *id, const char *what,
-                     const char *table, GError **error)
+HdDbStmt *sq_row(HdStore *s, const char *sql, const char *id, const char *what, const char *table,
+                 GError **error)
 {
         g_autoptr(Stmt) st = sq_prepare(s, sql, error);
         int rc;
@@ -666,19 +639,19 @@ sqlite3_stmt *sq_row(HdStore *s, const char *sql, const char *id, const char *wh
         if (!st)
                 return NULL;
         sq_bind_text(st, 1, id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
+        rc = hd_db_step(st);
+        if (rc == HD_DB_ROW)
                 return g_steal_pointer(&st);
-        if (rc == SQLITE_DONE)
+        if (rc == HD_DB_DONE)
                 sq_not_found(error, what, id);
         else
                 sq_db_fail(s, error, table);
         return NULL;
 }
 
-sqlite3_stmt *sq_begin_prepare(HdStore *s, const char *sql, GError **error)
+HdDbStmt *sq_begin_prepare(HdStore *s, const char *sql, GError **error)
 {
-        sqlite3_stmt *st;
+        HdDbStmt *st;
 
         if (!sq_begin(s, error))
                 return NULL;
@@ -698,23 +671,23 @@ gboolean sq_end_changed(HdStore *s, gboolean ok, int changes, const char *what, 
         return sq_end(s, ok, error);
 }
 
-void sq_bind_named_text(sqlite3_stmt *st, const char *name, const char *v)
+void sq_bind_named_text(HdDbStmt *st, const char *name, const char *v)
 {
-        int i = sqlite3_bind_parameter_index(st, name);
+        int i = hd_db_param_index(st, name);
         if (i)
                 sq_bind_text(st, i, v);
 }
 
-void sq_bind_named_int64(sqlite3_stmt *st, const char *name, gint64 v)
+void sq_bind_named_int64(HdDbStmt *st, const char *name, gint64 v)
 {
-        int i = sqlite3_bind_parameter_index(st, name);
+        int i = hd_db_param_index(st, name);
         if (i)
-                sqlite3_bind_int64(st, i, v);
+                hd_db_bind_int64(st, i, v);
 }
 
-sqlite3_stmt *sq_page(HdStore *s, const char *columns, const char *from, const char *where,
-                      const char *order, gint64 limit, gint64 offset, SqBindFunc bind,
-                      gconstpointer data, const char *table, guint *total, GError **error)
+HdDbStmt *sq_page(HdStore *s, const char *columns, const char *from, const char *where,
+                  const char *order, gint64 limit, gint64 offset, SqBindFunc bind,
+                  gconstpointer data, const char *table, guint *total, GError **error)
 {
         g_autofree char *count_sql = g_strconcat("SELECT COUNT(*)", from, where, NULL);
         g_autofree char *list_sql = g_strconcat("SELECT ", columns, from, where, " ORDER BY ",
@@ -724,16 +697,16 @@ sqlite3_stmt *sq_page(HdStore *s, const char *columns, const char *from, const c
 
         if (!list)
                 return NULL;
-        for (sqlite3_stmt **st = (sqlite3_stmt *[]){count, list, NULL}; *st; st++) {
+        for (HdDbStmt **st = (HdDbStmt *[]){count, list, NULL}; *st; st++) {
                 bind(*st, data);
                 sq_bind_named_int64(*st, ":limit", limit);
                 sq_bind_named_int64(*st, ":offset", offset);
         }
-        if (sqlite3_step(count) != SQLITE_ROW) {
+        if (hd_db_step(count) != HD_DB_ROW) {
                 sq_db_fail(s, error, table);
                 return NULL;
         }
-        *total = (guint)sqlite3_column_int64(count, 0);
+        *total = (guint)hd_db_column_int64(count, 0);
         return g_steal_pointer(&list);
 }
 
@@ -756,7 +729,7 @@ typedef struct {
         const char *pattern;
 } HostsQuery;
 
-static void hosts_bind(sqlite3_stmt *st, gconstpointer data)
+static void hosts_bind(HdDbStmt *st, gconstpointer data)
 {
         const HostsQuery *q = data;
 
@@ -784,9 +757,9 @@ GPtrArray *hd_store_hosts_list(HdStore *s, const HdHostFilter *f, guint *total, 
                        hosts_bind, &q, "hosts", total, error);
         if (!list)
                 return NULL;
-        while ((rc = sqlite3_step(list)) == SQLITE_ROW)
+        while ((rc = hd_db_step(list)) == HD_DB_ROW)
                 g_ptr_array_add(hosts, host_from_row(list));
-        if (rc != SQLITE_DONE) {
+        if (rc != HD_DB_DONE) {
                 sq_db_fail(s, error, "hosts");
                 return NULL;
         }
@@ -834,7 +807,7 @@ gboolean hd_store_host_edit(HdStore *s, const char *id, const char *name, const 
         sq_bind_text(st, 3, agent_token);
         sq_bind_text(st, 4, tls_ca_file);
         sq_bind_text(st, 5, tls_pinned_cert);
-        sqlite3_bind_int(st, 6, reconnect ? 1 : 0);
+        hd_db_bind_int64(st, 6, reconnect ? 1 : 0);
         sq_bind_text(st, 7, now);
         sq_bind_text(st, 8, id);
         ok = sq_step_done(s, st, &changes, &local);
@@ -902,7 +875,7 @@ gboolean hd_store_host_set_status(HdStore *s, const char *id, HdHostStatus statu
         sq_bind_text(st, 1, hd_host_status_to_string(status));
         sq_bind_text(st, 2, last_error);
         sq_bind_text(st, 3, retry_at);
-        sqlite3_bind_int(st, 4, (int)retry_seconds);
+        hd_db_bind_int64(st, 4, (int)retry_seconds);
         sq_bind_text(st, 5, now);
         sq_bind_text(st, 6, id);
         ok = sq_step_done(s, st, &changes, error);
@@ -925,9 +898,9 @@ gboolean hd_store_host_set_facts(HdStore *s, const char *id, const HdHostFacts *
         if (!st)
                 return FALSE;
         if (f->passthrough < 0)
-                sqlite3_bind_null(st, 1);
+                hd_db_bind_null(st, 1);
         else
-                sqlite3_bind_int(st, 1, f->passthrough ? 1 : 0);
+                hd_db_bind_int64(st, 1, f->passthrough ? 1 : 0);
         sq_bind_text(st, 2, f->passthrough_reason);
         sq_bind_text(st, 3, f->cpu_vendor);
         sq_bind_text(st, 4, f->kernel_release);
@@ -935,7 +908,7 @@ gboolean hd_store_host_set_facts(HdStore *s, const char *id, const HdHostFacts *
         sq_bind_text(st, 6, f->kernel_args_configured);
         sq_bind_text(st, 7, now);
         sq_bind_text(st, 8, f->boot_id);
-        sqlite3_bind_int(st, 9, f->reboot_required ? 1 : 0);
+        hd_db_bind_int64(st, 9, f->reboot_required ? 1 : 0);
         sq_bind_text(st, 10, id);
         ok = sq_step_done(s, st, &changes, error);
         return sq_end_changed(s, ok, changes, "host", id, error);
@@ -1013,22 +986,22 @@ gboolean hd_store_inventory_apply(HdStore *s, const char *host_id, HdInvKind kin
         if (!host)
                 return sq_end(s, FALSE, NULL);
         sq_bind_text(sel, 1, host_id);
-        while ((rc = sqlite3_step(sel)) == SQLITE_ROW)
+        while ((rc = hd_db_step(sel)) == HD_DB_ROW)
                 g_hash_table_insert(old, sq_col_text(sel, 0), sq_col_text(sel, 1));
-        if (rc != SQLITE_DONE)
+        if (rc != HD_DB_DONE)
                 return sq_end(s, sq_db_fail(s, error, "inventory"), NULL);
         for (guint i = 0; i < items->len; i++) {
                 const HdInvItem *it = items->pdata[i];
                 const char *prev = g_hash_table_lookup(old, it->key);
-                sqlite3_stmt *st;
+                HdDbStmt *st;
 
                 if (prev && strcmp(prev, it->data) == 0) {
                         g_hash_table_remove(old, it->key);
                         continue;
                 }
                 st = prev ? upd : ins;
-                sqlite3_reset(st);
-                sqlite3_clear_bindings(st);
+                hd_db_reset(st);
+                hd_db_clear_bindings(st);
                 /* named: each statement takes the ones it has (cleared ones are NULL) */
                 sq_bind_named_text(st, ":host", host_id);
                 sq_bind_named_text(st, ":key", it->key);
@@ -1051,7 +1024,7 @@ gboolean hd_store_inventory_apply(HdStore *s, const char *host_id, HdInvKind kin
         }
         g_hash_table_iter_init(&iter, old);
         while (g_hash_table_iter_next(&iter, &key, NULL)) {
-                sqlite3_reset(del);
+                hd_db_reset(del);
                 sq_bind_text(del, 1, host_id);
                 sq_bind_text(del, 2, key);
                 if (!sq_step_done(s, del, NULL, error))
@@ -1061,7 +1034,7 @@ gboolean hd_store_inventory_apply(HdStore *s, const char *host_id, HdInvKind kin
         /* a VM's configured device vanished or changed: "hardware changed", same transaction */
         if (dev && (diff->updated || diff->deleted) && !sq_vms_inventory_changed(s, host_id, error))
                 return sq_end(s, FALSE, NULL);
-        sqlite3_bind_int(host, 1, (int)items->len);
+        hd_db_bind_int64(host, 1, (int)items->len);
         sq_bind_text(host, 2, etag);
         sq_bind_text(host, 3, now);
         sq_bind_text(host, 4, now);
@@ -1126,14 +1099,14 @@ GPtrArray *hd_store_tokens_list(HdStore *s, GError **error)
 
         if (!st)
                 return NULL;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((rc = hd_db_step(st)) == HD_DB_ROW) {
                 HdToken *t = g_new0(HdToken, 1);
                 t->name = sq_col_text(st, 0);
                 t->role = sq_col_text(st, 1);
                 t->created_at = sq_col_text(st, 2);
                 g_ptr_array_add(out, t);
         }
-        if (rc != SQLITE_DONE) {
+        if (rc != HD_DB_DONE) {
                 sq_db_fail(s, error, "tokens");
                 return NULL;
         }
@@ -1180,8 +1153,8 @@ HdToken *hd_store_token_find(HdStore *s, const char *hash, GError **error)
         if (!st)
                 return NULL;
         /* every row is compared, whichever matches: the time does not depend on the hash */
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                const char *h = (const char *)sqlite3_column_text(st, 3);
+        while ((rc = hd_db_step(st)) == HD_DB_ROW) {
+                const char *h = hd_db_column_text(st, 3);
                 if (h && equal_ct(h, hash) && !found) {
                         found = g_new0(HdToken, 1);
                         found->name = sq_col_text(st, 0);
@@ -1189,7 +1162,7 @@ HdToken *hd_store_token_find(HdStore *s, const char *hash, GError **error)
                         found->created_at = sq_col_text(st, 2);
                 }
         }
-        if (rc != SQLITE_DONE) {
+        if (rc != HD_DB_DONE) {
                 hd_token_free(found);
                 sq_db_fail(s, error, "tokens");
                 return NULL;
@@ -1217,10 +1190,10 @@ gint64 hd_store_event_add(HdStore *s, const char *actor, const char *action, con
                 : NULL;
         if (!st)
                 return sq_end(s, FALSE, NULL);
-        if (sqlite3_step(id) != SQLITE_ROW)
+        if (hd_db_step(id) != HD_DB_ROW)
                 return sq_end(s, sq_db_fail(s, error, "events"), NULL);
-        new_id = sqlite3_column_int64(id, 0);
-        sqlite3_bind_int64(st, 1, new_id);
+        new_id = hd_db_column_int64(id, 0);
+        hd_db_bind_int64(st, 1, new_id);
         sq_bind_text(st, 2, now);
         sq_bind_text(st, 3, actor);
         sq_bind_text(st, 4, action);
@@ -1236,28 +1209,28 @@ gint64 hd_store_event_add(HdStore *s, const char *actor, const char *action, con
         return sq_end(s, TRUE, error) ? new_id : 0;
 }
 
-GPtrArray *sq_texts(HdStore *s, sqlite3_stmt *st, const char *table, GError **error)
+GPtrArray *sq_texts(HdStore *s, HdDbStmt *st, const char *table, GError **error)
 {
         g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
         int rc;
 
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        while ((rc = hd_db_step(st)) == HD_DB_ROW)
                 g_ptr_array_add(out, sq_col_text(st, 0));
-        if (rc != SQLITE_DONE) {
+        if (rc != HD_DB_DONE) {
                 sq_db_fail(s, error, table);
                 return NULL;
         }
         return g_steal_pointer(&out);
 }
 
-GPtrArray *sq_event_rows(HdStore *s, sqlite3_stmt *st, GError **error)
+GPtrArray *sq_event_rows(HdStore *s, HdDbStmt *st, GError **error)
 {
         g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)hd_event_free);
         int rc;
 
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((rc = hd_db_step(st)) == HD_DB_ROW) {
                 HdEvent *e = g_new0(HdEvent, 1);
-                e->id = sqlite3_column_int64(st, 0);
+                e->id = hd_db_column_int64(st, 0);
                 e->at = sq_col_text(st, 1);
                 e->actor = sq_col_text(st, 2);
                 e->action = sq_col_text(st, 3);
@@ -1266,7 +1239,7 @@ GPtrArray *sq_event_rows(HdStore *s, sqlite3_stmt *st, GError **error)
                 e->message = sq_col_text(st, 6);
                 g_ptr_array_add(out, e);
         }
-        if (rc != SQLITE_DONE) {
+        if (rc != HD_DB_DONE) {
                 sq_db_fail(s, error, "events");
                 return NULL;
         }
@@ -1282,8 +1255,8 @@ GPtrArray *hd_store_events_list(HdStore *s, gint64 since, guint limit, GError **
 
         if (!st)
                 return NULL;
-        sqlite3_bind_int64(st, 1, since);
-        sqlite3_bind_int64(st, 2, limit);
+        hd_db_bind_int64(st, 1, since);
+        hd_db_bind_int64(st, 2, limit);
         return sq_event_rows(s, st, error);
 }
 
@@ -1323,9 +1296,9 @@ gint64 hd_store_events_last_id(HdStore *s, GError **error)
 
         if (!st)
                 return -1;
-        if (sqlite3_step(st) != SQLITE_ROW) {
+        if (hd_db_step(st) != HD_DB_ROW) {
                 sq_db_fail(s, error, "events");
                 return -1;
         }
-        return sqlite3_column_int64(st, 0);
+        return hd_db_column_int64(st, 0);
 }

@@ -17,7 +17,7 @@
 
 #include <string.h>
 
-#include "store-sqlite-private.h"
+#include "store-sql-private.h"
 
 void hd_npiv_pair_free(HdNpivPair *p)
 {
@@ -49,13 +49,13 @@ gboolean hd_store_npiv_wwn_user(HdStore *s, const char *wwn, char **host_name, c
         if (!st)
                 return FALSE;
         sq_bind_text(st, 1, wwn);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
+        rc = hd_db_step(st);
+        if (rc == HD_DB_ROW) {
                 *host_name = sq_col_text(st, 0);
                 *what = sq_col_text(st, 1);
                 return TRUE;
         }
-        if (rc != SQLITE_DONE)
+        if (rc != HD_DB_DONE)
                 sq_db_fail(s, error, "host_npiv");
         return FALSE;
 }
@@ -167,7 +167,7 @@ GPtrArray *hd_store_host_npiv(HdStore *s, const char *host_id, GError **error)
         if (!st)
                 return NULL;
         sq_bind_text(st, 1, host_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((rc = hd_db_step(st)) == HD_DB_ROW) {
                 HdNpivPair *p = g_new0(HdNpivPair, 1);
                 p->host_id = sq_col_text(st, 0);
                 p->parent_port_name = sq_col_text(st, 1);
@@ -177,7 +177,7 @@ GPtrArray *hd_store_host_npiv(HdStore *s, const char *host_id, GError **error)
                 p->created_at = sq_col_text(st, 5);
                 g_ptr_array_add(out, p);
         }
-        if (rc != SQLITE_DONE) {
+        if (rc != HD_DB_DONE) {
                 sq_db_fail(s, error, "host_npiv");
                 return NULL;
         }
@@ -201,12 +201,12 @@ static gboolean seen_differs(HdStore *s, const char *host_id, GPtrArray *wwns, G
                 g_hash_table_add(fresh, g_strconcat(wwns->pdata[i], " ", names->pdata[i], NULL));
         *differs = FALSE;
         sq_bind_text(st, 1, host_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((rc = hd_db_step(st)) == HD_DB_ROW) {
                 rows++;
-                if (!g_hash_table_contains(fresh, (const char *)sqlite3_column_text(st, 0)))
+                if (!g_hash_table_contains(fresh, hd_db_column_text(st, 0)))
                         *differs = TRUE;
         }
-        if (rc != SQLITE_DONE) {
+        if (rc != HD_DB_DONE) {
                 sq_db_fail(s, error, "host_npiv_seen");
                 return FALSE;
         }
@@ -252,7 +252,7 @@ gboolean hd_store_npiv_seen(HdStore *s, const char *host_id, GPtrArray *wwns, GP
         sq_bind_text(del, 1, host_id);
         ok = sq_step_done(s, del, NULL, error);
         for (guint i = 0; ok && i < wwns->len; i++) {
-                sqlite3_reset(ins);
+                hd_db_reset(ins);
                 sq_bind_text(ins, 1, host_id);
                 sq_bind_text(ins, 2, wwns->pdata[i]);
                 sq_bind_text(ins, 3, names->pdata[i]);

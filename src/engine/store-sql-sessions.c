@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The SQLite store's portal sessions (store.h; schema: migration 4 in store-sqlite.c): a
+ * The store's portal sessions (store.h; schema: migration 4 in store-sql.c): a
  * session is the SHA-256 of its id, its token and its expiry; revoking the token deletes its
  * sessions (ON DELETE CASCADE).
  */
@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "store-sqlite-private.h"
+#include "store-sql-private.h"
 
 gboolean hd_store_session_add(HdStore *s, const char *hash, const char *token_name,
                               guint ttl_seconds, char **expires_at, GError **error)
@@ -63,10 +63,10 @@ HdToken *hd_store_session_find(HdStore *s, const char *hash, char **expires_at, 
                 return NULL;
         sq_bind_text(st, 1, hash);
         sq_bind_text(st, 2, now);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
+        rc = hd_db_step(st);
+        if (rc == HD_DB_DONE)
                 return NULL;
-        if (rc != SQLITE_ROW) {
+        if (rc != HD_DB_ROW) {
                 sq_db_fail(s, error, "portal_sessions");
                 return NULL;
         }

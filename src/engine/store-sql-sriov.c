@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What the engine's SR-IOV calls ask the SQLite store (store.h, "SR-IOV"): which engine VM has
+ * What the engine's SR-IOV calls ask the store (store.h, "SR-IOV"): which engine VM has
  * a host device, so a VF count change that would take a VF from a VM is refused before the
  * agent is asked (the agent only knows VMs that run on it, not those defined in the engine).
  */
@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "store-sqlite-private.h"
+#include "store-sql-private.h"
 
 GHashTable *hd_store_host_device_users(HdStore *s, const char *host_id, GError **error)
 {
@@ -25,7 +25,7 @@ GHashTable *hd_store_host_device_users(HdStore *s, const char *host_id, GError *
         if (!st)
                 return NULL;
         sq_bind_text(st, 1, host_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((rc = hd_db_step(st)) == HD_DB_ROW) {
                 char *address = sq_col_text(st, 0);
                 /* the first VM by name when several hold it (defined, never two running) */
                 if (g_hash_table_contains(out, address))
@@ -33,7 +33,7 @@ GHashTable *hd_store_host_device_users(HdStore *s, const char *host_id, GError *
                 else
                         g_hash_table_insert(out, address, sq_col_text(st, 1));
         }
-        if (rc != SQLITE_DONE) {
+        if (rc != HD_DB_DONE) {
                 sq_db_fail(s, error, "vm_devices");
                 return NULL;
         }

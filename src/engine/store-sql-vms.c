@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The SQLite store's VMs and their host devices (store.h, "VMs"; schema: migration 2 in
- * store-sqlite.c).
+ * The store's VMs and their host devices (store.h, "VMs"; schema: migration 2 in
+ * store-sql.c).
  */
 #include "config.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-#include "store-sqlite-private.h"
+#include "store-sql-private.h"
 
 /* Names of the VMs selected by @sql with the host id bound to ?1, sorted. */
 static GPtrArray *vm_names(HdStore *s, const char *sql, const char *host_id, GError **error)
@@ -134,32 +134,32 @@ static GPtrArray *vm_devices(HdStore *s, const char *vm_id, GError **error)
         if (!st)
                 return NULL;
         sq_bind_text(st, 1, vm_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((rc = hd_db_step(st)) == HD_DB_ROW) {
                 HdVmDevice *d = g_new0(HdVmDevice, 1);
                 d->address = sq_col_text(st, 0);
-                d->iommu_group = sqlite3_column_int64(st, 1);
-                d->requested = sqlite3_column_int(st, 2) != 0;
+                d->iommu_group = hd_db_column_int64(st, 1);
+                d->requested = hd_db_column_int(st, 2) != 0;
                 d->vendor_id = sq_col_text(st, 3);
                 d->device_id = sq_col_text(st, 4);
-                d->present = sqlite3_column_int(st, 5) != 0;
+                d->present = hd_db_column_int(st, 5) != 0;
                 g_ptr_array_add(out, d);
         }
-        if (rc != SQLITE_DONE) {
+        if (rc != HD_DB_DONE) {
                 sq_db_fail(s, error, "vm_devices");
                 return NULL;
         }
         return g_steal_pointer(&out);
 }
 
-static HdVm *vm_from_row(HdStore *s, sqlite3_stmt *st, GError **error)
+static HdVm *vm_from_row(HdStore *s, HdDbStmt *st, GError **error)
 {
         g_autoptr(HdVm) vm = g_new0(HdVm, 1);
         g_autofree char *state = NULL;
 
         vm->id = sq_col_text(st, 0);
         vm->name = sq_col_text(st, 1);
-        vm->memory_mib = sqlite3_column_int64(st, 2);
-        vm->vcpus = (guint)sqlite3_column_int(st, 3);
+        vm->memory_mib = hd_db_column_int64(st, 2);
+        vm->vcpus = (guint)hd_db_column_int(st, 3);
         vm->host_id = sq_col_text(st, 4);
         vm->host_name = sq_col_text(st, 5);
         state = sq_col_text(st, 6);
@@ -191,7 +191,7 @@ typedef struct {
         const char *pattern;
 } VmsQuery;
 
-static void vms_bind(sqlite3_stmt *st, gconstpointer data)
+static void vms_bind(HdDbStmt *st, gconstpointer data)
 {
         const VmsQuery *q = data;
 
@@ -219,13 +219,13 @@ GPtrArray *hd_store_vms_list(HdStore *s, const HdVmFilter *f, guint *total, GErr
                        &q, "vms", total, error);
         if (!list)
                 return NULL;
-        while ((rc = sqlite3_step(list)) == SQLITE_ROW) {
+        while ((rc = hd_db_step(list)) == HD_DB_ROW) {
                 HdVm *vm = vm_from_row(s, list, error);
                 if (!vm)
                         return NULL;
                 g_ptr_array_add(vms, vm);
         }
-        if (rc != SQLITE_DONE) {
+        if (rc != HD_DB_DONE) {
                 sq_db_fail(s, error, "vms");
                 return NULL;
         }
@@ -259,8 +259,8 @@ gboolean hd_store_vm_add(HdStore *s, const char *name, gint64 memory_mib, guint 
                 return FALSE;
         sq_bind_text(st, 1, id);
         sq_bind_text(st, 2, name);
-        sqlite3_bind_int64(st, 3, memory_mib);
-        sqlite3_bind_int64(st, 4, vcpus);
+        hd_db_bind_int64(st, 3, memory_mib);
+        hd_db_bind_int64(st, 4, vcpus);
         sq_bind_text(st, 5, now);
         sq_bind_text(st, 6, now);
         ok = sq_step_done(s, st, NULL, &local);
@@ -324,10 +324,10 @@ static gboolean vm_if_match(HdStore *s, const char *id, const char *if_match, GE
         if (!st)
                 return FALSE;
         sq_bind_text(st, 1, id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
+        rc = hd_db_step(st);
+        if (rc == HD_DB_DONE)
                 return sq_not_found(error, "vm", id);
-        if (rc != SQLITE_ROW)
+        if (rc != HD_DB_ROW)
                 return sq_db_fail(s, error, "vms");
         name = sq_col_text(st, 0);
         updated_at = sq_col_text(st, 1);
@@ -371,8 +371,8 @@ gboolean hd_store_vm_edit_if(HdStore *s, const char *id, const char *if_match,
         if (!st)
                 return sq_end(s, FALSE, NULL);
         sq_bind_text(st, 1, name);
-        sqlite3_bind_int64(st, 2, memory_mib);
-        sqlite3_bind_int64(st, 3, vcpus);
+        hd_db_bind_int64(st, 2, memory_mib);
+        hd_db_bind_int64(st, 3, vcpus);
         sq_bind_text(st, 4, now);
         sq_bind_text(st, 5, id);
         sq_bind_text(st, 6, mdev_placement);
@@ -459,7 +459,7 @@ static const char *host_name_of(HdStore *s, const char *host_id, char **out)
         *out = NULL;
         if (st) {
                 sq_bind_text(st, 1, host_id);
-                if (sqlite3_step(st) == SQLITE_ROW)
+                if (hd_db_step(st) == HD_DB_ROW)
                         *out = sq_col_text(st, 0);
         }
         return *out ? *out : host_id;
@@ -514,30 +514,30 @@ static gboolean hw_recompute(HdStore *s, const char *vm_id, gboolean may_clear, 
         if (!st)
                 return FALSE;
         sq_bind_text(st, 1, vm_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                const char *addr = (const char *)sqlite3_column_text(st, 0);
-                const char *v = (const char *)sqlite3_column_text(st, 1);
-                const char *d = (const char *)sqlite3_column_text(st, 2);
-                const char *xv = (const char *)sqlite3_column_text(st, 5);
-                const char *xd = (const char *)sqlite3_column_text(st, 6);
-                const char *host = (const char *)sqlite3_column_text(st, 8);
+        while ((rc = hd_db_step(st)) == HD_DB_ROW) {
+                const char *addr = hd_db_column_text(st, 0);
+                const char *v = hd_db_column_text(st, 1);
+                const char *d = hd_db_column_text(st, 2);
+                const char *xv = hd_db_column_text(st, 5);
+                const char *xd = hd_db_column_text(st, 6);
+                const char *host = hd_db_column_text(st, 8);
 
                 g_autofree char *problem = NULL;
 
-                if (sqlite3_column_type(st, 4) == SQLITE_NULL)
+                if (hd_db_column_is_null(st, 4))
                         problem = g_strdup_printf("%s is no longer on host %s", addr, host);
                 else if (g_strcmp0(v, xv) != 0 || g_strcmp0(d, xd) != 0)
                         problem =
                             g_strdup_printf("%s is now %s:%s (was %s:%s)", addr, xv ? xv : "?",
                                             xd ? xd : "?", v ? v : "?", d ? d : "?");
-                else if (sqlite3_column_type(st, 7) == SQLITE_NULL ||
-                         sqlite3_column_int64(st, 7) != sqlite3_column_int64(st, 3))
+                else if (hd_db_column_is_null(st, 7) ||
+                         hd_db_column_int64(st, 7) != hd_db_column_int64(st, 3))
                         problem = g_strdup_printf("%s left IOMMU group %" G_GINT64_FORMAT, addr,
-                                                  (gint64)sqlite3_column_int64(st, 3));
+                                                  (gint64)hd_db_column_int64(st, 3));
                 if (problem)
                         g_string_append_printf(reason, "%s%s", reason->len ? "; " : "", problem);
         }
-        if (rc != SQLITE_DONE)
+        if (rc != HD_DB_DONE)
                 return sq_db_fail(s, error, "vm_devices");
         if (!reason->len && !may_clear)
                 return TRUE;
@@ -631,15 +631,15 @@ static gboolean add_device(HdStore *s, const char *vm_id, const char *vm_name, c
                 return FALSE;
         sq_bind_text(dev, 1, host_id);
         sq_bind_text(dev, 2, address);
-        rc = sqlite3_step(dev);
-        if (rc == SQLITE_DONE)
+        rc = hd_db_step(dev);
+        if (rc == HD_DB_DONE)
                 return refused(error,
                                "host %s does not list %s (GET /v1/hosts/%s/devices lists its "
                                "devices); pick one of them",
                                host_name, address, host_id);
-        if (rc != SQLITE_ROW)
+        if (rc != HD_DB_ROW)
                 return sq_db_fail(s, error, "devices");
-        device_facts((const char *)sqlite3_column_text(dev, 3), &facts);
+        device_facts(hd_db_column_text(dev, 3), &facts);
         if (facts.bridge) {
                 gboolean host_bridge = g_strcmp0(facts.not_assignable, "host bridge") == 0;
                 g_free(facts.not_assignable);
@@ -653,12 +653,12 @@ static gboolean add_device(HdStore *s, const char *vm_id, const char *vm_name, c
                 return refused(error, "%s on host %s cannot be given to VM %s: %s", address,
                                host_name, vm_name, why);
         }
-        if (sqlite3_column_type(dev, 2) == SQLITE_NULL)
+        if (hd_db_column_is_null(dev, 2))
                 return refused(error,
                                "%s on host %s has no IOMMU group; enable the IOMMU in the host's "
                                "kernel arguments, then reboot it",
                                address, host_name);
-        group = sqlite3_column_int64(dev, 2);
+        group = hd_db_column_int64(dev, 2);
         put = sq_prepare(s,
                          "INSERT INTO vm_devices (vm_id, host_id, address, iommu_group, requested, "
                          "vendor_id, device_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
@@ -673,10 +673,10 @@ static gboolean add_device(HdStore *s, const char *vm_id, const char *vm_name, c
         sq_bind_text(put, 1, vm_id);
         sq_bind_text(put, 2, host_id);
         sq_bind_text(put, 3, address);
-        sqlite3_bind_int64(put, 4, group);
-        sqlite3_bind_int(put, 5, 1);
-        sq_bind_text(put, 6, (const char *)sqlite3_column_text(dev, 0));
-        sq_bind_text(put, 7, (const char *)sqlite3_column_text(dev, 1));
+        hd_db_bind_int64(put, 4, group);
+        hd_db_bind_int64(put, 5, 1);
+        sq_bind_text(put, 6, hd_db_column_text(dev, 0));
+        sq_bind_text(put, 7, hd_db_column_text(dev, 1));
         if (!sq_step_done(s, put, NULL, error))
                 return FALSE;
         /* every other endpoint of the group: a placeholder (V3: never a bridge) */
@@ -687,23 +687,23 @@ static gboolean add_device(HdStore *s, const char *vm_id, const char *vm_name, c
         if (!members)
                 return FALSE;
         sq_bind_text(members, 1, host_id);
-        sqlite3_bind_int64(members, 2, group);
+        hd_db_bind_int64(members, 2, group);
         sq_bind_text(members, 3, address);
-        while ((rc = sqlite3_step(members)) == SQLITE_ROW) {
+        while ((rc = hd_db_step(members)) == HD_DB_ROW) {
                 DeviceFacts mf;
-                device_facts((const char *)sqlite3_column_text(members, 3), &mf);
+                device_facts(hd_db_column_text(members, 3), &mf);
                 g_free(mf.not_assignable);
                 if (mf.bridge)
                         continue;
-                sqlite3_reset(put);
-                sq_bind_text(put, 3, (const char *)sqlite3_column_text(members, 0));
-                sqlite3_bind_int(put, 5, 0);
-                sq_bind_text(put, 6, (const char *)sqlite3_column_text(members, 1));
-                sq_bind_text(put, 7, (const char *)sqlite3_column_text(members, 2));
+                hd_db_reset(put);
+                sq_bind_text(put, 3, hd_db_column_text(members, 0));
+                hd_db_bind_int64(put, 5, 0);
+                sq_bind_text(put, 6, hd_db_column_text(members, 1));
+                sq_bind_text(put, 7, hd_db_column_text(members, 2));
                 if (!sq_step_done(s, put, NULL, error))
                         return FALSE;
         }
-        if (rc != SQLITE_DONE)
+        if (rc != HD_DB_DONE)
                 return sq_db_fail(s, error, "devices");
         return TRUE;
 }
@@ -789,19 +789,19 @@ gboolean hd_store_vm_device_remove(HdStore *s, const char *vm_id, const char *ad
                 return sq_end(s, FALSE, NULL);
         sq_bind_text(row, 1, vm_id);
         sq_bind_text(row, 2, address);
-        rc = sqlite3_step(row);
-        if (rc != SQLITE_ROW) {
+        rc = hd_db_step(row);
+        if (rc != HD_DB_ROW) {
                 sq_end(s, FALSE, NULL);
-                if (rc != SQLITE_DONE)
+                if (rc != HD_DB_DONE)
                         return sq_db_fail(s, error, "vm_devices");
                 g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND,
                             "VM %s has no host device %s (GET /v1/vms/%s lists its devices)", name,
                             address, vm_id);
                 return FALSE;
         }
-        requested = sqlite3_column_int(row, 0) != 0;
-        group = sqlite3_column_int64(row, 1);
-        listed = sqlite3_column_type(row, 2) != SQLITE_NULL;
+        requested = hd_db_column_int(row, 0) != 0;
+        group = hd_db_column_int64(row, 1);
+        listed = !hd_db_column_is_null(row, 2);
         if (!requested && listed) {
                 sq_end(s, FALSE, NULL);
                 return refused(
@@ -851,12 +851,12 @@ static gboolean host_ready(HdStore *s, const char *host_id, const char *vm_name,
         if (!st)
                 return FALSE;
         sq_bind_text(st, 1, host_id);
-        if (sqlite3_step(st) != SQLITE_ROW)
+        if (hd_db_step(st) != HD_DB_ROW)
                 return sq_db_fail(s, error, "hosts");
-        name = (const char *)sqlite3_column_text(st, 0);
+        name = hd_db_column_text(st, 0);
         status = sq_col_text(st, 1);
-        reason = (const char *)sqlite3_column_text(st, 3);
-        last = (const char *)sqlite3_column_text(st, 4);
+        reason = hd_db_column_text(st, 3);
+        last = hd_db_column_text(st, 4);
         if (!hd_host_status_from_string(status, &hs))
                 hs = HD_HOST_CONNECTING;
         switch (hs) {
@@ -883,7 +883,7 @@ static gboolean host_ready(HdStore *s, const char *host_id, const char *vm_name,
                                "%s; start it once the host is up",
                                vm_name, name);
         }
-        if (iommu && (sqlite3_column_type(st, 2) == SQLITE_NULL || sqlite3_column_int(st, 2) != 1))
+        if (iommu && (hd_db_column_is_null(st, 2) || hd_db_column_int(st, 2) != 1))
                 return refused(error,
                                "cannot start VM %s: host %s has device passthrough disabled (%s); "
                                "enable the IOMMU in the host's kernel arguments (maintenance, "
@@ -901,9 +901,9 @@ static gboolean vm_needs_iommu(HdStore *s, const char *vm_id, gboolean *out, GEr
         if (!st)
                 return FALSE;
         sq_bind_text(st, 1, vm_id);
-        if (sqlite3_step(st) != SQLITE_ROW)
+        if (hd_db_step(st) != HD_DB_ROW)
                 return sq_db_fail(s, error, "vm_devices");
-        *out = sqlite3_column_int(st, 0) != 0;
+        *out = hd_db_column_int(st, 0) != 0;
         return TRUE;
 }
 
@@ -946,7 +946,7 @@ gboolean hd_store_vm_start_reserve(HdStore *s, const char *vm_id, GError **error
         if (!hw)
                 return sq_end(s, FALSE, NULL);
         sq_bind_text(hw, 1, vm_id);
-        if (sqlite3_step(hw) == SQLITE_ROW)
+        if (hd_db_step(hw) == HD_DB_ROW)
                 changed = sq_col_text(hw, 0);
         devices = vm_devices(s, vm_id, error);
         if (!devices)
@@ -977,19 +977,19 @@ gboolean hd_store_vm_start_reserve(HdStore *s, const char *vm_id, GError **error
                 return sq_end(s, FALSE, NULL);
         sq_bind_text(conflict, 1, vm_id);
         sq_bind_text(conflict, 2, host_id);
-        rc = sqlite3_step(conflict);
-        if (rc == SQLITE_ROW) {
+        rc = hd_db_step(conflict);
+        if (rc == HD_DB_ROW) {
                 g_autofree char *addr = sq_col_text(conflict, 0);
                 g_autofree char *other = sq_col_text(conflict, 1);
                 g_autofree char *ostate = sq_col_text(conflict, 2);
-                gint64 group = sqlite3_column_int64(conflict, 3);
+                gint64 group = hd_db_column_int64(conflict, 3);
                 sq_end(s, FALSE, NULL);
                 return refused(error,
                                "cannot start VM %s: %s (IOMMU group %" G_GINT64_FORMAT
                                ") is used by VM %s on host %s (%s); stop %s first",
                                name, addr, group, other, host_name, ostate, other);
         }
-        if (rc != SQLITE_DONE)
+        if (rc != HD_DB_DONE)
                 return sq_end(s, sq_db_fail(s, error, "vm_devices"), NULL);
         set = sq_prepare(s,
                          "UPDATE vms SET state = 'starting', last_error = NULL, updated_at = ? "
@@ -1040,10 +1040,10 @@ gboolean hd_store_host_has_vms(HdStore *s, const char *host_id, GError **error)
         if (!st)
                 return FALSE;
         sq_bind_text(st, 1, host_id);
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        rc = hd_db_step(st);
+        if (rc != HD_DB_ROW && rc != HD_DB_DONE)
                 return sq_db_fail(s, error, "vms");
-        return rc == SQLITE_ROW;
+        return rc == HD_DB_ROW;
 }
 
 gboolean hd_store_vm_reconcile(HdStore *s, const char *host_id, GHashTable *agent, GHashTable *skip,
@@ -1068,12 +1068,12 @@ gboolean hd_store_vm_reconcile(HdStore *s, const char *host_id, GHashTable *agen
         if (!upd)
                 return sq_end(s, FALSE, NULL);
         sq_bind_text(sel, 1, host_id);
-        while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
-                const char *id = (const char *)sqlite3_column_text(sel, 0);
+        while ((rc = hd_db_step(sel)) == HD_DB_ROW) {
+                const char *id = hd_db_column_text(sel, 0);
                 HdVmState from, to;
                 const char *why = NULL;
 
-                if (!hd_vm_state_from_string((const char *)sqlite3_column_text(sel, 2), &from))
+                if (!hd_vm_state_from_string(hd_db_column_text(sel, 2), &from))
                         from = HD_VM_DOWN;
                 if (skip && g_hash_table_contains(skip, id))
                         continue;
@@ -1084,7 +1084,7 @@ gboolean hd_store_vm_reconcile(HdStore *s, const char *host_id, GHashTable *agen
                 if (from == HD_VM_RUNNING)
                         why = "the VM stopped outside the engine (its host's agent reports it "
                               "shut off)";
-                sqlite3_reset(upd);
+                hd_db_reset(upd);
                 sq_bind_text(upd, 1, hd_vm_state_to_string(to));
                 sq_bind_text(upd, 2, why);
                 sq_bind_text(upd, 3, now);
@@ -1100,7 +1100,7 @@ gboolean hd_store_vm_reconcile(HdStore *s, const char *host_id, GHashTable *agen
                         g_ptr_array_add(out, c);
                 }
         }
-        if (rc != SQLITE_DONE)
+        if (rc != HD_DB_DONE)
                 return sq_end(s, sq_db_fail(s, error, "vms"), NULL);
         if (!sq_end(s, TRUE, error))
                 return FALSE;

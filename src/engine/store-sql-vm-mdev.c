@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * A VM's mediated devices in the SQLite store (store.h, "VMs"; migration 8): each row asks for
+ * A VM's mediated devices in the store (store.h, "VMs"; migration 8): each row asks for
  * an mdev type on the VM's host and keeps the UUID chosen when it was added (a random v4), so
  * the guest sees the same device at every start; parent records where the engine created it
  * while the VM is not down. A row pins the VM to its host as a host device does (V1), and
@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "store-sqlite-private.h"
+#include "store-sql-private.h"
 
 static void vm_mdev_free(HdVmMdev *m)
 {
@@ -32,15 +32,15 @@ GPtrArray *sq_vm_mdevs(HdStore *s, const char *vm_id, GError **error)
         if (!st)
                 return NULL;
         sq_bind_text(st, 1, vm_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((rc = hd_db_step(st)) == HD_DB_ROW) {
                 HdVmMdev *m = g_new0(HdVmMdev, 1);
                 m->uuid = sq_col_text(st, 0);
                 m->type = sq_col_text(st, 1);
-                m->display = sqlite3_column_int(st, 2) != 0;
+                m->display = hd_db_column_int(st, 2) != 0;
                 m->parent = sq_col_text(st, 3);
                 g_ptr_array_add(out, m);
         }
-        if (rc != SQLITE_DONE) {
+        if (rc != HD_DB_DONE) {
                 sq_db_fail(s, error, "vm_mdevs");
                 return NULL;
         }
@@ -88,13 +88,13 @@ gboolean hd_store_vm_mdev_add(HdStore *s, const char *vm_id, const char *host_id
                 return sq_end(s, FALSE, NULL);
         sq_bind_text(offered, 1, host_id);
         sq_bind_text(offered, 2, type);
-        rc = sqlite3_step(offered);
-        if (rc == SQLITE_DONE)
+        rc = hd_db_step(offered);
+        if (rc == HD_DB_DONE)
                 return refuse(s, error,
                               g_strdup_printf("host %s offers no mediated device type %s; GET "
                                               "/v1/hosts/%s/mdev lists the types it offers",
                                               host_name ? host_name : host_id, type, host_id));
-        if (rc != SQLITE_ROW)
+        if (rc != HD_DB_ROW)
                 return sq_end(s, sq_db_fail(s, error, "host_mdev_types"), NULL);
         ins = sq_prepare(s,
                          "INSERT INTO vm_mdevs (vm_id, uuid, host_id, type, display, parent, "
@@ -106,7 +106,7 @@ gboolean hd_store_vm_mdev_add(HdStore *s, const char *vm_id, const char *host_id
         sq_bind_text(ins, 2, uuid);
         sq_bind_text(ins, 3, host_id);
         sq_bind_text(ins, 4, type);
-        sqlite3_bind_int(ins, 5, display ? 1 : 0);
+        hd_db_bind_int64(ins, 5, display ? 1 : 0);
         sq_bind_text(ins, 6, now);
         if (!sq_step_done(s, ins, NULL, error) || !sq_vm_pin(s, vm_id, host_id, error))
                 return sq_end(s, FALSE, NULL);

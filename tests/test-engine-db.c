@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The engine's database driver contract (src/engine/db.h), written against db.h only so that
+ * it runs unchanged against another driver: a constraint violation told apart from other
+ * errors, changes() of a statement's last step, NULL columns, ?N and :name parameters (the
+ * same name twice is one parameter), a boolean expression read as 0 / 1, bindings kept across
+ * reset and dropped by clear_bindings, rollback and commit, the one-writer begin. Today the
+ * driver is SQLite's (opened on a temporary file).
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "db.h"
+
+typedef struct {
+        char *dir;
+        char *path;
+        HdDb *db;
+} Fixture;
+
+static void fixture_set_up(Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+
+        (void)data;
+        f->dir = g_dir_make_tmp("engine-db-XXXXXX", &error);
+        g_assert_no_error(error);
+        f->path = g_build_filename(f->dir, "db", NULL);
+        f->db = hd_db_open_sqlite(f->path, &error);
+        g_assert_no_error(error);
+        g_assert_nonnull(f->db);
+        g_assert_true(hd_db_exec(f->db,
+                                 "CREATE TABLE t ("
+                                 " id TEXT PRIMARY KEY,"
+                                 " n INTEGER,"
+                                 " note TEXT,"
+                                 " flag INTEGER NOT NULL DEFAULT 0 CHECK (flag IN (0, 1)));"
+                                 "CREATE TABLE u ("
+                                 " t_id TEXT NOT NULL REFERENCES t (id) ON DELETE CASCADE)"));
+}
+
+static void fixture_tear_down(Fixture *f, gconstpointer data)
+{
+        g_autofree char *wal = g_strconcat(f->path, "-wal", NULL);
+        g_autofree char *shm = g_strconcat(f->path, "-shm", NULL);
+
+        (void)data;
+        hd_db_close(f->db);
+        g_unlink(f->path);
+        g_unlink(wal);
+        g_unlink(shm);
+        g_rmdir(f->dir);
+        g_free(f->path);
+        g_free(f->dir);
+}
+
+static void insert(HdDb *db, const char *id, gint64 n, const char *note)
+{
+        g_autoptr(HdDbStmt) st =
+            hd_db_prepare(db, "INSERT INTO t (id, n, note) VALUES (?1, ?2, ?3)");
+
+        g_assert_nonnull(st);
+        hd_db_bind_text(st, 1, id);
+        hd_db_bind_int64(st, 2, n);
+        hd_db_bind_text(st, 3, note);
+        g_assert_cmpint(hd_db_step(st), ==, HD_DB_DONE);
+        g_assert_cmpint(hd_db_changes(st), ==, 1);
+}
+
+static gint64 count(HdDb *db)
+{
+        g_autoptr(HdDbStmt) st = hd_db_prepare(db, "SELECT COUNT(*) FROM t");
+
+        g_assert_cmpint(hd_db_step(st), ==, HD_DB_ROW);
+        return hd_db_column_int64(st, 0);
+}
+
+static void test_constraint(Fixture *f, gconstpointer data)
+{
+        g_autoptr(HdDbStmt) dup = NULL;
+        g_autoptr(HdDbStmt) check = NULL;
+        g_autoptr(HdDbStmt) ref = NULL;
+        g_autoptr(HdDbStmt) bad = NULL;
+
+        (void)data;
+        insert(f->db, "a", 1, "one");
+        /* the primary key, a CHECK and a REFERENCES: each reported as a constraint */
+        dup = hd_db_prepare(f->db, "INSERT INTO t (id, n) VALUES (?, ?)");
+        hd_db_bind_text(dup, 1, "a");
+        hd_db_bind_int64(dup, 2, 2);
+        g_assert_cmpint(hd_db_step(dup), ==, HD_DB_CONSTRAINT);
+        g_assert_nonnull(hd_db_errmsg(f->db));
+        g_assert_cmpstr(hd_db_errmsg(f->db), !=, "");
+        check = hd_db_prepare(f->db, "INSERT INTO t (id, flag) VALUES ('b', 2)");
+        g_assert_cmpint(hd_db_step(check), ==, HD_DB_CONSTRAINT);
+        ref = hd_db_prepare(f->db, "INSERT INTO u (t_id) VALUES ('nobody')");
+        g_assert_cmpint(hd_db_step(ref), ==, HD_DB_CONSTRAINT);
+        g_assert_cmpint(count(f->db), ==, 1);
+        /* anything else is an error, not a constraint; a statement that does not prepare too */
+        g_assert_null(hd_db_prepare(f->db, "SELECT id FROM nowhere"));
+        g_assert_nonnull(strstr(hd_db_errmsg(f->db), "nowhere"));
+        g_assert_false(hd_db_exec(f->db, "INSERT INTO nowhere VALUES (1)"));
+        /* a run-time error that is no constraint: an integer overflow */
+        bad = hd_db_prepare(f->db, "SELECT abs(-9223372036854775807 - 1)");
+        g_assert_nonnull(bad);
+        g_assert_cmpint(hd_db_step(bad), ==, HD_DB_ERROR);
+}
+
+static void test_changes(Fixture *f, gconstpointer data)
+{
+        g_autoptr(HdDbStmt) upd = NULL;
+        g_autoptr(HdDbStmt) del = NULL;
+        g_autoptr(HdDbStmt) sel = NULL;
+
+        (void)data;
+        insert(f->db, "a", 1, NULL);
+        insert(f->db, "b", 2, NULL);
+        insert(f->db, "c", 3, NULL);
+        upd = hd_db_prepare(f->db, "UPDATE t SET note = 'x' WHERE n >= ?");
+        g_assert_cmpint(hd_db_changes(upd), ==, 0);
+        hd_db_bind_int64(upd, 1, 2);
+        g_assert_cmpint(hd_db_step(upd), ==, HD_DB_DONE);
+        g_assert_cmpint(hd_db_changes(upd), ==, 2);
+        /* the binding stays across reset */
+        hd_db_reset(upd);
+        g_assert_cmpint(hd_db_step(upd), ==, HD_DB_DONE);
+        g_assert_cmpint(hd_db_changes(upd), ==, 2);
+        /* cleared: NULL, which matches nothing */
+        hd_db_reset(upd);
+        hd_db_clear_bindings(upd);
+        g_assert_cmpint(hd_db_step(upd), ==, HD_DB_DONE);
+        g_assert_cmpint(hd_db_changes(upd), ==, 0);
+        /* rows a cascade removes are not the statement's */
+        g_assert_true(hd_db_exec(f->db, "INSERT INTO u (t_id) VALUES ('a'); "
+                                        "INSERT INTO u (t_id) VALUES ('a')"));
+        del = hd_db_prepare(f->db, "DELETE FROM t WHERE id = 'a'");
+        g_assert_cmpint(hd_db_step(del), ==, HD_DB_DONE);
+        g_assert_cmpint(hd_db_changes(del), ==, 1);
+        /* a query changes nothing */
+        sel = hd_db_prepare(f->db, "SELECT id FROM t ORDER BY id");
+        g_assert_cmpint(hd_db_step(sel), ==, HD_DB_ROW);
+        g_assert_cmpint(hd_db_step(sel), ==, HD_DB_ROW);
+        g_assert_cmpint(hd_db_step(sel), ==, HD_DB_DONE);
+        g_assert_cmpint(hd_db_changes(sel), ==, 0);
+}
+
+static void test_columns(Fixture *f, gconstpointer data)
+{
+        g_autoptr(HdDbStmt) st = NULL;
+
+        (void)data;
+        insert(f->db, "a", G_GINT64_CONSTANT(5000000000), NULL);
+        st = hd_db_prepare(f->db, "SELECT id, n, note, EXISTS (SELECT 1 FROM t WHERE id = 'a'),"
+                                  " EXISTS (SELECT 1 FROM t WHERE id = 'z'), n = 5000000000, NULL"
+                                  " FROM t WHERE id = 'a'");
+        g_assert_cmpint(hd_db_column_count(st), ==, 7);
+        g_assert_cmpint(hd_db_step(st), ==, HD_DB_ROW);
+        g_assert_cmpstr(hd_db_column_text(st, 0), ==, "a");
+        g_assert_false(hd_db_column_is_null(st, 0));
+        g_assert_cmpint(hd_db_column_int64(st, 1), ==, G_GINT64_CONSTANT(5000000000));
+        /* an integer reads as its digits */
+        g_assert_cmpstr(hd_db_column_text(st, 1), ==, "5000000000");
+        /* NULL: a NULL text, 0 as an integer, told apart */
+        g_assert_null(hd_db_column_text(st, 2));
+        g_assert_true(hd_db_column_is_null(st, 2));
+        g_assert_cmpint(hd_db_column_int64(st, 2), ==, 0);
+        /* booleans are 0 / 1 */
+        g_assert_cmpint(hd_db_column_int64(st, 3), ==, 1);
+        g_assert_cmpint(hd_db_column_int64(st, 4), ==, 0);
+        g_assert_cmpint(hd_db_column_int64(st, 5), ==, 1);
+        g_assert_true(hd_db_column_is_null(st, 6));
+        g_assert_cmpint(hd_db_step(st), ==, HD_DB_DONE);
+        /* a step after DONE runs it again */
+        g_assert_cmpint(hd_db_step(st), ==, HD_DB_ROW);
+}
+
+static void test_parameters(Fixture *f, gconstpointer data)
+{
+        g_autoptr(HdDbStmt) named = NULL;
+        g_autoptr(HdDbStmt) numbered = NULL;
+
+        (void)data;
+        insert(f->db, "a", 1, "one");
+        insert(f->db, "b", 2, NULL);
+        insert(f->db, "c", 3, "three");
+        /* the same name twice is one parameter; a name the statement lacks is 0 */
+        named = hd_db_prepare(f->db, "SELECT COUNT(*) FROM t WHERE (:note IS NULL OR note = :note)"
+                                     " AND n >= :min");
+        g_assert_cmpint(hd_db_param_index(named, ":note"), ==, 1);
+        g_assert_cmpint(hd_db_param_index(named, ":min"), ==, 2);
+        g_assert_cmpint(hd_db_param_index(named, ":absent"), ==, 0);
+        hd_db_bind_null(named, hd_db_param_index(named, ":note"));
+        hd_db_bind_int64(named, hd_db_param_index(named, ":min"), 2);
+        g_assert_cmpint(hd_db_step(named), ==, HD_DB_ROW);
+        g_assert_cmpint(hd_db_column_int64(named, 0), ==, 2);
+        hd_db_reset(named);
+        hd_db_bind_text(named, hd_db_param_index(named, ":note"), "three");
+        g_assert_cmpint(hd_db_step(named), ==, HD_DB_ROW);
+        g_assert_cmpint(hd_db_column_int64(named, 0), ==, 1);
+        /* ?N: out of order and repeated */
+        numbered = hd_db_prepare(f->db, "SELECT id FROM t WHERE n = ?2 OR id = ?1 OR n = ?2"
+                                        " ORDER BY id");
+        hd_db_bind_text(numbered, 1, "a");
+        hd_db_bind_int64(numbered, 2, 3);
+        g_assert_cmpint(hd_db_step(numbered), ==, HD_DB_ROW);
+        g_assert_cmpstr(hd_db_column_text(numbered, 0), ==, "a");
+        g_assert_cmpint(hd_db_step(numbered), ==, HD_DB_ROW);
+        g_assert_cmpstr(hd_db_column_text(numbered, 0), ==, "c");
+        g_assert_cmpint(hd_db_step(numbered), ==, HD_DB_DONE);
+}
+
+static void test_transactions(Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdDb) other = NULL;
+
+        (void)data;
+        g_assert_true(hd_db_begin(f->db));
+        insert(f->db, "a", 1, NULL);
+        g_assert_true(hd_db_rollback(f->db));
+        g_assert_cmpint(count(f->db), ==, 0);
+        g_assert_true(hd_db_begin(f->db));
+        insert(f->db, "a", 1, NULL);
+        g_assert_true(hd_db_commit(f->db));
+        g_assert_cmpint(count(f->db), ==, 1);
+        /* one writer at a time: a second connection's begin waits, then fails while the first
+         * holds the transaction (SQLite: its busy timeout, 5 s) */
+        other = hd_db_open_sqlite(f->path, &error);
+        g_assert_no_error(error);
+        g_assert_true(hd_db_begin(f->db));
+        g_assert_false(hd_db_begin(other));
+        g_assert_true(hd_db_rollback(f->db));
+        g_assert_true(hd_db_begin(other));
+        g_assert_true(hd_db_commit(other));
+        /* commit without a transaction is an error */
+        g_assert_false(hd_db_commit(f->db));
+}
+
+int main(int argc, char **argv)
+{
+        g_test_init(&argc, &argv, NULL);
+        g_test_add("/engine-db/constraint", Fixture, NULL, fixture_set_up, test_constraint,
+                   fixture_tear_down);
+        g_test_add("/engine-db/changes", Fixture, NULL, fixture_set_up, test_changes,
+                   fixture_tear_down);
+        g_test_add("/engine-db/columns", Fixture, NULL, fixture_set_up, test_columns,
+                   fixture_tear_down);
+        g_test_add("/engine-db/parameters", Fixture, NULL, fixture_set_up, test_parameters,
+                   fixture_tear_down);
+        g_test_add("/engine-db/transactions", Fixture, NULL, fixture_set_up, test_transactions,
+                   fixture_tear_down);
+        return g_test_run();
+}
