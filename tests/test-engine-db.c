@@ -4,8 +4,10 @@
  * it runs unchanged against another driver: a constraint violation told apart from other
  * errors, changes() of a statement's last step, NULL columns, ?N and :name parameters (the
  * same name twice is one parameter), a boolean expression read as 0 / 1, bindings kept across
- * reset and dropped by clear_bindings, rollback and commit, the one-writer begin. Today the
- * driver is SQLite's (opened on a temporary file).
+ * reset and dropped by clear_bindings, rollback and commit, the one-writer begin. The whole
+ * contract runs against every driver there is: SQLite always (a temporary file), PostgreSQL
+ * when HOSTDEV_TEST_PG holds a libpq connection string (tests/with-postgres.py sets it; the
+ * meson test test-engine-db-pg), its tables dropped and made again for each test.
  */
 #include "config.h"
 
@@ -14,27 +16,61 @@
 
 #include "db.h"
 
+typedef enum {
+        DRIVER_SQLITE,
+        DRIVER_PG,
+} Driver;
+
 typedef struct {
+        Driver driver;
         char *dir;
-        char *path;
+        char *path; /* SQLite: the file; PostgreSQL: the connection string */
         HdDb *db;
 } Fixture;
+
+/* Another connection to the fixture's database. */
+static HdDb *open_db(Fixture *f)
+{
+        g_autoptr(GError) error = NULL;
+        HdDb *db = NULL;
+
+        switch (f->driver) {
+        case DRIVER_SQLITE:
+                db = hd_db_open_sqlite(f->path, &error);
+                break;
+        case DRIVER_PG:
+#ifdef HAVE_LIBPQ
+                db = hd_db_open_pg(f->path, &error);
+#else
+                g_assert_not_reached();
+#endif
+                break;
+        }
+        g_assert_no_error(error);
+        g_assert_nonnull(db);
+        return db;
+}
 
 static void fixture_set_up(Fixture *f, gconstpointer data)
 {
         g_autoptr(GError) error = NULL;
 
-        (void)data;
-        f->dir = g_dir_make_tmp("engine-db-XXXXXX", &error);
-        g_assert_no_error(error);
-        f->path = g_build_filename(f->dir, "db", NULL);
-        f->db = hd_db_open_sqlite(f->path, &error);
-        g_assert_no_error(error);
-        g_assert_nonnull(f->db);
+        f->driver = GPOINTER_TO_INT(data);
+        if (f->driver == DRIVER_SQLITE) {
+                f->dir = g_dir_make_tmp("engine-db-XXXXXX", &error);
+                g_assert_no_error(error);
+                f->path = g_build_filename(f->dir, "db", NULL);
+        } else {
+                f->path = g_strdup(g_getenv("HOSTDEV_TEST_PG"));
+        }
+        f->db = open_db(f);
+        /* PostgreSQL: the last test's tables go (SQLite: a new file each time) */
+        g_assert_true(hd_db_exec(f->db, "DROP TABLE IF EXISTS u; DROP TABLE IF EXISTS t"));
+        /* n BIGINT: PostgreSQL's INTEGER is 32 bits (SQLite's always 64) */
         g_assert_true(hd_db_exec(f->db,
                                  "CREATE TABLE t ("
                                  " id TEXT PRIMARY KEY,"
-                                 " n INTEGER,"
+                                 " n BIGINT,"
                                  " note TEXT,"
                                  " flag INTEGER NOT NULL DEFAULT 0 CHECK (flag IN (0, 1)));"
                                  "CREATE TABLE u ("
@@ -48,10 +84,12 @@ static void fixture_tear_down(Fixture *f, gconstpointer data)
 
         (void)data;
         hd_db_close(f->db);
-        g_unlink(f->path);
-        g_unlink(wal);
-        g_unlink(shm);
-        g_rmdir(f->dir);
+        if (f->driver == DRIVER_SQLITE) {
+                g_unlink(f->path);
+                g_unlink(wal);
+                g_unlink(shm);
+                g_rmdir(f->dir);
+        }
         g_free(f->path);
         g_free(f->dir);
 }
@@ -185,9 +223,10 @@ static void test_parameters(Fixture *f, gconstpointer data)
         insert(f->db, "a", 1, "one");
         insert(f->db, "b", 2, NULL);
         insert(f->db, "c", 3, "three");
-        /* the same name twice is one parameter; a name the statement lacks is 0 */
-        named = hd_db_prepare(f->db, "SELECT COUNT(*) FROM t WHERE (:note IS NULL OR note = :note)"
-                                     " AND n >= :min");
+        /* the same name twice is one parameter; a name the statement lacks is 0 (the CAST:
+         * PostgreSQL cannot type a parameter that is only tested for NULL) */
+        named = hd_db_prepare(f->db, "SELECT COUNT(*) FROM t WHERE"
+                                     " (CAST(:note AS TEXT) IS NULL OR note = :note) AND n >= :min");
         g_assert_cmpint(hd_db_param_index(named, ":note"), ==, 1);
         g_assert_cmpint(hd_db_param_index(named, ":min"), ==, 2);
         g_assert_cmpint(hd_db_param_index(named, ":absent"), ==, 0);
@@ -213,7 +252,6 @@ static void test_parameters(Fixture *f, gconstpointer data)
 
 static void test_transactions(Fixture *f, gconstpointer data)
 {
-        g_autoptr(GError) error = NULL;
         g_autoptr(HdDb) other = NULL;
 
         (void)data;
@@ -226,30 +264,79 @@ static void test_transactions(Fixture *f, gconstpointer data)
         g_assert_true(hd_db_commit(f->db));
         g_assert_cmpint(count(f->db), ==, 1);
         /* one writer at a time: a second connection's begin waits, then fails while the first
-         * holds the transaction (SQLite: its busy timeout, 5 s) */
-        other = hd_db_open_sqlite(f->path, &error);
-        g_assert_no_error(error);
+         * holds the transaction (SQLite: its busy timeout, 5 s; PostgreSQL waits on the
+         * advisory lock for ever, so the test bounds that wait with lock_timeout) */
+        other = open_db(f);
+        if (f->driver == DRIVER_PG)
+                g_assert_true(hd_db_exec(other, "SET lock_timeout = '200ms'"));
         g_assert_true(hd_db_begin(f->db));
         g_assert_false(hd_db_begin(other));
+        /* the failed begin left no transaction behind */
+        g_assert_false(hd_db_rollback(other));
+        /* the holder's writes go on meanwhile */
+        insert(f->db, "b", 2, NULL);
         g_assert_true(hd_db_rollback(f->db));
         g_assert_true(hd_db_begin(other));
         g_assert_true(hd_db_commit(other));
-        /* commit without a transaction is an error */
+        /* commit without a transaction is an error; so is a begin inside one */
         g_assert_false(hd_db_commit(f->db));
+        g_assert_true(hd_db_begin(f->db));
+        g_assert_false(hd_db_begin(f->db));
+        g_assert_true(hd_db_rollback(f->db));
+}
+
+/* A failed statement in a transaction (a constraint) leaves it usable, as on SQLite: the
+ * store reports the conflict and goes on or rolls back as it chooses. */
+static void test_constraint_in_transaction(Fixture *f, gconstpointer data)
+{
+        g_autoptr(HdDbStmt) dup = NULL;
+
+        (void)data;
+        insert(f->db, "a", 1, NULL);
+        g_assert_true(hd_db_begin(f->db));
+        insert(f->db, "b", 2, NULL);
+        dup = hd_db_prepare(f->db, "INSERT INTO t (id, n) VALUES (?, ?)");
+        hd_db_bind_text(dup, 1, "a");
+        hd_db_bind_int64(dup, 2, 3);
+        g_assert_cmpint(hd_db_step(dup), ==, HD_DB_CONSTRAINT);
+        insert(f->db, "c", 3, NULL);
+        g_assert_true(hd_db_commit(f->db));
+        g_assert_cmpint(count(f->db), ==, 3);
+}
+
+static void add_tests(const char *driver, Driver d)
+{
+        static const struct {
+                const char *name;
+                void (*fn)(Fixture *f, gconstpointer data);
+        } tests[] = {
+                { "constraint", test_constraint },
+                { "changes", test_changes },
+                { "columns", test_columns },
+                { "parameters", test_parameters },
+                { "transactions", test_transactions },
+                { "constraint-in-transaction", test_constraint_in_transaction },
+        };
+
+        for (size_t k = 0; k < G_N_ELEMENTS(tests); k++) {
+                g_autofree char *path = g_strdup_printf("/engine-db/%s/%s", driver, tests[k].name);
+
+                g_test_add(path, Fixture, GINT_TO_POINTER(d), fixture_set_up, tests[k].fn,
+                           fixture_tear_down);
+        }
 }
 
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
-        g_test_add("/engine-db/constraint", Fixture, NULL, fixture_set_up, test_constraint,
-                   fixture_tear_down);
-        g_test_add("/engine-db/changes", Fixture, NULL, fixture_set_up, test_changes,
-                   fixture_tear_down);
-        g_test_add("/engine-db/columns", Fixture, NULL, fixture_set_up, test_columns,
-                   fixture_tear_down);
-        g_test_add("/engine-db/parameters", Fixture, NULL, fixture_set_up, test_parameters,
-                   fixture_tear_down);
-        g_test_add("/engine-db/transactions", Fixture, NULL, fixture_set_up, test_transactions,
-                   fixture_tear_down);
+        add_tests("sqlite", DRIVER_SQLITE);
+        if (g_getenv("HOSTDEV_TEST_PG")) {
+#ifdef HAVE_LIBPQ
+                add_tests("postgresql", DRIVER_PG);
+#else
+                g_printerr("HOSTDEV_TEST_PG is set but this build has no libpq\n");
+                return 1;
+#endif
+        }
         return g_test_run();
 }

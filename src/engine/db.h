@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The engine's database driver: the one seam between the store (store-sql*.c: SQL and domain
- * logic) and a database library. db-sqlite.c is the SQLite driver; a PostgreSQL one is one
- * more file (db-pg.c on libpq) filling the same table. The store never sees a driver's types.
+ * logic) and a database library. db-sqlite.c is the SQLite driver, db-pg.c the PostgreSQL one
+ * (libpq) filling the same table. The store never sees a driver's types.
  *
  * What every driver guarantees (the store relies on each of these; none is SQLite-only):
  * 1. One writer at a time. hd_db_begin() ... hd_db_commit() / hd_db_rollback() is one
@@ -95,6 +95,12 @@ typedef struct {
 /* SQLite (db-sqlite.c): the file @path created 0600 when missing (its directory 0700), WAL,
  * synchronous=NORMAL, foreign keys on, busy timeout 5 s. G_IO_ERROR when it cannot. */
 HdDb *hd_db_open_sqlite(const char *path, GError **error);
+
+/* PostgreSQL (db-pg.c, built when meson finds libpq: HAVE_LIBPQ in config.h): one connection
+ * from @conninfo, a libpq connection string ("host=/run/postgresql dbname=hostdev") or URI
+ * ("postgresql://engine@db.example/hostdev"), client encoding UTF-8. G_IO_ERROR when it
+ * cannot connect. */
+HdDb *hd_db_open_pg(const char *conninfo, GError **error);
 
 /* ---- connection ---- */
 
