@@ -26,7 +26,8 @@
 #define HD_ENGINE_MAX_BODY (64 * 1024)
 
 typedef struct {
-        char *db_path;
+        char *db_path;  /* SQLite (--db), the default */
+        char *database; /* PostgreSQL (--database): a libpq conninfo or URI */
         char *listen;
         char *tls_cert, *tls_key;
         char *replica; /* the lease owner name (hosts.h) */

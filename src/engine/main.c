@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * hostdev-engine [OPTIONS]                      serve the API and sync the hosts
- * hostdev-engine [--db PATH] token create NAME --role admin|viewer   (prints the token once)
- * hostdev-engine [--db PATH] token list
- * hostdev-engine [--db PATH] token revoke NAME
+ * hostdev-engine [--db PATH | --database CONNINFO] token create NAME --role admin|viewer
+ *                                                 (prints the token once)
+ * hostdev-engine [--db PATH | --database CONNINFO] token list
+ * hostdev-engine [--db PATH | --database CONNINFO] token revoke NAME
  * hostdev-engine [--url URL] hosts|vms|events ...   the API client (client.h, client*.c)
  *
  * Options come from the command line over a GKeyFile (data/hostdev-engine.conf, group
- * [engine], keys named like the long options: db, listen, tls-cert, tls-key, replica, web-root,
+ * [engine], keys named like the long options: db, database, listen, tls-cert, tls-key, replica, web-root,
  * poll-wait, retry-max, max-connections, max-connections-per-peer, idle-timeout); a value given on
- * the command line wins. The start: 1. options; 2. open and migrate the store; 3. listen, print
+ * the command line wins (--db or --database on the command line drops the other from the file).
+ * The database: --db PATH, SQLite (the default), or --database CONNINFO, PostgreSQL (a
+ * postgresql:// or postgres:// URI or a libpq keyword string; db-pg.c). The start: 1. options; 2. open and migrate the store; 3. listen, print
  * "listening URL" on stdout; 4. start every host's sync; 5. run until SIGTERM/SIGINT (exit 0).
  */
 #include "config.h"
@@ -50,6 +53,7 @@ static gboolean load_config(HdEngineOptions *o, const char *path, gboolean must_
         } strings[] = {{"replica", &o->replica},
                        {"web-root", &o->web_root},
                        {"db", &o->db_path},
+                       {"database", &o->database},
                        {"listen", &o->listen},
                        {"tls-cert", &o->tls_cert},
                        {"tls-key", &o->tls_key}};
@@ -98,7 +102,15 @@ static gboolean load_config(HdEngineOptions *o, const char *path, gboolean must_
 
 /* ---- token subcommands ---- */
 
-static int token_main(const char *db_path, int argc, char **argv)
+/* The store on the database the options name: PostgreSQL with --database, else SQLite. */
+static HdStore *open_store(const HdEngineOptions *o, GError **error)
+{
+        if (o->database)
+                return hd_store_open_pg(o->database, error);
+        return hd_store_open_sqlite(o->db_path, error);
+}
+
+static int token_main(const HdEngineOptions *o, int argc, char **argv)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(HdStore) store = NULL;
@@ -131,7 +143,7 @@ static int token_main(const char *db_path, int argc, char **argv)
                         g_utf8_validate(argv[2], -1, NULL) ? argv[2] : "?");
                 return 2;
         }
-        store = hd_store_open_sqlite(db_path, &error);
+        store = open_store(o, &error);
         if (!store)
                 return fail("cannot open the database", error);
         if (strcmp(sub, "list") == 0) {
@@ -199,6 +211,7 @@ static void on_sync_event(const char *host_id, const char *action, const char *r
 static void options_clear(HdEngineOptions *o)
 {
         g_free(o->db_path);
+        g_free(o->database);
         g_free(o->listen);
         g_free(o->tls_cert);
         g_free(o->tls_key);
@@ -226,6 +239,9 @@ int main(int argc, char **argv)
              "Configuration file (default " DEFAULT_CONFIG ")", "FILE"},
             {"db", 0, 0, G_OPTION_ARG_FILENAME, &e.opts.db_path,
              "SQLite database (default " DEFAULT_DB ")", "PATH"},
+            {"database", 0, 0, G_OPTION_ARG_STRING, &e.opts.database,
+             "PostgreSQL database instead: a postgresql:// URI or a libpq keyword string",
+             "CONNINFO"},
             {"listen", 'l', 0, G_OPTION_ARG_STRING, &e.opts.listen,
              "Address to listen on (default 127.0.0.1:8087)", "ADDR:PORT"},
             {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &e.opts.tls_cert, "PEM certificate", "FILE"},
@@ -275,13 +291,31 @@ int main(int argc, char **argv)
         }
         e.opts.poll_wait = (guint)poll_wait;
         e.opts.retry_max = (guint)retry_max;
+        if (e.opts.db_path && e.opts.database) {
+                fprintf(stderr, "hostdev-engine: give --db PATH (SQLite) or --database CONNINFO "
+                                "(PostgreSQL), not both\n");
+                return 2;
+        }
+        /* one given on the command line: the file's other one does not apply */
+        if (e.opts.db_path)
+                e.opts.database = g_strdup("");
+        else if (e.opts.database)
+                e.opts.db_path = g_strdup("");
         if (!load_config(&e.opts, config ? config : DEFAULT_CONFIG, config != NULL, &error)) {
                 rc = fail("configuration", error);
         } else {
-                if (!e.opts.db_path)
+                if (e.opts.database && !*e.opts.database)
+                        g_clear_pointer(&e.opts.database, g_free);
+                if (e.opts.db_path && !*e.opts.db_path)
+                        g_clear_pointer(&e.opts.db_path, g_free);
+                if (!e.opts.db_path && !e.opts.database)
                         e.opts.db_path = g_strdup(DEFAULT_DB);
-                if (argc > 1 && strcmp(argv[1], "token") == 0) {
-                        rc = token_main(e.opts.db_path, argc - 1, argv + 1);
+                if (e.opts.db_path && e.opts.database) {
+                        fprintf(stderr, "hostdev-engine: the configuration gives both db and "
+                                        "database: keep one\n");
+                        rc = 2;
+                } else if (argc > 1 && strcmp(argv[1], "token") == 0) {
+                        rc = token_main(&e.opts, argc - 1, argv + 1);
                 } else if (argc > 1) {
                         fprintf(stderr, "hostdev-engine: unknown command \"%s\" (see --help)\n",
                                 g_utf8_validate(argv[1], -1, NULL) ? argv[1] : "?");
@@ -328,7 +362,7 @@ static int serve(HdEngine *e)
                 e->opts.web_root = g_strdup(HOSTDEV_WEB_DIR);
         hd_engine_web_open(e);
 
-        e->store = hd_store_open_sqlite(e->opts.db_path, &error);
+        e->store = open_store(&e->opts, &error);
         if (!e->store)
                 return fail("cannot open the database", error);
         e->loop = g_main_loop_new(NULL, FALSE);

@@ -3,7 +3,8 @@
  * The store (store.h) on one database connection (db.h): open, migrations, hosts, inventory,
  * tokens, events, leases, and the helpers every store-sql file shares (store-sql-private.h).
  * hd_store_open_sqlite() opens the SQLite driver (db-sqlite.c: WAL, foreign keys on, busy
- * timeout 5 s, synchronous=NORMAL, the file created 0600). Every changing call is one
+ * timeout 5 s, synchronous=NORMAL, the file created 0600), hd_store_open_pg() the PostgreSQL
+ * one (db-pg.c), hd_store_open() takes either. Every changing call is one
  * hd_db_begin() ... commit (rolled back on any error): one writer at a time.
  */
 #include "config.h"
@@ -452,60 +453,103 @@ void hd_event_free(HdEvent *e)
 
 /* ---- open and migrate ---- */
 
-static gboolean migrate(HdStore *s, GError **error)
+/* The schema version under the transaction's lock. */
+static gboolean read_version(HdStore *s, guint *version, GError **error)
 {
-        static const char schema_version[] =
-            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)";
-        g_autoptr(Stmt) st = NULL;
+        g_autoptr(Stmt) st = sq_prepare(s, "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+                                        error);
 
-        sql_log("M0", schema_version);
-        if (!sq_exec(s, schema_version, error))
-                return FALSE;
-        st = sq_prepare(s, "SELECT COALESCE(MAX(version), 0) FROM schema_version", error);
         if (!st)
                 return FALSE;
         if (hd_db_step(st) != HD_DB_ROW)
                 return sq_db_fail(s, error, "schema_version");
-        s->version = (guint)hd_db_column_int(st, 0);
-        if (s->version > G_N_ELEMENTS(migrations)) {
-                g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_FAILED,
-                            "the engine database has schema version %u, newer than this "
-                            "hostdev-engine knows (%u): run the newer engine or restore a "
-                            "backup",
-                            s->version, (guint)G_N_ELEMENTS(migrations));
-                return FALSE;
-        }
-        while (s->version < G_N_ELEMENTS(migrations)) {
-                g_autofree char *record = g_strdup_printf(
-                    "INSERT INTO schema_version (version) VALUES (%u)", s->version + 1);
-                g_autofree char *kind = g_strdup_printf("M%u", s->version + 1);
+        *version = (guint)hd_db_column_int(st, 0);
+        return TRUE;
+}
 
-                sql_log(kind, migrations[s->version]);
+/* Each step reads the version and applies the next migration in one transaction: under the
+ * one-writer lock (db.h rule 1), so several engines starting at once on one PostgreSQL
+ * database never apply the same migration twice; each finds what the others did. */
+static gboolean migrate(HdStore *s, GError **error)
+{
+        static const char schema_version[] =
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)";
+
+        sql_log("M0", schema_version);
+        for (;;) {
+                g_autofree char *record = NULL;
+                g_autofree char *kind = NULL;
+                guint v = 0;
+
                 if (!sq_begin(s, error))
                         return FALSE;
-                if (!sq_end(s,
-                            sq_exec(s, migrations[s->version], error) && sq_exec(s, record, error),
-                            error)) {
-                        g_prefix_error(error, "migration %u: ", s->version + 1);
+                if (!sq_exec(s, schema_version, error) || !read_version(s, &v, error))
+                        return sq_end(s, FALSE, NULL);
+                s->version = v;
+                if (v > G_N_ELEMENTS(migrations)) {
+                        sq_end(s, FALSE, NULL);
+                        g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_FAILED,
+                                    "the engine database has schema version %u, newer than this "
+                                    "hostdev-engine knows (%u): run the newer engine or restore a "
+                                    "backup",
+                                    v, (guint)G_N_ELEMENTS(migrations));
                         return FALSE;
                 }
-                s->version++;
+                if (v == G_N_ELEMENTS(migrations))
+                        return sq_end(s, TRUE, error);
+                record = g_strdup_printf("INSERT INTO schema_version (version) VALUES (%u)", v + 1);
+                kind = g_strdup_printf("M%u", v + 1);
+                sql_log(kind, migrations[v]);
+                if (!sq_end(s, sq_exec(s, migrations[v], error) && sq_exec(s, record, error),
+                            error)) {
+                        g_prefix_error(error, "migration %u: ", v + 1);
+                        return FALSE;
+                }
+                s->version = v + 1;
         }
-        return TRUE;
+}
+
+HdStore *hd_store_open(HdDb *db, GError **error)
+{
+        g_autoptr(HdStore) s = g_new0(HdStore, 1);
+
+        s->db = db;
+        if (!migrate(s, error))
+                return NULL;
+        return g_steal_pointer(&s);
 }
 
 HdStore *hd_store_open_sqlite(const char *path, GError **error)
 {
-        g_autoptr(HdStore) s = g_new0(HdStore, 1);
+        HdDb *db = hd_db_open_sqlite(path, error);
+        HdStore *s;
 
-        s->db = hd_db_open_sqlite(path, error);
-        if (!s->db)
+        if (!db)
                 return NULL;
-        if (!migrate(s, error)) {
+        s = hd_store_open(db, error);
+        if (!s)
                 g_prefix_error(error, "%s: ", path);
+        return s;
+}
+
+HdStore *hd_store_open_pg(const char *conninfo, GError **error)
+{
+#ifdef HAVE_LIBPQ
+        HdDb *db = hd_db_open_pg(conninfo, error);
+        HdStore *s;
+
+        if (!db)
                 return NULL;
-        }
-        return g_steal_pointer(&s);
+        s = hd_store_open(db, error);
+        if (!s)
+                g_prefix_error(error, "the PostgreSQL database: ");
+        return s;
+#else
+        (void)conninfo;
+        g_set_error(error, HD_STORE_ERROR, HD_STORE_ERROR_FAILED,
+                    "this hostdev-engine was built without PostgreSQL (libpq): use --db PATH");
+        return NULL;
+#endif
 }
 
 void hd_store_free(HdStore *store)

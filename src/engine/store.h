@@ -174,6 +174,13 @@ void hd_event_free(HdEvent *e);
 /* Open the SQLite database @path through its driver (db-sqlite.c: created 0600 when missing,
  * its directory 0700) and migrate. */
 HdStore *hd_store_open_sqlite(const char *path, GError **error);
+/* Open the PostgreSQL database @conninfo (a libpq connection string or a postgresql:// URI)
+ * through its driver (db-pg.c) and migrate; several engines may start at once on it (each
+ * migration is applied once, under the one-writer lock). FAILED when built without libpq. */
+HdStore *hd_store_open_pg(const char *conninfo, GError **error);
+/* The store on @db (either driver), migrated; it owns @db from here (closed on failure). */
+typedef struct HdDb HdDb;
+HdStore *hd_store_open(HdDb *db, GError **error);
 void hd_store_free(HdStore *store);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HdStore, hd_store_free)
 guint hd_store_schema_version(HdStore *store);
