@@ -139,12 +139,53 @@ char *hd_et_agent_token(HdTestFixture *fx)
         return g_strstrip(t);
 }
 
+gboolean hd_et_pg(void)
+{
+        const char *pg = g_getenv("HOSTDEV_TEST_PG");
+
+        return pg && *pg;
+}
+
+/* The engine's database for @dir: DIR/engine.db (--db), or with HOSTDEV_TEST_PG (a libpq
+ * keyword string, tests/with-postgres.py) a fresh PostgreSQL database of its own (--database),
+ * created on first use with a unique name kept in DIR/engine.pg. */
+static char *engine_db(const char *dir, const char **option)
+{
+        g_autofree char *kept = g_build_filename(dir, "engine.pg", NULL);
+        g_autofree char *uuid = NULL;
+        g_autofree char *name = NULL;
+        g_autofree char *sql = NULL;
+        char *conninfo = NULL;
+
+        if (!hd_et_pg()) {
+                *option = "--db";
+                return g_build_filename(dir, "engine.db", NULL);
+        }
+        *option = "--database";
+        if (g_file_get_contents(kept, &conninfo, NULL, NULL))
+                return conninfo;
+        uuid = g_uuid_string_random();
+        name = g_strdelimit(g_strdup_printf("hd_test_%s", uuid), "-", '_');
+        sql = g_strdup_printf("CREATE DATABASE %s", name);
+        {
+                const char *argv[] = {"/usr/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+                                      g_getenv("HOSTDEV_TEST_PG"), "-c", sql, NULL};
+                g_assert_cmpint(hd_test_run_guarded(argv, NULL, 60, NULL, NULL), ==, 0);
+        }
+        g_test_message("the engine's database: PostgreSQL %s", name);
+        /* a later dbname= wins in a keyword string */
+        conninfo = g_strdup_printf("%s dbname=%s", g_getenv("HOSTDEV_TEST_PG"), name);
+        g_assert_true(g_file_set_contents(kept, conninfo, -1, NULL));
+        return conninfo;
+}
+
 HdEtProc *hd_et_engine_start(const char *dir)
 {
-        g_autofree char *db = g_build_filename(dir, "engine.db", NULL);
+        const char *option = NULL;
+        g_autofree char *db = engine_db(dir, &option);
         g_autofree char *log = g_build_filename(dir, "engine.log", NULL);
         const char *argv[] = {g_getenv("HOSTDEV_ENGINE"),
-                              "--db",
+                              option,
                               db,
                               "--listen",
                               "127.0.0.1:0",
@@ -158,14 +199,16 @@ HdEtProc *hd_et_engine_start(const char *dir)
         return hd_et_proc_start(argv, log);
 }
 
-/* hostdev-engine --db DIR/engine.db ARGS...; its stdout in *@out. */
+/* hostdev-engine --db DIR/engine.db ARGS... (or --database, see engine_db()); its stdout in
+ * *@out. */
 int hd_et_engine_cli(const char *dir, const char *const *args, char **out)
 {
-        g_autofree char *db = g_build_filename(dir, "engine.db", NULL);
+        const char *option = NULL;
+        g_autofree char *db = engine_db(dir, &option);
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
 
         g_ptr_array_add(argv, (gpointer)g_getenv("HOSTDEV_ENGINE"));
-        g_ptr_array_add(argv, (gpointer) "--db");
+        g_ptr_array_add(argv, (gpointer)option);
         g_ptr_array_add(argv, db);
         for (const char *const *a = args; *a; a++)
                 g_ptr_array_add(argv, (gpointer)*a);

@@ -48,9 +48,13 @@ void hd_et_proc_stop(HdEtProc *p, int sig);
 HdEtProc *hd_et_agent_start(HdTestFixture *fx, const char *listen);
 /* The agent token hostdevd wrote under @fx's root. */
 char *hd_et_agent_token(HdTestFixture *fx);
-/* hostdev-engine on DIR/engine.db, port 0, 5 s long polls, 1 s backoff cap, -v. */
+/* TRUE when the engines run on PostgreSQL (HOSTDEV_TEST_PG, tests/with-postgres.py). */
+gboolean hd_et_pg(void);
+/* hostdev-engine on DIR/engine.db (or, with HOSTDEV_TEST_PG, a fresh PostgreSQL database of
+ * DIR's own), port 0, 5 s long polls, 1 s backoff cap, -v. */
 HdEtProc *hd_et_engine_start(const char *dir);
-/* hostdev-engine --db DIR/engine.db ARGS...; its exit status, stdout in *@out. */
+/* hostdev-engine --db DIR/engine.db ARGS... (or --database, as above); its exit status,
+ * stdout in *@out. */
 int hd_et_engine_cli(const char *dir, const char *const *args, char **out);
 /* A new token (hostdev-engine token create), asserted 64 hex digits. */
 char *hd_et_token_create(const char *dir, const char *name, const char *role);

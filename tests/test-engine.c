@@ -38,9 +38,11 @@ static void test_tokens(void)
         struct stat st;
         HdEtProc *engine;
 
-        /* the database is the engine's alone */
-        g_assert_cmpint(stat(db, &st), ==, 0);
-        g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+        /* the database is the engine's alone (SQLite: a file 0600; PostgreSQL: its server's) */
+        if (!hd_et_pg()) {
+                g_assert_cmpint(stat(db, &st), ==, 0);
+                g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+        }
         g_assert_cmpint(hd_et_engine_cli(dir, (const char *[]){"token", "list", NULL}, &out), ==,
                         0);
         g_assert_nonnull(strstr(out, "ops\tadmin"));
