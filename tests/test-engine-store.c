@@ -1,17 +1,106 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The engine's SQLite store (src/engine/store.h) in-process: the file's mode, migrations and
- * schema_version, a schema newer than the binary refused, the inventory diff in one
- * transaction, hosts' filters and pagination, tokens, events and sync leases.
+ * The engine's store (src/engine/store.h) in-process: the file's mode, migrations and
+ * schema_version, a schema newer than the binary refused, engines opening one database at once
+ * applying each migration once, the inventory diff in one transaction, hosts' filters and
+ * pagination, tokens, events and sync leases. On SQLite; with HOSTDEV_TEST_PG (a libpq keyword
+ * string, tests/with-postgres.py: the meson test test-engine-store-pg) every store is a fresh
+ * PostgreSQL database instead (the SQLite file's mode is then not checked).
  */
 #include "config.h"
 
 #include <glib/gstdio.h>
-#include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "db.h"
 #include "store.h"
+
+static gboolean on_pg(void)
+{
+        const char *pg = g_getenv("HOSTDEV_TEST_PG");
+
+        return pg && *pg;
+}
+
+/* PostgreSQL: the fresh database standing for the file @path, created on first use. */
+static char *pg_conninfo(const char *path)
+{
+        static GMutex lock;
+        static GHashTable *dbs;
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&lock);
+        const char *pg = g_getenv("HOSTDEV_TEST_PG");
+        const char *known;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(HdDb) admin = NULL;
+        g_autofree char *uuid = NULL;
+        g_autofree char *name = NULL;
+        g_autofree char *sql = NULL;
+        char *conninfo;
+
+#ifndef HAVE_LIBPQ
+        g_error("HOSTDEV_TEST_PG is set but this build has no libpq");
+#endif
+        if (!dbs)
+                dbs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        known = g_hash_table_lookup(dbs, path);
+        if (known)
+                return g_strdup(known);
+        uuid = g_uuid_string_random();
+        name = g_strdelimit(g_strdup_printf("hd_store_%s", uuid), "-", '_');
+        sql = g_strdup_printf("CREATE DATABASE %s", name);
+#ifdef HAVE_LIBPQ
+        admin = hd_db_open_pg(pg, &error);
+#endif
+        g_assert_no_error(error);
+        g_assert_true(hd_db_exec(admin, sql));
+        /* a later dbname= wins in a keyword string */
+        conninfo = g_strdup_printf("%s dbname=%s", pg, name);
+        g_hash_table_insert(dbs, g_strdup(path), g_strdup(conninfo));
+        return conninfo;
+}
+
+/* The store on @path: the SQLite file, or its PostgreSQL database. */
+static HdStore *open_store(const char *path, GError **error)
+{
+        if (on_pg()) {
+                g_autofree char *conninfo = pg_conninfo(path);
+
+                return hd_store_open_pg(conninfo, error);
+        }
+        return hd_store_open_sqlite(path, error);
+}
+
+/* A connection of the test's own to the store's database, for what the store does not say. */
+static HdDb *open_db(const char *path)
+{
+        g_autoptr(GError) error = NULL;
+        HdDb *db;
+
+        if (on_pg()) {
+                g_autofree char *conninfo = pg_conninfo(path);
+
+#ifdef HAVE_LIBPQ
+                db = hd_db_open_pg(conninfo, &error);
+#else
+                db = NULL;
+#endif
+        } else {
+                db = hd_db_open_sqlite(path, &error);
+        }
+        g_assert_no_error(error);
+        return db;
+}
+
+static gint64 query_int(const char *path, const char *sql)
+{
+        g_autoptr(HdDb) db = open_db(path);
+        g_autoptr(HdDbStmt) st = hd_db_prepare(db, sql);
+
+        g_assert_nonnull(st);
+        g_assert_cmpint(hd_db_step(st), ==, HD_DB_ROW);
+        return hd_db_column_int64(st, 0);
+}
 
 static char *tmp_db(char **dir)
 {
@@ -57,37 +146,80 @@ static void test_open_migrate(void)
         g_autofree char *sub = g_path_get_dirname(path);
         g_autoptr(GError) error = NULL;
         struct stat st;
-        sqlite3 *db = NULL;
         guint version;
 
         {
                 /* every migration applied: 2 (VMs) is the newest this test knows */
-                g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+                g_autoptr(HdStore) s = open_store(path, &error);
                 g_assert_no_error(error);
                 version = hd_store_schema_version(s);
                 g_assert_cmpuint(version, >=, 2);
         }
-        g_assert_cmpint(stat(path, &st), ==, 0);
-        g_assert_cmpint(st.st_mode & 0777, ==, 0600);
-        g_assert_cmpint(stat(sub, &st), ==, 0);
-        g_assert_cmpint(st.st_mode & 0777, ==, 0700);
+        if (!on_pg()) {
+                g_assert_cmpint(stat(path, &st), ==, 0);
+                g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+                g_assert_cmpint(stat(sub, &st), ==, 0);
+                g_assert_cmpint(st.st_mode & 0777, ==, 0700);
+        }
         {
                 /* opened again: nothing to migrate, same version */
-                g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+                g_autoptr(HdStore) s = open_store(path, &error);
                 g_assert_no_error(error);
                 g_assert_cmpuint(hd_store_schema_version(s), ==, version);
         }
         /* a database from a newer engine is refused, not damaged */
-        g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
-        g_assert_cmpint(
-            sqlite3_exec(db, "INSERT INTO schema_version VALUES (99)", NULL, NULL, NULL), ==,
-            SQLITE_OK);
-        sqlite3_close(db);
         {
-                g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+                g_autoptr(HdDb) db = open_db(path);
+                g_assert_true(hd_db_exec(db, "INSERT INTO schema_version VALUES (99)"));
+        }
+        {
+                g_autoptr(HdStore) s = open_store(path, &error);
                 g_assert_null(s);
                 g_assert_nonnull(strstr(error->message, "newer"));
         }
+        cleanup(dir);
+}
+
+/* Engines starting at once on one database (replicas on PostgreSQL): every open succeeds and
+ * each migration is applied once (migrate() reads the version under the one-writer lock). */
+static gpointer open_one(gpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        HdStore *s = open_store(data, &error);
+
+        g_assert_no_error(error);
+        return s;
+}
+
+static void test_open_concurrent(void)
+{
+        g_autofree char *dir = NULL;
+        g_autofree char *path = tmp_db(&dir);
+        GThread *threads[4];
+        guint version = 0;
+
+        if (!on_pg()) {
+                /* SQLite: the file and its WAL mode first (a journal mode change takes the
+                 * database alone); the migrations are what races */
+                g_autoptr(HdDb) db = open_db(path);
+        } else {
+                g_free(pg_conninfo(path));
+        }
+        for (guint i = 0; i < G_N_ELEMENTS(threads); i++)
+                threads[i] = g_thread_new("open", open_one, path);
+        for (guint i = 0; i < G_N_ELEMENTS(threads); i++) {
+                HdStore *s = g_thread_join(threads[i]);
+
+                g_assert_nonnull(s);
+                if (i > 0)
+                        g_assert_cmpuint(hd_store_schema_version(s), ==, version);
+                version = hd_store_schema_version(s);
+                hd_store_free(s);
+        }
+        g_assert_cmpuint(version, >=, 2);
+        g_assert_cmpint(query_int(path, "SELECT COUNT(*) FROM schema_version"), ==, version);
+        g_assert_cmpint(query_int(path, "SELECT COUNT(DISTINCT version) FROM schema_version"), ==,
+                        version);
         cleanup(dir);
 }
 
@@ -96,7 +228,7 @@ static void test_hosts_inventory(void)
         g_autofree char *dir = NULL;
         g_autofree char *path = tmp_db(&dir);
         g_autoptr(GError) error = NULL;
-        g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+        g_autoptr(HdStore) s = open_store(path, &error);
         g_autofree char *id = NULL;
         g_autofree char *id2 = NULL;
         g_autoptr(GPtrArray) items =
@@ -195,18 +327,9 @@ static void test_hosts_inventory(void)
         g_clear_pointer(&s, hd_store_free);
         {
                 /* nothing is left behind in the child tables (foreign keys on) */
-                sqlite3 *db = NULL;
-                sqlite3_stmt *st = NULL;
-                g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
-                g_assert_cmpint(sqlite3_prepare_v2(db,
-                                                   "SELECT (SELECT COUNT(*) FROM devices) + "
-                                                   "(SELECT COUNT(*) FROM host_leases)",
-                                                   -1, &st, NULL),
-                                ==, SQLITE_OK);
-                g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
-                g_assert_cmpint(sqlite3_column_int(st, 0), ==, 0);
-                sqlite3_finalize(st);
-                sqlite3_close(db);
+                g_assert_cmpint(query_int(path, "SELECT (SELECT COUNT(*) FROM devices) + "
+                                                "(SELECT COUNT(*) FROM host_leases)"),
+                                ==, 0);
         }
         cleanup(dir);
 }
@@ -216,7 +339,7 @@ static void test_tokens_events_leases(void)
         g_autofree char *dir = NULL;
         g_autofree char *path = tmp_db(&dir);
         g_autoptr(GError) error = NULL;
-        g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+        g_autoptr(HdStore) s = open_store(path, &error);
         g_autofree char *id = NULL;
         g_autoptr(GPtrArray) events = NULL;
 
@@ -342,7 +465,7 @@ static void test_vms(void)
         g_autofree char *dir = NULL;
         g_autofree char *path = tmp_db(&dir);
         g_autoptr(GError) error = NULL;
-        g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+        g_autoptr(HdStore) s = open_store(path, &error);
         g_autofree char *h1 = NULL, *h2 = NULL, *vm = NULL, *vm2 = NULL, *x = NULL;
         g_autoptr(GPtrArray) list = NULL;
         g_autoptr(GPtrArray) users = NULL;
@@ -646,7 +769,7 @@ static gpointer racer(gpointer data)
 {
         Racer *r = data;
         g_autoptr(GError) error = NULL;
-        g_autoptr(HdStore) s = hd_store_open_sqlite(r->path, &error);
+        g_autoptr(HdStore) s = open_store(r->path, &error);
 
         g_assert_no_error(error);
         for (guint i = 0; i < r->rounds; i++) {
@@ -694,7 +817,7 @@ static void test_mdev(void)
         g_autofree char *dir = NULL;
         g_autofree char *path = tmp_db(&dir);
         g_autoptr(GError) error = NULL;
-        g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+        g_autoptr(HdStore) s = open_store(path, &error);
         g_autofree char *h1 = NULL, *h2 = NULL, *vm = NULL, *u1 = NULL, *u2 = NULL;
         g_autoptr(GPtrArray) types =
             g_ptr_array_new_with_free_func((GDestroyNotify)hd_host_mdev_type_free);
@@ -793,7 +916,7 @@ static void test_vms_concurrent_start(void)
         g_autofree char *dir = NULL;
         g_autofree char *path = tmp_db(&dir);
         g_autoptr(GError) error = NULL;
-        g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+        g_autoptr(HdStore) s = open_store(path, &error);
         g_autofree char *h = NULL, *a = NULL, *b = NULL;
         const char *gpu[] = {"0000:01:00.0", NULL};
         GMutex lock;
@@ -876,7 +999,7 @@ static void test_host_lifecycle(void)
         g_autofree char *dir = NULL;
         g_autofree char *path = tmp_db(&dir);
         g_autoptr(GError) error = NULL;
-        g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+        g_autoptr(HdStore) s = open_store(path, &error);
         g_autofree char *id = NULL;
         HdHostFacts f = {.passthrough = 0, .boot_id = "boot-a", .reboot_required = TRUE};
         HdHostStatus st;
@@ -979,7 +1102,7 @@ static void test_sessions(void)
         g_autofree char *dir = NULL;
         g_autofree char *path = tmp_db(&dir);
         g_autoptr(GError) error = NULL;
-        g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+        g_autoptr(HdStore) s = open_store(path, &error);
         g_autofree char *expires = NULL;
         HdToken *t;
 
@@ -1043,7 +1166,7 @@ static void test_usbscsi(void)
         g_autofree char *dir = NULL;
         g_autofree char *path = tmp_db(&dir);
         g_autoptr(GError) error = NULL;
-        g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+        g_autoptr(HdStore) s = open_store(path, &error);
         g_autofree char *h1 = NULL, *h2 = NULL, *a = NULL, *b = NULL;
         guint n = 0;
 
@@ -1144,7 +1267,7 @@ static void test_npiv(void)
         g_autofree char *dir = NULL;
         g_autofree char *path = tmp_db(&dir);
         g_autoptr(GError) error = NULL;
-        g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+        g_autoptr(HdStore) s = open_store(path, &error);
         g_autoptr(HdStore) s2 = NULL;
         g_autoptr(GPtrArray) wwns = g_ptr_array_new();
         g_autoptr(GPtrArray) names = g_ptr_array_new();
@@ -1156,7 +1279,7 @@ static void test_npiv(void)
         g_assert_cmpuint(hd_store_schema_version(s), >=, 11);
         g_assert_true(hd_store_host_add(s, "alpha", "http://a:1", "t", NULL, NULL, &h1, &error));
         g_assert_true(hd_store_host_add(s, "beta", "http://b:1", "t", NULL, NULL, &h2, &error));
-        s2 = hd_store_open_sqlite(path, &error);
+        s2 = open_store(path, &error);
         g_assert_no_error(error);
 
         g_assert_true(hd_store_npiv_reserve(s, h1, "0x21000024ff3dc9a0", "0x2001001122334477",
@@ -1257,7 +1380,7 @@ static void test_vhost(void)
         g_autofree char *dir = NULL;
         g_autofree char *path = tmp_db(&dir);
         g_autoptr(GError) error = NULL;
-        g_autoptr(HdStore) s = hd_store_open_sqlite(path, &error);
+        g_autoptr(HdStore) s = open_store(path, &error);
         g_autofree char *h1 = NULL, *h2 = NULL, *a = NULL, *b = NULL;
         guint n = 0;
 
@@ -1325,6 +1448,7 @@ int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/engine-store/open-migrate", test_open_migrate);
+        g_test_add_func("/engine-store/open-concurrent", test_open_concurrent);
         g_test_add_func("/engine-store/hosts-inventory", test_hosts_inventory);
         g_test_add_func("/engine-store/tokens-events-leases", test_tokens_events_leases);
         g_test_add_func("/engine-store/vms", test_vms);
