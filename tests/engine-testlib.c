@@ -149,7 +149,7 @@ gboolean hd_et_pg(void)
 /* The engine's database for @dir: DIR/engine.db (--db), or with HOSTDEV_TEST_PG (a libpq
  * keyword string, tests/with-postgres.py) a fresh PostgreSQL database of its own (--database),
  * created on first use with a unique name kept in DIR/engine.pg. */
-static char *engine_db(const char *dir, const char **option)
+char *hd_et_engine_db(const char *dir, const char **option)
 {
         g_autofree char *kept = g_build_filename(dir, "engine.pg", NULL);
         g_autofree char *uuid = NULL;
@@ -179,11 +179,13 @@ static char *engine_db(const char *dir, const char **option)
         return conninfo;
 }
 
-HdEtProc *hd_et_engine_start(const char *dir)
+static HdEtProc *engine_start(const char *dir, const char *replica)
 {
         const char *option = NULL;
-        g_autofree char *db = engine_db(dir, &option);
-        g_autofree char *log = g_build_filename(dir, "engine.log", NULL);
+        g_autofree char *db = hd_et_engine_db(dir, &option);
+        g_autofree char *name =
+            replica ? g_strdup_printf("engine-%s.log", replica) : g_strdup("engine.log");
+        g_autofree char *log = g_build_filename(dir, name, NULL);
         const char *argv[] = {g_getenv("HOSTDEV_ENGINE"),
                               option,
                               db,
@@ -194,9 +196,21 @@ HdEtProc *hd_et_engine_start(const char *dir)
                               "--retry-max",
                               "1",
                               "-v",
+                              replica ? "--replica" : NULL,
+                              replica,
                               NULL};
         g_assert_nonnull(argv[0]);
         return hd_et_proc_start(argv, log);
+}
+
+HdEtProc *hd_et_engine_start(const char *dir)
+{
+        return engine_start(dir, NULL);
+}
+
+HdEtProc *hd_et_engine_start_replica(const char *dir, const char *replica)
+{
+        return engine_start(dir, replica);
 }
 
 /* hostdev-engine --db DIR/engine.db ARGS... (or --database, see engine_db()); its stdout in
@@ -204,7 +218,7 @@ HdEtProc *hd_et_engine_start(const char *dir)
 int hd_et_engine_cli(const char *dir, const char *const *args, char **out)
 {
         const char *option = NULL;
-        g_autofree char *db = engine_db(dir, &option);
+        g_autofree char *db = hd_et_engine_db(dir, &option);
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
 
         g_ptr_array_add(argv, (gpointer)g_getenv("HOSTDEV_ENGINE"));

@@ -53,6 +53,12 @@ gboolean hd_et_pg(void);
 /* hostdev-engine on DIR/engine.db (or, with HOSTDEV_TEST_PG, a fresh PostgreSQL database of
  * DIR's own), port 0, 5 s long polls, 1 s backoff cap, -v. */
 HdEtProc *hd_et_engine_start(const char *dir);
+/* The same with --replica @replica (its log DIR/engine-REPLICA.log): several on one DIR share
+ * its database. */
+HdEtProc *hd_et_engine_start_replica(const char *dir, const char *replica);
+/* DIR's database: *@option "--db" and the SQLite file, or "--database" and the libpq
+ * connection string of DIR's PostgreSQL database (created on first use). */
+char *hd_et_engine_db(const char *dir, const char **option);
 /* hostdev-engine --db DIR/engine.db ARGS... (or --database, as above); its exit status,
  * stdout in *@out. */
 int hd_et_engine_cli(const char *dir, const char *const *args, char **out);
