@@ -23,7 +23,8 @@ def pg_bindir():
 
 
 def to_dollar(sql):
-    """SQLite's parameters (?, ?N, :name, @name, $name) to PostgreSQL's $N, outside quotes."""
+    """SQLite's parameters (?, ?N, :name, @name, $name) to PostgreSQL's $N, outside quotes and
+    comments (src/engine/db-pg.c's to_dollar() is the same)."""
     out = []
     names = {}
     anon = 0
@@ -43,6 +44,19 @@ def to_dollar(sql):
                 j += 1
             out.append(sql[i:j + 1])
             i = j + 1
+            continue
+        # comments are copied as they are: a quote or a ? there is no SQL
+        if sql.startswith("--", i):
+            j = sql.find("\n", i)
+            j = n if j < 0 else j
+            out.append(sql[i:j])
+            i = j
+            continue
+        if sql.startswith("/*", i):
+            j = sql.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            out.append(sql[i:j])
+            i = j
             continue
         if c == "?":
             m = re.match(r"\?(\d*)", sql[i:])

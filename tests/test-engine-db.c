@@ -218,6 +218,7 @@ static void test_parameters(Fixture *f, gconstpointer data)
 {
         g_autoptr(HdDbStmt) named = NULL;
         g_autoptr(HdDbStmt) numbered = NULL;
+        g_autoptr(HdDbStmt) commented = NULL;
 
         (void)data;
         insert(f->db, "a", 1, "one");
@@ -248,6 +249,17 @@ static void test_parameters(Fixture *f, gconstpointer data)
         g_assert_cmpint(hd_db_step(numbered), ==, HD_DB_ROW);
         g_assert_cmpstr(hd_db_column_text(numbered, 0), ==, "c");
         g_assert_cmpint(hd_db_step(numbered), ==, HD_DB_DONE);
+        /* a quote, a ? and a :name in a comment are no SQL, nor a ? or :name in a string */
+        commented = hd_db_prepare(f->db, "SELECT COUNT(*) FROM t WHERE n >= ? -- the note's ?\n"
+                                         " AND id <> :skip /* :other's */ AND id <> '?:x'");
+        g_assert_nonnull(commented);
+        g_assert_cmpint(hd_db_param_index(commented, ":skip"), ==, 2);
+        g_assert_cmpint(hd_db_param_index(commented, ":other"), ==, 0);
+        g_assert_cmpint(hd_db_param_index(commented, ":x"), ==, 0);
+        hd_db_bind_int64(commented, 1, 2);
+        hd_db_bind_text(commented, 2, "b");
+        g_assert_cmpint(hd_db_step(commented), ==, HD_DB_ROW);
+        g_assert_cmpint(hd_db_column_int64(commented, 0), ==, 1);
 }
 
 static void test_transactions(Fixture *f, gconstpointer data)

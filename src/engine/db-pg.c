@@ -6,8 +6,9 @@
  * step to move onto a worker thread (the _async / _finish pairs store.h describes).
  *
  * How it keeps db.h's promises:
- * - prepare rewrites ?, ?N and :name (also @name, $name) outside quotes to $N with SQLite's
- *   numbering (tests/pgserver.py's to_dollar() is the same rewrite) and keeps the name table;
+ * - prepare rewrites ?, ?N and :name (also @name, $name) outside quotes and comments to $N
+ *   with SQLite's numbering (tests/pgserver.py's to_dollar() is the same rewrite) and keeps
+ *   the name table;
  *   a name is its whole token with the prefix, as SQLite's. The statement is then parsed and
  *   described by the server as the unnamed prepared statement, so that a wrong statement
  *   fails at prepare and its columns are known before the first step.
@@ -188,7 +189,8 @@ static int name_number(GPtrArray *names, const char *name, int *highest)
         return *highest;
 }
 
-/* SQLite's ?, ?N, :name, @name and $name outside quotes to $N, numbered as SQLite does. */
+/* SQLite's ?, ?N, :name, @name and $name outside quotes and comments to $N, numbered as SQLite
+ * does. */
 static char *to_dollar(const char *sql, GPtrArray *names, int *nparams)
 {
         GString *out = g_string_sized_new(strlen(sql) + 16);
@@ -213,6 +215,24 @@ static char *to_dollar(const char *sql, GPtrArray *names, int *nparams)
                         }
                         g_string_append_len(out, sql + i, (gssize)(MIN(j + 1, n) - i));
                         i = j + 1;
+                        continue;
+                }
+                /* comments are copied as they are: a quote or a ? there is no SQL */
+                if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
+                        size_t j = i;
+
+                        while (j < n && sql[j] != '\n')
+                                j++;
+                        g_string_append_len(out, sql + i, (gssize)(j - i));
+                        i = j;
+                        continue;
+                }
+                if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
+                        const char *end = strstr(sql + i + 2, "*/");
+                        size_t j = end ? (size_t)(end - sql) + 2 : n;
+
+                        g_string_append_len(out, sql + i, (gssize)(j - i));
+                        i = j;
                         continue;
                 }
                 if (c == '?') {
@@ -517,17 +537,20 @@ HdDb *hd_db_open_pg(const char *conninfo, GError **error)
         d->head.driver = &pg_driver;
         d->conn = PQconnectdb(conninfo);
         if (!d->conn || PQstatus(d->conn) != CONNECTION_OK) {
+                g_autofree char *msg =
+                    g_strchomp(g_strdup(d->conn ? PQerrorMessage(d->conn) : "out of memory"));
+
                 g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                            "cannot connect to the PostgreSQL database: %s",
-                            d->conn ? g_strchomp(PQerrorMessage(d->conn)) : "out of memory");
+                            "cannot connect to the PostgreSQL database: %s", msg);
                 PQfinish(d->conn);
                 return NULL;
         }
         PQsetNoticeProcessor(d->conn, quiet, NULL);
         if (PQsetClientEncoding(d->conn, "UTF8") != 0) {
+                g_autofree char *msg = g_strchomp(g_strdup(PQerrorMessage(d->conn)));
+
                 g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                            "the PostgreSQL database: cannot use UTF-8: %s",
-                            g_strchomp(PQerrorMessage(d->conn)));
+                            "the PostgreSQL database: cannot use UTF-8: %s", msg);
                 PQfinish(d->conn);
                 return NULL;
         }
