@@ -8,11 +8,12 @@
  * hostdev-engine [--url URL] hosts|vms|events ...   the API client (client.h, client*.c)
  *
  * Options come from the command line over a GKeyFile (data/hostdev-engine.conf, group
- * [engine], keys named like the long options: db, database, listen, tls-cert, tls-key, replica, web-root,
- * poll-wait, retry-max, max-connections, max-connections-per-peer, idle-timeout); a value given on
- * the command line wins (--db or --database on the command line drops the other from the file).
+ * [engine], keys named like the long options: db, database, listen, tls-cert, tls-key, replica,
+ * web-root, poll-wait, retry-max, max-connections, max-connections-per-peer, idle-timeout); a
+ * value given on the command line wins (--db or --database there drops the file's other one).
  * The database: --db PATH, SQLite (the default), or --database CONNINFO, PostgreSQL (a
- * postgresql:// or postgres:// URI or a libpq keyword string; db-pg.c). The start: 1. options; 2. open and migrate the store; 3. listen, print
+ * postgresql:// or postgres:// URI or a libpq keyword string; db-pg.c). The start:
+ * 1. options; 2. open and migrate the store; 3. listen, print
  * "listening URL" on stdout; 4. start every host's sync; 5. run until SIGTERM/SIGINT (exit 0).
  */
 #include "config.h"

@@ -3,8 +3,10 @@
  * The engine's store: every piece of fleet state (hosts, their devices and IOMMU groups, API
  * tokens, the audit log, sync leases) behind one interface in domain terms. No SQL leaves
  * store-sql*.c; the rest of the engine never sees a statement, a row id or a connection.
- * The store's files hold SQL and domain logic and reach the database through db.h's driver
- * (db-sqlite.c); a PostgreSQL store is a libpq driver (db-pg.c) plus the worker thread below.
+ * The store's files hold SQL and domain logic and reach the database through db.h's driver:
+ * db-sqlite.c (--db PATH) or db-pg.c on libpq (--database CONNINFO). The PostgreSQL store runs
+ * today, synchronously on the caller's thread; what it still needs for a server across a
+ * network is the worker thread below.
  *
  * Rules that let a PostgreSQL store and several engine replicas follow without a rewrite:
  * 1. Every state change is exactly one store call, and every store call that changes something
@@ -15,8 +17,8 @@
  *    the store after a restart; an API answer is always read from the store.
  * 3. Who syncs a host is a row: host_leases (host, owner, expires_at). A replica syncs a host
  *    only while hd_store_lease_claim() gives it the lease; it renews the lease on each cycle.
- *    Today one replica holds every lease; a second replica would find them taken until they
- *    expire.
+ *    A second replica on the same database finds them taken until they expire, then takes
+ *    them over (tests/test-engine-replicas.c).
  * 4. Ids are chosen by the engine (hosts: random UUIDs) or computed inside the transaction
  *    (events: MAX(id)+1 under the primary key, which a concurrent writer makes fail and retry
  *    on PostgreSQL rather than duplicate), so no AUTOINCREMENT / SERIAL dialect is needed.
@@ -29,8 +31,9 @@
  *    tests/engine-sql-dialect.py holds the store to this: every migration and every statement
  *    the engine tests make is run / PREPAREd on a real PostgreSQL server.
  * 6. Migrations are numbered (store-sql.c: migrations[]), each applied in its own
- *    transaction with its number written to schema_version; a database newer than the engine
- *    is refused at start.
+ *    transaction with its number written to schema_version, the version read inside that
+ *    transaction (under the one-writer lock), so replicas starting at once apply each one
+ *    once; a database newer than the engine is refused at start.
  *
  * Threads. The calls are synchronous and run on the main loop's thread. For SQLite this is
  * a deliberate choice: the database is a local file in WAL mode with synchronous=NORMAL, so a
@@ -38,10 +41,11 @@
  * diff) is one prepared statement per changed row, well under a millisecond; reads are
  * indexed and paginated (hosts are read at most a page at a time). A busy timeout of 5 s only
  * matters when another process (hostdev-engine token ...) writes at the same moment.
- * A PostgreSQL backend cannot block the loop on a network round trip: it implements the same
- * operations on a worker thread (each operation is self-contained: arguments in, owned
- * results out, no cursor or row object crosses the call): each becomes a GTask run on a
- * worker thread with an _async/_finish pair of the same arguments, and the engine's few call
+ * The PostgreSQL driver (db-pg.c) is synchronous too, fine for a server on the same host or
+ * LAN. A server across a network must not block the loop on each round trip: the store then
+ * runs the same operations on a worker thread (each operation is self-contained: arguments
+ * in, owned results out, no cursor or row object crosses the call): each becomes a GTask run
+ * on a worker thread with an _async/_finish pair of the same arguments, and the engine's few call
  * sites (api.c, sync.c) move to the pair. The SQLite backend keeps the synchronous call.
  *
  * Errors: G_IO_ERROR for the database itself (open, I/O, corrupt), HD_STORE_ERROR for what a
